@@ -1,0 +1,14 @@
+/* commands.h: the subcommands of the headroom binary. Each lives in cli/cmd_<name>.c and
+ * receives argv starting at its own name; it returns the process exit code. */
+#ifndef HR_CLI_COMMANDS_H
+#define HR_CLI_COMMANDS_H
+
+typedef struct hr_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} hr_command;
+
+int hr_cmd_version(int argc, char **argv);
+
+#endif

@@ -1,0 +1,42 @@
+/* main.c: entry point; dispatches to a subcommand (see commands.h). */
+#include "cli/commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const hr_command COMMANDS[] = {
+    {"version", "print the version", hr_cmd_version},
+};
+
+#define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
+static void usage(FILE *out)
+{
+    fprintf(out, "headroom %s: context-compression proxy for AI agents\n\n"
+                 "usage: headroom <command> [options]\n\ncommands:\n",
+            HEADROOM_VERSION);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fprintf(out, "\nRun 'headroom <command> --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(name, "--version") || !strcmp(name, "-V"))
+        name = "version";
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(COMMANDS[i].name, name))
+            return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "headroom: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,85 @@
+/* buf.c: growable byte buffer; see buf.h for the ownership rules. */
+#include "sys/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int hr_buf_reserve(hr_buf *b, size_t extra)
+{
+    if (extra > (size_t)-1 - b->len - 1)
+        return -1;
+    size_t need = b->len + extra + 1; /* +1 keeps room for the terminating NUL */
+    if (need <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap = cap > ((size_t)-1) / 2 ? need : cap * 2;
+    char *p = realloc(b->data, cap);
+    if (!p)
+        return -1;
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+int hr_buf_append(hr_buf *b, const void *p, size_t n)
+{
+    if (hr_buf_reserve(b, n) != 0)
+        return -1;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int hr_buf_puts(hr_buf *b, const char *s) { return hr_buf_append(b, s, strlen(s)); }
+
+int hr_buf_putc(hr_buf *b, char c) { return hr_buf_append(b, &c, 1); }
+
+int hr_buf_vprintf(hr_buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0 || hr_buf_reserve(b, (size_t)n) != 0)
+        return -1;
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+int hr_buf_printf(hr_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = hr_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+void hr_buf_reset(hr_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+void hr_buf_free(hr_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+char *hr_buf_steal(hr_buf *b, size_t *len)
+{
+    char *p = b->data;
+    if (len)
+        *len = b->len;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return p;
+}

@@ -1,0 +1,156 @@
+/* log.c: see log.h. State: the configured level and format (set once at start-up). */
+#include "sys/log.h"
+
+#include "sys/buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+static hr_log_level g_min_level = HR_LOG_INFO;
+static hr_log_format g_format = HR_LOG_TEXT;
+
+static const char *level_name(hr_log_level l)
+{
+    switch (l) {
+    case HR_LOG_DEBUG: return "debug";
+    case HR_LOG_INFO: return "info";
+    case HR_LOG_WARN: return "warn";
+    default: return "error";
+    }
+}
+
+void hr_log_configure(hr_log_level min_level, hr_log_format format)
+{
+    g_min_level = min_level;
+    g_format = format;
+}
+
+int hr_log_level_parse(const char *s, hr_log_level *out)
+{
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++)
+        if (strcasecmp(s, names[i]) == 0) {
+            *out = (hr_log_level)i;
+            return 0;
+        }
+    if (strcasecmp(s, "warning") == 0) {
+        *out = HR_LOG_WARN;
+        return 0;
+    }
+    return -1;
+}
+
+int hr_log_format_parse(const char *s, hr_log_format *out)
+{
+    if (strcasecmp(s, "text") == 0)
+        *out = HR_LOG_TEXT;
+    else if (strcasecmp(s, "json") == 0)
+        *out = HR_LOG_JSON;
+    else
+        return -1;
+    return 0;
+}
+
+int hr_log_enabled(hr_log_level level) { return level >= g_min_level; }
+
+static void put_json_string(hr_buf *b, const char *s)
+{
+    hr_buf_putc(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            hr_buf_putc(b, '\\');
+            hr_buf_putc(b, (char)*p);
+        } else if (*p < 0x20) {
+            hr_buf_printf(b, "\\u%04x", *p);
+        } else {
+            hr_buf_putc(b, (char)*p);
+        }
+    }
+    hr_buf_putc(b, '"');
+}
+
+/* Text values with spaces or quotes are quoted so a line stays machine-splittable. */
+static void put_text_value(hr_buf *b, const char *s)
+{
+    if (*s && !strpbrk(s, " \"=\t\n")) {
+        hr_buf_puts(b, s);
+        return;
+    }
+    put_json_string(b, s);
+}
+
+static void timestamp(char *out, size_t n)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t k = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + k, n - k, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+static void emit(hr_log_level level, const char *msg, va_list fields)
+{
+    char ts[40];
+    timestamp(ts, sizeof ts);
+    hr_buf b = HR_BUF_INIT;
+    if (g_format == HR_LOG_JSON) {
+        hr_buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts, level_name(level));
+        put_json_string(&b, msg);
+        for (const char *k; (k = va_arg(fields, const char *));) {
+            const char *v = va_arg(fields, const char *);
+            hr_buf_putc(&b, ',');
+            put_json_string(&b, k);
+            hr_buf_putc(&b, ':');
+            put_json_string(&b, v ? v : "");
+        }
+        hr_buf_puts(&b, "}\n");
+    } else {
+        hr_buf_printf(&b, "%s %-5s %s", ts, level_name(level), msg);
+        for (const char *k; (k = va_arg(fields, const char *));) {
+            const char *v = va_arg(fields, const char *);
+            hr_buf_printf(&b, " %s=", k);
+            put_text_value(&b, v ? v : "");
+        }
+        hr_buf_putc(&b, '\n');
+    }
+    if (b.data) {
+        ssize_t w = write(STDERR_FILENO, b.data, b.len);
+        (void)w;
+    }
+    hr_buf_free(&b);
+}
+
+void hr_log_fields(hr_log_level level, const char *msg, ...)
+{
+    if (!hr_log_enabled(level))
+        return;
+    va_list ap;
+    va_start(ap, msg);
+    emit(level, msg, ap);
+    va_end(ap);
+}
+
+static void emit_no_fields(hr_log_level level, const char *msg, ...)
+{
+    va_list ap;
+    va_start(ap, msg);
+    emit(level, msg, ap);
+    va_end(ap);
+}
+
+void hr_logf(hr_log_level level, const char *fmt, ...)
+{
+    if (!hr_log_enabled(level))
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    emit_no_fields(level, msg, (const char *)NULL);
+}
