@@ -1,0 +1,36 @@
+/* marker.h: the one marker grammar every compressor writes and the one parser that reads it.
+ *
+ *   [<N> <unit> compressed to <M>. Retrieve more: hash=<24 hex>]
+ *
+ * unit is one of items, lines, matches, hunks (a word of lowercase letters in general).
+ * N is the count in the original, M the count kept, hash the content hash (sys/hash.h) of
+ * the original bytes the compressor was given. The CCR store keeps those bytes under that
+ * hash, so a marker is always a promise that the original can be retrieved.
+ */
+#ifndef HR_CCR_MARKER_H
+#define HR_CCR_MARKER_H
+
+#include "sys/buf.h"
+#include "sys/hash.h"
+
+#include <stddef.h>
+
+typedef struct hr_marker {
+    unsigned long long total;  /* N */
+    unsigned long long kept;   /* M */
+    char unit[16];
+    char hash[HR_CONTENT_HASH_HEX + 1];
+    size_t start, end;         /* byte span of the marker in the scanned text */
+} hr_marker;
+
+/* Appends one marker (no newline) to out. 0 ok, -1 on allocation failure. */
+int hr_marker_write(hr_buf *out, unsigned long long total, const char *unit,
+                    unsigned long long kept, const char *hash);
+
+/* Finds the first well-formed marker at or after text+from. 1 found (m filled), 0 none. */
+int hr_marker_find(const char *text, size_t len, size_t from, hr_marker *m);
+
+/* 1 if the text holds at least one marker (already compressed: leave it alone). */
+int hr_marker_present(const char *text, size_t len);
+
+#endif

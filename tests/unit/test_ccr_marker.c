@@ -1,0 +1,68 @@
+/* Marker grammar: what compressors write, the one parser reads back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "ccr/marker.h"
+
+#include <string.h>
+
+static void write_then_find_round_trips(void **state)
+{
+    (void)state;
+    hr_buf b = HR_BUF_INIT;
+    hr_buf_puts(&b, "[{\"id\":1}]\n");
+    assert_int_equal(hr_marker_write(&b, 100, "items", 12, "0123456789abcdef01234567"), 0);
+    hr_marker m;
+    assert_int_equal(hr_marker_find(b.data, b.len, 0, &m), 1);
+    assert_int_equal(m.total, 100);
+    assert_int_equal(m.kept, 12);
+    assert_string_equal(m.unit, "items");
+    assert_string_equal(m.hash, "0123456789abcdef01234567");
+    assert_int_equal(m.end, b.len);
+    assert_string_equal(b.data + m.start,
+                        "[100 items compressed to 12. Retrieve more: hash=0123456789abcdef01234567]");
+    hr_buf_free(&b);
+}
+
+static void near_misses_are_not_markers(void **state)
+{
+    (void)state;
+    const char *bad[] = {
+        "[100 items compressed to 12. Retrieve more: hash=0123456789ABCDEF01234567]",
+        "[100 items compressed to 12. Retrieve more: hash=0123456789abcdef0123456]",
+        "[100 items compressed to 12. Retrieve more: hash=0123456789abcdef012345678]",
+        "[ 100 items compressed to 12. Retrieve more: hash=0123456789abcdef01234567]",
+        "[100 Items compressed to 12. Retrieve more: hash=0123456789abcdef01234567]",
+        "[100 items compressed to . Retrieve more: hash=0123456789abcdef01234567]",
+        "[99999999999999999999 lines compressed to 1. Retrieve more: hash=0123456789abcdef01234567]",
+        "[100 items compressed to 12. Retrieve more: hash=0123456789abcdef01234567",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(hr_marker_present(bad[i], strlen(bad[i])), 0);
+}
+
+static void finds_every_unit_after_noise(void **state)
+{
+    (void)state;
+    const char *t = "log [x] [[3 lines compressed to 1. Retrieve more: hash=aaaaaaaaaaaaaaaaaaaaaaaa]"
+                    " and [7 hunks compressed to 2. Retrieve more: hash=bbbbbbbbbbbbbbbbbbbbbbbb]";
+    hr_marker m;
+    assert_int_equal(hr_marker_find(t, strlen(t), 0, &m), 1);
+    assert_string_equal(m.unit, "lines");
+    assert_int_equal(hr_marker_find(t, strlen(t), m.end, &m), 1);
+    assert_string_equal(m.unit, "hunks");
+    assert_string_equal(m.hash, "bbbbbbbbbbbbbbbbbbbbbbbb");
+    assert_int_equal(hr_marker_find(t, strlen(t), m.end, &m), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(write_then_find_round_trips),
+        cmocka_unit_test(near_misses_are_not_markers),
+        cmocka_unit_test(finds_every_unit_after_noise),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
