@@ -30,4 +30,14 @@ const char *hr_tok_encoding_name(hr_tok_encoding e); /* "estimate", "o200k_base"
 /* Where .tiktoken files are looked up (default: the data dir, see docs/configuration.md). */
 void hr_tokens_set_data_dir(const char *dir);
 
+/* The estimator alone: ceil(code points / 3.5) for Claude models, / 4.0 for the rest. */
+size_t hr_tokens_estimate(const char *model, const char *text, size_t len);
+
+/* The data dir: the value set above, else $HEADROOM_DATA_DIR, else $XDG_DATA_HOME/headroom,
+ * else ~/.headroom. Writes it into out; 0 ok, -1 when unresolvable or too long. */
+int hr_tokens_data_dir(char *out, size_t n);
+
+/* <data dir>/tokenizers/<encoding name>.tiktoken for an exact encoding; 0 ok, -1 otherwise. */
+int hr_tokens_rank_path(hr_tok_encoding e, char *out, size_t n);
+
 #endif
