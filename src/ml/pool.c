@@ -1,0 +1,240 @@
+/* pool.c: the process-wide ML worker pool (see pool.h for the contract).
+ *
+ * One mutex guards everything: job fields, chunk claims and completion counts. Chunks are
+ * few (two per compute thread) and each is a large slice of a matmul, so a lock per claim
+ * costs nothing measurable and rules out a late worker running an old fn on a new job's
+ * range. Worker stacks are mmap'd here and munmapped after join: glibc would otherwise keep
+ * joined threads' stacks in its cache, and their touched pages would stay in RssAnon.
+ */
+#include "ml/pool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define POOL_STACK_BYTES (1u << 20) /* kernels keep activations in session scratch, not on stack */
+#define CHUNKS_PER_THREAD 2
+
+typedef struct pool_job {
+    hr_ml_range_fn fn;
+    void *ctx;
+    size_t n;
+    size_t nchunks;
+    size_t next_chunk; /* next unclaimed chunk */
+    size_t done_chunks;
+} pool_job;
+
+/* The singleton. Zero workers and zero holders at start; nothing allocated until acquire. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t work_cv; /* workers: a job was posted, or stop */
+    pthread_cond_t done_cv; /* callers: job finished; release: pool went idle */
+    int holders;
+    int threads; /* compute threads incl. the caller, fixed while the pool runs */
+    int nworkers;
+    int stop;
+    int busy;    /* a job is posted and not yet finished */
+    int joining; /* the last release is joining workers; acquire waits for it */
+    pool_job job;
+    pthread_t tid[HR_ML_POOL_MAX_THREADS];
+    void *stack[HR_ML_POOL_MAX_THREADS]; /* mmap'd region incl. guard page */
+} g_pool = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .work_cv = PTHREAD_COND_INITIALIZER,
+    .done_cv = PTHREAD_COND_INITIALIZER,
+};
+
+/* Set while a thread runs a range, so nested parallel_for calls run serially. */
+static _Thread_local int t_in_range;
+
+static size_t page_size(void)
+{
+    long p = sysconf(_SC_PAGESIZE);
+    return p > 0 ? (size_t)p : 4096;
+}
+
+int hr_ml_pool_env_threads(void)
+{
+    const char *s = getenv("HEADROOM_ML_THREADS");
+    if (!s || !*s)
+        return 1;
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end != '\0' || v < 1)
+        return 1;
+    return v > HR_ML_POOL_MAX_THREADS ? HR_ML_POOL_MAX_THREADS : (int)v;
+}
+
+static void chunk_range(const pool_job *j, size_t c, size_t *begin, size_t *end)
+{
+    *begin = c * j->n / j->nchunks;
+    *end = (c + 1) * j->n / j->nchunks;
+}
+
+static void run_range(hr_ml_range_fn fn, void *ctx, size_t begin, size_t end)
+{
+    t_in_range = 1;
+    fn(ctx, begin, end);
+    t_in_range = 0;
+}
+
+/* Claims and runs chunks of the posted job until none is left. Called with the lock held;
+ * returns with it held. */
+static void drain_job_locked(void)
+{
+    while (g_pool.busy && g_pool.job.next_chunk < g_pool.job.nchunks) {
+        pool_job j = g_pool.job;
+        size_t c = g_pool.job.next_chunk++;
+        size_t b, e;
+        chunk_range(&j, c, &b, &e);
+        pthread_mutex_unlock(&g_pool.lock);
+        run_range(j.fn, j.ctx, b, e);
+        pthread_mutex_lock(&g_pool.lock);
+        if (++g_pool.job.done_chunks == g_pool.job.nchunks)
+            pthread_cond_broadcast(&g_pool.done_cv);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&g_pool.lock);
+    while (!g_pool.stop) {
+        drain_job_locked();
+        if (!g_pool.stop)
+            pthread_cond_wait(&g_pool.work_cv, &g_pool.lock);
+    }
+    pthread_mutex_unlock(&g_pool.lock);
+    return NULL;
+}
+
+void hr_ml_parallel_for(size_t n, hr_ml_range_fn fn, void *ctx)
+{
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&g_pool.lock);
+    if (t_in_range || n < 2 || g_pool.nworkers == 0 || g_pool.busy) {
+        pthread_mutex_unlock(&g_pool.lock);
+        fn(ctx, 0, n);
+        return;
+    }
+    size_t chunks = (size_t)(g_pool.nworkers + 1) * CHUNKS_PER_THREAD;
+    g_pool.job = (pool_job){.fn = fn, .ctx = ctx, .n = n, .nchunks = chunks < n ? chunks : n};
+    g_pool.busy = 1;
+    pthread_cond_broadcast(&g_pool.work_cv);
+    drain_job_locked();
+    while (g_pool.job.done_chunks < g_pool.job.nchunks)
+        pthread_cond_wait(&g_pool.done_cv, &g_pool.lock);
+    g_pool.busy = 0;
+    pthread_cond_broadcast(&g_pool.done_cv); /* a release may be waiting for idle */
+    pthread_mutex_unlock(&g_pool.lock);
+}
+
+/* Starts one worker on an mmap'd stack with a guard page; signals stay with the
+ * application's own threads. Called with the lock held. */
+static int start_worker_locked(int i)
+{
+    size_t guard = page_size();
+    size_t total = POOL_STACK_BYTES + guard;
+    void *mem = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (mem == MAP_FAILED)
+        return -1;
+    if (mprotect(mem, guard, PROT_NONE) != 0) {
+        munmap(mem, total);
+        return -1;
+    }
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0) {
+        munmap(mem, total);
+        return -1;
+    }
+    int rc = pthread_attr_setstack(&attr, (char *)mem + guard, POOL_STACK_BYTES);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (rc == 0)
+        rc = pthread_create(&g_pool.tid[i], &attr, worker_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        munmap(mem, total);
+        return -1;
+    }
+    g_pool.stack[i] = mem;
+    return 0;
+}
+
+int hr_ml_pool_acquire(int threads)
+{
+    pthread_mutex_lock(&g_pool.lock);
+    while (g_pool.joining) /* tid[] and stop still belong to the exiting workers */
+        pthread_cond_wait(&g_pool.done_cv, &g_pool.lock);
+    int rc = 0;
+    if (g_pool.holders++ == 0) {
+        if (threads <= 0)
+            threads = hr_ml_pool_env_threads();
+        if (threads > HR_ML_POOL_MAX_THREADS)
+            threads = HR_ML_POOL_MAX_THREADS;
+        g_pool.threads = threads;
+        g_pool.stop = 0;
+        for (int i = 0; i < threads - 1; i++) {
+            if (start_worker_locked(i) != 0) {
+                rc = -1;
+                break;
+            }
+            g_pool.nworkers++;
+        }
+    }
+    pthread_mutex_unlock(&g_pool.lock);
+    return rc;
+}
+
+void hr_ml_pool_release(void)
+{
+    pthread_mutex_lock(&g_pool.lock);
+    if (g_pool.holders == 0 || --g_pool.holders > 0) {
+        pthread_mutex_unlock(&g_pool.lock);
+        return;
+    }
+    /* Last holder: let a running job finish (its caller may not hold the pool), then stop. */
+    while (g_pool.busy)
+        pthread_cond_wait(&g_pool.done_cv, &g_pool.lock);
+    int n = g_pool.nworkers;
+    g_pool.stop = 1;
+    g_pool.nworkers = 0; /* from here parallel_for runs on callers */
+    g_pool.joining = 1;
+    pthread_cond_broadcast(&g_pool.work_cv);
+    pthread_mutex_unlock(&g_pool.lock);
+
+    size_t total = POOL_STACK_BYTES + page_size();
+    for (int i = 0; i < n; i++) {
+        pthread_join(g_pool.tid[i], NULL);
+        munmap(g_pool.stack[i], total);
+        g_pool.stack[i] = NULL;
+    }
+    pthread_mutex_lock(&g_pool.lock);
+    g_pool.joining = 0;
+    pthread_cond_broadcast(&g_pool.done_cv);
+    pthread_mutex_unlock(&g_pool.lock);
+}
+
+int hr_ml_pool_workers(void)
+{
+    pthread_mutex_lock(&g_pool.lock);
+    int n = g_pool.nworkers;
+    pthread_mutex_unlock(&g_pool.lock);
+    return n;
+}
+
+int hr_ml_pool_holders(void)
+{
+    pthread_mutex_lock(&g_pool.lock);
+    int n = g_pool.holders;
+    pthread_mutex_unlock(&g_pool.lock);
+    return n;
+}
