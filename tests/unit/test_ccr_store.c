@@ -1,0 +1,374 @@
+/* CCR store (memory and SQLite backends): exact round trip, TTL expiry, LRU eviction under
+ * the size cap, tenant isolation, 0600 files, persistence across reopen, threads and a
+ * second process on the same SQLite file, and the config parsing the CLI relies on. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "ccr/store.h"
+#include "sys/hash.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *TENANT_A = "aaaa0000aaaa0000aaaa0000aaaa0000";
+static const char *TENANT_B = "bbbb0000bbbb0000bbbb0000bbbb0000";
+
+typedef struct fixture {
+    char dir[256];
+    hr_ccr_config cfg;
+} fixture;
+
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char p[512];
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static int setup_backend(void **state, hr_ccr_backend backend)
+{
+    fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/hr-ccr-test-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    hr_ccr_config_default(&f->cfg);
+    f->cfg.backend = backend;
+    f->cfg.data_dir = f->dir;
+    *state = f;
+    return 0;
+}
+static int setup_sqlite(void **state) { return setup_backend(state, HR_CCR_BACKEND_SQLITE); }
+static int setup_memory(void **state) { return setup_backend(state, HR_CCR_BACKEND_MEMORY); }
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    remove_tree(f->dir);
+    free(f);
+    return 0;
+}
+
+static hr_ccr_store *open_store(fixture *f)
+{
+    char err[256] = "";
+    hr_ccr_store *s = hr_ccr_store_open(&f->cfg, err, sizeof err);
+    if (!s)
+        fail_msg("open: %s", err);
+    return s;
+}
+
+/* Deterministic pseudo-random bytes including NULs and invalid UTF-8. */
+static unsigned char *make_bytes(size_t n, unsigned seed)
+{
+    unsigned char *p = malloc(n ? n : 1);
+    unsigned x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        p[i] = (unsigned char)(x >> 16);
+    }
+    return p;
+}
+
+static void put_content(hr_ccr_store *s, const char *tenant, const void *p, size_t n,
+                        unsigned ttl, char hash[HR_CONTENT_HASH_HEX + 1])
+{
+    hr_content_hash(p, n, hash);
+    assert_int_equal(hr_ccr_put(s, tenant, hash, p, n, ttl), 0);
+}
+
+static void round_trip_is_byte_exact(void **state)
+{
+    fixture *f = *state;
+    hr_ccr_store *s = open_store(f);
+    size_t sizes[] = {0, 1, 1000, 1 << 20};
+    for (size_t k = 0; k < 4; k++) {
+        unsigned char *p = make_bytes(sizes[k], (unsigned)k);
+        char hash[HR_CONTENT_HASH_HEX + 1];
+        put_content(s, TENANT_A, p, sizes[k], 0, hash);
+        hr_buf out = HR_BUF_INIT;
+        assert_int_equal(hr_ccr_get(s, TENANT_A, hash, &out), HR_CCR_FOUND);
+        assert_int_equal(out.len, sizes[k]);
+        if (sizes[k])
+            assert_memory_equal(out.data, p, sizes[k]);
+        hr_buf_free(&out);
+        free(p);
+    }
+    hr_ccr_stats st;
+    hr_ccr_store_stats(s, &st);
+    assert_int_equal(st.puts, 4);
+    assert_int_equal(st.hits, 4);
+    assert_int_equal(st.entries, 4);
+    assert_int_equal(st.bytes, 1 + 1000 + (1 << 20));
+    hr_ccr_store_close(s);
+}
+
+static void unknown_and_malformed_hashes(void **state)
+{
+    fixture *f = *state;
+    hr_ccr_store *s = open_store(f);
+    hr_buf out = HR_BUF_INIT;
+    assert_int_equal(hr_ccr_get(s, TENANT_A, "0123456789abcdef01234567", &out), HR_CCR_NOT_FOUND);
+    assert_int_equal(hr_ccr_get(s, TENANT_A, "0123456789ABCDEF01234567", &out), HR_CCR_INVALID);
+    assert_int_equal(hr_ccr_get(s, TENANT_A, "0123", &out), HR_CCR_INVALID);
+    assert_int_equal(hr_ccr_get(s, "not-hex!", "0123456789abcdef01234567", &out), HR_CCR_INVALID);
+    assert_int_equal(hr_ccr_put(s, TENANT_A, "xyz", "a", 1, 0), -1);
+    assert_int_equal(out.len, 0);
+    hr_ccr_stats st;
+    hr_ccr_store_stats(s, &st);
+    assert_int_equal(st.misses, 1);
+    assert_int_equal(st.put_failures, 1);
+    hr_ccr_store_close(s);
+}
+
+static void tenants_are_isolated(void **state)
+{
+    fixture *f = *state;
+    hr_ccr_store *s = open_store(f);
+    char hash[HR_CONTENT_HASH_HEX + 1];
+    put_content(s, TENANT_A, "secret of A", 11, 0, hash);
+    hr_buf out = HR_BUF_INIT;
+    assert_int_equal(hr_ccr_get(s, TENANT_B, hash, &out), HR_CCR_NOT_FOUND);
+    assert_int_equal(out.len, 0);
+    assert_int_equal(hr_ccr_get(s, TENANT_A, hash, &out), HR_CCR_FOUND);
+    assert_string_equal(out.data, "secret of A");
+    hr_buf_free(&out);
+    hr_ccr_store_close(s);
+}
+
+static void entries_expire_after_ttl(void **state)
+{
+    fixture *f = *state;
+    hr_ccr_store *s = open_store(f);
+    char short_hash[HR_CONTENT_HASH_HEX + 1], long_hash[HR_CONTENT_HASH_HEX + 1];
+    put_content(s, TENANT_A, "short lived", 11, 1, short_hash);
+    put_content(s, TENANT_A, "long lived", 10, 60, long_hash);
+    hr_buf out = HR_BUF_INIT;
+    assert_int_equal(hr_ccr_get(s, TENANT_A, short_hash, &out), HR_CCR_FOUND);
+    hr_buf_reset(&out);
+    struct timespec nap = {1, 150 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+    assert_int_equal(hr_ccr_get(s, TENANT_A, short_hash, &out), HR_CCR_NOT_FOUND);
+    assert_int_equal(hr_ccr_get(s, TENANT_A, long_hash, &out), HR_CCR_FOUND);
+    assert_string_equal(out.data, "long lived");
+    hr_buf_free(&out);
+    hr_ccr_store_close(s);
+}
+
+/* Cap fits three 4 KiB originals: after reading the oldest, a fourth put evicts the one
+ * used least recently (the second), not the oldest. */
+static void size_cap_evicts_least_recently_used(void **state)
+{
+    fixture *f = *state;
+    f->cfg.max_bytes = 3 * 4096 + 100;
+    hr_ccr_store *s = open_store(f);
+    char h[4][HR_CONTENT_HASH_HEX + 1];
+    unsigned char *p[4];
+    for (int i = 0; i < 4; i++)
+        p[i] = make_bytes(4096, 100u + (unsigned)i);
+    for (int i = 0; i < 3; i++)
+        put_content(s, TENANT_A, p[i], 4096, 0, h[i]);
+    hr_buf out = HR_BUF_INIT;
+    assert_int_equal(hr_ccr_get(s, TENANT_A, h[0], &out), HR_CCR_FOUND);
+    put_content(s, TENANT_A, p[3], 4096, 0, h[3]);
+    hr_buf_reset(&out);
+    assert_int_equal(hr_ccr_get(s, TENANT_A, h[1], &out), HR_CCR_NOT_FOUND);
+    assert_int_equal(hr_ccr_get(s, TENANT_A, h[0], &out), HR_CCR_FOUND);
+    assert_int_equal(hr_ccr_get(s, TENANT_A, h[2], &out), HR_CCR_FOUND);
+    assert_int_equal(hr_ccr_get(s, TENANT_A, h[3], &out), HR_CCR_FOUND);
+    hr_ccr_stats st;
+    hr_ccr_store_stats(s, &st);
+    assert_int_equal(st.evictions, 1);
+    assert_int_equal(st.entries, 3);
+    assert_true(st.bytes <= (int64_t)f->cfg.max_bytes);
+    /* An original larger than the whole cap is refused, not half-stored. */
+    unsigned char *big = make_bytes(4 * 4096, 7);
+    char bh[HR_CONTENT_HASH_HEX + 1];
+    hr_content_hash(big, 4 * 4096, bh);
+    assert_int_equal(hr_ccr_put(s, TENANT_A, bh, big, 4 * 4096, 0), -1);
+    free(big);
+    for (int i = 0; i < 4; i++)
+        free(p[i]);
+    hr_buf_free(&out);
+    hr_ccr_store_close(s);
+}
+
+static void sqlite_files_are_private_and_survive_reopen(void **state)
+{
+    fixture *f = *state;
+    hr_ccr_store *s = open_store(f);
+    char hash[HR_CONTENT_HASH_HEX + 1];
+    put_content(s, TENANT_A, "kept across restarts", 20, 0, hash);
+    char path[400];
+    struct stat sb;
+    static const char *const files[] = {"ccr.sqlite3", "ccr.sqlite3-wal", "ccr.sqlite3-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", f->dir, files[i]);
+        assert_int_equal(stat(path, &sb), 0);
+        assert_int_equal(sb.st_mode & 0777, 0600);
+    }
+    hr_ccr_store_close(s);
+    s = open_store(f);
+    hr_buf out = HR_BUF_INIT;
+    assert_int_equal(hr_ccr_get(s, TENANT_A, hash, &out), HR_CCR_FOUND);
+    assert_string_equal(out.data, "kept across restarts");
+    hr_buf_free(&out);
+    hr_ccr_store_close(s);
+}
+
+typedef struct worker {
+    hr_ccr_store *s;
+    int id;
+    int failures;
+} worker;
+
+static void *worker_run(void *arg)
+{
+    worker *w = arg;
+    for (int i = 0; i < 50; i++) {
+        char text[64], hash[HR_CONTENT_HASH_HEX + 1];
+        int n = snprintf(text, sizeof text, "worker %d item %d", w->id, i);
+        hr_content_hash(text, (size_t)n, hash);
+        hr_buf out = HR_BUF_INIT;
+        if (hr_ccr_put(w->s, TENANT_A, hash, text, (size_t)n, 0) != 0 ||
+            hr_ccr_get(w->s, TENANT_A, hash, &out) != HR_CCR_FOUND || out.len != (size_t)n ||
+            memcmp(out.data, text, (size_t)n) != 0)
+            w->failures++;
+        hr_buf_free(&out);
+    }
+    return NULL;
+}
+
+/* Four threads on one store, and a child process with its own handle on the same file. */
+static void concurrent_threads_and_processes(void **state)
+{
+    fixture *f = *state;
+    hr_ccr_store *s = open_store(f);
+    pid_t child = -1;
+    if (f->cfg.backend == HR_CCR_BACKEND_SQLITE) {
+        child = fork();
+        if (child == 0) {
+            char err[256];
+            hr_ccr_store *cs = hr_ccr_store_open(&f->cfg, err, sizeof err);
+            worker w = {cs, 99, 0};
+            if (cs)
+                worker_run(&w);
+            hr_ccr_store_close(cs);
+            _exit(cs && w.failures == 0 ? 0 : 1);
+        }
+    }
+    pthread_t t[4];
+    worker w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (worker){s, i, 0};
+        pthread_create(&t[i], NULL, worker_run, &w[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    if (child > 0) {
+        int status = 0;
+        waitpid(child, &status, 0);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        char hash[HR_CONTENT_HASH_HEX + 1];
+        hr_content_hash("worker 99 item 49", 17, hash);
+        hr_buf out = HR_BUF_INIT;
+        assert_int_equal(hr_ccr_get(s, TENANT_A, hash, &out), HR_CCR_FOUND);
+        hr_buf_free(&out);
+    }
+    hr_ccr_stats st;
+    hr_ccr_store_stats(s, &st);
+    assert_int_equal(st.entries, child > 0 ? 250 : 200);
+    hr_ccr_store_close(s);
+}
+
+static void config_options_and_env(void **state)
+{
+    (void)state;
+    hr_ccr_config c;
+    hr_ccr_config_default(&c);
+    assert_int_equal(c.backend, HR_CCR_BACKEND_SQLITE);
+    assert_int_equal(c.ttl_seconds, 1800);
+    char *argv[] = {"x", "--ccr-backend", "memory", "--ccr-ttl=60", "--data-dir", "/d", "--other"};
+    char err[128];
+    int i = 1;
+    assert_int_equal(hr_ccr_config_arg(&c, 7, argv, &i, err, sizeof err), 1);
+    assert_int_equal(i, 3);
+    assert_int_equal(hr_ccr_config_arg(&c, 7, argv, &i, err, sizeof err), 1);
+    assert_int_equal(i, 4);
+    assert_int_equal(hr_ccr_config_arg(&c, 7, argv, &i, err, sizeof err), 1);
+    assert_int_equal(hr_ccr_config_arg(&c, 7, argv, &i, err, sizeof err), 0);
+    assert_int_equal(c.backend, HR_CCR_BACKEND_MEMORY);
+    assert_int_equal(c.ttl_seconds, 60);
+    assert_string_equal(c.data_dir, "/d");
+    char *bad[] = {"x", "--ccr-ttl", "soon"};
+    i = 1;
+    assert_int_equal(hr_ccr_config_arg(&c, 3, bad, &i, err, sizeof err), -1);
+    setenv("HEADROOM_CCR_BACKEND", "redis", 1);
+    assert_int_equal(hr_ccr_config_from_env(&c, err, sizeof err), 0);
+    assert_int_equal(c.backend, HR_CCR_BACKEND_REDIS);
+    setenv("HEADROOM_CCR_BACKEND", "postgres", 1);
+    assert_int_equal(hr_ccr_config_from_env(&c, err, sizeof err), -1);
+    unsetenv("HEADROOM_CCR_BACKEND");
+}
+
+static void tenant_keys_hide_the_credential(void **state)
+{
+    (void)state;
+    char a[HR_CCR_TENANT_DERIVED_HEX + 1], b[HR_CCR_TENANT_DERIVED_HEX + 1];
+    char none[HR_CCR_TENANT_DERIVED_HEX + 1];
+    hr_ccr_tenant_derive("sk-ant-key-one", 14, a);
+    hr_ccr_tenant_derive("sk-ant-key-two", 14, b);
+    hr_ccr_tenant_derive(NULL, 0, none);
+    assert_int_equal(strlen(a), 32);
+    assert_true(hr_ccr_tenant_valid(a));
+    assert_string_not_equal(a, b);
+    assert_string_not_equal(a, none);
+    assert_null(strstr(a, "sk-ant"));
+    /* Not the plain SHA-256 of the key either (domain-separated). */
+    uint8_t d[32];
+    char plain[65];
+    hr_sha256("sk-ant-key-one", 14, d);
+    hr_hex(d, 16, plain);
+    assert_string_not_equal(a, plain);
+    assert_false(hr_ccr_tenant_valid(""));
+    assert_false(hr_ccr_tenant_valid("ABC"));
+}
+
+#define BOTH(fn) cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown), \
+                 cmocka_unit_test_setup_teardown(fn, setup_memory, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        BOTH(round_trip_is_byte_exact),
+        BOTH(unknown_and_malformed_hashes),
+        BOTH(tenants_are_isolated),
+        BOTH(entries_expire_after_ttl),
+        BOTH(size_cap_evicts_least_recently_used),
+        BOTH(concurrent_threads_and_processes),
+        cmocka_unit_test_setup_teardown(sqlite_files_are_private_and_survive_reopen,
+                                        setup_sqlite, teardown),
+        cmocka_unit_test(config_options_and_env),
+        cmocka_unit_test(tenant_keys_hide_the_credential),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
