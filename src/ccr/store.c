@@ -278,18 +278,19 @@ int hr_ccr_stats_json(const hr_ccr_stats *st, hr_buf *out)
                          (long long)st->bytes);
 }
 
-void hr_ccr_tenant_derive(const char *credential, size_t len,
-                          char out[HR_CCR_TENANT_DERIVED_HEX + 1])
+void hr_ccr_tenant_derive(const char *credential, size_t len, char out[HR_CCR_TENANT_MAX + 1])
 {
-    /* Domain separation: the tenant key is useless as a content hash or an API key hash
-     * computed anywhere else. */
-    static const char domain[] = "headroom-ccr-tenant-v1\n";
+    /* The prefix separates tenant keys from any other SHA-256 of the same credential. */
+    static const char domain[] = "headroom-tenant:";
+    if (!credential || !len) {
+        memcpy(out, HR_CCR_TENANT_ANONYMOUS, sizeof HR_CCR_TENANT_ANONYMOUS);
+        return;
+    }
     hr_sha256_ctx h;
     uint8_t digest[32];
     hr_sha256_init(&h);
     hr_sha256_update(&h, domain, sizeof domain - 1);
-    if (credential && len)
-        hr_sha256_update(&h, credential, len);
+    hr_sha256_update(&h, credential, len);
     hr_sha256_final(&h, digest);
     hr_hex(digest, HR_CCR_TENANT_DERIVED_HEX / 2, out);
 }
@@ -301,7 +302,7 @@ int hr_ccr_tenant_valid(const char *s)
     size_t n = 0;
     for (; s[n]; n++) {
         char ch = s[n];
-        if (n >= HR_CCR_TENANT_MAX || !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+        if (n >= HR_CCR_TENANT_MAX || !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z')))
             return 0;
     }
     return n > 0;

@@ -23,8 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HR_CCR_TENANT_MAX 64          /* longest tenant key, hex chars */
-#define HR_CCR_TENANT_DERIVED_HEX 32  /* length hr_ccr_tenant_derive writes */
+#define HR_CCR_TENANT_MAX 64          /* longest tenant key */
+#define HR_CCR_TENANT_DERIVED_HEX 16  /* hex length hr_ccr_tenant_derive writes */
+#define HR_CCR_TENANT_ANONYMOUS "anonymous" /* the tenant of requests without a credential */
 #define HR_CCR_DEFAULT_TTL 1800       /* seconds (--ccr-ttl) */
 
 typedef enum {
@@ -93,12 +94,13 @@ void hr_ccr_store_stats(hr_ccr_store *s, hr_ccr_stats *out);
 /* Appends the stats as one JSON object (for /v1/retrieve/stats and headroom_stats). */
 int hr_ccr_stats_json(const hr_ccr_stats *st, hr_buf *out);
 
-/* Tenant key for a credential (API key or bearer token): 32 hex chars of a domain-separated
- * SHA-256, so the key names a client without revealing or storing its credential. A NULL
- * or empty credential gives the "no credential" tenant (local tools, CLI default). */
-void hr_ccr_tenant_derive(const char *credential, size_t len,
-                          char out[HR_CCR_TENANT_DERIVED_HEX + 1]);
-/* 1 if s is 1..64 lowercase hex characters. */
+/* Tenant key for a credential (the x-api-key or Authorization header value): the first
+ * 16 hex chars of SHA-256("headroom-tenant:" + credential), the derivation proxy/routes.h
+ * documents for hr_request.tenant, so a key names a client without revealing its
+ * credential. A NULL or empty credential gives "anonymous" (also the CLI/MCP default).
+ * out needs HR_CCR_TENANT_MAX + 1 bytes. */
+void hr_ccr_tenant_derive(const char *credential, size_t len, char out[HR_CCR_TENANT_MAX + 1]);
+/* 1 if s is 1..64 characters of [0-9a-z] (hex keys and "anonymous"). */
 int hr_ccr_tenant_valid(const char *s);
 
 #endif

@@ -333,24 +333,29 @@ static void config_options_and_env(void **state)
 static void tenant_keys_hide_the_credential(void **state)
 {
     (void)state;
-    char a[HR_CCR_TENANT_DERIVED_HEX + 1], b[HR_CCR_TENANT_DERIVED_HEX + 1];
-    char none[HR_CCR_TENANT_DERIVED_HEX + 1];
+    char a[HR_CCR_TENANT_MAX + 1], b[HR_CCR_TENANT_MAX + 1], none[HR_CCR_TENANT_MAX + 1];
     hr_ccr_tenant_derive("sk-ant-key-one", 14, a);
     hr_ccr_tenant_derive("sk-ant-key-two", 14, b);
     hr_ccr_tenant_derive(NULL, 0, none);
-    assert_int_equal(strlen(a), 32);
+    assert_int_equal(strlen(a), 16);
     assert_true(hr_ccr_tenant_valid(a));
     assert_string_not_equal(a, b);
-    assert_string_not_equal(a, none);
+    assert_string_equal(none, "anonymous");
+    assert_true(hr_ccr_tenant_valid(none));
     assert_null(strstr(a, "sk-ant"));
-    /* Not the plain SHA-256 of the key either (domain-separated). */
+    /* The documented derivation: first 16 hex of SHA-256("headroom-tenant:" + key), not the
+     * plain SHA-256 of the key. */
     uint8_t d[32];
-    char plain[65];
+    char expect[65], plain[65];
+    hr_sha256("headroom-tenant:sk-ant-key-one", 30, d);
+    hr_hex(d, 8, expect);
+    assert_string_equal(a, expect);
     hr_sha256("sk-ant-key-one", 14, d);
-    hr_hex(d, 16, plain);
+    hr_hex(d, 8, plain);
     assert_string_not_equal(a, plain);
     assert_false(hr_ccr_tenant_valid(""));
     assert_false(hr_ccr_tenant_valid("ABC"));
+    assert_false(hr_ccr_tenant_valid("a:b"));
 }
 
 #define BOTH(fn) cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown), \
