@@ -10,5 +10,6 @@ typedef struct hr_command {
 } hr_command;
 
 int hr_cmd_version(int argc, char **argv);
+int hr_cmd_tokens(int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 
 static const hr_command COMMANDS[] = {
     {"version", "print the version", hr_cmd_version},
+    {"tokens", "fetch tokenizer files, count tokens", hr_cmd_tokens},
 };
 
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])

@@ -5,6 +5,7 @@
  * *used says so, so counting never fails.
  */
 #include "tokens/tokens.h"
+#include "tokens/bpe.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -93,7 +94,13 @@ size_t hr_tokens_estimate(const char *model, const char *text, size_t len)
 
 size_t hr_tokens_count(const char *model, const char *text, size_t len, hr_tok_encoding *used)
 {
-    /* The exact BPE path lands next (bpe.c); until then every model is estimated. */
+    hr_tok_encoding enc = hr_tokens_encoding_for_model(model);
+    const hr_bpe *bpe = enc != HR_TOK_ESTIMATE ? hr_bpe_get(enc) : NULL;
+    if (bpe) {
+        if (used)
+            *used = enc;
+        return hr_bpe_count(bpe, text, len);
+    }
     if (used)
         *used = HR_TOK_ESTIMATE;
     return hr_tokens_estimate(model, text, len);
@@ -109,6 +116,7 @@ void hr_tokens_set_data_dir(const char *dir)
         g_data_dir[0] = '\0';
     else
         snprintf(g_data_dir, sizeof g_data_dir, "%s", dir);
+    hr_bpe_forget_failures();
 }
 
 int hr_tokens_data_dir(char *out, size_t n)
