@@ -1,0 +1,752 @@
+/* session.c: the ML session helper (see session.h): lazy load, one mmap'd scratch region,
+ * queue wait / busy, explicit and idle unload with a heap trim outside the loaders' locks,
+ * status; plus the process-wide registry and idle reaper.
+ *
+ * Locking: each session has a mutex guarding its state and counters; the model and scratch
+ * are owned by whoever set in_use (a call, a load or an unload), so the slow parts (opening
+ * the model, running, unmapping, trimming) happen with no lock held and status stays
+ * answerable. The registry lock may be taken before a session lock, never after.
+ */
+#include "ml/session.h"
+
+#include "json/json.h"
+#include "ml/pool.h"
+#include "sys/log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_IDLE_UNLOAD_S 300
+#define DEFAULT_QUEUE_MS 25
+#define DEFAULT_RETRY_MS 30000
+#define REAPER_STACK_BYTES (64u * 1024u)
+
+struct hr_ml_session {
+    pthread_mutex_t lock;
+    pthread_cond_t cv; /* CLOCK_MONOTONIC; signalled when in_use or state changes */
+    char name[64];
+    char *path;
+    hr_ml_session_config cfg; /* env values resolved; cfg.model_path == path */
+
+    hr_ml_state state;
+    int in_use; /* a call, load or unload owns model + scratch */
+    void *model;
+    void *scratch;
+    size_t scratch_bytes;
+    size_t mapped_bytes;
+    int max_seq;
+
+    int64_t last_use_mono_ms;
+    int64_t last_use_unix_ms;
+    int64_t failed_at_mono_ms; /* last failed load, 0 = none */
+    double last_load_ms;
+    uint64_t inferences, busy, errors, loads, unloads, idle_unloads;
+    int has_trim;
+    hr_trim_result last_trim;
+    long last_trim_released;
+    char last_error[256];
+
+    /* registry fields, guarded by g_reg.lock */
+    struct hr_ml_session *next;
+    int pins; /* the reaper or unload_all works on it; close waits for 0 */
+};
+
+/* ---- clocks and env ------------------------------------------------------------------ */
+
+static int64_t clock_ms(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
+static int64_t unix_ms(void) { return clock_ms(CLOCK_REALTIME); }
+
+static struct timespec mono_deadline(int64_t at_ms)
+{
+    struct timespec ts = {.tv_sec = at_ms / 1000, .tv_nsec = (long)(at_ms % 1000) * 1000000L};
+    return ts;
+}
+
+static long env_long(const char *name, long dflt)
+{
+    const char *s = getenv(name);
+    if (!s || !*s)
+        return dflt;
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end != '\0' || v < 0)
+        return dflt;
+    return v;
+}
+
+static int init_mono_cond(pthread_cond_t *cv)
+{
+    pthread_condattr_t a;
+    if (pthread_condattr_init(&a) != 0)
+        return -1;
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(cv, &a);
+    pthread_condattr_destroy(&a);
+    return rc == 0 ? 0 : -1;
+}
+
+/* ---- ML runtime threads on mmap'd stacks ----------------------------------------------
+ * glibc caches joined threads' stacks; ours are unmapped at join so their touched pages
+ * leave RssAnon with the thread. */
+
+typedef struct ml_thread {
+    pthread_t tid;
+    void *mem;
+    size_t mem_bytes;
+} ml_thread;
+
+static int ml_thread_start(ml_thread *t, size_t stack_bytes, void *(*fn)(void *), void *arg)
+{
+    size_t guard = (size_t)sysconf(_SC_PAGESIZE);
+    t->mem_bytes = stack_bytes + guard;
+    t->mem = mmap(NULL, t->mem_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (t->mem == MAP_FAILED) {
+        t->mem = NULL;
+        return -1;
+    }
+    pthread_attr_t attr;
+    int rc = mprotect(t->mem, guard, PROT_NONE);
+    if (rc == 0)
+        rc = pthread_attr_init(&attr);
+    if (rc != 0) {
+        munmap(t->mem, t->mem_bytes);
+        t->mem = NULL;
+        return -1;
+    }
+    rc = pthread_attr_setstack(&attr, (char *)t->mem + guard, stack_bytes);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (rc == 0)
+        rc = pthread_create(&t->tid, &attr, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        munmap(t->mem, t->mem_bytes);
+        t->mem = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void ml_thread_join(ml_thread *t)
+{
+    if (!t->mem)
+        return;
+    pthread_join(t->tid, NULL);
+    munmap(t->mem, t->mem_bytes);
+    t->mem = NULL;
+}
+
+/* ---- registry and idle reaper (the documented singleton) ----------------------------- */
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cv; /* CLOCK_MONOTONIC; reaper sleeps here; also stop/exit changes */
+    int cv_ready;
+    hr_ml_session *head;
+    int running;  /* reaper thread is in its loop */
+    int stopping; /* someone asked it to stop and is joining it */
+    int stop;
+    ml_thread thread; /* mem != NULL while a thread is not yet joined */
+} g_reg = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static pthread_once_t g_reg_once = PTHREAD_ONCE_INIT;
+static _Thread_local int t_is_reaper;
+
+static void reg_init_cv(void) { g_reg.cv_ready = init_mono_cond(&g_reg.cv) == 0; }
+
+static int reg_lock(void)
+{
+    pthread_once(&g_reg_once, reg_init_cv);
+    if (!g_reg.cv_ready)
+        return -1;
+    pthread_mutex_lock(&g_reg.lock);
+    return 0;
+}
+
+static void session_unload_claimed(hr_ml_session *s, int idle);
+
+/* Unloads s if it is ready, not in use and idle past its timeout. */
+static void unload_if_idle(hr_ml_session *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int due = s->state == HR_ML_READY && !s->in_use && s->cfg.idle_unload_ms > 0 &&
+              mono_ms() - s->last_use_mono_ms >= s->cfg.idle_unload_ms;
+    if (!due) {
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    s->in_use = 1;
+    session_unload_claimed(s, 1); /* unlocks */
+}
+
+/* One pass over the registry (reg lock held): the first session due for unload, or NULL;
+ * *next_ms = earliest future deadline; *watching = some session needs the reaper. */
+static hr_ml_session *reaper_scan_locked(int64_t now, int64_t *next_ms, int *watching)
+{
+    *next_ms = INT64_MAX;
+    *watching = 0;
+    for (hr_ml_session *s = g_reg.head; s; s = s->next) {
+        pthread_mutex_lock(&s->lock);
+        long idle = s->cfg.idle_unload_ms;
+        int loaded = s->state != HR_ML_UNLOADED;
+        int64_t due = s->last_use_mono_ms + idle;
+        int ready_free = s->state == HR_ML_READY && !s->in_use;
+        pthread_mutex_unlock(&s->lock);
+        if (!loaded || idle <= 0)
+            continue;
+        *watching = 1;
+        if (ready_free && due <= now)
+            return s;
+        /* a busy session's last use moves when it finishes: look again one timeout later */
+        int64_t at = ready_free ? due : now + idle;
+        if (at < *next_ms)
+            *next_ms = at;
+    }
+    return NULL;
+}
+
+static void *reaper_main(void *arg)
+{
+    (void)arg;
+    t_is_reaper = 1;
+    pthread_mutex_lock(&g_reg.lock);
+    while (!g_reg.stop) {
+        int64_t next;
+        int watching;
+        hr_ml_session *victim = reaper_scan_locked(mono_ms(), &next, &watching);
+        if (victim) {
+            victim->pins++;
+            pthread_mutex_unlock(&g_reg.lock);
+            unload_if_idle(victim);
+            pthread_mutex_lock(&g_reg.lock);
+            victim->pins--;
+            pthread_cond_broadcast(&g_reg.cv);
+            continue;
+        }
+        if (!watching)
+            break; /* nothing loaded: exit; the next load or unload joins this thread */
+        struct timespec ts = mono_deadline(next);
+        pthread_cond_timedwait(&g_reg.cv, &g_reg.lock, &ts);
+    }
+    g_reg.running = 0;
+    pthread_cond_broadcast(&g_reg.cv);
+    pthread_mutex_unlock(&g_reg.lock);
+    return NULL;
+}
+
+/* After a load with an idle timeout: make sure a reaper runs and rescans. */
+static void reaper_kick(void)
+{
+    if (reg_lock() != 0)
+        return;
+    while (g_reg.stopping)
+        pthread_cond_wait(&g_reg.cv, &g_reg.lock);
+    if (!g_reg.running) {
+        ml_thread_join(&g_reg.thread); /* a reaper that exited on its own */
+        g_reg.stop = 0;
+        if (ml_thread_start(&g_reg.thread, REAPER_STACK_BYTES, reaper_main, NULL) == 0)
+            g_reg.running = 1;
+        else
+            hr_logf(HR_LOG_WARN, "ml: could not start the idle reaper; idle unload disabled");
+    } else {
+        pthread_cond_broadcast(&g_reg.cv);
+    }
+    pthread_mutex_unlock(&g_reg.lock);
+}
+
+static int any_session_loaded_locked(void)
+{
+    for (hr_ml_session *s = g_reg.head; s; s = s->next) {
+        pthread_mutex_lock(&s->lock);
+        int loaded = s->state != HR_ML_UNLOADED;
+        pthread_mutex_unlock(&s->lock);
+        if (loaded)
+            return 1;
+    }
+    return 0;
+}
+
+/* After an unload outside the reaper: once nothing is loaded, stop and join the reaper so
+ * no ML thread outlives the last session. */
+static void reaper_settle(void)
+{
+    if (t_is_reaper || reg_lock() != 0)
+        return;
+    while (g_reg.stopping)
+        pthread_cond_wait(&g_reg.cv, &g_reg.lock);
+    if (any_session_loaded_locked()) {
+        pthread_mutex_unlock(&g_reg.lock);
+        return;
+    }
+    if (!g_reg.running) {
+        ml_thread_join(&g_reg.thread);
+        pthread_mutex_unlock(&g_reg.lock);
+        return;
+    }
+    g_reg.stop = 1;
+    g_reg.stopping = 1;
+    pthread_cond_broadcast(&g_reg.cv);
+    ml_thread thread = g_reg.thread;
+    g_reg.thread.mem = NULL;
+    pthread_mutex_unlock(&g_reg.lock);
+    ml_thread_join(&thread);
+    pthread_mutex_lock(&g_reg.lock);
+    g_reg.stop = 0;
+    g_reg.stopping = 0;
+    pthread_cond_broadcast(&g_reg.cv);
+    pthread_mutex_unlock(&g_reg.lock);
+}
+
+int hr_ml_runtime_threads(void)
+{
+    int n = hr_ml_pool_workers();
+    if (reg_lock() == 0) {
+        n += g_reg.running;
+        pthread_mutex_unlock(&g_reg.lock);
+    }
+    return n;
+}
+
+/* ---- config -------------------------------------------------------------------------- */
+
+void hr_ml_session_config_init(hr_ml_session_config *cfg, const char *name,
+                               const hr_ml_kind *kind, const char *model_path)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->name = name;
+    cfg->kind = kind;
+    cfg->model_path = model_path;
+    cfg->load = HR_ML_LOAD_LAZY;
+    cfg->idle_unload_ms = HR_ML_FROM_ENV;
+    cfg->queue_ms = HR_ML_FROM_ENV;
+    cfg->retry_ms = DEFAULT_RETRY_MS;
+}
+
+static void resolve_env(hr_ml_session_config *c)
+{
+    if (c->idle_unload_ms < 0)
+        c->idle_unload_ms = env_long("HEADROOM_ML_IDLE_UNLOAD_S", DEFAULT_IDLE_UNLOAD_S) * 1000;
+    if (c->queue_ms < 0)
+        c->queue_ms = env_long("HEADROOM_ML_QUEUE_MS", DEFAULT_QUEUE_MS);
+    if (c->retry_ms < 0)
+        c->retry_ms = DEFAULT_RETRY_MS;
+    if (c->threads <= 0)
+        c->threads = hr_ml_pool_env_threads();
+}
+
+static int kind_valid(const hr_ml_kind *k)
+{
+    return k && k->name && k->open && k->close && k->mapped_bytes && k->max_seq && k->scratch_bytes;
+}
+
+/* ---- open / close -------------------------------------------------------------------- */
+
+hr_ml_session *hr_ml_session_open(const hr_ml_session_config *cfg, hr_ml_error *err)
+{
+    if (!cfg || !kind_valid(cfg->kind) || !cfg->model_path || cfg->max_seq < 0) {
+        hr_ml_error_set(err, "ml session: invalid config (kind, model path and max_seq >= 0 required)");
+        return NULL;
+    }
+    hr_ml_session *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(cfg->model_path))) {
+        free(s);
+        hr_ml_error_set(err, "ml session: out of memory");
+        return NULL;
+    }
+    if (pthread_mutex_init(&s->lock, NULL) != 0 || init_mono_cond(&s->cv) != 0) {
+        free(s->path);
+        free(s);
+        hr_ml_error_set(err, "ml session: cannot initialise locks");
+        return NULL;
+    }
+    snprintf(s->name, sizeof s->name, "%s", cfg->name ? cfg->name : cfg->kind->name);
+    s->cfg = *cfg;
+    s->cfg.name = s->name;
+    s->cfg.model_path = s->path;
+    resolve_env(&s->cfg);
+    s->state = HR_ML_UNLOADED;
+
+    if (reg_lock() == 0) {
+        s->next = g_reg.head;
+        g_reg.head = s;
+        pthread_mutex_unlock(&g_reg.lock);
+    }
+    if (s->cfg.load == HR_ML_LOAD_EAGER) {
+        hr_ml_error e;
+        if (hr_ml_session_load(s, &e) != HR_ML_OK)
+            hr_log_fields(HR_LOG_WARN, "ml eager load failed", "session", s->name, "error", e.msg, NULL);
+    }
+    return s;
+}
+
+void hr_ml_session_close(hr_ml_session *s)
+{
+    if (!s)
+        return;
+    hr_ml_session_unload(s);
+    if (reg_lock() == 0) {
+        while (s->pins > 0)
+            pthread_cond_wait(&g_reg.cv, &g_reg.lock);
+        for (hr_ml_session **pp = &g_reg.head; *pp; pp = &(*pp)->next)
+            if (*pp == s) {
+                *pp = s->next;
+                break;
+            }
+        pthread_mutex_unlock(&g_reg.lock);
+    }
+    reaper_settle(); /* joins a reaper that exited after this session's idle unload */
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->lock);
+    free(s->path);
+    free(s);
+}
+
+/* ---- claim / load / unload ----------------------------------------------------------- */
+
+/* Waits (lock held) until nobody owns the session, then owns it. deadline_ms < 0 waits
+ * forever. 0 on success, -1 on timeout. */
+static int claim_locked(hr_ml_session *s, int64_t deadline_ms)
+{
+    while (s->in_use) {
+        if (deadline_ms < 0) {
+            pthread_cond_wait(&s->cv, &s->lock);
+            continue;
+        }
+        if (mono_ms() >= deadline_ms)
+            return -1;
+        struct timespec ts = mono_deadline(deadline_ms);
+        pthread_cond_timedwait(&s->cv, &s->lock, &ts);
+    }
+    s->in_use = 1;
+    return 0;
+}
+
+static void release_locked(hr_ml_session *s)
+{
+    s->in_use = 0;
+    pthread_cond_broadcast(&s->cv);
+}
+
+static size_t round_to_pages(size_t n)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    return n == 0 ? pg : (n + pg - 1) / pg * pg;
+}
+
+/* Opens the model, maps the scratch region and takes a pool hold, with no lock held.
+ * On failure everything taken so far is given back. */
+static int load_resources(const hr_ml_session_config *c, hr_ml_loaded *l, size_t *mapped,
+                          hr_ml_error *err)
+{
+    memset(l, 0, sizeof *l);
+    if (c->kind->open(c->model_path, &l->model, err) != 0)
+        return -1;
+    int model_max = c->kind->max_seq(l->model);
+    l->max_seq = c->max_seq > 0 && c->max_seq < model_max ? c->max_seq : model_max;
+    l->scratch_bytes = round_to_pages(c->kind->scratch_bytes(l->model, l->max_seq));
+    /* MAP_NORESERVE: pages count only once touched, so short inputs cost little. */
+    l->scratch = mmap(NULL, l->scratch_bytes, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (l->scratch == MAP_FAILED) {
+        hr_ml_error_set(err, "ml session: cannot map %zu bytes of scratch: %s", l->scratch_bytes,
+                        strerror(errno));
+        c->kind->close(l->model);
+        return -1;
+    }
+    if (hr_ml_pool_acquire(c->threads) != 0)
+        hr_logf(HR_LOG_WARN, "ml: worker pool started with fewer threads than %d", c->threads);
+    *mapped = c->kind->mapped_bytes(l->model);
+    return 0;
+}
+
+/* Called with the lock held and the session claimed; returns the same way. */
+static int load_claimed(hr_ml_session *s, hr_ml_error *err)
+{
+    s->state = HR_ML_LOADING;
+    pthread_mutex_unlock(&s->lock);
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_MONOTONIC, &c0);
+    hr_ml_loaded l;
+    size_t mapped = 0;
+    int rc = load_resources(&s->cfg, &l, &mapped, err);
+    clock_gettime(CLOCK_MONOTONIC, &c1);
+    pthread_mutex_lock(&s->lock);
+    if (rc != 0) {
+        s->state = HR_ML_UNLOADED;
+        s->errors++;
+        s->failed_at_mono_ms = mono_ms();
+        snprintf(s->last_error, sizeof s->last_error, "%s", err->msg);
+        return -1;
+    }
+    s->model = l.model;
+    s->scratch = l.scratch;
+    s->scratch_bytes = l.scratch_bytes;
+    s->max_seq = l.max_seq;
+    s->mapped_bytes = mapped;
+    s->state = HR_ML_READY;
+    s->loads++;
+    s->failed_at_mono_ms = 0;
+    s->last_error[0] = '\0';
+    s->last_load_ms = (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e6;
+    s->last_use_mono_ms = mono_ms(); /* idle time counts from the load */
+    return 0;
+}
+
+/* Called with the lock held and the session claimed in state READY; unlocks. Gives back
+ * model, scratch and pool hold with no lock held, then trims the heap with no lock held
+ * (a loader may already be mapping again) and records what the trim reported. */
+static void session_unload_claimed(hr_ml_session *s, int idle)
+{
+    void *model = s->model;
+    void *scratch = s->scratch;
+    size_t scratch_bytes = s->scratch_bytes;
+    pthread_mutex_unlock(&s->lock);
+
+    s->cfg.kind->close(model);
+    munmap(scratch, scratch_bytes);
+    hr_ml_pool_release();
+
+    pthread_mutex_lock(&s->lock);
+    s->model = s->scratch = NULL;
+    s->scratch_bytes = s->mapped_bytes = 0;
+    s->max_seq = 0;
+    s->state = HR_ML_UNLOADED;
+    s->unloads++;
+    s->idle_unloads += idle ? 1 : 0;
+    release_locked(s);
+    pthread_mutex_unlock(&s->lock);
+
+    long released = 0;
+    hr_trim_result tr = hr_heap_trim(&released);
+
+    pthread_mutex_lock(&s->lock);
+    s->has_trim = 1;
+    s->last_trim = tr;
+    s->last_trim_released = released;
+    pthread_mutex_unlock(&s->lock);
+
+    char rel[32];
+    snprintf(rel, sizeof rel, "%ld", released);
+    hr_log_fields(HR_LOG_INFO, "ml session unloaded", "session", s->name, "reason",
+                  idle ? "idle" : "explicit", "trim", hr_trim_result_name(tr), "trim_released_bytes",
+                  rel, NULL);
+}
+
+hr_ml_rc hr_ml_session_load(hr_ml_session *s, hr_ml_error *err)
+{
+    pthread_mutex_lock(&s->lock);
+    claim_locked(s, -1);
+    int loaded_now = 0, rc = 0;
+    if (s->state == HR_ML_UNLOADED) {
+        rc = load_claimed(s, err);
+        loaded_now = rc == 0;
+    }
+    release_locked(s);
+    long idle = s->cfg.idle_unload_ms;
+    pthread_mutex_unlock(&s->lock);
+    if (loaded_now && idle > 0)
+        reaper_kick();
+    return rc == 0 ? HR_ML_OK : HR_ML_ERROR;
+}
+
+int hr_ml_session_unload(hr_ml_session *s)
+{
+    pthread_mutex_lock(&s->lock);
+    claim_locked(s, -1);
+    if (s->state != HR_ML_READY) {
+        release_locked(s);
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+    }
+    session_unload_claimed(s, 0);
+    reaper_settle();
+    return 1;
+}
+
+int hr_ml_unload_all(void)
+{
+    int n = 0;
+    if (reg_lock() != 0)
+        return 0;
+    for (hr_ml_session *s = g_reg.head; s;) {
+        s->pins++;
+        pthread_mutex_unlock(&g_reg.lock);
+        pthread_mutex_lock(&s->lock);
+        claim_locked(s, -1);
+        if (s->state == HR_ML_READY) {
+            session_unload_claimed(s, 0);
+            n++;
+        } else {
+            release_locked(s);
+            pthread_mutex_unlock(&s->lock);
+        }
+        pthread_mutex_lock(&g_reg.lock);
+        hr_ml_session *next = s->next;
+        s->pins--;
+        pthread_cond_broadcast(&g_reg.cv);
+        s = next;
+    }
+    pthread_mutex_unlock(&g_reg.lock);
+    reaper_settle();
+    return n;
+}
+
+/* ---- run ----------------------------------------------------------------------------- */
+
+hr_ml_rc hr_ml_session_run(hr_ml_session *s, hr_ml_work_fn fn, void *arg, hr_ml_error *err)
+{
+    pthread_mutex_lock(&s->lock);
+    int64_t now = mono_ms();
+    if (s->state == HR_ML_UNLOADED && s->failed_at_mono_ms &&
+        now - s->failed_at_mono_ms < s->cfg.retry_ms) {
+        /* a load failed recently: fail fast instead of retrying it on every request */
+        hr_ml_error_set(err, "%s", s->last_error);
+        s->errors++;
+        pthread_mutex_unlock(&s->lock);
+        return HR_ML_ERROR;
+    }
+    if (claim_locked(s, now + s->cfg.queue_ms) != 0) {
+        s->busy++;
+        pthread_mutex_unlock(&s->lock);
+        hr_ml_error_set(err, "ml session %s busy for %ld ms", s->name, s->cfg.queue_ms);
+        return HR_ML_BUSY;
+    }
+    int loaded_now = 0;
+    if (s->state == HR_ML_UNLOADED) {
+        if (load_claimed(s, err) != 0) {
+            release_locked(s);
+            pthread_mutex_unlock(&s->lock);
+            return HR_ML_ERROR;
+        }
+        loaded_now = 1;
+    }
+    hr_ml_loaded l = {s->model, s->scratch, s->scratch_bytes, s->max_seq};
+    long idle = s->cfg.idle_unload_ms;
+    pthread_mutex_unlock(&s->lock);
+    if (loaded_now && idle > 0)
+        reaper_kick();
+
+    int rc = fn(&l, arg, err);
+
+    pthread_mutex_lock(&s->lock);
+    s->last_use_mono_ms = mono_ms();
+    s->last_use_unix_ms = unix_ms();
+    if (rc == 0) {
+        s->inferences++;
+    } else {
+        s->errors++;
+        snprintf(s->last_error, sizeof s->last_error, "%s", err->msg);
+    }
+    release_locked(s);
+    pthread_mutex_unlock(&s->lock);
+    return rc == 0 ? HR_ML_OK : HR_ML_ERROR;
+}
+
+/* ---- status -------------------------------------------------------------------------- */
+
+const char *hr_ml_state_name(hr_ml_state st)
+{
+    switch (st) {
+    case HR_ML_LOADING: return "loading";
+    case HR_ML_READY: return "ready";
+    default: return "unloaded";
+    }
+}
+
+void hr_ml_session_status_get(hr_ml_session *s, hr_ml_session_status *o)
+{
+    memset(o, 0, sizeof *o);
+    pthread_mutex_lock(&s->lock);
+    snprintf(o->name, sizeof o->name, "%s", s->name);
+    snprintf(o->kind, sizeof o->kind, "%s", s->cfg.kind->name);
+    o->state = s->state;
+    o->mapped_bytes = s->mapped_bytes;
+    o->scratch_bytes = s->scratch_bytes;
+    o->max_seq = s->max_seq;
+    o->inferences = s->inferences;
+    o->busy = s->busy;
+    o->errors = s->errors;
+    o->loads = s->loads;
+    o->unloads = s->unloads;
+    o->idle_unloads = s->idle_unloads;
+    o->last_load_ms = s->last_load_ms;
+    o->last_use_unix_ms = s->last_use_unix_ms;
+    o->idle_ms = s->state == HR_ML_READY ? mono_ms() - s->last_use_mono_ms : -1;
+    o->idle_unload_ms = s->cfg.idle_unload_ms;
+    o->queue_ms = s->cfg.queue_ms;
+    o->has_trim = s->has_trim;
+    o->last_trim = s->last_trim;
+    o->last_trim_released_bytes = s->last_trim_released;
+    snprintf(o->last_error, sizeof o->last_error, "%s", s->last_error);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static int json_key_str(hr_buf *out, const char *key, const char *val)
+{
+    return hr_buf_printf(out, "\"%s\":", key) | hr_json_write_string(out, val, strlen(val));
+}
+
+int hr_ml_session_status_json(hr_ml_session *s, hr_buf *out)
+{
+    hr_ml_session_status st;
+    hr_ml_session_status_get(s, &st);
+    int rc = hr_buf_putc(out, '{');
+    rc |= json_key_str(out, "name", st.name);
+    rc |= hr_buf_putc(out, ',');
+    rc |= json_key_str(out, "kind", st.kind);
+    rc |= hr_buf_putc(out, ',');
+    rc |= json_key_str(out, "state", hr_ml_state_name(st.state));
+    rc |= hr_buf_printf(out,
+                        ",\"mapped_bytes\":%zu,\"scratch_bytes\":%zu,\"max_seq\":%d,"
+                        "\"inferences\":%llu,\"busy\":%llu,\"errors\":%llu,\"loads\":%llu,"
+                        "\"unloads\":%llu,\"idle_unloads\":%llu,\"last_load_ms\":%.3f,"
+                        "\"last_use_unix_ms\":%lld,\"idle_ms\":%lld,\"idle_unload_ms\":%ld,"
+                        "\"queue_ms\":%ld,",
+                        st.mapped_bytes, st.scratch_bytes, st.max_seq,
+                        (unsigned long long)st.inferences, (unsigned long long)st.busy,
+                        (unsigned long long)st.errors, (unsigned long long)st.loads,
+                        (unsigned long long)st.unloads, (unsigned long long)st.idle_unloads,
+                        st.last_load_ms, (long long)st.last_use_unix_ms, (long long)st.idle_ms,
+                        st.idle_unload_ms, st.queue_ms);
+    if (st.has_trim) {
+        rc |= json_key_str(out, "last_trim", hr_trim_result_name(st.last_trim));
+        rc |= hr_buf_printf(out, ",\"last_trim_released_bytes\":%ld,", st.last_trim_released_bytes);
+    } else {
+        rc |= hr_buf_puts(out, "\"last_trim\":null,\"last_trim_released_bytes\":null,");
+    }
+    rc |= json_key_str(out, "last_error", st.last_error);
+    rc |= hr_buf_putc(out, '}');
+    return rc ? -1 : 0;
+}
+
+int hr_ml_sessions_json(hr_buf *out)
+{
+    if (reg_lock() != 0)
+        return -1;
+    int rc = hr_buf_putc(out, '[');
+    for (hr_ml_session *s = g_reg.head; s; s = s->next) {
+        if (s != g_reg.head)
+            rc |= hr_buf_putc(out, ',');
+        rc |= hr_ml_session_status_json(s, out); /* reg lock before session lock: allowed */
+    }
+    rc |= hr_buf_putc(out, ']');
+    pthread_mutex_unlock(&g_reg.lock);
+    return rc ? -1 : 0;
+}
