@@ -6,6 +6,8 @@
 
 static const hr_command COMMANDS[] = {
     {"version", "print the version", hr_cmd_version},
+    {"model", "import a model directory, inspect a model file", hr_cmd_model},
+    {"embed", "embed stdin lines with the sentence embedder (JSON lines)", hr_cmd_embed},
     {"tokens", "fetch tokenizer files, count tokens", hr_cmd_tokens},
 };
 

@@ -1,0 +1,315 @@
+/* encoder.c: the transformer encoders of encoder.h over a mapped model file.
+ *
+ * Open resolves every weight once into views (pointers into the read-only mapping), so a
+ * forward pass does no lookups and no allocation: activations live in the caller's
+ * scratch, laid out by scratch_plan for the actual sequence length.
+ *
+ * Layer code is per architecture: bert_forward is the BERT post-norm stack
+ * (all-MiniLM-L6-v2: x = LN(x + attn(x)); x = LN(x + W2 gelu(W1 x))). ModernBERT (pre-norm,
+ * RoPE, GeGLU, local attention through hr_attention's window) gets its own bind/forward
+ * pair beside it, sharing the kernels and the scratch plan.
+ */
+#include "ml/encoder.h"
+
+#include "ml/kernels.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct bert_layer {
+    hr_qlinear qkv, attn_out, up, down;
+    const float *attn_norm_w, *attn_norm_b, *mlp_norm_w, *mlp_norm_b;
+} bert_layer;
+
+struct hr_model {
+    hr_model_file *file; /* owned */
+    hr_model_config cfg;
+    const void *emb_word; /* [vocab, H], f16 or f32 */
+    uint32_t emb_word_dtype;
+    const float *emb_pos, *emb_type, *emb_norm_w, *emb_norm_b;
+    bert_layer layers[]; /* cfg.n_layers */
+};
+
+/* ---- binding ------------------------------------------------------------------------- */
+
+/* Resolves a tensor and checks dtype and shape (cols 0 = 1-D of rows). */
+static const void *want(const hr_model_file *f, const char *name, uint32_t dtype, uint32_t rows,
+                        uint32_t cols, hr_tensor *t, hr_ml_error *err)
+{
+    if (hr_model_tensor(f, name, t) != 0) {
+        hr_ml_error_set(err, "model file lacks tensor '%s'", name);
+        return NULL;
+    }
+    int shape_ok = cols ? (t->ndim == 2 && t->shape[0] == rows && t->shape[1] == cols)
+                        : (t->ndim == 1 && t->shape[0] == rows);
+    if (t->dtype != dtype || !shape_ok) {
+        hr_ml_error_set(err, "tensor '%s': expected %s [%u%s%u], found %s", name,
+                        hr_dtype_name(dtype), rows, cols ? ", " : "", cols, hr_dtype_name(t->dtype));
+        return NULL;
+    }
+    return t->data;
+}
+
+static const float *want_f32(const hr_model_file *f, const char *name, uint32_t n, hr_ml_error *err)
+{
+    hr_tensor t;
+    return want(f, name, HR_DT_F32, n, 0, &t, err);
+}
+
+static int bind_linear(const hr_model_file *f, const char *base, uint32_t out, uint32_t in,
+                       hr_qlinear *q, hr_ml_error *err)
+{
+    char name[HR_MODEL_NAME_MAX];
+    hr_tensor t;
+    snprintf(name, sizeof name, "%s.w", base);
+    if (!want(f, name, HR_DT_I8, out, in, &t, err))
+        return -1;
+    q->w = t.data;
+    q->w_scale = t.scales;
+    q->rows = (int)out;
+    q->cols = (int)in;
+    snprintf(name, sizeof name, "%s.b", base);
+    return (q->bias = want_f32(f, name, out, err)) ? 0 : -1;
+}
+
+static int bind_norm(const hr_model_file *f, const char *base, uint32_t n, const float **w,
+                     const float **b, hr_ml_error *err)
+{
+    char name[HR_MODEL_NAME_MAX];
+    snprintf(name, sizeof name, "%s.w", base);
+    if (!(*w = want_f32(f, name, n, err)))
+        return -1;
+    snprintf(name, sizeof name, "%s.b", base);
+    return (*b = want_f32(f, name, n, err)) ? 0 : -1;
+}
+
+static int bind_bert(hr_model *m, hr_ml_error *err)
+{
+    const hr_model_file *f = m->file;
+    const hr_model_config *c = &m->cfg;
+    const uint32_t H = c->hidden, I = c->intermediate;
+    hr_tensor t;
+    if (hr_model_tensor(f, "emb.word", &t) != 0 || t.ndim != 2 || t.shape[0] != c->vocab_size ||
+        t.shape[1] != H || (t.dtype != HR_DT_F16 && t.dtype != HR_DT_F32)) {
+        hr_ml_error_set(err, "model file lacks a valid 'emb.word' [%u, %u]", c->vocab_size, H);
+        return -1;
+    }
+    m->emb_word = t.data;
+    m->emb_word_dtype = t.dtype;
+    if (!want(f, "emb.pos", HR_DT_F32, c->max_positions, H, &t, err))
+        return -1;
+    m->emb_pos = t.data;
+    m->emb_type = NULL;
+    if (c->type_vocab) {
+        if (!want(f, "emb.type", HR_DT_F32, c->type_vocab, H, &t, err))
+            return -1;
+        m->emb_type = t.data;
+    }
+    if (bind_norm(f, "emb.norm", H, &m->emb_norm_w, &m->emb_norm_b, err))
+        return -1;
+    for (uint32_t l = 0; l < c->n_layers; l++) {
+        bert_layer *L = &m->layers[l];
+        char b[48];
+#define HR_BASE(s) (snprintf(b, sizeof b, "layer.%u." s, l), b)
+        if (bind_linear(f, HR_BASE("attn.qkv"), 3 * H, H, &L->qkv, err) ||
+            bind_linear(f, HR_BASE("attn.out"), H, H, &L->attn_out, err) ||
+            bind_norm(f, HR_BASE("attn.norm"), H, &L->attn_norm_w, &L->attn_norm_b, err) ||
+            bind_linear(f, HR_BASE("mlp.up"), I, H, &L->up, err) ||
+            bind_linear(f, HR_BASE("mlp.down"), H, I, &L->down, err) ||
+            bind_norm(f, HR_BASE("mlp.norm"), H, &L->mlp_norm_w, &L->mlp_norm_b, err))
+            return -1;
+#undef HR_BASE
+    }
+    return 0;
+}
+
+int hr_model_open(const char *path, unsigned flags, hr_model **out, hr_ml_error *err)
+{
+    *out = NULL;
+    hr_model_file *f;
+    if (hr_model_file_open(path, flags, &f, err) != 0)
+        return -1;
+    if (f->config.arch != HR_ARCH_BERT) {
+        hr_ml_error_set(err, "%s: architecture %s is not supported by this build", path,
+                        hr_arch_name(f->config.arch));
+        hr_model_file_close(f);
+        return -1;
+    }
+    hr_model *m = calloc(1, sizeof *m + f->config.n_layers * sizeof(bert_layer));
+    if (!m) {
+        hr_model_file_close(f);
+        hr_ml_error_set(err, "out of memory");
+        return -1;
+    }
+    m->file = f;
+    m->cfg = f->config;
+    hr_ml_error inner;
+    if (bind_bert(m, &inner) != 0) {
+        hr_ml_error_set(err, "%s: %s", path, inner.msg);
+        hr_model_close(m);
+        return -1;
+    }
+    *out = m;
+    return 0;
+}
+
+void hr_model_close(hr_model *m)
+{
+    if (!m)
+        return;
+    hr_model_file_close(m->file);
+    free(m);
+}
+
+const hr_model_file *hr_model_file_of(const hr_model *m) { return m->file; }
+const hr_model_config *hr_model_config_of(const hr_model *m) { return &m->cfg; }
+size_t hr_model_mapped_bytes(const hr_model *m) { return m->file->size; }
+int hr_model_dim(const hr_model *m) { return (int)m->cfg.hidden; }
+
+/* ---- scratch ------------------------------------------------------------------------- */
+
+typedef struct scratch_plan {
+    float *x, *tmp, *qkv, *ctx, *ffn, *xs, *att;
+    int8_t *xq;
+    size_t bytes;
+} scratch_plan;
+
+static size_t section(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+/* Lays out the sections for seq tokens starting at base (NULL: only count bytes). */
+static void scratch_layout(const hr_model_config *c, int seq, uint8_t *base, scratch_plan *p)
+{
+    const size_t S = (size_t)seq, H = c->hidden, I = c->intermediate;
+    const size_t widest = I > 3 * H ? I : 3 * H;
+    size_t off = 0;
+#define HR_TAKE(field, type, count)                                       \
+    do {                                                                  \
+        p->field = base ? (type *)(void *)(base + off) : NULL;            \
+        off += section((count) * sizeof(type));                           \
+    } while (0)
+    HR_TAKE(x, float, S * H);
+    HR_TAKE(tmp, float, S * H);
+    HR_TAKE(qkv, float, S * 3 * H);
+    HR_TAKE(ctx, float, S * H);
+    HR_TAKE(ffn, float, S * I);
+    HR_TAKE(xs, float, S);
+    HR_TAKE(att, float, hr_attention_scratch_floats(seq, (int)c->n_heads, (int)c->head_dim));
+    HR_TAKE(xq, int8_t, S * widest);
+#undef HR_TAKE
+    p->bytes = off + 64; /* room to align an unaligned base */
+}
+
+static int clamp_seq(const hr_model_config *c, int seq)
+{
+    return seq <= 0 || (uint32_t)seq > c->max_seq ? (int)c->max_seq : seq;
+}
+
+size_t hr_encoder_scratch_bytes(const hr_model *m, int max_seq)
+{
+    scratch_plan p;
+    scratch_layout(&m->cfg, clamp_seq(&m->cfg, max_seq), NULL, &p);
+    return p.bytes;
+}
+
+/* ---- BERT forward -------------------------------------------------------------------- */
+
+static void bert_embed_tokens(const hr_model *m, const int32_t *ids, int n, float *x)
+{
+    const size_t H = m->cfg.hidden;
+    for (int i = 0; i < n; i++) {
+        float *row = x + (size_t)i * H;
+        const float *pos = m->emb_pos + (size_t)i * H;
+        if (m->emb_word_dtype == HR_DT_F16) {
+            const uint16_t *w = (const uint16_t *)m->emb_word + (size_t)ids[i] * H;
+            for (size_t d = 0; d < H; d++)
+                row[d] = hr_f16_to_f32(w[d]) + pos[d];
+        } else {
+            const float *w = (const float *)m->emb_word + (size_t)ids[i] * H;
+            for (size_t d = 0; d < H; d++)
+                row[d] = w[d] + pos[d];
+        }
+        if (m->emb_type) /* token type 0: single-sequence inputs */
+            hr_add_inplace(row, m->emb_type, H);
+    }
+    hr_layernorm(x, n, (int)H, m->emb_norm_w, m->emb_norm_b, m->cfg.norm_eps);
+}
+
+/* One post-norm layer; the new hidden state ends in *x (buffers swap with *tmp). */
+static void bert_layer_forward(const hr_model *m, const bert_layer *L, int n, float **x,
+                               float **tmp, const scratch_plan *p)
+{
+    const hr_model_config *c = &m->cfg;
+    const size_t H = c->hidden, count = (size_t)n * H;
+    hr_linear_q8(*x, n, &L->qkv, p->xq, p->xs, p->qkv);
+    hr_attention(p->qkv, n, (int)c->n_heads, (int)c->head_dim, NULL, 0, p->att, p->ctx);
+    hr_linear_q8(p->ctx, n, &L->attn_out, p->xq, p->xs, *tmp);
+    hr_add_inplace(*tmp, *x, count);
+    hr_layernorm(*tmp, n, (int)H, L->attn_norm_w, L->attn_norm_b, c->norm_eps);
+    float *t = *x;
+    *x = *tmp;
+    *tmp = t;
+    hr_linear_q8(*x, n, &L->up, p->xq, p->xs, p->ffn);
+    hr_gelu_erf(p->ffn, (size_t)n * c->intermediate);
+    hr_linear_q8(p->ffn, n, &L->down, p->xq, p->xs, *tmp);
+    hr_add_inplace(*tmp, *x, count);
+    hr_layernorm(*tmp, n, (int)H, L->mlp_norm_w, L->mlp_norm_b, c->norm_eps);
+    t = *x;
+    *x = *tmp;
+    *tmp = t;
+}
+
+static int check_input(const hr_model *m, const int32_t *ids, int n, size_t scratch_bytes)
+{
+    if (!ids || n < 1 || (uint32_t)n > m->cfg.max_seq ||
+        scratch_bytes < hr_encoder_scratch_bytes(m, n))
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || (uint32_t)ids[i] >= m->cfg.vocab_size)
+            return -1;
+    return 0;
+}
+
+int hr_encoder_forward(const hr_model *m, const int32_t *ids, int n, void *scratch,
+                       size_t scratch_bytes, const float **hidden)
+{
+    if (check_input(m, ids, n, scratch_bytes) != 0)
+        return -1;
+    uintptr_t base = ((uintptr_t)scratch + 63) / 64 * 64;
+    scratch_plan p;
+    scratch_layout(&m->cfg, n, (uint8_t *)base, &p);
+    float *x = p.x, *tmp = p.tmp;
+    bert_embed_tokens(m, ids, n, x);
+    for (uint32_t l = 0; l < m->cfg.n_layers; l++)
+        bert_layer_forward(m, &m->layers[l], n, &x, &tmp, &p);
+    *hidden = x;
+    return 0;
+}
+
+int hr_encoder_embed(const hr_model *m, const int32_t *ids, int n, void *scratch,
+                     size_t scratch_bytes, float *out)
+{
+    const float *h;
+    if (hr_encoder_forward(m, ids, n, scratch, scratch_bytes, &h) != 0)
+        return -1;
+    const size_t H = m->cfg.hidden;
+    if (m->cfg.pooling == HR_POOL_CLS) {
+        memcpy(out, h, H * sizeof *out);
+    } else { /* mean over tokens; every token is attended (no padding in a single input) */
+        for (size_t d = 0; d < H; d++)
+            out[d] = 0.0f;
+        for (int i = 0; i < n; i++)
+            for (size_t d = 0; d < H; d++)
+                out[d] += h[(size_t)i * H + d];
+        for (size_t d = 0; d < H; d++)
+            out[d] /= (float)n;
+    }
+    double norm = 0.0;
+    for (size_t d = 0; d < H; d++)
+        norm += (double)out[d] * out[d];
+    float inv = norm > 0.0 ? (float)(1.0 / sqrt(norm)) : 0.0f;
+    for (size_t d = 0; d < H; d++)
+        out[d] *= inv;
+    return 0;
+}

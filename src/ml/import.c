@@ -1,0 +1,535 @@
+/* import.c: `headroom model import` (see import.h). Runs once per model, offline, so it
+ * favours plain code over speed: every tensor is read to fp32 on the heap, converted and
+ * handed to the writer, and freed again.
+ */
+#include "ml/import.h"
+
+#include "json/json.h"
+#include "ml/safetensors.h"
+#include "ml/wordpiece.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- small file + JSON helpers --------------------------------------------------------- */
+
+/* Reads dir/name into a malloc'd NUL-terminated buffer; NULL if missing (errno kept). */
+static char *read_file(const char *dir, const char *name, size_t *len)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    hr_buf b = HR_BUF_INIT;
+    char chunk[65536];
+    size_t k;
+    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (hr_buf_append(&b, chunk, k) != 0)
+            break;
+    int bad = ferror(f) || !feof(f);
+    fclose(f);
+    if (bad) {
+        hr_buf_free(&b);
+        return NULL;
+    }
+    if (hr_buf_reserve(&b, 1) != 0) {
+        hr_buf_free(&b);
+        return NULL;
+    }
+    b.data[b.len] = '\0';
+    return hr_buf_steal(&b, len);
+}
+
+typedef struct json_file {
+    char *text;
+    hr_json_doc doc;
+} json_file;
+
+/* 1 loaded, 0 absent, -1 present but unreadable/invalid (err filled). */
+static int load_json(const char *dir, const char *name, json_file *jf, hr_ml_error *err)
+{
+    size_t len;
+    memset(jf, 0, sizeof *jf);
+    jf->text = read_file(dir, name, &len);
+    if (!jf->text)
+        return errno == ENOENT ? 0 : (hr_ml_error_set(err, "cannot read %s/%s", dir, name), -1);
+    hr_json_error jerr;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    if (hr_json_parse(&jf->doc, jf->text, len, &lim, &jerr) != 0 ||
+        jf->doc.nodes[0].type != HR_JSON_OBJECT) {
+        hr_ml_error_set(err, "%s/%s: not a JSON object (%s)", dir, name, jerr.msg);
+        free(jf->text);
+        jf->text = NULL;
+        return -1;
+    }
+    return 1;
+}
+
+static void free_json(json_file *jf)
+{
+    hr_json_doc_free(&jf->doc);
+    free(jf->text);
+}
+
+/* Object member as a positive integer; -1 if absent or not a positive integer. */
+static long get_pos_int(const hr_json_doc *d, uint32_t obj, const char *key)
+{
+    int64_t v;
+    uint32_t n = hr_json_get(d, obj, key);
+    if (n == HR_JSON_NONE || hr_json_int64(d, n, &v) != 0 || v <= 0 || v > (1 << 30))
+        return -1;
+    return (long)v;
+}
+
+/* ---- config ---------------------------------------------------------------------------- */
+
+static int read_bert_config(const hr_json_doc *d, hr_model_config *c, hr_ml_error *err)
+{
+    static const char *const keys[] = {"vocab_size", "hidden_size", "num_hidden_layers",
+                                       "num_attention_heads", "intermediate_size",
+                                       "max_position_embeddings"};
+    long v[6];
+    for (int i = 0; i < 6; i++)
+        if ((v[i] = get_pos_int(d, 0, keys[i])) < 0) {
+            hr_ml_error_set(err, "config.json: missing or invalid \"%s\"", keys[i]);
+            return -1;
+        }
+    c->arch = HR_ARCH_BERT;
+    c->vocab_size = (uint32_t)v[0];
+    c->hidden = (uint32_t)v[1];
+    c->n_layers = (uint32_t)v[2];
+    c->n_heads = (uint32_t)v[3];
+    c->intermediate = (uint32_t)v[4];
+    c->max_positions = (uint32_t)v[5];
+    long tv = get_pos_int(d, 0, "type_vocab_size");
+    c->type_vocab = tv > 0 ? (uint32_t)tv : 0;
+    if (c->hidden % c->n_heads) {
+        hr_ml_error_set(err, "config.json: hidden %u not divisible by %u heads", c->hidden, c->n_heads);
+        return -1;
+    }
+    c->head_dim = c->hidden / c->n_heads;
+    double eps = 1e-12;
+    uint32_t n = hr_json_get(d, 0, "layer_norm_eps");
+    if (n != HR_JSON_NONE && hr_json_double(d, n, &eps) != 0) {
+        hr_ml_error_set(err, "config.json: invalid layer_norm_eps");
+        return -1;
+    }
+    c->norm_eps = (float)eps;
+    n = hr_json_get(d, 0, "hidden_act");
+    if (n != HR_JSON_NONE && !hr_json_string_eq(d, n, "gelu")) {
+        hr_ml_error_set(err, "config.json: hidden_act must be \"gelu\" (exact erf GELU)");
+        return -1;
+    }
+    n = hr_json_get(d, 0, "position_embedding_type");
+    if (n != HR_JSON_NONE && !hr_json_string_eq(d, n, "absolute")) {
+        hr_ml_error_set(err, "config.json: only absolute position embeddings are supported");
+        return -1;
+    }
+    return 0;
+}
+
+/* max_seq and pooling: sentence-transformers files when present, else our generator's
+ * provenance block, else the all-MiniLM defaults (256, mean). */
+static void read_usage(const char *dir, const hr_json_doc *cfg, hr_model_config *c)
+{
+    c->max_seq = 256;
+    c->pooling = HR_POOL_MEAN;
+    uint32_t gen = hr_json_get(cfg, 0, "headroom_generated");
+    if (gen != HR_JSON_NONE) {
+        long ms = get_pos_int(cfg, gen, "max_seq_length");
+        if (ms > 0)
+            c->max_seq = (uint32_t)ms;
+        if (hr_json_string_eq(cfg, hr_json_get(cfg, gen, "pooling"), "cls"))
+            c->pooling = HR_POOL_CLS;
+    }
+    json_file jf;
+    hr_ml_error ignored;
+    if (load_json(dir, "sentence_bert_config.json", &jf, &ignored) == 1) {
+        long ms = get_pos_int(&jf.doc, 0, "max_seq_length");
+        if (ms > 0)
+            c->max_seq = (uint32_t)ms;
+        free_json(&jf);
+    }
+    if (load_json(dir, "1_Pooling/config.json", &jf, &ignored) == 1) {
+        if (hr_json_is_true(&jf.doc, hr_json_get(&jf.doc, 0, "pooling_mode_cls_token")))
+            c->pooling = HR_POOL_CLS;
+        free_json(&jf);
+    }
+    if (c->max_seq > c->max_positions)
+        c->max_seq = c->max_positions;
+}
+
+/* ---- tokenizer ------------------------------------------------------------------------- */
+
+static int32_t vocab_find(char **tokens, uint32_t n, const char *s)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (tokens[i] && !strcmp(tokens[i], s))
+            return (int32_t)i;
+    return -1;
+}
+
+static uint32_t normalizer_flags(const hr_json_doc *d, uint32_t norm, hr_ml_error *err, int *ok)
+{
+    *ok = 1;
+    if (norm == HR_JSON_NONE || d->nodes[norm].type == HR_JSON_NULL)
+        return 0;
+    if (!hr_json_string_eq(d, hr_json_get(d, norm, "type"), "BertNormalizer")) {
+        hr_ml_error_set(err, "tokenizer.json: only the BertNormalizer is supported");
+        *ok = 0;
+        return 0;
+    }
+    uint32_t flags = 0;
+    int lower = hr_json_is_true(d, hr_json_get(d, norm, "lowercase"));
+    uint32_t sa = hr_json_get(d, norm, "strip_accents");
+    /* strip_accents null follows lowercase, as in HF tokenizers */
+    int strip = (sa == HR_JSON_NONE || d->nodes[sa].type == HR_JSON_NULL) ? lower
+                                                                           : hr_json_is_true(d, sa);
+    if (lower)
+        flags |= HR_TOKF_LOWERCASE;
+    if (strip)
+        flags |= HR_TOKF_STRIP_ACCENTS;
+    if (hr_json_is_true(d, hr_json_get(d, norm, "handle_chinese_chars")))
+        flags |= HR_TOKF_CHINESE_CHARS;
+    if (hr_json_is_true(d, hr_json_get(d, norm, "clean_text")))
+        flags |= HR_TOKF_CLEAN_TEXT;
+    return flags;
+}
+
+/* Fills tokens[id] from tokenizer.json's WordPiece model; caller frees each token. */
+static int read_tokenizer_json(const json_file *jf, hr_model_vocab *meta, char ***tokens_out,
+                               uint32_t *n_out, hr_ml_error *err)
+{
+    const hr_json_doc *d = &jf->doc;
+    uint32_t model = hr_json_get(d, 0, "model");
+    uint32_t vocab = hr_json_get(d, model, "vocab");
+    if (!hr_json_string_eq(d, hr_json_get(d, model, "type"), "WordPiece") || vocab == HR_JSON_NONE ||
+        d->nodes[vocab].type != HR_JSON_OBJECT || d->nodes[vocab].count == 0) {
+        hr_ml_error_set(err, "tokenizer.json: model is not WordPiece with a vocab object");
+        return -1;
+    }
+    int ok;
+    meta->flags = normalizer_flags(d, hr_json_get(d, 0, "normalizer"), err, &ok);
+    if (!ok)
+        return -1;
+    uint32_t n = d->nodes[vocab].count;
+    char **tokens = calloc(n, sizeof *tokens);
+    if (!tokens) {
+        hr_ml_error_set(err, "out of memory");
+        return -1;
+    }
+    *tokens_out = tokens;
+    *n_out = n;
+    for (uint32_t c = d->nodes[vocab].first_child; c != HR_JSON_NONE; c = d->nodes[c].next) {
+        int64_t id;
+        hr_buf key = HR_BUF_INIT;
+        if (hr_json_int64(d, c, &id) != 0 || id < 0 || id >= n || tokens[id] ||
+            hr_json_key(d, c, &key) != 0 || hr_buf_reserve(&key, 1) != 0) {
+            hr_buf_free(&key);
+            hr_ml_error_set(err, "tokenizer.json: vocab ids are not 0..%u without gaps", n - 1);
+            return -1;
+        }
+        key.data[key.len] = '\0';
+        tokens[id] = hr_buf_steal(&key, NULL);
+    }
+    hr_buf s = HR_BUF_INIT;
+    uint32_t unk = hr_json_get(d, model, "unk_token");
+    int32_t unk_id = -1;
+    if (unk != HR_JSON_NONE && hr_json_string(d, unk, &s) == 0 && s.data)
+        unk_id = vocab_find(tokens, n, s.data);
+    hr_buf_reset(&s);
+    uint32_t pre = hr_json_get(d, model, "continuing_subword_prefix");
+    snprintf(meta->prefix, sizeof meta->prefix, "##");
+    if (pre != HR_JSON_NONE && hr_json_string(d, pre, &s) == 0 && s.data && s.len < 8)
+        snprintf(meta->prefix, sizeof meta->prefix, "%s", s.data);
+    hr_buf_free(&s);
+    long mc = get_pos_int(d, model, "max_input_chars_per_word");
+    meta->max_chars_per_word = mc > 0 ? (uint32_t)mc : 100;
+    meta->unk_id = unk_id;
+    return 0;
+}
+
+static void free_tokens(char **tokens, uint32_t n)
+{
+    if (!tokens)
+        return;
+    for (uint32_t i = 0; i < n; i++)
+        free(tokens[i]);
+    free(tokens);
+}
+
+/* Sets the tokenizer section from tokenizer.json, else vocab.txt. */
+static int import_tokenizer(const char *dir, hr_model_writer *w, const hr_model_config *cfg,
+                            hr_ml_error *err)
+{
+    hr_model_vocab meta = {0};
+    meta.kind = HR_TOK_WORDPIECE;
+    char **tokens = NULL;
+    uint32_t n = 0;
+    json_file jf;
+    int rc = -1, have = load_json(dir, "tokenizer.json", &jf, err);
+    if (have < 0)
+        return -1;
+    if (have) {
+        rc = read_tokenizer_json(&jf, &meta, &tokens, &n, err);
+        free_json(&jf);
+    } else {
+        size_t len;
+        char *txt = read_file(dir, "vocab.txt", &len);
+        void *owned = NULL;
+        hr_model_vocab v;
+        if (!txt) {
+            hr_ml_error_set(err, "%s: neither tokenizer.json nor vocab.txt", dir);
+            return -1;
+        }
+        rc = hr_wordpiece_vocab_from_txt(txt, len, &v, &owned, err);
+        if (rc == 0 && !(tokens = calloc(v.n_tokens, sizeof *tokens)))
+            rc = -1;
+        for (uint32_t i = 0; rc == 0 && i < v.n_tokens; i++) {
+            size_t l = v.offsets[i + 1] - v.offsets[i];
+            if (!(tokens[i] = malloc(l + 1))) {
+                rc = -1;
+                break;
+            }
+            memcpy(tokens[i], v.blob + v.offsets[i], l);
+            tokens[i][l] = '\0';
+            n = i + 1;
+        }
+        if (rc == 0) {
+            meta = v;
+            n = v.n_tokens;
+        }
+        free(owned);
+        free(txt);
+    }
+    if (rc == 0) {
+        meta.cls_id = vocab_find(tokens, n, "[CLS]");
+        meta.sep_id = vocab_find(tokens, n, "[SEP]");
+        meta.pad_id = vocab_find(tokens, n, "[PAD]");
+        meta.mask_id = vocab_find(tokens, n, "[MASK]");
+        if (meta.pad_id < 0)
+            meta.pad_id = 0;
+        if (meta.unk_id < 0 || meta.cls_id < 0 || meta.sep_id < 0) {
+            hr_ml_error_set(err, "tokenizer: [UNK], [CLS] and [SEP] must be in the vocabulary");
+            rc = -1;
+        } else if (n > cfg->vocab_size) {
+            hr_ml_error_set(err, "tokenizer has %u tokens, the model only %u embeddings", n,
+                            cfg->vocab_size);
+            rc = -1;
+        } else if (hr_model_writer_set_vocab(w, &meta, (const char *const *)tokens, n) != 0) {
+            hr_ml_error_set(err, "out of memory");
+            rc = -1;
+        }
+    }
+    free_tokens(tokens, n);
+    return rc;
+}
+
+/* ---- weights --------------------------------------------------------------------------- */
+
+typedef struct weight_src {
+    const hr_safetensors *st;
+    const char *prefix; /* "" or "bert." */
+} weight_src;
+
+static int read_w(const weight_src *s, const char *name, float **out, hr_st_info *info,
+                  hr_ml_error *err)
+{
+    char full[256];
+    snprintf(full, sizeof full, "%s%s", s->prefix, name);
+    return hr_safetensors_read_f32(s->st, full, out, info, err);
+}
+
+/* Copies tensor `from` (expected shape rows x cols, cols 0 = 1-D) to `to` as dtype. */
+static int copy_tensor(const weight_src *s, hr_model_writer *w, const char *from, const char *to,
+                       uint32_t dtype, uint32_t rows, uint32_t cols, hr_ml_error *err)
+{
+    float *data;
+    hr_st_info info;
+    if (read_w(s, from, &data, &info, err) != 0)
+        return -1;
+    int rank_ok = cols ? (info.ndim == 2 && info.shape[0] == rows && info.shape[1] == cols)
+                       : (info.ndim == 1 && info.shape[0] == rows);
+    int rc = -1;
+    if (!rank_ok) {
+        hr_ml_error_set(err, "tensor '%s': shape does not match config.json", from);
+    } else {
+        uint32_t shape[2] = {rows, cols};
+        rc = hr_model_writer_add(w, to, dtype, cols ? 2 : 1, shape, data, err);
+    }
+    free(data);
+    return rc;
+}
+
+/* A Linear (weight [out, in] + bias [out]) as int8 weight + fp32 bias. */
+static int copy_linear(const weight_src *s, hr_model_writer *w, const char *from, const char *to,
+                       uint32_t out, uint32_t in, hr_ml_error *err)
+{
+    char a[160], b[160];
+    snprintf(a, sizeof a, "%s.weight", from);
+    snprintf(b, sizeof b, "%s.w", to);
+    if (copy_tensor(s, w, a, b, HR_DT_I8, out, in, err) != 0)
+        return -1;
+    snprintf(a, sizeof a, "%s.bias", from);
+    snprintf(b, sizeof b, "%s.b", to);
+    return copy_tensor(s, w, a, b, HR_DT_F32, out, 0, err);
+}
+
+static int copy_norm(const weight_src *s, hr_model_writer *w, const char *from, const char *to,
+                     uint32_t n, hr_ml_error *err)
+{
+    char a[160], b[160];
+    snprintf(a, sizeof a, "%s.weight", from);
+    snprintf(b, sizeof b, "%s.w", to);
+    if (copy_tensor(s, w, a, b, HR_DT_F32, n, 0, err) != 0)
+        return -1;
+    snprintf(a, sizeof a, "%s.bias", from);
+    snprintf(b, sizeof b, "%s.b", to);
+    return copy_tensor(s, w, a, b, HR_DT_F32, n, 0, err);
+}
+
+/* Q, K and V fused into one [3H, H] matrix so attention input is one matmul. */
+static int fuse_qkv(const weight_src *s, hr_model_writer *w, int layer, uint32_t H, hr_ml_error *err)
+{
+    static const char *const part[3] = {"query", "key", "value"};
+    float *wq = malloc((size_t)3 * H * H * sizeof *wq), *bq = malloc((size_t)3 * H * sizeof *bq);
+    int rc = -1;
+    if (!wq || !bq) {
+        hr_ml_error_set(err, "out of memory");
+        goto out;
+    }
+    for (int p = 0; p < 3; p++) {
+        char name[160];
+        float *t;
+        hr_st_info info;
+        snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.weight", layer, part[p]);
+        if (read_w(s, name, &t, &info, err) != 0)
+            goto out;
+        int ok = info.ndim == 2 && info.shape[0] == H && info.shape[1] == H;
+        if (ok)
+            memcpy(wq + (size_t)p * H * H, t, (size_t)H * H * sizeof *t);
+        free(t);
+        snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.bias", layer, part[p]);
+        if (!ok || read_w(s, name, &t, &info, err) != 0) {
+            if (!ok)
+                hr_ml_error_set(err, "layer %d %s: shape does not match config.json", layer, part[p]);
+            goto out;
+        }
+        ok = info.ndim == 1 && info.shape[0] == H;
+        if (ok)
+            memcpy(bq + (size_t)p * H, t, (size_t)H * sizeof *t);
+        free(t);
+        if (!ok) {
+            hr_ml_error_set(err, "layer %d %s bias: shape does not match config.json", layer, part[p]);
+            goto out;
+        }
+    }
+    char name[64];
+    uint32_t shape[2] = {3 * H, H};
+    snprintf(name, sizeof name, "layer.%d.attn.qkv.w", layer);
+    if (hr_model_writer_add(w, name, HR_DT_I8, 2, shape, wq, err) != 0)
+        goto out;
+    snprintf(name, sizeof name, "layer.%d.attn.qkv.b", layer);
+    rc = hr_model_writer_add(w, name, HR_DT_F32, 1, shape, bq, err);
+out:
+    free(wq);
+    free(bq);
+    return rc;
+}
+
+static int import_bert_weights(const weight_src *s, hr_model_writer *w, const hr_model_config *c,
+                               hr_ml_error *err)
+{
+    const uint32_t H = c->hidden, I = c->intermediate;
+    if (copy_tensor(s, w, "embeddings.word_embeddings.weight", "emb.word", HR_DT_F16,
+                    c->vocab_size, H, err) ||
+        copy_tensor(s, w, "embeddings.position_embeddings.weight", "emb.pos", HR_DT_F32,
+                    c->max_positions, H, err) ||
+        (c->type_vocab && copy_tensor(s, w, "embeddings.token_type_embeddings.weight", "emb.type",
+                                      HR_DT_F32, c->type_vocab, H, err)) ||
+        copy_norm(s, w, "embeddings.LayerNorm", "emb.norm", H, err))
+        return -1;
+    for (uint32_t l = 0; l < c->n_layers; l++) {
+        char from[128], to[64];
+#define HR_NAMES(f, t) (snprintf(from, sizeof from, "encoder.layer.%u." f, l), \
+                        snprintf(to, sizeof to, "layer.%u." t, l))
+        if (fuse_qkv(s, w, (int)l, H, err))
+            return -1;
+        HR_NAMES("attention.output.dense", "attn.out");
+        if (copy_linear(s, w, from, to, H, H, err))
+            return -1;
+        HR_NAMES("attention.output.LayerNorm", "attn.norm");
+        if (copy_norm(s, w, from, to, H, err))
+            return -1;
+        HR_NAMES("intermediate.dense", "mlp.up");
+        if (copy_linear(s, w, from, to, I, H, err))
+            return -1;
+        HR_NAMES("output.dense", "mlp.down");
+        if (copy_linear(s, w, from, to, H, I, err))
+            return -1;
+        HR_NAMES("output.LayerNorm", "mlp.norm");
+        if (copy_norm(s, w, from, to, H, err))
+            return -1;
+#undef HR_NAMES
+    }
+    return 0;
+}
+
+/* sentence-transformers checkpoints sometimes keep BertModel's "bert." prefix. */
+static const char *weight_prefix(const hr_safetensors *st)
+{
+    hr_st_info info;
+    if (hr_safetensors_info(st, "embeddings.word_embeddings.weight", &info, NULL) == 0)
+        return "";
+    return "bert.";
+}
+
+int hr_model_import(const char *dir, const char *out_path, const hr_import_opts *opts,
+                    hr_ml_error *err)
+{
+    json_file cfg_json;
+    int have = load_json(dir, "config.json", &cfg_json, err);
+    if (have <= 0) {
+        if (have == 0)
+            hr_ml_error_set(err, "%s/config.json not found", dir);
+        return -1;
+    }
+    hr_model_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    uint32_t mt = hr_json_get(&cfg_json.doc, 0, "model_type");
+    int rc = -1;
+    hr_model_writer *w = NULL;
+    hr_safetensors *st = NULL;
+    if (mt != HR_JSON_NONE && !hr_json_string_eq(&cfg_json.doc, mt, "bert")) {
+        hr_ml_error_set(err, "config.json: model_type is not \"bert\" (ModernBERT import comes "
+                             "with the Kompress encoder)");
+        goto out;
+    }
+    if (read_bert_config(&cfg_json.doc, &cfg, err) != 0)
+        goto out;
+    read_usage(dir, &cfg_json.doc, &cfg);
+    if (opts && opts->max_seq > 0)
+        cfg.max_seq = (uint32_t)opts->max_seq < cfg.max_positions ? (uint32_t)opts->max_seq
+                                                                   : cfg.max_positions;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if (!(w = hr_model_writer_new(&cfg))) {
+        hr_ml_error_set(err, "out of memory");
+        goto out;
+    }
+    if (import_tokenizer(dir, w, &cfg, err) != 0 || hr_safetensors_open(path, &st, err) != 0)
+        goto out;
+    weight_src src = {st, weight_prefix(st)};
+    if (import_bert_weights(&src, w, &cfg, err) != 0)
+        goto out;
+    rc = hr_model_writer_write(w, out_path, err);
+out:
+    hr_safetensors_close(st);
+    hr_model_writer_free(w);
+    free_json(&cfg_json);
+    return rc;
+}

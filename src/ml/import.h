@@ -1,0 +1,22 @@
+/* import.h: turns a HuggingFace model directory into a headroom model file.
+ *
+ * Reads config.json (sizes, eps; max_seq and pooling from sentence-transformers files or
+ * our generator's provenance block), model.safetensors (F32/F16/BF16) and tokenizer.json
+ * (WordPiece vocab + BertNormalizer flags) or else vocab.txt, and writes the file described
+ * in docs/model-format.md: linear weights as per-row int8 (Q, K, V fused into one matrix),
+ * word embeddings as fp16, everything else fp32, canonical tensor names.
+ */
+#ifndef HR_ML_IMPORT_H
+#define HR_ML_IMPORT_H
+
+#include "ml/model_file.h"
+
+typedef struct hr_import_opts {
+    int max_seq; /* 0 = from the model directory (default 256, capped by positions) */
+} hr_import_opts;
+
+/* 0 ok; -1 with err filled (nothing is left at out_path on failure). */
+int hr_model_import(const char *dir, const char *out_path, const hr_import_opts *opts,
+                    hr_ml_error *err);
+
+#endif

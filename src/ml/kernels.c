@@ -1,0 +1,305 @@
+/* kernels.c: the portable scalar kernels, the run-time ISA dispatch and the splitting of
+ * large work over the ML pool.
+ *
+ * The selected kernel table is a documented process-wide singleton: chosen once from
+ * __builtin_cpu_supports("avx2") && ("fma") on first use (or by hr_kernels_select for
+ * tests and benchmarks). The scalar path is the reference the AVX2 path is tested against
+ * and the fallback on CPUs without AVX2.
+ */
+#include "ml/kernels_internal.h"
+
+#include "ml/pool.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <string.h>
+
+/* ---- scalar kernels -------------------------------------------------------------------- */
+
+static void quantize_row_scalar(const float *x, int k, int8_t *q, float *scale)
+{
+    float amax = 0.0f;
+    for (int i = 0; i < k; i++)
+        amax = fmaxf(amax, fabsf(x[i]));
+    if (amax == 0.0f) {
+        memset(q, 0, (size_t)k);
+        *scale = 0.0f;
+        return;
+    }
+    float inv = 127.0f / amax;
+    for (int i = 0; i < k; i++) {
+        long v = lrintf(x[i] * inv);
+        q[i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+    }
+    *scale = amax / 127.0f;
+}
+
+static void matmul_cols_scalar(const int8_t *xq, const float *xs, int m, const hr_qlinear *W,
+                               int n0, int n1, float *y)
+{
+    const int k = W->cols;
+    for (int r = 0; r < m; r++) {
+        const int8_t *a = xq + (size_t)r * k;
+        for (int n = n0; n < n1; n++) {
+            const int8_t *w = W->w + (size_t)n * k;
+            int32_t acc = 0;
+            for (int i = 0; i < k; i++)
+                acc += (int32_t)a[i] * (int32_t)w[i];
+            y[(size_t)r * W->rows + n] = hr_q8_finish(acc, xs[r], W->w_scale[n], W->bias, n);
+        }
+    }
+}
+
+static void layernorm_row_scalar(float *x, int n, const float *gamma, const float *beta, float eps)
+{
+    float mean = 0.0f, var = 0.0f;
+    for (int i = 0; i < n; i++)
+        mean += x[i];
+    mean /= (float)n;
+    for (int i = 0; i < n; i++) {
+        float d = x[i] - mean;
+        var += d * d;
+    }
+    var /= (float)n;
+    float inv = 1.0f / sqrtf(var + eps);
+    for (int i = 0; i < n; i++) {
+        float v = (x[i] - mean) * inv * gamma[i];
+        x[i] = beta ? v + beta[i] : v;
+    }
+}
+
+static void gelu_scalar(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+}
+
+static void softmax_row_scalar(float *x, int n)
+{
+    float mx = -INFINITY, sum = 0.0f;
+    for (int i = 0; i < n; i++)
+        mx = fmaxf(mx, x[i]);
+    for (int i = 0; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+    float inv = 1.0f / sum;
+    for (int i = 0; i < n; i++)
+        x[i] *= inv;
+}
+
+static void add_scalar(float *y, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] += x[i];
+}
+
+/* One head. K is first transposed into scratch [head_dim, seq] so that a row of scores is
+ * a sum of scaled K rows (vectorisable, no horizontal sums); then softmax over the allowed
+ * keys and out_i = sum_j p_ij v_j. */
+static void attention_head_scalar(const float *qkv, int seq, int n_heads, int head_dim, int h,
+                                  const uint8_t *key_valid, int window, float *scratch, float *out)
+{
+    const int H = n_heads * head_dim, stride = 3 * H;
+    const float scale = 1.0f / sqrtf((float)head_dim);
+    float *kt = scratch, *p = scratch + (size_t)head_dim * seq;
+    for (int j = 0; j < seq; j++)
+        for (int t = 0; t < head_dim; t++)
+            kt[(size_t)t * seq + j] = qkv[(size_t)j * stride + H + h * head_dim + t];
+    for (int i = 0; i < seq; i++) {
+        const float *q = qkv + (size_t)i * stride + h * head_dim;
+        float *o = out + (size_t)i * H + h * head_dim;
+        int lo, hi;
+        hr_attention_range(i, seq, window, &lo, &hi);
+        for (int j = lo; j < hi; j++)
+            p[j] = 0.0f;
+        for (int t = 0; t < head_dim; t++) {
+            float qt = q[t] * scale;
+            const float *kr = kt + (size_t)t * seq;
+            for (int j = lo; j < hi; j++)
+                p[j] += qt * kr[j];
+        }
+        float mx = -INFINITY;
+        for (int j = lo; j < hi; j++)
+            if (!key_valid || key_valid[j])
+                mx = fmaxf(mx, p[j]);
+        memset(o, 0, (size_t)head_dim * sizeof *o);
+        if (mx == -INFINITY) /* every key masked: zero output rather than NaN */
+            continue;
+        float sum = 0.0f;
+        for (int j = lo; j < hi; j++) {
+            p[j] = (!key_valid || key_valid[j]) ? expf(p[j] - mx) : 0.0f;
+            sum += p[j];
+        }
+        float inv = 1.0f / sum;
+        for (int j = lo; j < hi; j++) {
+            float pj = p[j] * inv;
+            if (pj == 0.0f)
+                continue;
+            const float *v = qkv + (size_t)j * stride + 2 * H + h * head_dim;
+            for (int t = 0; t < head_dim; t++)
+                o[t] += pj * v[t];
+        }
+    }
+}
+
+const hr_kernel_ops hr_kernel_ops_scalar = {
+    .quantize_row = quantize_row_scalar,
+    .matmul_cols = matmul_cols_scalar,
+    .layernorm_row = layernorm_row_scalar,
+    .gelu = gelu_scalar,
+    .softmax_row = softmax_row_scalar,
+    .add = add_scalar,
+    .attention_head = attention_head_scalar,
+};
+
+/* ---- dispatch (process-wide singleton) ------------------------------------------------ */
+
+static _Atomic(const hr_kernel_ops *) g_ops;
+static _Atomic int g_isa;
+
+static int cpu_has_avx2_fma(void)
+{
+#ifdef HR_HAVE_AVX2_KERNELS
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+hr_isa hr_kernels_select(hr_isa want)
+{
+    hr_isa isa = HR_ISA_SCALAR;
+    if (want != HR_ISA_SCALAR && cpu_has_avx2_fma())
+        isa = HR_ISA_AVX2;
+#ifdef HR_HAVE_AVX2_KERNELS
+    atomic_store(&g_ops, isa == HR_ISA_AVX2 ? &hr_kernel_ops_avx2 : &hr_kernel_ops_scalar);
+#else
+    atomic_store(&g_ops, &hr_kernel_ops_scalar);
+#endif
+    atomic_store(&g_isa, (int)isa);
+    return isa;
+}
+
+static const hr_kernel_ops *ops(void)
+{
+    const hr_kernel_ops *o = atomic_load_explicit(&g_ops, memory_order_acquire);
+    if (!o) {
+        hr_kernels_select(HR_ISA_AUTO);
+        o = atomic_load(&g_ops);
+    }
+    return o;
+}
+
+hr_isa hr_kernels_isa(void)
+{
+    ops();
+    return (hr_isa)atomic_load(&g_isa);
+}
+
+const char *hr_isa_name(hr_isa isa)
+{
+    return isa == HR_ISA_AVX2 ? "avx2+fma" : isa == HR_ISA_SCALAR ? "scalar" : "auto";
+}
+
+/* ---- public entry points ----------------------------------------------------------------- */
+
+void hr_quantize_act(const float *x, int m, int k, int8_t *xq, float *xs)
+{
+    const hr_kernel_ops *o = ops();
+    for (int r = 0; r < m; r++)
+        o->quantize_row(x + (size_t)r * k, k, xq + (size_t)r * k, &xs[r]);
+}
+
+/* Output features are split into blocks of MATMUL_BLOCK rows of W: each pool range writes
+ * its own columns of y, so the result is the same for any thread count. */
+#define MATMUL_BLOCK 32
+
+typedef struct matmul_job {
+    const hr_kernel_ops *ops;
+    const int8_t *xq;
+    const float *xs;
+    int m;
+    const hr_qlinear *W;
+    float *y;
+} matmul_job;
+
+static void matmul_range(void *ctx, size_t begin, size_t end)
+{
+    const matmul_job *j = ctx;
+    int n0 = (int)begin * MATMUL_BLOCK, n1 = (int)end * MATMUL_BLOCK;
+    if (n1 > j->W->rows)
+        n1 = j->W->rows;
+    j->ops->matmul_cols(j->xq, j->xs, j->m, j->W, n0, n1, j->y);
+}
+
+void hr_matmul_q8(const int8_t *xq, const float *xs, int m, const hr_qlinear *W, float *y)
+{
+    matmul_job job = {ops(), xq, xs, m, W, y};
+    size_t blocks = ((size_t)W->rows + MATMUL_BLOCK - 1) / MATMUL_BLOCK;
+    /* small products are not worth waking workers for */
+    if ((size_t)m * W->rows * W->cols < ((size_t)1 << 18))
+        matmul_range(&job, 0, blocks);
+    else
+        hr_ml_parallel_for(blocks, matmul_range, &job);
+}
+
+void hr_linear_q8(const float *x, int m, const hr_qlinear *W, int8_t *xq, float *xs, float *y)
+{
+    hr_quantize_act(x, m, W->cols, xq, xs);
+    hr_matmul_q8(xq, xs, m, W, y);
+}
+
+void hr_layernorm(float *x, int m, int n, const float *gamma, const float *beta, float eps)
+{
+    const hr_kernel_ops *o = ops();
+    for (int r = 0; r < m; r++)
+        o->layernorm_row(x + (size_t)r * n, n, gamma, beta, eps);
+}
+
+void hr_gelu_erf(float *x, size_t n) { ops()->gelu(x, n); }
+
+void hr_softmax_rows(float *x, int m, int n)
+{
+    const hr_kernel_ops *o = ops();
+    for (int r = 0; r < m; r++)
+        o->softmax_row(x + (size_t)r * n, n);
+}
+
+void hr_add_inplace(float *y, const float *x, size_t n) { ops()->add(y, x, n); }
+
+size_t hr_attention_scratch_floats(int seq, int n_heads, int head_dim)
+{
+    /* per head: K transposed + one row of scores, rounded to 16 floats (64 bytes) */
+    size_t per = ((size_t)head_dim * seq + seq + 15) / 16 * 16;
+    return per * (size_t)n_heads;
+}
+
+typedef struct attention_job {
+    const hr_kernel_ops *ops;
+    const float *qkv;
+    int seq, n_heads, head_dim, window;
+    const uint8_t *key_valid;
+    float *scratch;
+    float *out;
+} attention_job;
+
+static void attention_range(void *ctx, size_t begin, size_t end)
+{
+    const attention_job *j = ctx;
+    size_t per = hr_attention_scratch_floats(j->seq, 1, j->head_dim);
+    for (size_t h = begin; h < end; h++)
+        j->ops->attention_head(j->qkv, j->seq, j->n_heads, j->head_dim, (int)h, j->key_valid,
+                               j->window, j->scratch + h * per, j->out);
+}
+
+void hr_attention(const float *qkv, int seq, int n_heads, int head_dim, const uint8_t *key_valid,
+                  int window, float *scratch, float *out)
+{
+    attention_job job = {ops(), qkv, seq, n_heads, head_dim, window, key_valid, scratch, out};
+    if (seq < 16)
+        attention_range(&job, 0, (size_t)n_heads);
+    else
+        hr_ml_parallel_for((size_t)n_heads, attention_range, &job);
+}

@@ -1,0 +1,359 @@
+/* kernels_avx2.c: the AVX2+FMA kernel table (see kernels_internal.h).
+ *
+ * Every function carries __attribute__((target("avx2,fma"))) so this file builds in the
+ * baseline x86-64 build and is only ever called after kernels.c has checked the CPU.
+ *
+ * int8 dot products use the sign trick: maddubs(|a|, sign(w, a)) multiplies unsigned by
+ * signed bytes; with both operands in [-127, 127] each pair sum is at most 2*127*127 =
+ * 32258, so the 16-bit intermediate never saturates and the int32 result is exact (equal
+ * to the scalar path). exp and erf are polynomial approximations (Cephes expf; Abramowitz
+ * & Stegun 7.1.26 for erf, |error| < 1.5e-7), tested against NumPy/libm references.
+ */
+#include "ml/kernels_internal.h"
+
+#ifdef HR_HAVE_AVX2_KERNELS
+
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+AVX2 static inline float hsum256(__m256 v)
+{
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
+    return _mm_cvtss_f32(lo);
+}
+
+AVX2 static inline float hmax256(__m256 v)
+{
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_max_ps(lo, hi);
+    lo = _mm_max_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_max_ss(lo, _mm_shuffle_ps(lo, lo, 1));
+    return _mm_cvtss_f32(lo);
+}
+
+AVX2 static inline int32_t hsum256_epi32(__m256i v)
+{
+    __m128i lo = _mm256_castsi256_si128(v), hi = _mm256_extracti128_si256(v, 1);
+    lo = _mm_add_epi32(lo, hi);
+    lo = _mm_add_epi32(lo, _mm_shuffle_epi32(lo, 0x4e));
+    lo = _mm_add_epi32(lo, _mm_shuffle_epi32(lo, 0xb1));
+    return _mm_cvtsi128_si32(lo);
+}
+
+/* Cephes-style expf: 2^n * p(r), r = x - n ln2; inputs clamped to the float range. */
+AVX2 static inline __m256 exp256(__m256 x)
+{
+    const __m256 hi = _mm256_set1_ps(88.3762626647949f), lo = _mm256_set1_ps(-88.3762626647949f);
+    x = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
+    __m256 fx = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f));
+    fx = _mm256_floor_ps(fx);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+    __m256 z = _mm256_mul_ps(x, x);
+    __m256 y = _mm256_set1_ps(1.9875691500E-4f);
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507E-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073E-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894E-2f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459E-1f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201E-1f));
+    y = _mm256_fmadd_ps(y, z, x);
+    y = _mm256_add_ps(y, _mm256_set1_ps(1.0f));
+    __m256i n = _mm256_cvttps_epi32(fx);
+    n = _mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(n));
+}
+
+/* erf(x) = sign(x) (1 - t (a1 + t (a2 + ...)) e^{-x^2}), t = 1 / (1 + p|x|). */
+AVX2 static inline __m256 erf256(__m256 x)
+{
+    const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+    __m256 sign = _mm256_and_ps(x, sign_mask), ax = _mm256_andnot_ps(sign_mask, x);
+    __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f),
+                             _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), ax, _mm256_set1_ps(1.0f)));
+    __m256 y = _mm256_set1_ps(1.061405429f);
+    y = _mm256_fmadd_ps(y, t, _mm256_set1_ps(-1.453152027f));
+    y = _mm256_fmadd_ps(y, t, _mm256_set1_ps(1.421413741f));
+    y = _mm256_fmadd_ps(y, t, _mm256_set1_ps(-0.284496736f));
+    y = _mm256_fmadd_ps(y, t, _mm256_set1_ps(0.254829592f));
+    y = _mm256_mul_ps(y, t);
+    __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(ax, ax)));
+    __m256 r = _mm256_fnmadd_ps(y, e, _mm256_set1_ps(1.0f));
+    return _mm256_or_ps(r, sign);
+}
+
+AVX2 static void quantize_row_avx2(const float *x, int k, int8_t *q, float *scale)
+{
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 vmax = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= k; i += 8)
+        vmax = _mm256_max_ps(vmax, _mm256_and_ps(_mm256_loadu_ps(x + i), abs_mask));
+    float amax = hmax256(vmax);
+    for (; i < k; i++)
+        amax = fmaxf(amax, fabsf(x[i]));
+    if (amax == 0.0f) {
+        memset(q, 0, (size_t)k);
+        *scale = 0.0f;
+        return;
+    }
+    float inv = 127.0f / amax;
+    const __m256 vinv = _mm256_set1_ps(inv);
+    const __m256i lim = _mm256_set1_epi32(127), nlim = _mm256_set1_epi32(-127);
+    i = 0;
+    for (; i + 32 <= k; i += 32) {
+        __m256i v[4];
+        for (int u = 0; u < 4; u++) {
+            __m256i r = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * u), vinv));
+            v[u] = _mm256_max_epi32(_mm256_min_epi32(r, lim), nlim);
+        }
+        /* packs work per 128-bit lane; the permute restores element order */
+        __m256i ab = _mm256_packs_epi32(v[0], v[1]), cd = _mm256_packs_epi32(v[2], v[3]);
+        __m256i abcd = _mm256_packs_epi16(ab, cd);
+        abcd = _mm256_permutevar8x32_epi32(abcd, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)(void *)(q + i), abcd);
+    }
+    for (; i < k; i++) {
+        long v = lrintf(x[i] * inv);
+        q[i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+    }
+    *scale = amax / 127.0f;
+}
+
+/* 32 products of |a| and sign(w, a), summed into 8 int32 lanes. */
+AVX2 static inline __m256i dot32(__m256i ua, __m256i a, __m256i w, __m256i ones)
+{
+    __m256i p16 = _mm256_maddubs_epi16(ua, _mm256_sign_epi8(w, a));
+    return _mm256_madd_epi16(p16, ones);
+}
+
+static int32_t dot_tail(const int8_t *a, const int8_t *w, int from, int k)
+{
+    int32_t acc = 0;
+    for (int i = from; i < k; i++)
+        acc += (int32_t)a[i] * (int32_t)w[i];
+    return acc;
+}
+
+/* Tiles of 2 activation rows x 4 weight rows: 8 accumulators, each loaded vector is used
+ * 2-4 times. Leftover rows and columns fall back to 1x1. */
+AVX2 static void matmul_cols_avx2(const int8_t *xq, const float *xs, int m, const hr_qlinear *W,
+                                  int n0, int n1, float *y)
+{
+    const int k = W->cols, kv = k / 32 * 32, ld = W->rows;
+    const __m256i ones = _mm256_set1_epi16(1);
+    int r = 0;
+    for (; r + 2 <= m; r += 2) {
+        const int8_t *a0 = xq + (size_t)r * k, *a1 = a0 + k;
+        int n = n0;
+        for (; n + 4 <= n1; n += 4) {
+            const int8_t *w0 = W->w + (size_t)n * k;
+            __m256i acc[2][4];
+            for (int u = 0; u < 4; u++)
+                acc[0][u] = acc[1][u] = _mm256_setzero_si256();
+            for (int i = 0; i < kv; i += 32) {
+                __m256i va0 = _mm256_loadu_si256((const __m256i *)(const void *)(a0 + i));
+                __m256i va1 = _mm256_loadu_si256((const __m256i *)(const void *)(a1 + i));
+                __m256i ua0 = _mm256_abs_epi8(va0), ua1 = _mm256_abs_epi8(va1);
+                for (int u = 0; u < 4; u++) {
+                    __m256i vw = _mm256_loadu_si256(
+                        (const __m256i *)(const void *)(w0 + (size_t)u * k + i));
+                    acc[0][u] = _mm256_add_epi32(acc[0][u], dot32(ua0, va0, vw, ones));
+                    acc[1][u] = _mm256_add_epi32(acc[1][u], dot32(ua1, va1, vw, ones));
+                }
+            }
+            for (int u = 0; u < 4; u++) {
+                const int8_t *wu = w0 + (size_t)u * k;
+                int32_t s0 = hsum256_epi32(acc[0][u]) + dot_tail(a0, wu, kv, k);
+                int32_t s1 = hsum256_epi32(acc[1][u]) + dot_tail(a1, wu, kv, k);
+                y[(size_t)r * ld + n + u] = hr_q8_finish(s0, xs[r], W->w_scale[n + u], W->bias, n + u);
+                y[(size_t)(r + 1) * ld + n + u] =
+                    hr_q8_finish(s1, xs[r + 1], W->w_scale[n + u], W->bias, n + u);
+            }
+        }
+        for (; n < n1; n++)
+            for (int rr = r; rr < r + 2; rr++) {
+                const int8_t *a = xq + (size_t)rr * k, *w = W->w + (size_t)n * k;
+                __m256i acc = _mm256_setzero_si256();
+                for (int i = 0; i < kv; i += 32) {
+                    __m256i va = _mm256_loadu_si256((const __m256i *)(const void *)(a + i));
+                    __m256i vw = _mm256_loadu_si256((const __m256i *)(const void *)(w + i));
+                    acc = _mm256_add_epi32(acc, dot32(_mm256_abs_epi8(va), va, vw, ones));
+                }
+                int32_t s = hsum256_epi32(acc) + dot_tail(a, w, kv, k);
+                y[(size_t)rr * ld + n] = hr_q8_finish(s, xs[rr], W->w_scale[n], W->bias, n);
+            }
+    }
+    for (; r < m; r++) {
+        const int8_t *a = xq + (size_t)r * k;
+        for (int n = n0; n < n1; n++) {
+            const int8_t *w = W->w + (size_t)n * k;
+            __m256i acc = _mm256_setzero_si256();
+            for (int i = 0; i < kv; i += 32) {
+                __m256i va = _mm256_loadu_si256((const __m256i *)(const void *)(a + i));
+                __m256i vw = _mm256_loadu_si256((const __m256i *)(const void *)(w + i));
+                acc = _mm256_add_epi32(acc, dot32(_mm256_abs_epi8(va), va, vw, ones));
+            }
+            int32_t s = hsum256_epi32(acc) + dot_tail(a, w, kv, k);
+            y[(size_t)r * ld + n] = hr_q8_finish(s, xs[r], W->w_scale[n], W->bias, n);
+        }
+    }
+}
+
+AVX2 static void layernorm_row_avx2(float *x, int n, const float *gamma, const float *beta, float eps)
+{
+    __m256 vs = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        vs = _mm256_add_ps(vs, _mm256_loadu_ps(x + i));
+    float sum = hsum256(vs);
+    for (; i < n; i++)
+        sum += x[i];
+    float mean = sum / (float)n;
+    const __m256 vm = _mm256_set1_ps(mean);
+    __m256 vv = _mm256_setzero_ps();
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), vm);
+        vv = _mm256_fmadd_ps(d, d, vv);
+    }
+    float var = hsum256(vv);
+    for (; i < n; i++)
+        var += (x[i] - mean) * (x[i] - mean);
+    var /= (float)n;
+    float inv = 1.0f / sqrtf(var + eps);
+    const __m256 vi = _mm256_set1_ps(inv);
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), vi),
+                                 _mm256_loadu_ps(gamma + i));
+        if (beta)
+            v = _mm256_add_ps(v, _mm256_loadu_ps(beta + i));
+        _mm256_storeu_ps(x + i, v);
+    }
+    for (; i < n; i++) {
+        float v = (x[i] - mean) * inv * gamma[i];
+        x[i] = beta ? v + beta[i] : v;
+    }
+}
+
+AVX2 static void gelu_avx2(float *x, size_t n)
+{
+    const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f),
+                 rs2 = _mm256_set1_ps(0.70710678118654752f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256 e = erf256(_mm256_mul_ps(v, rs2));
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, e)));
+    }
+    for (; i < n; i++)
+        x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+}
+
+/* exp(x - mx) into x over [lo, hi), masked entries zero; returns the sum. */
+AVX2 static float exp_sub_sum(float *x, int lo, int hi, float mx, const uint8_t *valid)
+{
+    const __m256 vm = _mm256_set1_ps(mx);
+    __m256 vs = _mm256_setzero_ps();
+    int j = lo;
+    if (!valid) {
+        for (; j + 8 <= hi; j += 8) {
+            __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + j), vm));
+            _mm256_storeu_ps(x + j, e);
+            vs = _mm256_add_ps(vs, e);
+        }
+    }
+    float sum = hsum256(vs);
+    for (; j < hi; j++) {
+        x[j] = (!valid || valid[j]) ? expf(x[j] - mx) : 0.0f;
+        sum += x[j];
+    }
+    return sum;
+}
+
+AVX2 static void softmax_row_avx2(float *x, int n)
+{
+    __m256 vm = _mm256_set1_ps(-INFINITY);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + i));
+    float mx = hmax256(vm);
+    for (; i < n; i++)
+        mx = fmaxf(mx, x[i]);
+    float inv = 1.0f / exp_sub_sum(x, 0, n, mx, NULL);
+    const __m256 vi = _mm256_set1_ps(inv);
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vi));
+    for (; i < n; i++)
+        x[i] *= inv;
+}
+
+AVX2 static void add_avx2(float *y, const float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(x + i)));
+    for (; i < n; i++)
+        y[i] += x[i];
+}
+
+/* y[lo..hi) += a * x[lo..hi) */
+AVX2 static inline void axpy_range(float *y, const float *x, float a, int lo, int hi)
+{
+    const __m256 va = _mm256_set1_ps(a);
+    int j = lo;
+    for (; j + 8 <= hi; j += 8)
+        _mm256_storeu_ps(y + j, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + j), _mm256_loadu_ps(y + j)));
+    for (; j < hi; j++)
+        y[j] += a * x[j];
+}
+
+/* Same algorithm as attention_head_scalar in kernels.c. */
+AVX2 static void attention_head_avx2(const float *qkv, int seq, int n_heads, int head_dim, int h,
+                                     const uint8_t *key_valid, int window, float *scratch, float *out)
+{
+    const int H = n_heads * head_dim, stride = 3 * H;
+    const float scale = 1.0f / sqrtf((float)head_dim);
+    float *kt = scratch, *p = scratch + (size_t)head_dim * seq;
+    for (int j = 0; j < seq; j++)
+        for (int t = 0; t < head_dim; t++)
+            kt[(size_t)t * seq + j] = qkv[(size_t)j * stride + H + h * head_dim + t];
+    for (int i = 0; i < seq; i++) {
+        const float *q = qkv + (size_t)i * stride + h * head_dim;
+        float *o = out + (size_t)i * H + h * head_dim;
+        int lo, hi;
+        hr_attention_range(i, seq, window, &lo, &hi);
+        memset(p + lo, 0, (size_t)(hi - lo) * sizeof *p);
+        for (int t = 0; t < head_dim; t++)
+            axpy_range(p, kt + (size_t)t * seq, q[t] * scale, lo, hi);
+        float mx = -INFINITY;
+        for (int j = lo; j < hi; j++)
+            if (!key_valid || key_valid[j])
+                mx = fmaxf(mx, p[j]);
+        memset(o, 0, (size_t)head_dim * sizeof *o);
+        if (mx == -INFINITY)
+            continue;
+        float inv = 1.0f / exp_sub_sum(p, lo, hi, mx, key_valid);
+        for (int j = lo; j < hi; j++) {
+            float pj = p[j] * inv;
+            if (pj != 0.0f)
+                axpy_range(o, qkv + (size_t)j * stride + 2 * H + h * head_dim, pj, 0, head_dim);
+        }
+    }
+}
+
+const hr_kernel_ops hr_kernel_ops_avx2 = {
+    .quantize_row = quantize_row_avx2,
+    .matmul_cols = matmul_cols_avx2,
+    .layernorm_row = layernorm_row_avx2,
+    .gelu = gelu_avx2,
+    .softmax_row = softmax_row_avx2,
+    .add = add_avx2,
+    .attention_head = attention_head_avx2,
+};
+
+#endif

@@ -1,0 +1,53 @@
+/* kernels_internal.h: the per-ISA kernel table behind kernels.h (private to src/ml).
+ *
+ * kernels.c holds the scalar table and the dispatch; kernels_avx2.c the AVX2+FMA table,
+ * compiled with target attributes so the rest of the build stays baseline x86-64. Each
+ * entry works on a slice the caller chose (rows, a range of output features, one head), so
+ * the splitting over the pool is written once, in kernels.c.
+ */
+#ifndef HR_ML_KERNELS_INTERNAL_H
+#define HR_ML_KERNELS_INTERNAL_H
+
+#include "ml/kernels.h"
+
+typedef struct hr_kernel_ops {
+    void (*quantize_row)(const float *x, int k, int8_t *q, float *scale);
+    /* y[r, n] for r < m and n in [n0, n1); y has row stride W->rows */
+    void (*matmul_cols)(const int8_t *xq, const float *xs, int m, const hr_qlinear *W, int n0,
+                        int n1, float *y);
+    void (*layernorm_row)(float *x, int n, const float *gamma, const float *beta, float eps);
+    void (*gelu)(float *x, size_t n);
+    void (*softmax_row)(float *x, int n);
+    void (*add)(float *y, const float *x, size_t n);
+    /* one head: scratch holds head_dim * seq + seq floats */
+    void (*attention_head)(const float *qkv, int seq, int n_heads, int head_dim, int h,
+                           const uint8_t *key_valid, int window, float *scratch, float *out);
+} hr_kernel_ops;
+
+extern const hr_kernel_ops hr_kernel_ops_scalar;
+#if defined(__x86_64__) || defined(__i386__)
+extern const hr_kernel_ops hr_kernel_ops_avx2;
+#define HR_HAVE_AVX2_KERNELS 1
+#endif
+
+/* The matmul epilogue, shared so both paths round identically (no FMA contraction: the
+ * build is ISO C, where GCC keeps -ffp-contract=off). */
+static inline float hr_q8_finish(int32_t acc, float xs, float ws, const float *bias, int n)
+{
+    float s = xs * ws;
+    float y = (float)acc * s;
+    return bias ? y + bias[n] : y;
+}
+
+/* Which keys token i may see: [*lo, *hi) given the window (0 = all). */
+static inline void hr_attention_range(int i, int seq, int window, int *lo, int *hi)
+{
+    *lo = 0;
+    *hi = seq;
+    if (window > 0) {
+        *lo = i - window < 0 ? 0 : i - window;
+        *hi = i + window + 1 > seq ? seq : i + window + 1;
+    }
+}
+
+#endif
