@@ -6,6 +6,8 @@
 
 static const hr_command COMMANDS[] = {
     {"version", "print the version", hr_cmd_version},
+    {"retrieve", "print a stored original by hash (CCR), optionally filtered by a query", hr_cmd_retrieve},
+    {"mcp", "MCP server on stdio: headroom_retrieve, headroom_compress, headroom_stats", hr_cmd_mcp},
     {"model", "import a model directory, inspect a model file", hr_cmd_model},
     {"embed", "embed stdin lines with the sentence embedder (JSON lines)", hr_cmd_embed},
     {"tokens", "fetch tokenizer files, count tokens", hr_cmd_tokens},
