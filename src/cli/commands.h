@@ -10,6 +10,7 @@ typedef struct hr_command {
 } hr_command;
 
 int hr_cmd_version(int argc, char **argv);
+int hr_cmd_proxy(int argc, char **argv);
 int hr_cmd_retrieve(int argc, char **argv);
 int hr_cmd_mcp(int argc, char **argv);
 int hr_cmd_model(int argc, char **argv);

@@ -6,6 +6,7 @@
 
 static const hr_command COMMANDS[] = {
     {"version", "print the version", hr_cmd_version},
+    {"proxy", "run the compression proxy (OpenAI + Anthropic compatible)", hr_cmd_proxy},
     {"retrieve", "print a stored original by hash (CCR), optionally filtered by a query", hr_cmd_retrieve},
     {"mcp", "MCP server on stdio: headroom_retrieve, headroom_compress, headroom_stats", hr_cmd_mcp},
     {"model", "import a model directory, inspect a model file", hr_cmd_model},

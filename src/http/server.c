@@ -1,0 +1,459 @@
+/* server.c: hr_http_server over libmicrohttpd (see server.h). Owns the MHD daemon, the
+ * per-request hr_http_exchange (created by MHD's URI callback so the raw query is kept,
+ * freed in the completion callback) and the adapters between MHD callbacks and ours. */
+#include "http/server.h"
+
+#include "sys/buf.h"
+#include "sys/log.h"
+
+#include <microhttpd.h>
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct hr_http_server {
+    struct MHD_Daemon *daemon;
+    hr_http_server_opts opts;
+    int port;
+    atomic_int stopping;
+    atomic_uint connections;
+};
+
+struct hr_http_exchange {
+    hr_http_server *srv;
+    struct MHD_Connection *conn;
+    char *raw_uri;          /* owned: as received, path + '?' + query */
+    const char *method;     /* MHD-owned */
+    const char *path;       /* MHD-owned, decoded */
+    const char *query;      /* points into raw_uri, or "" */
+    const char **headers;   /* owned array of MHD-owned strings */
+    size_t n_headers;
+    hr_buf body;
+    int started, handled, responded, too_large, completed_ok;
+    int fd;
+    char client_addr[INET6_ADDRSTRLEN + 8];
+    int loopback;
+    void *data;
+    void (*free_data)(void *);
+};
+
+/* ---- small helpers ---------------------------------------------------------------------- */
+
+int hr_http_addr_is_loopback(const char *a)
+{
+    return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0 ||
+           strncasecmp(a, "::ffff:127.", 11) == 0;
+}
+
+static void format_addr(const struct sockaddr *sa, char *out, size_t n)
+{
+    out[0] = 0;
+    if (!sa)
+        return;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)n);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)n);
+}
+
+static void exchange_free(hr_http_exchange *ex)
+{
+    if (ex->data && ex->free_data)
+        ex->free_data(ex->data);
+    free(ex->headers);
+    free(ex->raw_uri);
+    hr_buf_free(&ex->body);
+    free(ex);
+}
+
+/* ---- MHD callbacks ---------------------------------------------------------------------- */
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    hr_http_exchange *ex = calloc(1, sizeof *ex);
+    if (!ex)
+        return NULL;
+    ex->srv = cls;
+    ex->conn = conn;
+    ex->fd = -1;
+    ex->raw_uri = strdup(uri ? uri : "/");
+    if (!ex->raw_uri) {
+        free(ex);
+        return NULL;
+    }
+    char *q = strchr(ex->raw_uri, '?');
+    ex->query = q ? q + 1 : "";
+    return ex;
+}
+
+typedef struct header_collect {
+    const char **pairs;
+    size_t n, cap;
+    int failed;
+} header_collect;
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    header_collect *hc = cls;
+    if (hc->n == hc->cap) {
+        size_t cap = hc->cap ? hc->cap * 2 : 32;
+        const char **p = realloc(hc->pairs, cap * 2 * sizeof *p);
+        if (!p) {
+            hc->failed = 1;
+            return MHD_NO;
+        }
+        hc->pairs = p;
+        hc->cap = cap;
+    }
+    hc->pairs[2 * hc->n] = key;
+    hc->pairs[2 * hc->n + 1] = value ? value : "";
+    hc->n++;
+    return MHD_YES;
+}
+
+/* Fills what the handler reads, on the first call for a request. */
+static int exchange_begin(hr_http_exchange *ex, const char *url, const char *method)
+{
+    ex->started = 1;
+    ex->method = method;
+    ex->path = url;
+    header_collect hc = {0};
+    MHD_get_connection_values(ex->conn, MHD_HEADER_KIND, collect_header, &hc);
+    ex->headers = hc.pairs;
+    ex->n_headers = hc.n;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(ex->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    format_addr(ci ? ci->client_addr : NULL, ex->client_addr, sizeof ex->client_addr);
+    ex->loopback = hr_http_addr_is_loopback(ex->client_addr);
+    ci = MHD_get_connection_info(ex->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    ex->fd = ci ? ci->connect_fd : -1;
+    const char *cl = hr_http_header(ex, "content-length");
+    if (cl) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (end != cl && n > ex->srv->opts.max_body_bytes)
+            ex->too_large = 1;
+    }
+    return hc.failed ? -1 : 0;
+}
+
+static void respond_internal_error(hr_http_exchange *ex)
+{
+    static const char body[] =
+        "{\"error\":{\"message\":\"the proxy failed to produce an answer\","
+        "\"type\":\"api_error\",\"code\":\"internal_error\"}}";
+    const char *h[] = {"Content-Type", "application/json"};
+    hr_http_respond(ex, 500, h, 1, body, sizeof body - 1);
+}
+
+static void dispatch(hr_http_exchange *ex)
+{
+    ex->handled = 1;
+    ex->srv->opts.handler(ex, ex->srv->opts.user);
+    if (!ex->responded)
+        respond_internal_error(ex);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    hr_http_exchange *ex = *con_cls;
+    if (!ex)
+        return MHD_NO; /* out of memory in on_uri: drop the connection */
+    ex->conn = conn;
+    if (!ex->started) {
+        if (exchange_begin(ex, url, method) != 0)
+            return MHD_NO;
+        if (ex->too_large)
+            dispatch(ex);
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (ex->handled)
+            return MHD_YES; /* answered early (too large): discard the rest */
+        if (ex->body.len + n > ex->srv->opts.max_body_bytes) {
+            ex->too_large = 1;
+            hr_buf_free(&ex->body);
+            dispatch(ex);
+            return MHD_YES;
+        }
+        return hr_buf_append(&ex->body, upload_data, n) == 0 ? MHD_YES : MHD_NO;
+    }
+    if (!ex->handled)
+        dispatch(ex);
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    hr_http_server *srv = cls;
+    hr_http_exchange *ex = *con_cls;
+    *con_cls = NULL;
+    if (!ex)
+        return;
+    ex->completed_ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    if (ex->handled && srv->opts.done)
+        srv->opts.done(ex, srv->opts.user);
+    exchange_free(ex);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)conn;
+    (void)socket_context;
+    hr_http_server *srv = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add(&srv->connections, 1);
+    else
+        atomic_fetch_sub(&srv->connections, 1);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    if (!hr_log_enabled(HR_LOG_DEBUG))
+        return;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = 0;
+    hr_log_fields(HR_LOG_DEBUG, "microhttpd", "detail", line, NULL);
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------- */
+
+static int resolve_listen_address(const char *host, int port, struct sockaddr_storage *ss,
+                                  char *err, size_t errlen)
+{
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    char port_s[16];
+    snprintf(port_s, sizeof port_s, "%d", port);
+    int rc = getaddrinfo(host, port_s, &hints, &res);
+    if (rc != 0 || !res) {
+        snprintf(err, errlen, "cannot resolve listen host '%s': %s", host, gai_strerror(rc));
+        return -1;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return 0;
+}
+
+hr_http_server *hr_http_server_start(const hr_http_server_opts *opts, char *err, size_t errlen)
+{
+    hr_http_server *srv = calloc(1, sizeof *srv);
+    if (!srv) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    srv->opts = *opts;
+    struct sockaddr_storage ss;
+    if (resolve_listen_address(opts->host ? opts->host : "127.0.0.1", opts->port, &ss, err,
+                               errlen) != 0) {
+        free(srv);
+        return NULL;
+    }
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    srv->daemon = MHD_start_daemon(
+        flags, (uint16_t)opts->port, NULL, NULL, on_request, srv,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(opts->max_connections ? opts->max_connections : 4096),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opts->idle_timeout_s,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)opts->thread_stack_bytes,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_END);
+    if (!srv->daemon) {
+        snprintf(err, errlen, "cannot listen on %s:%d (address in use, or not local?)",
+                 opts->host ? opts->host : "127.0.0.1", opts->port);
+        free(srv);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : opts->port;
+    return srv;
+}
+
+int hr_http_server_port(const hr_http_server *srv) { return srv->port; }
+
+void hr_http_server_quiesce(hr_http_server *srv)
+{
+    MHD_socket s = MHD_quiesce_daemon(srv->daemon);
+    if (s != MHD_INVALID_SOCKET)
+        close(s);
+}
+
+unsigned hr_http_server_connections(const hr_http_server *srv)
+{
+    return atomic_load(&((hr_http_server *)srv)->connections);
+}
+
+void hr_http_server_stop(hr_http_server *srv)
+{
+    if (!srv)
+        return;
+    atomic_store(&srv->stopping, 1);
+    MHD_stop_daemon(srv->daemon);
+    free(srv);
+}
+
+/* ---- exchange accessors ----------------------------------------------------------------- */
+
+const char *hr_http_method(const hr_http_exchange *ex) { return ex->method; }
+const char *hr_http_path(const hr_http_exchange *ex) { return ex->path; }
+const char *hr_http_query(const hr_http_exchange *ex) { return ex->query; }
+const char *hr_http_target(const hr_http_exchange *ex) { return ex->raw_uri; }
+
+const char *hr_http_header(const hr_http_exchange *ex, const char *name)
+{
+    for (size_t i = 0; i < ex->n_headers; i++)
+        if (strcasecmp(ex->headers[2 * i], name) == 0)
+            return ex->headers[2 * i + 1];
+    return NULL;
+}
+
+const char *const *hr_http_headers(const hr_http_exchange *ex, size_t *n_pairs)
+{
+    *n_pairs = ex->n_headers;
+    return ex->headers;
+}
+
+const char *hr_http_body(const hr_http_exchange *ex, size_t *len)
+{
+    *len = ex->body.len;
+    return ex->body.data ? ex->body.data : "";
+}
+
+int hr_http_body_too_large(const hr_http_exchange *ex) { return ex->too_large; }
+const char *hr_http_client_addr(const hr_http_exchange *ex) { return ex->client_addr; }
+int hr_http_client_is_loopback(const hr_http_exchange *ex) { return ex->loopback; }
+int hr_http_completed_ok(const hr_http_exchange *ex) { return ex->completed_ok; }
+int hr_http_stopping(const hr_http_exchange *ex) { return atomic_load(&ex->srv->stopping); }
+
+int hr_http_client_gone(const hr_http_exchange *ex)
+{
+    if (ex->fd < 0)
+        return 0;
+    struct pollfd p = {.fd = ex->fd, .events = POLLRDHUP};
+    if (poll(&p, 1, 0) <= 0)
+        return 0;
+    return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+void hr_http_set_data(hr_http_exchange *ex, void *data, void (*free_fn)(void *))
+{
+    ex->data = data;
+    ex->free_data = free_fn;
+}
+
+void *hr_http_data(const hr_http_exchange *ex) { return ex->data; }
+
+/* ---- answers ---------------------------------------------------------------------------- */
+
+static int add_headers(struct MHD_Response *r, const char *const *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (MHD_add_response_header(r, h[2 * i], h[2 * i + 1]) != MHD_YES)
+            hr_log_fields(HR_LOG_DEBUG, "response header refused", "name", h[2 * i], NULL);
+    return 0;
+}
+
+static int queue(hr_http_exchange *ex, int status, struct MHD_Response *r)
+{
+    enum MHD_Result rc = MHD_queue_response(ex->conn, (unsigned)status, r);
+    MHD_destroy_response(r);
+    if (rc != MHD_YES)
+        return -1;
+    ex->responded = 1;
+    return 0;
+}
+
+int hr_http_respond(hr_http_exchange *ex, int status, const char *const *headers,
+                    size_t n_pairs, const char *body, size_t len)
+{
+    if (ex->responded)
+        return -1;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return -1;
+    add_headers(r, headers, n_pairs);
+    if (ex->too_large)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    return queue(ex, status, r);
+}
+
+typedef struct stream_adapter {
+    hr_http_reader read;
+    void *ctx;
+    void (*free_ctx)(void *);
+} stream_adapter;
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    stream_adapter *sa = cls;
+    ssize_t n = sa->read(sa->ctx, buf, max);
+    if (n > 0)
+        return n;
+    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls)
+{
+    stream_adapter *sa = cls;
+    if (sa->free_ctx)
+        sa->free_ctx(sa->ctx);
+    free(sa);
+}
+
+int hr_http_respond_stream(hr_http_exchange *ex, int status, const char *const *headers,
+                           size_t n_pairs, hr_http_reader read, void *ctx,
+                           void (*free_ctx)(void *))
+{
+    stream_adapter *sa = ex->responded ? NULL : malloc(sizeof *sa);
+    if (!sa) {
+        if (free_ctx)
+            free_ctx(ctx);
+        return -1;
+    }
+    *sa = (stream_adapter){read, ctx, free_ctx};
+    /* 16 KiB blocks: an SSE event is usually far smaller, so each reaches the client in the
+     * write that follows its arrival; the reader returns as soon as it has any bytes. */
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, sa, stream_free);
+    if (!r) {
+        stream_free(sa);
+        return -1;
+    }
+    add_headers(r, headers, n_pairs);
+    return queue(ex, status, r);
+}

@@ -1,0 +1,98 @@
+/* server.h: the HTTP server (libmicrohttpd), independent of what the requests mean.
+ *
+ * One thread per connection (MHD_USE_THREAD_PER_CONNECTION over poll, so descriptors above
+ * FD_SETSIZE work and 1,000+ keep-alive connections are fine). That choice lets a handler
+ * block: it may run a whole upstream transfer on the connection's thread, and a streaming
+ * reader may wait for the next upstream chunk. No request state is shared between threads.
+ *
+ * Lifecycle of one request (an hr_http_exchange):
+ *   - the server collects method, path, raw query, headers, client address and the body
+ *     (up to max_body_bytes; beyond that the handler is called early with
+ *     hr_http_body_too_large() = 1 and must answer, typically 413; the connection then
+ *     closes);
+ *   - handler(ex, user) is called once on the connection's thread; it answers with exactly
+ *     one hr_http_respond or hr_http_respond_stream (no answer = 500);
+ *   - done(ex, user) is called once when the exchange ends (sent, failed or client gone),
+ *     e.g. to log and count it; then the exchange and its attached data are freed.
+ *
+ * Ownership: the server owns every hr_http_exchange and the strings it hands out (valid
+ * until done returns). hr_http_set_data attaches caller data freed by the given function
+ * after done. A stream reader's ctx is freed by its free function when MHD releases the
+ * response (after the last byte, or when the client went away).
+ */
+#ifndef HR_HTTP_SERVER_H
+#define HR_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct hr_http_server hr_http_server;
+typedef struct hr_http_exchange hr_http_exchange;
+
+typedef void (*hr_http_handler)(hr_http_exchange *ex, void *user);
+
+typedef struct hr_http_server_opts {
+    const char *host;           /* numeric or name; "127.0.0.1" by default */
+    int port;                   /* 0 = any free port (see hr_http_server_port) */
+    unsigned max_connections;   /* simultaneous connections (MHD connection limit) */
+    size_t max_body_bytes;      /* request bodies beyond this go to the handler early */
+    size_t thread_stack_bytes;  /* per-connection thread stack; 0 = library default */
+    unsigned idle_timeout_s;    /* close keep-alive connections idle this long; 0 = never */
+    hr_http_handler handler;
+    hr_http_handler done;       /* optional */
+    void *user;
+} hr_http_server_opts;
+
+/* Starts listening and serving. NULL with err filled on failure (bad address, port in use,
+ * fd limits). */
+hr_http_server *hr_http_server_start(const hr_http_server_opts *opts, char *err, size_t errlen);
+int hr_http_server_port(const hr_http_server *srv);
+/* Stops accepting new connections (the listening socket is closed); open connections
+ * keep being served. */
+void hr_http_server_quiesce(hr_http_server *srv);
+/* Currently open client connections. */
+unsigned hr_http_server_connections(const hr_http_server *srv);
+/* Closes every connection (streams end with an error) and joins all threads. */
+void hr_http_server_stop(hr_http_server *srv);
+
+/* ---- inside the handler ---------------------------------------------------------------- */
+
+const char *hr_http_method(const hr_http_exchange *ex);
+const char *hr_http_path(const hr_http_exchange *ex);   /* decoded, no query */
+const char *hr_http_query(const hr_http_exchange *ex);  /* raw, without '?'; "" if none */
+const char *hr_http_target(const hr_http_exchange *ex); /* raw request target: path?query */
+const char *hr_http_header(const hr_http_exchange *ex, const char *name); /* case-insens. */
+/* All request headers as name/value pairs (names as sent): pairs[2i], pairs[2i+1]. */
+const char *const *hr_http_headers(const hr_http_exchange *ex, size_t *n_pairs);
+const char *hr_http_body(const hr_http_exchange *ex, size_t *len); /* raw bytes as sent */
+int hr_http_body_too_large(const hr_http_exchange *ex);
+const char *hr_http_client_addr(const hr_http_exchange *ex);
+int hr_http_client_is_loopback(const hr_http_exchange *ex);
+/* 1 when the client closed its side (checked without blocking): abort upstream work. */
+int hr_http_client_gone(const hr_http_exchange *ex);
+/* 1 after the server began stopping: long waits should give up. */
+int hr_http_stopping(const hr_http_exchange *ex);
+
+/* Inside done: 1 if the answer was sent completely, 0 if the client went away or the
+ * connection failed first. */
+int hr_http_completed_ok(const hr_http_exchange *ex);
+
+void hr_http_set_data(hr_http_exchange *ex, void *data, void (*free_fn)(void *));
+void *hr_http_data(const hr_http_exchange *ex);
+
+/* Buffered answer: headers are name/value pairs (copied); body copied. 0 ok, -1 failed. */
+int hr_http_respond(hr_http_exchange *ex, int status, const char *const *headers,
+                    size_t n_pairs, const char *body, size_t len);
+
+/* Streaming answer, chunked. read(ctx, buf, max) blocks until it has bytes; it returns the
+ * count (> 0), 0 at the end of the stream, or -1 to abort the connection (the client sees a
+ * truncated stream). free_ctx(ctx) runs when the response is released. */
+typedef ssize_t (*hr_http_reader)(void *ctx, char *buf, size_t max);
+int hr_http_respond_stream(hr_http_exchange *ex, int status, const char *const *headers,
+                           size_t n_pairs, hr_http_reader read, void *ctx,
+                           void (*free_ctx)(void *));
+
+/* 1 if addr (numeric IPv4/IPv6 text) is a loopback address. */
+int hr_http_addr_is_loopback(const char *addr);
+
+#endif

@@ -1,0 +1,260 @@
+/* config.c: defaults, environment and flags for hr_proxy_config (see config.h). Every
+ * option is one row of OPTIONS, so flag parsing, env parsing and --help stay in step. */
+#include "proxy/config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static hr_proxy_config g_current;
+
+typedef enum { T_STR, T_INT, T_SIZE, T_BOOL, T_URL, T_LOGFMT, T_LOGLVL, T_SECONDS_MS, T_MODE } opt_type;
+
+typedef struct option {
+    const char *flag;
+    const char *env;
+    opt_type type;
+    size_t offset;
+    size_t size;    /* for strings */
+    const char *help;
+} option;
+
+#define OFF(f) offsetof(hr_proxy_config, f)
+#define SZ(f) sizeof(((hr_proxy_config *)0)->f)
+
+static const option OPTIONS[] = {
+    {"--host", "HEADROOM_HOST", T_STR, OFF(host), SZ(host), "listen address (127.0.0.1)"},
+    {"--port", "HEADROOM_PORT", T_INT, OFF(port), 0, "listen port (8787; 0 = any free port)"},
+    {"--openai-api-url", "OPENAI_TARGET_API_URL", T_URL, OFF(openai_url), SZ(openai_url),
+     "OpenAI upstream (https://api.openai.com)"},
+    {"--anthropic-api-url", "ANTHROPIC_TARGET_API_URL", T_URL, OFF(anthropic_url),
+     SZ(anthropic_url), "Anthropic upstream (https://api.anthropic.com)"},
+    {"--max-body-bytes", "HEADROOM_MAX_BODY_BYTES", T_SIZE, OFF(max_body_bytes), 0,
+     "largest request body, after decoding (104857600)"},
+    {"--log-format", "HEADROOM_LOG_FORMAT", T_LOGFMT, OFF(log_format), 0, "text | json (text)"},
+    {"--log-level", "HEADROOM_LOG_LEVEL", T_LOGLVL, OFF(log_level), 0,
+     "debug | info | warn | error (info)"},
+    {"--log-messages", "HEADROOM_LOG_MESSAGES", T_BOOL, OFF(log_messages), 0,
+     "also log request bodies (off; never headers or credentials)"},
+    {"--graceful-shutdown-timeout", "HEADROOM_GRACEFUL_SHUTDOWN_TIMEOUT", T_INT,
+     OFF(graceful_shutdown_timeout_s), 0, "seconds to finish in-flight requests on SIGTERM (30)"},
+    {"--upstream-timeout", "HEADROOM_UPSTREAM_TIMEOUT", T_SECONDS_MS, OFF(upstream_timeout_ms), 0,
+     "seconds without a byte from upstream before giving up: 504 (600)"},
+    {"--connect-timeout", "HEADROOM_CONNECT_TIMEOUT", T_SECONDS_MS, OFF(connect_timeout_ms), 0,
+     "seconds to connect upstream before 502 (10)"},
+    {"--retry-attempts", "HEADROOM_RETRY_ATTEMPTS", T_INT, OFF(retry_attempts), 0,
+     "attempts on connect errors and 5xx, never 4xx (3)"},
+    {"--retry-base-ms", "HEADROOM_RETRY_BASE_MS", T_INT, OFF(retry_base_ms), 0,
+     "first backoff; doubles, capped at 30000, jittered x U(0.5,1.5) (1000)"},
+    {"--max-connections", "HEADROOM_MAX_CONNECTIONS", T_INT, OFF(max_connections), 0,
+     "simultaneous client connections (4096)"},
+    {"--idle-timeout", "HEADROOM_IDLE_TIMEOUT", T_INT, OFF(idle_timeout_s), 0,
+     "seconds before an idle keep-alive connection is closed (300)"},
+    {"--mode", "HEADROOM_MODE", T_MODE, OFF(mode), SZ(mode), "token | cache (token)"},
+};
+
+#define N_OPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
+
+void hr_proxy_config_defaults(hr_proxy_config *c)
+{
+    memset(c, 0, sizeof *c);
+    strcpy(c->host, "127.0.0.1");
+    c->port = 8787;
+    strcpy(c->openai_url, "https://api.openai.com");
+    strcpy(c->anthropic_url, "https://api.anthropic.com");
+    c->max_body_bytes = (size_t)100 << 20;
+    c->log_format = HR_LOG_TEXT;
+    c->log_level = HR_LOG_INFO;
+    c->graceful_shutdown_timeout_s = 30;
+    c->upstream_timeout_ms = 600000;
+    c->connect_timeout_ms = 10000;
+    c->retry_attempts = 3;
+    c->retry_base_ms = 1000;
+    c->retry_max_ms = 30000;
+    c->max_connections = 4096;
+    c->idle_timeout_s = 300;
+    strcpy(c->mode, "token");
+}
+
+int hr_normalize_upstream_url(const char *url, char *out, size_t outlen)
+{
+    if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
+        return -1;
+    size_t n = strlen(url);
+    for (;;) {
+        while (n && url[n - 1] == '/')
+            n--;
+        if (n >= 3 && strncmp(url + n - 3, "/v1", 3) == 0)
+            n -= 3;
+        else
+            break;
+    }
+    if (n + 1 > outlen || n <= 8)
+        return -1;
+    memcpy(out, url, n);
+    out[n] = 0;
+    return 0;
+}
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+    if (!strcasecmp(s, "1") || !strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on"))
+        *out = 1;
+    else if (!strcasecmp(s, "0") || !strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off"))
+        *out = 0;
+    else
+        return -1;
+    return 0;
+}
+
+static int apply(hr_proxy_config *c, const option *o, const char *v, const char *source,
+                 char *err, size_t errlen)
+{
+    char *field = (char *)c + o->offset;
+    long n;
+    int ok = 0;
+    switch (o->type) {
+    case T_STR:
+        ok = strlen(v) < o->size && *v;
+        if (ok)
+            strcpy(field, v);
+        break;
+    case T_URL:
+        ok = hr_normalize_upstream_url(v, field, o->size) == 0;
+        break;
+    case T_INT:
+        ok = parse_long(v, 0, 1000000000L, &n) == 0;
+        if (ok && o->offset == OFF(port))
+            ok = n <= 65535;
+        if (ok && o->offset == OFF(retry_attempts))
+            ok = n >= 1 && n <= 20;
+        if (ok && o->offset == OFF(max_connections))
+            ok = n >= 1;
+        if (ok) {
+            if (o->offset == OFF(retry_base_ms))
+                *(long *)field = n;
+            else if (o->offset == OFF(max_connections) || o->offset == OFF(idle_timeout_s))
+                *(unsigned *)field = (unsigned)n;
+            else
+                *(int *)field = (int)n;
+        }
+        break;
+    case T_SECONDS_MS: {
+        char *end;
+        double s = strtod(v, &end);
+        ok = end != v && !*end && s > 0 && s <= 86400;
+        if (ok)
+            *(long *)field = (long)(s * 1000.0 + 0.5);
+        break;
+    }
+    case T_SIZE: {
+        char *end;
+        errno = 0;
+        unsigned long long s = strtoull(v, &end, 10);
+        ok = !errno && end != v && !*end && s > 0 && *v != '-';
+        if (ok)
+            *(size_t *)field = (size_t)s;
+        break;
+    }
+    case T_BOOL:
+        ok = parse_bool(v, (int *)field) == 0;
+        break;
+    case T_LOGFMT:
+        ok = hr_log_format_parse(v, (hr_log_format *)field) == 0;
+        break;
+    case T_LOGLVL:
+        ok = hr_log_level_parse(v, (hr_log_level *)field) == 0;
+        break;
+    case T_MODE:
+        ok = !strcmp(v, "token") || !strcmp(v, "cache");
+        if (ok)
+            strcpy(field, v);
+        break;
+    }
+    if (!ok)
+        snprintf(err, errlen, "invalid value '%s' for %s", v, source);
+    return ok ? 0 : -1;
+}
+
+int hr_proxy_config_from_env(hr_proxy_config *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const char *v = getenv(OPTIONS[i].env);
+        if (v && *v && apply(c, &OPTIONS[i], v, OPTIONS[i].env, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int hr_proxy_config_from_args(hr_proxy_config *c, int argc, char **argv, char *err,
+                              size_t errlen)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+            return 1;
+        const option *o = NULL;
+        const char *value = NULL;
+        for (size_t k = 0; k < N_OPTIONS && !o; k++) {
+            size_t fl = strlen(OPTIONS[k].flag);
+            if (strncmp(a, OPTIONS[k].flag, fl) != 0)
+                continue;
+            if (a[fl] == '=') {
+                o = &OPTIONS[k];
+                value = a + fl + 1;
+            } else if (a[fl] == 0) {
+                o = &OPTIONS[k];
+            }
+        }
+        if (!o) {
+            snprintf(err, errlen, "unknown option '%s' (see headroom proxy --help)", a);
+            return -1;
+        }
+        if (!value && o->type == T_BOOL) {
+            value = "true";
+        } else if (!value) {
+            if (i + 1 >= argc) {
+                snprintf(err, errlen, "%s needs a value", o->flag);
+                return -1;
+            }
+            value = argv[++i];
+        }
+        if (apply(c, o, value, o->flag, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+void hr_proxy_config_usage(FILE *out)
+{
+    fprintf(out, "usage: headroom proxy [options]\n\n"
+                 "Runs the compression proxy. Options (flag, environment variable):\n");
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        fprintf(out, "  %-30s %-36s\n      %s\n", OPTIONS[i].flag, OPTIONS[i].env, OPTIONS[i].help);
+    fprintf(out, "  %-30s\n      this help\n", "--help");
+}
+
+long hr_retry_delay_ms(const hr_proxy_config *c, int n, double u)
+{
+    double d = (double)c->retry_base_ms;
+    for (int i = 0; i < n && d < (double)c->retry_max_ms; i++)
+        d *= 2;
+    if (d > (double)c->retry_max_ms)
+        d = (double)c->retry_max_ms;
+    return (long)(d * (0.5 + u));
+}
+
+const hr_proxy_config *hr_proxy_config_current(void) { return &g_current; }
+void hr_proxy_config_set_current(const hr_proxy_config *c) { g_current = *c; }

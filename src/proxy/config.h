@@ -1,0 +1,57 @@
+/* config.h: the proxy's settings, from defaults, then environment, then command-line flags
+ * (later wins). docs/configuration.md lists every one; hr_proxy_config_usage prints them.
+ *
+ * The running proxy keeps one read-only copy (hr_proxy_config_current, set by hr_proxy_run)
+ * so handlers can read settings without a global they could write.
+ */
+#ifndef HR_PROXY_CONFIG_H
+#define HR_PROXY_CONFIG_H
+
+#include "sys/log.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct hr_proxy_config {
+    char host[256];
+    int port;
+    char openai_url[1024];      /* normalized: no trailing '/' or "/v1" */
+    char anthropic_url[1024];
+    size_t max_body_bytes;
+    hr_log_format log_format;
+    hr_log_level log_level;
+    int log_messages;           /* log request bodies (off by default) */
+    int graceful_shutdown_timeout_s;
+    long upstream_timeout_ms;   /* idle: waiting for headers or between body bytes */
+    long connect_timeout_ms;
+    int retry_attempts;         /* total attempts, >= 1 */
+    long retry_base_ms;         /* backoff: min(base * 2^n, max) * U(0.5, 1.5) */
+    long retry_max_ms;
+    unsigned max_connections;
+    unsigned idle_timeout_s;    /* keep-alive connections idle this long are closed */
+    char mode[16];              /* token | cache (HEADROOM_MODE), handed to compression */
+} hr_proxy_config;
+
+void hr_proxy_config_defaults(hr_proxy_config *c);
+/* Applies HEADROOM_HOST, HEADROOM_PORT, OPENAI_TARGET_API_URL, ANTHROPIC_TARGET_API_URL,
+ * HEADROOM_MAX_BODY_BYTES, HEADROOM_LOG_FORMAT, HEADROOM_LOG_LEVEL, HEADROOM_LOG_MESSAGES,
+ * HEADROOM_GRACEFUL_SHUTDOWN_TIMEOUT, HEADROOM_UPSTREAM_TIMEOUT, HEADROOM_CONNECT_TIMEOUT,
+ * HEADROOM_RETRY_ATTEMPTS, HEADROOM_RETRY_BASE_MS, HEADROOM_MAX_CONNECTIONS, HEADROOM_MODE.
+ * 0 ok, -1 with err filled when a value is invalid. */
+int hr_proxy_config_from_env(hr_proxy_config *c, char *err, size_t errlen);
+/* argv[0] is the command name. 0 ok, 1 --help was asked, -1 error (err filled). */
+int hr_proxy_config_from_args(hr_proxy_config *c, int argc, char **argv, char *err,
+                              size_t errlen);
+void hr_proxy_config_usage(FILE *out);
+
+/* Copies url without trailing '/' and without a trailing "/v1" (both tolerated). 0 ok,
+ * -1 when it is not an http(s) URL or too long. */
+int hr_normalize_upstream_url(const char *url, char *out, size_t outlen);
+
+/* Backoff before retry number n (0 for the first retry), given u in [0, 1). */
+long hr_retry_delay_ms(const hr_proxy_config *c, int n, double u);
+
+const hr_proxy_config *hr_proxy_config_current(void);
+void hr_proxy_config_set_current(const hr_proxy_config *c); /* copies; before serving */
+
+#endif

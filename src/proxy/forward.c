@@ -1,0 +1,571 @@
+/* forward.c: the forwarding core. For one client request it prepares the body (decode,
+ * JSON check, compression pipeline, stream_options.include_usage), picks the upstream,
+ * filters headers, runs the upstream transfer with retries, and answers either buffered
+ * (compressible routes, non-SSE: usage read, x-headroom-tokens-* headers) or as a relay
+ * that hands each upstream chunk to the client as it arrives (SSE and passthrough).
+ *
+ * Ownership: everything allocated for a request is freed before hr_forward returns, except
+ * the relay (upstream transfer + SSE parser), which the HTTP response owns and frees when
+ * the last byte is sent or the client goes away.
+ */
+#include "proxy/proxy_internal.h"
+
+#include "compress/pipeline.h"
+#include "http/decode.h"
+#include "http/sse.h"
+#include "http/upstream.h"
+#include "json/json.h"
+#include "proxy/config.h"
+#include "sys/buf.h"
+#include "sys/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+typedef enum { KIND_PASSTHROUGH = 0, KIND_COMPRESSIBLE } route_kind;
+
+typedef struct route_info {
+    route_kind kind;
+    hr_shape shape;
+    const char *label;
+} route_info;
+
+static route_info classify_route(const char *method, const char *path)
+{
+    int post = strcmp(method, "POST") == 0;
+    if (post && !strcmp(path, "/v1/chat/completions"))
+        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_OPENAI_CHAT, "chat_completions"};
+    if (post && !strcmp(path, "/v1/messages"))
+        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_ANTHROPIC_MESSAGES, "messages"};
+    if (post && !strcmp(path, "/v1/responses"))
+        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_OPENAI_RESPONSES, "responses"};
+    if (!strcmp(path, "/v1/messages/count_tokens"))
+        return (route_info){KIND_PASSTHROUGH, 0, "count_tokens"};
+    if (!strncmp(path, "/v1/models", 10))
+        return (route_info){KIND_PASSTHROUGH, 0, "models"};
+    if (!strcmp(path, "/v1/embeddings"))
+        return (route_info){KIND_PASSTHROUGH, 0, "embeddings"};
+    return (route_info){KIND_PASSTHROUGH, 0, "passthrough"};
+}
+
+static int header_true(const char *v)
+{
+    return v && (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes"));
+}
+
+static int is_bypass(const hr_request *req)
+{
+    const char *mode = hr_request_header(req, "x-headroom-mode");
+    return header_true(hr_request_header(req, "x-headroom-bypass")) ||
+           (mode && !strcasecmp(mode, "passthrough"));
+}
+
+/* ---- header rules ------------------------------------------------------------------------ */
+
+static const char *const HOP_BY_HOP[] = {
+    "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
+    "te", "trailer", "trailers", "transfer-encoding", "upgrade",
+};
+
+static int in_token_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        const char *end = p;
+        while (*end && *end != ',' && *end != ' ' && *end != '\t')
+            end++;
+        if ((size_t)(end - p) == n && strncasecmp(p, name, n) == 0)
+            return 1;
+        p = end;
+    }
+    return 0;
+}
+
+static int is_hop_by_hop(const char *name, const char *connection_value)
+{
+    for (size_t i = 0; i < sizeof HOP_BY_HOP / sizeof HOP_BY_HOP[0]; i++)
+        if (!strcasecmp(name, HOP_BY_HOP[i]))
+            return 1;
+    return in_token_list(connection_value, name);
+}
+
+/* Request headers that go upstream: all but hop-by-hop, host, content-length,
+ * accept-encoding, x-headroom-*, and content-encoding when the body was decoded. */
+static int forward_request_header(const char *name, const char *connection_value,
+                                  int body_decoded)
+{
+    if (is_hop_by_hop(name, connection_value) || !strcasecmp(name, "host") ||
+        !strcasecmp(name, "content-length") || !strcasecmp(name, "accept-encoding") ||
+        !strncasecmp(name, "x-headroom-", 11))
+        return 0;
+    return !(body_decoded && !strcasecmp(name, "content-encoding"));
+}
+
+/* Response headers that go back to the client: all but hop-by-hop and content-length (the
+ * server frames the body itself). */
+static int forward_response_header(const char *name, const char *connection_value)
+{
+    return !is_hop_by_hop(name, connection_value) && strcasecmp(name, "content-length") != 0 &&
+           strcasecmp(name, "date") != 0;
+}
+
+/* ---- body preparation -------------------------------------------------------------------- */
+
+typedef struct prepared {
+    const char *body;        /* what goes upstream (points into one of the below) */
+    size_t len;
+    int decoded;             /* Content-Encoding removed */
+    int stream;              /* the client asked for a stream */
+    hr_buf decoded_buf;
+    hr_buf spliced;
+    hr_pipeline_result pr;
+    int pipeline_ran;
+} prepared;
+
+static void prepared_free(prepared *p)
+{
+    hr_buf_free(&p->decoded_buf);
+    hr_buf_free(&p->spliced);
+    if (p->pipeline_ran)
+        hr_pipeline_result_free(&p->pr);
+}
+
+/* OpenAI chat streams carry usage only when stream_options.include_usage is true; add it
+ * when the client did not say (an explicit false is respected). Splices into body. */
+static int ensure_include_usage(const char *body, size_t len, hr_buf *out, int *changed)
+{
+    *changed = 0;
+    hr_json_doc d;
+    hr_json_error err;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    if (hr_json_parse(&d, body, len, &lim, &err) != 0)
+        return -1;
+    const hr_json_node *root = hr_json_at(&d, 0);
+    hr_json_edit edit = {0};
+    char text[64];
+    uint32_t so = hr_json_get(&d, 0, "stream_options");
+    const hr_json_node *son = hr_json_at(&d, so);
+    if (!son) {
+        snprintf(text, sizeof text, "\"stream_options\":{\"include_usage\":true}%s",
+                 root->count ? "," : "");
+        edit = (hr_json_edit){root->start + 1, root->start + 1, text, strlen(text)};
+    } else if (son->type != HR_JSON_OBJECT) {
+        snprintf(text, sizeof text, "{\"include_usage\":true}");
+        edit = (hr_json_edit){son->start, son->end, text, strlen(text)};
+    } else if (hr_json_get(&d, so, "include_usage") == HR_JSON_NONE) {
+        snprintf(text, sizeof text, "\"include_usage\":true%s", son->count ? "," : "");
+        edit = (hr_json_edit){son->start + 1, son->start + 1, text, strlen(text)};
+    }
+    int rc = 0;
+    if (edit.data) {
+        rc = hr_json_splice(body, len, &edit, 1, out);
+        *changed = rc == 0;
+    }
+    hr_json_doc_free(&d);
+    return rc;
+}
+
+/* Reads model and stream from a JSON body. 0 ok, -1 not JSON (err filled), -2 not an object. */
+static int inspect_body(const char *body, size_t len, hr_req_ctx *ctx, int *stream,
+                        hr_json_error *err)
+{
+    hr_json_doc d;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    if (hr_json_parse(&d, body, len, &lim, err) != 0)
+        return -1;
+    const hr_json_node *root = hr_json_at(&d, 0);
+    if (root->type != HR_JSON_OBJECT) {
+        hr_json_doc_free(&d);
+        return -2;
+    }
+    hr_buf model = HR_BUF_INIT;
+    uint32_t m = hr_json_get(&d, 0, "model");
+    if (m != HR_JSON_NONE && hr_json_string(&d, m, &model) == 0 && model.data)
+        snprintf(ctx->model, sizeof ctx->model, "%s", model.data);
+    hr_buf_free(&model);
+    *stream = hr_json_is_true(&d, hr_json_get(&d, 0, "stream"));
+    hr_json_doc_free(&d);
+    return 0;
+}
+
+/* Fills p; on a client error answers ex and returns -1. */
+static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req,
+                        route_info ri, int bypass, prepared *p)
+{
+    const hr_proxy_config *cfg = hr_proxy_config_current();
+    size_t raw_len;
+    const char *raw = hr_http_body(ex, &raw_len);
+    p->body = raw;
+    p->len = raw_len;
+    if (bypass) { /* byte for byte, encoding and all; model/stream only for the log */
+        hr_json_error err;
+        inspect_body(req->body, req->body_len, ctx, &p->stream, &err);
+        return 0;
+    }
+    if (req->body != raw) { /* the dispatcher decoded it */
+        p->body = req->body;
+        p->len = req->body_len;
+        p->decoded = 1;
+    }
+    if (ri.kind != KIND_COMPRESSIBLE)
+        return 0;
+    hr_json_error err = {0};
+    int rc = inspect_body(p->body, p->len, ctx, &p->stream, &err);
+    if (rc == -1) {
+        hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "invalid_json",
+                      "request body is not valid JSON: %s", err.msg);
+        return -1;
+    }
+    if (rc == -2) {
+        hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "invalid_json",
+                      "request body must be a JSON object");
+        return -1;
+    }
+    hr_pipeline_input in = {ri.shape, p->body, p->len, hr_request_header(req, "x-headroom-session-id"),
+                            req->tenant, req->request_id};
+    hr_pipeline_run(&in, &p->pr);
+    p->pipeline_ran = 1;
+    ctx->rec.tokens_before = p->pr.tokens_before;
+    ctx->rec.tokens_after = p->pr.tokens_after;
+    ctx->rec.failed_open = p->pr.failed_open;
+    if (p->pr.modified && p->pr.body.len <= cfg->max_body_bytes * 2) {
+        p->body = p->pr.body.data;
+        p->len = p->pr.body.len;
+    }
+    if (ri.shape == HR_SHAPE_OPENAI_CHAT && p->stream) {
+        int changed = 0;
+        if (ensure_include_usage(p->body, p->len, &p->spliced, &changed) == 0 && changed) {
+            p->body = p->spliced.data;
+            p->len = p->spliced.len;
+        }
+    }
+    return 0;
+}
+
+/* ---- upstream ---------------------------------------------------------------------------- */
+
+static int client_cancelled(void *arg)
+{
+    hr_http_exchange *ex = arg;
+    return hr_http_client_gone(ex) || hr_http_stopping(ex);
+}
+
+static double uniform01(void)
+{
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+        r = (uint32_t)time(NULL) * 2654435761u;
+    return (double)r / 4294967296.0;
+}
+
+/* Sleeps the backoff in short slices; 0 when done, -1 if the client went away. */
+static int backoff(hr_http_exchange *ex, long ms)
+{
+    while (ms > 0) {
+        long slice = ms < 100 ? ms : 100;
+        struct timespec ts = {slice / 1000, (slice % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= slice;
+        if (client_cancelled(ex))
+            return -1;
+    }
+    return 0;
+}
+
+typedef struct outgoing {
+    const char **headers;  /* pairs; strings borrowed from the request */
+    size_t n;
+    hr_buf url;
+} outgoing;
+
+static int build_outgoing(const hr_request *req, hr_http_exchange *ex, int body_decoded,
+                          outgoing *o)
+{
+    const hr_proxy_config *cfg = hr_proxy_config_current();
+    const char *base = req->provider == HR_PROVIDER_ANTHROPIC ? cfg->anthropic_url : cfg->openai_url;
+    if (hr_buf_puts(&o->url, base) != 0 || hr_buf_puts(&o->url, hr_http_target(ex)) != 0)
+        return -1;
+    o->headers = malloc((req->n_headers ? req->n_headers : 1) * 2 * sizeof *o->headers);
+    if (!o->headers)
+        return -1;
+    const char *conn = hr_request_header(req, "connection");
+    for (size_t i = 0; i < req->n_headers; i++) {
+        const char *name = req->headers[2 * i];
+        if (!forward_request_header(name, conn, body_decoded))
+            continue;
+        o->headers[2 * o->n] = name;
+        o->headers[2 * o->n + 1] = req->headers[2 * i + 1];
+        o->n++;
+    }
+    return 0;
+}
+
+static void outgoing_free(outgoing *o)
+{
+    free(o->headers);
+    hr_buf_free(&o->url);
+}
+
+/* Runs attempts until a response (status + headers) is in or the retry budget is spent.
+ * Returns the live transfer, or NULL with *err set. */
+static hr_upstream *connect_with_retries(hr_http_exchange *ex, hr_req_ctx *ctx,
+                                         const hr_upstream_request *ur, hr_up_error *err,
+                                         double *upstream_ms, hr_buf *detail)
+{
+    const hr_proxy_config *cfg = hr_proxy_config_current();
+    for (int attempt = 0;; attempt++) {
+        ctx->rec.attempts = attempt + 1;
+        double t0 = hr_now_ms();
+        hr_upstream *u = hr_upstream_start(ur);
+        if (!u) {
+            *err = HR_UP_FAILED;
+            hr_buf_puts(detail, "cannot start the upstream transfer");
+            return NULL;
+        }
+        *err = hr_upstream_wait_headers(u);
+        *upstream_ms += hr_now_ms() - t0;
+        int last = attempt + 1 >= cfg->retry_attempts;
+        int retryable = (*err == HR_UP_CONNECT) || (*err == HR_UP_OK && hr_upstream_status(u) >= 500);
+        if (!retryable || last) {
+            if (*err == HR_UP_OK)
+                return u;
+            hr_buf_reset(detail);
+            hr_buf_puts(detail, hr_upstream_error_detail(u));
+            hr_upstream_free(u);
+            return NULL;
+        }
+        hr_log_fields(HR_LOG_WARN, "upstream retry", "id", ctx->id, "attempt",
+                      attempt == 0 ? "1" : attempt == 1 ? "2" : "3+", "reason",
+                      *err == HR_UP_OK ? "5xx" : hr_up_error_name(*err), NULL);
+        hr_upstream_free(u);
+        if (backoff(ex, hr_retry_delay_ms(cfg, attempt, uniform01())) != 0) {
+            *err = HR_UP_CANCELLED;
+            return NULL;
+        }
+    }
+}
+
+static void answer_upstream_failure(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req,
+                                    hr_up_error err, const char *detail)
+{
+    const hr_proxy_config *cfg = hr_proxy_config_current();
+    const char *which = hr_provider_name(req->provider);
+    switch (err) {
+    case HR_UP_CONNECT:
+        hr_send_error(ex, ctx, req->provider, 502, "api_error", "upstream_unreachable",
+                      "the %s upstream could not be reached after %d attempt(s): %s", which,
+                      ctx->rec.attempts, detail);
+        break;
+    case HR_UP_TIMEOUT:
+        hr_send_error(ex, ctx, req->provider, 504, "timeout_error", "upstream_timeout",
+                      "the %s upstream sent nothing for %.1f s", which,
+                      cfg->upstream_timeout_ms / 1000.0);
+        break;
+    case HR_UP_CANCELLED:
+        hr_send_error(ex, ctx, req->provider, 499, "api_error", "client_closed",
+                      "the client closed the connection");
+        break;
+    default:
+        hr_send_error(ex, ctx, req->provider, 502, "api_error", "upstream_error",
+                      "the %s upstream failed: %s", which, detail);
+        break;
+    }
+}
+
+/* Upstream response headers to forward, plus ours. Pairs are borrowed from u / ctx. */
+static size_t response_headers(hr_upstream *u, hr_req_ctx *ctx, const char **out, size_t max)
+{
+    size_t n = 0;
+    const char *conn = hr_upstream_header(u, "connection");
+    for (size_t i = 0; i < hr_upstream_header_count(u) && n + 1 < max; i++) {
+        const char *name = hr_upstream_header_name(u, i);
+        if (!forward_response_header(name, conn))
+            continue;
+        out[2 * n] = name;
+        out[2 * n + 1] = hr_upstream_header_value(u, i);
+        n++;
+    }
+    out[2 * n] = "x-headroom-request-id";
+    out[2 * n + 1] = ctx->id;
+    return n + 1;
+}
+
+#define MAX_RESPONSE_HEADERS 128
+
+/* ---- relay (streamed answers) ------------------------------------------------------------ */
+
+typedef struct relay {
+    hr_upstream *u;
+    hr_sse_parser sse;
+    int parse_sse;
+    hr_relay_stats *stats;
+} relay;
+
+static void on_sse_event(void *user, const char *event, const char *data, size_t len)
+{
+    (void)event;
+    relay *r = user;
+    hr_usage_from_json(data, len, &r->stats->usage);
+}
+
+static ssize_t relay_read(void *arg, char *buf, size_t max)
+{
+    relay *r = arg;
+    ssize_t n = hr_upstream_read(r->u, buf, max);
+    if (n > 0) {
+        if (r->parse_sse)
+            hr_sse_feed(&r->sse, buf, (size_t)n);
+        atomic_fetch_add(&r->stats->bytes_out, (size_t)n);
+        return n;
+    }
+    if (n < 0) {
+        r->stats->failed = 1;
+        snprintf(r->stats->error, sizeof r->stats->error, "%s",
+                 hr_up_error_name(hr_upstream_error(r->u)));
+    }
+    return n;
+}
+
+static void relay_free(void *arg)
+{
+    relay *r = arg;
+    hr_upstream_free(r->u);
+    hr_sse_free(&r->sse);
+    hr_relay_stats_release(r->stats);
+    free(r);
+}
+
+static void answer_streamed(hr_http_exchange *ex, hr_req_ctx *ctx, hr_upstream *u, int is_sse)
+{
+    relay *r = calloc(1, sizeof *r);
+    hr_relay_stats *st = calloc(1, sizeof *st);
+    if (!r || !st) {
+        free(r);
+        free(st);
+        hr_upstream_free(u);
+        return; /* the server answers 500 */
+    }
+    atomic_init(&st->refs, 2); /* the relay and the request context */
+    st->usage = (hr_usage)HR_USAGE_INIT;
+    r->u = u;
+    r->stats = st;
+    r->parse_sse = is_sse;
+    hr_sse_init(&r->sse, on_sse_event, r, 0);
+    ctx->relay = st;
+    ctx->rec.stream = is_sse;
+    ctx->rec.status = hr_upstream_status(u);
+    const char *h[2 * MAX_RESPONSE_HEADERS];
+    size_t n = response_headers(u, ctx, h, MAX_RESPONSE_HEADERS);
+    hr_http_respond_stream(ex, hr_upstream_status(u), h, n, relay_read, r, relay_free);
+}
+
+/* ---- buffered answers (compressible routes, not SSE) -------------------------------------- */
+
+static void answer_buffered(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req,
+                            hr_upstream *u, double *upstream_ms)
+{
+    hr_buf body = HR_BUF_INIT;
+    char chunk[64 * 1024];
+    ssize_t n;
+    double t0 = hr_now_ms();
+    while ((n = hr_upstream_read(u, chunk, sizeof chunk)) > 0)
+        if (hr_buf_append(&body, chunk, (size_t)n) != 0) {
+            n = -1;
+            break;
+        }
+    *upstream_ms += hr_now_ms() - t0;
+    if (n < 0) {
+        hr_buf detail = HR_BUF_INIT;
+        hr_buf_puts(&detail, hr_upstream_error_detail(u));
+        answer_upstream_failure(ex, ctx, req, hr_upstream_error(u), detail.data ? detail.data : "");
+        hr_buf_free(&detail);
+        hr_buf_free(&body);
+        return;
+    }
+    hr_usage usage = HR_USAGE_INIT;
+    if (hr_upstream_status(u) < 300 && body.len)
+        hr_usage_from_json(body.data, body.len, &usage);
+    ctx->rec.input_tokens = usage.input_tokens > 0 ? usage.input_tokens : 0;
+    ctx->rec.output_tokens = usage.output_tokens > 0 ? usage.output_tokens : 0;
+    char before[24], after[24], saved[24];
+    snprintf(before, sizeof before, "%lld", ctx->rec.tokens_before);
+    snprintf(after, sizeof after, "%lld", ctx->rec.tokens_after);
+    snprintf(saved, sizeof saved, "%lld", ctx->rec.tokens_before - ctx->rec.tokens_after);
+    const char *h[2 * (MAX_RESPONSE_HEADERS + 3)];
+    size_t k = response_headers(u, ctx, h, MAX_RESPONSE_HEADERS);
+    const char *extra[] = {"x-headroom-tokens-before", before, "x-headroom-tokens-after", after,
+                           "x-headroom-tokens-saved", saved};
+    memcpy(&h[2 * k], extra, sizeof extra);
+    k += 3;
+    ctx->rec.status = hr_upstream_status(u);
+    ctx->rec.bytes_out = body.len;
+    hr_http_respond(ex, hr_upstream_status(u), h, k, body.data ? body.data : "", body.len);
+    hr_buf_free(&body);
+}
+
+/* ---- entry ------------------------------------------------------------------------------- */
+
+static void log_message_body(const hr_req_ctx *ctx, const prepared *p)
+{
+    if (!hr_proxy_config_current()->log_messages)
+        return;
+    hr_buf b = HR_BUF_INIT;
+    if (hr_buf_append(&b, p->body, p->len) == 0)
+        hr_log_fields(HR_LOG_INFO, "request body", "id", ctx->id, "body", b.data ? b.data : "", NULL);
+    hr_buf_free(&b);
+}
+
+void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
+{
+    const hr_proxy_config *cfg = hr_proxy_config_current();
+    route_info ri = classify_route(req->method, req->path);
+    int bypass = is_bypass(req);
+    ctx->rec.route = ri.label;
+    ctx->rec.provider = hr_provider_name(req->provider);
+    ctx->rec.bypass = bypass;
+    prepared p = {0};
+    if (prepare_body(ex, ctx, req, ri, bypass, &p) != 0) {
+        prepared_free(&p);
+        return;
+    }
+    log_message_body(ctx, &p);
+    outgoing o = {0};
+    if (build_outgoing(req, ex, p.decoded, &o) != 0) {
+        outgoing_free(&o);
+        prepared_free(&p);
+        return; /* server answers 500 */
+    }
+    hr_upstream_request ur = {req->method, o.url.data, o.headers, o.n, p.body, p.len,
+                              cfg->connect_timeout_ms, cfg->upstream_timeout_ms,
+                              client_cancelled, ex};
+    double t_forward = hr_now_ms(), upstream_ms = 0;
+    hr_up_error err;
+    hr_buf detail = HR_BUF_INIT;
+    hr_upstream *u = connect_with_retries(ex, ctx, &ur, &err, &upstream_ms, &detail);
+    ctx->rec.upstream_ms = upstream_ms;
+    if (!u) {
+        answer_upstream_failure(ex, ctx, req, err, detail.data ? detail.data : "");
+    } else {
+        const char *ct = hr_upstream_header(u, "content-type");
+        int is_sse = ct && strncasecmp(ct, "text/event-stream", 17) == 0;
+        if (is_sse || ri.kind != KIND_COMPRESSIBLE) {
+            answer_streamed(ex, ctx, u, is_sse); /* the response owns u now */
+        } else {
+            answer_buffered(ex, ctx, req, u, &upstream_ms);
+            hr_upstream_free(u);
+        }
+    }
+    double t_end = hr_now_ms();
+    ctx->rec.overhead_ms = (t_forward - ctx->t_start_ms) + (t_end - t_forward - upstream_ms);
+    if (ctx->rec.overhead_ms < 0)
+        ctx->rec.overhead_ms = 0;
+    hr_buf_free(&detail);
+    outgoing_free(&o);
+    prepared_free(&p);
+}

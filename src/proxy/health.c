@@ -1,0 +1,103 @@
+/* health.c: the local status routes of routes.def: /livez, /readyz, /health, /metrics,
+ * /stats and /debug/memory. Each reads the proxy state, config and metrics singletons;
+ * none changes anything. */
+#include "json/json.h"
+#include "proxy/config.h"
+#include "proxy/metrics.h"
+#include "proxy/proxy.h"
+#include "proxy/routes.h"
+#include "sys/log.h"
+#include "sys/mem.h"
+
+#include <string.h>
+
+int hr_route_livez(const hr_request *req, hr_response *res)
+{
+    (void)req;
+    static const char body[] = "{\"status\":\"alive\"}";
+    return hr_response_json(res, 200, body, sizeof body - 1);
+}
+
+int hr_route_readyz(const hr_request *req, hr_response *res)
+{
+    (void)req;
+    if (hr_proxy_ready()) {
+        static const char ok[] = "{\"status\":\"ready\"}";
+        return hr_response_json(res, 200, ok, sizeof ok - 1);
+    }
+    const char *why = hr_proxy_draining() ? "{\"status\":\"draining\"}" : "{\"status\":\"starting\"}";
+    return hr_response_json(res, 503, why, strlen(why));
+}
+
+static int put_kv_string(hr_buf *b, const char *key, const char *value, int comma)
+{
+    int rc = hr_buf_printf(b, "%s\"%s\":", comma ? "," : "", key);
+    return rc | hr_json_write_string(b, value, strlen(value));
+}
+
+int hr_route_health(const hr_request *req, hr_response *res)
+{
+    (void)req;
+    const hr_proxy_config *c = hr_proxy_config_current();
+    hr_buf b = HR_BUF_INIT;
+    int rc = hr_buf_printf(&b, "{\"status\":\"%s\",\"version\":\"%s\",\"uptime_s\":%.3f,"
+                               "\"in_flight\":%d,\"upstreams\":{",
+                           hr_proxy_ready() ? "ok" : hr_proxy_draining() ? "draining" : "starting",
+                           HEADROOM_VERSION, hr_metrics_uptime_s(), hr_proxy_in_flight());
+    rc |= put_kv_string(&b, "openai", c->openai_url, 0);
+    rc |= put_kv_string(&b, "anthropic", c->anthropic_url, 1);
+    rc |= hr_buf_puts(&b, "},\"config\":{");
+    rc |= put_kv_string(&b, "host", c->host, 0);
+    rc |= hr_buf_printf(&b, ",\"port\":%d,\"max_body_bytes\":%zu,\"log_format\":\"%s\","
+                            "\"log_messages\":%s,\"graceful_shutdown_timeout_s\":%d,"
+                            "\"upstream_timeout_s\":%.3f,\"connect_timeout_s\":%.3f,"
+                            "\"retry_attempts\":%d,\"max_connections\":%u,\"mode\":\"%s\"}}",
+                        c->port, c->max_body_bytes, c->log_format == HR_LOG_JSON ? "json" : "text",
+                        c->log_messages ? "true" : "false", c->graceful_shutdown_timeout_s,
+                        c->upstream_timeout_ms / 1000.0, c->connect_timeout_ms / 1000.0,
+                        c->retry_attempts, c->max_connections, c->mode);
+    if (rc == 0)
+        rc = hr_response_json(res, 200, b.data, b.len);
+    hr_buf_free(&b);
+    return rc;
+}
+
+int hr_route_metrics(const hr_request *req, hr_response *res)
+{
+    (void)req;
+    hr_buf b = HR_BUF_INIT;
+    int rc = hr_metrics_prometheus(&b);
+    if (rc == 0)
+        rc = hr_response_body(res, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
+    hr_buf_free(&b);
+    return rc;
+}
+
+int hr_route_stats(const hr_request *req, hr_response *res)
+{
+    (void)req;
+    hr_buf b = HR_BUF_INIT;
+    int rc = hr_metrics_stats_json(&b);
+    if (rc == 0)
+        rc = hr_response_json(res, 200, b.data, b.len);
+    hr_buf_free(&b);
+    return rc;
+}
+
+int hr_route_debug_memory(const hr_request *req, hr_response *res)
+{
+    (void)req;
+    hr_mem_snapshot m;
+    if (hr_mem_read(0, &m) != 0)
+        return hr_response_error(res, req->provider, 500, "api_error", "no_proc",
+                                 "/proc/self/status is not readable");
+    hr_buf b = HR_BUF_INIT;
+    int rc = hr_buf_printf(&b, "{\"vm_rss\":%zu,\"rss_anon\":%zu,\"rss_file\":%zu,\"rss_shmem\":%zu,"
+                               "\"vm_hwm\":%zu,\"heap_in_use\":%zu,\"heap_free\":%zu,\"threads\":%d}",
+                           m.vm_rss, m.rss_anon, m.rss_file, m.rss_shmem, m.vm_hwm, m.heap_in_use,
+                           m.heap_free, m.threads);
+    if (rc == 0)
+        rc = hr_response_json(res, 200, b.data, b.len);
+    hr_buf_free(&b);
+    return rc;
+}

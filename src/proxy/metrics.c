@@ -1,0 +1,213 @@
+/* metrics.c: see metrics.h. State: one struct behind one mutex. */
+#include "proxy/metrics.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_SERIES 128
+#define RING 4096
+
+static const double BUCKETS_S[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
+#define N_BUCKETS (sizeof BUCKETS_S / sizeof BUCKETS_S[0])
+
+typedef struct series {
+    const char *route, *provider;
+    int status;
+    unsigned long long count;
+} series;
+
+static struct {
+    pthread_mutex_t mu;
+    int ready;
+    struct timespec start;
+    series s[MAX_SERIES];
+    size_t n_series;
+    unsigned long long dropped_series;
+    unsigned long long requests, streams, bypassed, failed_open, errors;
+    unsigned long long bytes_in, bytes_out;
+    unsigned long long hist[N_BUCKETS + 1];
+    double hist_sum;
+    unsigned long long hist_count;
+    long long input_tokens, output_tokens, tokens_before, tokens_after;
+    double lat[RING], ovh[RING], ups[RING];
+    size_t n_lat, n_ovh, n_ups, i_lat, i_ovh, i_ups;
+    unsigned connections;
+} M = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+void hr_metrics_init(void)
+{
+    pthread_mutex_lock(&M.mu);
+    if (!M.ready) {
+        clock_gettime(CLOCK_MONOTONIC, &M.start);
+        M.ready = 1;
+    }
+    pthread_mutex_unlock(&M.mu);
+}
+
+double hr_metrics_uptime_s(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - M.start.tv_sec) + (now.tv_nsec - M.start.tv_nsec) / 1e9;
+}
+
+static void ring_push(double *ring, size_t *n, size_t *i, double v)
+{
+    ring[*i] = v;
+    *i = (*i + 1) % RING;
+    if (*n < RING)
+        (*n)++;
+}
+
+static void count_series(const hr_request_record *r)
+{
+    for (size_t i = 0; i < M.n_series; i++) {
+        series *s = &M.s[i];
+        if (s->status == r->status && !strcmp(s->route, r->route) && !strcmp(s->provider, r->provider)) {
+            s->count++;
+            return;
+        }
+    }
+    if (M.n_series == MAX_SERIES) {
+        M.dropped_series++;
+        return;
+    }
+    M.s[M.n_series++] = (series){r->route, r->provider, r->status, 1};
+}
+
+void hr_metrics_record(const hr_request_record *r)
+{
+    pthread_mutex_lock(&M.mu);
+    count_series(r);
+    M.requests++;
+    M.streams += r->stream != 0;
+    M.bypassed += r->bypass != 0;
+    M.failed_open += r->failed_open != 0;
+    M.errors += r->status >= 500;
+    M.bytes_in += r->bytes_in;
+    M.bytes_out += r->bytes_out;
+    M.input_tokens += r->input_tokens;
+    M.output_tokens += r->output_tokens;
+    M.tokens_before += r->tokens_before;
+    M.tokens_after += r->tokens_after;
+    ring_push(M.lat, &M.n_lat, &M.i_lat, r->latency_ms);
+    if (r->overhead_ms >= 0)
+        ring_push(M.ovh, &M.n_ovh, &M.i_ovh, r->overhead_ms);
+    if (r->upstream_ms >= 0) {
+        ring_push(M.ups, &M.n_ups, &M.i_ups, r->upstream_ms);
+        double s = r->upstream_ms / 1000.0;
+        size_t b = 0;
+        while (b < N_BUCKETS && s > BUCKETS_S[b])
+            b++;
+        M.hist[b]++;
+        M.hist_sum += s;
+        M.hist_count++;
+    }
+    pthread_mutex_unlock(&M.mu);
+}
+
+void hr_metrics_set_connections(unsigned n)
+{
+    pthread_mutex_lock(&M.mu);
+    M.connections = n;
+    pthread_mutex_unlock(&M.mu);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double hr_percentile(double *v, size_t n, double p)
+{
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof *v, cmp_double);
+    double rank = p / 100.0 * (double)(n - 1);
+    size_t lo = (size_t)floor(rank), hi = lo + 1 < n ? lo + 1 : lo;
+    return v[lo] + (v[hi] - v[lo]) * (rank - (double)lo);
+}
+
+int hr_metrics_prometheus(hr_buf *o)
+{
+    int rc = 0;
+    pthread_mutex_lock(&M.mu);
+    rc |= hr_buf_puts(o, "# HELP headroom_requests_total Requests answered, by route, provider and status.\n"
+                         "# TYPE headroom_requests_total counter\n");
+    for (size_t i = 0; i < M.n_series; i++)
+        rc |= hr_buf_printf(o, "headroom_requests_total{route=\"%s\",provider=\"%s\",status=\"%d\"} %llu\n",
+                            M.s[i].route, M.s[i].provider, M.s[i].status, M.s[i].count);
+    rc |= hr_buf_printf(o,
+        "# HELP headroom_request_bytes_total Request body bytes received from clients.\n"
+        "# TYPE headroom_request_bytes_total counter\nheadroom_request_bytes_total %llu\n"
+        "# HELP headroom_response_bytes_total Response body bytes sent to clients.\n"
+        "# TYPE headroom_response_bytes_total counter\nheadroom_response_bytes_total %llu\n"
+        "# HELP headroom_streams_total Responses relayed as server-sent events.\n"
+        "# TYPE headroom_streams_total counter\nheadroom_streams_total %llu\n"
+        "# HELP headroom_tokens_total Tokens reported by provider usage, and counted by compression.\n"
+        "# TYPE headroom_tokens_total counter\n"
+        "headroom_tokens_total{kind=\"input\"} %lld\nheadroom_tokens_total{kind=\"output\"} %lld\n"
+        "headroom_tokens_total{kind=\"before_compression\"} %lld\n"
+        "headroom_tokens_total{kind=\"after_compression\"} %lld\n"
+        "# HELP headroom_active_connections Open client connections.\n"
+        "# TYPE headroom_active_connections gauge\nheadroom_active_connections %u\n"
+        "# HELP headroom_upstream_latency_seconds Time to the upstream's response headers.\n"
+        "# TYPE headroom_upstream_latency_seconds histogram\n",
+        M.bytes_in, M.bytes_out, M.streams, M.input_tokens, M.output_tokens, M.tokens_before,
+        M.tokens_after, M.connections);
+    unsigned long long cum = 0;
+    for (size_t b = 0; b < N_BUCKETS; b++) {
+        cum += M.hist[b];
+        rc |= hr_buf_printf(o, "headroom_upstream_latency_seconds_bucket{le=\"%g\"} %llu\n", BUCKETS_S[b], cum);
+    }
+    cum += M.hist[N_BUCKETS];
+    rc |= hr_buf_printf(o, "headroom_upstream_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
+                           "headroom_upstream_latency_seconds_sum %.6f\n"
+                           "headroom_upstream_latency_seconds_count %llu\n",
+                        cum, M.hist_sum, M.hist_count);
+    pthread_mutex_unlock(&M.mu);
+    return rc ? -1 : 0;
+}
+
+static int put_percentiles(hr_buf *o, const char *name, const double *ring, size_t n)
+{
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        return -1;
+    memcpy(v, ring, n * sizeof *v);
+    double p50 = hr_percentile(v, n, 50), p90 = hr_percentile(v, n, 90), p99 = hr_percentile(v, n, 99);
+    free(v);
+    return hr_buf_printf(o, "\"%s\":{\"samples\":%zu,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f}", name, n,
+                         p50, p90, p99);
+}
+
+int hr_metrics_stats_json(hr_buf *o)
+{
+    int rc = 0;
+    pthread_mutex_lock(&M.mu);
+    long long saved = M.tokens_before - M.tokens_after;
+    rc |= hr_buf_printf(o,
+        "{\"uptime_s\":%.3f,\"requests\":{\"total\":%llu,\"streams\":%llu,\"bypassed\":%llu,"
+        "\"failed_open\":%llu,\"errors_5xx\":%llu},\"bytes\":{\"in\":%llu,\"out\":%llu},"
+        "\"tokens\":{\"input\":%lld,\"output\":%lld,\"before_compression\":%lld,"
+        "\"after_compression\":%lld,\"saved\":%lld},\"active_connections\":%u,\"latency_ms\":{",
+        hr_metrics_uptime_s(), M.requests, M.streams, M.bypassed, M.failed_open, M.errors,
+        M.bytes_in, M.bytes_out, M.input_tokens, M.output_tokens, M.tokens_before, M.tokens_after,
+        saved, M.connections);
+    rc |= put_percentiles(o, "total", M.lat, M.n_lat);
+    rc |= hr_buf_putc(o, ',');
+    rc |= put_percentiles(o, "upstream", M.ups, M.n_ups);
+    rc |= hr_buf_putc(o, ',');
+    rc |= put_percentiles(o, "proxy_overhead", M.ovh, M.n_ovh);
+    rc |= hr_buf_puts(o, "},\"by_route\":[");
+    for (size_t i = 0; i < M.n_series; i++)
+        rc |= hr_buf_printf(o, "%s{\"route\":\"%s\",\"provider\":\"%s\",\"status\":%d,\"count\":%llu}",
+                            i ? "," : "", M.s[i].route, M.s[i].provider, M.s[i].status, M.s[i].count);
+    rc |= hr_buf_puts(o, "]}");
+    pthread_mutex_unlock(&M.mu);
+    return rc ? -1 : 0;
+}

@@ -1,0 +1,365 @@
+/* proxy.c: the proxy's lifecycle and request dispatch. Owns the process-wide proxy state
+ * (a documented singleton: the server, readiness, draining, in-flight count), turns each
+ * hr_http_exchange into an hr_request (ids, tenant key, decoded body), sends it to a local
+ * route (routes.def) or the forwarding core, and writes one log line + metrics per request
+ * when the exchange ends.
+ */
+#include "proxy/proxy.h"
+
+#include "http/decode.h"
+#include "http/upstream.h"
+#include "proxy/proxy_internal.h"
+#include "sys/hash.h"
+#include "sys/log.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static struct {
+    atomic_int ready;
+    atomic_int draining;
+    atomic_int in_flight;
+    hr_http_server *server;
+} S;
+
+int hr_proxy_ready(void) { return atomic_load(&S.ready) && !atomic_load(&S.draining); }
+int hr_proxy_draining(void) { return atomic_load(&S.draining); }
+int hr_proxy_in_flight(void) { return atomic_load(&S.in_flight); }
+
+double hr_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+void hr_relay_stats_release(hr_relay_stats *s)
+{
+    if (s && atomic_fetch_sub(&s->refs, 1) == 1)
+        free(s);
+}
+
+/* ---- answers ----------------------------------------------------------------------------- */
+
+void hr_send_response(hr_http_exchange *ex, hr_req_ctx *ctx, hr_response *res)
+{
+    const char *h[2 * (HR_RESPONSE_MAX_HEADERS + 2)];
+    size_t n = 0;
+    h[2 * n] = "Content-Type";
+    h[2 * n + 1] = res->content_type ? res->content_type : "application/json";
+    n++;
+    h[2 * n] = "x-headroom-request-id";
+    h[2 * n + 1] = ctx->id;
+    n++;
+    for (int i = 0; i < res->n_headers; i++, n++) {
+        h[2 * n] = res->header_names[i];
+        h[2 * n + 1] = res->header_values[i];
+    }
+    int status = res->status ? res->status : 500;
+    ctx->rec.status = status;
+    ctx->rec.bytes_out = res->body.len;
+    hr_http_respond(ex, status, h, n, res->body.data ? res->body.data : "", res->body.len);
+}
+
+void hr_send_error(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, int status,
+                   const char *type, const char *code, const char *fmt, ...)
+{
+    hr_buf msg = HR_BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    hr_buf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    hr_response res = HR_RESPONSE_INIT;
+    hr_response_error(&res, p, status, type, code, "%s", msg.data ? msg.data : "");
+    hr_send_response(ex, ctx, &res);
+    hr_response_free(&res);
+    hr_buf_free(&msg);
+}
+
+/* ---- per-request context ----------------------------------------------------------------- */
+
+static void new_request_id(char out[24])
+{
+    uint8_t r[8];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+        uint64_t t = (uint64_t)hr_now_ms() * 2654435761u;
+        memcpy(r, &t, sizeof r);
+    }
+    char hex[17];
+    hr_hex(r, sizeof r, hex);
+    snprintf(out, 24, "hr-%s", hex);
+}
+
+static void tenant_key(const char *credential, char out[17])
+{
+    hr_sha256_ctx h;
+    uint8_t digest[32];
+    static const char prefix[] = "headroom-tenant:";
+    hr_sha256_init(&h);
+    hr_sha256_update(&h, prefix, sizeof prefix - 1);
+    hr_sha256_update(&h, credential, strlen(credential));
+    hr_sha256_final(&h, digest);
+    hr_hex(digest, 8, out);
+}
+
+static void ctx_free(void *arg)
+{
+    hr_req_ctx *ctx = arg;
+    hr_relay_stats_release(ctx->relay);
+    free(ctx);
+}
+
+static hr_provider provider_for(const char *path, const hr_http_exchange *ex)
+{
+    if (!strncmp(path, "/v1/messages", 12))
+        return HR_PROVIDER_ANTHROPIC;
+    if (!strcmp(path, "/v1/chat/completions") || !strncmp(path, "/v1/responses", 13))
+        return HR_PROVIDER_OPENAI;
+    return hr_provider_from_headers(hr_http_header(ex, "x-api-key"),
+                                    hr_http_header(ex, "anthropic-version"),
+                                    hr_http_header(ex, "authorization"));
+}
+
+/* Decodes a Content-Encoding'd body into buf. 0 ok (req body set), -1 answered with an
+ * error. Unknown encodings are left as they are (the forwarding core decides). */
+static int decode_body(hr_http_exchange *ex, hr_req_ctx *ctx, hr_request *req, hr_buf *buf)
+{
+    size_t raw_len;
+    const char *raw = hr_http_body(ex, &raw_len);
+    req->body = raw;
+    req->body_len = raw_len;
+    const char *enc = hr_http_header(ex, "content-encoding");
+    const char *mode = hr_http_header(ex, "x-headroom-mode");
+    const char *bypass = hr_http_header(ex, "x-headroom-bypass");
+    int passthrough = (mode && !strcasecmp(mode, "passthrough")) || (bypass && !strcasecmp(bypass, "true"));
+    hr_decode_result r = hr_decode_body(enc, raw, raw_len, hr_proxy_config_current()->max_body_bytes, buf);
+    switch (r) {
+    case HR_DECODE_OK:
+        req->body = buf->data ? buf->data : "";
+        req->body_len = buf->len;
+        return 0;
+    case HR_DECODE_IDENTITY:
+    case HR_DECODE_UNSUPPORTED:
+        return 0;
+    case HR_DECODE_TOO_LARGE:
+        hr_send_error(ex, ctx, req->provider, 413, req->provider == HR_PROVIDER_ANTHROPIC ?
+                      "request_too_large" : "invalid_request_error", "request_too_large",
+                      "request body decodes to more than %zu bytes (--max-body-bytes)",
+                      hr_proxy_config_current()->max_body_bytes);
+        return -1;
+    default:
+        if (passthrough)
+            return 0; /* forwarded as it came; the provider judges it */
+        hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "invalid_encoding",
+                      "request body is not valid %s data", enc);
+        return -1;
+    }
+}
+
+static void run_local_route(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_route *route,
+                            const hr_request *req)
+{
+    hr_response res = HR_RESPONSE_INIT;
+    ctx->rec.route = strncmp(route->name, "hr_route_", 9) ? route->name : route->name + 9;
+    ctx->rec.provider = "local";
+    if (route->handler(req, &res) != 0 || res.status == 0) {
+        hr_response_free(&res);
+        hr_response_error(&res, req->provider, 500, "api_error", "internal_error",
+                          "%s failed", route->name);
+    }
+    hr_send_response(ex, ctx, &res);
+    hr_response_free(&res);
+}
+
+static void on_request(hr_http_exchange *ex, void *user)
+{
+    (void)user;
+    hr_req_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return; /* the server answers 500 */
+    ctx->t_start_ms = hr_now_ms();
+    ctx->rec.upstream_ms = -1;
+    ctx->rec.overhead_ms = -1;
+    ctx->rec.route = "unknown";
+    ctx->rec.provider = "local";
+    new_request_id(ctx->id);
+    hr_http_set_data(ex, ctx, ctx_free);
+    atomic_fetch_add(&S.in_flight, 1);
+    ctx->counted = 1;
+
+    const char *path = hr_http_path(ex);
+    const char *cred = hr_http_header(ex, "x-api-key");
+    if (!cred)
+        cred = hr_http_header(ex, "authorization");
+    tenant_key(cred ? cred : "anonymous", ctx->tenant);
+    size_t n_pairs;
+    const char *const *headers = hr_http_headers(ex, &n_pairs);
+    hr_request req = {hr_http_method(ex), path, hr_http_query(ex), "", 0,
+                      hr_http_client_addr(ex), hr_http_client_is_loopback(ex), ctx->id,
+                      ctx->tenant, provider_for(path, ex), headers, n_pairs};
+    size_t raw_len;
+    hr_http_body(ex, &raw_len);
+    ctx->rec.bytes_in = raw_len;
+    if (hr_http_body_too_large(ex)) {
+        ctx->rec.route = "too_large";
+        hr_send_error(ex, ctx, req.provider, 413,
+                      req.provider == HR_PROVIDER_ANTHROPIC ? "request_too_large" : "invalid_request_error",
+                      "request_too_large", "request body is larger than %zu bytes (--max-body-bytes)",
+                      hr_proxy_config_current()->max_body_bytes);
+        return;
+    }
+    if (!strncmp(path, "/debug/", 7) && !req.client_is_loopback) {
+        ctx->rec.route = "debug";
+        hr_send_error(ex, ctx, req.provider, 404, "not_found_error", "not_found",
+                      "%s is only served to loopback clients", path);
+        return;
+    }
+    hr_buf decoded = HR_BUF_INIT;
+    if (decode_body(ex, ctx, &req, &decoded) == 0) {
+        int path_matched = 0;
+        const hr_route *route = hr_route_find(req.method, path, &path_matched);
+        if (route) {
+            run_local_route(ex, ctx, route, &req);
+        } else if (path_matched || !strncmp(path, "/debug/", 7)) {
+            ctx->rec.route = "local";
+            hr_send_error(ex, ctx, req.provider, path_matched ? 405 : 404,
+                          path_matched ? "invalid_request_error" : "not_found_error",
+                          path_matched ? "method_not_allowed" : "not_found",
+                          "%s %s is not served here", req.method, path);
+        } else {
+            hr_forward(ex, ctx, &req);
+        }
+    }
+    hr_buf_free(&decoded);
+}
+
+static void on_done(hr_http_exchange *ex, void *user)
+{
+    (void)user;
+    hr_req_ctx *ctx = hr_http_data(ex);
+    if (!ctx)
+        return;
+    hr_request_record *r = &ctx->rec;
+    r->latency_ms = hr_now_ms() - ctx->t_start_ms;
+    const char *outcome = hr_http_completed_ok(ex) ? "ok" : "client_gone";
+    if (ctx->relay) {
+        r->bytes_out = atomic_load(&ctx->relay->bytes_out);
+        if (ctx->relay->usage.input_tokens > 0)
+            r->input_tokens = ctx->relay->usage.input_tokens;
+        if (ctx->relay->usage.output_tokens > 0)
+            r->output_tokens = ctx->relay->usage.output_tokens;
+        if (ctx->relay->failed)
+            outcome = "upstream_failed";
+    }
+    hr_metrics_set_connections(S.server ? hr_http_server_connections(S.server) : 0);
+    hr_metrics_record(r);
+    char status[16], bytes_in[24], bytes_out[24], latency[32], upstream[32], tin[24], tout[24],
+        attempts[12];
+    snprintf(status, sizeof status, "%d", r->status);
+    snprintf(bytes_in, sizeof bytes_in, "%zu", r->bytes_in);
+    snprintf(bytes_out, sizeof bytes_out, "%zu", r->bytes_out);
+    snprintf(latency, sizeof latency, "%.2f", r->latency_ms);
+    snprintf(upstream, sizeof upstream, "%.2f", r->upstream_ms < 0 ? 0 : r->upstream_ms);
+    snprintf(tin, sizeof tin, "%lld", r->input_tokens);
+    snprintf(tout, sizeof tout, "%lld", r->output_tokens);
+    snprintf(attempts, sizeof attempts, "%d", r->attempts);
+    hr_log_fields(HR_LOG_INFO, "request", "id", ctx->id, "method", hr_http_method(ex), "route",
+                  r->route, "provider", r->provider, "model", ctx->model, "status", status,
+                  "stream", r->stream ? "true" : "false", "bytes_in", bytes_in, "bytes_out",
+                  bytes_out, "latency_ms", latency, "upstream_ms", upstream, "attempts", attempts,
+                  "input_tokens", tin, "output_tokens", tout, "bypass", r->bypass ? "true" : "false",
+                  "outcome", outcome, NULL);
+    if (ctx->counted)
+        atomic_fetch_sub(&S.in_flight, 1);
+    ctx->counted = 0;
+}
+
+/* ---- lifecycle --------------------------------------------------------------------------- */
+
+/* Thread-per-connection needs a descriptor per client and one or two per upstream transfer;
+ * the soft limit is often 1024, below what 1,000 keep-alive clients need. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static int wait_for_signal(sigset_t *set)
+{
+    int sig = 0;
+    while (sigwait(set, &sig) != 0)
+        ;
+    return sig;
+}
+
+static void drain(const hr_proxy_config *cfg)
+{
+    double deadline = hr_now_ms() + cfg->graceful_shutdown_timeout_s * 1000.0;
+    while (atomic_load(&S.in_flight) > 0 && hr_now_ms() < deadline) {
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    int left = atomic_load(&S.in_flight);
+    if (left > 0) {
+        char n[16];
+        snprintf(n, sizeof n, "%d", left);
+        hr_log_fields(HR_LOG_WARN, "graceful shutdown timed out", "in_flight", n, NULL);
+    }
+}
+
+int hr_proxy_run(const hr_proxy_config *cfg)
+{
+    hr_proxy_config_set_current(cfg);
+    hr_log_configure(cfg->log_level, cfg->log_format);
+    hr_metrics_init();
+    raise_fd_limit();
+    signal(SIGPIPE, SIG_IGN);
+    /* Block the shutdown signals before any thread starts, so every thread inherits the mask
+     * and only sigwait below receives them. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (hr_upstream_global_init() != 0) {
+        hr_logf(HR_LOG_ERROR, "cannot initialise libcurl");
+        return 1;
+    }
+    char err[256];
+    hr_http_server_opts opts = {cfg->host, cfg->port, cfg->max_connections, cfg->max_body_bytes,
+                                256 * 1024, cfg->idle_timeout_s, on_request, on_done, NULL};
+    S.server = hr_http_server_start(&opts, err, sizeof err);
+    if (!S.server) {
+        hr_log_fields(HR_LOG_ERROR, "cannot start", "error", err, NULL);
+        hr_upstream_global_cleanup();
+        return 1;
+    }
+    hr_proxy_config actual = *cfg; /* port 0 means "any": report the one we got */
+    actual.port = hr_http_server_port(S.server);
+    hr_proxy_config_set_current(&actual);
+    char port[16];
+    snprintf(port, sizeof port, "%d", actual.port);
+    atomic_store(&S.ready, 1);
+    hr_log_fields(HR_LOG_INFO, "listening", "host", cfg->host, "port", port, "version",
+                  HEADROOM_VERSION, "openai", cfg->openai_url, "anthropic", cfg->anthropic_url, NULL);
+    int sig = wait_for_signal(&set);
+    hr_log_fields(HR_LOG_INFO, "shutting down", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+    atomic_store(&S.draining, 1);
+    hr_http_server_quiesce(S.server);
+    drain(cfg);
+    hr_http_server_stop(S.server);
+    S.server = NULL;
+    hr_upstream_global_cleanup();
+    hr_log_fields(HR_LOG_INFO, "stopped", NULL);
+    return 0;
+}

@@ -1,0 +1,20 @@
+/* proxy.h: the running proxy: `headroom proxy` calls hr_proxy_run, which starts the upstream
+ * client and the HTTP server, serves until SIGTERM/SIGINT, then drains gracefully (stop
+ * accepting, /readyz 503, wait for in-flight requests up to the graceful timeout) and
+ * returns the exit code (0 after a clean drain).
+ *
+ * Process-wide state (a documented singleton: readiness, draining, in-flight count) lives
+ * in proxy.c; the functions below read it for the health routes.
+ */
+#ifndef HR_PROXY_PROXY_H
+#define HR_PROXY_PROXY_H
+
+#include "proxy/config.h"
+
+int hr_proxy_run(const hr_proxy_config *cfg);
+
+int hr_proxy_ready(void);      /* serving and not draining */
+int hr_proxy_draining(void);
+int hr_proxy_in_flight(void);  /* requests received and not yet finished */
+
+#endif

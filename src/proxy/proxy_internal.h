@@ -1,0 +1,46 @@
+/* proxy_internal.h: what proxy.c (dispatch, lifecycle) and forward.c (the forwarding core)
+ * share: the per-request context. Not for route handlers (they use routes.h). */
+#ifndef HR_PROXY_INTERNAL_H
+#define HR_PROXY_INTERNAL_H
+
+#include "http/server.h"
+#include "proxy/metrics.h"
+#include "proxy/routes.h"
+#include "proxy/usage.h"
+
+#include <stdatomic.h>
+
+/* Shared by the forwarding core and the streaming relay: the relay may outlive the
+ * request's log/metrics step or the other way round, so it is reference-counted. */
+typedef struct hr_relay_stats {
+    atomic_int refs;
+    atomic_size_t bytes_out;
+    hr_usage usage;        /* written by the relay thread only; read at the end */
+    int failed;            /* the stream ended with an upstream error */
+    char error[64];
+} hr_relay_stats;
+
+typedef struct hr_req_ctx {
+    char id[24];          /* "hr-" + 16 hex */
+    char tenant[17];
+    double t_start_ms;
+    hr_request_record rec;
+    char model[128];
+    hr_relay_stats *relay; /* set when the answer is streamed */
+    int counted;           /* in the in-flight count */
+} hr_req_ctx;
+
+double hr_now_ms(void);
+void hr_relay_stats_release(hr_relay_stats *s);
+
+/* Forwards req upstream and answers the exchange (forward.c). route is the log label. */
+void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req);
+
+/* Answers ex with res (request id header added); used for local routes and errors. */
+void hr_send_response(hr_http_exchange *ex, hr_req_ctx *ctx, hr_response *res);
+/* Answers with a provider-shaped error. */
+void hr_send_error(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, int status,
+                   const char *type, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+#endif

@@ -1,0 +1,66 @@
+/* usage.c: see usage.h. Cheap rejection first (no "usage" substring, no parse), because it
+ * runs on every SSE event of every stream. */
+#include "proxy/usage.h"
+
+#include "json/json.h"
+
+#include <string.h>
+
+static long long int_member(const hr_json_doc *d, uint32_t obj, const char *key)
+{
+    int64_t v;
+    uint32_t n = hr_json_get(d, obj, key);
+    if (n == HR_JSON_NONE || hr_json_int64(d, n, &v) != 0)
+        return -1;
+    return v;
+}
+
+static int read_usage_object(const hr_json_doc *d, uint32_t usage, hr_usage *u)
+{
+    const hr_json_node *n = hr_json_at(d, usage);
+    if (!n || n->type != HR_JSON_OBJECT)
+        return 0;
+    int found = 0;
+    long long in = int_member(d, usage, "prompt_tokens");
+    if (in < 0)
+        in = int_member(d, usage, "input_tokens");
+    if (in >= 0) {
+        long long cache_read = int_member(d, usage, "cache_read_input_tokens");
+        long long cache_create = int_member(d, usage, "cache_creation_input_tokens");
+        u->input_tokens = in + (cache_read > 0 ? cache_read : 0) + (cache_create > 0 ? cache_create : 0);
+        found = 1;
+    }
+    long long out = int_member(d, usage, "completion_tokens");
+    if (out < 0)
+        out = int_member(d, usage, "output_tokens");
+    if (out >= 0) {
+        u->output_tokens = out;
+        found = 1;
+    }
+    return found;
+}
+
+int hr_usage_from_json(const char *json, size_t len, hr_usage *u)
+{
+    if (!memmem(json, len, "usage", 5))
+        return 0;
+    hr_json_doc d;
+    hr_json_error err;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    if (hr_json_parse(&d, json, len, &lim, &err) != 0)
+        return -1;
+    int found = 0;
+    const hr_json_node *root = hr_json_at(&d, 0);
+    if (root && root->type == HR_JSON_OBJECT) {
+        found |= read_usage_object(&d, hr_json_get(&d, 0, "usage"), u);
+        const char *wrappers[] = {"message", "response"};
+        for (int i = 0; i < 2; i++) {
+            uint32_t w = hr_json_get(&d, 0, wrappers[i]);
+            const hr_json_node *wn = hr_json_at(&d, w);
+            if (wn && wn->type == HR_JSON_OBJECT)
+                found |= read_usage_object(&d, hr_json_get(&d, w, "usage"), u);
+        }
+    }
+    hr_json_doc_free(&d);
+    return found;
+}

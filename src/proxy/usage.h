@@ -1,0 +1,25 @@
+/* usage.h: token usage as providers report it, read from a response body or SSE event.
+ *
+ * Shapes understood (fields found are set; others left as they were):
+ *   OpenAI chat:        {"usage":{"prompt_tokens","completion_tokens"}} (final chunk too)
+ *   OpenAI responses:   {"response":{"usage":{"input_tokens","output_tokens"}}} or root usage
+ *   Anthropic:          message_start {"message":{"usage":{"input_tokens","output_tokens"}}},
+ *                       message_delta {"usage":{"output_tokens"}} (cumulative), and
+ *                       non-streaming root usage. Cache read/creation tokens count as input.
+ */
+#ifndef HR_PROXY_USAGE_H
+#define HR_PROXY_USAGE_H
+
+#include <stddef.h>
+
+typedef struct hr_usage {
+    long long input_tokens;  /* -1 until seen */
+    long long output_tokens; /* -1 until seen */
+} hr_usage;
+
+#define HR_USAGE_INIT {-1, -1}
+
+/* 1 if usage was found in json (len bytes), 0 if not, -1 if json is not valid JSON. */
+int hr_usage_from_json(const char *json, size_t len, hr_usage *u);
+
+#endif
