@@ -1,0 +1,135 @@
+// ccr_mcp.test.mjs: `headroom mcp` against the real MCP client (@modelcontextprotocol/sdk,
+// StdioClientTransport): handshake, tools/list, tools/call for the three tools, tenant
+// scoping, and the CCR promise of headroom_compress (any marker it returns retrieves the
+// exact original). Originals are seeded into the SQLite store by Python's own sqlite3
+// module (an independent writer), which also checks the store is a plain SQLite file.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+
+const BIN = process.env.HEADROOM_BIN;
+const PY = process.env.HEADROOM_PYTHON || '/usr/bin/python3';
+const TENANT = '0123456789abcdef';
+let dir;
+
+const contentHash = (s) => crypto.createHash('sha256').update(s).digest('hex').slice(0, 24);
+
+function seed(tenant, text) {
+  // Creates the schema through headroom itself (a miss), then inserts like a proxy would.
+  try {
+    execFileSync(BIN, ['retrieve', '0'.repeat(24), '--data-dir', dir], { stdio: 'ignore' });
+  } catch { /* exit 1: not found, schema now exists */ }
+  const script = `
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+data = sys.stdin.buffer.read()
+db.execute("INSERT INTO ccr_entries(tenant,hash,data,size,expires_at,last_used) VALUES(?,?,?,?,?,0)",
+           (sys.argv[2], sys.argv[3], data, len(data), int(time.time()*1000) + 600000))
+db.commit()
+`;
+  execFileSync(PY, ['-c', script, path.join(dir, 'ccr.sqlite3'), tenant, contentHash(text)],
+    { input: Buffer.from(text, 'utf8') });
+  return contentHash(text);
+}
+
+async function connect(extra = []) {
+  const transport = new StdioClientTransport({
+    command: BIN,
+    args: ['mcp', '--data-dir', dir, ...extra],
+    stderr: 'pipe',
+  });
+  const client = new Client({ name: 'headroom-test', version: '1.0.0' });
+  await client.connect(transport);
+  return client;
+}
+
+const textOf = (res) => res.content.map((c) => c.text).join('');
+
+before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-mcp-')); });
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test('handshake and tool list', async () => {
+  const client = await connect();
+  try {
+    assert.equal(client.getServerVersion().name, 'headroom');
+    assert.ok(client.getServerCapabilities().tools, 'tools capability');
+    await client.ping();
+    const { tools } = await client.listTools();
+    assert.deepEqual(tools.map((t) => t.name), ['headroom_retrieve', 'headroom_compress', 'headroom_stats']);
+    const retrieve = tools[0];
+    assert.deepEqual(retrieve.inputSchema.required, ['hash']);
+    assert.ok(retrieve.inputSchema.properties.query);
+  } finally {
+    await client.close();
+  }
+});
+
+test('headroom_retrieve: whole original, query selection, unknown, malformed, other tenant', async () => {
+  const items = Array.from({ length: 60 }, (_, i) =>
+    ({ id: i, status: i % 10 === 3 ? 'failed: disk quota exceeded' : 'ok', note: 'ünïcode ✓' }));
+  const original = JSON.stringify(items, null, 1);
+  const hash = seed(TENANT, original);
+  const client = await connect(['--tenant', TENANT]);
+  const other = await connect(); // the no-credential tenant
+  try {
+    const whole = await client.callTool({ name: 'headroom_retrieve', arguments: { hash } });
+    assert.equal(whole.isError, false);
+    assert.equal(textOf(whole), original);
+
+    const some = await client.callTool({ name: 'headroom_retrieve', arguments: { hash, query: 'disk quota' } });
+    const picked = JSON.parse(textOf(some));
+    assert.deepEqual(picked, items.filter((it) => it.status !== 'ok'));
+
+    const unknown = await client.callTool({ name: 'headroom_retrieve', arguments: { hash: 'f'.repeat(24) } });
+    assert.equal(unknown.isError, true);
+    assert.match(textOf(unknown), /unknown or expired/);
+
+    const bad = await client.callTool({ name: 'headroom_retrieve', arguments: { hash: 'XYZ' } });
+    assert.equal(bad.isError, true);
+    assert.match(textOf(bad), /malformed/);
+
+    const foreign = await other.callTool({ name: 'headroom_retrieve', arguments: { hash } });
+    assert.equal(foreign.isError, true, 'another tenant cannot read it');
+  } finally {
+    await client.close();
+    await other.close();
+  }
+});
+
+test('headroom_compress never returns a marker it cannot serve; headroom_stats reports', async () => {
+  const lines = [];
+  for (let i = 0; i < 400; i++)
+    lines.push(i % 97 === 5 ? `2026-11-27 ERROR worker ${i} failed: connection reset` : `2026-11-27 INFO worker ${i} heartbeat ok`);
+  const content = lines.join('\n');
+  const client = await connect();
+  try {
+    const res = await client.callTool({ name: 'headroom_compress', arguments: { content, query: 'connection reset' } });
+    assert.equal(res.isError, false);
+    const out = textOf(res);
+    const markers = [...out.matchAll(/Retrieve more: hash=([0-9a-f]{24})\]/g)].map((m) => m[1]);
+    if (markers.length === 0) {
+      assert.equal(out, content, 'unchanged when the pipeline keeps it');
+    } else {
+      assert.ok(out.length < content.length);
+      for (const h of markers) {
+        const back = await client.callTool({ name: 'headroom_retrieve', arguments: { hash: h } });
+        assert.equal(back.isError, false);
+        assert.equal(textOf(back), content);
+      }
+    }
+    const stats = JSON.parse(textOf(await client.callTool({ name: 'headroom_stats', arguments: {} })));
+    assert.equal(stats.store.backend, 'sqlite');
+    assert.equal(stats.mcp.compress_calls, 1);
+    assert.equal(stats.mcp.bytes_in, Buffer.byteLength(content));
+    assert.equal(stats.mcp.compressed, markers.length ? 1 : 0);
+    await assert.rejects(client.callTool({ name: 'no_such_tool', arguments: {} }));
+  } finally {
+    await client.close();
+  }
+});
