@@ -1,0 +1,297 @@
+/* Kernel numerics against independent NumPy references (tools/ref_kernels.py, run into the
+ * build dir at test time): int8 linear >= 0.999 cosine against the fp32 product, fp32 ops
+ * (LayerNorm, GELU, softmax, attention with padding mask and local window) >= 0.9999, on
+ * both the AVX2 and the scalar path; plus the properties the design relies on: the two
+ * paths give bit-identical matmul outputs, results do not depend on the pool's thread
+ * count, and quantisation edge cases (zero rows, saturation) behave.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "ml/kernels.h"
+#include "ml/model_file.h"
+#include "ml/pool.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char g_dir[512];
+
+static int prepare_refs(void **state)
+{
+    (void)state;
+    const char *bdir = getenv("HEADROOM_BUILD_DIR"), *sdir = getenv("HEADROOM_SOURCE_DIR");
+    const char *py = getenv("HEADROOM_PYTHON");
+    if (!bdir || !sdir) {
+        fprintf(stderr, "test_ml_kernels: run through ctest (HEADROOM_BUILD_DIR, HEADROOM_SOURCE_DIR)\n");
+        return -1;
+    }
+    snprintf(g_dir, sizeof g_dir, "%s/ml-test-kernels", bdir);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' '%s/tools/ref_kernels.py' --out '%s' --seed 7",
+             py ? py : "/usr/bin/python3", sdir, g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static float *load(const char *name, const char *array, size_t count)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.%s.f32", g_dir, name, array);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    float *v = malloc(count * sizeof *v + 4);
+    assert_non_null(v);
+    assert_int_equal(fread(v, sizeof *v, count + 1, f), count); /* exactly count floats */
+    fclose(f);
+    return v;
+}
+
+static double cosine(const float *a, const float *b, size_t n)
+{
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < n; i++) {
+        ab += (double)a[i] * b[i];
+        aa += (double)a[i] * a[i];
+        bb += (double)b[i] * b[i];
+    }
+    return ab / (sqrt(aa) * sqrt(bb) + 1e-300);
+}
+
+static double max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
+
+typedef struct ref_case {
+    char kind[16], name[32];
+    int p[5];
+} ref_case;
+
+static int read_cases(ref_case *cases, int cap)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/manifest.txt", g_dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    int n = 0;
+    char line[256];
+    while (n < cap && fgets(line, sizeof line, f)) {
+        ref_case *c = &cases[n];
+        memset(c, 0, sizeof *c);
+        if (sscanf(line, "%15s %31s %d %d %d %d %d", c->kind, c->name, &c->p[0], &c->p[1], &c->p[2],
+                   &c->p[3], &c->p[4]) >= 3)
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* The ISAs this machine can run: scalar always, AVX2 when present. */
+static int isas(hr_isa out[2])
+{
+    int n = 0;
+    out[n++] = HR_ISA_SCALAR;
+    if (hr_kernels_select(HR_ISA_AVX2) == HR_ISA_AVX2)
+        out[n++] = HR_ISA_AVX2;
+    hr_kernels_select(HR_ISA_AUTO);
+    return n;
+}
+
+static void run_linear(const ref_case *c, float *y)
+{
+    int m = c->p[0], k = c->p[1], n = c->p[2];
+    float *x = load(c->name, "x", (size_t)m * k), *w = load(c->name, "w", (size_t)n * k);
+    float *b = load(c->name, "b", (size_t)n);
+    int8_t *wq = malloc((size_t)n * k), *xq = malloc((size_t)m * k);
+    float *ws = malloc((size_t)n * sizeof *ws), *xs = malloc((size_t)m * sizeof *xs);
+    assert_true(wq && xq && ws && xs);
+    hr_quantize_rows_i8(w, (size_t)n, (size_t)k, wq, ws);
+    hr_qlinear W = {wq, ws, b, n, k};
+    hr_linear_q8(x, m, &W, xq, xs, y);
+    free(x), free(w), free(b), free(wq), free(xq), free(ws), free(xs);
+}
+
+/* Runs one case on the current ISA; returns the output (caller frees) and its length. */
+static float *run_case(const ref_case *c, size_t *len)
+{
+    const int *p = c->p;
+    float *y = NULL;
+    if (!strcmp(c->kind, "linear")) {
+        *len = (size_t)p[0] * p[2];
+        y = malloc(*len * sizeof *y);
+        run_linear(c, y);
+    } else if (!strcmp(c->kind, "layernorm")) {
+        *len = (size_t)p[0] * p[1];
+        y = load(c->name, "x", *len);
+        float *g = load(c->name, "g", (size_t)p[1]), *b = load(c->name, "b", (size_t)p[1]);
+        hr_layernorm(y, p[0], p[1], g, b, (float)(p[2] * 1e-12));
+        free(g), free(b);
+    } else if (!strcmp(c->kind, "gelu")) {
+        *len = (size_t)p[0];
+        y = load(c->name, "x", *len);
+        hr_gelu_erf(y, *len);
+    } else if (!strcmp(c->kind, "softmax")) {
+        *len = (size_t)p[0] * p[1];
+        y = load(c->name, "x", *len);
+        hr_softmax_rows(y, p[0], p[1]);
+    } else if (!strcmp(c->kind, "attention")) {
+        int seq = p[0], heads = p[1], dim = p[2], H = heads * dim;
+        *len = (size_t)seq * H;
+        float *qkv = load(c->name, "qkv", (size_t)seq * 3 * H), *vf = load(c->name, "valid", (size_t)seq);
+        uint8_t *valid = malloc((size_t)seq);
+        float *scratch = malloc(hr_attention_scratch_floats(seq, heads, dim) * sizeof(float));
+        y = malloc(*len * sizeof *y);
+        assert_true(valid && scratch && y);
+        for (int j = 0; j < seq; j++)
+            valid[j] = vf[j] != 0.0f;
+        hr_attention(qkv, seq, heads, dim, p[4] ? valid : NULL, p[3], scratch, y);
+        free(qkv), free(vf), free(valid), free(scratch);
+    } else {
+        fail_msg("unknown case kind %s", c->kind);
+    }
+    return y;
+}
+
+static void test_against_numpy(void **state)
+{
+    (void)state;
+    ref_case cases[32];
+    int n = read_cases(cases, 32);
+    assert_true(n >= 10);
+    hr_isa list[2];
+    int ni = isas(list);
+    for (int i = 0; i < ni; i++) {
+        assert_int_equal(hr_kernels_select(list[i]), list[i]);
+        for (int c = 0; c < n; c++) {
+            size_t len;
+            float *y = run_case(&cases[c], &len);
+            float *ref = load(cases[c].name, "y", len);
+            double cos = cosine(y, ref, len), need = strcmp(cases[c].kind, "linear") ? 0.9999 : 0.999;
+            double diff = max_abs_diff(y, ref, len);
+            if (cos < need || !isfinite(diff))
+                fail_msg("%s on %s: cosine %.7f < %.4f (max |diff| %g)", cases[c].name,
+                         hr_isa_name(list[i]), cos, need, diff);
+            /* fp32 ops must also be close element-wise, not just in direction */
+            if (strcmp(cases[c].kind, "linear") && diff > 1e-4)
+                fail_msg("%s on %s: max |diff| %g", cases[c].name, hr_isa_name(list[i]), diff);
+            print_message("%-10s %-8s cosine %.9f max|diff| %.3g\n", cases[c].name,
+                          hr_isa_name(list[i]), cos, diff);
+            free(y);
+            free(ref);
+        }
+    }
+    hr_kernels_select(HR_ISA_AUTO);
+}
+
+/* Integer accumulation is exact, so both paths must agree bit for bit on matmuls. */
+static void test_matmul_paths_bit_identical(void **state)
+{
+    (void)state;
+    hr_isa list[2];
+    if (isas(list) < 2)
+        skip();
+    ref_case cases[32];
+    int n = read_cases(cases, 32);
+    for (int c = 0; c < n; c++) {
+        if (strcmp(cases[c].kind, "linear"))
+            continue;
+        size_t len;
+        hr_kernels_select(HR_ISA_SCALAR);
+        float *a = run_case(&cases[c], &len);
+        hr_kernels_select(HR_ISA_AVX2);
+        float *b = run_case(&cases[c], &len);
+        assert_memory_equal(a, b, len * sizeof *a);
+        free(a);
+        free(b);
+    }
+    hr_kernels_select(HR_ISA_AUTO);
+}
+
+/* The same product with a 2-thread pool must be identical to the serial one. */
+static void test_pool_split_deterministic(void **state)
+{
+    (void)state;
+    ref_case c = {"linear", "lin_qkv", {33, 384, 1152, 0, 0}};
+    size_t len;
+    float *serial = run_case(&c, &len);
+    assert_int_equal(hr_ml_pool_acquire(2), 0);
+    float *par = run_case(&c, &len);
+    ref_case a = {"attention", "att_masked", {37, 3, 32, 0, 9}};
+    size_t alen;
+    float *att_par = run_case(&a, &alen);
+    hr_ml_pool_release();
+    float *att_serial = run_case(&a, &alen);
+    assert_memory_equal(serial, par, len * sizeof *serial);
+    assert_memory_equal(att_serial, att_par, alen * sizeof *att_par);
+    free(serial), free(par), free(att_par), free(att_serial);
+}
+
+static void test_quantize_edges(void **state)
+{
+    (void)state;
+    hr_isa list[2];
+    int ni = isas(list);
+    for (int i = 0; i < ni; i++) {
+        hr_kernels_select(list[i]);
+        float x[2 * 40];
+        for (int j = 0; j < 40; j++) {
+            x[j] = 0.0f;                               /* all-zero row */
+            x[40 + j] = (j % 2 ? -1.0f : 1.0f) * (float)j; /* max at the end */
+        }
+        int8_t q[80];
+        float s[2];
+        hr_quantize_act(x, 2, 40, q, s);
+        assert_true(s[0] == 0.0f);
+        for (int j = 0; j < 40; j++)
+            assert_int_equal(q[j], 0);
+        assert_true(fabsf(s[1] - 39.0f / 127.0f) < 1e-7f);
+        assert_int_equal(q[40 + 39], -127);            /* -39 is the extreme */
+        assert_int_equal(q[40 + 38], (int)lrintf(38.0f * 127.0f / 39.0f));
+        assert_int_equal(q[40 + 1], -3);               /* -1 * 127/39 = -3.26 */
+    }
+    hr_kernels_select(HR_ISA_AUTO);
+    /* weight quantisation: per-row max maps to +-127 and scales reconstruct it */
+    float w[3] = {0.5f, -2.0f, 1.0f};
+    int8_t wq[3];
+    float ws;
+    hr_quantize_rows_i8(w, 1, 3, wq, &ws);
+    assert_int_equal(wq[1], -127);
+    assert_true(fabsf(wq[1] * ws + 2.0f) < 1e-6f);
+    assert_int_equal(wq[0], 32); /* 0.5 * 63.5 = 31.75 */
+}
+
+/* Every key masked: zero output instead of NaN. */
+static void test_attention_all_masked(void **state)
+{
+    (void)state;
+    enum { SEQ = 5, HEADS = 2, DIM = 8, H = HEADS * DIM };
+    float qkv[SEQ * 3 * H], out[SEQ * H];
+    for (int i = 0; i < SEQ * 3 * H; i++)
+        qkv[i] = (float)((i * 37) % 11) - 5.0f;
+    uint8_t valid[SEQ] = {0, 0, 0, 0, 0};
+    float *scratch = malloc(hr_attention_scratch_floats(SEQ, HEADS, DIM) * sizeof(float));
+    assert_non_null(scratch);
+    hr_attention(qkv, SEQ, HEADS, DIM, valid, 0, scratch, out);
+    for (int i = 0; i < SEQ * H; i++)
+        assert_true(out[i] == 0.0f);
+    free(scratch);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_against_numpy),
+        cmocka_unit_test(test_matmul_paths_bit_identical),
+        cmocka_unit_test(test_pool_split_deterministic),
+        cmocka_unit_test(test_quantize_edges),
+        cmocka_unit_test(test_attention_all_masked),
+    };
+    return cmocka_run_group_tests(tests, prepare_refs, NULL);
+}
