@@ -1,0 +1,850 @@
+/* detect.c: content detection and routing (see detect.h).
+ *
+ * Two passes. The structural pass walks lines and cuts out what has a hard shape: fenced
+ * blocks, diffs (consumed by their hunk counts), JSON values spanning lines (checked by a
+ * small allocation-free validator). Between them lies plain text, which the vote pass cuts
+ * into runs of search results and the rest, typed log / code / prose by the share of lines
+ * carrying each signature. A tidy-up merges blank and tiny pieces into their neighbours.
+ * Per-line work is bounded (signatures look at the first bytes of a line), so a 10 MB line
+ * costs one memchr.
+ */
+#include "compress/detect.h"
+
+#include "ccr/marker.h"
+#include "compress/diff.h"
+#include "compress/logs.h"
+#include "compress/search.h"
+#include "compress/text.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    JSON_MAX_DEPTH = 1024,
+    JSON_MIN_LINES = 3,    /* a JSON value inside other text must span this many lines */
+    SEARCH_MIN_MATCHES = 3,
+    SMALL_SECTION = 6,     /* plain pieces with fewer non-blank lines join a neighbour */
+    LOG_SHARE = 30,        /* percent of non-blank lines with a log signature */
+    CODE_SHARE = 40,
+    SCAN = 200,            /* bytes of a line the signatures look at */
+};
+
+const char *hr_content_type_name(hr_content_type t)
+{
+    static const char *const names[] = {"empty", "binary", "json", "log",
+                                        "search", "diff", "code", "prose"};
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "unknown";
+}
+
+/* ---- JSON validator --------------------------------------------------------------- */
+
+static size_t skip_ws(const char *s, size_t n, size_t i)
+{
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* Past the closing quote of the string opening at s[i], or 0. */
+static size_t json_string_end(const char *s, size_t n, size_t i)
+{
+    for (i++; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"')
+            return i + 1;
+        if (c < 0x20)
+            return 0;
+        if (c == '\\') {
+            if (++i >= n || !strchr("\"\\/bfnrtu", s[i]) || s[i] == '\0')
+                return 0;
+        }
+    }
+    return 0;
+}
+
+static size_t json_number_end(const char *s, size_t n, size_t i)
+{
+    size_t j = i;
+    if (j < n && s[j] == '-')
+        j++;
+    size_t d = j;
+    while (j < n && s[j] >= '0' && s[j] <= '9')
+        j++;
+    if (j == d)
+        return 0;
+    if (j < n && s[j] == '.') {
+        size_t f = ++j;
+        while (j < n && s[j] >= '0' && s[j] <= '9')
+            j++;
+        if (j == f)
+            return 0;
+    }
+    if (j < n && (s[j] == 'e' || s[j] == 'E')) {
+        j++;
+        if (j < n && (s[j] == '+' || s[j] == '-'))
+            j++;
+        size_t e = j;
+        while (j < n && s[j] >= '0' && s[j] <= '9')
+            j++;
+        if (j == e)
+            return 0;
+    }
+    return j;
+}
+
+static size_t json_literal_end(const char *s, size_t n, size_t i)
+{
+    static const char *const lits[] = {"true", "false", "null"};
+    for (size_t k = 0; k < 3; k++) {
+        size_t m = strlen(lits[k]);
+        if (n - i >= m && memcmp(s + i, lits[k], m) == 0)
+            return i + m;
+    }
+    return 0;
+}
+
+/* Object key and colon at s[i] (after ws); returns the offset after ':' or 0. */
+static size_t json_key_colon(const char *s, size_t n, size_t i)
+{
+    i = skip_ws(s, n, i);
+    if (i >= n || s[i] != '"' || !(i = json_string_end(s, n, i)))
+        return 0;
+    i = skip_ws(s, n, i);
+    return (i < n && s[i] == ':') ? i + 1 : 0;
+}
+
+/* Offset just past the JSON value that starts at s[i] (no leading ws), or 0 if s[i..n)
+ * does not begin with a valid value. Containers are tracked in a bit stack. */
+static size_t json_value_end(const char *s, size_t n, size_t i)
+{
+    uint8_t stack[JSON_MAX_DEPTH / 8];
+    size_t depth = 0;
+    int want_value = 1;
+    for (;;) {
+        if (!want_value && depth == 0)
+            return i;
+        i = skip_ws(s, n, i);
+        if (i >= n)
+            return 0;
+        if (want_value) {
+            char c = s[i];
+            if (c == '{' || c == '[') {
+                if (depth == JSON_MAX_DEPTH)
+                    return 0;
+                int obj = c == '{';
+                stack[depth / 8] = (uint8_t)((stack[depth / 8] & ~(1u << (depth % 8))) |
+                                             ((unsigned)obj << (depth % 8)));
+                depth++;
+                i = skip_ws(s, n, i + 1);
+                if (i < n && s[i] == (obj ? '}' : ']')) {
+                    depth--;
+                    i++;
+                    want_value = 0;
+                } else if (obj && !(i = json_key_colon(s, n, i))) {
+                    return 0;
+                }
+                continue;
+            }
+            size_t e = c == '"' ? json_string_end(s, n, i)
+                       : (c == '-' || (c >= '0' && c <= '9')) ? json_number_end(s, n, i)
+                                                              : json_literal_end(s, n, i);
+            if (!e)
+                return 0;
+            i = e;
+            want_value = 0;
+            continue;
+        }
+        int obj = (stack[(depth - 1) / 8] >> ((depth - 1) % 8)) & 1;
+        if (s[i] == ',') {
+            i++;
+            if (obj && !(i = json_key_colon(s, n, i)))
+                return 0;
+            want_value = 1;
+        } else if (s[i] == (obj ? '}' : ']')) {
+            i++;
+            depth--;
+        } else {
+            return 0;
+        }
+    }
+}
+
+/* ---- line facts --------------------------------------------------------------------- */
+
+typedef struct det {
+    const char *in;
+    size_t len;
+    hr_lines l;
+    hr_sections out;
+    size_t cap;
+    size_t json_budget; /* bytes the JSON validator may still scan (keeps detection linear) */
+} det;
+
+static const char *line(const det *d, size_t i, size_t *n)
+{
+    *n = hr_line_len(d->in, &d->l, i);
+    return d->in + d->l.start[i];
+}
+
+static int starts(const char *s, size_t n, const char *lit)
+{
+    size_t k = strlen(lit);
+    return n >= k && memcmp(s, lit, k) == 0;
+}
+
+static int blank_at(const det *d, size_t i)
+{
+    size_t n;
+    const char *s = line(d, i, &n);
+    return hr_line_is_blank(s, n < SCAN ? n : SCAN) && (n < SCAN || hr_line_is_blank(s, n));
+}
+
+/* Skips leading ANSI colour sequences (ESC [ ... letter), common in captured logs. */
+static const char *skip_ansi(const char *s, size_t *n)
+{
+    while (*n >= 3 && s[0] == '\x1b' && s[1] == '[') {
+        size_t k = 2;
+        while (k < *n && ((s[k] >= '0' && s[k] <= '9') || s[k] == ';'))
+            k++;
+        if (k >= *n)
+            break;
+        s += k + 1;
+        *n -= k + 1;
+    }
+    return s;
+}
+
+static int is_fence(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && i < 3 && s[i] == ' ')
+        i++;
+    return starts(s + i, n - i, "```") || starts(s + i, n - i, "~~~");
+}
+
+/* Code-ish: a line that starts with a keyword or ends like a statement or a block. */
+static int code_line(const char *s, size_t n)
+{
+    static const char *const kw[] = {
+        "#include", "#define", "#if", "#endif", "#pragma", "import ", "from ", "def ",
+        "class ", "function ", "const ", "let ", "var ", "return", "if (", "if(", "for (",
+        "for(", "while (", "} else", "else {", "public ", "private ", "protected ",
+        "static ", "fn ", "pub ", "use ", "package ", "func ", "struct ", "impl ", "enum ",
+        "int ", "void ", "char ", "#[", "//", "/*", "*/", "#!", "async ", "export ",
+        "try:", "try {", "except ", "catch", "switch", "case ", "self.", "this.", "typedef ",
+        "elif ", "else:", "@", NULL};
+    size_t i = 0;
+    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    const char *t = s + i;
+    size_t m = n - i;
+    if (m == 0)
+        return 0;
+    for (const char *const *k = kw; *k; k++)
+        if (starts(t, m, *k))
+            return 1;
+    while (m && (t[m - 1] == ' ' || t[m - 1] == '\t'))
+        m--;
+    char last = t[m - 1];
+    if (last == ';' || last == '{' || last == '}' || (m >= 2 && t[m - 2] == ')' && last == ':'))
+        return 1;
+    return m == 1 && (last == '}' || last == ')' || last == ']');
+}
+
+typedef enum { V_BLANK, V_SEARCH, V_LOG, V_CODE, V_PROSE } vote;
+
+/* A "path:12:" line that is really a compiler diagnostic belongs to a log. */
+static int diagnostic(const char *s, size_t n, const hr_search_hit *h)
+{
+    const char *t = s + h->content;
+    size_t m = n - h->content;
+    while (m && *t == ' ')
+        t++, m--;
+    return starts(t, m, "error") || starts(t, m, "warning") || starts(t, m, "note:") ||
+           starts(t, m, "fatal error") || starts(t, m, "In function");
+}
+
+static vote line_vote(const char *s, size_t n)
+{
+    if (n > SCAN)
+        n = SCAN;
+    s = skip_ansi(s, &n);
+    if (hr_line_is_blank(s, n))
+        return V_BLANK;
+    hr_search_hit h;
+    if (hr_search_parse_match(s, n, &h) && !diagnostic(s, n, &h))
+        return V_SEARCH;
+    if (hr_log_line_signature(s, n))
+        return V_LOG;
+    if (s[0] == '{' && s[n - 1] == '}')
+        return V_LOG; /* one JSON object per line: a structured log */
+    return code_line(s, n) ? V_CODE : V_PROSE;
+}
+
+/* ---- section list ------------------------------------------------------------------- */
+
+static int push(det *d, size_t a_line, size_t b_line, hr_content_type t)
+{
+    if (a_line >= b_line)
+        return 0;
+    if (d->out.n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 16;
+        hr_section *v = realloc(d->out.v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        d->out.v = v;
+        d->cap = cap;
+    }
+    d->out.v[d->out.n++] = (hr_section){d->l.start[a_line], d->l.start[b_line], t};
+    return 0;
+}
+
+/* Type of a plain block [a, b) by line votes. */
+static hr_content_type vote_type(const det *d, size_t a, size_t b)
+{
+    size_t counts[5] = {0};
+    for (size_t i = a; i < b; i++) {
+        size_t n;
+        const char *s = line(d, i, &n);
+        counts[line_vote(s, n)]++;
+    }
+    size_t nonblank = (b - a) - counts[V_BLANK];
+    if (!nonblank)
+        return HR_CT_EMPTY;
+    if (counts[V_SEARCH] * 2 > nonblank && counts[V_SEARCH] >= SEARCH_MIN_MATCHES)
+        return HR_CT_SEARCH;
+    if ((counts[V_LOG] + counts[V_SEARCH]) * 100 >= nonblank * LOG_SHARE)
+        return HR_CT_LOG;
+    if (counts[V_CODE] * 100 >= nonblank * CODE_SHARE)
+        return HR_CT_CODE;
+    return HR_CT_PROSE;
+}
+
+/* ---- search runs inside plain text --------------------------------------------------- */
+
+/* A search line in the wide sense: a match, a ripgrep heading or numbered line, a "--"
+ * separator, or a -C context line of the file last matched. */
+static int search_line(const det *d, size_t i, const char *path, size_t path_len, int heading)
+{
+    size_t n;
+    const char *s = line(d, i, &n);
+    if (n > SCAN)
+        n = SCAN;
+    hr_search_hit h;
+    unsigned long ln;
+    int ctx;
+    if (hr_search_parse_match(s, n, &h))
+        return !diagnostic(s, n, &h);
+    if (n == 2 && s[0] == '-' && s[1] == '-')
+        return 1;
+    if (heading && hr_search_parse_numbered(s, n, &ln, &ctx))
+        return 1;
+    if (path_len && n > path_len + 1 && memcmp(s, path, path_len) == 0 && s[path_len] == '-')
+        return 1;
+    return 0;
+}
+
+/* ripgrep heading: a path line followed by a "12:" line. */
+static int heading_at(const det *d, size_t i, size_t b)
+{
+    size_t n, m;
+    const char *s = line(d, i, &n);
+    if (i + 1 >= b || !hr_search_is_path(s, n < SCAN ? n : SCAN) || n >= SCAN)
+        return 0;
+    unsigned long ln;
+    int ctx;
+    const char *t = line(d, i + 1, &m);
+    return hr_search_parse_numbered(t, m < SCAN ? m : SCAN, &ln, &ctx);
+}
+
+/* End of the search run starting at line i (a match or heading), counting matches. */
+static size_t search_run_end(const det *d, size_t i, size_t b, size_t *matches)
+{
+    const char *path = NULL;
+    size_t path_len = 0, j = i;
+    int heading = 0;
+    *matches = 0;
+    while (j < b) {
+        size_t n;
+        const char *s = line(d, j, &n);
+        hr_search_hit h;
+        if (heading_at(d, j, b)) {
+            heading = 1;
+            j++;
+            continue;
+        }
+        if (heading && blank_at(d, j) && j + 1 < b && heading_at(d, j + 1, b)) {
+            j++;
+            continue;
+        }
+        if (!search_line(d, j, path, path_len, heading))
+            break;
+        if (hr_search_parse_match(s, n < SCAN ? n : SCAN, &h)) {
+            path = s;
+            path_len = h.path_len;
+        }
+        unsigned long ln;
+        int ctx;
+        if (!(n == 2 && s[0] == '-') &&
+            (hr_search_parse_match(s, n < SCAN ? n : SCAN, &h) ||
+             (heading && hr_search_parse_numbered(s, n < SCAN ? n : SCAN, &ln, &ctx) && !ctx)))
+            (*matches)++;
+        j++;
+    }
+    return j;
+}
+
+/* Plain text [a, b): runs of search results become their own sections. */
+static int split_plain(det *d, size_t a, size_t b)
+{
+    size_t rest = a;
+    for (size_t i = a; i < b;) {
+        size_t n, matches = 0;
+        const char *s = line(d, i, &n);
+        hr_search_hit h;
+        int start = heading_at(d, i, b) ||
+                    (hr_search_parse_match(s, n < SCAN ? n : SCAN, &h) && !diagnostic(s, n, &h));
+        if (!start) {
+            i++;
+            continue;
+        }
+        size_t e = search_run_end(d, i, b, &matches);
+        if (matches < SEARCH_MIN_MATCHES) {
+            i = e > i ? e : i + 1;
+            continue;
+        }
+        if (push(d, rest, i, vote_type(d, rest, i)) != 0 || push(d, i, e, HR_CT_SEARCH) != 0)
+            return -1;
+        rest = i = e;
+    }
+    return push(d, rest, b, vote_type(d, rest, b));
+}
+
+/* ---- structural pass ---------------------------------------------------------------- */
+
+static int diff_header_line(const char *s, size_t n)
+{
+    static const char *const h[] = {"index ", "new file mode", "deleted file mode", "old mode",
+                                    "new mode", "similarity index", "dissimilarity index",
+                                    "rename from", "rename to", "copy from", "copy to",
+                                    "Binary files", "--- ", "+++ ", NULL};
+    for (const char *const *p = h; *p; p++)
+        if (starts(s, n, *p))
+            return 1;
+    return 0;
+}
+
+static int diff_start_at(const det *d, size_t i)
+{
+    size_t n, m = 0;
+    const char *s = line(d, i, &n);
+    const char *next = i + 1 < d->l.n ? line(d, i + 1, &m) : NULL;
+    unsigned long a, b;
+    return hr_diff_file_start(s, n, next, m) || hr_diff_hunk_header(s, n, &a, &b);
+}
+
+/* Lines of the hunk body after header h, by its counts (or prefixes without counts). */
+static size_t hunk_end(const det *d, size_t h)
+{
+    size_t n;
+    const char *s = line(d, h, &n);
+    unsigned long old_n = 0, new_n = 0;
+    int counted = hr_diff_hunk_header(s, n, &old_n, &new_n);
+    size_t i = h + 1;
+    for (; i < d->l.n; i++) {
+        s = line(d, i, &n);
+        char c = n ? s[0] : ' ';
+        if (c == '\\')
+            continue;
+        if (counted ? (old_n == 0 && new_n == 0) : (c != ' ' && c != '+' && c != '-'))
+            break;
+        if (!counted && diff_start_at(d, i))
+            break;
+        if (c != ' ' && c != '+' && c != '-')
+            break;
+        if (c != '+' && old_n)
+            old_n--;
+        if (c != '-' && new_n)
+            new_n--;
+    }
+    return i;
+}
+
+static size_t diff_end(const det *d, size_t i)
+{
+    int header = 0;
+    while (i < d->l.n) {
+        size_t n, m = 0;
+        const char *s = line(d, i, &n);
+        const char *next = i + 1 < d->l.n ? line(d, i + 1, &m) : NULL;
+        if (hr_diff_file_start(s, n, next, m)) {
+            i += starts(s, n, "--- ") ? 2 : 1;
+            header = 1;
+        } else if (starts(s, n, "@@")) {
+            i = hunk_end(d, i);
+            header = 0;
+        } else if (header && diff_header_line(s, n)) {
+            i++;
+        } else {
+            break;
+        }
+    }
+    return i;
+}
+
+/* End line of a JSON value starting on line i, or i if there is none worth a section. */
+static size_t json_block_end(det *d, size_t i)
+{
+    size_t n;
+    const char *s = line(d, i, &n);
+    size_t k = 0;
+    while (k < n && (s[k] == ' ' || s[k] == '\t'))
+        k++;
+    if (k >= n || (s[k] != '{' && s[k] != '['))
+        return i;
+    size_t at = d->l.start[i] + k;
+    size_t limit = d->len - at < d->json_budget ? d->len : at + d->json_budget;
+    size_t e = json_value_end(d->in, limit, at);
+    d->json_budget -= (e ? e : limit) - at;
+    if (!e)
+        return i;
+    size_t after = skip_ws(d->in, d->len, e);
+    const char *nl = memchr(d->in + e, '\n', d->len - e);
+    size_t line_end = nl ? (size_t)(nl - d->in) : d->len;
+    if (after < line_end && after < d->len)
+        return i; /* something follows the value on its last line */
+    size_t j = i;
+    while (j < d->l.n && d->l.start[j + 1] <= e)
+        j++;
+    if (j < d->l.n)
+        j++; /* the line holding the closing bracket */
+    int whole = i == 0 && after >= d->len;
+    return (whole || j - i >= JSON_MIN_LINES) ? j : i;
+}
+
+/* Closing fence for the one opening at line i, or 0. */
+static size_t fence_close(const det *d, size_t i)
+{
+    for (size_t j = i + 1; j < d->l.n; j++) {
+        size_t n;
+        const char *s = line(d, j, &n);
+        if (is_fence(s, n))
+            return j;
+    }
+    return 0;
+}
+
+/* Type of a fenced block's inside, taken whole. */
+static hr_content_type inner_type(det *d, size_t a, size_t b)
+{
+    if (a >= b)
+        return HR_CT_EMPTY;
+    if (diff_start_at(d, a) && diff_end(d, a) >= b)
+        return HR_CT_DIFF;
+    size_t k = json_block_end(d, a);
+    if (k > a && k >= b)
+        return HR_CT_JSON;
+    return vote_type(d, a, b);
+}
+
+static int structural_pass(det *d)
+{
+    size_t plain = 0;
+    for (size_t i = 0; i < d->l.n;) {
+        size_t n, e;
+        const char *s = line(d, i, &n);
+        if (is_fence(s, n) && (e = fence_close(d, i)) > 0) {
+            if (split_plain(d, plain, i + 1) != 0 || push(d, i + 1, e, inner_type(d, i + 1, e)))
+                return -1;
+            plain = i = e;
+            i++;
+            continue;
+        }
+        if (diff_start_at(d, i) && (e = diff_end(d, i)) > i + 1) {
+            if (split_plain(d, plain, i) != 0 || push(d, i, e, HR_CT_DIFF) != 0)
+                return -1;
+            plain = i = e;
+            continue;
+        }
+        if ((e = json_block_end(d, i)) > i) {
+            if (split_plain(d, plain, i) != 0 || push(d, i, e, HR_CT_JSON) != 0)
+                return -1;
+            plain = i = e;
+            continue;
+        }
+        i++;
+    }
+    return split_plain(d, plain, d->l.n);
+}
+
+/* ---- tidy-up ------------------------------------------------------------------------ */
+
+static int structured(hr_content_type t)
+{
+    return t == HR_CT_LOG || t == HR_CT_SEARCH || t == HR_CT_DIFF;
+}
+
+static size_t nonblank_lines(const det *d, const hr_section *s)
+{
+    size_t c = 0;
+    for (const char *p = d->in + s->start, *e = d->in + s->end; p < e;) {
+        const char *nl = memchr(p, '\n', (size_t)(e - p));
+        size_t n = (size_t)((nl ? nl : e) - p);
+        c += !hr_line_is_blank(p, n < SCAN ? n : SCAN) || (n >= SCAN && !hr_line_is_blank(p, n));
+        p = nl ? nl + 1 : e;
+    }
+    return c;
+}
+
+/* The tidy-up passes compact the list in place, so each is linear in the sections. */
+static void merge_blank_pieces(hr_sections *s)
+{
+    size_t w = 0, pending = SIZE_MAX; /* start of leading blank pieces */
+    for (size_t k = 0; k < s->n; k++) {
+        hr_section c = s->v[k];
+        if (c.type == HR_CT_EMPTY) {
+            if (w > 0)
+                s->v[w - 1].end = c.end;
+            else if (pending == SIZE_MAX)
+                pending = c.start;
+            continue;
+        }
+        if (pending != SIZE_MAX) {
+            c.start = pending;
+            pending = SIZE_MAX;
+        }
+        s->v[w++] = c;
+    }
+    if (w == 0 && s->n > 0) { /* all blank */
+        s->v[0] = (hr_section){s->v[0].start, s->v[s->n - 1].end, HR_CT_EMPTY};
+        w = 1;
+    }
+    s->n = w;
+}
+
+static void absorb_small_pieces(const det *d, hr_sections *s)
+{
+    size_t w = 0;
+    for (size_t k = 0; k < s->n; k++) {
+        hr_section c = s->v[k];
+        int small = (c.type == HR_CT_PROSE || c.type == HR_CT_CODE) &&
+                    nonblank_lines(d, &c) < SMALL_SECTION;
+        if (small && w > 0 && structured(s->v[w - 1].type)) {
+            s->v[w - 1].end = c.end;
+            continue;
+        }
+        if (small && k + 1 < s->n && structured(s->v[k + 1].type)) {
+            s->v[k + 1].start = c.start;
+            continue;
+        }
+        s->v[w++] = c;
+    }
+    s->n = w;
+}
+
+static void merge_same_type(hr_sections *s)
+{
+    size_t w = 0;
+    for (size_t k = 0; k < s->n; k++) {
+        if (w > 0 && s->v[w - 1].type == s->v[k].type && s->v[k].type != HR_CT_JSON)
+            s->v[w - 1].end = s->v[k].end;
+        else
+            s->v[w++] = s->v[k];
+    }
+    s->n = w;
+}
+
+static void tidy(det *d)
+{
+    merge_blank_pieces(&d->out);
+    absorb_small_pieces(d, &d->out);
+    merge_same_type(&d->out);
+}
+
+static int binary(const char *in, size_t len)
+{
+    if (memchr(in, '\0', len))
+        return 1;
+    size_t n = len < 4096 ? len : 4096, ctl = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)in[i];
+        ctl += c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != 0x1b && c != '\f';
+    }
+    return ctl * 10 > n;
+}
+
+static int single(hr_sections *out, size_t len, hr_content_type t)
+{
+    out->v = malloc(sizeof *out->v);
+    if (!out->v)
+        return -1;
+    out->v[0] = (hr_section){0, len, t};
+    out->n = 1;
+    return 0;
+}
+
+int hr_detect_sections(const char *in, size_t len, hr_sections *out)
+{
+    out->v = NULL;
+    out->n = 0;
+    if (!in || len == 0 || hr_line_is_blank(in, len))
+        return single(out, len, HR_CT_EMPTY);
+    if (binary(in, len))
+        return single(out, len, HR_CT_BINARY);
+    det d = {in, len, {0, NULL}, {NULL, 0}, 0, 2 * len + 4096};
+    if (hr_lines_split(in, len, &d.l) != 0)
+        return -1;
+    int rc = structural_pass(&d);
+    hr_lines_free(&d.l);
+    if (rc != 0) {
+        free(d.out.v);
+        return -1;
+    }
+    tidy(&d);
+    *out = d.out;
+    return 0;
+}
+
+void hr_sections_free(hr_sections *s)
+{
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+hr_content_type hr_detect(const char *in, size_t len)
+{
+    hr_sections s;
+    if (hr_detect_sections(in, len, &s) != 0)
+        return HR_CT_PROSE; /* out of memory: the text compressor is the safe route */
+    size_t bytes[HR_CT_PROSE + 1] = {0};
+    for (size_t k = 0; k < s.n; k++)
+        bytes[s.v[k].type] += s.v[k].end - s.v[k].start;
+    hr_content_type best = s.n ? s.v[0].type : HR_CT_EMPTY;
+    for (int t = 0; t <= HR_CT_PROSE; t++)
+        if (bytes[t] > bytes[best])
+            best = (hr_content_type)t;
+    hr_sections_free(&s);
+    return best;
+}
+
+/* ---- routing ------------------------------------------------------------------------ */
+
+hr_compressor_fn hr_detect_compressor(hr_content_type t)
+{
+    switch (t) {
+    case HR_CT_LOG:
+        return hr_compress_logs;
+    case HR_CT_SEARCH:
+        return hr_compress_search;
+    case HR_CT_DIFF:
+        return hr_compress_diff;
+    case HR_CT_CODE:
+    case HR_CT_PROSE:
+        return hr_compress_text;
+    default:
+        return NULL;
+    }
+}
+
+hr_compressor_fn hr_detect_pick(const char *in, size_t len, hr_content_type *type)
+{
+    hr_content_type t = hr_detect(in, len);
+    if (type)
+        *type = t;
+    return hr_detect_compressor(t);
+}
+
+/* Compresses one section with its compressor, then the text compressor as a fallback. */
+static int compress_one(const char *in, size_t len, hr_content_type t, const hr_compress_opts *o,
+                        hr_compressor_fn json_fn, hr_compress_result *res)
+{
+    memset(res, 0, sizeof *res);
+    hr_compressor_fn fn = t == HR_CT_JSON ? json_fn : hr_detect_compressor(t);
+    if (fn && fn(in, len, o, res) != 0)
+        hr_compress_result_free(res);
+    if (res->compressed || t == HR_CT_JSON || t == HR_CT_BINARY || t == HR_CT_EMPTY ||
+        fn == hr_compress_text)
+        return 0;
+    hr_compress_result_free(res);
+    return hr_compress_text(in, len, o, res);
+}
+
+/* Appends a section's compressed output with its trailing marker turned into a note. */
+static int append_inner(hr_buf *out, const hr_compress_result *r, int newline)
+{
+    hr_marker m;
+    size_t from = 0, cut = r->out.len;
+    while (hr_marker_find(r->out.data, r->out.len, from, &m)) {
+        if (m.end == r->out.len)
+            cut = m.start;
+        from = m.end;
+    }
+    if (hr_buf_append(out, r->out.data, cut) != 0 ||
+        hr_buf_printf(out, "[%llu %s compressed to %llu]", r->units_total, r->unit,
+                      r->units_kept) != 0)
+        return -1;
+    return newline ? hr_buf_putc(out, '\n') : 0;
+}
+
+static unsigned long long count_lines(const char *s, size_t n)
+{
+    unsigned long long c = 0;
+    for (const char *p = s, *e = s + n; p < e; c++) {
+        const char *nl = memchr(p, '\n', (size_t)(e - p));
+        p = nl ? nl + 1 : e;
+    }
+    return c;
+}
+
+static int compress_sections(const char *in, size_t len, const hr_sections *s,
+                             const hr_compress_opts *o, hr_compressor_fn json_fn,
+                             hr_compress_result *res)
+{
+    int any = 0;
+    for (size_t k = 0; k < s->n; k++) {
+        const hr_section *sec = &s->v[k];
+        hr_compress_result r;
+        if (compress_one(in + sec->start, sec->end - sec->start, sec->type, o, json_fn, &r) != 0)
+            return -1;
+        int rc;
+        if (r.compressed) {
+            any = 1;
+            rc = append_inner(&res->out, &r, in[sec->end - 1] == '\n');
+        } else {
+            rc = hr_buf_append(&res->out, in + sec->start, sec->end - sec->start);
+        }
+        hr_compress_result_free(&r);
+        if (rc != 0)
+            return -1;
+    }
+    if (!any) {
+        hr_buf_free(&res->out);
+        return 0;
+    }
+    unsigned long long kept = count_lines(res->out.data, res->out.len);
+    return hr_text_finish(in, len, res, count_lines(in, len), kept, "lines", "mixed");
+}
+
+int hr_compress_detected(const char *in, size_t len, const hr_compress_opts *opts,
+                         hr_compressor_fn json_fn, hr_compress_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->unit = "lines";
+    res->compressor = "none";
+    if (!in || len == 0 || hr_marker_present(in, len))
+        return 0;
+    hr_sections s;
+    if (hr_detect_sections(in, len, &s) != 0)
+        return -1;
+    int rc;
+    if (s.n == 1)
+        rc = compress_one(in, len, s.v[0].type, opts, json_fn, res);
+    else
+        rc = compress_sections(in, len, &s, opts, json_fn, res);
+    hr_sections_free(&s);
+    if (rc != 0)
+        hr_compress_result_free(res);
+    return rc;
+}

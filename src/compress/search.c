@@ -1,0 +1,541 @@
+/* search.c: the search-results compressor (see search.h).
+ *
+ * Three passes over the lines: parse (match / context / heading / other, and which file),
+ * choose (ranked files, then matches by tier under the three caps), write (kept lines in
+ * their original order, with counts where matches or files were dropped). Context lines
+ * ("path-12-text") belong to the nearest match of the same file and live or die with it.
+ * Lines that are none of these (tool banners, "Binary file x matches") are always kept.
+ */
+#include "compress/search.h"
+
+#include "ccr/marker.h"
+#include "compress/logs.h"
+#include "compress/text.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { K_OTHER = 0, K_MATCH, K_CONTEXT, K_HEADING, K_SEP, K_BLANK };
+enum { MAX_QUERY_WORDS = 32, NO_FILE = -1 };
+
+static int is_digit(int c) { return c >= '0' && c <= '9'; }
+static int is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static int lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+int hr_search_is_path(const char *s, size_t n)
+{
+    if (n == 0 || n > 1024 || s[0] == '[' || s[0] == '(' || s[0] == '"' || s[0] == '-' ||
+        s[0] == '#' || s[0] == '=' || s[0] == '+' || s[0] == '@' || s[0] == '<')
+        return 0;
+    int sep = 0, dot_ext = 0, letters = 0, lowers = 0, plain = 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == ' ' || c == '\t' || c == ':' || c == '\r' || c < 0x20 || c == '"' || c == '\'')
+            return 0;
+        sep |= c == '/' || c == '\\';
+        if (c == '.' && i + 1 < n && is_alpha((unsigned char)s[i + 1]))
+            dot_ext = 1;
+        letters += is_alpha(c);
+        lowers += c >= 'a' && c <= 'z';
+        if (!is_alpha(c) && !is_digit(c) && c != '_' && c != '-')
+            plain = 0;
+    }
+    if (!letters)
+        return 0;
+    if (sep || dot_ext)
+        return 1;
+    /* A bare name (Makefile, Dockerfile) must start with a letter and not be a level
+     * word or a date ("ERROR", "2024-01-01T12"). */
+    return plain && is_alpha((unsigned char)s[0]) && lowers > 0;
+}
+
+/* Digits at s[*i] followed by ':' (or '-' when dash is set). */
+static int read_num(const char *s, size_t n, size_t *i, unsigned long *v, char term)
+{
+    size_t j = *i;
+    unsigned long x = 0;
+    while (j < n && is_digit((unsigned char)s[j]) && j - *i < 10)
+        x = x * 10 + (unsigned long)(s[j++] - '0');
+    if (j == *i || j >= n || s[j] != term)
+        return 0;
+    *v = x;
+    *i = j + 1;
+    return 1;
+}
+
+int hr_search_parse_match(const char *s, size_t n, hr_search_hit *hit)
+{
+    const char *colon = memchr(s, ':', n < 1100 ? n : 1100);
+    if (!colon)
+        return 0;
+    size_t plen = (size_t)(colon - s), i = plen + 1;
+    unsigned long line = 0, col = 0;
+    if (!read_num(s, n, &i, &line, ':') || !hr_search_is_path(s, plen))
+        return 0;
+    size_t after_line = i;
+    if (!read_num(s, n, &i, &col, ':'))
+        i = after_line;
+    hit->path_len = plen;
+    hit->lineno = line;
+    hit->content = i;
+    return 1;
+}
+
+int hr_search_parse_numbered(const char *s, size_t n, unsigned long *lineno, int *context)
+{
+    size_t i = 0;
+    if (read_num(s, n, &i, lineno, ':')) {
+        *context = 0;
+        return 1;
+    }
+    i = 0;
+    if (read_num(s, n, &i, lineno, '-')) {
+        *context = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- parse -------------------------------------------------------------------------- */
+
+typedef struct file_rec {
+    size_t path_off, path_len;
+    size_t matches, kept;
+    size_t first, last;     /* line index of the first / last match */
+    size_t last_line;       /* last line of any kind that belongs to the file */
+    int best_score;
+    int keep;
+} file_rec;
+
+typedef struct line_rec {
+    unsigned char kind;
+    int file;               /* index into files or NO_FILE */
+    size_t anchor;          /* context: the match line it belongs to */
+    int score;
+    int keep;
+} line_rec;
+
+typedef struct search_doc {
+    const char *in;
+    hr_lines l;
+    line_rec *lines;
+    file_rec *files;
+    size_t nfiles, capfiles;
+    size_t nmatches;
+    int32_t *table; /* path hash table: file index or -1 */
+    size_t tcap;
+} search_doc;
+
+static int path_eq(const search_doc *d, const file_rec *f, const char *p, size_t n)
+{
+    return f->path_len == n && memcmp(d->in + f->path_off, p, n) == 0;
+}
+
+/* Index of the file with this path, adding it if new; -1 on allocation failure. */
+static int file_index(search_doc *d, const char *p, size_t n)
+{
+    size_t slot = (size_t)hr_hash64(p, n) & (d->tcap - 1);
+    while (d->table[slot] >= 0) {
+        if (path_eq(d, &d->files[d->table[slot]], p, n))
+            return d->table[slot];
+        slot = (slot + 1) & (d->tcap - 1);
+    }
+    if (d->nfiles == d->capfiles) {
+        size_t cap = d->capfiles ? d->capfiles * 2 : 16;
+        file_rec *f = realloc(d->files, cap * sizeof *f);
+        if (!f)
+            return -1;
+        d->files = f;
+        d->capfiles = cap;
+    }
+    file_rec *f = &d->files[d->nfiles];
+    memset(f, 0, sizeof *f);
+    f->path_off = (size_t)(p - d->in);
+    f->path_len = n;
+    d->table[slot] = (int32_t)d->nfiles;
+    return (int)d->nfiles++;
+}
+
+static int is_sep(const char *s, size_t n) { return n == 2 && s[0] == '-' && s[1] == '-'; }
+
+/* "path-12-text" for a known path. */
+static int is_context_of(const search_doc *d, int file, const char *s, size_t n)
+{
+    if (file < 0)
+        return 0;
+    const file_rec *f = &d->files[file];
+    if (n <= f->path_len + 2 || memcmp(s, d->in + f->path_off, f->path_len) != 0 ||
+        s[f->path_len] != '-')
+        return 0;
+    size_t i = f->path_len + 1;
+    unsigned long v;
+    return read_num(s, n, &i, &v, '-');
+}
+
+static void add_match(search_doc *d, size_t i, int file)
+{
+    file_rec *f = &d->files[file];
+    if (f->matches == 0)
+        f->first = i;
+    f->last = i;
+    f->matches++;
+    d->nmatches++;
+    d->lines[i].kind = K_MATCH;
+    d->lines[i].file = file;
+}
+
+/* First pass: match lines, ripgrep headings and their numbered lines. */
+static int parse_matches(search_doc *d)
+{
+    int heading = NO_FILE;
+    for (size_t i = 0; i < d->l.n; i++) {
+        const char *s = d->in + d->l.start[i];
+        size_t n = hr_line_len(d->in, &d->l, i);
+        line_rec *r = &d->lines[i];
+        r->file = NO_FILE;
+        hr_search_hit hit;
+        unsigned long ln;
+        int ctx;
+        if (hr_line_is_blank(s, n)) {
+            r->kind = K_BLANK;
+            heading = NO_FILE;
+        } else if (is_sep(s, n)) {
+            r->kind = K_SEP;
+        } else if (heading != NO_FILE && hr_search_parse_numbered(s, n, &ln, &ctx)) {
+            if (ctx) {
+                r->kind = K_CONTEXT;
+                r->file = heading;
+            } else {
+                add_match(d, i, heading);
+            }
+        } else if (i + 1 < d->l.n && hr_search_is_path(s, n) &&
+                   hr_search_parse_numbered(d->in + d->l.start[i + 1],
+                                            hr_line_len(d->in, &d->l, i + 1), &ln, &ctx)) {
+            heading = file_index(d, s, n);
+            if (heading < 0)
+                return -1;
+            r->kind = K_HEADING;
+            r->file = heading;
+        } else if (hr_search_parse_match(s, n, &hit)) {
+            int f = file_index(d, s, hit.path_len);
+            if (f < 0)
+                return -1;
+            add_match(d, i, f);
+        }
+    }
+    return 0;
+}
+
+/* Second pass: grep -C context lines and their anchors (the nearest match of the file). */
+static void attach_context(search_doc *d)
+{
+    size_t n = d->l.n;
+    size_t prev = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        line_rec *r = &d->lines[i];
+        if (r->kind == K_MATCH) {
+            prev = i;
+            continue;
+        }
+        if (r->kind == K_SEP || r->kind == K_BLANK)
+            prev = SIZE_MAX;
+        if (r->kind == K_CONTEXT) { /* ripgrep heading mode: file already known */
+            r->anchor = prev != SIZE_MAX && d->lines[prev].file == r->file ? prev : SIZE_MAX;
+            continue;
+        }
+        if (r->kind != K_OTHER)
+            continue;
+        const char *s = d->in + d->l.start[i];
+        size_t len = hr_line_len(d->in, &d->l, i);
+        if (prev != SIZE_MAX && is_context_of(d, d->lines[prev].file, s, len)) {
+            r->kind = K_CONTEXT;
+            r->file = d->lines[prev].file;
+            r->anchor = prev;
+        }
+    }
+    /* Leading context (before its match) and heading-mode context before the first match:
+     * anchor to the next match of the same file. */
+    size_t next = SIZE_MAX;
+    for (size_t i = n; i-- > 0;) {
+        line_rec *r = &d->lines[i];
+        if (r->kind == K_MATCH) {
+            next = i;
+            continue;
+        }
+        if (r->kind == K_SEP || r->kind == K_BLANK || r->kind == K_HEADING)
+            next = SIZE_MAX;
+        const char *s = d->in + d->l.start[i];
+        size_t len = hr_line_len(d->in, &d->l, i);
+        if (r->kind == K_OTHER && next != SIZE_MAX &&
+            is_context_of(d, d->lines[next].file, s, len)) {
+            r->kind = K_CONTEXT;
+            r->file = d->lines[next].file;
+            r->anchor = next;
+        } else if (r->kind == K_CONTEXT && r->anchor == SIZE_MAX && next != SIZE_MAX &&
+                   d->lines[next].file == r->file) {
+            r->anchor = next;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (d->lines[i].file >= 0)
+            d->files[d->lines[i].file].last_line = i;
+}
+
+/* ---- relevance ---------------------------------------------------------------------- */
+
+typedef struct query_words {
+    const char *w[MAX_QUERY_WORDS];
+    size_t n[MAX_QUERY_WORDS];
+    size_t count;
+} query_words;
+
+static int is_word_char(int c) { return is_alpha(c) || is_digit(c) || c == '_'; }
+
+static int stopword(const char *w, size_t n)
+{
+    static const char *const stop[] = {"the", "and", "for", "with", "this", "that", "from",
+                                       "are", "was", "why", "how", "what", "where", "when",
+                                       "does", "not", "you", "can", "find", "show", "all",
+                                       "into", "use", "used", "please", NULL};
+    for (const char *const *s = stop; *s; s++)
+        if (strlen(*s) == n) {
+            size_t k = 0;
+            while (k < n && lower((unsigned char)w[k]) == (*s)[k])
+                k++;
+            if (k == n)
+                return 1;
+        }
+    return 0;
+}
+
+static void split_query(const char *q, size_t n, query_words *qw)
+{
+    qw->count = 0;
+    for (size_t i = 0; q && i < n && qw->count < MAX_QUERY_WORDS;) {
+        while (i < n && !is_word_char((unsigned char)q[i]))
+            i++;
+        size_t j = i;
+        while (j < n && is_word_char((unsigned char)q[j]))
+            j++;
+        if (j - i >= 3 && !stopword(q + i, j - i)) {
+            qw->w[qw->count] = q + i;
+            qw->n[qw->count++] = j - i;
+        }
+        i = j;
+    }
+}
+
+static int contains_ci(const char *s, size_t n, const char *w, size_t k)
+{
+    if (k > n)
+        return 0;
+    for (size_t i = 0; i + k <= n; i++) {
+        size_t j = 0;
+        while (j < k && lower((unsigned char)s[i + j]) == lower((unsigned char)w[j]))
+            j++;
+        if (j == k)
+            return 1;
+    }
+    return 0;
+}
+
+static int match_score(const char *s, size_t n, const query_words *qw)
+{
+    int score = 0;
+    if (n > 4096)
+        n = 4096; /* relevance lives in the first few KB; bounds the cost of huge lines */
+    for (size_t k = 0; k < qw->count; k++)
+        score += contains_ci(s, n, qw->w[k], qw->n[k]);
+    if (hr_log_has_error_word(s, n))
+        score += 2;
+    return score;
+}
+
+/* ---- choose ------------------------------------------------------------------------- */
+
+static void rank_files(search_doc *d, unsigned max_files)
+{
+    size_t kept = 0;
+    for (int pass = 0; pass < 2; pass++) /* relevant files first, then in order */
+        for (size_t f = 0; f < d->nfiles && kept < max_files; f++)
+            if (!d->files[f].keep && d->files[f].matches &&
+                (pass == 1 || d->files[f].best_score > 0)) {
+                d->files[f].keep = 1;
+                kept++;
+            }
+}
+
+typedef struct caps {
+    size_t per_file, total, kept;
+} caps;
+
+static void take(search_doc *d, size_t i, caps *c)
+{
+    line_rec *r = &d->lines[i];
+    file_rec *f = &d->files[r->file];
+    if (r->keep || !f->keep || f->kept >= c->per_file || c->kept >= c->total)
+        return;
+    r->keep = 1;
+    f->kept++;
+    c->kept++;
+}
+
+typedef struct scored {
+    size_t line;
+    int score;
+} scored;
+
+static int by_score(const void *a, const void *b)
+{
+    const scored *x = a, *y = b;
+    if (x->score != y->score)
+        return y->score - x->score;
+    return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static int choose(search_doc *d, const hr_compress_opts *o, const query_words *qw)
+{
+    scored *sc = malloc((d->nmatches ? d->nmatches : 1) * sizeof *sc);
+    if (!sc)
+        return -1;
+    size_t ns = 0;
+    for (size_t i = 0; i < d->l.n; i++) {
+        line_rec *r = &d->lines[i];
+        if (r->kind != K_MATCH)
+            continue;
+        r->score = match_score(d->in + d->l.start[i], hr_line_len(d->in, &d->l, i), qw);
+        file_rec *f = &d->files[r->file];
+        if (r->score > f->best_score)
+            f->best_score = r->score;
+        if (r->score > 0)
+            sc[ns++] = (scored){i, r->score};
+    }
+    rank_files(d, o->search_files);
+    caps c = {o->search_per_file, o->search_total, 0};
+    for (size_t f = 0; f < d->nfiles; f++)
+        if (d->files[f].matches)
+            take(d, d->files[f].first, &c);
+    qsort(sc, ns, sizeof *sc, by_score);
+    for (size_t k = 0; k < ns; k++)
+        take(d, sc[k].line, &c);
+    for (size_t f = 0; f < d->nfiles; f++)
+        if (d->files[f].matches)
+            take(d, d->files[f].last, &c);
+    free(sc);
+    return 0;
+}
+
+/* ---- write -------------------------------------------------------------------------- */
+
+static int line_kept(const search_doc *d, size_t i)
+{
+    const line_rec *r = &d->lines[i];
+    switch (r->kind) {
+    case K_MATCH:
+        return r->keep;
+    case K_CONTEXT:
+        return r->anchor != SIZE_MAX && d->lines[r->anchor].keep;
+    case K_HEADING:
+        return d->files[r->file].keep;
+    case K_OTHER:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int write_kept(const search_doc *d, hr_buf *out)
+{
+    for (size_t i = 0; i < d->l.n; i++) {
+        const line_rec *r = &d->lines[i];
+        if (line_kept(d, i) && hr_lines_append(out, d->in, &d->l, i) != 0)
+            return -1;
+        if (r->file < 0 || d->files[r->file].last_line != i)
+            continue;
+        const file_rec *f = &d->files[r->file];
+        if (f->keep && f->kept < f->matches &&
+            hr_buf_printf(out, "[%zu more matches in %.*s]\n", f->matches - f->kept,
+                          (int)f->path_len, d->in + f->path_off) != 0)
+            return -1;
+    }
+    size_t files = 0, matches = 0;
+    for (size_t f = 0; f < d->nfiles; f++)
+        if (!d->files[f].keep && d->files[f].matches) {
+            files++;
+            matches += d->files[f].matches;
+        }
+    if (files && hr_buf_printf(out, "[%zu more files with %zu matches omitted]\n", files,
+                               matches) != 0)
+        return -1;
+    return 0;
+}
+
+static void doc_free(search_doc *d)
+{
+    free(d->lines);
+    free(d->files);
+    free(d->table);
+    hr_lines_free(&d->l);
+}
+
+static int doc_init(search_doc *d, const char *in, size_t len)
+{
+    memset(d, 0, sizeof *d);
+    d->in = in;
+    if (hr_lines_split(in, len, &d->l) != 0)
+        return -1;
+    d->tcap = 64;
+    while (d->tcap < 2 * d->l.n)
+        d->tcap *= 2;
+    d->lines = calloc(d->l.n ? d->l.n : 1, sizeof *d->lines);
+    d->table = malloc(d->tcap * sizeof *d->table);
+    if (!d->lines || !d->table)
+        return -1;
+    memset(d->table, 0xff, d->tcap * sizeof *d->table);
+    return 0;
+}
+
+int hr_compress_search(const char *in, size_t len, const hr_compress_opts *opts,
+                       hr_compress_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->unit = "matches";
+    res->compressor = "search";
+    if (!in || len == 0 || hr_marker_present(in, len))
+        return 0;
+    hr_compress_opts o;
+    hr_compress_opts_default(&o);
+    if (opts) {
+        o = *opts;
+        if (!o.search_per_file || !o.search_total || !o.search_files) {
+            hr_compress_opts def;
+            hr_compress_opts_default(&def);
+            o.search_per_file = o.search_per_file ? o.search_per_file : def.search_per_file;
+            o.search_total = o.search_total ? o.search_total : def.search_total;
+            o.search_files = o.search_files ? o.search_files : def.search_files;
+        }
+    }
+    search_doc d;
+    int rc = doc_init(&d, in, len);
+    if (rc == 0)
+        rc = parse_matches(&d);
+    if (rc == 0 && d.nmatches > 0) {
+        attach_context(&d);
+        query_words qw;
+        split_query(o.query, o.query_len, &qw);
+        rc = choose(&d, &o, &qw);
+        size_t kept = 0;
+        for (size_t f = 0; f < d.nfiles; f++)
+            kept += d.files[f].kept;
+        if (rc == 0 && kept < d.nmatches) {
+            rc = write_kept(&d, &res->out);
+            if (rc == 0)
+                rc = hr_text_finish(in, len, res, d.nmatches, kept, "matches", "search");
+        }
+    }
+    doc_free(&d);
+    if (rc != 0)
+        hr_compress_result_free(res);
+    return rc;
+}
