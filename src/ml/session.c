@@ -10,7 +10,9 @@
 #include "ml/session.h"
 
 #include "json/json.h"
+#include "ml/encoder.h"
 #include "ml/pool.h"
+#include "ml/wordpiece.h"
 #include "sys/log.h"
 
 #include <errno.h>
@@ -749,4 +751,120 @@ int hr_ml_sessions_json(hr_buf *out)
     rc |= hr_buf_putc(out, ']');
     pthread_mutex_unlock(&g_reg.lock);
     return rc ? -1 : 0;
+}
+
+/* ---- encoder kind and embedding ------------------------------------------------------ */
+
+typedef struct encoder_handle {
+    hr_model *model;
+    hr_wordpiece *tok;
+} encoder_handle;
+
+static int encoder_open(const char *path, void **out, hr_ml_error *err)
+{
+    encoder_handle *h = calloc(1, sizeof *h);
+    if (!h) {
+        hr_ml_error_set(err, "ml encoder: out of memory");
+        return -1;
+    }
+    if (hr_model_open(path, 0, &h->model, err) != 0) {
+        free(h);
+        return -1;
+    }
+    const hr_model_file *mf = hr_model_file_of(h->model);
+    if (mf->vocab.kind != HR_TOK_WORDPIECE) {
+        hr_ml_error_set(err, "ml encoder: %s: tokenizer kind %u is not supported yet", path,
+                        (unsigned)mf->vocab.kind);
+        hr_model_close(h->model);
+        free(h);
+        return -1;
+    }
+    if (hr_wordpiece_new(&mf->vocab, &h->tok, err) != 0) {
+        hr_model_close(h->model);
+        free(h);
+        return -1;
+    }
+    *out = h;
+    return 0;
+}
+
+static void encoder_close(void *p)
+{
+    encoder_handle *h = p;
+    hr_wordpiece_free(h->tok); /* borrows the mapping's strings: free before unmapping */
+    hr_model_close(h->model);
+    free(h);
+}
+
+static size_t encoder_mapped(const void *p)
+{
+    return hr_model_mapped_bytes(((const encoder_handle *)p)->model);
+}
+
+static int encoder_max_seq(const void *p)
+{
+    return (int)hr_model_config_of(((const encoder_handle *)p)->model)->max_seq;
+}
+
+/* Scratch layout: [ids: max_seq int32, padded to 64 bytes][encoder activations]. */
+static size_t ids_area_bytes(int max_seq)
+{
+    return ((size_t)max_seq * sizeof(int32_t) + 63) / 64 * 64;
+}
+
+static size_t encoder_scratch(const void *p, int max_seq)
+{
+    const encoder_handle *h = p;
+    return ids_area_bytes(max_seq) + hr_encoder_scratch_bytes(h->model, max_seq) + 64;
+}
+
+const hr_ml_kind hr_ml_kind_encoder = {"encoder", encoder_open, encoder_close, encoder_mapped,
+                                       encoder_max_seq, encoder_scratch};
+
+typedef struct embed_job {
+    const char *text;
+    size_t len;
+    float *out;
+    size_t out_cap;
+    hr_ml_embed_info info;
+} embed_job;
+
+static int embed_work(const hr_ml_loaded *l, void *arg, hr_ml_error *err)
+{
+    embed_job *j = arg;
+    const encoder_handle *h = l->model;
+    int dim = hr_model_dim(h->model);
+    if (dim <= 0 || (size_t)dim > j->out_cap) {
+        hr_ml_error_set(err, "ml embed: output holds %zu floats, model gives %d", j->out_cap, dim);
+        return -1;
+    }
+    int32_t *ids = l->scratch;
+    size_t n = 0;
+    if (hr_wordpiece_encode(h->tok, j->text, j->len, ids, (size_t)l->max_seq, &n, &j->info.truncated) != 0) {
+        hr_ml_error_set(err, "ml embed: tokenizer failed");
+        return -1;
+    }
+    uint8_t *act = (uint8_t *)l->scratch + ids_area_bytes(l->max_seq);
+    size_t act_bytes = l->scratch_bytes - ids_area_bytes(l->max_seq);
+    if (hr_encoder_embed(h->model, ids, (int)n, act, act_bytes, j->out) != 0) {
+        hr_ml_error_set(err, "ml embed: encoder rejected %zu tokens", n);
+        return -1;
+    }
+    j->info.n_tokens = (int)n;
+    j->info.dim = dim;
+    return 0;
+}
+
+hr_ml_rc hr_ml_embed(hr_ml_session *s, const char *text, size_t len, float *out, size_t out_cap,
+                     hr_ml_embed_info *info, hr_ml_error *err)
+{
+    embed_job j = {.text = text, .len = len, .out = out, .out_cap = out_cap};
+    if (s->cfg.kind != &hr_ml_kind_encoder) {
+        hr_ml_error_set(err, "ml embed: session %s is not an encoder session", s->name);
+        return HR_ML_ERROR;
+    }
+    hr_ml_rc rc = hr_ml_session_run(s, embed_work, &j, err);
+    if (info)
+        *info = j.info;
+    return rc;
 }

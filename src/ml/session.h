@@ -138,6 +138,24 @@ const char *hr_ml_state_name(hr_ml_state st);
 int hr_ml_session_status_json(hr_ml_session *s, hr_buf *out);
 int hr_ml_sessions_json(hr_buf *out);
 
+/* ---- encoder kinds (BERT family now; ModernBERT through the same encoder.h) ----------
+ * hr_ml_kind_encoder opens a model file with hr_model_open (mmap, read-only) and builds its
+ * tokenizer from the vocab stored in the file; scratch = token ids + encoder activations.
+ */
+extern const hr_ml_kind hr_ml_kind_encoder;
+
+typedef struct hr_ml_embed_info {
+    int n_tokens;  /* ids fed to the encoder, [CLS] and [SEP] included */
+    int truncated; /* the text had more pieces than max_seq allowed */
+    int dim;       /* floats written */
+} hr_ml_embed_info;
+
+/* Sentence embedding through an encoder session: tokenize into the scratch, encode, pool
+ * and L2-normalise into out[0..dim) (out_cap >= the model's hidden size). Nothing is
+ * allocated per call. info may be NULL. HR_ML_OK, HR_ML_BUSY or HR_ML_ERROR (fail open). */
+hr_ml_rc hr_ml_embed(hr_ml_session *s, const char *text, size_t len, float *out, size_t out_cap,
+                     hr_ml_embed_info *info, hr_ml_error *err);
+
 /* Live threads owned by the ML runtime (pool workers + reaper), for tests and status. */
 int hr_ml_runtime_threads(void);
 
