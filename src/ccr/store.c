@@ -283,8 +283,8 @@ void hr_ccr_tenant_derive(const char *credential, size_t len, char out[HR_CCR_TE
     /* The prefix separates tenant keys from any other SHA-256 of the same credential. */
     static const char domain[] = "headroom-tenant:";
     if (!credential || !len) {
-        memcpy(out, HR_CCR_TENANT_ANONYMOUS, sizeof HR_CCR_TENANT_ANONYMOUS);
-        return;
+        credential = HR_CCR_NO_CREDENTIAL;
+        len = sizeof HR_CCR_NO_CREDENTIAL - 1;
     }
     hr_sha256_ctx h;
     uint8_t digest[32];

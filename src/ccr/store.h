@@ -25,7 +25,7 @@
 
 #define HR_CCR_TENANT_MAX 64          /* longest tenant key */
 #define HR_CCR_TENANT_DERIVED_HEX 16  /* hex length hr_ccr_tenant_derive writes */
-#define HR_CCR_TENANT_ANONYMOUS "anonymous" /* the tenant of requests without a credential */
+#define HR_CCR_NO_CREDENTIAL "anonymous" /* hashed as the credential when there is none */
 #define HR_CCR_DEFAULT_TTL 1800       /* seconds (--ccr-ttl) */
 
 typedef enum {
@@ -94,13 +94,23 @@ void hr_ccr_store_stats(hr_ccr_store *s, hr_ccr_stats *out);
 /* Appends the stats as one JSON object (for /v1/retrieve/stats and headroom_stats). */
 int hr_ccr_stats_json(const hr_ccr_stats *st, hr_buf *out);
 
+/* ---- the process's store (a documented singleton) ----------------------------------
+ * The proxy, its retrieve routes, the pipeline and the tool loop share one store per
+ * process. hr_ccr_process_configure opens it from the proxy's flags at start-up; if nobody
+ * configured it, the first hr_ccr_process_store call opens it from defaults + environment.
+ * NULL means no store could be opened (logged once): callers then forward originals and
+ * routes answer 503. Thread-safe. */
+int hr_ccr_process_configure(const hr_ccr_config *c, char *err, size_t errlen);
+hr_ccr_store *hr_ccr_process_store(void);
+void hr_ccr_process_close(void); /* at shutdown, after the last request */
+
 /* Tenant key for a credential (the x-api-key or Authorization header value): the first
  * 16 hex chars of SHA-256("headroom-tenant:" + credential), the derivation proxy/routes.h
  * documents for hr_request.tenant, so a key names a client without revealing its
- * credential. A NULL or empty credential gives "anonymous" (also the CLI/MCP default).
- * out needs HR_CCR_TENANT_MAX + 1 bytes. */
+ * credential. A NULL or empty credential is taken as "anonymous", as the proxy does; that
+ * tenant is the CLI and MCP default. out needs HR_CCR_TENANT_MAX + 1 bytes. */
 void hr_ccr_tenant_derive(const char *credential, size_t len, char out[HR_CCR_TENANT_MAX + 1]);
-/* 1 if s is 1..64 characters of [0-9a-z] (hex keys and "anonymous"). */
+/* 1 if s is 1..64 characters of [0-9a-z]. */
 int hr_ccr_tenant_valid(const char *s);
 
 #endif

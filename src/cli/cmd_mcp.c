@@ -81,7 +81,7 @@ int hr_cmd_mcp(int argc, char **argv)
         fprintf(stderr, "headroom mcp: %s\n", err);
         return 2;
     }
-    const char *tenant = HR_CCR_TENANT_ANONYMOUS;
+    const char *tenant = NULL;
     for (int i = 1; i < argc;) {
         int r = hr_ccr_config_arg(&cfg, argc, argv, &i, err, sizeof err);
         if (r < 0) {
@@ -103,6 +103,11 @@ int hr_cmd_mcp(int argc, char **argv)
                     "command `headroom mcp`.\n");
             return !strcmp(argv[i], "--help") ? 0 : 2;
         }
+    }
+    char anonymous[HR_CCR_TENANT_MAX + 1];
+    if (!tenant) {
+        hr_ccr_tenant_derive(NULL, 0, anonymous);
+        tenant = anonymous;
     }
     if (!hr_ccr_tenant_valid(tenant)) {
         fprintf(stderr, "headroom mcp: --tenant must be 1-64 characters of [0-9a-z]\n");

@@ -20,8 +20,9 @@ static void retrieve_usage(FILE *out)
             "                         [--redis-url URL]\n\n"
             "Prints the original stored under HASH (24 hex chars from a marker). With\n"
             "--query, only the most relevant items or lines (BM25, top 20).\n"
-            "--tenant selects the client's key (default: the no-credential tenant,\n"
-            "'anonymous'; the proxy logs each client's tenant key).\n"
+            "--tenant selects the client's key (default: the tenant of requests without a\n"
+            "credential; a client's key is the first 16 hex of SHA-256 of\n"
+            "'headroom-tenant:' + its x-api-key or Authorization value).\n"
             "Environment: HEADROOM_DATA_DIR, HEADROOM_CCR_BACKEND, HEADROOM_REDIS_URL.\n");
 }
 
@@ -34,7 +35,7 @@ int hr_cmd_retrieve(int argc, char **argv)
         fprintf(stderr, "headroom retrieve: %s\n", err);
         return 2;
     }
-    const char *hash = NULL, *query = NULL, *tenant = HR_CCR_TENANT_ANONYMOUS;
+    const char *hash = NULL, *query = NULL, *tenant = NULL;
     int json = 0;
     for (int i = 1; i < argc;) {
         int r = hr_ccr_config_arg(&cfg, argc, argv, &i, err, sizeof err);
@@ -68,6 +69,11 @@ int hr_cmd_retrieve(int argc, char **argv)
     if (!hash) {
         retrieve_usage(stderr);
         return 2;
+    }
+    char anonymous[HR_CCR_TENANT_MAX + 1];
+    if (!tenant) {
+        hr_ccr_tenant_derive(NULL, 0, anonymous);
+        tenant = anonymous;
     }
     hr_ccr_store *store = hr_ccr_store_open(&cfg, err, sizeof err);
     if (!store) {
