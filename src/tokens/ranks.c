@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,15 @@ typedef struct {
     uint32_t len;    /* 0 = no token has this rank */
 } token_span;
 
+/* A slot carries the token's first 8 bytes and length, so a probe is settled without
+ * touching the arena for tokens up to 8 bytes (most of them): one cache miss per lookup
+ * instead of three. */
+typedef struct {
+    uint64_t head;   /* first min(8, len) bytes, zero padded */
+    uint32_t rank1;  /* rank + 1; 0 = empty */
+    uint32_t len;
+} hash_slot;
+
 struct hr_ranks {
     uint8_t *arena;
     size_t arena_len;
@@ -24,8 +34,8 @@ struct hr_ranks {
     size_t n_ranks;      /* max rank + 1 */
     size_t n_tokens;
     size_t max_len;      /* longest token: longer lookups miss without hashing */
-    uint32_t *slots; /* hash slots holding rank + 1 (0 = empty) */
-    size_t mask;     /* slots - 1 */
+    hash_slot *slots;
+    size_t mask; /* slot count - 1 */
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -58,18 +68,33 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n)
     return h;
 }
 
+static uint64_t head_of(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0;
+    memcpy(&h, p, n < 8 ? n : 8);
+    return h;
+}
+
+static bool slot_matches(const hr_ranks *r, const hash_slot *s, const uint8_t *bytes, size_t n,
+                         uint64_t head)
+{
+    if (s->len != n || s->head != head)
+        return false;
+    return n <= 8 || memcmp(r->arena + r->by_rank[s->rank1 - 1].offset + 8, bytes + 8, n - 8) == 0;
+}
+
 uint32_t hr_ranks_lookup(const hr_ranks *r, const uint8_t *bytes, size_t n)
 {
     if (n > r->max_len)
         return UINT32_MAX;
+    uint64_t head = head_of(bytes, n);
     size_t i = hash_bytes(bytes, n) & r->mask;
     for (;;) {
-        uint32_t s = r->slots[i];
-        if (!s)
+        const hash_slot *s = &r->slots[i];
+        if (!s->rank1)
             return UINT32_MAX;
-        const token_span *t = &r->by_rank[s - 1];
-        if (t->len == n && memcmp(r->arena + t->offset, bytes, n) == 0)
-            return s - 1;
+        if (slot_matches(r, s, bytes, n, head))
+            return s->rank1 - 1;
         i = (i + 1) & r->mask;
     }
 }
@@ -189,18 +214,19 @@ static int split_lines(const uint8_t *d, size_t len, line_t **lines, size_t *cou
 }
 
 /* Inserts rank into the hash; -1 when its bytes are already present. */
+/* Inserts rank into the hash; -1 when its bytes are already present. */
 static int insert_rank(hr_ranks *r, uint32_t rank)
 {
     const token_span *t = &r->by_rank[rank];
     const uint8_t *b = r->arena + t->offset;
+    uint64_t head = head_of(b, t->len);
     size_t i = hash_bytes(b, t->len) & r->mask;
-    while (r->slots[i]) {
-        const token_span *o = &r->by_rank[r->slots[i] - 1];
-        if (o->len == t->len && memcmp(r->arena + o->offset, b, t->len) == 0)
+    while (r->slots[i].rank1) {
+        if (slot_matches(r, &r->slots[i], b, t->len, head))
             return -1;
         i = (i + 1) & r->mask;
     }
-    r->slots[i] = rank + 1;
+    r->slots[i] = (hash_slot){head, rank + 1, t->len};
     return 0;
 }
 
