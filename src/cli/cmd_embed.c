@@ -4,7 +4,6 @@
  */
 #include "cli/commands.h"
 
-#include "ml/embedder.h"
 #include "ml/session.h"
 #include "sys/buf.h"
 
@@ -21,40 +20,16 @@ static void embed_usage(FILE *out)
                  "$HEADROOM_EMBED_MODEL). Vectors are mean-pooled and unit length.\n");
 }
 
-typedef struct embed_call {
-    const char *text;
-    size_t len;
-    float *out;   /* dim floats, owned by the command */
-    int n_tokens;
-    int dim;
-} embed_call;
+/* Widest hidden size a model file may declare (model_file.c validates hidden <= 65536). */
+#define EMBED_DIM_MAX 65536
 
-static int embed_work(const hr_ml_loaded *l, void *arg, hr_ml_error *err)
-{
-    embed_call *c = arg;
-    const hr_embedder *e = l->model;
-    if (hr_embedder_dim(e) != c->dim) {
-        hr_ml_error_set(err, "model dimension changed between loads");
-        return -1;
-    }
-    return hr_embedder_embed(e, c->text, c->len, l->max_seq, l->scratch, l->scratch_bytes, c->out,
-                             &c->n_tokens, err);
-}
-
-static int dim_work(const hr_ml_loaded *l, void *arg, hr_ml_error *err)
-{
-    (void)err;
-    *(int *)arg = hr_embedder_dim(l->model);
-    return 0;
-}
-
-static int write_vector(hr_buf *b, size_t index, const embed_call *c)
+static int write_vector(hr_buf *b, size_t index, const hr_ml_embed_info *info, const float *v)
 {
     b->len = 0;
-    if (hr_buf_printf(b, "{\"index\":%zu,\"tokens\":%d,\"embedding\":[", index, c->n_tokens))
+    if (hr_buf_printf(b, "{\"index\":%zu,\"tokens\":%d,\"embedding\":[", index, info->n_tokens))
         return -1;
-    for (int d = 0; d < c->dim; d++)
-        if (hr_buf_printf(b, d ? ",%.9g" : "%.9g", (double)c->out[d]))
+    for (int d = 0; d < info->dim; d++)
+        if (hr_buf_printf(b, d ? ",%.9g" : "%.9g", (double)v[d]))
             return -1;
     if (hr_buf_puts(b, "]}\n"))
         return -1;
@@ -63,36 +38,30 @@ static int write_vector(hr_buf *b, size_t index, const embed_call *c)
 
 static int embed_lines(hr_ml_session *s)
 {
-    hr_ml_error err;
-    embed_call c = {0};
-    if (hr_ml_session_run(s, dim_work, &c.dim, &err) != HR_ML_OK) {
-        fprintf(stderr, "headroom embed: %s\n", err.msg);
-        return 1;
-    }
-    c.out = calloc((size_t)c.dim, sizeof *c.out);
+    float *vec = calloc(EMBED_DIM_MAX, sizeof *vec);
     char *line = NULL;
     size_t cap = 0, index = 0;
     ssize_t got;
     hr_buf b = HR_BUF_INIT;
-    int rc = c.out ? 0 : 1;
+    int rc = vec ? 0 : 1;
     while (rc == 0 && (got = getline(&line, &cap, stdin)) >= 0) {
         size_t len = (size_t)got;
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             len--;
-        c.text = line;
-        c.len = len;
-        hr_ml_rc r = hr_ml_session_run(s, embed_work, &c, &err);
+        hr_ml_embed_info info;
+        hr_ml_error err;
+        hr_ml_rc r = hr_ml_embed(s, line, len, vec, EMBED_DIM_MAX, &info, &err);
         if (r != HR_ML_OK) {
             fprintf(stderr, "headroom embed: line %zu: %s\n", index + 1,
                     r == HR_ML_BUSY ? "session busy" : err.msg);
             rc = 1;
-        } else if (write_vector(&b, index++, &c) != 0) {
+        } else if (write_vector(&b, index++, &info, vec) != 0) {
             fprintf(stderr, "headroom embed: cannot write output\n");
             rc = 1;
         }
     }
     free(line);
-    free(c.out);
+    free(vec);
     hr_buf_free(&b);
     return rc;
 }
@@ -121,7 +90,7 @@ int hr_cmd_embed(int argc, char **argv)
         return 2;
     }
     hr_ml_session_config cfg;
-    hr_ml_session_config_init(&cfg, "embedder", &hr_embedder_kind, model);
+    hr_ml_session_config_init(&cfg, "embedder", &hr_ml_kind_encoder, model);
     cfg.max_seq = max_seq;
     cfg.threads = threads;
     cfg.idle_unload_ms = 0; /* a one-shot command: no reaper thread */
