@@ -822,8 +822,10 @@ const hr_ml_kind hr_ml_kind_encoder = {"encoder", encoder_open, encoder_close, e
                                        encoder_max_seq, encoder_scratch};
 
 typedef struct embed_job {
-    const char *text;
+    const char *text; /* tokenized in the work function, unless ids is set */
     size_t len;
+    const int32_t *ids;
+    int n_ids;
     float *out;
     size_t out_cap;
     hr_ml_embed_info info;
@@ -838,10 +840,17 @@ static int embed_work(const hr_ml_loaded *l, void *arg, hr_ml_error *err)
         hr_ml_error_set(err, "ml embed: output holds %zu floats, model gives %d", j->out_cap, dim);
         return -1;
     }
-    int32_t *ids = l->scratch;
-    size_t n = 0;
-    if (hr_wordpiece_encode(h->tok, j->text, j->len, ids, (size_t)l->max_seq, &n, &j->info.truncated) != 0) {
-        hr_ml_error_set(err, "ml embed: tokenizer failed");
+    const int32_t *ids = j->ids;
+    size_t n = (size_t)j->n_ids;
+    if (!ids) {
+        int32_t *buf = l->scratch;
+        if (hr_wordpiece_encode(h->tok, j->text, j->len, buf, (size_t)l->max_seq, &n, &j->info.truncated) != 0) {
+            hr_ml_error_set(err, "ml embed: tokenizer failed");
+            return -1;
+        }
+        ids = buf;
+    } else if (j->n_ids < 1 || j->n_ids > l->max_seq) {
+        hr_ml_error_set(err, "ml embed: %d ids, the session takes 1..%d", j->n_ids, l->max_seq);
         return -1;
     }
     uint8_t *act = (uint8_t *)l->scratch + ids_area_bytes(l->max_seq);
@@ -855,16 +864,32 @@ static int embed_work(const hr_ml_loaded *l, void *arg, hr_ml_error *err)
     return 0;
 }
 
-hr_ml_rc hr_ml_embed(hr_ml_session *s, const char *text, size_t len, float *out, size_t out_cap,
-                     hr_ml_embed_info *info, hr_ml_error *err)
+static hr_ml_rc run_embed_job(hr_ml_session *s, embed_job *j, hr_ml_embed_info *info, hr_ml_error *err)
 {
-    embed_job j = {.text = text, .len = len, .out = out, .out_cap = out_cap};
     if (s->cfg.kind != &hr_ml_kind_encoder) {
         hr_ml_error_set(err, "ml embed: session %s is not an encoder session", s->name);
         return HR_ML_ERROR;
     }
-    hr_ml_rc rc = hr_ml_session_run(s, embed_work, &j, err);
+    hr_ml_rc rc = hr_ml_session_run(s, embed_work, j, err);
     if (info)
-        *info = j.info;
+        *info = j->info;
     return rc;
+}
+
+hr_ml_rc hr_ml_embed(hr_ml_session *s, const char *text, size_t len, float *out, size_t out_cap,
+                     hr_ml_embed_info *info, hr_ml_error *err)
+{
+    embed_job j = {.text = text, .len = len, .out = out, .out_cap = out_cap};
+    return run_embed_job(s, &j, info, err);
+}
+
+hr_ml_rc hr_ml_embed_ids(hr_ml_session *s, const int32_t *ids, int n, float *out, size_t out_cap,
+                         hr_ml_embed_info *info, hr_ml_error *err)
+{
+    embed_job j = {.ids = ids, .n_ids = n, .out = out, .out_cap = out_cap};
+    if (!ids) {
+        hr_ml_error_set(err, "ml embed: no ids");
+        return HR_ML_ERROR;
+    }
+    return run_embed_job(s, &j, info, err);
 }

@@ -156,6 +156,11 @@ typedef struct hr_ml_embed_info {
 hr_ml_rc hr_ml_embed(hr_ml_session *s, const char *text, size_t len, float *out, size_t out_cap,
                      hr_ml_embed_info *info, hr_ml_error *err);
 
+/* The same from token ids already made ([CLS] ... [SEP], 1 <= n <= the session's max_seq;
+ * e.g. a caller that tokenizes pre-split words, or a benchmark feeding fixed ids). */
+hr_ml_rc hr_ml_embed_ids(hr_ml_session *s, const int32_t *ids, int n, float *out, size_t out_cap,
+                         hr_ml_embed_info *info, hr_ml_error *err);
+
 /* Live threads owned by the ML runtime (pool workers + reaper), for tests and status. */
 int hr_ml_runtime_threads(void);
 

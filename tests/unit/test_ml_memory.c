@@ -15,7 +15,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "ml/model_file.h"
 #include "ml/session.h"
+#include "ml/wordpiece.h"
 #include "sys/mem.h"
 
 #include <fcntl.h>
@@ -249,6 +251,42 @@ static void scratch_bound_at_256_tokens(void **state)
     assert_true(after.rss_anon <= base.rss_anon + (size_t)MB);
 }
 
+/* The ids entry point gives the same bytes as the text path for the same ids, and refuses
+ * lengths the session cannot take. */
+static void embed_ids_matches_text_path(void **state)
+{
+    (void)state;
+    hr_ml_error err;
+    hr_model_file *mf;
+    assert_int_equal(hr_model_file_open(g_model, 0, &mf, &err), 0);
+    hr_wordpiece *tok;
+    assert_int_equal(hr_wordpiece_new(&mf->vocab, &tok, &err), 0);
+    static char text[4096];
+    size_t len = make_text(text, sizeof text, 40, 5);
+    int32_t ids[256];
+    size_t n = 0;
+    int trunc = 0;
+    assert_int_equal(hr_wordpiece_encode(tok, text, len, ids, 256, &n, &trunc), 0);
+    hr_wordpiece_free(tok);
+    hr_model_file_close(mf);
+
+    hr_ml_session *s = open_embedder(1);
+    float a[DIM_MAX], b[DIM_MAX];
+    hr_ml_embed_info ia, ib;
+    assert_int_equal(hr_ml_embed(s, text, len, a, DIM_MAX, &ia, &err), HR_ML_OK);
+    assert_int_equal(hr_ml_embed_ids(s, ids, (int)n, b, DIM_MAX, &ib, &err), HR_ML_OK);
+    assert_int_equal(ia.n_tokens, (int)n);
+    assert_int_equal(ib.n_tokens, (int)n);
+    assert_memory_equal(a, b, sizeof(float) * (size_t)ia.dim);
+    assert_int_equal(hr_ml_embed_ids(s, ids, 0, b, DIM_MAX, &ib, &err), HR_ML_ERROR);
+    static int32_t many[300];
+    for (int i = 0; i < 300; i++)
+        many[i] = ids[i % (int)n];
+    assert_int_equal(hr_ml_embed_ids(s, many, 300, b, DIM_MAX, &ib, &err), HR_ML_ERROR);
+    assert_int_equal(hr_ml_embed(s, text, len, a, 8, &ia, &err), HR_ML_ERROR); /* out too small */
+    hr_ml_session_close(s);
+}
+
 #else /* HEADROOM_SANITIZE */
 
 static void skipped_under_sanitizers(void **state)
@@ -259,6 +297,7 @@ static void skipped_under_sanitizers(void **state)
 #define three_cycles_return_to_baseline skipped_under_sanitizers
 #define scratch_bound_at_256_tokens skipped_under_sanitizers
 #define cycles_with_two_threads skipped_under_sanitizers
+#define embed_ids_matches_text_path skipped_under_sanitizers
 #define prepare_model NULL
 
 #endif
@@ -269,6 +308,7 @@ int main(void)
         cmocka_unit_test(three_cycles_return_to_baseline),
         cmocka_unit_test(scratch_bound_at_256_tokens),
         cmocka_unit_test(cycles_with_two_threads),
+        cmocka_unit_test(embed_ids_matches_text_path),
     };
     return cmocka_run_group_tests(tests, prepare_model, NULL);
 }
