@@ -1,0 +1,743 @@
+/* smart_crusher.c: SmartCrusher (see smart_crusher.h). One parse with the span scanner,
+ * then a recursive writer that copies the document minified and, at every eligible array,
+ * writes only the selected items. Selection per array runs in three passes over the items:
+ * features (tokens, SimHash, BM25 term counts, error words, numeric/categorical columns),
+ * must-keeps, then the diversity budget. All buffers are owned by one array's selection and
+ * freed before the writer moves on; nothing outlives the call.
+ */
+#include "compress/smart_crusher.h"
+
+#include "ccr/marker.h"
+#include "compress/query.h"
+#include "json/json.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_COLUMNS 16      /* numeric/categorical fields tracked per array */
+#define MAX_CLUSTER_REPS 512 /* SimHash representatives compared against */
+#define SIMHASH_NEAR 3      /* Hamming distance at or below which two items are near-dupes */
+#define BM25_MUST_KEEP 3    /* top relevant items that are always kept */
+#define MAX_CATEGORIES 8    /* distinct values of a field that can have change points */
+
+enum {
+    KEEP_EDGE = 1,
+    KEEP_ERROR = 2,
+    KEEP_OUTLIER = 4,
+    KEEP_CHANGE = 8,
+    KEEP_ANCHOR = 16,
+    KEEP_RELEVANT = 32,
+    KEEP_BUDGET = 64,
+};
+
+typedef enum { COL_UNSET = 0, COL_NUM, COL_STR, COL_MIXED } col_kind;
+
+typedef struct column {
+    uint64_t key;     /* hash of the raw key span */
+    col_kind kind;
+    uint32_t present; /* items that have this field with this kind */
+    double *num;      /* n values (COL_NUM), NAN where absent */
+    uint64_t *str;    /* n value hashes (COL_STR), 0 where absent */
+} column;
+
+typedef struct item {
+    uint32_t node;
+    uint32_t cluster;
+    uint32_t tokens;
+    uint8_t keep;
+    uint8_t error;
+    double score; /* BM25 */
+    uint64_t simhash;
+} item;
+
+typedef struct array_sel {
+    const hr_json_doc *doc;
+    const hr_query *q;
+    uint32_t n;
+    item *items;
+    uint16_t *tf;     /* n * q->n_terms term counts, NULL without terms */
+    column cols[MAX_COLUMNS];
+    int n_cols;
+    uint32_t clusters;
+} array_sel;
+
+typedef struct crush_ctx {
+    const hr_json_doc *doc;
+    const hr_compress_opts *opts;
+    const hr_query *q;
+    hr_buf *out;
+    hr_buf markers;
+    const char *hash;
+    unsigned long long total, kept;
+    unsigned crushed;
+} crush_ctx;
+
+int hr_smart_crusher_looks_json(const char *in, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (in[i] == ' ' || in[i] == '\n' || in[i] == '\r' || in[i] == '\t'))
+        i++;
+    return i < len && (in[i] == '[' || in[i] == '{');
+}
+
+/* ---- words: error words, SimHash, BM25 term counts ----------------------------------- */
+
+static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+static int starts_with_ci(const char *w, size_t n, const char *stem)
+{
+    size_t m = strlen(stem);
+    if (n < m)
+        return 0;
+    for (size_t i = 0; i < m; i++)
+        if (lower((unsigned char)w[i]) != (unsigned char)stem[i])
+            return 0;
+    return 1;
+}
+
+static int equals_ci(const char *w, size_t n, const char *s)
+{
+    return strlen(s) == n && starts_with_ci(w, n, s);
+}
+
+static int part_is_error_word(const char *w, size_t n)
+{
+    static const char *const stems[] = {"error", "exception", "fail", "critical", "fatal",
+                                        "crash", "panic", "abort", "timeout", "denied",
+                                        "reject", NULL};
+    for (int i = 0; stems[i]; i++)
+        if (starts_with_ci(w, n, stems[i]))
+            return 1;
+    return 0;
+}
+
+/* CamelCase parts count as words (NullPointerException, ConnectionTimeout). */
+static int word_has_error(const char *w, size_t n)
+{
+    size_t b = 0;
+    for (size_t i = 1; i <= n; i++) {
+        int split = i == n || (lower((unsigned char)w[i]) != (unsigned char)w[i] &&
+                               lower((unsigned char)w[i - 1]) == (unsigned char)w[i - 1] &&
+                               w[i - 1] >= 'a' && w[i - 1] <= 'z');
+        if (split) {
+            if (part_is_error_word(w + b, i - b))
+                return 1;
+            b = i;
+        }
+    }
+    return 0;
+}
+
+static int is_negation(const char *w, size_t n)
+{
+    return equals_ci(w, n, "no") || equals_ci(w, n, "0") || equals_ci(w, n, "zero") ||
+           equals_ci(w, n, "without") || equals_ci(w, n, "not");
+}
+
+static int all_digits(const char *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (w[i] < '0' || w[i] > '9')
+            return 0;
+    return 1;
+}
+
+typedef struct word_acc {
+    int32_t bits[64];
+    uint32_t tokens;
+    int error;
+} word_acc;
+
+static void simhash_add(word_acc *acc, uint64_t h)
+{
+    for (int b = 0; b < 64; b++)
+        acc->bits[b] += (h >> b) & 1 ? 1 : -1;
+}
+
+static uint64_t simhash_final(const word_acc *acc)
+{
+    uint64_t h = 0;
+    for (int b = 0; b < 64; b++)
+        if (acc->bits[b] > 0)
+            h |= 1ULL << b;
+    return h;
+}
+
+/* Feeds the words of a value's text to the accumulators of one item. Digits-only words
+ * enter the SimHash as one symbol, so rows that differ only in ids and counts are
+ * near-duplicates; they still count as BM25 terms. */
+static void scan_words(const array_sel *sel, uint32_t idx, const char *s, size_t len,
+                       int check_errors, word_acc *acc)
+{
+    static const uint64_t digits_symbol = 0x9e3779b97f4a7c15ULL;
+    size_t pos = 0, b, n, prev_b = 0, prev_n = 0;
+    while (hr_next_word(s, len, &pos, &b, &n)) {
+        uint64_t h = hr_query_term_hash(s + b, n);
+        acc->tokens++;
+        simhash_add(acc, all_digits(s + b, n) ? digits_symbol : h);
+        if (sel->tf) {
+            int t = hr_query_term_index(sel->q, h);
+            uint16_t *c = &sel->tf[(size_t)idx * sel->q->n_terms + (t < 0 ? 0 : (size_t)t)];
+            if (t >= 0 && *c < UINT16_MAX)
+                (*c)++;
+        }
+        if (check_errors && !acc->error && word_has_error(s + b, n) &&
+            !(prev_n && is_negation(s + prev_b, prev_n)))
+            acc->error = 1;
+        prev_b = b;
+        prev_n = n;
+    }
+}
+
+/* ---- per-item features ------------------------------------------------------------- */
+
+/* An error-named key with a value that says something happened ("error": "...",
+ * "failed": true, "errors": 3); "error": null, "" or 0 and empty containers do not. */
+static int key_names_error(const char *k, size_t n)
+{
+    static const char *const keys[] = {"error", "errors", "err", "exception", "exceptions",
+                                       "failure", "failures", "failed", "fatal", "crash",
+                                       "crashed", "panic", "denied", "rejected", NULL};
+    size_t pos = 0, b, wn;
+    while (hr_next_word(k, n, &pos, &b, &wn))
+        for (int i = 0; keys[i]; i++)
+            if (equals_ci(k + b, wn, keys[i]))
+                return 1;
+    return 0;
+}
+
+static int value_is_truthy(const hr_json_doc *d, uint32_t v)
+{
+    const hr_json_node *nd = &d->nodes[v];
+    double x;
+    switch (nd->type) {
+    case HR_JSON_NULL:
+    case HR_JSON_FALSE:
+        return 0;
+    case HR_JSON_STRING:
+        return nd->end - nd->start > 2;
+    case HR_JSON_NUMBER:
+        return hr_json_double(d, v, &x) == 0 && x != 0;
+    case HR_JSON_ARRAY:
+    case HR_JSON_OBJECT:
+        return nd->count > 0;
+    default:
+        return 1;
+    }
+}
+
+static column *column_for(array_sel *sel, uint64_t key)
+{
+    for (int c = 0; c < sel->n_cols; c++)
+        if (sel->cols[c].key == key)
+            return &sel->cols[c];
+    if (sel->n_cols >= MAX_COLUMNS)
+        return NULL;
+    column *col = &sel->cols[sel->n_cols++];
+    memset(col, 0, sizeof *col);
+    col->key = key;
+    return col;
+}
+
+/* Records a top-level field of item idx in its column (numbers and strings only). */
+static int record_field(array_sel *sel, uint32_t idx, uint64_t key, uint32_t v)
+{
+    const hr_json_doc *d = sel->doc;
+    const hr_json_node *nd = &d->nodes[v];
+    col_kind kind = nd->type == HR_JSON_NUMBER ? COL_NUM : nd->type == HR_JSON_STRING ? COL_STR
+                                                                                       : COL_MIXED;
+    column *col = column_for(sel, key);
+    if (!col || col->kind == COL_MIXED)
+        return 0;
+    if (kind == COL_MIXED) { /* objects, arrays, literals: not a column we can use */
+        col->kind = COL_MIXED;
+        return 0;
+    }
+    if (col->kind == COL_UNSET) {
+        col->kind = kind;
+        if (kind == COL_NUM) {
+            col->num = malloc(sel->n * sizeof *col->num);
+            if (!col->num)
+                return -1;
+            for (uint32_t i = 0; i < sel->n; i++)
+                col->num[i] = NAN;
+        } else if (kind == COL_STR) {
+            col->str = calloc(sel->n, sizeof *col->str);
+            if (!col->str)
+                return -1;
+        }
+    }
+    if (col->kind != kind) {
+        col->kind = COL_MIXED;
+        return 0;
+    }
+    if (kind == COL_NUM) {
+        double x;
+        if (hr_json_double(d, v, &x) != 0 || !isfinite(x))
+            return 0;
+        col->num[idx] = x;
+    } else {
+        col->str[idx] = hr_hash64(d->src + nd->start, nd->end - nd->start) | 1;
+    }
+    col->present++;
+    return 0;
+}
+
+/* Walks the subtree of item idx in document order (nodes of a subtree are contiguous). */
+static int item_features(array_sel *sel, uint32_t idx)
+{
+    const hr_json_doc *d = sel->doc;
+    item *it = &sel->items[idx];
+    uint32_t root = it->node;
+    const hr_json_node *rn = &d->nodes[root];
+    word_acc acc;
+    memset(&acc, 0, sizeof acc);
+    for (uint32_t j = root; j < d->n && d->nodes[j].start < rn->end; j++) {
+        const hr_json_node *nd = &d->nodes[j];
+        if (nd->type == HR_JSON_STRING)
+            scan_words(sel, idx, d->src + nd->start + 1, nd->end - nd->start - 2, 1, &acc);
+        else if (nd->type == HR_JSON_NUMBER)
+            scan_words(sel, idx, d->src + nd->start, nd->end - nd->start, 0, &acc);
+        if (nd->key_end > nd->key_start) {
+            const char *k = d->src + nd->key_start + 1;
+            size_t kn = nd->key_end - nd->key_start - 2;
+            if (!acc.error && key_names_error(k, kn) && value_is_truthy(d, j))
+                acc.error = 1;
+            if (nd->parent == root &&
+                record_field(sel, idx, hr_hash64(k, kn), j) != 0)
+                return -1;
+        }
+    }
+    if (rn->type == HR_JSON_NUMBER && record_field(sel, idx, 0, root) != 0)
+        return -1;
+    it->tokens = acc.tokens;
+    it->error = (uint8_t)acc.error;
+    it->simhash = simhash_final(&acc);
+    return 0;
+}
+
+/* ---- must-keeps ---------------------------------------------------------------------- */
+
+static void mean_sd(const column *col, uint32_t n, double *mean, double *sd)
+{
+    double sum = 0, sq = 0;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (!isnan(col->num[i])) {
+            sum += col->num[i];
+            k++;
+        }
+    *mean = k ? sum / k : 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (!isnan(col->num[i]))
+            sq += (col->num[i] - *mean) * (col->num[i] - *mean);
+    *sd = k ? sqrt(sq / k) : 0;
+}
+
+static void mark_outliers(array_sel *sel, const column *col, double mean, double sd)
+{
+    for (uint32_t i = 0; i < sel->n; i++)
+        if (!isnan(col->num[i]) && fabs(col->num[i] - mean) > 2 * sd)
+            sel->items[i].keep |= KEEP_OUTLIER;
+}
+
+/* Level shifts: the difference of the means of the w values before and after i, kept
+ * where it peaks above 1.5 sigma of the whole field. A ramp (ids, timestamps) never
+ * peaks that high; a step between two regimes always does. */
+static int mark_numeric_changes(array_sel *sel, const column *col, double sd)
+{
+    uint32_t n = sel->n, w = n / 10;
+    if (w < 2)
+        w = 2;
+    if (w > 10)
+        w = 10;
+    if (col->present != n || n < 2 * w + 1 || sd <= 0)
+        return 0;
+    double *pre = malloc((n + 1) * sizeof *pre);
+    if (!pre)
+        return -1;
+    pre[0] = 0;
+    for (uint32_t i = 0; i < n; i++)
+        pre[i + 1] = pre[i] + col->num[i];
+    double prev_d = 0;
+    for (uint32_t i = w; i + w <= n; i++) {
+        double d = fabs((pre[i + w] - pre[i]) - (pre[i] - pre[i - w])) / w;
+        double next_d = i + w + 1 <= n ? fabs((pre[i + 1 + w] - pre[i + 1]) -
+                                              (pre[i + 1] - pre[i + 1 - w])) / w
+                                       : 0;
+        if (d > 1.5 * sd && d >= prev_d && d > next_d)
+            sel->items[i].keep |= KEEP_CHANGE;
+        prev_d = d;
+    }
+    free(pre);
+    return 0;
+}
+
+/* A low-cardinality string field (status, level, region) that switches value a few times:
+ * the first item of each new run is kept. */
+static void mark_categorical_changes(array_sel *sel, const column *col)
+{
+    uint32_t n = sel->n;
+    if (col->present != n)
+        return;
+    uint64_t seen[MAX_CATEGORIES];
+    int distinct = 0;
+    uint32_t transitions = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int known = 0;
+        for (int k = 0; k < distinct; k++)
+            known |= seen[k] == col->str[i];
+        if (!known) {
+            if (distinct == MAX_CATEGORIES)
+                return;
+            seen[distinct++] = col->str[i];
+        }
+        transitions += i > 0 && col->str[i] != col->str[i - 1];
+    }
+    uint32_t max_transitions = n / 8 > 2 ? n / 8 : 2;
+    if (distinct < 2 || transitions > max_transitions)
+        return;
+    for (uint32_t i = 1; i < n; i++)
+        if (col->str[i] != col->str[i - 1])
+            sel->items[i].keep |= KEEP_CHANGE;
+}
+
+static int mark_column_keeps(array_sel *sel)
+{
+    for (int c = 0; c < sel->n_cols; c++) {
+        const column *col = &sel->cols[c];
+        if (col->kind == COL_NUM && col->present >= 5) {
+            double mean, sd;
+            mean_sd(col, sel->n, &mean, &sd);
+            if (sd > 0) {
+                mark_outliers(sel, col, mean, sd);
+                if (mark_numeric_changes(sel, col, sd) != 0)
+                    return -1;
+            }
+        } else if (col->kind == COL_STR) {
+            mark_categorical_changes(sel, col);
+        }
+    }
+    return 0;
+}
+
+static void score_bm25(array_sel *sel)
+{
+    size_t nq = sel->q->n_terms;
+    if (!sel->tf)
+        return;
+    double avgdl = 0;
+    for (uint32_t i = 0; i < sel->n; i++)
+        avgdl += sel->items[i].tokens;
+    avgdl = avgdl / sel->n + 1e-9;
+    for (size_t t = 0; t < nq; t++) {
+        uint32_t df = 0;
+        for (uint32_t i = 0; i < sel->n; i++)
+            df += sel->tf[(size_t)i * nq + t] > 0;
+        if (!df)
+            continue;
+        double idf = log(1.0 + (sel->n - df + 0.5) / (df + 0.5));
+        for (uint32_t i = 0; i < sel->n; i++) {
+            double tf = sel->tf[(size_t)i * nq + t];
+            if (tf > 0) {
+                double norm = 1.2 * (0.25 + 0.75 * sel->items[i].tokens / avgdl);
+                sel->items[i].score += idf * tf * 2.2 / (tf + norm);
+            }
+        }
+    }
+}
+
+static int by_score_then_index(const void *a, const void *b, const item *items)
+{
+    const item *x = &items[*(const uint32_t *)a], *y = &items[*(const uint32_t *)b];
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+/* qsort has no context argument in C17: a small insertion sort keeps this reentrant. The
+ * lists sorted here are cluster representatives or relevant items, rarely large. */
+static void sort_by_score(uint32_t *idx, uint32_t m, const item *items)
+{
+    for (uint32_t i = 1; i < m; i++) {
+        uint32_t v = idx[i], j = i;
+        while (j > 0 && by_score_then_index(&v, &idx[j - 1], items) < 0) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = v;
+    }
+}
+
+static int mark_relevant(array_sel *sel)
+{
+    uint32_t *idx = malloc(sel->n * sizeof *idx), m = 0;
+    if (!idx)
+        return -1;
+    for (uint32_t i = 0; i < sel->n; i++)
+        if (sel->items[i].score > 0)
+            idx[m++] = i;
+    /* partial selection of the top BM25_MUST_KEEP without sorting everything */
+    for (uint32_t k = 0; k < BM25_MUST_KEEP && k < m; k++) {
+        uint32_t best = k;
+        for (uint32_t j = k + 1; j < m; j++)
+            if (by_score_then_index(&idx[j], &idx[best], sel->items) < 0)
+                best = j;
+        uint32_t t = idx[k];
+        idx[k] = idx[best];
+        idx[best] = t;
+        sel->items[idx[k]].keep |= KEEP_RELEVANT;
+    }
+    free(idx);
+    return 0;
+}
+
+/* ---- diversity budget ---------------------------------------------------------------- */
+
+static void cluster_items(array_sel *sel)
+{
+    uint64_t reps[MAX_CLUSTER_REPS];
+    uint32_t n_reps = 0;
+    sel->clusters = 0;
+    for (uint32_t i = 0; i < sel->n; i++) {
+        uint32_t c = UINT32_MAX;
+        for (uint32_t r = 0; r < n_reps; r++)
+            if (__builtin_popcountll(reps[r] ^ sel->items[i].simhash) <= SIMHASH_NEAR) {
+                c = r;
+                break;
+            }
+        if (c == UINT32_MAX) {
+            c = sel->clusters++;
+            if (n_reps < MAX_CLUSTER_REPS)
+                reps[n_reps++] = sel->items[i].simhash;
+        }
+        sel->items[i].cluster = c;
+    }
+}
+
+/* Up to max_items more items, one per cluster no kept item represents yet: relevant ones
+ * first, the rest spread evenly over the array. */
+static int fill_budget(array_sel *sel, unsigned max_items)
+{
+    uint32_t n = sel->n, nc = sel->clusters;
+    uint8_t *covered = calloc(nc ? nc : 1, 1);
+    uint32_t *cand = malloc(n * sizeof *cand);
+    if (!covered || !cand) {
+        free(covered);
+        free(cand);
+        return -1;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (sel->items[i].keep)
+            covered[sel->items[i].cluster] = 1;
+    uint32_t m = 0, relevant = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t c = sel->items[i].cluster;
+        if (!covered[c]) {
+            covered[c] = 1; /* the first item of a cluster represents it */
+            cand[m++] = i;
+            relevant += sel->items[i].score > 0;
+        }
+    }
+    uint32_t budget = max_items < m ? max_items : m, taken = 0;
+    if (relevant) {
+        uint32_t *rel = malloc(relevant * sizeof *rel), k = 0;
+        if (!rel) {
+            free(covered);
+            free(cand);
+            return -1;
+        }
+        for (uint32_t j = 0; j < m; j++)
+            if (sel->items[cand[j]].score > 0)
+                rel[k++] = cand[j];
+        sort_by_score(rel, relevant, sel->items);
+        for (uint32_t j = 0; j < relevant && taken < budget; j++, taken++)
+            sel->items[rel[j]].keep |= KEEP_BUDGET;
+        free(rel);
+    }
+    uint32_t rest = 0;
+    for (uint32_t j = 0; j < m; j++)
+        if (!sel->items[cand[j]].keep)
+            cand[rest++] = cand[j];
+    uint32_t want = budget - taken;
+    for (uint32_t j = 0; j < want && rest; j++)
+        sel->items[cand[(size_t)(2 * j + 1) * rest / (2 * want)]].keep |= KEEP_BUDGET;
+    free(covered);
+    free(cand);
+    return 0;
+}
+
+/* ---- one array ------------------------------------------------------------------------ */
+
+static void sel_free(array_sel *sel)
+{
+    for (int c = 0; c < sel->n_cols; c++) {
+        free(sel->cols[c].num);
+        free(sel->cols[c].str);
+    }
+    free(sel->items);
+    free(sel->tf);
+}
+
+static int array_eligible(const hr_json_doc *d, uint32_t arr, unsigned min_items)
+{
+    const hr_json_node *a = &d->nodes[arr];
+    if (a->type != HR_JSON_ARRAY || a->count < min_items || a->count < 3)
+        return 0;
+    uint8_t kind = d->nodes[a->first_child].type;
+    if (kind != HR_JSON_OBJECT && kind != HR_JSON_STRING && kind != HR_JSON_NUMBER)
+        return 0;
+    for (uint32_t c = a->first_child; c != HR_JSON_NONE; c = d->nodes[c].next)
+        if (d->nodes[c].type != kind)
+            return 0;
+    return 1;
+}
+
+/* Fills sel with the items of arr and their keep flags. 0 ok, -1 out of memory. */
+static int select_items(array_sel *sel, const hr_json_doc *d, uint32_t arr, const hr_query *q,
+                        unsigned max_items)
+{
+    memset(sel, 0, sizeof *sel);
+    sel->doc = d;
+    sel->q = q;
+    sel->n = d->nodes[arr].count;
+    if (sel->n == 0)
+        return -1; /* callers check eligibility first; this keeps the edges below in range */
+    sel->items = calloc(sel->n, sizeof *sel->items);
+    if (!sel->items)
+        return -1;
+    if (q->n_terms) {
+        sel->tf = calloc((size_t)sel->n * q->n_terms, sizeof *sel->tf);
+        if (!sel->tf)
+            return -1;
+    }
+    uint32_t i = 0;
+    for (uint32_t c = d->nodes[arr].first_child; c != HR_JSON_NONE; c = d->nodes[c].next)
+        sel->items[i++].node = c;
+    for (i = 0; i < sel->n; i++) {
+        if (item_features(sel, i) != 0)
+            return -1;
+        const hr_json_node *nd = &d->nodes[sel->items[i].node];
+        if (sel->items[i].error)
+            sel->items[i].keep |= KEEP_ERROR;
+        if (q->n_anchors && hr_query_matches_anchor(q, d->src + nd->start, nd->end - nd->start))
+            sel->items[i].keep |= KEEP_ANCHOR;
+    }
+    sel->items[0].keep |= KEEP_EDGE;
+    sel->items[sel->n - 1].keep |= KEEP_EDGE;
+    score_bm25(sel);
+    if (mark_column_keeps(sel) != 0 || mark_relevant(sel) != 0)
+        return -1;
+    cluster_items(sel);
+    return fill_budget(sel, max_items);
+}
+
+/* ---- the writer ----------------------------------------------------------------------- */
+
+static int emit(crush_ctx *cx, uint32_t node, unsigned depth);
+
+static int emit_crushed(crush_ctx *cx, const array_sel *sel, uint32_t kept)
+{
+    hr_buf *out = cx->out;
+    if (hr_buf_putc(out, '[') != 0)
+        return -1;
+    int first = 1;
+    for (uint32_t i = 0; i < sel->n; i++) {
+        if (!sel->items[i].keep)
+            continue;
+        if ((!first && hr_buf_putc(out, ',') != 0) ||
+            hr_json_write_minified(out, cx->doc, sel->items[i].node) != 0)
+            return -1;
+        first = 0;
+    }
+    if (hr_buf_putc(out, ']') != 0 || hr_buf_putc(&cx->markers, '\n') != 0 ||
+        hr_marker_write(&cx->markers, sel->n, "items", kept, cx->hash) != 0)
+        return -1;
+    cx->total += sel->n;
+    cx->kept += kept;
+    cx->crushed++;
+    return 0;
+}
+
+/* 1 crushed (written), 0 not worth it (nothing written), -1 out of memory. */
+static int try_crush(crush_ctx *cx, uint32_t arr)
+{
+    array_sel sel;
+    int rc = select_items(&sel, cx->doc, arr, cx->q, cx->opts->max_items);
+    if (rc == 0) {
+        uint32_t kept = 0;
+        for (uint32_t i = 0; i < sel.n; i++)
+            kept += sel.items[i].keep != 0;
+        rc = kept < sel.n ? (emit_crushed(cx, &sel, kept) == 0 ? 1 : -1) : 0;
+    }
+    sel_free(&sel);
+    return rc;
+}
+
+static int emit_container(crush_ctx *cx, uint32_t node, unsigned depth)
+{
+    const hr_json_doc *d = cx->doc;
+    const hr_json_node *nd = &d->nodes[node];
+    int is_obj = nd->type == HR_JSON_OBJECT;
+    if (hr_buf_putc(cx->out, is_obj ? '{' : '[') != 0)
+        return -1;
+    for (uint32_t c = nd->first_child; c != HR_JSON_NONE; c = d->nodes[c].next) {
+        if (c != nd->first_child && hr_buf_putc(cx->out, ',') != 0)
+            return -1;
+        const hr_json_node *ch = &d->nodes[c];
+        if (is_obj && (hr_buf_append(cx->out, d->src + ch->key_start,
+                                     ch->key_end - ch->key_start) != 0 ||
+                       hr_buf_putc(cx->out, ':') != 0))
+            return -1;
+        if (emit(cx, c, depth + 1) != 0)
+            return -1;
+    }
+    return hr_buf_putc(cx->out, is_obj ? '}' : ']');
+}
+
+static int emit(crush_ctx *cx, uint32_t node, unsigned depth)
+{
+    const hr_json_node *nd = &cx->doc->nodes[node];
+    int container = nd->type == HR_JSON_ARRAY || nd->type == HR_JSON_OBJECT;
+    if (!container || depth > cx->opts->max_depth || nd->count == 0)
+        return hr_json_write_minified(cx->out, cx->doc, node);
+    if (array_eligible(cx->doc, node, cx->opts->min_items)) {
+        int rc = try_crush(cx, node);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+    }
+    return emit_container(cx, node, depth);
+}
+
+int hr_compress_smart_crusher(const char *in, size_t len, const hr_compress_opts *opts,
+                              hr_compress_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->unit = "items";
+    res->compressor = "smart_crusher";
+    if (!hr_smart_crusher_looks_json(in, len))
+        return 0;
+    hr_json_doc doc;
+    hr_json_error jerr;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    if (hr_json_parse(&doc, in, len, &lim, &jerr) != 0)
+        return 0; /* not JSON: not ours */
+    hr_query q;
+    hr_query_parse(&q, opts->query, opts->query_len);
+    hr_content_hash(in, len, res->hash);
+    crush_ctx cx = {.doc = &doc, .opts = opts, .q = &q, .out = &res->out, .hash = res->hash};
+    int rc = doc.bad_utf8 ? 0 : emit(&cx, 0, 0);
+    if (rc == 0 && cx.crushed && hr_buf_append(&res->out, cx.markers.data, cx.markers.len) == 0 &&
+        res->out.len < len) {
+        res->compressed = 1;
+        res->units_total = cx.total;
+        res->units_kept = cx.kept;
+    } else {
+        hr_buf_free(&res->out);
+    }
+    hr_buf_free(&cx.markers);
+    hr_json_doc_free(&doc);
+    return rc < 0 ? -1 : 0;
+}
