@@ -22,6 +22,7 @@
 struct hr_wordpiece {
     hr_model_vocab vocab;   /* view: strings are borrowed */
     size_t prefix_len;
+    size_t max_token_bytes; /* no candidate piece longer than this can match */
     uint32_t mask;          /* slots - 1 (power of two) */
     uint32_t *slots;        /* token id + 1; 0 = empty; points into this allocation */
     int32_t special_ids[WP_N_SPECIALS]; /* literal special tokens matched in raw text */
@@ -134,6 +135,8 @@ int hr_wordpiece_new(const hr_model_vocab *vocab, hr_wordpiece **out, hr_ml_erro
         const char *s = token_at(vocab, id, &len);
         if (lookup2(tok, "", 0, s, len) >= 0)
             continue; /* duplicate line: the first id wins */
+        if (len > tok->max_token_bytes)
+            tok->max_token_bytes = len;
         uint32_t i = fnv1a(FNV_BASIS, s, len) & tok->mask;
         while (tok->slots[i] != 0)
             i = (i + 1) & tok->mask;
@@ -327,7 +330,13 @@ static void word_flush(const hr_wordpiece *tok, word_buf *w, id_sink *out)
     size_t npieces = 0, start = 0;
     while (start < n) {
         int32_t id = -1;
+        /* Longest first, but never a candidate longer than the longest token: keeps a
+         * 100-character word at O(n * longest) lookups instead of O(n^2). */
+        size_t skip = start > 0 ? tok->prefix_len : 0;
+        size_t room = tok->max_token_bytes > skip ? tok->max_token_bytes - skip : 0;
         size_t end = n;
+        while (end > start && (size_t)(w->char_off[end] - w->char_off[start]) > room)
+            end--;
         for (; end > start; end--) {
             const char *s = w->bytes + w->char_off[start];
             size_t len = (size_t)(w->char_off[end] - w->char_off[start]);
