@@ -22,16 +22,12 @@ typedef struct {
     uint8_t len;  /* bytes, 1..4 */
 } uchar;
 
-/* Strict UTF-8 decoding (no overlongs, surrogates or values above U+10FFFF). */
-static uchar decode_at(const uint8_t *s, size_t len, size_t pos)
+/* Strict UTF-8 decoding of a non-ASCII lead byte (no overlongs, surrogates or values
+ * above U+10FFFF); anything else is one invalid byte. */
+static uchar decode_multibyte(const uint8_t *s, size_t len, size_t pos)
 {
     uchar u = {NO_CP, 0, 1};
     uint8_t b0 = s[pos];
-    if (b0 < 0x80) {
-        u.cp = b0;
-        u.cls = hr_uni_class(b0);
-        return u;
-    }
     uint32_t cp;
     size_t need;
     uint32_t min;
@@ -58,6 +54,16 @@ static uchar decode_at(const uint8_t *s, size_t len, size_t pos)
     u.cls = hr_uni_class(cp);
     u.len = (uint8_t)(need + 1);
     return u;
+}
+
+/* ASCII is most of what agents send; its classes come from the first table block, which
+ * stays in cache, and the call is inlined. */
+static inline uchar decode_at(const uint8_t *s, size_t len, size_t pos)
+{
+    uint8_t b0 = s[pos];
+    if (b0 < 0x80)
+        return (uchar){b0, hr_uni_stage2[0][b0], 1};
+    return decode_multibyte(s, len, pos);
 }
 
 typedef struct {

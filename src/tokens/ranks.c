@@ -50,24 +50,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-/* 64-bit multiply-xorshift over 8-byte words; tokens are short (median ~6 bytes). */
-static uint64_t hash_bytes(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xFF51AFD7ED558CCDull);
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
-        h ^= h >> 29;
-        p += 8, n -= 8;
-    }
-    uint64_t w = 0;
-    memcpy(&w, p, n);
-    h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
-    h ^= h >> 32;
-    return h;
-}
-
 static uint64_t head_of(const uint8_t *p, size_t n)
 {
     uint64_t h = 0;
@@ -75,8 +57,27 @@ static uint64_t head_of(const uint8_t *p, size_t n)
     return h;
 }
 
-static bool slot_matches(const hr_ranks *r, const hash_slot *s, const uint8_t *bytes, size_t n,
-                         uint64_t head)
+static uint64_t mix(uint64_t h)
+{
+    h *= 0xC4CEB9FE1A85EC53ull;
+    return h ^ (h >> 32);
+}
+
+/* Multiply-xorshift hash. Most tokens fit in 8 bytes, so their hash is one multiply of
+ * the head (already loaded for the slot comparison) and the length. */
+static inline uint64_t hash_bytes(const uint8_t *p, size_t n, uint64_t head)
+{
+    uint64_t h = mix(head ^ ((uint64_t)n << 58) ^ 0x9E3779B97F4A7C15ull);
+    for (size_t i = 8; i < n; i += 8) {
+        uint64_t w = 0;
+        memcpy(&w, p + i, n - i < 8 ? n - i : 8);
+        h = mix(h ^ w);
+    }
+    return h;
+}
+
+static inline bool slot_matches(const hr_ranks *r, const hash_slot *s, const uint8_t *bytes,
+                                size_t n, uint64_t head)
 {
     if (s->len != n || s->head != head)
         return false;
@@ -88,7 +89,7 @@ uint32_t hr_ranks_lookup(const hr_ranks *r, const uint8_t *bytes, size_t n)
     if (n > r->max_len)
         return UINT32_MAX;
     uint64_t head = head_of(bytes, n);
-    size_t i = hash_bytes(bytes, n) & r->mask;
+    size_t i = hash_bytes(bytes, n, head) & r->mask;
     for (;;) {
         const hash_slot *s = &r->slots[i];
         if (!s->rank1)
@@ -220,7 +221,7 @@ static int insert_rank(hr_ranks *r, uint32_t rank)
     const token_span *t = &r->by_rank[rank];
     const uint8_t *b = r->arena + t->offset;
     uint64_t head = head_of(b, t->len);
-    size_t i = hash_bytes(b, t->len) & r->mask;
+    size_t i = hash_bytes(b, t->len, head) & r->mask;
     while (r->slots[i].rank1) {
         if (slot_matches(r, &r->slots[i], b, t->len, head))
             return -1;

@@ -118,6 +118,8 @@ static void class_table(void **state)
     assert_int_equal(hr_uni_class(0x3000), HR_UC_WS);
     assert_int_equal(hr_uni_class(0x10FFFF), 0);
     assert_int_equal(hr_uni_class(0x1F600), 0); /* emoji are So: punctuation-like */
+    /* pretok.c reads ASCII classes straight from block 0. */
+    assert_int_equal(hr_uni_stage1[0], 0);
 }
 
 int main(void)
