@@ -172,7 +172,7 @@ int hr_model_dim(const hr_model *m) { return (int)m->cfg.hidden; }
 
 typedef struct scratch_plan {
     float *x, *tmp, *qkv, *ctx, *ffn, *xs, *att;
-    int8_t *xq;
+    int16_t *xq;
     size_t bytes;
 } scratch_plan;
 
@@ -182,7 +182,7 @@ static size_t section(size_t bytes) { return (bytes + 63) / 64 * 64; }
 static void scratch_layout(const hr_model_config *c, int seq, uint8_t *base, scratch_plan *p)
 {
     const size_t S = (size_t)seq, H = c->hidden, I = c->intermediate;
-    const size_t widest = I > 3 * H ? I : 3 * H;
+    const size_t widest = I > H ? I : H; /* the widest linear input */
     size_t off = 0;
 #define HR_TAKE(field, type, count)                                       \
     do {                                                                  \
@@ -196,7 +196,7 @@ static void scratch_layout(const hr_model_config *c, int seq, uint8_t *base, scr
     HR_TAKE(ffn, float, S * I);
     HR_TAKE(xs, float, S);
     HR_TAKE(att, float, hr_attention_scratch_floats(seq, (int)c->n_heads, (int)c->head_dim));
-    HR_TAKE(xq, int8_t, S * widest);
+    HR_TAKE(xq, int16_t, S * widest);
 #undef HR_TAKE
     p->bytes = off + 64; /* room to align an unaligned base */
 }

@@ -16,30 +16,30 @@
 
 /* ---- scalar kernels -------------------------------------------------------------------- */
 
-static void quantize_row_scalar(const float *x, int k, int8_t *q, float *scale)
+static void quantize_row_scalar(const float *x, int k, int qmax, int16_t *q, float *scale)
 {
     float amax = 0.0f;
     for (int i = 0; i < k; i++)
         amax = fmaxf(amax, fabsf(x[i]));
     if (amax == 0.0f) {
-        memset(q, 0, (size_t)k);
+        memset(q, 0, (size_t)k * sizeof *q);
         *scale = 0.0f;
         return;
     }
-    float inv = 127.0f / amax;
+    float inv = (float)qmax / amax;
     for (int i = 0; i < k; i++) {
         long v = lrintf(x[i] * inv);
-        q[i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+        q[i] = (int16_t)(v > qmax ? qmax : v < -qmax ? -qmax : v);
     }
-    *scale = amax / 127.0f;
+    *scale = amax / (float)qmax;
 }
 
-static void matmul_cols_scalar(const int8_t *xq, const float *xs, int m, const hr_qlinear *W,
+static void matmul_cols_scalar(const int16_t *xq, const float *xs, int m, const hr_qlinear *W,
                                int n0, int n1, float *y)
 {
     const int k = W->cols;
     for (int r = 0; r < m; r++) {
-        const int8_t *a = xq + (size_t)r * k;
+        const int16_t *a = xq + (size_t)r * k;
         for (int n = n0; n < n1; n++) {
             const int8_t *w = W->w + (size_t)n * k;
             int32_t acc = 0;
@@ -205,11 +205,18 @@ const char *hr_isa_name(hr_isa isa)
 
 /* ---- public entry points ----------------------------------------------------------------- */
 
-void hr_quantize_act(const float *x, int m, int k, int8_t *xq, float *xs)
+int hr_act_qmax(int k)
+{
+    long lim = 2147483647L / (127L * (k > 0 ? k : 1));
+    return lim > 32767 ? 32767 : (int)lim;
+}
+
+void hr_quantize_act(const float *x, int m, int k, int16_t *xq, float *xs)
 {
     const hr_kernel_ops *o = ops();
+    const int qmax = hr_act_qmax(k);
     for (int r = 0; r < m; r++)
-        o->quantize_row(x + (size_t)r * k, k, xq + (size_t)r * k, &xs[r]);
+        o->quantize_row(x + (size_t)r * k, k, qmax, xq + (size_t)r * k, &xs[r]);
 }
 
 /* Output features are split into blocks of MATMUL_BLOCK rows of W: each pool range writes
@@ -218,7 +225,7 @@ void hr_quantize_act(const float *x, int m, int k, int8_t *xq, float *xs)
 
 typedef struct matmul_job {
     const hr_kernel_ops *ops;
-    const int8_t *xq;
+    const int16_t *xq;
     const float *xs;
     int m;
     const hr_qlinear *W;
@@ -234,7 +241,7 @@ static void matmul_range(void *ctx, size_t begin, size_t end)
     j->ops->matmul_cols(j->xq, j->xs, j->m, j->W, n0, n1, j->y);
 }
 
-void hr_matmul_q8(const int8_t *xq, const float *xs, int m, const hr_qlinear *W, float *y)
+void hr_matmul_q8(const int16_t *xq, const float *xs, int m, const hr_qlinear *W, float *y)
 {
     matmul_job job = {ops(), xq, xs, m, W, y};
     size_t blocks = ((size_t)W->rows + MATMUL_BLOCK - 1) / MATMUL_BLOCK;
@@ -245,7 +252,7 @@ void hr_matmul_q8(const int8_t *xq, const float *xs, int m, const hr_qlinear *W,
         hr_ml_parallel_for(blocks, matmul_range, &job);
 }
 
-void hr_linear_q8(const float *x, int m, const hr_qlinear *W, int8_t *xq, float *xs, float *y)
+void hr_linear_q8(const float *x, int m, const hr_qlinear *W, int16_t *xq, float *xs, float *y)
 {
     hr_quantize_act(x, m, W->cols, xq, xs);
     hr_matmul_q8(xq, xs, m, W, y);

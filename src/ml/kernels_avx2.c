@@ -3,10 +3,10 @@
  * Every function carries __attribute__((target("avx2,fma"))) so this file builds in the
  * baseline x86-64 build and is only ever called after kernels.c has checked the CPU.
  *
- * int8 dot products use the sign trick: maddubs(|a|, sign(w, a)) multiplies unsigned by
- * signed bytes; with both operands in [-127, 127] each pair sum is at most 2*127*127 =
- * 32258, so the 16-bit intermediate never saturates and the int32 result is exact (equal
- * to the scalar path). exp and erf are polynomial approximations (Cephes expf; Abramowitz
+ * Matmuls widen int8 weights to int16 (cvtepi8_epi16) and multiply them with the int16
+ * activations by madd_epi16: 16 multiply-adds per instruction into int32 lanes. The
+ * activation range (kernels.h, hr_act_qmax) makes every sum exact, equal to the scalar
+ * path. exp and erf are polynomial approximations (Cephes expf; Abramowitz
  * & Stegun 7.1.26 for erf, |error| < 1.5e-7), tested against NumPy/libm references.
  */
 #include "ml/kernels_internal.h"
@@ -87,7 +87,7 @@ AVX2 static inline __m256 erf256(__m256 x)
     return _mm256_or_ps(r, sign);
 }
 
-AVX2 static void quantize_row_avx2(const float *x, int k, int8_t *q, float *scale)
+AVX2 static void quantize_row_avx2(const float *x, int k, int qmax, int16_t *q, float *scale)
 {
     const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     __m256 vmax = _mm256_setzero_ps();
@@ -98,41 +98,38 @@ AVX2 static void quantize_row_avx2(const float *x, int k, int8_t *q, float *scal
     for (; i < k; i++)
         amax = fmaxf(amax, fabsf(x[i]));
     if (amax == 0.0f) {
-        memset(q, 0, (size_t)k);
+        memset(q, 0, (size_t)k * sizeof *q);
         *scale = 0.0f;
         return;
     }
-    float inv = 127.0f / amax;
+    float inv = (float)qmax / amax;
     const __m256 vinv = _mm256_set1_ps(inv);
-    const __m256i lim = _mm256_set1_epi32(127), nlim = _mm256_set1_epi32(-127);
-    i = 0;
-    for (; i + 32 <= k; i += 32) {
-        __m256i v[4];
-        for (int u = 0; u < 4; u++) {
+    const __m256i lim = _mm256_set1_epi32(qmax), nlim = _mm256_set1_epi32(-qmax);
+    for (i = 0; i + 16 <= k; i += 16) {
+        __m256i v[2];
+        for (int u = 0; u < 2; u++) {
             __m256i r = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * u), vinv));
             v[u] = _mm256_max_epi32(_mm256_min_epi32(r, lim), nlim);
         }
-        /* packs work per 128-bit lane; the permute restores element order */
-        __m256i ab = _mm256_packs_epi32(v[0], v[1]), cd = _mm256_packs_epi32(v[2], v[3]);
-        __m256i abcd = _mm256_packs_epi16(ab, cd);
-        abcd = _mm256_permutevar8x32_epi32(abcd, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-        _mm256_storeu_si256((__m256i *)(void *)(q + i), abcd);
+        /* packs works per 128-bit lane; the permute restores element order */
+        __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(v[0], v[1]), 0xd8);
+        _mm256_storeu_si256((__m256i *)(void *)(q + i), p);
     }
     for (; i < k; i++) {
         long v = lrintf(x[i] * inv);
-        q[i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+        q[i] = (int16_t)(v > qmax ? qmax : v < -qmax ? -qmax : v);
     }
-    *scale = amax / 127.0f;
+    *scale = amax / (float)qmax;
 }
 
-/* 32 products of |a| and sign(w, a), summed into 8 int32 lanes. */
-AVX2 static inline __m256i dot32(__m256i ua, __m256i a, __m256i w, __m256i ones)
+/* 16 products of int16 activations and sign-extended int8 weights, in 8 int32 lanes. */
+AVX2 static inline __m256i dot16(__m256i a, const int8_t *w)
 {
-    __m256i p16 = _mm256_maddubs_epi16(ua, _mm256_sign_epi8(w, a));
-    return _mm256_madd_epi16(p16, ones);
+    __m256i vw = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)w));
+    return _mm256_madd_epi16(a, vw);
 }
 
-static int32_t dot_tail(const int8_t *a, const int8_t *w, int from, int k)
+static int32_t dot_tail(const int16_t *a, const int8_t *w, int from, int k)
 {
     int32_t acc = 0;
     for (int i = from; i < k; i++)
@@ -140,31 +137,43 @@ static int32_t dot_tail(const int8_t *a, const int8_t *w, int from, int k)
     return acc;
 }
 
-/* Tiles of 2 activation rows x 4 weight rows: 8 accumulators, each loaded vector is used
- * 2-4 times. Leftover rows and columns fall back to 1x1. */
-AVX2 static void matmul_cols_avx2(const int8_t *xq, const float *xs, int m, const hr_qlinear *W,
+AVX2 static inline __m256i load16(const int16_t *p)
+{
+    return _mm256_loadu_si256((const __m256i *)(const void *)p);
+}
+
+/* One activation row against one weight row. */
+AVX2 static int32_t dot_row(const int16_t *a, const int8_t *w, int k)
+{
+    const int kv = k / 16 * 16;
+    __m256i acc = _mm256_setzero_si256();
+    for (int i = 0; i < kv; i += 16)
+        acc = _mm256_add_epi32(acc, dot16(load16(a + i), w + i));
+    return hsum256_epi32(acc) + dot_tail(a, w, kv, k);
+}
+
+/* Tiles of 2 activation rows x 4 weight rows: 8 accumulators; each widened weight vector
+ * serves both rows. Leftover rows and columns fall back to single dot products. */
+AVX2 static void matmul_cols_avx2(const int16_t *xq, const float *xs, int m, const hr_qlinear *W,
                                   int n0, int n1, float *y)
 {
-    const int k = W->cols, kv = k / 32 * 32, ld = W->rows;
-    const __m256i ones = _mm256_set1_epi16(1);
+    const int k = W->cols, kv = k / 16 * 16, ld = W->rows;
     int r = 0;
     for (; r + 2 <= m; r += 2) {
-        const int8_t *a0 = xq + (size_t)r * k, *a1 = a0 + k;
+        const int16_t *a0 = xq + (size_t)r * k, *a1 = a0 + k;
         int n = n0;
         for (; n + 4 <= n1; n += 4) {
             const int8_t *w0 = W->w + (size_t)n * k;
             __m256i acc[2][4];
             for (int u = 0; u < 4; u++)
                 acc[0][u] = acc[1][u] = _mm256_setzero_si256();
-            for (int i = 0; i < kv; i += 32) {
-                __m256i va0 = _mm256_loadu_si256((const __m256i *)(const void *)(a0 + i));
-                __m256i va1 = _mm256_loadu_si256((const __m256i *)(const void *)(a1 + i));
-                __m256i ua0 = _mm256_abs_epi8(va0), ua1 = _mm256_abs_epi8(va1);
+            for (int i = 0; i < kv; i += 16) {
+                __m256i va0 = load16(a0 + i), va1 = load16(a1 + i);
                 for (int u = 0; u < 4; u++) {
-                    __m256i vw = _mm256_loadu_si256(
-                        (const __m256i *)(const void *)(w0 + (size_t)u * k + i));
-                    acc[0][u] = _mm256_add_epi32(acc[0][u], dot32(ua0, va0, vw, ones));
-                    acc[1][u] = _mm256_add_epi32(acc[1][u], dot32(ua1, va1, vw, ones));
+                    __m256i vw = _mm256_cvtepi8_epi16(
+                        _mm_loadu_si128((const __m128i *)(const void *)(w0 + (size_t)u * k + i)));
+                    acc[0][u] = _mm256_add_epi32(acc[0][u], _mm256_madd_epi16(va0, vw));
+                    acc[1][u] = _mm256_add_epi32(acc[1][u], _mm256_madd_epi16(va1, vw));
                 }
             }
             for (int u = 0; u < 4; u++) {
@@ -178,31 +187,15 @@ AVX2 static void matmul_cols_avx2(const int8_t *xq, const float *xs, int m, cons
         }
         for (; n < n1; n++)
             for (int rr = r; rr < r + 2; rr++) {
-                const int8_t *a = xq + (size_t)rr * k, *w = W->w + (size_t)n * k;
-                __m256i acc = _mm256_setzero_si256();
-                for (int i = 0; i < kv; i += 32) {
-                    __m256i va = _mm256_loadu_si256((const __m256i *)(const void *)(a + i));
-                    __m256i vw = _mm256_loadu_si256((const __m256i *)(const void *)(w + i));
-                    acc = _mm256_add_epi32(acc, dot32(_mm256_abs_epi8(va), va, vw, ones));
-                }
-                int32_t s = hsum256_epi32(acc) + dot_tail(a, w, kv, k);
+                int32_t s = dot_row(xq + (size_t)rr * k, W->w + (size_t)n * k, k);
                 y[(size_t)rr * ld + n] = hr_q8_finish(s, xs[rr], W->w_scale[n], W->bias, n);
             }
     }
-    for (; r < m; r++) {
-        const int8_t *a = xq + (size_t)r * k;
+    for (; r < m; r++)
         for (int n = n0; n < n1; n++) {
-            const int8_t *w = W->w + (size_t)n * k;
-            __m256i acc = _mm256_setzero_si256();
-            for (int i = 0; i < kv; i += 32) {
-                __m256i va = _mm256_loadu_si256((const __m256i *)(const void *)(a + i));
-                __m256i vw = _mm256_loadu_si256((const __m256i *)(const void *)(w + i));
-                acc = _mm256_add_epi32(acc, dot32(_mm256_abs_epi8(va), va, vw, ones));
-            }
-            int32_t s = hsum256_epi32(acc) + dot_tail(a, w, kv, k);
+            int32_t s = dot_row(xq + (size_t)r * k, W->w + (size_t)n * k, k);
             y[(size_t)r * ld + n] = hr_q8_finish(s, xs[r], W->w_scale[n], W->bias, n);
         }
-    }
 }
 
 AVX2 static void layernorm_row_avx2(float *x, int n, const float *gamma, const float *beta, float eps)

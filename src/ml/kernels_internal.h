@@ -11,9 +11,9 @@
 #include "ml/kernels.h"
 
 typedef struct hr_kernel_ops {
-    void (*quantize_row)(const float *x, int k, int8_t *q, float *scale);
+    void (*quantize_row)(const float *x, int k, int qmax, int16_t *q, float *scale);
     /* y[r, n] for r < m and n in [n0, n1); y has row stride W->rows */
-    void (*matmul_cols)(const int8_t *xq, const float *xs, int m, const hr_qlinear *W, int n0,
+    void (*matmul_cols)(const int16_t *xq, const float *xs, int m, const hr_qlinear *W, int n0,
                         int n1, float *y);
     void (*layernorm_row)(float *x, int n, const float *gamma, const float *beta, float eps);
     void (*gelu)(float *x, size_t n);

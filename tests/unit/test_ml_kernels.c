@@ -15,6 +15,7 @@
 #include "ml/pool.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,8 @@ static void run_linear(const ref_case *c, float *y)
     int m = c->p[0], k = c->p[1], n = c->p[2];
     float *x = load(c->name, "x", (size_t)m * k), *w = load(c->name, "w", (size_t)n * k);
     float *b = load(c->name, "b", (size_t)n);
-    int8_t *wq = malloc((size_t)n * k), *xq = malloc((size_t)m * k);
+    int8_t *wq = malloc((size_t)n * k);
+    int16_t *xq = malloc((size_t)m * k * sizeof *xq);
     float *ws = malloc((size_t)n * sizeof *ws), *xs = malloc((size_t)m * sizeof *xs);
     assert_true(wq && xq && ws && xs);
     hr_quantize_rows_i8(w, (size_t)n, (size_t)k, wq, ws);
@@ -236,34 +238,56 @@ static void test_pool_split_deterministic(void **state)
 static void test_quantize_edges(void **state)
 {
     (void)state;
+    /* the activation range keeps k products of int8 weights inside int32 */
+    assert_int_equal(hr_act_qmax(40), 32767);
+    assert_int_equal(hr_act_qmax(1536), 11008);
+    assert_true((int64_t)hr_act_qmax(100000) * 127 * 100000 <= INT32_MAX);
     hr_isa list[2];
     int ni = isas(list);
     for (int i = 0; i < ni; i++) {
         hr_kernels_select(list[i]);
         float x[2 * 40];
         for (int j = 0; j < 40; j++) {
-            x[j] = 0.0f;                               /* all-zero row */
+            x[j] = 0.0f;                                   /* all-zero row */
             x[40 + j] = (j % 2 ? -1.0f : 1.0f) * (float)j; /* max at the end */
         }
-        int8_t q[80];
+        int16_t q[80];
         float s[2];
         hr_quantize_act(x, 2, 40, q, s);
         assert_true(s[0] == 0.0f);
         for (int j = 0; j < 40; j++)
             assert_int_equal(q[j], 0);
-        assert_true(fabsf(s[1] - 39.0f / 127.0f) < 1e-7f);
-        assert_int_equal(q[40 + 39], -127);            /* -39 is the extreme */
-        assert_int_equal(q[40 + 38], (int)lrintf(38.0f * 127.0f / 39.0f));
-        assert_int_equal(q[40 + 1], -3);               /* -1 * 127/39 = -3.26 */
+        assert_true(fabsf(s[1] - 39.0f / 32767.0f) < 1e-9f);
+        assert_int_equal(q[40 + 39], -32767); /* -39 is the extreme */
+        assert_int_equal(q[40 + 38], (int)lrintf(38.0f * (32767.0f / 39.0f)));
+        assert_int_equal(q[40 + 1], (int)lrintf(-32767.0f / 39.0f));
+    }
+    hr_kernels_select(HR_ISA_AUTO);
+    /* worst case: every input at the extreme against all-127 weights stays exact */
+    enum { K = 1536 };
+    static float xs_in[K];
+    static int8_t w[K];
+    static int16_t xq[K];
+    for (int j = 0; j < K; j++) {
+        xs_in[j] = -1.0f;
+        w[j] = -127;
+    }
+    float xs, ws = 1.0f, y;
+    hr_quantize_act(xs_in, 1, K, xq, &xs);
+    hr_qlinear W = {w, &ws, NULL, 1, K};
+    for (int i = 0; i < ni; i++) {
+        hr_kernels_select(list[i]);
+        hr_matmul_q8(xq, &xs, 1, &W, &y);
+        assert_true(fabsf(y - 127.0f * K) < 0.05f); /* no int32 wrap-around */
     }
     hr_kernels_select(HR_ISA_AUTO);
     /* weight quantisation: per-row max maps to +-127 and scales reconstruct it */
-    float w[3] = {0.5f, -2.0f, 1.0f};
+    float wf[3] = {0.5f, -2.0f, 1.0f};
     int8_t wq[3];
-    float ws;
-    hr_quantize_rows_i8(w, 1, 3, wq, &ws);
+    float wsc;
+    hr_quantize_rows_i8(wf, 1, 3, wq, &wsc);
     assert_int_equal(wq[1], -127);
-    assert_true(fabsf(wq[1] * ws + 2.0f) < 1e-6f);
+    assert_true(fabsf(wq[1] * wsc + 2.0f) < 1e-6f);
     assert_int_equal(wq[0], 32); /* 0.5 * 63.5 = 31.75 */
 }
 
