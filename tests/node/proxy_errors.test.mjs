@@ -18,7 +18,7 @@ before(async () => {
 });
 
 after(async () => {
-  await proxy.stop();
+  assert.equal(await proxy.stop(), 0, "clean exit (no sanitizer report)");
   await up.close();
 });
 
@@ -88,7 +88,7 @@ test('upstream unreachable: 502 after 3 attempts, in the provider shape', async 
     await assert.rejects(a.messages.create({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'x' }] }),
       (e) => e.status === 502 && e.error.type === 'error' && e.error.error.type === 'api_error');
   } finally {
-    await p.stop();
+    assert.equal(await p.stop(), 0);
   }
 });
 

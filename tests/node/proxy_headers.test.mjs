@@ -18,7 +18,7 @@ before(async () => {
 });
 
 after(async () => {
-  await proxy.stop();
+  assert.equal(await proxy.stop(), 0, "clean exit (no sanitizer report)");
   await up.close();
 });
 
@@ -130,7 +130,7 @@ test('catch-all provider choice: x-api-key, anthropic-version or sk-ant- bearer 
     await fetch(`${p.url}/v1/embeddings`, { method: 'POST', headers: { authorization: 'Bearer sk-1', 'content-type': 'application/json' }, body: '{"input":"x","model":"e"}' });
     assert.equal(o.requests.length, 1);
   } finally {
-    await p.stop();
+    assert.equal(await p.stop(), 0);
     await a.close();
     await o.close();
   }
@@ -180,6 +180,6 @@ test('/debug/ answers loopback clients only', async (t) => {
     r = await fetch(`http://${ext.address}:${p.port}/livez`);
     assert.equal(r.status, 200);
   } finally {
-    await p.stop();
+    assert.equal(await p.stop(), 0);
   }
 });

@@ -34,7 +34,7 @@ test('client disconnect mid-stream aborts the upstream transfer within 1 s', asy
     assert.ok(rec.closed, 'upstream connection closed');
     assert.ok(rec.closedAt - abortedAt < 1000, `closed ${rec.closedAt - abortedAt} ms after the client left`);
   } finally {
-    await proxy.stop();
+    assert.equal(await proxy.stop(), 0, "clean exit (no sanitizer report)");
   }
 });
 
@@ -56,7 +56,7 @@ test('client disconnect while waiting for a non-streaming answer aborts upstream
     while (!rec.closed && Date.now() - abortedAt < 3000) await sleep(20);
     assert.ok(rec.closed && rec.closedAt - abortedAt < 1000, 'upstream closed within 1 s');
   } finally {
-    await proxy.stop();
+    assert.equal(await proxy.stop(), 0, "clean exit (no sanitizer report)");
   }
 });
 
@@ -132,7 +132,7 @@ test('holds 200 concurrent streams', async () => {
     assert.ok(lines.every((l) => l.status === '200' && l.stream === 'true' && l.input_tokens === '31'));
     agent.destroy();
   } finally {
-    await proxy.stop();
+    assert.equal(await proxy.stop(), 0, "clean exit (no sanitizer report)");
   }
 });
 
@@ -166,6 +166,6 @@ test('holds 1,000 idle keep-alive connections and still answers', async () => {
     assert.match(again, /^HTTP\/1\.1 200/);
   } finally {
     for (const s of sockets) s.destroy();
-    await proxy.stop();
+    assert.equal(await proxy.stop(), 0, "clean exit (no sanitizer report)");
   }
 });

@@ -1,0 +1,171 @@
+/* Unit tests for the route abstraction (routes.h): table lookup, request helpers, response
+ * building and both providers' error shapes (checked by parsing them back with json.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "json/json.h"
+#include "proxy/routes.h"
+#include "proxy/usage.h"
+
+#include <string.h>
+
+static void table_lookup(void **state)
+{
+    (void)state;
+    int other = 0;
+    const hr_route *r = hr_route_find("GET", "/livez", &other);
+    assert_non_null(r);
+    assert_string_equal(r->name, "hr_route_livez");
+    assert_non_null(hr_route_find("HEAD", "/health", &other));
+    assert_null(hr_route_find("POST", "/livez", &other));
+    assert_int_equal(other, 1);
+    assert_null(hr_route_find("POST", "/v1/chat/completions", &other));
+    assert_int_equal(other, 0);
+    size_t n;
+    const hr_route *all = hr_routes(&n);
+    assert_true(n >= 6);
+    for (size_t i = 0; i < n; i++)
+        assert_non_null(all[i].handler);
+}
+
+static void request_helpers(void **state)
+{
+    (void)state;
+    const char *headers[] = {"X-Api-Key", "k1", "Content-Type", "application/json"};
+    hr_request req = {"GET", "/v1/retrieve/abc", "query=a%20b+c&empty&x=1", "", 0, "127.0.0.1", 1,
+                      "hr-1", "0123456789abcdef", HR_PROVIDER_ANTHROPIC, headers, 2};
+    assert_string_equal(hr_request_header(&req, "x-api-key"), "k1");
+    assert_null(hr_request_header(&req, "authorization"));
+    hr_buf v = HR_BUF_INIT;
+    assert_int_equal(hr_request_query_param(&req, "query", &v), 1);
+    assert_string_equal(v.data, "a b c");
+    hr_buf_reset(&v);
+    assert_int_equal(hr_request_query_param(&req, "empty", &v), 1);
+    assert_int_equal(v.len, 0);
+    assert_int_equal(hr_request_query_param(&req, "missing", &v), 0);
+    hr_buf_free(&v);
+}
+
+static void error_shapes(void **state)
+{
+    (void)state;
+    hr_response res = HR_RESPONSE_INIT;
+    assert_int_equal(hr_response_error(&res, HR_PROVIDER_OPENAI, 400, "invalid_request_error",
+                                       "invalid_json", "bad \"json\" at byte %d", 7), 0);
+    assert_int_equal(res.status, 400);
+    hr_json_doc d;
+    hr_json_error err;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    assert_int_equal(hr_json_parse(&d, res.body.data, res.body.len, &lim, &err), 0);
+    uint32_t e = hr_json_get(&d, 0, "error");
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, e, "message"), "bad \"json\" at byte 7"));
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, e, "type"), "invalid_request_error"));
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, e, "code"), "invalid_json"));
+    hr_json_doc_free(&d);
+    hr_response_free(&res);
+
+    assert_int_equal(hr_response_error(&res, HR_PROVIDER_ANTHROPIC, 413, "request_too_large",
+                                       "ignored", "too big"), 0);
+    assert_int_equal(hr_json_parse(&d, res.body.data, res.body.len, &lim, &err), 0);
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, 0, "type"), "error"));
+    e = hr_json_get(&d, 0, "error");
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, e, "type"), "request_too_large"));
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, e, "message"), "too big"));
+    assert_int_equal(hr_json_get(&d, e, "code"), HR_JSON_NONE);
+    hr_json_doc_free(&d);
+    hr_response_free(&res);
+}
+
+static void response_headers_are_bounded(void **state)
+{
+    (void)state;
+    hr_response res = HR_RESPONSE_INIT;
+    for (int i = 0; i < HR_RESPONSE_MAX_HEADERS; i++)
+        assert_int_equal(hr_response_header(&res, "x-a", "b"), 0);
+    assert_int_equal(hr_response_header(&res, "x-a", "b"), -1);
+    assert_int_equal(hr_response_body(&res, 201, "text/plain", "hi", 2), 0);
+    assert_string_equal(res.content_type, "text/plain");
+    assert_int_equal(res.status, 201);
+    hr_response_free(&res);
+}
+
+static void provider_choice(void **state)
+{
+    (void)state;
+    assert_int_equal(hr_provider_from_headers("k", NULL, NULL), HR_PROVIDER_ANTHROPIC);
+    assert_int_equal(hr_provider_from_headers(NULL, "2023-06-01", NULL), HR_PROVIDER_ANTHROPIC);
+    assert_int_equal(hr_provider_from_headers(NULL, NULL, "Bearer sk-ant-x"), HR_PROVIDER_ANTHROPIC);
+    assert_int_equal(hr_provider_from_headers(NULL, NULL, "Bearer sk-proj-x"), HR_PROVIDER_OPENAI);
+    assert_int_equal(hr_provider_from_headers(NULL, NULL, NULL), HR_PROVIDER_OPENAI);
+}
+
+static void usage_from_each_shape(void **state)
+{
+    (void)state;
+    hr_usage u = HR_USAGE_INIT;
+    const char *openai = "{\"choices\":[],\"usage\":{\"prompt_tokens\":42,\"completion_tokens\":7}}";
+    assert_int_equal(hr_usage_from_json(openai, strlen(openai), &u), 1);
+    assert_int_equal(u.input_tokens, 42);
+    assert_int_equal(u.output_tokens, 7);
+    u = (hr_usage)HR_USAGE_INIT;
+    const char *start = "{\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":10,"
+                        "\"cache_read_input_tokens\":5,\"output_tokens\":1}}}";
+    const char *delta = "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}";
+    assert_int_equal(hr_usage_from_json(start, strlen(start), &u), 1);
+    assert_int_equal(hr_usage_from_json(delta, strlen(delta), &u), 1);
+    assert_int_equal(u.input_tokens, 15);
+    assert_int_equal(u.output_tokens, 9);
+    u = (hr_usage)HR_USAGE_INIT;
+    const char *resp = "{\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":4}}}";
+    assert_int_equal(hr_usage_from_json(resp, strlen(resp), &u), 1);
+    assert_int_equal(u.input_tokens, 3);
+    assert_int_equal(u.output_tokens, 4);
+    u = (hr_usage)HR_USAGE_INIT;
+    assert_int_equal(hr_usage_from_json("{\"usage\":null}", 14, &u), 0);
+    assert_int_equal(hr_usage_from_json("[DONE]", 6, &u), 0);
+    assert_int_equal(hr_usage_from_json("{\"usage\":", 9, &u), -1);
+    assert_int_equal(u.input_tokens, -1);
+}
+
+static void include_usage_splice(void **state)
+{
+    (void)state;
+    struct { const char *in, *out; } cases[] = {
+        {"{\"stream\":true,\"m\":[1, 2]}", "{\"stream_options\":{\"include_usage\":true},\"stream\":true,\"m\":[1, 2]}"},
+        {"{\"stream\":true,\"stream_options\":{}}", "{\"stream\":true,\"stream_options\":{\"include_usage\":true}}"},
+        {"{\"stream_options\":{\"x\":1},\"stream\":true}", "{\"stream_options\":{\"include_usage\":true,\"x\":1},\"stream\":true}"},
+        {"{\"stream_options\":null,\"stream\":true}", "{\"stream_options\":{\"include_usage\":true},\"stream\":true}"},
+    };
+    for (size_t i = 0; i < 4; i++) {
+        hr_buf out = HR_BUF_INIT;
+        int changed = 0;
+        assert_int_equal(hr_ensure_include_usage(cases[i].in, strlen(cases[i].in), &out, &changed), 0);
+        assert_int_equal(changed, 1);
+        assert_string_equal(out.data, cases[i].out);
+        hr_buf_free(&out);
+    }
+    const char *explicit_false = "{\"stream\":true,\"stream_options\":{\"include_usage\":false}}";
+    hr_buf out = HR_BUF_INIT;
+    int changed = 1;
+    assert_int_equal(hr_ensure_include_usage(explicit_false, strlen(explicit_false), &out, &changed), 0);
+    assert_int_equal(changed, 0);
+    assert_int_equal(out.len, 0);
+    assert_int_equal(hr_ensure_include_usage("{", 1, &out, &changed), -1);
+    hr_buf_free(&out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(table_lookup),
+        cmocka_unit_test(request_helpers),
+        cmocka_unit_test(error_shapes),
+        cmocka_unit_test(response_headers_are_bounded),
+        cmocka_unit_test(provider_choice),
+        cmocka_unit_test(usage_from_each_shape),
+        cmocka_unit_test(include_usage_splice),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
