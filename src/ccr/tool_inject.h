@@ -1,0 +1,40 @@
+/* tool_inject.h: the model's way back, request side. When a forwarded request body holds
+ * markers, the proxy offers a headroom_retrieve tool (hash required, query optional) in
+ * the provider's own format; when the model calls it, tool_loop.h answers the call and
+ * continues the conversation upstream.
+ *
+ * A pure function of bytes (no I/O, deterministic): the proxy calls hr_ccr_inject_tool on
+ * the body it is about to forward (after compression). The body is edited by splicing
+ * (json.h): every byte outside the edit stays as it was, so the client's prompt-cache
+ * prefix is untouched, and the tool goes at the end of the tools array (a stable position:
+ * the same request always gets the same bytes).
+ *
+ * The API values match compress/pipeline.h's hr_shape (the proxy may cast one to the
+ * other); ccr cannot include that header (compress depends on ccr).
+ */
+#ifndef HR_CCR_TOOL_INJECT_H
+#define HR_CCR_TOOL_INJECT_H
+
+#include "sys/buf.h"
+#include "sys/hash.h"
+
+#include <stddef.h>
+
+typedef enum {
+    HR_CCR_API_OPENAI_CHAT = 0, /* POST /v1/chat/completions */
+    HR_CCR_API_ANTHROPIC = 1,   /* POST /v1/messages */
+    HR_CCR_API_RESPONSES = 2,   /* POST /v1/responses */
+} hr_ccr_api;
+
+#define HR_CCR_TOOL_NAME "headroom_retrieve"
+
+/* Appends the tool definition for api to out (minified JSON object). */
+int hr_ccr_tool_definition(hr_ccr_api api, hr_buf *out);
+
+/* If body (a request of api) contains a marker and does not already define a tool named
+ * headroom_retrieve, writes the body with the tool appended to "tools" (created when
+ * absent) into out and returns 1. 0: nothing to do (out untouched). -1: not a JSON object
+ * or no memory (forward the body as it is). */
+int hr_ccr_inject_tool(hr_ccr_api api, const char *body, size_t len, hr_buf *out);
+
+#endif

@@ -1,0 +1,298 @@
+/* The headroom_retrieve tool: injection in the three provider formats (bytes outside the
+ * edit unchanged, appended last, deterministic, not when the client defines its own or
+ * there is no marker), call detection, follow-up requests, usage summing, and the
+ * non-streaming loop against a scripted upstream (the provider is the only stand-in). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "ccr/tool_loop.h"
+#include "json/json.h"
+#include "sys/hash.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MARK "[100 items compressed to 12. Retrieve more: hash=0123456789abcdef01234567]"
+
+static hr_json_doc parse_ok(const char *s, size_t n)
+{
+    hr_json_doc d = {0};
+    hr_json_error err;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    if (hr_json_parse(&d, s, n, &lim, &err) != 0)
+        fail_msg("invalid JSON: %s in %.*s", err.msg, (int)n, s);
+    return d;
+}
+
+static void injects_in_each_format(void **state)
+{
+    (void)state;
+    struct { hr_ccr_api api; const char *body; const char *name_path; } cases[] = {
+        {HR_CCR_API_OPENAI_CHAT,
+         "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"[1]\\n" MARK "\"}]}",
+         "function"},
+        {HR_CCR_API_ANTHROPIC,
+         "{\"model\":\"claude\",\"max_tokens\":10,\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t\",\"content\":\"" MARK "\"}]}]}",
+         "name"},
+        {HR_CCR_API_RESPONSES,
+         "{\"model\":\"gpt-4o\",\"input\":[{\"type\":\"function_call_output\",\"call_id\":\"c\",\"output\":\"" MARK "\"}]}",
+         "name"},
+    };
+    for (size_t k = 0; k < 3; k++) {
+        const char *body = cases[k].body;
+        size_t len = strlen(body);
+        hr_buf out = HR_BUF_INIT, again = HR_BUF_INIT;
+        assert_int_equal(hr_ccr_inject_tool(cases[k].api, body, len, &out), 1);
+        assert_int_equal(hr_ccr_inject_tool(cases[k].api, body, len, &again), 1);
+        assert_string_equal(out.data, again.data); /* deterministic */
+        /* Everything before the root's closing brace is unchanged. */
+        assert_memory_equal(out.data, body, len - 1);
+        hr_json_doc d = parse_ok(out.data, out.len);
+        uint32_t tools = hr_json_get(&d, 0, "tools");
+        assert_int_equal(d.nodes[tools].count, 1);
+        uint32_t t = hr_json_index(&d, tools, 0);
+        uint32_t name = cases[k].api == HR_CCR_API_OPENAI_CHAT
+                            ? hr_json_get(&d, hr_json_get(&d, t, "function"), "name")
+                            : hr_json_get(&d, t, "name");
+        assert_true(hr_json_string_eq(&d, name, "headroom_retrieve"));
+        uint32_t schema = cases[k].api == HR_CCR_API_ANTHROPIC
+                              ? hr_json_get(&d, t, "input_schema")
+                              : cases[k].api == HR_CCR_API_RESPONSES
+                                    ? hr_json_get(&d, t, "parameters")
+                                    : hr_json_get(&d, hr_json_get(&d, t, "function"), "parameters");
+        uint32_t req = hr_json_get(&d, schema, "required");
+        assert_true(hr_json_string_eq(&d, hr_json_index(&d, req, 0), "hash"));
+        assert_int_equal(d.nodes[req].count, 1);
+        hr_json_doc_free(&d);
+        hr_buf_free(&out);
+        hr_buf_free(&again);
+    }
+}
+
+static void appends_after_client_tools_and_respects_theirs(void **state)
+{
+    (void)state;
+    const char *body = "{\"tools\":[{\"name\":\"Read\",\"input_schema\":{\"type\":\"object\"}}],"
+                       "\"messages\":[{\"role\":\"user\",\"content\":\"" MARK "\"}]}";
+    hr_buf out = HR_BUF_INIT;
+    assert_int_equal(hr_ccr_inject_tool(HR_CCR_API_ANTHROPIC, body, strlen(body), &out), 1);
+    const char *close = strstr(body, "}]") + 1; /* end of the client's tools array */
+    size_t prefix = (size_t)(close - body);
+    assert_memory_equal(out.data, body, prefix);
+    assert_true(!strncmp(out.data + prefix, ",{\"name\":\"headroom_retrieve\"", 28));
+    hr_json_doc d = parse_ok(out.data, out.len);
+    assert_int_equal(d.nodes[hr_json_get(&d, 0, "tools")].count, 2);
+    hr_json_doc_free(&d);
+    hr_buf_free(&out);
+
+    const char *theirs = "{\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"headroom_retrieve\"}}],"
+                         "\"messages\":[{\"role\":\"tool\",\"content\":\"" MARK "\"}]}";
+    assert_int_equal(hr_ccr_inject_tool(HR_CCR_API_OPENAI_CHAT, theirs, strlen(theirs), &out), 0);
+    const char *plain = "{\"messages\":[{\"role\":\"user\",\"content\":\"hash=0123456789abcdef01234567\"}]}";
+    assert_int_equal(hr_ccr_inject_tool(HR_CCR_API_OPENAI_CHAT, plain, strlen(plain), &out), 0);
+    assert_int_equal(hr_ccr_inject_tool(HR_CCR_API_OPENAI_CHAT, "[" MARK, 76, &out), -1);
+    assert_int_equal(out.len, 0);
+}
+
+static const char CHAT_CALL[] =
+    "{\"id\":\"x\",\"choices\":[{\"index\":0,\"finish_reason\":\"tool_calls\",\"message\":{\"role\":"
+    "\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\","
+    "\"function\":{\"name\":\"headroom_retrieve\",\"arguments\":\"{\\\"hash\\\":\\\"%s\\\",\\\"query\\\":\\\"disk\\\"}\"}}]}}],"
+    "\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":10,\"total_tokens\":110}}";
+
+static void finds_calls_in_each_format(void **state)
+{
+    (void)state;
+    hr_ccr_calls calls;
+    char chat[1024];
+    snprintf(chat, sizeof chat, CHAT_CALL, "0123456789abcdef01234567");
+    assert_int_equal(hr_ccr_find_calls(HR_CCR_API_OPENAI_CHAT, chat, strlen(chat), &calls), 1);
+    assert_int_equal(calls.n, 1);
+    assert_string_equal(calls.call[0].id, "call_1");
+    assert_string_equal(calls.call[0].hash, "0123456789abcdef01234567");
+    assert_string_equal(calls.call[0].query, "disk");
+
+    const char *anth = "{\"type\":\"message\",\"stop_reason\":\"tool_use\",\"content\":[{\"type\":\"text\","
+                       "\"text\":\"let me look\"},{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":"
+                       "\"headroom_retrieve\",\"input\":{\"hash\":\"aa\"}}]}";
+    assert_int_equal(hr_ccr_find_calls(HR_CCR_API_ANTHROPIC, anth, strlen(anth), &calls), 1);
+    assert_string_equal(calls.call[0].id, "toolu_1");
+    assert_string_equal(calls.call[0].hash, "aa");
+    assert_string_equal(calls.call[0].query, "");
+
+    const char *mixed = "{\"stop_reason\":\"tool_use\",\"content\":[{\"type\":\"tool_use\",\"id\":\"a\","
+                        "\"name\":\"headroom_retrieve\",\"input\":{\"hash\":\"aa\"}},{\"type\":\"tool_use\","
+                        "\"id\":\"b\",\"name\":\"Bash\",\"input\":{}}]}";
+    assert_int_equal(hr_ccr_find_calls(HR_CCR_API_ANTHROPIC, mixed, strlen(mixed), &calls), 0);
+    assert_int_equal(calls.other, 1);
+
+    const char *resp = "{\"output\":[{\"type\":\"reasoning\",\"id\":\"rs_1\",\"summary\":[]},{\"type\":"
+                       "\"function_call\",\"id\":\"fc_1\",\"call_id\":\"call_9\",\"name\":\"headroom_retrieve\","
+                       "\"arguments\":\"{\\\"hash\\\":\\\"bb\\\"}\"}]}";
+    assert_int_equal(hr_ccr_find_calls(HR_CCR_API_RESPONSES, resp, strlen(resp), &calls), 1);
+    assert_string_equal(calls.call[0].id, "call_9");
+    const char *text = "{\"stop_reason\":\"end_turn\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"}]}";
+    assert_int_equal(hr_ccr_find_calls(HR_CCR_API_ANTHROPIC, text, strlen(text), &calls), 0);
+}
+
+/* ---- the loop against a scripted upstream ---------------------------------------- */
+
+typedef struct upstream {
+    int calls;
+    int always_call;      /* keep calling the tool (round cap) */
+    char hash[32];
+    hr_buf last_request;
+    int saw_original;     /* the follow-up carried the original's text as tool_result */
+} upstream;
+
+static int anthropic_upstream(void *user, const char *body, size_t len, hr_buf *response,
+                              int *status)
+{
+    upstream *u = user;
+    u->calls++;
+    hr_buf_reset(&u->last_request);
+    hr_buf_append(&u->last_request, body, len);
+    hr_json_doc d = parse_ok(body, len);
+    uint32_t msgs = hr_json_get(&d, 0, "messages");
+    uint32_t last = hr_json_index(&d, msgs, d.nodes[msgs].count - 1);
+    uint32_t block = hr_json_index(&d, hr_json_get(&d, last, "content"), 0);
+    hr_buf content = HR_BUF_INIT;
+    if (hr_json_string_eq(&d, hr_json_get(&d, block, "type"), "tool_result")) {
+        hr_json_string(&d, hr_json_get(&d, block, "content"), &content);
+        u->saw_original = content.data && strstr(content.data, "disk full on /var") != NULL;
+    }
+    hr_buf_free(&content);
+    hr_json_doc_free(&d);
+    *status = 200;
+    if (u->always_call)
+        return hr_buf_printf(response, "{\"type\":\"message\",\"stop_reason\":\"tool_use\",\"content\":"
+                                       "[{\"type\":\"tool_use\",\"id\":\"toolu_%d\",\"name\":\"headroom_retrieve\","
+                                       "\"input\":{\"hash\":\"%s\"}}],\"usage\":{\"input_tokens\":10,"
+                                       "\"output_tokens\":1}}", u->calls, u->hash);
+    return hr_buf_puts(response, "{\"type\":\"message\",\"stop_reason\":\"end_turn\",\"content\":"
+                                 "[{\"type\":\"text\",\"text\":\"The disk is full.\"}],"
+                                 "\"usage\":{\"input_tokens\":500,\"output_tokens\":7,"
+                                 "\"cache_read_input_tokens\":0}}");
+}
+
+static void loop_answers_and_sums_usage(void **state)
+{
+    (void)state;
+    hr_ccr_config c;
+    hr_ccr_config_default(&c);
+    c.backend = HR_CCR_BACKEND_MEMORY;
+    char err[128];
+    hr_ccr_store *s = hr_ccr_store_open(&c, err, sizeof err);
+    const char *original = "line 1 ok\nline 2 disk full on /var\nline 3 ok\n";
+    upstream u = {0};
+    hr_content_hash(original, strlen(original), u.hash);
+    assert_int_equal(hr_ccr_put(s, "abcdef", u.hash, original, strlen(original), 0), 0);
+
+    char request[512], first[512];
+    snprintf(request, sizeof request, "{\"model\":\"claude\",\"max_tokens\":100,\"messages\":"
+             "[{\"role\":\"user\",\"content\":\"why? [3 lines compressed to 1. Retrieve more: hash=%s]\"}]}", u.hash);
+    snprintf(first, sizeof first, "{\"type\":\"message\",\"stop_reason\":\"tool_use\",\"content\":[{\"type\":"
+             "\"tool_use\",\"id\":\"toolu_0\",\"name\":\"headroom_retrieve\",\"input\":{\"hash\":\"%s\"}}],"
+             "\"usage\":{\"input_tokens\":400,\"output_tokens\":20,\"cache_read_input_tokens\":5}}", u.hash);
+    hr_buf final = HR_BUF_INIT;
+    int status = 0;
+    assert_int_equal(hr_ccr_tool_loop(HR_CCR_API_ANTHROPIC, s, "abcdef", request, strlen(request),
+                                      first, strlen(first), anthropic_upstream, &u, &final, &status), 1);
+    assert_int_equal(u.calls, 1);
+    assert_true(u.saw_original);
+    /* The follow-up keeps the original request as its prefix (prompt cache). */
+    assert_memory_equal(u.last_request.data, request, strlen(request) - 2);
+    assert_int_equal(status, 200);
+    hr_json_doc d = parse_ok(final.data, final.len);
+    uint32_t usage = hr_json_get(&d, 0, "usage");
+    int64_t in, out, cr;
+    hr_json_int64(&d, hr_json_get(&d, usage, "input_tokens"), &in);
+    hr_json_int64(&d, hr_json_get(&d, usage, "output_tokens"), &out);
+    hr_json_int64(&d, hr_json_get(&d, usage, "cache_read_input_tokens"), &cr);
+    assert_int_equal(in, 900);
+    assert_int_equal(out, 27);
+    assert_int_equal(cr, 5);
+    assert_non_null(strstr(final.data, "The disk is full."));
+    hr_json_doc_free(&d);
+
+    /* Another tenant's call gets an explanation, not the original. */
+    u = (upstream){0};
+    hr_content_hash(original, strlen(original), u.hash);
+    assert_int_equal(hr_ccr_tool_loop(HR_CCR_API_ANTHROPIC, s, "fedcba", request, strlen(request),
+                                      first, strlen(first), anthropic_upstream, &u, &final, &status), 1);
+    assert_false(u.saw_original);
+    assert_non_null(strstr(u.last_request.data, "unknown or expired"));
+
+    /* A model that keeps calling stops after the round cap. */
+    hr_buf_free(&u.last_request);
+    u = (upstream){0};
+    u.always_call = 1;
+    hr_content_hash(original, strlen(original), u.hash);
+    assert_int_equal(hr_ccr_tool_loop(HR_CCR_API_ANTHROPIC, s, "abcdef", request, strlen(request),
+                                      first, strlen(first), anthropic_upstream, &u, &final, &status), 1);
+    assert_int_equal(u.calls, HR_CCR_MAX_ROUNDS);
+    hr_buf_free(&u.last_request);
+    hr_buf_free(&final);
+    hr_ccr_store_close(s);
+}
+
+static void followup_in_chat_and_responses_formats(void **state)
+{
+    (void)state;
+    char resp[1024];
+    snprintf(resp, sizeof resp, CHAT_CALL, "0123456789abcdef01234567");
+    hr_ccr_calls calls;
+    assert_int_equal(hr_ccr_find_calls(HR_CCR_API_OPENAI_CHAT, resp, strlen(resp), &calls), 1);
+    hr_buf results[1] = {HR_BUF_INIT};
+    hr_buf_puts(&results[0], "the \"original\"");
+    const char *req = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    hr_buf out = HR_BUF_INIT;
+    assert_int_equal(hr_ccr_build_followup(HR_CCR_API_OPENAI_CHAT, req, strlen(req), resp, strlen(resp),
+                                           &calls, results, &out), 0);
+    hr_json_doc d = parse_ok(out.data, out.len);
+    uint32_t msgs = hr_json_get(&d, 0, "messages");
+    assert_int_equal(d.nodes[msgs].count, 3);
+    uint32_t tool = hr_json_index(&d, msgs, 2);
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, tool, "role"), "tool"));
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, tool, "tool_call_id"), "call_1"));
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, tool, "content"), "the \"original\""));
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, hr_json_index(&d, msgs, 1), "role"), "assistant"));
+    hr_json_doc_free(&d);
+
+    const char *rresp = "{\"output\":[{\"type\":\"function_call\",\"call_id\":\"c7\",\"name\":\"headroom_retrieve\","
+                        "\"arguments\":\"{\\\"hash\\\":\\\"bb\\\"}\"}],\"usage\":{\"input_tokens\":3,\"output_tokens\":4,\"total_tokens\":7}}";
+    assert_int_equal(hr_ccr_find_calls(HR_CCR_API_RESPONSES, rresp, strlen(rresp), &calls), 1);
+    const char *rreq = "{\"model\":\"gpt-4o\",\"input\":\"summarise\"}";
+    hr_buf_reset(&out);
+    assert_int_equal(hr_ccr_build_followup(HR_CCR_API_RESPONSES, rreq, strlen(rreq), rresp, strlen(rresp),
+                                           &calls, results, &out), 0);
+    d = parse_ok(out.data, out.len);
+    uint32_t input = hr_json_get(&d, 0, "input");
+    assert_int_equal(d.nodes[input].count, 3);
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, hr_json_index(&d, input, 0), "content"), "summarise"));
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, hr_json_index(&d, input, 2), "type"), "function_call_output"));
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, hr_json_index(&d, input, 2), "call_id"), "c7"));
+    hr_json_doc_free(&d);
+
+    hr_ccr_usage earlier = {0};
+    assert_int_equal(hr_ccr_read_usage(HR_CCR_API_RESPONSES, rresp, strlen(rresp), &earlier), 0);
+    hr_buf_reset(&out);
+    assert_int_equal(hr_ccr_merge_usage(HR_CCR_API_RESPONSES, rresp, strlen(rresp), &earlier, &out), 0);
+    assert_non_null(strstr(out.data, "\"usage\":{\"input_tokens\":6,\"output_tokens\":8,\"total_tokens\":14}"));
+    hr_buf_free(&out);
+    hr_buf_free(&results[0]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(injects_in_each_format),
+        cmocka_unit_test(appends_after_client_tools_and_respects_theirs),
+        cmocka_unit_test(finds_calls_in_each_format),
+        cmocka_unit_test(loop_answers_and_sums_usage),
+        cmocka_unit_test(followup_in_chat_and_responses_formats),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
