@@ -1,0 +1,100 @@
+// run.mjs: drives the side-by-side ML memory benchmark (called by run.sh after the build).
+// Writes the shared ids file (N sequences, lengths uniform in 8..256, [CLS] ... [SEP],
+// seeded), runs each arm in a fresh process one after another (ORT arena on, ORT arena off,
+// ours), and prints the table for docs/benchmarks.md plus the targets' verdicts.
+//
+// usage: node run.mjs WORK_DIR N THREADS SEED
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const [work, nArg, threadsArg, seedArg] = process.argv.slice(2);
+const N = Number(nArg), THREADS = Number(threadsArg), SEED = Number(seedArg);
+
+function mulberry32(a) {
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const vocab = JSON.parse(fs.readFileSync(path.join(work, 'minilm/config.json'), 'utf8')).vocab_size;
+const rnd = mulberry32(SEED);
+const parts = [];
+const head = Buffer.alloc(4);
+head.writeUInt32LE(N, 0);
+parts.push(head);
+const lens = [];
+for (let i = 0; i < N; i++) {
+  const n = 8 + Math.floor(rnd() * 249); // 8..256
+  lens.push(n);
+  const b = Buffer.alloc(4 + 4 * n);
+  b.writeUInt32LE(n, 0);
+  b.writeInt32LE(101, 4);
+  for (let j = 1; j < n - 1; j++) b.writeInt32LE(1000 + Math.floor(rnd() * (vocab - 1000)), 4 + 4 * j);
+  b.writeInt32LE(102, 4 + 4 * (n - 1));
+  parts.push(b);
+}
+const idsPath = path.join(work, 'ids.bin');
+fs.writeFileSync(idsPath, Buffer.concat(parts));
+
+function runArm(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) {
+    process.stderr.write(r.stderr || '');
+    throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+const addon = path.join(work, 'hr_trim.node');
+const onnx = path.join(work, 'minilm/model_int8.onnx');
+const arms = [
+  runArm(process.execPath, ['--expose-gc', path.join(here, 'arm_ort.mjs'), onnx, idsPath, String(THREADS), 'on', addon]),
+  runArm(process.execPath, ['--expose-gc', path.join(here, 'arm_ort.mjs'), onnx, idsPath, String(THREADS), 'off', addon]),
+  runArm(path.join(work, 'arm_ours'), [path.join(work, 'model.hrm'), idsPath, String(THREADS)]),
+];
+
+const mb = (b) => (b / 1048576).toFixed(1);
+const pair = (s) => `${mb(s.anon)} / ${mb(s.rss)}`;
+const signed = (b) => (b >= 0 ? '+' : '') + (b / 1048576).toFixed(2);
+const lines = [];
+lines.push(`${N} inferences, lengths 8-256 (mean ${(lens.reduce((a, b) => a + b, 0) / N).toFixed(0)} tokens), ` +
+           `${THREADS} thread(s), batch 1. Memory in MB as RssAnon / VmRSS.`);
+lines.push('');
+lines.push('| arm | baseline | loaded | peak during inference | after dropping session | retained vs baseline | latency mean / p50 / p95 ms |');
+lines.push('|---|---:|---:|---:|---:|---:|---:|');
+for (const a of arms) {
+  const peak = { anon: a.peak.anon, rss: a.peak.rss };
+  const ret = `${signed(a.dropped.anon - a.baseline.anon)} / ${signed(a.dropped.rss - a.baseline.rss)}`;
+  const l = a.latency_ms;
+  lines.push(`| ${a.arm} | ${pair(a.baseline)} | ${pair(a.loaded)} | ${pair(peak)} | ${pair(a.dropped)} | ${ret} | ` +
+             `${l.mean.toFixed(2)} / ${l.p50.toFixed(2)} / ${l.p95.toFixed(2)} |`);
+}
+const [on, off, ours] = arms;
+const growth = (a) => a.peak.anon - a.baseline.anon;
+const cos = (x, y) => {
+  let d = 0, nx = 0, ny = 0;
+  for (let i = 0; i < x.length; i++) { d += x[i] * y[i]; nx += x[i] * x[i]; ny += y[i] * y[i]; }
+  return d / Math.sqrt(nx * ny);
+};
+lines.push('');
+lines.push(`Peak RssAnon growth over baseline: ORT arena on ${mb(growth(on))} MB, arena off ${mb(growth(off))} MB, ` +
+           `ours ${mb(growth(ours))} MB. Threads at the end: ${arms.map((a) => `${a.arm} ${a.dropped.threads - a.baseline.threads >= 0 ? '+' : ''}${a.dropped.threads - a.baseline.threads}`).join(', ')}.`);
+lines.push(`Load: ${arms.map((a) => `${a.arm} ${a.load_ms.toFixed(1)} ms`).join(', ')}. ` +
+           `Trim after drop: ${arms.map((a) => `${a.arm} ${a.trim}`).join(', ')}.`);
+lines.push(`Same model check: cosine(ours, ORT arena off) on sequence 0 = ${cos(ours.first, off.first).toFixed(5)}.`);
+const targets = [
+  ['retained <= 1 MB anon', ours.dropped.anon - ours.baseline.anon <= 1048576],
+  ['peak anon growth <= 25% of ORT arena off', growth(ours) <= 0.25 * growth(off)],
+  ['p50 <= 1.0x ORT arena off', ours.latency_ms.p50 <= off.latency_ms.p50],
+];
+lines.push('Targets for ours: ' + targets.map(([t, ok]) => `${t}: ${ok ? 'met' : 'NOT met'}`).join('; ') +
+           ` (p50 ratio ${(ours.latency_ms.p50 / off.latency_ms.p50).toFixed(2)}x).`);
+console.log(lines.join('\n'));
+fs.writeFileSync(path.join(work, 'results.json'), JSON.stringify(arms.map(({ first, ...rest }) => rest), null, 1));

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# run.sh: the side-by-side ML memory benchmark (docs/benchmarks.md, "ML runtime memory").
+# Same random-weight all-MiniLM-L6-v2-shaped model for every arm (tools/gen_model.py; ours
+# imported with `headroom model import`, ONNX Runtime on the int8 export of
+# tools/export_onnx.py), same ids, same thread count, each arm a fresh process.
+#   bench/ml/run.sh [BUILD_DIR]        env: N=300 THREADS=1 SEED=7
+# BUILD_DIR must be a release build (default: build-bench-ml, configured here).
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(realpath -m "${1:-$src/build-bench-ml}")
+N=${N:-300}; THREADS=${THREADS:-1}; SEED=${SEED:-7}
+work=$build/bench-ml
+py=/usr/bin/python3
+
+[ -f "$build/CMakeCache.txt" ] || cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" --target headroom -j2 >/dev/null
+mkdir -p "$work"
+
+if [ ! -f "$work/model.hrm" ] || [ ! -f "$work/minilm/model_int8.onnx" ]; then
+  "$py" "$src/tools/gen_model.py" --arch bert --size minilm --seed "$SEED" --out "$work/minilm" >/dev/null
+  "$py" "$src/tools/export_onnx.py" --model "$work/minilm" --out "$work/minilm/model.onnx" \
+        --int8-out "$work/minilm/model_int8.onnx" >/dev/null
+  "$build/headroom" model import "$work/minilm" --out "$work/model.hrm" >/dev/null
+fi
+
+# Our arm links the same static libraries as the headroom binary; the ORT arms get a
+# malloc_trim binding (what the original's fix called on unload).
+cc -std=c17 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror -I"$src/src" "$src/bench/ml/arm_ours.c" \
+   "$build/libhr_ml.a" "$build/libhr_json.a" "$build/libhr_sys.a" -lpthread -lm -o "$work/arm_ours"
+cc -O2 -shared -fPIC -Wall -Wextra -Werror -DNODE_GYP_MODULE_NAME=hr_trim -I/usr/include/node \
+   "$src/bench/ml/trim_addon.c" -o "$work/hr_trim.node"
+
+echo "bench/ml: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), node $(node --version)"
+node "$src/bench/ml/run.mjs" "$work" "$N" "$THREADS" "$SEED"
