@@ -1,0 +1,173 @@
+// ccr_routes.test.mjs: the proxy's retrieve routes on a real `headroom proxy` process:
+// GET /v1/retrieve/<hash>[?query=], POST /v1/retrieve, GET /v1/retrieve/stats, with
+// tenant isolation between two API keys, 404/400 in the provider's error shape, and (when
+// redis-server is installed) two proxies sharing one Redis store and a stopped Redis
+// answering 503 fast. Originals are seeded by independent writers: Python's sqlite3 module
+// into the SQLite file, redis-cli into Redis.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const BIN = process.env.HEADROOM_BIN;
+const PY = process.env.HEADROOM_PYTHON || '/usr/bin/python3';
+const KEY_A = 'sk-ant-test-key-a';
+const KEY_B = 'sk-ant-test-key-b';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sha = (s) => crypto.createHash('sha256').update(s).digest('hex');
+const contentHash = (s) => sha(s).slice(0, 24);
+const tenantOf = (credential) => sha(`headroom-tenant:${credential}`).slice(0, 16);
+
+let dir;
+const procs = [];
+
+async function startProxy(env) {
+  const proc = spawn(BIN, ['proxy', '--host', '127.0.0.1', '--port', '0'], {
+    env: { ...process.env, HEADROOM_LOG_FORMAT: 'text', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  procs.push(proc);
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d.toString(); });
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    const m = stderr.match(/listening.*?port[=":]+(\d+)/);
+    if (m) return { proc, url: `http://127.0.0.1:${m[1]}`, logs: () => stderr };
+    if (proc.exitCode !== null || Date.now() > deadline)
+      throw new Error(`proxy did not start:\n${stderr}`);
+    await sleep(20);
+  }
+}
+
+async function stop(proc) {
+  if (proc.exitCode !== null || proc.signalCode) return;
+  const done = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  await Promise.race([done, sleep(5000).then(() => proc.kill('SIGKILL'))]);
+}
+
+function seedSqlite(credential, text) {
+  try {
+    execFileSync(BIN, ['retrieve', '0'.repeat(24), '--data-dir', dir], { stdio: 'ignore' });
+  } catch { /* a miss: the schema exists now */ }
+  const script = `
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+data = sys.stdin.buffer.read()
+db.execute("INSERT INTO ccr_entries(tenant,hash,data,size,expires_at,last_used) VALUES(?,?,?,?,?,0)",
+           (sys.argv[2], sys.argv[3], data, len(data), int(time.time()*1000) + 600000))
+db.commit()
+`;
+  execFileSync(PY, ['-c', script, path.join(dir, 'ccr.sqlite3'), tenantOf(credential), contentHash(text)],
+    { input: Buffer.from(text, 'utf8') });
+  return contentHash(text);
+}
+
+const get = (url, key, extra = {}) => fetch(url, { headers: { 'x-api-key': key, ...extra } });
+
+before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-routes-')); });
+after(async () => {
+  for (const p of procs) await stop(p);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('retrieve routes on the SQLite store: whole, query, POST, tenants, errors, stats', async () => {
+  const lines = Array.from({ length: 200 }, (_, i) =>
+    i % 50 === 7 ? `src/db/pool.c:${i}: error: connection refused` : `src/app/main.c:${i}: ok`);
+  const original = lines.join('\n') + '\n';
+  const hash = seedSqlite(KEY_A, original);
+  const proxy = await startProxy({ HEADROOM_DATA_DIR: dir });
+
+  let r = await get(`${proxy.url}/v1/retrieve/${hash}`, KEY_A);
+  assert.equal(r.status, 200);
+  let body = await r.json();
+  assert.equal(body.hash, hash);
+  assert.equal(body.content, original);
+
+  r = await get(`${proxy.url}/v1/retrieve/${hash}?query=${encodeURIComponent('connection refused')}`, KEY_A);
+  body = await r.json();
+  assert.equal(body.items_total, 200);
+  assert.deepEqual(body.content.split('\n'), lines.filter((l) => l.includes('refused')));
+
+  r = await fetch(`${proxy.url}/v1/retrieve`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${KEY_A}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ hash, query: 'refused' }),
+  });
+  // Bearer credentials name a different tenant than x-api-key with the same key text.
+  assert.equal(r.status, 404);
+  r = await fetch(`${proxy.url}/v1/retrieve`, {
+    method: 'POST',
+    headers: { 'x-api-key': KEY_A, 'content-type': 'application/json' },
+    body: JSON.stringify({ hash, query: 'refused' }),
+  });
+  assert.equal(r.status, 200);
+  assert.equal((await r.json()).items_returned, 4);
+
+  r = await get(`${proxy.url}/v1/retrieve/${hash}`, KEY_B);
+  assert.equal(r.status, 404, 'another API key cannot read it');
+  body = await r.json();
+  assert.equal(body.type, 'error'); // Anthropic shape: x-api-key selects Anthropic
+  assert.match(body.error.message, /unknown or expired/);
+
+  r = await get(`${proxy.url}/v1/retrieve/NOT-A-HASH`, KEY_A);
+  assert.equal(r.status, 400);
+  r = await fetch(`${proxy.url}/v1/retrieve`, { method: 'POST', headers: { 'x-api-key': KEY_A }, body: '{"hash": 5}' });
+  assert.equal(r.status, 400);
+
+  r = await fetch(`${proxy.url}/v1/retrieve/stats`);
+  assert.equal(r.status, 200);
+  const stats = await r.json();
+  assert.equal(stats.backend, 'sqlite');
+  assert.equal(stats.hits, 3);
+  assert.ok(stats.misses >= 2);
+  assert.equal(stats.entries, 1);
+  await stop(proxy.proc);
+});
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const haveRedis = spawnSync('sh', ['-c', 'command -v redis-server && command -v redis-cli']).status === 0;
+
+test('two proxies share one Redis store; a stopped Redis answers 503 fast', { skip: !haveRedis && 'redis-server not installed' }, async () => {
+  const port = await freePort();
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' });
+  procs.push(redis);
+  for (let i = 0; spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() !== 'PONG'; i++) {
+    if (i > 200) throw new Error('redis did not start');
+    await sleep(20);
+  }
+  const text = '{"rows":[1,2,3],"shared":"across proxies"}';
+  const hash = contentHash(text);
+  const set = spawnSync('redis-cli', ['-p', String(port), 'SET', `headroom:ccr:${tenantOf(KEY_A)}:${hash}`, text, 'EX', '600']);
+  assert.equal(set.stdout.toString().trim(), 'OK');
+  const env = { HEADROOM_CCR_BACKEND: 'redis', HEADROOM_REDIS_URL: `redis://127.0.0.1:${port}/0` };
+  const p1 = await startProxy(env);
+  const p2 = await startProxy(env);
+  for (const p of [p1, p2]) {
+    const r = await get(`${p.url}/v1/retrieve/${hash}`, KEY_A);
+    assert.equal(r.status, 200);
+    assert.equal((await r.json()).content, text);
+    assert.equal((await get(`${p.url}/v1/retrieve/${hash}`, KEY_B)).status, 404);
+  }
+  await stop(redis);
+  const t0 = Date.now();
+  const r = await get(`${p1.url}/v1/retrieve/${hash}`, KEY_A);
+  assert.equal(r.status, 503);
+  assert.ok(Date.now() - t0 < 1500, `failed fast (${Date.now() - t0} ms)`);
+  assert.equal((await fetch(`${p1.url}/livez`)).status, 200, 'the proxy keeps serving');
+  await stop(p1.proc);
+  await stop(p2.proc);
+});
