@@ -152,7 +152,9 @@ static void parse_diff(diff_doc *x)
     for (size_t i = 0; i < x->l.n;) {
         size_t n;
         const char *s = line_at(x, i, &n);
-        if (starts_file_at(x, i)) {
+        /* "--- a/x" right after "diff --git" belongs to the same file's header */
+        int same_file_header = in_file && hunk == 0 && starts(s, n, "--- ");
+        if (starts_file_at(x, i) && !same_file_header) {
             file = ++x->files;
             hunk = 0;
             in_file = 1;

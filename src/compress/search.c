@@ -471,6 +471,18 @@ static int write_kept(const search_doc *d, hr_buf *out)
     return 0;
 }
 
+/* Results that fit every cap are left whole: there is nothing to choose between. */
+static int within_caps(const search_doc *d, const hr_compress_opts *o)
+{
+    size_t files = 0;
+    for (size_t f = 0; f < d->nfiles; f++) {
+        files += d->files[f].matches > 0;
+        if (d->files[f].matches > o->search_per_file)
+            return 0;
+    }
+    return files <= o->search_files && d->nmatches <= o->search_total;
+}
+
 static void doc_free(search_doc *d)
 {
     free(d->lines);
@@ -520,7 +532,7 @@ int hr_compress_search(const char *in, size_t len, const hr_compress_opts *opts,
     int rc = doc_init(&d, in, len);
     if (rc == 0)
         rc = parse_matches(&d);
-    if (rc == 0 && d.nmatches > 0) {
+    if (rc == 0 && d.nmatches > 0 && !within_caps(&d, &o)) {
         attach_context(&d);
         query_words qw;
         split_query(o.query, o.query_len, &qw);

@@ -1,10 +1,11 @@
 /* search.h: the search-results compressor (grep -n, ripgrep, git grep; with or without
  * ripgrep's per-file headings and -C context) and the line parsers detection shares.
  *
- * Matches are grouped by file. At most opts->search_files files (15), search_per_file
- * matches per file (5) and search_total matches in all (30) are kept, chosen in this
- * order: the first match of each file, matches sharing words with opts->query or holding
- * error words (best first), the last match of each file. Files are ranked relevant first,
+ * Matches are grouped by file. Results within every cap pass unchanged; otherwise at most
+ * opts->search_files files (15), search_per_file matches per file (5) and search_total
+ * matches in all (30) are kept, and only these, chosen in this order: the first match of
+ * each file, matches sharing words with opts->query or holding error words (best first),
+ * the last match of each file. Files are ranked relevant first,
  * then in order of appearance. Kept matches keep their -C context lines; every kept line
  * is verbatim. Per-file and overall notes count what was omitted; the marker's unit is
  * "matches". Contract: compress/compressor.h.

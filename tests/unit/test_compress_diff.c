@@ -1,0 +1,194 @@
+/* Diff compressor: every header and +/- line of kept hunks survives, context is cut to
+ * 2 lines next to a change, the hunk and file caps hold with counted notes, hunk bodies
+ * are read by their counts (a removed "--- x" line is not a file header), the contract
+ * holds and bad input is harmless. Fixtures are generated in textcomp_fixtures.h. */
+#include "unit/textcomp_fixtures.h"
+
+#include "compress/diff.h"
+
+static int is_change(const char *s, size_t n) { return n > 0 && (s[0] == '+' || s[0] == '-'); }
+static int is_header(const char *s, size_t n)
+{
+    return (n > 2 && s[0] == '@' && s[1] == '@') || (n > 5 && memcmp(s, "diff ", 5) == 0) ||
+           (n > 6 && memcmp(s, "index ", 6) == 0);
+}
+
+static int has(const hr_buf *b, const char *line) { return fx_has_line(b->data, b->len, line, strlen(line)); }
+
+static hr_compress_result run(const hr_buf *in, const hr_compress_opts *o)
+{
+    hr_compress_result r = fx_check_contract(hr_compress_diff, in->data, in->len, o);
+    if (r.compressed) {
+        assert_string_equal(r.unit, "hunks");
+        fx_kept_lines_verbatim(in->data, in->len, &r.out);
+    }
+    return r;
+}
+
+static void changes_and_headers_survive_context_shrinks(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_diff(&in, 3, 4, 6);
+    hr_compress_result r = run(&in, NULL);
+    assert_true(r.compressed);
+    assert_int_equal(r.units_total, 12);
+    assert_int_equal(r.units_kept, 12);
+    assert_int_equal(fx_lines_survive(in.data, in.len, &r.out, is_change), 3 * (2 + 4 * 3));
+    assert_int_equal(fx_lines_survive(in.data, in.len, &r.out, is_header), 3 * (2 + 4));
+    /* 6 context lines each side: the 2 nearest the change stay, the others go */
+    assert_true(has(&r.out, "     int v2_4 = r->field_4;"));
+    assert_true(has(&r.out, "     int v2_5 = r->field_5;"));
+    assert_false(has(&r.out, "     int v2_3 = r->field_3;"));
+    assert_true(has(&r.out, "     log_debug(\"after 2_1\");"));
+    assert_false(has(&r.out, "     log_debug(\"after 2_2\");"));
+    assert_true(has(&r.out, "[4 unchanged lines omitted]"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+static void hunk_and_file_caps(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_diff(&in, 25, 12, 3);
+    hr_compress_result r = run(&in, NULL);
+    assert_true(r.compressed);
+    assert_int_equal(r.units_total, 25 * 12);
+    assert_int_equal(r.units_kept, 20 * 10);
+    assert_true(has(&r.out, "diff --git a/src/core/module_19.c b/src/core/module_19.c"));
+    assert_false(has(&r.out, "diff --git a/src/core/module_20.c b/src/core/module_20.c"));
+    assert_true(has(&r.out, "+    return fast_path_0_9(r);"));
+    assert_false(has(&r.out, "+    return fast_path_0_10(r);"));
+    assert_true(has(&r.out, "[2 more hunks in this file omitted: +4 -2 lines]"));
+    assert_true(has(&r.out, "[5 more files omitted: 60 hunks, +120 -60 lines]"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+static void body_lines_that_look_like_headers(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    FX(&in, "diff --git a/db/schema.sql b/db/schema.sql\n--- a/db/schema.sql\n+++ b/db/schema.sql\n");
+    FX(&in, "@@ -1,3 +1,3 @@\n context one\n--- old comment\n+++ new comment\n context two\n");
+    FX(&in, "@@ -40,20 +40,20 @@\n");
+    for (int i = 0; i < 20; i++)
+        FX(&in, "-DROP TABLE x%d;\n", i);
+    for (int i = 0; i < 20; i++)
+        FX(&in, "+DROP TABLE y%d;\n", i);
+    hr_compress_opts o;
+    hr_compress_opts_default(&o);
+    o.diff_hunks_per_file = 1;
+    hr_compress_result r = run(&in, &o);
+    assert_true(r.compressed);
+    assert_int_equal(r.units_total, 2); /* one file, two hunks: "--- old" is a removed line */
+    assert_int_equal(r.units_kept, 1);
+    assert_true(has(&r.out, "--- old comment"));
+    assert_true(has(&r.out, "+++ new comment"));
+    assert_false(has(&r.out, "+DROP TABLE y0;"));
+    assert_true(has(&r.out, "[1 more hunks in this file omitted: +20 -20 lines]"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+static void commit_text_and_no_newline_marker_kept(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    FX(&in, "commit 4f2a9c1e0b7d\nAuthor: Dev <dev@example.com>\nDate:   Tue Mar 12 10:00:00 2024\n\n");
+    FX(&in, "    Fix the retry loop\n\n");
+    fx_diff(&in, 2, 3, 8);
+    FX(&in, "diff --git a/VERSION b/VERSION\n--- a/VERSION\n+++ b/VERSION\n@@ -1 +1 @@\n-1.2.3\n"
+            "\\ No newline at end of file\n+1.2.4\n\\ No newline at end of file\n");
+    hr_compress_result r = run(&in, NULL);
+    assert_true(r.compressed);
+    assert_true(has(&r.out, "    Fix the retry loop"));
+    assert_true(has(&r.out, "Author: Dev <dev@example.com>"));
+    assert_true(has(&r.out, "+1.2.4"));
+    assert_true(has(&r.out, "\\ No newline at end of file"));
+    assert_int_equal(fx_lines_survive(in.data, in.len, &r.out, is_change), 2 * (2 + 3 * 3) + 4);
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+static void nothing_to_cut_passes(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_diff_json(&in);
+    hr_compress_result r = run(&in, NULL);
+    assert_false(r.compressed);
+    hr_buf_free(&in);
+}
+
+static void crlf_and_bad_input(void **state)
+{
+    (void)state;
+    hr_buf crlf = HR_BUF_INIT, bin = HR_BUF_INIT, big = HR_BUF_INIT, utf = HR_BUF_INIT;
+    fx_diff(&crlf, 2, 3, 5);
+    fx_crlf(&crlf);
+    hr_compress_result r = run(&crlf, NULL);
+    assert_true(r.compressed);
+    assert_true(has(&r.out, "+    return fast_path_1_2(r);\r"));
+    assert_int_equal(fx_lines_survive(crlf.data, crlf.len, &r.out, is_change), 2 * (2 + 3 * 3));
+    hr_compress_result_free(&r);
+
+    fx_binary(&bin, 32 * 1024);
+    r = run(&bin, NULL);
+    hr_compress_result_free(&r);
+
+    FX(&big, "diff --git a/min.js b/min.js\n--- a/min.js\n+++ b/min.js\n@@ -1 +1 @@\n-");
+    fx_long_line(&big, 5u << 20, 'a');
+    FX(&big, "\n+");
+    fx_long_line(&big, 5u << 20, 'b');
+    r = run(&big, NULL);
+    assert_false(r.compressed); /* nothing but changes: all kept, so forwarded as is */
+
+    FX(&utf, "diff --git a/t.txt b/t.txt\n--- a/t.txt\n+++ b/t.txt\n@@ -1,21 +1,21 @@\n");
+    for (int i = 0; i < 10; i++)
+        FX(&utf, " ctx \xff\xfe %d\n", i);
+    FX(&utf, "-caf\xe9\n+caf\xc3\xa9\n");
+    for (int i = 0; i < 10; i++)
+        FX(&utf, " tail \x80 %d\n", i);
+    r = run(&utf, NULL);
+    assert_true(r.compressed);
+    assert_true(has(&r.out, "-caf\xe9"));
+    assert_true(has(&r.out, "+caf\xc3\xa9"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&crlf);
+    hr_buf_free(&bin);
+    hr_buf_free(&big);
+    hr_buf_free(&utf);
+}
+
+static void hunk_header_parser(void **state)
+{
+    (void)state;
+    unsigned long a = 0, b = 0;
+    assert_true(hr_diff_hunk_header("@@ -10,7 +12,9 @@ fn x()", 23, &a, &b));
+    assert_int_equal(a, 7);
+    assert_int_equal(b, 9);
+    assert_true(hr_diff_hunk_header("@@ -1 +1 @@", 11, &a, &b));
+    assert_int_equal(a, 1);
+    assert_int_equal(b, 1);
+    assert_false(hr_diff_hunk_header("@@ -x,1 +1 @@", 13, &a, &b));
+    assert_false(hr_diff_hunk_header("@@ -1,2 +1,2", 12, &a, &b));
+    assert_true(hr_diff_file_start("--- a/x", 7, "+++ b/x", 7));
+    assert_false(hr_diff_file_start("--- a/x", 7, " ctx", 4));
+    assert_false(hr_diff_file_start("--- a/x", 7, NULL, 0));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(changes_and_headers_survive_context_shrinks),
+        cmocka_unit_test(hunk_and_file_caps),
+        cmocka_unit_test(body_lines_that_look_like_headers),
+        cmocka_unit_test(commit_text_and_no_newline_marker_kept),
+        cmocka_unit_test(nothing_to_cut_passes),
+        cmocka_unit_test(crlf_and_bad_input),
+        cmocka_unit_test(hunk_header_parser),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

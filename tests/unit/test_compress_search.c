@@ -1,0 +1,249 @@
+/* Search-results compressor: caps per file / in total / on files, first and last match of
+ * each kept file, relevance to the user's query and error words, ripgrep headings and -C
+ * context, the contract (one marker naming the input's hash, deterministic) and bad input.
+ * Fixtures are generated in textcomp_fixtures.h. */
+#include "unit/textcomp_fixtures.h"
+
+#include "compress/search.h"
+
+/* Counts match lines of out per path (grep style) and in total. */
+typedef struct tally {
+    char paths[64][96];
+    size_t count[64];
+    size_t files, total;
+} tally;
+
+static void count_matches(const hr_buf *out, tally *t)
+{
+    memset(t, 0, sizeof *t);
+    for (const char *p = out->data, *e = out->data + out->len; p < e;) {
+        const char *nl = memchr(p, '\n', (size_t)(e - p));
+        size_t n = (size_t)((nl ? nl : e) - p);
+        hr_search_hit h;
+        if (hr_search_parse_match(p, n, &h)) {
+            size_t f = 0;
+            while (f < t->files && (strlen(t->paths[f]) != h.path_len ||
+                                    memcmp(t->paths[f], p, h.path_len) != 0))
+                f++;
+            if (f == t->files) {
+                assert_true(f < 64 && h.path_len < 96);
+                memcpy(t->paths[f], p, h.path_len);
+                t->files++;
+            }
+            t->count[f]++;
+            t->total++;
+        }
+        p = nl ? nl + 1 : e;
+    }
+}
+
+static hr_compress_result run(const hr_buf *in, const hr_compress_opts *o)
+{
+    hr_compress_result r = fx_check_contract(hr_compress_search, in->data, in->len, o);
+    if (r.compressed) {
+        assert_string_equal(r.unit, "matches");
+        fx_kept_lines_verbatim(in->data, in->len, &r.out);
+    }
+    return r;
+}
+
+static int has(const hr_buf *b, const char *line) { return fx_has_line(b->data, b->len, line, strlen(line)); }
+
+static void caps_and_first_last_per_file(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_grep(&in, 40, 8, 0);
+    hr_compress_opts o;
+    hr_compress_opts_default(&o);
+    hr_compress_result r = run(&in, &o);
+    assert_true(r.compressed);
+    assert_int_equal(r.units_total, 320);
+    assert_int_equal(r.units_kept, 30);
+    tally t;
+    count_matches(&r.out, &t);
+    assert_int_equal(t.total, 30);
+    assert_int_equal(t.files, 15);
+    for (size_t f = 0; f < t.files; f++)
+        assert_true(t.count[f] <= 5);
+    /* first and last match of each kept file */
+    for (unsigned f = 0; f < 15; f++) {
+        char line[160];
+        snprintf(line, sizeof line, "src/services/svc_%u/handler.py:12:    conn = pool.acquire(wait=1)  # retry 0", f);
+        assert_true(has(&r.out, line));
+        snprintf(line, sizeof line, "src/services/svc_%u/handler.py:131:    conn = pool.acquire(wait=8)  # retry 7", f);
+        assert_true(has(&r.out, line));
+    }
+    assert_true(has(&r.out, "[25 more files with 200 matches omitted]"));
+    assert_true(has(&r.out, "[6 more matches in src/services/svc_0/handler.py]"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+static void query_words_and_errors_win(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_grep(&in, 20, 3, 0);
+    FX(&in, "src/auth/session.py:88:        raise AuthError('refresh token expired for tenant')\n");
+    fx_grep(&in, 20, 3, 0);
+    FX(&in, "src/jobs/cleanup.py:12:    # nightly cleanup of stale sessions\n");
+    FX(&in, "src/jobs/cleanup.py:40:    sweep(batch=500)\n");
+    FX(&in, "src/jobs/cleanup.py:77:    log.warning('sweep slow')\n");
+    FX(&in, "src/jobs/cleanup.py:90:    except Exception: panic_handler()\n");
+    FX(&in, "src/jobs/cleanup.py:95:    sweep(batch=100)\n");
+    FX(&in, "src/jobs/cleanup.py:99:    done()\n");
+    const char *q = "why does the refresh token expire so early?";
+    hr_compress_opts o;
+    hr_compress_opts_default(&o);
+    o.query = q;
+    o.query_len = strlen(q);
+    hr_compress_result r = run(&in, &o);
+    assert_true(r.compressed);
+    /* query overlap and error words beat position; files holding them are kept */
+    assert_true(has(&r.out, "src/auth/session.py:88:        raise AuthError('refresh token expired for tenant')"));
+    assert_true(has(&r.out, "src/jobs/cleanup.py:90:    except Exception: panic_handler()"));
+    assert_true(has(&r.out, "src/jobs/cleanup.py:12:    # nightly cleanup of stale sessions"));
+    assert_false(has(&r.out, "src/jobs/cleanup.py:40:    sweep(batch=500)"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+static void ripgrep_headings(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_rg_heading(&in, 20, 9);
+    hr_compress_result r = run(&in, NULL);
+    assert_true(r.compressed);
+    assert_int_equal(r.units_total, 180);
+    assert_int_equal(r.units_kept, 30);
+    assert_true(has(&r.out, "internal/store/shard_0.go"));
+    assert_true(has(&r.out, "internal/store/shard_14.go"));
+    assert_false(has(&r.out, "internal/store/shard_15.go"));
+    /* per file: first (line 40) and last (line 112) */
+    const char *first = "40:\tif err := s.db.QueryRowContext(ctx, q, id0).Scan(&v); err != nil {";
+    assert_non_null(strstr(r.out.data, "internal/store/shard_3.go\n"));
+    assert_non_null(strstr(r.out.data, first));
+    assert_true(has(&r.out, "[7 more matches in internal/store/shard_3.go]"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+static void context_lives_and_dies_with_its_match(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_grep_context(&in, 4, 12);
+    hr_compress_result r = run(&in, NULL);
+    assert_true(r.compressed);
+    /* match 0 of file 0 is kept with its context; match 5 is dropped with its context */
+    assert_true(has(&r.out, "lib/auth/token_0.rb-99-  def refresh!"));
+    assert_true(has(&r.out, "lib/auth/token_0.rb:100:    expires_at = Time.now + TTL_0"));
+    assert_true(has(&r.out, "lib/auth/token_0.rb-101-    save!"));
+    assert_false(has(&r.out, "lib/auth/token_0.rb-199-  def refresh!"));
+    assert_false(has(&r.out, "lib/auth/token_0.rb:200:    expires_at = Time.now + TTL_5"));
+    assert_false(has(&r.out, "lib/auth/token_0.rb-201-    save!"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+static void options_are_honoured(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_grep(&in, 10, 10, 1);
+    hr_compress_opts o;
+    hr_compress_opts_default(&o);
+    o.search_per_file = 2;
+    o.search_total = 100;
+    o.search_files = 4;
+    hr_compress_result r = run(&in, &o);
+    tally t;
+    count_matches(&r.out, &t);
+    assert_int_equal(t.files, 4);
+    assert_int_equal(t.total, 8);
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+static void within_caps_passes_through(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_grep(&in, 5, 5, 0);
+    hr_compress_result r = run(&in, NULL);
+    assert_false(r.compressed);
+    hr_buf_free(&in);
+}
+
+static void crlf_and_bad_input(void **state)
+{
+    (void)state;
+    hr_buf crlf = HR_BUF_INIT, bin = HR_BUF_INIT, big = HR_BUF_INIT, utf = HR_BUF_INIT;
+    fx_grep_logs(&crlf, 200);
+    fx_crlf(&crlf);
+    hr_compress_result r = run(&crlf, NULL);
+    assert_true(r.compressed);
+    assert_true(has(&r.out, "logs/app-0.log:1000:2024-03-12 10:00:00 ERROR [db] connection reset by peer\r"));
+    hr_compress_result_free(&r);
+
+    fx_binary(&bin, 32 * 1024);
+    r = run(&bin, NULL);
+    hr_compress_result_free(&r);
+
+    fx_long_line(&big, 10u << 20, 'a');
+    big.data[0] = 'f'; /* "f" + 'a'*: no path, no line number */
+    r = run(&big, NULL);
+    assert_false(r.compressed);
+
+    for (unsigned i = 0; i < 100; i++)
+        FX(&utf, "src/i18n/msg_%u.po:%u:msgstr \"\xc3\x28 caf\xe9 \xf0\x9f\x98\"\n", i % 20, i + 1);
+    r = run(&utf, NULL);
+    assert_true(r.compressed);
+    assert_int_equal(r.units_total, 100);
+    hr_compress_result_free(&r);
+    hr_buf_free(&crlf);
+    hr_buf_free(&bin);
+    hr_buf_free(&big);
+    hr_buf_free(&utf);
+}
+
+static void parser_knows_paths_from_timestamps(void **state)
+{
+    (void)state;
+    struct {
+        const char *line;
+        int match;
+        unsigned long lineno;
+    } cases[] = {
+        {"src/a.c:12:int x;", 1, 12},       {"src/a.c:12:5:int x;", 1, 12},
+        {"Makefile:3:all: build", 1, 3},    {"C:\\x.c:3: y", 0, 0},
+        {"12:30:45 INFO started", 0, 0},    {"2024-01-01T12:30:45Z up", 0, 0},
+        {"http://host:8080/x", 0, 0},       {"ERROR:12: boom", 0, 0},
+        {"a b.c:12: spaced", 0, 0},         {"pkg/x_test.go:7:\tt.Fatal()", 1, 7},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        hr_search_hit h;
+        int got = hr_search_parse_match(cases[k].line, strlen(cases[k].line), &h);
+        if (got != cases[k].match)
+            fail_msg("parse '%s': got %d", cases[k].line, got);
+        if (got)
+            assert_int_equal(h.lineno, cases[k].lineno);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(caps_and_first_last_per_file),
+        cmocka_unit_test(query_words_and_errors_win),
+        cmocka_unit_test(ripgrep_headings),
+        cmocka_unit_test(context_lives_and_dies_with_its_match),
+        cmocka_unit_test(options_are_honoured),
+        cmocka_unit_test(within_caps_passes_through),
+        cmocka_unit_test(crlf_and_bad_input),
+        cmocka_unit_test(parser_knows_paths_from_timestamps),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
