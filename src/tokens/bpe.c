@@ -233,6 +233,8 @@ void hr_bpe_free(hr_bpe *b)
 
 const hr_ranks *hr_bpe_ranks(const hr_bpe *b) { return b->ranks; }
 
+hr_tok_encoding hr_bpe_encoding(const hr_bpe *b) { return b->enc; }
+
 /* Receives the tokens of each piece; ids is NULL when only counting. */
 typedef struct {
     uint32_t *ids;

@@ -56,6 +56,7 @@ typedef struct hr_bpe hr_bpe;
 hr_bpe *hr_bpe_new(hr_tok_encoding enc, hr_ranks *ranks);
 void hr_bpe_free(hr_bpe *b);
 const hr_ranks *hr_bpe_ranks(const hr_bpe *b);
+hr_tok_encoding hr_bpe_encoding(const hr_bpe *b);
 
 /* The encoder for enc from <data dir>/tokenizers/<name>.tiktoken, loaded on first use and
  * kept for the process (read-only, thread-safe). NULL when the file is missing or invalid;
