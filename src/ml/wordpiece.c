@@ -19,12 +19,19 @@
 #define WP_MAX_WORD_CHARS 512
 #define WP_N_SPECIALS 5
 
+/* A hash slot keeps the full hash beside the id, so a probe rejects almost every
+ * mismatch without touching the token bytes. */
+typedef struct {
+    uint32_t hash;
+    uint32_t id1;           /* token id + 1; 0 = empty */
+} wp_slot;
+
 struct hr_wordpiece {
     hr_model_vocab vocab;   /* view: strings are borrowed */
     size_t prefix_len;
     size_t max_token_bytes; /* no candidate piece longer than this can match */
     uint32_t mask;          /* slots - 1 (power of two) */
-    uint32_t *slots;        /* token id + 1; 0 = empty; points into this allocation */
+    wp_slot *slots;         /* open addressing; points into this allocation */
     int32_t special_ids[WP_N_SPECIALS]; /* literal special tokens matched in raw text */
 };
 
@@ -47,20 +54,28 @@ static const char *token_at(const hr_model_vocab *v, uint32_t id, size_t *len)
     return v->blob + v->offsets[id];
 }
 
-/* Looks up prefix+s (prefix may be empty) without building the concatenation. */
+/* Looks up prefix+s (prefix may be empty) whose FNV-1a hash h the caller computed, without
+ * building the concatenation. */
+static int32_t lookup_hashed(const hr_wordpiece *tok, uint32_t h, const char *prefix, size_t plen,
+                             const char *s, size_t n)
+{
+    for (uint32_t i = h & tok->mask;; i = (i + 1) & tok->mask) {
+        const wp_slot *slot = &tok->slots[i];
+        if (slot->id1 == 0)
+            return -1;
+        if (slot->hash != h)
+            continue;
+        size_t tlen;
+        const char *t = token_at(&tok->vocab, slot->id1 - 1, &tlen);
+        if (tlen == plen + n && memcmp(t, prefix, plen) == 0 && memcmp(t + plen, s, n) == 0)
+            return (int32_t)(slot->id1 - 1);
+    }
+}
+
 static int32_t lookup2(const hr_wordpiece *tok, const char *prefix, size_t plen, const char *s,
                        size_t n)
 {
-    uint32_t h = fnv1a(fnv1a(FNV_BASIS, prefix, plen), s, n);
-    for (uint32_t i = h & tok->mask;; i = (i + 1) & tok->mask) {
-        uint32_t slot = tok->slots[i];
-        if (slot == 0)
-            return -1;
-        size_t tlen;
-        const char *t = token_at(&tok->vocab, slot - 1, &tlen);
-        if (tlen == plen + n && memcmp(t, prefix, plen) == 0 && memcmp(t + plen, s, n) == 0)
-            return (int32_t)(slot - 1);
-    }
+    return lookup_hashed(tok, fnv1a(fnv1a(FNV_BASIS, prefix, plen), s, n), prefix, plen, s, n);
 }
 
 int32_t hr_wordpiece_token_id(const hr_wordpiece *tok, const char *s, size_t len)
@@ -121,7 +136,7 @@ int hr_wordpiece_new(const hr_model_vocab *vocab, hr_wordpiece **out, hr_ml_erro
     uint32_t nslots = 16;
     while (nslots < vocab->n_tokens * 2u)
         nslots <<= 1;
-    hr_wordpiece *tok = calloc(1, sizeof *tok + (size_t)nslots * sizeof(uint32_t));
+    hr_wordpiece *tok = calloc(1, sizeof *tok + (size_t)nslots * sizeof(wp_slot));
     if (!tok) {
         hr_ml_error_set(err, "wordpiece: out of memory for %u slots", nslots);
         return -1;
@@ -129,7 +144,7 @@ int hr_wordpiece_new(const hr_model_vocab *vocab, hr_wordpiece **out, hr_ml_erro
     tok->vocab = *vocab;
     tok->prefix_len = strlen(vocab->prefix);
     tok->mask = nslots - 1;
-    tok->slots = (uint32_t *)(tok + 1);
+    tok->slots = (wp_slot *)(tok + 1);
     for (uint32_t id = 0; id < vocab->n_tokens; id++) {
         size_t len;
         const char *s = token_at(vocab, id, &len);
@@ -137,10 +152,10 @@ int hr_wordpiece_new(const hr_model_vocab *vocab, hr_wordpiece **out, hr_ml_erro
             continue; /* duplicate line: the first id wins */
         if (len > tok->max_token_bytes)
             tok->max_token_bytes = len;
-        uint32_t i = fnv1a(FNV_BASIS, s, len) & tok->mask;
-        while (tok->slots[i] != 0)
+        uint32_t h = fnv1a(FNV_BASIS, s, len), i = h & tok->mask;
+        while (tok->slots[i].id1 != 0)
             i = (i + 1) & tok->mask;
-        tok->slots[i] = id + 1;
+        tok->slots[i] = (wp_slot){h, id + 1};
     }
     const int32_t specials[WP_N_SPECIALS] = {vocab->cls_id, vocab->sep_id, vocab->unk_id,
                                              vocab->pad_id, vocab->mask_id};
@@ -242,6 +257,20 @@ static uint32_t char_class(uint32_t cp)
     return HR_WP_WORD;
 }
 
+/* char_class for ASCII, from the same definitions the generator uses (the unit test
+ * checks the two agree on all 128 code points). */
+static uint32_t ascii_class(uint32_t cp)
+{
+    if (cp == '\t' || cp == '\n' || cp == '\r' || cp == ' ')
+        return HR_WP_SPACE;
+    if (cp < 0x20 || cp == 0x7F)
+        return HR_WP_DROP;
+    if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) ||
+        (cp >= 123 && cp <= 126))
+        return HR_WP_PUNCT;
+    return HR_WP_WORD;
+}
+
 /* The CJK ideograph blocks of BERT's _is_chinese_char (HF tokenizers uses the same). */
 static bool is_cjk(uint32_t cp)
 {
@@ -334,14 +363,20 @@ static void word_flush(const hr_wordpiece *tok, word_buf *w, id_sink *out)
          * 100-character word at O(n * longest) lookups instead of O(n^2). */
         size_t skip = start > 0 ? tok->prefix_len : 0;
         size_t room = tok->max_token_bytes > skip ? tok->max_token_bytes - skip : 0;
-        size_t end = n;
-        while (end > start && (size_t)(w->char_off[end] - w->char_off[start]) > room)
-            end--;
+        const char *prefix = start > 0 ? tok->vocab.prefix : "";
+        const char *s = w->bytes + w->char_off[start];
+        /* Hashes of every candidate, in one forward pass (FNV-1a is a running hash). */
+        uint32_t hashes[WP_MAX_WORD_CHARS + 1];
+        uint32_t h = fnv1a(FNV_BASIS, prefix, skip);
+        size_t end = start;
+        while (end < n && (size_t)(w->char_off[end + 1] - w->char_off[start]) <= room) {
+            h = fnv1a(h, w->bytes + w->char_off[end],
+                      (size_t)(w->char_off[end + 1] - w->char_off[end]));
+            hashes[++end - start] = h;
+        }
         for (; end > start; end--) {
-            const char *s = w->bytes + w->char_off[start];
             size_t len = (size_t)(w->char_off[end] - w->char_off[start]);
-            id = start > 0 ? lookup2(tok, tok->vocab.prefix, tok->prefix_len, s, len)
-                           : lookup2(tok, "", 0, s, len);
+            id = lookup_hashed(tok, hashes[end - start], prefix, skip, s, len);
             if (id >= 0)
                 break;
         }
@@ -379,7 +414,7 @@ static size_t match_special(const hr_wordpiece *tok, const char *text, size_t le
 static void feed(const hr_wordpiece *tok, word_buf *w, id_sink *out, uint32_t cp)
 {
     uint32_t max_chars = tok->vocab.max_chars_per_word;
-    uint32_t cls = char_class(cp);
+    uint32_t cls = cp < 0x80 ? ascii_class(cp) : char_class(cp);
     bool clean = tok->vocab.flags & HR_TOKF_CLEAN_TEXT;
     if (clean && (cp == 0 || cp == 0xFFFD || cls == HR_WP_DROP))
         return;
@@ -387,6 +422,16 @@ static void feed(const hr_wordpiece *tok, word_buf *w, id_sink *out, uint32_t cp
         return;
     if (cls == HR_WP_SPACE) {
         word_flush(tok, w, out);
+        return;
+    }
+    if (cp < 0x80) { /* ASCII: the common case, without table searches */
+        if (cls == HR_WP_PUNCT) {
+            word_flush(tok, w, out);
+            word_append(w, cp, max_chars);
+            word_flush(tok, w, out);
+        } else {
+            word_append(w, cp >= 'A' && cp <= 'Z' ? cp + 32 : cp, max_chars);
+        }
         return;
     }
     uint32_t f[HR_WP_FOLD_MAX];

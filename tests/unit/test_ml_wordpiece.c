@@ -263,6 +263,49 @@ static void test_generated_tables_are_ordered(void **state)
     }
 }
 
+static uint32_t table_class(uint32_t cp)
+{
+    for (size_t i = 0; i < hr_wp_uc_class_count; i++)
+        if (cp >= hr_wp_uc_class_ranges[i].first && cp <= hr_wp_uc_class_ranges[i].last)
+            return hr_wp_uc_class_ranges[i].cls;
+    return HR_WP_WORD;
+}
+
+/* The encoder classifies ASCII without the tables; its behaviour on "a<c>a" must follow
+ * the generated class of every ASCII code point. */
+static void test_ascii_fast_path_matches_tables(void **state)
+{
+    fixture *f = *state;
+    int32_t a = id_of("a"), cont_a = id_of("##a");
+    for (uint32_t cp = 1; cp < 0x80; cp++) {
+        char text[3] = {'a', (char)cp, 'a'};
+        int32_t ids[8];
+        size_t n = 0;
+        assert_int_equal(hr_wordpiece_encode(f->tok, text, 3, ids, 8, &n, NULL), 0);
+        switch (table_class(cp)) {
+        case HR_WP_DROP: /* removed: "aa" is one word */
+            assert_int_equal(n, 4);
+            assert_int_equal(ids[1], a);
+            assert_int_equal(ids[2], cont_a);
+            break;
+        case HR_WP_SPACE:
+            assert_int_equal(n, 4);
+            assert_int_equal(ids[1], a);
+            assert_int_equal(ids[2], a);
+            break;
+        case HR_WP_PUNCT: /* a word of its own between two "a" */
+            assert_int_equal(n, 5);
+            assert_int_equal(ids[1], a);
+            assert_int_equal(ids[3], a);
+            break;
+        default: /* part of one word: no second standalone "a" */
+            assert_true(n >= 3);
+            assert_int_not_equal(ids[2], a);
+            break;
+        }
+    }
+}
+
 /* ---- driver mode for the Node reference test ------------------------------------------ */
 
 static int hexval(int c)
@@ -345,6 +388,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_truncation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_id_and_errors, setup, teardown),
         cmocka_unit_test(test_generated_tables_are_ordered),
+        cmocka_unit_test_setup_teardown(test_ascii_fast_path_matches_tables, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
