@@ -161,6 +161,9 @@ static int leading_timestamp(const char *s, size_t n)
         if (starts(s + i, n - i, *m) && n - i > 6 &&
             (is_digit((unsigned char)s[i + 4]) || s[i + 4] == ' '))
             return 1;
+    if ((s[0] == 'I' || s[0] == 'W' || s[0] == 'E' || s[0] == 'F') && digits_then(s, n, 1, 4, ' ') &&
+        digits_then(s, n, 6, 2, ':'))
+        return 1; /* glog / klog: I0312 10:00:00.123456 */
     if (s[0] == '[') { /* dmesg: [   12.345678] */
         size_t j = skip_ws(s, n, 1), d = 0;
         while (j < n && is_digit((unsigned char)s[j]))
@@ -193,7 +196,8 @@ static int runner_shape(const char *s, size_t n)
 {
     static const char *const prefixes[] = {
         "PASS ", "FAIL ", "FAIL\t", "ok  \t", "ok \t", "--- FAIL", "--- PASS", "--- SKIP",
-        "=== RUN", "=== PAUSE", "=== CONT", "npm ERR!", "npm WARN", "npm notice", "make[",
+        "=== RUN", "=== PAUSE", "=== CONT", "npm ERR!", "npm WARN", "npm notice", "npm http",
+        "npm info", "npm verb", "npm timing", "added ", "audited ", "up to date", "make[",
         "make: ", "Traceback", "E   ", "error[", "error:", "warning:", "note:", "running ",
         "test result:", "collected ", "Step ", "BUILD ", "Build ", "Compiling ", "Finished ",
         "Running ", "Downloading ", "Downloaded ", "Installing ", "Collecting ", "[INFO]",
