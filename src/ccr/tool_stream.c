@@ -1,0 +1,357 @@
+/* tool_stream.c: see tool_stream.h. The Anthropic stream is rebuilt block by block (text,
+ * thinking with its signature, tool_use with its streamed input JSON) so that a turn that
+ * ends in headroom_retrieve can be replayed to the model as a normal assistant message;
+ * hr_ccr_find_calls and hr_ccr_build_followup then do the rest exactly as for buffered
+ * responses. Events are re-emitted with their original data except the fields rewritten on
+ * purpose: "index" of content block events after the first round, and message_delta usage.
+ */
+#include "ccr/tool_stream.h"
+
+#include "json/json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_BLOCKS 64
+
+typedef enum { B_NONE = 0, B_TEXT, B_THINKING, B_TOOL_USE, B_OTHER } block_kind;
+
+typedef struct block {
+    block_kind kind;
+    hr_buf text;      /* text, thinking, or the tool input's partial JSON */
+    hr_buf signature; /* thinking */
+    hr_buf start;     /* raw content_block of content_block_start (other kinds, tool ids) */
+} block;
+
+struct hr_ccr_stream {
+    hr_ccr_api api;
+    hr_buf request;         /* the request of the current round */
+    int round;
+    int holding;            /* a headroom_retrieve block started: hold everything */
+    int untrackable;        /* something we cannot replay: never resolve */
+    unsigned offset;        /* index shift of this round's blocks for the client */
+    unsigned client_blocks; /* blocks the client has seen started (all rounds) */
+    block blocks[MAX_BLOCKS];
+    unsigned n_blocks;
+    char stop_reason[32];
+    long long out_prev, in_prev;     /* usage of finished rounds */
+    long long out_round, in_round;   /* usage of this round */
+    hr_buf held;
+};
+
+static const hr_json_limits LIMITS = HR_JSON_LIMITS_DEFAULT;
+
+hr_ccr_stream *hr_ccr_stream_new(hr_ccr_api api, const char *request, size_t len)
+{
+    hr_ccr_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->api = api;
+    if (hr_buf_append(&s->request, request, len) < 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void clear_blocks(hr_ccr_stream *s)
+{
+    for (unsigned i = 0; i < MAX_BLOCKS; i++) {
+        hr_buf_free(&s->blocks[i].text);
+        hr_buf_free(&s->blocks[i].signature);
+        hr_buf_free(&s->blocks[i].start);
+        s->blocks[i].kind = B_NONE;
+    }
+    s->n_blocks = 0;
+}
+
+void hr_ccr_stream_free(hr_ccr_stream *s)
+{
+    if (!s)
+        return;
+    clear_blocks(s);
+    hr_buf_free(&s->request);
+    hr_buf_free(&s->held);
+    free(s);
+}
+
+static int write_event(hr_buf *out, const char *event, const char *data, size_t len)
+{
+    int rc = 0;
+    if (event && *event)
+        rc |= hr_buf_printf(out, "event: %s\n", event);
+    rc |= hr_buf_puts(out, "data: ");
+    rc |= hr_buf_append(out, data, len);
+    rc |= hr_buf_puts(out, "\n\n");
+    return rc ? -1 : 0;
+}
+
+static int emit(hr_ccr_stream *s, hr_buf *out, const char *event, const char *data, size_t len)
+{
+    return write_event(s->holding ? &s->held : out, event, data, len);
+}
+
+/* data with its top-level "index" shifted by the round's offset. */
+static int shifted(hr_ccr_stream *s, const hr_json_doc *d, const char *data, size_t len,
+                   hr_buf *tmp)
+{
+    uint32_t idx = hr_json_get(d, 0, "index");
+    if (s->offset == 0 || idx == HR_JSON_NONE)
+        return hr_buf_append(tmp, data, len);
+    int64_t v;
+    if (hr_json_int64(d, idx, &v) != 0)
+        return hr_buf_append(tmp, data, len);
+    char num[24];
+    int n = snprintf(num, sizeof num, "%lld", (long long)v + s->offset);
+    hr_json_edit e = {d->nodes[idx].start, d->nodes[idx].end, num, (size_t)n};
+    return hr_json_splice(data, len, &e, 1, tmp);
+}
+
+static block *block_at(hr_ccr_stream *s, const hr_json_doc *d)
+{
+    int64_t i;
+    if (hr_json_int64(d, hr_json_get(d, 0, "index"), &i) != 0 || i < 0 || i >= MAX_BLOCKS) {
+        s->untrackable = 1;
+        return NULL;
+    }
+    if ((unsigned)i + 1 > s->n_blocks)
+        s->n_blocks = (unsigned)i + 1;
+    return &s->blocks[i];
+}
+
+static void on_block_start(hr_ccr_stream *s, const hr_json_doc *d)
+{
+    block *b = block_at(s, d);
+    uint32_t cb = hr_json_get(d, 0, "content_block");
+    if (!b || cb == HR_JSON_NONE)
+        return;
+    uint32_t type = hr_json_get(d, cb, "type");
+    hr_buf_reset(&b->start);
+    hr_json_write_raw(&b->start, d, cb);
+    if (hr_json_string_eq(d, type, "text")) {
+        b->kind = B_TEXT;
+        hr_json_string(d, hr_json_get(d, cb, "text"), &b->text);
+    } else if (hr_json_string_eq(d, type, "thinking")) {
+        b->kind = B_THINKING;
+        hr_json_string(d, hr_json_get(d, cb, "thinking"), &b->text);
+    } else if (hr_json_string_eq(d, type, "tool_use")) {
+        b->kind = B_TOOL_USE;
+        if (hr_json_string_eq(d, hr_json_get(d, cb, "name"), HR_CCR_TOOL_NAME))
+            s->holding = 1;
+    } else
+        b->kind = B_OTHER; /* redacted_thinking, server tools: replayed from start */
+}
+
+static void on_block_delta(hr_ccr_stream *s, const hr_json_doc *d)
+{
+    block *b = block_at(s, d);
+    uint32_t delta = hr_json_get(d, 0, "delta");
+    if (!b || delta == HR_JSON_NONE)
+        return;
+    uint32_t type = hr_json_get(d, delta, "type");
+    if (hr_json_string_eq(d, type, "text_delta"))
+        hr_json_string(d, hr_json_get(d, delta, "text"), &b->text);
+    else if (hr_json_string_eq(d, type, "input_json_delta"))
+        hr_json_string(d, hr_json_get(d, delta, "partial_json"), &b->text);
+    else if (hr_json_string_eq(d, type, "thinking_delta"))
+        hr_json_string(d, hr_json_get(d, delta, "thinking"), &b->text);
+    else if (hr_json_string_eq(d, type, "signature_delta"))
+        hr_json_string(d, hr_json_get(d, delta, "signature"), &b->signature);
+    else if (b->kind != B_OTHER)
+        s->untrackable = 1; /* a delta we could not replay */
+}
+
+static void read_usage(const hr_json_doc *d, uint32_t usage, long long *in, long long *out)
+{
+    int64_t v;
+    if (usage == HR_JSON_NONE)
+        return;
+    if (hr_json_int64(d, hr_json_get(d, usage, "input_tokens"), &v) == 0)
+        *in = v;
+    if (hr_json_int64(d, hr_json_get(d, usage, "output_tokens"), &v) == 0)
+        *out = v;
+}
+
+/* message_delta with usage counting earlier rounds too. */
+static int summed_delta(hr_ccr_stream *s, const hr_json_doc *d, const char *data, size_t len,
+                        hr_buf *tmp)
+{
+    uint32_t usage = hr_json_get(d, 0, "usage");
+    hr_json_edit e[2];
+    char nums[2][24];
+    size_t n = 0;
+    static const char *const keys[2] = {"output_tokens", "input_tokens"};
+    long long add[2] = {s->out_prev, s->in_prev};
+    for (int k = 0; k < 2 && usage != HR_JSON_NONE; k++) {
+        uint32_t node = hr_json_get(d, usage, keys[k]);
+        int64_t v;
+        if (hr_json_int64(d, node, &v) != 0)
+            continue;
+        int w = snprintf(nums[n], sizeof nums[n], "%lld", (long long)v + add[k]);
+        e[n] = (hr_json_edit){d->nodes[node].start, d->nodes[node].end, nums[n], (size_t)w};
+        n++;
+    }
+    return hr_json_splice(data, len, e, n, tmp);
+}
+
+static int anthropic_event(hr_ccr_stream *s, const char *event, const char *data, size_t len,
+                           hr_buf *out)
+{
+    hr_json_doc d = {0};
+    hr_json_error err;
+    if (hr_json_parse(&d, data, len, &LIMITS, &err) != 0 || d.nodes[0].type != HR_JSON_OBJECT) {
+        hr_json_doc_free(&d);
+        return emit(s, out, event, data, len);
+    }
+    uint32_t type = hr_json_get(&d, 0, "type");
+    hr_buf tmp = HR_BUF_INIT;
+    int rc = 0;
+    if (hr_json_string_eq(&d, type, "message_start")) {
+        uint32_t msg = hr_json_get(&d, 0, "message");
+        read_usage(&d, msg != HR_JSON_NONE ? hr_json_get(&d, msg, "usage") : HR_JSON_NONE,
+                   &s->in_round, &s->out_round);
+        if (s->round == 0)
+            rc = emit(s, out, event, data, len); /* later rounds continue the same message */
+    } else if (hr_json_string_eq(&d, type, "content_block_start") ||
+               hr_json_string_eq(&d, type, "content_block_delta") ||
+               hr_json_string_eq(&d, type, "content_block_stop")) {
+        if (hr_json_string_eq(&d, type, "content_block_start"))
+            on_block_start(s, &d);
+        else if (hr_json_string_eq(&d, type, "content_block_delta"))
+            on_block_delta(s, &d);
+        rc = shifted(s, &d, data, len, &tmp);
+        if (rc == 0)
+            rc = emit(s, out, event, tmp.data, tmp.len);
+        if (!s->holding && hr_json_string_eq(&d, type, "content_block_start"))
+            s->client_blocks++;
+    } else if (hr_json_string_eq(&d, type, "message_delta")) {
+        uint32_t delta = hr_json_get(&d, 0, "delta");
+        hr_buf sr = HR_BUF_INIT;
+        if (delta != HR_JSON_NONE &&
+            hr_json_string(&d, hr_json_get(&d, delta, "stop_reason"), &sr) == 0 && sr.len < sizeof s->stop_reason)
+            memcpy(s->stop_reason, sr.data ? sr.data : "", sr.len + 1);
+        hr_buf_free(&sr);
+        read_usage(&d, hr_json_get(&d, 0, "usage"), &s->in_round, &s->out_round);
+        rc = s->round ? summed_delta(s, &d, data, len, &tmp) : hr_buf_append(&tmp, data, len);
+        if (rc == 0)
+            rc = emit(s, out, event, tmp.data, tmp.len);
+    } else if (hr_json_string_eq(&d, type, "ping"))
+        rc = write_event(out, event, data, len); /* keep-alive: never held */
+    else
+        rc = emit(s, out, event, data, len); /* message_stop, error, unknown */
+    hr_buf_free(&tmp);
+    hr_json_doc_free(&d);
+    return rc;
+}
+
+int hr_ccr_stream_event(hr_ccr_stream *s, const char *event, const char *data, size_t len,
+                        hr_buf *out)
+{
+    if (s->api != HR_CCR_API_ANTHROPIC)
+        return write_event(out, event, data, len);
+    return anthropic_event(s, event, data, len, out);
+}
+
+/* The round's turn as a non-streaming Messages response, for find_calls/build_followup. */
+static int synthetic_response(const hr_ccr_stream *s, hr_buf *out)
+{
+    int rc = hr_buf_puts(out, "{\"type\":\"message\",\"role\":\"assistant\",\"stop_reason\":");
+    rc |= hr_json_write_string(out, s->stop_reason, strlen(s->stop_reason));
+    rc |= hr_buf_puts(out, ",\"content\":[");
+    for (unsigned i = 0; i < s->n_blocks; i++) {
+        const block *b = &s->blocks[i];
+        const char *t = b->text.data ? b->text.data : "";
+        if (i)
+            rc |= hr_buf_putc(out, ',');
+        switch (b->kind) {
+        case B_TEXT:
+            rc |= hr_buf_puts(out, "{\"type\":\"text\",\"text\":");
+            rc |= hr_json_write_string(out, t, b->text.len);
+            rc |= hr_buf_putc(out, '}');
+            break;
+        case B_THINKING:
+            rc |= hr_buf_puts(out, "{\"type\":\"thinking\",\"thinking\":");
+            rc |= hr_json_write_string(out, t, b->text.len);
+            rc |= hr_buf_puts(out, ",\"signature\":");
+            rc |= hr_json_write_string(out, b->signature.data ? b->signature.data : "", b->signature.len);
+            rc |= hr_buf_putc(out, '}');
+            break;
+        case B_TOOL_USE: {
+            /* content_block_start carries id and name with "input":{}; the input streamed. */
+            hr_json_doc d = {0};
+            hr_json_error err;
+            if (hr_json_parse(&d, b->start.data ? b->start.data : "", b->start.len, &LIMITS, &err) != 0)
+                return -1;
+            rc |= hr_buf_puts(out, "{\"type\":\"tool_use\",\"id\":");
+            rc |= hr_json_write_raw(out, &d, hr_json_get(&d, 0, "id"));
+            rc |= hr_buf_puts(out, ",\"name\":");
+            rc |= hr_json_write_raw(out, &d, hr_json_get(&d, 0, "name"));
+            rc |= hr_buf_puts(out, ",\"input\":");
+            rc |= b->text.len ? hr_buf_append(out, t, b->text.len) : hr_buf_puts(out, "{}");
+            rc |= hr_buf_putc(out, '}');
+            hr_json_doc_free(&d);
+            break;
+        }
+        case B_OTHER:
+            rc |= hr_buf_append(out, b->start.data ? b->start.data : "{}", b->start.len);
+            break;
+        default:
+            return -1; /* a gap in the indices */
+        }
+    }
+    rc |= hr_buf_puts(out, "]}");
+    return rc ? -1 : 0;
+}
+
+static int flush_held(hr_ccr_stream *s, hr_buf *out)
+{
+    int rc = hr_buf_append(out, s->held.data ? s->held.data : "", s->held.len);
+    hr_buf_reset(&s->held);
+    s->holding = 0;
+    return rc;
+}
+
+int hr_ccr_stream_end(hr_ccr_stream *s, hr_ccr_store *store, const char *tenant,
+                      hr_buf *followup, hr_buf *out)
+{
+    if (!s->holding)
+        return 0;
+    if (s->untrackable || s->round + 1 > HR_CCR_MAX_ROUNDS) {
+        flush_held(s, out);
+        return 0;
+    }
+    hr_buf resp = HR_BUF_INIT, next = HR_BUF_INIT;
+    hr_buf results[HR_CCR_MAX_CALLS];
+    for (size_t i = 0; i < HR_CCR_MAX_CALLS; i++)
+        results[i] = (hr_buf)HR_BUF_INIT;
+    hr_ccr_calls *calls = malloc(sizeof *calls);
+    int resolved = calls && synthetic_response(s, &resp) == 0 &&
+                   hr_ccr_find_calls(HR_CCR_API_ANTHROPIC, resp.data, resp.len, calls) == 1 &&
+                   hr_ccr_answer_calls(store, tenant, calls, results) == 0 &&
+                   hr_ccr_build_followup(HR_CCR_API_ANTHROPIC, s->request.data, s->request.len,
+                                         resp.data, resp.len, calls, results, &next) == 0;
+    for (size_t i = 0; calls && i < calls->n; i++)
+        hr_buf_free(&results[i]);
+    free(calls);
+    hr_buf_free(&resp);
+    if (!resolved) {
+        hr_buf_free(&next);
+        flush_held(s, out);
+        return 0;
+    }
+    hr_buf_reset(followup);
+    hr_buf_append(followup, next.data, next.len);
+    hr_buf_free(&s->request);
+    s->request = next; /* the next round's request */
+    hr_buf_reset(&s->held);
+    s->holding = 0;
+    s->round++;
+    s->offset = s->client_blocks;
+    s->out_prev += s->out_round;
+    s->in_prev += s->in_round;
+    s->out_round = s->in_round = 0;
+    s->stop_reason[0] = '\0';
+    clear_blocks(s);
+    return 1;
+}

@@ -1,0 +1,39 @@
+/* tool_stream.h: resolving headroom_retrieve in streamed responses, so agents that always
+ * stream (Claude Code) never see a tool they did not define.
+ *
+ * The proxy's relay feeds each upstream SSE event to hr_ccr_stream_event and sends the
+ * client whatever it appends to out. Events pass through at once (content block indices
+ * rewritten on later rounds) until a headroom_retrieve tool_use block starts; from there
+ * on events are held back. When the upstream stream ends, hr_ccr_stream_end decides:
+ *   1: the turn ended with headroom_retrieve calls only. The calls were answered from the
+ *      store and followup holds the next request (same stream:true request with the
+ *      model's turn and the tool results appended). The relay sends it upstream and feeds
+ *      its events to the same hr_ccr_stream; the continuation reaches the client as part of
+ *      one message: its message_start is dropped, block indices continue where the client's
+ *      left off, and message_delta usage counts all rounds. At most HR_CCR_MAX_ROUNDS.
+ *   0: nothing to resolve (or another tool was called, or the round cap was hit): out
+ *      receives the held events unchanged, and the stream is complete.
+ * Implemented for the Anthropic Messages stream; for the other APIs every event passes
+ * through unchanged and hr_ccr_stream_end returns 0.
+ * Ownership: hr_ccr_stream_new copies the request; hr_ccr_stream_free releases everything.
+ */
+#ifndef HR_CCR_TOOL_STREAM_H
+#define HR_CCR_TOOL_STREAM_H
+
+#include "ccr/tool_loop.h"
+
+typedef struct hr_ccr_stream hr_ccr_stream;
+
+hr_ccr_stream *hr_ccr_stream_new(hr_ccr_api api, const char *request, size_t len);
+void hr_ccr_stream_free(hr_ccr_stream *s);
+
+/* One upstream event (event name may be NULL; data is the event's data payload). Appends
+ * the SSE bytes to send now ("event: ...\ndata: ...\n\n") to out. 0 ok, -1 no memory. */
+int hr_ccr_stream_event(hr_ccr_stream *s, const char *event, const char *data, size_t len,
+                        hr_buf *out);
+
+/* At the end of an upstream stream; see above. store/tenant answer the calls. */
+int hr_ccr_stream_end(hr_ccr_stream *s, hr_ccr_store *store, const char *tenant,
+                      hr_buf *followup, hr_buf *out);
+
+#endif

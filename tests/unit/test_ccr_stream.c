@@ -1,0 +1,171 @@
+/* Streaming resolution (tool_stream.c) on Anthropic Messages event sequences: a turn that
+ * ends in headroom_retrieve is held back, answered from the store, continued with the
+ * follow-up request, and the client receives one coherent message (one message_start, one
+ * message_stop, contiguous block indices, summed usage, no headroom_retrieve). A turn that
+ * also calls another tool is passed through unchanged. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "ccr/tool_stream.h"
+#include "json/json.h"
+#include "sys/hash.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void feed(hr_ccr_stream *s, const char *type, const char *data, hr_buf *client)
+{
+    assert_int_equal(hr_ccr_stream_event(s, type, data, strlen(data), client), 0);
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; p && (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+static void round1_calls_tool(hr_ccr_stream *s, const char *hash, const char *other_tool, hr_buf *client)
+{
+    char buf[512];
+    feed(s, "message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\","
+                             "\"role\":\"assistant\",\"content\":[],\"usage\":{\"input_tokens\":400,\"output_tokens\":1}}}", client);
+    feed(s, "content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}", client);
+    feed(s, "ping", "{\"type\":\"ping\"}", client);
+    feed(s, "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Let me check.\"}}", client);
+    feed(s, "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}", client);
+    int idx = 1;
+    if (other_tool) {
+        snprintf(buf, sizeof buf, "{\"type\":\"content_block_start\",\"index\":%d,\"content_block\":{\"type\":\"tool_use\","
+                                  "\"id\":\"toolu_b\",\"name\":\"%s\",\"input\":{}}}", idx, other_tool);
+        feed(s, "content_block_start", buf, client);
+        snprintf(buf, sizeof buf, "{\"type\":\"content_block_stop\",\"index\":%d}", idx);
+        feed(s, "content_block_stop", buf, client);
+        idx++;
+    }
+    snprintf(buf, sizeof buf, "{\"type\":\"content_block_start\",\"index\":%d,\"content_block\":{\"type\":\"tool_use\","
+                              "\"id\":\"toolu_a\",\"name\":\"headroom_retrieve\",\"input\":{}}}", idx);
+    feed(s, "content_block_start", buf, client);
+    snprintf(buf, sizeof buf, "{\"type\":\"content_block_delta\",\"index\":%d,\"delta\":{\"type\":\"input_json_delta\","
+                              "\"partial_json\":\"{\\\"hash\\\": \\\"%.10s\"}}", idx, hash);
+    feed(s, "content_block_delta", buf, client);
+    snprintf(buf, sizeof buf, "{\"type\":\"content_block_delta\",\"index\":%d,\"delta\":{\"type\":\"input_json_delta\","
+                              "\"partial_json\":\"%s\\\", \\\"query\\\": \\\"disk\\\"}\"}}", idx, hash + 10);
+    feed(s, "content_block_delta", buf, client);
+    snprintf(buf, sizeof buf, "{\"type\":\"content_block_stop\",\"index\":%d}", idx);
+    feed(s, "content_block_stop", buf, client);
+    feed(s, "message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},"
+                             "\"usage\":{\"output_tokens\":30}}", client);
+    feed(s, "message_stop", "{\"type\":\"message_stop\"}", client);
+}
+
+static void resolves_and_continues_one_message(void **state)
+{
+    (void)state;
+    hr_ccr_config c;
+    hr_ccr_config_default(&c);
+    c.backend = HR_CCR_BACKEND_MEMORY;
+    char err[128], hash[HR_CONTENT_HASH_HEX + 1];
+    hr_ccr_store *store = hr_ccr_store_open(&c, err, sizeof err);
+    const char *original = "ok\ndisk full on /var\nok\n";
+    hr_content_hash(original, strlen(original), hash);
+    assert_int_equal(hr_ccr_put(store, "abc123", hash, original, strlen(original), 0), 0);
+
+    const char *request = "{\"model\":\"claude\",\"stream\":true,\"max_tokens\":100,\"messages\":"
+                          "[{\"role\":\"user\",\"content\":\"why?\"}],\"tools\":[]}";
+    hr_ccr_stream *s = hr_ccr_stream_new(HR_CCR_API_ANTHROPIC, request, strlen(request));
+    hr_buf client = HR_BUF_INIT, followup = HR_BUF_INIT;
+    round1_calls_tool(s, hash, NULL, &client);
+    assert_null(strstr(client.data, "headroom_retrieve"));
+    assert_null(strstr(client.data, "message_stop"));
+    assert_non_null(strstr(client.data, "Let me check."));
+    assert_int_equal(hr_ccr_stream_end(s, store, "abc123", &followup, &client), 1);
+
+    /* The follow-up replays the turn (text + tool_use with the streamed input) and answers
+     * the call with the query's selection of the original. */
+    hr_json_doc d = {0};
+    hr_json_error jerr;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    assert_int_equal(hr_json_parse(&d, followup.data, followup.len, &lim, &jerr), 0);
+    uint32_t msgs = hr_json_get(&d, 0, "messages");
+    assert_int_equal(d.nodes[msgs].count, 3);
+    uint32_t turn = hr_json_get(&d, hr_json_index(&d, msgs, 1), "content");
+    uint32_t use = hr_json_index(&d, turn, 1);
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, hr_json_get(&d, use, "input"), "query"), "disk"));
+    uint32_t result = hr_json_index(&d, hr_json_get(&d, hr_json_index(&d, msgs, 2), "content"), 0);
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, result, "tool_use_id"), "toolu_a"));
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, result, "content"), "disk full on /var"));
+    assert_true(hr_json_is_true(&d, hr_json_get(&d, 0, "stream")));
+    hr_json_doc_free(&d);
+
+    /* Round 2 streams the answer. */
+    feed(s, "message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_2\",\"type\":\"message\","
+                             "\"role\":\"assistant\",\"content\":[],\"usage\":{\"input_tokens\":450,\"output_tokens\":1}}}", &client);
+    feed(s, "content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}", &client);
+    feed(s, "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"The disk is full.\"}}", &client);
+    feed(s, "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}", &client);
+    feed(s, "message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},"
+                             "\"usage\":{\"output_tokens\":12}}", &client);
+    feed(s, "message_stop", "{\"type\":\"message_stop\"}", &client);
+    assert_int_equal(hr_ccr_stream_end(s, store, "abc123", &followup, &client), 0);
+
+    assert_int_equal(count(client.data, "event: message_start"), 1);
+    assert_int_equal(count(client.data, "event: message_stop"), 1);
+    assert_int_equal(count(client.data, "\"msg_2\""), 0);
+    assert_non_null(strstr(client.data, "\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"The disk is full.\"}"));
+    assert_int_equal(count(client.data, "\"index\":0"), 3); /* block 0 start, delta, stop: round 1 */
+    assert_int_equal(count(client.data, "\"index\":1"), 3); /* round 2 block 0, shifted */
+    assert_non_null(strstr(client.data, "\"usage\":{\"output_tokens\":42}"));
+    assert_null(strstr(client.data, "headroom_retrieve"));
+    assert_null(strstr(client.data, "tool_use"));
+    hr_buf_free(&client);
+    hr_buf_free(&followup);
+    hr_ccr_stream_free(s);
+    hr_ccr_store_close(store);
+}
+
+static void other_tools_pass_through_unchanged(void **state)
+{
+    (void)state;
+    hr_ccr_config c;
+    hr_ccr_config_default(&c);
+    c.backend = HR_CCR_BACKEND_MEMORY;
+    char err[128];
+    hr_ccr_store *store = hr_ccr_store_open(&c, err, sizeof err);
+    const char *request = "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
+    hr_ccr_stream *s = hr_ccr_stream_new(HR_CCR_API_ANTHROPIC, request, strlen(request));
+    hr_buf client = HR_BUF_INIT, followup = HR_BUF_INIT;
+    round1_calls_tool(s, "0123456789abcdef01234567", "Bash", &client);
+    assert_int_equal(hr_ccr_stream_end(s, store, "abc123", &followup, &client), 0);
+    assert_int_equal(followup.len, 0);
+    assert_int_equal(count(client.data, "event: message_stop"), 1);
+    assert_non_null(strstr(client.data, "\"name\":\"Bash\""));
+    assert_non_null(strstr(client.data, "\"name\":\"headroom_retrieve\""));
+    assert_non_null(strstr(client.data, "\"stop_reason\":\"tool_use\""));
+    /* Event order is the upstream's. */
+    assert_true(strstr(client.data, "Bash") < strstr(client.data, "headroom_retrieve"));
+    assert_true(strstr(client.data, "headroom_retrieve") < strstr(client.data, "message_stop"));
+    hr_buf_free(&client);
+    hr_ccr_stream_free(s);
+
+    /* Other APIs pass through event by event. */
+    s = hr_ccr_stream_new(HR_CCR_API_OPENAI_CHAT, request, strlen(request));
+    feed(s, NULL, "{\"choices\":[]}", &client);
+    assert_string_equal(client.data, "data: {\"choices\":[]}\n\n");
+    assert_int_equal(hr_ccr_stream_end(s, store, "abc123", &followup, &client), 0);
+    hr_buf_free(&client);
+    hr_ccr_stream_free(s);
+    hr_ccr_store_close(store);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(resolves_and_continues_one_message),
+        cmocka_unit_test(other_tools_pass_through_unchanged),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
