@@ -1,15 +1,515 @@
-/* pipeline.c: the request hook of pipeline.h. Until the request policy lands it forwards
- * every body unchanged, which is the contract's fail-open answer. */
-#include "compress/pipeline.h"
+/* pipeline.c: the request hook (pipeline.h) and the configured instances behind it
+ * (pipeline_instance.h). Per request: parse, let the policy pick spans, then per span
+ * replay the session's earlier decision or compress (routing by content), keep the result
+ * only if it saves enough tokens and its original is stored, and splice the replacements
+ * in so every other byte is unchanged. Every failure path forwards the original.
+ */
+#include "compress/pipeline_instance.h"
 
+#include "ccr/marker.h"
+#include "compress/detect.h"
+#include "compress/session_cache.h"
+#include "compress/smart_crusher.h"
+#include "json/json.h"
+#include "sys/log.h"
+#include "tokens/tokens.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-int hr_pipeline_run(const hr_pipeline_input *in, hr_pipeline_result *out)
+struct hr_pipeline {
+    hr_pipeline_config cfg;
+    hr_pipeline_store_choice store_choice;
+    hr_ccr_store *store;
+    hr_session_cache *cache;
+    pthread_mutex_t mu; /* guards stats */
+    hr_pipeline_stats stats;
+};
+
+hr_pipeline *hr_pipeline_new(const hr_pipeline_config *c, hr_pipeline_store_choice choice,
+                             hr_ccr_store *store)
 {
-    (void)in;
-    memset(out, 0, sizeof *out);
-    out->counter = "estimate";
+    hr_pipeline *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->cfg = *c;
+    p->store_choice = choice;
+    p->store = store;
+    p->cache = hr_session_cache_new(c->max_sessions, c->max_entries, c->max_session_bytes);
+    if (!p->cache) {
+        free(p);
+        return NULL;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    return p;
+}
+
+void hr_pipeline_free(hr_pipeline *p)
+{
+    if (!p)
+        return;
+    hr_session_cache_free(p->cache);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+/* ---- originals ------------------------------------------------------------------------ */
+
+/* Stores the original of a compressed span under its content hash. -1 when no store is
+ * available or the put fails: the caller then forwards the original. */
+static int store_original(hr_pipeline *p, const char *tenant, const char *hash,
+                          const char *data, size_t len)
+{
+    hr_ccr_store *s = p->store_choice == HR_PIPELINE_STORE_GIVEN ? p->store
+                                                                 : hr_ccr_process_store();
+    if (!s)
+        return -1;
+    char derived[HR_CCR_TENANT_MAX + 1];
+    if (!tenant || !*tenant) { /* no credential: the tenant the routes derive for none */
+        hr_ccr_tenant_derive(NULL, 0, derived);
+        tenant = derived;
+    }
+    return hr_ccr_put(s, tenant, hash, data, len, 0);
+}
+
+/* ---- one text ------------------------------------------------------------------------- */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Routing: JSON goes straight to SmartCrusher; anything else (or JSON it could not
+ * reduce) through detection to the logs / search / diff / text compressors. */
+static int route_and_compress(const char *text, size_t len, const hr_compress_opts *opts,
+                              hr_compress_result *res)
+{
+    if (hr_smart_crusher_looks_json(text, len)) {
+        int rc = hr_compress_smart_crusher(text, len, opts, res);
+        if (rc != 0 || res->compressed)
+            return rc;
+        hr_compress_result_free(res);
+    }
+    return hr_compress_detected(text, len, opts, hr_compress_smart_crusher, res);
+}
+
+static size_t count_tokens(const char *model, const char *s, size_t n, const char **counter)
+{
+    hr_tok_encoding used;
+    size_t t = hr_tokens_count(model, s, n, &used);
+    if (counter)
+        *counter = hr_tok_encoding_name(used);
+    return t;
+}
+
+typedef enum { TEXT_KEPT = 0, TEXT_COMPRESSED, TEXT_STORE_FAILED } text_outcome;
+
+/* Compresses one text under the ratio and store rules. On TEXT_COMPRESSED res holds the
+ * replacement; otherwise res is empty. -1 on an internal error. */
+static int compress_one_text(hr_pipeline *p, const char *text, size_t len, const char *model,
+                             const hr_compress_opts *opts, const char *tenant,
+                             hr_compress_result *res, hr_span_decision *dec,
+                             text_outcome *outcome, const char **counter)
+{
+    memset(dec, 0, sizeof *dec);
+    *outcome = TEXT_KEPT;
+    dec->tokens_before = dec->tokens_after = (long long)count_tokens(model, text, len, counter);
+    if (hr_marker_present(text, len)) { /* already compressed by us or a peer */
+        memset(res, 0, sizeof *res);
+        return 0;
+    }
+    if (route_and_compress(text, len, opts, res) != 0) {
+        hr_compress_result_free(res);
+        return -1;
+    }
+    if (!res->compressed)
+        return 0;
+    long long after = (long long)count_tokens(model, res->out.data, res->out.len, NULL);
+    if ((double)after > p->cfg.max_ratio * (double)dec->tokens_before) {
+        hr_compress_result_free(res);
+        return 0;
+    }
+    if (store_original(p, tenant, res->hash, text, len) != 0) {
+        hr_compress_result_free(res);
+        *outcome = TEXT_STORE_FAILED;
+        return 0;
+    }
+    dec->compressed = 1;
+    dec->tokens_after = after;
+    dec->compressor = res->compressor;
+    dec->units_total = res->units_total;
+    dec->units_kept = res->units_kept;
+    *outcome = TEXT_COMPRESSED;
     return 0;
 }
 
+static void add_compressor(hr_pipeline_stats *st, const char *name, uint64_t spans,
+                           long long before, long long after)
+{
+    size_t i = 0;
+    while (i < st->n_compressors && strcmp(st->compressors[i].name, name) != 0)
+        i++;
+    if (i == st->n_compressors) {
+        if (i == HR_PIPELINE_MAX_COMPRESSORS)
+            return;
+        st->compressors[i].name = name;
+        st->n_compressors++;
+    }
+    st->compressors[i].spans += spans;
+    st->compressors[i].tokens_before += before;
+    st->compressors[i].tokens_after += after;
+}
+
+static void count_compressor(hr_pipeline_stats *st, const hr_span_decision *d)
+{
+    if (d->compressed && d->compressor)
+        add_compressor(st, d->compressor, 1, d->tokens_before, d->tokens_after);
+}
+
+int hr_pipeline_compress_text(hr_pipeline *p, const char *text, size_t len, const char *model,
+                              const char *query, size_t query_len, const char *tenant,
+                              hr_compress_result *res, long long *tokens_before,
+                              long long *tokens_after)
+{
+    hr_compress_opts opts = p->cfg.opts;
+    opts.query = query;
+    opts.query_len = query ? query_len : 0;
+    hr_span_decision dec;
+    text_outcome outcome;
+    int rc = compress_one_text(p, text, len, model, &opts, tenant, res, &dec, &outcome, NULL);
+    *tokens_before = dec.tokens_before;
+    *tokens_after = dec.tokens_after;
+    pthread_mutex_lock(&p->mu);
+    p->stats.spans_seen++;
+    p->stats.spans_compressed += outcome == TEXT_COMPRESSED;
+    p->stats.store_failures += outcome == TEXT_STORE_FAILED;
+    p->stats.failed_open += rc != 0 || outcome == TEXT_STORE_FAILED;
+    p->stats.tokens_before += dec.tokens_before;
+    p->stats.tokens_after += dec.tokens_after;
+    count_compressor(&p->stats, &dec);
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+/* ---- one request ---------------------------------------------------------------------- */
+
+typedef struct request_run {
+    hr_pipeline *p;
+    const hr_pipeline_input *in;
+    hr_json_doc doc;
+    hr_policy_scan scan;
+    char model[128];
+    char session[HR_SESSION_KEY_MAX + 1];
+    uint32_t prefix;
+    double deadline;
+    hr_buf text, query, comp;
+    uint32_t query_node;   /* node query holds the text of */
+    hr_json_edit *edits;
+    hr_buf *reps;          /* escaped replacements, one per edit */
+    size_t n_edits;
+    hr_pipeline_result *out;
+    hr_pipeline_stats delta;
+} request_run;
+
+/* Session key: the client's x-headroom-session-id, else the content hash of model + NUL +
+ * the system prompt's source bytes (a conversation's fixed identity). */
+static void session_key(request_run *r)
+{
+    const char *sid = r->in->session_id;
+    if (sid && *sid) {
+        snprintf(r->session, sizeof r->session, "id:%s", sid);
+        return;
+    }
+    hr_buf b = HR_BUF_INIT;
+    const hr_json_node *sys = hr_json_at(&r->doc, r->scan.system);
+    int ok = hr_buf_append(&b, r->model, strlen(r->model) + 1) == 0 &&
+             (!sys || hr_buf_append(&b, r->doc.src + sys->start, sys->end - sys->start) == 0);
+    char h[HR_CONTENT_HASH_HEX + 1];
+    hr_content_hash(ok ? b.data : r->model, ok ? b.len : strlen(r->model), h);
+    snprintf(r->session, sizeof r->session, "h:%s", h);
+    hr_buf_free(&b);
+}
+
+static void note_transform(hr_pipeline_result *out, const char *name)
+{
+    if (!name)
+        return;
+    size_t n = strlen(name), len = strlen(out->transforms);
+    for (const char *t = out->transforms; (t = strstr(t, name)) != NULL; t += n)
+        if ((t == out->transforms || t[-1] == ',') && (t[n] == ',' || t[n] == '\0'))
+            return;
+    if (len + n + 2 < sizeof out->transforms)
+        snprintf(out->transforms + len, sizeof out->transforms - len, "%s%s", len ? "," : "",
+                 name);
+}
+
+static int add_edit(request_run *r, const hr_json_node *nd, const char *text, size_t len)
+{
+    hr_buf *rep = &r->reps[r->n_edits];
+    *rep = (hr_buf)HR_BUF_INIT;
+    if (hr_json_write_string(rep, text, len) != 0)
+        return -1;
+    r->edits[r->n_edits++] = (hr_json_edit){nd->start, nd->end, rep->data, rep->len};
+    return 0;
+}
+
+static int span_query(request_run *r, const hr_policy_span *sp)
+{
+    if (sp->query == r->query_node)
+        return 0;
+    hr_buf_reset(&r->query);
+    r->query_node = sp->query;
+    return sp->query == HR_JSON_NONE ? 0 : hr_policy_user_text(&r->doc, sp->query, &r->query);
+}
+
+/* Decides one span: replay, leave, or compress. -1 internal error. */
+static int run_span(request_run *r, const hr_policy_span *sp)
+{
+    hr_pipeline *p = r->p;
+    const hr_json_node *nd = &r->doc.nodes[sp->node];
+    hr_buf_reset(&r->text);
+    hr_buf_reset(&r->comp);
+    if (hr_json_string(&r->doc, sp->node, &r->text) != 0)
+        return -1;
+    char hash[HR_CONTENT_HASH_HEX + 1];
+    hr_content_hash(r->text.data, r->text.len, hash);
+    r->delta.spans_seen++;
+    hr_span_decision dec;
+    int hit = hr_session_cache_get(p->cache, r->session, hash, &dec, &r->comp);
+    if (hit < 0)
+        return -1;
+    if (hit) {
+        r->delta.spans_replayed += dec.compressed;
+    } else if (p->cfg.mode == HR_MODE_CACHE && sp->message < r->prefix) {
+        /* frozen prefix: the provider saw these bytes as they are */
+        memset(&dec, 0, sizeof dec);
+        dec.tokens_before = dec.tokens_after =
+            (long long)count_tokens(r->model, r->text.data, r->text.len, NULL);
+    } else if (now_ms() > r->deadline) {
+        memset(&dec, 0, sizeof dec);
+        dec.tokens_before = dec.tokens_after =
+            (long long)count_tokens(r->model, r->text.data, r->text.len, NULL);
+        if (!r->out->failed_open)
+            r->delta.deadline_exceeded++;
+        r->out->failed_open = 1;
+    } else {
+        if (span_query(r, sp) != 0)
+            return -1;
+        hr_compress_opts opts = p->cfg.opts;
+        opts.query = r->query.data;
+        opts.query_len = r->query.len;
+        hr_compress_result res;
+        text_outcome outcome;
+        if (compress_one_text(p, r->text.data, r->text.len, r->model, &opts, r->in->tenant,
+                              &res, &dec, &outcome, &r->out->counter) != 0)
+            return -1;
+        if (outcome == TEXT_STORE_FAILED) {
+            r->delta.store_failures++;
+            r->out->failed_open = 1; /* not remembered: a later request may store it */
+        } else if (hr_session_cache_put(p->cache, r->session, hash, &dec, res.out.data,
+                                        res.out.len) != 0) {
+            hr_compress_result_free(&res);
+            return -1;
+        }
+        if (dec.compressed && hr_buf_append(&r->comp, res.out.data, res.out.len) != 0) {
+            hr_compress_result_free(&res);
+            return -1;
+        }
+        hr_compress_result_free(&res);
+        r->delta.spans_compressed += dec.compressed;
+    }
+    r->out->tokens_before += dec.tokens_before;
+    r->out->tokens_after += dec.tokens_after;
+    count_compressor(&r->delta, &dec);
+    if (!dec.compressed)
+        return 0;
+    note_transform(r->out, dec.compressor);
+    return add_edit(r, nd, r->comp.data ? r->comp.data : "", r->comp.len);
+}
+
+static int run_request(request_run *r)
+{
+    const hr_pipeline_input *in = r->in;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    hr_json_error jerr;
+    if (hr_json_parse(&r->doc, in->body, in->len, &lim, &jerr) != 0)
+        return 0; /* not ours to judge: forwarded as is, the provider answers */
+    if (hr_policy_find_spans(&r->doc, in->shape, &r->p->cfg, &r->scan) != 0)
+        return -1;
+    hr_buf m = HR_BUF_INIT;
+    if (r->scan.model != HR_JSON_NONE && hr_json_string(&r->doc, r->scan.model, &m) == 0 && m.data)
+        snprintf(r->model, sizeof r->model, "%s", m.data);
+    hr_buf_free(&m);
+    count_tokens(r->model, "", 0, &r->out->counter); /* names the counter even on replays */
+    session_key(r);
+    if (!r->scan.n) { /* nothing to compress, but cache mode's prefix still moves on */
+        hr_session_cache_set_prefix(r->p->cache, r->session, r->scan.n_messages);
+        return 0;
+    }
+    r->prefix = hr_session_cache_prefix(r->p->cache, r->session);
+    if (r->prefix > r->scan.n_messages)
+        r->prefix = 0; /* history shrank or was rewritten: a new conversation */
+    r->edits = calloc(r->scan.n, sizeof *r->edits);
+    r->reps = calloc(r->scan.n, sizeof *r->reps);
+    if (!r->edits || !r->reps)
+        return -1;
+    for (size_t i = 0; i < r->scan.n; i++)
+        if (run_span(r, &r->scan.spans[i]) != 0)
+            return -1;
+    hr_session_cache_set_prefix(r->p->cache, r->session, r->scan.n_messages);
+    if (!r->n_edits)
+        return 0;
+    if (hr_json_splice(in->body, in->len, r->edits, r->n_edits, &r->out->body) != 0)
+        return -1;
+    r->out->modified = 1;
+    return 0;
+}
+
+static void request_free(request_run *r)
+{
+    for (size_t i = 0; i < r->n_edits; i++)
+        hr_buf_free(&r->reps[i]);
+    free(r->reps);
+    free(r->edits);
+    hr_buf_free(&r->text);
+    hr_buf_free(&r->query);
+    hr_buf_free(&r->comp);
+    hr_policy_scan_free(&r->scan);
+    hr_json_doc_free(&r->doc);
+}
+
+static void merge_stats(hr_pipeline *p, const request_run *r, int modified)
+{
+    pthread_mutex_lock(&p->mu);
+    hr_pipeline_stats *s = &p->stats;
+    s->requests++;
+    s->requests_modified += modified;
+    s->spans_seen += r->delta.spans_seen;
+    s->spans_compressed += r->delta.spans_compressed;
+    s->spans_replayed += r->delta.spans_replayed;
+    s->deadline_exceeded += r->delta.deadline_exceeded;
+    s->store_failures += r->delta.store_failures;
+    s->failed_open += r->out->failed_open;
+    s->tokens_before += r->out->tokens_before;
+    s->tokens_after += r->out->tokens_after;
+    for (size_t i = 0; i < r->delta.n_compressors; i++)
+        add_compressor(s, r->delta.compressors[i].name, r->delta.compressors[i].spans,
+                       r->delta.compressors[i].tokens_before, r->delta.compressors[i].tokens_after);
+    pthread_mutex_unlock(&p->mu);
+}
+
+int hr_pipeline_run_on(hr_pipeline *p, const hr_pipeline_input *in, hr_pipeline_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->counter = "estimate";
+    if (!p || !in || !in->body)
+        return 0;
+    request_run r;
+    memset(&r, 0, sizeof r);
+    r.p = p;
+    r.in = in;
+    r.out = out;
+    r.query_node = HR_JSON_NONE;
+    r.deadline = now_ms() + p->cfg.deadline_ms;
+    if (run_request(&r) != 0) {
+        hr_buf_free(&out->body);
+        out->modified = 0;
+        out->failed_open = 1;
+        out->transforms[0] = '\0';
+    }
+    merge_stats(p, &r, out->modified);
+    request_free(&r);
+    return 0;
+}
+
+/* ---- the process instance ----------------------------------------------------------- */
+
+static pthread_mutex_t g_proc_mu = PTHREAD_MUTEX_INITIALIZER;
+static hr_pipeline *g_proc;
+
+int hr_pipeline_configure(const hr_pipeline_config *c)
+{
+    hr_pipeline *p = hr_pipeline_new(c, HR_PIPELINE_STORE_PROCESS, NULL);
+    if (!p)
+        return -1;
+    pthread_mutex_lock(&g_proc_mu);
+    hr_pipeline *old = g_proc;
+    g_proc = p;
+    pthread_mutex_unlock(&g_proc_mu);
+    hr_pipeline_free(old); /* configure happens before serving: no request holds it */
+    return 0;
+}
+
+hr_pipeline *hr_pipeline_process(void)
+{
+    pthread_mutex_lock(&g_proc_mu);
+    if (!g_proc) {
+        hr_pipeline_config c;
+        char err[160];
+        hr_pipeline_config_default(&c);
+        if (hr_pipeline_config_from_env(&c, err, sizeof err) != 0) {
+            hr_logf(HR_LOG_WARN, "compression settings: %s; using defaults", err);
+            hr_pipeline_config_default(&c);
+        }
+        g_proc = hr_pipeline_new(&c, HR_PIPELINE_STORE_PROCESS, NULL);
+    }
+    hr_pipeline *p = g_proc;
+    pthread_mutex_unlock(&g_proc_mu);
+    return p;
+}
+
+void hr_pipeline_process_close(void)
+{
+    pthread_mutex_lock(&g_proc_mu);
+    hr_pipeline_free(g_proc);
+    g_proc = NULL;
+    pthread_mutex_unlock(&g_proc_mu);
+}
+
+int hr_pipeline_run(const hr_pipeline_input *in, hr_pipeline_result *out)
+{
+    return hr_pipeline_run_on(hr_pipeline_process(), in, out);
+}
+
 void hr_pipeline_result_free(hr_pipeline_result *r) { hr_buf_free(&r->body); }
+
+/* ---- stats ---------------------------------------------------------------------------- */
+
+void hr_pipeline_stats_get(hr_pipeline *p, hr_pipeline_stats *out)
+{
+    pthread_mutex_lock(&p->mu);
+    *out = p->stats;
+    pthread_mutex_unlock(&p->mu);
+}
+
+int hr_pipeline_stats_json(const hr_pipeline_stats *s, hr_buf *out)
+{
+    int rc = hr_buf_printf(out,
+                           "{\"requests\":%llu,\"requests_modified\":%llu,\"spans_seen\":%llu,"
+                           "\"spans_compressed\":%llu,\"spans_replayed\":%llu,"
+                           "\"failed_open\":%llu,\"deadline_exceeded\":%llu,"
+                           "\"store_failures\":%llu,\"tokens_before\":%lld,"
+                           "\"tokens_after\":%lld,\"tokens_saved\":%lld,\"compressors\":{",
+                           (unsigned long long)s->requests,
+                           (unsigned long long)s->requests_modified,
+                           (unsigned long long)s->spans_seen,
+                           (unsigned long long)s->spans_compressed,
+                           (unsigned long long)s->spans_replayed,
+                           (unsigned long long)s->failed_open,
+                           (unsigned long long)s->deadline_exceeded,
+                           (unsigned long long)s->store_failures, s->tokens_before,
+                           s->tokens_after, s->tokens_before - s->tokens_after);
+    for (size_t i = 0; rc == 0 && i < s->n_compressors; i++)
+        rc = hr_buf_printf(out, "%s\"%s\":{\"spans\":%llu,\"tokens_before\":%lld,"
+                                "\"tokens_after\":%lld,\"tokens_saved\":%lld}",
+                           i ? "," : "", s->compressors[i].name,
+                           (unsigned long long)s->compressors[i].spans,
+                           s->compressors[i].tokens_before, s->compressors[i].tokens_after,
+                           s->compressors[i].tokens_before - s->compressors[i].tokens_after);
+    return rc == 0 ? hr_buf_puts(out, "}}") : -1;
+}

@@ -1,0 +1,426 @@
+/* policy.c: settings of the pipeline and the walk that finds candidate spans in the three
+ * request shapes (see policy.h). The walk reads the scanner's tree only; it never copies
+ * the body, and a body of an unexpected structure yields no spans rather than an error. */
+#include "compress/policy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void hr_pipeline_config_default(hr_pipeline_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->mode = HR_MODE_TOKEN;
+    c->min_bytes = 512;
+    c->max_ratio = 0.85;
+    c->deadline_ms = 2000;
+    snprintf(c->exclude_tools, sizeof c->exclude_tools, "%s", HR_POLICY_DEFAULT_EXCLUDE);
+    c->max_sessions = 256;
+    c->max_entries = 2048;
+    c->max_session_bytes = (size_t)16 << 20;
+    hr_compress_opts_default(&c->opts);
+}
+
+int hr_compress_mode_parse(const char *s, hr_compress_mode *out)
+{
+    if (!strcmp(s, "token"))
+        *out = HR_MODE_TOKEN;
+    else if (!strcmp(s, "cache"))
+        *out = HR_MODE_CACHE;
+    else
+        return -1;
+    return 0;
+}
+
+const char *hr_compress_mode_name(hr_compress_mode m)
+{
+    return m == HR_MODE_CACHE ? "cache" : "token";
+}
+
+static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!*s || *end || errno || v > max || s[0] == '-')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_ratio(const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (!*s || *end || !(v > 0 && v <= 1))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Applies one setting by name; shared by the environment and the command line. */
+static int apply_setting(hr_pipeline_config *c, const char *name, const char *v, char *err,
+                         size_t errlen)
+{
+    unsigned long u;
+    if (!strcmp(name, "mode")) {
+        if (hr_compress_mode_parse(v, &c->mode) == 0)
+            return 0;
+    } else if (!strcmp(name, "compression-deadline-ms")) {
+        if (parse_ulong(v, 600000, &u) == 0) {
+            c->deadline_ms = (unsigned)u;
+            return 0;
+        }
+    } else if (!strcmp(name, "exclude-tools")) {
+        if (strlen(v) < sizeof c->exclude_tools) {
+            snprintf(c->exclude_tools, sizeof c->exclude_tools, "%s", v);
+            return 0;
+        }
+    } else if (!strcmp(name, "min-bytes")) {
+        if (parse_ulong(v, (unsigned long)1 << 30, &u) == 0) {
+            c->min_bytes = u;
+            return 0;
+        }
+    } else if (!strcmp(name, "max-ratio")) {
+        if (parse_ratio(v, &c->max_ratio) == 0)
+            return 0;
+    } else if (!strcmp(name, "max-items")) {
+        if (parse_ulong(v, 100000, &u) == 0 && u > 0) {
+            c->opts.max_items = (unsigned)u;
+            return 0;
+        }
+    }
+    snprintf(err, errlen, "invalid value for %s: '%s'", name, v);
+    return -1;
+}
+
+int hr_pipeline_config_from_env(hr_pipeline_config *c, char *err, size_t errlen)
+{
+    static const char *const map[][2] = {{"HEADROOM_MODE", "mode"},
+                                         {"HEADROOM_COMPRESSION_DEADLINE_MS",
+                                          "compression-deadline-ms"},
+                                         {"HEADROOM_EXCLUDE_TOOLS", "exclude-tools"},
+                                         {"HEADROOM_MIN_BYTES", "min-bytes"},
+                                         {"HEADROOM_MAX_RATIO", "max-ratio"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        const char *v = getenv(map[i][0]);
+        if (v && *v && apply_setting(c, map[i][1], v, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int hr_pipeline_config_arg(hr_pipeline_config *c, int argc, char **argv, int *i, char *err,
+                           size_t errlen)
+{
+    static const char *const names[] = {"mode",      "compression-deadline-ms",
+                                        "exclude-tools", "min-bytes",
+                                        "max-ratio", "max-items"};
+    const char *a = argv[*i];
+    if (strncmp(a, "--", 2) != 0)
+        return 0;
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        size_t n = strlen(names[k]);
+        if (strncmp(a + 2, names[k], n) != 0)
+            continue;
+        if (a[2 + n] == '=')
+            return apply_setting(c, names[k], a + 3 + n, err, errlen) == 0 ? 1 : -1;
+        if (a[2 + n] != '\0')
+            continue;
+        if (*i + 1 >= argc) {
+            snprintf(err, errlen, "--%s needs a value", names[k]);
+            return -1;
+        }
+        if (apply_setting(c, names[k], argv[*i + 1], err, errlen) != 0)
+            return -1;
+        *i += 1;
+        return 1;
+    }
+    return 0;
+}
+
+int hr_policy_tool_excluded(const char *list, const char *name, size_t len)
+{
+    const char *p = list;
+    while (p && *p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        while (n && *p == ' ') {
+            p++;
+            n--;
+        }
+        while (n && p[n - 1] == ' ')
+            n--;
+        if (n == len && n && memcmp(p, name, n) == 0)
+            return 1;
+        p = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+/* ---- the walk ------------------------------------------------------------------------- */
+
+typedef struct tool_ref {
+    uint32_t id, name; /* string nodes of a tool call's id and its tool name */
+} tool_ref;
+
+typedef struct walker {
+    const hr_json_doc *d;
+    const hr_pipeline_config *c;
+    hr_policy_scan *out;
+    tool_ref *tools;
+    size_t n_tools, cap_tools;
+    uint32_t query;  /* latest user-typed content so far */
+    hr_buf scratch;
+    int oom;
+} walker;
+
+static uint32_t get(const hr_json_doc *d, uint32_t obj, const char *key)
+{
+    if (obj == HR_JSON_NONE || d->nodes[obj].type != HR_JSON_OBJECT)
+        return HR_JSON_NONE;
+    return hr_json_get(d, obj, key);
+}
+
+static int is_type(const hr_json_doc *d, uint32_t node, hr_json_type t)
+{
+    return node != HR_JSON_NONE && d->nodes[node].type == t;
+}
+
+static int member_is(const hr_json_doc *d, uint32_t obj, const char *key, const char *value)
+{
+    uint32_t v = get(d, obj, key);
+    return v != HR_JSON_NONE && hr_json_string_eq(d, v, value);
+}
+
+static void remember_tool(walker *w, uint32_t id, uint32_t name)
+{
+    if (!is_type(w->d, id, HR_JSON_STRING) || !is_type(w->d, name, HR_JSON_STRING))
+        return;
+    if (w->n_tools == w->cap_tools) {
+        size_t cap = w->cap_tools ? w->cap_tools * 2 : 16;
+        tool_ref *t = realloc(w->tools, cap * sizeof *t);
+        if (!t) {
+            w->oom = 1;
+            return;
+        }
+        w->tools = t;
+        w->cap_tools = cap;
+    }
+    w->tools[w->n_tools++] = (tool_ref){id, name};
+}
+
+/* 1 if the tool output answering call id `id` came from an excluded tool. */
+static int excluded_call(walker *w, uint32_t id)
+{
+    if (!is_type(w->d, id, HR_JSON_STRING))
+        return 0;
+    hr_buf_reset(&w->scratch);
+    if (hr_json_string(w->d, id, &w->scratch) != 0 || !w->scratch.data)
+        return 0;
+    for (size_t i = w->n_tools; i-- > 0;) {
+        if (!hr_json_string_eq(w->d, w->tools[i].id, w->scratch.data))
+            continue;
+        hr_buf_reset(&w->scratch);
+        if (hr_json_string(w->d, w->tools[i].name, &w->scratch) != 0 || !w->scratch.data)
+            return 0;
+        return hr_policy_tool_excluded(w->c->exclude_tools, w->scratch.data, w->scratch.len);
+    }
+    return 0;
+}
+
+static void add_span(walker *w, uint32_t node, uint32_t message, int excluded)
+{
+    const hr_json_node *nd = &w->d->nodes[node];
+    if (nd->type != HR_JSON_STRING)
+        return;
+    hr_policy_scan *s = w->out;
+    if (excluded) {
+        s->skipped_excluded++;
+        return;
+    }
+    if (nd->flags & HR_JSON_F_BAD_UTF8) {
+        s->skipped_bad_utf8++;
+        return;
+    }
+    if ((size_t)(nd->end - nd->start) < w->c->min_bytes + 2) {
+        s->skipped_small++;
+        return;
+    }
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        hr_policy_span *v = realloc(s->spans, cap * sizeof *v);
+        if (!v) {
+            w->oom = 1;
+            return;
+        }
+        s->spans = v;
+        s->cap = cap;
+    }
+    s->spans[s->n++] = (hr_policy_span){node, message, w->query};
+}
+
+/* A tool output's content: a string, or an array of parts whose "text" strings are the
+ * spans (type "text", "input_text" or "output_text"; images and the like are left alone). */
+static void add_content_spans(walker *w, uint32_t content, uint32_t message, int excluded)
+{
+    const hr_json_doc *d = w->d;
+    if (is_type(d, content, HR_JSON_STRING)) {
+        add_span(w, content, message, excluded);
+        return;
+    }
+    if (!is_type(d, content, HR_JSON_ARRAY))
+        return;
+    for (uint32_t p = d->nodes[content].first_child; p != HR_JSON_NONE; p = d->nodes[p].next)
+        if (member_is(d, p, "type", "text") || member_is(d, p, "type", "input_text") ||
+            member_is(d, p, "type", "output_text"))
+            add_span(w, get(d, p, "text"), message, excluded);
+}
+
+static int has_user_text(const hr_json_doc *d, uint32_t content)
+{
+    if (is_type(d, content, HR_JSON_STRING))
+        return d->nodes[content].end - d->nodes[content].start > 2;
+    if (!is_type(d, content, HR_JSON_ARRAY))
+        return 0;
+    for (uint32_t p = d->nodes[content].first_child; p != HR_JSON_NONE; p = d->nodes[p].next)
+        if (member_is(d, p, "type", "text") || member_is(d, p, "type", "input_text"))
+            return 1;
+    return 0;
+}
+
+static void walk_openai_chat(walker *w, uint32_t messages)
+{
+    const hr_json_doc *d = w->d;
+    uint32_t i = 0;
+    for (uint32_t m = d->nodes[messages].first_child; m != HR_JSON_NONE;
+         m = d->nodes[m].next, i++) {
+        uint32_t content = get(d, m, "content");
+        if ((member_is(d, m, "role", "system") || member_is(d, m, "role", "developer")) &&
+            w->out->system == HR_JSON_NONE)
+            w->out->system = content;
+        else if (member_is(d, m, "role", "user") && has_user_text(d, content))
+            w->query = content;
+        else if (member_is(d, m, "role", "assistant")) {
+            uint32_t calls = get(d, m, "tool_calls");
+            if (is_type(d, calls, HR_JSON_ARRAY))
+                for (uint32_t t = d->nodes[calls].first_child; t != HR_JSON_NONE;
+                     t = d->nodes[t].next)
+                    remember_tool(w, get(d, t, "id"), get(d, get(d, t, "function"), "name"));
+        } else if (member_is(d, m, "role", "tool")) {
+            add_content_spans(w, content, i, excluded_call(w, get(d, m, "tool_call_id")));
+        }
+    }
+}
+
+static void walk_anthropic(walker *w, uint32_t messages)
+{
+    const hr_json_doc *d = w->d;
+    uint32_t i = 0;
+    for (uint32_t m = d->nodes[messages].first_child; m != HR_JSON_NONE;
+         m = d->nodes[m].next, i++) {
+        uint32_t content = get(d, m, "content");
+        int user = member_is(d, m, "role", "user");
+        if (user && is_type(d, content, HR_JSON_STRING)) {
+            w->query = content;
+            continue;
+        }
+        if (!is_type(d, content, HR_JSON_ARRAY))
+            continue;
+        for (uint32_t b = d->nodes[content].first_child; b != HR_JSON_NONE;
+             b = d->nodes[b].next) {
+            if (member_is(d, b, "type", "tool_use"))
+                remember_tool(w, get(d, b, "id"), get(d, b, "name"));
+            else if (user && member_is(d, b, "type", "text"))
+                w->query = content;
+            else if (member_is(d, b, "type", "tool_result"))
+                add_content_spans(w, get(d, b, "content"), i,
+                                  excluded_call(w, get(d, b, "tool_use_id")));
+        }
+    }
+}
+
+static void walk_responses(walker *w, uint32_t input)
+{
+    const hr_json_doc *d = w->d;
+    uint32_t i = 0;
+    for (uint32_t it = d->nodes[input].first_child; it != HR_JSON_NONE;
+         it = d->nodes[it].next, i++) {
+        if (member_is(d, it, "type", "function_call") ||
+            member_is(d, it, "type", "custom_tool_call"))
+            remember_tool(w, get(d, it, "call_id"), get(d, it, "name"));
+        else if (member_is(d, it, "type", "function_call_output") ||
+                 member_is(d, it, "type", "custom_tool_call_output"))
+            add_content_spans(w, get(d, it, "output"), i,
+                              excluded_call(w, get(d, it, "call_id")));
+        else if (member_is(d, it, "role", "user") && has_user_text(d, get(d, it, "content")))
+            w->query = get(d, it, "content");
+        else if ((member_is(d, it, "role", "system") || member_is(d, it, "role", "developer")) &&
+                 w->out->system == HR_JSON_NONE)
+            w->out->system = get(d, it, "content");
+    }
+}
+
+int hr_policy_find_spans(const hr_json_doc *d, hr_shape shape, const hr_pipeline_config *c,
+                         hr_policy_scan *out)
+{
+    memset(out, 0, sizeof *out);
+    out->model = out->system = HR_JSON_NONE;
+    if (!d->n || d->nodes[0].type != HR_JSON_OBJECT)
+        return 0;
+    walker w = {.d = d, .c = c, .out = out, .query = HR_JSON_NONE};
+    uint32_t model = get(d, 0, "model");
+    out->model = is_type(d, model, HR_JSON_STRING) ? model : HR_JSON_NONE;
+    uint32_t list = HR_JSON_NONE;
+    if (shape == HR_SHAPE_OPENAI_RESPONSES) {
+        out->system = get(d, 0, "instructions");
+        list = get(d, 0, "input");
+        if (is_type(d, list, HR_JSON_ARRAY))
+            walk_responses(&w, list);
+    } else {
+        if (shape == HR_SHAPE_ANTHROPIC_MESSAGES)
+            out->system = get(d, 0, "system");
+        list = get(d, 0, "messages");
+        if (is_type(d, list, HR_JSON_ARRAY)) {
+            if (shape == HR_SHAPE_ANTHROPIC_MESSAGES)
+                walk_anthropic(&w, list);
+            else
+                walk_openai_chat(&w, list);
+        }
+    }
+    out->n_messages = is_type(d, list, HR_JSON_ARRAY) ? d->nodes[list].count : 0;
+    free(w.tools);
+    hr_buf_free(&w.scratch);
+    if (w.oom) {
+        hr_policy_scan_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void hr_policy_scan_free(hr_policy_scan *s)
+{
+    free(s->spans);
+    s->spans = NULL;
+    s->n = s->cap = 0;
+}
+
+int hr_policy_user_text(const hr_json_doc *d, uint32_t content, hr_buf *out)
+{
+    if (is_type(d, content, HR_JSON_STRING))
+        return hr_json_string(d, content, out);
+    if (!is_type(d, content, HR_JSON_ARRAY))
+        return 0;
+    int first = 1;
+    for (uint32_t p = d->nodes[content].first_child; p != HR_JSON_NONE; p = d->nodes[p].next) {
+        uint32_t text = get(d, p, "text");
+        if (!(member_is(d, p, "type", "text") || member_is(d, p, "type", "input_text")) ||
+            !is_type(d, text, HR_JSON_STRING))
+            continue;
+        if ((!first && hr_buf_putc(out, '\n') != 0) || hr_json_string(d, text, out) != 0)
+            return -1;
+        first = 0;
+    }
+    return 0;
+}

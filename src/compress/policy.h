@@ -1,0 +1,97 @@
+/* policy.h: the request policy, i.e. which spans of a request body may be compressed, and
+ * the settings that steer the pipeline.
+ *
+ * Candidates are tool outputs only: OpenAI chat role:"tool" messages (string content or
+ * text parts), Anthropic tool_result blocks (string content or text blocks), Responses
+ * function_call_output items (string output or text parts). User-typed text, system
+ * prompts, tool_use / tool_calls and thinking blocks are never candidates. A candidate is
+ * dropped when it is shorter than min_bytes, holds invalid UTF-8, or is the output of an
+ * excluded tool (the agent edits that exact text; the tool name is found through the
+ * matching tool_use / tool_call id).
+ *
+ * For each candidate the policy also names its query: the latest user-typed message
+ * before it. Tying a span to the question asked before it (not to whatever the user
+ * typed last) makes its compression the same in every later request and after restarts.
+ *
+ * Ownership: hr_policy_scan owns its span array (hr_policy_scan_free); spans refer to nodes
+ * of the caller's hr_json_doc, which must outlive the scan.
+ */
+#ifndef HR_COMPRESS_POLICY_H
+#define HR_COMPRESS_POLICY_H
+
+#include "compress/compressor.h"
+#include "compress/pipeline.h"
+#include "json/json.h"
+#include "sys/buf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    HR_MODE_TOKEN = 0, /* compress every tool output once per session, replay it after */
+    HR_MODE_CACHE,     /* compress only what was appended since the previous request */
+} hr_compress_mode;
+
+#define HR_POLICY_EXCLUDE_MAX 1024
+
+typedef struct hr_pipeline_config {
+    hr_compress_mode mode;
+    size_t min_bytes;          /* spans shorter than this are skipped (512) */
+    double max_ratio;          /* keep a result only if tokens_after <= ratio * before (0.85) */
+    unsigned deadline_ms;      /* per request; past it, remaining spans pass (2000) */
+    char exclude_tools[HR_POLICY_EXCLUDE_MAX]; /* comma-separated tool names, exact match */
+    size_t max_sessions;       /* session cache: sessions kept (LRU, 256) */
+    size_t max_entries;        /* per session: distinct tool outputs remembered (2048) */
+    size_t max_session_bytes;  /* per session: bytes of compressed text remembered (16 MiB) */
+    hr_compress_opts opts;     /* compressor options (query filled per span) */
+} hr_pipeline_config;
+
+/* Defaults as documented on each field; exclude_tools is HR_POLICY_DEFAULT_EXCLUDE. */
+#define HR_POLICY_DEFAULT_EXCLUDE                                                             \
+    "Read,Write,Edit,MultiEdit,NotebookEdit,NotebookRead,str_replace_editor,"                 \
+    "str_replace_based_edit_tool,apply_patch,read_file,write_file,edit_file"
+void hr_pipeline_config_default(hr_pipeline_config *c);
+
+/* Applies HEADROOM_MODE, HEADROOM_COMPRESSION_DEADLINE_MS, HEADROOM_EXCLUDE_TOOLS,
+ * HEADROOM_MIN_BYTES, HEADROOM_MAX_RATIO. 0 ok, -1 with err filled on a bad value. */
+int hr_pipeline_config_from_env(hr_pipeline_config *c, char *err, size_t errlen);
+
+/* Consumes one option at argv[*i]: --mode token|cache, --compression-deadline-ms MS,
+ * --exclude-tools LIST, --min-bytes N, --max-ratio R, --max-items N (also --opt=value).
+ * 1 consumed (advances *i past its value), 0 not ours, -1 bad value (err filled). */
+int hr_pipeline_config_arg(hr_pipeline_config *c, int argc, char **argv, int *i, char *err,
+                           size_t errlen);
+
+int hr_compress_mode_parse(const char *s, hr_compress_mode *out); /* 0 ok, -1 unknown */
+const char *hr_compress_mode_name(hr_compress_mode m);
+
+/* 1 if name (len bytes) is in the comma-separated list. */
+int hr_policy_tool_excluded(const char *list, const char *name, size_t len);
+
+typedef struct hr_policy_span {
+    uint32_t node;     /* the string node whose content may be replaced */
+    uint32_t message;  /* index of its message / input item (cache mode's frozen prefix) */
+    uint32_t query;    /* content node of the latest user-typed message before it, or NONE */
+} hr_policy_span;
+
+typedef struct hr_policy_scan {
+    hr_policy_span *spans; /* owned */
+    size_t n, cap;
+    uint32_t n_messages;   /* messages (or input items) in the request */
+    uint32_t model;        /* the "model" string node, or HR_JSON_NONE */
+    uint32_t system;       /* system prompt node (system, instructions, first system
+                              message's content), or HR_JSON_NONE */
+    size_t skipped_small, skipped_excluded, skipped_bad_utf8;
+} hr_policy_scan;
+
+/* Finds the candidate spans of a parsed body of the given shape. 0 ok (possibly none),
+ * -1 out of memory. A body of an unexpected structure simply yields no spans. */
+int hr_policy_find_spans(const hr_json_doc *d, hr_shape shape, const hr_pipeline_config *c,
+                         hr_policy_scan *out);
+void hr_policy_scan_free(hr_policy_scan *s);
+
+/* Appends the user-typed text of a message content node (a string, or the text of its
+ * text / input_text parts, joined by '\n') to out. 0 ok, -1 out of memory. */
+int hr_policy_user_text(const hr_json_doc *d, uint32_t content, hr_buf *out);
+
+#endif

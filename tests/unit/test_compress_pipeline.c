@@ -1,0 +1,456 @@
+/* test_compress_pipeline.c: the request policy and pipeline on real-shaped Anthropic,
+ * OpenAI chat and Responses bodies: only tool outputs change and every other byte is
+ * identical; excluded tools, small spans and user text stay; originals are stored under
+ * the marker's hash; token-mode replay over 30 turns and cache mode keep earlier bytes;
+ * determinism across two processes; fail-open paths (no store, bad JSON, deadline). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "ccr/marker.h"
+#include "ccr/store.h"
+#include "compress/pipeline_instance.h"
+#include "compress_scenarios.h"
+#include "json/json.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static hr_ccr_store *memory_store(void)
+{
+    hr_ccr_config c;
+    hr_ccr_config_default(&c);
+    c.backend = HR_CCR_BACKEND_MEMORY;
+    char err[200];
+    hr_ccr_store *s = hr_ccr_store_open(&c, err, sizeof err);
+    assert_non_null(s);
+    return s;
+}
+
+static hr_pipeline *pipeline_with(hr_ccr_store *store, hr_compress_mode mode)
+{
+    hr_pipeline_config c;
+    hr_pipeline_config_default(&c);
+    c.mode = mode;
+    hr_pipeline *p = hr_pipeline_new(&c, HR_PIPELINE_STORE_GIVEN, store);
+    assert_non_null(p);
+    return p;
+}
+
+static void put_json_string(hr_buf *b, const hr_buf *s)
+{
+    assert_int_equal(hr_json_write_string(b, s->data, s->len), 0);
+}
+
+/* A Claude Code-like conversation: system blocks, user text, thinking, tool_use Bash with a
+ * JSON tool_result (DB rows), tool_use Read with a large file (excluded), a small result,
+ * and a last user question. "messages" is the last member so bodies of later turns extend
+ * earlier ones. */
+static void anthropic_body(hr_buf *b, hr_buf *rows, hr_buf *file)
+{
+    scen_db_rows(rows, 120, 4);
+    for (int i = 0; i < 80; i++)
+        hr_buf_printf(file, "%4d\tstatic int helper_%d(void) { return %d; }\n", i + 1, i, i);
+    hr_buf_puts(b, "{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":1024,\"system\":[{\"type\":"
+                   "\"text\",\"text\":\"You are Claude Code.\"}],\"messages\":[");
+    hr_buf_puts(b, "{\"role\":\"user\",\"content\":\"list failing accounts, and why dana.reyes@"
+                   "example.com cannot log in\"},");
+    hr_buf_puts(b, "{\"role\":\"assistant\",\"content\":[{\"type\":\"thinking\",\"thinking\":"
+                   "\"I will query the db\",\"signature\":\"c2ln\"},{\"type\":\"tool_use\",\"id\":"
+                   "\"toolu_01\",\"name\":\"Bash\",\"input\":{\"command\":\"psql -c 'select *'\"}},"
+                   "{\"type\":\"tool_use\",\"id\":\"toolu_02\",\"name\":\"Read\",\"input\":"
+                   "{\"file_path\":\"/src/a.c\"}}]},");
+    hr_buf_puts(b, "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":"
+                   "\"toolu_01\",\"content\":");
+    put_json_string(b, rows);
+    hr_buf_puts(b, "},{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_02\",\"content\":[{\"type\":"
+                   "\"text\",\"text\":");
+    put_json_string(b, file);
+    hr_buf_puts(b, "}]}]},{\"role\":\"assistant\",\"content\":\"Looking.\"},"
+                   "{\"role\":\"user\",\"content\":\"and the failed one?\"}]}");
+}
+
+static hr_pipeline_result run(hr_pipeline *p, hr_shape shape, const hr_buf *body,
+                              const char *session)
+{
+    hr_pipeline_input in = {shape, body->data, body->len, session, "0123456789abcdef", "hr-t"};
+    hr_pipeline_result out;
+    assert_int_equal(hr_pipeline_run_on(p, &in, &out), 0);
+    return out;
+}
+
+/* cmp-style: the bodies are equal except for one span [start, in_end) of the input that
+ * became [start, out_end) of the output; returns the span start. */
+static size_t single_changed_span(const hr_buf *in, const hr_buf *out, size_t *in_end,
+                                  size_t *out_end)
+{
+    size_t a = 0;
+    while (a < in->len && a < out->len && in->data[a] == out->data[a])
+        a++;
+    size_t i = in->len, o = out->len;
+    while (i > a && o > a && in->data[i - 1] == out->data[o - 1]) {
+        i--;
+        o--;
+    }
+    *in_end = i;
+    *out_end = o;
+    return a;
+}
+
+static void anthropic_only_tool_output_changes(void **state)
+{
+    (void)state;
+    hr_ccr_store *st = memory_store();
+    hr_pipeline *p = pipeline_with(st, HR_MODE_TOKEN);
+    hr_buf body = HR_BUF_INIT, rows = HR_BUF_INIT, file = HR_BUF_INIT, esc = HR_BUF_INIT;
+    anthropic_body(&body, &rows, &file);
+    hr_pipeline_result r = run(p, HR_SHAPE_ANTHROPIC_MESSAGES, &body, NULL);
+    assert_true(r.modified);
+    assert_false(r.failed_open);
+    assert_string_equal(r.transforms, "smart_crusher");
+    assert_true(r.tokens_after < r.tokens_before);
+    /* the only difference is inside the rows string */
+    put_json_string(&esc, &rows);
+    const char *rows_at = memmem(body.data, body.len, esc.data, esc.len);
+    assert_non_null(rows_at);
+    size_t in_end, out_end, a = single_changed_span(&body, &r.body, &in_end, &out_end);
+    assert_true(a > (size_t)(rows_at - body.data));
+    assert_true(in_end < (size_t)(rows_at - body.data) + esc.len);
+    /* the Read output (excluded tool) and user text are untouched */
+    hr_buf_reset(&esc);
+    put_json_string(&esc, &file);
+    assert_non_null(memmem(r.body.data, r.body.len, esc.data, esc.len));
+    /* the new body is valid JSON and its tool_result holds a marker whose original is
+     * stored under the request's tenant */
+    hr_json_doc d;
+    hr_json_error e;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    assert_int_equal(hr_json_parse(&d, r.body.data, r.body.len, &lim, &e), 0);
+    hr_json_doc_free(&d);
+    hr_marker m;
+    assert_true(hr_marker_find(r.body.data, r.body.len, 0, &m));
+    hr_buf got = HR_BUF_INIT;
+    assert_int_equal(hr_ccr_get(st, "0123456789abcdef", m.hash, &got), HR_CCR_FOUND);
+    assert_int_equal(got.len, rows.len);
+    assert_memory_equal(got.data, rows.data, rows.len);
+    /* the needle the user asked about survived */
+    assert_non_null(memmem(r.body.data, r.body.len, "dana.reyes@example.com", 22));
+    hr_buf_free(&got);
+    hr_pipeline_result_free(&r);
+    hr_buf_free(&body);
+    hr_buf_free(&rows);
+    hr_buf_free(&file);
+    hr_buf_free(&esc);
+    hr_pipeline_free(p);
+    hr_ccr_store_close(st);
+}
+
+static void openai_chat_and_responses_shapes(void **state)
+{
+    (void)state;
+    hr_ccr_store *st = memory_store();
+    hr_pipeline *p = pipeline_with(st, HR_MODE_TOKEN);
+    hr_buf out1 = HR_BUF_INIT, out2 = HR_BUF_INIT, body = HR_BUF_INIT;
+    scen_code_search(&out1, 100, 8);
+    scen_api_orders(&out2, 80, 9);
+    hr_buf_puts(&body, "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"
+                       "{\"role\":\"user\",\"content\":\"where is validate_refresh_token?\"},"
+                       "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\","
+                       "\"type\":\"function\",\"function\":{\"name\":\"search\",\"arguments\":\"{}\"}},"
+                       "{\"id\":\"call_2\",\"type\":\"function\",\"function\":{\"name\":\"orders\","
+                       "\"arguments\":\"{}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":");
+    put_json_string(&body, &out1);
+    hr_buf_puts(&body, "},{\"role\":\"tool\",\"tool_call_id\":\"call_2\",\"content\":[{\"type\":\"text\",\"text\":");
+    put_json_string(&body, &out2);
+    hr_buf_puts(&body, "}]}]}");
+    hr_pipeline_result r = run(p, HR_SHAPE_OPENAI_CHAT, &body, NULL);
+    assert_true(r.modified);
+    assert_non_null(memmem(r.body.data, r.body.len, "validate_refresh_token(", 23));
+    assert_non_null(memmem(r.body.data, r.body.len, "\"content\":\"be brief\"", 20));
+    /* two markers: both outputs compressed */
+    hr_marker m;
+    assert_true(hr_marker_find(r.body.data, r.body.len, 0, &m));
+    size_t from = m.end;
+    int n = 1;
+    while (hr_marker_find(r.body.data, r.body.len, from, &m)) {
+        from = m.end;
+        n++;
+    }
+    assert_true(n >= 2);
+    hr_pipeline_result_free(&r);
+
+    hr_buf_reset(&body);
+    hr_buf_puts(&body, "{\"model\":\"gpt-4.1\",\"instructions\":\"x\",\"input\":[{\"role\":\"user\","
+                       "\"content\":[{\"type\":\"input_text\",\"text\":\"search tokens\"}]},"
+                       "{\"type\":\"function_call\",\"call_id\":\"fc_1\",\"name\":\"grep\",\"arguments\":\"{}\"},"
+                       "{\"type\":\"function_call_output\",\"call_id\":\"fc_1\",\"output\":");
+    put_json_string(&body, &out1);
+    hr_buf_puts(&body, "}]}");
+    r = run(p, HR_SHAPE_OPENAI_RESPONSES, &body, NULL);
+    assert_true(r.modified);
+    assert_true(r.tokens_after * 2 < r.tokens_before);
+    hr_pipeline_result_free(&r);
+    /* the same body as chat shape has no tool messages: nothing changes */
+    r = run(p, HR_SHAPE_OPENAI_CHAT, &body, NULL);
+    assert_false(r.modified);
+    hr_pipeline_result_free(&r);
+    hr_buf_free(&out1);
+    hr_buf_free(&out2);
+    hr_buf_free(&body);
+    hr_pipeline_free(p);
+    hr_ccr_store_close(st);
+}
+
+/* Grows an OpenAI conversation turn by turn; "messages" is last, so the forwarded body of
+ * turn k without its closing "]}" must be a prefix of the forwarded body of turn k+1. */
+static void append_turn(hr_buf *msgs, int turn)
+{
+    hr_buf out = HR_BUF_INIT;
+    switch (turn % 4) {
+    case 0: scen_db_rows(&out, 60 + turn, (uint64_t)turn); break;
+    case 1: scen_metrics(&out, 200, (uint64_t)turn); break;
+    case 2: scen_api_orders(&out, 40, (uint64_t)turn); break;
+    default: scen_code_search(&out, 50, (uint64_t)turn); break;
+    }
+    hr_buf_printf(msgs, ",{\"role\":\"user\",\"content\":\"turn %d: look at record %d\"}", turn,
+                  5000 + turn * 3);
+    hr_buf_printf(msgs, ",{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c%d\","
+                        "\"type\":\"function\",\"function\":{\"name\":\"q\",\"arguments\":\"{}\"}}]}",
+                  turn);
+    hr_buf_printf(msgs, ",{\"role\":\"tool\",\"tool_call_id\":\"c%d\",\"content\":", turn);
+    put_json_string(msgs, &out);
+    hr_buf_putc(msgs, '}');
+    hr_buf_free(&out);
+}
+
+static void replay_turns(hr_compress_mode mode, int turns)
+{
+    hr_ccr_store *st = memory_store();
+    hr_pipeline *p = pipeline_with(st, mode);
+    hr_buf msgs = HR_BUF_INIT, body = HR_BUF_INIT, prev = HR_BUF_INIT;
+    hr_buf_puts(&msgs, "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"system\",\"content\":\"s\"}");
+    for (int t = 0; t < turns; t++) {
+        append_turn(&msgs, t);
+        hr_buf_reset(&body);
+        hr_buf_append(&body, msgs.data, msgs.len);
+        hr_buf_puts(&body, "]}");
+        hr_pipeline_result r = run(p, HR_SHAPE_OPENAI_CHAT, &body, NULL);
+        assert_true(r.modified);
+        const hr_buf *fwd = &r.body;
+        if (prev.len) {
+            assert_true(fwd->len > prev.len - 2);
+            assert_memory_equal(fwd->data, prev.data, prev.len - 2);
+        }
+        hr_buf_reset(&prev);
+        hr_buf_append(&prev, fwd->data, fwd->len);
+        hr_pipeline_result_free(&r);
+    }
+    hr_pipeline_stats s;
+    hr_pipeline_stats_get(p, &s);
+    assert_int_equal(s.requests, (uint64_t)turns);
+    assert_true(s.spans_replayed >= (uint64_t)(turns * (turns - 1) / 2) * 9 / 10);
+    hr_buf_free(&msgs);
+    hr_buf_free(&body);
+    hr_buf_free(&prev);
+    hr_pipeline_free(p);
+    hr_ccr_store_close(st);
+}
+
+static void token_mode_replay_30_turns(void **state)
+{
+    (void)state;
+    replay_turns(HR_MODE_TOKEN, 30);
+}
+
+static void cache_mode_keeps_frozen_prefix(void **state)
+{
+    (void)state;
+    replay_turns(HR_MODE_CACHE, 8);
+}
+
+/* Cache mode compresses only what is new: a session whose previous request already had
+ * as many messages leaves the output at an old index alone (the provider cached it as is). */
+static void cache_mode_never_compresses_old_content(void **state)
+{
+    (void)state;
+    hr_ccr_store *st = memory_store();
+    hr_pipeline_config c;
+    hr_pipeline_config_default(&c);
+    c.mode = HR_MODE_CACHE;
+    hr_pipeline *p = hr_pipeline_new(&c, HR_PIPELINE_STORE_GIVEN, st);
+    hr_buf msgs = HR_BUF_INIT, body = HR_BUF_INIT;
+    hr_buf_puts(&msgs, "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"system\",\"content\":\"s\"}");
+    append_turn(&msgs, 0);
+    hr_buf_append(&body, msgs.data, msgs.len);
+    hr_buf_puts(&body, "]}");
+    hr_pipeline_result r = run(p, HR_SHAPE_OPENAI_CHAT, &body, "sess-1");
+    assert_true(r.modified); /* new session: everything is new */
+    hr_pipeline_result_free(&r);
+    /* a different session id whose previous request had the same messages */
+    hr_buf small = HR_BUF_INIT;
+    hr_buf_puts(&small, "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"system\",\"content\":\"s\"},"
+                        "{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"user\",\"content\":\"b\"},"
+                        "{\"role\":\"user\",\"content\":\"c\"}]}");
+    r = run(p, HR_SHAPE_OPENAI_CHAT, &small, "sess-2");
+    assert_false(r.modified);
+    hr_pipeline_result_free(&r);
+    r = run(p, HR_SHAPE_OPENAI_CHAT, &body, "sess-2"); /* its tool output sits at index 3 */
+    assert_false(r.modified);
+    assert_int_equal(r.tokens_before, r.tokens_after);
+    hr_pipeline_result_free(&r);
+    hr_buf_free(&small);
+    hr_buf_free(&msgs);
+    hr_buf_free(&body);
+    hr_pipeline_free(p);
+    hr_ccr_store_close(st);
+}
+
+static void deterministic_across_processes(void **state)
+{
+    (void)state;
+    hr_buf body = HR_BUF_INIT, rows = HR_BUF_INIT, file = HR_BUF_INIT;
+    anthropic_body(&body, &rows, &file);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        hr_ccr_store *st = memory_store();
+        hr_pipeline *p = pipeline_with(st, HR_MODE_TOKEN);
+        hr_pipeline_result r = run(p, HR_SHAPE_ANTHROPIC_MESSAGES, &body, NULL);
+        size_t off = 0;
+        while (off < r.body.len) {
+            ssize_t w = write(fds[1], r.body.data + off, r.body.len - off);
+            if (w <= 0)
+                _exit(1);
+            off += (size_t)w;
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    hr_buf child = HR_BUF_INIT;
+    char chunk[65536];
+    ssize_t n;
+    while ((n = read(fds[0], chunk, sizeof chunk)) > 0)
+        hr_buf_append(&child, chunk, (size_t)n);
+    close(fds[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    hr_ccr_store *st = memory_store();
+    hr_pipeline *p = pipeline_with(st, HR_MODE_TOKEN);
+    hr_pipeline_result r = run(p, HR_SHAPE_ANTHROPIC_MESSAGES, &body, NULL);
+    assert_true(r.modified);
+    assert_int_equal(child.len, r.body.len);
+    assert_memory_equal(child.data, r.body.data, r.body.len);
+    hr_pipeline_result_free(&r);
+    hr_pipeline_free(p);
+    hr_ccr_store_close(st);
+    hr_buf_free(&child);
+    hr_buf_free(&body);
+    hr_buf_free(&rows);
+    hr_buf_free(&file);
+}
+
+static void fails_open(void **state)
+{
+    (void)state;
+    hr_buf body = HR_BUF_INIT, rows = HR_BUF_INIT, file = HR_BUF_INIT;
+    anthropic_body(&body, &rows, &file);
+    /* no store: nothing may be omitted */
+    hr_pipeline *p = pipeline_with(NULL, HR_MODE_TOKEN);
+    hr_pipeline_result r = run(p, HR_SHAPE_ANTHROPIC_MESSAGES, &body, NULL);
+    assert_false(r.modified);
+    assert_true(r.failed_open);
+    hr_pipeline_result_free(&r);
+    hr_pipeline_stats s;
+    hr_pipeline_stats_get(p, &s);
+    assert_int_equal(s.store_failures, 1);
+    hr_pipeline_free(p);
+    /* truncated JSON: forwarded as is */
+    hr_ccr_store *st = memory_store();
+    p = pipeline_with(st, HR_MODE_TOKEN);
+    hr_buf cut = HR_BUF_INIT;
+    hr_buf_append(&cut, body.data, body.len / 2);
+    r = run(p, HR_SHAPE_ANTHROPIC_MESSAGES, &cut, NULL);
+    assert_false(r.modified);
+    hr_pipeline_result_free(&r);
+    hr_pipeline_free(p);
+    /* deadline already passed */
+    hr_pipeline_config c;
+    hr_pipeline_config_default(&c);
+    c.deadline_ms = 0;
+    p = hr_pipeline_new(&c, HR_PIPELINE_STORE_GIVEN, st);
+    r = run(p, HR_SHAPE_ANTHROPIC_MESSAGES, &body, NULL);
+    /* the clock may not have moved past a 0 ms deadline on the first span; either the span
+     * was compressed in time or the request failed open, never half-done JSON */
+    if (!r.modified)
+        assert_true(r.failed_open);
+    hr_pipeline_result_free(&r);
+    hr_pipeline_free(p);
+    /* a tool output that already holds a marker is left alone */
+    hr_buf m = HR_BUF_INIT, b2 = HR_BUF_INIT;
+    hr_buf_append(&m, rows.data, rows.len);
+    hr_buf_puts(&m, "\n[5 items compressed to 2. Retrieve more: hash=0123456789abcdef01234567]");
+    hr_buf_puts(&b2, "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"tool\",\"tool_call_id\":\"x\",\"content\":");
+    put_json_string(&b2, &m);
+    hr_buf_puts(&b2, "}]}");
+    p = pipeline_with(st, HR_MODE_TOKEN);
+    r = run(p, HR_SHAPE_OPENAI_CHAT, &b2, NULL);
+    assert_false(r.modified);
+    assert_true(r.tokens_before > 0 && r.tokens_before == r.tokens_after);
+    hr_pipeline_result_free(&r);
+    hr_pipeline_free(p);
+    hr_ccr_store_close(st);
+    hr_buf_free(&m);
+    hr_buf_free(&b2);
+    hr_buf_free(&cut);
+    hr_buf_free(&body);
+    hr_buf_free(&rows);
+    hr_buf_free(&file);
+}
+
+static void config_from_args(void **state)
+{
+    (void)state;
+    hr_pipeline_config c;
+    hr_pipeline_config_default(&c);
+    char *argv[] = {"x", "--mode", "cache", "--compression-deadline-ms=50", "--exclude-tools",
+                    "Foo, Bar", "--max-ratio", "2", "--other"};
+    char err[160];
+    int i = 1;
+    assert_int_equal(hr_pipeline_config_arg(&c, 9, argv, &i, err, sizeof err), 1);
+    assert_int_equal(i, 2);
+    assert_int_equal(c.mode, HR_MODE_CACHE);
+    i = 3;
+    assert_int_equal(hr_pipeline_config_arg(&c, 9, argv, &i, err, sizeof err), 1);
+    assert_int_equal(c.deadline_ms, 50);
+    i = 4;
+    assert_int_equal(hr_pipeline_config_arg(&c, 9, argv, &i, err, sizeof err), 1);
+    assert_true(hr_policy_tool_excluded(c.exclude_tools, "Bar", 3));
+    assert_false(hr_policy_tool_excluded(c.exclude_tools, "Read", 4));
+    i = 6;
+    assert_int_equal(hr_pipeline_config_arg(&c, 9, argv, &i, err, sizeof err), -1);
+    assert_non_null(strstr(err, "max-ratio"));
+    i = 8;
+    assert_int_equal(hr_pipeline_config_arg(&c, 9, argv, &i, err, sizeof err), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(anthropic_only_tool_output_changes),
+        cmocka_unit_test(openai_chat_and_responses_shapes),
+        cmocka_unit_test(token_mode_replay_30_turns),
+        cmocka_unit_test(cache_mode_keeps_frozen_prefix),
+        cmocka_unit_test(cache_mode_never_compresses_old_content),
+        cmocka_unit_test(deterministic_across_processes),
+        cmocka_unit_test(fails_open),
+        cmocka_unit_test(config_from_args),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
