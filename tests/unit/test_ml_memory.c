@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MB (1024L * 1024L)
@@ -93,6 +94,20 @@ static hr_mem_snapshot settled_snapshot(void)
     hr_heap_trim(NULL);
     hr_mem_snapshot s;
     assert_int_equal(hr_mem_read(0, &s), 0);
+    return s;
+}
+
+/* The kernel drops an exited thread from the count a moment after pthread_join returns,
+ * so wait up to 1 s for the count (only) before taking the snapshot. */
+static hr_mem_snapshot read_after_threads_settle(int want)
+{
+    hr_mem_snapshot s;
+    hr_mem_read(0, &s);
+    for (int i = 0; i < 200 && s.threads != want; i++) {
+        struct timespec ts = {0, 5000000L};
+        nanosleep(&ts, NULL);
+        hr_mem_read(0, &s);
+    }
     return s;
 }
 
@@ -173,8 +188,7 @@ static void cycles_with_threads(int threads, int cycles)
         assert_int_equal(loaded.threads, base.threads + threads); /* workers + reaper */
 
         assert_int_equal(hr_ml_session_unload(s), 1);
-        hr_mem_snapshot after;
-        hr_mem_read(0, &after);
+        hr_mem_snapshot after = read_after_threads_settle(base.threads);
         report("after unload", &after, &base);
         assert_true(after.rss_anon <= base.rss_anon + (size_t)MB);
         assert_true(after.rss_file <= base.rss_file + (size_t)MB);
