@@ -218,6 +218,7 @@ static void loop_answers_and_sums_usage(void **state)
     hr_json_doc_free(&d);
 
     /* Another tenant's call gets an explanation, not the original. */
+    hr_buf_free(&u.last_request);
     u = (upstream){0};
     hr_content_hash(original, strlen(original), u.hash);
     assert_int_equal(hr_ccr_tool_loop(HR_CCR_API_ANTHROPIC, s, "fedcba", request, strlen(request),
