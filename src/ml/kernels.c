@@ -19,8 +19,10 @@
 static void quantize_row_scalar(const float *x, int k, int qmax, int16_t *q, float *scale)
 {
     float amax = 0.0f;
-    for (int i = 0; i < k; i++)
-        amax = fmaxf(amax, fabsf(x[i]));
+    for (int i = 0; i < k; i++) {
+        float a = fabsf(x[i]);
+        amax = a > amax ? a : amax; /* not fmaxf: that is a libm call here */
+    }
     if (amax == 0.0f) {
         memset(q, 0, (size_t)k * sizeof *q);
         *scale = 0.0f;
@@ -121,8 +123,8 @@ static void attention_head_scalar(const float *qkv, int seq, int n_heads, int he
         }
         float mx = -INFINITY;
         for (int j = lo; j < hi; j++)
-            if (!key_valid || key_valid[j])
-                mx = fmaxf(mx, p[j]);
+            if ((!key_valid || key_valid[j]) && p[j] > mx)
+                mx = p[j];
         memset(o, 0, (size_t)head_dim * sizeof *o);
         if (mx == -INFINITY) /* every key masked: zero output rather than NaN */
             continue;

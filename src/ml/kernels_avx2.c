@@ -19,6 +19,14 @@
 
 #define AVX2 __attribute__((target("avx2,fma")))
 
+/* Four int32 horizontal sums at once: {sum a, sum b, sum c, sum d}. */
+AVX2 static inline __m128i hsum4_epi32(__m256i a, __m256i b, __m256i c, __m256i d)
+{
+    __m256i ab = _mm256_hadd_epi32(a, b), cd = _mm256_hadd_epi32(c, d);
+    __m256i abcd = _mm256_hadd_epi32(ab, cd); /* per 128-bit lane: a b c d */
+    return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
+}
+
 AVX2 static inline float hsum256(__m256 v)
 {
     __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
@@ -122,11 +130,16 @@ AVX2 static void quantize_row_avx2(const float *x, int k, int qmax, int16_t *q, 
     *scale = amax / (float)qmax;
 }
 
-/* 16 products of int16 activations and sign-extended int8 weights, in 8 int32 lanes. */
+/* 16 int8 weights sign-extended to int16. */
+AVX2 static inline __m256i widen16(const int8_t *w)
+{
+    return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)w));
+}
+
+/* 16 products of int16 activations and int8 weights, summed pairwise into 8 int32 lanes. */
 AVX2 static inline __m256i dot16(__m256i a, const int8_t *w)
 {
-    __m256i vw = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)w));
-    return _mm256_madd_epi16(a, vw);
+    return _mm256_madd_epi16(a, widen16(w));
 }
 
 static int32_t dot_tail(const int16_t *a, const int8_t *w, int from, int k)
@@ -152,9 +165,9 @@ AVX2 static int32_t dot_row(const int16_t *a, const int8_t *w, int k)
     return hsum256_epi32(acc) + dot_tail(a, w, kv, k);
 }
 
-/* Tiles of 2 activation rows x 4 weight rows: 8 accumulators; each widened weight vector
- * serves both rows. Leftover rows and columns fall back to single dot products. */
-AVX2 static void matmul_cols_avx2(const int16_t *xq, const float *xs, int m, const hr_qlinear *W,
+/* For inputs wider than PANEL_K_MAX: tiles of 2 activation rows x 4 weight rows widened
+ * on the fly; each widened weight vector serves both rows. */
+AVX2 static void matmul_cols_stream(const int16_t *xq, const float *xs, int m, const hr_qlinear *W,
                                   int n0, int n1, float *y)
 {
     const int k = W->cols, kv = k / 16 * 16, ld = W->rows;
@@ -163,23 +176,30 @@ AVX2 static void matmul_cols_avx2(const int16_t *xq, const float *xs, int m, con
         const int16_t *a0 = xq + (size_t)r * k, *a1 = a0 + k;
         int n = n0;
         for (; n + 4 <= n1; n += 4) {
-            const int8_t *w0 = W->w + (size_t)n * k;
-            __m256i acc[2][4];
-            for (int u = 0; u < 4; u++)
-                acc[0][u] = acc[1][u] = _mm256_setzero_si256();
+            const int8_t *w0 = W->w + (size_t)n * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
+            /* named accumulators: an array of them would be spilled to the stack */
+            __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c03 = c00;
+            __m256i c10 = c00, c11 = c00, c12 = c00, c13 = c00;
             for (int i = 0; i < kv; i += 16) {
-                __m256i va0 = load16(a0 + i), va1 = load16(a1 + i);
-                for (int u = 0; u < 4; u++) {
-                    __m256i vw = _mm256_cvtepi8_epi16(
-                        _mm_loadu_si128((const __m128i *)(const void *)(w0 + (size_t)u * k + i)));
-                    acc[0][u] = _mm256_add_epi32(acc[0][u], _mm256_madd_epi16(va0, vw));
-                    acc[1][u] = _mm256_add_epi32(acc[1][u], _mm256_madd_epi16(va1, vw));
-                }
+                __m256i va0 = load16(a0 + i), va1 = load16(a1 + i), vw;
+                vw = widen16(w0 + i);
+                c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(va0, vw));
+                c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(va1, vw));
+                vw = widen16(w1 + i);
+                c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(va0, vw));
+                c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(va1, vw));
+                vw = widen16(w2 + i);
+                c02 = _mm256_add_epi32(c02, _mm256_madd_epi16(va0, vw));
+                c12 = _mm256_add_epi32(c12, _mm256_madd_epi16(va1, vw));
+                vw = widen16(w3 + i);
+                c03 = _mm256_add_epi32(c03, _mm256_madd_epi16(va0, vw));
+                c13 = _mm256_add_epi32(c13, _mm256_madd_epi16(va1, vw));
             }
+            const __m256i acc0[4] = {c00, c01, c02, c03}, acc1[4] = {c10, c11, c12, c13};
             for (int u = 0; u < 4; u++) {
                 const int8_t *wu = w0 + (size_t)u * k;
-                int32_t s0 = hsum256_epi32(acc[0][u]) + dot_tail(a0, wu, kv, k);
-                int32_t s1 = hsum256_epi32(acc[1][u]) + dot_tail(a1, wu, kv, k);
+                int32_t s0 = hsum256_epi32(acc0[u]) + dot_tail(a0, wu, kv, k);
+                int32_t s1 = hsum256_epi32(acc1[u]) + dot_tail(a1, wu, kv, k);
                 y[(size_t)r * ld + n + u] = hr_q8_finish(s0, xs[r], W->w_scale[n + u], W->bias, n + u);
                 y[(size_t)(r + 1) * ld + n + u] =
                     hr_q8_finish(s1, xs[r + 1], W->w_scale[n + u], W->bias, n + u);
@@ -193,6 +213,88 @@ AVX2 static void matmul_cols_avx2(const int16_t *xq, const float *xs, int m, con
     }
     for (; r < m; r++)
         for (int n = n0; n < n1; n++) {
+            int32_t s = dot_row(xq + (size_t)r * k, W->w + (size_t)n * k, k);
+            y[(size_t)r * ld + n] = hr_q8_finish(s, xs[r], W->w_scale[n], W->bias, n);
+        }
+}
+
+/* Inputs up to this width use the panel path (4 widened weight rows on the stack: 16 KB). */
+#define PANEL_K_MAX 2048
+
+/* 2 activation rows x 4 widened weight rows (panel rows kp apart) over [0, kv): int32 sums
+ * without the tail. Named accumulators: an array of them would be spilled to the stack. */
+AVX2 static inline void tile_2x4(const int16_t *a0, const int16_t *a1, const int16_t *p, int kp,
+                                 int kv, int32_t s0[4], int32_t s1[4])
+{
+    const int16_t *p1 = p + kp, *p2 = p1 + kp, *p3 = p2 + kp;
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c03 = c00;
+    __m256i c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+    for (int i = 0; i < kv; i += 16) {
+        __m256i va0 = load16(a0 + i), va1 = load16(a1 + i), vw;
+        vw = load16(p + i);
+        c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(va0, vw));
+        c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(va1, vw));
+        vw = load16(p1 + i);
+        c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(va0, vw));
+        c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(va1, vw));
+        vw = load16(p2 + i);
+        c02 = _mm256_add_epi32(c02, _mm256_madd_epi16(va0, vw));
+        c12 = _mm256_add_epi32(c12, _mm256_madd_epi16(va1, vw));
+        vw = load16(p3 + i);
+        c03 = _mm256_add_epi32(c03, _mm256_madd_epi16(va0, vw));
+        c13 = _mm256_add_epi32(c13, _mm256_madd_epi16(va1, vw));
+    }
+    _mm_storeu_si128((__m128i *)(void *)s0, hsum4_epi32(c00, c01, c02, c03));
+    _mm_storeu_si128((__m128i *)(void *)s1, hsum4_epi32(c10, c11, c12, c13));
+}
+
+/* y[n..n+4) = acc * (xs * ws[n..n+4)) + bias: the same operations in the same order as
+ * hr_q8_finish (no FMA), so the result is bit-identical to the scalar path. */
+AVX2 static inline void finish4(const int32_t acc[4], float xs, const hr_qlinear *W, int n, float *y)
+{
+    __m128 s = _mm_mul_ps(_mm_set1_ps(xs), _mm_loadu_ps(W->w_scale + n));
+    __m128 v = _mm_mul_ps(_mm_cvtepi32_ps(_mm_loadu_si128((const __m128i *)(const void *)acc)), s);
+    if (W->bias)
+        v = _mm_add_ps(v, _mm_loadu_ps(W->bias + n));
+    _mm_storeu_ps(y, v);
+}
+
+/* Panel path: for each group of 4 output features, their int8 weight rows are widened
+ * once into an L1-resident int16 panel and then reused by every activation row, so the
+ * inner loop is loads + madd + add only (the sign extension no longer competes with the
+ * multiplies). Sums are exact, so the loop order does not change any result. */
+AVX2 static void matmul_cols_avx2(const int16_t *xq, const float *xs, int m, const hr_qlinear *W,
+                                  int n0, int n1, float *y)
+{
+    const int k = W->cols, kv = k / 16 * 16, ld = W->rows;
+    if (k > PANEL_K_MAX) {
+        matmul_cols_stream(xq, xs, m, W, n0, n1, y);
+        return;
+    }
+    _Alignas(32) int16_t panel[4 * PANEL_K_MAX];
+    int n = n0;
+    for (; n + 4 <= n1; n += 4) {
+        const int8_t *w0 = W->w + (size_t)n * k;
+        for (int u = 0; u < 4; u++)
+            for (int i = 0; i < kv; i += 16)
+                _mm256_store_si256((__m256i *)(void *)(panel + u * kv + i),
+                                   widen16(w0 + (size_t)u * k + i));
+        for (int r = 0; r < m; r += 2) {
+            const int16_t *a0 = xq + (size_t)r * k, *a1 = r + 1 < m ? a0 + k : a0;
+            int32_t s0[4], s1[4];
+            tile_2x4(a0, a1, panel, kv, kv, s0, s1);
+            if (kv < k)
+                for (int u = 0; u < 4; u++) {
+                    s0[u] += dot_tail(a0, w0 + (size_t)u * k, kv, k);
+                    s1[u] += dot_tail(a1, w0 + (size_t)u * k, kv, k);
+                }
+            finish4(s0, xs[r], W, n, y + (size_t)r * ld + n);
+            if (r + 1 < m)
+                finish4(s1, xs[r + 1], W, n, y + (size_t)(r + 1) * ld + n);
+        }
+    }
+    for (; n < n1; n++)
+        for (int r = 0; r < m; r++) {
             int32_t s = dot_row(xq + (size_t)r * k, W->w + (size_t)n * k, k);
             y[(size_t)r * ld + n] = hr_q8_finish(s, xs[r], W->w_scale[n], W->bias, n);
         }
@@ -294,24 +396,86 @@ AVX2 static void add_avx2(float *y, const float *x, size_t n)
         y[i] += x[i];
 }
 
-/* y[lo..hi) += a * x[lo..hi) */
-AVX2 static inline void axpy_range(float *y, const float *x, float a, int lo, int hi)
+/* p[j] = sum_t qs[t] * kt[t][j] for j in [lo, hi): 32 keys at a time in 4 independent
+ * accumulators (the FMA chain over t would otherwise stall on latency), then 8, then 1. */
+AVX2 static void scores_row(const float *qs, const float *kt, int seq, int dim, int lo, int hi,
+                            float *p)
 {
-    const __m256 va = _mm256_set1_ps(a);
     int j = lo;
-    for (; j + 8 <= hi; j += 8)
-        _mm256_storeu_ps(y + j, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + j), _mm256_loadu_ps(y + j)));
-    for (; j < hi; j++)
-        y[j] += a * x[j];
+    for (; j + 32 <= hi; j += 32) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int t = 0; t < dim; t++) {
+            const float *kr = kt + (size_t)t * seq + j;
+            __m256 q = _mm256_broadcast_ss(qs + t);
+            a0 = _mm256_fmadd_ps(q, _mm256_loadu_ps(kr), a0);
+            a1 = _mm256_fmadd_ps(q, _mm256_loadu_ps(kr + 8), a1);
+            a2 = _mm256_fmadd_ps(q, _mm256_loadu_ps(kr + 16), a2);
+            a3 = _mm256_fmadd_ps(q, _mm256_loadu_ps(kr + 24), a3);
+        }
+        _mm256_storeu_ps(p + j, a0);
+        _mm256_storeu_ps(p + j + 8, a1);
+        _mm256_storeu_ps(p + j + 16, a2);
+        _mm256_storeu_ps(p + j + 24, a3);
+    }
+    for (; j + 8 <= hi; j += 8) {
+        __m256 a0 = _mm256_setzero_ps();
+        for (int t = 0; t < dim; t++)
+            a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(qs + t), _mm256_loadu_ps(kt + (size_t)t * seq + j), a0);
+        _mm256_storeu_ps(p + j, a0);
+    }
+    for (; j < hi; j++) {
+        float acc = 0.0f;
+        for (int t = 0; t < dim; t++)
+            acc += qs[t] * kt[(size_t)t * seq + j];
+        p[j] = acc;
+    }
 }
 
-/* Same algorithm as attention_head_scalar in kernels.c. */
+/* o[0..dim) = sum_j p[j] * v_j, 32 output floats at a time held in 4 registers (a
+ * variable-length accumulator array would spill to the stack). */
+AVX2 static void weighted_values(const float *p, int lo, int hi, const float *v0, int stride,
+                                 int dim, float *o)
+{
+    int c = 0;
+    for (; c + 32 <= dim; c += 32) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int j = lo; j < hi; j++) {
+            if (p[j] == 0.0f)
+                continue;
+            const float *v = v0 + (size_t)j * stride + c;
+            __m256 pj = _mm256_broadcast_ss(p + j);
+            a0 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v), a0);
+            a1 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v + 8), a1);
+            a2 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v + 16), a2);
+            a3 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v + 24), a3);
+        }
+        _mm256_storeu_ps(o + c, a0);
+        _mm256_storeu_ps(o + c + 8, a1);
+        _mm256_storeu_ps(o + c + 16, a2);
+        _mm256_storeu_ps(o + c + 24, a3);
+    }
+    for (; c < dim; c++) {
+        float acc = 0.0f;
+        for (int j = lo; j < hi; j++)
+            acc += p[j] * v0[(size_t)j * stride + c];
+        o[c] = acc;
+    }
+}
+
+/* Same algorithm as attention_head_scalar in kernels.c; probabilities are normalised in
+ * place before the weighted sum. */
 AVX2 static void attention_head_avx2(const float *qkv, int seq, int n_heads, int head_dim, int h,
                                      const uint8_t *key_valid, int window, float *scratch, float *out)
 {
     const int H = n_heads * head_dim, stride = 3 * H;
     const float scale = 1.0f / sqrtf((float)head_dim);
     float *kt = scratch, *p = scratch + (size_t)head_dim * seq;
+    float qs[512];
+    if (head_dim > 512) {
+        hr_kernel_ops_scalar.attention_head(qkv, seq, n_heads, head_dim, h, key_valid, window,
+                                            scratch, out);
+        return;
+    }
     for (int j = 0; j < seq; j++)
         for (int t = 0; t < head_dim; t++)
             kt[(size_t)t * seq + j] = qkv[(size_t)j * stride + H + h * head_dim + t];
@@ -320,22 +484,25 @@ AVX2 static void attention_head_avx2(const float *qkv, int seq, int n_heads, int
         float *o = out + (size_t)i * H + h * head_dim;
         int lo, hi;
         hr_attention_range(i, seq, window, &lo, &hi);
-        memset(p + lo, 0, (size_t)(hi - lo) * sizeof *p);
         for (int t = 0; t < head_dim; t++)
-            axpy_range(p, kt + (size_t)t * seq, q[t] * scale, lo, hi);
+            qs[t] = q[t] * scale;
+        scores_row(qs, kt, seq, head_dim, lo, hi, p);
         float mx = -INFINITY;
         for (int j = lo; j < hi; j++)
-            if (!key_valid || key_valid[j])
-                mx = fmaxf(mx, p[j]);
-        memset(o, 0, (size_t)head_dim * sizeof *o);
-        if (mx == -INFINITY)
+            if ((!key_valid || key_valid[j]) && p[j] > mx)
+                mx = p[j];
+        if (mx == -INFINITY) {
+            memset(o, 0, (size_t)head_dim * sizeof *o);
             continue;
-        float inv = 1.0f / exp_sub_sum(p, lo, hi, mx, key_valid);
-        for (int j = lo; j < hi; j++) {
-            float pj = p[j] * inv;
-            if (pj != 0.0f)
-                axpy_range(o, qkv + (size_t)j * stride + 2 * H + h * head_dim, pj, 0, head_dim);
         }
+        float inv = 1.0f / exp_sub_sum(p, lo, hi, mx, key_valid);
+        const __m256 vi = _mm256_set1_ps(inv);
+        int j = lo;
+        for (; j + 8 <= hi; j += 8)
+            _mm256_storeu_ps(p + j, _mm256_mul_ps(_mm256_loadu_ps(p + j), vi));
+        for (; j < hi; j++)
+            p[j] *= inv;
+        weighted_values(p, lo, hi, qkv + 2 * H + h * head_dim, stride, head_dim, o);
     }
 }
 

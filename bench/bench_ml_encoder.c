@@ -1,0 +1,126 @@
+/* bench_ml_encoder: encoder latency per sequence length and int8 linear throughput, AVX2
+ * kernels and the scalar kernels side by side in one run (the scalar path is the baseline
+ * the SIMD path must beat). Single thread unless HEADROOM_ML_THREADS says otherwise.
+ *
+ *   cmake --build build --target bench_ml_encoder
+ *   build/bench_ml_encoder MODEL.hrm [reps]
+ *
+ * MODEL.hrm: e.g. tools/gen_model.py --size minilm + headroom model import.
+ */
+#include "ml/encoder.h"
+#include "ml/kernels.h"
+#include "ml/pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median latency of reps forward passes over n tokens. */
+static double encoder_ms(const hr_model *m, int n, int reps, void *scratch, size_t bytes)
+{
+    int32_t *ids = malloc((size_t)n * sizeof *ids);
+    float *out = malloc((size_t)hr_model_dim(m) * sizeof *out);
+    double *t = malloc((size_t)reps * sizeof *t);
+    uint32_t vocab = hr_model_config_of(m)->vocab_size, s = 1;
+    for (int i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        ids[i] = (int32_t)(104 + (s >> 8) % (vocab - 104));
+    }
+    hr_encoder_embed(m, ids, n, scratch, bytes, out); /* warm the pages */
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_ms();
+        hr_encoder_embed(m, ids, n, scratch, bytes, out);
+        t[r] = now_ms() - t0;
+    }
+    qsort(t, (size_t)reps, sizeof *t, cmp_double);
+    double med = t[reps / 2];
+    free(ids), free(out), free(t);
+    return med;
+}
+
+/* GMAC/s of one [m, k] x [n, k]^T int8 linear. */
+static double linear_gmacs(int m, int k, int n, int reps)
+{
+    float *x = malloc((size_t)m * k * sizeof *x), *y = malloc((size_t)m * n * sizeof *y);
+    float *ws = malloc((size_t)n * sizeof *ws), *xs = malloc((size_t)m * sizeof *xs);
+    int8_t *w = malloc((size_t)n * k);
+    int16_t *xq = malloc((size_t)m * k * sizeof *xq);
+    for (size_t i = 0; i < (size_t)m * k; i++)
+        x[i] = (float)((i * 7919) % 1000) / 500.0f - 1.0f;
+    for (size_t i = 0; i < (size_t)n * k; i++)
+        w[i] = (int8_t)((i * 31) % 255 - 127);
+    for (int i = 0; i < n; i++)
+        ws[i] = 0.01f;
+    hr_qlinear W = {w, ws, NULL, n, k};
+    hr_linear_q8(x, m, &W, xq, xs, y);
+    double t0 = now_ms();
+    for (int r = 0; r < reps; r++)
+        hr_linear_q8(x, m, &W, xq, xs, y);
+    double ms = (now_ms() - t0) / reps;
+    free(x), free(y), free(ws), free(xs), free(w), free(xq);
+    return (double)m * k * n / (ms * 1e6);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s MODEL.hrm [reps]\n", argv[0]);
+        return 2;
+    }
+    int reps = argc > 2 ? atoi(argv[2]) : 20;
+    hr_model *m;
+    hr_ml_error err;
+    if (hr_model_open(argv[1], 0, &m, &err) != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    hr_ml_pool_acquire(0);
+    size_t bytes = hr_encoder_scratch_bytes(m, 0);
+    void *scratch = malloc(bytes);
+    const hr_model_config *c = hr_model_config_of(m);
+    printf("model: hidden %u, layers %u, intermediate %u; scratch %.1f MB at max_seq %u; "
+           "pool threads %d\n",
+           c->hidden, c->n_layers, c->intermediate, bytes / 1048576.0, c->max_seq,
+           hr_ml_pool_workers() + 1);
+    const int lens[] = {8, 32, 64, 128, 256};
+    const hr_isa isas[] = {HR_ISA_AVX2, HR_ISA_SCALAR};
+    printf("%-9s", "tokens");
+    for (size_t i = 0; i < 2; i++)
+        printf(" %12s", hr_isa_name(isas[i]));
+    printf("  (median ms per embedding)\n");
+    for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+        if ((uint32_t)lens[l] > c->max_seq)
+            continue;
+        printf("%-9d", lens[l]);
+        for (size_t i = 0; i < 2; i++) {
+            hr_kernels_select(isas[i]);
+            printf(" %12.2f", encoder_ms(m, lens[l], isas[i] == HR_ISA_SCALAR ? reps / 4 + 1 : reps,
+                                         scratch, bytes));
+        }
+        printf("\n");
+    }
+    printf("int8 linear GMAC/s [128 x 384] x [1536 x 384]^T:");
+    for (size_t i = 0; i < 2; i++) {
+        hr_kernels_select(isas[i]);
+        printf(" %s %.1f", hr_isa_name(isas[i]), linear_gmacs(128, 384, 1536, 10));
+    }
+    printf("\n");
+    free(scratch);
+    hr_ml_pool_release();
+    hr_model_close(m);
+    return 0;
+}
