@@ -50,8 +50,12 @@ static int prepare_model(void **state)
         return -1;
     }
     snprintf(g_model, sizeof g_model, "%s/ml-test-models/minilm-s7.hrm", bdir);
-    struct stat st;
-    if (stat(g_model, &st) == 0 && st.st_size > 0)
+    /* Reuse the cached file unless the generator or the importer (the binary) is newer. */
+    struct stat st, gen, imp;
+    char gen_path[512];
+    snprintf(gen_path, sizeof gen_path, "%s/tools/gen_model.py", sdir);
+    if (stat(g_model, &st) == 0 && st.st_size > 0 && stat(gen_path, &gen) == 0 && stat(bin, &imp) == 0 &&
+        st.st_mtime >= gen.st_mtime && st.st_mtime >= imp.st_mtime)
         return 0;
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
