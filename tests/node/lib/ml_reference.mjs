@@ -19,27 +19,31 @@ export const BUILD_DIR = process.env.HEADROOM_BUILD_DIR ?? path.join(SOURCE_DIR,
 export const PYTHON = process.env.HEADROOM_PYTHON ?? '/usr/bin/python3';
 
 // Writes a generated model directory (tools/gen_model.py) unless it already holds the same
-// arch/size/seed; returns the directory.
+// size/seed from the current generator (newer than gen_model.py); returns the directory.
 export function generateModel({ size = 'tiny', seed = 1, dir }) {
   const cfgPath = path.join(dir, 'config.json');
-  if (fs.existsSync(cfgPath)) {
+  const tool = path.join(SOURCE_DIR, 'tools/gen_model.py');
+  if (fs.existsSync(cfgPath) && fs.statSync(cfgPath).mtimeMs >= fs.statSync(tool).mtimeMs) {
     const g = JSON.parse(fs.readFileSync(cfgPath, 'utf8')).headroom_generated ?? {};
     if (g.size === size && g.seed === seed && fs.existsSync(path.join(dir, 'model.safetensors')))
       return dir;
   }
-  execFileSync(PYTHON, [path.join(SOURCE_DIR, 'tools/gen_model.py'), '--arch', 'bert',
+  execFileSync(PYTHON, [tool, '--arch', 'bert',
     '--size', size, '--seed', String(seed), '--out', dir], { stdio: 'pipe' });
   return dir;
 }
 
-// Exports dir's weights to ONNX (fp32 and int8 graphs); returns { fp32, int8 } paths.
+// Exports dir's weights to ONNX (fp32 and int8 graphs) unless both files are newer than the
+// weights and the exporter; returns { fp32, int8 } paths.
 export function exportOnnx(dir) {
   const fp32 = path.join(dir, 'model.onnx');
   const int8 = path.join(dir, 'model_int8.onnx');
   const weights = path.join(dir, 'model.safetensors');
-  const fresh = (p) => fs.existsSync(p) && fs.statSync(p).mtimeMs >= fs.statSync(weights).mtimeMs;
+  const tool = path.join(SOURCE_DIR, 'tools/export_onnx.py');
+  const newest = Math.max(fs.statSync(weights).mtimeMs, fs.statSync(tool).mtimeMs);
+  const fresh = (p) => fs.existsSync(p) && fs.statSync(p).mtimeMs >= newest;
   if (!fresh(fp32) || !fresh(int8))
-    execFileSync(PYTHON, [path.join(SOURCE_DIR, 'tools/export_onnx.py'), '--model', dir,
+    execFileSync(PYTHON, [tool, '--model', dir,
       '--out', fp32, '--int8-out', int8], { stdio: 'pipe' });
   return { fp32, int8 };
 }
