@@ -1,9 +1,11 @@
 /* tool_stream.c: see tool_stream.h. The Anthropic stream is rebuilt block by block (text,
- * thinking with its signature, tool_use with its streamed input JSON) so that a turn that
- * ends in headroom_retrieve can be replayed to the model as a normal assistant message;
+ * thinking with its signature, tool_use with its streamed input JSON), the OpenAI chat
+ * stream as text plus tool calls by index, so that a turn that ends in headroom_retrieve
+ * can be replayed to the model as a normal assistant message;
  * hr_ccr_find_calls and hr_ccr_build_followup then do the rest exactly as for buffered
  * responses. Events are re-emitted with their original data except the fields rewritten on
- * purpose: "index" of content block events after the first round, and message_delta usage.
+ * purpose: "index" of content block events after the first round and message_delta usage
+ * (Anthropic); the chunk "id" after the first round and the usage chunk (OpenAI chat).
  */
 #include "ccr/tool_stream.h"
 
@@ -38,6 +40,10 @@ struct hr_ccr_stream {
     long long out_prev, in_prev;     /* usage of finished rounds */
     long long out_round, in_round;   /* usage of this round */
     hr_buf held;
+    /* OpenAI chat: the assistant text and the tool calls (by tool_calls index) */
+    hr_buf chat_text;
+    int chat_has_text;
+    char chat_id[128];               /* first round's chunk id, kept on continuations */
 };
 
 static const hr_json_limits LIMITS = HR_JSON_LIMITS_DEFAULT;
@@ -64,6 +70,8 @@ static void clear_blocks(hr_ccr_stream *s)
         s->blocks[i].kind = B_NONE;
     }
     s->n_blocks = 0;
+    hr_buf_reset(&s->chat_text);
+    s->chat_has_text = 0;
 }
 
 void hr_ccr_stream_free(hr_ccr_stream *s)
@@ -73,6 +81,7 @@ void hr_ccr_stream_free(hr_ccr_stream *s)
     clear_blocks(s);
     hr_buf_free(&s->request);
     hr_buf_free(&s->held);
+    hr_buf_free(&s->chat_text);
     free(s);
 }
 
@@ -245,17 +254,148 @@ static int anthropic_event(hr_ccr_stream *s, const char *event, const char *data
     return rc;
 }
 
+/* ---- OpenAI chat completions chunks ------------------------------------------------ */
+
+/* Tool calls reuse the block slots by tool_calls index: start = id, signature = function
+ * name, text = the arguments as streamed. */
+
+static int chat_event(hr_ccr_stream *s, const char *event, const char *data, size_t len,
+                      hr_buf *out)
+{
+    hr_json_doc d = {0};
+    hr_json_error err;
+    if (hr_json_parse(&d, data, len, &LIMITS, &err) != 0 || d.nodes[0].type != HR_JSON_OBJECT) {
+        hr_json_doc_free(&d);
+        return emit(s, out, event, data, len); /* [DONE] and anything unexpected */
+    }
+    uint32_t id = hr_json_get(&d, 0, "id");
+    if (s->round == 0 && !s->chat_id[0] && id != HR_JSON_NONE) {
+        hr_buf v = HR_BUF_INIT;
+        if (hr_json_string(&d, id, &v) == 0 && v.len < sizeof s->chat_id)
+            memcpy(s->chat_id, v.data ? v.data : "", v.len + 1);
+        hr_buf_free(&v);
+    }
+    uint32_t choices = hr_json_get(&d, 0, "choices");
+    if (choices != HR_JSON_NONE && d.nodes[choices].count > 1)
+        s->untrackable = 1; /* n > 1: not one turn to replay */
+    uint32_t choice = hr_json_index(&d, choices, 0);
+    uint32_t delta = choice != HR_JSON_NONE ? hr_json_get(&d, choice, "delta") : HR_JSON_NONE;
+    if (delta != HR_JSON_NONE) {
+        uint32_t content = hr_json_get(&d, delta, "content");
+        if (content != HR_JSON_NONE && d.nodes[content].type == HR_JSON_STRING) {
+            hr_json_string(&d, content, &s->chat_text);
+            s->chat_has_text = 1;
+        }
+        uint32_t tcs = hr_json_get(&d, delta, "tool_calls");
+        for (uint32_t tc = tcs != HR_JSON_NONE ? d.nodes[tcs].first_child : HR_JSON_NONE;
+             tc != HR_JSON_NONE; tc = d.nodes[tc].next) {
+            int64_t i;
+            if (hr_json_int64(&d, hr_json_get(&d, tc, "index"), &i) != 0 || i < 0 || i >= MAX_BLOCKS) {
+                s->untrackable = 1;
+                continue;
+            }
+            block *b = &s->blocks[i];
+            if ((unsigned)i + 1 > s->n_blocks)
+                s->n_blocks = (unsigned)i + 1;
+            b->kind = B_TOOL_USE;
+            uint32_t fn = hr_json_get(&d, tc, "function");
+            uint32_t tid = hr_json_get(&d, tc, "id");
+            if (tid != HR_JSON_NONE && d.nodes[tid].type == HR_JSON_STRING)
+                hr_json_string(&d, tid, &b->start);
+            uint32_t name = fn != HR_JSON_NONE ? hr_json_get(&d, fn, "name") : HR_JSON_NONE;
+            if (name != HR_JSON_NONE && d.nodes[name].type == HR_JSON_STRING) {
+                hr_json_string(&d, name, &b->signature);
+                if (hr_json_string_eq(&d, name, HR_CCR_TOOL_NAME))
+                    s->holding = 1;
+            }
+            uint32_t args = fn != HR_JSON_NONE ? hr_json_get(&d, fn, "arguments") : HR_JSON_NONE;
+            if (args != HR_JSON_NONE && d.nodes[args].type == HR_JSON_STRING)
+                hr_json_string(&d, args, &b->text);
+        }
+        uint32_t fr = hr_json_get(&d, choice, "finish_reason");
+        hr_buf v = HR_BUF_INIT;
+        if (fr != HR_JSON_NONE && d.nodes[fr].type == HR_JSON_STRING &&
+            hr_json_string(&d, fr, &v) == 0 && v.len < sizeof s->stop_reason)
+            memcpy(s->stop_reason, v.data ? v.data : "", v.len + 1);
+        hr_buf_free(&v);
+    }
+    /* Continuations keep the first round's id; the usage chunk counts every round. */
+    hr_json_edit e[4];
+    char nums[3][24];
+    size_t n = 0;
+    hr_buf quoted_id = HR_BUF_INIT;
+    if (s->round && id != HR_JSON_NONE && s->chat_id[0] &&
+        hr_json_write_string(&quoted_id, s->chat_id, strlen(s->chat_id)) == 0)
+        e[n++] = (hr_json_edit){d.nodes[id].start, d.nodes[id].end, quoted_id.data, quoted_id.len};
+    uint32_t usage = hr_json_get(&d, 0, "usage");
+    if (usage != HR_JSON_NONE && d.nodes[usage].type == HR_JSON_OBJECT) {
+        static const char *const keys[3] = {"prompt_tokens", "completion_tokens", "total_tokens"};
+        long long add[3] = {s->in_prev, s->out_prev, s->in_prev + s->out_prev};
+        int64_t v[3] = {0, 0, 0};
+        for (int k = 0; k < 3; k++) {
+            uint32_t node = hr_json_get(&d, usage, keys[k]);
+            if (hr_json_int64(&d, node, &v[k]) != 0)
+                continue;
+            if (s->round) {
+                int w = snprintf(nums[k], sizeof nums[k], "%lld", (long long)v[k] + add[k]);
+                e[n++] = (hr_json_edit){d.nodes[node].start, d.nodes[node].end, nums[k], (size_t)w};
+            }
+        }
+        s->in_round = v[0];
+        s->out_round = v[1];
+    }
+    hr_buf tmp = HR_BUF_INIT;
+    int rc = hr_json_splice(data, len, e, n, &tmp);
+    if (rc == 0)
+        rc = emit(s, out, event, tmp.data, tmp.len);
+    hr_buf_free(&tmp);
+    hr_buf_free(&quoted_id);
+    hr_json_doc_free(&d);
+    return rc;
+}
+
 int hr_ccr_stream_event(hr_ccr_stream *s, const char *event, const char *data, size_t len,
                         hr_buf *out)
 {
-    if (s->api != HR_CCR_API_ANTHROPIC)
-        return write_event(out, event, data, len);
-    return anthropic_event(s, event, data, len, out);
+    if (s->api == HR_CCR_API_ANTHROPIC)
+        return anthropic_event(s, event, data, len, out);
+    if (s->api == HR_CCR_API_OPENAI_CHAT)
+        return chat_event(s, event, data, len, out);
+    return write_event(out, event, data, len);
+}
+
+/* The round's turn as a non-streaming chat completion, for find_calls/build_followup. */
+static int synthetic_chat_response(const hr_ccr_stream *s, hr_buf *out)
+{
+    int rc = hr_buf_puts(out, "{\"choices\":[{\"index\":0,\"finish_reason\":");
+    rc |= hr_json_write_string(out, s->stop_reason, strlen(s->stop_reason));
+    rc |= hr_buf_puts(out, ",\"message\":{\"role\":\"assistant\",\"content\":");
+    if (s->chat_has_text)
+        rc |= hr_json_write_string(out, s->chat_text.data ? s->chat_text.data : "", s->chat_text.len);
+    else
+        rc |= hr_buf_puts(out, "null");
+    rc |= hr_buf_puts(out, ",\"tool_calls\":[");
+    for (unsigned i = 0; i < s->n_blocks; i++) {
+        const block *b = &s->blocks[i];
+        if (b->kind != B_TOOL_USE)
+            return -1;
+        rc |= hr_buf_puts(out, i ? ",{\"id\":" : "{\"id\":");
+        rc |= hr_json_write_string(out, b->start.data ? b->start.data : "", b->start.len);
+        rc |= hr_buf_puts(out, ",\"type\":\"function\",\"function\":{\"name\":");
+        rc |= hr_json_write_string(out, b->signature.data ? b->signature.data : "", b->signature.len);
+        rc |= hr_buf_puts(out, ",\"arguments\":");
+        rc |= hr_json_write_string(out, b->text.data ? b->text.data : "", b->text.len);
+        rc |= hr_buf_puts(out, "}}");
+    }
+    rc |= hr_buf_puts(out, "]}}]}");
+    return rc ? -1 : 0;
 }
 
 /* The round's turn as a non-streaming Messages response, for find_calls/build_followup. */
 static int synthetic_response(const hr_ccr_stream *s, hr_buf *out)
 {
+    if (s->api == HR_CCR_API_OPENAI_CHAT)
+        return synthetic_chat_response(s, out);
     int rc = hr_buf_puts(out, "{\"type\":\"message\",\"role\":\"assistant\",\"stop_reason\":");
     rc |= hr_json_write_string(out, s->stop_reason, strlen(s->stop_reason));
     rc |= hr_buf_puts(out, ",\"content\":[");
@@ -327,9 +467,9 @@ int hr_ccr_stream_end(hr_ccr_stream *s, hr_ccr_store *store, const char *tenant,
         results[i] = (hr_buf)HR_BUF_INIT;
     hr_ccr_calls *calls = malloc(sizeof *calls);
     int resolved = calls && synthetic_response(s, &resp) == 0 &&
-                   hr_ccr_find_calls(HR_CCR_API_ANTHROPIC, resp.data, resp.len, calls) == 1 &&
+                   hr_ccr_find_calls(s->api, resp.data, resp.len, calls) == 1 &&
                    hr_ccr_answer_calls(store, tenant, calls, results) == 0 &&
-                   hr_ccr_build_followup(HR_CCR_API_ANTHROPIC, s->request.data, s->request.len,
+                   hr_ccr_build_followup(s->api, s->request.data, s->request.len,
                                          resp.data, resp.len, calls, results, &next) == 0;
     for (size_t i = 0; calls && i < calls->n; i++)
         hr_buf_free(&results[i]);

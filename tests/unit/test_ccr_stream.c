@@ -151,12 +151,55 @@ static void other_tools_pass_through_unchanged(void **state)
     hr_buf_free(&client);
     hr_ccr_stream_free(s);
 
-    /* Other APIs pass through event by event. */
-    s = hr_ccr_stream_new(HR_CCR_API_OPENAI_CHAT, request, strlen(request));
+    /* Responses streams pass through event by event. */
+    s = hr_ccr_stream_new(HR_CCR_API_RESPONSES, request, strlen(request));
     feed(s, NULL, "{\"choices\":[]}", &client);
     assert_string_equal(client.data, "data: {\"choices\":[]}\n\n");
     assert_int_equal(hr_ccr_stream_end(s, store, "abc123", &followup, &client), 0);
     hr_buf_free(&client);
+    hr_ccr_stream_free(s);
+    hr_ccr_store_close(store);
+}
+
+static void chat_stream_resolves_with_one_id_and_summed_usage(void **state)
+{
+    (void)state;
+    hr_ccr_config c;
+    hr_ccr_config_default(&c);
+    c.backend = HR_CCR_BACKEND_MEMORY;
+    char err[128], hash[HR_CONTENT_HASH_HEX + 1], buf[512];
+    hr_ccr_store *store = hr_ccr_store_open(&c, err, sizeof err);
+    const char *original = "[{\"id\":1,\"state\":\"ok\"},{\"id\":2,\"state\":\"crashed\"}]";
+    hr_content_hash(original, strlen(original), hash);
+    assert_int_equal(hr_ccr_put(store, "abc123", hash, original, strlen(original), 0), 0);
+    const char *request = "{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"which crashed?\"}]}";
+    hr_ccr_stream *s = hr_ccr_stream_new(HR_CCR_API_OPENAI_CHAT, request, strlen(request));
+    hr_buf client = HR_BUF_INIT, followup = HR_BUF_INIT;
+    feed(s, NULL, "{\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}", &client);
+    snprintf(buf, sizeof buf, "{\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+             "\"id\":\"call_7\",\"type\":\"function\",\"function\":{\"name\":\"headroom_retrieve\",\"arguments\":\"{\\\"hash\\\":\\\"%s\"}}]},\"finish_reason\":null}]}", hash);
+    feed(s, NULL, buf, &client);
+    feed(s, NULL, "{\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\",\\\"query\\\":\\\"crashed\\\"}\"}}]},\"finish_reason\":null}]}", &client);
+    feed(s, NULL, "{\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}", &client);
+    feed(s, NULL, "{\"id\":\"chatcmpl-1\",\"choices\":[],\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":20,\"total_tokens\":120}}", &client);
+    feed(s, NULL, "[DONE]", &client);
+    assert_null(strstr(client.data, "headroom_retrieve"));
+    assert_null(strstr(client.data, "[DONE]"));
+    assert_int_equal(hr_ccr_stream_end(s, store, "abc123", &followup, &client), 1);
+    assert_non_null(strstr(followup.data, "\"role\":\"tool\",\"tool_call_id\":\"call_7\",\"content\":\"[{\\\"id\\\":2,\\\"state\\\":\\\"crashed\\\"}]\""));
+    feed(s, NULL, "{\"id\":\"chatcmpl-2\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Item 2.\"},\"finish_reason\":null}]}", &client);
+    feed(s, NULL, "{\"id\":\"chatcmpl-2\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}", &client);
+    feed(s, NULL, "{\"id\":\"chatcmpl-2\",\"choices\":[],\"usage\":{\"prompt_tokens\":150,\"completion_tokens\":5,\"total_tokens\":155}}", &client);
+    feed(s, NULL, "[DONE]", &client);
+    assert_int_equal(hr_ccr_stream_end(s, store, "abc123", &followup, &client), 0);
+    assert_null(strstr(client.data, "chatcmpl-2"));
+    assert_int_equal(count(client.data, "chatcmpl-1"), 4);
+    assert_int_equal(count(client.data, "[DONE]"), 1);
+    assert_non_null(strstr(client.data, "\"usage\":{\"prompt_tokens\":250,\"completion_tokens\":25,\"total_tokens\":275}"));
+    assert_non_null(strstr(client.data, "Item 2."));
+    assert_null(strstr(client.data, "tool_calls"));
+    hr_buf_free(&client);
+    hr_buf_free(&followup);
     hr_ccr_stream_free(s);
     hr_ccr_store_close(store);
 }
@@ -166,6 +209,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(resolves_and_continues_one_message),
         cmocka_unit_test(other_tools_pass_through_unchanged),
+        cmocka_unit_test(chat_stream_resolves_with_one_id_and_summed_usage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
