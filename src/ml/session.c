@@ -551,6 +551,23 @@ static void session_unload_claimed(hr_ml_session *s, int idle)
                   rel, NULL);
 }
 
+/* Outside every lock, after a successful load: one log line, and an idle reaper if the
+ * session has an idle timeout. */
+static void after_load(hr_ml_session *s)
+{
+    pthread_mutex_lock(&s->lock);
+    long idle = s->cfg.idle_unload_ms;
+    char ms[32], mapped[32], scratch[32];
+    snprintf(ms, sizeof ms, "%.2f", s->last_load_ms);
+    snprintf(mapped, sizeof mapped, "%zu", s->mapped_bytes);
+    snprintf(scratch, sizeof scratch, "%zu", s->scratch_bytes);
+    pthread_mutex_unlock(&s->lock);
+    hr_log_fields(HR_LOG_INFO, "ml session loaded", "session", s->name, "load_ms", ms, "mapped_bytes",
+                  mapped, "scratch_bytes", scratch, NULL);
+    if (idle > 0)
+        reaper_kick();
+}
+
 hr_ml_rc hr_ml_session_load(hr_ml_session *s, hr_ml_error *err)
 {
     pthread_mutex_lock(&s->lock);
@@ -561,10 +578,9 @@ hr_ml_rc hr_ml_session_load(hr_ml_session *s, hr_ml_error *err)
         loaded_now = rc == 0;
     }
     release_locked(s);
-    long idle = s->cfg.idle_unload_ms;
     pthread_mutex_unlock(&s->lock);
-    if (loaded_now && idle > 0)
-        reaper_kick();
+    if (loaded_now)
+        after_load(s);
     return rc == 0 ? HR_ML_OK : HR_ML_ERROR;
 }
 
@@ -640,10 +656,9 @@ hr_ml_rc hr_ml_session_run(hr_ml_session *s, hr_ml_work_fn fn, void *arg, hr_ml_
         loaded_now = 1;
     }
     hr_ml_loaded l = {s->model, s->scratch, s->scratch_bytes, s->max_seq};
-    long idle = s->cfg.idle_unload_ms;
     pthread_mutex_unlock(&s->lock);
-    if (loaded_now && idle > 0)
-        reaper_kick();
+    if (loaded_now)
+        after_load(s);
 
     int rc = fn(&l, arg, err);
 
@@ -892,4 +907,18 @@ hr_ml_rc hr_ml_embed_ids(hr_ml_session *s, const int32_t *ids, int n, float *out
         return HR_ML_ERROR;
     }
     return run_embed_job(s, &j, info, err);
+}
+
+int hr_ml_runtime_json(hr_buf *out)
+{
+    int running = 0;
+    if (reg_lock() == 0) {
+        running = g_reg.running;
+        pthread_mutex_unlock(&g_reg.lock);
+    }
+    int rc = hr_buf_printf(out, "{\"pool_workers\":%d,\"pool_holders\":%d,\"reaper_running\":%s,\"sessions\":",
+                           hr_ml_pool_workers(), hr_ml_pool_holders(), running ? "true" : "false");
+    rc |= hr_ml_sessions_json(out);
+    rc |= hr_buf_putc(out, '}');
+    return rc ? -1 : 0;
 }

@@ -137,6 +137,8 @@ const char *hr_ml_state_name(hr_ml_state st);
  * to out; 0 or -1 on allocation failure. */
 int hr_ml_session_status_json(hr_ml_session *s, hr_buf *out);
 int hr_ml_sessions_json(hr_buf *out);
+/* {"pool_workers":N,"pool_holders":N,"reaper_running":bool,"sessions":[...]} */
+int hr_ml_runtime_json(hr_buf *out);
 
 /* ---- encoder kinds (BERT family now; ModernBERT through the same encoder.h) ----------
  * hr_ml_kind_encoder opens a model file with hr_model_open (mmap, read-only) and builds its

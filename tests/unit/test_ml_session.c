@@ -692,6 +692,14 @@ static void status_json_is_valid_and_truthful(void **state)
     assert_int_equal(hr_json_get(&d, o, "last_trim") != HR_JSON_NONE, 1);
     hr_json_doc_free(&d);
 
+    hr_buf_reset(&b);
+    assert_int_equal(hr_ml_runtime_json(&b), 0);
+    assert_int_equal(hr_json_parse(&d, b.data, b.len, &lim, &je), 0);
+    assert_int_equal(hr_json_int64(&d, hr_json_get(&d, 0, "pool_holders"), &v), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(d.nodes[hr_json_get(&d, 0, "sessions")].count, 1);
+    hr_json_doc_free(&d);
+
     atomic_store(&g_trim_mode, TRIM_FAKE_NOTHING);
     hr_ml_session_unload(s);
     hr_buf_reset(&b);
