@@ -12,6 +12,7 @@ static const hr_command COMMANDS[] = {
     {"model", "import a model directory, inspect a model file", hr_cmd_model},
     {"embed", "embed stdin lines with the sentence embedder (JSON lines)", hr_cmd_embed},
     {"tokens", "fetch tokenizer files, count tokens", hr_cmd_tokens},
+    {"compress", "compress a request body or tool output from stdin (as the proxy would)", hr_cmd_compress},
 };
 
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])

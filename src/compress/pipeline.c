@@ -56,6 +56,8 @@ void hr_pipeline_free(hr_pipeline *p)
     free(p);
 }
 
+void hr_pipeline_config_of(const hr_pipeline *p, hr_pipeline_config *out) { *out = p->cfg; }
+
 /* ---- originals ------------------------------------------------------------------------ */
 
 /* Stores the original of a compressed span under its content hash. -1 when no store is

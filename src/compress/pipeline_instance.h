@@ -34,6 +34,9 @@ hr_pipeline *hr_pipeline_new(const hr_pipeline_config *c, hr_pipeline_store_choi
                              hr_ccr_store *store);
 void hr_pipeline_free(hr_pipeline *p);
 
+/* The settings the instance runs with (copied out). */
+void hr_pipeline_config_of(const hr_pipeline *p, hr_pipeline_config *out);
+
 /* hr_pipeline_run on this instance. */
 int hr_pipeline_run_on(hr_pipeline *p, const hr_pipeline_input *in, hr_pipeline_result *out);
 

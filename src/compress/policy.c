@@ -424,3 +424,30 @@ int hr_policy_user_text(const hr_json_doc *d, uint32_t content, hr_buf *out)
     }
     return 0;
 }
+
+static int has_anthropic_block(const hr_json_doc *d, uint32_t messages)
+{
+    for (uint32_t m = d->nodes[messages].first_child; m != HR_JSON_NONE; m = d->nodes[m].next) {
+        uint32_t content = get(d, m, "content");
+        if (!is_type(d, content, HR_JSON_ARRAY))
+            continue;
+        for (uint32_t b = d->nodes[content].first_child; b != HR_JSON_NONE; b = d->nodes[b].next)
+            if (member_is(d, b, "type", "tool_use") || member_is(d, b, "type", "tool_result") ||
+                member_is(d, b, "type", "thinking"))
+                return 1;
+    }
+    return 0;
+}
+
+hr_shape hr_policy_guess_shape(const hr_json_doc *d)
+{
+    if (!d->n || d->nodes[0].type != HR_JSON_OBJECT)
+        return HR_SHAPE_OPENAI_CHAT;
+    uint32_t messages = get(d, 0, "messages");
+    if (!is_type(d, messages, HR_JSON_ARRAY))
+        return get(d, 0, "input") != HR_JSON_NONE ? HR_SHAPE_OPENAI_RESPONSES
+                                                  : HR_SHAPE_OPENAI_CHAT;
+    if (get(d, 0, "system") != HR_JSON_NONE || has_anthropic_block(d, messages))
+        return HR_SHAPE_ANTHROPIC_MESSAGES;
+    return HR_SHAPE_OPENAI_CHAT;
+}

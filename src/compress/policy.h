@@ -90,6 +90,11 @@ int hr_policy_find_spans(const hr_json_doc *d, hr_shape shape, const hr_pipeline
                          hr_policy_scan *out);
 void hr_policy_scan_free(hr_policy_scan *s);
 
+/* The shape of a body that does not come with a route (CLI, POST /v1/compress): "input"
+ * without "messages" is Responses; a top-level "system", or any tool_use, tool_result or
+ * thinking content block, is Anthropic; anything else OpenAI chat. */
+hr_shape hr_policy_guess_shape(const hr_json_doc *d);
+
 /* Appends the user-typed text of a message content node (a string, or the text of its
  * text / input_text parts, joined by '\n') to out. 0 ok, -1 out of memory. */
 int hr_policy_user_text(const hr_json_doc *d, uint32_t content, hr_buf *out);

@@ -436,8 +436,8 @@ static void score_bm25(array_sel *sel)
         uint32_t df = 0;
         for (uint32_t i = 0; i < sel->n; i++)
             df += sel->tf[(size_t)i * nq + t] > 0;
-        if (!df)
-            continue;
+        if (!df || df * 2 > sel->n)
+            continue; /* a term most items share says nothing about which one is meant */
         double idf = log(1.0 + (sel->n - df + 0.5) / (df + 0.5));
         for (uint32_t i = 0; i < sel->n; i++) {
             double tf = sel->tf[(size_t)i * nq + t];

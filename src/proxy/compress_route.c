@@ -1,0 +1,146 @@
+/* compress_route.c: POST /v1/compress (registered in routes.def): the proxy's compression
+ * without an upstream call, for SDKs and tools that send their own requests.
+ *
+ *   request   {"messages": [...], "model"?: M, "config"?: {"max_items", "min_bytes",
+ *              "max_ratio", "exclude_tools": [names] or "a,b"}}
+ *   response  {"messages": [...same shape, tool outputs compressed...], "tokens_before",
+ *              "tokens_after", "tokens_saved", "compression_ratio" (after / before, 1 when
+ *              nothing was compressible), "transforms_applied": [names]}
+ *             plus x-headroom-tokens-before/-after/-saved headers.
+ * The messages' shape (OpenAI chat or Anthropic) is guessed from their content; the run is
+ * the process pipeline's (same session cache, same CCR store, same tenant scoping), or a
+ * one-off instance when "config" overrides settings. Fail open: when nothing can be
+ * compressed the messages come back byte for byte. 400 on a body that is not an object
+ * with a messages array.
+ */
+#include "proxy/routes.h"
+
+#include "compress/pipeline_instance.h"
+#include "compress/policy.h"
+#include "json/json.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Applies the "config" object's overrides. 0 ok, -1 with a reason in err. */
+static int apply_overrides(const hr_json_doc *d, uint32_t cfg, hr_pipeline_config *c, char *err,
+                           size_t errlen)
+{
+    int64_t v;
+    double r;
+    uint32_t n;
+    if ((n = hr_json_get(d, cfg, "max_items")) != HR_JSON_NONE) {
+        if (hr_json_int64(d, n, &v) != 0 || v < 1 || v > 100000)
+            return snprintf(err, errlen, "config.max_items must be 1..100000"), -1;
+        c->opts.max_items = (unsigned)v;
+    }
+    if ((n = hr_json_get(d, cfg, "min_bytes")) != HR_JSON_NONE) {
+        if (hr_json_int64(d, n, &v) != 0 || v < 0 || v > (1 << 30))
+            return snprintf(err, errlen, "config.min_bytes must be 0..2^30"), -1;
+        c->min_bytes = (size_t)v;
+    }
+    if ((n = hr_json_get(d, cfg, "max_ratio")) != HR_JSON_NONE) {
+        if (hr_json_double(d, n, &r) != 0 || !(r > 0 && r <= 1))
+            return snprintf(err, errlen, "config.max_ratio must be in (0, 1]"), -1;
+        c->max_ratio = r;
+    }
+    if ((n = hr_json_get(d, cfg, "exclude_tools")) != HR_JSON_NONE) {
+        hr_buf list = HR_BUF_INIT;
+        int ok = 1;
+        if (d->nodes[n].type == HR_JSON_STRING)
+            ok = hr_json_string(d, n, &list) == 0;
+        else if (d->nodes[n].type == HR_JSON_ARRAY)
+            for (uint32_t t = d->nodes[n].first_child; ok && t != HR_JSON_NONE; t = d->nodes[t].next)
+                ok = d->nodes[t].type == HR_JSON_STRING &&
+                     (list.len == 0 || hr_buf_putc(&list, ',') == 0) &&
+                     hr_json_string(d, t, &list) == 0;
+        else
+            ok = 0;
+        ok = ok && list.len < sizeof c->exclude_tools;
+        if (ok)
+            snprintf(c->exclude_tools, sizeof c->exclude_tools, "%s", list.data ? list.data : "");
+        hr_buf_free(&list);
+        if (!ok)
+            return snprintf(err, errlen, "config.exclude_tools must be a list of tool names"), -1;
+    }
+    return 0;
+}
+
+static int write_answer(hr_response *res, const char *body, size_t len,
+                        const hr_pipeline_result *pr)
+{
+    hr_json_doc d;
+    hr_json_error e;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    if (hr_json_parse(&d, body, len, &lim, &e) != 0)
+        return -1;
+    const hr_json_node *msgs = hr_json_at(&d, hr_json_get(&d, 0, "messages"));
+    long long before = pr->tokens_before, after = pr->tokens_after;
+    hr_buf out = HR_BUF_INIT;
+    int rc = msgs ? 0 : -1;
+    rc = rc || hr_buf_puts(&out, "{\"messages\":") ||
+         hr_buf_append(&out, body + msgs->start, msgs->end - msgs->start) ||
+         hr_buf_printf(&out, ",\"tokens_before\":%lld,\"tokens_after\":%lld,\"tokens_saved\":%lld,"
+                             "\"compression_ratio\":%.4f,\"transforms_applied\":[",
+                       before, after, before - after,
+                       before > 0 ? (double)after / (double)before : 1.0);
+    const char *t = pr->transforms;
+    for (int first = 1; rc == 0 && *t; first = 0) {
+        size_t n = strcspn(t, ",");
+        rc = hr_buf_printf(&out, "%s\"%.*s\"", first ? "" : ",", (int)n, t);
+        t += n + (t[n] == ',');
+    }
+    rc = rc || hr_buf_puts(&out, "]}") || hr_response_json(res, 200, out.data, out.len);
+    char num[32];
+    snprintf(num, sizeof num, "%lld", before);
+    rc = rc || hr_response_header(res, "x-headroom-tokens-before", num);
+    snprintf(num, sizeof num, "%lld", after);
+    rc = rc || hr_response_header(res, "x-headroom-tokens-after", num);
+    snprintf(num, sizeof num, "%lld", before - after);
+    rc = rc || hr_response_header(res, "x-headroom-tokens-saved", num);
+    hr_buf_free(&out);
+    hr_json_doc_free(&d);
+    return rc ? -1 : 0;
+}
+
+int hr_route_compress(const hr_request *req, hr_response *res)
+{
+    hr_json_doc d;
+    hr_json_error e;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    if (hr_json_parse(&d, req->body, req->body_len, &lim, &e) != 0)
+        return hr_response_error(res, req->provider, 400, "invalid_request_error", "invalid_json",
+                                 "request body is not valid JSON: %s", e.msg);
+    uint32_t msgs = hr_json_get(&d, 0, "messages");
+    if (d.nodes[0].type != HR_JSON_OBJECT || msgs == HR_JSON_NONE ||
+        d.nodes[msgs].type != HR_JSON_ARRAY) {
+        hr_json_doc_free(&d);
+        return hr_response_error(res, req->provider, 400, "invalid_request_error", NULL,
+                                 "expected {\"messages\": [...], \"model\"?: ..., \"config\"?: {...}}");
+    }
+    hr_pipeline *proc = hr_pipeline_process(), *p = proc;
+    uint32_t cfg = hr_json_get(&d, 0, "config");
+    if (cfg != HR_JSON_NONE && d.nodes[cfg].type == HR_JSON_OBJECT && proc) {
+        hr_pipeline_config c;
+        char err[160];
+        hr_pipeline_config_of(proc, &c);
+        if (apply_overrides(&d, cfg, &c, err, sizeof err) != 0) {
+            hr_json_doc_free(&d);
+            return hr_response_error(res, req->provider, 400, "invalid_request_error", NULL,
+                                     "%s", err);
+        }
+        p = hr_pipeline_new(&c, HR_PIPELINE_STORE_PROCESS, NULL);
+    }
+    hr_pipeline_input in = {hr_policy_guess_shape(&d), req->body, req->body_len,
+                            hr_request_header(req, "x-headroom-session-id"), req->tenant,
+                            req->request_id};
+    hr_json_doc_free(&d);
+    hr_pipeline_result pr;
+    hr_pipeline_run_on(p, &in, &pr); /* p NULL (no memory): unchanged, as fail-open wants */
+    if (p != proc)
+        hr_pipeline_free(p);
+    int rc = pr.modified ? write_answer(res, pr.body.data, pr.body.len, &pr)
+                         : write_answer(res, req->body, req->body_len, &pr);
+    hr_pipeline_result_free(&pr);
+    return rc;
+}
