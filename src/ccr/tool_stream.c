@@ -44,6 +44,12 @@ struct hr_ccr_stream {
     hr_buf chat_text;
     int chat_has_text;
     char chat_id[128];               /* first round's chunk id, kept on continuations */
+    /* Responses: the first response id, what the client has seen, the round's final object */
+    char resp_id[128];
+    long long seq_base, seq_next;    /* sequence_number shift; next number the client expects */
+    unsigned items_base, items_seen; /* output_index shift; items the client has seen added */
+    hr_buf prev_items, round_items;  /* client-visible output items (JSON, comma-joined) */
+    hr_buf completed;                /* the round's response.completed "response" object */
 };
 
 static const hr_json_limits LIMITS = HR_JSON_LIMITS_DEFAULT;
@@ -82,6 +88,9 @@ void hr_ccr_stream_free(hr_ccr_stream *s)
     hr_buf_free(&s->request);
     hr_buf_free(&s->held);
     hr_buf_free(&s->chat_text);
+    hr_buf_free(&s->prev_items);
+    hr_buf_free(&s->round_items);
+    hr_buf_free(&s->completed);
     free(s);
 }
 
@@ -354,14 +363,142 @@ static int chat_event(hr_ccr_stream *s, const char *event, const char *data, siz
     return rc;
 }
 
+/* ---- OpenAI Responses events ------------------------------------------------------ */
+
+static int append_item(hr_buf *list, const hr_json_doc *d, uint32_t item)
+{
+    if (list->len && hr_buf_putc(list, ',') < 0)
+        return -1;
+    return hr_json_write_raw(list, d, item);
+}
+
+/* response.completed of a continuation: the first response's id, every item the client has
+ * seen plus this round's, usage over all rounds. */
+static int continued_response(hr_ccr_stream *s, const hr_json_doc *d, uint32_t resp,
+                              hr_json_edit *e, size_t *n, hr_buf *id_buf, hr_buf *items,
+                              char nums[3][24])
+{
+    uint32_t id = hr_json_get(d, resp, "id");
+    if (id != HR_JSON_NONE && s->resp_id[0]) {
+        if (hr_json_write_string(id_buf, s->resp_id, strlen(s->resp_id)) < 0)
+            return -1;
+        e[(*n)++] = (hr_json_edit){d->nodes[id].start, d->nodes[id].end, id_buf->data, id_buf->len};
+    }
+    uint32_t output = hr_json_get(d, resp, "output");
+    if (output != HR_JSON_NONE && d->nodes[output].type == HR_JSON_ARRAY) {
+        int rc = hr_buf_putc(items, '[');
+        rc |= hr_buf_append(items, s->prev_items.data ? s->prev_items.data : "", s->prev_items.len);
+        for (uint32_t it = d->nodes[output].first_child; it != HR_JSON_NONE; it = d->nodes[it].next) {
+            if (s->prev_items.len || it != d->nodes[output].first_child)
+                rc |= hr_buf_putc(items, ',');
+            rc |= hr_json_write_raw(items, d, it);
+        }
+        rc |= hr_buf_putc(items, ']');
+        if (rc)
+            return -1;
+        e[(*n)++] = (hr_json_edit){d->nodes[output].start, d->nodes[output].end, items->data, items->len};
+    }
+    uint32_t usage = hr_json_get(d, resp, "usage");
+    static const char *const keys[3] = {"input_tokens", "output_tokens", "total_tokens"};
+    long long add[3] = {s->in_prev, s->out_prev, s->in_prev + s->out_prev};
+    for (int k = 0; k < 3 && usage != HR_JSON_NONE; k++) {
+        uint32_t node = hr_json_get(d, usage, keys[k]);
+        int64_t v;
+        if (hr_json_int64(d, node, &v) != 0)
+            continue;
+        int w = snprintf(nums[k], sizeof nums[k], "%lld", (long long)v + add[k]);
+        e[(*n)++] = (hr_json_edit){d->nodes[node].start, d->nodes[node].end, nums[k], (size_t)w};
+    }
+    return 0;
+}
+
+static void copy_id(const hr_json_doc *d, uint32_t node, char *out, size_t cap)
+{
+    hr_buf v = HR_BUF_INIT;
+    if (node != HR_JSON_NONE && hr_json_string(d, node, &v) == 0 && v.len < cap)
+        memcpy(out, v.data ? v.data : "", v.len + 1);
+    hr_buf_free(&v);
+}
+
+static int responses_event(hr_ccr_stream *s, const char *event, const char *data, size_t len,
+                           hr_buf *out)
+{
+    hr_json_doc d = {0};
+    hr_json_error err;
+    if (hr_json_parse(&d, data, len, &LIMITS, &err) != 0 || d.nodes[0].type != HR_JSON_OBJECT) {
+        hr_json_doc_free(&d);
+        return emit(s, out, event, data, len);
+    }
+    uint32_t type = hr_json_get(&d, 0, "type");
+    uint32_t resp = hr_json_get(&d, 0, "response");
+    int rc = 0;
+    if (s->round && (hr_json_string_eq(&d, type, "response.created") ||
+                     hr_json_string_eq(&d, type, "response.in_progress"))) {
+        hr_json_doc_free(&d); /* the client's response is already under way */
+        return 0;
+    }
+    if (s->round == 0 && hr_json_string_eq(&d, type, "response.created") && resp != HR_JSON_NONE)
+        copy_id(&d, hr_json_get(&d, resp, "id"), s->resp_id, sizeof s->resp_id);
+    uint32_t item = hr_json_get(&d, 0, "item");
+    int added = hr_json_string_eq(&d, type, "response.output_item.added");
+    if (added && item != HR_JSON_NONE &&
+        hr_json_string_eq(&d, hr_json_get(&d, item, "type"), "function_call") &&
+        hr_json_string_eq(&d, hr_json_get(&d, item, "name"), HR_CCR_TOOL_NAME))
+        s->holding = 1;
+    if (!s->holding && hr_json_string_eq(&d, type, "response.output_item.done") && item != HR_JSON_NONE)
+        rc |= append_item(&s->round_items, &d, item);
+    int completed = hr_json_string_eq(&d, type, "response.completed") ||
+                    hr_json_string_eq(&d, type, "response.incomplete");
+    if (completed && resp != HR_JSON_NONE) {
+        hr_buf_reset(&s->completed);
+        rc |= hr_json_write_raw(&s->completed, &d, resp);
+        read_usage(&d, hr_json_get(&d, resp, "usage"), &s->in_round, &s->out_round);
+    }
+    /* Edits: sequence_number and output_index continue the client's numbering. */
+    hr_json_edit e[8];
+    char nums[5][24];
+    size_t n = 0;
+    hr_buf id_buf = HR_BUF_INIT, items = HR_BUF_INIT;
+    uint32_t seq = hr_json_get(&d, 0, "sequence_number");
+    int64_t v;
+    if (seq != HR_JSON_NONE && hr_json_int64(&d, seq, &v) == 0) {
+        long long shifted_seq = (long long)v + s->seq_base;
+        if (s->round) {
+            int w = snprintf(nums[3], sizeof nums[3], "%lld", shifted_seq);
+            e[n++] = (hr_json_edit){d.nodes[seq].start, d.nodes[seq].end, nums[3], (size_t)w};
+        }
+        if (!s->holding && shifted_seq + 1 > s->seq_next)
+            s->seq_next = shifted_seq + 1;
+    }
+    uint32_t oi = hr_json_get(&d, 0, "output_index");
+    if (s->round && oi != HR_JSON_NONE && hr_json_int64(&d, oi, &v) == 0) {
+        int w = snprintf(nums[4], sizeof nums[4], "%lld", (long long)v + s->items_base);
+        e[n++] = (hr_json_edit){d.nodes[oi].start, d.nodes[oi].end, nums[4], (size_t)w};
+    }
+    if (s->round && completed && resp != HR_JSON_NONE)
+        rc |= continued_response(s, &d, resp, e, &n, &id_buf, &items, nums);
+    if (added && !s->holding)
+        s->items_seen++;
+    hr_buf tmp = HR_BUF_INIT;
+    if (rc == 0)
+        rc = hr_json_splice(data, len, e, n, &tmp);
+    if (rc == 0)
+        rc = emit(s, out, event, tmp.data, tmp.len);
+    hr_buf_free(&tmp);
+    hr_buf_free(&id_buf);
+    hr_buf_free(&items);
+    hr_json_doc_free(&d);
+    return rc;
+}
+
 int hr_ccr_stream_event(hr_ccr_stream *s, const char *event, const char *data, size_t len,
                         hr_buf *out)
 {
+    if (s->api == HR_CCR_API_RESPONSES)
+        return responses_event(s, event, data, len, out);
     if (s->api == HR_CCR_API_ANTHROPIC)
         return anthropic_event(s, event, data, len, out);
-    if (s->api == HR_CCR_API_OPENAI_CHAT)
-        return chat_event(s, event, data, len, out);
-    return write_event(out, event, data, len);
+    return chat_event(s, event, data, len, out);
 }
 
 /* The round's turn as a non-streaming chat completion, for find_calls/build_followup. */
@@ -396,6 +533,8 @@ static int synthetic_response(const hr_ccr_stream *s, hr_buf *out)
 {
     if (s->api == HR_CCR_API_OPENAI_CHAT)
         return synthetic_chat_response(s, out);
+    if (s->api == HR_CCR_API_RESPONSES) /* response.completed carries the whole turn */
+        return s->completed.len ? hr_buf_append(out, s->completed.data, s->completed.len) : -1;
     int rc = hr_buf_puts(out, "{\"type\":\"message\",\"role\":\"assistant\",\"stop_reason\":");
     rc |= hr_json_write_string(out, s->stop_reason, strlen(s->stop_reason));
     rc |= hr_buf_puts(out, ",\"content\":[");
@@ -493,5 +632,14 @@ int hr_ccr_stream_end(hr_ccr_stream *s, hr_ccr_store *store, const char *tenant,
     s->out_round = s->in_round = 0;
     s->stop_reason[0] = '\0';
     clear_blocks(s);
+    if (s->round_items.len) { /* what the client saw of this round stays in its response */
+        if (s->prev_items.len)
+            hr_buf_putc(&s->prev_items, ',');
+        hr_buf_append(&s->prev_items, s->round_items.data, s->round_items.len);
+    }
+    hr_buf_reset(&s->round_items);
+    hr_buf_reset(&s->completed);
+    s->seq_base = s->seq_next;
+    s->items_base = s->items_seen;
     return 1;
 }

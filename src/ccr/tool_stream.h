@@ -13,10 +13,11 @@
  *      left off, and message_delta usage counts all rounds. At most HR_CCR_MAX_ROUNDS.
  *   0: nothing to resolve (or another tool was called, or the round cap was hit): out
  *      receives the held events unchanged, and the stream is complete.
- * Implemented for the Anthropic Messages stream and the OpenAI chat stream (continuation
- * chunks keep the first round's id; the usage chunk sums all rounds; the first round's
- * [DONE] is dropped). For Responses every event passes through and hr_ccr_stream_end
- * returns 0.
+ * All three APIs: Anthropic Messages (block indices continue, message_delta usage summed),
+ * OpenAI chat (continuation chunks keep the first round's id, the usage chunk sums all
+ * rounds, one [DONE]) and Responses (continuation events keep counting sequence_number and
+ * output_index; response.completed carries the first response's id, every output item the
+ * client saw, and usage over all rounds).
  * Ownership: hr_ccr_stream_new copies the request; hr_ccr_stream_free releases everything.
  */
 #ifndef HR_CCR_TOOL_STREAM_H

@@ -151,10 +151,10 @@ static void other_tools_pass_through_unchanged(void **state)
     hr_buf_free(&client);
     hr_ccr_stream_free(s);
 
-    /* Responses streams pass through event by event. */
+    /* Events without a tool call pass through byte for byte. */
     s = hr_ccr_stream_new(HR_CCR_API_RESPONSES, request, strlen(request));
-    feed(s, NULL, "{\"choices\":[]}", &client);
-    assert_string_equal(client.data, "data: {\"choices\":[]}\n\n");
+    feed(s, "response.output_text.delta", "{\"type\":\"response.output_text.delta\",\"delta\":\"hi\"}", &client);
+    assert_string_equal(client.data, "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"hi\"}\n\n");
     assert_int_equal(hr_ccr_stream_end(s, store, "abc123", &followup, &client), 0);
     hr_buf_free(&client);
     hr_ccr_stream_free(s);
@@ -204,12 +204,77 @@ static void chat_stream_resolves_with_one_id_and_summed_usage(void **state)
     hr_ccr_store_close(store);
 }
 
+static void responses_stream_continues_the_first_response(void **state)
+{
+    (void)state;
+    hr_ccr_config c;
+    hr_ccr_config_default(&c);
+    c.backend = HR_CCR_BACKEND_MEMORY;
+    char err[128], hash[HR_CONTENT_HASH_HEX + 1], buf[1024];
+    hr_ccr_store *store = hr_ccr_store_open(&c, err, sizeof err);
+    const char *original = "alpha\nbeta timeout\ngamma\n";
+    hr_content_hash(original, strlen(original), hash);
+    assert_int_equal(hr_ccr_put(store, "abc123", hash, original, strlen(original), 0), 0);
+    const char *request = "{\"model\":\"gpt-4o\",\"stream\":true,\"input\":\"what timed out?\"}";
+    hr_ccr_stream *s = hr_ccr_stream_new(HR_CCR_API_RESPONSES, request, strlen(request));
+    hr_buf client = HR_BUF_INIT, followup = HR_BUF_INIT;
+    const char *reasoning = "{\"type\":\"reasoning\",\"id\":\"rs_1\",\"summary\":[]}";
+    char call[256];
+    snprintf(call, sizeof call, "{\"type\":\"function_call\",\"id\":\"fc_1\",\"call_id\":\"call_1\",\"name\":\"headroom_retrieve\","
+             "\"arguments\":\"{\\\"hash\\\":\\\"%s\\\",\\\"query\\\":\\\"timeout\\\"}\"}", hash);
+    feed(s, "response.created", "{\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_1\",\"output\":[]}}", &client);
+    feed(s, "response.in_progress", "{\"type\":\"response.in_progress\",\"sequence_number\":1,\"response\":{\"id\":\"resp_1\"}}", &client);
+    snprintf(buf, sizeof buf, "{\"type\":\"response.output_item.added\",\"sequence_number\":2,\"output_index\":0,\"item\":%s}", reasoning);
+    feed(s, "response.output_item.added", buf, &client);
+    snprintf(buf, sizeof buf, "{\"type\":\"response.output_item.done\",\"sequence_number\":3,\"output_index\":0,\"item\":%s}", reasoning);
+    feed(s, "response.output_item.done", buf, &client);
+    feed(s, "response.output_item.added", "{\"type\":\"response.output_item.added\",\"sequence_number\":4,\"output_index\":1,\"item\":"
+         "{\"type\":\"function_call\",\"id\":\"fc_1\",\"call_id\":\"call_1\",\"name\":\"headroom_retrieve\",\"arguments\":\"\"}}", &client);
+    feed(s, "response.function_call_arguments.delta", "{\"type\":\"response.function_call_arguments.delta\",\"sequence_number\":5,\"output_index\":1,\"item_id\":\"fc_1\",\"delta\":\"{}\"}", &client);
+    snprintf(buf, sizeof buf, "{\"type\":\"response.output_item.done\",\"sequence_number\":6,\"output_index\":1,\"item\":%s}", call);
+    feed(s, "response.output_item.done", buf, &client);
+    snprintf(buf, sizeof buf, "{\"type\":\"response.completed\",\"sequence_number\":7,\"response\":{\"id\":\"resp_1\",\"status\":\"completed\","
+             "\"output\":[%s,%s],\"usage\":{\"input_tokens\":100,\"output_tokens\":20,\"total_tokens\":120}}}", reasoning, call);
+    feed(s, "response.completed", buf, &client);
+    assert_null(strstr(client.data, "headroom_retrieve"));
+    assert_null(strstr(client.data, "response.completed"));
+    assert_int_equal(hr_ccr_stream_end(s, store, "abc123", &followup, &client), 1);
+    assert_non_null(strstr(followup.data, "{\"type\":\"function_call_output\",\"call_id\":\"call_1\",\"output\":\"beta timeout\"}"));
+    assert_non_null(strstr(followup.data, "\"input\":[{\"role\":\"user\",\"content\":\"what timed out?\"},"));
+
+    const char *message = "{\"type\":\"message\",\"id\":\"msg_9\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":\"beta\"}]}";
+    feed(s, "response.created", "{\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_2\",\"output\":[]}}", &client);
+    feed(s, "response.in_progress", "{\"type\":\"response.in_progress\",\"sequence_number\":1,\"response\":{\"id\":\"resp_2\"}}", &client);
+    snprintf(buf, sizeof buf, "{\"type\":\"response.output_item.added\",\"sequence_number\":2,\"output_index\":0,\"item\":%s}", message);
+    feed(s, "response.output_item.added", buf, &client);
+    snprintf(buf, sizeof buf, "{\"type\":\"response.output_item.done\",\"sequence_number\":3,\"output_index\":0,\"item\":%s}", message);
+    feed(s, "response.output_item.done", buf, &client);
+    snprintf(buf, sizeof buf, "{\"type\":\"response.completed\",\"sequence_number\":4,\"response\":{\"id\":\"resp_2\",\"status\":\"completed\","
+             "\"output\":[%s],\"usage\":{\"input_tokens\":150,\"output_tokens\":10,\"total_tokens\":160}}}", message);
+    feed(s, "response.completed", buf, &client);
+    assert_int_equal(hr_ccr_stream_end(s, store, "abc123", &followup, &client), 0);
+
+    assert_int_equal(count(client.data, "event: response.created"), 1);
+    assert_int_equal(count(client.data, "event: response.completed"), 1);
+    assert_null(strstr(client.data, "resp_2"));
+    assert_null(strstr(client.data, "headroom_retrieve"));
+    assert_non_null(strstr(client.data, "\"sequence_number\":6,\"output_index\":1,\"item\":{\"type\":\"message\""));
+    snprintf(buf, sizeof buf, "\"response\":{\"id\":\"resp_1\",\"status\":\"completed\",\"output\":[%s,%s],"
+             "\"usage\":{\"input_tokens\":250,\"output_tokens\":30,\"total_tokens\":280}}", reasoning, message);
+    assert_non_null(strstr(client.data, buf));
+    hr_buf_free(&client);
+    hr_buf_free(&followup);
+    hr_ccr_stream_free(s);
+    hr_ccr_store_close(store);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(resolves_and_continues_one_message),
         cmocka_unit_test(other_tools_pass_through_unchanged),
         cmocka_unit_test(chat_stream_resolves_with_one_id_and_summed_usage),
+        cmocka_unit_test(responses_stream_continues_the_first_response),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
