@@ -3,8 +3,8 @@
  * One mutex guards everything: job fields, chunk claims and completion counts. Chunks are
  * few (two per compute thread) and each is a large slice of a matmul, so a lock per claim
  * costs nothing measurable and rules out a late worker running an old fn on a new job's
- * range. Worker stacks are mmap'd here and munmapped after join: glibc would otherwise keep
- * joined threads' stacks in its cache, and their touched pages would stay in RssAnon.
+ * range. Worker (and reaper) stacks are mmap'd here and munmapped after join: glibc would
+ * otherwise keep joined threads' stacks in its cache, their touched pages in RssAnon.
  */
 #include "ml/pool.h"
 
@@ -40,8 +40,7 @@ static struct {
     int busy;    /* a job is posted and not yet finished */
     int joining; /* the last release is joining workers; acquire waits for it */
     pool_job job;
-    pthread_t tid[HR_ML_POOL_MAX_THREADS];
-    void *stack[HR_ML_POOL_MAX_THREADS]; /* mmap'd region incl. guard page */
+    hr_ml_thread worker[HR_ML_POOL_MAX_THREADS];
 } g_pool = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .work_cv = PTHREAD_COND_INITIALIZER,
@@ -135,44 +134,64 @@ void hr_ml_parallel_for(size_t n, hr_ml_range_fn fn, void *ctx)
     pthread_mutex_unlock(&g_pool.lock);
 }
 
-/* Starts one worker on an mmap'd stack with a guard page; signals stay with the
- * application's own threads. Called with the lock held. */
-static int start_worker_locked(int i)
+static int create_thread(pthread_t *tid, pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
-    size_t guard = page_size();
-    size_t total = POOL_STACK_BYTES + guard;
-    void *mem = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (mem == MAP_FAILED)
-        return -1;
-    if (mprotect(mem, guard, PROT_NONE) != 0) {
-        munmap(mem, total);
-        return -1;
-    }
-    pthread_attr_t attr;
-    if (pthread_attr_init(&attr) != 0) {
-        munmap(mem, total);
-        return -1;
-    }
-    int rc = pthread_attr_setstack(&attr, (char *)mem + guard, POOL_STACK_BYTES);
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    if (rc == 0)
-        rc = pthread_create(&g_pool.tid[i], &attr, worker_main, NULL);
+    int rc = pthread_create(tid, attr, fn, arg);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) {
-        munmap(mem, total);
-        return -1;
+    return rc;
+}
+
+int hr_ml_thread_start(hr_ml_thread *t, size_t stack_bytes, void *(*fn)(void *), void *arg)
+{
+    memset(t, 0, sizeof *t);
+    size_t guard = page_size();
+    void *mem = mmap(NULL, stack_bytes + guard, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (mem != MAP_FAILED) {
+        pthread_attr_t attr;
+        int ok = mprotect(mem, guard, PROT_NONE) == 0 && pthread_attr_init(&attr) == 0;
+        if (ok) {
+            ok = pthread_attr_setstack(&attr, (char *)mem + guard, stack_bytes) == 0 &&
+                 create_thread(&t->tid, &attr, fn, arg) == 0;
+            pthread_attr_destroy(&attr);
+        }
+        if (ok) {
+            t->stack = mem;
+            t->stack_bytes = stack_bytes + guard;
+            t->started = 1;
+            return 0;
+        }
+        munmap(mem, stack_bytes + guard);
     }
-    g_pool.stack[i] = mem;
+    pthread_attr_t attr; /* fallback: a default stack of the same size */
+    if (pthread_attr_init(&attr) != 0)
+        return -1;
+    pthread_attr_setstacksize(&attr, stack_bytes);
+    int rc = create_thread(&t->tid, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    if (rc != 0)
+        return -1;
+    t->started = 1;
     return 0;
+}
+
+void hr_ml_thread_join(hr_ml_thread *t)
+{
+    if (!t->started)
+        return;
+    pthread_join(t->tid, NULL);
+    if (t->stack)
+        munmap(t->stack, t->stack_bytes);
+    memset(t, 0, sizeof *t);
 }
 
 int hr_ml_pool_acquire(int threads)
 {
     pthread_mutex_lock(&g_pool.lock);
-    while (g_pool.joining) /* tid[] and stop still belong to the exiting workers */
+    while (g_pool.joining) /* worker[] and stop still belong to the exiting workers */
         pthread_cond_wait(&g_pool.done_cv, &g_pool.lock);
     int rc = 0;
     if (g_pool.holders++ == 0) {
@@ -183,7 +202,7 @@ int hr_ml_pool_acquire(int threads)
         g_pool.threads = threads;
         g_pool.stop = 0;
         for (int i = 0; i < threads - 1; i++) {
-            if (start_worker_locked(i) != 0) {
+            if (hr_ml_thread_start(&g_pool.worker[i], POOL_STACK_BYTES, worker_main, NULL) != 0) {
                 rc = -1;
                 break;
             }
@@ -211,12 +230,8 @@ void hr_ml_pool_release(void)
     pthread_cond_broadcast(&g_pool.work_cv);
     pthread_mutex_unlock(&g_pool.lock);
 
-    size_t total = POOL_STACK_BYTES + page_size();
-    for (int i = 0; i < n; i++) {
-        pthread_join(g_pool.tid[i], NULL);
-        munmap(g_pool.stack[i], total);
-        g_pool.stack[i] = NULL;
-    }
+    for (int i = 0; i < n; i++)
+        hr_ml_thread_join(&g_pool.worker[i]);
     pthread_mutex_lock(&g_pool.lock);
     g_pool.joining = 0;
     pthread_cond_broadcast(&g_pool.done_cv);

@@ -19,6 +19,7 @@
 #ifndef HR_ML_POOL_H
 #define HR_ML_POOL_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 typedef void (*hr_ml_range_fn)(void *ctx, size_t begin, size_t end);
@@ -42,6 +43,22 @@ void hr_ml_pool_release(void);
 
 /* HEADROOM_ML_THREADS parsed and clamped (default 1). */
 int hr_ml_pool_env_threads(void);
+
+/* The ML runtime's threads (pool workers and the session helper's idle reaper) start
+ * here: on a stack mmap'd by us with a guard page, unmapped at join (glibc would keep a
+ * joined thread's stack cached and its touched pages in RssAnon), with every signal
+ * blocked so signals stay with the application's threads. Where a caller-provided stack
+ * is refused (some sanitizer runtimes), the thread starts on a default stack instead. */
+typedef struct hr_ml_thread {
+    pthread_t tid;
+    void *stack;       /* our mapping, or NULL when on a default stack */
+    size_t stack_bytes;
+    int started;
+} hr_ml_thread;
+
+int hr_ml_thread_start(hr_ml_thread *t, size_t stack_bytes, void *(*fn)(void *), void *arg);
+/* Joins and unmaps; a no-op if not started. */
+void hr_ml_thread_join(hr_ml_thread *t);
 
 /* Introspection for status and tests. */
 int hr_ml_pool_workers(void);  /* worker threads currently alive (excludes callers) */

@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,59 +101,6 @@ static int init_mono_cond(pthread_cond_t *cv)
     return rc == 0 ? 0 : -1;
 }
 
-/* ---- ML runtime threads on mmap'd stacks ----------------------------------------------
- * glibc caches joined threads' stacks; ours are unmapped at join so their touched pages
- * leave RssAnon with the thread. */
-
-typedef struct ml_thread {
-    pthread_t tid;
-    void *mem;
-    size_t mem_bytes;
-} ml_thread;
-
-static int ml_thread_start(ml_thread *t, size_t stack_bytes, void *(*fn)(void *), void *arg)
-{
-    size_t guard = (size_t)sysconf(_SC_PAGESIZE);
-    t->mem_bytes = stack_bytes + guard;
-    t->mem = mmap(NULL, t->mem_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (t->mem == MAP_FAILED) {
-        t->mem = NULL;
-        return -1;
-    }
-    pthread_attr_t attr;
-    int rc = mprotect(t->mem, guard, PROT_NONE);
-    if (rc == 0)
-        rc = pthread_attr_init(&attr);
-    if (rc != 0) {
-        munmap(t->mem, t->mem_bytes);
-        t->mem = NULL;
-        return -1;
-    }
-    rc = pthread_attr_setstack(&attr, (char *)t->mem + guard, stack_bytes);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    if (rc == 0)
-        rc = pthread_create(&t->tid, &attr, fn, arg);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) {
-        munmap(t->mem, t->mem_bytes);
-        t->mem = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-static void ml_thread_join(ml_thread *t)
-{
-    if (!t->mem)
-        return;
-    pthread_join(t->tid, NULL);
-    munmap(t->mem, t->mem_bytes);
-    t->mem = NULL;
-}
-
 /* ---- registry and idle reaper (the documented singleton) ----------------------------- */
 
 static struct {
@@ -165,7 +111,7 @@ static struct {
     int running;  /* reaper thread is in its loop */
     int stopping; /* someone asked it to stop and is joining it */
     int stop;
-    ml_thread thread; /* mem != NULL while a thread is not yet joined */
+    hr_ml_thread thread; /* started while a reaper is not yet joined */
 } g_reg = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static pthread_once_t g_reg_once = PTHREAD_ONCE_INIT;
@@ -261,9 +207,9 @@ static void reaper_kick(void)
     while (g_reg.stopping)
         pthread_cond_wait(&g_reg.cv, &g_reg.lock);
     if (!g_reg.running) {
-        ml_thread_join(&g_reg.thread); /* a reaper that exited on its own */
+        hr_ml_thread_join(&g_reg.thread); /* a reaper that exited on its own */
         g_reg.stop = 0;
-        if (ml_thread_start(&g_reg.thread, REAPER_STACK_BYTES, reaper_main, NULL) == 0)
+        if (hr_ml_thread_start(&g_reg.thread, REAPER_STACK_BYTES, reaper_main, NULL) == 0)
             g_reg.running = 1;
         else
             hr_logf(HR_LOG_WARN, "ml: could not start the idle reaper; idle unload disabled");
@@ -298,17 +244,17 @@ static void reaper_settle(void)
         return;
     }
     if (!g_reg.running) {
-        ml_thread_join(&g_reg.thread);
+        hr_ml_thread_join(&g_reg.thread);
         pthread_mutex_unlock(&g_reg.lock);
         return;
     }
     g_reg.stop = 1;
     g_reg.stopping = 1;
     pthread_cond_broadcast(&g_reg.cv);
-    ml_thread thread = g_reg.thread;
-    g_reg.thread.mem = NULL;
+    hr_ml_thread thread = g_reg.thread;
+    memset(&g_reg.thread, 0, sizeof g_reg.thread);
     pthread_mutex_unlock(&g_reg.lock);
-    ml_thread_join(&thread);
+    hr_ml_thread_join(&thread);
     pthread_mutex_lock(&g_reg.lock);
     g_reg.stop = 0;
     g_reg.stopping = 0;

@@ -666,6 +666,43 @@ static void concurrent_runs_and_unloads(void **state)
     assert_int_equal(threads_settle_to(base), base);
 }
 
+static void *run_with_gaps(void *p)
+{
+    hr_ml_session *s = p;
+    work_arg a = {0};
+    hr_ml_error err;
+    for (int i = 0; i < 40; i++) {
+        if (hr_ml_session_run(s, touch_work, &a, &err) != HR_ML_OK)
+            return (void *)1;
+        sleep_ms(i % 3); /* gaps around the idle timeout: the reaper races the callers */
+    }
+    return NULL;
+}
+
+static void idle_reaper_racing_callers(void **state)
+{
+    (void)state;
+    int base = proc_threads();
+    hr_ml_session *s = open_session(1, 10000, 0);
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, run_with_gaps, s), 0);
+    for (int i = 0; i < 3; i++) {
+        void *rv = (void *)1;
+        pthread_join(t[i], &rv);
+        assert_null(rv);
+    }
+    hr_ml_session_status st;
+    hr_ml_session_status_get(s, &st);
+    assert_int_equal(st.inferences, 120);
+    assert_true(st.idle_unloads >= 1);
+    assert_true(wait_until(is_unloaded, s, 3000));
+    hr_ml_session_close(s);
+    assert_int_equal(atomic_load(&fm_opens), atomic_load(&fm_closes));
+    assert_int_equal(hr_ml_runtime_threads(), 0);
+    assert_int_equal(threads_settle_to(base), base);
+}
+
 static void status_json_is_valid_and_truthful(void **state)
 {
     (void)state;
@@ -836,6 +873,7 @@ int main(void)
         cmocka_unit_test_setup(explicit_unload_joins_reaper_and_pool, reset_counters),
         cmocka_unit_test_setup(unload_all_and_two_sessions_share_the_pool, reset_counters),
         cmocka_unit_test_setup(concurrent_runs_and_unloads, reset_counters),
+        cmocka_unit_test_setup(idle_reaper_racing_callers, reset_counters),
         cmocka_unit_test_setup(status_json_is_valid_and_truthful, reset_counters),
         cmocka_unit_test_setup(trim_runs_outside_the_loader_lock, reset_counters),
         cmocka_unit_test_setup(trim_reports_released, reset_counters),
