@@ -28,6 +28,7 @@ enum {
     LOG_SHARE = 30,        /* percent of non-blank lines with a log signature */
     CODE_SHARE = 40,
     SCAN = 200,            /* bytes of a line the signatures look at */
+    VOTE_SAMPLE = 512,     /* lines a long plain block votes with */
 };
 
 const char *hr_content_type_name(hr_content_type t)
@@ -300,16 +301,18 @@ static int push(det *d, size_t a_line, size_t b_line, hr_content_type t)
     return 0;
 }
 
-/* Type of a plain block [a, b) by line votes. */
+/* Type of a plain block [a, b) by line votes. Long blocks vote by an evenly spaced sample
+ * of VOTE_SAMPLE lines: the shares settle long before that, and detection stays fast. */
 static hr_content_type vote_type(const det *d, size_t a, size_t b)
 {
     size_t counts[5] = {0};
-    for (size_t i = a; i < b; i++) {
+    size_t stride = (b - a) > VOTE_SAMPLE ? (b - a) / VOTE_SAMPLE : 1;
+    for (size_t i = a; i < b; i += stride) {
         size_t n;
         const char *s = line(d, i, &n);
         counts[line_vote(s, n)]++;
     }
-    size_t nonblank = (b - a) - counts[V_BLANK];
+    size_t nonblank = counts[V_SEARCH] + counts[V_LOG] + counts[V_CODE] + counts[V_PROSE];
     if (!nonblank)
         return HR_CT_EMPTY;
     if (counts[V_SEARCH] * 2 > nonblank && counts[V_SEARCH] >= SEARCH_MIN_MATCHES)
@@ -322,28 +325,6 @@ static hr_content_type vote_type(const det *d, size_t a, size_t b)
 }
 
 /* ---- search runs inside plain text --------------------------------------------------- */
-
-/* A search line in the wide sense: a match, a ripgrep heading or numbered line, a "--"
- * separator, or a -C context line of the file last matched. */
-static int search_line(const det *d, size_t i, const char *path, size_t path_len, int heading)
-{
-    size_t n;
-    const char *s = line(d, i, &n);
-    if (n > SCAN)
-        n = SCAN;
-    hr_search_hit h;
-    unsigned long ln;
-    int ctx;
-    if (hr_search_parse_match(s, n, &h))
-        return !diagnostic(s, n, &h);
-    if (n == 2 && s[0] == '-' && s[1] == '-')
-        return 1;
-    if (heading && hr_search_parse_numbered(s, n, &ln, &ctx))
-        return 1;
-    if (path_len && n > path_len + 1 && memcmp(s, path, path_len) == 0 && s[path_len] == '-')
-        return 1;
-    return 0;
-}
 
 /* ripgrep heading: a path line followed by a "12:" line. */
 static int heading_at(const det *d, size_t i, size_t b)
@@ -358,39 +339,50 @@ static int heading_at(const det *d, size_t i, size_t b)
     return hr_search_parse_numbered(t, m < SCAN ? m : SCAN, &ln, &ctx);
 }
 
-/* End of the search run starting at line i (a match or heading), counting matches. */
+/* "path-12-text": a grep -C context line of the file last matched. */
+static int context_of(const char *s, size_t n, const char *path, size_t path_len)
+{
+    if (!path_len || n <= path_len + 2 || memcmp(s, path, path_len) != 0 || s[path_len] != '-')
+        return 0;
+    size_t i = path_len + 1;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
+    return i > path_len + 1 && i < n && s[i] == '-';
+}
+
+/* End of the search run starting at line i (a match or heading), counting matches. A run
+ * holds matches, ripgrep headings with their numbered lines, "--" separators and -C
+ * context lines; each line is parsed once. */
 static size_t search_run_end(const det *d, size_t i, size_t b, size_t *matches)
 {
     const char *path = NULL;
     size_t path_len = 0, j = i;
     int heading = 0;
     *matches = 0;
-    while (j < b) {
+    for (; j < b; j++) {
         size_t n;
         const char *s = line(d, j, &n);
+        size_t m = n < SCAN ? n : SCAN;
         hr_search_hit h;
-        if (heading_at(d, j, b)) {
-            heading = 1;
-            j++;
-            continue;
-        }
-        if (heading && blank_at(d, j) && j + 1 < b && heading_at(d, j + 1, b)) {
-            j++;
-            continue;
-        }
-        if (!search_line(d, j, path, path_len, heading))
-            break;
-        if (hr_search_parse_match(s, n < SCAN ? n : SCAN, &h)) {
-            path = s;
-            path_len = h.path_len;
-        }
         unsigned long ln;
         int ctx;
-        if (!(n == 2 && s[0] == '-') &&
-            (hr_search_parse_match(s, n < SCAN ? n : SCAN, &h) ||
-             (heading && hr_search_parse_numbered(s, n < SCAN ? n : SCAN, &ln, &ctx) && !ctx)))
+        if (hr_search_parse_match(s, m, &h)) {
+            if (diagnostic(s, m, &h))
+                break;
+            path = s;
+            path_len = h.path_len;
             (*matches)++;
-        j++;
+        } else if (m == 2 && s[0] == '-' && s[1] == '-') {
+            continue;
+        } else if (heading && hr_search_parse_numbered(s, m, &ln, &ctx)) {
+            *matches += !ctx;
+        } else if (context_of(s, m, path, path_len)) {
+            continue;
+        } else if (heading_at(d, j, b)) {
+            heading = 1;
+        } else if (!(heading && blank_at(d, j) && j + 1 < b && heading_at(d, j + 1, b))) {
+            break;
+        }
     }
     return j;
 }
@@ -592,6 +584,8 @@ static size_t nonblank_lines(const det *d, const hr_section *s)
         const char *nl = memchr(p, '\n', (size_t)(e - p));
         size_t n = (size_t)((nl ? nl : e) - p);
         c += !hr_line_is_blank(p, n < SCAN ? n : SCAN) || (n >= SCAN && !hr_line_is_blank(p, n));
+        if (c >= SMALL_SECTION)
+            break; /* only "small or not" matters */
         p = nl ? nl + 1 : e;
     }
     return c;
