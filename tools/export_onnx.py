@@ -59,12 +59,14 @@ class GraphBuilder:
         return outs[0] if n_out == 1 else outs
 
     def linear(self, x, weight, bias, base):
-        """x @ weight.T + bias, with weight in PyTorch layout [out, in]."""
+        """x @ weight.T (+ bias), with weight in PyTorch layout [out, in]."""
         w = np.ascontiguousarray(weight.T.astype(np.float32))  # [in, out]
         if not self.quantize:
             y = self.op("MatMul", [x, self.const(base + ".weight", w)], base + "_matmul")
         else:
             y = self.quantized_matmul(x, w, base)
+        if bias is None:
+            return y
         return self.op("Add", [y, self.const(base + ".bias", bias.astype(np.float32))], base)
 
     def quantized_matmul(self, x, w, base):
@@ -166,16 +168,126 @@ def build_graph(t, cfg, quantize):
     return model
 
 
+# ---- ModernBERT + Kompress heads (tools/gen_modernbert.py, tools/ref_modernbert.py) ------
+
+ROPE_MAX = 1024  # longest sequence the ModernBERT graph accepts (Kompress uses <= 512)
+
+
+def rope_tables(g, theta, hd):
+    inv = 1.0 / theta ** (np.arange(0, hd, 2) / hd)
+    freqs = np.arange(ROPE_MAX)[:, None] * inv[None, :]
+    emb = np.concatenate([freqs, freqs], -1)
+    return (g.const("rope_cos_%g" % theta, np.cos(emb).astype(np.float32)),
+            g.const("rope_sin_%g" % theta, np.sin(emb).astype(np.float32)))
+
+
+def apply_rope(g, x, cos, sin, hd):
+    """x [B, nh, S, hd] * cos + rotate_half(x) * sin; cos/sin already sliced to [S, hd]."""
+    half = g.const("rope_split", np.array([hd // 2, hd // 2], dtype=np.int64))
+    x1, x2 = g.op("Split", [x, half], "rope_half", n_out=2, axis=-1)
+    rot = g.op("Concat", [g.op("Neg", [x2]), x1], axis=-1)
+    return g.op("Add", [g.op("Mul", [x, cos]), g.op("Mul", [rot, sin])])
+
+
+def build_modernbert_graph(t, cfg, quantize):
+    g = GraphBuilder(quantize)
+    eps = float(cfg["norm_eps"])
+    h, nh, inter = cfg["hidden_size"], cfg["num_attention_heads"], cfg["intermediate_size"]
+    hd = h // nh
+    ids, mask = "input_ids", "attention_mask"
+
+    def norm(x, name):  # LayerNorm with weight, no bias
+        return g.op("LayerNormalization", [x, g.const(name, t[name])], name, axis=-1, epsilon=eps)
+
+    seq = g.op("Unsqueeze", [g.op("Gather", [g.op("Shape", [ids]), g.const("one_idx", np.int64(1))], axis=0),
+                             g.const("axes0", np.array([0], dtype=np.int64))])  # [1]: S
+
+    def first_rows(table, axes):
+        return g.op("Slice", [table, g.const("starts", np.zeros(len(axes), dtype=np.int64)),
+                              g.op("Concat", [seq] * len(axes), axis=0),
+                              g.const("axes", np.array(axes, dtype=np.int64))])
+
+    tables = {}
+    for theta in (cfg["global_rope_theta"], cfg["local_rope_theta"]):
+        c, s_ = rope_tables(g, theta, hd)
+        tables[theta] = (first_rows(c, [0]), first_rows(s_, [0]))
+    dist = np.abs(np.arange(ROPE_MAX)[:, None] - np.arange(ROPE_MAX)[None, :])
+    band = np.where(dist <= cfg["local_attention"] // 2, 0.0, -1e9).astype(np.float32)
+    window_add = first_rows(g.const("window_band", band), [0, 1])  # [S, S]
+    maskf = g.op("Cast", [mask], to=TensorProto.FLOAT)
+    pad_add = g.op("Mul", [g.op("Unsqueeze", [g.op("Sub", [g.const("one_f", np.float32(1.0)), maskf]),
+                                              g.const("axes12", np.array([1, 2], dtype=np.int64))]),
+                           g.const("mask_neg", np.float32(-1e9))])
+    local_add = g.op("Add", [pad_add, window_add])
+
+    x = norm(g.op("Gather", [g.const("embeddings.tok_embeddings.weight", t["embeddings.tok_embeddings.weight"]), ids]),
+             "embeddings.norm.weight")
+    qkv_shape = g.const("qkv_shape", np.array([0, 0, 3, nh, hd], dtype=np.int64))
+    merged = g.const("merged_shape", np.array([0, 0, h], dtype=np.int64))
+    split_mlp = g.const("mlp_split", np.array([inter, inter], dtype=np.int64))
+    for i in range(cfg["num_hidden_layers"]):
+        p = "layers.%d." % i
+        is_global = i % cfg["global_attn_every_n_layers"] == 0
+        theta = cfg["global_rope_theta"] if is_global else cfg["local_rope_theta"]
+        hn = x if i == 0 else norm(x, p + "attn_norm.weight")
+        qkv = g.op("Reshape", [g.linear(hn, t[p + "attn.Wqkv.weight"], None, p + "Wqkv"), qkv_shape])
+
+        def part(j, perm):
+            y = g.op("Gather", [qkv, g.const("qkv_idx", np.int64(j))], axis=2)  # [B, S, nh, hd]
+            return g.op("Transpose", [y], perm=perm)
+
+        cos, sin = tables[theta]
+        q = apply_rope(g, part(0, [0, 2, 1, 3]), cos, sin, hd)
+        k = apply_rope(g, part(1, [0, 2, 1, 3]), cos, sin, hd)
+        v = part(2, [0, 2, 1, 3])
+        scores = g.op("Mul", [g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 1, 3, 2])]),
+                              g.const("attn_scale", np.float32(1.0 / np.sqrt(hd)))])
+        probs = g.op("Softmax", [g.op("Add", [scores, pad_add if is_global else local_add])], axis=-1)
+        ctx = g.op("Reshape", [g.op("Transpose", [g.op("MatMul", [probs, v])], perm=[0, 2, 1, 3]), merged])
+        x = g.op("Add", [x, g.linear(ctx, t[p + "attn.Wo.weight"], None, p + "Wo")])
+        wi = g.linear(norm(x, p + "mlp_norm.weight"), t[p + "mlp.Wi.weight"], None, p + "Wi")
+        inp, gate = g.op("Split", [wi, split_mlp], p + "geglu", n_out=2, axis=-1)
+        act = g.op("Mul", [gelu_erf(g, inp, p + "gelu"), gate])
+        x = g.op("Add", [x, g.linear(act, t[p + "mlp.Wo.weight"], None, p + "mlp_Wo")])
+    hidden = norm(x, "final_norm.weight")
+    g.nodes.append(helper.make_node("Identity", [hidden], ["last_hidden_state"], name="last_hidden_state_node"))
+
+    # Kompress heads: p_keep from the token head, span from two convolutions along the sequence.
+    logits = g.linear(hidden, t["kompress.token_head.weight"], t["kompress.token_head.bias"], "token_head")
+    p_keep = g.op("Gather", [g.op("Softmax", [logits], axis=-1), g.const("keep_idx", np.int64(1))], axis=2)
+    hs = g.op("Transpose", [hidden], perm=[0, 2, 1])  # [B, H, S]
+    c1 = g.op("Conv", [hs, g.const("span_conv1.w", t["kompress.span_conv1.weight"]),
+                       g.const("span_conv1.b", t["kompress.span_conv1.bias"])], pads=[2, 2])
+    c2 = g.op("Conv", [gelu_erf(g, c1, "span_gelu"), g.const("span_conv2.w", t["kompress.span_conv2.weight"]),
+                       g.const("span_conv2.b", t["kompress.span_conv2.bias"])], pads=[1, 1])
+    span = g.op("Squeeze", [g.op("Sigmoid", [c2]), g.const("axes1", np.array([1], dtype=np.int64))])
+    half = g.const("half_f", np.float32(0.5))
+    g.nodes.append(helper.make_node("Mul", [p_keep, g.op("Add", [half, g.op("Mul", [half, span])])],
+                                    ["final_scores"], name="final_scores_node"))
+
+    dims = ["batch", "sequence"]
+    inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, dims) for n in (ids, mask)]
+    outputs = [helper.make_tensor_value_info("final_scores", TensorProto.FLOAT, dims),
+               helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, dims + [h])]
+    graph = helper.make_graph(g.nodes, "headroom_modernbert" + ("_int8" if quantize else ""), inputs, outputs, g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="headroom tools/export_onnx.py")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
 def export(model_dir, out, int8_out=None):
     with open(os.path.join(model_dir, "config.json")) as f:
         cfg = json.load(f)
-    if cfg.get("model_type") != "bert":
-        raise SystemExit("export_onnx: only BERT models are exported (model_type %r)" % cfg.get("model_type"))
+    builders = {"bert": build_graph, "modernbert": build_modernbert_graph}
+    if cfg.get("model_type") not in builders:
+        raise SystemExit("export_onnx: model_type %r is not exported" % cfg.get("model_type"))
     t = read_safetensors(os.path.join(model_dir, "model.safetensors"))
     written = []
     for path, quantize in ((out, False), (int8_out, True)):
         if path:
-            onnx.save(build_graph(t, cfg, quantize), path)
+            onnx.save(builders[cfg["model_type"]](t, cfg, quantize), path)
             os.chmod(path, 0o600)
             written.append(path)
     return written

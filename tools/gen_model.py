@@ -12,9 +12,10 @@ never commit or download weights. This tool writes one deterministically from a 
   tokenizer_config.json  what @huggingface/tokenizers and transformers read beside it
   vocab.txt              one token per line, id = line number
 
-Sizes: tiny (unit tests: hidden 64, 2 layers, ~3k vocab) and minilm (the full
+Sizes: tiny (unit tests: hidden 64, 2 layers, ~2k vocab) and minilm (the full
 all-MiniLM-L6-v2 shape: hidden 384, 6 layers, 12 heads, intermediate 1536, vocab 30522).
---arch selects the family; only bert is built now (modernbert is reserved for Kompress).
+--arch modernbert writes the Kompress encoder family instead (tools/gen_modernbert.py:
+sizes tiny and base, byte-level BPE tokenizer, token and span heads).
 
 Usage: tools/gen_model.py --arch bert --size tiny --seed 1 --out DIR
 Only the standard library and NumPy (Debian python3-numpy) are used.
@@ -305,8 +306,13 @@ def write_json(path, obj):
 
 
 def generate(arch, size, seed, out):
-    if arch != "bert":
-        raise SystemExit("gen_model: arch %r is not built yet (only bert)" % arch)
+    if arch == "modernbert":
+        import gen_modernbert
+        if size not in gen_modernbert.SIZES:
+            raise SystemExit("gen_model: modernbert sizes are %s" % ", ".join(gen_modernbert.SIZES))
+        return gen_modernbert.generate(size, seed, out, write_json, write_safetensors)
+    if size not in SIZES:
+        raise SystemExit("gen_model: bert sizes are %s" % ", ".join(SIZES))
     rng = np.random.default_rng(seed)
     vocab = build_vocab(SIZES[size]["vocab"], rng)
     cfg = model_config(size, len(vocab), seed)
@@ -329,7 +335,7 @@ def generate(arch, size, seed, out):
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--arch", default="bert", choices=["bert", "modernbert"])
-    ap.add_argument("--size", default="tiny", choices=sorted(SIZES))
+    ap.add_argument("--size", default="tiny", help="bert: tiny | minilm; modernbert: tiny | base")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)

@@ -19,16 +19,20 @@ export const BUILD_DIR = process.env.HEADROOM_BUILD_DIR ?? path.join(SOURCE_DIR,
 export const PYTHON = process.env.HEADROOM_PYTHON ?? '/usr/bin/python3';
 
 // Writes a generated model directory (tools/gen_model.py) unless it already holds the same
-// size/seed from the current generator (newer than gen_model.py); returns the directory.
-export function generateModel({ size = 'tiny', seed = 1, dir }) {
+// arch/size/seed from the current generator (newer than its script); returns the directory.
+export function generateModel({ arch = 'bert', size = 'tiny', seed = 1, dir }) {
   const cfgPath = path.join(dir, 'config.json');
   const tool = path.join(SOURCE_DIR, 'tools/gen_model.py');
-  if (fs.existsSync(cfgPath) && fs.statSync(cfgPath).mtimeMs >= fs.statSync(tool).mtimeMs) {
-    const g = JSON.parse(fs.readFileSync(cfgPath, 'utf8')).headroom_generated ?? {};
-    if (g.size === size && g.seed === seed && fs.existsSync(path.join(dir, 'model.safetensors')))
+  const sources = [tool, ...(arch === 'modernbert' ? [path.join(SOURCE_DIR, 'tools/gen_modernbert.py')] : [])];
+  const newest = Math.max(...sources.map((f) => fs.statSync(f).mtimeMs));
+  if (fs.existsSync(cfgPath) && fs.statSync(cfgPath).mtimeMs >= newest) {
+    const cfg = JSON.parse(fs.readFileSync(cfgPath, 'utf8'));
+    const g = cfg.headroom_generated ?? {};
+    if (cfg.model_type === arch && g.size === size && g.seed === seed &&
+        fs.existsSync(path.join(dir, 'model.safetensors')))
       return dir;
   }
-  execFileSync(PYTHON, [tool, '--arch', 'bert',
+  execFileSync(PYTHON, [tool, '--arch', arch,
     '--size', size, '--seed', String(seed), '--out', dir], { stdio: 'pipe' });
   return dir;
 }

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""gen_modernbert.py: the ModernBERT (Kompress) half of tools/gen_model.py --arch modernbert.
+
+Why: the Kompress text compressor is a ModernBERT token classifier; its C encoder will need
+the same kind of generated model and independent references the BERT embedder has, without
+downloading the 600 MB original. This module writes, deterministically from a seed:
+
+  config.json        HF ModernBertConfig fields (+ "headroom_generated", + "kompress" head sizes)
+  model.safetensors  ModernBertModel tensor names (embeddings.tok_embeddings, layers.N.attn.Wqkv,
+                     ..., final_norm; no attn_norm in layer 0, no biases, norms without bias),
+                     plus the Kompress heads under kompress.* (our names, documented in
+                     docs/ml-tools.md): token_head Linear(H->2), span_conv1 Conv1d(H->C, k5),
+                     span_conv2 Conv1d(C->1, k3)
+  tokenizer.json     byte-level BPE as ModernBERT's (ByteLevel pre-tokenizer without prefix
+                     space, TemplateProcessing [CLS] $A [SEP]); merges are learned here from a
+                     small built-in corpus, and for the base size the specials sit at
+                     ModernBERT's ids ([UNK] 50280, [CLS] 50281, [SEP] 50282, [PAD] 50283,
+                     [MASK] 50284) in a 50,368-entry vocabulary.
+
+Sizes: tiny (hidden 64, 4 layers so both global and sliding-window layers occur, window 16
+so short test texts already cross it) and base (ModernBERT-base: 768, 22 layers, 12 heads,
+intermediate 1,152, window 128).
+"""
+import json
+import os
+import re
+from collections import Counter
+
+import numpy as np
+
+SIZES = {
+    "tiny": dict(hidden=64, layers=4, heads=4, intermediate=96, window=16, span=16,
+                 vocab=None, merges=600),
+    "base": dict(hidden=768, layers=22, heads=12, intermediate=1152, window=128, span=256,
+                 vocab=50368, merges=1500),
+}
+SPECIALS = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
+BASE_SPECIALS_AT = 50280
+GPT2_SPLIT = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?[^\W\d_]+| ?\d+| ?[^\s\w]+|\s+(?!\S)|\s+""")
+
+
+def bytes_to_unicode():
+    """GPT-2's reversible byte -> printable character map (what ByteLevel uses)."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + \
+        list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, (chr(c) for c in cs)))
+
+
+def training_text():
+    from gen_model import COMMON_WORDS  # same word material as the BERT vocabulary
+    code = ["def main(args):", "    return self.value", "for (int i = 0; i < n; i++) {",
+            "const result = await fetch(url);", "import numpy as np", "Error: connection refused",
+            "WARNING: deprecated", "{\"key\": \"value\"}", "SELECT * FROM users;",
+            "https://example.com/api/v1", "Traceback (most recent call last):"]
+    text = " ".join(COMMON_WORDS) + " " + " ".join(COMMON_WORDS[::3]) + " " + "\n".join(code)
+    return text + " café naïve 中文 日本語 한국어 Москва 😀"
+
+
+def train_bpe(text, n_merges):
+    """Plain BPE training over GPT-2 pre-tokens (byte-level). Deterministic: ties break by
+    the pair's string order."""
+    b2u = bytes_to_unicode()
+    words = Counter(tuple(b2u[b] for b in w.encode("utf-8")) for w in GPT2_SPLIT.findall(text))
+    merges = []
+    for _ in range(n_merges):
+        pairs = Counter()
+        for w, c in words.items():
+            for a, b in zip(w, w[1:]):
+                pairs[(a, b)] += c
+        if not pairs:
+            break
+        best = max(pairs.items(), key=lambda kv: (kv[1], kv[0]))[0]
+        if pairs[best] < 2:
+            break
+        merges.append(best)
+        merged = {}
+        for w, c in words.items():
+            out, i = [], 0
+            while i < len(w):
+                if i + 1 < len(w) and (w[i], w[i + 1]) == best:
+                    out.append(w[i] + w[i + 1])
+                    i += 2
+                else:
+                    out.append(w[i])
+                    i += 1
+            merged[tuple(out)] = merged.get(tuple(out), 0) + c
+        words = merged
+    return merges
+
+
+def build_vocab(size):
+    s = SIZES[size]
+    b2u = bytes_to_unicode()
+    tokens = [b2u[b] for b in sorted(b2u)]
+    merges = train_bpe(training_text(), s["merges"])
+    seen = set(tokens)
+    for a, b in merges:
+        if a + b not in seen:
+            seen.add(a + b)
+            tokens.append(a + b)
+    specials_at = len(tokens) if s["vocab"] is None else BASE_SPECIALS_AT
+    while len(tokens) < specials_at:
+        tokens.append("<|unused_%d|>" % len(tokens))
+    tokens += SPECIALS
+    target = s["vocab"] if s["vocab"] is not None else (len(tokens) + 63) // 64 * 64
+    while len(tokens) < target:
+        tokens.append("<|unused_%d|>" % len(tokens))
+    return tokens, merges
+
+
+def tokenizer_json(tokens, merges):
+    ids = {t: i for i, t in enumerate(tokens)}
+    added = [{"id": ids[t], "content": t, "single_word": False, "lstrip": t == "[MASK]",
+              "rstrip": False, "normalized": False, "special": True} for t in SPECIALS]
+
+    def special(name):
+        return {"id": name, "ids": [ids[name]], "tokens": [name]}
+
+    return {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+        "normalizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
+                          "use_regex": True},
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}},
+                       {"Sequence": {"id": "A", "type_id": 0}},
+                       {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}},
+                     {"Sequence": {"id": "A", "type_id": 0}},
+                     {"SpecialToken": {"id": "[SEP]", "type_id": 0}},
+                     {"Sequence": {"id": "B", "type_id": 1}},
+                     {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+            "special_tokens": {"[CLS]": special("[CLS]"), "[SEP]": special("[SEP]")},
+        },
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
+                    "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None,
+                  "continuing_subword_prefix": None, "end_of_word_suffix": None,
+                  "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                  "vocab": ids, "merges": ["%s %s" % m for m in merges]},
+    }
+
+
+def model_config(size, vocab_size, seed):
+    s = SIZES[size]
+    return {
+        "architectures": ["ModernBertModel"], "model_type": "modernbert",
+        "vocab_size": vocab_size, "hidden_size": s["hidden"], "num_hidden_layers": s["layers"],
+        "num_attention_heads": s["heads"], "intermediate_size": s["intermediate"],
+        "hidden_activation": "gelu", "max_position_embeddings": 8192, "norm_eps": 1e-5,
+        "norm_bias": False, "attention_bias": False, "mlp_bias": False,
+        "global_rope_theta": 160000.0, "local_rope_theta": 10000.0,
+        "local_attention": s["window"], "global_attn_every_n_layers": 3,
+        "torch_dtype": "float32",
+        "kompress": {"span_channels": s["span"], "span_kernels": [5, 3]},
+        "headroom_generated": {"tool": "tools/gen_model.py --arch modernbert", "size": size,
+                               "seed": seed, "max_seq_length": 512},
+    }
+
+
+def build_weights(cfg, rng):
+    h, inter, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    c = cfg["kompress"]["span_channels"]
+    t = {}
+
+    def normal(shape, std):
+        return (rng.standard_normal(shape) * std).astype(np.float32)
+
+    def norm(name, n):
+        t[name] = (1.0 + normal((n,), 0.1)).astype(np.float32)
+
+    t["embeddings.tok_embeddings.weight"] = normal((v, h), 0.5)
+    norm("embeddings.norm.weight", h)
+    for i in range(cfg["num_hidden_layers"]):
+        p = "layers.%d." % i
+        if i > 0:
+            norm(p + "attn_norm.weight", h)
+        t[p + "attn.Wqkv.weight"] = normal((3 * h, h), 1.5 / np.sqrt(h))
+        t[p + "attn.Wo.weight"] = normal((h, h), 0.5 / np.sqrt(h))
+        norm(p + "mlp_norm.weight", h)
+        t[p + "mlp.Wi.weight"] = normal((2 * inter, h), 1.0 / np.sqrt(h))
+        t[p + "mlp.Wo.weight"] = normal((h, inter), 0.5 / np.sqrt(inter))
+    norm("final_norm.weight", h)
+    t["kompress.token_head.weight"] = normal((2, h), 1.0 / np.sqrt(h))
+    t["kompress.token_head.bias"] = normal((2,), 0.1)
+    t["kompress.span_conv1.weight"] = normal((c, h, 5), 1.0 / np.sqrt(5 * h))
+    t["kompress.span_conv1.bias"] = normal((c,), 0.05)
+    t["kompress.span_conv2.weight"] = normal((1, c, 3), 1.0 / np.sqrt(3 * c))
+    t["kompress.span_conv2.bias"] = normal((1,), 0.05)
+    return t
+
+
+def generate(size, seed, out, write_json, write_safetensors):
+    rng = np.random.default_rng(seed)
+    tokens, merges = build_vocab(size)
+    cfg = model_config(size, len(tokens), seed)
+    ids = {t: i for i, t in enumerate(tokens)}
+    cfg.update(pad_token_id=ids["[PAD]"], cls_token_id=ids["[CLS]"], sep_token_id=ids["[SEP]"],
+               bos_token_id=ids["[CLS]"], eos_token_id=ids["[SEP]"])
+    weights = build_weights(cfg, rng)
+    os.makedirs(out, exist_ok=True)
+    write_json(os.path.join(out, "config.json"), cfg)
+    write_safetensors(os.path.join(out, "model.safetensors"), weights)
+    write_json(os.path.join(out, "tokenizer.json"), tokenizer_json(tokens, merges))
+    write_json(os.path.join(out, "tokenizer_config.json"), {
+        "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": 8192,
+        "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",
+        "mask_token": "[MASK]", "clean_up_tokenization_spaces": True})
+    return cfg
