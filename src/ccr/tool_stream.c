@@ -604,7 +604,7 @@ int hr_ccr_stream_end(hr_ccr_stream *s, hr_ccr_store *store, const char *tenant,
     hr_buf results[HR_CCR_MAX_CALLS];
     for (size_t i = 0; i < HR_CCR_MAX_CALLS; i++)
         results[i] = (hr_buf)HR_BUF_INIT;
-    hr_ccr_calls *calls = malloc(sizeof *calls);
+    hr_ccr_calls *calls = calloc(1, sizeof *calls); /* n = 0 until find_calls fills it */
     int resolved = calls && synthetic_response(s, &resp) == 0 &&
                    hr_ccr_find_calls(s->api, resp.data, resp.len, calls) == 1 &&
                    hr_ccr_answer_calls(store, tenant, calls, results) == 0 &&
