@@ -1,6 +1,8 @@
 /* bench_ml_encoder: encoder latency per sequence length and int8 linear throughput, AVX2
- * kernels and the scalar kernels side by side in one run (the scalar path is the baseline
- * the SIMD path must beat). Single thread unless HEADROOM_ML_THREADS says otherwise.
+ * (matmul AVX-512 VNNI where present), AVX2 and scalar kernels side by side in one run (the
+ * scalar path is the baseline the SIMD paths must beat). Times are the calling thread's
+ * CPU time (CLOCK_THREAD_CPUTIME_ID): on a shared machine wall time mostly measures the
+ * neighbours. Single thread unless HEADROOM_ML_THREADS says otherwise.
  *
  *   cmake --build build --target bench_ml_encoder
  *   build/bench_ml_encoder MODEL.hrm [reps]
@@ -97,27 +99,30 @@ int main(int argc, char **argv)
            c->hidden, c->n_layers, c->intermediate, bytes / 1048576.0, c->max_seq,
            hr_ml_pool_workers() + 1);
     const int lens[] = {8, 32, 64, 128, 256};
-    const hr_isa isas[] = {HR_ISA_AVX2, HR_ISA_SCALAR};
+    const hr_isa isas[] = {HR_ISA_AVX512VNNI, HR_ISA_AVX2, HR_ISA_SCALAR};
+    const size_t n_isa = sizeof isas / sizeof isas[0];
     printf("%-9s", "tokens");
-    for (size_t i = 0; i < 2; i++)
-        printf(" %12s", hr_isa_name(isas[i]));
+    for (size_t i = 0; i < n_isa; i++)
+        printf(" %12s", hr_kernels_select(isas[i]) == isas[i] ? hr_isa_name(isas[i]) : "(n/a)");
     printf("  (median ms per embedding)\n");
     for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
         if ((uint32_t)lens[l] > c->max_seq)
             continue;
         printf("%-9d", lens[l]);
-        for (size_t i = 0; i < 2; i++) {
-            hr_kernels_select(isas[i]);
+        for (size_t i = 0; i < n_isa; i++) {
+            if (hr_kernels_select(isas[i]) != isas[i]) {
+                printf(" %12s", "-");
+                continue;
+            }
             printf(" %12.2f", encoder_ms(m, lens[l], isas[i] == HR_ISA_SCALAR ? reps / 4 + 1 : reps,
                                          scratch, bytes));
         }
         printf("\n");
     }
     printf("int8 linear GMAC/s [128 x 384] x [1536 x 384]^T:");
-    for (size_t i = 0; i < 2; i++) {
-        hr_kernels_select(isas[i]);
-        printf(" %s %.1f", hr_isa_name(isas[i]), linear_gmacs(128, 384, 1536, 10));
-    }
+    for (size_t i = 0; i < n_isa; i++)
+        if (hr_kernels_select(isas[i]) == isas[i])
+            printf(" %s %.1f", hr_isa_name(isas[i]), linear_gmacs(128, 384, 1536, 10));
     printf("\n");
     free(scratch);
     hr_ml_pool_release();

@@ -2,8 +2,8 @@
  * large work over the ML pool.
  *
  * The selected kernel table is a documented process-wide singleton: chosen once from
- * __builtin_cpu_supports("avx2") && ("fma") on first use (or by hr_kernels_select for
- * tests and benchmarks). The scalar path is the reference the AVX2 path is tested against
+ * __builtin_cpu_supports (AVX-512 VNNI, else AVX2 + FMA, else scalar) on first use, or by
+ * hr_kernels_select for tests and benchmarks. The scalar path is the reference the AVX2 path is tested against
  * and the fallback on CPUs without AVX2.
  */
 #include "ml/kernels_internal.h"
@@ -159,27 +159,49 @@ const hr_kernel_ops hr_kernel_ops_scalar = {
 
 static _Atomic(const hr_kernel_ops *) g_ops;
 static _Atomic int g_isa;
+/* The AVX-512 table: the AVX2 one with the VNNI matmul; filled once by select. */
+static hr_kernel_ops g_ops_avx512;
 
-static int cpu_has_avx2_fma(void)
+static int cpu_has(hr_isa isa)
 {
 #ifdef HR_HAVE_AVX2_KERNELS
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (isa == HR_ISA_AVX2)
+        return avx2;
+#ifdef HR_HAVE_AVX512_KERNELS
+    if (isa == HR_ISA_AVX512VNNI)
+        return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
 #endif
+#endif
+    return isa == HR_ISA_SCALAR;
+}
+
+static const hr_kernel_ops *table_of(hr_isa isa)
+{
+#ifdef HR_HAVE_AVX2_KERNELS
+    if (isa == HR_ISA_AVX2)
+        return &hr_kernel_ops_avx2;
+#ifdef HR_HAVE_AVX512_KERNELS
+    if (isa == HR_ISA_AVX512VNNI) {
+        g_ops_avx512 = hr_kernel_ops_avx2;
+        g_ops_avx512.matmul_cols = hr_matmul_cols_avx512vnni;
+        return &g_ops_avx512;
+    }
+#endif
+#endif
+    return &hr_kernel_ops_scalar;
 }
 
 hr_isa hr_kernels_select(hr_isa want)
 {
-    hr_isa isa = HR_ISA_SCALAR;
-    if (want != HR_ISA_SCALAR && cpu_has_avx2_fma())
-        isa = HR_ISA_AVX2;
-#ifdef HR_HAVE_AVX2_KERNELS
-    atomic_store(&g_ops, isa == HR_ISA_AVX2 ? &hr_kernel_ops_avx2 : &hr_kernel_ops_scalar);
-#else
-    atomic_store(&g_ops, &hr_kernel_ops_scalar);
-#endif
+    hr_isa isa = want == HR_ISA_AUTO ? HR_ISA_AVX512VNNI : want;
+    while (isa > HR_ISA_SCALAR && !cpu_has(isa))
+        isa = (hr_isa)(isa - 1);
+    if (isa < HR_ISA_SCALAR)
+        isa = HR_ISA_SCALAR;
+    atomic_store(&g_ops, table_of(isa));
     atomic_store(&g_isa, (int)isa);
     return isa;
 }
@@ -202,7 +224,12 @@ hr_isa hr_kernels_isa(void)
 
 const char *hr_isa_name(hr_isa isa)
 {
-    return isa == HR_ISA_AVX2 ? "avx2+fma" : isa == HR_ISA_SCALAR ? "scalar" : "auto";
+    switch (isa) {
+    case HR_ISA_SCALAR: return "scalar";
+    case HR_ISA_AVX2: return "avx2+fma";
+    case HR_ISA_AVX512VNNI: return "avx512vnni";
+    default: return "auto";
+    }
 }
 
 /* ---- public entry points ----------------------------------------------------------------- */
@@ -280,8 +307,9 @@ void hr_add_inplace(float *y, const float *x, size_t n) { ops()->add(y, x, n); }
 
 size_t hr_attention_scratch_floats(int seq, int n_heads, int head_dim)
 {
-    /* per head: K transposed + one row of scores, rounded to 16 floats (64 bytes) */
-    size_t per = ((size_t)head_dim * seq + seq + 15) / 16 * 16;
+    /* per head: K transposed + 16 rows of scores (the AVX2 path blocks query rows; the
+     * scalar path uses one), rounded to 16 floats (64 bytes) */
+    size_t per = ((size_t)head_dim * seq + (size_t)16 * seq + 15) / 16 * 16;
     return per * (size_t)n_heads;
 }
 

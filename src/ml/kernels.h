@@ -1,15 +1,16 @@
 /* kernels.h: the numeric kernels of the encoders (int8 matmul, LayerNorm, GELU, softmax,
- * attention), with an AVX2+FMA path and a portable scalar path chosen at run time.
+ * attention), with an AVX2+FMA path (its matmul replaced by an AVX-512 VNNI one where the
+ * CPU has it) and a portable scalar path, chosen at run time.
  *
  * Matmul numerics (docs/model-format.md, "Kernels"): weights are int8 with one fp32 scale
  * per output row; activations are quantised per row (per token) on the fly to int16
  * (symmetric, scale = max|x| / qmax, round to nearest even) and multiplied with int32
- * accumulation (AVX2 madd_epi16), then y = acc * x_scale * w_scale + bias. qmax is
+ * accumulation (AVX2 madd_epi16, AVX-512 VNNI dpwssd), then y = acc * x_scale * w_scale + bias. qmax is
  * min(32767, (2^31 - 1) / (127 k)), so no sum over k inputs can overflow int32 (11008 for
  * k = 1536): activation error is then negligible next to the int8 weights', which a plain
  * int8 x int8 scheme would double (measured: MiniLM embeddings of 4-token inputs drop
  * from cosine ~0.9996 to ~0.999 against fp32). Integer accumulation is exact, so the AVX2
- * and scalar paths give bit-identical matmul outputs on every machine and thread count.
+ * AVX-512, AVX2 and scalar paths give bit-identical matmul outputs on every machine and thread count.
  *
  * Nothing here allocates: callers pass every output and scratch buffer. Large matmuls and
  * attention heads are split through the ML pool (pool.h); each range writes only its own
@@ -30,11 +31,12 @@ typedef struct hr_qlinear {
     int cols;             /* input features */
 } hr_qlinear;
 
-typedef enum { HR_ISA_AUTO = 0, HR_ISA_SCALAR = 1, HR_ISA_AVX2 = 2 } hr_isa;
+typedef enum { HR_ISA_AUTO = 0, HR_ISA_SCALAR = 1, HR_ISA_AVX2 = 2, HR_ISA_AVX512VNNI = 3 } hr_isa;
 
-/* Selects the kernel set (AUTO: AVX2+FMA when the CPU has it). Returns the ISA now in use;
- * asking for AVX2 on a CPU without it gives SCALAR. For tests and benchmarks; call it
- * before inference starts, not concurrently with it. */
+/* Selects the kernel set (AUTO: the best the CPU has: AVX-512 VNNI matmul over the AVX2
+ * table, else AVX2+FMA, else scalar). Returns the ISA now in use; asking for one the CPU
+ * lacks gives the best lower one. For tests and benchmarks; call it before inference
+ * starts, not concurrently with it. */
 hr_isa hr_kernels_select(hr_isa want);
 hr_isa hr_kernels_isa(void);
 const char *hr_isa_name(hr_isa isa);

@@ -396,52 +396,89 @@ AVX2 static void add_avx2(float *y, const float *x, size_t n)
         y[i] += x[i];
 }
 
-/* p[j] = sum_t qs[t] * kt[t][j] for j in [lo, hi): 32 keys at a time in 4 independent
- * accumulators (the FMA chain over t would otherwise stall on latency), then 8, then 1. */
-AVX2 static void scores_row(const float *qs, const float *kt, int seq, int dim, int lo, int hi,
-                            float *p)
+/* p[j] = scale * sum_t q[t] * kt[t][j] for j in [lo, hi): 64 keys at a time in 8 independent
+ * accumulators (one FMA chain over t would stall on latency), then 8, then 1. */
+AVX2 static void scores_row(const float *q, float scale, const float *kt, int seq, int dim, int lo,
+                            int hi, float *p)
 {
     int j = lo;
-    for (; j + 32 <= hi; j += 32) {
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (; j + 64 <= hi; j += 64) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         for (int t = 0; t < dim; t++) {
             const float *kr = kt + (size_t)t * seq + j;
-            __m256 q = _mm256_broadcast_ss(qs + t);
-            a0 = _mm256_fmadd_ps(q, _mm256_loadu_ps(kr), a0);
-            a1 = _mm256_fmadd_ps(q, _mm256_loadu_ps(kr + 8), a1);
-            a2 = _mm256_fmadd_ps(q, _mm256_loadu_ps(kr + 16), a2);
-            a3 = _mm256_fmadd_ps(q, _mm256_loadu_ps(kr + 24), a3);
+            __m256 qt = _mm256_set1_ps(q[t] * scale);
+            a0 = _mm256_fmadd_ps(qt, _mm256_loadu_ps(kr), a0);
+            a1 = _mm256_fmadd_ps(qt, _mm256_loadu_ps(kr + 8), a1);
+            a2 = _mm256_fmadd_ps(qt, _mm256_loadu_ps(kr + 16), a2);
+            a3 = _mm256_fmadd_ps(qt, _mm256_loadu_ps(kr + 24), a3);
+            a4 = _mm256_fmadd_ps(qt, _mm256_loadu_ps(kr + 32), a4);
+            a5 = _mm256_fmadd_ps(qt, _mm256_loadu_ps(kr + 40), a5);
+            a6 = _mm256_fmadd_ps(qt, _mm256_loadu_ps(kr + 48), a6);
+            a7 = _mm256_fmadd_ps(qt, _mm256_loadu_ps(kr + 56), a7);
         }
         _mm256_storeu_ps(p + j, a0);
         _mm256_storeu_ps(p + j + 8, a1);
         _mm256_storeu_ps(p + j + 16, a2);
         _mm256_storeu_ps(p + j + 24, a3);
+        _mm256_storeu_ps(p + j + 32, a4);
+        _mm256_storeu_ps(p + j + 40, a5);
+        _mm256_storeu_ps(p + j + 48, a6);
+        _mm256_storeu_ps(p + j + 56, a7);
     }
     for (; j + 8 <= hi; j += 8) {
         __m256 a0 = _mm256_setzero_ps();
         for (int t = 0; t < dim; t++)
-            a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(qs + t), _mm256_loadu_ps(kt + (size_t)t * seq + j), a0);
+            a0 = _mm256_fmadd_ps(_mm256_set1_ps(q[t] * scale), _mm256_loadu_ps(kt + (size_t)t * seq + j), a0);
         _mm256_storeu_ps(p + j, a0);
     }
     for (; j < hi; j++) {
         float acc = 0.0f;
         for (int t = 0; t < dim; t++)
-            acc += qs[t] * kt[(size_t)t * seq + j];
+            acc += q[t] * scale * kt[(size_t)t * seq + j];
         p[j] = acc;
     }
 }
 
-/* o[0..dim) = sum_j p[j] * v_j, 32 output floats at a time held in 4 registers (a
- * variable-length accumulator array would spill to the stack). */
+/* Largest p[j] over the allowed keys of [lo, hi); -inf if none. */
+AVX2 static float masked_max(const float *p, int lo, int hi, const uint8_t *valid)
+{
+    float mx = -INFINITY;
+    int j = lo;
+    if (!valid) {
+        __m256 vm = _mm256_set1_ps(-INFINITY);
+        for (; j + 8 <= hi; j += 8)
+            vm = _mm256_max_ps(vm, _mm256_loadu_ps(p + j));
+        mx = hmax256(vm);
+    }
+    for (; j < hi; j++)
+        if ((!valid || valid[j]) && p[j] > mx)
+            mx = p[j];
+    return mx;
+}
+
+/* o[0..dim) = sum_j p[j] * v_j, 32 output floats at a time held in registers (a variable
+ * length accumulator array would spill); even and odd keys go to separate accumulators
+ * so two FMA chains run in parallel. */
 AVX2 static void weighted_values(const float *p, int lo, int hi, const float *v0, int stride,
                                  int dim, float *o)
 {
     int c = 0;
     for (; c + 32 <= dim; c += 32) {
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (int j = lo; j < hi; j++) {
-            if (p[j] == 0.0f)
-                continue;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        int j = lo;
+        for (; j + 2 <= hi; j += 2) {
+            const float *v = v0 + (size_t)j * stride + c, *w = v + stride;
+            __m256 pj = _mm256_broadcast_ss(p + j), pk = _mm256_broadcast_ss(p + j + 1);
+            a0 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v), a0);
+            a1 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v + 8), a1);
+            a2 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v + 16), a2);
+            a3 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v + 24), a3);
+            b0 = _mm256_fmadd_ps(pk, _mm256_loadu_ps(w), b0);
+            b1 = _mm256_fmadd_ps(pk, _mm256_loadu_ps(w + 8), b1);
+            b2 = _mm256_fmadd_ps(pk, _mm256_loadu_ps(w + 16), b2);
+            b3 = _mm256_fmadd_ps(pk, _mm256_loadu_ps(w + 24), b3);
+        }
+        if (j < hi) {
             const float *v = v0 + (size_t)j * stride + c;
             __m256 pj = _mm256_broadcast_ss(p + j);
             a0 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v), a0);
@@ -449,10 +486,10 @@ AVX2 static void weighted_values(const float *p, int lo, int hi, const float *v0
             a2 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v + 16), a2);
             a3 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v + 24), a3);
         }
-        _mm256_storeu_ps(o + c, a0);
-        _mm256_storeu_ps(o + c + 8, a1);
-        _mm256_storeu_ps(o + c + 16, a2);
-        _mm256_storeu_ps(o + c + 24, a3);
+        _mm256_storeu_ps(o + c, _mm256_add_ps(a0, b0));
+        _mm256_storeu_ps(o + c + 8, _mm256_add_ps(a1, b1));
+        _mm256_storeu_ps(o + c + 16, _mm256_add_ps(a2, b2));
+        _mm256_storeu_ps(o + c + 24, _mm256_add_ps(a3, b3));
     }
     for (; c < dim; c++) {
         float acc = 0.0f;
@@ -462,47 +499,49 @@ AVX2 static void weighted_values(const float *p, int lo, int hi, const float *v0
     }
 }
 
-/* Same algorithm as attention_head_scalar in kernels.c; probabilities are normalised in
- * place before the weighted sum. */
+/* Query rows per block: their scores are computed 64 keys at a time, so the 64-key slice
+ * of K^T (head_dim x 256 bytes) stays in L1 while every row of the block uses it. */
+#define ATT_ROWS 16
+
+/* Same result as attention_head_scalar in kernels.c (up to float summation order). */
 AVX2 static void attention_head_avx2(const float *qkv, int seq, int n_heads, int head_dim, int h,
                                      const uint8_t *key_valid, int window, float *scratch, float *out)
 {
     const int H = n_heads * head_dim, stride = 3 * H;
     const float scale = 1.0f / sqrtf((float)head_dim);
-    float *kt = scratch, *p = scratch + (size_t)head_dim * seq;
-    float qs[512];
-    if (head_dim > 512) {
-        hr_kernel_ops_scalar.attention_head(qkv, seq, n_heads, head_dim, h, key_valid, window,
-                                            scratch, out);
-        return;
-    }
+    float *kt = scratch, *pb = scratch + (size_t)head_dim * seq; /* pb: ATT_ROWS x seq */
     for (int j = 0; j < seq; j++)
         for (int t = 0; t < head_dim; t++)
             kt[(size_t)t * seq + j] = qkv[(size_t)j * stride + H + h * head_dim + t];
-    for (int i = 0; i < seq; i++) {
-        const float *q = qkv + (size_t)i * stride + h * head_dim;
-        float *o = out + (size_t)i * H + h * head_dim;
-        int lo, hi;
-        hr_attention_range(i, seq, window, &lo, &hi);
-        for (int t = 0; t < head_dim; t++)
-            qs[t] = q[t] * scale;
-        scores_row(qs, kt, seq, head_dim, lo, hi, p);
-        float mx = -INFINITY;
-        for (int j = lo; j < hi; j++)
-            if ((!key_valid || key_valid[j]) && p[j] > mx)
-                mx = p[j];
-        if (mx == -INFINITY) {
-            memset(o, 0, (size_t)head_dim * sizeof *o);
-            continue;
+    for (int i0 = 0; i0 < seq; i0 += ATT_ROWS) {
+        const int rows = seq - i0 < ATT_ROWS ? seq - i0 : ATT_ROWS;
+        int blo, bhi, lo, hi;
+        hr_attention_range(i0, seq, window, &blo, &hi);
+        hr_attention_range(i0 + rows - 1, seq, window, &lo, &bhi);
+        for (int jb = blo; jb < bhi; jb += 64) {
+            const int je = jb + 64 < bhi ? jb + 64 : bhi;
+            for (int r = 0; r < rows; r++)
+                scores_row(qkv + (size_t)(i0 + r) * stride + h * head_dim, scale, kt, seq,
+                           head_dim, jb, je, pb + (size_t)r * seq);
         }
-        float inv = 1.0f / exp_sub_sum(p, lo, hi, mx, key_valid);
-        const __m256 vi = _mm256_set1_ps(inv);
-        int j = lo;
-        for (; j + 8 <= hi; j += 8)
-            _mm256_storeu_ps(p + j, _mm256_mul_ps(_mm256_loadu_ps(p + j), vi));
-        for (; j < hi; j++)
-            p[j] *= inv;
-        weighted_values(p, lo, hi, qkv + 2 * H + h * head_dim, stride, head_dim, o);
+        for (int r = 0; r < rows; r++) {
+            const int i = i0 + r;
+            float *p = pb + (size_t)r * seq, *o = out + (size_t)i * H + h * head_dim;
+            hr_attention_range(i, seq, window, &lo, &hi);
+            float mx = masked_max(p, lo, hi, key_valid);
+            if (mx == -INFINITY) {
+                memset(o, 0, (size_t)head_dim * sizeof *o);
+                continue;
+            }
+            float inv = 1.0f / exp_sub_sum(p, lo, hi, mx, key_valid);
+            const __m256 vi = _mm256_set1_ps(inv);
+            int j = lo;
+            for (; j + 8 <= hi; j += 8)
+                _mm256_storeu_ps(p + j, _mm256_mul_ps(_mm256_loadu_ps(p + j), vi));
+            for (; j < hi; j++)
+                p[j] *= inv;
+            weighted_values(p, lo, hi, qkv + 2 * H + h * head_dim, stride, head_dim, o);
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 /* kernels_internal.h: the per-ISA kernel table behind kernels.h (private to src/ml).
  *
  * kernels.c holds the scalar table and the dispatch; kernels_avx2.c the AVX2+FMA table,
- * compiled with target attributes so the rest of the build stays baseline x86-64. Each
+ * compiled with target attributes so the rest of the build stays baseline x86-64;
+ * kernels_avx512.c the AVX-512 VNNI matmul that replaces the AVX2 one where available. Each
  * entry works on a slice the caller chose (rows, a range of output features, one head), so
  * the splitting over the pool is written once, in kernels.c.
  */
@@ -28,6 +29,12 @@ extern const hr_kernel_ops hr_kernel_ops_scalar;
 #if defined(__x86_64__) || defined(__i386__)
 extern const hr_kernel_ops hr_kernel_ops_avx2;
 #define HR_HAVE_AVX2_KERNELS 1
+#if defined(__x86_64__)
+/* kernels_avx512.c: the matmul for AVX-512 VNNI; every other op comes from the AVX2 table */
+void hr_matmul_cols_avx512vnni(const int16_t *xq, const float *xs, int m, const hr_qlinear *W,
+                               int n0, int n1, float *y);
+#define HR_HAVE_AVX512_KERNELS 1
+#endif
 #endif
 
 /* The matmul epilogue, shared so both paths round identically (no FMA contraction: the

@@ -94,13 +94,15 @@ static int read_cases(ref_case *cases, int cap)
     return n;
 }
 
-/* The ISAs this machine can run: scalar always, AVX2 when present. */
-static int isas(hr_isa out[2])
+/* The ISAs this machine can run: scalar always, AVX2 and AVX-512 VNNI when present. */
+static int isas(hr_isa out[3])
 {
     int n = 0;
     out[n++] = HR_ISA_SCALAR;
     if (hr_kernels_select(HR_ISA_AVX2) == HR_ISA_AVX2)
         out[n++] = HR_ISA_AVX2;
+    if (hr_kernels_select(HR_ISA_AVX512VNNI) == HR_ISA_AVX512VNNI)
+        out[n++] = HR_ISA_AVX512VNNI;
     hr_kernels_select(HR_ISA_AUTO);
     return n;
 }
@@ -167,7 +169,7 @@ static void test_against_numpy(void **state)
     ref_case cases[32];
     int n = read_cases(cases, 32);
     assert_true(n >= 10);
-    hr_isa list[2];
+    hr_isa list[3];
     int ni = isas(list);
     for (int i = 0; i < ni; i++) {
         assert_int_equal(hr_kernels_select(list[i]), list[i]);
@@ -192,12 +194,13 @@ static void test_against_numpy(void **state)
     hr_kernels_select(HR_ISA_AUTO);
 }
 
-/* Integer accumulation is exact, so both paths must agree bit for bit on matmuls. */
+/* Integer accumulation is exact, so every path must agree bit for bit on matmuls. */
 static void test_matmul_paths_bit_identical(void **state)
 {
     (void)state;
-    hr_isa list[2];
-    if (isas(list) < 2)
+    hr_isa list[3];
+    int ni = isas(list);
+    if (ni < 2)
         skip();
     ref_case cases[32];
     int n = read_cases(cases, 32);
@@ -207,11 +210,14 @@ static void test_matmul_paths_bit_identical(void **state)
         size_t len;
         hr_kernels_select(HR_ISA_SCALAR);
         float *a = run_case(&cases[c], &len);
-        hr_kernels_select(HR_ISA_AVX2);
-        float *b = run_case(&cases[c], &len);
-        assert_memory_equal(a, b, len * sizeof *a);
+        for (int i = 1; i < ni; i++) {
+            assert_int_equal(hr_kernels_select(list[i]), list[i]);
+            float *b = run_case(&cases[c], &len);
+            if (memcmp(a, b, len * sizeof *a))
+                fail_msg("%s: %s differs from scalar", cases[c].name, hr_isa_name(list[i]));
+            free(b);
+        }
         free(a);
-        free(b);
     }
     hr_kernels_select(HR_ISA_AUTO);
 }
@@ -242,7 +248,7 @@ static void test_quantize_edges(void **state)
     assert_int_equal(hr_act_qmax(40), 32767);
     assert_int_equal(hr_act_qmax(1536), 11008);
     assert_true((int64_t)hr_act_qmax(100000) * 127 * 100000 <= INT32_MAX);
-    hr_isa list[2];
+    hr_isa list[3];
     int ni = isas(list);
     for (int i = 0; i < ni; i++) {
         hr_kernels_select(list[i]);
