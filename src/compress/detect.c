@@ -765,19 +765,20 @@ static int compress_one(const char *in, size_t len, hr_content_type t, const hr_
     return hr_compress_text(in, len, o, res);
 }
 
-/* Appends a section's compressed output with its trailing marker turned into a note. */
+/* Appends a section's compressed output with every marker in it turned into a plain note:
+ * inner markers name the section's hash, which is not stored; the span's one marker,
+ * written last, names the whole input, which is. */
 static int append_inner(hr_buf *out, const hr_compress_result *r, int newline)
 {
     hr_marker m;
-    size_t from = 0, cut = r->out.len;
+    size_t from = 0;
     while (hr_marker_find(r->out.data, r->out.len, from, &m)) {
-        if (m.end == r->out.len)
-            cut = m.start;
+        if (hr_buf_append(out, r->out.data + from, m.start - from) != 0 ||
+            hr_buf_printf(out, "[%llu %s compressed to %llu]", m.total, m.unit, m.kept) != 0)
+            return -1;
         from = m.end;
     }
-    if (hr_buf_append(out, r->out.data, cut) != 0 ||
-        hr_buf_printf(out, "[%llu %s compressed to %llu]", r->units_total, r->unit,
-                      r->units_kept) != 0)
+    if (hr_buf_append(out, r->out.data + from, r->out.len - from) != 0)
         return -1;
     return newline ? hr_buf_putc(out, '\n') : 0;
 }

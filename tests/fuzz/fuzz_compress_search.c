@@ -8,6 +8,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     hr_compress_opts o;
     fz_opts(data, size, &o);
-    fz_check(hr_compress_search, data, size, &o, 1);
+    fz_check(hr_compress_search, data, size, &o, 1, 0);
     return 0;
 }

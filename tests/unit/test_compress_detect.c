@@ -10,6 +10,7 @@
 #include "compress/diff.h"
 #include "compress/logs.h"
 #include "compress/search.h"
+#include "compress/smart_crusher.h"
 #include "compress/text.h"
 
 #define NONE ((hr_content_type)-1)
@@ -550,6 +551,33 @@ static void mixed_content_one_marker(void **state)
     hr_buf_free(&json);
 }
 
+/* The same with the real JSON compressor (SmartCrusher): its inner marker becomes a note
+ * too, so the output still holds exactly one marker, for the whole span. */
+static void mixed_content_with_smart_crusher(void **state)
+{
+    (void)state;
+    hr_buf b = HR_BUF_INIT;
+    fx_applog(&b, 200, 0);
+    fx_json_array(&b, 40, 1);
+    fx_applog(&b, 200, 70);
+    hr_compress_opts o;
+    hr_compress_opts_default(&o);
+    hr_compress_result r;
+    assert_int_equal(hr_compress_detected(b.data, b.len, &o, hr_compress_smart_crusher, &r), 0);
+    assert_true(r.compressed);
+    assert_non_null(strstr(r.out.data, "[40 items compressed to "));
+    hr_marker m, next;
+    assert_int_equal(hr_marker_find(r.out.data, r.out.len, 0, &m), 1);
+    assert_int_equal(m.end, r.out.len);
+    assert_int_equal(hr_marker_find(r.out.data, r.out.len, m.end, &next), 0);
+    char want[HR_CONTENT_HASH_HEX + 1];
+    hr_content_hash(b.data, b.len, want);
+    assert_string_equal(m.hash, want);
+    assert_non_null(strstr(r.out.data, "ERROR [worker-"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&b);
+}
+
 static void bad_input_is_classified_safely(void **state)
 {
     (void)state;
@@ -582,6 +610,7 @@ int main(void)
         cmocka_unit_test(detected_routes_to_the_fitting_compressor),
         cmocka_unit_test(falls_back_to_text),
         cmocka_unit_test(mixed_content_one_marker),
+        cmocka_unit_test(mixed_content_with_smart_crusher),
         cmocka_unit_test(bad_input_is_classified_safely),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
