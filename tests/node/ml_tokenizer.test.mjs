@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BUILD_DIR, generateModel, loadTokenizer, makeCorpus, referenceIds } from './lib/ml_reference.mjs';
+import { BUILD_DIR, REFERENCE_DIVERGENT, generateModel, loadTokenizer, makeCorpus, referenceIds } from './lib/ml_reference.mjs';
 
 const driver = path.join(BUILD_DIR, 'test_ml_wordpiece');
 
@@ -20,12 +20,13 @@ function ourIds(vocabPath, texts, maxLen) {
   return lines.map((l) => l.split(' ').map(Number));
 }
 
-function compare(tokenizer, vocabPath, texts, maxLen) {
+// refTexts (default: texts) is what the reference tokenizes for each of our texts.
+function compare(tokenizer, vocabPath, texts, maxLen, refTexts = texts) {
   const ours = ourIds(vocabPath, texts, maxLen);
   assert.equal(ours.length, texts.length, 'one line of ids per text');
   const mismatches = [];
   texts.forEach((t, i) => {
-    const ref = referenceIds(tokenizer, t, maxLen);
+    const ref = referenceIds(tokenizer, refTexts[i], maxLen);
     if (JSON.stringify(ref) !== JSON.stringify(ours[i]))
       mismatches.push({ text: JSON.stringify(t).slice(0, 160), ref: ref.slice(0, 24), ours: ours[i].slice(0, 24) });
   });
@@ -49,3 +50,22 @@ for (const size of ['tiny', 'minilm']) {
     assert.ok(corpus.some((t) => tokenizer.encode(t).ids.length > 256), 'corpus reaches truncation');
   });
 }
+
+// Where the references disagree we follow HF's Rust tokenizers (docs/ml-tools.md). Show the
+// difference is exactly that: on texts with capital sigma and astral CJK ideographs, our ids
+// equal tokenizers.js' ids for the text rewritten the Rust way (sigma lowercased per code
+// point, astral ideographs isolated by spaces).
+test('known divergences from tokenizers.js are exactly the HF Rust rules', { skip: !fs.existsSync(driver) && 'driver not built' }, async () => {
+  const dir = generateModel({ size: 'tiny', seed: 3, dir: path.join(BUILD_DIR, 'ml-tok-tiny') });
+  const tokenizer = await loadTokenizer(dir);
+  const base = makeCorpus(12, 260).slice(150, 210);
+  const odd = ['ΟΔΟΣ', 'Σ', 'ΣΣ', 'ΑΣ.', 'λόγοΣ καλόΣ', '𠀀', 'a𠀀b', '𠀀𠀁𪚥', '中𠀀文', 'x𪜀y 𫝀 𫠠 𬺰'];
+  const texts = base.map((t, i) => `${t} ${odd[i % odd.length]} ${base[(i + 7) % base.length]}`);
+  assert.ok(texts.every((t) => REFERENCE_DIVERGENT.test(t)));
+  const rustWay = (t) => t.replace(/\u03a3/g, '\u03c3').replace(/[\u{20000}-\u{2fa1f}]/gu, (c) => ` ${c} `);
+  compare(tokenizer, path.join(dir, 'vocab.txt'), texts, 256, texts.map(rustWay));
+  // ...and the rewrite matters: on the raw texts the two tokenizers really differ.
+  const raw = ourIds(path.join(dir, 'vocab.txt'), texts, 256);
+  const differing = texts.filter((t, i) => JSON.stringify(referenceIds(tokenizer, t, 256)) !== JSON.stringify(raw[i]));
+  assert.ok(differing.length > texts.length / 2, `${differing.length} of ${texts.length} differ on the raw text`);
+});
