@@ -88,11 +88,11 @@ static double now_ms(void)
 
 /* Routing: JSON goes straight to SmartCrusher; anything else (or JSON it could not
  * reduce) through detection to the logs / search / diff / text compressors. */
-static int route_and_compress(const char *text, size_t len, const hr_compress_opts *opts,
-                              hr_compress_result *res)
+static int route_and_compress(const char *text, size_t len, const char *hash,
+                              const hr_compress_opts *opts, hr_compress_result *res)
 {
     if (hr_smart_crusher_looks_json(text, len)) {
-        int rc = hr_compress_smart_crusher(text, len, opts, res);
+        int rc = hr_compress_smart_crusher_hashed(text, len, hash, opts, res);
         if (rc != 0 || res->compressed)
             return rc;
         hr_compress_result_free(res);
@@ -113,8 +113,8 @@ typedef enum { TEXT_KEPT = 0, TEXT_COMPRESSED, TEXT_STORE_FAILED } text_outcome;
 
 /* Compresses one text under the ratio and store rules. On TEXT_COMPRESSED res holds the
  * replacement; otherwise res is empty. -1 on an internal error. */
-static int compress_one_text(hr_pipeline *p, const char *text, size_t len, const char *model,
-                             const hr_compress_opts *opts, const char *tenant,
+static int compress_one_text(hr_pipeline *p, const char *text, size_t len, const char *hash,
+                             const char *model, const hr_compress_opts *opts, const char *tenant,
                              hr_compress_result *res, hr_span_decision *dec,
                              text_outcome *outcome, const char **counter)
 {
@@ -125,7 +125,7 @@ static int compress_one_text(hr_pipeline *p, const char *text, size_t len, const
         memset(res, 0, sizeof *res);
         return 0;
     }
-    if (route_and_compress(text, len, opts, res) != 0) {
+    if (route_and_compress(text, len, hash, opts, res) != 0) {
         hr_compress_result_free(res);
         return -1;
     }
@@ -183,7 +183,7 @@ int hr_pipeline_compress_text(hr_pipeline *p, const char *text, size_t len, cons
     opts.query_len = query ? query_len : 0;
     hr_span_decision dec;
     text_outcome outcome;
-    int rc = compress_one_text(p, text, len, model, &opts, tenant, res, &dec, &outcome, NULL);
+    int rc = compress_one_text(p, text, len, NULL, model, &opts, tenant, res, &dec, &outcome, NULL);
     *tokens_before = dec.tokens_before;
     *tokens_after = dec.tokens_after;
     pthread_mutex_lock(&p->mu);
@@ -307,7 +307,7 @@ static int run_span(request_run *r, const hr_policy_span *sp)
         opts.query_len = r->query.len;
         hr_compress_result res;
         text_outcome outcome;
-        if (compress_one_text(p, r->text.data, r->text.len, r->model, &opts, r->in->tenant,
+        if (compress_one_text(p, r->text.data, r->text.len, hash, r->model, &opts, r->in->tenant,
                               &res, &dec, &outcome, &r->out->counter) != 0)
             return -1;
         if (outcome == TEXT_STORE_FAILED) {

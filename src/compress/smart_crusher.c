@@ -17,7 +17,10 @@
 #include <string.h>
 
 #define MAX_COLUMNS 16      /* numeric/categorical fields tracked per array */
-#define MAX_CLUSTER_REPS 512 /* SimHash representatives compared against */
+#define MAX_CLUSTER_REPS 128 /* SimHash representatives compared against; items unlike
+                                all of them form their own clusters (already far more
+                                than the budget, so finer clustering changes nothing) */
+#define MAX_CATEGORY_BYTES 64 /* longer strings are text, not categories */
 #define SIMHASH_NEAR 3      /* Hamming distance at or below which two items are near-dupes */
 #define BM25_MUST_KEEP 3    /* top relevant items that are always kept */
 #define MAX_CATEGORIES 8    /* distinct values of a field that can have change points */
@@ -35,7 +38,8 @@ enum {
 typedef enum { COL_UNSET = 0, COL_NUM, COL_STR, COL_MIXED } col_kind;
 
 typedef struct column {
-    uint64_t key;     /* hash of the raw key span */
+    const char *key;  /* raw key bytes (inside the source), without quotes */
+    size_t key_len;
     col_kind kind;
     uint32_t present; /* items that have this field with this kind */
     double *num;      /* n values (COL_NUM), NAN where absent */
@@ -86,29 +90,44 @@ int hr_smart_crusher_looks_json(const char *in, size_t len)
 
 static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
-static int starts_with_ci(const char *w, size_t n, const char *stem)
+typedef struct word_lit {
+    const char *s;
+    size_t n;
+} word_lit;
+
+#define LIT(x) {x, sizeof x - 1}
+
+static int starts_with_ci(const char *w, size_t n, const word_lit *stem)
 {
-    size_t m = strlen(stem);
-    if (n < m)
+    if (n < stem->n)
         return 0;
-    for (size_t i = 0; i < m; i++)
-        if (lower((unsigned char)w[i]) != (unsigned char)stem[i])
+    for (size_t i = 0; i < stem->n; i++)
+        if (lower((unsigned char)w[i]) != (unsigned char)stem->s[i])
             return 0;
     return 1;
 }
 
-static int equals_ci(const char *w, size_t n, const char *s)
+static int equals_ci(const char *w, size_t n, const word_lit *lit)
 {
-    return strlen(s) == n && starts_with_ci(w, n, s);
+    return n == lit->n && starts_with_ci(w, n, lit);
 }
+
+/* Stems of error words; a word matches when it starts with one (errors, failed, crashed). */
+static const word_lit ERROR_STEMS[] = {LIT("error"), LIT("exception"), LIT("fail"),
+                                       LIT("critical"), LIT("fatal"), LIT("crash"),
+                                       LIT("panic"), LIT("abort"), LIT("timeout"),
+                                       LIT("denied"), LIT("reject")};
 
 static int part_is_error_word(const char *w, size_t n)
 {
-    static const char *const stems[] = {"error", "exception", "fail", "critical", "fatal",
-                                        "crash", "panic", "abort", "timeout", "denied",
-                                        "reject", NULL};
-    for (int i = 0; stems[i]; i++)
-        if (starts_with_ci(w, n, stems[i]))
+    if (n < 4)
+        return 0;
+    unsigned char f = lower((unsigned char)w[0]);
+    if (f != 'e' && f != 'f' && f != 'c' && f != 'p' && f != 'a' && f != 't' && f != 'd' &&
+        f != 'r')
+        return 0; /* cheap first-letter filter: most words stop here */
+    for (size_t i = 0; i < sizeof ERROR_STEMS / sizeof ERROR_STEMS[0]; i++)
+        if ((unsigned char)ERROR_STEMS[i].s[0] == f && starts_with_ci(w, n, &ERROR_STEMS[i]))
             return 1;
     return 0;
 }
@@ -132,8 +151,11 @@ static int word_has_error(const char *w, size_t n)
 
 static int is_negation(const char *w, size_t n)
 {
-    return equals_ci(w, n, "no") || equals_ci(w, n, "0") || equals_ci(w, n, "zero") ||
-           equals_ci(w, n, "without") || equals_ci(w, n, "not");
+    static const word_lit neg[] = {LIT("no"), LIT("0"), LIT("zero"), LIT("without"), LIT("not")};
+    for (size_t i = 0; i < sizeof neg / sizeof neg[0]; i++)
+        if (equals_ci(w, n, &neg[i]))
+            return 1;
+    return 0;
 }
 
 static int all_digits(const char *w, size_t n)
@@ -144,23 +166,55 @@ static int all_digits(const char *w, size_t n)
     return 1;
 }
 
+/* SimHash accumulator. Per-bit counts of set bits live in 16-bit lanes, four to a 64-bit
+ * word, so adding one word's hash is 16 table lookups and adds instead of 64 branches;
+ * lanes are flushed to 32-bit totals before they can overflow. */
 typedef struct word_acc {
-    int32_t bits[64];
+    uint64_t lanes[16];  /* lanes[g] holds the counts of bits 4g..4g+3 */
+    uint32_t totals[64];
+    uint32_t pending;    /* words added since the last flush */
     uint32_t tokens;
     int error;
 } word_acc;
 
-static void simhash_add(word_acc *acc, uint64_t h)
+static const uint64_t *spread4(void)
 {
-    for (int b = 0; b < 64; b++)
-        acc->bits[b] += (h >> b) & 1 ? 1 : -1;
+    static const uint64_t t[16] = {
+#define S(v) ((uint64_t)((v) & 1) | (uint64_t)(((v) >> 1) & 1) << 16 | \
+              (uint64_t)(((v) >> 2) & 1) << 32 | (uint64_t)(((v) >> 3) & 1) << 48)
+        S(0), S(1), S(2),  S(3),  S(4),  S(5),  S(6),  S(7),
+        S(8), S(9), S(10), S(11), S(12), S(13), S(14), S(15),
+#undef S
+    };
+    return t;
 }
 
-static uint64_t simhash_final(const word_acc *acc)
+static void simhash_flush(word_acc *acc)
 {
+    for (int g = 0; g < 16; g++) {
+        for (int k = 0; k < 4; k++)
+            acc->totals[4 * g + k] += (uint32_t)(acc->lanes[g] >> (16 * k)) & 0xffff;
+        acc->lanes[g] = 0;
+    }
+    acc->pending = 0;
+}
+
+static void simhash_add(word_acc *acc, uint64_t h)
+{
+    const uint64_t *t = spread4();
+    for (int g = 0; g < 16; g++)
+        acc->lanes[g] += t[(h >> (4 * g)) & 15];
+    if (++acc->pending == 0xffff)
+        simhash_flush(acc);
+}
+
+/* Bit b is set when more than half the words had it set (the sign of the +1/-1 sum). */
+static uint64_t simhash_final(word_acc *acc)
+{
+    simhash_flush(acc);
     uint64_t h = 0;
     for (int b = 0; b < 64; b++)
-        if (acc->bits[b] > 0)
+        if (2 * (uint64_t)acc->totals[b] > acc->tokens)
             h |= 1ULL << b;
     return h;
 }
@@ -197,13 +251,15 @@ static void scan_words(const array_sel *sel, uint32_t idx, const char *s, size_t
  * "failed": true, "errors": 3); "error": null, "" or 0 and empty containers do not. */
 static int key_names_error(const char *k, size_t n)
 {
-    static const char *const keys[] = {"error", "errors", "err", "exception", "exceptions",
-                                       "failure", "failures", "failed", "fatal", "crash",
-                                       "crashed", "panic", "denied", "rejected", NULL};
+    static const word_lit keys[] = {LIT("error"),    LIT("errors"),     LIT("err"),
+                                    LIT("exception"), LIT("exceptions"), LIT("failure"),
+                                    LIT("failures"), LIT("failed"),     LIT("fatal"),
+                                    LIT("crash"),    LIT("crashed"),    LIT("panic"),
+                                    LIT("denied"),   LIT("rejected")};
     size_t pos = 0, b, wn;
     while (hr_next_word(k, n, &pos, &b, &wn))
-        for (int i = 0; keys[i]; i++)
-            if (equals_ci(k + b, wn, keys[i]))
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            if (equals_ci(k + b, wn, &keys[i]))
                 return 1;
     return 0;
 }
@@ -228,27 +284,30 @@ static int value_is_truthy(const hr_json_doc *d, uint32_t v)
     }
 }
 
-static column *column_for(array_sel *sel, uint64_t key)
+static column *column_for(array_sel *sel, const char *key, size_t key_len)
 {
     for (int c = 0; c < sel->n_cols; c++)
-        if (sel->cols[c].key == key)
+        if (sel->cols[c].key_len == key_len && !memcmp(sel->cols[c].key, key, key_len))
             return &sel->cols[c];
     if (sel->n_cols >= MAX_COLUMNS)
         return NULL;
     column *col = &sel->cols[sel->n_cols++];
     memset(col, 0, sizeof *col);
     col->key = key;
+    col->key_len = key_len;
     return col;
 }
 
 /* Records a top-level field of item idx in its column (numbers and strings only). */
-static int record_field(array_sel *sel, uint32_t idx, uint64_t key, uint32_t v)
+static int record_field(array_sel *sel, uint32_t idx, const char *key, size_t key_len, uint32_t v)
 {
     const hr_json_doc *d = sel->doc;
     const hr_json_node *nd = &d->nodes[v];
-    col_kind kind = nd->type == HR_JSON_NUMBER ? COL_NUM : nd->type == HR_JSON_STRING ? COL_STR
-                                                                                       : COL_MIXED;
-    column *col = column_for(sel, key);
+    col_kind kind = nd->type == HR_JSON_NUMBER ? COL_NUM
+                    : nd->type == HR_JSON_STRING && nd->end - nd->start <= MAX_CATEGORY_BYTES
+                        ? COL_STR
+                        : COL_MIXED;
+    column *col = column_for(sel, key, key_len);
     if (!col || col->kind == COL_MIXED)
         return 0;
     if (kind == COL_MIXED) { /* objects, arrays, literals: not a column we can use */
@@ -306,11 +365,11 @@ static int item_features(array_sel *sel, uint32_t idx)
             if (!acc.error && key_names_error(k, kn) && value_is_truthy(d, j))
                 acc.error = 1;
             if (nd->parent == root &&
-                record_field(sel, idx, hr_hash64(k, kn), j) != 0)
+                record_field(sel, idx, k, kn, j) != 0)
                 return -1;
         }
     }
-    if (rn->type == HR_JSON_NUMBER && record_field(sel, idx, 0, root) != 0)
+    if (rn->type == HR_JSON_NUMBER && record_field(sel, idx, "", 0, root) != 0)
         return -1;
     it->tokens = acc.tokens;
     it->error = (uint8_t)acc.error;
@@ -714,6 +773,12 @@ static int emit(crush_ctx *cx, uint32_t node, unsigned depth)
 int hr_compress_smart_crusher(const char *in, size_t len, const hr_compress_opts *opts,
                               hr_compress_result *res)
 {
+    return hr_compress_smart_crusher_hashed(in, len, NULL, opts, res);
+}
+
+int hr_compress_smart_crusher_hashed(const char *in, size_t len, const char *hash,
+                                     const hr_compress_opts *opts, hr_compress_result *res)
+{
     memset(res, 0, sizeof *res);
     res->unit = "items";
     res->compressor = "smart_crusher";
@@ -726,7 +791,10 @@ int hr_compress_smart_crusher(const char *in, size_t len, const hr_compress_opts
         return 0; /* not JSON: not ours */
     hr_query q;
     hr_query_parse(&q, opts->query, opts->query_len);
-    hr_content_hash(in, len, res->hash);
+    if (hash && hr_content_hash_valid(hash, strlen(hash)))
+        memcpy(res->hash, hash, HR_CONTENT_HASH_HEX + 1);
+    else
+        hr_content_hash(in, len, res->hash);
     crush_ctx cx = {.doc = &doc, .opts = opts, .q = &q, .out = &res->out, .hash = res->hash};
     int rc = doc.bad_utf8 ? 0 : emit(&cx, 0, 0);
     if (rc == 0 && cx.crushed && hr_buf_append(&res->out, cx.markers.data, cx.markers.len) == 0 &&

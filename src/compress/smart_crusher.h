@@ -32,6 +32,12 @@
 int hr_compress_smart_crusher(const char *in, size_t len, const hr_compress_opts *opts,
                               hr_compress_result *res);
 
+/* The same with the content hash of in[0..len) already computed by the caller (the
+ * pipeline hashes every span for its session cache; hashing 100 KB twice costs more than
+ * crushing it). hash must be hr_content_hash(in, len). */
+int hr_compress_smart_crusher_hashed(const char *in, size_t len, const char *hash,
+                                     const hr_compress_opts *opts, hr_compress_result *res);
+
 /* 1 if in[0..len) looks like a JSON array or object (first non-space byte is [ or {):
  * the cheap test routing uses before paying for a parse. */
 int hr_smart_crusher_looks_json(const char *in, size_t len);
