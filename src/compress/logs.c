@@ -82,28 +82,37 @@ static int negated(const char *s, size_t i)
            lower((unsigned char)s[i - 3]) == 'n' && (i == 3 || !is_alpha((unsigned char)s[i - 4]));
 }
 
-/* 1 if any word in words (lowercase, word-start prefix match) occurs in s. */
-static int has_any_word(const char *s, size_t n, const char *const *words)
+/* A word list: lowercase words matched as word-start prefixes ("fail" finds "FAILED"). */
+typedef struct word {
+    const char *w;
+    unsigned char n;
+} word;
+#define W(lit) {lit, sizeof lit - 1}
+
+static const word ERROR_WORDS[] = {
+    W("error"),    W("exception"), W("fail"),     W("fatal"),     W("panic"),
+    W("crash"),    W("abort"),     W("timeout"),  W("timed out"), W("denied"),
+    W("rejected"), W("critical"),  W("segfault"), W("segmentation fault"),
+    W("traceback"), W("err!"),     {NULL, 0},
+};
+static const word WARN_WORDS[] = {W("warn"), W("deprecat"), {NULL, 0}};
+
+/* 1 if any word of the list occurs in s. A first-letter mask skips most positions. */
+static int has_any_word(const char *s, size_t n, const word *words)
 {
+    uint32_t firsts = 0;
+    for (const word *w = words; w->w; w++)
+        firsts |= 1u << (w->w[0] - 'a');
     for (size_t i = 0; i < n; i++) {
         int c = lower((unsigned char)s[i]);
-        if (!is_alpha(c) || !word_start(s, i))
+        if (c < 'a' || c > 'z' || !(firsts & (1u << (c - 'a'))) || !word_start(s, i))
             continue;
-        for (const char *const *w = words; *w; w++) {
-            size_t k = strlen(*w);
-            if ((*w)[0] == c && eq_ci_at(s, n, i, *w, k) && !negated(s, i))
+        for (const word *w = words; w->w; w++)
+            if (w->w[0] == c && eq_ci_at(s, n, i, w->w, w->n) && !negated(s, i))
                 return 1;
-        }
     }
     return 0;
 }
-
-static const char *const ERROR_WORDS[] = {
-    "error",  "exception", "fail",     "fatal",    "panic",     "crash",     "abort",
-    "timeout", "timed out", "denied",  "rejected", "critical",  "segfault",  "segmentation fault",
-    "traceback", "err!",   NULL,
-};
-static const char *const WARN_WORDS[] = {"warn", "deprecat", NULL};
 
 int hr_log_has_error_word(const char *s, size_t n)
 {
