@@ -71,16 +71,22 @@ function benchJs(file, enc, runs) {
   const tk = new Tiktoken(require(`js-tiktoken/ranks/${enc}`));
   const load = Number(process.hrtime.bigint() - t0) / 1e6;
   const times = [];
+  const cpu = [];
   let tokens = 0;
   for (let i = 0; i < runs; i++) {
     t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     tokens = tk.encode(text, [], []).length;
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e6);
     times.push(Number(process.hrtime.bigint() - t0) / 1e9);
   }
   times.sort((a, b) => a - b);
+  cpu.sort((a, b) => a - b);
   const mb = bytes / 1e6;
   console.log(`js-tiktoken ${enc.padEnd(11)} bytes=${bytes} tokens=${tokens} load_ms=${load.toFixed(0)} ` +
     `encode_MBps best=${(mb / times[0]).toFixed(1)} median=${(mb / times[Math.floor(runs / 2)]).toFixed(1)} ` +
+    `encode_MBps_cpu median=${(mb / cpu[Math.floor(runs / 2)]).toFixed(1)} ` +
     `(node ${process.version})`);
 }
 
