@@ -62,14 +62,15 @@ static int eq_ci_at(const char *s, size_t n, size_t i, const char *w, size_t k)
     return 1;
 }
 
-/* A word (or CamelCase part) starts at i: "ValueError", "error:", not "stderr". */
+/* A word (or CamelCase part) starts at i: "ValueError", "error:", not "stderr", and not
+ * inside snake_case names ("test_error_path PASSED" is a passing test). */
 static int word_start(const char *s, size_t i)
 {
     if (i == 0)
         return 1;
     int p = (unsigned char)s[i - 1], c = (unsigned char)s[i];
     if (!is_alpha(p))
-        return 1;
+        return p != '_';
     return is_upper(c) && is_lowerc(p);
 }
 
@@ -170,6 +171,8 @@ static int leading_timestamp(const char *s, size_t n)
         if (starts(s + i, n - i, *m) && n - i > 6 &&
             (is_digit((unsigned char)s[i + 4]) || s[i + 4] == ' '))
             return 1;
+    if (contains(s, n, " Test #") && contains(s, n, "sec"))
+        return 1; /* ctest: "3/7 Test #10: unit.x ....   Passed    0.25 sec" */
     if ((s[0] == 'I' || s[0] == 'W' || s[0] == 'E' || s[0] == 'F') && digits_then(s, n, 1, 4, ' ') &&
         digits_then(s, n, 6, 2, ':'))
         return 1; /* glog / klog: I0312 10:00:00.123456 */
@@ -212,7 +215,9 @@ static int runner_shape(const char *s, size_t n)
         "Running ", "Downloading ", "Downloaded ", "Installing ", "Collecting ", "[INFO]",
         "[WARNING]", "[ERROR]", "\xe2\x9c\x93", "\xe2\x9c\x95", "\xe2\x97\x8f", "Test Suites:",
         "Tests:", "Snapshots:", "Time:", "Ran ", "FAILED ", "ERROR ", "PASSED ", "panic:",
-        "goroutine ", "thread '", "stack backtrace:", "In file included", "-- ", "#", NULL};
+        "goroutine ", "thread '", "stack backtrace:", "In file included", "[ RUN ", "[       OK ]",
+        "[  FAILED  ]", "[  PASSED  ]", "[  SKIPPED ]", "[  ERROR   ]", "[==========]",
+        "[----------]", "Test project ", "Test command:", "Total Test time", "-- ", "#", NULL};
     size_t i = skip_ws(s, n, 0);
     const char *t = s + i;
     size_t m = n - i;
@@ -246,10 +251,24 @@ static int runner_shape(const char *s, size_t n)
     return 0;
 }
 
+/* ctest -V / make -j prefix every line of a job with "<job>: "; look past it. */
+static const char *skip_job_prefix(const char *s, size_t *n)
+{
+    size_t i = 0;
+    while (i < *n && i < 6 && is_digit((unsigned char)s[i]))
+        i++;
+    if (i > 0 && i + 1 < *n && s[i] == ':' && s[i + 1] == ' ') {
+        *n -= i + 2;
+        return s + i + 2;
+    }
+    return s;
+}
+
 int hr_log_line_signature(const char *s, size_t n)
 {
     if (n > SCAN_PREFIX)
         n = SCAN_PREFIX;
+    s = skip_job_prefix(s, &n);
     if (n == 0)
         return 0;
     return leading_timestamp(s, n) || runner_shape(s, n) || level_token(s, n) ||
@@ -260,7 +279,7 @@ int hr_log_line_signature(const char *s, size_t n)
 static int count_phrase(const char *s, size_t n)
 {
     static const char *const words[] = {"passed", "failed", "skipped", "error", "warning",
-                                        "tests", "test ", "total", "deselected", "xfailed",
+                                        "tests", "test ", "test(s)", "total", "deselected", "xfailed",
                                         "xpassed", "suites", "succeeded", "pending", "todo",
                                         NULL};
     for (size_t i = 0; i < n; i++) {

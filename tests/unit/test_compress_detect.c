@@ -108,6 +108,20 @@ static void g_levels(hr_buf *b)
         FX(b, "%s: step %d of the migration finished\n", i % 10 == 9 ? "ERROR" : (i % 5 ? "INFO" : "WARNING"), i);
 }
 
+static void g_ctest(hr_buf *b) /* ctest -V: job-prefixed cmocka output */
+{
+    FX(b, "Test project /work/build\n");
+    for (int t = 0; t < 4; t++) {
+        FX(b, "test %d\n    Start %d: unit.part_%d\n\n%d: Test command: /work/build/test_part_%d\n", t, t, t, t, t);
+        FX(b, "%d: [==========] Running 3 test(s).\n", t);
+        for (int k = 0; k < 3; k++)
+            FX(b, "%d: [ RUN      ] case_%d\n%d: [       OK ] case_%d\n", t, k, t, k);
+        FX(b, "%d: [  PASSED  ] 3 test(s).\n%d/4 Test #%d: unit.part_%d ......   Passed    0.0%d sec\n", t,
+           t + 1, t, t, t);
+    }
+    FX(b, "\n100%% tests passed, 0 tests failed out of 4\n\nTotal Test time (real) =   0.35 sec\n");
+}
+
 static void g_grep(hr_buf *b) { fx_grep(b, 10, 4, 0); }
 static void g_vimgrep(hr_buf *b) { fx_grep(b, 8, 5, 1); }
 static void g_rg_heading(hr_buf *b) { fx_rg_heading(b, 6, 5); }
@@ -341,6 +355,7 @@ static const sample SAMPLES[] = {
     {"glog", g_glog, HR_CT_LOG, NONE},
     {"cmake configure", g_cmake, HR_CT_LOG, NONE},
     {"level-prefixed lines", g_levels, HR_CT_LOG, NONE},
+    {"ctest -V", g_ctest, HR_CT_LOG, NONE},
     {"grep -rn", g_grep, HR_CT_SEARCH, NONE},
     {"rg --vimgrep", g_vimgrep, HR_CT_SEARCH, NONE},
     {"rg headings", g_rg_heading, HR_CT_SEARCH, NONE},
