@@ -1,7 +1,7 @@
 // ccr_mcp.test.mjs: `headroom mcp` against the real MCP client (@modelcontextprotocol/sdk,
 // StdioClientTransport): handshake, tools/list, tools/call for the three tools, tenant
 // scoping, and the CCR promise of headroom_compress (any marker it returns retrieves the
-// exact original). Originals are seeded into the SQLite store by Python's own sqlite3
+// exact original), for content of every compressor's kind. Originals are seeded into the SQLite store by Python's own sqlite3
 // module (an independent writer), which also checks the store is a plain SQLite file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -132,4 +132,45 @@ test('headroom_compress never returns a marker it cannot serve; headroom_stats r
   } finally {
     await client.close();
   }
+});
+
+function compressorSamples() {
+  const json = JSON.stringify(Array.from({ length: 120 }, (_, i) =>
+    ({ id: 1000 + i, user: `user${i % 17}@example.com`, status: i === 77 ? 'failed' : 'ok', ms: (i * 37) % 400 })));
+  const logs = Array.from({ length: 300 }, (_, i) =>
+    i === 150 ? 'ERROR db: connection refused (127.0.0.1:5432)' : `INFO request ${i} served in ${i % 9} ms`).join('\n');
+  const search = Array.from({ length: 200 }, (_, i) =>
+    `src/module${i % 25}/file${i % 7}.c:${10 + i}:    if (ret < 0) return handle_error(ctx, ${i});`).join('\n');
+  const hunks = Array.from({ length: 30 }, (_, h) => [
+    `@@ -${h * 20 + 1},7 +${h * 20 + 1},7 @@`, ' context a', ' context b', ' context c',
+    `-old line ${h}`, `+new line ${h}`, ' context d', ' context e', ' context f'].join('\n'));
+  const diff = ['diff --git a/src/x.c b/src/x.c', '--- a/src/x.c', '+++ b/src/x.c', ...hunks].join('\n');
+  const text = Array.from({ length: 80 }, (_, i) =>
+    `Paragraph ${i}: the deployment pipeline builds the image, runs the tests and pushes the artifact to the registry before the rollout starts.`).join('\n');
+  return { json, logs, search, diff, text };
+}
+
+test('round trip for every kind of content: each marker returns the exact original', async (t) => {
+  const client = await connect(['--tenant', 'fedcba9876543210']);
+  const compressed = [];
+  try {
+    for (const [kind, content] of Object.entries(compressorSamples())) {
+      const out = textOf(await client.callTool({ name: 'headroom_compress', arguments: { content } }));
+      const hashes = [...out.matchAll(/Retrieve more: hash=([0-9a-f]{24})\]/g)].map((m) => m[1]);
+      if (hashes.length === 0) {
+        assert.equal(out, content, `${kind}: unchanged when not compressed`);
+        continue;
+      }
+      compressed.push(kind);
+      assert.ok(out.length < content.length, `${kind}: shorter`);
+      for (const h of hashes) {
+        const back = await client.callTool({ name: 'headroom_retrieve', arguments: { hash: h } });
+        assert.equal(textOf(back), content, `${kind}: exact original`);
+      }
+    }
+  } finally {
+    await client.close();
+  }
+  t.diagnostic(`compressed: ${compressed.join(', ') || 'none'}`);
+  if (compressed.length === 0) t.skip('the pipeline compressed none of the samples');
 });
