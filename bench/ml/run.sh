@@ -3,17 +3,17 @@
 # Same random-weight all-MiniLM-L6-v2-shaped model for every arm (tools/gen_model.py; ours
 # imported with `headroom model import`, ONNX Runtime on the int8 export of
 # tools/export_onnx.py), same ids, same thread count, each arm a fresh process.
-#   bench/ml/run.sh [BUILD_DIR]        env: N=300 THREADS=1 SEED=7
+#   bench/ml/run.sh [BUILD_DIR]        env: N=300 THREADS=1 SEED=7 ROUNDS=3
 # BUILD_DIR must be a release build (default: build-bench-ml, configured here).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(realpath -m "${1:-$src/build-bench-ml}")
-N=${N:-300}; THREADS=${THREADS:-1}; SEED=${SEED:-7}
+N=${N:-300}; THREADS=${THREADS:-1}; SEED=${SEED:-7}; ROUNDS=${ROUNDS:-3}
 work=$build/bench-ml
 py=/usr/bin/python3
 
 [ -f "$build/CMakeCache.txt" ] || cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" --target headroom -j2 >/dev/null
+cmake --build "$build" --target headroom -j2 2>&1 | grep -v "GLOB mismatch" >/dev/null || true
 mkdir -p "$work"
 
 if [ ! -f "$work/model.hrm" ] || [ ! -f "$work/minilm/model_int8.onnx" ]; then
@@ -31,4 +31,4 @@ cc -O2 -shared -fPIC -Wall -Wextra -Werror -DNODE_GYP_MODULE_NAME=hr_trim -I/usr
    "$src/bench/ml/trim_addon.c" -o "$work/hr_trim.node"
 
 echo "bench/ml: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), node $(node --version)"
-node "$src/bench/ml/run.mjs" "$work" "$N" "$THREADS" "$SEED"
+node "$src/bench/ml/run.mjs" "$work" "$N" "$THREADS" "$SEED" "$ROUNDS"
