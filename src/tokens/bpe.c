@@ -21,6 +21,12 @@
 #define SCAN_MAX 128
 #define NO_RANK UINT32_MAX
 
+/* Pieces longer than this (whitespace runs, unpunctuated CJK, a megabyte of one letter) are
+ * merged in chunks of this size, which bounds the merge's scratch memory (~44 bytes per
+ * byte, ~11 MB) at the price of exactness at chunk seams: tiktoken would merge across
+ * them (and take quadratic time doing it). See docs/tokens.md. */
+#define MAX_PIECE ((size_t)1 << 18)
+
 /* ---- linear scan (tiktoken's _byte_pair_merge) ---- */
 
 /* Rank of the bytes from part i up to (not including) part i + 2. */
@@ -258,18 +264,14 @@ static void sink_put(sink *s, uint32_t id)
     s->n++;
 }
 
-static void encode_piece(const hr_bpe *b, const uint8_t *piece, size_t n, sink *out)
+/* Merges piece (not itself a token) and emits its tokens. */
+static void merge_and_emit(const hr_bpe *b, const uint8_t *piece, size_t n, sink *out)
 {
-    uint32_t whole = hr_ranks_lookup(b->ranks, piece, n);
-    if (whole != NO_RANK) {
-        sink_put(out, whole);
-        return;
-    }
     size_t ends_buf[SCAN_MAX];
     size_t *ends = n <= SCAN_MAX ? ends_buf : malloc(n * sizeof *ends);
     size_t k = ends ? hr_bpe_merge(b->ranks, piece, n, ends) : 0;
     if (k == 0) {
-        out->failed = true; /* out of memory on a giant piece */
+        out->failed = true; /* out of memory */
     } else if (!out->ids) {
         out->n += k;
     } else {
@@ -278,6 +280,32 @@ static void encode_piece(const hr_bpe *b, const uint8_t *piece, size_t n, sink *
     }
     if (ends != ends_buf)
         free(ends);
+}
+
+/* Where to cut a giant piece: at most MAX_PIECE bytes, backed off to a UTF-8 character
+ * boundary when one is near. */
+static size_t chunk_len(const uint8_t *p, size_t n)
+{
+    if (n <= MAX_PIECE)
+        return n;
+    size_t k = MAX_PIECE;
+    for (int back = 0; back < 3 && (p[k] & 0xC0) == 0x80; back++)
+        k--;
+    return (p[k] & 0xC0) == 0x80 ? MAX_PIECE : k;
+}
+
+static void encode_piece(const hr_bpe *b, const uint8_t *piece, size_t n, sink *out)
+{
+    uint32_t whole = hr_ranks_lookup(b->ranks, piece, n);
+    if (whole != NO_RANK) {
+        sink_put(out, whole);
+        return;
+    }
+    while (n > 0 && !out->failed) {
+        size_t k = chunk_len(piece, n);
+        merge_and_emit(b, piece, k, out);
+        piece += k, n -= k;
+    }
 }
 
 static void encode_ordinary(const hr_bpe *b, const char *text, size_t len, sink *out)

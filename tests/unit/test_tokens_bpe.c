@@ -189,6 +189,26 @@ static void long_piece_uses_heap(void **state)
     memset(s, 'a', n); /* one 200 kB piece: aaaa tokens */
     assert_int_equal(hr_bpe_count(b, s, n), n / 4);
     free(s);
+    /* 1 MB: merged in 256 KiB chunks (a multiple of 4, so still exact here); ids decode. */
+    n = 1 << 20;
+    s = malloc(n);
+    memset(s, 'a', n);
+    s[300000] = '\xc3'; /* a 2-byte character straddling nothing: chunking stays byte-exact */
+    s[300001] = '\xa9';
+    uint32_t *ids = NULL;
+    size_t k = 0;
+    assert_int_equal(hr_bpe_encode(b, s, n, 0, &ids, &k), 0);
+    assert_int_equal(hr_bpe_count(b, s, n), k);
+    char *back = NULL;
+    size_t back_len = 0;
+    assert_int_equal(hr_bpe_decode(b, ids, k, &back, &back_len), 0);
+    assert_int_equal(back_len, n);
+    assert_memory_equal(back, s, n);
+    free(back);
+    free(ids);
+    memset(s, 'a', n);
+    assert_int_equal(hr_bpe_count(b, s, n), n / 4);
+    free(s);
     hr_bpe_free(b);
 }
 
