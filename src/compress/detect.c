@@ -330,13 +330,16 @@ static hr_content_type vote_type(const det *d, size_t a, size_t b)
 static int heading_at(const det *d, size_t i, size_t b)
 {
     size_t n, m;
-    const char *s = line(d, i, &n);
-    if (i + 1 >= b || !hr_search_is_path(s, n < SCAN ? n : SCAN) || n >= SCAN)
+    if (i + 1 >= b)
+        return 0;
+    const char *t = line(d, i + 1, &m);
+    if (m == 0 || t[0] < '0' || t[0] > '9') /* cheap test first: most lines fail it */
         return 0;
     unsigned long ln;
     int ctx;
-    const char *t = line(d, i + 1, &m);
-    return hr_search_parse_numbered(t, m < SCAN ? m : SCAN, &ln, &ctx);
+    const char *s = line(d, i, &n);
+    return n < SCAN && hr_search_parse_numbered(t, m < SCAN ? m : SCAN, &ln, &ctx) &&
+           hr_search_is_path(s, n);
 }
 
 /* "path-12-text": a grep -C context line of the file last matched. */
@@ -431,6 +434,8 @@ static int diff_start_at(const det *d, size_t i)
 {
     size_t n, m = 0;
     const char *s = line(d, i, &n);
+    if (n < 4 || (s[0] != 'd' && s[0] != '-' && s[0] != '@'))
+        return 0;
     const char *next = i + 1 < d->l.n ? line(d, i + 1, &m) : NULL;
     unsigned long a, b;
     return hr_diff_file_start(s, n, next, m) || hr_diff_hunk_header(s, n, &a, &b);
