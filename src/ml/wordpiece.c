@@ -18,6 +18,9 @@
  * word is at most 4 UTF-8 bytes. */
 #define WP_MAX_WORD_CHARS 512
 #define WP_N_SPECIALS 5
+/* Membership filter over token hashes: 2^18 bits = 32 KB, small enough to stay in cache,
+ * so most candidate pieces that are not tokens are rejected without touching the table. */
+#define WP_FILTER_BITS 18
 
 /* A hash slot keeps the full hash beside the id, so a probe rejects almost every
  * mismatch without touching the token bytes. */
@@ -32,6 +35,7 @@ struct hr_wordpiece {
     size_t max_token_bytes; /* no candidate piece longer than this can match */
     uint32_t mask;          /* slots - 1 (power of two) */
     wp_slot *slots;         /* open addressing; points into this allocation */
+    uint64_t *filter;       /* 1 << WP_FILTER_BITS bits; points into this allocation */
     int32_t special_ids[WP_N_SPECIALS]; /* literal special tokens matched in raw text */
 };
 
@@ -56,9 +60,17 @@ static const char *token_at(const hr_model_vocab *v, uint32_t id, size_t *len)
 
 /* Looks up prefix+s (prefix may be empty) whose FNV-1a hash h the caller computed, without
  * building the concatenation. */
+static uint32_t filter_bit(uint32_t h)
+{
+    return (h * 2654435761u) >> (32 - WP_FILTER_BITS);
+}
+
 static int32_t lookup_hashed(const hr_wordpiece *tok, uint32_t h, const char *prefix, size_t plen,
                              const char *s, size_t n)
 {
+    uint32_t bit = filter_bit(h);
+    if (!(tok->filter[bit >> 6] >> (bit & 63) & 1))
+        return -1;
     for (uint32_t i = h & tok->mask;; i = (i + 1) & tok->mask) {
         const wp_slot *slot = &tok->slots[i];
         if (slot->id1 == 0)
@@ -136,7 +148,8 @@ int hr_wordpiece_new(const hr_model_vocab *vocab, hr_wordpiece **out, hr_ml_erro
     uint32_t nslots = 16;
     while (nslots < vocab->n_tokens * 2u)
         nslots <<= 1;
-    hr_wordpiece *tok = calloc(1, sizeof *tok + (size_t)nslots * sizeof(wp_slot));
+    size_t filter_bytes = ((size_t)1 << WP_FILTER_BITS) / 8;
+    hr_wordpiece *tok = calloc(1, sizeof *tok + (size_t)nslots * sizeof(wp_slot) + filter_bytes);
     if (!tok) {
         hr_ml_error_set(err, "wordpiece: out of memory for %u slots", nslots);
         return -1;
@@ -145,6 +158,7 @@ int hr_wordpiece_new(const hr_model_vocab *vocab, hr_wordpiece **out, hr_ml_erro
     tok->prefix_len = strlen(vocab->prefix);
     tok->mask = nslots - 1;
     tok->slots = (wp_slot *)(tok + 1);
+    tok->filter = (uint64_t *)(tok->slots + nslots);
     for (uint32_t id = 0; id < vocab->n_tokens; id++) {
         size_t len;
         const char *s = token_at(vocab, id, &len);
@@ -156,6 +170,8 @@ int hr_wordpiece_new(const hr_model_vocab *vocab, hr_wordpiece **out, hr_ml_erro
         while (tok->slots[i].id1 != 0)
             i = (i + 1) & tok->mask;
         tok->slots[i] = (wp_slot){h, id + 1};
+        uint32_t bit = filter_bit(h);
+        tok->filter[bit >> 6] |= (uint64_t)1 << (bit & 63);
     }
     const int32_t specials[WP_N_SPECIALS] = {vocab->cls_id, vocab->sep_id, vocab->unk_id,
                                              vocab->pad_id, vocab->mask_id};
@@ -343,6 +359,37 @@ static void word_append(word_buf *w, uint32_t cp, uint32_t max_chars)
     w->nchars++;
 }
 
+/* The longest vocabulary piece of w starting at character start (with the continuation
+ * prefix unless start is 0): returns its id and sets *end, or -1. Candidates longer than
+ * the longest token are never tried, which keeps a 100-character word at
+ * O(n * longest) probes instead of O(n^2); their hashes come from one forward pass, since
+ * FNV-1a is a running hash. */
+static int32_t longest_piece(const hr_wordpiece *tok, const word_buf *w, size_t start, size_t n,
+                             size_t *end_out)
+{
+    size_t skip = start > 0 ? tok->prefix_len : 0;
+    size_t room = tok->max_token_bytes > skip ? tok->max_token_bytes - skip : 0;
+    const char *prefix = start > 0 ? tok->vocab.prefix : "";
+    const char *s = w->bytes + w->char_off[start];
+    uint32_t hashes[WP_MAX_WORD_CHARS + 1];
+    uint32_t h = fnv1a(FNV_BASIS, prefix, skip);
+    size_t end = start;
+    while (end < n && (size_t)(w->char_off[end + 1] - w->char_off[start]) <= room) {
+        h = fnv1a(h, w->bytes + w->char_off[end], (size_t)(w->char_off[end + 1] - w->char_off[end]));
+        end++;
+        hashes[end - start] = h;
+    }
+    for (; end > start; end--) {
+        size_t len = (size_t)(w->char_off[end] - w->char_off[start]);
+        int32_t id = lookup_hashed(tok, hashes[end - start], prefix, skip, s, len);
+        if (id >= 0) {
+            *end_out = end;
+            return id;
+        }
+    }
+    return -1;
+}
+
 /* Greedy longest-match-first over the buffered word, then resets it. A word past the
  * character limit, or one with a rest no piece matches, is a single [UNK]. */
 static void word_flush(const hr_wordpiece *tok, word_buf *w, id_sink *out)
@@ -356,36 +403,14 @@ static void word_flush(const hr_wordpiece *tok, word_buf *w, id_sink *out)
         return;
     }
     int32_t pieces[WP_MAX_WORD_CHARS];
-    size_t npieces = 0, start = 0;
-    while (start < n) {
-        int32_t id = -1;
-        /* Longest first, but never a candidate longer than the longest token: keeps a
-         * 100-character word at O(n * longest) lookups instead of O(n^2). */
-        size_t skip = start > 0 ? tok->prefix_len : 0;
-        size_t room = tok->max_token_bytes > skip ? tok->max_token_bytes - skip : 0;
-        const char *prefix = start > 0 ? tok->vocab.prefix : "";
-        const char *s = w->bytes + w->char_off[start];
-        /* Hashes of every candidate, in one forward pass (FNV-1a is a running hash). */
-        uint32_t hashes[WP_MAX_WORD_CHARS + 1];
-        uint32_t h = fnv1a(FNV_BASIS, prefix, skip);
-        size_t end = start;
-        while (end < n && (size_t)(w->char_off[end + 1] - w->char_off[start]) <= room) {
-            h = fnv1a(h, w->bytes + w->char_off[end],
-                      (size_t)(w->char_off[end + 1] - w->char_off[end]));
-            hashes[++end - start] = h;
-        }
-        for (; end > start; end--) {
-            size_t len = (size_t)(w->char_off[end] - w->char_off[start]);
-            id = lookup_hashed(tok, hashes[end - start], prefix, skip, s, len);
-            if (id >= 0)
-                break;
-        }
+    size_t npieces = 0;
+    for (size_t start = 0, end = 0; start < n; start = end) {
+        int32_t id = longest_piece(tok, w, start, n, &end);
         if (id < 0) {
             sink_put(out, tok->vocab.unk_id);
             return;
         }
         pieces[npieces++] = id;
-        start = end;
     }
     for (size_t i = 0; i < npieces; i++)
         sink_put(out, pieces[i]);
@@ -501,30 +526,22 @@ static int32_t find_line_token(const uint32_t *offsets, const char *blob, uint32
     return -1;
 }
 
-int hr_wordpiece_vocab_from_txt(const char *txt, size_t len, hr_model_vocab *out, void **owned,
-                                hr_ml_error *err)
+static size_t count_lines(const char *txt, size_t len)
 {
-    *owned = NULL;
-    if (len >= UINT32_MAX) {
-        hr_ml_error_set(err, "vocab.txt: too large");
-        return -1;
-    }
     size_t lines = 0;
     for (size_t i = 0; i < len; i++)
         lines += txt[i] == '\n';
     if (len > 0 && txt[len - 1] != '\n')
         lines++; /* last line without newline */
-    if (lines == 0) {
-        hr_ml_error_set(err, "vocab.txt: empty");
-        return -1;
-    }
-    uint32_t *offsets = malloc((lines + 1) * sizeof *offsets + len + 1);
-    if (!offsets) {
-        hr_ml_error_set(err, "vocab.txt: out of memory");
-        return -1;
-    }
-    char *blob = (char *)(offsets + lines + 1);
-    size_t n = 0, at = 0, start = 0;
+    return lines;
+}
+
+/* Copies the lines of txt (without "\n" or "\r\n") back to back into blob, recording where
+ * each starts; offsets gets one more entry (the end). Returns the number of lines. */
+static uint32_t split_lines(const char *txt, size_t len, uint32_t *offsets, char *blob)
+{
+    uint32_t n = 0;
+    size_t at = 0, start = 0;
     for (size_t i = 0; i <= len; i++) {
         if (i < len && txt[i] != '\n')
             continue;
@@ -539,11 +556,34 @@ int hr_wordpiece_vocab_from_txt(const char *txt, size_t len, hr_model_vocab *out
         start = i + 1;
     }
     offsets[n] = (uint32_t)at;
+    return n;
+}
+
+int hr_wordpiece_vocab_from_txt(const char *txt, size_t len, hr_model_vocab *out, void **owned,
+                                hr_ml_error *err)
+{
+    *owned = NULL;
+    if (len >= UINT32_MAX) {
+        hr_ml_error_set(err, "vocab.txt: too large");
+        return -1;
+    }
+    size_t lines = count_lines(txt, len);
+    if (lines == 0) {
+        hr_ml_error_set(err, "vocab.txt: empty");
+        return -1;
+    }
+    /* One allocation: offsets, then the strings. */
+    uint32_t *offsets = malloc((lines + 1) * sizeof *offsets + len + 1);
+    if (!offsets) {
+        hr_ml_error_set(err, "vocab.txt: out of memory");
+        return -1;
+    }
+    char *blob = (char *)(offsets + lines + 1);
     memset(out, 0, sizeof *out);
     out->kind = HR_TOK_WORDPIECE;
     out->flags = HR_TOKF_LOWERCASE | HR_TOKF_STRIP_ACCENTS | HR_TOKF_CHINESE_CHARS |
                  HR_TOKF_CLEAN_TEXT;
-    out->n_tokens = (uint32_t)n;
+    out->n_tokens = split_lines(txt, len, offsets, blob);
     out->offsets = offsets;
     out->blob = blob;
     out->max_chars_per_word = 100;
