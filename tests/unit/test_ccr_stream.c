@@ -1,8 +1,14 @@
-/* Streaming resolution (tool_stream.c) on Anthropic Messages event sequences: a turn that
- * ends in headroom_retrieve is held back, answered from the store, continued with the
- * follow-up request, and the client receives one coherent message (one message_start, one
- * message_stop, contiguous block indices, summed usage, no headroom_retrieve). A turn that
- * also calls another tool is passed through unchanged. */
+/* Streaming resolution (tool_stream.c): a turn that ends in headroom_retrieve is held back,
+ * answered from the store, continued with the follow-up request, and the client receives
+ * one coherent message (one message_start, one message_stop, contiguous block indices,
+ * summed usage, no headroom_retrieve), for Anthropic, OpenAI chat and Responses streams.
+ * A turn that also calls another tool is passed through unchanged.
+ *
+ * Driver mode for tests/node/ccr_stream_sdk.test.mjs, which checks the output with the
+ * real SDK stream parsers:
+ *   test_ccr_stream --relay API ROUND1.sse ROUND2.sse ORIGINAL FOLLOWUP_OUT
+ * stores ORIGINAL (tenant "abc"), relays ROUND1 then ROUND2 through one hr_ccr_stream and
+ * writes the client's bytes to stdout and the follow-up request to FOLLOWUP_OUT. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -268,8 +274,89 @@ static void responses_stream_continues_the_first_response(void **state)
     hr_ccr_store_close(store);
 }
 
-int main(void)
+static int read_file(const char *path, hr_buf *out)
 {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        hr_buf_append(out, chunk, n);
+    fclose(f);
+    return 0;
+}
+
+/* Minimal SSE reader for the driver: events separated by blank lines, "event:" and
+ * "data:" fields (one data line per event, as providers send them). */
+static void relay_file(hr_ccr_stream *s, const hr_buf *sse, hr_buf *client)
+{
+    char event[128] = "";
+    const char *p = sse->data ? sse->data : "", *end = p + sse->len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (n >= 6 && !strncmp(p, "event:", 6)) {
+            const char *v = p + 6 + (p[6] == ' ');
+            snprintf(event, sizeof event, "%.*s", (int)(p + n - v), v);
+        } else if (n >= 5 && !strncmp(p, "data:", 5)) {
+            const char *v = p + 5 + (p[5] == ' ');
+            hr_ccr_stream_event(s, event[0] ? event : NULL, v, (size_t)(p + n - v), client);
+            event[0] = '\0';
+        }
+        p += n + 1;
+    }
+}
+
+static int relay_main(int argc, char **argv)
+{
+    if (argc != 7)
+        return 2;
+    hr_ccr_api api = !strcmp(argv[2], "anthropic") ? HR_CCR_API_ANTHROPIC
+                     : !strcmp(argv[2], "responses") ? HR_CCR_API_RESPONSES
+                                                     : HR_CCR_API_OPENAI_CHAT;
+    hr_buf r1 = HR_BUF_INIT, r2 = HR_BUF_INIT, orig = HR_BUF_INIT, client = HR_BUF_INIT,
+           followup = HR_BUF_INIT;
+    if (read_file(argv[3], &r1) || read_file(argv[4], &r2) || read_file(argv[5], &orig))
+        return 2;
+    hr_ccr_config c;
+    hr_ccr_config_default(&c);
+    c.backend = HR_CCR_BACKEND_MEMORY;
+    char err[128], hash[HR_CONTENT_HASH_HEX + 1];
+    hr_ccr_store *store = hr_ccr_store_open(&c, err, sizeof err);
+    hr_content_hash(orig.data ? orig.data : "", orig.len, hash);
+    hr_ccr_put(store, "abc", hash, orig.data ? orig.data : "", orig.len, 0);
+    const char *request = api == HR_CCR_API_RESPONSES
+                              ? "{\"model\":\"gpt-4o\",\"stream\":true,\"input\":\"q\"}"
+                              : "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}";
+    hr_ccr_stream *s = hr_ccr_stream_new(api, request, strlen(request));
+    relay_file(s, &r1, &client);
+    int code = 0;
+    if (hr_ccr_stream_end(s, store, "abc", &followup, &client) != 1)
+        code = 3;
+    relay_file(s, &r2, &client);
+    if (hr_ccr_stream_end(s, store, "abc", &followup, &client) != 0)
+        code = 4;
+    fwrite(client.data ? client.data : "", 1, client.len, stdout);
+    FILE *f = fopen(argv[6], "wb");
+    if (f) {
+        fwrite(followup.data ? followup.data : "", 1, followup.len, f);
+        fclose(f);
+    }
+    hr_ccr_stream_free(s);
+    hr_ccr_store_close(store);
+    hr_buf_free(&r1);
+    hr_buf_free(&r2);
+    hr_buf_free(&orig);
+    hr_buf_free(&client);
+    hr_buf_free(&followup);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "--relay"))
+        return relay_main(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(resolves_and_continues_one_message),
         cmocka_unit_test(other_tools_pass_through_unchanged),
