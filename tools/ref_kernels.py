@@ -107,6 +107,8 @@ CASES = [
     ("attention", "att_global", (40, 4, 16, 0, 0)),
     ("attention", "att_masked", (37, 3, 32, 0, 9)),
     ("attention", "att_window", (50, 2, 16, 4, 0)),
+    ("attention", "att_window_masked", (45, 2, 32, 5, 3)),  # row pairs with unequal key ranges
+    ("attention", "att_long", (130, 2, 64, 0, 0)),          # several 16-row and 64-key blocks
 ]
 
 

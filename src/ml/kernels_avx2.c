@@ -499,6 +499,80 @@ AVX2 static void weighted_values(const float *p, int lo, int hi, const float *v0
     }
 }
 
+/* Two query rows at once over keys [lo, hi): each K^T load feeds both rows, so the loop
+ * is bound by FMAs rather than loads. Same sums, in the same order, as scores_row. */
+AVX2 static void scores_2rows(const float *q0, const float *q1, float scale, const float *kt,
+                              int seq, int dim, int lo, int hi, float *p0, float *p1)
+{
+    int j = lo;
+    for (; j + 32 <= hi; j += 32) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (int t = 0; t < dim; t++) {
+            const float *kr = kt + (size_t)t * seq + j;
+            __m256 x = _mm256_set1_ps(q0[t] * scale), z = _mm256_set1_ps(q1[t] * scale);
+            __m256 k0 = _mm256_loadu_ps(kr), k1 = _mm256_loadu_ps(kr + 8);
+            __m256 k2 = _mm256_loadu_ps(kr + 16), k3 = _mm256_loadu_ps(kr + 24);
+            a0 = _mm256_fmadd_ps(x, k0, a0), b0 = _mm256_fmadd_ps(z, k0, b0);
+            a1 = _mm256_fmadd_ps(x, k1, a1), b1 = _mm256_fmadd_ps(z, k1, b1);
+            a2 = _mm256_fmadd_ps(x, k2, a2), b2 = _mm256_fmadd_ps(z, k2, b2);
+            a3 = _mm256_fmadd_ps(x, k3, a3), b3 = _mm256_fmadd_ps(z, k3, b3);
+        }
+        _mm256_storeu_ps(p0 + j, a0), _mm256_storeu_ps(p0 + j + 8, a1);
+        _mm256_storeu_ps(p0 + j + 16, a2), _mm256_storeu_ps(p0 + j + 24, a3);
+        _mm256_storeu_ps(p1 + j, b0), _mm256_storeu_ps(p1 + j + 8, b1);
+        _mm256_storeu_ps(p1 + j + 16, b2), _mm256_storeu_ps(p1 + j + 24, b3);
+    }
+    if (j < hi) {
+        scores_row(q0, scale, kt, seq, dim, j, hi, p0);
+        scores_row(q1, scale, kt, seq, dim, j, hi, p1);
+    }
+}
+
+/* o0, o1 = sums over j in [lo, hi) of p0[j] v_j and p1[j] v_j (p zero outside each row's
+ * own keys); each V load feeds both rows. dim must be a multiple of 32. */
+AVX2 static void weighted_values_2rows(const float *p0, const float *p1, int lo, int hi,
+                                       const float *v0, int stride, int dim, float *o0, float *o1)
+{
+    for (int c = 0; c < dim; c += 32) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (int j = lo; j < hi; j++) {
+            const float *v = v0 + (size_t)j * stride + c;
+            __m256 x = _mm256_broadcast_ss(p0 + j), z = _mm256_broadcast_ss(p1 + j);
+            __m256 v_0 = _mm256_loadu_ps(v), v_1 = _mm256_loadu_ps(v + 8);
+            __m256 v_2 = _mm256_loadu_ps(v + 16), v_3 = _mm256_loadu_ps(v + 24);
+            a0 = _mm256_fmadd_ps(x, v_0, a0), b0 = _mm256_fmadd_ps(z, v_0, b0);
+            a1 = _mm256_fmadd_ps(x, v_1, a1), b1 = _mm256_fmadd_ps(z, v_1, b1);
+            a2 = _mm256_fmadd_ps(x, v_2, a2), b2 = _mm256_fmadd_ps(z, v_2, b2);
+            a3 = _mm256_fmadd_ps(x, v_3, a3), b3 = _mm256_fmadd_ps(z, v_3, b3);
+        }
+        _mm256_storeu_ps(o0 + c, a0), _mm256_storeu_ps(o0 + c + 8, a1);
+        _mm256_storeu_ps(o0 + c + 16, a2), _mm256_storeu_ps(o0 + c + 24, a3);
+        _mm256_storeu_ps(o1 + c, b0), _mm256_storeu_ps(o1 + c + 8, b1);
+        _mm256_storeu_ps(o1 + c + 16, b2), _mm256_storeu_ps(o1 + c + 24, b3);
+    }
+}
+
+/* Softmax of p over the allowed keys of [lo, hi) in place, zero on the rest of
+ * [ulo, uhi); returns 0, or -1 when every key is masked (p untouched). */
+AVX2 static int softmax_keys(float *p, int lo, int hi, int ulo, int uhi, const uint8_t *valid)
+{
+    float mx = masked_max(p, lo, hi, valid);
+    if (mx == -INFINITY)
+        return -1;
+    float inv = 1.0f / exp_sub_sum(p, lo, hi, mx, valid);
+    const __m256 vi = _mm256_set1_ps(inv);
+    int j = lo;
+    for (; j + 8 <= hi; j += 8)
+        _mm256_storeu_ps(p + j, _mm256_mul_ps(_mm256_loadu_ps(p + j), vi));
+    for (; j < hi; j++)
+        p[j] *= inv;
+    for (j = ulo; j < lo; j++)
+        p[j] = 0.0f;
+    for (j = hi; j < uhi; j++)
+        p[j] = 0.0f;
+    return 0;
+}
+
 /* Query rows per block: their scores are computed 64 keys at a time, so the 64-key slice
  * of K^T (head_dim x 256 bytes) stays in L1 while every row of the block uses it. */
 #define ATT_ROWS 16
@@ -509,6 +583,7 @@ AVX2 static void attention_head_avx2(const float *qkv, int seq, int n_heads, int
 {
     const int H = n_heads * head_dim, stride = 3 * H;
     const float scale = 1.0f / sqrtf((float)head_dim);
+    const float *q_of = qkv + h * head_dim, *v_of = qkv + 2 * H + h * head_dim;
     float *kt = scratch, *pb = scratch + (size_t)head_dim * seq; /* pb: ATT_ROWS x seq */
     for (int j = 0; j < seq; j++)
         for (int t = 0; t < head_dim; t++)
@@ -520,27 +595,46 @@ AVX2 static void attention_head_avx2(const float *qkv, int seq, int n_heads, int
         hr_attention_range(i0 + rows - 1, seq, window, &lo, &bhi);
         for (int jb = blo; jb < bhi; jb += 64) {
             const int je = jb + 64 < bhi ? jb + 64 : bhi;
-            for (int r = 0; r < rows; r++)
-                scores_row(qkv + (size_t)(i0 + r) * stride + h * head_dim, scale, kt, seq,
-                           head_dim, jb, je, pb + (size_t)r * seq);
+            int r = 0;
+            for (; r + 2 <= rows; r += 2)
+                scores_2rows(q_of + (size_t)(i0 + r) * stride, q_of + (size_t)(i0 + r + 1) * stride,
+                             scale, kt, seq, head_dim, jb, je, pb + (size_t)r * seq,
+                             pb + (size_t)(r + 1) * seq);
+            if (r < rows)
+                scores_row(q_of + (size_t)(i0 + r) * stride, scale, kt, seq, head_dim, jb, je,
+                           pb + (size_t)r * seq);
         }
         for (int r = 0; r < rows; r++) {
             const int i = i0 + r;
             float *p = pb + (size_t)r * seq, *o = out + (size_t)i * H + h * head_dim;
             hr_attention_range(i, seq, window, &lo, &hi);
-            float mx = masked_max(p, lo, hi, key_valid);
-            if (mx == -INFINITY) {
-                memset(o, 0, (size_t)head_dim * sizeof *o);
+            /* two rows share one pass over V when both have keys and head_dim allows */
+            int lo1, hi1;
+            if (r + 1 < rows && head_dim % 32 == 0) {
+                hr_attention_range(i + 1, seq, window, &lo1, &hi1);
+                int ulo = lo < lo1 ? lo : lo1, uhi = hi > hi1 ? hi : hi1;
+                float *p1 = p + seq, *o1 = o + H;
+                int e0 = softmax_keys(p, lo, hi, ulo, uhi, key_valid);
+                int e1 = softmax_keys(p1, lo1, hi1, ulo, uhi, key_valid);
+                if (e0 == 0 && e1 == 0) {
+                    weighted_values_2rows(p, p1, ulo, uhi, v_of, stride, head_dim, o, o1);
+                } else {
+                    if (e0 == 0)
+                        weighted_values(p, lo, hi, v_of, stride, head_dim, o);
+                    else
+                        memset(o, 0, (size_t)head_dim * sizeof *o);
+                    if (e1 == 0)
+                        weighted_values(p1, lo1, hi1, v_of, stride, head_dim, o1);
+                    else
+                        memset(o1, 0, (size_t)head_dim * sizeof *o1);
+                }
+                r++;
                 continue;
             }
-            float inv = 1.0f / exp_sub_sum(p, lo, hi, mx, key_valid);
-            const __m256 vi = _mm256_set1_ps(inv);
-            int j = lo;
-            for (; j + 8 <= hi; j += 8)
-                _mm256_storeu_ps(p + j, _mm256_mul_ps(_mm256_loadu_ps(p + j), vi));
-            for (; j < hi; j++)
-                p[j] *= inv;
-            weighted_values(p, lo, hi, qkv + 2 * H + h * head_dim, stride, head_dim, o);
+            if (softmax_keys(p, lo, hi, lo, hi, key_valid) != 0)
+                memset(o, 0, (size_t)head_dim * sizeof *o);
+            else
+                weighted_values(p, lo, hi, v_of, stride, head_dim, o);
         }
     }
 }
