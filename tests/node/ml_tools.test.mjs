@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BUILD_DIR, PYTHON, exportOnnx, generateModel, loadTokenizer } from './lib/ml_reference.mjs';
+import { BUILD_DIR, PYTHON, SOURCE_DIR, exportOnnx, generateModel, loadTokenizer } from './lib/ml_reference.mjs';
 
 const root = path.join(BUILD_DIR, 'ml-tools');
 const gen = (size, seed, name) => {
@@ -96,4 +96,17 @@ test('int8 graph uses DynamicQuantizeLinear + MatMulInteger for every weight Mat
   assert.equal(q.DynamicQuantizeLinear, weightMatMuls);
   assert.equal(q.MatMul, 2 * layers, 'int8: only the activation x activation MatMuls stay fp32');
   assert.ok(fs.statSync(int8).size < fs.statSync(fp32).size, 'int8 graph is smaller');
+});
+
+test('committed Unicode tables are exactly what tools/gen_wordpiece_unicode.py generates', (t) => {
+  const committed = fs.readFileSync(path.join(SOURCE_DIR, 'src/ml/unicode_wordpiece.c'), 'utf8');
+  const version = committed.match(/Unicode ([0-9.]+)/)[1];
+  const pyVersion = execFileSync(PYTHON, ['-c', 'import unicodedata; print(unicodedata.unidata_version)']).toString().trim();
+  if (pyVersion !== version) {
+    t.skip(`python3 has Unicode ${pyVersion}, the tables ${version}`);
+    return;
+  }
+  const fresh = execFileSync(PYTHON, [path.join(SOURCE_DIR, 'tools/gen_wordpiece_unicode.py')],
+    { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  assert.ok(fresh === committed, 'src/ml/unicode_wordpiece.c was edited by hand or the generator changed');
 });
