@@ -760,6 +760,8 @@ static int compress_one(const char *in, size_t len, hr_content_type t, const hr_
                         hr_compressor_fn json_fn, hr_compress_result *res)
 {
     memset(res, 0, sizeof *res);
+    res->unit = "lines";
+    res->compressor = "none"; /* names stay valid when nothing applies */
     hr_compressor_fn fn = t == HR_CT_JSON ? json_fn : hr_detect_compressor(t);
     if (fn && fn(in, len, o, res) != 0)
         hr_compress_result_free(res);

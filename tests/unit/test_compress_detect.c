@@ -612,6 +612,13 @@ static void bad_input_is_classified_safely(void **state)
     hr_compress_result r;
     assert_int_equal(hr_compress_detected(big.data, big.len, NULL, NULL, &r), 0);
     assert_false(r.compressed);
+    hr_buf bin = HR_BUF_INIT;
+    fx_binary(&bin, 8192);
+    assert_int_equal(hr_detect(bin.data, bin.len), HR_CT_BINARY);
+    assert_int_equal(hr_compress_detected(bin.data, bin.len, NULL, hr_compress_smart_crusher, &r), 0);
+    assert_false(r.compressed);
+    assert_string_equal(r.compressor, "none"); /* names stay valid for stats */
+    hr_buf_free(&bin);
     hr_buf_free(&big);
     hr_buf_free(&utf);
     hr_buf_free(&deep);
