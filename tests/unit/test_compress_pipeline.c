@@ -414,6 +414,74 @@ static void fails_open(void **state)
     hr_buf_free(&file);
 }
 
+/* Bodies at the edges: each is forwarded unchanged or changed only inside a tool output. */
+static void bad_request_bodies(void **state)
+{
+    (void)state;
+    hr_ccr_store *st = memory_store();
+    hr_pipeline *p = pipeline_with(st, HR_MODE_TOKEN);
+    hr_buf b = HR_BUF_INIT, rows = HR_BUF_INIT;
+    /* depth 100,000 inside a tool call's arguments: a parse limit, forwarded as is */
+    hr_buf_puts(&b, "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":");
+    for (int i = 0; i < 100000; i++)
+        hr_buf_putc(&b, '[');
+    for (int i = 0; i < 100000; i++)
+        hr_buf_putc(&b, ']');
+    hr_buf_puts(&b, "}]}");
+    hr_pipeline_result r = run(p, HR_SHAPE_OPENAI_CHAT, &b, NULL);
+    assert_false(r.modified);
+    hr_pipeline_result_free(&r);
+    /* invalid UTF-8 in a large tool output: never compressed */
+    hr_buf_reset(&b);
+    scen_db_rows(&rows, 80, 2);
+    hr_buf_puts(&b, "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"tool\",\"tool_call_id\":\"x\",\"content\":\"");
+    hr_buf_puts(&b, "\xff\xfe");
+    for (size_t i = 0; i < rows.len; i++)
+        if (rows.data[i] != '"')
+            hr_buf_putc(&b, rows.data[i]);
+    hr_buf_puts(&b, "\"}]}");
+    r = run(p, HR_SHAPE_OPENAI_CHAT, &b, NULL);
+    assert_false(r.modified);
+    hr_pipeline_result_free(&r);
+    /* duplicate "messages" (the last one counts, as providers parse it) and a huge number
+     * elsewhere: only the tool output inside the last messages changes */
+    hr_buf_reset(&b);
+    hr_buf_puts(&b, "{\"model\":\"gpt-4o\",\"seed\":12345678901234567890123,\"messages\":[],"
+                    "\"messages\":[{\"role\":\"tool\",\"tool_call_id\":\"x\",\"content\":");
+    put_json_string(&b, &rows);
+    hr_buf_puts(&b, "}],\"n\":-0.000e-00}");
+    r = run(p, HR_SHAPE_OPENAI_CHAT, &b, NULL);
+    assert_true(r.modified);
+    size_t in_end, out_end, a = single_changed_span(&b, &r.body, &in_end, &out_end);
+    assert_true(a > strlen("{\"model\":\"gpt-4o\",\"seed\":12345678901234567890123,\"messages\":[],"));
+    (void)out_end;
+    assert_true(in_end > b.len - rows.len / 2); /* the change ends inside the tool output */
+    assert_memory_equal(r.body.data + r.body.len - 19, "\"}],\"n\":-0.000e-00}", 19);
+    hr_pipeline_result_free(&r);
+    /* a 50 MB tool output string: handled within the deadline, valid JSON either way */
+    hr_buf_reset(&b);
+    size_t big = (size_t)50 << 20;
+    hr_buf_puts(&b, "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"tool\",\"tool_call_id\":\"x\",\"content\":\"");
+    assert_int_equal(hr_buf_reserve(&b, big + 64), 0);
+    for (size_t i = 0; i < big; i += 64)
+        hr_buf_puts(&b, "2026-11-27 INFO worker heartbeat ok, queue depth 3, lag 12ms\\n");
+    hr_buf_puts(&b, "\"}]}");
+    r = run(p, HR_SHAPE_OPENAI_CHAT, &b, NULL);
+    if (r.modified) {
+        hr_json_doc d;
+        hr_json_error e;
+        hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+        assert_int_equal(hr_json_parse(&d, r.body.data, r.body.len, &lim, &e), 0);
+        hr_json_doc_free(&d);
+        assert_true(r.body.len < b.len);
+    }
+    hr_pipeline_result_free(&r);
+    hr_buf_free(&b);
+    hr_buf_free(&rows);
+    hr_pipeline_free(p);
+    hr_ccr_store_close(st);
+}
+
 static void config_from_args(void **state)
 {
     (void)state;
@@ -450,6 +518,7 @@ int main(void)
         cmocka_unit_test(cache_mode_never_compresses_old_content),
         cmocka_unit_test(deterministic_across_processes),
         cmocka_unit_test(fails_open),
+        cmocka_unit_test(bad_request_bodies),
         cmocka_unit_test(config_from_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
