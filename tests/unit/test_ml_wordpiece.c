@@ -40,6 +40,7 @@ static char *vocab_txt(size_t *len)
     for (size_t i = 0; i < n; i++)
         total += strlen(VOCAB_LINES[i]) + 1;
     char *txt = malloc(total + 1), *p = txt;
+    assert_non_null(txt);
     for (size_t i = 0; i < n; i++)
         p += sprintf(p, "%s\n", VOCAB_LINES[i]);
     *len = total;
@@ -333,6 +334,8 @@ static int encode_driver(const char *vocab_path, size_t max_ids)
         if (len + got > cap) {
             cap = (len + got) * 2;
             txt = realloc(txt, cap);
+            if (!txt)
+                return 2;
         }
         memcpy(txt + len, chunk, got);
         len += got;
@@ -349,6 +352,8 @@ static int encode_driver(const char *vocab_path, size_t max_ids)
     }
     free(txt);
     int32_t *ids = malloc(max_ids * sizeof *ids);
+    if (!ids)
+        return 2;
     char *line = NULL, *text = NULL;
     size_t lcap = 0;
     ssize_t llen;
@@ -357,6 +362,8 @@ static int encode_driver(const char *vocab_path, size_t max_ids)
         while (hexlen > 0 && (line[hexlen - 1] == '\n' || line[hexlen - 1] == '\r'))
             hexlen--;
         text = realloc(text, hexlen / 2 + 1);
+        if (!text)
+            return 2;
         for (size_t i = 0; i + 1 < hexlen; i += 2)
             text[i / 2] = (char)(hexval(line[i]) * 16 + hexval(line[i + 1]));
         size_t n = 0;
