@@ -248,9 +248,71 @@ static size_t o200k_word(const text_t *t, size_t pos, size_t (*word)(const text_
     return e + contraction(t, e) - pos;
 }
 
+/* ---- ASCII fast paths ----
+ * Most pieces are an ASCII word with an optional ASCII prefix (" the", ".com", "JSON").
+ * These compute the same match as the general alternatives when the word ends at an ASCII
+ * byte, and return 0 (use the general path) whenever a non-ASCII byte could continue it. */
+
+static bool ascii_upper(uint8_t c) { return c >= 'A' && c <= 'Z'; }
+static bool ascii_lower(uint8_t c) { return c >= 'a' && c <= 'z'; }
+static bool ascii_letter(uint8_t c) { return ascii_upper(c) || ascii_lower(c); }
+
+/* [^\r\n\p{L}\p{N}] restricted to ASCII. */
+static bool ascii_prefix(uint8_t c)
+{
+    return c < 0x80 && c != '\r' && c != '\n' && !ascii_letter(c) && !(c >= '0' && c <= '9');
+}
+
+/* Start of the ASCII word after an optional ASCII prefix, or SIZE_MAX. */
+static size_t ascii_word_start(const text_t *t, size_t pos)
+{
+    const uint8_t *s = t->s;
+    if (ascii_letter(s[pos]))
+        return pos;
+    if (ascii_prefix(s[pos]) && pos + 1 < t->len && ascii_letter(s[pos + 1]))
+        return pos + 1;
+    return SIZE_MAX;
+}
+
+/* o200k's two word alternatives: uppers then lowers ("Hello", "HTTPServer", "parse") as
+ * alternative 1, or uppers alone ("JSON") as alternative 2; then a contraction. */
+static size_t o200k_ascii_word(const text_t *t, size_t pos)
+{
+    size_t p = ascii_word_start(t, pos);
+    if (p == SIZE_MAX)
+        return 0;
+    const uint8_t *s = t->s;
+    size_t j = p;
+    while (j < t->len && ascii_upper(s[j]))
+        j++;
+    size_t e = j;
+    while (e < t->len && ascii_lower(s[e]))
+        e++;
+    if (e < t->len && s[e] >= 0x80)
+        return 0;
+    return e + contraction(t, e) - pos;
+}
+
+/* cl100k: [^\r\n\p{L}\p{N}]?+\p{L}+ over ASCII letters. */
+static size_t cl100k_ascii_word(const text_t *t, size_t pos)
+{
+    size_t p = ascii_word_start(t, pos);
+    if (p == SIZE_MAX)
+        return 0;
+    const uint8_t *s = t->s;
+    size_t e = p;
+    while (e < t->len && ascii_letter(s[e]))
+        e++;
+    if (e < t->len && s[e] >= 0x80)
+        return 0;
+    return e - pos;
+}
+
 static size_t next_cl100k(const text_t *t, size_t pos)
 {
     size_t n;
+    if (t->s[pos] != '\'' && (n = cl100k_ascii_word(t, pos)))
+        return n;
     if ((n = contraction(t, pos)) || (n = cl100k_word(t, pos)) || (n = numbers(t, pos)) ||
         (n = punctuation(t, pos, false)) || (n = whitespace(t, pos)))
         return n;
@@ -260,6 +322,8 @@ static size_t next_cl100k(const text_t *t, size_t pos)
 static size_t next_o200k(const text_t *t, size_t pos)
 {
     size_t n;
+    if ((n = o200k_ascii_word(t, pos)))
+        return n;
     if ((n = o200k_word(t, pos, o200k_lower_tail_word)) ||
         (n = o200k_word(t, pos, o200k_upper_head_word)) || (n = numbers(t, pos)) ||
         (n = punctuation(t, pos, true)) || (n = whitespace(t, pos)))
