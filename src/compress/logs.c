@@ -221,6 +221,8 @@ static int runner_shape(const char *s, size_t n)
     size_t i = skip_ws(s, n, 0);
     const char *t = s + i;
     size_t m = n - i;
+    if (m == 0)
+        return 0;
     for (const char *const *p = prefixes; *p; p++)
         if (starts(t, m, *p)) {
             if ((*p)[0] == '#') /* buildkit "#5 [2/4] RUN ...", not a comment */

@@ -277,6 +277,28 @@ static void error_words_are_words(void **state)
             fail_msg("error word on '%s': want %d", cases[k].line, cases[k].error);
 }
 
+/* Edge lines in exactly sized heap copies, so the sanitizer build catches any overread
+ * (a fuzz find: "0:  " is a job prefix followed by nothing but a space). */
+static void recognisers_stay_in_bounds(void **state)
+{
+    (void)state;
+    const char *edge[] = {"", " ", "0: ", "0:  ", "12: \t", "[", "[ ", "[1", "#", "#5", "-- ", "--",
+                          "E", "E   ", "\x1b[", "\x1b[31m", "I0312 10", "Jan ", "2024-", "ok  \t",
+                          "\xe2\x9c", "at ", "  at", "5 ", "0 failed", "no", "test ", "===", "___"};
+    for (size_t k = 0; k < sizeof edge / sizeof edge[0]; k++) {
+        size_t n = strlen(edge[k]);
+        char *s = malloc(n ? n : 1);
+        assert_non_null(s);
+        memcpy(s, edge[k], n);
+        (void)hr_log_line_signature(s, n);
+        (void)hr_log_is_summary(s, n);
+        (void)hr_log_level_of(s, n);
+        free(s);
+    }
+    assert_false(hr_log_line_signature("0:  ", 4));
+    assert_true(hr_log_line_signature("3: [ RUN      ] case", 20));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +313,7 @@ int main(void)
         cmocka_unit_test(crlf_log_keeps_lines_byte_exact),
         cmocka_unit_test(bad_input_never_crashes_or_loses),
         cmocka_unit_test(error_words_are_words),
+        cmocka_unit_test(recognisers_stay_in_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
