@@ -333,9 +333,13 @@ static int encode_driver(const char *vocab_path, size_t max_ids)
     while ((got = fread(chunk, 1, sizeof chunk, vf)) > 0) {
         if (len + got > cap) {
             cap = (len + got) * 2;
-            txt = realloc(txt, cap);
-            if (!txt)
+            char *grown = realloc(txt, cap);
+            if (!grown) {
+                free(txt);
+                fclose(vf);
                 return 2;
+            }
+            txt = grown;
         }
         memcpy(txt + len, chunk, got);
         len += got;
@@ -361,9 +365,10 @@ static int encode_driver(const char *vocab_path, size_t max_ids)
         size_t hexlen = (size_t)llen;
         while (hexlen > 0 && (line[hexlen - 1] == '\n' || line[hexlen - 1] == '\r'))
             hexlen--;
-        text = realloc(text, hexlen / 2 + 1);
-        if (!text)
-            return 2;
+        char *grown = realloc(text, hexlen / 2 + 1);
+        if (!grown)
+            break;
+        text = grown;
         for (size_t i = 0; i + 1 < hexlen; i += 2)
             text[i / 2] = (char)(hexval(line[i]) * 16 + hexval(line[i + 1]));
         size_t n = 0;
