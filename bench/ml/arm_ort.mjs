@@ -87,12 +87,16 @@ const loaded = status();
 resetPeak();
 
 const lat = [];
+const cpu = []; // process CPU time per call: less sensitive than wall time to other jobs
 let maxAnon = loaded.anon;
 let first = null;
 for (let i = 0; i < feeds.length; i++) {
+  const c0 = process.cpuUsage();
   const a = performance.now();
   const out = await session.run(feeds[i]); // fetch-by-name in onnxruntime-node 1.22 returned the wrong output
   lat.push(performance.now() - a);
+  const c = process.cpuUsage(c0);
+  cpu.push((c.user + c.system) / 1000);
   if (i === 0) first = Array.from(out.sentence_embedding.data);
   const m = status();
   if (m.anon > maxAnon) maxAnon = m.anon;
@@ -118,5 +122,6 @@ console.log(JSON.stringify({
   peak: { rss: end.hwm, anon: maxAnon },
   trim: trimmed ? 'released' : 'nothing_to_release',
   latency_ms: { mean, p50: sorted[Math.floor(sorted.length / 2)], p95: sorted[Math.floor(sorted.length * 0.95)] },
+  cpu_ms: { mean: cpu.reduce((x, y) => x + y, 0) / cpu.length, p50: [...cpu].sort((x, y) => x - y)[Math.floor(cpu.length / 2)] },
   first,
 }));

@@ -77,6 +77,7 @@ function medianArm(i) {
                 threads: pick((a) => a.dropped.threads - a.baseline.threads) },
     growth: pick((a) => a.peak.anon - a.baseline.anon),
     latency_ms: { mean: pick((a) => a.latency_ms.mean), p50: pick((a) => a.latency_ms.p50), p95: pick((a) => a.latency_ms.p95) },
+    cpu_ms: { mean: pick((a) => a.cpu_ms.mean), p50: pick((a) => a.cpu_ms.p50) },
     first: runs[0].first,
   };
 }
@@ -91,14 +92,15 @@ lines.push(`Median of ${ROUNDS} interleaved rounds, each arm a fresh process per
            `${N} inferences, lengths 8-256 (mean ${(lens.reduce((a, b) => a + b, 0) / N).toFixed(0)} tokens), ` +
            `${THREADS} thread(s), batch 1. Memory in MB as RssAnon / VmRSS.`);
 lines.push('');
-lines.push('| arm | baseline | loaded | peak during inference | after dropping session | retained vs baseline | latency mean / p50 / p95 ms |');
-lines.push('|---|---:|---:|---:|---:|---:|---:|');
+lines.push('| arm | baseline | loaded | peak during inference | after dropping session | retained vs baseline | latency mean / p50 / p95 ms | CPU ms per call mean / p50 |');
+lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const a of arms) {
   const peak = { anon: a.peak.anon, rss: a.peak.rss };
   const ret = `${signed(a.retained.anon)} / ${signed(a.retained.rss)}`;
   const l = a.latency_ms;
   lines.push(`| ${a.arm} | ${pair(a.baseline)} | ${pair(a.loaded)} | ${pair(peak)} | ${pair(a.dropped)} | ${ret} | ` +
-             `${l.mean.toFixed(2)} / ${l.p50.toFixed(2)} / ${l.p95.toFixed(2)} |`);
+             `${l.mean.toFixed(2)} / ${l.p50.toFixed(2)} / ${l.p95.toFixed(2)} | ` +
+             `${a.cpu_ms.mean.toFixed(2)} / ${a.cpu_ms.p50.toFixed(2)} |`);
 }
 const [on, off, ours] = arms;
 const growth = (a) => a.growth;
@@ -120,7 +122,8 @@ const targets = [
 ];
 lines.push('Targets for ours: ' + targets.map(([t, ok]) => `${t}: ${ok ? 'met' : 'NOT met'}`).join('; ') +
            ` (p50 ratio of medians ${(ours.latency_ms.p50 / off.latency_ms.p50).toFixed(2)}x; per round ` +
-           `${p50Ratios.map((x) => x.toFixed(2) + 'x').join(', ')}).`);
+           `${p50Ratios.map((x) => x.toFixed(2) + 'x').join(', ')}; CPU-time p50 ratio ` +
+           `${(ours.cpu_ms.p50 / off.cpu_ms.p50).toFixed(2)}x).`);
 console.log(lines.join('\n'));
 fs.writeFileSync(path.join(work, 'results.json'),
                  JSON.stringify(rounds.map((r) => r.map(({ first, ...rest }) => rest)), null, 1));
