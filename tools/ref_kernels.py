@@ -16,6 +16,9 @@ Kinds and params:
   softmax   m n              x[m,n] -> y
   attention seq heads dim window masked
                              qkv[seq, 3*heads*dim] valid[seq] -> y[seq, heads*dim]
+  geglu     m n              x[m, 2n] -> y[m, n] = gelu(x[:, :n]) * x[:, n:]
+  rope      seq heads dim theta
+                             qkv[seq, 3*heads*dim] -> y: q and k parts rotated (NeoX)
 
 Usage: tools/ref_kernels.py --out DIR [--seed N]
 Only the standard library and NumPy (Debian python3-numpy) are used.
@@ -95,6 +98,31 @@ def case_attention(rng, seq, heads, dim, window, masked):
     return {"qkv": qkv, "valid": valid, "y": y}
 
 
+def case_geglu(rng, m, n):
+    x = rng.standard_normal((m, 2 * n)) * 2
+    x32 = x.astype(np.float32).astype(np.float64)
+    g = x32[:, :n]
+    gelu = 0.5 * g * (1 + np.vectorize(math.erf)(g / math.sqrt(2)))
+    return {"x": x, "y": gelu * x32[:, n:]}
+
+
+def case_rope(rng, seq, heads, dim, theta):
+    """As tools/ref_modernbert.py's rope(), applied to the q and k thirds of qkv."""
+    H = heads * dim
+    qkv = rng.standard_normal((seq, 3 * H)).astype(np.float32).astype(np.float64)
+    inv = 1.0 / theta ** (np.arange(0, dim, 2) / dim)
+    freqs = np.arange(seq)[:, None] * inv[None, :]
+    emb = np.concatenate([freqs, freqs], -1)  # [seq, dim]
+    y = qkv.copy()
+    for part in range(2):
+        for h in range(heads):
+            c0 = part * H + h * dim
+            x = qkv[:, c0:c0 + dim]
+            rot = np.concatenate([-x[:, dim // 2:], x[:, :dim // 2]], -1)
+            y[:, c0:c0 + dim] = x * np.cos(emb) + rot * np.sin(emb)
+    return {"qkv": qkv, "y": y}
+
+
 CASES = [
     ("linear", "lin_small", (1, 64, 40)),
     ("linear", "lin_tail", (5, 100, 37)),          # k not a multiple of 32, odd n
@@ -109,6 +137,9 @@ CASES = [
     ("attention", "att_window", (50, 2, 16, 4, 0)),
     ("attention", "att_window_masked", (45, 2, 32, 5, 3)),  # row pairs with unequal key ranges
     ("attention", "att_long", (130, 2, 64, 0, 0)),          # several 16-row and 64-key blocks
+    ("geglu", "geglu", (5, 1152)),
+    ("rope", "rope_global", (300, 2, 64, 160000)),          # ModernBERT global layers
+    ("rope", "rope_local", (40, 3, 16, 10000)),
 ]
 
 

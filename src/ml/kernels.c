@@ -305,6 +305,40 @@ void hr_softmax_rows(float *x, int m, int n)
 
 void hr_add_inplace(float *y, const float *x, size_t n) { ops()->add(y, x, n); }
 
+void hr_geglu(const float *x, int m, int n, float *y)
+{
+    const hr_kernel_ops *o = ops();
+    for (int r = 0; r < m; r++) {
+        const float *in = x + (size_t)r * 2 * n, *gate = in + n;
+        float *out = y + (size_t)r * n;
+        memcpy(out, in, (size_t)n * sizeof *out);
+        o->gelu(out, (size_t)n);
+        for (int i = 0; i < n; i++)
+            out[i] *= gate[i];
+    }
+}
+
+/* Cheap next to the matmuls (seq x head_dim/2 angles, shared by every head and by q and
+ * k), so one portable version serves every ISA. */
+void hr_rope_qk(float *qkv, int seq, int n_heads, int head_dim, double theta)
+{
+    const int H = n_heads * head_dim, half = head_dim / 2;
+    for (int p = 0; p < seq; p++) {
+        float *row = qkv + (size_t)p * 3 * H;
+        for (int t = 0; t < half; t++) {
+            double angle = p * pow(theta, -2.0 * t / head_dim);
+            float c = (float)cos(angle), s = (float)sin(angle);
+            for (int part = 0; part < 2; part++) /* q, then k */
+                for (int h = 0; h < n_heads; h++) {
+                    float *x = row + part * H + h * head_dim;
+                    float a = x[t], b = x[t + half];
+                    x[t] = a * c - b * s;
+                    x[t + half] = b * c + a * s;
+                }
+        }
+    }
+}
+
 size_t hr_attention_scratch_floats(int seq, int n_heads, int head_dim)
 {
     /* per head: K transposed + 16 rows of scores (the AVX2 path blocks query rows; the

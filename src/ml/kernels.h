@@ -63,6 +63,16 @@ void hr_gelu_erf(float *x, size_t n);
 /* In place, row-wise over m rows of n: numerically stable softmax. */
 void hr_softmax_rows(float *x, int m, int n);
 
+/* ModernBERT GeGLU: x [m, 2n] holds per row input | gate; y [m, n] = gelu(input) * gate
+ * (exact erf GELU). y must not overlap x. */
+void hr_geglu(const float *x, int m, int n, float *y);
+
+/* Rotary position embedding, NeoX style (rotate_half, non-interleaved), in place on the q
+ * and k parts of qkv [seq, 3H] (layout as for hr_attention): for position p and
+ * t < head_dim/2, the pair (x[t], x[t + head_dim/2]) rotates by p * theta^(-2t/head_dim).
+ * Angles are computed in double precision. */
+void hr_rope_qk(float *qkv, int seq, int n_heads, int head_dim, double theta);
+
 /* y += x over n floats. */
 void hr_add_inplace(float *y, const float *x, size_t n);
 

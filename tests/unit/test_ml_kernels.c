@@ -1,7 +1,7 @@
 /* Kernel numerics against independent NumPy references (tools/ref_kernels.py, run into the
  * build dir at test time): int8 linear >= 0.999 cosine against the fp32 product, fp32 ops
- * (LayerNorm, GELU, softmax, attention with padding mask and local window) >= 0.9999, on
- * both the AVX2 and the scalar path; plus the properties the design relies on: the two
+ * (LayerNorm, GELU, softmax, attention with padding mask and local window, and ModernBERT's
+ * GeGLU and RoPE) >= 0.9999, on every kernel set the CPU has (scalar, AVX2, AVX-512 VNNI); plus the properties the design relies on: the two
  * paths give bit-identical matmul outputs, results do not depend on the pool's thread
  * count, and quantisation edge cases (zero rows, saturation) behave.
  */
@@ -157,6 +157,16 @@ static float *run_case(const ref_case *c, size_t *len)
             valid[j] = vf[j] != 0.0f;
         hr_attention(qkv, seq, heads, dim, p[4] ? valid : NULL, p[3], scratch, y);
         free(qkv), free(vf), free(valid), free(scratch);
+    } else if (!strcmp(c->kind, "geglu")) {
+        *len = (size_t)p[0] * p[1];
+        float *x = load(c->name, "x", (size_t)p[0] * 2 * p[1]);
+        y = malloc(*len * sizeof *y);
+        hr_geglu(x, p[0], p[1], y);
+        free(x);
+    } else if (!strcmp(c->kind, "rope")) {
+        *len = (size_t)p[0] * 3 * p[1] * p[2];
+        y = load(c->name, "qkv", *len);
+        hr_rope_qk(y, p[0], p[1], p[2], (double)p[3]);
     } else {
         fail_msg("unknown case kind %s", c->kind);
     }
