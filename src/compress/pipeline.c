@@ -349,11 +349,13 @@ static int run_request(request_run *r)
     hr_buf_free(&m);
     count_tokens(r->model, "", 0, &r->out->counter); /* names the counter even on replays */
     session_key(r);
+    int cache_mode = r->p->cfg.mode == HR_MODE_CACHE;
     if (!r->scan.n) { /* nothing to compress, but cache mode's prefix still moves on */
-        hr_session_cache_set_prefix(r->p->cache, r->session, r->scan.n_messages);
+        if (cache_mode)
+            hr_session_cache_set_prefix(r->p->cache, r->session, r->scan.n_messages);
         return 0;
     }
-    r->prefix = hr_session_cache_prefix(r->p->cache, r->session);
+    r->prefix = cache_mode ? hr_session_cache_prefix(r->p->cache, r->session) : 0;
     if (r->prefix > r->scan.n_messages)
         r->prefix = 0; /* history shrank or was rewritten: a new conversation */
     r->edits = calloc(r->scan.n, sizeof *r->edits);
@@ -363,7 +365,8 @@ static int run_request(request_run *r)
     for (size_t i = 0; i < r->scan.n; i++)
         if (run_span(r, &r->scan.spans[i]) != 0)
             return -1;
-    hr_session_cache_set_prefix(r->p->cache, r->session, r->scan.n_messages);
+    if (cache_mode)
+        hr_session_cache_set_prefix(r->p->cache, r->session, r->scan.n_messages);
     if (!r->n_edits)
         return 0;
     if (hr_json_splice(in->body, in->len, r->edits, r->n_edits, &r->out->body) != 0)
