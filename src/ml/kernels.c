@@ -11,6 +11,7 @@
 #include "ml/pool.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -159,8 +160,18 @@ const hr_kernel_ops hr_kernel_ops_scalar = {
 
 static _Atomic(const hr_kernel_ops *) g_ops;
 static _Atomic int g_isa;
-/* The AVX-512 table: the AVX2 one with the VNNI matmul; filled once by select. */
+#ifdef HR_HAVE_AVX512_KERNELS
+/* The AVX-512 table: the AVX2 one with the VNNI matmul; built once (pthread_once), so
+ * selecting it again never writes to a table another thread may be reading. */
 static hr_kernel_ops g_ops_avx512;
+static pthread_once_t g_ops_avx512_once = PTHREAD_ONCE_INIT;
+
+static void build_avx512_table(void)
+{
+    g_ops_avx512 = hr_kernel_ops_avx2;
+    g_ops_avx512.matmul_cols = hr_matmul_cols_avx512vnni;
+}
+#endif
 
 static int cpu_has(hr_isa isa)
 {
@@ -185,8 +196,7 @@ static const hr_kernel_ops *table_of(hr_isa isa)
         return &hr_kernel_ops_avx2;
 #ifdef HR_HAVE_AVX512_KERNELS
     if (isa == HR_ISA_AVX512VNNI) {
-        g_ops_avx512 = hr_kernel_ops_avx2;
-        g_ops_avx512.matmul_cols = hr_matmul_cols_avx512vnni;
+        pthread_once(&g_ops_avx512_once, build_avx512_table);
         return &g_ops_avx512;
     }
 #endif
