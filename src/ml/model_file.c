@@ -394,7 +394,7 @@ int hr_model_file_parse(const uint8_t *bytes, size_t size, unsigned flags, hr_mo
     return 0;
 }
 
-/* Remembers where the data section is so lookups need not re-read the header. */
+/* The data section as the (already validated) header records it. */
 static const uint8_t *data_section(const hr_model_file *mf, uint64_t *len)
 {
     *len = rd64(mf->map + HDR_DATA + 8);

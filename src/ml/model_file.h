@@ -106,8 +106,9 @@ enum {
 
 /* Maps and validates path. flags: HR_MODEL_OPEN_*. 0 ok; -1 with err filled. */
 int hr_model_file_open(const char *path, unsigned flags, hr_model_file **out, hr_ml_error *err);
-/* Validates an in-memory image (used by open and by tests/fuzzing); the file keeps
- * pointing at bytes, which the caller keeps alive. map stays NULL-owned (not unmapped). */
+/* Validates an in-memory image (used by open, tests and the fuzzer). On success mf's views
+ * point into bytes, which the caller keeps alive and releases itself: never pass such an
+ * mf to hr_model_file_close (that is only for files from hr_model_file_open). */
 int hr_model_file_parse(const uint8_t *bytes, size_t size, unsigned flags, hr_model_file *mf,
                         hr_ml_error *err);
 void hr_model_file_close(hr_model_file *mf);
