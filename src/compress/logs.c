@@ -115,10 +115,19 @@ static int has_any_word(const char *s, size_t n, const word *words)
     return 0;
 }
 
+static size_t skip_ws(const char *s, size_t n, size_t i);
+
+/* jest heads each failure with "  ● Suite › test" (and console output with "  ● Console"). */
+static int jest_failure_heading(const char *s, size_t n)
+{
+    size_t i = skip_ws(s, n, 0);
+    return starts(s + i, n - i, "\xe2\x97\x8f ") && !starts(s + i, n - i, "\xe2\x97\x8f Console");
+}
+
 int hr_log_has_error_word(const char *s, size_t n)
 {
     if (contains(s, n, "\xe2\x9c\x95") || contains(s, n, "\xe2\x9c\x97") ||
-        contains(s, n, "\xe2\x9c\x98") || starts(s, n, "E   "))
+        contains(s, n, "\xe2\x9c\x98") || starts(s, n, "E   ") || jest_failure_heading(s, n))
         return 1;
     return has_any_word(s, n, ERROR_WORDS);
 }

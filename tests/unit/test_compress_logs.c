@@ -271,6 +271,7 @@ static void error_words_are_words(void **state)
         {"no errors found", 0},             {"terror and horror", 0},
         {"  \xe2\x9c\x95 renders", 1},      {"INFO all good", 0},
         {"tests/x.py::test_error_path PASSED", 0}, {"on_error_hook registered", 0},
+        {"  \xe2\x97\x8f Cart \xe2\x80\xba adds item", 1}, {"  \xe2\x97\x8f Console", 0},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
         if (hr_log_has_error_word(cases[k].line, strlen(cases[k].line)) != cases[k].error)
