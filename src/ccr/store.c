@@ -295,6 +295,50 @@ void hr_ccr_tenant_derive(const char *credential, size_t len, char out[HR_CCR_TE
     hr_hex(digest, HR_CCR_TENANT_DERIVED_HEX / 2, out);
 }
 
+int hr_ccr_tenant_for_key(const char *key, int as_bearer, char out[HR_CCR_TENANT_MAX + 1])
+{
+    char header[4096 + 8];
+    int n = snprintf(header, sizeof header, "%s%s", as_bearer ? "Bearer " : "", key);
+    if (n < 0 || (size_t)n >= sizeof header)
+        return -1;
+    hr_ccr_tenant_derive(header, (size_t)n, out);
+    return 0;
+}
+
+int hr_ccr_tenant_arg(int argc, char **argv, int *i, char out[HR_CCR_TENANT_MAX + 1],
+                      char *err, size_t errlen)
+{
+    const char *a = argv[*i];
+    int tenant = !strcmp(a, "--tenant"), key = !strcmp(a, "--api-key-env"),
+        bearer = !strcmp(a, "--bearer-env");
+    if (!tenant && !key && !bearer)
+        return 0;
+    if (*i + 1 >= argc) {
+        snprintf(err, errlen, "%s needs a value", a);
+        return -1;
+    }
+    const char *v = argv[*i + 1];
+    *i += 2;
+    if (tenant) {
+        if (!hr_ccr_tenant_valid(v)) {
+            snprintf(err, errlen, "--tenant must be 1-64 characters of [0-9a-z]");
+            return -1;
+        }
+        snprintf(out, HR_CCR_TENANT_MAX + 1, "%s", v);
+        return 1;
+    }
+    const char *secret = getenv(v);
+    if (!secret || !*secret) {
+        snprintf(err, errlen, "%s: environment variable %s is empty or unset", a, v);
+        return -1;
+    }
+    if (hr_ccr_tenant_for_key(secret, bearer, out) < 0) {
+        snprintf(err, errlen, "%s: the key in %s is too long", a, v);
+        return -1;
+    }
+    return 1;
+}
+
 int hr_ccr_tenant_valid(const char *s)
 {
     if (!s)

@@ -110,6 +110,15 @@ void hr_ccr_process_close(void); /* at shutdown, after the last request */
  * credential. A NULL or empty credential is taken as "anonymous", as the proxy does; that
  * tenant is the CLI and MCP default. out needs HR_CCR_TENANT_MAX + 1 bytes. */
 void hr_ccr_tenant_derive(const char *credential, size_t len, char out[HR_CCR_TENANT_MAX + 1]);
+/* The tenant of an API key as a client sends it: "x-api-key: KEY" (Anthropic clients) or
+ * "Authorization: Bearer KEY" (OpenAI clients), for the CLI's --api-key-env options.
+ * 0 ok, -1 key too long (over 4 KiB). */
+int hr_ccr_tenant_for_key(const char *key, int as_bearer, char out[HR_CCR_TENANT_MAX + 1]);
+/* Consumes a tenant option at argv[*i] for the CLI: --tenant KEY (a tenant key as the proxy
+ * logs it), --api-key-env VAR (the key in $VAR, sent as x-api-key) or --bearer-env VAR (sent
+ * as Authorization: Bearer). Fills out. 1 consumed, 0 not a tenant option, -1 error (err). */
+int hr_ccr_tenant_arg(int argc, char **argv, int *i, char out[HR_CCR_TENANT_MAX + 1],
+                      char *err, size_t errlen);
 /* 1 if s is 1..64 characters of [0-9a-z]. */
 int hr_ccr_tenant_valid(const char *s);
 

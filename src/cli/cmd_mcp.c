@@ -81,37 +81,27 @@ int hr_cmd_mcp(int argc, char **argv)
         fprintf(stderr, "headroom mcp: %s\n", err);
         return 2;
     }
-    const char *tenant = NULL;
+    char tenant[HR_CCR_TENANT_MAX + 1];
+    hr_ccr_tenant_derive(NULL, 0, tenant);
     for (int i = 1; i < argc;) {
         int r = hr_ccr_config_arg(&cfg, argc, argv, &i, err, sizeof err);
+        if (r == 0)
+            r = hr_ccr_tenant_arg(argc, argv, &i, tenant, err, sizeof err);
         if (r < 0) {
             fprintf(stderr, "headroom mcp: %s\n", err);
             return 2;
         }
         if (r > 0)
             continue;
-        if (!strcmp(argv[i], "--tenant") && i + 1 < argc) {
-            tenant = argv[i + 1];
-            i += 2;
-        } else {
-            fprintf(!strcmp(argv[i], "--help") ? stdout : stderr,
-                    "usage: headroom mcp [--tenant KEY] [--ccr-backend sqlite|memory|redis]\n"
-                    "                    [--data-dir DIR] [--redis-url URL] [--ccr-ttl S]\n\n"
-                    "MCP server on stdin/stdout (JSON-RPC, one message per line) with the\n"
-                    "tools headroom_retrieve, headroom_compress and headroom_stats, over the\n"
-                    "same CCR store as the proxy. Configure it in an MCP client as the\n"
-                    "command `headroom mcp`.\n");
-            return !strcmp(argv[i], "--help") ? 0 : 2;
-        }
-    }
-    char anonymous[HR_CCR_TENANT_MAX + 1];
-    if (!tenant) {
-        hr_ccr_tenant_derive(NULL, 0, anonymous);
-        tenant = anonymous;
-    }
-    if (!hr_ccr_tenant_valid(tenant)) {
-        fprintf(stderr, "headroom mcp: --tenant must be 1-64 characters of [0-9a-z]\n");
-        return 2;
+        fprintf(!strcmp(argv[i], "--help") ? stdout : stderr,
+                "usage: headroom mcp [--tenant KEY | --api-key-env VAR | --bearer-env VAR]\n"
+                "                    [--ccr-backend sqlite|memory|redis] [--data-dir DIR]\n"
+                "                    [--redis-url URL] [--ccr-ttl S]\n\n"
+                "MCP server on stdin/stdout (JSON-RPC, one message per line) with the\n"
+                "tools headroom_retrieve, headroom_compress and headroom_stats, over the\n"
+                "same CCR store as the proxy. Configure it in an MCP client as the\n"
+                "command `headroom mcp`.\n");
+        return !strcmp(argv[i], "--help") ? 0 : 2;
     }
     hr_ccr_store *store = hr_ccr_store_open(&cfg, err, sizeof err);
     if (!store) {

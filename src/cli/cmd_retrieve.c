@@ -15,14 +15,16 @@
 static void retrieve_usage(FILE *out)
 {
     fprintf(out,
-            "usage: headroom retrieve HASH [--query Q] [--json] [--tenant KEY]\n"
+            "usage: headroom retrieve HASH [--query Q] [--json]\n"
+            "                         [--tenant KEY | --api-key-env VAR | --bearer-env VAR]\n"
             "                         [--ccr-backend sqlite|memory|redis] [--data-dir DIR]\n"
             "                         [--redis-url URL]\n\n"
             "Prints the original stored under HASH (24 hex chars from a marker). With\n"
             "--query, only the most relevant items or lines (BM25, top 20).\n"
-            "--tenant selects the client's key (default: the tenant of requests without a\n"
-            "credential; a client's key is the first 16 hex of SHA-256 of\n"
-            "'headroom-tenant:' + its x-api-key or Authorization value).\n"
+            "Originals belong to the API key that sent them. Default: requests without\n"
+            "a credential. --api-key-env VAR: the key in $VAR as sent in x-api-key\n"
+            "(Anthropic clients); --bearer-env VAR: as Authorization: Bearer (OpenAI\n"
+            "clients); --tenant KEY: a tenant key as the proxy logs it.\n"
             "Environment: HEADROOM_DATA_DIR, HEADROOM_CCR_BACKEND, HEADROOM_REDIS_URL.\n");
 }
 
@@ -35,10 +37,18 @@ int hr_cmd_retrieve(int argc, char **argv)
         fprintf(stderr, "headroom retrieve: %s\n", err);
         return 2;
     }
-    const char *hash = NULL, *query = NULL, *tenant = NULL;
+    const char *hash = NULL, *query = NULL;
+    char tenant[HR_CCR_TENANT_MAX + 1];
+    hr_ccr_tenant_derive(NULL, 0, tenant);
     int json = 0;
     for (int i = 1; i < argc;) {
         int r = hr_ccr_config_arg(&cfg, argc, argv, &i, err, sizeof err);
+        if (r < 0) {
+            fprintf(stderr, "headroom retrieve: %s\n", err);
+            return 2;
+        }
+        if (r == 0)
+            r = hr_ccr_tenant_arg(argc, argv, &i, tenant, err, sizeof err);
         if (r < 0) {
             fprintf(stderr, "headroom retrieve: %s\n", err);
             return 2;
@@ -51,9 +61,6 @@ int hr_cmd_retrieve(int argc, char **argv)
             return 0;
         } else if ((!strcmp(a, "--query") || !strcmp(a, "-q")) && i + 1 < argc) {
             query = argv[i + 1];
-            i += 2;
-        } else if (!strcmp(a, "--tenant") && i + 1 < argc) {
-            tenant = argv[i + 1];
             i += 2;
         } else if (!strcmp(a, "--json")) {
             json = 1;
@@ -69,11 +76,6 @@ int hr_cmd_retrieve(int argc, char **argv)
     if (!hash) {
         retrieve_usage(stderr);
         return 2;
-    }
-    char anonymous[HR_CCR_TENANT_MAX + 1];
-    if (!tenant) {
-        hr_ccr_tenant_derive(NULL, 0, anonymous);
-        tenant = anonymous;
     }
     hr_ccr_store *store = hr_ccr_store_open(&cfg, err, sizeof err);
     if (!store) {

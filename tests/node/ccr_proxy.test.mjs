@@ -108,6 +108,11 @@ test('SQLite: markers are retrievable by their sender only, and survive kill -9'
     assert.equal((await r.json()).content, original);
     assert.equal((await retrieve(p1.url, h, KEY_B)).status, 404, 'another API key cannot read it');
   }
+  // The CLI reads the same originals for the same key (the SDK sent it as a bearer token).
+  const cli = (flag) => spawnSync(BIN, ['retrieve', hashes[0], flag, 'HR_TEST_KEY', '--data-dir', dir],
+    { env: { ...process.env, HR_TEST_KEY: KEY_A } });
+  assert.equal(cli('--bearer-env').stdout.toString(), original);
+  assert.equal(cli('--api-key-env').status, 1, 'as x-api-key the same key text is another tenant');
   p1.proc.kill('SIGKILL');
   await new Promise((r) => p1.proc.once('exit', r));
   const p2 = await startProxy(up.url, { HEADROOM_DATA_DIR: dir });

@@ -384,6 +384,24 @@ static void tenant_keys_hide_the_credential(void **state)
     hr_sha256("sk-ant-key-one", 14, d);
     hr_hex(d, 8, plain);
     assert_string_not_equal(a, plain);
+    /* Keys as clients send them: x-api-key is the key itself; Bearer is the header value. */
+    char k[HR_CCR_TENANT_MAX + 1], bearer[HR_CCR_TENANT_MAX + 1], want[HR_CCR_TENANT_MAX + 1];
+    assert_int_equal(hr_ccr_tenant_for_key("sk-ant-key-one", 0, k), 0);
+    assert_string_equal(k, a);
+    assert_int_equal(hr_ccr_tenant_for_key("sk-ant-key-one", 1, bearer), 0);
+    hr_ccr_tenant_derive("Bearer sk-ant-key-one", 21, want);
+    assert_string_equal(bearer, want);
+    setenv("HR_TEST_KEY", "sk-ant-key-one", 1);
+    char *argv[] = {"x", "--bearer-env", "HR_TEST_KEY", "--tenant", "BAD", "--api-key-env", "HR_UNSET_X"};
+    char out[HR_CCR_TENANT_MAX + 1], err[128];
+    int i = 1;
+    assert_int_equal(hr_ccr_tenant_arg(7, argv, &i, out, err, sizeof err), 1);
+    assert_string_equal(out, want);
+    assert_int_equal(hr_ccr_tenant_arg(7, argv, &i, out, err, sizeof err), -1); /* not [0-9a-z] */
+    assert_int_equal(hr_ccr_tenant_arg(7, argv, &i, out, err, sizeof err), -1); /* unset */
+    assert_non_null(strstr(err, "HR_UNSET_X"));
+    assert_null(strstr(err, "sk-ant")); /* never echo a credential */
+    unsetenv("HR_TEST_KEY");
     assert_false(hr_ccr_tenant_valid(""));
     assert_false(hr_ccr_tenant_valid("ABC"));
     assert_false(hr_ccr_tenant_valid("a:b"));
