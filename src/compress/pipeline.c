@@ -111,32 +111,41 @@ static size_t count_tokens(const char *model, const char *s, size_t n, const cha
 
 typedef enum { TEXT_KEPT = 0, TEXT_COMPRESSED, TEXT_STORE_FAILED } text_outcome;
 
+/* One text to compress and what it is compressed for (all borrowed). */
+typedef struct text_job {
+    const char *text;
+    size_t len;
+    const char *hash;   /* its content hash if already computed, else NULL */
+    const char *model;  /* token counter */
+    const hr_compress_opts *opts;
+    const char *tenant; /* CCR scope of the stored original */
+} text_job;
+
 /* Compresses one text under the ratio and store rules. On TEXT_COMPRESSED res holds the
- * replacement; otherwise res is empty. -1 on an internal error. */
-static int compress_one_text(hr_pipeline *p, const char *text, size_t len, const char *hash,
-                             const char *model, const hr_compress_opts *opts, const char *tenant,
-                             hr_compress_result *res, hr_span_decision *dec,
-                             text_outcome *outcome, const char **counter)
+ * replacement; otherwise res is empty. dec receives the decision and token counts, counter
+ * (optional) the name of the token counter. -1 on an internal error. */
+static int compress_one_text(hr_pipeline *p, const text_job *job, hr_compress_result *res,
+                             hr_span_decision *dec, text_outcome *outcome, const char **counter)
 {
     memset(dec, 0, sizeof *dec);
+    memset(res, 0, sizeof *res);
     *outcome = TEXT_KEPT;
-    dec->tokens_before = dec->tokens_after = (long long)count_tokens(model, text, len, counter);
-    if (hr_marker_present(text, len)) { /* already compressed by us or a peer */
-        memset(res, 0, sizeof *res);
+    dec->tokens_before = dec->tokens_after =
+        (long long)count_tokens(job->model, job->text, job->len, counter);
+    if (hr_marker_present(job->text, job->len)) /* already compressed by us or a peer */
         return 0;
-    }
-    if (route_and_compress(text, len, hash, opts, res) != 0) {
+    if (route_and_compress(job->text, job->len, job->hash, job->opts, res) != 0) {
         hr_compress_result_free(res);
         return -1;
     }
     if (!res->compressed)
         return 0;
-    long long after = (long long)count_tokens(model, res->out.data, res->out.len, NULL);
+    long long after = (long long)count_tokens(job->model, res->out.data, res->out.len, NULL);
     if ((double)after > p->cfg.max_ratio * (double)dec->tokens_before) {
         hr_compress_result_free(res);
         return 0;
     }
-    if (store_original(p, tenant, res->hash, text, len) != 0) {
+    if (store_original(p, job->tenant, res->hash, job->text, job->len) != 0) {
         hr_compress_result_free(res);
         *outcome = TEXT_STORE_FAILED;
         return 0;
@@ -183,7 +192,8 @@ int hr_pipeline_compress_text(hr_pipeline *p, const char *text, size_t len, cons
     opts.query_len = query ? query_len : 0;
     hr_span_decision dec;
     text_outcome outcome;
-    int rc = compress_one_text(p, text, len, NULL, model, &opts, tenant, res, &dec, &outcome, NULL);
+    text_job job = {text, len, NULL, model, &opts, tenant};
+    int rc = compress_one_text(p, &job, res, &dec, &outcome, NULL);
     *tokens_before = dec.tokens_before;
     *tokens_after = dec.tokens_after;
     pthread_mutex_lock(&p->mu);
@@ -269,11 +279,49 @@ static int span_query(request_run *r, const hr_policy_span *sp)
     return sp->query == HR_JSON_NONE ? 0 : hr_policy_user_text(&r->doc, sp->query, &r->query);
 }
 
-/* Decides one span: replay, leave, or compress. -1 internal error. */
-static int run_span(request_run *r, const hr_policy_span *sp)
+/* A span forwarded as it is: its tokens count on both sides. */
+static void leave_span(request_run *r, hr_span_decision *dec)
+{
+    memset(dec, 0, sizeof *dec);
+    dec->tokens_before = dec->tokens_after =
+        (long long)count_tokens(r->model, r->text.data, r->text.len, NULL);
+}
+
+/* First sight of a span in this session: compress it for the question asked before it,
+ * remember the decision, and leave the replacement in r->comp. -1 internal error. */
+static int compress_new_span(request_run *r, const hr_policy_span *sp, const char *hash,
+                             hr_span_decision *dec)
 {
     hr_pipeline *p = r->p;
-    const hr_json_node *nd = &r->doc.nodes[sp->node];
+    if (span_query(r, sp) != 0)
+        return -1;
+    hr_compress_opts opts = p->cfg.opts;
+    opts.query = r->query.data;
+    opts.query_len = r->query.len;
+    hr_compress_result res;
+    text_outcome outcome;
+    text_job job = {r->text.data, r->text.len, hash, r->model, &opts, r->in->tenant};
+    if (compress_one_text(p, &job, &res, dec, &outcome, &r->out->counter) != 0)
+        return -1;
+    int rc = 0;
+    if (outcome == TEXT_STORE_FAILED) {
+        r->delta.store_failures++;
+        r->out->failed_open = 1; /* not remembered: a later request may store it */
+    } else if (hr_session_cache_put(p->cache, r->session, hash, dec, res.out.data,
+                                    res.out.len) != 0) {
+        rc = -1;
+    }
+    if (rc == 0 && dec->compressed && hr_buf_append(&r->comp, res.out.data, res.out.len) != 0)
+        rc = -1;
+    hr_compress_result_free(&res);
+    r->delta.spans_compressed += rc == 0 && dec->compressed;
+    return rc;
+}
+
+/* Decides one span: replay the session's decision, leave it (cache mode's frozen prefix,
+ * deadline passed), or compress it; then queues its edit. -1 internal error. */
+static int run_span(request_run *r, const hr_policy_span *sp)
+{
     hr_buf_reset(&r->text);
     hr_buf_reset(&r->comp);
     if (hr_json_string(&r->doc, sp->node, &r->text) != 0)
@@ -282,48 +330,19 @@ static int run_span(request_run *r, const hr_policy_span *sp)
     hr_content_hash(r->text.data, r->text.len, hash);
     r->delta.spans_seen++;
     hr_span_decision dec;
-    int hit = hr_session_cache_get(p->cache, r->session, hash, &dec, &r->comp);
+    int hit = hr_session_cache_get(r->p->cache, r->session, hash, &dec, &r->comp);
     if (hit < 0)
         return -1;
     if (hit) {
         r->delta.spans_replayed += dec.compressed;
-    } else if (p->cfg.mode == HR_MODE_CACHE && sp->message < r->prefix) {
-        /* frozen prefix: the provider saw these bytes as they are */
-        memset(&dec, 0, sizeof dec);
-        dec.tokens_before = dec.tokens_after =
-            (long long)count_tokens(r->model, r->text.data, r->text.len, NULL);
+    } else if (r->p->cfg.mode == HR_MODE_CACHE && sp->message < r->prefix) {
+        leave_span(r, &dec); /* frozen prefix: the provider saw these bytes as they are */
     } else if (now_ms() > r->deadline) {
-        memset(&dec, 0, sizeof dec);
-        dec.tokens_before = dec.tokens_after =
-            (long long)count_tokens(r->model, r->text.data, r->text.len, NULL);
-        if (!r->out->failed_open)
-            r->delta.deadline_exceeded++;
+        leave_span(r, &dec);
+        r->delta.deadline_exceeded += !r->out->failed_open;
         r->out->failed_open = 1;
-    } else {
-        if (span_query(r, sp) != 0)
-            return -1;
-        hr_compress_opts opts = p->cfg.opts;
-        opts.query = r->query.data;
-        opts.query_len = r->query.len;
-        hr_compress_result res;
-        text_outcome outcome;
-        if (compress_one_text(p, r->text.data, r->text.len, hash, r->model, &opts, r->in->tenant,
-                              &res, &dec, &outcome, &r->out->counter) != 0)
-            return -1;
-        if (outcome == TEXT_STORE_FAILED) {
-            r->delta.store_failures++;
-            r->out->failed_open = 1; /* not remembered: a later request may store it */
-        } else if (hr_session_cache_put(p->cache, r->session, hash, &dec, res.out.data,
-                                        res.out.len) != 0) {
-            hr_compress_result_free(&res);
-            return -1;
-        }
-        if (dec.compressed && hr_buf_append(&r->comp, res.out.data, res.out.len) != 0) {
-            hr_compress_result_free(&res);
-            return -1;
-        }
-        hr_compress_result_free(&res);
-        r->delta.spans_compressed += dec.compressed;
+    } else if (compress_new_span(r, sp, hash, &dec) != 0) {
+        return -1;
     }
     r->out->tokens_before += dec.tokens_before;
     r->out->tokens_after += dec.tokens_after;
@@ -331,7 +350,7 @@ static int run_span(request_run *r, const hr_policy_span *sp)
     if (!dec.compressed)
         return 0;
     note_transform(r->out, dec.compressor);
-    return add_edit(r, nd, r->comp.data ? r->comp.data : "", r->comp.len);
+    return add_edit(r, &r->doc.nodes[sp->node], r->comp.data ? r->comp.data : "", r->comp.len);
 }
 
 static int run_request(request_run *r)
