@@ -262,6 +262,26 @@ static void sqlite_put_survives_kill_9(void **state)
     hr_ccr_store_close(s);
 }
 
+/* A data dir that cannot be created or a file that is not a database: open fails with a
+ * reason (the proxy then forwards originals), never a crash or a half-open store. */
+static void unusable_data_dirs_fail_cleanly(void **state)
+{
+    fixture *f = *state;
+    char err[256] = "";
+    f->cfg.data_dir = "/proc/headroom-cannot-exist/ccr";
+    assert_null(hr_ccr_store_open(&f->cfg, err, sizeof err));
+    assert_non_null(strstr(err, "cannot create data dir"));
+    char path[400];
+    snprintf(path, sizeof path, "%s/ccr.sqlite3", f->dir);
+    FILE *garbage = fopen(path, "wb");
+    fputs("this is not a database file, just some text that is long enough", garbage);
+    fclose(garbage);
+    f->cfg.data_dir = f->dir;
+    err[0] = '\0';
+    assert_null(hr_ccr_store_open(&f->cfg, err, sizeof err));
+    assert_non_null(strstr(err, "sqlite"));
+}
+
 typedef struct worker {
     hr_ccr_store *s;
     int id;
@@ -422,6 +442,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(sqlite_files_are_private_and_survive_reopen,
                                         setup_sqlite, teardown),
         cmocka_unit_test_setup_teardown(sqlite_put_survives_kill_9, setup_sqlite, teardown),
+        cmocka_unit_test_setup_teardown(unusable_data_dirs_fail_cleanly, setup_sqlite, teardown),
         cmocka_unit_test(config_options_and_env),
         cmocka_unit_test(tenant_keys_hide_the_credential),
     };
