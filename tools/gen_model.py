@@ -11,6 +11,9 @@ never commit or download weights. This tool writes one deterministically from a 
                          (unk [UNK], prefix ##, 100 chars/word), TemplateProcessing [CLS] $A [SEP]
   tokenizer_config.json  what @huggingface/tokenizers and transformers read beside it
   vocab.txt              one token per line, id = line number
+  modules.json, sentence_bert_config.json, 1_Pooling/config.json
+                         the sentence-transformers pipeline files (mean pooling, normalise,
+                         max_seq_length 256), as in the all-MiniLM-L6-v2 repository
 
 Sizes: tiny (unit tests: hidden 64, 2 layers, ~2k vocab) and minilm (the full
 all-MiniLM-L6-v2 shape: hidden 384, 6 layers, 12 heads, intermediate 1536, vocab 30522).
@@ -329,7 +332,24 @@ def generate(arch, size, seed, out):
     with open(os.path.join(out, "vocab.txt"), "w", encoding="utf-8", newline="\n") as f:
         for t in vocab:
             f.write(t + "\n")
+    write_sentence_transformers(out, cfg)
     return cfg
+
+
+def write_sentence_transformers(out, cfg):
+    """The sentence-transformers files of the all-MiniLM-L6-v2 repository (pipeline, max
+    length, pooling), so importers read the real layout, not only our provenance block."""
+    write_json(os.path.join(out, "modules.json"), [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}])
+    write_json(os.path.join(out, "sentence_bert_config.json"),
+               {"max_seq_length": MAX_SEQ, "do_lower_case": False})
+    os.makedirs(os.path.join(out, "1_Pooling"), exist_ok=True)
+    write_json(os.path.join(out, "1_Pooling", "config.json"), {
+        "word_embedding_dimension": cfg["hidden_size"], "pooling_mode_cls_token": False,
+        "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+        "pooling_mode_mean_sqrt_len_tokens": False})
 
 
 def main(argv):

@@ -79,6 +79,11 @@ test('minilm size has the all-MiniLM-L6-v2 shape; tokenizer.json agrees with voc
   assert.deepEqual([tj.model.type, tj.model.unk_token, tj.model.continuing_subword_prefix, tj.model.max_input_chars_per_word],
     ['WordPiece', '[UNK]', '##', 100]);
   assert.deepEqual(tok.encode('The World').tokens, ['[CLS]', 'the', 'world', '[SEP]']);
+  const st = (f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+  assert.equal(st('sentence_bert_config.json').max_seq_length, 256);
+  assert.equal(st('1_Pooling/config.json').pooling_mode_mean_tokens, true);
+  assert.equal(st('1_Pooling/config.json').word_embedding_dimension, 384);
+  assert.deepEqual(st('modules.json').map((m) => m.type.split('.').pop()), ['Transformer', 'Pooling', 'Normalize']);
 });
 
 test('int8 graph uses DynamicQuantizeLinear + MatMulInteger for every weight MatMul', () => {
