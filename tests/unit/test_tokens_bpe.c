@@ -11,6 +11,7 @@
 #include "tokens/bpe.h"
 #include "tokens/tokens.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +284,60 @@ static void singleton_loads_from_data_dir_and_falls_back(void **state)
     hr_tokens_set_data_dir(NULL);
 }
 
+typedef struct {
+    size_t count;
+    const hr_bpe *bpe;
+} race_result;
+
+static void *count_in_thread(void *arg)
+{
+    race_result *r = arg;
+    r->count = hr_tokens_count("gpt-4o", "abcabc aaaa bcab", 16, NULL);
+    r->bpe = hr_bpe_get(HR_TOK_O200K);
+    return NULL;
+}
+
+/* First use from several threads at once loads the table exactly once. */
+static void singleton_first_use_from_threads(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/hr-tokens-race-XXXXXX", path[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/tokenizers", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/tokenizers/o200k_base.tiktoken", dir);
+    hr_buf t = HR_BUF_INIT;
+    make_table(&t, MERGES, N_MERGES);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(t.data, 1, t.len, f), t.len);
+    fclose(f);
+    hr_buf_free(&t);
+    hr_tokens_set_data_dir(dir);
+    pthread_t th[6];
+    race_result res[6];
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, count_in_thread, &res[i]), 0);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < 6; i++) {
+        assert_non_null(res[i].bpe);
+        assert_ptr_equal(res[i].bpe, res[0].bpe);
+        /* abcabc | " " aaaa (aa merges first, then aaaa) | " " bcab: 5 tokens */
+        assert_int_equal(res[i].count, 5);
+    }
+    uint32_t *ids = NULL;
+    size_t n = 0;
+    assert_int_equal(hr_bpe_encode(res[0].bpe, "abcabc aaaa bcab", 16, 0, &ids, &n), 0);
+    assert_int_equal(n, res[0].count);
+    free(ids);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/tokenizers", dir);
+    rmdir(path);
+    rmdir(dir);
+    hr_tokens_set_data_dir(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +348,7 @@ int main(void)
         cmocka_unit_test(long_piece_uses_heap),
         cmocka_unit_test(malformed_rank_files),
         cmocka_unit_test(singleton_loads_from_data_dir_and_falls_back),
+        cmocka_unit_test(singleton_first_use_from_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
