@@ -170,14 +170,14 @@ static void on_block_delta(hr_ccr_stream *s, const hr_json_doc *d)
     uint32_t type = hr_json_get(d, delta, "type");
     if (hr_json_string_eq(d, type, "text_delta"))
         hr_json_string(d, hr_json_get(d, delta, "text"), &b->text);
-    else if (hr_json_string_eq(d, type, "input_json_delta"))
+    else if (hr_json_string_eq(d, type, "input_json_delta") && b->kind == B_TOOL_USE)
         hr_json_string(d, hr_json_get(d, delta, "partial_json"), &b->text);
     else if (hr_json_string_eq(d, type, "thinking_delta"))
         hr_json_string(d, hr_json_get(d, delta, "thinking"), &b->text);
     else if (hr_json_string_eq(d, type, "signature_delta"))
         hr_json_string(d, hr_json_get(d, delta, "signature"), &b->signature);
-    else if (b->kind != B_OTHER)
-        s->untrackable = 1; /* a delta we could not replay */
+    else
+        s->untrackable = 1; /* a delta we could not replay (server tool input, citations) */
 }
 
 static void read_usage(const hr_json_doc *d, uint32_t usage, long long *in, long long *out)
