@@ -511,6 +511,17 @@ void hr_pipeline_stats_get(hr_pipeline *p, hr_pipeline_stats *out)
     pthread_mutex_unlock(&p->mu);
 }
 
+int hr_pipeline_process_stats_json(hr_buf *out)
+{
+    pthread_mutex_lock(&g_proc_mu);
+    hr_pipeline *p = g_proc;
+    hr_pipeline_stats s;
+    if (p)
+        hr_pipeline_stats_get(p, &s);
+    pthread_mutex_unlock(&g_proc_mu);
+    return p ? hr_pipeline_stats_json(&s, out) : hr_buf_puts(out, "{}");
+}
+
 int hr_pipeline_stats_json(const hr_pipeline_stats *s, hr_buf *out)
 {
     int rc = hr_buf_printf(out,

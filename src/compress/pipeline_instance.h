@@ -69,6 +69,8 @@ typedef struct hr_pipeline_stats {
 } hr_pipeline_stats;
 
 void hr_pipeline_stats_get(hr_pipeline *p, hr_pipeline_stats *out);
+/* The process instance's stats as JSON (for /stats); {} before the first request. */
+int hr_pipeline_process_stats_json(hr_buf *out);
 /* One JSON object: {"requests":..,"tokens_saved":..,"compressors":{"smart_crusher":{..}}}. */
 int hr_pipeline_stats_json(const hr_pipeline_stats *s, hr_buf *out);
 

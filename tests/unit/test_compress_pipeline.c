@@ -252,6 +252,18 @@ static void replay_turns(hr_compress_mode mode, int turns)
     hr_pipeline_stats s;
     hr_pipeline_stats_get(p, &s);
     assert_int_equal(s.requests, (uint64_t)turns);
+    hr_buf js = HR_BUF_INIT;
+    assert_int_equal(hr_pipeline_stats_json(&s, &js), 0);
+    hr_json_doc jd;
+    hr_json_error je;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    assert_int_equal(hr_json_parse(&jd, js.data, js.len, &lim, &je), 0);
+    int64_t saved = 0;
+    uint32_t sc = hr_json_get(&jd, hr_json_get(&jd, 0, "compressors"), "smart_crusher");
+    assert_int_equal(hr_json_int64(&jd, hr_json_get(&jd, sc, "tokens_saved"), &saved), 0);
+    assert_true(saved > 0);
+    hr_json_doc_free(&jd);
+    hr_buf_free(&js);
     assert_true(s.spans_replayed >= (uint64_t)(turns * (turns - 1) / 2) * 9 / 10);
     hr_buf_free(&msgs);
     hr_buf_free(&body);
