@@ -18,14 +18,21 @@
 
 #define PANEL_K_MAX 2048
 
+/* {sum a, sum b, sum c, sum d} with unpack + add only: those have EVEX forms, so the
+ * accumulators may live in zmm16-31 (vphaddd is VEX-only; using it made GCC copy all 16
+ * accumulators into the low registers on every loop iteration). */
+VNNI static inline __m256i fold256(__m512i a)
+{
+    return _mm256_add_epi32(_mm512_castsi512_si256(a), _mm512_extracti64x4_epi64(a, 1));
+}
+
 VNNI static inline __m128i hsum4_epi32(__m512i a, __m512i b, __m512i c, __m512i d)
 {
-    __m256i a8 = _mm256_add_epi32(_mm512_castsi512_si256(a), _mm512_extracti64x4_epi64(a, 1));
-    __m256i b8 = _mm256_add_epi32(_mm512_castsi512_si256(b), _mm512_extracti64x4_epi64(b, 1));
-    __m256i c8 = _mm256_add_epi32(_mm512_castsi512_si256(c), _mm512_extracti64x4_epi64(c, 1));
-    __m256i d8 = _mm256_add_epi32(_mm512_castsi512_si256(d), _mm512_extracti64x4_epi64(d, 1));
-    __m256i abcd = _mm256_hadd_epi32(_mm256_hadd_epi32(a8, b8), _mm256_hadd_epi32(c8, d8));
-    return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
+    __m256i a8 = fold256(a), b8 = fold256(b), c8 = fold256(c), d8 = fold256(d);
+    __m256i ab = _mm256_add_epi32(_mm256_unpacklo_epi32(a8, b8), _mm256_unpackhi_epi32(a8, b8));
+    __m256i cd = _mm256_add_epi32(_mm256_unpacklo_epi32(c8, d8), _mm256_unpackhi_epi32(c8, d8));
+    __m256i s = _mm256_add_epi32(_mm256_unpacklo_epi64(ab, cd), _mm256_unpackhi_epi64(ab, cd));
+    return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
 }
 
 static int32_t dot_tail(const int16_t *a, const int8_t *w, int from, int k)
@@ -54,24 +61,34 @@ VNNI static void tile_4x4(const int16_t *xq, int m, int r, int k, int kv, const 
     for (int q = 0; q < 4; q++)
         a[q] = xq + (size_t)(r + q < m ? r + q : m - 1) * k;
     const int16_t *p0 = panel, *p1 = p0 + kv, *p2 = p1 + kv, *p3 = p2 + kv;
+    const int16_t *x0 = a[0], *x1 = a[1], *x2 = a[2], *x3 = a[3];
     __m512i c00 = _mm512_setzero_si512(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00,
             c12 = c00, c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00,
             c31 = c00, c32 = c00, c33 = c00;
     for (int i = 0; i < kv; i += 32) {
         __m512i w_0 = _mm512_load_si512(p0 + i), w_1 = _mm512_load_si512(p1 + i);
         __m512i w_2 = _mm512_load_si512(p2 + i), w_3 = _mm512_load_si512(p3 + i);
-        __m512i x = _mm512_loadu_si512(a[0] + i);
-        c00 = _mm512_dpwssd_epi32(c00, x, w_0), c01 = _mm512_dpwssd_epi32(c01, x, w_1);
-        c02 = _mm512_dpwssd_epi32(c02, x, w_2), c03 = _mm512_dpwssd_epi32(c03, x, w_3);
-        x = _mm512_loadu_si512(a[1] + i);
-        c10 = _mm512_dpwssd_epi32(c10, x, w_0), c11 = _mm512_dpwssd_epi32(c11, x, w_1);
-        c12 = _mm512_dpwssd_epi32(c12, x, w_2), c13 = _mm512_dpwssd_epi32(c13, x, w_3);
-        x = _mm512_loadu_si512(a[2] + i);
-        c20 = _mm512_dpwssd_epi32(c20, x, w_0), c21 = _mm512_dpwssd_epi32(c21, x, w_1);
-        c22 = _mm512_dpwssd_epi32(c22, x, w_2), c23 = _mm512_dpwssd_epi32(c23, x, w_3);
-        x = _mm512_loadu_si512(a[3] + i);
-        c30 = _mm512_dpwssd_epi32(c30, x, w_0), c31 = _mm512_dpwssd_epi32(c31, x, w_1);
-        c32 = _mm512_dpwssd_epi32(c32, x, w_2), c33 = _mm512_dpwssd_epi32(c33, x, w_3);
+        __m512i y0 = _mm512_loadu_si512(x0 + i), y1 = _mm512_loadu_si512(x1 + i);
+        __m512i y2 = _mm512_loadu_si512(x2 + i), y3 = _mm512_loadu_si512(x3 + i);
+        /* Explicit asm: GCC 12 otherwise copies the tied accumulators between registers
+         * on every iteration (measured: 27 moves per 16 vpdpwssd). Two blocks because
+         * an asm statement takes at most 30 operands. */
+#define HR_DPWSSD_2ROWS(ca0, ca1, ca2, ca3, cb0, cb1, cb2, cb3, ya, yb)                  \
+        __asm__("vpdpwssd %[w0], %[xa], %[a0]\n\t"                                      \
+                "vpdpwssd %[w1], %[xa], %[a1]\n\t"                                      \
+                "vpdpwssd %[w2], %[xa], %[a2]\n\t"                                      \
+                "vpdpwssd %[w3], %[xa], %[a3]\n\t"                                      \
+                "vpdpwssd %[w0], %[xb], %[b0]\n\t"                                      \
+                "vpdpwssd %[w1], %[xb], %[b1]\n\t"                                      \
+                "vpdpwssd %[w2], %[xb], %[b2]\n\t"                                      \
+                "vpdpwssd %[w3], %[xb], %[b3]"                                            \
+                : [a0] "+v"(ca0), [a1] "+v"(ca1), [a2] "+v"(ca2), [a3] "+v"(ca3),         \
+                  [b0] "+v"(cb0), [b1] "+v"(cb1), [b2] "+v"(cb2), [b3] "+v"(cb3)          \
+                : [w0] "v"(w_0), [w1] "v"(w_1), [w2] "v"(w_2), [w3] "v"(w_3), [xa] "v"(ya), \
+                  [xb] "v"(yb))
+        HR_DPWSSD_2ROWS(c00, c01, c02, c03, c10, c11, c12, c13, y0, y1);
+        HR_DPWSSD_2ROWS(c20, c21, c22, c23, c30, c31, c32, c33, y2, y3);
+#undef HR_DPWSSD_2ROWS
     }
     __m128i s[4] = {hsum4_epi32(c00, c01, c02, c03), hsum4_epi32(c10, c11, c12, c13),
                     hsum4_epi32(c20, c21, c22, c23), hsum4_epi32(c30, c31, c32, c33)};
