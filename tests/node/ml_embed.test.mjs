@@ -140,3 +140,20 @@ test('headroom embed matches ONNX Runtime fp32 (all-MiniLM-L6-v2 shape)', { skip
   if (sanitizeBuild()) texts.forEach((s, i) => { texts[i] = s.slice(0, 60); });
   await compareOurs(t, dir, texts);
 });
+
+// A model directory with only vocab.txt (no tokenizer.json) imports through
+// hr_wordpiece_vocab_from_txt and must embed exactly as the tokenizer.json import does.
+test('vocab.txt-only model directory embeds identically', { skip: !embedAvailable() && 'headroom embed not built' }, () => {
+  const bare = path.join(BUILD_DIR, 'ml-embed-tiny-vocabtxt');
+  fs.rmSync(bare, { recursive: true, force: true });
+  fs.cpSync(tiny, bare, { recursive: true });
+  fs.rmSync(path.join(bare, 'tokenizer.json'));
+  fs.rmSync(path.join(bare, 'tokenizer_config.json'));
+  const texts = embedTexts(12, 25);
+  const files = [path.join(tiny, 'model-a.hrm'), path.join(bare, 'model-b.hrm')];
+  execFileSync(BIN, ['model', 'import', tiny, '--out', files[0]], { stdio: 'pipe' });
+  execFileSync(BIN, ['model', 'import', bare, '--out', files[1]], { stdio: 'pipe' });
+  const [a, b] = files.map((f) => ourEmbeddings(f, texts));
+  assert.deepEqual(b.map((r) => r.tokens), a.map((r) => r.tokens));
+  assert.deepEqual(b.map((r) => r.embedding), a.map((r) => r.embedding));
+});
