@@ -255,6 +255,30 @@ static void many_keys(void **state)
     hr_buf_free(&in);
 }
 
+/* Arrays nested up to max_depth (50) are crushed; deeper ones pass verbatim. */
+static void depth_limit(void **state)
+{
+    (void)state;
+    for (int depth = 49; depth <= 52; depth += 3) {
+        hr_buf in = HR_BUF_INIT;
+        for (int i = 0; i < depth; i++)
+            hr_buf_puts(&in, "{\"a\":");
+        scen_metrics(&in, 100, 3);
+        for (int i = 0; i < depth; i++)
+            hr_buf_putc(&in, '}');
+        hr_compress_result r = crush(in.data, in.len, NULL);
+        if (depth <= 50) {
+            assert_true(r.compressed);
+            json_part_len(&r);
+            assert_int_equal(r.units_total, 100);
+        } else {
+            assert_false(r.compressed);
+        }
+        hr_compress_result_free(&r);
+        hr_buf_free(&in);
+    }
+}
+
 static void duplicate_keys_and_huge_numbers_exact(void **state)
 {
     (void)state;
@@ -332,6 +356,7 @@ int main(void)
         cmocka_unit_test(bad_input_never_compressed),
         cmocka_unit_test(huge_string_kept_whole),
         cmocka_unit_test(many_keys),
+        cmocka_unit_test(depth_limit),
         cmocka_unit_test(duplicate_keys_and_huge_numbers_exact),
         cmocka_unit_test(minified_strings_verbatim),
         cmocka_unit_test(deterministic_and_marker_per_array),
