@@ -1,9 +1,10 @@
 /* upstream.h: one request to a provider over libcurl, read incrementally.
  *
- * Connections, DNS and TLS sessions are shared process-wide (a curl share handle, a
- * documented singleton set up by hr_upstream_global_init) so keep-alive connections to the
- * provider are reused across client connections; HTTP/2 is used when the server offers it
- * over TLS. Each transfer runs on the calling thread (its own curl multi handle) and only
+ * Keep-alive connections to the provider are reused across client connections: transfers
+ * draw their curl handles from a bounded process-wide pool whose handles keep their idle
+ * connections; DNS results and TLS sessions are shared through a curl share handle. Both
+ * are documented singletons set up by hr_upstream_global_init. HTTP/2 is used when the
+ * server offers it over TLS. Each transfer runs on the calling thread (its own curl multi handle) and only
  * advances while the caller waits in hr_upstream_wait_headers / hr_upstream_read, so at
  * most one curl write (<= 64 KiB) is held in memory: a stream is never buffered whole.
  *
