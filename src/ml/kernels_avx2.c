@@ -230,19 +230,32 @@ AVX2 static inline void tile_2x4(const int16_t *a0, const int16_t *a1, const int
     __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c03 = c00;
     __m256i c10 = c00, c11 = c00, c12 = c00, c13 = c00;
     for (int i = 0; i < kv; i += 16) {
-        __m256i va0 = load16(a0 + i), va1 = load16(a1 + i), vw;
-        vw = load16(p + i);
-        c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(va0, vw));
-        c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(va1, vw));
-        vw = load16(p1 + i);
-        c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(va0, vw));
-        c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(va1, vw));
-        vw = load16(p2 + i);
-        c02 = _mm256_add_epi32(c02, _mm256_madd_epi16(va0, vw));
-        c12 = _mm256_add_epi32(c12, _mm256_madd_epi16(va1, vw));
-        vw = load16(p3 + i);
-        c03 = _mm256_add_epi32(c03, _mm256_madd_epi16(va0, vw));
-        c13 = _mm256_add_epi32(c13, _mm256_madd_epi16(va1, vw));
+        __m256i va0 = load16(a0 + i), va1 = load16(a1 + i);
+        __m256i w0 = load16(p + i), w1 = load16(p1 + i), w2 = load16(p2 + i), w3 = load16(p3 + i);
+        __m256i t0, t1;
+        /* Explicit asm: with intrinsics GCC 12 adds into the product register and copies
+         * it back to the accumulator, 8 extra moves per 16 instructions. */
+        __asm__("vpmaddwd %[w0], %[x0], %[t0]\n\t"
+                "vpmaddwd %[w0], %[x1], %[t1]\n\t"
+                "vpaddd %[t0], %[c00], %[c00]\n\t"
+                "vpaddd %[t1], %[c10], %[c10]\n\t"
+                "vpmaddwd %[w1], %[x0], %[t0]\n\t"
+                "vpmaddwd %[w1], %[x1], %[t1]\n\t"
+                "vpaddd %[t0], %[c01], %[c01]\n\t"
+                "vpaddd %[t1], %[c11], %[c11]\n\t"
+                "vpmaddwd %[w2], %[x0], %[t0]\n\t"
+                "vpmaddwd %[w2], %[x1], %[t1]\n\t"
+                "vpaddd %[t0], %[c02], %[c02]\n\t"
+                "vpaddd %[t1], %[c12], %[c12]\n\t"
+                "vpmaddwd %[w3], %[x0], %[t0]\n\t"
+                "vpmaddwd %[w3], %[x1], %[t1]\n\t"
+                "vpaddd %[t0], %[c03], %[c03]\n\t"
+                "vpaddd %[t1], %[c13], %[c13]"
+                : [c00] "+x"(c00), [c01] "+x"(c01), [c02] "+x"(c02), [c03] "+x"(c03),
+                  [c10] "+x"(c10), [c11] "+x"(c11), [c12] "+x"(c12), [c13] "+x"(c13),
+                  [t0] "=&x"(t0), [t1] "=&x"(t1)
+                : [w0] "x"(w0), [w1] "x"(w1), [w2] "x"(w2), [w3] "x"(w3), [x0] "x"(va0),
+                  [x1] "x"(va1));
     }
     _mm_storeu_si128((__m128i *)(void *)s0, hsum4_epi32(c00, c01, c02, c03));
     _mm_storeu_si128((__m128i *)(void *)s1, hsum4_epi32(c10, c11, c12, c13));
