@@ -151,6 +151,33 @@ test('POST /v1/compress answers {messages, tokens_*, compression_ratio, transfor
   assert.equal(notJson.status, 400);
 });
 
+test('token mode through the proxy: 30 turns, each upstream body extends the previous one byte for byte', async () => {
+  up.reset();
+  up.script('/v1/chat/completions', { json: openaiChatCompletion(), repeat: true });
+  const client = new OpenAI({ apiKey: 'sk-test-turns', baseURL: `${proxy.url}/v1`, maxRetries: 0 });
+  const messages = [{ role: 'system', content: 'You are an agent.' }];
+  let previous = null;
+  let compressedTurns = 0;
+  for (let t = 0; t < 30; t++) {
+    messages.push({ role: 'user', content: `turn ${t}: what happened to order ${700000 + t}?` });
+    messages.push({ role: 'assistant', content: null, tool_calls: [{ id: `call_${t}`, type: 'function', function: { name: 'orders', arguments: '{}' } }] });
+    messages.push({ role: 'tool', tool_call_id: `call_${t}`, content: orders(40 + t, t + 1) });
+    await client.chat.completions.create({ model: 'gpt-4o-mini', messages });
+    const body = up.requests[up.requests.length - 1].body;
+    const sent = JSON.parse(body);
+    if (MARKER.test(sent.messages[sent.messages.length - 1].content)) compressedTurns++;
+    if (previous) {
+      // everything up to the end of the previous body's last message must be repeated
+      // unchanged (the SDK may write "model" before or after "messages")
+      const head = previous.subarray(0, previous.lastIndexOf('}]') + 1);
+      assert.ok(head.length > previous.length / 2);
+      assert.ok(body.subarray(0, head.length).equals(head), `turn ${t}: earlier bytes changed`);
+    }
+    previous = body;
+  }
+  assert.equal(compressedTurns, 30);
+});
+
 function cli(args, input) {
   return spawnSync(HEADROOM_BIN, ['compress', ...args], {
     input, env: { ...process.env, HEADROOM_DATA_DIR: dataDir }, maxBuffer: 64 << 20,
