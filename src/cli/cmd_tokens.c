@@ -218,6 +218,8 @@ typedef struct {
     int have_forced, ids, special, batch;
 } count_opts;
 
+/* Reads f to the end into a malloc'd buffer (caller frees), NUL-terminated so the batch
+ * parser's strtoull stops inside it. */
 static int read_all(FILE *f, char **out, size_t *len)
 {
     size_t cap = 1 << 16, n = 0;
@@ -238,6 +240,11 @@ static int read_all(FILE *f, char **out, size_t *len)
         if (got == 0)
             break;
     }
+    if (ferror(f)) {
+        free(b);
+        return -1;
+    }
+    b[n] = '\0'; /* n < cap: the last fread had room and returned 0 */
     *out = b;
     *len = n;
     return 0;
@@ -323,7 +330,7 @@ static int cmd_count(int argc, char **argv)
     char *in = NULL;
     size_t len = 0;
     if (read_all(stdin, &in, &len) != 0) {
-        fprintf(stderr, "headroom tokens count: out of memory\n");
+        fprintf(stderr, "headroom tokens count: cannot read stdin\n");
         return 1;
     }
     hr_tok_encoding used = HR_TOK_ESTIMATE;

@@ -290,6 +290,18 @@ test('without a rank file the counter falls back to the estimator and says so', 
   }
 });
 
+test('count --batch rejects bad framing instead of reading past the input', () => {
+  exportRanks(DATA);
+  for (const input of ['5\nhello3\nabc12', '99\nshort', 'x\nabc']) {
+    const res = spawnSync(BIN, ['tokens', 'count', '--batch', '--data-dir', DATA], { input });
+    assert.equal(res.status, 1, input);
+    assert.match(res.stderr.toString(), /bad batch framing/);
+  }
+  const ok = spawnSync(BIN, ['tokens', 'count', '--batch', '--data-dir', DATA], { input: '5\nhello0\n' });
+  assert.equal(ok.status, 0);
+  assert.equal(ok.stdout.toString(), '1\n0\n');
+});
+
 function serve(files) {
   return new Promise((resolve) => {
     const server = http.createServer((req, res) => {
