@@ -65,12 +65,11 @@ const char *hr_tok_encoding_name(hr_tok_encoding e)
     return "estimate";
 }
 
+/* Anthropic names plus the cloud spellings ("anthropic.claude-…" on Bedrock, with region
+ * prefixes such as "us.", "claude-…@2024…" on Vertex). */
 static int is_claude(const char *model)
 {
-    if (!model)
-        return 0;
-    const char *name = strip_provider(model);
-    return strncasecmp(name, "claude", 6) == 0 || strncasecmp(name, "anthropic.claude", 16) == 0;
+    return model && strcasestr(strip_provider(model), "claude") != NULL;
 }
 
 /* Code points, not bytes: the published ratios are per character of text. Invalid UTF-8

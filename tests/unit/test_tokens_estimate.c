@@ -43,6 +43,9 @@ static void estimator_counts_code_points(void **state)
     /* "héllo" is 6 bytes but 5 code points. */
     assert_int_equal(hr_tokens_estimate("x", "h\xc3\xa9llo", 6), 2);
     assert_int_equal(hr_tokens_estimate("claude", "\xe4\xbd\xa0\xe5\xa5\xbd\xe4\xbd\xa0\xe5\xa5\xbd", 12), 2);
+    assert_int_equal(hr_tokens_estimate("us.anthropic.claude-3-7-sonnet-20250219-v1:0", "abcdefgh", 8), 3);
+    assert_int_equal(hr_tokens_estimate("bedrock/anthropic.claude-v2", "abcdefgh", 8), 3);
+    assert_int_equal(hr_tokens_estimate(NULL, "abcdefgh", 8), 2);
     hr_tok_encoding used = HR_TOK_O200K;
     assert_int_equal(hr_tokens_count("claude-sonnet-4", "abcdefgh", 8, &used), 3);
     assert_int_equal(used, HR_TOK_ESTIMATE);
