@@ -2,9 +2,9 @@
  * table (ranks.c): the merge loop, encode / count / decode, the encodings' special tokens,
  * and the process-wide encoder singletons loaded lazily from the data dir.
  *
- * The merge follows tiktoken exactly: a piece that is itself a token is one token;
- * otherwise adjacent parts are merged lowest rank first, leftmost on ties, until no
- * adjacent pair is a token. Short pieces use tiktoken's linear scan; long pieces (long
+ * The merge follows tiktoken exactly (for pieces up to MAX_PIECE bytes): a piece that is
+ * itself a token is one token; otherwise adjacent parts are merged lowest rank first,
+ * leftmost on ties, until no adjacent pair is a token. Short pieces use tiktoken's linear scan; long pieces (long
  * whitespace runs, CJK runs without punctuation) a heap, so they stay O(n log n).
  */
 #include "tokens/bpe.h"

@@ -65,7 +65,8 @@ const hr_bpe *hr_bpe_get(hr_tok_encoding enc);
 /* Lets hr_bpe_get retry encodings whose load failed (called when the data dir changes). */
 void hr_bpe_forget_failures(void);
 
-/* Token ids of text. allow_special: the encoding's special-token strings become their ids
+/* Token ids of text (pieces over 256 KiB are merged in 256 KiB chunks, docs/tokens.md).
+ * allow_special: the encoding's special-token strings become their ids
  * (tiktoken encode(allowed_special="all")); otherwise they are ordinary text
  * (encode_ordinary). *ids is malloc'd, owned by the caller. 0 ok, -1 out of memory. */
 int hr_bpe_encode(const hr_bpe *b, const char *text, size_t len, int allow_special,
