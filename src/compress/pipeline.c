@@ -38,7 +38,8 @@ hr_pipeline *hr_pipeline_new(const hr_pipeline_config *c, hr_pipeline_store_choi
     p->cfg = *c;
     p->store_choice = choice;
     p->store = store;
-    p->cache = hr_session_cache_new(c->max_sessions, c->max_entries, c->max_session_bytes);
+    p->cache = hr_session_cache_new(c->max_sessions, c->max_entries, c->max_session_bytes,
+                                    c->max_cache_bytes);
     if (!p->cache) {
         free(p);
         return NULL;

@@ -18,7 +18,8 @@ void hr_pipeline_config_default(hr_pipeline_config *c)
     snprintf(c->exclude_tools, sizeof c->exclude_tools, "%s", HR_POLICY_DEFAULT_EXCLUDE);
     c->max_sessions = 256;
     c->max_entries = 2048;
-    c->max_session_bytes = (size_t)16 << 20;
+    c->max_session_bytes = (size_t)8 << 20;
+    c->max_cache_bytes = (size_t)64 << 20;
     hr_compress_opts_default(&c->opts);
 }
 

@@ -42,7 +42,8 @@ typedef struct hr_pipeline_config {
     char exclude_tools[HR_POLICY_EXCLUDE_MAX]; /* comma-separated tool names, exact match */
     size_t max_sessions;       /* session cache: sessions kept (LRU, 256) */
     size_t max_entries;        /* per session: distinct tool outputs remembered (2048) */
-    size_t max_session_bytes;  /* per session: bytes of compressed text remembered (16 MiB) */
+    size_t max_session_bytes;  /* per session: bytes of compressed text remembered (8 MiB) */
+    size_t max_cache_bytes;    /* all sessions together (64 MiB): replay memory's ceiling */
     hr_compress_opts opts;     /* compressor options (query filled per span) */
 } hr_pipeline_config;
 

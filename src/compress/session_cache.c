@@ -28,11 +28,12 @@ struct hr_session_cache {
     pthread_mutex_t mu;
     session *sessions;
     size_t n, max_sessions, max_entries, max_bytes;
+    size_t total_bytes, max_total_bytes; /* over all sessions */
     uint64_t tick;
 };
 
 hr_session_cache *hr_session_cache_new(size_t max_sessions, size_t max_entries,
-                                       size_t max_bytes)
+                                       size_t max_bytes, size_t max_total_bytes)
 {
     hr_session_cache *c = calloc(1, sizeof *c);
     if (!c)
@@ -40,6 +41,7 @@ hr_session_cache *hr_session_cache_new(size_t max_sessions, size_t max_entries,
     c->max_sessions = max_sessions ? max_sessions : 1;
     c->max_entries = max_entries ? max_entries : 1;
     c->max_bytes = max_bytes;
+    c->max_total_bytes = max_total_bytes;
     c->sessions = calloc(c->max_sessions, sizeof *c->sessions);
     if (!c->sessions) {
         free(c);
@@ -50,7 +52,7 @@ hr_session_cache *hr_session_cache_new(size_t max_sessions, size_t max_entries,
 }
 
 static void session_clear(session *s)
-{
+{ /* the caller adjusts the cache's total_bytes */
     for (size_t i = 0; i < s->n; i++)
         free(s->entries[i].text);
     free(s->entries);
@@ -66,6 +68,24 @@ void hr_session_cache_free(hr_session_cache *c)
     free(c->sessions);
     pthread_mutex_destroy(&c->mu);
     free(c);
+}
+
+/* Index of the least recently used session other than keep (NULL: any). */
+static size_t lru_session(hr_session_cache *c, const session *keep)
+{
+    size_t lru = c->n;
+    for (size_t i = 0; i < c->n; i++)
+        if (&c->sessions[i] != keep && (lru == c->n || c->sessions[i].used < c->sessions[lru].used))
+            lru = i;
+    return lru;
+}
+
+static void evict_session(hr_session_cache *c, size_t i)
+{
+    c->total_bytes -= c->sessions[i].bytes;
+    session_clear(&c->sessions[i]);
+    c->sessions[i] = c->sessions[--c->n];
+    memset(&c->sessions[c->n], 0, sizeof c->sessions[c->n]);
 }
 
 static session *find_session(hr_session_cache *c, const char *key)
@@ -84,15 +104,8 @@ static session *open_session(hr_session_cache *c, const char *key)
     session *s = find_session(c, key);
     if (s)
         return s;
-    if (c->n == c->max_sessions) {
-        size_t lru = 0;
-        for (size_t i = 1; i < c->n; i++)
-            if (c->sessions[i].used < c->sessions[lru].used)
-                lru = i;
-        session_clear(&c->sessions[lru]);
-        c->sessions[lru] = c->sessions[--c->n];
-        memset(&c->sessions[c->n], 0, sizeof c->sessions[c->n]);
-    }
+    if (c->n == c->max_sessions)
+        evict_session(c, lru_session(c, NULL));
     s = &c->sessions[c->n++];
     memset(s, 0, sizeof *s);
     strncpy(s->key, key, HR_SESSION_KEY_MAX);
@@ -108,13 +121,14 @@ static entry *find_entry(session *s, const char *hash)
     return NULL;
 }
 
-static void evict_lru_entry(session *s)
+static void evict_lru_entry(hr_session_cache *c, session *s)
 {
     size_t lru = 0;
     for (size_t i = 1; i < s->n; i++)
         if (s->entries[i].used < s->entries[lru].used)
             lru = i;
     s->bytes -= s->entries[lru].len;
+    c->total_bytes -= s->entries[lru].len;
     free(s->entries[lru].text);
     s->entries[lru] = s->entries[--s->n];
 }
@@ -157,10 +171,11 @@ int hr_session_cache_put(hr_session_cache *c, const char *session_key, const cha
     entry *e = find_entry(s, hash);
     if (e) {
         s->bytes -= e->len;
+        c->total_bytes -= e->len;
         free(e->text);
     } else {
         while (s->n >= c->max_entries)
-            evict_lru_entry(s);
+            evict_lru_entry(c, s);
         if (s->n == s->cap) {
             size_t cap = s->cap ? s->cap * 2 : 16;
             entry *v = realloc(s->entries, cap * sizeof *v);
@@ -181,13 +196,22 @@ int hr_session_cache_put(hr_session_cache *c, const char *session_key, const cha
     e->len = len;
     e->used = ++c->tick;
     s->bytes += len;
+    c->total_bytes += len;
     while (c->max_bytes && s->bytes > c->max_bytes && s->n > 1) {
         entry keep = *e; /* never evict the entry just written */
         size_t at = (size_t)(e - s->entries);
         s->entries[at].used = UINT64_MAX;
-        evict_lru_entry(s);
+        evict_lru_entry(c, s);
         e = find_entry(s, keep.hash);
         e->used = keep.used;
+    }
+    /* over the global ceiling: whole sessions go, least recently used first (never the
+     * one just written; its own bound keeps it under max_bytes) */
+    while (c->max_total_bytes && c->total_bytes > c->max_total_bytes && c->n > 1) {
+        char key[HR_SESSION_KEY_MAX + 1];
+        memcpy(key, s->key, sizeof key);
+        evict_session(c, lru_session(c, s));
+        s = find_session(c, key);
     }
 out:
     pthread_mutex_unlock(&c->mu);
@@ -211,7 +235,8 @@ void hr_session_cache_set_prefix(hr_session_cache *c, const char *session_key, u
     pthread_mutex_unlock(&c->mu);
 }
 
-void hr_session_cache_counts(hr_session_cache *c, size_t *sessions, size_t *entries)
+void hr_session_cache_counts(hr_session_cache *c, size_t *sessions, size_t *entries,
+                             size_t *bytes)
 {
     pthread_mutex_lock(&c->mu);
     size_t e = 0;
@@ -219,5 +244,6 @@ void hr_session_cache_counts(hr_session_cache *c, size_t *sessions, size_t *entr
         e += c->sessions[i].n;
     *sessions = c->n;
     *entries = e;
+    *bytes = c->total_bytes;
     pthread_mutex_unlock(&c->mu);
 }

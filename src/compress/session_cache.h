@@ -6,7 +6,9 @@
  * system prompt). Per session: a bounded LRU of entries keyed by the content hash of a
  * tool output, each holding the decision (compressed text, or "left as is") and its token
  * counts; plus the message count of the session's previous request. Bounds: sessions
- * (LRU), entries per session and bytes per session (LRU within the session).
+ * (LRU), entries per session and bytes per session (LRU within the session), and bytes
+ * over all sessions (least recently used sessions go first), so the process's memory for
+ * replay has one fixed ceiling.
  *
  * Thread safety: one mutex per cache; every call copies in or out under it, so callers
  * never hold pointers into the cache. Ownership: hr_session_cache_new allocates, the caller
@@ -33,7 +35,7 @@ typedef struct hr_span_decision {
 } hr_span_decision;
 
 hr_session_cache *hr_session_cache_new(size_t max_sessions, size_t max_entries,
-                                       size_t max_bytes);
+                                       size_t max_bytes, size_t max_total_bytes);
 void hr_session_cache_free(hr_session_cache *c);
 
 /* 1 found (dec filled, compressed text appended to text), 0 absent, -1 out of memory. */
@@ -49,7 +51,8 @@ int hr_session_cache_put(hr_session_cache *c, const char *session, const char *h
 uint32_t hr_session_cache_prefix(hr_session_cache *c, const char *session);
 void hr_session_cache_set_prefix(hr_session_cache *c, const char *session, uint32_t n);
 
-/* Sessions and entries currently held (stats and tests). */
-void hr_session_cache_counts(hr_session_cache *c, size_t *sessions, size_t *entries);
+/* Sessions, entries and bytes of compressed text currently held (stats and tests). */
+void hr_session_cache_counts(hr_session_cache *c, size_t *sessions, size_t *entries,
+                             size_t *bytes);
 
 #endif
