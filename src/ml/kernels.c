@@ -351,9 +351,9 @@ void hr_rope_qk(float *qkv, int seq, int n_heads, int head_dim, double theta)
 
 size_t hr_attention_scratch_floats(int seq, int n_heads, int head_dim)
 {
-    /* per head: K transposed + 16 rows of scores (the AVX2 path blocks query rows; the
-     * scalar path uses one), rounded to 16 floats (64 bytes) */
-    size_t per = ((size_t)head_dim * seq + (size_t)16 * seq + 15) / 16 * 16;
+    /* per head: K transposed, 16 rows of scores and V packed (the AVX2 path blocks query
+     * rows and packs V; the scalar path uses K^T and one row), rounded to 64 bytes */
+    size_t per = ((size_t)2 * head_dim * seq + (size_t)16 * seq + 15) / 16 * 16;
     return per * (size_t)n_heads;
 }
 

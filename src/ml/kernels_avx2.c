@@ -596,11 +596,19 @@ AVX2 static void attention_head_avx2(const float *qkv, int seq, int n_heads, int
 {
     const int H = n_heads * head_dim, stride = 3 * H;
     const float scale = 1.0f / sqrtf((float)head_dim);
-    const float *q_of = qkv + h * head_dim, *v_of = qkv + 2 * H + h * head_dim;
-    float *kt = scratch, *pb = scratch + (size_t)head_dim * seq; /* pb: ATT_ROWS x seq */
-    for (int j = 0; j < seq; j++)
+    const float *q_of = qkv + h * head_dim;
+    /* scratch: K^T [head_dim, seq] | scores [ATT_ROWS, seq] | V [seq, head_dim] packed, so
+     * the weighted sums stream 128 contiguous bytes per key instead of one cache line
+     * 3H floats apart */
+    float *kt = scratch, *pb = scratch + (size_t)head_dim * seq, *vp = pb + (size_t)ATT_ROWS * seq;
+    for (int j = 0; j < seq; j++) {
+        const float *kv = qkv + (size_t)j * stride + H + h * head_dim;
         for (int t = 0; t < head_dim; t++)
-            kt[(size_t)t * seq + j] = qkv[(size_t)j * stride + H + h * head_dim + t];
+            kt[(size_t)t * seq + j] = kv[t];
+        memcpy(vp + (size_t)j * head_dim, kv + H, (size_t)head_dim * sizeof *vp);
+    }
+    const float *v_of = vp;
+    const int vstride = head_dim;
     for (int i0 = 0; i0 < seq; i0 += ATT_ROWS) {
         const int rows = seq - i0 < ATT_ROWS ? seq - i0 : ATT_ROWS;
         int blo, bhi, lo, hi;
@@ -630,14 +638,14 @@ AVX2 static void attention_head_avx2(const float *qkv, int seq, int n_heads, int
                 int e0 = softmax_keys(p, lo, hi, ulo, uhi, key_valid);
                 int e1 = softmax_keys(p1, lo1, hi1, ulo, uhi, key_valid);
                 if (e0 == 0 && e1 == 0) {
-                    weighted_values_2rows(p, p1, ulo, uhi, v_of, stride, head_dim, o, o1);
+                    weighted_values_2rows(p, p1, ulo, uhi, v_of, vstride, head_dim, o, o1);
                 } else {
                     if (e0 == 0)
-                        weighted_values(p, lo, hi, v_of, stride, head_dim, o);
+                        weighted_values(p, lo, hi, v_of, vstride, head_dim, o);
                     else
                         memset(o, 0, (size_t)head_dim * sizeof *o);
                     if (e1 == 0)
-                        weighted_values(p1, lo1, hi1, v_of, stride, head_dim, o1);
+                        weighted_values(p1, lo1, hi1, v_of, vstride, head_dim, o1);
                     else
                         memset(o1, 0, (size_t)head_dim * sizeof *o1);
                 }
@@ -647,7 +655,7 @@ AVX2 static void attention_head_avx2(const float *qkv, int seq, int n_heads, int
             if (softmax_keys(p, lo, hi, lo, hi, key_valid) != 0)
                 memset(o, 0, (size_t)head_dim * sizeof *o);
             else
-                weighted_values(p, lo, hi, v_of, stride, head_dim, o);
+                weighted_values(p, lo, hi, v_of, vstride, head_dim, o);
         }
     }
 }
