@@ -31,7 +31,8 @@ const char *hr_tok_encoding_name(hr_tok_encoding e); /* "estimate", "o200k_base"
 void hr_tokens_set_data_dir(const char *dir);
 
 /* Whether the exact counter for e is available (loading it on first use): 1 yes, 0 no;
- * msg receives a one-line reason, e.g. the missing rank file, for CLIs and logs. */
+ * msg receives a one-line reason, e.g. the missing rank file, for CLIs and logs. Calling it
+ * at startup also preloads the table (50-150 ms) so the first request does not pay it. */
 int hr_tokens_status(hr_tok_encoding e, char *msg, size_t n);
 
 /* The estimator alone: ceil(code points / 3.5) for Claude models, / 4.0 for the rest. */
