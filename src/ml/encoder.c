@@ -45,8 +45,12 @@ static const void *want(const hr_model_file *f, const char *name, uint32_t dtype
     int shape_ok = cols ? (t->ndim == 2 && t->shape[0] == rows && t->shape[1] == cols)
                         : (t->ndim == 1 && t->shape[0] == rows);
     if (t->dtype != dtype || !shape_ok) {
-        hr_ml_error_set(err, "tensor '%s': expected %s [%u%s%u], found %s", name,
-                        hr_dtype_name(dtype), rows, cols ? ", " : "", cols, hr_dtype_name(t->dtype));
+        if (cols)
+            hr_ml_error_set(err, "tensor '%s': expected %s [%u, %u], found %s of rank %u", name,
+                            hr_dtype_name(dtype), rows, cols, hr_dtype_name(t->dtype), t->ndim);
+        else
+            hr_ml_error_set(err, "tensor '%s': expected %s [%u], found %s of rank %u", name,
+                            hr_dtype_name(dtype), rows, hr_dtype_name(t->dtype), t->ndim);
         return NULL;
     }
     return t->data;
