@@ -23,13 +23,21 @@ static int is_digit(int c) { return c >= '0' && c <= '9'; }
 static int is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 static int lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 
+/* "C:\" or "C:/": a Windows drive prefix, whose colon is part of the path. */
+static size_t drive_prefix(const char *s, size_t n)
+{
+    return (n > 3 && is_alpha((unsigned char)s[0]) && s[1] == ':' && (s[2] == '\\' || s[2] == '/'))
+               ? 2
+               : 0;
+}
+
 int hr_search_is_path(const char *s, size_t n)
 {
     if (n == 0 || n > 1024 || s[0] == '[' || s[0] == '(' || s[0] == '"' || s[0] == '-' ||
         s[0] == '#' || s[0] == '=' || s[0] == '+' || s[0] == '@' || s[0] == '<')
         return 0;
     int sep = 0, dot_ext = 0, letters = 0, lowers = 0, plain = 1;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = drive_prefix(s, n); i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == ' ' || c == '\t' || c == ':' || c == '\r' || c < 0x20 || c == '"' || c == '\'')
             return 0;
@@ -66,7 +74,8 @@ static int read_num(const char *s, size_t n, size_t *i, unsigned long *v, char t
 
 int hr_search_parse_match(const char *s, size_t n, hr_search_hit *hit)
 {
-    const char *colon = memchr(s, ':', n < 1100 ? n : 1100);
+    size_t skip = drive_prefix(s, n);
+    const char *colon = memchr(s + skip, ':', (n < 1100 ? n : 1100) - skip);
     if (!colon)
         return 0;
     size_t plen = (size_t)(colon - s), i = plen + 1;

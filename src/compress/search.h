@@ -31,8 +31,8 @@ int hr_search_parse_match(const char *s, size_t n, hr_search_hit *hit);
 int hr_search_parse_numbered(const char *s, size_t n, unsigned long *lineno, int *context);
 
 /* 1 if s[0..n) is plausibly a file path (ripgrep heading, match prefix): no spaces or
- * colons, a '/', '\\' or an extension, or a bare name like Makefile; timestamps and level
- * words are not paths. */
+ * colons (beyond a "C:\\" drive prefix), a '/', '\\' or an extension, or a bare name like
+ * Makefile; timestamps and level words are not paths. */
 int hr_search_is_path(const char *s, size_t n);
 
 /* Compressor contract (compressor.h). */

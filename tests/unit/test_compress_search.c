@@ -218,7 +218,8 @@ static void parser_knows_paths_from_timestamps(void **state)
         unsigned long lineno;
     } cases[] = {
         {"src/a.c:12:int x;", 1, 12},       {"src/a.c:12:5:int x;", 1, 12},
-        {"Makefile:3:all: build", 1, 3},    {"C:\\x.c:3: y", 0, 0},
+        {"Makefile:3:all: build", 1, 3},    {"C:\\src\\x.c:3: y", 1, 3},
+        {"C: drive:3: y", 0, 0},            {"D:/w/a.go:12:7:x", 1, 12},
         {"12:30:45 INFO started", 0, 0},    {"2024-01-01T12:30:45Z up", 0, 0},
         {"http://host:8080/x", 0, 0},       {"ERROR:12: boom", 0, 0},
         {"a b.c:12: spaced", 0, 0},         {"pkg/x_test.go:7:\tt.Fatal()", 1, 7},
