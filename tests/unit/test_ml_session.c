@@ -443,13 +443,13 @@ static void queue_wait_admits_when_session_frees_in_time(void **state)
 static void caller_waiting_on_a_slow_load_gets_busy(void **state)
 {
     (void)state;
-    atomic_store(&fm_open_delay_ms, 400);
+    atomic_store(&fm_open_delay_ms, 500);
     hr_ml_session *s = open_session(0, 20, 0);
     holder h = {.s = s};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, hold_session, &h), 0);
     hr_ml_session_status st;
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 5000; i++) {
         hr_ml_session_status_get(s, &st); /* status answers while the load runs */
         if (st.state == HR_ML_LOADING)
             break;
@@ -538,6 +538,20 @@ static void eager_policy_loads_at_open(void **state)
     hr_ml_session_close(s);
 }
 
+typedef struct thread_counts {
+    int runtime, proc;
+} thread_counts;
+
+static int count_threads(const hr_ml_loaded *l, void *p, hr_ml_error *err)
+{
+    (void)l;
+    (void)err;
+    thread_counts *tc = p;
+    tc->runtime = hr_ml_runtime_threads();
+    tc->proc = proc_threads();
+    return 0;
+}
+
 static void idle_unload_then_no_thread_left(void **state)
 {
     (void)state;
@@ -546,11 +560,13 @@ static void idle_unload_then_no_thread_left(void **state)
     assert_int_equal(proc_threads(), base); /* lazy: no thread before the first call */
     work_arg a = {0};
     hr_ml_error err;
-    assert_int_equal(hr_ml_session_run(s, touch_work, &a, &err), HR_ML_OK);
-    assert_int_equal(hr_ml_runtime_threads(), 1); /* the reaper, nothing else at cap 1 */
-    assert_int_equal(proc_threads(), base + 1);
+    /* counted inside the call: a session in use cannot be reaped, so this cannot race */
+    thread_counts tc = {0};
+    assert_int_equal(hr_ml_session_run(s, count_threads, &tc, &err), HR_ML_OK);
+    assert_int_equal(tc.runtime, 1); /* the reaper, nothing else at cap 1 */
+    assert_int_equal(tc.proc, base + 1);
 
-    assert_true(wait_until(is_unloaded, s, 3000));
+    assert_true(wait_until(is_unloaded, s, 5000));
     hr_ml_session_status st;
     hr_ml_session_status_get(s, &st);
     assert_int_equal(st.idle_unloads, 1);
@@ -562,7 +578,7 @@ static void idle_unload_then_no_thread_left(void **state)
 
     /* used again: loads again, and a second idle period unloads again */
     assert_int_equal(hr_ml_session_run(s, touch_work, &a, &err), HR_ML_OK);
-    assert_true(wait_until(is_unloaded, s, 3000));
+    assert_true(wait_until(is_unloaded, s, 5000));
     hr_ml_session_status_get(s, &st);
     assert_int_equal(st.idle_unloads, 2);
     hr_ml_session_close(s);
@@ -573,10 +589,10 @@ static void idle_unload_then_no_thread_left(void **state)
 static void use_postpones_idle_unload(void **state)
 {
     (void)state;
-    hr_ml_session *s = open_session(300, 25, 0);
+    hr_ml_session *s = open_session(1000, 25, 0);
     work_arg a = {0};
     hr_ml_error err;
-    for (int i = 0; i < 8; i++) { /* 8 x 100 ms of activity, each gap below the timeout */
+    for (int i = 0; i < 8; i++) { /* 8 x 100 ms gaps, each far below the timeout */
         assert_int_equal(hr_ml_session_run(s, touch_work, &a, &err), HR_ML_OK);
         sleep_ms(100);
     }
@@ -584,7 +600,7 @@ static void use_postpones_idle_unload(void **state)
     hr_ml_session_status_get(s, &st);
     assert_int_equal(st.state, HR_ML_READY);
     assert_int_equal(st.loads, 1);
-    assert_true(wait_until(is_unloaded, s, 3000));
+    assert_true(wait_until(is_unloaded, s, 5000));
     hr_ml_session_close(s);
 }
 
@@ -695,8 +711,9 @@ static void idle_reaper_racing_callers(void **state)
     hr_ml_session_status st;
     hr_ml_session_status_get(s, &st);
     assert_int_equal(st.inferences, 120);
+    assert_true(wait_until(is_unloaded, s, 5000));
+    hr_ml_session_status_get(s, &st);
     assert_true(st.idle_unloads >= 1);
-    assert_true(wait_until(is_unloaded, s, 3000));
     hr_ml_session_close(s);
     assert_int_equal(atomic_load(&fm_opens), atomic_load(&fm_closes));
     assert_int_equal(hr_ml_runtime_threads(), 0);
