@@ -420,7 +420,9 @@ int hr_bpe_decode(const hr_bpe *b, const uint32_t *ids, size_t n, char **out, si
 /* ---- process-wide encoders (the documented singletons) ---- */
 
 static _Atomic(hr_bpe *) g_loaded[3];
-static bool g_failed[3];
+/* Remembered load failures, read without the lock so the estimator fallback (no rank
+ * file) costs no mutex per count. */
+static atomic_bool g_failed[3];
 static char g_error[3][512];
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -445,16 +447,16 @@ const hr_bpe *hr_bpe_get(hr_tok_encoding enc)
     if (enc != HR_TOK_O200K && enc != HR_TOK_CL100K)
         return NULL;
     hr_bpe *b = atomic_load_explicit(&g_loaded[enc], memory_order_acquire);
-    if (b)
+    if (b || atomic_load_explicit(&g_failed[enc], memory_order_relaxed))
         return b;
     pthread_mutex_lock(&g_lock);
     b = atomic_load_explicit(&g_loaded[enc], memory_order_relaxed);
-    if (!b && !g_failed[enc]) {
+    if (!b && !atomic_load_explicit(&g_failed[enc], memory_order_relaxed)) {
         b = load_from_data_dir(enc, g_error[enc], sizeof g_error[enc]);
         if (b)
             atomic_store_explicit(&g_loaded[enc], b, memory_order_release);
         else
-            g_failed[enc] = true;
+            atomic_store_explicit(&g_failed[enc], true, memory_order_relaxed);
     }
     pthread_mutex_unlock(&g_lock);
     return b;
@@ -466,11 +468,12 @@ int hr_tokens_status(hr_tok_encoding enc, char *msg, size_t n)
         snprintf(msg, n, "%s loaded", hr_tok_encoding_name(enc));
         return 1;
     }
-    pthread_mutex_lock(&g_lock);
-    if (enc == HR_TOK_ESTIMATE)
+    if (enc != HR_TOK_O200K && enc != HR_TOK_CL100K) {
         snprintf(msg, n, "estimator");
-    else
-        snprintf(msg, n, "%s unavailable: %s", hr_tok_encoding_name(enc), g_error[enc]);
+        return 0;
+    }
+    pthread_mutex_lock(&g_lock);
+    snprintf(msg, n, "%s unavailable: %s", hr_tok_encoding_name(enc), g_error[enc]);
     pthread_mutex_unlock(&g_lock);
     return 0;
 }
@@ -478,6 +481,7 @@ int hr_tokens_status(hr_tok_encoding enc, char *msg, size_t n)
 void hr_bpe_forget_failures(void)
 {
     pthread_mutex_lock(&g_lock);
-    memset(g_failed, 0, sizeof g_failed);
+    for (int e = 0; e < 3; e++)
+        atomic_store_explicit(&g_failed[e], false, memory_order_relaxed);
     pthread_mutex_unlock(&g_lock);
 }
