@@ -7,7 +7,8 @@
  *   - all activations inside the caller's scratch: an exact-size heap block (ASan sees
  *     any overrun), an unaligned base, and too-small scratch refused;
  *   - invalid input refused: no tokens, more than max_seq, ids outside the vocabulary;
- *   - a model file without the encoder's tensors fails to open with a clear message.
+ *   - a model file without the encoder's tensors, or with one of the wrong shape or
+ *     dtype, fails to open with a message naming the tensor.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -314,6 +315,78 @@ static void test_incomplete_model_refused(void **state)
     free(emb), free(tokens), free(strings);
 }
 
+/* Rewrites the test model with one tensor's shape or dtype changed: binding must refuse
+ * it with a message naming the tensor, never read past it. */
+static void write_variant(const char *path, const char *victim, int change_dtype)
+{
+    const hr_model_file *f = hr_model_file_of(g_m);
+    hr_model_config cfg = *hr_model_config_of(g_m);
+    hr_model_writer *w = hr_model_writer_new(&cfg);
+    const char **tokens = calloc(f->vocab.n_tokens, sizeof *tokens);
+    char *strings = calloc(f->vocab.offsets[f->vocab.n_tokens] + f->vocab.n_tokens, 1);
+    size_t pos = 0;
+    for (uint32_t i = 0; i < f->vocab.n_tokens; i++) {
+        size_t l = f->vocab.offsets[i + 1] - f->vocab.offsets[i];
+        memcpy(strings + pos, f->vocab.blob + f->vocab.offsets[i], l);
+        tokens[i] = strings + pos;
+        pos += l + 1;
+    }
+    assert_int_equal(hr_model_writer_set_vocab(w, &f->vocab, tokens, f->vocab.n_tokens), 0);
+    hr_ml_error err;
+    for (uint32_t i = 0; i < f->n_tensors; i++) {
+        hr_tensor t;
+        assert_int_equal(hr_model_tensor_at(f, i, &t), 0);
+        float *v = malloc(t.count * sizeof *v);
+        for (size_t e = 0; e < t.count; e++) /* back to fp32 from any stored dtype */
+            v[e] = t.dtype == HR_DT_F32   ? ((const float *)t.data)[e]
+                   : t.dtype == HR_DT_F16 ? hr_f16_to_f32(((const uint16_t *)t.data)[e])
+                                          : ((const int8_t *)t.data)[e] * t.scales[e / t.shape[1]];
+        uint32_t shape[4] = {t.shape[0], t.shape[1], t.shape[2], t.shape[3]}, ndim = t.ndim;
+        uint32_t dtype = t.dtype;
+        if (!strcmp(t.name, victim)) {
+            if (change_dtype)
+                dtype = dtype == HR_DT_I8 ? HR_DT_F32 : HR_DT_F16;
+            else if (ndim == 2)
+                shape[0] = t.shape[1], shape[1] = t.shape[0]; /* transposed */
+            else
+                ndim = 2, shape[0] = 1, shape[1] = t.shape[0];
+        }
+        assert_int_equal(hr_model_writer_add(w, t.name, dtype, ndim, shape, v, &err), 0);
+        free(v);
+    }
+    assert_int_equal(hr_model_writer_write(w, path, &err), 0);
+    hr_model_writer_free(w);
+    free(tokens), free(strings);
+}
+
+static void test_wrong_shapes_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *tensor;
+        int change_dtype;
+    } cases[] = {{"layer.1.mlp.up.w", 0},  {"layer.0.attn.qkv.w", 1}, {"layer.1.attn.norm.b", 0},
+                 {"emb.pos", 0},           {"emb.word", 0},           {"layer.0.mlp.down.b", 1}};
+    char path[700];
+    snprintf(path, sizeof path, "%s/variant.hrm", g_dir);
+    /* control: the same rewrite with nothing changed opens */
+    write_variant(path, "", 0);
+    hr_model *m = NULL;
+    hr_ml_error err;
+    assert_int_equal(hr_model_open(path, HR_MODEL_OPEN_VERIFY, &m, &err), 0);
+    hr_model_close(m);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        write_variant(path, cases[c].tensor, cases[c].change_dtype);
+        m = NULL;
+        err.msg[0] = '\0';
+        if (hr_model_open(path, HR_MODEL_OPEN_VERIFY, &m, &err) != -1)
+            fail_msg("%s: a wrong tensor was accepted", cases[c].tensor);
+        assert_null(m);
+        if (!strstr(err.msg, cases[c].tensor))
+            fail_msg("%s: message '%s' does not name it", cases[c].tensor, err.msg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_scratch_contract),
         cmocka_unit_test(test_invalid_input),
         cmocka_unit_test(test_incomplete_model_refused),
+        cmocka_unit_test(test_wrong_shapes_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
