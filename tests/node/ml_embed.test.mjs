@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   BUILD_DIR, PYTHON, SOURCE_DIR, cosine, exportOnnx, generateModel, loadTokenizer, makeCorpus,
-  ortEmbed, ortSession, referenceIds,
+  ortEmbed, ortSession, referenceIds, sharedMiniLM,
 } from './lib/ml_reference.mjs';
 
 const BIN = process.env.HEADROOM_BIN ?? path.join(BUILD_DIR, 'headroom');
@@ -135,7 +135,7 @@ test('headroom embed matches ONNX Runtime fp32 (tiny model)', { skip: !embedAvai
 });
 
 test('headroom embed matches ONNX Runtime fp32 (all-MiniLM-L6-v2 shape)', { skip: !embedAvailable() && 'headroom embed not built' }, async (t) => {
-  const dir = generateModel({ size: 'minilm', seed: 5, dir: path.join(BUILD_DIR, 'ml-embed-minilm') });
+  const dir = sharedMiniLM();
   const texts = embedTexts(sanitizeBuild() ? 4 : 24, 24);
   if (sanitizeBuild()) texts.forEach((s, i) => { texts[i] = s.slice(0, 60); });
   await compareOurs(t, dir, texts);

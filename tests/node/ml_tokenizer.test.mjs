@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BUILD_DIR, PYTHON, REFERENCE_DIVERGENT, generateModel, loadTokenizer, makeCorpus, referenceIds } from './lib/ml_reference.mjs';
+import { BUILD_DIR, PYTHON, REFERENCE_DIVERGENT, generateModel, loadTokenizer, makeCorpus, referenceIds, sharedMiniLM } from './lib/ml_reference.mjs';
 
 const driver = path.join(BUILD_DIR, 'test_ml_wordpiece');
 
@@ -35,7 +35,7 @@ function compare(tokenizer, vocabPath, texts, maxLen, refTexts = texts) {
 
 for (const size of ['tiny', 'minilm']) {
   test(`token ids equal @huggingface/tokenizers (${size} vocab)`, { skip: !fs.existsSync(driver) && 'driver not built' }, async () => {
-    const dir = generateModel({ size, seed: 3, dir: path.join(BUILD_DIR, `ml-tok-${size}`) });
+    const dir = size === 'minilm' ? sharedMiniLM() : generateModel({ size, seed: 3, dir: path.join(BUILD_DIR, 'ml-tok-tiny') });
     const tokenizer = await loadTokenizer(dir);
     const vocabPath = path.join(dir, 'vocab.txt');
     const corpus = makeCorpus(11, 320);
@@ -75,7 +75,7 @@ test('known divergences from tokenizers.js are exactly the HF Rust rules', { ski
 // version of our tables (python3's unicodedata; Node's ICU is newer, so characters assigned
 // later may legitimately differ) and the two documented divergences.
 test('token ids equal @huggingface/tokenizers on random code points', { skip: !fs.existsSync(driver) && 'driver not built' }, async () => {
-  const dir = generateModel({ size: 'minilm', seed: 3, dir: path.join(BUILD_DIR, 'ml-tok-minilm') });
+  const dir = sharedMiniLM();
   const tokenizer = await loadTokenizer(dir);
   const unassigned = new Set(JSON.parse(execFileSync(PYTHON, ['-c',
     'import json, unicodedata; print(json.dumps([c for c in range(0x110000) if unicodedata.category(chr(c)) == "Cn"]))'],

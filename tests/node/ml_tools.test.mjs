@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BUILD_DIR, PYTHON, SOURCE_DIR, exportOnnx, generateModel, loadTokenizer } from './lib/ml_reference.mjs';
+import { BUILD_DIR, PYTHON, SOURCE_DIR, exportOnnx, generateModel, loadTokenizer, sharedMiniLM } from './lib/ml_reference.mjs';
 
 const root = path.join(BUILD_DIR, 'ml-tools');
 const gen = (size, seed, name) => {
@@ -61,7 +61,7 @@ test('safetensors layout: aligned header, contiguous F32 tensors matching their 
 });
 
 test('minilm size has the all-MiniLM-L6-v2 shape; tokenizer.json agrees with vocab.txt', async () => {
-  const dir = generateModel({ size: 'minilm', seed: 3, dir: path.join(root, 'minilm') });
+  const dir = sharedMiniLM();
   const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
   assert.deepEqual([cfg.vocab_size, cfg.hidden_size, cfg.num_hidden_layers, cfg.num_attention_heads,
     cfg.intermediate_size, cfg.max_position_embeddings, cfg.type_vocab_size, cfg.layer_norm_eps],

@@ -20,22 +20,51 @@ export const PYTHON = process.env.HEADROOM_PYTHON ?? '/usr/bin/python3';
 
 // Writes a generated model directory (tools/gen_model.py) unless it already holds the same
 // arch/size/seed from the current generator (newer than its script); returns the directory.
+// Test files running in parallel may share a directory: a lock directory serialises them.
 export function generateModel({ arch = 'bert', size = 'tiny', seed = 1, dir }) {
-  const cfgPath = path.join(dir, 'config.json');
-  const tool = path.join(SOURCE_DIR, 'tools/gen_model.py');
-  const sources = [tool, ...(arch === 'modernbert' ? [path.join(SOURCE_DIR, 'tools/gen_modernbert.py')] : [])];
-  const newest = Math.max(...sources.map((f) => fs.statSync(f).mtimeMs));
-  if (fs.existsSync(cfgPath) && fs.statSync(cfgPath).mtimeMs >= newest) {
-    const cfg = JSON.parse(fs.readFileSync(cfgPath, 'utf8'));
-    const g = cfg.headroom_generated ?? {};
-    if (cfg.model_type === arch && g.size === size && g.seed === seed &&
-        fs.existsSync(path.join(dir, 'model.safetensors')))
-      return dir;
-  }
-  execFileSync(PYTHON, [tool, '--arch', arch,
-    '--size', size, '--seed', String(seed), '--out', dir], { stdio: 'pipe' });
-  return dir;
+  return withLock(`${dir}.lock`, () => {
+    const cfgPath = path.join(dir, 'config.json');
+    const tool = path.join(SOURCE_DIR, 'tools/gen_model.py');
+    const sources = [tool, ...(arch === 'modernbert' ? [path.join(SOURCE_DIR, 'tools/gen_modernbert.py')] : [])];
+    const newest = Math.max(...sources.map((f) => fs.statSync(f).mtimeMs));
+    if (fs.existsSync(cfgPath) && fs.statSync(cfgPath).mtimeMs >= newest) {
+      const cfg = JSON.parse(fs.readFileSync(cfgPath, 'utf8'));
+      const g = cfg.headroom_generated ?? {};
+      if (cfg.model_type === arch && g.size === size && g.seed === seed &&
+          fs.existsSync(path.join(dir, 'model.safetensors')))
+        return dir;
+    }
+    execFileSync(PYTHON, [tool, '--arch', arch, '--size', size, '--seed', String(seed), '--out', dir],
+      { stdio: 'pipe' });
+    return dir;
+  });
 }
+
+// Runs fn while holding lockDir (mkdir is atomic); a lock older than 5 minutes is stale.
+function withLock(lockDir, fn) {
+  fs.mkdirSync(path.dirname(lockDir), { recursive: true });
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      fs.mkdirSync(lockDir);
+      break;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      try {
+        if (Date.now() - fs.statSync(lockDir).mtimeMs > 300000) fs.rmdirSync(lockDir);
+      } catch { /* released meanwhile */ }
+      Atomics.wait(pause, 0, 0, 100);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    fs.rmdirSync(lockDir);
+  }
+}
+
+// The MiniLM-shaped model the ML tests share (generated once per build directory).
+export const sharedMiniLM = () => generateModel({ size: 'minilm', seed: 3, dir: path.join(BUILD_DIR, 'ml-minilm-3') });
 
 // Exports dir's weights to ONNX (fp32 and int8 graphs) unless both files are newer than the
 // weights and the exporter; returns { fp32, int8 } paths.
@@ -46,9 +75,10 @@ export function exportOnnx(dir) {
   const tool = path.join(SOURCE_DIR, 'tools/export_onnx.py');
   const newest = Math.max(fs.statSync(weights).mtimeMs, fs.statSync(tool).mtimeMs);
   const fresh = (p) => fs.existsSync(p) && fs.statSync(p).mtimeMs >= newest;
-  if (!fresh(fp32) || !fresh(int8))
-    execFileSync(PYTHON, [tool, '--model', dir,
-      '--out', fp32, '--int8-out', int8], { stdio: 'pipe' });
+  withLock(path.join(dir, 'export.lock'), () => {
+    if (!fresh(fp32) || !fresh(int8))
+      execFileSync(PYTHON, [tool, '--model', dir, '--out', fp32, '--int8-out', int8], { stdio: 'pipe' });
+  });
   return { fp32, int8 };
 }
 
