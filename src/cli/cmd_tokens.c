@@ -133,6 +133,27 @@ static int write_atomic(const char *path, const char *data, size_t len)
     return 0;
 }
 
+/* 1 when path exists and its SHA-256 is expected (a damaged file is fetched again). */
+static int file_has_sha256(const char *path, const char *expected)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    hr_sha256_ctx h;
+    hr_sha256_init(&h);
+    char buf[1 << 15];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+        hr_sha256_update(&h, buf, got);
+    int ok = !ferror(f);
+    fclose(f);
+    uint8_t digest[32];
+    char hex[65];
+    hr_sha256_final(&h, digest);
+    hr_hex(digest, 32, hex);
+    return ok && strcmp(hex, expected) == 0;
+}
+
 static int fetch_one(hr_tok_encoding enc, const char *expected, const char *url_base, int force)
 {
     char path[4200], dir[4200], url[4200];
@@ -141,7 +162,7 @@ static int fetch_one(hr_tok_encoding enc, const char *expected, const char *url_
         fprintf(stderr, "headroom tokens fetch: no data dir (use --data-dir or HEADROOM_DATA_DIR)\n");
         return 1;
     }
-    if (!force && access(path, R_OK) == 0) {
+    if (!force && file_has_sha256(path, expected)) {
         printf("%s: already present at %s\n", name, path);
         return 0;
     }

@@ -350,6 +350,15 @@ test('tokens fetch downloads, verifies SHA-256 and writes 0600 atomically', asyn
     assert.equal(ok.code, 0, ok.err);
     assert.ok(fs.readFileSync(target).equals(good));
     assert.equal(fs.statSync(target).mode & 0o777, 0o600);
+    // Present and intact: no download. Damaged: fetched again.
+    const present = await fetch(`${base}/nothing`);
+    assert.equal(present.code, 0, present.err);
+    fs.writeFileSync(target, 'damaged', { mode: 0o600 });
+    const damagedFromBadUrl = await fetch(`${base}/nothing`);
+    assert.notEqual(damagedFromBadUrl.code, 0);
+    const repaired = await fetch(`${base}/enc`);
+    assert.equal(repaired.code, 0, repaired.err);
+    assert.ok(fs.readFileSync(target).equals(good));
     const again = runCount(['--model', 'gpt-4', '--data-dir', dir], 'hello world');
     assert.match(again.err, /counter: cl100k_base/);
     assert.equal(again.out.trim(), '2');
