@@ -143,6 +143,8 @@ static int exchange_begin(hr_http_exchange *ex, const char *url, const char *met
         unsigned long long n = strtoull(cl, &end, 10);
         if (end != cl && n > ex->srv->opts.max_body_bytes)
             ex->too_large = 1;
+        else if (end != cl && n > 0 && hr_buf_reserve(&ex->body, (size_t)n) != 0)
+            return -1; /* the declared size at once: no realloc copies while it arrives */
     }
     return hc.failed ? -1 : 0;
 }

@@ -117,6 +117,8 @@ static int forward_response_header(const char *name, const char *connection_valu
 
 /* ---- body preparation -------------------------------------------------------------------- */
 
+#define BYPASS_INSPECT_MAX (64 * 1024)
+
 typedef struct prepared {
     const char *body;        /* what goes upstream (points into one of the below) */
     size_t len;
@@ -168,9 +170,12 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
     const char *raw = hr_http_body(ex, &raw_len);
     p->body = raw;
     p->len = raw_len;
-    if (bypass) { /* byte for byte, encoding and all; model/stream only for the log */
+    if (bypass) { /* byte for byte, encoding and all; the model only for the log line, and
+                   * only when that costs little (a full parse of a 1 MB body would be most
+                   * of the proxy's time on the bypass path) */
         hr_json_error err;
-        inspect_body(req->body, req->body_len, ctx, &p->stream, &err);
+        if (req->body_len <= BYPASS_INSPECT_MAX)
+            inspect_body(req->body, req->body_len, ctx, &p->stream, &err);
         return 0;
     }
     if (req->body != raw) { /* the dispatcher decoded it */
