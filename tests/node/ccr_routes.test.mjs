@@ -47,7 +47,9 @@ async function stop(proc) {
   if (proc.exitCode !== null || proc.signalCode) return;
   const done = new Promise((r) => proc.once('exit', r));
   proc.kill('SIGTERM');
-  await Promise.race([done, sleep(5000).then(() => proc.kill('SIGKILL'))]);
+  const force = setTimeout(() => proc.kill('SIGKILL'), 5000);
+  await done;
+  clearTimeout(force); // a pending timer would keep the test process alive
 }
 
 function seedSqlite(credential, text) {
