@@ -9,7 +9,7 @@
 
 static hr_proxy_config g_current;
 
-typedef enum { T_STR, T_INT, T_SIZE, T_BOOL, T_URL, T_LOGFMT, T_LOGLVL, T_SECONDS_MS, T_MODE } opt_type;
+typedef enum { T_STR, T_INT, T_SIZE, T_BOOL, T_URL, T_LOGFMT, T_LOGLVL, T_SECONDS_MS } opt_type;
 
 typedef struct option {
     const char *flag;
@@ -51,7 +51,6 @@ static const option OPTIONS[] = {
      "simultaneous client connections (4096)"},
     {"--idle-timeout", "HEADROOM_IDLE_TIMEOUT", T_INT, OFF(idle_timeout_s), 0,
      "seconds before an idle keep-alive connection is closed (300)"},
-    {"--mode", "HEADROOM_MODE", T_MODE, OFF(mode), SZ(mode), "token | cache (token)"},
 };
 
 #define N_OPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
@@ -74,7 +73,7 @@ void hr_proxy_config_defaults(hr_proxy_config *c)
     c->retry_max_ms = 30000;
     c->max_connections = 4096;
     c->idle_timeout_s = 300;
-    strcpy(c->mode, "token");
+    hr_pipeline_config_default(&c->pipeline);
 }
 
 int hr_normalize_upstream_url(const char *url, char *out, size_t outlen)
@@ -177,11 +176,6 @@ static int apply(hr_proxy_config *c, const option *o, const char *v, const char 
     case T_LOGLVL:
         ok = hr_log_level_parse(v, (hr_log_level *)field) == 0;
         break;
-    case T_MODE:
-        ok = !strcmp(v, "token") || !strcmp(v, "cache");
-        if (ok)
-            strcpy(field, v);
-        break;
     }
     if (!ok)
         snprintf(err, errlen, "invalid value '%s' for %s", v, source);
@@ -195,7 +189,7 @@ int hr_proxy_config_from_env(hr_proxy_config *c, char *err, size_t errlen)
         if (v && *v && apply(c, &OPTIONS[i], v, OPTIONS[i].env, err, errlen) != 0)
             return -1;
     }
-    return 0;
+    return hr_pipeline_config_from_env(&c->pipeline, err, errlen);
 }
 
 int hr_proxy_config_from_args(hr_proxy_config *c, int argc, char **argv, char *err,
@@ -219,7 +213,11 @@ int hr_proxy_config_from_args(hr_proxy_config *c, int argc, char **argv, char *e
             }
         }
         if (!o) {
-            snprintf(err, errlen, "unknown option '%s' (see headroom proxy --help)", a);
+            int rc = hr_pipeline_config_arg(&c->pipeline, argc, argv, &i, err, errlen);
+            if (rc == 1)
+                continue;
+            if (rc == 0)
+                snprintf(err, errlen, "unknown option '%s' (see headroom proxy --help)", a);
             return -1;
         }
         if (!value && o->type == T_BOOL) {
@@ -243,7 +241,10 @@ void hr_proxy_config_usage(FILE *out)
                  "Runs the compression proxy. Options (flag, environment variable):\n");
     for (size_t i = 0; i < N_OPTIONS; i++)
         fprintf(out, "  %-30s %-36s\n      %s\n", OPTIONS[i].flag, OPTIONS[i].env, OPTIONS[i].help);
-    fprintf(out, "  %-30s\n      this help\n", "--help");
+    fprintf(out, "  %-30s\n      this help\n\n", "--help");
+    fprintf(out, "Compression options (docs/compression.md), also as flags here:\n"
+                 "  --mode token|cache (HEADROOM_MODE), --compression-deadline-ms MS,\n"
+                 "  --exclude-tools LIST, --min-bytes N, --max-ratio R, --max-items N\n");
 }
 
 long hr_retry_delay_ms(const hr_proxy_config *c, int n, double u)

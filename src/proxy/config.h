@@ -7,6 +7,7 @@
 #ifndef HR_PROXY_CONFIG_H
 #define HR_PROXY_CONFIG_H
 
+#include "compress/policy.h"
 #include "sys/log.h"
 
 #include <stddef.h>
@@ -29,17 +30,21 @@ typedef struct hr_proxy_config {
     long retry_max_ms;
     unsigned max_connections;
     unsigned idle_timeout_s;    /* keep-alive connections idle this long are closed */
-    char mode[16];              /* token | cache (HEADROOM_MODE), handed to compression */
+    hr_pipeline_config pipeline; /* compression settings (--mode, ...; compress/policy.h),
+                                    handed to hr_pipeline_configure before serving */
 } hr_proxy_config;
 
 void hr_proxy_config_defaults(hr_proxy_config *c);
 /* Applies HEADROOM_HOST, HEADROOM_PORT, OPENAI_TARGET_API_URL, ANTHROPIC_TARGET_API_URL,
  * HEADROOM_MAX_BODY_BYTES, HEADROOM_LOG_FORMAT, HEADROOM_LOG_LEVEL, HEADROOM_LOG_MESSAGES,
  * HEADROOM_GRACEFUL_SHUTDOWN_TIMEOUT, HEADROOM_UPSTREAM_TIMEOUT, HEADROOM_CONNECT_TIMEOUT,
- * HEADROOM_RETRY_ATTEMPTS, HEADROOM_RETRY_BASE_MS, HEADROOM_MAX_CONNECTIONS, HEADROOM_MODE.
- * 0 ok, -1 with err filled when a value is invalid. */
+ * HEADROOM_RETRY_ATTEMPTS, HEADROOM_RETRY_BASE_MS, HEADROOM_MAX_CONNECTIONS,
+ * HEADROOM_IDLE_TIMEOUT, and the compression settings' own variables (HEADROOM_MODE, ...;
+ * hr_pipeline_config_from_env). 0 ok, -1 with err filled when a value is invalid. */
 int hr_proxy_config_from_env(hr_proxy_config *c, char *err, size_t errlen);
-/* argv[0] is the command name. 0 ok, 1 --help was asked, -1 error (err filled). */
+/* argv[0] is the command name. Options the proxy does not know are offered to the
+ * compression settings (hr_pipeline_config_arg: --mode, --min-bytes, ...).
+ * 0 ok, 1 --help was asked, -1 error (err filled). */
 int hr_proxy_config_from_args(hr_proxy_config *c, int argc, char **argv, char *err,
                               size_t errlen);
 void hr_proxy_config_usage(FILE *out);

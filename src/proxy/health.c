@@ -55,7 +55,7 @@ int hr_route_health(const hr_request *req, hr_response *res)
                         c->port, c->max_body_bytes, c->log_format == HR_LOG_JSON ? "json" : "text",
                         c->log_messages ? "true" : "false", c->graceful_shutdown_timeout_s,
                         c->upstream_timeout_ms / 1000.0, c->connect_timeout_ms / 1000.0,
-                        c->retry_attempts, c->max_connections, c->mode);
+                        c->retry_attempts, c->max_connections, hr_compress_mode_name(c->pipeline.mode));
     if (rc == 0)
         rc = hr_response_json(res, 200, b.data, b.len);
     hr_buf_free(&b);

@@ -6,6 +6,7 @@
  */
 #include "proxy/proxy.h"
 
+#include "compress/pipeline_instance.h"
 #include "http/decode.h"
 #include "http/upstream.h"
 #include "proxy/proxy_internal.h"
@@ -361,12 +362,18 @@ int hr_proxy_run(const hr_proxy_config *cfg)
         hr_logf(HR_LOG_ERROR, "cannot initialise libcurl");
         return 1;
     }
+    if (hr_pipeline_configure(&cfg->pipeline) != 0) {
+        hr_logf(HR_LOG_ERROR, "cannot configure the compression pipeline");
+        hr_upstream_global_cleanup();
+        return 1;
+    }
     char err[256];
     hr_http_server_opts opts = {cfg->host, cfg->port, cfg->max_connections, cfg->max_body_bytes,
                                 256 * 1024, cfg->idle_timeout_s, on_request, on_done, NULL};
     S.server = hr_http_server_start(&opts, err, sizeof err);
     if (!S.server) {
         hr_log_fields(HR_LOG_ERROR, "cannot start", "error", err, NULL);
+        hr_pipeline_process_close();
         hr_upstream_global_cleanup();
         return 1;
     }
@@ -385,6 +392,7 @@ int hr_proxy_run(const hr_proxy_config *cfg)
     drain(cfg);
     hr_http_server_stop(S.server);
     S.server = NULL;
+    hr_pipeline_process_close();
     hr_upstream_global_cleanup();
     hr_log_fields(HR_LOG_INFO, "stopped", NULL);
     return 0;

@@ -54,6 +54,11 @@ static void env_then_flags(void **state)
     assert_int_equal(c.upstream_timeout_ms, 250);
     assert_int_equal(c.log_level, HR_LOG_DEBUG);
     assert_string_equal(c.anthropic_url, "http://a.test");
+    /* compression flags go to the pipeline's settings */
+    char *comp[] = {"proxy", "--mode", "cache", "--min-bytes=1024", NULL};
+    assert_int_equal(hr_proxy_config_from_args(&c, 4, comp, err, sizeof err), 0);
+    assert_int_equal(c.pipeline.mode, HR_MODE_CACHE);
+    assert_int_equal(c.pipeline.min_bytes, 1024);
     unsetenv("HEADROOM_HOST");
     unsetenv("HEADROOM_PORT");
     unsetenv("OPENAI_TARGET_API_URL");
