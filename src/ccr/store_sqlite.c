@@ -161,7 +161,8 @@ void *hr_ccr_sqlite_open(const hr_ccr_config *c, char *err, size_t errlen)
     pthread_mutex_init(&s->lock, NULL);
     s->max_bytes = c->max_bytes ? c->max_bytes : DEFAULT_MAX_BYTES;
 
-    /* umask is process-wide; the window is the open call at start-up only. */
+    /* umask is process-wide: for the duration of this open, files other threads create
+     * get stricter modes, never looser ones; chmod below covers a pre-existing file. */
     mode_t old_mask = umask(077);
     int rc = sqlite3_open_v2(path, &s->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
