@@ -366,13 +366,16 @@ typedef struct attention_job {
     float *out;
 } attention_job;
 
+/* Ranges are disjoint, so the slot of a range's first head is private to that range: its
+ * heads reuse it one after another. With one thread only slot 0 is ever touched, so the
+ * untouched rest of a session's (mmap'd) scratch never becomes resident. */
 static void attention_range(void *ctx, size_t begin, size_t end)
 {
     const attention_job *j = ctx;
     size_t per = hr_attention_scratch_floats(j->seq, 1, j->head_dim);
     for (size_t h = begin; h < end; h++)
         j->ops->attention_head(j->qkv, j->seq, j->n_heads, j->head_dim, (int)h, j->key_valid,
-                               j->window, j->scratch + h * per, j->out);
+                               j->window, j->scratch + begin * per, j->out);
 }
 
 void hr_attention(const float *qkv, int seq, int n_heads, int head_dim, const uint8_t *key_valid,
