@@ -1,6 +1,7 @@
 /* health.c: the local status routes of routes.def: /livez, /readyz, /health, /metrics,
  * /stats and /debug/memory. Each reads the proxy state, config and metrics singletons;
  * none changes anything. */
+#include "compress/pipeline_instance.h"
 #include "json/json.h"
 #include "proxy/config.h"
 #include "proxy/metrics.h"
@@ -78,6 +79,13 @@ int hr_route_stats(const hr_request *req, hr_response *res)
     (void)req;
     hr_buf b = HR_BUF_INIT;
     int rc = hr_metrics_stats_json(&b);
+    /* the compression pipeline's own counters, as one more member of the object */
+    if (rc == 0 && b.len && b.data[b.len - 1] == '}') {
+        b.len--;
+        rc |= hr_buf_puts(&b, ",\"compression\":");
+        rc |= hr_pipeline_process_stats_json(&b);
+        rc |= hr_buf_putc(&b, '}');
+    }
     if (rc == 0)
         rc = hr_response_json(res, 200, b.data, b.len);
     hr_buf_free(&b);

@@ -158,6 +158,7 @@ test('health routes: livez, readyz, health JSON, Prometheus metrics, stats JSON'
     assert.match(line, /^[a-z_]+(\{[^}]*\})? -?[0-9.e+]+$/, `exposition format: ${line}`);
   const s = await (await fetch(`${proxy.url}/stats`)).json();
   assert.ok(s.requests.total > 0);
+  assert.equal(typeof s.compression, 'object');
   for (const k of ['total', 'upstream', 'proxy_overhead']) {
     assert.ok(s.latency_ms[k].p50 >= 0);
     assert.ok(s.latency_ms[k].p99 >= s.latency_ms[k].p50);
