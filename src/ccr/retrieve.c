@@ -82,7 +82,22 @@ static int push_span(span **v, size_t *n, size_t *cap, size_t start, size_t end)
     return 0;
 }
 
-/* Items of a top-level JSON array (1 returned), else lines (0), -1 out of memory. */
+/* The array whose elements are the items of a JSON document: the root if it is an array,
+ * else the largest array inside it (tool outputs like {"results": [...]}); HR_JSON_NONE
+ * when there is none with at least two elements. */
+static uint32_t item_array(const hr_json_doc *d)
+{
+    if (d->nodes[0].type == HR_JSON_ARRAY)
+        return 0;
+    uint32_t best = HR_JSON_NONE;
+    for (uint32_t i = 0; i < d->n; i++)
+        if (d->nodes[i].type == HR_JSON_ARRAY && d->nodes[i].count >= 2 &&
+            (best == HR_JSON_NONE || d->nodes[i].count > d->nodes[best].count))
+            best = i; /* ties: the first in document order */
+    return best;
+}
+
+/* Items of a JSON document's item array (1 returned), else lines (0), -1 out of memory. */
 static int split_items(const char *text, size_t len, span **items, size_t *n)
 {
     size_t cap = 0;
@@ -95,17 +110,17 @@ static int split_items(const char *text, size_t len, span **items, size_t *n)
     while (lead < len && (text[lead] == ' ' || text[lead] == '\n' || text[lead] == '\t' ||
                           text[lead] == '\r'))
         lead++;
-    if (lead < len && text[lead] == '[' && hr_json_parse(&doc, text, len, &lim, &jerr) == 0) {
-        const hr_json_node *root = hr_json_at(&doc, 0);
-        int ok = root->type == HR_JSON_ARRAY;
-        for (uint32_t c = ok ? root->first_child : HR_JSON_NONE; c != HR_JSON_NONE;
-             c = doc.nodes[c].next)
+    if (lead < len && (text[lead] == '[' || text[lead] == '{') &&
+        hr_json_parse(&doc, text, len, &lim, &jerr) == 0) {
+        uint32_t arr = item_array(&doc);
+        for (uint32_t c = arr != HR_JSON_NONE ? doc.nodes[arr].first_child : HR_JSON_NONE;
+             c != HR_JSON_NONE; c = doc.nodes[c].next)
             if (push_span(items, n, &cap, doc.nodes[c].start, doc.nodes[c].end) < 0) {
                 hr_json_doc_free(&doc);
                 return -1;
             }
         hr_json_doc_free(&doc);
-        if (ok)
+        if (arr != HR_JSON_NONE)
             return 1;
     }
     for (size_t i = 0; i < len;) {

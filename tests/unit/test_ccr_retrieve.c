@@ -120,6 +120,27 @@ static void query_selects_json_items_in_order(void **state)
     hr_ccr_store_close(s);
 }
 
+/* A JSON object wrapping its rows ({"total": N, "results": [...]}, the common API shape):
+ * the rows of the largest array are the items. */
+static void query_uses_the_largest_array_of_an_object(void **state)
+{
+    (void)state;
+    const char *text = "{\"total\":4,\"tags\":[\"a\",\"b\"],\"results\":[{\"id\":1,\"s\":\"ok\"},"
+                       "{\"id\":2,\"s\":\"OOM killed\"},{\"id\":3,\"s\":\"ok\"},{\"id\":4,\"s\":\"oom\"}]}";
+    hr_ccr_retrieval r;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(hr_ccr_select(text, strlen(text), "oom", 3, HR_CCR_TOP_K, &r), 0);
+    assert_int_equal(r.json_items, 1);
+    assert_int_equal(r.items_total, 4);
+    assert_string_equal(r.content.data, "[{\"id\":2,\"s\":\"OOM killed\"},{\"id\":4,\"s\":\"oom\"}]");
+    hr_ccr_retrieval_free(&r);
+    memset(&r, 0, sizeof r);
+    /* An object without arrays falls back to lines. */
+    assert_int_equal(hr_ccr_select("{\"a\":1}\n{\"b\":2}", 15, "b", 1, HR_CCR_TOP_K, &r), 0);
+    assert_int_equal(r.json_items, 0);
+    hr_ccr_retrieval_free(&r);
+}
+
 /* 60 matching lines, 20 of which mention the term twice in a short line: exactly those
  * 20 come back (capped), in original order. */
 static void query_caps_lines_at_top_20(void **state)
@@ -188,6 +209,7 @@ int main(void)
         cmocka_unit_test(unknown_and_malformed),
         cmocka_unit_test(query_selects_json_items_in_order),
         cmocka_unit_test(query_caps_lines_at_top_20),
+        cmocka_unit_test(query_uses_the_largest_array_of_an_object),
         cmocka_unit_test(bm25_ranks_rare_terms_and_short_items_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
