@@ -195,9 +195,11 @@ static void scratch_layout(const hr_model_config *c, int seq, uint8_t *base, scr
     } while (0)
     HR_TAKE(x, float, S * H);
     HR_TAKE(tmp, float, S * H);
-    HR_TAKE(qkv, float, S * 3 * H);
+    /* qkv is dead once attention has written ctx, and ffn is born after that (the MLP
+     * input is the new x): they share one section, the largest activation of a layer */
+    HR_TAKE(qkv, float, S * (3 * H > I ? 3 * H : I));
+    p->ffn = p->qkv;
     HR_TAKE(ctx, float, S * H);
-    HR_TAKE(ffn, float, S * I);
     HR_TAKE(xs, float, S);
     HR_TAKE(att, float, hr_attention_scratch_floats(seq, (int)c->n_heads, (int)c->head_dim));
     HR_TAKE(xq, int16_t, S * widest);
