@@ -1,0 +1,286 @@
+// e2e_scenarios.test.mjs: the product as a user meets it. Realistic agent turns through the
+// real `headroom` binary with the official openai and @anthropic-ai/sdk clients (chat,
+// messages, responses; streaming and not), each carrying the five kinds of big tool output
+// (DB rows, a test log, grep output, a diff, long prose) generated in lib/e2e_fixtures.mjs.
+// For each turn: the upstream got a smaller body in which only tool outputs changed, every
+// needle survived, every marker names the SHA-256 of its original, and that original comes
+// back byte-exact from GET/POST /v1/retrieve and `headroom retrieve` (same data dir) for the
+// sender only. Then: replay across turns, determinism across a restart, numbers in headers
+// vs /stats and /metrics, bypass headers.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+import { startFakeUpstream, openaiChatCompletion, anthropicMessage, responsesObject } from './lib/fake_upstream.mjs';
+import { startProxy, HEADROOM_BIN } from './lib/proxy.mjs';
+import * as fx from './lib/e2e_fixtures.mjs';
+
+const KEY = 'sk-e2e-tenant-one';
+const OTHER_KEY = 'sk-e2e-tenant-two';
+const KINDS = { db: fx.dbRows(), log: fx.pytestLog(), grep: fx.grepOutput(), diff: fx.unifiedDiff(), prose: fx.longProse() };
+const QUESTION = `${KINDS.db.query} Also: ${KINDS.log.query} ${KINDS.grep.query}`;
+const SYSTEM = 'You are a careful SRE agent. Answer tersely.\n'.repeat(20);
+const sha24 = (s) => crypto.createHash('sha256').update(s).digest('hex').slice(0, 24);
+
+let up, proxy, dataDir;
+before(async () => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-e2e-'));
+  up = await startFakeUpstream();
+  proxy = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, env: { HEADROOM_DATA_DIR: dataDir } });
+});
+after(async () => {
+  if (proxy) assert.equal(await proxy.stop(), 0, 'proxy exits 0 on SIGTERM');
+  await up?.close();
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+// --- request builders: one assistant turn calling five tools, then their outputs --------
+const names = Object.keys(KINDS);
+function chatMessages() {
+  return [
+    { role: 'system', content: SYSTEM },
+    { role: 'user', content: QUESTION },
+    { role: 'assistant', content: null, tool_calls: names.map((n) => ({ id: `call_${n}`, type: 'function', function: { name: `run_${n}`, arguments: '{"all":true}' } })) },
+    ...names.map((n) => ({ role: 'tool', tool_call_id: `call_${n}`, content: KINDS[n].text })),
+  ];
+}
+const chatTools = names.map((n) => ({ type: 'function', function: { name: `run_${n}`, description: `runs ${n}`, parameters: { type: 'object', properties: {} } } }));
+function anthropicParams() {
+  return {
+    model: 'claude-sonnet-4-5', max_tokens: 256, system: SYSTEM,
+    tools: names.map((n) => ({ name: `run_${n}`, description: `runs ${n}`, input_schema: { type: 'object', properties: {} } })),
+    messages: [
+      { role: 'user', content: QUESTION },
+      { role: 'assistant', content: names.map((n) => ({ type: 'tool_use', id: `toolu_${n}`, name: `run_${n}`, input: { all: true } })) },
+      { role: 'user', content: names.map((n) => ({ type: 'tool_result', tool_use_id: `toolu_${n}`, content: KINDS[n].text })) },
+    ],
+  };
+}
+function responsesInput() {
+  return [
+    { role: 'user', content: QUESTION },
+    ...names.map((n) => ({ type: 'function_call', call_id: `fc_${n}`, name: `run_${n}`, arguments: '{}' })),
+    ...names.map((n) => ({ type: 'function_call_output', call_id: `fc_${n}`, output: KINDS[n].text })),
+  ];
+}
+
+// Tool outputs as they arrived upstream, by kind, for each API shape.
+function forwardedOutputs(body, api) {
+  const j = JSON.parse(body);
+  if (api === 'chat') return Object.fromEntries(j.messages.filter((m) => m.role === 'tool').map((m) => [m.tool_call_id.slice(5), m.content]));
+  if (api === 'messages') return Object.fromEntries(j.messages.at(-1).content.map((b) => [b.tool_use_id.slice(6), b.content]));
+  return Object.fromEntries(j.input.filter((i) => i.type === 'function_call_output').map((i) => [i.call_id.slice(3), i.output]));
+}
+
+const hdrs = (key, api) => (api === 'messages' ? { 'x-api-key': key } : { authorization: `Bearer ${key}` });
+
+/** The checks every compressed turn must pass. Returns the markers seen. */
+async function checkTurn(api, sentBody, gotBody, key) {
+  assert.ok(gotBody.length < sentBody.length * 0.6, `${api}: upstream body ${gotBody.length} B vs ${sentBody.length} B sent`);
+  const replaced = fx.assertOnlyToolOutputsChanged(sentBody, gotBody, names.map((n) => KINDS[n].text));
+  assert.equal(replaced, names.length, `${api}: each of the five tool outputs was compressed`);
+  const outs = forwardedOutputs(gotBody, api);
+  const markers = [];
+  for (const n of names) {
+    fx.assertNeedles(outs[n], KINDS[n].needles, `${api}/${n}`);
+    const ms = fx.markersIn(outs[n]);
+    assert.equal(ms.length, 1, `${api}/${n}: one marker`);
+    const [mk] = ms;
+    assert.ok(outs[n].trimEnd().endsWith(']'), `${api}/${n}: marker closes the output`);
+    assert.equal(mk.hash, sha24(KINDS[n].text), `${api}/${n}: marker hash is the original's content hash`);
+    assert.ok(mk.m <= mk.n, `${api}/${n}: ${mk.n} ${mk.unit} compressed to ${mk.m}`);
+    markers.push({ kind: n, ...mk });
+  }
+  for (const mk of markers) await checkRetrievable(mk, KINDS[mk.kind].text, key, api);
+  return markers;
+}
+
+async function checkRetrievable(mk, original, key, api) {
+  const g = await fetch(`${proxy.url}/v1/retrieve/${mk.hash}`, { headers: hdrs(key, api) });
+  assert.equal(g.status, 200, `GET retrieve ${mk.kind}`);
+  assert.equal((await g.json()).content, original, `GET retrieve ${mk.kind} is byte-exact`);
+  const p = await fetch(`${proxy.url}/v1/retrieve`, {
+    method: 'POST', headers: { ...hdrs(key, api), 'content-type': 'application/json' }, body: JSON.stringify({ hash: mk.hash }),
+  });
+  assert.equal(p.status, 200, `POST retrieve ${mk.kind}`);
+  assert.equal((await p.json()).content, original, `POST retrieve ${mk.kind} is byte-exact`);
+  const other = await fetch(`${proxy.url}/v1/retrieve/${mk.hash}`, { headers: hdrs(OTHER_KEY, api) });
+  assert.equal(other.status, 404, `another API key cannot read ${mk.kind}`);
+  const otherPost = await fetch(`${proxy.url}/v1/retrieve`, {
+    method: 'POST', headers: { ...hdrs(OTHER_KEY, api), 'content-type': 'application/json' }, body: JSON.stringify({ hash: mk.hash }),
+  });
+  assert.equal(otherPost.status, 404, `another API key cannot POST-retrieve ${mk.kind}`);
+  const err = await otherPost.json();
+  assert.ok(err.error && typeof err.error.message === 'string', 'the 404 has the provider error shape');
+}
+
+function cliRetrieve(hash, key, api) {
+  const flag = api === 'messages' ? '--api-key-env' : '--bearer-env';
+  return spawnSync(HEADROOM_BIN, ['retrieve', hash, flag, 'HR_E2E_KEY', '--data-dir', dataDir],
+    { env: { ...process.env, HR_E2E_KEY: key }, maxBuffer: 64 << 20 });
+}
+
+const tokenHeaders = (h) => ['before', 'after', 'saved'].map((k) => Number(h.get(`x-headroom-tokens-${k}`)));
+
+// --- the API scenarios -----------------------------------------------------------------
+
+test('openai chat, non-streaming: five tool outputs shrink, needles and originals survive', async () => {
+  up.reset();
+  up.script('/v1/chat/completions', { json: openaiChatCompletion('gpt-4o', 'The ledger deadlocked.') }, { json: openaiChatCompletion('gpt-4o', 'The ledger deadlocked.') });
+  const client = new OpenAI({ apiKey: KEY, baseURL: `${proxy.url}/v1`, maxRetries: 0 });
+  const params = { model: 'gpt-4o', messages: chatMessages(), tools: chatTools };
+  await client.chat.completions.create(params, { headers: { 'x-headroom-bypass': 'true' } });
+  const { data, response } = await client.chat.completions.create(params).withResponse();
+  assert.equal(data.choices[0].message.content, 'The ledger deadlocked.', 'client gets the upstream answer');
+  const markers = await checkTurn('chat', up.requests[0].body, up.requests[1].body, KEY);
+  const [before, afterT, saved] = tokenHeaders(response.headers);
+  assert.ok(before > afterT && afterT > 0, `tokens ${before} -> ${afterT}`);
+  assert.equal(saved, before - afterT, 'x-headroom-tokens-saved = before - after');
+  // the CLI reads the same store for the same key, and not for another
+  const r = cliRetrieve(markers[0].hash, KEY, 'chat');
+  assert.equal(r.status, 0, r.stderr.toString());
+  assert.equal(r.stdout.toString(), KINDS[markers[0].kind].text, '`headroom retrieve` is byte-exact');
+  assert.equal(cliRetrieve(markers[0].hash, OTHER_KEY, 'chat').status, 1, 'CLI: another key finds nothing');
+});
+
+test('openai chat, streaming: same compression, the SDK gets the upstream stream', async () => {
+  up.reset();
+  const client = new OpenAI({ apiKey: KEY, baseURL: `${proxy.url}/v1`, maxRetries: 0 });
+  // include_usage sent by the client, so the proxy has nothing to add outside tool outputs
+  const params = { model: 'gpt-4o', messages: chatMessages(), tools: chatTools, stream: true, stream_options: { include_usage: true } };
+  for await (const _ of await client.chat.completions.create(params, { headers: { 'x-headroom-bypass': 'true' } })) { /* drain */ }
+  let text = '';
+  for await (const c of await client.chat.completions.create(params)) text += c.choices[0]?.delta?.content ?? '';
+  assert.equal(text, 'Hello there!');
+  await checkTurn('chat', up.requests[0].body, up.requests[1].body, KEY);
+});
+
+test('anthropic messages, non-streaming and streaming', async () => {
+  up.reset();
+  up.script('/v1/messages', { json: anthropicMessage() }, { json: anthropicMessage('claude-sonnet-4-5', 'Deadlock in the ledger.') });
+  const client = new Anthropic({ apiKey: KEY, baseURL: proxy.url, maxRetries: 0 });
+  await client.messages.create(anthropicParams(), { headers: { 'x-headroom-bypass': 'true' } });
+  const { data, response } = await client.messages.create(anthropicParams()).withResponse();
+  assert.equal(data.content[0].text, 'Deadlock in the ledger.');
+  const markers = await checkTurn('messages', up.requests[0].body, up.requests[1].body, KEY);
+  const [before, afterT, saved] = tokenHeaders(response.headers);
+  assert.ok(before > afterT && saved === before - afterT, `tokens ${before} -> ${afterT}, saved ${saved}`);
+  const r = cliRetrieve(markers[1].hash, KEY, 'messages');
+  assert.equal(r.stdout.toString(), KINDS[markers[1].kind].text, 'CLI with --api-key-env reads the x-api-key tenant');
+
+  const stream = client.messages.stream(anthropicParams());
+  const msg = await stream.finalMessage();
+  assert.equal(msg.content[0].text, 'Hello there!', 'the SDK assembles the relayed stream');
+  assert.equal(JSON.parse(up.requests[2].body).stream, true);
+  assert.ok(JSON.stringify(forwardedOutputs(up.requests[2].body, 'messages')) === JSON.stringify(forwardedOutputs(up.requests[1].body, 'messages')),
+    'streaming forwards the same compressed tool outputs (token-mode replay)');
+});
+
+test('openai responses, non-streaming and streaming', async () => {
+  up.reset();
+  up.script('/v1/responses', { json: responsesObject('gpt-4o') }, { json: responsesObject('gpt-4o') });
+  const client = new OpenAI({ apiKey: KEY, baseURL: `${proxy.url}/v1`, maxRetries: 0 });
+  const params = { model: 'gpt-4o', instructions: SYSTEM, input: responsesInput() };
+  await client.responses.create(params, { headers: { 'x-headroom-bypass': 'true' } });
+  const res = await client.responses.create(params);
+  assert.equal(res.output_text, 'Hi.');
+  await checkTurn('responses', up.requests[0].body, up.requests[1].body, KEY);
+  const stream = await client.responses.create({ ...params, stream: true });
+  const types = [];
+  for await (const ev of stream) types.push(ev.type);
+  assert.deepEqual(types, ['response.created', 'response.output_text.delta', 'response.completed']);
+  const streamed = forwardedOutputs(up.requests[2].body, 'responses');
+  const plain = forwardedOutputs(up.requests[1].body, 'responses');
+  assert.deepEqual(streamed, plain, 'the streamed request carries the same compressed outputs');
+});
+
+test('token mode: 10 agent turns, every earlier turn forwarded byte-identical', async () => {
+  up.reset();
+  const client = new Anthropic({ apiKey: KEY, baseURL: proxy.url, maxRetries: 0 });
+  const messages = [{ role: 'user', content: 'Investigate the incident; run whatever you need.' }];
+  let prev = null;
+  for (let turn = 0; turn < 10; turn++) {
+    const kind = names[turn % names.length];
+    const g = [fx.dbRows, fx.pytestLog, fx.grepOutput, fx.unifiedDiff, fx.longProse][turn % 5]();
+    // vary content per turn so each output is a distinct original
+    const text = `${kind} run ${turn}\n${g.text}`;
+    messages.push({ role: 'assistant', content: [{ type: 'text', text: `Running ${kind}.` }, { type: 'tool_use', id: `toolu_t${turn}`, name: `run_${kind}`, input: { turn } }] });
+    messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: `toolu_t${turn}`, content: text }] });
+    await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, system: SYSTEM, messages });
+    const body = up.requests.at(-1).body.toString('utf8');
+    const fwd = JSON.parse(body).messages;
+    if (prev) {
+      for (let i = 0; i < prev.length; i++) assert.equal(JSON.stringify(fwd[i]), JSON.stringify(prev[i]), `turn ${turn}: message ${i} replayed identically`);
+      // and byte-identical as raw text: the previous body's messages array is a prefix
+      const prevBody = up.requests.at(-2).body.toString('utf8');
+      const cut = prevBody.lastIndexOf(']}');
+      const prefix = prevBody.slice(0, prevBody.lastIndexOf('}]', cut) + 1);
+      assert.ok(body.startsWith(prefix), `turn ${turn}: previous request is a byte prefix`);
+    }
+    assert.ok(fx.markersIn(fwd.at(-1).content[0].content).length === 1, `turn ${turn}: new output compressed`);
+    prev = fwd;
+  }
+});
+
+test('determinism: a restarted proxy forwards the same bytes for the same request', async () => {
+  up.reset();
+  const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-e2e-2-'));
+  const client = (p) => new OpenAI({ apiKey: KEY, baseURL: `${p.url}/v1`, maxRetries: 0 });
+  const params = { model: 'gpt-4o', messages: chatMessages(), tools: chatTools };
+  await client(proxy).chat.completions.create(params);
+  const p2 = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, env: { HEADROOM_DATA_DIR: dir2 } });
+  try {
+    await client(p2).chat.completions.create(params);
+  } finally {
+    assert.equal(await p2.stop(), 0);
+    fs.rmSync(dir2, { recursive: true, force: true });
+  }
+  assert.equal(Buffer.compare(up.requests[0].body, up.requests[1].body), 0, 'byte-identical across processes');
+});
+
+test('/stats and /metrics agree with the x-headroom-tokens-* headers', async () => {
+  up.reset();
+  const stats0 = await (await fetch(`${proxy.url}/stats`)).json();
+  const client = new OpenAI({ apiKey: KEY, baseURL: `${proxy.url}/v1`, maxRetries: 0 });
+  let sumBefore = 0, sumAfter = 0, sumSaved = 0;
+  for (const kind of names) {
+    const g = KINDS[kind];
+    const { response } = await client.chat.completions.create({
+      model: 'gpt-4o', messages: [{ role: 'user', content: `${g.query} (${kind} stats)` },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'run', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'c', content: `${kind} stats\n${g.text}` }],
+    }).withResponse();
+    const [b, a, s] = tokenHeaders(response.headers);
+    assert.ok(s > 0, `${kind}: saved ${s}`);
+    sumBefore += b; sumAfter += a; sumSaved += s;
+  }
+  const stats1 = await (await fetch(`${proxy.url}/stats`)).json();
+  assert.equal(stats1.tokens.before_compression - stats0.tokens.before_compression, sumBefore, '/stats before_compression');
+  assert.equal(stats1.tokens.after_compression - stats0.tokens.after_compression, sumAfter, '/stats after_compression');
+  assert.equal(stats1.tokens.saved - stats0.tokens.saved, sumSaved, '/stats saved');
+  const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
+  const metric = (kind) => Number(metrics.match(new RegExp(`^headroom_tokens_total\\{kind="${kind}"\\} (\\d+)`, 'm'))?.[1]);
+  assert.equal(metric('before_compression'), stats1.tokens.before_compression, '/metrics before = /stats before');
+  assert.equal(metric('after_compression'), stats1.tokens.after_compression, '/metrics after = /stats after');
+});
+
+test('bypass headers forward byte-identical and are never forwarded themselves', async () => {
+  up.reset();
+  const body = JSON.stringify({ model: 'gpt-4o', messages: chatMessages() }, null, 1);
+  for (const h of [{ 'x-headroom-bypass': 'true' }, { 'x-headroom-mode': 'passthrough' }]) {
+    const r = await fetch(`${proxy.url}/v1/chat/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', ...h }, body,
+    });
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+    const rec = up.requests.at(-1);
+    assert.equal(Buffer.compare(rec.body, Buffer.from(body)), 0, `${Object.keys(h)[0]}: byte-identical`);
+    assert.ok(!Object.keys(rec.headers).some((k) => k.startsWith('x-headroom')), 'x-headroom-* stripped');
+    assert.equal(rec.headers.authorization, `Bearer ${KEY}`, 'auth forwarded');
+  }
+});
