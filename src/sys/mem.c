@@ -51,20 +51,27 @@ int hr_mem_read(pid_t pid, hr_mem_snapshot *out)
     return 0;
 }
 
-hr_trim_result hr_heap_trim(long *released_bytes)
+hr_trim_result hr_heap_trim_with(hr_trim_fn trim, long *released_bytes)
 {
     if (released_bytes)
         *released_bytes = 0;
-#if defined(__GLIBC__) && !defined(HEADROOM_SANITIZE)
+    if (!trim)
+        return HR_TRIM_UNAVAILABLE;
     hr_mem_snapshot before, after;
     int have = hr_mem_read(0, &before) == 0;
-    int released = malloc_trim(0);
+    int released = trim(0);
     if (have && hr_mem_read(0, &after) == 0 && released_bytes)
         *released_bytes = (long)before.rss_anon - (long)after.rss_anon;
     return released ? HR_TRIM_RELEASED : HR_TRIM_NOTHING;
+}
+
+hr_trim_result hr_heap_trim(long *released_bytes)
+{
+#if defined(__GLIBC__) && !defined(HEADROOM_SANITIZE)
+    return hr_heap_trim_with(malloc_trim, released_bytes);
 #else
     /* Sanitizer runtimes replace malloc; glibc's trim would not see their heap. */
-    return HR_TRIM_UNAVAILABLE;
+    return hr_heap_trim_with(NULL, released_bytes);
 #endif
 }
 

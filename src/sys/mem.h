@@ -33,6 +33,12 @@ typedef enum {
 
 /* Trims the heap; *released_bytes (optional) is the RssAnon drop observed around it. */
 hr_trim_result hr_heap_trim(long *released_bytes);
+
+/* The same with the trim primitive given (malloc_trim's signature); NULL means the platform
+ * has none. hr_heap_trim passes malloc_trim where glibc's heap is the one in use. Exposed so
+ * every outcome can be tested in every build. */
+typedef int (*hr_trim_fn)(size_t pad);
+hr_trim_result hr_heap_trim_with(hr_trim_fn trim, long *released_bytes);
 const char *hr_trim_result_name(hr_trim_result r);
 
 #endif

@@ -98,6 +98,22 @@ static void trim_reports_an_outcome(void **state)
     assert_non_null(hr_trim_result_name(r));
 }
 
+static int fake_trim_released(size_t pad) { (void)pad; return 1; }
+static int fake_trim_nothing(size_t pad) { (void)pad; return 0; }
+
+static void trim_outcomes_follow_the_primitive(void **state)
+{
+    (void)state;
+    long released = 123;
+    assert_int_equal(hr_heap_trim_with(NULL, &released), HR_TRIM_UNAVAILABLE);
+    assert_int_equal(released, 0);
+    assert_int_equal(hr_heap_trim_with(fake_trim_released, NULL), HR_TRIM_RELEASED);
+    assert_int_equal(hr_heap_trim_with(fake_trim_nothing, &released), HR_TRIM_NOTHING);
+    assert_string_equal(hr_trim_result_name(HR_TRIM_UNAVAILABLE), "unavailable");
+    assert_string_equal(hr_trim_result_name(HR_TRIM_NOTHING), "nothing_to_release");
+    assert_string_equal(hr_trim_result_name(HR_TRIM_RELEASED), "released");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -106,6 +122,7 @@ int main(void)
         cmocka_unit_test(buf_grows_and_formats),
         cmocka_unit_test(mem_snapshot_reads_proc),
         cmocka_unit_test(trim_reports_an_outcome),
+        cmocka_unit_test(trim_outcomes_follow_the_primitive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
