@@ -47,10 +47,18 @@ struct hr_http_exchange {
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
+/* Parsed, not prefix-matched: "127.0.0.1.evil" or a hostname must never count as loopback. */
 int hr_http_addr_is_loopback(const char *a)
 {
-    return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0 ||
-           strncasecmp(a, "::ffff:127.", 11) == 0;
+    struct in_addr v4;
+    struct in6_addr v6;
+    if (inet_pton(AF_INET, a, &v4) == 1)
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, a, &v6) != 1)
+        return 0;
+    if (IN6_IS_ADDR_LOOPBACK(&v6))
+        return 1;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
 }
 
 static void format_addr(const struct sockaddr *sa, char *out, size_t n)

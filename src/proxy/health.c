@@ -3,6 +3,7 @@
  * none changes anything. */
 #include "compress/pipeline_instance.h"
 #include "json/json.h"
+#include "ml/session.h"
 #include "proxy/config.h"
 #include "proxy/metrics.h"
 #include "proxy/proxy.h"
@@ -101,9 +102,15 @@ int hr_route_debug_memory(const hr_request *req, hr_response *res)
                                  "/proc/self/status is not readable");
     hr_buf b = HR_BUF_INIT;
     int rc = hr_buf_printf(&b, "{\"vm_rss\":%zu,\"rss_anon\":%zu,\"rss_file\":%zu,\"rss_shmem\":%zu,"
-                               "\"vm_hwm\":%zu,\"heap_in_use\":%zu,\"heap_free\":%zu,\"threads\":%d}",
+                               "\"vm_hwm\":%zu,\"heap_in_use\":%zu,\"heap_free\":%zu,\"threads\":%d,"
+                           "\"ml\":",
                            m.vm_rss, m.rss_anon, m.rss_file, m.rss_shmem, m.vm_hwm, m.heap_in_use,
                            m.heap_free, m.threads);
+    /* ML sessions own most of what can grow: their state, mapped and scratch bytes. */
+    if (rc == 0)
+        rc = hr_ml_runtime_json(&b);
+    if (rc == 0)
+        rc = hr_buf_putc(&b, '}');
     if (rc == 0)
         rc = hr_response_json(res, 200, b.data, b.len);
     hr_buf_free(&b);

@@ -4,7 +4,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { gzipSync, deflateSync, deflateRawSync } from 'node:zlib';
 import { startFakeUpstream } from './lib/fake_upstream.mjs';
@@ -165,22 +164,15 @@ test('health routes: livez, readyz, health JSON, Prometheus metrics, stats JSON'
   }
 });
 
-test('/debug/ answers loopback clients only', async (t) => {
+test("/debug/ answers loopback clients only", async () => {
   let r = await fetch(`${proxy.url}/debug/memory`);
   assert.equal(r.status, 200);
   const mem = await r.json();
   assert.ok(mem.vm_rss > 0 && mem.rss_anon > 0 && mem.threads >= 1);
   r = await fetch(`${proxy.url}/debug/nothing-here`);
   assert.equal(r.status, 404);
-  const ext = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
-  if (!ext) { t.diagnostic('no non-loopback interface: remote case skipped'); return; }
-  const p = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, env: { HEADROOM_HOST: '0.0.0.0' }, args: ['--host', '0.0.0.0'] });
-  try {
-    r = await fetch(`http://${ext.address}:${p.port}/debug/memory`);
-    assert.equal(r.status, 404);
-    r = await fetch(`http://${ext.address}:${p.port}/livez`);
-    assert.equal(r.status, 200);
-  } finally {
-    assert.equal(await p.stop(), 0);
-  }
+  // Non-loopback clients are refused by the core (hr_http_addr_is_loopback, unit-tested in
+  // test_http_loopback.c). Tests never send traffic to a non-loopback address of this machine.
+  assert.equal(typeof mem.ml, 'object');
+  assert.ok(Array.isArray(mem.ml.sessions));
 });
