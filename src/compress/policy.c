@@ -233,9 +233,9 @@ static int excluded_call(walker *w, uint32_t id)
 
 static void add_span(walker *w, uint32_t node, uint32_t message, int excluded)
 {
-    const hr_json_node *nd = &w->d->nodes[node];
-    if (nd->type != HR_JSON_STRING)
+    if (!is_type(w->d, node, HR_JSON_STRING)) /* absent ("text" missing) or not a string */
         return;
+    const hr_json_node *nd = &w->d->nodes[node];
     hr_policy_scan *s = w->out;
     if (excluded) {
         s->skipped_excluded++;

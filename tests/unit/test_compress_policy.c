@@ -167,6 +167,10 @@ static void unexpected_structures_yield_nothing(void **state)
         "{\"messages\":[{\"role\":\"tool\",\"content\":42}]}",
         "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"content\":{\"a\":1}}]}]}",
         "{\"input\":\"just a string\"}",
+        /* text parts without "text" (found by fuzz_compress_pipeline) */
+        "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"content\":"
+        "[{\"type\":\"text\",\"t`xt\":\"x\"}]}]},{\"role\":\"tool\",\"content\":[{\"type\":\"text\"}]}],"
+        "\"input\":[{\"type\":\"function_call_output\",\"output\":[{\"type\":\"input_text\"}]}]}",
     };
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
         hr_buf b = HR_BUF_INIT;
