@@ -1,0 +1,191 @@
+// e2e_bad_input.test.mjs: the bad-input sweep through the real binary. Every hostile or
+// broken request either gets the provider's own error shape with a status that says what was
+// wrong, or is forwarded (byte-identical, or compressed with a retrievable original), and the
+// proxy stays up: /livez answers 200 after each case and a normal request still works.
+import { test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
+import { startFakeUpstream, anthropicEvents } from './lib/fake_upstream.mjs';
+import { startProxy } from './lib/proxy.mjs';
+import * as fx from './lib/e2e_fixtures.mjs';
+
+const KEY = 'sk-e2e-bad';
+let up, proxy, dataDir;
+before(async () => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-e2e-bad-'));
+  up = await startFakeUpstream();
+  proxy = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, env: { HEADROOM_DATA_DIR: dataDir } });
+});
+after(async () => {
+  if (proxy) assert.equal(await proxy.stop(), 0, 'proxy exits 0 after the sweep');
+  await up?.close();
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+});
+// After every case: still alive, and still serving a real request end to end.
+afterEach(async () => {
+  assert.equal((await fetch(`${proxy.url}/livez`)).status, 200, '/livez after the case');
+  const r = await fetch(`${proxy.url}/v1/chat/completions`, {
+    method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'ping' }] }),
+  });
+  assert.equal(r.status, 200, 'a normal request works after the case');
+  await r.arrayBuffer();
+});
+
+async function post(route, body, headers = {}) {
+  const auth = route === '/v1/messages' ? { 'x-api-key': KEY, 'anthropic-version': '2023-06-01' } : { authorization: `Bearer ${KEY}` };
+  const r = await fetch(`${proxy.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth, ...headers }, body });
+  return { status: r.status, text: await r.text() };
+}
+
+function assertProviderError(route, res, status, what) {
+  assert.equal(res.status, status, `${what}: status`);
+  const j = JSON.parse(res.text);
+  if (route === '/v1/messages') {
+    assert.equal(j.type, 'error', `${what}: anthropic error shape`);
+    assert.equal(typeof j.error.type, 'string');
+    assert.match(j.error.message, /\w/);
+  } else {
+    assert.equal(typeof j.error.message, 'string', `${what}: openai error shape`);
+    assert.equal(typeof j.error.type, 'string');
+  }
+  return JSON.stringify(j);
+}
+
+const toolBody = (content) => JSON.stringify({ model: 'gpt-4o', messages: [
+  { role: 'user', content: 'what failed?' },
+  { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'run', arguments: '{}' } }] },
+  { role: 'tool', tool_call_id: 'c1', content }] });
+
+for (const route of ['/v1/chat/completions', '/v1/messages', '/v1/responses']) {
+  test(`malformed JSON on ${route}: 400 in the provider's shape, nothing forwarded`, async () => {
+    up.reset();
+    for (const body of ['{"model": "gpt-4o", "messages": [', '{"model":"x",}', 'null garbage', '']) {
+      const msg = assertProviderError(route, await post(route, body), 400, `${JSON.stringify(body)}`);
+      assert.match(msg, /JSON|body/i, 'the message says what was wrong');
+    }
+    assert.equal(up.requests.length, 0);
+  });
+}
+
+test('binary junk as a body: 400, nothing forwarded', async () => {
+  up.reset();
+  const junk = crypto.createHash('sha512').update('seed').digest();
+  const big = Buffer.concat(Array.from({ length: 2000 }, (_, i) => crypto.createHash('sha512').update(String(i)).digest()));
+  for (const b of [junk, big]) assertProviderError('/v1/chat/completions', await post('/v1/chat/completions', b), 400, 'junk');
+  assert.equal(up.requests.length, 0);
+});
+
+test('a 150 MB body: 413 with the limit named, nothing forwarded', async () => {
+  up.reset();
+  let res;
+  try {
+    res = await post('/v1/messages', Buffer.alloc(150 << 20, 0x20));
+  } catch (e) {
+    // the proxy may close the connection once the limit is passed; that is a refusal too
+    assert.match(String(e.cause?.code || e.message), /EPIPE|ECONNRESET|UND_ERR|fetch failed/);
+    res = null;
+  }
+  if (res) assert.match(assertProviderError('/v1/messages', res, 413, '150 MB'), /max-body-bytes|larger/);
+  assert.equal(up.requests.length, 0);
+});
+
+test('JSON nested 100,000 deep: a clear 400, nothing forwarded', async () => {
+  up.reset();
+  const deep = `{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],"metadata":${'['.repeat(100000)}${']'.repeat(100000)}}`;
+  assert.match(assertProviderError('/v1/chat/completions', await post('/v1/chat/completions', deep), 400, 'deep'), /nesting|deep/);
+  assert.equal(up.requests.length, 0);
+});
+
+test('a tool output that is itself JSON nested 100,000 deep is forwarded unchanged', async () => {
+  up.reset();
+  const body = toolBody('['.repeat(100000) + ']'.repeat(100000));
+  assert.equal((await post('/v1/chat/completions', body)).status, 200);
+  assert.equal(Buffer.compare(up.requests[0].body, Buffer.from(body)), 0, 'byte-identical');
+});
+
+test('invalid UTF-8 inside a tool output: forwarded byte-identical', async () => {
+  up.reset();
+  const log = JSON.stringify(fx.pytestLog().text).slice(1, -1);
+  const body = Buffer.concat([Buffer.from(toolBody('@@').split('@@')[0]), Buffer.from(log.slice(0, 20000)),
+    Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xed, 0xa0, 0x80]), Buffer.from(log.slice(20000)), Buffer.from(toolBody('@@').split('@@')[1])]);
+  const res = await post('/v1/chat/completions', body);
+  if (res.status === 400) {
+    assertProviderError('/v1/chat/completions', res, 400, 'invalid UTF-8');
+    assert.equal(up.requests.length, 0);
+  } else {
+    assert.equal(res.status, 200);
+    assert.equal(Buffer.compare(up.requests[0].body, body), 0, 'byte-identical');
+  }
+});
+
+test('a 20 MB single-line tool output (minified JSON rows) is compressed, original retrievable', async () => {
+  up.reset();
+  const rows = [];
+  for (let i = 0; i < 410000; i++) rows.push({ id: 900000 + i, host: `web-${i % 40}`, status: i === 277777 ? 'error: disk full' : 'ok', ms: 10 + (i % 9) });
+  const padded = JSON.stringify(rows);
+  assert.ok(padded.length >= 20 << 20 && !padded.includes('\n'), `one line of ${padded.length} bytes`);
+  const body = toolBody(padded);
+  const res = await post('/v1/chat/completions', body);
+  assert.equal(res.status, 200);
+  const out = JSON.parse(up.requests[0].body).messages[2].content;
+  const mk = fx.markersIn(out);
+  if (mk.length === 0) {
+    assert.equal(out, padded, 'not compressed: forwarded whole');
+    return;
+  }
+  assert.ok(out.length < padded.length / 10, `${padded.length} -> ${out.length} bytes`);
+  assert.ok(out.includes('error: disk full'), 'the error row survives');
+  const g = await fetch(`${proxy.url}/v1/retrieve/${mk[0].hash}`, { headers: { authorization: `Bearer ${KEY}` } });
+  assert.equal(g.status, 200);
+  assert.ok((await g.json()).content === padded, 'original byte-exact');
+});
+
+test('a 20 MB single line without structure is forwarded (whole, or compressed and retrievable)', async () => {
+  up.reset();
+  let s = '';
+  const chunk = Array.from({ length: 1000 }, (_, i) => `tok${(i * 7919) % 1000} `).join('');
+  while (s.length < 20 << 20) s += chunk;
+  const body = toolBody(s);
+  assert.equal((await post('/v1/chat/completions', body)).status, 200);
+  const out = JSON.parse(up.requests[0].body).messages[2].content;
+  const mk = fx.markersIn(out);
+  if (mk.length === 0) assert.ok(out === s, 'forwarded whole');
+  else {
+    const g = await fetch(`${proxy.url}/v1/retrieve/${mk[0].hash}`, { headers: { authorization: `Bearer ${KEY}` } });
+    assert.ok((await g.json()).content === s, 'original byte-exact');
+  }
+});
+
+test('upstream resets mid-stream: the SDK sees an error, not a silent truncated success', async () => {
+  up.reset();
+  up.script('/v1/messages', { sse: anthropicEvents('claude-sonnet-4-5', ['a', 'b', 'c', 'd', 'e']), resetAfter: 4 });
+  const client = new Anthropic({ apiKey: KEY, baseURL: proxy.url, maxRetries: 0 });
+  const stream = client.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
+  await assert.rejects(stream.finalMessage(), 'the stream ends in an error');
+});
+
+test('client disconnect mid-stream: the upstream transfer is aborted', async () => {
+  up.reset();
+  const slow = anthropicEvents('claude-sonnet-4-5', Array.from({ length: 200 }, (_, i) => `w${i} `));
+  up.script('/v1/messages', { sse: slow, intervalMs: 50 });
+  const ac = new AbortController();
+  const r = await fetch(`${proxy.url}/v1/messages`, {
+    method: 'POST', signal: ac.signal,
+    headers: { 'content-type': 'application/json', 'x-api-key': KEY, 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  const reader = r.body.getReader();
+  await reader.read();
+  ac.abort();
+  await up.waitForRequests(1);
+  const rec = up.requests[0];
+  const deadline = Date.now() + 8000; // generous on a loaded machine; the full stream takes 10 s
+  while (!rec.closed && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+  assert.ok(rec.closed, 'upstream connection closed after the client left');
+  assert.ok(rec.closedAt - rec.receivedAt < 9000, 'well before the stream would have ended');
+});
