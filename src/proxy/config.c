@@ -74,6 +74,7 @@ void hr_proxy_config_defaults(hr_proxy_config *c)
     c->max_connections = 4096;
     c->idle_timeout_s = 300;
     hr_pipeline_config_default(&c->pipeline);
+    hr_ccr_config_default(&c->ccr);
 }
 
 int hr_normalize_upstream_url(const char *url, char *out, size_t outlen)
@@ -189,7 +190,9 @@ int hr_proxy_config_from_env(hr_proxy_config *c, char *err, size_t errlen)
         if (v && *v && apply(c, &OPTIONS[i], v, OPTIONS[i].env, err, errlen) != 0)
             return -1;
     }
-    return hr_pipeline_config_from_env(&c->pipeline, err, errlen);
+    if (hr_pipeline_config_from_env(&c->pipeline, err, errlen) != 0)
+        return -1;
+    return hr_ccr_config_from_env(&c->ccr, err, errlen);
 }
 
 int hr_proxy_config_from_args(hr_proxy_config *c, int argc, char **argv, char *err,
@@ -214,6 +217,8 @@ int hr_proxy_config_from_args(hr_proxy_config *c, int argc, char **argv, char *e
         }
         if (!o) {
             int rc = hr_pipeline_config_arg(&c->pipeline, argc, argv, &i, err, errlen);
+            if (rc == 0 && (rc = hr_ccr_config_arg(&c->ccr, argc, argv, &i, err, errlen)) == 1)
+                i--; /* it leaves i on the next argument; this loop steps i itself */
             if (rc == 1)
                 continue;
             if (rc == 0)
@@ -245,6 +250,13 @@ void hr_proxy_config_usage(FILE *out)
     fprintf(out, "Compression options (docs/compression.md), also as flags here:\n"
                  "  --mode token|cache (HEADROOM_MODE), --compression-deadline-ms MS,\n"
                  "  --exclude-tools LIST, --min-bytes N, --max-ratio R, --max-items N\n");
+    fprintf(out, "\nCCR store options (docs/ccr.md; originals behind markers):\n"
+                 "  --ccr-backend sqlite|memory|redis (HEADROOM_CCR_BACKEND; sqlite)\n"
+                 "  --data-dir DIR (HEADROOM_DATA_DIR; $XDG_DATA_HOME/headroom, else ~/.headroom;\n"
+                 "      also where the token counter finds its rank files)\n"
+                 "  --ccr-ttl SECONDS (HEADROOM_CCR_TTL; 1800)\n"
+                 "  --ccr-max-bytes N (512 MiB sqlite, 64 MiB memory)\n"
+                 "  --redis-url URL (HEADROOM_REDIS_URL; redis://127.0.0.1:6379/0)\n");
 }
 
 long hr_retry_delay_ms(const hr_proxy_config *c, int n, double u)

@@ -7,6 +7,7 @@
 #ifndef HR_PROXY_CONFIG_H
 #define HR_PROXY_CONFIG_H
 
+#include "ccr/store.h"
 #include "compress/policy.h"
 #include "sys/log.h"
 
@@ -32,6 +33,9 @@ typedef struct hr_proxy_config {
     unsigned idle_timeout_s;    /* keep-alive connections idle this long are closed */
     hr_pipeline_config pipeline; /* compression settings (--mode, ...; compress/policy.h),
                                     handed to hr_pipeline_configure before serving */
+    hr_ccr_config ccr;          /* CCR store settings (--ccr-backend, --data-dir, ...;
+                                   ccr/store.h), opened by hr_proxy_run before serving;
+                                   its strings are borrowed from argv / the environment */
 } hr_proxy_config;
 
 void hr_proxy_config_defaults(hr_proxy_config *c);
@@ -39,11 +43,13 @@ void hr_proxy_config_defaults(hr_proxy_config *c);
  * HEADROOM_MAX_BODY_BYTES, HEADROOM_LOG_FORMAT, HEADROOM_LOG_LEVEL, HEADROOM_LOG_MESSAGES,
  * HEADROOM_GRACEFUL_SHUTDOWN_TIMEOUT, HEADROOM_UPSTREAM_TIMEOUT, HEADROOM_CONNECT_TIMEOUT,
  * HEADROOM_RETRY_ATTEMPTS, HEADROOM_RETRY_BASE_MS, HEADROOM_MAX_CONNECTIONS,
- * HEADROOM_IDLE_TIMEOUT, and the compression settings' own variables (HEADROOM_MODE, ...;
- * hr_pipeline_config_from_env). 0 ok, -1 with err filled when a value is invalid. */
+ * HEADROOM_IDLE_TIMEOUT, the compression settings' own variables (HEADROOM_MODE, ...;
+ * hr_pipeline_config_from_env) and the CCR store's (HEADROOM_CCR_BACKEND, HEADROOM_DATA_DIR,
+ * ...; hr_ccr_config_from_env). 0 ok, -1 with err filled when a value is invalid. */
 int hr_proxy_config_from_env(hr_proxy_config *c, char *err, size_t errlen);
 /* argv[0] is the command name. Options the proxy does not know are offered to the
- * compression settings (hr_pipeline_config_arg: --mode, --min-bytes, ...).
+ * compression settings (hr_pipeline_config_arg: --mode, --min-bytes, ...), then to the CCR
+ * store settings (hr_ccr_config_arg: --ccr-backend, --data-dir, ...).
  * 0 ok, 1 --help was asked, -1 error (err filled). */
 int hr_proxy_config_from_args(hr_proxy_config *c, int argc, char **argv, char *err,
                               size_t errlen);
