@@ -74,14 +74,23 @@ static void print_config(const hr_model_file *mf)
     printf("max_seq       %u\n", c->max_seq);
     printf("norm_eps      %g\n", (double)c->norm_eps);
     printf("pooling       %s\n", pool);
+    if (c->arch == HR_ARCH_MODERNBERT)
+        printf("attention     global every %u layers (rope theta %g), else window %u "
+               "(rope theta %g)\n",
+               c->global_every, (double)c->rope_theta_global, c->local_window,
+               (double)c->rope_theta_local);
 }
 
 static void print_tokenizer(const hr_model_vocab *v)
 {
-    printf("tokenizer     %s, %u tokens, prefix \"%s\", max %u chars/word\n",
-           v->kind == HR_TOK_WORDPIECE ? "wordpiece" : "bpe", v->n_tokens, v->prefix,
-           v->max_chars_per_word);
-    printf("normalizer    %s%s%s%s\n", v->flags & HR_TOKF_LOWERCASE ? "lowercase " : "",
+    if (v->kind == HR_TOK_WORDPIECE)
+        printf("tokenizer     wordpiece, %u tokens, prefix \"%s\", max %u chars/word\n",
+               v->n_tokens, v->prefix, v->max_chars_per_word);
+    else
+        printf("tokenizer     bpe, %u tokens (vocabulary only: merges not stored in v1)\n",
+               v->n_tokens);
+    printf("normalizer    %s%s%s%s%s\n", v->flags ? "" : "none",
+           v->flags & HR_TOKF_LOWERCASE ? "lowercase " : "",
            v->flags & HR_TOKF_STRIP_ACCENTS ? "strip-accents " : "",
            v->flags & HR_TOKF_CHINESE_CHARS ? "chinese-chars " : "",
            v->flags & HR_TOKF_CLEAN_TEXT ? "clean-text" : "");

@@ -4,10 +4,11 @@
  * forward pass does no lookups and no allocation: activations live in the caller's
  * scratch, laid out by scratch_plan for the actual sequence length.
  *
- * Layer code is per architecture: bert_forward is the BERT post-norm stack
- * (all-MiniLM-L6-v2: x = LN(x + attn(x)); x = LN(x + W2 gelu(W1 x))). ModernBERT (pre-norm,
- * RoPE, GeGLU, local attention through hr_attention's window) gets its own bind/forward
- * pair beside it, sharing the kernels and the scratch plan.
+ * Layer code is per architecture, sharing the kernels and the scratch plan:
+ *   BERT post-norm (all-MiniLM-L6-v2): x = LN(x + attn(x)); x = LN(x + W2 gelu(W1 x));
+ *   ModernBERT pre-norm (Kompress): x = x + Wo attn(rope(Wqkv LN(x))) with global layers
+ *   every global_every and a sliding window elsewhere; x = x + W2 geglu(W1 LN(x)); no
+ *   biases, LayerNorms without bias, final LayerNorm.
  */
 #include "ml/encoder.h"
 
@@ -18,10 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct bert_layer {
+/* One layer's weight views. Biases and norm biases are NULL where the architecture has
+ * none; attn_norm_w is NULL for ModernBERT's layer 0 (identity). */
+typedef struct enc_layer {
     hr_qlinear qkv, attn_out, up, down;
     const float *attn_norm_w, *attn_norm_b, *mlp_norm_w, *mlp_norm_b;
-} bert_layer;
+    double rope_theta; /* ModernBERT */
+    int window;        /* ModernBERT: key radius of local layers; 0 = global */
+} enc_layer;
 
 struct hr_model {
     hr_model_file *file; /* owned */
@@ -29,7 +34,8 @@ struct hr_model {
     const void *emb_word; /* [vocab, H], f16 or f32 */
     uint32_t emb_word_dtype;
     const float *emb_pos, *emb_type, *emb_norm_w, *emb_norm_b;
-    bert_layer layers[]; /* cfg.n_layers */
+    const float *final_norm_w; /* ModernBERT */
+    enc_layer layers[];        /* cfg.n_layers */
 };
 
 /* ---- binding ------------------------------------------------------------------------- */
@@ -63,7 +69,7 @@ static const float *want_f32(const hr_model_file *f, const char *name, uint32_t 
 }
 
 static int bind_linear(const hr_model_file *f, const char *base, uint32_t out, uint32_t in,
-                       hr_qlinear *q, hr_ml_error *err)
+                       int with_bias, hr_qlinear *q, hr_ml_error *err)
 {
     char name[HR_MODEL_NAME_MAX];
     hr_tensor t;
@@ -74,10 +80,14 @@ static int bind_linear(const hr_model_file *f, const char *base, uint32_t out, u
     q->w_scale = t.scales;
     q->rows = (int)out;
     q->cols = (int)in;
+    q->bias = NULL;
+    if (!with_bias)
+        return 0;
     snprintf(name, sizeof name, "%s.b", base);
     return (q->bias = want_f32(f, name, out, err)) ? 0 : -1;
 }
 
+/* b NULL: a LayerNorm without bias. */
 static int bind_norm(const hr_model_file *f, const char *base, uint32_t n, const float **w,
                      const float **b, hr_ml_error *err)
 {
@@ -85,6 +95,8 @@ static int bind_norm(const hr_model_file *f, const char *base, uint32_t n, const
     snprintf(name, sizeof name, "%s.w", base);
     if (!(*w = want_f32(f, name, n, err)))
         return -1;
+    if (!b)
+        return 0;
     snprintf(name, sizeof name, "%s.b", base);
     return (*b = want_f32(f, name, n, err)) ? 0 : -1;
 }
@@ -114,17 +126,53 @@ static int bind_bert(hr_model *m, hr_ml_error *err)
     if (bind_norm(f, "emb.norm", H, &m->emb_norm_w, &m->emb_norm_b, err))
         return -1;
     for (uint32_t l = 0; l < c->n_layers; l++) {
-        bert_layer *L = &m->layers[l];
+        enc_layer *L = &m->layers[l];
         char b[48];
 #define HR_BASE(s) (snprintf(b, sizeof b, "layer.%u." s, l), b)
-        if (bind_linear(f, HR_BASE("attn.qkv"), 3 * H, H, &L->qkv, err) ||
-            bind_linear(f, HR_BASE("attn.out"), H, H, &L->attn_out, err) ||
+        if (bind_linear(f, HR_BASE("attn.qkv"), 3 * H, H, 1, &L->qkv, err) ||
+            bind_linear(f, HR_BASE("attn.out"), H, H, 1, &L->attn_out, err) ||
             bind_norm(f, HR_BASE("attn.norm"), H, &L->attn_norm_w, &L->attn_norm_b, err) ||
-            bind_linear(f, HR_BASE("mlp.up"), I, H, &L->up, err) ||
-            bind_linear(f, HR_BASE("mlp.down"), H, I, &L->down, err) ||
+            bind_linear(f, HR_BASE("mlp.up"), I, H, 1, &L->up, err) ||
+            bind_linear(f, HR_BASE("mlp.down"), H, I, 1, &L->down, err) ||
             bind_norm(f, HR_BASE("mlp.norm"), H, &L->mlp_norm_w, &L->mlp_norm_b, err))
             return -1;
 #undef HR_BASE
+    }
+    return 0;
+}
+
+static int bind_modernbert(hr_model *m, hr_ml_error *err)
+{
+    const hr_model_file *f = m->file;
+    const hr_model_config *c = &m->cfg;
+    const uint32_t H = c->hidden, I = c->intermediate;
+    hr_tensor t;
+    if (hr_model_tensor(f, "emb.word", &t) != 0 || t.ndim != 2 || t.shape[0] != c->vocab_size ||
+        t.shape[1] != H || (t.dtype != HR_DT_F16 && t.dtype != HR_DT_F32)) {
+        hr_ml_error_set(err, "model file lacks a valid 'emb.word' [%u, %u]", c->vocab_size, H);
+        return -1;
+    }
+    m->emb_word = t.data;
+    m->emb_word_dtype = t.dtype;
+    if (bind_norm(f, "emb.norm", H, &m->emb_norm_w, NULL, err) ||
+        bind_norm(f, "final.norm", H, &m->final_norm_w, NULL, err))
+        return -1;
+    for (uint32_t l = 0; l < c->n_layers; l++) {
+        enc_layer *L = &m->layers[l];
+        char b[48];
+#define HR_BASE(s) (snprintf(b, sizeof b, "layer.%u." s, l), b)
+        L->attn_norm_w = NULL; /* layer 0: identity */
+        if ((l > 0 && bind_norm(f, HR_BASE("attn.norm"), H, &L->attn_norm_w, NULL, err)) ||
+            bind_linear(f, HR_BASE("attn.qkv"), 3 * H, H, 0, &L->qkv, err) ||
+            bind_linear(f, HR_BASE("attn.out"), H, H, 0, &L->attn_out, err) ||
+            bind_norm(f, HR_BASE("mlp.norm"), H, &L->mlp_norm_w, NULL, err) ||
+            bind_linear(f, HR_BASE("mlp.up"), 2 * I, H, 0, &L->up, err) ||
+            bind_linear(f, HR_BASE("mlp.down"), H, I, 0, &L->down, err))
+            return -1;
+#undef HR_BASE
+        int global = l % c->global_every == 0;
+        L->rope_theta = global ? c->rope_theta_global : c->rope_theta_local;
+        L->window = global ? 0 : (int)(c->local_window / 2);
     }
     return 0;
 }
@@ -135,13 +183,7 @@ int hr_model_open(const char *path, unsigned flags, hr_model **out, hr_ml_error 
     hr_model_file *f;
     if (hr_model_file_open(path, flags, &f, err) != 0)
         return -1;
-    if (f->config.arch != HR_ARCH_BERT) {
-        hr_ml_error_set(err, "%s: architecture %s is not supported by this build", path,
-                        hr_arch_name(f->config.arch));
-        hr_model_file_close(f);
-        return -1;
-    }
-    hr_model *m = calloc(1, sizeof *m + f->config.n_layers * sizeof(bert_layer));
+    hr_model *m = calloc(1, sizeof *m + f->config.n_layers * sizeof(enc_layer));
     if (!m) {
         hr_model_file_close(f);
         hr_ml_error_set(err, "out of memory");
@@ -150,7 +192,7 @@ int hr_model_open(const char *path, unsigned flags, hr_model **out, hr_ml_error 
     m->file = f;
     m->cfg = f->config;
     hr_ml_error inner;
-    if (bind_bert(m, &inner) != 0) {
+    if ((m->cfg.arch == HR_ARCH_MODERNBERT ? bind_modernbert : bind_bert)(m, &inner) != 0) {
         hr_ml_error_set(err, "%s: %s", path, inner.msg);
         hr_model_close(m);
         return -1;
@@ -175,7 +217,7 @@ int hr_model_dim(const hr_model *m) { return (int)m->cfg.hidden; }
 /* ---- scratch ------------------------------------------------------------------------- */
 
 typedef struct scratch_plan {
-    float *x, *tmp, *qkv, *ctx, *ffn, *xs, *att;
+    float *x, *tmp, *qkv, *ctx, *ffn, *glu, *xs, *att; /* glu: ModernBERT's GeGLU output */
     int16_t *xq;
     size_t bytes;
 } scratch_plan;
@@ -187,6 +229,8 @@ static void scratch_layout(const hr_model_config *c, int seq, uint8_t *base, scr
 {
     const size_t S = (size_t)seq, H = c->hidden, I = c->intermediate;
     const size_t widest = I > H ? I : H; /* the widest linear input */
+    const int modern = c->arch == HR_ARCH_MODERNBERT;
+    const size_t ffn = modern ? 2 * I : I; /* ModernBERT's Wi yields input | gate */
     size_t off = 0;
 #define HR_TAKE(field, type, count)                                       \
     do {                                                                  \
@@ -197,9 +241,10 @@ static void scratch_layout(const hr_model_config *c, int seq, uint8_t *base, scr
     HR_TAKE(tmp, float, S * H);
     /* qkv is dead once attention has written ctx, and ffn is born after that (the MLP
      * input is the new x): they share one section, the largest activation of a layer */
-    HR_TAKE(qkv, float, S * (3 * H > I ? 3 * H : I));
+    HR_TAKE(qkv, float, S * (3 * H > ffn ? 3 * H : ffn));
     p->ffn = p->qkv;
     HR_TAKE(ctx, float, S * H);
+    HR_TAKE(glu, float, modern ? S * I : 0);
     HR_TAKE(xs, float, S);
     HR_TAKE(att, float, hr_attention_scratch_floats(seq, (int)c->n_heads, (int)c->head_dim));
     HR_TAKE(xq, int16_t, S * widest);
@@ -243,7 +288,7 @@ static void bert_embed_tokens(const hr_model *m, const int32_t *ids, int n, floa
 }
 
 /* One post-norm layer; the new hidden state ends in *x (buffers swap with *tmp). */
-static void bert_layer_forward(const hr_model *m, const bert_layer *L, int n, float **x,
+static void bert_layer_forward(const hr_model *m, const enc_layer *L, int n, float **x,
                                float **tmp, const scratch_plan *p)
 {
     const hr_model_config *c = &m->cfg;
@@ -266,6 +311,52 @@ static void bert_layer_forward(const hr_model *m, const bert_layer *L, int n, fl
     *tmp = t;
 }
 
+/* ---- ModernBERT forward -------------------------------------------------------------- */
+
+static void modernbert_embed_tokens(const hr_model *m, const int32_t *ids, int n, float *x)
+{
+    const size_t H = m->cfg.hidden;
+    for (int i = 0; i < n; i++) {
+        float *row = x + (size_t)i * H;
+        if (m->emb_word_dtype == HR_DT_F16) {
+            const uint16_t *w = (const uint16_t *)m->emb_word + (size_t)ids[i] * H;
+            for (size_t d = 0; d < H; d++)
+                row[d] = hr_f16_to_f32(w[d]);
+        } else {
+            memcpy(row, (const float *)m->emb_word + (size_t)ids[i] * H, H * sizeof *row);
+        }
+    }
+    hr_layernorm(x, n, (int)H, m->emb_norm_w, NULL, m->cfg.norm_eps);
+}
+
+/* dst = LN(src) without bias; with w NULL (layer 0's attention norm) a plain copy. */
+static void norm_into(float *dst, const float *src, int n, int H, const float *w, float eps)
+{
+    memcpy(dst, src, (size_t)n * H * sizeof *dst);
+    if (w)
+        hr_layernorm(dst, n, H, w, NULL, eps);
+}
+
+/* One pre-norm layer, in place on x; tmp holds the normalised input of each half. */
+static void modernbert_layer_forward(const hr_model *m, const enc_layer *L, int n, float *x,
+                                     float *tmp, const scratch_plan *p)
+{
+    const hr_model_config *c = &m->cfg;
+    const int H = (int)c->hidden, I = (int)c->intermediate;
+    const size_t count = (size_t)n * H;
+    norm_into(tmp, x, n, H, L->attn_norm_w, c->norm_eps);
+    hr_linear_q8(tmp, n, &L->qkv, p->xq, p->xs, p->qkv);
+    hr_rope_qk(p->qkv, n, (int)c->n_heads, (int)c->head_dim, L->rope_theta);
+    hr_attention(p->qkv, n, (int)c->n_heads, (int)c->head_dim, NULL, L->window, p->att, p->ctx);
+    hr_linear_q8(p->ctx, n, &L->attn_out, p->xq, p->xs, tmp);
+    hr_add_inplace(x, tmp, count);
+    norm_into(tmp, x, n, H, L->mlp_norm_w, c->norm_eps);
+    hr_linear_q8(tmp, n, &L->up, p->xq, p->xs, p->ffn);
+    hr_geglu(p->ffn, n, I, p->glu);
+    hr_linear_q8(p->glu, n, &L->down, p->xq, p->xs, tmp);
+    hr_add_inplace(x, tmp, count);
+}
+
 static int check_input(const hr_model *m, const int32_t *ids, int n, size_t scratch_bytes)
 {
     if (!ids || n < 1 || (uint32_t)n > m->cfg.max_seq ||
@@ -286,9 +377,16 @@ int hr_encoder_forward(const hr_model *m, const int32_t *ids, int n, void *scrat
     scratch_plan p;
     scratch_layout(&m->cfg, n, (uint8_t *)base, &p);
     float *x = p.x, *tmp = p.tmp;
-    bert_embed_tokens(m, ids, n, x);
-    for (uint32_t l = 0; l < m->cfg.n_layers; l++)
-        bert_layer_forward(m, &m->layers[l], n, &x, &tmp, &p);
+    if (m->cfg.arch == HR_ARCH_MODERNBERT) {
+        modernbert_embed_tokens(m, ids, n, x);
+        for (uint32_t l = 0; l < m->cfg.n_layers; l++)
+            modernbert_layer_forward(m, &m->layers[l], n, x, tmp, &p);
+        hr_layernorm(x, n, (int)m->cfg.hidden, m->final_norm_w, NULL, m->cfg.norm_eps);
+    } else {
+        bert_embed_tokens(m, ids, n, x);
+        for (uint32_t l = 0; l < m->cfg.n_layers; l++)
+            bert_layer_forward(m, &m->layers[l], n, &x, &tmp, &p);
+    }
     *hidden = x;
     return 0;
 }
@@ -297,7 +395,8 @@ int hr_encoder_embed(const hr_model *m, const int32_t *ids, int n, void *scratch
                      size_t scratch_bytes, float *out)
 {
     const float *h;
-    if (hr_encoder_forward(m, ids, n, scratch, scratch_bytes, &h) != 0)
+    if (m->cfg.pooling == HR_POOL_NONE || /* a token-level model (Kompress) has no vector */
+        hr_encoder_forward(m, ids, n, scratch, scratch_bytes, &h) != 0)
         return -1;
     const size_t H = m->cfg.hidden;
     if (m->cfg.pooling == HR_POOL_CLS) {

@@ -7,8 +7,9 @@
  * bytes, so the session helper can mmap one region at load and munmap it at unload: no
  * malloc per inference, nothing that outlives the session.
  *
- * Architectures: BERT post-norm (all-MiniLM-L6-v2 family) now; the layer code is split per
- * architecture (encoder.c dispatches on config.arch) so ModernBERT drops in beside it.
+ * Architectures (encoder.c dispatches on config.arch): BERT post-norm (all-MiniLM-L6-v2,
+ * the embedder) and ModernBERT pre-norm with RoPE, GeGLU and sliding-window layers (the
+ * Kompress encoder; its token/span heads are stored in the file for the compressor).
  *
  * Thread safety: a model is read-only after open and may be shared; a scratch region is
  * used by one call at a time. Large matmuls are split through the ML pool (pool.h).
@@ -47,7 +48,8 @@ int hr_encoder_forward(const hr_model *m, const int32_t *ids, int n, void *scrat
                        size_t scratch_bytes, const float **hidden);
 
 /* Forward + pooling from the config (mean over tokens for MiniLM) + L2 normalisation:
- * writes hr_model_dim(m) floats to out. Same return values as hr_encoder_forward. */
+ * writes hr_model_dim(m) floats to out. Same return values as hr_encoder_forward, and -1
+ * for token-level models (pooling none, e.g. ModernBERT/Kompress). */
 int hr_encoder_embed(const hr_model *m, const int32_t *ids, int n, void *scratch,
                      size_t scratch_bytes, float *out);
 

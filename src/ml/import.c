@@ -132,12 +132,71 @@ static int read_bert_config(const hr_json_doc *d, hr_model_config *c, hr_ml_erro
     return 0;
 }
 
+/* A boolean config field that must not be true (biases ModernBERT does not have). */
+static int must_be_false(const hr_json_doc *d, const char *key, hr_ml_error *err)
+{
+    if (hr_json_is_true(d, hr_json_get(d, 0, key))) {
+        hr_ml_error_set(err, "config.json: %s = true is not supported", key);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_modernbert_config(const hr_json_doc *d, hr_model_config *c, hr_ml_error *err)
+{
+    static const char *const keys[] = {"vocab_size", "hidden_size", "num_hidden_layers",
+                                       "num_attention_heads", "intermediate_size",
+                                       "max_position_embeddings", "local_attention",
+                                       "global_attn_every_n_layers"};
+    long v[8];
+    for (int i = 0; i < 8; i++)
+        if ((v[i] = get_pos_int(d, 0, keys[i])) < 0) {
+            hr_ml_error_set(err, "config.json: missing or invalid \"%s\"", keys[i]);
+            return -1;
+        }
+    c->arch = HR_ARCH_MODERNBERT;
+    c->vocab_size = (uint32_t)v[0];
+    c->hidden = (uint32_t)v[1];
+    c->n_layers = (uint32_t)v[2];
+    c->n_heads = (uint32_t)v[3];
+    c->intermediate = (uint32_t)v[4];
+    c->max_positions = (uint32_t)v[5];
+    c->local_window = (uint32_t)v[6];
+    c->global_every = (uint32_t)v[7];
+    if (c->hidden % c->n_heads) {
+        hr_ml_error_set(err, "config.json: hidden %u not divisible by %u heads", c->hidden, c->n_heads);
+        return -1;
+    }
+    c->head_dim = c->hidden / c->n_heads;
+    double eps = 1e-5, tg = 160000.0, tl = 10000.0;
+    uint32_t n;
+    if (((n = hr_json_get(d, 0, "norm_eps")) != HR_JSON_NONE && hr_json_double(d, n, &eps)) ||
+        ((n = hr_json_get(d, 0, "global_rope_theta")) != HR_JSON_NONE && hr_json_double(d, n, &tg)) ||
+        ((n = hr_json_get(d, 0, "local_rope_theta")) != HR_JSON_NONE && hr_json_double(d, n, &tl))) {
+        hr_ml_error_set(err, "config.json: invalid norm_eps or rope theta");
+        return -1;
+    }
+    c->norm_eps = (float)eps;
+    c->rope_theta_global = (float)tg;
+    c->rope_theta_local = (float)tl;
+    n = hr_json_get(d, 0, "hidden_activation");
+    if (n != HR_JSON_NONE && !hr_json_string_eq(d, n, "gelu")) {
+        hr_ml_error_set(err, "config.json: hidden_activation must be \"gelu\" (exact erf GELU)");
+        return -1;
+    }
+    return must_be_false(d, "norm_bias", err) || must_be_false(d, "attention_bias", err) ||
+                   must_be_false(d, "mlp_bias", err)
+               ? -1
+               : 0;
+}
+
 /* max_seq and pooling: sentence-transformers files when present, else our generator's
- * provenance block, else the all-MiniLM defaults (256, mean). */
+ * provenance block, else the defaults (MiniLM: 256, mean; ModernBERT: 512, none). */
 static void read_usage(const char *dir, const hr_json_doc *cfg, hr_model_config *c)
 {
-    c->max_seq = 256;
-    c->pooling = HR_POOL_MEAN;
+    /* ModernBERT (Kompress) scores tokens over chunks of up to 512; MiniLM embeds 256 */
+    c->max_seq = c->arch == HR_ARCH_MODERNBERT ? 512 : 256;
+    c->pooling = c->arch == HR_ARCH_MODERNBERT ? HR_POOL_NONE : HR_POOL_MEAN;
     uint32_t gen = hr_json_get(cfg, 0, "headroom_generated");
     if (gen != HR_JSON_NONE) {
         long ms = get_pos_int(cfg, gen, "max_seq_length");
@@ -200,23 +259,45 @@ static uint32_t normalizer_flags(const hr_json_doc *d, uint32_t norm, hr_ml_erro
     return flags;
 }
 
-/* Fills tokens[id] from tokenizer.json's WordPiece model; caller frees each token. */
-static int read_tokenizer_json(const json_file *jf, hr_model_vocab *meta, char ***tokens_out,
-                               uint32_t *n_out, hr_ml_error *err)
+/* Largest id in an object of {token: id} (or -1). */
+static int64_t max_id_in(const hr_json_doc *d, uint32_t obj)
 {
-    const hr_json_doc *d = &jf->doc;
-    uint32_t model = hr_json_get(d, 0, "model");
-    uint32_t vocab = hr_json_get(d, model, "vocab");
-    if (!hr_json_string_eq(d, hr_json_get(d, model, "type"), "WordPiece") || vocab == HR_JSON_NONE ||
-        d->nodes[vocab].type != HR_JSON_OBJECT || d->nodes[vocab].count == 0) {
-        hr_ml_error_set(err, "tokenizer.json: model is not WordPiece with a vocab object");
+    int64_t mx = -1, id;
+    for (uint32_t c = d->nodes[obj].first_child; c != HR_JSON_NONE; c = d->nodes[c].next)
+        if (hr_json_int64(d, c, &id) == 0 && id > mx)
+            mx = id;
+    return mx;
+}
+
+/* Puts token text at tokens[id]; a different text already there is a conflict. */
+static int place_token(char **tokens, uint32_t n, int64_t id, hr_buf *text)
+{
+    if (id < 0 || id >= n || hr_buf_reserve(text, 1) != 0)
+        return -1;
+    text->data[text->len] = '\0';
+    if (tokens[id])
+        return strcmp(tokens[id], text->data) ? -1 : 0;
+    tokens[id] = hr_buf_steal(text, NULL);
+    return 0;
+}
+
+/* Fills tokens[id] from tokenizer.json's model vocab plus its added tokens (ModernBERT's
+ * specials live only there); caller frees each token. Ids must be 0..n-1 without gaps. */
+static int read_vocab_table(const hr_json_doc *d, uint32_t vocab, char ***tokens_out,
+                            uint32_t *n_out, hr_ml_error *err)
+{
+    uint32_t added = hr_json_get(d, 0, "added_tokens");
+    int64_t mx = max_id_in(d, vocab);
+    const hr_json_node *an = hr_json_at(d, added);
+    int64_t id;
+    for (uint32_t i = 0; an && an->type == HR_JSON_ARRAY && i < an->count; i++)
+        if (hr_json_int64(d, hr_json_get(d, hr_json_index(d, added, i), "id"), &id) == 0 && id > mx)
+            mx = id;
+    if (mx < 0 || mx >= (1 << 22)) {
+        hr_ml_error_set(err, "tokenizer.json: vocabulary ids out of range");
         return -1;
     }
-    int ok;
-    meta->flags = normalizer_flags(d, hr_json_get(d, 0, "normalizer"), err, &ok);
-    if (!ok)
-        return -1;
-    uint32_t n = d->nodes[vocab].count;
+    uint32_t n = (uint32_t)mx + 1;
     char **tokens = calloc(n, sizeof *tokens);
     if (!tokens) {
         hr_ml_error_set(err, "out of memory");
@@ -224,32 +305,67 @@ static int read_tokenizer_json(const json_file *jf, hr_model_vocab *meta, char *
     }
     *tokens_out = tokens;
     *n_out = n;
-    for (uint32_t c = d->nodes[vocab].first_child; c != HR_JSON_NONE; c = d->nodes[c].next) {
-        int64_t id;
+    int bad = 0;
+    for (uint32_t c = d->nodes[vocab].first_child; c != HR_JSON_NONE && !bad; c = d->nodes[c].next) {
         hr_buf key = HR_BUF_INIT;
-        if (hr_json_int64(d, c, &id) != 0 || id < 0 || id >= n || tokens[id] ||
-            hr_json_key(d, c, &key) != 0 || hr_buf_reserve(&key, 1) != 0) {
-            hr_buf_free(&key);
-            hr_ml_error_set(err, "tokenizer.json: vocab ids are not 0..%u without gaps", n - 1);
-            return -1;
-        }
-        key.data[key.len] = '\0';
-        tokens[id] = hr_buf_steal(&key, NULL);
+        bad = hr_json_int64(d, c, &id) != 0 || hr_json_key(d, c, &key) != 0 ||
+              place_token(tokens, n, id, &key) != 0;
+        hr_buf_free(&key);
     }
+    for (uint32_t i = 0; an && an->type == HR_JSON_ARRAY && i < an->count && !bad; i++) {
+        uint32_t t = hr_json_index(d, added, i);
+        hr_buf text = HR_BUF_INIT;
+        bad = hr_json_int64(d, hr_json_get(d, t, "id"), &id) != 0 ||
+              hr_json_string(d, hr_json_get(d, t, "content"), &text) != 0 ||
+              place_token(tokens, n, id, &text) != 0;
+        hr_buf_free(&text);
+    }
+    for (uint32_t i = 0; i < n && !bad; i++)
+        bad = tokens[i] == NULL;
+    if (bad) {
+        hr_ml_error_set(err, "tokenizer.json: vocab ids are not 0..%u without gaps or conflicts", n - 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* Fills tokens[id] and the tokenizer options from tokenizer.json (WordPiece for BERT,
+ * byte-level BPE for ModernBERT: its merges are not stored in format v1 yet). */
+static int read_tokenizer_json(const json_file *jf, hr_model_vocab *meta, char ***tokens_out,
+                               uint32_t *n_out, hr_ml_error *err)
+{
+    const hr_json_doc *d = &jf->doc;
+    uint32_t model = hr_json_get(d, 0, "model");
+    uint32_t vocab = hr_json_get(d, model, "vocab");
+    uint32_t type = hr_json_get(d, model, "type");
+    int wordpiece = hr_json_string_eq(d, type, "WordPiece"), bpe = hr_json_string_eq(d, type, "BPE");
+    if ((!wordpiece && !bpe) || vocab == HR_JSON_NONE || d->nodes[vocab].type != HR_JSON_OBJECT ||
+        d->nodes[vocab].count == 0) {
+        hr_ml_error_set(err, "tokenizer.json: model is not WordPiece or BPE with a vocab object");
+        return -1;
+    }
+    meta->kind = wordpiece ? HR_TOK_WORDPIECE : HR_TOK_BPE;
+    int ok = 1;
+    meta->flags = wordpiece ? normalizer_flags(d, hr_json_get(d, 0, "normalizer"), err, &ok) : 0;
+    if (!ok || read_vocab_table(d, vocab, tokens_out, n_out, err) != 0)
+        return -1;
+    char **tokens = *tokens_out;
+    uint32_t n = *n_out;
     hr_buf s = HR_BUF_INIT;
     uint32_t unk = hr_json_get(d, model, "unk_token");
-    int32_t unk_id = -1;
+    meta->unk_id = -1;
     if (unk != HR_JSON_NONE && hr_json_string(d, unk, &s) == 0 && s.data)
-        unk_id = vocab_find(tokens, n, s.data);
+        meta->unk_id = vocab_find(tokens, n, s.data);
+    if (meta->unk_id < 0) /* BPE models have no unk_token; keep the [UNK] special */
+        meta->unk_id = vocab_find(tokens, n, "[UNK]");
     hr_buf_reset(&s);
     uint32_t pre = hr_json_get(d, model, "continuing_subword_prefix");
-    snprintf(meta->prefix, sizeof meta->prefix, "##");
-    if (pre != HR_JSON_NONE && hr_json_string(d, pre, &s) == 0 && s.data && s.len < 8)
+    snprintf(meta->prefix, sizeof meta->prefix, "%s", wordpiece ? "##" : "");
+    if (wordpiece && pre != HR_JSON_NONE && hr_json_string(d, pre, &s) == 0 && s.data && s.len < 8)
         snprintf(meta->prefix, sizeof meta->prefix, "%s", s.data);
     hr_buf_free(&s);
     long mc = get_pos_int(d, model, "max_input_chars_per_word");
-    meta->max_chars_per_word = mc > 0 ? (uint32_t)mc : 100;
-    meta->unk_id = unk_id;
+    meta->max_chars_per_word = wordpiece ? (mc > 0 ? (uint32_t)mc : 100) : 0;
     return 0;
 }
 
@@ -479,13 +595,101 @@ static int import_bert_weights(const weight_src *s, hr_model_writer *w, const hr
     return 0;
 }
 
-/* sentence-transformers checkpoints sometimes keep BertModel's "bert." prefix. */
-static const char *weight_prefix(const hr_safetensors *st)
+/* A weight without a bias (ModernBERT's linears) as int8. */
+static int copy_linear_nobias(const weight_src *s, hr_model_writer *w, const char *from,
+                              const char *to, uint32_t out, uint32_t in, hr_ml_error *err)
 {
+    char a[160], b[160];
+    snprintf(a, sizeof a, "%s.weight", from);
+    snprintf(b, sizeof b, "%s.w", to);
+    return copy_tensor(s, w, a, b, HR_DT_I8, out, in, err);
+}
+
+/* Any-rank fp32 copy (the Kompress heads; their shapes are checked by their user). */
+static int copy_any_f32(const weight_src *s, hr_model_writer *w, const char *from, const char *to,
+                        hr_ml_error *err)
+{
+    float *data;
     hr_st_info info;
-    if (hr_safetensors_info(st, "embeddings.word_embeddings.weight", &info, NULL) == 0)
-        return "";
-    return "bert.";
+    if (read_w(s, from, &data, &info, err) != 0)
+        return -1;
+    int rc = hr_model_writer_add(w, to, HR_DT_F32, info.ndim, info.shape, data, err);
+    free(data);
+    return rc;
+}
+
+/* The Kompress token and span heads, when the checkpoint has them. */
+static int import_kompress_heads(const weight_src *s, hr_model_writer *w, hr_ml_error *err)
+{
+    static const char *const map[][2] = {
+        {"kompress.token_head.weight", "head.token.w"}, {"kompress.token_head.bias", "head.token.b"},
+        {"kompress.span_conv1.weight", "head.span1.w"}, {"kompress.span_conv1.bias", "head.span1.b"},
+        {"kompress.span_conv2.weight", "head.span2.w"}, {"kompress.span_conv2.bias", "head.span2.b"},
+    };
+    char full[256];
+    hr_st_info info;
+    snprintf(full, sizeof full, "%s%s", s->prefix, map[0][0]);
+    if (hr_safetensors_info(s->st, full, &info, NULL) != 0)
+        return 0; /* a bare encoder */
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (copy_any_f32(s, w, map[i][0], map[i][1], err) != 0)
+            return -1;
+    return 0;
+}
+
+/* ModernBERT (pre-norm, no biases, no position table): norms keep only their weight. */
+static int import_modernbert_weights(const weight_src *s, hr_model_writer *w,
+                                     const hr_model_config *c, hr_ml_error *err)
+{
+    const uint32_t H = c->hidden, I = c->intermediate;
+    if (copy_tensor(s, w, "embeddings.tok_embeddings.weight", "emb.word", HR_DT_F16,
+                    c->vocab_size, H, err) ||
+        copy_tensor(s, w, "embeddings.norm.weight", "emb.norm.w", HR_DT_F32, H, 0, err))
+        return -1;
+    for (uint32_t l = 0; l < c->n_layers; l++) {
+        char from[128], to[64];
+#define HR_NAMES(f, t) (snprintf(from, sizeof from, "layers.%u." f, l), \
+                        snprintf(to, sizeof to, "layer.%u." t, l))
+        if (l > 0) { /* layer 0's attention norm is the identity */
+            HR_NAMES("attn_norm.weight", "attn.norm.w");
+            if (copy_tensor(s, w, from, to, HR_DT_F32, H, 0, err))
+                return -1;
+        }
+        HR_NAMES("attn.Wqkv", "attn.qkv");
+        if (copy_linear_nobias(s, w, from, to, 3 * H, H, err))
+            return -1;
+        HR_NAMES("attn.Wo", "attn.out");
+        if (copy_linear_nobias(s, w, from, to, H, H, err))
+            return -1;
+        HR_NAMES("mlp_norm.weight", "mlp.norm.w");
+        if (copy_tensor(s, w, from, to, HR_DT_F32, H, 0, err))
+            return -1;
+        HR_NAMES("mlp.Wi", "mlp.up");
+        if (copy_linear_nobias(s, w, from, to, 2 * I, H, err))
+            return -1;
+        HR_NAMES("mlp.Wo", "mlp.down");
+        if (copy_linear_nobias(s, w, from, to, H, I, err))
+            return -1;
+#undef HR_NAMES
+    }
+    if (copy_tensor(s, w, "final_norm.weight", "final.norm.w", HR_DT_F32, H, 0, err))
+        return -1;
+    return import_kompress_heads(s, w, err);
+}
+
+/* Checkpoints may keep the task model's prefix ("bert." for BertModel inside
+ * sentence-transformers, "model." for ModernBertFor...). */
+static const char *weight_prefix(const hr_safetensors *st, const char *probe)
+{
+    static const char *const prefixes[] = {"", "bert.", "model."};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        char name[160];
+        hr_st_info info;
+        snprintf(name, sizeof name, "%s%s", prefixes[i], probe);
+        if (hr_safetensors_info(st, name, &info, NULL) == 0)
+            return prefixes[i];
+    }
+    return "";
 }
 
 int hr_model_import(const char *dir, const char *out_path, const hr_import_opts *opts,
@@ -501,15 +705,15 @@ int hr_model_import(const char *dir, const char *out_path, const hr_import_opts 
     hr_model_config cfg;
     memset(&cfg, 0, sizeof cfg);
     uint32_t mt = hr_json_get(&cfg_json.doc, 0, "model_type");
+    int modern = hr_json_string_eq(&cfg_json.doc, mt, "modernbert");
     int rc = -1;
     hr_model_writer *w = NULL;
     hr_safetensors *st = NULL;
-    if (mt != HR_JSON_NONE && !hr_json_string_eq(&cfg_json.doc, mt, "bert")) {
-        hr_ml_error_set(err, "config.json: model_type is not \"bert\" (ModernBERT import comes "
-                             "with the Kompress encoder)");
+    if (mt != HR_JSON_NONE && !modern && !hr_json_string_eq(&cfg_json.doc, mt, "bert")) {
+        hr_ml_error_set(err, "config.json: model_type must be \"bert\" or \"modernbert\"");
         goto out;
     }
-    if (read_bert_config(&cfg_json.doc, &cfg, err) != 0)
+    if ((modern ? read_modernbert_config : read_bert_config)(&cfg_json.doc, &cfg, err) != 0)
         goto out;
     read_usage(dir, &cfg_json.doc, &cfg);
     if (opts && opts->max_seq > 0)
@@ -523,8 +727,9 @@ int hr_model_import(const char *dir, const char *out_path, const hr_import_opts 
     }
     if (import_tokenizer(dir, w, &cfg, err) != 0 || hr_safetensors_open(path, &st, err) != 0)
         goto out;
-    weight_src src = {st, weight_prefix(st)};
-    if (import_bert_weights(&src, w, &cfg, err) != 0)
+    weight_src src = {st, weight_prefix(st, modern ? "embeddings.tok_embeddings.weight"
+                                                   : "embeddings.word_embeddings.weight")};
+    if ((modern ? import_modernbert_weights : import_bert_weights)(&src, w, &cfg, err) != 0)
         goto out;
     rc = hr_model_writer_write(w, out_path, err);
 out:

@@ -1,10 +1,12 @@
 /* import.h: turns a HuggingFace model directory into a headroom model file.
  *
- * Reads config.json (sizes, eps; max_seq and pooling from sentence-transformers files or
- * our generator's provenance block), model.safetensors (F32/F16/BF16) and tokenizer.json
- * (WordPiece vocab + BertNormalizer flags) or else vocab.txt, and writes the file described
- * in docs/model-format.md: linear weights as per-row int8 (Q, K, V fused into one matrix),
- * word embeddings as fp16, everything else fp32, canonical tensor names.
+ * Reads config.json (model_type bert or modernbert: sizes, eps, rope and window; max_seq
+ * and pooling from sentence-transformers files or our generator's provenance block),
+ * model.safetensors (F32/F16/BF16) and tokenizer.json (WordPiece vocab + BertNormalizer
+ * flags, or a BPE vocab: its merges are not stored yet) or else vocab.txt, and writes the
+ * file described in docs/model-format.md: linear weights as per-row int8 (BERT's Q, K, V
+ * fused into one matrix), token embeddings as fp16, everything else fp32, canonical
+ * tensor names (plus the Kompress heads when present).
  */
 #ifndef HR_ML_IMPORT_H
 #define HR_ML_IMPORT_H

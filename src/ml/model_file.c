@@ -202,6 +202,12 @@ static int check_config(const hr_model_config *c, hr_ml_error *err)
                         c->hidden, c->n_heads, c->head_dim, c->n_layers, c->vocab_size);
         return -1;
     }
+    if (c->arch == HR_ARCH_MODERNBERT &&
+        (!(c->rope_theta_global > 1.0f) || !(c->rope_theta_local > 1.0f) || !c->global_every ||
+         c->local_window < 2 || c->head_dim % 2)) {
+        hr_ml_error_set(err, "config section: invalid ModernBERT rope/attention settings");
+        return -1;
+    }
     if (c->arch == HR_ARCH_BERT && c->max_seq > c->max_positions) {
         hr_ml_error_set(err, "max_seq %u exceeds the %u position embeddings", c->max_seq,
                         c->max_positions);

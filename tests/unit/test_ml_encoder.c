@@ -387,6 +387,91 @@ static void test_wrong_shapes_refused(void **state)
     }
 }
 
+/* ModernBERT (pre-norm, RoPE, GeGLU, global + sliding-window layers) on a generated tiny
+ * model, against tools/ref_modernbert.py: every token's last hidden state >= 0.999, on
+ * sequences shorter and much longer than the local window. */
+static void test_modernbert_matches_reference(void **state)
+{
+    (void)state;
+    const char *sdir = getenv("HEADROOM_SOURCE_DIR");
+    const char *py = getenv("HEADROOM_PYTHON") ? getenv("HEADROOM_PYTHON") : "/usr/bin/python3";
+    char dir[700], model[760], ids_path[760], out_path[760], cmd[3200];
+    snprintf(dir, sizeof dir, "%s/mb-tiny-s3", g_dir);
+    snprintf(model, sizeof model, "%s.hrm", dir);
+    snprintf(cmd, sizeof cmd, "'%s' '%s/tools/gen_model.py' --arch modernbert --size tiny --seed 3 "
+                              "--out '%s' >/dev/null", py, sdir, dir);
+    assert_int_equal(system(cmd), 0);
+    hr_ml_error err;
+    if (hr_model_import(dir, model, NULL, &err) != 0)
+        fail_msg("import: %s", err.msg);
+    hr_model *m;
+    if (hr_model_open(model, HR_MODEL_OPEN_VERIFY, &m, &err) != 0)
+        fail_msg("open: %s", err.msg);
+    const hr_model_config *c = hr_model_config_of(m);
+    assert_int_equal(c->arch, HR_ARCH_MODERNBERT);
+    assert_true(c->local_window > 0 && c->global_every > 1);
+    enum { N_MB = 3 };
+    const int lens[N_MB] = {5, 3 * 16 + 7, 130};
+    int32_t *ids[N_MB];
+    snprintf(ids_path, sizeof ids_path, "%s/mb-ids.jsonl", g_dir);
+    snprintf(out_path, sizeof out_path, "%s/mb-ref.jsonl", g_dir);
+    FILE *f = fopen(ids_path, "w");
+    assert_non_null(f);
+    for (int s = 0; s < N_MB; s++) {
+        ids[s] = malloc((size_t)lens[s] * sizeof(int32_t));
+        uint32_t r = 77u + (uint32_t)s;
+        for (int i = 0; i < lens[s]; i++) {
+            r = r * 1664525u + 1013904223u;
+            ids[s][i] = (int32_t)((r >> 8) % c->vocab_size);
+        }
+        fputc('[', f);
+        for (int i = 0; i < lens[s]; i++)
+            fprintf(f, i ? ",%d" : "%d", ids[s][i]);
+        fputs("]\n", f);
+    }
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "'%s' '%s/tools/ref_modernbert.py' --model '%s' --hidden < '%s' > '%s'",
+             py, sdir, dir, ids_path, out_path);
+    assert_int_equal(system(cmd), 0);
+    f = fopen(out_path, "r");
+    assert_non_null(f);
+    static char line[1 << 22];
+    const int H = (int)c->hidden;
+    size_t bytes = hr_encoder_scratch_bytes(m, 0);
+    void *scratch = malloc(bytes);
+    double worst = 1.0;
+    for (int s = 0; s < N_MB; s++) {
+        assert_non_null(fgets(line, sizeof line, f));
+        hr_json_doc d;
+        hr_json_error je;
+        hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+        assert_int_equal(hr_json_parse(&d, line, strlen(line), &lim, &je), 0);
+        const float *hidden;
+        assert_int_equal(hr_encoder_forward(m, ids[s], lens[s], scratch, bytes, &hidden), 0);
+        uint32_t row = d.nodes[hr_json_get(&d, 0, "hidden")].first_child;
+        for (int i = 0; i < lens[s]; i++, row = d.nodes[row].next) {
+            size_t n;
+            float *ref = json_floats(&d, row, &n);
+            assert_int_equal(n, (size_t)H);
+            double cs = cosine(hidden + (size_t)i * H, ref, (size_t)H);
+            worst = cs < worst ? cs : worst;
+            if (cs < 0.999)
+                fail_msg("%d tokens: token %d hidden cosine %.6f", lens[s], i, cs);
+            free(ref);
+        }
+        hr_json_doc_free(&d);
+        free(ids[s]);
+    }
+    print_message("modernbert: worst token cosine %.6f\n", worst);
+    fclose(f);
+    /* a token-level model has no sentence vector */
+    float out[128];
+    int32_t two[2] = {1, 2};
+    assert_int_equal(hr_encoder_embed(m, two, 2, scratch, bytes, out), -1);
+    free(scratch);
+    hr_model_close(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -396,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_invalid_input),
         cmocka_unit_test(test_incomplete_model_refused),
         cmocka_unit_test(test_wrong_shapes_refused),
+        cmocka_unit_test(test_modernbert_matches_reference),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
