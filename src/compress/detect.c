@@ -190,6 +190,8 @@ static const char *line(const det *d, size_t i, size_t *n)
 
 static int starts(const char *s, size_t n, const char *lit)
 {
+    if (n == 0 || s[0] != lit[0]) /* most calls end here, before strlen */
+        return 0;
     size_t k = strlen(lit);
     return n >= k && memcmp(s, lit, k) == 0;
 }
@@ -545,12 +547,27 @@ static hr_content_type inner_type(det *d, size_t a, size_t b)
     return vote_type(d, a, b);
 }
 
+/* First non-blank byte of a line (0 if none within SCAN): the structural checks below
+ * only run for lines that can start what they look for. */
+static char lead_byte(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && i < SCAN; i++)
+        if (s[i] != ' ' && s[i] != '\t')
+            return s[i];
+    return 0;
+}
+
 static int structural_pass(det *d)
 {
     size_t plain = 0;
     for (size_t i = 0; i < d->l.n;) {
         size_t n, e;
         const char *s = line(d, i, &n);
+        char c = lead_byte(s, n);
+        if (c != '`' && c != '~' && c != 'd' && c != '-' && c != '@' && c != '{' && c != '[') {
+            i++;
+            continue;
+        }
         if (is_fence(s, n) && (e = fence_close(d, i)) > 0) {
             if (split_plain(d, plain, i + 1) != 0 || push(d, i + 1, e, inner_type(d, i + 1, e)))
                 return -1;

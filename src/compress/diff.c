@@ -21,6 +21,8 @@ enum { NOTE_MIN_CONTEXT = 3 };
 
 static int starts(const char *s, size_t n, const char *lit)
 {
+    if (n == 0 || s[0] != lit[0]) /* most calls end here, before strlen */
+        return 0;
     size_t k = strlen(lit);
     return n >= k && memcmp(s, lit, k) == 0;
 }

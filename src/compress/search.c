@@ -39,16 +39,24 @@ int hr_search_is_path(const char *s, size_t n)
     int sep = 0, dot_ext = 0, letters = 0, lowers = 0, plain = 1;
     for (size_t i = drive_prefix(s, n); i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == ' ' || c == '\t' || c == ':' || c == '\r' || c < 0x20 || c == '"' || c == '\'')
+        if (c >= 'a' && c <= 'z') { /* the common case first: paths are mostly lowercase */
+            lowers++;
+            continue;
+        }
+        if (is_digit(c) || c == '_' || c == '-')
+            continue;
+        if (c >= 'A' && c <= 'Z') {
+            letters++;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == ':' || c < 0x20 || c == '"' || c == '\'')
             return 0;
+        plain = 0;
         sep |= c == '/' || c == '\\';
         if (c == '.' && i + 1 < n && is_alpha((unsigned char)s[i + 1]))
             dot_ext = 1;
-        letters += is_alpha(c);
-        lowers += c >= 'a' && c <= 'z';
-        if (!is_alpha(c) && !is_digit(c) && c != '_' && c != '-')
-            plain = 0;
     }
+    letters += lowers;
     if (!letters)
         return 0;
     if (sep || dot_ext)
