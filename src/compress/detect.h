@@ -61,8 +61,9 @@ hr_compressor_fn hr_detect_pick(const char *in, size_t len, hr_content_type *typ
 /* Compresses a span of any content under the compressor contract (compressor.h): one
  * section goes to its compressor (then the text compressor if that found nothing);
  * several sections are compressed one by one and joined, each inner marker replaced by a
- * plain note, with one marker (unit "lines") for the whole span. json_fn compresses JSON
- * sections (may be NULL: JSON then passes unchanged). */
+ * plain note, with one marker (unit "lines": input lines compressed to output lines, notes
+ * included) for the whole span. json_fn compresses JSON sections (may be NULL: JSON then
+ * passes unchanged). */
 int hr_compress_detected(const char *in, size_t len, const hr_compress_opts *opts,
                          hr_compressor_fn json_fn, hr_compress_result *res);
 
