@@ -15,6 +15,7 @@
 #include "http/sse.h"
 #include "http/upstream.h"
 #include "json/json.h"
+#include "proxy/ccr_glue.h"
 #include "proxy/config.h"
 #include "sys/buf.h"
 #include "sys/log.h"
@@ -126,6 +127,8 @@ typedef struct prepared {
     int stream;              /* the client asked for a stream */
     hr_buf decoded_buf;
     hr_buf spliced;
+    hr_buf with_tool;        /* the body with headroom_retrieve offered */
+    int tool_offered;        /* only then are headroom_retrieve turns resolved */
     hr_pipeline_result pr;
     int pipeline_ran;
 } prepared;
@@ -134,6 +137,7 @@ static void prepared_free(prepared *p)
 {
     hr_buf_free(&p->decoded_buf);
     hr_buf_free(&p->spliced);
+    hr_buf_free(&p->with_tool);
     if (p->pipeline_ran)
         hr_pipeline_result_free(&p->pr);
 }
@@ -207,6 +211,11 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
     if (p->pr.modified && p->pr.body.len <= cfg->max_body_bytes * 2) {
         p->body = p->pr.body.data;
         p->len = p->pr.body.len;
+    }
+    if (hr_ccrw_offer_tool(ri.shape, p->body, p->len, &p->with_tool) == 1) {
+        p->body = p->with_tool.data;
+        p->len = p->with_tool.len;
+        p->tool_offered = 1;
     }
     if (ri.shape == HR_SHAPE_OPENAI_CHAT && p->stream) {
         int changed = 0;
@@ -372,6 +381,7 @@ static size_t response_headers(hr_upstream *u, hr_req_ctx *ctx, const char **out
 
 typedef struct relay {
     hr_upstream *u;
+    hr_ccrw_stream *ccr;   /* instead of u: a stream whose headroom_retrieve turns we resolve */
     hr_sse_parser sse;
     int parse_sse;
     hr_relay_stats *stats;
@@ -387,7 +397,7 @@ static void on_sse_event(void *user, const char *event, const char *data, size_t
 static ssize_t relay_read(void *arg, char *buf, size_t max)
 {
     relay *r = arg;
-    ssize_t n = hr_upstream_read(r->u, buf, max);
+    ssize_t n = r->ccr ? hr_ccrw_stream_read(r->ccr, buf, max) : hr_upstream_read(r->u, buf, max);
     if (n > 0) {
         if (r->parse_sse)
             hr_sse_feed(&r->sse, buf, (size_t)n);
@@ -397,7 +407,7 @@ static ssize_t relay_read(void *arg, char *buf, size_t max)
     if (n < 0) {
         r->stats->failed = 1;
         snprintf(r->stats->error, sizeof r->stats->error, "%s",
-                 hr_up_error_name(hr_upstream_error(r->u)));
+                 hr_up_error_name(r->ccr ? hr_ccrw_stream_error(r->ccr) : hr_upstream_error(r->u)));
     }
     return n;
 }
@@ -406,12 +416,14 @@ static void relay_free(void *arg)
 {
     relay *r = arg;
     hr_upstream_free(r->u);
+    hr_ccrw_stream_free(r->ccr);
     hr_sse_free(&r->sse);
     hr_relay_stats_release(r->stats);
     free(r);
 }
 
-static void answer_streamed(hr_http_exchange *ex, hr_req_ctx *ctx, hr_upstream *u, int is_sse)
+static void answer_streamed(hr_http_exchange *ex, hr_req_ctx *ctx, hr_upstream *u, int is_sse,
+                            const hr_ccrw_origin *ccr)
 {
     relay *r = calloc(1, sizeof *r);
     hr_relay_stats *st = calloc(1, sizeof *st);
@@ -424,6 +436,8 @@ static void answer_streamed(hr_http_exchange *ex, hr_req_ctx *ctx, hr_upstream *
     atomic_init(&st->refs, 2); /* the relay and the request context */
     st->usage = (hr_usage)HR_USAGE_INIT;
     r->u = u;
+    if (ccr && is_sse && hr_upstream_status(u) == 200 && (r->ccr = hr_ccrw_stream_new(ccr, u)) != NULL)
+        r->u = NULL; /* the CCR stream owns the transfer now */
     r->stats = st;
     r->parse_sse = is_sse;
     hr_sse_init(&r->sse, on_sse_event, r, 0);
@@ -438,7 +452,7 @@ static void answer_streamed(hr_http_exchange *ex, hr_req_ctx *ctx, hr_upstream *
 /* ---- buffered answers (compressible routes, not SSE) -------------------------------------- */
 
 static void answer_buffered(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req,
-                            hr_upstream *u, double *upstream_ms)
+                            hr_upstream *u, double *upstream_ms, const hr_ccrw_origin *ccr)
 {
     hr_buf body = HR_BUF_INIT;
     char chunk[64 * 1024];
@@ -458,8 +472,11 @@ static void answer_buffered(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_requ
         hr_buf_free(&body);
         return;
     }
+    int status = hr_upstream_status(u);
+    if (ccr) /* the final answer after any headroom_retrieve rounds */
+        hr_ccrw_resolve_buffered(ccr, &body, &status, upstream_ms);
     hr_usage usage = HR_USAGE_INIT;
-    if (hr_upstream_status(u) < 300 && body.len)
+    if (status < 300 && body.len)
         hr_usage_from_json(body.data, body.len, &usage);
     ctx->rec.input_tokens = usage.input_tokens > 0 ? usage.input_tokens : 0;
     ctx->rec.output_tokens = usage.output_tokens > 0 ? usage.output_tokens : 0;
@@ -473,13 +490,24 @@ static void answer_buffered(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_requ
                            "x-headroom-tokens-saved", saved};
     memcpy(&h[2 * k], extra, sizeof extra);
     k += 3;
-    ctx->rec.status = hr_upstream_status(u);
+    ctx->rec.status = status;
     ctx->rec.bytes_out = body.len;
-    hr_http_respond(ex, hr_upstream_status(u), h, k, body.data ? body.data : "", body.len);
+    hr_http_respond(ex, status, h, k, body.data ? body.data : "", body.len);
     hr_buf_free(&body);
 }
 
 /* ---- entry ------------------------------------------------------------------------------- */
+
+/* One more upstream round for the CCR tool loop (ccr_glue.h): new body, same retry policy. */
+static hr_upstream *ccr_connect(hr_http_exchange *ex, hr_req_ctx *ctx,
+                                const hr_upstream_request *ur, double *upstream_ms)
+{
+    hr_up_error err;
+    hr_buf detail = HR_BUF_INIT;
+    hr_upstream *u = connect_with_retries(ex, ctx, ur, &err, upstream_ms, &detail);
+    hr_buf_free(&detail);
+    return u;
+}
 
 static void log_message_body(const hr_req_ctx *ctx, const prepared *p)
 {
@@ -519,15 +547,16 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
     hr_buf detail = HR_BUF_INIT;
     hr_upstream *u = connect_with_retries(ex, ctx, &ur, &err, &upstream_ms, &detail);
     ctx->rec.upstream_ms = upstream_ms;
+    hr_ccrw_origin ccr = {ri.shape, req->tenant, &ur, ccr_connect, ex, ctx};
     if (!u) {
         answer_upstream_failure(ex, ctx, req, err, detail.data ? detail.data : "");
     } else {
         const char *ct = hr_upstream_header(u, "content-type");
         int is_sse = ct && strncasecmp(ct, "text/event-stream", 17) == 0;
         if (is_sse || ri.kind != KIND_COMPRESSIBLE) {
-            answer_streamed(ex, ctx, u, is_sse); /* the response owns u now */
+            answer_streamed(ex, ctx, u, is_sse, p.tool_offered ? &ccr : NULL); /* owns u now */
         } else {
-            answer_buffered(ex, ctx, req, u, &upstream_ms);
+            answer_buffered(ex, ctx, req, u, &upstream_ms, p.tool_offered ? &ccr : NULL);
             hr_upstream_free(u);
         }
     }

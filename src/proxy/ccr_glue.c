@@ -1,0 +1,329 @@
+/* ccr_glue.c: the extra upstream rounds that answer the model's headroom_retrieve calls
+ * (see ccr_glue.h). Buffered answers go through hr_ccr_tool_loop with a send callback that
+ * reuses the first round's URL, headers and retry policy. Streamed answers are relayed
+ * through an hr_ccr_stream: upstream bytes are parsed into events, the stream rewriter
+ * decides what the client gets now, and at the end of a round that ended in
+ * headroom_retrieve calls only the continuation is requested and relayed into the same
+ * client response.
+ *
+ * The store is the process's (hr_ccr_process_store); without one the tool is never offered,
+ * so nothing here has to answer calls it cannot serve.
+ */
+#include "proxy/ccr_glue.h"
+
+#include "ccr/store.h"
+#include "ccr/tool_inject.h"
+#include "ccr/tool_loop.h"
+#include "ccr/tool_stream.h"
+#include "http/sse.h"
+#include "json/json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Largest upstream event the stream rewriter sees whole. The plain relay only reads usage
+ * from events, but here a skipped event would be lost for the client, so the bound is far
+ * above any provider event (response.completed repeats the whole output). */
+#define CCRW_MAX_EVENT ((size_t)64 << 20)
+
+static hr_ccr_api api_of(hr_shape shape)
+{
+    switch (shape) {
+    case HR_SHAPE_ANTHROPIC_MESSAGES:
+        return HR_CCR_API_ANTHROPIC;
+    case HR_SHAPE_OPENAI_RESPONSES:
+        return HR_CCR_API_RESPONSES;
+    default:
+        return HR_CCR_API_OPENAI_CHAT;
+    }
+}
+
+int hr_ccrw_offer_tool(hr_shape shape, const char *body, size_t len, hr_buf *out)
+{
+    if (!hr_ccr_process_store())
+        return 0; /* no way to answer the calls: do not offer the tool */
+    return hr_ccr_inject_tool(api_of(shape), body, len, out) == 1;
+}
+
+/* ---- buffered ---------------------------------------------------------------------------- */
+
+typedef struct buffered_round {
+    const hr_ccrw_origin *o;
+    double *upstream_ms;
+} buffered_round;
+
+/* hr_ccr_send_fn: one more round trip with a new body, read whole. */
+static int send_buffered(void *user, const char *body, size_t len, hr_buf *response,
+                         int *status)
+{
+    buffered_round *br = user;
+    hr_upstream_request ur = *br->o->ur;
+    ur.body = body;
+    ur.body_len = len;
+    hr_upstream *u = br->o->connect(br->o->ex, br->o->ctx, &ur, br->upstream_ms);
+    if (!u)
+        return -1;
+    char chunk[16 * 1024];
+    ssize_t n;
+    double t0 = hr_now_ms();
+    while ((n = hr_upstream_read(u, chunk, sizeof chunk)) > 0)
+        if (hr_buf_append(response, chunk, (size_t)n) != 0) {
+            n = -1;
+            break;
+        }
+    *br->upstream_ms += hr_now_ms() - t0;
+    *status = hr_upstream_status(u);
+    hr_upstream_free(u);
+    return n < 0 ? -1 : 0;
+}
+
+int hr_ccrw_resolve_buffered(const hr_ccrw_origin *o, hr_buf *body, int *status,
+                             double *upstream_ms)
+{
+    hr_ccr_store *store = hr_ccr_process_store();
+    if (*status != 200 || !body->data || !store)
+        return 0;
+    buffered_round br = {o, upstream_ms};
+    hr_buf final = HR_BUF_INIT;
+    int final_status = 0;
+    int rc = hr_ccr_tool_loop(api_of(o->shape), store, o->tenant, o->ur->body, o->ur->body_len,
+                              body->data, body->len, send_buffered, &br, &final, &final_status);
+    if (rc != 1) {
+        hr_buf_free(&final);
+        return 0;
+    }
+    hr_buf_free(body);
+    *body = final;
+    *status = final_status;
+    return 1;
+}
+
+/* ---- streamed ---------------------------------------------------------------------------- */
+
+/* The first round's request, copied: the stream outlives the request that made it. */
+typedef struct request_copy {
+    char *method, *url;
+    char **headers; /* 2 * n strings */
+    size_t n;
+    long connect_timeout_ms, idle_timeout_ms;
+    int (*cancelled)(void *arg);
+    void *cancel_arg;
+} request_copy;
+
+struct hr_ccrw_stream {
+    hr_ccr_stream *rewriter;
+    hr_ccr_api api;
+    char tenant[HR_CCR_TENANT_MAX + 1];
+    hr_ccrw_connect_fn connect;
+    hr_http_exchange *ex;
+    hr_req_ctx *ctx;
+    request_copy req;
+    hr_upstream *u;   /* the current round */
+    hr_buf body;      /* the current round's request when it is a follow-up (u borrows it) */
+    hr_sse_parser sse;
+    hr_buf pending;   /* bytes for the client not yet handed out */
+    size_t sent;      /* of pending */
+    int ended;        /* no further upstream round: pending is the rest of the stream */
+    int oom;          /* the rewriter failed to allocate */
+    hr_up_error error;
+    double upstream_ms;
+};
+
+static void request_copy_free(request_copy *c)
+{
+    for (size_t i = 0; c->headers && i < 2 * c->n; i++)
+        free(c->headers[i]);
+    free(c->headers);
+    free(c->method);
+    free(c->url);
+    memset(c, 0, sizeof *c);
+}
+
+static int request_copy_init(request_copy *c, const hr_upstream_request *ur)
+{
+    memset(c, 0, sizeof *c);
+    c->method = strdup(ur->method);
+    c->url = strdup(ur->url);
+    c->headers = calloc(2 * ur->n_headers + 1, sizeof *c->headers);
+    if (!c->method || !c->url || !c->headers)
+        return -1;
+    for (c->n = 0; c->n < ur->n_headers; c->n++) {
+        c->headers[2 * c->n] = strdup(ur->headers[2 * c->n]);
+        c->headers[2 * c->n + 1] = strdup(ur->headers[2 * c->n + 1]);
+        if (!c->headers[2 * c->n] || !c->headers[2 * c->n + 1]) {
+            c->n++;
+            return -1;
+        }
+    }
+    c->connect_timeout_ms = ur->connect_timeout_ms;
+    c->idle_timeout_ms = ur->idle_timeout_ms;
+    c->cancelled = ur->cancelled;
+    c->cancel_arg = ur->cancel_arg;
+    return 0;
+}
+
+static void on_upstream_event(void *user, const char *event, const char *data, size_t len)
+{
+    hr_ccrw_stream *s = user;
+    /* The parser names an event without an "event:" line "message" (the SSE default); the
+     * rewriter would write that name out, and chat clients reject named events. No provider
+     * sends "event: message" itself. */
+    if (!strcmp(event, "message"))
+        event = NULL;
+    if (hr_ccr_stream_event(s->rewriter, event, data, len, &s->pending) != 0)
+        s->oom = 1;
+}
+
+hr_ccrw_stream *hr_ccrw_stream_new(const hr_ccrw_origin *o, hr_upstream *first)
+{
+    hr_ccrw_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->api = api_of(o->shape);
+    snprintf(s->tenant, sizeof s->tenant, "%s", o->tenant ? o->tenant : "");
+    s->connect = o->connect;
+    s->ex = o->ex;
+    s->ctx = o->ctx;
+    hr_sse_init(&s->sse, on_upstream_event, s, CCRW_MAX_EVENT);
+    s->rewriter = hr_ccr_stream_new(s->api, o->ur->body, o->ur->body_len);
+    if (!s->rewriter || request_copy_init(&s->req, o->ur) != 0) {
+        hr_ccrw_stream_free(s);
+        return NULL;
+    }
+    s->u = first;
+    return s;
+}
+
+void hr_ccrw_stream_free(hr_ccrw_stream *s)
+{
+    if (!s)
+        return;
+    hr_upstream_free(s->u);
+    hr_ccr_stream_free(s->rewriter);
+    request_copy_free(&s->req);
+    hr_sse_free(&s->sse);
+    hr_buf_free(&s->body);
+    hr_buf_free(&s->pending);
+    free(s);
+}
+
+hr_up_error hr_ccrw_stream_error(const hr_ccrw_stream *s) { return s->error; }
+
+/* Ends the client's stream with the provider's error event: a continuation could not be
+ * had, and a stream that just stops would read as a complete (but cut) answer. */
+static void append_error_event(hr_ccrw_stream *s, const char *message)
+{
+    hr_buf msg = HR_BUF_INIT;
+    if (hr_json_write_string(&msg, message, strlen(message)) != 0) {
+        hr_buf_free(&msg);
+        return;
+    }
+    const char *m = msg.data;
+    switch (s->api) {
+    case HR_CCR_API_ANTHROPIC:
+        hr_buf_printf(&s->pending,
+                      "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\","
+                      "\"message\":%s}}\n\n", m);
+        break;
+    case HR_CCR_API_RESPONSES:
+        hr_buf_printf(&s->pending,
+                      "event: error\ndata: {\"type\":\"error\",\"code\":\"upstream_error\","
+                      "\"message\":%s,\"param\":null}\n\n", m);
+        break;
+    default:
+        hr_buf_printf(&s->pending,
+                      "data: {\"error\":{\"message\":%s,\"type\":\"api_error\","
+                      "\"code\":\"upstream_error\"}}\n\n", m);
+        break;
+    }
+    hr_buf_free(&msg);
+}
+
+static int is_event_stream(hr_upstream *u)
+{
+    const char *ct = hr_upstream_header(u, "content-type");
+    return ct && strncasecmp(ct, "text/event-stream", 17) == 0;
+}
+
+/* Starts the follow-up round whose request is in s->body. 0 ok, -1 with the error event
+ * appended to pending. */
+static int start_followup(hr_ccrw_stream *s)
+{
+    hr_upstream_request ur = {s->req.method, s->req.url, (const char *const *)s->req.headers,
+                              s->req.n, s->body.data, s->body.len, s->req.connect_timeout_ms,
+                              s->req.idle_timeout_ms, s->req.cancelled, s->req.cancel_arg};
+    hr_upstream *u = s->connect(s->ex, s->ctx, &ur, &s->upstream_ms);
+    if (!u) {
+        append_error_event(s, "headroom: the upstream could not be reached for the answer "
+                              "after headroom_retrieve");
+        return -1;
+    }
+    if (hr_upstream_status(u) != 200 || !is_event_stream(u)) {
+        char m[160];
+        snprintf(m, sizeof m, "headroom: the upstream answered %d (not a stream) to the "
+                 "request after headroom_retrieve", hr_upstream_status(u));
+        append_error_event(s, m);
+        hr_upstream_free(u);
+        return -1;
+    }
+    s->u = u;
+    return 0;
+}
+
+/* At the end of one upstream round: either the stream is complete, or the model's
+ * headroom_retrieve calls were answered and the next round starts. */
+static void end_of_round(hr_ccrw_stream *s)
+{
+    hr_buf followup = HR_BUF_INIT;
+    hr_ccr_store *store = hr_ccr_process_store();
+    int rc = store ? hr_ccr_stream_end(s->rewriter, store, s->tenant, &followup, &s->pending)
+                   : 0;
+    hr_upstream_free(s->u);
+    s->u = NULL;
+    if (rc != 1) {
+        hr_buf_free(&followup);
+        s->ended = 1;
+        return;
+    }
+    hr_buf_free(&s->body);
+    s->body = followup; /* the next transfer borrows it */
+    hr_sse_free(&s->sse);
+    hr_sse_init(&s->sse, on_upstream_event, s, CCRW_MAX_EVENT);
+    if (start_followup(s) != 0)
+        s->ended = 1;
+}
+
+ssize_t hr_ccrw_stream_read(hr_ccrw_stream *s, char *buf, size_t max)
+{
+    for (;;) {
+        if (s->sent < s->pending.len) {
+            size_t k = s->pending.len - s->sent;
+            if (k > max)
+                k = max;
+            memcpy(buf, s->pending.data + s->sent, k);
+            s->sent += k;
+            if (s->sent == s->pending.len) {
+                hr_buf_reset(&s->pending);
+                s->sent = 0;
+            }
+            return (ssize_t)k;
+        }
+        if (s->ended)
+            return 0;
+        /* buf doubles as the read buffer: the client's bytes come from pending */
+        ssize_t n = hr_upstream_read(s->u, buf, max);
+        if (n > 0) {
+            if (hr_sse_feed(&s->sse, buf, (size_t)n) != 0 || s->oom) {
+                s->error = HR_UP_FAILED;
+                return -1;
+            }
+        } else if (n < 0) {
+            s->error = hr_upstream_error(s->u);
+            return -1;
+        } else {
+            end_of_round(s);
+        }
+    }
+}
