@@ -58,9 +58,9 @@ function rss(pid) {
 
 function toMs(v, unit) { return unit === 'us' ? v / 1000 : unit === 's' ? v * 1000 : v; }
 
-function wrk(url, bodyFile, { threads = 1, conns = 1, seconds = SECONDS, bypass = false } = {}) {
+function wrk(url, bodyFile, { threads = 1, conns = 1, seconds = SECONDS, bypass = false, delayMs = 0 } = {}) {
   const r = spawnSync('wrk', [`-t${threads}`, `-c${conns}`, `-d${seconds}s`, '--latency', '-s', path.join(here, 'post.lua'), url],
-    { env: { ...process.env, BODY_FILE: bodyFile, BYPASS: bypass ? '1' : '0' }, encoding: 'utf8' });
+    { env: { ...process.env, BODY_FILE: bodyFile, BYPASS: bypass ? '1' : '0', DELAY_MS: String(delayMs) }, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
   const pct = (p) => { const m = r.stdout.match(new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`)); return m ? toMs(Number(m[1]), m[2]) : NaN; };
   const rps = Number((r.stdout.match(/Requests\/sec:\s+([\d.]+)/) || [0, NaN])[1]);
@@ -139,6 +139,11 @@ result.throughput_32 = {
 };
 result.throughput_32.ratio = +(result.throughput_32.proxy_rps / result.throughput_32.direct_rps).toFixed(3);
 result.throughput_32.bypass_ratio = +(result.throughput_32.bypass_rps / result.throughput_32.direct_rps).toFixed(3);
+// the same with a 20 ms upstream service time (a fast provider): latency-bound, not CPU-bound
+const slowD = wrk(upstreamUrl, small, { threads: 2, conns: 32, delayMs: 20 });
+const slowP = wrk(proxyUrl, small, { threads: 2, conns: 32, delayMs: 20 });
+result.throughput_32_upstream_20ms = { direct_rps: slowD.rps, proxy_rps: slowP.rps, ratio: +(slowP.rps / slowD.rps).toFixed(3),
+  direct_p50: slowD.p50, proxy_p50: slowP.p50, direct_p99: slowD.p99, proxy_p99: slowP.p99 };
 
 const close = await openStreams(proxy.port, 200);
 await sleep(300);
@@ -169,5 +174,7 @@ for (const [k, v] of Object.entries(result.latency)) {
 }
 const t = result.throughput_32;
 console.log(`\nthroughput, 32 clients, 2 KB: direct ${t.direct_rps} req/s, proxy ${t.proxy_rps} req/s (${(t.ratio * 100).toFixed(1)}%), proxy bypass ${t.bypass_rps} req/s (${(t.bypass_ratio * 100).toFixed(1)}%)`);
+const t2 = result.throughput_32_upstream_20ms;
+console.log(`throughput, 32 clients, 2 KB, upstream answering in 20 ms: direct ${t2.direct_rps} req/s, proxy ${t2.proxy_rps} req/s (${(t2.ratio * 100).toFixed(1)}%)`);
 for (const k of ['rss_idle_start', 'rss_200_streams', 'rss_after_streams', 'rss_1000_idle_connections', 'rss_idle_end'])
   console.log(`${k}: VmRSS ${result[k].VmRSS_MB} MB, RssAnon ${result[k].RssAnon_MB} MB, threads ${result[k].Threads}`);

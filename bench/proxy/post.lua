@@ -9,3 +9,6 @@ wrk.headers["Authorization"] = "Bearer sk-bench-not-a-key"
 if os.getenv("BYPASS") == "1" then
   wrk.headers["x-headroom-bypass"] = "true"
 end
+if os.getenv("DELAY_MS") and os.getenv("DELAY_MS") ~= "0" then
+  wrk.path = wrk.path .. "?delay=" .. os.getenv("DELAY_MS")
+end

@@ -21,8 +21,13 @@ const server = http.createServer((req, res) => {
       res.write(chunk);
       return; // held open
     }
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) });
-    res.end(reply);
+    const delay = Number((req.url.match(/[?&]delay=(\d+)/) || [0, 0])[1]);
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) });
+      res.end(reply);
+    };
+    if (delay) setTimeout(answer, delay);
+    else answer();
   });
 });
 server.keepAliveTimeout = 120000;
