@@ -28,8 +28,19 @@ typedef struct enc_layer {
     int window;        /* ModernBERT: key radius of local layers; 0 = global */
 } enc_layer;
 
+/* Kompress heads on ModernBERT's last hidden state (present = 0 for a bare encoder). */
+typedef struct kompress_heads {
+    int present;
+    int C;                           /* span channels */
+    const float *token_w, *token_b;  /* [2, H], [2] */
+    hr_qlinear span1;                /* conv H -> C, kernel 5, as int8 taps [5C, H] */
+    const float *span1_b;            /* [C] */
+    const float *span2_w, *span2_b;  /* conv C -> 1, kernel 3: taps [3, C]; [1] */
+} kompress_heads;
+
 struct hr_model {
     hr_model_file *file; /* owned */
+    kompress_heads heads;
     hr_model_config cfg;
     const void *emb_word; /* [vocab, H], f16 or f32 */
     uint32_t emb_word_dtype;
@@ -141,6 +152,38 @@ static int bind_bert(hr_model *m, hr_ml_error *err)
     return 0;
 }
 
+/* The Kompress heads, if the file has them (layout: import.c, import_kompress_heads). */
+static int bind_kompress_heads(hr_model *m, hr_ml_error *err)
+{
+    const hr_model_file *f = m->file;
+    const uint32_t H = m->cfg.hidden;
+    kompress_heads *k = &m->heads;
+    hr_tensor t;
+    memset(k, 0, sizeof *k);
+    if (hr_model_tensor(f, "head.token.w", &t) != 0)
+        return 0;
+    if (hr_model_tensor(f, "head.span1.w", &t) != 0 || t.ndim != 2 || t.shape[0] % 5 ||
+        t.shape[0] / 5 > 65536) {
+        hr_ml_error_set(err, "model file has a token head but no valid 'head.span1.w'");
+        return -1;
+    }
+    const uint32_t C = t.shape[0] / 5;
+    if (!want(f, "head.token.w", HR_DT_F32, 2, H, &t, err))
+        return -1;
+    k->token_w = t.data;
+    if (!(k->token_b = want_f32(f, "head.token.b", 2, err)) ||
+        bind_linear(f, "head.span1", 5 * C, H, 0, &k->span1, err) ||
+        !(k->span1_b = want_f32(f, "head.span1.b", C, err)) ||
+        !want(f, "head.span2.w", HR_DT_F32, 3, C, &t, err))
+        return -1;
+    k->span2_w = t.data;
+    if (!(k->span2_b = want_f32(f, "head.span2.b", 1, err)))
+        return -1;
+    k->C = (int)C;
+    k->present = 1;
+    return 0;
+}
+
 static int bind_modernbert(hr_model *m, hr_ml_error *err)
 {
     const hr_model_file *f = m->file;
@@ -174,7 +217,7 @@ static int bind_modernbert(hr_model *m, hr_ml_error *err)
         L->rope_theta = global ? c->rope_theta_global : c->rope_theta_local;
         L->window = global ? 0 : (int)(c->local_window / 2);
     }
-    return 0;
+    return bind_kompress_heads(m, err);
 }
 
 int hr_model_open(const char *path, unsigned flags, hr_model **out, hr_ml_error *err)
@@ -224,10 +267,12 @@ typedef struct scratch_plan {
 
 static size_t section(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
-/* Lays out the sections for seq tokens starting at base (NULL: only count bytes). */
-static void scratch_layout(const hr_model_config *c, int seq, uint8_t *base, scratch_plan *p)
+/* Lays out the sections for seq tokens starting at base (NULL: only count bytes). head_c:
+ * the Kompress span channels (0 without heads), whose conv output reuses qkv and ctx. */
+static void scratch_layout(const hr_model_config *c, int head_c, int seq, uint8_t *base,
+                           scratch_plan *p)
 {
-    const size_t S = (size_t)seq, H = c->hidden, I = c->intermediate;
+    const size_t S = (size_t)seq, H = c->hidden, I = c->intermediate, C = (size_t)head_c;
     const size_t widest = I > H ? I : H; /* the widest linear input */
     const int modern = c->arch == HR_ARCH_MODERNBERT;
     const size_t ffn = modern ? 2 * I : I; /* ModernBERT's Wi yields input | gate */
@@ -241,9 +286,11 @@ static void scratch_layout(const hr_model_config *c, int seq, uint8_t *base, scr
     HR_TAKE(tmp, float, S * H);
     /* qkv is dead once attention has written ctx, and ffn is born after that (the MLP
      * input is the new x): they share one section, the largest activation of a layer */
-    HR_TAKE(qkv, float, S * (3 * H > ffn ? 3 * H : ffn));
+    size_t wide = 3 * H > ffn ? 3 * H : ffn;
+    wide = wide > 5 * C ? wide : 5 * C; /* span conv taps, after the forward pass */
+    HR_TAKE(qkv, float, S * wide);
     p->ffn = p->qkv;
-    HR_TAKE(ctx, float, S * H);
+    HR_TAKE(ctx, float, S * (H > C ? H : C));
     HR_TAKE(glu, float, modern ? S * I : 0);
     HR_TAKE(xs, float, S);
     HR_TAKE(att, float, hr_attention_scratch_floats(seq, (int)c->n_heads, (int)c->head_dim));
@@ -260,7 +307,7 @@ static int clamp_seq(const hr_model_config *c, int seq)
 size_t hr_encoder_scratch_bytes(const hr_model *m, int max_seq)
 {
     scratch_plan p;
-    scratch_layout(&m->cfg, clamp_seq(&m->cfg, max_seq), NULL, &p);
+    scratch_layout(&m->cfg, m->heads.C, clamp_seq(&m->cfg, max_seq), NULL, &p);
     return p.bytes;
 }
 
@@ -375,7 +422,7 @@ int hr_encoder_forward(const hr_model *m, const int32_t *ids, int n, void *scrat
         return -1;
     uintptr_t base = ((uintptr_t)scratch + 63) / 64 * 64;
     scratch_plan p;
-    scratch_layout(&m->cfg, n, (uint8_t *)base, &p);
+    scratch_layout(&m->cfg, m->heads.C, n, (uint8_t *)base, &p);
     float *x = p.x, *tmp = p.tmp;
     if (m->cfg.arch == HR_ARCH_MODERNBERT) {
         modernbert_embed_tokens(m, ids, n, x);
@@ -416,5 +463,68 @@ int hr_encoder_embed(const hr_model *m, const int32_t *ids, int n, void *scratch
     float inv = norm > 0.0 ? (float)(1.0 / sqrt(norm)) : 0.0f;
     for (size_t d = 0; d < H; d++)
         out[d] *= inv;
+    return 0;
+}
+
+/* ---- Kompress token scores -------------------------------------------------------------- */
+
+static float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+static float dotf(const float *a, const float *b, int n)
+{
+    float s = 0.0f;
+    for (int i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+int hr_encoder_token_scores(const hr_model *m, const int32_t *ids, int n, void *scratch,
+                            size_t scratch_bytes, float *scores)
+{
+    const float *h;
+    if (!m->heads.present || hr_encoder_forward(m, ids, n, scratch, scratch_bytes, &h) != 0)
+        return -1;
+    return hr_encoder_head_scores(m, h, n, scratch, scratch_bytes, scores);
+}
+
+int hr_encoder_head_scores(const hr_model *m, const float *h, int n, void *scratch,
+                           size_t scratch_bytes, float *scores)
+{
+    const kompress_heads *k = &m->heads;
+    if (!k->present || !h || n < 1 || (uint32_t)n > m->cfg.max_seq ||
+        scratch_bytes < hr_encoder_scratch_bytes(m, n))
+        return -1;
+    const int H = (int)m->cfg.hidden, C = k->C;
+    uintptr_t base = ((uintptr_t)scratch + 63) / 64 * 64;
+    scratch_plan p;
+    scratch_layout(&m->cfg, C, n, (uint8_t *)base, &p);
+    /* conv1 (kernel 5, padding 2) = one matmul over all taps, then a shifted sum:
+     * z[s][j*C + o] = W_j[o] . h[s];  c1[s][o] = b[o] + sum_j z[s + j - 2][j*C + o] */
+    float *z = p.qkv, *c1 = p.ctx;
+    hr_linear_q8(h, n, &k->span1, p.xq, p.xs, z);
+    for (int s = 0; s < n; s++)
+        for (int o = 0; o < C; o++) {
+            float acc = k->span1_b[o];
+            for (int j = 0; j < 5; j++) {
+                int src = s + j - 2;
+                if (src >= 0 && src < n)
+                    acc += z[(size_t)src * 5 * C + (size_t)j * C + o];
+            }
+            c1[(size_t)s * C + o] = acc;
+        }
+    hr_gelu_erf(c1, (size_t)n * C);
+    for (int s = 0; s < n; s++) {
+        float span = k->span2_b[0];
+        for (int j = 0; j < 3; j++) { /* conv2: kernel 3, padding 1 */
+            int src = s + j - 1;
+            if (src >= 0 && src < n)
+                span += dotf(k->span2_w + (size_t)j * C, c1 + (size_t)src * C, C);
+        }
+        const float *row = h + (size_t)s * H;
+        float l0 = k->token_b[0] + dotf(k->token_w, row, H);
+        float l1 = k->token_b[1] + dotf(k->token_w + H, row, H);
+        float keep = sigmoidf(l1 - l0); /* softmax([l0, l1])[1] */
+        scores[s] = keep * (0.5f + 0.5f * sigmoidf(span));
+    }
     return 0;
 }

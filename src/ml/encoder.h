@@ -53,4 +53,15 @@ int hr_encoder_forward(const hr_model *m, const int32_t *ids, int n, void *scrat
 int hr_encoder_embed(const hr_model *m, const int32_t *ids, int n, void *scratch,
                      size_t scratch_bytes, float *out);
 
+/* Kompress: forward + the token head and span convolutions on the last hidden state:
+ * scores[i] = p_keep(i) * (0.5 + 0.5 * span(i)) for i < n (docs/modernbert.md). -1 if the
+ * model has no Kompress heads or the input is invalid (as hr_encoder_forward). */
+int hr_encoder_token_scores(const hr_model *m, const int32_t *ids, int n, void *scratch,
+                            size_t scratch_bytes, float *scores);
+
+/* The heads alone on a given last hidden state h [n, hidden] (from hr_encoder_forward with
+ * the same scratch, or from elsewhere). Same return values. */
+int hr_encoder_head_scores(const hr_model *m, const float *h, int n, void *scratch,
+                           size_t scratch_bytes, float *scores);
+
 #endif

@@ -605,35 +605,62 @@ static int copy_linear_nobias(const weight_src *s, hr_model_writer *w, const cha
     return copy_tensor(s, w, a, b, HR_DT_I8, out, in, err);
 }
 
-/* Any-rank fp32 copy (the Kompress heads; their shapes are checked by their user). */
-static int copy_any_f32(const weight_src *s, hr_model_writer *w, const char *from, const char *to,
-                        hr_ml_error *err)
+/* Reads a 3-D conv weight [out, in, k] and stores it tap-major as [k * out, in]: tap j's
+ * [out, in] matrix applies to the input shifted by j, so the convolution becomes one
+ * matmul over the sequence plus a shifted sum (see hr_encoder_token_scores). */
+static int copy_conv_taps(const weight_src *s, hr_model_writer *w, const char *from, const char *to,
+                          uint32_t dtype, uint32_t in, uint32_t k, uint32_t *out_ch, hr_ml_error *err)
 {
-    float *data;
+    float *data, *taps = NULL;
     hr_st_info info;
     if (read_w(s, from, &data, &info, err) != 0)
         return -1;
-    int rc = hr_model_writer_add(w, to, HR_DT_F32, info.ndim, info.shape, data, err);
+    int rc = -1;
+    if (info.ndim != 3 || info.shape[1] != in || info.shape[2] != k) {
+        hr_ml_error_set(err, "tensor '%s': expected [out, %u, %u]", from, in, k);
+        goto out;
+    }
+    const uint32_t C = info.shape[0];
+    if (!(taps = malloc((size_t)k * C * in * sizeof *taps))) {
+        hr_ml_error_set(err, "out of memory");
+        goto out;
+    }
+    for (uint32_t j = 0; j < k; j++)
+        for (uint32_t o = 0; o < C; o++)
+            for (uint32_t i = 0; i < in; i++)
+                taps[((size_t)j * C + o) * in + i] = data[((size_t)o * in + i) * k + j];
+    uint32_t shape[2] = {k * C, in};
+    rc = hr_model_writer_add(w, to, dtype, 2, shape, taps, err);
+    *out_ch = C;
+out:
     free(data);
+    free(taps);
     return rc;
 }
 
-/* The Kompress token and span heads, when the checkpoint has them. */
-static int import_kompress_heads(const weight_src *s, hr_model_writer *w, hr_ml_error *err)
+/* The Kompress token and span heads, when the checkpoint has them: token head [2, H] and
+ * bias; span conv1 (H -> C, kernel 5) as int8 taps [5C, H] + bias [C]; span conv2
+ * (C -> 1, kernel 3) as fp32 taps [3, C] + bias [1]. */
+static int import_kompress_heads(const weight_src *s, hr_model_writer *w, uint32_t H,
+                                 hr_ml_error *err)
 {
-    static const char *const map[][2] = {
-        {"kompress.token_head.weight", "head.token.w"}, {"kompress.token_head.bias", "head.token.b"},
-        {"kompress.span_conv1.weight", "head.span1.w"}, {"kompress.span_conv1.bias", "head.span1.b"},
-        {"kompress.span_conv2.weight", "head.span2.w"}, {"kompress.span_conv2.bias", "head.span2.b"},
-    };
     char full[256];
     hr_st_info info;
-    snprintf(full, sizeof full, "%s%s", s->prefix, map[0][0]);
+    snprintf(full, sizeof full, "%skompress.token_head.weight", s->prefix);
     if (hr_safetensors_info(s->st, full, &info, NULL) != 0)
         return 0; /* a bare encoder */
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (copy_any_f32(s, w, map[i][0], map[i][1], err) != 0)
-            return -1;
+    uint32_t C = 0, one = 0;
+    if (copy_tensor(s, w, "kompress.token_head.weight", "head.token.w", HR_DT_F32, 2, H, err) ||
+        copy_tensor(s, w, "kompress.token_head.bias", "head.token.b", HR_DT_F32, 2, 0, err) ||
+        copy_conv_taps(s, w, "kompress.span_conv1.weight", "head.span1.w", HR_DT_I8, H, 5, &C, err) ||
+        copy_tensor(s, w, "kompress.span_conv1.bias", "head.span1.b", HR_DT_F32, C, 0, err) ||
+        copy_conv_taps(s, w, "kompress.span_conv2.weight", "head.span2.w", HR_DT_F32, C, 3, &one, err) ||
+        copy_tensor(s, w, "kompress.span_conv2.bias", "head.span2.b", HR_DT_F32, 1, 0, err))
+        return -1;
+    if (one != 1) {
+        hr_ml_error_set(err, "kompress.span_conv2.weight: expected one output channel");
+        return -1;
+    }
     return 0;
 }
 
@@ -674,7 +701,7 @@ static int import_modernbert_weights(const weight_src *s, hr_model_writer *w,
     }
     if (copy_tensor(s, w, "final_norm.weight", "final.norm.w", HR_DT_F32, H, 0, err))
         return -1;
-    return import_kompress_heads(s, w, err);
+    return import_kompress_heads(s, w, H, err);
 }
 
 /* Checkpoints may keep the task model's prefix ("bert." for BertModel inside

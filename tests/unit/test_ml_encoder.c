@@ -280,6 +280,8 @@ static void test_invalid_input(void **state)
     assert_int_equal(hr_encoder_embed(g_m, ids, 3, scratch, bytes, out), -1);
     ids[1] = (int32_t)c->vocab_size - 1;
     assert_int_equal(hr_encoder_embed(g_m, ids, 3, scratch, bytes, out), 0);
+    /* an embedding model has no Kompress heads */
+    assert_int_equal(hr_encoder_token_scores(g_m, ids, 3, scratch, bytes, out), -1);
     free(scratch);
 }
 
@@ -388,7 +390,8 @@ static void test_wrong_shapes_refused(void **state)
 }
 
 /* ModernBERT (pre-norm, RoPE, GeGLU, global + sliding-window layers) on a generated tiny
- * model, against tools/ref_modernbert.py: every token's last hidden state >= 0.999, on
+ * model, against tools/ref_modernbert.py: every token's last hidden state >= 0.999 and
+ * every Kompress score within 0.02 end to end and 2e-3 from the reference hidden state, on
  * sequences shorter and much longer than the local window. */
 static void test_modernbert_matches_reference(void **state)
 {
@@ -439,7 +442,7 @@ static void test_modernbert_matches_reference(void **state)
     const int H = (int)c->hidden;
     size_t bytes = hr_encoder_scratch_bytes(m, 0);
     void *scratch = malloc(bytes);
-    double worst = 1.0;
+    double worst = 1.0, worst_score = 0.0, worst_head = 0.0;
     for (int s = 0; s < N_MB; s++) {
         assert_non_null(fgets(line, sizeof line, f));
         hr_json_doc d;
@@ -449,6 +452,7 @@ static void test_modernbert_matches_reference(void **state)
         const float *hidden;
         assert_int_equal(hr_encoder_forward(m, ids[s], lens[s], scratch, bytes, &hidden), 0);
         uint32_t row = d.nodes[hr_json_get(&d, 0, "hidden")].first_child;
+        float *ref_hidden = malloc((size_t)lens[s] * H * sizeof *ref_hidden);
         for (int i = 0; i < lens[s]; i++, row = d.nodes[row].next) {
             size_t n;
             float *ref = json_floats(&d, row, &n);
@@ -457,12 +461,37 @@ static void test_modernbert_matches_reference(void **state)
             worst = cs < worst ? cs : worst;
             if (cs < 0.999)
                 fail_msg("%d tokens: token %d hidden cosine %.6f", lens[s], i, cs);
+            memcpy(ref_hidden + (size_t)i * H, ref, (size_t)H * sizeof *ref);
             free(ref);
         }
+        /* Kompress scores. End to end they carry the encoder's int8 noise (a hidden-state
+         * cosine of 0.9996 moves a score near 0.5 by up to ~0.01); on the reference hidden
+         * state the heads alone must agree to 2e-3 (int8 conv taps only). */
+        size_t ns;
+        float *ref_scores = json_floats(&d, hr_json_get(&d, 0, "final_scores"), &ns);
+        float *scores = malloc((size_t)lens[s] * sizeof *scores);
+        float *head_only = malloc((size_t)lens[s] * sizeof *head_only);
+        assert_int_equal(ns, (size_t)lens[s]);
+        assert_int_equal(hr_encoder_token_scores(m, ids[s], lens[s], scratch, bytes, scores), 0);
+        assert_int_equal(hr_encoder_head_scores(m, ref_hidden, lens[s], scratch, bytes, head_only), 0);
+        for (int i = 0; i < lens[s]; i++) {
+            double diff = fabs((double)scores[i] - ref_scores[i]);
+            double hdiff = fabs((double)head_only[i] - ref_scores[i]);
+            worst_score = diff > worst_score ? diff : worst_score;
+            worst_head = hdiff > worst_head ? hdiff : worst_head;
+            if (diff > 0.02 || hdiff > 2e-3 || !(scores[i] >= 0.0f && scores[i] <= 1.0f))
+                fail_msg("%d tokens: token %d score %.5f (heads alone %.5f), reference %.5f",
+                         lens[s], i, scores[i], head_only[i], ref_scores[i]);
+        }
+        free(scores);
+        free(head_only);
+        free(ref_hidden);
+        free(ref_scores);
         hr_json_doc_free(&d);
         free(ids[s]);
     }
-    print_message("modernbert: worst token cosine %.6f\n", worst);
+    print_message("modernbert: worst token cosine %.6f, worst score |diff| %.5f end to end, "
+                  "%.5f heads alone\n", worst, worst_score, worst_head);
     fclose(f);
     /* a token-level model has no sentence vector */
     float out[128];
