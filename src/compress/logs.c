@@ -47,7 +47,7 @@ static int contains(const char *s, size_t n, const char *lit)
         const char *q = memchr(p, lit[0], (size_t)(e - p));
         if (!q)
             return 0;
-        if (memcmp(q, lit, k) == 0)
+        if (q[k - 1] == lit[k - 1] && memcmp(q, lit, k) == 0) /* last byte filters first */
             return 1;
         p = q + 1;
     }
@@ -106,13 +106,20 @@ static int has_any_word(const char *s, size_t n, const word *words)
     uint32_t firsts = 0;
     for (const word *w = words; w->w; w++)
         firsts |= 1u << (w->w[0] - 'a');
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
         int c = lower((unsigned char)s[i]);
-        if (c < 'a' || c > 'z' || !(firsts & (1u << (c - 'a'))) || !word_start(s, i))
+        if (c < 'a' || c > 'z') {
+            i++;
             continue;
-        for (const word *w = words; w->w; w++)
-            if (w->w[0] == c && eq_ci_at(s, n, i, w->w, w->n) && !negated(s, i))
-                return 1;
+        }
+        if ((firsts & (1u << (c - 'a'))) && word_start(s, i))
+            for (const word *w = words; w->w; w++)
+                if (w->w[0] == c && eq_ci_at(s, n, i, w->w, w->n) && !negated(s, i))
+                    return 1;
+        /* No word starts inside a lowercase run: skip to its end (an uppercase letter may
+         * start a CamelCase part, anything else ends the word). */
+        for (i++; i < n && is_lowerc((unsigned char)s[i]); i++)
+            ;
     }
     return 0;
 }
@@ -304,6 +311,8 @@ static int count_phrase(const char *s, size_t n)
             j++;
         if (j < n && s[j] == ' ') { /* result words are lowercase: "2 failed", not "0 PASSED" */
             for (const char *const *w = words; *w; w++) {
+                if (j + 1 >= n || (*w)[0] != s[j + 1])
+                    continue;
                 size_t k = strlen(*w);
                 if (n - (j + 1) >= k && memcmp(s + j + 1, *w, k) == 0)
                     return 1;
