@@ -361,3 +361,9 @@ test('the store flags are honoured: sqlite file in --data-dir, mode 0600; --help
   assert.throws(() => execFileSync(HEADROOM_BIN, ['proxy', '--port', '0', '--ccr-backend', 'redis', '--redis-url', 'http://x'], { stdio: 'pipe' }),
     (e) => e.status === 1 && /cannot open the CCR store/.test(e.stderr.toString()));
 });
+
+test('after all of the above the proxy drains and exits 0, without a sanitizer report', async () => {
+  const code = await proxy.stop();
+  assert.equal(code, 0);
+  assert.doesNotMatch(proxy.logs(), /Sanitizer|runtime error:/);
+});
