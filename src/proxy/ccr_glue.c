@@ -323,6 +323,12 @@ ssize_t hr_ccrw_stream_read(hr_ccrw_stream *s, char *buf, size_t max)
             s->error = hr_upstream_error(s->u);
             return -1;
         } else {
+            /* a last event without its blank line still counts (the plain relay would
+             * have passed its bytes on) */
+            if (hr_sse_feed(&s->sse, "\n\n", 2) != 0 || s->oom) {
+                s->error = HR_UP_FAILED;
+                return -1;
+            }
             end_of_round(s);
         }
     }

@@ -158,6 +158,27 @@ test('chat, streamed: one completion through both rounds, the query selects the 
   assert.deepEqual(sent(1).messages.at(-1), { role: 'tool', tool_call_id: 'call_s1', content: QUOTA_LINES });
 });
 
+test('chat, streamed: a continuation whose last event lacks the closing blank line still counts', async () => {
+  up.reset();
+  const base = { id: 'chatcmpl-t', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o' };
+  const round1 = [
+    { data: { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_t', type: 'function', function: { name: 'headroom_retrieve', arguments: retrieveArgs() } }] }, finish_reason: null }] } },
+    { data: { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] } },
+    { data: { ...base, choices: [], usage: { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12 } } },
+    { data: '[DONE]' },
+  ];
+  const round2 = [
+    `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: 'ok' }, finish_reason: null }] })}\n\n`,
+    `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`,
+    `data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 20, completion_tokens: 3, total_tokens: 23 } })}`,
+  ].join('');
+  up.script('/v1/chat/completions', { sse: round1 }, { headers: { 'content-type': 'text/event-stream' }, body: round2 });
+  const stream = oai().beta.chat.completions.stream({ ...chatParams(), stream_options: { include_usage: true } });
+  const done = await stream.finalChatCompletion();
+  assert.equal(done.choices[0].message.content, 'ok');
+  assert.deepEqual(done.usage, { prompt_tokens: 30, completion_tokens: 5, total_tokens: 35 });
+});
+
 // ---- anthropic messages --------------------------------------------------------------------
 
 test('messages, buffered: the query selects the quota lines; usage sums both rounds', async () => {
