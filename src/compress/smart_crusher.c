@@ -2,8 +2,10 @@
  * then a recursive writer that copies the document minified and, at every eligible array,
  * writes only the selected items. Selection per array runs in three passes over the items:
  * features (tokens, SimHash, BM25 term counts, error words, numeric/categorical columns),
- * must-keeps, then the diversity budget. All buffers are owned by one array's selection and
- * freed before the writer moves on; nothing outlives the call.
+ * must-keeps, then the diversity budget, whose size is the knee of the cumulative
+ * unique-bigram curve over the near-duplicate clusters (knee_keep_count). All buffers are
+ * owned by one array's selection and freed before the writer moves on; nothing outlives the
+ * call.
  */
 #include "compress/smart_crusher.h"
 
@@ -24,6 +26,7 @@
 #define SIMHASH_NEAR 3      /* Hamming distance at or below which two items are near-dupes */
 #define BM25_MUST_KEEP 3    /* top relevant items that are always kept */
 #define MAX_CATEGORIES 8    /* distinct values of a field that can have change points */
+#define KNEE_MIN_GAIN 0.05  /* Kneedle: a curve within this of its diagonal never saturates */
 
 enum {
     KEEP_EDGE = 1,
@@ -158,12 +161,21 @@ static int is_negation(const char *w, size_t n)
     return 0;
 }
 
-static int all_digits(const char *w, size_t n)
+static int has_digit(const char *w, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (w[i] < '0' || w[i] > '9')
-            return 0;
-    return 1;
+        if (w[i] >= '0' && w[i] <= '9')
+            return 1;
+    return 0;
+}
+
+/* Words with a digit (ids, counts, timestamps, commit hashes, line numbers) say which record
+ * an item is, not what kind: for near-duplicate and novelty measures they are one symbol. */
+static const uint64_t DIGITS_SYMBOL = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t shape_hash(const char *w, size_t n)
+{
+    return has_digit(w, n) ? DIGITS_SYMBOL : hr_query_term_hash(w, n);
 }
 
 /* SimHash accumulator. Per-bit counts of set bits live in 16-bit lanes, four to a 64-bit
@@ -219,18 +231,17 @@ static uint64_t simhash_final(word_acc *acc)
     return h;
 }
 
-/* Feeds the words of a value's text to the accumulators of one item. Digits-only words
- * enter the SimHash as one symbol, so rows that differ only in ids and counts are
- * near-duplicates; they still count as BM25 terms. */
+/* Feeds the words of a value's text to the accumulators of one item. Words with digits
+ * enter the SimHash as one symbol (shape_hash), so rows that differ only in ids, counts and
+ * hashes are near-duplicates; they still count as BM25 terms. */
 static void scan_words(const array_sel *sel, uint32_t idx, const char *s, size_t len,
                        int check_errors, word_acc *acc)
 {
-    static const uint64_t digits_symbol = 0x9e3779b97f4a7c15ULL;
     size_t pos = 0, b, n, prev_b = 0, prev_n = 0;
     while (hr_next_word(s, len, &pos, &b, &n)) {
         uint64_t h = hr_query_term_hash(s + b, n);
         acc->tokens++;
-        simhash_add(acc, all_digits(s + b, n) ? digits_symbol : h);
+        simhash_add(acc, has_digit(s + b, n) ? DIGITS_SYMBOL : h);
         if (sel->tf) {
             int t = hr_query_term_index(sel->q, h);
             uint16_t *c = &sel->tf[(size_t)idx * sel->q->n_terms + (t < 0 ? 0 : (size_t)t)];
@@ -576,41 +587,167 @@ static void cluster_items(array_sel *sel)
     }
 }
 
-/* Up to max_items more items, one per cluster no kept item represents yet: relevant ones
- * first, the rest spread evenly over the array. */
+/* ---- adaptive keep count: the knee of the unique-bigram curve ------------------------- */
+
+#define KNEE_MAX_REPS 1024  /* clusters the curve is drawn over (the first ones, in order) */
+#define KNEE_MAX_WORDS 512  /* words of one item that enter the curve */
+
+/* Open-addressing set of 64-bit bigram hashes (0 marks an empty slot). */
+typedef struct bigram_set {
+    uint64_t *slots;
+    size_t cap, count;
+} bigram_set;
+
+static void bigram_add(bigram_set *s, uint64_t h)
+{
+    size_t i = (size_t)(h ^ (h >> 29)) & (s->cap - 1);
+    while (s->slots[i]) {
+        if (s->slots[i] == h)
+            return;
+        i = (i + 1) & (s->cap - 1);
+    }
+    s->slots[i] = h;
+    s->count++;
+}
+
+static void add_word_bigrams(bigram_set *set, const char *s, size_t len, uint64_t *prev,
+                             unsigned *words)
+{
+    size_t pos = 0, b, n;
+    while (*words < KNEE_MAX_WORDS && hr_next_word(s, len, &pos, &b, &n)) {
+        uint64_t w = shape_hash(s + b, n);
+        uint64_t h = (*prev * 0xff51afd7ed558ccdULL) ^ (w + 0x632be59bd9b4e019ULL);
+        bigram_add(set, h | 1);
+        *prev = w;
+        (*words)++;
+    }
+}
+
+/* Adds the bigrams of item idx's value words (keys are structure, not information; words
+ * with digits are one symbol, as in the SimHash). */
+static void item_bigrams(const array_sel *sel, uint32_t idx, bigram_set *set)
+{
+    const hr_json_doc *d = sel->doc;
+    uint32_t root = sel->items[idx].node;
+    uint32_t end = d->nodes[root].end;
+    uint64_t prev = 0x2545f4914f6cdd1dULL; /* item start */
+    unsigned words = 0;
+    for (uint32_t j = root; j < d->n && d->nodes[j].start < end; j++) {
+        const hr_json_node *nd = &d->nodes[j];
+        if (nd->type == HR_JSON_STRING)
+            add_word_bigrams(set, d->src + nd->start + 1, nd->end - nd->start - 2, &prev, &words);
+        else if (nd->type == HR_JSON_NUMBER)
+            add_word_bigrams(set, d->src + nd->start, nd->end - nd->start, &prev, &words);
+    }
+}
+
+/* Kneedle on the cumulative curve c[0..m] (c[0] = 0): the count i where c[i]/c[m] stands
+ * furthest above i/m, or 0 when it never stands KNEE_MIN_GAIN above (a curve that hugs
+ * its diagonal: every distinct item adds as much as the first, nothing saturates). */
+static uint32_t kneedle(const size_t *c, uint32_t m)
+{
+    if (m == 0 || c[m] == 0)
+        return m ? 1 : 0;
+    double best = -1;
+    uint32_t at = 0;
+    for (uint32_t i = 1; i <= m; i++) {
+        double gain = (double)c[i] / (double)c[m] - (double)i / (double)m;
+        if (gain > best) {
+            best = gain;
+            at = i;
+        }
+    }
+    return best < KNEE_MIN_GAIN ? 0 : at;
+}
+
+/* How many items the diversity budget may add: near-duplicates count once (the curve runs
+ * over one representative per SimHash cluster, in array order), and the count is the knee
+ * of the cumulative unique-bigram curve, so an array whose distinct items keep repeating
+ * the same word pairs saturates early and keeps few, while one whose items each bring new
+ * pairs has no knee and keeps up to cap. 0 ok (*k set), -1 out of memory. */
+static int knee_keep_count(const array_sel *sel, unsigned cap, uint32_t *k)
+{
+    uint32_t m = 0;
+    size_t words = 0;
+    uint32_t *reps = malloc((sel->clusters < KNEE_MAX_REPS ? sel->clusters + 1 : KNEE_MAX_REPS) *
+                            sizeof *reps);
+    if (!reps)
+        return -1;
+    for (uint32_t i = 0, next = 0; i < sel->n && m < KNEE_MAX_REPS; i++)
+        if (sel->items[i].cluster == next) { /* clusters are numbered in order of first item */
+            reps[m++] = i;
+            next++;
+            words += sel->items[i].tokens < KNEE_MAX_WORDS ? sel->items[i].tokens : KNEE_MAX_WORDS;
+        }
+    bigram_set set = {NULL, 16, 0};
+    while (set.cap < 2 * words + 16)
+        set.cap *= 2;
+    set.slots = calloc(set.cap, sizeof *set.slots);
+    size_t *curve = malloc((m + 1) * sizeof *curve);
+    if (!set.slots || !curve) {
+        free(reps);
+        free(set.slots);
+        free(curve);
+        return -1;
+    }
+    curve[0] = 0;
+    for (uint32_t r = 0; r < m; r++) {
+        item_bigrams(sel, reps[r], &set);
+        curve[r + 1] = set.count;
+    }
+    uint32_t knee = kneedle(curve, m);
+    *k = knee == 0 || knee > cap ? cap : knee;
+    free(reps);
+    free(set.slots);
+    free(curve);
+    return 0;
+}
+
+/* Up to k more items (knee_keep_count), one per cluster no kept item represents yet, each
+ * cluster offered by its most relevant item (the first on ties): relevant candidates first
+ * by BM25, the rest spread evenly over the array. */
 static int fill_budget(array_sel *sel, unsigned max_items)
 {
-    uint32_t n = sel->n, nc = sel->clusters;
+    uint32_t n = sel->n, nc = sel->clusters, k;
+    if (knee_keep_count(sel, max_items, &k) != 0)
+        return -1;
     uint8_t *covered = calloc(nc ? nc : 1, 1);
+    uint32_t *best = malloc((nc ? nc : 1) * sizeof *best);
     uint32_t *cand = malloc(n * sizeof *cand);
-    if (!covered || !cand) {
+    if (!covered || !best || !cand) {
         free(covered);
+        free(best);
         free(cand);
         return -1;
     }
     for (uint32_t i = 0; i < n; i++)
         if (sel->items[i].keep)
             covered[sel->items[i].cluster] = 1;
-    uint32_t m = 0, relevant = 0;
+    for (uint32_t c = 0; c < nc; c++)
+        best[c] = UINT32_MAX;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t c = sel->items[i].cluster;
-        if (!covered[c]) {
-            covered[c] = 1; /* the first item of a cluster represents it */
+        if (!covered[c] && (best[c] == UINT32_MAX || sel->items[i].score > sel->items[best[c]].score))
+            best[c] = i;
+    }
+    uint32_t m = 0, relevant = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (best[sel->items[i].cluster] == i) {
             cand[m++] = i;
             relevant += sel->items[i].score > 0;
         }
-    }
-    uint32_t budget = max_items < m ? max_items : m, taken = 0;
+    uint32_t budget = k < m ? k : m, taken = 0;
     if (relevant) {
-        uint32_t *rel = malloc(relevant * sizeof *rel), k = 0;
+        uint32_t *rel = malloc(relevant * sizeof *rel), r = 0;
         if (!rel) {
             free(covered);
+            free(best);
             free(cand);
             return -1;
         }
         for (uint32_t j = 0; j < m; j++)
             if (sel->items[cand[j]].score > 0)
-                rel[k++] = cand[j];
+                rel[r++] = cand[j];
         sort_by_score(rel, relevant, sel->items);
         for (uint32_t j = 0; j < relevant && taken < budget; j++, taken++)
             sel->items[rel[j]].keep |= KEEP_BUDGET;
@@ -624,6 +761,7 @@ static int fill_budget(array_sel *sel, unsigned max_items)
     for (uint32_t j = 0; j < want && rest; j++)
         sel->items[cand[(size_t)(2 * j + 1) * rest / (2 * want)]].keep |= KEEP_BUDGET;
     free(covered);
+    free(best);
     free(cand);
     return 0;
 }
