@@ -2,7 +2,7 @@
 // binary. A request whose tool output got compressed must reach the upstream with the
 // `headroom_retrieve` tool added; when the (fake) model calls it, the proxy answers the call
 // from its store and continues upstream, so the SDK only ever sees the final answer —
-// non-streaming (openai chat) and streaming (@anthropic-ai/sdk messages.stream).
+// non-streaming (openai chat) and streaming (@anthropic-ai/sdk messages.stream, openai chat).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -10,14 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
-import { startFakeUpstream, openaiChatCompletion, anthropicEvents } from './lib/fake_upstream.mjs';
+import { startFakeUpstream, openaiChatCompletion, openaiChatChunks, anthropicEvents } from './lib/fake_upstream.mjs';
 import { startProxy } from './lib/proxy.mjs';
 import * as fx from './lib/e2e_fixtures.mjs';
-
-// The proxy does not yet call hr_ccr_inject_tool / hr_ccr_tool_loop / hr_ccr_stream_*
-// (docs/ccr.md "Proxy integration", steps 2-4, src/proxy/forward.c). These checks run and
-// report as TODO until it does; flip to plain tests then.
-const PENDING = 'proxy integration of headroom_retrieve pending (src/proxy/forward.c, docs/ccr.md steps 2-4)';
 
 let up, proxy, dataDir;
 before(async () => {
@@ -33,7 +28,7 @@ after(async () => {
 
 const LOG = fx.pytestLog(500, 9);
 
-test('openai chat: headroom_retrieve is offered, and a call to it never reaches the client', { todo: PENDING }, async () => {
+test('openai chat: headroom_retrieve is offered, and a call to it never reaches the client', async () => {
   up.reset();
   const client = new OpenAI({ apiKey: 'sk-e2e-tool', baseURL: `${proxy.url}/v1`, maxRetries: 0 });
   const { hash } = fx.markersIn(await compressedOnce(client))[0] ?? {};
@@ -48,12 +43,14 @@ test('openai chat: headroom_retrieve is offered, and a call to it never reaches 
   assert.ok(tools.includes('headroom_retrieve'), `tools offered upstream: ${tools}`);
   assert.equal(res.choices[0].message.content, 'Two tests failed: 211 and 498.', 'client sees only the final answer');
   assert.equal(up.requests.length, 2, 'the proxy continued upstream itself');
+  assert.equal(res.usage.prompt_tokens, 84, 'usage covers both rounds (42 + 42)');
+  assert.equal(res.usage.completion_tokens, 14);
   const followup = JSON.parse(up.requests[1].body).messages.at(-1);
   assert.equal(followup.role, 'tool');
   assert.ok(followup.content.includes('test_case_211') && followup.content.includes('FAILED'), 'the tool result holds the retrieved lines');
 });
 
-test('anthropic stream: a headroom_retrieve turn is resolved inside one coherent stream', { todo: PENDING }, async () => {
+test('anthropic stream: a headroom_retrieve turn is resolved inside one coherent stream', async () => {
   up.reset();
   const client = new Anthropic({ apiKey: 'sk-e2e-tool', baseURL: proxy.url, maxRetries: 0 });
   const params = {
@@ -82,6 +79,7 @@ test('anthropic stream: a headroom_retrieve turn is resolved inside one coherent
   const msg = await client.messages.stream(params).finalMessage();
   assert.ok(!msg.content.some((b) => b.type === 'tool_use'), 'the client never sees headroom_retrieve');
   assert.equal(msg.content.map((b) => b.text).join(''), 'Tests 211 and 498 failed.');
+  assert.equal(msg.usage.output_tokens, 29, 'output tokens of both rounds (20 + 9)');
   assert.equal(up.requests.length, 2);
   const last = JSON.parse(up.requests[1].body).messages.at(-1).content[0];
   assert.equal(last.type, 'tool_result');
@@ -103,3 +101,38 @@ async function compressedOnce(client) {
   await client.chat.completions.create(chatParams());
   return JSON.parse(up.requests[0].body).messages.at(-1).content;
 }
+
+test('openai chat stream: a headroom_retrieve call is resolved, the SDK sees one answer', async () => {
+  up.reset();
+  const client = new OpenAI({ apiKey: 'sk-e2e-tool', baseURL: `${proxy.url}/v1`, maxRetries: 0 });
+  const { hash } = fx.markersIn(await compressedOnce(client))[0] ?? {};
+  assert.ok(hash, 'the log was compressed');
+  up.reset();
+  const base = { id: 'chatcmpl-r', object: 'chat.completion.chunk', created: 1700000000, model: 'gpt-4o' };
+  const call = JSON.stringify({ hash, query: 'AssertionError' });
+  const round1 = [
+    { data: { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_s', type: 'function', function: { name: 'headroom_retrieve', arguments: '' } }] }, finish_reason: null }] } },
+    { data: { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: call } }] }, finish_reason: null }] } },
+    { data: { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] } },
+    { data: { ...base, choices: [], usage: { prompt_tokens: 50, completion_tokens: 5, total_tokens: 55 } } },
+    { data: '[DONE]' },
+  ];
+  up.script('/v1/chat/completions', { sse: round1 }, { sse: openaiChatChunks('gpt-4o', ['test_case_211', ' failed.']) });
+  const stream = await client.chat.completions.create({ ...chatParams(), stream: true, stream_options: { include_usage: true } });
+  let text = '';
+  let usage = null;
+  const seenTools = [];
+  for await (const c of stream) {
+    text += c.choices[0]?.delta?.content ?? '';
+    for (const t of c.choices[0]?.delta?.tool_calls ?? []) seenTools.push(t.function?.name);
+    if (c.usage) usage = c.usage;
+  }
+  assert.deepEqual(seenTools.filter(Boolean), [], 'no tool call reaches the client');
+  assert.equal(text, 'test_case_211 failed.');
+  assert.equal(up.requests.length, 2);
+  const followup = JSON.parse(up.requests[1].body).messages.at(-1);
+  assert.equal(followup.role, 'tool');
+  assert.equal(followup.tool_call_id, 'call_s');
+  assert.ok(followup.content.includes('AssertionError: assert 1301 == 1299'), 'query retrieval returns the matching lines');
+  assert.ok(usage && usage.prompt_tokens === 92, `usage over both rounds (50 + 42): ${JSON.stringify(usage)}`);
+});

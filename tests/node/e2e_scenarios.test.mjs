@@ -82,8 +82,15 @@ const hdrs = (key, api) => (api === 'messages' ? { 'x-api-key': key } : { author
 /** The checks every compressed turn must pass. Returns the markers seen. */
 async function checkTurn(api, sentBody, gotBody, key) {
   assert.ok(gotBody.length < sentBody.length * 0.6, `${api}: upstream body ${gotBody.length} B vs ${sentBody.length} B sent`);
-  const replaced = fx.assertOnlyToolOutputsChanged(sentBody, gotBody, names.map((n) => KINDS[n].text));
+  const { replaced, injected } = fx.assertOnlyToolOutputsChanged(sentBody, gotBody, names.map((n) => KINDS[n].text));
   assert.equal(replaced, names.length, `${api}: each of the five tool outputs was compressed`);
+  assert.ok(injected, `${api}: headroom_retrieve was offered`);
+  const tools = JSON.parse(gotBody).tools;
+  const toolName = (t) => t.function?.name ?? t.name;
+  assert.equal(toolName(tools.at(-1)), 'headroom_retrieve', `${api}: appended last, so the prefix stays cacheable`);
+  assert.equal(tools.filter((t) => toolName(t) === 'headroom_retrieve').length, 1);
+  const schema = tools.at(-1).function?.parameters ?? tools.at(-1).parameters ?? tools.at(-1).input_schema;
+  assert.deepEqual(schema.required, ['hash'], `${api}: hash required, query optional`);
   const outs = forwardedOutputs(gotBody, api);
   const markers = [];
   for (const n of names) {
@@ -216,10 +223,11 @@ test('token mode: 10 agent turns, every earlier turn forwarded byte-identical', 
     const fwd = JSON.parse(body).messages;
     if (prev) {
       for (let i = 0; i < prev.length; i++) assert.equal(JSON.stringify(fwd[i]), JSON.stringify(prev[i]), `turn ${turn}: message ${i} replayed identically`);
-      // and byte-identical as raw text: the previous body's messages array is a prefix
+      // and byte-identical as raw text: the previous body up to the end of its last message
+      // is a prefix of this one (the appended headroom_retrieve tool comes after messages)
       const prevBody = up.requests.at(-2).body.toString('utf8');
-      const cut = prevBody.lastIndexOf(']}');
-      const prefix = prevBody.slice(0, prevBody.lastIndexOf('}]', cut) + 1);
+      const at = prevBody.indexOf('"messages":[') + '"messages":'.length;
+      const prefix = prevBody.slice(0, fx.skipJsonValue(prevBody, at) - 1);
       assert.ok(body.startsWith(prefix), `turn ${turn}: previous request is a byte prefix`);
     }
     assert.ok(fx.markersIn(fwd.at(-1).content[0].content).length === 1, `turn ${turn}: new output compressed`);
