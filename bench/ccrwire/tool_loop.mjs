@@ -4,6 +4,7 @@
 // (its marker in history, the 400-line original in the store), so the proxy offers the tool.
 //   direct-1      one request straight to the upstream (the floor)
 //   direct-2      two sequential requests straight to the upstream (two rounds, no proxy)
+//   proxy-bypass  through the proxy with x-headroom-bypass (no pipeline, no tool): its floor
 //   proxy-plain   through the proxy, the model answers at once (tool offered, not called)
 //   proxy-tool    through the proxy, the model calls headroom_retrieve, the proxy answers it
 //                 from the store and continues upstream (2 rounds, buffered)
@@ -77,9 +78,9 @@ const messages = (tool) => [
   { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'run_ci', arguments: '{}' } }] },
   { role: 'tool', tool_call_id: 'c1', content: tool },
 ];
-const post = async (base, body, call) => {
+const post = async (base, body, call, extra = {}) => {
   const r = await fetch(`${base}/v1/chat/completions`, { method: 'POST', body,
-    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench', 'x-bench-call': call ? '1' : '0' } });
+    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench', 'x-bench-call': call ? '1' : '0', ...extra } });
   const text = await r.text();
   if (r.status !== 200 || text.includes('headroom_retrieve')) throw new Error(`bad answer ${r.status}: ${text.slice(0, 200)}`);
   return text;
@@ -98,6 +99,7 @@ const streamBody = JSON.stringify({ model: 'gpt-4o', stream: true, messages: mes
 const arms = {
   'direct-1': () => post(upUrl, body, false),
   'direct-2': async () => { await post(upUrl, body, false); await post(upUrl, body, false); },
+  'proxy-bypass': () => post(proxyUrl, body, false, { 'x-headroom-bypass': 'true' }),
   'proxy-plain': () => post(proxyUrl, body, false),
   'proxy-tool': () => post(proxyUrl, body, true),
   'proxy-stream': async () => { if (!(await post(proxyUrl, streamBody, true)).includes('"ok"')) throw new Error('stream lost the answer'); },
