@@ -136,3 +136,24 @@ test('openai chat stream: a headroom_retrieve call is resolved, the SDK sees one
   assert.ok(followup.content.includes('AssertionError: assert 1301 == 1299'), 'query retrieval returns the matching lines');
   assert.ok(usage && usage.prompt_tokens === 92, `usage over both rounds (50 + 42): ${JSON.stringify(usage)}`);
 });
+
+test('the tool path is tenant-scoped: a model call for another key\'s hash gets no content', async () => {
+  up.reset();
+  const a = new OpenAI({ apiKey: 'sk-e2e-tenant-a', baseURL: `${proxy.url}/v1`, maxRetries: 0 });
+  const secret = fx.pytestLog(450, 77);
+  await a.chat.completions.create({ ...chatParams(), messages: [...chatParams().messages.slice(0, 2), { role: 'tool', tool_call_id: 'c1', content: secret.text }] });
+  const { hash } = fx.markersIn(JSON.parse(up.requests[0].body).messages.at(-1).content)[0] ?? {};
+  assert.ok(hash, 'tenant A\'s log was compressed');
+  up.reset();
+  up.script('/v1/chat/completions',
+    { json: { ...openaiChatCompletion('gpt-4o'), choices: [{ index: 0, finish_reason: 'tool_calls', logprobs: null,
+      message: { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: 'call_x', type: 'function', function: { name: 'headroom_retrieve', arguments: JSON.stringify({ hash }) } }] } }] } },
+    { json: openaiChatCompletion('gpt-4o', 'nothing found') });
+  const b = new OpenAI({ apiKey: 'sk-e2e-tenant-b', baseURL: `${proxy.url}/v1`, maxRetries: 0 });
+  const res = await b.chat.completions.create(chatParams()); // B's own compressed log: the tool is offered
+  assert.equal(res.choices[0].message.content, 'nothing found');
+  assert.equal(up.requests.length, 2);
+  const answer = JSON.parse(up.requests[1].body).messages.at(-1);
+  assert.equal(answer.role, 'tool');
+  assert.ok(!answer.content.includes('test_case_'), `tenant B's model must not read A's original: ${answer.content.slice(0, 120)}`);
+});
