@@ -50,7 +50,7 @@ async function freePort() {
 test('memory backend full: the original is forwarded whole, no tool offered, the failure counted', async () => {
   const up = await startFakeUpstream();
   cleanups.push(() => up.close());
-  const proxy = await startProxy({ openaiUrl: up.url, args: ['--ccr-backend', 'memory', '--ccr-max-bytes', '4096'] });
+  const proxy = await startProxy({ openaiUrl: up.url, args: ['--ccr-backend=memory', '--ccr-max-bytes=4096', '--log-level', 'info'] });
   cleanups.push(() => proxy.stop());
   const log = ciLog('full');
   assert.ok(log.length > 4096);
