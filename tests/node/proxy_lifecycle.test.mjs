@@ -169,3 +169,97 @@ test('holds 1,000 idle keep-alive connections and still answers', async () => {
     assert.equal(await proxy.stop(), 0, "clean exit (no sanitizer report)");
   }
 });
+
+test('graceful shutdown gives up on a stream longer than the timeout, still exits 0', async () => {
+  const proxy = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, args: ['--graceful-shutdown-timeout', '1'] });
+  up.reset();
+  up.script('/v1/messages', { sse: Array.from({ length: 50 }, () => anthropicEvents()[3]), intervalMs: 200 });
+  const r = await fetch(`${proxy.url}/v1/messages`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'k' },
+    body: '{"model":"m","stream":true,"messages":[]}',
+  });
+  const bodyP = r.text().then(() => 'complete', () => 'cut');
+  await sleep(200);
+  const t0 = Date.now();
+  proxy.proc.kill('SIGTERM');
+  assert.equal(await proxy.exited, 0);
+  const took = Date.now() - t0;
+  assert.ok(took >= 900 && took < 4000, `exited after ${took} ms`);
+  assert.equal(await bodyP, 'cut', 'the client sees a truncated stream, not a clean end');
+  assert.match(proxy.logs(), /graceful shutdown timed out/);
+});
+
+test('a fast upstream and a slow reader: the stream is never buffered whole', async () => {
+  // 40 MB of SSE as fast as the upstream can write; the client reads nothing for 1.5 s.
+  const fast = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const chunk = `data: ${'x'.repeat(65000)}\n\n`;
+      let sent = 0;
+      const pump = () => {
+        while (sent < 40e6) {
+          sent += chunk.length;
+          if (!res.write(chunk)) { res.once('drain', pump); return; }
+        }
+        res.end();
+      };
+      pump();
+    });
+  });
+  await new Promise((r) => fast.listen(0, '127.0.0.1', r));
+  const proxy = await startProxy({ openaiUrl: `http://127.0.0.1:${fast.address().port}` });
+  try {
+    const before = await (await fetch(`${proxy.url}/debug/memory`)).json();
+    const total = await new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: proxy.port, method: 'POST', path: '/v1/chat/completions',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-1' } }, (res) => {
+        res.pause();
+        setTimeout(async () => {
+          try {
+            const during = await (await fetch(`${proxy.url}/debug/memory`)).json();
+            const grew = during.rss_anon - before.rss_anon;
+            assert.ok(grew < 8e6, `proxy RssAnon grew ${grew} bytes while the client was not reading`);
+          } catch (e) { reject(e); return; }
+          let n = 0;
+          res.on('data', (d) => { n += d.length; });
+          res.on('end', () => resolve(n));
+          res.resume();
+        }, 1500);
+      });
+      req.on('error', reject);
+      req.end('{"model":"m","stream":true,"messages":[]}');
+    });
+    assert.ok(total >= 40e6, `client got ${total} bytes`);
+  } finally {
+    assert.equal(await proxy.stop(), 0, 'clean exit (no sanitizer report)');
+    await new Promise((r) => fast.close(r));
+  }
+});
+
+test('--log-format json: one JSON object per request line, no credentials', async () => {
+  const proxy = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, args: ['--log-format', 'json'] });
+  try {
+    up.reset();
+    const r = await fetch(`${proxy.url}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-very-secret' },
+      body: '{"model":"gpt-4o-mini","messages":[]}',
+    });
+    const id = r.headers.get('x-headroom-request-id');
+    await r.text();
+    let line;
+    for (let i = 0; i < 50 && !line; i++) {
+      line = proxy.logs().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((o) => o.msg === 'request' && o.id === id);
+      if (!line) await sleep(20);
+    }
+    assert.ok(line, 'a request line with the response header id');
+    assert.equal(line.route, 'chat_completions');
+    assert.equal(line.provider, 'openai');
+    assert.equal(line.model, 'gpt-4o-mini');
+    assert.equal(line.status, '200');
+    assert.ok(Number(line.latency_ms) >= 0);
+    assert.ok(!proxy.logs().includes('sk-very-secret'));
+  } finally {
+    assert.equal(await proxy.stop(), 0, 'clean exit (no sanitizer report)');
+  }
+});
