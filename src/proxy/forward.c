@@ -3,6 +3,9 @@
  * filters headers, runs the upstream transfer with retries, and answers either buffered
  * (compressible routes, non-SSE: usage read, x-headroom-tokens-* headers) or as a relay
  * that hands each upstream chunk to the client as it arrives (SSE and passthrough).
+ * A body that carries compression markers is offered the headroom_retrieve tool, and then
+ * the model's calls to it are answered by more upstream rounds (ccr_glue.h), buffered or
+ * inside the same client stream.
  *
  * Ownership: everything allocated for a request is freed before hr_forward returns, except
  * the relay (upstream transfer + SSE parser), which the HTTP response owns and frees when
