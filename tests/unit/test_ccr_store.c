@@ -282,6 +282,42 @@ static void unusable_data_dirs_fail_cleanly(void **state)
     assert_non_null(strstr(err, "sqlite"));
 }
 
+/* Failures are counted one by one but logged once a minute: a full store under load must
+ * not flood the log. stderr (the logger's stream) is captured in a file for the check. */
+static void failures_are_counted_and_logged_once(void **state)
+{
+    fixture *f = *state;
+    f->cfg.max_bytes = 4096;
+    hr_ccr_store *s = open_store(f);
+    unsigned char *big = make_bytes(8192, 3);
+    char hash[HR_CONTENT_HASH_HEX + 1];
+    hr_content_hash(big, 8192, hash);
+    char path[400];
+    snprintf(path, sizeof path, "%s/stderr.txt", f->dir);
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *cap = fopen(path, "w+");
+    dup2(fileno(cap), 2);
+    for (int i = 0; i < 25; i++)
+        assert_int_equal(hr_ccr_put(s, TENANT_A, hash, big, 8192, 0), -1);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(cap);
+    char line[512];
+    int lines = 0;
+    while (fgets(line, sizeof line, cap))
+        lines += strstr(line, "ccr store failure") != NULL;
+    fclose(cap);
+    unlink(path);
+    assert_int_equal(lines, 1);
+    hr_ccr_stats st;
+    hr_ccr_store_stats(s, &st);
+    assert_int_equal(st.put_failures, 25);
+    free(big);
+    hr_ccr_store_close(s);
+}
+
 typedef struct worker {
     hr_ccr_store *s;
     int id;
@@ -443,6 +479,7 @@ int main(void)
                                         setup_sqlite, teardown),
         cmocka_unit_test_setup_teardown(sqlite_put_survives_kill_9, setup_sqlite, teardown),
         cmocka_unit_test_setup_teardown(unusable_data_dirs_fail_cleanly, setup_sqlite, teardown),
+        BOTH(failures_are_counted_and_logged_once),
         cmocka_unit_test(config_options_and_env),
         cmocka_unit_test(tenant_keys_hide_the_credential),
     };
