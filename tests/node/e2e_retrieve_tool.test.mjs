@@ -21,7 +21,7 @@ before(async () => {
   proxy = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, env: { HEADROOM_DATA_DIR: dataDir } });
 });
 after(async () => {
-  await proxy?.stop();
+  if (proxy) assert.equal(await proxy.stop(), 0, 'clean exit (no sanitizer report)');
   await up?.close();
   if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 });
