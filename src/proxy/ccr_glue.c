@@ -17,6 +17,7 @@
 #include "ccr/tool_stream.h"
 #include "http/sse.h"
 #include "json/json.h"
+#include "sys/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,10 @@ int hr_ccrw_resolve_buffered(const hr_ccrw_origin *o, hr_buf *body, int *status,
     hr_buf_free(body);
     *body = final;
     *status = final_status;
+    char st[16];
+    snprintf(st, sizeof st, "%d", final_status);
+    hr_log_fields(HR_LOG_INFO, "headroom_retrieve answered", "id", o->ctx->id, "mode", "buffered",
+                  "final_status", st, (const char *)NULL);
     return 1;
 }
 
@@ -291,7 +296,10 @@ static void end_of_round(hr_ccrw_stream *s)
     s->body = followup; /* the next transfer borrows it */
     hr_sse_free(&s->sse);
     hr_sse_init(&s->sse, on_upstream_event, s, CCRW_MAX_EVENT);
-    if (start_followup(s) != 0)
+    int ok = start_followup(s) == 0;
+    hr_log_fields(ok ? HR_LOG_INFO : HR_LOG_WARN, "headroom_retrieve answered", "id", s->ctx->id,
+                  "mode", "stream", "continuation", ok ? "started" : "failed", (const char *)NULL);
+    if (!ok)
         s->ended = 1;
 }
 

@@ -384,6 +384,10 @@ test('the store flags are honoured: sqlite file in --data-dir, mode 0600; --help
 });
 
 test('after all of the above the proxy drains and exits 0, without a sanitizer report', async () => {
+  const resolved = proxy.logs().split('\n').filter((l) => l.includes('headroom_retrieve answered'));
+  assert.ok(resolved.some((l) => /mode=buffered/.test(l)) && resolved.some((l) => /mode=stream continuation=started/.test(l)),
+    'each resolution is logged');
+  assert.ok(!resolved.some((l) => l.includes(KEY_A) || l.includes(KEY_B)), 'never a credential in the log');
   const code = await proxy.stop();
   assert.equal(code, 0);
   assert.doesNotMatch(proxy.logs(), /Sanitizer|runtime error:/);
