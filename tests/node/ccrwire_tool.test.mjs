@@ -179,6 +179,39 @@ test('chat, streamed: a continuation whose last event lacks the closing blank li
   assert.deepEqual(done.usage, { prompt_tokens: 30, completion_tokens: 5, total_tokens: 35 });
 });
 
+test('chat, buffered: two retrieve rounds in a row, then the answer; usage sums all three rounds', async () => {
+  up.reset();
+  const u = (n) => ({ prompt_tokens: n, completion_tokens: 1, total_tokens: n + 1 });
+  up.script('/v1/chat/completions', { json: chatToolCall(retrieveArgs('quota'), u(100)) }, { json: chatToolCall(retrieveArgs(), u(200)) },
+    { json: { ...openaiChatCompletion('gpt-4o', 'done'), usage: u(300) } });
+  const res = await oai().chat.completions.create(chatParams());
+  assert.equal(res.choices[0].message.content, 'done');
+  assert.deepEqual(res.usage, { prompt_tokens: 600, completion_tokens: 3, total_tokens: 603 });
+  assert.equal(up.requests.length, 3);
+  const results = sent(2).messages.filter((m) => m.role === 'tool').slice(-2).map((m) => m.content);
+  assert.deepEqual(results, [QUOTA_LINES, ORIGINAL], 'both answers in the third request, in order');
+});
+
+test('a client that goes away while the continuation is pending closes the upstream transfer', async () => {
+  up.reset();
+  const round1 = anthropicEvents().slice(0, 1).concat([
+    { event: 'content_block_start', data: { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_h', name: 'headroom_retrieve', input: {} } } },
+    { event: 'content_block_delta', data: { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: retrieveArgs() } } },
+    { event: 'content_block_stop', data: { type: 'content_block_stop', index: 0 } },
+    { event: 'message_delta', data: { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 20 } } },
+    { event: 'message_stop', data: { type: 'message_stop' } },
+  ]);
+  up.script('/v1/messages', { sse: round1 }, { hang: true });
+  const ac = new AbortController();
+  const res = await postRaw('/v1/messages', JSON.stringify({ ...messagesParams(), stream: true }), KEY_A, ac.signal);
+  const reader = res.body.getReader();
+  assert.match(new TextDecoder().decode((await reader.read()).value), /message_start/, 'round 1 is relayed at once');
+  await up.waitForRequests(2);
+  ac.abort();
+  for (let i = 0; i < 100 && !up.requests[1].closed; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(up.requests[1].closed, 'the pending continuation was abandoned');
+});
+
 // ---- anthropic messages --------------------------------------------------------------------
 
 test('messages, buffered: the query selects the quota lines; usage sums both rounds', async () => {
@@ -310,8 +343,8 @@ const rawBodies = {
   '/v1/messages': `{"model":"claude-sonnet-4-5","max_tokens":256,"tools":[${JSON.stringify(ANTHROPIC_TOOL)}],"messages":${JSON.stringify(messagesParams().messages)}}`,
   '/v1/responses': `{"model":"gpt-4o","tools":[${JSON.stringify(RESPONSES_TOOL)}],"input":${JSON.stringify(responsesParams().input)}}`,
 };
-const postRaw = (route, body, key = KEY_A) => fetch(`${proxy.url}${route}`, {
-  method: 'POST', body,
+const postRaw = (route, body, key = KEY_A, signal = undefined) => fetch(`${proxy.url}${route}`, {
+  method: 'POST', body, signal,
   headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'x-api-key': key, 'anthropic-version': '2023-06-01' },
 });
 
