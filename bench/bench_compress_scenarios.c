@@ -20,16 +20,22 @@
 #include <string.h>
 
 #define MAX_NEEDLES 16
+#define MAX_TOOLS 4
 
 typedef struct scenario {
     const char *name;
     hr_buf body;
     const char *needles[MAX_NEEDLES];
     int n_needles;
+    const char *question;
+    const char *tools[MAX_TOOLS]; /* tool names (static) and their outputs, for the breakdown */
+    hr_buf outputs[MAX_TOOLS];
+    int n_tools;
 } scenario;
 
 static void open_body(scenario *s, const char *question)
 {
+    s->question = question;
     hr_buf_puts(&s->body, "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"system\",\"content\":"
                           "\"You are a coding agent.\"},{\"role\":\"user\",\"content\":");
     hr_json_write_string(&s->body, question, strlen(question));
@@ -41,6 +47,10 @@ static void add_tool(scenario *s, const char *id, const char *tool, const hr_buf
     hr_buf_printf(&s->body, ",{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"%s\","
                             "\"type\":\"function\",\"function\":{\"name\":\"%s\",\"arguments\":\"{}\"}}]}",
                   id, tool);
+    if (s->n_tools < MAX_TOOLS) {
+        s->tools[s->n_tools] = tool;
+        hr_buf_append(&s->outputs[s->n_tools++], out->data, out->len);
+    }
     hr_buf_printf(&s->body, ",{\"role\":\"tool\",\"tool_call_id\":\"%s\",\"content\":", id);
     hr_json_write_string(&s->body, out->data, out->len);
     hr_buf_putc(&s->body, '}');
@@ -48,136 +58,97 @@ static void add_tool(scenario *s, const char *id, const char *tool, const hr_buf
 
 static void close_body(scenario *s) { hr_buf_puts(&s->body, "]}"); }
 
-/* A service log: INFO noise, a few warnings, one error burst with a stack trace. */
-static void gen_logs(hr_buf *b, int n, uint64_t seed, const char *needle_error)
-{
-    scen_rng r = {seed};
-    for (int i = 0; i < n; i++) {
-        int sec = i * 3;
-        hr_buf_printf(b, "2026-11-27T03:%02d:%02d.%03uZ ", (sec / 60) % 60, sec % 60,
-                      scen_next(&r) % 1000);
-        if (i == n / 2) {
-            hr_buf_printf(b, "ERROR [payments] %s\n", needle_error);
-            hr_buf_puts(b, "Traceback (most recent call last):\n"
-                           "  File \"/srv/app/pay.py\", line 88, in charge\n"
-                           "    resp = client.post(url, json=body, timeout=2)\n"
-                           "TimeoutError: upstream did not answer in 2s\n");
-        } else if (i % 37 == 5) {
-            hr_buf_printf(b, "WARN  [pool] connection pool at %u%% capacity\n", 70 + scen_next(&r) % 25);
-        } else {
-            hr_buf_printf(b, "INFO  [%s] %s request id=%u took %ums\n", scen_word(&r), scen_word(&r),
-                          scen_next(&r) % 100000, 5 + scen_next(&r) % 80);
-        }
-    }
-}
-
-/* grep -n style hits: path:line:text. One hit names the needle symbol. */
-static void gen_grep(hr_buf *b, int n, uint64_t seed, const char *needle_line)
-{
-    scen_rng r = {seed};
-    for (int i = 0; i < n; i++) {
-        if (i == n / 3) {
-            hr_buf_printf(b, "src/billing/retry.c:%d:%s\n", 40 + i, needle_line);
-            continue;
-        }
-        hr_buf_printf(b, "src/%s/%s.c:%u:    ", scen_word(&r), scen_word(&r), 1 + scen_next(&r) % 800);
-        scen_sentence(b, &r, 6);
-        hr_buf_putc(b, '\n');
-    }
-}
-
-/* GitHub-like issues list (JSON). */
-static void gen_issues(hr_buf *b, int n, uint64_t seed)
-{
-    scen_rng r = {seed};
-    hr_buf_putc(b, '[');
-    for (int i = 0; i < n; i++) {
-        hr_buf_printf(b, "%s{\"number\":%d,\"title\":\"", i ? "," : "", 4100 + i);
-        if (i == 42)
-            hr_buf_puts(b, "Crash on startup: panic in config loader");
-        else
-            scen_sentence(b, &r, 6);
-        hr_buf_printf(b, "\",\"state\":\"open\",\"labels\":[\"%s\"],\"comments\":%u,\"user\":\"%s%u\","
-                         "\"created_at\":\"2026-11-%02dT10:00:00Z\",\"body\":\"",
-                      i % 4 ? "enhancement" : "bug", scen_next(&r) % 12, scen_word(&r),
-                      scen_next(&r) % 100, 1 + i % 27);
-        scen_sentence(b, &r, 25);
-        hr_buf_puts(b, "\"}");
-    }
-    hr_buf_putc(b, ']');
-}
-
-/* `find .` listing of a source tree. */
-static void gen_tree(hr_buf *b, int n, uint64_t seed)
-{
-    scen_rng r = {seed};
-    for (int i = 0; i < n; i++)
-        hr_buf_printf(b, "./src/%s/%s_%d.%s\n", scen_word(&r), scen_word(&r), i, i % 3 ? "c" : "h");
-}
-
 static void build(scenario *sc)
 {
     hr_buf t = HR_BUF_INIT;
+    static const int callers_a[] = {12, 48, 77}, callers_b[] = {5, 40}, failed[] = {131, 134, 139};
 
     sc[0].name = "Code search (100 results)";
     open_body(&sc[0], "where is validate_refresh_token defined, and what calls it?");
-    scen_code_search(&t, 100, 21);
-    add_tool(&sc[0], "c1", "code_search", &t);
+    scen_real_code_search(&t, 100, 21, 63, 88, callers_a, 3);
+    add_tool(&sc[0], "c1", "github_search_code", &t);
     close_body(&sc[0]);
-    sc[0].needles[sc[0].n_needles++] = "validate_refresh_token(";
-    sc[0].needles[sc[0].n_needles++] = "refresh failed";
+    sc[0].needles[sc[0].n_needles++] = "def validate_refresh_token(";
+    sc[0].needles[sc[0].n_needles++] = "refresh failed: upstream rejected grant";
 
     sc[1].name = "SRE incident (logs 300, DB rows 200, file search 150)";
     open_body(&sc[1], "payments are failing since 03:07; dana.reyes@example.com reports it. "
                       "Find the cause.");
     hr_buf_reset(&t);
-    gen_logs(&t, 300, 5, "charge failed for order 88231: gateway timeout");
+    scen_real_service_log(&t, 300, 5, 171, "charge failed for order 88231: gateway timeout after 2000ms",
+                          233, "ledger consumer stopped: circuit breaker open for stripe-eu");
     add_tool(&sc[1], "c1", "read_logs", &t);
     hr_buf_reset(&t);
-    scen_db_rows(&t, 200, 6);
-    add_tool(&sc[1], "c2", "sql", &t);
+    scen_real_payment_rows(&t, 200, 6, 113, failed, 3, 157);
+    add_tool(&sc[1], "c2", "sql_query", &t);
     hr_buf_reset(&t);
-    gen_grep(&t, 150, 7, "    if (attempt > MAX_RETRIES) return ERR_GATEWAY_TIMEOUT;");
+    scen_real_grep(&t, 150, 7, 97, "src/billing/retry.c",
+                   "    if (attempt > MAX_RETRIES) return ERR_GATEWAY_TIMEOUT;", 0);
     add_tool(&sc[1], "c3", "grep", &t);
     close_body(&sc[1]);
     sc[1].needles[sc[1].n_needles++] = "charge failed for order 88231";
     sc[1].needles[sc[1].n_needles++] = "TimeoutError: upstream did not answer";
+    sc[1].needles[sc[1].n_needles++] = "FATAL ledger";
     sc[1].needles[sc[1].n_needles++] = "dana.reyes@example.com";
-    sc[1].needles[sc[1].n_needles++] = "\\\"status\\\":\\\"failed\\\"";
-    sc[1].needles[sc[1].n_needles++] = "987654";
+    sc[1].needles[sc[1].n_needles++] = "{\\\"id\\\":912531,";
+    sc[1].needles[sc[1].n_needles++] = "{\\\"id\\\":912534,";
+    sc[1].needles[sc[1].n_needles++] = "{\\\"id\\\":912539,";
+    sc[1].needles[sc[1].n_needles++] = "\\\"gateway_latency_ms\\\":30000,";
     sc[1].needles[sc[1].n_needles++] = "ERR_GATEWAY_TIMEOUT";
 
     sc[2].name = "Issue triage (issues 100, code search 80, logs 200)";
     open_body(&sc[2], "triage the crash reports: which issue is the startup panic?");
     hr_buf_reset(&t);
-    gen_issues(&t, 100, 8);
+    scen_real_issues(&t, 100, 8, 42);
     add_tool(&sc[2], "c1", "list_issues", &t);
     hr_buf_reset(&t);
-    scen_code_search(&t, 80, 9);
-    add_tool(&sc[2], "c2", "code_search", &t);
+    scen_real_code_search(&t, 80, 9, 17, 66, callers_b, 2);
+    add_tool(&sc[2], "c2", "github_search_code", &t);
     hr_buf_reset(&t);
-    gen_logs(&t, 200, 10, "config loader panic: missing key 'region'");
+    scen_real_service_log(&t, 200, 10, 120, "config loader panic: missing key 'region'", -1, NULL);
     add_tool(&sc[2], "c3", "read_logs", &t);
     close_body(&sc[2]);
     sc[2].needles[sc[2].n_needles++] = "Crash on startup: panic in config loader";
     sc[2].needles[sc[2].n_needles++] = "config loader panic";
-    sc[2].needles[sc[2].n_needles++] = "refresh failed";
+    sc[2].needles[sc[2].n_needles++] = "refresh failed: upstream rejected grant";
 
     sc[3].name = "Codebase exploration (tree, search 200, code search 100)";
     open_body(&sc[3], "how does retry_budget_left decide? start from src/billing/retry.c");
     hr_buf_reset(&t);
-    gen_tree(&t, 250, 11);
+    scen_real_tree(&t, 2400, 11);
     add_tool(&sc[3], "c1", "list_files", &t);
     hr_buf_reset(&t);
-    gen_grep(&t, 200, 12, "static unsigned retry_budget_left(const struct budget *b)");
+    scen_real_grep(&t, 200, 12, 143, "src/billing/retry.c",
+                   "static unsigned retry_budget_left(const struct budget *b)", 2);
     add_tool(&sc[3], "c2", "grep", &t);
     hr_buf_reset(&t);
-    scen_code_search(&t, 100, 13);
-    add_tool(&sc[3], "c3", "code_search", &t);
+    scen_real_code_search(&t, 100, 13, 31, 74, callers_a, 3);
+    add_tool(&sc[3], "c3", "github_search_code", &t);
     close_body(&sc[3]);
     sc[3].needles[sc[3].n_needles++] = "retry_budget_left";
-    sc[3].needles[sc[3].n_needles++] = "refresh failed";
+    sc[3].needles[sc[3].n_needles++] = "refresh failed: upstream rejected grant";
     hr_buf_free(&t);
+}
+
+/* Each tool output of a scenario on its own (same pipeline settings, the scenario's question
+ * as the query): which compressor took it and what it saved. */
+static void print_breakdown(hr_pipeline *p, scenario *sc, int n)
+{
+    printf("\n| Workload | Tool output | Before | After | Compressor (kept/total) |\n"
+           "|---|---|---:|---:|---|\n");
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < sc[i].n_tools; t++) {
+            hr_compress_result r;
+            long long before = 0, after = 0;
+            hr_pipeline_compress_text(p, sc[i].outputs[t].data, sc[i].outputs[t].len, "gpt-4o-mini",
+                                      sc[i].question, strlen(sc[i].question), "bench", &r, &before,
+                                      &after);
+            printf("| %.24s | %s | %lld | %lld | %s (%llu/%llu) |\n", sc[i].name, sc[i].tools[t],
+                   before, r.compressed ? after : before, r.compressed ? r.compressor : "none",
+                   r.units_kept, r.units_total);
+            hr_compress_result_free(&r);
+            hr_buf_free(&sc[i].outputs[t]);
+        }
 }
 
 int main(void)
@@ -226,6 +197,7 @@ int main(void)
         hr_pipeline_result_free(&r);
         hr_buf_free(&sc[i].body);
     }
+    print_breakdown(p, sc, 4);
     hr_pipeline_free(p);
     hr_ccr_store_close(store);
     return all_kept ? 0 : 1;

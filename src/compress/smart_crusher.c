@@ -641,17 +641,22 @@ static void item_bigrams(const array_sel *sel, uint32_t idx, bigram_set *set)
     }
 }
 
-/* Kneedle on the cumulative curve c[0..m] (c[0] = 0): the count i where c[i]/c[m] stands
- * furthest above i/m, or 0 when it never stands KNEE_MIN_GAIN above (a curve that hugs
- * its diagonal: every distinct item adds as much as the first, nothing saturates). */
+/* Kneedle on the cumulative curve c[1..m] (c[i] = unique bigrams of the first i distinct
+ * items): both axes are normalised from the first item to the last, so the words every
+ * item shares (its structure, all seen in the first item) do not count as saturation. The
+ * knee is the count i where the curve stands furthest above its diagonal; 0 when it never
+ * stands KNEE_MIN_GAIN above it (every distinct item adds as much as any other: nothing
+ * saturates). A curve flat after the first item has its knee there. */
 static uint32_t kneedle(const size_t *c, uint32_t m)
 {
-    if (m == 0 || c[m] == 0)
-        return m ? 1 : 0;
+    if (m <= 2)
+        return m ? m : 1;
+    if (c[m] == c[1])
+        return 1;
     double best = -1;
     uint32_t at = 0;
     for (uint32_t i = 1; i <= m; i++) {
-        double gain = (double)c[i] / (double)c[m] - (double)i / (double)m;
+        double gain = (double)(c[i] - c[1]) / (double)(c[m] - c[1]) - (double)(i - 1) / (double)(m - 1);
         if (gain > best) {
             best = gain;
             at = i;

@@ -344,6 +344,201 @@ static void deterministic_and_marker_per_array(void **state)
     hr_buf_free(&in);
 }
 
+/* ---- the adaptive keep count (knee of the unique-bigram curve) ----------------------- */
+
+static hr_compress_result crush_cap(const hr_buf *in, const char *query, unsigned max_items)
+{
+    hr_compress_opts o;
+    hr_compress_opts_default(&o);
+    o.query = query;
+    o.query_len = query ? strlen(query) : 0;
+    o.max_items = max_items;
+    hr_compress_result r;
+    assert_int_equal(hr_compress_smart_crusher(in->data, in->len, &o, &r), 0);
+    return r;
+}
+
+/* A letters-only word unique to (i, k): no digits, so it is not folded into the id symbol. */
+static void unique_word(hr_buf *b, unsigned i, unsigned k)
+{
+    unsigned v = i * 131 + k * 7919 + 100000;
+    hr_buf_putc(b, 'q');
+    while (v) {
+        hr_buf_putc(b, (char)('a' + v % 26));
+        v /= 26;
+    }
+}
+
+/* n objects {"id","host","msg"}; kind 0: every message new words (no knee); kind 1: one
+ * template whose words repeat (saturates at once); kind 2: four message families with
+ * distinct wording (saturates after a few distinct items). */
+static void knee_array(hr_buf *b, int n, int kind)
+{
+    static const char *const fam[] = {
+        "cache warmed for tenant shard after rebalance",
+        "scheduled backup uploaded to cold storage bucket",
+        "certificate renewal checked with plenty of validity left",
+        "autoscaler kept replica count steady under normal load"};
+    hr_buf_putc(b, '[');
+    for (int i = 0; i < n; i++) {
+        hr_buf_printf(b, "%s{\"id\":%d,\"host\":\"node-%d\",\"msg\":\"", i ? "," : "", 7000 + i, i % 9);
+        if (kind == 0)
+            for (unsigned k = 0; k < 8; k++) {
+                if (k)
+                    hr_buf_putc(b, ' ');
+                unique_word(b, (unsigned)i, k);
+            }
+        else if (kind == 1)
+            hr_buf_printf(b, "heartbeat ok queue depth %d lag %dms", i % 7, 3 + i % 5);
+        else
+            hr_buf_printf(b, "%s (run %d)", fam[(i * 7) % 4], i);
+        hr_buf_puts(b, "\"}");
+    }
+    hr_buf_putc(b, ']');
+}
+
+static void knee_varied_array_keeps_the_cap(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    knee_array(&in, 100, 0);
+    hr_compress_result r = crush_cap(&in, NULL, 15);
+    assert_true(r.compressed);
+    assert_int_equal(r.units_kept, 15 + 2); /* no knee: the cap, plus first and last */
+    hr_compress_result_free(&r);
+    r = crush_cap(&in, NULL, 6);
+    assert_true(r.compressed);
+    assert_int_equal(r.units_kept, 6 + 2); /* the cap is the setting's */
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+static void knee_repetitive_array_keeps_few(void **state)
+{
+    (void)state;
+    hr_buf rep = HR_BUF_INIT, fam = HR_BUF_INIT;
+    knee_array(&rep, 100, 1);
+    knee_array(&fam, 100, 2);
+    hr_compress_result a = crush_cap(&rep, NULL, 15), b = crush_cap(&fam, NULL, 15);
+    assert_true(a.compressed && b.compressed);
+    assert_true(a.units_kept <= 3);                    /* first, last, at most one more */
+    assert_true(b.units_kept >= 3 && b.units_kept <= 8); /* about one per family */
+    assert_true(a.units_kept < b.units_kept);
+    /* every family is represented: the knee counts distinct wording, not items */
+    for (int f = 0; f < 4; f++) {
+        static const char *const w[] = {"cache warmed", "backup uploaded", "certificate renewal",
+                                        "autoscaler kept"};
+        assert_contains(&b, w[f]);
+    }
+    hr_compress_result_free(&a);
+    hr_compress_result_free(&b);
+    hr_buf_free(&rep);
+    hr_buf_free(&fam);
+}
+
+/* Near-duplicates count once: repeating each item of a varied array three times in a row
+ * changes neither the knee nor which kinds of items are kept. */
+static void knee_near_duplicates_count_once(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    hr_buf_putc(&in, '[');
+    for (int i = 0; i < 40; i++)
+        for (int copy = 0; copy < 3; copy++) {
+            hr_buf_printf(&in, "%s\"", i || copy ? "," : "");
+            for (unsigned k = 0; k < 8; k++) {
+                if (k)
+                    hr_buf_putc(&in, ' ');
+                unique_word(&in, (unsigned)i, k);
+            }
+            hr_buf_putc(&in, '"');
+        }
+    hr_buf_putc(&in, ']');
+    hr_compress_result r = crush_cap(&in, NULL, 15);
+    assert_true(r.compressed);
+    assert_int_equal(r.units_total, 120);
+    assert_int_equal(r.units_kept, 15 + 2); /* 40 distinct items, no knee: the cap */
+    /* no two kept items are copies of each other (the JSON part holds each word once) */
+    size_t n = json_part_len(&r);
+    hr_buf w = HR_BUF_INIT;
+    for (int i = 1; i < 39; i++) {
+        hr_buf_reset(&w);
+        unique_word(&w, (unsigned)i, 0);
+        hr_buf_putc(&w, ' ');
+        const char *p = memmem(r.out.data, n, w.data, w.len);
+        if (p)
+            assert_null(memmem(p + 1, n - (size_t)(p + 1 - r.out.data), w.data, w.len));
+    }
+    hr_buf_free(&w);
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+/* Relevance fills the budget: the items that share the query's rarer terms are kept even
+ * when the knee allows only a few. */
+static void knee_relevance_fills_the_budget(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    knee_array(&in, 100, 0);
+    /* item 57's words become the query */
+    hr_buf q = HR_BUF_INIT, q2 = HR_BUF_INIT;
+    for (unsigned k = 0; k < 3; k++) {
+        hr_buf_putc(&q, ' ');
+        unique_word(&q, 57, k);
+        hr_buf_putc(&q2, ' ');
+        unique_word(&q2, 23, k);
+    }
+    hr_buf_append(&q, q2.data, q2.len);
+    hr_buf_putc(&q, '\0');
+    hr_compress_result r = crush_cap(&in, q.data, 2);
+    assert_true(r.compressed);
+    assert_contains(&r, "\"id\":7057,");
+    assert_contains(&r, "\"id\":7023,");
+    hr_compress_result_free(&r);
+    hr_buf_free(&q);
+    hr_buf_free(&q2);
+    hr_buf_free(&in);
+}
+
+/* The realistic generators of the savings benchmark: every needle survives. */
+static void needles_realistic_shapes(void **state)
+{
+    (void)state;
+    static const int callers[] = {12, 48, 77}, failed[] = {131, 134, 139};
+    hr_buf in = HR_BUF_INIT;
+    scen_real_code_search(&in, 100, 21, 63, 88, callers, 3);
+    hr_compress_result r = crush(in.data, in.len, "where is validate_refresh_token defined, and what calls it?");
+    assert_true(r.compressed);
+    json_part_len(&r);
+    assert_contains(&r, "def validate_refresh_token(");
+    assert_contains(&r, "refresh failed: upstream rejected grant");
+    assert_true(r.units_kept <= 15 + 7);
+    hr_compress_result_free(&r);
+
+    hr_buf_reset(&in);
+    scen_real_payment_rows(&in, 200, 6, 113, failed, 3, 157);
+    r = crush(in.data, in.len, "payments are failing since 03:07; dana.reyes@example.com reports it.");
+    assert_true(r.compressed);
+    json_part_len(&r);
+    assert_contains(&r, "dana.reyes@example.com");
+    assert_contains(&r, "{\"id\":912531,");
+    assert_contains(&r, "{\"id\":912534,");
+    assert_contains(&r, "{\"id\":912539,");
+    assert_contains(&r, "\"gateway_latency_ms\":30000,");
+    assert_true(r.units_kept <= 20);
+    hr_compress_result_free(&r);
+
+    hr_buf_reset(&in);
+    scen_real_issues(&in, 100, 8, 42);
+    r = crush(in.data, in.len, "triage the crash reports: which issue is the startup panic?");
+    assert_true(r.compressed);
+    json_part_len(&r);
+    assert_contains(&r, "Crash on startup: panic in config loader");
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -360,6 +555,11 @@ int main(void)
         cmocka_unit_test(duplicate_keys_and_huge_numbers_exact),
         cmocka_unit_test(minified_strings_verbatim),
         cmocka_unit_test(deterministic_and_marker_per_array),
+        cmocka_unit_test(knee_varied_array_keeps_the_cap),
+        cmocka_unit_test(knee_repetitive_array_keeps_few),
+        cmocka_unit_test(knee_near_duplicates_count_once),
+        cmocka_unit_test(knee_relevance_fills_the_budget),
+        cmocka_unit_test(needles_realistic_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
