@@ -68,6 +68,7 @@ int hr_route_metrics(const hr_request *req, hr_response *res)
 {
     (void)req;
     hr_buf b = HR_BUF_INIT;
+    hr_metrics_set_connections(hr_proxy_connections());
     int rc = hr_metrics_prometheus(&b);
     if (rc == 0)
         rc = hr_response_body(res, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
@@ -79,6 +80,7 @@ int hr_route_stats(const hr_request *req, hr_response *res)
 {
     (void)req;
     hr_buf b = HR_BUF_INIT;
+    hr_metrics_set_connections(hr_proxy_connections());
     int rc = hr_metrics_stats_json(&b);
     /* the compression pipeline's own counters, as one more member of the object */
     if (rc == 0 && b.len && b.data[b.len - 1] == '}') {

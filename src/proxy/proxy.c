@@ -35,6 +35,7 @@ static struct {
 int hr_proxy_ready(void) { return atomic_load(&S.ready) && !atomic_load(&S.draining); }
 int hr_proxy_draining(void) { return atomic_load(&S.draining); }
 int hr_proxy_in_flight(void) { return atomic_load(&S.in_flight); }
+unsigned hr_proxy_connections(void) { return S.server ? hr_http_server_connections(S.server) : 0; }
 
 double hr_now_ms(void)
 {
@@ -261,7 +262,6 @@ static void on_done(hr_http_exchange *ex, void *user)
         if (ctx->relay->failed)
             outcome = "upstream_failed";
     }
-    hr_metrics_set_connections(S.server ? hr_http_server_connections(S.server) : 0);
     hr_metrics_record(r);
     char status[16], bytes_in[24], bytes_out[24], latency[32], upstream[32], tin[24], tout[24],
         attempts[12];

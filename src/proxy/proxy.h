@@ -16,5 +16,6 @@ int hr_proxy_run(const hr_proxy_config *cfg);
 int hr_proxy_ready(void);      /* serving and not draining */
 int hr_proxy_draining(void);
 int hr_proxy_in_flight(void);  /* requests received and not yet finished */
+unsigned hr_proxy_connections(void); /* open client connections (0 when not serving) */
 
 #endif
