@@ -395,6 +395,25 @@ test('a failing continuation reaches the client as the provider\'s error (buffer
   ]);
   up.script('/v1/messages', { sse: round1 }, { status: 429, json: { type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } } });
   await assert.rejects(claude().messages.stream(messagesParams()).finalMessage(), /headroom: the upstream answered 429/);
+  // chat: a data-only error chunk; responses: an error event. Both SDKs raise them.
+  up.reset();
+  const c = { id: 'chatcmpl-f', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o' };
+  up.script('/v1/chat/completions', { sse: [
+    { data: { ...c, choices: [{ index: 0, delta: { role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_f', type: 'function', function: { name: 'headroom_retrieve', arguments: retrieveArgs() } }] }, finish_reason: null }] } },
+    { data: { ...c, choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] } },
+    { data: '[DONE]' },
+  ] }, { status: 403, json: { error: { message: 'no', type: 'permission_error' } } });
+  await assert.rejects(oai().beta.chat.completions.stream(chatParams()).finalChatCompletion(), /headroom: the upstream answered 403/);
+  up.reset();
+  const call = fnCall('f1', retrieveArgs());
+  const resp = (output) => ({ id: 'resp_f', object: 'response', created_at: 1, status: 'completed', model: 'gpt-4o', output, usage: null });
+  up.script('/v1/responses', { sse: [
+    { event: 'response.created', data: { type: 'response.created', sequence_number: 0, response: { ...resp([]), status: 'in_progress' } } },
+    { event: 'response.output_item.added', data: { type: 'response.output_item.added', sequence_number: 1, output_index: 0, item: call } },
+    { event: 'response.output_item.done', data: { type: 'response.output_item.done', sequence_number: 2, output_index: 0, item: call } },
+    { event: 'response.completed', data: { type: 'response.completed', sequence_number: 3, response: resp([call]) } },
+  ] }, { status: 400, json: { error: { message: 'bad', type: 'invalid_request_error' } } });
+  await assert.rejects(oai().responses.stream(responsesParams()).finalResponse(), /headroom: the upstream answered 400/);
 });
 
 // ---- start-up: flags ------------------------------------------------------------------------
