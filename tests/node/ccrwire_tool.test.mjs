@@ -380,6 +380,16 @@ test('a model turn that mixes in a client tool is returned to the client untouch
   assert.deepEqual(res.choices[0].message.tool_calls.map((c) => c.function.name), ['headroom_retrieve', 'run_ci']);
 });
 
+test('a client that defines headroom_retrieve itself keeps it: no second definition, its calls reach the client', async () => {
+  up.reset();
+  const own = { type: 'function', function: { name: 'headroom_retrieve', description: 'the client\'s own', parameters: { type: 'object', properties: {} } } };
+  up.script('/v1/chat/completions', { json: chatToolCall(retrieveArgs(), { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 }) });
+  const res = await oai().chat.completions.create({ ...chatParams(), tools: [CHAT_TOOL, own] });
+  assert.equal(up.requests.length, 1, 'the proxy does not answer a tool it did not offer');
+  assert.deepEqual(sent(0).tools, [CHAT_TOOL, own], 'the client\'s tools, unchanged');
+  assert.equal(res.choices[0].message.tool_calls[0].function.name, 'headroom_retrieve');
+});
+
 test('a failing continuation reaches the client as the provider\'s error (buffered and streamed)', async () => {
   up.reset();
   up.script('/v1/chat/completions', { json: chatToolCall(retrieveArgs(), { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 }) },
