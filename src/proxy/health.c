@@ -64,12 +64,52 @@ int hr_route_health(const hr_request *req, hr_response *res)
     return rc;
 }
 
+/* Savings per compressor from the compression pipeline's counters: the five built-in
+ * compressors always (0 before their first use, so dashboards see every series), then any
+ * other name the pipeline counted. */
+static int append_compressor_metrics(hr_buf *b)
+{
+    static const char *const known[] = {"smart_crusher", "logs", "search", "diff", "text"};
+    hr_pipeline *p = hr_pipeline_process();
+    hr_pipeline_stats s;
+    memset(&s, 0, sizeof s);
+    if (p)
+        hr_pipeline_stats_get(p, &s);
+    int rc = hr_buf_puts(b, "# HELP headroom_compressor_spans_total Tool outputs each compressor shrank.\n"
+                            "# TYPE headroom_compressor_spans_total counter\n"
+                            "# HELP headroom_compressor_tokens_total Tokens of those outputs before and after, and saved.\n"
+                            "# TYPE headroom_compressor_tokens_total counter\n");
+    size_t n_known = sizeof known / sizeof known[0];
+    for (size_t i = 0; rc == 0 && i < n_known + s.n_compressors; i++) {
+        const char *name = i < n_known ? known[i] : s.compressors[i - n_known].name;
+        size_t k = 0;
+        while (k < s.n_compressors && strcmp(s.compressors[k].name, name) != 0)
+            k++;
+        int is_known = 0;
+        for (size_t j = 0; j < n_known; j++)
+            is_known |= strcmp(known[j], name) == 0;
+        if (i >= n_known && is_known)
+            continue; /* already written among the built-in ones */
+        unsigned long long spans = k < s.n_compressors ? s.compressors[k].spans : 0;
+        long long before = k < s.n_compressors ? s.compressors[k].tokens_before : 0;
+        long long after = k < s.n_compressors ? s.compressors[k].tokens_after : 0;
+        rc = hr_buf_printf(b, "headroom_compressor_spans_total{compressor=\"%s\"} %llu\n"
+                              "headroom_compressor_tokens_total{compressor=\"%s\",kind=\"before\"} %lld\n"
+                              "headroom_compressor_tokens_total{compressor=\"%s\",kind=\"after\"} %lld\n"
+                              "headroom_compressor_tokens_total{compressor=\"%s\",kind=\"saved\"} %lld\n",
+                           name, spans, name, before, name, after, name, before - after);
+    }
+    return rc;
+}
+
 int hr_route_metrics(const hr_request *req, hr_response *res)
 {
     (void)req;
     hr_buf b = HR_BUF_INIT;
     hr_metrics_set_connections(hr_proxy_connections());
     int rc = hr_metrics_prometheus(&b);
+    if (rc == 0)
+        rc = append_compressor_metrics(&b);
     if (rc == 0)
         rc = hr_response_body(res, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
     hr_buf_free(&b);
