@@ -189,3 +189,32 @@ test('client disconnect mid-stream: the upstream transfer is aborted', async () 
   assert.ok(rec.closed, 'upstream connection closed after the client left');
   assert.ok(rec.closedAt - rec.receivedAt < 9000, 'well before the stream would have ended');
 });
+
+test('upstream 503 then 200 on a compressed request: retried with the same compressed bytes', async () => {
+  up.reset();
+  up.script('/v1/chat/completions', { status: 503, json: { error: { message: 'overloaded', type: 'server_error' } } });
+  const body = toolBody(fx.pytestLog(500, 41).text);
+  const started = Date.now();
+  const res = await post('/v1/chat/completions', body);
+  assert.equal(res.status, 200, 'the retry succeeded');
+  assert.equal(up.requests.length, 2);
+  assert.equal(Buffer.compare(up.requests[0].body, up.requests[1].body), 0, 'same bytes on the retry');
+  assert.ok(up.requests[0].body.length < body.length / 3, 'and they are the compressed ones');
+  assert.ok(Date.now() - started < 15000);
+});
+
+test('upstream 429 on a compressed request: passed through once, with its headers and shape', async () => {
+  up.reset();
+  up.script('/v1/messages', { status: 429, headers: { 'retry-after': '7', 'anthropic-ratelimit-requests-remaining': '0' },
+    json: { type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } } });
+  const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 8, messages: [
+    { role: 'user', content: 'which tests failed?' },
+    { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'pytest', input: {} }] },
+    { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: fx.pytestLog(500, 42).text }] }] });
+  const r = await fetch(`${proxy.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': KEY, 'anthropic-version': '2023-06-01' }, body });
+  assert.equal(r.status, 429);
+  assert.equal(r.headers.get('retry-after'), '7');
+  assert.equal(r.headers.get('anthropic-ratelimit-requests-remaining'), '0');
+  assert.deepEqual(await r.json(), { type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } });
+  assert.equal(up.requests.length, 1, 'never retried');
+});
