@@ -176,3 +176,15 @@ test("/debug/ answers loopback clients only", async () => {
   assert.equal(typeof mem.ml, 'object');
   assert.ok(Array.isArray(mem.ml.sessions));
 });
+
+test('upstream connections are kept alive and reused across client connections', async () => {
+  up.reset();
+  for (let i = 0; i < 10; i++) {
+    // a fresh client connection each time (agent: false): reuse must come from the proxy
+    const r = await rawRequest(proxy.port, 'POST', '/v1/chat/completions', { 'content-type': 'application/json', authorization: 'Bearer sk-1' }, '{"model":"m","messages":[]}');
+    assert.equal(r.status, 200);
+  }
+  const conns = new Set(up.requests.map((q) => q.connection));
+  assert.equal(up.requests.length, 10);
+  assert.ok(conns.size <= 2, `10 sequential requests used ${conns.size} upstream connections`);
+});

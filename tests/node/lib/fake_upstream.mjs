@@ -10,6 +10,9 @@
 //   up.requests[0].body  // Buffer, exactly what the proxy sent
 //   await up.close();
 //
+// Each record also says which TCP connection carried it (record.connection, numbered from 1)
+// so tests can check connection reuse.
+//
 // Reply specs (script queues them per path; each request takes the next one, the last one
 // repeats only if it has repeat: true):
 //   {status, headers, json}           JSON body (object or string)
@@ -144,6 +147,8 @@ export async function startFakeUpstream() {
     const rec = {
       method: req.method, url: req.url, path: req.url.split('?')[0], headers: req.headers,
       rawHeaders: req.rawHeaders, body: null, receivedAt: Date.now(), closed: false, closedAt: null,
+      connection: req.socket.hrId, // which TCP connection carried it (reuse checks)
+      httpVersion: req.httpVersion,
     };
     req.on('data', (c) => chunks.push(c));
     res.on('close', () => { rec.closed = true; rec.closedAt = Date.now(); });
@@ -159,7 +164,12 @@ export async function startFakeUpstream() {
     });
   });
   server.keepAliveTimeout = 60000;
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  let nextSocketId = 1;
+  server.on('connection', (s) => {
+    s.hrId = nextSocketId++;
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const port = server.address().port;
 
