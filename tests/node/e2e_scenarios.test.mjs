@@ -299,3 +299,16 @@ test('bypass headers forward byte-identical and are never forwarded themselves',
     assert.equal(rec.headers.authorization, `Bearer ${KEY}`, 'auth forwarded');
   }
 });
+
+test('after all of the above: no credential in the proxy log, no x-headroom-* header upstream', async () => {
+  await new Promise((r) => setTimeout(r, 200)); // the last request's log line is written at completion
+  const logs = proxy.logs();
+  assert.ok(/ request id=/.test(logs), 'request lines were logged');
+  for (const k of [KEY, OTHER_KEY]) assert.ok(!logs.includes(k), 'API key never logged');
+  up.reset();
+  const client = new OpenAI({ apiKey: KEY, baseURL: `${proxy.url}/v1`, maxRetries: 0 });
+  await client.chat.completions.create({ model: 'gpt-4o', messages: chatMessages() },
+    { headers: { 'x-headroom-session-id': 'e2e-session', 'x-headroom-anything': '1' } });
+  assert.ok(fx.markersIn(up.requests[0].body.toString()).length > 0, 'compressed');
+  assert.deepEqual(Object.keys(up.requests[0].headers).filter((h) => h.startsWith('x-headroom')), []);
+});
