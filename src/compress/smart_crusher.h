@@ -9,9 +9,10 @@
  *                switch of a low-cardinality string field); items matching anchors of
  *                opts->query (UUIDs, IDs of 4+ digits, hostnames, emails, quoted strings);
  *                the top 3 items by BM25 relevance to opts->query;
- *   budget       up to opts->max_items (15) more, one per SimHash near-duplicate cluster
- *                not yet represented (relevant first, then spread over the array), so a
- *                varied array keeps more than a repetitive one.
+ *   budget       k more, one per SimHash near-duplicate cluster not yet represented
+ *                (relevant first, then spread over the array), where k is the knee of the
+ *                cumulative unique-bigram curve over the clusters, capped at
+ *                opts->max_items (15): a repetitive array keeps few, a varied one the cap.
  * Kept items stay in their original order and are written minified and verbatim (numbers
  * byte-exact, strings as escaped in the source); everything outside crushed arrays keeps
  * its schema, minified. Arrays of arrays, mixed arrays and anything deeper than max_depth
