@@ -312,3 +312,35 @@ test('after all of the above: no credential in the proxy log, no x-headroom-* he
   assert.ok(fx.markersIn(up.requests[0].body.toString()).length > 0, 'compressed');
   assert.deepEqual(Object.keys(up.requests[0].headers).filter((h) => h.startsWith('x-headroom')), []);
 });
+
+test('a conversation continued on a restarted proxy keeps every earlier turn byte-identical', async () => {
+  up.reset();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-e2e-restart-'));
+  const gens = [fx.pytestLog, fx.grepOutput, fx.dbRows, fx.unifiedDiff, fx.longProse];
+  const messages = [{ role: 'system', content: SYSTEM }];
+  const turn = async (p, t) => {
+    if (t % 2 === 0) messages.push({ role: 'user', content: `question ${t}: ${[KINDS.db.query, KINDS.grep.query, KINDS.log.query][t % 3]}` });
+    messages.push({ role: 'assistant', content: null, tool_calls: [{ id: `r${t}`, type: 'function', function: { name: 'run', arguments: '{}' } }] });
+    messages.push({ role: 'tool', tool_call_id: `r${t}`, content: `turn ${t}\n${gens[t % 5]().text}` });
+    const client = new OpenAI({ apiKey: KEY, baseURL: `${p.url}/v1`, maxRetries: 0 });
+    await client.chat.completions.create({ model: 'gpt-4o', messages });
+    return JSON.parse(up.requests.at(-1).body).messages;
+  };
+  let p = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, env: { HEADROOM_DATA_DIR: dir } });
+  let prev;
+  try {
+    for (let t = 0; t < 8; t++) {
+      if (t === 4) { // restart between turns 3 and 4
+        assert.equal(await p.stop(), 0);
+        p = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, env: { HEADROOM_DATA_DIR: dir } });
+      }
+      const fwd = await turn(p, t);
+      assert.equal(fx.markersIn(fwd.at(-1).content).length, 1, `turn ${t}: new output compressed`);
+      if (prev) assert.equal(JSON.stringify(fwd.slice(0, prev.length)), JSON.stringify(prev), `turn ${t}: earlier turns identical${t === 4 ? ' across the restart' : ''}`);
+      prev = fwd;
+    }
+  } finally {
+    assert.equal(await p.stop(), 0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
