@@ -4,6 +4,7 @@
 // compression (error lines, failing tests, changed lines, anomalous rows, asked-about ids).
 // Also the shared checks the e2e tests make on what the fake upstream received.
 import assert from 'node:assert/strict';
+import { withoutRetrieveTool } from './retrieve_tool.mjs';
 
 /** Deterministic PRNG (LCG) so every run and every process sees the same bytes. */
 export function rng(seed) {
@@ -141,49 +142,35 @@ export function skipJsonValue(text, k) {
   return text.length;
 }
 
-const INJECTED = '"headroom_retrieve"';
-
 /**
  * Asserts every byte of `got` outside the JSON string literals of `changed` texts equals
- * `sent`, allowing one more thing: the `headroom_retrieve` tool the proxy appends to
- * `tools` (or a `"tools":[...]` member it adds) when the body holds markers. Walks both
+ * `sent`, once the `headroom_retrieve` tool the proxy appends when the body holds markers is
+ * removed (lib/retrieve_tool.mjs, which throws if the tool sits anywhere else). Walks both
  * bodies; at a changed string literal in `sent` it skips the corresponding literal in `got`.
  * Returns {replaced, injected}: how many literals changed and whether the tool was added.
  */
 export function assertOnlyToolOutputsChanged(sent, got, changedTexts) {
-  const s = Buffer.isBuffer(sent) ? sent.toString('utf8') : sent;
-  const g = Buffer.isBuffer(got) ? got.toString('utf8') : got;
+  const s = Buffer.from(sent).toString('utf8');
+  const stripped = withoutRetrieveTool(got);
+  const g = stripped.body.toString('utf8');
   const lits = changedTexts.map((t) => JSON.stringify(t));
   let i = 0;
   let j = 0;
   let replaced = 0;
-  let injected = 0;
   while (i < s.length) {
     const lit = lits.find((l) => s.startsWith(l, i));
     if (lit && g[j] === '"' && !g.startsWith(lit, j)) {
-      const end = skipJsonValue(g, j);
       i += lit.length;
-      j = end;
+      j = skipJsonValue(g, j);
       replaced++;
       continue;
     }
-    if (s[i] !== g[j]) {
-      // the appended tool: ",{...}" or "{...}" before the tools array's "]", or
-      // ',"tools":[...]' before the body's final "}"
-      const lead = g.startsWith(',"tools":', j) ? 9 : g[j] === ',' ? 1 : 0;
-      const end = skipJsonValue(g, j + lead);
-      if (!injected && g.slice(j, end).includes(INJECTED) && (s[i] === ']' || s[i] === '}')) {
-        injected++;
-        j = end;
-        continue;
-      }
-      assert.fail(`bodies differ outside tool outputs at sent[${i}] / got[${j}]: ${JSON.stringify(s.slice(i, i + 60))} vs ${JSON.stringify(g.slice(j, j + 60))}`);
-    }
+    if (s[i] !== g[j]) assert.fail(`bodies differ outside tool outputs at sent[${i}] / got[${j}]: ${JSON.stringify(s.slice(i, i + 60))} vs ${JSON.stringify(g.slice(j, j + 60))}`);
     i++;
     j++;
   }
   assert.equal(j, g.length, 'nothing appended after the body');
-  return { replaced, injected: injected > 0 };
+  return { replaced, injected: stripped.injected };
 }
 
 /** Every needle appears in text (with a readable message). */
