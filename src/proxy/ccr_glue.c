@@ -119,6 +119,7 @@ typedef struct request_copy {
 
 struct hr_ccrw_stream {
     hr_ccr_stream *rewriter;
+    hr_ccr_store *store; /* the process's; open until after the drain, so for every read */
     hr_ccr_api api;
     char tenant[HR_CCR_TENANT_MAX + 1];
     hr_ccrw_connect_fn connect;
@@ -183,9 +184,11 @@ static void on_upstream_event(void *user, const char *event, const char *data, s
 
 hr_ccrw_stream *hr_ccrw_stream_new(const hr_ccrw_origin *o, hr_upstream *first)
 {
-    hr_ccrw_stream *s = calloc(1, sizeof *s);
+    hr_ccr_store *store = hr_ccr_process_store();
+    hr_ccrw_stream *s = store ? calloc(1, sizeof *s) : NULL;
     if (!s)
         return NULL;
+    s->store = store;
     s->api = api_of(o->shape);
     snprintf(s->tenant, sizeof s->tenant, "%s", o->tenant ? o->tenant : "");
     s->connect = o->connect;
@@ -282,9 +285,7 @@ static int start_followup(hr_ccrw_stream *s)
 static void end_of_round(hr_ccrw_stream *s)
 {
     hr_buf followup = HR_BUF_INIT;
-    hr_ccr_store *store = hr_ccr_process_store();
-    int rc = store ? hr_ccr_stream_end(s->rewriter, store, s->tenant, &followup, &s->pending)
-                   : 0;
+    int rc = hr_ccr_stream_end(s->rewriter, s->store, s->tenant, &followup, &s->pending);
     hr_upstream_free(s->u);
     s->u = NULL;
     if (rc != 1) {

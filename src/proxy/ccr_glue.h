@@ -52,8 +52,8 @@ int hr_ccrw_resolve_buffered(const hr_ccrw_origin *o, hr_buf *body, int *status,
 /* Step 4. A streamed answer (status 200, SSE) to a request that offered the tool. */
 typedef struct hr_ccrw_stream hr_ccrw_stream;
 
-/* Takes over first (freed by hr_ccrw_stream_free). NULL: out of memory, and first stays
- * the caller's (relay it plainly). */
+/* Takes over first (freed by hr_ccrw_stream_free). NULL: out of memory or no store, and
+ * first stays the caller's (relay it plainly). */
 hr_ccrw_stream *hr_ccrw_stream_new(const hr_ccrw_origin *o, hr_upstream *first);
 /* The client's next bytes (a reader for hr_http_respond_stream): > 0 count, 0 end of the
  * (possibly multi-round) stream, -1 upstream failure (hr_ccrw_stream_error says which).
