@@ -191,7 +191,7 @@ int main(void)
                 fprintf(stderr, "  %s: needle lost: %s\n", sc[i].name, sc[i].needles[k]);
         }
         all_kept &= kept == sc[i].n_needles;
-        printf("| %s | %zu | %zu | %.0f%% | %d/%d | %s |\n", sc[i].name, before, after,
+        printf("| %s | %zu | %zu | %.1f%% | %d/%d | %s |\n", sc[i].name, before, after,
                100.0 * (double)(before - after) / (double)before, kept, sc[i].n_needles,
                r.transforms[0] ? r.transforms : "none");
         hr_pipeline_result_free(&r);

@@ -446,7 +446,8 @@ static int mark_numeric_changes(array_sel *sel, const column *col, double sd)
 }
 
 /* A low-cardinality string field (status, level, region) that switches value a few times:
- * the first item of each new run is kept. */
+ * the first item of each new run is kept, except the return to the old value right after
+ * a one-item blip (A A B A A keeps B, not the A after it: that A says nothing new). */
 static void mark_categorical_changes(array_sel *sel, const column *col)
 {
     uint32_t n = sel->n;
@@ -469,9 +470,11 @@ static void mark_categorical_changes(array_sel *sel, const column *col)
     uint32_t max_transitions = n / 8 > 2 ? n / 8 : 2;
     if (distinct < 2 || transitions > max_transitions)
         return;
-    for (uint32_t i = 1; i < n; i++)
-        if (col->str[i] != col->str[i - 1])
+    for (uint32_t i = 1; i < n; i++) {
+        int resumes = i >= 2 && col->str[i] == col->str[i - 2];
+        if (col->str[i] != col->str[i - 1] && !resumes)
             sel->items[i].keep |= KEEP_CHANGE;
+    }
 }
 
 static int mark_column_keeps(array_sel *sel)

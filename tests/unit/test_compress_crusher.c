@@ -344,6 +344,29 @@ static void deterministic_and_marker_per_array(void **state)
     hr_buf_free(&in);
 }
 
+/* A one-item blip of a category keeps the blip, not the return to the old value; a run of
+ * several items is a regime, and both its start and the return after it are kept. */
+static void categorical_blip_and_regime(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    hr_buf_putc(&in, '[');
+    for (int i = 0; i < 60; i++) {
+        const char *st = i == 30 ? "degraded" : i >= 45 && i < 50 ? "maintenance" : "ok";
+        hr_buf_printf(&in, "%s{\"id\":%d,\"zone\":\"a\",\"status\":\"%s\"}", i ? "," : "", i, st);
+    }
+    hr_buf_putc(&in, ']');
+    hr_compress_result r = crush(in.data, in.len, NULL);
+    assert_true(r.compressed);
+    assert_contains(&r, "{\"id\":30,");
+    assert_contains(&r, "{\"id\":45,");
+    assert_contains(&r, "{\"id\":50,"); /* back to ok after a 5-item regime */
+    assert_null(memmem(r.out.data, r.out.len, "{\"id\":31,", 9));
+    assert_int_equal(r.units_kept, 5); /* 0, 30, 45, 50, 59 */
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 /* ---- the adaptive keep count (knee of the unique-bigram curve) ----------------------- */
 
 static hr_compress_result crush_cap(const hr_buf *in, const char *query, unsigned max_items)
@@ -560,6 +583,7 @@ int main(void)
         cmocka_unit_test(knee_near_duplicates_count_once),
         cmocka_unit_test(knee_relevance_fills_the_budget),
         cmocka_unit_test(needles_realistic_shapes),
+        cmocka_unit_test(categorical_blip_and_regime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
