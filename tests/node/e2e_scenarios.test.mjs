@@ -278,6 +278,12 @@ test('/stats and /metrics agree with the x-headroom-tokens-* headers', async () 
   assert.equal(stats1.tokens.before_compression - stats0.tokens.before_compression, sumBefore, '/stats before_compression');
   assert.equal(stats1.tokens.after_compression - stats0.tokens.after_compression, sumAfter, '/stats after_compression');
   assert.equal(stats1.tokens.saved - stats0.tokens.saved, sumSaved, '/stats saved');
+  // the pipeline's own numbers in /stats: per-compressor savings add up to the total
+  const c = stats1.compression;
+  assert.equal(c.tokens_saved, stats1.tokens.saved, '/stats compression.tokens_saved = tokens.saved');
+  const perCompressor = Object.values(c.compressors).reduce((n, x) => n + x.tokens_saved, 0);
+  assert.equal(perCompressor, c.tokens_saved, 'per-compressor savings sum to the total');
+  for (const name of ['smart_crusher', 'logs', 'search', 'diff']) assert.ok(c.compressors[name]?.tokens_saved > 0, `${name} saved tokens`);
   const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
   const metric = (kind) => Number(metrics.match(new RegExp(`^headroom_tokens_total\\{kind="${kind}"\\} (\\d+)`, 'm'))?.[1]);
   assert.equal(metric('before_compression'), stats1.tokens.before_compression, '/metrics before = /stats before');
