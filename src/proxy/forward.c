@@ -439,7 +439,9 @@ static void answer_streamed(hr_http_exchange *ex, hr_req_ctx *ctx, hr_upstream *
     atomic_init(&st->refs, 2); /* the relay and the request context */
     st->usage = (hr_usage)HR_USAGE_INIT;
     r->u = u;
-    if (ccr && is_sse && hr_upstream_status(u) == 200 && (r->ccr = hr_ccrw_stream_new(ccr, u)) != NULL)
+    if (ccr && is_sse && hr_upstream_status(u) == 200)
+        r->ccr = hr_ccrw_stream_new(ccr, u);
+    if (r->ccr)
         r->u = NULL; /* the CCR stream owns the transfer now */
     r->stats = st;
     r->parse_sse = is_sse;
