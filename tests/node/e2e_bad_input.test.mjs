@@ -218,3 +218,29 @@ test('upstream 429 on a compressed request: passed through once, with its header
   assert.deepEqual(await r.json(), { type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } });
   assert.equal(up.requests.length, 1, 'never retried');
 });
+
+test('past the compression deadline the request is forwarded whole and the event is counted', async () => {
+  up.reset();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-e2e-deadline-'));
+  const p = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, args: ['--compression-deadline-ms', '1'], env: { HEADROOM_DATA_DIR: dir } });
+  try {
+    const rows = Array.from({ length: 200000 }, (_, i) => ({ id: i, state: 'ok', v: i % 13 }));
+    const body = toolBody(JSON.stringify(rows)); // ~5 MB: far more than 1 ms of work
+    const r = await fetch(`${p.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body });
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+    assert.equal(Buffer.compare(up.requests[0].body, Buffer.from(body)), 0, 'forwarded byte-identical (no marker, no tool)');
+    assert.equal(r.headers.get('x-headroom-tokens-saved'), '0');
+    let stats;
+    for (const end = Date.now() + 5000; ;) {
+      stats = await (await fetch(`${p.url}/stats`)).json();
+      if (stats.requests.failed_open >= 1 || Date.now() > end) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.equal(stats.requests.failed_open, 1, '/stats counts the fail-open');
+    assert.equal(stats.compression.deadline_exceeded, 1, 'as a deadline');
+  } finally {
+    assert.equal(await p.stop(), 0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
