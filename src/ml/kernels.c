@@ -53,6 +53,47 @@ static void matmul_cols_scalar(const int16_t *xq, const float *xs, int m, const 
     }
 }
 
+static void quantize_row_u8_scalar(const float *x, int k, uint8_t *q, int32_t *zp, float *scale)
+{
+    float lo = 0.0f, hi = 0.0f;
+    for (int i = 0; i < k; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    if (lo == hi) { /* all zero */
+        memset(q, 0, (size_t)k);
+        *zp = 0;
+        *scale = 0.0f;
+        return;
+    }
+    float inv;
+    hr_u8_params(lo, hi, scale, &inv, zp);
+    for (int i = 0; i < k; i++) {
+        long v = lrintf(x[i] * inv) + *zp;
+        q[i] = (uint8_t)(v > 255 ? 255 : v < 0 ? 0 : v);
+    }
+}
+
+static void matmul_u8_cols_scalar(const uint8_t *xu, const int32_t *zp, const float *xs, int m,
+                                  const hr_qlinear *W, int n0, int n1, float *y)
+{
+    const int k = W->cols;
+    for (int n = n0; n < n1; n++) {
+        const int8_t *w = W->w + (size_t)n * k;
+        int32_t wsum = 0;
+        for (int i = 0; i < k; i++)
+            wsum += w[i];
+        for (int r = 0; r < m; r++) {
+            const uint8_t *a = xu + (size_t)r * k;
+            int32_t acc = 0;
+            for (int i = 0; i < k; i++)
+                acc += (int32_t)a[i] * (int32_t)w[i];
+            y[(size_t)r * W->rows + n] =
+                hr_u8_finish(acc, zp[r], wsum, xs[r], W->w_scale[n], W->bias, n);
+        }
+    }
+}
+
 static void layernorm_row_scalar(float *x, int n, const float *gamma, const float *beta, float eps)
 {
     float mean = 0.0f, var = 0.0f;
@@ -149,6 +190,8 @@ static void attention_head_scalar(const float *qkv, int seq, int n_heads, int he
 const hr_kernel_ops hr_kernel_ops_scalar = {
     .quantize_row = quantize_row_scalar,
     .matmul_cols = matmul_cols_scalar,
+    .quantize_row_u8 = quantize_row_u8_scalar,
+    .matmul_u8_cols = matmul_u8_cols_scalar,
     .layernorm_row = layernorm_row_scalar,
     .gelu = gelu_scalar,
     .softmax_row = softmax_row_scalar,
@@ -170,6 +213,7 @@ static void build_avx512_table(void)
 {
     g_ops_avx512 = hr_kernel_ops_avx2;
     g_ops_avx512.matmul_cols = hr_matmul_cols_avx512vnni;
+    g_ops_avx512.matmul_u8_cols = hr_matmul_u8_cols_avx512vnni;
 }
 #endif
 
@@ -295,6 +339,50 @@ void hr_linear_q8(const float *x, int m, const hr_qlinear *W, int16_t *xq, float
 {
     hr_quantize_act(x, m, W->cols, xq, xs);
     hr_matmul_q8(xq, xs, m, W, y);
+}
+
+void hr_quantize_act_u8(const float *x, int m, int k, uint8_t *xu, int32_t *zp, float *xs)
+{
+    const hr_kernel_ops *o = ops();
+    for (int r = 0; r < m; r++)
+        o->quantize_row_u8(x + (size_t)r * k, k, xu + (size_t)r * k, &zp[r], &xs[r]);
+}
+
+typedef struct matmul_u8_job {
+    const hr_kernel_ops *ops;
+    const uint8_t *xu;
+    const int32_t *zp;
+    const float *xs;
+    int m;
+    const hr_qlinear *W;
+    float *y;
+} matmul_u8_job;
+
+static void matmul_u8_range(void *ctx, size_t begin, size_t end)
+{
+    const matmul_u8_job *j = ctx;
+    int n0 = (int)begin * MATMUL_BLOCK, n1 = (int)end * MATMUL_BLOCK;
+    if (n1 > j->W->rows)
+        n1 = j->W->rows;
+    j->ops->matmul_u8_cols(j->xu, j->zp, j->xs, j->m, j->W, n0, n1, j->y);
+}
+
+void hr_matmul_u8(const uint8_t *xu, const int32_t *zp, const float *xs, int m,
+                  const hr_qlinear *W, float *y)
+{
+    matmul_u8_job job = {ops(), xu, zp, xs, m, W, y};
+    size_t blocks = ((size_t)W->rows + MATMUL_BLOCK - 1) / MATMUL_BLOCK;
+    if ((size_t)m * W->rows * W->cols < ((size_t)1 << 18))
+        matmul_u8_range(&job, 0, blocks);
+    else
+        hr_ml_parallel_for(blocks, matmul_u8_range, &job);
+}
+
+void hr_linear_u8(const float *x, int m, const hr_qlinear *W, uint8_t *xu, int32_t *zp,
+                  float *xs, float *y)
+{
+    hr_quantize_act_u8(x, m, W->cols, xu, zp, xs);
+    hr_matmul_u8(xu, zp, xs, m, W, y);
 }
 
 void hr_layernorm(float *x, int m, int n, const float *gamma, const float *beta, float eps)

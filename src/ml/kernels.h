@@ -53,6 +53,22 @@ void hr_matmul_q8(const int16_t *xq, const float *xs, int m, const hr_qlinear *W
 /* Quantise x then hr_matmul_q8; xq [m, cols] and xs [m] are caller scratch. */
 void hr_linear_q8(const float *x, int m, const hr_qlinear *W, int16_t *xq, float *xs, float *y);
 
+/* uint8 activations (the faster path on VNNI CPUs, where vpdpbusd does 64 multiply-adds
+ * per instruction against int8 weights): each row is quantised asymmetrically over its own
+ * range [min(x, 0), max(x, 0)] to 256 levels, x ~ (xu - zp) * xs with zp in [0, 255]
+ * (round to nearest even, like the int16 path). Asymmetric so a one-sided row (GELU
+ * output) keeps all 256 levels. The matmul sums xu * w exactly in int32 and subtracts
+ * zp * sum(w): the result is the exact integer dot product of (xu - zp) and w, so the
+ * AVX-512 VNNI, AVX2 and scalar paths stay bit-identical. Accuracy is a little below the
+ * int16 path (activation step ~ range / 255): the encoder uses it where measured to keep
+ * the embeddings >= 0.999 cosine from fp32 (docs/model-format.md). */
+void hr_quantize_act_u8(const float *x, int m, int k, uint8_t *xu, int32_t *zp, float *xs);
+void hr_matmul_u8(const uint8_t *xu, const int32_t *zp, const float *xs, int m,
+                  const hr_qlinear *W, float *y);
+/* Quantise x then hr_matmul_u8; xu [m, cols], zp [m] and xs [m] are caller scratch. */
+void hr_linear_u8(const float *x, int m, const hr_qlinear *W, uint8_t *xu, int32_t *zp,
+                  float *xs, float *y);
+
 /* In place over m rows of n: x = (x - mean) / sqrt(var + eps) * gamma + beta (beta may be
  * NULL: no bias, as in ModernBERT). */
 void hr_layernorm(float *x, int m, int n, const float *gamma, const float *beta, float eps);

@@ -316,6 +316,103 @@ AVX2 static void matmul_cols_avx2(const int16_t *xq, const float *xs, int m, con
         }
 }
 
+/* ---- uint8 activations ---------------------------------------------------------------- */
+
+AVX2 static void quantize_row_u8_avx2(const float *x, int k, uint8_t *q, int32_t *zp, float *scale)
+{
+    __m256 vlo = _mm256_setzero_ps(), vhi = vlo;
+    int i = 0;
+    for (; i + 8 <= k; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        vlo = _mm256_min_ps(vlo, v);
+        vhi = _mm256_max_ps(vhi, v);
+    }
+    float lo = -hmax256(_mm256_sub_ps(_mm256_setzero_ps(), vlo)), hi = hmax256(vhi);
+    for (; i < k; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    if (lo == hi) {
+        memset(q, 0, (size_t)k);
+        *zp = 0;
+        *scale = 0.0f;
+        return;
+    }
+    float inv;
+    hr_u8_params(lo, hi, scale, &inv, zp);
+    const __m256 vinv = _mm256_set1_ps(inv);
+    const __m256i vz = _mm256_set1_epi32(*zp), order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (i = 0; i + 32 <= k; i += 32) {
+        __m256i v[4];
+        for (int u = 0; u < 4; u++)
+            v[u] = _mm256_add_epi32(
+                _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * u), vinv)), vz);
+        /* the packs saturate to [0, 255] as the scalar clamp does; they interleave per
+         * 128-bit lane in 4-byte groups, which the permute undoes */
+        __m256i p = _mm256_packus_epi16(_mm256_packs_epi32(v[0], v[1]), _mm256_packs_epi32(v[2], v[3]));
+        _mm256_storeu_si256((__m256i *)(void *)(q + i), _mm256_permutevar8x32_epi32(p, order));
+    }
+    for (; i < k; i++) {
+        long v = lrintf(x[i] * inv) + *zp;
+        q[i] = (uint8_t)(v > 255 ? 255 : v < 0 ? 0 : v);
+    }
+}
+
+/* sum over 32 of s8(x) * w, where s8(x) = x - 128 (flip the top bit), by the sign trick:
+ * maddubs(|s|, sign(w, s)). |s| <= 128 and |w| <= 127, so a pair is at most 32512 and the
+ * int16 intermediate never saturates: the sum is exact. */
+AVX2 static inline __m256i dot32_s8(__m256i abs_s, __m256i s, const int8_t *w)
+{
+    __m256i vw = _mm256_loadu_si256((const __m256i *)(const void *)w);
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(abs_s, _mm256_sign_epi8(vw, s)),
+                             _mm256_set1_epi16(1));
+}
+
+/* sum_i xu[i] w[i] = sum_i s8(x)[i] w[i] + 128 sum_i w[i]: the caller adds the second term. */
+AVX2 static void matmul_u8_cols_avx2(const uint8_t *xu, const int32_t *zp, const float *xs, int m,
+                                     const hr_qlinear *W, int n0, int n1, float *y)
+{
+    const int k = W->cols, kv = k / 32 * 32;
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    for (int n = n0; n < n1; n++) {
+        const int8_t *w = W->w + (size_t)n * k;
+        int32_t wsum = 0;
+        for (int i = 0; i < k; i++)
+            wsum += w[i];
+        int r = 0;
+        for (; r + 2 <= m; r += 2) {
+            const uint8_t *a0 = xu + (size_t)r * k, *a1 = a0 + k;
+            __m256i c0 = _mm256_setzero_si256(), c1 = c0;
+            for (int i = 0; i < kv; i += 32) {
+                __m256i s0 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(a0 + i)), flip);
+                __m256i s1 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(a1 + i)), flip);
+                c0 = _mm256_add_epi32(c0, dot32_s8(_mm256_abs_epi8(s0), s0, w + i));
+                c1 = _mm256_add_epi32(c1, dot32_s8(_mm256_abs_epi8(s1), s1, w + i));
+            }
+            int32_t acc0 = hsum256_epi32(c0) + 128 * wsum, acc1 = hsum256_epi32(c1) + 128 * wsum;
+            for (int i = kv; i < k; i++) {
+                acc0 += ((int32_t)a0[i] - 128) * w[i];
+                acc1 += ((int32_t)a1[i] - 128) * w[i];
+            }
+            y[(size_t)r * W->rows + n] = hr_u8_finish(acc0, zp[r], wsum, xs[r], W->w_scale[n], W->bias, n);
+            y[(size_t)(r + 1) * W->rows + n] =
+                hr_u8_finish(acc1, zp[r + 1], wsum, xs[r + 1], W->w_scale[n], W->bias, n);
+        }
+        if (r < m) {
+            const uint8_t *a0 = xu + (size_t)r * k;
+            __m256i c0 = _mm256_setzero_si256();
+            for (int i = 0; i < kv; i += 32) {
+                __m256i s0 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(a0 + i)), flip);
+                c0 = _mm256_add_epi32(c0, dot32_s8(_mm256_abs_epi8(s0), s0, w + i));
+            }
+            int32_t acc0 = hsum256_epi32(c0) + 128 * wsum;
+            for (int i = kv; i < k; i++)
+                acc0 += ((int32_t)a0[i] - 128) * w[i];
+            y[(size_t)r * W->rows + n] = hr_u8_finish(acc0, zp[r], wsum, xs[r], W->w_scale[n], W->bias, n);
+        }
+    }
+}
+
 AVX2 static void layernorm_row_avx2(float *x, int n, const float *gamma, const float *beta, float eps)
 {
     __m256 vs = _mm256_setzero_ps();
@@ -666,6 +763,8 @@ AVX2 static void attention_head_avx2(const float *qkv, int seq, int n_heads, int
 const hr_kernel_ops hr_kernel_ops_avx2 = {
     .quantize_row = quantize_row_avx2,
     .matmul_cols = matmul_cols_avx2,
+    .quantize_row_u8 = quantize_row_u8_avx2,
+    .matmul_u8_cols = matmul_u8_cols_avx2,
     .layernorm_row = layernorm_row_avx2,
     .gelu = gelu_avx2,
     .softmax_row = softmax_row_avx2,

@@ -13,9 +13,14 @@
 
 typedef struct hr_kernel_ops {
     void (*quantize_row)(const float *x, int k, int qmax, int16_t *q, float *scale);
+    /* per-row asymmetric uint8: x ~ (q - *zp) * *scale (kernels.h, hr_quantize_act_u8) */
+    void (*quantize_row_u8)(const float *x, int k, uint8_t *q, int32_t *zp, float *scale);
     /* y[r, n] for r < m and n in [n0, n1); y has row stride W->rows */
     void (*matmul_cols)(const int16_t *xq, const float *xs, int m, const hr_qlinear *W, int n0,
                         int n1, float *y);
+    /* the same for uint8 activations with per-row zero points */
+    void (*matmul_u8_cols)(const uint8_t *xu, const int32_t *zp, const float *xs, int m,
+                           const hr_qlinear *W, int n0, int n1, float *y);
     void (*layernorm_row)(float *x, int n, const float *gamma, const float *beta, float eps);
     void (*gelu)(float *x, size_t n);
     void (*softmax_row)(float *x, int n);
@@ -33,6 +38,8 @@ extern const hr_kernel_ops hr_kernel_ops_avx2;
 /* kernels_avx512.c: the matmul for AVX-512 VNNI; every other op comes from the AVX2 table */
 void hr_matmul_cols_avx512vnni(const int16_t *xq, const float *xs, int m, const hr_qlinear *W,
                                int n0, int n1, float *y);
+void hr_matmul_u8_cols_avx512vnni(const uint8_t *xu, const int32_t *zp, const float *xs, int m,
+                                  const hr_qlinear *W, int n0, int n1, float *y);
 #define HR_HAVE_AVX512_KERNELS 1
 #endif
 #endif
@@ -44,6 +51,25 @@ static inline float hr_q8_finish(int32_t acc, float xs, float ws, const float *b
     float s = xs * ws;
     float y = (float)acc * s;
     return bias ? y + bias[n] : y;
+}
+
+/* The uint8 epilogue: acc = sum xu * w, wsum = sum w over the row; acc - zp * wsum is the
+ * exact integer dot product of (xu - zp) and w. */
+static inline float hr_u8_finish(int32_t acc, int32_t zp, int32_t wsum, float xs, float ws,
+                                 const float *bias, int n)
+{
+    return hr_q8_finish(acc - zp * wsum, xs, ws, bias, n);
+}
+
+/* The uint8 quantisation parameters of a row with range [lo, hi] (lo <= 0 <= hi, not both
+ * zero): shared so every path derives the same scale, inverse and zero point. */
+static inline void hr_u8_params(float lo, float hi, float *scale, float *inv, int32_t *zp)
+{
+    *scale = (hi - lo) / 255.0f;
+    *inv = 255.0f / (hi - lo);
+    float z = -lo * *inv;
+    int32_t zi = (int32_t)(z + 0.5f); /* z >= 0 */
+    *zp = zi > 255 ? 255 : zi;
 }
 
 /* Which keys token i may see: [*lo, *hi) given the window (0 = all). */

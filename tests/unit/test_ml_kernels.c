@@ -1,5 +1,6 @@
 /* Kernel numerics against independent NumPy references (tools/ref_kernels.py, run into the
- * build dir at test time): int8 linear >= 0.999 cosine against the fp32 product, fp32 ops
+ * build dir at test time): int8 linear >= 0.999 cosine against the fp32 product, with int16
+ * and with uint8 activations (each linear case runs both), fp32 ops
  * (LayerNorm, GELU, softmax, attention with padding mask and local window, and ModernBERT's
  * GeGLU and RoPE) >= 0.9999, on every kernel set the CPU has (scalar, AVX2, AVX-512 VNNI); plus the properties the design relies on: the two
  * paths give bit-identical matmul outputs, results do not depend on the pool's thread
@@ -91,7 +92,19 @@ static int read_cases(ref_case *cases, int cap)
             n++;
     }
     fclose(f);
+    /* every linear case once more with uint8 activations (p[4] = 1; the manifest leaves
+     * p[3..4] zero for linears) */
+    for (int i = 0, m = n; i < m && n < cap; i++)
+        if (!strcmp(cases[i].kind, "linear")) {
+            cases[n] = cases[i];
+            cases[n++].p[4] = 1;
+        }
     return n;
+}
+
+static const char *variant(const ref_case *c)
+{
+    return !strcmp(c->kind, "linear") ? (c->p[4] ? "u8" : "i16") : "";
 }
 
 /* The ISAs this machine can run: scalar always, AVX2 and AVX-512 VNNI when present. */
@@ -114,12 +127,16 @@ static void run_linear(const ref_case *c, float *y)
     float *b = load(c->name, "b", (size_t)n);
     int8_t *wq = malloc((size_t)n * k);
     int16_t *xq = malloc((size_t)m * k * sizeof *xq);
+    int32_t *zp = malloc((size_t)m * sizeof *zp);
     float *ws = malloc((size_t)n * sizeof *ws), *xs = malloc((size_t)m * sizeof *xs);
-    assert_true(wq && xq && ws && xs);
+    assert_true(wq && xq && zp && ws && xs);
     hr_quantize_rows_i8(w, (size_t)n, (size_t)k, wq, ws);
     hr_qlinear W = {wq, ws, b, n, k};
-    hr_linear_q8(x, m, &W, xq, xs, y);
-    free(x), free(w), free(b), free(wq), free(xq), free(ws), free(xs);
+    if (c->p[4]) /* uint8 activations; their codes need half of xq */
+        hr_linear_u8(x, m, &W, (uint8_t *)xq, zp, xs, y);
+    else
+        hr_linear_q8(x, m, &W, xq, xs, y);
+    free(x), free(w), free(b), free(wq), free(xq), free(zp), free(ws), free(xs);
 }
 
 /* Runs one case on the current ISA; returns the output (caller frees) and its length. */
@@ -176,9 +193,9 @@ static float *run_case(const ref_case *c, size_t *len)
 static void test_against_numpy(void **state)
 {
     (void)state;
-    ref_case cases[32];
-    int n = read_cases(cases, 32);
-    assert_true(n >= 10);
+    ref_case cases[48];
+    int n = read_cases(cases, 48);
+    assert_true(n >= 14);
     hr_isa list[3];
     int ni = isas(list);
     for (int i = 0; i < ni; i++) {
@@ -190,13 +207,13 @@ static void test_against_numpy(void **state)
             double cos = cosine(y, ref, len), need = strcmp(cases[c].kind, "linear") ? 0.9999 : 0.999;
             double diff = max_abs_diff(y, ref, len);
             if (cos < need || !isfinite(diff))
-                fail_msg("%s on %s: cosine %.7f < %.4f (max |diff| %g)", cases[c].name,
-                         hr_isa_name(list[i]), cos, need, diff);
+                fail_msg("%s %s on %s: cosine %.7f < %.4f (max |diff| %g)", cases[c].name,
+                         variant(&cases[c]), hr_isa_name(list[i]), cos, need, diff);
             /* fp32 ops must also be close element-wise, not just in direction */
             if (strcmp(cases[c].kind, "linear") && diff > 1e-4)
                 fail_msg("%s on %s: max |diff| %g", cases[c].name, hr_isa_name(list[i]), diff);
-            print_message("%-10s %-8s cosine %.9f max|diff| %.3g\n", cases[c].name,
-                          hr_isa_name(list[i]), cos, diff);
+            print_message("%-10s %-3s %-10s cosine %.9f max|diff| %.3g\n", cases[c].name,
+                          variant(&cases[c]), hr_isa_name(list[i]), cos, diff);
             free(y);
             free(ref);
         }
@@ -212,8 +229,8 @@ static void test_matmul_paths_bit_identical(void **state)
     int ni = isas(list);
     if (ni < 2)
         skip();
-    ref_case cases[32];
-    int n = read_cases(cases, 32);
+    ref_case cases[48];
+    int n = read_cases(cases, 48);
     for (int c = 0; c < n; c++) {
         if (strcmp(cases[c].kind, "linear"))
             continue;
@@ -224,7 +241,8 @@ static void test_matmul_paths_bit_identical(void **state)
             assert_int_equal(hr_kernels_select(list[i]), list[i]);
             float *b = run_case(&cases[c], &len);
             if (memcmp(a, b, len * sizeof *a))
-                fail_msg("%s: %s differs from scalar", cases[c].name, hr_isa_name(list[i]));
+                fail_msg("%s %s: %s differs from scalar", cases[c].name, variant(&cases[c]),
+                         hr_isa_name(list[i]));
             free(b);
         }
         free(a);
@@ -237,18 +255,20 @@ static void test_pool_split_deterministic(void **state)
 {
     (void)state;
     ref_case c = {"linear", "lin_qkv", {33, 384, 1152, 0, 0}};
+    ref_case cu = {"linear", "lin_qkv", {33, 384, 1152, 0, 1}};
     size_t len;
-    float *serial = run_case(&c, &len);
+    float *serial = run_case(&c, &len), *serial_u8 = run_case(&cu, &len);
     assert_int_equal(hr_ml_pool_acquire(2), 0);
-    float *par = run_case(&c, &len);
+    float *par = run_case(&c, &len), *par_u8 = run_case(&cu, &len);
     ref_case a = {"attention", "att_masked", {37, 3, 32, 0, 9}};
     size_t alen;
     float *att_par = run_case(&a, &alen);
     hr_ml_pool_release();
     float *att_serial = run_case(&a, &alen);
     assert_memory_equal(serial, par, len * sizeof *serial);
+    assert_memory_equal(serial_u8, par_u8, len * sizeof *serial);
     assert_memory_equal(att_serial, att_par, alen * sizeof *att_par);
-    free(serial), free(par), free(att_par), free(att_serial);
+    free(serial), free(par), free(serial_u8), free(par_u8), free(att_par), free(att_serial);
 }
 
 static void test_quantize_edges(void **state)
@@ -307,6 +327,62 @@ static void test_quantize_edges(void **state)
     assert_int_equal(wq[0], 32); /* 0.5 * 63.5 = 31.75 */
 }
 
+/* uint8 activations: zero rows, one-sided rows (all 256 codes used, zero exact), the
+ * extremes against +-127 weights (exact int32 sums), on every ISA, with k = 200 (a
+ * 64-wide body and a tail). */
+static void test_quantize_u8_edges(void **state)
+{
+    (void)state;
+    enum { K = 200 };
+    hr_isa list[3];
+    int ni = isas(list);
+    static float x[3 * K];
+    for (int j = 0; j < K; j++) {
+        x[j] = 0.0f;                        /* all zero */
+        x[K + j] = (float)j / (K - 1);      /* one-sided: [0, 1] */
+        x[2 * K + j] = j % 2 ? -2.0f : 1.0f; /* both signs, extremes only */
+    }
+    static int8_t w[2 * K];
+    for (int j = 0; j < K; j++) {
+        w[j] = 127;
+        w[K + j] = (int8_t)(j % 2 ? -127 : 127);
+    }
+    float ws[2] = {1.0f, 1.0f};
+    hr_qlinear W = {w, ws, NULL, 2, K};
+    float first[6];
+    for (int i = 0; i < ni; i++) {
+        hr_kernels_select(list[i]);
+        uint8_t q[3 * K];
+        int32_t zp[3];
+        float s[3], y[6];
+        hr_quantize_act_u8(x, 3, K, q, zp, s);
+        assert_true(s[0] == 0.0f);
+        assert_int_equal(zp[0], 0);
+        for (int j = 0; j < K; j++)
+            assert_int_equal(q[j], 0);
+        assert_int_equal(zp[1], 0); /* min 0 maps to code 0 */
+        assert_int_equal(q[K], 0);
+        assert_int_equal(q[2 * K - 1], 255);
+        assert_true(fabsf(s[1] - 1.0f / 255.0f) < 1e-9f);
+        assert_int_equal(zp[2], 170); /* -2 -> 0, 1 -> 255: zero at 2/3 of 255 */
+        assert_int_equal(q[2 * K], 255);
+        assert_int_equal(q[2 * K + 1], 0);
+        hr_matmul_u8(q, zp, s, 3, &W, y);
+        /* codes reconstruct 1 and -2 exactly, so row 2 against w[1] is 100 pairs of
+         * 1 * 127 + (-2) * (-127), and against w[0] 100 of (1 - 2) * 127 */
+        assert_true(y[0] == 0.0f && y[1] == 0.0f);
+        assert_true(fabsf(y[5] - 38100.0f) < 0.01f);
+        assert_true(fabsf(y[4] + 12700.0f) < 0.01f);
+        /* row 1 against w[0]: 127 * sum of j / 199 = 12700, within half a code per term */
+        assert_true(fabsf(y[2] - 12700.0f) < 0.5f / 255.0f * 127.0f * K);
+        if (i == 0)
+            memcpy(first, y, sizeof first);
+        else
+            assert_memory_equal(first, y, sizeof first);
+    }
+    hr_kernels_select(HR_ISA_AUTO);
+}
+
 /* Every key masked: zero output instead of NaN. */
 static void test_attention_all_masked(void **state)
 {
@@ -331,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_matmul_paths_bit_identical),
         cmocka_unit_test(test_pool_split_deterministic),
         cmocka_unit_test(test_quantize_edges),
+        cmocka_unit_test(test_quantize_u8_edges),
         cmocka_unit_test(test_attention_all_masked),
     };
     return cmocka_run_group_tests(tests, prepare_refs, NULL);
