@@ -21,6 +21,7 @@
 
 static CURLSH *g_share;
 static pthread_mutex_t g_share_locks[CURL_LOCK_DATA_LAST];
+static char *g_ca_file; /* NULL: the system's CA bundle */
 
 /* Idle easy + multi handle pairs, reused across transfers: creating them costs a socketpair
  * (the multi's wakeup), several allocations and curl's 16 KiB download buffer each time.
@@ -139,9 +140,11 @@ static void share_unlock(CURL *h, curl_lock_data data, void *u)
     pthread_mutex_unlock(&g_share_locks[data]);
 }
 
-int hr_upstream_global_init(void)
+int hr_upstream_global_init(const char *ca_file)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return -1;
+    if (ca_file && *ca_file && !(g_ca_file = strdup(ca_file)))
         return -1;
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&g_share_locks[i], NULL);
@@ -158,6 +161,8 @@ int hr_upstream_global_init(void)
 void hr_upstream_global_cleanup(void)
 {
     pool_drain();
+    free(g_ca_file);
+    g_ca_file = NULL;
     if (g_share)
         curl_share_cleanup(g_share);
     g_share = NULL;
@@ -351,6 +356,8 @@ hr_upstream *hr_upstream_start(const hr_upstream_request *req)
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    if (g_ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, g_ca_file);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     /* curl's smallest buffers (16 KiB each): an open stream then costs ~35 KB of heap, not

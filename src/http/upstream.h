@@ -46,8 +46,11 @@ typedef struct hr_upstream_request {
 
 typedef struct hr_upstream hr_upstream;
 
-/* Process-wide setup (curl_global_init, the share handle); call once before threads. */
-int hr_upstream_global_init(void);
+/* Process-wide setup (curl_global_init, the share handle); call once before threads.
+ * ca_file: PEM bundle the upstreams' TLS certificates are verified against, or NULL / ""
+ * for the system's (a private gateway or a test server with its own CA). Kept until
+ * hr_upstream_global_cleanup. 0 ok, -1 failed. */
+int hr_upstream_global_init(const char *ca_file);
 void hr_upstream_global_cleanup(void);
 
 hr_upstream *hr_upstream_start(const hr_upstream_request *req);

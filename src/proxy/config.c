@@ -51,6 +51,8 @@ static const option OPTIONS[] = {
      "simultaneous client connections (4096)"},
     {"--idle-timeout", "HEADROOM_IDLE_TIMEOUT", T_INT, OFF(idle_timeout_s), 0,
      "seconds before an idle keep-alive connection is closed (300)"},
+    {"--upstream-ca-file", "HEADROOM_UPSTREAM_CA_FILE", T_STR, OFF(upstream_ca_file),
+     SZ(upstream_ca_file), "PEM CA bundle to verify upstream TLS with (system bundle)"},
 };
 
 #define N_OPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])

@@ -31,6 +31,7 @@ typedef struct hr_proxy_config {
     long retry_max_ms;
     unsigned max_connections;
     unsigned idle_timeout_s;    /* keep-alive connections idle this long are closed */
+    char upstream_ca_file[1024]; /* PEM CA bundle for upstream TLS; "" = the system's */
     hr_pipeline_config pipeline; /* compression settings (--mode, ...; compress/policy.h),
                                     handed to hr_pipeline_configure before serving */
     hr_ccr_config ccr;          /* CCR store settings (--ccr-backend, --data-dir, ...;

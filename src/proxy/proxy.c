@@ -363,7 +363,7 @@ int hr_proxy_run(const hr_proxy_config *cfg)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    if (hr_upstream_global_init() != 0) {
+    if (hr_upstream_global_init(cfg->upstream_ca_file) != 0) {
         hr_logf(HR_LOG_ERROR, "cannot initialise libcurl");
         return 1;
     }
