@@ -65,6 +65,8 @@ static int process_line(hr_sse_parser *p, const char *s, size_t n)
     return 0;
 }
 
+/* A line longer than max_event drops its whole event, however the bytes were chunked: the
+ * length is checked on the whole line (kept part + this chunk), never on a piece of it. */
 int hr_sse_feed(hr_sse_parser *p, const char *data, size_t len)
 {
     size_t i = 0;
@@ -76,26 +78,31 @@ int hr_sse_feed(hr_sse_parser *p, const char *data, size_t len)
         size_t rest = len - i, k = 0;
         while (k < rest && start[k] != '\n' && start[k] != '\r')
             k++;
-        if (k == rest) { /* partial line: keep it (bounded by max_event) */
-            if (p->line.len + k > p->max_event) {
-                p->overflow = 1;
-                hr_buf_reset(&p->line);
-            } else if (hr_buf_append(&p->line, start, k) != 0) {
-                return -1;
-            }
-            break;
-        }
-        int rc;
-        if (p->line.len) {
+        int complete = k < rest;
+        if (p->line_too_long || p->line.len + k > p->max_event) {
+            p->line_too_long = 1; /* skip to the end of this line */
+            p->overflow = 1;      /* and drop its event */
+            hr_buf_reset(&p->line);
+        } else if (!complete) {
             if (hr_buf_append(&p->line, start, k) != 0)
                 return -1;
-            rc = process_line(p, p->line.data, p->line.len);
-            hr_buf_reset(&p->line);
         } else {
-            rc = process_line(p, start, k);
+            int rc;
+            if (p->line.len) {
+                rc = hr_buf_append(&p->line, start, k);
+                if (rc == 0)
+                    rc = process_line(p, p->line.data, p->line.len);
+                hr_buf_reset(&p->line);
+            } else {
+                rc = process_line(p, start, k);
+            }
+            if (rc != 0)
+                return -1;
         }
-        if (rc != 0)
-            return -1;
+        if (!complete)
+            break;
+        if (p->line_too_long)
+            p->line_too_long = 0; /* the long line ended; the next one counts again */
         i += k + 1;
         if (start[k] == '\r') {
             if (i < len && data[i] == '\n')

@@ -27,6 +27,7 @@ typedef struct hr_sse_parser {
     hr_buf data;     /* accumulated data lines */
     int has_data;
     int overflow;    /* current event exceeded max_event: skip until a blank line */
+    int line_too_long; /* inside a line longer than max_event: skip to its end */
     int last_cr;     /* previous chunk ended in CR (a following LF belongs to it) */
     size_t events;   /* events reported so far */
 } hr_sse_parser;

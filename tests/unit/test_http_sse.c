@@ -78,12 +78,28 @@ static void oversized_event_is_skipped_and_parsing_resumes(void **state)
     }
 }
 
+static void long_field_line_drops_its_event_under_any_chunking(void **state)
+{
+    (void)state;
+    char text[1024];
+    char name[300];
+    memset(name, 'n', sizeof name - 1);
+    name[sizeof name - 1] = 0;
+    snprintf(text, sizeof text, "event: %s\ndata: a\n\ndata: b\n\n", name);
+    for (size_t piece = 1; piece <= strlen(text); piece += 13) {
+        seen s = {{0}, 0};
+        feed_in_pieces(text, piece, &s, 128);
+        assert_string_equal(s.log, "[message|b]");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_chunking_gives_the_same_events),
         cmocka_unit_test(incomplete_event_is_not_reported),
         cmocka_unit_test(oversized_event_is_skipped_and_parsing_resumes),
+        cmocka_unit_test(long_field_line_drops_its_event_under_any_chunking),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
