@@ -1,14 +1,17 @@
 // memory.mjs: proxy memory as a user sees it (ps / top / the kernel's accounting), not a test.
-// Two headroom processes from the same binary run side by side against one fake upstream:
-//   compress  - default settings (token mode, SQLite CCR store in a temp data dir)
-//   baseline  - the same proxy, every request sent with x-headroom-bypass: true
+// Three headroom processes from the same binary run side by side against one fake upstream:
+//   compress                      default settings (token mode, SQLite CCR store in a temp dir)
+//   compress, MALLOC_ARENA_MAX=2  the same with glibc capped at 2 malloc arenas
+//   baseline (bypass)             the same proxy, every request sent with x-headroom-bypass
 // Each round sends PER_ROUND chat requests carrying one ~1 MB tool output (DB rows, a test
 // log, grep output, prose; all distinct, so every original is stored), CONCURRENCY at a time,
-// to both proxies (interleaved), then waits IDLE_MS and reads /proc/<pid>/status.
+// to each proxy in turn, then waits IDLE_MS and reads /proc/<pid>/status and /debug/memory.
 // Prints one JSON line per reading and a markdown table.
 //
 //   node bench/e2e/memory.mjs --bin build/headroom [--rounds 5] [--per-round 200]
 //        [--concurrency 4] [--idle-ms 2500] [--sessions 3]
+// --burst N (default 64): after the rounds, N requests at once to each proxy, then idle: the
+// peak (VmHWM) a burst costs and whether it is given back.
 // --sessions N: requests cycle over N x-headroom-session-id values (3: an agent or two;
 // a large N gives every request its own session and exercises the all-sessions ceiling).
 import { spawn } from 'node:child_process';
@@ -29,11 +32,12 @@ const PER_ROUND = Number(opt('per-round', 200));
 const CONCURRENCY = Number(opt('concurrency', 4));
 const IDLE_MS = Number(opt('idle-ms', 2500));
 const SESSIONS = Number(opt('sessions', 3));
+const BURST = Number(opt('burst', 64));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function startProxy(upUrl, dataDir) {
+async function startProxy(upUrl, dataDir, extraEnv = {}) {
   const proc = spawn(BIN, ['proxy', '--host', '127.0.0.1', '--port', '0', '--openai-api-url', upUrl, '--anthropic-api-url', upUrl],
-    { env: { ...process.env, HEADROOM_DATA_DIR: dataDir }, stdio: ['ignore', 'ignore', 'pipe'] });
+    { env: { ...process.env, HEADROOM_DATA_DIR: dataDir, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr.on('data', (d) => { if (err.length < 65536) err += d; });
   for (const end = Date.now() + 15000; ;) {
@@ -92,49 +96,78 @@ async function round(proxy, r, bypass) {
 }
 
 const up = await startFakeUpstream();
-const dirs = [fs.mkdtempSync(path.join(os.tmpdir(), 'hr-mem-c-')), fs.mkdtempSync(path.join(os.tmpdir(), 'hr-mem-b-'))];
-const comp = await startProxy(up.url, dirs[0]);
-const base = await startProxy(up.url, dirs[1]);
+// The arms, all from the same binary, measured after the same work: the default proxy, the
+// same with glibc limited to 2 malloc arenas (what a one-line mallopt at start-up would do),
+// and the baseline (every request bypassed: no compression, no store, no replay cache).
+const ARMS = [
+  { name: 'compress', env: {}, bypass: false },
+  { name: 'compress, MALLOC_ARENA_MAX=2', env: { MALLOC_ARENA_MAX: '2' }, bypass: false },
+  { name: 'baseline (bypass)', env: {}, bypass: true },
+];
+for (const arm of ARMS) {
+  arm.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-mem-'));
+  arm.proxy = await startProxy(up.url, arm.dir, arm.env);
+}
 const rows = [];
 // glibc's view (in use vs free-but-held) from the proxy's loopback-only /debug/memory
 async function heap(p) {
   const m = await (await fetch(`${p.url}/debug/memory`)).json();
   return { heapInUseKB: Math.round(m.heap_in_use / 1024), heapFreeKB: Math.round(m.heap_free / 1024) };
 }
-const read = async (label, round, extra = {}) => {
-  for (const [name, p] of [['compress', comp], ['baseline', base]]) {
-    const row = { proxy: name, when: label, round, ...status(p.proc.pid), ...(await heap(p)), ...(extra[name] || {}) };
-    rows.push(row);
-    console.log(JSON.stringify(row));
-  }
+const read = async (label, round, work = new Map()) => {
+  const row = { when: label, round, arms: {} };
+  for (const arm of ARMS) row.arms[arm.name] = { ...status(arm.proxy.proc.pid), ...(await heap(arm.proxy)), ...(work.get(arm) || {}) };
+  rows.push(row);
+  console.log(JSON.stringify(row));
 };
+async function burst(arm) {
+  const t0 = Date.now();
+  const codes = await Promise.all(Array.from({ length: BURST }, async (_, i) => {
+    const headers = { 'content-type': 'application/json', authorization: 'Bearer sk-bench-mem', 'x-headroom-session-id': `burst-${i}` };
+    if (arm.bypass) headers['x-headroom-bypass'] = 'true';
+    const res = await fetch(`${arm.proxy.url}/v1/chat/completions`, { method: 'POST', headers, body: body(i, 1000 + ROUNDS) });
+    await res.arrayBuffer();
+    return res.status;
+  }));
+  return { seconds: (Date.now() - t0) / 1000, failures: codes.filter((c) => c !== 200).length };
+}
 try {
   await sleep(IDLE_MS);
   await read('idle after start', 0);
   for (let r = 1; r <= ROUNDS; r++) {
-    const c = await round(comp, r, false);
-    up.reset();
-    const b = await round(base, r, true);
-    up.reset();
+    const work = new Map();
+    for (const arm of ARMS) { // interleaved: every arm does round r before any does r + 1
+      work.set(arm, await round(arm.proxy, r, arm.bypass));
+      up.reset();
+    }
     await sleep(IDLE_MS);
-    await read(`after round ${r} (+${PER_ROUND} x 1 MB), ${IDLE_MS} ms idle`, r, { compress: c, baseline: b });
+    await read(`after round ${r} (${r * PER_ROUND} x 1 MB so far)`, r, work);
   }
-  const stats = await (await fetch(`${comp.url}/stats`)).json();
-  const ccr = await (await fetch(`${comp.url}/v1/retrieve/stats`)).json();
+  if (BURST > 0) {
+    const work = new Map();
+    for (const arm of ARMS) {
+      work.set(arm, await burst(arm));
+      up.reset();
+    }
+    await sleep(IDLE_MS);
+    await read(`after a burst of ${BURST} at once`, ROUNDS + 1, work);
+  }
+  const stats = await (await fetch(`${ARMS[0].proxy.url}/stats`)).json();
+  const ccr = await (await fetch(`${ARMS[0].proxy.url}/v1/retrieve/stats`)).json();
   console.log(JSON.stringify({ compress_tokens: stats.tokens, ccr }));
 } finally {
-  comp.proc.kill('SIGTERM');
-  base.proc.kill('SIGTERM');
+  for (const arm of ARMS) arm.proxy.proc.kill('SIGTERM');
   await up.close();
   await sleep(300);
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  for (const arm of ARMS) fs.rmSync(arm.dir, { recursive: true, force: true });
 }
 
-console.log('\n| when | compress RssAnon | baseline RssAnon | compress VmRSS | baseline VmRSS | compress VmHWM | baseline VmHWM | compress heap in use / free | round s (c / b) |');
-console.log('|---|---|---|---|---|---|---|---|---|');
-for (let i = 0; i < rows.length; i += 2) {
-  const [c, b] = [rows[i], rows[i + 1]];
-  const mb = (kb) => `${(kb / 1024).toFixed(1)} MB`;
-  const secs = c.seconds !== undefined ? `${c.seconds.toFixed(1)} / ${b.seconds.toFixed(1)}` : '-';
-  console.log(`| ${c.when} | ${mb(c.RssAnon)} | ${mb(b.RssAnon)} | ${mb(c.VmRSS)} | ${mb(b.VmRSS)} | ${mb(c.VmHWM)} | ${mb(b.VmHWM)} | ${mb(c.heapInUseKB)} / ${mb(c.heapFreeKB)} | ${secs} |`);
+const mb = (kb) => (kb / 1024).toFixed(1);
+console.log(`\nRssAnon MB (VmHWM peak MB) [glibc heap in use / held free MB], each reading after ${IDLE_MS} ms idle`);
+console.log(`| when | ${ARMS.map((a) => a.name).join(' | ')} | round seconds |`);
+console.log(`|---|${ARMS.map(() => '---').join('|')}|---|`);
+for (const row of rows) {
+  const cells = ARMS.map((a) => { const x = row.arms[a.name]; return `${mb(x.RssAnon)} (${mb(x.VmHWM)}) [${mb(x.heapInUseKB)} / ${mb(x.heapFreeKB)}]`; });
+  const secs = ARMS.map((a) => row.arms[a.name].seconds).every((v) => v !== undefined) ? ARMS.map((a) => row.arms[a.name].seconds.toFixed(1)).join(' / ') : '-';
+  console.log(`| ${row.when} | ${cells.join(' | ')} | ${secs} |`);
 }
