@@ -13,6 +13,7 @@
 #ifdef HR_HAVE_AVX512_KERNELS
 
 #include <immintrin.h>
+#include <string.h>
 
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")))
 
@@ -216,10 +217,163 @@ VNNI static void tile_u8_4x4(const uint8_t *xu, const int32_t *zp, int m, int r,
     }
 }
 
+/* ---- uint8 activations, packed panels: the steady-state kernel ------------------------ */
+
+/* For longer inputs the weights of 32 output features are first repacked (gathered) into
+ * a panel on the stack, laid out [k/4][32] int32: each int32 holds the 4 consecutive int8
+ * weights of one feature, so one vpdpbusd of a broadcast activation quad against a panel
+ * row accumulates 16 features at once, vertically: no horizontal sums at the end, which
+ * cost the row-dot kernel above about a third of its time at k = 384. The gather is paid
+ * once per panel and reused by every activation row. */
+#define PK_COLS 32
+#define PK_K_MAX 512   /* measured: at k = 1536 the row-dot kernel's sums are amortised */
+#define PK_MIN_ROWS 32 /* and below ~32 rows the gather does not pay for itself */
+
+/* Panel of features n .. n+cols (cols <= 32; the rest zero) for k a multiple of 4. */
+VNNI static void pack_panel(const int8_t *w0, int k, int cols, int32_t *panel)
+{
+    const int kq = k / 4;
+    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                                                             12, 13, 14, 15),
+                                           _mm512_set1_epi32(kq));
+    const __mmask16 m0 = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
+    const __mmask16 m1 = cols >= 32 ? 0xffff : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+    const int32_t *b0 = (const int32_t *)(const void *)w0, *b1 = b0 + (size_t)16 * kq;
+    const __m512i z = _mm512_setzero_si512();
+    for (int q = 0; q < kq; q++) {
+        _mm512_store_si512(panel + (size_t)q * PK_COLS, _mm512_mask_i32gather_epi32(z, m0, idx, b0 + q, 4));
+        _mm512_store_si512(panel + (size_t)q * PK_COLS + 16,
+                           m1 ? _mm512_mask_i32gather_epi32(z, m1, idx, b1 + q, 4) : z);
+    }
+}
+
+/* Stores y[r + q, n .. n + cols) for accumulators acc0 (features 0-15) and acc1 (16-31):
+ * hr_u8_finish, sixteen at a time. */
+VNNI static inline void panel_finish(__m512i acc0, __m512i acc1, int32_t zp, float xs, __m512i ws0,
+                                     __m512i ws1, const hr_qlinear *W, int n, int cols, float *out)
+{
+    const __mmask16 m0 = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
+    const __mmask16 m1 = cols >= 32 ? 0xffff : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+    const __m512i vz = _mm512_set1_epi32(zp);
+    const __m512 vx = _mm512_set1_ps(xs);
+    for (int h = 0; h < 2; h++) {
+        __mmask16 mk = h ? m1 : m0;
+        if (!mk)
+            continue;
+        __m512i a = _mm512_sub_epi32(h ? acc1 : acc0, _mm512_mullo_epi32(vz, h ? ws1 : ws0));
+        __m512 sc = _mm512_mul_ps(vx, _mm512_maskz_loadu_ps(mk, W->w_scale + n + 16 * h));
+        __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(a), sc);
+        if (W->bias)
+            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, W->bias + n + 16 * h));
+        _mm512_mask_storeu_ps(out + 16 * h, mk, v);
+    }
+}
+
+VNNI static inline __m512i bcast_quad(const uint8_t *p)
+{
+    int32_t quad;
+    memcpy(&quad, p, 4);
+    return _mm512_set1_epi32(quad);
+}
+
+/* 8 rows from r against the panel: 16 accumulators. */
+VNNI static void panel_tile8(const uint8_t *xu, const int32_t *zp, const float *xs, int r, int k,
+                             const int32_t *panel, __m512i ws0, __m512i ws1, const hr_qlinear *W,
+                             int n, int cols, float *y)
+{
+    const int kq = k / 4;
+    const uint8_t *x0 = xu + (size_t)r * k;
+    __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+            c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00,
+            c61 = c00, c70 = c00, c71 = c00;
+    for (int i = 0; i < kq; i++) {
+        const __m512i p0 = _mm512_load_si512(panel + (size_t)i * PK_COLS);
+        const __m512i p1 = _mm512_load_si512(panel + (size_t)i * PK_COLS + 16);
+        const uint8_t *xi = x0 + 4 * i;
+        __m512i a0 = bcast_quad(xi), a1 = bcast_quad(xi + k), a2 = bcast_quad(xi + 2 * (size_t)k),
+                a3 = bcast_quad(xi + 3 * (size_t)k);
+        /* asm for the same reason as tile_4x4: activations (unsigned) broadcast, weights
+         * (signed) from the panel */
+#define HR_DPBUSD_4ROWS(ca0, ca1, cb0, cb1, cc0, cc1, cd0, cd1, xa, xb, xc, xd)             \
+        __asm__("vpdpbusd %[p0], %[a], %[a0]\n\t"                                          \
+                "vpdpbusd %[p1], %[a], %[a1]\n\t"                                          \
+                "vpdpbusd %[p0], %[b], %[b0]\n\t"                                          \
+                "vpdpbusd %[p1], %[b], %[b1]\n\t"                                          \
+                "vpdpbusd %[p0], %[c], %[c0]\n\t"                                          \
+                "vpdpbusd %[p1], %[c], %[c1]\n\t"                                          \
+                "vpdpbusd %[p0], %[d], %[d0]\n\t"                                          \
+                "vpdpbusd %[p1], %[d], %[d1]"                                              \
+                : [a0] "+v"(ca0), [a1] "+v"(ca1), [b0] "+v"(cb0), [b1] "+v"(cb1),            \
+                  [c0] "+v"(cc0), [c1] "+v"(cc1), [d0] "+v"(cd0), [d1] "+v"(cd1)             \
+                : [p0] "v"(p0), [p1] "v"(p1), [a] "v"(xa), [b] "v"(xb), [c] "v"(xc), [d] "v"(xd))
+        HR_DPBUSD_4ROWS(c00, c01, c10, c11, c20, c21, c30, c31, a0, a1, a2, a3);
+        a0 = bcast_quad(xi + 4 * (size_t)k), a1 = bcast_quad(xi + 5 * (size_t)k);
+        a2 = bcast_quad(xi + 6 * (size_t)k), a3 = bcast_quad(xi + 7 * (size_t)k);
+        HR_DPBUSD_4ROWS(c40, c41, c50, c51, c60, c61, c70, c71, a0, a1, a2, a3);
+#undef HR_DPBUSD_4ROWS
+    }
+    const __m512i acc[8][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
+                               {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
+    for (int q = 0; q < 8; q++)
+        panel_finish(acc[q][0], acc[q][1], zp[r + q], xs[r + q], ws0, ws1, W, n, cols,
+                     y + (size_t)(r + q) * W->rows + n);
+}
+
+/* One row against the panel (the rows left over after the 8-row tiles). */
+VNNI static void panel_row(const uint8_t *xu, const int32_t *zp, const float *xs, int r, int k,
+                           const int32_t *panel, __m512i ws0, __m512i ws1, const hr_qlinear *W,
+                           int n, int cols, float *y)
+{
+    const int kq = k / 4;
+    const uint8_t *x0 = xu + (size_t)r * k;
+    __m512i c0 = _mm512_setzero_si512(), c1 = c0, d0 = c0, d1 = c0;
+    int i = 0;
+    for (; i + 2 <= kq; i += 2) { /* two chains per half: dpbusd latency */
+        __m512i a = bcast_quad(x0 + 4 * i), b = bcast_quad(x0 + 4 * i + 4);
+        c0 = _mm512_dpbusd_epi32(c0, a, _mm512_load_si512(panel + (size_t)i * PK_COLS));
+        c1 = _mm512_dpbusd_epi32(c1, a, _mm512_load_si512(panel + (size_t)i * PK_COLS + 16));
+        d0 = _mm512_dpbusd_epi32(d0, b, _mm512_load_si512(panel + (size_t)(i + 1) * PK_COLS));
+        d1 = _mm512_dpbusd_epi32(d1, b, _mm512_load_si512(panel + (size_t)(i + 1) * PK_COLS + 16));
+    }
+    if (i < kq) {
+        __m512i a = bcast_quad(x0 + 4 * i);
+        c0 = _mm512_dpbusd_epi32(c0, a, _mm512_load_si512(panel + (size_t)i * PK_COLS));
+        c1 = _mm512_dpbusd_epi32(c1, a, _mm512_load_si512(panel + (size_t)i * PK_COLS + 16));
+    }
+    panel_finish(_mm512_add_epi32(c0, d0), _mm512_add_epi32(c1, d1), zp[r], xs[r], ws0, ws1, W, n,
+                 cols, y + (size_t)r * W->rows + n);
+}
+
+VNNI static void matmul_u8_packed(const uint8_t *xu, const int32_t *zp, const float *xs, int m,
+                                  const hr_qlinear *W, int n0, int n1, float *y)
+{
+    const int k = W->cols, kq = k / 4;
+    _Alignas(64) int32_t panel[PK_K_MAX / 4 * PK_COLS];
+    const __m512i ones = _mm512_set1_epi8(1);
+    for (int n = n0; n < n1; n += PK_COLS) {
+        const int cols = n1 - n < PK_COLS ? n1 - n : PK_COLS;
+        pack_panel(W->w + (size_t)n * k, k, cols, panel);
+        __m512i ws0 = _mm512_setzero_si512(), ws1 = ws0; /* sum of each feature's weights */
+        for (int i = 0; i < kq; i++) {
+            ws0 = _mm512_dpbusd_epi32(ws0, ones, _mm512_load_si512(panel + (size_t)i * PK_COLS));
+            ws1 = _mm512_dpbusd_epi32(ws1, ones, _mm512_load_si512(panel + (size_t)i * PK_COLS + 16));
+        }
+        int r = 0;
+        for (; r + 8 <= m; r += 8)
+            panel_tile8(xu, zp, xs, r, k, panel, ws0, ws1, W, n, cols, y);
+        for (; r < m; r++)
+            panel_row(xu, zp, xs, r, k, panel, ws0, ws1, W, n, cols, y);
+    }
+}
+
 VNNI void hr_matmul_u8_cols_avx512vnni(const uint8_t *xu, const int32_t *zp, const float *xs, int m,
                                        const hr_qlinear *W, int n0, int n1, float *y)
 {
     const int k = W->cols, kv = k / 64 * 64;
+    if (m >= PK_MIN_ROWS && k % 4 == 0 && k <= PK_K_MAX) {
+        matmul_u8_packed(xu, zp, xs, m, W, n0, n1, y);
+        return;
+    }
     if (kv == 0) {
         hr_kernel_ops_scalar.matmul_u8_cols(xu, zp, xs, m, W, n0, n1, y);
         return;

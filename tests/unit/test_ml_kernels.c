@@ -383,6 +383,51 @@ static void test_quantize_u8_edges(void **state)
     hr_kernels_select(HR_ISA_AUTO);
 }
 
+/* uint8 matmuls on shapes that reach every kernel branch (VNNI packed panels with a
+ * partial last panel and leftover rows, row-dot tiles with k and n tails, the AVX2 pairs
+ * and single rows): every ISA bit-identical to scalar. */
+static void test_u8_paths_shapes(void **state)
+{
+    (void)state;
+    static const int shapes[][3] = {{40, 64, 50}, {33, 384, 20}, {64, 512, 100}, {7, 200, 9},
+                                    {35, 1536, 36}};
+    hr_isa list[3];
+    int ni = isas(list);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int m = shapes[s][0], k = shapes[s][1], n = shapes[s][2];
+        float *x = malloc((size_t)m * k * sizeof *x), *ws = malloc((size_t)n * sizeof *ws);
+        float *b = malloc((size_t)n * sizeof *b), *xs = malloc((size_t)m * sizeof *xs);
+        float *y0 = malloc((size_t)m * n * sizeof *y0), *y = malloc((size_t)m * n * sizeof *y);
+        int8_t *w = malloc((size_t)n * k);
+        uint8_t *xu = malloc((size_t)m * k);
+        int32_t *zp = malloc((size_t)m * sizeof *zp);
+        assert_true(x && ws && b && xs && y0 && y && w && xu && zp);
+        uint32_t r = 12345u + (uint32_t)s;
+        for (size_t i = 0; i < (size_t)m * k; i++) {
+            r = r * 1664525u + 1013904223u;
+            x[i] = (float)(r >> 8) / 8388608.0f - (i % 3 ? 1.0f : 0.3f);
+        }
+        for (size_t i = 0; i < (size_t)n * k; i++) {
+            r = r * 1664525u + 1013904223u;
+            w[i] = (int8_t)((int)(r >> 24) % 255 - 127);
+        }
+        for (int i = 0; i < n; i++) {
+            ws[i] = 0.01f + 0.001f * (float)i;
+            b[i] = (float)i * 0.5f;
+        }
+        hr_qlinear W = {w, ws, b, n, k};
+        for (int i = 0; i < ni; i++) {
+            hr_kernels_select(list[i]);
+            hr_linear_u8(x, m, &W, xu, zp, xs, i ? y : y0);
+            if (i && memcmp(y0, y, (size_t)m * n * sizeof *y))
+                fail_msg("[%d x %d] x [%d x %d]^T: %s differs from scalar", m, k, n, k,
+                         hr_isa_name(list[i]));
+        }
+        free(x), free(ws), free(b), free(xs), free(y0), free(y), free(w), free(xu), free(zp);
+    }
+    hr_kernels_select(HR_ISA_AUTO);
+}
+
 /* Every key masked: zero output instead of NaN. */
 static void test_attention_all_masked(void **state)
 {
@@ -408,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_pool_split_deterministic),
         cmocka_unit_test(test_quantize_edges),
         cmocka_unit_test(test_quantize_u8_edges),
+        cmocka_unit_test(test_u8_paths_shapes),
         cmocka_unit_test(test_attention_all_masked),
     };
     return cmocka_run_group_tests(tests, prepare_refs, NULL);
