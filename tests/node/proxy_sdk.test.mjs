@@ -56,6 +56,14 @@ test('openai chat, streaming: every chunk arrives; include_usage is added upstre
   const body = JSON.parse(up.requests[0].body);
   assert.deepEqual(body.stream_options, { include_usage: true });
   assert.equal(body.stream, true);
+  // usage from the final chunk reaches the request's log line
+  let line;
+  for (let i = 0; i < 50 && !line; i++) {
+    line = requestLogLines(proxy.logs()).find((l) => l.route === 'chat_completions' && l.stream === 'true');
+    if (!line) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(line.input_tokens, '42');
+  assert.equal(line.output_tokens, '7');
 });
 
 test('openai chat, streaming: an explicit include_usage is left alone', async () => {
