@@ -65,14 +65,17 @@ static int eq_ci_at(const char *s, size_t n, size_t i, const char *w, size_t k)
 }
 
 /* A word (or CamelCase part) starts at i: "ValueError", "error:", not "stderr", and not
- * inside snake_case names ("test_error_path PASSED" is a passing test). */
+ * inside snake_case names ("test_error_path PASSED" is a passing test). Parts of an
+ * all-caps constant do start words: ERR_GATEWAY_TIMEOUT, E_FAIL name error states. */
 static int word_start(const char *s, size_t i)
 {
     if (i == 0)
         return 1;
     int p = (unsigned char)s[i - 1], c = (unsigned char)s[i];
+    if (p == '_')
+        return i >= 2 && is_upper(c) && is_upper((unsigned char)s[i - 2]);
     if (!is_alpha(p))
-        return p != '_';
+        return 1;
     return is_upper(c) && is_lowerc(p);
 }
 

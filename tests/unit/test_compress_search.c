@@ -4,6 +4,7 @@
  * Fixtures are generated in textcomp_fixtures.h. */
 #include "unit/textcomp_fixtures.h"
 
+#include "compress/logs.h"
 #include "compress/search.h"
 
 /* Counts match lines of out per path (grep style) and in total. */
@@ -234,6 +235,37 @@ static void parser_knows_paths_from_timestamps(void **state)
     }
 }
 
+/* An error word inside an all-caps constant counts (ERR_GATEWAY_TIMEOUT), so such a hit
+ * survives the caps though it shares no word with the query; snake_case names still do not
+ * (regression: the scenario benchmark lost the ERR_GATEWAY_TIMEOUT hit among 150). */
+static void error_constants_count(void **state)
+{
+    (void)state;
+    static const char needle[] = "src/billing/retry.c:41:    if (attempt > MAX_RETRIES) return ERR_GATEWAY_TIMEOUT;";
+    hr_buf in = HR_BUF_INIT;
+    for (int i = 0; i < 150; i++) {
+        if (i == 97)
+            hr_buf_printf(&in, "%s\n", needle);
+        else
+            hr_buf_printf(&in, "services/svc%d/app/mod%d.py:%d:    gw = GatewayClient(url=settings.GATEWAY_URL)%s\n",
+                          i % 40, i, 10 + i, i == 60 ? "  # see test_timeout_path" : "");
+    }
+    hr_compress_opts o;
+    hr_compress_opts_default(&o);
+    const char *q = "payments are failing since 03:07. Find the cause.";
+    o.query = q;
+    o.query_len = strlen(q);
+    hr_compress_result r = run(&in, &o);
+    assert_true(r.compressed);
+    assert_true(has(&r.out, needle));
+    assert_true(hr_log_has_error_word("return ERR_GATEWAY_TIMEOUT;", 27));
+    assert_true(hr_log_has_error_word("hr = E_FAIL", 11));
+    assert_false(hr_log_has_error_word("test_timeout_path PASSED", 24));
+    assert_false(hr_log_has_error_word("x = MAX_RETRIES", 15));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +277,7 @@ int main(void)
         cmocka_unit_test(within_caps_passes_through),
         cmocka_unit_test(crlf_and_bad_input),
         cmocka_unit_test(parser_knows_paths_from_timestamps),
+        cmocka_unit_test(error_constants_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
