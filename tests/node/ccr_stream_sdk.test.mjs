@@ -105,7 +105,7 @@ test('OpenAI chat: ChatCompletionStream sees one completion with summed usage', 
   const server = await serve(client);
   try {
     const sdk = new OpenAI({ apiKey: 'k', baseURL: server.url, maxRetries: 0 });
-    const stream = sdk.beta.chat.completions.stream({ model: 'gpt-4o', messages: [{ role: 'user', content: 'q' }], stream_options: { include_usage: true } });
+    const stream = sdk.chat.completions.stream({ model: 'gpt-4o', messages: [{ role: 'user', content: 'q' }], stream_options: { include_usage: true } });
     const done = await stream.finalChatCompletion();
     assert.equal(stream.allChatCompletions().length, 1, 'one completion, not two');
     assert.equal(done.id, 'chatcmpl-1');

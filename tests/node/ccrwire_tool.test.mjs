@@ -144,7 +144,7 @@ test('chat, streamed: one completion through both rounds, the query selects the 
     { data: '[DONE]' },
   ];
   up.script('/v1/chat/completions', { sse: round1 }, { sse: round2 });
-  const stream = oai().beta.chat.completions.stream({ ...chatParams(), stream_options: { include_usage: true } });
+  const stream = oai().chat.completions.stream({ ...chatParams(), stream_options: { include_usage: true } });
   const done = await stream.finalChatCompletion();
   assert.equal(stream.allChatCompletions().length, 1, 'one completion, not two');
   assert.equal(done.id, 'chatcmpl-r1', 'the first round\'s id is kept');
@@ -173,7 +173,7 @@ test('chat, streamed: a continuation whose last event lacks the closing blank li
     `data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 20, completion_tokens: 3, total_tokens: 23 } })}`,
   ].join('');
   up.script('/v1/chat/completions', { sse: round1 }, { headers: { 'content-type': 'text/event-stream' }, body: round2 });
-  const stream = oai().beta.chat.completions.stream({ ...chatParams(), stream_options: { include_usage: true } });
+  const stream = oai().chat.completions.stream({ ...chatParams(), stream_options: { include_usage: true } });
   const done = await stream.finalChatCompletion();
   assert.equal(done.choices[0].message.content, 'ok');
   assert.deepEqual(done.usage, { prompt_tokens: 30, completion_tokens: 5, total_tokens: 35 });
@@ -413,7 +413,7 @@ test('a failing continuation reaches the client as the provider\'s error (buffer
     { data: { ...c, choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] } },
     { data: '[DONE]' },
   ] }, { status: 403, json: { error: { message: 'no', type: 'permission_error' } } });
-  await assert.rejects(oai().beta.chat.completions.stream(chatParams()).finalChatCompletion(), /headroom: the upstream answered 403/);
+  await assert.rejects(oai().chat.completions.stream(chatParams()).finalChatCompletion(), /headroom: the upstream answered 403/);
   up.reset();
   const call = fnCall('f1', retrieveArgs());
   const resp = (output) => ({ id: 'resp_f', object: 'response', created_at: 1, status: 'completed', model: 'gpt-4o', output, usage: null });
@@ -423,7 +423,9 @@ test('a failing continuation reaches the client as the provider\'s error (buffer
     { event: 'response.output_item.done', data: { type: 'response.output_item.done', sequence_number: 2, output_index: 0, item: call } },
     { event: 'response.completed', data: { type: 'response.completed', sequence_number: 3, response: resp([call]) } },
   ] }, { status: 400, json: { error: { message: 'bad', type: 'invalid_request_error' } } });
-  await assert.rejects(oai().responses.stream(responsesParams()).finalResponse(), /headroom: the upstream answered 400/);
+  // openai v5 rejects with the stream's error event object itself (not an Error instance)
+  await assert.rejects(oai().responses.stream(responsesParams()).finalResponse(),
+    (e) => /headroom: the upstream answered 400/.test(e.message));
 });
 
 // ---- start-up: flags ------------------------------------------------------------------------
