@@ -1,5 +1,5 @@
 # Thin wrapper over CMake; the two README commands are `make run` and `make test`.
-.PHONY: all build run test asan fuzz clean
+.PHONY: all build run test fuzz clean
 
 all: build
 
@@ -8,7 +8,10 @@ build:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build build -j$$(nproc)
 
+# Exact OpenAI token counts need tiktoken's rank files; fetch them once (verified by SHA-256).
+# Without network the proxy still runs and counts with the estimator (it says so in /stats).
 run: build
+	@./build/headroom tokens fetch >/dev/null 2>&1 || echo "note: tokenizer files not fetched; token counts fall back to the estimator"
 	./build/headroom proxy $(ARGS)
 
 test:
