@@ -214,6 +214,8 @@ static void build_avx512_table(void)
     g_ops_avx512 = hr_kernel_ops_avx2;
     g_ops_avx512.matmul_cols = hr_matmul_cols_avx512vnni;
     g_ops_avx512.matmul_u8_cols = hr_matmul_u8_cols_avx512vnni;
+    g_ops_avx512.gelu = hr_gelu_avx512;
+    g_ops_avx512.attention_head = hr_attention_head_avx512;
 }
 #endif
 

@@ -13,6 +13,7 @@
 #ifdef HR_HAVE_AVX512_KERNELS
 
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")))
@@ -128,6 +129,166 @@ VNNI void hr_matmul_cols_avx512vnni(const int16_t *xq, const float *xs, int m, c
         hr_kernel_ops_avx2.matmul_cols(xq, xs, m, W, n4, n1, y);
 }
 
+/* ---- fp32 ops at 512 bits: attention (BERT case) and GELU ------------------------------ */
+
+/* exp256 of kernels_avx2.c at 16 lanes (Cephes expf, same constants). */
+VNNI static inline __m512 exp512(__m512 x)
+{
+    const __m512 hi = _mm512_set1_ps(88.3762626647949f), lo = _mm512_set1_ps(-88.3762626647949f);
+    x = _mm512_max_ps(_mm512_min_ps(x, hi), lo);
+    __m512 fx = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f));
+    fx = _mm512_roundscale_ps(fx, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
+    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
+    __m512 z = _mm512_mul_ps(x, x);
+    __m512 y = _mm512_set1_ps(1.9875691500E-4f);
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.3981999507E-3f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(8.3334519073E-3f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(4.1665795894E-2f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.6666665459E-1f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(5.0000001201E-1f));
+    y = _mm512_fmadd_ps(y, z, x);
+    y = _mm512_add_ps(y, _mm512_set1_ps(1.0f));
+    __m512i n = _mm512_cvttps_epi32(fx);
+    n = _mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(y, _mm512_castsi512_ps(n));
+}
+
+/* erf256 of kernels_avx2.c at 16 lanes (Abramowitz & Stegun 7.1.26). */
+VNNI static inline __m512 erf512(__m512 x)
+{
+    /* integer and/or: the float forms need AVX-512 DQ, which the dispatch does not check */
+    const __m512i sign_mask = _mm512_set1_epi32((int)0x80000000u), xi = _mm512_castps_si512(x);
+    __m512i sign = _mm512_and_si512(xi, sign_mask);
+    __m512 ax = _mm512_castsi512_ps(_mm512_andnot_si512(sign_mask, xi));
+    __m512 d = _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), ax, _mm512_set1_ps(1.0f));
+    __m512 t = _mm512_rcp14_ps(d);
+    t = _mm512_mul_ps(t, _mm512_fnmadd_ps(d, t, _mm512_set1_ps(2.0f)));
+    __m512 y = _mm512_set1_ps(1.061405429f);
+    y = _mm512_fmadd_ps(y, t, _mm512_set1_ps(-1.453152027f));
+    y = _mm512_fmadd_ps(y, t, _mm512_set1_ps(1.421413741f));
+    y = _mm512_fmadd_ps(y, t, _mm512_set1_ps(-0.284496736f));
+    y = _mm512_fmadd_ps(y, t, _mm512_set1_ps(0.254829592f));
+    y = _mm512_mul_ps(y, t);
+    __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(ax, ax)));
+    __m512 r = _mm512_fnmadd_ps(y, e, _mm512_set1_ps(1.0f));
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(r), sign));
+}
+
+VNNI void hr_gelu_avx512(float *x, size_t n)
+{
+    const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f),
+                 rs2 = _mm512_set1_ps(0.70710678118654752f);
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 mk = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(mk, x + i);
+        __m512 e = erf512(_mm512_mul_ps(v, rs2));
+        _mm512_mask_storeu_ps(x + i, mk, _mm512_mul_ps(_mm512_mul_ps(half, v), _mm512_add_ps(one, e)));
+    }
+}
+
+static inline __mmask16 tail_mask(int left) { return left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1); }
+
+/* Rows i0 .. i0+3 of one head (rows past seq repeat the last one and are not stored):
+ * scores against all keys 64 at a time (16 accumulators: each K^T load feeds 4 rows),
+ * softmax without the final division, then sum_j p_j v_j with 2 x 16 lanes per row for
+ * head_dim 32 (the 1/sum applied to the 32 outputs instead of to every p_j). */
+VNNI static void attention_rows4(const float *q_of, int stride, int seq, int i0, int dim, float scale,
+                                 const float *kt, const float *vp, float *pb, float *out, int H)
+{
+    const int rows = seq - i0 < 4 ? seq - i0 : 4;
+    const float *q[4];
+    float *p[4];
+    for (int r = 0; r < 4; r++) {
+        q[r] = q_of + (size_t)(i0 + (r < rows ? r : rows - 1)) * stride;
+        p[r] = pb + (size_t)r * seq;
+    }
+    for (int jb = 0; jb < seq; jb += 64) {
+        __mmask16 mk[4];
+        for (int c = 0; c < 4; c++)
+            mk[c] = tail_mask(seq - jb - 16 * c > 0 ? seq - jb - 16 * c : 0);
+        __m512 a[4][4];
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < 4; c++)
+                a[r][c] = _mm512_setzero_ps();
+        for (int t = 0; t < dim; t++) {
+            const float *kr = kt + (size_t)t * seq + jb;
+            __m512 k0 = _mm512_maskz_loadu_ps(mk[0], kr), k1 = _mm512_maskz_loadu_ps(mk[1], kr + 16);
+            __m512 k2 = _mm512_maskz_loadu_ps(mk[2], kr + 32), k3 = _mm512_maskz_loadu_ps(mk[3], kr + 48);
+            for (int r = 0; r < 4; r++) {
+                __m512 qt = _mm512_set1_ps(q[r][t] * scale);
+                a[r][0] = _mm512_fmadd_ps(qt, k0, a[r][0]);
+                a[r][1] = _mm512_fmadd_ps(qt, k1, a[r][1]);
+                a[r][2] = _mm512_fmadd_ps(qt, k2, a[r][2]);
+                a[r][3] = _mm512_fmadd_ps(qt, k3, a[r][3]);
+            }
+        }
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < 4; c++)
+                _mm512_mask_storeu_ps(p[r] + jb + 16 * c, mk[c], a[r][c]);
+    }
+    float inv[4];
+    for (int r = 0; r < 4; r++) {
+        __m512 vm = _mm512_set1_ps(-INFINITY);
+        for (int j = 0; j < seq; j += 16)
+            vm = _mm512_max_ps(vm, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), tail_mask(seq - j), p[r] + j));
+        const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vm));
+        __m512 vs = _mm512_setzero_ps();
+        for (int j = 0; j < seq; j += 16) {
+            __mmask16 mk = tail_mask(seq - j);
+            __m512 e = _mm512_maskz_mov_ps(mk, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, p[r] + j), mx)));
+            _mm512_mask_storeu_ps(p[r] + j, mk, e);
+            vs = _mm512_add_ps(vs, e);
+        }
+        inv[r] = 1.0f / _mm512_reduce_add_ps(vs);
+    }
+    for (int c = 0; c < dim; c += 32) {
+        __m512 o[4][2];
+        for (int r = 0; r < 4; r++)
+            o[r][0] = o[r][1] = _mm512_setzero_ps();
+        for (int j = 0; j < seq; j++) {
+            const float *v = vp + (size_t)j * dim + c;
+            __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16);
+            for (int r = 0; r < 4; r++) {
+                __m512 pj = _mm512_set1_ps(p[r][j]);
+                o[r][0] = _mm512_fmadd_ps(pj, v0, o[r][0]);
+                o[r][1] = _mm512_fmadd_ps(pj, v1, o[r][1]);
+            }
+        }
+        for (int r = 0; r < rows; r++) {
+            float *dst = out + (size_t)(i0 + r) * H + c;
+            const __m512 vi = _mm512_set1_ps(inv[r]);
+            _mm512_storeu_ps(dst, _mm512_mul_ps(o[r][0], vi));
+            _mm512_storeu_ps(dst + 16, _mm512_mul_ps(o[r][1], vi));
+        }
+    }
+}
+
+/* One head, for the unmasked global case (BERT on a single input) with head_dim a multiple
+ * of 32; anything else goes to the AVX2 kernel. Same layout of the head's scratch as
+ * there: K^T [head_dim, seq] | scores [16, seq] (4 used) | V [seq, head_dim] packed. */
+VNNI void hr_attention_head_avx512(const float *qkv, int seq, int n_heads, int head_dim, int h,
+                                   const uint8_t *key_valid, int window, float *scratch, float *out)
+{
+    if (key_valid || window > 0 || head_dim % 32) {
+        hr_kernel_ops_avx2.attention_head(qkv, seq, n_heads, head_dim, h, key_valid, window, scratch,
+                                          out);
+        return;
+    }
+    const int H = n_heads * head_dim, stride = 3 * H;
+    const float scale = 1.0f / sqrtf((float)head_dim);
+    float *kt = scratch, *pb = scratch + (size_t)head_dim * seq, *vp = pb + (size_t)16 * seq;
+    for (int j = 0; j < seq; j++) {
+        const float *kv = qkv + (size_t)j * stride + H + h * head_dim;
+        for (int t = 0; t < head_dim; t++)
+            kt[(size_t)t * seq + j] = kv[t];
+        memcpy(vp + (size_t)j * head_dim, kv + H, (size_t)head_dim * sizeof *vp);
+    }
+    for (int i0 = 0; i0 < seq; i0 += 4)
+        attention_rows4(qkv + h * head_dim, stride, seq, i0, head_dim, scale, kt, vp, pb,
+                        out + h * head_dim, H);
+}
+
 /* ---- uint8 activations: vpdpbusd ---------------------------------------------------- */
 
 static int32_t dot_tail_u8(const uint8_t *a, const int8_t *w, int from, int k)
@@ -227,7 +388,7 @@ VNNI static void tile_u8_4x4(const uint8_t *xu, const int32_t *zp, int m, int r,
  * once per panel and reused by every activation row. */
 #define PK_COLS 32
 #define PK_K_MAX 512   /* measured: at k = 1536 the row-dot kernel's sums are amortised */
-#define PK_MIN_ROWS 32 /* and below ~32 rows the gather does not pay for itself */
+#define PK_MIN_ROWS 64 /* and below ~64 rows the gather does not pay for itself */
 
 /* Panel of features n .. n+cols (cols <= 32; the rest zero) for k a multiple of 4. */
 VNNI static void pack_panel(const int8_t *w0, int k, int cols, int32_t *panel)

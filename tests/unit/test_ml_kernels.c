@@ -389,7 +389,7 @@ static void test_quantize_u8_edges(void **state)
 static void test_u8_paths_shapes(void **state)
 {
     (void)state;
-    static const int shapes[][3] = {{40, 64, 50}, {33, 384, 20}, {64, 512, 100}, {7, 200, 9},
+    static const int shapes[][3] = {{70, 64, 50}, {67, 384, 20}, {64, 512, 100}, {7, 200, 9},
                                     {35, 1536, 36}};
     hr_isa list[3];
     int ni = isas(list);
