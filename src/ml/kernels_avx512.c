@@ -189,6 +189,8 @@ VNNI void hr_gelu_avx512(float *x, size_t n)
 
 static inline __mmask16 tail_mask(int left) { return left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1); }
 
+#define ATT512_DIM_MAX 128
+
 /* Rows i0 .. i0+3 of one head (rows past seq repeat the last one and are not stored):
  * scores against all keys 64 at a time (16 accumulators: each K^T load feeds 4 rows),
  * softmax without the final division, then sum_j p_j v_j with 2 x 16 lanes per row for
@@ -197,10 +199,13 @@ VNNI static void attention_rows4(const float *q_of, int stride, int seq, int i0,
                                  const float *kt, const float *vp, float *pb, float *out, int H)
 {
     const int rows = seq - i0 < 4 ? seq - i0 : 4;
-    const float *q[4];
+    /* the 4 query rows pre-scaled, so the FMAs below take them as memory broadcasts */
+    _Alignas(64) float qs[4][ATT512_DIM_MAX];
     float *p[4];
     for (int r = 0; r < 4; r++) {
-        q[r] = q_of + (size_t)(i0 + (r < rows ? r : rows - 1)) * stride;
+        const float *q = q_of + (size_t)(i0 + (r < rows ? r : rows - 1)) * stride;
+        for (int t = 0; t < dim; t++)
+            qs[r][t] = q[t] * scale;
         p[r] = pb + (size_t)r * seq;
     }
     for (int jb = 0; jb < seq; jb += 64) {
@@ -216,7 +221,7 @@ VNNI static void attention_rows4(const float *q_of, int stride, int seq, int i0,
             __m512 k0 = _mm512_maskz_loadu_ps(mk[0], kr), k1 = _mm512_maskz_loadu_ps(mk[1], kr + 16);
             __m512 k2 = _mm512_maskz_loadu_ps(mk[2], kr + 32), k3 = _mm512_maskz_loadu_ps(mk[3], kr + 48);
             for (int r = 0; r < 4; r++) {
-                __m512 qt = _mm512_set1_ps(q[r][t] * scale);
+                __m512 qt = _mm512_set1_ps(qs[r][t]);
                 a[r][0] = _mm512_fmadd_ps(qt, k0, a[r][0]);
                 a[r][1] = _mm512_fmadd_ps(qt, k1, a[r][1]);
                 a[r][2] = _mm512_fmadd_ps(qt, k2, a[r][2]);
@@ -265,12 +270,12 @@ VNNI static void attention_rows4(const float *q_of, int stride, int seq, int i0,
 }
 
 /* One head, for the unmasked global case (BERT on a single input) with head_dim a multiple
- * of 32; anything else goes to the AVX2 kernel. Same layout of the head's scratch as
+ * of 32 up to 128; anything else goes to the AVX2 kernel. Same layout of the head's scratch as
  * there: K^T [head_dim, seq] | scores [16, seq] (4 used) | V [seq, head_dim] packed. */
 VNNI void hr_attention_head_avx512(const float *qkv, int seq, int n_heads, int head_dim, int h,
                                    const uint8_t *key_valid, int window, float *scratch, float *out)
 {
-    if (key_valid || window > 0 || head_dim % 32) {
+    if (key_valid || window > 0 || head_dim % 32 || head_dim > ATT512_DIM_MAX) {
         hr_kernel_ops_avx2.attention_head(qkv, seq, n_heads, head_dim, h, key_valid, window, scratch,
                                           out);
         return;
