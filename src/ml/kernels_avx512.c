@@ -1,12 +1,16 @@
-/* kernels_avx512.c: the int8-weight matmul for CPUs with AVX-512 VNNI (the only kernel that
- * differs from the AVX2 table; kernels.c builds that table from the AVX2 one).
+/* kernels_avx512.c: the AVX-512 kernels for CPUs with AVX-512 VNNI; kernels.c builds their
+ * table from the AVX2 one with these entries replaced:
  *
- * Why a third path: vpdpwssd multiplies 32 int16 activation/weight pairs and accumulates
- * into int32 in one instruction, where AVX2 needs madd + add for 16. Same panel scheme as
- * kernels_avx2.c (int8 weights widened once per group of 4 output features, reused by
- * every activation row), 4 x 4 tiles in 16 of the 32 zmm registers. The sums are exact, so
- * results stay bit-identical to the scalar and AVX2 paths (tests/unit/test_ml_kernels.c).
- * Compiled with target attributes; called only after kernels.c checked the CPU.
+ * - int16-activation matmul (vpdpwssd: 32 int16 multiply-adds per instruction, where AVX2
+ *   needs madd + add for 16), 4 x 4 tiles over a widened 4-feature panel;
+ * - uint8-activation matmul (vpdpbusd: 64 multiply-adds per instruction against the int8
+ *   weights as stored): row-dot 4 x 4 tiles straight from the mapping for short inputs and
+ *   k = 1536, packed [k/4][32] panels with vertical accumulation for >= 64 rows and k <= 512;
+ * - GELU and the unmasked global attention head at 16 lanes (masked tails).
+ *
+ * Matmul sums are exact, so results stay bit-identical to the scalar and AVX2 paths
+ * (tests/unit/test_ml_kernels.c). Compiled with target attributes; called only after
+ * kernels.c checked the CPU.
  */
 #include "ml/kernels_internal.h"
 

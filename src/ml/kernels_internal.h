@@ -2,7 +2,8 @@
  *
  * kernels.c holds the scalar table and the dispatch; kernels_avx2.c the AVX2+FMA table,
  * compiled with target attributes so the rest of the build stays baseline x86-64;
- * kernels_avx512.c the AVX-512 VNNI matmul that replaces the AVX2 one where available. Each
+ * kernels_avx512.c the AVX-512 VNNI matmuls (int16 and uint8 activations), GELU and
+ * attention head that replace the AVX2 ones where available. Each
  * entry works on a slice the caller chose (rows, a range of output features, one head), so
  * the splitting over the pool is written once, in kernels.c.
  */
@@ -35,7 +36,7 @@ extern const hr_kernel_ops hr_kernel_ops_scalar;
 extern const hr_kernel_ops hr_kernel_ops_avx2;
 #define HR_HAVE_AVX2_KERNELS 1
 #if defined(__x86_64__)
-/* kernels_avx512.c: the matmul for AVX-512 VNNI; every other op comes from the AVX2 table */
+/* kernels_avx512.c: the AVX-512 VNNI entries; every other op comes from the AVX2 table */
 void hr_matmul_cols_avx512vnni(const int16_t *xq, const float *xs, int m, const hr_qlinear *W,
                                int n0, int n1, float *y);
 void hr_matmul_u8_cols_avx512vnni(const uint8_t *xu, const int32_t *zp, const float *xs, int m,
