@@ -98,6 +98,8 @@ static int write_answer(hr_response *res, const char *body, size_t len,
     rc = rc || hr_response_header(res, "x-headroom-tokens-after", num);
     snprintf(num, sizeof num, "%lld", before - after);
     rc = rc || hr_response_header(res, "x-headroom-tokens-saved", num);
+    rc = rc || hr_response_header(res, "x-headroom-token-counter",
+                                  pr->counter ? pr->counter : "estimate");
     hr_buf_free(&out);
     hr_json_doc_free(&d);
     return rc ? -1 : 0;

@@ -210,6 +210,7 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
     p->pipeline_ran = 1;
     ctx->rec.tokens_before = p->pr.tokens_before;
     ctx->rec.tokens_after = p->pr.tokens_after;
+    ctx->rec.token_counter = p->pr.counter;
     ctx->rec.failed_open = p->pr.failed_open;
     if (p->pr.modified && p->pr.body.len <= cfg->max_body_bytes * 2) {
         p->body = p->pr.body.data;
@@ -489,12 +490,14 @@ static void answer_buffered(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_requ
     snprintf(before, sizeof before, "%lld", ctx->rec.tokens_before);
     snprintf(after, sizeof after, "%lld", ctx->rec.tokens_after);
     snprintf(saved, sizeof saved, "%lld", ctx->rec.tokens_before - ctx->rec.tokens_after);
-    const char *h[2 * (MAX_RESPONSE_HEADERS + 3)];
+    const char *h[2 * (MAX_RESPONSE_HEADERS + 4)];
     size_t k = response_headers(u, ctx, h, MAX_RESPONSE_HEADERS);
+    /* The counter says whether the numbers are exact (o200k_base, ...) or an estimate. */
     const char *extra[] = {"x-headroom-tokens-before", before, "x-headroom-tokens-after", after,
-                           "x-headroom-tokens-saved", saved};
+                           "x-headroom-tokens-saved", saved, "x-headroom-token-counter",
+                           ctx->rec.token_counter ? ctx->rec.token_counter : "estimate"};
     memcpy(&h[2 * k], extra, sizeof extra);
-    k += 3;
+    k += 4;
     ctx->rec.status = status;
     ctx->rec.bytes_out = body.len;
     hr_http_respond(ex, status, h, k, body.data ? body.data : "", body.len);

@@ -24,6 +24,7 @@ typedef struct hr_request_record {
     int attempts;
     long long input_tokens, output_tokens;  /* from the provider's usage, when seen */
     long long tokens_before, tokens_after;  /* from the compression pipeline */
+    const char *token_counter; /* static name of the counter behind them, or NULL */
     int bypass;
     int failed_open;
 } hr_request_record;

@@ -54,6 +54,7 @@ test('gpt-4o: header counts equal js-tiktoken o200k counts of the tool outputs',
   assert.equal(before, count(OUTS), 'tokens-before = o200k count of the original tool outputs');
   assert.equal(afterT, count(fwd.slice(0, OUTS.length)), 'tokens-after = o200k count of what was forwarded');
   assert.equal(saved, before - afterT);
+  assert.equal(r.headers.get('x-headroom-token-counter'), 'o200k_base', 'the header names the exact counter');
   assert.ok(afterT < before / 3, `${before} -> ${afterT}`);
 });
 
@@ -73,6 +74,7 @@ test('claude: header counts equal the documented estimator; gzip body compressed
   const [before, afterT] = headersOf(plain);
   assert.equal(before, OUTS.reduce((n, o) => n + est(o), 0), 'tokens-before = estimator over the tool outputs');
   assert.equal(afterT, fwd.reduce((n, o) => n + est(o), 0), 'tokens-after = estimator over the forwarded outputs');
+  assert.equal(plain.headers.get('x-headroom-token-counter'), 'estimate', 'the header says the counts are estimates');
 
   const gz = await send(zlib.gzipSync(body), { 'content-encoding': 'gzip' });
   assert.equal(gz.status, 200);
