@@ -157,3 +157,40 @@ test('the tool path is tenant-scoped: a model call for another key\'s hash gets 
   assert.equal(answer.role, 'tool');
   assert.ok(!answer.content.includes('test_case_'), `tenant B's model must not read A's original: ${answer.content.slice(0, 120)}`);
 });
+
+test('a client that leaves during the continuation round aborts that upstream transfer too', async () => {
+  up.reset();
+  const headers = { 'content-type': 'application/json', 'x-api-key': 'sk-e2e-tool', 'anthropic-version': '2023-06-01' };
+  const params = { model: 'claude-sonnet-4-5', max_tokens: 128, messages: [
+    { role: 'user', content: 'which tests failed?' },
+    { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'pytest', input: {} }] },
+    { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: LOG.text }] }] };
+  await (await fetch(`${proxy.url}/v1/messages`, { method: 'POST', headers, body: JSON.stringify(params) })).arrayBuffer();
+  const hash = fx.markersIn(JSON.parse(up.requests[0].body).messages[2].content[0].content)[0]?.hash;
+  assert.ok(hash, 'the log was compressed');
+  up.reset();
+  const round1 = anthropicEvents().slice(0, 1).concat([
+    { event: 'content_block_start', data: { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_r', name: 'headroom_retrieve', input: {} } } },
+    { event: 'content_block_delta', data: { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: JSON.stringify({ hash }) } } },
+    { event: 'content_block_stop', data: { type: 'content_block_stop', index: 0 } },
+    { event: 'message_delta', data: { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 20 } } },
+    { event: 'message_stop', data: { type: 'message_stop' } },
+  ]);
+  // round 2 would take 20 s
+  up.script('/v1/messages', { sse: round1 }, { sse: anthropicEvents('claude-sonnet-4-5', Array.from({ length: 200 }, (_, i) => `w${i} `)), intervalMs: 100 });
+  const ac = new AbortController();
+  const r = await fetch(`${proxy.url}/v1/messages`, { method: 'POST', headers, body: JSON.stringify({ ...params, stream: true }), signal: ac.signal });
+  const reader = r.body.getReader();
+  let got = '';
+  while (!got.includes('w1 ')) {
+    const { value, done } = await reader.read();
+    assert.ok(!done, 'the continuation streams to the client');
+    got += Buffer.from(value).toString();
+  }
+  ac.abort();
+  const rec = up.requests[1];
+  const deadline = Date.now() + 8000;
+  while (!rec.closed && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+  assert.ok(rec.closed, 'round 2 upstream closed after the client left (long before its 20 s)');
+  assert.ok(!got.includes('headroom_retrieve'), 'the client never saw the tool');
+});
