@@ -7,6 +7,7 @@
  *
  *   cmake --build build --target bench_compress_scenarios
  *   HEADROOM_DATA_DIR=<dir with tokenizers/o200k_base.tiktoken> ./build/bench_compress_scenarios
+ *     [pipeline flags, e.g. --max-items 5]
  * (without the rank file the estimator counts; the output says which counter answered).
  */
 #include "ccr/store.h"
@@ -151,18 +152,23 @@ static void print_breakdown(hr_pipeline *p, scenario *sc, int n)
         }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     scenario sc[4];
+    char err[200] = "";
+    hr_pipeline_config pc;
+    hr_pipeline_config_default(&pc);
+    for (int i = 1; i < argc; i++) /* pipeline flags, e.g. --max-items 5 */
+        if (hr_pipeline_config_arg(&pc, argc, argv, &i, err, sizeof err) != 1) {
+            fprintf(stderr, "bench: %s: %s\n", argv[i], err[0] ? err : "not a pipeline flag");
+            return 2;
+        }
     memset(sc, 0, sizeof sc);
     build(sc);
     hr_ccr_config cc;
     hr_ccr_config_default(&cc);
     cc.backend = HR_CCR_BACKEND_MEMORY;
-    char err[200];
     hr_ccr_store *store = hr_ccr_store_open(&cc, err, sizeof err);
-    hr_pipeline_config pc;
-    hr_pipeline_config_default(&pc);
     hr_pipeline *p = hr_pipeline_new(&pc, HR_PIPELINE_STORE_GIVEN, store);
     if (!store || !p) {
         fprintf(stderr, "bench: setup failed: %s\n", err);
