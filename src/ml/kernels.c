@@ -74,23 +74,36 @@ static void quantize_row_u8_scalar(const float *x, int k, uint8_t *q, int32_t *z
     }
 }
 
+/* Rows of (xu - zp) in [-255, 255] as int16, a chunk at a time, through the int16 kernel:
+ * the same exact integer sum that hr_u8_finish forms (acc - zp * wsum) and the same
+ * epilogue, at the int16 kernel's speed (a direct u8 x s8 loop measured half of it). */
+#define U8_CHUNK_ELEMS 16384 /* 32 KB of stack */
+
 static void matmul_u8_cols_scalar(const uint8_t *xu, const int32_t *zp, const float *xs, int m,
                                   const hr_qlinear *W, int n0, int n1, float *y)
 {
     const int k = W->cols;
-    for (int n = n0; n < n1; n++) {
-        const int8_t *w = W->w + (size_t)n * k;
-        int32_t wsum = 0;
-        for (int i = 0; i < k; i++)
-            wsum += w[i];
-        for (int r = 0; r < m; r++) {
-            const uint8_t *a = xu + (size_t)r * k;
-            int32_t acc = 0;
-            for (int i = 0; i < k; i++)
-                acc += (int32_t)a[i] * (int32_t)w[i];
-            y[(size_t)r * W->rows + n] =
-                hr_u8_finish(acc, zp[r], wsum, xs[r], W->w_scale[n], W->bias, n);
+    int16_t buf[U8_CHUNK_ELEMS];
+    const int rows = k <= U8_CHUNK_ELEMS ? U8_CHUNK_ELEMS / k : 1;
+    if (k > U8_CHUNK_ELEMS) { /* one row at a time, directly */
+        for (int n = n0; n < n1; n++) {
+            const int8_t *w = W->w + (size_t)n * k;
+            for (int r = 0; r < m; r++) {
+                const uint8_t *a = xu + (size_t)r * k;
+                int32_t acc = 0;
+                for (int i = 0; i < k; i++)
+                    acc += ((int32_t)a[i] - zp[r]) * (int32_t)w[i];
+                y[(size_t)r * W->rows + n] = hr_q8_finish(acc, xs[r], W->w_scale[n], W->bias, n);
+            }
         }
+        return;
+    }
+    for (int r0 = 0; r0 < m; r0 += rows) {
+        const int mr = m - r0 < rows ? m - r0 : rows;
+        for (int r = 0; r < mr; r++)
+            for (int i = 0; i < k; i++)
+                buf[(size_t)r * k + i] = (int16_t)(xu[(size_t)(r0 + r) * k + i] - zp[r0 + r]);
+        matmul_cols_scalar(buf, xs + r0, mr, W, n0, n1, y + (size_t)r0 * W->rows);
     }
 }
 

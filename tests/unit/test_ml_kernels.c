@@ -384,13 +384,14 @@ static void test_quantize_u8_edges(void **state)
 }
 
 /* uint8 matmuls on shapes that reach every kernel branch (VNNI packed panels with a
- * partial last panel and leftover rows, row-dot tiles with k and n tails, the AVX2 pairs
- * and single rows): every ISA bit-identical to scalar. */
+ * partial last panel and leftover rows, row-dot tiles with k and n tails, the int16
+ * chunks of the AVX2 and scalar kernels, and rows wider than a chunk): every ISA
+ * bit-identical to scalar. */
 static void test_u8_paths_shapes(void **state)
 {
     (void)state;
     static const int shapes[][3] = {{70, 64, 50}, {67, 384, 20}, {64, 512, 100}, {7, 200, 9},
-                                    {35, 1536, 36}};
+                                    {35, 1536, 36}, {3, 16448, 5}};
     hr_isa list[3];
     int ni = isas(list);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
