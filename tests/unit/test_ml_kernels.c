@@ -385,8 +385,8 @@ static void test_quantize_u8_edges(void **state)
 
 /* uint8 matmuls on shapes that reach every kernel branch (VNNI packed panels with a
  * partial last panel and leftover rows, row-dot tiles with k and n tails, the int16
- * chunks of the AVX2 and scalar kernels, and rows wider than a chunk): every ISA
- * bit-identical to scalar. */
+ * chunks of the AVX2 and scalar kernels, and rows wider than a chunk): every ISA, and a
+ * 2-thread pool, bit-identical to scalar. */
 static void test_u8_paths_shapes(void **state)
 {
     (void)state;
@@ -424,6 +424,12 @@ static void test_u8_paths_shapes(void **state)
                 fail_msg("[%d x %d] x [%d x %d]^T: %s differs from scalar", m, k, n, k,
                          hr_isa_name(list[i]));
         }
+        hr_kernels_select(HR_ISA_AUTO); /* and split over a 2-thread pool */
+        assert_int_equal(hr_ml_pool_acquire(2), 0);
+        hr_linear_u8(x, m, &W, xu, zp, xs, y);
+        hr_ml_pool_release();
+        if (memcmp(y0, y, (size_t)m * n * sizeof *y))
+            fail_msg("[%d x %d] x [%d x %d]^T: 2 threads differ from scalar", m, k, n, k);
         free(x), free(ws), free(b), free(xs), free(y0), free(y), free(w), free(xu), free(zp);
     }
     hr_kernels_select(HR_ISA_AUTO);
