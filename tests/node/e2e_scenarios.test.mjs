@@ -350,3 +350,59 @@ test('a conversation continued on a restarted proxy keeps every earlier turn byt
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a Claude-Code-like session: always streaming, thinking blocks and cache_control kept, turns replayed', async () => {
+  up.reset();
+  const client = new Anthropic({ apiKey: KEY, baseURL: proxy.url, maxRetries: 0 });
+  const system = [{ type: 'text', text: SYSTEM, cache_control: { type: 'ephemeral' } }];
+  const messages = [{ role: 'user', content: [{ type: 'text', text: 'The nightly build is red. Find out why.' }] }];
+  const outputs = [fx.pytestLog(500, 61), fx.grepOutput(50, 8, 62), fx.unifiedDiff(10, 63), fx.dbRows(180, 64)];
+  let prev = null;
+  for (let t = 0; t < outputs.length; t++) {
+    messages.push({ role: 'assistant', content: [
+      { type: 'thinking', thinking: `Step ${t}: I should look at ${['the tests', 'the callers', 'the diff', 'the ledger'][t]}.`, signature: `sig${t}${'A'.repeat(40)}` },
+      { type: 'tool_use', id: `toolu_cc${t}`, name: ['Bash', 'Grep', 'Bash', 'Bash'][t], input: { command: `step ${t}` } }] });
+    const last = { type: 'tool_result', tool_use_id: `toolu_cc${t}`, content: outputs[t].text };
+    messages.push({ role: 'user', content: [last] });
+    // Claude Code moves the cache breakpoint to the newest block each turn
+    const sent = structuredClone(messages);
+    sent.at(-1).content[0].cache_control = { type: 'ephemeral' };
+    const msg = await client.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 512, system, messages: sent, thinking: { type: 'enabled', budget_tokens: 1024 } }).finalMessage();
+    assert.equal(msg.content.map((b) => b.text).join(''), 'Hello there!');
+    const fwd = JSON.parse(up.requests[t].body);
+    assert.deepEqual(fwd.system, system, 'system prompt and its cache_control untouched');
+    const newest = fwd.messages.at(-1).content[0];
+    assert.deepEqual(newest.cache_control, { type: 'ephemeral' }, 'cache_control kept on the compressed block');
+    assert.equal(fx.markersIn(newest.content).length, 1, `turn ${t}: compressed`);
+    // no question names an id here, so the needles are the ones every query keeps:
+    // failures, errors, outliers, changed lines (the grep output's error match is checked in
+    // the TODO test below: it is dropped with this question today)
+    const needles = [outputs[t].needles, [], outputs[t].needles, ['ledger write rejected', '98123']][t];
+    fx.assertNeedles(newest.content, needles, `turn ${t}`);
+    for (let i = 0; i < fwd.messages.length; i++) {
+      if (fwd.messages[i].role === 'assistant') assert.deepEqual(fwd.messages[i], sent[i], 'assistant turns (thinking, signature, tool_use) byte-for-byte');
+    }
+    if (prev) {
+      // earlier tool results identical apart from where the client moved the breakpoint
+      const strip = (m) => JSON.stringify(m, (k, v) => (k === 'cache_control' ? undefined : v));
+      for (let i = 0; i < prev.length; i++) assert.equal(strip(fwd.messages[i]), strip(prev[i]), `turn ${t}: message ${i} replayed`);
+    }
+    prev = fwd.messages;
+  }
+});
+
+// Known bug (reported): src/compress/search.c scores query words by substring (contains_ci), so
+// "out" in "Find out why" matches every `route_` line; rank_files() then keeps the first 15
+// files in order, and the file whose match holds an error word (module41) is dropped.
+test('grep output: the error match survives a question whose words occur inside other words', { todo: 'search.c substring query match + rank_files order (see the e2e report)' }, async () => {
+  up.reset();
+  const client = new OpenAI({ apiKey: KEY, baseURL: `${proxy.url}/v1`, maxRetries: 0 });
+  const grep = fx.grepOutput(50, 8, 62);
+  await client.chat.completions.create({ model: 'gpt-4o', messages: [
+    { role: 'user', content: 'The nightly build is red. Find out why.' },
+    { role: 'assistant', content: null, tool_calls: [{ id: 'g1', type: 'function', function: { name: 'Grep', arguments: '{}' } }] },
+    { role: 'tool', tool_call_id: 'g1', content: grep.text }] });
+  const out = JSON.parse(up.requests[0].body).messages[2].content;
+  assert.equal(fx.markersIn(out).length, 1, 'compressed');
+  assert.ok(out.includes('negative balance'), 'the match holding an error word is kept');
+});
