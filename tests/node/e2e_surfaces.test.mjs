@@ -149,3 +149,17 @@ test('two tenants in parallel, streaming and not: each marker retrievable by its
     assert.equal((await fetch(`${proxy.url}/v1/retrieve/${mk.hash}`, { headers: { authorization: `Bearer ${other}` } })).status, 404);
   }
 });
+
+// Known bug (reported): src/cli/cmd_compress.c parse_args `continue`s after
+// hr_ccr_config_arg, which already left i on the next argument (src/proxy/config.c steps
+// back with i--), so the option after --data-dir / --ccr-* is skipped.
+test('`headroom compress --data-dir D --stats` honours the option after --data-dir', { todo: 'cmd_compress.c skips the argument after a CCR option (see the e2e report)' }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-e2e-cliargs-'));
+  try {
+    const r = spawnSync(HEADROOM_BIN, ['compress', '--data-dir', dir, '--stats', '--format', 'raw'], { input: KINDS[1].text });
+    assert.equal(r.status, 0, r.stderr.toString());
+    assert.match(r.stderr.toString(), /tokens_saved=\d+/, '--stats printed its line');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
