@@ -29,8 +29,8 @@ export function dbRows(n = 200, seed = 1) {
   return {
     text: JSON.stringify(rows, null, 2),
     query: 'why is transaction 480031 missing from the report?',
-    needles: ['"id": 480077', 'ledger write rejected', '98123', '"id": 480031'].map((s) => s.replace(': ', ':')),
-    needlesPretty: ['480077', 'ledger write rejected', '98123', '480031'],
+    // as the compressed output spells them (minified JSON)
+    needles: ['"id":480077', 'ledger write rejected', '98123', '"id":480031'],
   };
 }
 
@@ -55,8 +55,8 @@ export function pytestLog(n = 600, seed = 2) {
   return {
     text: lines.join('\n'),
     query: 'which tests failed?',
-    needles: ['FAILED', 'AssertionError: assert 1301 == 1299', `2 failed, ${n - 2} passed`],
-    failing: lines.filter((l) => l.endsWith(' FAILED')),
+    // every failing test's line, the assertion and the summary
+    needles: [...lines.filter((l) => l.endsWith(' FAILED')), 'AssertionError: assert 1301 == 1299', `2 failed, ${n - 2} passed`],
   };
 }
 
