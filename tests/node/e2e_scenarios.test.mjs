@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
-import { startFakeUpstream, openaiChatCompletion, anthropicMessage, responsesObject } from './lib/fake_upstream.mjs';
+import { startFakeUpstream, openaiChatCompletion, anthropicMessage, anthropicEvents, responsesObject, sseBytes } from './lib/fake_upstream.mjs';
 import { startProxy, HEADROOM_BIN } from './lib/proxy.mjs';
 import * as fx from './lib/e2e_fixtures.mjs';
 
@@ -304,6 +304,15 @@ test('bypass headers forward byte-identical and are never forwarded themselves',
     assert.ok(!Object.keys(rec.headers).some((k) => k.startsWith('x-headroom')), 'x-headroom-* stripped');
     assert.equal(rec.headers.authorization, `Bearer ${KEY}`, 'auth forwarded');
   }
+  // streaming Anthropic, pretty-printed body: passthrough keeps every byte, and the stream
+  // reaches the client exactly as the upstream sent it
+  const streamBody = JSON.stringify({ ...anthropicParams(), stream: true }, null, 2);
+  const r = await fetch(`${proxy.url}/v1/messages`, {
+    method: 'POST', headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json', 'x-headroom-mode': 'passthrough' }, body: streamBody,
+  });
+  const relayed = await r.text();
+  assert.equal(Buffer.compare(up.requests.at(-1).body, Buffer.from(streamBody)), 0, 'streamed request byte-identical');
+  assert.equal(relayed, anthropicEvents().map(sseBytes).join(''), 'SSE relayed byte for byte');
 });
 
 test('after all of the above: no credential in the proxy log, no x-headroom-* header upstream', async () => {
