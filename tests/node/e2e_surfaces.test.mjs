@@ -163,3 +163,28 @@ test('`headroom compress --data-dir D --stats` honours the option after --data-d
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('an original stored by `headroom mcp` headroom_compress is served by the running proxy to the same key', async () => {
+  const log = fx.pytestLog(600, 91);
+  const transport = new StdioClientTransport({
+    command: HEADROOM_BIN, args: ['mcp', '--data-dir', dataDir, '--bearer-env', 'HR_E2E_KEY'],
+    env: { ...process.env, HR_E2E_KEY: KEY }, stderr: 'pipe',
+  });
+  const mcp = new Client({ name: 'e2e', version: '1.0.0' });
+  await mcp.connect(transport);
+  let text;
+  try {
+    const res = await mcp.callTool({ name: 'headroom_compress', arguments: { content: log.text, query: 'which tests failed?' } });
+    assert.ok(!res.isError);
+    text = res.content.map((c) => c.text).join('');
+  } finally {
+    await mcp.close();
+  }
+  const [mk] = fx.markersIn(text);
+  assert.ok(mk, 'MCP compressed the log');
+  fx.assertNeedles(text, log.needles, 'mcp compress');
+  const mine = await fetch(`${proxy.url}/v1/retrieve/${mk.hash}`, { headers: { authorization: `Bearer ${KEY}` } });
+  assert.equal(mine.status, 200);
+  assert.ok((await mine.json()).content === log.text, 'the proxy returns the exact original');
+  assert.equal((await fetch(`${proxy.url}/v1/retrieve/${mk.hash}`, { headers: { authorization: 'Bearer sk-other' } })).status, 404);
+});
