@@ -28,6 +28,7 @@ enum {
     LOG_SHARE = 30,        /* percent of non-blank lines with a log signature */
     CODE_SHARE = 40,
     SCAN = 200,            /* bytes of a line the signatures look at */
+    LEADING_CONTEXT_MAX = 16, /* grep -B/-C lines looked past to find their match */
     VOTE_SAMPLE = 512,     /* lines a long plain block votes with */
 };
 
@@ -355,6 +356,43 @@ static int context_of(const char *s, size_t n, const char *path, size_t path_len
     return i > path_len + 1 && i < n && s[i] == '-';
 }
 
+/* grep -B / -C: a context line printed before its match, "path-11-text", where the path is
+ * that of a match line a few lines below (the lines between are context of the same path).
+ * Paths may hold '-' and digits, so the path is learnt from the match, not parsed here. */
+static int dash_number_dash(const char *s, size_t n)
+{
+    for (const char *p = memchr(s, '-', n); p; p = memchr(p + 1, '-', n - (size_t)(p + 1 - s))) {
+        const char *q = p + 1, *e = s + n;
+        while (q < e && *q >= '0' && *q <= '9')
+            q++;
+        if (q > p + 1 && q < e && *q == '-')
+            return 1;
+        if (q >= e)
+            return 0;
+    }
+    return 0;
+}
+
+static int leading_context_at(const det *d, size_t i, size_t b)
+{
+    size_t n;
+    const char *s = line(d, i, &n);
+    if (n == 0 || n >= SCAN || s[0] == '-' || !dash_number_dash(s, n))
+        return 0;
+    for (size_t k = i + 1; k < b && k <= i + LEADING_CONTEXT_MAX; k++) {
+        size_t m;
+        const char *t = line(d, k, &m);
+        hr_search_hit h;
+        if (m >= SCAN)
+            return 0;
+        if (hr_search_parse_match(t, m, &h))
+            return !diagnostic(t, m, &h) && context_of(s, n, t, h.path_len);
+        if (m == 2 && t[0] == '-' && t[1] == '-')
+            return 0;
+    }
+    return 0;
+}
+
 /* End of the search run starting at line i (a match or heading), counting matches. A run
  * holds matches, ripgrep headings with their numbered lines, "--" separators and -C
  * context lines; each line is parsed once. */
@@ -381,7 +419,7 @@ static size_t search_run_end(const det *d, size_t i, size_t b, size_t *matches)
             continue;
         } else if (heading && hr_search_parse_numbered(s, m, &ln, &ctx)) {
             *matches += !ctx;
-        } else if (context_of(s, m, path, path_len)) {
+        } else if (context_of(s, m, path, path_len) || (!heading && leading_context_at(d, j, b))) {
             continue;
         } else if (heading_at(d, j, b)) {
             heading = 1;
@@ -401,7 +439,8 @@ static int split_plain(det *d, size_t a, size_t b)
         const char *s = line(d, i, &n);
         hr_search_hit h;
         int start = heading_at(d, i, b) ||
-                    (hr_search_parse_match(s, n < SCAN ? n : SCAN, &h) && !diagnostic(s, n, &h));
+                    (hr_search_parse_match(s, n < SCAN ? n : SCAN, &h) && !diagnostic(s, n, &h)) ||
+                    leading_context_at(d, i, b);
         if (!start) {
             i++;
             continue;

@@ -3,7 +3,8 @@
  * Three passes over the lines: parse (match / context / heading / other, and which file),
  * choose (ranked files, then matches by tier under the three caps), write (kept lines in
  * their original order, with counts where matches or files were dropped). Context lines
- * ("path-12-text") belong to the nearest match of the same file and live or die with it.
+ * ("path-12-text") belong to the nearest match of the same file and live or die with it;
+ * in a merged -C group a line between two matches lives if either of them does.
  * Lines that are none of these (tool banners, "Binary file x matches") are always kept.
  */
 #include "compress/search.h"
@@ -129,6 +130,8 @@ typedef struct line_rec {
     unsigned char kind;
     int file;               /* index into files or NO_FILE */
     size_t anchor;          /* context: the match line it belongs to */
+    size_t after;           /* context between two matches of a merged -C group: the next
+                             * one, which it is also context of (SIZE_MAX: none) */
     int score;
     int keep;
 } line_rec;
@@ -293,6 +296,10 @@ static void attach_context(search_doc *d)
                    d->lines[next].file == r->file) {
             r->anchor = next;
         }
+        r->after = r->kind == K_CONTEXT && next != SIZE_MAX && next != r->anchor &&
+                           d->lines[next].file == r->file
+                       ? next
+                       : SIZE_MAX;
     }
     for (size_t i = 0; i < n; i++)
         if (d->lines[i].file >= 0)
@@ -452,7 +459,8 @@ static int line_kept(const search_doc *d, size_t i)
     case K_MATCH:
         return r->keep;
     case K_CONTEXT:
-        return r->anchor != SIZE_MAX && d->lines[r->anchor].keep;
+        return (r->anchor != SIZE_MAX && d->lines[r->anchor].keep) ||
+               (r->after != SIZE_MAX && d->lines[r->after].keep);
     case K_HEADING:
         return d->files[r->file].keep;
     case K_OTHER:

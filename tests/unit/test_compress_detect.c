@@ -153,6 +153,45 @@ static void g_grep_makefiles(hr_buf *b)
         FX(b, "Makefile:%d:\t$(CC) $(CFLAGS) -c src/part%d.c\nsub/Makefile:%d:\t$(AR) rcs lib%d.a\n", 5 + i, i, 9 + i, i);
 }
 
+/* grep -rn -A/-B/-C over many files, one match per file (the scenario's shape): context
+ * lines before a match carry a path no line above has named yet. Paths hold '-' and digits
+ * so "path-12-text" cannot be split by parsing alone. */
+static void grep_context_many(hr_buf *b, int before, int after, int separators)
+{
+    for (int i = 0; i < 14; i++) {
+        char path[96];
+        snprintf(path, sizeof path, "services/pay-api-%d/app/retry-v%d.py", i % 5, i);
+        unsigned ln = 40u + 7u * (unsigned)i;
+        if (i && separators)
+            FX(b, "--\n");
+        for (int k = before; k > 0; k--)
+            FX(b, "%s-%u-    budget = settings.RETRY_%d\n", path, ln - (unsigned)k, k);
+        FX(b, "%s:%u:    return retry_budget_left(budget, attempt=%d)\n", path, ln, i);
+        for (int k = 1; k <= after; k++)
+            FX(b, "%s-%u-\n", path, ln + (unsigned)k); /* an empty context line */
+    }
+}
+static void g_grep_C2_many(hr_buf *b) { grep_context_many(b, 2, 2, 1); }
+static void g_grep_B3_many(hr_buf *b) { grep_context_many(b, 3, 0, 1); }
+static void g_grep_A2_many(hr_buf *b) { grep_context_many(b, 0, 2, 1); }
+static void g_grep_B1_no_sep(hr_buf *b) { grep_context_many(b, 1, 0, 0); }
+/* rg --heading -C1: numbered match and context lines under each path, "--" between
+ * groups of one file, a blank line between files. */
+static void g_rg_context_headings(hr_buf *b)
+{
+    for (int f = 0; f < 5; f++) {
+        FX(b, "%ssrc/billing/retry_%d.c\n", f ? "\n" : "", f);
+        for (int m = 0; m < 3; m++) {
+            unsigned ln = 20u + 30u * (unsigned)m;
+            if (m)
+                FX(b, "--\n");
+            FX(b, "%u-static const unsigned budget_max = %d;\n", ln - 1, m);
+            FX(b, "%u:static unsigned retry_budget_left(const struct budget *b)\n", ln);
+            FX(b, "%u-{\n", ln + 1);
+        }
+    }
+}
+
 static void g_git_diff(hr_buf *b) { fx_diff(b, 3, 4, 3); }
 static void g_diff_u(hr_buf *b)
 {
@@ -362,6 +401,11 @@ static const sample SAMPLES[] = {
     {"grep -C", g_grep_context, HR_CT_SEARCH, NONE},
     {"grep of logs", g_grep_logs, HR_CT_SEARCH, NONE},
     {"git grep", g_git_grep, HR_CT_SEARCH, NONE},
+    {"grep -C2, a file per match", g_grep_C2_many, HR_CT_SEARCH, NONE},
+    {"grep -B3, a file per match", g_grep_B3_many, HR_CT_SEARCH, NONE},
+    {"grep -A2, a file per match", g_grep_A2_many, HR_CT_SEARCH, NONE},
+    {"grep -B1 without separators", g_grep_B1_no_sep, HR_CT_SEARCH, NONE},
+    {"rg --heading -C1", g_rg_context_headings, HR_CT_SEARCH, NONE},
     {"grep CRLF", g_grep_crlf, HR_CT_SEARCH, NONE},
     {"grep of JSON files", g_grep_json_files, HR_CT_SEARCH, NONE},
     {"grep one file", g_grep_one_file, HR_CT_SEARCH, NONE},

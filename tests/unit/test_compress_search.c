@@ -149,6 +149,83 @@ static void context_lives_and_dies_with_its_match(void **state)
     hr_buf_free(&in);
 }
 
+/* The scenario's grep -rn -C2: a different file for every match, so a match's leading
+ * context names a path no line above has named. The relevant match keeps both sides of
+ * its context; a dropped match takes its context with it. */
+static void context_before_a_new_file(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    for (int i = 0; i < 40; i++) {
+        if (i)
+            FX(&in, "--\n");
+        FX(&in, "services/pay-%d/retry-v%d.py-%d-    budget = load()\n", i, i, 10 + i);
+        FX(&in, "services/pay-%d/retry-v%d.py-%d-\n", i, i, 11 + i);
+        FX(&in, "services/pay-%d/retry-v%d.py:%d:    %s\n", i, i, 12 + i,
+           i == 31 ? "def retry_budget_left(b):" : "gateway.charge(order)");
+        FX(&in, "services/pay-%d/retry-v%d.py-%d-    return b\n", i, i, 13 + i);
+    }
+    const char *q = "how does retry_budget_left decide?";
+    hr_compress_opts o;
+    hr_compress_opts_default(&o);
+    o.query = q;
+    o.query_len = strlen(q);
+    hr_compress_result r = run(&in, &o);
+    assert_true(r.compressed);
+    assert_true(has(&r.out, "services/pay-31/retry-v31.py-41-    budget = load()"));
+    assert_true(has(&r.out, "services/pay-31/retry-v31.py-42-"));
+    assert_true(has(&r.out, "services/pay-31/retry-v31.py:43:    def retry_budget_left(b):"));
+    assert_true(has(&r.out, "services/pay-31/retry-v31.py-44-    return b"));
+    assert_false(has(&r.out, "services/pay-38/retry-v38.py:50:    gateway.charge(order)"));
+    assert_false(has(&r.out, "services/pay-38/retry-v38.py-48-    budget = load()"));
+    assert_false(has(&r.out, "services/pay-38/retry-v38.py-51-    return b"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+/* grep -C2 merges groups whose context overlaps: lines between two matches of one file are
+ * context of both, so they stay when either match stays. Per file the first match (line 10)
+ * and the relevant one (line 16) stay under a cap of 2, the one between (13) goes: its
+ * context lines 14-15 are also line 16's leading context and stay. */
+static void merged_group_context_serves_both_matches(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    for (int f = 0; f < 12; f++) {
+        if (f)
+            FX(&in, "--\n");
+        FX(&in, "lib/a%d.rb-9-  # setup\n", f);
+        FX(&in, "lib/a%d.rb:10:  x = fetch\n", f);
+        FX(&in, "lib/a%d.rb-11-  y = 1\n", f);
+        FX(&in, "lib/a%d.rb-12-  z = 2\n", f);
+        FX(&in, "lib/a%d.rb:13:  x = fetch\n", f);
+        FX(&in, "lib/a%d.rb-14-  guard!\n", f);
+        FX(&in, "lib/a%d.rb-15-  check_quota\n", f);
+        FX(&in, "lib/a%d.rb:16:  %s\n", f, f == 1 ? "raise QuotaExceeded" : "x = fetch");
+        FX(&in, "lib/a%d.rb-17-  end  # the rest of a long line of Ruby that is worth cutting\n", f);
+    }
+    hr_compress_opts o;
+    hr_compress_opts_default(&o);
+    o.search_per_file = 2;
+    o.search_total = 13;
+    o.query = "QuotaExceeded";
+    o.query_len = strlen(o.query);
+    hr_compress_result r = run(&in, &o);
+    assert_true(r.compressed);
+    assert_true(has(&r.out, "lib/a1.rb:10:  x = fetch"));
+    assert_false(has(&r.out, "lib/a1.rb:13:  x = fetch"));
+    assert_true(has(&r.out, "lib/a1.rb-14-  guard!"));
+    assert_true(has(&r.out, "lib/a1.rb-15-  check_quota"));
+    assert_true(has(&r.out, "lib/a1.rb:16:  raise QuotaExceeded"));
+    assert_true(has(&r.out, "lib/a1.rb-17-  end  # the rest of a long line of Ruby that is worth cutting"));
+    /* a file with only its first match kept: the rest of its group goes */
+    assert_true(has(&r.out, "lib/a2.rb:10:  x = fetch"));
+    assert_false(has(&r.out, "lib/a2.rb-15-  check_quota"));
+    assert_false(has(&r.out, "lib/a2.rb-17-  end  # the rest of a long line of Ruby that is worth cutting"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 static void options_are_honoured(void **state)
 {
     (void)state;
@@ -273,6 +350,8 @@ int main(void)
         cmocka_unit_test(query_words_and_errors_win),
         cmocka_unit_test(ripgrep_headings),
         cmocka_unit_test(context_lives_and_dies_with_its_match),
+        cmocka_unit_test(context_before_a_new_file),
+        cmocka_unit_test(merged_group_context_serves_both_matches),
         cmocka_unit_test(options_are_honoured),
         cmocka_unit_test(within_caps_passes_through),
         cmocka_unit_test(crlf_and_bad_input),
