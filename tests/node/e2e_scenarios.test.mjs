@@ -415,3 +415,43 @@ test('grep output: the error match survives a question whose words occur inside 
   assert.equal(fx.markersIn(out).length, 1, 'compressed');
   assert.ok(out.includes('negative balance'), 'the match holding an error word is kept');
 });
+
+// Known bug (reported): token-mode replay (src/compress/pipeline.c run_span, session-cache
+// hit) forwards the remembered compressed text without storing the original for this
+// request. Sessions are keyed by model + system prompt (or x-headroom-session-id), not by
+// tenant, and the session cache outlives the store's TTL, so a replayed marker can name an
+// original the sender cannot retrieve.
+const replayBody = (tag) => JSON.stringify({ model: 'gpt-4o', messages: [
+  { role: 'system', content: `shared agent prompt ${tag}` },
+  { role: 'user', content: 'which tests failed?' },
+  { role: 'tool', tool_call_id: 'a', content: fx.pytestLog(500, tag.length).text }] });
+async function sendAndRetrieve(p, key, body) {
+  const r = await fetch(`${p.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body });
+  assert.equal(r.status, 200);
+  await r.arrayBuffer();
+  const [mk] = fx.markersIn(JSON.parse(up.requests.at(-1).body).messages[2].content);
+  assert.ok(mk, 'compressed');
+  return (await fetch(`${p.url}/v1/retrieve/${mk.hash}`, { headers: { authorization: `Bearer ${key}` } })).status;
+}
+
+test('two tenants with the same agent prompt: each can retrieve the marker it was sent', { todo: 'replay skips the CCR put; session not tenant-scoped (see the e2e report)' }, async () => {
+  up.reset();
+  const body = replayBody('tenants');
+  assert.equal(await sendAndRetrieve(proxy, 'sk-replay-a', body), 200);
+  assert.equal(await sendAndRetrieve(proxy, 'sk-replay-b', body), 200, 'tenant B can retrieve its own marker');
+});
+
+test('a marker replayed after the store TTL is still retrievable', { todo: 'replay does not refresh the stored original (see the e2e report)' }, async () => {
+  up.reset();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-e2e-ttl-'));
+  const p = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, args: ['--ccr-ttl', '1'], env: { HEADROOM_DATA_DIR: dir } });
+  try {
+    const body = replayBody('ttl');
+    assert.equal(await sendAndRetrieve(p, KEY, body), 200);
+    await new Promise((r) => setTimeout(r, 2200)); // the 1 s TTL passes
+    assert.equal(await sendAndRetrieve(p, KEY, body), 200, 'the replayed marker names a retrievable original');
+  } finally {
+    assert.equal(await p.stop(), 0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
