@@ -137,14 +137,13 @@ int hr_ccr_config_arg(hr_ccr_config *c, int argc, char **argv, int *i, char *err
         const char *val;
         if (a[n] == '=') {
             val = a + n + 1;
-            *i += 1;
         } else {
             if (*i + 1 >= argc) {
                 snprintf(err, errlen, "--%s needs a value", names[k]);
                 return -1;
             }
             val = argv[*i + 1];
-            *i += 2;
+            *i += 1;
         }
         return set_option(c, names[k], val, err, errlen) < 0 ? -1 : 1;
     }
@@ -318,7 +317,7 @@ int hr_ccr_tenant_arg(int argc, char **argv, int *i, char out[HR_CCR_TENANT_MAX 
         return -1;
     }
     const char *v = argv[*i + 1];
-    *i += 2;
+    *i += 1;
     if (tenant) {
         if (!hr_ccr_tenant_valid(v)) {
             snprintf(err, errlen, "--tenant must be 1-64 characters of [0-9a-z]");

@@ -53,7 +53,8 @@ void hr_ccr_config_default(hr_ccr_config *c);
 int hr_ccr_config_from_env(hr_ccr_config *c, char *err, size_t errlen);
 /* Consumes one command-line option at argv[*i] if it is one of --ccr-backend B,
  * --ccr-ttl SECONDS, --ccr-max-bytes N, --data-dir DIR, --redis-url URL (also --opt=value).
- * Returns 1 consumed (advances *i past its value), 0 not a CCR option, -1 bad value (err). */
+ * Returns 1 consumed, 0 not a CCR option, -1 bad value (err). Like every option parser here
+ * it leaves *i on the last argument it consumed, so `for (...; i++)` loops step past it. */
 int hr_ccr_config_arg(hr_ccr_config *c, int argc, char **argv, int *i, char *err,
                       size_t errlen);
 int hr_ccr_backend_parse(const char *s, hr_ccr_backend *out); /* 0 ok, -1 unknown */
@@ -116,7 +117,8 @@ void hr_ccr_tenant_derive(const char *credential, size_t len, char out[HR_CCR_TE
 int hr_ccr_tenant_for_key(const char *key, int as_bearer, char out[HR_CCR_TENANT_MAX + 1]);
 /* Consumes a tenant option at argv[*i] for the CLI: --tenant KEY (a tenant key as the proxy
  * logs it), --api-key-env VAR (the key in $VAR, sent as x-api-key) or --bearer-env VAR (sent
- * as Authorization: Bearer). Fills out. 1 consumed, 0 not a tenant option, -1 error (err). */
+ * as Authorization: Bearer). Fills out. 1 consumed (*i left on the value), 0 not a tenant
+ * option, -1 error (err). */
 int hr_ccr_tenant_arg(int argc, char **argv, int *i, char out[HR_CCR_TENANT_MAX + 1],
                       char *err, size_t errlen);
 /* 1 if s is 1..64 characters of [0-9a-z]. */

@@ -49,7 +49,7 @@ int hr_cmd_mcp(int argc, char **argv)
     }
     char tenant[HR_CCR_TENANT_MAX + 1];
     hr_ccr_tenant_derive(NULL, 0, tenant);
-    for (int i = 1; i < argc;) {
+    for (int i = 1; i < argc; i++) {
         int r = hr_ccr_config_arg(&cfg, argc, argv, &i, err, sizeof err);
         if (r == 0)
             r = hr_ccr_tenant_arg(argc, argv, &i, tenant, err, sizeof err);

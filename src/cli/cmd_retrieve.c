@@ -41,7 +41,7 @@ int hr_cmd_retrieve(int argc, char **argv)
     char tenant[HR_CCR_TENANT_MAX + 1];
     hr_ccr_tenant_derive(NULL, 0, tenant);
     int json = 0;
-    for (int i = 1; i < argc;) {
+    for (int i = 1; i < argc; i++) {
         int r = hr_ccr_config_arg(&cfg, argc, argv, &i, err, sizeof err);
         if (r < 0) {
             fprintf(stderr, "headroom retrieve: %s\n", err);
@@ -60,14 +60,11 @@ int hr_cmd_retrieve(int argc, char **argv)
             retrieve_usage(stdout);
             return 0;
         } else if ((!strcmp(a, "--query") || !strcmp(a, "-q")) && i + 1 < argc) {
-            query = argv[i + 1];
-            i += 2;
+            query = argv[++i];
         } else if (!strcmp(a, "--json")) {
             json = 1;
-            i++;
         } else if (a[0] != '-' && !hash) {
             hash = a;
-            i++;
         } else {
             retrieve_usage(stderr);
             return 2;

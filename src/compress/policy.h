@@ -59,7 +59,7 @@ int hr_pipeline_config_from_env(hr_pipeline_config *c, char *err, size_t errlen)
 
 /* Consumes one option at argv[*i]: --mode token|cache, --compression-deadline-ms MS,
  * --exclude-tools LIST, --min-bytes N, --max-ratio R, --max-items N (also --opt=value).
- * 1 consumed (advances *i past its value), 0 not ours, -1 bad value (err filled). */
+ * 1 consumed (*i left on the last argument consumed), 0 not ours, -1 bad value (err). */
 int hr_pipeline_config_arg(hr_pipeline_config *c, int argc, char **argv, int *i, char *err,
                            size_t errlen);
 

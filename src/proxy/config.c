@@ -219,8 +219,8 @@ int hr_proxy_config_from_args(hr_proxy_config *c, int argc, char **argv, char *e
         }
         if (!o) {
             int rc = hr_pipeline_config_arg(&c->pipeline, argc, argv, &i, err, errlen);
-            if (rc == 0 && (rc = hr_ccr_config_arg(&c->ccr, argc, argv, &i, err, errlen)) == 1)
-                i--; /* it leaves i on the next argument; this loop steps i itself */
+            if (rc == 0)
+                rc = hr_ccr_config_arg(&c->ccr, argc, argv, &i, err, errlen);
             if (rc == 1)
                 continue;
             if (rc == 0)

@@ -394,13 +394,19 @@ static void config_options_and_env(void **state)
     assert_int_equal(c.ttl_seconds, 1800);
     char *argv[] = {"x", "--ccr-backend", "memory", "--ccr-ttl=60", "--data-dir", "/d", "--other"};
     char err[128];
+    /* Each call leaves i on the last argument it consumed; the caller's loop steps past it. */
     int i = 1;
     assert_int_equal(hr_ccr_config_arg(&c, 7, argv, &i, err, sizeof err), 1);
+    assert_int_equal(i, 2);
+    i++;
+    assert_int_equal(hr_ccr_config_arg(&c, 7, argv, &i, err, sizeof err), 1);
     assert_int_equal(i, 3);
+    i++;
     assert_int_equal(hr_ccr_config_arg(&c, 7, argv, &i, err, sizeof err), 1);
-    assert_int_equal(i, 4);
-    assert_int_equal(hr_ccr_config_arg(&c, 7, argv, &i, err, sizeof err), 1);
+    assert_int_equal(i, 5);
+    i++;
     assert_int_equal(hr_ccr_config_arg(&c, 7, argv, &i, err, sizeof err), 0);
+    assert_int_equal(i, 6);
     assert_int_equal(c.backend, HR_CCR_BACKEND_MEMORY);
     assert_int_equal(c.ttl_seconds, 60);
     assert_string_equal(c.data_dir, "/d");
@@ -452,8 +458,11 @@ static void tenant_keys_hide_the_credential(void **state)
     char out[HR_CCR_TENANT_MAX + 1], err[128];
     int i = 1;
     assert_int_equal(hr_ccr_tenant_arg(7, argv, &i, out, err, sizeof err), 1);
+    assert_int_equal(i, 2); /* left on the value */
     assert_string_equal(out, want);
+    i = 3;
     assert_int_equal(hr_ccr_tenant_arg(7, argv, &i, out, err, sizeof err), -1); /* not [0-9a-z] */
+    i = 5;
     assert_int_equal(hr_ccr_tenant_arg(7, argv, &i, out, err, sizeof err), -1); /* unset */
     assert_non_null(strstr(err, "HR_UNSET_X"));
     assert_null(strstr(err, "sk-ant")); /* never echo a credential */
