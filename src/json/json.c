@@ -143,6 +143,26 @@ static int is_hex(unsigned char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+static unsigned hex_value(const char *s);
+
+/* 1 if s starts with a well-formed \uXXXX escape. */
+static int is_u_escape(const unsigned char *s, size_t avail)
+{
+    return avail >= 6 && s[0] == '\\' && s[1] == 'u' && is_hex(s[2]) && is_hex(s[3]) &&
+           is_hex(s[4]) && is_hex(s[5]);
+}
+
+/* Invalid UTF-8 bytes or an unpaired surrogate escape: flag the string (the UTF-8 policy of
+ * json.h), or fail when the limits say to reject. */
+static int mark_bad_unicode(parser *ps, uint8_t *flags, const char *what)
+{
+    if (ps->lim.reject_bad_utf8)
+        return fail(ps, ps->p, "%s in string at byte %zu", what, ps->p);
+    *flags |= HR_JSON_F_BAD_UTF8;
+    ps->doc->bad_utf8 = 1;
+    return 0;
+}
+
 /* Scans a string starting at the opening quote; on success ps->p is past the closing quote
  * and *flags says whether it had escapes or invalid UTF-8. */
 static int scan_string(parser *ps, uint8_t *flags)
@@ -174,10 +194,18 @@ static int scan_string(parser *ps, uint8_t *flags)
                 return fail(ps, ps->p, "unterminated escape at byte %zu", ps->p);
             unsigned char e = s[ps->p + 1];
             if (e == 'u') {
-                if (ps->len - ps->p < 6 || !is_hex(s[ps->p + 2]) || !is_hex(s[ps->p + 3]) ||
-                    !is_hex(s[ps->p + 4]) || !is_hex(s[ps->p + 5]))
+                if (!is_u_escape(s + ps->p, ps->len - ps->p))
                     return fail(ps, ps->p, "invalid \\u escape at byte %zu", ps->p);
+                unsigned cp = hex_value((const char *)s + ps->p + 2);
                 ps->p += 6;
+                /* An unpaired surrogate has no UTF-8 form: unescaping would be lossy, so the
+                 * string is treated like invalid UTF-8 (forwarded as sent, never rewritten). */
+                int paired = cp >= 0xD800 && cp <= 0xDBFF && is_u_escape(s + ps->p, ps->len - ps->p) &&
+                             (hex_value((const char *)s + ps->p + 2) & 0xFC00) == 0xDC00;
+                if (paired)
+                    ps->p += 6;
+                else if (cp >= 0xD800 && cp <= 0xDFFF && mark_bad_unicode(ps, flags, "unpaired surrogate escape") != 0)
+                    return -1;
             } else if (strchr("\"\\/bfnrt", e) && e) {
                 ps->p += 2;
             } else {
@@ -191,10 +219,8 @@ static int scan_string(parser *ps, uint8_t *flags)
                         ps->p);
         size_t n = utf8_seq_len(s + ps->p, ps->len - ps->p);
         if (n == 0) {
-            if (ps->lim.reject_bad_utf8)
-                return fail(ps, ps->p, "invalid UTF-8 in string at byte %zu", ps->p);
-            *flags |= HR_JSON_F_BAD_UTF8;
-            ps->doc->bad_utf8 = 1;
+            if (mark_bad_unicode(ps, flags, "invalid UTF-8") != 0)
+                return -1;
             n = 1;
         }
         ps->p += n;

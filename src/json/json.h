@@ -10,7 +10,8 @@
  * members are their value nodes, with the key's span (quotes included) in key_start/key_end.
  *
  * UTF-8 policy: invalid UTF-8 inside a string does not fail the parse; the string node gets
- * HR_JSON_F_BAD_UTF8 and doc->bad_utf8 is set. The proxy forwards such spans unchanged and
+ * HR_JSON_F_BAD_UTF8 and doc->bad_utf8 is set. An unpaired surrogate escape (\ud800 alone)
+ * counts the same way: it has no UTF-8 form, so unescaping it would not round-trip. The proxy forwards such spans unchanged and
  * never compresses them (nothing is lost, and the provider gives its own verdict). Invalid
  * UTF-8 outside strings is a syntax error. Set limits.reject_bad_utf8 to fail instead.
  */
@@ -36,7 +37,7 @@ typedef enum {
 
 enum {
     HR_JSON_F_ESCAPED = 1,  /* string contains backslash escapes */
-    HR_JSON_F_BAD_UTF8 = 2, /* string contains invalid UTF-8 (passed through unchanged) */
+    HR_JSON_F_BAD_UTF8 = 2, /* invalid UTF-8 or an unpaired surrogate escape (passed through) */
 };
 
 typedef struct hr_json_node {

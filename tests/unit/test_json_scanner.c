@@ -163,6 +163,17 @@ static void invalid_utf8_is_flagged_not_fatal(void **state)
     hr_json_error e;
     assert_int_equal(hr_json_parse(&d, s, sizeof s - 1, &lim, &e), -1);
     assert_non_null(strstr(e.msg, "invalid UTF-8"));
+    /* Unpaired surrogate escapes cannot round-trip through UTF-8: flagged the same way;
+     * a proper pair is fine. */
+    const char *sur = "[\"\\ud800x\",\"\\udc00\",\"\\ud83d\\ude00\",\"\\ud83d\\u0041\"]";
+    assert_int_equal(hr_json_parse(&d, sur, strlen(sur), NULL, NULL), 0);
+    assert_true(d.nodes[hr_json_index(&d, 0, 0)].flags & HR_JSON_F_BAD_UTF8);
+    assert_true(d.nodes[hr_json_index(&d, 0, 1)].flags & HR_JSON_F_BAD_UTF8);
+    assert_false(d.nodes[hr_json_index(&d, 0, 2)].flags & HR_JSON_F_BAD_UTF8);
+    assert_true(d.nodes[hr_json_index(&d, 0, 3)].flags & HR_JSON_F_BAD_UTF8);
+    hr_json_doc_free(&d);
+    assert_int_equal(hr_json_parse(&d, sur, strlen(sur), &lim, &e), -1);
+    assert_non_null(strstr(e.msg, "unpaired surrogate escape"));
     /* Outside strings it is always a syntax error. */
     assert_int_equal(hr_json_parse(&d, "[1,\xff]", 5, NULL, &e), -1);
 }
