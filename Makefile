@@ -9,7 +9,8 @@ build:
 	cmake --build build -j$$(nproc)
 
 # Exact OpenAI token counts need tiktoken's rank files; fetch them once (verified by SHA-256).
-# Without network the proxy still runs and counts with the estimator (it says so in /stats).
+# Without network the proxy still runs and counts with the estimator (answers say which
+# counter was used in x-headroom-token-counter).
 run: build
 	@./build/headroom tokens fetch >/dev/null 2>&1 || echo "note: tokenizer files not fetched; token counts fall back to the estimator"
 	./build/headroom proxy $(ARGS)

@@ -99,6 +99,28 @@ static int append_compressor_metrics(hr_buf *b)
                               "headroom_compressor_tokens_total{compressor=\"%s\",kind=\"saved\"} %lld\n",
                            name, spans, name, before, name, after, name, before - after);
     }
+    /* What the pipeline decided per tool output, and every way it failed open: the numbers
+     * an operator alerts on (a store that cannot write means originals are forwarded whole). */
+    if (rc == 0)
+        rc = hr_buf_printf(
+            b,
+            "# HELP headroom_compression_spans_total Tool outputs the pipeline looked at, by outcome.\n"
+            "# TYPE headroom_compression_spans_total counter\n"
+            "headroom_compression_spans_total{outcome=\"seen\"} %llu\n"
+            "headroom_compression_spans_total{outcome=\"compressed\"} %llu\n"
+            "headroom_compression_spans_total{outcome=\"replayed\"} %llu\n"
+            "# HELP headroom_compression_failed_open_total Requests forwarded with originals after an error.\n"
+            "# TYPE headroom_compression_failed_open_total counter\n"
+            "headroom_compression_failed_open_total %llu\n"
+            "# HELP headroom_compression_deadline_exceeded_total Compressions abandoned at the deadline.\n"
+            "# TYPE headroom_compression_deadline_exceeded_total counter\n"
+            "headroom_compression_deadline_exceeded_total %llu\n"
+            "# HELP headroom_ccr_store_failures_total Originals the store could not keep (forwarded whole).\n"
+            "# TYPE headroom_ccr_store_failures_total counter\n"
+            "headroom_ccr_store_failures_total %llu\n",
+            (unsigned long long)s.spans_seen, (unsigned long long)s.spans_compressed,
+            (unsigned long long)s.spans_replayed, (unsigned long long)s.failed_open,
+            (unsigned long long)s.deadline_exceeded, (unsigned long long)s.store_failures);
     return rc;
 }
 

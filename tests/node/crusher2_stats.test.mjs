@@ -70,8 +70,8 @@ after(async () => {
 function parseMetrics(text) {
   const m = new Map();
   for (const line of text.split('\n')) {
-    const hit = line.match(/^(headroom_compressor_\w+)\{([^}]*)\} (-?\d+)$/);
-    if (hit) m.set(`${hit[1]}{${hit[2]}}`, Number(hit[3]));
+    const hit = line.match(/^(headroom_\w+?)(\{[^}]*\})? (-?\d+)$/);
+    if (hit) m.set(`${hit[1]}${hit[2] ?? ''}`, Number(hit[3]));
   }
   return m;
 }
@@ -131,4 +131,13 @@ test('/stats and /metrics report savings per compressor, equal to independent o2
   // Nothing else was compressed: the per-compressor savings add up to the pipeline's total.
   assert.equal(stats.compression.tokens_saved, sumSaved);
   assert.equal(metrics.get('headroom_compressor_spans_total{compressor="text"}'), 0);
+  // The pipeline's outcome and fail-open counters mirror /stats.
+  const comp = stats.compression;
+  assert.equal(metrics.get('headroom_compression_spans_total{outcome="seen"}'), comp.spans_seen);
+  assert.equal(metrics.get('headroom_compression_spans_total{outcome="compressed"}'), comp.spans_compressed);
+  assert.equal(metrics.get('headroom_compression_spans_total{outcome="replayed"}'), comp.spans_replayed);
+  assert.equal(metrics.get('headroom_compression_failed_open_total'), comp.failed_open);
+  assert.equal(metrics.get('headroom_compression_deadline_exceeded_total'), comp.deadline_exceeded);
+  assert.equal(metrics.get('headroom_ccr_store_failures_total'), comp.store_failures);
+  assert.ok(comp.spans_compressed >= Object.keys(expected).length);
 });
