@@ -230,6 +230,8 @@ int hr_ccr_put(hr_ccr_store *s, const char *tenant, const char *hash, const void
     return 0;
 }
 
+unsigned hr_ccr_store_ttl(const hr_ccr_store *s) { return s->ttl_seconds; }
+
 hr_ccr_status hr_ccr_get(hr_ccr_store *s, const char *tenant, const char *hash, hr_buf *out)
 {
     atomic_fetch_add(&s->gets, 1);

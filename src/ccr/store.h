@@ -72,6 +72,10 @@ void hr_ccr_store_close(hr_ccr_store *s);
 int hr_ccr_put(hr_ccr_store *s, const char *tenant, const char *hash, const void *data,
                size_t len, unsigned ttl_seconds);
 
+/* The TTL a put with ttl_seconds 0 gets (the configured default), so a caller that keeps
+ * handing out a stored hash knows when to store it again. */
+unsigned hr_ccr_store_ttl(const hr_ccr_store *s);
+
 typedef enum {
     HR_CCR_FOUND = 0,
     HR_CCR_NOT_FOUND = 1, /* unknown, expired, evicted, or another tenant's */

@@ -3,6 +3,9 @@
  * replay the session's earlier decision or compress (routing by content), keep the result
  * only if it saves enough tokens and its original is stored, and splice the replacements
  * in so every other byte is unchanged. Every failure path forwards the original.
+ * A replayed marker is held to the same rule as a new one: sessions are per tenant, and a
+ * replay stores the original again (from the request's own span) once its last put is a
+ * quarter of the store's TTL old, so the marker a client is sent is one it can retrieve.
  */
 #include "compress/pipeline_instance.h"
 
@@ -59,33 +62,49 @@ void hr_pipeline_free(hr_pipeline *p)
 
 void hr_pipeline_config_of(const hr_pipeline *p, hr_pipeline_config *out) { *out = p->cfg; }
 
-/* ---- originals ------------------------------------------------------------------------ */
-
-/* Stores the original of a compressed span under its content hash. -1 when no store is
- * available or the put fails: the caller then forwards the original. */
-static int store_original(hr_pipeline *p, const char *tenant, const char *hash,
-                          const char *data, size_t len)
-{
-    hr_ccr_store *s = p->store_choice == HR_PIPELINE_STORE_GIVEN ? p->store
-                                                                 : hr_ccr_process_store();
-    if (!s)
-        return -1;
-    char derived[HR_CCR_TENANT_MAX + 1];
-    if (!tenant || !*tenant) { /* no credential: the tenant the routes derive for none */
-        hr_ccr_tenant_derive(NULL, 0, derived);
-        tenant = derived;
-    }
-    return hr_ccr_put(s, tenant, hash, data, len, 0);
-}
-
-/* ---- one text ------------------------------------------------------------------------- */
-
 static double now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
+
+/* ---- originals ------------------------------------------------------------------------ */
+
+/* A replay re-puts its original once the last put is older than TTL / this: the original
+ * then outlives every forward of its marker by at least three quarters of the TTL, and a
+ * long session rewrites each original at most four times per TTL. */
+#define REPLAY_REFRESH_FRACTION 4
+
+static hr_ccr_store *pipeline_store(hr_pipeline *p)
+{
+    return p->store_choice == HR_PIPELINE_STORE_GIVEN ? p->store : hr_ccr_process_store();
+}
+
+/* The tenant originals are stored under: the request's, or for none the tenant the routes
+ * derive for a request without a credential. Writes into out (HR_CCR_TENANT_MAX + 1). */
+static const char *effective_tenant(const char *tenant, char *out)
+{
+    if (tenant && *tenant)
+        return tenant;
+    hr_ccr_tenant_derive(NULL, 0, out);
+    return out;
+}
+
+/* Stores the original of a compressed span under its content hash. -1 when no store is
+ * available or the put fails: the caller then forwards the original. */
+static int store_original(hr_pipeline *p, const char *tenant, const char *hash,
+                          const char *data, size_t len)
+{
+    hr_ccr_store *s = pipeline_store(p);
+    if (!s)
+        return -1;
+    char derived[HR_CCR_TENANT_MAX + 1];
+    return hr_ccr_put(s, effective_tenant(tenant, derived), hash, data, len, 0);
+}
+
+/* ---- one text ------------------------------------------------------------------------- */
+
 
 /* Routing: JSON goes straight to SmartCrusher; anything else (or JSON it could not
  * reduce) through detection to the logs / search / diff / text compressors. */
@@ -217,6 +236,7 @@ typedef struct request_run {
     hr_json_doc doc;
     hr_policy_scan scan;
     char model[128];
+    char tenant[HR_CCR_TENANT_MAX + 1];   /* effective tenant (see effective_tenant) */
     char session[HR_SESSION_KEY_MAX + 1];
     uint32_t prefix;
     double deadline;
@@ -229,23 +249,32 @@ typedef struct request_run {
     hr_pipeline_stats delta;
 } request_run;
 
-/* Session key: the client's x-headroom-session-id, else the content hash of model + NUL +
- * the system prompt's source bytes (a conversation's fixed identity). */
-static void session_key(request_run *r)
+/* Session key: the content hash of the tenant + NUL + the client's x-headroom-session-id,
+ * else of the tenant + NUL + model + NUL + the system prompt's source bytes (a
+ * conversation's fixed identity). The tenant is in it because a session's decisions carry
+ * its originals' put times: two clients with the same agent prompt must not share them.
+ * -1 out of memory. */
+static int session_key(request_run *r)
 {
     const char *sid = r->in->session_id;
-    if (sid && *sid) {
-        snprintf(r->session, sizeof r->session, "id:%s", sid);
-        return;
-    }
+    int by_id = sid && *sid;
     hr_buf b = HR_BUF_INIT;
-    const hr_json_node *sys = hr_json_at(&r->doc, r->scan.system);
-    int ok = hr_buf_append(&b, r->model, strlen(r->model) + 1) == 0 &&
+    int ok = hr_buf_append(&b, r->tenant, strlen(r->tenant) + 1) == 0;
+    if (by_id) {
+        ok = ok && hr_buf_puts(&b, sid) == 0;
+    } else {
+        const hr_json_node *sys = hr_json_at(&r->doc, r->scan.system);
+        ok = ok && hr_buf_append(&b, r->model, strlen(r->model) + 1) == 0 &&
              (!sys || hr_buf_append(&b, r->doc.src + sys->start, sys->end - sys->start) == 0);
+    }
     char h[HR_CONTENT_HASH_HEX + 1];
-    hr_content_hash(ok ? b.data : r->model, ok ? b.len : strlen(r->model), h);
-    snprintf(r->session, sizeof r->session, "h:%s", h);
+    if (ok)
+        hr_content_hash(b.data, b.len, h);
     hr_buf_free(&b);
+    if (!ok)
+        return -1;
+    snprintf(r->session, sizeof r->session, "%s:%s", by_id ? "id" : "h", h);
+    return 0;
 }
 
 static void note_transform(hr_pipeline_result *out, const char *name)
@@ -309,7 +338,7 @@ static int compress_new_span(request_run *r, const hr_policy_span *sp, const cha
         r->delta.store_failures++;
         r->out->failed_open = 1; /* not remembered: a later request may store it */
     } else if (hr_session_cache_put(p->cache, r->session, hash, dec, res.out.data,
-                                    res.out.len) != 0) {
+                                    res.out.len, (long long)now_ms()) != 0) {
         rc = -1;
     }
     if (rc == 0 && dec->compressed && hr_buf_append(&r->comp, res.out.data, res.out.len) != 0)
@@ -317,6 +346,24 @@ static int compress_new_span(request_run *r, const hr_policy_span *sp, const cha
     hr_compress_result_free(&res);
     r->delta.spans_compressed += rc == 0 && dec->compressed;
     return rc;
+}
+
+/* A replay forwards a marker again, so its original must still be in the store for this
+ * tenant: re-put it from the span (which refreshes its TTL) when the last put is old.
+ * 0 the marker may be forwarded, -1 it may not (no store, or the put failed). */
+static int refresh_replayed_original(request_run *r, const char *hash, long long stored_ms)
+{
+    hr_ccr_store *s = pipeline_store(r->p);
+    if (!s)
+        return -1;
+    long long now = (long long)now_ms();
+    long long ttl_ms = (long long)hr_ccr_store_ttl(s) * 1000;
+    if (now - stored_ms < ttl_ms / REPLAY_REFRESH_FRACTION)
+        return 0;
+    if (hr_ccr_put(s, r->tenant, hash, r->text.data, r->text.len, 0) != 0)
+        return -1;
+    hr_session_cache_mark_stored(r->p->cache, r->session, hash, now);
+    return 0;
 }
 
 /* Decides one span: replay the session's decision, leave it (cache mode's frozen prefix,
@@ -331,10 +378,17 @@ static int run_span(request_run *r, const hr_policy_span *sp)
     hr_content_hash(r->text.data, r->text.len, hash);
     r->delta.spans_seen++;
     hr_span_decision dec;
-    int hit = hr_session_cache_get(r->p->cache, r->session, hash, &dec, &r->comp);
+    long long stored_ms = 0;
+    int hit = hr_session_cache_get(r->p->cache, r->session, hash, &dec, &r->comp, &stored_ms);
     if (hit < 0)
         return -1;
-    if (hit) {
+    if (hit && dec.compressed && refresh_replayed_original(r, hash, stored_ms) != 0) {
+        /* this request forwards the original; the entry stays, so once the store works
+         * again later turns get the same bytes as before */
+        leave_span(r, &dec);
+        r->delta.store_failures++;
+        r->out->failed_open = 1;
+    } else if (hit) {
         r->delta.spans_replayed += dec.compressed;
     } else if (r->p->cfg.mode == HR_MODE_CACHE && sp->message < r->prefix) {
         leave_span(r, &dec); /* frozen prefix: the provider saw these bytes as they are */
@@ -368,7 +422,10 @@ static int run_request(request_run *r)
         snprintf(r->model, sizeof r->model, "%s", m.data);
     hr_buf_free(&m);
     count_tokens(r->model, "", 0, &r->out->counter); /* names the counter even on replays */
-    session_key(r);
+    char derived[HR_CCR_TENANT_MAX + 1];
+    snprintf(r->tenant, sizeof r->tenant, "%s", effective_tenant(r->in->tenant, derived));
+    if (session_key(r) != 0)
+        return -1;
     int cache_mode = r->p->cfg.mode == HR_MODE_CACHE;
     if (!r->scan.n) { /* nothing to compress, but cache mode's prefix still moves on */
         if (cache_mode)

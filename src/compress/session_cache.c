@@ -13,6 +13,7 @@ typedef struct entry {
     hr_span_decision dec;
     char *text;  /* owned; NULL when not compressed */
     size_t len;
+    long long stored_ms; /* when the original was last put for the session's tenant */
     uint64_t used;
 } entry;
 
@@ -134,7 +135,7 @@ static void evict_lru_entry(hr_session_cache *c, session *s)
 }
 
 int hr_session_cache_get(hr_session_cache *c, const char *session_key, const char *hash,
-                         hr_span_decision *dec, hr_buf *text)
+                         hr_span_decision *dec, hr_buf *text, long long *stored_ms)
 {
     int rc = 0;
     pthread_mutex_lock(&c->mu);
@@ -143,6 +144,8 @@ int hr_session_cache_get(hr_session_cache *c, const char *session_key, const cha
     if (e) {
         e->used = ++c->tick;
         *dec = e->dec;
+        if (stored_ms)
+            *stored_ms = e->stored_ms;
         rc = e->text && hr_buf_append(text, e->text, e->len) != 0 ? -1 : 1;
     }
     pthread_mutex_unlock(&c->mu);
@@ -150,7 +153,8 @@ int hr_session_cache_get(hr_session_cache *c, const char *session_key, const cha
 }
 
 int hr_session_cache_put(hr_session_cache *c, const char *session_key, const char *hash,
-                         const hr_span_decision *dec, const char *text, size_t len)
+                         const hr_span_decision *dec, const char *text, size_t len,
+                         long long stored_ms)
 {
     char *copy = NULL;
     if (dec->compressed) {
@@ -194,6 +198,7 @@ int hr_session_cache_put(hr_session_cache *c, const char *session_key, const cha
     e->dec = *dec;
     e->text = copy;
     e->len = len;
+    e->stored_ms = stored_ms;
     e->used = ++c->tick;
     s->bytes += len;
     c->total_bytes += len;
@@ -216,6 +221,17 @@ int hr_session_cache_put(hr_session_cache *c, const char *session_key, const cha
 out:
     pthread_mutex_unlock(&c->mu);
     return rc;
+}
+
+void hr_session_cache_mark_stored(hr_session_cache *c, const char *session_key, const char *hash,
+                                  long long stored_ms)
+{
+    pthread_mutex_lock(&c->mu);
+    session *s = find_session(c, session_key);
+    entry *e = s ? find_entry(s, hash) : NULL;
+    if (e)
+        e->stored_ms = stored_ms;
+    pthread_mutex_unlock(&c->mu);
 }
 
 uint32_t hr_session_cache_prefix(hr_session_cache *c, const char *session_key)

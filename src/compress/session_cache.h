@@ -5,7 +5,9 @@
  * A session is named by a key (x-headroom-session-id, or the content hash of model +
  * system prompt). Per session: a bounded LRU of entries keyed by the content hash of a
  * tool output, each holding the decision (compressed text, or "left as is") and its token
- * counts; plus the message count of the session's previous request. Bounds: sessions
+ * counts, and when its original was last put in the CCR store; plus the message count of
+ * the session's previous request. A session belongs to one tenant (the caller puts the
+ * tenant in the key), so that put time is the tenant's. Bounds: sessions
  * (LRU), entries per session and bytes per session (LRU within the session), and bytes
  * over all sessions (least recently used sessions go first), so the process's memory for
  * replay has one fixed ceiling.
@@ -38,13 +40,20 @@ hr_session_cache *hr_session_cache_new(size_t max_sessions, size_t max_entries,
                                        size_t max_bytes, size_t max_total_bytes);
 void hr_session_cache_free(hr_session_cache *c);
 
-/* 1 found (dec filled, compressed text appended to text), 0 absent, -1 out of memory. */
+/* 1 found (dec filled, compressed text appended to text, *stored_ms set to the time the
+ * original was last stored; stored_ms may be NULL), 0 absent, -1 out of memory. */
 int hr_session_cache_get(hr_session_cache *c, const char *session, const char *hash,
-                         hr_span_decision *dec, hr_buf *text);
+                         hr_span_decision *dec, hr_buf *text, long long *stored_ms);
 /* Records (or refreshes) the decision for hash; text/len is the compressed text (ignored
- * when dec->compressed is 0). 0 ok, -1 out of memory (the cache is left consistent). */
+ * when dec->compressed is 0); stored_ms is when its original was stored (the caller's
+ * clock, monotonic milliseconds). 0 ok, -1 out of memory (the cache is left consistent). */
 int hr_session_cache_put(hr_session_cache *c, const char *session, const char *hash,
-                         const hr_span_decision *dec, const char *text, size_t len);
+                         const hr_span_decision *dec, const char *text, size_t len,
+                         long long stored_ms);
+/* Notes that hash's original was stored again at stored_ms (a replay re-put it). No-op
+ * when the entry is gone. */
+void hr_session_cache_mark_stored(hr_session_cache *c, const char *session, const char *hash,
+                                  long long stored_ms);
 
 /* Message count of the session's previous request (0 for a new session), and its update
  * after a request: cache mode compresses only messages at or after the previous count. */

@@ -2,7 +2,9 @@
  * OpenAI chat and Responses bodies: only tool outputs change and every other byte is
  * identical; excluded tools, small spans and user text stay; originals are stored under
  * the marker's hash; token-mode replay over 30 turns and cache mode keep earlier bytes;
- * determinism across two processes; fail-open paths (no store, bad JSON, deadline). */
+ * determinism across two processes; fail-open paths (no store, bad JSON, deadline);
+ * replayed markers stay retrievable (per tenant, after the store's TTL, and a replay whose
+ * store fails forwards the original). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +19,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -428,6 +434,195 @@ static void fails_open(void **state)
     hr_buf_free(&file);
 }
 
+/* ---- replayed markers stay retrievable ------------------------------------------------ */
+
+static hr_pipeline_result run_as(hr_pipeline *p, const hr_buf *body, const char *session,
+                                 const char *tenant)
+{
+    hr_pipeline_input in = {HR_SHAPE_ANTHROPIC_MESSAGES, body->data, body->len, session, tenant,
+                            "hr-t"};
+    hr_pipeline_result out;
+    assert_int_equal(hr_pipeline_run_on(p, &in, &out), 0);
+    return out;
+}
+
+/* The forwarded body names one marker; its original must be in st for tenant. */
+static void assert_retrievable(hr_ccr_store *st, const char *tenant, const hr_pipeline_result *r,
+                               const hr_buf *original)
+{
+    hr_marker m;
+    assert_true(r->modified);
+    assert_true(hr_marker_find(r->body.data, r->body.len, 0, &m));
+    hr_buf got = HR_BUF_INIT;
+    assert_int_equal(hr_ccr_get(st, tenant, m.hash, &got), HR_CCR_FOUND);
+    assert_int_equal(got.len, original->len);
+    assert_memory_equal(got.data, original->data, original->len);
+    hr_buf_free(&got);
+}
+
+static void assert_same_body(const hr_pipeline_result *a, const hr_pipeline_result *b)
+{
+    assert_true(a->modified && b->modified);
+    assert_int_equal(a->body.len, b->body.len);
+    assert_memory_equal(a->body.data, b->body.data, a->body.len);
+}
+
+static hr_ccr_store *memory_store_ttl(unsigned ttl)
+{
+    hr_ccr_config c;
+    hr_ccr_config_default(&c);
+    c.backend = HR_CCR_BACKEND_MEMORY;
+    c.ttl_seconds = ttl;
+    char err[200];
+    hr_ccr_store *s = hr_ccr_store_open(&c, err, sizeof err);
+    assert_non_null(s);
+    return s;
+}
+
+/* Two clients with the same agent prompt (and, separately, the same session id) each get
+ * a marker they can retrieve; a tenant's own replay within the TTL does not put again. */
+static void replay_is_per_tenant(void **state)
+{
+    (void)state;
+    hr_ccr_store *st = memory_store();
+    hr_pipeline *p = pipeline_with(st, HR_MODE_TOKEN);
+    hr_buf body = HR_BUF_INIT, rows = HR_BUF_INIT, file = HR_BUF_INIT;
+    anthropic_body(&body, &rows, &file);
+    const char *a = "aaaaaaaaaaaaaaaa", *b = "bbbbbbbbbbbbbbbb";
+    const char *sessions[] = {NULL, "shared-session-id"};
+    for (int k = 0; k < 2; k++) {
+        hr_pipeline_result ra = run_as(p, &body, sessions[k], a);
+        hr_pipeline_result rb = run_as(p, &body, sessions[k], b);
+        assert_retrievable(st, a, &ra, &rows);
+        assert_retrievable(st, b, &rb, &rows);
+        assert_same_body(&ra, &rb); /* deterministic: B's own compression, same bytes */
+        hr_pipeline_result_free(&ra);
+        hr_pipeline_result_free(&rb);
+    }
+    hr_pipeline_stats ps;
+    hr_pipeline_stats_get(p, &ps);
+    assert_int_equal(ps.spans_replayed, 0); /* no session crossed tenants */
+    hr_ccr_stats before, after;
+    hr_ccr_store_stats(st, &before);
+    hr_pipeline_result again = run_as(p, &body, NULL, a);
+    assert_retrievable(st, a, &again, &rows);
+    hr_pipeline_stats_get(p, &ps);
+    assert_int_equal(ps.spans_replayed, 1);
+    hr_ccr_store_stats(st, &after);
+    assert_int_equal(after.puts, before.puts); /* stored moments ago: no rewrite */
+    hr_pipeline_result_free(&again);
+    hr_buf_free(&body);
+    hr_buf_free(&rows);
+    hr_buf_free(&file);
+    hr_pipeline_free(p);
+    hr_ccr_store_close(st);
+}
+
+/* The session cache outlives the store's TTL: a replay after the original expired stores
+ * it again and forwards the same bytes as before. */
+static void replay_after_ttl_stores_again(void **state)
+{
+    (void)state;
+    hr_ccr_store *st = memory_store_ttl(1);
+    hr_pipeline *p = pipeline_with(st, HR_MODE_TOKEN);
+    hr_buf body = HR_BUF_INIT, rows = HR_BUF_INIT, file = HR_BUF_INIT;
+    anthropic_body(&body, &rows, &file);
+    const char *t = "0123456789abcdef";
+    hr_pipeline_result first = run_as(p, &body, NULL, t);
+    assert_retrievable(st, t, &first, &rows);
+    hr_marker m;
+    assert_true(hr_marker_find(first.body.data, first.body.len, 0, &m));
+    usleep(1100 * 1000);
+    hr_buf got = HR_BUF_INIT;
+    assert_int_equal(hr_ccr_get(st, t, m.hash, &got), HR_CCR_NOT_FOUND); /* expired */
+    hr_pipeline_result second = run_as(p, &body, NULL, t);
+    assert_same_body(&first, &second);
+    assert_false(second.failed_open);
+    assert_retrievable(st, t, &second, &rows);
+    hr_pipeline_stats ps;
+    hr_pipeline_stats_get(p, &ps);
+    assert_int_equal(ps.spans_replayed, 1);
+    hr_pipeline_result_free(&first);
+    hr_pipeline_result_free(&second);
+    hr_buf_free(&got);
+    hr_buf_free(&body);
+    hr_buf_free(&rows);
+    hr_buf_free(&file);
+    hr_pipeline_free(p);
+    hr_ccr_store_close(st);
+}
+
+/* A 127.0.0.1 port nobody listens on: bound, then closed. */
+static int closed_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t n = sizeof sa;
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &n), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static void configure_process_store(hr_ccr_backend backend, const char *redis_url)
+{
+    hr_ccr_config c;
+    hr_ccr_config_default(&c);
+    c.backend = backend;
+    c.redis_url = redis_url;
+    c.redis_timeout_ms = 100;
+    c.ttl_seconds = 1;
+    char err[200] = "";
+    assert_int_equal(hr_ccr_process_configure(&c, err, sizeof err), 0);
+}
+
+/* The store goes away between turns (a Redis that died): the replay cannot store its
+ * original, so that request forwards the original span; once the store works again the
+ * next turn gets the same bytes as the first. */
+static void replay_with_failing_store_forwards_original(void **state)
+{
+    (void)state;
+    configure_process_store(HR_CCR_BACKEND_MEMORY, NULL);
+    hr_pipeline_config c;
+    hr_pipeline_config_default(&c);
+    hr_pipeline *p = hr_pipeline_new(&c, HR_PIPELINE_STORE_PROCESS, NULL);
+    assert_non_null(p);
+    hr_buf body = HR_BUF_INIT, rows = HR_BUF_INIT, file = HR_BUF_INIT;
+    anthropic_body(&body, &rows, &file);
+    const char *t = "0123456789abcdef";
+    hr_pipeline_result first = run_as(p, &body, NULL, t);
+    assert_retrievable(hr_ccr_process_store(), t, &first, &rows);
+
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", closed_port());
+    configure_process_store(HR_CCR_BACKEND_REDIS, url);
+    usleep(300 * 1000); /* past a quarter of the 1 s TTL: the replay must put again */
+    hr_pipeline_result down = run_as(p, &body, NULL, t);
+    assert_false(down.modified);
+    assert_true(down.failed_open);
+    assert_true(down.tokens_before > 0 && down.tokens_before == down.tokens_after);
+    hr_pipeline_stats ps;
+    hr_pipeline_stats_get(p, &ps);
+    assert_int_equal(ps.store_failures, 1);
+    assert_int_equal(ps.spans_replayed, 0);
+
+    configure_process_store(HR_CCR_BACKEND_MEMORY, NULL);
+    hr_pipeline_result back = run_as(p, &body, NULL, t);
+    assert_same_body(&first, &back);
+    assert_retrievable(hr_ccr_process_store(), t, &back, &rows);
+    hr_pipeline_stats_get(p, &ps);
+    assert_int_equal(ps.spans_replayed, 1);
+    hr_ccr_process_close();
+    hr_pipeline_result_free(&first);
+    hr_pipeline_result_free(&down);
+    hr_pipeline_result_free(&back);
+    hr_buf_free(&body);
+    hr_buf_free(&rows);
+    hr_buf_free(&file);
+    hr_pipeline_free(p);
+}
+
 /* Bodies at the edges: each is forwarded unchanged or changed only inside a tool output. */
 static void bad_request_bodies(void **state)
 {
@@ -532,6 +727,9 @@ int main(void)
         cmocka_unit_test(cache_mode_never_compresses_old_content),
         cmocka_unit_test(deterministic_across_processes),
         cmocka_unit_test(fails_open),
+        cmocka_unit_test(replay_is_per_tenant),
+        cmocka_unit_test(replay_after_ttl_stores_again),
+        cmocka_unit_test(replay_with_failing_store_forwards_original),
         cmocka_unit_test(bad_request_bodies),
         cmocka_unit_test(config_from_args),
     };
