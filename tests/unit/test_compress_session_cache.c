@@ -1,6 +1,6 @@
 /* test_compress_session_cache.c: the replay cache's bounds (entries and bytes per
  * session, bytes over all sessions, number of sessions), LRU order, round trips of
- * decisions and texts, and cache mode's per-session prefix. */
+ * decisions, texts and original put times, and cache mode's per-session prefix. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,7 +23,7 @@ static void put_text(hr_session_cache *c, const char *sess, int i, size_t len)
     hash_of(i, h);
     memset(text, 'a' + i % 26, sizeof text);
     hr_span_decision d = {1, 100 + i, 10 + i, "smart_crusher", 50, 5};
-    assert_int_equal(hr_session_cache_put(c, sess, h, &d, text, len), 0);
+    assert_int_equal(hr_session_cache_put(c, sess, h, &d, text, len, 1000 + i), 0);
 }
 
 static int has(hr_session_cache *c, const char *sess, int i)
@@ -32,7 +32,7 @@ static int has(hr_session_cache *c, const char *sess, int i)
     hash_of(i, h);
     hr_span_decision d;
     hr_buf t = HR_BUF_INIT;
-    int rc = hr_session_cache_get(c, sess, h, &d, &t);
+    int rc = hr_session_cache_get(c, sess, h, &d, &t, NULL);
     hr_buf_free(&t);
     return rc;
 }
@@ -46,8 +46,17 @@ static void round_trip(void **state)
     hash_of(3, h);
     hr_span_decision d;
     hr_buf t = HR_BUF_INIT;
-    assert_int_equal(hr_session_cache_get(c, "s", h, &d, &t), 1);
+    long long stored = 0;
+    assert_int_equal(hr_session_cache_get(c, "s", h, &d, &t, &stored), 1);
     assert_true(d.compressed);
+    assert_int_equal(stored, 1003);
+    /* a replay that stored the original again moves its put time; unknown entries no-op */
+    hr_session_cache_mark_stored(c, "s", h, 5000);
+    hr_session_cache_mark_stored(c, "other", h, 9000);
+    hr_buf_reset(&t);
+    assert_int_equal(hr_session_cache_get(c, "s", h, &d, &t, &stored), 1);
+    assert_int_equal(stored, 5000);
+    assert_int_equal(t.len, 100);
     assert_int_equal(d.tokens_before, 103);
     assert_int_equal(d.tokens_after, 13);
     assert_string_equal(d.compressor, "smart_crusher");
@@ -56,9 +65,9 @@ static void round_trip(void **state)
     /* another session does not see it; a "left as is" decision carries no text */
     assert_int_equal(has(c, "other", 3), 0);
     hr_span_decision keep = {0, 7, 7, NULL, 0, 0};
-    assert_int_equal(hr_session_cache_put(c, "s", h, &keep, "ignored", 7), 0);
+    assert_int_equal(hr_session_cache_put(c, "s", h, &keep, "ignored", 7, 0), 0);
     hr_buf_reset(&t);
-    assert_int_equal(hr_session_cache_get(c, "s", h, &d, &t), 1);
+    assert_int_equal(hr_session_cache_get(c, "s", h, &d, &t, NULL), 1);
     assert_false(d.compressed);
     assert_int_equal(t.len, 0);
     hr_buf_free(&t);
