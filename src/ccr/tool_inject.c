@@ -1,5 +1,7 @@
 /* tool_inject.c: see tool_inject.h. One tool description and schema for all three
- * provider formats, so the model sees the same words whichever API the agent speaks.
+ * provider formats, so the model sees the same words whichever API the agent speaks, and
+ * the rules for when offering it would change what the client asked for (legacy
+ * `functions`, a forced tool call): then nothing is injected.
  */
 #include "ccr/tool_inject.h"
 
@@ -57,6 +59,44 @@ static int defines_retrieve_tool(hr_ccr_api api, const hr_json_doc *d, uint32_t 
     return 0;
 }
 
+/* An OpenAI chat request on the legacy `functions` array: OpenAI rejects a request with
+ * both `functions` and `tools`, so adding ours would break the client's request. */
+static int uses_legacy_functions(hr_ccr_api api, const hr_json_doc *d)
+{
+    return api == HR_CCR_API_OPENAI_CHAT && hr_json_get(d, 0, "functions") != HR_JSON_NONE;
+}
+
+/* The tool a tool_choice object names, in any of the three formats: chat
+ * {"type":"function","function":{"name":..}}, Responses {"type":"function","name":..},
+ * Anthropic {"type":"tool","name":..}. HR_JSON_NONE when it names none. */
+static uint32_t chosen_tool_name(const hr_json_doc *d, uint32_t tc)
+{
+    uint32_t fn = hr_json_get(d, tc, "function");
+    if (fn != HR_JSON_NONE && d->nodes[fn].type == HR_JSON_OBJECT)
+        return hr_json_get(d, fn, "name");
+    return hr_json_get(d, tc, "name");
+}
+
+/* A turn whose tool_choice forces some tool call ("required", Anthropic {"type":"any"}) must
+ * call a tool; offering ours would let the model satisfy that with a retrieval instead of
+ * the client's action, and the tool loop's follow-up rounds are forced the same way. A
+ * tool_choice naming headroom_retrieve (without the client defining it) would force ours.
+ * Either way the offer is skipped. "auto", "none", a client tool by name and allowed-tools
+ * lists (ours is not in them) leave the model free not to call ours. */
+static int tool_choice_forces_ours(const hr_json_doc *d)
+{
+    uint32_t tc = hr_json_get(d, 0, "tool_choice");
+    if (tc == HR_JSON_NONE)
+        return 0;
+    if (d->nodes[tc].type == HR_JSON_STRING)
+        return hr_json_string_eq(d, tc, "required") || hr_json_string_eq(d, tc, "any");
+    if (d->nodes[tc].type != HR_JSON_OBJECT)
+        return 0;
+    uint32_t type = hr_json_get(d, tc, "type");
+    return hr_json_string_eq(d, type, "any") ||
+           hr_json_string_eq(d, chosen_tool_name(d, tc), HR_CCR_TOOL_NAME);
+}
+
 int hr_ccr_inject_tool(hr_ccr_api api, const char *body, size_t len, hr_buf *out)
 {
     if (!hr_marker_present(body, len))
@@ -71,6 +111,10 @@ int hr_ccr_inject_tool(hr_ccr_api api, const char *body, size_t len, hr_buf *out
     const hr_json_node *root = &d.nodes[0];
     if (root->type != HR_JSON_OBJECT)
         goto done;
+    if (uses_legacy_functions(api, &d) || tool_choice_forces_ours(&d)) {
+        rc = 0; /* the original stays retrievable through the routes, CLI and MCP */
+        goto done;
+    }
     uint32_t tools = hr_json_get(&d, 0, "tools");
     size_t at;
     if (tools != HR_JSON_NONE) {

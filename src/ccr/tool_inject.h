@@ -33,8 +33,11 @@ int hr_ccr_tool_definition(hr_ccr_api api, hr_buf *out);
 
 /* If body (a request of api) contains a marker and does not already define a tool named
  * headroom_retrieve, writes the body with the tool appended to "tools" (created when
- * absent) into out and returns 1. 0: nothing to do (out untouched). -1: not a JSON object
- * or no memory (forward the body as it is). */
+ * absent) into out and returns 1. 0: nothing to do (out untouched), also when offering the
+ * tool would change the request's meaning: an OpenAI chat request on the legacy
+ * "functions" array (OpenAI rejects functions + tools), or a tool_choice that forces a
+ * tool call ("required", {"type":"any"}) or names headroom_retrieve (docs/ccr.md).
+ * -1: not a JSON object or no memory (forward the body as it is). */
 int hr_ccr_inject_tool(hr_ccr_api api, const char *body, size_t len, hr_buf *out);
 
 #endif

@@ -1,6 +1,6 @@
 /* The headroom_retrieve tool: injection in the three provider formats (bytes outside the
- * edit unchanged, appended last, deterministic, not when the client defines its own or
- * there is no marker), call detection, follow-up requests, usage summing, and the
+ * edit unchanged, appended last, deterministic, not when the client defines its own,
+ * there is no marker, the request uses legacy functions or tool_choice forces a call), call detection, follow-up requests, usage summing, and the
  * non-streaming loop against a scripted upstream (the provider is the only stand-in). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -94,6 +94,72 @@ static void appends_after_client_tools_and_respects_theirs(void **state)
     assert_int_equal(hr_ccr_inject_tool(HR_CCR_API_OPENAI_CHAT, plain, strlen(plain), &out), 0);
     assert_int_equal(hr_ccr_inject_tool(HR_CCR_API_OPENAI_CHAT, "[" MARK, 76, &out), -1);
     assert_int_equal(out.len, 0);
+}
+
+/* Requests where offering the tool would change what the client asked for get nothing:
+ * legacy chat `functions` (OpenAI rejects functions + tools) and a tool_choice that forces
+ * a call; tool_choice values that leave the model free still get the tool. */
+static void skips_legacy_functions_and_forced_tool_choice(void **state)
+{
+    (void)state;
+    struct { hr_ccr_api api; const char *body; int want; } cases[] = {
+        {HR_CCR_API_OPENAI_CHAT,
+         "{\"model\":\"gpt-4o\",\"functions\":[{\"name\":\"q\",\"parameters\":{}}],"
+         "\"messages\":[{\"role\":\"function\",\"name\":\"q\",\"content\":\"" MARK "\"}]}", 0},
+        {HR_CCR_API_OPENAI_CHAT, /* legacy functions with function_call forced */
+         "{\"functions\":[{\"name\":\"q\"}],\"function_call\":{\"name\":\"q\"},"
+         "\"messages\":[{\"role\":\"user\",\"content\":\"" MARK "\"}]}", 0},
+        {HR_CCR_API_OPENAI_CHAT,
+         "{\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"q\"}}],\"tool_choice\":"
+         "\"required\",\"messages\":[{\"role\":\"tool\",\"content\":\"" MARK "\"}]}", 0},
+        {HR_CCR_API_RESPONSES,
+         "{\"tools\":[{\"type\":\"function\",\"name\":\"q\"}],\"tool_choice\":\"required\","
+         "\"input\":[{\"type\":\"function_call_output\",\"output\":\"" MARK "\"}]}", 0},
+        {HR_CCR_API_ANTHROPIC,
+         "{\"tools\":[{\"name\":\"Read\",\"input_schema\":{}}],\"tool_choice\":{\"type\":\"any\"},"
+         "\"messages\":[{\"role\":\"user\",\"content\":\"" MARK "\"}]}", 0},
+        {HR_CCR_API_ANTHROPIC, /* forcing ours without defining it */
+         "{\"tool_choice\":{\"type\":\"tool\",\"name\":\"headroom_retrieve\"},"
+         "\"messages\":[{\"role\":\"user\",\"content\":\"" MARK "\"}]}", 0},
+        {HR_CCR_API_OPENAI_CHAT,
+         "{\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"headroom_retrieve\"}},"
+         "\"messages\":[{\"role\":\"tool\",\"content\":\"" MARK "\"}]}", 0},
+        /* the model stays free not to call ours: injected */
+        {HR_CCR_API_OPENAI_CHAT,
+         "{\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"q\"}}],\"tool_choice\":"
+         "\"auto\",\"messages\":[{\"role\":\"tool\",\"content\":\"" MARK "\"}]}", 1},
+        {HR_CCR_API_OPENAI_CHAT,
+         "{\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"q\"}}],\"tool_choice\":"
+         "\"none\",\"messages\":[{\"role\":\"tool\",\"content\":\"" MARK "\"}]}", 1},
+        {HR_CCR_API_OPENAI_CHAT,
+         "{\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"q\"}}],\"tool_choice\":"
+         "{\"type\":\"function\",\"function\":{\"name\":\"q\"}},\"messages\":[{\"role\":\"tool\","
+         "\"content\":\"" MARK "\"}]}", 1},
+        {HR_CCR_API_ANTHROPIC,
+         "{\"tools\":[{\"name\":\"Read\",\"input_schema\":{}}],\"tool_choice\":{\"type\":\"tool\","
+         "\"name\":\"Read\"},\"messages\":[{\"role\":\"user\",\"content\":\"" MARK "\"}]}", 1},
+        {HR_CCR_API_ANTHROPIC, /* `functions` means nothing to Anthropic */
+         "{\"functions\":[],\"messages\":[{\"role\":\"user\",\"content\":\"" MARK "\"}]}", 1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        hr_buf out = HR_BUF_INIT;
+        int rc = hr_ccr_inject_tool(cases[k].api, cases[k].body, strlen(cases[k].body), &out);
+        if (rc != cases[k].want)
+            fail_msg("case %zu: got %d, want %d", k, rc, cases[k].want);
+        if (!cases[k].want) {
+            assert_int_equal(out.len, 0); /* untouched: the client's bytes are forwarded */
+        } else {
+            hr_json_doc d = parse_ok(out.data, out.len);
+            uint32_t tools = hr_json_get(&d, 0, "tools");
+            uint32_t last = hr_json_index(&d, tools, d.nodes[tools].count - 1);
+            uint32_t name = cases[k].api == HR_CCR_API_OPENAI_CHAT
+                                ? hr_json_get(&d, hr_json_get(&d, last, "function"), "name")
+                                : hr_json_get(&d, last, "name");
+            assert_true(hr_json_string_eq(&d, name, "headroom_retrieve"));
+            hr_json_doc_free(&d);
+        }
+        hr_buf_free(&out);
+    }
 }
 
 static const char CHAT_CALL[] =
@@ -291,6 +357,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(injects_in_each_format),
         cmocka_unit_test(appends_after_client_tools_and_respects_theirs),
+        cmocka_unit_test(skips_legacy_functions_and_forced_tool_choice),
         cmocka_unit_test(finds_calls_in_each_format),
         cmocka_unit_test(loop_answers_and_sums_usage),
         cmocka_unit_test(followup_in_chat_and_responses_formats),
