@@ -58,14 +58,33 @@ function rss(pid) {
 
 function toMs(v, unit) { return unit === 'us' ? v / 1000 : unit === 's' ? v * 1000 : v; }
 
+// CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat.
+function cpuSeconds(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+// wrk runs under bash so its own CPU time comes back from `times` (children's user/sys).
 function wrk(url, bodyFile, { threads = 1, conns = 1, seconds = SECONDS, bypass = false, delayMs = 0 } = {}) {
-  const r = spawnSync('wrk', [`-t${threads}`, `-c${conns}`, `-d${seconds}s`, '--latency', '-s', path.join(here, 'post.lua'), url],
+  const r = spawnSync('bash', ['-c', 'wrk "$@" && times', 'wrk', `-t${threads}`, `-c${conns}`, `-d${seconds}s`, '--latency', '-s', path.join(here, 'post.lua'), url],
     { env: { ...process.env, BODY_FILE: bodyFile, BYPASS: bypass ? '1' : '0', DELAY_MS: String(delayMs) }, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
   const pct = (p) => { const m = r.stdout.match(new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`)); return m ? toMs(Number(m[1]), m[2]) : NaN; };
   const rps = Number((r.stdout.match(/Requests\/sec:\s+([\d.]+)/) || [0, NaN])[1]);
+  const requests = Number((r.stdout.match(/(\d+) requests in/) || [0, NaN])[1]);
+  const times = [...r.stdout.matchAll(/(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/g)].pop();
+  const wrkCpu = times ? Number(times[1]) * 60 + Number(times[2]) + Number(times[3]) * 60 + Number(times[4]) : NaN;
   const errors = /Non-2xx|Socket errors/.test(r.stdout) ? r.stdout.match(/(Non-2xx.*|Socket errors.*)/g).join('; ') : '';
-  return { p50: pct(50), p99: pct(99), rps, errors };
+  return { p50: pct(50), p99: pct(99), rps, requests, wrkCpu, errors };
+}
+
+// A wrk run plus the CPU each of the three processes spent per request (microseconds).
+function wrkWithCpu(url, bodyFile, opts) {
+  const u0 = cpuSeconds(up.p.pid), p0 = cpuSeconds(proxy.p.pid);
+  const r = wrk(url, bodyFile, opts);
+  const perReq = (sec) => +((sec * 1e6) / r.requests).toFixed(1);
+  r.cpu_us_per_request = { wrk: perReq(r.wrkCpu), upstream: perReq(cpuSeconds(up.p.pid) - u0), proxy: perReq(cpuSeconds(proxy.p.pid) - p0) };
+  return r;
 }
 
 async function openStreams(port, n) {
@@ -128,13 +147,16 @@ for (const [label, file] of [['2KB', small], ['1MB', large]]) {
 // throughput: direct and proxy alternate twice; the better run of each is kept
 const tput = { direct: [], proxy: [], bypass: [] };
 for (let round = 0; round < 2; round++) {
-  tput.direct.push(wrk(upstreamUrl, small, { threads: 2, conns: 32 }));
-  tput.proxy.push(wrk(proxyUrl, small, { threads: 2, conns: 32 }));
-  tput.bypass.push(wrk(proxyUrl, small, { threads: 2, conns: 32, bypass: true }));
+  tput.direct.push(wrkWithCpu(upstreamUrl, small, { threads: 2, conns: 32 }));
+  tput.proxy.push(wrkWithCpu(proxyUrl, small, { threads: 2, conns: 32 }));
+  tput.bypass.push(wrkWithCpu(proxyUrl, small, { threads: 2, conns: 32, bypass: true }));
 }
 const top = (xs) => Math.max(...xs.map((x) => x.rps));
+const topRun = (xs) => xs.reduce((a, b) => (b.rps > a.rps ? b : a));
 result.throughput_32 = {
   direct_rps: top(tput.direct), proxy_rps: top(tput.proxy), bypass_rps: top(tput.bypass),
+  cpu_us_per_request: { direct: topRun(tput.direct).cpu_us_per_request, proxy: topRun(tput.proxy).cpu_us_per_request, bypass: topRun(tput.bypass).cpu_us_per_request },
+  load_average: os.loadavg().map((x) => +x.toFixed(2)),
   errors: [...tput.direct, ...tput.proxy, ...tput.bypass].map((x) => x.errors).filter(Boolean).join('; '),
 };
 result.throughput_32.ratio = +(result.throughput_32.proxy_rps / result.throughput_32.direct_rps).toFixed(3);
@@ -149,13 +171,13 @@ const close = await openStreams(proxy.port, 200);
 await sleep(300);
 result.rss_200_streams = rss(proxy.p.pid);
 close();
-await sleep(1500);
+await sleep(3000); // idle maintenance runs after a full quiet second, on a 1 s tick
 result.rss_after_streams = rss(proxy.p.pid);
 const idle = await openIdleConnections(proxy.port, 1000);
 await sleep(300);
 result.rss_1000_idle_connections = rss(proxy.p.pid);
 idle();
-await sleep(1500);
+await sleep(3000);
 const stats = await (await fetch(`${proxyUrl}/stats`)).json();
 result.proxy_overhead_ms = stats.latency_ms.proxy_overhead;
 result.rss_idle_end = rss(proxy.p.pid);
@@ -175,6 +197,9 @@ for (const [k, v] of Object.entries(result.latency)) {
 const t = result.throughput_32;
 console.log(`\nthroughput, 32 clients, 2 KB: direct ${t.direct_rps} req/s, proxy ${t.proxy_rps} req/s (${(t.ratio * 100).toFixed(1)}%), proxy bypass ${t.bypass_rps} req/s (${(t.bypass_ratio * 100).toFixed(1)}%)`);
 const t2 = result.throughput_32_upstream_20ms;
+for (const [k, v] of Object.entries(t.cpu_us_per_request))
+  console.log(`CPU per request (us), ${k}: wrk ${v.wrk}, upstream ${v.upstream}, proxy ${v.proxy}`);
+console.log(`load average after the throughput runs: ${t.load_average.join(' ')}`);
 console.log(`throughput, 32 clients, 2 KB, upstream answering in 20 ms: direct ${t2.direct_rps} req/s, proxy ${t2.proxy_rps} req/s (${(t2.ratio * 100).toFixed(1)}%)`);
 for (const k of ['rss_idle_start', 'rss_200_streams', 'rss_after_streams', 'rss_1000_idle_connections', 'rss_idle_end'])
   console.log(`${k}: VmRSS ${result[k].VmRSS_MB} MB, RssAnon ${result[k].RssAnon_MB} MB, threads ${result[k].Threads}`);

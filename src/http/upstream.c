@@ -74,6 +74,27 @@ static void pool_give(handle_pair hp)
     }
 }
 
+size_t hr_upstream_pool_shrink(size_t keep)
+{
+    handle_pair dropped[POOL_MAX];
+    size_t n_dropped = 0;
+    pthread_mutex_lock(&g_pool_mu);
+    if ((size_t)g_pool_n > keep) {
+        /* The oldest pairs sit at the bottom of the LIFO stack: drop those, keep the warm top. */
+        n_dropped = (size_t)g_pool_n - keep;
+        memcpy(dropped, g_pool, n_dropped * sizeof *dropped);
+        memmove(g_pool, g_pool + n_dropped, keep * sizeof *g_pool);
+        g_pool_n = (int)keep;
+    }
+    pthread_mutex_unlock(&g_pool_mu);
+    /* Cleaned up outside the lock: closing connections must not hold up transfers. */
+    for (size_t i = 0; i < n_dropped; i++) {
+        curl_easy_cleanup(dropped[i].easy);
+        curl_multi_cleanup(dropped[i].multi);
+    }
+    return n_dropped;
+}
+
 static void pool_drain(void)
 {
     pthread_mutex_lock(&g_pool_mu);

@@ -70,6 +70,11 @@ hr_up_error hr_upstream_error(const hr_upstream *u);
 const char *hr_upstream_error_detail(const hr_upstream *u); /* curl's message, or "" */
 /* Milliseconds from start to the first response byte / to now. */
 double hr_upstream_ttfb_ms(const hr_upstream *u);
+/* Closes pooled idle handles (and their idle upstream connections) beyond the keep most
+ * recently used ones, returning their memory. For idle maintenance: after a burst the pool
+ * holds one handle pair (~60 KB, spread over per-thread malloc arenas) per peak concurrent
+ * transfer, which keeps those arenas from being trimmed. Returns how many were closed. */
+size_t hr_upstream_pool_shrink(size_t keep);
 /* Aborts and frees (closes the upstream connection if the body was not read to the end). */
 void hr_upstream_free(hr_upstream *u);
 

@@ -15,6 +15,7 @@
 #include "sys/mem.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -303,34 +304,67 @@ static void raise_fd_limit(void)
     }
 }
 
-/* Once a second while waiting for a signal: after a burst of requests the per-thread
- * malloc arenas hold freed memory; give it back when nothing is in flight, so RSS returns
- * to its idle size. Only when requests finished since the last trim, so an idle proxy does
- * no work. */
-static void idle_maintenance(unsigned long long *finished_at_last_trim)
+/* Upstream handle pairs kept warm across an idle period: enough for a few clients to
+ * resume without reconnecting; the rest of a burst's pool is closed so its memory can go. */
+#define IDLE_POOL_KEEP 4
+
+/* Once a second while waiting for a signal: after a burst, the curl handle pool (one pair
+ * per peak concurrent transfer) and glibc's per-thread malloc arenas hold memory the idle
+ * proxy does not need; give it back so RSS returns to its idle size. Debounced: only once
+ * requests finished since the last trim AND none finished during the last second (the
+ * burst is over) AND nothing is in flight, so a busy proxy keeps its pool and an idle one
+ * does no work. Runs on the main thread only, never on a request path. */
+typedef struct idle_state {
+    unsigned long long finished_at_last_trim;
+    unsigned long long finished_last_tick;
+} idle_state;
+
+static void idle_maintenance(idle_state *st)
 {
     unsigned long long finished = atomic_load(&S.finished);
-    if (finished == *finished_at_last_trim || atomic_load(&S.in_flight) > 0)
+    int quiet = finished == st->finished_last_tick;
+    st->finished_last_tick = finished;
+    if (!quiet || finished == st->finished_at_last_trim || atomic_load(&S.in_flight) > 0)
         return;
-    *finished_at_last_trim = finished;
+    st->finished_at_last_trim = finished;
+    size_t closed = hr_upstream_pool_shrink(IDLE_POOL_KEEP);
     long released = 0;
     hr_trim_result r = hr_heap_trim(&released);
     if (hr_log_enabled(HR_LOG_DEBUG)) {
-        char n[32];
+        char n[32], c[32];
         snprintf(n, sizeof n, "%ld", released);
-        hr_log_fields(HR_LOG_DEBUG, "heap trim", "result", hr_trim_result_name(r), "released_bytes", n, NULL);
+        snprintf(c, sizeof c, "%zu", closed);
+        hr_log_fields(HR_LOG_DEBUG, "heap trim", "result", hr_trim_result_name(r), "released_bytes", n,
+                      "upstream_handles_closed", c, NULL);
     }
+}
+
+/* glibc gives each thread that meets a locked arena a new one, up to 8 per core: with a
+ * thread per connection a burst spreads small long-lived allocations over 16 arenas whose
+ * top chunks malloc_trim cannot shrink (measured: ~100 KB each kept after a 32-client
+ * burst). Four arenas keep RSS near its idle size after bursts (2 and 4 measured the same)
+ * while 32 threads contend less for their locks than on 2 (arena-lock futex waits were ~3%
+ * of the proxy's CPU with 2). See docs/benchmarks.md (proxy). An explicit MALLOC_ARENA_MAX
+ * in the environment wins. Must run before any thread starts. */
+#define PROXY_ARENA_MAX 4
+
+static void cap_malloc_arenas(void)
+{
+#ifdef M_ARENA_MAX
+    if (!getenv("MALLOC_ARENA_MAX"))
+        mallopt(M_ARENA_MAX, PROXY_ARENA_MAX);
+#endif
 }
 
 static int wait_for_signal(sigset_t *set)
 {
-    unsigned long long trimmed_at = 0;
+    idle_state st = {0, 0};
     for (;;) {
         struct timespec one_second = {1, 0};
         int sig = sigtimedwait(set, NULL, &one_second);
         if (sig > 0)
             return sig;
-        idle_maintenance(&trimmed_at);
+        idle_maintenance(&st);
     }
 }
 
@@ -353,6 +387,7 @@ int hr_proxy_run(const hr_proxy_config *cfg)
 {
     hr_proxy_config_set_current(cfg);
     hr_log_configure(cfg->log_level, cfg->log_format);
+    cap_malloc_arenas();
     hr_metrics_init();
     raise_fd_limit();
     signal(SIGPIPE, SIG_IGN);
