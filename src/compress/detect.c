@@ -3,7 +3,7 @@
  * Two passes. The structural pass walks lines and cuts out what has a hard shape: fenced
  * blocks, diffs (consumed by their hunk counts), JSON values spanning lines (checked by a
  * small allocation-free validator). Between them lies plain text, which the vote pass cuts
- * into runs of search results and the rest, typed log / code / prose by the share of lines
+ * into runs of search results and the rest, typed listing / log / code / prose by the share of lines
  * carrying each signature. A tidy-up merges blank and tiny pieces into their neighbours.
  * Per-line work is bounded (signatures look at the first bytes of a line), so a 10 MB line
  * costs one memchr.
@@ -12,6 +12,7 @@
 
 #include "ccr/marker.h"
 #include "compress/diff.h"
+#include "compress/listing.h"
 #include "compress/logs.h"
 #include "compress/search.h"
 #include "compress/text.h"
@@ -27,6 +28,8 @@ enum {
     SMALL_SECTION = 6,     /* plain pieces with fewer non-blank lines join a neighbour */
     LOG_SHARE = 30,        /* percent of non-blank lines with a log signature */
     CODE_SHARE = 40,
+    LISTING_SHARE = 80,    /* percent of non-blank lines that are paths / tree entries */
+    LISTING_MIN_ENTRIES = 10,
     SCAN = 200,            /* bytes of a line the signatures look at */
     LEADING_CONTEXT_MAX = 16, /* grep -B/-C lines looked past to find their match */
     VOTE_SAMPLE = 512,     /* lines a long plain block votes with */
@@ -34,8 +37,8 @@ enum {
 
 const char *hr_content_type_name(hr_content_type t)
 {
-    static const char *const names[] = {"empty", "binary", "json", "log",
-                                        "search", "diff", "code", "prose"};
+    static const char *const names[] = {"empty", "binary", "json",    "log",
+                                        "search", "diff",  "listing", "code", "prose"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "unknown";
 }
 
@@ -256,7 +259,7 @@ static int code_line(const char *s, size_t n)
     return m == 1 && (last == '}' || last == ')' || last == ']');
 }
 
-typedef enum { V_BLANK, V_SEARCH, V_LOG, V_CODE, V_PROSE } vote;
+typedef enum { V_BLANK, V_SEARCH, V_LISTING, V_LOG, V_CODE, V_PROSE, V_COUNT } vote;
 
 /* A "path:12:" line that is really a compiler diagnostic belongs to a log. */
 static int diagnostic(const char *s, size_t n, const hr_search_hit *h)
@@ -279,6 +282,8 @@ static vote line_vote(const char *s, size_t n)
     hr_search_hit h;
     if (hr_search_parse_match(s, n, &h) && !diagnostic(s, n, &h))
         return V_SEARCH;
+    if (hr_listing_line(s, n))
+        return V_LISTING;
     if (hr_log_line_signature(s, n))
         return V_LOG;
     if (s[0] == '{' && s[n - 1] == '}')
@@ -308,18 +313,22 @@ static int push(det *d, size_t a_line, size_t b_line, hr_content_type t)
  * of VOTE_SAMPLE lines: the shares settle long before that, and detection stays fast. */
 static hr_content_type vote_type(const det *d, size_t a, size_t b)
 {
-    size_t counts[5] = {0};
+    size_t counts[V_COUNT] = {0};
     size_t stride = (b - a) > VOTE_SAMPLE ? (b - a) / VOTE_SAMPLE : 1;
     for (size_t i = a; i < b; i += stride) {
         size_t n;
         const char *s = line(d, i, &n);
         counts[line_vote(s, n)]++;
     }
-    size_t nonblank = counts[V_SEARCH] + counts[V_LOG] + counts[V_CODE] + counts[V_PROSE];
+    size_t nonblank = counts[V_SEARCH] + counts[V_LISTING] + counts[V_LOG] + counts[V_CODE] +
+                      counts[V_PROSE];
     if (!nonblank)
         return HR_CT_EMPTY;
     if (counts[V_SEARCH] * 2 > nonblank && counts[V_SEARCH] >= SEARCH_MIN_MATCHES)
         return HR_CT_SEARCH;
+    if (counts[V_LISTING] * 100 >= nonblank * LISTING_SHARE &&
+        counts[V_LISTING] >= LISTING_MIN_ENTRIES)
+        return HR_CT_LISTING;
     if ((counts[V_LOG] + counts[V_SEARCH]) * 100 >= nonblank * LOG_SHARE)
         return HR_CT_LOG;
     if (counts[V_CODE] * 100 >= nonblank * CODE_SHARE)
@@ -795,6 +804,8 @@ hr_compressor_fn hr_detect_compressor(hr_content_type t)
         return hr_compress_search;
     case HR_CT_DIFF:
         return hr_compress_diff;
+    case HR_CT_LISTING:
+        return hr_compress_listing;
     case HR_CT_CODE:
     case HR_CT_PROSE:
         return hr_compress_text;

@@ -2,13 +2,13 @@
  *
  * A span is cut into sections at line boundaries, each with one content type: a diff,
  * a JSON value spanning lines, the inside of a ``` fence, a run of search results, and
- * the plain text around them classified as log, code or prose by line votes. Small plain
+ * the plain text around them classified as file listing, log, code or prose by line votes. Small plain
  * bits next to a diff, log or search section (a commit message, a fence line, a heading)
  * join it, since those compressors keep foreign lines verbatim. Detection is a pure,
  * allocation-light scan over the bytes (no regex), deterministic, and bounded per line.
  *
  * Routing: JSON goes to the caller's JSON compressor (SmartCrusher lives in the pipeline's
- * part of src/compress), logs / search / diff to their compressors, code and prose to the
+ * part of src/compress), logs / search / diff / listings to their compressors, code and prose to the
  * text compressor; a compressor that finds nothing to do falls back to the text one.
  */
 #ifndef HR_COMPRESS_DETECT_H
@@ -25,6 +25,7 @@ typedef enum {
     HR_CT_LOG,
     HR_CT_SEARCH,
     HR_CT_DIFF,
+    HR_CT_LISTING,   /* find / git ls-files / tree / ls -R output */
     HR_CT_CODE,
     HR_CT_PROSE,
 } hr_content_type;

@@ -1,0 +1,596 @@
+/* listing.c: the file-listing compressor (see listing.h).
+ *
+ * Three passes: parse (each line becomes an entry with its directory, or a line kept as
+ * is; tree(1) paths are rebuilt from the branch depth, ls -R from the last "dir:" header),
+ * choose (relevant and error-ish names, the top of the tree), write (kept lines verbatim in
+ * order, one note per collapsed directory group where its first omitted line was). The
+ * directory strings are built in one side buffer owned by the parse state; nothing here
+ * outlives the call.
+ */
+#include "compress/listing.h"
+
+#include "ccr/marker.h"
+#include "compress/text.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    LISTING_MIN_LINES = 30,    /* shorter listings pass */
+    LISTING_MAX_RELEVANT = 40, /* query-matching paths kept, best first */
+    LISTING_MAX_GROUPS = 40,   /* collapsed-directory notes before grouping coarser */
+    TREE_MAX_DEPTH = 64,
+    TOP_TREE_DIR_DEPTH = 2,    /* tree directory entries kept down to this depth */
+    MAX_QUERY_WORDS = 16,
+    MAX_EXTS = 4,              /* extensions named in a note */
+};
+
+enum { E_KEEP = 0, E_FILE, E_DIR };
+
+typedef struct entry {
+    unsigned char kind;
+    unsigned char keep;
+    size_t dir_off, dir_len;   /* in the side buffer: "a/b" without a trailing '/' */
+    size_t name_off, name_len; /* in the input: the last path component */
+    size_t group;
+} entry;
+
+typedef struct listing {
+    const char *in;
+    hr_lines l;
+    entry *e;
+    hr_buf dirs; /* owned: every entry's directory */
+} listing;
+
+static int lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+static int is_word(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* "├── ", "└── " (a branch) or "│   ", "    " (an indent): UTF-8 box drawing, and the
+ * ASCII forms of tree --charset=ascii ("|-- ", "`-- ", "|   "). Bytes consumed, 0 none. */
+static size_t tree_branch(const char *s, size_t n)
+{
+    static const char *const b[] = {"\xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80 ",
+                                    "\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 ", "|-- ", "`-- ", NULL};
+    for (const char *const *p = b; *p; p++) {
+        size_t k = strlen(*p);
+        if (n >= k && memcmp(s, *p, k) == 0)
+            return k;
+    }
+    return 0;
+}
+
+static size_t tree_indent(const char *s, size_t n)
+{
+    static const char *const b[] = {"\xe2\x94\x82\xc2\xa0\xc2\xa0 ", "\xe2\x94\x82   ", "|   ", "    ",
+                                    NULL};
+    for (const char *const *p = b; *p; p++) {
+        size_t k = strlen(*p);
+        if (n >= k && memcmp(s, *p, k) == 0)
+            return k;
+    }
+    return 0;
+}
+
+/* Depth of a tree line (1 = child of the root) and where its name starts; 0 if none. */
+static unsigned tree_line(const char *s, size_t n, size_t *name)
+{
+    size_t i = 0, k;
+    unsigned depth = 0;
+    while ((k = tree_indent(s + i, n - i)) != 0 && depth < TREE_MAX_DEPTH)
+        i += k, depth++;
+    if ((k = tree_branch(s + i, n - i)) == 0 || i + k >= n)
+        return 0;
+    *name = i + k;
+    return depth + 1;
+}
+
+static int plain_path(const char *s, size_t n)
+{
+    if (n == 0 || n > 4096 || s[0] == '-' || s[0] == '[' || s[0] == '#')
+        return 0;
+    int sep = 0, ext = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == ' ' || c == '\t' || c == ':' || c < 0x20 || c == '"' || c == '=' || c == ',' ||
+            c == '(' || c == ';' || c == '{' || c == '}')
+            return 0;
+        sep |= c == '/';
+        if (c == '.' && i + 1 < n && i > 0 && s[i - 1] != '/' && s[i - 1] != '.' &&
+            is_word((unsigned char)s[i + 1]))
+            ext = 1;
+    }
+    return sep || ext;
+}
+
+/* "./src/ui:" (ls -R header). */
+static int ls_header(const char *s, size_t n)
+{
+    return n >= 2 && s[n - 1] == ':' && (plain_path(s, n - 1) || (n == 2 && s[0] == '.'));
+}
+
+int hr_listing_line(const char *s, size_t n)
+{
+    size_t name;
+    return plain_path(s, n) || tree_line(s, n, &name) || ls_header(s, n);
+}
+
+/* ---- parse -------------------------------------------------------------------------- */
+
+static const char *strip_dot_slash(const char *s, size_t *n)
+{
+    while (*n >= 2 && s[0] == '.' && s[1] == '/')
+        s += 2, *n -= 2;
+    return s;
+}
+
+/* Entry for path s[0..n) (a plain listing line or a rebuilt tree path in scratch). */
+static int set_path(listing *L, entry *e, const char *s, size_t n, size_t name_in_input,
+                    size_t name_len)
+{
+    const char *slash = NULL;
+    for (size_t i = n; i-- > 0;)
+        if (s[i] == '/') {
+            slash = s + i;
+            break;
+        }
+    e->dir_off = L->dirs.len;
+    e->dir_len = slash ? (size_t)(slash - s) : 0;
+    e->name_off = name_in_input;
+    e->name_len = name_len;
+    return e->dir_len ? hr_buf_append(&L->dirs, s, e->dir_len) : 0;
+}
+
+static int parse_plain(listing *L, size_t i, const char *s, size_t n)
+{
+    entry *e = &L->e[i];
+    size_t m = n;
+    const char *p = strip_dot_slash(s, &m);
+    while (m && p[m - 1] == '/') /* "dir/" as listed by some tools: a directory */
+        m--, e->kind = E_DIR;
+    if (e->kind != E_DIR)
+        e->kind = E_FILE;
+    size_t name = m;
+    while (name && p[name - 1] != '/')
+        name--;
+    return set_path(L, e, p, m, (size_t)(p + name - L->in), m - name);
+}
+
+typedef struct tree_state {
+    size_t off[TREE_MAX_DEPTH + 1], len[TREE_MAX_DEPTH + 1]; /* names on the path, in input */
+    hr_buf scratch;
+} tree_state;
+
+static int parse_tree(listing *L, tree_state *t, size_t i, const char *s, size_t n,
+                      unsigned depth, size_t name)
+{
+    entry *e = &L->e[i];
+    t->off[depth] = (size_t)(s + name - L->in);
+    t->len[depth] = n - name;
+    hr_buf_reset(&t->scratch);
+    for (unsigned d = 1; d <= depth; d++)
+        if ((d > 1 && hr_buf_putc(&t->scratch, '/') != 0) ||
+            hr_buf_append(&t->scratch, L->in + t->off[d], t->len[d]) != 0)
+            return -1;
+    size_t nn;
+    unsigned next = 0;
+    if (i + 1 < L->l.n)
+        next = tree_line(L->in + L->l.start[i + 1], hr_line_len(L->in, &L->l, i + 1), &nn);
+    e->kind = next > depth ? E_DIR : E_FILE;
+    if (e->kind == E_DIR && depth <= TOP_TREE_DIR_DEPTH)
+        e->kind = E_KEEP;
+    return set_path(L, e, t->scratch.data, t->scratch.len, t->off[depth], t->len[depth]);
+}
+
+static int parse(listing *L)
+{
+    tree_state t;
+    memset(&t, 0, sizeof t);
+    size_t cur_off = 0, cur_len = 0; /* ls -R: the current directory, in the input */
+    int rc = 0;
+    for (size_t i = 0; i < L->l.n && rc == 0; i++) {
+        const char *s = L->in + L->l.start[i];
+        size_t n = hr_line_len(L->in, &L->l, i), name;
+        entry *e = &L->e[i];
+        e->kind = E_KEEP;
+        unsigned depth = tree_line(s, n, &name);
+        if (depth) {
+            rc = parse_tree(L, &t, i, s, n, depth, name);
+        } else if (ls_header(s, n)) {
+            size_t m = n - 1;
+            const char *p = strip_dot_slash(s, &m);
+            cur_off = (size_t)(p - L->in);
+            cur_len = m == 1 && p[0] == '.' ? 0 : m;
+        } else if (plain_path(s, n) || (cur_len && n && !memchr(s, ' ', n) && !memchr(s, ':', n))) {
+            if (cur_len && !memchr(s, '/', n)) { /* ls -R: a name in the current directory */
+                e->kind = E_FILE;
+                e->dir_off = L->dirs.len;
+                e->dir_len = cur_len;
+                e->name_off = (size_t)(s - L->in);
+                e->name_len = n;
+                rc = hr_buf_append(&L->dirs, L->in + cur_off, cur_len);
+            } else {
+                rc = parse_plain(L, i, s, n);
+            }
+        }
+    }
+    hr_buf_free(&t.scratch);
+    return rc;
+}
+
+/* ---- choose ------------------------------------------------------------------------- */
+
+typedef struct query_words {
+    const char *w[MAX_QUERY_WORDS];
+    size_t n[MAX_QUERY_WORDS];
+    size_t count;
+} query_words;
+
+static int stopword(const char *w, size_t n)
+{
+    static const char *const stop[] = {"the", "and", "for", "with", "this", "that", "from", "are",
+                                       "how", "why", "what", "where", "when", "does", "not", "you",
+                                       "can", "find", "show", "all", "list", "files", "file",
+                                       "start", "please", NULL};
+    for (const char *const *s = stop; *s; s++) {
+        size_t k = 0;
+        while (k < n && (*s)[k] && lower((unsigned char)w[k]) == (*s)[k])
+            k++;
+        if (k == n && !(*s)[k])
+            return 1;
+    }
+    return 0;
+}
+
+/* Words of the query: runs of letters and digits (3+), '_' splits too, so a path "retry.c"
+ * matches a question about "retry_budget_left" through "retry". */
+static void split_query(const char *q, size_t n, query_words *qw)
+{
+    qw->count = 0;
+    for (size_t i = 0; q && i < n && qw->count < MAX_QUERY_WORDS;) {
+        while (i < n && !(is_word((unsigned char)q[i]) && q[i] != '_'))
+            i++;
+        size_t a = i;
+        while (i < n && is_word((unsigned char)q[i]) && q[i] != '_')
+            i++;
+        if (i - a >= 3 && !stopword(q + a, i - a)) {
+            qw->w[qw->count] = q + a;
+            qw->n[qw->count++] = i - a;
+        }
+    }
+}
+
+static int contains_ci(const char *s, size_t n, const char *w, size_t m)
+{
+    for (size_t i = 0; i + m <= n; i++) {
+        size_t k = 0;
+        while (k < m && lower((unsigned char)s[i + k]) == lower((unsigned char)w[k]))
+            k++;
+        if (k == m)
+            return 1;
+    }
+    return 0;
+}
+
+static int errorish(const char *s, size_t n)
+{
+    static const char *const w[] = {"error", "fail", "crash", "panic", "exception", "fatal",
+                                    "traceback", "hs_err", ".rej", ".orig", "core.", NULL};
+    for (const char *const *p = w; *p; p++)
+        if (contains_ci(s, n, *p, strlen(*p)))
+            return 1;
+    return 0;
+}
+
+/* Relevance of a path: distinct query words it holds (its directory counts too). */
+static int score_entry(const listing *L, const entry *e, const query_words *qw)
+{
+    int score = 0;
+    for (size_t k = 0; k < qw->count; k++)
+        score += contains_ci(L->in + e->name_off, e->name_len, qw->w[k], qw->n[k]) ||
+                 contains_ci(L->dirs.data + e->dir_off, e->dir_len, qw->w[k], qw->n[k]);
+    return score;
+}
+
+typedef struct cand {
+    int score;
+    size_t line;
+} cand;
+
+/* Best score first, then the order of the listing: deterministic. */
+static int by_score(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static int choose(listing *L, const query_words *qw)
+{
+    cand *c = malloc((L->l.n ? L->l.n : 1) * sizeof *c);
+    size_t nc = 0;
+    if (!c)
+        return -1;
+    for (size_t i = 0; i < L->l.n; i++) {
+        entry *e = &L->e[i];
+        if (e->kind == E_KEEP) {
+            e->keep = 1;
+            continue;
+        }
+        e->keep = e->dir_len == 0 || errorish(L->in + e->name_off, e->name_len) ||
+                  errorish(L->dirs.data + e->dir_off, e->dir_len);
+        int score = e->keep ? 0 : score_entry(L, e, qw);
+        if (score > 0)
+            c[nc++] = (cand){score, i};
+    }
+    qsort(c, nc, sizeof *c, by_score);
+    for (size_t k = 0; k < nc && k < LISTING_MAX_RELEVANT; k++)
+        L->e[c[k].line].keep = 1;
+    free(c);
+    return 0;
+}
+
+/* ---- groups ------------------------------------------------------------------------- */
+
+/* Length of the first `depth` components of dir. */
+static size_t dir_prefix(const char *d, size_t n, unsigned depth)
+{
+    for (size_t i = 0; i < n; i++)
+        if (d[i] == '/' && --depth == 0)
+            return i;
+    return n;
+}
+
+typedef struct groups {
+    size_t *key_off, *key_len; /* into dirs */
+    size_t *files, *dirs, *first, *last;
+    size_t *next; /* per line: the next omitted line of the same group (SIZE_MAX: none) */
+    size_t n, cap;
+    int64_t *table;
+    size_t tcap;
+} groups;
+
+static void groups_free(groups *g)
+{
+    free(g->key_off);
+    free(g->key_len);
+    free(g->files);
+    free(g->dirs);
+    free(g->first);
+    free(g->last);
+    free(g->next);
+    free(g->table);
+    memset(g, 0, sizeof *g);
+}
+
+/* Assigns every omitted entry the group of its directory cut to `depth` components.
+ * Returns the number of groups, or SIZE_MAX on allocation failure. */
+static size_t group_at(listing *L, groups *g, unsigned depth)
+{
+    groups_free(g);
+    g->tcap = 64;
+    while (g->tcap < 2 * L->l.n)
+        g->tcap *= 2;
+    g->cap = L->l.n ? L->l.n : 1;
+    g->table = malloc(g->tcap * sizeof *g->table);
+    g->key_off = malloc(g->cap * sizeof(size_t));
+    g->key_len = malloc(g->cap * sizeof(size_t));
+    g->files = calloc(g->cap, sizeof(size_t));
+    g->dirs = calloc(g->cap, sizeof(size_t));
+    g->first = malloc(g->cap * sizeof(size_t));
+    g->last = malloc(g->cap * sizeof(size_t));
+    g->next = malloc(g->cap * sizeof(size_t));
+    if (!g->table || !g->key_off || !g->key_len || !g->files || !g->dirs || !g->first ||
+        !g->last || !g->next)
+        return SIZE_MAX;
+    memset(g->table, 0xff, g->tcap * sizeof *g->table);
+    for (size_t i = 0; i < L->l.n; i++) {
+        entry *e = &L->e[i];
+        if (e->keep)
+            continue;
+        const char *d = L->dirs.data + e->dir_off;
+        size_t n = dir_prefix(d, e->dir_len, depth);
+        size_t slot = (size_t)hr_hash64(d, n) & (g->tcap - 1);
+        while (g->table[slot] >= 0) {
+            size_t k = (size_t)g->table[slot];
+            if (g->key_len[k] == n && memcmp(L->dirs.data + g->key_off[k], d, n) == 0)
+                break;
+            slot = (slot + 1) & (g->tcap - 1);
+        }
+        if (g->table[slot] < 0) {
+            g->table[slot] = (int64_t)g->n;
+            g->key_off[g->n] = e->dir_off;
+            g->key_len[g->n] = n;
+            g->first[g->n] = i;
+            g->last[g->n] = i;
+            g->n++;
+        }
+        e->group = (size_t)g->table[slot];
+        g->next[i] = SIZE_MAX;
+        if (g->last[e->group] != i)
+            g->next[g->last[e->group]] = i;
+        g->last[e->group] = i;
+        if (e->kind == E_DIR)
+            g->dirs[e->group]++;
+        else
+            g->files[e->group]++;
+    }
+    return g->n;
+}
+
+static unsigned max_dir_depth(const listing *L)
+{
+    unsigned best = 1;
+    for (size_t i = 0; i < L->l.n; i++) {
+        const entry *e = &L->e[i];
+        if (e->keep || !e->dir_len)
+            continue;
+        unsigned d = 1;
+        for (size_t k = 0; k < e->dir_len; k++)
+            d += L->dirs.data[e->dir_off + k] == '/';
+        best = d > best ? d : best;
+    }
+    return best;
+}
+
+/* ---- write -------------------------------------------------------------------------- */
+
+typedef struct ext_count {
+    const char *s;
+    size_t n, count;
+} ext_count;
+
+static void name_ext(const char *s, size_t n, const char **ext, size_t *len)
+{
+    *ext = NULL;
+    *len = 0;
+    for (size_t i = n; i-- > 1;)
+        if (s[i] == '.') {
+            if (n - i <= 12 && s[i - 1] != '.') {
+                *ext = s + i;
+                *len = n - i;
+            }
+            return;
+        }
+}
+
+/* "[dir/ (3 dirs, 214 files: 180 .tsx, 30 .css, 4 other)]" for group k. */
+static int write_note(const listing *L, const groups *g, size_t k, hr_buf *out)
+{
+    ext_count top[MAX_EXTS + 1];
+    size_t ntop = 0, others = 0;
+    ext_count all[64]; /* distinct extensions of the group; more count as "other" */
+    size_t nall = 0, overflow = 0;
+    for (size_t i = g->first[k]; i != SIZE_MAX; i = g->next[i]) {
+        const entry *e = &L->e[i];
+        if (e->kind != E_FILE)
+            continue;
+        const char *x;
+        size_t xl;
+        name_ext(L->in + e->name_off, e->name_len, &x, &xl);
+        size_t j = 0;
+        while (j < nall && !(all[j].n == xl && (xl == 0 || memcmp(all[j].s, x, xl) == 0)))
+            j++;
+        if (j == nall) {
+            if (nall == 64) {
+                overflow++;
+                continue;
+            }
+            all[nall++] = (ext_count){x, xl, 0};
+        }
+        all[j].count++;
+    }
+    for (size_t pick = 0; pick < MAX_EXTS && pick < nall; pick++) {
+        size_t best = SIZE_MAX;
+        for (size_t j = 0; j < nall; j++)
+            if (all[j].count && (best == SIZE_MAX || all[j].count > all[best].count))
+                best = j;
+        if (best == SIZE_MAX)
+            break;
+        top[ntop++] = all[best];
+        all[best].count = 0;
+    }
+    for (size_t j = 0; j < nall; j++)
+        others += all[j].count;
+    others += overflow;
+    size_t klen = g->key_len[k];
+    int rc = hr_buf_printf(out, "[%.*s%s (", (int)klen, L->dirs.data + g->key_off[k],
+                           klen ? "/" : "./");
+    if (rc == 0 && g->dirs[k])
+        rc = hr_buf_printf(out, "%zu dir%s%s", g->dirs[k], g->dirs[k] == 1 ? "" : "s",
+                           g->files[k] ? ", " : "");
+    if (rc == 0 && g->files[k])
+        rc = hr_buf_printf(out, "%zu file%s", g->files[k], g->files[k] == 1 ? "" : "s");
+    for (size_t j = 0; rc == 0 && j < ntop; j++)
+        rc = hr_buf_printf(out, "%s%zu %.*s", j ? ", " : ": ", top[j].count,
+                           top[j].n ? (int)top[j].n : 7, top[j].n ? top[j].s : "no ext.");
+    if (rc == 0 && others)
+        rc = hr_buf_printf(out, ", %zu other", others);
+    return rc == 0 ? hr_buf_puts(out, ")]\n") : -1;
+}
+
+static int write_out(const listing *L, const groups *g, hr_buf *out, size_t *lines_out)
+{
+    *lines_out = 0;
+    for (size_t i = 0; i < L->l.n; i++) {
+        const entry *e = &L->e[i];
+        int rc = 0;
+        if (e->keep)
+            rc = hr_lines_append(out, L->in, &L->l, i);
+        else if (g->first[e->group] == i)
+            rc = write_note(L, g, e->group, out);
+        else
+            continue;
+        if (rc != 0)
+            return -1;
+        (*lines_out)++;
+    }
+    return 0;
+}
+
+/* ---- entry point -------------------------------------------------------------------- */
+
+static int listing_shaped(const listing *L)
+{
+    size_t entries = 0, nonblank = 0;
+    for (size_t i = 0; i < L->l.n; i++) {
+        size_t n = hr_line_len(L->in, &L->l, i);
+        if (hr_line_is_blank(L->in + L->l.start[i], n))
+            continue;
+        nonblank++;
+        entries += L->e[i].kind != E_KEEP || hr_listing_line(L->in + L->l.start[i], n);
+    }
+    return nonblank >= LISTING_MIN_LINES && entries * 10 >= nonblank * 8;
+}
+
+int hr_compress_listing(const char *in, size_t len, const hr_compress_opts *opts,
+                        hr_compress_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->unit = "lines";
+    res->compressor = "listing";
+    if (!in || len == 0 || memchr(in, '\0', len) || hr_marker_present(in, len))
+        return 0;
+    listing L;
+    memset(&L, 0, sizeof L);
+    L.in = in;
+    groups g;
+    memset(&g, 0, sizeof g);
+    int rc = hr_lines_split(in, len, &L.l);
+    if (rc == 0 && !(L.e = calloc(L.l.n ? L.l.n : 1, sizeof *L.e)))
+        rc = -1;
+    if (rc == 0)
+        rc = parse(&L);
+    if (rc == 0 && listing_shaped(&L)) {
+        query_words qw;
+        split_query(opts ? opts->query : NULL, opts ? opts->query_len : 0, &qw);
+        rc = choose(&L, &qw);
+        unsigned depth = rc == 0 ? max_dir_depth(&L) : 1;
+        size_t ng = 0;
+        while (rc == 0) {
+            ng = group_at(&L, &g, depth);
+            if (ng == SIZE_MAX)
+                rc = -1;
+            else if (ng <= LISTING_MAX_GROUPS || depth <= 1)
+                break;
+            else
+                depth--;
+        }
+        size_t lines_out = 0;
+        if (rc == 0 && ng > 0)
+            rc = write_out(&L, &g, &res->out, &lines_out);
+        if (rc == 0 && ng > 0)
+            rc = hr_text_finish(in, len, res, L.l.n, lines_out, "lines", "listing");
+    }
+    groups_free(&g);
+    free(L.e);
+    hr_buf_free(&L.dirs);
+    hr_lines_free(&L.l);
+    if (rc != 0)
+        hr_compress_result_free(res);
+    return rc;
+}
