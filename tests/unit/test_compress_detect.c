@@ -1,5 +1,6 @@
 /* Content detection: a table of real-shaped samples generated in code (logs of seven tools,
- * grep / ripgrep / git grep output, diffs, JSON, code in seven languages, prose, mixed
+ * grep / ripgrep / git grep output with and without -A/-B/-C context, file listings (find,
+ * git ls-files, tree, ls -R), diffs, JSON, code in seven languages, prose, mixed
  * content), including the tricky ones: JSON inside logs, diffs of JSON files, grep of
  * logs, CRLF. Each sample checks the type of the whole span and, where content is mixed,
  * that the expected section was cut out. Also: sections tile the input, routing picks the
@@ -8,6 +9,7 @@
 
 #include "compress/detect.h"
 #include "compress/diff.h"
+#include "compress/listing.h"
 #include "compress/logs.h"
 #include "compress/search.h"
 #include "compress/smart_crusher.h"
@@ -189,6 +191,37 @@ static void g_rg_context_headings(hr_buf *b)
             FX(b, "%u:static unsigned retry_budget_left(const struct budget *b)\n", ln);
             FX(b, "%u-{\n", ln + 1);
         }
+    }
+}
+
+/* File listings: find (with "./"), git ls-files, tree (UTF-8 box drawing), ls -R. */
+static void listing_paths(hr_buf *b, const char *prefix)
+{
+    static const char *const dir[] = {"src/api", "src/ui/components", "tests/unit", "docs"};
+    static const char *const ext[] = {"ts", "tsx", "css", "md", "json"};
+    for (int i = 0; i < 60; i++)
+        FX(b, "%s%s/item_%d.%s\n", prefix, dir[i % 4], i, ext[i % 5]);
+}
+static void g_find(hr_buf *b) { listing_paths(b, "./"); }
+static void g_git_ls_files(hr_buf *b) { listing_paths(b, ""); }
+static void g_tree(hr_buf *b)
+{
+    FX(b, ".\n\xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80 package.json\n\xe2\x94\x94\xe2\x94\x80\xe2\x94\x80 src\n");
+    for (int d = 0; d < 4; d++) {
+        FX(b, "    \xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80 mod%d\n", d);
+        for (int f = 0; f < 10; f++)
+            FX(b, "    \xe2\x94\x82   \xe2\x94\x9c\xe2\x94\x80\xe2\x94\x80 part%d.ts\n", f);
+    }
+    FX(b, "\n6 directories, 41 files\n");
+}
+static void g_ls_r(hr_buf *b)
+{
+    FX(b, ".:\nMakefile\nsrc\n\n");
+    for (int d = 0; d < 4; d++) {
+        FX(b, "./src/ui%d:\n", d);
+        for (int f = 0; f < 12; f++)
+            FX(b, "Widget%d.tsx\n", f);
+        FX(b, "\n");
     }
 }
 
@@ -410,6 +443,10 @@ static const sample SAMPLES[] = {
     {"grep of JSON files", g_grep_json_files, HR_CT_SEARCH, NONE},
     {"grep one file", g_grep_one_file, HR_CT_SEARCH, NONE},
     {"grep Makefiles", g_grep_makefiles, HR_CT_SEARCH, NONE},
+    {"find . -type f", g_find, HR_CT_LISTING, NONE},
+    {"git ls-files", g_git_ls_files, HR_CT_LISTING, NONE},
+    {"tree", g_tree, HR_CT_LISTING, NONE},
+    {"ls -R", g_ls_r, HR_CT_LISTING, NONE},
     {"git diff", g_git_diff, HR_CT_DIFF, NONE},
     {"diff -u", g_diff_u, HR_CT_DIFF, NONE},
     {"git show", g_git_show, HR_CT_DIFF, NONE},
@@ -515,6 +552,7 @@ static void routing_picks_compressors(void **state)
     assert_ptr_equal(hr_detect_compressor(HR_CT_LOG), hr_compress_logs);
     assert_ptr_equal(hr_detect_compressor(HR_CT_SEARCH), hr_compress_search);
     assert_ptr_equal(hr_detect_compressor(HR_CT_DIFF), hr_compress_diff);
+    assert_ptr_equal(hr_detect_compressor(HR_CT_LISTING), hr_compress_listing);
     assert_ptr_equal(hr_detect_compressor(HR_CT_CODE), hr_compress_text);
     assert_ptr_equal(hr_detect_compressor(HR_CT_PROSE), hr_compress_text);
     assert_null(hr_detect_compressor(HR_CT_JSON));
