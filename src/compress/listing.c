@@ -23,7 +23,10 @@ enum {
     TREE_MAX_DEPTH = 64,
     TOP_TREE_DIR_DEPTH = 2,    /* tree directory entries kept down to this depth */
     MAX_QUERY_WORDS = 16,
+    QUERY_WORD_MAX = 64,       /* longer query "words" (hashes, blobs) are not path words */
     MAX_EXTS = 4,              /* extensions named in a note */
+    EXT_SLOTS = 64,            /* distinct extensions counted per group */
+    EXT_TABLES_MAX = 256,      /* groups whose extension tables are filled in one pass */
 };
 
 enum { E_KEEP = 0, E_FILE, E_DIR };
@@ -223,8 +226,9 @@ static int parse(listing *L)
 
 /* ---- choose ------------------------------------------------------------------------- */
 
+/* Query words, lowercased into buf (the path is lowercased once per entry, then searched). */
 typedef struct query_words {
-    const char *w[MAX_QUERY_WORDS];
+    char buf[MAX_QUERY_WORDS][QUERY_WORD_MAX];
     size_t n[MAX_QUERY_WORDS];
     size_t count;
 } query_words;
@@ -235,13 +239,9 @@ static int stopword(const char *w, size_t n)
                                        "how", "why", "what", "where", "when", "does", "not", "you",
                                        "can", "find", "show", "all", "list", "files", "file",
                                        "start", "please", NULL};
-    for (const char *const *s = stop; *s; s++) {
-        size_t k = 0;
-        while (k < n && (*s)[k] && lower((unsigned char)w[k]) == (*s)[k])
-            k++;
-        if (k == n && !(*s)[k])
+    for (const char *const *s = stop; *s; s++)
+        if (strlen(*s) == n && memcmp(*s, w, n) == 0)
             return 1;
-    }
     return 0;
 }
 
@@ -256,43 +256,62 @@ static void split_query(const char *q, size_t n, query_words *qw)
         size_t a = i;
         while (i < n && is_word((unsigned char)q[i]) && q[i] != '_')
             i++;
-        if (i - a >= 3 && !stopword(q + a, i - a)) {
-            qw->w[qw->count] = q + a;
-            qw->n[qw->count++] = i - a;
-        }
+        size_t m = i - a;
+        if (m < 3 || m >= QUERY_WORD_MAX)
+            continue;
+        char *w = qw->buf[qw->count];
+        for (size_t k = 0; k < m; k++)
+            w[k] = (char)lower((unsigned char)q[a + k]);
+        if (!stopword(w, m))
+            qw->n[qw->count++] = m;
     }
 }
 
-static int contains_ci(const char *s, size_t n, const char *w, size_t m)
+/* w in s: paths are short, where glibc's memmem spends more on set-up than on search. */
+static int holds(const char *s, size_t n, const char *w, size_t m)
 {
-    for (size_t i = 0; i + m <= n; i++) {
-        size_t k = 0;
-        while (k < m && lower((unsigned char)s[i + k]) == lower((unsigned char)w[k]))
-            k++;
-        if (k == m)
+    if (m == 0 || m > n)
+        return m == 0;
+    for (const char *p = s, *e = s + n - m + 1; (p = memchr(p, w[0], (size_t)(e - p))) != NULL; p++)
+        if (memcmp(p, w, m) == 0)
             return 1;
-    }
     return 0;
 }
 
-static int errorish(const char *s, size_t n)
+static int errorish(const char *lowered, size_t n)
 {
     static const char *const w[] = {"error", "fail", "crash", "panic", "exception", "fatal",
-                                    "traceback", "hs_err", ".rej", ".orig", "core.", NULL};
+                                    "traceback", "hs_err", ".rej", ".orig", NULL};
     for (const char *const *p = w; *p; p++)
-        if (contains_ci(s, n, *p, strlen(*p)))
+        if (holds(lowered, n, *p, strlen(*p)))
             return 1;
     return 0;
 }
 
-/* Relevance of a path: distinct query words it holds (its directory counts too). */
-static int score_entry(const listing *L, const entry *e, const query_words *qw)
+/* Relevance of a path: distinct query words it holds, directory included. */
+static int score_path(const char *lowered, size_t n, const query_words *qw)
 {
     int score = 0;
     for (size_t k = 0; k < qw->count; k++)
-        score += contains_ci(L->in + e->name_off, e->name_len, qw->w[k], qw->n[k]) ||
-                 contains_ci(L->dirs.data + e->dir_off, e->dir_len, qw->w[k], qw->n[k]);
+        score += holds(lowered, n, qw->buf[k], qw->n[k]);
     return score;
+}
+
+/* "dir/name" of an entry, lowercased into scratch (reset first). */
+static int lowered_path(const listing *L, const entry *e, hr_buf *scratch)
+{
+    hr_buf_reset(scratch);
+    if (hr_buf_reserve(scratch, e->dir_len + 1 + e->name_len) != 0)
+        return -1;
+    const char *parts[2] = {L->dirs.data + e->dir_off, L->in + e->name_off};
+    size_t lens[2] = {e->dir_len, e->name_len};
+    for (int p = 0; p < 2; p++) {
+        for (size_t k = 0; k < lens[p]; k++)
+            scratch->data[scratch->len++] = (char)lower((unsigned char)parts[p][k]);
+        if (p == 0)
+            scratch->data[scratch->len++] = '/';
+    }
+    return 0;
 }
 
 typedef struct cand {
@@ -313,25 +332,33 @@ static int choose(listing *L, const query_words *qw)
 {
     cand *c = malloc((L->l.n ? L->l.n : 1) * sizeof *c);
     size_t nc = 0;
-    if (!c)
-        return -1;
-    for (size_t i = 0; i < L->l.n; i++) {
+    hr_buf path = HR_BUF_INIT;
+    int rc = c ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < L->l.n; i++) {
         entry *e = &L->e[i];
         if (e->kind == E_KEEP) {
             e->keep = 1;
             continue;
         }
-        e->keep = e->dir_len == 0 || errorish(L->in + e->name_off, e->name_len) ||
-                  errorish(L->dirs.data + e->dir_off, e->dir_len);
-        int score = e->keep ? 0 : score_entry(L, e, qw);
+        if (e->dir_len == 0) { /* the top level */
+            e->keep = 1;
+            continue;
+        }
+        if ((rc = lowered_path(L, e, &path)) != 0)
+            break;
+        e->keep = errorish(path.data, path.len);
+        int score = e->keep ? 0 : score_path(path.data, path.len, qw);
         if (score > 0)
             c[nc++] = (cand){score, i};
     }
-    qsort(c, nc, sizeof *c, by_score);
-    for (size_t k = 0; k < nc && k < LISTING_MAX_RELEVANT; k++)
-        L->e[c[k].line].keep = 1;
+    if (rc == 0) {
+        qsort(c, nc, sizeof *c, by_score);
+        for (size_t k = 0; k < nc && k < LISTING_MAX_RELEVANT; k++)
+            L->e[c[k].line].keep = 1;
+    }
+    hr_buf_free(&path);
     free(c);
-    return 0;
+    return rc;
 }
 
 /* ---- groups ------------------------------------------------------------------------- */
@@ -458,45 +485,55 @@ static void name_ext(const char *s, size_t n, const char **ext, size_t *len)
         }
 }
 
-/* "[dir/ (3 dirs, 214 files: 180 .tsx, 30 .css, 4 other)]" for group k. */
-static int write_note(const listing *L, const groups *g, size_t k, hr_buf *out)
+/* Distinct extensions of one group; past EXT_SLOTS they count as "other". */
+typedef struct ext_table {
+    ext_count v[EXT_SLOTS];
+    size_t n, overflow;
+} ext_table;
+
+static void ext_add(ext_table *t, const char *name, size_t len)
 {
-    ext_count top[MAX_EXTS + 1];
-    size_t ntop = 0, others = 0;
-    ext_count all[64]; /* distinct extensions of the group; more count as "other" */
-    size_t nall = 0, overflow = 0;
-    for (size_t i = g->first[k]; i != SIZE_MAX; i = g->next[i]) {
-        const entry *e = &L->e[i];
-        if (e->kind != E_FILE)
-            continue;
-        const char *x;
-        size_t xl;
-        name_ext(L->in + e->name_off, e->name_len, &x, &xl);
-        size_t j = 0;
-        while (j < nall && !(all[j].n == xl && (xl == 0 || memcmp(all[j].s, x, xl) == 0)))
-            j++;
-        if (j == nall) {
-            if (nall == 64) {
-                overflow++;
-                continue;
-            }
-            all[nall++] = (ext_count){x, xl, 0};
+    const char *x;
+    size_t xl;
+    name_ext(name, len, &x, &xl);
+    size_t j = 0;
+    while (j < t->n && !(t->v[j].n == xl && (xl == 0 || memcmp(t->v[j].s, x, xl) == 0)))
+        j++;
+    if (j == t->n) {
+        if (t->n == EXT_SLOTS) {
+            t->overflow++;
+            return;
         }
-        all[j].count++;
+        t->v[t->n++] = (ext_count){x, xl, 0};
     }
-    for (size_t pick = 0; pick < MAX_EXTS && pick < nall; pick++) {
+    t->v[j].count++;
+}
+
+static void ext_table_of_group(const listing *L, const groups *g, size_t k, ext_table *t)
+{
+    memset(t, 0, sizeof *t);
+    for (size_t i = g->first[k]; i != SIZE_MAX; i = g->next[i])
+        if (L->e[i].kind == E_FILE)
+            ext_add(t, L->in + L->e[i].name_off, L->e[i].name_len);
+}
+
+/* "[dir/ (3 dirs, 214 files: 180 .tsx, 30 .css, 4 other)]" for group k; t is consumed. */
+static int write_note(const listing *L, const groups *g, size_t k, ext_table *t, hr_buf *out)
+{
+    ext_count top[MAX_EXTS];
+    size_t ntop = 0, others = t->overflow;
+    for (size_t pick = 0; pick < MAX_EXTS; pick++) { /* ties: first seen wins */
         size_t best = SIZE_MAX;
-        for (size_t j = 0; j < nall; j++)
-            if (all[j].count && (best == SIZE_MAX || all[j].count > all[best].count))
+        for (size_t j = 0; j < t->n; j++)
+            if (t->v[j].count && (best == SIZE_MAX || t->v[j].count > t->v[best].count))
                 best = j;
         if (best == SIZE_MAX)
             break;
-        top[ntop++] = all[best];
-        all[best].count = 0;
+        top[ntop++] = t->v[best];
+        t->v[best].count = 0;
     }
-    for (size_t j = 0; j < nall; j++)
-        others += all[j].count;
-    others += overflow;
+    for (size_t j = 0; j < t->n; j++)
+        others += t->v[j].count;
     size_t klen = g->key_len[k];
     int rc = hr_buf_printf(out, "[%.*s%s (", (int)klen, L->dirs.data + g->key_off[k],
                            klen ? "/" : "./");
@@ -513,23 +550,37 @@ static int write_note(const listing *L, const groups *g, size_t k, hr_buf *out)
     return rc == 0 ? hr_buf_puts(out, ")]\n") : -1;
 }
 
+/* Kept lines and notes in input order. With few groups the extension tables are filled in
+ * one sequential pass (walking each group's chain reads the entries out of order, a third
+ * of the time on a 200,000-path listing); with many, per note from the group's chain. */
 static int write_out(const listing *L, const groups *g, hr_buf *out, size_t *lines_out)
 {
+    ext_table *tables = g->n <= EXT_TABLES_MAX ? calloc(g->n ? g->n : 1, sizeof *tables) : NULL;
+    if (tables)
+        for (size_t i = 0; i < L->l.n; i++) {
+            const entry *e = &L->e[i];
+            if (!e->keep && e->kind == E_FILE)
+                ext_add(&tables[e->group], L->in + e->name_off, e->name_len);
+        }
+    ext_table one;
+    int rc = 0;
     *lines_out = 0;
-    for (size_t i = 0; i < L->l.n; i++) {
+    for (size_t i = 0; i < L->l.n && rc == 0; i++) {
         const entry *e = &L->e[i];
-        int rc = 0;
-        if (e->keep)
+        if (e->keep) {
             rc = hr_lines_append(out, L->in, &L->l, i);
-        else if (g->first[e->group] == i)
-            rc = write_note(L, g, e->group, out);
-        else
+        } else if (g->first[e->group] == i) {
+            ext_table *t = tables ? &tables[e->group] : &one;
+            if (!tables)
+                ext_table_of_group(L, g, e->group, &one);
+            rc = write_note(L, g, e->group, t, out);
+        } else {
             continue;
-        if (rc != 0)
-            return -1;
+        }
         (*lines_out)++;
     }
-    return 0;
+    free(tables);
+    return rc;
 }
 
 /* ---- entry point -------------------------------------------------------------------- */
