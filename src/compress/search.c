@@ -350,11 +350,25 @@ static void split_query(const char *q, size_t n, query_words *qw)
     }
 }
 
+/* A query word counts where a word of the line starts with it: "fail" finds "failed" and
+ * "fail_fast", "invoices" finds "reconcileInvoices", but "out" does not find "route". */
+static int word_starts_at(const char *s, size_t i)
+{
+    if (i == 0)
+        return 1;
+    int prev = (unsigned char)s[i - 1], cur = (unsigned char)s[i];
+    if (!is_alpha(prev) && !is_digit(prev))
+        return 1;
+    return prev >= 'a' && prev <= 'z' && cur >= 'A' && cur <= 'Z';
+}
+
 static int contains_ci(const char *s, size_t n, const char *w, size_t k)
 {
     if (k > n)
         return 0;
     for (size_t i = 0; i + k <= n; i++) {
+        if (!word_starts_at(s, i))
+            continue;
         size_t j = 0;
         while (j < k && lower((unsigned char)s[i + j]) == lower((unsigned char)w[j]))
             j++;
@@ -378,13 +392,18 @@ static int match_score(const char *s, size_t n, const query_words *qw)
 
 /* ---- choose ------------------------------------------------------------------------- */
 
+/* Keeps at most max_files files: the most relevant first (best match score, earlier file on
+ * ties), then the rest in order. Linear passes per score level keep it allocation-free. */
 static void rank_files(search_doc *d, unsigned max_files)
 {
     size_t kept = 0;
-    for (int pass = 0; pass < 2; pass++) /* relevant files first, then in order */
+    int top = 0;
+    for (size_t f = 0; f < d->nfiles; f++)
+        if (d->files[f].matches && d->files[f].best_score > top)
+            top = d->files[f].best_score;
+    for (int level = top; level >= 0 && kept < max_files; level--)
         for (size_t f = 0; f < d->nfiles && kept < max_files; f++)
-            if (!d->files[f].keep && d->files[f].matches &&
-                (pass == 1 || d->files[f].best_score > 0)) {
+            if (!d->files[f].keep && d->files[f].matches && d->files[f].best_score >= level) {
                 d->files[f].keep = 1;
                 kept++;
             }

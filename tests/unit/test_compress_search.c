@@ -343,6 +343,34 @@ static void error_constants_count(void **state)
     hr_buf_free(&in);
 }
 
+/* Query words count where a word starts ("out" is not in "route"; "invoices" is in
+ * reconcileInvoices), and with more relevant files than the cap the most relevant win. */
+static void query_words_match_word_starts(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    for (int f = 0; f < 30; f++)
+        for (int m = 0; m < 3; m++)
+            hr_buf_printf(&in, "src/routes/route_%02d.js:%d:  router.get('/route_%d', handler_%d);\n",
+                          f, 10 + m, m, f);
+    hr_buf_puts(&in, "src/billing/ledger.js:88:  reconcileInvoices(batch);\n");
+    hr_buf_puts(&in, "src/zz/last.js:5:  throw new Error('negative balance');\n");
+    hr_compress_opts o;
+    hr_compress_opts_default(&o);
+    const char *q = "Find out why the invoices are wrong";
+    o.query = q;
+    o.query_len = strlen(q);
+    hr_compress_result r = run(&in, &o);
+    assert_true(r.compressed);
+    assert_true(has(&r.out, "src/billing/ledger.js:88:  reconcileInvoices(batch);"));
+    assert_true(has(&r.out, "src/zz/last.js:5:  throw new Error('negative balance');"));
+    /* "out" matched nothing, so only the first files in order fill the remaining 13 places */
+    assert_true(has(&r.out, "src/routes/route_00.js:10:  router.get('/route_0', handler_0);"));
+    assert_false(has(&r.out, "src/routes/route_20.js:10:  router.get('/route_0', handler_20);"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +385,7 @@ int main(void)
         cmocka_unit_test(crlf_and_bad_input),
         cmocka_unit_test(parser_knows_paths_from_timestamps),
         cmocka_unit_test(error_constants_count),
+        cmocka_unit_test(query_words_match_word_starts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
