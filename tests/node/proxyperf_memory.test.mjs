@@ -61,8 +61,13 @@ async function settlesTo(pid, limit, timeoutMs) {
 
 const MB = 1024 * 1024;
 const CLIENTS = 16;
+// What may stay after a burst: glibc keeps exited threads' stacks cached (~20 KB each, one
+// per peak connection) and some arena fragments: ~0.8-0.95 MB here at 16 clients. Without
+// idle maintenance 1.42 MB stays at this load (10 MB after 200 streams), so 1.25 MB keeps
+// the test able to fail while leaving a margin for a loaded machine.
+const ALLOWED = 1.25 * MB;
 
-test('RssAnon returns within 1 MB of its pre-burst value after 500-request bursts', { skip: sanitizerBuild() && 'ASan build: the sanitizer owns the heap' }, async (t) => {
+test('RssAnon returns near its pre-burst value after 500-request bursts, and does not grow', { skip: sanitizerBuild() && 'ASan build: the sanitizer owns the heap' }, async (t) => {
   const up = await startFakeUpstream();
   let proxy;
   try {
@@ -73,14 +78,17 @@ test('RssAnon returns within 1 MB of its pre-burst value after 500-request burst
     await sleep(2500);
     const pid = proxy.proc.pid;
     const before = rssAnon(pid);
+    let firstAfter = 0;
     for (let round = 1; round <= 2; round++) {
       const statuses = await burst(proxy.url, 500, CLIENTS, body);
       assert.ok(statuses.every((s) => s === 200), `round ${round}: every request answered 200`);
       const peak = rssAnon(pid);
-      const after = await settlesTo(pid, before + MB, 8000);
+      const after = await settlesTo(pid, before + ALLOWED, 8000);
       t.diagnostic(`round ${round}: RssAnon before ${before} B, peak ${peak} B, after idle ${after} B`);
-      assert.ok(after <= before + MB,
-        `round ${round}: RssAnon ${after} B after idle vs ${before} B before the burst (peak ${peak} B): more than 1 MB kept`);
+      assert.ok(after <= before + ALLOWED,
+        `round ${round}: RssAnon ${after} B after idle vs ${before} B before the burst (peak ${peak} B): more than 1.25 MB kept`);
+      if (round === 1) firstAfter = after;
+      else assert.ok(after <= firstAfter + MB / 4, `a second burst grew what stays: ${firstAfter} -> ${after} B`);
     }
     assert.ok(up.requests.length >= 1020, 'every request reached the upstream');
   } finally {
