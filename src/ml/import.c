@@ -87,7 +87,8 @@ static long get_pos_int(const hr_json_doc *d, uint32_t obj, const char *key)
 
 /* ---- config ---------------------------------------------------------------------------- */
 
-static int read_bert_config(const hr_json_doc *d, hr_model_config *c, hr_ml_error *err)
+/* The sizes every encoder's config.json carries (BERT and ModernBERT name them alike). */
+static int read_encoder_sizes(const hr_json_doc *d, hr_model_config *c, hr_ml_error *err)
 {
     static const char *const keys[] = {"vocab_size", "hidden_size", "num_hidden_layers",
                                        "num_attention_heads", "intermediate_size",
@@ -98,20 +99,27 @@ static int read_bert_config(const hr_json_doc *d, hr_model_config *c, hr_ml_erro
             hr_ml_error_set(err, "config.json: missing or invalid \"%s\"", keys[i]);
             return -1;
         }
-    c->arch = HR_ARCH_BERT;
     c->vocab_size = (uint32_t)v[0];
     c->hidden = (uint32_t)v[1];
     c->n_layers = (uint32_t)v[2];
     c->n_heads = (uint32_t)v[3];
     c->intermediate = (uint32_t)v[4];
     c->max_positions = (uint32_t)v[5];
-    long tv = get_pos_int(d, 0, "type_vocab_size");
-    c->type_vocab = tv > 0 ? (uint32_t)tv : 0;
     if (c->hidden % c->n_heads) {
         hr_ml_error_set(err, "config.json: hidden %u not divisible by %u heads", c->hidden, c->n_heads);
         return -1;
     }
     c->head_dim = c->hidden / c->n_heads;
+    return 0;
+}
+
+static int read_bert_config(const hr_json_doc *d, hr_model_config *c, hr_ml_error *err)
+{
+    if (read_encoder_sizes(d, c, err) != 0)
+        return -1;
+    c->arch = HR_ARCH_BERT;
+    long tv = get_pos_int(d, 0, "type_vocab_size");
+    c->type_vocab = tv > 0 ? (uint32_t)tv : 0;
     double eps = 1e-12;
     uint32_t n = hr_json_get(d, 0, "layer_norm_eps");
     if (n != HR_JSON_NONE && hr_json_double(d, n, &eps) != 0) {
@@ -144,30 +152,18 @@ static int must_be_false(const hr_json_doc *d, const char *key, hr_ml_error *err
 
 static int read_modernbert_config(const hr_json_doc *d, hr_model_config *c, hr_ml_error *err)
 {
-    static const char *const keys[] = {"vocab_size", "hidden_size", "num_hidden_layers",
-                                       "num_attention_heads", "intermediate_size",
-                                       "max_position_embeddings", "local_attention",
-                                       "global_attn_every_n_layers"};
-    long v[8];
-    for (int i = 0; i < 8; i++)
+    static const char *const keys[] = {"local_attention", "global_attn_every_n_layers"};
+    long v[2];
+    if (read_encoder_sizes(d, c, err) != 0)
+        return -1;
+    for (int i = 0; i < 2; i++)
         if ((v[i] = get_pos_int(d, 0, keys[i])) < 0) {
             hr_ml_error_set(err, "config.json: missing or invalid \"%s\"", keys[i]);
             return -1;
         }
     c->arch = HR_ARCH_MODERNBERT;
-    c->vocab_size = (uint32_t)v[0];
-    c->hidden = (uint32_t)v[1];
-    c->n_layers = (uint32_t)v[2];
-    c->n_heads = (uint32_t)v[3];
-    c->intermediate = (uint32_t)v[4];
-    c->max_positions = (uint32_t)v[5];
-    c->local_window = (uint32_t)v[6];
-    c->global_every = (uint32_t)v[7];
-    if (c->hidden % c->n_heads) {
-        hr_ml_error_set(err, "config.json: hidden %u not divisible by %u heads", c->hidden, c->n_heads);
-        return -1;
-    }
-    c->head_dim = c->hidden / c->n_heads;
+    c->local_window = (uint32_t)v[0];
+    c->global_every = (uint32_t)v[1];
     double eps = 1e-5, tg = 160000.0, tl = 10000.0;
     uint32_t n;
     if (((n = hr_json_get(d, 0, "norm_eps")) != HR_JSON_NONE && hr_json_double(d, n, &eps)) ||
