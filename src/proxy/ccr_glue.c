@@ -121,6 +121,7 @@ struct hr_ccrw_stream {
     hr_ccr_stream *rewriter;
     hr_ccr_store *store; /* the process's; open until after the drain, so for every read */
     hr_ccr_api api;
+    hr_shape shape;   /* for the provider's error event */
     char tenant[HR_CCR_TENANT_MAX + 1];
     hr_ccrw_connect_fn connect;
     hr_http_exchange *ex;
@@ -190,6 +191,7 @@ hr_ccrw_stream *hr_ccrw_stream_new(const hr_ccrw_origin *o, hr_upstream *first)
         return NULL;
     s->store = store;
     s->api = api_of(o->shape);
+    s->shape = o->shape;
     snprintf(s->tenant, sizeof s->tenant, "%s", o->tenant ? o->tenant : "");
     s->connect = o->connect;
     s->ex = o->ex;
@@ -219,34 +221,41 @@ void hr_ccrw_stream_free(hr_ccrw_stream *s)
 
 hr_up_error hr_ccrw_stream_error(const hr_ccrw_stream *s) { return s->error; }
 
-/* Ends the client's stream with the provider's error event: a continuation could not be
- * had, and a stream that just stops would read as a complete (but cut) answer. */
-static void append_error_event(hr_ccrw_stream *s, const char *message)
+int hr_ccrw_error_event(hr_shape shape, const char *message, hr_buf *out)
 {
     hr_buf msg = HR_BUF_INIT;
     if (hr_json_write_string(&msg, message, strlen(message)) != 0) {
         hr_buf_free(&msg);
-        return;
+        return -1;
     }
     const char *m = msg.data;
-    switch (s->api) {
+    int rc;
+    switch (api_of(shape)) {
     case HR_CCR_API_ANTHROPIC:
-        hr_buf_printf(&s->pending,
-                      "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\","
-                      "\"message\":%s}}\n\n", m);
+        rc = hr_buf_printf(out,
+                           "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
+                           "\"api_error\",\"message\":%s}}\n\n", m);
         break;
     case HR_CCR_API_RESPONSES:
-        hr_buf_printf(&s->pending,
-                      "event: error\ndata: {\"type\":\"error\",\"code\":\"upstream_error\","
-                      "\"message\":%s,\"param\":null}\n\n", m);
+        rc = hr_buf_printf(out,
+                           "event: error\ndata: {\"type\":\"error\",\"code\":\"upstream_error\","
+                           "\"message\":%s,\"param\":null}\n\n", m);
         break;
     default:
-        hr_buf_printf(&s->pending,
-                      "data: {\"error\":{\"message\":%s,\"type\":\"api_error\","
-                      "\"code\":\"upstream_error\"}}\n\n", m);
+        rc = hr_buf_printf(out,
+                           "data: {\"error\":{\"message\":%s,\"type\":\"api_error\","
+                           "\"code\":\"upstream_error\"}}\n\n", m);
         break;
     }
     hr_buf_free(&msg);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Ends the client's stream with the provider's error event: a continuation could not be
+ * had, and a stream that just stops would read as a complete (but cut) answer. */
+static void append_error_event(hr_ccrw_stream *s, const char *message)
+{
+    (void)hr_ccrw_error_event(s->shape, message, &s->pending);
 }
 
 static int is_event_stream(hr_upstream *u)

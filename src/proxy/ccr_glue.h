@@ -63,4 +63,10 @@ ssize_t hr_ccrw_stream_read(hr_ccrw_stream *s, char *buf, size_t max);
 hr_up_error hr_ccrw_stream_error(const hr_ccrw_stream *s);
 void hr_ccrw_stream_free(hr_ccrw_stream *s);
 
+/* Appends to out the SSE error event of shape's provider carrying message (JSON-escaped
+ * here), the one format for every stream headroom has to end in an error: a failed
+ * headroom_retrieve continuation above, and an upstream that breaks a relayed stream
+ * (forward.c). 0 ok, -1 out of memory (out may hold part of it). */
+int hr_ccrw_error_event(hr_shape shape, const char *message, hr_buf *out);
+
 #endif

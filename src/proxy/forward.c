@@ -389,6 +389,13 @@ typedef struct relay {
     hr_sse_parser sse;
     int parse_sse;
     hr_relay_stats *stats;
+    int error_event;       /* a provider SSE stream: a broken upstream ends it with an event */
+    hr_shape shape;        /* whose event */
+    char id[24];           /* the request's, for the log (the context may be gone by then) */
+    char last[4];          /* the last bytes sent, to tell whether an event is left open */
+    hr_buf tail;           /* after a break: the error event, then a clean end */
+    size_t tail_sent;
+    int in_tail;
 } relay;
 
 static void on_sse_event(void *user, const char *event, const char *data, size_t len)
@@ -398,20 +405,78 @@ static void on_sse_event(void *user, const char *event, const char *data, size_t
     hr_usage_from_json(data, len, &r->stats->usage);
 }
 
+static void remember_last_bytes(relay *r, const char *buf, size_t n)
+{
+    for (size_t i = n > sizeof r->last ? n - sizeof r->last : 0; i < n; i++) {
+        memmove(r->last, r->last + 1, sizeof r->last - 1);
+        r->last[sizeof r->last - 1] = buf[i];
+    }
+}
+
+/* An event is open unless the bytes sent so far end in a blank line (or nothing was sent). */
+static int event_left_open(const relay *r)
+{
+    static const char none[4] = {0};
+    if (!memcmp(r->last, none, sizeof none))
+        return 0;
+    return memcmp(r->last + 2, "\n\n", 2) != 0 && memcmp(r->last, "\r\n\r\n", 4) != 0;
+}
+
+static const char *break_reason(hr_up_error e)
+{
+    return e == HR_UP_TIMEOUT ? "no data within the upstream timeout"
+                              : "the connection failed mid-stream";
+}
+
+/* The upstream failed after the client's stream started (status and headers are out): rather
+ * than cut the chunked body, which SDKs may read as a complete answer, finish it with the
+ * provider's own error event and a clean end. An event left half-written is closed first so
+ * the error event is parsed on its own. 0: r->tail holds what to send; -1: cut as before. */
+static int start_error_tail(relay *r, hr_up_error e)
+{
+    if (!r->error_event || e == HR_UP_CANCELLED) /* cancelled: the client is gone */
+        return -1;
+    const char *reason = break_reason(e);
+    char message[128];
+    snprintf(message, sizeof message, "headroom: the upstream stream broke: %s", reason);
+    if ((event_left_open(r) && hr_buf_append(&r->tail, "\n\n", 2) != 0) ||
+        hr_ccrw_error_event(r->shape, message, &r->tail) != 0)
+        return -1;
+    hr_log_fields(HR_LOG_WARN, "upstream stream broke", "id", r->id, "reason", hr_up_error_name(e),
+                  "ended_with", "provider error event", (const char *)NULL);
+    r->in_tail = 1;
+    return 0;
+}
+
+static ssize_t drain_tail(relay *r, char *buf, size_t max)
+{
+    size_t k = r->tail.len - r->tail_sent;
+    if (k > max)
+        k = max;
+    memcpy(buf, r->tail.data + r->tail_sent, k);
+    r->tail_sent += k;
+    return (ssize_t)k; /* 0 once drained: the chunked body ends cleanly */
+}
+
 static ssize_t relay_read(void *arg, char *buf, size_t max)
 {
     relay *r = arg;
+    if (r->in_tail)
+        return drain_tail(r, buf, max);
     ssize_t n = r->ccr ? hr_ccrw_stream_read(r->ccr, buf, max) : hr_upstream_read(r->u, buf, max);
     if (n > 0) {
         if (r->parse_sse)
             hr_sse_feed(&r->sse, buf, (size_t)n);
+        remember_last_bytes(r, buf, (size_t)n);
         atomic_fetch_add(&r->stats->bytes_out, (size_t)n);
         return n;
     }
     if (n < 0) {
+        hr_up_error e = r->ccr ? hr_ccrw_stream_error(r->ccr) : hr_upstream_error(r->u);
         r->stats->failed = 1;
-        snprintf(r->stats->error, sizeof r->stats->error, "%s",
-                 hr_up_error_name(r->ccr ? hr_ccrw_stream_error(r->ccr) : hr_upstream_error(r->u)));
+        snprintf(r->stats->error, sizeof r->stats->error, "%s", hr_up_error_name(e));
+        if (start_error_tail(r, e) == 0)
+            return drain_tail(r, buf, max);
     }
     return n;
 }
@@ -422,12 +487,13 @@ static void relay_free(void *arg)
     hr_upstream_free(r->u);
     hr_ccrw_stream_free(r->ccr);
     hr_sse_free(&r->sse);
+    hr_buf_free(&r->tail);
     hr_relay_stats_release(r->stats);
     free(r);
 }
 
 static void answer_streamed(hr_http_exchange *ex, hr_req_ctx *ctx, hr_upstream *u, int is_sse,
-                            const hr_ccrw_origin *ccr)
+                            route_info ri, const hr_ccrw_origin *ccr)
 {
     relay *r = calloc(1, sizeof *r);
     hr_relay_stats *st = calloc(1, sizeof *st);
@@ -446,6 +512,9 @@ static void answer_streamed(hr_http_exchange *ex, hr_req_ctx *ctx, hr_upstream *
         r->u = NULL; /* the CCR stream owns the transfer now */
     r->stats = st;
     r->parse_sse = is_sse;
+    r->error_event = is_sse && ri.kind == KIND_COMPRESSIBLE && hr_upstream_status(u) == 200;
+    r->shape = ri.shape;
+    snprintf(r->id, sizeof r->id, "%s", ctx->id);
     hr_sse_init(&r->sse, on_sse_event, r, 0);
     ctx->relay = st;
     ctx->rec.stream = is_sse;
@@ -562,7 +631,7 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
         const char *ct = hr_upstream_header(u, "content-type");
         int is_sse = ct && strncasecmp(ct, "text/event-stream", 17) == 0;
         if (is_sse || ri.kind != KIND_COMPRESSIBLE) {
-            answer_streamed(ex, ctx, u, is_sse, p.tool_offered ? &ccr : NULL); /* owns u now */
+            answer_streamed(ex, ctx, u, is_sse, ri, p.tool_offered ? &ccr : NULL); /* owns u now */
         } else {
             answer_buffered(ex, ctx, req, u, &upstream_ms, p.tool_offered ? &ccr : NULL);
             hr_upstream_free(u);
