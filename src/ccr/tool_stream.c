@@ -54,6 +54,17 @@ struct hr_ccr_stream {
 
 static const hr_json_limits LIMITS = HR_JSON_LIMITS_DEFAULT;
 
+/* Parses an event's data as a JSON object. 1 and d filled (caller frees) when it is one;
+ * 0 otherwise (d empty): the caller passes such events on as they came. */
+static int parse_object(const char *data, size_t len, hr_json_doc *d)
+{
+    hr_json_error err;
+    if (hr_json_parse(d, data, len, &LIMITS, &err) == 0 && d->nodes[0].type == HR_JSON_OBJECT)
+        return 1;
+    hr_json_doc_free(d);
+    return 0;
+}
+
 hr_ccr_stream *hr_ccr_stream_new(hr_ccr_api api, const char *request, size_t len)
 {
     hr_ccr_stream *s = calloc(1, sizeof *s);
@@ -216,12 +227,9 @@ static int summed_delta(hr_ccr_stream *s, const hr_json_doc *d, const char *data
 static int anthropic_event(hr_ccr_stream *s, const char *event, const char *data, size_t len,
                            hr_buf *out)
 {
-    hr_json_doc d = {0};
-    hr_json_error err;
-    if (hr_json_parse(&d, data, len, &LIMITS, &err) != 0 || d.nodes[0].type != HR_JSON_OBJECT) {
-        hr_json_doc_free(&d);
+    hr_json_doc d;
+    if (!parse_object(data, len, &d))
         return emit(s, out, event, data, len);
-    }
     uint32_t type = hr_json_get(&d, 0, "type");
     hr_buf tmp = HR_BUF_INIT;
     int rc = 0;
@@ -271,12 +279,9 @@ static int anthropic_event(hr_ccr_stream *s, const char *event, const char *data
 static int chat_event(hr_ccr_stream *s, const char *event, const char *data, size_t len,
                       hr_buf *out)
 {
-    hr_json_doc d = {0};
-    hr_json_error err;
-    if (hr_json_parse(&d, data, len, &LIMITS, &err) != 0 || d.nodes[0].type != HR_JSON_OBJECT) {
-        hr_json_doc_free(&d);
+    hr_json_doc d;
+    if (!parse_object(data, len, &d))
         return emit(s, out, event, data, len); /* [DONE] and anything unexpected */
-    }
     uint32_t id = hr_json_get(&d, 0, "id");
     if (s->round == 0 && !s->chat_id[0] && id != HR_JSON_NONE) {
         hr_buf v = HR_BUF_INIT;
@@ -423,12 +428,9 @@ static void copy_id(const hr_json_doc *d, uint32_t node, char *out, size_t cap)
 static int responses_event(hr_ccr_stream *s, const char *event, const char *data, size_t len,
                            hr_buf *out)
 {
-    hr_json_doc d = {0};
-    hr_json_error err;
-    if (hr_json_parse(&d, data, len, &LIMITS, &err) != 0 || d.nodes[0].type != HR_JSON_OBJECT) {
-        hr_json_doc_free(&d);
+    hr_json_doc d;
+    if (!parse_object(data, len, &d))
         return emit(s, out, event, data, len);
-    }
     uint32_t type = hr_json_get(&d, 0, "type");
     uint32_t resp = hr_json_get(&d, 0, "response");
     int rc = 0;

@@ -112,19 +112,31 @@ static int bind_norm(const hr_model_file *f, const char *base, uint32_t n, const
     return (*b = want_f32(f, name, n, err)) ? 0 : -1;
 }
 
+/* The token embedding table, f16 or f32, [vocab, hidden]: the same in every encoder. */
+static int bind_word_embeddings(hr_model *m, hr_ml_error *err)
+{
+    const hr_model_config *c = &m->cfg;
+    hr_tensor t;
+    if (hr_model_tensor(m->file, "emb.word", &t) != 0 || t.ndim != 2 ||
+        t.shape[0] != c->vocab_size || t.shape[1] != c->hidden ||
+        (t.dtype != HR_DT_F16 && t.dtype != HR_DT_F32)) {
+        hr_ml_error_set(err, "model file lacks a valid 'emb.word' [%u, %u]", c->vocab_size,
+                        c->hidden);
+        return -1;
+    }
+    m->emb_word = t.data;
+    m->emb_word_dtype = t.dtype;
+    return 0;
+}
+
 static int bind_bert(hr_model *m, hr_ml_error *err)
 {
     const hr_model_file *f = m->file;
     const hr_model_config *c = &m->cfg;
     const uint32_t H = c->hidden, I = c->intermediate;
     hr_tensor t;
-    if (hr_model_tensor(f, "emb.word", &t) != 0 || t.ndim != 2 || t.shape[0] != c->vocab_size ||
-        t.shape[1] != H || (t.dtype != HR_DT_F16 && t.dtype != HR_DT_F32)) {
-        hr_ml_error_set(err, "model file lacks a valid 'emb.word' [%u, %u]", c->vocab_size, H);
+    if (bind_word_embeddings(m, err) != 0)
         return -1;
-    }
-    m->emb_word = t.data;
-    m->emb_word_dtype = t.dtype;
     if (!want(f, "emb.pos", HR_DT_F32, c->max_positions, H, &t, err))
         return -1;
     m->emb_pos = t.data;
@@ -189,14 +201,8 @@ static int bind_modernbert(hr_model *m, hr_ml_error *err)
     const hr_model_file *f = m->file;
     const hr_model_config *c = &m->cfg;
     const uint32_t H = c->hidden, I = c->intermediate;
-    hr_tensor t;
-    if (hr_model_tensor(f, "emb.word", &t) != 0 || t.ndim != 2 || t.shape[0] != c->vocab_size ||
-        t.shape[1] != H || (t.dtype != HR_DT_F16 && t.dtype != HR_DT_F32)) {
-        hr_ml_error_set(err, "model file lacks a valid 'emb.word' [%u, %u]", c->vocab_size, H);
+    if (bind_word_embeddings(m, err) != 0)
         return -1;
-    }
-    m->emb_word = t.data;
-    m->emb_word_dtype = t.dtype;
     if (bind_norm(f, "emb.norm", H, &m->emb_norm_w, NULL, err) ||
         bind_norm(f, "final.norm", H, &m->final_norm_w, NULL, err))
         return -1;
