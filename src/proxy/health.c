@@ -37,6 +37,16 @@ static int put_kv_string(hr_buf *b, const char *key, const char *value, int comm
     return rc | hr_json_write_string(b, value, strlen(value));
 }
 
+/* An upstream URL as any client may see it: credentials in it masked. */
+static int put_kv_url(hr_buf *b, const char *key, const char *url, int comma)
+{
+    hr_buf shown = HR_BUF_INIT;
+    int rc = hr_log_redact(url, &shown);
+    rc |= put_kv_string(b, key, rc == 0 && shown.data ? shown.data : "[redacted]", comma);
+    hr_buf_free(&shown);
+    return rc;
+}
+
 int hr_route_health(const hr_request *req, hr_response *res)
 {
     (void)req;
@@ -46,8 +56,8 @@ int hr_route_health(const hr_request *req, hr_response *res)
                                "\"in_flight\":%d,\"upstreams\":{",
                            hr_proxy_ready() ? "ok" : hr_proxy_draining() ? "draining" : "starting",
                            HEADROOM_VERSION, hr_metrics_uptime_s(), hr_proxy_in_flight());
-    rc |= put_kv_string(&b, "openai", c->openai_url, 0);
-    rc |= put_kv_string(&b, "anthropic", c->anthropic_url, 1);
+    rc |= put_kv_url(&b, "openai", c->openai_url, 0);
+    rc |= put_kv_url(&b, "anthropic", c->anthropic_url, 1);
     rc |= hr_buf_puts(&b, "},\"config\":{");
     rc |= put_kv_string(&b, "host", c->host, 0);
     rc |= hr_buf_printf(&b, ",\"port\":%d,\"max_body_bytes\":%zu,\"log_format\":\"%s\","
