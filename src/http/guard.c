@@ -4,6 +4,8 @@
  * request, so a mutex and linear scans are enough. */
 #include "http/guard.h"
 
+#include "sys/log.h"
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -20,6 +22,9 @@
 #define IDLE_SLACK_MS 50
 /* A refused client has this long to read the refusal before its socket is shut down. */
 #define REFUSED_GRACE_MS 1000
+/* Cuts and refusals are logged as one summary line at most this often: an attack must not
+ * turn into a flood of log lines. */
+#define REPORT_EVERY_MS 10000
 
 struct hr_guard_conn {
     hr_guard_conn *prev, *next;
@@ -41,6 +46,8 @@ struct hr_guard {
     int stopping;
     hr_guard_conn *head;
     unsigned long timeouts, refusals;
+    unsigned long reported_timeouts, reported_refusals;
+    double reported_at_ms;
 };
 
 static double now_ms(void)
@@ -136,9 +143,25 @@ static void cut_locked(hr_guard *g, hr_guard_conn *c)
     shutdown(c->fd, SHUT_RDWR);
 }
 
+static void report_locked(hr_guard *g, double now)
+{
+    if ((g->timeouts == g->reported_timeouts && g->refusals == g->reported_refusals) ||
+        (g->reported_at_ms && now - g->reported_at_ms < REPORT_EVERY_MS))
+        return;
+    char t[24], r[24];
+    snprintf(t, sizeof t, "%lu", g->timeouts - g->reported_timeouts);
+    snprintf(r, sizeof r, "%lu", g->refusals - g->reported_refusals);
+    hr_log_fields(HR_LOG_WARN, "hostile or slow clients", "cut_at_deadline", t,
+                  "refused_over_per_address_limit", r, NULL);
+    g->reported_timeouts = g->timeouts;
+    g->reported_refusals = g->refusals;
+    g->reported_at_ms = now;
+}
+
 static void tick_locked(hr_guard *g)
 {
     double now = now_ms();
+    report_locked(g, now);
     for (hr_guard_conn *c = g->head; c; c = c->next) {
         if (c->cut)
             continue;

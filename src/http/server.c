@@ -294,13 +294,10 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     atomic_fetch_add(&srv->connections, 1);
     const union MHD_ConnectionInfo *fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     const union MHD_ConnectionInfo *ad = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    int refused = 0;
+    int refused; /* the guard wrote the refusal and counts it (logged in summary lines) */
     *socket_context = fd ? hr_guard_open(srv->guard, fd->connect_fd, ad ? ad->client_addr : NULL,
                                          &refused)
                          : NULL;
-    if (refused)
-        hr_log_fields(HR_LOG_WARN, "connection refused", "reason",
-                      "over the per-address connection limit", NULL);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)

@@ -134,6 +134,19 @@ static int append_compressor_metrics(hr_buf *b)
     return rc;
 }
 
+/* The connection guard's counters (http/guard.h): slow or hostile clients. */
+static int append_client_guard_metrics(hr_buf *b)
+{
+    unsigned long cut, refused;
+    hr_proxy_client_guard_counts(&cut, &refused);
+    return hr_buf_printf(b,
+        "# HELP headroom_client_deadline_cuts_total Client connections cut (408) at the header or body deadline.\n"
+        "# TYPE headroom_client_deadline_cuts_total counter\nheadroom_client_deadline_cuts_total %lu\n"
+        "# HELP headroom_connections_refused_total Client connections refused (429) over the per-address limit.\n"
+        "# TYPE headroom_connections_refused_total counter\nheadroom_connections_refused_total %lu\n",
+        cut, refused);
+}
+
 int hr_route_metrics(const hr_request *req, hr_response *res)
 {
     (void)req;
@@ -142,6 +155,8 @@ int hr_route_metrics(const hr_request *req, hr_response *res)
     int rc = hr_metrics_prometheus(&b);
     if (rc == 0)
         rc = append_compressor_metrics(&b);
+    if (rc == 0)
+        rc = append_client_guard_metrics(&b);
     if (rc == 0)
         rc = hr_response_body(res, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
     hr_buf_free(&b);

@@ -38,6 +38,12 @@ int hr_proxy_draining(void) { return atomic_load(&S.draining); }
 int hr_proxy_in_flight(void) { return atomic_load(&S.in_flight); }
 unsigned hr_proxy_connections(void) { return S.server ? hr_http_server_connections(S.server) : 0; }
 
+void hr_proxy_client_guard_counts(unsigned long *cut, unsigned long *refused)
+{
+    *cut = S.server ? hr_http_server_timeouts(S.server) : 0;
+    *refused = S.server ? hr_http_server_refusals(S.server) : 0;
+}
+
 double hr_now_ms(void)
 {
     struct timespec ts;

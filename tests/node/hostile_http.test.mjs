@@ -303,7 +303,11 @@ test('slow clients cannot lock everyone out: per-address limit answers 429 at on
     // the slots are free again
     const ok = await raw(p.port, get('/livez'));
     assert.equal(ok.status, 200, ok.text);
-    assert.match(p.logs(), /connection refused.*per-address/);
+    const m = await (await fetch(`${p.url}/metrics`)).text();
+    assert.equal(Number(m.match(/headroom_connections_refused_total (\d+)/)[1]), turned.length + 1);
+    assert.equal(Number(m.match(/headroom_client_deadline_cuts_total (\d+)/)[1]), held.length);
+    await sleep(200);
+    assert.match(p.logs(), /hostile or slow clients cut_at_deadline=\d+ refused_over_per_address_limit=[1-9]/);
   } finally {
     assert.equal(await p.stop(), 0);
   }
