@@ -1,0 +1,85 @@
+// hostile.mjs: each hostile-client attack of issue 9 (HTTP layer) against two builds side by
+// side, with their default settings (only --max-body-bytes lowered so a small body is over
+// it): the status each answers with and the time to that answer (or to the close). An
+// attack still unanswered after LIMIT_MS is reported as held.
+//
+//   node bench/http/hostile.mjs NEW_BIN BASELINE_BIN [LIMIT_MS]
+//
+// Prints a Markdown table for docs/benchmarks.md ("Reliability").
+import net from 'node:net';
+import { startFakeUpstream } from '../../tests/node/lib/fake_upstream.mjs';
+import { startProxy } from '../../tests/node/lib/proxy.mjs';
+import { raw } from '../../tests/node/lib/raw_http.mjs';
+
+const [newBin, baseBin, limitArg] = process.argv.slice(2);
+if (!newBin || !baseBin) {
+  console.error('usage: node bench/http/hostile.mjs NEW_BIN BASELINE_BIN [LIMIT_MS]');
+  process.exit(2);
+}
+const LIMIT_MS = Number(limitArg || 12000);
+const H = 'Host: proxy\r\n';
+
+function slowly(text, pauseMs) {
+  const pieces = [];
+  for (const ch of text) pieces.push(ch, pauseMs);
+  return pieces;
+}
+
+function attacks(baitPort) {
+  const big = `10000\r\n${'x'.repeat(0x10000)}\r\n`;
+  return [
+    ['target `@127.0.0.1:PORT/v1/models` (user info)', `GET @127.0.0.1:${baitPort}/v1/models HTTP/1.1\r\n${H}Connection: close\r\n\r\n`],
+    ['absolute-form target', `GET http://127.0.0.1:${baitPort}/v1/models HTTP/1.1\r\n${H}Connection: close\r\n\r\n`],
+    ['dot-segments `/v1/../x`', `GET /v1/../x HTTP/1.1\r\n${H}Connection: close\r\n\r\n`],
+    ['`?query=%ff%fe` on /v1/retrieve', `GET /v1/retrieve/abc?query=%ff%fe HTTP/1.1\r\n${H}Connection: close\r\n\r\n`],
+    ['bare CR in a header value', `GET /v1/models HTTP/1.1\r\n${H}X-A: a\rb\r\nConnection: close\r\n\r\n`],
+    ['two different Content-Lengths', `POST /v1/models HTTP/1.1\r\n${H}Content-Length: 2\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc`],
+    ['Transfer-Encoding with Content-Length', `POST /v1/models HTTP/1.1\r\n${H}Content-Length: 3\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n`],
+    ['invalid Content-Length', `POST /v1/models HTTP/1.1\r\n${H}Content-Length: abc\r\nConnection: close\r\n\r\n`],
+    ['unknown Transfer-Encoding (gzip)', `POST /v1/chat/completions HTTP/1.1\r\n${H}Transfer-Encoding: gzip\r\nConnection: close\r\n\r\nabc`],
+    ['HTTP/1.1 without Host', 'GET /v1/models HTTP/1.1\r\nConnection: close\r\n\r\n'],
+    ['chunked body 2 MiB over a 1,000-byte limit', [`POST /v1/chat/completions HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n`, ...Array(32).fill(big), '0\r\n\r\n']],
+    ['chunk extension of 100 KB', `POST /v1/models HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n1;${'a'.repeat(100000)}\r\nx\r\n0\r\n\r\n`],
+    ['`GARBAGE` request line', 'GARBAGE\r\n\r\n'],
+    ['binary request line, no end (TLS hello)', [Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03])]],
+    ['slow head: a byte every 1 s', slowly(`GET /v1/models HTTP/1.1\r\n${H}\r\n`, 1000)],
+    ['slow chunked body: a chunk every 1 s', [`POST /v1/chat/completions HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n`, ...slowly('x'.repeat(200), 1000).map((p) => (typeof p === 'string' ? `1\r\n${p}\r\n` : p))]],
+  ];
+}
+
+function cell(r) {
+  if (r.why === 'timeout') return `held > ${LIMIT_MS / 1000} s`;
+  const what = r.status ? String(r.status) : 'closed, no answer';
+  return `${what} in ${r.ms} ms`;
+}
+
+async function runOne(bin, up, list) {
+  const proxy = await startProxy({ bin, openaiUrl: up.url, anthropicUrl: up.url, args: ['--max-body-bytes', '1000'] });
+  const out = [];
+  try {
+    // independent connections: run them all at once so slow attacks overlap
+    const results = await Promise.all(list.map(([, pieces]) => raw(proxy.port, pieces, LIMIT_MS)));
+    for (const r of results) out.push({ cell: cell(r), forwarded: 0 });
+  } finally {
+    proxy.proc.kill('SIGKILL');
+  }
+  return out;
+}
+
+const up = await startFakeUpstream();
+const bait = net.createServer((s) => { bait.hits = (bait.hits || 0) + 1; s.destroy(); });
+await new Promise((r) => bait.listen(0, '127.0.0.1', r));
+const list = attacks(bait.address().port);
+const baseline = await runOne(baseBin, up, list);
+const baitAfterBaseline = bait.hits || 0;
+const forwardedBaseline = up.requests.length;
+up.reset();
+const ours = await runOne(newBin, up, list);
+const baitAfterNew = (bait.hits || 0) - baitAfterBaseline;
+console.log('| attack | this build | baseline (before the fix) |');
+console.log('|---|---|---|');
+list.forEach(([name], i) => console.log(`| ${name} | ${ours[i].cell} | ${baseline[i].cell} |`));
+console.log(`\nrequests that reached the upstream: this build ${up.requests.length}, baseline ${forwardedBaseline}; ` +
+  `connections to the bait server: this build ${baitAfterNew}, baseline ${baitAfterBaseline}`);
+await up.close();
+await new Promise((r) => bait.close(r));
