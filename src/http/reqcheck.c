@@ -41,6 +41,13 @@ static int is_pchar(unsigned char c)
     return c && strchr("-._~!$&'()*+,;=:@", c) != NULL;
 }
 
+/* Beyond pchar: '/' and the bytes that WHATWG URL serialisers (fetch, browsers, most SDKs)
+ * leave unencoded although RFC 3986 reserves them; harmless here, because the target is
+ * appended after the base's authority and never parsed as a URL of its own. Never: space,
+ * controls, '"', '#', '<', '>', and '\\' in the path (some servers read it as '/'). */
+#define PATH_EXTRA "/[]|^"
+#define QUERY_EXTRA "/?[]{}|\\^`"
+
 /* Incremental UTF-8 check over decoded bytes (RFC 3629: no overlongs, no surrogates, at most
  * U+10FFFF). need = continuation bytes still expected; lo/hi bound the next one. */
 typedef struct utf8_state {
@@ -100,7 +107,7 @@ static int check_component(const char *s, size_t n, int in_path, hr_reqcheck_res
             if (in_path && (c == '/' || c == '\\'))
                 return refuse(r, 400, "the request path encodes a '%c' (%%%02X); send it unencoded",
                               c, c);
-        } else if (!is_pchar(c) && !(in_path && c == '/') && !(!in_path && (c == '/' || c == '?'))) {
+        } else if (!is_pchar(c) && !(c && strchr(in_path ? PATH_EXTRA : QUERY_EXTRA, c))) {
             return refuse(r, 400, "the request %s has a byte not allowed in a URI (0x%02X)", what, c);
         }
         if (utf8_feed(&u, c) != 0)

@@ -8,7 +8,9 @@
  * appended to the upstream base URL can move the authority ("@host:port/..." turns the base
  * host into a user name). So every head is checked here, on the parsed pieces, and refused
  * with a status and a reason (RFC 9112/9110/3986):
- *   - target: origin-form only ('/' path ['?' query]); RFC 3986 characters only; every '%'
+ *   - target: origin-form only ('/' path ['?' query]); RFC 3986 characters (plus the few
+ *     that WHATWG URL serialisers leave raw, e.g. '[' ']' '|'; never space, controls, '"',
+ *     '#', '<', '>' or raw non-ASCII, nor '\' in the path); every '%'
  *     followed by two hex digits; decoded path and query valid UTF-8 without control bytes;
  *     no dot-segments ('.', '..', also percent-encoded), no encoded '/' or '\' in the path,
  *     no leading "//". Nothing is rewritten: a target that would need rewriting is refused,
