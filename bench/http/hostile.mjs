@@ -9,7 +9,7 @@
 import net from 'node:net';
 import { startFakeUpstream } from '../../tests/node/lib/fake_upstream.mjs';
 import { startProxy } from '../../tests/node/lib/proxy.mjs';
-import { raw } from '../../tests/node/lib/raw_http.mjs';
+import { raw, slowly } from '../../tests/node/lib/raw_http.mjs';
 
 const [newBin, baseBin, limitArg] = process.argv.slice(2);
 if (!newBin || !baseBin) {
@@ -18,12 +18,6 @@ if (!newBin || !baseBin) {
 }
 const LIMIT_MS = Number(limitArg || 12000);
 const H = 'Host: proxy\r\n';
-
-function slowly(text, pauseMs) {
-  const pieces = [];
-  for (const ch of text) pieces.push(ch, pauseMs);
-  return pieces;
-}
 
 function attacks(baitPort) {
   const big = `10000\r\n${'x'.repeat(0x10000)}\r\n`;

@@ -45,6 +45,7 @@ struct hr_guard {
     pthread_t thread;
     int stopping;
     hr_guard_conn *head;
+    unsigned served;         /* open connections that were not refused */
     unsigned long timeouts, refusals;
     unsigned long reported_timeouts, reported_refusals;
     double reported_at_ms;
@@ -72,7 +73,7 @@ static void write_answer(int fd, int status, const char *reason, const char *cod
     int ml = snprintf(msg, sizeof msg,
                       "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
                       "%sContent-Length: %d\r\n\r\n%s", status, reason,
-                      status == 429 ? "Retry-After: 1\r\n" : "", bl, body);
+                      status == 408 ? "" : "Retry-After: 1\r\n", bl, body);
     if (ml > 0 && ml < (int)sizeof msg)
         (void)!send(fd, msg, (size_t)ml, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
@@ -152,7 +153,7 @@ static void report_locked(hr_guard *g, double now)
     snprintf(t, sizeof t, "%lu", g->timeouts - g->reported_timeouts);
     snprintf(r, sizeof r, "%lu", g->refusals - g->reported_refusals);
     hr_log_fields(HR_LOG_WARN, "hostile or slow clients", "cut_at_deadline", t,
-                  "refused_over_per_address_limit", r, NULL);
+                  "refused_over_limits", r, NULL);
     g->reported_timeouts = g->timeouts;
     g->reported_refusals = g->refusals;
     g->reported_at_ms = now;
@@ -239,6 +240,19 @@ void hr_guard_stop(hr_guard *g)
     free(g);
 }
 
+/* The refusal, then end of stream (the client closes); the socket is shut down after a grace
+ * period if the client does not. */
+static void refuse_locked(hr_guard *g, hr_guard_conn *c, int status, const char *reason,
+                          const char *code, const char *message)
+{
+    c->refused = 1;
+    g->refusals++;
+    write_answer(c->fd, status, reason, code, message);
+    shutdown(c->fd, SHUT_WR);
+    c->phase = HR_GUARD_BUSY;
+    c->deadline_ms = now_ms() + REFUSED_GRACE_MS;
+}
+
 hr_guard_conn *hr_guard_open(hr_guard *g, int fd, const struct sockaddr *addr, int *refused)
 {
     *refused = 0;
@@ -249,18 +263,18 @@ hr_guard_conn *hr_guard_open(hr_guard *g, int fd, const struct sockaddr *addr, i
     c->has_addr = addr_key(addr, c->addr);
     pthread_mutex_lock(&g->mu);
     double now = now_ms();
-    if (g->opts.per_address_limit && c->has_addr &&
-        count_address_locked(g, c->addr) >= g->opts.per_address_limit) {
-        c->refused = *refused = 1;
-        g->refusals++;
-        write_answer(fd, 429, "Too Many Requests", "too_many_connections",
-                     "too many open connections from this address (--max-connections-per-address)");
-        shutdown(fd, SHUT_WR); /* the answer, then end of stream; the client closes */
-        c->phase = HR_GUARD_BUSY;
-        c->deadline_ms = now + REFUSED_GRACE_MS;
+    if (g->opts.total_limit && g->served >= g->opts.total_limit) {
+        refuse_locked(g, c, 503, "Service Unavailable", "server_busy",
+                      "the proxy serves its maximum number of connections (--max-connections)");
+    } else if (g->opts.per_address_limit && c->has_addr &&
+               count_address_locked(g, c->addr) >= g->opts.per_address_limit) {
+        refuse_locked(g, c, 429, "Too Many Requests", "too_many_connections",
+                      "too many open connections from this address (--max-connections-per-address)");
     } else {
+        g->served++;
         set_phase_locked(g, c, HR_GUARD_HEADERS, now);
     }
+    *refused = c->refused;
     c->next = g->head;
     if (g->head)
         g->head->prev = c;
@@ -275,6 +289,8 @@ void hr_guard_close(hr_guard *g, hr_guard_conn *c)
     if (!c)
         return;
     pthread_mutex_lock(&g->mu);
+    if (!c->refused)
+        g->served--;
     if (c->prev)
         c->prev->next = c->next;
     else

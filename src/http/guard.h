@@ -14,7 +14,8 @@
  * A connection past its deadline gets "408 Request Timeout" (JSON error body) written on
  * its socket and the socket shut down, which makes the connection's own thread close it.
  * A connection over the per-address limit gets "429 Too Many Requests" the same way at
- * accept; the caller also refuses any request it manages to send.
+ * accept, and one over the total limit "503 Service Unavailable" (rather than the reset the
+ * library gives at its own limit); the caller also refuses any request it manages to send.
  *
  * The IDLE -> HEADERS step needs to know when the next request's first byte arrived, which
  * the library does not say; the watchdog reads it from the kernel (TCP_INFO
@@ -35,6 +36,8 @@ typedef struct hr_guard_conn hr_guard_conn;
 typedef enum { HR_GUARD_HEADERS = 0, HR_GUARD_BODY, HR_GUARD_BUSY, HR_GUARD_IDLE } hr_guard_phase;
 
 typedef struct hr_guard_opts {
+    unsigned total_limit;       /* connections served at once; 0 = no limit (the server's
+                                   own limit is set higher, so the guard refuses first) */
     unsigned per_address_limit; /* open connections per client address; 0 = no limit */
     unsigned header_timeout_ms; /* whole HEADERS phase; 0 = no deadline */
     unsigned body_timeout_ms;   /* whole BODY phase; 0 = no deadline */
@@ -53,7 +56,8 @@ void hr_guard_close(hr_guard *g, hr_guard_conn *c);
 void hr_guard_set_phase(hr_guard *g, hr_guard_conn *c, hr_guard_phase phase);
 int hr_guard_refused(hr_guard *g, const hr_guard_conn *c);
 
-/* How many times the guard cut a connection at a deadline, and refused one at accept. */
+/* How many times the guard cut a connection at a deadline, and refused one at accept
+ * (per-address or total limit). */
 unsigned long hr_guard_timeouts(hr_guard *g);
 unsigned long hr_guard_refusals(hr_guard *g);
 

@@ -39,7 +39,7 @@ typedef void (*hr_http_handler)(hr_http_exchange *ex, void *user);
 typedef struct hr_http_server_opts {
     const char *host;           /* numeric or name; "127.0.0.1" by default */
     int port;                   /* 0 = any free port (see hr_http_server_port) */
-    unsigned max_connections;   /* simultaneous connections (MHD connection limit) */
+    unsigned max_connections;   /* simultaneous connections served; beyond: 503 at accept */
     size_t max_body_bytes;      /* request bodies beyond this go to the handler early */
     size_t thread_stack_bytes;  /* per-connection thread stack; 0 = library default */
     unsigned idle_timeout_s;    /* close keep-alive connections idle this long; 0 = never */

@@ -48,7 +48,7 @@ static const option OPTIONS[] = {
     {"--retry-base-ms", "HEADROOM_RETRY_BASE_MS", T_INT, OFF(retry_base_ms), 0,
      "first backoff; doubles, capped at 30000, jittered x U(0.5,1.5) (1000)"},
     {"--max-connections", "HEADROOM_MAX_CONNECTIONS", T_INT, OFF(max_connections), 0,
-     "simultaneous client connections (4096)"},
+     "simultaneous client connections; more get 503 at once (4096)"},
     {"--idle-timeout", "HEADROOM_IDLE_TIMEOUT", T_INT, OFF(idle_timeout_s), 0,
      "seconds before an idle keep-alive connection is closed (300)"},
     {"--max-connections-per-address", "HEADROOM_MAX_CONNECTIONS_PER_ADDRESS", T_INT,

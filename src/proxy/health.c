@@ -142,7 +142,7 @@ static int append_client_guard_metrics(hr_buf *b)
     return hr_buf_printf(b,
         "# HELP headroom_client_deadline_cuts_total Client connections cut (408) at the header or body deadline.\n"
         "# TYPE headroom_client_deadline_cuts_total counter\nheadroom_client_deadline_cuts_total %lu\n"
-        "# HELP headroom_connections_refused_total Client connections refused (429) over the per-address limit.\n"
+        "# HELP headroom_connections_refused_total Client connections refused at accept: over the per-address limit (429) or --max-connections (503).\n"
         "# TYPE headroom_connections_refused_total counter\nheadroom_connections_refused_total %lu\n",
         cut, refused);
 }

@@ -10,7 +10,7 @@ import net from 'node:net';
 import fs from 'node:fs';
 import { startFakeUpstream } from './lib/fake_upstream.mjs';
 import { startProxy } from './lib/proxy.mjs';
-import { raw } from './lib/raw_http.mjs';
+import { raw, slowly } from './lib/raw_http.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -180,10 +180,7 @@ test('a chunked body that never ends is cut at the body deadline (408), not the 
 });
 
 test('slow head: a byte every 300 ms is cut at the header deadline (408) however many bytes arrive', async () => {
-  const line = get('/v1/models');
-  const pieces = [];
-  for (const ch of line) pieces.push(ch, 300);
-  const r = await raw(proxy.port, pieces);
+  const r = await raw(proxy.port, slowly(get('/v1/models'), 300));
   assert.equal(r.status, 408, r.text);
   assertOpenAIError(r.json, 'request_timeout');
   assert.ok(r.ms >= 900 && r.ms < 1600, `cut after ${r.ms} ms (deadline 1 s)`);
@@ -250,9 +247,7 @@ test('slow clients cannot lock everyone out: per-address limit answers 429 at on
     // are refused at once
     const slow = [];
     for (let i = 0; i < 10; i++) {
-      const pieces = [];
-      for (const ch of 'GET /v1/models HTTP/1.1\r\n') pieces.push(ch, 300);
-      slow.push(raw(p.port, pieces));
+      slow.push(raw(p.port, slowly('GET /v1/models HTTP/1.1\r\n', 300)));
       await sleep(10);
     }
     await sleep(150);
@@ -275,7 +270,27 @@ test('slow clients cannot lock everyone out: per-address limit answers 429 at on
     assert.equal(Number(m.match(/headroom_connections_refused_total (\d+)/)[1]), turned.length + 1);
     assert.equal(Number(m.match(/headroom_client_deadline_cuts_total (\d+)/)[1]), held.length);
     await sleep(200);
-    assert.match(p.logs(), /hostile or slow clients cut_at_deadline=\d+ refused_over_per_address_limit=[1-9]/);
+    assert.match(p.logs(), /hostile or slow clients cut_at_deadline=\d+ refused_over_limits=[1-9]/);
+  } finally {
+    assert.equal(await p.stop(), 0);
+  }
+});
+
+test('a full proxy answers 503 at once instead of resetting, and serves again after the deadline', async () => {
+  const p = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url,
+    args: ['--max-connections', '4', '--client-header-timeout', '1'] });
+  try {
+    const slow = [];
+    for (let i = 0; i < 4; i++) slow.push(raw(p.port, slowly('GET /v1/models HTTP/1.1\r\n', 300)));
+    await sleep(200);
+    const busy = await raw(p.port, get('/livez'));
+    assert.equal(busy.status, 503, busy.text);
+    assertOpenAIError(busy.json, 'server_busy');
+    assert.match(busy.text, /Retry-After: 1/);
+    assert.ok(busy.ms < 500, `refused in ${busy.ms} ms`);
+    await Promise.all(slow);
+    const ok = await raw(p.port, get('/livez'));
+    assert.equal(ok.status, 200, ok.text);
   } finally {
     assert.equal(await p.stop(), 0);
   }

@@ -5,6 +5,7 @@
 //   const r = await raw(port, ['GET / HTTP/1.1\r\n', 300, 'Host: x\r\n\r\n'], 4000);
 //   r.status (0 = no status line), r.json (the body when it is JSON), r.ms, r.why ('closed',
 //   'timeout', 'error ECONNRESET'), r.text (everything received, latin1)
+//   raw(port, slowly('GET / HTTP/1.1\r\n', 300))   // one byte every 300 ms
 import net from 'node:net';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -40,4 +41,11 @@ export function raw(port, pieces, ms = 4000) {
     s.on('error', (e) => done(`error ${e.code}`));
     const timer = setTimeout(() => done('timeout'), ms);
   });
+}
+
+// The pieces that send text one byte at a time, pauseMs apart (a slow client).
+export function slowly(text, pauseMs) {
+  const pieces = [];
+  for (const ch of text) pieces.push(ch, pauseMs);
+  return pieces;
 }
