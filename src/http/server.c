@@ -43,6 +43,7 @@ struct hr_http_exchange {
     const char **headers;   /* owned array of MHD-owned strings */
     size_t n_headers;
     hr_buf body;
+    size_t dropped;         /* body bytes dropped after the limit was passed */
     int started, handled, responded, too_large, completed_ok;
     hr_reqcheck_result rejected;  /* status 0 = the head passed reqcheck */
     hr_guard_conn *guarded;       /* the connection's guard record, or NULL */
@@ -247,8 +248,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (ex->handled || ex->too_large)
-            return MHD_YES; /* answered early, or over the limit: drop the rest */
+        if (ex->handled)
+            return MHD_YES; /* answered early: drop the rest */
+        if (ex->too_large) {
+            /* over the limit: drop the rest to answer 413 after it, but not for ever: past
+             * another max_body_bytes, close without an answer */
+            ex->dropped += n;
+            return ex->dropped <= ex->srv->opts.max_body_bytes ? MHD_YES : MHD_NO;
+        }
         if (ex->body.len + n > ex->srv->opts.max_body_bytes) {
             /* MHD 0.9.75 cannot queue an answer while a body is arriving (only on the first
              * call or after the last byte): drop the rest, answer at the end; the body

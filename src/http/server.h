@@ -9,7 +9,8 @@
  *   - the server collects method, path, raw query, headers, client address and the body
  *     (up to max_body_bytes; beyond that the handler is called with hr_http_body_too_large()
  *     = 1 and must answer, typically 413: at once when Content-Length says so, after the
- *     rest of a chunked body was read and dropped otherwise; the connection then closes);
+ *     rest of a chunked body was read and dropped otherwise (a chunked body longer than
+ *     twice the limit is cut without an answer); the connection then closes);
  *   - a request head that breaks the rules of reqcheck.h (target form, field bytes,
  *     framing) reaches the handler at once with hr_http_rejected() != 0: it must answer
  *     with that status and reason; the connection then closes;

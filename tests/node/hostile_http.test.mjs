@@ -165,17 +165,21 @@ test('unknown Transfer-Encoding: 501 at once; invalid Content-Length: 400 at onc
   assert.equal(up.requests.length, 0);
 });
 
-test('chunked body over --max-body-bytes: 413 right after it, memory flat, nothing forwarded', async () => {
+test('chunked body over --max-body-bytes: 413 right after it; past twice the limit: cut at once, memory flat', async () => {
   up.reset();
-  const before = rssKb(proxy.proc.pid);
-  const chunk = `10000\r\n${'x'.repeat(0x10000)}\r\n`;
-  const pieces = [`POST /v1/chat/completions HTTP/1.1\r\n${H}Authorization: Bearer sk-x\r\nTransfer-Encoding: chunked\r\n\r\n`];
-  for (let i = 0; i < 160; i++) pieces.push(chunk); // 10 MiB
-  pieces.push('0\r\n\r\n');
-  const r = await raw(proxy.port, pieces);
+  const head = `POST /v1/chat/completions HTTP/1.1\r\n${H}Authorization: Bearer sk-x\r\nTransfer-Encoding: chunked\r\n\r\n`;
+  const r = await raw(proxy.port, [head, `708\r\n${'x'.repeat(1800)}\r\n`, '0\r\n\r\n']);
   assert.equal(r.status, 413, r.text);
   assertOpenAIError(r.json, 'request_too_large');
-  assert.ok(r.ms < 1500, `answered in ${r.ms} ms`);
+  assert.ok(r.ms < 1000, `answered in ${r.ms} ms`);
+  // 10 MiB: the proxy stops reading past twice the limit instead of draining it all
+  const before = rssKb(proxy.proc.pid);
+  const pieces = [head];
+  for (let i = 0; i < 160; i++) pieces.push(`10000\r\n${'x'.repeat(0x10000)}\r\n`);
+  pieces.push('0\r\n\r\n');
+  const cut = await raw(proxy.port, pieces);
+  assert.ok(cut.why !== 'timeout', 'closed');
+  assert.ok(cut.ms < 1500, `closed after ${cut.ms} ms`);
   const grew = rssKb(proxy.proc.pid) - before;
   assert.ok(grew < 4096, `RSS grew ${grew} KB for a 10 MiB refused body`);
   assert.equal(up.requests.length, 0);
