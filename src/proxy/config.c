@@ -195,8 +195,13 @@ static int apply(hr_proxy_config *c, const option *o, const char *v, const char 
         ok = hr_log_level_parse(v, (hr_log_level *)field) == 0;
         break;
     }
-    if (!ok)
-        snprintf(err, errlen, "invalid value '%s' for %s", v, source);
+    if (!ok) { /* the value may be a URL with credentials: shown masked, like everywhere */
+        hr_buf shown = HR_BUF_INIT;
+        int masked = hr_log_redact(v, &shown) == 0 && shown.data;
+        snprintf(err, errlen, "invalid value '%s' for %s", masked ? shown.data : "(not shown)",
+                 source);
+        hr_buf_free(&shown);
+    }
     return ok ? 0 : -1;
 }
 

@@ -136,6 +136,10 @@ static void client_limits(void **state)
     assert_int_equal(hr_proxy_config_from_args(&c, 4, argv, err, sizeof err), 0);
     assert_int_equal(c.max_connections_per_address, 0);
     assert_int_equal(c.client_body_timeout_ms, 1000);
+    char *secret[] = {"proxy", "--openai-api-url", "http://user:pw-s3cret@h.test/?q", NULL};
+    assert_int_equal(hr_proxy_config_from_args(&c, 3, secret, err, sizeof err), -1);
+    assert_null(strstr(err, "s3cret"));
+    assert_non_null(strstr(err, "http://***@h.test"));
     char *bad[] = {"proxy", "--client-header-timeout", "0", NULL};
     assert_int_equal(hr_proxy_config_from_args(&c, 3, bad, err, sizeof err), -1);
     assert_non_null(strstr(err, "--client-header-timeout"));
