@@ -119,7 +119,8 @@ typedef struct header_collect {
     hr_reqcheck_framing framing;
 } header_collect;
 
-/* Value sizes as received: a value MHD cut at a NUL is longer than its strlen. */
+/* With the sizes MHD reports, so a NUL inside a value is caught where the library keeps
+ * it (0.9.75 cuts the value at the NUL itself and reports the part before it). */
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                       size_t key_size, const char *value, size_t value_size)
 {
