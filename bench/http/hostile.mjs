@@ -5,6 +5,8 @@
 //
 //   node bench/http/hostile.mjs NEW_BIN BASELINE_BIN [LIMIT_MS]
 //
+// The last two rows are the issue's lock-out: slow clients fill --max-connections 1000 from
+// one address (this build also gets --max-connections-per-address 256).
 // Prints a Markdown table for docs/benchmarks.md ("Reliability").
 import net from 'node:net';
 import { startFakeUpstream } from '../../tests/node/lib/fake_upstream.mjs';
@@ -61,6 +63,34 @@ async function runOne(bin, up, list) {
   return out;
 }
 
+// The issue's lock-out: FLOOD slow clients from 127.0.0.1 (a byte a second) against a proxy
+// with --max-connections 1000, then one request from 127.0.0.2 and one more from 127.0.0.1.
+const FLOOD = 1200;
+async function flood(bin, extraArgs) {
+  const proxy = await startProxy({ bin, openaiUrl: up.url, anthropicUrl: up.url, args: ['--max-connections', '1000', ...extraArgs] });
+  const slow = [];
+  try {
+    for (let i = 0; i < FLOOD; i++) {
+      const s = net.connect(proxy.port, '127.0.0.1');
+      s.on('error', () => {});
+      const text = 'GET /v1/models HTTP/1.1\r\n';
+      let k = 0;
+      const t = setInterval(() => { if (k < text.length && !s.destroyed) s.write(text[k++]); }, 1000);
+      s.on('close', () => clearInterval(t));
+      slow.push(s);
+      if (i % 100 === 99) await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    const get = 'GET /livez HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n';
+    const other = await raw(proxy.port, get, LIMIT_MS, { from: '127.0.0.2' });
+    const same = await raw(proxy.port, get, LIMIT_MS);
+    return { other: cell(other), same: cell(same) };
+  } finally {
+    for (const s of slow) s.destroy();
+    proxy.proc.kill('SIGKILL');
+  }
+}
+
 const up = await startFakeUpstream();
 const bait = net.createServer((s) => { bait.hits = (bait.hits || 0) + 1; s.destroy(); });
 await new Promise((r) => bait.listen(0, '127.0.0.1', r));
@@ -74,6 +104,10 @@ const baitAfterNew = (bait.hits || 0) - baitAfterBaseline;
 console.log('| attack | this build | baseline (before the fix) |');
 console.log('|---|---|---|');
 list.forEach(([name], i) => console.log(`| ${name} | ${ours[i].cell} | ${baseline[i].cell} |`));
+const floodNew = await flood(newBin, ['--max-connections-per-address', '256']);
+const floodBase = await flood(baseBin, []);
+console.log(`| ${FLOOD} slow clients from 127.0.0.1, then a request from 127.0.0.2 | ${floodNew.other} | ${floodBase.other} |`);
+console.log(`| ... and one more from 127.0.0.1 | ${floodNew.same} | ${floodBase.same} |`);
 console.log(`\nrequests that reached the upstream: this build ${up.requests.length}, baseline ${forwardedBaseline}; ` +
   `connections to the bait server: this build ${baitAfterNew}, baseline ${baitAfterBaseline}`);
 await up.close();

@@ -270,6 +270,10 @@ test('slow clients cannot lock everyone out: per-address limit answers 429 at on
       await sleep(10);
     }
     await sleep(150);
+    // a client from another address is served at once meanwhile
+    const other = await raw(p.port, get('/livez'), 4000, { from: '127.0.0.2' });
+    assert.equal(other.status, 200, other.text);
+    assert.ok(other.ms < 500, `served in ${other.ms} ms`);
     const t0 = Date.now();
     const refused = await raw(p.port, get('/livez'));
     assert.equal(refused.status, 429, refused.text);

@@ -11,13 +11,14 @@ import net from 'node:net';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Sends the pieces (string/Buffer; a number = pause in ms) on a fresh connection and reads
-// until the server closes or `ms` passes. Returns {why, ms, text, status, json}.
-export function raw(port, pieces, ms = 4000) {
+// until the server closes or `ms` passes. Returns {why, ms, text, status, json}. `from`: the
+// local address to connect from (any 127.x.y.z works on Linux: another client address).
+export function raw(port, pieces, ms = 4000, { from } = {}) {
   return new Promise((resolve) => {
     const t0 = Date.now();
     let buf = Buffer.alloc(0);
     let settled = false;
-    const s = net.connect(port, '127.0.0.1', async () => {
+    const s = net.connect({ port, host: '127.0.0.1', localAddress: from }, async () => {
       for (const p of [].concat(pieces)) {
         if (settled || s.destroyed) return;
         if (typeof p === 'number') await sleep(p);
