@@ -17,6 +17,10 @@
 
 /* Deadlines are checked this often; a phase is cut at most this late. */
 #define TICK_MS 100
+/* Idle keep-alive connections are asked for new bytes (one getsockopt each) every this many
+ * ticks: cheap with a thousand idle connections, and a new head's deadline still counts from
+ * its latest byte at that moment. */
+#define IDLE_POLL_TICKS 5
 /* tcpi_last_data_recv counts in jiffies (4-10 ms): bytes of the request that just completed
  * may seem to arrive this much after it; later bytes are noticed on their own. */
 #define IDLE_SLACK_MS 50
@@ -48,6 +52,7 @@ struct hr_guard {
     unsigned served;         /* open connections that were not refused */
     unsigned long timeouts, refusals;
     unsigned long reported_timeouts, reported_refusals;
+    unsigned ticks;
     double reported_at_ms;
 };
 
@@ -163,10 +168,11 @@ static void tick_locked(hr_guard *g)
 {
     double now = now_ms();
     report_locked(g, now);
+    int poll_idle = g->opts.header_timeout_ms && ++g->ticks % IDLE_POLL_TICKS == 0;
     for (hr_guard_conn *c = g->head; c; c = c->next) {
         if (c->cut)
             continue;
-        if (c->phase == HR_GUARD_IDLE && g->opts.header_timeout_ms)
+        if (c->phase == HR_GUARD_IDLE && poll_idle)
             notice_new_request_locked(g, c, now);
         if (c->deadline_ms && now >= c->deadline_ms)
             cut_locked(g, c);

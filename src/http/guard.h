@@ -19,7 +19,8 @@
  *
  * The IDLE -> HEADERS step needs to know when the next request's first byte arrived, which
  * the library does not say; the watchdog reads it from the kernel (TCP_INFO
- * tcpi_last_data_recv) on each tick, so a phase may start up to one tick late.
+ * tcpi_last_data_recv) every 500 ms, and counts the phase from the latest byte it sees then
+ * (a slow head gets at most that much longer).
  *
  * Threading: every function is thread-safe (one mutex). A record is freed by
  * hr_guard_close, which the server calls before the library closes the descriptor, so the
