@@ -248,6 +248,21 @@ test('chunk extension of 100 KB: answered at once (by the server library), nothi
   assert.equal(up.requests.length, 0);
 });
 
+test('oversized heads: 414 / 431 at once (by the server library), nothing forwarded', async () => {
+  up.reset();
+  const cases = [
+    [`GET /v1/models?x=${'a'.repeat(40000)} HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, 414],
+    [`GET /v1/models HTTP/1.1\r\n${H}X-A: ${'a'.repeat(40000)}\r\nConnection: close\r\n\r\n`, 431],
+    [`GET /v1/models HTTP/1.1\r\n${H}${Array.from({ length: 3000 }, (_, i) => `X-${i}: v\r\n`).join('')}\r\n`, 431],
+  ];
+  for (const [req, status] of cases) {
+    const r = await raw(proxy.port, req);
+    assert.equal(r.status, status, r.text.slice(0, 100));
+    assert.ok(r.ms < 1000, `answered in ${r.ms} ms`);
+  }
+  assert.equal(up.requests.length, 0);
+});
+
 test('garbage request lines are closed at once', async () => {
   for (const line of ['GARBAGE\r\n\r\n', 'GET\r\n\r\n', 'GET / HTTP/9.9\r\n\r\n']) {
     const r = await raw(proxy.port, line);
