@@ -10,6 +10,7 @@
  * returned and are purged a few at a time by puts.
  */
 #include "ccr/store_backend.h"
+#include "sys/datadir.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -71,55 +72,6 @@ static long long wall_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* mkdir -p with mode 0700 (the data dir holds user content). */
-static int make_dirs(const char *dir, char *err, size_t errlen)
-{
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
-        snprintf(err, errlen, "data dir path too long");
-        return -1;
-    }
-    for (char *p = path + 1; ; p++) {
-        if (*p == '/' || *p == '\0') {
-            char saved = *p;
-            *p = '\0';
-            if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-                snprintf(err, errlen, "cannot create data dir %s: %s", path, strerror(errno));
-                return -1;
-            }
-            *p = saved;
-            if (!saved)
-                break;
-        }
-    }
-    return 0;
-}
-
-/* --data-dir, else $HEADROOM_DATA_DIR, else $XDG_DATA_HOME/headroom, else ~/.headroom. */
-static int resolve_data_dir(const hr_ccr_config *c, char *out, size_t cap, char *err,
-                            size_t errlen)
-{
-    const char *env;
-    int n;
-    if (c->data_dir && *c->data_dir)
-        n = snprintf(out, cap, "%s", c->data_dir);
-    else if ((env = getenv("HEADROOM_DATA_DIR")) && *env)
-        n = snprintf(out, cap, "%s", env);
-    else if ((env = getenv("XDG_DATA_HOME")) && *env)
-        n = snprintf(out, cap, "%s/headroom", env);
-    else if ((env = getenv("HOME")) && *env)
-        n = snprintf(out, cap, "%s/.headroom", env);
-    else {
-        snprintf(err, errlen, "no data dir: set --data-dir, HEADROOM_DATA_DIR or HOME");
-        return -1;
-    }
-    if (n < 0 || (size_t)n >= cap) {
-        snprintf(err, errlen, "data dir path too long");
-        return -1;
-    }
-    return 0;
-}
-
 static void restrict_side_files(const char *db_path)
 {
     char p[4200];
@@ -149,7 +101,8 @@ static void sqlite_close_store(void *self)
 void *hr_ccr_sqlite_open(const hr_ccr_config *c, char *err, size_t errlen)
 {
     char dir[4096], path[4200];
-    if (resolve_data_dir(c, dir, sizeof dir, err, errlen) < 0 || make_dirs(dir, err, errlen) < 0)
+    if (hr_data_dir_resolve(c->data_dir, dir, sizeof dir, err, errlen) < 0 ||
+        hr_make_dirs(dir, err, errlen) < 0)
         return NULL;
     snprintf(path, sizeof path, "%s/%s", dir, SQLITE_FILE);
 

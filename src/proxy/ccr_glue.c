@@ -100,6 +100,7 @@ int hr_ccrw_resolve_buffered(const hr_ccrw_origin *o, hr_buf *body, int *status,
     *status = final_status;
     char st[16];
     snprintf(st, sizeof st, "%d", final_status);
+    o->ctx->rec.retrievals++; /* counted in the persistent stats (savings.h) */
     hr_log_fields(HR_LOG_INFO, "headroom_retrieve answered", "id", o->ctx->id, "mode", "buffered",
                   "final_status", st, (const char *)NULL);
     return 1;
@@ -307,6 +308,7 @@ static void end_of_round(hr_ccrw_stream *s)
     hr_sse_free(&s->sse);
     hr_sse_init(&s->sse, on_upstream_event, s, CCRW_MAX_EVENT);
     int ok = start_followup(s) == 0;
+    s->ctx->rec.retrievals += ok;
     hr_log_fields(ok ? HR_LOG_INFO : HR_LOG_WARN, "headroom_retrieve answered", "id", s->ctx->id,
                   "mode", "stream", "continuation", ok ? "started" : "failed", (const char *)NULL);
     if (!ok)

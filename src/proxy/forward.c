@@ -19,6 +19,7 @@
 #include "http/sse.h"
 #include "http/upstream.h"
 #include "json/json.h"
+#include "proxy/cache_watch.h"
 #include "proxy/ccr_glue.h"
 #include "proxy/config.h"
 #include "sys/buf.h"
@@ -213,10 +214,14 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
     ctx->rec.tokens_after = p->pr.tokens_after;
     ctx->rec.token_counter = p->pr.counter;
     ctx->rec.failed_open = p->pr.failed_open;
+    snprintf(ctx->compressors, sizeof ctx->compressors, "%.63s", p->pr.transforms);
+    const char *session = hr_request_header(req, "x-headroom-session-id");
+    snprintf(ctx->session, sizeof ctx->session, "%s", session ? session : "");
     if (p->pr.modified && p->pr.body.len <= cfg->max_body_bytes * 2) {
         p->body = p->pr.body.data;
         p->len = p->pr.body.len;
     }
+    ctx->rec.cache_bust = hr_cache_watch_turn(ctx->session, ctx->id, req->body, req->body_len, p->body, p->len);
     if (hr_ccrw_offer_tool(ri.shape, p->body, p->len, &p->with_tool) == 1) {
         p->body = p->with_tool.data;
         p->len = p->with_tool.len;
@@ -490,7 +495,9 @@ static ssize_t relay_read(void *arg, char *buf, size_t max)
     relay *r = arg;
     if (r->in_tail)
         return drain_tail(r, buf, max);
+    double t0 = hr_now_ms();
     ssize_t n = r->ccr ? hr_ccrw_stream_read(r->ccr, buf, max) : hr_upstream_read(r->u, buf, max);
+    r->stats->upstream_ms += hr_now_ms() - t0; /* waiting on the upstream, not the client */
     if (n > 0) {
         if (r->parse_sse)
             hr_sse_feed(&r->sse, buf, (size_t)n);
@@ -580,8 +587,7 @@ static void answer_buffered(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_requ
     hr_usage usage = HR_USAGE_INIT;
     if (status < 300 && body.len)
         hr_usage_from_json(body.data, body.len, &usage);
-    ctx->rec.input_tokens = usage.input_tokens > 0 ? usage.input_tokens : 0;
-    ctx->rec.output_tokens = usage.output_tokens > 0 ? usage.output_tokens : 0;
+    hr_record_usage(&ctx->rec, &usage);
     char before[24], after[24], saved[24];
     snprintf(before, sizeof before, "%lld", ctx->rec.tokens_before);
     snprintf(after, sizeof after, "%lld", ctx->rec.tokens_after);
@@ -646,7 +652,7 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
     hr_upstream_request ur = {req->method, o.url.data, o.headers, o.n, p.body, p.len,
                               cfg->connect_timeout_ms, cfg->upstream_timeout_ms,
                               client_cancelled, ex};
-    double t_forward = hr_now_ms(), upstream_ms = 0;
+    double upstream_ms = 0;
     hr_up_error err;
     hr_buf detail = HR_BUF_INIT;
     hr_upstream *u = connect_with_retries(ex, ctx, &ur, &err, &upstream_ms, &detail);
@@ -661,13 +667,13 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
             answer_streamed(ex, ctx, u, is_sse, ri, p.tool_offered ? &ccr : NULL); /* owns u now */
         } else {
             answer_buffered(ex, ctx, req, u, &upstream_ms, p.tool_offered ? &ccr : NULL);
+            ctx->rec.upstream_ms = upstream_ms; /* the whole answer, retrieve rounds included */
             hr_upstream_free(u);
         }
     }
-    double t_end = hr_now_ms();
-    ctx->rec.overhead_ms = (t_forward - ctx->t_start_ms) + (t_end - t_forward - upstream_ms);
-    if (ctx->rec.overhead_ms < 0)
-        ctx->rec.overhead_ms = 0;
+    /* Overhead and client-send time are settled at the end of the exchange (proxy.c
+     * finish_timing): only then is the streamed part of the answer over. */
+    ctx->t_handler_end_ms = hr_now_ms();
     hr_buf_free(&detail);
     outgoing_free(&o);
     prepared_free(&p);

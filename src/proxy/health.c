@@ -8,6 +8,7 @@
 #include "proxy/metrics.h"
 #include "proxy/proxy.h"
 #include "proxy/routes.h"
+#include "proxy/savings.h"
 #include "sys/log.h"
 #include "sys/mem.h"
 
@@ -174,6 +175,7 @@ int hr_route_stats(const hr_request *req, hr_response *res)
         b.len--;
         rc |= hr_buf_puts(&b, ",\"compression\":");
         rc |= hr_pipeline_process_stats_json(&b);
+        rc |= hr_savings_json(&b); /* persistent savings, dollars, prompt cache, memory */
         rc |= hr_buf_putc(&b, '}');
     }
     if (rc == 0)

@@ -31,8 +31,12 @@ static struct {
     unsigned long long hist[N_BUCKETS + 1];
     double hist_sum;
     unsigned long long hist_count;
-    long long input_tokens, output_tokens, tokens_before, tokens_after;
+    long long input_tokens, output_tokens, tokens_before, tokens_after, cache_read, cache_write;
     double lat[RING], ovh[RING], ups[RING];
+    /* the time breakdown of forwarded requests: sum_total = sum_upstream + sum_send + sum_ovh */
+    unsigned long long timed;
+    double sum_total, sum_upstream, sum_send, sum_ovh, min_ovh, max_ovh;
+    unsigned long long rate_limited;
     size_t n_lat, n_ovh, n_ups, i_lat, i_ovh, i_ups;
     unsigned connections;
 } M = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -93,9 +97,24 @@ void hr_metrics_record(const hr_request_record *r)
     M.output_tokens += r->output_tokens;
     M.tokens_before += r->tokens_before;
     M.tokens_after += r->tokens_after;
+    M.cache_read += r->cache_read_tokens;
+    M.cache_write += r->cache_creation_tokens;
     ring_push(M.lat, &M.n_lat, &M.i_lat, r->latency_ms);
-    if (r->overhead_ms >= 0)
+    M.rate_limited += r->status == 429;
+    if (r->overhead_ms >= 0) {
         ring_push(M.ovh, &M.n_ovh, &M.i_ovh, r->overhead_ms);
+        if (M.timed == 0 || r->overhead_ms < M.min_ovh)
+            M.min_ovh = r->overhead_ms;
+        if (r->overhead_ms > M.max_ovh)
+            M.max_ovh = r->overhead_ms;
+    }
+    if (r->overhead_ms >= 0 && r->upstream_ms >= 0 && r->client_send_ms >= 0) {
+        M.timed++;
+        M.sum_total += r->latency_ms;
+        M.sum_upstream += r->upstream_ms;
+        M.sum_send += r->client_send_ms;
+        M.sum_ovh += r->overhead_ms;
+    }
     if (r->upstream_ms >= 0) {
         ring_push(M.ups, &M.n_ups, &M.i_ups, r->upstream_ms);
         double s = r->upstream_ms / 1000.0;
@@ -153,12 +172,14 @@ int hr_metrics_prometheus(hr_buf *o)
         "headroom_tokens_total{kind=\"input\"} %lld\nheadroom_tokens_total{kind=\"output\"} %lld\n"
         "headroom_tokens_total{kind=\"before_compression\"} %lld\n"
         "headroom_tokens_total{kind=\"after_compression\"} %lld\n"
+        "headroom_tokens_total{kind=\"cache_read\"} %lld\n"
+        "headroom_tokens_total{kind=\"cache_write\"} %lld\n"
         "# HELP headroom_active_connections Open client connections.\n"
         "# TYPE headroom_active_connections gauge\nheadroom_active_connections %u\n"
-        "# HELP headroom_upstream_latency_seconds Time to the upstream's response headers.\n"
+        "# HELP headroom_upstream_latency_seconds Time waiting on the upstream for the whole answer.\n"
         "# TYPE headroom_upstream_latency_seconds histogram\n",
         M.bytes_in, M.bytes_out, M.streams, M.input_tokens, M.output_tokens, M.tokens_before,
-        M.tokens_after, M.connections);
+        M.tokens_after, M.cache_read, M.cache_write, M.connections);
     unsigned long long cum = 0;
     for (size_t b = 0; b < N_BUCKETS; b++) {
         cum += M.hist[b];
@@ -185,6 +206,21 @@ static int put_percentiles(hr_buf *o, const char *name, const double *ring, size
                          p50, p90, p99);
 }
 
+/* Where forwarded requests' time went, as sums that add up (total = upstream + client send
+ * + proxy overhead, each request's three parts computed so), and the original proxy's
+ * "latency" / "overhead" objects (average, min, max in ms). */
+static int put_breakdown_locked(hr_buf *o)
+{
+    double n = M.timed ? (double)M.timed : 1;
+    return hr_buf_printf(o,
+        "\"time_breakdown_ms\":{\"requests\":%llu,\"total\":%.3f,\"upstream\":%.3f,"
+        "\"client_send\":%.3f,\"proxy_overhead\":%.3f},"
+        "\"latency\":{\"average_ms\":%.3f,\"total_requests\":%llu},"
+        "\"overhead\":{\"average_ms\":%.3f,\"min_ms\":%.3f,\"max_ms\":%.3f}",
+        M.timed, M.sum_total, M.sum_upstream, M.sum_send, M.sum_ovh, M.sum_total / n, M.timed,
+        M.sum_ovh / n, M.min_ovh, M.max_ovh);
+}
+
 int hr_metrics_stats_json(hr_buf *o)
 {
     int rc = 0;
@@ -192,18 +228,24 @@ int hr_metrics_stats_json(hr_buf *o)
     long long saved = M.tokens_before - M.tokens_after;
     rc |= hr_buf_printf(o,
         "{\"uptime_s\":%.3f,\"requests\":{\"total\":%llu,\"streams\":%llu,\"bypassed\":%llu,"
-        "\"failed_open\":%llu,\"errors_5xx\":%llu},\"bytes\":{\"in\":%llu,\"out\":%llu},"
-        "\"tokens\":{\"input\":%lld,\"output\":%lld,\"before_compression\":%lld,"
-        "\"after_compression\":%lld,\"saved\":%lld},\"active_connections\":%u,\"latency_ms\":{",
+        "\"failed_open\":%llu,\"errors_5xx\":%llu,\"cached\":0,\"rate_limited\":%llu,"
+        "\"failed\":%llu},\"bytes\":{\"in\":%llu,\"out\":%llu},"
+        "\"tokens\":{\"input\":%lld,\"output\":%lld,\"cache_read\":%lld,\"cache_write\":%lld,"
+        "\"before_compression\":%lld,\"after_compression\":%lld,\"saved\":%lld,"
+        "\"total_before_compression\":%lld,\"savings_percent\":%.2f},"
+        "\"active_connections\":%u,\"latency_ms\":{",
         hr_metrics_uptime_s(), M.requests, M.streams, M.bypassed, M.failed_open, M.errors,
-        M.bytes_in, M.bytes_out, M.input_tokens, M.output_tokens, M.tokens_before, M.tokens_after,
-        saved, M.connections);
+        M.rate_limited, M.errors, M.bytes_in, M.bytes_out, M.input_tokens, M.output_tokens,
+        M.cache_read, M.cache_write, M.tokens_before, M.tokens_after, saved, M.tokens_before,
+        M.tokens_before > 0 ? 100.0 * (double)saved / (double)M.tokens_before : 0.0, M.connections);
     rc |= put_percentiles(o, "total", M.lat, M.n_lat);
     rc |= hr_buf_putc(o, ',');
     rc |= put_percentiles(o, "upstream", M.ups, M.n_ups);
     rc |= hr_buf_putc(o, ',');
     rc |= put_percentiles(o, "proxy_overhead", M.ovh, M.n_ovh);
-    rc |= hr_buf_puts(o, "},\"by_route\":[");
+    rc |= hr_buf_puts(o, "},");
+    rc |= put_breakdown_locked(o);
+    rc |= hr_buf_puts(o, ",\"by_route\":[");
     for (size_t i = 0; i < M.n_series; i++)
         rc |= hr_buf_printf(o, "%s{\"route\":\"%s\",\"provider\":\"%s\",\"status\":%d,\"count\":%llu}",
                             i ? "," : "", M.s[i].route, M.s[i].provider, M.s[i].status, M.s[i].count);

@@ -19,14 +19,24 @@ typedef struct hr_request_record {
     size_t bytes_in;         /* request body bytes received from the client */
     size_t bytes_out;        /* response body bytes sent to the client */
     double latency_ms;       /* first byte in to last byte out */
-    double upstream_ms;      /* time to the upstream's response headers; < 0 = no upstream */
-    double overhead_ms;      /* proxy's own time before forwarding + after the answer; < 0 n/a */
+    double upstream_ms;      /* waiting on the upstream, whole answer (every round, body and
+                                stream included); < 0 = no upstream */
+    double client_send_ms;   /* handing the answer to the client after the handler returned,
+                                minus upstream waits inside it; < 0 n/a */
+    double overhead_ms;      /* the proxy's own time: latency - upstream - client send; < 0 n/a */
     int attempts;
     long long input_tokens, output_tokens;  /* from the provider's usage, when seen */
     long long tokens_before, tokens_after;  /* from the compression pipeline */
     const char *token_counter; /* static name of the counter behind them, or NULL */
     int bypass;
     int failed_open;
+    /* for the persistent savings (stats_store.h) and the prompt-cache view: */
+    const char *model;       /* the request's "model", "" when none (borrowed) */
+    const char *compressors; /* comma-separated compressors applied, "" when none */
+    const char *tenant;      /* hashed credential (16 hex) */
+    long long cache_read_tokens, cache_creation_tokens; /* provider usage, 0 when not seen */
+    int retrievals;          /* headroom_retrieve rounds the proxy answered */
+    int cache_bust;          /* our compression changed a prefix this session sent before */
 } hr_request_record;
 
 void hr_metrics_init(void);          /* sets the start time; idempotent */

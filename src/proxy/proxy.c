@@ -9,7 +9,9 @@
 #include "compress/pipeline_instance.h"
 #include "http/decode.h"
 #include "http/upstream.h"
+#include "proxy/cache_watch.h"
 #include "proxy/proxy_internal.h"
+#include "proxy/savings.h"
 #include "sys/hash.h"
 #include "sys/log.h"
 #include "sys/mem.h"
@@ -259,6 +261,25 @@ static void on_request(hr_http_exchange *ex, void *user)
     hr_buf_free(&decoded);
 }
 
+/* Splits a forwarded request's time into upstream, client send and the proxy's own, so
+ * the three add up to the latency: the upstream time is every wait on upstream bytes (the
+ * handler's and, for a relayed stream, the relay's); what followed the handler and was not
+ * an upstream wait is sending to the client; the rest is ours. Local routes keep -1. */
+static void finish_timing(hr_req_ctx *ctx, double t_done)
+{
+    hr_request_record *r = &ctx->rec;
+    r->latency_ms = t_done - ctx->t_start_ms;
+    r->client_send_ms = -1;
+    if (r->upstream_ms < 0 || ctx->t_handler_end_ms <= 0)
+        return;
+    double relay_up = ctx->relay ? ctx->relay->upstream_ms : 0;
+    r->upstream_ms += relay_up;
+    double send = t_done - ctx->t_handler_end_ms - relay_up;
+    r->client_send_ms = send > 0 ? send : 0;
+    double own = r->latency_ms - r->upstream_ms - r->client_send_ms;
+    r->overhead_ms = own > 0 ? own : 0;
+}
+
 static void on_done(hr_http_exchange *ex, void *user)
 {
     (void)user;
@@ -266,18 +287,20 @@ static void on_done(hr_http_exchange *ex, void *user)
     if (!ctx)
         return;
     hr_request_record *r = &ctx->rec;
-    r->latency_ms = hr_now_ms() - ctx->t_start_ms;
+    finish_timing(ctx, hr_now_ms());
+    r->model = ctx->model;
+    r->compressors = ctx->compressors;
+    r->tenant = ctx->tenant;
     const char *outcome = hr_http_completed_ok(ex) ? "ok" : "client_gone";
     if (ctx->relay) {
         r->bytes_out = atomic_load(&ctx->relay->bytes_out);
-        if (ctx->relay->usage.input_tokens > 0)
-            r->input_tokens = ctx->relay->usage.input_tokens;
-        if (ctx->relay->usage.output_tokens > 0)
-            r->output_tokens = ctx->relay->usage.output_tokens;
+        hr_record_usage(r, &ctx->relay->usage);
         if (ctx->relay->failed)
             outcome = "upstream_failed";
     }
     hr_metrics_record(r);
+    hr_cache_watch_usage(ctx->session, r);
+    hr_savings_record(r);
     char status[16], bytes_in[24], bytes_out[24], latency[32], upstream[32], tin[24], tout[24],
         attempts[12];
     snprintf(status, sizeof status, "%d", r->status);
@@ -379,6 +402,7 @@ static int wait_for_signal(sigset_t *set)
         if (sig > 0)
             return sig;
         idle_maintenance(&st);
+        hr_savings_tick(); /* persistent stats flush + memory sample; issue 12's tick will own it */
     }
 }
 
@@ -421,6 +445,7 @@ int hr_proxy_run(const hr_proxy_config *cfg)
         hr_upstream_global_cleanup();
         return 1;
     }
+    hr_savings_start(cfg->ccr.data_dir);
     char err[256];
     hr_http_server_opts opts = {
         .host = cfg->host, .port = cfg->port, .max_connections = cfg->max_connections,
@@ -452,6 +477,7 @@ int hr_proxy_run(const hr_proxy_config *cfg)
     drain(cfg);
     hr_http_server_stop(S.server);
     S.server = NULL;
+    hr_savings_stop();
     hr_pipeline_process_close();
     hr_upstream_global_cleanup();
     hr_log_fields(HR_LOG_INFO, "stopped", NULL);

@@ -17,6 +17,7 @@ typedef struct hr_relay_stats {
     atomic_size_t bytes_out;
     hr_usage usage;        /* written by the relay thread only; read at the end */
     int failed;            /* the stream ended with an upstream error */
+    double upstream_ms;    /* time the relay waited on upstream reads (relay thread only) */
     char error[64];
 } hr_relay_stats;
 
@@ -24,13 +25,18 @@ typedef struct hr_req_ctx {
     char id[24];          /* "hr-" + 16 hex */
     char tenant[17];
     double t_start_ms;
+    double t_handler_end_ms; /* hr_forward returned: the rest is relaying and sending; 0 = local */
     hr_request_record rec;
     char model[128];
+    char compressors[64];  /* what the pipeline applied (copied: its result is freed early) */
+    char session[64];      /* x-headroom-session-id, "" when none */
     hr_relay_stats *relay; /* set when the answer is streamed */
     int counted;           /* in the in-flight count */
 } hr_req_ctx;
 
 double hr_now_ms(void);
+/* Copies the usage fields that were seen (> 0) into the record (usage.c). */
+void hr_record_usage(hr_request_record *r, const hr_usage *u);
 void hr_relay_stats_release(hr_relay_stats *s);
 
 /* Forwards req upstream and answers the exchange (forward.c). route is the log label. */

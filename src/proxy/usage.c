@@ -2,6 +2,8 @@
  * runs on every SSE event of every stream. */
 #include "proxy/usage.h"
 
+#include "proxy/proxy_internal.h"
+
 #include "json/json.h"
 
 #include <stdio.h>
@@ -23,12 +25,25 @@ static int read_usage_object(const hr_json_doc *d, uint32_t usage, hr_usage *u)
         return 0;
     int found = 0;
     long long in = int_member(d, usage, "prompt_tokens");
-    if (in < 0)
+    uint32_t details = hr_json_get(d, usage, "prompt_tokens_details");
+    if (in < 0) {
         in = int_member(d, usage, "input_tokens");
+        details = hr_json_get(d, usage, "input_tokens_details"); /* Responses API */
+    }
     if (in >= 0) {
+        /* OpenAI counts cached tokens inside the prompt; Anthropic reports them beside it. */
+        long long openai_cached = details != HR_JSON_NONE ? int_member(d, details, "cached_tokens") : -1;
         long long cache_read = int_member(d, usage, "cache_read_input_tokens");
         long long cache_create = int_member(d, usage, "cache_creation_input_tokens");
-        u->input_tokens = in + (cache_read > 0 ? cache_read : 0) + (cache_create > 0 ? cache_create : 0);
+        if (openai_cached >= 0 && openai_cached <= in) {
+            in -= openai_cached;
+            cache_read = openai_cached;
+        }
+        u->input_tokens = in;
+        if (cache_read >= 0)
+            u->cache_read_tokens = cache_read;
+        if (cache_create >= 0)
+            u->cache_creation_tokens = cache_create;
         found = 1;
     }
     long long out = int_member(d, usage, "completion_tokens");
@@ -101,3 +116,15 @@ int hr_ensure_include_usage(const char *body, size_t len, hr_buf *out, int *chan
     return rc;
 }
 
+
+void hr_record_usage(hr_request_record *r, const hr_usage *u)
+{
+    if (u->input_tokens > 0)
+        r->input_tokens = u->input_tokens;
+    if (u->output_tokens > 0)
+        r->output_tokens = u->output_tokens;
+    if (u->cache_read_tokens > 0)
+        r->cache_read_tokens = u->cache_read_tokens;
+    if (u->cache_creation_tokens > 0)
+        r->cache_creation_tokens = u->cache_creation_tokens;
+}

@@ -115,8 +115,22 @@ static void usage_from_each_shape(void **state)
     const char *delta = "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}";
     assert_int_equal(hr_usage_from_json(start, strlen(start), &u), 1);
     assert_int_equal(hr_usage_from_json(delta, strlen(delta), &u), 1);
-    assert_int_equal(u.input_tokens, 15);
+    assert_int_equal(u.input_tokens, 10); /* cache reads are counted apart, not as input */
+    assert_int_equal(u.cache_read_tokens, 5);
+    assert_int_equal(u.cache_creation_tokens, -1);
     assert_int_equal(u.output_tokens, 9);
+    u = (hr_usage)HR_USAGE_INIT;
+    const char *cached = "{\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":2,"
+                         "\"prompt_tokens_details\":{\"cached_tokens\":64}}}";
+    assert_int_equal(hr_usage_from_json(cached, strlen(cached), &u), 1);
+    assert_int_equal(u.input_tokens, 36);
+    assert_int_equal(u.cache_read_tokens, 64);
+    u = (hr_usage)HR_USAGE_INIT;
+    const char *write = "{\"usage\":{\"input_tokens\":7,\"cache_creation_input_tokens\":900,"
+                        "\"output_tokens\":1}}";
+    assert_int_equal(hr_usage_from_json(write, strlen(write), &u), 1);
+    assert_int_equal(u.input_tokens, 7);
+    assert_int_equal(u.cache_creation_tokens, 900);
     u = (hr_usage)HR_USAGE_INIT;
     const char *resp = "{\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":4}}}";
     assert_int_equal(hr_usage_from_json(resp, strlen(resp), &u), 1);

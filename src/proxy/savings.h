@@ -1,0 +1,27 @@
+/* savings.h: the savings the user sees, over restarts: turns each finished request into a
+ * row of the persistent stats (stats_store.h), prices it (pricing.h), samples memory for
+ * the dashboard, and writes the /stats members built from them. The periodic part
+ * (hr_savings_tick) runs on the main thread's once-a-second loop, never on a request path;
+ * issue 12's housekeeping tick will own it.
+ */
+#ifndef HR_PROXY_SAVINGS_H
+#define HR_PROXY_SAVINGS_H
+
+#include "proxy/metrics.h"
+#include "sys/buf.h"
+
+/* Opens the stats file in data_dir (NULL: the default lookup) and loads the price table.
+ * Settings from the environment (docs/configuration.md): HEADROOM_PRICING_FILE (the user's
+ * prices, read before the shipped ones), HEADROOM_STATS_RETENTION_DAYS (30),
+ * HEADROOM_STATS_FLUSH_S (10). Failures are logged and the proxy serves on: counters then
+ * live in memory only / models go unpriced. */
+void hr_savings_start(const char *data_dir);
+void hr_savings_stop(void); /* final flush */
+
+void hr_savings_record(const hr_request_record *r);
+void hr_savings_tick(void);
+
+/* Appends ,"persistent_savings":{...},"cost":{...},... to an open JSON object. */
+int hr_savings_json(hr_buf *out);
+
+#endif
