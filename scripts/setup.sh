@@ -2,7 +2,8 @@
 # setup.sh: installs everything headroom needs to build, run and test on Debian 12.
 # Idempotent: installs only what is missing. Run as root or with sudo available.
 #   scripts/setup.sh          build + run dependencies
-#   scripts/setup.sh --test   also the test dependencies (redis, python tools, npm clients)
+#   scripts/setup.sh --test   also the test dependencies (redis, python tools, npm clients,
+#                             chromium for the dashboard's browser test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +17,9 @@ pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev li
       libhiredis-dev zlib1g-dev libzstd-dev ca-certificates)
 if [ $want_test -eq 1 ]; then
   pkgs+=(libcmocka-dev redis-server python3 python3-numpy python3-onnx clang
-         libclang-rt-14-dev zstd curl wrk)
+         libclang-rt-14-dev zstd curl wrk
+         chromium) # headless browser for tests/node/dashboard.test.mjs (~350 MB installed;
+                   # --no-install-recommends keeps it to the browser and its libraries)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi
