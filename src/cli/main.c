@@ -13,6 +13,7 @@ static const hr_command COMMANDS[] = {
     {"embed", "embed stdin lines with the sentence embedder (JSON lines)", hr_cmd_embed},
     {"tokens", "fetch tokenizer files, count tokens", hr_cmd_tokens},
     {"compress", "compress a request body or tool output from stdin (as the proxy would)", hr_cmd_compress},
+    {"stats", "savings so far (tokens, dollars, prompt cache) from the proxy or the data dir", hr_cmd_stats},
 };
 
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])

@@ -175,7 +175,7 @@ int hr_route_stats(const hr_request *req, hr_response *res)
         b.len--;
         rc |= hr_buf_puts(&b, ",\"compression\":");
         rc |= hr_pipeline_process_stats_json(&b);
-        rc |= hr_savings_json(&b); /* persistent savings, dollars, prompt cache, memory */
+        rc |= hr_savings_json(&b, 1); /* persistent savings, dollars, prompt cache, memory */
         rc |= hr_buf_putc(&b, '}');
     }
     if (rc == 0)

@@ -210,7 +210,7 @@ static int put_groups(hr_buf *o, const char *key, const group *g, size_t n)
 
 /* The original proxy's shapes: "savings_history" [[iso hour, cumulative tokens saved]],
  * "persistent_savings.lifetime", "cost", "prefix_cache". */
-static int put_compat(hr_buf *o, const view *v)
+static int put_compat(hr_buf *o, const view *v, int with_process)
 {
     const group *t = &v->total;
     long long saved = t->c.v[HR_STAT_TOKENS_BEFORE] - t->c.v[HR_STAT_TOKENS_AFTER];
@@ -246,8 +246,11 @@ static int put_compat(hr_buf *o, const view *v)
         rc |= hr_buf_printf(o, "%s\"%s\":{\"cache_read_tokens\":%lld,\"cache_write_tokens\":%lld,\"hit_rate\":%.2f}",
                             i ? "," : "", v->providers[i].name, v->providers[i].c.v[HR_STAT_CACHE_READ],
                             v->providers[i].c.v[HR_STAT_CACHE_WRITE], 100.0 * hit_rate(&v->providers[i].c));
-    rc |= hr_buf_puts(o, "},\"sessions\":");
-    rc |= hr_cache_watch_json(o);
+    rc |= hr_buf_putc(o, '}');
+    if (with_process) {
+        rc |= hr_buf_puts(o, ",\"sessions\":");
+        rc |= hr_cache_watch_json(o);
+    }
     return rc | hr_buf_putc(o, '}');
 }
 
@@ -272,7 +275,7 @@ static int put_memory(hr_buf *o)
     return rc | hr_buf_puts(o, "]}");
 }
 
-int hr_savings_json(hr_buf *o)
+int hr_savings_json(hr_buf *o, int with_process)
 {
     view *v = calloc(1, sizeof *v);
     if (!v)
@@ -298,8 +301,9 @@ int hr_savings_json(hr_buf *o)
         }
     rc |= hr_buf_putc(o, ']');
     rc |= hr_buf_putc(o, '}');
-    rc |= put_compat(o, v);
-    rc |= put_memory(o);
+    rc |= put_compat(o, v, with_process);
+    if (with_process)
+        rc |= put_memory(o);
     free(v);
     return rc;
 }

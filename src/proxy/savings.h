@@ -21,7 +21,9 @@ void hr_savings_stop(void); /* final flush */
 void hr_savings_record(const hr_request_record *r);
 void hr_savings_tick(void);
 
-/* Appends ,"persistent_savings":{...},"cost":{...},... to an open JSON object. */
-int hr_savings_json(hr_buf *out);
+/* Appends ,"persistent":{...},"cost":{...},... to an open JSON object; with
+ * with_process, also this process's memory and prompt-cache sessions (the proxy's /stats;
+ * `headroom stats --data-dir` reads only the file). */
+int hr_savings_json(hr_buf *out, int with_process);
 
 #endif

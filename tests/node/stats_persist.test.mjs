@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startFakeUpstream } from './lib/fake_upstream.mjs';
-import { startProxy } from './lib/proxy.mjs';
+import { spawnSync } from 'node:child_process';
+import { startProxy, HEADROOM_BIN } from './lib/proxy.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let up, dataDir, priceFile;
@@ -147,4 +148,27 @@ test('the counters survive kill -9 once a flush period has passed', async () => 
   } finally {
     assert.equal(await proxy.stop(), 0);
   }
+});
+
+test('headroom stats: the same totals from the running proxy and from the data dir', async () => {
+  const env = { ...process.env, HEADROOM_PRICING_FILE: priceFile };
+  const proxy = await start();
+  let live;
+  try {
+    live = (await stats(proxy)).persistent.totals;
+    const table = spawnSync(HEADROOM_BIN, ['stats', '--url', proxy.url], { encoding: 'utf8', env });
+    assert.equal(table.status, 0, table.stderr);
+    assert.match(table.stdout, new RegExp(`requests\\s+${live.requests}\\n`));
+    assert.match(table.stdout, new RegExp(`tokens saved\\s+${live.tokens_saved} `));
+    assert.match(table.stdout, /no-such-model\s+1\s+\d+\s+0\s+unpriced/);
+  } finally {
+    assert.equal(await proxy.stop(), 0);
+  }
+  const r = spawnSync(HEADROOM_BIN, ['stats', '--data-dir', dataDir, '--json'], { encoding: 'utf8', env });
+  assert.equal(r.status, 0, r.stderr);
+  const fromFile = JSON.parse(r.stdout).persistent.totals;
+  assert.deepEqual(fromFile, live);
+  const bad = spawnSync(HEADROOM_BIN, ['stats', '--url', 'http://127.0.0.1:9'], { encoding: 'utf8' });
+  assert.equal(bad.status, 3);
+  assert.match(bad.stderr, /no answer from/);
 });
