@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,6 +68,19 @@ before(async () => {
   await post('/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 16, messages: messages(1) }, { 'x-headroom-session-id': 'sess-a' });
   await post('/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 16, messages: messages(1) }, { 'x-headroom-session-id': 'sess-a' });
   await post('/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 16, stream: true, messages: messages(2) });
+  // the model asks for an original back once: the proxy answers that round itself
+  const logged = toolRows(100, 4);
+  const hash = crypto.createHash('sha256').update(logged).digest('hex').slice(0, 24);
+  const retrieveCall = anthropicMessage('claude-sonnet-4-5');
+  retrieveCall.stop_reason = 'tool_use';
+  retrieveCall.content = [{ type: 'tool_use', id: 'toolu_r', name: 'headroom_retrieve', input: { hash } }];
+  up.script('/v1/messages', { json: retrieveCall }, { json: anthropicMessage('claude-sonnet-4-5') });
+  const before = up.requests.length;
+  await post('/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 16, messages: [
+    { role: 'user', content: 'which host failed?' },
+    { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'hosts', input: {} }] },
+    { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: logged }] }] });
+  assert.equal(up.requests.length - before, 2, 'two upstream rounds: the retrieve call, then the answer');
   await post('/v1/chat/completions', {
     model: 'house-model-7', messages: [{ role: 'user', content: 'hi' },
       { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'hosts', arguments: '{}' } }] },
@@ -89,7 +103,8 @@ test('the rendered dashboard shows the numbers /stats has', { skip }, async () =
   assert.match(dom, /data-loaded="1"/, 'the page script ran and rendered /stats');
   const t = s.persistent.totals;
   const num = (k) => Number(shown[k].replace(/[$,%]/g, ''));
-  assert.equal(t.requests, 4);
+  assert.equal(t.requests, 5);
+  assert.equal(t.retrievals, 1);
   assert.ok(t.tokens_saved > 0, 'the scripted tool outputs were compressed');
   assert.equal(num('requests'), t.requests);
   assert.equal(num('tokens_saved'), t.tokens_saved);
@@ -103,7 +118,12 @@ test('the rendered dashboard shows the numbers /stats has', { skip }, async () =
   assert.equal(num('cache_hit_rate'), Number((100 * t.cache_hit_rate).toFixed(1)));
   assert.equal(num('retrievals'), t.retrievals);
   assert.equal(num('failed_open'), t.failed_open);
-  assert.match(dom, /<td>claude-sonnet-4-5<\/td><td>3<\/td>/, 'by-model table row');
+  assert.match(dom, /<td>claude-sonnet-4-5<\/td><td>4<\/td>/, 'by-model table row');
+  // buffered, streamed and two-round answers: the time breakdown still adds up
+  const tb = s.time_breakdown_ms;
+  assert.equal(tb.requests, 5);
+  assert.ok(Math.abs(tb.total - (tb.upstream + tb.client_send + tb.proxy_overhead)) < 0.01 * tb.requests);
+  assert.equal(shown.t_total, (tb.total / tb.requests).toFixed(2));
   assert.match(dom, /<td>house-model-7<\/td><td>1<\/td><td>[\d,]+<\/td><td>unpriced<\/td>/);
   assert.ok(s.prefix_cache.sessions.sessions.some((x) => x.session === 'sess-a' && x.turns === 2));
 });
