@@ -36,7 +36,7 @@ static struct {
     /* the time breakdown of forwarded requests: sum_total = sum_upstream + sum_send + sum_ovh */
     unsigned long long timed;
     double sum_total, sum_upstream, sum_send, sum_ovh, min_ovh, max_ovh;
-    unsigned long long rate_limited;
+    unsigned long long rate_limited, retrievals, cache_busts;
     size_t n_lat, n_ovh, n_ups, i_lat, i_ovh, i_ups;
     unsigned connections;
 } M = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -101,6 +101,8 @@ void hr_metrics_record(const hr_request_record *r)
     M.cache_write += r->cache_creation_tokens;
     ring_push(M.lat, &M.n_lat, &M.i_lat, r->latency_ms);
     M.rate_limited += r->status == 429;
+    M.retrievals += (unsigned long long)(r->retrievals > 0 ? r->retrievals : 0);
+    M.cache_busts += r->cache_bust != 0;
     if (r->overhead_ms >= 0) {
         ring_push(M.ovh, &M.n_ovh, &M.i_ovh, r->overhead_ms);
         if (M.timed == 0 || r->overhead_ms < M.min_ovh)
@@ -174,12 +176,16 @@ int hr_metrics_prometheus(hr_buf *o)
         "headroom_tokens_total{kind=\"after_compression\"} %lld\n"
         "headroom_tokens_total{kind=\"cache_read\"} %lld\n"
         "headroom_tokens_total{kind=\"cache_write\"} %lld\n"
+        "# HELP headroom_retrievals_total headroom_retrieve rounds the proxy answered.\n"
+        "# TYPE headroom_retrievals_total counter\nheadroom_retrievals_total %llu\n"
+        "# HELP headroom_cache_busts_total Turns whose earlier messages our compression changed (prompt cache busted).\n"
+        "# TYPE headroom_cache_busts_total counter\nheadroom_cache_busts_total %llu\n"
         "# HELP headroom_active_connections Open client connections.\n"
         "# TYPE headroom_active_connections gauge\nheadroom_active_connections %u\n"
         "# HELP headroom_upstream_latency_seconds Time waiting on the upstream for the whole answer.\n"
         "# TYPE headroom_upstream_latency_seconds histogram\n",
         M.bytes_in, M.bytes_out, M.streams, M.input_tokens, M.output_tokens, M.tokens_before,
-        M.tokens_after, M.cache_read, M.cache_write, M.connections);
+        M.tokens_after, M.cache_read, M.cache_write, M.retrievals, M.cache_busts, M.connections);
     unsigned long long cum = 0;
     for (size_t b = 0; b < N_BUCKETS; b++) {
         cum += M.hist[b];

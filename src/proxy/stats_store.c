@@ -4,10 +4,12 @@
 #include "proxy/stats_store.h"
 
 #include "sys/datadir.h"
+#include "sys/hash.h"
 #include "sys/log.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,7 @@ static struct {
     int retention_days;
     pending_row *rows;
     size_t n, cap;
+    uint32_t slots[2 * MAX_PENDING]; /* open addressing: row index + 1, 0 = empty */
     unsigned long long dropped;
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -44,12 +47,31 @@ static int same_key(const hr_stat_key *a, const hr_stat_key *b)
            !strcmp(a->compressor, b->compressor) && !strcmp(a->tenant, b->tenant);
 }
 
+static size_t key_slot(const hr_stat_key *k)
+{
+    uint64_t h = hr_hash64(&k->hour, sizeof k->hour);
+    h ^= hr_hash64(k->model, strlen(k->model)) * 31;
+    h ^= hr_hash64(k->provider, strlen(k->provider)) * 131;
+    h ^= hr_hash64(k->compressor, strlen(k->compressor)) * 1031;
+    h ^= hr_hash64(k->tenant, strlen(k->tenant)) * 10007;
+    return (size_t)(h % (2 * MAX_PENDING));
+}
+
+/* The pending row of k: its index, or S.n when absent; *slot is where it is or would go.
+ * The table is at most half full (MAX_PENDING rows, 2 x MAX_PENDING slots). */
+static size_t find_locked(const hr_stat_key *k, size_t *slot)
+{
+    size_t j = key_slot(k);
+    while (S.slots[j] && !same_key(&S.rows[S.slots[j] - 1].k, k))
+        j = (j + 1) % (2 * MAX_PENDING);
+    *slot = j;
+    return S.slots[j] ? S.slots[j] - 1 : S.n;
+}
+
 void hr_stats_store_add(const hr_stat_key *k, const hr_stat_counts *c)
 {
     pthread_mutex_lock(&S.mu);
-    size_t i = 0;
-    while (i < S.n && !same_key(&S.rows[i].k, k))
-        i++;
+    size_t slot, i = find_locked(k, &slot);
     if (i == S.n) {
         if (S.n == S.cap) {
             size_t cap = S.cap ? S.cap * 2 : 16;
@@ -64,11 +86,18 @@ void hr_stats_store_add(const hr_stat_key *k, const hr_stat_counts *c)
         }
         memset(&S.rows[i], 0, sizeof S.rows[i]);
         S.rows[i].k = *k;
+        S.slots[slot] = (uint32_t)i + 1;
         S.n++;
     }
     for (int f = 0; f < HR_STAT_N; f++)
         S.rows[i].c.v[f] += c->v[f];
     pthread_mutex_unlock(&S.mu);
+}
+
+static void forget_pending_locked(void)
+{
+    S.n = 0;
+    memset(S.slots, 0, sizeof S.slots);
 }
 
 /* ---- the file ---------------------------------------------------------------------------- */
@@ -190,7 +219,7 @@ int hr_stats_store_flush(void)
     if (rc != 0)
         hr_log_fields(HR_LOG_WARN, "stats flush failed", "path", S.path, "error", sqlite3_errmsg(S.db), NULL);
     else
-        S.n = 0; /* stored now; the rows' memory is reused */
+        forget_pending_locked(); /* stored now; the rows' memory is reused */
     sqlite3_finalize(st);
     hr_buf_free(&create);
     hr_buf_free(&upsert);
@@ -272,7 +301,8 @@ void hr_stats_store_reset(void)
     close_db_locked();
     free(S.rows);
     S.rows = NULL;
-    S.n = S.cap = 0;
+    forget_pending_locked();
+    S.cap = 0;
     S.dropped = 0;
     pthread_mutex_unlock(&S.mu);
 }

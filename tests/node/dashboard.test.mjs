@@ -126,6 +126,9 @@ test('the rendered dashboard shows the numbers /stats has', { skip }, async () =
   assert.equal(shown.t_total, (tb.total / tb.requests).toFixed(2));
   assert.match(dom, /<td>house-model-7<\/td><td>1<\/td><td>[\d,]+<\/td><td>unpriced<\/td>/);
   assert.ok(s.prefix_cache.sessions.sessions.some((x) => x.session === 'sess-a' && x.turns === 2));
+  const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
+  assert.match(metrics, /^headroom_retrievals_total 1$/m);
+  assert.match(metrics, /^headroom_tokens_total\{kind="cache_read"\} 3000$/m);
 });
 
 test('it fits a phone screen: screenshot artifact', { skip }, async () => {
