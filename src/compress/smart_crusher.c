@@ -1017,7 +1017,7 @@ static int emit_selection(crush_ctx *cx, uint32_t node, unsigned depth, const ar
         return -1;
     for (uint32_t i = 0; i < sel->n; i++)
         keep[i] = sel->items[i].keep != 0;
-    value_ctx v = {cx, depth, 0, 0};
+    value_ctx v = {cx, depth, 1, 0};
     hr_json_table t;
     hr_json_table_io io = {write_value, write_gap, &v};
     int rc;
