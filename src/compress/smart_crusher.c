@@ -27,7 +27,7 @@
 #define MAX_CATEGORY_BYTES 64 /* longer strings are text, not categories */
 #define SIMHASH_NEAR 3      /* Hamming distance at or below which two items are near-dupes */
 #define BM25_MUST_KEEP 3    /* top relevant items that are always kept */
-#define RELEVANT_SHARE 0.5  /* items scoring this share of the best also answer the question */
+#define RELEVANT_SHARE 0.7  /* items scoring this share of the best also answer the question */
 #define QUERY_FILL 0        /* diversity items added when the question picks items itself */
 #define MAX_CATEGORIES 8    /* distinct values of a field that can have change points */
 #define KNEE_MIN_GAIN 0.05  /* Kneedle: a curve within this of its diagonal never saturates */
@@ -72,6 +72,7 @@ typedef struct array_sel {
     column cols[MAX_COLUMNS];
     int n_cols;
     uint32_t clusters;
+    hr_bm25 bm25;     /* this array's BM25 model (score_bm25) */
 } array_sel;
 
 typedef struct crush_ctx {
@@ -514,13 +515,41 @@ static void score_bm25(array_sel *sel)
         for (size_t t = 0; t < nq; t++)
             df[t] += sel->tf[(size_t)i * nq + t] > 0;
     }
-    hr_bm25 m;
-    hr_bm25_init(&m, nq, sel->n, df, words);
+    hr_bm25 *m = &sel->bm25;
+    hr_bm25_init(m, nq, sel->n, df, words);
     for (size_t t = 0; t < nq; t++)
         if (df[t] * 2 > sel->n)
-            m.idf[t] = 0;
+            m->idf[t] = 0;
     for (uint32_t i = 0; i < sel->n; i++)
-        sel->items[i].score = hr_bm25_score(&m, sel->tf + (size_t)i * nq, sel->items[i].tokens);
+        sel->items[i].score = hr_bm25_score(m, sel->tf + (size_t)i * nq, sel->items[i].tokens);
+}
+
+/* A question naming several things ("numpy, cryptography and PyYAML") is answered by one
+ * item per thing: for every term that tells items apart (non-zero idf), the item where
+ * that term alone scores best is kept, whatever the summed scores say. */
+static void mark_best_per_term(array_sel *sel)
+{
+    size_t nq = sel->q->terms.n;
+    uint32_t one[HR_REL_MAX_TERMS];
+    for (size_t t = 0; sel->tf && t < nq; t++) {
+        if (sel->bm25.idf[t] <= 0)
+            continue;
+        double best = 0;
+        uint32_t at = UINT32_MAX;
+        for (uint32_t i = 0; i < sel->n; i++) {
+            if (!sel->tf[(size_t)i * nq + t])
+                continue;
+            memset(one, 0, nq * sizeof *one);
+            one[t] = sel->tf[(size_t)i * nq + t];
+            double sc = hr_bm25_score(&sel->bm25, one, sel->items[i].tokens);
+            if (sc > best) {
+                best = sc;
+                at = i;
+            }
+        }
+        if (at != UINT32_MAX)
+            sel->items[at].keep |= KEEP_RELEVANT;
+    }
 }
 
 static int by_score_then_index(const void *a, const void *b, const item *items)
@@ -907,6 +936,7 @@ static int select_items(array_sel *sel, const hr_json_doc *d, uint32_t arr, cons
     score_bm25(sel);
     if (mark_column_keeps(sel) != 0 || mark_relevant(sel, max_items) != 0)
         return -1;
+    mark_best_per_term(sel);
     cluster_items(sel);
     return fill_budget(sel, max_items);
 }
@@ -1028,8 +1058,7 @@ static int emit_selection(crush_ctx *cx, uint32_t node, unsigned depth, const ar
         rc = emit_cut(cx, node, keep, &v);
     }
     free(keep);
-    if (rc != 0 || hr_buf_putc(&cx->markers, '\n') != 0 ||
-        hr_marker_write(&cx->markers, sel->n, "items", kept, cx->hash) != 0)
+    if (rc != 0)
         return -1;
     cx->total += sel->n;
     cx->kept += kept;
@@ -1133,12 +1162,14 @@ int hr_compress_smart_crusher_hashed(const char *in, size_t len, const char *has
         hr_content_hash(in, len, res->hash);
     crush_ctx cx = {.doc = &doc, .opts = opts, .q = &q, .out = &res->out, .hash = res->hash};
     int rc = doc.bad_utf8 ? 0 : emit(&cx, 0, 0);
-    if (rc == 0 && !cx.crushed && cx.tabled) { /* only lossless tables: one marker for them */
+    if (rc == 0 && !cx.crushed && cx.tabled) { /* only lossless tables */
         cx.total = cx.kept = cx.tabled;
         cx.crushed = 1;
+    }
+    /* one closing marker for the document: the gap markers already say what went where */
+    if (rc == 0 && cx.crushed)
         rc = hr_buf_putc(&cx.markers, '\n') != 0 ||
              hr_marker_write(&cx.markers, cx.total, "items", cx.kept, cx.hash) != 0 ? -1 : 0;
-    }
     if (rc == 0 && cx.crushed && hr_buf_append(&res->out, cx.markers.data, cx.markers.len) == 0 &&
         res->out.len < len) {
         res->compressed = 1;
