@@ -1,11 +1,13 @@
 /* smart_crusher.c: SmartCrusher (see smart_crusher.h). One parse with the span scanner,
- * then a recursive writer that copies the document minified and, at every eligible array,
- * writes only the selected items. Selection per array runs in three passes over the items:
- * features (tokens, SimHash, BM25 term counts, error words, numeric/categorical columns),
- * must-keeps, then the diversity budget, whose size is the knee of the cumulative
- * unique-bigram curve over the near-duplicate clusters (knee_keep_count). All buffers are
- * owned by one array's selection and freed before the writer moves on; nothing outlives the
- * call.
+ * then a recursive writer that copies the document minified and, at every eligible array
+ * or map, writes only the selected items (through itself, so kept items are crushed too),
+ * with a gap marker where each run of dropped items was and, where it is smaller, as a
+ * table (json_table.c). Selection per container runs in passes over the items: features
+ * (tokens, SimHash, term counts, error words, numeric/categorical columns), must-keeps, the
+ * question's items (BM25 from sys/relevance.h), then the diversity budget, whose size is
+ * the knee of the cumulative unique-bigram curve (knee_keep_count). Equal-length sibling
+ * arrays merge their selections (merge_parallel). All buffers are owned by one container's
+ * selection and freed before the writer moves on; nothing outlives the call.
  */
 #include "compress/smart_crusher.h"
 
