@@ -102,30 +102,41 @@ void hr_rel_terms_parse(hr_rel_terms *q, const char *text, size_t len)
     }
 }
 
-/* 1 if a CamelCase part starts at w[i]: an upper-case letter after a lower-case one. */
-static int part_starts(const char *w, size_t i)
+#define MAX_PARTS 8 /* CamelCase parts of one word looked at (longer words: the first 8) */
+
+/* Offsets where CamelCase parts of w start: 0, and every upper-case letter after a
+ * lower-case one. Computed once per word, then shared by all terms. */
+static unsigned part_starts(const char *w, size_t n, size_t *at)
 {
-    return i == 0 || (w[i] >= 'A' && w[i] <= 'Z' && w[i - 1] >= 'a' && w[i - 1] <= 'z');
+    unsigned k = 0;
+    at[k++] = 0;
+    for (size_t i = 1; i < n && k < MAX_PARTS; i++)
+        if (w[i] >= 'A' && w[i] <= 'Z' && w[i - 1] >= 'a' && w[i - 1] <= 'z')
+            at[k++] = i;
+    return k;
 }
 
-static int term_matches(const hr_rel_term *t, const char *w, size_t n)
+static int term_matches(const hr_rel_term *t, const char *w, size_t n, const size_t *at,
+                        unsigned parts)
 {
-    if (n == t->len && ci_equal_lower(w, t->text, n))
-        return 1;
+    if (n == t->len)
+        return ci_equal_lower(w, t->text, n);
     if (t->len < HR_REL_PREFIX_MIN || n < t->len)
         return 0;
-    for (size_t i = 0; i + t->len <= n; i++)
-        if (part_starts(w, i) && lower((unsigned char)w[i]) == (unsigned char)t->text[0] &&
-            ci_equal_lower(w + i, t->text, t->len))
+    for (unsigned p = 0; p < parts && at[p] + t->len <= n; p++)
+        if (ci_equal_lower(w + at[p], t->text, t->len))
             return 1;
     return 0;
 }
 
 unsigned hr_rel_count_word(const hr_rel_terms *q, const char *w, size_t n, uint32_t *tf)
 {
-    unsigned hits = 0;
+    if (!q->n)
+        return 0;
+    size_t at[MAX_PARTS];
+    unsigned parts = part_starts(w, n, at), hits = 0;
     for (size_t k = 0; k < q->n; k++)
-        if (term_matches(&q->t[k], w, n)) {
+        if (term_matches(&q->t[k], w, n, at, parts)) {
             if (tf && tf[k] < UINT32_MAX)
                 tf[k]++;
             hits++;
