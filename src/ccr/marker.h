@@ -3,10 +3,11 @@
  *   [<N> <unit> compressed to <M>. Retrieve more: hash=<24 hex>]
  *   [<N> <unit> omitted. Retrieve more: hash=<24 hex>]
  *
- * The first closes a compressed output (one per compressed array or span). The second, the
- * gap form, stands where N units were cut, inside the output (SmartCrusher writes it as a
- * JSON string in the array it cut), so the model sees at each cut place how much went and
- * how to get it back; it promises the same thing for the same hash.
+ * The first closes a compressed output (one per compressed output). The second, the gap
+ * form, stands where N units were cut, inside the output (SmartCrusher writes it as a JSON
+ * string at the first cut of each container; later cuts get the plain note "[N items
+ * omitted]"), so the model sees where items went and how to get them back; it promises the
+ * same thing for the same hash.
  * unit is one of items, lines, matches, hunks (a word of lowercase letters in general).
  * N is the count in the original, M the count kept, hash the content hash (sys/hash.h) of
  * the original bytes the compressor was given. The CCR store keeps those bytes under that

@@ -954,6 +954,7 @@ typedef struct value_ctx {
     unsigned depth;
     int recurse;
     int in_map; /* a gap inside an object needs a member, not an element */
+    unsigned gaps; /* gaps written so far in this container */
 } value_ctx;
 
 static int write_value(void *p, uint32_t node)
@@ -963,14 +964,21 @@ static int write_value(void *p, uint32_t node)
                       : hr_json_write_minified(v->cx->out, v->cx->doc, node);
 }
 
-/* The gap marker where `omitted` items were cut, as a JSON string (its text needs no
- * escaping); in an object, as a member name with a null value. */
+/* What stands where `omitted` items were cut, as a JSON string (its text needs no
+ * escaping; in an object, a member name with a null value): the container's first gap is a
+ * gap marker with the hash, later ones the short note "[N items omitted]" (the hash once
+ * per container is enough to find the way back; repeated, it cost ~14 tokens per gap and
+ * doubled the output of a sparse selection). */
 static int write_gap(void *p, uint32_t omitted)
 {
     value_ctx *v = p;
     hr_buf *out = v->cx->out;
-    if (hr_buf_putc(out, '"') != 0 || hr_marker_write_gap(out, omitted, "items", v->cx->hash) != 0 ||
-        hr_buf_putc(out, '"') != 0)
+    int rc = hr_buf_putc(out, '"');
+    if (v->gaps++ == 0)
+        rc |= hr_marker_write_gap(out, omitted, "items", v->cx->hash);
+    else
+        rc |= hr_buf_printf(out, "[%u items omitted]", omitted);
+    if (rc != 0 || hr_buf_putc(out, '"') != 0)
         return -1;
     return v->in_map ? hr_buf_puts(out, ":null") : 0;
 }
@@ -1014,7 +1022,9 @@ static int emit_cut(crush_ctx *cx, uint32_t node, const uint8_t *keep, value_ctx
 /* Arrays that pair by position with a sibling (equal length: enum / enumDescriptions,
  * keys / values, the columns of columnar data) are cut together or not at all: the keep
  * flags of every sibling array of the same length are merged into sel, so all of them keep
- * the same positions. 1 cut allowed, 0 leave whole (a sibling that may not be cut, too
+ * the same positions. Siblings bring their reasons (errors, outliers, anchors, the
+ * question's items), not their diversity picks: spread picks of eight columns would keep
+ * eight times the rows for nothing. 1 cut allowed, 0 leave whole (a sibling that may not be cut, too
  * many siblings, or arrays inside an array: the rows or columns of a table), -1 out of
  * memory. */
 static int merge_parallel(crush_ctx *cx, uint32_t node, array_sel *sel)
@@ -1033,7 +1043,7 @@ static int merge_parallel(crush_ctx *cx, uint32_t node, array_sel *sel)
         array_sel other;
         int rc = select_items(&other, d, c, cx->q, cx->opts->max_items);
         for (uint32_t i = 0; rc == 0 && i < n; i++)
-            sel->items[i].keep |= other.items[i].keep;
+            sel->items[i].keep |= other.items[i].keep & ~KEEP_BUDGET;
         sel_free(&other);
         if (rc != 0)
             return -1;
@@ -1049,7 +1059,7 @@ static int emit_selection(crush_ctx *cx, uint32_t node, unsigned depth, const ar
         return -1;
     for (uint32_t i = 0; i < sel->n; i++)
         keep[i] = sel->items[i].keep != 0;
-    value_ctx v = {cx, depth, 1, 0};
+    value_ctx v = {cx, depth, 1, 0, 0};
     hr_json_table t;
     hr_json_table_io io = {write_value, write_gap, &v};
     int rc;
@@ -1092,7 +1102,7 @@ static int try_table(crush_ctx *cx, uint32_t node, unsigned depth)
     hr_json_table t;
     if (is_small(cx->doc, node, cx->opts->min_items) || !hr_json_table_plan(cx->doc, node, NULL, &t))
         return 0;
-    value_ctx v = {cx, depth, 1, 0};
+    value_ctx v = {cx, depth, 1, 0, 0};
     hr_json_table_io io = {write_value, write_gap, &v};
     if (hr_json_table_write(cx->out, cx->doc, &t, NULL, &io) != 0)
         return -1;

@@ -12,8 +12,8 @@
  * and, only when the question picked none, a diversity budget sized by the knee of the
  * unique-bigram curve, capped at opts->max_items (15).
  * Written: the document minified, kept items verbatim in order (their own containers
- * crushed too), a gap marker string "[N items omitted. Retrieve more: hash=H]" where each
- * run of items went, similar objects as a header and rows (json_table.h) where smaller,
+ * crushed too), a string where each run of items went (the container's first gap a gap
+ * marker "[N items omitted. Retrieve more: hash=H]", later ones "[N items omitted]"), similar objects as a header and rows (json_table.h) where smaller,
  * then one closing marker line "\n[N items compressed to M. Retrieve more: hash=H]" where
  * H is the content hash of the whole input (the pipeline stores the input under H).
  *
