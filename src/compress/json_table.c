@@ -173,6 +173,7 @@ int hr_json_table_plan(const hr_json_doc *d, uint32_t container, const uint8_t *
     size_t per_row = nested_key_bytes(d, t, t->header), saved = per_row * t->rows;
     size_t cost = sizeof COLUMNS_KEY + sizeof ROWS_KEY + 8 + per_row +
                   (t->is_map ? sizeof MEMBER_KEY : 0);
+    t->saved = saved > cost ? saved - cost : 0;
     return t->rows >= HR_JSON_TABLE_MIN_ROWS && saved > cost &&
            (double)(saved - cost) >= HR_JSON_TABLE_MIN_SAVING * (double)total;
 }

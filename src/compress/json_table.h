@@ -50,6 +50,7 @@ typedef struct hr_json_table {
     int is_map;         /* container is an object: rows start with the member name */
     uint32_t nested[HR_JSON_TABLE_MAX_NESTED]; /* header-item nodes written as sub-headers */
     unsigned n_nested;
+    size_t saved;       /* bytes the table saves over the items' source text (estimate) */
 } hr_json_table;
 
 /* Plans a table for container (an array or object with objects as children); keep (one

@@ -838,6 +838,7 @@ static void sel_free(array_sel *sel)
 #define MAP_KEY_SHARE 0.8   /* a map's members are similar when one key is in this share */
 #define MAX_PARALLEL 8      /* sibling arrays cut together; larger groups stay whole */
 #define MAX_MAP_KEYS 64     /* distinct member keys counted when testing a map */
+#define LOSSLESS_ENOUGH 2048 /* a container this small once written as a table loses nothing */
 
 static int is_small(const hr_json_doc *d, uint32_t node, unsigned min_items)
 {
@@ -1019,6 +1020,24 @@ static int emit_cut(crush_ctx *cx, uint32_t node, const uint8_t *keep, value_ctx
     return hr_buf_putc(cx->out, is_map ? '}' : ']');
 }
 
+/* Lossless before lossy: a container whose table (or text, when no table pays) is at most
+ * LOSSLESS_ENOUGH bytes keeps every item; dropping some would save little and lose them. */
+static int lossless_is_enough(const hr_json_doc *d, uint32_t node)
+{
+    hr_json_table t;
+    size_t bytes = d->nodes[node].end - d->nodes[node].start;
+    if (hr_json_table_plan(d, node, NULL, &t))
+        bytes -= t.saved < bytes ? t.saved : bytes;
+    return bytes <= LOSSLESS_ENOUGH;
+}
+
+/* The one test of whether items may be dropped from node (emit and merge_parallel agree,
+ * so a group of parallel arrays is cut by the same rule it is judged by). */
+static int may_cut(const hr_json_doc *d, uint32_t node, unsigned min_items)
+{
+    return container_eligible(d, node, min_items) && !lossless_is_enough(d, node);
+}
+
 /* Arrays that pair by position with a sibling (equal length: enum / enumDescriptions,
  * keys / values, the columns of columnar data) are cut together or not at all: the keep
  * flags of every sibling array of the same length are merged into sel, so all of them keep
@@ -1038,7 +1057,7 @@ static int merge_parallel(crush_ctx *cx, uint32_t node, array_sel *sel)
         if (c == node || d->nodes[c].type != HR_JSON_ARRAY || d->nodes[c].count != n)
             continue;
         if (d->nodes[parent].type == HR_JSON_ARRAY || ++siblings > MAX_PARALLEL ||
-            !array_eligible(d, c, cx->opts->min_items))
+            !may_cut(d, c, cx->opts->min_items))
             return 0;
         array_sel other;
         int rc = select_items(&other, d, c, cx->q, cx->opts->max_items);
@@ -1138,7 +1157,7 @@ static int emit(crush_ctx *cx, uint32_t node, unsigned depth)
     if (!container || depth > cx->opts->max_depth || nd->count == 0)
         return hr_json_write_minified(cx->out, cx->doc, node);
     int rc = 0;
-    if (container_eligible(cx->doc, node, cx->opts->min_items))
+    if (may_cut(cx->doc, node, cx->opts->min_items))
         rc = try_crush(cx, node, depth);
     if (rc == 0)
         rc = try_table(cx, node, depth);

@@ -2,7 +2,8 @@
  * rules, with their reasons, are in docs/compression.md ("SmartCrusher"); in short:
  *
  * Eligible: containers nested at most opts->max_depth (50) deep with at least
- * opts->min_items (5) children and 512+ bytes of text: arrays of all objects, all strings
+ * opts->min_items (5) children, 512+ bytes of text and more than 2 KB once written as a
+ * table (smaller ones keep every item: lossless before lossy): arrays of all objects, all strings
  * or all numbers, and maps of similar records (every member an object, one key in 80% of
  * them). Equal-length sibling arrays (enum / enumDescriptions) are cut together or not at
  * all; arrays inside arrays with equal-length siblings (table rows) are never cut.

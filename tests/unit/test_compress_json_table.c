@@ -168,6 +168,34 @@ static void table_declined_when_it_saves_nothing(void **state)
     hr_buf_free(&in);
 }
 
+/* A list whose table is small enough keeps every item: SmartCrusher writes the table and
+ * drops nothing, and the output expands to exactly the minified input. */
+static void lossless_before_lossy(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    hr_buf_puts(&in, "{\"pods\": [");
+    for (int i = 0; i < 20; i++)
+        hr_buf_printf(&in, "%s\n  {\"namespace\": \"payments\", \"name\": \"api-%d\", \"ready\": \"%d/1\", "
+                           "\"restarts\": %d, \"status\": \"%s\"}",
+                      i ? "," : "", i, i != 9, i == 9 ? 14 : 0, i == 9 ? "CrashLoopBackOff" : "Running");
+    hr_buf_puts(&in, "\n]}");
+    assert_true(in.len > 1500);
+    hr_compress_result r = crush(&in, NULL);
+    assert_true(r.compressed);
+    assert_int_equal(r.units_kept, r.units_total);
+    assert_int_equal(r.units_total, 20);
+    hr_buf back = HR_BUF_INIT, want = HR_BUF_INIT;
+    assert_int_equal(hr_json_table_expand(r.out.data, json_len(&r), &back), 0);
+    minified(&in, &want);
+    assert_int_equal(back.len, want.len);
+    assert_memory_equal(back.data, want.data, want.len);
+    hr_buf_free(&back);
+    hr_buf_free(&want);
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 /* {"enum":[...n], "enumDescriptions":[...n]}: value i is described by description i. */
 static void discovery_doc(hr_buf *b, int n, int long_values)
 {
@@ -228,7 +256,7 @@ static void assert_aligned(const char *out, size_t len)
         hr_buf_free(&sx);
         hr_buf_free(&sy);
     }
-    assert_int_equal(pos, 40);
+    assert_int_equal(pos, 100);
     hr_json_doc_free(&d);
 }
 
@@ -236,7 +264,7 @@ static void parallel_arrays_cut_together(void **state)
 {
     (void)state;
     hr_buf in = HR_BUF_INIT;
-    discovery_doc(&in, 40, 1);
+    discovery_doc(&in, 100, 1); /* enum of 3 KB: above what stays whole */
     hr_compress_result r = crush(&in, "which value selects the preemptive scheduler?");
     assert_true(r.compressed);
     assert_aligned(r.out.data, json_len(&r));
@@ -250,7 +278,7 @@ static void parallel_arrays_whole_when_one_is_small(void **state)
 {
     (void)state;
     hr_buf in = HR_BUF_INIT;
-    discovery_doc(&in, 40, 0); /* "V00".."V39": 240 bytes, an array too small to cut */
+    discovery_doc(&in, 100, 0); /* "V00".."V99": 600 bytes, an array that stays whole */
     hr_compress_result r = crush(&in, "which value selects the preemptive scheduler?");
     assert_false(r.compressed); /* so its long sibling is not cut either */
     hr_compress_result_free(&r);
@@ -412,6 +440,7 @@ int main(void)
         cmocka_unit_test(table_flattens_nested_objects_of_one_shape),
         cmocka_unit_test(table_of_map_is_lossless),
         cmocka_unit_test(table_declined_when_it_saves_nothing),
+        cmocka_unit_test(lossless_before_lossy),
         cmocka_unit_test(parallel_arrays_cut_together),
         cmocka_unit_test(parallel_arrays_whole_when_one_is_small),
         cmocka_unit_test(rows_of_an_array_of_arrays_never_cut),
