@@ -433,6 +433,31 @@ static void error_words_count_only_when_rare(void **state)
     hr_buf_free(&in);
 }
 
+/* A question naming three packages keeps all three, even when one of them repeats its
+ * name so often that summed BM25 scores would leave the others far behind. */
+static void each_named_item_is_kept(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    hr_buf_puts(&in, "[");
+    for (int i = 0; i < 60; i++) {
+        hr_buf_printf(&in, "%s{\"name\":\"%s\",\"version\":\"%d.%d\",\"summary\":\"", i ? "," : "",
+                      i == 10 ? "numpy" : i == 30 ? "cryptography" : i == 50 ? "pyyaml" : "lib", i % 7, i);
+        for (int k = 0; k < (i == 10 ? 40 : 3); k++)
+            hr_buf_puts(&in, i == 10 ? "numpy arrays for numpy users " : "small helpers for scripts ");
+        hr_buf_puts(&in, "\"}");
+    }
+    hr_buf_puts(&in, "]");
+    hr_compress_result r = crush(&in, "which versions of numpy, cryptography and pyyaml are installed?");
+    assert_true(r.compressed);
+    assert_has(&r.out, "\"numpy\"");
+    assert_has(&r.out, "\"cryptography\"");
+    assert_has(&r.out, "\"pyyaml\"");
+    assert_true(r.units_kept < 10);
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +474,7 @@ int main(void)
         cmocka_unit_test(map_of_similar_objects_keeps_the_named_member),
         cmocka_unit_test(record_objects_are_not_maps),
         cmocka_unit_test(error_words_count_only_when_rare),
+        cmocka_unit_test(each_named_item_is_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
