@@ -948,12 +948,11 @@ static int select_items(array_sel *sel, const hr_json_doc *d, uint32_t arr, cons
 
 static int emit(crush_ctx *cx, uint32_t node, unsigned depth);
 
-/* How the values of one container are written: verbatim (the items of a cut container, as
- * selected) or through emit (a lossless table, whose cells may hold arrays to crush). */
+/* The writer of one container's values and gaps (also handed to json_table.c). Values go
+ * through emit, so a kept item's own big arrays and maps are crushed as well. */
 typedef struct value_ctx {
     crush_ctx *cx;
     unsigned depth;
-    int recurse;
     int in_map; /* a gap inside an object needs a member, not an element */
     unsigned gaps; /* gaps written so far in this container */
 } value_ctx;
@@ -961,8 +960,7 @@ typedef struct value_ctx {
 static int write_value(void *p, uint32_t node)
 {
     value_ctx *v = p;
-    return v->recurse ? emit(v->cx, node, v->depth + 1)
-                      : hr_json_write_minified(v->cx->out, v->cx->doc, node);
+    return emit(v->cx, node, v->depth + 1);
 }
 
 /* What stands where `omitted` items were cut, as a JSON string (its text needs no
@@ -984,8 +982,8 @@ static int write_gap(void *p, uint32_t omitted)
     return v->in_map ? hr_buf_puts(out, ":null") : 0;
 }
 
-/* A cut container in its own shape: kept items verbatim, a gap marker for each run of
- * dropped ones, at the place they were. */
+/* A cut container in its own shape: the kept items, and a gap for each run of dropped
+ * ones, at the place they were. */
 static int emit_cut(crush_ctx *cx, uint32_t node, const uint8_t *keep, value_ctx *v)
 {
     const hr_json_doc *d = cx->doc;
@@ -1078,7 +1076,7 @@ static int emit_selection(crush_ctx *cx, uint32_t node, unsigned depth, const ar
         return -1;
     for (uint32_t i = 0; i < sel->n; i++)
         keep[i] = sel->items[i].keep != 0;
-    value_ctx v = {cx, depth, 1, 0, 0};
+    value_ctx v = {cx, depth, 0, 0};
     hr_json_table t;
     hr_json_table_io io = {write_value, write_gap, &v};
     int rc;
@@ -1121,7 +1119,7 @@ static int try_table(crush_ctx *cx, uint32_t node, unsigned depth)
     hr_json_table t;
     if (is_small(cx->doc, node, cx->opts->min_items) || !hr_json_table_plan(cx->doc, node, NULL, &t))
         return 0;
-    value_ctx v = {cx, depth, 1, 0, 0};
+    value_ctx v = {cx, depth, 0, 0};
     hr_json_table_io io = {write_value, write_gap, &v};
     if (hr_json_table_write(cx->out, cx->doc, &t, NULL, &io) != 0)
         return -1;
