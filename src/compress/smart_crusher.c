@@ -1024,6 +1024,8 @@ static int lossless_is_enough(const hr_json_doc *d, uint32_t node)
 {
     hr_json_table t;
     size_t bytes = d->nodes[node].end - d->nodes[node].start;
+    if (bytes > 8 * LOSSLESS_ENOUGH)
+        return 0; /* a table saves the keys, never 7/8 of the text: skip planning one */
     if (hr_json_table_plan(d, node, NULL, &t))
         bytes -= t.saved < bytes ? t.saved : bytes;
     return bytes <= LOSSLESS_ENOUGH;
