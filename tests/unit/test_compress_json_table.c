@@ -458,6 +458,131 @@ static void each_named_item_is_kept(void **state)
     hr_buf_free(&in);
 }
 
+/* ---- real outputs: every kept value where it was, parallel arrays aligned ------------ */
+
+/* Items a gap element or member name stands for ("[N items omitted" + marker or "]"),
+ * else 0. */
+static uint32_t gap_of(const hr_json_doc *d, uint32_t node, int key)
+{
+    hr_buf s = HR_BUF_INIT;
+    int rc = key ? hr_json_key(d, node, &s) : hr_json_string(d, node, &s);
+    unsigned k = 0;
+    if (rc != 0 || !s.len || sscanf(s.data, "[%u items omitted", &k) != 1)
+        k = 0;
+    hr_buf_free(&s);
+    return k;
+}
+
+static int raw_equal(const hr_json_doc *a, uint32_t x, const hr_json_doc *b, uint32_t y)
+{
+    hr_buf p = HR_BUF_INIT, q = HR_BUF_INIT;
+    int eq = hr_json_write_minified(&p, a, x) == 0 && hr_json_write_minified(&q, b, y) == 0 &&
+             p.len == q.len && memcmp(p.data, q.data, p.len) == 0;
+    hr_buf_free(&p);
+    hr_buf_free(&q);
+    return eq;
+}
+
+#define MAX_KEPT_SIGS 64
+
+/* Checks that the (expanded) output node o says only what the original node g says: every
+ * kept child at its original position, gaps accounting for the rest. *sig gets a hash of
+ * the positions an array kept, so siblings can be compared. */
+static void same_meaning(const hr_json_doc *od, uint32_t o, const hr_json_doc *gd, uint32_t g,
+                         uint64_t *sig)
+{
+    const hr_json_node *on = &od->nodes[o], *gn = &gd->nodes[g];
+    *sig = 0;
+    if (gn->type != HR_JSON_ARRAY && gn->type != HR_JSON_OBJECT) {
+        assert_true(raw_equal(od, o, gd, g));
+        return;
+    }
+    assert_int_equal(on->type, gn->type);
+    int obj = gn->type == HR_JSON_OBJECT;
+    uint32_t gc = gn->first_child, pos = 0;
+    uint32_t lens[MAX_KEPT_SIGS];
+    uint64_t sigs[MAX_KEPT_SIGS];
+    int n_sigs = 0;
+    for (uint32_t oc = on->first_child; oc != HR_JSON_NONE; oc = od->nodes[oc].next) {
+        assert_true(gc != HR_JSON_NONE);
+        int matches = obj ? od->nodes[oc].key_end - od->nodes[oc].key_start ==
+                                    gd->nodes[gc].key_end - gd->nodes[gc].key_start &&
+                                !memcmp(od->src + od->nodes[oc].key_start, gd->src + gd->nodes[gc].key_start,
+                                        od->nodes[oc].key_end - od->nodes[oc].key_start)
+                          : od->nodes[oc].type != HR_JSON_STRING || raw_equal(od, oc, gd, gc);
+        uint32_t gap = matches ? 0 : gap_of(od, oc, obj);
+        if (gap) {
+            for (uint32_t k = 0; k < gap; k++, pos++) {
+                assert_true(gc != HR_JSON_NONE);
+                gc = gd->nodes[gc].next;
+            }
+            continue;
+        }
+        uint64_t child_sig;
+        same_meaning(od, oc, gd, gc, &child_sig);
+        if (obj && gd->nodes[gc].type == HR_JSON_ARRAY && n_sigs < MAX_KEPT_SIGS) {
+            lens[n_sigs] = gd->nodes[gc].count;
+            sigs[n_sigs++] = child_sig;
+        }
+        *sig = (*sig ^ (pos + 1)) * 0x100000001b3ULL;
+        gc = gd->nodes[gc].next;
+        pos++;
+    }
+    assert_true(gc == HR_JSON_NONE); /* everything accounted for */
+    for (int a = 0; a < n_sigs; a++)
+        for (int b = a + 1; b < n_sigs; b++)
+            if (lens[a] == lens[b] && lens[a] > 1)
+                assert_true(sigs[a] == sigs[b]); /* parallel arrays kept the same positions */
+}
+
+static void read_file(const char *path, hr_buf *out)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        hr_buf_append(out, chunk, n);
+    fclose(f);
+}
+
+static void corpus_json_says_nothing_false(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"discovery_storage_v1", "package_lock", "npm_ls_all",
+                                        "pip_inspect", "sbom_cyclonedx"};
+    const char *src = getenv("HEADROOM_SOURCE_DIR");
+    assert_non_null(src);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[1024];
+        hr_buf in = HR_BUF_INIT, meta = HR_BUF_INIT, question = HR_BUF_INIT, x = HR_BUF_INIT;
+        snprintf(path, sizeof path, "%s/tests/corpus/%s.txt", src, names[i]);
+        read_file(path, &in);
+        snprintf(path, sizeof path, "%s/tests/corpus/%s.meta.json", src, names[i]);
+        read_file(path, &meta);
+        hr_json_doc md, od, gd;
+        parse(&md, meta.data, meta.len);
+        assert_int_equal(hr_json_string(&md, hr_json_get(&md, 0, "question"), &question), 0);
+        hr_compress_result r = crush(&in, question.data);
+        if (!r.compressed)
+            fail_msg("%s: not compressed", names[i]);
+        assert_true(r.out.len < in.len);
+        assert_int_equal(hr_json_table_expand(r.out.data, json_len(&r), &x), 0);
+        parse(&od, x.data, x.len);
+        parse(&gd, in.data, in.len);
+        uint64_t sig;
+        same_meaning(&od, 0, &gd, 0, &sig);
+        hr_json_doc_free(&md);
+        hr_json_doc_free(&od);
+        hr_json_doc_free(&gd);
+        hr_compress_result_free(&r);
+        hr_buf_free(&in);
+        hr_buf_free(&meta);
+        hr_buf_free(&question);
+        hr_buf_free(&x);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,6 +600,7 @@ int main(void)
         cmocka_unit_test(record_objects_are_not_maps),
         cmocka_unit_test(error_words_count_only_when_rare),
         cmocka_unit_test(each_named_item_is_kept),
+        cmocka_unit_test(corpus_json_says_nothing_false),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
