@@ -15,23 +15,12 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BUILD_DIR, makeCorpus, loadTokenizer } from './lib/ml_reference.mjs';
+import { BUILD_DIR, makeCorpus, loadTokenizer, mulberry32 } from './lib/ml_reference.mjs';
 import { gpt2BpeModel } from './lib/bpe_fixture.mjs';
 
 const driver = path.join(BUILD_DIR, 'test_ml_bytebpe');
 const HEADROOM = process.env.HEADROOM_BIN ?? path.join(BUILD_DIR, 'headroom');
 const skip = !fs.existsSync(driver) && 'driver not built';
-
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Where the JS reference differs from HF's Rust tokenizers, which the C tokenizer follows:
 // the regex's \s is Unicode White_Space in Rust (U+0085 yes, U+FEFF no) but JS whitespace in
@@ -49,7 +38,7 @@ const RANGES = [[0x20, 0x7e, 30], [0x09, 0x0d, 4], [0xa0, 0x24f, 8], [0x370, 0x3
 const TOTAL = RANGES.reduce((s, r) => s + r[2], 0);
 
 function randomUnicode(seed, n) {
-  const rnd = rng(seed);
+  const rnd = mulberry32(seed);
   const out = [];
   while (out.length < n) {
     const len = 1 + Math.floor(rnd() * 80);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "ml_test_files.h"
 #include "ml/import.h"
 #include "ml/import_internal.h"
 #include "ml/model_file.h"
@@ -79,20 +80,6 @@ static void import_ok(const char *name, char *out, size_t cap)
         fail_msg("import %s: %s", name, err.msg);
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(*len);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, *len, f), *len);
-    fclose(f);
-    return b;
-}
-
 static void test_merged_layout_equals_hf_layout(void **state)
 {
     (void)state;
@@ -100,7 +87,7 @@ static void test_merged_layout_equals_hf_layout(void **state)
     import_ok("hf", a, sizeof a);
     import_ok("merged", b, sizeof b);
     size_t la, lb;
-    uint8_t *x = slurp(a, &la), *y = slurp(b, &lb);
+    uint8_t *x = read_all(a, &la), *y = read_all(b, &lb);
     assert_int_equal(la, lb);
     assert_memory_equal(x, y, la); /* a pure renaming: same weights, same bytes */
     free(x);

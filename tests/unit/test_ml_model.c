@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "ml_test_files.h"
 #include "ml/bytebpe.h"
 #include "ml/import.h"
 #include "ml/model_file.h"
@@ -104,20 +105,6 @@ static void write_small(const char *path)
     assert_int_equal(hr_model_writer_add(w, "bad", HR_DT_I8, 1, s_b, g_b, &err), -1);
     assert_int_equal(hr_model_writer_write(w, path, &err), 0);
     hr_model_writer_free(w);
-}
-
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(*len);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, *len, f), *len);
-    fclose(f);
-    return b;
 }
 
 /* Re-signs an image after an edit, as a careless or hostile writer would. */
@@ -290,6 +277,35 @@ static void test_flips(void **state)
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
+typedef struct corruption {
+    const char *what, *expect;
+    size_t at;
+    int width; /* 4 or 8 */
+    uint64_t value;
+} corruption;
+
+/* Each case: write value at `at` into a copy of img, re-sign, expect a parse error whose
+ * message contains `expect`. */
+static void expect_corruptions(const uint8_t *img, size_t len, const corruption *cases, size_t n)
+{
+    uint8_t *work = malloc(len);
+    assert_non_null(work);
+    hr_ml_error err;
+    for (size_t c = 0; c < n; c++) {
+        memcpy(work, img, len);
+        if (cases[c].width == 4)
+            put32(work + cases[c].at, (uint32_t)cases[c].value);
+        else
+            put64(work + cases[c].at, cases[c].value);
+        resign(work, len);
+        err.msg[0] = '\0';
+        assert_int_equal(parse_copy(work, len, HR_MODEL_OPEN_VERIFY, &err), -1);
+        if (!strstr(err.msg, cases[c].expect))
+            fail_msg("%s: message '%s' lacks '%s'", cases[c].what, err.msg, cases[c].expect);
+    }
+    free(work);
+}
+
 static void test_specific_corruptions(void **state)
 {
     (void)state;
@@ -297,17 +313,10 @@ static void test_specific_corruptions(void **state)
     path_of(path, sizeof path, "small.hrm");
     write_small(path);
     size_t len;
-    uint8_t *img = read_all(path, &len), *work = malloc(len);
-    assert_non_null(work);
-    hr_ml_error err;
+    uint8_t *img = read_all(path, &len);
     uint64_t table_off;
     memcpy(&table_off, img + 56, 8);
-    struct {
-        const char *what, *expect;
-        size_t at;
-        int width; /* 4 or 8 */
-        uint64_t value;
-    } cases[] = {
+    const corruption cases[] = {
         {"version", "version 3", 8, 4, 3},
         {"magic", "not a headroom model", 0, 4, 0x4c4d5248},
         {"file size", "header says", 16, 8, 1u << 30},
@@ -322,19 +331,7 @@ static void test_specific_corruptions(void **state)
         {"tensor shape", "data [", table_off + 72, 4, 1000},
         {"int8 scales", "per-row scales", table_off + 104, 8, (uint64_t)1 << 40},
     };
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        memcpy(work, img, len);
-        if (cases[c].width == 4)
-            put32(work + cases[c].at, (uint32_t)cases[c].value);
-        else
-            put64(work + cases[c].at, cases[c].value);
-        resign(work, len);
-        err.msg[0] = '\0';
-        assert_int_equal(parse_copy(work, len, HR_MODEL_OPEN_VERIFY, &err), -1);
-        if (!strstr(err.msg, cases[c].expect))
-            fail_msg("%s: message '%s' lacks '%s'", cases[c].what, err.msg, cases[c].expect);
-    }
-    free(work);
+    expect_corruptions(img, len, cases, sizeof cases / sizeof cases[0]);
     free(img);
 }
 
@@ -407,8 +404,7 @@ static void test_bpe_part_corruptions(void **state)
     path_of(path, sizeof path, "bpe.hrm");
     write_bpe(path);
     size_t len;
-    uint8_t *img = read_all(path, &len), *work = malloc(len);
-    assert_non_null(work);
+    uint8_t *img = read_all(path, &len);
     uint64_t voff;
     memcpy(&voff, img + 40, 8);
     /* merges follow offsets (9 x 4) and the blob, padded to 4 */
@@ -416,30 +412,16 @@ static void test_bpe_part_corruptions(void **state)
     for (int i = 0; i < 8; i++)
         blob += strlen(k_bpe_tokens[i]);
     size_t merges_at = voff + 64 + (9 * 4 + blob + 3) / 4 * 4;
-    struct {
-        const char *what, *expect;
-        size_t at;
-        uint32_t value;
-    } cases[] = {
-        {"merge id", "outside the vocabulary", merges_at + 4, 8},
-        {"merged id", "outside the vocabulary", merges_at + 8, 1000},
-        {"bpe flags", "bad BPE options", voff + 52, 1u << 9},
-        {"reserved", "bad BPE options", voff + 60, 1},
-        {"merge count", "truncated", voff + 48, 100000},
-        {"added id", "added token", merges_at + 12, 99},
-        {"added flags", "added token", merges_at + 16, 1u << 8},
+    const corruption cases[] = {
+        {"merge id", "outside the vocabulary", merges_at + 4, 4, 8},
+        {"merged id", "outside the vocabulary", merges_at + 8, 4, 1000},
+        {"bpe flags", "bad BPE options", voff + 52, 4, 1u << 9},
+        {"reserved", "bad BPE options", voff + 60, 4, 1},
+        {"merge count", "truncated", voff + 48, 4, 100000},
+        {"added id", "added token", merges_at + 12, 4, 99},
+        {"added flags", "added token", merges_at + 16, 4, 1u << 8},
     };
-    hr_ml_error err;
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        memcpy(work, img, len);
-        put32(work + cases[c].at, cases[c].value);
-        resign(work, len);
-        err.msg[0] = '\0';
-        assert_int_equal(parse_copy(work, len, HR_MODEL_OPEN_VERIFY, &err), -1);
-        if (!strstr(err.msg, cases[c].expect))
-            fail_msg("%s: message '%s' lacks '%s'", cases[c].what, err.msg, cases[c].expect);
-    }
-    free(work);
+    expect_corruptions(img, len, cases, sizeof cases / sizeof cases[0]);
     free(img);
 }
 

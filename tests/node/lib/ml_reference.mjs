@@ -127,7 +127,7 @@ export function cosine(a, b) {
 
 // ---- corpus ------------------------------------------------------------------------------
 
-function mulberry32(seed) {
+export function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6D2B79F5) >>> 0;
