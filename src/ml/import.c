@@ -260,21 +260,23 @@ static int64_t max_id_in(const hr_json_doc *d, uint32_t obj)
     return mx;
 }
 
-/* Puts token text at tokens[id]; a different text already there is a conflict. */
-static int place_token(char **tokens, uint32_t n, int64_t id, hr_buf *text)
+/* Puts token text at tokens[id]; a different text already there is a conflict unless
+ * `shared` (BPE: an added token may carry the raw text of a vocabulary entry whose stored
+ * string is byte-mapped; import_bpe.c puts the added text in the table afterwards). */
+static int place_token(char **tokens, uint32_t n, int64_t id, hr_buf *text, int shared)
 {
     if (id < 0 || id >= n || hr_buf_reserve(text, 1) != 0)
         return -1;
     text->data[text->len] = '\0';
     if (tokens[id])
-        return strcmp(tokens[id], text->data) ? -1 : 0;
+        return strcmp(tokens[id], text->data) && !shared ? -1 : 0;
     tokens[id] = hr_buf_steal(text, NULL);
     return 0;
 }
 
 /* Fills tokens[id] from tokenizer.json's model vocab plus its added tokens (ModernBERT's
  * specials live only there); caller frees each token. Ids must be 0..n-1 without gaps. */
-static int read_vocab_table(const hr_json_doc *d, uint32_t vocab, char ***tokens_out,
+static int read_vocab_table(const hr_json_doc *d, uint32_t vocab, int bpe, char ***tokens_out,
                             uint32_t *n_out, hr_ml_error *err)
 {
     uint32_t added = hr_json_get(d, 0, "added_tokens");
@@ -300,7 +302,7 @@ static int read_vocab_table(const hr_json_doc *d, uint32_t vocab, char ***tokens
     for (uint32_t c = d->nodes[vocab].first_child; c != HR_JSON_NONE && !bad; c = d->nodes[c].next) {
         hr_buf key = HR_BUF_INIT;
         bad = hr_json_int64(d, c, &id) != 0 || hr_json_key(d, c, &key) != 0 ||
-              place_token(tokens, n, id, &key) != 0;
+              place_token(tokens, n, id, &key, 0) != 0;
         hr_buf_free(&key);
     }
     for (uint32_t i = 0; an && an->type == HR_JSON_ARRAY && i < an->count && !bad; i++) {
@@ -308,7 +310,7 @@ static int read_vocab_table(const hr_json_doc *d, uint32_t vocab, char ***tokens
         hr_buf text = HR_BUF_INIT;
         bad = hr_json_int64(d, hr_json_get(d, t, "id"), &id) != 0 ||
               hr_json_string(d, hr_json_get(d, t, "content"), &text) != 0 ||
-              place_token(tokens, n, id, &text) != 0;
+              place_token(tokens, n, id, &text, bpe) != 0;
         hr_buf_free(&text);
     }
     for (uint32_t i = 0; i < n && !bad; i++)
@@ -339,7 +341,7 @@ static int read_tokenizer_json(const json_file *jf, hr_model_vocab *meta, char *
     meta->kind = wordpiece ? HR_TOK_WORDPIECE : HR_TOK_BPE;
     int ok = 1;
     meta->flags = wordpiece ? normalizer_flags(d, hr_json_get(d, 0, "normalizer"), err, &ok) : 0;
-    if (!ok || read_vocab_table(d, vocab, tokens_out, n_out, err) != 0)
+    if (!ok || read_vocab_table(d, vocab, bpe, tokens_out, n_out, err) != 0)
         return -1;
     char **tokens = *tokens_out;
     uint32_t n = *n_out;

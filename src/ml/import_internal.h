@@ -28,10 +28,13 @@ void hr_import_free_json(json_file *jf);
  * from the model vocab plus added tokens). Fills meta's bpe_flags, n_merges / merges,
  * n_added / added, cls_id and sep_id (from the post-processor). The merges and added
  * arrays are malloc'd into *owned_merges / *owned_added (caller frees, also on error).
+ * Merges resolve against the model vocabulary's strings; then an added token whose id is
+ * also a vocabulary entry with another (byte-mapped) string gets its raw text into tokens[id]
+ * (replacing the malloc'd string), since the tokenizer matches added tokens by that text.
  * Refuses what the C tokenizer does not implement (a normalizer, another pre-tokenizer,
  * byte fallback, dropout, subword prefixes, other templates) with a message naming it.
  * 0 ok; -1 with err filled. */
-int hr_import_bpe(const hr_json_doc *d, char *const *tokens, uint32_t n, hr_model_vocab *meta,
+int hr_import_bpe(const hr_json_doc *d, char **tokens, uint32_t n, hr_model_vocab *meta,
                   uint32_t **owned_merges, uint32_t **owned_added, hr_ml_error *err);
 
 /* ---- weights (import_weights.c) ---------------------------------------------------------- */

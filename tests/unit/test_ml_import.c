@@ -7,6 +7,9 @@
  *     every merged fp32 weight equals NumPy's W + (alpha/r) B A written by the generator
  *     (--merged-out), the trained modules_to_save head wins over original_module, and the
  *     whole import equals the import of the NumPy-merged checkpoint;
+ *   - an added token sharing its id with a vocabulary entry of another spelling (ModernBERT's
+ *     space runs: raw "  " added, byte-mapped "ĠĠ" in the vocab) keeps the merge that makes
+ *     the id and is matched by its raw text;
  *   - clear errors: LoRA weights without adapter_config.json, an adapter config without
  *     LoRA weights, DoRA, a regex target_modules, targets matching nothing, a wrong rank,
  *     no safetensors at all.
@@ -17,6 +20,7 @@
 #include <cmocka.h>
 
 #include "ml_test_files.h"
+#include "ml/bytebpe.h"
 #include "ml/import.h"
 #include "ml/import_internal.h"
 #include "ml/model_file.h"
@@ -255,6 +259,47 @@ static void test_bad_layouts_are_named(void **state)
     assert_int_equal(run(cmd), 0);
 }
 
+static void test_added_token_sharing_a_vocab_id(void **state)
+{
+    (void)state;
+    char dir[700], cmd[8192], out[800];
+    path_of(dir, sizeof dir, "shared-id");
+    const char *py = getenv("HEADROOM_PYTHON");
+    snprintf(cmd, sizeof cmd,
+             "rm -rf '%s' && cp -r '%s/hf' '%s' && '%s' -c \"import json,sys; p=sys.argv[1]; "
+             "t=json.load(open(p)); i=t['model']['vocab']['\\u0120\\u0120']; "
+             "t['added_tokens'].append({'id': i, 'content': '  ', 'single_word': False, "
+             "'lstrip': False, 'rstrip': False, 'normalized': True, 'special': False}); "
+             "json.dump(t, open(p, 'w'))\" '%s/tokenizer.json'",
+             dir, g_dir, dir, py ? py : "/usr/bin/python3", dir);
+    assert_int_equal(run(cmd), 0);
+    snprintf(out, sizeof out, "%s.hrm", dir);
+    hr_ml_error err;
+    if (hr_model_import(dir, out, NULL, &err) != 0)
+        fail_msg("import: %s", err.msg);
+    hr_model_file *mf;
+    assert_int_equal(hr_model_file_open(out, HR_MODEL_OPEN_VERIFY, &mf, &err), 0);
+    hr_bytebpe *t;
+    assert_int_equal(hr_bytebpe_new(&mf->vocab, &t, &err), 0);
+    int32_t id = hr_bytebpe_token_id(t, "  ", 2); /* the table holds the added text */
+    assert_true(id >= 256);
+    assert_int_equal(hr_bytebpe_token_id(t, "\xc4\xa0\xc4\xa0", 4), -1);
+    int found = 0; /* the merge G+G still produces that id */
+    int32_t g = hr_bytebpe_token_id(t, "\xc4\xa0", 2);
+    for (uint32_t m = 0; m < mf->vocab.n_merges; m++)
+        found |= (int32_t)mf->vocab.merges[3 * m] == g && (int32_t)mf->vocab.merges[3 * m + 1] == g &&
+                 (int32_t)mf->vocab.merges[3 * m + 2] == id;
+    assert_true(found);
+    /* "a  b": the two spaces match the added token by their raw text */
+    int32_t ids[8];
+    size_t n;
+    assert_int_equal(hr_bytebpe_encode(t, "a  b", 4, ids, 8, &n, NULL), 0);
+    assert_int_equal(n, 5);
+    assert_int_equal(ids[2], id);
+    hr_bytebpe_free(t);
+    hr_model_file_close(mf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_peft_merge_equals_numpy),
         cmocka_unit_test(test_peft_import_equals_numpy_import),
         cmocka_unit_test(test_bad_layouts_are_named),
+        cmocka_unit_test(test_added_token_sharing_a_vocab_id),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
