@@ -18,6 +18,8 @@
 #include <string.h>
 
 #define BPE_STACK_BYTES 256
+/* Longest piece merged as one (see bytebpe.h): bounds the merge scratch to ~3 MB. */
+#define BPE_MAX_PIECE 65536
 #define DEAD_SYMBOL (-1)
 
 typedef struct {
@@ -350,8 +352,16 @@ static int32_t whole_piece_id(const hr_bytebpe *t, const uint8_t *p, size_t n)
     return hr_bytebpe_token_id(t, buf, k);
 }
 
-/* Byte-level BPE of one pre-tokenized piece. */
+static void bpe_piece_whole(const hr_bytebpe *t, const uint8_t *p, size_t n, emitter *e);
+
+/* Byte-level BPE of one pre-tokenized piece; an over-long one in BPE_MAX_PIECE slices. */
 static void bpe_piece(const hr_bytebpe *t, const uint8_t *p, size_t n, emitter *e)
+{
+    for (size_t off = 0; off < n && !e->oom; off += BPE_MAX_PIECE)
+        bpe_piece_whole(t, p + off, n - off < BPE_MAX_PIECE ? n - off : BPE_MAX_PIECE, e);
+}
+
+static void bpe_piece_whole(const hr_bytebpe *t, const uint8_t *p, size_t n, emitter *e)
 {
     if (n == 1) {
         if (t->byte_id[p[0]] >= 0)
