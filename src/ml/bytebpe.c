@@ -267,6 +267,7 @@ static bool full(const emitter *e) { return e->n > e->stop || e->oom; }
 typedef struct {
     uint32_t rank, pos;
     int32_t result;
+    int32_t left, right; /* the pair as queued: a pop finding it unchanged skips the lookup */
 } cand;
 
 static bool cand_less(cand a, cand b) { return a.rank < b.rank || (a.rank == b.rank && a.pos < b.pos); }
@@ -314,7 +315,8 @@ static void push_pair(const hr_bytebpe *t, word_state *w, int32_t pos)
         return;
     const merge_slot *m = merge_find(t, w->sym[pos], w->sym[nx]);
     if (m)
-        heap_push(w->heap, &w->n_heap, (cand){m->rank, (uint32_t)pos, m->result});
+        heap_push(w->heap, &w->n_heap,
+                  (cand){m->rank, (uint32_t)pos, m->result, w->sym[pos], w->sym[nx]});
 }
 
 static void merge_all(const hr_bytebpe *t, word_state *w, int32_t m)
@@ -326,9 +328,12 @@ static void merge_all(const hr_bytebpe *t, word_state *w, int32_t m)
         int32_t pos = (int32_t)c.pos, nx = w->next[pos];
         if (w->sym[pos] == DEAD_SYMBOL || nx < 0)
             continue;
-        const merge_slot *cur = merge_find(t, w->sym[pos], w->sym[nx]);
-        if (!cur || cur->result != c.result)
-            continue; /* stale: one side changed since this pair was queued */
+        if (w->sym[pos] != c.left || w->sym[nx] != c.right) {
+            /* changed since queued: HF still merges when the new pair makes the same token */
+            const merge_slot *cur = merge_find(t, w->sym[pos], w->sym[nx]);
+            if (!cur || cur->result != c.result)
+                continue;
+        }
         w->sym[pos] = c.result;
         w->sym[nx] = DEAD_SYMBOL;
         w->next[pos] = w->next[nx];
