@@ -709,7 +709,8 @@ static void config_from_args(void **state)
     i = 4;
     assert_int_equal(hr_pipeline_config_arg(&c, 9, argv, &i, err, sizeof err), 1);
     assert_true(hr_policy_tool_excluded(c.exclude_tools, "Bar", 3));
-    assert_false(hr_policy_tool_excluded(c.exclude_tools, "Read", 4));
+    assert_true(hr_policy_tool_excluded(c.exclude_tools, "Read", 4)); /* merged with defaults */
+    assert_false(hr_policy_tool_excluded(c.exclude_tools, "Bash", 4));
     i = 6;
     assert_int_equal(hr_pipeline_config_arg(&c, 9, argv, &i, err, sizeof err), -1);
     assert_non_null(strstr(err, "max-ratio"));
