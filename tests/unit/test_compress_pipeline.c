@@ -192,7 +192,7 @@ static void openai_chat_and_responses_shapes(void **state)
     hr_buf_reset(&body);
     hr_buf_puts(&body, "{\"model\":\"gpt-4.1\",\"instructions\":\"x\",\"input\":[{\"role\":\"user\","
                        "\"content\":[{\"type\":\"input_text\",\"text\":\"search tokens\"}]},"
-                       "{\"type\":\"function_call\",\"call_id\":\"fc_1\",\"name\":\"grep\",\"arguments\":\"{}\"},"
+                       "{\"type\":\"function_call\",\"call_id\":\"fc_1\",\"name\":\"shell\",\"arguments\":\"{}\"},"
                        "{\"type\":\"function_call_output\",\"call_id\":\"fc_1\",\"output\":");
     put_json_string(&body, &out1);
     hr_buf_puts(&body, "}]}");
