@@ -13,6 +13,8 @@ static const hr_command COMMANDS[] = {
     {"embed", "embed stdin lines with the sentence embedder (JSON lines)", hr_cmd_embed},
     {"tokens", "fetch tokenizer files, count tokens", hr_cmd_tokens},
     {"compress", "compress a request body or tool output from stdin (as the proxy would)", hr_cmd_compress},
+    {"wrap", "run a coding agent (claude, codex, aider, ...) through the proxy", hr_cmd_wrap},
+    {"unwrap", "undo what wrap registered with an agent", hr_cmd_unwrap},
 };
 
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
