@@ -122,7 +122,12 @@ int hr_agent_detected(const hr_agent *a)
     struct stat sb;
     if (hr_find_on_path(a->exe, buf, sizeof buf) == 0)
         return 1;
-    return config_dir(a, buf, sizeof buf) == 0 && stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode);
+    /* its config dir; Claude Code keeps its file in $HOME itself, so its dir is ~/.claude */
+    const char *home = getenv("HOME");
+    int ok = !strcmp(a->name, "claude") && !getenv("CLAUDE_CONFIG_DIR")
+                 ? home && snprintf(buf, sizeof buf, "%s/.claude", home) < (int)sizeof buf
+                 : config_dir(a, buf, sizeof buf) == 0;
+    return ok && stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
 /* ---- the MCP entry in each format ------------------------------------------------------ */

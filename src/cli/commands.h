@@ -19,5 +19,6 @@ int hr_cmd_tokens(int argc, char **argv);
 int hr_cmd_compress(int argc, char **argv);
 int hr_cmd_wrap(int argc, char **argv);
 int hr_cmd_unwrap(int argc, char **argv);
+int hr_cmd_mcp_admin(int argc, char **argv); /* mcp install|uninstall|status */
 
 #endif
