@@ -265,3 +265,29 @@ int hr_cmd_status(int argc, char **argv)
         printf("data dir  %s\n", data);
     return ready == 200 ? 0 : 3;
 }
+
+/* `headroom probe [PATH] [--port N]`: exit 0 when GET PATH (/livez) on 127.0.0.1 answers
+ * 200 within 2 s. The container's HEALTHCHECK: the runtime image has no curl. */
+int hr_cmd_probe(int argc, char **argv)
+{
+    const char *path = "/livez";
+    int port = 8787;
+    const char *p = getenv("HEADROOM_PORT");
+    if (p && *p)
+        port = atoi(p);
+    for (int i = 1; i < argc; i++) {
+        if ((!strcmp(argv[i], "--port") || !strcmp(argv[i], "-p")) && i + 1 < argc)
+            port = atoi(argv[++i]);
+        else if (argv[i][0] == '/')
+            path = argv[i];
+        else {
+            fprintf(stderr, "usage: headroom probe [/PATH] [--port N]\n");
+            return 2;
+        }
+    }
+    int status = hr_proxy_probe(port, path, 2000);
+    if (status != 200)
+        fprintf(stderr, "headroom probe: http://127.0.0.1:%d%s: %s%d\n", port, path,
+                status < 0 ? "no answer " : "status ", status);
+    return status == 200 ? 0 : 1;
+}

@@ -23,5 +23,6 @@ int hr_cmd_mcp_admin(int argc, char **argv); /* mcp install|uninstall|status */
 int hr_cmd_install(int argc, char **argv);
 int hr_cmd_uninstall(int argc, char **argv);
 int hr_cmd_status(int argc, char **argv);
+int hr_cmd_probe(int argc, char **argv);
 
 #endif

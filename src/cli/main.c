@@ -18,6 +18,7 @@ static const hr_command COMMANDS[] = {
     {"install", "run the proxy as a systemd service (user, or system as root)", hr_cmd_install},
     {"uninstall", "stop and remove the systemd service", hr_cmd_uninstall},
     {"status", "what runs where: proxy, service, wrapped agents, MCP registrations", hr_cmd_status},
+    {"probe", "exit 0 when the local proxy answers GET /livez (or PATH) with 200", hr_cmd_probe},
 };
 
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
