@@ -58,14 +58,26 @@ static int answer(const hr_request *req, hr_response *res, const char *hash, siz
     return rc;
 }
 
-int hr_route_retrieve_post(const hr_request *req, hr_response *res)
+/* Parses the request body into d; on failure res holds the 400 and 1 is returned (with
+ * *rc the handler's return value). */
+static int parse_body(const hr_request *req, hr_response *res, hr_json_doc *d, int *rc)
 {
-    hr_json_doc d = {0};
     hr_json_error err;
     hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
-    if (hr_json_parse(&d, req->body, req->body_len, &lim, &err) != 0)
-        return hr_response_error(res, req->provider, 400, "invalid_request_error", NULL,
-                                 "body is not JSON: %s", err.msg);
+    memset(d, 0, sizeof *d);
+    if (hr_json_parse(d, req->body, req->body_len, &lim, &err) == 0)
+        return 0;
+    *rc = hr_response_error(res, req->provider, 400, "invalid_request_error", NULL,
+                            "body is not JSON: %s", err.msg);
+    return 1;
+}
+
+int hr_route_retrieve_post(const hr_request *req, hr_response *res)
+{
+    hr_json_doc d;
+    int bad;
+    if (parse_body(req, res, &d, &bad))
+        return bad;
     uint32_t hash = d.nodes[0].type == HR_JSON_OBJECT ? hr_json_get(&d, 0, "hash")
                                                       : HR_JSON_NONE;
     uint32_t query = d.nodes[0].type == HR_JSON_OBJECT ? hr_json_get(&d, 0, "query")
@@ -208,12 +220,10 @@ static int tool_call_data(const hr_request *req, const tool_call *c, hr_buf *dat
 
 int hr_route_retrieve_tool_call(const hr_request *req, hr_response *res)
 {
-    hr_json_doc d = {0};
-    hr_json_error err;
-    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
-    if (hr_json_parse(&d, req->body, req->body_len, &lim, &err) != 0)
-        return hr_response_error(res, req->provider, 400, "invalid_request_error", NULL,
-                                 "body is not JSON: %s", err.msg);
+    hr_json_doc d;
+    int bad;
+    if (parse_body(req, res, &d, &bad))
+        return bad;
     int obj = d.nodes[0].type == HR_JSON_OBJECT;
     uint32_t prov = obj ? hr_json_get(&d, 0, "provider") : HR_JSON_NONE;
     int openai = hr_json_string_eq(&d, prov, "openai");
