@@ -25,7 +25,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libmicrohttpd12 libcurl4 libsqlite3-0 \
       libhiredis0.14 zlib1g libzstd1 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --user-group --home-dir /data --shell /usr/sbin/nologin headroom \
+ && useradd --no-log-init --no-create-home --uid 10001 --user-group --home-dir /data \
+      --shell /usr/sbin/nologin headroom \
  && mkdir -p /data /models \
  && chown headroom:headroom /data
 COPY --from=build /src/build/headroom /usr/local/bin/headroom
