@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,10 +37,14 @@ char *hr_conf_read_file(const char *path, size_t *len)
     return hr_buf_steal(&b, NULL);
 }
 
-/* Writes data to path through a temporary file and rename, keeping the old mode. */
+/* Writes data to path through a temporary file and rename, keeping the old mode. A
+ * symlinked config (dotfiles kept in a repository) is written through to its target, so
+ * the link stays a link. */
 static int write_file(const char *path, const char *data, size_t len, char *err, size_t errlen)
 {
-    char tmp[4096];
+    char real[PATH_MAX], tmp[PATH_MAX + 16];
+    if (realpath(path, real))
+        path = real;
     snprintf(tmp, sizeof tmp, "%s.headroom-tmp", path);
     struct stat sb;
     mode_t mode = stat(path, &sb) == 0 ? (sb.st_mode & 07777) : 0644;

@@ -191,3 +191,22 @@ test('an editor agent without its command-line executable gets its settings prin
   assert.equal(spawnSync(HEADROOM_BIN, ['unwrap', 'cursor', '--port', String(proxy.port)], { env: { HOME: home, HEADROOM_DATA_DIR: path.join(tmp, 'data') } }).status, 0);
   assert.equal(fs.readFileSync(path.join(home, '.cursor/mcp.json'), 'utf8'), AGENTS.cursor.before);
 });
+
+test('a symlinked config file (dotfiles) stays a link; its target is edited and restored', () => {
+  const file = path.join(home, '.codex/config.toml');
+  const target = path.join(tmp, 'dotfiles-codex.toml');
+  fs.writeFileSync(target, AGENTS.codex.before);
+  fs.rmSync(file);
+  fs.symlinkSync(target, file);
+  try {
+    assert.equal(run('wrap', 'codex', ['--port', String(proxy.port)]).status, 0);
+    assert.ok(fs.lstatSync(file).isSymbolicLink(), 'still a link');
+    assert.match(fs.readFileSync(target, 'utf8'), /\[mcp_servers\.headroom\]/);
+    assert.equal(run('unwrap', 'codex', ['--port', String(proxy.port)]).status, 0);
+    assert.ok(fs.lstatSync(file).isSymbolicLink());
+    assert.equal(fs.readFileSync(target, 'utf8'), AGENTS.codex.before);
+  } finally {
+    fs.rmSync(file);
+    fs.writeFileSync(file, AGENTS.codex.before);
+  }
+});
