@@ -253,7 +253,8 @@ void hr_proxy_config_usage(FILE *out)
     fprintf(out, "  %-30s\n      this help\n\n", "--help");
     fprintf(out, "Compression options (docs/compression.md), also as flags here:\n"
                  "  --mode token|cache (HEADROOM_MODE), --compression-deadline-ms MS,\n"
-                 "  --exclude-tools LIST, --min-bytes N, --max-ratio R, --max-items N\n");
+                 "  --exclude-tools LIST (merged with Read,Glob,Grep,Write,Edit,...; globs),\n"
+                 "  --protect-tool-results LIST, --min-bytes N, --max-ratio R, --max-items N\n");
     fprintf(out, "\nCCR store options (docs/ccr.md; originals behind markers):\n"
                  "  --ccr-backend sqlite|memory|redis (HEADROOM_CCR_BACKEND; sqlite)\n"
                  "  --data-dir DIR (HEADROOM_DATA_DIR; $XDG_DATA_HOME/headroom, else ~/.headroom;\n"
@@ -261,6 +262,9 @@ void hr_proxy_config_usage(FILE *out)
                  "  --ccr-ttl SECONDS (HEADROOM_CCR_TTL; 1800)\n"
                  "  --ccr-max-bytes N (512 MiB sqlite, 64 MiB memory)\n"
                  "  --redis-url URL (HEADROOM_REDIS_URL; redis://127.0.0.1:6379/0)\n");
+    fprintf(out, "\nThe Python original's flags and variables are accepted too: mapped to the\n"
+                 "above or, without a meaning here, named in one warning (docs/configuration.md;\n"
+                 "`headroom proxy --compat-table` prints the table).\n");
 }
 
 long hr_retry_delay_ms(const hr_proxy_config *c, int n, double u)
