@@ -53,6 +53,8 @@ static const option OPTIONS[] = {
      "simultaneous client connections (4096)"},
     {"--idle-timeout", "HEADROOM_IDLE_TIMEOUT", T_INT, OFF(idle_timeout_s), 0,
      "seconds before an idle keep-alive connection is closed (300)"},
+    {"--no-ccr-inject-tool", "HEADROOM_NO_CCR_INJECT_TOOL", T_BOOL, OFF(no_ccr_tool), 0,
+     "never offer the headroom_retrieve tool: compression only (the original's flag)"},
     {"--upstream-ca-file", "HEADROOM_UPSTREAM_CA_FILE", T_STR, OFF(upstream_ca_file),
      SZ(upstream_ca_file), "PEM CA bundle to verify upstream TLS with (system bundle)"},
 };

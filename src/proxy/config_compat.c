@@ -91,8 +91,8 @@ static const compat_row ROWS[] = {
     {NULL, NULL, "HEADROOM_STALE_READ_COMPRESS_AFTER_TURNS", NULL, NULL, 1, 0,
      "Read outputs are excluded"},
     /* CCR */
-    {"--no-ccr-inject-tool", NULL, "HEADROOM_NO_CCR_INJECT_TOOL", NULL, NULL, 0, 0,
-     "the proxy answers headroom_retrieve calls itself, streaming included"},
+    {"--no-ccr-inject-tool", NULL, "HEADROOM_NO_CCR_INJECT_TOOL", "--no-ccr-inject-tool", NULL, 0,
+     1, "compression only; originals stay retrievable by /v1/retrieve, CLI and MCP"},
     {"--no-ccr-marker", NULL, "HEADROOM_NO_CCR_MARKER", NULL, NULL, 0, 0,
      "the marker is what makes compression reversible"},
     {"--no-ccr-proactive-expansion", NULL, "HEADROOM_NO_CCR_PROACTIVE_EXPANSION", NULL, NULL, 0,

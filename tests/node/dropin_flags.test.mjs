@@ -237,3 +237,17 @@ test('--log-file appends the log lines to the file', async () => {
     await new Promise((r) => proc.on('exit', r));
   }
 });
+
+test('--no-ccr-inject-tool / HEADROOM_NO_CCR_INJECT_TOOL: compressed, marked, but no headroom_retrieve tool offered', async () => {
+  for (const opts of [{ args: [] }, { args: ['--no-ccr-inject-tool'] }, { args: [], env: { HEADROOM_NO_CCR_INJECT_TOOL: 'true' } }]) {
+    const p = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, ...opts });
+    try {
+      const out = await forwardedToolOutput(p, 'Bash');
+      assert.match(out, /Retrieve more: hash=[0-9a-f]{24}\]/, 'compressed with a marker');
+      const tools = (JSON.parse(up.requests[0].body).tools || []).map((t) => t.function?.name);
+      assert.equal(tools.includes('headroom_retrieve'), opts.args.length === 0 && !opts.env, JSON.stringify(opts));
+    } finally {
+      await p.stop();
+    }
+  }
+});
