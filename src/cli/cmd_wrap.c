@@ -24,12 +24,13 @@ typedef struct wrap_opts {
     const hr_agent *agent;
     int port;
     int mcp;          /* register the MCP server (default on) */
+    int no_proxy;     /* --no-proxy: use the running proxy, never start one */
     int first_arg;    /* argv index of the agent's first argument */
 } wrap_opts;
 
 static void usage(FILE *out, const char *cmd)
 {
-    fprintf(out, "usage: headroom %s AGENT [--port N] [--no-mcp]%s\n\nagents:", cmd,
+    fprintf(out, "usage: headroom %s AGENT [--port N] [--no-mcp] [--no-proxy]%s\n\nagents:", cmd,
             strcmp(cmd, "wrap") ? "" : " [-- agent arguments]");
     for (size_t i = 0; hr_agent_at(i); i++)
         fprintf(out, " %s", hr_agent_name(hr_agent_at(i)));
@@ -50,6 +51,27 @@ static int parse_port(const char *s, int *out)
     if (!*s || *end || v < 1 || v > 65535)
         return -1;
     *out = (int)v;
+    return 0;
+}
+
+/* The original's wrap options with no meaning here (its rtk / lean-ctx context tools,
+ * memory, learning and backends): accepted so its users' command lines keep working.
+ * 1 when argv[*i] is one (*i moved past its value, left on the option for the warning). */
+static int original_wrap_option(int argc, char **argv, int *i)
+{
+    static const char *const flags[] = {"--no-rtk", "--no-context-tool", "--learn", "--memory",
+                                        "--code-graph", "--verbose", "-v", "--prepare-only"};
+    static const char *const valued[] = {"--backend", "--anyllm-provider", "--region"};
+    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
+        if (!strcmp(argv[*i], flags[k]))
+            return 1;
+    for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
+        if (!strcmp(argv[*i], valued[k]) && *i + 1 < argc) {
+            fprintf(stderr, "headroom: warning: %s %s has no effect here\n", argv[*i],
+                    argv[*i + 1]);
+            (*i)++;
+            return 2;
+        }
     return 0;
 }
 
@@ -74,7 +96,7 @@ static int parse(int argc, char **argv, wrap_opts *o)
         usage(stderr, cmd);
         return 2;
     }
-    int i = 2;
+    int i = 2, k;
     for (; i < argc; i++) {
         if (!strcmp(argv[i], "--")) {
             i++;
@@ -86,6 +108,11 @@ static int parse(int argc, char **argv, wrap_opts *o)
             }
         } else if (!strcmp(argv[i], "--no-mcp")) {
             o->mcp = 0;
+        } else if (!strcmp(argv[i], "--no-proxy")) {
+            o->no_proxy = 1;
+        } else if ((k = original_wrap_option(argc, argv, &i)) != 0) {
+            if (k == 1)
+                fprintf(stderr, "headroom: warning: %s has no effect here\n", argv[i]);
         } else {
             break; /* the agent's own arguments start here */
         }
@@ -140,6 +167,10 @@ int hr_cmd_wrap(int argc, char **argv)
         return 127;
     }
     int started = 0;
+    if (o.no_proxy && hr_proxy_probe(o.port, "/readyz", 1000) != 200) {
+        fprintf(stderr, "headroom wrap: --no-proxy, and no proxy answers on port %d\n", o.port);
+        return 1;
+    }
     if (hr_proxy_ensure(o.port, NULL, wrap_timeout(), &started, err, sizeof err) != 0) {
         fprintf(stderr, "headroom wrap: %s\n", err);
         return 1;

@@ -210,3 +210,17 @@ test('a symlinked config file (dotfiles) stays a link; its target is edited and 
     fs.writeFileSync(file, AGENTS.codex.before);
   }
 });
+
+test('the original\'s wrap options are accepted (warned when they mean nothing here); --no-proxy never starts one', async () => {
+  const r = run('wrap', 'aider', ['--port', String(proxy.port), '--memory', '--no-rtk', '--backend', 'bedrock', '-v', '--', '--yes']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(rec, 'aider.json'), 'utf8')).argv, ['--yes']);
+  assert.match(r.stderr, /--memory has no effect/);
+  assert.match(r.stderr, /--backend bedrock has no effect/);
+  const port = await freePort();
+  const n = run('wrap', 'claude', ['--port', String(port), '--no-proxy']);
+  assert.equal(n.status, 1);
+  assert.match(n.stderr, /no proxy answers/);
+  assert.equal(fs.readFileSync(path.join(home, '.claude.json'), 'utf8'), AGENTS.claude.before, 'nothing registered');
+  assert.equal(await_live(port), 0);
+});
