@@ -6,6 +6,7 @@
  */
 #include "tokens/tokens.h"
 #include "tokens/bpe.h"
+#include "sys/datadir.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -120,19 +121,8 @@ void hr_tokens_set_data_dir(const char *dir)
 
 int hr_tokens_data_dir(char *out, size_t n)
 {
-    const char *env;
-    int w;
-    if (g_data_dir[0])
-        w = snprintf(out, n, "%s", g_data_dir);
-    else if ((env = getenv("HEADROOM_DATA_DIR")) && *env)
-        w = snprintf(out, n, "%s", env);
-    else if ((env = getenv("XDG_DATA_HOME")) && *env)
-        w = snprintf(out, n, "%s/headroom", env);
-    else if ((env = getenv("HOME")) && *env)
-        w = snprintf(out, n, "%s/.headroom", env);
-    else
-        return -1;
-    return (w < 0 || (size_t)w >= n) ? -1 : 0;
+    char err[128];
+    return hr_data_dir_resolve(g_data_dir, out, n, err, sizeof err); /* the lookup every store shares */
 }
 
 int hr_tokens_rank_path(hr_tok_encoding e, char *out, size_t n)
