@@ -1,6 +1,11 @@
-/* stats_store.c: see stats_store.h. State: one struct behind one mutex. The mutex is held
- * through a flush's transaction too, so a reader never sees rows that are neither pending
- * nor stored; a flush writes a few dozen rows (well under a millisecond in WAL mode). */
+/* stats_store.c: see stats_store.h.
+ *
+ * Locking: `mu` guards the pending table and is all a request takes (a hash lookup and some
+ * adds, never I/O). `file` (a rwlock) guards the database: a flush holds it exclusively,
+ * moves the pending rows out under `mu` (requests then fill a fresh table) and writes them;
+ * readers hold it shared, so they see the moved rows either still pending or committed,
+ * never neither. The connection is opened serialized (SQLITE_OPEN_FULLMUTEX) because
+ * several readers may use it at once. */
 #include "proxy/stats_store.h"
 
 #include "sys/datadir.h"
@@ -32,6 +37,7 @@ typedef struct pending_row {
 
 static struct {
     pthread_mutex_t mu;
+    pthread_rwlock_t file;
     sqlite3 *db;
     char path[4200];
     int retention_days;
@@ -39,7 +45,7 @@ static struct {
     size_t n, cap;
     uint32_t slots[2 * MAX_PENDING]; /* open addressing: row index + 1, 0 = empty */
     unsigned long long dropped;
-} S = {.mu = PTHREAD_MUTEX_INITIALIZER};
+} S = {.mu = PTHREAD_MUTEX_INITIALIZER, .file = PTHREAD_RWLOCK_INITIALIZER};
 
 static int same_key(const hr_stat_key *a, const hr_stat_key *b)
 {
@@ -143,12 +149,12 @@ int hr_stats_store_open(const char *dir_opt, int retention_days, char *err, size
     char dir[4096];
     if (hr_data_dir_resolve(dir_opt, dir, sizeof dir, err, errlen) < 0 || hr_make_dirs(dir, err, errlen) < 0)
         return -1;
-    pthread_mutex_lock(&S.mu);
+    pthread_rwlock_wrlock(&S.file);
     close_db_locked();
     S.retention_days = retention_days > 0 ? retention_days : 30;
     snprintf(S.path, sizeof S.path, "%s/%s", dir, STATS_FILE);
     mode_t old_mask = umask(077);
-    int rc = sqlite3_open_v2(S.path, &S.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(S.path, &S.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
     umask(old_mask);
     hr_buf create = HR_BUF_INIT, upsert = HR_BUF_INIT;
     if (rc == SQLITE_OK) {
@@ -164,14 +170,14 @@ int hr_stats_store_open(const char *dir_opt, int retention_days, char *err, size
     hr_buf_free(&create);
     hr_buf_free(&upsert);
     int ok = S.db != NULL;
-    pthread_mutex_unlock(&S.mu);
+    pthread_rwlock_unlock(&S.file);
     return ok ? 0 : -1;
 }
 
-static int write_rows_locked(sqlite3_stmt *st)
+static int write_rows(sqlite3_stmt *st, const pending_row *rows, size_t n)
 {
-    for (size_t i = 0; i < S.n; i++) {
-        const pending_row *r = &S.rows[i];
+    for (size_t i = 0; i < n; i++) {
+        const pending_row *r = &rows[i];
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, r->k.hour);
         sqlite3_bind_text(st, 2, r->k.model, -1, SQLITE_STATIC);
@@ -186,7 +192,7 @@ static int write_rows_locked(sqlite3_stmt *st)
     return 0;
 }
 
-static int prune_locked(void)
+static int prune_locked(void) /* caller holds `file` */
 {
     sqlite3_stmt *st = NULL;
     long long oldest = (long long)time(NULL) / 3600 - (long long)S.retention_days * 24;
@@ -199,11 +205,34 @@ static int prune_locked(void)
     return rc == SQLITE_OK ? 0 : -1;
 }
 
-int hr_stats_store_flush(void)
+/* Takes the pending rows (requests start a fresh table). Caller holds `file`. */
+static pending_row *take_pending(size_t *n)
 {
     pthread_mutex_lock(&S.mu);
-    if (!S.db || S.n == 0) {
-        pthread_mutex_unlock(&S.mu);
+    pending_row *rows = S.rows;
+    *n = S.n;
+    S.rows = NULL;
+    S.cap = 0;
+    forget_pending_locked();
+    pthread_mutex_unlock(&S.mu);
+    return rows;
+}
+
+/* A failed write: the taken rows go back into the table (added to any new ones). */
+static void give_back(const pending_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        hr_stats_store_add(&rows[i].k, &rows[i].c);
+}
+
+int hr_stats_store_flush(void)
+{
+    pthread_rwlock_wrlock(&S.file);
+    size_t n = 0;
+    pending_row *rows = S.db ? take_pending(&n) : NULL;
+    if (n == 0) {
+        free(rows);
+        pthread_rwlock_unlock(&S.file);
         return 0;
     }
     hr_buf create = HR_BUF_INIT, upsert = HR_BUF_INIT;
@@ -212,18 +241,19 @@ int hr_stats_store_flush(void)
              sqlite3_prepare_v2(S.db, upsert.data, -1, &st, NULL) != SQLITE_OK ||
              exec_sql("BEGIN IMMEDIATE") != 0;
     if (rc == 0) {
-        rc = write_rows_locked(st) != 0 || prune_locked() != 0 || exec_sql("COMMIT") != 0;
+        rc = write_rows(st, rows, n) != 0 || prune_locked() != 0 || exec_sql("COMMIT") != 0;
         if (rc != 0)
             exec_sql("ROLLBACK");
     }
-    if (rc != 0)
+    if (rc != 0) {
         hr_log_fields(HR_LOG_WARN, "stats flush failed", "path", S.path, "error", sqlite3_errmsg(S.db), NULL);
-    else
-        forget_pending_locked(); /* stored now; the rows' memory is reused */
+        give_back(rows, n);
+    }
     sqlite3_finalize(st);
     hr_buf_free(&create);
     hr_buf_free(&upsert);
-    pthread_mutex_unlock(&S.mu);
+    free(rows);
+    pthread_rwlock_unlock(&S.file);
     return rc ? -1 : 0;
 }
 
@@ -264,21 +294,23 @@ static int each_stored_locked(hr_stat_row_fn fn, void *user)
 
 int hr_stats_store_each(hr_stat_row_fn fn, void *user)
 {
-    pthread_mutex_lock(&S.mu);
+    pthread_rwlock_rdlock(&S.file);
     int out = S.db ? each_stored_locked(fn, user) : 0;
     if (out < 0)
         out = 0; /* an unreadable file: show what is pending */
+    pthread_mutex_lock(&S.mu);
     for (size_t i = 0; out == 0 && i < S.n; i++)
         out = fn(&S.rows[i].k, &S.rows[i].c, user);
     pthread_mutex_unlock(&S.mu);
+    pthread_rwlock_unlock(&S.file);
     return out;
 }
 
 int hr_stats_store_persistent(void)
 {
-    pthread_mutex_lock(&S.mu);
+    pthread_rwlock_rdlock(&S.file);
     int p = S.db != NULL;
-    pthread_mutex_unlock(&S.mu);
+    pthread_rwlock_unlock(&S.file);
     return p;
 }
 
@@ -290,15 +322,17 @@ const char *hr_stats_store_path(void)
 void hr_stats_store_close(void)
 {
     hr_stats_store_flush();
-    pthread_mutex_lock(&S.mu);
+    pthread_rwlock_wrlock(&S.file);
     close_db_locked();
-    pthread_mutex_unlock(&S.mu);
+    pthread_rwlock_unlock(&S.file);
 }
 
 void hr_stats_store_reset(void)
 {
-    pthread_mutex_lock(&S.mu);
+    pthread_rwlock_wrlock(&S.file);
     close_db_locked();
+    pthread_rwlock_unlock(&S.file);
+    pthread_mutex_lock(&S.mu);
     free(S.rows);
     S.rows = NULL;
     forget_pending_locked();
