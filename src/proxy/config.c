@@ -284,6 +284,10 @@ void hr_proxy_config_usage(FILE *out)
                  "  --ccr-ttl SECONDS (HEADROOM_CCR_TTL; 1800)\n"
                  "  --ccr-max-bytes N (512 MiB sqlite, 64 MiB memory)\n"
                  "  --redis-url URL (HEADROOM_REDIS_URL; redis://127.0.0.1:6379/0)\n");
+    fprintf(out, "\nSavings statistics (docs/stats.md; kept in <data dir>/stats.sqlite3):\n"
+                 "  HEADROOM_STATS_FLUSH_S (10), HEADROOM_STATS_RETENTION_DAYS (30),\n"
+                 "  HEADROOM_PRICING_FILE (your prices, before data/pricing.tsv),\n"
+                 "  HEADROOM_DASHBOARD_PUBLIC=1 (/dashboard beyond loopback clients)\n");
     fprintf(out, "\nThe Python original's flags and variables are accepted too: mapped to the\n"
                  "above or, without a meaning here, named in one warning (docs/configuration.md;\n"
                  "`headroom proxy --compat-table` prints the table).\n");

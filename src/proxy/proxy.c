@@ -445,7 +445,7 @@ int hr_proxy_run(const hr_proxy_config *cfg)
         hr_upstream_global_cleanup();
         return 1;
     }
-    hr_savings_start(cfg->ccr.data_dir);
+    hr_savings_start(cfg->ccr.data_dir, cfg->ccr.backend != HR_CCR_BACKEND_MEMORY);
     char err[256];
     hr_http_server_opts opts = {
         .host = cfg->host, .port = cfg->port, .max_connections = cfg->max_connections,

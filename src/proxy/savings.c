@@ -41,13 +41,13 @@ static int env_int(const char *name, int def, int lo, int hi)
     return (int)n;
 }
 
-void hr_savings_start(const char *data_dir)
+void hr_savings_start(const char *data_dir, int persist)
 {
     char err[512];
     int retention_days = env_int("HEADROOM_STATS_RETENTION_DAYS", 30, 1, 3650);
     const char *pricing_file = getenv("HEADROOM_PRICING_FILE");
     V.flush_period_s = env_int("HEADROOM_STATS_FLUSH_S", 10, 1, 3600);
-    if (hr_stats_store_open(data_dir, retention_days, err, sizeof err) != 0)
+    if (persist && hr_stats_store_open(data_dir, retention_days, err, sizeof err) != 0)
         hr_log_fields(HR_LOG_WARN, "persistent stats off: counting in memory", "error", err, NULL);
     if (hr_pricing_load(pricing_file, err, sizeof err) != 0)
         hr_log_fields(HR_LOG_WARN, "pricing table", "error", err, NULL);

@@ -10,12 +10,14 @@
 #include "proxy/metrics.h"
 #include "sys/buf.h"
 
-/* Opens the stats file in data_dir (NULL: the default lookup) and loads the price table.
+/* Opens the stats file in data_dir (NULL: the default lookup) when persist is set, and
+ * loads the price table. Without persist (--ccr-backend memory, which --stateless selects:
+ * nothing on disk) the counters live in memory only.
  * Settings from the environment (docs/configuration.md): HEADROOM_PRICING_FILE (the user's
  * prices, read before the shipped ones), HEADROOM_STATS_RETENTION_DAYS (30),
  * HEADROOM_STATS_FLUSH_S (10). Failures are logged and the proxy serves on: counters then
  * live in memory only / models go unpriced. */
-void hr_savings_start(const char *data_dir);
+void hr_savings_start(const char *data_dir, int persist);
 void hr_savings_stop(void); /* final flush */
 
 void hr_savings_record(const hr_request_record *r);

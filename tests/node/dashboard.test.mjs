@@ -125,7 +125,12 @@ test('the rendered dashboard shows the numbers /stats has', { skip }, async () =
   assert.ok(Math.abs(tb.total - (tb.upstream + tb.client_send + tb.proxy_overhead)) < 0.01 * tb.requests);
   assert.equal(shown.t_total, (tb.total / tb.requests).toFixed(2));
   assert.match(dom, /<td>house-model-7<\/td><td>1<\/td><td>[\d,]+<\/td><td>unpriced<\/td>/);
-  assert.ok(s.prefix_cache.sessions.sessions.some((x) => x.session === 'sess-a' && x.turns === 2));
+  const sess = s.prefix_cache.sessions.sessions.find((x) => x.session === 'sess-a');
+  assert.equal(sess.turns, 2);
+  // turn 1 wrote 3000 cache tokens, turn 2 read them: the page shows that session's rate
+  assert.equal(sess.cache_read_tokens, 3000);
+  assert.equal(sess.cache_write_tokens, 3000);
+  assert.match(dom, new RegExp(`<td>sess-a</td><td>2</td><td>${(100 * sess.hit_rate).toFixed(1)}%</td><td>0</td>`));
   const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
   assert.match(metrics, /^headroom_retrievals_total 1$/m);
   assert.match(metrics, /^headroom_tokens_total\{kind="cache_read"\} 3000$/m);

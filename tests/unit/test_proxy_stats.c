@@ -10,6 +10,7 @@
 
 #include "proxy/cache_watch.h"
 #include "proxy/pricing.h"
+#include "proxy/routes.h"
 #include "proxy/stats_store.h"
 
 #include <math.h>
@@ -270,6 +271,36 @@ static void a_cache_bust_we_caused_is_counted_once_with_its_reason(void **state)
     hr_buf_free(&o);
 }
 
+int hr_route_dashboard(const hr_request *req, hr_response *res);
+
+/* The page answers loopback clients only, unless HEADROOM_DASHBOARD_PUBLIC=1 (tests never
+ * send traffic to a non-loopback address, so the handler is called here directly). */
+static void dashboard_is_loopback_only_unless_enabled(void **state)
+{
+    (void)state;
+    hr_request req = {"GET", "/dashboard", "", "", 0, "192.0.2.7", 0, "hr-0", "0", HR_PROVIDER_OPENAI, NULL, 0};
+    hr_response res = HR_RESPONSE_INIT;
+    unsetenv("HEADROOM_DASHBOARD_PUBLIC");
+    assert_int_equal(hr_route_dashboard(&req, &res), 0);
+    assert_int_equal(res.status, 404);
+    assert_non_null(strstr(res.body.data, "only served to loopback clients"));
+    hr_response_free(&res);
+    setenv("HEADROOM_DASHBOARD_PUBLIC", "1", 1);
+    res = (hr_response)HR_RESPONSE_INIT;
+    assert_int_equal(hr_route_dashboard(&req, &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_non_null(strstr(res.body.data, "<title>headroom dashboard</title>"));
+    assert_null(strstr(res.body.data, "http://")); /* nothing loaded from elsewhere */
+    assert_null(strstr(res.body.data, "https://"));
+    hr_response_free(&res);
+    unsetenv("HEADROOM_DASHBOARD_PUBLIC");
+    req.client_is_loopback = 1;
+    res = (hr_response)HR_RESPONSE_INIT;
+    assert_int_equal(hr_route_dashboard(&req, &res), 0);
+    assert_int_equal(res.status, 200);
+    hr_response_free(&res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +312,7 @@ int main(void)
         cmocka_unit_test(bad_price_lines_are_named),
         cmocka_unit_test(shipped_table_loads_and_prices_known_models),
         cmocka_unit_test(a_cache_bust_we_caused_is_counted_once_with_its_reason),
+        cmocka_unit_test(dashboard_is_loopback_only_unless_enabled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
