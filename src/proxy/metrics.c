@@ -1,8 +1,11 @@
 /* metrics.c: see metrics.h. State: one struct behind one mutex. */
 #include "proxy/metrics.h"
 
+#include "json/json.h"
+
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,8 +22,17 @@ typedef struct series {
     unsigned long long count;
 } series;
 
+#define MAX_MODELS 64 /* distinct models counted for requests.by_model; the rest are "other" */
+
+typedef struct model_count {
+    char name[96];
+    unsigned long long count;
+} model_count;
+
 static struct {
     pthread_mutex_t mu;
+    model_count models[MAX_MODELS];
+    size_t n_models;
     int ready;
     struct timespec start;
     series s[MAX_SERIES];
@@ -82,10 +94,31 @@ static void count_series(const hr_request_record *r)
     M.s[M.n_series++] = (series){r->route, r->provider, r->status, 1};
 }
 
+static void count_model(const char *model)
+{
+    if (!model || !*model)
+        return;
+    size_t i = 0;
+    while (i < M.n_models && strcmp(M.models[i].name, model) != 0)
+        i++;
+    if (i == M.n_models) {
+        if (M.n_models == MAX_MODELS) {
+            i = MAX_MODELS - 1;
+            snprintf(M.models[i].name, sizeof M.models[i].name, "other");
+        } else {
+            snprintf(M.models[i].name, sizeof M.models[i].name, "%s", model);
+            M.n_models++;
+        }
+    }
+    M.models[i].count++;
+}
+
 void hr_metrics_record(const hr_request_record *r)
 {
     pthread_mutex_lock(&M.mu);
     count_series(r);
+    if (r->provider && strcmp(r->provider, "local") != 0)
+        count_model(r->model);
     M.requests++;
     M.streams += r->stream != 0;
     M.bypassed += r->bypass != 0;
@@ -227,6 +260,36 @@ static int put_breakdown_locked(hr_buf *o)
         M.sum_ovh / n, M.min_ovh, M.max_ovh);
 }
 
+/* The original proxy's requests.by_provider / by_model maps: {"name": count, ...}. */
+static int put_request_maps_locked(hr_buf *o)
+{
+    int rc = hr_buf_puts(o, ",\"by_provider\":{");
+    const char *names[MAX_SERIES];
+    unsigned long long counts[MAX_SERIES];
+    size_t n = 0;
+    for (size_t i = 0; i < M.n_series; i++) {
+        if (!strcmp(M.s[i].provider, "local"))
+            continue;
+        size_t k = 0;
+        while (k < n && strcmp(names[k], M.s[i].provider) != 0)
+            k++;
+        if (k == n) {
+            names[n] = M.s[i].provider;
+            counts[n++] = 0;
+        }
+        counts[k] += M.s[i].count;
+    }
+    for (size_t k = 0; k < n; k++)
+        rc |= hr_buf_printf(o, "%s\"%s\":%llu", k ? "," : "", names[k], counts[k]);
+    rc |= hr_buf_puts(o, "},\"by_model\":{");
+    for (size_t i = 0; i < M.n_models; i++) {
+        rc |= hr_buf_puts(o, i ? "," : "");
+        rc |= hr_json_write_string(o, M.models[i].name, strlen(M.models[i].name));
+        rc |= hr_buf_printf(o, ":%llu", M.models[i].count);
+    }
+    return rc | hr_buf_putc(o, '}');
+}
+
 int hr_metrics_stats_json(hr_buf *o)
 {
     int rc = 0;
@@ -235,13 +298,16 @@ int hr_metrics_stats_json(hr_buf *o)
     rc |= hr_buf_printf(o,
         "{\"uptime_s\":%.3f,\"requests\":{\"total\":%llu,\"streams\":%llu,\"bypassed\":%llu,"
         "\"failed_open\":%llu,\"errors_5xx\":%llu,\"cached\":0,\"rate_limited\":%llu,"
-        "\"failed\":%llu},\"bytes\":{\"in\":%llu,\"out\":%llu},"
+        "\"failed\":%llu",
+        hr_metrics_uptime_s(), M.requests, M.streams, M.bypassed, M.failed_open, M.errors,
+        M.rate_limited, M.errors);
+    rc |= put_request_maps_locked(o);
+    rc |= hr_buf_printf(o, "},\"bytes\":{\"in\":%llu,\"out\":%llu},"
         "\"tokens\":{\"input\":%lld,\"output\":%lld,\"cache_read\":%lld,\"cache_write\":%lld,"
         "\"before_compression\":%lld,\"after_compression\":%lld,\"saved\":%lld,"
         "\"total_before_compression\":%lld,\"savings_percent\":%.2f},"
         "\"active_connections\":%u,\"latency_ms\":{",
-        hr_metrics_uptime_s(), M.requests, M.streams, M.bypassed, M.failed_open, M.errors,
-        M.rate_limited, M.errors, M.bytes_in, M.bytes_out, M.input_tokens, M.output_tokens,
+        M.bytes_in, M.bytes_out, M.input_tokens, M.output_tokens,
         M.cache_read, M.cache_write, M.tokens_before, M.tokens_after, saved, M.tokens_before,
         M.tokens_before > 0 ? 100.0 * (double)saved / (double)M.tokens_before : 0.0, M.connections);
     rc |= put_percentiles(o, "total", M.lat, M.n_lat);

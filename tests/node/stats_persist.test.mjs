@@ -113,6 +113,8 @@ test('priced savings, cache tokens and a time breakdown that adds up', async () 
     // the original proxy's fields, beside ours
     assert.equal(s.tokens.savings_percent > 0, true);
     assert.equal(typeof s.requests.rate_limited, 'number');
+    assert.deepEqual(s.requests.by_model, { 'test-model': 2, 'no-such-model': 1 });
+    assert.deepEqual(s.requests.by_provider, { openai: 3 });
     assert.equal(s.persistent_savings.lifetime.tokens_saved, savedPriced + savedUnpriced);
     assert.equal(s.savings_history.at(-1)[1], savedPriced + savedUnpriced);
   } finally {
