@@ -156,6 +156,7 @@ int hr_stats_store_open(const char *dir_opt, int retention_days, char *err, size
     mode_t old_mask = umask(077);
     int rc = sqlite3_open_v2(S.path, &S.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
     umask(old_mask);
+    chmod(S.path, 0600); /* also a file an older run left; SQLite gives -wal/-shm its mode */
     hr_buf create = HR_BUF_INIT, upsert = HR_BUF_INIT;
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(S.db, 2000);

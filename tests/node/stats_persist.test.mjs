@@ -128,6 +128,8 @@ test('the counters survive a clean restart', async () => {
     const s = await stats(proxy);
     assert.equal(s.tokens.saved, 0, 'a new process: its in-memory counters start at 0');
     assert.equal(s.persistent.enabled, true);
+    for (const f of fs.readdirSync(dataDir).filter((n) => n.startsWith('stats.sqlite3')))
+      assert.equal(fs.statSync(path.join(dataDir, f)).mode & 0o777, 0o600, `${f} is private`);
     assert.equal(s.persistent.totals.requests, 3);
     assert.equal(s.persistent.totals.tokens_saved, savedPriced + savedUnpriced);
   } finally {
