@@ -11,11 +11,13 @@
 #include "proxy/pricing.h"
 #include "proxy/savings.h"
 #include "proxy/stats_store.h"
+#include "sys/datadir.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_STATS_BYTES (16u << 20)
 
@@ -64,8 +66,17 @@ static int fetch_stats(const char *url, hr_buf *out)
 /* The same members the proxy's /stats carries for the file, built from the file. */
 static int read_data_dir(const char *dir, hr_buf *out)
 {
-    char err[512];
-    if (hr_stats_store_open(dir, 3650, err, sizeof err) != 0) {
+    char err[512], resolved[4096], file[4200];
+    if (hr_data_dir_resolve(dir, resolved, sizeof resolved, err, sizeof err) != 0) {
+        fprintf(stderr, "headroom stats: %s\n", err);
+        return -1;
+    }
+    snprintf(file, sizeof file, "%s/stats.sqlite3", resolved);
+    if (access(file, R_OK) != 0) { /* a reader creates nothing */
+        fprintf(stderr, "headroom stats: no proxy answered and there is no %s\n", file);
+        return -1;
+    }
+    if (hr_stats_store_open(resolved, 3650, err, sizeof err) != 0) {
         fprintf(stderr, "headroom stats: %s\n", err);
         return -1;
     }

@@ -172,6 +172,11 @@ test('headroom stats: the same totals from the running proxy and from the data d
   assert.equal(r.status, 0, r.stderr);
   const fromFile = JSON.parse(r.stdout).persistent.totals;
   assert.deepEqual(fromFile, live);
+  const empty = path.join(dataDir, 'empty');
+  const none = spawnSync(HEADROOM_BIN, ['stats', '--data-dir', empty], { encoding: 'utf8' });
+  assert.equal(none.status, 3);
+  assert.match(none.stderr, /there is no .*stats\.sqlite3/);
+  assert.equal(fs.existsSync(empty), false, 'reading stats creates nothing');
   const bad = spawnSync(HEADROOM_BIN, ['stats', '--url', 'http://127.0.0.1:9'], { encoding: 'utf8' });
   assert.equal(bad.status, 3);
   assert.match(bad.stderr, /no answer from/);
