@@ -111,6 +111,7 @@ typedef struct group {
     hr_stat_counts c;
     double usd, cache_usd;
     long long unpriced_saved;
+    int priced_rows;          /* rows whose model has a price */
 } group;
 
 typedef struct view {
@@ -121,13 +122,15 @@ typedef struct view {
     long long first_hour;
 } view;
 
-static void add_counts(group *g, const hr_stat_counts *c, double usd, double cache_usd, long long unpriced)
+static void add_counts(group *g, const hr_stat_counts *c, double usd, double cache_usd, long long unpriced,
+                       int priced)
 {
     for (int f = 0; f < HR_STAT_N; f++)
         g->c.v[f] += c->v[f];
     g->usd += usd;
     g->cache_usd += cache_usd;
     g->unpriced_saved += unpriced;
+    g->priced_rows += priced;
 }
 
 static group *group_for(group *g, size_t *n, const char *name)
@@ -153,17 +156,18 @@ static int add_row(const hr_stat_key *k, const hr_stat_counts *c, void *user)
     long long saved = c->v[HR_STAT_TOKENS_BEFORE] - c->v[HR_STAT_TOKENS_AFTER];
     double usd = 0, cache_usd = 0;
     long long unpriced = 0;
-    if (hr_pricing_savings_usd(k->model, saved, &usd) != 0)
+    int priced = hr_pricing_savings_usd(k->model, saved, &usd) == 0;
+    if (!priced)
         unpriced = saved;
     hr_pricing_cache_savings_usd(k->model, c->v[HR_STAT_CACHE_READ], c->v[HR_STAT_CACHE_WRITE], &cache_usd);
-    add_counts(&v->total, c, usd, cache_usd, unpriced);
-    add_counts(group_for(v->models, &v->n_models, k->model), c, usd, cache_usd, unpriced);
-    add_counts(group_for(v->compressors, &v->n_compressors, k->compressor), c, usd, cache_usd, unpriced);
-    add_counts(group_for(v->providers, &v->n_providers, k->provider), c, usd, cache_usd, unpriced);
+    add_counts(&v->total, c, usd, cache_usd, unpriced, priced);
+    add_counts(group_for(v->models, &v->n_models, k->model), c, usd, cache_usd, unpriced, priced);
+    add_counts(group_for(v->compressors, &v->n_compressors, k->compressor), c, usd, cache_usd, unpriced, priced);
+    add_counts(group_for(v->providers, &v->n_providers, k->provider), c, usd, cache_usd, unpriced, priced);
     if (k->hour >= v->first_hour && k->hour < v->first_hour + HISTORY_HOURS) {
         group *h = &v->hours[k->hour - v->first_hour];
         h->hour = k->hour;
-        add_counts(h, c, usd, cache_usd, unpriced);
+        add_counts(h, c, usd, cache_usd, unpriced, priced);
     }
     return 0;
 }
@@ -186,15 +190,12 @@ static int put_group(hr_buf *o, const group *g, int named)
     for (int f = 0; f < HR_STAT_N; f++)
         rc |= hr_buf_printf(o, "\"%s\":%lld,", HR_STAT_NAMES[f], g->c.v[f]);
     long long saved = g->c.v[HR_STAT_TOKENS_BEFORE] - g->c.v[HR_STAT_TOKENS_AFTER];
-    int all_unpriced = g->unpriced_saved == saved && saved != 0;
+    int all_unpriced = g->priced_rows == 0 && g->c.v[HR_STAT_REQUESTS] > 0; /* no price to say */
     rc |= hr_buf_printf(o, "\"tokens_saved\":%lld,\"unpriced_tokens_saved\":%lld,\"cache_hit_rate\":%.4f,",
                         saved, g->unpriced_saved, hit_rate(&g->c));
     if (all_unpriced)
-        rc |= hr_buf_puts(o, "\"savings_usd\":\"unpriced\",");
-    else
-        rc |= hr_buf_printf(o, "\"savings_usd\":%.6f,", g->usd);
-    rc |= hr_buf_printf(o, "\"cache_savings_usd\":%.6f}", g->cache_usd);
-    return rc;
+        return rc | hr_buf_puts(o, "\"savings_usd\":\"unpriced\",\"cache_savings_usd\":\"unpriced\"}");
+    return rc | hr_buf_printf(o, "\"savings_usd\":%.6f,\"cache_savings_usd\":%.6f}", g->usd, g->cache_usd);
 }
 
 static int put_groups(hr_buf *o, const char *key, const group *g, size_t n)

@@ -103,7 +103,9 @@ test('priced savings, cache tokens and a time breakdown that adds up', async () 
     assert.ok(Math.abs(model.savings_usd - savedPriced * INPUT_PRICE / 1e6) < 1e-6, `${model.savings_usd}`);
     // cache reads at 0.2 instead of 2.0 per million
     assert.ok(Math.abs(model.cache_savings_usd - 1200 * (2.0 - 0.2) / 1e6) < 1e-9);
-    assert.equal(s.persistent.by_model.find((m) => m.name === 'no-such-model').savings_usd, 'unpriced');
+    const unknown = s.persistent.by_model.find((m) => m.name === 'no-such-model');
+    assert.equal(unknown.savings_usd, 'unpriced');
+    assert.equal(unknown.cache_savings_usd, 'unpriced');
     assert.ok(Math.abs(s.cost.compression_savings_usd - savedPriced * INPUT_PRICE / 1e6) < 1e-6);
     const tb = s.time_breakdown_ms;
     assert.equal(tb.requests, 3);
