@@ -37,7 +37,8 @@ struct hr_http_exchange {
     const char **headers;   /* owned array of MHD-owned strings */
     size_t n_headers;
     hr_buf body;
-    int started, handled, responded, too_large, completed_ok;
+    hr_budget_lease lease;  /* the body's bytes and what the handler adds */
+    int started, handled, responded, too_large, refused, completed_ok;
     int fd;
     char client_addr[INET6_ADDRSTRLEN + 8];
     int loopback;
@@ -79,6 +80,7 @@ static void exchange_free(hr_http_exchange *ex)
     free(ex->headers);
     free(ex->raw_uri);
     hr_buf_free(&ex->body);
+    hr_budget_lease_end(&ex->lease);
     free(ex);
 }
 
@@ -92,6 +94,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     ex->srv = cls;
     ex->conn = conn;
     ex->fd = -1;
+    ex->lease = (hr_budget_lease)HR_BUDGET_LEASE_INIT(ex->srv->opts.budget);
     ex->raw_uri = strdup(uri ? uri : "/");
     if (!ex->raw_uri) {
         free(ex);
@@ -151,6 +154,8 @@ static int exchange_begin(hr_http_exchange *ex, const char *url, const char *met
         unsigned long long n = strtoull(cl, &end, 10);
         if (end != cl && n > ex->srv->opts.max_body_bytes)
             ex->too_large = 1;
+        else if (end != cl && n > 0 && hr_budget_lease_cover(&ex->lease, (size_t)n + 1) != 0)
+            ex->refused = 1; /* before a byte is buffered: refused at once */
         else if (end != cl && n > 0 && hr_buf_reserve(&ex->body, (size_t)n) != 0)
             return -1; /* the declared size at once: no realloc copies while it arrives */
     }
@@ -188,7 +193,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!ex->started) {
         if (exchange_begin(ex, url, method) != 0)
             return MHD_NO;
-        if (ex->too_large)
+        if (ex->too_large || ex->refused)
             dispatch(ex);
         return MHD_YES;
     }
@@ -200,6 +205,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (ex->body.len + n > ex->srv->opts.max_body_bytes) {
             ex->too_large = 1;
             hr_buf_free(&ex->body);
+            hr_budget_lease_end(&ex->lease);
+            dispatch(ex);
+            return MHD_YES;
+        }
+        if (hr_budget_lease_cover(&ex->lease, ex->body.len + n + 1) != 0) {
+            ex->refused = 1; /* a body without Content-Length outgrew the budget */
+            hr_buf_free(&ex->body);
+            hr_budget_lease_end(&ex->lease);
             dispatch(ex);
             return MHD_YES;
         }
@@ -363,6 +376,8 @@ const char *hr_http_body(const hr_http_exchange *ex, size_t *len)
 }
 
 int hr_http_body_too_large(const hr_http_exchange *ex) { return ex->too_large; }
+int hr_http_body_refused(const hr_http_exchange *ex) { return ex->refused; }
+hr_budget_lease *hr_http_lease(hr_http_exchange *ex) { return &ex->lease; }
 const char *hr_http_client_addr(const hr_http_exchange *ex) { return ex->client_addr; }
 int hr_http_client_is_loopback(const hr_http_exchange *ex) { return ex->loopback; }
 int hr_http_completed_ok(const hr_http_exchange *ex) { return ex->completed_ok; }
@@ -416,7 +431,7 @@ int hr_http_respond(hr_http_exchange *ex, int status, const char *const *headers
     if (!r)
         return -1;
     add_headers(r, headers, n_pairs);
-    if (ex->too_large)
+    if (ex->too_large || ex->refused) /* the rest of the body is never read */
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     return queue(ex, status, r);
 }

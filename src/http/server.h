@@ -9,7 +9,9 @@
  *   - the server collects method, path, raw query, headers, client address and the body
  *     (up to max_body_bytes; beyond that the handler is called early with
  *     hr_http_body_too_large() = 1 and must answer, typically 413; the connection then
- *     closes);
+ *     closes); a body the in-flight budget cannot hold (opts.budget: the declared
+ *     Content-Length at once, a chunked body as it grows) likewise goes to the handler
+ *     early with hr_http_body_refused() = 1, typically for a 503;
  *   - handler(ex, user) is called once on the connection's thread; it answers with exactly
  *     one hr_http_respond or hr_http_respond_stream (no answer = 500);
  *   - done(ex, user) is called once when the exchange ends (sent, failed or client gone),
@@ -22,6 +24,8 @@
  */
 #ifndef HR_HTTP_SERVER_H
 #define HR_HTTP_SERVER_H
+
+#include "sys/budget.h"
 
 #include <stddef.h>
 #include <sys/types.h>
@@ -36,6 +40,8 @@ typedef struct hr_http_server_opts {
     int port;                   /* 0 = any free port (see hr_http_server_port) */
     unsigned max_connections;   /* simultaneous connections (MHD connection limit) */
     size_t max_body_bytes;      /* request bodies beyond this go to the handler early */
+    hr_budget *budget;          /* optional: every body's bytes are reserved here first and
+                                   released when the exchange ends */
     size_t thread_stack_bytes;  /* per-connection thread stack; 0 = library default */
     unsigned idle_timeout_s;    /* close keep-alive connections idle this long; 0 = never */
     hr_http_handler handler;
@@ -66,6 +72,11 @@ const char *hr_http_header(const hr_http_exchange *ex, const char *name); /* cas
 const char *const *hr_http_headers(const hr_http_exchange *ex, size_t *n_pairs);
 const char *hr_http_body(const hr_http_exchange *ex, size_t *len); /* raw bytes as sent */
 int hr_http_body_too_large(const hr_http_exchange *ex);
+/* 1 when the body was refused because the in-flight budget could not hold it. */
+int hr_http_body_refused(const hr_http_exchange *ex);
+/* The exchange's lease on opts.budget: the handler may add what it buffers for this
+ * request (decoded body, held answer) so it is released with the body. */
+hr_budget_lease *hr_http_lease(hr_http_exchange *ex);
 const char *hr_http_client_addr(const hr_http_exchange *ex);
 int hr_http_client_is_loopback(const hr_http_exchange *ex);
 /* 1 when the client closed its side (checked without blocking): abort upstream work. */

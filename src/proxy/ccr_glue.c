@@ -66,18 +66,12 @@ static int send_buffered(void *user, const char *body, size_t len, hr_buf *respo
     hr_upstream *u = br->o->connect(br->o->ex, br->o->ctx, &ur, br->upstream_ms);
     if (!u)
         return -1;
-    char chunk[16 * 1024];
-    ssize_t n;
     double t0 = hr_now_ms();
-    while ((n = hr_upstream_read(u, chunk, sizeof chunk)) > 0)
-        if (hr_buf_append(response, chunk, (size_t)n) != 0) {
-            n = -1;
-            break;
-        }
+    int rc = hr_read_whole_answer(br->o->ex, u, response); /* capped like the first answer */
     *br->upstream_ms += hr_now_ms() - t0;
     *status = hr_upstream_status(u);
     hr_upstream_free(u);
-    return n < 0 ? -1 : 0;
+    return rc < 0 ? -1 : 0;
 }
 
 int hr_ccrw_resolve_buffered(const hr_ccrw_origin *o, hr_buf *body, int *status,

@@ -20,6 +20,7 @@
 #include "json/json.h"
 #include "proxy/ccr_glue.h"
 #include "proxy/config.h"
+#include "sys/budget.h"
 #include "sys/buf.h"
 #include "sys/log.h"
 
@@ -203,6 +204,15 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
         hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "invalid_json",
                       "request body must be a JSON object");
         return -1;
+    }
+    /* Compression makes up to two more copies of the body (the compressed body, then the
+     * one with the tool offered): reserved first, or the original is forwarded (fail open:
+     * under memory pressure the request still goes, uncompressed). */
+    if (hr_budget_lease_add(hr_http_lease(ex), p->len * 2) != 0) {
+        hr_log_fields(HR_LOG_WARN, "compression skipped", "id", ctx->id, "reason",
+                      "memory budget", (const char *)NULL);
+        ctx->rec.failed_open = 1;
+        return 0;
     }
     hr_pipeline_input in = {ri.shape, p->body, p->len, hr_request_header(req, "x-headroom-session-id"),
                             req->tenant, req->request_id};
@@ -526,20 +536,42 @@ static void answer_streamed(hr_http_exchange *ex, hr_req_ctx *ctx, hr_upstream *
 
 /* ---- buffered answers (compressible routes, not SSE) -------------------------------------- */
 
+int hr_read_whole_answer(hr_http_exchange *ex, hr_upstream *u, hr_buf *body)
+{
+    size_t cap = hr_proxy_config_current()->max_answer_bytes;
+    char chunk[64 * 1024];
+    ssize_t n;
+    while ((n = hr_upstream_read(u, chunk, sizeof chunk)) > 0) {
+        if (body->len + (size_t)n > cap)
+            return -2;
+        if (hr_budget_lease_add(hr_http_lease(ex), (size_t)n) != 0)
+            return -3;
+        if (hr_buf_append(body, chunk, (size_t)n) != 0)
+            return -1;
+    }
+    return n < 0 ? -1 : 0;
+}
+
 static void answer_buffered(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req,
                             hr_upstream *u, double *upstream_ms, const hr_ccrw_origin *ccr)
 {
     hr_buf body = HR_BUF_INIT;
-    char chunk[64 * 1024];
-    ssize_t n;
     double t0 = hr_now_ms();
-    while ((n = hr_upstream_read(u, chunk, sizeof chunk)) > 0)
-        if (hr_buf_append(&body, chunk, (size_t)n) != 0) {
-            n = -1;
-            break;
-        }
+    int rc = hr_read_whole_answer(ex, u, &body);
     *upstream_ms += hr_now_ms() - t0;
-    if (n < 0) {
+    if (rc == -2 || rc == -3) { /* nothing of the answer was sent: one clean error */
+        hr_buf_free(&body);
+        if (rc == -2)
+            hr_send_error(ex, ctx, req->provider, 502, "api_error", "upstream_answer_too_large",
+                          "the %s upstream's answer is larger than %zu bytes (--max-answer-bytes)",
+                          hr_provider_name(req->provider), hr_proxy_config_current()->max_answer_bytes);
+        else
+            hr_send_error(ex, ctx, req->provider, 503, "api_error", "memory_budget_exceeded",
+                          "the %s upstream's answer does not fit the proxy's in-flight budget "
+                          "(--max-inflight-body-mb); retry shortly", hr_provider_name(req->provider));
+        return;
+    }
+    if (rc < 0) {
         hr_buf detail = HR_BUF_INIT;
         hr_buf_puts(&detail, hr_upstream_error_detail(u));
         answer_upstream_failure(ex, ctx, req, hr_upstream_error(u), detail.data ? detail.data : "");
