@@ -162,6 +162,12 @@ static int exchange_begin(hr_http_exchange *ex, const char *url, const char *met
     return hc.failed ? -1 : 0;
 }
 
+static int expects_continue(const hr_http_exchange *ex)
+{
+    const char *e = hr_http_header(ex, "expect");
+    return e && !strcasecmp(e, "100-continue");
+}
+
 static void respond_internal_error(hr_http_exchange *ex)
 {
     static const char body[] =
@@ -193,15 +199,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!ex->started) {
         if (exchange_begin(ex, url, method) != 0)
             return MHD_NO;
-        if (ex->too_large || ex->refused)
+        /* A refused body is answered before it is read only when the client waits for
+         * 100 Continue: a client already sending would have our answer destroyed by the
+         * reset a close with unread bytes causes, so its body is read and dropped instead
+         * (nothing is buffered) and answered at its end. */
+        if (ex->too_large || (ex->refused && expects_continue(ex)))
             dispatch(ex);
         return MHD_YES;
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (ex->handled)
-            return MHD_YES; /* answered early (too large): discard the rest */
+        if (ex->handled || ex->refused)
+            return MHD_YES; /* answered early (too large), or refused: discard the rest */
         if (ex->body.len + n > ex->srv->opts.max_body_bytes) {
             ex->too_large = 1;
             hr_buf_free(&ex->body);
@@ -210,10 +220,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
         if (hr_budget_lease_cover(&ex->lease, ex->body.len + n + 1) != 0) {
-            ex->refused = 1; /* a body without Content-Length outgrew the budget */
+            ex->refused = 1; /* a body without Content-Length outgrew the budget: the
+                              * rest is dropped as it comes, the answer goes at its end */
             hr_buf_free(&ex->body);
             hr_budget_lease_end(&ex->lease);
-            dispatch(ex);
             return MHD_YES;
         }
         return hr_buf_append(&ex->body, upload_data, n) == 0 ? MHD_YES : MHD_NO;

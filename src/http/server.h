@@ -10,8 +10,9 @@
  *     (up to max_body_bytes; beyond that the handler is called early with
  *     hr_http_body_too_large() = 1 and must answer, typically 413; the connection then
  *     closes); a body the in-flight budget cannot hold (opts.budget: the declared
- *     Content-Length at once, a chunked body as it grows) likewise goes to the handler
- *     early with hr_http_body_refused() = 1, typically for a 503;
+ *     Content-Length at once, a chunked body as it grows) is not buffered: it is read and
+ *     dropped, and the handler is called at its end (at once if the client waits for
+ *     100 Continue) with hr_http_body_refused() = 1, typically for a 503;
  *   - handler(ex, user) is called once on the connection's thread; it answers with exactly
  *     one hr_http_respond or hr_http_respond_stream (no answer = 500);
  *   - done(ex, user) is called once when the exchange ends (sent, failed or client gone),
