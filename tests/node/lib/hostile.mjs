@@ -111,7 +111,13 @@ export function rawPost(port, path, { headers = {}, body = Buffer.alloc(0), chun
         if (chunked) sock.write(`${piece.length.toString(16)}\r\n`);
         const ok = sock.write(piece);
         if (chunked) sock.write('\r\n');
-        if (!ok) await new Promise((r) => { sock.once('drain', r); sock.once('close', r); });
+        if (!ok) {
+          await new Promise((r) => {
+            const go = () => { sock.off('drain', go); sock.off('close', go); r(); };
+            sock.on('drain', go);
+            sock.on('close', go);
+          });
+        }
       }
       if (chunked && !done && !sock.destroyed) sock.write('0\r\n\r\n');
     });
