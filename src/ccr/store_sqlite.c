@@ -120,6 +120,43 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
     return 0;
 }
 
+/* The data dir holds user content: it must be ours and private. An existing dir someone
+ * else owns is refused (they could read or swap our files); one of ours that others can
+ * enter (made 0755 by hand or an older version) is tightened to 0700, as ssh does for
+ * ~/.ssh. Parents are left alone (/tmp is meant to be shared). */
+static int secure_data_dir(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "data dir %s is not a directory", dir);
+        return -1;
+    }
+    if (st.st_uid != geteuid()) {
+        snprintf(err, errlen, "data dir %s belongs to uid %u, not to this user (uid %u): "
+                 "refusing to keep originals there; pass --data-dir with a directory of yours",
+                 dir, (unsigned)st.st_uid, (unsigned)geteuid());
+        return -1;
+    }
+    if ((st.st_mode & 077) == 0)
+        return 0;
+    if ((st.st_mode & (S_ISVTX | S_IWOTH)) != 0) { /* /tmp and its like: never chmod those */
+        snprintf(err, errlen, "data dir %s is a shared directory (mode %04o): refusing to keep "
+                 "originals there; pass --data-dir with a directory of its own", dir,
+                 (unsigned)(st.st_mode & 07777));
+        return -1;
+    }
+    if (chmod(dir, 0700) != 0) {
+        snprintf(err, errlen, "data dir %s is open to other users (mode %03o) and cannot be "
+                 "made private: %s", dir, (unsigned)(st.st_mode & 0777), strerror(errno));
+        return -1;
+    }
+    char mode[8];
+    snprintf(mode, sizeof mode, "%03o", (unsigned)(st.st_mode & 0777));
+    hr_log_fields(HR_LOG_WARN, "data dir made private", "dir", dir, "was", mode, "now", "700",
+                  (const char *)NULL);
+    return 0;
+}
+
 /* --data-dir, else $HEADROOM_DATA_DIR, else $XDG_DATA_HOME/headroom, else ~/.headroom. */
 static int resolve_data_dir(const hr_ccr_config *c, char *out, size_t cap, char *err,
                             size_t errlen)
@@ -202,7 +239,8 @@ static int prepare_all(sqlite_store *s)
 void *hr_ccr_sqlite_open(const hr_ccr_config *c, char *err, size_t errlen)
 {
     char dir[4096], path[4200];
-    if (resolve_data_dir(c, dir, sizeof dir, err, errlen) < 0 || make_dirs(dir, err, errlen) < 0)
+    if (resolve_data_dir(c, dir, sizeof dir, err, errlen) < 0 || make_dirs(dir, err, errlen) < 0 ||
+        secure_data_dir(dir, err, errlen) < 0)
         return NULL;
     snprintf(path, sizeof path, "%s/%s", dir, SQLITE_FILE);
 

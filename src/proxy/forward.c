@@ -152,6 +152,8 @@ static int inspect_body(const char *body, size_t len, hr_req_ctx *ctx, int *stre
 {
     hr_json_doc d;
     hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    lim.max_string = len ? len : 1; /* no string is longer than its body, which is bounded by
+                                       --max-body-bytes: a long valid string is forwarded */
     if (hr_json_parse(&d, body, len, &lim, err) != 0)
         return -1;
     const hr_json_node *root = hr_json_at(&d, 0);
@@ -195,6 +197,17 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
         return 0;
     hr_json_error err = {0};
     int rc = inspect_body(p->body, p->len, ctx, &p->stream, &err);
+    if (rc == -1 && err.kind == HR_JSON_ERR_LIMIT) { /* valid JSON, past a parser limit */
+        hr_send_error(ex, ctx, req->provider, 413, req->provider == HR_PROVIDER_ANTHROPIC
+                      ? "request_too_large" : "invalid_request_error", "json_limit_exceeded",
+                      "request body is beyond what the proxy parses: %s", err.msg);
+        return -1;
+    }
+    if (rc == -1 && err.kind == HR_JSON_ERR_NOMEM) {
+        hr_send_error(ex, ctx, req->provider, 503, "api_error", "out_of_memory",
+                      "the proxy ran out of memory reading the request body; retry shortly");
+        return -1;
+    }
     if (rc == -1) {
         hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "invalid_json",
                       "request body is not valid JSON: %s", err.msg);

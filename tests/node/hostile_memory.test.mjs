@@ -41,9 +41,12 @@ const ASAN_ENV = ASAN ? { ASAN_OPTIONS: 'quarantine_size_mb=16:allocator_release
 /** An upstream that drops request bodies as they arrive and answers each POST with a small
  * chat completion, or, for the paths given, with scripted answers. */
 function startSink(routes = {}) {
+  const seen = [];
   const server = http.createServer((req, res) => {
-    req.resume();
+    let bytes = 0;
+    req.on('data', (c) => { bytes += c.length; });
     req.on('end', () => {
+      seen.push({ path: req.url, bytes });
       const r = routes[req.url.split('?')[0]];
       if (r) return r(req, res);
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -54,6 +57,7 @@ function startSink(routes = {}) {
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
     url: `http://127.0.0.1:${server.address().port}`,
+    seen,
     close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
   })));
 }
@@ -220,6 +224,29 @@ test('an upstream answer over --max-answer-bytes is a 502 in the provider shape,
     assert.equal(e.error.code, 'upstream_answer_too_large');
     assert.match(e.error.message, /--max-answer-bytes/);
     assert.ok(memOf(proxy.proc.pid).hwm < 8 * MB + OVERHEAD, 'the answer was not held whole');
+  } finally {
+    assert.equal(await proxy.stop(), 0);
+    await up.close();
+  }
+});
+
+test('a valid JSON string over 64 MiB is forwarded whole; nesting past the parser limit is a truthful 413', async (t) => {
+  const up = await startSink();
+  const proxy = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, env: ASAN_ENV });
+  try {
+    const n = 65 * MB + 7;
+    const body = bigBody(n);
+    const r = await rawPost(proxy.port, '/v1/chat/completions', { headers: JSON_HEADERS, body, timeoutMs: 120000 });
+    t.diagnostic(`65 MiB string: status ${r.status} in ${r.ms} ms`);
+    assert.equal(r.status, 200, r.body.slice(0, 300));
+    assert.equal(up.seen.at(-1).bytes, n, 'the upstream got the body whole');
+    const deep = Buffer.from(`{"model":"m","messages":${'['.repeat(600)}${']'.repeat(600)}}`);
+    const d = await rawPost(proxy.port, '/v1/chat/completions', { headers: JSON_HEADERS, body: deep });
+    assert.equal(d.status, 413);
+    const e = JSON.parse(d.body).error;
+    assert.equal(e.code, 'json_limit_exceeded');
+    assert.match(e.message, /nesting deeper than 512/);
+    assert.doesNotMatch(e.message, /not valid JSON/);
   } finally {
     assert.equal(await proxy.stop(), 0);
     await up.close();
