@@ -11,22 +11,11 @@
 // allocator own part of RSS there).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
-import { startProxy, HEADROOM_BIN } from './lib/proxy.mjs';
+import { startProxy, sanitizerBuild } from './lib/proxy.mjs';
 import { zstdBomb, rawPost, memOf, resetPeak, sampler, anonSettlesTo, sleep } from './lib/hostile.mjs';
 
 const MB = 1024 * 1024;
-
-function sanitizerBuild() {
-  const dir = process.env.HEADROOM_BUILD_DIR || path.dirname(HEADROOM_BIN);
-  try {
-    return /HEADROOM_SANITIZE:BOOL=ON/.test(fs.readFileSync(path.join(dir, 'CMakeCache.txt'), 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 const ASAN = sanitizerBuild();
 const BODY_MB = Number(process.env.HEADROOM_HOSTILE_MB || (ASAN ? 8 : 50));
@@ -175,6 +164,10 @@ test(`32 concurrent ${BODY_MB} MB bodies: those the budget holds are answered, t
     for (const r of results.filter((x) => x.status === 503))
       assert.equal(JSON.parse(r.body).error.code, 'memory_budget_exceeded');
     assert.ok(peak <= BUDGET_MB * MB + OVERHEAD, `peak RSS ${peak} B over ${BUDGET_MB} MB + overhead`);
+    const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
+    assert.match(metrics, /^headroom_inflight_bytes 0$/m, 'every reservation was released');
+    assert.match(metrics, new RegExp(`^headroom_inflight_limit_bytes ${BUDGET_MB * MB}$`, 'm'));
+    assert.ok(Number(/^headroom_inflight_refused_total (\d+)$/m.exec(metrics)[1]) >= (c[503] || 0));
     await assertIdleReturns(t, pid, before);
   } finally {
     assert.equal(await proxy.stop(), 0);

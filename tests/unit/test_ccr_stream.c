@@ -35,6 +35,18 @@ static int count(const char *hay, const char *needle)
     return n;
 }
 
+/* A memory store for the tests (originals put by each test). */
+static hr_ccr_store *memory_store(void)
+{
+    hr_ccr_config c;
+    hr_ccr_config_default(&c);
+    c.backend = HR_CCR_BACKEND_MEMORY;
+    char err[128];
+    hr_ccr_store *store = hr_ccr_store_open(&c, err, sizeof err);
+    assert_non_null(store);
+    return store;
+}
+
 static void round1_calls_tool(hr_ccr_stream *s, const char *hash, const char *other_tool, hr_buf *client)
 {
     char buf[512];
@@ -141,11 +153,7 @@ static void resolves_and_continues_one_message(void **state)
 static void mixed_turn_is_refused_and_never_shows_the_tool(void **state)
 {
     (void)state;
-    hr_ccr_config c;
-    hr_ccr_config_default(&c);
-    c.backend = HR_CCR_BACKEND_MEMORY;
-    char err[128];
-    hr_ccr_store *store = hr_ccr_store_open(&c, err, sizeof err);
+    hr_ccr_store *store = memory_store();
     const char *request = "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
     hr_ccr_stream *s = hr_ccr_stream_new(HR_CCR_API_ANTHROPIC, request, strlen(request));
     hr_buf client = HR_BUF_INIT, followup = HR_BUF_INIT;
@@ -281,11 +289,7 @@ static void responses_stream_continues_the_first_response(void **state)
 static void malformed_call_is_answered_with_an_error_result(void **state)
 {
     (void)state;
-    hr_ccr_config c;
-    hr_ccr_config_default(&c);
-    c.backend = HR_CCR_BACKEND_MEMORY;
-    char err[128];
-    hr_ccr_store *store = hr_ccr_store_open(&c, err, sizeof err);
+    hr_ccr_store *store = memory_store();
     const char *request = "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
     hr_ccr_stream *s = hr_ccr_stream_new(HR_CCR_API_ANTHROPIC, request, strlen(request));
     hr_buf client = HR_BUF_INIT, followup = HR_BUF_INIT;
@@ -353,11 +357,7 @@ static void held_turn_over_the_cap_is_refused_at_once(void **state)
 static void ordinary_turn_over_the_cap_passes_untracked(void **state)
 {
     (void)state;
-    hr_ccr_config c;
-    hr_ccr_config_default(&c);
-    c.backend = HR_CCR_BACKEND_MEMORY;
-    char err[128];
-    hr_ccr_store *store = hr_ccr_store_open(&c, err, sizeof err);
+    hr_ccr_store *store = memory_store();
     const char *request = "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
     hr_ccr_stream *s = hr_ccr_stream_new(HR_CCR_API_OPENAI_CHAT, request, strlen(request));
     hr_ccr_stream_set_limit(s, 256 * 1024);

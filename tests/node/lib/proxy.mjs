@@ -7,8 +7,10 @@
 //   proxy.logs()                 // everything it wrote to stderr so far
 //   const code = await proxy.stop();   // SIGTERM, resolves with the exit code
 //
-// Environment: HEADROOM_BIN (the binary; set by ctest), else build/headroom in the repo.
+// Environment: HEADROOM_BIN (the binary; set by ctest), else build/headroom in the repo;
+// `bin` overrides it (benchmarks that compare two builds).
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,12 +20,12 @@ export const HEADROOM_BIN = process.env.HEADROOM_BIN || path.join(SOURCE_DIR, 'b
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export async function startProxy({ openaiUrl, anthropicUrl, args = [], env = {}, timeoutMs = 15000 } = {}) {
+export async function startProxy({ openaiUrl, anthropicUrl, args = [], env = {}, timeoutMs = 15000, bin = HEADROOM_BIN } = {}) {
   const argv = ['proxy', '--host', '127.0.0.1', '--port', '0'];
   if (openaiUrl) argv.push('--openai-api-url', openaiUrl);
   if (anthropicUrl) argv.push('--anthropic-api-url', anthropicUrl);
   argv.push(...args);
-  const proc = spawn(HEADROOM_BIN, argv, {
+  const proc = spawn(bin, argv, {
     env: { ...process.env, HEADROOM_LOG_FORMAT: 'text', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -75,4 +77,15 @@ export function requestLogLines(logText) {
     for (const m of l.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S*)/g)) o[m[1]] = m[2].startsWith('"') ? JSON.parse(m[2]) : m[2];
     return o;
   });
+}
+
+/** True when the binary is a sanitizer build (its CMakeCache says HEADROOM_SANITIZE=ON):
+ * memory tests then account for the sanitizer's own allocator and shadow memory. */
+export function sanitizerBuild(bin = HEADROOM_BIN) {
+  const dir = process.env.HEADROOM_BUILD_DIR || path.dirname(bin);
+  try {
+    return /HEADROOM_SANITIZE:BOOL=ON/.test(fs.readFileSync(path.join(dir, 'CMakeCache.txt'), 'utf8'));
+  } catch {
+    return false;
+  }
 }
