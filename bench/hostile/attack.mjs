@@ -43,7 +43,7 @@ function sink(routes = {}) {
     req.resume();
     req.on('end', () => {
       const r = routes[req.url.split('?')[0]];
-      if (r) return r(req, res);
+      if (r && req.headers['x-bench-attack']) return r(req, res); // not the warm-up
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ id: 'c', object: 'chat.completion', model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }));
     });
@@ -107,7 +107,7 @@ const attacks = {
     return Promise.all(Array.from({ length: 32 }, () => rawPost(p.port, '/v1/chat/completions', { headers: JSON_HEADERS, body, timeoutMs: 300000 })));
   } },
   answer: { concurrency: 1, upstream: { '/v1/chat/completions': hugeAnswer(ANSWER_MB) }, label: `one ${ANSWER_MB} MB non-streaming answer`, run: async (p) =>
-    [await rawPost(p.port, '/v1/chat/completions', { headers: JSON_HEADERS, body: small, timeoutMs: 600000 })] },
+    [await rawPost(p.port, '/v1/chat/completions', { headers: { ...JSON_HEADERS, 'x-bench-attack': '1' }, body: small, timeoutMs: 600000 })] },
   tool: { concurrency: 1, fake: true, label: `streamed headroom_retrieve call, ${TOOL_MB} MB of arguments`, run: async (p, up) => {
     const log = fx.pytestLog(500, 9);
     const params = { model: 'gpt-4o', messages: [{ role: 'user', content: 'q' },

@@ -57,13 +57,19 @@ function decodeChunked(buf) {
   }
 }
 
-/** The body of a complete answer in buf, or null while more is due. */
-function completeBody(buf, head) {
-  const rest = buf.subarray(head.bodyStart);
-  if (head.headers['transfer-encoding'] === 'chunked') return decodeChunked(rest);
+/** Whether the answer in hand is complete: `total` bytes so far, `tail` its last bytes.
+ * Cheap, so a huge answer arriving in many pieces is not re-scanned on each. */
+function complete(head, total, tail) {
+  if (head.headers['transfer-encoding'] === 'chunked') return tail.toString('latin1').endsWith('0\r\n\r\n');
   const cl = Number(head.headers['content-length'] ?? -1);
-  if (cl >= 0) return rest.length >= cl ? rest.subarray(0, cl) : null;
-  return null; // until close
+  return cl >= 0 && total - head.bodyStart >= cl;
+}
+
+function bodyOf(buf, head) {
+  const rest = buf.subarray(head.bodyStart);
+  if (head.headers['transfer-encoding'] === 'chunked') return decodeChunked(rest) ?? rest;
+  const cl = Number(head.headers['content-length'] ?? -1);
+  return cl >= 0 ? rest.subarray(0, cl) : rest;
 }
 
 /**
@@ -75,11 +81,14 @@ function completeBody(buf, head) {
 export function rawPost(port, path, { headers = {}, body = Buffer.alloc(0), chunked = false, timeoutMs = 60000 } = {}) {
   const piece = Buffer.isBuffer(body) ? body : body.buffer;
   const repeat = Buffer.isBuffer(body) ? 1 : body.repeat;
-  const total = piece.length * repeat;
+  const bodyLen = piece.length * repeat;
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
     const sock = net.connect(port, '127.0.0.1');
-    let got = Buffer.alloc(0);
+    const chunks = [];
+    let total = 0; // answer bytes received
+    let head = null;
+    let tail = Buffer.alloc(0);
     let done = false;
     const finish = (err, v) => {
       if (done) return;
@@ -90,22 +99,31 @@ export function rawPost(port, path, { headers = {}, body = Buffer.alloc(0), chun
     };
     const timer = setTimeout(() => finish(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     const tryFinish = (closed) => {
-      const head = parseHead(got);
       if (!head) {
-        if (closed) finish(new Error(`connection closed without an answer (${got.length} bytes)`));
-        return;
+        head = parseHead(Buffer.concat(chunks));
+        if (!head) {
+          if (closed) finish(new Error(`connection closed without an answer (${total} bytes)`));
+          return;
+        }
       }
-      const b = completeBody(got, head);
-      if (b || closed) finish(null, { status: head.status, headers: head.headers, ms: Date.now() - t0, body: (b || got.subarray(head.bodyStart)).toString() });
+      if (closed || complete(head, total, tail)) {
+        const all = Buffer.concat(chunks);
+        finish(null, { status: head.status, headers: head.headers, ms: Date.now() - t0, body: bodyOf(all, head).toString() });
+      }
     };
-    sock.on('data', (d) => { got = Buffer.concat([got, d]); tryFinish(false); });
+    sock.on('data', (d) => {
+      chunks.push(d);
+      total += d.length;
+      tail = Buffer.concat([tail, d]).subarray(-8);
+      tryFinish(false);
+    });
     sock.on('end', () => tryFinish(true));
     sock.on('close', () => tryFinish(true));
     sock.on('error', () => tryFinish(true)); // EPIPE/ECONNRESET after an early answer
     sock.on('connect', async () => {
       const lines = [`POST ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close'];
       for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
-      lines.push(chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${total}`);
+      lines.push(chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${bodyLen}`);
       sock.write(lines.join('\r\n') + '\r\n\r\n');
       for (let i = 0; i < repeat && !done && !sock.destroyed; i++) {
         if (chunked) sock.write(`${piece.length.toString(16)}\r\n`);
