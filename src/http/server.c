@@ -441,7 +441,7 @@ int hr_http_respond(hr_http_exchange *ex, int status, const char *const *headers
     if (!r)
         return -1;
     add_headers(r, headers, n_pairs);
-    if (ex->too_large || ex->refused) /* the rest of the body is never read */
+    if (ex->too_large || ex->refused) /* such a connection is not reused */
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     return queue(ex, status, r);
 }
