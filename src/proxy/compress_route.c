@@ -115,7 +115,7 @@ int hr_route_compress(const hr_request *req, hr_response *res)
         return e.kind == HR_JSON_ERR_SYNTAX
                    ? hr_response_error(res, req->provider, 400, "invalid_request_error",
                                        "invalid_json", "request body is not valid JSON: %s", e.msg)
-                   : hr_response_error(res, req->provider, 413, "invalid_request_error",
+                   : hr_response_error(res, req->provider, 400, "invalid_request_error",
                                        "json_limit_exceeded",
                                        "request body is beyond what the proxy parses: %s", e.msg);
     uint32_t msgs = hr_json_get(&d, 0, "messages");

@@ -197,9 +197,10 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
         return 0;
     hr_json_error err = {0};
     int rc = inspect_body(p->body, p->len, ctx, &p->stream, &err);
-    if (rc == -1 && err.kind == HR_JSON_ERR_LIMIT) { /* valid JSON, past a parser limit */
-        hr_send_error(ex, ctx, req->provider, 413, req->provider == HR_PROVIDER_ANTHROPIC
-                      ? "request_too_large" : "invalid_request_error", "json_limit_exceeded",
+    if (rc == -1 && err.kind == HR_JSON_ERR_LIMIT) { /* valid so far, past a parser limit
+                                                      * (in practice nesting: strings are
+                                                      * bounded by the body) */
+        hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "json_limit_exceeded",
                       "request body is beyond what the proxy parses: %s", err.msg);
         return -1;
     }
