@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "ccr/store.h"
+#include "ccr_store_fixture.h"
 #include "sys/hash.h"
 
 #include <dirent.h>
@@ -97,52 +98,20 @@ static void install_shim(void)
 
 static const char *TENANT = "aaaa0000aaaa0000";
 
-typedef struct fixture {
-    char dir[256];
-    hr_ccr_config cfg;
-} fixture;
-
 static int setup(void **state)
 {
     install_shim();
     g_full = 0;
-    fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/hr-fulldisk-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    hr_ccr_config_default(&f->cfg);
-    f->cfg.backend = HR_CCR_BACKEND_SQLITE;
-    f->cfg.data_dir = f->dir;
+    fixture *f = fixture_new("hr-fulldisk-", HR_CCR_BACKEND_SQLITE);
     *state = f;
-    return 0;
+    return f ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
     g_full = 0;
-    DIR *d = opendir(f->dir);
-    struct dirent *e;
-    char p[512];
-    while (d && (e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", f->dir, e->d_name);
-            unlink(p);
-        }
-    if (d)
-        closedir(d);
-    rmdir(f->dir);
-    free(f);
+    fixture_free(*state);
     return 0;
-}
-
-static hr_ccr_store *open_store(fixture *f)
-{
-    char err[256] = "";
-    hr_ccr_store *s = hr_ccr_store_open(&f->cfg, err, sizeof err);
-    if (!s)
-        fail_msg("open: %s", err);
-    return s;
 }
 
 /* Stores n bytes of text derived from seed; hash out. */

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "ccr/store.h"
+#include "ccr_store_fixture.h"
 #include "sys/hash.h"
 
 #include <dirent.h>
@@ -23,59 +24,20 @@
 static const char *TENANT_A = "aaaa0000aaaa0000aaaa0000aaaa0000";
 static const char *TENANT_B = "bbbb0000bbbb0000bbbb0000bbbb0000";
 
-typedef struct fixture {
-    char dir[256];
-    hr_ccr_config cfg;
-} fixture;
-
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char p[512];
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (unlink(p) != 0)
-            remove_tree(p); /* a subdirectory */
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 static int setup_backend(void **state, hr_ccr_backend backend)
 {
-    fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/hr-ccr-test-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    hr_ccr_config_default(&f->cfg);
-    f->cfg.backend = backend;
-    f->cfg.data_dir = f->dir;
+    fixture *f = fixture_new("hr-ccr-test-", backend);
     *state = f;
-    return 0;
+    return f ? 0 : -1;
 }
 static int setup_sqlite(void **state) { return setup_backend(state, HR_CCR_BACKEND_SQLITE); }
 static int setup_memory(void **state) { return setup_backend(state, HR_CCR_BACKEND_MEMORY); }
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    remove_tree(f->dir);
-    free(f);
+    fixture_free(*state);
     return 0;
 }
 
-static hr_ccr_store *open_store(fixture *f)
-{
-    char err[256] = "";
-    hr_ccr_store *s = hr_ccr_store_open(&f->cfg, err, sizeof err);
-    if (!s)
-        fail_msg("open: %s", err);
-    return s;
-}
 
 /* Deterministic pseudo-random bytes including NULs and invalid UTF-8. */
 static unsigned char *make_bytes(size_t n, unsigned seed)
