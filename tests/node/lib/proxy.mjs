@@ -8,7 +8,7 @@
 //   const code = await proxy.stop();   // SIGTERM, resolves with the exit code
 //
 // Environment: HEADROOM_BIN (the binary; set by ctest), else build/headroom in the repo;
-// `bin` overrides it (benchmarks that compare two builds).
+// startProxy({bin}) runs another one (benchmarks compare two builds).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
