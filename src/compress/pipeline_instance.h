@@ -37,6 +37,11 @@ void hr_pipeline_free(hr_pipeline *p);
 /* The settings the instance runs with (copied out). */
 void hr_pipeline_config_of(const hr_pipeline *p, hr_pipeline_config *out);
 
+/* The instance's Kompress (compress/kompress.h), NULL without a model; and one line on
+ * its state for logs and /health ("model X (loads on first use)", "no model ..."). */
+struct hr_kompress *hr_pipeline_kompress(hr_pipeline *p);
+const char *hr_pipeline_kompress_note(const hr_pipeline *p);
+
 /* hr_pipeline_run on this instance. */
 int hr_pipeline_run_on(hr_pipeline *p, const hr_pipeline_input *in, hr_pipeline_result *out);
 
