@@ -407,6 +407,9 @@ int hr_proxy_run(const hr_proxy_config *cfg)
         hr_upstream_global_cleanup();
         return 1;
     }
+    /* say at start whether prose goes through the model (and why not) */
+    hr_log_fields(HR_LOG_INFO, "kompress", "status", hr_pipeline_kompress_note(hr_pipeline_process()),
+                  NULL);
     char err[256];
     hr_http_server_opts opts = {cfg->host, cfg->port, cfg->max_connections, cfg->max_body_bytes,
                                 CONNECTION_STACK_BYTES, cfg->idle_timeout_s, on_request, on_done, NULL};
