@@ -120,6 +120,8 @@ static int is_technical(const char *w, size_t n)
 
 int hr_kompress_must_keep(const char *w, size_t n)
 {
+    if (memchr(w, '"', n) || memchr(w, '`', n) || (n >= 2 && w[0] == '\'' && w[n - 1] == '\''))
+        return 1; /* a quoted string, or part of one */
     const char *c = w;
     size_t m = n;
     word_core(&c, &m);
@@ -573,6 +575,9 @@ hr_ml_rc hr_kompress_score_words(hr_kompress *k, const char *in, size_t len, flo
         uint64_t chunks = 0;
         score_outcome o = score_all(k, in, &w, scores, NULL, 0, &chunks, err);
         rc = o == SCORED ? HR_ML_OK : o == FAIL_BUSY ? HR_ML_BUSY : HR_ML_ERROR;
+        pthread_mutex_lock(&k->mu);
+        k->st.chunks += chunks;
+        pthread_mutex_unlock(&k->mu);
     }
     hr_kwords_free(&w);
     return rc;
