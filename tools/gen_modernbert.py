@@ -198,18 +198,32 @@ def build_weights(cfg, rng):
     return t
 
 
-def generate(size, seed, out, write_json, write_safetensors):
+def external_tokenizer(path):
+    """An existing tokenizer.json (e.g. tools/gen_bpe_fixture.mjs's GPT-2-ranked one): its
+    vocabulary size is the largest id + 1, its specials are looked up by name."""
+    with open(path, encoding="utf-8") as f:
+        tj = json.load(f)
+    ids = dict(tj["model"]["vocab"])
+    ids.update({a["content"]: a["id"] for a in tj["added_tokens"]})
+    return tj, ids, max(ids.values()) + 1
+
+
+def generate(size, seed, out, write_json, write_safetensors, tokenizer=None):
     rng = np.random.default_rng(seed)
-    tokens, merges = build_vocab(size)
-    cfg = model_config(size, len(tokens), seed)
-    ids = {t: i for i, t in enumerate(tokens)}
+    if tokenizer:
+        tj, ids, vocab_size = external_tokenizer(tokenizer)
+    else:
+        tokens, merges = build_vocab(size)
+        tj, ids, vocab_size = tokenizer_json(tokens, merges), None, len(tokens)
+        ids = {t: i for i, t in enumerate(tokens)}
+    cfg = model_config(size, vocab_size, seed)
     cfg.update(pad_token_id=ids["[PAD]"], cls_token_id=ids["[CLS]"], sep_token_id=ids["[SEP]"],
                bos_token_id=ids["[CLS]"], eos_token_id=ids["[SEP]"])
     weights = build_weights(cfg, rng)
     os.makedirs(out, exist_ok=True)
     write_json(os.path.join(out, "config.json"), cfg)
     write_safetensors(os.path.join(out, "model.safetensors"), weights)
-    write_json(os.path.join(out, "tokenizer.json"), tokenizer_json(tokens, merges))
+    write_json(os.path.join(out, "tokenizer.json"), tj)
     write_json(os.path.join(out, "tokenizer_config.json"), {
         "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": 8192,
         "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",

@@ -5,6 +5,7 @@
 #include "ml/import.h"
 
 #include "json/json.h"
+#include "ml/import_internal.h"
 #include "ml/safetensors.h"
 #include "ml/wordpiece.h"
 
@@ -326,9 +327,10 @@ static int read_vocab_table(const hr_json_doc *d, uint32_t vocab, char ***tokens
 }
 
 /* Fills tokens[id] and the tokenizer options from tokenizer.json (WordPiece for BERT,
- * byte-level BPE for ModernBERT: its merges are not stored in format v1 yet). */
+ * byte-level BPE with merges, added tokens and template for ModernBERT: import_bpe.c,
+ * arrays in *bpe_owned[0..1] for the caller to free). */
 static int read_tokenizer_json(const json_file *jf, hr_model_vocab *meta, char ***tokens_out,
-                               uint32_t *n_out, hr_ml_error *err)
+                               uint32_t *n_out, uint32_t *bpe_owned[2], hr_ml_error *err)
 {
     const hr_json_doc *d = &jf->doc;
     uint32_t model = hr_json_get(d, 0, "model");
@@ -362,6 +364,8 @@ static int read_tokenizer_json(const json_file *jf, hr_model_vocab *meta, char *
     hr_buf_free(&s);
     long mc = get_pos_int(d, model, "max_input_chars_per_word");
     meta->max_chars_per_word = wordpiece ? (mc > 0 ? (uint32_t)mc : 100) : 0;
+    if (bpe)
+        return hr_import_bpe(d, tokens, n, meta, &bpe_owned[0], &bpe_owned[1], err);
     return 0;
 }
 
@@ -380,6 +384,8 @@ static int import_tokenizer(const char *dir, hr_model_writer *w, const hr_model_
 {
     hr_model_vocab meta = {0};
     meta.kind = HR_TOK_WORDPIECE;
+    meta.cls_id = meta.sep_id = -1;
+    uint32_t *bpe_owned[2] = {NULL, NULL};
     char **tokens = NULL;
     uint32_t n = 0;
     json_file jf;
@@ -387,7 +393,7 @@ static int import_tokenizer(const char *dir, hr_model_writer *w, const hr_model_
     if (have < 0)
         return -1;
     if (have) {
-        rc = read_tokenizer_json(&jf, &meta, &tokens, &n, err);
+        rc = read_tokenizer_json(&jf, &meta, &tokens, &n, bpe_owned, err);
         free_json(&jf);
     } else {
         size_t len;
@@ -419,8 +425,10 @@ static int import_tokenizer(const char *dir, hr_model_writer *w, const hr_model_
         free(txt);
     }
     if (rc == 0) {
-        meta.cls_id = vocab_find(tokens, n, "[CLS]");
-        meta.sep_id = vocab_find(tokens, n, "[SEP]");
+        if (meta.cls_id < 0) /* BPE: from the template; WordPiece: by name */
+            meta.cls_id = vocab_find(tokens, n, "[CLS]");
+        if (meta.sep_id < 0)
+            meta.sep_id = vocab_find(tokens, n, "[SEP]");
         meta.pad_id = vocab_find(tokens, n, "[PAD]");
         meta.mask_id = vocab_find(tokens, n, "[MASK]");
         if (meta.pad_id < 0)
@@ -432,11 +440,14 @@ static int import_tokenizer(const char *dir, hr_model_writer *w, const hr_model_
             hr_ml_error_set(err, "tokenizer has %u tokens, the model only %u embeddings", n,
                             cfg->vocab_size);
             rc = -1;
-        } else if (hr_model_writer_set_vocab(w, &meta, (const char *const *)tokens, n) != 0) {
+        } else if (hr_model_writer_set_vocab(w, &meta, (const char *const *)tokens, n) != 0 ||
+                   (meta.kind == HR_TOK_BPE && hr_model_writer_set_bpe(w, &meta) != 0)) {
             hr_ml_error_set(err, "out of memory");
             rc = -1;
         }
     }
+    free(bpe_owned[0]);
+    free(bpe_owned[1]);
     free_tokens(tokens, n);
     return rc;
 }

@@ -304,7 +304,7 @@ static void test_specific_corruptions(void **state)
         int width; /* 4 or 8 */
         uint64_t value;
     } cases[] = {
-        {"version", "version 2", 8, 4, 2},
+        {"version", "version 3", 8, 4, 3},
         {"magic", "not a headroom model", 0, 4, 0x4c4d5248},
         {"file size", "header says", 16, 8, 1u << 30},
         {"config offset", "config section", 24, 8, 1u << 30},
