@@ -17,5 +17,6 @@ int hr_cmd_model(int argc, char **argv);
 int hr_cmd_embed(int argc, char **argv);
 int hr_cmd_tokens(int argc, char **argv);
 int hr_cmd_compress(int argc, char **argv);
+int hr_cmd_kompress(int argc, char **argv);
 
 #endif
