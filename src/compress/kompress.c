@@ -420,6 +420,26 @@ static int chunk_work(const hr_ml_loaded *l, void *arg, hr_ml_error *err)
     return 0;
 }
 
+typedef struct ids_job {
+    const int32_t *ids;
+    int n;
+    float *scores;
+} ids_job;
+
+static int ids_work(const hr_ml_loaded *l, void *arg, hr_ml_error *err)
+{
+    ids_job *j = arg;
+    const kompress_model *h = l->model;
+    size_t a = area_bytes(l->max_seq);
+    if (j->n < 1 || j->n > l->max_seq ||
+        hr_encoder_token_scores(h->model, j->ids, j->n, (uint8_t *)l->scratch + 3 * a,
+                                l->scratch_bytes - 3 * a, j->scores) != 0) {
+        hr_ml_error_set(err, "kompress: %d ids rejected (1..%d, ids in the vocabulary)", j->n, l->max_seq);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- the instance ----------------------------------------------------------------------- */
 
 void hr_kompress_config_init(hr_kompress_config *c, const char *model_path)
@@ -556,6 +576,13 @@ static score_outcome score_all(hr_kompress *k, const char *in, const hr_kwords *
         from += j.consumed;
     }
     return SCORED;
+}
+
+hr_ml_rc hr_kompress_score_ids(hr_kompress *k, const int32_t *ids, int n, float *scores,
+                               hr_ml_error *err)
+{
+    ids_job j = {ids, n, scores};
+    return hr_ml_session_run(k->s, ids_work, &j, err);
 }
 
 hr_ml_rc hr_kompress_score_words(hr_kompress *k, const char *in, size_t len, float *scores,

@@ -117,6 +117,12 @@ int hr_compress_kompress(const char *in, size_t len, const hr_compress_opts *opt
 hr_ml_rc hr_kompress_score_words(hr_kompress *k, const char *in, size_t len, float *scores,
                                  size_t cap, size_t *n_words, hr_ml_error *err);
 
+/* final_scores of ids already made ([CLS] ... [SEP], 1 <= n <= the session's max_seq)
+ * through the same session and scratch (benchmarks and checks that feed fixed ids).
+ * scores receives n floats. HR_ML_OK / HR_ML_BUSY / HR_ML_ERROR. */
+hr_ml_rc hr_kompress_score_ids(hr_kompress *k, const int32_t *ids, int n, float *scores,
+                               hr_ml_error *err);
+
 /* ---- the text side, pure functions (exposed for tests) ------------------------------ */
 
 typedef struct hr_kword {
