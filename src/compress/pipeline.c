@@ -52,8 +52,8 @@ static void kompress_model_path(const hr_pipeline_config *c, char *out, size_t n
     if (c->kompress_model[0]) {
         snprintf(out, n, "%s", c->kompress_model);
         if (access(out, R_OK) != 0)
-            snprintf(note, note_n, "model %s is not readable yet: prose fails open to the text "
-                                   "compressor until it is", out);
+            snprintf(note, note_n, "model %.200s is not readable yet: prose fails open to the "
+                                   "text compressor until it is", out);
         return;
     }
     char dir[1024];
@@ -80,9 +80,9 @@ static void open_kompress(hr_pipeline *p)
     hr_ml_error err;
     p->kompress = hr_kompress_open(&kc, &err);
     if (!p->kompress)
-        snprintf(p->kompress_note, sizeof p->kompress_note, "%s", err.msg);
+        snprintf(p->kompress_note, sizeof p->kompress_note, "%.256s", err.msg);
     else if (!p->kompress_note[0])
-        snprintf(p->kompress_note, sizeof p->kompress_note, "model %s (loads on first use)", path);
+        snprintf(p->kompress_note, sizeof p->kompress_note, "model %.256s (loads on first use)", path);
 }
 
 hr_kompress *hr_pipeline_kompress(hr_pipeline *p) { return p ? p->kompress : NULL; }
