@@ -17,7 +17,7 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startFakeUpstream, openaiChatCompletion, anthropicMessage } from './lib/fake_upstream.mjs';
 import { startProxy, HEADROOM_BIN } from './lib/proxy.mjs';
-import { withoutRetrieveTool } from './lib/retrieve_tool.mjs';
+import { assertOnlySpanChanged, withoutRetrieveTool } from './lib/retrieve_tool.mjs';
 import { BUILD_DIR, generateModel } from './lib/ml_reference.mjs';
 
 const MARKER = /\[(\d+) words compressed to (\d+)\. Retrieve more: hash=([0-9a-f]{24})\]/;
@@ -42,21 +42,6 @@ function prose(paragraphs, seed = 1) {
     out.push(lines.join('\n'));
   }
   return out.join('\n\n') + '\n';
-}
-
-// Only the tool output's JSON string changed between sent and forwarded (after removing
-// the headroom_retrieve tool the proxy adds beside markers).
-function assertOnlySpanChanged(sent, forwarded, toolText) {
-  const { body: got, injected } = withoutRetrieveTool(forwarded);
-  assert.ok(injected, 'the headroom_retrieve tool is offered with the marker');
-  let a = 0;
-  while (a < sent.length && a < got.length && sent[a] === got[a]) a++;
-  let i = sent.length, o = got.length;
-  while (i > a && o > a && sent[i - 1] === got[o - 1]) { i--; o--; }
-  const escaped = Buffer.from(JSON.stringify(toolText));
-  const at = sent.indexOf(escaped);
-  assert.ok(at >= 0 && a >= at && i <= at + escaped.length, 'the change lies inside the tool output');
-  assert.ok(got.length < sent.length, 'the body got smaller');
 }
 
 const getJson = async (url) => (await fetch(url)).json();
