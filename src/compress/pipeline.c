@@ -33,7 +33,8 @@ struct hr_pipeline {
     hr_session_cache *cache;
     pthread_mutex_t mu; /* guards stats */
     hr_pipeline_stats stats;
-    hr_kompress *kompress;     /* owned; NULL without a model (kompress_note says why) */
+    hr_kompress *kompress;     /* NULL without a model (kompress_note says why) */
+    int kompress_owned;        /* 0: borrowed from the config (see open_kompress) */
     char kompress_note[320];
 };
 
@@ -65,9 +66,17 @@ static void kompress_model_path(const hr_pipeline_config *c, char *out, size_t n
                            "kompress'): prose goes to the text compressor");
 }
 
-/* Opens Kompress for a new instance; without a model the instance runs without it. */
+/* Opens Kompress for a new instance; without a model the instance runs without it. A
+ * config taken from a running instance (hr_pipeline_config_of: /v1/compress overrides)
+ * already names that instance's Kompress: it is borrowed, so a per-request pipeline never
+ * opens a second session on the same model. */
 static void open_kompress(hr_pipeline *p)
 {
+    if (p->cfg.opts.kompress) {
+        p->kompress = p->cfg.opts.kompress;
+        snprintf(p->kompress_note, sizeof p->kompress_note, "shared with the process pipeline");
+        return;
+    }
     char path[1024];
     kompress_model_path(&p->cfg, path, sizeof path, p->kompress_note, sizeof p->kompress_note);
     if (!path[0])
@@ -79,6 +88,7 @@ static void open_kompress(hr_pipeline *p)
     kc.ratio = p->cfg.kompress_ratio;
     hr_ml_error err;
     p->kompress = hr_kompress_open(&kc, &err);
+    p->kompress_owned = p->kompress != NULL;
     if (!p->kompress)
         snprintf(p->kompress_note, sizeof p->kompress_note, "%.256s", err.msg);
     else if (!p->kompress_note[0])
@@ -114,7 +124,8 @@ void hr_pipeline_free(hr_pipeline *p)
     if (!p)
         return;
     hr_session_cache_free(p->cache);
-    hr_kompress_close(p->kompress);
+    if (p->kompress_owned)
+        hr_kompress_close(p->kompress);
     pthread_mutex_destroy(&p->mu);
     free(p);
 }

@@ -9,7 +9,9 @@
  * span is forwarded unchanged (and counted as failed open).
  *
  * Ownership: hr_pipeline_new returns an instance the caller frees with hr_pipeline_free;
- * a given store is borrowed and must outlive the instance. Thread-safe: any number of
+ * a given store is borrowed and must outlive the instance. The instance opens Kompress from
+ * the config's kompress_* settings, unless c->opts.kompress is already set (a config copied
+ * from a running instance): that one is borrowed and must outlive the new instance. Thread-safe: any number of
  * requests may run on one instance at once.
  */
 #ifndef HR_COMPRESS_PIPELINE_INSTANCE_H

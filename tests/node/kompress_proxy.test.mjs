@@ -119,6 +119,21 @@ test('prose tool output: compressed by Kompress, retrievable, same bytes on repl
     const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
     assert.match(metrics, /headroom_kompress_sections_total\{outcome="compressed"\} 1\n/);
     assert.match(metrics, /headroom_compressor_spans_total\{compressor="kompress"\} [1-9]/);
+
+    // /v1/compress with config overrides runs a per-request pipeline: it shares the session
+    const cr = await fetch(`${proxy.url}/v1/compress`, { method: 'POST', body: JSON.stringify({
+      model: 'gpt-4o', config: { min_bytes: 100 }, messages: [
+        { role: 'user', content: 'summarise' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'q', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'c1', content: prose(30, 4) }] }) });
+    assert.equal(cr.status, 200);
+    const cj = await cr.json();
+    assert.match(cj.messages[2].content, MARKER);
+    assert.deepEqual(cj.transforms_applied, ['kompress']);
+    const sessions = (await getJson(`${proxy.url}/debug/memory`)).ml.sessions.filter((x) => x.name === 'kompress');
+    assert.equal(sessions.length, 1, 'one Kompress session');
+    assert.equal(sessions[0].inferences > 0, true);
+    assert.equal((await getJson(`${proxy.url}/stats`)).kompress.compressed, 2);
   } finally {
     assert.equal(await proxy.stop(), 0);
   }
