@@ -32,9 +32,13 @@ while (n < WORDS) {
 const text = lines.join('\n') + '\n';
 const env = { ...process.env, HEADROOM_LOG_LEVEL: 'warn' };
 
+// wall time around the process; its CPU time (user + system) from GNU time
 const t0 = process.hrtime.bigint();
-const r = spawnSync(bin, ['kompress', '--model', model, '--threads', threads], { input: text, env, maxBuffer: 1 << 26 });
+const r = spawnSync('/usr/bin/time', ['-f', 'cpu_s=%U %S', bin, 'kompress', '--model', model, '--threads', threads],
+  { input: text, env, maxBuffer: 1 << 26 });
 const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+const cpu = (r.stderr.toString().match(/cpu_s=([\d.]+) ([\d.]+)/) || []).slice(1).map(Number);
+const cpuMs = 1000 * (cpu[0] + cpu[1]);
 if (r.status !== 0) throw new Error(`headroom kompress exited ${r.status}: ${r.stderr}`);
 const m = r.stderr.toString().match(/kompress: (\d+) words -> (\d+)/);
 const sc = spawnSync(bin, ['kompress', '--model', model, '--threads', threads, '--scores'], { input: text, env, maxBuffer: 1 << 26 });
@@ -42,5 +46,5 @@ const scores = JSON.parse(sc.stdout.toString());
 const words = m ? Number(m[1]) : scores.words;
 console.log(`\nWhole compressor on prose: ${words} words in ${lines.length} lines (${text.length} bytes), ` +
   `${scores.chunks} chunks, ${threads} thread(s): ${(ms / 1000).toFixed(2)} s wall = ${(words / (ms / 1000)).toFixed(0)} words/s, ` +
-  `${(ms / scores.chunks).toFixed(0)} ms per chunk; kept ${m ? (100 * Number(m[2]) / words).toFixed(1) : '?'}% of words ` +
+  `${(ms / scores.chunks).toFixed(0)} ms per chunk; CPU ${(cpuMs / 1000).toFixed(2)} s = ${(words / (cpuMs / 1000)).toFixed(0)} words per CPU-second; kept ${m ? (100 * Number(m[2]) / words).toFixed(1) : '?'}% of words ` +
   `(random weights: the share says nothing about quality); output ${r.stdout.length} bytes.`);
