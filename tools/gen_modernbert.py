@@ -208,7 +208,62 @@ def external_tokenizer(path):
     return tj, ids, max(ids.values()) + 1
 
 
-def generate(size, seed, out, write_json, write_safetensors, tokenizer=None):
+HEAD_NAMES = {"kompress.token_head.": "token_head.", "kompress.span_conv1.": "span_conv.0.",
+              "kompress.span_conv2.": "span_conv.2."}
+LORA_TARGETS = ["Wqkv", "Wo", "Wi"]
+
+
+def merged_layout(weights):
+    """The original's HeadroomCompressorModel state_dict: encoder.* + token_head + span_conv
+    (Sequential: index 0 and 2 are the convolutions)."""
+    out = {}
+    for name, t in weights.items():
+        for ours, theirs in HEAD_NAMES.items():
+            if name.startswith(ours):
+                out[theirs + name[len(ours):]] = t
+                break
+        else:
+            out["encoder." + name] = t
+    return out
+
+
+def peft_layout(weights, seed, r=8, alpha=16):
+    """The merged layout wrapped by PEFT LoRA (model.state_dict() of a PeftModel): names under
+    base_model.model.; each target module's frozen weight as M.base_layer.weight plus
+    M.lora_A.default.weight [r, in] and M.lora_B.default.weight [out, r]; token_head trained in
+    full as modules_to_save (the copy PEFT keeps beside original_module). Returns the tensors,
+    the adapter_config.json and the NumPy merge W + (alpha / r) * B @ A in the merged layout."""
+    rng = np.random.default_rng(seed + 1000)
+    merged = merged_layout(weights)
+    out, numpy_merged = {}, {}
+    for name, w in merged.items():
+        module = name[:-len(".weight")] if name.endswith(".weight") else None
+        if module and module.split(".")[-1] in LORA_TARGETS:
+            a = (rng.standard_normal((r, w.shape[1])) / np.sqrt(w.shape[1])).astype(np.float32)
+            b = (rng.standard_normal((w.shape[0], r)) * 0.05).astype(np.float32)
+            out["base_model.model.%s.base_layer.weight" % module] = w
+            out["base_model.model.%s.lora_A.default.weight" % module] = a
+            out["base_model.model.%s.lora_B.default.weight" % module] = b
+            delta = (alpha / r) * (b.astype(np.float64) @ a.astype(np.float64))
+            numpy_merged[name] = w + delta.astype(np.float32)
+        elif name.startswith("token_head."):
+            out["base_model.model.token_head.modules_to_save.default." + name[len("token_head."):]] = w
+            out["base_model.model.token_head.original_module." + name[len("token_head."):]] = \
+                (rng.standard_normal(w.shape) * 0.3).astype(np.float32)  # untrained copy
+            numpy_merged[name] = w
+        else:
+            out["base_model.model." + name] = w
+            numpy_merged[name] = w
+    config = {"peft_type": "LORA", "task_type": None, "r": r, "lora_alpha": alpha,
+              "target_modules": LORA_TARGETS, "lora_dropout": 0.1, "bias": "none",
+              "fan_in_fan_out": False, "use_rslora": False, "use_dora": False,
+              "modules_to_save": ["token_head"], "rank_pattern": {}, "alpha_pattern": {},
+              "base_model_name_or_path": "answerdotai/ModernBERT-base", "inference_mode": True}
+    return out, config, numpy_merged
+
+
+def generate(size, seed, out, write_json, write_safetensors, tokenizer=None, layout="hf",
+             merged_out=None):
     rng = np.random.default_rng(seed)
     if tokenizer:
         tj, ids, vocab_size = external_tokenizer(tokenizer)
@@ -222,6 +277,14 @@ def generate(size, seed, out, write_json, write_safetensors, tokenizer=None):
     weights = build_weights(cfg, rng)
     os.makedirs(out, exist_ok=True)
     write_json(os.path.join(out, "config.json"), cfg)
+    if layout == "peft":
+        weights, adapter, numpy_merged = peft_layout(weights, seed)
+        write_json(os.path.join(out, "adapter_config.json"), adapter)
+        if merged_out:  # the NumPy merge, for tests to compare the importer's merge with
+            os.makedirs(merged_out, exist_ok=True)
+            write_safetensors(os.path.join(merged_out, "model.safetensors"), numpy_merged)
+    elif layout == "merged":
+        weights = merged_layout(weights)
     write_safetensors(os.path.join(out, "model.safetensors"), weights)
     write_json(os.path.join(out, "tokenizer.json"), tj)
     write_json(os.path.join(out, "tokenizer_config.json"), {

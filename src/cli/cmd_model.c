@@ -14,11 +14,14 @@
 static void model_usage(FILE *out)
 {
     fprintf(out, "usage: headroom model import DIR --out FILE [--max-seq N]\n"
-                 "       headroom model info FILE [--tensors]\n\n"
+                 "       headroom model info FILE [--tensors]\n"
+                 "       headroom model fetch kompress [--out FILE] [options]\n\n"
                  "import  convert a HuggingFace model directory (config.json, model.safetensors,\n"
                  "        tokenizer.json or vocab.txt) into a headroom model file: int8 linear\n"
                  "        weights, mmap-ready (docs/model-format.md)\n"
-                 "info    verify a model file and print what is inside\n");
+                 "info    verify a model file and print what is inside\n"
+                 "fetch   download the pinned Kompress checkpoint, verify and import it\n"
+                 "        (headroom model fetch --help)\n");
 }
 
 static int cmd_import(int argc, char **argv)
@@ -167,6 +170,8 @@ int hr_cmd_model(int argc, char **argv)
         return cmd_import(argc - 1, argv + 1);
     if (!strcmp(argv[1], "info"))
         return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "fetch"))
+        return hr_cmd_model_fetch(argc - 1, argv + 1);
     fprintf(stderr, "headroom model: unknown subcommand '%s'\n", argv[1]);
     model_usage(stderr);
     return 2;

@@ -14,6 +14,7 @@ int hr_cmd_proxy(int argc, char **argv);
 int hr_cmd_retrieve(int argc, char **argv);
 int hr_cmd_mcp(int argc, char **argv);
 int hr_cmd_model(int argc, char **argv);
+int hr_cmd_model_fetch(int argc, char **argv); /* `model fetch`, cmd_fetch.c */
 int hr_cmd_embed(int argc, char **argv);
 int hr_cmd_tokens(int argc, char **argv);
 int hr_cmd_compress(int argc, char **argv);

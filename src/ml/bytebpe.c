@@ -128,21 +128,18 @@ static size_t byte_char(uint8_t b, char out[2])
     return 2;
 }
 
-static int build_token_index(hr_bytebpe *t, hr_ml_error *err)
+/* String -> id for byte tokens and ignore_merges. A string held twice (an added token
+ * repeating a vocabulary entry) resolves to its lower id, as the model's own vocab map. */
+static void build_token_index(hr_bytebpe *t)
 {
     for (uint32_t id = 0; id < t->v.n_tokens; id++) {
         size_t len;
         const char *s = token_at(&t->v, id, &len);
+        if (hr_bytebpe_token_id(t, s, len) >= 0)
+            continue;
         uint32_t i = (uint32_t)hr_hash64(s, len) & t->tok_mask;
-        while (t->toks[i].id1) {
-            size_t olen;
-            const char *o = token_at(&t->v, t->toks[i].id1 - 1, &olen);
-            if (olen == len && memcmp(o, s, len) == 0) {
-                hr_ml_error_set(err, "BPE vocabulary holds token %u twice", id);
-                return -1;
-            }
+        while (t->toks[i].id1)
             i = (i + 1) & t->tok_mask;
-        }
         t->toks[i].id1 = id + 1;
     }
     for (int b = 0; b < 256; b++) {
@@ -150,7 +147,6 @@ static int build_token_index(hr_bytebpe *t, hr_ml_error *err)
         size_t n = byte_char((uint8_t)b, c);
         t->byte_id[b] = hr_bytebpe_token_id(t, c, n);
     }
-    return 0;
 }
 
 /* Merges in rank order; a repeated pair keeps its first (lowest) rank, as HF's map does
@@ -233,10 +229,7 @@ int hr_bytebpe_new(const hr_model_vocab *vocab, hr_bytebpe **out, hr_ml_error *e
     t->added = (added_tok *)(void *)(t->toks + tok_slots);
     t->tok_mask = tok_slots - 1;
     t->merge_mask = merge_slots - 1;
-    if (build_token_index(t, err) != 0) {
-        free(t);
-        return -1;
-    }
+    build_token_index(t);
     build_merge_index(t);
     build_added(t);
     *out = t;

@@ -111,7 +111,23 @@ static int read_merges(const hr_json_doc *d, uint32_t merges, const tok_index *i
     return 0;
 }
 
-static int read_added(const hr_json_doc *d, hr_model_vocab *meta, uint32_t **owned,
+/* tokens[id] = content when they differ (see import_internal.h). */
+static int use_added_text(const hr_json_doc *d, uint32_t t, char **tokens, int64_t id)
+{
+    hr_buf b = HR_BUF_INIT;
+    if (hr_json_string(d, hr_json_get(d, t, "content"), &b) != 0 || !b.data || !b.len) {
+        hr_buf_free(&b);
+        return -1;
+    }
+    if (strcmp(tokens[id], b.data) != 0) {
+        free(tokens[id]);
+        tokens[id] = hr_buf_steal(&b, NULL);
+    }
+    hr_buf_free(&b);
+    return 0;
+}
+
+static int read_added(const hr_json_doc *d, char **tokens, hr_model_vocab *meta, uint32_t **owned,
                       hr_ml_error *err)
 {
     static const struct {
@@ -131,8 +147,9 @@ static int read_added(const hr_json_doc *d, hr_model_vocab *meta, uint32_t **own
     for (uint32_t i = 0; i < n; i++) {
         uint32_t t = hr_json_index(d, added, i);
         int64_t id;
-        if (hr_json_int64(d, hr_json_get(d, t, "id"), &id) != 0 || id < 0 || id >= meta->n_tokens) {
-            hr_ml_error_set(err, "tokenizer.json: added token %u has no valid id", i);
+        if (hr_json_int64(d, hr_json_get(d, t, "id"), &id) != 0 || id < 0 || id >= meta->n_tokens ||
+            use_added_text(d, t, tokens, id) != 0) {
+            hr_ml_error_set(err, "tokenizer.json: added token %u has no valid id or content", i);
             return -1;
         }
         uint32_t flags = 0;
@@ -239,7 +256,7 @@ static int read_template(const hr_json_doc *d, const tok_index *ix, hr_model_voc
     return 0;
 }
 
-int hr_import_bpe(const hr_json_doc *d, char *const *tokens, uint32_t n, hr_model_vocab *meta,
+int hr_import_bpe(const hr_json_doc *d, char **tokens, uint32_t n, hr_model_vocab *meta,
                   uint32_t **owned_merges, uint32_t **owned_added, hr_ml_error *err)
 {
     *owned_merges = *owned_added = NULL;
@@ -252,7 +269,8 @@ int hr_import_bpe(const hr_json_doc *d, char *const *tokens, uint32_t n, hr_mode
     }
     int rc = read_options(d, model, meta, err) ||
                      read_merges(d, hr_json_get(d, model, "merges"), &ix, meta, owned_merges, err) ||
-                     read_added(d, meta, owned_added, err) || read_template(d, &ix, meta, err)
+                     read_template(d, &ix, meta, err) ||
+                     read_added(d, tokens, meta, owned_added, err) /* last: edits tokens */
                  ? -1 : 0;
     free(ix.slots);
     return rc;

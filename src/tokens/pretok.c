@@ -161,29 +161,45 @@ static size_t punctuation(const text_t *t, size_t pos, bool slash_tail)
     return e - pos;
 }
 
-/* The three whitespace alternatives, in order:
- *   \s*[\r\n]+ (cl100k's \s*[\r\n] matches the same): up to the run's last newline;
- *   \s+(?!\S): the whole run at the end of text, else all but its last character;
- *   \s+: a lone whitespace character before non-space. */
-static size_t whitespace(const text_t *t, size_t pos)
+/* The whitespace run at pos: returns its end; *last_start receives where its last
+ * character starts and *last_nl_end the end of its last newline (0 if none). */
+static size_t ws_run(const text_t *t, size_t pos, size_t *last_start, size_t *last_nl_end)
 {
-    size_t p = pos, last_nl_end = 0, last_start = pos;
+    size_t p = pos;
+    *last_start = pos;
+    *last_nl_end = 0;
     while (!at_end(t, p)) {
         uchar c = char_at(t, p);
         if (!(c.cls & HR_UC_WS))
             break;
-        last_start = p;
+        *last_start = p;
         p += c.len;
         if (is_newline(c))
-            last_nl_end = p;
+            *last_nl_end = p;
     }
+    return p;
+}
+
+/* \s+(?!\S) then \s+: the whole run at the end of text, else all but its last character,
+ * or a lone whitespace character before non-space. */
+static size_t ws_tail_rule(const text_t *t, size_t pos, size_t end, size_t last_start)
+{
+    if (at_end(t, end) || last_start == pos)
+        return end - pos;
+    return last_start - pos;
+}
+
+/* The three whitespace alternatives, in order:
+ *   \s*[\r\n]+ (cl100k's \s*[\r\n] matches the same): up to the run's last newline;
+ *   \s+(?!\S) and \s+ (ws_tail_rule). */
+static size_t whitespace(const text_t *t, size_t pos)
+{
+    size_t last_start, last_nl_end, p = ws_run(t, pos, &last_start, &last_nl_end);
     if (p == pos)
         return 0;
     if (last_nl_end)
         return last_nl_end - pos;
-    if (at_end(t, p) || last_start == pos)
-        return p - pos;
-    return last_start - pos;
+    return ws_tail_rule(t, pos, p, last_start);
 }
 
 /* cl100k: [^\r\n\p{L}\p{N}]?+\p{L}+ */
@@ -379,23 +395,11 @@ static size_t gpt2_class_run(const text_t *t, size_t pos)
     return e - pos;
 }
 
-/* \s+(?!\S)|\s+: the whole run at the end of text, else all but its last character, or
- * a lone whitespace character. */
+/* \s+(?!\S)|\s+ (GPT-2 has no newline alternative). */
 static size_t gpt2_whitespace(const text_t *t, size_t pos)
 {
-    size_t p = pos, last_start = pos;
-    while (!at_end(t, p)) {
-        uchar c = char_at(t, p);
-        if (!(c.cls & HR_UC_WS))
-            break;
-        last_start = p;
-        p += c.len;
-    }
-    if (p == pos)
-        return 0;
-    if (at_end(t, p) || last_start == pos)
-        return p - pos;
-    return last_start - pos;
+    size_t last_start, last_nl_end, p = ws_run(t, pos, &last_start, &last_nl_end);
+    return p == pos ? 0 : ws_tail_rule(t, pos, p, last_start);
 }
 
 uint8_t hr_pretok_class_at(const char *text, size_t len, size_t pos, size_t *clen)
