@@ -13,6 +13,7 @@
 #include "kompress_model.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -377,6 +378,73 @@ static void stops_at_the_deadline(void **state)
     hr_buf_free(&in);
 }
 
+/* A session held by another caller past the queue limit: the section fails open, counted
+ * as busy (the request is not held up). */
+typedef struct holder {
+    hr_kompress *k;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int started;
+} holder;
+
+static int hold_work(const hr_ml_loaded *l, void *arg, hr_ml_error *err)
+{
+    (void)l;
+    (void)err;
+    holder *h = arg;
+    pthread_mutex_lock(&h->mu);
+    h->started = 1;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    struct timespec ts = {0, 400000000L};
+    nanosleep(&ts, NULL);
+    return 0;
+}
+
+static void *hold_session(void *arg)
+{
+    holder *h = arg;
+    hr_ml_error err;
+    hr_ml_session_run(hr_kompress_session(h->k), hold_work, h, &err);
+    return NULL;
+}
+
+static void busy_session_fails_open_counted(void **state)
+{
+    (void)state;
+    hr_kompress_config c;
+    hr_kompress_config_init(&c, g_model);
+    c.min_bytes = 256;
+    c.idle_unload_ms = 0;
+    c.queue_ms = 10;
+    hr_ml_error err;
+    holder h = {hr_kompress_open(&c, &err), PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    assert_non_null(h.k);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, hold_session, &h), 0);
+    pthread_mutex_lock(&h.mu);
+    while (!h.started)
+        pthread_cond_wait(&h.cv, &h.mu);
+    pthread_mutex_unlock(&h.mu);
+    hr_buf in = HR_BUF_INIT;
+    kx_prose(&in, 20, 6);
+    hr_compress_result r;
+    assert_int_equal(hr_kompress_compress(h.k, in.data, in.len, 0, &r), 0);
+    assert_int_equal(r.compressed, 0);
+    hr_kompress_stats st;
+    hr_kompress_stats_get(h.k, &st);
+    assert_int_equal(st.busy, 1);
+    assert_int_equal(st.failed_open, 1);
+    assert_int_equal(st.errors, 0);
+    pthread_join(t, NULL);
+    /* free again: the same text compresses */
+    assert_int_equal(hr_kompress_compress(h.k, in.data, in.len, 0, &r), 0);
+    assert_int_equal(r.compressed, 1);
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+    hr_kompress_close(h.k);
+}
+
 static void few_words_pass_and_markers_are_left_alone(void **state)
 {
     (void)state;
@@ -389,6 +457,15 @@ static void few_words_pass_and_markers_are_left_alone(void **state)
     hr_kompress_stats_get(k, &st);
     assert_int_equal(st.passed, 1);
     assert_int_equal(st.chunks, 0);
+    /* already compressed by us or a peer: left alone without running the model */
+    hr_buf in = HR_BUF_INIT;
+    kx_prose(&in, 10, 2);
+    FX(&in, "[5 lines compressed to 2. Retrieve more: hash=0123456789abcdef01234567]\n");
+    assert_int_equal(hr_kompress_compress(k, in.data, in.len, 0, &r), 0);
+    assert_int_equal(r.compressed, 0);
+    hr_kompress_stats_get(k, &st);
+    assert_int_equal(st.chunks, 0);
+    hr_buf_free(&in);
     hr_kompress_close(k);
 }
 
@@ -435,6 +512,7 @@ int main(void)
         cmocka_unit_test(same_bytes_across_thread_counts_and_restarts),
         cmocka_unit_test(fails_open_on_missing_corrupt_or_vanished_model),
         cmocka_unit_test(stops_at_the_deadline),
+        cmocka_unit_test(busy_session_fails_open_counted),
         cmocka_unit_test(few_words_pass_and_markers_are_left_alone),
         cmocka_unit_test(routed_from_detection_for_prose_only),
     };
