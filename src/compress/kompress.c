@@ -339,7 +339,7 @@ struct hr_kompress {
     hr_kompress_config cfg;
     char *path;
     hr_ml_session *s;
-    pthread_mutex_t mu; /* guards stats */
+    pthread_mutex_t mu; /* guards stats (chunk_ms included) */
     hr_kompress_stats st;
 };
 
@@ -513,13 +513,14 @@ int hr_kompress_stats_json(hr_kompress *k, hr_buf *out)
     rc |= hr_json_write_string(out, k->path, strlen(k->path));
     rc |= hr_buf_printf(out, ",\"tokenizer\":\"%s\",\"calls\":%llu,\"compressed\":%llu,\"passed\":%llu,"
                              "\"failed_open\":%llu,\"errors\":%llu,\"busy\":%llu,\"deadline\":%llu,"
-                             "\"words_in\":%llu,\"words_kept\":%llu,\"chunks\":%llu,\"last_error\":",
+                             "\"words_in\":%llu,\"words_kept\":%llu,\"chunks\":%llu,\"chunk_ms\":%.1f,"
+                             "\"last_error\":",
                         k->cfg.tok ? k->cfg.tok->name : "none", (unsigned long long)s.calls,
                         (unsigned long long)s.compressed, (unsigned long long)s.passed,
                         (unsigned long long)s.failed_open, (unsigned long long)s.errors,
                         (unsigned long long)s.busy, (unsigned long long)s.deadline,
                         (unsigned long long)s.words_in, (unsigned long long)s.words_kept,
-                        (unsigned long long)s.chunks);
+                        (unsigned long long)s.chunks, s.chunk_ms);
     rc |= hr_json_write_string(out, s.last_error, strlen(s.last_error));
     rc |= hr_buf_puts(out, ",\"session\":");
     rc |= hr_ml_session_status_json(k->s, out);
@@ -550,6 +551,31 @@ static void keep_top(const float *scores, size_t from, size_t n, double ratio, u
     }
 }
 
+/* The mean time of a chunk so far (0 before the first), and an update with one more. */
+static double chunk_ms(hr_kompress *k)
+{
+    pthread_mutex_lock(&k->mu);
+    double v = k->st.chunk_ms;
+    pthread_mutex_unlock(&k->mu);
+    return v;
+}
+
+static void note_chunk_ms(hr_kompress *k, double ms)
+{
+    pthread_mutex_lock(&k->mu);
+    k->st.chunk_ms = k->st.chunk_ms > 0 ? 0.8 * k->st.chunk_ms + 0.2 * ms : ms;
+    pthread_mutex_unlock(&k->mu);
+}
+
+/* 1 if `chunks` more chunks at the usual speed still end before the deadline. A section
+ * that cannot finish is given up before its first chunk (or before the chunk that would
+ * cross the deadline), not after spending the request's time on it: the result would be
+ * forwarded unchanged either way. */
+static int fits(hr_kompress *k, size_t chunks, double deadline_ms)
+{
+    return deadline_ms <= 0 || mono_ms() + (double)chunks * chunk_ms(k) < deadline_ms;
+}
+
 /* Scores every word chunk by chunk; with keep, applies the keep rule per chunk. */
 static score_outcome score_all(hr_kompress *k, const char *in, const hr_kwords *w, float *scores,
                                uint8_t *keep, double deadline_ms, uint64_t *chunks, hr_ml_error *err)
@@ -558,15 +584,20 @@ static score_outcome score_all(hr_kompress *k, const char *in, const hr_kwords *
         hr_ml_error_set(err, "kompress: no byte-level BPE tokenizer in this build");
         return FAIL_ERROR;
     }
+    /* at least this many chunks: a chunk holds at most 350 words */
+    if (!fits(k, (w->n + HR_KOMPRESS_CHUNK_WORDS - 1) / HR_KOMPRESS_CHUNK_WORDS, deadline_ms))
+        return FAIL_DEADLINE;
     for (size_t from = 0; from < w->n;) {
-        if (deadline_ms > 0 && mono_ms() >= deadline_ms)
+        if (!fits(k, 1, deadline_ms))
             return FAIL_DEADLINE;
         chunk_job j = {k->cfg.tok, in, w->v, w->n, from, scores, 0};
+        double t0 = mono_ms();
         hr_ml_rc rc = hr_ml_session_run(k->s, chunk_work, &j, err);
         if (rc == HR_ML_BUSY)
             return FAIL_BUSY;
         if (rc != HR_ML_OK)
             return FAIL_ERROR;
+        note_chunk_ms(k, mono_ms() - t0);
         (*chunks)++;
         if (keep && k->cfg.ratio > 0)
             keep_top(scores, from, j.consumed, k->cfg.ratio, keep);

@@ -17,7 +17,8 @@
  * Same contract as every compressor (compressor.h): one marker (unit "words") naming the
  * content hash of the input, deterministic output (the encoder's results do not depend on
  * the thread count), fail open: a missing or corrupt model, a busy session, a deadline
- * reached between chunks or any error gives "not compressed" and is counted.
+ * reached (or sure to be reached, at the measured time per chunk) before a chunk, or any
+ * error gives "not compressed" and is counted.
  *
  * The session: hr_kompress_open creates one ML session (ml/session.h, kind "kompress",
  * name "kompress"): nothing loads until the first prose section arrives; the helper
@@ -94,6 +95,8 @@ typedef struct hr_kompress_stats {
     uint64_t errors, busy, deadline;
     uint64_t words_in, words_kept; /* over compressed sections */
     uint64_t chunks;     /* encoder runs */
+    double chunk_ms;     /* moving mean time of one chunk (0 before the first): a section
+                            whose chunks cannot end before the deadline is not started */
     char last_error[256];
 } hr_kompress_stats;
 

@@ -374,6 +374,22 @@ static void stops_at_the_deadline(void **state)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     expect_failed_open(k, in.data, in.len, ts.tv_sec * 1e3 + ts.tv_nsec / 1e6, 0, 1);
+    /* once the time of a chunk is known, a section that cannot end in time is not started */
+    hr_compress_result r;
+    assert_int_equal(hr_kompress_compress(k, in.data, in.len, 0, &r), 0);
+    assert_int_equal(r.compressed, 1);
+    hr_compress_result_free(&r);
+    hr_kompress_stats st;
+    hr_kompress_stats_get(k, &st);
+    assert_true(st.chunk_ms > 0);
+    uint64_t chunks = st.chunks;
+    hr_buf big = HR_BUF_INIT;
+    kx_prose(&big, 300, 9); /* 3,900 words: at least 12 chunks */
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    expect_failed_open(k, big.data, big.len, ts.tv_sec * 1e3 + ts.tv_nsec / 1e6 + 4 * st.chunk_ms, 0, 2);
+    hr_kompress_stats_get(k, &st);
+    assert_int_equal(st.chunks, chunks);
+    hr_buf_free(&big);
     hr_kompress_close(k);
     hr_buf_free(&in);
 }
