@@ -93,19 +93,21 @@ static int setup_model(void **state)
     return kompress_test_model("tiny", 5, g_model, sizeof g_model);
 }
 
-static hr_kompress *open_k(const char *path)
+static hr_kompress *open_kq(const char *path, long queue_ms)
 {
     hr_kompress_config c;
     hr_kompress_config_init(&c, path);
     c.min_bytes = 256;
     c.idle_unload_ms = 0;
-    c.queue_ms = 5000;
+    c.queue_ms = queue_ms;
     hr_ml_error err;
     hr_kompress *k = hr_kompress_open(&c, &err);
     if (!k)
         fail_msg("open: %s", err.msg);
     return k;
 }
+
+static hr_kompress *open_k(const char *path) { return open_kq(path, 5000); }
 
 /* Prose in indented lines, each starting with its own must-keep label "L<n>:", with
  * must-keep words (paths, flags, numbers, CamelCase, error words) among plain ones. */
@@ -428,14 +430,7 @@ static void *hold_session(void *arg)
 static void busy_session_fails_open_counted(void **state)
 {
     (void)state;
-    hr_kompress_config c;
-    hr_kompress_config_init(&c, g_model);
-    c.min_bytes = 256;
-    c.idle_unload_ms = 0;
-    c.queue_ms = 10;
-    hr_ml_error err;
-    holder h = {hr_kompress_open(&c, &err), PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
-    assert_non_null(h.k);
+    holder h = {open_kq(g_model, 10), PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, hold_session, &h), 0);
     pthread_mutex_lock(&h.mu);
