@@ -363,10 +363,11 @@ def main(argv):
     ap.add_argument("--out", required=True)
     ap.add_argument("--tokenizer", help="modernbert: use this tokenizer.json (e.g. from "
                     "tools/gen_bpe_fixture.mjs) instead of generating one")
-    ap.add_argument("--layout", default="hf", choices=["hf", "merged", "peft"],
+    ap.add_argument("--layout", default="hf", choices=["hf", "merged", "peft", "peft-encoder"],
                     help="modernbert weight names: hf (ModernBertModel + kompress.* heads), "
                     "merged (the original's encoder.* / token_head / span_conv), peft (merged "
-                    "wrapped by PEFT LoRA, with adapter_config.json)")
+                    "wrapped by PEFT LoRA, with adapter_config.json), peft-encoder (only the "
+                    "encoder wrapped: encoder.base_model.model.*)")
     ap.add_argument("--merged-out", help="with --layout peft: also write the NumPy merge "
                     "W + (alpha/r) B A in the merged layout (model.safetensors only) here")
     a = ap.parse_args(argv)

@@ -227,32 +227,40 @@ def merged_layout(weights):
     return out
 
 
-def peft_layout(weights, seed, r=8, alpha=16):
-    """The merged layout wrapped by PEFT LoRA (model.state_dict() of a PeftModel): names under
-    base_model.model.; each target module's frozen weight as M.base_layer.weight plus
-    M.lora_A.default.weight [r, in] and M.lora_B.default.weight [out, r]; token_head trained in
-    full as modules_to_save (the copy PEFT keeps beside original_module). Returns the tensors,
+def peft_layout(weights, seed, r=8, alpha=16, wrap="model"):
+    """The merged layout wrapped by PEFT LoRA. wrap "model": get_peft_model on the whole
+    model (its state_dict puts every name under base_model.model.; token_head trained in full
+    as modules_to_save, the copy PEFT keeps beside original_module); wrap "encoder":
+    get_peft_model on model.encoder only (encoder names under encoder.base_model.model.,
+    heads as they are). Each target module's frozen weight is M.base_layer.weight plus
+    M.lora_A.default.weight [r, in] and M.lora_B.default.weight [out, r]. Returns the tensors,
     the adapter_config.json and the NumPy merge W + (alpha / r) * B @ A in the merged layout."""
     rng = np.random.default_rng(seed + 1000)
     merged = merged_layout(weights)
     out, numpy_merged = {}, {}
+
+    def wrapped(name):
+        if wrap == "model":
+            return "base_model.model." + name
+        return "encoder.base_model.model." + name[len("encoder."):] if name.startswith("encoder.") else name
+
     for name, w in merged.items():
         module = name[:-len(".weight")] if name.endswith(".weight") else None
         if module and module.split(".")[-1] in LORA_TARGETS:
             a = (rng.standard_normal((r, w.shape[1])) / np.sqrt(w.shape[1])).astype(np.float32)
             b = (rng.standard_normal((w.shape[0], r)) * 0.05).astype(np.float32)
-            out["base_model.model.%s.base_layer.weight" % module] = w
-            out["base_model.model.%s.lora_A.default.weight" % module] = a
-            out["base_model.model.%s.lora_B.default.weight" % module] = b
+            out["%s.base_layer.weight" % wrapped(module)] = w
+            out["%s.lora_A.default.weight" % wrapped(module)] = a
+            out["%s.lora_B.default.weight" % wrapped(module)] = b
             delta = (alpha / r) * (b.astype(np.float64) @ a.astype(np.float64))
             numpy_merged[name] = w + delta.astype(np.float32)
-        elif name.startswith("token_head."):
+        elif name.startswith("token_head.") and wrap == "model":
             out["base_model.model.token_head.modules_to_save.default." + name[len("token_head."):]] = w
             out["base_model.model.token_head.original_module." + name[len("token_head."):]] = \
                 (rng.standard_normal(w.shape) * 0.3).astype(np.float32)  # untrained copy
             numpy_merged[name] = w
         else:
-            out["base_model.model." + name] = w
+            out[wrapped(name)] = w
             numpy_merged[name] = w
     config = {"peft_type": "LORA", "task_type": None, "r": r, "lora_alpha": alpha,
               "target_modules": LORA_TARGETS, "lora_dropout": 0.1, "bias": "none",
@@ -277,8 +285,9 @@ def generate(size, seed, out, write_json, write_safetensors, tokenizer=None, lay
     weights = build_weights(cfg, rng)
     os.makedirs(out, exist_ok=True)
     write_json(os.path.join(out, "config.json"), cfg)
-    if layout == "peft":
-        weights, adapter, numpy_merged = peft_layout(weights, seed)
+    if layout in ("peft", "peft-encoder"):
+        weights, adapter, numpy_merged = peft_layout(weights, seed,
+                                                     wrap="encoder" if layout == "peft-encoder" else "model")
         write_json(os.path.join(out, "adapter_config.json"), adapter)
         if merged_out:  # the NumPy merge, for tests to compare the importer's merge with
             os.makedirs(merged_out, exist_ok=True)

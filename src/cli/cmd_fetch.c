@@ -164,7 +164,10 @@ static int fetch_pin(const fetch_opts *o, const pin *x, const char *dir, int tty
 {
     const char *name = strrchr(x->path, '/') ? strrchr(x->path, '/') + 1 : x->path;
     char url[2048], dest[4600], err[1024];
-    snprintf(url, sizeof url, "%s/%s/resolve/%s/%s", o->base_url, x->repo,
+    size_t bl = strlen(o->base_url);
+    while (bl > 0 && o->base_url[bl - 1] == '/') /* "https://mirror/" works too */
+        bl--;
+    snprintf(url, sizeof url, "%.*s/%s/resolve/%s/%s", (int)bl, o->base_url, x->repo,
              x->revision[0] ? x->revision : "main", x->path);
     snprintf(dest, sizeof dest, "%s/%s", dir, name);
     progress p = {name, tty, -1, 0};

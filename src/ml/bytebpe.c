@@ -18,6 +18,8 @@
 #include <string.h>
 
 #define BPE_STACK_BYTES 256
+/* Longest piece merged as one (see bytebpe.h): bounds the merge scratch to ~3 MB. */
+#define BPE_MAX_PIECE 65536
 #define DEAD_SYMBOL (-1)
 
 typedef struct {
@@ -265,6 +267,7 @@ static bool full(const emitter *e) { return e->n > e->stop || e->oom; }
 typedef struct {
     uint32_t rank, pos;
     int32_t result;
+    int32_t left, right; /* the pair as queued: a pop finding it unchanged skips the lookup */
 } cand;
 
 static bool cand_less(cand a, cand b) { return a.rank < b.rank || (a.rank == b.rank && a.pos < b.pos); }
@@ -312,7 +315,8 @@ static void push_pair(const hr_bytebpe *t, word_state *w, int32_t pos)
         return;
     const merge_slot *m = merge_find(t, w->sym[pos], w->sym[nx]);
     if (m)
-        heap_push(w->heap, &w->n_heap, (cand){m->rank, (uint32_t)pos, m->result});
+        heap_push(w->heap, &w->n_heap,
+                  (cand){m->rank, (uint32_t)pos, m->result, w->sym[pos], w->sym[nx]});
 }
 
 static void merge_all(const hr_bytebpe *t, word_state *w, int32_t m)
@@ -324,9 +328,12 @@ static void merge_all(const hr_bytebpe *t, word_state *w, int32_t m)
         int32_t pos = (int32_t)c.pos, nx = w->next[pos];
         if (w->sym[pos] == DEAD_SYMBOL || nx < 0)
             continue;
-        const merge_slot *cur = merge_find(t, w->sym[pos], w->sym[nx]);
-        if (!cur || cur->result != c.result)
-            continue; /* stale: one side changed since this pair was queued */
+        if (w->sym[pos] != c.left || w->sym[nx] != c.right) {
+            /* changed since queued: HF still merges when the new pair makes the same token */
+            const merge_slot *cur = merge_find(t, w->sym[pos], w->sym[nx]);
+            if (!cur || cur->result != c.result)
+                continue;
+        }
         w->sym[pos] = c.result;
         w->sym[nx] = DEAD_SYMBOL;
         w->next[pos] = w->next[nx];
@@ -350,8 +357,16 @@ static int32_t whole_piece_id(const hr_bytebpe *t, const uint8_t *p, size_t n)
     return hr_bytebpe_token_id(t, buf, k);
 }
 
-/* Byte-level BPE of one pre-tokenized piece. */
+static void bpe_piece_whole(const hr_bytebpe *t, const uint8_t *p, size_t n, emitter *e);
+
+/* Byte-level BPE of one pre-tokenized piece; an over-long one in BPE_MAX_PIECE slices. */
 static void bpe_piece(const hr_bytebpe *t, const uint8_t *p, size_t n, emitter *e)
+{
+    for (size_t off = 0; off < n && !e->oom; off += BPE_MAX_PIECE)
+        bpe_piece_whole(t, p + off, n - off < BPE_MAX_PIECE ? n - off : BPE_MAX_PIECE, e);
+}
+
+static void bpe_piece_whole(const hr_bytebpe *t, const uint8_t *p, size_t n, emitter *e)
 {
     if (n == 1) {
         if (t->byte_id[p[0]] >= 0)

@@ -16,6 +16,9 @@
  *      piece that is a whole token is taken as is).
  * Input bytes are taken as they are: invalid UTF-8 is encoded byte by byte (a JS or Python
  * string of the same bytes would hold U+FFFD instead; the proxy never sends such text).
+ * One deliberate difference from HF: a single piece longer than 64 KiB (an unbroken run of
+ * letters, digits or punctuation) is merged in 64 KiB slices, so merging never needs more
+ * than ~3 MB of scratch; its ids may differ from HF's at the slice seams only.
  *
  * Pre-split words (what the original Kompress does: tokenizer(words,
  * is_split_into_words=True)): HF encodes each word as its own sequence through steps 1-3
@@ -29,8 +32,8 @@
  * Ownership: hr_bytebpe_new borrows the vocab's strings, merges and added-token table
  * (e.g. inside a mapped model file; they must outlive the tokenizer) and allocates its
  * hash indexes, released by hr_bytebpe_free. Encoding allocates only for a single piece
- * longer than 256 bytes (a run of letters, digits or punctuation without a break) and,
- * with add_prefix_space, for gaps that long.
+ * longer than 256 bytes (a run of letters, digits or punctuation without a break; at most
+ * ~3 MB, freed before returning) and, with add_prefix_space, for gaps that long.
  * A tokenizer is read-only after creation and may be shared between threads.
  */
 #ifndef HR_ML_BYTEBPE_H

@@ -42,7 +42,8 @@ int hr_import_bpe(const hr_json_doc *d, char **tokens, uint32_t n, hr_model_voca
 typedef struct hr_weight_src {
     hr_safetensors *st; /* owned */
     char root[24];      /* "" or "base_model.model." (PEFT) */
-    char enc[16];       /* encoder prefix under root: "", "model.", "encoder.", "bert." */
+    char enc[32];       /* encoder prefix under root: "", "model.", "encoder.", "bert.",
+                         * "encoder.base_model.model." (PEFT on the encoder only) */
     uint32_t r;         /* LoRA rank (adapter_config.json), 0 without LoRA */
     double scale;       /* lora_alpha / r (or / sqrt(r) with use_rslora) */
     char **targets;     /* owned: target_modules */

@@ -11,7 +11,11 @@
  *     module split into its frozen base ("M.base_layer.weight", or "M.weight" in adapter
  *     exports) and the low-rank pair "M.lora_A[.default].weight" [r, in] /
  *     "M.lora_B[.default].weight" [out, r]; heads trained in full may sit in
- *     "M.modules_to_save.default.weight". adapter_config.json gives r, lora_alpha and
+ *     "M.modules_to_save.default.weight"; when PEFT wrapped only the encoder (as training
+ *     scripts built on the original do: get_peft_model(model.encoder, ...)) the encoder's
+ *     names sit under "encoder.base_model.model." and the heads stay plain. A model that
+ *     drops those LoRA names by loading with strict=False would silently lose the fine-tune;
+ *     here they are merged. adapter_config.json gives r, lora_alpha and
  *     target_modules; the importer merges W + (lora_alpha / r) * B * A (alpha / sqrt(r)
  *     with use_rslora), once, at import.
  * Callers ask for the encoder-relative name ("layers.0.attn.Wqkv.weight") or the head's
@@ -255,7 +259,8 @@ static int read_adapter_config(hr_weight_src *s, const hr_json_doc *d, hr_ml_err
 /* Encoder prefix under the root: the first spelling under which probe exists. */
 static const char *encoder_prefix(const hr_weight_src *s, const char *probe)
 {
-    static const char *const prefixes[] = {"", "model.", "encoder.", "bert."};
+    static const char *const prefixes[] = {"", "model.", "encoder.", "bert.",
+                                           "encoder.base_model.model."};
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
         char full[256], stored[320];
         snprintf(full, sizeof full, "%s%s%s", s->root, prefixes[i], probe);

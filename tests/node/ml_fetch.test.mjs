@@ -86,7 +86,7 @@ const mode = (p) => fs.statSync(p).mode & 0o777;
 test('interrupted download resumes with Range and imports the same model as a direct import', async () => {
   const srv = await hub({ cutAfter: 100000 });
   const data = path.join(work, 'data-resume');
-  const args = ['model', 'fetch', 'kompress', '--data-dir', data, '--base-url', srv.url, '--pins', pinsFile];
+  const args = ['model', 'fetch', 'kompress', '--data-dir', data, '--base-url', `${srv.url}/`, '--pins', pinsFile];
   const first = await run(args);
   assert.equal(first.code, 1, first.stderr);
   assert.match(first.stderr, /run again to resume/);

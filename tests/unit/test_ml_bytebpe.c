@@ -261,6 +261,18 @@ static void test_word_reports_needed_count(void **state)
         assert_int_equal(many[i], ID_AA);
     free(many);
     free(w);
+    /* a piece over 64 KiB is merged in 64 KiB slices: 100,001 a's = 65,536 + 34,465 a's,
+     * i.e. 32,768 aa + (17,232 aa + 1 a) */
+    w = malloc(100001);
+    many = malloc(60000 * sizeof *many);
+    assert_non_null(w);
+    assert_non_null(many);
+    memset(w, 'a', 100001);
+    assert_int_equal(hr_bytebpe_encode_word(t, w, 100001, 0, many, 60000), 32768 + 17232 + 1);
+    assert_int_equal(many[32768 + 17232], 'a');
+    assert_int_equal(many[32768 + 17231], ID_AA);
+    free(many);
+    free(w);
 }
 
 static void test_add_prefix_space(void **state)

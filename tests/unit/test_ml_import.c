@@ -10,6 +10,7 @@
  *   - an added token sharing its id with a vocabulary entry of another spelling (ModernBERT's
  *     space runs: raw "  " added, byte-mapped "ĠĠ" in the vocab) keeps the merge that makes
  *     the id and is matched by its raw text;
+ *   - PEFT applied to the encoder only (encoder.base_model.model.*) imports to the same bytes;
  *   - clear errors: LoRA weights without adapter_config.json, an adapter config without
  *     LoRA weights, DoRA, a regex target_modules, targets matching nothing, a wrong rank,
  *     no safetensors at all.
@@ -63,6 +64,7 @@ static int setup(void **state)
     char extra[700];
     snprintf(extra, sizeof extra, "--merged-out '%s/numpy'", g_dir);
     gen("peft", extra);
+    gen("peft-encoder", "");
     /* the NumPy merge is a merged-layout checkpoint: give it the same config and tokenizer */
     snprintf(cmd, sizeof cmd, "cp '%s/hf/config.json' '%s/hf/tokenizer.json' '%s/numpy/'", g_dir,
              g_dir, g_dir);
@@ -162,6 +164,21 @@ static void test_peft_merge_equals_numpy(void **state)
     hr_safetensors_close(numpy);
     hr_weight_src_close(&peft);
     hr_weight_src_close(&hf);
+}
+
+/* PEFT wrapping only the encoder: same weights and deltas, so the same model file. */
+static void test_peft_on_encoder_equals_peft_on_model(void **state)
+{
+    (void)state;
+    char a[800], b[800];
+    import_ok("peft", a, sizeof a);
+    import_ok("peft-encoder", b, sizeof b);
+    size_t la, lb;
+    uint8_t *x = read_all(a, &la), *y = read_all(b, &lb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(x, y, la);
+    free(x);
+    free(y);
 }
 
 static void test_peft_import_equals_numpy_import(void **state)
@@ -306,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_merged_layout_equals_hf_layout),
         cmocka_unit_test(test_peft_merge_equals_numpy),
         cmocka_unit_test(test_peft_import_equals_numpy_import),
+        cmocka_unit_test(test_peft_on_encoder_equals_peft_on_model),
         cmocka_unit_test(test_bad_layouts_are_named),
         cmocka_unit_test(test_added_token_sharing_a_vocab_id),
     };
