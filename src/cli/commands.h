@@ -19,6 +19,7 @@ int hr_cmd_embed(int argc, char **argv);
 int hr_cmd_tokens(int argc, char **argv);
 int hr_cmd_compress(int argc, char **argv);
 int hr_cmd_stats(int argc, char **argv);
+int hr_cmd_kompress(int argc, char **argv);
 int hr_cmd_wrap(int argc, char **argv);
 int hr_cmd_unwrap(int argc, char **argv);
 int hr_cmd_mcp_admin(int argc, char **argv); /* mcp install|uninstall|status */

@@ -1,6 +1,7 @@
 /* health.c: the local status routes of routes.def: /livez, /readyz, /health, /metrics,
  * /stats and /debug/memory. Each reads the proxy state, config and metrics singletons;
  * none changes anything. */
+#include "compress/kompress.h"
 #include "compress/pipeline_instance.h"
 #include "json/json.h"
 #include "ml/session.h"
@@ -9,6 +10,7 @@
 #include "proxy/proxy.h"
 #include "proxy/routes.h"
 #include "proxy/savings.h"
+#include "sys/budget.h"
 #include "sys/log.h"
 #include "sys/mem.h"
 
@@ -36,6 +38,24 @@ static int put_kv_string(hr_buf *b, const char *key, const char *value, int comm
 {
     int rc = hr_buf_printf(b, "%s\"%s\":", comma ? "," : "", key);
     return rc | hr_json_write_string(b, value, strlen(value));
+}
+
+/* Whether prose goes through Kompress, why not, and its session's state; replaces the
+ * closing '}' of the health object. */
+static int append_kompress_health(hr_buf *b)
+{
+    hr_pipeline *p = hr_pipeline_process();
+    hr_kompress *k = hr_pipeline_kompress(p);
+    b->len--; /* the object's '}' */
+    int rc = hr_buf_printf(b, ",\"kompress\":{\"enabled\":%s", k ? "true" : "false");
+    rc |= put_kv_string(b, "status", hr_pipeline_kompress_note(p), 1);
+    if (k) {
+        hr_ml_session_status st;
+        hr_ml_session_status_get(hr_kompress_session(k), &st);
+        rc |= put_kv_string(b, "model", hr_kompress_model_path(k), 1);
+        rc |= put_kv_string(b, "state", hr_ml_state_name(st.state), 1);
+    }
+    return rc | hr_buf_puts(b, "}}");
 }
 
 /* An upstream URL as any client may see it: credentials in it masked. */
@@ -69,6 +89,7 @@ int hr_route_health(const hr_request *req, hr_response *res)
                         c->log_messages ? "true" : "false", c->graceful_shutdown_timeout_s,
                         c->upstream_timeout_ms / 1000.0, c->connect_timeout_ms / 1000.0,
                         c->retry_attempts, c->max_connections, hr_compress_mode_name(c->pipeline.mode));
+    rc |= append_kompress_health(&b);
     if (rc == 0)
         rc = hr_response_json(res, 200, b.data, b.len);
     hr_buf_free(&b);
@@ -80,7 +101,7 @@ int hr_route_health(const hr_request *req, hr_response *res)
  * other name the pipeline counted. */
 static int append_compressor_metrics(hr_buf *b)
 {
-    static const char *const known[] = {"smart_crusher", "logs", "search", "diff", "text", "listing"};
+    static const char *const known[] = {"smart_crusher", "logs", "search", "diff", "text", "listing", "kompress"};
     hr_pipeline *p = hr_pipeline_process();
     hr_pipeline_stats s;
     memset(&s, 0, sizeof s);
@@ -135,6 +156,39 @@ static int append_compressor_metrics(hr_buf *b)
     return rc;
 }
 
+/* Kompress per section, by outcome; zeros without a model so the series always exist. */
+static int append_kompress_metrics(hr_buf *b)
+{
+    hr_kompress_stats s;
+    memset(&s, 0, sizeof s);
+    hr_kompress *k = hr_pipeline_kompress(hr_pipeline_process());
+    if (k)
+        hr_kompress_stats_get(k, &s);
+    return hr_buf_printf(
+        b,
+        "# HELP headroom_kompress_enabled 1 when a Kompress model is configured.\n"
+        "# TYPE headroom_kompress_enabled gauge\n"
+        "headroom_kompress_enabled %d\n"
+        "# HELP headroom_kompress_sections_total Prose sections sent to Kompress, by outcome.\n"
+        "# TYPE headroom_kompress_sections_total counter\n"
+        "headroom_kompress_sections_total{outcome=\"compressed\"} %llu\n"
+        "headroom_kompress_sections_total{outcome=\"passed\"} %llu\n"
+        "headroom_kompress_sections_total{outcome=\"error\"} %llu\n"
+        "headroom_kompress_sections_total{outcome=\"busy\"} %llu\n"
+        "headroom_kompress_sections_total{outcome=\"deadline\"} %llu\n"
+        "# HELP headroom_kompress_failed_open_total Sections forwarded without Kompress after an error, busy session or deadline.\n"
+        "# TYPE headroom_kompress_failed_open_total counter\n"
+        "headroom_kompress_failed_open_total %llu\n"
+        "# HELP headroom_kompress_words_total Words of compressed sections, in and kept.\n"
+        "# TYPE headroom_kompress_words_total counter\n"
+        "headroom_kompress_words_total{kind=\"in\"} %llu\n"
+        "headroom_kompress_words_total{kind=\"kept\"} %llu\n",
+        k != NULL, (unsigned long long)s.compressed, (unsigned long long)s.passed,
+        (unsigned long long)s.errors, (unsigned long long)s.busy, (unsigned long long)s.deadline,
+        (unsigned long long)s.failed_open, (unsigned long long)s.words_in,
+        (unsigned long long)s.words_kept);
+}
+
 /* The connection guard's counters (http/guard.h): slow or hostile clients. */
 static int append_client_guard_metrics(hr_buf *b)
 {
@@ -157,6 +211,8 @@ int hr_route_metrics(const hr_request *req, hr_response *res)
     if (rc == 0)
         rc = append_compressor_metrics(&b);
     if (rc == 0)
+        rc = append_kompress_metrics(&b);
+    if (rc == 0)
         rc = append_client_guard_metrics(&b);
     if (rc == 0)
         rc = hr_response_body(res, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
@@ -175,6 +231,9 @@ int hr_route_stats(const hr_request *req, hr_response *res)
         b.len--;
         rc |= hr_buf_puts(&b, ",\"compression\":");
         rc |= hr_pipeline_process_stats_json(&b);
+        hr_kompress *k = hr_pipeline_kompress(hr_pipeline_process());
+        rc |= hr_buf_puts(&b, ",\"kompress\":");
+        rc |= k ? hr_kompress_stats_json(k, &b) : hr_buf_puts(&b, "null");
         rc |= hr_savings_json(&b, 1); /* persistent savings, dollars, prompt cache, memory */
         rc |= hr_buf_putc(&b, '}');
     }
@@ -193,10 +252,15 @@ int hr_route_debug_memory(const hr_request *req, hr_response *res)
                                  "/proc/self/status is not readable");
     hr_buf b = HR_BUF_INIT;
     int rc = hr_buf_printf(&b, "{\"vm_rss\":%zu,\"rss_anon\":%zu,\"rss_file\":%zu,\"rss_shmem\":%zu,"
-                               "\"vm_hwm\":%zu,\"heap_in_use\":%zu,\"heap_free\":%zu,\"threads\":%d,"
-                           "\"ml\":",
+                               "\"vm_hwm\":%zu,\"heap_in_use\":%zu,\"heap_free\":%zu,\"threads\":%d,",
                            m.vm_rss, m.rss_anon, m.rss_file, m.rss_shmem, m.vm_hwm, m.heap_in_use,
                            m.heap_free, m.threads);
+    const hr_budget *bud = hr_budget_process();
+    if (rc == 0)
+        rc = hr_buf_printf(&b, "\"inflight\":{\"used\":%zu,\"peak\":%zu,\"limit\":%zu,"
+                               "\"refused\":%llu},\"ml\":",
+                           hr_budget_used(bud), hr_budget_peak(bud), bud->limit,
+                           hr_budget_refused(bud));
     /* ML sessions own most of what can grow: their state, mapped and scratch bytes. */
     if (rc == 0)
         rc = hr_ml_runtime_json(&b);

@@ -147,7 +147,8 @@ static void close_db_locked(void)
 int hr_stats_store_open(const char *dir_opt, int retention_days, char *err, size_t errlen)
 {
     char dir[4096];
-    if (hr_data_dir_resolve(dir_opt, dir, sizeof dir, err, errlen) < 0 || hr_make_dirs(dir, err, errlen) < 0)
+    if (hr_data_dir_resolve(dir_opt, dir, sizeof dir, err, errlen) < 0 || hr_make_dirs(dir, err, errlen) < 0 ||
+        hr_data_dir_secure(dir, err, errlen) < 0)
         return -1;
     pthread_rwlock_wrlock(&S.file);
     close_db_locked();

@@ -13,4 +13,9 @@ int hr_data_dir_resolve(const char *explicit_dir, char *out, size_t cap, char *e
 /* mkdir -p with mode 0700 (the data dir holds user content). 0 ok, -1 with err filled. */
 int hr_make_dirs(const char *dir, char *err, size_t errlen);
 
+/* The data dir holds user content: an existing dir another user owns is refused, a shared
+ * one (sticky or world-writable, like /tmp) is refused, one of ours others can enter is
+ * tightened to 0700 (logged). 0 ok, -1 with err filled. */
+int hr_data_dir_secure(const char *dir, char *err, size_t errlen);
+
 #endif
