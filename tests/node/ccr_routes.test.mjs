@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { havePrograms, needs } from './lib/deps.mjs';
 
 const BIN = process.env.HEADROOM_BIN;
 const PY = process.env.HEADROOM_PYTHON || '/usr/bin/python3';
@@ -140,9 +141,9 @@ function freePort() {
   });
 }
 
-const haveRedis = spawnSync('sh', ['-c', 'command -v redis-server && command -v redis-cli']).status === 0;
+const haveRedis = havePrograms('redis-server', 'redis-cli');
 
-test('two proxies share one Redis store; a stopped Redis answers 503 fast', { skip: !haveRedis && 'redis-server not installed' }, async () => {
+test('two proxies share one Redis store; a stopped Redis answers 503 fast', { skip: needs(haveRedis, 'redis-server') }, async () => {
   const port = await freePort();
   const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
     { stdio: 'ignore' });

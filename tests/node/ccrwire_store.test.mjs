@@ -11,6 +11,7 @@ import net from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
 import { startFakeUpstream, openaiChatCompletion } from './lib/fake_upstream.mjs';
 import { startProxy } from './lib/proxy.mjs';
+import { havePrograms, needs } from './lib/deps.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const cleanups = [];
@@ -74,10 +75,10 @@ test('memory backend full: the original is forwarded whole, no tool offered, the
   }
 });
 
-const haveRedis = spawnSync('sh', ['-c', 'command -v redis-server && command -v redis-cli']).status === 0;
+const haveRedis = havePrograms('redis-server', 'redis-cli');
 
 test('Redis stopped: originals forwarded; a call for an original kept before gets an error text, the client an answer',
-  { skip: !haveRedis && 'redis-server not installed' }, async () => {
+  { skip: needs(haveRedis, 'redis-server') }, async () => {
     const port = await freePort();
     const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     cleanups.push(async () => { if (redis.exitCode === null && redis.signalCode === null) redis.kill('SIGKILL'); });

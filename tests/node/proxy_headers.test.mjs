@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { gzipSync, deflateSync, deflateRawSync } from 'node:zlib';
 import { startFakeUpstream } from './lib/fake_upstream.mjs';
 import { startProxy } from './lib/proxy.mjs';
+import { CI_STRICT } from './lib/deps.mjs';
 
 let up, proxy;
 
@@ -85,6 +86,7 @@ test('gzip, deflate (zlib and raw) and zstd request bodies are decoded before fo
   const cases = [['gzip', gzipSync(json)], ['deflate', deflateSync(json)], ['deflate', deflateRawSync(json)]];
   const z = zstdCompress(Buffer.from(json));
   if (z) cases.push(['zstd', z]);
+  else if (CI_STRICT) assert.fail('zstd CLI missing under CI=true (scripts/setup.sh --test installs it)');
   else t.diagnostic('zstd CLI missing: zstd case skipped');
   for (const [enc, bytes] of cases) {
     up.reset();
