@@ -13,6 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { havePrograms, needs } from './lib/deps.mjs';
+import { assertAnthropicErrorShape } from './lib/provider_errors.mjs';
 
 const BIN = process.env.HEADROOM_BIN;
 const PY = process.env.HEADROOM_PYTHON || '/usr/bin/python3';
@@ -114,8 +115,8 @@ test('retrieve routes on the SQLite store: whole, query, POST, tenants, errors, 
   r = await get(`${proxy.url}/v1/retrieve/${hash}`, KEY_B);
   assert.equal(r.status, 404, 'another API key cannot read it');
   body = await r.json();
-  assert.equal(body.type, 'error'); // Anthropic shape: x-api-key selects Anthropic
-  assert.match(body.error.message, /unknown or expired/);
+  // Anthropic shape: x-api-key selects Anthropic
+  assert.match(assertAnthropicErrorShape(body, 'not_found_error').message, /unknown or expired/);
 
   r = await get(`${proxy.url}/v1/retrieve/NOT-A-HASH`, KEY_A);
   assert.equal(r.status, 400);

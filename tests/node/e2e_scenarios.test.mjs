@@ -19,6 +19,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { startFakeUpstream, openaiChatCompletion, anthropicMessage, anthropicEvents, responsesObject, sseBytes } from './lib/fake_upstream.mjs';
 import { startProxy, HEADROOM_BIN } from './lib/proxy.mjs';
 import * as fx from './lib/e2e_fixtures.mjs';
+import { assertAnthropicErrorShape, assertOpenAIErrorShape } from './lib/provider_errors.mjs';
 
 const KEY = 'sk-e2e-tenant-one';
 const OTHER_KEY = 'sk-e2e-tenant-two';
@@ -123,7 +124,8 @@ async function checkRetrievable(mk, original, key, api) {
   });
   assert.equal(otherPost.status, 404, `another API key cannot POST-retrieve ${mk.kind}`);
   const err = await otherPost.json();
-  assert.ok(err.error && typeof err.error.message === 'string', 'the 404 has the provider error shape');
+  if (api === 'messages') assertAnthropicErrorShape(err, 'not_found_error', `${api}: the 404`);
+  else assertOpenAIErrorShape(err, { type: 'not_found_error' }, `${api}: the 404`);
 }
 
 function cliRetrieve(hash, key, api) {
