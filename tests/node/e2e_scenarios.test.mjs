@@ -220,7 +220,10 @@ test('token mode: 10 agent turns, every earlier turn forwarded byte-identical', 
     const text = `${kind} run ${turn}\n${g.text}`;
     messages.push({ role: 'assistant', content: [{ type: 'text', text: `Running ${kind}.` }, { type: 'tool_use', id: `toolu_t${turn}`, name: `run_${kind}`, input: { turn } }] });
     messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: `toolu_t${turn}`, content: text }] });
+    const replayed0 = await fx.spansReplayed(proxy.url);
     await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, system: SYSTEM, messages });
+    // every earlier output (one per turn, each compressed) came from the session cache
+    assert.equal(await fx.spansReplayed(proxy.url) - replayed0, turn, `turn ${turn}: earlier outputs replayed`);
     const body = up.requests.at(-1).body.toString('utf8');
     const fwd = JSON.parse(body).messages;
     if (prev) {
@@ -378,7 +381,9 @@ test('a Claude-Code-like session: always streaming, thinking blocks and cache_co
     // Claude Code moves the cache breakpoint to the newest block each turn
     const sent = structuredClone(messages);
     sent.at(-1).content[0].cache_control = { type: 'ephemeral' };
+    const replayed0 = await fx.spansReplayed(proxy.url);
     const msg = await client.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 512, system, messages: sent, thinking: { type: 'enabled', budget_tokens: 1024 } }).finalMessage();
+    assert.equal(await fx.spansReplayed(proxy.url) - replayed0, t, `turn ${t}: earlier tool results replayed`);
     assert.equal(msg.content.map((b) => b.text).join(''), 'Hello there!');
     const fwd = JSON.parse(up.requests[t].body);
     assert.deepEqual(fwd.system, system, 'system prompt and its cache_control untouched');
