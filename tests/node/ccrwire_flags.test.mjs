@@ -28,7 +28,7 @@ async function tokensBefore(dataDir) {
   const up = await startFakeUpstream();
   cleanups.push(() => up.close());
   const proxy = await startProxy({ openaiUrl: up.url, args: ['--data-dir', dataDir, '--ccr-backend', 'memory'] });
-  cleanups.push(() => proxy.stop());
+  cleanups.push(async () => assert.equal(await proxy.stop(), 0, 'the proxy exits 0 (no sanitizer report)'));
   const res = await fetch(`${proxy.url}/v1/chat/completions`, {
     method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-flags' },
     body: JSON.stringify({ model: 'gpt-4o', messages: [
