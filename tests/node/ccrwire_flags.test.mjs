@@ -9,14 +9,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { getEncoding } from 'js-tiktoken';
 import { startFakeUpstream } from './lib/fake_upstream.mjs';
-import { startProxy } from './lib/proxy.mjs';
+import { startProxy, runCleanups } from './lib/proxy.mjs';
 import { exportRanks } from './tiktoken_export.mjs';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-ccrwire-flags-'));
 const cleanups = [];
 after(async () => {
-  for (const c of cleanups.reverse()) await c();
-  fs.rmSync(root, { recursive: true, force: true });
+  try {
+    await runCleanups(cleanups);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });
 
 // Mixed text so exact and estimated counts differ clearly.

@@ -10,12 +10,12 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
 import { startFakeUpstream, openaiChatCompletion } from './lib/fake_upstream.mjs';
-import { startProxy } from './lib/proxy.mjs';
+import { startProxy, runCleanups } from './lib/proxy.mjs';
 import { havePrograms, needs } from './lib/deps.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const cleanups = [];
-after(async () => { for (const c of cleanups.reverse()) await c(); });
+after(() => runCleanups(cleanups));
 
 function ciLog(tag) {
   const lines = [];

@@ -76,3 +76,13 @@ export function requestLogLines(logText) {
     return o;
   });
 }
+
+/** Runs every cleanup (last registered first) even when one throws, then rethrows the first
+ *  error: a failed exit-code check must not leave a server or redis-server running. */
+export async function runCleanups(cleanups) {
+  let first = null;
+  for (const c of cleanups.splice(0).reverse()) {
+    try { await c(); } catch (e) { first ??= e; }
+  }
+  if (first) throw first;
+}
