@@ -86,3 +86,16 @@ export async function runCleanups(cleanups) {
   }
   if (first) throw first;
 }
+
+/** Polls the proxy's log until cond(logText) holds (log lines are written when a request
+ *  completes, which can be just after the client has its answer); returns the log text.
+ *  Throws with the log on timeout instead of reading it after a fixed sleep. */
+export async function waitForLogs(proxy, cond, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = proxy.logs();
+    if (cond(text)) return text;
+    if (Date.now() > deadline) throw new Error(`the expected log lines never appeared:\n${text.slice(-4000)}`);
+    await sleep(20);
+  }
+}
