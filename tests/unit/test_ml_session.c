@@ -607,7 +607,12 @@ static void idle_unload_counted_with_its_trim(void **state)
     hr_ml_session_status_get(s, &st);
     assert_int_equal(st.idle_unloads, 1);
     assert_true(st.has_trim);
+#ifdef HEADROOM_SANITIZE
+    /* the wrapper never calls malloc_trim there (no slow trim): the order still holds */
+    assert_int_equal(st.last_trim, HR_TRIM_UNAVAILABLE);
+#else
     assert_int_equal(st.last_trim, HR_TRIM_RELEASED);
+#endif
     hr_ml_session_close(s);
     atomic_store(&g_trim_mode, TRIM_REAL);
 }
