@@ -101,12 +101,12 @@ test('RssAnon rises in a 500-request burst of 64 clients and returns near its pr
       const peak = rssAnon(pid);
       // otherwise the limit below proves nothing: the burst must have used more than it allows
       assert.ok(peak > before + ALLOWED, `round ${round}: the burst raised RssAnon past the allowance (${before} -> ${peak} B)`);
+      const left = await upstreamSettlesTo(up, POOL_KEEP, 8000);
+      assert.ok(left <= POOL_KEEP, `round ${round}: idle maintenance closed the burst's upstream handles (${upstreamOpen} -> ${left} open)`);
       const after = await settlesTo(pid, before + ALLOWED, 8000);
       t.diagnostic(`round ${round}: RssAnon before ${before} B, peak ${peak} B, after idle ${after} B`);
       assert.ok(after <= before + ALLOWED,
         `round ${round}: RssAnon ${after} B after idle vs ${before} B before the burst (peak ${peak} B): more than ${ALLOWED / MB} MB kept`);
-      const left = await upstreamSettlesTo(up, POOL_KEEP, 8000);
-      assert.ok(left <= POOL_KEEP, `round ${round}: idle maintenance closed the burst's upstream handles (${upstreamOpen} -> ${left} open)`);
       if (round === 1) firstAfter = after;
       else assert.ok(after <= firstAfter + MB / 4, `a second burst grew what stays: ${firstAfter} -> ${after} B`);
     }
