@@ -130,6 +130,8 @@ test('invalid UTF-8 inside a tool output: forwarded byte-identical', async () =>
   assert.equal(Buffer.compare(up.requests[0].body, body), 0, 'byte-identical');
 });
 
+// Its own proxy with a deadline no build misses (SmartCrusher on 20 MB takes well over the
+// 2 s default in the unoptimised sanitizer build): the claim is that it compresses.
 test('a 20 MB single-line tool output (minified JSON rows) is compressed, original retrievable', async () => {
   up.reset();
   const rows = [];
@@ -137,16 +139,24 @@ test('a 20 MB single-line tool output (minified JSON rows) is compressed, origin
   const padded = JSON.stringify(rows);
   assert.ok(padded.length >= 20 << 20 && !padded.includes('\n'), `one line of ${padded.length} bytes`);
   const body = toolBody(padded);
-  const res = await post('/v1/chat/completions', body);
-  assert.equal(res.status, 200);
-  const out = JSON.parse(up.requests[0].body).messages[2].content;
-  const mk = fx.markersIn(out);
-  assert.equal(mk.length, 1, 'compressed: one marker for the crushed array');
-  assert.ok(out.length < padded.length / 10, `${padded.length} -> ${out.length} bytes`);
-  assert.ok(out.includes('error: disk full'), 'the error row survives');
-  const g = await fetch(`${proxy.url}/v1/retrieve/${mk[0].hash}`, { headers: { authorization: `Bearer ${KEY}` } });
-  assert.equal(g.status, 200);
-  assert.ok((await g.json()).content === padded, 'original byte-exact');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-e2e-20mb-'));
+  const p = await startProxy({ openaiUrl: up.url, args: ['--compression-deadline-ms', '300000'], env: { HEADROOM_DATA_DIR: dir } });
+  try {
+    const r = await fetch(`${p.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body });
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+    const out = JSON.parse(up.requests[0].body).messages[2].content;
+    const mk = fx.markersIn(out);
+    assert.equal(mk.length, 1, 'compressed: one marker for the crushed array');
+    assert.ok(out.length < padded.length / 10, `${padded.length} -> ${out.length} bytes`);
+    assert.ok(out.includes('error: disk full'), 'the error row survives');
+    const g = await fetch(`${p.url}/v1/retrieve/${mk[0].hash}`, { headers: { authorization: `Bearer ${KEY}` } });
+    assert.equal(g.status, 200);
+    assert.ok((await g.json()).content === padded, 'original byte-exact');
+  } finally {
+    assert.equal(await p.stop(), 0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 // One line of words: the line-based compressors have no line to drop and SmartCrusher no
