@@ -1,5 +1,5 @@
 /* retrieve.c: see retrieve.h. Lookup through the store, then (with a query) BM25 over the
- * original's items. Items are byte spans into the original, so what comes back is always
+ * original's items, scored by sys/relevance.h like every other ranking in headroom. Items are byte spans into the original, so what comes back is always
  * the original's own text; nothing is re-serialised. Deterministic: ties in score keep the
  * earlier item.
  */
@@ -7,68 +7,18 @@
 
 #include "json/json.h"
 #include "sys/hash.h"
+#include "sys/relevance.h"
 
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_QUERY_TERMS 32
-#define BM25_K1 1.5
-#define BM25_B 0.75
-
 typedef struct span {
     size_t start, end;
+    int member; /* an object member ("key": value): written wrapped in braces */
 } span;
 
-typedef struct term {
-    const char *p;
-    size_t len;
-} term;
-
-/* Word bytes: ASCII letters and digits, and every byte of a multi-byte UTF-8 sequence so
- * non-English words stay whole. */
-static int is_word_byte(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           c >= 0x80;
-}
-
-static unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
-
-static int term_eq(const char *a, size_t alen, const char *b, size_t blen)
-{
-    if (alen != blen)
-        return 0;
-    for (size_t i = 0; i < alen; i++)
-        if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
-            return 0;
-    return 1;
-}
-
-/* Distinct query terms, in order of first appearance. */
-static size_t query_terms(const char *q, size_t len, term *out)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len && n < MAX_QUERY_TERMS;) {
-        if (!is_word_byte((unsigned char)q[i])) {
-            i++;
-            continue;
-        }
-        size_t j = i;
-        while (j < len && is_word_byte((unsigned char)q[j]))
-            j++;
-        int seen = 0;
-        for (size_t k = 0; k < n && !seen; k++)
-            seen = term_eq(out[k].p, out[k].len, q + i, j - i);
-        if (!seen)
-            out[n++] = (term){q + i, j - i};
-        i = j;
-    }
-    return n;
-}
-
-static int push_span(span **v, size_t *n, size_t *cap, size_t start, size_t end)
+static int push_span(span **v, size_t *n, size_t *cap, size_t start, size_t end, int member)
 {
     if (*n == *cap) {
         size_t nc = *cap ? *cap * 2 : 64;
@@ -78,23 +28,48 @@ static int push_span(span **v, size_t *n, size_t *cap, size_t start, size_t end)
         *v = nv;
         *cap = nc;
     }
-    (*v)[(*n)++] = (span){start, end};
+    (*v)[(*n)++] = (span){start, end, member};
     return 0;
 }
 
-/* The array whose elements are the items of a JSON document: the root if it is an array,
- * else the largest array inside it (tool outputs like {"results": [...]}); HR_JSON_NONE
- * when there is none with at least two elements. */
-static uint32_t item_array(const hr_json_doc *d)
+/* 1 if every member of obj (2 or more) is an object: a map of records (package-lock's
+ * "packages", a discovery document's "schemas"), whose members are items. */
+static int is_map(const hr_json_doc *d, uint32_t obj)
 {
-    if (d->nodes[0].type == HR_JSON_ARRAY)
+    if (d->nodes[obj].count < 2)
         return 0;
-    uint32_t best = HR_JSON_NONE;
-    for (uint32_t i = 0; i < d->n; i++)
-        if (d->nodes[i].type == HR_JSON_ARRAY && d->nodes[i].count >= 2 &&
-            (best == HR_JSON_NONE || d->nodes[i].count > d->nodes[best].count))
-            best = i; /* ties: the first in document order */
-    return best;
+    for (uint32_t c = d->nodes[obj].first_child; c != HR_JSON_NONE; c = d->nodes[c].next)
+        if (d->nodes[c].type != HR_JSON_OBJECT)
+            return 0;
+    return 1;
+}
+
+typedef struct item_list {
+    span *v;
+    size_t n, cap;
+} item_list;
+
+/* The items of a JSON document: the elements of its outermost arrays and the members of
+ * its outermost maps, wherever they sit ({"components":[..],"dependencies":[..]} gives
+ * both lists; the root's own elements when it is an array). Objects that are records are
+ * looked into, not split. Items never nest, so each byte is in at most one item. */
+static int collect_items(const hr_json_doc *d, uint32_t node, item_list *l)
+{
+    const hr_json_node *nd = &d->nodes[node];
+    int map = nd->type == HR_JSON_OBJECT && is_map(d, node);
+    for (uint32_t c = nd->first_child; c != HR_JSON_NONE; c = d->nodes[c].next) {
+        const hr_json_node *ch = &d->nodes[c];
+        int rc = 0;
+        if (nd->type == HR_JSON_ARRAY)
+            rc = push_span(&l->v, &l->n, &l->cap, ch->start, ch->end, 0);
+        else if (map)
+            rc = push_span(&l->v, &l->n, &l->cap, ch->key_start, ch->end, 1);
+        else if (ch->type == HR_JSON_ARRAY || ch->type == HR_JSON_OBJECT)
+            rc = collect_items(d, c, l);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* Items of a JSON document's item array (1 returned), else lines (0), -1 out of memory. */
@@ -112,48 +87,28 @@ static int split_items(const char *text, size_t len, span **items, size_t *n)
         lead++;
     if (lead < len && (text[lead] == '[' || text[lead] == '{') &&
         hr_json_parse(&doc, text, len, &lim, &jerr) == 0) {
-        uint32_t arr = item_array(&doc);
-        for (uint32_t c = arr != HR_JSON_NONE ? doc.nodes[arr].first_child : HR_JSON_NONE;
-             c != HR_JSON_NONE; c = doc.nodes[c].next)
-            if (push_span(items, n, &cap, doc.nodes[c].start, doc.nodes[c].end) < 0) {
-                hr_json_doc_free(&doc);
-                return -1;
-            }
+        item_list l = {NULL, 0, 0};
+        int rc = collect_items(&doc, 0, &l);
         hr_json_doc_free(&doc);
-        if (arr != HR_JSON_NONE)
+        if (rc < 0) {
+            free(l.v);
+            return -1;
+        }
+        if (l.n >= 2) {
+            *items = l.v;
+            *n = l.n;
             return 1;
+        }
+        free(l.v);
     }
     for (size_t i = 0; i < len;) {
         const char *nl = memchr(text + i, '\n', len - i);
         size_t end = nl ? (size_t)(nl - text) : len;
-        if (push_span(items, n, &cap, i, end) < 0)
+        if (push_span(items, n, &cap, i, end, 0) < 0)
             return -1;
         i = end + 1;
     }
     return 0;
-}
-
-/* Term frequencies of every query term in one item, and the item's length in terms. */
-static size_t count_terms(const char *p, size_t len, const term *terms, size_t nt,
-                          uint32_t *tf)
-{
-    size_t dl = 0;
-    memset(tf, 0, nt * sizeof *tf);
-    for (size_t i = 0; i < len;) {
-        if (!is_word_byte((unsigned char)p[i])) {
-            i++;
-            continue;
-        }
-        size_t j = i;
-        while (j < len && is_word_byte((unsigned char)p[j]))
-            j++;
-        dl++;
-        for (size_t k = 0; k < nt; k++)
-            if (term_eq(terms[k].p, terms[k].len, p + i, j - i))
-                tf[k]++;
-        i = j;
-    }
-    return dl;
 }
 
 typedef struct scored {
@@ -175,13 +130,14 @@ static int by_index(const void *a, const void *b)
     return x->index < y->index ? -1 : (x->index > y->index);
 }
 
-/* BM25 scores of all items; fills sc (n entries). */
-static int score_items(const char *text, const span *items, size_t n, const term *terms,
-                       size_t nt, scored *sc)
+/* BM25 scores of all items (relevance.h, the items as documents); fills sc (n entries). */
+static int score_items(const char *text, const span *items, size_t n, const hr_rel_terms *q,
+                       scored *sc)
 {
+    size_t nt = q->n;
     uint32_t *tf = calloc(n * nt + 1, sizeof *tf);
     size_t *dl = calloc(n + 1, sizeof *dl);
-    uint32_t df[MAX_QUERY_TERMS] = {0};
+    uint32_t df[HR_REL_MAX_TERMS] = {0};
     if (!tf || !dl) {
         free(tf);
         free(dl);
@@ -189,25 +145,16 @@ static int score_items(const char *text, const span *items, size_t n, const term
     }
     double total_len = 0;
     for (size_t i = 0; i < n; i++) {
-        dl[i] = count_terms(text + items[i].start, items[i].end - items[i].start, terms, nt,
-                            tf + i * nt);
+        dl[i] = hr_rel_count(q, text + items[i].start, items[i].end - items[i].start,
+                             tf + i * nt);
         total_len += (double)dl[i];
         for (size_t k = 0; k < nt; k++)
             df[k] += tf[i * nt + k] > 0;
     }
-    double avgdl = n && total_len > 0 ? total_len / (double)n : 1.0;
-    for (size_t i = 0; i < n; i++) {
-        double s = 0;
-        for (size_t k = 0; k < nt; k++) {
-            double f = tf[i * nt + k];
-            if (f == 0)
-                continue;
-            double idf = log(((double)n - df[k] + 0.5) / (df[k] + 0.5) + 1.0);
-            s += idf * f * (BM25_K1 + 1) /
-                 (f + BM25_K1 * (1 - BM25_B + BM25_B * (double)dl[i] / avgdl));
-        }
-        sc[i] = (scored){i, s};
-    }
+    hr_bm25 m;
+    hr_bm25_init(&m, nt, n, df, total_len);
+    for (size_t i = 0; i < n; i++)
+        sc[i] = (scored){i, hr_bm25_score(&m, tf + i * nt, dl[i])};
     free(tf);
     free(dl);
     return 0;
@@ -223,8 +170,12 @@ static int write_selection(const char *text, const span *items, const scored *to
         const span *sp = &items[top[i].index];
         if (i)
             rc = hr_buf_putc(out, json ? ',' : '\n');
+        if (rc == 0 && sp->member)
+            rc = hr_buf_putc(out, '{');
         if (rc == 0)
             rc = hr_buf_append(out, text + sp->start, sp->end - sp->start);
+        if (rc == 0 && sp->member)
+            rc = hr_buf_putc(out, '}');
     }
     if (rc == 0 && json)
         rc = hr_buf_putc(out, ']');
@@ -234,15 +185,15 @@ static int write_selection(const char *text, const span *items, const scored *to
 int hr_ccr_select(const char *text, size_t len, const char *query, size_t query_len,
                   size_t top_k, hr_ccr_retrieval *out)
 {
-    term terms[MAX_QUERY_TERMS];
-    size_t nt = query_terms(query, query_len, terms);
+    hr_rel_terms q;
+    hr_rel_terms_parse(&q, query, query_len);
     span *items = NULL;
     size_t n = 0;
     int json = split_items(text, len, &items, &n);
     if (json < 0)
         return -1;
     scored *sc = calloc(n + 1, sizeof *sc);
-    if (!sc || score_items(text, items, n, terms, nt, sc) < 0) {
+    if (!sc || score_items(text, items, n, &q, sc) < 0) {
         free(sc);
         free(items);
         return -1;
@@ -275,9 +226,10 @@ hr_ccr_status hr_ccr_retrieve(hr_ccr_store *s, const char *tenant, const char *h
     h[HR_CONTENT_HASH_HEX] = '\0';
     hr_buf original = HR_BUF_INIT;
     out->status = hr_ccr_get(s, tenant, h, &original);
-    term terms[MAX_QUERY_TERMS];
-    if (query && query_terms(query, query_len, terms) == 0)
-        query_len = 0; /* only punctuation: nothing to rank by, so the whole original */
+    hr_rel_terms terms;
+    hr_rel_terms_parse(&terms, query, query ? query_len : 0);
+    if (terms.n == 0)
+        query_len = 0; /* only punctuation or stopwords: nothing to rank by, so the whole original */
     if (out->status != HR_CCR_FOUND || !query || !query_len) {
         if (out->status == HR_CCR_FOUND)
             out->content = original;
@@ -314,7 +266,19 @@ int hr_ccr_retrieval_json(const hr_ccr_retrieval *r, const char *hash, const cha
     if (r->queried)
         rc |= hr_buf_printf(out, ",\"items_total\":%zu,\"items_returned\":%zu", r->items_total,
                             r->items_returned);
-    rc |= hr_buf_printf(out, ",\"bytes\":%zu}", r->content.len);
+    rc |= hr_buf_printf(out, ",\"bytes\":%zu", r->content.len);
+    /* the original's names too: original_content for the whole original; results (the
+     * matching items, when they are JSON values) and count for a query */
+    if (!r->queried) {
+        rc |= hr_buf_puts(out, ",\"original_content\":");
+        rc |= hr_json_write_string(out, r->content.data ? r->content.data : "", r->content.len);
+    } else {
+        if (r->json_items && r->content.len)
+            rc |= hr_buf_puts(out, ",\"results\":") |
+                  hr_buf_append(out, r->content.data, r->content.len);
+        rc |= hr_buf_printf(out, ",\"count\":%zu", r->items_returned);
+    }
+    rc |= hr_buf_putc(out, '}');
     return rc ? -1 : 0;
 }
 

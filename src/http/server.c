@@ -1,7 +1,12 @@
 /* server.c: hr_http_server over libmicrohttpd (see server.h). Owns the MHD daemon, the
  * per-request hr_http_exchange (created by MHD's URI callback so the raw query is kept,
- * freed in the completion callback) and the adapters between MHD callbacks and ours. */
+ * freed in the completion callback), the adapters between MHD callbacks and ours, and the
+ * wiring of the request-head checks (reqcheck.h) and the connection guard (guard.h) into
+ * MHD's callbacks. */
 #include "http/server.h"
+
+#include "http/guard.h"
+#include "http/reqcheck.h"
 
 #include "sys/buf.h"
 #include "sys/log.h"
@@ -25,6 +30,7 @@ struct hr_http_server {
     int port;
     atomic_int stopping;
     atomic_uint connections;
+    hr_guard *guard;
 };
 
 struct hr_http_exchange {
@@ -37,7 +43,10 @@ struct hr_http_exchange {
     const char **headers;   /* owned array of MHD-owned strings */
     size_t n_headers;
     hr_buf body;
+    size_t dropped;         /* body bytes dropped after the limit was passed */
     int started, handled, responded, too_large, completed_ok;
+    hr_reqcheck_result rejected;  /* status 0 = the head passed reqcheck */
+    hr_guard_conn *guarded;       /* the connection's guard record, or NULL */
     int fd;
     char client_addr[INET6_ADDRSTRLEN + 8];
     int loopback;
@@ -106,13 +115,22 @@ typedef struct header_collect {
     const char **pairs;
     size_t n, cap;
     int failed;
+    hr_reqcheck_result *rejected; /* the first field that breaks a rule */
+    hr_reqcheck_framing framing;
 } header_collect;
 
+/* With the sizes MHD reports, so a NUL inside a value is caught where the library keeps
+ * it (0.9.75 cuts the value at the NUL itself and reports the part before it). */
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                      const char *value)
+                                      size_t key_size, const char *value, size_t value_size)
 {
     (void)kind;
+    (void)key_size;
     header_collect *hc = cls;
+    if (!hc->rejected->status) {
+        hr_reqcheck_field(key, value ? value : "", value ? value_size : 0, hc->rejected);
+        hr_reqcheck_framing_add(&hc->framing, key, value ? value : "");
+    }
     if (hc->n == hc->cap) {
         size_t cap = hc->cap ? hc->cap * 2 : 32;
         const char **p = realloc(hc->pairs, cap * 2 * sizeof *p);
@@ -129,16 +147,29 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
+/* The request head against reqcheck.h; a refusal is kept in ex->rejected. */
+static void check_head(hr_http_exchange *ex, const header_collect *hc, const char *version)
+{
+    if (ex->rejected.status)
+        return;
+    hr_reqcheck_framing f = hc->framing;
+    f.http11 = version && !strcmp(version, MHD_HTTP_VERSION_1_1);
+    if (hr_reqcheck_target(ex->raw_uri, &ex->rejected) == 0)
+        hr_reqcheck_framing_verdict(&f, &ex->rejected);
+}
+
 /* Fills what the handler reads, on the first call for a request. */
-static int exchange_begin(hr_http_exchange *ex, const char *url, const char *method)
+static int exchange_begin(hr_http_exchange *ex, const char *url, const char *method,
+                          const char *version)
 {
     ex->started = 1;
     ex->method = method;
     ex->path = url;
-    header_collect hc = {0};
-    MHD_get_connection_values(ex->conn, MHD_HEADER_KIND, collect_header, &hc);
+    header_collect hc = {.rejected = &ex->rejected};
+    MHD_get_connection_values_n(ex->conn, MHD_HEADER_KIND, collect_header, &hc);
     ex->headers = hc.pairs;
     ex->n_headers = hc.n;
+    check_head(ex, &hc, version);
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(ex->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     format_addr(ci ? ci->client_addr : NULL, ex->client_addr, sizeof ex->client_addr);
@@ -146,7 +177,7 @@ static int exchange_begin(hr_http_exchange *ex, const char *url, const char *met
     ci = MHD_get_connection_info(ex->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     ex->fd = ci ? ci->connect_fd : -1;
     const char *cl = hr_http_header(ex, "content-length");
-    if (cl) {
+    if (cl && !ex->rejected.status) {
         char *end;
         unsigned long long n = strtoull(cl, &end, 10);
         if (end != cl && n > ex->srv->opts.max_body_bytes)
@@ -166,12 +197,41 @@ static void respond_internal_error(hr_http_exchange *ex)
     hr_http_respond(ex, 500, h, 1, body, sizeof body - 1);
 }
 
+static hr_guard_conn *guard_record(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
 static void dispatch(hr_http_exchange *ex)
 {
     ex->handled = 1;
+    hr_guard_set_phase(ex->srv->guard, ex->guarded, HR_GUARD_BUSY);
     ex->srv->opts.handler(ex, ex->srv->opts.user);
     if (!ex->responded)
         respond_internal_error(ex);
+}
+
+/* The first call, when the head is complete: refuse a connection over its address limit,
+ * answer a refused head or a declared oversize body at once, else wait for the body. */
+static enum MHD_Result on_head(hr_http_exchange *ex, const char *url, const char *method,
+                               const char *version)
+{
+    ex->guarded = guard_record(ex->conn);
+    if (hr_guard_refused(ex->srv->guard, ex->guarded))
+        return MHD_NO; /* the refusal was written at accept */
+    if (exchange_begin(ex, url, method, version) != 0)
+        return MHD_NO;
+    if (ex->too_large || ex->rejected.status) {
+        dispatch(ex);
+        return MHD_YES;
+    }
+    int body_follows = hr_http_header(ex, "transfer-encoding") ||
+                       (hr_http_header(ex, "content-length") &&
+                        strcmp(hr_http_header(ex, "content-length"), "0") != 0);
+    hr_guard_set_phase(ex->srv->guard, ex->guarded, body_follows ? HR_GUARD_BODY : HR_GUARD_BUSY);
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -180,27 +240,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   void **con_cls)
 {
     (void)cls;
-    (void)version;
     hr_http_exchange *ex = *con_cls;
     if (!ex)
         return MHD_NO; /* out of memory in on_uri: drop the connection */
     ex->conn = conn;
-    if (!ex->started) {
-        if (exchange_begin(ex, url, method) != 0)
-            return MHD_NO;
-        if (ex->too_large)
-            dispatch(ex);
-        return MHD_YES;
-    }
+    if (!ex->started)
+        return on_head(ex, url, method, version);
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         if (ex->handled)
-            return MHD_YES; /* answered early (too large): discard the rest */
+            return MHD_YES; /* answered early: drop the rest */
+        if (ex->too_large) {
+            /* over the limit: drop the rest to answer 413 after it, but not for ever: past
+             * another max_body_bytes, close without an answer */
+            ex->dropped += n;
+            return ex->dropped <= ex->srv->opts.max_body_bytes ? MHD_YES : MHD_NO;
+        }
         if (ex->body.len + n > ex->srv->opts.max_body_bytes) {
+            /* MHD 0.9.75 cannot queue an answer while a body is arriving (only on the first
+             * call or after the last byte): drop the rest, answer at the end; the body
+             * deadline bounds how long that takes */
             ex->too_large = 1;
             hr_buf_free(&ex->body);
-            dispatch(ex);
             return MHD_YES;
         }
         return hr_buf_append(&ex->body, upload_data, n) == 0 ? MHD_YES : MHD_NO;
@@ -213,28 +275,37 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     hr_http_server *srv = cls;
     hr_http_exchange *ex = *con_cls;
     *con_cls = NULL;
     if (!ex)
         return;
     ex->completed_ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    hr_guard_set_phase(srv->guard, guard_record(conn), HR_GUARD_IDLE);
     if (ex->handled && srv->opts.done)
         srv->opts.done(ex, srv->opts.user);
     exchange_free(ex);
 }
 
+/* STARTED runs before the connection's thread reads anything; CLOSED before MHD closes the
+ * descriptor, so the guard record never outlives it. */
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
-    (void)conn;
-    (void)socket_context;
     hr_http_server *srv = cls;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
-        atomic_fetch_add(&srv->connections, 1);
-    else
+    if (code != MHD_CONNECTION_NOTIFY_STARTED) {
+        hr_guard_close(srv->guard, *socket_context);
+        *socket_context = NULL;
         atomic_fetch_sub(&srv->connections, 1);
+        return;
+    }
+    atomic_fetch_add(&srv->connections, 1);
+    const union MHD_ConnectionInfo *fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ad = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    int refused; /* the guard wrote the refusal and counts it (logged in summary lines) */
+    *socket_context = fd ? hr_guard_open(srv->guard, fd->connect_fd, ad ? ad->client_addr : NULL,
+                                         &refused)
+                         : NULL;
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -251,6 +322,10 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
+
+/* Connections accepted beyond max_connections only to be told 503 (each for at most the
+ * guard's one-second grace); past these MHD itself closes new connections unanswered. */
+#define REFUSAL_SLOTS 64
 
 static int resolve_listen_address(const char *host, int port, struct sockaddr_storage *ss,
                                   char *err, size_t errlen)
@@ -285,6 +360,15 @@ hr_http_server *hr_http_server_start(const hr_http_server_opts *opts, char *err,
         free(srv);
         return NULL;
     }
+    unsigned limit = opts->max_connections ? opts->max_connections : 4096;
+    hr_guard_opts go = {limit, opts->per_address_limit, opts->header_timeout_ms,
+                        opts->body_timeout_ms};
+    srv->guard = hr_guard_start(&go);
+    if (!srv->guard) {
+        snprintf(err, errlen, "cannot start the connection guard thread");
+        free(srv);
+        return NULL;
+    }
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
@@ -295,7 +379,8 @@ hr_http_server *hr_http_server_start(const hr_http_server_opts *opts, char *err,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(opts->max_connections ? opts->max_connections : 4096),
+        /* room above our limit so the guard answers 503 there instead of MHD resetting */
+        MHD_OPTION_CONNECTION_LIMIT, limit + REFUSAL_SLOTS,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opts->idle_timeout_s,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)opts->thread_stack_bytes,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
@@ -304,6 +389,7 @@ hr_http_server *hr_http_server_start(const hr_http_server_opts *opts, char *err,
     if (!srv->daemon) {
         snprintf(err, errlen, "cannot listen on %s:%d (address in use, or not local?)",
                  opts->host ? opts->host : "127.0.0.1", opts->port);
+        hr_guard_stop(srv->guard);
         free(srv);
         return NULL;
     }
@@ -326,12 +412,16 @@ unsigned hr_http_server_connections(const hr_http_server *srv)
     return atomic_load(&((hr_http_server *)srv)->connections);
 }
 
+unsigned long hr_http_server_timeouts(const hr_http_server *srv) { return hr_guard_timeouts(srv->guard); }
+unsigned long hr_http_server_refusals(const hr_http_server *srv) { return hr_guard_refusals(srv->guard); }
+
 void hr_http_server_stop(hr_http_server *srv)
 {
     if (!srv)
         return;
     atomic_store(&srv->stopping, 1);
     MHD_stop_daemon(srv->daemon);
+    hr_guard_stop(srv->guard);
     free(srv);
 }
 
@@ -363,6 +453,13 @@ const char *hr_http_body(const hr_http_exchange *ex, size_t *len)
 }
 
 int hr_http_body_too_large(const hr_http_exchange *ex) { return ex->too_large; }
+
+int hr_http_rejected(const hr_http_exchange *ex, const char **reason)
+{
+    if (reason)
+        *reason = ex->rejected.reason;
+    return ex->rejected.status;
+}
 const char *hr_http_client_addr(const hr_http_exchange *ex) { return ex->client_addr; }
 int hr_http_client_is_loopback(const hr_http_exchange *ex) { return ex->loopback; }
 int hr_http_completed_ok(const hr_http_exchange *ex) { return ex->completed_ok; }
@@ -416,7 +513,7 @@ int hr_http_respond(hr_http_exchange *ex, int status, const char *const *headers
     if (!r)
         return -1;
     add_headers(r, headers, n_pairs);
-    if (ex->too_large)
+    if (ex->too_large || ex->rejected.status)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     return queue(ex, status, r);
 }

@@ -7,9 +7,15 @@
  *
  * Lifecycle of one request (an hr_http_exchange):
  *   - the server collects method, path, raw query, headers, client address and the body
- *     (up to max_body_bytes; beyond that the handler is called early with
- *     hr_http_body_too_large() = 1 and must answer, typically 413; the connection then
- *     closes);
+ *     (up to max_body_bytes; beyond that the handler is called with hr_http_body_too_large()
+ *     = 1 and must answer, typically 413: at once when Content-Length says so, after the
+ *     rest of a chunked body was read and dropped otherwise (a chunked body longer than
+ *     twice the limit is cut without an answer); the connection then closes);
+ *   - a request head that breaks the rules of reqcheck.h (target form, field bytes,
+ *     framing) reaches the handler at once with hr_http_rejected() != 0: it must answer
+ *     with that status and reason; the connection then closes;
+ *   - deadlines for the whole head and the whole body and a per-address connection limit
+ *     are enforced by the connection guard (guard.h), outside any handler;
  *   - handler(ex, user) is called once on the connection's thread; it answers with exactly
  *     one hr_http_respond or hr_http_respond_stream (no answer = 500);
  *   - done(ex, user) is called once when the exchange ends (sent, failed or client gone),
@@ -34,10 +40,13 @@ typedef void (*hr_http_handler)(hr_http_exchange *ex, void *user);
 typedef struct hr_http_server_opts {
     const char *host;           /* numeric or name; "127.0.0.1" by default */
     int port;                   /* 0 = any free port (see hr_http_server_port) */
-    unsigned max_connections;   /* simultaneous connections (MHD connection limit) */
+    unsigned max_connections;   /* simultaneous connections served; beyond: 503 at accept */
     size_t max_body_bytes;      /* request bodies beyond this go to the handler early */
     size_t thread_stack_bytes;  /* per-connection thread stack; 0 = library default */
     unsigned idle_timeout_s;    /* close keep-alive connections idle this long; 0 = never */
+    unsigned per_address_limit; /* open connections per client address; 0 = no limit */
+    unsigned header_timeout_ms; /* whole request head, from its first byte; 0 = none */
+    unsigned body_timeout_ms;   /* whole request body, after the head; 0 = none */
     hr_http_handler handler;
     hr_http_handler done;       /* optional */
     void *user;
@@ -52,6 +61,9 @@ int hr_http_server_port(const hr_http_server *srv);
 void hr_http_server_quiesce(hr_http_server *srv);
 /* Currently open client connections. */
 unsigned hr_http_server_connections(const hr_http_server *srv);
+/* Connections cut at a phase deadline (408) and refused over the per-address limit (429). */
+unsigned long hr_http_server_timeouts(const hr_http_server *srv);
+unsigned long hr_http_server_refusals(const hr_http_server *srv);
 /* Closes every connection (streams end with an error) and joins all threads. */
 void hr_http_server_stop(hr_http_server *srv);
 
@@ -66,6 +78,9 @@ const char *hr_http_header(const hr_http_exchange *ex, const char *name); /* cas
 const char *const *hr_http_headers(const hr_http_exchange *ex, size_t *n_pairs);
 const char *hr_http_body(const hr_http_exchange *ex, size_t *len); /* raw bytes as sent */
 int hr_http_body_too_large(const hr_http_exchange *ex);
+/* The status (400, 501) when the request head was refused, with the reason for the client;
+ * 0 when it was accepted. */
+int hr_http_rejected(const hr_http_exchange *ex, const char **reason);
 const char *hr_http_client_addr(const hr_http_exchange *ex);
 int hr_http_client_is_loopback(const hr_http_exchange *ex);
 /* 1 when the client closed its side (checked without blocking): abort upstream work. */

@@ -17,6 +17,7 @@
 #include "ccr/tool_stream.h"
 #include "http/sse.h"
 #include "json/json.h"
+#include "proxy/config.h"
 #include "sys/log.h"
 
 #include <stdio.h>
@@ -43,8 +44,8 @@ static hr_ccr_api api_of(hr_shape shape)
 
 int hr_ccrw_offer_tool(hr_shape shape, const char *body, size_t len, hr_buf *out)
 {
-    if (!hr_ccr_process_store())
-        return 0; /* no way to answer the calls: do not offer the tool */
+    if (!hr_ccr_process_store() || hr_proxy_config_current()->no_ccr_tool)
+        return 0; /* no way to answer the calls, or --no-ccr-inject-tool: do not offer it */
     return hr_ccr_inject_tool(api_of(shape), body, len, out) == 1;
 }
 

@@ -35,6 +35,8 @@ static const option OPTIONS[] = {
     {"--log-format", "HEADROOM_LOG_FORMAT", T_LOGFMT, OFF(log_format), 0, "text | json (text)"},
     {"--log-level", "HEADROOM_LOG_LEVEL", T_LOGLVL, OFF(log_level), 0,
      "debug | info | warn | error (info)"},
+    {"--log-file", "HEADROOM_LOG_FILE", T_STR, OFF(log_file), SZ(log_file),
+     "append the log lines to this file instead of stderr"},
     {"--log-messages", "HEADROOM_LOG_MESSAGES", T_BOOL, OFF(log_messages), 0,
      "also log request bodies (off; never headers or credentials)"},
     {"--graceful-shutdown-timeout", "HEADROOM_GRACEFUL_SHUTDOWN_TIMEOUT", T_INT,
@@ -47,10 +49,20 @@ static const option OPTIONS[] = {
      "attempts on connect errors and 5xx, never 4xx (3)"},
     {"--retry-base-ms", "HEADROOM_RETRY_BASE_MS", T_INT, OFF(retry_base_ms), 0,
      "first backoff; doubles, capped at 30000, jittered x U(0.5,1.5) (1000)"},
-    {"--max-connections", "HEADROOM_MAX_CONNECTIONS", T_INT, OFF(max_connections), 0,
-     "simultaneous client connections (4096)"},
+    {"--limit-concurrency", "HEADROOM_LIMIT_CONCURRENCY", T_INT, OFF(max_connections), 0,
+     "simultaneous client connections; more get 503 at once (4096)"},
     {"--idle-timeout", "HEADROOM_IDLE_TIMEOUT", T_INT, OFF(idle_timeout_s), 0,
      "seconds before an idle keep-alive connection is closed (300)"},
+    {"--max-connections-per-address", "HEADROOM_MAX_CONNECTIONS_PER_ADDRESS", T_INT,
+     OFF(max_connections_per_address), 0,
+     "open connections from one client address; more get 429 at once (1024; 0 = no limit)"},
+    {"--client-header-timeout", "HEADROOM_CLIENT_HEADER_TIMEOUT", T_SECONDS_MS,
+     OFF(client_header_timeout_ms), 0,
+     "seconds for a whole request head, from its first byte, before 408 (10)"},
+    {"--client-body-timeout", "HEADROOM_CLIENT_BODY_TIMEOUT", T_SECONDS_MS,
+     OFF(client_body_timeout_ms), 0, "seconds for a whole request body before 408 (120)"},
+    {"--no-ccr-inject-tool", "HEADROOM_NO_CCR_INJECT_TOOL", T_BOOL, OFF(no_ccr_tool), 0,
+     "never offer the headroom_retrieve tool: compression only (the original's flag)"},
     {"--upstream-ca-file", "HEADROOM_UPSTREAM_CA_FILE", T_STR, OFF(upstream_ca_file),
      SZ(upstream_ca_file), "PEM CA bundle to verify upstream TLS with (system bundle)"},
 };
@@ -75,6 +87,9 @@ void hr_proxy_config_defaults(hr_proxy_config *c)
     c->retry_max_ms = 30000;
     c->max_connections = 4096;
     c->idle_timeout_s = 300;
+    c->max_connections_per_address = 1024;
+    c->client_header_timeout_ms = 10000;
+    c->client_body_timeout_ms = 120000;
     hr_pipeline_config_default(&c->pipeline);
     hr_ccr_config_default(&c->ccr);
 }
@@ -82,6 +97,9 @@ void hr_proxy_config_defaults(hr_proxy_config *c)
 int hr_normalize_upstream_url(const char *url, char *out, size_t outlen)
 {
     if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
+        return -1;
+    /* request targets are appended to it: a query, fragment or space would swallow them */
+    if (strpbrk(url, "?# \t\r\n\\"))
         return -1;
     size_t n = strlen(url);
     for (;;) {
@@ -147,7 +165,8 @@ static int apply(hr_proxy_config *c, const option *o, const char *v, const char 
         if (ok) {
             if (o->offset == OFF(retry_base_ms))
                 *(long *)field = n;
-            else if (o->offset == OFF(max_connections) || o->offset == OFF(idle_timeout_s))
+            else if (o->offset == OFF(max_connections) || o->offset == OFF(idle_timeout_s) ||
+                     o->offset == OFF(max_connections_per_address))
                 *(unsigned *)field = (unsigned)n;
             else
                 *(int *)field = (int)n;
@@ -180,8 +199,13 @@ static int apply(hr_proxy_config *c, const option *o, const char *v, const char 
         ok = hr_log_level_parse(v, (hr_log_level *)field) == 0;
         break;
     }
-    if (!ok)
-        snprintf(err, errlen, "invalid value '%s' for %s", v, source);
+    if (!ok) { /* the value may be a URL with credentials: shown masked, like everywhere */
+        hr_buf shown = HR_BUF_INIT;
+        int masked = hr_log_redact(v, &shown) == 0 && shown.data;
+        snprintf(err, errlen, "invalid value '%s' for %s", masked ? shown.data : "(not shown)",
+                 source);
+        hr_buf_free(&shown);
+    }
     return ok ? 0 : -1;
 }
 
@@ -251,7 +275,8 @@ void hr_proxy_config_usage(FILE *out)
     fprintf(out, "  %-30s\n      this help\n\n", "--help");
     fprintf(out, "Compression options (docs/compression.md), also as flags here:\n"
                  "  --mode token|cache (HEADROOM_MODE), --compression-deadline-ms MS,\n"
-                 "  --exclude-tools LIST, --min-bytes N, --max-ratio R, --max-items N\n");
+                 "  --exclude-tools LIST (merged with Read,Glob,Grep,Write,Edit,...; globs),\n"
+                 "  --protect-tool-results LIST, --min-bytes N, --max-ratio R, --max-items N\n");
     fprintf(out, "\nCCR store options (docs/ccr.md; originals behind markers):\n"
                  "  --ccr-backend sqlite|memory|redis (HEADROOM_CCR_BACKEND; sqlite)\n"
                  "  --data-dir DIR (HEADROOM_DATA_DIR; $XDG_DATA_HOME/headroom, else ~/.headroom;\n"
@@ -259,6 +284,9 @@ void hr_proxy_config_usage(FILE *out)
                  "  --ccr-ttl SECONDS (HEADROOM_CCR_TTL; 1800)\n"
                  "  --ccr-max-bytes N (512 MiB sqlite, 64 MiB memory)\n"
                  "  --redis-url URL (HEADROOM_REDIS_URL; redis://127.0.0.1:6379/0)\n");
+    fprintf(out, "\nThe Python original's flags and variables are accepted too: mapped to the\n"
+                 "above or, without a meaning here, named in one warning (docs/configuration.md;\n"
+                 "`headroom proxy --compat-table` prints the table).\n");
 }
 
 long hr_retry_delay_ms(const hr_proxy_config *c, int n, double u)

@@ -23,6 +23,9 @@ typedef struct hr_proxy_config {
     hr_log_format log_format;
     hr_log_level log_level;
     int log_messages;           /* log request bodies (off by default) */
+    char log_file[1024];        /* "" = stderr; else the log lines are appended here */
+    int no_ccr_tool;            /* never offer headroom_retrieve (compression only; markers
+                                   stay, originals stay retrievable by route, CLI and MCP) */
     int graceful_shutdown_timeout_s;
     long upstream_timeout_ms;   /* idle: waiting for headers or between body bytes */
     long connect_timeout_ms;
@@ -31,6 +34,9 @@ typedef struct hr_proxy_config {
     long retry_max_ms;
     unsigned max_connections;
     unsigned idle_timeout_s;    /* keep-alive connections idle this long are closed */
+    unsigned max_connections_per_address; /* 0 = no limit */
+    long client_header_timeout_ms; /* the whole request head, from its first byte */
+    long client_body_timeout_ms;   /* the whole request body, after the head */
     char upstream_ca_file[1024]; /* PEM CA bundle for upstream TLS; "" = the system's */
     hr_pipeline_config pipeline; /* compression settings (--mode, ...; compress/policy.h),
                                     handed to hr_pipeline_configure before serving */
@@ -43,8 +49,10 @@ void hr_proxy_config_defaults(hr_proxy_config *c);
 /* Applies HEADROOM_HOST, HEADROOM_PORT, OPENAI_TARGET_API_URL, ANTHROPIC_TARGET_API_URL,
  * HEADROOM_MAX_BODY_BYTES, HEADROOM_LOG_FORMAT, HEADROOM_LOG_LEVEL, HEADROOM_LOG_MESSAGES,
  * HEADROOM_GRACEFUL_SHUTDOWN_TIMEOUT, HEADROOM_UPSTREAM_TIMEOUT, HEADROOM_CONNECT_TIMEOUT,
- * HEADROOM_RETRY_ATTEMPTS, HEADROOM_RETRY_BASE_MS, HEADROOM_MAX_CONNECTIONS,
- * HEADROOM_IDLE_TIMEOUT, the compression settings' own variables (HEADROOM_MODE, ...;
+ * HEADROOM_RETRY_ATTEMPTS, HEADROOM_RETRY_BASE_MS, HEADROOM_LIMIT_CONCURRENCY, HEADROOM_LOG_FILE,
+ * HEADROOM_NO_CCR_INJECT_TOOL, HEADROOM_IDLE_TIMEOUT, HEADROOM_MAX_CONNECTIONS_PER_ADDRESS,
+ * HEADROOM_CLIENT_HEADER_TIMEOUT, HEADROOM_CLIENT_BODY_TIMEOUT, the compression settings'
+ * own variables (HEADROOM_MODE, ...;
  * hr_pipeline_config_from_env) and the CCR store's (HEADROOM_CCR_BACKEND, HEADROOM_DATA_DIR,
  * ...; hr_ccr_config_from_env). 0 ok, -1 with err filled when a value is invalid. */
 int hr_proxy_config_from_env(hr_proxy_config *c, char *err, size_t errlen);
@@ -57,7 +65,9 @@ int hr_proxy_config_from_args(hr_proxy_config *c, int argc, char **argv, char *e
 void hr_proxy_config_usage(FILE *out);
 
 /* Copies url without trailing '/' and without a trailing "/v1" (both tolerated). 0 ok,
- * -1 when it is not an http(s) URL or too long. */
+ * -1 when it is not an http(s) URL, has a query, fragment, space or backslash (request
+ * targets are appended to it), or is too long. User info (user:password@) is kept and
+ * used; it is masked wherever the URL is shown (hr_log_redact). */
 int hr_normalize_upstream_url(const char *url, char *out, size_t outlen);
 
 /* Backoff before retry number n (0 for the first retry), given u in [0, 1). */

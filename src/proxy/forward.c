@@ -15,6 +15,7 @@
 
 #include "compress/pipeline.h"
 #include "http/decode.h"
+#include "http/reqcheck.h"
 #include "http/sse.h"
 #include "http/upstream.h"
 #include "json/json.h"
@@ -267,12 +268,23 @@ typedef struct outgoing {
     hr_buf url;
 } outgoing;
 
+/* The upstream URL is the configured base (scheme, authority, no query) followed by the
+ * request target, which the server admitted only in origin-form ('/' path, RFC 3986 bytes,
+ * no dot-segments; http/reqcheck.h): so the client can never change the scheme, host, port
+ * or user of the upstream. The check is repeated here because a wrong URL would be silent. */
 static int build_outgoing(const hr_request *req, hr_http_exchange *ex, int body_decoded,
                           outgoing *o)
 {
     const hr_proxy_config *cfg = hr_proxy_config_current();
     const char *base = req->provider == HR_PROVIDER_ANTHROPIC ? cfg->anthropic_url : cfg->openai_url;
-    if (hr_buf_puts(&o->url, base) != 0 || hr_buf_puts(&o->url, hr_http_target(ex)) != 0)
+    const char *target = hr_http_target(ex);
+    hr_reqcheck_result check;
+    if (hr_reqcheck_target(target, &check) != 0) {
+        hr_log_fields(HR_LOG_ERROR, "request target reached forwarding unchecked", "reason",
+                      check.reason, NULL);
+        return -1;
+    }
+    if (hr_buf_puts(&o->url, base) != 0 || hr_buf_puts(&o->url, target) != 0)
         return -1;
     o->headers = malloc((req->n_headers ? req->n_headers : 1) * 2 * sizeof *o->headers);
     if (!o->headers)
@@ -335,10 +347,12 @@ static hr_upstream *connect_with_retries(hr_http_exchange *ex, hr_req_ctx *ctx,
 }
 
 static void answer_upstream_failure(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req,
-                                    hr_up_error err, const char *detail)
+                                    hr_up_error err, const char *raw_detail)
 {
     const hr_proxy_config *cfg = hr_proxy_config_current();
     const char *which = hr_provider_name(req->provider);
+    hr_buf shown = HR_BUF_INIT; /* libcurl's words may quote the URL, credentials and all */
+    const char *detail = hr_log_redact(raw_detail, &shown) == 0 && shown.data ? shown.data : "";
     switch (err) {
     case HR_UP_CONNECT:
         hr_send_error(ex, ctx, req->provider, 502, "api_error", "upstream_unreachable",
@@ -356,23 +370,36 @@ static void answer_upstream_failure(hr_http_exchange *ex, hr_req_ctx *ctx, const
         break;
     default:
         hr_send_error(ex, ctx, req->provider, 502, "api_error", "upstream_error",
-                      "the %s upstream failed: %s", which, detail);
+                      "the %s upstream failed: %s", which,
+                      *detail ? detail : "the transfer failed without a reason");
         break;
     }
+    hr_buf_free(&shown);
 }
 
-/* Upstream response headers to forward, plus ours. Pairs are borrowed from u / ctx. */
+/* Upstream response headers to forward, plus ours. Pairs are borrowed from u / ctx. Beyond
+ * max - 1 headers the rest are dropped, with a warning naming how many. */
 static size_t response_headers(hr_upstream *u, hr_req_ctx *ctx, const char **out, size_t max)
 {
-    size_t n = 0;
+    size_t n = 0, dropped = 0;
     const char *conn = hr_upstream_header(u, "connection");
-    for (size_t i = 0; i < hr_upstream_header_count(u) && n + 1 < max; i++) {
+    for (size_t i = 0; i < hr_upstream_header_count(u); i++) {
         const char *name = hr_upstream_header_name(u, i);
         if (!forward_response_header(name, conn))
             continue;
+        if (n + 1 >= max) {
+            dropped++;
+            continue;
+        }
         out[2 * n] = name;
         out[2 * n + 1] = hr_upstream_header_value(u, i);
         n++;
+    }
+    if (dropped) {
+        char k[24];
+        snprintf(k, sizeof k, "%zu", dropped);
+        hr_log_fields(HR_LOG_WARN, "upstream response headers dropped", "id", ctx->id, "dropped",
+                      k, "kept", "127", NULL);
     }
     out[2 * n] = "x-headroom-request-id";
     out[2 * n + 1] = ctx->id;

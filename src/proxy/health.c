@@ -37,6 +37,16 @@ static int put_kv_string(hr_buf *b, const char *key, const char *value, int comm
     return rc | hr_json_write_string(b, value, strlen(value));
 }
 
+/* An upstream URL as any client may see it: credentials in it masked. */
+static int put_kv_url(hr_buf *b, const char *key, const char *url, int comma)
+{
+    hr_buf shown = HR_BUF_INIT;
+    int rc = hr_log_redact(url, &shown);
+    rc |= put_kv_string(b, key, rc == 0 && shown.data ? shown.data : "[redacted]", comma);
+    hr_buf_free(&shown);
+    return rc;
+}
+
 int hr_route_health(const hr_request *req, hr_response *res)
 {
     (void)req;
@@ -46,8 +56,8 @@ int hr_route_health(const hr_request *req, hr_response *res)
                                "\"in_flight\":%d,\"upstreams\":{",
                            hr_proxy_ready() ? "ok" : hr_proxy_draining() ? "draining" : "starting",
                            HEADROOM_VERSION, hr_metrics_uptime_s(), hr_proxy_in_flight());
-    rc |= put_kv_string(&b, "openai", c->openai_url, 0);
-    rc |= put_kv_string(&b, "anthropic", c->anthropic_url, 1);
+    rc |= put_kv_url(&b, "openai", c->openai_url, 0);
+    rc |= put_kv_url(&b, "anthropic", c->anthropic_url, 1);
     rc |= hr_buf_puts(&b, "},\"config\":{");
     rc |= put_kv_string(&b, "host", c->host, 0);
     rc |= hr_buf_printf(&b, ",\"port\":%d,\"max_body_bytes\":%zu,\"log_format\":\"%s\","
@@ -124,6 +134,19 @@ static int append_compressor_metrics(hr_buf *b)
     return rc;
 }
 
+/* The connection guard's counters (http/guard.h): slow or hostile clients. */
+static int append_client_guard_metrics(hr_buf *b)
+{
+    unsigned long cut, refused;
+    hr_proxy_client_guard_counts(&cut, &refused);
+    return hr_buf_printf(b,
+        "# HELP headroom_client_deadline_cuts_total Client connections cut (408) at the header or body deadline.\n"
+        "# TYPE headroom_client_deadline_cuts_total counter\nheadroom_client_deadline_cuts_total %lu\n"
+        "# HELP headroom_connections_refused_total Client connections refused at accept: over the per-address limit (429) or --max-connections (503).\n"
+        "# TYPE headroom_connections_refused_total counter\nheadroom_connections_refused_total %lu\n",
+        cut, refused);
+}
+
 int hr_route_metrics(const hr_request *req, hr_response *res)
 {
     (void)req;
@@ -132,6 +155,8 @@ int hr_route_metrics(const hr_request *req, hr_response *res)
     int rc = hr_metrics_prometheus(&b);
     if (rc == 0)
         rc = append_compressor_metrics(&b);
+    if (rc == 0)
+        rc = append_client_guard_metrics(&b);
     if (rc == 0)
         rc = hr_response_body(res, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
     hr_buf_free(&b);

@@ -38,6 +38,12 @@ int hr_proxy_draining(void) { return atomic_load(&S.draining); }
 int hr_proxy_in_flight(void) { return atomic_load(&S.in_flight); }
 unsigned hr_proxy_connections(void) { return S.server ? hr_http_server_connections(S.server) : 0; }
 
+void hr_proxy_client_guard_counts(unsigned long *cut, unsigned long *refused)
+{
+    *cut = S.server ? hr_http_server_timeouts(S.server) : 0;
+    *refused = S.server ? hr_http_server_refusals(S.server) : 0;
+}
+
 double hr_now_ms(void)
 {
     struct timespec ts;
@@ -212,6 +218,14 @@ static void on_request(hr_http_exchange *ex, void *user)
     size_t raw_len;
     hr_http_body(ex, &raw_len);
     ctx->rec.bytes_in = raw_len;
+    const char *why;
+    int rejected = hr_http_rejected(ex, &why);
+    if (rejected) {
+        ctx->rec.route = "rejected";
+        hr_send_error(ex, ctx, req.provider, rejected, "invalid_request_error",
+                      rejected == 501 ? "not_implemented" : "bad_request", "%s", why);
+        return;
+    }
     if (hr_http_body_too_large(ex)) {
         ctx->rec.route = "too_large";
         hr_send_error(ex, ctx, req.provider, 413,
@@ -408,8 +422,14 @@ int hr_proxy_run(const hr_proxy_config *cfg)
         return 1;
     }
     char err[256];
-    hr_http_server_opts opts = {cfg->host, cfg->port, cfg->max_connections, cfg->max_body_bytes,
-                                CONNECTION_STACK_BYTES, cfg->idle_timeout_s, on_request, on_done, NULL};
+    hr_http_server_opts opts = {
+        .host = cfg->host, .port = cfg->port, .max_connections = cfg->max_connections,
+        .max_body_bytes = cfg->max_body_bytes, .thread_stack_bytes = CONNECTION_STACK_BYTES,
+        .idle_timeout_s = cfg->idle_timeout_s,
+        .per_address_limit = cfg->max_connections_per_address,
+        .header_timeout_ms = (unsigned)cfg->client_header_timeout_ms,
+        .body_timeout_ms = (unsigned)cfg->client_body_timeout_ms,
+        .handler = on_request, .done = on_done, .user = NULL};
     S.server = hr_http_server_start(&opts, err, sizeof err);
     if (!S.server) {
         hr_log_fields(HR_LOG_ERROR, "cannot start", "error", err, NULL);

@@ -17,5 +17,8 @@ int hr_proxy_ready(void);      /* serving and not draining */
 int hr_proxy_draining(void);
 int hr_proxy_in_flight(void);  /* requests received and not yet finished */
 unsigned hr_proxy_connections(void); /* open client connections (0 when not serving) */
+/* Client connections cut at a header/body deadline (408) and refused over the per-address
+ * limit (429) since start (0 when not serving). */
+void hr_proxy_client_guard_counts(unsigned long *cut, unsigned long *refused);
 
 #endif

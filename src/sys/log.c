@@ -57,6 +57,47 @@ int hr_log_format_parse(const char *s, hr_log_format *out)
 
 int hr_log_enabled(hr_log_level level) { return level >= g_min_level; }
 
+/* Characters that end a URL's authority (RFC 3986) or the URL inside free text. */
+static int ends_authority(char c)
+{
+    return !c || strchr("/?#\"' \t\r\n<>", c) != NULL;
+}
+
+int hr_log_redact(const char *s, hr_buf *out)
+{
+    int rc = 0;
+    for (;;) {
+        const char *scheme_end = strstr(s, "://");
+        if (!scheme_end)
+            break;
+        const char *auth = scheme_end + 3, *at = NULL;
+        for (const char *p = auth; !ends_authority(*p); p++)
+            if (*p == '@')
+                at = p;
+        rc |= hr_buf_append(out, s, (size_t)(auth - s));
+        if (at) {
+            rc |= hr_buf_puts(out, "***");
+            s = at;
+        } else {
+            s = auth;
+        }
+    }
+    rc |= hr_buf_puts(out, s);
+    return rc ? -1 : 0;
+}
+
+/* s (NULL = "") with URL credentials masked, in tmp; a placeholder if that fails (out of
+ * memory must not print what it was meant to hide). */
+static const char *redacted(const char *s, hr_buf *tmp)
+{
+    if (!s)
+        return "";
+    if (!strstr(s, "://"))
+        return s;
+    hr_buf_reset(tmp);
+    return hr_log_redact(s, tmp) == 0 && tmp->data ? tmp->data : "[redacted]";
+}
+
 static void put_json_string(hr_buf *b, const char *s)
 {
     hr_buf_putc(b, '"');
@@ -97,24 +138,24 @@ static void emit(hr_log_level level, const char *msg, va_list fields)
 {
     char ts[40];
     timestamp(ts, sizeof ts);
-    hr_buf b = HR_BUF_INIT;
+    hr_buf b = HR_BUF_INIT, v = HR_BUF_INIT;
     if (g_format == HR_LOG_JSON) {
         hr_buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts, level_name(level));
-        put_json_string(&b, msg);
+        put_json_string(&b, redacted(msg, &v));
         for (const char *k; (k = va_arg(fields, const char *));) {
-            const char *v = va_arg(fields, const char *);
+            const char *val = redacted(va_arg(fields, const char *), &v);
             hr_buf_putc(&b, ',');
             put_json_string(&b, k);
             hr_buf_putc(&b, ':');
-            put_json_string(&b, v ? v : "");
+            put_json_string(&b, val);
         }
         hr_buf_puts(&b, "}\n");
     } else {
-        hr_buf_printf(&b, "%s %-5s %s", ts, level_name(level), msg);
+        hr_buf_printf(&b, "%s %-5s %s", ts, level_name(level), redacted(msg, &v));
         for (const char *k; (k = va_arg(fields, const char *));) {
-            const char *v = va_arg(fields, const char *);
+            const char *val = redacted(va_arg(fields, const char *), &v);
             hr_buf_printf(&b, " %s=", k);
-            put_text_value(&b, v ? v : "");
+            put_text_value(&b, val);
         }
         hr_buf_putc(&b, '\n');
     }
@@ -123,6 +164,7 @@ static void emit(hr_log_level level, const char *msg, va_list fields)
         (void)w;
     }
     hr_buf_free(&b);
+    hr_buf_free(&v);
 }
 
 void hr_log_fields(hr_log_level level, const char *msg, ...)

@@ -103,6 +103,46 @@ static void url_normalisation(void **state)
     assert_string_equal(out, "http://h.test");
     assert_int_equal(hr_normalize_upstream_url("h.test", out, sizeof out), -1);
     assert_int_equal(hr_normalize_upstream_url("https://", out, sizeof out), -1);
+    /* a path is appended: a query, fragment, space or backslash in the base would eat it */
+    assert_int_equal(hr_normalize_upstream_url("https://h.test/?key=1", out, sizeof out), -1);
+    assert_int_equal(hr_normalize_upstream_url("https://h.test/#x", out, sizeof out), -1);
+    assert_int_equal(hr_normalize_upstream_url("https://h.test/a b", out, sizeof out), -1);
+    assert_int_equal(hr_normalize_upstream_url("https://h.test\\@evil", out, sizeof out), -1);
+    /* user info is kept (it is used upstream, and masked where shown) */
+    assert_int_equal(hr_normalize_upstream_url("http://u:p@h.test/v1", out, sizeof out), 0);
+    assert_string_equal(out, "http://u:p@h.test");
+}
+
+static void client_limits(void **state)
+{
+    (void)state;
+    hr_proxy_config c;
+    char err[256];
+    hr_proxy_config_defaults(&c);
+    assert_int_equal(c.max_connections_per_address, 1024);
+    assert_int_equal(c.client_header_timeout_ms, 10000);
+    assert_int_equal(c.client_body_timeout_ms, 120000);
+    setenv("HEADROOM_MAX_CONNECTIONS_PER_ADDRESS", "64", 1);
+    setenv("HEADROOM_CLIENT_HEADER_TIMEOUT", "2.5", 1);
+    setenv("HEADROOM_CLIENT_BODY_TIMEOUT", "30", 1);
+    assert_int_equal(hr_proxy_config_from_env(&c, err, sizeof err), 0);
+    unsetenv("HEADROOM_MAX_CONNECTIONS_PER_ADDRESS");
+    unsetenv("HEADROOM_CLIENT_HEADER_TIMEOUT");
+    unsetenv("HEADROOM_CLIENT_BODY_TIMEOUT");
+    assert_int_equal(c.max_connections_per_address, 64);
+    assert_int_equal(c.client_header_timeout_ms, 2500);
+    assert_int_equal(c.client_body_timeout_ms, 30000);
+    char *argv[] = {"proxy", "--max-connections-per-address", "0", "--client-body-timeout=1", NULL};
+    assert_int_equal(hr_proxy_config_from_args(&c, 4, argv, err, sizeof err), 0);
+    assert_int_equal(c.max_connections_per_address, 0);
+    assert_int_equal(c.client_body_timeout_ms, 1000);
+    char *secret[] = {"proxy", "--openai-api-url", "http://user:pw-s3cret@h.test/?q", NULL};
+    assert_int_equal(hr_proxy_config_from_args(&c, 3, secret, err, sizeof err), -1);
+    assert_null(strstr(err, "s3cret"));
+    assert_non_null(strstr(err, "http://***@h.test"));
+    char *bad[] = {"proxy", "--client-header-timeout", "0", NULL};
+    assert_int_equal(hr_proxy_config_from_args(&c, 3, bad, err, sizeof err), -1);
+    assert_non_null(strstr(err, "--client-header-timeout"));
 }
 
 static void backoff_doubles_caps_and_jitters(void **state)
@@ -124,6 +164,7 @@ int main(void)
         cmocka_unit_test(env_then_flags),
         cmocka_unit_test(invalid_values_are_refused_with_a_message),
         cmocka_unit_test(url_normalisation),
+        cmocka_unit_test(client_limits),
         cmocka_unit_test(backoff_doubles_caps_and_jitters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,7 +7,8 @@
 //   proxy.logs()                 // everything it wrote to stderr so far
 //   const code = await proxy.stop();   // SIGTERM, resolves with the exit code
 //
-// Environment: HEADROOM_BIN (the binary; set by ctest), else build/headroom in the repo.
+// Environment: HEADROOM_BIN (the binary; set by ctest), else build/headroom in the repo;
+// startProxy({bin}) runs another one (benchmarks compare two builds).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,12 +19,12 @@ export const HEADROOM_BIN = process.env.HEADROOM_BIN || path.join(SOURCE_DIR, 'b
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export async function startProxy({ openaiUrl, anthropicUrl, args = [], env = {}, timeoutMs = 15000 } = {}) {
+export async function startProxy({ openaiUrl, anthropicUrl, args = [], env = {}, timeoutMs = 15000, bin = HEADROOM_BIN } = {}) {
   const argv = ['proxy', '--host', '127.0.0.1', '--port', '0'];
   if (openaiUrl) argv.push('--openai-api-url', openaiUrl);
   if (anthropicUrl) argv.push('--anthropic-api-url', anthropicUrl);
   argv.push(...args);
-  const proc = spawn(HEADROOM_BIN, argv, {
+  const proc = spawn(bin, argv, {
     env: { ...process.env, HEADROOM_LOG_FORMAT: 'text', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
