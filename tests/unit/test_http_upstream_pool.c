@@ -36,6 +36,7 @@ typedef struct server {
     atomic_int open;      /* connections currently open (closed by the peer = gone) */
     atomic_int answered;  /* responses sent */
     int release_at;       /* hold answers until this many requests wait (a burst), then 1 */
+    int running;          /* the thread was started */
 } server;
 
 typedef struct conn {
@@ -48,11 +49,11 @@ typedef struct conn {
 static void answer(server *s, conn *c)
 {
     static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok";
-    if (write(c->fd, resp, sizeof resp - 1) != (ssize_t)(sizeof resp - 1))
-        fail_msg("server write failed");
+    atomic_fetch_add(&s->answered, 1); /* before the write: the client may look at once */
     c->waiting = 0;
     c->len = 0;
-    atomic_fetch_add(&s->answered, 1);
+    if (write(c->fd, resp, sizeof resp - 1) != (ssize_t)(sizeof resp - 1))
+        fail_msg("server write failed");
 }
 
 /* Reads what the peer sent; 0 when it closed. A request is complete at its blank line
@@ -116,6 +117,7 @@ static void *serve(void *arg)
 static int server_start(server *s, int release_at)
 {
     memset(s, 0, sizeof *s);
+    s->listen_fd = -1;
     s->release_at = release_at;
     s->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -124,14 +126,22 @@ static int server_start(server *s, int release_at)
         listen(s->listen_fd, MAX_CONNS) != 0 || getsockname(s->listen_fd, (struct sockaddr *)&a, &al) != 0)
         return -1;
     s->port = ntohs(a.sin_port);
-    return pthread_create(&s->thread, NULL, serve, s);
+    if (pthread_create(&s->thread, NULL, serve, s) != 0)
+        return -1;
+    s->running = 1;
+    return 0;
 }
 
 static void server_stop(server *s)
 {
-    atomic_store(&s->stop, 1);
-    pthread_join(s->thread, NULL);
-    close(s->listen_fd);
+    if (s->running) {
+        atomic_store(&s->stop, 1);
+        pthread_join(s->thread, NULL);
+        s->running = 0;
+    }
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    s->listen_fd = -1;
 }
 
 /* Polls until the server has seen `want` open connections (closes take a poll round). */
@@ -208,52 +218,67 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Each case gets its server in *state and leaves nothing behind even when it fails: the
+ * server stopped, the pool empty (its pairs' connections closed). */
+static server g_server;
+
+static int case_setup(void **state)
+{
+    memset(&g_server, 0, sizeof g_server);
+    g_server.listen_fd = -1;
+    *state = &g_server;
+    hr_upstream_pool_shrink(0);
+    return 0;
+}
+
+static int case_teardown(void **state)
+{
+    hr_upstream_pool_shrink(0);
+    server_stop(*state);
+    return 0;
+}
+
 static void shrink_closes_the_burst_handles_and_keeps_warm_ones(void **state)
 {
-    (void)state;
-    server s;
-    assert_int_equal(server_start(&s, BURST), 0);
-    hr_upstream_pool_shrink(0); /* start from an empty pool */
-    burst(&s, BURST);
-    assert_int_equal(atomic_load(&s.accepted), BURST);
-    assert_int_equal(open_settles_to(&s, BURST), BURST); /* each pair keeps its connection */
+    server *s = *state;
+    assert_int_equal(server_start(s, BURST), 0);
+    burst(s, BURST);
+    assert_int_equal(atomic_load(&s->accepted), BURST);
+    assert_int_equal(open_settles_to(s, BURST), BURST); /* each pair keeps its connection */
 
     assert_int_equal(hr_upstream_pool_shrink(2), BURST - 2);
-    assert_int_equal(open_settles_to(&s, 2), 2); /* the dropped pairs closed theirs */
+    assert_int_equal(open_settles_to(s, 2), 2); /* the dropped pairs closed theirs */
     assert_int_equal(hr_upstream_pool_shrink(2), 0); /* nothing more to drop */
-    assert_int_equal(open_settles_to(&s, 2), 2);
+    assert_int_equal(open_settles_to(s, 2), 2);
 
     /* the kept pairs are the warm ones: a transfer reuses an open connection */
-    single(&s);
-    assert_int_equal(atomic_load(&s.accepted), BURST);
-    assert_int_equal(atomic_load(&s.answered), BURST + 1);
+    single(s);
+    assert_int_equal(atomic_load(&s->accepted), BURST);
+    assert_int_equal(atomic_load(&s->answered), BURST + 1);
 
     assert_int_equal(hr_upstream_pool_shrink(0), 2);
-    assert_int_equal(open_settles_to(&s, 0), 0);
-    server_stop(&s);
+    assert_int_equal(open_settles_to(s, 0), 0);
 }
 
 static void a_busy_pool_below_keep_is_left_alone(void **state)
 {
-    (void)state;
-    server s;
-    assert_int_equal(server_start(&s, 3), 0);
-    hr_upstream_pool_shrink(0);
-    burst(&s, 3);
+    server *s = *state;
+    assert_int_equal(server_start(s, 3), 0);
+    burst(s, 3);
     assert_int_equal(hr_upstream_pool_shrink(4), 0);
-    assert_int_equal(open_settles_to(&s, 3), 3);
-    single(&s);
-    assert_int_equal(atomic_load(&s.accepted), 3); /* still warm */
+    assert_int_equal(open_settles_to(s, 3), 3);
+    single(s);
+    assert_int_equal(atomic_load(&s->accepted), 3); /* still warm */
     assert_int_equal(hr_upstream_pool_shrink(0), 3);
-    assert_int_equal(open_settles_to(&s, 0), 0);
-    server_stop(&s);
+    assert_int_equal(open_settles_to(s, 0), 0);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(shrink_closes_the_burst_handles_and_keeps_warm_ones),
-        cmocka_unit_test(a_busy_pool_below_keep_is_left_alone),
+        cmocka_unit_test_setup_teardown(shrink_closes_the_burst_handles_and_keeps_warm_ones, case_setup,
+                                        case_teardown),
+        cmocka_unit_test_setup_teardown(a_busy_pool_below_keep_is_left_alone, case_setup, case_teardown),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
