@@ -89,3 +89,26 @@ export function sanitizerBuild(bin = HEADROOM_BIN) {
     return false;
   }
 }
+
+/** Runs every cleanup (last registered first) even when one throws, then rethrows the first
+ *  error: a failed exit-code check must not leave a server or redis-server running. */
+export async function runCleanups(cleanups) {
+  let first = null;
+  for (const c of cleanups.splice(0).reverse()) {
+    try { await c(); } catch (e) { first ??= e; }
+  }
+  if (first) throw first;
+}
+
+/** Polls the proxy's log until cond(logText) holds (log lines are written when a request
+ *  completes, which can be just after the client has its answer); returns the log text.
+ *  Throws with the log on timeout instead of reading it after a fixed sleep. */
+export async function waitForLogs(proxy, cond, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = proxy.logs();
+    if (cond(text)) return text;
+    if (Date.now() > deadline) throw new Error(`the expected log lines never appeared:\n${text.slice(-4000)}`);
+    await sleep(20);
+  }
+}
