@@ -1,5 +1,5 @@
 /* retrieve.c: see retrieve.h. Lookup through the store, then (with a query) BM25 over the
- * original's items. Items are byte spans into the original, so what comes back is always
+ * original's items, scored by sys/relevance.h like every other ranking in headroom. Items are byte spans into the original, so what comes back is always
  * the original's own text; nothing is re-serialised. Deterministic: ties in score keep the
  * earlier item.
  */
@@ -7,66 +7,15 @@
 
 #include "json/json.h"
 #include "sys/hash.h"
+#include "sys/relevance.h"
 
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_QUERY_TERMS 32
-#define BM25_K1 1.5
-#define BM25_B 0.75
-
 typedef struct span {
     size_t start, end;
 } span;
-
-typedef struct term {
-    const char *p;
-    size_t len;
-} term;
-
-/* Word bytes: ASCII letters and digits, and every byte of a multi-byte UTF-8 sequence so
- * non-English words stay whole. */
-static int is_word_byte(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           c >= 0x80;
-}
-
-static unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
-
-static int term_eq(const char *a, size_t alen, const char *b, size_t blen)
-{
-    if (alen != blen)
-        return 0;
-    for (size_t i = 0; i < alen; i++)
-        if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
-            return 0;
-    return 1;
-}
-
-/* Distinct query terms, in order of first appearance. */
-static size_t query_terms(const char *q, size_t len, term *out)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len && n < MAX_QUERY_TERMS;) {
-        if (!is_word_byte((unsigned char)q[i])) {
-            i++;
-            continue;
-        }
-        size_t j = i;
-        while (j < len && is_word_byte((unsigned char)q[j]))
-            j++;
-        int seen = 0;
-        for (size_t k = 0; k < n && !seen; k++)
-            seen = term_eq(out[k].p, out[k].len, q + i, j - i);
-        if (!seen)
-            out[n++] = (term){q + i, j - i};
-        i = j;
-    }
-    return n;
-}
 
 static int push_span(span **v, size_t *n, size_t *cap, size_t start, size_t end)
 {
@@ -133,29 +82,6 @@ static int split_items(const char *text, size_t len, span **items, size_t *n)
     return 0;
 }
 
-/* Term frequencies of every query term in one item, and the item's length in terms. */
-static size_t count_terms(const char *p, size_t len, const term *terms, size_t nt,
-                          uint32_t *tf)
-{
-    size_t dl = 0;
-    memset(tf, 0, nt * sizeof *tf);
-    for (size_t i = 0; i < len;) {
-        if (!is_word_byte((unsigned char)p[i])) {
-            i++;
-            continue;
-        }
-        size_t j = i;
-        while (j < len && is_word_byte((unsigned char)p[j]))
-            j++;
-        dl++;
-        for (size_t k = 0; k < nt; k++)
-            if (term_eq(terms[k].p, terms[k].len, p + i, j - i))
-                tf[k]++;
-        i = j;
-    }
-    return dl;
-}
-
 typedef struct scored {
     size_t index;
     double score;
@@ -175,13 +101,14 @@ static int by_index(const void *a, const void *b)
     return x->index < y->index ? -1 : (x->index > y->index);
 }
 
-/* BM25 scores of all items; fills sc (n entries). */
-static int score_items(const char *text, const span *items, size_t n, const term *terms,
-                       size_t nt, scored *sc)
+/* BM25 scores of all items (relevance.h, the items as documents); fills sc (n entries). */
+static int score_items(const char *text, const span *items, size_t n, const hr_rel_terms *q,
+                       scored *sc)
 {
+    size_t nt = q->n;
     uint32_t *tf = calloc(n * nt + 1, sizeof *tf);
     size_t *dl = calloc(n + 1, sizeof *dl);
-    uint32_t df[MAX_QUERY_TERMS] = {0};
+    uint32_t df[HR_REL_MAX_TERMS] = {0};
     if (!tf || !dl) {
         free(tf);
         free(dl);
@@ -189,25 +116,16 @@ static int score_items(const char *text, const span *items, size_t n, const term
     }
     double total_len = 0;
     for (size_t i = 0; i < n; i++) {
-        dl[i] = count_terms(text + items[i].start, items[i].end - items[i].start, terms, nt,
-                            tf + i * nt);
+        dl[i] = hr_rel_count(q, text + items[i].start, items[i].end - items[i].start,
+                             tf + i * nt);
         total_len += (double)dl[i];
         for (size_t k = 0; k < nt; k++)
             df[k] += tf[i * nt + k] > 0;
     }
-    double avgdl = n && total_len > 0 ? total_len / (double)n : 1.0;
-    for (size_t i = 0; i < n; i++) {
-        double s = 0;
-        for (size_t k = 0; k < nt; k++) {
-            double f = tf[i * nt + k];
-            if (f == 0)
-                continue;
-            double idf = log(((double)n - df[k] + 0.5) / (df[k] + 0.5) + 1.0);
-            s += idf * f * (BM25_K1 + 1) /
-                 (f + BM25_K1 * (1 - BM25_B + BM25_B * (double)dl[i] / avgdl));
-        }
-        sc[i] = (scored){i, s};
-    }
+    hr_bm25 m;
+    hr_bm25_init(&m, nt, n, df, total_len);
+    for (size_t i = 0; i < n; i++)
+        sc[i] = (scored){i, hr_bm25_score(&m, tf + i * nt, dl[i])};
     free(tf);
     free(dl);
     return 0;
@@ -234,15 +152,15 @@ static int write_selection(const char *text, const span *items, const scored *to
 int hr_ccr_select(const char *text, size_t len, const char *query, size_t query_len,
                   size_t top_k, hr_ccr_retrieval *out)
 {
-    term terms[MAX_QUERY_TERMS];
-    size_t nt = query_terms(query, query_len, terms);
+    hr_rel_terms q;
+    hr_rel_terms_parse(&q, query, query_len);
     span *items = NULL;
     size_t n = 0;
     int json = split_items(text, len, &items, &n);
     if (json < 0)
         return -1;
     scored *sc = calloc(n + 1, sizeof *sc);
-    if (!sc || score_items(text, items, n, terms, nt, sc) < 0) {
+    if (!sc || score_items(text, items, n, &q, sc) < 0) {
         free(sc);
         free(items);
         return -1;
@@ -275,9 +193,10 @@ hr_ccr_status hr_ccr_retrieve(hr_ccr_store *s, const char *tenant, const char *h
     h[HR_CONTENT_HASH_HEX] = '\0';
     hr_buf original = HR_BUF_INIT;
     out->status = hr_ccr_get(s, tenant, h, &original);
-    term terms[MAX_QUERY_TERMS];
-    if (query && query_terms(query, query_len, terms) == 0)
-        query_len = 0; /* only punctuation: nothing to rank by, so the whole original */
+    hr_rel_terms terms;
+    hr_rel_terms_parse(&terms, query, query ? query_len : 0);
+    if (terms.n == 0)
+        query_len = 0; /* only punctuation or stopwords: nothing to rank by, so the whole original */
     if (out->status != HR_CCR_FOUND || !query || !query_len) {
         if (out->status == HR_CCR_FOUND)
             out->content = original;

@@ -5,7 +5,8 @@
  * Without a query the whole original comes back, byte-exact. With a query the original is
  * split into items (the elements of a JSON document's top-level array, or of its largest
  * array when the root is an object, e.g. {"results": [...]}; else its lines), scored with
- * BM25 (k1 1.5, b 0.75, lowercase alphanumeric terms) and the best 20 items with a
+ * BM25 with the question's terms, both as src/sys/relevance.h defines them (its words,
+ * stopwords, prefix matching and constants), and the best 20 items with a
  * positive score are returned in their original order: a JSON array of the items' exact
  * source text, or the lines joined with '\n'.
  *

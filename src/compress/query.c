@@ -1,14 +1,8 @@
-/* query.c: BM25 terms and anchors of the latest user message (see query.h). Hand-written
+/* query.c: terms (through relevance.h) and anchors of the latest user message (see query.h). Hand-written
  * recognisers, no regex engine: deterministic, allocation-free, linear in the message. */
 #include "compress/query.h"
 
 #include <string.h>
-
-static int is_word_byte(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c >= 0x80;
-}
 
 static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 static int is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -17,70 +11,6 @@ static int is_hex(unsigned char c)
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
-
-int hr_next_word(const char *s, size_t len, size_t *pos, size_t *start, size_t *wlen)
-{
-    size_t i = *pos;
-    while (i < len && !is_word_byte((unsigned char)s[i]))
-        i++;
-    if (i >= len) {
-        *pos = len;
-        return 0;
-    }
-    size_t b = i;
-    while (i < len && is_word_byte((unsigned char)s[i]))
-        i++;
-    *start = b;
-    *wlen = i - b;
-    *pos = i;
-    return 1;
-}
-
-uint64_t hr_query_term_hash(const char *word, size_t len)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a over the lowercased bytes */
-    for (size_t i = 0; i < len; i++) {
-        h ^= lower((unsigned char)word[i]);
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-int hr_query_term_index(const hr_query *q, uint64_t hash)
-{
-    for (size_t i = 0; i < q->n_terms; i++)
-        if (q->terms[i] == hash)
-            return (int)i;
-    return -1;
-}
-
-static int is_stopword(const char *w, size_t n)
-{
-    static const char *const stop[] = {"the", "and", "for", "with", "that", "this", "from",
-                                       "are", "was", "what", "why", "how", "can", "you",
-                                       "please", "find", "show", "me", "is", "in", "of",
-                                       "to", "on", "it", "an", "at", "be", "do", "or", NULL};
-    for (int i = 0; stop[i]; i++) {
-        size_t m = strlen(stop[i]);
-        if (m != n)
-            continue;
-        size_t j = 0;
-        while (j < n && lower((unsigned char)w[j]) == (unsigned char)stop[i][j])
-            j++;
-        if (j == n)
-            return 1;
-    }
-    return 0;
-}
-
-static void add_term(hr_query *q, const char *w, size_t n)
-{
-    if (n < 2 || is_stopword(w, n) || q->n_terms >= HR_QUERY_MAX_TERMS)
-        return;
-    uint64_t h = hr_query_term_hash(w, n);
-    if (hr_query_term_index(q, h) < 0)
-        q->terms[q->n_terms++] = h;
-}
 
 static void add_anchor(hr_query *q, hr_anchor_kind kind, const char *s, size_t n)
 {
@@ -218,9 +148,7 @@ void hr_query_parse(hr_query *q, const char *text, size_t len)
         return;
     scan_quoted(q, text, len);
     scan_tokens_for_anchors(q, text, len);
-    size_t pos = 0, b, n;
-    while (hr_next_word(text, len, &pos, &b, &n))
-        add_term(q, text + b, n);
+    hr_rel_terms_parse(&q->terms, text, len);
 }
 
 static int ci_equal(const char *a, const char *b, size_t n)

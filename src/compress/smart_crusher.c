@@ -12,6 +12,7 @@
 #include "ccr/marker.h"
 #include "compress/query.h"
 #include "json/json.h"
+#include "sys/relevance.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -64,7 +65,7 @@ typedef struct array_sel {
     const hr_query *q;
     uint32_t n;
     item *items;
-    uint16_t *tf;     /* n * q->n_terms term counts, NULL without terms */
+    uint32_t *tf;     /* n * q->terms.n term counts, NULL without terms */
     column cols[MAX_COLUMNS];
     int n_cols;
     uint32_t clusters;
@@ -175,7 +176,7 @@ static const uint64_t DIGITS_SYMBOL = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t shape_hash(const char *w, size_t n)
 {
-    return has_digit(w, n) ? DIGITS_SYMBOL : hr_query_term_hash(w, n);
+    return has_digit(w, n) ? DIGITS_SYMBOL : hr_rel_hash(w, n);
 }
 
 /* SimHash accumulator. Per-bit counts of set bits live in 16-bit lanes, four to a 64-bit
@@ -238,16 +239,11 @@ static void scan_words(const array_sel *sel, uint32_t idx, const char *s, size_t
                        int check_errors, word_acc *acc)
 {
     size_t pos = 0, b, n, prev_b = 0, prev_n = 0;
-    while (hr_next_word(s, len, &pos, &b, &n)) {
-        uint64_t h = hr_query_term_hash(s + b, n);
+    while (hr_rel_next_word(s, len, &pos, &b, &n)) {
         acc->tokens++;
-        simhash_add(acc, has_digit(s + b, n) ? DIGITS_SYMBOL : h);
-        if (sel->tf) {
-            int t = hr_query_term_index(sel->q, h);
-            uint16_t *c = &sel->tf[(size_t)idx * sel->q->n_terms + (t < 0 ? 0 : (size_t)t)];
-            if (t >= 0 && *c < UINT16_MAX)
-                (*c)++;
-        }
+        simhash_add(acc, shape_hash(s + b, n));
+        if (sel->tf)
+            hr_rel_count_word(&sel->q->terms, s + b, n, sel->tf + (size_t)idx * sel->q->terms.n);
         if (check_errors && !acc->error && word_has_error(s + b, n) &&
             !(prev_n && is_negation(s + prev_b, prev_n)))
             acc->error = 1;
@@ -268,7 +264,7 @@ static int key_names_error(const char *k, size_t n)
                                     LIT("crash"),    LIT("crashed"),    LIT("panic"),
                                     LIT("denied"),   LIT("rejected")};
     size_t pos = 0, b, wn;
-    while (hr_next_word(k, n, &pos, &b, &wn))
+    while (hr_rel_next_word(k, n, &pos, &b, &wn))
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
             if (equals_ci(k + b, wn, &keys[i]))
                 return 1;
@@ -496,30 +492,29 @@ static int mark_column_keeps(array_sel *sel)
     return 0;
 }
 
+/* BM25 (relevance.h) with the items of this array as the documents. A term most items
+ * share says nothing about which one is meant: it gets no weight here, so an array where
+ * every item names the queried service is not "all relevant" (which would turn the
+ * relevant-first budget into array order). */
 static void score_bm25(array_sel *sel)
 {
-    size_t nq = sel->q->n_terms;
+    size_t nq = sel->q->terms.n;
     if (!sel->tf)
         return;
-    double avgdl = 0;
-    for (uint32_t i = 0; i < sel->n; i++)
-        avgdl += sel->items[i].tokens;
-    avgdl = avgdl / sel->n + 1e-9;
-    for (size_t t = 0; t < nq; t++) {
-        uint32_t df = 0;
-        for (uint32_t i = 0; i < sel->n; i++)
-            df += sel->tf[(size_t)i * nq + t] > 0;
-        if (!df || df * 2 > sel->n)
-            continue; /* a term most items share says nothing about which one is meant */
-        double idf = log(1.0 + (sel->n - df + 0.5) / (df + 0.5));
-        for (uint32_t i = 0; i < sel->n; i++) {
-            double tf = sel->tf[(size_t)i * nq + t];
-            if (tf > 0) {
-                double norm = 1.2 * (0.25 + 0.75 * sel->items[i].tokens / avgdl);
-                sel->items[i].score += idf * tf * 2.2 / (tf + norm);
-            }
-        }
+    uint32_t df[HR_REL_MAX_TERMS] = {0};
+    double words = 0;
+    for (uint32_t i = 0; i < sel->n; i++) {
+        words += sel->items[i].tokens;
+        for (size_t t = 0; t < nq; t++)
+            df[t] += sel->tf[(size_t)i * nq + t] > 0;
     }
+    hr_bm25 m;
+    hr_bm25_init(&m, nq, sel->n, df, words);
+    for (size_t t = 0; t < nq; t++)
+        if (df[t] * 2 > sel->n)
+            m.idf[t] = 0;
+    for (uint32_t i = 0; i < sel->n; i++)
+        sel->items[i].score = hr_bm25_score(&m, sel->tf + (size_t)i * nq, sel->items[i].tokens);
 }
 
 static int by_score_then_index(const void *a, const void *b, const item *items)
@@ -617,7 +612,7 @@ static void add_word_bigrams(bigram_set *set, const char *s, size_t len, uint64_
                              unsigned *words)
 {
     size_t pos = 0, b, n;
-    while (*words < KNEE_MAX_WORDS && hr_next_word(s, len, &pos, &b, &n)) {
+    while (*words < KNEE_MAX_WORDS && hr_rel_next_word(s, len, &pos, &b, &n)) {
         uint64_t w = shape_hash(s + b, n);
         uint64_t h = (*prev * 0xff51afd7ed558ccdULL) ^ (w + 0x632be59bd9b4e019ULL);
         bigram_add(set, h | 1);
@@ -813,8 +808,8 @@ static int select_items(array_sel *sel, const hr_json_doc *d, uint32_t arr, cons
     sel->items = calloc(sel->n, sizeof *sel->items);
     if (!sel->items)
         return -1;
-    if (q->n_terms) {
-        sel->tf = calloc((size_t)sel->n * q->n_terms, sizeof *sel->tf);
+    if (q->terms.n) {
+        sel->tf = calloc((size_t)sel->n * q->terms.n, sizeof *sel->tf);
         if (!sel->tf)
             return -1;
     }

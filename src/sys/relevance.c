@@ -1,0 +1,181 @@
+/* relevance.c: words, stopwords, term matching, BM25 and the rarity rule (see
+ * relevance.h). Pure functions over caller memory: no allocation, no global state. */
+#include "sys/relevance.h"
+
+#include <math.h>
+#include <string.h>
+
+static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+int hr_rel_is_word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c >= 0x80;
+}
+
+int hr_rel_next_word(const char *s, size_t len, size_t *pos, size_t *start, size_t *wlen)
+{
+    size_t i = *pos;
+    while (i < len && !hr_rel_is_word_byte((unsigned char)s[i]))
+        i++;
+    if (i >= len) {
+        *pos = len;
+        return 0;
+    }
+    size_t b = i;
+    while (i < len && hr_rel_is_word_byte((unsigned char)s[i]))
+        i++;
+    *start = b;
+    *wlen = i - b;
+    *pos = i;
+    return 1;
+}
+
+uint64_t hr_rel_hash(const char *w, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= lower((unsigned char)w[i]);
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static int ci_equal_lower(const char *w, const char *lowered, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (lower((unsigned char)w[i]) != (unsigned char)lowered[i])
+            return 0;
+    return 1;
+}
+
+/* Words that say how a question is asked, not what it is about. Agents' questions start
+ * with the verbs at the end ("find the handler", "show me all files that ..."). Domain
+ * words that look common (error, test, config, out) are deliberately absent: they are what
+ * questions are about, and BM25's idf already discounts words every item holds. */
+static const char *const STOPWORDS[] = {
+    "a",     "an",    "the",   "and",    "or",     "but",   "if",    "then",  "than",
+    "so",    "as",    "of",    "in",     "on",     "at",    "to",    "for",   "from",
+    "with",  "by",    "into",  "onto",   "about",  "is",    "are",   "was",   "were",
+    "be",    "been",  "am",    "do",     "does",   "did",   "has",   "have",  "had",
+    "it",    "its",   "this",  "that",   "these",  "those", "there", "here",  "what",
+    "which", "who",   "whom",  "whose",  "where",  "when",  "why",   "how",   "can",
+    "could", "should", "would", "will",  "may",    "might", "must",  "me",    "my",
+    "we",    "us",    "our",   "you",    "your",   "they",  "them",  "their", "not",
+    "please", "find", "show",  "list",   "all",    "any",   "some",  "each",  "every",
+    "get",   "see",   "look",  "tell",   "give",   "use",   "used",  "using", "file",
+    "files", "just",  "also",  "only",   "very",   "more",  "most",  "via",   NULL};
+
+int hr_rel_is_stopword(const char *w, size_t n)
+{
+    for (const char *const *s = STOPWORDS; *s; s++)
+        if (strlen(*s) == n && ci_equal_lower(w, *s, n))
+            return 1;
+    return 0;
+}
+
+int hr_rel_terms_index(const hr_rel_terms *q, uint64_t h)
+{
+    for (size_t i = 0; i < q->n; i++)
+        if (q->t[i].hash == h)
+            return (int)i;
+    return -1;
+}
+
+void hr_rel_terms_parse(hr_rel_terms *q, const char *text, size_t len)
+{
+    memset(q, 0, sizeof *q);
+    size_t pos = 0, b, n;
+    while (text && q->n < HR_REL_MAX_TERMS && hr_rel_next_word(text, len, &pos, &b, &n)) {
+        const char *w = text + b;
+        if (n < HR_REL_MIN_TERM || n >= HR_REL_TERM_MAX || hr_rel_is_stopword(w, n))
+            continue;
+        uint64_t h = hr_rel_hash(w, n);
+        if (hr_rel_terms_index(q, h) >= 0)
+            continue;
+        hr_rel_term *t = &q->t[q->n++];
+        t->hash = h;
+        t->len = (uint8_t)n;
+        for (size_t i = 0; i < n; i++)
+            t->text[i] = (char)lower((unsigned char)w[i]);
+        t->text[n] = '\0';
+    }
+}
+
+/* 1 if a CamelCase part starts at w[i]: an upper-case letter after a lower-case one. */
+static int part_starts(const char *w, size_t i)
+{
+    return i == 0 || (w[i] >= 'A' && w[i] <= 'Z' && w[i - 1] >= 'a' && w[i - 1] <= 'z');
+}
+
+static int term_matches(const hr_rel_term *t, const char *w, size_t n)
+{
+    if (n == t->len && ci_equal_lower(w, t->text, n))
+        return 1;
+    if (t->len < HR_REL_PREFIX_MIN || n < t->len)
+        return 0;
+    for (size_t i = 0; i + t->len <= n; i++)
+        if (part_starts(w, i) && lower((unsigned char)w[i]) == (unsigned char)t->text[0] &&
+            ci_equal_lower(w + i, t->text, t->len))
+            return 1;
+    return 0;
+}
+
+unsigned hr_rel_count_word(const hr_rel_terms *q, const char *w, size_t n, uint32_t *tf)
+{
+    unsigned hits = 0;
+    for (size_t k = 0; k < q->n; k++)
+        if (term_matches(&q->t[k], w, n)) {
+            if (tf && tf[k] < UINT32_MAX)
+                tf[k]++;
+            hits++;
+        }
+    return hits;
+}
+
+size_t hr_rel_count(const hr_rel_terms *q, const char *s, size_t len, uint32_t *tf)
+{
+    size_t pos = 0, b, n, words = 0;
+    while (hr_rel_next_word(s, len, &pos, &b, &n)) {
+        words++;
+        hr_rel_count_word(q, s + b, n, tf);
+    }
+    return words;
+}
+
+int hr_rel_mentions(const hr_rel_terms *q, const char *s, size_t len)
+{
+    size_t pos = 0, b, n;
+    while (q->n && hr_rel_next_word(s, len, &pos, &b, &n))
+        if (hr_rel_count_word(q, s + b, n, NULL))
+            return 1;
+    return 0;
+}
+
+void hr_bm25_init(hr_bm25 *m, size_t n_terms, size_t n_docs, const uint32_t *df,
+                  double total_words)
+{
+    memset(m, 0, sizeof *m);
+    m->n_terms = n_terms < HR_REL_MAX_TERMS ? n_terms : HR_REL_MAX_TERMS;
+    m->avgdl = n_docs && total_words > 0 ? total_words / (double)n_docs : 1.0;
+    for (size_t k = 0; k < m->n_terms; k++) {
+        double d = df[k] < n_docs ? df[k] : (double)n_docs;
+        m->idf[k] = log(1.0 + ((double)n_docs - d + 0.5) / (d + 0.5));
+    }
+}
+
+double hr_bm25_score(const hr_bm25 *m, const uint32_t *tf, size_t dl)
+{
+    double s = 0, norm = HR_BM25_K1 * (1 - HR_BM25_B + HR_BM25_B * (double)dl / m->avgdl);
+    for (size_t k = 0; k < m->n_terms; k++) {
+        double f = tf[k];
+        if (f > 0)
+            s += m->idf[k] * f * (HR_BM25_K1 + 1) / (f + norm);
+    }
+    return s;
+}
+
+int hr_rel_is_rare(size_t hits, size_t total)
+{
+    return hits <= HR_REL_RARE_MIN || hits * 100 <= total * HR_REL_RARE_SHARE_PCT;
+}
