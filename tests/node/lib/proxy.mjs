@@ -4,6 +4,7 @@
 //
 //   const proxy = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, args: [...] });
 //   fetch(`${proxy.url}/v1/models`) ...
+//   (bin: another binary than HEADROOM_BIN, e.g. a baseline build for a benchmark)
 //   proxy.logs()                 // everything it wrote to stderr so far
 //   const code = await proxy.stop();   // SIGTERM, resolves with the exit code
 //
@@ -18,12 +19,12 @@ export const HEADROOM_BIN = process.env.HEADROOM_BIN || path.join(SOURCE_DIR, 'b
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export async function startProxy({ openaiUrl, anthropicUrl, args = [], env = {}, timeoutMs = 15000 } = {}) {
+export async function startProxy({ openaiUrl, anthropicUrl, args = [], env = {}, timeoutMs = 15000, bin = HEADROOM_BIN } = {}) {
   const argv = ['proxy', '--host', '127.0.0.1', '--port', '0'];
   if (openaiUrl) argv.push('--openai-api-url', openaiUrl);
   if (anthropicUrl) argv.push('--anthropic-api-url', anthropicUrl);
   argv.push(...args);
-  const proc = spawn(HEADROOM_BIN, argv, {
+  const proc = spawn(bin, argv, {
     env: { ...process.env, HEADROOM_LOG_FORMAT: 'text', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
