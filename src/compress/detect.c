@@ -13,6 +13,7 @@
 #include "ccr/marker.h"
 #include "compress/diff.h"
 #include "compress/listing.h"
+#include "compress/rows.h"
 #include "compress/logs.h"
 #include "compress/search.h"
 #include "compress/text.h"
@@ -38,7 +39,8 @@ enum {
 const char *hr_content_type_name(hr_content_type t)
 {
     static const char *const names[] = {"empty", "binary", "json",    "log",
-                                        "search", "diff",  "listing", "code", "prose"};
+                                        "search", "diff",  "listing", "table",
+                                        "progress", "code", "prose"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "unknown";
 }
 
@@ -329,10 +331,17 @@ static hr_content_type vote_type(const det *d, size_t a, size_t b)
     if (counts[V_LISTING] * 100 >= nonblank * LISTING_SHARE &&
         counts[V_LISTING] >= LISTING_MIN_ENTRIES)
         return HR_CT_LISTING;
+    const char *block = d->in + d->l.start[a];
+    size_t block_len = d->l.start[b] - d->l.start[a];
+    if (hr_rows_is_table(block, block_len))
+        return HR_CT_TABLE;
     if ((counts[V_LOG] + counts[V_SEARCH]) * 100 >= nonblank * LOG_SHARE)
         return HR_CT_LOG;
     if (counts[V_CODE] * 100 >= nonblank * CODE_SHARE)
         return HR_CT_CODE;
+    /* Few line kinds over many lines (apt's Unpacking / Setting up): a progress log. */
+    if (hr_rows_is_progress(block, block_len))
+        return HR_CT_PROGRESS;
     return HR_CT_PROSE;
 }
 
@@ -806,6 +815,10 @@ hr_compressor_fn hr_detect_compressor(hr_content_type t)
         return hr_compress_diff;
     case HR_CT_LISTING:
         return hr_compress_listing;
+    case HR_CT_TABLE:
+        return hr_compress_table;
+    case HR_CT_PROGRESS:
+        return hr_compress_progress;
     case HR_CT_CODE:
     case HR_CT_PROSE:
         return hr_compress_text;

@@ -108,17 +108,41 @@ static int part_starts(const char *w, size_t i)
     return i == 0 || (w[i] >= 'A' && w[i] <= 'Z' && w[i - 1] >= 'a' && w[i - 1] <= 'z');
 }
 
-static int term_matches(const hr_rel_term *t, const char *w, size_t n)
+/* Exact, or a prefix of the word or of one of its CamelCase parts (terms of
+ * HR_REL_PREFIX_MIN+ bytes). */
+static int text_matches(const char *t, size_t tlen, const char *w, size_t n)
 {
-    if (n == t->len && ci_equal_lower(w, t->text, n))
+    if (n == tlen && ci_equal_lower(w, t, n))
         return 1;
-    if (t->len < HR_REL_PREFIX_MIN || n < t->len)
+    if (tlen < HR_REL_PREFIX_MIN || n < tlen)
         return 0;
-    for (size_t i = 0; i + t->len <= n; i++)
-        if (part_starts(w, i) && lower((unsigned char)w[i]) == (unsigned char)t->text[0] &&
-            ci_equal_lower(w + i, t->text, t->len))
+    for (size_t i = 0; i + tlen <= n; i++)
+        if (part_starts(w, i) && lower((unsigned char)w[i]) == (unsigned char)t[0] &&
+            ci_equal_lower(w + i, t, tlen))
             return 1;
     return 0;
+}
+
+/* "lib" + a name of HR_REL_PREFIX_MIN+ letters, not "library"/"libre...": the name. */
+static size_t lib_prefix(const char *w, size_t n)
+{
+    if (n < 3 + HR_REL_PREFIX_MIN || lower((unsigned char)w[0]) != 'l' ||
+        lower((unsigned char)w[1]) != 'i' || lower((unsigned char)w[2]) != 'b' ||
+        lower((unsigned char)w[3]) == 'r')
+        return 0;
+    return 3;
+}
+
+/* Library names match with or without their "lib": "hiredis" finds the package
+ * "libhiredis-dev", "libmicrohttpd" finds the header "microhttpd.h". */
+static int term_matches(const hr_rel_term *t, const char *w, size_t n)
+{
+    if (text_matches(t->text, t->len, w, n))
+        return 1;
+    size_t wl = lib_prefix(w, n), tl = lib_prefix(t->text, t->len);
+    if (wl && !tl && text_matches(t->text, t->len, w + wl, n - wl))
+        return 1;
+    return tl && !wl && text_matches(t->text + tl, t->len - tl, w, n);
 }
 
 unsigned hr_rel_count_word(const hr_rel_terms *q, const char *w, size_t n, uint32_t *tf)

@@ -21,7 +21,9 @@
  * at least HR_REL_PREFIX_MIN bytes and w, or a CamelCase part of w, starts with t: "fail"
  * finds "failed" and "FailFast", "invoices" finds "reconcileInvoices", "token" finds
  * "tokens". Shorter terms match whole words only: "id" never finds "idle", and "out"
- * finds neither "route" nor "outline".
+ * finds neither "route" nor "outline". Library names match with or without "lib" (one
+ * side has it, the rest is HR_REL_PREFIX_MIN+ bytes and not "r...", so "library" stays a
+ * word): "hiredis" finds "libhiredis", "libmicrohttpd" finds "microhttpd".
  *
  * BM25 (Robertson/Sparck Jones, the form Lucene uses):
  *   score(d) = sum over terms t with tf > 0 of

@@ -113,6 +113,18 @@ static void matching_uses_prefixes_and_camel_parts_for_long_terms(void **state)
     assert_false(hr_rel_mentions(&q, "a fresh b", 9));
 }
 
+static void library_names_match_with_or_without_lib(void **state)
+{
+    (void)state;
+    assert_int_equal(hits("hiredis", "ii  libhiredis-dev:amd64 0.14.1-3"), 1);
+    assert_int_equal(hits("libmicrohttpd", "/usr/include/microhttpd.h"), 1);
+    assert_int_equal(hits("libcurl", "libcurl.so.4"), 1);
+    /* "library" is a word, not lib + "rary"; short names after lib need whole words */
+    assert_int_equal(hits("library", "rary"), 0);
+    assert_int_equal(hits("curl", "libcurl4-openssl-dev"), 1);
+    assert_int_equal(hits("ssl", "libssl3"), 0);
+}
+
 static void bm25_matches_the_published_formula(void **state)
 {
     (void)state;
@@ -164,6 +176,7 @@ int main(void)
         cmocka_unit_test(terms_are_distinct_lowercase_content_words),
         cmocka_unit_test(terms_stop_at_the_cap_in_order),
         cmocka_unit_test(matching_uses_prefixes_and_camel_parts_for_long_terms),
+        cmocka_unit_test(library_names_match_with_or_without_lib),
         cmocka_unit_test(bm25_matches_the_published_formula),
         cmocka_unit_test(bm25_saturates_and_normalises_length),
         cmocka_unit_test(rarity_rule),
