@@ -696,13 +696,30 @@ static void merge_blank_pieces(hr_sections *s)
     s->n = w;
 }
 
+/* 1 if the section opens with a git commit header ("commit 903e372..."): in `git log -p`
+ * a long commit message between two commits' diffs belongs to the diff, whose compressor
+ * keeps it verbatim and ranks the commits together. */
+static int commit_header(const det *d, const hr_section *c)
+{
+    const char *p = d->in + c->start;
+    size_t n = c->end - c->start, i = 7;
+    while (n && (*p == '\n' || *p == '\r'))
+        p++, n--;
+    if (n < 14 || memcmp(p, "commit ", 7) != 0)
+        return 0;
+    while (i < n && ((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+        i++;
+    return i >= 14;
+}
+
 static void absorb_small_pieces(const det *d, hr_sections *s)
 {
     size_t w = 0;
     for (size_t k = 0; k < s->n; k++) {
         hr_section c = s->v[k];
-        int small = (c.type == HR_CT_PROSE || c.type == HR_CT_CODE) &&
-                    nonblank_lines(d, &c) < SMALL_SECTION;
+        int text = c.type == HR_CT_PROSE || c.type == HR_CT_CODE;
+        int small = text && (nonblank_lines(d, &c) < SMALL_SECTION ||
+                             (w > 0 && s->v[w - 1].type == HR_CT_DIFF && commit_header(d, &c)));
         if (small && w > 0 && structured(s->v[w - 1].type)) {
             s->v[w - 1].end = c.end;
             continue;
