@@ -105,8 +105,9 @@ static int header_line(const char *s, size_t n)
     return letters >= 2 * k;
 }
 
-/* Kind of a log line: its first word (two when the first is a short tool name such as
- * "npm"), digit runs counted as one digit. *shown gets the bytes the note shows. */
+/* Kind of a log line: its first word after any leading timestamp (two words when the first
+ * is a short tool name such as "npm"), digit runs counted as one digit; 0 for lines that
+ * are indented or start with punctuation. *shown gets the end of the bytes a note shows. */
 static uint64_t line_kind(const char *s, size_t n, size_t *shown)
 {
     size_t i = 0, words = 0;
@@ -115,12 +116,20 @@ static uint64_t line_kind(const char *s, size_t n, size_t *shown)
         n = SCAN_MAX;
     while (i < n && is_space((unsigned char)s[i]))
         i++;
+    size_t indent = i;
+    /* Leading timestamps ("2026-12-03 09:07:13 install ...") are not the kind. */
+    for (int t = 0; t < 3 && i < n && is_digit((unsigned char)s[i]); t++) {
+        while (i < n && !is_space((unsigned char)s[i]))
+            i++;
+        while (i < n && is_space((unsigned char)s[i]))
+            i++;
+    }
     size_t word_start = i;
     /* Deep indents and lines that start with punctuation (code, JSON members) are never a
      * progress kind: kind 0. */
     unsigned char c0 = i < n ? (unsigned char)s[i] : 0, c1 = i + 1 < n ? (unsigned char)s[i + 1] : 0;
     int wordy = is_upper(c0) || is_lower(c0) || (c0 == '(' && (is_upper(c1) || is_lower(c1)));
-    if (i > 2 || !wordy) {
+    if (indent > 2 || !wordy) {
         *shown = i;
         return 0;
     }
@@ -180,20 +189,24 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static size_t kind_count(const rows *r, uint64_t k)
+/* First index of sorted[0..n) whose value is >= k (upper: > k). */
+static size_t bound(const uint64_t *v, size_t n, uint64_t k, int upper)
 {
-    size_t lo = 0, hi = r->records;
-    while (lo < hi) { /* first index >= k */
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (r->sorted[mid] < k)
+        if (v[mid] < k || (upper && v[mid] == k))
             lo = mid + 1;
         else
             hi = mid;
     }
-    size_t e = lo;
-    while (e < r->records && r->sorted[e] == k)
-        e++;
-    return e - lo;
+    return lo;
+}
+
+/* Records of kind k: two binary searches, so counting every line stays O(n log n). */
+static size_t kind_count(const rows *r, uint64_t k)
+{
+    return bound(r->sorted, r->records, k, 1) - bound(r->sorted, r->records, k, 0);
 }
 
 static int rows_init(rows *r, const char *in, size_t len)
@@ -422,6 +435,20 @@ static void keep_rare_kinds(rows *r)
     for (size_t i = r->first; i < r->l.n; i++)
         if (is_record(r, i) && kind_count(r, r->kind[i]) <= rare)
             r->keep[i] = 1;
+}
+
+int hr_rows_mark(const char *in, size_t len, const hr_compress_opts *opts, unsigned char *keep)
+{
+    rows r;
+    int rc = rows_init(&r, in, len);
+    if (rc == 0 && progress_like(&r))
+        keep_rare_kinds(&r);
+    if (rc == 0 && opts)
+        rc = keep_relevant(&r, opts);
+    for (size_t i = 0; rc == 0 && i < r.l.n; i++)
+        keep[i] |= r.keep[i];
+    rows_free(&r);
+    return rc;
 }
 
 /* ---- table columns -------------------------------------------------------------------- */

@@ -41,6 +41,13 @@ int hr_rows_is_table(const char *in, size_t len);
  * line kinds make up at least 70%. */
 int hr_rows_is_progress(const char *in, size_t len);
 
+/* For other line compressors (logs): sets keep[i] for the lines these rules pick in
+ * in[0..len): the best matches for opts->query, and, when the text is dominated by a few
+ * line kinds (hr_rows_is_progress), every line whose kind is rare there (dpkg.log's five
+ * `remove` lines among thousands of `status` / `install` lines). keep has one entry per
+ * line as hr_lines_split cuts in. 0 ok, -1 no memory. */
+int hr_rows_mark(const char *in, size_t len, const hr_compress_opts *opts, unsigned char *keep);
+
 /* Compressor contracts (compressor.h). */
 int hr_compress_table(const char *in, size_t len, const hr_compress_opts *opts,
                       hr_compress_result *res);
