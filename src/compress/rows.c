@@ -20,6 +20,7 @@ enum {
     PROGRESS_MIN_LINES = 40,   /* shorter logs pass */
     PROGRESS_TOP_KINDS = 6,    /* the commonest kinds that must cover ... */
     PROGRESS_TOP_SHARE = 70,   /* ... this percentage of a progress log */
+    PROGRESS_SECOND_SHARE = 10,/* and the second commonest kind at least this percentage */
     ROWS_MAX_RELEVANT = 40,    /* question-matching records kept, best first, ... */
     ROWS_RELEVANT_BYTES = 8192,/* ... until they fill this much (apt's 700-byte progress lines) */
     ROWS_HEAD = 2,
@@ -105,8 +106,16 @@ static int header_line(const char *s, size_t n)
     return letters >= 2 * k;
 }
 
+static int all_lower(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!is_lower((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
 /* Kind of a log line: its first word after any leading timestamp (two words when the first
- * is a short tool name such as "npm"), digit runs counted as one digit; 0 for lines that
+ * is a short lower-case tool name such as "npm" or "pip"), digit runs counted as one digit; 0 for lines that
  * are indented or start with punctuation. *shown gets the end of the bytes a note shows. */
 static uint64_t line_kind(const char *s, size_t n, size_t *shown)
 {
@@ -137,7 +146,7 @@ static uint64_t line_kind(const char *s, size_t n, size_t *shown)
         unsigned char c = (unsigned char)s[i];
         if (is_space(c)) {
             words++;
-            if (words == 2 || i - word_start > 4)
+            if (words == 2 || i - word_start > 4 || !all_lower(s + word_start, i - word_start))
                 break;
             while (i < n && is_space((unsigned char)s[i]))
                 i++;
@@ -315,7 +324,10 @@ static int progress_like(rows *r)
     size_t sum = 0;
     for (int k = 0; k < PROGRESS_TOP_KINDS; k++)
         sum += top[k];
-    return sum * 100 >= r->records * PROGRESS_TOP_SHARE;
+    /* Two kinds at least, the second common too: one repeated opening ("The ...", "Note:")
+     * is prose or a list, which the text compressor handles. */
+    return sum * 100 >= r->records * PROGRESS_TOP_SHARE &&
+           top[1] * 100 >= r->records * PROGRESS_SECOND_SHARE;
 }
 
 int hr_rows_is_progress(const char *in, size_t len)

@@ -38,7 +38,7 @@ int hr_rows_ls_line(const char *s, size_t n);
 int hr_rows_is_table(const char *in, size_t len);
 
 /* 1 if in[0..len) reads as a progress log: 40+ non-blank lines of which the 6 commonest
- * line kinds make up at least 70%. */
+ * line kinds make up at least 70%, the second commonest at least 10%. */
 int hr_rows_is_progress(const char *in, size_t len);
 
 /* For other line compressors (logs): sets keep[i] for the lines these rules pick in
