@@ -40,7 +40,7 @@ const char *hr_content_type_name(hr_content_type t)
 {
     static const char *const names[] = {"empty", "binary", "json",    "log",
                                         "search", "diff",  "listing", "table",
-                                        "progress", "code", "prose"};
+                                        "progress", "gitstat", "code", "prose"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "unknown";
 }
 
@@ -335,6 +335,8 @@ static hr_content_type vote_type(const det *d, size_t a, size_t b)
     size_t block_len = d->l.start[b] - d->l.start[a];
     if (hr_rows_is_table(block, block_len))
         return HR_CT_TABLE;
+    if (hr_rows_is_gitstat(block, block_len))
+        return HR_CT_GITSTAT;
     if ((counts[V_LOG] + counts[V_SEARCH]) * 100 >= nonblank * LOG_SHARE)
         return HR_CT_LOG;
     if (counts[V_CODE] * 100 >= nonblank * CODE_SHARE)
@@ -836,6 +838,8 @@ hr_compressor_fn hr_detect_compressor(hr_content_type t)
         return hr_compress_table;
     case HR_CT_PROGRESS:
         return hr_compress_progress;
+    case HR_CT_GITSTAT:
+        return hr_compress_gitstat;
     case HR_CT_CODE:
     case HR_CT_PROSE:
         return hr_compress_text;

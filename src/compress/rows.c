@@ -61,6 +61,59 @@ int hr_rows_ls_line(const char *s, size_t n)
     return i < n && is_digit((unsigned char)s[i]);
 }
 
+int hr_rows_stat_line(const char *s, size_t n)
+{
+    if (n < 6 || s[0] != ' ' || n > SCAN_MAX)
+        return 0;
+    const char *bar = NULL;
+    for (size_t i = n; i-- > 1;)
+        if (s[i] == '|' && s[i - 1] == ' ') {
+            bar = s + i;
+            break;
+        }
+    if (!bar || bar - s < 3)
+        return 0;
+    size_t i = (size_t)(bar - s) + 1;
+    while (i < n && s[i] == ' ')
+        i++;
+    if (i + 3 <= n && !memcmp(s + i, "Bin", 3))
+        return 1;
+    size_t d = i;
+    while (i < n && is_digit((unsigned char)s[i]))
+        i++;
+    if (i == d)
+        return 0;
+    while (i < n && (s[i] == ' ' || s[i] == '+' || s[i] == '-'))
+        i++;
+    return i == n;
+}
+
+/* 1 for "commit <7+ hex>" (git log). */
+static int commit_line(const char *s, size_t n)
+{
+    size_t i = 7;
+    if (n < 14 || memcmp(s, "commit ", 7) != 0)
+        return 0;
+    while (i < n && ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+        i++;
+    return i >= 14;
+}
+
+int hr_rows_is_gitstat(const char *in, size_t len)
+{
+    size_t commits = 0, stats = 0;
+    for (const char *p = in, *e = in + len; p < e;) {
+        const char *nl = memchr(p, '\n', (size_t)(e - p));
+        size_t n = (size_t)((nl ? nl : e) - p);
+        if (n && p[n - 1] == '\r')
+            n--;
+        commits += commit_line(p, n);
+        stats += hr_rows_stat_line(p, n);
+        p = nl ? nl + 1 : e;
+    }
+    return commits >= 2 && stats >= ROWS_MIN_RECORDS;
+}
+
 /* Whitespace-separated fields of s[0..n): start/end offsets; the last of max takes the rest
  * of the line. Returns the number of fields. */
 static size_t split_fields(const char *s, size_t n, size_t max, size_t *fs, size_t *fe)
@@ -167,7 +220,10 @@ static uint64_t line_kind(const char *s, size_t n, size_t *shown)
 
 /* ---- state ---------------------------------------------------------------------------- */
 
+typedef enum { ROWS_TABLE, ROWS_PROGRESS, ROWS_STAT } rows_mode;
+
 typedef struct rows {
+    rows_mode mode;
     const char *in;
     size_t len;
     hr_lines l;
@@ -189,6 +245,8 @@ static int is_record(const rows *r, size_t i)
 {
     size_t n;
     const char *s = line_at(r, i, &n);
+    if (r->mode == ROWS_STAT)
+        return hr_rows_stat_line(s, n);
     return i >= r->first && !hr_line_is_blank(s, n);
 }
 
@@ -660,7 +718,7 @@ static int progress_note(const rows *r, hr_buf *out, size_t a, size_t b)
     return rc | hr_buf_puts(out, "]\n");
 }
 
-static int write_rows(rows *r, hr_compress_result *res, int is_table, const char *name)
+static int write_rows(rows *r, hr_compress_result *res, const char *name)
 {
     int rc = 0;
     size_t kept = 0, omitted = 0;
@@ -673,60 +731,79 @@ static int write_rows(rows *r, hr_compress_result *res, int is_table, const char
         size_t e = i, recs = 0;
         while (e < r->l.n && !r->keep[e])
             recs += is_record(r, e++);
-        if (recs < 2) { /* blank lines or one record: a note would not be shorter */
+        /* Blank lines, or one record (a stat line's bar is longer than its note): kept. */
+        if (recs < (r->mode == ROWS_STAT ? 1u : 2u)) {
             while (i < e)
                 rc |= hr_lines_append(&res->out, r->in, &r->l, i++), kept++;
             continue;
         }
-        if (is_table) {
+        if (r->mode == ROWS_TABLE)
             rc |= hr_buf_printf(&res->out, "[%zu rows omitted]\n", e - i);
-        } else {
+        else if (r->mode == ROWS_STAT)
+            rc |= hr_buf_printf(&res->out, "[%zu more file%s]\n", recs, recs == 1 ? "" : "s");
+        else
             rc |= progress_note(r, &res->out, i, e);
-        }
         for (size_t k = i; k < e; k++)
             omitted += is_record(r, k);
         kept++;
         i = e;
     }
-    if (is_table && omitted)
+    if (r->mode == ROWS_TABLE && omitted)
         rc |= table_summary(r, &res->out, omitted);
     if (rc)
         return -1;
     return hr_text_finish(r->in, r->len, res, r->l.n, kept, "lines", name);
 }
 
-static int compress_rows(const char *in, size_t len, const hr_compress_opts *opts,
-                         hr_compress_result *res, int is_table)
+/* Whether the text has this mode's shape; sets first / header for tables. */
+static int rows_shaped(rows *r)
 {
+    switch (r->mode) {
+    case ROWS_TABLE:
+        r->first = table_start(r, &r->header);
+        if (r->first == SIZE_MAX)
+            return 0;
+        count_kinds(r); /* the record count */
+        return 1;
+    case ROWS_PROGRESS:
+        return progress_like(r);
+    default:
+        if (!hr_rows_is_gitstat(r->in, r->len))
+            return 0;
+        for (size_t i = 0; i < r->l.n; i++) {
+            r->keep[i] = !is_record(r, i); /* commits, messages, summaries stay */
+            r->records += !r->keep[i];
+        }
+        return 1;
+    }
+}
+
+static int compress_rows(const char *in, size_t len, const hr_compress_opts *opts,
+                         hr_compress_result *res, rows_mode mode)
+{
+    static const char *const names[] = {"table", "progress", "gitstat"};
     memset(res, 0, sizeof *res);
     res->unit = "lines";
-    res->compressor = is_table ? "table" : "progress";
+    res->compressor = names[mode];
     rows r;
     int rc = rows_init(&r, in, len);
-    if (rc == 0 && is_table) {
-        r.first = table_start(&r, &r.header);
-        if (r.first == SIZE_MAX) {
-            rows_free(&r);
-            return 0;
-        }
-    }
-    if (rc == 0 && !is_table && !progress_like(&r)) {
+    r.mode = mode;
+    if (rc == 0 && !rows_shaped(&r)) {
         rows_free(&r);
         return 0;
     }
-    if (rc == 0 && is_table)
-        count_kinds(&r); /* the record count */
     if (rc == 0)
         rc = keep_relevant(&r, opts);
-    if (rc == 0) {
+    if (rc == 0 && mode != ROWS_STAT) {
         keep_rare_signals(&r);
         keep_ends(&r);
-        if (is_table)
+        if (mode == ROWS_TABLE)
             keep_outlier_rows(&r);
         else
             keep_rare_kinds(&r);
-        rc = write_rows(&r, res, is_table, res->compressor);
     }
+    if (rc == 0)
+        rc = write_rows(&r, res, res->compressor);
     rows_free(&r);
     if (rc != 0)
         hr_compress_result_free(res);
@@ -736,11 +813,17 @@ static int compress_rows(const char *in, size_t len, const hr_compress_opts *opt
 int hr_compress_table(const char *in, size_t len, const hr_compress_opts *opts,
                       hr_compress_result *res)
 {
-    return compress_rows(in, len, opts, res, 1);
+    return compress_rows(in, len, opts, res, ROWS_TABLE);
 }
 
 int hr_compress_progress(const char *in, size_t len, const hr_compress_opts *opts,
                          hr_compress_result *res)
 {
-    return compress_rows(in, len, opts, res, 0);
+    return compress_rows(in, len, opts, res, ROWS_PROGRESS);
+}
+
+int hr_compress_gitstat(const char *in, size_t len, const hr_compress_opts *opts,
+                        hr_compress_result *res)
+{
+    return compress_rows(in, len, opts, res, ROWS_STAT);
 }

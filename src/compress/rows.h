@@ -1,6 +1,6 @@
 /* rows.h: the record-per-line compressor: column tables (`ls -l`, `dpkg -l`, `ps aux`,
- * `docker ps`, `kubectl get`) and progress logs (apt's term.log, `npm install`
- * output), where one line is one record and most records look alike.
+ * `docker ps`, `kubectl get`), progress logs (apt's term.log, `npm install` output) and
+ * `git log --stat`, where one line is one record and most records look alike.
  *
  * Both keep the lines an agent needs and summarise the rest:
  *   - everything before the first record (a table's header, `total N`) verbatim;
@@ -18,6 +18,10 @@
  * 310 Unpacking, 305 Setting up]` (the commonest kinds of that stretch). A table ends with
  * one summary of all omitted rows per column (`owner: root x1150; size: 0..9811552`),
  * then the marker (unit "lines").
+ *
+ * `git log --stat` keeps every commit header, message and "N files changed" summary; its
+ * records are the ` path | 12 ++--` lines, of which only those matching the question stay
+ * (`[5 more files]` for the rest of a commit's list).
  *
  * Contract: compress/compressor.h. Deterministic, no I/O.
  */
@@ -48,10 +52,18 @@ int hr_rows_is_progress(const char *in, size_t len);
  * line as hr_lines_split cuts in. 0 ok, -1 no memory. */
 int hr_rows_mark(const char *in, size_t len, const hr_compress_opts *opts, unsigned char *keep);
 
+/* 1 for a diffstat line: " path | 12 +++--" or " path | Bin 0 -> 10 bytes". */
+int hr_rows_stat_line(const char *s, size_t n);
+
+/* 1 if in[0..len) reads as `git log --stat`: 2+ "commit <hex>" lines and 10+ stat lines. */
+int hr_rows_is_gitstat(const char *in, size_t len);
+
 /* Compressor contracts (compressor.h). */
 int hr_compress_table(const char *in, size_t len, const hr_compress_opts *opts,
                       hr_compress_result *res);
 int hr_compress_progress(const char *in, size_t len, const hr_compress_opts *opts,
                          hr_compress_result *res);
+int hr_compress_gitstat(const char *in, size_t len, const hr_compress_opts *opts,
+                        hr_compress_result *res);
 
 #endif

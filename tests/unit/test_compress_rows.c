@@ -184,6 +184,34 @@ static void ps_header_table(void **state)
     hr_buf_free(&in);
 }
 
+/* git log --stat: every commit header, message and summary stays; of the stat lines only
+ * the question's file; the others are counted per commit. */
+static void git_log_stat_keeps_messages_and_asked_file(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    for (unsigned c = 0; c < 8; c++) {
+        FX(&in, "commit %040u\nAuthor: A <a@b.c>\nDate:   Mon Jan %u 10:00:00 2024 +0000\n\n", c, c + 1);
+        FX(&in, "    change number %u\n\n", c);
+        for (unsigned f = 0; f < 4; f++)
+            FX(&in, " src/mod%u/file%u.c | %2u ++++++++----\n", c, f, 12 + f);
+        if (c == 5)
+            FX(&in, " src/retry/budget.c | 40 ++++++++++++++++++++++++++++++++++++----\n");
+        FX(&in, " %u files changed, 40 insertions(+), 16 deletions(-)\n\n", c == 5 ? 5 : 4);
+    }
+    assert_int_equal(hr_detect(in.data, in.len), HR_CT_GITSTAT);
+    hr_compress_result r = run(hr_compress_gitstat, &in, "which commit touched the retry budget?");
+    assert_true(r.compressed);
+    assert_true(has(&r.out, " src/retry/budget.c | 40 ++++++++++++++++++++++++++++++++++++----"));
+    assert_true(has(&r.out, "    change number 7"));
+    assert_true(has(&r.out, "commit 0000000000000000000000000000000000000003"));
+    assert_true(has(&r.out, " 5 files changed, 40 insertions(+), 16 deletions(-)"));
+    assert_false(has(&r.out, " src/mod2/file1.c | 13 ++++++++----"));
+    assert_true(has(&r.out, "[4 more files]"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +220,7 @@ int main(void)
         cmocka_unit_test(progress_log_keeps_rare_lines),
         cmocka_unit_test(other_text_passes),
         cmocka_unit_test(ps_header_table),
+        cmocka_unit_test(git_log_stat_keeps_messages_and_asked_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
