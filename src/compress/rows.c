@@ -411,6 +411,15 @@ static int cmp_scored(const void *a, const void *b)
     return x->line < y->line ? -1 : x->line > y->line;
 }
 
+/* Term frequencies of record i (tf zeroed first); returns its length in words. */
+static size_t record_tf(const rows *r, const hr_rel_terms *q, size_t i, uint32_t *tf)
+{
+    size_t n;
+    const char *s = line_at(r, i, &n);
+    memset(tf, 0, HR_REL_MAX_TERMS * sizeof *tf);
+    return hr_rel_count(q, s, n, tf);
+}
+
 /* The best ROWS_MAX_RELEVANT records for the question by BM25. 0 ok, -1 no memory. */
 static int keep_relevant(rows *r, const hr_compress_opts *o)
 {
@@ -424,10 +433,7 @@ static int keep_relevant(rows *r, const hr_compress_opts *o)
     for (size_t i = r->first; i < r->l.n; i++) {
         if (!is_record(r, i))
             continue;
-        size_t n;
-        const char *s = line_at(r, i, &n);
-        memset(tf, 0, sizeof tf);
-        words += (double)hr_rel_count(&q, s, n, tf);
+        words += (double)record_tf(r, &q, i, tf);
         docs++;
         for (size_t k = 0; k < q.n; k++)
             df[k] += tf[k] > 0;
@@ -446,10 +452,7 @@ static int keep_relevant(rows *r, const hr_compress_opts *o)
     for (size_t i = r->first; i < r->l.n; i++) {
         if (!is_record(r, i))
             continue;
-        size_t n;
-        const char *s = line_at(r, i, &n);
-        memset(tf, 0, sizeof tf);
-        size_t dl = hr_rel_count(&q, s, n, tf);
+        size_t dl = record_tf(r, &q, i, tf);
         for (size_t k = 0; k < q.n; k++)
             tf[k] = df[k] ? tf[k] : 0;
         double sc = hr_bm25_score(&m, tf, dl);
