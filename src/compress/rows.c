@@ -613,6 +613,33 @@ static void table_add_row(const rows *r, table *t, size_t i)
         column_add(&t->col[j], s + fs[j], fe[j] - fs[j]);
 }
 
+/* Cell c of record i (its fields split into ncols): 1 and *v, *vn when the row has it. */
+static int cell(const rows *r, size_t i, size_t ncols, size_t c, const char **v, size_t *vn)
+{
+    size_t n, fs[MAX_COLS], fe[MAX_COLS];
+    const char *s = line_at(r, i, &n);
+    if (!is_record(r, i) || split_fields(s, n, ncols, fs, fe) <= c)
+        return 0;
+    *v = s + fs[c];
+    *vn = fe[c] - fs[c];
+    return 1;
+}
+
+/* The values of one small column and how often each occurs. */
+typedef struct small_column {
+    size_t n;
+    const char *val[OUTLIER_MAX_COL_VALUES];
+    size_t len[OUTLIER_MAX_COL_VALUES], tally[OUTLIER_MAX_COL_VALUES];
+} small_column;
+
+static size_t value_index(const small_column *sc, const char *v, size_t vn)
+{
+    size_t k = 0;
+    while (k < sc->n && !(sc->len[k] == vn && !memcmp(sc->val[k], v, vn)))
+        k++;
+    return k;
+}
+
 /* Rows whose value in a small column (at most OUTLIER_MAX_COL_VALUES values over all rows)
  * is rare: dpkg's `rc` among `ii`, a `d` among `-` modes. */
 static void keep_outlier_rows(rows *r)
@@ -620,38 +647,26 @@ static void keep_outlier_rows(rows *r)
     table t;
     table_columns(r, &t);
     for (size_t c = 0; c + 1 < t.ncols; c++) {
-        size_t fs[MAX_COLS], fe[MAX_COLS], tally[OUTLIER_MAX_COL_VALUES] = {0}, nv = 0;
-        const char *val[OUTLIER_MAX_COL_VALUES];
-        size_t vlen[OUTLIER_MAX_COL_VALUES];
+        small_column sc = {0};
         int small = 1;
+        const char *v;
+        size_t vn;
         for (size_t i = r->first; i < r->l.n && small; i++) {
-            size_t n, v;
-            const char *s = line_at(r, i, &n);
-            if (!is_record(r, i) || split_fields(s, n, t.ncols, fs, fe) <= c)
+            if (!cell(r, i, t.ncols, c, &v, &vn))
                 continue;
-            for (v = 0; v < nv; v++)
-                if (vlen[v] == fe[c] - fs[c] && !memcmp(val[v], s + fs[c], vlen[v]))
-                    break;
-            if (v == nv) {
-                if (nv == OUTLIER_MAX_COL_VALUES) {
-                    small = 0;
-                    break;
-                }
-                val[nv] = s + fs[c], vlen[nv++] = fe[c] - fs[c];
-            }
-            tally[v]++;
+            size_t k = value_index(&sc, v, vn);
+            if (k == sc.n && (small = sc.n < OUTLIER_MAX_COL_VALUES) != 0)
+                sc.val[k] = v, sc.len[k] = vn, sc.tally[k] = 0, sc.n++;
+            if (small)
+                sc.tally[k]++;
         }
-        if (!small || nv < 2)
+        if (!small || sc.n < 2)
             continue;
         for (size_t i = r->first; i < r->l.n; i++) {
-            size_t n, v;
-            const char *s = line_at(r, i, &n);
-            if (!is_record(r, i) || split_fields(s, n, t.ncols, fs, fe) <= c)
+            if (!cell(r, i, t.ncols, c, &v, &vn))
                 continue;
-            for (v = 0; v < nv; v++)
-                if (vlen[v] == fe[c] - fs[c] && !memcmp(val[v], s + fs[c], vlen[v]))
-                    break;
-            if (v < nv && tally[v] * 100 < r->records && tally[v] <= 3)
+            size_t k = value_index(&sc, v, vn);
+            if (k < sc.n && sc.tally[k] * 100 < r->records && sc.tally[k] <= 3)
                 r->keep[i] = 1;
         }
     }
