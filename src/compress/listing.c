@@ -251,24 +251,12 @@ static int errorish(const char *lowered, size_t n)
 /* Relevance of the paths to the question, through sys/relevance: BM25 over the words of
  * each path (directory and name), plus NAMED_BONUS when the question names the file itself
  * ("messages.ts"): that file, not its siblings in other directories, is the one asked for. */
-typedef struct path_relevance {
-    hr_rel_terms q;
-    hr_bm25 m;
-    hr_buf question; /* lowercased, to find file names in it */
-} path_relevance;
-
 #define NAMED_BONUS 100.0
 
-static double score_path(const path_relevance *pr, const char *lowered, size_t n,
-                         const char *name, size_t name_len)
+/* 1 if the question (lowercased) names the file itself: "messages.ts". */
+static int named(const hr_buf *question, const char *lowered_name, size_t n)
 {
-    uint32_t tf[HR_REL_MAX_TERMS] = {0};
-    size_t dl = hr_rel_count(&pr->q, lowered, n, tf);
-    double score = hr_bm25_score(&pr->m, tf, dl);
-    if (name_len >= 4 && memchr(name, '.', name_len) &&
-        holds(pr->question.data, pr->question.len, lowered + n - name_len, name_len))
-        score += NAMED_BONUS;
-    return score;
+    return n >= 4 && memchr(lowered_name, '.', n) && holds(question->data, question->len, lowered_name, n);
 }
 
 /* "dir/name" of an entry, lowercased into scratch (reset first). */
@@ -303,79 +291,109 @@ static int by_score(const void *a, const void *b)
 }
 
 /* BM25's document frequencies over every path that may be chosen. */
-static int path_relevance_init(listing *L, path_relevance *pr, const hr_compress_opts *o)
+/* A path that matched the question: its term frequencies are kept until BM25's document
+ * frequencies are known (one pass over the paths; most paths match nothing). */
+typedef struct hit {
+    size_t line, dl;
+    int named;
+    uint32_t tf[HR_REL_MAX_TERMS];
+} hit;
+
+/* One pass over the entries: error-ish names, and the paths that share a word with the
+ * question or that it names, with what BM25 needs. 0 ok, -1 no memory. */
+static int scan_paths(listing *L, const hr_rel_terms *q, const hr_buf *question, hit **hits,
+                      size_t *nh, uint32_t *df, double *words, size_t *entries,
+                      size_t *errorish_n)
 {
-    const char *q = o ? o->query : NULL;
-    size_t qn = q ? o->query_len : 0;
-    hr_rel_terms_parse(&pr->q, q, qn);
-    int rc = hr_buf_reserve(&pr->question, qn + 1);
-    for (size_t i = 0; rc == 0 && i < qn; i++)
-        pr->question.data[pr->question.len++] = (char)lower((unsigned char)q[i]);
-    uint32_t df[HR_REL_MAX_TERMS] = {0};
-    double words = 0;
-    size_t docs = 0;
     hr_buf path = HR_BUF_INIT;
-    for (size_t i = 0; rc == 0 && pr->q.n && i < L->l.n; i++) {
-        const entry *e = &L->e[i];
-        if (e->kind == E_KEEP || e->dir_len == 0)
+    size_t cap = 0;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < L->l.n; i++) {
+        entry *e = &L->e[i];
+        if (e->kind == E_KEEP || e->dir_len == 0 || (rc = lowered_path(L, e, &path)) != 0)
             continue;
-        if ((rc = lowered_path(L, e, &path)) != 0)
-            break;
+        (*entries)++;
+        e->keep = (unsigned char)errorish(path.data, path.len); /* a candidate; rarity decides */
+        *errorish_n += e->keep;
         uint32_t tf[HR_REL_MAX_TERMS] = {0};
-        words += (double)hr_rel_count(&pr->q, path.data, path.len, tf);
-        docs++;
-        for (size_t k = 0; k < pr->q.n; k++)
+        size_t dl = q->n ? hr_rel_count(q, path.data, path.len, tf) : 0;
+        int nm = named(question, path.data + path.len - e->name_len, e->name_len);
+        int any = nm;
+        *words += (double)dl;
+        for (size_t k = 0; k < q->n; k++) {
             df[k] += tf[k] > 0;
+            any |= tf[k] > 0;
+        }
+        if (!any)
+            continue;
+        if (*nh == cap) {
+            cap = cap ? cap * 2 : 64;
+            hit *h = realloc(*hits, cap * sizeof *h);
+            if (!h) {
+                rc = -1;
+                break;
+            }
+            *hits = h;
+        }
+        hit *h = &(*hits)[(*nh)++];
+        h->line = i;
+        h->dl = dl;
+        h->named = nm;
+        memcpy(h->tf, tf, sizeof tf);
     }
     hr_buf_free(&path);
-    hr_bm25_init(&pr->m, pr->q.n, docs, df, words);
     return rc;
 }
 
+/* Keeps error-ish names (while rare), the top level, lines that are not entries, and the
+ * LISTING_MAX_RELEVANT paths that best match the question: BM25 over the words of each
+ * path (through sys/relevance) plus NAMED_BONUS when the question names the file itself:
+ * that file, not its namesakes in other directories, is the one asked for. */
 static int choose(listing *L, const hr_compress_opts *o)
 {
-    cand *c = malloc((L->l.n ? L->l.n : 1) * sizeof *c);
-    size_t nc = 0;
-    hr_buf path = HR_BUF_INIT;
-    path_relevance pr;
-    memset(&pr, 0, sizeof pr);
-    int rc = c ? path_relevance_init(L, &pr, o) : -1;
-    size_t errorish_n = 0, entries = 0;
-    for (size_t i = 0; rc == 0 && i < L->l.n; i++) {
-        const entry *e = &L->e[i];
-        if (e->kind == E_KEEP || e->dir_len == 0 || (rc = lowered_path(L, e, &path)) != 0)
-            continue;
-        entries++;
-        errorish_n += errorish(path.data, path.len);
-    }
+    hr_rel_terms q;
+    const char *qt = o ? o->query : NULL;
+    size_t qn = qt ? o->query_len : 0;
+    hr_rel_terms_parse(&q, qt, qn);
+    hr_buf question = HR_BUF_INIT;
+    int rc = hr_buf_reserve(&question, qn + 1);
+    for (size_t i = 0; rc == 0 && i < qn; i++)
+        question.data[question.len++] = (char)lower((unsigned char)qt[i]);
+    hit *hits = NULL;
+    size_t nh = 0, entries = 0, errorish_n = 0;
+    uint32_t df[HR_REL_MAX_TERMS] = {0};
+    double words = 0;
+    if (rc == 0)
+        rc = scan_paths(L, &q, &question, &hits, &nh, df, &words, &entries, &errorish_n);
     /* Error-ish names are a signal only where they are rare (a package's errors.js, .d.ts,
      * .map ... in every directory of node_modules say nothing). */
     int errorish_rare = hr_rel_is_rare(errorish_n, entries);
     for (size_t i = 0; rc == 0 && i < L->l.n; i++) {
         entry *e = &L->e[i];
-        if (e->kind == E_KEEP) {
+        if (e->kind == E_KEEP || e->dir_len == 0)
             e->keep = 1;
-            continue;
-        }
-        if (e->dir_len == 0) { /* the top level */
-            e->keep = 1;
-            continue;
-        }
-        if ((rc = lowered_path(L, e, &path)) != 0)
-            break;
-        e->keep = errorish_rare && errorish(path.data, path.len);
-        double score = e->keep ? 0 : score_path(&pr, path.data, path.len, L->in + e->name_off, e->name_len);
-        if (score > 0)
-            c[nc++] = (cand){score, i};
+        else
+            e->keep = (unsigned char)(errorish_rare && e->keep);
     }
+    cand *c = rc == 0 ? malloc((nh ? nh : 1) * sizeof *c) : NULL;
+    if (rc == 0 && !c)
+        rc = -1;
     if (rc == 0) {
+        hr_bm25 m;
+        hr_bm25_init(&m, q.n, entries, df, words);
+        size_t nc = 0;
+        for (size_t k = 0; k < nh; k++) {
+            double score = hr_bm25_score(&m, hits[k].tf, hits[k].dl) + NAMED_BONUS * hits[k].named;
+            if (score > 0 && !L->e[hits[k].line].keep)
+                c[nc++] = (cand){score, hits[k].line};
+        }
         qsort(c, nc, sizeof *c, by_score);
         for (size_t k = 0; k < nc && k < LISTING_MAX_RELEVANT; k++)
             L->e[c[k].line].keep = 1;
     }
-    hr_buf_free(&pr.question);
-    hr_buf_free(&path);
     free(c);
+    free(hits);
+    hr_buf_free(&question);
     return rc;
 }
 
