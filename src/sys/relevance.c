@@ -135,11 +135,11 @@ static size_t lib_prefix(const char *w, size_t n)
 
 /* Library names match with or without their "lib": "hiredis" finds the package
  * "libhiredis-dev", "libmicrohttpd" finds the header "microhttpd.h". */
-static int term_matches(const hr_rel_term *t, const char *w, size_t n)
+static int term_matches(const hr_rel_term *t, const char *w, size_t n, size_t wl)
 {
     if (text_matches(t->text, t->len, w, n))
         return 1;
-    size_t wl = lib_prefix(w, n), tl = lib_prefix(t->text, t->len);
+    size_t tl = lib_prefix(t->text, t->len);
     if (wl && !tl && text_matches(t->text, t->len, w + wl, n - wl))
         return 1;
     return tl && !wl && text_matches(t->text + tl, t->len - tl, w, n);
@@ -148,8 +148,9 @@ static int term_matches(const hr_rel_term *t, const char *w, size_t n)
 unsigned hr_rel_count_word(const hr_rel_terms *q, const char *w, size_t n, uint32_t *tf)
 {
     unsigned hits = 0;
+    size_t wl = q->n ? lib_prefix(w, n) : 0; /* once per word, not per term */
     for (size_t k = 0; k < q->n; k++)
-        if (term_matches(&q->t[k], w, n)) {
+        if (term_matches(&q->t[k], w, n, wl)) {
             if (tf && tf[k] < UINT32_MAX)
                 tf[k]++;
             hits++;
