@@ -11,6 +11,12 @@ int hr_marker_write(hr_buf *out, unsigned long long total, const char *unit,
                          unit, kept, hash);
 }
 
+int hr_marker_write_gap(hr_buf *out, unsigned long long omitted, const char *unit,
+                        const char *hash)
+{
+    return hr_buf_printf(out, "[%llu %s omitted. Retrieve more: hash=%s]", omitted, unit, hash);
+}
+
 /* Reads decimal digits at *p; returns 0 if none or overflow. */
 static int read_count(const char *s, size_t len, size_t *p, unsigned long long *out)
 {
@@ -51,8 +57,13 @@ static int match_at(const char *s, size_t len, size_t at, hr_marker *m)
     while (p < len && s[p] >= 'a' && s[p] <= 'z' && u < sizeof m->unit - 1)
         m->unit[u++] = s[p++];
     m->unit[u] = '\0';
-    if (!u || !expect(s, len, &p, " compressed to ") || !read_count(s, len, &p, &m->kept) ||
-        !expect(s, len, &p, ". Retrieve more: hash="))
+    if (!u)
+        return 0;
+    m->gap = expect(s, len, &p, " omitted");
+    m->kept = 0;
+    if (!m->gap && (!expect(s, len, &p, " compressed to ") || !read_count(s, len, &p, &m->kept)))
+        return 0;
+    if (!expect(s, len, &p, ". Retrieve more: hash="))
         return 0;
     if (len - p < HR_CONTENT_HASH_HEX + 1 || !hr_content_hash_valid(s + p, HR_CONTENT_HASH_HEX) ||
         s[p + HR_CONTENT_HASH_HEX] != ']')

@@ -1,7 +1,13 @@
 /* marker.h: the one marker grammar every compressor writes and the one parser that reads it.
  *
  *   [<N> <unit> compressed to <M>. Retrieve more: hash=<24 hex>]
+ *   [<N> <unit> omitted. Retrieve more: hash=<24 hex>]
  *
+ * The first closes a compressed output (one per compressed output). The second, the gap
+ * form, stands where N units were cut, inside the output (SmartCrusher writes it as a JSON
+ * string at the first cut of each container; later cuts get the plain note "[N items
+ * omitted]"), so the model sees where items went and how to get them back; it promises the
+ * same thing for the same hash.
  * unit is one of items, lines, matches, hunks (a word of lowercase letters in general).
  * N is the count in the original, M the count kept, hash the content hash (sys/hash.h) of
  * the original bytes the compressor was given. The CCR store keeps those bytes under that
@@ -18,6 +24,7 @@
 typedef struct hr_marker {
     unsigned long long total;  /* N */
     unsigned long long kept;   /* M */
+    int gap;                   /* 1 for the gap form: total = N omitted, kept = 0 */
     char unit[16];
     char hash[HR_CONTENT_HASH_HEX + 1];
     size_t start, end;         /* byte span of the marker in the scanned text */
@@ -26,6 +33,10 @@ typedef struct hr_marker {
 /* Appends one marker (no newline) to out. 0 ok, -1 on allocation failure. */
 int hr_marker_write(hr_buf *out, unsigned long long total, const char *unit,
                     unsigned long long kept, const char *hash);
+
+/* Appends one gap marker (no newline). 0 ok, -1 on allocation failure. */
+int hr_marker_write_gap(hr_buf *out, unsigned long long omitted, const char *unit,
+                        const char *hash);
 
 /* Finds the first well-formed marker at or after text+from. 1 found (m filled), 0 none. */
 int hr_marker_find(const char *text, size_t len, size_t from, hr_marker *m);

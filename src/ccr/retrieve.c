@@ -15,9 +15,10 @@
 
 typedef struct span {
     size_t start, end;
+    int member; /* an object member ("key": value): written wrapped in braces */
 } span;
 
-static int push_span(span **v, size_t *n, size_t *cap, size_t start, size_t end)
+static int push_span(span **v, size_t *n, size_t *cap, size_t start, size_t end, int member)
 {
     if (*n == *cap) {
         size_t nc = *cap ? *cap * 2 : 64;
@@ -27,23 +28,48 @@ static int push_span(span **v, size_t *n, size_t *cap, size_t start, size_t end)
         *v = nv;
         *cap = nc;
     }
-    (*v)[(*n)++] = (span){start, end};
+    (*v)[(*n)++] = (span){start, end, member};
     return 0;
 }
 
-/* The array whose elements are the items of a JSON document: the root if it is an array,
- * else the largest array inside it (tool outputs like {"results": [...]}); HR_JSON_NONE
- * when there is none with at least two elements. */
-static uint32_t item_array(const hr_json_doc *d)
+/* 1 if every member of obj (2 or more) is an object: a map of records (package-lock's
+ * "packages", a discovery document's "schemas"), whose members are items. */
+static int is_map(const hr_json_doc *d, uint32_t obj)
 {
-    if (d->nodes[0].type == HR_JSON_ARRAY)
+    if (d->nodes[obj].count < 2)
         return 0;
-    uint32_t best = HR_JSON_NONE;
-    for (uint32_t i = 0; i < d->n; i++)
-        if (d->nodes[i].type == HR_JSON_ARRAY && d->nodes[i].count >= 2 &&
-            (best == HR_JSON_NONE || d->nodes[i].count > d->nodes[best].count))
-            best = i; /* ties: the first in document order */
-    return best;
+    for (uint32_t c = d->nodes[obj].first_child; c != HR_JSON_NONE; c = d->nodes[c].next)
+        if (d->nodes[c].type != HR_JSON_OBJECT)
+            return 0;
+    return 1;
+}
+
+typedef struct item_list {
+    span *v;
+    size_t n, cap;
+} item_list;
+
+/* The items of a JSON document: the elements of its outermost arrays and the members of
+ * its outermost maps, wherever they sit ({"components":[..],"dependencies":[..]} gives
+ * both lists; the root's own elements when it is an array). Objects that are records are
+ * looked into, not split. Items never nest, so each byte is in at most one item. */
+static int collect_items(const hr_json_doc *d, uint32_t node, item_list *l)
+{
+    const hr_json_node *nd = &d->nodes[node];
+    int map = nd->type == HR_JSON_OBJECT && is_map(d, node);
+    for (uint32_t c = nd->first_child; c != HR_JSON_NONE; c = d->nodes[c].next) {
+        const hr_json_node *ch = &d->nodes[c];
+        int rc = 0;
+        if (nd->type == HR_JSON_ARRAY)
+            rc = push_span(&l->v, &l->n, &l->cap, ch->start, ch->end, 0);
+        else if (map)
+            rc = push_span(&l->v, &l->n, &l->cap, ch->key_start, ch->end, 1);
+        else if (ch->type == HR_JSON_ARRAY || ch->type == HR_JSON_OBJECT)
+            rc = collect_items(d, c, l);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* Items of a JSON document's item array (1 returned), else lines (0), -1 out of memory. */
@@ -61,21 +87,24 @@ static int split_items(const char *text, size_t len, span **items, size_t *n)
         lead++;
     if (lead < len && (text[lead] == '[' || text[lead] == '{') &&
         hr_json_parse(&doc, text, len, &lim, &jerr) == 0) {
-        uint32_t arr = item_array(&doc);
-        for (uint32_t c = arr != HR_JSON_NONE ? doc.nodes[arr].first_child : HR_JSON_NONE;
-             c != HR_JSON_NONE; c = doc.nodes[c].next)
-            if (push_span(items, n, &cap, doc.nodes[c].start, doc.nodes[c].end) < 0) {
-                hr_json_doc_free(&doc);
-                return -1;
-            }
+        item_list l = {NULL, 0, 0};
+        int rc = collect_items(&doc, 0, &l);
         hr_json_doc_free(&doc);
-        if (arr != HR_JSON_NONE)
+        if (rc < 0) {
+            free(l.v);
+            return -1;
+        }
+        if (l.n >= 2) {
+            *items = l.v;
+            *n = l.n;
             return 1;
+        }
+        free(l.v);
     }
     for (size_t i = 0; i < len;) {
         const char *nl = memchr(text + i, '\n', len - i);
         size_t end = nl ? (size_t)(nl - text) : len;
-        if (push_span(items, n, &cap, i, end) < 0)
+        if (push_span(items, n, &cap, i, end, 0) < 0)
             return -1;
         i = end + 1;
     }
@@ -141,8 +170,12 @@ static int write_selection(const char *text, const span *items, const scored *to
         const span *sp = &items[top[i].index];
         if (i)
             rc = hr_buf_putc(out, json ? ',' : '\n');
+        if (rc == 0 && sp->member)
+            rc = hr_buf_putc(out, '{');
         if (rc == 0)
             rc = hr_buf_append(out, text + sp->start, sp->end - sp->start);
+        if (rc == 0 && sp->member)
+            rc = hr_buf_putc(out, '}');
     }
     if (rc == 0 && json)
         rc = hr_buf_putc(out, ']');

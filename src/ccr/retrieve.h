@@ -3,12 +3,15 @@
  * so all four answer the same bytes for the same (tenant, hash, query).
  *
  * Without a query the whole original comes back, byte-exact. With a query the original is
- * split into items (the elements of a JSON document's top-level array, or of its largest
- * array when the root is an object, e.g. {"results": [...]}; else its lines), scored with
+ * split into items (the elements of a JSON document's outermost arrays and the members of
+ * its outermost maps of records, wherever they sit: {"results": [...]}, package-lock's
+ * "packages", a CycloneDX document's "components" and "dependencies"; else its lines),
+ * scored with
  * BM25 with the question's terms, both as src/sys/relevance.h defines them (its words,
  * stopwords, prefix matching and constants), and the best 20 items with a
  * positive score are returned in their original order: a JSON array of the items' exact
- * source text, or the lines joined with '\n'.
+ * source text (a map member as a one-member object, {"key": value}), or the lines joined
+ * with '\n'.
  *
  * Ownership: the caller owns hr_ccr_retrieval and frees it with hr_ccr_retrieval_free.
  */

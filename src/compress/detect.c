@@ -881,8 +881,10 @@ static int append_inner(hr_buf *out, const hr_compress_result *r, int newline)
     hr_marker m;
     size_t from = 0;
     while (hr_marker_find(r->out.data, r->out.len, from, &m)) {
-        if (hr_buf_append(out, r->out.data + from, m.start - from) != 0 ||
-            hr_buf_printf(out, "[%llu %s compressed to %llu]", m.total, m.unit, m.kept) != 0)
+        int rc = hr_buf_append(out, r->out.data + from, m.start - from);
+        rc |= m.gap ? hr_buf_printf(out, "[%llu %s omitted]", m.total, m.unit)
+                    : hr_buf_printf(out, "[%llu %s compressed to %llu]", m.total, m.unit, m.kept);
+        if (rc != 0)
             return -1;
         from = m.end;
     }

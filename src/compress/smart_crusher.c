@@ -1,15 +1,18 @@
 /* smart_crusher.c: SmartCrusher (see smart_crusher.h). One parse with the span scanner,
- * then a recursive writer that copies the document minified and, at every eligible array,
- * writes only the selected items. Selection per array runs in three passes over the items:
- * features (tokens, SimHash, BM25 term counts, error words, numeric/categorical columns),
- * must-keeps, then the diversity budget, whose size is the knee of the cumulative
- * unique-bigram curve over the near-duplicate clusters (knee_keep_count). All buffers are
- * owned by one array's selection and freed before the writer moves on; nothing outlives the
- * call.
+ * then a recursive writer that copies the document minified and, at every eligible array
+ * or map, writes only the selected items (through itself, so kept items are crushed too),
+ * with a gap marker where each run of dropped items was and, where it is smaller, as a
+ * table (json_table.c). Selection per container runs in passes over the items: features
+ * (tokens, SimHash, term counts, error words, numeric/categorical columns), must-keeps, the
+ * question's items (BM25 from sys/relevance.h), then the diversity budget, whose size is
+ * the knee of the cumulative unique-bigram curve (knee_keep_count). Equal-length sibling
+ * arrays merge their selections (merge_parallel). All buffers are owned by one container's
+ * selection and freed before the writer moves on; nothing outlives the call.
  */
 #include "compress/smart_crusher.h"
 
 #include "ccr/marker.h"
+#include "compress/json_table.h"
 #include "compress/query.h"
 #include "json/json.h"
 #include "sys/relevance.h"
@@ -26,6 +29,8 @@
 #define MAX_CATEGORY_BYTES 64 /* longer strings are text, not categories */
 #define SIMHASH_NEAR 3      /* Hamming distance at or below which two items are near-dupes */
 #define BM25_MUST_KEEP 3    /* top relevant items that are always kept */
+#define RELEVANT_SHARE 0.7  /* items scoring this share of the best also answer the question */
+#define QUERY_FILL 0        /* diversity items added when the question picks items itself */
 #define MAX_CATEGORIES 8    /* distinct values of a field that can have change points */
 #define KNEE_MIN_GAIN 0.05  /* Kneedle: a curve within this of its diagonal never saturates */
 
@@ -69,6 +74,7 @@ typedef struct array_sel {
     column cols[MAX_COLUMNS];
     int n_cols;
     uint32_t clusters;
+    hr_bm25 bm25;     /* this array's BM25 model (score_bm25) */
 } array_sel;
 
 typedef struct crush_ctx {
@@ -80,6 +86,7 @@ typedef struct crush_ctx {
     const char *hash;
     unsigned long long total, kept;
     unsigned crushed;
+    unsigned long long tabled; /* items of lossless tables (no cut, no marker of their own) */
 } crush_ctx;
 
 int hr_smart_crusher_looks_json(const char *in, size_t len)
@@ -360,6 +367,8 @@ static int item_features(array_sel *sel, uint32_t idx)
     const hr_json_node *rn = &d->nodes[root];
     word_acc acc;
     memset(&acc, 0, sizeof acc);
+    if (rn->key_end > rn->key_start) /* a map member: its name is what a question names */
+        scan_words(sel, idx, d->src + rn->key_start + 1, rn->key_end - rn->key_start - 2, 0, &acc);
     for (uint32_t j = root; j < d->n && d->nodes[j].start < rn->end; j++) {
         const hr_json_node *nd = &d->nodes[j];
         if (nd->type == HR_JSON_STRING)
@@ -508,13 +517,41 @@ static void score_bm25(array_sel *sel)
         for (size_t t = 0; t < nq; t++)
             df[t] += sel->tf[(size_t)i * nq + t] > 0;
     }
-    hr_bm25 m;
-    hr_bm25_init(&m, nq, sel->n, df, words);
+    hr_bm25 *m = &sel->bm25;
+    hr_bm25_init(m, nq, sel->n, df, words);
     for (size_t t = 0; t < nq; t++)
         if (df[t] * 2 > sel->n)
-            m.idf[t] = 0;
+            m->idf[t] = 0;
     for (uint32_t i = 0; i < sel->n; i++)
-        sel->items[i].score = hr_bm25_score(&m, sel->tf + (size_t)i * nq, sel->items[i].tokens);
+        sel->items[i].score = hr_bm25_score(m, sel->tf + (size_t)i * nq, sel->items[i].tokens);
+}
+
+/* A question naming several things ("numpy, cryptography and PyYAML") is answered by one
+ * item per thing: for every term that tells items apart (non-zero idf), the item where
+ * that term alone scores best is kept, whatever the summed scores say. */
+static void mark_best_per_term(array_sel *sel)
+{
+    size_t nq = sel->q->terms.n;
+    uint32_t one[HR_REL_MAX_TERMS];
+    for (size_t t = 0; sel->tf && t < nq; t++) {
+        if (sel->bm25.idf[t] <= 0)
+            continue;
+        double best = 0;
+        uint32_t at = UINT32_MAX;
+        for (uint32_t i = 0; i < sel->n; i++) {
+            if (!sel->tf[(size_t)i * nq + t])
+                continue;
+            memset(one, 0, nq * sizeof *one);
+            one[t] = sel->tf[(size_t)i * nq + t];
+            double sc = hr_bm25_score(&sel->bm25, one, sel->items[i].tokens);
+            if (sc > best) {
+                best = sc;
+                at = i;
+            }
+        }
+        if (at != UINT32_MAX)
+            sel->items[at].keep |= KEEP_RELEVANT;
+    }
 }
 
 static int by_score_then_index(const void *a, const void *b, const item *items)
@@ -539,7 +576,10 @@ static void sort_by_score(uint32_t *idx, uint32_t m, const item *items)
     }
 }
 
-static int mark_relevant(array_sel *sel)
+/* The question's own items: the top BM25_MUST_KEEP, and every item scoring at least
+ * RELEVANT_SHARE of the best (up to max_items in all, best first), so a question naming a
+ * function keeps its definition and all its callers, not three of them. */
+static int mark_relevant(array_sel *sel, unsigned max_items)
 {
     uint32_t *idx = malloc(sel->n * sizeof *idx), m = 0;
     if (!idx)
@@ -547,8 +587,9 @@ static int mark_relevant(array_sel *sel)
     for (uint32_t i = 0; i < sel->n; i++)
         if (sel->items[i].score > 0)
             idx[m++] = i;
-    /* partial selection of the top BM25_MUST_KEEP without sorting everything */
-    for (uint32_t k = 0; k < BM25_MUST_KEEP && k < m; k++) {
+    /* partial selection of the best without sorting everything */
+    double best_score = 0;
+    for (uint32_t k = 0; k < m && k < max_items; k++) {
         uint32_t best = k;
         for (uint32_t j = k + 1; j < m; j++)
             if (by_score_then_index(&idx[j], &idx[best], sel->items) < 0)
@@ -556,6 +597,11 @@ static int mark_relevant(array_sel *sel)
         uint32_t t = idx[k];
         idx[k] = idx[best];
         idx[best] = t;
+        double sc = sel->items[idx[k]].score;
+        if (k == 0)
+            best_score = sc;
+        if (k >= BM25_MUST_KEEP && sc < RELEVANT_SHARE * best_score)
+            break;
         sel->items[idx[k]].keep |= KEEP_RELEVANT;
     }
     free(idx);
@@ -714,6 +760,11 @@ static int fill_budget(array_sel *sel, unsigned max_items)
     uint32_t n = sel->n, nc = sel->clusters, k;
     if (knee_keep_count(sel, max_items, &k) != 0)
         return -1;
+    /* a question that picks items itself needs only a glimpse of the rest (the gap markers
+     * say where it is and retrieval with the question brings back more) */
+    for (uint32_t i = 0; i < n && k > QUERY_FILL; i++)
+        if (sel->items[i].keep & KEEP_RELEVANT)
+            k = QUERY_FILL;
     uint8_t *covered = calloc(nc ? nc : 1, 1);
     uint32_t *best = malloc((nc ? nc : 1) * sizeof *best);
     uint32_t *cand = malloc(n * sizeof *cand);
@@ -781,10 +832,25 @@ static void sel_free(array_sel *sel)
     free(sel->tf);
 }
 
+/* Arrays and maps whose whole text is shorter than this stay whole: cutting them saves
+ * little and an enum or a short list is meaning, not bulk (the pipeline's own floor). */
+#define SMALL_CONTAINER_BYTES 512
+#define MAP_KEY_SHARE 0.8   /* a map's members are similar when one key is in this share */
+#define MAX_PARALLEL 8      /* sibling arrays cut together; larger groups stay whole */
+#define MAX_MAP_KEYS 64     /* distinct member keys counted when testing a map */
+#define LOSSLESS_ENOUGH 2048 /* a container this small once written as a table loses nothing */
+
+static int is_small(const hr_json_doc *d, uint32_t node, unsigned min_items)
+{
+    const hr_json_node *n = &d->nodes[node];
+    return n->count < min_items || n->count < 3 || n->end - n->start < SMALL_CONTAINER_BYTES;
+}
+
+/* An array whose items are all objects, all strings or all numbers. */
 static int array_eligible(const hr_json_doc *d, uint32_t arr, unsigned min_items)
 {
     const hr_json_node *a = &d->nodes[arr];
-    if (a->type != HR_JSON_ARRAY || a->count < min_items || a->count < 3)
+    if (a->type != HR_JSON_ARRAY || is_small(d, arr, min_items))
         return 0;
     uint8_t kind = d->nodes[a->first_child].type;
     if (kind != HR_JSON_OBJECT && kind != HR_JSON_STRING && kind != HR_JSON_NUMBER)
@@ -793,6 +859,42 @@ static int array_eligible(const hr_json_doc *d, uint32_t arr, unsigned min_items
         if (d->nodes[c].type != kind)
             return 0;
     return 1;
+}
+
+/* An object used as a map of similar records (package-lock's "packages", npm ls's
+ * "dependencies"): every member an object, and one key held by MAP_KEY_SHARE of them, so a
+ * record-like object ({"server":{..},"db":{..}}) whose members differ is not a map. */
+static int map_eligible(const hr_json_doc *d, uint32_t obj, unsigned min_items)
+{
+    const hr_json_node *o = &d->nodes[obj];
+    if (o->type != HR_JSON_OBJECT || is_small(d, obj, min_items))
+        return 0;
+    uint64_t keys[MAX_MAP_KEYS];
+    uint32_t counts[MAX_MAP_KEYS], best = 0;
+    int n = 0;
+    for (uint32_t c = o->first_child; c != HR_JSON_NONE; c = d->nodes[c].next) {
+        if (d->nodes[c].type != HR_JSON_OBJECT)
+            return 0;
+        for (uint32_t k = d->nodes[c].first_child; k != HR_JSON_NONE; k = d->nodes[k].next) {
+            uint64_t h = hr_hash64(d->src + d->nodes[k].key_start,
+                                   d->nodes[k].key_end - d->nodes[k].key_start);
+            int at = 0;
+            while (at < n && keys[at] != h)
+                at++;
+            if (at == n && n < MAX_MAP_KEYS) {
+                keys[n] = h;
+                counts[n++] = 0;
+            }
+            if (at < n && ++counts[at] > best)
+                best = counts[at];
+        }
+    }
+    return best >= MAP_KEY_SHARE * o->count;
+}
+
+static int container_eligible(const hr_json_doc *d, uint32_t node, unsigned min_items)
+{
+    return array_eligible(d, node, min_items) || map_eligible(d, node, min_items);
 }
 
 /* Fills sel with the items of arr and their keep flags. 0 ok, -1 out of memory. */
@@ -816,11 +918,18 @@ static int select_items(array_sel *sel, const hr_json_doc *d, uint32_t arr, cons
     uint32_t i = 0;
     for (uint32_t c = d->nodes[arr].first_child; c != HR_JSON_NONE; c = d->nodes[c].next)
         sel->items[i++].node = c;
+    uint32_t errors = 0;
     for (i = 0; i < sel->n; i++) {
         if (item_features(sel, i) != 0)
             return -1;
+        errors += sel->items[i].error;
+    }
+    /* an error word most items share (package descriptions mentioning "error handling", a
+     * field every record fills) says nothing about which item matters */
+    int errors_signal = hr_rel_is_rare(errors, sel->n);
+    for (i = 0; i < sel->n; i++) {
         const hr_json_node *nd = &d->nodes[sel->items[i].node];
-        if (sel->items[i].error)
+        if (sel->items[i].error && errors_signal)
             sel->items[i].keep |= KEEP_ERROR;
         if (q->n_anchors && hr_query_matches_anchor(q, d->src + nd->start, nd->end - nd->start))
             sel->items[i].keep |= KEEP_ANCHOR;
@@ -828,8 +937,9 @@ static int select_items(array_sel *sel, const hr_json_doc *d, uint32_t arr, cons
     sel->items[0].keep |= KEEP_EDGE;
     sel->items[sel->n - 1].keep |= KEEP_EDGE;
     score_bm25(sel);
-    if (mark_column_keeps(sel) != 0 || mark_relevant(sel) != 0)
+    if (mark_column_keeps(sel) != 0 || mark_relevant(sel, max_items) != 0)
         return -1;
+    mark_best_per_term(sel);
     cluster_items(sel);
     return fill_budget(sel, max_items);
 }
@@ -838,22 +948,148 @@ static int select_items(array_sel *sel, const hr_json_doc *d, uint32_t arr, cons
 
 static int emit(crush_ctx *cx, uint32_t node, unsigned depth);
 
-static int emit_crushed(crush_ctx *cx, const array_sel *sel, uint32_t kept)
+/* The writer of one container's values and gaps (also handed to json_table.c). Values go
+ * through emit, so a kept item's own big arrays and maps are crushed as well. */
+typedef struct value_ctx {
+    crush_ctx *cx;
+    unsigned depth;
+    int in_map; /* a gap inside an object needs a member, not an element */
+    unsigned gaps; /* gaps written so far in this container */
+} value_ctx;
+
+static int write_value(void *p, uint32_t node)
 {
-    hr_buf *out = cx->out;
-    if (hr_buf_putc(out, '[') != 0)
+    value_ctx *v = p;
+    return emit(v->cx, node, v->depth + 1);
+}
+
+/* What stands where `omitted` items were cut, as a JSON string (its text needs no
+ * escaping; in an object, a member name with a null value): the container's first gap is a
+ * gap marker with the hash, later ones the short note "[N items omitted]" (the hash once
+ * per container is enough to find the way back; repeated, it cost ~14 tokens per gap and
+ * doubled the output of a sparse selection). */
+static int write_gap(void *p, uint32_t omitted)
+{
+    value_ctx *v = p;
+    hr_buf *out = v->cx->out;
+    int rc = hr_buf_putc(out, '"');
+    if (v->gaps++ == 0)
+        rc |= hr_marker_write_gap(out, omitted, "items", v->cx->hash);
+    else
+        rc |= hr_buf_printf(out, "[%u items omitted]", omitted);
+    if (rc != 0 || hr_buf_putc(out, '"') != 0)
         return -1;
-    int first = 1;
-    for (uint32_t i = 0; i < sel->n; i++) {
-        if (!sel->items[i].keep)
+    return v->in_map ? hr_buf_puts(out, ":null") : 0;
+}
+
+/* A cut container in its own shape: the kept items, and a gap for each run of dropped
+ * ones, at the place they were. */
+static int emit_cut(crush_ctx *cx, uint32_t node, const uint8_t *keep, value_ctx *v)
+{
+    const hr_json_doc *d = cx->doc;
+    int is_map = d->nodes[node].type == HR_JSON_OBJECT, first = 1;
+    uint32_t i = 0, run = 0;
+    if (hr_buf_putc(cx->out, is_map ? '{' : '[') != 0)
+        return -1;
+    for (uint32_t c = d->nodes[node].first_child;; c = d->nodes[c].next, i++) {
+        int end = c == HR_JSON_NONE;
+        if (!end && !keep[i]) {
+            run++;
             continue;
-        if ((!first && hr_buf_putc(out, ',') != 0) ||
-            hr_json_write_minified(out, cx->doc, sel->items[i].node) != 0)
+        }
+        if (run) {
+            if ((!first && hr_buf_putc(cx->out, ',') != 0) || write_gap(v, run) != 0)
+                return -1;
+            first = 0;
+            run = 0;
+        }
+        if (end)
+            break;
+        if (!first && hr_buf_putc(cx->out, ',') != 0)
             return -1;
         first = 0;
+        const hr_json_node *ch = &d->nodes[c];
+        if (is_map && (hr_buf_append(cx->out, d->src + ch->key_start, ch->key_end - ch->key_start) ||
+                       hr_buf_putc(cx->out, ':')))
+            return -1;
+        if (write_value(v, c) != 0)
+            return -1;
     }
-    if (hr_buf_putc(out, ']') != 0 || hr_buf_putc(&cx->markers, '\n') != 0 ||
-        hr_marker_write(&cx->markers, sel->n, "items", kept, cx->hash) != 0)
+    return hr_buf_putc(cx->out, is_map ? '}' : ']');
+}
+
+/* Lossless before lossy: a container whose table (or text, when no table pays) is at most
+ * LOSSLESS_ENOUGH bytes keeps every item; dropping some would save little and lose them. */
+static int lossless_is_enough(const hr_json_doc *d, uint32_t node)
+{
+    hr_json_table t;
+    size_t bytes = d->nodes[node].end - d->nodes[node].start;
+    if (bytes > 8 * LOSSLESS_ENOUGH)
+        return 0; /* a table saves the keys, never 7/8 of the text: skip planning one */
+    if (hr_json_table_plan(d, node, NULL, &t))
+        bytes -= t.saved < bytes ? t.saved : bytes;
+    return bytes <= LOSSLESS_ENOUGH;
+}
+
+/* The one test of whether items may be dropped from node (emit and merge_parallel agree,
+ * so a group of parallel arrays is cut by the same rule it is judged by). */
+static int may_cut(const hr_json_doc *d, uint32_t node, unsigned min_items)
+{
+    return container_eligible(d, node, min_items) && !lossless_is_enough(d, node);
+}
+
+/* Arrays that pair by position with a sibling (equal length: enum / enumDescriptions,
+ * keys / values, the columns of columnar data) are cut together or not at all: the keep
+ * flags of every sibling array of the same length are merged into sel, so all of them keep
+ * the same positions. Siblings bring their reasons (errors, outliers, anchors, the
+ * question's items), not their diversity picks: spread picks of eight columns would keep
+ * eight times the rows for nothing. 1 cut allowed, 0 leave whole (a sibling that may not be cut, too
+ * many siblings, or arrays inside an array: the rows or columns of a table), -1 out of
+ * memory. */
+static int merge_parallel(crush_ctx *cx, uint32_t node, array_sel *sel)
+{
+    const hr_json_doc *d = cx->doc;
+    uint32_t parent = d->nodes[node].parent, n = d->nodes[node].count;
+    if (d->nodes[node].type != HR_JSON_ARRAY || parent == HR_JSON_NONE)
+        return 1;
+    int siblings = 0;
+    for (uint32_t c = d->nodes[parent].first_child; c != HR_JSON_NONE; c = d->nodes[c].next) {
+        if (c == node || d->nodes[c].type != HR_JSON_ARRAY || d->nodes[c].count != n)
+            continue;
+        if (d->nodes[parent].type == HR_JSON_ARRAY || ++siblings > MAX_PARALLEL ||
+            !may_cut(d, c, cx->opts->min_items))
+            return 0;
+        array_sel other;
+        int rc = select_items(&other, d, c, cx->q, cx->opts->max_items);
+        for (uint32_t i = 0; rc == 0 && i < n; i++)
+            sel->items[i].keep |= other.items[i].keep & ~KEEP_BUDGET;
+        sel_free(&other);
+        if (rc != 0)
+            return -1;
+    }
+    return 1;
+}
+
+static int emit_selection(crush_ctx *cx, uint32_t node, unsigned depth, const array_sel *sel,
+                          uint32_t kept)
+{
+    uint8_t *keep = malloc(sel->n);
+    if (!keep)
+        return -1;
+    for (uint32_t i = 0; i < sel->n; i++)
+        keep[i] = sel->items[i].keep != 0;
+    value_ctx v = {cx, depth, 0, 0};
+    hr_json_table t;
+    hr_json_table_io io = {write_value, write_gap, &v};
+    int rc;
+    if (hr_json_table_plan(cx->doc, node, keep, &t)) {
+        rc = hr_json_table_write(cx->out, cx->doc, &t, keep, &io);
+    } else {
+        v.in_map = cx->doc->nodes[node].type == HR_JSON_OBJECT;
+        rc = emit_cut(cx, node, keep, &v);
+    }
+    free(keep);
+    if (rc != 0)
         return -1;
     cx->total += sel->n;
     cx->kept += kept;
@@ -862,18 +1098,35 @@ static int emit_crushed(crush_ctx *cx, const array_sel *sel, uint32_t kept)
 }
 
 /* 1 crushed (written), 0 not worth it (nothing written), -1 out of memory. */
-static int try_crush(crush_ctx *cx, uint32_t arr)
+static int try_crush(crush_ctx *cx, uint32_t node, unsigned depth)
 {
     array_sel sel;
-    int rc = select_items(&sel, cx->doc, arr, cx->q, cx->opts->max_items);
-    if (rc == 0) {
+    int rc = select_items(&sel, cx->doc, node, cx->q, cx->opts->max_items);
+    if (rc == 0)
+        rc = merge_parallel(cx, node, &sel);
+    if (rc == 1) {
         uint32_t kept = 0;
         for (uint32_t i = 0; i < sel.n; i++)
             kept += sel.items[i].keep != 0;
-        rc = kept < sel.n ? (emit_crushed(cx, &sel, kept) == 0 ? 1 : -1) : 0;
+        rc = kept < sel.n ? (emit_selection(cx, node, depth, &sel, kept) == 0 ? 1 : -1) : 0;
     }
     sel_free(&sel);
     return rc;
+}
+
+/* The lossless step alone: a container of similar objects nothing is cut from, written as
+ * a table when that is smaller. 1 written, 0 not a table. */
+static int try_table(crush_ctx *cx, uint32_t node, unsigned depth)
+{
+    hr_json_table t;
+    if (is_small(cx->doc, node, cx->opts->min_items) || !hr_json_table_plan(cx->doc, node, NULL, &t))
+        return 0;
+    value_ctx v = {cx, depth, 0, 0};
+    hr_json_table_io io = {write_value, write_gap, &v};
+    if (hr_json_table_write(cx->out, cx->doc, &t, NULL, &io) != 0)
+        return -1;
+    cx->tabled += cx->doc->nodes[node].count;
+    return 1;
 }
 
 static int emit_container(crush_ctx *cx, uint32_t node, unsigned depth)
@@ -903,11 +1156,13 @@ static int emit(crush_ctx *cx, uint32_t node, unsigned depth)
     int container = nd->type == HR_JSON_ARRAY || nd->type == HR_JSON_OBJECT;
     if (!container || depth > cx->opts->max_depth || nd->count == 0)
         return hr_json_write_minified(cx->out, cx->doc, node);
-    if (array_eligible(cx->doc, node, cx->opts->min_items)) {
-        int rc = try_crush(cx, node);
-        if (rc != 0)
-            return rc < 0 ? -1 : 0;
-    }
+    int rc = 0;
+    if (may_cut(cx->doc, node, cx->opts->min_items))
+        rc = try_crush(cx, node, depth);
+    if (rc == 0)
+        rc = try_table(cx, node, depth);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     return emit_container(cx, node, depth);
 }
 
@@ -938,6 +1193,14 @@ int hr_compress_smart_crusher_hashed(const char *in, size_t len, const char *has
         hr_content_hash(in, len, res->hash);
     crush_ctx cx = {.doc = &doc, .opts = opts, .q = &q, .out = &res->out, .hash = res->hash};
     int rc = doc.bad_utf8 ? 0 : emit(&cx, 0, 0);
+    if (rc == 0 && !cx.crushed && cx.tabled) { /* only lossless tables */
+        cx.total = cx.kept = cx.tabled;
+        cx.crushed = 1;
+    }
+    /* one closing marker for the document: the gap markers already say what went where */
+    if (rc == 0 && cx.crushed)
+        rc = hr_buf_putc(&cx.markers, '\n') != 0 ||
+             hr_marker_write(&cx.markers, cx.total, "items", cx.kept, cx.hash) != 0 ? -1 : 0;
     if (rc == 0 && cx.crushed && hr_buf_append(&res->out, cx.markers.data, cx.markers.len) == 0 &&
         res->out.len < len) {
         res->compressed = 1;

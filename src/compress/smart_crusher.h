@@ -1,27 +1,25 @@
-/* smart_crusher.h: SmartCrusher, the JSON-array compressor (contract: compressor.h).
+/* smart_crusher.h: SmartCrusher, the JSON compressor (contract: compressor.h). The full
+ * rules, with their reasons, are in docs/compression.md ("SmartCrusher"); in short:
  *
- * Input is a JSON document (a tool output). Every array nested at most opts->max_depth (50)
- * deep with at least opts->min_items (5) elements that are all objects, all strings or all
- * numbers is reduced to the items that carry information:
- *   must-keeps   first and last; items with error words (in string values, or an
- *                error-named key with a non-empty value); numeric outliers (> 2 sigma on
- *                any numeric field); change points (a level shift of a numeric field, a
- *                switch of a low-cardinality string field); items matching anchors of
- *                opts->query (UUIDs, IDs of 4+ digits, hostnames, emails, quoted strings);
- *                the top 3 items by BM25 relevance to opts->query;
- *   budget       k more, one per SimHash near-duplicate cluster not yet represented
- *                (relevant first, then spread over the array), where k is the knee of the
- *                cumulative unique-bigram curve over the clusters, capped at
- *                opts->max_items (15): a repetitive array keeps few, a varied one the cap.
- * Kept items stay in their original order and are written minified and verbatim (numbers
- * byte-exact, strings as escaped in the source); everything outside crushed arrays keeps
- * its schema, minified. Arrays of arrays, mixed arrays and anything deeper than max_depth
- * pass through verbatim (minified). The output is the JSON, then one line per crushed
- * array: "\n[N items compressed to M. Retrieve more: hash=H]" where H is the content hash
- * of the whole input (the pipeline stores the input under H).
+ * Eligible: containers nested at most opts->max_depth (50) deep with at least
+ * opts->min_items (5) children, 512+ bytes of text and more than 2 KB once written as a
+ * table (smaller ones keep every item: lossless before lossy): arrays of all objects, all strings
+ * or all numbers, and maps of similar records (every member an object, one key in 80% of
+ * them). Equal-length sibling arrays (enum / enumDescriptions) are cut together or not at
+ * all; arrays inside arrays with equal-length siblings (table rows) are never cut.
+ * Kept per container: first and last; error items only where rare (sys/relevance.h);
+ * numeric outliers and change points; items matching anchors of opts->query; the
+ * question's items (BM25: the top 3, those within 0.7 of the best, the best per term);
+ * and, only when the question picked none, a diversity budget sized by the knee of the
+ * unique-bigram curve, capped at opts->max_items (15).
+ * Written: the document minified, kept items verbatim in order (their own containers
+ * crushed too), a string where each run of items went (the container's first gap a gap
+ * marker "[N items omitted. Retrieve more: hash=H]", later ones "[N items omitted]"), similar objects as a header and rows (json_table.h) where smaller,
+ * then one closing marker line "\n[N items compressed to M. Retrieve more: hash=H]" where
+ * H is the content hash of the whole input (the pipeline stores the input under H).
  *
  * Not compressed (res->compressed = 0): not JSON, invalid UTF-8 anywhere, nothing
- * eligible, or no item could be dropped.
+ * eligible, or nothing smaller.
  */
 #ifndef HR_COMPRESS_SMART_CRUSHER_H
 #define HR_COMPRESS_SMART_CRUSHER_H

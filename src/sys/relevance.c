@@ -102,23 +102,45 @@ void hr_rel_terms_parse(hr_rel_terms *q, const char *text, size_t len)
     }
 }
 
-/* 1 if a CamelCase part starts at w[i]: an upper-case letter after a lower-case one. */
-static int part_starts(const char *w, size_t i)
+#define MAX_PARTS 8 /* CamelCase parts of one word looked at (longer words: the first 8) */
+
+/* Offsets where CamelCase parts of w start: 0, and every upper-case letter after a
+ * lower-case one. Computed once per word, then shared by all terms. */
+static unsigned part_starts(const char *w, size_t n, size_t *at)
 {
-    return i == 0 || (w[i] >= 'A' && w[i] <= 'Z' && w[i - 1] >= 'a' && w[i - 1] <= 'z');
+    unsigned k = 0;
+    at[k++] = 0;
+    for (size_t i = 1; i < n && k < MAX_PARTS; i++)
+        if (w[i] >= 'A' && w[i] <= 'Z' && w[i - 1] >= 'a' && w[i - 1] <= 'z')
+            at[k++] = i;
+    return k;
+}
+
+/* A word and its CamelCase part starts, computed once and shared by all terms. */
+typedef struct word_parts {
+    const char *w;
+    size_t n;
+    size_t at[MAX_PARTS];
+    unsigned parts;
+} word_parts;
+
+static void word_parts_of(word_parts *wp, const char *w, size_t n)
+{
+    wp->w = w;
+    wp->n = n;
+    wp->parts = part_starts(w, n, wp->at);
 }
 
 /* Exact, or a prefix of the word or of one of its CamelCase parts (terms of
  * HR_REL_PREFIX_MIN+ bytes). */
-static int text_matches(const char *t, size_t tlen, const char *w, size_t n)
+static int text_matches(const char *t, size_t tlen, const word_parts *wp)
 {
-    if (n == tlen && ci_equal_lower(w, t, n))
-        return 1;
-    if (tlen < HR_REL_PREFIX_MIN || n < tlen)
+    if (wp->n == tlen)
+        return ci_equal_lower(wp->w, t, tlen);
+    if (tlen < HR_REL_PREFIX_MIN || wp->n < tlen)
         return 0;
-    for (size_t i = 0; i + tlen <= n; i++)
-        if (part_starts(w, i) && lower((unsigned char)w[i]) == (unsigned char)t[0] &&
-            ci_equal_lower(w + i, t, tlen))
+    for (unsigned p = 0; p < wp->parts && wp->at[p] + tlen <= wp->n; p++)
+        if (ci_equal_lower(wp->w + wp->at[p], t, tlen))
             return 1;
     return 0;
 }
@@ -134,23 +156,30 @@ static size_t lib_prefix(const char *w, size_t n)
 }
 
 /* Library names match with or without their "lib": "hiredis" finds the package
- * "libhiredis-dev", "libmicrohttpd" finds the header "microhttpd.h". */
-static int term_matches(const hr_rel_term *t, const char *w, size_t n, size_t wl)
+ * "libhiredis-dev", "libmicrohttpd" finds the header "microhttpd.h". lib is the word
+ * without its "lib" (NULL when it has none). */
+static int term_matches(const hr_rel_term *t, const word_parts *wp, const word_parts *lib)
 {
-    if (text_matches(t->text, t->len, w, n))
+    if (text_matches(t->text, t->len, wp))
         return 1;
     size_t tl = lib_prefix(t->text, t->len);
-    if (wl && !tl && text_matches(t->text, t->len, w + wl, n - wl))
+    if (lib && !tl && text_matches(t->text, t->len, lib))
         return 1;
-    return tl && !wl && text_matches(t->text + tl, t->len - tl, w, n);
+    return tl && !lib && text_matches(t->text + tl, t->len - tl, wp);
 }
 
 unsigned hr_rel_count_word(const hr_rel_terms *q, const char *w, size_t n, uint32_t *tf)
 {
+    if (!q->n)
+        return 0;
+    word_parts wp, lib;
+    word_parts_of(&wp, w, n);
+    size_t wl = lib_prefix(w, n); /* once per word, not per term */
+    if (wl)
+        word_parts_of(&lib, w + wl, n - wl);
     unsigned hits = 0;
-    size_t wl = q->n ? lib_prefix(w, n) : 0; /* once per word, not per term */
     for (size_t k = 0; k < q->n; k++)
-        if (term_matches(&q->t[k], w, n, wl)) {
+        if (term_matches(&q->t[k], &wp, wl ? &lib : NULL)) {
             if (tf && tf[k] < UINT32_MAX)
                 tf[k]++;
             hits++;

@@ -26,6 +26,31 @@ static void write_then_find_round_trips(void **state)
     hr_buf_free(&b);
 }
 
+static void gap_form_round_trips(void **state)
+{
+    (void)state;
+    hr_buf b = HR_BUF_INIT;
+    hr_buf_puts(&b, "[{\"id\":1},\"");
+    assert_int_equal(hr_marker_write_gap(&b, 37, "items", "0123456789abcdef01234567"), 0);
+    hr_buf_puts(&b, "\",{\"id\":39}]");
+    hr_marker m;
+    assert_int_equal(hr_marker_find(b.data, b.len, 0, &m), 1);
+    assert_int_equal(m.gap, 1);
+    assert_int_equal(m.total, 37);
+    assert_int_equal(m.kept, 0);
+    assert_string_equal(m.hash, "0123456789abcdef01234567");
+    assert_memory_equal(b.data + m.start, "[37 items omitted. Retrieve more: hash=0123456789abcdef01234567]",
+                        m.end - m.start);
+    /* the closing form is not a gap; a gap note without its hash is no marker */
+    hr_buf_reset(&b);
+    hr_buf_puts(&b, "[37 items omitted] [37 items omitted. Retrieve more: hash=0123]");
+    assert_int_equal(hr_marker_find(b.data, b.len, 0, &m), 0);
+    hr_marker_write(&b, 5, "items", 2, "0123456789abcdef01234567");
+    assert_int_equal(hr_marker_find(b.data, b.len, 0, &m), 1);
+    assert_int_equal(m.gap, 0);
+    hr_buf_free(&b);
+}
+
 static void near_misses_are_not_markers(void **state)
 {
     (void)state;
@@ -61,6 +86,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(write_then_find_round_trips),
+        cmocka_unit_test(gap_form_round_trips),
         cmocka_unit_test(near_misses_are_not_markers),
         cmocka_unit_test(finds_every_unit_after_noise),
     };

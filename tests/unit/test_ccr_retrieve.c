@@ -121,8 +121,9 @@ static void query_selects_json_items_in_order(void **state)
 }
 
 /* A JSON object wrapping its rows ({"total": N, "results": [...]}, the common API shape):
- * the rows of the largest array are the items. */
-static void query_uses_the_largest_array_of_an_object(void **state)
+ * the elements of its outermost arrays are the items, and the members of a map of records
+ * (package-lock's "packages") are items too, each returned as a one-member object. */
+static void query_uses_the_arrays_and_maps_of_an_object(void **state)
 {
     (void)state;
     const char *text = "{\"total\":4,\"tags\":[\"a\",\"b\"],\"results\":[{\"id\":1,\"s\":\"ok\"},"
@@ -131,11 +132,18 @@ static void query_uses_the_largest_array_of_an_object(void **state)
     memset(&r, 0, sizeof r);
     assert_int_equal(hr_ccr_select(text, strlen(text), "oom", 3, HR_CCR_TOP_K, &r), 0);
     assert_int_equal(r.json_items, 1);
-    assert_int_equal(r.items_total, 4);
+    assert_int_equal(r.items_total, 6); /* 2 tags + 4 results */
     assert_string_equal(r.content.data, "[{\"id\":2,\"s\":\"OOM killed\"},{\"id\":4,\"s\":\"oom\"}]");
     hr_ccr_retrieval_free(&r);
     memset(&r, 0, sizeof r);
-    /* An object without arrays falls back to lines. */
+    const char *lock = "{\"name\":\"app\",\"packages\":{\"node_modules/a\":{\"version\":\"1.0.0\"},"
+                       "\"node_modules/leftpad\": {\"version\":\"2.0.1\"},\"node_modules/c\":{\"version\":\"3.0.0\"}}}";
+    assert_int_equal(hr_ccr_select(lock, strlen(lock), "leftpad", 7, HR_CCR_TOP_K, &r), 0);
+    assert_int_equal(r.items_total, 3);
+    assert_string_equal(r.content.data, "[{\"node_modules/leftpad\": {\"version\":\"2.0.1\"}}]");
+    hr_ccr_retrieval_free(&r);
+    memset(&r, 0, sizeof r);
+    /* An object without arrays or maps falls back to lines. */
     assert_int_equal(hr_ccr_select("{\"a\":1}\n{\"b\":2}", 15, "b", 1, HR_CCR_TOP_K, &r), 0);
     assert_int_equal(r.json_items, 0);
     hr_ccr_retrieval_free(&r);
@@ -209,7 +217,7 @@ int main(void)
         cmocka_unit_test(unknown_and_malformed),
         cmocka_unit_test(query_selects_json_items_in_order),
         cmocka_unit_test(query_caps_lines_at_top_20),
-        cmocka_unit_test(query_uses_the_largest_array_of_an_object),
+        cmocka_unit_test(query_uses_the_arrays_and_maps_of_an_object),
         cmocka_unit_test(bm25_ranks_rare_terms_and_short_items_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

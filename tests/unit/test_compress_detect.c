@@ -648,8 +648,9 @@ static void mixed_content_one_marker(void **state)
     hr_buf_free(&json);
 }
 
-/* The same with the real JSON compressor (SmartCrusher): its inner marker becomes a note
- * too, so the output still holds exactly one marker, for the whole span. */
+/* The same with the real JSON compressor (SmartCrusher): its inner markers (the closing one
+ * and the gap markers inside the JSON) become notes too, so the output still holds exactly
+ * one marker, for the whole span. */
 static void mixed_content_with_smart_crusher(void **state)
 {
     (void)state;
@@ -663,6 +664,7 @@ static void mixed_content_with_smart_crusher(void **state)
     assert_int_equal(hr_compress_detected(b.data, b.len, &o, hr_compress_smart_crusher, &r), 0);
     assert_true(r.compressed);
     assert_non_null(strstr(r.out.data, "[40 items compressed to "));
+    assert_non_null(strstr(r.out.data, " items omitted]\"")); /* gap markers as notes, in place */
     hr_marker m, next;
     assert_int_equal(hr_marker_find(r.out.data, r.out.len, 0, &m), 1);
     assert_int_equal(m.end, r.out.len);
