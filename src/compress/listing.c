@@ -276,123 +276,49 @@ static int lowered_path(const listing *L, const entry *e, hr_buf *scratch)
     return 0;
 }
 
-typedef struct cand {
-    double score;
-    size_t line;
-} cand;
-
-/* Best score first, then the order of the listing: deterministic. */
-static int by_score(const void *a, const void *b)
-{
-    const cand *x = a, *y = b;
-    if (x->score != y->score)
-        return x->score > y->score ? -1 : 1;
-    return x->line < y->line ? -1 : x->line > y->line;
-}
-
-/* BM25's document frequencies over every path that may be chosen. */
-/* A path that matched the question: its term frequencies are kept until BM25's document
- * frequencies are known (one pass over the paths; most paths match nothing). */
-typedef struct hit {
-    size_t line, dl;
-    int named;
-    uint32_t tf[HR_REL_MAX_TERMS];
-} hit;
-
-/* One pass over the entries: error-ish names, and the paths that share a word with the
- * question or that it names, with what BM25 needs. 0 ok, -1 no memory. */
-static int scan_paths(listing *L, const hr_rel_terms *q, const hr_buf *question, hit **hits,
-                      size_t *nh, uint32_t *df, double *words, size_t *entries,
-                      size_t *errorish_n)
-{
-    hr_buf path = HR_BUF_INIT;
-    size_t cap = 0;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < L->l.n; i++) {
-        entry *e = &L->e[i];
-        if (e->kind == E_KEEP || e->dir_len == 0 || (rc = lowered_path(L, e, &path)) != 0)
-            continue;
-        (*entries)++;
-        e->keep = (unsigned char)errorish(path.data, path.len); /* a candidate; rarity decides */
-        *errorish_n += e->keep;
-        uint32_t tf[HR_REL_MAX_TERMS] = {0};
-        size_t dl = q->n ? hr_rel_count(q, path.data, path.len, tf) : 0;
-        int nm = named(question, path.data + path.len - e->name_len, e->name_len);
-        int any = nm;
-        *words += (double)dl;
-        for (size_t k = 0; k < q->n; k++) {
-            df[k] += tf[k] > 0;
-            any |= tf[k] > 0;
-        }
-        if (!any)
-            continue;
-        if (*nh == cap) {
-            cap = cap ? cap * 2 : 64;
-            hit *h = realloc(*hits, cap * sizeof *h);
-            if (!h) {
-                rc = -1;
-                break;
-            }
-            *hits = h;
-        }
-        hit *h = &(*hits)[(*nh)++];
-        h->line = i;
-        h->dl = dl;
-        h->named = nm;
-        memcpy(h->tf, tf, sizeof tf);
-    }
-    hr_buf_free(&path);
-    return rc;
-}
-
 /* Keeps error-ish names (while rare), the top level, lines that are not entries, and the
  * LISTING_MAX_RELEVANT paths that best match the question: BM25 over the words of each
- * path (through sys/relevance) plus NAMED_BONUS when the question names the file itself:
- * that file, not its namesakes in other directories, is the one asked for. */
+ * path (sys/relevance, one pass) plus NAMED_BONUS when the question names the file
+ * itself: that file, not its namesakes in other directories, is the one asked for. */
 static int choose(listing *L, const hr_compress_opts *o)
 {
     hr_rel_terms q;
     const char *qt = o ? o->query : NULL;
     size_t qn = qt ? o->query_len : 0;
     hr_rel_terms_parse(&q, qt, qn);
-    hr_buf question = HR_BUF_INIT;
+    hr_buf question = HR_BUF_INIT, path = HR_BUF_INIT;
     int rc = hr_buf_reserve(&question, qn + 1);
     for (size_t i = 0; rc == 0 && i < qn; i++)
         question.data[question.len++] = (char)lower((unsigned char)qt[i]);
-    hit *hits = NULL;
-    size_t nh = 0, entries = 0, errorish_n = 0;
-    uint32_t df[HR_REL_MAX_TERMS] = {0};
-    double words = 0;
-    if (rc == 0)
-        rc = scan_paths(L, &q, &question, &hits, &nh, df, &words, &entries, &errorish_n);
+    hr_rel_docs d = {0};
+    size_t entries = 0, errorish_n = 0;
+    for (size_t i = 0; rc == 0 && i < L->l.n; i++) {
+        entry *e = &L->e[i];
+        if (e->kind == E_KEEP || e->dir_len == 0 || (rc = lowered_path(L, e, &path)) != 0)
+            continue;
+        entries++;
+        e->keep = (unsigned char)errorish(path.data, path.len); /* a candidate; rarity decides */
+        errorish_n += e->keep;
+        int nm = named(&question, path.data + path.len - e->name_len, e->name_len);
+        rc = hr_rel_docs_add(&d, &q, i, path.data, path.len, nm ? NAMED_BONUS : 0);
+    }
     /* Error-ish names are a signal only where they are rare (a package's errors.js, .d.ts,
      * .map ... in every directory of node_modules say nothing). */
     int errorish_rare = hr_rel_is_rare(errorish_n, entries);
     for (size_t i = 0; rc == 0 && i < L->l.n; i++) {
         entry *e = &L->e[i];
-        if (e->kind == E_KEEP || e->dir_len == 0)
-            e->keep = 1;
-        else
-            e->keep = (unsigned char)(errorish_rare && e->keep);
+        e->keep = (unsigned char)(e->kind == E_KEEP || e->dir_len == 0 || (errorish_rare && e->keep));
     }
-    cand *c = rc == 0 ? malloc((nh ? nh : 1) * sizeof *c) : NULL;
-    if (rc == 0 && !c)
-        rc = -1;
     if (rc == 0) {
-        hr_bm25 m;
-        hr_bm25_init(&m, q.n, entries, df, words);
-        size_t nc = 0;
-        for (size_t k = 0; k < nh; k++) {
-            double score = hr_bm25_score(&m, hits[k].tf, hits[k].dl) + NAMED_BONUS * hits[k].named;
-            if (score > 0 && !L->e[hits[k].line].keep)
-                c[nc++] = (cand){score, hits[k].line};
-        }
-        qsort(c, nc, sizeof *c, by_score);
-        for (size_t k = 0; k < nc && k < LISTING_MAX_RELEVANT; k++)
-            L->e[c[k].line].keep = 1;
+        hr_rel_docs_rank(&d, &q, 0);
+        for (size_t k = 0, kept = 0; k < d.n && kept < LISTING_MAX_RELEVANT; k++)
+            if (d.v[k].score > 0 && !L->e[d.v[k].id].keep) {
+                L->e[d.v[k].id].keep = 1;
+                kept++;
+            }
     }
-    free(c);
-    free(hits);
+    hr_rel_docs_free(&d);
+    hr_buf_free(&path);
     hr_buf_free(&question);
     return rc;
 }

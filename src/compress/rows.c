@@ -398,104 +398,35 @@ int hr_rows_is_progress(const char *in, size_t len)
 
 /* ---- selection ------------------------------------------------------------------------ */
 
-typedef struct scored {
-    double score;
-    size_t line;
-} scored;
-
-static int cmp_scored(const void *a, const void *b)
-{
-    const scored *x = a, *y = b;
-    if (x->score != y->score)
-        return x->score > y->score ? -1 : 1;
-    return x->line < y->line ? -1 : x->line > y->line;
-}
-
-/* A record that shares a word with the question: its term counts wait for BM25's
- * document frequencies (one pass over the records; most match nothing). */
-typedef struct hit {
-    size_t line, dl;
-    uint32_t tf[HR_REL_MAX_TERMS];
-} hit;
-
-/* One pass: the records that match a question word, df and the total length. */
-static int scan_records(const rows *r, const hr_rel_terms *q, hit **hits, size_t *nh,
-                        uint32_t *df, double *words, size_t *docs)
-{
-    size_t cap = 0;
-    for (size_t i = r->first; i < r->l.n; i++) {
-        if (!is_record(r, i))
-            continue;
-        size_t n;
-        const char *s = line_at(r, i, &n);
-        uint32_t tf[HR_REL_MAX_TERMS] = {0};
-        size_t dl = hr_rel_count(q, s, n, tf);
-        int any = 0;
-        *words += (double)dl;
-        (*docs)++;
-        for (size_t k = 0; k < q->n; k++) {
-            df[k] += tf[k] > 0;
-            any |= tf[k] > 0;
-        }
-        if (!any)
-            continue;
-        if (*nh == cap) {
-            cap = cap ? cap * 2 : 64;
-            hit *h = realloc(*hits, cap * sizeof *h);
-            if (!h)
-                return -1;
-            *hits = h;
-        }
-        hit *h = &(*hits)[(*nh)++];
-        h->line = i;
-        h->dl = dl;
-        memcpy(h->tf, tf, sizeof tf);
-    }
-    return 0;
-}
-
-/* The best ROWS_MAX_RELEVANT records for the question by BM25. 0 ok, -1 no memory. */
+/* The best ROWS_MAX_RELEVANT records for the question by BM25 (sys/relevance, one pass),
+ * at most ROWS_RELEVANT_BYTES of them. A question word in a large share of the records
+ * (apt's "package") picks out none of them: like a signal word, it counts only where it
+ * is rare. 0 ok, -1 no memory. */
 static int keep_relevant(rows *r, const hr_compress_opts *o)
 {
     hr_rel_terms q;
     hr_rel_terms_parse(&q, o->query, o->query_len);
     if (!q.n)
         return 0;
-    uint32_t df[HR_REL_MAX_TERMS] = {0};
-    double words = 0;
-    size_t docs = 0, nh = 0;
-    hit *hits = NULL;
-    scored *v = NULL;
-    int rc = scan_records(r, &q, &hits, &nh, df, &words, &docs);
-    if (rc == 0 && !(v = malloc((nh + 1) * sizeof *v)))
-        rc = -1;
-    if (rc != 0) {
-        free(hits);
-        return -1;
+    hr_rel_docs d = {0};
+    for (size_t i = r->first; i < r->l.n; i++) {
+        size_t n;
+        const char *s = line_at(r, i, &n);
+        if (is_record(r, i) && hr_rel_docs_add(&d, &q, i, s, n, 0) != 0) {
+            hr_rel_docs_free(&d);
+            return -1;
+        }
     }
-    /* A question word in a large share of the records (apt's "package") picks out none of
-     * them: like a signal word, it counts only where it is rare. */
-    for (size_t k = 0; k < q.n; k++)
-        if (!hr_rel_is_rare(df[k], docs))
-            df[k] = 0;
-    hr_bm25 m;
-    hr_bm25_init(&m, q.n, docs, df, words);
-    size_t nv = 0;
-    for (size_t h = 0; h < nh; h++) {
-        for (size_t k = 0; k < q.n; k++)
-            hits[h].tf[k] = df[k] ? hits[h].tf[k] : 0;
-        double sc = hr_bm25_score(&m, hits[h].tf, hits[h].dl);
-        if (sc > 0)
-            v[nv++] = (scored){sc, hits[h].line};
-    }
-    qsort(v, nv, sizeof *v, cmp_scored);
+    hr_rel_docs_rank(&d, &q, 1);
     size_t bytes = 0;
-    for (size_t k = 0; k < nv && k < ROWS_MAX_RELEVANT && bytes < ROWS_RELEVANT_BYTES; k++) {
-        r->keep[v[k].line] = 1;
-        bytes += r->l.start[v[k].line + 1] - r->l.start[v[k].line];
+    for (size_t k = 0; k < d.n && d.v[k].score > 0 && k < ROWS_MAX_RELEVANT &&
+                       bytes < ROWS_RELEVANT_BYTES;
+         k++) {
+        size_t line = d.v[k].id;
+        r->keep[line] = 1;
+        bytes += r->l.start[line + 1] - r->l.start[line];
     }
-    free(v);
-    free(hits);
+    hr_rel_docs_free(&d);
     return 0;
 }
 

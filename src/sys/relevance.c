@@ -3,6 +3,7 @@
 #include "sys/relevance.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
@@ -232,4 +233,68 @@ double hr_bm25_score(const hr_bm25 *m, const uint32_t *tf, size_t dl)
 int hr_rel_is_rare(size_t hits, size_t total)
 {
     return hits <= HR_REL_RARE_MIN || hits * 100 <= total * HR_REL_RARE_SHARE_PCT;
+}
+
+int hr_rel_docs_add(hr_rel_docs *d, const hr_rel_terms *q, size_t id, const char *s,
+                    size_t len, double bonus)
+{
+    uint32_t tf[HR_REL_MAX_TERMS] = {0};
+    size_t dl = q->n ? hr_rel_count(q, s, len, tf) : 0;
+    int any = bonus > 0;
+    d->total++;
+    d->words += (double)dl;
+    for (size_t k = 0; k < q->n; k++) {
+        d->df[k] += tf[k] > 0;
+        any |= tf[k] > 0;
+    }
+    if (!any)
+        return 0;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 64;
+        hr_rel_doc *v = realloc(d->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        d->v = v;
+        d->cap = cap;
+    }
+    hr_rel_doc *doc = &d->v[d->n++];
+    doc->id = id;
+    doc->dl = dl;
+    doc->bonus = bonus;
+    doc->score = 0;
+    memcpy(doc->tf, tf, sizeof tf);
+    return 0;
+}
+
+static int by_score_then_id(const void *a, const void *b)
+{
+    const hr_rel_doc *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+void hr_rel_docs_rank(hr_rel_docs *d, const hr_rel_terms *q, int common_count_nothing)
+{
+    uint32_t df[HR_REL_MAX_TERMS];
+    memcpy(df, d->df, sizeof df);
+    for (size_t k = 0; common_count_nothing && k < q->n; k++)
+        if (!hr_rel_is_rare(df[k], d->total))
+            df[k] = 0;
+    hr_bm25 m;
+    hr_bm25_init(&m, q->n, d->total, df, d->words);
+    for (size_t i = 0; i < d->n; i++) {
+        hr_rel_doc *doc = &d->v[i];
+        for (size_t k = 0; k < q->n; k++)
+            doc->tf[k] = df[k] ? doc->tf[k] : 0;
+        doc->score = hr_bm25_score(&m, doc->tf, doc->dl) + doc->bonus;
+    }
+    if (d->n)
+        qsort(d->v, d->n, sizeof *d->v, by_score_then_id);
+}
+
+void hr_rel_docs_free(hr_rel_docs *d)
+{
+    free(d->v);
+    memset(d, 0, sizeof *d);
 }
