@@ -4,6 +4,7 @@
 //
 //   const proxy = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, args: [...] });
 //   fetch(`${proxy.url}/v1/models`) ...
+//   (bin: another binary than HEADROOM_BIN, e.g. a baseline build for a benchmark)
 //   proxy.logs()                 // everything it wrote to stderr so far
 //   const code = await proxy.stop();   // SIGTERM, resolves with the exit code
 //
