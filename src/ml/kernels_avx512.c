@@ -5,7 +5,7 @@
  *   needs madd + add for 16), 4 x 4 tiles over a widened 4-feature panel;
  * - uint8-activation matmul (vpdpbusd: 64 multiply-adds per instruction against the int8
  *   weights as stored): row-dot 4 x 4 tiles straight from the mapping for short inputs and
- *   k = 1536, packed [k/4][32] panels with vertical accumulation for >= 64 rows and k <= 512;
+ *   k = 1536, packed [k/4][32] panels with vertical accumulation for >= 64 rows and k <= 1152;
  * - GELU and the unmasked global attention head at 16 lanes (masked tails).
  *
  * Matmul sums are exact, so results stay bit-identical to the scalar and AVX2 paths
@@ -396,7 +396,7 @@ VNNI static void tile_u8_4x4(const uint8_t *xu, const int32_t *zp, int m, int r,
  * cost the row-dot kernel above about a third of its time at k = 384. The gather is paid
  * once per panel and reused by every activation row. */
 #define PK_COLS 32
-#define PK_K_MAX 512   /* measured: at k = 1536 the row-dot kernel's sums are amortised */
+#define PK_K_MAX 1152 /* ModernBERT-base mlp Wo; at k = 1536 the row-dot sums are amortised */
 #define PK_MIN_ROWS 64 /* and below ~64 rows the gather does not pay for itself */
 
 /* Panel of features n .. n+cols (cols <= 32; the rest zero) for k a multiple of 4. */
