@@ -6,10 +6,11 @@
  * are wall clock (CLOCK_MONOTONIC) instead; the header line says which.
  *
  *   cmake --build build --target bench_ml_encoder
- *   build/bench_ml_encoder MODEL.hrm [reps] [noscalar]
+ *   build/bench_ml_encoder MODEL.hrm [reps] [noscalar|best]
  *
  * MODEL.hrm: e.g. tools/gen_model.py --size minilm + headroom model import (BERT), or
- * --arch modernbert --size base (the Kompress encoder; "noscalar" skips the slow column).
+ * --arch modernbert --size base (the Kompress encoder; "noscalar" skips the slow column;
+ * "best" times only the best kernel set, e.g. under perf record).
  * Times the encoder forward pass (embedding models add a pooling of a few microseconds).
  */
 #include "ml/encoder.h"
@@ -95,7 +96,8 @@ int main(int argc, char **argv)
         return 2;
     }
     int reps = argc > 2 ? atoi(argv[2]) : 20;
-    int no_scalar = argc > 3 && !strcmp(argv[3], "noscalar");
+    int best_only = argc > 3 && !strcmp(argv[3], "best");
+    int no_scalar = best_only || (argc > 3 && !strcmp(argv[3], "noscalar"));
     hr_model *m;
     hr_ml_error err;
     if (hr_model_open(argv[1], 0, &m, &err) != 0) {
@@ -124,7 +126,8 @@ int main(int argc, char **argv)
             continue;
         printf("%-9d", lens[l]);
         for (size_t i = 0; i < n_isa; i++) {
-            if (hr_kernels_select(isas[i]) != isas[i] || (no_scalar && isas[i] == HR_ISA_SCALAR)) {
+            if (hr_kernels_select(isas[i]) != isas[i] || (no_scalar && isas[i] == HR_ISA_SCALAR) ||
+                (best_only && i > 0)) {
                 printf(" %12s", "-");
                 continue;
             }
@@ -133,14 +136,19 @@ int main(int argc, char **argv)
         }
         printf("\n");
     }
-    for (int u8 = 0; u8 < 2; u8++) {
-        printf("int8 linear GMAC/s [128 x 384] x [1536 x 384]^T, %s activations:",
-               u8 ? "uint8" : "int16");
-        for (size_t i = 0; i < n_isa; i++)
-            if (hr_kernels_select(isas[i]) == isas[i])
-                printf(" %s %.1f", hr_isa_name(isas[i]), linear_gmacs(128, 384, 1536, 10, u8));
-        printf("\n");
-    }
+    /* MiniLM's MLP up, then this model's qkv and MLP down shapes at 256 tokens */
+    const int I = (int)c->intermediate, H = (int)c->hidden;
+    const int shapes[][3] = {{128, 384, 1536}, {256, H, 3 * H}, {256, I, H}};
+    for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++)
+        for (int u8 = 0; u8 < 2; u8++) {
+            const int *d = shapes[sh];
+            printf("int8 linear GMAC/s [%d x %d] x [%d x %d]^T, %s activations:", d[0], d[1], d[2],
+                   d[1], u8 ? "uint8" : "int16");
+            for (size_t i = 0; i < n_isa; i++)
+                if (hr_kernels_select(isas[i]) == isas[i] && !(best_only && i > 0))
+                    printf(" %s %.1f", hr_isa_name(isas[i]), linear_gmacs(d[0], d[1], d[2], 10, u8));
+            printf("\n");
+        }
     free(scratch);
     hr_ml_pool_release();
     hr_model_close(m);

@@ -137,6 +137,8 @@ CASES = [
     ("attention", "att_window", (50, 2, 16, 4, 0)),
     ("attention", "att_window_masked", (45, 2, 32, 5, 3)),  # row pairs with unequal key ranges
     ("attention", "att_long", (130, 2, 64, 0, 0)),          # several 16-row and 64-key blocks
+    ("attention", "att_window_band", (150, 2, 64, 20, 0)),  # ModernBERT local: in-band keys only
+    ("attention", "att_window_wide", (203, 2, 32, 40, 0)),  # bands wider than a 64-key block
     ("geglu", "geglu", (5, 1152)),
     ("rope", "rope_global", (300, 2, 64, 160000)),          # ModernBERT global layers
     ("rope", "rope_local", (40, 3, 16, 10000)),

@@ -69,6 +69,10 @@ const armCmds = [
   ortArm('on'), ortArm('off'),
   [path.join(work, 'arm_ours'), [path.join(work, `${MODEL}.hrm`), idsPath, String(THREADS), ...(KOMPRESS ? ['kompress'] : [])]],
 ];
+// OURS_BASELINE=path: an arm_ours built from an earlier commit's libraries (run.sh builds it
+// from OURS_BASELINE_BUILD), run as a fourth arm in the same rounds: before / after side by side.
+const baselineBin = process.env.OURS_BASELINE;
+if (baselineBin) armCmds.push([baselineBin, armCmds[2][1]]);
 // Rounds interleave the arms (on, off, ours, on, off, ours, ...) so load from other jobs on
 // a shared machine falls on every arm alike; each number reported is the arm's median.
 const rounds = [];
@@ -91,6 +95,7 @@ function medianArm(i) {
   };
 }
 const arms = armCmds.map((_, i) => medianArm(i));
+if (baselineBin) arms[3].arm = 'ours, baseline build';
 const p50Ratios = rounds.map((r) => r[2].latency_ms.p50 / r[1].latency_ms.p50);
 
 const mb = (b) => (b / 1048576).toFixed(1);
@@ -141,6 +146,12 @@ lines.push('Targets for ours: ' + targets.map(([t, ok]) => `${t}: ${ok ? 'met' :
            ` (p50 ratio of medians ${(ours.latency_ms.p50 / off.latency_ms.p50).toFixed(2)}x; per round ` +
            `${p50Ratios.map((x) => x.toFixed(2) + 'x').join(', ')}; CPU-time p50 ratio ` +
            `${(ours.cpu_ms.p50 / off.cpu_ms.p50).toFixed(2)}x).`);
+if (baselineBin) {
+  const base = arms[3];
+  lines.push(`Baseline build (${baselineBin}): p50 ${(base.latency_ms.p50 / off.latency_ms.p50).toFixed(2)}x ORT arena off ` +
+             `on wall time, ${(base.cpu_ms.p50 / off.cpu_ms.p50).toFixed(2)}x on CPU time; ours / baseline CPU-time p50 ` +
+             `${(ours.cpu_ms.p50 / base.cpu_ms.p50).toFixed(2)}x.`);
+}
 console.log(lines.join('\n'));
 fs.writeFileSync(path.join(work, `results-${MODEL}.json`),
                  JSON.stringify(rounds.map((r) => r.map(({ first, ...rest }) => rest)), null, 1));

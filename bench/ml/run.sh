@@ -4,6 +4,7 @@
 # ours imported with `headroom model import`, ONNX Runtime on the int8 export of
 # tools/export_onnx.py), same ids, same thread count, each arm a fresh process.
 #   bench/ml/run.sh [BUILD_DIR]        env: MODEL=minilm N=300 THREADS=1 SEED=7 ROUNDS=3
+#   OURS_BASELINE_BUILD=DIR: also run ours linked from an earlier commit's release build
 #   MODEL=kompress: ModernBERT-base shape with the token and span heads, sequences of
 #   64-512 ids (N defaults to 200), then words/s of the whole compressor on prose
 #   (SIZE=tiny: the test-sized model, for a quick check of the harness).
@@ -33,6 +34,15 @@ fi
 cc -std=c17 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror -I"$src/src" "$src/bench/ml/arm_ours.c" \
    "$build/libhr_compress.a" "$build/libhr_ccr.a" "$build/libhr_ml.a" "$build/libhr_tokens.a" \
    "$build/libhr_json.a" "$build/libhr_sys.a" -lsqlite3 -lhiredis -lpthread -lm -o "$work/arm_ours"
+# OURS_BASELINE_BUILD=DIR: a release build of an earlier commit (its static libraries, the
+# headers of this tree's arm_ours.c); its arm runs beside ours in the same rounds.
+if [ -n "${OURS_BASELINE_BUILD:-}" ]; then
+  b=$(realpath "$OURS_BASELINE_BUILD")
+  cc -std=c17 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror -I"$src/src" "$src/bench/ml/arm_ours.c" \
+     "$b/libhr_compress.a" "$b/libhr_ccr.a" "$b/libhr_ml.a" "$b/libhr_tokens.a" \
+     "$b/libhr_json.a" "$b/libhr_sys.a" -lsqlite3 -lhiredis -lpthread -lm -o "$work/arm_ours_baseline"
+  export OURS_BASELINE="$work/arm_ours_baseline"
+fi
 cc -O2 -shared -fPIC -Wall -Wextra -Werror -DNODE_GYP_MODULE_NAME=hr_trim -I/usr/include/node \
    "$src/bench/ml/trim_addon.c" -o "$work/hr_trim.node"
 

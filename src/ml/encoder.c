@@ -342,13 +342,14 @@ static void bert_embed_tokens(const hr_model *m, const int32_t *ids, int n, floa
     hr_layernorm(x, n, (int)H, m->emb_norm_w, m->emb_norm_b, m->cfg.norm_eps);
 }
 
-/* BERT linears run uint8 activations (VNNI vpdpbusd: twice the int16 rate), except the
- * attention output projection, whose input (the attention context) is the one that loses
- * most to 8-bit rows. Measured on the MiniLM shape against ORT fp32 (150 short + 100 full
- * texts, min cosine): all int16 0.99929 / 0.99946; all uint8 0.99912 / 0.99914; this mix
- * 0.99921 / 0.99940 for ~5% more time than all uint8 (docs/model-format.md). */
-static void bert_linear_u8(const float *x, int n, const hr_qlinear *W, const scratch_plan *p,
-                           float *y)
+/* Both architectures run their linears on uint8 activations (VNNI vpdpbusd: twice the
+ * int16 rate), except the attention output projection, whose input (the attention
+ * context) is the one that loses most to 8-bit rows. Measured on the MiniLM shape against
+ * ORT fp32 (150 short + 100 full texts, min cosine): all int16 0.99929 / 0.99946; all
+ * uint8 0.99912 / 0.99914; this mix 0.99921 / 0.99940 for ~5% more time than all uint8
+ * (docs/model-format.md). ModernBERT (Kompress) takes the same mix: its keep decisions
+ * are checked against ORT fp32 by node.kompress_ort. */
+static void linear_u8(const float *x, int n, const hr_qlinear *W, const scratch_plan *p, float *y)
 {
     hr_linear_u8(x, n, W, (uint8_t *)(void *)p->xq, p->zp, p->xs, y);
 }
@@ -359,7 +360,7 @@ static void bert_layer_forward(const hr_model *m, const enc_layer *L, int n, flo
 {
     const hr_model_config *c = &m->cfg;
     const size_t H = c->hidden, count = (size_t)n * H;
-    bert_linear_u8(*x, n, &L->qkv, p, p->qkv);
+    linear_u8(*x, n, &L->qkv, p, p->qkv);
     hr_attention(p->qkv, n, (int)c->n_heads, (int)c->head_dim, NULL, 0, p->att, p->ctx);
     hr_linear_q8(p->ctx, n, &L->attn_out, p->xq, p->xs, *tmp);
     hr_add_inplace(*tmp, *x, count);
@@ -367,9 +368,9 @@ static void bert_layer_forward(const hr_model *m, const enc_layer *L, int n, flo
     float *t = *x;
     *x = *tmp;
     *tmp = t;
-    bert_linear_u8(*x, n, &L->up, p, p->ffn);
+    linear_u8(*x, n, &L->up, p, p->ffn);
     hr_gelu_erf(p->ffn, (size_t)n * c->intermediate);
-    bert_linear_u8(p->ffn, n, &L->down, p, *tmp);
+    linear_u8(p->ffn, n, &L->down, p, *tmp);
     hr_add_inplace(*tmp, *x, count);
     hr_layernorm(*tmp, n, (int)H, L->mlp_norm_w, L->mlp_norm_b, c->norm_eps);
     t = *x;
@@ -411,15 +412,15 @@ static void modernbert_layer_forward(const hr_model *m, const enc_layer *L, int 
     const int H = (int)c->hidden, I = (int)c->intermediate;
     const size_t count = (size_t)n * H;
     norm_into(tmp, x, n, H, L->attn_norm_w, c->norm_eps);
-    hr_linear_q8(tmp, n, &L->qkv, p->xq, p->xs, p->qkv);
+    linear_u8(tmp, n, &L->qkv, p, p->qkv);
     hr_rope_qk(p->qkv, n, (int)c->n_heads, (int)c->head_dim, L->rope_theta);
     hr_attention(p->qkv, n, (int)c->n_heads, (int)c->head_dim, NULL, L->window, p->att, p->ctx);
     hr_linear_q8(p->ctx, n, &L->attn_out, p->xq, p->xs, tmp);
     hr_add_inplace(x, tmp, count);
     norm_into(tmp, x, n, H, L->mlp_norm_w, c->norm_eps);
-    hr_linear_q8(tmp, n, &L->up, p->xq, p->xs, p->ffn);
+    linear_u8(tmp, n, &L->up, p, p->ffn);
     hr_geglu(p->ffn, n, I, p->glu);
-    hr_linear_q8(p->glu, n, &L->down, p->xq, p->xs, tmp);
+    linear_u8(p->glu, n, &L->down, p, tmp);
     hr_add_inplace(x, tmp, count);
 }
 

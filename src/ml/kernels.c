@@ -433,23 +433,43 @@ void hr_geglu(const float *x, int m, int n, float *y)
 
 /* Cheap next to the matmuls (seq x head_dim/2 angles, shared by every head and by q and
  * k), so one portable version serves every ISA. */
-void hr_rope_qk(float *qkv, int seq, int n_heads, int head_dim, double theta)
+/* The angles of frequencies t0 .. t0 + nt at every position are the same double-precision
+ * values as p * pow(theta, -2t / head_dim) computed pair by pair; pow runs once per
+ * frequency (not per position), and the rotation runs over contiguous t, so it vectorises. */
+#define ROPE_BLOCK 64
+
+static void rope_block(float *qkv, int seq, int n_heads, int head_dim, double theta, int t0, int nt)
 {
     const int H = n_heads * head_dim, half = head_dim / 2;
+    double inv_freq[ROPE_BLOCK];
+    float c[ROPE_BLOCK], s[ROPE_BLOCK];
+    for (int u = 0; u < nt; u++)
+        inv_freq[u] = pow(theta, -2.0 * (t0 + u) / head_dim);
     for (int p = 0; p < seq; p++) {
-        float *row = qkv + (size_t)p * 3 * H;
-        for (int t = 0; t < half; t++) {
-            double angle = p * pow(theta, -2.0 * t / head_dim);
-            float c = (float)cos(angle), s = (float)sin(angle);
-            for (int part = 0; part < 2; part++) /* q, then k */
-                for (int h = 0; h < n_heads; h++) {
-                    float *x = row + part * H + h * head_dim;
-                    float a = x[t], b = x[t + half];
-                    x[t] = a * c - b * s;
-                    x[t + half] = b * c + a * s;
-                }
+        for (int u = 0; u < nt; u++) {
+            double angle = p * inv_freq[u];
+            c[u] = (float)cos(angle);
+            s[u] = (float)sin(angle);
         }
+        float *row = qkv + (size_t)p * 3 * H;
+        for (int part = 0; part < 2; part++) /* q, then k */
+            for (int h = 0; h < n_heads; h++) {
+                float *x = row + part * H + h * head_dim + t0, *x2 = x + half;
+                for (int u = 0; u < nt; u++) {
+                    float a = x[u], b = x2[u];
+                    x[u] = a * c[u] - b * s[u];
+                    x2[u] = b * c[u] + a * s[u];
+                }
+            }
     }
+}
+
+void hr_rope_qk(float *qkv, int seq, int n_heads, int head_dim, double theta)
+{
+    const int half = head_dim / 2;
+    for (int t0 = 0; t0 < half; t0 += ROPE_BLOCK)
+        rope_block(qkv, seq, n_heads, head_dim, theta, t0,
+                   half - t0 < ROPE_BLOCK ? half - t0 : ROPE_BLOCK);
 }
 
 size_t hr_attention_scratch_floats(int seq, int n_heads, int head_dim)

@@ -2,8 +2,9 @@
  * attention), with an AVX2+FMA path (its matmuls, GELU and unmasked attention replaced by
  * AVX-512 VNNI ones where the CPU has it) and a portable scalar path, chosen at run time.
  *
- * Two activation formats for the int8 matmul: int16 (below; ModernBERT) and uint8 with
- * per-row zero points (hr_linear_u8; BERT, twice the VNNI rate). Both sum exactly in int32.
+ * Two activation formats for the int8 matmul: int16 (below; the attention output
+ * projection, where 8-bit rows lose most) and uint8 with per-row zero points (hr_linear_u8;
+ * the other linears, twice the VNNI rate). Both sum exactly in int32.
  *
  * Matmul numerics (docs/model-format.md, "Kernels"): weights are int8 with one fp32 scale
  * per output row; activations are quantised per row (per token) on the fly to int16

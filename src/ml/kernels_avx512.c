@@ -5,8 +5,8 @@
  *   needs madd + add for 16), 4 x 4 tiles over a widened 4-feature panel;
  * - uint8-activation matmul (vpdpbusd: 64 multiply-adds per instruction against the int8
  *   weights as stored): row-dot 4 x 4 tiles straight from the mapping for short inputs and
- *   k = 1536, packed [k/4][32] panels with vertical accumulation for >= 64 rows and k <= 512;
- * - GELU and the unmasked global attention head at 16 lanes (masked tails).
+ *   k = 1536, packed [k/4][32] panels with vertical accumulation for >= 64 rows and k <= 1152;
+ * - GELU and the attention head without a key mask (global or sliding window) at 16 lanes.
  *
  * Matmul sums are exact, so results stay bit-identical to the scalar and AVX2 paths
  * (tests/unit/test_ml_kernels.c). Compiled with target attributes; called only after
@@ -196,32 +196,42 @@ static inline __mmask16 tail_mask(int left) { return left >= 16 ? 0xffff : (__mm
 #define ATT512_DIM_MAX 128
 
 /* Rows i0 .. i0+3 of one head (rows past seq repeat the last one and are not stored):
- * scores against all keys 64 at a time (16 accumulators: each K^T load feeds 4 rows),
- * softmax without the final division, then sum_j p_j v_j with 2 x 16 lanes per row for
- * head_dim 32 (the 1/sum applied to the 32 outputs instead of to every p_j). */
-VNNI static void attention_rows4(const float *q_of, int stride, int seq, int i0, int dim, float scale,
-                                 const float *kt, const float *vp, float *pb, float *out, int H)
+ * scores against the keys [lo, hi) the 4 rows may see (all keys in global layers; the union
+ * of the rows' bands in sliding-window ones: nothing outside the band is computed), 64 at
+ * a time (16 accumulators: each K^T load feeds 4 rows), softmax without the final division
+ * over each row's own band (keys of the union outside it get weight exactly 0), then
+ * sum_j p_j v_j with 2 x 16 lanes per row (the 1/sum applied to the outputs instead of to
+ * every p_j). p[r][j - lo] holds row r's weight of key j. */
+VNNI static void attention_rows4(const float *q_of, int stride, int seq, int window, int i0, int dim,
+                                 float scale, const float *kt, const float *vp, float *pb, float *out,
+                                 int H)
 {
     const int rows = seq - i0 < 4 ? seq - i0 : 4;
+    int rlo[4], rhi[4], lo, hi;
     /* the 4 query rows pre-scaled, so the FMAs below take them as memory broadcasts */
     _Alignas(64) float qs[4][ATT512_DIM_MAX];
     float *p[4];
     for (int r = 0; r < 4; r++) {
-        const float *q = q_of + (size_t)(i0 + (r < rows ? r : rows - 1)) * stride;
+        const int i = i0 + (r < rows ? r : rows - 1);
+        const float *q = q_of + (size_t)i * stride;
         for (int t = 0; t < dim; t++)
             qs[r][t] = q[t] * scale;
+        hr_attention_range(i, seq, window, &rlo[r], &rhi[r]);
         p[r] = pb + (size_t)r * seq;
     }
-    for (int jb = 0; jb < seq; jb += 64) {
+    lo = rlo[0]; /* bands only move right with i */
+    hi = rhi[3];
+    const int nk = hi - lo;
+    for (int jb = 0; jb < nk; jb += 64) {
         __mmask16 mk[4];
         for (int c = 0; c < 4; c++)
-            mk[c] = tail_mask(seq - jb - 16 * c > 0 ? seq - jb - 16 * c : 0);
+            mk[c] = tail_mask(nk - jb - 16 * c > 0 ? nk - jb - 16 * c : 0);
         __m512 a[4][4];
         for (int r = 0; r < 4; r++)
             for (int c = 0; c < 4; c++)
                 a[r][c] = _mm512_setzero_ps();
         for (int t = 0; t < dim; t++) {
-            const float *kr = kt + (size_t)t * seq + jb;
+            const float *kr = kt + (size_t)t * seq + lo + jb;
             __m512 k0 = _mm512_maskz_loadu_ps(mk[0], kr), k1 = _mm512_maskz_loadu_ps(mk[1], kr + 16);
             __m512 k2 = _mm512_maskz_loadu_ps(mk[2], kr + 32), k3 = _mm512_maskz_loadu_ps(mk[3], kr + 48);
             for (int r = 0; r < 4; r++) {
@@ -236,17 +246,24 @@ VNNI static void attention_rows4(const float *q_of, int stride, int seq, int i0,
             for (int c = 0; c < 4; c++)
                 _mm512_mask_storeu_ps(p[r] + jb + 16 * c, mk[c], a[r][c]);
     }
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     float inv[4];
     for (int r = 0; r < 4; r++) {
+        /* lanes of this row's own band: rlo - lo <= j < rhi - lo */
+        const __m512i from = _mm512_set1_epi32(rlo[r] - lo), to = _mm512_set1_epi32(rhi[r] - lo);
         __m512 vm = _mm512_set1_ps(-INFINITY);
-        for (int j = 0; j < seq; j += 16)
-            vm = _mm512_max_ps(vm, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), tail_mask(seq - j), p[r] + j));
+        for (int j = 0; j < nk; j += 16) {
+            const __m512i jv = _mm512_add_epi32(iota, _mm512_set1_epi32(j));
+            const __mmask16 mk = _mm512_mask_cmpge_epi32_mask(_mm512_cmplt_epi32_mask(jv, to), jv, from);
+            vm = _mm512_max_ps(vm, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), mk, p[r] + j));
+        }
         const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vm));
         __m512 vs = _mm512_setzero_ps();
-        for (int j = 0; j < seq; j += 16) {
-            __mmask16 mk = tail_mask(seq - j);
+        for (int j = 0; j < nk; j += 16) {
+            const __m512i jv = _mm512_add_epi32(iota, _mm512_set1_epi32(j));
+            const __mmask16 mk = _mm512_mask_cmpge_epi32_mask(_mm512_cmplt_epi32_mask(jv, to), jv, from);
             __m512 e = _mm512_maskz_mov_ps(mk, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, p[r] + j), mx)));
-            _mm512_mask_storeu_ps(p[r] + j, mk, e);
+            _mm512_mask_storeu_ps(p[r] + j, tail_mask(nk - j), e);
             vs = _mm512_add_ps(vs, e);
         }
         inv[r] = 1.0f / _mm512_reduce_add_ps(vs);
@@ -255,8 +272,8 @@ VNNI static void attention_rows4(const float *q_of, int stride, int seq, int i0,
         __m512 o[4][2];
         for (int r = 0; r < 4; r++)
             o[r][0] = o[r][1] = _mm512_setzero_ps();
-        for (int j = 0; j < seq; j++) {
-            const float *v = vp + (size_t)j * dim + c;
+        for (int j = 0; j < nk; j++) {
+            const float *v = vp + (size_t)(lo + j) * dim + c;
             __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16);
             for (int r = 0; r < 4; r++) {
                 __m512 pj = _mm512_set1_ps(p[r][j]);
@@ -273,13 +290,14 @@ VNNI static void attention_rows4(const float *q_of, int stride, int seq, int i0,
     }
 }
 
-/* One head, for the unmasked global case (BERT on a single input) with head_dim a multiple
- * of 32 up to 128; anything else goes to the AVX2 kernel. Same layout of the head's scratch as
- * there: K^T [head_dim, seq] | scores [16, seq] (4 used) | V [seq, head_dim] packed. */
+/* One head without a key mask (BERT and ModernBERT on a single input; global or sliding
+ * window) with head_dim a multiple of 32 up to 128; anything else goes to the AVX2 kernel.
+ * Same layout of the head's scratch as there: K^T [head_dim, seq] | scores [16, seq] (4
+ * used) | V [seq, head_dim] packed. */
 VNNI void hr_attention_head_avx512(const float *qkv, int seq, int n_heads, int head_dim, int h,
                                    const uint8_t *key_valid, int window, float *scratch, float *out)
 {
-    if (key_valid || window > 0 || head_dim % 32 || head_dim > ATT512_DIM_MAX) {
+    if (key_valid || head_dim % 32 || head_dim > ATT512_DIM_MAX) {
         hr_kernel_ops_avx2.attention_head(qkv, seq, n_heads, head_dim, h, key_valid, window, scratch,
                                           out);
         return;
@@ -294,7 +312,7 @@ VNNI void hr_attention_head_avx512(const float *qkv, int seq, int n_heads, int h
         memcpy(vp + (size_t)j * head_dim, kv + H, (size_t)head_dim * sizeof *vp);
     }
     for (int i0 = 0; i0 < seq; i0 += 4)
-        attention_rows4(qkv + h * head_dim, stride, seq, i0, head_dim, scale, kt, vp, pb,
+        attention_rows4(qkv + h * head_dim, stride, seq, window, i0, head_dim, scale, kt, vp, pb,
                         out + h * head_dim, H);
 }
 
@@ -396,7 +414,7 @@ VNNI static void tile_u8_4x4(const uint8_t *xu, const int32_t *zp, int m, int r,
  * cost the row-dot kernel above about a third of its time at k = 384. The gather is paid
  * once per panel and reused by every activation row. */
 #define PK_COLS 32
-#define PK_K_MAX 512   /* measured: at k = 1536 the row-dot kernel's sums are amortised */
+#define PK_K_MAX 1152 /* ModernBERT-base mlp Wo; at k = 1536 the row-dot sums are amortised */
 #define PK_MIN_ROWS 64 /* and below ~64 rows the gather does not pay for itself */
 
 /* Panel of features n .. n+cols (cols <= 32; the rest zero) for k a multiple of 4. */

@@ -41,7 +41,7 @@ void hr_matmul_cols_avx512vnni(const int16_t *xq, const float *xs, int m, const 
                                int n0, int n1, float *y);
 void hr_matmul_u8_cols_avx512vnni(const uint8_t *xu, const int32_t *zp, const float *xs, int m,
                                   const hr_qlinear *W, int n0, int n1, float *y);
-/* fp32 ops at 512 bits (kernels_avx512.c): GELU, and the unmasked global attention head */
+/* fp32 ops at 512 bits (kernels_avx512.c): GELU, and the attention head without a key mask */
 void hr_gelu_avx512(float *x, size_t n);
 void hr_attention_head_avx512(const float *qkv, int seq, int n_heads, int head_dim, int h,
                               const uint8_t *key_valid, int window, float *scratch, float *out);

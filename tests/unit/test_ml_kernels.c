@@ -384,14 +384,18 @@ static void test_quantize_u8_edges(void **state)
 }
 
 /* uint8 matmuls on shapes that reach every kernel branch (VNNI packed panels with a
- * partial last panel and leftover rows, row-dot tiles with k and n tails, the int16
+ * partial last panel and leftover rows at k up to the panel bound, row-dot tiles with k
+ * and n tails, the int16
  * chunks of the AVX2 and scalar kernels, and rows wider than a chunk): every ISA, and a
  * 2-thread pool, bit-identical to scalar. */
 static void test_u8_paths_shapes(void **state)
 {
     (void)state;
     static const int shapes[][3] = {{70, 64, 50}, {67, 384, 20}, {64, 512, 100}, {7, 200, 9},
-                                    {35, 1536, 36}, {3, 16448, 5}};
+                                    {35, 1536, 36}, {3, 16448, 5},
+                                    /* ModernBERT-base's qkv and mlp down inputs (packed
+                                     * panels up to k = 1152), and just past that bound */
+                                    {73, 768, 40}, {65, 1152, 33}, {66, 1156, 8}};
     hr_isa list[3];
     int ni = isas(list);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
