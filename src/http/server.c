@@ -44,7 +44,8 @@ struct hr_http_exchange {
     size_t n_headers;
     hr_buf body;
     size_t dropped;         /* body bytes dropped after the limit was passed */
-    int started, handled, responded, too_large, completed_ok;
+    hr_budget_lease lease;  /* the body's bytes and what the handler adds */
+    int started, handled, responded, too_large, refused, completed_ok;
     hr_reqcheck_result rejected;  /* status 0 = the head passed reqcheck */
     hr_guard_conn *guarded;       /* the connection's guard record, or NULL */
     int fd;
@@ -88,6 +89,7 @@ static void exchange_free(hr_http_exchange *ex)
     free(ex->headers);
     free(ex->raw_uri);
     hr_buf_free(&ex->body);
+    hr_budget_lease_end(&ex->lease);
     free(ex);
 }
 
@@ -101,6 +103,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     ex->srv = cls;
     ex->conn = conn;
     ex->fd = -1;
+    ex->lease = (hr_budget_lease)HR_BUDGET_LEASE_INIT(ex->srv->opts.budget);
     ex->raw_uri = strdup(uri ? uri : "/");
     if (!ex->raw_uri) {
         free(ex);
@@ -182,10 +185,18 @@ static int exchange_begin(hr_http_exchange *ex, const char *url, const char *met
         unsigned long long n = strtoull(cl, &end, 10);
         if (end != cl && n > ex->srv->opts.max_body_bytes)
             ex->too_large = 1;
+        else if (end != cl && n > 0 && hr_budget_lease_cover(&ex->lease, (size_t)n + 1) != 0)
+            ex->refused = 1; /* before a byte is buffered: refused at once */
         else if (end != cl && n > 0 && hr_buf_reserve(&ex->body, (size_t)n) != 0)
             return -1; /* the declared size at once: no realloc copies while it arrives */
     }
     return hc.failed ? -1 : 0;
+}
+
+static int expects_continue(const hr_http_exchange *ex)
+{
+    const char *e = hr_http_header(ex, "expect");
+    return e && !strcasecmp(e, "100-continue");
 }
 
 static void respond_internal_error(hr_http_exchange *ex)
@@ -223,7 +234,11 @@ static enum MHD_Result on_head(hr_http_exchange *ex, const char *url, const char
         return MHD_NO; /* the refusal was written at accept */
     if (exchange_begin(ex, url, method, version) != 0)
         return MHD_NO;
-    if (ex->too_large || ex->rejected.status) {
+    /* A budget-refused body is answered before it is read only when the client waits for
+     * 100 Continue: a client already sending would have our answer destroyed by the reset a
+     * close with unread bytes causes, so its body is read and dropped instead (nothing is
+     * buffered) and answered at its end. */
+    if (ex->too_large || ex->rejected.status || (ex->refused && expects_continue(ex))) {
         dispatch(ex);
         return MHD_YES;
     }
@@ -249,8 +264,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (ex->handled)
-            return MHD_YES; /* answered early: drop the rest */
+        if (ex->handled || ex->refused)
+            return MHD_YES; /* answered early, or refused by the budget: discard the rest */
         if (ex->too_large) {
             /* over the limit: drop the rest to answer 413 after it, but not for ever: past
              * another max_body_bytes, close without an answer */
@@ -263,6 +278,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
              * deadline bounds how long that takes */
             ex->too_large = 1;
             hr_buf_free(&ex->body);
+            hr_budget_lease_end(&ex->lease);
+            return MHD_YES;
+        }
+        if (hr_budget_lease_cover(&ex->lease, ex->body.len + n + 1) != 0) {
+            ex->refused = 1; /* a body without Content-Length outgrew the budget: the
+                              * rest is dropped as it comes, the answer goes at its end */
+            hr_buf_free(&ex->body);
+            hr_budget_lease_end(&ex->lease);
             return MHD_YES;
         }
         return hr_buf_append(&ex->body, upload_data, n) == 0 ? MHD_YES : MHD_NO;
@@ -460,6 +483,8 @@ int hr_http_rejected(const hr_http_exchange *ex, const char **reason)
         *reason = ex->rejected.reason;
     return ex->rejected.status;
 }
+int hr_http_body_refused(const hr_http_exchange *ex) { return ex->refused; }
+hr_budget_lease *hr_http_lease(hr_http_exchange *ex) { return &ex->lease; }
 const char *hr_http_client_addr(const hr_http_exchange *ex) { return ex->client_addr; }
 int hr_http_client_is_loopback(const hr_http_exchange *ex) { return ex->loopback; }
 int hr_http_completed_ok(const hr_http_exchange *ex) { return ex->completed_ok; }
@@ -513,7 +538,7 @@ int hr_http_respond(hr_http_exchange *ex, int status, const char *const *headers
     if (!r)
         return -1;
     add_headers(r, headers, n_pairs);
-    if (ex->too_large || ex->rejected.status)
+    if (ex->too_large || ex->refused || ex->rejected.status) /* not reused */
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     return queue(ex, status, r);
 }

@@ -134,9 +134,14 @@ int hr_route_compress(const hr_request *req, hr_response *res)
     hr_json_doc d;
     hr_json_error e;
     hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    lim.max_string = req->body_len ? req->body_len : 1; /* bounded by --max-body-bytes */
     if (hr_json_parse(&d, req->body, req->body_len, &lim, &e) != 0)
-        return hr_response_error(res, req->provider, 400, "invalid_request_error", "invalid_json",
-                                 "request body is not valid JSON: %s", e.msg);
+        return e.kind == HR_JSON_ERR_SYNTAX
+                   ? hr_response_error(res, req->provider, 400, "invalid_request_error",
+                                       "invalid_json", "request body is not valid JSON: %s", e.msg)
+                   : hr_response_error(res, req->provider, 400, "invalid_request_error",
+                                       "json_limit_exceeded",
+                                       "request body is beyond what the proxy parses: %s", e.msg);
     uint32_t msgs = hr_json_get(&d, 0, "messages");
     if (d.nodes[0].type != HR_JSON_OBJECT || msgs == HR_JSON_NONE ||
         d.nodes[msgs].type != HR_JSON_ARRAY) {

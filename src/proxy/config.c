@@ -32,6 +32,15 @@ static const option OPTIONS[] = {
      SZ(anthropic_url), "Anthropic upstream (https://api.anthropic.com)"},
     {"--max-body-bytes", "HEADROOM_MAX_BODY_BYTES", T_SIZE, OFF(max_body_bytes), 0,
      "largest request body, after decoding (104857600)"},
+    {"--max-inflight-body-mb", "HEADROOM_MAX_INFLIGHT_BODY_MB", T_INT, OFF(max_inflight_body_mb), 0,
+     "MB of request bodies, decoded bodies and held answers in flight, all requests "
+     "together; past it 503 (512; 0 = unlimited)"},
+    {"--max-decode-ratio", "HEADROOM_MAX_DECODE_RATIO", T_INT, OFF(max_decode_ratio), 0,
+     "largest decoded/encoded ratio of a compressed body past 1 MiB decoded; past it 413 "
+     "(1000; 0 = off)"},
+    {"--max-answer-bytes", "HEADROOM_MAX_ANSWER_BYTES", T_SIZE, OFF(max_answer_bytes), 0,
+     "largest upstream answer held whole (non-streaming answers, tool calls a stream "
+     "holds back); past it 502 or the stream's error event (67108864)"},
     {"--log-format", "HEADROOM_LOG_FORMAT", T_LOGFMT, OFF(log_format), 0, "text | json (text)"},
     {"--log-level", "HEADROOM_LOG_LEVEL", T_LOGLVL, OFF(log_level), 0,
      "debug | info | warn | error (info)"},
@@ -77,6 +86,9 @@ void hr_proxy_config_defaults(hr_proxy_config *c)
     strcpy(c->openai_url, "https://api.openai.com");
     strcpy(c->anthropic_url, "https://api.anthropic.com");
     c->max_body_bytes = (size_t)100 << 20;
+    c->max_inflight_body_mb = 512;
+    c->max_decode_ratio = 1000;
+    c->max_answer_bytes = (size_t)64 << 20;
     c->log_format = HR_LOG_TEXT;
     c->log_level = HR_LOG_INFO;
     c->graceful_shutdown_timeout_s = 30;
@@ -163,7 +175,8 @@ static int apply(hr_proxy_config *c, const option *o, const char *v, const char 
         if (ok && o->offset == OFF(max_connections))
             ok = n >= 1;
         if (ok) {
-            if (o->offset == OFF(retry_base_ms))
+            if (o->offset == OFF(retry_base_ms) || o->offset == OFF(max_inflight_body_mb) ||
+                o->offset == OFF(max_decode_ratio))
                 *(long *)field = n;
             else if (o->offset == OFF(max_connections) || o->offset == OFF(idle_timeout_s) ||
                      o->offset == OFF(max_connections_per_address))

@@ -20,6 +20,11 @@ typedef struct hr_proxy_config {
     char openai_url[1024];      /* normalized: no trailing '/' or "/v1" */
     char anthropic_url[1024];
     size_t max_body_bytes;
+    long max_inflight_body_mb;  /* process-wide budget for bodies, decoded bodies and held
+                                   answers in flight (sys/budget.h); 0 = unlimited */
+    long max_decode_ratio;      /* decoded/encoded bytes above 1 MiB of output; 0 = off */
+    size_t max_answer_bytes;    /* a buffered upstream answer, or what a stream holds back
+                                   to resolve headroom_retrieve */
     hr_log_format log_format;
     hr_log_level log_level;
     int log_messages;           /* log request bodies (off by default) */
