@@ -4,6 +4,7 @@
 #include "compress/pipeline_instance.h"
 #include "json/json.h"
 #include "ml/session.h"
+#include "proxy/backpressure.h"
 #include "proxy/config.h"
 #include "proxy/metrics.h"
 #include "proxy/proxy.h"
@@ -198,9 +199,13 @@ int hr_route_debug_memory(const hr_request *req, hr_response *res)
     const hr_budget *bud = hr_budget_process();
     if (rc == 0)
         rc = hr_buf_printf(&b, "\"inflight\":{\"used\":%zu,\"peak\":%zu,\"limit\":%zu,"
-                               "\"refused\":%llu},\"ml\":",
+                               "\"refused\":%llu},\"backpressure\":",
                            hr_budget_used(bud), hr_budget_peak(bud), bud->limit,
                            hr_budget_refused(bud));
+    if (rc == 0)
+        rc = hr_backpressure_json(&b);
+    if (rc == 0)
+        rc = hr_buf_puts(&b, ",\"ml\":");
     /* ML sessions own most of what can grow: their state, mapped and scratch bytes. */
     if (rc == 0)
         rc = hr_ml_runtime_json(&b);

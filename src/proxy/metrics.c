@@ -1,6 +1,8 @@
 /* metrics.c: see metrics.h. State: one struct behind one mutex. */
 #include "proxy/metrics.h"
 
+#include "proxy/backpressure.h"
+
 #include "sys/budget.h"
 
 #include <math.h>
@@ -180,6 +182,7 @@ int hr_metrics_prometheus(hr_buf *o)
         "# HELP headroom_inflight_refused_total Reservations refused by the in-flight budget.\n"
         "# TYPE headroom_inflight_refused_total counter\nheadroom_inflight_refused_total %llu\n",
         hr_budget_used(bud), bud->limit, hr_budget_refused(bud));
+    rc |= hr_backpressure_prometheus(o);
     pthread_mutex_unlock(&M.mu);
     return rc ? -1 : 0;
 }
