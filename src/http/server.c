@@ -43,8 +43,8 @@ struct hr_http_exchange {
     const char **headers;   /* owned array of MHD-owned strings */
     size_t n_headers;
     hr_buf body;
-    size_t dropped;         /* body bytes dropped after the limit was passed */
     hr_budget_lease lease;  /* the body's bytes and what the handler adds */
+    size_t dropped;         /* body bytes dropped after the limit was passed or refused */
     int started, handled, responded, too_large, refused, completed_ok;
     hr_reqcheck_result rejected;  /* status 0 = the head passed reqcheck */
     hr_guard_conn *guarded;       /* the connection's guard record, or NULL */
@@ -225,7 +225,8 @@ static void dispatch(hr_http_exchange *ex)
 }
 
 /* The first call, when the head is complete: refuse a connection over its address limit,
- * answer a refused head or a declared oversize body at once, else wait for the body. */
+ * answer a refused head or a declared oversize body at once, else wait for the body (a
+ * body the budget refused is dropped as it comes, see below). */
 static enum MHD_Result on_head(hr_http_exchange *ex, const char *url, const char *method,
                                const char *version)
 {
@@ -234,10 +235,10 @@ static enum MHD_Result on_head(hr_http_exchange *ex, const char *url, const char
         return MHD_NO; /* the refusal was written at accept */
     if (exchange_begin(ex, url, method, version) != 0)
         return MHD_NO;
-    /* A budget-refused body is answered before it is read only when the client waits for
-     * 100 Continue: a client already sending would have our answer destroyed by the reset a
-     * close with unread bytes causes, so its body is read and dropped instead (nothing is
-     * buffered) and answered at its end. */
+    /* A body the budget refused is answered before it is read only when the client waits
+     * for 100 Continue: a client already sending would have the answer destroyed by the
+     * reset a close with unread bytes causes, so its body is read and dropped instead
+     * (never buffered) and answered at its end. */
     if (ex->too_large || ex->rejected.status || (ex->refused && expects_continue(ex))) {
         dispatch(ex);
         return MHD_YES;
@@ -264,11 +265,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (ex->handled || ex->refused)
-            return MHD_YES; /* answered early, or refused by the budget: discard the rest */
-        if (ex->too_large) {
-            /* over the limit: drop the rest to answer 413 after it, but not for ever: past
-             * another max_body_bytes, close without an answer */
+        if (ex->handled)
+            return MHD_YES; /* answered early: drop the rest */
+        if (ex->too_large || ex->refused) {
+            /* over the limit, or refused by the budget: drop the rest (never buffered) to
+             * answer after it, but not for ever: past another max_body_bytes, close
+             * without an answer */
             ex->dropped += n;
             return ex->dropped <= ex->srv->opts.max_body_bytes ? MHD_YES : MHD_NO;
         }
@@ -476,6 +478,8 @@ const char *hr_http_body(const hr_http_exchange *ex, size_t *len)
 }
 
 int hr_http_body_too_large(const hr_http_exchange *ex) { return ex->too_large; }
+int hr_http_body_refused(const hr_http_exchange *ex) { return ex->refused; }
+hr_budget_lease *hr_http_lease(hr_http_exchange *ex) { return &ex->lease; }
 
 int hr_http_rejected(const hr_http_exchange *ex, const char **reason)
 {
@@ -483,8 +487,6 @@ int hr_http_rejected(const hr_http_exchange *ex, const char **reason)
         *reason = ex->rejected.reason;
     return ex->rejected.status;
 }
-int hr_http_body_refused(const hr_http_exchange *ex) { return ex->refused; }
-hr_budget_lease *hr_http_lease(hr_http_exchange *ex) { return &ex->lease; }
 const char *hr_http_client_addr(const hr_http_exchange *ex) { return ex->client_addr; }
 int hr_http_client_is_loopback(const hr_http_exchange *ex) { return ex->loopback; }
 int hr_http_completed_ok(const hr_http_exchange *ex) { return ex->completed_ok; }

@@ -11,15 +11,15 @@
  *     = 1 and must answer, typically 413: at once when Content-Length says so, after the
  *     rest of a chunked body was read and dropped otherwise (a chunked body longer than
  *     twice the limit is cut without an answer); the connection then closes);
+ *   - a body the in-flight budget cannot hold (opts.budget: the declared Content-Length
+ *     at once, a chunked body as it grows) is not buffered: it is read and dropped, and the
+ *     handler is called at its end (at once if the client waits for 100 Continue) with
+ *     hr_http_body_refused() = 1, typically for a 503; the connection then closes;
  *   - a request head that breaks the rules of reqcheck.h (target form, field bytes,
  *     framing) reaches the handler at once with hr_http_rejected() != 0: it must answer
  *     with that status and reason; the connection then closes;
  *   - deadlines for the whole head and the whole body and a per-address connection limit
  *     are enforced by the connection guard (guard.h), outside any handler;
- *   - a body the in-flight budget cannot hold (opts.budget: the declared Content-Length at
- *     once, a chunked body as it grows) is not buffered: it is read and dropped, and the
- *     handler is called at its end (at once if the client waits for 100 Continue) with
- *     hr_http_body_refused() = 1, typically for a 503;
  *   - handler(ex, user) is called once on the connection's thread; it answers with exactly
  *     one hr_http_respond or hr_http_respond_stream (no answer = 500);
  *   - done(ex, user) is called once when the exchange ends (sent, failed or client gone),
@@ -86,14 +86,14 @@ const char *hr_http_header(const hr_http_exchange *ex, const char *name); /* cas
 const char *const *hr_http_headers(const hr_http_exchange *ex, size_t *n_pairs);
 const char *hr_http_body(const hr_http_exchange *ex, size_t *len); /* raw bytes as sent */
 int hr_http_body_too_large(const hr_http_exchange *ex);
-/* The status (400, 501) when the request head was refused, with the reason for the client;
- * 0 when it was accepted. */
-int hr_http_rejected(const hr_http_exchange *ex, const char **reason);
 /* 1 when the body was refused because the in-flight budget could not hold it. */
 int hr_http_body_refused(const hr_http_exchange *ex);
 /* The exchange's lease on opts.budget: the handler may add what it buffers for this
  * request (decoded body, held answer) so it is released with the body. */
 hr_budget_lease *hr_http_lease(hr_http_exchange *ex);
+/* The status (400, 501) when the request head was refused, with the reason for the client;
+ * 0 when it was accepted. */
+int hr_http_rejected(const hr_http_exchange *ex, const char **reason);
 const char *hr_http_client_addr(const hr_http_exchange *ex);
 int hr_http_client_is_loopback(const hr_http_exchange *ex);
 /* 1 when the client closed its side (checked without blocking): abort upstream work. */

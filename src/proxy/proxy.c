@@ -463,8 +463,8 @@ int hr_proxy_run(const hr_proxy_config *cfg)
     hr_backpressure_configure((size_t)cfg->memory_budget_mb << 20);
     hr_http_server_opts opts = {
         .host = cfg->host, .port = cfg->port, .max_connections = cfg->max_connections,
-        .max_body_bytes = cfg->max_body_bytes, .budget = hr_budget_process(), .thread_stack_bytes = CONNECTION_STACK_BYTES,
-        .idle_timeout_s = cfg->idle_timeout_s,
+        .max_body_bytes = cfg->max_body_bytes, .budget = hr_budget_process(),
+        .thread_stack_bytes = CONNECTION_STACK_BYTES, .idle_timeout_s = cfg->idle_timeout_s,
         .per_address_limit = cfg->max_connections_per_address,
         .header_timeout_ms = (unsigned)cfg->client_header_timeout_ms,
         .body_timeout_ms = (unsigned)cfg->client_body_timeout_ms,
