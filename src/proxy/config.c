@@ -38,6 +38,9 @@ static const option OPTIONS[] = {
     {"--memory-budget-mb", "HEADROOM_MEMORY_BUDGET_MB", T_INT, OFF(memory_budget_mb), 0,
      "MB the proxy promises to stay under (RssAnon + request bytes held); before it: ML "
      "off at 70 %, compression skipped at 85 %, 503 + Retry-After at 95 % (0 = none)"},
+    {"--low-memory", "HEADROOM_LOW_MEMORY", T_BOOL, OFF(low_memory), 0,
+     "the low-memory profile: smaller limits, caches and stores, one ML thread, one malloc "
+     "arena, a 256 MB budget, each still settable (docs/deployment.md) (off)"},
     {"--max-decode-ratio", "HEADROOM_MAX_DECODE_RATIO", T_INT, OFF(max_decode_ratio), 0,
      "largest decoded/encoded ratio of a compressed body past 1 MiB decoded; past it 413 "
      "(1000; 0 = off)"},

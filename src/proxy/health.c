@@ -6,6 +6,7 @@
 #include "ml/session.h"
 #include "proxy/backpressure.h"
 #include "proxy/config.h"
+#include "proxy/low_memory.h"
 #include "proxy/metrics.h"
 #include "proxy/proxy.h"
 #include "proxy/routes.h"
@@ -70,6 +71,11 @@ int hr_route_health(const hr_request *req, hr_response *res)
                         c->log_messages ? "true" : "false", c->graceful_shutdown_timeout_s,
                         c->upstream_timeout_ms / 1000.0, c->connect_timeout_ms / 1000.0,
                         c->retry_attempts, c->max_connections, hr_compress_mode_name(c->pipeline.mode));
+    /* the low-memory profile's values, or false: an operator sees at once which it runs */
+    b.len--; /* reopen the top-level object */
+    rc |= hr_buf_printf(&b, ",\"memory_budget_mb\":%ld,\"low_memory\":", c->memory_budget_mb);
+    rc |= c->low_memory ? hr_low_memory_json(&b) : hr_buf_puts(&b, "false");
+    rc |= hr_buf_putc(&b, '}');
     if (rc == 0)
         rc = hr_response_json(res, 200, b.data, b.len);
     hr_buf_free(&b);

@@ -12,6 +12,7 @@
 #include "http/upstream.h"
 #include "proxy/backpressure.h"
 #include "proxy/housekeeping.h"
+#include "proxy/low_memory.h"
 #include "proxy/proxy_internal.h"
 #include "sys/budget.h"
 #include "sys/hash.h"
@@ -393,11 +394,11 @@ static void raise_fd_limit(void)
  * MALLOC_MMAP_THRESHOLD_ in the environment wins. */
 #define PROXY_MMAP_THRESHOLD (256 * 1024)
 
-static void cap_malloc_arenas(void)
+static void cap_malloc_arenas(int arena_max)
 {
 #ifdef M_ARENA_MAX
     if (!getenv("MALLOC_ARENA_MAX"))
-        mallopt(M_ARENA_MAX, PROXY_ARENA_MAX);
+        mallopt(M_ARENA_MAX, arena_max > 0 ? arena_max : PROXY_ARENA_MAX);
 #endif
 #ifdef M_MMAP_THRESHOLD
     if (!getenv("MALLOC_MMAP_THRESHOLD_"))
@@ -436,7 +437,7 @@ int hr_proxy_run(const hr_proxy_config *cfg)
 {
     hr_proxy_config_set_current(cfg);
     hr_log_configure(cfg->log_level, cfg->log_format);
-    cap_malloc_arenas();
+    cap_malloc_arenas(hr_low_memory_apply_process(cfg)); /* before any thread */
     hr_housekeeping hk;
     hr_housekeeping_init(&hk, IDLE_POOL_KEEP); /* before any ML session loads */
     hr_metrics_init();
@@ -482,8 +483,17 @@ int hr_proxy_run(const hr_proxy_config *cfg)
     char port[16];
     snprintf(port, sizeof port, "%d", actual.port);
     atomic_store(&S.ready, 1);
+    char budget[24];
+    snprintf(budget, sizeof budget, "%ld", cfg->memory_budget_mb);
+    hr_buf profile = HR_BUF_INIT;
+    if (cfg->low_memory)
+        hr_low_memory_describe(&profile);
     hr_log_fields(HR_LOG_INFO, "listening", "host", cfg->host, "port", port, "version",
-                  HEADROOM_VERSION, "openai", cfg->openai_url, "anthropic", cfg->anthropic_url, NULL);
+                  HEADROOM_VERSION, "openai", cfg->openai_url, "anthropic", cfg->anthropic_url,
+                  "memory_budget_mb", budget, "low_memory", cfg->low_memory ? "on" : "off",
+                  cfg->low_memory ? "low_memory_profile" : NULL, profile.data ? profile.data : "",
+                  NULL);
+    hr_buf_free(&profile);
     int sig = wait_for_signal(&set, &hk);
     hr_log_fields(HR_LOG_INFO, "shutting down", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
     atomic_store(&S.draining, 1);

@@ -139,3 +139,28 @@ test('stage 3 answers Anthropic clients in their shape, and local routes stay se
     await up.close();
   }
 });
+
+test('HEADROOM_LOW_MEMORY=1: /health and the start-up line say so, with the profile values', async () => {
+  const proxy = await startProxy({ env: { HEADROOM_LOW_MEMORY: '1' } });
+  try {
+    const h = await (await fetch(`${proxy.url}/health`)).json();
+    assert.equal(h.memory_budget_mb, 256);
+    assert.equal(h.config.max_connections, 256);
+    assert.equal(h.low_memory.malloc_arenas, 1);
+    assert.equal(h.low_memory.ml_threads, 1);
+    assert.match(proxy.logs(), /listening .*low_memory=on low_memory_profile="memory_budget_mb=256 /);
+    const m = await (await fetch(`${proxy.url}/metrics`)).text();
+    assert.equal(metric(m, 'headroom_memory_budget_bytes'), 256 * 1024 * 1024);
+  } finally {
+    await proxy.stop();
+  }
+  const plain = await startProxy({});
+  try {
+    const h = await (await fetch(`${plain.url}/health`)).json();
+    assert.equal(h.low_memory, false);
+    assert.equal(h.memory_budget_mb, 0);
+    assert.match(plain.logs(), /low_memory=off/);
+  } finally {
+    await plain.stop();
+  }
+});
