@@ -7,6 +7,7 @@
 #include "proxy/backpressure.h"
 #include "proxy/config.h"
 #include "proxy/low_memory.h"
+#include "proxy/memory_report.h"
 #include "proxy/metrics.h"
 #include "proxy/proxy.h"
 #include "proxy/routes.h"
@@ -210,6 +211,10 @@ int hr_route_debug_memory(const hr_request *req, hr_response *res)
                            hr_budget_refused(bud));
     if (rc == 0)
         rc = hr_backpressure_json(&b);
+    if (rc == 0)
+        rc = hr_buf_puts(&b, ",\"accounting\":");
+    if (rc == 0)
+        rc = hr_memory_report_json(&m, &b);
     if (rc == 0)
         rc = hr_buf_puts(&b, ",\"ml\":");
     /* ML sessions own most of what can grow: their state, mapped and scratch bytes. */
