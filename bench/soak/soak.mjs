@@ -2,8 +2,8 @@
 // budget is 1.5x the steady state a calibration run measured: 64 connections, streaming
 // and not, OpenAI and Anthropic, ~1 MB JSON rows / test logs / grep output / prose as tool
 // outputs. Samples RssAnon every 250 ms from /proc and reports:
-//   idle RssAnon, peak RssAnon and VmHWM, RssAnon over the last two thirds (mean of its
-//   first and last 5-second windows, drift between them), the budget and whether any
+//   idle RssAnon, peak RssAnon and VmHWM, RssAnon over the last two thirds (min, max,
+//   mean, its first and last 5-second windows, and the least-squares trend over the span), the budget and whether any
 //   sample passed it, the stage counters from /metrics (ML unloads, fail-opens, skipped
 //   compressions, refusals), requests sent / failed.
 //
@@ -56,6 +56,8 @@ function request(i, tools, baseUrl) {
         { role: 'tool', tool_call_id: 'c1', content }] } };
 }
 
+const metric = (text, name) => Number((text.split('\n').find((l) => l.startsWith(name + ' ')) || ' NaN').split(' ')[1]);
+
 async function drive(proxy, seconds, connections, tools, onSample) {
   const deadline = Date.now() + seconds * 1000;
   let next = 0, sent = 0, failed = 0, refused = 0;
@@ -83,7 +85,15 @@ async function drive(proxy, seconds, connections, tools, onSample) {
   return { sent, failed, refused };
 }
 
-const metric = (text, name) => Number((text.split('\n').find((l) => l.startsWith(name + ' ')) || ' NaN').split(' ')[1]);
+/* Least-squares slope of v over t, times the span: how much the trend moved (bytes). */
+function trend(samples) {
+  const n = samples.length;
+  const mt = samples.reduce((a, s) => a + s.t, 0) / n;
+  const mv = samples.reduce((a, s) => a + s.anon, 0) / n;
+  let num = 0, den = 0;
+  for (const s of samples) { num += (s.t - mt) * (s.anon - mv); den += (s.t - mt) ** 2; }
+  return den ? (num / den) * (samples[n - 1].t - samples[0].t) : 0;
+}
 
 export async function runSoak({ bin, seconds = 60, calibrate = 15, connections = 64, log = () => {} } = {}) {
   const tools = outputs();
@@ -93,14 +103,21 @@ export async function runSoak({ bin, seconds = 60, calibrate = 15, connections =
   try {
     // calibration: the steady state without a budget
     const cal = await startProxy({ bin, openaiUrl: up.url, anthropicUrl: up.url, env: { HEADROOM_DATA_DIR: dataDir() } });
+    // what the budget measures: RssAnon plus the request bytes reserved (an upper bound:
+    // part of the reservations is resident already)
     const calSamples = [];
-    await drive(cal, calibrate, connections, tools, (s) => calSamples.push(s.anon));
+    let inflight = 0;
+    const poll = setInterval(async () => {
+      try { inflight = metric(await (await fetch(`${cal.url}/metrics`)).text(), 'headroom_inflight_bytes'); } catch { /* busy */ }
+    }, 250);
+    await drive(cal, calibrate, connections, tools, (s) => calSamples.push(s.anon + inflight));
+    clearInterval(poll);
     await cal.stop();
     up.reset();
     const tail = calSamples.slice(Math.floor(calSamples.length / 2)).sort((a, b) => a - b);
     const steady = tail[Math.floor(tail.length / 2)];
     const budgetMb = Math.ceil((1.5 * steady) / (1 << 20));
-    log(`calibration: steady RssAnon ${(steady / 1048576).toFixed(1)} MB -> budget ${budgetMb} MB`);
+    log(`calibration: steady RssAnon + in-flight reservations ${(steady / 1048576).toFixed(1)} MB -> budget ${budgetMb} MB`);
 
     const proxy = await startProxy({ bin, openaiUrl: up.url, anthropicUrl: up.url,
       args: ['--memory-budget-mb', String(budgetMb)], env: { HEADROOM_DATA_DIR: dataDir() } });
@@ -114,18 +131,21 @@ export async function runSoak({ bin, seconds = 60, calibrate = 15, connections =
     const after = anonBytes(proxy.proc.pid).anon;
     await proxy.stop();
 
-    const last = samples.filter((s) => s.t >= (seconds * 1000) / 3);
+    // while all connections are busy: from a third of the time to the deadline (the drain
+    // after it is not steady state)
+    const last = samples.filter((s) => s.t >= (seconds * 1000) / 3 && s.t <= seconds * 1000);
     const win = (from, to) => { const v = last.filter((s) => s.t >= from && s.t < to).map((s) => s.anon); return v.reduce((a, b) => a + b, 0) / v.length; };
     const end = seconds * 1000;
     const firstWin = win(end / 3, end / 3 + 5000);
-    const lastWin = win(end - 5000, end + 1);
+    const lastWin = win(end - 5000, end);
     const budget = budgetMb * 1048576;
     return {
       seconds, connections, budgetMb, steadyCalibrated: steady, idle, after,
       peakAnon: Math.max(...samples.map((s) => s.anon)), vmHwm: Math.max(...samples.map((s) => s.hwm)),
-      lastTwoThirds: { min: Math.min(...last.map((s) => s.anon)), max: Math.max(...last.map((s) => s.anon)), firstWindowMean: firstWin, lastWindowMean: lastWin, drift: lastWin - firstWin },
+      lastTwoThirds: { min: Math.min(...last.map((s) => s.anon)), max: Math.max(...last.map((s) => s.anon)),
+        mean: last.reduce((a, s) => a + s.anon, 0) / last.length, firstWindowMean: firstWin, lastWindowMean: lastWin,
+        windowDrift: lastWin - firstWin, trend: trend(last) },
       budgetExceeded: samples.some((s) => s.anon > budget),
-      measuredGaugeAtEnd: metric(m, 'headroom_memory_measured_bytes'),
       stages: {
         mlUnloads: metric(m, 'headroom_memory_backpressure_total{action="ml_unload"}'),
         mlFailOpen: metric(m, 'headroom_memory_backpressure_total{action="ml_fail_open"}'),
@@ -149,10 +169,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (argv.includes('--json')) console.log(JSON.stringify(r));
   console.log(`| figure | value |\n|---|---|
 | duration, connections | ${r.seconds} s, ${r.connections} |
-| budget (1.5x calibrated steady ${mb(r.steadyCalibrated)} MB) | ${r.budgetMb} MB |
+| budget (1.5x calibrated steady RssAnon + reservations, ${mb(r.steadyCalibrated)} MB) | ${r.budgetMb} MB |
 | RssAnon idle / peak / 2.5 s after | ${mb(r.idle)} / ${mb(r.peakAnon)} / ${mb(r.after)} MB |
 | VmHWM | ${mb(r.vmHwm)} MB |
-| last two thirds: min-max, first 5 s mean -> last 5 s mean (drift) | ${mb(r.lastTwoThirds.min)}-${mb(r.lastTwoThirds.max)}, ${mb(r.lastTwoThirds.firstWindowMean)} -> ${mb(r.lastTwoThirds.lastWindowMean)} MB (${mb(r.lastTwoThirds.drift)}) |
+| last two thirds: min-max (mean) | ${mb(r.lastTwoThirds.min)}-${mb(r.lastTwoThirds.max)} (${mb(r.lastTwoThirds.mean)}) MB |
+| last two thirds: first 5 s mean -> last 5 s mean; least-squares trend over the span | ${mb(r.lastTwoThirds.firstWindowMean)} -> ${mb(r.lastTwoThirds.lastWindowMean)} MB; ${mb(r.lastTwoThirds.trend)} MB |
 | budget exceeded by a sample | ${r.budgetExceeded} |
 | requests / failed / refused (503) | ${r.sent} / ${r.failed} / ${r.refused} |
 | ML unloads / ML fail-opens / compressions skipped | ${r.stages.mlUnloads} / ${r.stages.mlFailOpen} / ${r.stages.compressionSkipped} |`);
