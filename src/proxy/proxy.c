@@ -84,19 +84,29 @@ void hr_send_response(hr_http_exchange *ex, hr_req_ctx *ctx, hr_response *res)
     hr_http_respond(ex, status, h, n, res->body.data ? res->body.data : "", res->body.len);
 }
 
-void hr_send_error(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, int status,
-                   const char *type, const char *code, const char *fmt, ...)
+/* A provider-shaped error, with a Retry-After header when retry_after is given. */
+static void send_error_v(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, int status,
+                         const char *type, const char *code, const char *retry_after,
+                         const char *fmt, va_list ap)
 {
     hr_buf msg = HR_BUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
     hr_buf_vprintf(&msg, fmt, ap);
-    va_end(ap);
     hr_response res = HR_RESPONSE_INIT;
     hr_response_error(&res, p, status, type, code, "%s", msg.data ? msg.data : "");
+    if (retry_after)
+        hr_response_header(&res, "Retry-After", retry_after);
     hr_send_response(ex, ctx, &res);
     hr_response_free(&res);
     hr_buf_free(&msg);
+}
+
+void hr_send_error(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, int status,
+                   const char *type, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    send_error_v(ex, ctx, p, status, type, code, NULL, fmt, ap);
+    va_end(ap);
 }
 
 /* ---- per-request context ----------------------------------------------------------------- */
@@ -141,18 +151,11 @@ static void send_overloaded(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p
     __attribute__((format(printf, 4, 5)));
 static void send_overloaded(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, const char *fmt, ...)
 {
-    hr_buf msg = HR_BUF_INIT;
     va_list ap;
     va_start(ap, fmt);
-    hr_buf_vprintf(&msg, fmt, ap);
+    send_error_v(ex, ctx, p, 503, p == HR_PROVIDER_ANTHROPIC ? "overloaded_error" : "server_error",
+                 "memory_budget_exceeded", OVERLOAD_RETRY_AFTER, fmt, ap);
     va_end(ap);
-    hr_response res = HR_RESPONSE_INIT;
-    hr_response_error(&res, p, 503, p == HR_PROVIDER_ANTHROPIC ? "overloaded_error" : "server_error",
-                      "memory_budget_exceeded", "%s", msg.data ? msg.data : "");
-    hr_response_header(&res, "Retry-After", OVERLOAD_RETRY_AFTER);
-    hr_send_response(ex, ctx, &res);
-    hr_response_free(&res);
-    hr_buf_free(&msg);
 }
 
 /* The answer when the in-flight budget cannot hold a request's bytes. */
