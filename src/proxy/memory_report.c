@@ -37,7 +37,9 @@ static void attribute(const hr_mem_snapshot *m, const hr_memmap *mm, owners *o)
     size_t resident_heapish = mm->heap_arenas + mm->anon_mmaps;
     o->scratch = min_size(hr_ml_scratch_mapped(), mm->anon_mmaps);
     size_t malloc_resident = resident_heapish - o->scratch;
-    size_t in_use = m->heap_in_use;
+    /* another allocator (LD_PRELOAD, a sanitizer) hides its heap from mallinfo2: then all
+     * of what is resident there counts as in use */
+    size_t in_use = m->heap_in_use ? m->heap_in_use : malloc_resident;
     o->requests = min_size(hr_budget_used(hr_budget_process()), in_use);
     o->cache = min_size(hr_pipeline_cache_bytes(hr_pipeline_process()), in_use - o->requests);
     o->ccr = min_size(ccr_memory_bytes(), in_use - o->requests - o->cache);
