@@ -16,7 +16,7 @@ pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev li
       libhiredis-dev zlib1g-dev libzstd-dev ca-certificates)
 if [ $want_test -eq 1 ]; then
   pkgs+=(libcmocka-dev redis-server python3 python3-numpy python3-onnx clang
-         libclang-rt-14-dev zstd curl wrk systemd
+         libclang-rt-14-dev zstd curl wrk systemd openssl
          libjemalloc2 libmimalloc2.0)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
