@@ -14,6 +14,10 @@
 // peak (VmHWM) a burst costs and whether it is given back.
 // --sessions N: requests cycle over N x-headroom-session-id values (3: an agent or two;
 // a large N gives every request its own session and exercises the all-sessions ceiling).
+// --arms allocators: instead of the three arms above, the same compressing proxy under four
+// allocators side by side (glibc with our arena cap, glibc's default arena count, jemalloc
+// and mimalloc through LD_PRELOAD from Debian's libjemalloc2 / libmimalloc2.0), with each
+// arm's p50 request latency (bench/e2e/allocators.sh).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -33,6 +37,7 @@ const CONCURRENCY = Number(opt('concurrency', 4));
 const IDLE_MS = Number(opt('idle-ms', 2500));
 const SESSIONS = Number(opt('sessions', 3));
 const BURST = Number(opt('burst', 64));
+const ARM_SET = opt('arms', 'default');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function startProxy(upUrl, dataDir, extraEnv = {}) {
@@ -76,7 +81,7 @@ function body(i, round) {
   });
 }
 
-async function round(proxy, r, bypass) {
+async function round(proxy, r, bypass, latencies = []) {
   let next = 0, inBytes = 0, failures = 0;
   const base = { 'content-type': 'application/json', authorization: 'Bearer sk-bench-mem' };
   if (bypass) base['x-headroom-bypass'] = 'true';
@@ -87,8 +92,10 @@ async function round(proxy, r, bypass) {
       const b = body(i, r);
       inBytes += b.length;
       const session = `bench-${((r - 1) * PER_ROUND + i) % SESSIONS}`;
+      const t = performance.now();
       const res = await fetch(`${proxy.url}/v1/chat/completions`, { method: 'POST', headers: { ...base, 'x-headroom-session-id': session }, body: b });
       await res.arrayBuffer();
+      latencies.push(performance.now() - t);
       if (res.status !== 200) failures++;
     }
   }));
@@ -99,11 +106,23 @@ const up = await startFakeUpstream();
 // The arms, all from the same binary, measured after the same work: the default proxy, the
 // same with glibc limited to 2 malloc arenas (what a one-line mallopt at start-up would do),
 // and the baseline (every request bypassed: no compression, no store, no replay cache).
-const ARMS = [
+const LIBDIR = '/usr/lib/x86_64-linux-gnu';
+const ARMS = ARM_SET === 'allocators' ? [
+  { name: 'glibc, arena cap 4 (ours)', env: {}, bypass: false },
+  // glibc's own default is 8 arenas per core: 16 on this machine
+  { name: 'glibc default arenas (16)', env: { MALLOC_ARENA_MAX: String(8 * os.cpus().length) }, bypass: false },
+  { name: 'jemalloc (LD_PRELOAD)', env: { LD_PRELOAD: `${LIBDIR}/libjemalloc.so.2` }, bypass: false },
+  { name: 'mimalloc (LD_PRELOAD)', env: { LD_PRELOAD: `${LIBDIR}/libmimalloc.so.2` }, bypass: false },
+] : [
   { name: 'compress', env: {}, bypass: false },
   { name: 'compress, MALLOC_ARENA_MAX=2', env: { MALLOC_ARENA_MAX: '2' }, bypass: false },
   { name: 'baseline (bypass)', env: {}, bypass: true },
 ];
+for (const arm of ARMS) {
+  arm.lat = [];
+  if (arm.env.LD_PRELOAD && !fs.existsSync(arm.env.LD_PRELOAD))
+    throw new Error(`${arm.env.LD_PRELOAD} is missing: apt-get install libjemalloc2 libmimalloc2.0`);
+}
 for (const arm of ARMS) {
   arm.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-mem-'));
   arm.proxy = await startProxy(up.url, arm.dir, arm.env);
@@ -137,7 +156,7 @@ try {
   for (let r = 1; r <= ROUNDS; r++) {
     const work = new Map();
     for (const arm of ARMS) { // interleaved: every arm does round r before any does r + 1
-      work.set(arm, await round(arm.proxy, r, arm.bypass));
+      work.set(arm, await round(arm.proxy, r, arm.bypass, arm.lat));
       up.reset();
     }
     await sleep(IDLE_MS);
@@ -171,3 +190,6 @@ for (const row of rows) {
   const secs = ARMS.map((a) => row.arms[a.name].seconds).every((v) => v !== undefined) ? ARMS.map((a) => row.arms[a.name].seconds.toFixed(1)).join(' / ') : '-';
   console.log(`| ${row.when} | ${cells.join(' | ')} | ${secs} |`);
 }
+
+const p50 = (v) => { const a = [...v].sort((x, y) => x - y); return a.length ? a[Math.floor(a.length / 2)] : NaN; };
+console.log(`| p50 request latency, ms (${ARMS[0].lat.length} requests each) | ${ARMS.map((a) => p50(a.lat).toFixed(1)).join(' | ')} | |`);

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "proxy/config.h"
 #include "proxy/config_compat.h"
+#include "proxy/low_memory.h"
 #include "proxy/proxy.h"
 #include "tokens/tokens.h"
 
@@ -37,6 +38,8 @@ static int read_config(hr_proxy_config *cfg, hr_compat_args *args, int argc, cha
 {
     char err[512];
     hr_proxy_config_defaults(cfg);
+    if (hr_low_memory_requested(argc, argv))
+        hr_low_memory_apply_defaults(cfg); /* under the environment and the flags */
     if (hr_proxy_config_from_env(cfg, err, sizeof err) != 0) {
         fprintf(stderr, "headroom proxy: %s\n", err);
         return 2;
@@ -46,6 +49,8 @@ static int read_config(hr_proxy_config *cfg, hr_compat_args *args, int argc, cha
         return 2;
     }
     int rc = hr_proxy_config_from_args(cfg, args->argc, args->argv, err, sizeof err);
+    if (rc == 0)
+        hr_low_memory_finish(cfg);
     if (rc == 1) {
         hr_proxy_config_usage(stdout);
     } else if (rc != 0) {

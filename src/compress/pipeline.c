@@ -641,6 +641,14 @@ void hr_pipeline_stats_get(hr_pipeline *p, hr_pipeline_stats *out)
     pthread_mutex_unlock(&p->mu);
 }
 
+size_t hr_pipeline_cache_bytes(hr_pipeline *p)
+{
+    size_t sessions = 0, entries = 0, bytes = 0;
+    if (p && p->cache)
+        hr_session_cache_counts(p->cache, &sessions, &entries, &bytes);
+    return bytes;
+}
+
 int hr_pipeline_process_stats_json(hr_buf *out)
 {
     pthread_mutex_lock(&g_proc_mu);

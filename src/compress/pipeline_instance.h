@@ -58,6 +58,8 @@ int hr_pipeline_compress_text(hr_pipeline *p, const char *text, size_t len, cons
 /* The process instance (see above). Configure before serving; 0 ok, -1 out of memory. */
 int hr_pipeline_configure(const hr_pipeline_config *c);
 hr_pipeline *hr_pipeline_process(void);
+/* Bytes of compressed text the session cache holds now (memory accounting); 0 for NULL. */
+size_t hr_pipeline_cache_bytes(hr_pipeline *p);
 void hr_pipeline_process_close(void); /* at shutdown, after the last request */
 
 #define HR_PIPELINE_MAX_COMPRESSORS 8

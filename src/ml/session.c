@@ -16,6 +16,7 @@
 #include "sys/log.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,13 @@ static struct {
 static pthread_once_t g_reg_once = PTHREAD_ONCE_INIT;
 static _Thread_local int t_is_reaper;
 
+/* Set by a process with its own periodic tick (the proxy's housekeeping): no reaper thread
+ * is started and the tick calls hr_ml_reap_idle instead. Set before any session loads. */
+static atomic_int g_external_reaper;
+/* Memory pressure (hr_ml_set_paused): calls fail open at once, nothing loads. */
+static atomic_int g_paused;
+static atomic_ullong g_paused_calls;
+
 static void reg_init_cv(void) { g_reg.cv_ready = init_mono_cond(&g_reg.cv) == 0; }
 
 static int reg_lock(void)
@@ -202,7 +210,7 @@ static void *reaper_main(void *arg)
 /* After a load with an idle timeout: make sure a reaper runs and rescans. */
 static void reaper_kick(void)
 {
-    if (reg_lock() != 0)
+    if (atomic_load(&g_external_reaper) || reg_lock() != 0)
         return;
     while (g_reg.stopping)
         pthread_cond_wait(&g_reg.cv, &g_reg.lock);
@@ -260,6 +268,49 @@ static void reaper_settle(void)
     g_reg.stopping = 0;
     pthread_cond_broadcast(&g_reg.cv);
     pthread_mutex_unlock(&g_reg.lock);
+}
+
+void hr_ml_use_external_reaper(int on) { atomic_store(&g_external_reaper, on ? 1 : 0); }
+
+int hr_ml_reap_idle(void)
+{
+    if (reg_lock() != 0)
+        return 0;
+    int n = 0;
+    for (;;) {
+        int64_t next;
+        int watching;
+        hr_ml_session *victim = reaper_scan_locked(mono_ms(), &next, &watching);
+        if (!victim)
+            break;
+        victim->pins++;
+        pthread_mutex_unlock(&g_reg.lock);
+        unload_if_idle(victim);
+        n++;
+        pthread_mutex_lock(&g_reg.lock);
+        victim->pins--;
+        pthread_cond_broadcast(&g_reg.cv);
+    }
+    pthread_mutex_unlock(&g_reg.lock);
+    return n;
+}
+
+void hr_ml_set_paused(int on) { atomic_store(&g_paused, on ? 1 : 0); }
+int hr_ml_paused(void) { return atomic_load(&g_paused); }
+unsigned long long hr_ml_paused_calls(void) { return atomic_load(&g_paused_calls); }
+
+size_t hr_ml_scratch_mapped(void)
+{
+    size_t n = 0;
+    if (reg_lock() != 0)
+        return 0;
+    for (hr_ml_session *s = g_reg.head; s; s = s->next) {
+        pthread_mutex_lock(&s->lock);
+        n += s->scratch_bytes;
+        pthread_mutex_unlock(&s->lock);
+    }
+    pthread_mutex_unlock(&g_reg.lock);
+    return n;
 }
 
 int hr_ml_runtime_threads(void)
@@ -579,6 +630,12 @@ int hr_ml_unload_all(void)
 
 hr_ml_rc hr_ml_session_run(hr_ml_session *s, hr_ml_work_fn fn, void *arg, hr_ml_error *err)
 {
+    if (atomic_load(&g_paused)) {
+        /* memory pressure: no load, no scratch; the caller forwards its content unchanged */
+        atomic_fetch_add(&g_paused_calls, 1);
+        hr_ml_error_set(err, "ml session %s paused under memory pressure", s->name);
+        return HR_ML_BUSY;
+    }
     pthread_mutex_lock(&s->lock);
     int64_t now = mono_ms();
     if (s->state == HR_ML_UNLOADED && s->failed_at_mono_ms &&

@@ -163,6 +163,19 @@ hr_ml_rc hr_ml_embed(hr_ml_session *s, const char *text, size_t len, float *out,
 hr_ml_rc hr_ml_embed_ids(hr_ml_session *s, const int32_t *ids, int n, float *out, size_t out_cap,
                          hr_ml_embed_info *info, hr_ml_error *err);
 
+/* ---- hooks for a process with its own periodic tick and memory budget (the proxy) ----
+ * hr_ml_use_external_reaper(1): no reaper thread is ever started; the caller's tick calls
+ * hr_ml_reap_idle(), which unloads every session idle past its timeout (returns how many).
+ * hr_ml_set_paused(1): under memory pressure every hr_ml_session_run returns HR_ML_BUSY at
+ * once without loading (callers fail open to their heuristic path); counted in
+ * hr_ml_paused_calls. hr_ml_scratch_mapped: scratch bytes mapped by loaded sessions now. */
+void hr_ml_use_external_reaper(int on);
+int hr_ml_reap_idle(void);
+void hr_ml_set_paused(int on);
+int hr_ml_paused(void);
+unsigned long long hr_ml_paused_calls(void);
+size_t hr_ml_scratch_mapped(void);
+
 /* Live threads owned by the ML runtime (pool workers + reaper), for tests and status. */
 int hr_ml_runtime_threads(void);
 

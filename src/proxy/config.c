@@ -35,6 +35,12 @@ static const option OPTIONS[] = {
     {"--max-inflight-body-mb", "HEADROOM_MAX_INFLIGHT_BODY_MB", T_INT, OFF(max_inflight_body_mb), 0,
      "MB of request bodies, decoded bodies and held answers in flight, all requests "
      "together; past it 503 (512; 0 = unlimited)"},
+    {"--memory-budget-mb", "HEADROOM_MEMORY_BUDGET_MB", T_INT, OFF(memory_budget_mb), 0,
+     "MB the proxy promises to stay under (RssAnon + request bytes held); before it: ML "
+     "off at 70 %, compression skipped at 85 %, 503 + Retry-After at 95 % (0 = none)"},
+    {"--low-memory", "HEADROOM_LOW_MEMORY", T_BOOL, OFF(low_memory), 0,
+     "the low-memory profile: smaller limits, caches and stores, one ML thread, one malloc "
+     "arena, a 256 MB budget, each still settable (docs/deployment.md) (off)"},
     {"--max-decode-ratio", "HEADROOM_MAX_DECODE_RATIO", T_INT, OFF(max_decode_ratio), 0,
      "largest decoded/encoded ratio of a compressed body past 1 MiB decoded; past it 413 "
      "(1000; 0 = off)"},
@@ -176,6 +182,7 @@ static int apply(hr_proxy_config *c, const option *o, const char *v, const char 
             ok = n >= 1;
         if (ok) {
             if (o->offset == OFF(retry_base_ms) || o->offset == OFF(max_inflight_body_mb) ||
+                o->offset == OFF(memory_budget_mb) ||
                 o->offset == OFF(max_decode_ratio))
                 *(long *)field = n;
             else if (o->offset == OFF(max_connections) || o->offset == OFF(idle_timeout_s) ||

@@ -20,6 +20,8 @@ typedef struct hr_proxy_config {
     char openai_url[1024];      /* normalized: no trailing '/' or "/v1" */
     char anthropic_url[1024];
     size_t max_body_bytes;
+    long memory_budget_mb;      /* --memory-budget-mb: 0 = none (backpressure.h) */
+    int low_memory;             /* the low-memory profile set the defaults (low_memory.h) */
     long max_inflight_body_mb;  /* process-wide budget for bodies, decoded bodies and held
                                    answers in flight (sys/budget.h); 0 = unlimited */
     long max_decode_ratio;      /* decoded/encoded bytes above 1 MiB of output; 0 = off */

@@ -14,6 +14,7 @@
 #include "proxy/proxy_internal.h"
 
 #include "compress/pipeline.h"
+#include "proxy/backpressure.h"
 #include "http/decode.h"
 #include "http/reqcheck.h"
 #include "http/sse.h"
@@ -224,6 +225,10 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
     /* Compression makes up to two more copies of the body (the compressed body, then the
      * one with the tool offered): reserved first, or the original is forwarded (fail open:
      * under memory pressure the request still goes, uncompressed). */
+    if (!hr_backpressure_allow_compression()) {
+        ctx->rec.failed_open = 1; /* stage 2: forwarded as sent (counted, logged per minute) */
+        return 0;
+    }
     if (hr_budget_lease_add(hr_http_lease(ex), p->len * 2) != 0) {
         hr_log_fields(HR_LOG_WARN, "compression skipped", "id", ctx->id, "reason",
                       "memory budget", (const char *)NULL);

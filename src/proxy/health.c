@@ -5,7 +5,10 @@
 #include "compress/pipeline_instance.h"
 #include "json/json.h"
 #include "ml/session.h"
+#include "proxy/backpressure.h"
 #include "proxy/config.h"
+#include "proxy/low_memory.h"
+#include "proxy/memory_report.h"
 #include "proxy/metrics.h"
 #include "proxy/proxy.h"
 #include "proxy/routes.h"
@@ -58,6 +61,16 @@ static int append_kompress_health(hr_buf *b)
     return rc | hr_buf_puts(b, "}}");
 }
 
+/* The memory budget and the low-memory profile's values (or false): an operator sees at
+ * once which it runs. */
+static int append_memory_health(hr_buf *b, const hr_proxy_config *c)
+{
+    b->len--; /* the object's '}' */
+    int rc = hr_buf_printf(b, ",\"memory_budget_mb\":%ld,\"low_memory\":", c->memory_budget_mb);
+    rc |= c->low_memory ? hr_low_memory_json(b) : hr_buf_puts(b, "false");
+    return rc | hr_buf_putc(b, '}');
+}
+
 /* An upstream URL as any client may see it: credentials in it masked. */
 static int put_kv_url(hr_buf *b, const char *key, const char *url, int comma)
 {
@@ -90,6 +103,7 @@ int hr_route_health(const hr_request *req, hr_response *res)
                         c->upstream_timeout_ms / 1000.0, c->connect_timeout_ms / 1000.0,
                         c->retry_attempts, c->max_connections, hr_compress_mode_name(c->pipeline.mode));
     rc |= append_kompress_health(&b);
+    rc |= append_memory_health(&b, c);
     if (rc == 0)
         rc = hr_response_json(res, 200, b.data, b.len);
     hr_buf_free(&b);
@@ -259,9 +273,17 @@ int hr_route_debug_memory(const hr_request *req, hr_response *res)
     const hr_budget *bud = hr_budget_process();
     if (rc == 0)
         rc = hr_buf_printf(&b, "\"inflight\":{\"used\":%zu,\"peak\":%zu,\"limit\":%zu,"
-                               "\"refused\":%llu},\"ml\":",
+                               "\"refused\":%llu},\"backpressure\":",
                            hr_budget_used(bud), hr_budget_peak(bud), bud->limit,
                            hr_budget_refused(bud));
+    if (rc == 0)
+        rc = hr_backpressure_json(&b);
+    if (rc == 0)
+        rc = hr_buf_puts(&b, ",\"accounting\":");
+    if (rc == 0)
+        rc = hr_memory_report_json(&m, &b);
+    if (rc == 0)
+        rc = hr_buf_puts(&b, ",\"ml\":");
     /* ML sessions own most of what can grow: their state, mapped and scratch bytes. */
     if (rc == 0)
         rc = hr_ml_runtime_json(&b);

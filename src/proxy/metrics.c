@@ -2,6 +2,8 @@
 #include "proxy/metrics.h"
 
 #include "json/json.h"
+#include "proxy/backpressure.h"
+
 #include "sys/budget.h"
 
 #include <math.h>
@@ -239,6 +241,7 @@ int hr_metrics_prometheus(hr_buf *o)
         "# HELP headroom_inflight_refused_total Reservations refused by the in-flight budget.\n"
         "# TYPE headroom_inflight_refused_total counter\nheadroom_inflight_refused_total %llu\n",
         hr_budget_used(bud), bud->limit, hr_budget_refused(bud));
+    rc |= hr_backpressure_prometheus(o);
     pthread_mutex_unlock(&M.mu);
     return rc ? -1 : 0;
 }

@@ -11,6 +11,9 @@
 #include "http/decode.h"
 #include "http/upstream.h"
 #include "proxy/cache_watch.h"
+#include "proxy/backpressure.h"
+#include "proxy/housekeeping.h"
+#include "proxy/low_memory.h"
 #include "proxy/proxy_internal.h"
 #include "proxy/savings.h"
 #include "sys/budget.h"
@@ -83,19 +86,29 @@ void hr_send_response(hr_http_exchange *ex, hr_req_ctx *ctx, hr_response *res)
     hr_http_respond(ex, status, h, n, res->body.data ? res->body.data : "", res->body.len);
 }
 
-void hr_send_error(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, int status,
-                   const char *type, const char *code, const char *fmt, ...)
+/* A provider-shaped error, with a Retry-After header when retry_after is given. */
+static void send_error_v(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, int status,
+                         const char *type, const char *code, const char *retry_after,
+                         const char *fmt, va_list ap)
 {
     hr_buf msg = HR_BUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
     hr_buf_vprintf(&msg, fmt, ap);
-    va_end(ap);
     hr_response res = HR_RESPONSE_INIT;
     hr_response_error(&res, p, status, type, code, "%s", msg.data ? msg.data : "");
+    if (retry_after)
+        hr_response_header(&res, "Retry-After", retry_after);
     hr_send_response(ex, ctx, &res);
     hr_response_free(&res);
     hr_buf_free(&msg);
+}
+
+void hr_send_error(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, int status,
+                   const char *type, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    send_error_v(ex, ctx, p, status, type, code, NULL, fmt, ap);
+    va_end(ap);
 }
 
 /* ---- per-request context ----------------------------------------------------------------- */
@@ -130,15 +143,30 @@ static hr_provider provider_for(const char *path, const hr_http_exchange *ex)
                                     hr_http_header(ex, "authorization"));
 }
 
-/* The answer when the in-flight budget cannot hold a request's bytes: nothing is wrong
- * with the request, the proxy is busy with others, so 503 and the client may retry. */
+/* Seconds a client is told to wait after a 503 for memory: about one housekeeping tick
+ * plus the time a burst's buffers take to drain. */
+#define OVERLOAD_RETRY_AFTER "2"
+
+/* 503 with Retry-After in the provider's error shape: nothing is wrong with the request,
+ * the proxy is short of memory now, so the client may retry. */
+static void send_overloaded(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void send_overloaded(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    send_error_v(ex, ctx, p, 503, p == HR_PROVIDER_ANTHROPIC ? "overloaded_error" : "server_error",
+                 "memory_budget_exceeded", OVERLOAD_RETRY_AFTER, fmt, ap);
+    va_end(ap);
+}
+
+/* The answer when the in-flight budget cannot hold a request's bytes. */
 static void send_over_budget(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, const char *what)
 {
-    hr_send_error(ex, ctx, p, 503, p == HR_PROVIDER_ANTHROPIC ? "overloaded_error" : "server_error",
-                  "memory_budget_exceeded",
-                  "the proxy is holding too many request bytes to take %s now "
-                  "(--max-inflight-body-mb %ld); retry shortly", what,
-                  hr_proxy_config_current()->max_inflight_body_mb);
+    send_overloaded(ex, ctx, p, "the proxy is holding too many request bytes to take %s now "
+                    "(--max-inflight-body-mb %ld, --memory-budget-mb %ld); retry shortly", what,
+                    hr_proxy_config_current()->max_inflight_body_mb,
+                    hr_proxy_config_current()->memory_budget_mb);
 }
 
 static void send_too_large(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, const char *fmt,
@@ -279,6 +307,11 @@ static void on_request(hr_http_exchange *ex, void *user)
                           path_matched ? "invalid_request_error" : "not_found_error",
                           path_matched ? "method_not_allowed" : "not_found",
                           "%s %s is not served here", req.method, path);
+        } else if (!hr_backpressure_admit()) {
+            ctx->rec.route = "over_budget"; /* stage 3: refused before any work, never later */
+            send_overloaded(ex, ctx, req.provider, "the proxy is near its memory budget "
+                            "(--memory-budget-mb %ld); retry shortly",
+                            hr_proxy_config_current()->memory_budget_mb);
         } else {
             hr_forward(ex, ctx, &req);
         }
@@ -370,37 +403,6 @@ static void raise_fd_limit(void)
  * resume without reconnecting; the rest of a burst's pool is closed so its memory can go. */
 #define IDLE_POOL_KEEP 4
 
-/* Once a second while waiting for a signal: after a burst, the curl handle pool (one pair
- * per peak concurrent transfer) and glibc's per-thread malloc arenas hold memory the idle
- * proxy does not need; give it back so RSS returns to its idle size. Debounced: only once
- * requests finished since the last trim AND none finished during the last second (the
- * burst is over) AND nothing is in flight, so a busy proxy keeps its pool and an idle one
- * does no work. Runs on the main thread only, never on a request path. */
-typedef struct idle_state {
-    unsigned long long finished_at_last_trim;
-    unsigned long long finished_last_tick;
-} idle_state;
-
-static void idle_maintenance(idle_state *st)
-{
-    unsigned long long finished = atomic_load(&S.finished);
-    int quiet = finished == st->finished_last_tick;
-    st->finished_last_tick = finished;
-    if (!quiet || finished == st->finished_at_last_trim || atomic_load(&S.in_flight) > 0)
-        return;
-    st->finished_at_last_trim = finished;
-    size_t closed = hr_upstream_pool_shrink(IDLE_POOL_KEEP);
-    long released = 0;
-    hr_trim_result r = hr_heap_trim(&released);
-    if (hr_log_enabled(HR_LOG_DEBUG)) {
-        char n[32], c[32];
-        snprintf(n, sizeof n, "%ld", released);
-        snprintf(c, sizeof c, "%zu", closed);
-        hr_log_fields(HR_LOG_DEBUG, "heap trim", "result", hr_trim_result_name(r), "released_bytes", n,
-                      "upstream_handles_closed", c, NULL);
-    }
-}
-
 /* glibc gives each thread that meets a locked arena a new one, up to 8 per core: with a
  * thread per connection a burst spreads small long-lived allocations over 16 arenas whose
  * top chunks malloc_trim cannot shrink (measured: ~100 KB each kept after a 32-client
@@ -418,11 +420,11 @@ static void idle_maintenance(idle_state *st)
  * MALLOC_MMAP_THRESHOLD_ in the environment wins. */
 #define PROXY_MMAP_THRESHOLD (256 * 1024)
 
-static void cap_malloc_arenas(void)
+static void cap_malloc_arenas(int arena_max)
 {
 #ifdef M_ARENA_MAX
     if (!getenv("MALLOC_ARENA_MAX"))
-        mallopt(M_ARENA_MAX, PROXY_ARENA_MAX);
+        mallopt(M_ARENA_MAX, arena_max > 0 ? arena_max : PROXY_ARENA_MAX);
 #endif
 #ifdef M_MMAP_THRESHOLD
     if (!getenv("MALLOC_MMAP_THRESHOLD_"))
@@ -430,16 +432,22 @@ static void cap_malloc_arenas(void)
 #endif
 }
 
-static int wait_for_signal(sigset_t *set)
+/* The persistent stats writer (savings.c) as a housekeeping hook. */
+static void savings_tick_hook(void *arg)
 {
-    idle_state st = {0, 0};
+    (void)arg;
+    hr_savings_tick();
+}
+
+/* The main thread waits for a shutdown signal and runs the housekeeping tick between. */
+static int wait_for_signal(sigset_t *set, hr_housekeeping *hk)
+{
     for (;;) {
-        struct timespec one_second = {1, 0};
-        int sig = sigtimedwait(set, NULL, &one_second);
+        struct timespec tick = {HR_HOUSEKEEPING_TICK_MS / 1000, (HR_HOUSEKEEPING_TICK_MS % 1000) * 1000000L};
+        int sig = sigtimedwait(set, NULL, &tick);
         if (sig > 0)
             return sig;
-        idle_maintenance(&st);
-        hr_savings_tick(); /* persistent stats flush + memory sample; issue 12's tick will own it */
+        hr_housekeeping_tick(hk, atomic_load(&S.finished), atomic_load(&S.in_flight));
     }
 }
 
@@ -462,7 +470,10 @@ int hr_proxy_run(const hr_proxy_config *cfg)
 {
     hr_proxy_config_set_current(cfg);
     hr_log_configure(cfg->log_level, cfg->log_format);
-    cap_malloc_arenas();
+    cap_malloc_arenas(hr_low_memory_apply_process(cfg)); /* before any thread */
+    hr_housekeeping hk;
+    hr_housekeeping_init(&hk, IDLE_POOL_KEEP); /* before any ML session loads */
+    hr_housekeeping_add_hook(&hk, savings_tick_hook, NULL); /* persistent stats flush + memory sample */
     hr_metrics_init();
     raise_fd_limit();
     signal(SIGPIPE, SIG_IGN);
@@ -488,6 +499,7 @@ int hr_proxy_run(const hr_proxy_config *cfg)
     hr_savings_start(cfg->ccr.data_dir, cfg->ccr.backend != HR_CCR_BACKEND_MEMORY);
     char err[256];
     hr_budget_init(hr_budget_process(), (size_t)cfg->max_inflight_body_mb << 20);
+    hr_backpressure_configure((size_t)cfg->memory_budget_mb << 20);
     hr_http_server_opts opts = {
         .host = cfg->host, .port = cfg->port, .max_connections = cfg->max_connections,
         .max_body_bytes = cfg->max_body_bytes, .budget = hr_budget_process(),
@@ -509,9 +521,18 @@ int hr_proxy_run(const hr_proxy_config *cfg)
     char port[16];
     snprintf(port, sizeof port, "%d", actual.port);
     atomic_store(&S.ready, 1);
+    char budget[24];
+    snprintf(budget, sizeof budget, "%ld", cfg->memory_budget_mb);
+    hr_buf profile = HR_BUF_INIT;
+    if (cfg->low_memory)
+        hr_low_memory_describe(&profile);
     hr_log_fields(HR_LOG_INFO, "listening", "host", cfg->host, "port", port, "version",
-                  HEADROOM_VERSION, "openai", cfg->openai_url, "anthropic", cfg->anthropic_url, NULL);
-    int sig = wait_for_signal(&set);
+                  HEADROOM_VERSION, "openai", cfg->openai_url, "anthropic", cfg->anthropic_url,
+                  "memory_budget_mb", budget, "low_memory", cfg->low_memory ? "on" : "off",
+                  cfg->low_memory ? "low_memory_profile" : NULL, profile.data ? profile.data : "",
+                  NULL);
+    hr_buf_free(&profile);
+    int sig = wait_for_signal(&set, &hk);
     hr_log_fields(HR_LOG_INFO, "shutting down", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
     atomic_store(&S.draining, 1);
     hr_http_server_quiesce(S.server);

@@ -39,6 +39,8 @@ typedef struct hr_ranks hr_ranks;
 int hr_ranks_parse(const char *data, size_t len, hr_ranks **out, char *err, size_t errlen);
 int hr_ranks_load_file(const char *path, hr_ranks **out, char *err, size_t errlen);
 void hr_ranks_free(hr_ranks *r);
+/* Bytes held by every loaded rank table in the process (memory accounting). */
+size_t hr_ranks_bytes_held(void);
 
 /* Rank of the byte string, or UINT32_MAX when it is not a token. */
 uint32_t hr_ranks_lookup(const hr_ranks *r, const uint8_t *bytes, size_t n);

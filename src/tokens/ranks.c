@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,7 @@ struct hr_ranks {
     size_t max_len;      /* longest token: longer lookups miss without hashing */
     hash_slot *slots;
     size_t mask; /* slot count - 1 */
+    int counted; /* its bytes are in g_bytes_held */
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -110,10 +112,22 @@ const uint8_t *hr_ranks_bytes(const hr_ranks *r, uint32_t rank, size_t *n)
 
 size_t hr_ranks_size(const hr_ranks *r) { return r->n_tokens; }
 
+/* Bytes of every live table's arrays, for /debug/memory's accounting. */
+static atomic_size_t g_bytes_held;
+
+static size_t table_bytes(const hr_ranks *r)
+{
+    return r->arena_len + 4 + r->n_ranks * sizeof *r->by_rank + (r->mask + 1) * sizeof *r->slots;
+}
+
+size_t hr_ranks_bytes_held(void) { return atomic_load(&g_bytes_held); }
+
 void hr_ranks_free(hr_ranks *r)
 {
     if (!r)
         return;
+    if (r->counted)
+        atomic_fetch_sub(&g_bytes_held, table_bytes(r));
     free(r->arena);
     free(r->by_rank);
     free(r->slots);
@@ -270,6 +284,8 @@ static int build_table(hr_ranks *r, const line_t *lines, size_t n, char *err, si
         if (hr_ranks_lookup(r, &byte, 1) == UINT32_MAX)
             return set_err(err, errlen, "byte 0x%02x has no rank", b), -1;
     }
+    r->counted = 1;
+    atomic_fetch_add(&g_bytes_held, table_bytes(r));
     return 0;
 }
 

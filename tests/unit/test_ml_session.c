@@ -904,6 +904,56 @@ static void trim_reports_unavailable(void **state)
 #endif
 }
 
+/* A process with its own tick (the proxy's housekeeping): no reaper thread ever starts, and
+ * hr_ml_reap_idle unloads exactly the sessions idle past their timeout. */
+static void external_reaper_unloads_only_when_called(void **state)
+{
+    (void)state;
+    hr_ml_use_external_reaper(1);
+    int base = proc_threads();
+    hr_ml_session *s = open_session(50, 25, 0);
+    work_arg a = {0};
+    hr_ml_error err;
+    assert_int_equal(hr_ml_session_run(s, touch_work, &a, &err), HR_ML_OK);
+    assert_int_equal(hr_ml_reap_idle(), 0); /* used just now: not due */
+    sleep_ms(200);
+    assert_false(is_unloaded(s));           /* nobody reaped it on its own */
+    assert_int_equal(hr_ml_runtime_threads(), hr_ml_pool_workers()); /* no reaper */
+    assert_int_equal(hr_ml_reap_idle(), 1);
+    assert_true(is_unloaded(s));
+    hr_ml_session_status st;
+    hr_ml_session_status_get(s, &st);
+    assert_int_equal(st.idle_unloads, 1);
+    assert_int_equal(hr_ml_reap_idle(), 0); /* nothing loaded any more */
+    hr_ml_session_close(s);
+    hr_ml_use_external_reaper(0);
+    assert_int_equal(threads_settle_to(base), base);
+}
+
+/* Memory pressure pauses ML: calls fail open at once without loading, counted; lifting the
+ * pause lets the next call load and run. */
+static void paused_calls_fail_open_without_loading(void **state)
+{
+    (void)state;
+    hr_ml_session *s = open_session(0, 25, 0);
+    work_arg a = {0};
+    hr_ml_error err;
+    unsigned long long before = hr_ml_paused_calls();
+    hr_ml_set_paused(1);
+    assert_true(hr_ml_paused());
+    assert_int_equal(hr_ml_session_run(s, touch_work, &a, &err), HR_ML_BUSY);
+    assert_non_null(strstr(err.msg, "memory pressure"));
+    assert_int_equal(atomic_load(&fm_opens), 0);
+    assert_true(is_unloaded(s));
+    assert_int_equal(hr_ml_paused_calls(), before + 1);
+    assert_int_equal(hr_ml_scratch_mapped(), 0);
+    hr_ml_set_paused(0);
+    assert_int_equal(hr_ml_session_run(s, touch_work, &a, &err), HR_ML_OK);
+    assert_int_equal(atomic_load(&fm_opens), 1);
+    assert_int_equal(hr_ml_scratch_mapped(), page_round((size_t)FM_MAX_SEQ * FM_BYTES_PER_TOKEN));
+    hr_ml_session_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -928,6 +978,8 @@ int main(void)
         cmocka_unit_test_setup(trim_reports_released, reset_counters),
         cmocka_unit_test_setup(trim_reports_nothing, reset_counters),
         cmocka_unit_test_setup(trim_reports_unavailable, reset_counters),
+        cmocka_unit_test_setup(external_reaper_unloads_only_when_called, reset_counters),
+        cmocka_unit_test_setup(paused_calls_fail_open_without_loading, reset_counters),
     };
     return cmocka_run_group_tests(tests, make_model_file, remove_model_file);
 }

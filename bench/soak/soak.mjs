@@ -1,0 +1,180 @@
+// soak.mjs: issue 12's soak. Mixed traffic for a fixed time against one proxy whose memory
+// budget is 1.5x the steady state a calibration run measured: 64 connections, streaming
+// and not, OpenAI and Anthropic, ~1 MB JSON rows / test logs / grep output / prose as tool
+// outputs. Samples RssAnon every 250 ms from /proc and reports:
+//   idle RssAnon, peak RssAnon and VmHWM, RssAnon over the last two thirds (min, max,
+//   mean, its first and last 5-second windows, and the least-squares trend over the span), the budget and whether any
+//   sample passed it, the stage counters from /metrics (ML unloads, fail-opens, skipped
+//   compressions, refusals), requests sent / failed.
+//
+//   node bench/soak/soak.mjs --bin build/headroom [--seconds 60] [--calibrate 15]
+//        [--connections 64] [--json]
+// Exported runSoak() is what tests/node/membudget_soak.test.mjs runs (the CI variant).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const lib = (f) => import(path.join(here, '../../tests/node/lib', f));
+const { startProxy } = await lib('proxy.mjs');
+const { startFakeUpstream } = await lib('fake_upstream.mjs');
+const fx = await lib('e2e_fixtures.mjs');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function anonBytes(pid) {
+  const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)[1]) * 1024;
+  return { anon: kb('RssAnon'), hwm: kb('VmHWM') };
+}
+
+// 8 distinct ~1 MB tool outputs of each kind, made once (the proxy sees them repeat, as an
+// agent re-sending its context does).
+function outputs() {
+  const out = [];
+  for (let i = 0; i < 8; i++) {
+    out.push(fx.dbRows(6800, i + 1).text, fx.pytestLog(11500, i + 1).text,
+      fx.grepOutput(260, 50, i + 1).text, fx.longProse(1000, i + 1).text);
+  }
+  return out;
+}
+
+function request(i, tools, baseUrl) {
+  const content = tools[i % tools.length];
+  const stream = i % 2 === 1;
+  if (i % 3 === 2) {
+    return { url: `${baseUrl}/v1/messages`, headers: { 'x-api-key': 'sk-ant-soak', 'anthropic-version': '2023-06-01' },
+      body: { model: 'claude-sonnet-4-5', max_tokens: 64, stream,
+        messages: [{ role: 'user', content: 'why did it fail?' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'run', input: {} }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content }] }] } };
+  }
+  return { url: `${baseUrl}/v1/chat/completions`, headers: { authorization: 'Bearer sk-soak' },
+    body: { model: 'gpt-4o', stream,
+      messages: [{ role: 'user', content: 'why did it fail?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'run', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'c1', content }] } };
+}
+
+const metric = (text, name) => Number((text.split('\n').find((l) => l.startsWith(name + ' ')) || ' NaN').split(' ')[1]);
+
+async function drive(proxy, seconds, connections, tools, onSample) {
+  const deadline = Date.now() + seconds * 1000;
+  let next = 0, sent = 0, failed = 0, refused = 0;
+  const bodies = new Map(); // the JSON text of each request kind, made once
+  const sampler = setInterval(() => onSample(anonBytes(proxy.proc.pid)), 250);
+  await Promise.all(Array.from({ length: connections }, async () => {
+    while (Date.now() < deadline) {
+      const i = next++;
+      const key = i % (tools.length * 6);
+      const r = request(key, tools, proxy.url);
+      if (!bodies.has(key)) bodies.set(key, JSON.stringify(r.body));
+      try {
+        const res = await fetch(r.url, { method: 'POST', headers: { 'content-type': 'application/json', ...r.headers }, body: bodies.get(key) });
+        await res.arrayBuffer();
+        sent++;
+        if (res.status === 503) refused++;
+        else if (res.status !== 200) failed++;
+      } catch {
+        sent++;
+        failed++;
+      }
+    }
+  }));
+  clearInterval(sampler);
+  return { sent, failed, refused };
+}
+
+/* Least-squares slope of v over t, times the span: how much the trend moved (bytes). */
+function trend(samples) {
+  const n = samples.length;
+  const mt = samples.reduce((a, s) => a + s.t, 0) / n;
+  const mv = samples.reduce((a, s) => a + s.anon, 0) / n;
+  let num = 0, den = 0;
+  for (const s of samples) { num += (s.t - mt) * (s.anon - mv); den += (s.t - mt) ** 2; }
+  return den ? (num / den) * (samples[n - 1].t - samples[0].t) : 0;
+}
+
+export async function runSoak({ bin, seconds = 60, calibrate = 15, connections = 64, log = () => {} } = {}) {
+  const tools = outputs();
+  const up = await startFakeUpstream();
+  const dirs = [];
+  const dataDir = () => { const d = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-soak-')); dirs.push(d); return d; };
+  try {
+    // calibration: the steady state without a budget
+    const cal = await startProxy({ bin, openaiUrl: up.url, anthropicUrl: up.url, env: { HEADROOM_DATA_DIR: dataDir() } });
+    // what the budget measures: RssAnon plus the request bytes reserved (an upper bound:
+    // part of the reservations is resident already)
+    const calSamples = [];
+    let inflight = 0;
+    const poll = setInterval(async () => {
+      try { inflight = metric(await (await fetch(`${cal.url}/metrics`)).text(), 'headroom_inflight_bytes'); } catch { /* busy */ }
+    }, 250);
+    await drive(cal, calibrate, connections, tools, (s) => calSamples.push(s.anon + inflight));
+    clearInterval(poll);
+    await cal.stop();
+    up.reset();
+    const tail = calSamples.slice(Math.floor(calSamples.length / 2)).sort((a, b) => a - b);
+    const steady = tail[Math.floor(tail.length / 2)];
+    const budgetMb = Math.ceil((1.5 * steady) / (1 << 20));
+    log(`calibration: steady RssAnon + in-flight reservations ${(steady / 1048576).toFixed(1)} MB -> budget ${budgetMb} MB`);
+
+    const proxy = await startProxy({ bin, openaiUrl: up.url, anthropicUrl: up.url,
+      args: ['--memory-budget-mb', String(budgetMb)], env: { HEADROOM_DATA_DIR: dataDir() } });
+    await sleep(1500);
+    const idle = anonBytes(proxy.proc.pid).anon;
+    const samples = [];
+    const t0 = Date.now();
+    const work = await drive(proxy, seconds, connections, tools, (s) => samples.push({ t: Date.now() - t0, ...s }));
+    const m = await (await fetch(`${proxy.url}/metrics`)).text();
+    await sleep(2500);
+    const after = anonBytes(proxy.proc.pid).anon;
+    await proxy.stop();
+
+    // while all connections are busy: from a third of the time to the deadline (the drain
+    // after it is not steady state)
+    const last = samples.filter((s) => s.t >= (seconds * 1000) / 3 && s.t <= seconds * 1000);
+    const win = (from, to) => { const v = last.filter((s) => s.t >= from && s.t < to).map((s) => s.anon); return v.reduce((a, b) => a + b, 0) / v.length; };
+    const end = seconds * 1000;
+    const firstWin = win(end / 3, end / 3 + 5000);
+    const lastWin = win(end - 5000, end);
+    const budget = budgetMb * 1048576;
+    return {
+      seconds, connections, budgetMb, steadyCalibrated: steady, idle, after,
+      peakAnon: Math.max(...samples.map((s) => s.anon)), vmHwm: Math.max(...samples.map((s) => s.hwm)),
+      lastTwoThirds: { min: Math.min(...last.map((s) => s.anon)), max: Math.max(...last.map((s) => s.anon)),
+        mean: last.reduce((a, s) => a + s.anon, 0) / last.length, firstWindowMean: firstWin, lastWindowMean: lastWin,
+        windowDrift: lastWin - firstWin, trend: trend(last) },
+      budgetExceeded: samples.some((s) => s.anon > budget),
+      stages: {
+        mlUnloads: metric(m, 'headroom_memory_backpressure_total{action="ml_unload"}'),
+        mlFailOpen: metric(m, 'headroom_memory_backpressure_total{action="ml_fail_open"}'),
+        compressionSkipped: metric(m, 'headroom_memory_backpressure_total{action="compression_skipped"}'),
+        refused: metric(m, 'headroom_memory_backpressure_total{action="refused"}') + metric(m, 'headroom_inflight_refused_total'),
+      },
+      ...work,
+    };
+  } finally {
+    await up.close();
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const argv = process.argv.slice(2);
+  const opt = (n, d) => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1] : d; };
+  const r = await runSoak({ bin: path.resolve(opt('bin', 'build/headroom')), seconds: Number(opt('seconds', 60)),
+    calibrate: Number(opt('calibrate', 15)), connections: Number(opt('connections', 64)), log: console.log });
+  const mb = (b) => (b / 1048576).toFixed(1);
+  if (argv.includes('--json')) console.log(JSON.stringify(r));
+  console.log(`| figure | value |\n|---|---|
+| duration, connections | ${r.seconds} s, ${r.connections} |
+| budget (1.5x calibrated steady RssAnon + reservations, ${mb(r.steadyCalibrated)} MB) | ${r.budgetMb} MB |
+| RssAnon idle / peak / 2.5 s after | ${mb(r.idle)} / ${mb(r.peakAnon)} / ${mb(r.after)} MB |
+| VmHWM | ${mb(r.vmHwm)} MB |
+| last two thirds: min-max (mean) | ${mb(r.lastTwoThirds.min)}-${mb(r.lastTwoThirds.max)} (${mb(r.lastTwoThirds.mean)}) MB |
+| last two thirds: first 5 s mean -> last 5 s mean; least-squares trend over the span | ${mb(r.lastTwoThirds.firstWindowMean)} -> ${mb(r.lastTwoThirds.lastWindowMean)} MB; ${mb(r.lastTwoThirds.trend)} MB |
+| budget exceeded by a sample | ${r.budgetExceeded} |
+| requests / failed / refused (503) | ${r.sent} / ${r.failed} / ${r.refused} |
+| ML unloads / ML fail-opens / compressions skipped | ${r.stages.mlUnloads} / ${r.stages.mlFailOpen} / ${r.stages.compressionSkipped} |`);
+}

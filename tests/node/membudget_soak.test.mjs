@@ -1,0 +1,26 @@
+// membudget_soak.test.mjs: the CI variant of issue 12's soak (bench/soak/soak.mjs): 60 s
+// of mixed traffic (streaming and not, both providers, ~1 MB JSON / log / grep / prose
+// tool outputs) over 64 connections, against a proxy whose --memory-budget-mb is 1.5x the
+// steady state a 10 s calibration run measured. Asserts: no request failed or was refused,
+// no RssAnon sample passed the budget, and RssAnon over the last two thirds does not grow:
+// its least-squares trend is below 10 % of its mean (one minute on a shared 2-core machine
+// swings by tens of MB with 64 x 1 MB requests in flight; the issue's 0.5 MB drift figure
+// is for the 20-minute run, docs/benchmarks.md). Skipped under ASan (its
+// allocator's quarantine and shadow make RssAnon no measure of the proxy's own memory).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HEADROOM_BIN, sanitizerBuild } from './lib/proxy.mjs';
+import { runSoak } from '../../bench/soak/soak.mjs';
+
+const MB = 1024 * 1024;
+
+test('60 s soak: budget held, nothing failed, no drift', { skip: sanitizerBuild() && 'sanitizer build', timeout: 240000 }, async (t) => {
+  const r = await runSoak({ bin: HEADROOM_BIN, seconds: 60, calibrate: 10, connections: 64, log: (s) => t.diagnostic(s) });
+  t.diagnostic(JSON.stringify(r));
+  assert.ok(r.sent > 64, `requests sent: ${r.sent}`);
+  assert.equal(r.failed, 0, 'no request failed');
+  assert.equal(r.refused, 0, 'none refused at 1.5x the steady state');
+  assert.equal(r.budgetExceeded, false, `peak ${r.peakAnon} vs budget ${r.budgetMb} MB`);
+  assert.ok(r.lastTwoThirds.trend <= 0.1 * r.lastTwoThirds.mean,
+    `RssAnon trend ${(r.lastTwoThirds.trend / MB).toFixed(2)} MB over the last two thirds (mean ${(r.lastTwoThirds.mean / MB).toFixed(1)} MB)`);
+});
