@@ -16,6 +16,10 @@ the directory's model.safetensors and config.json:
               multiply by activation scale x weight scale. Embedding lookups, LayerNorm and
               the activation-by-activation attention MatMuls stay fp32, as there.
 
+A BertForSequenceClassification directory (gen_model.py --head classifier: "bert."
+prefixed names, "classifier.*") gets one more output, logits [batch, labels] =
+classifier(tanh(pooler([CLS] hidden state))), as transformers computes it.
+
 Opset 17 (LayerNormalization is native; GELU is written as the exact erf form because the
 Gelu op only exists from opset 20). Usage:
 
@@ -117,7 +121,22 @@ def attention(g, x, mask_add, t, p, cfg):
                     t[p + "attention.output.dense.bias"], p + "attn_out")
 
 
+def classifier_logits(g, x, t):
+    """BertForSequenceClassification's head: logits = W_c tanh(W_p h[:, 0] + b_p) + b_c."""
+    cls = g.op("Gather", [x, g.const("cls_idx", np.int64(0))], axis=1)  # [B, H]
+    pooled = g.op("Tanh", [g.linear(cls, t["pooler.dense.weight"], t["pooler.dense.bias"], "pooler")])
+    y = g.linear(pooled, t["classifier.weight"], t["classifier.bias"], "classifier")
+    g.nodes.append(helper.make_node("Identity", [y], ["logits"], name="logits_node"))
+
+
+def strip_bert_prefix(t):
+    """BertForSequenceClassification keeps the encoder under "bert."; the graph builder
+    uses BertModel names."""
+    return {k[5:] if k.startswith("bert.") else k: v for k, v in t.items()}
+
+
 def build_graph(t, cfg, quantize):
+    t = strip_bert_prefix(t)
     g = GraphBuilder(quantize)
     eps = float(cfg["layer_norm_eps"])
     ids, mask, types = "input_ids", "attention_mask", "token_type_ids"
@@ -160,6 +179,10 @@ def build_graph(t, cfg, quantize):
     inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, dims) for n in (ids, mask, types)]
     outputs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, dims + [cfg["hidden_size"]]),
                helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", cfg["hidden_size"]])]
+    if "classifier.weight" in t:
+        classifier_logits(g, x, t)
+        outputs.append(helper.make_tensor_value_info("logits", TensorProto.FLOAT,
+                                                     ["batch", int(t["classifier.weight"].shape[0])]))
     graph = helper.make_graph(g.nodes, "headroom_bert" + ("_int8" if quantize else ""), inputs, outputs, g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="headroom tools/export_onnx.py")

@@ -1,9 +1,12 @@
 /* cmd_embed.c: `headroom embed --model FILE`: one line of stdin in, one JSON line out
- * ({"index":i,"tokens":n,"embedding":[...]}), through the one ML session helper so the
+ * ({"index":i,"tokens":n,"embedding":[...]}; with --classify the classification head's
+ * {"index","tokens","label","confidence","logits","probs"}), through the one ML session helper so the
  * command exercises the same load, scratch and unload path the proxy uses.
  */
 #include "cli/commands.h"
 
+#include "json/json.h"
+#include "ml/classifier.h"
 #include "ml/session.h"
 #include "sys/buf.h"
 
@@ -13,9 +16,12 @@
 
 static void embed_usage(FILE *out)
 {
-    fprintf(out, "usage: headroom embed --model FILE [--max-seq N] [--threads N]\n\n"
+    fprintf(out, "usage: headroom embed --model FILE [--max-seq N] [--threads N] [--classify]\n\n"
                  "Reads text lines from stdin and writes one JSON object per line:\n"
                  "  {\"index\":0,\"tokens\":7,\"embedding\":[...]}\n"
+                 "--classify (models with a classification head, e.g. the technique router):\n"
+                 "  {\"index\":0,\"tokens\":7,\"label\":\"preserve\",\"confidence\":0.8,\n"
+                 "   \"logits\":[...],\"probs\":[...]}\n"
                  "FILE is a model written by 'headroom model import' (default:\n"
                  "$HEADROOM_EMBED_MODEL). Vectors are mean-pooled and unit length.\n");
 }
@@ -34,6 +40,64 @@ static int write_vector(hr_buf *b, size_t index, const hr_ml_embed_info *info, c
     if (hr_buf_puts(b, "]}\n"))
         return -1;
     return fwrite(b->data, 1, b->len, stdout) == b->len ? 0 : -1;
+}
+
+static int write_floats(hr_buf *b, const char *key, const float *v, int n)
+{
+    if (hr_buf_printf(b, ",\"%s\":[", key))
+        return -1;
+    for (int d = 0; d < n; d++)
+        if (hr_buf_printf(b, d ? ",%.9g" : "%.9g", (double)v[d]))
+            return -1;
+    return hr_buf_putc(b, ']');
+}
+
+/* One line through the classification head as one JSON line (the label is escaped: the
+ * head accepts any printable ASCII name). */
+static int classify_line(hr_ml_session *s, hr_buf *b, size_t index, const char *line, size_t len,
+                         hr_ml_error *err)
+{
+    hr_ml_class_result r;
+    hr_ml_rc rc = hr_ml_classify(s, line, len, &r, err);
+    if (rc != HR_ML_OK) {
+        if (rc == HR_ML_BUSY)
+            hr_ml_error_set(err, "session busy");
+        return -1;
+    }
+    b->len = 0;
+    if (hr_buf_printf(b, "{\"index\":%zu,\"tokens\":%d,\"label\":", index, r.n_tokens) ||
+        hr_json_write_string(b, r.label, strlen(r.label)) ||
+        hr_buf_printf(b, ",\"confidence\":%.9g", (double)r.confidence) ||
+        write_floats(b, "logits", r.logits, r.n_labels) ||
+        write_floats(b, "probs", r.probs, r.n_labels) || hr_buf_puts(b, "}\n") ||
+        fwrite(b->data, 1, b->len, stdout) != b->len) {
+        hr_ml_error_set(err, "cannot write output");
+        return -1;
+    }
+    return 0;
+}
+
+static int classify_lines(hr_ml_session *s)
+{
+    char *line = NULL;
+    size_t cap = 0, index = 0;
+    ssize_t got;
+    hr_buf b = HR_BUF_INIT;
+    int rc = 0;
+    while (rc == 0 && (got = getline(&line, &cap, stdin)) >= 0) {
+        size_t len = (size_t)got;
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            len--;
+        hr_ml_error err;
+        if (classify_line(s, &b, index, line, len, &err) != 0) {
+            fprintf(stderr, "headroom embed: line %zu: %s\n", index + 1, err.msg);
+            rc = 1;
+        }
+        index++;
+    }
+    free(line);
+    hr_buf_free(&b);
+    return rc;
 }
 
 static int embed_lines(hr_ml_session *s)
@@ -69,7 +133,7 @@ static int embed_lines(hr_ml_session *s)
 int hr_cmd_embed(int argc, char **argv)
 {
     const char *model = getenv("HEADROOM_EMBED_MODEL");
-    int max_seq = 0, threads = 0;
+    int max_seq = 0, threads = 0, classify = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             embed_usage(stdout);
@@ -80,6 +144,8 @@ int hr_cmd_embed(int argc, char **argv)
             max_seq = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             threads = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--classify")) {
+            classify = 1;
         } else {
             embed_usage(stderr);
             return 2;
@@ -100,7 +166,7 @@ int hr_cmd_embed(int argc, char **argv)
         fprintf(stderr, "headroom embed: %s\n", err.msg);
         return 1;
     }
-    int rc = embed_lines(s);
+    int rc = classify ? classify_lines(s) : embed_lines(s);
     hr_ml_session_close(s);
     return rc;
 }

@@ -591,6 +591,74 @@ static int import_bert_weights(const weight_src *s, hr_model_writer *w, const hr
     return 0;
 }
 
+static const char *weight_prefix(const hr_safetensors *st, const char *probe);
+
+/* ---- sequence-classification head (BertForSequenceClassification) ---------------------- */
+
+/* Label names of config.json's id2label ("0".."n-1", consecutive) as head.labels: fp32
+ * [n, HR_LABEL_BYTES], one character code per element, NUL padded (the file format has no
+ * string tensors; this keeps the names beside the weights they belong to). 0 = no id2label. */
+static int import_labels(const hr_json_doc *d, hr_model_writer *w, uint32_t *n_out,
+                         hr_ml_error *err)
+{
+    uint32_t map = hr_json_get(d, 0, "id2label");
+    float codes[HR_MAX_LABELS * HR_LABEL_BYTES] = {0};
+    uint32_t n = 0;
+    *n_out = 0;
+    if (map == HR_JSON_NONE)
+        return 0;
+    for (; n < HR_MAX_LABELS; n++) {
+        char key[16];
+        snprintf(key, sizeof key, "%u", n);
+        uint32_t v = hr_json_get(d, map, key);
+        if (v == HR_JSON_NONE)
+            break;
+        hr_buf name = HR_BUF_INIT;
+        int bad = hr_json_string(d, v, &name) != 0 || name.len == 0 || name.len >= HR_LABEL_BYTES;
+        for (size_t i = 0; !bad && i < name.len; i++)
+            codes[n * HR_LABEL_BYTES + i] = (float)(unsigned char)name.data[i];
+        hr_buf_free(&name);
+        if (bad) {
+            hr_ml_error_set(err, "config.json: id2label[%u] must be a name of 1..%d bytes", n,
+                            HR_LABEL_BYTES - 1);
+            return -1;
+        }
+    }
+    if (n < 2) {
+        hr_ml_error_set(err, "config.json: id2label needs at least two labels \"0\", \"1\", ...");
+        return -1;
+    }
+    uint32_t shape[2] = {n, HR_LABEL_BYTES};
+    *n_out = n;
+    return hr_model_writer_add(w, "head.labels", HR_DT_F32, 2, shape, codes, err);
+}
+
+/* BERT's pooler (dense + tanh over [CLS]) and the classifier linear, both fp32 (they run
+ * once per input on one vector), when the checkpoint has "classifier.weight". */
+static int import_classifier_head(const hr_json_doc *d, const hr_safetensors *st,
+                                  hr_model_writer *w, const hr_model_config *c, hr_ml_error *err)
+{
+    hr_st_info info;
+    if (hr_safetensors_info(st, "classifier.weight", &info, NULL) != 0)
+        return 0; /* a bare encoder */
+    uint32_t n;
+    if (import_labels(d, w, &n, err) != 0)
+        return -1;
+    if (n == 0) {
+        hr_ml_error_set(err, "config.json: a classifier checkpoint needs id2label");
+        return -1;
+    }
+    const weight_src top = {st, ""};
+    const weight_src enc = {st, weight_prefix(st, "pooler.dense.weight")};
+    const uint32_t H = c->hidden;
+    return copy_tensor(&enc, w, "pooler.dense.weight", "head.pool.w", HR_DT_F32, H, H, err) ||
+                   copy_tensor(&enc, w, "pooler.dense.bias", "head.pool.b", HR_DT_F32, H, 0, err) ||
+                   copy_tensor(&top, w, "classifier.weight", "head.cls.w", HR_DT_F32, n, H, err) ||
+                   copy_tensor(&top, w, "classifier.bias", "head.cls.b", HR_DT_F32, n, 0, err)
+               ? -1
+               : 0;
+}
+
 /* A weight without a bias (ModernBERT's linears) as int8. */
 static int copy_linear_nobias(const weight_src *s, hr_model_writer *w, const char *from,
                               const char *to, uint32_t out, uint32_t in, hr_ml_error *err)
@@ -752,7 +820,8 @@ int hr_model_import(const char *dir, const char *out_path, const hr_import_opts 
         goto out;
     weight_src src = {st, weight_prefix(st, modern ? "embeddings.tok_embeddings.weight"
                                                    : "embeddings.word_embeddings.weight")};
-    if ((modern ? import_modernbert_weights : import_bert_weights)(&src, w, &cfg, err) != 0)
+    if ((modern ? import_modernbert_weights : import_bert_weights)(&src, w, &cfg, err) != 0 ||
+        (!modern && import_classifier_head(&cfg_json.doc, st, w, &cfg, err) != 0))
         goto out;
     rc = hr_model_writer_write(w, out_path, err);
 out:

@@ -21,6 +21,8 @@
 #define HR_MODEL_VERSION 1u
 #define HR_MODEL_ALIGN 64u
 #define HR_MODEL_NAME_MAX 64 /* tensor names, NUL included */
+#define HR_MAX_LABELS 16     /* classification heads: at most this many classes */
+#define HR_LABEL_BYTES 32    /* a label name, NUL included (head.labels row width) */
 
 /* Errors carry a human-readable message; functions return 0 / -1. */
 typedef struct hr_ml_error {
