@@ -13,10 +13,11 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev
-      libhiredis-dev zlib1g-dev libzstd-dev ca-certificates)
+      libhiredis-dev zlib1g-dev libzstd-dev libjpeg62-turbo-dev libpng-dev libwebp-dev
+      ca-certificates)
 if [ $want_test -eq 1 ]; then
   pkgs+=(libcmocka-dev redis-server python3 python3-numpy python3-onnx clang
-         libclang-rt-14-dev zstd curl wrk)
+         libclang-rt-14-dev zstd curl wrk imagemagick fonts-dejavu-core)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi
