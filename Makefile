@@ -1,4 +1,6 @@
-# Thin wrapper over CMake; the two README commands are `make run` and `make test`.
+# Convenience targets for machines that already have make. The README's commands are the
+# bash entry points (scripts/run.sh, scripts/test.sh), which need no make: a bare Debian 12
+# has none until scripts/setup.sh installs build-essential.
 .PHONY: all build run test fuzz clean
 
 all: build
@@ -8,12 +10,8 @@ build:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build build -j$$(nproc)
 
-# Exact OpenAI token counts need tiktoken's rank files; fetch them once (verified by SHA-256).
-# Without network the proxy still runs and counts with the estimator (answers say which
-# counter was used in x-headroom-token-counter).
-run: build
-	@./build/headroom tokens fetch >/dev/null 2>&1 || echo "note: tokenizer files not fetched; token counts fall back to the estimator"
-	./build/headroom proxy $(ARGS)
+run:
+	scripts/run.sh $(ARGS)
 
 test:
 	scripts/test.sh

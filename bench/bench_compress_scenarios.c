@@ -86,7 +86,7 @@ static void build(scenario *sc)
     hr_buf_reset(&t);
     scen_real_grep(&t, 150, 7, 97, "src/billing/retry.c",
                    "    if (attempt > MAX_RETRIES) return ERR_GATEWAY_TIMEOUT;", 0);
-    add_tool(&sc[1], "c3", "grep", &t);
+    add_tool(&sc[1], "c3", "search_code", &t);
     close_body(&sc[1]);
     sc[1].needles[sc[1].n_needles++] = "charge failed for order 88231";
     sc[1].needles[sc[1].n_needles++] = "TimeoutError: upstream did not answer";
@@ -122,7 +122,7 @@ static void build(scenario *sc)
     hr_buf_reset(&t);
     scen_real_grep(&t, 200, 12, 143, "src/billing/retry.c",
                    "static unsigned retry_budget_left(const struct budget *b)", 2);
-    add_tool(&sc[3], "c2", "grep", &t);
+    add_tool(&sc[3], "c2", "search_code", &t);
     hr_buf_reset(&t);
     scen_real_code_search(&t, 100, 13, 31, 74, callers_a, 3);
     add_tool(&sc[3], "c3", "github_search_code", &t);

@@ -331,12 +331,16 @@ def write_json(path, obj):
         f.write("\n")
 
 
-def generate(arch, size, seed, out, head=None, labels=None):
+def generate(arch, size, seed, out, tokenizer=None, layout="hf", merged_out=None, head=None,
+             labels=None):
     if arch == "modernbert":
         import gen_modernbert
         if size not in gen_modernbert.SIZES:
             raise SystemExit("gen_model: modernbert sizes are %s" % ", ".join(gen_modernbert.SIZES))
-        return gen_modernbert.generate(size, seed, out, write_json, write_safetensors)
+        return gen_modernbert.generate(size, seed, out, write_json, write_safetensors, tokenizer,
+                                       layout, merged_out)
+    if tokenizer or layout != "hf":
+        raise SystemExit("gen_model: --tokenizer and --layout are for --arch modernbert")
     if size not in SIZES:
         raise SystemExit("gen_model: bert sizes are %s" % ", ".join(SIZES))
     rng = np.random.default_rng(seed)
@@ -386,9 +390,19 @@ def main(argv):
     ap.add_argument("--out", required=True)
     ap.add_argument("--head", choices=["classifier"], help="bert: add a sequence-classification head")
     ap.add_argument("--labels", help="comma-separated class names for --head classifier")
+    ap.add_argument("--tokenizer", help="modernbert: use this tokenizer.json (e.g. from "
+                    "tools/gen_bpe_fixture.mjs) instead of generating one")
+    ap.add_argument("--layout", default="hf", choices=["hf", "merged", "peft", "peft-encoder"],
+                    help="modernbert weight names: hf (ModernBertModel + kompress.* heads), "
+                    "merged (the original's encoder.* / token_head / span_conv), peft (merged "
+                    "wrapped by PEFT LoRA, with adapter_config.json), peft-encoder (only the "
+                    "encoder wrapped: encoder.base_model.model.*)")
+    ap.add_argument("--merged-out", help="with --layout peft: also write the NumPy merge "
+                    "W + (alpha/r) B A in the merged layout (model.safetensors only) here")
     a = ap.parse_args(argv)
     labels = a.labels.split(",") if a.labels else None
-    cfg = generate(a.arch, a.size, a.seed, a.out, a.head, labels)
+    cfg = generate(a.arch, a.size, a.seed, a.out, a.tokenizer, a.layout, a.merged_out, a.head,
+                   labels)
     print("gen_model: %s %s seed %d -> %s (vocab %d, hidden %d, layers %d)" % (
         a.arch, a.size, a.seed, a.out, cfg["vocab_size"], cfg["hidden_size"],
         cfg["num_hidden_layers"]))

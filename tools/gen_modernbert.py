@@ -198,18 +198,104 @@ def build_weights(cfg, rng):
     return t
 
 
-def generate(size, seed, out, write_json, write_safetensors):
+def external_tokenizer(path):
+    """An existing tokenizer.json (e.g. tools/gen_bpe_fixture.mjs's GPT-2-ranked one): its
+    vocabulary size is the largest id + 1, its specials are looked up by name."""
+    with open(path, encoding="utf-8") as f:
+        tj = json.load(f)
+    ids = dict(tj["model"]["vocab"])
+    ids.update({a["content"]: a["id"] for a in tj["added_tokens"]})
+    return tj, ids, max(ids.values()) + 1
+
+
+HEAD_NAMES = {"kompress.token_head.": "token_head.", "kompress.span_conv1.": "span_conv.0.",
+              "kompress.span_conv2.": "span_conv.2."}
+LORA_TARGETS = ["Wqkv", "Wo", "Wi"]
+
+
+def merged_layout(weights):
+    """The original's HeadroomCompressorModel state_dict: encoder.* + token_head + span_conv
+    (Sequential: index 0 and 2 are the convolutions)."""
+    out = {}
+    for name, t in weights.items():
+        for ours, theirs in HEAD_NAMES.items():
+            if name.startswith(ours):
+                out[theirs + name[len(ours):]] = t
+                break
+        else:
+            out["encoder." + name] = t
+    return out
+
+
+def peft_layout(weights, seed, r=8, alpha=16, wrap="model"):
+    """The merged layout wrapped by PEFT LoRA. wrap "model": get_peft_model on the whole
+    model (its state_dict puts every name under base_model.model.; token_head trained in full
+    as modules_to_save, the copy PEFT keeps beside original_module); wrap "encoder":
+    get_peft_model on model.encoder only (encoder names under encoder.base_model.model.,
+    heads as they are). Each target module's frozen weight is M.base_layer.weight plus
+    M.lora_A.default.weight [r, in] and M.lora_B.default.weight [out, r]. Returns the tensors,
+    the adapter_config.json and the NumPy merge W + (alpha / r) * B @ A in the merged layout."""
+    rng = np.random.default_rng(seed + 1000)
+    merged = merged_layout(weights)
+    out, numpy_merged = {}, {}
+
+    def wrapped(name):
+        if wrap == "model":
+            return "base_model.model." + name
+        return "encoder.base_model.model." + name[len("encoder."):] if name.startswith("encoder.") else name
+
+    for name, w in merged.items():
+        module = name[:-len(".weight")] if name.endswith(".weight") else None
+        if module and module.split(".")[-1] in LORA_TARGETS:
+            a = (rng.standard_normal((r, w.shape[1])) / np.sqrt(w.shape[1])).astype(np.float32)
+            b = (rng.standard_normal((w.shape[0], r)) * 0.05).astype(np.float32)
+            out["%s.base_layer.weight" % wrapped(module)] = w
+            out["%s.lora_A.default.weight" % wrapped(module)] = a
+            out["%s.lora_B.default.weight" % wrapped(module)] = b
+            delta = (alpha / r) * (b.astype(np.float64) @ a.astype(np.float64))
+            numpy_merged[name] = w + delta.astype(np.float32)
+        elif name.startswith("token_head.") and wrap == "model":
+            out["base_model.model.token_head.modules_to_save.default." + name[len("token_head."):]] = w
+            out["base_model.model.token_head.original_module." + name[len("token_head."):]] = \
+                (rng.standard_normal(w.shape) * 0.3).astype(np.float32)  # untrained copy
+            numpy_merged[name] = w
+        else:
+            out[wrapped(name)] = w
+            numpy_merged[name] = w
+    config = {"peft_type": "LORA", "task_type": None, "r": r, "lora_alpha": alpha,
+              "target_modules": LORA_TARGETS, "lora_dropout": 0.1, "bias": "none",
+              "fan_in_fan_out": False, "use_rslora": False, "use_dora": False,
+              "modules_to_save": ["token_head"], "rank_pattern": {}, "alpha_pattern": {},
+              "base_model_name_or_path": "answerdotai/ModernBERT-base", "inference_mode": True}
+    return out, config, numpy_merged
+
+
+def generate(size, seed, out, write_json, write_safetensors, tokenizer=None, layout="hf",
+             merged_out=None):
     rng = np.random.default_rng(seed)
-    tokens, merges = build_vocab(size)
-    cfg = model_config(size, len(tokens), seed)
-    ids = {t: i for i, t in enumerate(tokens)}
+    if tokenizer:
+        tj, ids, vocab_size = external_tokenizer(tokenizer)
+    else:
+        tokens, merges = build_vocab(size)
+        tj, ids, vocab_size = tokenizer_json(tokens, merges), None, len(tokens)
+        ids = {t: i for i, t in enumerate(tokens)}
+    cfg = model_config(size, vocab_size, seed)
     cfg.update(pad_token_id=ids["[PAD]"], cls_token_id=ids["[CLS]"], sep_token_id=ids["[SEP]"],
                bos_token_id=ids["[CLS]"], eos_token_id=ids["[SEP]"])
     weights = build_weights(cfg, rng)
     os.makedirs(out, exist_ok=True)
     write_json(os.path.join(out, "config.json"), cfg)
+    if layout in ("peft", "peft-encoder"):
+        weights, adapter, numpy_merged = peft_layout(weights, seed,
+                                                     wrap="encoder" if layout == "peft-encoder" else "model")
+        write_json(os.path.join(out, "adapter_config.json"), adapter)
+        if merged_out:  # the NumPy merge, for tests to compare the importer's merge with
+            os.makedirs(merged_out, exist_ok=True)
+            write_safetensors(os.path.join(merged_out, "model.safetensors"), numpy_merged)
+    elif layout == "merged":
+        weights = merged_layout(weights)
     write_safetensors(os.path.join(out, "model.safetensors"), weights)
-    write_json(os.path.join(out, "tokenizer.json"), tokenizer_json(tokens, merges))
+    write_json(os.path.join(out, "tokenizer.json"), tj)
     write_json(os.path.join(out, "tokenizer_config.json"), {
         "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": 8192,
         "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",

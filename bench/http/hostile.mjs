@@ -5,7 +5,7 @@
 //
 //   node bench/http/hostile.mjs NEW_BIN BASELINE_BIN [LIMIT_MS]
 //
-// The last two rows are the lock-out: slow clients fill --max-connections 1000 from
+// The last two rows are the lock-out: slow clients fill --limit-concurrency 1000 from
 // one address (this build also gets --max-connections-per-address 256).
 // Prints a Markdown table for docs/benchmarks.md ("Reliability").
 import net from 'node:net';
@@ -64,10 +64,10 @@ async function runOne(bin, up, list) {
 }
 
 // The lock-out: FLOOD slow clients from 127.0.0.1 (a byte a second) against a proxy
-// with --max-connections 1000, then one request from 127.0.0.2 and one more from 127.0.0.1.
+// with --limit-concurrency 1000, then one request from 127.0.0.2 and one more from 127.0.0.1.
 const FLOOD = 1200;
 async function flood(bin, extraArgs) {
-  const proxy = await startProxy({ bin, openaiUrl: up.url, anthropicUrl: up.url, args: ['--max-connections', '1000', ...extraArgs] });
+  const proxy = await startProxy({ bin, openaiUrl: up.url, anthropicUrl: up.url, args: ['--limit-concurrency', '1000', ...extraArgs] });
   const slow = [];
   try {
     for (let i = 0; i < FLOOD; i++) {

@@ -158,36 +158,71 @@ static int markers_retrievable(hr_mcp_server *srv, const char *original, size_t 
     return 1;
 }
 
+/* headroom_compress answers as the original's tool: a JSON object with the text to use
+ * (compressed, or the content itself), the hash the original is stored under (always
+ * stored, so the hash is retrievable either way), token counts and the transform. */
+static int compress_answer(hr_buf *text, const char *out, size_t out_len, const char *hash,
+                           long long before, long long after, const char *transform)
+{
+    long long saved = before > after ? before - after : 0;
+    int rc = hr_buf_puts(text, "{\"compressed\":");
+    rc |= hr_json_write_string(text, out, out_len);
+    rc |= hr_buf_printf(text, ",\"hash\":\"%s\",\"original_tokens\":%lld,"
+                              "\"compressed_tokens\":%lld,\"tokens_saved\":%lld,"
+                              "\"savings_percent\":%.1f,\"transforms\":[",
+                        hash, before, after, saved, before > 0 ? 100.0 * saved / before : 0.0);
+    if (*transform)
+        rc |= hr_buf_printf(text, "\"%s\"", transform);
+    rc |= hr_buf_printf(text, "],\"note\":\"Original stored with hash=%s. Use "
+                              "mcp__headroom__headroom_retrieve to get full content later.\"}",
+                        hash);
+    return rc;
+}
+
 static int tool_compress(hr_mcp_server *srv, const hr_json_doc *d, uint32_t args, hr_buf *res)
 {
-    hr_buf content = HR_BUF_INIT, query = HR_BUF_INIT, out = HR_BUF_INIT;
+    hr_buf content = HR_BUF_INIT, query = HR_BUF_INIT, out = HR_BUF_INIT, text = HR_BUF_INIT;
     int rc;
     if (string_arg(d, args, "content", &content) != 1 ||
         string_arg(d, args, "query", &query) < 0) {
         rc = tool_error(res, "Error: headroom_compress needs a string 'content'.");
         goto done;
     }
+    const char *in = content.data ? content.data : "";
     srv->compress_calls++;
     srv->bytes_in += content.len;
     char transform[64] = "";
-    int c = srv->compress ? srv->compress(srv->compress_user, content.data ? content.data : "",
-                                          content.len, query.data, query.len, &out, transform,
-                                          sizeof transform)
+    long long tokens[2] = {0, 0};
+    int c = srv->compress ? srv->compress(srv->compress_user, in, content.len, query.data,
+                                          query.len, &out, transform, sizeof transform, tokens)
                           : 0;
-    if (c == 1 && markers_retrievable(srv, content.data ? content.data : "", content.len,
-                                      out.data ? out.data : "", out.len)) {
+    int used = c == 1 && markers_retrievable(srv, in, content.len, out.data ? out.data : "",
+                                             out.len);
+    char own[HR_CONTENT_HASH_HEX + 1];
+    hr_content_hash(in, content.len, own);
+    if (used) {
         srv->compressed++;
         srv->bytes_out += out.len;
-        rc = tool_result(res, out.data, out.len, 0);
     } else {
         srv->bytes_out += content.len; /* unchanged, or fail open */
-        rc = tool_result(res, content.data, content.len, 0);
+        transform[0] = 0;
+        tokens[1] = tokens[0];
     }
+    if (hr_ccr_put(srv->store, srv->tenant, own, in, content.len, 0) != 0) {
+        rc = tool_error(res, "Error: the original could not be stored.");
+        goto done;
+    }
+    if (!tokens[0]) /* no counter: estimate as the original does without one */
+        tokens[0] = (long long)(content.len + 3) / 4, tokens[1] = used ? (long long)(out.len + 3) / 4 : tokens[0];
+    rc = compress_answer(&text, used ? out.data : in, used ? out.len : content.len, own,
+                         tokens[0], tokens[1], transform);
+    rc |= tool_result(res, text.data, text.len, 0);
 done:
     hr_buf_free(&content);
     hr_buf_free(&query);
     hr_buf_free(&out);
-    return rc;
+    hr_buf_free(&text);
+    return rc ? -1 : 0;
 }
 
 static int tool_stats(hr_mcp_server *srv, hr_buf *res)

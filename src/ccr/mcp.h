@@ -20,10 +20,11 @@
 
 /* Compresses content (query may be NULL). Fills out with the text to hand back and
  * returns 1 when it is compressed, 0 when unchanged (out may stay empty), -1 on error.
- * transform receives a short static-ish label such as "logs" (may stay empty). */
+ * transform receives a short static-ish label such as "logs" (may stay empty); tokens
+ * receives the counts before and after (left 0 when unknown: estimated from bytes). */
 typedef int (*hr_mcp_compress_fn)(void *user, const char *content, size_t len,
                                   const char *query, size_t query_len, hr_buf *out,
-                                  char *transform, size_t transform_len);
+                                  char *transform, size_t transform_len, long long tokens[2]);
 
 typedef struct hr_mcp_server {
     hr_ccr_store *store;          /* borrowed */

@@ -266,7 +266,19 @@ int hr_ccr_retrieval_json(const hr_ccr_retrieval *r, const char *hash, const cha
     if (r->queried)
         rc |= hr_buf_printf(out, ",\"items_total\":%zu,\"items_returned\":%zu", r->items_total,
                             r->items_returned);
-    rc |= hr_buf_printf(out, ",\"bytes\":%zu}", r->content.len);
+    rc |= hr_buf_printf(out, ",\"bytes\":%zu", r->content.len);
+    /* the original's names too: original_content for the whole original; results (the
+     * matching items, when they are JSON values) and count for a query */
+    if (!r->queried) {
+        rc |= hr_buf_puts(out, ",\"original_content\":");
+        rc |= hr_json_write_string(out, r->content.data ? r->content.data : "", r->content.len);
+    } else {
+        if (r->json_items && r->content.len)
+            rc |= hr_buf_puts(out, ",\"results\":") |
+                  hr_buf_append(out, r->content.data, r->content.len);
+        rc |= hr_buf_printf(out, ",\"count\":%zu", r->items_returned);
+    }
+    rc |= hr_buf_putc(out, '}');
     return rc ? -1 : 0;
 }
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 struct hr_ccr_store {
@@ -294,6 +295,18 @@ void hr_ccr_tenant_derive(const char *credential, size_t len, char out[HR_CCR_TE
     hr_sha256_update(&h, credential, len);
     hr_sha256_final(&h, digest);
     hr_hex(digest, HR_CCR_TENANT_DERIVED_HEX / 2, out);
+}
+
+void hr_ccr_tenant_for_header(const char *value, char out[HR_CCR_TENANT_MAX + 1])
+{
+    if (value && !strncasecmp(value, "bearer", 6) && (value[6] == ' ' || value[6] == '\t')) {
+        const char *key = value + 6;
+        while (*key == ' ' || *key == '\t')
+            key++;
+        if (hr_ccr_tenant_for_key(key, 1, out) == 0)
+            return;
+    }
+    hr_ccr_tenant_derive(value, value ? strlen(value) : 0, out);
 }
 
 int hr_ccr_tenant_for_key(const char *key, int as_bearer, char out[HR_CCR_TENANT_MAX + 1])

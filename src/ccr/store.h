@@ -115,6 +115,11 @@ void hr_ccr_process_close(void); /* at shutdown, after the last request */
  * credential. A NULL or empty credential is taken as "anonymous", as the proxy does; that
  * tenant is the CLI and MCP default. out needs HR_CCR_TENANT_MAX + 1 bytes. */
 void hr_ccr_tenant_derive(const char *credential, size_t len, char out[HR_CCR_TENANT_MAX + 1]);
+/* The tenant of a request's credential header value (x-api-key, or Authorization). The
+ * auth scheme is case-insensitive (RFC 9110 11.1) and separated by any run of blanks, so
+ * "bearer  KEY" and "Bearer KEY" are one tenant: written as "Bearer KEY" before hashing,
+ * the form hr_ccr_tenant_for_key hashes. NULL = anonymous. */
+void hr_ccr_tenant_for_header(const char *value, char out[HR_CCR_TENANT_MAX + 1]);
 /* The tenant of an API key as a client sends it: "x-api-key: KEY" (Anthropic clients) or
  * "Authorization: Bearer KEY" (OpenAI clients), for the CLI's --api-key-env options.
  * 0 ok, -1 key too long (over 4 KiB). */

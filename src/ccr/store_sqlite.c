@@ -8,8 +8,21 @@
  * put evicts least-recently-used rows (a logical clock bumped by every put and hit, so the
  * order is exact even within one millisecond) until the total fits. Expired rows are never
  * returned and are purged a few at a time by puts.
+ *
+ * Reads never write. A hit's recency stamp is noted in memory (a bounded list, oldest
+ * dropped when full) and written by the next put, in its own transaction before the put's
+ * evictions, or at close; a failed stamp write is forgotten, never an error. So a full disk
+ * (SQLITE_FULL on every write) still serves every stored original, and the data an agent
+ * needs back is never lost to a bookkeeping write.
+ *
+ * The WAL is truncated after checkpoints (journal_size_limit) so the store's own log cannot
+ * keep the disk full, and an open that cannot write (the disk filled, by us or anyone)
+ * still opens the existing store read-only in effect: gets work, puts fail and the proxy
+ * forwards originals, until space returns.
  */
 #include "ccr/store_backend.h"
+#include "sys/hash.h"
+#include "sys/log.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -23,6 +36,11 @@
 
 #define SQLITE_FILE "ccr.sqlite3"
 #define DEFAULT_MAX_BYTES ((size_t)512 << 20)
+/* Hits whose stamps wait for the next write; beyond this the oldest are dropped (their
+ * entries then just look older to eviction). */
+#define PENDING_TOUCHES 256
+/* WAL bytes kept after a checkpoint. */
+#define WAL_KEEP_BYTES (4 << 20)
 
 enum { ST_GET, ST_PUT, ST_TICK, ST_TOUCH, ST_PURGE, ST_EVICT, ST_TOTAL, ST_COUNT };
 
@@ -56,12 +74,19 @@ static const char SCHEMA[] =
     " UPDATE ccr_meta SET v=v-OLD.size WHERE k='bytes';"
     " UPDATE ccr_meta SET v=v-1 WHERE k='entries'; END;";
 
+typedef struct touch {
+    char tenant[HR_CCR_TENANT_MAX + 1];
+    char hash[HR_CONTENT_HASH_HEX + 1];
+} touch;
+
 typedef struct sqlite_store {
     pthread_mutex_t lock;
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     size_t max_bytes;
     uint64_t evictions;
+    touch pending[PENDING_TOUCHES]; /* ring, in the order of the hits */
+    unsigned pending_start, pending_n;
 } sqlite_store;
 
 static long long wall_ms(void)
@@ -92,6 +117,43 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
                 break;
         }
     }
+    return 0;
+}
+
+/* The data dir holds user content: it must be ours and private. An existing dir someone
+ * else owns is refused (they could read or swap our files); one of ours that others can
+ * enter (made 0755 by hand or an older version) is tightened to 0700, as ssh does for
+ * ~/.ssh. Parents are left alone (/tmp is meant to be shared). */
+static int secure_data_dir(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "data dir %s is not a directory", dir);
+        return -1;
+    }
+    if (st.st_uid != geteuid()) {
+        snprintf(err, errlen, "data dir %s belongs to uid %u, not to this user (uid %u): "
+                 "refusing to keep originals there; pass --data-dir with a directory of yours",
+                 dir, (unsigned)st.st_uid, (unsigned)geteuid());
+        return -1;
+    }
+    if ((st.st_mode & 077) == 0)
+        return 0;
+    if ((st.st_mode & (S_ISVTX | S_IWOTH)) != 0) { /* /tmp and its like: never chmod those */
+        snprintf(err, errlen, "data dir %s is a shared directory (mode %04o): refusing to keep "
+                 "originals there; pass --data-dir with a directory of its own", dir,
+                 (unsigned)(st.st_mode & 07777));
+        return -1;
+    }
+    if (chmod(dir, 0700) != 0) {
+        snprintf(err, errlen, "data dir %s is open to other users (mode %03o) and cannot be "
+                 "made private: %s", dir, (unsigned)(st.st_mode & 0777), strerror(errno));
+        return -1;
+    }
+    char mode[8];
+    snprintf(mode, sizeof mode, "%03o", (unsigned)(st.st_mode & 0777));
+    hr_log_fields(HR_LOG_WARN, "data dir made private", "dir", dir, "was", mode, "now", "700",
+                  (const char *)NULL);
     return 0;
 }
 
@@ -146,10 +208,39 @@ static void sqlite_close_store(void *self)
     free(s);
 }
 
+/* WAL mode, its size limit and the schema, in one write transaction. 0 ok, -1 (err). */
+static int setup_schema(sqlite_store *s, char *err, size_t errlen)
+{
+    char pragmas[160];
+    snprintf(pragmas, sizeof pragmas,
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=%d;",
+             WAL_KEEP_BYTES);
+    if (sqlite3_exec(s->db, pragmas, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return fail_db(s, "setup", err, errlen);
+    if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        fail_db(s, "schema", err, errlen);
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static int prepare_all(sqlite_store *s)
+{
+    for (int i = 0; i < ST_COUNT; i++)
+        if (!s->st[i] && sqlite3_prepare_v3(s->db, STATEMENTS[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                            &s->st[i], NULL) != SQLITE_OK)
+            return -1;
+    return 0;
+}
+
 void *hr_ccr_sqlite_open(const hr_ccr_config *c, char *err, size_t errlen)
 {
     char dir[4096], path[4200];
-    if (resolve_data_dir(c, dir, sizeof dir, err, errlen) < 0 || make_dirs(dir, err, errlen) < 0)
+    if (resolve_data_dir(c, dir, sizeof dir, err, errlen) < 0 || make_dirs(dir, err, errlen) < 0 ||
+        secure_data_dir(dir, err, errlen) < 0)
         return NULL;
     snprintf(path, sizeof path, "%s/%s", dir, SQLITE_FILE);
 
@@ -175,28 +266,29 @@ void *hr_ccr_sqlite_open(const hr_ccr_config *c, char *err, size_t errlen)
     }
     chmod(path, 0600);
     sqlite3_busy_timeout(s->db, 5000);
-    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
-                     NULL) != SQLITE_OK ||
-        sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        fail_db(s, "setup", err, errlen);
-        sqlite_close_store(s);
-        return NULL;
-    }
-    if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        fail_db(s, "schema", err, errlen);
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        sqlite_close_store(s);
-        return NULL;
-    }
-    restrict_side_files(path);
-    for (int i = 0; i < ST_COUNT; i++)
-        if (sqlite3_prepare_v3(s->db, STATEMENTS[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
-                               NULL) != SQLITE_OK) {
-            fail_db(s, "prepare", err, errlen);
+    char setup_err[256] = "";
+    if (setup_schema(s, setup_err, sizeof setup_err) != 0) {
+        /* Nothing could be written (typically a full disk). An existing store still serves
+         * its originals: go on if its statements compile, i.e. the schema is there. */
+        if (prepare_all(s) != 0) {
+            snprintf(err, errlen, "%s", setup_err);
             sqlite_close_store(s);
             return NULL;
         }
+        hr_log_fields(HR_LOG_WARN, "ccr store opened without write access", "reason", setup_err,
+                      "effect", "reads only until writes succeed; originals are forwarded",
+                      (const char *)NULL);
+        return s;
+    }
+    /* A WAL grown by an earlier run (it may be what filled the disk) is folded into the
+     * database and cut back now; best effort. */
+    sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    restrict_side_files(path);
+    if (prepare_all(s) != 0) {
+        fail_db(s, "prepare", err, errlen);
+        sqlite_close_store(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -246,6 +338,45 @@ static int evict_to_cap(sqlite_store *s)
     }
 }
 
+/* Notes a hit for the next write (never writes itself). Caller holds the lock. */
+static void note_touch_locked(sqlite_store *s, const char *tenant, const char *hash)
+{
+    if (s->pending_n == PENDING_TOUCHES) { /* full: the oldest hit loses its stamp */
+        s->pending_start = (s->pending_start + 1) % PENDING_TOUCHES;
+        s->pending_n--;
+    }
+    touch *t = &s->pending[(s->pending_start + s->pending_n) % PENDING_TOUCHES];
+    snprintf(t->tenant, sizeof t->tenant, "%s", tenant);
+    snprintf(t->hash, sizeof t->hash, "%s", hash);
+    s->pending_n++;
+}
+
+/* Writes the noted hits' stamps in one transaction, in the order of the hits. Best effort:
+ * on any failure they are rolled back and forgotten (recency is a hint, not data). */
+static void flush_touches_locked(sqlite_store *s)
+{
+    if (!s->pending_n)
+        return;
+    int ok = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+    for (unsigned i = 0; ok && i < s->pending_n; i++) {
+        const touch *t = &s->pending[(s->pending_start + i) % PENDING_TOUCHES];
+        sqlite3_int64 tick;
+        sqlite3_stmt *st = s->st[ST_TOUCH];
+        ok = next_tick(s, &tick) == 0;
+        if (!ok)
+            break;
+        sqlite3_bind_text(st, 1, t->tenant, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, t->hash, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, tick);
+        ok = step_done(st) == 0;
+    }
+    if (ok)
+        ok = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+    if (!ok && !sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    s->pending_start = s->pending_n = 0;
+}
+
 static int put_locked(sqlite_store *s, const char *tenant, const char *hash, const void *data,
                       size_t len, unsigned ttl_seconds)
 {
@@ -275,6 +406,7 @@ static int sqlite_put(void *self, const char *tenant, const char *hash, const vo
         return -1;
     }
     pthread_mutex_lock(&s->lock);
+    flush_touches_locked(s); /* before the put's evictions, so they see the hits */
     int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
     if (rc == 0) {
         rc = put_locked(s, tenant, hash, data, len, ttl_seconds);
@@ -290,7 +422,7 @@ static int sqlite_put(void *self, const char *tenant, const char *hash, const vo
     return rc;
 }
 
-/* Reads the row; a hit also bumps its recency. Runs inside a write transaction. */
+/* Reads the row (a plain read transaction: no write, so a full disk cannot fail it). */
 static hr_ccr_status get_locked(sqlite_store *s, const char *tenant, const char *hash,
                                 hr_buf *out)
 {
@@ -308,16 +440,9 @@ static hr_ccr_status get_locked(sqlite_store *s, const char *tenant, const char 
     } else if (rc != SQLITE_DONE)
         res = HR_CCR_ERROR;
     step_done(st);
-    if (res != HR_CCR_FOUND)
-        return res;
-    sqlite3_int64 tick;
-    if (next_tick(s, &tick) < 0)
-        return HR_CCR_ERROR;
-    st = s->st[ST_TOUCH];
-    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, tick);
-    return step_done(st) == 0 ? HR_CCR_FOUND : HR_CCR_ERROR;
+    if (res == HR_CCR_FOUND)
+        note_touch_locked(s, tenant, hash);
+    return res;
 }
 
 static hr_ccr_status sqlite_get(void *self, const char *tenant, const char *hash, hr_buf *out,
@@ -326,14 +451,7 @@ static hr_ccr_status sqlite_get(void *self, const char *tenant, const char *hash
     sqlite_store *s = self;
     size_t mark = out->len;
     pthread_mutex_lock(&s->lock);
-    hr_ccr_status res = HR_CCR_ERROR;
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
-        res = get_locked(s, tenant, hash, out);
-        if (res != HR_CCR_ERROR && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-            res = HR_CCR_ERROR;
-        if (res == HR_CCR_ERROR)
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    }
+    hr_ccr_status res = get_locked(s, tenant, hash, out);
     if (res == HR_CCR_ERROR) {
         fail_db(s, "get", err, errlen);
         out->len = mark; /* nothing half-appended */
@@ -357,5 +475,15 @@ static void sqlite_stats(void *self, hr_ccr_stats *st)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* At close the noted hits get their stamps (best effort), then the store is released. */
+static void sqlite_close(void *self)
+{
+    sqlite_store *s = self;
+    pthread_mutex_lock(&s->lock);
+    flush_touches_locked(s);
+    pthread_mutex_unlock(&s->lock);
+    sqlite_close_store(s);
+}
+
 const hr_ccr_backend_ops hr_ccr_sqlite_ops = {"sqlite", sqlite_put, sqlite_get, sqlite_stats,
-                                              sqlite_close_store};
+                                              sqlite_close};

@@ -50,6 +50,8 @@ struct hr_ccr_stream {
     unsigned items_base, items_seen; /* output_index shift; items the client has seen added */
     hr_buf prev_items, round_items;  /* client-visible output items (JSON, comma-joined) */
     hr_buf completed;                /* the round's response.completed "response" object */
+    size_t limit;                    /* most bytes kept to replay a turn; 0 = no cap */
+    const char *refusal;             /* why a held turn was refused */
 };
 
 static const hr_json_limits LIMITS = HR_JSON_LIMITS_DEFAULT;
@@ -493,14 +495,56 @@ static int responses_event(hr_ccr_stream *s, const char *event, const char *data
     return rc;
 }
 
+void hr_ccr_stream_set_limit(hr_ccr_stream *s, size_t max_bytes) { s->limit = max_bytes; }
+const char *hr_ccr_stream_refusal(const hr_ccr_stream *s) { return s->refusal ? s->refusal : ""; }
+
+/* Bytes kept to replay the current turn. */
+static size_t kept_bytes(const hr_ccr_stream *s)
+{
+    size_t n = s->held.cap + s->chat_text.cap + s->round_items.cap + s->completed.cap;
+    for (unsigned i = 0; i < s->n_blocks; i++)
+        n += s->blocks[i].text.cap + s->blocks[i].signature.cap + s->blocks[i].start.cap;
+    return n;
+}
+
+/* Drops the held events: what the client must never see. */
+static void drop_held(hr_ccr_stream *s, const char *why)
+{
+    hr_buf_free(&s->held);
+    s->holding = 0;
+    s->refusal = why;
+}
+
+/* Past the cap: an ordinary turn stops being tracked (its events already went out), a held
+ * headroom_retrieve turn is refused. */
+static int enforce_limit(hr_ccr_stream *s)
+{
+    if (!s->limit || kept_bytes(s) <= s->limit)
+        return 0;
+    if (s->holding) {
+        clear_blocks(s);
+        drop_held(s, "the model's headroom_retrieve turn is larger than --max-answer-bytes");
+        s->untrackable = 1;
+        return -2;
+    }
+    clear_blocks(s);
+    hr_buf_free(&s->round_items);
+    hr_buf_free(&s->completed);
+    s->untrackable = 1;
+    return 0;
+}
+
 int hr_ccr_stream_event(hr_ccr_stream *s, const char *event, const char *data, size_t len,
                         hr_buf *out)
 {
+    int rc;
     if (s->api == HR_CCR_API_RESPONSES)
-        return responses_event(s, event, data, len, out);
-    if (s->api == HR_CCR_API_ANTHROPIC)
-        return anthropic_event(s, event, data, len, out);
-    return chat_event(s, event, data, len, out);
+        rc = responses_event(s, event, data, len, out);
+    else if (s->api == HR_CCR_API_ANTHROPIC)
+        rc = anthropic_event(s, event, data, len, out);
+    else
+        rc = chat_event(s, event, data, len, out);
+    return rc != 0 ? rc : enforce_limit(s);
 }
 
 /* The round's turn as a non-streaming chat completion, for find_calls/build_followup. */
@@ -528,6 +572,15 @@ static int synthetic_chat_response(const hr_ccr_stream *s, hr_buf *out)
     }
     rc |= hr_buf_puts(out, "]}}]}");
     return rc ? -1 : 0;
+}
+
+static int json_object_text(const char *t, size_t len)
+{
+    hr_json_doc d;
+    int ok = len && parse_object(t, len, &d);
+    if (ok)
+        hr_json_doc_free(&d);
+    return ok;
 }
 
 /* The round's turn as a non-streaming Messages response, for find_calls/build_followup. */
@@ -569,7 +622,11 @@ static int synthetic_response(const hr_ccr_stream *s, hr_buf *out)
             rc |= hr_buf_puts(out, ",\"name\":");
             rc |= hr_json_write_raw(out, &d, hr_json_get(&d, 0, "name"));
             rc |= hr_buf_puts(out, ",\"input\":");
-            rc |= b->text.len ? hr_buf_append(out, t, b->text.len) : hr_buf_puts(out, "{}");
+            /* Streamed input that is not a JSON object is replayed as {}: the call is then
+             * answered with an error result the model can act on, and the replayed turn
+             * stays valid JSON. */
+            rc |= json_object_text(t, b->text.len) ? hr_buf_append(out, t, b->text.len)
+                                                   : hr_buf_puts(out, "{}");
             rc |= hr_buf_putc(out, '}');
             hr_json_doc_free(&d);
             break;
@@ -585,41 +642,37 @@ static int synthetic_response(const hr_ccr_stream *s, hr_buf *out)
     return rc ? -1 : 0;
 }
 
-static int flush_held(hr_ccr_stream *s, hr_buf *out)
-{
-    int rc = hr_buf_append(out, s->held.data ? s->held.data : "", s->held.len);
-    hr_buf_reset(&s->held);
-    s->holding = 0;
-    return rc;
-}
-
 int hr_ccr_stream_end(hr_ccr_stream *s, hr_ccr_store *store, const char *tenant,
                       hr_buf *followup, hr_buf *out)
 {
+    (void)out; /* what goes to the client now is already there: held events never do */
     if (!s->holding)
-        return 0;
+        return s->refusal ? -1 : 0;
     if (s->untrackable || s->round + 1 > HR_CCR_MAX_ROUNDS) {
-        flush_held(s, out);
-        return 0;
+        drop_held(s, s->untrackable ? "the stream's turn could not be tracked"
+                                    : "the model kept calling headroom_retrieve past the round cap");
+        return -1;
     }
     hr_buf resp = HR_BUF_INIT, next = HR_BUF_INIT;
     hr_buf results[HR_CCR_MAX_CALLS];
     for (size_t i = 0; i < HR_CCR_MAX_CALLS; i++)
         results[i] = (hr_buf)HR_BUF_INIT;
     hr_ccr_calls *calls = calloc(1, sizeof *calls); /* n = 0 until find_calls fills it */
-    int resolved = calls && synthetic_response(s, &resp) == 0 &&
-                   hr_ccr_find_calls(s->api, resp.data, resp.len, calls) == 1 &&
-                   hr_ccr_answer_calls(store, tenant, calls, results) == 0 &&
+    int found = calls && synthetic_response(s, &resp) == 0
+                    ? hr_ccr_find_calls(s->api, resp.data, resp.len, calls) : -1;
+    int resolved = found == 1 && hr_ccr_answer_calls(store, tenant, calls, results) == 0 &&
                    hr_ccr_build_followup(s->api, s->request.data, s->request.len,
                                          resp.data, resp.len, calls, results, &next) == 0;
+    int mixed = found == 0 && calls && calls->other > 0;
     for (size_t i = 0; calls && i < calls->n; i++)
         hr_buf_free(&results[i]);
     free(calls);
     hr_buf_free(&resp);
     if (!resolved) {
         hr_buf_free(&next);
-        flush_held(s, out);
-        return 0;
+        drop_held(s, mixed ? "the model called headroom_retrieve together with another tool"
+                           : "the model's headroom_retrieve turn could not be answered");
+        return -1;
     }
     hr_buf_reset(followup);
     hr_buf_append(followup, next.data, next.len);

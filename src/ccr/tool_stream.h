@@ -11,8 +11,18 @@
  *      its events to the same hr_ccr_stream; the continuation reaches the client as part of
  *      one message: its message_start is dropped, block indices continue where the client's
  *      left off, and message_delta usage counts all rounds. At most HR_CCR_MAX_ROUNDS.
- *   0: nothing to resolve (or another tool was called, or the round cap was hit): out
- *      receives the held events unchanged, and the stream is complete.
+ *   0: nothing was held (no headroom_retrieve call): the stream is complete.
+ *  -1: a headroom_retrieve turn was held but cannot be resolved: another tool was called
+ *      in the same turn, the round cap was hit, the stream could not be tracked, or
+ *      there is no memory. The held events are dropped (headroom_retrieve never reaches
+ *      the client, which did not define it) and hr_ccr_stream_refusal says why; the caller
+ *      ends the client's stream with the provider's error event.
+ * A call whose arguments are malformed (not JSON, no hash) is not a refusal: the model gets
+ * a tool result explaining the error, and the conversation goes on.
+ * Memory: what the stream keeps to replay a turn (block texts, held events) is capped
+ * (hr_ccr_stream_set_limit). Past the cap an ordinary turn is simply no longer tracked
+ * (its events pass through; tracking is only needed for headroom_retrieve), while a held
+ * headroom_retrieve turn is refused at once: hr_ccr_stream_event returns -2.
  * All three APIs: Anthropic Messages (block indices continue, message_delta usage summed),
  * OpenAI chat (continuation chunks keep the first round's id, the usage chunk sums all
  * rounds, one [DONE]) and Responses (continuation events keep counting sequence_number and
@@ -30,13 +40,19 @@ typedef struct hr_ccr_stream hr_ccr_stream;
 hr_ccr_stream *hr_ccr_stream_new(hr_ccr_api api, const char *request, size_t len);
 void hr_ccr_stream_free(hr_ccr_stream *s);
 
+/* Most bytes kept to replay a turn (0 = no cap; the default). */
+void hr_ccr_stream_set_limit(hr_ccr_stream *s, size_t max_bytes);
+
 /* One upstream event (event name may be NULL; data is the event's data payload). Appends
- * the SSE bytes to send now ("event: ...\ndata: ...\n\n") to out. 0 ok, -1 no memory. */
+ * the SSE bytes to send now ("event: ...\ndata: ...\n\n") to out. 0 ok, -1 no memory,
+ * -2 a held headroom_retrieve turn outgrew the cap (held events dropped; see above). */
 int hr_ccr_stream_event(hr_ccr_stream *s, const char *event, const char *data, size_t len,
                         hr_buf *out);
 
 /* At the end of an upstream stream; see above. store/tenant answer the calls. */
 int hr_ccr_stream_end(hr_ccr_stream *s, hr_ccr_store *store, const char *tenant,
                       hr_buf *followup, hr_buf *out);
+/* Why the last -1 / -2 was returned ("" before any). */
+const char *hr_ccr_stream_refusal(const hr_ccr_stream *s);
 
 #endif

@@ -1,4 +1,4 @@
-/* cmd_mcp.c: `headroom mcp`, the MCP server over stdio (src/ccr/mcp.c) wired to the CCR
+/* cmd_mcp.c: `headroom mcp [serve]`, the MCP server over stdio (src/ccr/mcp.c) wired to the CCR
  * store and to the compression pipeline. headroom_compress runs a pipeline instance of its
  * own (hr_pipeline_compress_text: the proxy's routing, ratio and store rules for one raw
  * tool output) whose originals go to this server's store, so --data-dir and the backend
@@ -21,7 +21,7 @@ typedef struct mcp_compress_ctx {
 
 static int compress_with_pipeline(void *user, const char *content, size_t len,
                                   const char *query, size_t qlen, hr_buf *out, char *transform,
-                                  size_t transform_len)
+                                  size_t transform_len, long long tokens[2])
 {
     mcp_compress_ctx *ctx = user;
     hr_compress_result res;
@@ -35,11 +35,20 @@ static int compress_with_pipeline(void *user, const char *content, size_t len,
         snprintf(transform, transform_len, "%s", res.compressor ? res.compressor : "");
     }
     hr_compress_result_free(&res);
+    tokens[0] = before;
+    tokens[1] = compressed == 1 ? after : before;
     return rc == 0 ? compressed : -1;
 }
 
 int hr_cmd_mcp(int argc, char **argv)
 {
+    if (argc >= 2 && (!strcmp(argv[1], "install") || !strcmp(argv[1], "uninstall") ||
+                      !strcmp(argv[1], "status")))
+        return hr_cmd_mcp_admin(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "serve")) { /* what the original registers */
+        argc--;
+        argv++;
+    }
     hr_ccr_config cfg;
     hr_ccr_config_default(&cfg);
     char err[256];
@@ -60,13 +69,16 @@ int hr_cmd_mcp(int argc, char **argv)
         if (r > 0)
             continue;
         fprintf(!strcmp(argv[i], "--help") ? stdout : stderr,
-                "usage: headroom mcp [--tenant KEY | --api-key-env VAR | --bearer-env VAR]\n"
+                "usage: headroom mcp [serve] [--tenant KEY | --api-key-env VAR | --bearer-env VAR]\n"
                 "                    [--ccr-backend sqlite|memory|redis] [--data-dir DIR]\n"
-                "                    [--redis-url URL] [--ccr-ttl S]\n\n"
+                "                    [--redis-url URL] [--ccr-ttl S]\n"
+                "       headroom mcp install|uninstall [--agent NAME]...\n"
+                "       headroom mcp status\n\n"
                 "MCP server on stdin/stdout (JSON-RPC, one message per line) with the\n"
                 "tools headroom_retrieve, headroom_compress and headroom_stats, over the\n"
                 "same CCR store as the proxy. Configure it in an MCP client as the\n"
-                "command `headroom mcp`.\n");
+                "command `headroom mcp serve`; `install` does that for the coding agents\n"
+                "found here (claude, codex, copilot, cursor, cline, continue, vibe).\n");
         return !strcmp(argv[i], "--help") ? 0 : 2;
     }
     hr_ccr_store *store = hr_ccr_store_open(&cfg, err, sizeof err);

@@ -14,11 +14,14 @@
 static void model_usage(FILE *out)
 {
     fprintf(out, "usage: headroom model import DIR --out FILE [--max-seq N]\n"
-                 "       headroom model info FILE [--tensors]\n\n"
+                 "       headroom model info FILE [--tensors]\n"
+                 "       headroom model fetch kompress [--out FILE] [options]\n\n"
                  "import  convert a HuggingFace model directory (config.json, model.safetensors,\n"
                  "        tokenizer.json or vocab.txt) into a headroom model file: int8 linear\n"
                  "        weights, mmap-ready (docs/model-format.md)\n"
-                 "info    verify a model file and print what is inside\n");
+                 "info    verify a model file and print what is inside\n"
+                 "fetch   download the pinned Kompress checkpoint, verify and import it\n"
+                 "        (headroom model fetch --help)\n");
 }
 
 static int cmd_import(int argc, char **argv)
@@ -86,9 +89,14 @@ static void print_tokenizer(const hr_model_vocab *v)
     if (v->kind == HR_TOK_WORDPIECE)
         printf("tokenizer     wordpiece, %u tokens, prefix \"%s\", max %u chars/word\n",
                v->n_tokens, v->prefix, v->max_chars_per_word);
+    else if (v->n_merges)
+        printf("tokenizer     byte-level bpe, %u tokens, %u merges, %u added tokens%s%s\n",
+               v->n_tokens, v->n_merges, v->n_added,
+               v->bpe_flags & HR_BPEF_ADD_PREFIX_SPACE ? ", add_prefix_space" : "",
+               v->bpe_flags & HR_BPEF_NO_REGEX ? ", no regex split" : "");
     else
-        printf("tokenizer     bpe, %u tokens (vocabulary only: merges not stored in v1)\n",
-               v->n_tokens);
+        printf("tokenizer     bpe, %u tokens (vocabulary only: a version 1 file has no merges;"
+               " re-import it)\n", v->n_tokens);
     printf("normalizer    %s%s%s%s%s\n", v->flags ? "" : "none",
            v->flags & HR_TOKF_LOWERCASE ? "lowercase " : "",
            v->flags & HR_TOKF_STRIP_ACCENTS ? "strip-accents " : "",
@@ -143,7 +151,7 @@ static int cmd_info(int argc, char **argv)
         return 1;
     }
     printf("file          %s\n", path);
-    printf("format        headroom model v%u, %zu bytes, sha256 %s (verified)\n", HR_MODEL_VERSION,
+    printf("format        headroom model v%u, %zu bytes, sha256 %s (verified)\n", mf->version,
            mf->size, mf->checksum_hex);
     print_config(mf);
     print_tokenizer(&mf->vocab);
@@ -162,6 +170,8 @@ int hr_cmd_model(int argc, char **argv)
         return cmd_import(argc - 1, argv + 1);
     if (!strcmp(argv[1], "info"))
         return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "fetch"))
+        return hr_cmd_model_fetch(argc - 1, argv + 1);
     fprintf(stderr, "headroom model: unknown subcommand '%s'\n", argv[1]);
     model_usage(stderr);
     return 2;

@@ -4,6 +4,7 @@
  * records, for the tests and tools) and says on stderr which counter answered.
  */
 #include "cli/commands.h"
+#include "http/download.h"
 #include "sys/hash.h"
 #include "tokens/bpe.h"
 #include "tokens/tokens.h"
@@ -90,21 +91,6 @@ static int http_get(const char *url, download *d)
     return 0;
 }
 
-static int mkdir_p(const char *path)
-{
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return (mkdir(tmp, 0700) != 0 && errno != EEXIST) ? -1 : 0;
-}
-
 /* Writes data to path via a 0600 temp file in the same directory and rename(2), so a
  * reader sees the old file or the complete new one, never a partial download. */
 static int write_atomic(const char *path, const char *data, size_t len)
@@ -187,7 +173,7 @@ static int fetch_one(hr_tok_encoding enc, const char *expected, const char *url_
     }
     strncat(dir, "/tokenizers", sizeof dir - strlen(dir) - 1);
     int rc = 0;
-    if (mkdir_p(dir) != 0 || write_atomic(path, d.data, d.len) != 0) {
+    if (hr_mkdir_p(dir, 0700) != 0 || write_atomic(path, d.data, d.len) != 0) {
         fprintf(stderr, "headroom tokens fetch: cannot write %s: %s\n", path, strerror(errno));
         rc = 1;
     } else {

@@ -14,8 +14,16 @@ int hr_cmd_proxy(int argc, char **argv);
 int hr_cmd_retrieve(int argc, char **argv);
 int hr_cmd_mcp(int argc, char **argv);
 int hr_cmd_model(int argc, char **argv);
+int hr_cmd_model_fetch(int argc, char **argv); /* `model fetch`, cmd_fetch.c */
 int hr_cmd_embed(int argc, char **argv);
 int hr_cmd_tokens(int argc, char **argv);
 int hr_cmd_compress(int argc, char **argv);
+int hr_cmd_wrap(int argc, char **argv);
+int hr_cmd_unwrap(int argc, char **argv);
+int hr_cmd_mcp_admin(int argc, char **argv); /* mcp install|uninstall|status */
+int hr_cmd_install(int argc, char **argv);
+int hr_cmd_uninstall(int argc, char **argv);
+int hr_cmd_status(int argc, char **argv);
+int hr_cmd_probe(int argc, char **argv);
 
 #endif

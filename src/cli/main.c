@@ -13,6 +13,12 @@ static const hr_command COMMANDS[] = {
     {"embed", "embed stdin lines with the sentence embedder (JSON lines)", hr_cmd_embed},
     {"tokens", "fetch tokenizer files, count tokens", hr_cmd_tokens},
     {"compress", "compress a request body or tool output from stdin (as the proxy would)", hr_cmd_compress},
+    {"wrap", "run a coding agent (claude, codex, aider, ...) through the proxy", hr_cmd_wrap},
+    {"unwrap", "undo what wrap registered with an agent", hr_cmd_unwrap},
+    {"install", "run the proxy as a systemd service (user, or system as root)", hr_cmd_install},
+    {"uninstall", "stop and remove the systemd service", hr_cmd_uninstall},
+    {"status", "what runs where: proxy, service, wrapped agents, MCP registrations", hr_cmd_status},
+    {"probe", "exit 0 when the local proxy answers GET /livez (or PATH) with 200", hr_cmd_probe},
 };
 
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])

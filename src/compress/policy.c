@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void hr_pipeline_config_default(hr_pipeline_config *c)
 {
@@ -25,19 +26,24 @@ void hr_pipeline_config_default(hr_pipeline_config *c)
 
 int hr_compress_mode_parse(const char *s, hr_compress_mode *out)
 {
-    if (!strcmp(s, "token"))
-        *out = HR_MODE_TOKEN;
-    else if (!strcmp(s, "cache"))
-        *out = HR_MODE_CACHE;
-    else
-        return -1;
-    return 0;
+    /* the original's legacy names, still accepted there (case-insensitive) */
+    static const char *const token[] = {"token", "token_mode", "token_savings", "token_headroom"};
+    static const char *const cache[] = {"cache", "cache_mode", "cost_savings"};
+    for (size_t i = 0; i < sizeof token / sizeof token[0]; i++)
+        if (!strcasecmp(s, token[i]))
+            return *out = HR_MODE_TOKEN, 0;
+    for (size_t i = 0; i < sizeof cache / sizeof cache[0]; i++)
+        if (!strcasecmp(s, cache[i]))
+            return *out = HR_MODE_CACHE, 0;
+    return -1;
 }
 
 const char *hr_compress_mode_name(hr_compress_mode m)
 {
     return m == HR_MODE_CACHE ? "cache" : "token";
 }
+
+static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
 {
@@ -74,8 +80,15 @@ static int apply_setting(hr_pipeline_config *c, const char *name, const char *v,
             return 0;
         }
     } else if (!strcmp(name, "exclude-tools")) {
-        if (strlen(v) < sizeof c->exclude_tools) {
-            snprintf(c->exclude_tools, sizeof c->exclude_tools, "%s", v);
+        /* merged with the defaults, as the original does; a later list replaces an earlier */
+        int n = snprintf(c->exclude_tools, sizeof c->exclude_tools, "%s%s%s",
+                         HR_POLICY_DEFAULT_EXCLUDE, *v ? "," : "", v);
+        if (n >= 0 && (size_t)n < sizeof c->exclude_tools)
+            return 0;
+        snprintf(c->exclude_tools, sizeof c->exclude_tools, "%s", HR_POLICY_DEFAULT_EXCLUDE);
+    } else if (!strcmp(name, "protect-tool-results")) {
+        if (strlen(v) < sizeof c->protect_tools) {
+            snprintf(c->protect_tools, sizeof c->protect_tools, "%s", v);
             return 0;
         }
     } else if (!strcmp(name, "min-bytes")) {
@@ -102,6 +115,8 @@ int hr_pipeline_config_from_env(hr_pipeline_config *c, char *err, size_t errlen)
                                          {"HEADROOM_COMPRESSION_DEADLINE_MS",
                                           "compression-deadline-ms"},
                                          {"HEADROOM_EXCLUDE_TOOLS", "exclude-tools"},
+                                         {"HEADROOM_PROTECT_TOOL_RESULTS",
+                                          "protect-tool-results"},
                                          {"HEADROOM_MIN_BYTES", "min-bytes"},
                                          {"HEADROOM_MAX_RATIO", "max-ratio"}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
@@ -115,9 +130,10 @@ int hr_pipeline_config_from_env(hr_pipeline_config *c, char *err, size_t errlen)
 int hr_pipeline_config_arg(hr_pipeline_config *c, int argc, char **argv, int *i, char *err,
                            size_t errlen)
 {
-    static const char *const names[] = {"mode",      "compression-deadline-ms",
-                                        "exclude-tools", "min-bytes",
-                                        "max-ratio", "max-items"};
+    static const char *const names[] = {"mode",          "compression-deadline-ms",
+                                        "exclude-tools", "protect-tool-results",
+                                        "min-bytes",     "max-ratio",
+                                        "max-items"};
     const char *a = argv[*i];
     if (strncmp(a, "--", 2) != 0)
         return 0;
@@ -141,6 +157,30 @@ int hr_pipeline_config_arg(hr_pipeline_config *c, int argc, char **argv, int *i,
     return 0;
 }
 
+/* Glob match of pattern[0..plen) against name[0..nlen), ASCII case-insensitive; '*' is
+ * any run, '?' one byte. Backtracks to the last '*' only: linear in practice. */
+static int glob_match(const char *pat, size_t plen, const char *name, size_t nlen)
+{
+    size_t p = 0, n = 0, star = (size_t)-1, mark = 0;
+    while (n < nlen) {
+        if (p < plen && pat[p] == '*') {
+            star = p++;
+            mark = n;
+        } else if (p < plen && (pat[p] == '?' || lower(pat[p]) == lower(name[n]))) {
+            p++;
+            n++;
+        } else if (star != (size_t)-1) {
+            p = star + 1;
+            n = ++mark;
+        } else {
+            return 0;
+        }
+    }
+    while (p < plen && pat[p] == '*')
+        p++;
+    return p == plen;
+}
+
 int hr_policy_tool_excluded(const char *list, const char *name, size_t len)
 {
     const char *p = list;
@@ -153,7 +193,7 @@ int hr_policy_tool_excluded(const char *list, const char *name, size_t len)
         }
         while (n && p[n - 1] == ' ')
             n--;
-        if (n == len && n && memcmp(p, name, n) == 0)
+        if (n && len && glob_match(p, n, name, len))
             return 1;
         p = comma ? comma + 1 : NULL;
     }
@@ -226,7 +266,8 @@ static int excluded_call(walker *w, uint32_t id)
         hr_buf_reset(&w->scratch);
         if (hr_json_string(w->d, w->tools[i].name, &w->scratch) != 0 || !w->scratch.data)
             return 0;
-        return hr_policy_tool_excluded(w->c->exclude_tools, w->scratch.data, w->scratch.len);
+        return hr_policy_tool_excluded(w->c->exclude_tools, w->scratch.data, w->scratch.len) ||
+               hr_policy_tool_excluded(w->c->protect_tools, w->scratch.data, w->scratch.len);
     }
     return 0;
 }

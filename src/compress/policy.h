@@ -39,7 +39,12 @@ typedef struct hr_pipeline_config {
     size_t min_bytes;          /* spans shorter than this are skipped (512) */
     double max_ratio;          /* keep a result only if tokens_after <= ratio * before (0.85) */
     unsigned deadline_ms;      /* per request; past it, remaining spans pass (2000) */
-    char exclude_tools[HR_POLICY_EXCLUDE_MAX]; /* comma-separated tool names, exact match */
+    char exclude_tools[HR_POLICY_EXCLUDE_MAX]; /* comma-separated tool names or glob patterns,
+                                                  case-insensitive: the defaults, then the
+                                                  user's --exclude-tools (merged, as the
+                                                  original does) */
+    char protect_tools[HR_POLICY_EXCLUDE_MAX]; /* --protect-tool-results: same form; these
+                                                  outputs are never compressed either */
     size_t max_sessions;       /* session cache: sessions kept (LRU, 256) */
     size_t max_entries;        /* per session: distinct tool outputs remembered (2048) */
     size_t max_session_bytes;  /* per session: bytes of compressed text remembered (8 MiB) */
@@ -48,17 +53,20 @@ typedef struct hr_pipeline_config {
 } hr_pipeline_config;
 
 /* Defaults as documented on each field; exclude_tools is HR_POLICY_DEFAULT_EXCLUDE. */
+/* The original's defaults (Read, Glob, Grep, Write, Edit), then other agents' tools whose
+ * exact text the agent edits, and our own retrieval tool (its answer is an original). */
 #define HR_POLICY_DEFAULT_EXCLUDE                                                             \
-    "Read,Write,Edit,MultiEdit,NotebookEdit,NotebookRead,str_replace_editor,"                 \
-    "str_replace_based_edit_tool,apply_patch,read_file,write_file,edit_file"
+    "Read,Glob,Grep,Write,Edit,MultiEdit,NotebookEdit,NotebookRead,str_replace_editor,"       \
+    "str_replace_based_edit_tool,apply_patch,read_file,write_file,edit_file,headroom_retrieve"
 void hr_pipeline_config_default(hr_pipeline_config *c);
 
 /* Applies HEADROOM_MODE, HEADROOM_COMPRESSION_DEADLINE_MS, HEADROOM_EXCLUDE_TOOLS,
- * HEADROOM_MIN_BYTES, HEADROOM_MAX_RATIO. 0 ok, -1 with err filled on a bad value. */
+ * HEADROOM_PROTECT_TOOL_RESULTS, HEADROOM_MIN_BYTES, HEADROOM_MAX_RATIO. 0 ok, -1 with err filled on a bad value. */
 int hr_pipeline_config_from_env(hr_pipeline_config *c, char *err, size_t errlen);
 
-/* Consumes one option at argv[*i]: --mode token|cache, --compression-deadline-ms MS,
- * --exclude-tools LIST, --min-bytes N, --max-ratio R, --max-items N (also --opt=value).
+/* Consumes one option at argv[*i]: --mode token|cache (also the original's legacy names
+ * token_mode, token_savings, token_headroom, cache_mode, cost_savings),
+ * --compression-deadline-ms MS, --exclude-tools LIST, --protect-tool-results LIST, --min-bytes N, --max-ratio R, --max-items N (also --opt=value).
  * 1 consumed (*i left on the last argument consumed), 0 not ours, -1 bad value (err). */
 int hr_pipeline_config_arg(hr_pipeline_config *c, int argc, char **argv, int *i, char *err,
                            size_t errlen);
@@ -66,7 +74,8 @@ int hr_pipeline_config_arg(hr_pipeline_config *c, int argc, char **argv, int *i,
 int hr_compress_mode_parse(const char *s, hr_compress_mode *out); /* 0 ok, -1 unknown */
 const char *hr_compress_mode_name(hr_compress_mode m);
 
-/* 1 if name (len bytes) is in the comma-separated list. */
+/* 1 if name (len bytes) matches an entry of the comma-separated list: ASCII
+ * case-insensitive, '*' and '?' as glob wildcards ("mcp__*" excludes every MCP tool). */
 int hr_policy_tool_excluded(const char *list, const char *name, size_t len);
 
 typedef struct hr_policy_span {

@@ -271,7 +271,7 @@ hr_guard_conn *hr_guard_open(hr_guard *g, int fd, const struct sockaddr *addr, i
     double now = now_ms();
     if (g->opts.total_limit && g->served >= g->opts.total_limit) {
         refuse_locked(g, c, 503, "Service Unavailable", "server_busy",
-                      "the proxy serves its maximum number of connections (--max-connections)");
+                      "the proxy serves its maximum number of connections (--limit-concurrency)");
     } else if (g->opts.per_address_limit && c->has_addr &&
                count_address_locked(g, c->addr) >= g->opts.per_address_limit) {
         refuse_locked(g, c, 429, "Too Many Requests", "too_many_connections",

@@ -43,8 +43,9 @@ struct hr_http_exchange {
     const char **headers;   /* owned array of MHD-owned strings */
     size_t n_headers;
     hr_buf body;
-    size_t dropped;         /* body bytes dropped after the limit was passed */
-    int started, handled, responded, too_large, completed_ok;
+    hr_budget_lease lease;  /* the body's bytes and what the handler adds */
+    size_t dropped;         /* body bytes dropped after the limit was passed or refused */
+    int started, handled, responded, too_large, refused, completed_ok;
     hr_reqcheck_result rejected;  /* status 0 = the head passed reqcheck */
     hr_guard_conn *guarded;       /* the connection's guard record, or NULL */
     int fd;
@@ -88,6 +89,7 @@ static void exchange_free(hr_http_exchange *ex)
     free(ex->headers);
     free(ex->raw_uri);
     hr_buf_free(&ex->body);
+    hr_budget_lease_end(&ex->lease);
     free(ex);
 }
 
@@ -101,6 +103,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     ex->srv = cls;
     ex->conn = conn;
     ex->fd = -1;
+    ex->lease = (hr_budget_lease)HR_BUDGET_LEASE_INIT(ex->srv->opts.budget);
     ex->raw_uri = strdup(uri ? uri : "/");
     if (!ex->raw_uri) {
         free(ex);
@@ -182,10 +185,18 @@ static int exchange_begin(hr_http_exchange *ex, const char *url, const char *met
         unsigned long long n = strtoull(cl, &end, 10);
         if (end != cl && n > ex->srv->opts.max_body_bytes)
             ex->too_large = 1;
+        else if (end != cl && n > 0 && hr_budget_lease_cover(&ex->lease, (size_t)n + 1) != 0)
+            ex->refused = 1; /* before a byte is buffered: refused at once */
         else if (end != cl && n > 0 && hr_buf_reserve(&ex->body, (size_t)n) != 0)
             return -1; /* the declared size at once: no realloc copies while it arrives */
     }
     return hc.failed ? -1 : 0;
+}
+
+static int expects_continue(const hr_http_exchange *ex)
+{
+    const char *e = hr_http_header(ex, "expect");
+    return e && !strcasecmp(e, "100-continue");
 }
 
 static void respond_internal_error(hr_http_exchange *ex)
@@ -214,7 +225,8 @@ static void dispatch(hr_http_exchange *ex)
 }
 
 /* The first call, when the head is complete: refuse a connection over its address limit,
- * answer a refused head or a declared oversize body at once, else wait for the body. */
+ * answer a refused head or a declared oversize body at once, else wait for the body (a
+ * body the budget refused is dropped as it comes, see below). */
 static enum MHD_Result on_head(hr_http_exchange *ex, const char *url, const char *method,
                                const char *version)
 {
@@ -223,7 +235,11 @@ static enum MHD_Result on_head(hr_http_exchange *ex, const char *url, const char
         return MHD_NO; /* the refusal was written at accept */
     if (exchange_begin(ex, url, method, version) != 0)
         return MHD_NO;
-    if (ex->too_large || ex->rejected.status) {
+    /* A body the budget refused is answered before it is read only when the client waits
+     * for 100 Continue: a client already sending would have the answer destroyed by the
+     * reset a close with unread bytes causes, so its body is read and dropped instead
+     * (never buffered) and answered at its end. */
+    if (ex->too_large || ex->rejected.status || (ex->refused && expects_continue(ex))) {
         dispatch(ex);
         return MHD_YES;
     }
@@ -251,9 +267,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         if (ex->handled)
             return MHD_YES; /* answered early: drop the rest */
-        if (ex->too_large) {
-            /* over the limit: drop the rest to answer 413 after it, but not for ever: past
-             * another max_body_bytes, close without an answer */
+        if (ex->too_large || ex->refused) {
+            /* over the limit, or refused by the budget: drop the rest (never buffered) to
+             * answer after it, but not for ever: past another max_body_bytes, close
+             * without an answer */
             ex->dropped += n;
             return ex->dropped <= ex->srv->opts.max_body_bytes ? MHD_YES : MHD_NO;
         }
@@ -263,6 +280,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
              * deadline bounds how long that takes */
             ex->too_large = 1;
             hr_buf_free(&ex->body);
+            hr_budget_lease_end(&ex->lease);
+            return MHD_YES;
+        }
+        if (hr_budget_lease_cover(&ex->lease, ex->body.len + n + 1) != 0) {
+            ex->refused = 1; /* a body without Content-Length outgrew the budget: the
+                              * rest is dropped as it comes, the answer goes at its end */
+            hr_buf_free(&ex->body);
+            hr_budget_lease_end(&ex->lease);
             return MHD_YES;
         }
         return hr_buf_append(&ex->body, upload_data, n) == 0 ? MHD_YES : MHD_NO;
@@ -453,6 +478,8 @@ const char *hr_http_body(const hr_http_exchange *ex, size_t *len)
 }
 
 int hr_http_body_too_large(const hr_http_exchange *ex) { return ex->too_large; }
+int hr_http_body_refused(const hr_http_exchange *ex) { return ex->refused; }
+hr_budget_lease *hr_http_lease(hr_http_exchange *ex) { return &ex->lease; }
 
 int hr_http_rejected(const hr_http_exchange *ex, const char **reason)
 {
@@ -513,7 +540,7 @@ int hr_http_respond(hr_http_exchange *ex, int status, const char *const *headers
     if (!r)
         return -1;
     add_headers(r, headers, n_pairs);
-    if (ex->too_large || ex->rejected.status)
+    if (ex->too_large || ex->refused || ex->rejected.status) /* not reused */
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     return queue(ex, status, r);
 }

@@ -11,6 +11,10 @@
  *     = 1 and must answer, typically 413: at once when Content-Length says so, after the
  *     rest of a chunked body was read and dropped otherwise (a chunked body longer than
  *     twice the limit is cut without an answer); the connection then closes);
+ *   - a body the in-flight budget cannot hold (opts.budget: the declared Content-Length
+ *     at once, a chunked body as it grows) is not buffered: it is read and dropped, and the
+ *     handler is called at its end (at once if the client waits for 100 Continue) with
+ *     hr_http_body_refused() = 1, typically for a 503; the connection then closes;
  *   - a request head that breaks the rules of reqcheck.h (target form, field bytes,
  *     framing) reaches the handler at once with hr_http_rejected() != 0: it must answer
  *     with that status and reason; the connection then closes;
@@ -29,6 +33,8 @@
 #ifndef HR_HTTP_SERVER_H
 #define HR_HTTP_SERVER_H
 
+#include "sys/budget.h"
+
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -42,6 +48,8 @@ typedef struct hr_http_server_opts {
     int port;                   /* 0 = any free port (see hr_http_server_port) */
     unsigned max_connections;   /* simultaneous connections served; beyond: 503 at accept */
     size_t max_body_bytes;      /* request bodies beyond this go to the handler early */
+    hr_budget *budget;          /* optional: every body's bytes are reserved here first and
+                                   released when the exchange ends */
     size_t thread_stack_bytes;  /* per-connection thread stack; 0 = library default */
     unsigned idle_timeout_s;    /* close keep-alive connections idle this long; 0 = never */
     unsigned per_address_limit; /* open connections per client address; 0 = no limit */
@@ -78,6 +86,11 @@ const char *hr_http_header(const hr_http_exchange *ex, const char *name); /* cas
 const char *const *hr_http_headers(const hr_http_exchange *ex, size_t *n_pairs);
 const char *hr_http_body(const hr_http_exchange *ex, size_t *len); /* raw bytes as sent */
 int hr_http_body_too_large(const hr_http_exchange *ex);
+/* 1 when the body was refused because the in-flight budget could not hold it. */
+int hr_http_body_refused(const hr_http_exchange *ex);
+/* The exchange's lease on opts.budget: the handler may add what it buffers for this
+ * request (decoded body, held answer) so it is released with the body. */
+hr_budget_lease *hr_http_lease(hr_http_exchange *ex);
 /* The status (400, 501) when the request head was refused, with the reason for the client;
  * 0 when it was accepted. */
 int hr_http_rejected(const hr_http_exchange *ex, const char **reason);

@@ -39,12 +39,21 @@ static int fail(parser *ps, size_t at, const char *fmt, ...)
 {
     if (ps->err) {
         ps->err->offset = at;
+        ps->err->kind = HR_JSON_ERR_SYNTAX;
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(ps->err->msg, sizeof ps->err->msg, fmt, ap);
         va_end(ap);
     }
     return -1;
+}
+
+/* fail's result with the error's kind set (fail itself reports syntax errors). */
+static int kind(parser *ps, hr_json_error_kind k, int rc)
+{
+    if (ps->err)
+        ps->err->kind = k;
+    return rc;
 }
 
 static int fail_unexpected(parser *ps, const char *wanted)
@@ -73,14 +82,14 @@ static int new_node(parser *ps, hr_json_type type, size_t start, size_t key_s, s
 {
     hr_json_doc *d = ps->doc;
     if (d->n >= ps->lim.max_nodes || d->n == HR_JSON_NONE - 1)
-        return fail(ps, start, "too many JSON values (limit %zu) at byte %zu", ps->lim.max_nodes,
-                    start);
+        return kind(ps, HR_JSON_ERR_LIMIT, fail(ps, start, "too many JSON values (limit %zu) at byte %zu",
+                                                ps->lim.max_nodes, start));
     if (d->n == d->cap) {
         uint32_t cap = d->cap ? d->cap : 64;
         cap = cap > UINT32_MAX / 2 ? UINT32_MAX - 1 : cap * 2;
         hr_json_node *nodes = realloc(d->nodes, (size_t)cap * sizeof *nodes);
         if (!nodes)
-            return fail(ps, start, "out of memory at byte %zu", start);
+            return kind(ps, HR_JSON_ERR_NOMEM, fail(ps, start, "out of memory at byte %zu", start));
         d->nodes = nodes;
         d->cap = cap;
     }
@@ -184,8 +193,9 @@ static int scan_string(parser *ps, uint8_t *flags)
         if (c == '"') {
             ps->p++;
             if (ps->p - start - 2 > ps->lim.max_string)
-                return fail(ps, start, "string at byte %zu is longer than the limit of %zu bytes",
-                            start, ps->lim.max_string);
+                return kind(ps, HR_JSON_ERR_LIMIT,
+                            fail(ps, start, "string at byte %zu is longer than the limit of %zu bytes",
+                                 start, ps->lim.max_string));
             return 0;
         }
         if (c == '\\') {
@@ -278,13 +288,13 @@ static int scan_literal(parser *ps, const char *word)
 static int push_frame(parser *ps, uint32_t node)
 {
     if (ps->depth >= ps->lim.max_depth)
-        return fail(ps, ps->p, "nesting deeper than %u levels at byte %zu", ps->lim.max_depth,
-                    ps->p);
+        return kind(ps, HR_JSON_ERR_LIMIT, fail(ps, ps->p, "nesting deeper than %u levels at byte %zu",
+                                                ps->lim.max_depth, ps->p));
     if (ps->depth == ps->stack_cap) {
         uint32_t cap = ps->stack_cap ? ps->stack_cap * 2 : 32;
         frame *st = realloc(ps->stack, (size_t)cap * sizeof *st);
         if (!st)
-            return fail(ps, ps->p, "out of memory at byte %zu", ps->p);
+            return kind(ps, HR_JSON_ERR_NOMEM, fail(ps, ps->p, "out of memory at byte %zu", ps->p));
         ps->stack = st;
         ps->stack_cap = cap;
     }
@@ -434,7 +444,7 @@ int hr_json_parse(hr_json_doc *doc, const char *src, size_t len, const hr_json_l
         ps.lim.max_nodes = defaults.max_nodes;
     int rc;
     if (len >= UINT32_MAX)
-        rc = fail(&ps, 0, "document of %zu bytes is too large (limit 4 GiB)", len);
+        rc = kind(&ps, HR_JSON_ERR_LIMIT, fail(&ps, 0, "document of %zu bytes is too large (limit 4 GiB)", len));
     else
         rc = run_parser(&ps);
     free(ps.stack);

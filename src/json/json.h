@@ -62,9 +62,16 @@ typedef struct hr_json_limits {
 
 #define HR_JSON_LIMITS_DEFAULT {512, (size_t)64 << 20, (size_t)64 << 20, 0}
 
+typedef enum {
+    HR_JSON_ERR_SYNTAX = 0, /* not JSON */
+    HR_JSON_ERR_LIMIT,      /* valid so far, but past a limit (depth, string, values, size) */
+    HR_JSON_ERR_NOMEM,
+} hr_json_error_kind;
+
 typedef struct hr_json_error {
     size_t offset;  /* byte offset where the problem was found */
     char msg[160];  /* human-readable: "unexpected character 'x' at byte 17", ... */
+    int kind;       /* hr_json_error_kind: callers must not call a limit "invalid JSON" */
 } hr_json_error;
 
 typedef struct hr_json_doc {

@@ -5,6 +5,7 @@
 #include "ml/import.h"
 
 #include "json/json.h"
+#include "ml/import_internal.h"
 #include "ml/safetensors.h"
 #include "ml/wordpiece.h"
 
@@ -44,13 +45,7 @@ static char *read_file(const char *dir, const char *name, size_t *len)
     return hr_buf_steal(&b, len);
 }
 
-typedef struct json_file {
-    char *text;
-    hr_json_doc doc;
-} json_file;
-
-/* 1 loaded, 0 absent, -1 present but unreadable/invalid (err filled). */
-static int load_json(const char *dir, const char *name, json_file *jf, hr_ml_error *err)
+int hr_import_load_json(const char *dir, const char *name, json_file *jf, hr_ml_error *err)
 {
     size_t len;
     memset(jf, 0, sizeof *jf);
@@ -69,7 +64,7 @@ static int load_json(const char *dir, const char *name, json_file *jf, hr_ml_err
     return 1;
 }
 
-static void free_json(json_file *jf)
+void hr_import_free_json(json_file *jf)
 {
     hr_json_doc_free(&jf->doc);
     free(jf->text);
@@ -203,16 +198,16 @@ static void read_usage(const char *dir, const hr_json_doc *cfg, hr_model_config 
     }
     json_file jf;
     hr_ml_error ignored;
-    if (load_json(dir, "sentence_bert_config.json", &jf, &ignored) == 1) {
+    if (hr_import_load_json(dir, "sentence_bert_config.json", &jf, &ignored) == 1) {
         long ms = get_pos_int(&jf.doc, 0, "max_seq_length");
         if (ms > 0)
             c->max_seq = (uint32_t)ms;
-        free_json(&jf);
+        hr_import_free_json(&jf);
     }
-    if (load_json(dir, "1_Pooling/config.json", &jf, &ignored) == 1) {
+    if (hr_import_load_json(dir, "1_Pooling/config.json", &jf, &ignored) == 1) {
         if (hr_json_is_true(&jf.doc, hr_json_get(&jf.doc, 0, "pooling_mode_cls_token")))
             c->pooling = HR_POOL_CLS;
-        free_json(&jf);
+        hr_import_free_json(&jf);
     }
     if (c->max_seq > c->max_positions)
         c->max_seq = c->max_positions;
@@ -265,21 +260,23 @@ static int64_t max_id_in(const hr_json_doc *d, uint32_t obj)
     return mx;
 }
 
-/* Puts token text at tokens[id]; a different text already there is a conflict. */
-static int place_token(char **tokens, uint32_t n, int64_t id, hr_buf *text)
+/* Puts token text at tokens[id]; a different text already there is a conflict unless
+ * `shared` (BPE: an added token may carry the raw text of a vocabulary entry whose stored
+ * string is byte-mapped; import_bpe.c puts the added text in the table afterwards). */
+static int place_token(char **tokens, uint32_t n, int64_t id, hr_buf *text, int shared)
 {
     if (id < 0 || id >= n || hr_buf_reserve(text, 1) != 0)
         return -1;
     text->data[text->len] = '\0';
     if (tokens[id])
-        return strcmp(tokens[id], text->data) ? -1 : 0;
+        return strcmp(tokens[id], text->data) && !shared ? -1 : 0;
     tokens[id] = hr_buf_steal(text, NULL);
     return 0;
 }
 
 /* Fills tokens[id] from tokenizer.json's model vocab plus its added tokens (ModernBERT's
  * specials live only there); caller frees each token. Ids must be 0..n-1 without gaps. */
-static int read_vocab_table(const hr_json_doc *d, uint32_t vocab, char ***tokens_out,
+static int read_vocab_table(const hr_json_doc *d, uint32_t vocab, int bpe, char ***tokens_out,
                             uint32_t *n_out, hr_ml_error *err)
 {
     uint32_t added = hr_json_get(d, 0, "added_tokens");
@@ -305,7 +302,7 @@ static int read_vocab_table(const hr_json_doc *d, uint32_t vocab, char ***tokens
     for (uint32_t c = d->nodes[vocab].first_child; c != HR_JSON_NONE && !bad; c = d->nodes[c].next) {
         hr_buf key = HR_BUF_INIT;
         bad = hr_json_int64(d, c, &id) != 0 || hr_json_key(d, c, &key) != 0 ||
-              place_token(tokens, n, id, &key) != 0;
+              place_token(tokens, n, id, &key, 0) != 0;
         hr_buf_free(&key);
     }
     for (uint32_t i = 0; an && an->type == HR_JSON_ARRAY && i < an->count && !bad; i++) {
@@ -313,7 +310,7 @@ static int read_vocab_table(const hr_json_doc *d, uint32_t vocab, char ***tokens
         hr_buf text = HR_BUF_INIT;
         bad = hr_json_int64(d, hr_json_get(d, t, "id"), &id) != 0 ||
               hr_json_string(d, hr_json_get(d, t, "content"), &text) != 0 ||
-              place_token(tokens, n, id, &text) != 0;
+              place_token(tokens, n, id, &text, bpe) != 0;
         hr_buf_free(&text);
     }
     for (uint32_t i = 0; i < n && !bad; i++)
@@ -326,9 +323,10 @@ static int read_vocab_table(const hr_json_doc *d, uint32_t vocab, char ***tokens
 }
 
 /* Fills tokens[id] and the tokenizer options from tokenizer.json (WordPiece for BERT,
- * byte-level BPE for ModernBERT: its merges are not stored in format v1 yet). */
+ * byte-level BPE with merges, added tokens and template for ModernBERT: import_bpe.c,
+ * arrays in *bpe_owned[0..1] for the caller to free). */
 static int read_tokenizer_json(const json_file *jf, hr_model_vocab *meta, char ***tokens_out,
-                               uint32_t *n_out, hr_ml_error *err)
+                               uint32_t *n_out, uint32_t *bpe_owned[2], hr_ml_error *err)
 {
     const hr_json_doc *d = &jf->doc;
     uint32_t model = hr_json_get(d, 0, "model");
@@ -343,7 +341,7 @@ static int read_tokenizer_json(const json_file *jf, hr_model_vocab *meta, char *
     meta->kind = wordpiece ? HR_TOK_WORDPIECE : HR_TOK_BPE;
     int ok = 1;
     meta->flags = wordpiece ? normalizer_flags(d, hr_json_get(d, 0, "normalizer"), err, &ok) : 0;
-    if (!ok || read_vocab_table(d, vocab, tokens_out, n_out, err) != 0)
+    if (!ok || read_vocab_table(d, vocab, bpe, tokens_out, n_out, err) != 0)
         return -1;
     char **tokens = *tokens_out;
     uint32_t n = *n_out;
@@ -362,6 +360,8 @@ static int read_tokenizer_json(const json_file *jf, hr_model_vocab *meta, char *
     hr_buf_free(&s);
     long mc = get_pos_int(d, model, "max_input_chars_per_word");
     meta->max_chars_per_word = wordpiece ? (mc > 0 ? (uint32_t)mc : 100) : 0;
+    if (bpe)
+        return hr_import_bpe(d, tokens, n, meta, &bpe_owned[0], &bpe_owned[1], err);
     return 0;
 }
 
@@ -380,15 +380,17 @@ static int import_tokenizer(const char *dir, hr_model_writer *w, const hr_model_
 {
     hr_model_vocab meta = {0};
     meta.kind = HR_TOK_WORDPIECE;
+    meta.cls_id = meta.sep_id = -1;
+    uint32_t *bpe_owned[2] = {NULL, NULL};
     char **tokens = NULL;
     uint32_t n = 0;
     json_file jf;
-    int rc = -1, have = load_json(dir, "tokenizer.json", &jf, err);
+    int rc = -1, have = hr_import_load_json(dir, "tokenizer.json", &jf, err);
     if (have < 0)
         return -1;
     if (have) {
-        rc = read_tokenizer_json(&jf, &meta, &tokens, &n, err);
-        free_json(&jf);
+        rc = read_tokenizer_json(&jf, &meta, &tokens, &n, bpe_owned, err);
+        hr_import_free_json(&jf);
     } else {
         size_t len;
         char *txt = read_file(dir, "vocab.txt", &len);
@@ -419,8 +421,10 @@ static int import_tokenizer(const char *dir, hr_model_writer *w, const hr_model_
         free(txt);
     }
     if (rc == 0) {
-        meta.cls_id = vocab_find(tokens, n, "[CLS]");
-        meta.sep_id = vocab_find(tokens, n, "[SEP]");
+        if (meta.cls_id < 0) /* BPE: from the template; WordPiece: by name */
+            meta.cls_id = vocab_find(tokens, n, "[CLS]");
+        if (meta.sep_id < 0)
+            meta.sep_id = vocab_find(tokens, n, "[SEP]");
         meta.pad_id = vocab_find(tokens, n, "[PAD]");
         meta.mask_id = vocab_find(tokens, n, "[MASK]");
         if (meta.pad_id < 0)
@@ -432,32 +436,29 @@ static int import_tokenizer(const char *dir, hr_model_writer *w, const hr_model_
             hr_ml_error_set(err, "tokenizer has %u tokens, the model only %u embeddings", n,
                             cfg->vocab_size);
             rc = -1;
-        } else if (hr_model_writer_set_vocab(w, &meta, (const char *const *)tokens, n) != 0) {
+        } else if (hr_model_writer_set_vocab(w, &meta, (const char *const *)tokens, n) != 0 ||
+                   (meta.kind == HR_TOK_BPE && hr_model_writer_set_bpe(w, &meta) != 0)) {
             hr_ml_error_set(err, "out of memory");
             rc = -1;
         }
     }
+    free(bpe_owned[0]);
+    free(bpe_owned[1]);
     free_tokens(tokens, n);
     return rc;
 }
 
 /* ---- weights --------------------------------------------------------------------------- */
 
-typedef struct weight_src {
-    const hr_safetensors *st;
-    const char *prefix; /* "" or "bert." */
-} weight_src;
+typedef hr_weight_src weight_src;
 
-static int read_w(const weight_src *s, const char *name, float **out, hr_st_info *info,
-                  hr_ml_error *err)
+static int read_w(weight_src *s, const char *name, float **out, hr_st_info *info, hr_ml_error *err)
 {
-    char full[256];
-    snprintf(full, sizeof full, "%s%s", s->prefix, name);
-    return hr_safetensors_read_f32(s->st, full, out, info, err);
+    return hr_weight_read(s, name, out, info, err);
 }
 
 /* Copies tensor `from` (expected shape rows x cols, cols 0 = 1-D) to `to` as dtype. */
-static int copy_tensor(const weight_src *s, hr_model_writer *w, const char *from, const char *to,
+static int copy_tensor(weight_src *s, hr_model_writer *w, const char *from, const char *to,
                        uint32_t dtype, uint32_t rows, uint32_t cols, hr_ml_error *err)
 {
     float *data;
@@ -478,7 +479,7 @@ static int copy_tensor(const weight_src *s, hr_model_writer *w, const char *from
 }
 
 /* A Linear (weight [out, in] + bias [out]) as int8 weight + fp32 bias. */
-static int copy_linear(const weight_src *s, hr_model_writer *w, const char *from, const char *to,
+static int copy_linear(weight_src *s, hr_model_writer *w, const char *from, const char *to,
                        uint32_t out, uint32_t in, hr_ml_error *err)
 {
     char a[160], b[160];
@@ -491,7 +492,7 @@ static int copy_linear(const weight_src *s, hr_model_writer *w, const char *from
     return copy_tensor(s, w, a, b, HR_DT_F32, out, 0, err);
 }
 
-static int copy_norm(const weight_src *s, hr_model_writer *w, const char *from, const char *to,
+static int copy_norm(weight_src *s, hr_model_writer *w, const char *from, const char *to,
                      uint32_t n, hr_ml_error *err)
 {
     char a[160], b[160];
@@ -505,7 +506,7 @@ static int copy_norm(const weight_src *s, hr_model_writer *w, const char *from, 
 }
 
 /* Q, K and V fused into one [3H, H] matrix so attention input is one matmul. */
-static int fuse_qkv(const weight_src *s, hr_model_writer *w, int layer, uint32_t H, hr_ml_error *err)
+static int fuse_qkv(weight_src *s, hr_model_writer *w, int layer, uint32_t H, hr_ml_error *err)
 {
     static const char *const part[3] = {"query", "key", "value"};
     float *wq = malloc((size_t)3 * H * H * sizeof *wq), *bq = malloc((size_t)3 * H * sizeof *bq);
@@ -553,7 +554,7 @@ out:
     return rc;
 }
 
-static int import_bert_weights(const weight_src *s, hr_model_writer *w, const hr_model_config *c,
+static int import_bert_weights(weight_src *s, hr_model_writer *w, const hr_model_config *c,
                                hr_ml_error *err)
 {
     const uint32_t H = c->hidden, I = c->intermediate;
@@ -590,8 +591,6 @@ static int import_bert_weights(const weight_src *s, hr_model_writer *w, const hr
     }
     return 0;
 }
-
-static const char *weight_prefix(const hr_safetensors *st, const char *probe);
 
 /* ---- sequence-classification head (BertForSequenceClassification) ---------------------- */
 
@@ -635,11 +634,10 @@ static int import_labels(const hr_json_doc *d, hr_model_writer *w, uint32_t *n_o
 
 /* BERT's pooler (dense + tanh over [CLS]) and the classifier linear, both fp32 (they run
  * once per input on one vector), when the checkpoint has "classifier.weight". */
-static int import_classifier_head(const hr_json_doc *d, const hr_safetensors *st,
-                                  hr_model_writer *w, const hr_model_config *c, hr_ml_error *err)
+static int import_classifier_head(const hr_json_doc *d, weight_src *src, hr_model_writer *w,
+                                  const hr_model_config *c, hr_ml_error *err)
 {
-    hr_st_info info;
-    if (hr_safetensors_info(st, "classifier.weight", &info, NULL) != 0)
+    if (!hr_weight_has(src, "classifier.weight"))
         return 0; /* a bare encoder */
     uint32_t n;
     if (import_labels(d, w, &n, err) != 0)
@@ -648,19 +646,17 @@ static int import_classifier_head(const hr_json_doc *d, const hr_safetensors *st
         hr_ml_error_set(err, "config.json: a classifier checkpoint needs id2label");
         return -1;
     }
-    const weight_src top = {st, ""};
-    const weight_src enc = {st, weight_prefix(st, "pooler.dense.weight")};
     const uint32_t H = c->hidden;
-    return copy_tensor(&enc, w, "pooler.dense.weight", "head.pool.w", HR_DT_F32, H, H, err) ||
-                   copy_tensor(&enc, w, "pooler.dense.bias", "head.pool.b", HR_DT_F32, H, 0, err) ||
-                   copy_tensor(&top, w, "classifier.weight", "head.cls.w", HR_DT_F32, n, H, err) ||
-                   copy_tensor(&top, w, "classifier.bias", "head.cls.b", HR_DT_F32, n, 0, err)
+    return copy_tensor(src, w, "pooler.dense.weight", "head.pool.w", HR_DT_F32, H, H, err) ||
+                   copy_tensor(src, w, "pooler.dense.bias", "head.pool.b", HR_DT_F32, H, 0, err) ||
+                   copy_tensor(src, w, "classifier.weight", "head.cls.w", HR_DT_F32, n, H, err) ||
+                   copy_tensor(src, w, "classifier.bias", "head.cls.b", HR_DT_F32, n, 0, err)
                ? -1
                : 0;
 }
 
 /* A weight without a bias (ModernBERT's linears) as int8. */
-static int copy_linear_nobias(const weight_src *s, hr_model_writer *w, const char *from,
+static int copy_linear_nobias(weight_src *s, hr_model_writer *w, const char *from,
                               const char *to, uint32_t out, uint32_t in, hr_ml_error *err)
 {
     char a[160], b[160];
@@ -672,7 +668,7 @@ static int copy_linear_nobias(const weight_src *s, hr_model_writer *w, const cha
 /* Reads a 3-D conv weight [out, in, k] and stores it tap-major as [k * out, in]: tap j's
  * [out, in] matrix applies to the input shifted by j, so the convolution becomes one
  * matmul over the sequence plus a shifted sum (see hr_encoder_token_scores). */
-static int copy_conv_taps(const weight_src *s, hr_model_writer *w, const char *from, const char *to,
+static int copy_conv_taps(weight_src *s, hr_model_writer *w, const char *from, const char *to,
                           uint32_t dtype, uint32_t in, uint32_t k, uint32_t *out_ch, hr_ml_error *err)
 {
     float *data, *taps = NULL;
@@ -705,13 +701,10 @@ out:
 /* The Kompress token and span heads, when the checkpoint has them: token head [2, H] and
  * bias; span conv1 (H -> C, kernel 5) as int8 taps [5C, H] + bias [C]; span conv2
  * (C -> 1, kernel 3) as fp32 taps [3, C] + bias [1]. */
-static int import_kompress_heads(const weight_src *s, hr_model_writer *w, uint32_t H,
+static int import_kompress_heads(weight_src *s, hr_model_writer *w, uint32_t H,
                                  hr_ml_error *err)
 {
-    char full[256];
-    hr_st_info info;
-    snprintf(full, sizeof full, "%skompress.token_head.weight", s->prefix);
-    if (hr_safetensors_info(s->st, full, &info, NULL) != 0)
+    if (!hr_weight_has(s, "kompress.token_head.weight"))
         return 0; /* a bare encoder */
     uint32_t C = 0, one = 0;
     if (copy_tensor(s, w, "kompress.token_head.weight", "head.token.w", HR_DT_F32, 2, H, err) ||
@@ -729,7 +722,7 @@ static int import_kompress_heads(const weight_src *s, hr_model_writer *w, uint32
 }
 
 /* ModernBERT (pre-norm, no biases, no position table): norms keep only their weight. */
-static int import_modernbert_weights(const weight_src *s, hr_model_writer *w,
+static int import_modernbert_weights(weight_src *s, hr_model_writer *w,
                                      const hr_model_config *c, hr_ml_error *err)
 {
     const uint32_t H = c->hidden, I = c->intermediate;
@@ -768,26 +761,11 @@ static int import_modernbert_weights(const weight_src *s, hr_model_writer *w,
     return import_kompress_heads(s, w, H, err);
 }
 
-/* Checkpoints may keep the task model's prefix ("bert." for BertModel inside
- * sentence-transformers, "model." for ModernBertFor...). */
-static const char *weight_prefix(const hr_safetensors *st, const char *probe)
-{
-    static const char *const prefixes[] = {"", "bert.", "model."};
-    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
-        char name[160];
-        hr_st_info info;
-        snprintf(name, sizeof name, "%s%s", prefixes[i], probe);
-        if (hr_safetensors_info(st, name, &info, NULL) == 0)
-            return prefixes[i];
-    }
-    return "";
-}
-
 int hr_model_import(const char *dir, const char *out_path, const hr_import_opts *opts,
                     hr_ml_error *err)
 {
     json_file cfg_json;
-    int have = load_json(dir, "config.json", &cfg_json, err);
+    int have = hr_import_load_json(dir, "config.json", &cfg_json, err);
     if (have <= 0) {
         if (have == 0)
             hr_ml_error_set(err, "%s/config.json not found", dir);
@@ -799,7 +777,7 @@ int hr_model_import(const char *dir, const char *out_path, const hr_import_opts 
     int modern = hr_json_string_eq(&cfg_json.doc, mt, "modernbert");
     int rc = -1;
     hr_model_writer *w = NULL;
-    hr_safetensors *st = NULL;
+    weight_src src = {0};
     if (mt != HR_JSON_NONE && !modern && !hr_json_string_eq(&cfg_json.doc, mt, "bert")) {
         hr_ml_error_set(err, "config.json: model_type must be \"bert\" or \"modernbert\"");
         goto out;
@@ -810,23 +788,22 @@ int hr_model_import(const char *dir, const char *out_path, const hr_import_opts 
     if (opts && opts->max_seq > 0)
         cfg.max_seq = (uint32_t)opts->max_seq < cfg.max_positions ? (uint32_t)opts->max_seq
                                                                    : cfg.max_positions;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
     if (!(w = hr_model_writer_new(&cfg))) {
         hr_ml_error_set(err, "out of memory");
         goto out;
     }
-    if (import_tokenizer(dir, w, &cfg, err) != 0 || hr_safetensors_open(path, &st, err) != 0)
+    if (import_tokenizer(dir, w, &cfg, err) != 0 ||
+        hr_weight_src_open(dir, modern ? "embeddings.tok_embeddings.weight"
+                                       : "embeddings.word_embeddings.weight", &src, err) != 0)
         goto out;
-    weight_src src = {st, weight_prefix(st, modern ? "embeddings.tok_embeddings.weight"
-                                                   : "embeddings.word_embeddings.weight")};
     if ((modern ? import_modernbert_weights : import_bert_weights)(&src, w, &cfg, err) != 0 ||
-        (!modern && import_classifier_head(&cfg_json.doc, st, w, &cfg, err) != 0))
+        (!modern && import_classifier_head(&cfg_json.doc, &src, w, &cfg, err) != 0) ||
+        hr_weight_src_finish(&src, err) != 0)
         goto out;
     rc = hr_model_writer_write(w, out_path, err);
 out:
-    hr_safetensors_close(st);
+    hr_weight_src_close(&src);
     hr_model_writer_free(w);
-    free_json(&cfg_json);
+    hr_import_free_json(&cfg_json);
     return rc;
 }

@@ -36,6 +36,10 @@ enum {
     HDR_CHECKSUM = 96, /* 32 bytes, zero while hashing */
     CONFIG_BYTES = 128,
     VOCAB_FIXED = 64,  /* fixed part of the tokenizer section */
+    VOCAB_N_MERGES = 48, /* version 2: BPE merges, options, added tokens */
+    VOCAB_BPE_FLAGS = 52,
+    VOCAB_N_ADDED = 56,
+    VOCAB_RESERVED = 60,
     ENTRY_BYTES = 128,
     ENTRY_DTYPE = 64,
     ENTRY_NDIM = 68,
@@ -52,6 +56,18 @@ _Static_assert(sizeof(hr_model_config) == CONFIG_BYTES, "config section is 128 b
 #define MAX_DIM (1u << 24)
 #define MAX_TENSORS 100000u
 #define MAX_VOCAB (1u << 22)
+#define KNOWN_BPEF (HR_BPEF_ADD_PREFIX_SPACE | HR_BPEF_IGNORE_MERGES | HR_BPEF_NO_REGEX)
+#define KNOWN_ADDF (HR_ADDF_SPECIAL | HR_ADDF_NORMALIZED | HR_ADDF_LSTRIP | HR_ADDF_RSTRIP | \
+                    HR_ADDF_SINGLE_WORD)
+
+/* Bytes of the tokenizer section's variable part: offsets, blob, padding to 4, then (BPE,
+ * version 2) the merge triples and added-token pairs. */
+static uint64_t vocab_tail_bytes(uint64_t n_tokens, uint64_t blob_len, uint64_t n_merges,
+                                 uint64_t n_added)
+{
+    uint64_t strings = (n_tokens + 1) * 4 + blob_len;
+    return (strings + 3) / 4 * 4 + n_merges * 12 + n_added * 8;
+}
 
 void hr_ml_error_set(hr_ml_error *err, const char *fmt, ...)
 {
@@ -216,8 +232,52 @@ static int check_config(const hr_model_config *c, hr_ml_error *err)
     return 0;
 }
 
-static int parse_vocab(const uint8_t *sec, uint64_t len, const hr_model_config *cfg,
-                       hr_model_vocab *v, hr_ml_error *err)
+/* Version 2's BPE part: merge triples and added tokens after the strings, every id inside
+ * the vocabulary, options known. Version 1 files have none (those bytes were zero). */
+static int parse_bpe_part(const uint8_t *sec, uint64_t len, uint32_t version, uint32_t blob_len,
+                          hr_model_vocab *v, hr_ml_error *err)
+{
+    v->bpe_flags = v->n_merges = v->n_added = 0;
+    v->merges = v->added = NULL;
+    if (version < 2)
+        return 0;
+    v->n_merges = rd32(sec + VOCAB_N_MERGES);
+    v->bpe_flags = rd32(sec + VOCAB_BPE_FLAGS);
+    v->n_added = rd32(sec + VOCAB_N_ADDED);
+    if ((v->bpe_flags & ~KNOWN_BPEF) || rd32(sec + VOCAB_RESERVED) != 0 ||
+        (v->kind != HR_TOK_BPE && (v->n_merges || v->n_added || v->bpe_flags)) ||
+        v->n_merges > MAX_VOCAB || v->n_added > MAX_VOCAB) {
+        hr_ml_error_set(err, "tokenizer section: bad BPE options (flags %#x, %u merges, %u added)",
+                        v->bpe_flags, v->n_merges, v->n_added);
+        return -1;
+    }
+    uint64_t need = VOCAB_FIXED + vocab_tail_bytes(v->n_tokens, blob_len, v->n_merges, v->n_added);
+    if (need > len) {
+        hr_ml_error_set(err, "tokenizer section truncated (%llu of %llu bytes with merges)",
+                        (unsigned long long)len, (unsigned long long)need);
+        return -1;
+    }
+    const uint8_t *p = sec + VOCAB_FIXED + vocab_tail_bytes(v->n_tokens, blob_len, 0, 0);
+    v->merges = (const uint32_t *)(const void *)p;
+    v->added = (const uint32_t *)(const void *)(p + (size_t)v->n_merges * 12);
+    for (uint64_t i = 0; i < (uint64_t)v->n_merges * 3; i++)
+        if (v->merges[i] >= v->n_tokens) {
+            hr_ml_error_set(err, "BPE merge %llu names token %u outside the vocabulary",
+                            (unsigned long long)(i / 3), v->merges[i]);
+            return -1;
+        }
+    for (uint32_t i = 0; i < v->n_added; i++)
+        if (v->added[2 * i] >= v->n_tokens || (v->added[2 * i + 1] & ~KNOWN_ADDF) ||
+            v->offsets[v->added[2 * i] + 1] == v->offsets[v->added[2 * i]]) {
+            hr_ml_error_set(err, "added token %u: bad id %u, empty text or unknown flags", i,
+                            v->added[2 * i]);
+            return -1;
+        }
+    return 0;
+}
+
+static int parse_vocab(const uint8_t *sec, uint64_t len, uint32_t version,
+                       const hr_model_config *cfg, hr_model_vocab *v, hr_ml_error *err)
 {
     if (len < VOCAB_FIXED) {
         hr_ml_error_set(err, "tokenizer section too short (%llu bytes)", (unsigned long long)len);
@@ -271,7 +331,7 @@ static int parse_vocab(const uint8_t *sec, uint64_t len, const hr_model_config *
             hr_ml_error_set(err, "tokenizer string table not monotonic at token %u", i);
             return -1;
         }
-    return 0;
+    return parse_bpe_part(sec, len, version, blob_len, v, err);
 }
 
 /* Validates table entry i against the data section; fills out when it is sound. */
@@ -339,10 +399,10 @@ int hr_model_file_parse(const uint8_t *bytes, size_t size, unsigned flags, hr_mo
         return -1;
     }
     uint32_t version = rd32(bytes + HDR_VERSION);
-    if (version != HR_MODEL_VERSION) {
-        hr_ml_error_set(err, "model file version %u, this build reads version %u "
+    if (version < HR_MODEL_VERSION_MIN || version > HR_MODEL_VERSION) {
+        hr_ml_error_set(err, "model file version %u, this build reads versions %u to %u "
                              "(re-import the model)",
-                        version, HR_MODEL_VERSION);
+                        version, HR_MODEL_VERSION_MIN, HR_MODEL_VERSION);
         return -1;
     }
     if (rd32(bytes + HDR_HEADER_BYTES) != HDR_BYTES || rd32(bytes + HDR_FLAGS) != 0) {
@@ -381,8 +441,8 @@ int hr_model_file_parse(const uint8_t *bytes, size_t size, unsigned flags, hr_mo
         return -1;
     }
     memcpy(&mf->config, bytes + off[0], CONFIG_BYTES);
-    if (check_config(&mf->config, err) || parse_vocab(bytes + off[1], len[1], &mf->config,
-                                                      &mf->vocab, err))
+    if (check_config(&mf->config, err) || parse_vocab(bytes + off[1], len[1], version,
+                                                      &mf->config, &mf->vocab, err))
         return -1;
     mf->n_tensors = rd32(bytes + HDR_N_TENSORS);
     if (mf->n_tensors > MAX_TENSORS || len[2] != (uint64_t)mf->n_tensors * ENTRY_BYTES) {
@@ -390,6 +450,7 @@ int hr_model_file_parse(const uint8_t *bytes, size_t size, unsigned flags, hr_mo
         return -1;
     }
     mf->table = bytes + off[2];
+    mf->version = version;
     mf->map = bytes;
     mf->size = size;
     for (uint32_t i = 0; i < mf->n_tensors; i++) {
@@ -510,6 +571,8 @@ struct hr_model_writer {
     uint32_t *offsets; /* owned */
     char *blob;        /* owned */
     uint32_t n_tokens, blob_len;
+    uint32_t *merges;  /* owned: 3 per merge */
+    uint32_t *added;   /* owned: 2 per added token */
     wtensor *t;        /* owned array */
     uint32_t n, cap;
 };
@@ -533,6 +596,8 @@ void hr_model_writer_free(hr_model_writer *w)
     free(w->t);
     free(w->offsets);
     free(w->blob);
+    free(w->merges);
+    free(w->added);
     free(w);
 }
 
@@ -561,11 +626,38 @@ int hr_model_writer_set_vocab(hr_model_writer *w, const hr_model_vocab *meta,
     offsets[n] = (uint32_t)pos;
     free(w->offsets);
     free(w->blob);
+    uint32_t bpe_flags = w->vmeta.bpe_flags, nm = w->vmeta.n_merges, na = w->vmeta.n_added;
     w->vmeta = *meta;
+    w->vmeta.bpe_flags = bpe_flags; /* set by hr_model_writer_set_bpe only */
+    w->vmeta.n_merges = nm;
+    w->vmeta.n_added = na;
     w->offsets = offsets;
     w->blob = blob;
     w->n_tokens = n;
     w->blob_len = (uint32_t)pos;
+    return 0;
+}
+
+int hr_model_writer_set_bpe(hr_model_writer *w, const hr_model_vocab *meta)
+{
+    size_t nm = (size_t)meta->n_merges * 3, na = (size_t)meta->n_added * 2;
+    uint32_t *m = malloc((nm ? nm : 1) * sizeof *m), *a = malloc((na ? na : 1) * sizeof *a);
+    if (!m || !a) {
+        free(m);
+        free(a);
+        return -1;
+    }
+    if (nm)
+        memcpy(m, meta->merges, nm * sizeof *m);
+    if (na)
+        memcpy(a, meta->added, na * sizeof *a);
+    free(w->merges);
+    free(w->added);
+    w->merges = m;
+    w->added = a;
+    w->vmeta.bpe_flags = meta->bpe_flags;
+    w->vmeta.n_merges = meta->n_merges;
+    w->vmeta.n_added = meta->n_added;
     return 0;
 }
 
@@ -631,7 +723,8 @@ static size_t plan_layout(hr_model_writer *w, uint64_t off[4], uint64_t len[4], 
     off[0] = HDR_BYTES;
     len[0] = CONFIG_BYTES;
     off[1] = align_up(off[0] + len[0], HR_MODEL_ALIGN);
-    len[1] = VOCAB_FIXED + ((uint64_t)w->n_tokens + 1) * 4 + w->blob_len;
+    len[1] = VOCAB_FIXED + vocab_tail_bytes(w->n_tokens, w->blob_len, w->vmeta.n_merges,
+                                            w->vmeta.n_added);
     off[2] = align_up(off[1] + len[1], HR_MODEL_ALIGN);
     len[2] = (uint64_t)w->n * ENTRY_BYTES;
     off[3] = align_up(off[2] + len[2], HR_MODEL_ALIGN);
@@ -680,6 +773,15 @@ static void fill_image(const hr_model_writer *w, uint8_t *img, size_t size, cons
         memcpy(v + VOCAB_FIXED, w->offsets, ((size_t)w->n_tokens + 1) * 4);
     if (w->blob_len)
         memcpy(v + VOCAB_FIXED + ((size_t)w->n_tokens + 1) * 4, w->blob, w->blob_len);
+    wr32(v + VOCAB_N_MERGES, m->n_merges);
+    wr32(v + VOCAB_BPE_FLAGS, m->bpe_flags);
+    wr32(v + VOCAB_N_ADDED, m->n_added);
+    uint8_t *bpe = v + VOCAB_FIXED + vocab_tail_bytes(w->n_tokens, w->blob_len, 0, 0);
+    for (size_t i = 0; i < (size_t)m->n_merges * 3; i++)
+        wr32(bpe + 4 * i, w->merges[i]);
+    bpe += (size_t)m->n_merges * 12;
+    for (size_t i = 0; i < (size_t)m->n_added * 2; i++)
+        wr32(bpe + 4 * i, w->added[i]);
 
     for (uint32_t i = 0; i < w->n; i++) {
         const wtensor *t = &w->t[i];

@@ -18,7 +18,8 @@
 #include <stdint.h>
 
 #define HR_MODEL_MAGIC "HRMODEL\0"
-#define HR_MODEL_VERSION 1u
+#define HR_MODEL_VERSION 2u     /* written; version 1 files (no BPE merges) still load */
+#define HR_MODEL_VERSION_MIN 1u
 #define HR_MODEL_ALIGN 64u
 #define HR_MODEL_NAME_MAX 64 /* tensor names, NUL included */
 #define HR_MAX_LABELS 16     /* classification heads: at most this many classes */
@@ -43,6 +44,21 @@ enum {
     HR_TOKF_STRIP_ACCENTS = 1u << 1,
     HR_TOKF_CHINESE_CHARS = 1u << 2,
     HR_TOKF_CLEAN_TEXT = 1u << 3,
+};
+
+/* Byte-level BPE options (tokenizer.json's ByteLevel pre-tokenizer and BPE model). */
+enum {
+    HR_BPEF_ADD_PREFIX_SPACE = 1u << 0, /* prepend " " to each split not starting with one */
+    HR_BPEF_IGNORE_MERGES = 1u << 1,    /* a piece that is a whole token skips the merges */
+    HR_BPEF_NO_REGEX = 1u << 2,         /* ByteLevel use_regex: false (no GPT-2 split) */
+};
+/* Added-token options (tokenizer.json "added_tokens"). */
+enum {
+    HR_ADDF_SPECIAL = 1u << 0,
+    HR_ADDF_NORMALIZED = 1u << 1,  /* matched after normalisation (second pass) */
+    HR_ADDF_LSTRIP = 1u << 2,      /* swallows whitespace on its left */
+    HR_ADDF_RSTRIP = 1u << 3,      /* swallows whitespace on its right */
+    HR_ADDF_SINGLE_WORD = 1u << 4, /* only matched when not inside a word */
 };
 
 /* The config section as stored (little-endian, 128 bytes). */
@@ -78,6 +94,12 @@ typedef struct hr_model_vocab {
     char prefix[8];           /* WordPiece continuation prefix, NUL-terminated ("##") */
     const uint32_t *offsets;  /* n_tokens + 1 entries */
     const char *blob;
+    /* Byte-level BPE (kind HR_TOK_BPE, format version 2; all zero in version 1 files). */
+    uint32_t bpe_flags;       /* HR_BPEF_* */
+    uint32_t n_merges;
+    const uint32_t *merges;   /* 3 per merge in rank order: left id, right id, merged id */
+    uint32_t n_added;
+    const uint32_t *added;    /* 2 per added token: id, HR_ADDF_* (content = token string) */
 } hr_model_vocab;
 
 /* One tensor as a view into the mapping. */
@@ -95,6 +117,7 @@ typedef struct hr_tensor {
 typedef struct hr_model_file {
     const uint8_t *map;       /* the whole file, PROT_READ */
     size_t size;
+    uint32_t version;         /* format version of this file (1 or 2) */
     hr_model_config config;
     hr_model_vocab vocab;
     uint32_t n_tensors;
@@ -136,6 +159,9 @@ void hr_model_writer_free(hr_model_writer *w);
 /* Vocab: tokens[i] (NUL-terminated) for i < n; copies everything. */
 int hr_model_writer_set_vocab(hr_model_writer *w, const hr_model_vocab *meta,
                               const char *const *tokens, uint32_t n);
+/* Byte-level BPE data (meta's bpe_flags, merges and added tokens); copies the arrays.
+ * Call after hr_model_writer_set_vocab. 0 / -1 (out of memory). */
+int hr_model_writer_set_bpe(hr_model_writer *w, const hr_model_vocab *meta);
 /* Adds an fp32 tensor, stored as dtype HR_DT_F32 or HR_DT_F16 (converted here), or
  * HR_DT_I8 (symmetric per-row int8 with fp32 scales; 2-D only). Copies the data. */
 int hr_model_writer_add(hr_model_writer *w, const char *name, uint32_t dtype, uint32_t ndim,

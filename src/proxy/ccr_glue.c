@@ -17,6 +17,7 @@
 #include "ccr/tool_stream.h"
 #include "http/sse.h"
 #include "json/json.h"
+#include "proxy/config.h"
 #include "sys/log.h"
 
 #include <stdio.h>
@@ -43,8 +44,8 @@ static hr_ccr_api api_of(hr_shape shape)
 
 int hr_ccrw_offer_tool(hr_shape shape, const char *body, size_t len, hr_buf *out)
 {
-    if (!hr_ccr_process_store())
-        return 0; /* no way to answer the calls: do not offer the tool */
+    if (!hr_ccr_process_store() || hr_proxy_config_current()->no_ccr_tool)
+        return 0; /* no way to answer the calls, or --no-ccr-inject-tool: do not offer it */
     return hr_ccr_inject_tool(api_of(shape), body, len, out) == 1;
 }
 
@@ -66,18 +67,12 @@ static int send_buffered(void *user, const char *body, size_t len, hr_buf *respo
     hr_upstream *u = br->o->connect(br->o->ex, br->o->ctx, &ur, br->upstream_ms);
     if (!u)
         return -1;
-    char chunk[16 * 1024];
-    ssize_t n;
     double t0 = hr_now_ms();
-    while ((n = hr_upstream_read(u, chunk, sizeof chunk)) > 0)
-        if (hr_buf_append(response, chunk, (size_t)n) != 0) {
-            n = -1;
-            break;
-        }
+    int rc = hr_read_whole_answer(br->o->ex, u, response); /* capped like the first answer */
     *br->upstream_ms += hr_now_ms() - t0;
     *status = hr_upstream_status(u);
     hr_upstream_free(u);
-    return n < 0 ? -1 : 0;
+    return rc < 0 ? -1 : 0;
 }
 
 int hr_ccrw_resolve_buffered(const hr_ccrw_origin *o, hr_buf *body, int *status,
@@ -119,6 +114,7 @@ typedef struct request_copy {
 
 struct hr_ccrw_stream {
     hr_ccr_stream *rewriter;
+    int refused;      /* the rewriter refused a held turn: end with the error event */
     hr_ccr_store *store; /* the process's; open until after the drain, so for every read */
     hr_ccr_api api;
     hr_shape shape;   /* for the provider's error event */
@@ -179,7 +175,12 @@ static void on_upstream_event(void *user, const char *event, const char *data, s
      * sends "event: message" itself. */
     if (!strcmp(event, "message"))
         event = NULL;
-    if (hr_ccr_stream_event(s->rewriter, event, data, len, &s->pending) != 0)
+    if (s->refused)
+        return; /* the stream is ending: nothing more goes to the client */
+    int rc = hr_ccr_stream_event(s->rewriter, event, data, len, &s->pending);
+    if (rc == -2)
+        s->refused = 1;
+    else if (rc != 0)
         s->oom = 1;
 }
 
@@ -202,6 +203,7 @@ hr_ccrw_stream *hr_ccrw_stream_new(const hr_ccrw_origin *o, hr_upstream *first)
         hr_ccrw_stream_free(s);
         return NULL;
     }
+    hr_ccr_stream_set_limit(s->rewriter, hr_proxy_config_current()->max_answer_bytes);
     s->u = first;
     return s;
 }
@@ -289,6 +291,18 @@ static int start_followup(hr_ccrw_stream *s)
     return 0;
 }
 
+/* A held headroom_retrieve turn that cannot be resolved never reaches the client (it did
+ * not define the tool): the stream ends with the provider's error event saying why. */
+static void end_refused(hr_ccrw_stream *s)
+{
+    char m[256];
+    snprintf(m, sizeof m, "headroom: %s", hr_ccr_stream_refusal(s->rewriter));
+    append_error_event(s, m);
+    hr_log_fields(HR_LOG_WARN, "headroom_retrieve refused", "id", s->ctx->id, "reason",
+                  hr_ccr_stream_refusal(s->rewriter), "ended_with", "provider error event",
+                  (const char *)NULL);
+}
+
 /* At the end of one upstream round: either the stream is complete, or the model's
  * headroom_retrieve calls were answered and the next round starts. */
 static void end_of_round(hr_ccrw_stream *s)
@@ -297,6 +311,8 @@ static void end_of_round(hr_ccrw_stream *s)
     int rc = hr_ccr_stream_end(s->rewriter, s->store, s->tenant, &followup, &s->pending);
     hr_upstream_free(s->u);
     s->u = NULL;
+    if (rc == -1)
+        end_refused(s);
     if (rc != 1) {
         hr_buf_free(&followup);
         s->ended = 1;
@@ -336,6 +352,12 @@ ssize_t hr_ccrw_stream_read(hr_ccrw_stream *s, char *buf, size_t max)
             if (hr_sse_feed(&s->sse, buf, (size_t)n) != 0 || s->oom) {
                 s->error = HR_UP_FAILED;
                 return -1;
+            }
+            if (s->refused) { /* stop reading the upstream: the error event is the end */
+                hr_upstream_free(s->u);
+                s->u = NULL;
+                end_refused(s);
+                s->ended = 1;
             }
         } else if (n < 0) {
             s->error = hr_upstream_error(s->u);

@@ -5,7 +5,8 @@
  *              "max_ratio", "exclude_tools": [names] or "a,b"}}
  *   response  {"messages": [...same shape, tool outputs compressed...], "tokens_before",
  *              "tokens_after", "tokens_saved", "compression_ratio" (after / before, 1 when
- *              nothing was compressible), "transforms_applied": [names]}
+ *              nothing was compressible), "transforms_applied": [names], "ccr_hashes":
+ *              [the hashes of the markers this run added, as the original answers]}
  *             plus x-headroom-tokens-before/-after/-saved headers.
  * The messages' shape (OpenAI chat or Anthropic) is guessed from their content; the run is
  * the process pipeline's (same session cache, same CCR store, same tenant scoping), or a
@@ -15,6 +16,7 @@
  */
 #include "proxy/routes.h"
 
+#include "ccr/marker.h"
 #include "compress/pipeline_instance.h"
 #include "compress/policy.h"
 #include "json/json.h"
@@ -66,8 +68,28 @@ static int apply_overrides(const hr_json_doc *d, uint32_t cfg, hr_pipeline_confi
     return 0;
 }
 
-static int write_answer(hr_response *res, const char *body, size_t len,
-                        const hr_pipeline_result *pr)
+/* "ccr_hashes":[...]: each marker hash in out[0..len) that the request did not hold already
+ * (a marker carried over from an earlier turn is not this run's), once, in order. Markers
+ * hold no character JSON escapes, so they are found in the JSON text as they are. */
+static int put_ccr_hashes(hr_buf *b, const char *in, size_t in_len, const char *out,
+                          size_t out_len)
+{
+    int rc = hr_buf_puts(b, ",\"ccr_hashes\":[");
+    size_t first = b->len;
+    hr_marker m;
+    for (size_t at = 0; rc == 0 && hr_marker_find(out, out_len, at, &m); at = m.end) {
+        char quoted[HR_CONTENT_HASH_HEX + 3];
+        snprintf(quoted, sizeof quoted, "\"%s\"", m.hash);
+        if (memmem(in, in_len, m.hash, HR_CONTENT_HASH_HEX) ||
+            memmem(b->data + first, b->len - first, quoted, strlen(quoted)))
+            continue;
+        rc = hr_buf_printf(b, "%s%s", b->len > first ? "," : "", quoted);
+    }
+    return rc || hr_buf_putc(b, ']');
+}
+
+static int write_answer(hr_response *res, const char *req_body, size_t req_len,
+                        const char *body, size_t len, const hr_pipeline_result *pr)
 {
     hr_json_doc d;
     hr_json_error e;
@@ -90,7 +112,9 @@ static int write_answer(hr_response *res, const char *body, size_t len,
         rc = hr_buf_printf(&out, "%s\"%.*s\"", first ? "" : ",", (int)n, t);
         t += n + (t[n] == ',');
     }
-    rc = rc || hr_buf_puts(&out, "]}") || hr_response_json(res, 200, out.data, out.len);
+    rc = rc || hr_buf_putc(&out, ']') ||
+         put_ccr_hashes(&out, req_body, req_len, body + msgs->start, msgs->end - msgs->start) ||
+         hr_buf_putc(&out, '}') || hr_response_json(res, 200, out.data, out.len);
     char num[32];
     snprintf(num, sizeof num, "%lld", before);
     rc = rc || hr_response_header(res, "x-headroom-tokens-before", num);
@@ -110,9 +134,14 @@ int hr_route_compress(const hr_request *req, hr_response *res)
     hr_json_doc d;
     hr_json_error e;
     hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    lim.max_string = req->body_len ? req->body_len : 1; /* bounded by --max-body-bytes */
     if (hr_json_parse(&d, req->body, req->body_len, &lim, &e) != 0)
-        return hr_response_error(res, req->provider, 400, "invalid_request_error", "invalid_json",
-                                 "request body is not valid JSON: %s", e.msg);
+        return e.kind == HR_JSON_ERR_SYNTAX
+                   ? hr_response_error(res, req->provider, 400, "invalid_request_error",
+                                       "invalid_json", "request body is not valid JSON: %s", e.msg)
+                   : hr_response_error(res, req->provider, 400, "invalid_request_error",
+                                       "json_limit_exceeded",
+                                       "request body is beyond what the proxy parses: %s", e.msg);
     uint32_t msgs = hr_json_get(&d, 0, "messages");
     if (d.nodes[0].type != HR_JSON_OBJECT || msgs == HR_JSON_NONE ||
         d.nodes[msgs].type != HR_JSON_ARRAY) {
@@ -141,8 +170,10 @@ int hr_route_compress(const hr_request *req, hr_response *res)
     hr_pipeline_run_on(p, &in, &pr); /* p NULL (no memory): unchanged, as fail-open wants */
     if (p != proc)
         hr_pipeline_free(p);
-    int rc = pr.modified ? write_answer(res, pr.body.data, pr.body.len, &pr)
-                         : write_answer(res, req->body, req->body_len, &pr);
+    int rc = pr.modified ? write_answer(res, req->body, req->body_len, pr.body.data,
+                                        pr.body.len, &pr)
+                         : write_answer(res, req->body, req->body_len, req->body, req->body_len,
+                                        &pr);
     hr_pipeline_result_free(&pr);
     return rc;
 }

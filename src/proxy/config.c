@@ -32,9 +32,20 @@ static const option OPTIONS[] = {
      SZ(anthropic_url), "Anthropic upstream (https://api.anthropic.com)"},
     {"--max-body-bytes", "HEADROOM_MAX_BODY_BYTES", T_SIZE, OFF(max_body_bytes), 0,
      "largest request body, after decoding (104857600)"},
+    {"--max-inflight-body-mb", "HEADROOM_MAX_INFLIGHT_BODY_MB", T_INT, OFF(max_inflight_body_mb), 0,
+     "MB of request bodies, decoded bodies and held answers in flight, all requests "
+     "together; past it 503 (512; 0 = unlimited)"},
+    {"--max-decode-ratio", "HEADROOM_MAX_DECODE_RATIO", T_INT, OFF(max_decode_ratio), 0,
+     "largest decoded/encoded ratio of a compressed body past 1 MiB decoded; past it 413 "
+     "(1000; 0 = off)"},
+    {"--max-answer-bytes", "HEADROOM_MAX_ANSWER_BYTES", T_SIZE, OFF(max_answer_bytes), 0,
+     "largest upstream answer held whole (non-streaming answers, tool calls a stream "
+     "holds back); past it 502 or the stream's error event (67108864)"},
     {"--log-format", "HEADROOM_LOG_FORMAT", T_LOGFMT, OFF(log_format), 0, "text | json (text)"},
     {"--log-level", "HEADROOM_LOG_LEVEL", T_LOGLVL, OFF(log_level), 0,
      "debug | info | warn | error (info)"},
+    {"--log-file", "HEADROOM_LOG_FILE", T_STR, OFF(log_file), SZ(log_file),
+     "append the log lines to this file instead of stderr"},
     {"--log-messages", "HEADROOM_LOG_MESSAGES", T_BOOL, OFF(log_messages), 0,
      "also log request bodies (off; never headers or credentials)"},
     {"--graceful-shutdown-timeout", "HEADROOM_GRACEFUL_SHUTDOWN_TIMEOUT", T_INT,
@@ -47,7 +58,7 @@ static const option OPTIONS[] = {
      "attempts on connect errors and 5xx, never 4xx (3)"},
     {"--retry-base-ms", "HEADROOM_RETRY_BASE_MS", T_INT, OFF(retry_base_ms), 0,
      "first backoff; doubles, capped at 30000, jittered x U(0.5,1.5) (1000)"},
-    {"--max-connections", "HEADROOM_MAX_CONNECTIONS", T_INT, OFF(max_connections), 0,
+    {"--limit-concurrency", "HEADROOM_LIMIT_CONCURRENCY", T_INT, OFF(max_connections), 0,
      "simultaneous client connections; more get 503 at once (4096)"},
     {"--idle-timeout", "HEADROOM_IDLE_TIMEOUT", T_INT, OFF(idle_timeout_s), 0,
      "seconds before an idle keep-alive connection is closed (300)"},
@@ -59,6 +70,8 @@ static const option OPTIONS[] = {
      "seconds for a whole request head, from its first byte, before 408 (10)"},
     {"--client-body-timeout", "HEADROOM_CLIENT_BODY_TIMEOUT", T_SECONDS_MS,
      OFF(client_body_timeout_ms), 0, "seconds for a whole request body before 408 (120)"},
+    {"--no-ccr-inject-tool", "HEADROOM_NO_CCR_INJECT_TOOL", T_BOOL, OFF(no_ccr_tool), 0,
+     "never offer the headroom_retrieve tool: compression only (the original's flag)"},
     {"--upstream-ca-file", "HEADROOM_UPSTREAM_CA_FILE", T_STR, OFF(upstream_ca_file),
      SZ(upstream_ca_file), "PEM CA bundle to verify upstream TLS with (system bundle)"},
 };
@@ -73,6 +86,9 @@ void hr_proxy_config_defaults(hr_proxy_config *c)
     strcpy(c->openai_url, "https://api.openai.com");
     strcpy(c->anthropic_url, "https://api.anthropic.com");
     c->max_body_bytes = (size_t)100 << 20;
+    c->max_inflight_body_mb = 512;
+    c->max_decode_ratio = 1000;
+    c->max_answer_bytes = (size_t)64 << 20;
     c->log_format = HR_LOG_TEXT;
     c->log_level = HR_LOG_INFO;
     c->graceful_shutdown_timeout_s = 30;
@@ -159,7 +175,8 @@ static int apply(hr_proxy_config *c, const option *o, const char *v, const char 
         if (ok && o->offset == OFF(max_connections))
             ok = n >= 1;
         if (ok) {
-            if (o->offset == OFF(retry_base_ms))
+            if (o->offset == OFF(retry_base_ms) || o->offset == OFF(max_inflight_body_mb) ||
+                o->offset == OFF(max_decode_ratio))
                 *(long *)field = n;
             else if (o->offset == OFF(max_connections) || o->offset == OFF(idle_timeout_s) ||
                      o->offset == OFF(max_connections_per_address))
@@ -271,7 +288,8 @@ void hr_proxy_config_usage(FILE *out)
     fprintf(out, "  %-30s\n      this help\n\n", "--help");
     fprintf(out, "Compression options (docs/compression.md), also as flags here:\n"
                  "  --mode token|cache (HEADROOM_MODE), --compression-deadline-ms MS,\n"
-                 "  --exclude-tools LIST, --min-bytes N, --max-ratio R, --max-items N\n");
+                 "  --exclude-tools LIST (merged with Read,Glob,Grep,Write,Edit,...; globs),\n"
+                 "  --protect-tool-results LIST, --min-bytes N, --max-ratio R, --max-items N\n");
     fprintf(out, "\nCCR store options (docs/ccr.md; originals behind markers):\n"
                  "  --ccr-backend sqlite|memory|redis (HEADROOM_CCR_BACKEND; sqlite)\n"
                  "  --data-dir DIR (HEADROOM_DATA_DIR; $XDG_DATA_HOME/headroom, else ~/.headroom;\n"
@@ -279,6 +297,9 @@ void hr_proxy_config_usage(FILE *out)
                  "  --ccr-ttl SECONDS (HEADROOM_CCR_TTL; 1800)\n"
                  "  --ccr-max-bytes N (512 MiB sqlite, 64 MiB memory)\n"
                  "  --redis-url URL (HEADROOM_REDIS_URL; redis://127.0.0.1:6379/0)\n");
+    fprintf(out, "\nThe Python original's flags and variables are accepted too: mapped to the\n"
+                 "above or, without a meaning here, named in one warning (docs/configuration.md;\n"
+                 "`headroom proxy --compat-table` prints the table).\n");
 }
 
 long hr_retry_delay_ms(const hr_proxy_config *c, int n, double u)

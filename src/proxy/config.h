@@ -20,9 +20,17 @@ typedef struct hr_proxy_config {
     char openai_url[1024];      /* normalized: no trailing '/' or "/v1" */
     char anthropic_url[1024];
     size_t max_body_bytes;
+    long max_inflight_body_mb;  /* process-wide budget for bodies, decoded bodies and held
+                                   answers in flight (sys/budget.h); 0 = unlimited */
+    long max_decode_ratio;      /* decoded/encoded bytes above 1 MiB of output; 0 = off */
+    size_t max_answer_bytes;    /* a buffered upstream answer, or what a stream holds back
+                                   to resolve headroom_retrieve */
     hr_log_format log_format;
     hr_log_level log_level;
     int log_messages;           /* log request bodies (off by default) */
+    char log_file[1024];        /* "" = stderr; else the log lines are appended here */
+    int no_ccr_tool;            /* never offer headroom_retrieve (compression only; markers
+                                   stay, originals stay retrievable by route, CLI and MCP) */
     int graceful_shutdown_timeout_s;
     long upstream_timeout_ms;   /* idle: waiting for headers or between body bytes */
     long connect_timeout_ms;
@@ -44,11 +52,13 @@ typedef struct hr_proxy_config {
 
 void hr_proxy_config_defaults(hr_proxy_config *c);
 /* Applies HEADROOM_HOST, HEADROOM_PORT, OPENAI_TARGET_API_URL, ANTHROPIC_TARGET_API_URL,
- * HEADROOM_MAX_BODY_BYTES, HEADROOM_LOG_FORMAT, HEADROOM_LOG_LEVEL, HEADROOM_LOG_MESSAGES,
+ * HEADROOM_MAX_BODY_BYTES, HEADROOM_MAX_INFLIGHT_BODY_MB, HEADROOM_MAX_DECODE_RATIO,
+ * HEADROOM_MAX_ANSWER_BYTES, HEADROOM_LOG_FORMAT, HEADROOM_LOG_LEVEL, HEADROOM_LOG_MESSAGES,
  * HEADROOM_GRACEFUL_SHUTDOWN_TIMEOUT, HEADROOM_UPSTREAM_TIMEOUT, HEADROOM_CONNECT_TIMEOUT,
- * HEADROOM_RETRY_ATTEMPTS, HEADROOM_RETRY_BASE_MS, HEADROOM_MAX_CONNECTIONS,
- * HEADROOM_IDLE_TIMEOUT, HEADROOM_MAX_CONNECTIONS_PER_ADDRESS, HEADROOM_CLIENT_HEADER_TIMEOUT,
- * HEADROOM_CLIENT_BODY_TIMEOUT, the compression settings' own variables (HEADROOM_MODE, ...;
+ * HEADROOM_RETRY_ATTEMPTS, HEADROOM_RETRY_BASE_MS, HEADROOM_LIMIT_CONCURRENCY, HEADROOM_LOG_FILE,
+ * HEADROOM_NO_CCR_INJECT_TOOL, HEADROOM_IDLE_TIMEOUT, HEADROOM_MAX_CONNECTIONS_PER_ADDRESS,
+ * HEADROOM_CLIENT_HEADER_TIMEOUT, HEADROOM_CLIENT_BODY_TIMEOUT, the compression settings'
+ * own variables (HEADROOM_MODE, ...;
  * hr_pipeline_config_from_env) and the CCR store's (HEADROOM_CCR_BACKEND, HEADROOM_DATA_DIR,
  * ...; hr_ccr_config_from_env). 0 ok, -1 with err filled when a value is invalid. */
 int hr_proxy_config_from_env(hr_proxy_config *c, char *err, size_t errlen);

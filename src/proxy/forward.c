@@ -21,6 +21,7 @@
 #include "json/json.h"
 #include "proxy/ccr_glue.h"
 #include "proxy/config.h"
+#include "sys/budget.h"
 #include "sys/buf.h"
 #include "sys/log.h"
 
@@ -152,6 +153,8 @@ static int inspect_body(const char *body, size_t len, hr_req_ctx *ctx, int *stre
 {
     hr_json_doc d;
     hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    lim.max_string = len ? len : 1; /* no string is longer than its body, which is bounded by
+                                       --max-body-bytes: a long valid string is forwarded */
     if (hr_json_parse(&d, body, len, &lim, err) != 0)
         return -1;
     const hr_json_node *root = hr_json_at(&d, 0);
@@ -195,6 +198,18 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
         return 0;
     hr_json_error err = {0};
     int rc = inspect_body(p->body, p->len, ctx, &p->stream, &err);
+    if (rc == -1 && err.kind == HR_JSON_ERR_LIMIT) { /* valid so far, past a parser limit
+                                                      * (in practice nesting: strings are
+                                                      * bounded by the body) */
+        hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "json_limit_exceeded",
+                      "request body is beyond what the proxy parses: %s", err.msg);
+        return -1;
+    }
+    if (rc == -1 && err.kind == HR_JSON_ERR_NOMEM) {
+        hr_send_error(ex, ctx, req->provider, 503, "api_error", "out_of_memory",
+                      "the proxy ran out of memory reading the request body; retry shortly");
+        return -1;
+    }
     if (rc == -1) {
         hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "invalid_json",
                       "request body is not valid JSON: %s", err.msg);
@@ -204,6 +219,15 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
         hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "invalid_json",
                       "request body must be a JSON object");
         return -1;
+    }
+    /* Compression makes up to two more copies of the body (the compressed body, then the
+     * one with the tool offered): reserved first, or the original is forwarded (fail open:
+     * under memory pressure the request still goes, uncompressed). */
+    if (hr_budget_lease_add(hr_http_lease(ex), p->len * 2) != 0) {
+        hr_log_fields(HR_LOG_WARN, "compression skipped", "id", ctx->id, "reason",
+                      "memory budget", (const char *)NULL);
+        ctx->rec.failed_open = 1;
+        return 0;
     }
     hr_pipeline_input in = {ri.shape, p->body, p->len, hr_request_header(req, "x-headroom-session-id"),
                             req->tenant, req->request_id};
@@ -553,20 +577,42 @@ static void answer_streamed(hr_http_exchange *ex, hr_req_ctx *ctx, hr_upstream *
 
 /* ---- buffered answers (compressible routes, not SSE) -------------------------------------- */
 
+int hr_read_whole_answer(hr_http_exchange *ex, hr_upstream *u, hr_buf *body)
+{
+    size_t cap = hr_proxy_config_current()->max_answer_bytes;
+    char chunk[64 * 1024];
+    ssize_t n;
+    while ((n = hr_upstream_read(u, chunk, sizeof chunk)) > 0) {
+        if (body->len + (size_t)n > cap)
+            return -2;
+        if (hr_budget_lease_add(hr_http_lease(ex), (size_t)n) != 0)
+            return -3;
+        if (hr_buf_append(body, chunk, (size_t)n) != 0)
+            return -1;
+    }
+    return n < 0 ? -1 : 0;
+}
+
 static void answer_buffered(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req,
                             hr_upstream *u, double *upstream_ms, const hr_ccrw_origin *ccr)
 {
     hr_buf body = HR_BUF_INIT;
-    char chunk[64 * 1024];
-    ssize_t n;
     double t0 = hr_now_ms();
-    while ((n = hr_upstream_read(u, chunk, sizeof chunk)) > 0)
-        if (hr_buf_append(&body, chunk, (size_t)n) != 0) {
-            n = -1;
-            break;
-        }
+    int rc = hr_read_whole_answer(ex, u, &body);
     *upstream_ms += hr_now_ms() - t0;
-    if (n < 0) {
+    if (rc == -2 || rc == -3) { /* nothing of the answer was sent: one clean error */
+        hr_buf_free(&body);
+        if (rc == -2)
+            hr_send_error(ex, ctx, req->provider, 502, "api_error", "upstream_answer_too_large",
+                          "the %s upstream's answer is larger than %zu bytes (--max-answer-bytes)",
+                          hr_provider_name(req->provider), hr_proxy_config_current()->max_answer_bytes);
+        else
+            hr_send_error(ex, ctx, req->provider, 503, "api_error", "memory_budget_exceeded",
+                          "the %s upstream's answer does not fit the proxy's in-flight budget "
+                          "(--max-inflight-body-mb); retry shortly", hr_provider_name(req->provider));
+        return;
+    }
+    if (rc < 0) {
         hr_buf detail = HR_BUF_INIT;
         hr_buf_puts(&detail, hr_upstream_error_detail(u));
         answer_upstream_failure(ex, ctx, req, hr_upstream_error(u), detail.data ? detail.data : "");

@@ -8,6 +8,7 @@
 #include "proxy/metrics.h"
 #include "proxy/proxy.h"
 #include "proxy/routes.h"
+#include "sys/budget.h"
 #include "sys/log.h"
 #include "sys/mem.h"
 
@@ -191,10 +192,15 @@ int hr_route_debug_memory(const hr_request *req, hr_response *res)
                                  "/proc/self/status is not readable");
     hr_buf b = HR_BUF_INIT;
     int rc = hr_buf_printf(&b, "{\"vm_rss\":%zu,\"rss_anon\":%zu,\"rss_file\":%zu,\"rss_shmem\":%zu,"
-                               "\"vm_hwm\":%zu,\"heap_in_use\":%zu,\"heap_free\":%zu,\"threads\":%d,"
-                           "\"ml\":",
+                               "\"vm_hwm\":%zu,\"heap_in_use\":%zu,\"heap_free\":%zu,\"threads\":%d,",
                            m.vm_rss, m.rss_anon, m.rss_file, m.rss_shmem, m.vm_hwm, m.heap_in_use,
                            m.heap_free, m.threads);
+    const hr_budget *bud = hr_budget_process();
+    if (rc == 0)
+        rc = hr_buf_printf(&b, "\"inflight\":{\"used\":%zu,\"peak\":%zu,\"limit\":%zu,"
+                               "\"refused\":%llu},\"ml\":",
+                           hr_budget_used(bud), hr_budget_peak(bud), bud->limit,
+                           hr_budget_refused(bud));
     /* ML sessions own most of what can grow: their state, mapped and scratch bytes. */
     if (rc == 0)
         rc = hr_ml_runtime_json(&b);

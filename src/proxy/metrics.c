@@ -1,6 +1,8 @@
 /* metrics.c: see metrics.h. State: one struct behind one mutex. */
 #include "proxy/metrics.h"
 
+#include "sys/budget.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -169,6 +171,15 @@ int hr_metrics_prometheus(hr_buf *o)
                            "headroom_upstream_latency_seconds_sum %.6f\n"
                            "headroom_upstream_latency_seconds_count %llu\n",
                         cum, M.hist_sum, M.hist_count);
+    const hr_budget *bud = hr_budget_process();
+    rc |= hr_buf_printf(o,
+        "# HELP headroom_inflight_bytes Request bytes held now (bodies, decoded bodies, answers).\n"
+        "# TYPE headroom_inflight_bytes gauge\nheadroom_inflight_bytes %zu\n"
+        "# HELP headroom_inflight_limit_bytes --max-inflight-body-mb in bytes (0 = unlimited).\n"
+        "# TYPE headroom_inflight_limit_bytes gauge\nheadroom_inflight_limit_bytes %zu\n"
+        "# HELP headroom_inflight_refused_total Reservations refused by the in-flight budget.\n"
+        "# TYPE headroom_inflight_refused_total counter\nheadroom_inflight_refused_total %llu\n",
+        hr_budget_used(bud), bud->limit, hr_budget_refused(bud));
     pthread_mutex_unlock(&M.mu);
     return rc ? -1 : 0;
 }

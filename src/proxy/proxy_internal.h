@@ -3,7 +3,9 @@
 #ifndef HR_PROXY_INTERNAL_H
 #define HR_PROXY_INTERNAL_H
 
+#include "ccr/store.h"
 #include "http/server.h"
+#include "http/upstream.h"
 #include "proxy/metrics.h"
 #include "proxy/routes.h"
 #include "proxy/usage.h"
@@ -22,7 +24,7 @@ typedef struct hr_relay_stats {
 
 typedef struct hr_req_ctx {
     char id[24];          /* "hr-" + 16 hex */
-    char tenant[17];
+    char tenant[HR_CCR_TENANT_MAX + 1];
     double t_start_ms;
     hr_request_record rec;
     char model[128];
@@ -35,6 +37,12 @@ void hr_relay_stats_release(hr_relay_stats *s);
 
 /* Forwards req upstream and answers the exchange (forward.c). route is the log label. */
 void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req);
+
+/* Reads a whole upstream answer into body (forward.c), each chunk reserved on the
+ * exchange's budget lease first and the total capped at --max-answer-bytes, so no answer is
+ * held without a limit. 0 ok; -1 upstream failure or no memory; -2 over the cap; -3 over
+ * the in-flight budget. On an error the caller drops body and answers with one error. */
+int hr_read_whole_answer(hr_http_exchange *ex, hr_upstream *u, hr_buf *body);
 
 /* Answers ex with res (request id header added); used for local routes and errors. */
 void hr_send_response(hr_http_exchange *ex, hr_req_ctx *ctx, hr_response *res);

@@ -2,6 +2,7 @@
  *   POST /v1/retrieve          {"hash": H, "query"?: Q}
  *   GET  /v1/retrieve/<hash>   ?query=Q
  *   GET  /v1/retrieve/stats    store counters (no content, no tenant data)
+ *   POST /v1/retrieve/tool_call  a headroom_retrieve tool call in, its tool result out
  * Lookups are scoped to the tenant the core derived from the request's credential, so a
  * client reads only originals stored for its own key. 200 with retrieve.h's JSON object;
  * 400 malformed hash or body; 404 unknown or expired (or another tenant's); 503 when the
@@ -14,6 +15,7 @@
 #include "json/json.h"
 #include "sys/hash.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static int answer(const hr_request *req, hr_response *res, const char *hash, size_t hash_len,
@@ -56,14 +58,26 @@ static int answer(const hr_request *req, hr_response *res, const char *hash, siz
     return rc;
 }
 
-int hr_route_retrieve_post(const hr_request *req, hr_response *res)
+/* Parses the request body into d; on failure res holds the 400 and 1 is returned (with
+ * *rc the handler's return value). */
+static int parse_body(const hr_request *req, hr_response *res, hr_json_doc *d, int *rc)
 {
-    hr_json_doc d = {0};
     hr_json_error err;
     hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
-    if (hr_json_parse(&d, req->body, req->body_len, &lim, &err) != 0)
-        return hr_response_error(res, req->provider, 400, "invalid_request_error", NULL,
-                                 "body is not JSON: %s", err.msg);
+    memset(d, 0, sizeof *d);
+    if (hr_json_parse(d, req->body, req->body_len, &lim, &err) == 0)
+        return 0;
+    *rc = hr_response_error(res, req->provider, 400, "invalid_request_error", NULL,
+                            "body is not JSON: %s", err.msg);
+    return 1;
+}
+
+int hr_route_retrieve_post(const hr_request *req, hr_response *res)
+{
+    hr_json_doc d;
+    int bad;
+    if (parse_body(req, res, &d, &bad))
+        return bad;
     uint32_t hash = d.nodes[0].type == HR_JSON_OBJECT ? hr_json_get(&d, 0, "hash")
                                                       : HR_JSON_NONE;
     uint32_t query = d.nodes[0].type == HR_JSON_OBJECT ? hr_json_get(&d, 0, "query")
@@ -111,5 +125,136 @@ int hr_route_retrieve_stats(const hr_request *req, hr_response *res)
     if (rc == 0)
         rc = hr_response_json(res, 200, body.data, body.len);
     hr_buf_free(&body);
+    return rc;
+}
+
+/* ---- POST /v1/retrieve/tool_call ---------------------------------------------------------
+ * For agent frameworks that run headroom_retrieve calls themselves, as the original's route:
+ *   {"tool_call": {"id", "name": "headroom_retrieve", "input": {"hash", "query"?}},
+ *    "provider": "anthropic"}                       (the default provider)
+ *   {"tool_call": {"id", "function": {"name", "arguments": "{\"hash\": ...}"}},
+ *    "provider": "openai"}
+ * answers 200 {"tool_result": <the provider's tool-result block/message, its content the
+ * data as JSON text>, "success": bool, "data": <the retrieval, or {"error", "hash"}>};
+ * 400 when the body is not a headroom_retrieve call. */
+
+typedef struct tool_call {
+    hr_buf id, hash, query;
+} tool_call;
+
+/* Reads hash/query from an arguments object. 0 ok (hash present). */
+static int call_args(const hr_json_doc *d, uint32_t args, tool_call *c)
+{
+    if (args == HR_JSON_NONE || d->nodes[args].type != HR_JSON_OBJECT)
+        return -1;
+    uint32_t h = hr_json_get(d, args, "hash"), q = hr_json_get(d, args, "query");
+    if (h == HR_JSON_NONE || d->nodes[h].type != HR_JSON_STRING || hr_json_string(d, h, &c->hash))
+        return -1;
+    if (q != HR_JSON_NONE && d->nodes[q].type == HR_JSON_STRING && hr_json_string(d, q, &c->query))
+        return -1;
+    return 0;
+}
+
+static int parse_tool_call(const hr_json_doc *d, uint32_t call, tool_call *c)
+{
+    if (call == HR_JSON_NONE || d->nodes[call].type != HR_JSON_OBJECT)
+        return -1;
+    uint32_t id = hr_json_get(d, call, "id");
+    if (id != HR_JSON_NONE && d->nodes[id].type == HR_JSON_STRING && hr_json_string(d, id, &c->id))
+        return -1;
+    uint32_t fn = hr_json_get(d, call, "function");
+    if (fn == HR_JSON_NONE) /* Anthropic tool_use */
+        return hr_json_string_eq(d, hr_json_get(d, call, "name"), "headroom_retrieve")
+                   ? call_args(d, hr_json_get(d, call, "input"), c) : -1;
+    if (d->nodes[fn].type != HR_JSON_OBJECT ||
+        !hr_json_string_eq(d, hr_json_get(d, fn, "name"), "headroom_retrieve"))
+        return -1;
+    uint32_t a = hr_json_get(d, fn, "arguments");
+    if (a != HR_JSON_NONE && d->nodes[a].type == HR_JSON_OBJECT)
+        return call_args(d, a, c);
+    hr_buf text = HR_BUF_INIT;
+    hr_json_doc ad;
+    hr_json_error e;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    int rc = -1;
+    if (a != HR_JSON_NONE && d->nodes[a].type == HR_JSON_STRING && !hr_json_string(d, a, &text) &&
+        text.data && hr_json_parse(&ad, text.data, text.len, &lim, &e) == 0) {
+        rc = call_args(&ad, 0, c);
+        hr_json_doc_free(&ad);
+    }
+    hr_buf_free(&text);
+    return rc;
+}
+
+/* data: the retrieval as /v1/retrieve answers it, or {"error", "hash"}. 1 found, 0 not. */
+static int tool_call_data(const hr_request *req, const tool_call *c, hr_buf *data)
+{
+    hr_ccr_store *store = hr_ccr_process_store();
+    char anonymous[HR_CCR_TENANT_MAX + 1];
+    const char *tenant = req->tenant && *req->tenant ? req->tenant : NULL;
+    if (!tenant) {
+        hr_ccr_tenant_derive(NULL, 0, anonymous);
+        tenant = anonymous;
+    }
+    hr_ccr_retrieval r;
+    hr_ccr_status st = store ? hr_ccr_retrieve(store, tenant, c->hash.data, c->hash.len,
+                                               c->query.data, c->query.len, &r)
+                             : HR_CCR_ERROR;
+    int found = st == HR_CCR_FOUND && c->hash.len == HR_CONTENT_HASH_HEX;
+    if (found) {
+        hr_ccr_retrieval_json(&r, c->hash.data, c->query.data, c->query.len, data);
+    } else {
+        hr_buf_puts(data, "{\"error\":");
+        const char *why = st == HR_CCR_INVALID ? "malformed hash"
+                          : st == HR_CCR_NOT_FOUND ? "Entry not found or expired"
+                                                   : "the CCR store is unavailable";
+        hr_json_write_string(data, why, strlen(why));
+        hr_buf_puts(data, ",\"hash\":");
+        hr_json_write_string(data, c->hash.data, c->hash.len);
+        hr_buf_putc(data, '}');
+    }
+    if (store)
+        hr_ccr_retrieval_free(&r);
+    return found;
+}
+
+int hr_route_retrieve_tool_call(const hr_request *req, hr_response *res)
+{
+    hr_json_doc d;
+    int bad;
+    if (parse_body(req, res, &d, &bad))
+        return bad;
+    int obj = d.nodes[0].type == HR_JSON_OBJECT;
+    uint32_t prov = obj ? hr_json_get(&d, 0, "provider") : HR_JSON_NONE;
+    int openai = hr_json_string_eq(&d, prov, "openai");
+    int anthropic = prov == HR_JSON_NONE || hr_json_string_eq(&d, prov, "anthropic");
+    tool_call c = {HR_BUF_INIT, HR_BUF_INIT, HR_BUF_INIT};
+    int rc;
+    if (parse_tool_call(&d, obj ? hr_json_get(&d, 0, "tool_call") : HR_JSON_NONE, &c) != 0 ||
+        !c.hash.data) {
+        rc = hr_response_error(res, req->provider, 400, "invalid_request_error", NULL,
+                               "Invalid tool call or not a headroom_retrieve call");
+    } else {
+        hr_buf data = HR_BUF_INIT, out = HR_BUF_INIT;
+        int found = tool_call_data(req, &c, &data);
+        const char *id = c.id.data ? c.id.data : "";
+        rc = hr_buf_puts(&out, anthropic ? "{\"tool_result\":{\"type\":\"tool_result\",\"tool_use_id\":"
+                               : openai  ? "{\"tool_result\":{\"role\":\"tool\",\"tool_call_id\":"
+                                         : "{\"tool_result\":{\"tool_call_id\":");
+        rc |= hr_json_write_string(&out, id, strlen(id));
+        rc |= hr_buf_puts(&out, ",\"content\":");
+        rc |= hr_json_write_string(&out, data.data ? data.data : "", data.len);
+        rc |= hr_buf_printf(&out, "},\"success\":%s,\"data\":", found ? "true" : "false");
+        rc |= hr_buf_append(&out, data.data ? data.data : "{}", data.data ? data.len : 2);
+        rc |= hr_buf_putc(&out, '}');
+        if (rc == 0)
+            rc = hr_response_json(res, 200, out.data, out.len);
+        hr_buf_free(&data);
+        hr_buf_free(&out);
+    }
+    hr_buf_free(&c.id);
+    hr_buf_free(&c.hash);
+    hr_buf_free(&c.query);
+    hr_json_doc_free(&d);
     return rc;
 }

@@ -22,6 +22,13 @@
  * punctuation), so any byte string is split and encodable. */
 size_t hr_pretok_next(hr_tok_encoding enc, const char *text, size_t len, size_t pos);
 
+/* The same for GPT-2's pattern, the ByteLevel pre-tokenizer of HF tokenizers (r50k, RoBERTa,
+ * ModernBERT): 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ */
+size_t hr_pretok_gpt2_next(const char *text, size_t len, size_t pos);
+/* Classes (HR_UC_* of unicode_tables.h) of the character at text[pos] (pos < len) and its
+ * byte length in *clen; an invalid UTF-8 byte is one character of no class. */
+uint8_t hr_pretok_class_at(const char *text, size_t len, size_t pos, size_t *clen);
+
 /* ---- rank table (ranks.c) ---- */
 
 typedef struct hr_ranks hr_ranks;

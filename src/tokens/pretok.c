@@ -161,29 +161,45 @@ static size_t punctuation(const text_t *t, size_t pos, bool slash_tail)
     return e - pos;
 }
 
-/* The three whitespace alternatives, in order:
- *   \s*[\r\n]+ (cl100k's \s*[\r\n] matches the same): up to the run's last newline;
- *   \s+(?!\S): the whole run at the end of text, else all but its last character;
- *   \s+: a lone whitespace character before non-space. */
-static size_t whitespace(const text_t *t, size_t pos)
+/* The whitespace run at pos: returns its end; *last_start receives where its last
+ * character starts and *last_nl_end the end of its last newline (0 if none). */
+static size_t ws_run(const text_t *t, size_t pos, size_t *last_start, size_t *last_nl_end)
 {
-    size_t p = pos, last_nl_end = 0, last_start = pos;
+    size_t p = pos;
+    *last_start = pos;
+    *last_nl_end = 0;
     while (!at_end(t, p)) {
         uchar c = char_at(t, p);
         if (!(c.cls & HR_UC_WS))
             break;
-        last_start = p;
+        *last_start = p;
         p += c.len;
         if (is_newline(c))
-            last_nl_end = p;
+            *last_nl_end = p;
     }
+    return p;
+}
+
+/* \s+(?!\S) then \s+: the whole run at the end of text, else all but its last character,
+ * or a lone whitespace character before non-space. */
+static size_t ws_tail_rule(const text_t *t, size_t pos, size_t end, size_t last_start)
+{
+    if (at_end(t, end) || last_start == pos)
+        return end - pos;
+    return last_start - pos;
+}
+
+/* The three whitespace alternatives, in order:
+ *   \s*[\r\n]+ (cl100k's \s*[\r\n] matches the same): up to the run's last newline;
+ *   \s+(?!\S) and \s+ (ws_tail_rule). */
+static size_t whitespace(const text_t *t, size_t pos)
+{
+    size_t last_start, last_nl_end, p = ws_run(t, pos, &last_start, &last_nl_end);
     if (p == pos)
         return 0;
     if (last_nl_end)
         return last_nl_end - pos;
-    if (at_end(t, p) || last_start == pos)
-        return p - pos;
-    return last_start - pos;
+    return ws_tail_rule(t, pos, p, last_start);
 }
 
 /* cl100k: [^\r\n\p{L}\p{N}]?+\p{L}+ */
@@ -337,4 +353,70 @@ size_t hr_pretok_next(hr_tok_encoding enc, const char *text, size_t len, size_t 
     if (pos >= len)
         return 0;
     return enc == HR_TOK_CL100K ? next_cl100k(&t, pos) : next_o200k(&t, pos);
+}
+
+/* ---- GPT-2 / byte-level BPE (HF tokenizers' ByteLevel pre-tokenizer) ----
+ * 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+ * Case-sensitive contractions, unbounded letter and digit runs, and no newline
+ * alternative: the whitespace rule is the cl100k one without \s*[\r\n]+. */
+
+static size_t gpt2_contraction(const text_t *t, size_t pos)
+{
+    const uint8_t *s = t->s;
+    if (s[pos] != '\'' || at_end(t, pos + 1))
+        return 0;
+    uint8_t a = s[pos + 1];
+    if (a == 's' || a == 't' || a == 'm' || a == 'd')
+        return 2;
+    if (at_end(t, pos + 2))
+        return 0;
+    uint8_t b = s[pos + 2];
+    if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l'))
+        return 3;
+    return 0;
+}
+
+/* " ?" followed by a run of one class: letters, digits or [^\s\p{L}\p{N}]. */
+static size_t gpt2_class_run(const text_t *t, size_t pos)
+{
+    size_t p = pos;
+    if (t->s[p] == ' ' && !at_end(t, p + 1))
+        p++;
+    uchar c = char_at(t, p);
+    size_t e;
+    if (c.cls & HR_UC_L)
+        e = run_of(t, p, HR_UC_L);
+    else if (c.cls & HR_UC_N)
+        e = run_of(t, p, HR_UC_N);
+    else if (is_punct(c))
+        e = punct_run(t, p);
+    else
+        return 0; /* whitespace after the optional space: the space goes alone */
+    return e - pos;
+}
+
+/* \s+(?!\S)|\s+ (GPT-2 has no newline alternative). */
+static size_t gpt2_whitespace(const text_t *t, size_t pos)
+{
+    size_t last_start, last_nl_end, p = ws_run(t, pos, &last_start, &last_nl_end);
+    return p == pos ? 0 : ws_tail_rule(t, pos, p, last_start);
+}
+
+uint8_t hr_pretok_class_at(const char *text, size_t len, size_t pos, size_t *clen)
+{
+    uchar c = decode_at((const uint8_t *)text, len, pos);
+    *clen = c.len;
+    return c.cls;
+}
+
+size_t hr_pretok_gpt2_next(const char *text, size_t len, size_t pos)
+{
+    text_t t = {(const uint8_t *)text, len};
+    size_t n;
+    if (pos >= len)
+        return 0;
+    if ((n = gpt2_contraction(&t, pos)) || (n = gpt2_class_run(&t, pos)) ||
+        (n = gpt2_whitespace(&t, pos)))
+        return n;
+    return char_at(&t, pos).len; /* unreachable: every character is in one class */
 }

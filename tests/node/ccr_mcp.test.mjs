@@ -111,7 +111,12 @@ test('headroom_compress never returns a marker it cannot serve; headroom_stats r
   try {
     const res = await client.callTool({ name: 'headroom_compress', arguments: { content, query: 'connection reset' } });
     assert.equal(res.isError, false);
-    const out = textOf(res);
+    // the original's answer shape: the text to use, the stored original's hash, counts
+    const ans = JSON.parse(textOf(res));
+    assert.deepEqual(Object.keys(ans), ['compressed', 'hash', 'original_tokens', 'compressed_tokens', 'tokens_saved', 'savings_percent', 'transforms', 'note']);
+    assert.equal(ans.tokens_saved, ans.original_tokens - ans.compressed_tokens);
+    assert.equal(textOf(await client.callTool({ name: 'headroom_retrieve', arguments: { hash: ans.hash } })), content, 'its hash retrieves the original');
+    const out = ans.compressed;
     const markers = [...out.matchAll(/Retrieve more: hash=([0-9a-f]{24})\]/g)].map((m) => m[1]);
     if (markers.length === 0) {
       assert.equal(out, content, 'unchanged when the pipeline keeps it');
@@ -155,7 +160,7 @@ test('round trip for every kind of content: each marker returns the exact origin
   const compressed = [];
   try {
     for (const [kind, content] of Object.entries(compressorSamples())) {
-      const out = textOf(await client.callTool({ name: 'headroom_compress', arguments: { content } }));
+      const out = JSON.parse(textOf(await client.callTool({ name: 'headroom_compress', arguments: { content } }))).compressed;
       const hashes = [...out.matchAll(/Retrieve more: hash=([0-9a-f]{24})\]/g)].map((m) => m[1]);
       if (hashes.length === 0) {
         assert.equal(out, content, `${kind}: unchanged when not compressed`);

@@ -33,7 +33,7 @@ async function tokensBefore(dataDir) {
     method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-flags' },
     body: JSON.stringify({ model: 'gpt-4o', messages: [
       { role: 'user', content: 'where is value7 computed?' },
-      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'grep', arguments: '{}' } }] },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'code_search', arguments: '{}' } }] },
       { role: 'tool', tool_call_id: 'c1', content: TOOL },
     ] }),
   });

@@ -136,7 +136,7 @@ test('POST /v1/compress answers {messages, tokens_*, compression_ratio, transfor
   const r = await fetch(`${proxy.url}/v1/compress`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(req) });
   assert.equal(r.status, 200);
   const j = await r.json();
-  assert.deepEqual(Object.keys(j), ['messages', 'tokens_before', 'tokens_after', 'tokens_saved', 'compression_ratio', 'transforms_applied']);
+  assert.deepEqual(Object.keys(j), ['messages', 'tokens_before', 'tokens_after', 'tokens_saved', 'compression_ratio', 'transforms_applied', 'ccr_hashes']);
   assert.equal(j.messages.length, 3);
   assert.deepEqual(j.messages.slice(0, 2), req.messages.slice(0, 2));
   assert.match(j.messages[2].content, MARKER);

@@ -84,7 +84,7 @@ test('/stats and /metrics report savings per compressor, equal to independent o2
   }
 
   up.script('/v1/chat/completions', { json: openaiChatCompletion() });
-  const tools = { db: rows(150), build: buildLog(300), grep: grep(150), patch: diff(6) };
+  const tools = { db: rows(150), build: buildLog(300), search_code: grep(150), patch: diff(6) };
   const messages = [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'why does host 40077 fail, and what broke the build?' }];
   for (const [name, text] of Object.entries(tools)) {
     messages.push({ role: 'assistant', content: null, tool_calls: [{ id: `call_${name}`, type: 'function', function: { name, arguments: '{}' } }] });
@@ -97,11 +97,11 @@ test('/stats and /metrics report savings per compressor, equal to independent o2
   const forwarded = Object.fromEntries(sent.messages.filter((m) => m.role === 'tool').map((m) => [m.tool_call_id.slice(5), m.content]));
   assert.match(forwarded.db, /failed: disk full/);
   assert.match(forwarded.build, /undeclared identifier 'sock_fd'/);
-  assert.match(forwarded.grep, /InvoiceError/);
+  assert.match(forwarded.search_code, /InvoiceError/);
   assert.match(forwarded.patch, /\+    return new_5\(ctx\);/);
 
   // The compressor each output routes to (JSON array, build log, grep output, diff).
-  const expected = { smart_crusher: ['db'], logs: ['build'], search: ['grep'], diff: ['patch'] };
+  const expected = { smart_crusher: ['db'], logs: ['build'], search: ['search_code'], diff: ['patch'] };
   // /stats is read after the request's completion is counted: poll briefly.
   let stats;
   for (let i = 0; i < 100; i++) {

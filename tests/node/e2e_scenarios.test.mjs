@@ -370,7 +370,7 @@ test('a Claude-Code-like session: always streaming, thinking blocks and cache_co
   for (let t = 0; t < outputs.length; t++) {
     messages.push({ role: 'assistant', content: [
       { type: 'thinking', thinking: `Step ${t}: I should look at ${['the tests', 'the callers', 'the diff', 'the ledger'][t]}.`, signature: `sig${t}${'A'.repeat(40)}` },
-      { type: 'tool_use', id: `toolu_cc${t}`, name: ['Bash', 'Grep', 'Bash', 'Bash'][t], input: { command: `step ${t}` } }] });
+      { type: 'tool_use', id: `toolu_cc${t}`, name: ['Bash', 'Bash', 'Bash', 'Bash'][t], input: { command: `step ${t}` } }] });
     const last = { type: 'tool_result', tool_use_id: `toolu_cc${t}`, content: outputs[t].text };
     messages.push({ role: 'user', content: [last] });
     // Claude Code moves the cache breakpoint to the newest block each turn
@@ -409,7 +409,7 @@ test('grep output: the error match survives a question whose words occur inside 
   const grep = fx.grepOutput(50, 8, 62);
   await client.chat.completions.create({ model: 'gpt-4o', messages: [
     { role: 'user', content: 'The nightly build is red. Find out why.' },
-    { role: 'assistant', content: null, tool_calls: [{ id: 'g1', type: 'function', function: { name: 'Grep', arguments: '{}' } }] },
+    { role: 'assistant', content: null, tool_calls: [{ id: 'g1', type: 'function', function: { name: 'search_code', arguments: '{}' } }] },
     { role: 'tool', tool_call_id: 'g1', content: grep.text }] });
   const out = JSON.parse(up.requests[0].body).messages[2].content;
   assert.equal(fx.markersIn(out).length, 1, 'compressed');

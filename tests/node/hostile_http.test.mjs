@@ -314,7 +314,7 @@ test('slow clients cannot lock everyone out: per-address limit answers 429 at on
 
 test('a full proxy answers 503 at once instead of resetting, and serves again after the deadline', async () => {
   const p = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url,
-    args: ['--max-connections', '4', '--client-header-timeout', '1'] });
+    args: ['--limit-concurrency', '4', '--client-header-timeout', '1'] });
   try {
     const slow = [];
     for (let i = 0; i < 4; i++) slow.push(raw(p.port, slowly('GET /v1/models HTTP/1.1\r\n', 300)));

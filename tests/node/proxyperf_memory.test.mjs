@@ -7,20 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { startFakeUpstream } from './lib/fake_upstream.mjs';
-import { startProxy, HEADROOM_BIN } from './lib/proxy.mjs';
+import { startProxy, sanitizerBuild } from './lib/proxy.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function sanitizerBuild() {
-  const dir = process.env.HEADROOM_BUILD_DIR || path.dirname(HEADROOM_BIN);
-  try {
-    return /HEADROOM_SANITIZE:BOOL=ON/.test(fs.readFileSync(path.join(dir, 'CMakeCache.txt'), 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 function rssAnon(pid) {
   const m = /RssAnon:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));

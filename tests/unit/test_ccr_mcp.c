@@ -17,9 +17,10 @@
 
 /* Keeps the first line and appends the marker for the whole input. */
 static int keep_first_line(void *user, const char *content, size_t len, const char *query,
-                           size_t qlen, hr_buf *out, char *transform, size_t tlen)
+                           size_t qlen, hr_buf *out, char *transform, size_t tlen,
+                           long long tokens[2])
 {
-    (void)user, (void)query, (void)qlen, (void)tlen;
+    (void)user, (void)query, (void)qlen, (void)tlen, (void)tokens;
     const char *nl = memchr(content, '\n', len);
     size_t keep = nl ? (size_t)(nl - content) + 1 : len;
     char h[HR_CONTENT_HASH_HEX + 1];
@@ -32,9 +33,11 @@ static int keep_first_line(void *user, const char *content, size_t len, const ch
 
 /* Claims a hash nobody stored. */
 static int foreign_marker(void *user, const char *content, size_t len, const char *query,
-                          size_t qlen, hr_buf *out, char *transform, size_t tlen)
+                          size_t qlen, hr_buf *out, char *transform, size_t tlen,
+                          long long tokens[2])
 {
     (void)user, (void)content, (void)len, (void)query, (void)qlen, (void)transform, (void)tlen;
+    tokens[0] = 10, tokens[1] = 1;
     hr_buf_puts(out, "x");
     return hr_marker_write(out, 3, "lines", 1, "00000000000000000000abcd") == 0 ? 1 : -1;
 }
@@ -91,9 +94,13 @@ static void compress_stores_what_its_marker_names(void **state)
                  "\"headroom_compress\",\"arguments\":{\"content\":\"one\\ntwo\\nthree\"}}}", &out);
     char h[HR_CONTENT_HASH_HEX + 1];
     hr_content_hash("one\ntwo\nthree", 13, h);
-    char want[128];
-    snprintf(want, sizeof want, "\"text\":\"one\\n[3 lines compressed to 1. Retrieve more: hash=%s]\"", h);
+    /* the original's answer: a JSON object (escaped inside the text content) */
+    char want[160];
+    snprintf(want, sizeof want, "\\\"compressed\\\":\\\"one\\\\n[3 lines compressed to 1. "
+                                "Retrieve more: hash=%s]\\\",\\\"hash\\\":\\\"%s\\\"", h, h);
     assert_non_null(strstr(out.data, want));
+    assert_non_null(strstr(out.data, "\\\"original_tokens\\\":4,"));
+    assert_non_null(strstr(out.data, "Use mcp__headroom__headroom_retrieve"));
     hr_buf orig = HR_BUF_INIT;
     assert_int_equal(hr_ccr_get(s, "anonymous", h, &orig), HR_CCR_FOUND);
     assert_string_equal(orig.data, "one\ntwo\nthree");
@@ -108,7 +115,9 @@ static void compress_stores_what_its_marker_names(void **state)
     srv.compress = foreign_marker;
     handle(&srv, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":"
                  "\"headroom_compress\",\"arguments\":{\"content\":\"keep me whole\"}}}", &out);
-    assert_non_null(strstr(out.data, "\"text\":\"keep me whole\""));
+    assert_non_null(strstr(out.data, "\\\"compressed\\\":\\\"keep me whole\\\""));
+    assert_non_null(strstr(out.data, "\\\"tokens_saved\\\":0,"));
+    assert_non_null(strstr(out.data, "\\\"transforms\\\":[]"));
     assert_null(strstr(out.data, "Retrieve more"));
 
     handle(&srv, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":"

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "ccr/store.h"
+#include "ccr_store_fixture.h"
 #include "sys/hash.h"
 
 #include <dirent.h>
@@ -23,58 +24,20 @@
 static const char *TENANT_A = "aaaa0000aaaa0000aaaa0000aaaa0000";
 static const char *TENANT_B = "bbbb0000bbbb0000bbbb0000bbbb0000";
 
-typedef struct fixture {
-    char dir[256];
-    hr_ccr_config cfg;
-} fixture;
-
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char p[512];
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 static int setup_backend(void **state, hr_ccr_backend backend)
 {
-    fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/hr-ccr-test-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    hr_ccr_config_default(&f->cfg);
-    f->cfg.backend = backend;
-    f->cfg.data_dir = f->dir;
+    fixture *f = fixture_new("hr-ccr-test-", backend);
     *state = f;
-    return 0;
+    return f ? 0 : -1;
 }
 static int setup_sqlite(void **state) { return setup_backend(state, HR_CCR_BACKEND_SQLITE); }
 static int setup_memory(void **state) { return setup_backend(state, HR_CCR_BACKEND_MEMORY); }
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    remove_tree(f->dir);
-    free(f);
+    fixture_free(*state);
     return 0;
 }
 
-static hr_ccr_store *open_store(fixture *f)
-{
-    char err[256] = "";
-    hr_ccr_store *s = hr_ccr_store_open(&f->cfg, err, sizeof err);
-    if (!s)
-        fail_msg("open: %s", err);
-    return s;
-}
 
 /* Deterministic pseudo-random bytes including NULs and invalid UTF-8. */
 static unsigned char *make_bytes(size_t n, unsigned seed)
@@ -472,6 +435,70 @@ static void tenant_keys_hide_the_credential(void **state)
     assert_false(hr_ccr_tenant_valid("a:b"));
 }
 
+/* The auth scheme is case-insensitive and any run of blanks separates it from the key:
+ * one key is one tenant however the client spells "Bearer" (it was two). The key itself
+ * stays case-sensitive, and other schemes or a bare x-api-key value are hashed as sent. */
+static void bearer_scheme_is_case_insensitive(void **state)
+{
+    (void)state;
+    char want[HR_CCR_TENANT_MAX + 1], got[HR_CCR_TENANT_MAX + 1];
+    assert_int_equal(hr_ccr_tenant_for_key("sk-Key-1", 1, want), 0);
+    static const char *const same[] = {"Bearer sk-Key-1", "bearer sk-Key-1", "BEARER sk-Key-1",
+                                       "Bearer  sk-Key-1", "bEaReR\tsk-Key-1"};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        hr_ccr_tenant_for_header(same[i], got);
+        assert_string_equal(got, want);
+    }
+    hr_ccr_tenant_for_header("bearer sk-key-1", got); /* another key */
+    assert_string_not_equal(got, want);
+    hr_ccr_tenant_for_header("Basic c2s6MQ==", got);
+    char basic[HR_CCR_TENANT_MAX + 1];
+    hr_ccr_tenant_derive("Basic c2s6MQ==", 14, basic);
+    assert_string_equal(got, basic);
+    hr_ccr_tenant_for_header("sk-Key-1", got); /* x-api-key */
+    assert_int_equal(hr_ccr_tenant_for_key("sk-Key-1", 0, want), 0);
+    assert_string_equal(got, want);
+    hr_ccr_tenant_for_header(NULL, got);
+    hr_ccr_tenant_derive(NULL, 0, want);
+    assert_string_equal(got, want);
+}
+
+/* An existing data dir of ours that others can enter is made 0700; a shared one (sticky or
+ * world-writable, like /tmp) or one owned by another user is refused with the reason. */
+static void data_dir_is_made_private_or_refused(void **state)
+{
+    fixture *f = *state;
+    char sub[400], err[256] = "";
+    snprintf(sub, sizeof sub, "%s/open", f->dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(chmod(sub, 0755), 0);
+    f->cfg.data_dir = sub;
+    hr_ccr_store *s = open_store(f);
+    struct stat sb;
+    assert_int_equal(stat(sub, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0700);
+    hr_ccr_store_close(s);
+
+    snprintf(sub, sizeof sub, "%s/shared", f->dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(chmod(sub, 01777), 0);
+    f->cfg.data_dir = sub;
+    assert_null(hr_ccr_store_open(&f->cfg, err, sizeof err));
+    assert_non_null(strstr(err, "shared directory"));
+    assert_int_equal(stat(sub, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 01777); /* left as it was */
+
+    if (geteuid() == 0) { /* only root can give a directory away */
+        snprintf(sub, sizeof sub, "%s/theirs", f->dir);
+        assert_int_equal(mkdir(sub, 0700), 0);
+        assert_int_equal(chown(sub, 65534, 65534), 0);
+        f->cfg.data_dir = sub;
+        assert_null(hr_ccr_store_open(&f->cfg, err, sizeof err));
+        assert_non_null(strstr(err, "belongs to uid 65534"));
+    }
+    f->cfg.data_dir = f->dir;
+}
+
 #define BOTH(fn) cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown), \
                  cmocka_unit_test_setup_teardown(fn, setup_memory, teardown)
 
@@ -491,6 +518,9 @@ int main(void)
         BOTH(failures_are_counted_and_logged_once),
         cmocka_unit_test(config_options_and_env),
         cmocka_unit_test(tenant_keys_hide_the_credential),
+        cmocka_unit_test(bearer_scheme_is_case_insensitive),
+        cmocka_unit_test_setup_teardown(data_dir_is_made_private_or_refused, setup_sqlite,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * answered from the store, continued with the follow-up request, and the client receives
  * one coherent message (one message_start, one message_stop, contiguous block indices,
  * summed usage, no headroom_retrieve), for Anthropic, OpenAI chat and Responses streams.
- * A turn that also calls another tool is passed through unchanged.
+ * A turn that also calls another tool, or outgrows the cap, is refused without the tool
+ * ever reaching the client; a malformed call is answered with an error result.
  *
  * Driver mode for tests/node/ccr_stream_sdk.test.mjs, which checks the output with the
  * real SDK stream parsers:
@@ -32,6 +33,18 @@ static int count(const char *hay, const char *needle)
     for (const char *p = hay; p && (p = strstr(p, needle)); p += strlen(needle))
         n++;
     return n;
+}
+
+/* A memory store for the tests (originals put by each test). */
+static hr_ccr_store *memory_store(void)
+{
+    hr_ccr_config c;
+    hr_ccr_config_default(&c);
+    c.backend = HR_CCR_BACKEND_MEMORY;
+    char err[128];
+    hr_ccr_store *store = hr_ccr_store_open(&c, err, sizeof err);
+    assert_non_null(store);
+    return store;
 }
 
 static void round1_calls_tool(hr_ccr_stream *s, const char *hash, const char *other_tool, hr_buf *client)
@@ -133,27 +146,24 @@ static void resolves_and_continues_one_message(void **state)
     hr_ccr_store_close(store);
 }
 
-static void other_tools_pass_through_unchanged(void **state)
+/* headroom_retrieve together with another tool: the turn cannot be resolved without the
+ * client, and the client must never see a tool it did not define. What went out before
+ * the held call stays sent; the held events are dropped and the caller ends the stream
+ * with the provider's error event (-1 and a reason). */
+static void mixed_turn_is_refused_and_never_shows_the_tool(void **state)
 {
     (void)state;
-    hr_ccr_config c;
-    hr_ccr_config_default(&c);
-    c.backend = HR_CCR_BACKEND_MEMORY;
-    char err[128];
-    hr_ccr_store *store = hr_ccr_store_open(&c, err, sizeof err);
+    hr_ccr_store *store = memory_store();
     const char *request = "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
     hr_ccr_stream *s = hr_ccr_stream_new(HR_CCR_API_ANTHROPIC, request, strlen(request));
     hr_buf client = HR_BUF_INIT, followup = HR_BUF_INIT;
     round1_calls_tool(s, "0123456789abcdef01234567", "Bash", &client);
-    assert_int_equal(hr_ccr_stream_end(s, store, "abc123", &followup, &client), 0);
+    assert_int_equal(hr_ccr_stream_end(s, store, "abc123", &followup, &client), -1);
     assert_int_equal(followup.len, 0);
-    assert_int_equal(count(client.data, "event: message_stop"), 1);
+    assert_non_null(strstr(hr_ccr_stream_refusal(s), "another tool"));
     assert_non_null(strstr(client.data, "\"name\":\"Bash\""));
-    assert_non_null(strstr(client.data, "\"name\":\"headroom_retrieve\""));
-    assert_non_null(strstr(client.data, "\"stop_reason\":\"tool_use\""));
-    /* Event order is the upstream's. */
-    assert_true(strstr(client.data, "Bash") < strstr(client.data, "headroom_retrieve"));
-    assert_true(strstr(client.data, "headroom_retrieve") < strstr(client.data, "message_stop"));
+    assert_null(strstr(client.data, "headroom_retrieve"));
+    assert_int_equal(count(client.data, "event: message_stop"), 0);
     hr_buf_free(&client);
     hr_ccr_stream_free(s);
 
@@ -274,6 +284,93 @@ static void responses_stream_continues_the_first_response(void **state)
     hr_ccr_store_close(store);
 }
 
+/* A headroom_retrieve call whose streamed input is not JSON: answered with an error
+ * result to the model (the turn replayed with input {}), the conversation goes on. */
+static void malformed_call_is_answered_with_an_error_result(void **state)
+{
+    (void)state;
+    hr_ccr_store *store = memory_store();
+    const char *request = "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
+    hr_ccr_stream *s = hr_ccr_stream_new(HR_CCR_API_ANTHROPIC, request, strlen(request));
+    hr_buf client = HR_BUF_INIT, followup = HR_BUF_INIT;
+    feed(s, "message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"usage\":{\"input_tokens\":5}}}", &client);
+    feed(s, "content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\","
+                                   "\"id\":\"toolu_x\",\"name\":\"headroom_retrieve\",\"input\":{}}}", &client);
+    feed(s, "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\","
+                                   "\"partial_json\":\"{\\\"hash\\\": \\\"abc\"}}", &client); /* never closed */
+    feed(s, "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}", &client);
+    feed(s, "message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":3}}", &client);
+    feed(s, "message_stop", "{\"type\":\"message_stop\"}", &client);
+    assert_int_equal(hr_ccr_stream_end(s, store, "abc123", &followup, &client), 1);
+    assert_null(client.data ? strstr(client.data, "headroom_retrieve") : NULL);
+    hr_json_doc d = {0};
+    hr_json_error jerr;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    assert_int_equal(hr_json_parse(&d, followup.data, followup.len, &lim, &jerr), 0);
+    uint32_t msgs = hr_json_get(&d, 0, "messages");
+    uint32_t use = hr_json_index(&d, hr_json_get(&d, hr_json_index(&d, msgs, 1), "content"), 0);
+    assert_int_equal(d.nodes[hr_json_get(&d, use, "input")].type, HR_JSON_OBJECT);
+    uint32_t result = hr_json_index(&d, hr_json_get(&d, hr_json_index(&d, msgs, 2), "content"), 0);
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, result, "tool_use_id"), "toolu_x"));
+    hr_buf text = HR_BUF_INIT;
+    assert_int_equal(hr_json_string(&d, hr_json_get(&d, result, "content"), &text), 0);
+    assert_non_null(strstr(text.data, "hash")); /* the explanation names what was missing */
+    hr_buf_free(&text);
+    hr_json_doc_free(&d);
+    hr_buf_free(&client);
+    hr_buf_free(&followup);
+    hr_ccr_stream_free(s);
+    hr_ccr_store_close(store);
+}
+
+/* Streams a tool call of `calls` deltas of 1 KiB arguments each, OpenAI chat style. */
+static int stream_big_call(hr_ccr_stream *s, const char *name, int calls, hr_buf *client)
+{
+    char big[1200], ev[1600];
+    memset(big, 'a', 1024);
+    big[1024] = 0;
+    snprintf(ev, sizeof ev, "{\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+             "\"id\":\"call_1\",\"function\":{\"name\":\"%s\",\"arguments\":\"\"}}]}}]}", name);
+    int rc = hr_ccr_stream_event(s, NULL, ev, strlen(ev), client);
+    for (int i = 0; i < calls && rc == 0; i++) {
+        snprintf(ev, sizeof ev, "{\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+                 "\"function\":{\"arguments\":\"%s\"}}]}}]}", big);
+        rc = hr_ccr_stream_event(s, NULL, ev, strlen(ev), client);
+    }
+    return rc;
+}
+
+static void held_turn_over_the_cap_is_refused_at_once(void **state)
+{
+    (void)state;
+    const char *request = "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
+    hr_ccr_stream *s = hr_ccr_stream_new(HR_CCR_API_OPENAI_CHAT, request, strlen(request));
+    hr_ccr_stream_set_limit(s, 256 * 1024);
+    hr_buf client = HR_BUF_INIT;
+    assert_int_equal(stream_big_call(s, "headroom_retrieve", 4096, &client), -2); /* 4 MB offered */
+    assert_non_null(strstr(hr_ccr_stream_refusal(s), "--max-answer-bytes"));
+    assert_null(client.data ? strstr(client.data, "headroom_retrieve") : NULL);
+    hr_buf_free(&client);
+    hr_ccr_stream_free(s);
+}
+
+static void ordinary_turn_over_the_cap_passes_untracked(void **state)
+{
+    (void)state;
+    hr_ccr_store *store = memory_store();
+    const char *request = "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
+    hr_ccr_stream *s = hr_ccr_stream_new(HR_CCR_API_OPENAI_CHAT, request, strlen(request));
+    hr_ccr_stream_set_limit(s, 256 * 1024);
+    hr_buf client = HR_BUF_INIT, followup = HR_BUF_INIT;
+    assert_int_equal(stream_big_call(s, "Bash", 2048, &client), 0); /* the client's own tool */
+    assert_int_equal(count(client.data, "aaaaaaaa\"}}]}}]}"), 2048);   /* every delta went out */
+    assert_int_equal(hr_ccr_stream_end(s, store, "abc123", &followup, &client), 0);
+    hr_buf_free(&client);
+    hr_buf_free(&followup);
+    hr_ccr_stream_free(s);
+    hr_ccr_store_close(store);
+}
+
 static int read_file(const char *path, hr_buf *out)
 {
     FILE *f = fopen(path, "rb");
@@ -359,7 +456,10 @@ int main(int argc, char **argv)
         return relay_main(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(resolves_and_continues_one_message),
-        cmocka_unit_test(other_tools_pass_through_unchanged),
+        cmocka_unit_test(mixed_turn_is_refused_and_never_shows_the_tool),
+        cmocka_unit_test(malformed_call_is_answered_with_an_error_result),
+        cmocka_unit_test(held_turn_over_the_cap_is_refused_at_once),
+        cmocka_unit_test(ordinary_turn_over_the_cap_passes_untracked),
         cmocka_unit_test(chat_stream_resolves_with_one_id_and_summed_usage),
         cmocka_unit_test(responses_stream_continues_the_first_response),
     };

@@ -192,7 +192,7 @@ static void openai_chat_and_responses_shapes(void **state)
     hr_buf_reset(&body);
     hr_buf_puts(&body, "{\"model\":\"gpt-4.1\",\"instructions\":\"x\",\"input\":[{\"role\":\"user\","
                        "\"content\":[{\"type\":\"input_text\",\"text\":\"search tokens\"}]},"
-                       "{\"type\":\"function_call\",\"call_id\":\"fc_1\",\"name\":\"grep\",\"arguments\":\"{}\"},"
+                       "{\"type\":\"function_call\",\"call_id\":\"fc_1\",\"name\":\"shell\",\"arguments\":\"{}\"},"
                        "{\"type\":\"function_call_output\",\"call_id\":\"fc_1\",\"output\":");
     put_json_string(&body, &out1);
     hr_buf_puts(&body, "}]}");
@@ -709,7 +709,8 @@ static void config_from_args(void **state)
     i = 4;
     assert_int_equal(hr_pipeline_config_arg(&c, 9, argv, &i, err, sizeof err), 1);
     assert_true(hr_policy_tool_excluded(c.exclude_tools, "Bar", 3));
-    assert_false(hr_policy_tool_excluded(c.exclude_tools, "Read", 4));
+    assert_true(hr_policy_tool_excluded(c.exclude_tools, "Read", 4)); /* merged with defaults */
+    assert_false(hr_policy_tool_excluded(c.exclude_tools, "Bash", 4));
     i = 6;
     assert_int_equal(hr_pipeline_config_arg(&c, 9, argv, &i, err, sizeof err), -1);
     assert_non_null(strstr(err, "max-ratio"));

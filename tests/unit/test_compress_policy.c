@@ -77,7 +77,7 @@ static void anthropic_only_tool_results(void **state)
                          "{\"type\":\"text\",\"text\":%s},"
                          "{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"Bash\",\"input\":{\"cmd\":%s}},"
                          "{\"type\":\"tool_use\",\"id\":\"t2\",\"name\":\"Read\",\"input\":{}},"
-                         "{\"type\":\"tool_use\",\"id\":\"t3\",\"name\":\"Grep\",\"input\":{}}]},",
+                         "{\"type\":\"tool_use\",\"id\":\"t3\",\"name\":\"search\",\"input\":{}}]},",
                   think.data, said.data, input.data);
     hr_buf_printf(&body, "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t1\",\"content\":%s},"
                          "{\"type\":\"tool_result\",\"tool_use_id\":\"t2\",\"content\":%s},"
@@ -101,8 +101,8 @@ static void anthropic_only_tool_results(void **state)
     hr_buf_append(&expect, user.data + 1, user.len - 2);
     assert_true(query_is(&p, 0, expect.data));
     parsed_free(&p);
-    /* with Grep excluded too, only the Bash output is left */
-    scan_body(&p, &body, HR_SHAPE_ANTHROPIC_MESSAGES, "Read, Grep");
+    /* with search excluded too (a glob, case-insensitive), only the Bash output is left */
+    scan_body(&p, &body, HR_SHAPE_ANTHROPIC_MESSAGES, "Read, SEA*");
     assert_int_equal(p.scan.n, 1);
     assert_true(span_starts(&p, 0, "OUT1"));
     parsed_free(&p);
@@ -142,7 +142,7 @@ static void openai_chat_and_responses(void **state)
     hr_buf_reset(&body);
     hr_buf_printf(&body, "{\"model\":\"gpt-4.1\",\"instructions\":%s,\"input\":["
                          "{\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"find it\"}]},"
-                         "{\"type\":\"function_call\",\"call_id\":\"c1\",\"name\":\"grep\",\"arguments\":%s},"
+                         "{\"type\":\"function_call\",\"call_id\":\"c1\",\"name\":\"shell\",\"arguments\":%s},"
                          "{\"type\":\"function_call_output\",\"call_id\":\"c1\",\"output\":%s},"
                          "{\"type\":\"function_call\",\"call_id\":\"c2\",\"name\":\"apply_patch\",\"arguments\":\"{}\"},"
                          "{\"type\":\"function_call_output\",\"call_id\":\"c2\",\"output\":%s}]}",

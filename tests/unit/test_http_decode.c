@@ -87,11 +87,66 @@ static void limits_and_errors(void **state)
     free(plain);
 }
 
+/* Bombs stop the moment a bound is crossed: the output never grows much past the point
+ * of refusal, whatever the body would decode to. */
+static void bombs_stop_at_the_first_bound(void **state)
+{
+    (void)state;
+    size_t n = (size_t)64 << 20; /* 64 MB of zeros */
+    char *zeros = calloc(1, n);
+    size_t cap = n / 100;
+    unsigned char *packed = malloc(cap);
+    /* gzip (~1000x): the ratio check fires just past its 1 MiB floor */
+    size_t glen = deflate_with(zeros, n, 31, packed, cap);
+    hr_decode_limits lim = {(size_t)100 << 20, 100, (size_t)1 << 20, NULL};
+    hr_buf out = HR_BUF_INIT;
+    assert_int_equal(hr_decode_body_limited("gzip", (char *)packed, glen, &lim, &out), HR_DECODE_RATIO);
+    assert_int_equal(out.len, 0);
+    assert_true(out.cap <= (size_t)4 << 20);
+    hr_buf_free(&out);
+    /* zstd without a declared size: the same */
+    ZSTD_CCtx *cc = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 0);
+    size_t zlen = ZSTD_compress2(cc, packed, cap, zeros, n);
+    assert_false(ZSTD_isError(zlen));
+    assert_int_equal(hr_decode_body_limited("zstd", (char *)packed, zlen, &lim, &out), HR_DECODE_RATIO);
+    assert_true(out.cap <= (size_t)4 << 20);
+    hr_buf_free(&out);
+    /* ... and with the ratio check off, max_out stops it one step past the limit */
+    lim.max_ratio = 0;
+    lim.max_out = (size_t)3 << 20;
+    assert_int_equal(hr_decode_body_limited("zstd", (char *)packed, zlen, &lim, &out), HR_DECODE_TOO_LARGE);
+    assert_true(out.cap <= (size_t)8 << 20);
+    hr_buf_free(&out);
+    /* a frame that declares its size is refused before any output */
+    zlen = ZSTD_compress(packed, cap, zeros, n, 1);
+    assert_int_equal(hr_decode_body_limited("zstd", (char *)packed, zlen, &lim, &out), HR_DECODE_TOO_LARGE);
+    assert_int_equal(out.cap, 0);
+    /* the budget: each step is reserved before it is written; a refusal keeps the total
+     * under the limit and ending the lease gives it all back */
+    hr_budget b;
+    hr_budget_init(&b, (size_t)1 << 20);
+    hr_budget_lease lease = HR_BUDGET_LEASE_INIT(&b);
+    hr_decode_limits budgeted = {(size_t)100 << 20, 0, 0, &lease};
+    assert_int_equal(hr_decode_body_limited("zstd", (char *)packed, zlen, &budgeted, &out),
+                     HR_DECODE_BUDGET);
+    assert_int_equal(out.len, 0);
+    assert_true(hr_budget_used(&b) <= (size_t)1 << 20);
+    assert_true(lease.held > 0);
+    hr_budget_lease_end(&lease);
+    assert_int_equal(hr_budget_used(&b), 0);
+    hr_buf_free(&out);
+    ZSTD_freeCCtx(cc);
+    free(packed);
+    free(zeros);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trips),
         cmocka_unit_test(limits_and_errors),
+        cmocka_unit_test(bombs_stop_at_the_first_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -189,6 +189,18 @@ static void string_length_limit(void **state)
     hr_json_doc_free(&d);
     assert_int_equal(hr_json_parse(&d, "[\"abcde\"]", 9, &lim, &e), -1);
     assert_non_null(strstr(e.msg, "longer than the limit"));
+    /* A limit is not a syntax error: callers must be able to say which it was. */
+    assert_int_equal(e.kind, HR_JSON_ERR_LIMIT);
+    assert_int_equal(hr_json_parse(&d, "[\"abcde\",]", 10, NULL, &e), -1);
+    assert_int_equal(e.kind, HR_JSON_ERR_SYNTAX);
+    lim = (hr_json_limits)HR_JSON_LIMITS_DEFAULT;
+    lim.max_depth = 2;
+    assert_int_equal(hr_json_parse(&d, "[[[1]]]", 7, &lim, &e), -1);
+    assert_int_equal(e.kind, HR_JSON_ERR_LIMIT);
+    lim = (hr_json_limits)HR_JSON_LIMITS_DEFAULT;
+    lim.max_nodes = 2;
+    assert_int_equal(hr_json_parse(&d, "[1,2,3]", 7, &lim, &e), -1);
+    assert_int_equal(e.kind, HR_JSON_ERR_LIMIT);
 }
 
 static void writer_escapes_and_round_trips(void **state)

@@ -5,6 +5,9 @@
  *     checksum), and flips with the checksum re-signed (caught by structural validation,
  *     never a crash: the image sits in an exact-size heap block so ASan sees overreads);
  *     wrong version, bad magic, offsets outside the file, misaligned tensors;
+ *   - format version 2's byte-level BPE part (merges, options, added tokens) round trip, its
+ *     corruptions, and version 1 files still loading (a v1 BPE file has no merges: the
+ *     tokenizer refuses it with "re-import");
  *   - import of a generated HF directory (tools/gen_model.py): sizes, tokenizer, fused QKV
  *     whose dequantised rows match the safetensors originals; malformed safetensors.
  */
@@ -13,6 +16,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "ml_test_files.h"
+#include "ml/bytebpe.h"
 #include "ml/import.h"
 #include "ml/model_file.h"
 #include "ml/safetensors.h"
@@ -100,20 +105,6 @@ static void write_small(const char *path)
     assert_int_equal(hr_model_writer_add(w, "bad", HR_DT_I8, 1, s_b, g_b, &err), -1);
     assert_int_equal(hr_model_writer_write(w, path, &err), 0);
     hr_model_writer_free(w);
-}
-
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(*len);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, *len, f), *len);
-    fclose(f);
-    return b;
 }
 
 /* Re-signs an image after an edit, as a careless or hostile writer would. */
@@ -286,6 +277,35 @@ static void test_flips(void **state)
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
+typedef struct corruption {
+    const char *what, *expect;
+    size_t at;
+    int width; /* 4 or 8 */
+    uint64_t value;
+} corruption;
+
+/* Each case: write value at `at` into a copy of img, re-sign, expect a parse error whose
+ * message contains `expect`. */
+static void expect_corruptions(const uint8_t *img, size_t len, const corruption *cases, size_t n)
+{
+    uint8_t *work = malloc(len);
+    assert_non_null(work);
+    hr_ml_error err;
+    for (size_t c = 0; c < n; c++) {
+        memcpy(work, img, len);
+        if (cases[c].width == 4)
+            put32(work + cases[c].at, (uint32_t)cases[c].value);
+        else
+            put64(work + cases[c].at, cases[c].value);
+        resign(work, len);
+        err.msg[0] = '\0';
+        assert_int_equal(parse_copy(work, len, HR_MODEL_OPEN_VERIFY, &err), -1);
+        if (!strstr(err.msg, cases[c].expect))
+            fail_msg("%s: message '%s' lacks '%s'", cases[c].what, err.msg, cases[c].expect);
+    }
+    free(work);
+}
+
 static void test_specific_corruptions(void **state)
 {
     (void)state;
@@ -293,18 +313,11 @@ static void test_specific_corruptions(void **state)
     path_of(path, sizeof path, "small.hrm");
     write_small(path);
     size_t len;
-    uint8_t *img = read_all(path, &len), *work = malloc(len);
-    assert_non_null(work);
-    hr_ml_error err;
+    uint8_t *img = read_all(path, &len);
     uint64_t table_off;
     memcpy(&table_off, img + 56, 8);
-    struct {
-        const char *what, *expect;
-        size_t at;
-        int width; /* 4 or 8 */
-        uint64_t value;
-    } cases[] = {
-        {"version", "version 2", 8, 4, 2},
+    const corruption cases[] = {
+        {"version", "version 3", 8, 4, 3},
         {"magic", "not a headroom model", 0, 4, 0x4c4d5248},
         {"file size", "header says", 16, 8, 1u << 30},
         {"config offset", "config section", 24, 8, 1u << 30},
@@ -318,20 +331,134 @@ static void test_specific_corruptions(void **state)
         {"tensor shape", "data [", table_off + 72, 4, 1000},
         {"int8 scales", "per-row scales", table_off + 104, 8, (uint64_t)1 << 40},
     };
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        memcpy(work, img, len);
-        if (cases[c].width == 4)
-            put32(work + cases[c].at, (uint32_t)cases[c].value);
-        else
-            put64(work + cases[c].at, cases[c].value);
-        resign(work, len);
-        err.msg[0] = '\0';
-        assert_int_equal(parse_copy(work, len, HR_MODEL_OPEN_VERIFY, &err), -1);
-        if (!strstr(err.msg, cases[c].expect))
-            fail_msg("%s: message '%s' lacks '%s'", cases[c].what, err.msg, cases[c].expect);
-    }
-    free(work);
+    expect_corruptions(img, len, cases, sizeof cases / sizeof cases[0]);
     free(img);
+}
+
+/* ---- format version 2: the byte-level BPE part ----------------------------------------- */
+
+/* A BPE vocab: a, b, ab, [UNK] [CLS] [SEP] [PAD] [MASK]; merge a+b; [MASK] lstrip. */
+static const char *const k_bpe_tokens[8] = {"a", "b", "ab", "[UNK]", "[CLS]", "[SEP]", "[PAD]",
+                                            "[MASK]"};
+
+static void write_bpe(const char *path)
+{
+    hr_model_config c = small_config();
+    hr_model_writer *w = hr_model_writer_new(&c);
+    assert_non_null(w);
+    hr_model_vocab meta = {0};
+    meta.kind = HR_TOK_BPE;
+    meta.unk_id = 3, meta.cls_id = 4, meta.sep_id = 5, meta.pad_id = 6, meta.mask_id = 7;
+    static const uint32_t merges[3] = {0, 1, 2};
+    static const uint32_t added[4] = {4, HR_ADDF_SPECIAL, 7, HR_ADDF_SPECIAL | HR_ADDF_LSTRIP};
+    meta.bpe_flags = HR_BPEF_IGNORE_MERGES;
+    meta.n_merges = 1, meta.merges = merges;
+    meta.n_added = 2, meta.added = added;
+    assert_int_equal(hr_model_writer_set_vocab(w, &meta, k_bpe_tokens, 8), 0);
+    assert_int_equal(hr_model_writer_set_bpe(w, &meta), 0);
+    hr_ml_error err;
+    uint32_t s_e[2] = {T_VOCAB, T_H};
+    assert_int_equal(hr_model_writer_add(w, "emb.word", HR_DT_F16, 2, s_e, g_e, &err), 0);
+    assert_int_equal(hr_model_writer_write(w, path, &err), 0);
+    hr_model_writer_free(w);
+}
+
+static void test_bpe_part_round_trip(void **state)
+{
+    (void)state;
+    char path[600];
+    path_of(path, sizeof path, "bpe.hrm");
+    write_bpe(path);
+    hr_model_file *mf;
+    hr_ml_error err;
+    assert_int_equal(hr_model_file_open(path, HR_MODEL_OPEN_VERIFY, &mf, &err), 0);
+    const hr_model_vocab *v = &mf->vocab;
+    assert_int_equal(mf->version, 2);
+    assert_int_equal(v->kind, HR_TOK_BPE);
+    assert_int_equal(v->bpe_flags, HR_BPEF_IGNORE_MERGES);
+    assert_int_equal(v->n_merges, 1);
+    assert_int_equal(v->merges[0], 0);
+    assert_int_equal(v->merges[1], 1);
+    assert_int_equal(v->merges[2], 2);
+    assert_int_equal(v->n_added, 2);
+    assert_int_equal(v->added[2], 7);
+    assert_int_equal(v->added[3], HR_ADDF_SPECIAL | HR_ADDF_LSTRIP);
+    assert_int_equal((uintptr_t)v->merges % 4, 0);
+    /* the tokenizer runs straight over the mapping */
+    hr_bytebpe *t;
+    assert_int_equal(hr_bytebpe_new(v, &t, &err), 0);
+    int32_t ids[4];
+    size_t n;
+    assert_int_equal(hr_bytebpe_encode(t, "ab [MASK]", 9, ids, 4, &n, NULL), 0);
+    const int32_t want[] = {4, 2, 7, 5}; /* [CLS] ab [MASK] (swallowed the space) [SEP] */
+    assert_int_equal(n, 4);
+    assert_memory_equal(ids, want, sizeof want);
+    hr_bytebpe_free(t);
+    hr_model_file_close(mf);
+}
+
+static void test_bpe_part_corruptions(void **state)
+{
+    (void)state;
+    char path[600];
+    path_of(path, sizeof path, "bpe.hrm");
+    write_bpe(path);
+    size_t len;
+    uint8_t *img = read_all(path, &len);
+    uint64_t voff;
+    memcpy(&voff, img + 40, 8);
+    /* merges follow offsets (9 x 4) and the blob, padded to 4 */
+    size_t blob = 0;
+    for (int i = 0; i < 8; i++)
+        blob += strlen(k_bpe_tokens[i]);
+    size_t merges_at = voff + 64 + (9 * 4 + blob + 3) / 4 * 4;
+    const corruption cases[] = {
+        {"merge id", "outside the vocabulary", merges_at + 4, 4, 8},
+        {"merged id", "outside the vocabulary", merges_at + 8, 4, 1000},
+        {"bpe flags", "bad BPE options", voff + 52, 4, 1u << 9},
+        {"reserved", "bad BPE options", voff + 60, 4, 1},
+        {"merge count", "truncated", voff + 48, 4, 100000},
+        {"added id", "added token", merges_at + 12, 4, 99},
+        {"added flags", "added token", merges_at + 16, 4, 1u << 8},
+    };
+    expect_corruptions(img, len, cases, sizeof cases / sizeof cases[0]);
+    free(img);
+}
+
+/* A version 1 file (as earlier builds wrote: version 1, those fields zero) still loads. */
+static void test_version1_still_loads(void **state)
+{
+    (void)state;
+    char path[600];
+    hr_ml_error err;
+    const char *names[2] = {"small.hrm", "bpe.hrm"};
+    for (int k = 0; k < 2; k++) {
+        path_of(path, sizeof path, names[k]);
+        if (k == 0)
+            write_small(path);
+        else
+            write_bpe(path);
+        size_t len;
+        uint8_t *img = read_all(path, &len);
+        uint64_t voff;
+        memcpy(&voff, img + 40, 8);
+        put32(img + 8, 1);
+        memset(img + voff + 48, 0, 16); /* v1 wrote zeros here */
+        resign(img, len);
+        hr_model_file mf;
+        assert_int_equal(hr_model_file_parse(img, len, HR_MODEL_OPEN_VERIFY, &mf, &err), 0);
+        assert_int_equal(mf.version, 1);
+        assert_int_equal(mf.vocab.n_merges, 0);
+        assert_null(mf.vocab.merges);
+        hr_tensor t;
+        assert_int_equal(hr_model_tensor(&mf, "emb.word", &t), 0);
+        if (k == 1) { /* v1 BPE: vocabulary only, the tokenizer asks for a re-import */
+            hr_bytebpe *tok;
+            assert_int_equal(hr_bytebpe_new(&mf.vocab, &tok, &err), -1);
+            assert_non_null(strstr(err.msg, "re-import"));
+        }
+        free(img);
+    }
 }
 
 static void test_f16(void **state)
@@ -494,6 +621,9 @@ int main(void)
         cmocka_unit_test(test_truncations_fail_cleanly),
         cmocka_unit_test(test_flips),
         cmocka_unit_test(test_specific_corruptions),
+        cmocka_unit_test(test_bpe_part_round_trip),
+        cmocka_unit_test(test_bpe_part_corruptions),
+        cmocka_unit_test(test_version1_still_loads),
         cmocka_unit_test(test_f16),
         cmocka_unit_test(test_import_generated),
         cmocka_unit_test(test_safetensors_malformed),

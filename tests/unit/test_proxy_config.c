@@ -24,6 +24,35 @@ static void defaults_match_the_issue(void **state)
     assert_int_equal(c.retry_attempts, 3);
     assert_int_equal(c.log_format, HR_LOG_TEXT);
     assert_int_equal(c.log_messages, 0);
+    assert_int_equal(c.max_inflight_body_mb, 512);
+    assert_int_equal(c.max_decode_ratio, 1000);
+    assert_int_equal(c.max_answer_bytes, 64u << 20);
+}
+
+/* The memory limits (docs/configuration.md, "Memory limits"): env, then flags; 0 turns the
+ * budget and the ratio check off; nonsense is refused with the flag's name. */
+static void memory_limits(void **state)
+{
+    (void)state;
+    hr_proxy_config c;
+    char err[256];
+    hr_proxy_config_defaults(&c);
+    setenv("HEADROOM_MAX_INFLIGHT_BODY_MB", "64", 1);
+    setenv("HEADROOM_MAX_ANSWER_BYTES", "1048576", 1);
+    assert_int_equal(hr_proxy_config_from_env(&c, err, sizeof err), 0);
+    unsetenv("HEADROOM_MAX_INFLIGHT_BODY_MB");
+    unsetenv("HEADROOM_MAX_ANSWER_BYTES");
+    assert_int_equal(c.max_inflight_body_mb, 64);
+    assert_int_equal(c.max_answer_bytes, 1048576);
+    char *argv[] = {"proxy", "--max-inflight-body-mb", "0", "--max-decode-ratio=0", NULL};
+    assert_int_equal(hr_proxy_config_from_args(&c, 4, argv, err, sizeof err), 0);
+    assert_int_equal(c.max_inflight_body_mb, 0);
+    assert_int_equal(c.max_decode_ratio, 0);
+    char *bad[] = {"proxy", "--max-inflight-body-mb", "-5", NULL};
+    assert_int_equal(hr_proxy_config_from_args(&c, 3, bad, err, sizeof err), -1);
+    assert_non_null(strstr(err, "--max-inflight-body-mb"));
+    char *bad2[] = {"proxy", "--max-answer-bytes", "0", NULL};
+    assert_int_equal(hr_proxy_config_from_args(&c, 3, bad2, err, sizeof err), -1);
 }
 
 static void env_then_flags(void **state)
@@ -161,6 +190,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_match_the_issue),
+        cmocka_unit_test(memory_limits),
         cmocka_unit_test(env_then_flags),
         cmocka_unit_test(invalid_values_are_refused_with_a_message),
         cmocka_unit_test(url_normalisation),

@@ -42,7 +42,7 @@ export function generateModel({ arch = 'bert', size = 'tiny', seed = 1, dir, hea
 }
 
 // Runs fn while holding lockDir (mkdir is atomic); a lock older than 5 minutes is stale.
-function withLock(lockDir, fn) {
+export function withLock(lockDir, fn) {
   fs.mkdirSync(path.dirname(lockDir), { recursive: true });
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (;;) {
@@ -128,7 +128,7 @@ export function cosine(a, b) {
 
 // ---- corpus ------------------------------------------------------------------------------
 
-function mulberry32(seed) {
+export function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6D2B79F5) >>> 0;

@@ -10,6 +10,7 @@
 // Environment: HEADROOM_BIN (the binary; set by ctest), else build/headroom in the repo;
 // startProxy({bin}) runs another one (benchmarks compare two builds).
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -76,4 +77,15 @@ export function requestLogLines(logText) {
     for (const m of l.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S*)/g)) o[m[1]] = m[2].startsWith('"') ? JSON.parse(m[2]) : m[2];
     return o;
   });
+}
+
+/** True when the binary is a sanitizer build (its CMakeCache says HEADROOM_SANITIZE=ON):
+ * memory tests then account for the sanitizer's own allocator and shadow memory. */
+export function sanitizerBuild(bin = HEADROOM_BIN) {
+  const dir = process.env.HEADROOM_BUILD_DIR || path.dirname(bin);
+  try {
+    return /HEADROOM_SANITIZE:BOOL=ON/.test(fs.readFileSync(path.join(dir, 'CMakeCache.txt'), 'utf8'));
+  } catch {
+    return false;
+  }
 }
