@@ -19,6 +19,7 @@ Sizes: tiny (unit tests: hidden 64, 2 layers, ~2k vocab) and minilm (the full
 all-MiniLM-L6-v2 shape: hidden 384, 6 layers, 12 heads, intermediate 1536, vocab 30522).
 --arch modernbert writes the Kompress encoder family instead (tools/gen_modernbert.py:
 sizes tiny and base, byte-level BPE tokenizer, token and span heads).
+--arch siglip writes the SigLIP vision tower (tools/gen_siglip.py: tiny | base).
 --head classifier writes a BertForSequenceClassification instead (the technique router's
 shape): "bert."-prefixed encoder + pooler, "classifier.weight/bias" [labels, hidden], and
 id2label / label2id in config.json (default labels: full_low, preserve, crop, transcode).
@@ -333,6 +334,9 @@ def write_json(path, obj):
 
 def generate(arch, size, seed, out, tokenizer=None, layout="hf", merged_out=None, head=None,
              labels=None):
+    if arch == "siglip":
+        import gen_siglip
+        return gen_siglip.generate(size, seed, out, write_json, write_safetensors)
     if arch == "modernbert":
         import gen_modernbert
         if size not in gen_modernbert.SIZES:
@@ -384,7 +388,7 @@ def write_sentence_transformers(out, cfg):
 
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--arch", default="bert", choices=["bert", "modernbert"])
+    ap.add_argument("--arch", default="bert", choices=["bert", "modernbert", "siglip"])
     ap.add_argument("--size", default="tiny", help="bert: tiny | minilm; modernbert: tiny | base")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", required=True)

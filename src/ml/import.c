@@ -775,11 +775,17 @@ int hr_model_import(const char *dir, const char *out_path, const hr_import_opts 
     memset(&cfg, 0, sizeof cfg);
     uint32_t mt = hr_json_get(&cfg_json.doc, 0, "model_type");
     int modern = hr_json_string_eq(&cfg_json.doc, mt, "modernbert");
+    if (hr_json_string_eq(&cfg_json.doc, mt, "siglip_vision_model")) {
+        int vrc = hr_import_siglip(dir, &cfg_json.doc, out_path, err);
+        hr_import_free_json(&cfg_json);
+        return vrc;
+    }
     int rc = -1;
     hr_model_writer *w = NULL;
     weight_src src = {0};
     if (mt != HR_JSON_NONE && !modern && !hr_json_string_eq(&cfg_json.doc, mt, "bert")) {
-        hr_ml_error_set(err, "config.json: model_type must be \"bert\" or \"modernbert\"");
+        hr_ml_error_set(err, "config.json: model_type must be \"bert\", \"modernbert\" or "
+                             "\"siglip_vision_model\"");
         goto out;
     }
     if ((modern ? read_modernbert_config : read_bert_config)(&cfg_json.doc, &cfg, err) != 0)

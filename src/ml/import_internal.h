@@ -65,4 +65,10 @@ int hr_weight_has(const hr_weight_src *s, const char *logical);
 int hr_weight_src_finish(const hr_weight_src *s, hr_ml_error *err);
 void hr_weight_src_close(hr_weight_src *s);
 
+/* ---- SigLIP vision (import_vision.c) -------------------------------------------------------- */
+
+/* Imports a SiglipVisionModel directory whose config.json is cfg_doc. 0 / -1 with err. */
+int hr_import_siglip(const char *dir, const hr_json_doc *cfg_doc, const char *out_path,
+                     hr_ml_error *err);
+
 #endif

@@ -267,7 +267,7 @@ static int read_adapter_config(hr_weight_src *s, const hr_json_doc *d, hr_ml_err
 static const char *encoder_prefix(const hr_weight_src *s, const char *probe)
 {
     static const char *const prefixes[] = {"", "model.", "encoder.", "bert.",
-                                           "encoder.base_model.model."};
+                                           "encoder.base_model.model.", "vision_model."};
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
         char full[256], stored[320];
         snprintf(full, sizeof full, "%s%s%s", s->root, prefixes[i], probe);

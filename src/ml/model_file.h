@@ -32,7 +32,7 @@ typedef struct hr_ml_error {
 
 void hr_ml_error_set(hr_ml_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-typedef enum { HR_ARCH_BERT = 1, HR_ARCH_MODERNBERT = 2 } hr_model_arch;
+typedef enum { HR_ARCH_BERT = 1, HR_ARCH_MODERNBERT = 2, HR_ARCH_SIGLIP = 3 } hr_model_arch;
 typedef enum { HR_POOL_NONE = 0, HR_POOL_MEAN = 1, HR_POOL_CLS = 2 } hr_model_pooling;
 typedef enum { HR_DT_F32 = 0, HR_DT_F16 = 1, HR_DT_I8 = 2 } hr_dtype;
 typedef enum { HR_SCALE_NONE = 0, HR_SCALE_ROW = 1 } hr_scale_kind;
