@@ -6,7 +6,8 @@
 // trim_addon.node (what the original's fix did on unload) -> report. Memory is read from
 // /proc/self/status exactly as arm_ours.c reads it.
 //
-// usage: node --expose-gc arm_ort.mjs MODEL.onnx IDS.bin THREADS on|off TRIM_ADDON
+// usage: node --expose-gc arm_ort.mjs MODEL.onnx IDS.bin THREADS on|off TRIM_ADDON [minilm|kompress]
+// kompress: inputs input_ids + attention_mask, output final_scores (ModernBERT + heads).
 // "off" = enableCpuMemArena: false and enableMemPattern: false (the original's fix).
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -17,7 +18,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '../../tests/node/package.json'));
 const ort = require('onnxruntime-node');
 
-const [modelPath, idsPath, threadsArg, arenaArg, trimAddon] = process.argv.slice(2);
+const [modelPath, idsPath, threadsArg, arenaArg, trimAddon, kind] = process.argv.slice(2);
+const KOMPRESS = kind === 'kompress';
 if (!trimAddon || !['on', 'off'].includes(arenaArg)) {
   console.error('usage: node --expose-gc arm_ort.mjs MODEL.onnx IDS.bin THREADS on|off TRIM_ADDON');
   process.exit(2);
@@ -65,7 +67,7 @@ const feeds = seqs.map((ids) => {
   return {
     input_ids: new ort.Tensor('int64', ids, [1, n]),
     attention_mask: new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
-    token_type_ids: new ort.Tensor('int64', new BigInt64Array(n), [1, n]),
+    ...(KOMPRESS ? {} : { token_type_ids: new ort.Tensor('int64', new BigInt64Array(n), [1, n]) }),
   };
 });
 global.gc();
@@ -97,7 +99,7 @@ for (let i = 0; i < feeds.length; i++) {
   lat.push(performance.now() - a);
   const c = process.cpuUsage(c0);
   cpu.push((c.user + c.system) / 1000);
-  if (i === 0) first = Array.from(out.sentence_embedding.data);
+  if (i === 0) first = Array.from((KOMPRESS ? out.final_scores : out.sentence_embedding).data);
   const m = status();
   if (m.anon > maxAnon) maxAnon = m.anon;
 }

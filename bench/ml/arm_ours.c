@@ -8,9 +8,13 @@
  * Latency covers the call only (pooling included, tokenization excluded in every arm);
  * process CPU time per call is reported beside it.
  *
- * usage: arm_ours MODEL.hrm IDS.bin THREADS   (prints one JSON object on stdout)
+ * usage: arm_ours MODEL.hrm IDS.bin THREADS [kompress]   (prints one JSON object on stdout)
  * IDS.bin: u32 count, then per sequence u32 length and that many i32 ids (little-endian).
+ * "kompress": the model is Kompress-shaped (ModernBERT + heads) and each call is
+ * hr_kompress_score_ids through the compressor's own session (final_scores, one per id);
+ * "first" is then sequence 0's scores. Otherwise an embedder session (hr_ml_embed_ids).
  */
+#include "compress/kompress.h"
 #include "ml/session.h"
 #include "sys/mem.h"
 
@@ -101,8 +105,9 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: arm_ours MODEL.hrm IDS.bin THREADS\n");
+    int kompress = argc == 5 && !strcmp(argv[4], "kompress");
+    if (argc != 4 && !kompress) {
+        fprintf(stderr, "usage: arm_ours MODEL.hrm IDS.bin THREADS [kompress]\n");
         return 2;
     }
     ids_set ids;
@@ -121,7 +126,19 @@ int main(int argc, char **argv)
     cfg.threads = atoi(argv[3]);
     cfg.queue_ms = 60000;
     hr_ml_error err;
-    hr_ml_session *s = hr_ml_session_open(&cfg, &err);
+    hr_kompress *k = NULL;
+    hr_ml_session *s;
+    if (kompress) {
+        setenv("HEADROOM_ML_THREADS", argv[3], 1);
+        hr_kompress_config kc;
+        hr_kompress_config_init(&kc, argv[1]);
+        kc.queue_ms = 60000;
+        kc.idle_unload_ms = 0;
+        k = hr_kompress_open(&kc, &err);
+        s = hr_kompress_session(k);
+    } else {
+        s = hr_ml_session_open(&cfg, &err);
+    }
     double t0 = now_ms();
     if (!s || hr_ml_session_load(s, &err) != HR_ML_OK) {
         fprintf(stderr, "arm_ours: %s\n", err.msg);
@@ -138,7 +155,9 @@ int main(int argc, char **argv)
         hr_ml_embed_info info;
         double c = cpu_ms();
         double a = now_ms();
-        hr_ml_rc rc = hr_ml_embed_ids(s, ids.seqs[i], (int)ids.lens[i], out, 4096, &info, &err);
+        hr_ml_rc rc = kompress ? hr_kompress_score_ids(k, ids.seqs[i], (int)ids.lens[i], out, &err)
+                               : hr_ml_embed_ids(s, ids.seqs[i], (int)ids.lens[i], out, 4096, &info, &err);
+        info.dim = kompress ? (int)ids.lens[i] : info.dim;
         lat[i] = now_ms() - a;
         cpu[i] = cpu_ms() - c;
         if (i == 0 && rc == HR_ML_OK) {
@@ -163,7 +182,10 @@ int main(int argc, char **argv)
     hr_ml_session_status st;
     hr_ml_session_unload(s); /* unmaps weights and scratch, joins threads, trims the heap */
     hr_ml_session_status_get(s, &st);
-    hr_ml_session_close(s);
+    if (k)
+        hr_kompress_close(k);
+    else
+        hr_ml_session_close(s);
     hr_mem_read(0, &dropped);
 
     double sum = 0, cpu_sum = 0;

@@ -18,6 +18,7 @@ int hr_cmd_model_fetch(int argc, char **argv); /* `model fetch`, cmd_fetch.c */
 int hr_cmd_embed(int argc, char **argv);
 int hr_cmd_tokens(int argc, char **argv);
 int hr_cmd_compress(int argc, char **argv);
+int hr_cmd_kompress(int argc, char **argv);
 int hr_cmd_wrap(int argc, char **argv);
 int hr_cmd_unwrap(int argc, char **argv);
 int hr_cmd_mcp_admin(int argc, char **argv); /* mcp install|uninstall|status */

@@ -11,6 +11,7 @@ static const hr_command COMMANDS[] = {
     {"mcp", "MCP server on stdio: headroom_retrieve, headroom_compress, headroom_stats", hr_cmd_mcp},
     {"model", "import a model directory, inspect a model file", hr_cmd_model},
     {"embed", "embed stdin lines with the sentence embedder (JSON lines)", hr_cmd_embed},
+    {"kompress", "run Kompress (ModernBERT prose compressor) on stdin, or print word scores", hr_cmd_kompress},
     {"tokens", "fetch tokenizer files, count tokens", hr_cmd_tokens},
     {"compress", "compress a request body or tool output from stdin (as the proxy would)", hr_cmd_compress},
     {"wrap", "run a coding agent (claude, codex, aider, ...) through the proxy", hr_cmd_wrap},

@@ -18,6 +18,8 @@
 
 #include <stddef.h>
 
+struct hr_kompress; /* compress/kompress.h */
+
 typedef struct hr_compress_opts {
     const char *query;      /* latest user message (relevance, anchors); may be NULL */
     size_t query_len;
@@ -27,6 +29,8 @@ typedef struct hr_compress_opts {
     unsigned log_min_lines; /* logs shorter than this pass (default 50) */
     unsigned search_per_file, search_total, search_files;   /* 5, 30, 15 */
     unsigned diff_context, diff_hunks_per_file, diff_files; /* 2, 10, 20 */
+    struct hr_kompress *kompress; /* the ML text compressor for prose; NULL = none (borrowed) */
+    double deadline_ms;     /* CLOCK_MONOTONIC ms after which ML work stops; 0 = none */
 } hr_compress_opts;
 
 void hr_compress_opts_default(hr_compress_opts *o);

@@ -9,7 +9,9 @@
  *
  * Routing: JSON goes to the caller's JSON compressor (SmartCrusher lives in the pipeline's
  * part of src/compress), logs / search / diff / listings to their compressors, code and prose to the
- * text compressor; a compressor that finds nothing to do falls back to the text one.
+ * text compressor; a compressor that finds nothing to do falls back to the text one. With a
+ * Kompress model (opts->kompress), prose sections above its size threshold go to Kompress
+ * first (code too when its option says so).
  */
 #ifndef HR_COMPRESS_DETECT_H
 #define HR_COMPRESS_DETECT_H

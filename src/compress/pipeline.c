@@ -12,11 +12,14 @@
 #include "ccr/marker.h"
 #include "compress/detect.h"
 #include "compress/images.h"
+#include "compress/kompress.h"
 #include "compress/session_cache.h"
 #include "compress/smart_crusher.h"
 #include "json/json.h"
 #include "sys/log.h"
 #include "tokens/tokens.h"
+
+#include <unistd.h>
 
 #include <pthread.h>
 #include <stdio.h>
@@ -31,7 +34,70 @@ struct hr_pipeline {
     hr_session_cache *cache;
     pthread_mutex_t mu; /* guards stats */
     hr_pipeline_stats stats;
+    hr_kompress *kompress;     /* NULL without a model (kompress_note says why) */
+    int kompress_owned;        /* 0: borrowed from the config (see open_kompress) */
+    char kompress_note[320];
 };
+
+/* ---- Kompress -------------------------------------------------------------------------- */
+
+/* The model file Kompress uses: the configured one, else the data dir's fetched one when
+ * it exists; "" when there is none ("off", or nothing fetched). */
+static void kompress_model_path(const hr_pipeline_config *c, char *out, size_t n, char *note,
+                                size_t note_n)
+{
+    out[0] = '\0';
+    if (!strcmp(c->kompress_model, "off")) {
+        snprintf(note, note_n, "turned off (kompress-model off)");
+        return;
+    }
+    if (c->kompress_model[0]) {
+        snprintf(out, n, "%s", c->kompress_model);
+        if (access(out, R_OK) != 0)
+            snprintf(note, note_n, "model %.200s is not readable yet: prose fails open to the "
+                                   "text compressor until it is", out);
+        return;
+    }
+    char dir[1024];
+    if (hr_tokens_data_dir(dir, sizeof dir) == 0 &&
+        (size_t)snprintf(out, n, "%.*s/models/kompress.hrm", 900, dir) < n && access(out, R_OK) == 0)
+        return;
+    out[0] = '\0';
+    snprintf(note, note_n, "no model (set --kompress-model or run 'headroom model fetch "
+                           "kompress'): prose goes to the text compressor");
+}
+
+/* Opens Kompress for a new instance; without a model the instance runs without it. A
+ * config taken from a running instance (hr_pipeline_config_of: /v1/compress overrides)
+ * already names that instance's Kompress: it is borrowed, so a per-request pipeline never
+ * opens a second session on the same model. */
+static void open_kompress(hr_pipeline *p)
+{
+    if (p->cfg.opts.kompress) {
+        p->kompress = p->cfg.opts.kompress;
+        snprintf(p->kompress_note, sizeof p->kompress_note, "shared with the process pipeline");
+        return;
+    }
+    char path[1024];
+    kompress_model_path(&p->cfg, path, sizeof path, p->kompress_note, sizeof p->kompress_note);
+    if (!path[0])
+        return;
+    hr_kompress_config kc;
+    hr_kompress_config_init(&kc, path);
+    kc.min_bytes = p->cfg.kompress_min_bytes;
+    kc.code = p->cfg.kompress_code;
+    kc.ratio = p->cfg.kompress_ratio;
+    hr_ml_error err;
+    p->kompress = hr_kompress_open(&kc, &err);
+    p->kompress_owned = p->kompress != NULL;
+    if (!p->kompress)
+        snprintf(p->kompress_note, sizeof p->kompress_note, "%.256s", err.msg);
+    else if (!p->kompress_note[0])
+        snprintf(p->kompress_note, sizeof p->kompress_note, "model %.256s (loads on first use)", path);
+}
+
+hr_kompress *hr_pipeline_kompress(hr_pipeline *p) { return p ? p->kompress : NULL; }
+const char *hr_pipeline_kompress_note(const hr_pipeline *p) { return p ? p->kompress_note : ""; }
 
 hr_pipeline *hr_pipeline_new(const hr_pipeline_config *c, hr_pipeline_store_choice choice,
                              hr_ccr_store *store)
@@ -49,6 +115,8 @@ hr_pipeline *hr_pipeline_new(const hr_pipeline_config *c, hr_pipeline_store_choi
         return NULL;
     }
     pthread_mutex_init(&p->mu, NULL);
+    open_kompress(p);
+    p->cfg.opts.kompress = p->kompress;
     return p;
 }
 
@@ -57,6 +125,8 @@ void hr_pipeline_free(hr_pipeline *p)
     if (!p)
         return;
     hr_session_cache_free(p->cache);
+    if (p->kompress_owned)
+        hr_kompress_close(p->kompress);
     pthread_mutex_destroy(&p->mu);
     free(p);
 }
@@ -211,6 +281,7 @@ int hr_pipeline_compress_text(hr_pipeline *p, const char *text, size_t len, cons
     hr_compress_opts opts = p->cfg.opts;
     opts.query = query;
     opts.query_len = query ? query_len : 0;
+    opts.deadline_ms = now_ms() + p->cfg.deadline_ms;
     hr_span_decision dec;
     text_outcome outcome;
     text_job job = {text, len, NULL, model, &opts, tenant};
@@ -329,6 +400,7 @@ static int compress_new_span(request_run *r, const hr_policy_span *sp, const cha
     hr_compress_opts opts = p->cfg.opts;
     opts.query = r->query.data;
     opts.query_len = r->query.len;
+    opts.deadline_ms = r->deadline;
     hr_compress_result res;
     text_outcome outcome;
     text_job job = {r->text.data, r->text.len, hash, r->model, &opts, r->in->tenant};

@@ -9,7 +9,9 @@
  * span is forwarded unchanged (and counted as failed open).
  *
  * Ownership: hr_pipeline_new returns an instance the caller frees with hr_pipeline_free;
- * a given store is borrowed and must outlive the instance. Thread-safe: any number of
+ * a given store is borrowed and must outlive the instance. The instance opens Kompress from
+ * the config's kompress_* settings, unless c->opts.kompress is already set (a config copied
+ * from a running instance): that one is borrowed and must outlive the new instance. Thread-safe: any number of
  * requests may run on one instance at once.
  */
 #ifndef HR_COMPRESS_PIPELINE_INSTANCE_H
@@ -36,6 +38,11 @@ void hr_pipeline_free(hr_pipeline *p);
 
 /* The settings the instance runs with (copied out). */
 void hr_pipeline_config_of(const hr_pipeline *p, hr_pipeline_config *out);
+
+/* The instance's Kompress (compress/kompress.h), NULL without a model; and one line on
+ * its state for logs and /health ("model X (loads on first use)", "no model ..."). */
+struct hr_kompress *hr_pipeline_kompress(hr_pipeline *p);
+const char *hr_pipeline_kompress_note(const hr_pipeline *p);
 
 /* hr_pipeline_run on this instance. */
 int hr_pipeline_run_on(hr_pipeline *p, const hr_pipeline_input *in, hr_pipeline_result *out);

@@ -22,6 +22,7 @@ void hr_pipeline_config_default(hr_pipeline_config *c)
     c->max_session_bytes = (size_t)8 << 20;
     c->max_cache_bytes = (size_t)64 << 20;
     hr_compress_opts_default(&c->opts);
+    c->kompress_min_bytes = 2048;
 }
 
 int hr_compress_mode_parse(const char *s, hr_compress_mode *out)
@@ -99,6 +100,29 @@ static int apply_setting(hr_pipeline_config *c, const char *name, const char *v,
     } else if (!strcmp(name, "max-ratio")) {
         if (parse_ratio(v, &c->max_ratio) == 0)
             return 0;
+    } else if (!strcmp(name, "kompress-model")) {
+        if (strlen(v) < sizeof c->kompress_model) {
+            snprintf(c->kompress_model, sizeof c->kompress_model, "%s", v);
+            return 0;
+        }
+    } else if (!strcmp(name, "kompress-min-bytes")) {
+        if (parse_ulong(v, (unsigned long)1 << 30, &u) == 0) {
+            c->kompress_min_bytes = u;
+            return 0;
+        }
+    } else if (!strcmp(name, "kompress-code")) {
+        int on = !strcmp(v, "on") || !strcmp(v, "1") || !strcmp(v, "true");
+        if (on || !strcmp(v, "off") || !strcmp(v, "0") || !strcmp(v, "false")) {
+            c->kompress_code = on;
+            return 0;
+        }
+    } else if (!strcmp(name, "kompress-ratio")) {
+        if (!strcmp(v, "0")) {
+            c->kompress_ratio = 0;
+            return 0;
+        }
+        if (parse_ratio(v, &c->kompress_ratio) == 0 && c->kompress_ratio < 1)
+            return 0;
     } else if (!strcmp(name, "max-items")) {
         if (parse_ulong(v, 100000, &u) == 0 && u > 0) {
             c->opts.max_items = (unsigned)u;
@@ -118,7 +142,11 @@ int hr_pipeline_config_from_env(hr_pipeline_config *c, char *err, size_t errlen)
                                          {"HEADROOM_PROTECT_TOOL_RESULTS",
                                           "protect-tool-results"},
                                          {"HEADROOM_MIN_BYTES", "min-bytes"},
-                                         {"HEADROOM_MAX_RATIO", "max-ratio"}};
+                                         {"HEADROOM_MAX_RATIO", "max-ratio"},
+                                         {"HEADROOM_KOMPRESS_MODEL", "kompress-model"},
+                                         {"HEADROOM_KOMPRESS_MIN_BYTES", "kompress-min-bytes"},
+                                         {"HEADROOM_KOMPRESS_CODE", "kompress-code"},
+                                         {"HEADROOM_KOMPRESS_RATIO", "kompress-ratio"}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         const char *v = getenv(map[i][0]);
         if (v && *v && apply_setting(c, map[i][1], v, err, errlen) != 0)
@@ -133,7 +161,9 @@ int hr_pipeline_config_arg(hr_pipeline_config *c, int argc, char **argv, int *i,
     static const char *const names[] = {"mode",          "compression-deadline-ms",
                                         "exclude-tools", "protect-tool-results",
                                         "min-bytes",     "max-ratio",
-                                        "max-items"};
+                                        "max-items",     "kompress-model",
+                                        "kompress-min-bytes", "kompress-code",
+                                        "kompress-ratio"};
     const char *a = argv[*i];
     if (strncmp(a, "--", 2) != 0)
         return 0;

@@ -50,6 +50,13 @@ typedef struct hr_pipeline_config {
     size_t max_session_bytes;  /* per session: bytes of compressed text remembered (8 MiB) */
     size_t max_cache_bytes;    /* all sessions together (64 MiB): replay memory's ceiling */
     hr_compress_opts opts;     /* compressor options (query filled per span) */
+    /* Kompress (compress/kompress.h): model file; "" = <data dir>/models/kompress.hrm when
+     * it exists, "off" = none. Prose sections of at least kompress_min_bytes go to it;
+     * code too when kompress_code; kompress_ratio 0 = the model's 0.5 threshold. */
+    char kompress_model[1024];
+    size_t kompress_min_bytes; /* 2048 */
+    int kompress_code;         /* 0 */
+    double kompress_ratio;     /* 0 */
 } hr_pipeline_config;
 
 /* Defaults as documented on each field; exclude_tools is HR_POLICY_DEFAULT_EXCLUDE. */
@@ -61,12 +68,16 @@ typedef struct hr_pipeline_config {
 void hr_pipeline_config_default(hr_pipeline_config *c);
 
 /* Applies HEADROOM_MODE, HEADROOM_COMPRESSION_DEADLINE_MS, HEADROOM_EXCLUDE_TOOLS,
- * HEADROOM_PROTECT_TOOL_RESULTS, HEADROOM_MIN_BYTES, HEADROOM_MAX_RATIO. 0 ok, -1 with err filled on a bad value. */
+ * HEADROOM_PROTECT_TOOL_RESULTS, HEADROOM_MIN_BYTES, HEADROOM_MAX_RATIO,
+ * HEADROOM_KOMPRESS_MODEL, HEADROOM_KOMPRESS_MIN_BYTES, HEADROOM_KOMPRESS_CODE,
+ * HEADROOM_KOMPRESS_RATIO. 0 ok, -1 with err filled on a bad value. */
 int hr_pipeline_config_from_env(hr_pipeline_config *c, char *err, size_t errlen);
 
 /* Consumes one option at argv[*i]: --mode token|cache (also the original's legacy names
  * token_mode, token_savings, token_headroom, cache_mode, cost_savings),
- * --compression-deadline-ms MS, --exclude-tools LIST, --protect-tool-results LIST, --min-bytes N, --max-ratio R, --max-items N (also --opt=value).
+ * --compression-deadline-ms MS, --exclude-tools LIST, --protect-tool-results LIST,
+ * --min-bytes N, --max-ratio R, --max-items N, --kompress-model PATH,
+ * --kompress-min-bytes N, --kompress-code on|off, --kompress-ratio R (also --opt=value).
  * 1 consumed (*i left on the last argument consumed), 0 not ours, -1 bad value (err). */
 int hr_pipeline_config_arg(hr_pipeline_config *c, int argc, char **argv, int *i, char *err,
                            size_t errlen);

@@ -289,7 +289,11 @@ void hr_proxy_config_usage(FILE *out)
     fprintf(out, "Compression options (docs/compression.md), also as flags here:\n"
                  "  --mode token|cache (HEADROOM_MODE), --compression-deadline-ms MS,\n"
                  "  --exclude-tools LIST (merged with Read,Glob,Grep,Write,Edit,...; globs),\n"
-                 "  --protect-tool-results LIST, --min-bytes N, --max-ratio R, --max-items N\n");
+                 "  --protect-tool-results LIST, --min-bytes N, --max-ratio R, --max-items N\n"
+                 "Kompress, the ModernBERT prose compressor (docs/compressors.md):\n"
+                 "  --kompress-model PATH|off (HEADROOM_KOMPRESS_MODEL; <data dir>/models/kompress.hrm\n"
+                 "      when present), --kompress-min-bytes N (2048), --kompress-code on|off (off),\n"
+                 "  --kompress-ratio R (0 = the model's 0.5 threshold)\n");
     fprintf(out, "\nCCR store options (docs/ccr.md; originals behind markers):\n"
                  "  --ccr-backend sqlite|memory|redis (HEADROOM_CCR_BACKEND; sqlite)\n"
                  "  --data-dir DIR (HEADROOM_DATA_DIR; $XDG_DATA_HOME/headroom, else ~/.headroom;\n"

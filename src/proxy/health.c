@@ -1,6 +1,7 @@
 /* health.c: the local status routes of routes.def: /livez, /readyz, /health, /metrics,
  * /stats and /debug/memory. Each reads the proxy state, config and metrics singletons;
  * none changes anything. */
+#include "compress/kompress.h"
 #include "compress/pipeline_instance.h"
 #include "json/json.h"
 #include "ml/session.h"
@@ -38,6 +39,24 @@ static int put_kv_string(hr_buf *b, const char *key, const char *value, int comm
     return rc | hr_json_write_string(b, value, strlen(value));
 }
 
+/* Whether prose goes through Kompress, why not, and its session's state; replaces the
+ * closing '}' of the health object. */
+static int append_kompress_health(hr_buf *b)
+{
+    hr_pipeline *p = hr_pipeline_process();
+    hr_kompress *k = hr_pipeline_kompress(p);
+    b->len--; /* the object's '}' */
+    int rc = hr_buf_printf(b, ",\"kompress\":{\"enabled\":%s", k ? "true" : "false");
+    rc |= put_kv_string(b, "status", hr_pipeline_kompress_note(p), 1);
+    if (k) {
+        hr_ml_session_status st;
+        hr_ml_session_status_get(hr_kompress_session(k), &st);
+        rc |= put_kv_string(b, "model", hr_kompress_model_path(k), 1);
+        rc |= put_kv_string(b, "state", hr_ml_state_name(st.state), 1);
+    }
+    return rc | hr_buf_puts(b, "}}");
+}
+
 /* An upstream URL as any client may see it: credentials in it masked. */
 static int put_kv_url(hr_buf *b, const char *key, const char *url, int comma)
 {
@@ -69,6 +88,7 @@ int hr_route_health(const hr_request *req, hr_response *res)
                         c->log_messages ? "true" : "false", c->graceful_shutdown_timeout_s,
                         c->upstream_timeout_ms / 1000.0, c->connect_timeout_ms / 1000.0,
                         c->retry_attempts, c->max_connections, hr_compress_mode_name(c->pipeline.mode));
+    rc |= append_kompress_health(&b);
     if (rc == 0)
         rc = hr_response_json(res, 200, b.data, b.len);
     hr_buf_free(&b);
@@ -80,7 +100,7 @@ int hr_route_health(const hr_request *req, hr_response *res)
  * other name the pipeline counted. */
 static int append_compressor_metrics(hr_buf *b)
 {
-    static const char *const known[] = {"smart_crusher", "logs", "search", "diff", "text", "listing"};
+    static const char *const known[] = {"smart_crusher", "logs", "search", "diff", "text", "listing", "kompress"};
     hr_pipeline *p = hr_pipeline_process();
     hr_pipeline_stats s;
     memset(&s, 0, sizeof s);
@@ -135,6 +155,39 @@ static int append_compressor_metrics(hr_buf *b)
     return rc;
 }
 
+/* Kompress per section, by outcome; zeros without a model so the series always exist. */
+static int append_kompress_metrics(hr_buf *b)
+{
+    hr_kompress_stats s;
+    memset(&s, 0, sizeof s);
+    hr_kompress *k = hr_pipeline_kompress(hr_pipeline_process());
+    if (k)
+        hr_kompress_stats_get(k, &s);
+    return hr_buf_printf(
+        b,
+        "# HELP headroom_kompress_enabled 1 when a Kompress model is configured.\n"
+        "# TYPE headroom_kompress_enabled gauge\n"
+        "headroom_kompress_enabled %d\n"
+        "# HELP headroom_kompress_sections_total Prose sections sent to Kompress, by outcome.\n"
+        "# TYPE headroom_kompress_sections_total counter\n"
+        "headroom_kompress_sections_total{outcome=\"compressed\"} %llu\n"
+        "headroom_kompress_sections_total{outcome=\"passed\"} %llu\n"
+        "headroom_kompress_sections_total{outcome=\"error\"} %llu\n"
+        "headroom_kompress_sections_total{outcome=\"busy\"} %llu\n"
+        "headroom_kompress_sections_total{outcome=\"deadline\"} %llu\n"
+        "# HELP headroom_kompress_failed_open_total Sections forwarded without Kompress after an error, busy session or deadline.\n"
+        "# TYPE headroom_kompress_failed_open_total counter\n"
+        "headroom_kompress_failed_open_total %llu\n"
+        "# HELP headroom_kompress_words_total Words of compressed sections, in and kept.\n"
+        "# TYPE headroom_kompress_words_total counter\n"
+        "headroom_kompress_words_total{kind=\"in\"} %llu\n"
+        "headroom_kompress_words_total{kind=\"kept\"} %llu\n",
+        k != NULL, (unsigned long long)s.compressed, (unsigned long long)s.passed,
+        (unsigned long long)s.errors, (unsigned long long)s.busy, (unsigned long long)s.deadline,
+        (unsigned long long)s.failed_open, (unsigned long long)s.words_in,
+        (unsigned long long)s.words_kept);
+}
+
 /* The connection guard's counters (http/guard.h): slow or hostile clients. */
 static int append_client_guard_metrics(hr_buf *b)
 {
@@ -157,6 +210,8 @@ int hr_route_metrics(const hr_request *req, hr_response *res)
     if (rc == 0)
         rc = append_compressor_metrics(&b);
     if (rc == 0)
+        rc = append_kompress_metrics(&b);
+    if (rc == 0)
         rc = append_client_guard_metrics(&b);
     if (rc == 0)
         rc = hr_response_body(res, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
@@ -175,6 +230,9 @@ int hr_route_stats(const hr_request *req, hr_response *res)
         b.len--;
         rc |= hr_buf_puts(&b, ",\"compression\":");
         rc |= hr_pipeline_process_stats_json(&b);
+        hr_kompress *k = hr_pipeline_kompress(hr_pipeline_process());
+        rc |= hr_buf_puts(&b, ",\"kompress\":");
+        rc |= k ? hr_kompress_stats_json(k, &b) : hr_buf_puts(&b, "null");
         rc |= hr_buf_putc(&b, '}');
     }
     if (rc == 0)

@@ -458,6 +458,9 @@ int hr_proxy_run(const hr_proxy_config *cfg)
         hr_upstream_global_cleanup();
         return 1;
     }
+    /* say at start whether prose goes through the model (and why not) */
+    hr_log_fields(HR_LOG_INFO, "kompress", "status", hr_pipeline_kompress_note(hr_pipeline_process()),
+                  NULL);
     char err[256];
     hr_budget_init(hr_budget_process(), (size_t)cfg->max_inflight_body_mb << 20);
     hr_http_server_opts opts = {

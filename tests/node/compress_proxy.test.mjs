@@ -12,7 +12,7 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startFakeUpstream, openaiChatCompletion, anthropicMessage } from './lib/fake_upstream.mjs';
 import { startProxy, HEADROOM_BIN } from './lib/proxy.mjs';
-import { withoutRetrieveTool } from './lib/retrieve_tool.mjs';
+import { assertOnlySpanChanged, withoutRetrieveTool } from './lib/retrieve_tool.mjs';
 import { readable } from './lib/json_tables.mjs';
 
 const MARKER = /\[(\d+) items compressed to (\d+)\. Retrieve more: hash=([0-9a-f]{24})\]/;
@@ -33,24 +33,6 @@ function orders(n, seed = 1) {
     });
   }
   return JSON.stringify(rows, null, 2);
-}
-
-// Bytes outside the one changed span are identical: common prefix + common suffix cover
-// everything but a region that lies inside the tool output's JSON string. The one other
-// change the proxy makes, the headroom_retrieve tool it appends when markers are present,
-// is removed first (exactly those bytes), so the check stays strict everywhere else.
-function assertOnlySpanChanged(sent, forwarded, toolText) {
-  const { body: got, injected } = withoutRetrieveTool(forwarded);
-  assert.ok(injected, 'the headroom_retrieve tool is offered with the marker');
-  let a = 0;
-  while (a < sent.length && a < got.length && sent[a] === got[a]) a++;
-  let i = sent.length, o = got.length;
-  while (i > a && o > a && sent[i - 1] === got[o - 1]) { i--; o--; }
-  const escaped = Buffer.from(JSON.stringify(toolText));
-  const at = sent.indexOf(escaped);
-  assert.ok(at >= 0, 'tool output found in the sent body');
-  assert.ok(a >= at && i <= at + escaped.length, `change [${a},${i}) lies inside the tool output [${at},${at + escaped.length})`);
-  assert.ok(got.length < sent.length, 'the body got smaller');
 }
 
 before(async () => {

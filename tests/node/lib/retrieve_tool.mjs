@@ -2,6 +2,8 @@
 // markers — the headroom_retrieve tool, appended at the end of `tools` (or as a new last
 // `tools` key). Tests that assert "every byte outside the tool outputs is identical" compare
 // the upstream body with this removed, so the check stays byte-strict everywhere else.
+import assert from 'node:assert/strict';
+
 // Most specific first: the Anthropic form also occurs inside the chat form.
 const STARTS = [
   '{"type":"function","function":{"name":"headroom_retrieve"', // OpenAI chat
@@ -42,4 +44,21 @@ export function withoutRetrieveTool(buf) {
     throw new Error('headroom_retrieve found where the proxy does not put it');
   }
   return { body: Buffer.from(s.slice(0, from) + s.slice(to), 'latin1'), injected: true };
+}
+
+/** Asserts that forwarded differs from sent only inside the tool output's JSON string
+ *  (common prefix + common suffix cover everything else), once the headroom_retrieve tool
+ *  the proxy appends beside markers is removed, and that the body got smaller. */
+export function assertOnlySpanChanged(sent, forwarded, toolText) {
+  const { body: got, injected } = withoutRetrieveTool(forwarded);
+  assert.ok(injected, 'the headroom_retrieve tool is offered with the marker');
+  let a = 0;
+  while (a < sent.length && a < got.length && sent[a] === got[a]) a++;
+  let i = sent.length, o = got.length;
+  while (i > a && o > a && sent[i - 1] === got[o - 1]) { i--; o--; }
+  const escaped = Buffer.from(JSON.stringify(toolText));
+  const at = sent.indexOf(escaped);
+  assert.ok(at >= 0, 'tool output found in the sent body');
+  assert.ok(a >= at && i <= at + escaped.length, `change [${a},${i}) lies inside the tool output [${at},${at + escaped.length})`);
+  assert.ok(got.length < sent.length, 'the body got smaller');
 }
