@@ -505,10 +505,12 @@ static int copy_norm(weight_src *s, hr_model_writer *w, const char *from, const 
     return copy_tensor(s, w, a, b, HR_DT_F32, n, 0, err);
 }
 
-/* Q, K and V fused into one [3H, H] matrix so attention input is one matmul. */
-static int fuse_qkv(weight_src *s, hr_model_writer *w, int layer, uint32_t H, hr_ml_error *err)
+/* Q, K and V fused into one [3H, H] matrix so attention input is one matmul. fmt names a
+ * projection from the layer (%d) and the part (%s), e.g. "encoder.layer.%d.attention.self.%s";
+ * ".weight" / ".bias" are appended. Writes layer.N.attn.qkv.w (int8) and .b. */
+int hr_import_fuse_qkv(hr_weight_src *s, hr_model_writer *w, const char *fmt,
+                       const char *const part[3], int layer, uint32_t H, hr_ml_error *err)
 {
-    static const char *const part[3] = {"query", "key", "value"};
     float *wq = malloc((size_t)3 * H * H * sizeof *wq), *bq = malloc((size_t)3 * H * sizeof *bq);
     int rc = -1;
     if (!wq || !bq) {
@@ -516,17 +518,18 @@ static int fuse_qkv(weight_src *s, hr_model_writer *w, int layer, uint32_t H, hr
         goto out;
     }
     for (int p = 0; p < 3; p++) {
-        char name[160];
+        char base[128], name[160];
         float *t;
         hr_st_info info;
-        snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.weight", layer, part[p]);
+        snprintf(base, sizeof base, fmt, layer, part[p]);
+        snprintf(name, sizeof name, "%s.weight", base);
         if (read_w(s, name, &t, &info, err) != 0)
             goto out;
         int ok = info.ndim == 2 && info.shape[0] == H && info.shape[1] == H;
         if (ok)
             memcpy(wq + (size_t)p * H * H, t, (size_t)H * H * sizeof *t);
         free(t);
-        snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.bias", layer, part[p]);
+        snprintf(name, sizeof name, "%s.bias", base);
         if (!ok || read_w(s, name, &t, &info, err) != 0) {
             if (!ok)
                 hr_ml_error_set(err, "layer %d %s: shape does not match config.json", layer, part[p]);
@@ -552,6 +555,12 @@ out:
     free(wq);
     free(bq);
     return rc;
+}
+
+static int fuse_qkv(weight_src *s, hr_model_writer *w, int layer, uint32_t H, hr_ml_error *err)
+{
+    static const char *const part[3] = {"query", "key", "value"};
+    return hr_import_fuse_qkv(s, w, "encoder.layer.%d.attention.self.%s", part, layer, H, err);
 }
 
 static int import_bert_weights(weight_src *s, hr_model_writer *w, const hr_model_config *c,

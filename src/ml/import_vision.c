@@ -141,53 +141,10 @@ static int copy_lin(hr_weight_src *s, hr_model_writer *w, const char *from, cons
     return copy_as(s, w, a, b, HR_DT_F32, out, 0, err);
 }
 
-/* q, k, v projections of one layer fused into [3H, H] + [3H]. */
 static int fuse_qkv(hr_weight_src *s, hr_model_writer *w, uint32_t l, uint32_t H, hr_ml_error *err)
 {
     static const char *const part[3] = {"q_proj", "k_proj", "v_proj"};
-    float *wq = malloc((size_t)3 * H * H * sizeof *wq), *bq = malloc((size_t)3 * H * sizeof *bq);
-    int rc = -1;
-    if (!wq || !bq) {
-        hr_ml_error_set(err, "out of memory");
-        goto out;
-    }
-    for (int p = 0; p < 3; p++) {
-        char name[128];
-        float *t;
-        hr_st_info info;
-        snprintf(name, sizeof name, "encoder.layers.%u.self_attn.%s.weight", l, part[p]);
-        if (hr_weight_read(s, name, &t, &info, err) != 0)
-            goto out;
-        int ok = info.ndim == 2 && info.shape[0] == H && info.shape[1] == H;
-        if (ok)
-            memcpy(wq + (size_t)p * H * H, t, (size_t)H * H * sizeof *t);
-        free(t);
-        snprintf(name, sizeof name, "encoder.layers.%u.self_attn.%s.bias", l, part[p]);
-        if (!ok || hr_weight_read(s, name, &t, &info, err) != 0) {
-            if (!ok)
-                hr_ml_error_set(err, "layer %u %s: shape does not match config.json", l, part[p]);
-            goto out;
-        }
-        ok = info.ndim == 1 && info.shape[0] == H;
-        if (ok)
-            memcpy(bq + (size_t)p * H, t, (size_t)H * sizeof *t);
-        free(t);
-        if (!ok) {
-            hr_ml_error_set(err, "layer %u %s bias: shape does not match", l, part[p]);
-            goto out;
-        }
-    }
-    char name[64];
-    uint32_t shape[2] = {3 * H, H};
-    snprintf(name, sizeof name, "layer.%u.attn.qkv.w", l);
-    if (hr_model_writer_add(w, name, HR_DT_I8, 2, shape, wq, err) != 0)
-        goto out;
-    snprintf(name, sizeof name, "layer.%u.attn.qkv.b", l);
-    rc = hr_model_writer_add(w, name, HR_DT_F32, 1, shape, bq, err);
-out:
-    free(wq);
-    free(bq);
-    return rc;
+    return hr_import_fuse_qkv(s, w, "encoder.layers.%d.self_attn.%s", part, (int)l, H, err);
 }
 
 static int import_siglip_weights(hr_weight_src *s, hr_model_writer *w, const hr_model_config *c,
