@@ -188,8 +188,8 @@ typedef struct image_run {
     hr_json_edit edits[MAX_EDITS];
     hr_buf reps[MAX_EDITS];
     size_t n_edits;
-    uint32_t last_user; /* content node of the last user message */
-    const char *technique;
+    hr_buf question;    /* the question the current technique was chosen for */
+    const char *technique; /* NULL until the first user message */
     int counting;       /* first pass: only count image parts (no decoding) */
     int did_low, did_resize;
     hr_buf raw, enc;
@@ -373,26 +373,53 @@ static uint32_t message_list(const image_run *r)
     return hr_json_get(&r->doc, 0, r->shape == HR_SHAPE_OPENAI_RESPONSES ? "input" : "messages");
 }
 
-static void find_last_user(image_run *r, uint32_t msgs)
+/* The technique for question q, asking the router only when q differs from the previous
+ * question asked (a conversation's images mostly share one). NULL router result: leave
+ * the images (fail open). */
+static void set_question(image_run *r, const hr_buf *q)
 {
-    r->last_user = HR_JSON_NONE;
-    const hr_json_node *m = hr_json_at(&r->doc, msgs);
-    if (!m || m->type != HR_JSON_ARRAY)
+    if (r->technique && r->question.len == q->len &&
+        (q->len == 0 || memcmp(r->question.data, q->data, q->len) == 0))
         return;
-    for (uint32_t i = m->first_child; i != HR_JSON_NONE; i = r->doc.nodes[i].next)
-        if (str_eq(r, i, "role", "user"))
-            r->last_user = hr_json_get(&r->doc, i, "content");
+    hr_buf_reset(&r->question);
+    if (q->len)
+        hr_buf_append(&r->question, q->data, q->len);
+    r->technique = choose_technique(r->c, q->data, q->len);
+    if (!r->technique) {
+        r->technique = "preserve";
+        r->out->failed_open = 1;
+    }
+    r->out->technique = r->technique;
 }
 
+/* Each image is decided by the question asked with it: the text of the latest user message
+ * at or before it. So an image's bytes depend only on the conversation up to it, and
+ * earlier turns keep their bytes when a later question differs (cache prefixes stay). */
 static int walk_messages(image_run *r, uint32_t msgs)
 {
     const hr_json_node *m = hr_json_at(&r->doc, msgs);
     if (!m || m->type != HR_JSON_ARRAY)
         return 0;
-    for (uint32_t i = m->first_child; i != HR_JSON_NONE; i = r->doc.nodes[i].next)
-        if (walk_parts(r, hr_json_get(&r->doc, i, "content"), 0) != 0)
-            return -1;
-    return 0;
+    hr_buf q = HR_BUF_INIT;
+    int rc = 0;
+    for (uint32_t i = m->first_child; rc == 0 && i != HR_JSON_NONE; i = r->doc.nodes[i].next) {
+        uint32_t content = hr_json_get(&r->doc, i, "content");
+        if (!r->counting && str_eq(r, i, "role", "user")) {
+            hr_buf_reset(&q);
+            if (hr_policy_user_text(&r->doc, content, &q) != 0)
+                rc = -1;
+            else if (q.len || !r->technique)
+                set_question(r, &q);
+        }
+        if (rc == 0 && !r->counting && !r->technique) { /* images before any user text */
+            hr_buf_reset(&q);
+            set_question(r, &q);
+        }
+        if (rc == 0)
+            rc = walk_parts(r, content, 0);
+    }
+    hr_buf_free(&q);
+    return rc;
 }
 
 static int run_images(image_run *r, const char *body, size_t len)
@@ -408,19 +435,6 @@ static int run_images(image_run *r, const char *body, size_t len)
     if (!r->out->images)
         return 0;
     r->out->images = 0;
-    find_last_user(r, msgs);
-    hr_buf q = HR_BUF_INIT;
-    if (r->last_user != HR_JSON_NONE && hr_policy_user_text(&r->doc, r->last_user, &q) != 0) {
-        hr_buf_free(&q);
-        return -1;
-    }
-    r->technique = choose_technique(r->c, q.data, q.len);
-    hr_buf_free(&q);
-    if (!r->technique) { /* the router failed: leave every image */
-        r->technique = "preserve";
-        r->out->failed_open = 1;
-    }
-    r->out->technique = r->technique;
     if (walk_messages(r, msgs) != 0 || !r->n_edits)
         return r->n_edits ? -1 : 0;
     if (hr_json_splice(body, len, r->edits, r->n_edits, &r->out->body) != 0)
@@ -455,6 +469,7 @@ int hr_images_run(const hr_image_config *c, hr_shape shape, const char *body, si
         hr_buf_free(&r->reps[i]);
     hr_buf_free(&r->raw);
     hr_buf_free(&r->enc);
+    hr_buf_free(&r->question);
     hr_json_doc_free(&r->doc);
     free(r);
     return 0;

@@ -9,7 +9,8 @@
  *                 long side, re-encoded as JPEG quality 85; URL sources are left (never
  *                 fetched), as are images that already fit.
  * The technique comes from the router model when one is configured (the question = the
- * last user message's text): full_low applies the edit; preserve, crop and transcode leave
+ * text of the latest user message at or before the image, so an image's bytes depend only
+ * on the conversation up to it): full_low applies the edit; preserve, crop and transcode leave
  * the image as it is (no model here does crops or transcodes yet). Without a router the
  * default technique applies (full_low unless HEADROOM_IMAGE_DEFAULT=preserve).
  *

@@ -85,8 +85,11 @@ function crc32(buf) {
 const mediaType = { png: 'image/png', webp: 'image/webp', jpg: 'image/jpeg' };
 const anthropicImage = (f) => ({ type: 'image', source: { type: 'base64', media_type: mediaType[f.split('.')[1]], data: img[f] } });
 
+// A generous compression deadline: images past it are left as they are (by design), which
+// on a loaded test machine would make the same request come out differently.
 async function withProxy(env, fn) {
-  const proxy = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, env });
+  const proxy = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url,
+    env: { HEADROOM_COMPRESSION_DEADLINE_MS: '60000', ...env } });
   try {
     return await fn(proxy);
   } finally {
@@ -203,6 +206,20 @@ test('router decides: edits exactly when the question is labelled full_low; defa
       const src = JSON.parse(up.requests[i].body).messages[0].content[0].source;
       assert.equal(src.media_type, labels[i] === 'full_low' ? 'image/jpeg' : 'image/png', `"${questions[i]}" -> ${labels[i]}`);
     }
+  });
+  // each image follows the question asked with it, not the last one: earlier turns keep
+  // their bytes when a later question is labelled differently
+  await withProxy({ HEADROOM_IMAGE_ROUTER_MODEL: model }, async (proxy) => {
+    up.reset();
+    up.script('/v1/messages', { json: anthropicMessage() });
+    const client = new Anthropic({ apiKey: 'sk-ant-img', baseURL: proxy.url, maxRetries: 0 });
+    await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 8, messages: [
+      { role: 'user', content: [anthropicImage('terminal.png'), { type: 'text', text: other[0].q }] },
+      { role: 'assistant', content: 'ok' },
+      { role: 'user', content: [anthropicImage('text.webp'), { type: 'text', text: low[0].q }] }] });
+    const msgs = JSON.parse(up.requests[0].body).messages;
+    assert.equal(msgs[0].content[0].source.data, img['terminal.png'], `turn 1 (${other[0].label}) unchanged`);
+    assert.equal(msgs[2].content[0].source.media_type, 'image/jpeg', 'turn 2 (full_low) resized');
   });
   await withProxy({ HEADROOM_IMAGE_DEFAULT: 'preserve' }, async (proxy) => {
     up.reset();
