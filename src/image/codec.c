@@ -308,15 +308,23 @@ static uint8_t *rgba_to_rgb(uint8_t *buf, size_t px)
 
 /* ---- PNG (libpng simplified API) ----------------------------------------------------------- */
 
+/* Reads the header into im (the caller finishes or frees it). */
+static int png_begin(const uint8_t *d, size_t n, png_image *im, hr_image_error *err)
+{
+    memset(im, 0, sizeof *im);
+    im->version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_memory(im, d, n)) {
+        set_err(err, "png: %s", im->message);
+        return -1;
+    }
+    return 0;
+}
+
 static int png_probe(const uint8_t *d, size_t n, hr_image_info *info, hr_image_error *err)
 {
     png_image im;
-    memset(&im, 0, sizeof im);
-    im.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_memory(&im, d, n)) {
-        set_err(err, "png: %s", im.message);
+    if (png_begin(d, n, &im, err) != 0)
         return -1;
-    }
     info->w = (int)im.width;
     info->h = (int)im.height;
     info->orientation = png_orientation(d, n);
@@ -328,12 +336,8 @@ static int png_decode(const uint8_t *d, size_t n, uint64_t max_pixels, hr_image 
                       hr_image_error *err)
 {
     png_image im;
-    memset(&im, 0, sizeof im);
-    im.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_memory(&im, d, n)) {
-        set_err(err, "png: %s", im.message);
+    if (png_begin(d, n, &im, err) != 0)
         return -1;
-    }
     if (check_pixels(im.width, im.height, max_pixels, err) != 0) {
         png_image_free(&im);
         return -1;
@@ -375,13 +379,11 @@ static int webp_probe(const uint8_t *d, size_t n, hr_image_info *info, hr_image_
 static int webp_decode(const uint8_t *d, size_t n, uint64_t max_pixels, hr_image *out,
                        hr_image_error *err)
 {
-    int w, h;
-    if (!WebPGetInfo(d, n, &w, &h)) {
-        set_err(err, "webp: invalid header");
+    hr_image_info info;
+    if (webp_probe(d, n, &info, err) != 0 ||
+        check_pixels((uint64_t)info.w, (uint64_t)info.h, max_pixels, err) != 0)
         return -1;
-    }
-    if (check_pixels((uint64_t)w, (uint64_t)h, max_pixels, err) != 0)
-        return -1;
+    const int w = info.w, h = info.h;
     const size_t px = (size_t)w * (size_t)h;
     uint8_t *buf = malloc(px * 4);
     if (!buf) {
