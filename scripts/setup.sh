@@ -17,7 +17,7 @@ pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev li
       ca-certificates)
 if [ $want_test -eq 1 ]; then
   pkgs+=(libcmocka-dev redis-server python3 python3-numpy python3-onnx clang
-         libclang-rt-14-dev zstd curl wrk systemd imagemagick fonts-dejavu-core)
+         libclang-rt-14-dev zstd curl wrk systemd openssl imagemagick fonts-dejavu-core)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi

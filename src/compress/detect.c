@@ -14,6 +14,7 @@
 #include "compress/diff.h"
 #include "compress/kompress.h"
 #include "compress/listing.h"
+#include "compress/rows.h"
 #include "compress/logs.h"
 #include "compress/search.h"
 #include "compress/text.h"
@@ -39,7 +40,8 @@ enum {
 const char *hr_content_type_name(hr_content_type t)
 {
     static const char *const names[] = {"empty", "binary", "json",    "log",
-                                        "search", "diff",  "listing", "code", "prose"};
+                                        "search", "diff",  "listing", "table",
+                                        "progress", "gitstat", "code", "prose"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "unknown";
 }
 
@@ -330,10 +332,19 @@ static hr_content_type vote_type(const det *d, size_t a, size_t b)
     if (counts[V_LISTING] * 100 >= nonblank * LISTING_SHARE &&
         counts[V_LISTING] >= LISTING_MIN_ENTRIES)
         return HR_CT_LISTING;
+    const char *block = d->in + d->l.start[a];
+    size_t block_len = d->l.start[b] - d->l.start[a];
+    if (hr_rows_is_table(block, block_len))
+        return HR_CT_TABLE;
+    if (hr_rows_is_gitstat(block, block_len))
+        return HR_CT_GITSTAT;
     if ((counts[V_LOG] + counts[V_SEARCH]) * 100 >= nonblank * LOG_SHARE)
         return HR_CT_LOG;
     if (counts[V_CODE] * 100 >= nonblank * CODE_SHARE)
         return HR_CT_CODE;
+    /* Few line kinds over many lines (apt's Unpacking / Setting up): a progress log. */
+    if (hr_rows_is_progress(block, block_len))
+        return HR_CT_PROGRESS;
     return HR_CT_PROSE;
 }
 
@@ -688,13 +699,30 @@ static void merge_blank_pieces(hr_sections *s)
     s->n = w;
 }
 
+/* 1 if the section opens with a git commit header ("commit 903e372..."): in `git log -p`
+ * a long commit message between two commits' diffs belongs to the diff, whose compressor
+ * keeps it verbatim and ranks the commits together. */
+static int commit_header(const det *d, const hr_section *c)
+{
+    const char *p = d->in + c->start;
+    size_t n = c->end - c->start, i = 7;
+    while (n && (*p == '\n' || *p == '\r'))
+        p++, n--;
+    if (n < 14 || memcmp(p, "commit ", 7) != 0)
+        return 0;
+    while (i < n && ((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+        i++;
+    return i >= 14;
+}
+
 static void absorb_small_pieces(const det *d, hr_sections *s)
 {
     size_t w = 0;
     for (size_t k = 0; k < s->n; k++) {
         hr_section c = s->v[k];
-        int small = (c.type == HR_CT_PROSE || c.type == HR_CT_CODE) &&
-                    nonblank_lines(d, &c) < SMALL_SECTION;
+        int text = c.type == HR_CT_PROSE || c.type == HR_CT_CODE;
+        int small = text && (nonblank_lines(d, &c) < SMALL_SECTION ||
+                             (w > 0 && s->v[w - 1].type == HR_CT_DIFF && commit_header(d, &c)));
         if (small && w > 0 && structured(s->v[w - 1].type)) {
             s->v[w - 1].end = c.end;
             continue;
@@ -807,6 +835,12 @@ hr_compressor_fn hr_detect_compressor(hr_content_type t)
         return hr_compress_diff;
     case HR_CT_LISTING:
         return hr_compress_listing;
+    case HR_CT_TABLE:
+        return hr_compress_table;
+    case HR_CT_PROGRESS:
+        return hr_compress_progress;
+    case HR_CT_GITSTAT:
+        return hr_compress_gitstat;
     case HR_CT_CODE:
     case HR_CT_PROSE:
         return hr_compress_text;

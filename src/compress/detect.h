@@ -28,6 +28,9 @@ typedef enum {
     HR_CT_SEARCH,
     HR_CT_DIFF,
     HR_CT_LISTING,   /* find / git ls-files / tree / ls -R output */
+    HR_CT_TABLE,     /* column tables: ls -l, dpkg -l, ps, docker ps, kubectl get */
+    HR_CT_PROGRESS,  /* progress logs: apt term.log, npm install (few line kinds) */
+    HR_CT_GITSTAT,   /* git log --stat */
     HR_CT_CODE,
     HR_CT_PROSE,
 } hr_content_type;

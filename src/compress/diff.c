@@ -12,12 +12,16 @@
 
 #include "ccr/marker.h"
 #include "compress/text.h"
+#include "sys/relevance.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 enum { R_OUT = 0, R_FHDR, R_HHDR, R_CTX, R_ADD, R_DEL, R_NONL };
 enum { NOTE_MIN_CONTEXT = 3 };
+#define RELEVANT_SHARE 0.5 /* relevant: at least this share of the best score */
+#define PATH_BONUS 20.0    /* per rare question word in a file's path */
+enum { MAX_COMMITS = 3 }; /* commits whose diffs a multi-commit log shows */
 
 static int starts(const char *s, size_t n, const char *lit)
 {
@@ -80,11 +84,22 @@ typedef struct diff_line {
     size_t hunk; /* 1-based within its file; 0 for headers and outside */
 } diff_line;
 
+/* One file of the diff: where its name is, what it changes, whether it is shown. */
+typedef struct diff_file {
+    const char *path;
+    size_t path_len;
+    size_t hunks, added, removed;
+    double score;   /* relevance to the question (path and changed lines) */
+    size_t group;   /* 1-based commit (run of files after text outside the diff) */
+    int keep;
+} diff_file;
+
 typedef struct diff_doc {
     const char *in;
     hr_lines l;
     diff_line *d;
     size_t files, hunks;
+    diff_file *f; /* files + 1 entries, 1-based */
 } diff_doc;
 
 static const char *line_at(const diff_doc *x, size_t i, size_t *n)
@@ -201,7 +216,7 @@ static void choose(diff_doc *x, const hr_compress_opts *o, size_t *kept_hunks)
 {
     for (size_t i = 0; i < x->l.n;) {
         diff_line *dl = &x->d[i];
-        int file_kept = dl->file <= o->diff_files;
+        int file_kept = x->f[dl->file].keep;
         if (dl->role == R_OUT || (dl->role == R_FHDR && file_kept)) {
             dl->keep = 1;
             i++;
@@ -242,16 +257,33 @@ static int note_file_end(hr_buf *out, const tally *t)
                          t->hunks, t->added, t->removed);
 }
 
+/* "[3 files omitted: src/a.c (2 hunks, +10 -3), ...]" for the omitted files [a, b]:
+ * every file is named, with what it changes, where it was. */
+static int note_files(const diff_doc *x, size_t a, size_t b, hr_buf *out)
+{
+    int rc = hr_buf_printf(out, "[%zu file%s omitted:", b - a + 1, a == b ? "" : "s");
+    for (size_t f = a; f <= b; f++)
+        rc |= hr_buf_printf(out, "%s %.*s (%zu hunk%s, +%zu -%zu)", f == a ? "" : ",",
+                            (int)x->f[f].path_len, x->f[f].path, x->f[f].hunks,
+                            x->f[f].hunks == 1 ? "" : "s", x->f[f].added, x->f[f].removed);
+    return rc | hr_buf_puts(out, "]\n");
+}
+
 static int write_kept(const diff_doc *x, const hr_compress_opts *o, hr_buf *out)
 {
-    tally file_rest = {0, 0, 0, 0}, dropped_files = {0, 0, 0, 0};
-    size_t ctx_run = 0;
+    tally file_rest = {0, 0, 0, 0};
+    size_t ctx_run = 0, dropped_from = 0;
     for (size_t i = 0; i < x->l.n; i++) {
         const diff_line *dl = &x->d[i];
-        if (dl->file > o->diff_files) {
-            count_line(dl, &dropped_files);
-            if (i == 0 || x->d[i - 1].file != dl->file)
-                dropped_files.files++;
+        if (dl->file && !x->f[dl->file].keep) {
+            if (!dropped_from)
+                dropped_from = dl->file;
+            int run_ends = i + 1 == x->l.n || (x->d[i + 1].file != dl->file &&
+                                               (!x->d[i + 1].file || x->f[x->d[i + 1].file].keep));
+            if (run_ends && note_files(x, dropped_from, dl->file, out) != 0)
+                return -1;
+            if (run_ends)
+                dropped_from = 0;
             continue;
         }
         if (dl->keep) {
@@ -277,12 +309,185 @@ static int write_kept(const diff_doc *x, const hr_compress_opts *o, hr_buf *out)
             file_rest = (tally){0, 0, 0, 0};
         }
     }
-    if (dropped_files.files &&
-        hr_buf_printf(out, "[%zu more files omitted: %zu hunks, +%zu -%zu lines]\n",
-                      dropped_files.files, dropped_files.hunks, dropped_files.added,
-                      dropped_files.removed) != 0)
-        return -1;
     return 0;
+}
+
+/* The path a file header names: "diff --git a/x b/y" -> y, "+++ b/y" -> y, "--- x" -> x. */
+static void file_path(const diff_doc *x, size_t i, diff_file *f)
+{
+    size_t n;
+    const char *s = line_at(x, i, &n);
+    const char *b = NULL;
+    if (starts(s, n, "diff --git ")) {
+        for (size_t k = n; k > 11; k--)
+            if (s[k - 1] == ' ' && k + 1 < n && s[k] == 'b' && s[k + 1] == '/') {
+                b = s + k + 2;
+                break;
+            }
+    } else if (starts(s, n, "diff ")) {
+        for (size_t k = n; k > 5 && !b; k--)
+            if (s[k - 1] == ' ')
+                b = s + k;
+    } else if (starts(s, n, "--- ") || starts(s, n, "+++ ")) {
+        b = s + 4;
+        if (n > 6 && (s[4] == 'a' || s[4] == 'b') && s[5] == '/')
+            b = s + 6;
+    }
+    if (!b)
+        b = s;
+    size_t m = (size_t)(s + n - b);
+    for (size_t k = 0; k < m; k++)
+        if (b[k] == '\t') /* diff -u: "--- a.c\t2024-01-01 ..." */
+            m = k;
+    f->path = b;
+    f->path_len = m;
+}
+
+/* Per file: its path, hunks, changed lines and commit (a run of files after text outside
+ * the diff: `git log -p` holds one per commit). */
+static size_t file_facts(diff_doc *x, size_t *group)
+{
+    size_t groups = 0;
+    int text_before = 1;
+    for (size_t i = 0; i < x->l.n; i++) {
+        const diff_line *d = &x->d[i];
+        diff_file *f = &x->f[d->file];
+        if (!d->file) {
+            text_before = 1;
+            continue;
+        }
+        if (d->role == R_FHDR && (i == 0 || x->d[i - 1].file != d->file)) {
+            file_path(x, i, f);
+            groups += text_before;
+            text_before = 0;
+            group[d->file] = f->group = groups;
+        }
+        f->hunks += d->role == R_HHDR;
+        f->added += d->role == R_ADD;
+        f->removed += d->role == R_DEL;
+    }
+    return groups;
+}
+
+/* 1 if term k of q matches a word of the path. */
+static int path_mentions(const hr_rel_terms *q, size_t k, const char *p, size_t n)
+{
+    uint32_t tf[HR_REL_MAX_TERMS] = {0};
+    hr_rel_count(q, p, n, tf);
+    return tf[k] > 0;
+}
+
+/* BM25 score of every file for the question. The documents are the files (path and
+ * changed lines; a path word counts three times: the file a question names is the file it
+ * is about) or, when the diff holds several commits, the commits (message, paths and
+ * changed lines; message words count three times too), every file taking its commit's
+ * score. BM25's idf weighs words common to many files or commits down. */
+static void score_files(diff_doc *x, const hr_compress_opts *o)
+{
+    hr_rel_terms q;
+    hr_rel_terms_parse(&q, o->query, o->query ? o->query_len : 0);
+    size_t *group = calloc(x->files + 1, sizeof *group);
+    if (!group)
+        return;
+    size_t groups = file_facts(x, group), ndocs = groups > 1 ? groups : x->files;
+    uint32_t(*tf)[HR_REL_MAX_TERMS] = q.n ? calloc(ndocs + 1, sizeof *tf) : NULL;
+    size_t *dl = q.n ? calloc(ndocs + 1, sizeof *dl) : NULL;
+    if (!tf || !dl) {
+        free(tf);
+        free(dl);
+        free(group);
+        return;
+    }
+    size_t next_doc = 1; /* commit text belongs to the commit whose files follow it */
+    for (size_t i = 0; i < x->l.n; i++) {
+        const diff_line *d = &x->d[i];
+        size_t n, doc = d->file ? (groups > 1 ? group[d->file] : d->file) : 0;
+        const char *s = line_at(x, i, &n);
+        if (d->file && groups > 1)
+            next_doc = doc + 1;
+        if (!d->file && groups > 1 && next_doc <= ndocs) { /* a commit message: weight 3 */
+            uint32_t mtf[HR_REL_MAX_TERMS] = {0};
+            dl[next_doc] += hr_rel_count(&q, s, n, mtf);
+            for (size_t k = 0; k < q.n; k++)
+                tf[next_doc][k] += 3 * mtf[k];
+        }
+        if (d->role == R_ADD || d->role == R_DEL)
+            dl[doc] += hr_rel_count(&q, s, n, tf[doc]);
+    }
+    uint32_t path_df[HR_REL_MAX_TERMS] = {0};
+    for (size_t f = 1; f <= x->files; f++) {
+        uint32_t ptf[HR_REL_MAX_TERMS] = {0};
+        size_t doc = groups > 1 ? group[f] : f;
+        dl[doc] += hr_rel_count(&q, x->f[f].path, x->f[f].path_len, ptf);
+        for (size_t k = 0; k < q.n; k++) {
+            tf[doc][k] += 3 * ptf[k];
+            path_df[k] += ptf[k] > 0;
+        }
+    }
+    uint32_t df[HR_REL_MAX_TERMS] = {0};
+    double words = 0;
+    for (size_t doc = 1; doc <= ndocs; doc++) {
+        words += (double)dl[doc];
+        for (size_t k = 0; k < q.n; k++)
+            df[k] += tf[doc][k] > 0;
+    }
+    hr_bm25 m;
+    hr_bm25_init(&m, q.n, ndocs, df, words);
+    for (size_t f = 1; f <= x->files; f++) {
+        size_t doc = groups > 1 ? group[f] : f;
+        x->f[f].score = hr_bm25_score(&m, tf[doc], dl[doc]);
+        /* A question word in few paths (at most 2 or 10%: "upstream", not "src" or a
+         * top directory) names the file the question is about. */
+        for (size_t k = 0; k < q.n; k++)
+            if (path_df[k] && (path_df[k] <= 2 || path_df[k] * 10 <= x->files) &&
+                path_mentions(&q, k, x->f[f].path, x->f[f].path_len))
+                x->f[f].score += PATH_BONUS;
+    }
+    free(tf);
+    free(dl);
+    free(group);
+}
+
+/* Which files are shown: all when there are at most diff_files; else the diff_files files
+ * that match the question best (in order of appearance on ties), or the first diff_files
+ * when none matches. The rest are named in notes. */
+static void choose_files(diff_doc *x, const hr_compress_opts *o)
+{
+    size_t relevant = 0;
+    double best = 0;
+    for (size_t f = 1; f <= x->files; f++)
+        best = x->f[f].score > best ? x->f[f].score : best;
+    /* Relevant: within RELEVANT_SHARE of the best score. A file that shares one common
+     * word with a long question is not what the question is about. */
+    for (size_t f = 1; f <= x->files; f++) {
+        if (x->f[f].score < best * RELEVANT_SHARE)
+            x->f[f].score = 0;
+        relevant += x->f[f].score > 0;
+    }
+    if (x->files <= o->diff_files || !relevant) {
+        for (size_t f = 1; f <= x->files && f <= o->diff_files; f++)
+            x->f[f].keep = 1;
+        return;
+    }
+    if (x->f[x->files].group > 1) { /* commits: the MAX_COMMITS best, each file of them */
+        for (size_t c = 0; c < MAX_COMMITS; c++) {
+            size_t top = 0;
+            for (size_t f = 1; f <= x->files; f++)
+                if (!x->f[f].keep && x->f[f].score > 0 && (!top || x->f[f].score > x->f[top].score))
+                    top = f;
+            for (size_t f = 1; top && f <= x->files; f++)
+                if (x->f[f].group == x->f[top].group)
+                    x->f[f].keep = 1;
+        }
+        return;
+    }
+    for (size_t kept = 0; kept < o->diff_files && kept < relevant; kept++) {
+        size_t best = 0;
+        for (size_t f = 1; f <= x->files; f++)
+            if (!x->f[f].keep && x->f[f].score > 0 && (!best || x->f[f].score > x->f[best].score))
+                best = f;
+        x->f[best].keep = 1;
+    }
 }
 
 static void fill_opts(hr_compress_opts *o, const hr_compress_opts *given)
@@ -290,6 +495,8 @@ static void fill_opts(hr_compress_opts *o, const hr_compress_opts *given)
     hr_compress_opts_default(o);
     if (!given)
         return;
+    o->query = given->query;
+    o->query_len = given->query_len;
     if (given->diff_context)
         o->diff_context = given->diff_context;
     if (given->diff_hunks_per_file)
@@ -308,7 +515,7 @@ int hr_compress_diff(const char *in, size_t len, const hr_compress_opts *opts,
         return 0;
     hr_compress_opts o;
     fill_opts(&o, opts);
-    diff_doc x = {in, {0, NULL}, NULL, 0, 0};
+    diff_doc x = {in, {0, NULL}, NULL, 0, 0, NULL};
     if (hr_lines_split(in, len, &x.l) != 0)
         return -1;
     int rc = -1;
@@ -316,14 +523,20 @@ int hr_compress_diff(const char *in, size_t len, const hr_compress_opts *opts,
     if (x.d) {
         parse_diff(&x);
         rc = 0;
-        if (x.hunks > 0) {
+        x.f = calloc(x.files + 1, sizeof *x.f);
+        if (!x.f)
+            rc = -1;
+        if (rc == 0 && x.hunks > 0) {
             size_t kept = 0;
+            score_files(&x, &o);
+            choose_files(&x, &o);
             choose(&x, &o, &kept);
             rc = write_kept(&x, &o, &res->out);
             if (rc == 0)
                 rc = hr_text_finish(in, len, res, x.hunks, kept, "hunks", "diff");
         }
     }
+    free(x.f);
     free(x.d);
     hr_lines_free(&x.l);
     if (rc != 0)

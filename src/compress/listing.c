@@ -11,6 +11,7 @@
 
 #include "ccr/marker.h"
 #include "compress/text.h"
+#include "sys/relevance.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,8 +23,6 @@ enum {
     LISTING_MAX_GROUPS = 40,   /* collapsed-directory notes before grouping coarser */
     TREE_MAX_DEPTH = 64,
     TOP_TREE_DIR_DEPTH = 2,    /* tree directory entries kept down to this depth */
-    MAX_QUERY_WORDS = 16,
-    QUERY_WORD_MAX = 64,       /* longer query "words" (hashes, blobs) are not path words */
     MAX_EXTS = 4,              /* extensions named in a note */
     EXT_SLOTS = 64,            /* distinct extensions counted per group */
     EXT_TABLES_MAX = 256,      /* groups whose extension tables are filled in one pass */
@@ -44,6 +43,7 @@ typedef struct listing {
     hr_lines l;
     entry *e;
     hr_buf dirs; /* owned: every entry's directory */
+    int ls_r;    /* ls -R: every directory has its own header line */
 } listing;
 
 static int lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
@@ -203,6 +203,7 @@ static int parse(listing *L)
         if (depth) {
             rc = parse_tree(L, &t, i, s, n, depth, name);
         } else if (ls_header(s, n)) {
+            L->ls_r = 1;
             size_t m = n - 1;
             const char *p = strip_dot_slash(s, &m);
             cur_off = (size_t)(p - L->in);
@@ -226,47 +227,6 @@ static int parse(listing *L)
 
 /* ---- choose ------------------------------------------------------------------------- */
 
-/* Query words, lowercased into buf (the path is lowercased once per entry, then searched). */
-typedef struct query_words {
-    char buf[MAX_QUERY_WORDS][QUERY_WORD_MAX];
-    size_t n[MAX_QUERY_WORDS];
-    size_t count;
-} query_words;
-
-static int stopword(const char *w, size_t n)
-{
-    static const char *const stop[] = {"the", "and", "for", "with", "this", "that", "from", "are",
-                                       "how", "why", "what", "where", "when", "does", "not", "you",
-                                       "can", "find", "show", "all", "list", "files", "file",
-                                       "start", "please", NULL};
-    for (const char *const *s = stop; *s; s++)
-        if (strlen(*s) == n && memcmp(*s, w, n) == 0)
-            return 1;
-    return 0;
-}
-
-/* Words of the query: runs of letters and digits (3+), '_' splits too, so a path "retry.c"
- * matches a question about "retry_budget_left" through "retry". */
-static void split_query(const char *q, size_t n, query_words *qw)
-{
-    qw->count = 0;
-    for (size_t i = 0; q && i < n && qw->count < MAX_QUERY_WORDS;) {
-        while (i < n && !(is_word((unsigned char)q[i]) && q[i] != '_'))
-            i++;
-        size_t a = i;
-        while (i < n && is_word((unsigned char)q[i]) && q[i] != '_')
-            i++;
-        size_t m = i - a;
-        if (m < 3 || m >= QUERY_WORD_MAX)
-            continue;
-        char *w = qw->buf[qw->count];
-        for (size_t k = 0; k < m; k++)
-            w[k] = (char)lower((unsigned char)q[a + k]);
-        if (!stopword(w, m))
-            qw->n[qw->count++] = m;
-    }
-}
-
 /* w in s: paths are short, where glibc's memmem spends more on set-up than on search. */
 static int holds(const char *s, size_t n, const char *w, size_t m)
 {
@@ -288,13 +248,15 @@ static int errorish(const char *lowered, size_t n)
     return 0;
 }
 
-/* Relevance of a path: distinct query words it holds, directory included. */
-static int score_path(const char *lowered, size_t n, const query_words *qw)
+/* Relevance of the paths to the question, through sys/relevance: BM25 over the words of
+ * each path (directory and name), plus NAMED_BONUS when the question names the file itself
+ * ("messages.ts"): that file, not its siblings in other directories, is the one asked for. */
+#define NAMED_BONUS 100.0
+
+/* 1 if the question (lowercased) names the file itself: "messages.ts". */
+static int named(const hr_buf *question, const char *lowered_name, size_t n)
 {
-    int score = 0;
-    for (size_t k = 0; k < qw->count; k++)
-        score += holds(lowered, n, qw->buf[k], qw->n[k]);
-    return score;
+    return n >= 4 && memchr(lowered_name, '.', n) && holds(question->data, question->len, lowered_name, n);
 }
 
 /* "dir/name" of an entry, lowercased into scratch (reset first). */
@@ -314,50 +276,50 @@ static int lowered_path(const listing *L, const entry *e, hr_buf *scratch)
     return 0;
 }
 
-typedef struct cand {
-    int score;
-    size_t line;
-} cand;
-
-/* Best score first, then the order of the listing: deterministic. */
-static int by_score(const void *a, const void *b)
+/* Keeps error-ish names (while rare), the top level, lines that are not entries, and the
+ * LISTING_MAX_RELEVANT paths that best match the question: BM25 over the words of each
+ * path (sys/relevance, one pass) plus NAMED_BONUS when the question names the file
+ * itself: that file, not its namesakes in other directories, is the one asked for. */
+static int choose(listing *L, const hr_compress_opts *o)
 {
-    const cand *x = a, *y = b;
-    if (x->score != y->score)
-        return x->score > y->score ? -1 : 1;
-    return x->line < y->line ? -1 : x->line > y->line;
-}
-
-static int choose(listing *L, const query_words *qw)
-{
-    cand *c = malloc((L->l.n ? L->l.n : 1) * sizeof *c);
-    size_t nc = 0;
-    hr_buf path = HR_BUF_INIT;
-    int rc = c ? 0 : -1;
+    hr_rel_terms q;
+    const char *qt = o ? o->query : NULL;
+    size_t qn = qt ? o->query_len : 0;
+    hr_rel_terms_parse(&q, qt, qn);
+    hr_buf question = HR_BUF_INIT, path = HR_BUF_INIT;
+    int rc = hr_buf_reserve(&question, qn + 1);
+    for (size_t i = 0; rc == 0 && i < qn; i++)
+        question.data[question.len++] = (char)lower((unsigned char)qt[i]);
+    hr_rel_docs d = {0};
+    size_t entries = 0, errorish_n = 0;
     for (size_t i = 0; rc == 0 && i < L->l.n; i++) {
         entry *e = &L->e[i];
-        if (e->kind == E_KEEP) {
-            e->keep = 1;
+        if (e->kind == E_KEEP || e->dir_len == 0 || (rc = lowered_path(L, e, &path)) != 0)
             continue;
-        }
-        if (e->dir_len == 0) { /* the top level */
-            e->keep = 1;
-            continue;
-        }
-        if ((rc = lowered_path(L, e, &path)) != 0)
-            break;
-        e->keep = errorish(path.data, path.len);
-        int score = e->keep ? 0 : score_path(path.data, path.len, qw);
-        if (score > 0)
-            c[nc++] = (cand){score, i};
+        entries++;
+        e->keep = (unsigned char)errorish(path.data, path.len); /* a candidate; rarity decides */
+        errorish_n += e->keep;
+        int nm = named(&question, path.data + path.len - e->name_len, e->name_len);
+        rc = hr_rel_docs_add(&d, &q, i, path.data, path.len, nm ? NAMED_BONUS : 0);
+    }
+    /* Error-ish names are a signal only where they are rare (a package's errors.js, .d.ts,
+     * .map ... in every directory of node_modules say nothing). */
+    int errorish_rare = hr_rel_is_rare(errorish_n, entries);
+    for (size_t i = 0; rc == 0 && i < L->l.n; i++) {
+        entry *e = &L->e[i];
+        e->keep = (unsigned char)(e->kind == E_KEEP || e->dir_len == 0 || (errorish_rare && e->keep));
     }
     if (rc == 0) {
-        qsort(c, nc, sizeof *c, by_score);
-        for (size_t k = 0; k < nc && k < LISTING_MAX_RELEVANT; k++)
-            L->e[c[k].line].keep = 1;
+        hr_rel_docs_rank(&d, &q, 0);
+        for (size_t k = 0, kept = 0; k < d.n && kept < LISTING_MAX_RELEVANT; k++)
+            if (d.v[k].score > 0 && !L->e[d.v[k].id].keep) {
+                L->e[d.v[k].id].keep = 1;
+                kept++;
+            }
     }
+    hr_rel_docs_free(&d);
     hr_buf_free(&path);
-    free(c);
+    hr_buf_free(&question);
     return rc;
 }
 
@@ -535,8 +497,10 @@ static int write_note(const listing *L, const groups *g, size_t k, ext_table *t,
     for (size_t j = 0; j < t->n; j++)
         others += t->v[j].count;
     size_t klen = g->key_len[k];
-    int rc = hr_buf_printf(out, "[%.*s%s (", (int)klen, L->dirs.data + g->key_off[k],
-                           klen ? "/" : "./");
+    /* ls -R: the note follows its own directory's header, which already names it */
+    int rc = L->ls_r ? hr_buf_puts(out, "[")
+                     : hr_buf_printf(out, "[%.*s%s (", (int)klen, L->dirs.data + g->key_off[k],
+                                     klen ? "/" : "./");
     if (rc == 0 && g->dirs[k])
         rc = hr_buf_printf(out, "%zu dir%s%s", g->dirs[k], g->dirs[k] == 1 ? "" : "s",
                            g->files[k] ? ", " : "");
@@ -547,7 +511,7 @@ static int write_note(const listing *L, const groups *g, size_t k, ext_table *t,
                            top[j].n ? (int)top[j].n : 7, top[j].n ? top[j].s : "no ext.");
     if (rc == 0 && others)
         rc = hr_buf_printf(out, ", %zu other", others);
-    return rc == 0 ? hr_buf_puts(out, ")]\n") : -1;
+    return rc == 0 ? hr_buf_puts(out, L->ls_r ? "]\n" : ")]\n") : -1;
 }
 
 /* Kept lines and notes in input order. With few groups the extension tables are filled in
@@ -569,6 +533,8 @@ static int write_out(const listing *L, const groups *g, hr_buf *out, size_t *lin
         const entry *e = &L->e[i];
         if (e->keep) {
             rc = hr_lines_append(out, L->in, &L->l, i);
+        } else if (g->first[e->group] == i && g->files[e->group] + g->dirs[e->group] == 1) {
+            rc = hr_lines_append(out, L->in, &L->l, i); /* a note would be no shorter */
         } else if (g->first[e->group] == i) {
             ext_table *t = tables ? &tables[e->group] : &one;
             if (!tables)
@@ -617,16 +583,14 @@ int hr_compress_listing(const char *in, size_t len, const hr_compress_opts *opts
     if (rc == 0)
         rc = parse(&L);
     if (rc == 0 && listing_shaped(&L)) {
-        query_words qw;
-        split_query(opts ? opts->query : NULL, opts ? opts->query_len : 0, &qw);
-        rc = choose(&L, &qw);
+        rc = choose(&L, opts);
         unsigned depth = rc == 0 ? max_dir_depth(&L) : 1;
         size_t ng = 0;
         while (rc == 0) {
             ng = group_at(&L, &g, depth);
             if (ng == SIZE_MAX)
                 rc = -1;
-            else if (ng <= LISTING_MAX_GROUPS || depth <= 1)
+            else if (ng <= LISTING_MAX_GROUPS || depth <= 1 || L.ls_r) /* ls -R: per header */
                 break;
             else
                 depth--;

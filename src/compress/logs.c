@@ -8,7 +8,9 @@
 #include "compress/logs.h"
 
 #include "ccr/marker.h"
+#include "compress/rows.h"
 #include "compress/text.h"
+#include "sys/relevance.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +20,8 @@ enum {
     HEAD_LINES = 5,
     TAIL_LINES = 10,
     ERROR_CONTEXT = 3,
+    ERRORS_WITH_CONTEXT = 5, /* when error lines are common, only the first this many get
+                              * context; the rest are kept bare */
     MAX_TRACES = 3,
     TRACE_LINES = 20,
     MAX_WARNINGS = 5,
@@ -468,17 +472,26 @@ static void keep_range(unsigned char *keep, size_t n, size_t a, size_t b)
 
 static void select_lines(const char *in, const hr_lines *l, log_scan *sc)
 {
-    size_t n = l->n, traces = 0, nwarn = 0;
+    size_t n = l->n, traces = 0, nwarn = 0, errors = 0, seen = 0;
     uint64_t warn_keys[MAX_WARNINGS];
     keep_range(sc->keep, n, 0, HEAD_LINES);
     keep_range(sc->keep, n, n > TAIL_LINES ? n - TAIL_LINES : 0, n);
     for (size_t i = 0; i < n; i++) {
+        sc->level[i] = (unsigned char)hr_log_level_of(in + l->start[i], hr_line_len(in, l, i));
+        errors += sc->level[i] == HR_LOG_LEVEL_ERROR;
+    }
+    /* Every error line stays; its context only while errors are rare (sys/relevance's
+     * rule) or for the first few: a -Werror build where every third line is an error
+     * keeps the errors, not three times as many lines around them. */
+    int rare = hr_rel_is_rare(errors, n);
+    for (size_t i = 0; i < n; i++) {
         const char *s = in + l->start[i];
         size_t len = hr_line_len(in, l, i);
-        sc->level[i] = (unsigned char)hr_log_level_of(s, len);
-        if (sc->level[i] == HR_LOG_LEVEL_ERROR)
+        if (sc->level[i] == HR_LOG_LEVEL_ERROR && (rare || seen++ < ERRORS_WITH_CONTEXT))
             keep_range(sc->keep, n, i >= ERROR_CONTEXT ? i - ERROR_CONTEXT : 0,
                        i + ERROR_CONTEXT + 1);
+        else if (sc->level[i] == HR_LOG_LEVEL_ERROR)
+            sc->keep[i] = 1;
         if (hr_log_is_summary(s, len))
             sc->keep[i] = 1;
         if (sc->level[i] == HR_LOG_LEVEL_WARN) {
@@ -540,7 +553,7 @@ int hr_compress_logs(const char *in, size_t len, const hr_compress_opts *opts,
     }
     log_scan sc = {calloc(l.n, 1), calloc(l.n, 1)};
     int rc = -1;
-    if (sc.keep && sc.level) {
+    if (sc.keep && sc.level && hr_rows_mark(in, len, opts, sc.keep) == 0) {
         select_lines(in, &l, &sc);
         size_t counts[3] = {0, 0, 0}, kept = 0;
         rc = write_kept(in, &l, &sc, &res->out, counts, &kept);

@@ -12,17 +12,17 @@
 #include "ccr/marker.h"
 #include "compress/logs.h"
 #include "compress/text.h"
+#include "sys/relevance.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { K_OTHER = 0, K_MATCH, K_CONTEXT, K_HEADING, K_SEP, K_BLANK };
-enum { MAX_QUERY_WORDS = 32, NO_FILE = -1 };
+enum { NO_FILE = -1, NEIGHBOUR_LINES = 3 };
 
 static int is_digit(int c) { return c >= '0' && c <= '9'; }
 static int is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-static int lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 
 /* "C:\" or "C:/": a Windows drive prefix, whose colon is part of the path. */
 static size_t drive_prefix(const char *s, size_t n)
@@ -81,15 +81,40 @@ static int read_num(const char *s, size_t n, size_t *i, unsigned long *v, char t
     return 1;
 }
 
+/* Length of a git revision before "path:line:" in `git grep PATTERN REV` output
+ * ("HEAD:", "v1.2:", "HEAD~3:", a commit id), colon included; 0 if there is none. */
+static size_t rev_prefix(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && i < 64 && s[i] != ':') {
+        unsigned char c = (unsigned char)s[i];
+        if (!(is_alpha(c) || is_digit(c) || c == '~' || c == '^' || c == '.' || c == '-' ||
+              c == '_'))
+            return 0;
+        i++;
+    }
+    return i > 0 && i < n && s[i] == ':' ? i + 1 : 0;
+}
+
+static int parse_match_at(const char *s, size_t n, size_t skip, hr_search_hit *hit);
+
 int hr_search_parse_match(const char *s, size_t n, hr_search_hit *hit)
 {
-    size_t skip = drive_prefix(s, n);
+    if (parse_match_at(s, n, drive_prefix(s, n), hit))
+        return 1;
+    size_t rev = rev_prefix(s, n); /* the path then includes "HEAD:", the same for every line */
+    return rev && parse_match_at(s, n, rev, hit);
+}
+
+static int parse_match_at(const char *s, size_t n, size_t skip, hr_search_hit *hit)
+{
     const char *colon = memchr(s + skip, ':', (n < 1100 ? n : 1100) - skip);
     if (!colon)
         return 0;
     size_t plen = (size_t)(colon - s), i = plen + 1;
     unsigned long line = 0, col = 0;
-    if (!read_num(s, n, &i, &line, ':') || !hr_search_is_path(s, plen))
+    size_t from = skip > 2 ? skip : 0; /* a revision prefix is not part of the path test */
+    if (!read_num(s, n, &i, &line, ':') || !hr_search_is_path(s + from, plen - from))
         return 0;
     size_t after_line = i;
     if (!read_num(s, n, &i, &col, ':'))
@@ -132,6 +157,7 @@ typedef struct line_rec {
     size_t anchor;          /* context: the match line it belongs to */
     size_t after;           /* context between two matches of a merged -C group: the next
                              * one, which it is also context of (SIZE_MAX: none) */
+    unsigned long lineno;   /* matches: the line number the tool printed */
     int score;
     int keep;
 } line_rec;
@@ -228,6 +254,7 @@ static int parse_matches(search_doc *d)
                 r->file = heading;
             } else {
                 add_match(d, i, heading);
+                r->lineno = ln;
             }
         } else if (i + 1 < d->l.n && hr_search_is_path(s, n) &&
                    hr_search_parse_numbered(d->in + d->l.start[i + 1],
@@ -242,6 +269,7 @@ static int parse_matches(search_doc *d)
             if (f < 0)
                 return -1;
             add_match(d, i, f);
+            r->lineno = hit.lineno;
         }
     }
     return 0;
@@ -308,84 +336,58 @@ static void attach_context(search_doc *d)
 
 /* ---- relevance ---------------------------------------------------------------------- */
 
-typedef struct query_words {
-    const char *w[MAX_QUERY_WORDS];
-    size_t n[MAX_QUERY_WORDS];
-    size_t count;
-} query_words;
+/* Relevance of the matches to the question, through sys/relevance: a match scores 2 per
+ * question word in its line or in its file's path (paths count: the file a question names
+ * is the file it is about), and 2 more for an error word. A question word, or the error
+ * words, found in a large share of the matches count for nothing there (`grep -rn error`
+ * matches "error" on every line: the word says nothing about which line is wanted). */
+typedef struct relevance {
+    hr_rel_terms q;
+    int term_counts[HR_REL_MAX_TERMS]; /* 1: the term is rare enough to count */
+    int errors_count;
+} relevance;
 
-static int is_word_char(int c) { return is_alpha(c) || is_digit(c) || c == '_'; }
+static size_t capped(size_t n) { return n > 4096 ? 4096 : n; } /* bounds huge lines' cost */
 
-static int stopword(const char *w, size_t n)
+static void line_terms(const relevance *rv, const char *s, size_t n, uint32_t *tf)
 {
-    static const char *const stop[] = {"the", "and", "for", "with", "this", "that", "from",
-                                       "are", "was", "why", "how", "what", "where", "when",
-                                       "does", "not", "you", "can", "find", "show", "all",
-                                       "into", "use", "used", "please", NULL};
-    for (const char *const *s = stop; *s; s++)
-        if (strlen(*s) == n) {
-            size_t k = 0;
-            while (k < n && lower((unsigned char)w[k]) == (*s)[k])
-                k++;
-            if (k == n)
-                return 1;
-        }
-    return 0;
+    memset(tf, 0, HR_REL_MAX_TERMS * sizeof *tf);
+    hr_rel_count(&rv->q, s, capped(n), tf);
 }
 
-static void split_query(const char *q, size_t n, query_words *qw)
+static void relevance_init(relevance *rv, const search_doc *d, const hr_compress_opts *o)
 {
-    qw->count = 0;
-    for (size_t i = 0; q && i < n && qw->count < MAX_QUERY_WORDS;) {
-        while (i < n && !is_word_char((unsigned char)q[i]))
-            i++;
-        size_t j = i;
-        while (j < n && is_word_char((unsigned char)q[j]))
-            j++;
-        if (j - i >= 3 && !stopword(q + i, j - i)) {
-            qw->w[qw->count] = q + i;
-            qw->n[qw->count++] = j - i;
-        }
-        i = j;
-    }
-}
-
-/* A query word counts where a word of the line starts with it: "fail" finds "failed" and
- * "fail_fast", "invoices" finds "reconcileInvoices", but "out" does not find "route". */
-static int word_starts_at(const char *s, size_t i)
-{
-    if (i == 0)
-        return 1;
-    int prev = (unsigned char)s[i - 1], cur = (unsigned char)s[i];
-    if (!is_alpha(prev) && !is_digit(prev))
-        return 1;
-    return prev >= 'a' && prev <= 'z' && cur >= 'A' && cur <= 'Z';
-}
-
-static int contains_ci(const char *s, size_t n, const char *w, size_t k)
-{
-    if (k > n)
-        return 0;
-    for (size_t i = 0; i + k <= n; i++) {
-        if (!word_starts_at(s, i))
+    memset(rv, 0, sizeof *rv);
+    hr_rel_terms_parse(&rv->q, o->query, o->query ? o->query_len : 0);
+    size_t df[HR_REL_MAX_TERMS] = {0}, errors = 0;
+    uint32_t tf[HR_REL_MAX_TERMS];
+    for (size_t i = 0; i < d->l.n; i++) {
+        if (d->lines[i].kind != K_MATCH)
             continue;
-        size_t j = 0;
-        while (j < k && lower((unsigned char)s[i + j]) == lower((unsigned char)w[j]))
-            j++;
-        if (j == k)
-            return 1;
+        const char *s = d->in + d->l.start[i];
+        size_t n = hr_line_len(d->in, &d->l, i);
+        errors += hr_log_has_error_word(s, capped(n));
+        line_terms(rv, s, n, tf);
+        for (size_t k = 0; k < rv->q.n; k++)
+            df[k] += tf[k] > 0;
     }
-    return 0;
+    for (size_t k = 0; k < rv->q.n; k++)
+        rv->term_counts[k] = hr_rel_is_rare(df[k], d->nmatches);
+    rv->errors_count = hr_rel_is_rare(errors, d->nmatches);
 }
 
-static int match_score(const char *s, size_t n, const query_words *qw)
+static int match_score(const relevance *rv, const search_doc *d, size_t i)
 {
+    const char *s = d->in + d->l.start[i];
+    size_t n = hr_line_len(d->in, &d->l, i);
+    const file_rec *f = &d->files[d->lines[i].file];
+    uint32_t tf[HR_REL_MAX_TERMS], ptf[HR_REL_MAX_TERMS];
+    line_terms(rv, s, n, tf);
+    line_terms(rv, d->in + f->path_off, f->path_len, ptf);
     int score = 0;
-    if (n > 4096)
-        n = 4096; /* relevance lives in the first few KB; bounds the cost of huge lines */
-    for (size_t k = 0; k < qw->count; k++)
-        score += contains_ci(s, n, qw->w[k], qw->n[k]);
-    if (hr_log_has_error_word(s, n))
+    for (size_t k = 0; k < rv->q.n; k++)
+        score += 2 * (rv->term_counts[k] && tf[k] > 0) + 2 * (ptf[k] > 0);
+    if (rv->errors_count && hr_log_has_error_word(s, capped(n)))
         score += 2;
     return score;
 }
@@ -424,6 +426,21 @@ static void take(search_doc *d, size_t i, caps *c)
     c->kept++;
 }
 
+/* The matches within NEIGHBOUR_LINES source lines of a best match, in the same file: the
+ * answer often sits next to the line the question words found (the call before the log
+ * line that names the error). */
+static void take_neighbours(search_doc *d, size_t i, caps *c)
+{
+    const line_rec *m = &d->lines[i];
+    size_t from = i > 2 * NEIGHBOUR_LINES ? i - 2 * NEIGHBOUR_LINES : 0;
+    for (size_t j = from; j < d->l.n && j <= i + 2 * NEIGHBOUR_LINES; j++) {
+        const line_rec *r = &d->lines[j];
+        unsigned long gap = r->lineno > m->lineno ? r->lineno - m->lineno : m->lineno - r->lineno;
+        if (j != i && r->kind == K_MATCH && r->file == m->file && gap <= NEIGHBOUR_LINES)
+            take(d, j, c);
+    }
+}
+
 typedef struct scored {
     size_t line;
     int score;
@@ -437,8 +454,10 @@ static int by_score(const void *a, const void *b)
     return x->line < y->line ? -1 : x->line > y->line;
 }
 
-static int choose(search_doc *d, const hr_compress_opts *o, const query_words *qw)
+static int choose(search_doc *d, const hr_compress_opts *o)
 {
+    relevance rv;
+    relevance_init(&rv, d, o);
     scored *sc = malloc((d->nmatches ? d->nmatches : 1) * sizeof *sc);
     if (!sc)
         return -1;
@@ -447,7 +466,7 @@ static int choose(search_doc *d, const hr_compress_opts *o, const query_words *q
         line_rec *r = &d->lines[i];
         if (r->kind != K_MATCH)
             continue;
-        r->score = match_score(d->in + d->l.start[i], hr_line_len(d->in, &d->l, i), qw);
+        r->score = match_score(&rv, d, i);
         file_rec *f = &d->files[r->file];
         if (r->score > f->best_score)
             f->best_score = r->score;
@@ -460,8 +479,11 @@ static int choose(search_doc *d, const hr_compress_opts *o, const query_words *q
         if (d->files[f].matches)
             take(d, d->files[f].first, &c);
     qsort(sc, ns, sizeof *sc, by_score);
-    for (size_t k = 0; k < ns; k++)
+    for (size_t k = 0; k < ns; k++) {
         take(d, sc[k].line, &c);
+        if (sc[k].score == sc[0].score)
+            take_neighbours(d, sc[k].line, &c);
+    }
     for (size_t f = 0; f < d->nfiles; f++)
         if (d->files[f].matches)
             take(d, d->files[f].last, &c);
@@ -503,16 +525,22 @@ static int write_kept(const search_doc *d, hr_buf *out)
                           (int)f->path_len, d->in + f->path_off) != 0)
             return -1;
     }
+    /* Every omitted file is named with its match count: nothing vanishes unnamed. */
     size_t files = 0, matches = 0;
     for (size_t f = 0; f < d->nfiles; f++)
         if (!d->files[f].keep && d->files[f].matches) {
             files++;
             matches += d->files[f].matches;
         }
-    if (files && hr_buf_printf(out, "[%zu more files with %zu matches omitted]\n", files,
-                               matches) != 0)
-        return -1;
-    return 0;
+    if (!files)
+        return 0;
+    int rc = hr_buf_printf(out, "[%zu more files with %zu matches omitted:", files, matches);
+    size_t named = 0;
+    for (size_t f = 0; f < d->nfiles; f++)
+        if (!d->files[f].keep && d->files[f].matches)
+            rc |= hr_buf_printf(out, "%s %.*s (%zu)", named++ ? "," : "", (int)d->files[f].path_len,
+                                d->in + d->files[f].path_off, d->files[f].matches);
+    return rc | hr_buf_puts(out, "]\n");
 }
 
 /* Results that fit every cap are left whole: there is nothing to choose between. */
@@ -578,9 +606,7 @@ int hr_compress_search(const char *in, size_t len, const hr_compress_opts *opts,
         rc = parse_matches(&d);
     if (rc == 0 && d.nmatches > 0 && !within_caps(&d, &o)) {
         attach_context(&d);
-        query_words qw;
-        split_query(o.query, o.query_len, &qw);
-        rc = choose(&d, &o, &qw);
+        rc = choose(&d, &o);
         size_t kept = 0;
         for (size_t f = 0; f < d.nfiles; f++)
             kept += d.files[f].kept;

@@ -476,15 +476,18 @@ static void session_unload_claimed(hr_ml_session *s, int idle)
     s->scratch_bytes = s->mapped_bytes = 0;
     s->max_seq = 0;
     s->state = HR_ML_UNLOADED;
-    s->unloads++;
-    s->idle_unloads += idle ? 1 : 0;
     release_locked(s);
     pthread_mutex_unlock(&s->lock);
 
     long released = 0;
     hr_trim_result tr = hr_heap_trim(&released);
 
+    /* The unload is counted only here, with its trim result: a reader that sees the
+     * count (status, /debug/memory, a test waiting for it) also sees the trim it caused.
+     * The state reads UNLOADED earlier, while the trim is still running. */
     pthread_mutex_lock(&s->lock);
+    s->unloads++;
+    s->idle_unloads += idle ? 1 : 0;
     s->has_trim = 1;
     s->last_trim = tr;
     s->last_trim_released = released;

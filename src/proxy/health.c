@@ -95,12 +95,13 @@ int hr_route_health(const hr_request *req, hr_response *res)
     return rc;
 }
 
-/* Savings per compressor from the compression pipeline's counters: the six built-in
+/* Savings per compressor from the compression pipeline's counters: the ten built-in
  * compressors always (0 before their first use, so dashboards see every series), then any
  * other name the pipeline counted. */
 static int append_compressor_metrics(hr_buf *b)
 {
-    static const char *const known[] = {"smart_crusher", "logs", "search", "diff", "text", "listing", "kompress"};
+    static const char *const known[] = {"smart_crusher", "logs",  "search",   "diff",    "text",
+                                        "listing",       "table", "progress", "gitstat", "kompress"};
     hr_pipeline *p = hr_pipeline_process();
     hr_pipeline_stats s;
     memset(&s, 0, sizeof s);

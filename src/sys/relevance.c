@@ -3,6 +3,7 @@
 #include "sys/relevance.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
@@ -116,27 +117,70 @@ static unsigned part_starts(const char *w, size_t n, size_t *at)
     return k;
 }
 
-static int term_matches(const hr_rel_term *t, const char *w, size_t n, const size_t *at,
-                        unsigned parts)
+/* A word and its CamelCase part starts, computed once and shared by all terms. */
+typedef struct word_parts {
+    const char *w;
+    size_t n;
+    size_t at[MAX_PARTS];
+    unsigned parts;
+} word_parts;
+
+static void word_parts_of(word_parts *wp, const char *w, size_t n)
 {
-    if (n == t->len)
-        return ci_equal_lower(w, t->text, n);
-    if (t->len < HR_REL_PREFIX_MIN || n < t->len)
+    wp->w = w;
+    wp->n = n;
+    wp->parts = part_starts(w, n, wp->at);
+}
+
+/* Exact, or a prefix of the word or of one of its CamelCase parts (terms of
+ * HR_REL_PREFIX_MIN+ bytes). */
+static int text_matches(const char *t, size_t tlen, const word_parts *wp)
+{
+    if (wp->n == tlen)
+        return ci_equal_lower(wp->w, t, tlen);
+    if (tlen < HR_REL_PREFIX_MIN || wp->n < tlen)
         return 0;
-    for (unsigned p = 0; p < parts && at[p] + t->len <= n; p++)
-        if (ci_equal_lower(w + at[p], t->text, t->len))
+    for (unsigned p = 0; p < wp->parts && wp->at[p] + tlen <= wp->n; p++)
+        if (ci_equal_lower(wp->w + wp->at[p], t, tlen))
             return 1;
     return 0;
+}
+
+/* "lib" + a name of HR_REL_PREFIX_MIN+ letters, not "library"/"libre...": the name. */
+static size_t lib_prefix(const char *w, size_t n)
+{
+    if (n < 3 + HR_REL_PREFIX_MIN || lower((unsigned char)w[0]) != 'l' ||
+        lower((unsigned char)w[1]) != 'i' || lower((unsigned char)w[2]) != 'b' ||
+        lower((unsigned char)w[3]) == 'r')
+        return 0;
+    return 3;
+}
+
+/* Library names match with or without their "lib": "hiredis" finds the package
+ * "libhiredis-dev", "libmicrohttpd" finds the header "microhttpd.h". lib is the word
+ * without its "lib" (NULL when it has none). */
+static int term_matches(const hr_rel_term *t, const word_parts *wp, const word_parts *lib)
+{
+    if (text_matches(t->text, t->len, wp))
+        return 1;
+    size_t tl = lib_prefix(t->text, t->len);
+    if (lib && !tl && text_matches(t->text, t->len, lib))
+        return 1;
+    return tl && !lib && text_matches(t->text + tl, t->len - tl, wp);
 }
 
 unsigned hr_rel_count_word(const hr_rel_terms *q, const char *w, size_t n, uint32_t *tf)
 {
     if (!q->n)
         return 0;
-    size_t at[MAX_PARTS];
-    unsigned parts = part_starts(w, n, at), hits = 0;
+    word_parts wp, lib;
+    word_parts_of(&wp, w, n);
+    size_t wl = lib_prefix(w, n); /* once per word, not per term */
+    if (wl)
+        word_parts_of(&lib, w + wl, n - wl);
+    unsigned hits = 0;
     for (size_t k = 0; k < q->n; k++)
-        if (term_matches(&q->t[k], w, n, at, parts)) {
+        if (term_matches(&q->t[k], &wp, wl ? &lib : NULL)) {
             if (tf && tf[k] < UINT32_MAX)
                 tf[k]++;
             hits++;
@@ -189,4 +233,68 @@ double hr_bm25_score(const hr_bm25 *m, const uint32_t *tf, size_t dl)
 int hr_rel_is_rare(size_t hits, size_t total)
 {
     return hits <= HR_REL_RARE_MIN || hits * 100 <= total * HR_REL_RARE_SHARE_PCT;
+}
+
+int hr_rel_docs_add(hr_rel_docs *d, const hr_rel_terms *q, size_t id, const char *s,
+                    size_t len, double bonus)
+{
+    uint32_t tf[HR_REL_MAX_TERMS] = {0};
+    size_t dl = q->n ? hr_rel_count(q, s, len, tf) : 0;
+    int any = bonus > 0;
+    d->total++;
+    d->words += (double)dl;
+    for (size_t k = 0; k < q->n; k++) {
+        d->df[k] += tf[k] > 0;
+        any |= tf[k] > 0;
+    }
+    if (!any)
+        return 0;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 64;
+        hr_rel_doc *v = realloc(d->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        d->v = v;
+        d->cap = cap;
+    }
+    hr_rel_doc *doc = &d->v[d->n++];
+    doc->id = id;
+    doc->dl = dl;
+    doc->bonus = bonus;
+    doc->score = 0;
+    memcpy(doc->tf, tf, sizeof tf);
+    return 0;
+}
+
+static int by_score_then_id(const void *a, const void *b)
+{
+    const hr_rel_doc *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+void hr_rel_docs_rank(hr_rel_docs *d, const hr_rel_terms *q, int common_count_nothing)
+{
+    uint32_t df[HR_REL_MAX_TERMS];
+    memcpy(df, d->df, sizeof df);
+    for (size_t k = 0; common_count_nothing && k < q->n; k++)
+        if (!hr_rel_is_rare(df[k], d->total))
+            df[k] = 0;
+    hr_bm25 m;
+    hr_bm25_init(&m, q->n, d->total, df, d->words);
+    for (size_t i = 0; i < d->n; i++) {
+        hr_rel_doc *doc = &d->v[i];
+        for (size_t k = 0; k < q->n; k++)
+            doc->tf[k] = df[k] ? doc->tf[k] : 0;
+        doc->score = hr_bm25_score(&m, doc->tf, doc->dl) + doc->bonus;
+    }
+    if (d->n)
+        qsort(d->v, d->n, sizeof *d->v, by_score_then_id);
+}
+
+void hr_rel_docs_free(hr_rel_docs *d)
+{
+    free(d->v);
+    memset(d, 0, sizeof *d);
 }

@@ -21,7 +21,9 @@
  * at least HR_REL_PREFIX_MIN bytes and w, or a CamelCase part of w, starts with t: "fail"
  * finds "failed" and "FailFast", "invoices" finds "reconcileInvoices", "token" finds
  * "tokens". Shorter terms match whole words only: "id" never finds "idle", and "out"
- * finds neither "route" nor "outline".
+ * finds neither "route" nor "outline". Library names match with or without "lib" (one
+ * side has it, the rest is HR_REL_PREFIX_MIN+ bytes and not "r...", so "library" stays a
+ * word): "hiredis" finds "libhiredis", "libmicrohttpd" finds "microhttpd".
  *
  * BM25 (Robertson/Sparck Jones, the form Lucene uses):
  *   score(d) = sum over terms t with tf > 0 of
@@ -118,5 +120,37 @@ double hr_bm25_score(const hr_bm25 *m, const uint32_t *tf, size_t dl);
 
 /* 1 if a signal seen in `hits` of `total` items is rare enough to mean something there. */
 int hr_rel_is_rare(size_t hits, size_t total);
+
+/* One-pass BM25 over many small documents (lines, paths): every document is counted for
+ * the document frequencies and the average length, but only those that match a term (or
+ * carry a bonus) keep their term counts, so a 100,000-line input stores a handful. After
+ * the pass, hr_rel_docs_rank scores the kept ones and sorts them best first.
+ * Ownership: the caller zero-initialises hr_rel_docs and frees it with hr_rel_docs_free. */
+typedef struct hr_rel_doc {
+    size_t id, dl;            /* the caller's index (a line), length in words */
+    double bonus, score;      /* score = BM25 + bonus, filled by hr_rel_docs_rank */
+    uint32_t tf[HR_REL_MAX_TERMS];
+} hr_rel_doc;
+
+typedef struct hr_rel_docs {
+    hr_rel_doc *v;
+    size_t n, cap;
+    size_t total;             /* documents counted */
+    double words;             /* their total length */
+    uint32_t df[HR_REL_MAX_TERMS];
+} hr_rel_docs;
+
+/* Counts document `id` (text s[0..len)) and keeps it when a term of q occurs in it or
+ * bonus > 0. 0 ok, -1 no memory. */
+int hr_rel_docs_add(hr_rel_docs *d, const hr_rel_terms *q, size_t id, const char *s,
+                    size_t len, double bonus);
+
+/* Scores the kept documents and sorts them: best score first, lower id on ties
+ * (deterministic). With common_count_nothing set, a term found in a large share of the
+ * documents (not hr_rel_is_rare) counts for nothing: "package" in every line of apt's log
+ * picks out none of them. */
+void hr_rel_docs_rank(hr_rel_docs *d, const hr_rel_terms *q, int common_count_nothing);
+
+void hr_rel_docs_free(hr_rel_docs *d);
 
 #endif

@@ -1,8 +1,14 @@
 /* libFuzzer target: the request pipeline on arbitrary bodies (first byte picks the shape).
  * It must never crash; when it changes a body, the result parses as JSON, is the same in a
- * fresh pipeline (determinism) and again in the same session (token-mode replay). */
+ * fresh pipeline (determinism) and again in the same session (token-mode replay), and
+ * every byte outside the candidate tool-output literals is the input's own: each of those
+ * spans is either unchanged or one new JSON string literal (whitespace, escapes and line
+ * ends around it stay as sent). The headroom_retrieve tool the proxy then adds is checked
+ * separately: one insertion into the compressed body, every other byte kept. */
 #include "ccr/store.h"
+#include "ccr/tool_inject.h"
 #include "compress/pipeline_instance.h"
+#include "compress/policy.h"
 #include "json/json.h"
 
 #include <stdint.h>
@@ -28,6 +34,106 @@ static void run(hr_pipeline *p, const hr_pipeline_input *in, hr_pipeline_result 
 {
     if (hr_pipeline_run_on(p, in, r) != 0)
         abort();
+}
+
+/* End (exclusive) of the JSON string literal starting at s[i], or 0 if there is none. */
+static size_t literal_end(const char *s, size_t len, size_t i)
+{
+    if (i >= len || s[i] != '"')
+        return 0;
+    for (size_t j = i + 1; j < len; j++) {
+        if (s[j] == '\\')
+            j++;
+        else if (s[j] == '"')
+            return j + 1;
+    }
+    return 0;
+}
+
+static void check_same(const char *a, const char *b, size_t n)
+{
+    if (memcmp(a, b, n) != 0)
+        abort(); /* a byte outside the tool outputs changed */
+}
+
+/* out equals in except that candidate spans (the policy's tool-output string nodes) may
+ * each have become another string literal; at least one did. */
+static void check_bytes_outside_spans(const hr_pipeline_config *c, const hr_pipeline_input *in,
+                                      const hr_buf *out)
+{
+    hr_json_doc d;
+    hr_json_error e;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    if (hr_json_parse(&d, in->body, in->len, &lim, &e) != 0)
+        abort(); /* a body that does not parse is never modified */
+    hr_policy_scan scan;
+    memset(&scan, 0, sizeof scan);
+    if (hr_policy_find_spans(&d, in->shape, c, &scan) != 0)
+        abort();
+    size_t i = 0, j = 0, replaced = 0;
+    for (size_t k = 0; k < scan.n; k++) { /* spans come in document order */
+        const hr_json_node *nd = &d.nodes[scan.spans[k].node];
+        if (nd->start < i || j + (nd->start - i) > out->len)
+            abort();
+        check_same(in->body + i, out->data + j, nd->start - i);
+        j += nd->start - i;
+        size_t end = literal_end(out->data, out->len, j);
+        if (!end)
+            abort(); /* the span did not stay a string literal */
+        replaced += end - j != nd->end - nd->start || memcmp(out->data + j, in->body + nd->start, end - j);
+        i = nd->end;
+        j = end;
+    }
+    if (out->len - j != in->len - i)
+        abort();
+    check_same(in->body + i, out->data + j, in->len - i);
+    if (!replaced)
+        abort(); /* modified, yet no span changed */
+    hr_policy_scan_free(&scan);
+    hr_json_doc_free(&d);
+}
+
+static size_t count_name(const char *s, size_t len)
+{
+    size_t n = 0;
+    const size_t k = sizeof HR_CCR_TOOL_NAME - 1;
+    for (const char *p = s; (p = memmem(p, len - (size_t)(p - s), HR_CCR_TOOL_NAME, k)) != NULL; p += k)
+        n++;
+    return n;
+}
+
+/* The tool injection on the compressed body: when it applies, the result is the body with
+ * one insertion holding the tool (so the client's prefix bytes are untouched), it parses,
+ * and it is the same bytes every time. */
+static void check_injection(hr_shape shape, const hr_buf *body)
+{
+    hr_buf a = HR_BUF_INIT, b = HR_BUF_INIT;
+    int ra = hr_ccr_inject_tool((hr_ccr_api)shape, body->data, body->len, &a);
+    int rb = hr_ccr_inject_tool((hr_ccr_api)shape, body->data, body->len, &b);
+    if (ra != rb)
+        abort();
+    if (ra == 1) {
+        if (a.len != b.len || memcmp(a.data, b.data, a.len) || a.len <= body->len)
+            abort();
+        size_t pre = 0;
+        while (pre < body->len && a.data[pre] == body->data[pre])
+            pre++;
+        size_t post = 0;
+        while (post < body->len - pre && a.data[a.len - 1 - post] == body->data[body->len - 1 - post])
+            post++;
+        if (pre + post != body->len)
+            abort(); /* more than one insertion */
+        if (count_name(a.data, a.len) != count_name(body->data, body->len) + 1)
+            abort(); /* the insertion is not the tool */
+        hr_json_doc d;
+        hr_json_error e;
+        hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+        if (hr_json_parse(&d, a.data, a.len, &lim, &e) != 0)
+            abort();
+        hr_json_doc_free(&d);
+    }
+    hr_buf_free(&a);
+    hr_buf_free(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -60,6 +166,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (hr_json_parse(&d, r1.body.data, r1.body.len, &lim, &e) != 0)
             abort();
         hr_json_doc_free(&d);
+        check_bytes_outside_spans(&c, &in, &r1.body);
+        check_injection(in.shape, &r1.body);
     }
     hr_pipeline_result_free(&r1);
     hr_pipeline_result_free(&r2);

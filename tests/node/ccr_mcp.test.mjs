@@ -177,5 +177,5 @@ test('round trip for every kind of content: each marker returns the exact origin
     await client.close();
   }
   t.diagnostic(`compressed: ${compressed.join(', ') || 'none'}`);
-  if (compressed.length === 0) t.skip('the pipeline compressed none of the samples');
+  assert.ok(compressed.length >= 1, 'at least one sample compressed with a marker (else no round trip was tested)');
 });

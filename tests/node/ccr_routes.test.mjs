@@ -12,6 +12,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { havePrograms, needs } from './lib/deps.mjs';
+import { assertAnthropicErrorShape } from './lib/provider_errors.mjs';
 
 const BIN = process.env.HEADROOM_BIN;
 const PY = process.env.HEADROOM_PYTHON || '/usr/bin/python3';
@@ -43,13 +45,20 @@ async function startProxy(env) {
   }
 }
 
+// SIGTERM; resolves with the exit code (or the signal's name if it had to be killed).
 async function stop(proc) {
-  if (proc.exitCode !== null || proc.signalCode) return;
-  const done = new Promise((r) => proc.once('exit', r));
+  if (proc.exitCode !== null || proc.signalCode) return proc.exitCode ?? proc.signalCode;
+  const done = new Promise((r) => proc.once('exit', (code, signal) => r(code ?? signal)));
   proc.kill('SIGTERM');
   const force = setTimeout(() => proc.kill('SIGKILL'), 5000);
-  await done;
+  const code = await done;
   clearTimeout(force); // a pending timer would keep the test process alive
+  return code;
+}
+
+// A proxy must exit 0 on SIGTERM: a sanitizer report at shutdown exits non-zero.
+async function stopProxy(proc) {
+  assert.equal(await stop(proc), 0, 'the proxy exits 0 on SIGTERM (no sanitizer report)');
 }
 
 function seedSqlite(credential, text) {
@@ -113,8 +122,8 @@ test('retrieve routes on the SQLite store: whole, query, POST, tenants, errors, 
   r = await get(`${proxy.url}/v1/retrieve/${hash}`, KEY_B);
   assert.equal(r.status, 404, 'another API key cannot read it');
   body = await r.json();
-  assert.equal(body.type, 'error'); // Anthropic shape: x-api-key selects Anthropic
-  assert.match(body.error.message, /unknown or expired/);
+  // Anthropic shape: x-api-key selects Anthropic
+  assert.match(assertAnthropicErrorShape(body, 'not_found_error').message, /unknown or expired/);
 
   r = await get(`${proxy.url}/v1/retrieve/NOT-A-HASH`, KEY_A);
   assert.equal(r.status, 400);
@@ -128,7 +137,7 @@ test('retrieve routes on the SQLite store: whole, query, POST, tenants, errors, 
   assert.equal(stats.hits, 3);
   assert.ok(stats.misses >= 2);
   assert.equal(stats.entries, 1);
-  await stop(proxy.proc);
+  await stopProxy(proxy.proc);
 });
 
 function freePort() {
@@ -140,9 +149,9 @@ function freePort() {
   });
 }
 
-const haveRedis = spawnSync('sh', ['-c', 'command -v redis-server && command -v redis-cli']).status === 0;
+const haveRedis = havePrograms('redis-server', 'redis-cli');
 
-test('two proxies share one Redis store; a stopped Redis answers 503 fast', { skip: !haveRedis && 'redis-server not installed' }, async () => {
+test('two proxies share one Redis store; a stopped Redis answers 503 fast', { skip: needs(haveRedis, 'redis-server') }, async () => {
   const port = await freePort();
   const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
     { stdio: 'ignore' });
@@ -170,6 +179,6 @@ test('two proxies share one Redis store; a stopped Redis answers 503 fast', { sk
   assert.equal(r.status, 503);
   assert.ok(Date.now() - t0 < 1500, `failed fast (${Date.now() - t0} ms)`);
   assert.equal((await fetch(`${p1.url}/livez`)).status, 200, 'the proxy keeps serving');
-  await stop(p1.proc);
-  await stop(p2.proc);
+  await stopProxy(p1.proc);
+  await stopProxy(p2.proc);
 });

@@ -9,14 +9,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { getEncoding } from 'js-tiktoken';
 import { startFakeUpstream } from './lib/fake_upstream.mjs';
-import { startProxy } from './lib/proxy.mjs';
+import { startProxy, runCleanups } from './lib/proxy.mjs';
 import { exportRanks } from './tiktoken_export.mjs';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-ccrwire-flags-'));
 const cleanups = [];
 after(async () => {
-  for (const c of cleanups.reverse()) await c();
-  fs.rmSync(root, { recursive: true, force: true });
+  try {
+    await runCleanups(cleanups);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });
 
 // Mixed text so exact and estimated counts differ clearly.
@@ -28,7 +31,7 @@ async function tokensBefore(dataDir) {
   const up = await startFakeUpstream();
   cleanups.push(() => up.close());
   const proxy = await startProxy({ openaiUrl: up.url, args: ['--data-dir', dataDir, '--ccr-backend', 'memory'] });
-  cleanups.push(() => proxy.stop());
+  cleanups.push(async () => assert.equal(await proxy.stop(), 0, 'the proxy exits 0 (no sanitizer report)'));
   const res = await fetch(`${proxy.url}/v1/chat/completions`, {
     method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-flags' },
     body: JSON.stringify({ model: 'gpt-4o', messages: [

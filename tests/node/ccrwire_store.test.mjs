@@ -10,11 +10,12 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
 import { startFakeUpstream, openaiChatCompletion } from './lib/fake_upstream.mjs';
-import { startProxy } from './lib/proxy.mjs';
+import { startProxy, runCleanups } from './lib/proxy.mjs';
+import { havePrograms, needs } from './lib/deps.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const cleanups = [];
-after(async () => { for (const c of cleanups.reverse()) await c(); });
+after(() => runCleanups(cleanups));
 
 function ciLog(tag) {
   const lines = [];
@@ -51,7 +52,7 @@ test('memory backend full: the original is forwarded whole, no tool offered, the
   const up = await startFakeUpstream();
   cleanups.push(() => up.close());
   const proxy = await startProxy({ openaiUrl: up.url, args: ['--ccr-backend=memory', '--ccr-max-bytes=4096', '--log-level', 'info'] });
-  cleanups.push(() => proxy.stop());
+  cleanups.push(async () => assert.equal(await proxy.stop(), 0, 'the proxy exits 0 (no sanitizer report)'));
   const log = ciLog('full');
   assert.ok(log.length > 4096);
   const res = await post(proxy, chatBody(log));
@@ -63,7 +64,7 @@ test('memory backend full: the original is forwarded whole, no tool offered, the
   assert.ok(stats.put_failures >= 1, `put_failures ${stats.put_failures}`);
   // Control: with room in the store the same request is compressed (so the check above can fail).
   const roomy = await startProxy({ openaiUrl: up.url, args: ['--ccr-backend', 'memory'] });
-  cleanups.push(() => roomy.stop());
+  cleanups.push(async () => assert.equal(await roomy.stop(), 0, 'the proxy exits 0 (no sanitizer report)'));
   up.reset();
   assert.equal((await post(roomy, chatBody(log))).status, 200);
   assert.ok(forwardedTool(up).includes(`hash=${hashOf(log)}]`), 'compressed when the store has room');
@@ -74,10 +75,10 @@ test('memory backend full: the original is forwarded whole, no tool offered, the
   }
 });
 
-const haveRedis = spawnSync('sh', ['-c', 'command -v redis-server && command -v redis-cli']).status === 0;
+const haveRedis = havePrograms('redis-server', 'redis-cli');
 
 test('Redis stopped: originals forwarded; a call for an original kept before gets an error text, the client an answer',
-  { skip: !haveRedis && 'redis-server not installed' }, async () => {
+  { skip: needs(haveRedis, 'redis-server') }, async () => {
     const port = await freePort();
     const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     cleanups.push(async () => { if (redis.exitCode === null && redis.signalCode === null) redis.kill('SIGKILL'); });
@@ -88,7 +89,7 @@ test('Redis stopped: originals forwarded; a call for an original kept before get
     const up = await startFakeUpstream();
     cleanups.push(() => up.close());
     const proxy = await startProxy({ openaiUrl: up.url, args: ['--ccr-backend', 'redis', '--redis-url', `redis://127.0.0.1:${port}/0`] });
-    cleanups.push(() => proxy.stop());
+    cleanups.push(async () => assert.equal(await proxy.stop(), 0, 'the proxy exits 0 (no sanitizer report)'));
 
     // Redis up: compressed, and the model's call is answered with the exact original from Redis.
     const kept = ciLog('kept');

@@ -13,6 +13,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { startFakeUpstream, openaiChatCompletion, anthropicMessage } from './lib/fake_upstream.mjs';
 import { startProxy, HEADROOM_BIN } from './lib/proxy.mjs';
 import { assertOnlySpanChanged, withoutRetrieveTool } from './lib/retrieve_tool.mjs';
+import { spansReplayed } from './lib/e2e_fixtures.mjs';
 import { readable } from './lib/json_tables.mjs';
 
 const MARKER = /\[(\d+) items compressed to (\d+)\. Retrieve more: hash=([0-9a-f]{24})\]/;
@@ -150,7 +151,10 @@ test('token mode through the proxy: 30 turns, each upstream body extends the pre
     messages.push({ role: 'user', content: `turn ${t}: what happened to order ${700000 + t}?` });
     messages.push({ role: 'assistant', content: null, tool_calls: [{ id: `call_${t}`, type: 'function', function: { name: 'orders', arguments: '{}' } }] });
     messages.push({ role: 'tool', tool_call_id: `call_${t}`, content: orders(40 + t, t + 1) });
+    const replayed0 = await spansReplayed(proxy.url);
     await client.chat.completions.create({ model: 'gpt-4o-mini', messages });
+    // each earlier compressed output is replayed from the session cache, not compressed again
+    assert.equal(await spansReplayed(proxy.url) - replayed0, compressedTurns, `turn ${t}: replayed spans`);
     const body = withoutRetrieveTool(up.requests[up.requests.length - 1].body).body;
     const sent = JSON.parse(body);
     if (MARKER.test(sent.messages[sent.messages.length - 1].content)) compressedTurns++;

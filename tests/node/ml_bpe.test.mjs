@@ -17,10 +17,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BUILD_DIR, makeCorpus, loadTokenizer, mulberry32 } from './lib/ml_reference.mjs';
 import { gpt2BpeModel } from './lib/bpe_fixture.mjs';
+import { needs } from './lib/deps.mjs';
 
 const driver = path.join(BUILD_DIR, 'test_ml_bytebpe');
 const HEADROOM = process.env.HEADROOM_BIN ?? path.join(BUILD_DIR, 'headroom');
-const skip = !fs.existsSync(driver) && 'driver not built';
+const skip = needs(fs.existsSync(driver), 'test_ml_bytebpe driver (needs cmocka)');
 
 // Where the JS reference differs from HF's Rust tokenizers, which the C tokenizer follows:
 // the regex's \s is Unicode White_Space in Rust (U+0085 yes, U+FEFF no) but JS whitespace in

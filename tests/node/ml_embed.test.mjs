@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { needs } from './lib/deps.mjs';
 import {
   BUILD_DIR, PYTHON, SOURCE_DIR, cosine, exportOnnx, generateModel, loadTokenizer, makeCorpus,
   ortEmbed, ortSession, referenceIds, sharedMiniLM,
@@ -130,11 +131,11 @@ async function compareOurs(t, dir, texts) {
   assert.ok(vsFp32[worst] >= 0.999, `text ${worst} cosine ${vsFp32[worst]}: ${JSON.stringify(texts[worst]).slice(0, 80)}`);
 }
 
-test('headroom embed matches ONNX Runtime fp32 (tiny model)', { skip: !embedAvailable() && 'headroom embed not built' }, async (t) => {
+test('headroom embed matches ONNX Runtime fp32 (tiny model)', { skip: needs(embedAvailable(), 'headroom embed') }, async (t) => {
   await compareOurs(t, tiny, embedTexts(60, 23));
 });
 
-test('headroom embed matches ONNX Runtime fp32 (all-MiniLM-L6-v2 shape)', { skip: !embedAvailable() && 'headroom embed not built' }, async (t) => {
+test('headroom embed matches ONNX Runtime fp32 (all-MiniLM-L6-v2 shape)', { skip: needs(embedAvailable(), 'headroom embed') }, async (t) => {
   const dir = sharedMiniLM();
   const texts = embedTexts(sanitizeBuild() ? 4 : 24, 24);
   if (sanitizeBuild()) texts.forEach((s, i) => { texts[i] = s.slice(0, 60); });
@@ -143,7 +144,7 @@ test('headroom embed matches ONNX Runtime fp32 (all-MiniLM-L6-v2 shape)', { skip
 
 // A model directory with only vocab.txt (no tokenizer.json) imports through
 // hr_wordpiece_vocab_from_txt and must embed exactly as the tokenizer.json import does.
-test('vocab.txt-only model directory embeds identically', { skip: !embedAvailable() && 'headroom embed not built' }, () => {
+test('vocab.txt-only model directory embeds identically', { skip: needs(embedAvailable(), 'headroom embed') }, () => {
   const bare = path.join(BUILD_DIR, 'ml-embed-tiny-vocabtxt');
   fs.rmSync(bare, { recursive: true, force: true });
   fs.cpSync(tiny, bare, { recursive: true });

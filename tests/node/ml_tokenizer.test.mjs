@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BUILD_DIR, PYTHON, REFERENCE_DIVERGENT, generateModel, loadTokenizer, makeCorpus, referenceIds, sharedMiniLM } from './lib/ml_reference.mjs';
+import { needs } from './lib/deps.mjs';
 
 const driver = path.join(BUILD_DIR, 'test_ml_wordpiece');
 
@@ -34,7 +35,7 @@ function compare(tokenizer, vocabPath, texts, maxLen, refTexts = texts) {
 }
 
 for (const size of ['tiny', 'minilm']) {
-  test(`token ids equal @huggingface/tokenizers (${size} vocab)`, { skip: !fs.existsSync(driver) && 'driver not built' }, async () => {
+  test(`token ids equal @huggingface/tokenizers (${size} vocab)`, { skip: needs(fs.existsSync(driver), 'test_ml_wordpiece driver (needs cmocka)') }, async () => {
     const dir = size === 'minilm' ? sharedMiniLM() : generateModel({ size, seed: 3, dir: path.join(BUILD_DIR, 'ml-tok-tiny') });
     const tokenizer = await loadTokenizer(dir);
     const vocabPath = path.join(dir, 'vocab.txt');
@@ -55,7 +56,7 @@ for (const size of ['tiny', 'minilm']) {
 // difference is exactly that: on texts with capital sigma and astral CJK ideographs, our ids
 // equal tokenizers.js' ids for the text rewritten the Rust way (sigma lowercased per code
 // point, astral ideographs isolated by spaces).
-test('known divergences from tokenizers.js are exactly the HF Rust rules', { skip: !fs.existsSync(driver) && 'driver not built' }, async () => {
+test('known divergences from tokenizers.js are exactly the HF Rust rules', { skip: needs(fs.existsSync(driver), 'test_ml_wordpiece driver (needs cmocka)') }, async () => {
   const dir = generateModel({ size: 'tiny', seed: 3, dir: path.join(BUILD_DIR, 'ml-tok-tiny') });
   const tokenizer = await loadTokenizer(dir);
   const base = makeCorpus(12, 260).slice(150, 210);
@@ -74,7 +75,7 @@ test('known divergences from tokenizers.js are exactly the HF Rust rules', { ski
 // (BMP and the supplementary planes), skipping only code points unassigned in the Unicode
 // version of our tables (python3's unicodedata; Node's ICU is newer, so characters assigned
 // later may legitimately differ) and the two documented divergences.
-test('token ids equal @huggingface/tokenizers on random code points', { skip: !fs.existsSync(driver) && 'driver not built' }, async () => {
+test('token ids equal @huggingface/tokenizers on random code points', { skip: needs(fs.existsSync(driver), 'test_ml_wordpiece driver (needs cmocka)') }, async () => {
   const dir = sharedMiniLM();
   const tokenizer = await loadTokenizer(dir);
   const unassigned = new Set(JSON.parse(execFileSync(PYTHON, ['-c',

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BUILD_DIR, PYTHON, SOURCE_DIR, exportOnnx, generateModel, loadTokenizer, sharedMiniLM } from './lib/ml_reference.mjs';
+import { skipOrFail } from './lib/deps.mjs';
 
 const root = path.join(BUILD_DIR, 'ml-tools');
 const gen = (size, seed, name) => {
@@ -108,7 +109,7 @@ test('committed Unicode tables are exactly what tools/gen_wordpiece_unicode.py g
   const version = committed.match(/Unicode ([0-9.]+)/)[1];
   const pyVersion = execFileSync(PYTHON, ['-c', 'import unicodedata; print(unicodedata.unidata_version)']).toString().trim();
   if (pyVersion !== version) {
-    t.skip(`python3 has Unicode ${pyVersion}, the tables ${version}`);
+    skipOrFail(t, `python3 has Unicode ${pyVersion}, the tables ${version}`);
     return;
   }
   const fresh = execFileSync(PYTHON, [path.join(SOURCE_DIR, 'tools/gen_wordpiece_unicode.py')],

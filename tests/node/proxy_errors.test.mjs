@@ -8,6 +8,7 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startFakeUpstream, anthropicEvents, openaiChatChunks } from './lib/fake_upstream.mjs';
 import { startProxy } from './lib/proxy.mjs';
+import { assertOpenAIErrorShape, assertAnthropicErrorShape } from './lib/provider_errors.mjs';
 
 let up, proxy;
 const FAST = ['--retry-base-ms', '20', '--upstream-timeout', '0.8', '--connect-timeout', '1'];
@@ -26,17 +27,13 @@ const post = (path, body, headers = {}) => fetch(`${proxy.url}${path}`, {
   method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body,
 });
 
+// Exact keys per provider (lib/provider_errors.mjs), plus a message that says something.
 function assertOpenAIError(j, code) {
-  assert.equal(typeof j.error.message, 'string');
-  assert.ok(j.error.message.length > 10);
-  assert.equal(typeof j.error.type, 'string');
-  assert.equal(j.error.code, code);
+  assert.ok(assertOpenAIErrorShape(j, { code }).message.length > 10);
 }
 
 function assertAnthropicError(j, type) {
-  assert.equal(j.type, 'error');
-  assert.equal(j.error.type, type);
-  assert.ok(j.error.message.length > 10);
+  assert.ok(assertAnthropicErrorShape(j, type).message.length > 10);
 }
 
 test('malformed JSON: 400 in the OpenAI shape and in the Anthropic shape, nothing sent upstream', async () => {
@@ -51,6 +48,7 @@ test('malformed JSON: 400 in the OpenAI shape and in the Anthropic shape, nothin
   assertAnthropicError(await r.json(), 'invalid_request_error');
   r = await post('/v1/responses', '[1,2]', { authorization: 'Bearer sk-1' });
   assert.equal(r.status, 400);
+  assertOpenAIErrorShape(await r.json(), { type: 'invalid_request_error' }, '/v1/responses');
   assert.equal(up.requests.length, 0);
 });
 
@@ -67,6 +65,10 @@ test('body over --max-body-bytes: 413 (declared length and decoded size)', async
   const { gzipSync } = await import('node:zlib');
   r = await post('/v1/chat/completions', gzipSync(big), { authorization: 'Bearer sk-1', 'content-encoding': 'gzip' });
   assert.equal(r.status, 413);
+  assertOpenAIError(await r.json(), 'request_too_large');
+  r = await post('/v1/messages', gzipSync(big), { 'x-api-key': 'k', 'content-encoding': 'gzip' });
+  assert.equal(r.status, 413);
+  assertAnthropicError(await r.json(), 'request_too_large');
   assert.equal(up.requests.length, 0);
 });
 
@@ -165,7 +167,8 @@ test('mid-stream reset: the client sees a broken stream, not a clean end', async
   const a = new Anthropic({ apiKey: 'k', baseURL: proxy.url, maxRetries: 0 });
   const s = await a.messages.create({ model: 'm', max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'x' }] });
   const got = [];
-  await assert.rejects(async () => { for await (const ev of s) got.push(ev); });
+  await assert.rejects(async () => { for await (const ev of s) got.push(ev); },
+    (err) => { assert.match(err.message, /upstream stream broke/, 'the relay\'s error event'); return true; });
   assert.equal(got[0].type, 'message_start');
   assert.equal(up.requests.length, 1, 'a started stream is never retried');
 });
@@ -189,4 +192,8 @@ test('unknown route answers from upstream; a wrong method on a local route is 40
   assert.equal(up.requests[0].url, '/v1/files?limit=2');
   r = await fetch(`${proxy.url}/livez`, { method: 'POST', body: '{}' });
   assert.equal(r.status, 405);
+  assertOpenAIErrorShape(await r.json(), {}, 'POST /livez (no provider: OpenAI shape)');
+  r = await fetch(`${proxy.url}/v1/retrieve/0123456789abcdef01234567`, { method: 'DELETE', headers: { 'x-api-key': 'k' } });
+  assert.equal(r.status, 405);
+  assertAnthropicErrorShape(await r.json(), undefined, 'DELETE with x-api-key (Anthropic shape)');
 });

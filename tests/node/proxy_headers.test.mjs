@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { gzipSync, deflateSync, deflateRawSync } from 'node:zlib';
 import { startFakeUpstream } from './lib/fake_upstream.mjs';
 import { startProxy } from './lib/proxy.mjs';
+import { CI_STRICT } from './lib/deps.mjs';
+import { assertAnthropicErrorShape } from './lib/provider_errors.mjs';
 
 let up, proxy;
 
@@ -85,6 +87,7 @@ test('gzip, deflate (zlib and raw) and zstd request bodies are decoded before fo
   const cases = [['gzip', gzipSync(json)], ['deflate', deflateSync(json)], ['deflate', deflateRawSync(json)]];
   const z = zstdCompress(Buffer.from(json));
   if (z) cases.push(['zstd', z]);
+  else if (CI_STRICT) assert.fail('zstd CLI missing under CI=true (scripts/setup.sh --test installs it)');
   else t.diagnostic('zstd CLI missing: zstd case skipped');
   for (const [enc, bytes] of cases) {
     up.reset();
@@ -96,7 +99,7 @@ test('gzip, deflate (zlib and raw) and zstd request bodies are decoded before fo
   up.reset();
   const r = await rawRequest(proxy.port, 'POST', '/v1/messages', { 'content-type': 'application/json', 'x-api-key': 'k', 'content-encoding': 'gzip' }, Buffer.from('not gzip at all'));
   assert.equal(r.status, 400);
-  assert.equal(JSON.parse(r.body).error.type, 'invalid_request_error');
+  assertAnthropicErrorShape(JSON.parse(r.body), 'invalid_request_error');
   assert.equal(up.requests.length, 0);
 });
 

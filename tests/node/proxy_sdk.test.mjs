@@ -9,7 +9,7 @@ import {
   startFakeUpstream, openaiChatCompletion, openaiChatChunks, anthropicMessage, anthropicEvents,
   responsesObject, sseBytes,
 } from './lib/fake_upstream.mjs';
-import { startProxy, requestLogLines } from './lib/proxy.mjs';
+import { startProxy, requestLogLines, waitForLogs } from './lib/proxy.mjs';
 
 let up, proxy, openai, anthropic;
 
@@ -180,8 +180,8 @@ test('models and count_tokens pass through; one log line per request with id, ro
   assert.equal(models.data[0].id, 'gpt-4o-mini');
   const ct = await anthropic.messages.countTokens({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'hi' }] });
   assert.equal(ct.input_tokens, 17);
-  await new Promise((r) => setTimeout(r, 50));
-  const lines = requestLogLines(proxy.logs());
+  const logged = await waitForLogs(proxy, (t) => ['models', 'count_tokens'].every((r) => requestLogLines(t).some((l) => l.route === r)));
+  const lines = requestLogLines(logged);
   const routes = lines.map((l) => l.route);
   assert.ok(routes.includes('models'));
   assert.ok(routes.includes('count_tokens'));

@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import OpenAI from 'openai';
 import { openaiChatCompletion, openaiChatChunks, sseBytes } from './lib/fake_upstream.mjs';
 import { startProxy } from './lib/proxy.mjs';
+import { assertOpenAIErrorShape } from './lib/provider_errors.mjs';
 
 let dir, server, port, sessions = 0;
 const seen = [];
@@ -79,7 +80,7 @@ test('an untrusted upstream certificate is refused with a 502 that says so', asy
     });
     assert.equal(r.status, 502);
     const j = await r.json();
-    assert.match(j.error.message, /certificate/i);
+    assert.match(assertOpenAIErrorShape(j).message, /certificate/i);
   } finally {
     assert.equal(await proxy.stop(), 0, 'clean exit (no sanitizer report)');
   }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "unit/ci_deps.h"
+
 #include "ccr/store.h"
 #include "sys/hash.h"
 
@@ -135,7 +137,7 @@ static hr_ccr_store *open_store(redis_fixture *f)
 static redis_fixture *need_redis(void **state)
 {
     if (!*state)
-        skip();
+        HR_SKIP_OR_FAIL("redis-server");
     return *state;
 }
 

@@ -61,7 +61,72 @@ static void hunk_and_file_caps(void **state)
     assert_true(has(&r.out, "+    return fast_path_0_9(r);"));
     assert_false(has(&r.out, "+    return fast_path_0_10(r);"));
     assert_true(has(&r.out, "[2 more hunks in this file omitted: +4 -2 lines]"));
-    assert_true(has(&r.out, "[5 more files omitted: 60 hunks, +120 -60 lines]"));
+    /* every omitted file is named, with what it changes (fx_diff: 12 hunks of +2 -1) */
+    assert_true(has(&r.out, "[5 files omitted: src/core/module_20.c (12 hunks, +24 -12), "
+                            "src/core/module_21.c (12 hunks, +24 -12), src/core/module_22.c (12 "
+                            "hunks, +24 -12), src/core/module_23.c (12 hunks, +24 -12), "
+                            "src/core/module_24.c (12 hunks, +24 -12)]"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+/* Over the file cap, the files the question names are shown wherever they are, and every
+ * other file is named in a note where it was. */
+static void question_picks_files_others_named(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_diff(&in, 25, 2, 3);
+    hr_compress_opts o;
+    hr_compress_opts_default(&o);
+    o.query = "What changed in module_22?";
+    o.query_len = strlen(o.query);
+    hr_compress_result r = run(&in, &o);
+    assert_true(r.compressed);
+    assert_true(has(&r.out, "diff --git a/src/core/module_22.c b/src/core/module_22.c"));
+    assert_false(has(&r.out, "diff --git a/src/core/module_0.c b/src/core/module_0.c"));
+    assert_false(has(&r.out, "diff --git a/src/core/module_23.c b/src/core/module_23.c"));
+    assert_non_null(strstr(r.out.data, "[22 files omitted: src/core/module_0.c (2 hunks, +4 -2), "));
+    assert_non_null(strstr(r.out.data, "src/core/module_21.c (2 hunks, +4 -2)]"));
+    assert_true(has(&r.out, "[2 files omitted: src/core/module_23.c (2 hunks, +4 -2), "
+                            "src/core/module_24.c (2 hunks, +4 -2)]"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+/* git log -p: every commit message stays; the diffs shown are those of the commit the
+ * question is about; the other commits' files are named. */
+static void git_log_shows_the_commit_asked_about(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    for (int c = 0; c < 6; c++) {
+        hr_buf_printf(&in, "commit %040d\nAuthor: A <a@b.c>\nDate:   Mon Jan 1 00:00:00 2024\n\n", c);
+        hr_buf_printf(&in, "    %s\n\n", c == 3 ? "retry budget: stop retrying after the deadline"
+                                               : "parser: tidy the tokenizer tables");
+        for (int f = 0; f < 6; f++)
+            hr_buf_printf(&in,
+                          "diff --git a/src/c%d_f%d.c b/src/c%d_f%d.c\nindex 1..2 100644\n"
+                          "--- a/src/c%d_f%d.c\n+++ b/src/c%d_f%d.c\n@@ -1,3 +1,3 @@\n ctx\n"
+                          "-old %d\n+new %d\n ctx\n",
+                          c, f, c, f, c, f, c, f, f, f);
+    }
+    hr_compress_opts o;
+    hr_compress_opts_default(&o);
+    o.query = "Which commit changed the retry budget?";
+    o.query_len = strlen(o.query);
+    hr_compress_result r = run(&in, &o);
+    assert_true(r.compressed);
+    assert_true(has(&r.out, "    retry budget: stop retrying after the deadline"));
+    assert_true(has(&r.out, "    parser: tidy the tokenizer tables"));
+    for (int f = 0; f < 6; f++) {
+        char want[80], other[80];
+        snprintf(want, sizeof want, "diff --git a/src/c3_f%d.c b/src/c3_f%d.c", f, f);
+        snprintf(other, sizeof other, "diff --git a/src/c0_f%d.c b/src/c0_f%d.c", f, f);
+        assert_true(has(&r.out, want));
+        assert_false(has(&r.out, other));
+    }
+    assert_non_null(strstr(r.out.data, "[6 files omitted: src/c0_f0.c (1 hunk, +1 -1), "));
     hr_compress_result_free(&r);
     hr_buf_free(&in);
 }
@@ -184,6 +249,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(changes_and_headers_survive_context_shrinks),
         cmocka_unit_test(hunk_and_file_caps),
+        cmocka_unit_test(question_picks_files_others_named),
+        cmocka_unit_test(git_log_shows_the_commit_asked_about),
         cmocka_unit_test(body_lines_that_look_like_headers),
         cmocka_unit_test(commit_text_and_no_newline_marker_kept),
         cmocka_unit_test(nothing_to_cut_passes),

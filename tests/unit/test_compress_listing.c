@@ -146,8 +146,10 @@ static void ls_recursive(void **state)
     assert_true(r.compressed);
     assert_true(has(&r.out, "./src/ui1:"));
     assert_true(has(&r.out, "ErrorBoundary3.css"));
-    assert_true(has(&r.out, "[src/ui0/ (30 files: 20 .tsx, 10 .css)]"));
-    assert_true(has(&r.out, "[src/ui2/ (29 files: 20 .tsx, 9 .css)]"));
+    /* each directory's header keeps its own summary right below it (no empty-looking dirs) */
+    assert_non_null(strstr(r.out.data, "./src/ui0:\n[30 files: 20 .tsx, 10 .css]\n"));
+    assert_non_null(strstr(r.out.data, "./src/ui2:\n[29 files: 20 .tsx, 9 .css]\n"));
+    assert_non_null(strstr(r.out.data, "./src/ui4:\n[30 files: 20 .tsx, 10 .css]\n"));
     hr_compress_result_free(&r);
     hr_buf_free(&in);
 }

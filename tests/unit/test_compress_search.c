@@ -75,7 +75,11 @@ static void caps_and_first_last_per_file(void **state)
         snprintf(line, sizeof line, "src/services/svc_%u/handler.py:131:    conn = pool.acquire(wait=8)  # retry 7", f);
         assert_true(has(&r.out, line));
     }
-    assert_true(has(&r.out, "[25 more files with 200 matches omitted]"));
+    /* every omitted file is named with its count */
+    assert_non_null(strstr(r.out.data, "[25 more files with 200 matches omitted: "
+                                       "src/services/svc_15/handler.py (8), "
+                                       "src/services/svc_16/handler.py (8), "));
+    assert_non_null(strstr(r.out.data, ", src/services/svc_39/handler.py (8)]\n"));
     assert_true(has(&r.out, "[6 more matches in src/services/svc_0/handler.py]"));
     hr_compress_result_free(&r);
     hr_buf_free(&in);

@@ -35,7 +35,7 @@
 
 /* ---- malloc_trim interposition ----------------------------------------------------- */
 
-enum { TRIM_REAL = 0, TRIM_FAKE_RELEASED, TRIM_FAKE_NOTHING, TRIM_BLOCK };
+enum { TRIM_REAL = 0, TRIM_FAKE_RELEASED, TRIM_FAKE_NOTHING, TRIM_BLOCK, TRIM_SLOW_RELEASED };
 static atomic_int g_trim_mode = TRIM_REAL;
 static atomic_int g_trim_calls;
 static atomic_int g_trim_entered, g_trim_release; /* TRIM_BLOCK: hold until released */
@@ -49,6 +49,9 @@ int malloc_trim(size_t pad)
     switch (atomic_load(&g_trim_mode)) {
     case TRIM_FAKE_RELEASED: return 1;
     case TRIM_FAKE_NOTHING: return 0;
+    case TRIM_SLOW_RELEASED: /* widens the window between UNLOADED and the recorded trim */
+        sleep_ms(150);
+        return 1;
     case TRIM_BLOCK:
         atomic_store(&g_trim_entered, 1);
         while (!atomic_load(&g_trim_release))
@@ -252,11 +255,14 @@ static int wait_until(int (*cond)(void *), void *arg, long ms)
     return cond(arg);
 }
 
+/* Unloaded and done: the state reads UNLOADED while the heap trim still runs; the unload
+ * is counted (with its trim result) only after it, so wait until every load has its
+ * unload counted before reading the trim. */
 static int is_unloaded(void *p)
 {
     hr_ml_session_status st;
     hr_ml_session_status_get(p, &st);
-    return st.state == HR_ML_UNLOADED;
+    return st.state == HR_ML_UNLOADED && st.unloads == st.loads;
 }
 
 static int runtime_idle(void *p)
@@ -586,6 +592,31 @@ static void idle_unload_then_no_thread_left(void **state)
     assert_int_equal(threads_settle_to(base), base);
 }
 
+/* A reader that sees the unload counted sees its trim too: with a slow trim the state
+ * reads UNLOADED 150 ms before the trim result exists (the flake this guards against). */
+static void idle_unload_counted_with_its_trim(void **state)
+{
+    (void)state;
+    atomic_store(&g_trim_mode, TRIM_SLOW_RELEASED);
+    hr_ml_session *s = open_session(30, 25, 0);
+    work_arg a = {0};
+    hr_ml_error err;
+    assert_int_equal(hr_ml_session_run(s, touch_work, &a, &err), HR_ML_OK);
+    assert_true(wait_until(is_unloaded, s, 5000));
+    hr_ml_session_status st;
+    hr_ml_session_status_get(s, &st);
+    assert_int_equal(st.idle_unloads, 1);
+    assert_true(st.has_trim);
+#ifdef HEADROOM_SANITIZE
+    /* the wrapper never calls malloc_trim there (no slow trim): the order still holds */
+    assert_int_equal(st.last_trim, HR_TRIM_UNAVAILABLE);
+#else
+    assert_int_equal(st.last_trim, HR_TRIM_RELEASED);
+#endif
+    hr_ml_session_close(s);
+    atomic_store(&g_trim_mode, TRIM_REAL);
+}
+
 static void use_postpones_idle_unload(void **state)
 {
     (void)state;
@@ -886,6 +917,7 @@ int main(void)
         cmocka_unit_test_setup(work_failure_is_reported, reset_counters),
         cmocka_unit_test_setup(eager_policy_loads_at_open, reset_counters),
         cmocka_unit_test_setup(idle_unload_then_no_thread_left, reset_counters),
+        cmocka_unit_test_setup(idle_unload_counted_with_its_trim, reset_counters),
         cmocka_unit_test_setup(use_postpones_idle_unload, reset_counters),
         cmocka_unit_test_setup(explicit_unload_joins_reaper_and_pool, reset_counters),
         cmocka_unit_test_setup(unload_all_and_two_sessions_share_the_pool, reset_counters),

@@ -113,6 +113,48 @@ static void matching_uses_prefixes_and_camel_parts_for_long_terms(void **state)
     assert_false(hr_rel_mentions(&q, "a fresh b", 9));
 }
 
+/* One-pass ranking: only matching documents are kept, best first, ties by id; a term in
+ * most documents counts for nothing when asked; a bonus alone keeps a document. */
+static void docs_rank_in_one_pass(void **state)
+{
+    (void)state;
+    hr_rel_terms q;
+    const char *question = "which package sets up the retry budget?";
+    hr_rel_terms_parse(&q, question, strlen(question));
+    const char *lines[] = {"Setting up package alpha", "Setting up package retry-helper",
+                           "Setting up package budget retry", "Setting up package beta",
+                           "Setting up package gamma", "unrelated words here"};
+    hr_rel_docs d = {0};
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(hr_rel_docs_add(&d, &q, i, lines[i], strlen(lines[i]), i == 5 ? 0.01 : 0), 0);
+    assert_int_equal(d.total, 6);
+    assert_int_equal(d.n, 6); /* "package" is in 5 lines, the bonus keeps the sixth */
+    hr_rel_docs_rank(&d, &q, 1);
+    /* "package" (5 of 6) counts for nothing: retry + budget first, then retry alone */
+    assert_int_equal(d.v[0].id, 2);
+    assert_int_equal(d.v[1].id, 1);
+    assert_true(d.v[1].score > d.v[2].score && d.v[2].score > 0);
+    assert_int_equal(d.v[2].id, 5); /* the bonus */
+    assert_true(d.v[3].score == 0 && d.v[3].id == 0); /* package only: nothing, in id order */
+    hr_rel_docs_free(&d);
+    hr_rel_docs_add(&d, &q, 0, lines[0], strlen(lines[0]), 0);
+    hr_rel_docs_rank(&d, &q, 0); /* counted: "package" alone now scores */
+    assert_true(d.v[0].score > 0);
+    hr_rel_docs_free(&d);
+}
+
+static void library_names_match_with_or_without_lib(void **state)
+{
+    (void)state;
+    assert_int_equal(hits("hiredis", "ii  libhiredis-dev:amd64 0.14.1-3"), 1);
+    assert_int_equal(hits("libmicrohttpd", "/usr/include/microhttpd.h"), 1);
+    assert_int_equal(hits("libcurl", "libcurl.so.4"), 1);
+    /* "library" is a word, not lib + "rary"; short names after lib need whole words */
+    assert_int_equal(hits("library", "rary"), 0);
+    assert_int_equal(hits("curl", "libcurl4-openssl-dev"), 1);
+    assert_int_equal(hits("ssl", "libssl3"), 0);
+}
+
 static void bm25_matches_the_published_formula(void **state)
 {
     (void)state;
@@ -164,6 +206,8 @@ int main(void)
         cmocka_unit_test(terms_are_distinct_lowercase_content_words),
         cmocka_unit_test(terms_stop_at_the_cap_in_order),
         cmocka_unit_test(matching_uses_prefixes_and_camel_parts_for_long_terms),
+        cmocka_unit_test(library_names_match_with_or_without_lib),
+        cmocka_unit_test(docs_rank_in_one_pass),
         cmocka_unit_test(bm25_matches_the_published_formula),
         cmocka_unit_test(bm25_saturates_and_normalises_length),
         cmocka_unit_test(rarity_rule),

@@ -123,6 +123,14 @@ export function longProse(paras = 40, seed = 5) {
 
 export const MARKER_RE = /\[(\d+) (items|lines|matches|hunks) compressed to (\d+)\. Retrieve more: hash=([0-9a-f]{24})\]/g;
 
+/** The proxy's count of compressed spans it replayed from the session cache so far
+ *  (/stats compression.spans_replayed). Replay tests assert it grows per turn: compression
+ *  is deterministic, so identical bytes alone do not show a replay happened. */
+export async function spansReplayed(url) {
+  const stats = await (await fetch(`${url}/stats`)).json();
+  return stats.compression?.spans_replayed ?? 0;
+}
+
 /** Every marker in a text: [{n, unit, m, hash}] */
 export function markersIn(text) {
   return [...text.matchAll(MARKER_RE)].map((x) => ({ n: Number(x[1]), unit: x[2], m: Number(x[3]), hash: x[4] }));

@@ -4,6 +4,7 @@
 //
 //   const proxy = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, args: [...] });
 //   fetch(`${proxy.url}/v1/models`) ...
+//   (bin: another binary than HEADROOM_BIN, e.g. a baseline build for a benchmark)
 //   proxy.logs()                 // everything it wrote to stderr so far
 //   const code = await proxy.stop();   // SIGTERM, resolves with the exit code
 //
@@ -87,5 +88,28 @@ export function sanitizerBuild(bin = HEADROOM_BIN) {
     return /HEADROOM_SANITIZE:BOOL=ON/.test(fs.readFileSync(path.join(dir, 'CMakeCache.txt'), 'utf8'));
   } catch {
     return false;
+  }
+}
+
+/** Runs every cleanup (last registered first) even when one throws, then rethrows the first
+ *  error: a failed exit-code check must not leave a server or redis-server running. */
+export async function runCleanups(cleanups) {
+  let first = null;
+  for (const c of cleanups.splice(0).reverse()) {
+    try { await c(); } catch (e) { first ??= e; }
+  }
+  if (first) throw first;
+}
+
+/** Polls the proxy's log until cond(logText) holds (log lines are written when a request
+ *  completes, which can be just after the client has its answer); returns the log text.
+ *  Throws with the log on timeout instead of reading it after a fixed sleep. */
+export async function waitForLogs(proxy, cond, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = proxy.logs();
+    if (cond(text)) return text;
+    if (Date.now() > deadline) throw new Error(`the expected log lines never appeared:\n${text.slice(-4000)}`);
+    await sleep(20);
   }
 }

@@ -1,0 +1,808 @@
+/* rows.c: the record-per-line compressor (see rows.h).
+ *
+ * One selection pass shared by tables and progress logs (header, relevance, rare signals,
+ * outliers, head and tail), then one writer: kept lines verbatim in order, a note at each
+ * cut, and for tables a per-column summary of what was cut. Line kinds (progress logs) are
+ * hashes counted through one sorted copy; nothing here outlives the call.
+ */
+#include "compress/rows.h"
+
+#include "compress/logs.h"
+#include "compress/text.h"
+#include "sys/relevance.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    ROWS_MIN_RECORDS = 10,     /* shorter tables pass */
+    PROGRESS_MIN_LINES = 40,   /* shorter logs pass */
+    PROGRESS_TOP_KINDS = 6,    /* the commonest kinds that must cover ... */
+    PROGRESS_TOP_SHARE = 70,   /* ... this percentage of a progress log */
+    PROGRESS_SECOND_SHARE = 10,/* and the second commonest kind at least this percentage */
+    ROWS_MAX_RELEVANT = 40,    /* question-matching records kept, best first, ... */
+    ROWS_RELEVANT_BYTES = 8192,/* ... until they fill this much (apt's 700-byte progress lines) */
+    ROWS_HEAD = 2,
+    ROWS_TAIL = 3,
+    HEADER_SCAN = 6,           /* a table's header is among its first lines */
+    MAX_COLS = 16,
+    COL_VALUES = 4,            /* a column with at most this many values is listed */
+    OUTLIER_MAX_COL_VALUES = 8,/* outliers come from columns this small */
+    NOTE_KINDS = 3,            /* kinds named in a progress note */
+    SCAN_MAX = 4096,           /* bytes of a line looked at for fields and kinds */
+};
+
+static const char *const LS_COLS[] = {"mode", "links", "owner", "group", "size",
+                                      "month", "day", "time", "name"};
+
+/* ---- line shapes ---------------------------------------------------------------------- */
+
+static int is_space(int c) { return c == ' ' || c == '\t' || c == '\r'; }
+static int is_upper(int c) { return c >= 'A' && c <= 'Z'; }
+static int is_lower(int c) { return c >= 'a' && c <= 'z'; }
+static int is_digit(int c) { return c >= '0' && c <= '9'; }
+
+int hr_rows_ls_line(const char *s, size_t n)
+{
+    static const char types[] = "-dlcbps";
+    if (n < 14 || !s[0] || !strchr(types, s[0]))
+        return 0;
+    for (size_t i = 1; i < 10; i++)
+        if (!strchr("rwxsStT-", s[i]))
+            return 0;
+    size_t i = 10;
+    if (s[i] == '.' || s[i] == '+' || s[i] == '@')
+        i++;
+    if (s[i] != ' ')
+        return 0;
+    while (i < n && s[i] == ' ')
+        i++;
+    return i < n && is_digit((unsigned char)s[i]);
+}
+
+int hr_rows_stat_line(const char *s, size_t n)
+{
+    if (n < 6 || s[0] != ' ' || n > SCAN_MAX)
+        return 0;
+    const char *bar = NULL;
+    for (size_t i = n; i-- > 1;)
+        if (s[i] == '|' && s[i - 1] == ' ') {
+            bar = s + i;
+            break;
+        }
+    if (!bar || bar - s < 3)
+        return 0;
+    size_t i = (size_t)(bar - s) + 1;
+    while (i < n && s[i] == ' ')
+        i++;
+    if (i + 3 <= n && !memcmp(s + i, "Bin", 3))
+        return 1;
+    size_t d = i;
+    while (i < n && is_digit((unsigned char)s[i]))
+        i++;
+    if (i == d)
+        return 0;
+    while (i < n && (s[i] == ' ' || s[i] == '+' || s[i] == '-'))
+        i++;
+    return i == n;
+}
+
+/* 1 for "commit <7+ hex>" (git log). */
+static int commit_line(const char *s, size_t n)
+{
+    size_t i = 7;
+    if (n < 14 || memcmp(s, "commit ", 7) != 0)
+        return 0;
+    while (i < n && ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+        i++;
+    return i >= 14;
+}
+
+int hr_rows_is_gitstat(const char *in, size_t len)
+{
+    size_t commits = 0, stats = 0;
+    for (const char *p = in, *e = in + len; p < e;) {
+        const char *nl = memchr(p, '\n', (size_t)(e - p));
+        size_t n = (size_t)((nl ? nl : e) - p);
+        if (n && p[n - 1] == '\r')
+            n--;
+        commits += commit_line(p, n);
+        stats += hr_rows_stat_line(p, n);
+        p = nl ? nl + 1 : e;
+    }
+    return commits >= 2 && stats >= ROWS_MIN_RECORDS;
+}
+
+/* Whitespace-separated fields of s[0..n): start/end offsets; the last of max takes the rest
+ * of the line. Returns the number of fields. */
+static size_t split_fields(const char *s, size_t n, size_t max, size_t *fs, size_t *fe)
+{
+    size_t k = 0, i = 0;
+    if (n > SCAN_MAX)
+        n = SCAN_MAX;
+    while (k < max) {
+        while (i < n && is_space((unsigned char)s[i]))
+            i++;
+        if (i >= n)
+            break;
+        fs[k] = i;
+        if (k + 1 == max) {
+            size_t e = n;
+            while (e > i && is_space((unsigned char)s[e - 1]))
+                e--;
+            fe[k++] = e;
+            break;
+        }
+        while (i < n && !is_space((unsigned char)s[i]))
+            i++;
+        fe[k++] = i;
+    }
+    return k;
+}
+
+/* A table header: dpkg -l's "||/ Name ..." or 3+ fields with letters, all capitals. */
+static int header_line(const char *s, size_t n)
+{
+    if (n >= 4 && !memcmp(s, "||/ ", 4))
+        return 1;
+    size_t fs[MAX_COLS], fe[MAX_COLS];
+    size_t k = split_fields(s, n, MAX_COLS, fs, fe);
+    if (k < 3 || k >= MAX_COLS)
+        return 0;
+    size_t letters = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (is_lower((unsigned char)s[i]))
+            return 0;
+        letters += is_upper((unsigned char)s[i]);
+    }
+    return letters >= 2 * k;
+}
+
+static int all_lower(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!is_lower((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+/* Kind of a log line: its first word after any leading timestamp (two words when the first
+ * is a short lower-case tool name such as "npm" or "pip"), digit runs counted as one digit; 0 for lines that
+ * are indented or start with punctuation. *shown gets the end of the bytes a note shows. */
+static uint64_t line_kind(const char *s, size_t n, size_t *shown)
+{
+    size_t i = 0, words = 0;
+    uint64_t h = 1469598103934665603ULL;
+    if (n > SCAN_MAX)
+        n = SCAN_MAX;
+    while (i < n && is_space((unsigned char)s[i]))
+        i++;
+    size_t indent = i;
+    /* Leading timestamps ("2026-12-03 09:07:13 install ...") are not the kind. */
+    for (int t = 0; t < 3 && i < n && is_digit((unsigned char)s[i]); t++) {
+        while (i < n && !is_space((unsigned char)s[i]))
+            i++;
+        while (i < n && is_space((unsigned char)s[i]))
+            i++;
+    }
+    size_t word_start = i;
+    /* Deep indents and lines that start with punctuation (code, JSON members) are never a
+     * progress kind: kind 0. */
+    unsigned char c0 = i < n ? (unsigned char)s[i] : 0, c1 = i + 1 < n ? (unsigned char)s[i + 1] : 0;
+    int wordy = is_upper(c0) || is_lower(c0) || (c0 == '(' && (is_upper(c1) || is_lower(c1)));
+    if (indent > 2 || !wordy) {
+        *shown = i;
+        return 0;
+    }
+    while (i < n && words < 2) {
+        unsigned char c = (unsigned char)s[i];
+        if (is_space(c)) {
+            words++;
+            if (words == 2 || i - word_start > 4 || !all_lower(s + word_start, i - word_start))
+                break;
+            while (i < n && is_space((unsigned char)s[i]))
+                i++;
+            h = (h ^ ' ') * 1099511628211ULL;
+            continue;
+        }
+        if (is_digit(c)) {
+            while (i < n && is_digit((unsigned char)s[i]))
+                i++;
+            c = '0';
+        } else
+            i++;
+        h = (h ^ c) * 1099511628211ULL;
+    }
+    *shown = i;
+    return h;
+}
+
+/* ---- state ---------------------------------------------------------------------------- */
+
+typedef enum { ROWS_TABLE, ROWS_PROGRESS, ROWS_STAT } rows_mode;
+
+typedef struct rows {
+    rows_mode mode;
+    const char *in;
+    size_t len;
+    hr_lines l;
+    size_t first;          /* first record line; lines before it are the header */
+    size_t header;         /* the header line (tables with one), else SIZE_MAX */
+    size_t records;        /* non-blank lines from first on */
+    unsigned char *keep;
+    uint64_t *kind;        /* progress logs: per line */
+    uint64_t *sorted;      /* sorted kinds of the records, for counting */
+} rows;
+
+static const char *line_at(const rows *r, size_t i, size_t *n)
+{
+    *n = hr_line_len(r->in, &r->l, i);
+    return r->in + r->l.start[i];
+}
+
+static int is_record(const rows *r, size_t i)
+{
+    size_t n;
+    const char *s = line_at(r, i, &n);
+    if (r->mode == ROWS_STAT)
+        return hr_rows_stat_line(s, n);
+    return i >= r->first && !hr_line_is_blank(s, n);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* First index of sorted[0..n) whose value is >= k (upper: > k). */
+static size_t bound(const uint64_t *v, size_t n, uint64_t k, int upper)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < k || (upper && v[mid] == k))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Records of kind k: two binary searches, so counting every line stays O(n log n). */
+static size_t kind_count(const rows *r, uint64_t k)
+{
+    return bound(r->sorted, r->records, k, 1) - bound(r->sorted, r->records, k, 0);
+}
+
+static int rows_init(rows *r, const char *in, size_t len)
+{
+    memset(r, 0, sizeof *r);
+    r->in = in;
+    r->len = len;
+    r->header = SIZE_MAX;
+    if (hr_lines_split(in, len, &r->l) != 0)
+        return -1;
+    r->keep = calloc(r->l.n + 1, 1);
+    r->kind = calloc(r->l.n + 1, sizeof *r->kind);
+    r->sorted = calloc(r->l.n + 1, sizeof *r->sorted);
+    return r->keep && r->kind && r->sorted ? 0 : -1;
+}
+
+static void rows_free(rows *r)
+{
+    hr_lines_free(&r->l);
+    free(r->keep);
+    free(r->kind);
+    free(r->sorted);
+}
+
+/* Kinds of every record and their sorted copy. */
+static void count_kinds(rows *r)
+{
+    r->records = 0;
+    for (size_t i = r->first; i < r->l.n; i++) {
+        size_t n, shown;
+        const char *s = line_at(r, i, &n);
+        if (hr_line_is_blank(s, n))
+            continue;
+        r->kind[i] = line_kind(s, n, &shown);
+        r->sorted[r->records++] = r->kind[i];
+    }
+    qsort(r->sorted, r->records, sizeof *r->sorted, cmp_u64);
+}
+
+/* ---- detection ------------------------------------------------------------------------ */
+
+/* Where a table's records start: after the header line, or at the first ls -l row;
+ * SIZE_MAX when the text is no table. */
+static size_t table_start(const rows *r, size_t *header)
+{
+    size_t ls = 0, nonblank = 0;
+    *header = SIZE_MAX;
+    for (size_t i = 0; i < r->l.n && i < HEADER_SCAN; i++) {
+        size_t n;
+        const char *s = line_at(r, i, &n);
+        if (header_line(s, n)) {
+            *header = i;
+            break;
+        }
+    }
+    size_t from = *header == SIZE_MAX ? 0 : *header + 1;
+    size_t first = SIZE_MAX;
+    for (size_t i = from; i < r->l.n; i++) {
+        size_t n;
+        const char *s = line_at(r, i, &n);
+        if (hr_line_is_blank(s, n))
+            continue;
+        nonblank++;
+        if (*header != SIZE_MAX) {
+            if (first == SIZE_MAX && !(s[0] == '+' && n > 3 && s[1] == '+')) /* dpkg's +++-=== */
+                first = i;
+        } else if (hr_rows_ls_line(s, n)) {
+            ls++;
+            if (first == SIZE_MAX)
+                first = i;
+        }
+    }
+    if (*header != SIZE_MAX)
+        return nonblank >= ROWS_MIN_RECORDS + 1 ? first : SIZE_MAX;
+    return ls >= ROWS_MIN_RECORDS && ls * 100 >= nonblank * 90 ? first : SIZE_MAX;
+}
+
+int hr_rows_is_table(const char *in, size_t len)
+{
+    rows r;
+    size_t header;
+    int yes = rows_init(&r, in, len) == 0 && table_start(&r, &header) != SIZE_MAX;
+    rows_free(&r);
+    return yes;
+}
+
+static int progress_like(rows *r)
+{
+    count_kinds(r);
+    if (r->records < PROGRESS_MIN_LINES)
+        return 0;
+    size_t top[PROGRESS_TOP_KINDS] = {0};
+    for (size_t i = 0; i < r->records;) {
+        size_t e = i;
+        while (e < r->records && r->sorted[e] == r->sorted[i])
+            e++;
+        size_t c = r->sorted[i] ? e - i : 0;
+        for (int k = 0; k < PROGRESS_TOP_KINDS; k++)
+            if (c > top[k]) {
+                memmove(top + k + 1, top + k, (PROGRESS_TOP_KINDS - 1 - k) * sizeof *top);
+                top[k] = c;
+                break;
+            }
+        i = e;
+    }
+    size_t sum = 0;
+    for (int k = 0; k < PROGRESS_TOP_KINDS; k++)
+        sum += top[k];
+    /* Two kinds at least, the second common too: one repeated opening ("The ...", "Note:")
+     * is prose or a list, which the text compressor handles. */
+    return sum * 100 >= r->records * PROGRESS_TOP_SHARE &&
+           top[1] * 100 >= r->records * PROGRESS_SECOND_SHARE;
+}
+
+int hr_rows_is_progress(const char *in, size_t len)
+{
+    rows r;
+    int yes = rows_init(&r, in, len) == 0 && progress_like(&r);
+    rows_free(&r);
+    return yes;
+}
+
+/* ---- selection ------------------------------------------------------------------------ */
+
+/* The best ROWS_MAX_RELEVANT records for the question by BM25 (sys/relevance, one pass),
+ * at most ROWS_RELEVANT_BYTES of them. A question word in a large share of the records
+ * (apt's "package") picks out none of them: like a signal word, it counts only where it
+ * is rare. 0 ok, -1 no memory. */
+static int keep_relevant(rows *r, const hr_compress_opts *o)
+{
+    hr_rel_terms q;
+    hr_rel_terms_parse(&q, o->query, o->query_len);
+    if (!q.n)
+        return 0;
+    hr_rel_docs d = {0};
+    for (size_t i = r->first; i < r->l.n; i++) {
+        size_t n;
+        const char *s = line_at(r, i, &n);
+        if (is_record(r, i) && hr_rel_docs_add(&d, &q, i, s, n, 0) != 0) {
+            hr_rel_docs_free(&d);
+            return -1;
+        }
+    }
+    hr_rel_docs_rank(&d, &q, 1);
+    size_t bytes = 0;
+    for (size_t k = 0; k < d.n && d.v[k].score > 0 && k < ROWS_MAX_RELEVANT &&
+                       bytes < ROWS_RELEVANT_BYTES;
+         k++) {
+        size_t line = d.v[k].id;
+        r->keep[line] = 1;
+        bytes += r->l.start[line + 1] - r->l.start[line];
+    }
+    hr_rel_docs_free(&d);
+    return 0;
+}
+
+/* Records with an error or warning word, when such records are rare. */
+static void keep_rare_signals(rows *r)
+{
+    size_t hits = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = r->first; i < r->l.n; i++) {
+            size_t n;
+            const char *s = line_at(r, i, &n);
+            if (!is_record(r, i) || hr_log_level_of(s, n) == HR_LOG_LEVEL_OTHER)
+                continue;
+            if (pass == 0)
+                hits++;
+            else
+                r->keep[i] = 1;
+            if (pass == 0 && !hr_rel_is_rare(hits, r->records))
+                return;
+        }
+}
+
+/* The first ROWS_HEAD and last ROWS_TAIL records. */
+static void keep_ends(rows *r)
+{
+    size_t seen = 0;
+    for (size_t i = r->first; i < r->l.n && seen < ROWS_HEAD; i++)
+        if (is_record(r, i))
+            r->keep[i] = 1, seen++;
+    seen = 0;
+    for (size_t i = r->l.n; i > r->first && seen < ROWS_TAIL; i--)
+        if (is_record(r, i - 1))
+            r->keep[i - 1] = 1, seen++;
+}
+
+/* Log lines whose kind is rare in the log. */
+static void keep_rare_kinds(rows *r)
+{
+    size_t rare = r->records / 200 > 2 ? r->records / 200 : 2;
+    for (size_t i = r->first; i < r->l.n; i++)
+        if (is_record(r, i) && kind_count(r, r->kind[i]) <= rare)
+            r->keep[i] = 1;
+}
+
+int hr_rows_mark(const char *in, size_t len, const hr_compress_opts *opts, unsigned char *keep)
+{
+    rows r;
+    int rc = rows_init(&r, in, len);
+    if (rc == 0 && progress_like(&r))
+        keep_rare_kinds(&r);
+    if (rc == 0 && opts)
+        rc = keep_relevant(&r, opts);
+    for (size_t i = 0; rc == 0 && i < r.l.n; i++)
+        keep[i] |= r.keep[i];
+    rows_free(&r);
+    return rc;
+}
+
+/* ---- table columns -------------------------------------------------------------------- */
+
+typedef struct column {
+    const char *name;
+    size_t name_len;
+    size_t nvals;                 /* distinct values seen, up to COL_VALUES + 1 */
+    const char *val[COL_VALUES + 1];
+    size_t val_len[COL_VALUES + 1];
+    size_t count[COL_VALUES + 1];
+    int numeric;                  /* every value so far is a plain number */
+    unsigned long long min, max;
+} column;
+
+typedef struct table {
+    size_t ncols;
+    column col[MAX_COLS];
+    size_t hstart[MAX_COLS + 1];  /* header field starts (tables with a header) */
+    int aligned;                  /* every row's fields sit under the header's columns */
+} table;
+
+static void table_columns(const rows *r, table *t)
+{
+    memset(t, 0, sizeof *t);
+    t->aligned = 1;
+    if (r->header == SIZE_MAX) {
+        t->ncols = sizeof LS_COLS / sizeof *LS_COLS;
+        for (size_t k = 0; k < t->ncols; k++)
+            t->col[k].name = LS_COLS[k], t->col[k].name_len = strlen(LS_COLS[k]);
+    } else {
+        size_t n, fe[MAX_COLS];
+        const char *s = line_at(r, r->header, &n);
+        t->ncols = split_fields(s, n, MAX_COLS, t->hstart, fe);
+        for (size_t k = 0; k < t->ncols; k++)
+            t->col[k].name = s + t->hstart[k], t->col[k].name_len = fe[k] - t->hstart[k];
+        t->hstart[t->ncols] = SIZE_MAX;
+    }
+    for (size_t k = 0; k < t->ncols; k++)
+        t->col[k].numeric = 1, t->col[k].min = ~0ULL;
+}
+
+static int parse_number(const char *s, size_t n, unsigned long long *v)
+{
+    if (!n || n > 18)
+        return 0;
+    *v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_digit((unsigned char)s[i]))
+            return 0;
+        *v = *v * 10 + (unsigned)(s[i] - '0');
+    }
+    return 1;
+}
+
+static void column_add(column *c, const char *v, size_t n)
+{
+    unsigned long long x;
+    if (c->numeric && parse_number(v, n, &x)) {
+        c->min = x < c->min ? x : c->min;
+        c->max = x > c->max ? x : c->max;
+    } else {
+        c->numeric = 0;
+    }
+    for (size_t k = 0; k < c->nvals; k++)
+        if (c->val_len[k] == n && !memcmp(c->val[k], v, n)) {
+            c->count[k]++;
+            return;
+        }
+    if (c->nvals <= COL_VALUES) {
+        c->val[c->nvals] = v;
+        c->val_len[c->nvals] = n;
+        c->count[c->nvals++] = 1;
+    }
+}
+
+/* Adds one row's fields to the column tallies. */
+static void table_add_row(const rows *r, table *t, size_t i)
+{
+    size_t n, fs[MAX_COLS], fe[MAX_COLS];
+    const char *s = line_at(r, i, &n);
+    size_t k = split_fields(s, n, t->ncols, fs, fe);
+    if (k < t->ncols)
+        t->aligned = 0;
+    for (size_t j = 0; j < k && r->header != SIZE_MAX && j + 1 < t->ncols; j++)
+        if (fs[j] >= t->hstart[j + 1] || (j && fe[j] <= t->hstart[j - 1] + t->col[j - 1].name_len))
+            t->aligned = 0;
+    for (size_t j = 0; j < k; j++)
+        column_add(&t->col[j], s + fs[j], fe[j] - fs[j]);
+}
+
+/* Cell c of record i (its fields split into ncols): 1 and *v, *vn when the row has it. */
+static int cell(const rows *r, size_t i, size_t ncols, size_t c, const char **v, size_t *vn)
+{
+    size_t n, fs[MAX_COLS], fe[MAX_COLS];
+    const char *s = line_at(r, i, &n);
+    if (!is_record(r, i) || split_fields(s, n, ncols, fs, fe) <= c)
+        return 0;
+    *v = s + fs[c];
+    *vn = fe[c] - fs[c];
+    return 1;
+}
+
+/* The values of one small column and how often each occurs. */
+typedef struct small_column {
+    size_t n;
+    const char *val[OUTLIER_MAX_COL_VALUES];
+    size_t len[OUTLIER_MAX_COL_VALUES], tally[OUTLIER_MAX_COL_VALUES];
+} small_column;
+
+static size_t value_index(const small_column *sc, const char *v, size_t vn)
+{
+    size_t k = 0;
+    while (k < sc->n && !(sc->len[k] == vn && !memcmp(sc->val[k], v, vn)))
+        k++;
+    return k;
+}
+
+/* Rows whose value in a small column (at most OUTLIER_MAX_COL_VALUES values over all rows)
+ * is rare: dpkg's `rc` among `ii`, a `d` among `-` modes. */
+static void keep_outlier_rows(rows *r)
+{
+    table t;
+    table_columns(r, &t);
+    for (size_t c = 0; c + 1 < t.ncols; c++) {
+        small_column sc = {0};
+        int small = 1;
+        const char *v;
+        size_t vn;
+        for (size_t i = r->first; i < r->l.n && small; i++) {
+            if (!cell(r, i, t.ncols, c, &v, &vn))
+                continue;
+            size_t k = value_index(&sc, v, vn);
+            if (k == sc.n && (small = sc.n < OUTLIER_MAX_COL_VALUES) != 0)
+                sc.val[k] = v, sc.len[k] = vn, sc.tally[k] = 0, sc.n++;
+            if (small)
+                sc.tally[k]++;
+        }
+        if (!small || sc.n < 2)
+            continue;
+        for (size_t i = r->first; i < r->l.n; i++) {
+            if (!cell(r, i, t.ncols, c, &v, &vn))
+                continue;
+            size_t k = value_index(&sc, v, vn);
+            if (k < sc.n && sc.tally[k] * 100 < r->records && sc.tally[k] <= 3)
+                r->keep[i] = 1;
+        }
+    }
+}
+
+/* "[1150 rows omitted; owner: root x1150; size: 0..9811552]" for a table's cut rows. */
+static int table_summary(const rows *r, hr_buf *out, size_t omitted)
+{
+    table t;
+    table_columns(r, &t);
+    for (size_t i = r->first; i < r->l.n; i++)
+        if (is_record(r, i) && !r->keep[i])
+            table_add_row(r, &t, i);
+    int rc = hr_buf_printf(out, "[%zu of %zu rows omitted", omitted, r->records);
+    for (size_t c = 0; t.aligned && c + 1 < t.ncols; c++) {
+        const column *col = &t.col[c];
+        if (col->numeric && col->nvals > COL_VALUES) {
+            rc |= hr_buf_printf(out, "; %.*s: %llu..%llu", (int)col->name_len, col->name, col->min,
+                                col->max);
+        } else if (col->nvals <= COL_VALUES) {
+            rc |= hr_buf_printf(out, "; %.*s:", (int)col->name_len, col->name);
+            for (size_t v = 0; v < col->nvals; v++)
+                rc |= hr_buf_printf(out, "%s %.*s x%zu", v ? "," : "", (int)col->val_len[v],
+                                    col->val[v], col->count[v]);
+        }
+    }
+    return rc | hr_buf_puts(out, "]\n");
+}
+
+/* ---- writing -------------------------------------------------------------------------- */
+
+/* "[N lines omitted: 310 Unpacking, 305 Setting up]" for lines [a, b) of a progress log. */
+static int progress_note(const rows *r, hr_buf *out, size_t a, size_t b)
+{
+    uint64_t kinds[NOTE_KINDS];
+    size_t count[NOTE_KINDS] = {0}, shown_line[NOTE_KINDS], nk = 0, other = 0, total = 0;
+    for (size_t i = a; i < b; i++) {
+        total++;
+        if (!is_record(r, i))
+            continue;
+        if (!r->kind[i]) { /* no word to name it by */
+            other++;
+            continue;
+        }
+        size_t k = 0;
+        while (k < nk && kinds[k] != r->kind[i])
+            k++;
+        if (k == nk && nk < NOTE_KINDS)
+            kinds[nk] = r->kind[i], shown_line[nk++] = i;
+        if (k < nk)
+            count[k]++;
+        else
+            other++;
+    }
+    int rc = hr_buf_printf(out, "[%zu lines omitted:", total);
+    for (size_t k = 0; k < nk; k++) {
+        size_t n, shown;
+        const char *s = line_at(r, shown_line[k], &n);
+        line_kind(s, n, &shown);
+        size_t lead = 0;
+        while (lead < shown && is_space((unsigned char)s[lead]))
+            lead++;
+        rc |= hr_buf_printf(out, "%s %zu %.*s", k ? "," : "", count[k], (int)(shown - lead), s + lead);
+    }
+    if (other)
+        rc |= hr_buf_printf(out, ", %zu other", other);
+    return rc | hr_buf_puts(out, "]\n");
+}
+
+static int write_rows(rows *r, hr_compress_result *res, const char *name)
+{
+    int rc = 0;
+    size_t kept = 0, omitted = 0;
+    for (size_t i = 0; i < r->l.n;) {
+        if (i < r->first || r->keep[i]) {
+            rc |= hr_lines_append(&res->out, r->in, &r->l, i++);
+            kept++;
+            continue;
+        }
+        size_t e = i, recs = 0;
+        while (e < r->l.n && !r->keep[e])
+            recs += is_record(r, e++);
+        /* Blank lines, or one record (a stat line's bar is longer than its note): kept. */
+        if (recs < (r->mode == ROWS_STAT ? 1u : 2u)) {
+            while (i < e)
+                rc |= hr_lines_append(&res->out, r->in, &r->l, i++), kept++;
+            continue;
+        }
+        if (r->mode == ROWS_TABLE)
+            rc |= hr_buf_printf(&res->out, "[%zu rows omitted]\n", e - i);
+        else if (r->mode == ROWS_STAT)
+            rc |= hr_buf_printf(&res->out, "[%zu more file%s]\n", recs, recs == 1 ? "" : "s");
+        else
+            rc |= progress_note(r, &res->out, i, e);
+        for (size_t k = i; k < e; k++)
+            omitted += is_record(r, k);
+        kept++;
+        i = e;
+    }
+    if (r->mode == ROWS_TABLE && omitted)
+        rc |= table_summary(r, &res->out, omitted);
+    if (rc)
+        return -1;
+    return hr_text_finish(r->in, r->len, res, r->l.n, kept, "lines", name);
+}
+
+/* Whether the text has this mode's shape; sets first / header for tables. */
+static int rows_shaped(rows *r)
+{
+    switch (r->mode) {
+    case ROWS_TABLE:
+        r->first = table_start(r, &r->header);
+        if (r->first == SIZE_MAX)
+            return 0;
+        count_kinds(r); /* the record count */
+        return 1;
+    case ROWS_PROGRESS:
+        return progress_like(r);
+    default:
+        if (!hr_rows_is_gitstat(r->in, r->len))
+            return 0;
+        for (size_t i = 0; i < r->l.n; i++) {
+            r->keep[i] = !is_record(r, i); /* commits, messages, summaries stay */
+            r->records += !r->keep[i];
+        }
+        return 1;
+    }
+}
+
+static int compress_rows(const char *in, size_t len, const hr_compress_opts *opts,
+                         hr_compress_result *res, rows_mode mode)
+{
+    static const char *const names[] = {"table", "progress", "gitstat"};
+    memset(res, 0, sizeof *res);
+    res->unit = "lines";
+    res->compressor = names[mode];
+    rows r;
+    int rc = rows_init(&r, in, len);
+    r.mode = mode;
+    if (rc == 0 && !rows_shaped(&r)) {
+        rows_free(&r);
+        return 0;
+    }
+    if (rc == 0)
+        rc = keep_relevant(&r, opts);
+    if (rc == 0 && mode != ROWS_STAT) {
+        keep_rare_signals(&r);
+        keep_ends(&r);
+        if (mode == ROWS_TABLE)
+            keep_outlier_rows(&r);
+        else
+            keep_rare_kinds(&r);
+    }
+    if (rc == 0)
+        rc = write_rows(&r, res, res->compressor);
+    rows_free(&r);
+    if (rc != 0)
+        hr_compress_result_free(res);
+    return rc;
+}
+
+int hr_compress_table(const char *in, size_t len, const hr_compress_opts *opts,
+                      hr_compress_result *res)
+{
+    return compress_rows(in, len, opts, res, ROWS_TABLE);
+}
+
+int hr_compress_progress(const char *in, size_t len, const hr_compress_opts *opts,
+                         hr_compress_result *res)
+{
+    return compress_rows(in, len, opts, res, ROWS_PROGRESS);
+}
+
+int hr_compress_gitstat(const char *in, size_t len, const hr_compress_opts *opts,
+                        hr_compress_result *res)
+{
+    return compress_rows(in, len, opts, res, ROWS_STAT);
+}

@@ -1,0 +1,226 @@
+/* Record-per-line compressor (compress/rows): column tables (ls -l, dpkg -l, ps / kubectl
+ * headers) and progress logs (apt term.log). The header, the question's rows, rare signal
+ * rows and outliers survive verbatim; every cut has a note; a table's omitted rows are
+ * summarised per column with counts that add up; the contract holds; detection routes both
+ * shapes; a word in most rows (error in every description) is no signal; short or
+ * irregular text passes. Fixtures are generated here. */
+#include "unit/textcomp_fixtures.h"
+
+#include "compress/detect.h"
+#include "compress/rows.h"
+
+static hr_compress_result run(hr_compressor_fn fn, const hr_buf *in, const char *query)
+{
+    hr_compress_opts o;
+    hr_compress_opts_default(&o);
+    o.query = query;
+    o.query_len = query ? strlen(query) : 0;
+    hr_compress_result r = fx_check_contract(fn, in->data, in->len, &o);
+    if (r.compressed) {
+        assert_string_equal(r.unit, "lines");
+        fx_kept_lines_verbatim(in->data, in->len, &r.out);
+    }
+    return r;
+}
+
+static int has(const hr_buf *b, const char *line) { return fx_has_line(b->data, b->len, line, strlen(line)); }
+
+/* ls -la of a library directory: n files, every 3rd a symlink, one directory. */
+static void gen_ls(hr_buf *b, unsigned n)
+{
+    FX(b, "total %u\n", n * 8);
+    FX(b, "drwxr-xr-x 47 root root    53248 Dec  3 09:07 .\n");
+    FX(b, "drwxr-xr-x 61 root root     4096 Dec  3 09:13 ..\n");
+    for (unsigned i = 0; i < n; i++) {
+        if (i % 3 == 0)
+            FX(b, "lrwxrwxrwx  1 root root       %2u May  8  2026 libmod%u.so -> libmod%u.so.1.0\n",
+               10 + i % 50, i, i);
+        else
+            FX(b, "-rw-r--r--  1 root root   %6u May  8  2026 libmod%u.so.1.0\n", 1000 + i * 7, i);
+    }
+    FX(b, "drwxr-xr-x  2 root root     4096 Sep 22 04:38 valgrind\n");
+}
+
+static void ls_table_keeps_header_question_and_summarises(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    gen_ls(&in, 300);
+    assert_true(hr_rows_is_table(in.data, in.len));
+    assert_int_equal(hr_detect(in.data, in.len), HR_CT_TABLE);
+    hr_compress_result r = run(hr_compress_table, &in, "where does libmod157.so point?");
+    assert_true(r.compressed);
+    assert_string_equal(r.compressor, "table");
+    assert_true(has(&r.out, "total 2400"));
+    assert_true(has(&r.out, "-rw-r--r--  1 root root     2099 May  8  2026 libmod157.so.1.0"));
+    assert_false(has(&r.out, "-rw-r--r--  1 root root     1700 May  8  2026 libmod100.so.1.0"));
+    /* the last rows (tail) stay; the one directory among 300 files is an outlier */
+    assert_true(has(&r.out, "drwxr-xr-x  2 root root     4096 Sep 22 04:38 valgrind"));
+    /* every cut has a note, and the summary's counts add up to the omitted rows */
+    assert_non_null(strstr(r.out.data, " rows omitted]\n"));
+    const char *sum = strstr(r.out.data, "rows omitted; mode: ");
+    assert_non_null(sum);
+    unsigned omitted = 0, files = 0, links = 0;
+    const char *last = strstr(r.out.data, " of 303 rows omitted");
+    assert_non_null(last);
+    while (last > r.out.data && last[-1] != '[')
+        last--;
+    assert_int_equal(sscanf(last, "%u", &omitted), 1);
+    const char *f = strstr(sum, "-rw-r--r-- x"), *l = strstr(sum, "lrwxrwxrwx x");
+    assert_non_null(f);
+    assert_non_null(l);
+    assert_int_equal(sscanf(f, "-rw-r--r-- x%u", &files), 1);
+    assert_int_equal(sscanf(l, "lrwxrwxrwx x%u", &links), 1);
+    assert_int_equal(files + links, omitted);
+    assert_non_null(strstr(sum, "owner: root x"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+/* dpkg -l: a package in state rc among ii rows is an outlier; "error" in every fourth
+ * description is no signal; the question's package is kept. */
+static void dpkg_table_outliers_and_common_words(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    FX(&in, "Desired=Unknown/Install/Remove/Purge/Hold\n");
+    FX(&in, "| Status=Not/Inst/Conf-files/Unpacked/halF-conf/Half-inst/trig-aWait/Trig-pend\n");
+    FX(&in, "|/ Err?=(none)/Reinst-required (Status,Err: uppercase=bad)\n");
+    FX(&in, "||/ Name           Version      Architecture Description\n");
+    FX(&in, "+++-==============-============-============-=================================\n");
+    for (unsigned i = 0; i < 200; i++)
+        FX(&in, "%s  pkg%-11u 1.%u-1        amd64        %s\n", i == 120 ? "rc" : "ii", i, i,
+           i % 4 ? "library for things" : "error handling library");
+    hr_compress_result r = run(hr_compress_table, &in, "which version of pkg77 is installed?");
+    assert_true(r.compressed);
+    char row[160];
+    assert_true(has(&r.out, "||/ Name           Version      Architecture Description"));
+    snprintf(row, sizeof row, "ii  pkg%-11u 1.%u-1        amd64        %s", 77u, 77u, "library for things");
+    assert_true(has(&r.out, row));
+    snprintf(row, sizeof row, "rc  pkg%-11u 1.%u-1        amd64        %s", 120u, 120u, "error handling library");
+    assert_true(has(&r.out, row));
+    snprintf(row, sizeof row, "ii  pkg%-11u 1.%u-1        amd64        %s", 40u, 40u, "error handling library");
+    assert_false(has(&r.out, row));
+    assert_non_null(strstr(r.out.data, "; Architecture: amd64 x"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+/* apt's term.log: Selecting / Preparing / Unpacking / Setting up per package; the rare
+ * lines (a failed daemon start, a warning) stay; progress is collapsed with named kinds. */
+static void progress_log_keeps_rare_lines(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    FX(&in, "Log started: 2025-06-24  14:36:29\n");
+    for (unsigned i = 0; i < 80; i++) {
+        FX(&in, "Selecting previously unselected package pkg%u.\n", i);
+        FX(&in, "Preparing to unpack .../%03u-pkg%u_1.%u_amd64.deb ...\n", i, i, i);
+        FX(&in, "Unpacking pkg%u (1.%u) ...\n", i, i);
+    }
+    for (unsigned i = 0; i < 80; i++) {
+        FX(&in, "Setting up pkg%u (1.%u) ...\n", i, i);
+        if (i == 50)
+            FX(&in, "start-stop-daemon: unable to stat /usr/libexec/polkitd (No such file or directory)\n");
+    }
+    FX(&in, "Processing triggers for libc-bin (2.36-9) ...\nLog ended: 2025-06-24  14:37:04\n");
+    assert_true(hr_rows_is_progress(in.data, in.len));
+    assert_int_equal(hr_detect(in.data, in.len), HR_CT_PROGRESS);
+    hr_compress_result r = run(hr_compress_progress, &in, "did anything fail?");
+    assert_true(r.compressed);
+    assert_string_equal(r.compressor, "progress");
+    assert_true(has(&r.out, "start-stop-daemon: unable to stat /usr/libexec/polkitd (No such file or directory)"));
+    assert_true(has(&r.out, "Log ended: 2025-06-24  14:37:04"));
+    assert_false(has(&r.out, "Unpacking pkg40 (1.40) ..."));
+    assert_non_null(strstr(r.out.data, " Selecting, "));
+    assert_non_null(strstr(r.out.data, " Setting"));
+    assert_true(r.out.len * 5 < in.len);
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+/* A header-less text, prose, code and short tables are not these shapes. */
+static void other_text_passes(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    gen_ls(&in, 5);
+    assert_false(hr_rows_is_table(in.data, in.len));
+    hr_compress_result r = run(hr_compress_table, &in, NULL);
+    assert_false(r.compressed);
+    hr_buf_reset(&in);
+    for (unsigned i = 0; i < 60; i++)
+        FX(&in, "    if (x%u > %u) {\n        y += f(x%u);\n    }\n", i, i, i);
+    assert_false(hr_rows_is_progress(in.data, in.len));
+    r = run(hr_compress_progress, &in, NULL);
+    assert_false(r.compressed);
+    hr_buf_reset(&in);
+    for (unsigned i = 0; i < 60; i++)
+        FX(&in, "The %s of line %u says something %s about the %s.\n", i % 2 ? "word" : "text", i,
+           i % 3 ? "new" : "else", i % 5 ? "weather" : "sea");
+    assert_false(hr_rows_is_progress(in.data, in.len));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+/* ps aux: the header is all capitals; the question's process row stays. */
+static void ps_header_table(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    FX(&in, "USER       PID %%CPU %%MEM    VSZ   RSS TTY      STAT START   TIME COMMAND\n");
+    for (unsigned i = 0; i < 120; i++)
+        FX(&in, "root     %5u  0.0  0.0      0     0 ?        I<   08:58   0:00 [kworker/R-q%u]\n", 100 + i, i);
+    FX(&in, "www       4242 97.0  2.1 861832 44860 ?        Rl   09:18  12:00 nginx: worker process\n");
+    for (unsigned i = 0; i < 20; i++)
+        FX(&in, "root     %5u  0.0  0.0   5264  2956 ?        S    09:18   0:00 bash /dev/fd/%u\n", 500 + i, i);
+    assert_int_equal(hr_detect(in.data, in.len), HR_CT_TABLE);
+    hr_compress_result r = run(hr_compress_table, &in, "why is nginx using so much CPU?");
+    assert_true(r.compressed);
+    assert_true(has(&r.out, "USER       PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND"));
+    assert_true(has(&r.out, "www       4242 97.0  2.1 861832 44860 ?        Rl   09:18  12:00 nginx: worker process"));
+    assert_non_null(strstr(r.out.data, "USER: root x"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+/* git log --stat: every commit header, message and summary stays; of the stat lines only
+ * the question's file; the others are counted per commit. */
+static void git_log_stat_keeps_messages_and_asked_file(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    for (unsigned c = 0; c < 8; c++) {
+        FX(&in, "commit %040u\nAuthor: A <a@b.c>\nDate:   Mon Jan %u 10:00:00 2024 +0000\n\n", c, c + 1);
+        FX(&in, "    change number %u\n\n", c);
+        for (unsigned f = 0; f < 4; f++)
+            FX(&in, " src/mod%u/file%u.c | %2u ++++++++----\n", c, f, 12 + f);
+        if (c == 5)
+            FX(&in, " src/retry/budget.c | 40 ++++++++++++++++++++++++++++++++++++----\n");
+        FX(&in, " %u files changed, 40 insertions(+), 16 deletions(-)\n\n", c == 5 ? 5 : 4);
+    }
+    assert_int_equal(hr_detect(in.data, in.len), HR_CT_GITSTAT);
+    hr_compress_result r = run(hr_compress_gitstat, &in, "which commit touched the retry budget?");
+    assert_true(r.compressed);
+    assert_true(has(&r.out, " src/retry/budget.c | 40 ++++++++++++++++++++++++++++++++++++----"));
+    assert_true(has(&r.out, "    change number 7"));
+    assert_true(has(&r.out, "commit 0000000000000000000000000000000000000003"));
+    assert_true(has(&r.out, " 5 files changed, 40 insertions(+), 16 deletions(-)"));
+    assert_false(has(&r.out, " src/mod2/file1.c | 13 ++++++++----"));
+    assert_true(has(&r.out, "[4 more files]"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ls_table_keeps_header_question_and_summarises),
+        cmocka_unit_test(dpkg_table_outliers_and_common_words),
+        cmocka_unit_test(progress_log_keeps_rare_lines),
+        cmocka_unit_test(other_text_passes),
+        cmocka_unit_test(ps_header_table),
+        cmocka_unit_test(git_log_stat_keeps_messages_and_asked_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
