@@ -86,6 +86,16 @@ class GraphBuilder:
         return self.op("Mul", [yf, s], base + "_matmul")
 
 
+def finish_model(g, name, inputs, outputs):
+    """The graph's nodes and initializers as a checked opset-17 model (IR 8)."""
+    graph = helper.make_graph(g.nodes, name, inputs, outputs, g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="headroom tools/export_onnx.py")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
 def layer_norm(g, x, t, prefix, eps):
     return g.op("LayerNormalization", [x, g.const(prefix + ".weight", t[prefix + ".weight"]),
                                        g.const(prefix + ".bias", t[prefix + ".bias"])],
@@ -183,12 +193,7 @@ def build_graph(t, cfg, quantize):
         classifier_logits(g, x, t)
         outputs.append(helper.make_tensor_value_info("logits", TensorProto.FLOAT,
                                                      ["batch", int(t["classifier.weight"].shape[0])]))
-    graph = helper.make_graph(g.nodes, "headroom_bert" + ("_int8" if quantize else ""), inputs, outputs, g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="headroom tools/export_onnx.py")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return finish_model(g, "headroom_bert" + ("_int8" if quantize else ""), inputs, outputs)
 
 
 # ---- ModernBERT + Kompress heads (tools/gen_modernbert.py, tools/ref_modernbert.py) ------
@@ -292,12 +297,7 @@ def build_modernbert_graph(t, cfg, quantize):
     inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, dims) for n in (ids, mask)]
     outputs = [helper.make_tensor_value_info("final_scores", TensorProto.FLOAT, dims),
                helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, dims + [h])]
-    graph = helper.make_graph(g.nodes, "headroom_modernbert" + ("_int8" if quantize else ""), inputs, outputs, g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="headroom tools/export_onnx.py")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return finish_model(g, "headroom_modernbert" + ("_int8" if quantize else ""), inputs, outputs)
 
 
 # ---- SigLIP vision tower (tools/gen_siglip.py) ------------------------------------------
@@ -366,12 +366,7 @@ def build_siglip_graph(t, cfg, quantize):
     inputs = [helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, [1, 3, s, s])]
     outputs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, [1, (s // p) ** 2, h]),
                helper.make_tensor_value_info("pooler_output", TensorProto.FLOAT, [1, h])]
-    graph = helper.make_graph(g.nodes, "headroom_siglip" + ("_int8" if quantize else ""), inputs, outputs, g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="headroom tools/export_onnx.py")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return finish_model(g, "headroom_siglip" + ("_int8" if quantize else ""), inputs, outputs)
 
 
 def export(model_dir, out, int8_out=None):
