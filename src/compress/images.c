@@ -299,7 +299,8 @@ static int anthropic_resize(image_run *r, uint32_t source)
     }
     hr_image img, small;
     if (mono_ms() > r->deadline ||
-        hr_image_decode((const uint8_t *)r->raw.data, r->raw.len, r->c->max_pixels, &img, &err) != 0) {
+        hr_image_decode_scaled((const uint8_t *)r->raw.data, r->raw.len, r->c->max_pixels,
+                               r->c->max_side, &img, &err) != 0) {
         r->out->tokens_after += before;
         r->out->failed_open = 1;
         return 0;

@@ -61,6 +61,14 @@ int hr_image_probe(const uint8_t *data, size_t len, hr_image_info *info, hr_imag
 int hr_image_decode(const uint8_t *data, size_t len, uint64_t max_pixels, hr_image *out,
                     hr_image_error *err);
 
+/* The same, for a caller that will shrink the image to a long side of min_long anyway:
+ * JPEGs are decoded with libjpeg's DCT scaling (1/2, 1/4 or 1/8) as far as the long side
+ * stays >= min_long, so a 12-megapixel photo bound for 512 px decodes at 1/4 size
+ * (1/16 of the memory and most of the time). The cap still applies to the stored size.
+ * min_long 0 = full size. Other formats decode at full size. */
+int hr_image_decode_scaled(const uint8_t *data, size_t len, uint64_t max_pixels, int min_long,
+                           hr_image *out, hr_image_error *err);
+
 /* Lanczos-3 resample of src to w x h (both >= 1). 0 or -1 (out of memory, bad size). */
 int hr_image_resize(const hr_image *src, int w, int h, hr_image *out, hr_image_error *err);
 

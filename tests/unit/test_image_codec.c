@@ -318,6 +318,26 @@ static void resize_matches_imagemagick_lanczos(void **state)
     hr_image_free(&flat);
 }
 
+/* JPEG DCT scaling: the largest 1/2^k that keeps the long side >= the target. */
+static void jpeg_scaled_decode(void **state)
+{
+    (void)state;
+    assert_int_equal(run("cd %s && " IM " -size 2000x1000 gradient:navy-orange -quality 90 big.jpg", g_dir), 0);
+    size_t n;
+    uint8_t *d = slurp("big.jpg", &n);
+    hr_image img;
+    hr_image_error err;
+    static const int cases[][3] = {{0, 2000, 1000}, {512, 1000, 500}, {400, 500, 250},
+                                   {100, 250, 125}, {2000, 2000, 1000}, {3000, 2000, 1000}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(hr_image_decode_scaled(d, n, CAP, cases[i][0], &img, &err), 0);
+        assert_int_equal(img.w, cases[i][1]);
+        assert_int_equal(img.h, cases[i][2]);
+        hr_image_free(&img);
+    }
+    free(d);
+}
+
 static void fit_size_keeps_aspect(void **state)
 {
     (void)state;
@@ -365,6 +385,7 @@ int main(void)
         cmocka_unit_test(truncated_and_corrupt_files_fail_cleanly),
         cmocka_unit_test(resize_matches_imagemagick_lanczos),
         cmocka_unit_test(fit_size_keeps_aspect),
+        cmocka_unit_test(jpeg_scaled_decode),
         cmocka_unit_test(jpeg_encode_roundtrip),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
