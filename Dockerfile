@@ -11,7 +11,7 @@ FROM debian:12 AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential cmake pkg-config \
       libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libhiredis-dev zlib1g-dev \
-      libzstd-dev ca-certificates \
+      libzstd-dev libjpeg62-turbo-dev libpng-dev libwebp-dev ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -23,7 +23,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
 FROM debian:12-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libmicrohttpd12 libcurl4 libsqlite3-0 \
-      libhiredis0.14 zlib1g libzstd1 ca-certificates \
+      libhiredis0.14 zlib1g libzstd1 libjpeg62-turbo libpng16-16 libwebp7 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --no-log-init --no-create-home --uid 10001 --user-group --home-dir /data \
       --shell /usr/sbin/nologin headroom \

@@ -16,6 +16,10 @@ the directory's model.safetensors and config.json:
               multiply by activation scale x weight scale. Embedding lookups, LayerNorm and
               the activation-by-activation attention MatMuls stay fp32, as there.
 
+A BertForSequenceClassification directory (gen_model.py --head classifier: "bert."
+prefixed names, "classifier.*") gets one more output, logits [batch, labels] =
+classifier(tanh(pooler([CLS] hidden state))), as transformers computes it.
+
 Opset 17 (LayerNormalization is native; GELU is written as the exact erf form because the
 Gelu op only exists from opset 20). Usage:
 
@@ -82,6 +86,16 @@ class GraphBuilder:
         return self.op("Mul", [yf, s], base + "_matmul")
 
 
+def finish_model(g, name, inputs, outputs):
+    """The graph's nodes and initializers as a checked opset-17 model (IR 8)."""
+    graph = helper.make_graph(g.nodes, name, inputs, outputs, g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="headroom tools/export_onnx.py")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
 def layer_norm(g, x, t, prefix, eps):
     return g.op("LayerNormalization", [x, g.const(prefix + ".weight", t[prefix + ".weight"]),
                                        g.const(prefix + ".bias", t[prefix + ".bias"])],
@@ -117,7 +131,22 @@ def attention(g, x, mask_add, t, p, cfg):
                     t[p + "attention.output.dense.bias"], p + "attn_out")
 
 
+def classifier_logits(g, x, t):
+    """BertForSequenceClassification's head: logits = W_c tanh(W_p h[:, 0] + b_p) + b_c."""
+    cls = g.op("Gather", [x, g.const("cls_idx", np.int64(0))], axis=1)  # [B, H]
+    pooled = g.op("Tanh", [g.linear(cls, t["pooler.dense.weight"], t["pooler.dense.bias"], "pooler")])
+    y = g.linear(pooled, t["classifier.weight"], t["classifier.bias"], "classifier")
+    g.nodes.append(helper.make_node("Identity", [y], ["logits"], name="logits_node"))
+
+
+def strip_bert_prefix(t):
+    """BertForSequenceClassification keeps the encoder under "bert."; the graph builder
+    uses BertModel names."""
+    return {k[5:] if k.startswith("bert.") else k: v for k, v in t.items()}
+
+
 def build_graph(t, cfg, quantize):
+    t = strip_bert_prefix(t)
     g = GraphBuilder(quantize)
     eps = float(cfg["layer_norm_eps"])
     ids, mask, types = "input_ids", "attention_mask", "token_type_ids"
@@ -160,12 +189,11 @@ def build_graph(t, cfg, quantize):
     inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, dims) for n in (ids, mask, types)]
     outputs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, dims + [cfg["hidden_size"]]),
                helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", cfg["hidden_size"]])]
-    graph = helper.make_graph(g.nodes, "headroom_bert" + ("_int8" if quantize else ""), inputs, outputs, g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="headroom tools/export_onnx.py")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    if "classifier.weight" in t:
+        classifier_logits(g, x, t)
+        outputs.append(helper.make_tensor_value_info("logits", TensorProto.FLOAT,
+                                                     ["batch", int(t["classifier.weight"].shape[0])]))
+    return finish_model(g, "headroom_bert" + ("_int8" if quantize else ""), inputs, outputs)
 
 
 # ---- ModernBERT + Kompress heads (tools/gen_modernbert.py, tools/ref_modernbert.py) ------
@@ -269,18 +297,83 @@ def build_modernbert_graph(t, cfg, quantize):
     inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, dims) for n in (ids, mask)]
     outputs = [helper.make_tensor_value_info("final_scores", TensorProto.FLOAT, dims),
                helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, dims + [h])]
-    graph = helper.make_graph(g.nodes, "headroom_modernbert" + ("_int8" if quantize else ""), inputs, outputs, g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="headroom tools/export_onnx.py")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return finish_model(g, "headroom_modernbert" + ("_int8" if quantize else ""), inputs, outputs)
+
+
+# ---- SigLIP vision tower (tools/gen_siglip.py) ------------------------------------------
+
+def gelu_tanh(g, x, base):
+    # gelu_pytorch_tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+    x3 = g.op("Mul", [g.op("Mul", [x, x]), x])
+    inner = g.op("Add", [x, g.op("Mul", [x3, g.const("c044715", np.float32(0.044715))])])
+    t = g.op("Tanh", [g.op("Mul", [inner, g.const("sqrt2pi", np.float32(np.sqrt(2.0 / np.pi)))])])
+    one = g.op("Add", [t, g.const("one", np.float32(1.0))])
+    return g.op("Mul", [g.op("Mul", [x, one]), g.const("half", np.float32(0.5))], base)
+
+
+def mha(g, q, k, v, nh, hd, h):
+    """Multi-head attention on projected q [B, Sq, H], k, v [B, Sk, H] -> [B, Sq, H]."""
+    heads = g.const("heads_shape", np.array([0, -1, nh, hd], dtype=np.int64))
+    split = lambda x, perm: g.op("Transpose", [g.op("Reshape", [x, heads])], perm=perm)  # noqa: E731
+    scores = g.op("Mul", [g.op("MatMul", [split(q, [0, 2, 1, 3]), split(k, [0, 2, 3, 1])]),
+                          g.const("attn_scale", np.float32(1.0 / np.sqrt(hd)))])
+    ctx = g.op("MatMul", [g.op("Softmax", [scores], axis=-1), split(v, [0, 2, 1, 3])])
+    ctx = g.op("Transpose", [ctx], perm=[0, 2, 1, 3])
+    return g.op("Reshape", [ctx, g.const("merged_shape", np.array([0, -1, h], dtype=np.int64))])
+
+
+def build_siglip_graph(t, cfg, quantize):
+    g = GraphBuilder(quantize)
+    t = {k[len("vision_model."):] if k.startswith("vision_model.") else k: v for k, v in t.items()}
+    h, nh, eps = cfg["hidden_size"], cfg["num_attention_heads"], float(cfg["layer_norm_eps"])
+    hd, p = h // nh, cfg["patch_size"]
+
+    def ln(x, name):
+        return g.op("LayerNormalization", [x, g.const(name + ".weight", t[name + ".weight"]),
+                                           g.const(name + ".bias", t[name + ".bias"])], name, axis=-1, epsilon=eps)
+
+    def lin(x, name):
+        return g.linear(x, t[name + ".weight"], t[name + ".bias"], name)
+
+    e = g.op("Conv", ["pixel_values", g.const("patch.w", t["embeddings.patch_embedding.weight"]),
+                      g.const("patch.b", t["embeddings.patch_embedding.bias"])],
+             kernel_shape=[p, p], strides=[p, p])                      # [B, H, S/P, S/P]
+    e = g.op("Reshape", [e, g.const("flat", np.array([0, h, -1], dtype=np.int64))])
+    x = g.op("Add", [g.op("Transpose", [e], perm=[0, 2, 1]),
+                     g.const("pos", t["embeddings.position_embedding.weight"])])
+    for i in range(cfg["num_hidden_layers"]):
+        L = "encoder.layers.%d." % i
+        a = ln(x, L + "layer_norm1")
+        ctx = mha(g, lin(a, L + "self_attn.q_proj"), lin(a, L + "self_attn.k_proj"),
+                  lin(a, L + "self_attn.v_proj"), nh, hd, h)
+        x = g.op("Add", [x, lin(ctx, L + "self_attn.out_proj")])
+        m = lin(gelu_tanh(g, lin(ln(x, L + "layer_norm2"), L + "mlp.fc1"), L + "gelu"), L + "mlp.fc2")
+        x = g.op("Add", [x, m])
+    x = ln(x, "post_layernorm")
+    g.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"], name="last_hidden_state_node"))
+    # attention-pooling head: the probe attends over every patch
+    wi, bi = t["head.attention.in_proj_weight"], t["head.attention.in_proj_bias"]
+    probe = g.const("probe", t["head.probe"])
+    q = g.linear(probe, wi[:h], bi[:h], "head.q")
+    k = g.linear(x, wi[h:2 * h], bi[h:2 * h], "head.k")
+    v = g.linear(x, wi[2 * h:], bi[2 * h:], "head.v")
+    o = g.linear(mha(g, q, k, v, nh, hd, h), t["head.attention.out_proj.weight"],
+                 t["head.attention.out_proj.bias"], "head.out")
+    o = g.op("Add", [o, lin(gelu_tanh(g, lin(ln(o, "head.layernorm"), "head.mlp.fc1"), "head.gelu"), "head.mlp.fc2")])
+    pooled = g.op("Squeeze", [o, g.const("axes1", np.array([1], dtype=np.int64))])
+    g.nodes.append(helper.make_node("Identity", [pooled], ["pooler_output"], name="pooler_output_node"))
+    s = cfg["image_size"]
+    inputs = [helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, [1, 3, s, s])]
+    outputs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, [1, (s // p) ** 2, h]),
+               helper.make_tensor_value_info("pooler_output", TensorProto.FLOAT, [1, h])]
+    return finish_model(g, "headroom_siglip" + ("_int8" if quantize else ""), inputs, outputs)
 
 
 def export(model_dir, out, int8_out=None):
     with open(os.path.join(model_dir, "config.json")) as f:
         cfg = json.load(f)
-    builders = {"bert": build_graph, "modernbert": build_modernbert_graph}
+    builders = {"bert": build_graph, "modernbert": build_modernbert_graph,
+                "siglip_vision_model": build_siglip_graph}
     if cfg.get("model_type") not in builders:
         raise SystemExit("export_onnx: model_type %r is not exported" % cfg.get("model_type"))
     t = read_safetensors(os.path.join(model_dir, "model.safetensors"))

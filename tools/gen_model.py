@@ -19,6 +19,10 @@ Sizes: tiny (unit tests: hidden 64, 2 layers, ~2k vocab) and minilm (the full
 all-MiniLM-L6-v2 shape: hidden 384, 6 layers, 12 heads, intermediate 1536, vocab 30522).
 --arch modernbert writes the Kompress encoder family instead (tools/gen_modernbert.py:
 sizes tiny and base, byte-level BPE tokenizer, token and span heads).
+--arch siglip writes the SigLIP vision tower (tools/gen_siglip.py: tiny | base).
+--head classifier writes a BertForSequenceClassification instead (the technique router's
+shape): "bert."-prefixed encoder + pooler, "classifier.weight/bias" [labels, hidden], and
+id2label / label2id in config.json (default labels: full_low, preserve, crop, transcode).
 
 Usage: tools/gen_model.py --arch bert --size tiny --seed 1 --out DIR
 Only the standard library and NumPy (Debian python3-numpy) are used.
@@ -302,13 +306,37 @@ def model_config(size, vocab_size, seed):
     }
 
 
+ROUTER_LABELS = ["full_low", "preserve", "crop", "transcode"]
+
+
+def add_classifier(cfg, weights, labels, rng):
+    """Turns a BertModel directory into BertForSequenceClassification (as HF saves it): the
+    encoder and pooler under "bert.", the classifier linear at the top level, id2label in
+    config.json. The classifier's scale spreads the logits so softmax is far from uniform."""
+    h = cfg["hidden_size"]
+    out = {"bert." + k: v for k, v in weights.items()}
+    out["classifier.weight"] = (rng.standard_normal((len(labels), h)) * (3.0 / np.sqrt(h))).astype(np.float32)
+    out["classifier.bias"] = (rng.standard_normal((len(labels),)) * 0.1).astype(np.float32)
+    cfg["architectures"] = ["BertForSequenceClassification"]
+    cfg["id2label"] = {str(i): name for i, name in enumerate(labels)}
+    cfg["label2id"] = {name: i for i, name in enumerate(labels)}
+    cfg["problem_type"] = "single_label_classification"
+    cfg["headroom_generated"]["head"] = "classifier"
+    cfg["headroom_generated"]["pooling"] = "cls"
+    return out
+
+
 def write_json(path, obj):
     with open(path, "w", encoding="utf-8") as f:
         json.dump(obj, f, ensure_ascii=False, indent=1, sort_keys=False)
         f.write("\n")
 
 
-def generate(arch, size, seed, out, tokenizer=None, layout="hf", merged_out=None):
+def generate(arch, size, seed, out, tokenizer=None, layout="hf", merged_out=None, head=None,
+             labels=None):
+    if arch == "siglip":
+        import gen_siglip
+        return gen_siglip.generate(size, seed, out, write_json, write_safetensors)
     if arch == "modernbert":
         import gen_modernbert
         if size not in gen_modernbert.SIZES:
@@ -323,6 +351,8 @@ def generate(arch, size, seed, out, tokenizer=None, layout="hf", merged_out=None
     vocab = build_vocab(SIZES[size]["vocab"], rng)
     cfg = model_config(size, len(vocab), seed)
     weights = build_weights(cfg, rng)
+    if head == "classifier":
+        weights = add_classifier(cfg, weights, labels or ROUTER_LABELS, rng)
     os.makedirs(out, exist_ok=True)
     write_json(os.path.join(out, "config.json"), cfg)
     write_safetensors(os.path.join(out, "model.safetensors"), weights)
@@ -335,7 +365,8 @@ def generate(arch, size, seed, out, tokenizer=None, layout="hf", merged_out=None
     with open(os.path.join(out, "vocab.txt"), "w", encoding="utf-8", newline="\n") as f:
         for t in vocab:
             f.write(t + "\n")
-    write_sentence_transformers(out, cfg)
+    if head != "classifier":
+        write_sentence_transformers(out, cfg)
     return cfg
 
 
@@ -357,10 +388,12 @@ def write_sentence_transformers(out, cfg):
 
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--arch", default="bert", choices=["bert", "modernbert"])
+    ap.add_argument("--arch", default="bert", choices=["bert", "modernbert", "siglip"])
     ap.add_argument("--size", default="tiny", help="bert: tiny | minilm; modernbert: tiny | base")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--head", choices=["classifier"], help="bert: add a sequence-classification head")
+    ap.add_argument("--labels", help="comma-separated class names for --head classifier")
     ap.add_argument("--tokenizer", help="modernbert: use this tokenizer.json (e.g. from "
                     "tools/gen_bpe_fixture.mjs) instead of generating one")
     ap.add_argument("--layout", default="hf", choices=["hf", "merged", "peft", "peft-encoder"],
@@ -371,7 +404,9 @@ def main(argv):
     ap.add_argument("--merged-out", help="with --layout peft: also write the NumPy merge "
                     "W + (alpha/r) B A in the merged layout (model.safetensors only) here")
     a = ap.parse_args(argv)
-    cfg = generate(a.arch, a.size, a.seed, a.out, a.tokenizer, a.layout, a.merged_out)
+    labels = a.labels.split(",") if a.labels else None
+    cfg = generate(a.arch, a.size, a.seed, a.out, a.tokenizer, a.layout, a.merged_out, a.head,
+                   labels)
     print("gen_model: %s %s seed %d -> %s (vocab %d, hidden %d, layers %d)" % (
         a.arch, a.size, a.seed, a.out, cfg["vocab_size"], cfg["hidden_size"],
         cfg["num_hidden_layers"]))

@@ -1,10 +1,15 @@
 /* cmd_embed.c: `headroom embed --model FILE`: one line of stdin in, one JSON line out
- * ({"index":i,"tokens":n,"embedding":[...]}), through the one ML session helper so the
+ * ({"index":i,"tokens":n,"embedding":[...]}; with --classify the classification head's
+ * {"index","tokens","label","confidence","logits","probs"}), through the one ML session helper so the
  * command exercises the same load, scratch and unload path the proxy uses.
  */
 #include "cli/commands.h"
 
+#include "json/json.h"
+#include "ml/classifier.h"
+#include "image/image.h"
 #include "ml/session.h"
+#include "ml/vision.h"
 #include "sys/buf.h"
 
 #include <stdio.h>
@@ -13,9 +18,15 @@
 
 static void embed_usage(FILE *out)
 {
-    fprintf(out, "usage: headroom embed --model FILE [--max-seq N] [--threads N]\n\n"
+    fprintf(out, "usage: headroom embed --model FILE [--max-seq N] [--threads N] [--classify]\n\n"
                  "Reads text lines from stdin and writes one JSON object per line:\n"
                  "  {\"index\":0,\"tokens\":7,\"embedding\":[...]}\n"
+                 "--vision (SigLIP vision models): each line is an image FILE (JPEG, PNG, WebP),\n"
+                 "  resized to the model's input (Lanczos), pixels to [-1, 1]:\n"
+                 "  {\"index\":0,\"file\":\"x.png\",\"embedding\":[...]} (the pooled output)\n"
+                 "--classify (models with a classification head, e.g. the technique router):\n"
+                 "  {\"index\":0,\"tokens\":7,\"label\":\"preserve\",\"confidence\":0.8,\n"
+                 "   \"logits\":[...],\"probs\":[...]}\n"
                  "FILE is a model written by 'headroom model import' (default:\n"
                  "$HEADROOM_EMBED_MODEL). Vectors are mean-pooled and unit length.\n");
 }
@@ -34,6 +45,143 @@ static int write_vector(hr_buf *b, size_t index, const hr_ml_embed_info *info, c
     if (hr_buf_puts(b, "]}\n"))
         return -1;
     return fwrite(b->data, 1, b->len, stdout) == b->len ? 0 : -1;
+}
+
+static int write_floats(hr_buf *b, const char *key, const float *v, int n)
+{
+    if (hr_buf_printf(b, ",\"%s\":[", key))
+        return -1;
+    for (int d = 0; d < n; d++)
+        if (hr_buf_printf(b, d ? ",%.9g" : "%.9g", (double)v[d]))
+            return -1;
+    return hr_buf_putc(b, ']');
+}
+
+/* One line through the classification head as one JSON line (the label is escaped: the
+ * head accepts any printable ASCII name). */
+static int classify_line(hr_ml_session *s, hr_buf *b, size_t index, const char *line, size_t len,
+                         hr_ml_error *err)
+{
+    hr_ml_class_result r;
+    hr_ml_rc rc = hr_ml_classify(s, line, len, &r, err);
+    if (rc != HR_ML_OK) {
+        if (rc == HR_ML_BUSY)
+            hr_ml_error_set(err, "session busy");
+        return -1;
+    }
+    b->len = 0;
+    if (hr_buf_printf(b, "{\"index\":%zu,\"tokens\":%d,\"label\":", index, r.n_tokens) ||
+        hr_json_write_string(b, r.label, strlen(r.label)) ||
+        hr_buf_printf(b, ",\"confidence\":%.9g", (double)r.confidence) ||
+        write_floats(b, "logits", r.logits, r.n_labels) ||
+        write_floats(b, "probs", r.probs, r.n_labels) || hr_buf_puts(b, "}\n") ||
+        fwrite(b->data, 1, b->len, stdout) != b->len) {
+        hr_ml_error_set(err, "cannot write output");
+        return -1;
+    }
+    return 0;
+}
+
+static int classify_lines(hr_ml_session *s)
+{
+    char *line = NULL;
+    size_t cap = 0, index = 0;
+    ssize_t got;
+    hr_buf b = HR_BUF_INIT;
+    int rc = 0;
+    while (rc == 0 && (got = getline(&line, &cap, stdin)) >= 0) {
+        size_t len = (size_t)got;
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            len--;
+        hr_ml_error err;
+        if (classify_line(s, &b, index, line, len, &err) != 0) {
+            fprintf(stderr, "headroom embed: line %zu: %s\n", index + 1, err.msg);
+            rc = 1;
+        }
+        index++;
+    }
+    free(line);
+    hr_buf_free(&b);
+    return rc;
+}
+
+/* One image file as the model's CHW [-1, 1] input of side S (resized when needed). */
+static int image_pixels(const char *path, int S, float *px, hr_ml_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    hr_buf data = HR_BUF_INIT;
+    char chunk[65536];
+    size_t got;
+    if (!f) {
+        hr_ml_error_set(err, "%s: cannot open", path);
+        return -1;
+    }
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && hr_buf_append(&data, chunk, got) == 0)
+        ;
+    fclose(f);
+    hr_image img = {0}, fit = {0};
+    hr_image_error ierr;
+    int rc = hr_image_decode((const uint8_t *)data.data, data.len, 100000000ull, &img, &ierr);
+    if (rc == 0 && (img.w != S || img.h != S))
+        rc = hr_image_resize(&img, S, S, &fit, &ierr);
+    const hr_image *use = fit.rgb ? &fit : &img;
+    for (int i = 0; rc == 0 && i < S * S; i++)
+        for (int c = 0; c < 3; c++)
+            px[(size_t)c * S * S + i] = use->rgb[(size_t)i * 3 + c] / 255.0f * 2.0f - 1.0f;
+    if (rc != 0)
+        hr_ml_error_set(err, "%s: %s", path, ierr.msg);
+    hr_image_free(&img);
+    hr_image_free(&fit);
+    hr_buf_free(&data);
+    return rc;
+}
+
+static int vision_lines(hr_ml_session *s, const char *model)
+{
+    hr_model_file *mf;
+    hr_ml_error err;
+    if (hr_model_file_open(model, 0, &mf, &err) != 0) {
+        fprintf(stderr, "headroom embed: %s\n", err.msg);
+        return 1;
+    }
+    const int S = (int)mf->config.reserved[HR_VIT_CFG_IMAGE];
+    const int arch = (int)mf->config.arch;
+    hr_model_file_close(mf);
+    if (arch != HR_ARCH_SIGLIP || S < 1) {
+        fprintf(stderr, "headroom embed: %s is not a vision model\n", model);
+        return 1;
+    }
+    float *px = malloc((size_t)3 * S * S * sizeof *px), *vec = calloc(EMBED_DIM_MAX, sizeof *vec);
+    char *line = NULL;
+    size_t cap = 0, index = 0;
+    ssize_t got;
+    hr_buf b = HR_BUF_INIT;
+    int rc = px && vec ? 0 : 1;
+    while (rc == 0 && (got = getline(&line, &cap, stdin)) >= 0) {
+        size_t len = (size_t)got;
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            len--;
+        line[len] = '\0';
+        int dim = 0;
+        hr_ml_rc r = HR_ML_ERROR;
+        if (image_pixels(line, S, px, &err) == 0)
+            r = hr_ml_embed_pixels(s, px, (size_t)3 * S * S, vec, EMBED_DIM_MAX, &dim, &err);
+        b.len = 0;
+        if (r != HR_ML_OK) {
+            fprintf(stderr, "headroom embed: line %zu: %s\n", index + 1,
+                    r == HR_ML_BUSY ? "session busy" : err.msg);
+            rc = 1;
+        } else if (hr_buf_printf(&b, "{\"index\":%zu,\"file\":", index++) ||
+                   hr_json_write_string(&b, line, len) || write_floats(&b, "embedding", vec, dim) ||
+                   hr_buf_puts(&b, "}\n") || fwrite(b.data, 1, b.len, stdout) != b.len) {
+            rc = 1;
+        }
+    }
+    free(line);
+    free(px);
+    free(vec);
+    hr_buf_free(&b);
+    return rc;
 }
 
 static int embed_lines(hr_ml_session *s)
@@ -69,7 +217,7 @@ static int embed_lines(hr_ml_session *s)
 int hr_cmd_embed(int argc, char **argv)
 {
     const char *model = getenv("HEADROOM_EMBED_MODEL");
-    int max_seq = 0, threads = 0;
+    int max_seq = 0, threads = 0, classify = 0, vision = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             embed_usage(stdout);
@@ -80,6 +228,10 @@ int hr_cmd_embed(int argc, char **argv)
             max_seq = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             threads = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--classify")) {
+            classify = 1;
+        } else if (!strcmp(argv[i], "--vision")) {
+            vision = 1;
         } else {
             embed_usage(stderr);
             return 2;
@@ -90,7 +242,8 @@ int hr_cmd_embed(int argc, char **argv)
         return 2;
     }
     hr_ml_session_config cfg;
-    hr_ml_session_config_init(&cfg, "embedder", &hr_ml_kind_encoder, model);
+    hr_ml_session_config_init(&cfg, vision ? "image_encoder" : "embedder",
+                              vision ? &hr_ml_kind_vision : &hr_ml_kind_encoder, model);
     cfg.max_seq = max_seq;
     cfg.threads = threads;
     cfg.idle_unload_ms = 0; /* a one-shot command: no reaper thread */
@@ -100,7 +253,7 @@ int hr_cmd_embed(int argc, char **argv)
         fprintf(stderr, "headroom embed: %s\n", err.msg);
         return 1;
     }
-    int rc = embed_lines(s);
+    int rc = vision ? vision_lines(s, model) : classify ? classify_lines(s) : embed_lines(s);
     hr_ml_session_close(s);
     return rc;
 }

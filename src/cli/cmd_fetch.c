@@ -1,6 +1,7 @@
-/* cmd_fetch.c: `headroom model fetch kompress`: download the pinned Kompress checkpoint and
- * ModernBERT-base's config and tokenizer from the HuggingFace Hub, verify each file's SHA-256,
- * import them into a model file (ml/import.h) and remove the downloads.
+/* cmd_fetch.c: `headroom model fetch kompress|router|siglip`: download a model's pinned files
+ * from the HuggingFace Hub (Kompress: its checkpoint + ModernBERT-base's config and
+ * tokenizer; router: the image technique router; siglip: the image encoder), verify each
+ * file's SHA-256, import them into a model file (ml/import.h) and remove the downloads.
  *
  * Downloads resume (http/download.h: PATH.part + Range), files and directories are created
  * 0600 / 0700, progress is a bar on a terminal and plain lines otherwise. The Hub address
@@ -36,7 +37,7 @@ typedef struct pin {
  * needs --trust-unpinned, which prints each file's SHA-256 so it can be pinned here. The
  * encoder's config.json and tokenizer.json come from ModernBERT-base, as the original
  * loads them (AutoModel / AutoTokenizer "answerdotai/ModernBERT-base"). */
-static const pin BUILTIN_PINS[] = {
+static const pin KOMPRESS_PINS[] = {
     {"chopratejas/kompress-v2-base", "b1563631b35bfdcee37587ad530147497d820d4c",
      "model.safetensors", "" /* TODO published SHA-256 */},
     {"chopratejas/kompress-v2-base", "b1563631b35bfdcee37587ad530147497d820d4c",
@@ -45,7 +46,34 @@ static const pin BUILTIN_PINS[] = {
     {"answerdotai/ModernBERT-base", "" /* TODO pin a revision */, "tokenizer.json", ""},
 };
 
+/* The image models (docs/images.md). Same state as above: no revision or hash could be
+ * looked up offline. The published repositories hold ONNX graphs; our importer reads
+ * safetensors, so these rows name the files it needs (config.json with id2label / the
+ * vision config, tokenizer.json, model.safetensors): a fetch from a repository without
+ * them fails with the Hub's 404 for that file, and --pins can point at one that has them. */
+static const pin ROUTER_PINS[] = {
+    {"chopratejas/technique-router-onnx", "" /* TODO pin */, "config.json", ""},
+    {"chopratejas/technique-router-onnx", "" /* TODO pin */, "tokenizer.json", ""},
+    {"chopratejas/technique-router-onnx", "" /* TODO pin */, "model.safetensors", ""},
+};
+static const pin SIGLIP_PINS[] = {
+    {"chopratejas/siglip-image-encoder-onnx", "" /* TODO pin */, "config.json", ""},
+    {"chopratejas/siglip-image-encoder-onnx", "" /* TODO pin */, "model.safetensors", ""},
+};
+
+/* One row per fetchable model: its name on the command line, files, output file name. */
+static const struct fetch_model {
+    const char *name;
+    const pin *pins;
+    size_t n;
+} MODELS[] = {
+    {"kompress", KOMPRESS_PINS, sizeof KOMPRESS_PINS / sizeof KOMPRESS_PINS[0]},
+    {"router", ROUTER_PINS, sizeof ROUTER_PINS / sizeof ROUTER_PINS[0]},
+    {"siglip", SIGLIP_PINS, sizeof SIGLIP_PINS / sizeof SIGLIP_PINS[0]},
+};
+
 typedef struct fetch_opts {
+    const struct fetch_model *model;
     const char *base_url, *pins_file, *out;
     int trust_unpinned, keep;
     hr_import_opts import;
@@ -54,11 +82,12 @@ typedef struct fetch_opts {
 static void fetch_usage(FILE *out)
 {
     fprintf(out,
-            "usage: headroom model fetch kompress [--out FILE] [--data-dir DIR] [--base-url URL]\n"
+            "usage: headroom model fetch kompress|router|siglip [--out FILE] [--data-dir DIR] [--base-url URL]\n"
             "                                     [--pins FILE] [--trust-unpinned] [--keep-download]\n"
             "                                     [--max-seq N]\n\n"
-            "Downloads the pinned Kompress checkpoint (resuming partial files), verifies each\n"
-            "file's SHA-256, imports it to FILE (default <data dir>/models/kompress.hrm) and\n"
+            "Downloads the pinned checkpoint (resuming partial files): kompress (the text\n"
+            "compressor), router (the image technique router), siglip (the image encoder);\n"
+            "verifies each file's SHA-256, imports it to FILE (default <data dir>/models/NAME.hrm) and\n"
             "deletes the downloads. --base-url (or HEADROOM_HF_BASE_URL) replaces\n"
             "https://huggingface.co; --pins FILE replaces the built-in pin table with lines\n"
             "\"REPO REVISION PATH SHA256\"; --trust-unpinned accepts files without a pinned\n"
@@ -210,7 +239,10 @@ static int parse_fetch_args(int argc, char **argv, fetch_opts *o)
 {
     const char *env = getenv("HEADROOM_HF_BASE_URL");
     o->base_url = env && *env ? env : DEFAULT_HF_BASE;
-    if (argc < 2 || strcmp(argv[1], "kompress") != 0)
+    for (size_t m = 0; argc >= 2 && m < sizeof MODELS / sizeof MODELS[0]; m++)
+        if (!strcmp(argv[1], MODELS[m].name))
+            o->model = &MODELS[m];
+    if (!o->model)
         return -1;
     for (int i = 2; i < argc; i++) {
         int more = i + 1 < argc;
@@ -242,8 +274,8 @@ int hr_cmd_model_fetch(int argc, char **argv)
         return 2;
     }
     pin pins[MAX_PINS];
-    size_t n = sizeof BUILTIN_PINS / sizeof BUILTIN_PINS[0];
-    memcpy(pins, BUILTIN_PINS, sizeof BUILTIN_PINS);
+    size_t n = o.model->n;
+    memcpy(pins, o.model->pins, n * sizeof *pins);
     if ((o.pins_file && read_pins(o.pins_file, pins, &n) != 0) ||
         check_pinned(pins, n, o.trust_unpinned) != 0)
         return 1;
@@ -252,10 +284,10 @@ int hr_cmd_model_fetch(int argc, char **argv)
         fprintf(stderr, "headroom model fetch: no data directory (set HEADROOM_DATA_DIR)\n");
         return 1;
     }
-    snprintf(dir, sizeof dir, "%s/models/downloads/kompress", data);
+    snprintf(dir, sizeof dir, "%s/models/downloads/%s", data, o.model->name);
     snprintf(out, sizeof out, "%s", o.out ? o.out : "");
     if (!o.out)
-        snprintf(out, sizeof out, "%s/models/kompress.hrm", data);
+        snprintf(out, sizeof out, "%s/models/%s.hrm", data, o.model->name);
     if (hr_mkdir_p(dir, 0700) != 0) {
         fprintf(stderr, "headroom model fetch: cannot create %s: %s\n", dir, strerror(errno));
         return 1;
@@ -273,7 +305,7 @@ int hr_cmd_model_fetch(int argc, char **argv)
         fprintf(stderr, "headroom model fetch: import of %s failed: %s\n", dir, err.msg);
         return 1;
     }
-    printf("kompress model ready: %s\n", out);
+    printf("%s model ready: %s\n", o.model->name, out);
     if (!o.keep)
         remove_downloads(pins, n, dir);
     return 0;

@@ -15,7 +15,7 @@ static void model_usage(FILE *out)
 {
     fprintf(out, "usage: headroom model import DIR --out FILE [--max-seq N]\n"
                  "       headroom model info FILE [--tensors]\n"
-                 "       headroom model fetch kompress [--out FILE] [options]\n\n"
+                 "       headroom model fetch kompress|router|siglip [--out FILE] [options]\n\n"
                  "import  convert a HuggingFace model directory (config.json, model.safetensors,\n"
                  "        tokenizer.json or vocab.txt) into a headroom model file: int8 linear\n"
                  "        weights, mmap-ready (docs/model-format.md)\n"

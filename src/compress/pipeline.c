@@ -11,6 +11,7 @@
 
 #include "ccr/marker.h"
 #include "compress/detect.h"
+#include "compress/images.h"
 #include "compress/kompress.h"
 #include "compress/session_cache.h"
 #include "compress/smart_crusher.h"
@@ -557,6 +558,28 @@ static void merge_stats(hr_pipeline *p, const request_run *r, int modified)
     pthread_mutex_unlock(&p->mu);
 }
 
+/* The image stage (images.h) on the text stage's output: its edits, tokens and transform
+ * join the result; on any error it changes nothing (fail open). */
+static void run_image_stage(request_run *r)
+{
+    hr_pipeline_result *out = r->out;
+    hr_images_result img;
+    const char *body = out->modified ? out->body.data : r->in->body;
+    size_t len = out->modified ? out->body.len : r->in->len;
+    hr_images_run(hr_image_config_process(), r->in->shape, body, len, r->deadline, &img);
+    out->failed_open |= img.failed_open;
+    out->tokens_before += img.tokens_before;
+    out->tokens_after += img.tokens_after;
+    if (img.images)
+        add_compressor(&r->delta, "image", (uint64_t)img.edited, img.tokens_before, img.tokens_after);
+    if (!img.modified)
+        return;
+    hr_buf_free(&out->body);
+    out->body = img.body; /* moved */
+    out->modified = 1;
+    note_transform(out, img.transform);
+}
+
 int hr_pipeline_run_on(hr_pipeline *p, const hr_pipeline_input *in, hr_pipeline_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -576,6 +599,7 @@ int hr_pipeline_run_on(hr_pipeline *p, const hr_pipeline_input *in, hr_pipeline_
         out->failed_open = 1;
         out->transforms[0] = '\0';
     }
+    run_image_stage(&r);
     merge_stats(p, &r, out->modified);
     request_free(&r);
     return 0;

@@ -505,10 +505,12 @@ static int copy_norm(weight_src *s, hr_model_writer *w, const char *from, const 
     return copy_tensor(s, w, a, b, HR_DT_F32, n, 0, err);
 }
 
-/* Q, K and V fused into one [3H, H] matrix so attention input is one matmul. */
-static int fuse_qkv(weight_src *s, hr_model_writer *w, int layer, uint32_t H, hr_ml_error *err)
+/* Q, K and V fused into one [3H, H] matrix so attention input is one matmul. fmt names a
+ * projection from the layer (%d) and the part (%s), e.g. "encoder.layer.%d.attention.self.%s";
+ * ".weight" / ".bias" are appended. Writes layer.N.attn.qkv.w (int8) and .b. */
+int hr_import_fuse_qkv(hr_weight_src *s, hr_model_writer *w, const char *fmt,
+                       const char *const part[3], int layer, uint32_t H, hr_ml_error *err)
 {
-    static const char *const part[3] = {"query", "key", "value"};
     float *wq = malloc((size_t)3 * H * H * sizeof *wq), *bq = malloc((size_t)3 * H * sizeof *bq);
     int rc = -1;
     if (!wq || !bq) {
@@ -516,17 +518,18 @@ static int fuse_qkv(weight_src *s, hr_model_writer *w, int layer, uint32_t H, hr
         goto out;
     }
     for (int p = 0; p < 3; p++) {
-        char name[160];
+        char base[128], name[160];
         float *t;
         hr_st_info info;
-        snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.weight", layer, part[p]);
+        snprintf(base, sizeof base, fmt, layer, part[p]);
+        snprintf(name, sizeof name, "%s.weight", base);
         if (read_w(s, name, &t, &info, err) != 0)
             goto out;
         int ok = info.ndim == 2 && info.shape[0] == H && info.shape[1] == H;
         if (ok)
             memcpy(wq + (size_t)p * H * H, t, (size_t)H * H * sizeof *t);
         free(t);
-        snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.bias", layer, part[p]);
+        snprintf(name, sizeof name, "%s.bias", base);
         if (!ok || read_w(s, name, &t, &info, err) != 0) {
             if (!ok)
                 hr_ml_error_set(err, "layer %d %s: shape does not match config.json", layer, part[p]);
@@ -552,6 +555,12 @@ out:
     free(wq);
     free(bq);
     return rc;
+}
+
+static int fuse_qkv(weight_src *s, hr_model_writer *w, int layer, uint32_t H, hr_ml_error *err)
+{
+    static const char *const part[3] = {"query", "key", "value"};
+    return hr_import_fuse_qkv(s, w, "encoder.layer.%d.attention.self.%s", part, layer, H, err);
 }
 
 static int import_bert_weights(weight_src *s, hr_model_writer *w, const hr_model_config *c,
@@ -590,6 +599,69 @@ static int import_bert_weights(weight_src *s, hr_model_writer *w, const hr_model
 #undef HR_NAMES
     }
     return 0;
+}
+
+/* ---- sequence-classification head (BertForSequenceClassification) ---------------------- */
+
+/* Label names of config.json's id2label ("0".."n-1", consecutive) as head.labels: fp32
+ * [n, HR_LABEL_BYTES], one character code per element, NUL padded (the file format has no
+ * string tensors; this keeps the names beside the weights they belong to). 0 = no id2label. */
+static int import_labels(const hr_json_doc *d, hr_model_writer *w, uint32_t *n_out,
+                         hr_ml_error *err)
+{
+    uint32_t map = hr_json_get(d, 0, "id2label");
+    float codes[HR_MAX_LABELS * HR_LABEL_BYTES] = {0};
+    uint32_t n = 0;
+    *n_out = 0;
+    if (map == HR_JSON_NONE)
+        return 0;
+    for (; n < HR_MAX_LABELS; n++) {
+        char key[16];
+        snprintf(key, sizeof key, "%u", n);
+        uint32_t v = hr_json_get(d, map, key);
+        if (v == HR_JSON_NONE)
+            break;
+        hr_buf name = HR_BUF_INIT;
+        int bad = hr_json_string(d, v, &name) != 0 || name.len == 0 || name.len >= HR_LABEL_BYTES;
+        for (size_t i = 0; !bad && i < name.len; i++)
+            codes[n * HR_LABEL_BYTES + i] = (float)(unsigned char)name.data[i];
+        hr_buf_free(&name);
+        if (bad) {
+            hr_ml_error_set(err, "config.json: id2label[%u] must be a name of 1..%d bytes", n,
+                            HR_LABEL_BYTES - 1);
+            return -1;
+        }
+    }
+    if (n < 2) {
+        hr_ml_error_set(err, "config.json: id2label needs at least two labels \"0\", \"1\", ...");
+        return -1;
+    }
+    uint32_t shape[2] = {n, HR_LABEL_BYTES};
+    *n_out = n;
+    return hr_model_writer_add(w, "head.labels", HR_DT_F32, 2, shape, codes, err);
+}
+
+/* BERT's pooler (dense + tanh over [CLS]) and the classifier linear, both fp32 (they run
+ * once per input on one vector), when the checkpoint has "classifier.weight". */
+static int import_classifier_head(const hr_json_doc *d, weight_src *src, hr_model_writer *w,
+                                  const hr_model_config *c, hr_ml_error *err)
+{
+    if (!hr_weight_has(src, "classifier.weight"))
+        return 0; /* a bare encoder */
+    uint32_t n;
+    if (import_labels(d, w, &n, err) != 0)
+        return -1;
+    if (n == 0) {
+        hr_ml_error_set(err, "config.json: a classifier checkpoint needs id2label");
+        return -1;
+    }
+    const uint32_t H = c->hidden;
+    return copy_tensor(src, w, "pooler.dense.weight", "head.pool.w", HR_DT_F32, H, H, err) ||
+                   copy_tensor(src, w, "pooler.dense.bias", "head.pool.b", HR_DT_F32, H, 0, err) ||
+                   copy_tensor(src, w, "classifier.weight", "head.cls.w", HR_DT_F32, n, H, err) ||
+                   copy_tensor(src, w, "classifier.bias", "head.cls.b", HR_DT_F32, n, 0, err)
+               ? -1
+               : 0;
 }
 
 /* A weight without a bias (ModernBERT's linears) as int8. */
@@ -712,11 +784,17 @@ int hr_model_import(const char *dir, const char *out_path, const hr_import_opts 
     memset(&cfg, 0, sizeof cfg);
     uint32_t mt = hr_json_get(&cfg_json.doc, 0, "model_type");
     int modern = hr_json_string_eq(&cfg_json.doc, mt, "modernbert");
+    if (hr_json_string_eq(&cfg_json.doc, mt, "siglip_vision_model")) {
+        int vrc = hr_import_siglip(dir, &cfg_json.doc, out_path, err);
+        hr_import_free_json(&cfg_json);
+        return vrc;
+    }
     int rc = -1;
     hr_model_writer *w = NULL;
     weight_src src = {0};
     if (mt != HR_JSON_NONE && !modern && !hr_json_string_eq(&cfg_json.doc, mt, "bert")) {
-        hr_ml_error_set(err, "config.json: model_type must be \"bert\" or \"modernbert\"");
+        hr_ml_error_set(err, "config.json: model_type must be \"bert\", \"modernbert\" or "
+                             "\"siglip_vision_model\"");
         goto out;
     }
     if ((modern ? read_modernbert_config : read_bert_config)(&cfg_json.doc, &cfg, err) != 0)
@@ -734,6 +812,7 @@ int hr_model_import(const char *dir, const char *out_path, const hr_import_opts 
                                        : "embeddings.word_embeddings.weight", &src, err) != 0)
         goto out;
     if ((modern ? import_modernbert_weights : import_bert_weights)(&src, w, &cfg, err) != 0 ||
+        (!modern && import_classifier_head(&cfg_json.doc, &src, w, &cfg, err) != 0) ||
         hr_weight_src_finish(&src, err) != 0)
         goto out;
     rc = hr_model_writer_write(w, out_path, err);

@@ -65,4 +65,15 @@ int hr_weight_has(const hr_weight_src *s, const char *logical);
 int hr_weight_src_finish(const hr_weight_src *s, hr_ml_error *err);
 void hr_weight_src_close(hr_weight_src *s);
 
+/* Fuses a layer's q, k, v projections (names from fmt with %d layer, %s part, plus
+ * ".weight" / ".bias") into layer.N.attn.qkv.w (int8 [3H, H]) and .b (import.c). */
+int hr_import_fuse_qkv(hr_weight_src *s, hr_model_writer *w, const char *fmt,
+                       const char *const part[3], int layer, uint32_t H, hr_ml_error *err);
+
+/* ---- SigLIP vision (import_vision.c) -------------------------------------------------------- */
+
+/* Imports a SiglipVisionModel directory whose config.json is cfg_doc. 0 / -1 with err. */
+int hr_import_siglip(const char *dir, const hr_json_doc *cfg_doc, const char *out_path,
+                     hr_ml_error *err);
+
 #endif

@@ -87,6 +87,13 @@ static int stored_name(const hr_weight_src *s, const char *full, char *out, size
     return has(s->st, out) ? 0 : -1;
 }
 
+/* Heads live beside the encoder, not under its prefix: Kompress's and a sequence
+ * classifier's ("classifier.weight" next to "bert.*"). */
+static int is_head(const char *name)
+{
+    return !strncmp(name, "kompress.", 9) || !strncmp(name, "classifier.", 11);
+}
+
 /* The full name (root + prefix + name) under which logical exists, or -1. */
 static int resolve(const hr_weight_src *s, const char *logical, char *full, size_t cap,
                    char *stored, size_t scap)
@@ -98,7 +105,7 @@ static int resolve(const hr_weight_src *s, const char *logical, char *full, size
         if (!cands[i])
             continue;
         /* encoder weights live under the encoder prefix, heads beside the encoder */
-        const char *pre = strncmp(cands[i], "kompress.", 9) && i == 0 ? s->enc : "";
+        const char *pre = !is_head(cands[i]) && i == 0 ? s->enc : "";
         snprintf(full, cap, "%s%s%s", s->root, pre, cands[i]);
         if (stored_name(s, full, stored, scap) == 0)
             return 0;
@@ -172,7 +179,7 @@ int hr_weight_read(hr_weight_src *s, const char *logical, float **out, hr_st_inf
         info = &local;
     if (resolve(s, logical, full, sizeof full, stored, sizeof stored) != 0) {
         hr_ml_error_set(err, "model.safetensors: no tensor '%s' (looked for %s%s%s)", logical,
-                        s->root, strncmp(logical, "kompress.", 9) ? s->enc : "", logical);
+                        s->root, is_head(logical) ? "" : s->enc, logical);
         return -1;
     }
     if (hr_safetensors_read_f32(s->st, stored, out, info, err) != 0)
@@ -260,7 +267,7 @@ static int read_adapter_config(hr_weight_src *s, const hr_json_doc *d, hr_ml_err
 static const char *encoder_prefix(const hr_weight_src *s, const char *probe)
 {
     static const char *const prefixes[] = {"", "model.", "encoder.", "bert.",
-                                           "encoder.base_model.model."};
+                                           "encoder.base_model.model.", "vision_model."};
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
         char full[256], stored[320];
         snprintf(full, sizeof full, "%s%s%s", s->root, prefixes[i], probe);

@@ -129,6 +129,7 @@ const char *hr_arch_name(uint32_t arch)
     switch (arch) {
     case HR_ARCH_BERT: return "bert";
     case HR_ARCH_MODERNBERT: return "modernbert";
+    case HR_ARCH_SIGLIP: return "siglip";
     default: return "?";
     }
 }
@@ -203,7 +204,7 @@ static void checksum_of(const uint8_t *bytes, size_t size, uint8_t out[32])
 
 static int check_config(const hr_model_config *c, hr_ml_error *err)
 {
-    if (c->arch != HR_ARCH_BERT && c->arch != HR_ARCH_MODERNBERT) {
+    if (c->arch != HR_ARCH_BERT && c->arch != HR_ARCH_MODERNBERT && c->arch != HR_ARCH_SIGLIP) {
         hr_ml_error_set(err, "unknown architecture %u", c->arch);
         return -1;
     }

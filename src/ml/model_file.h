@@ -22,6 +22,8 @@
 #define HR_MODEL_VERSION_MIN 1u
 #define HR_MODEL_ALIGN 64u
 #define HR_MODEL_NAME_MAX 64 /* tensor names, NUL included */
+#define HR_MAX_LABELS 16     /* classification heads: at most this many classes */
+#define HR_LABEL_BYTES 32    /* a label name, NUL included (head.labels row width) */
 
 /* Errors carry a human-readable message; functions return 0 / -1. */
 typedef struct hr_ml_error {
@@ -30,7 +32,7 @@ typedef struct hr_ml_error {
 
 void hr_ml_error_set(hr_ml_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-typedef enum { HR_ARCH_BERT = 1, HR_ARCH_MODERNBERT = 2 } hr_model_arch;
+typedef enum { HR_ARCH_BERT = 1, HR_ARCH_MODERNBERT = 2, HR_ARCH_SIGLIP = 3 } hr_model_arch;
 typedef enum { HR_POOL_NONE = 0, HR_POOL_MEAN = 1, HR_POOL_CLS = 2 } hr_model_pooling;
 typedef enum { HR_DT_F32 = 0, HR_DT_F16 = 1, HR_DT_I8 = 2 } hr_dtype;
 typedef enum { HR_SCALE_NONE = 0, HR_SCALE_ROW = 1 } hr_scale_kind;

@@ -915,6 +915,18 @@ hr_ml_rc hr_ml_embed_ids(hr_ml_session *s, const int32_t *ids, int n, float *out
     return run_embed_job(s, &j, info, err);
 }
 
+void hr_ml_encoder_view_of(const hr_ml_loaded *l, hr_ml_encoder_view *v)
+{
+    const encoder_handle *h = l->model;
+    v->model = h->model;
+    v->tok = h->tok;
+    v->ids = l->scratch;
+    v->act = (uint8_t *)l->scratch + ids_area_bytes(l->max_seq);
+    v->act_bytes = l->scratch_bytes - ids_area_bytes(l->max_seq);
+}
+
+const hr_ml_kind *hr_ml_session_kind(const hr_ml_session *s) { return s->cfg.kind; }
+
 int hr_ml_runtime_json(hr_buf *out)
 {
     int running = 0;

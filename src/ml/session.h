@@ -176,6 +176,21 @@ int hr_ml_paused(void);
 unsigned long long hr_ml_paused_calls(void);
 size_t hr_ml_scratch_mapped(void);
 
+/* What a work function on an encoder session (hr_ml_kind_encoder) may use: the model, its
+ * tokenizer, the ids area at the start of the scratch (max_seq int32) and the activation
+ * area after it. For heads built on the encoder in their own files (classifier.c). */
+typedef struct hr_ml_encoder_view {
+    const struct hr_model *model;
+    const struct hr_wordpiece *tok;
+    int32_t *ids;
+    void *act;
+    size_t act_bytes;
+} hr_ml_encoder_view;
+
+void hr_ml_encoder_view_of(const hr_ml_loaded *l, hr_ml_encoder_view *v);
+/* The session's kind (e.g. to check a session is an encoder before running on it). */
+const hr_ml_kind *hr_ml_session_kind(const hr_ml_session *s);
+
 /* Live threads owned by the ML runtime (pool workers + reaper), for tests and status. */
 int hr_ml_runtime_threads(void);
 

@@ -21,7 +21,8 @@ export const PYTHON = process.env.HEADROOM_PYTHON ?? '/usr/bin/python3';
 // Writes a generated model directory (tools/gen_model.py) unless it already holds the same
 // arch/size/seed from the current generator (newer than its script); returns the directory.
 // Test files running in parallel may share a directory: a lock directory serialises them.
-export function generateModel({ arch = 'bert', size = 'tiny', seed = 1, dir }) {
+// head: 'classifier' writes a BertForSequenceClassification (the technique router's shape).
+export function generateModel({ arch = 'bert', size = 'tiny', seed = 1, dir, head }) {
   return withLock(`${dir}.lock`, () => {
     const cfgPath = path.join(dir, 'config.json');
     const tool = path.join(SOURCE_DIR, 'tools/gen_model.py');
@@ -30,12 +31,12 @@ export function generateModel({ arch = 'bert', size = 'tiny', seed = 1, dir }) {
     if (fs.existsSync(cfgPath) && fs.statSync(cfgPath).mtimeMs >= newest) {
       const cfg = JSON.parse(fs.readFileSync(cfgPath, 'utf8'));
       const g = cfg.headroom_generated ?? {};
-      if (cfg.model_type === arch && g.size === size && g.seed === seed &&
+      if (cfg.model_type === arch && g.size === size && g.seed === seed && g.head === head &&
           fs.existsSync(path.join(dir, 'model.safetensors')))
         return dir;
     }
-    execFileSync(PYTHON, [tool, '--arch', arch, '--size', size, '--seed', String(seed), '--out', dir],
-      { stdio: 'pipe' });
+    execFileSync(PYTHON, [tool, '--arch', arch, '--size', size, '--seed', String(seed), '--out', dir,
+      ...(head ? ['--head', head] : [])], { stdio: 'pipe' });
     return dir;
   });
 }

@@ -1,0 +1,479 @@
+/* images.c: the image stage of images.h.
+ *
+ * One pass over the parsed request collects edits (replace a string, insert a member),
+ * then hr_json_splice writes the new body; every byte outside an edit is the client's.
+ * The router runs once per request (one question), through a process-wide encoder session
+ * opened lazily on first use: shared, idle-unloaded and capped like every ML session.
+ */
+#include "compress/images.h"
+
+#include "compress/policy.h"
+#include "image/image.h"
+#include "json/json.h"
+#include "ml/classifier.h"
+#include "ml/session.h"
+#include "sys/base64.h"
+#include "sys/log.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- configuration ---------------------------------------------------------------------- */
+
+void hr_image_config_default(hr_image_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->enabled = 1;
+    c->max_pixels = 40000000ull;
+    c->max_bytes = (size_t)20 << 20;
+    c->max_side = 512;
+    c->quality = 85;
+}
+
+static int env_long(const char *name, long lo, long hi, long *v, char *err, size_t errlen)
+{
+    const char *s = getenv(name);
+    if (!s || !*s)
+        return 0;
+    char *end;
+    long x = strtol(s, &end, 10);
+    if (*end || x < lo || x > hi) {
+        snprintf(err, errlen, "%s=%s: expected an integer in %ld..%ld", name, s, lo, hi);
+        return -1;
+    }
+    *v = x;
+    return 1;
+}
+
+int hr_image_config_from_env(hr_image_config *c, char *err, size_t errlen)
+{
+    hr_image_config n = *c;
+    long v;
+    const char *s = getenv("HEADROOM_IMAGES");
+    if (s && *s) {
+        if (strcmp(s, "on") && strcmp(s, "off")) {
+            snprintf(err, errlen, "HEADROOM_IMAGES=%s: expected on or off", s);
+            return -1;
+        }
+        n.enabled = !strcmp(s, "on");
+    }
+    if ((s = getenv("HEADROOM_IMAGE_DEFAULT")) && *s) {
+        if (strcmp(s, "full_low") && strcmp(s, "preserve")) {
+            snprintf(err, errlen, "HEADROOM_IMAGE_DEFAULT=%s: expected full_low or preserve", s);
+            return -1;
+        }
+        n.default_preserve = !strcmp(s, "preserve");
+    }
+    int rc;
+    if ((rc = env_long("HEADROOM_IMAGE_MAX_PIXELS", 1, 1000000000L, &v, err, errlen)) < 0)
+        return -1;
+    if (rc)
+        n.max_pixels = (uint64_t)v;
+    if ((rc = env_long("HEADROOM_IMAGE_MAX_BYTES", 1, 1L << 30, &v, err, errlen)) < 0)
+        return -1;
+    if (rc)
+        n.max_bytes = (size_t)v;
+    if ((rc = env_long("HEADROOM_IMAGE_MAX_SIDE", 16, 8192, &v, err, errlen)) < 0)
+        return -1;
+    if (rc)
+        n.max_side = (int)v;
+    if ((rc = env_long("HEADROOM_IMAGE_JPEG_QUALITY", 1, 100, &v, err, errlen)) < 0)
+        return -1;
+    if (rc)
+        n.quality = (int)v;
+    if ((s = getenv("HEADROOM_IMAGE_ROUTER_MODEL")))
+        snprintf(n.router_model, sizeof n.router_model, "%s", s);
+    *c = n;
+    return 0;
+}
+
+static pthread_once_t g_cfg_once = PTHREAD_ONCE_INIT;
+static hr_image_config g_cfg;
+
+static void cfg_init(void)
+{
+    char err[200];
+    hr_image_config_default(&g_cfg);
+    if (hr_image_config_from_env(&g_cfg, err, sizeof err) != 0)
+        hr_logf(HR_LOG_WARN, "image settings: %s; using defaults", err);
+}
+
+const hr_image_config *hr_image_config_process(void)
+{
+    pthread_once(&g_cfg_once, cfg_init);
+    return &g_cfg;
+}
+
+/* ---- token estimates ---------------------------------------------------------------------- */
+
+long long hr_image_tokens_openai(int w, int h, int low_detail)
+{
+    if (low_detail || w < 1 || h < 1)
+        return 85;
+    double fw = w, fh = h;
+    double s = fmin(1.0, 2048.0 / fmax(fw, fh)); /* fit in 2048 x 2048 */
+    fw *= s;
+    fh *= s;
+    s = fmin(1.0, 768.0 / fmin(fw, fh)); /* shortest side to 768 */
+    fw *= s;
+    fh *= s;
+    long long tiles = (long long)ceil(fw / 512.0) * (long long)ceil(fh / 512.0);
+    return 85 + 170 * tiles;
+}
+
+long long hr_image_tokens_anthropic(int w, int h)
+{
+    if (w < 1 || h < 1)
+        return 0;
+    int fw, fh;
+    hr_image_fit_size(w, h, 1568, &fw, &fh); /* the provider's own downscale */
+    return ((long long)fw * fh + 749) / 750;
+}
+
+/* ---- the router ----------------------------------------------------------------------------- */
+
+static pthread_mutex_t g_router_mu = PTHREAD_MUTEX_INITIALIZER;
+static hr_ml_session *g_router;
+static char g_router_path[512];
+
+static hr_ml_session *router_session(const char *path)
+{
+    pthread_mutex_lock(&g_router_mu);
+    if (!g_router || strcmp(g_router_path, path)) {
+        hr_ml_session_close(g_router);
+        hr_ml_session_config sc;
+        hr_ml_error err;
+        hr_ml_session_config_init(&sc, "image_router", &hr_ml_kind_encoder, path);
+        g_router = hr_ml_session_open(&sc, &err);
+        snprintf(g_router_path, sizeof g_router_path, "%s", path);
+        if (!g_router)
+            hr_logf(HR_LOG_WARN, "image router: %s", err.msg);
+    }
+    hr_ml_session *s = g_router;
+    pthread_mutex_unlock(&g_router_mu);
+    return s;
+}
+
+/* The technique for this question: the router's label, or the configured default when no
+ * router is set. NULL = the router failed (fail open: leave the images). */
+static const char *choose_technique(const hr_image_config *c, const char *q, size_t qlen)
+{
+    static const char *const known[] = {"full_low", "preserve", "crop", "transcode"};
+    if (!c->router_model[0])
+        return c->default_preserve ? "preserve" : "full_low";
+    hr_ml_session *s = router_session(c->router_model);
+    hr_ml_class_result r;
+    hr_ml_error err;
+    if (!s || hr_ml_classify(s, q ? q : "", qlen, &r, &err) != HR_ML_OK)
+        return NULL;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!strcmp(r.label, known[i]))
+            return known[i];
+    return "preserve"; /* a label we do not implement: leave the image */
+}
+
+/* ---- one request ---------------------------------------------------------------------------- */
+
+#define MAX_EDITS 512
+
+typedef struct image_run {
+    const hr_image_config *c;
+    hr_shape shape;
+    hr_json_doc doc;
+    double deadline;
+    hr_json_edit edits[MAX_EDITS];
+    hr_buf reps[MAX_EDITS];
+    size_t n_edits;
+    hr_buf question;    /* the question the current technique was chosen for */
+    const char *technique; /* NULL until the first user message */
+    int counting;       /* first pass: only count image parts (no decoding) */
+    int did_low, did_resize;
+    hr_buf raw, enc;
+    hr_images_result *out;
+} image_run;
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int str_eq(const image_run *r, uint32_t obj, const char *key, const char *want)
+{
+    return hr_json_string_eq(&r->doc, hr_json_get(&r->doc, obj, key), want);
+}
+
+/* Queues "replace [start, end) with text" (text copied). -1: no room or out of memory. */
+static int add_edit(image_run *r, size_t start, size_t end, const char *text, size_t len)
+{
+    if (r->n_edits == MAX_EDITS)
+        return -1;
+    hr_buf *b = &r->reps[r->n_edits];
+    if (hr_buf_append(b, text, len) != 0)
+        return -1;
+    r->edits[r->n_edits++] = (hr_json_edit){start, end, b->data, b->len};
+    return 0;
+}
+
+/* Dimensions of a data: URL's image (header only); 0 if unknown. */
+static int data_url_size(image_run *r, uint32_t url, int *w, int *h)
+{
+    hr_buf s = HR_BUF_INIT;
+    int ok = 0;
+    if (hr_json_string(&r->doc, url, &s) == 0 && s.data && !strncmp(s.data, "data:", 5)) {
+        const char *comma = strstr(s.data, ";base64,");
+        hr_buf_reset(&r->raw);
+        hr_image_info info;
+        hr_image_error err;
+        if (comma && s.len - (size_t)(comma + 8 - s.data) <= r->c->max_bytes / 3 * 4 + 4 &&
+            hr_base64_decode(comma + 8, s.len - (size_t)(comma + 8 - s.data), &r->raw) == 0 &&
+            hr_image_probe((const uint8_t *)r->raw.data, r->raw.len, &info, &err) == 0) {
+            int swap = info.orientation >= 5;
+            *w = swap ? info.h : info.w;
+            *h = swap ? info.w : info.h;
+            ok = 1;
+        }
+    }
+    hr_buf_free(&s);
+    return ok;
+}
+
+/* OpenAI: set "detail":"low" on obj (chat's image_url object, or a Responses part). */
+static int openai_low(image_run *r, uint32_t obj, uint32_t url)
+{
+    const hr_json_node *o = hr_json_at(&r->doc, obj);
+    int w = 0, h = 0;
+    int known = url != HR_JSON_NONE && data_url_size(r, url, &w, &h);
+    uint32_t d = hr_json_get(&r->doc, obj, "detail");
+    int already = d != HR_JSON_NONE && hr_json_string_eq(&r->doc, d, "low");
+    long long before = known ? hr_image_tokens_openai(w, h, already) : 0;
+    long long after = known ? 85 : 0;
+    int keep = already || strcmp(r->technique, "full_low") != 0;
+    r->out->tokens_before += before;
+    r->out->tokens_after += keep ? before : after;
+    if (keep)
+        return 0;
+    static const char low[] = "\"low\"", member[] = ",\"detail\":\"low\"";
+    int rc = d != HR_JSON_NONE
+                 ? add_edit(r, r->doc.nodes[d].start, r->doc.nodes[d].end, low, sizeof low - 1)
+                 : add_edit(r, o->end - 1, o->end - 1, member, sizeof member - 1);
+    r->out->edited += rc == 0;
+    r->did_low |= rc == 0;
+    return rc;
+}
+
+/* Anthropic base64 source: decode, fit to max_side, JPEG; edits data and media_type. */
+static int anthropic_resize(image_run *r, uint32_t source)
+{
+    uint32_t data = hr_json_get(&r->doc, source, "data");
+    uint32_t media = hr_json_get(&r->doc, source, "media_type");
+    const hr_json_node *dn = hr_json_at(&r->doc, data);
+    if (!str_eq(r, source, "type", "base64") || !dn || dn->type != HR_JSON_STRING || media == HR_JSON_NONE)
+        return 0; /* URL and file sources are never fetched */
+    if ((size_t)(dn->end - dn->start) > r->c->max_bytes / 3 * 4 + 6) {
+        r->out->failed_open = 1;
+        return 0;
+    }
+    hr_buf_reset(&r->raw);
+    hr_buf_reset(&r->enc);
+    /* base64 has no escapes: the span between the quotes is the text */
+    hr_image_info info;
+    hr_image_error err;
+    if (hr_base64_decode(r->doc.src + dn->start + 1, dn->end - dn->start - 2, &r->raw) != 0 ||
+        hr_image_probe((const uint8_t *)r->raw.data, r->raw.len, &info, &err) != 0) {
+        r->out->failed_open = 1;
+        return 0;
+    }
+    int w = info.orientation >= 5 ? info.h : info.w, h = info.orientation >= 5 ? info.w : info.h;
+    int tw, th;
+    long long before = hr_image_tokens_anthropic(w, h);
+    r->out->tokens_before += before;
+    if (!hr_image_fit_size(w, h, r->c->max_side, &tw, &th) || strcmp(r->technique, "full_low")) {
+        r->out->tokens_after += before;
+        return 0;
+    }
+    hr_image img, small;
+    if (mono_ms() > r->deadline ||
+        hr_image_decode_scaled((const uint8_t *)r->raw.data, r->raw.len, r->c->max_pixels,
+                               r->c->max_side, &img, &err) != 0) {
+        r->out->tokens_after += before;
+        r->out->failed_open = 1;
+        return 0;
+    }
+    int rc = hr_image_resize(&img, tw, th, &small, &err);
+    hr_image_free(&img);
+    hr_buf jpeg = HR_BUF_INIT;
+    if (rc == 0)
+        rc = hr_image_encode_jpeg(&small, r->c->quality, &jpeg, &err);
+    hr_image_free(&small);
+    if (rc == 0)
+        rc = hr_buf_putc(&r->enc, '"') || hr_base64_encode(jpeg.data, jpeg.len, &r->enc) ||
+             hr_buf_putc(&r->enc, '"');
+    hr_buf_free(&jpeg);
+    static const char jpeg_type[] = "\"image/jpeg\"";
+    if (rc != 0 || add_edit(r, dn->start, dn->end, r->enc.data, r->enc.len) != 0 ||
+        add_edit(r, r->doc.nodes[media].start, r->doc.nodes[media].end, jpeg_type,
+                 sizeof jpeg_type - 1) != 0) {
+        r->out->tokens_after += before;
+        r->out->failed_open = 1;
+        return -1;
+    }
+    r->out->tokens_after += hr_image_tokens_anthropic(tw, th);
+    r->out->edited++;
+    r->did_resize = 1;
+    return 0;
+}
+
+static int walk_parts(image_run *r, uint32_t content, int depth);
+
+/* One content part of any shape. */
+static int visit_part(image_run *r, uint32_t part, int depth)
+{
+    const hr_json_node *p = hr_json_at(&r->doc, part);
+    if (!p || p->type != HR_JSON_OBJECT)
+        return 0;
+    if (r->shape == HR_SHAPE_OPENAI_CHAT && str_eq(r, part, "type", "image_url")) {
+        uint32_t iu = hr_json_get(&r->doc, part, "image_url");
+        const hr_json_node *n = hr_json_at(&r->doc, iu);
+        r->out->images++;
+        return !r->counting && n && n->type == HR_JSON_OBJECT && n->count
+                   ? openai_low(r, iu, hr_json_get(&r->doc, iu, "url"))
+                   : 0;
+    }
+    if (r->shape == HR_SHAPE_OPENAI_RESPONSES && str_eq(r, part, "type", "input_image")) {
+        r->out->images++;
+        return r->counting ? 0 : openai_low(r, part, hr_json_get(&r->doc, part, "image_url"));
+    }
+    if (r->shape == HR_SHAPE_ANTHROPIC_MESSAGES && str_eq(r, part, "type", "image")) {
+        r->out->images++;
+        return r->counting ? 0 : anthropic_resize(r, hr_json_get(&r->doc, part, "source"));
+    }
+    /* tool results (Anthropic) and nested content carry images too */
+    return depth < 2 ? walk_parts(r, hr_json_get(&r->doc, part, "content"), depth + 1) : 0;
+}
+
+static int walk_parts(image_run *r, uint32_t content, int depth)
+{
+    const hr_json_node *c = hr_json_at(&r->doc, content);
+    if (!c || c->type != HR_JSON_ARRAY)
+        return 0;
+    for (uint32_t i = c->first_child; i != HR_JSON_NONE; i = r->doc.nodes[i].next)
+        if (visit_part(r, i, depth) != 0)
+            return -1;
+    return 0;
+}
+
+/* The messages (chat, Anthropic) or input items (Responses) array. */
+static uint32_t message_list(const image_run *r)
+{
+    return hr_json_get(&r->doc, 0, r->shape == HR_SHAPE_OPENAI_RESPONSES ? "input" : "messages");
+}
+
+/* The technique for question q, asking the router only when q differs from the previous
+ * question asked (a conversation's images mostly share one). NULL router result: leave
+ * the images (fail open). */
+static void set_question(image_run *r, const hr_buf *q)
+{
+    if (r->technique && r->question.len == q->len &&
+        (q->len == 0 || memcmp(r->question.data, q->data, q->len) == 0))
+        return;
+    hr_buf_reset(&r->question);
+    if (q->len)
+        hr_buf_append(&r->question, q->data, q->len);
+    r->technique = choose_technique(r->c, q->data, q->len);
+    if (!r->technique) {
+        r->technique = "preserve";
+        r->out->failed_open = 1;
+    }
+    r->out->technique = r->technique;
+}
+
+/* Each image is decided by the question asked with it: the text of the latest user message
+ * at or before it. So an image's bytes depend only on the conversation up to it, and
+ * earlier turns keep their bytes when a later question differs (cache prefixes stay). */
+static int walk_messages(image_run *r, uint32_t msgs)
+{
+    const hr_json_node *m = hr_json_at(&r->doc, msgs);
+    if (!m || m->type != HR_JSON_ARRAY)
+        return 0;
+    hr_buf q = HR_BUF_INIT;
+    int rc = 0;
+    for (uint32_t i = m->first_child; rc == 0 && i != HR_JSON_NONE; i = r->doc.nodes[i].next) {
+        uint32_t content = hr_json_get(&r->doc, i, "content");
+        if (!r->counting && str_eq(r, i, "role", "user")) {
+            hr_buf_reset(&q);
+            if (hr_policy_user_text(&r->doc, content, &q) != 0)
+                rc = -1;
+            else if (q.len || !r->technique)
+                set_question(r, &q);
+        }
+        if (rc == 0 && !r->counting && !r->technique) { /* images before any user text */
+            hr_buf_reset(&q);
+            set_question(r, &q);
+        }
+        if (rc == 0)
+            rc = walk_parts(r, content, 0);
+    }
+    hr_buf_free(&q);
+    return rc;
+}
+
+static int run_images(image_run *r, const char *body, size_t len)
+{
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    hr_json_error jerr;
+    if (hr_json_parse(&r->doc, body, len, &lim, &jerr) != 0)
+        return 0; /* not ours to judge: the text stage forwards it as is too */
+    uint32_t msgs = message_list(r);
+    r->counting = 1;
+    walk_messages(r, msgs);
+    r->counting = 0;
+    if (!r->out->images)
+        return 0;
+    r->out->images = 0;
+    if (walk_messages(r, msgs) != 0 || !r->n_edits)
+        return r->n_edits ? -1 : 0;
+    if (hr_json_splice(body, len, r->edits, r->n_edits, &r->out->body) != 0)
+        return -1;
+    r->out->modified = 1;
+    r->out->transform = r->did_low && r->did_resize ? "image" : r->did_low ? "image_low" : "image_resize";
+    return 0;
+}
+
+int hr_images_run(const hr_image_config *c, hr_shape shape, const char *body, size_t len,
+                  double deadline_ms, hr_images_result *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!c->enabled || !body || !memmem(body, len, "image", 5))
+        return 0; /* no image part can exist without the word in a type */
+    image_run *r = calloc(1, sizeof *r);
+    if (!r) {
+        out->failed_open = 1;
+        return 0;
+    }
+    r->c = c;
+    r->shape = shape;
+    r->deadline = deadline_ms;
+    r->out = out;
+    if (run_images(r, body, len) != 0) {
+        hr_buf_free(&out->body);
+        out->modified = 0;
+        out->failed_open = 1;
+        out->tokens_after = out->tokens_before;
+    }
+    for (size_t i = 0; i < MAX_EDITS; i++)
+        hr_buf_free(&r->reps[i]);
+    hr_buf_free(&r->raw);
+    hr_buf_free(&r->enc);
+    hr_buf_free(&r->question);
+    hr_json_doc_free(&r->doc);
+    free(r);
+    return 0;
+}
+
+void hr_images_result_free(hr_images_result *r) { hr_buf_free(&r->body); }
