@@ -281,7 +281,7 @@ int hr_route_debug_memory(const hr_request *req, hr_response *res)
     if (rc == 0)
         rc = hr_buf_puts(&b, ",\"accounting\":");
     if (rc == 0)
-        rc = hr_memory_report_json(&m, &b);
+        rc = hr_memory_report_json(&b);
     if (rc == 0)
         rc = hr_buf_puts(&b, ",\"ml\":");
     /* ML sessions own most of what can grow: their state, mapped and scratch bytes. */

@@ -60,11 +60,34 @@ static void attribute(const hr_mem_snapshot *m, const hr_memmap *mm, owners *o)
     }
 }
 
-int hr_memory_report_json(const hr_mem_snapshot *m, hr_buf *out)
+static size_t abs_diff(size_t a, size_t b) { return a > b ? a - b : b - a; }
+
+/* status and smaps are two reads a moment apart; while bodies arrive RssAnon can grow tens
+ * of MB between them. Read status on both sides of smaps and retry until the two agree
+ * within 1 % (or 256 KiB), so the kinds of mapping add up to the RssAnon reported beside
+ * them. Returns 1 when settled, 0 when memory kept moving through every try, -1 on error. */
+static int read_settled(hr_mem_snapshot *m, hr_memmap *mm)
 {
+    for (int attempt = 0; attempt < 5; attempt++) {
+        hr_mem_snapshot before;
+        if (hr_mem_read(0, &before) != 0 || hr_memmap_read(mm) != 0 || hr_mem_read(0, m) != 0)
+            return -1;
+        size_t slack = m->rss_anon / 100 > 256 * 1024 ? m->rss_anon / 100 : 256 * 1024;
+        if (abs_diff(before.rss_anon, m->rss_anon) <= slack &&
+            abs_diff(mm->anon_total, m->rss_anon) <= slack)
+            return 1;
+    }
+    return 0;
+}
+
+int hr_memory_report_json(hr_buf *out)
+{
+    hr_mem_snapshot snap;
     hr_memmap mm;
-    if (hr_memmap_read(&mm) != 0)
+    int settled = read_settled(&snap, &mm);
+    if (settled < 0)
         return -1;
+    const hr_mem_snapshot *m = &snap;
     owners o;
     attribute(m, &mm, &o);
     size_t explained = o.stacks + o.requests + o.cache + o.ccr + o.ranks + o.scratch +
@@ -73,14 +96,14 @@ int hr_memory_report_json(const hr_mem_snapshot *m, hr_buf *out)
         explained = m->rss_anon; /* the two reads are a moment apart */
     double ratio = m->rss_anon ? (double)explained / (double)m->rss_anon : 1.0;
     return hr_buf_printf(out,
-        "{\"rss_anon\":%zu,\"explained\":%zu,\"unexplained\":%zu,\"explained_ratio\":%.4f,"
+        "{\"settled\":%s,\"rss_anon\":%zu,\"explained\":%zu,\"unexplained\":%zu,\"explained_ratio\":%.4f,"
         "\"owners\":{\"thread_stacks\":%zu,\"threads\":%d,\"request_buffers\":%zu,"
         "\"session_cache\":%zu,\"ccr_memory_store\":%zu,\"token_ranks\":%zu,\"ml_scratch\":%zu,"
         "\"heap_free_held\":%zu,\"other_allocations\":%zu,\"library_data\":%zu},"
         "\"mappings\":{\"heap_arenas\":%zu,\"thread_stacks\":%zu,\"stack_count\":%d,"
         "\"anon_mmaps\":%zu,\"file_private\":%zu,\"anon_total\":%zu},"
         "\"rss_file\":{\"total\":%zu,\"libraries\":%zu,\"other_files\":%zu}}",
-        m->rss_anon, explained, m->rss_anon - explained, ratio, o.stacks, m->threads,
+        settled ? "true" : "false", m->rss_anon, explained, m->rss_anon - explained, ratio, o.stacks, m->threads,
         o.requests, o.cache, o.ccr, o.ranks, o.scratch, o.heap_free, o.other, o.libdata,
         mm.heap_arenas, mm.thread_stacks, mm.n_thread_stacks, mm.anon_mmaps, mm.file_private,
         mm.anon_total, m->rss_file, mm.file_libraries, mm.file_other);

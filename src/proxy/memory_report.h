@@ -25,8 +25,10 @@
 #include "sys/buf.h"
 #include "sys/mem.h"
 
-/* Appends {"rss_anon":..,"explained_ratio":..,"owners":{..},"mappings":{..},"rss_file":{..}}.
+/* Reads /proc/self/status and smaps itself, retrying until the two agree ("settled":
+ * false when memory kept moving through every try).
+ * Appends {"settled":..,"rss_anon":..,"explained_ratio":..,"owners":{..},"mappings":{..},"rss_file":{..}}.
  * 0 ok, -1 on allocation failure or unreadable /proc. */
-int hr_memory_report_json(const hr_mem_snapshot *m, hr_buf *out);
+int hr_memory_report_json(hr_buf *out);
 
 #endif
