@@ -6,6 +6,7 @@
  * order and linked by index, which keeps a node at 36 bytes and makes freeing one call.
  */
 #include "json/json.h"
+#include "sys/jsonesc.h"
 
 #include <errno.h>
 #include <math.h>
@@ -667,38 +668,7 @@ int hr_json_unescape(const char *s, size_t len, hr_buf *out)
 
 int hr_json_write_string(hr_buf *out, const char *s, size_t len)
 {
-    if (hr_buf_reserve(out, len + 2) != 0 || hr_buf_putc(out, '"') != 0)
-        return -1;
-    size_t i = 0;
-    while (i < len) {
-        size_t run = i;
-        while (run < len) {
-            unsigned char c = (unsigned char)s[run];
-            if (c == '"' || c == '\\' || c < 0x20)
-                break;
-            run++;
-        }
-        if (hr_buf_append(out, s + i, run - i) != 0)
-            return -1;
-        if (run >= len)
-            break;
-        unsigned char c = (unsigned char)s[run];
-        int rc;
-        switch (c) {
-        case '"': rc = hr_buf_append(out, "\\\"", 2); break;
-        case '\\': rc = hr_buf_append(out, "\\\\", 2); break;
-        case '\n': rc = hr_buf_append(out, "\\n", 2); break;
-        case '\r': rc = hr_buf_append(out, "\\r", 2); break;
-        case '\t': rc = hr_buf_append(out, "\\t", 2); break;
-        case '\b': rc = hr_buf_append(out, "\\b", 2); break;
-        case '\f': rc = hr_buf_append(out, "\\f", 2); break;
-        default: rc = hr_buf_printf(out, "\\u%04x", c); break;
-        }
-        if (rc != 0)
-            return -1;
-        i = run + 1;
-    }
-    return hr_buf_putc(out, '"');
+    return hr_json_escape(out, s, len);
 }
 
 int hr_json_write_raw(hr_buf *out, const hr_json_doc *d, uint32_t node)
