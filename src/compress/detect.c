@@ -11,11 +11,12 @@
 #include "compress/detect.h"
 
 #include "ccr/marker.h"
+#include "compress/compressors.h"
 #include "compress/diff.h"
 #include "compress/kompress.h"
 #include "compress/listing.h"
-#include "compress/rows.h"
 #include "compress/logs.h"
+#include "compress/rows.h"
 #include "compress/search.h"
 #include "compress/text.h"
 
@@ -822,31 +823,12 @@ hr_content_type hr_detect(const char *in, size_t len)
     return best;
 }
 
-/* ---- routing ------------------------------------------------------------------------ */
+/* ---- routing: the compressor table's types (compressors.h) ------------------------- */
 
 hr_compressor_fn hr_detect_compressor(hr_content_type t)
 {
-    switch (t) {
-    case HR_CT_LOG:
-        return hr_compress_logs;
-    case HR_CT_SEARCH:
-        return hr_compress_search;
-    case HR_CT_DIFF:
-        return hr_compress_diff;
-    case HR_CT_LISTING:
-        return hr_compress_listing;
-    case HR_CT_TABLE:
-        return hr_compress_table;
-    case HR_CT_PROGRESS:
-        return hr_compress_progress;
-    case HR_CT_GITSTAT:
-        return hr_compress_gitstat;
-    case HR_CT_CODE:
-    case HR_CT_PROSE:
-        return hr_compress_text;
-    default:
-        return NULL;
-    }
+    const hr_compressor *r = t == HR_CT_JSON ? NULL : hr_compressor_for_type(t);
+    return r ? r->fn : NULL;
 }
 
 hr_compressor_fn hr_detect_pick(const char *in, size_t len, hr_content_type *type)
@@ -861,9 +843,7 @@ hr_compressor_fn hr_detect_pick(const char *in, size_t len, hr_content_type *typ
 static int compress_one(const char *in, size_t len, hr_content_type t, const hr_compress_opts *o,
                         hr_compressor_fn json_fn, hr_compress_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->unit = "lines";
-    res->compressor = "none"; /* names stay valid when nothing applies */
+    hr_compress_name(HR_COMPRESSOR_NONE, res); /* names stay valid when nothing applies */
     hr_compressor_fn fn = t == HR_CT_JSON ? json_fn : hr_detect_compressor(t);
     /* prose above the size threshold goes to Kompress when a model is configured (code
      * only when asked); whatever it leaves falls back to the text compressor below */
@@ -935,16 +915,16 @@ static int compress_sections(const char *in, size_t len, const hr_sections *s,
         return 0;
     }
     unsigned long long kept = count_lines(res->out.data, res->out.len);
-    return hr_text_finish(in, len, res, count_lines(in, len), kept, "lines", "mixed");
+    const hr_compressor *mixed = hr_compressor_row(HR_COMPRESSOR_MIXED);
+    res->unit = mixed->unit;
+    res->compressor = mixed->name;
+    return hr_compress_finish(in, len, res, count_lines(in, len), kept);
 }
 
 int hr_compress_detected(const char *in, size_t len, const hr_compress_opts *opts,
                          hr_compressor_fn json_fn, hr_compress_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->unit = "lines";
-    res->compressor = "none";
-    if (!in || len == 0 || hr_marker_present(in, len))
+    if (!hr_compress_begin(HR_COMPRESSOR_NONE, in, len, res))
         return 0;
     hr_sections s;
     if (hr_detect_sections(in, len, &s) != 0)

@@ -7,7 +7,7 @@
  */
 #include "compress/logs.h"
 
-#include "ccr/marker.h"
+#include "compress/compressors.h"
 #include "compress/rows.h"
 #include "compress/text.h"
 #include "sys/relevance.h"
@@ -538,16 +538,14 @@ static int write_kept(const char *in, const hr_lines *l, const log_scan *sc, hr_
 int hr_compress_logs(const char *in, size_t len, const hr_compress_opts *opts,
                      hr_compress_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->unit = "lines";
-    res->compressor = "logs";
-    unsigned min_lines = opts && opts->log_min_lines ? opts->log_min_lines : 50;
-    if (!in || len == 0 || hr_marker_present(in, len))
+    if (!hr_compress_begin(HR_COMPRESSOR_LOGS, in, len, res))
         return 0;
+    hr_compress_opts o;
+    hr_compress_limits(HR_COMPRESSOR_LOGS, opts, &o);
     hr_lines l;
     if (hr_lines_split(in, len, &l) != 0)
         return -1;
-    if (l.n < min_lines) {
+    if (l.n < o.log_min_lines) {
         hr_lines_free(&l);
         return 0;
     }
@@ -563,7 +561,7 @@ int hr_compress_logs(const char *in, size_t len, const hr_compress_opts *opts,
                                omitted, hr_log_format_name(in, len), counts[HR_LOG_LEVEL_ERROR],
                                counts[HR_LOG_LEVEL_WARN], counts[HR_LOG_LEVEL_OTHER]);
             if (rc == 0)
-                rc = hr_text_finish(in, len, res, l.n, kept, "lines", "logs");
+                rc = hr_compress_finish(in, len, res, l.n, kept);
         } else {
             hr_buf_free(&res->out);
         }

@@ -12,6 +12,7 @@
 #include "compress/smart_crusher.h"
 
 #include "ccr/marker.h"
+#include "compress/compressors.h"
 #include "compress/json_table.h"
 #include "compress/query.h"
 #include "json/json.h"
@@ -1175,9 +1176,7 @@ int hr_compress_smart_crusher(const char *in, size_t len, const hr_compress_opts
 int hr_compress_smart_crusher_hashed(const char *in, size_t len, const char *hash,
                                      const hr_compress_opts *opts, hr_compress_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->unit = "items";
-    res->compressor = "smart_crusher";
+    hr_compress_name(HR_COMPRESSOR_SMART_CRUSHER, res);
     if (!hr_smart_crusher_looks_json(in, len))
         return 0;
     hr_json_doc doc;
