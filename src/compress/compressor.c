@@ -49,10 +49,20 @@ void hr_compress_name(hr_compressor_id id, hr_compress_result *res)
     res->compressor = r->name;
 }
 
-int hr_compress_begin(hr_compressor_id id, const char *in, size_t len, hr_compress_result *res)
+int hr_compress_begin(hr_compressor_id id, const char *in, size_t len,
+                      const hr_compress_opts *given, hr_compress_opts *o, hr_compress_result *res)
 {
     hr_compress_name(id, res);
+    if (o)
+        hr_compress_limits(id, given, o);
     return in && len && !hr_marker_present(in, len);
+}
+
+int hr_compress_end(hr_compress_result *res, int rc)
+{
+    if (rc != 0)
+        hr_compress_result_free(res);
+    return rc;
 }
 
 int hr_compress_finish(const char *in, size_t len, hr_compress_result *res,

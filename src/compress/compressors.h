@@ -82,9 +82,16 @@ const hr_compressor_limit *hr_compressor_limit_find(const char *name);
  * is compressed). */
 void hr_compress_name(hr_compressor_id id, hr_compress_result *res);
 
-/* hr_compress_name, then 1 when in[0..len) is worth a look: non-empty and holding no
- * marker (already compressed: leave it alone). 0: return res as it is. */
-int hr_compress_begin(hr_compressor_id id, const char *in, size_t len, hr_compress_result *res);
+/* The opening of every compressor: hr_compress_name, then, when o is not NULL, the options
+ * it runs with (hr_compress_limits of given). Returns 1 when in[0..len) is worth a look:
+ * non-empty and holding no marker (already compressed: leave it alone); 0: return res as
+ * it is. */
+int hr_compress_begin(hr_compressor_id id, const char *in, size_t len,
+                      const hr_compress_opts *given, hr_compress_opts *o, hr_compress_result *res);
+
+/* The closing of every compressor: on an error (rc != 0) the result is emptied, so a
+ * caller never sees half an output. Returns rc. */
+int hr_compress_end(hr_compress_result *res, int rc);
 
 /* The options a compressor runs with: given (the defaults when NULL) with every limit of
  * row id that is 0 set to its default. */

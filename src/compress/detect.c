@@ -868,8 +868,7 @@ static int append_inner(hr_buf *out, const hr_compress_result *r, int newline)
     size_t from = 0;
     while (hr_marker_find(r->out.data, r->out.len, from, &m)) {
         int rc = hr_buf_append(out, r->out.data + from, m.start - from);
-        rc |= m.gap ? hr_buf_printf(out, "[%llu %s omitted]", m.total, m.unit)
-                    : hr_buf_printf(out, "[%llu %s compressed to %llu]", m.total, m.unit, m.kept);
+        rc |= hr_marker_write_note(out, m.total, m.unit, m.kept, m.gap);
         if (rc != 0)
             return -1;
         from = m.end;
@@ -924,7 +923,7 @@ static int compress_sections(const char *in, size_t len, const hr_sections *s,
 int hr_compress_detected(const char *in, size_t len, const hr_compress_opts *opts,
                          hr_compressor_fn json_fn, hr_compress_result *res)
 {
-    if (!hr_compress_begin(HR_COMPRESSOR_NONE, in, len, res))
+    if (!hr_compress_begin(HR_COMPRESSOR_NONE, in, len, opts, NULL, res))
         return 0;
     hr_sections s;
     if (hr_detect_sections(in, len, &s) != 0)
@@ -935,7 +934,5 @@ int hr_compress_detected(const char *in, size_t len, const hr_compress_opts *opt
     else
         rc = compress_sections(in, len, &s, opts, json_fn, res);
     hr_sections_free(&s);
-    if (rc != 0)
-        hr_compress_result_free(res);
-    return rc;
+    return hr_compress_end(res, rc);
 }

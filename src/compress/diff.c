@@ -493,10 +493,9 @@ static void choose_files(diff_doc *x, const hr_compress_opts *o)
 int hr_compress_diff(const char *in, size_t len, const hr_compress_opts *opts,
                      hr_compress_result *res)
 {
-    if (!hr_compress_begin(HR_COMPRESSOR_DIFF, in, len, res))
-        return 0;
     hr_compress_opts o;
-    hr_compress_limits(HR_COMPRESSOR_DIFF, opts, &o);
+    if (!hr_compress_begin(HR_COMPRESSOR_DIFF, in, len, opts, &o, res))
+        return 0;
     diff_doc x = {in, {0, NULL}, NULL, 0, 0, NULL};
     if (hr_lines_split(in, len, &x.l) != 0)
         return -1;
@@ -521,7 +520,5 @@ int hr_compress_diff(const char *in, size_t len, const hr_compress_opts *opts,
     free(x.f);
     free(x.d);
     hr_lines_free(&x.l);
-    if (rc != 0)
-        hr_compress_result_free(res);
-    return rc;
+    return hr_compress_end(res, rc);
 }

@@ -701,7 +701,7 @@ static int compress_words(hr_kompress *k, const char *in, size_t len, const hr_k
 int hr_kompress_compress(hr_kompress *k, const char *in, size_t len, double deadline_ms,
                          hr_compress_result *res)
 {
-    if (!hr_compress_begin(HR_COMPRESSOR_KOMPRESS, in, len, res) || !k)
+    if (!hr_compress_begin(HR_COMPRESSOR_KOMPRESS, in, len, NULL, NULL, res) || !k)
         return 0;
     hr_kwords w;
     if (hr_kompress_split(in, len, &w) != 0)
@@ -712,9 +712,7 @@ int hr_kompress_compress(hr_kompress *k, const char *in, size_t len, double dead
     else
         rc = compress_words(k, in, len, &w, deadline_ms, res);
     hr_kwords_free(&w);
-    if (rc != 0)
-        hr_compress_result_free(res);
-    return rc;
+    return hr_compress_end(res, rc);
 }
 
 int hr_compress_kompress(const char *in, size_t len, const hr_compress_opts *opts,

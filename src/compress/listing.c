@@ -567,7 +567,7 @@ static int listing_shaped(const listing *L)
 int hr_compress_listing(const char *in, size_t len, const hr_compress_opts *opts,
                         hr_compress_result *res)
 {
-    if (!hr_compress_begin(HR_COMPRESSOR_LISTING, in, len, res) || memchr(in, '\0', len))
+    if (!hr_compress_begin(HR_COMPRESSOR_LISTING, in, len, opts, NULL, res) || memchr(in, '\0', len))
         return 0;
     listing L;
     memset(&L, 0, sizeof L);
@@ -602,7 +602,5 @@ int hr_compress_listing(const char *in, size_t len, const hr_compress_opts *opts
     free(L.e);
     hr_buf_free(&L.dirs);
     hr_lines_free(&L.l);
-    if (rc != 0)
-        hr_compress_result_free(res);
-    return rc;
+    return hr_compress_end(res, rc);
 }

@@ -7,6 +7,7 @@
  */
 #include "compress/rows.h"
 
+#include "ccr/marker.h"
 #include "compress/compressors.h"
 #include "compress/logs.h"
 #include "compress/text.h"
@@ -718,7 +719,8 @@ static int write_rows(rows *r, hr_compress_result *res)
             continue;
         }
         if (r->mode == ROWS_TABLE)
-            rc |= hr_buf_printf(&res->out, "[%zu rows omitted]\n", e - i);
+            rc |= hr_marker_write_note(&res->out, e - i, "rows", 0, 1) != 0 ||
+                  hr_buf_putc(&res->out, '\n') != 0;
         else if (r->mode == ROWS_STAT)
             rc |= hr_buf_printf(&res->out, "[%zu more file%s]\n", recs, recs == 1 ? "" : "s");
         else
@@ -784,9 +786,7 @@ static int compress_rows(const char *in, size_t len, const hr_compress_opts *opt
     if (rc == 0)
         rc = write_rows(&r, res);
     rows_free(&r);
-    if (rc != 0)
-        hr_compress_result_free(res);
-    return rc;
+    return hr_compress_end(res, rc);
 }
 
 int hr_compress_table(const char *in, size_t len, const hr_compress_opts *opts,

@@ -583,10 +583,9 @@ static int doc_init(search_doc *d, const char *in, size_t len)
 int hr_compress_search(const char *in, size_t len, const hr_compress_opts *opts,
                        hr_compress_result *res)
 {
-    if (!hr_compress_begin(HR_COMPRESSOR_SEARCH, in, len, res))
-        return 0;
     hr_compress_opts o;
-    hr_compress_limits(HR_COMPRESSOR_SEARCH, opts, &o);
+    if (!hr_compress_begin(HR_COMPRESSOR_SEARCH, in, len, opts, &o, res))
+        return 0;
     search_doc d;
     int rc = doc_init(&d, in, len);
     if (rc == 0)
@@ -604,7 +603,5 @@ int hr_compress_search(const char *in, size_t len, const hr_compress_opts *opts,
         }
     }
     doc_free(&d);
-    if (rc != 0)
-        hr_compress_result_free(res);
-    return rc;
+    return hr_compress_end(res, rc);
 }

@@ -977,7 +977,7 @@ static int write_gap(void *p, uint32_t omitted)
     if (v->gaps++ == 0)
         rc |= hr_marker_write_gap(out, omitted, "items", v->cx->hash);
     else
-        rc |= hr_buf_printf(out, "[%u items omitted]", omitted);
+        rc |= hr_marker_write_note(out, omitted, "items", 0, 1);
     if (rc != 0 || hr_buf_putc(out, '"') != 0)
         return -1;
     return v->in_map ? hr_buf_puts(out, ":null") : 0;

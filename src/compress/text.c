@@ -272,8 +272,7 @@ static int collapse_lines(const char *in, const hr_lines *l, const line_info *li
 int hr_compress_text(const char *in, size_t len, const hr_compress_opts *opts,
                      hr_compress_result *res)
 {
-    (void)opts;
-    if (!hr_compress_begin(HR_COMPRESSOR_TEXT, in, len, res))
+    if (!hr_compress_begin(HR_COMPRESSOR_TEXT, in, len, opts, NULL, res))
         return 0;
     hr_lines l;
     if (hr_lines_split(in, len, &l) != 0)
@@ -291,7 +290,5 @@ int hr_compress_text(const char *in, size_t len, const hr_compress_opts *opts,
         hr_buf_free(&res->out);
     free(li);
     hr_lines_free(&l);
-    if (rc != 0)
-        hr_compress_result_free(res);
-    return rc;
+    return hr_compress_end(res, rc);
 }
