@@ -12,30 +12,28 @@
 
 #include "ccr/marker.h"
 #include "ccr/store.h"
+#include "ccr_store_fixture.h"
 #include "compress/compressors.h"
 #include "compress/detect.h"
 #include "compress/pipeline_instance.h"
 #include "compress/smart_crusher.h"
+#include "ml_test_files.h"
 
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static char *read_file(const char *path, size_t *len)
+/* The file as a NUL-terminated string (read_all gives an exact-size block). */
+static char *read_text(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    hr_buf b = HR_BUF_INIT;
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        assert_int_equal(hr_buf_append(&b, chunk, n), 0);
-    fclose(f);
-    assert_int_equal(hr_buf_putc(&b, '\0'), 0);
-    *len = b.len - 1;
-    return b.data;
+    uint8_t *b = read_all(path, len);
+    char *z = malloc(*len + 1);
+    assert_non_null(z);
+    memcpy(z, b, *len);
+    z[*len] = '\0';
+    free(b);
+    return z;
 }
 
 static const char *source_dir(void)
@@ -43,6 +41,30 @@ static const char *source_dir(void)
     const char *s = getenv("HEADROOM_SOURCE_DIR");
     assert_non_null(s); /* set by ctest */
     return s;
+}
+
+/* Calls fn on the bytes of every .txt file in tests/corpus. */
+typedef void (*corpus_fn)(const char *in, size_t len, void *ctx);
+
+static void for_each_corpus_file(corpus_fn fn, void *ctx)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/tests/corpus", source_dir());
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".txt") != 0)
+            continue;
+        char path[1400];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t len;
+        uint8_t *in = read_all(path, &len);
+        fn((const char *)in, len, ctx);
+        free(in);
+    }
+    closedir(d);
 }
 
 /* ---- the docs table ---------------------------------------------------------------- */
@@ -93,7 +115,7 @@ static void test_docs_table_matches_rows(void **state)
     char path[1024];
     snprintf(path, sizeof path, "%s/docs/compressors.md", source_dir());
     size_t len;
-    char *doc = read_file(path, &len);
+    char *doc = read_text(path, &len);
     assert_non_null(doc);
     char *section = strstr(doc, "## The compressor table");
     assert_non_null(section);
@@ -167,54 +189,44 @@ static void test_routing_follows_rows(void **state)
     assert_null(hr_compressor_by_name("no_such_compressor"));
 }
 
-/* Runs every corpus file through detection's pick (JSON through SmartCrusher) and checks
- * the result names the row it came from, and its closing marker counts in that row's unit. */
+/* One corpus file through detection's pick (JSON through SmartCrusher): the result names
+ * the row it came from, and its closing marker counts in that row's unit. ctx: the rows
+ * that compressed something. */
+static void check_result_row(const char *in, size_t len, void *ctx)
+{
+    int *reached = ctx;
+    hr_content_type t;
+    hr_compressor_fn fn = hr_detect_pick(in, len, &t);
+    const hr_compressor *row = hr_compressor_for_type(t);
+    if (t == HR_CT_JSON)
+        fn = hr_compress_smart_crusher;
+    hr_compress_opts o;
+    hr_compress_opts_default(&o);
+    hr_compress_result res;
+    assert_non_null(fn);
+    assert_int_equal(fn(in, len, &o, &res), 0);
+    /* compressed or not, the result carries its row's static name and unit */
+    assert_ptr_equal(res.compressor, row->name);
+    assert_ptr_equal(res.unit, row->unit);
+    if (res.compressed) {
+        hr_marker m, closing;
+        memset(&closing, 0, sizeof closing);
+        for (size_t from = 0; hr_marker_find(res.out.data, res.out.len, from, &m); from = m.end)
+            closing = m;
+        assert_int_equal(closing.end, res.out.len); /* the closing marker ends the output */
+        assert_string_equal(closing.unit, row->unit);
+        assert_int_equal(closing.total, res.units_total);
+        assert_string_equal(closing.hash, res.hash);
+        reached[row - hr_compressor_row(0)] = 1;
+    }
+    hr_compress_result_free(&res);
+}
+
 static void test_results_carry_their_row(void **state)
 {
     (void)state;
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/tests/corpus", source_dir());
-    DIR *d = opendir(dir);
-    assert_non_null(d);
     int reached[HR_COMPRESSOR_COUNT] = {0};
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (n < 5 || strcmp(e->d_name + n - 4, ".txt") != 0)
-            continue;
-        char path[1400];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        size_t len;
-        char *in = read_file(path, &len);
-        assert_non_null(in);
-        hr_content_type t;
-        hr_compressor_fn fn = hr_detect_pick(in, len, &t);
-        const hr_compressor *row = hr_compressor_for_type(t);
-        if (t == HR_CT_JSON)
-            fn = hr_compress_smart_crusher;
-        hr_compress_opts o;
-        hr_compress_opts_default(&o);
-        hr_compress_result res;
-        assert_non_null(fn);
-        assert_int_equal(fn(in, len, &o, &res), 0);
-        /* compressed or not, the result carries its row's static name and unit */
-        assert_ptr_equal(res.compressor, row->name);
-        assert_ptr_equal(res.unit, row->unit);
-        if (res.compressed) {
-            hr_marker m, closing;
-            memset(&closing, 0, sizeof closing);
-            for (size_t from = 0; hr_marker_find(res.out.data, res.out.len, from, &m); from = m.end)
-                closing = m;
-            assert_int_equal(closing.end, res.out.len); /* the closing marker ends the output */
-            assert_string_equal(closing.unit, row->unit);
-            assert_int_equal(closing.total, res.units_total);
-            assert_string_equal(closing.hash, res.hash);
-            reached[row - hr_compressor_row(0)] = 1;
-        }
-        hr_compress_result_free(&res);
-        free(in);
-    }
-    closedir(d);
+    for_each_corpus_file(check_result_row, reached);
     int distinct = 0;
     for (int id = 0; id < HR_COMPRESSOR_COUNT; id++)
         distinct += reached[id];
@@ -265,70 +277,56 @@ static void test_limits_come_from_rows(void **state)
 
 /* ---- stats keep every row ------------------------------------------------------------- */
 
+typedef struct stats_run {
+    hr_pipeline *p;
+    int compressed_by[HR_COMPRESSOR_COUNT];
+} stats_run;
+
+/* One text through the pipeline, remembering which row compressed it. */
+static void run_text(const char *in, size_t len, void *ctx)
+{
+    stats_run *r = ctx;
+    hr_compress_result res;
+    long long before, after;
+    assert_int_equal(hr_pipeline_compress_text(r->p, in, len, NULL, NULL, 0, NULL, &res, &before, &after), 0);
+    if (res.compressed)
+        r->compressed_by[hr_compressor_by_name(res.compressor) - hr_compressor_row(0)] = 1;
+    hr_compress_result_free(&res);
+}
+
 static void test_stats_keep_every_compressor(void **state)
 {
     (void)state;
-    hr_ccr_config cc;
-    hr_ccr_config_default(&cc);
-    cc.backend = HR_CCR_BACKEND_MEMORY;
-    char err[200];
-    hr_ccr_store *store = hr_ccr_store_open(&cc, err, sizeof err);
-    assert_non_null(store);
+    hr_ccr_store *store = memory_store();
     hr_pipeline_config c;
     hr_pipeline_config_default(&c);
-    hr_pipeline *p = hr_pipeline_new(&c, HR_PIPELINE_STORE_GIVEN, store);
-    assert_non_null(p);
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/tests/corpus", source_dir());
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    int compressed_by[HR_COMPRESSOR_COUNT] = {0};
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (n < 5 || strcmp(e->d_name + n - 4, ".txt") != 0)
-            continue;
-        char path[1400];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        size_t len;
-        char *in = read_file(path, &len);
-        assert_non_null(in);
-        hr_compress_result res;
-        long long before, after;
-        assert_int_equal(hr_pipeline_compress_text(p, in, len, NULL, NULL, 0, NULL, &res, &before, &after), 0);
-        if (res.compressed)
-            compressed_by[hr_compressor_by_name(res.compressor) - hr_compressor_row(0)] = 1;
-        hr_compress_result_free(&res);
-        free(in);
-    }
-    closedir(d);
+    stats_run r = {hr_pipeline_new(&c, HR_PIPELINE_STORE_GIVEN, store), {0}};
+    assert_non_null(r.p);
+    for_each_corpus_file(run_text, &r);
     /* plain text of repeats adds the text compressor's name */
     hr_buf extra = HR_BUF_INIT;
     for (int i = 0; i < 200; i++)
         hr_buf_printf(&extra, "The same sentence of prose, repeated for the text compressor.\n");
-    hr_compress_result res;
-    long long before, after;
-    assert_int_equal(hr_pipeline_compress_text(p, extra.data, extra.len, NULL, NULL, 0, NULL, &res, &before, &after), 0);
-    assert_true(res.compressed);
-    compressed_by[hr_compressor_by_name(res.compressor) - hr_compressor_row(0)] = 1;
-    hr_compress_result_free(&res);
+    run_text(extra.data, extra.len, &r);
     hr_buf_free(&extra);
+    assert_true(r.compressed_by[HR_COMPRESSOR_TEXT]);
     hr_pipeline_stats s;
-    hr_pipeline_stats_get(p, &s);
+    hr_pipeline_stats_get(r.p, &s);
     int expected = 0;
     for (int id = 0; id < HR_COMPRESSOR_COUNT; id++) {
-        if (!compressed_by[id])
+        if (!r.compressed_by[id])
             continue;
         expected++;
+        const char *name = hr_compressor_row((hr_compressor_id)id)->name;
         int found = 0;
         for (size_t k = 0; k < s.n_compressors; k++)
-            found |= !strcmp(s.compressors[k].name, hr_compressor_row((hr_compressor_id)id)->name);
+            found |= !strcmp(s.compressors[k].name, name);
         if (!found)
-            fail_msg("stats dropped compressor '%s'", hr_compressor_row((hr_compressor_id)id)->name);
+            fail_msg("stats dropped compressor '%s'", name);
     }
     assert_true(expected > 8); /* more names than the old fixed room of 8 */
     assert_int_equal(s.n_compressors, (size_t)expected);
-    hr_pipeline_free(p);
+    hr_pipeline_free(r.p);
     hr_ccr_store_close(store);
 }
 
