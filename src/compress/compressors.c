@@ -20,38 +20,51 @@
 #define LIMIT(field, def_, min_, max_)                                                        \
     {#field, offsetof(hr_compress_opts, field), (def_), (min_), (max_)}
 
+static int kompress_wants(const hr_compress_opts *o, hr_content_type t, size_t len)
+{
+    return o && hr_kompress_wants(o->kompress, t == HR_CT_CODE, len);
+}
+
+#define TYPE(t) HR_COMPRESSOR_TYPE(HR_CT_##t)
+
 static const hr_compressor k_rows[HR_COMPRESSOR_COUNT] = {
-    [HR_COMPRESSOR_SMART_CRUSHER] = {"smart_crusher", "items", hr_compress_smart_crusher,
-                                     HR_COMPRESSOR_TYPE(HR_CT_JSON), 1,
-                                     {LIMIT(max_items, 15, 1, 100000),
-                                      LIMIT(min_items, 5, 0, 0),
-                                      LIMIT(max_depth, 50, 0, 0)}},
-    [HR_COMPRESSOR_LOGS] = {"logs", "lines", hr_compress_logs, HR_COMPRESSOR_TYPE(HR_CT_LOG), 1,
-                            {LIMIT(log_min_lines, 50, 0, 0)}},
-    [HR_COMPRESSOR_SEARCH] = {"search", "matches", hr_compress_search,
-                              HR_COMPRESSOR_TYPE(HR_CT_SEARCH), 1,
-                              {LIMIT(search_per_file, 5, 0, 0),
-                               LIMIT(search_total, 30, 0, 0),
-                               LIMIT(search_files, 15, 0, 0)}},
-    [HR_COMPRESSOR_DIFF] = {"diff", "hunks", hr_compress_diff, HR_COMPRESSOR_TYPE(HR_CT_DIFF), 1,
-                            {LIMIT(diff_context, 2, 0, 0),
-                             LIMIT(diff_hunks_per_file, 10, 0, 0),
-                             LIMIT(diff_files, 20, 0, 0)}},
-    [HR_COMPRESSOR_TEXT] = {"text", "lines", hr_compress_text,
-                            HR_COMPRESSOR_TYPE(HR_CT_CODE) | HR_COMPRESSOR_TYPE(HR_CT_PROSE), 1,
-                            {{0}}},
-    [HR_COMPRESSOR_LISTING] = {"listing", "lines", hr_compress_listing,
-                               HR_COMPRESSOR_TYPE(HR_CT_LISTING), 1, {{0}}},
-    [HR_COMPRESSOR_TABLE] = {"table", "lines", hr_compress_table, HR_COMPRESSOR_TYPE(HR_CT_TABLE),
-                             1, {{0}}},
-    [HR_COMPRESSOR_PROGRESS] = {"progress", "lines", hr_compress_progress,
-                                HR_COMPRESSOR_TYPE(HR_CT_PROGRESS), 1, {{0}}},
-    [HR_COMPRESSOR_GITSTAT] = {"gitstat", "lines", hr_compress_gitstat,
-                               HR_COMPRESSOR_TYPE(HR_CT_GITSTAT), 1, {{0}}},
-    [HR_COMPRESSOR_KOMPRESS] = {"kompress", "words", hr_compress_kompress, 0, 1, {{0}}},
-    [HR_COMPRESSOR_MIXED] = {"mixed", "lines", NULL, 0, 0, {{0}}},
-    [HR_COMPRESSOR_IMAGE] = {"image", "images", NULL, 0, 0, {{0}}},
-    [HR_COMPRESSOR_NONE] = {"none", "lines", NULL, 0, 0, {{0}}},
+    [HR_COMPRESSOR_SMART_CRUSHER] = {
+        .name = "smart_crusher", .unit = "items", .fn = hr_compress_smart_crusher,
+        .types = TYPE(JSON), .listed = 1,
+        .limits = {LIMIT(max_items, 15, 1, 100000), LIMIT(min_items, 5, 0, 0),
+                   LIMIT(max_depth, 50, 0, 0)},
+    },
+    [HR_COMPRESSOR_LOGS] = {
+        .name = "logs", .unit = "lines", .fn = hr_compress_logs, .types = TYPE(LOG), .listed = 1,
+        .limits = {LIMIT(log_min_lines, 50, 0, 0)},
+    },
+    [HR_COMPRESSOR_SEARCH] = {
+        .name = "search", .unit = "matches", .fn = hr_compress_search, .types = TYPE(SEARCH),
+        .listed = 1,
+        .limits = {LIMIT(search_per_file, 5, 0, 0), LIMIT(search_total, 30, 0, 0),
+                   LIMIT(search_files, 15, 0, 0)},
+    },
+    [HR_COMPRESSOR_DIFF] = {
+        .name = "diff", .unit = "hunks", .fn = hr_compress_diff, .types = TYPE(DIFF), .listed = 1,
+        .limits = {LIMIT(diff_context, 2, 0, 0), LIMIT(diff_hunks_per_file, 10, 0, 0),
+                   LIMIT(diff_files, 20, 0, 0)},
+    },
+    [HR_COMPRESSOR_TEXT] = {.name = "text", .unit = "lines", .fn = hr_compress_text,
+                            .types = TYPE(CODE) | TYPE(PROSE), .listed = 1},
+    [HR_COMPRESSOR_LISTING] = {.name = "listing", .unit = "lines", .fn = hr_compress_listing,
+                               .types = TYPE(LISTING), .listed = 1},
+    [HR_COMPRESSOR_TABLE] = {.name = "table", .unit = "lines", .fn = hr_compress_table,
+                             .types = TYPE(TABLE), .listed = 1},
+    [HR_COMPRESSOR_PROGRESS] = {.name = "progress", .unit = "lines", .fn = hr_compress_progress,
+                                .types = TYPE(PROGRESS), .listed = 1},
+    [HR_COMPRESSOR_GITSTAT] = {.name = "gitstat", .unit = "lines", .fn = hr_compress_gitstat,
+                               .types = TYPE(GITSTAT), .listed = 1},
+    [HR_COMPRESSOR_KOMPRESS] = {.name = "kompress", .unit = "words", .fn = hr_compress_kompress,
+                                .types = TYPE(CODE) | TYPE(PROSE), .wants = kompress_wants,
+                                .listed = 1},
+    [HR_COMPRESSOR_MIXED] = {.name = "mixed", .unit = "lines"},
+    [HR_COMPRESSOR_IMAGE] = {.name = "image", .unit = "images"},
+    [HR_COMPRESSOR_NONE] = {.name = "none", .unit = "lines"},
 };
 
 const hr_compressor *hr_compressor_row(hr_compressor_id id)
@@ -70,9 +83,18 @@ const hr_compressor *hr_compressor_by_name(const char *name)
 const hr_compressor *hr_compressor_for_type(hr_content_type t)
 {
     for (size_t i = 0; i < HR_COMPRESSOR_COUNT; i++)
-        if (k_rows[i].types & HR_COMPRESSOR_TYPE(t))
+        if ((k_rows[i].types & HR_COMPRESSOR_TYPE(t)) && !k_rows[i].wants)
             return &k_rows[i];
     return NULL;
+}
+
+const hr_compressor *hr_compressor_route(hr_content_type t, const hr_compress_opts *o, size_t len)
+{
+    for (size_t i = 0; i < HR_COMPRESSOR_COUNT; i++)
+        if ((k_rows[i].types & HR_COMPRESSOR_TYPE(t)) && k_rows[i].wants &&
+            k_rows[i].wants(o, t, len))
+            return &k_rows[i];
+    return hr_compressor_for_type(t);
 }
 
 const hr_compressor_limit *hr_compressor_limit_find(const char *name)

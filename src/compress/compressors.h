@@ -55,6 +55,10 @@ typedef struct hr_compressor {
     const char *unit;   /* what its marker counts: items, lines, matches, hunks, words */
     hr_compressor_fn fn; /* NULL for rows that only name results (mixed, image, none) */
     unsigned types;     /* content types detection routes here: bits HR_COMPRESSOR_TYPE(t) */
+    /* NULL: the row takes every section of its types. Otherwise it takes one only when
+     * this says so, and routing asks it before the row that takes them all (Kompress:
+     * prose, and code when asked, when a model is configured and the section is big). */
+    int (*wants)(const hr_compress_opts *o, hr_content_type t, size_t len);
     int listed;         /* 1: a /metrics series from the start (0 before first use) */
     hr_compressor_limit limits[HR_COMPRESSOR_MAX_LIMITS]; /* unused entries have name NULL */
 } hr_compressor;
@@ -67,10 +71,13 @@ const hr_compressor *hr_compressor_row(hr_compressor_id id);
 /* The row named name (NUL-terminated); NULL for a name not in the table. */
 const hr_compressor *hr_compressor_by_name(const char *name);
 
-/* Routing: the row whose types hold t (JSON: SmartCrusher; code and prose: text); NULL
- * for empty and binary content. Kompress takes prose from text only when a model wants it
- * (hr_kompress_wants): that rule lives with the model, not in the table. */
+/* The row that takes every section of type t (JSON: SmartCrusher; code and prose: text);
+ * NULL for empty and binary content. */
 const hr_compressor *hr_compressor_for_type(hr_content_type t);
+
+/* Routing of one section of type t and len bytes under options o: the first row of t whose
+ * wants says yes, else hr_compressor_for_type(t). */
+const hr_compressor *hr_compressor_route(hr_content_type t, const hr_compress_opts *o, size_t len);
 
 /* The limit named name (the hr_compress_opts field, e.g. "max_items") in any row; NULL
  * if none. Settings use its min / max so bounds live in one place. */

@@ -844,12 +844,11 @@ static int compress_one(const char *in, size_t len, hr_content_type t, const hr_
                         hr_compressor_fn json_fn, hr_compress_result *res)
 {
     hr_compress_name(HR_COMPRESSOR_NONE, res); /* names stay valid when nothing applies */
-    hr_compressor_fn fn = t == HR_CT_JSON ? json_fn : hr_detect_compressor(t);
-    /* prose above the size threshold goes to Kompress when a model is configured (code
-     * only when asked); whatever it leaves falls back to the text compressor below */
-    if ((t == HR_CT_PROSE || t == HR_CT_CODE) && o &&
-        hr_kompress_wants(o->kompress, t == HR_CT_CODE, len))
-        fn = hr_compress_kompress;
+    /* the table routes (prose above Kompress's size threshold goes to it when a model is
+     * configured, code only when asked); whatever a compressor leaves falls back to the
+     * text compressor below */
+    const hr_compressor *row = hr_compressor_route(t, o, len);
+    hr_compressor_fn fn = t == HR_CT_JSON ? json_fn : row ? row->fn : NULL;
     if (fn && fn(in, len, o, res) != 0)
         hr_compress_result_free(res);
     if (res->compressed || t == HR_CT_JSON || t == HR_CT_BINARY || t == HR_CT_EMPTY ||

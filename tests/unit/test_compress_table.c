@@ -137,10 +137,10 @@ static void test_docs_table_matches_rows(void **state)
             assert_string_equal(cells[1], r->unit);
             hr_buf types = HR_BUF_INIT, limits = HR_BUF_INIT;
             expected_cells(r, &types, &limits);
-            if (types.len)
-                assert_string_equal(cells[2], types.data);
-            else
-                assert_true(cells[2][0] == '-');
+            /* the types, then at most a note in brackets; "-" and a note for none */
+            const char *rest = cells[2] + (types.len ? types.len : 1);
+            assert_memory_equal(cells[2], types.len ? types.data : "-", types.len ? types.len : 1);
+            assert_true(*rest == '\0' || !strncmp(rest, " (", 2));
             assert_string_equal(cells[3], limits.data);
             assert_string_equal(cells[4], r->listed ? "yes" : "no");
             hr_buf_free(&types);
@@ -160,11 +160,14 @@ static void test_docs_table_matches_rows(void **state)
 static void test_routing_follows_rows(void **state)
 {
     (void)state;
-    /* each content type reaches exactly one row, and detection's router agrees with it */
+    /* each content type has exactly one row that takes it always, and detection's router
+     * agrees with it; rows that take a type only when they want it come on top */
     for (int t = HR_CT_EMPTY; t <= HR_CT_PROSE; t++) {
         int owners = 0;
-        for (int id = 0; id < HR_COMPRESSOR_COUNT; id++)
-            owners += !!(hr_compressor_row((hr_compressor_id)id)->types & HR_COMPRESSOR_TYPE(t));
+        for (int id = 0; id < HR_COMPRESSOR_COUNT; id++) {
+            const hr_compressor *c = hr_compressor_row((hr_compressor_id)id);
+            owners += (c->types & HR_COMPRESSOR_TYPE(t)) && !c->wants;
+        }
         const hr_compressor *r = hr_compressor_for_type((hr_content_type)t);
         if (t == HR_CT_EMPTY || t == HR_CT_BINARY) {
             assert_int_equal(owners, 0);
@@ -180,6 +183,15 @@ static void test_routing_follows_rows(void **state)
         else
             assert_ptr_equal(hr_detect_compressor((hr_content_type)t), r->fn);
     }
+    /* without a model Kompress wants nothing: prose routes to text */
+    hr_compress_opts o;
+    hr_compress_opts_default(&o);
+    assert_ptr_equal(hr_compressor_route(HR_CT_PROSE, &o, 1 << 20),
+                     hr_compressor_row(HR_COMPRESSOR_TEXT));
+    assert_ptr_equal(hr_compressor_route(HR_CT_PROSE, NULL, 1 << 20),
+                     hr_compressor_row(HR_COMPRESSOR_TEXT));
+    assert_ptr_equal(hr_compressor_route(HR_CT_LOG, &o, 100), hr_compressor_row(HR_COMPRESSOR_LOGS));
+    assert_non_null(hr_compressor_row(HR_COMPRESSOR_KOMPRESS)->wants);
     /* names are unique, so /stats and /metrics cannot merge two compressors */
     for (int a = 0; a < HR_COMPRESSOR_COUNT; a++)
         for (int b = a + 1; b < HR_COMPRESSOR_COUNT; b++)
