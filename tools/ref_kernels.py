@@ -12,7 +12,8 @@ Kinds and params:
   linear    m k n            x[m,k] w[n,k] b[n] -> y[m,n] = x w^T + b   (fp32 weights;
                              the C test quantises w itself, as the importer does)
   layernorm m n eps_e12      x[m,n] g[n] b[n] -> y   (eps = eps_e12 * 1e-12)
-  gelu      n                x[n] -> y
+  gelu      n                x[n] -> y   (exact erf GELU)
+  gelu_tanh n                x[n] -> y   (SigLIP's tanh approximation)
   softmax   m n              x[m,n] -> y
   attention seq heads dim window masked
                              qkv[seq, 3*heads*dim] valid[seq] -> y[seq, heads*dim]
@@ -63,6 +64,16 @@ def case_gelu(rng, n):
                                   3.3, -3.3, 1e-3, -7.9])])
     x32 = x.astype(np.float32).astype(np.float64)
     y = np.array([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in x32])
+    return {"x": x, "y": y}
+
+
+def case_gelu_tanh(rng, n):
+    """SigLIP's gelu_pytorch_tanh, in float64 from the float32 inputs."""
+    x = np.concatenate([rng.standard_normal(n - 16) * 3,
+                        np.array([0, -0.0, 1e-8, -1e-8, 5, -5, 10, -10, 20, -20, 0.5, -0.5,
+                                  3.3, -3.3, 60, -60])])
+    v = x.astype(np.float32).astype(np.float64)
+    y = 0.5 * v * (1 + np.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v ** 3)))
     return {"x": x, "y": y}
 
 
@@ -131,6 +142,7 @@ CASES = [
     ("layernorm", "ln_384", (9, 384, 1)),
     ("layernorm", "ln_odd", (3, 70, 100000)),     # eps 1e-7, n not a multiple of 8
     ("gelu", "gelu", (4099,)),
+    ("gelu_tanh", "gelu_tanh", (4099,)),      # tail of 3 past 16 and 8 lanes
     ("softmax", "sm", (7, 257)),
     ("attention", "att_global", (40, 4, 16, 0, 0)),
     ("attention", "att_masked", (37, 3, 32, 0, 9)),

@@ -131,6 +131,12 @@ static void gelu_scalar(float *x, size_t n)
         x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
 }
 
+static void gelu_tanh_scalar(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = hr_gelu_tanh_one(x[i]);
+}
+
 static void softmax_row_scalar(float *x, int n)
 {
     float mx = -INFINITY, sum = 0.0f;
@@ -207,6 +213,7 @@ const hr_kernel_ops hr_kernel_ops_scalar = {
     .matmul_u8_cols = matmul_u8_cols_scalar,
     .layernorm_row = layernorm_row_scalar,
     .gelu = gelu_scalar,
+    .gelu_tanh = gelu_tanh_scalar,
     .softmax_row = softmax_row_scalar,
     .add = add_scalar,
     .attention_head = attention_head_scalar,
@@ -228,6 +235,7 @@ static void build_avx512_table(void)
     g_ops_avx512.matmul_cols = hr_matmul_cols_avx512vnni;
     g_ops_avx512.matmul_u8_cols = hr_matmul_u8_cols_avx512vnni;
     g_ops_avx512.gelu = hr_gelu_avx512;
+    g_ops_avx512.gelu_tanh = hr_gelu_tanh_avx512;
     g_ops_avx512.attention_head = hr_attention_head_avx512;
 }
 #endif
@@ -408,6 +416,8 @@ void hr_layernorm(float *x, int m, int n, const float *gamma, const float *beta,
 }
 
 void hr_gelu_erf(float *x, size_t n) { ops()->gelu(x, n); }
+
+void hr_gelu_tanh(float *x, size_t n) { ops()->gelu_tanh(x, n); }
 
 void hr_softmax_rows(float *x, int m, int n)
 {

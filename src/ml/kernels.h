@@ -80,6 +80,10 @@ void hr_layernorm(float *x, int m, int n, const float *gamma, const float *beta,
 /* In place: x = 0.5 x (1 + erf(x / sqrt 2)), the exact GELU. */
 void hr_gelu_erf(float *x, size_t n);
 
+/* In place: x = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), the tanh approximation
+ * SigLIP uses (gelu_pytorch_tanh). */
+void hr_gelu_tanh(float *x, size_t n);
+
 /* In place, row-wise over m rows of n: numerically stable softmax. */
 void hr_softmax_rows(float *x, int m, int n);
 

@@ -445,6 +445,25 @@ AVX2 static void gelu_avx2(float *x, size_t n)
         x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
 }
 
+/* hr_gelu_tanh_one at 8 lanes: e = exp256(-2|y|), the sign of y put back on the tanh. */
+AVX2 static void gelu_tanh_avx2(float *x, size_t n)
+{
+    const __m256 sign_mask = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f),
+                 one = _mm256_set1_ps(1.0f), k = _mm256_set1_ps(0.7978845608028654f),
+                 c = _mm256_set1_ps(0.044715f), m2 = _mm256_set1_ps(-2.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 t = _mm256_loadu_ps(x + i);
+        __m256 y = _mm256_mul_ps(k, _mm256_fmadd_ps(_mm256_mul_ps(c, t), _mm256_mul_ps(t, t), t));
+        __m256 e = exp256(_mm256_mul_ps(m2, _mm256_andnot_ps(sign_mask, y)));
+        __m256 th = _mm256_div_ps(_mm256_sub_ps(one, e), _mm256_add_ps(one, e));
+        th = _mm256_or_ps(th, _mm256_and_ps(y, sign_mask));
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(half, t), _mm256_add_ps(one, th)));
+    }
+    for (; i < n; i++)
+        x[i] = hr_gelu_tanh_one(x[i]);
+}
+
 /* exp(x - mx) into x over [lo, hi), masked entries zero; returns the sum. */
 AVX2 static float exp_sub_sum(float *x, int lo, int hi, float mx, const uint8_t *valid)
 {
@@ -750,6 +769,7 @@ const hr_kernel_ops hr_kernel_ops_avx2 = {
     .matmul_u8_cols = matmul_u8_cols_avx2,
     .layernorm_row = layernorm_row_avx2,
     .gelu = gelu_avx2,
+    .gelu_tanh = gelu_tanh_avx2,
     .softmax_row = softmax_row_avx2,
     .add = add_avx2,
     .attention_head = attention_head_avx2,

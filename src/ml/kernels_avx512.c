@@ -191,6 +191,26 @@ VNNI void hr_gelu_avx512(float *x, size_t n)
     }
 }
 
+/* gelu_tanh_avx2 of kernels_avx2.c at 16 lanes, the tail masked. */
+VNNI void hr_gelu_tanh_avx512(float *x, size_t n)
+{
+    const __m512i sign_mask = _mm512_set1_epi32((int)0x80000000u);
+    const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f),
+                 k = _mm512_set1_ps(0.7978845608028654f), c = _mm512_set1_ps(0.044715f),
+                 m2 = _mm512_set1_ps(-2.0f);
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 mk = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 t = _mm512_maskz_loadu_ps(mk, x + i);
+        __m512 y = _mm512_mul_ps(k, _mm512_fmadd_ps(_mm512_mul_ps(c, t), _mm512_mul_ps(t, t), t));
+        __m512i yi = _mm512_castps_si512(y);
+        __m512 ay = _mm512_castsi512_ps(_mm512_andnot_si512(sign_mask, yi));
+        __m512 e = exp512(_mm512_mul_ps(m2, ay));
+        __m512 th = _mm512_div_ps(_mm512_sub_ps(one, e), _mm512_add_ps(one, e));
+        th = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(th), _mm512_and_si512(yi, sign_mask)));
+        _mm512_mask_storeu_ps(x + i, mk, _mm512_mul_ps(_mm512_mul_ps(half, t), _mm512_add_ps(one, th)));
+    }
+}
+
 static inline __mmask16 tail_mask(int left) { return left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1); }
 
 #define ATT512_DIM_MAX 128

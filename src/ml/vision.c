@@ -2,7 +2,7 @@
  *
  * Linears are int8 weights with uint8 activations (hr_linear_u8) except the attention
  * output projections (int16, hr_linear_q8), as BERT in encoder.c; LayerNorm
- * and attention fp32 through the shared kernels; GELU is the tanh form SigLIP uses. The
+ * and attention fp32 through the shared kernels; GELU is the tanh form SigLIP uses (hr_gelu_tanh, vectorised). The
  * head's single-query attention is small (heads x patches x head_dim) and runs in plain C.
  */
 #include "ml/vision.h"
@@ -196,18 +196,6 @@ size_t hr_vit_scratch_bytes(const hr_vit *v)
 
 /* ---- forward ---------------------------------------------------------------------------------- */
 
-/* tanh through one expf (tanh y = sign(y) (1 - e^-2|y|) / (1 + e^-2|y|)): libm's tanhf
- * (expm1f inside) took 40% of a SigLIP-base forward pass; this form is within a few ulp. */
-static void gelu_tanh(float *x, size_t n)
-{
-    const float k = 0.7978845608028654f; /* sqrt(2 / pi) */
-    for (size_t i = 0; i < n; i++) {
-        const float t = x[i], y = k * (t + 0.044715f * t * t * t);
-        const float e = expf(-2.0f * fabsf(y)), th = (1.0f - e) / (1.0f + e);
-        x[i] = 0.5f * t * (1.0f + (y < 0.0f ? -th : th));
-    }
-}
-
 /* patches[n][c*P*P + ky*P + kx] = pixels[c][py*P + ky][px*P + kx], n = py * (S/P) + px
  * (the order of Conv2d's output flattened row-major). */
 static void patchify(const hr_vit *v, const float *px, float *patches)
@@ -244,7 +232,7 @@ static void layer_forward(const hr_vit *v, const vit_layer *L, const vit_plan *p
     memcpy(p->tmp, p->x, count * sizeof *p->x);
     hr_layernorm(p->tmp, N, H, L->ln2_w, L->ln2_b, v->cfg.norm_eps);
     lin_u8(p->tmp, N, &L->up, p, p->wide);
-    gelu_tanh(p->wide, (size_t)N * v->cfg.intermediate);
+    hr_gelu_tanh(p->wide, (size_t)N * v->cfg.intermediate);
     lin_u8(p->wide, N, &L->down, p, p->tmp);
     hr_add_inplace(p->x, p->tmp, count);
 }
@@ -287,7 +275,7 @@ static void head_forward(const hr_vit *v, const vit_plan *p, float *out)
     memcpy(t, o, (size_t)H * sizeof *t);
     hr_layernorm(t, 1, H, v->hn_w, v->hn_b, v->cfg.norm_eps);
     hr_linear_q8(t, 1, &v->hup, p->xq, p->xs, mid);
-    gelu_tanh(mid, (size_t)I);
+    hr_gelu_tanh(mid, (size_t)I);
     hr_linear_q8(mid, 1, &v->hdown, p->xq, p->xs, t);
     for (int i = 0; i < H; i++)
         out[i] = o[i] + t[i];
