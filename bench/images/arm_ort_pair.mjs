@@ -2,7 +2,8 @@
 // (bench/images/ml_memory.sh): the same router + SigLIP pair, int8 exports of the same
 // generated weights, the same questions and seeded pixels as arm_ours_pair.c; memory read
 // from /proc/self/status the same way; after the run both sessions are released, garbage
-// is collected and malloc_trim(0) runs (bench/ml/trim_addon.c).
+// is collected and malloc_trim(0) runs (bench/ml/trim_addon.c). Latency as in
+// arm_ours_pair.c: the pair's wall, and the encoder call alone as wall and process CPU time.
 // usage: node --expose-gc arm_ort_pair.mjs ROUTER_DIR ROUTER.onnx VIT.onnx S N THREADS on|off TRIM_ADDON
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -56,12 +57,16 @@ let vit = await ort.InferenceSession.create(vitOnnx, opts);
 const loadMs = performance.now() - t0;
 const loaded = status();
 try { fs.writeFileSync('/proc/self/clear_refs', '5'); } catch { /* VmHWM spans the run */ }
-const lat = [];
+const lat = [], vitLat = [], vitCpu = [];
 let first = null, maxAnon = loaded.anon;
 for (let i = 0; i < N; i++) {
   const a = performance.now();
   const r = await router.run(qFeeds[i % 4]);
+  const b = performance.now(), c0 = process.cpuUsage();
   const v = await vit.run({ pixel_values: pixels[i] });
+  const c = process.cpuUsage(c0);
+  vitCpu.push((c.user + c.system) / 1000);
+  vitLat.push(performance.now() - b);
   lat.push(performance.now() - a);
   if (i === 0) first = [v.pooler_output.data[0], Array.from(r.logits.data)];
   maxAnon = Math.max(maxAnon, status().anon);
@@ -76,8 +81,9 @@ await new Promise((r) => setTimeout(r, 100));
 global.gc();
 const trimmed = trim();
 const dropped = status();
-lat.sort((x, y) => x - y);
+for (const xs of [lat, vitLat, vitCpu]) xs.sort((x, y) => x - y);
 console.log(JSON.stringify({ arm: arena ? 'ort-arena-on' : 'ort-arena-off', threads, images: N,
   load_ms: Number(loadMs.toFixed(2)), baseline: snap(base), loaded: snap(loaded), dropped: snap(dropped),
   peak: { rss: end.hwm, anon: maxAnon }, trim: trimmed ? 'released' : 'nothing_to_release',
-  latency_ms: { p50: lat[N >> 1], max: lat[N - 1] }, first }));
+  latency_ms: { p50: lat[N >> 1], max: lat[N - 1] },
+  encoder_ms: { p50: vitLat[N >> 1], cpu_p50: vitCpu[N >> 1] }, first }));

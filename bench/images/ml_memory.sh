@@ -5,6 +5,7 @@
 # ours imported with `headroom model import`, ORT on the int8 exports of
 # tools/export_onnx.py). Each arm is a fresh process; one image = one router call + one
 # encoder call.   bench/images/ml_memory.sh [BUILD_DIR]     env: N=20 THREADS=1
+#   OURS_BASELINE_BUILD=DIR: also run ours linked from an earlier commit's release build
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(realpath -m "${1:-$src/build}")
@@ -26,11 +27,23 @@ if [ ! -f "$work/vit.hrm" ] || [ ! -f "$work/siglip/model_int8.onnx" ]; then
 fi
 cc -std=c17 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror -I"$src/src" "$src/bench/images/arm_ours_pair.c" \
    "$build/libhr_ml.a" "$build/libhr_json.a" "$build/libhr_sys.a" -lpthread -lm -o "$work/arm_ours_pair"
+# OURS_BASELINE_BUILD=DIR: a release build of an earlier commit (its static libraries, this
+# tree's arm_ours_pair.c); its arm ("ours-baseline") runs in the same session as ours.
+if [ -n "${OURS_BASELINE_BUILD:-}" ]; then
+  b=$(realpath "$OURS_BASELINE_BUILD")
+  cc -std=c17 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror -I"$src/src" "$src/bench/images/arm_ours_pair.c" \
+     "$b/libhr_ml.a" "$b/libhr_json.a" "$b/libhr_sys.a" -lpthread -lm -o "$work/arm_ours_pair_baseline"
+fi
 cc -O2 -shared -fPIC -Wall -Wextra -Werror -DNODE_GYP_MODULE_NAME=hr_trim -I/usr/include/node \
    "$src/bench/ml/trim_addon.c" -o "$work/hr_trim.node"
-echo "bench/images/ml_memory: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, N=$N images, threads $THREADS"
+echo "bench/images/ml_memory: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, N=$N images, threads $THREADS, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for arena in on off; do
   node --expose-gc "$src/bench/images/arm_ort_pair.mjs" "$work/router" "$work/router/model_int8.onnx" \
        "$work/siglip/model_int8.onnx" 224 "$N" "$THREADS" "$arena" "$work/hr_trim.node"
 done
+if [ -n "${OURS_BASELINE_BUILD:-}" ]; then
+  "$work/arm_ours_pair_baseline" "$work/router.hrm" "$work/vit.hrm" "$N" "$THREADS" |
+    sed 's/"arm":"ours"/"arm":"ours-baseline"/'
+fi
 "$work/arm_ours_pair" "$work/router.hrm" "$work/vit.hrm" "$N" "$THREADS"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
