@@ -295,7 +295,7 @@ static void adjust_opencode(int port, const char *base, const char *v1)
         hr_buf_puts(&b, ",\"mcp\",\"serve\"],\"enabled\":true}}");
     }
     hr_buf_putc(&b, '}');
-    if (b.data)
+    if (!hr_buf_failed(&b))
         set("OPENCODE_CONFIG_CONTENT", b.data);
     hr_buf_free(&b);
 }

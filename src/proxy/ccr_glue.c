@@ -80,7 +80,7 @@ int hr_ccrw_resolve_buffered(const hr_ccrw_origin *o, hr_buf *body, int *status,
                              double *upstream_ms)
 {
     hr_ccr_store *store = hr_ccr_process_store();
-    if (*status != 200 || !body->data || !store)
+    if (*status != 200 || !body->len || !store)
         return 0;
     buffered_round br = {o, upstream_ms};
     hr_buf final = HR_BUF_INIT;

@@ -4,6 +4,7 @@
 #include "json/json.h"
 #include "proxy/backpressure.h"
 
+#include "sys/assert.h"
 #include "sys/budget.h"
 #include "sys/clock.h"
 
@@ -262,6 +263,7 @@ static int put_percentiles(hr_buf *o, const char *name, const double *ring, size
  * "latency" / "overhead" objects (average, min, max in ms). */
 static int put_breakdown_locked(hr_buf *o)
 {
+    HR_ASSERT_HELD(&M.mu);
     double n = M.timed ? (double)M.timed : 1;
     return hr_buf_printf(o,
         "\"time_breakdown_ms\":{\"requests\":%llu,\"total\":%.3f,\"upstream\":%.3f,"
@@ -275,6 +277,7 @@ static int put_breakdown_locked(hr_buf *o)
 /* The original proxy's requests.by_provider / by_model maps: {"name": count, ...}. */
 static int put_request_maps_locked(hr_buf *o)
 {
+    HR_ASSERT_HELD(&M.mu);
     int rc = hr_buf_puts(o, ",\"by_provider\":{");
     const char *names[MAX_SERIES];
     unsigned long long counts[MAX_SERIES];

@@ -231,7 +231,7 @@ int hr_route_retrieve_tool_call(const hr_request *req, hr_response *res)
     tool_call c = {HR_BUF_INIT, HR_BUF_INIT, HR_BUF_INIT};
     int rc;
     if (parse_tool_call(&d, obj ? hr_json_get(&d, 0, "tool_call") : HR_JSON_NONE, &c) != 0 ||
-        !c.hash.data) {
+        !c.hash.len) {
         rc = hr_response_error(res, req->provider, 400, "invalid_request_error", NULL,
                                "Invalid tool call or not a headroom_retrieve call");
     } else {

@@ -8,6 +8,7 @@
  * several readers may use it at once. */
 #include "proxy/stats_store.h"
 
+#include "sys/assert.h"
 #include "sys/datadir.h"
 #include "sys/hash.h"
 #include "sys/log.h"
@@ -67,6 +68,7 @@ static size_t key_slot(const hr_stat_key *k)
  * The table is at most half full (MAX_PENDING rows, 2 x MAX_PENDING slots). */
 static size_t find_locked(const hr_stat_key *k, size_t *slot)
 {
+    HR_ASSERT_HELD(&S.mu);
     size_t j = key_slot(k);
     while (S.slots[j] && !same_key(&S.rows[S.slots[j] - 1].k, k))
         j = (j + 1) % (2 * MAX_PENDING);
@@ -102,6 +104,7 @@ void hr_stats_store_add(const hr_stat_key *k, const hr_stat_counts *c)
 
 static void forget_pending_locked(void)
 {
+    HR_ASSERT_HELD(&S.mu);
     S.n = 0;
     memset(S.slots, 0, sizeof S.slots);
 }
@@ -138,6 +141,7 @@ static int build_sql(hr_buf *create, hr_buf *upsert)
 
 static void close_db_locked(void)
 {
+    HR_ASSERT_RW_HELD(&S.file);
     if (S.db)
         sqlite3_close(S.db);
     S.db = NULL;
@@ -196,6 +200,7 @@ static int write_rows(sqlite3_stmt *st, const pending_row *rows, size_t n)
 
 static int prune_locked(void) /* caller holds `file` */
 {
+    HR_ASSERT_RW_HELD(&S.file);
     sqlite3_stmt *st = NULL;
     long long oldest = (long long)time(NULL) / 3600 - (long long)S.retention_days * 24;
     int rc = sqlite3_prepare_v2(S.db, "DELETE FROM stats_hourly WHERE hour < ?", -1, &st, NULL);
@@ -266,6 +271,7 @@ static void copy_text(char *dst, size_t cap, const unsigned char *src)
 
 static int each_stored_locked(hr_stat_row_fn fn, void *user)
 {
+    HR_ASSERT_RW_HELD(&S.file);
     hr_buf sql = HR_BUF_INIT;
     int rc = hr_buf_puts(&sql, "SELECT hour,model,provider,compressor,tenant");
     for (int f = 0; f < HR_STAT_N; f++)
