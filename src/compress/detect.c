@@ -11,11 +11,12 @@
 #include "compress/detect.h"
 
 #include "ccr/marker.h"
+#include "compress/compressors.h"
 #include "compress/diff.h"
 #include "compress/kompress.h"
 #include "compress/listing.h"
-#include "compress/rows.h"
 #include "compress/logs.h"
+#include "compress/rows.h"
 #include "compress/search.h"
 #include "compress/text.h"
 #include "json/json.h"
@@ -710,31 +711,12 @@ hr_content_type hr_detect(const char *in, size_t len)
     return best;
 }
 
-/* ---- routing ------------------------------------------------------------------------ */
+/* ---- routing: the compressor table's types (compressors.h) ------------------------- */
 
 hr_compressor_fn hr_detect_compressor(hr_content_type t)
 {
-    switch (t) {
-    case HR_CT_LOG:
-        return hr_compress_logs;
-    case HR_CT_SEARCH:
-        return hr_compress_search;
-    case HR_CT_DIFF:
-        return hr_compress_diff;
-    case HR_CT_LISTING:
-        return hr_compress_listing;
-    case HR_CT_TABLE:
-        return hr_compress_table;
-    case HR_CT_PROGRESS:
-        return hr_compress_progress;
-    case HR_CT_GITSTAT:
-        return hr_compress_gitstat;
-    case HR_CT_CODE:
-    case HR_CT_PROSE:
-        return hr_compress_text;
-    default:
-        return NULL;
-    }
+    const hr_compressor *r = t == HR_CT_JSON ? NULL : hr_compressor_for_type(t);
+    return r ? r->fn : NULL;
 }
 
 hr_compressor_fn hr_detect_pick(const char *in, size_t len, hr_content_type *type)
@@ -749,15 +731,12 @@ hr_compressor_fn hr_detect_pick(const char *in, size_t len, hr_content_type *typ
 static int compress_one(const char *in, size_t len, hr_content_type t, const hr_compress_opts *o,
                         hr_compressor_fn json_fn, hr_compress_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->unit = "lines";
-    res->compressor = "none"; /* names stay valid when nothing applies */
-    hr_compressor_fn fn = t == HR_CT_JSON ? json_fn : hr_detect_compressor(t);
-    /* prose above the size threshold goes to Kompress when a model is configured (code
-     * only when asked); whatever it leaves falls back to the text compressor below */
-    if ((t == HR_CT_PROSE || t == HR_CT_CODE) && o &&
-        hr_kompress_wants(o->kompress, t == HR_CT_CODE, len))
-        fn = hr_compress_kompress;
+    hr_compress_name(HR_COMPRESSOR_NONE, res); /* names stay valid when nothing applies */
+    /* the table routes (prose above Kompress's size threshold goes to it when a model is
+     * configured, code only when asked); whatever a compressor leaves falls back to the
+     * text compressor below */
+    const hr_compressor *row = hr_compressor_route(t, o, len);
+    hr_compressor_fn fn = t == HR_CT_JSON ? json_fn : row ? row->fn : NULL;
     if (fn && fn(in, len, o, res) != 0)
         hr_compress_result_free(res);
     if (res->compressed || t == HR_CT_JSON || t == HR_CT_BINARY || t == HR_CT_EMPTY ||
@@ -776,8 +755,7 @@ static int append_inner(hr_buf *out, const hr_compress_result *r, int newline)
     size_t from = 0;
     while (hr_marker_find(r->out.data, r->out.len, from, &m)) {
         int rc = hr_buf_append(out, r->out.data + from, m.start - from);
-        rc |= m.gap ? hr_buf_printf(out, "[%llu %s omitted]", m.total, m.unit)
-                    : hr_buf_printf(out, "[%llu %s compressed to %llu]", m.total, m.unit, m.kept);
+        rc |= hr_marker_write_note(out, m.total, m.unit, m.kept, m.gap);
         if (rc != 0)
             return -1;
         from = m.end;
@@ -823,16 +801,16 @@ static int compress_sections(const char *in, size_t len, const hr_sections *s,
         return 0;
     }
     unsigned long long kept = count_lines(res->out.data, res->out.len);
-    return hr_text_finish(in, len, res, count_lines(in, len), kept, "lines", "mixed");
+    const hr_compressor *mixed = hr_compressor_row(HR_COMPRESSOR_MIXED);
+    res->unit = mixed->unit;
+    res->compressor = mixed->name;
+    return hr_compress_finish(in, len, res, count_lines(in, len), kept);
 }
 
 int hr_compress_detected(const char *in, size_t len, const hr_compress_opts *opts,
                          hr_compressor_fn json_fn, hr_compress_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->unit = "lines";
-    res->compressor = "none";
-    if (!in || len == 0 || hr_marker_present(in, len))
+    if (!hr_compress_begin(HR_COMPRESSOR_NONE, in, len, opts, NULL, res))
         return 0;
     hr_sections s;
     if (hr_detect_sections(in, len, &s) != 0)
@@ -843,7 +821,5 @@ int hr_compress_detected(const char *in, size_t len, const hr_compress_opts *opt
     else
         rc = compress_sections(in, len, &s, opts, json_fn, res);
     hr_sections_free(&s);
-    if (rc != 0)
-        hr_compress_result_free(res);
-    return rc;
+    return hr_compress_end(res, rc);
 }

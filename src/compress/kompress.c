@@ -9,7 +9,7 @@
  */
 #include "compress/kompress.h"
 
-#include "ccr/marker.h"
+#include "compress/compressors.h"
 #include "compress/text.h"
 #include "json/json.h"
 #include "ml/encoder.h"
@@ -684,7 +684,7 @@ static int compress_words(hr_kompress *k, const char *in, size_t len, const hr_k
         for (size_t i = 0; i < w->n; i++)
             kept += (keep[i] |= w->v[i].must);
         if (kept < w->n && (rc = hr_kompress_render(in, len, w, keep, &res->out)) == 0)
-            rc = hr_text_finish(in, len, res, w->n, kept, "words", "kompress");
+            rc = hr_compress_finish(in, len, res, w->n, kept);
     }
     account(k, o, res->compressed, w, kept, chunks, &err);
     free(scores);
@@ -695,10 +695,7 @@ static int compress_words(hr_kompress *k, const char *in, size_t len, const hr_k
 int hr_kompress_compress(hr_kompress *k, const char *in, size_t len, double deadline_ms,
                          hr_compress_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->unit = "words";
-    res->compressor = "kompress";
-    if (!k || !in || len == 0 || hr_marker_present(in, len))
+    if (!hr_compress_begin(HR_COMPRESSOR_KOMPRESS, in, len, NULL, NULL, res) || !k)
         return 0;
     hr_kwords w;
     if (hr_kompress_split(in, len, &w) != 0)
@@ -709,9 +706,7 @@ int hr_kompress_compress(hr_kompress *k, const char *in, size_t len, double dead
     else
         rc = compress_words(k, in, len, &w, deadline_ms, res);
     hr_kwords_free(&w);
-    if (rc != 0)
-        hr_compress_result_free(res);
-    return rc;
+    return hr_compress_end(res, rc);
 }
 
 int hr_compress_kompress(const char *in, size_t len, const hr_compress_opts *opts,

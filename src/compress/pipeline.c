@@ -565,7 +565,7 @@ static void run_image_stage(request_run *r)
     out->tokens_before += img.tokens_before;
     out->tokens_after += img.tokens_after;
     if (img.images)
-        add_compressor(&r->delta, "image", (uint64_t)img.edited, img.tokens_before, img.tokens_after);
+        add_compressor(&r->delta, hr_compressor_row(HR_COMPRESSOR_IMAGE)->name, (uint64_t)img.edited, img.tokens_before, img.tokens_after);
     if (!img.modified)
         return;
     hr_buf_free(&out->body);
