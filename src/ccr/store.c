@@ -8,6 +8,7 @@
 #include "sys/clock.h"
 #include "sys/hash.h"
 #include "sys/log.h"
+#include "sys/parse.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -57,23 +58,10 @@ const char *hr_ccr_backend_name(hr_ccr_backend b)
     }
 }
 
-static int parse_unsigned(const char *s, unsigned long long max, unsigned long long *out)
-{
-    if (!s || !*s || *s == '-')
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int set_option(hr_ccr_config *c, const char *name, const char *val, char *err,
                       size_t errlen)
 {
-    unsigned long long v;
+    uint64_t v;
     if (!strcmp(name, "ccr-backend")) {
         if (hr_ccr_backend_parse(val, &c->backend) == 0)
             return 0;
@@ -81,7 +69,7 @@ static int set_option(hr_ccr_config *c, const char *name, const char *val, char 
         return -1;
     }
     if (!strcmp(name, "ccr-ttl")) {
-        if (parse_unsigned(val, 30ULL * 24 * 3600, &v) == 0 && v > 0) {
+        if (hr_parse_u64(val, 30ULL * 24 * 3600, &v) == 0 && v > 0) {
             c->ttl_seconds = (unsigned)v;
             return 0;
         }
@@ -89,7 +77,7 @@ static int set_option(hr_ccr_config *c, const char *name, const char *val, char 
         return -1;
     }
     if (!strcmp(name, "ccr-max-bytes")) {
-        if (parse_unsigned(val, (unsigned long long)SIZE_MAX, &v) == 0 && v >= 4096) {
+        if (hr_parse_u64(val, SIZE_MAX, &v) == 0 && v >= 4096) {
             c->max_bytes = (size_t)v;
             return 0;
         }

@@ -4,6 +4,8 @@
 #include "compress/policy.h"
 
 #include "compress/compressors.h"
+#include "sys/ascii.h"
+#include "sys/parse.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -46,24 +48,10 @@ const char *hr_compress_mode_name(hr_compress_mode m)
     return m == HR_MODE_CACHE ? "cache" : "token";
 }
 
-static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
-
-static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!*s || *end || errno || v > max || s[0] == '-')
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_ratio(const char *s, double *out)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (!*s || *end || !(v > 0 && v <= 1))
+    double v;
+    if (hr_parse_double(s, &v) != 0 || !(v > 0 && v <= 1))
         return -1;
     *out = v;
     return 0;
@@ -73,12 +61,12 @@ static int parse_ratio(const char *s, double *out)
 static int apply_setting(hr_pipeline_config *c, const char *name, const char *v, char *err,
                          size_t errlen)
 {
-    unsigned long u;
+    uint64_t u;
     if (!strcmp(name, "mode")) {
         if (hr_compress_mode_parse(v, &c->mode) == 0)
             return 0;
     } else if (!strcmp(name, "compression-deadline-ms")) {
-        if (parse_ulong(v, 600000, &u) == 0) {
+        if (hr_parse_u64(v, 600000, &u) == 0) {
             c->deadline_ms = (unsigned)u;
             return 0;
         }
@@ -95,7 +83,7 @@ static int apply_setting(hr_pipeline_config *c, const char *name, const char *v,
             return 0;
         }
     } else if (!strcmp(name, "min-bytes")) {
-        if (parse_ulong(v, (unsigned long)1 << 30, &u) == 0) {
+        if (hr_parse_u64(v, (uint64_t)1 << 30, &u) == 0) {
             c->min_bytes = u;
             return 0;
         }
@@ -108,16 +96,13 @@ static int apply_setting(hr_pipeline_config *c, const char *name, const char *v,
             return 0;
         }
     } else if (!strcmp(name, "kompress-min-bytes")) {
-        if (parse_ulong(v, (unsigned long)1 << 30, &u) == 0) {
+        if (hr_parse_u64(v, (uint64_t)1 << 30, &u) == 0) {
             c->kompress_min_bytes = u;
             return 0;
         }
     } else if (!strcmp(name, "kompress-code")) {
-        int on = !strcmp(v, "on") || !strcmp(v, "1") || !strcmp(v, "true");
-        if (on || !strcmp(v, "off") || !strcmp(v, "0") || !strcmp(v, "false")) {
-            c->kompress_code = on;
+        if (hr_parse_bool(v, &c->kompress_code) == 0)
             return 0;
-        }
     } else if (!strcmp(name, "kompress-ratio")) {
         if (!strcmp(v, "0")) {
             c->kompress_ratio = 0;
@@ -127,7 +112,7 @@ static int apply_setting(hr_pipeline_config *c, const char *name, const char *v,
             return 0;
     } else if (!strcmp(name, "max-items")) {
         const hr_compressor_limit *l = hr_compressor_limit_find("max_items"); /* its row */
-        if (parse_ulong(v, l->max, &u) == 0 && u >= l->min) {
+        if (hr_parse_u64(v, l->max, &u) == 0 && u >= l->min) {
             c->opts.max_items = (unsigned)u;
             return 0;
         }
@@ -199,7 +184,7 @@ static int glob_match(const char *pat, size_t plen, const char *name, size_t nle
         if (p < plen && pat[p] == '*') {
             star = p++;
             mark = n;
-        } else if (p < plen && (pat[p] == '?' || lower(pat[p]) == lower(name[n]))) {
+        } else if (p < plen && (pat[p] == '?' || hr_to_lower((unsigned char)pat[p]) == hr_to_lower((unsigned char)name[n]))) {
             p++;
             n++;
         } else if (star != (size_t)-1) {

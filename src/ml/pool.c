@@ -9,8 +9,10 @@
 #include "ml/pool.h"
 
 #include "sys/assert.h"
+#include "sys/parse.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -60,13 +62,8 @@ static size_t page_size(void)
 
 int hr_ml_pool_env_threads(void)
 {
-    const char *s = getenv("HEADROOM_ML_THREADS");
-    if (!s || !*s)
-        return 1;
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v < 1)
+    long v;
+    if (hr_env_long("HEADROOM_ML_THREADS", 1, LONG_MAX, &v) != 1)
         return 1;
     return v > HR_ML_POOL_MAX_THREADS ? HR_ML_POOL_MAX_THREADS : (int)v;
 }

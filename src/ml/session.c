@@ -16,8 +16,10 @@
 #include "sys/assert.h"
 #include "sys/clock.h"
 #include "sys/log.h"
+#include "sys/parse.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -72,15 +74,8 @@ static struct timespec mono_deadline(int64_t at_ms)
 
 static long env_long(const char *name, long dflt)
 {
-    const char *s = getenv(name);
-    if (!s || !*s)
-        return dflt;
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v < 0)
-        return dflt;
-    return v;
+    long v;
+    return hr_env_long(name, 0, LONG_MAX, &v) == 1 ? v : dflt;
 }
 
 static int init_mono_cond(pthread_cond_t *cv)
