@@ -12,6 +12,7 @@
 #include "compress/compressors.h"
 #include "compress/logs.h"
 #include "compress/text.h"
+#include "sys/ascii.h"
 #include "sys/relevance.h"
 
 #include <stdint.h>
@@ -21,13 +22,11 @@
 enum { K_OTHER = 0, K_MATCH, K_CONTEXT, K_HEADING, K_SEP, K_BLANK };
 enum { NO_FILE = -1, NEIGHBOUR_LINES = 3 };
 
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
-static int is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 /* "C:\" or "C:/": a Windows drive prefix, whose colon is part of the path. */
 static size_t drive_prefix(const char *s, size_t n)
 {
-    return (n > 3 && is_alpha((unsigned char)s[0]) && s[1] == ':' && (s[2] == '\\' || s[2] == '/'))
+    return (n > 3 && hr_is_alpha((unsigned char)s[0]) && s[1] == ':' && (s[2] == '\\' || s[2] == '/'))
                ? 2
                : 0;
 }
@@ -44,7 +43,7 @@ int hr_search_is_path(const char *s, size_t n)
             lowers++;
             continue;
         }
-        if (is_digit(c) || c == '_' || c == '-')
+        if (hr_is_digit(c) || c == '_' || c == '-')
             continue;
         if (c >= 'A' && c <= 'Z') {
             letters++;
@@ -54,7 +53,7 @@ int hr_search_is_path(const char *s, size_t n)
             return 0;
         plain = 0;
         sep |= c == '/' || c == '\\';
-        if (c == '.' && i + 1 < n && is_alpha((unsigned char)s[i + 1]))
+        if (c == '.' && i + 1 < n && hr_is_alpha((unsigned char)s[i + 1]))
             dot_ext = 1;
     }
     letters += lowers;
@@ -64,7 +63,7 @@ int hr_search_is_path(const char *s, size_t n)
         return 1;
     /* A bare name (Makefile, Dockerfile) must start with a letter and not be a level
      * word or a date ("ERROR", "2024-01-01T12"). */
-    return plain && is_alpha((unsigned char)s[0]) && lowers > 0;
+    return plain && hr_is_alpha((unsigned char)s[0]) && lowers > 0;
 }
 
 /* Digits at s[*i] followed by ':' (or '-' when dash is set). */
@@ -72,7 +71,7 @@ static int read_num(const char *s, size_t n, size_t *i, unsigned long *v, char t
 {
     size_t j = *i;
     unsigned long x = 0;
-    while (j < n && is_digit((unsigned char)s[j]) && j - *i < 10)
+    while (j < n && hr_is_digit((unsigned char)s[j]) && j - *i < 10)
         x = x * 10 + (unsigned long)(s[j++] - '0');
     if (j == *i || j >= n || s[j] != term)
         return 0;
@@ -88,7 +87,7 @@ static size_t rev_prefix(const char *s, size_t n)
     size_t i = 0;
     while (i < n && i < 64 && s[i] != ':') {
         unsigned char c = (unsigned char)s[i];
-        if (!(is_alpha(c) || is_digit(c) || c == '~' || c == '^' || c == '.' || c == '-' ||
+        if (!(hr_is_alpha(c) || hr_is_digit(c) || c == '~' || c == '^' || c == '.' || c == '-' ||
               c == '_'))
             return 0;
         i++;
