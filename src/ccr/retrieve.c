@@ -8,6 +8,7 @@
 #include "json/json.h"
 #include "sys/hash.h"
 #include "sys/relevance.h"
+#include "sys/vec.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,14 +21,8 @@ typedef struct span {
 
 static int push_span(span **v, size_t *n, size_t *cap, size_t start, size_t end, int member)
 {
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 64;
-        span *nv = realloc(*v, nc * sizeof *nv);
-        if (!nv)
-            return -1;
-        *v = nv;
-        *cap = nc;
-    }
+    if (HR_VEC_RESERVE(*v, *cap, *n + 1) != 0)
+        return -1;
     (*v)[(*n)++] = (span){start, end, member};
     return 0;
 }

@@ -78,7 +78,7 @@ static const char SCHEMA[] =
     " UPDATE ccr_meta SET v=v-1 WHERE k='entries'; END;";
 
 typedef struct touch {
-    char tenant[HR_CCR_TENANT_MAX + 1];
+    char tenant[HR_TENANT_MAX + 1];
     char hash[HR_CONTENT_HASH_HEX + 1];
 } touch;
 

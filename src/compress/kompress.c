@@ -20,6 +20,7 @@
 #if defined(__has_include)
 #if __has_include("ml/bytebpe.h")
 #include "ml/bytebpe.h"
+#include "sys/vec.h"
 #define HR_KOMPRESS_HAVE_BYTEBPE 1
 #endif
 #endif
@@ -183,15 +184,9 @@ int hr_kompress_split(const char *in, size_t len, hr_kwords *out)
         size_t s = i;
         while (i < len && !hr_is_space((unsigned char)in[i]))
             i++;
-        if (out->n == cap) {
-            size_t nc = cap ? cap * 2 : 256;
-            hr_kword *v = realloc(out->v, nc * sizeof *v);
-            if (!v) {
-                hr_kwords_free(out);
-                return -1;
-            }
-            out->v = v;
-            cap = nc;
+        if (HR_VEC_RESERVE(out->v, cap, out->n + 1) != 0) {
+            hr_kwords_free(out);
+            return -1;
         }
         out->v[out->n++] = (hr_kword){s, i - s, line, (uint8_t)hr_kompress_must_keep(in + s, i - s)};
     }

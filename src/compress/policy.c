@@ -6,6 +6,7 @@
 #include "compress/compressors.h"
 #include "sys/ascii.h"
 #include "sys/parse.h"
+#include "sys/vec.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -257,15 +258,9 @@ static void remember_tool(walker *w, uint32_t id, uint32_t name)
 {
     if (!is_type(w->d, id, HR_JSON_STRING) || !is_type(w->d, name, HR_JSON_STRING))
         return;
-    if (w->n_tools == w->cap_tools) {
-        size_t cap = w->cap_tools ? w->cap_tools * 2 : 16;
-        tool_ref *t = realloc(w->tools, cap * sizeof *t);
-        if (!t) {
-            w->oom = 1;
-            return;
-        }
-        w->tools = t;
-        w->cap_tools = cap;
+    if (HR_VEC_RESERVE(w->tools, w->cap_tools, w->n_tools + 1) != 0) {
+        w->oom = 1;
+        return;
     }
     w->tools[w->n_tools++] = (tool_ref){id, name};
 }
@@ -308,15 +303,9 @@ static void add_span(walker *w, uint32_t node, uint32_t message, int excluded)
         s->skipped_small++;
         return;
     }
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        hr_policy_span *v = realloc(s->spans, cap * sizeof *v);
-        if (!v) {
-            w->oom = 1;
-            return;
-        }
-        s->spans = v;
-        s->cap = cap;
+    if (HR_VEC_RESERVE(s->spans, s->cap, s->n + 1) != 0) {
+        w->oom = 1;
+        return;
     }
     s->spans[s->n++] = (hr_policy_span){node, message, w->query};
 }

@@ -14,6 +14,7 @@
 #include "compress/text.h"
 #include "sys/ascii.h"
 #include "sys/relevance.h"
+#include "sys/vec.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -186,14 +187,8 @@ static int file_index(search_doc *d, const char *p, size_t n)
             return d->table[slot];
         slot = (slot + 1) & (d->tcap - 1);
     }
-    if (d->nfiles == d->capfiles) {
-        size_t cap = d->capfiles ? d->capfiles * 2 : 16;
-        file_rec *f = realloc(d->files, cap * sizeof *f);
-        if (!f)
-            return -1;
-        d->files = f;
-        d->capfiles = cap;
-    }
+    if (HR_VEC_RESERVE(d->files, d->capfiles, d->nfiles + 1) != 0)
+        return -1;
     file_rec *f = &d->files[d->nfiles];
     memset(f, 0, sizeof *f);
     f->path_off = (size_t)(p - d->in);

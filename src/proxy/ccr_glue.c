@@ -120,7 +120,7 @@ struct hr_ccrw_stream {
     hr_ccr_store *store; /* the process's; open until after the drain, so for every read */
     hr_ccr_api api;
     hr_shape shape;   /* for the provider's error event */
-    char tenant[HR_CCR_TENANT_MAX + 1];
+    char tenant[HR_TENANT_MAX + 1];
     hr_ccrw_connect_fn connect;
     hr_http_exchange *ex;
     hr_req_ctx *ctx;

@@ -25,12 +25,8 @@ static int answer(const hr_request *req, hr_response *res, const char *hash, siz
     if (!store)
         return hr_response_error(res, req->provider, 503, "api_error", NULL,
                                  "the CCR store is unavailable");
-    char anonymous[HR_CCR_TENANT_MAX + 1];
-    const char *tenant = req->tenant;
-    if (!tenant || !*tenant) {
-        hr_ccr_tenant_derive(NULL, 0, anonymous);
-        tenant = anonymous;
-    }
+    char anonymous[HR_TENANT_MAX + 1];
+    const char *tenant = hr_tenant_or_anonymous(req->tenant, anonymous);
     hr_ccr_retrieval r;
     hr_ccr_status st = hr_ccr_retrieve(store, tenant, hash, hash_len, query, query_len, &r);
     int rc;
@@ -190,12 +186,8 @@ static int parse_tool_call(const hr_json_doc *d, uint32_t call, tool_call *c)
 static int tool_call_data(const hr_request *req, const tool_call *c, hr_buf *data)
 {
     hr_ccr_store *store = hr_ccr_process_store();
-    char anonymous[HR_CCR_TENANT_MAX + 1];
-    const char *tenant = req->tenant && *req->tenant ? req->tenant : NULL;
-    if (!tenant) {
-        hr_ccr_tenant_derive(NULL, 0, anonymous);
-        tenant = anonymous;
-    }
+    char anonymous[HR_TENANT_MAX + 1];
+    const char *tenant = hr_tenant_or_anonymous(req->tenant, anonymous);
     hr_ccr_retrieval r;
     hr_ccr_status st = store ? hr_ccr_retrieve(store, tenant, c->hash.data, c->hash.len,
                                                c->query.data, c->query.len, &r)

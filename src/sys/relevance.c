@@ -3,6 +3,7 @@
 #include "sys/relevance.h"
 
 #include "sys/ascii.h"
+#include "sys/vec.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -249,14 +250,8 @@ int hr_rel_docs_add(hr_rel_docs *d, const hr_rel_terms *q, size_t id, const char
     }
     if (!any)
         return 0;
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 64;
-        hr_rel_doc *v = realloc(d->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        d->v = v;
-        d->cap = cap;
-    }
+    if (HR_VEC_RESERVE(d->v, d->cap, d->n + 1) != 0)
+        return -1;
     hr_rel_doc *doc = &d->v[d->n++];
     doc->id = id;
     doc->dl = dl;
