@@ -33,7 +33,7 @@ static int is_map(const hr_json_doc *d, uint32_t obj)
 {
     if (d->nodes[obj].count < 2)
         return 0;
-    for (uint32_t c = d->nodes[obj].first_child; c != HR_JSON_NONE; c = d->nodes[c].next)
+    HR_JSON_FOREACH(d, obj, c)
         if (d->nodes[c].type != HR_JSON_OBJECT)
             return 0;
     return 1;

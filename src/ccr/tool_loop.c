@@ -17,7 +17,7 @@ static const hr_json_limits LIMITS = HR_JSON_LIMITS_DEFAULT;
 /* Copies a string node into a fixed buffer; 0 ok, -1 not a string or too long. */
 static int copy_string(const hr_json_doc *d, uint32_t n, char *out, size_t cap)
 {
-    if (n == HR_JSON_NONE || d->nodes[n].type != HR_JSON_STRING)
+    if (!hr_json_is(d, n, HR_JSON_STRING))
         return -1;
     hr_buf b = HR_BUF_INIT;
     int rc = hr_json_string(d, n, &b);
@@ -33,7 +33,7 @@ static int copy_string(const hr_json_doc *d, uint32_t n, char *out, size_t cap)
 /* {hash, query?} from an arguments object node. */
 static int read_args_object(const hr_json_doc *d, uint32_t obj, hr_ccr_call *c)
 {
-    if (obj == HR_JSON_NONE || d->nodes[obj].type != HR_JSON_OBJECT)
+    if (!hr_json_is(d, obj, HR_JSON_OBJECT))
         return -1;
     if (copy_string(d, hr_json_get(d, obj, "hash"), c->hash, sizeof c->hash) < 0)
         return -1;
@@ -82,9 +82,9 @@ static int find_chat(const hr_json_doc *d, hr_ccr_calls *calls)
         return 0; /* n > 1 choices: leave it to the client */
     uint32_t msg = hr_json_get(d, choice, "message");
     uint32_t tcs = msg != HR_JSON_NONE ? hr_json_get(d, msg, "tool_calls") : HR_JSON_NONE;
-    if (tcs == HR_JSON_NONE || d->nodes[tcs].type != HR_JSON_ARRAY)
+    if (!hr_json_is(d, tcs, HR_JSON_ARRAY))
         return 0;
-    for (uint32_t t = d->nodes[tcs].first_child; t != HR_JSON_NONE; t = d->nodes[t].next) {
+    HR_JSON_FOREACH(d, tcs, t) {
         uint32_t fn = hr_json_get(d, t, "function");
         if (fn != HR_JSON_NONE && hr_json_string_eq(d, hr_json_get(d, fn, "name"), HR_CCR_TOOL_NAME)) {
             if (add_call(calls, d, hr_json_get(d, t, "id"), hr_json_get(d, fn, "arguments"), 1) < 0)
@@ -100,9 +100,9 @@ static int find_anthropic(const hr_json_doc *d, hr_ccr_calls *calls)
     if (!hr_json_string_eq(d, hr_json_get(d, 0, "stop_reason"), "tool_use"))
         return 0;
     uint32_t content = hr_json_get(d, 0, "content");
-    if (content == HR_JSON_NONE || d->nodes[content].type != HR_JSON_ARRAY)
+    if (!hr_json_is(d, content, HR_JSON_ARRAY))
         return 0;
-    for (uint32_t b = d->nodes[content].first_child; b != HR_JSON_NONE; b = d->nodes[b].next) {
+    HR_JSON_FOREACH(d, content, b) {
         if (!hr_json_string_eq(d, hr_json_get(d, b, "type"), "tool_use"))
             continue;
         if (hr_json_string_eq(d, hr_json_get(d, b, "name"), HR_CCR_TOOL_NAME)) {
@@ -117,9 +117,9 @@ static int find_anthropic(const hr_json_doc *d, hr_ccr_calls *calls)
 static int find_responses(const hr_json_doc *d, hr_ccr_calls *calls)
 {
     uint32_t output = hr_json_get(d, 0, "output");
-    if (output == HR_JSON_NONE || d->nodes[output].type != HR_JSON_ARRAY)
+    if (!hr_json_is(d, output, HR_JSON_ARRAY))
         return 0;
-    for (uint32_t it = d->nodes[output].first_child; it != HR_JSON_NONE; it = d->nodes[it].next) {
+    HR_JSON_FOREACH(d, output, it) {
         if (!hr_json_string_eq(d, hr_json_get(d, it, "type"), "function_call")) {
             if (!hr_json_string_eq(d, hr_json_get(d, it, "type"), "reasoning") &&
                 !hr_json_string_eq(d, hr_json_get(d, it, "type"), "message"))
@@ -219,7 +219,7 @@ static int followup_items(hr_ccr_api api, const hr_json_doc *resp, const hr_ccr_
     } else {
         uint32_t output = hr_json_get(resp, 0, "output");
         int first = 1;
-        for (uint32_t it = resp->nodes[output].first_child; it != HR_JSON_NONE; it = resp->nodes[it].next) {
+        HR_JSON_FOREACH(resp, output, it) {
             if (!first)
                 rc |= hr_buf_putc(ins, ',');
             rc |= hr_json_write_raw(ins, resp, it);

@@ -225,7 +225,7 @@ int hr_agent_mcp_registered(const hr_agent *a)
         if (hr_json_parse(&d, s, len, &lim, &je) == 0) {
             uint32_t box = d.nodes[0].type == HR_JSON_OBJECT ? hr_json_get(&d, 0, "mcpServers")
                                                              : HR_JSON_NONE;
-            found = box != HR_JSON_NONE && d.nodes[box].type == HR_JSON_OBJECT &&
+            found = hr_json_is(&d, box, HR_JSON_OBJECT) &&
                     hr_json_get(&d, box, "headroom") != HR_JSON_NONE;
             hr_json_doc_free(&d);
         }

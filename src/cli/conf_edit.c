@@ -244,7 +244,7 @@ static int member_span(const char *src, size_t len, const char *container, const
     int rc = -1;
     uint32_t box = hr_json_at(&d, 0) && d.nodes[0].type == HR_JSON_OBJECT
                        ? hr_json_get(&d, 0, container) : HR_JSON_NONE;
-    uint32_t m = box != HR_JSON_NONE && d.nodes[box].type == HR_JSON_OBJECT
+    uint32_t m = hr_json_is(&d, box, HR_JSON_OBJECT)
                      ? hr_json_get(&d, box, name) : HR_JSON_NONE;
     if (m != HR_JSON_NONE) {
         size_t a = d.nodes[m].key_start, b = d.nodes[m].end;

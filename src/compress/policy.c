@@ -238,14 +238,9 @@ typedef struct walker {
 
 static uint32_t get(const hr_json_doc *d, uint32_t obj, const char *key)
 {
-    if (obj == HR_JSON_NONE || d->nodes[obj].type != HR_JSON_OBJECT)
+    if (!hr_json_is(d, obj, HR_JSON_OBJECT))
         return HR_JSON_NONE;
     return hr_json_get(d, obj, key);
-}
-
-static int is_type(const hr_json_doc *d, uint32_t node, hr_json_type t)
-{
-    return node != HR_JSON_NONE && d->nodes[node].type == t;
 }
 
 static int member_is(const hr_json_doc *d, uint32_t obj, const char *key, const char *value)
@@ -256,7 +251,7 @@ static int member_is(const hr_json_doc *d, uint32_t obj, const char *key, const 
 
 static void remember_tool(walker *w, uint32_t id, uint32_t name)
 {
-    if (!is_type(w->d, id, HR_JSON_STRING) || !is_type(w->d, name, HR_JSON_STRING))
+    if (!hr_json_is(w->d, id, HR_JSON_STRING) || !hr_json_is(w->d, name, HR_JSON_STRING))
         return;
     if (HR_VEC_RESERVE(w->tools, w->cap_tools, w->n_tools + 1) != 0) {
         w->oom = 1;
@@ -268,7 +263,7 @@ static void remember_tool(walker *w, uint32_t id, uint32_t name)
 /* 1 if the tool output answering call id `id` came from an excluded tool. */
 static int excluded_call(walker *w, uint32_t id)
 {
-    if (!is_type(w->d, id, HR_JSON_STRING))
+    if (!hr_json_is(w->d, id, HR_JSON_STRING))
         return 0;
     hr_buf_reset(&w->scratch);
     if (hr_json_string(w->d, id, &w->scratch) != 0 || !w->scratch.data)
@@ -287,7 +282,7 @@ static int excluded_call(walker *w, uint32_t id)
 
 static void add_span(walker *w, uint32_t node, uint32_t message, int excluded)
 {
-    if (!is_type(w->d, node, HR_JSON_STRING)) /* absent ("text" missing) or not a string */
+    if (!hr_json_is(w->d, node, HR_JSON_STRING)) /* absent ("text" missing) or not a string */
         return;
     const hr_json_node *nd = &w->d->nodes[node];
     hr_policy_scan *s = w->out;
@@ -315,13 +310,13 @@ static void add_span(walker *w, uint32_t node, uint32_t message, int excluded)
 static void add_content_spans(walker *w, uint32_t content, uint32_t message, int excluded)
 {
     const hr_json_doc *d = w->d;
-    if (is_type(d, content, HR_JSON_STRING)) {
+    if (hr_json_is(d, content, HR_JSON_STRING)) {
         add_span(w, content, message, excluded);
         return;
     }
-    if (!is_type(d, content, HR_JSON_ARRAY))
+    if (!hr_json_is(d, content, HR_JSON_ARRAY))
         return;
-    for (uint32_t p = d->nodes[content].first_child; p != HR_JSON_NONE; p = d->nodes[p].next)
+    HR_JSON_FOREACH(d, content, p)
         if (member_is(d, p, "type", "text") || member_is(d, p, "type", "input_text") ||
             member_is(d, p, "type", "output_text"))
             add_span(w, get(d, p, "text"), message, excluded);
@@ -329,11 +324,11 @@ static void add_content_spans(walker *w, uint32_t content, uint32_t message, int
 
 static int has_user_text(const hr_json_doc *d, uint32_t content)
 {
-    if (is_type(d, content, HR_JSON_STRING))
+    if (hr_json_is(d, content, HR_JSON_STRING))
         return d->nodes[content].end - d->nodes[content].start > 2;
-    if (!is_type(d, content, HR_JSON_ARRAY))
+    if (!hr_json_is(d, content, HR_JSON_ARRAY))
         return 0;
-    for (uint32_t p = d->nodes[content].first_child; p != HR_JSON_NONE; p = d->nodes[p].next)
+    HR_JSON_FOREACH(d, content, p)
         if (member_is(d, p, "type", "text") || member_is(d, p, "type", "input_text"))
             return 1;
     return 0;
@@ -353,9 +348,8 @@ static void walk_openai_chat(walker *w, uint32_t messages)
             w->query = content;
         else if (member_is(d, m, "role", "assistant")) {
             uint32_t calls = get(d, m, "tool_calls");
-            if (is_type(d, calls, HR_JSON_ARRAY))
-                for (uint32_t t = d->nodes[calls].first_child; t != HR_JSON_NONE;
-                     t = d->nodes[t].next)
+            if (hr_json_is(d, calls, HR_JSON_ARRAY))
+                HR_JSON_FOREACH(d, calls, t)
                     remember_tool(w, get(d, t, "id"), get(d, get(d, t, "function"), "name"));
         } else if (member_is(d, m, "role", "tool")) {
             add_content_spans(w, content, i, excluded_call(w, get(d, m, "tool_call_id")));
@@ -371,14 +365,13 @@ static void walk_anthropic(walker *w, uint32_t messages)
          m = d->nodes[m].next, i++) {
         uint32_t content = get(d, m, "content");
         int user = member_is(d, m, "role", "user");
-        if (user && is_type(d, content, HR_JSON_STRING)) {
+        if (user && hr_json_is(d, content, HR_JSON_STRING)) {
             w->query = content;
             continue;
         }
-        if (!is_type(d, content, HR_JSON_ARRAY))
+        if (!hr_json_is(d, content, HR_JSON_ARRAY))
             continue;
-        for (uint32_t b = d->nodes[content].first_child; b != HR_JSON_NONE;
-             b = d->nodes[b].next) {
+        HR_JSON_FOREACH(d, content, b) {
             if (member_is(d, b, "type", "tool_use"))
                 remember_tool(w, get(d, b, "id"), get(d, b, "name"));
             else if (user && member_is(d, b, "type", "text"))
@@ -420,25 +413,25 @@ int hr_policy_find_spans(const hr_json_doc *d, hr_shape shape, const hr_pipeline
         return 0;
     walker w = {.d = d, .c = c, .out = out, .query = HR_JSON_NONE};
     uint32_t model = get(d, 0, "model");
-    out->model = is_type(d, model, HR_JSON_STRING) ? model : HR_JSON_NONE;
+    out->model = hr_json_is(d, model, HR_JSON_STRING) ? model : HR_JSON_NONE;
     uint32_t list = HR_JSON_NONE;
     if (shape == HR_SHAPE_OPENAI_RESPONSES) {
         out->system = get(d, 0, "instructions");
         list = get(d, 0, "input");
-        if (is_type(d, list, HR_JSON_ARRAY))
+        if (hr_json_is(d, list, HR_JSON_ARRAY))
             walk_responses(&w, list);
     } else {
         if (shape == HR_SHAPE_ANTHROPIC_MESSAGES)
             out->system = get(d, 0, "system");
         list = get(d, 0, "messages");
-        if (is_type(d, list, HR_JSON_ARRAY)) {
+        if (hr_json_is(d, list, HR_JSON_ARRAY)) {
             if (shape == HR_SHAPE_ANTHROPIC_MESSAGES)
                 walk_anthropic(&w, list);
             else
                 walk_openai_chat(&w, list);
         }
     }
-    out->n_messages = is_type(d, list, HR_JSON_ARRAY) ? d->nodes[list].count : 0;
+    out->n_messages = hr_json_is(d, list, HR_JSON_ARRAY) ? d->nodes[list].count : 0;
     free(w.tools);
     hr_buf_free(&w.scratch);
     if (w.oom) {
@@ -457,15 +450,15 @@ void hr_policy_scan_free(hr_policy_scan *s)
 
 int hr_policy_user_text(const hr_json_doc *d, uint32_t content, hr_buf *out)
 {
-    if (is_type(d, content, HR_JSON_STRING))
+    if (hr_json_is(d, content, HR_JSON_STRING))
         return hr_json_string(d, content, out);
-    if (!is_type(d, content, HR_JSON_ARRAY))
+    if (!hr_json_is(d, content, HR_JSON_ARRAY))
         return 0;
     int first = 1;
-    for (uint32_t p = d->nodes[content].first_child; p != HR_JSON_NONE; p = d->nodes[p].next) {
+    HR_JSON_FOREACH(d, content, p) {
         uint32_t text = get(d, p, "text");
         if (!(member_is(d, p, "type", "text") || member_is(d, p, "type", "input_text")) ||
-            !is_type(d, text, HR_JSON_STRING))
+            !hr_json_is(d, text, HR_JSON_STRING))
             continue;
         if ((!first && hr_buf_putc(out, '\n') != 0) || hr_json_string(d, text, out) != 0)
             return -1;
@@ -476,11 +469,11 @@ int hr_policy_user_text(const hr_json_doc *d, uint32_t content, hr_buf *out)
 
 static int has_anthropic_block(const hr_json_doc *d, uint32_t messages)
 {
-    for (uint32_t m = d->nodes[messages].first_child; m != HR_JSON_NONE; m = d->nodes[m].next) {
+    HR_JSON_FOREACH(d, messages, m) {
         uint32_t content = get(d, m, "content");
-        if (!is_type(d, content, HR_JSON_ARRAY))
+        if (!hr_json_is(d, content, HR_JSON_ARRAY))
             continue;
-        for (uint32_t b = d->nodes[content].first_child; b != HR_JSON_NONE; b = d->nodes[b].next)
+        HR_JSON_FOREACH(d, content, b)
             if (member_is(d, b, "type", "tool_use") || member_is(d, b, "type", "tool_result") ||
                 member_is(d, b, "type", "thinking"))
                 return 1;
@@ -493,7 +486,7 @@ hr_shape hr_policy_guess_shape(const hr_json_doc *d)
     if (!d->n || d->nodes[0].type != HR_JSON_OBJECT)
         return HR_SHAPE_OPENAI_CHAT;
     uint32_t messages = get(d, 0, "messages");
-    if (!is_type(d, messages, HR_JSON_ARRAY))
+    if (!hr_json_is(d, messages, HR_JSON_ARRAY))
         return get(d, 0, "input") != HR_JSON_NONE ? HR_SHAPE_OPENAI_RESPONSES
                                                   : HR_SHAPE_OPENAI_CHAT;
     if (get(d, 0, "system") != HR_JSON_NONE || has_anthropic_block(d, messages))

@@ -876,7 +876,7 @@ static int map_eligible(const hr_json_doc *d, uint32_t obj, unsigned min_items)
     for (uint32_t c = o->first_child; c != HR_JSON_NONE; c = d->nodes[c].next) {
         if (d->nodes[c].type != HR_JSON_OBJECT)
             return 0;
-        for (uint32_t k = d->nodes[c].first_child; k != HR_JSON_NONE; k = d->nodes[k].next) {
+        HR_JSON_FOREACH(d, c, k) {
             uint64_t h = hr_hash64(d->src + d->nodes[k].key_start,
                                    d->nodes[k].key_end - d->nodes[k].key_start);
             int at = 0;
@@ -917,7 +917,7 @@ static int select_items(array_sel *sel, const hr_json_doc *d, uint32_t arr, cons
             return -1;
     }
     uint32_t i = 0;
-    for (uint32_t c = d->nodes[arr].first_child; c != HR_JSON_NONE; c = d->nodes[c].next)
+    HR_JSON_FOREACH(d, arr, c)
         sel->items[i++].node = c;
     uint32_t errors = 0;
     for (i = 0; i < sel->n; i++) {
@@ -1054,7 +1054,7 @@ static int merge_parallel(crush_ctx *cx, uint32_t node, array_sel *sel)
     if (d->nodes[node].type != HR_JSON_ARRAY || parent == HR_JSON_NONE)
         return 1;
     int siblings = 0;
-    for (uint32_t c = d->nodes[parent].first_child; c != HR_JSON_NONE; c = d->nodes[c].next) {
+    HR_JSON_FOREACH(d, parent, c) {
         if (c == node || d->nodes[c].type != HR_JSON_ARRAY || d->nodes[c].count != n)
             continue;
         if (d->nodes[parent].type == HR_JSON_ARRAY || ++siblings > MAX_PARALLEL ||
