@@ -119,24 +119,24 @@ static int exec_sql(const char *sql)
 /* "CREATE TABLE ..." and the upsert, written from HR_STAT_FIELDS. */
 static int build_sql(hr_buf *create, hr_buf *upsert)
 {
-    int rc = hr_buf_puts(create, "CREATE TABLE IF NOT EXISTS stats_hourly(hour INTEGER NOT NULL, "
-                                 "model TEXT NOT NULL, provider TEXT NOT NULL, compressor TEXT NOT NULL, "
-                                 "tenant TEXT NOT NULL");
-    rc |= hr_buf_puts(upsert, "INSERT INTO stats_hourly(hour,model,provider,compressor,tenant");
+    hr_buf_puts(create, "CREATE TABLE IF NOT EXISTS stats_hourly(hour INTEGER NOT NULL, "
+                        "model TEXT NOT NULL, provider TEXT NOT NULL, compressor TEXT NOT NULL, "
+                        "tenant TEXT NOT NULL");
+    hr_buf_puts(upsert, "INSERT INTO stats_hourly(hour,model,provider,compressor,tenant");
     for (int f = 0; f < HR_STAT_N; f++) {
-        rc |= hr_buf_printf(create, ", %s INTEGER NOT NULL DEFAULT 0", HR_STAT_NAMES[f]);
-        rc |= hr_buf_printf(upsert, ",%s", HR_STAT_NAMES[f]);
+        hr_buf_printf(create, ", %s INTEGER NOT NULL DEFAULT 0", HR_STAT_NAMES[f]);
+        hr_buf_printf(upsert, ",%s", HR_STAT_NAMES[f]);
     }
-    rc |= hr_buf_puts(create, ", PRIMARY KEY(hour,model,provider,compressor,tenant));"
-                              "CREATE INDEX IF NOT EXISTS stats_hourly_hour ON stats_hourly(hour);");
-    rc |= hr_buf_puts(upsert, ") VALUES(?,?,?,?,?");
+    hr_buf_puts(create, ", PRIMARY KEY(hour,model,provider,compressor,tenant));"
+                        "CREATE INDEX IF NOT EXISTS stats_hourly_hour ON stats_hourly(hour);");
+    hr_buf_puts(upsert, ") VALUES(?,?,?,?,?");
     for (int f = 0; f < HR_STAT_N; f++)
-        rc |= hr_buf_puts(upsert, ",?");
-    rc |= hr_buf_puts(upsert, ") ON CONFLICT(hour,model,provider,compressor,tenant) DO UPDATE SET ");
+        hr_buf_puts(upsert, ",?");
+    hr_buf_puts(upsert, ") ON CONFLICT(hour,model,provider,compressor,tenant) DO UPDATE SET ");
     for (int f = 0; f < HR_STAT_N; f++)
-        rc |= hr_buf_printf(upsert, "%s%s=%s+excluded.%s", f ? "," : "", HR_STAT_NAMES[f],
-                            HR_STAT_NAMES[f], HR_STAT_NAMES[f]);
-    return rc;
+        hr_buf_printf(upsert, "%s%s=%s+excluded.%s", f ? "," : "", HR_STAT_NAMES[f],
+                      HR_STAT_NAMES[f], HR_STAT_NAMES[f]);
+    return hr_buf_failed(create) || hr_buf_failed(upsert) ? -1 : 0;
 }
 
 static void close_db_locked(void)
@@ -273,12 +273,12 @@ static int each_stored_locked(hr_stat_row_fn fn, void *user)
 {
     HR_ASSERT_RW_HELD(&S.file);
     hr_buf sql = HR_BUF_INIT;
-    int rc = hr_buf_puts(&sql, "SELECT hour,model,provider,compressor,tenant");
+    hr_buf_puts(&sql, "SELECT hour,model,provider,compressor,tenant");
     for (int f = 0; f < HR_STAT_N; f++)
-        rc |= hr_buf_printf(&sql, ",%s", HR_STAT_NAMES[f]);
-    rc |= hr_buf_puts(&sql, " FROM stats_hourly ORDER BY hour");
+        hr_buf_printf(&sql, ",%s", HR_STAT_NAMES[f]);
+    hr_buf_puts(&sql, " FROM stats_hourly ORDER BY hour");
     sqlite3_stmt *st = NULL;
-    if (rc != 0 || sqlite3_prepare_v2(S.db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+    if (hr_buf_failed(&sql) || sqlite3_prepare_v2(S.db, sql.data, -1, &st, NULL) != SQLITE_OK) {
         hr_buf_free(&sql);
         return -1;
     }

@@ -16,6 +16,8 @@ static int latch(hr_buf *b)
     return -1;
 }
 
+int hr_buf_fail(hr_buf *b) { return latch(b); }
+
 int hr_buf_reserve(hr_buf *b, size_t extra)
 {
     HR_ASSERT(b->cap == 0 || b->data != hr_buf_empty_);

@@ -41,6 +41,9 @@ int hr_buf_printf(hr_buf *b, const char *fmt, ...) __attribute__((format(printf,
 int hr_buf_vprintf(hr_buf *b, const char *fmt, va_list ap);
 /* 1 if an append or reserve failed since the last reset (the latch above). */
 static inline int hr_buf_failed(const hr_buf *b) { return b->failed; }
+/* Latches a failure met while building (a malloc beside the buffer, say) so the one check
+ * at the end sees it too. Returns -1. */
+int hr_buf_fail(hr_buf *b);
 void hr_buf_truncate(hr_buf *b, size_t len); /* len = min(len, b->len), NUL kept */
 void hr_buf_reset(hr_buf *b);          /* len = 0, keeps the allocation, clears the latch */
 void hr_buf_free(hr_buf *b);           /* releases; the buffer is then empty and reusable */

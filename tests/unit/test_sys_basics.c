@@ -109,7 +109,13 @@ static void buf_latches_first_error(void **state)
     assert_false(hr_buf_failed(&b));
     assert_int_equal(hr_buf_puts(&b, "again"), 0);
     assert_string_equal(b.data, "again");
+    /* a failure beside the buffer latches the same way */
+    assert_int_equal(hr_buf_fail(&b), -1);
+    assert_true(hr_buf_failed(&b));
+    assert_int_equal(hr_buf_puts(&b, "x"), -1);
+    assert_string_equal(b.data, "again");
     hr_buf_free(&b);
+    assert_false(hr_buf_failed(&b));
 }
 
 static void mem_snapshot_reads_proc(void **state)
