@@ -153,7 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c.min_bytes = 16; /* small inputs reach the compressors */
     c.opts.min_items = 3;
     hr_pipeline_input in = {fuzz_api(data[0]), (const char *)data + 1, size - 1, "fuzz",
-                            NULL, "fuzz"};
+                            NULL, "fuzz", NULL};
     hr_pipeline *a = hr_pipeline_new(&c, HR_PIPELINE_STORE_GIVEN, store());
     hr_pipeline *b = hr_pipeline_new(&c, HR_PIPELINE_STORE_GIVEN, store());
     if (!a || !b)
