@@ -1,12 +1,12 @@
 // parse_once.mjs: what parsing the request once saves (issue 13, "the request, parsed
 // once"): the proxy's added p50 and its CPU per request, this build against a baseline
 // build, side by side in one run against the same upstream (bench/proxy/upstream.mjs).
-// Direct, baseline and this build alternate, three rounds each; the round with the best p50
-// of each is kept (the machine is shared). Requests are the default path of
-// POST /v1/chat/completions (JSON check, compression, the headroom_retrieve tool offered on
-// the compressed body), non-streaming, one at a time over keep-alive (wrk -t1 -c1).
+// Direct, baseline and this build alternate, --rounds rounds each (3); the best p50 and the
+// median CPU per request of each are kept (the machine is shared). Requests are the default
+// path of POST /v1/chat/completions (JSON check, compression, the headroom_retrieve tool
+// offered on the compressed body), non-streaming, one at a time over keep-alive (wrk -t1 -c1).
 // Usage: node bench/proxy/parse_once.mjs --bin build/headroom --baseline-bin OLD/headroom
-//        [--seconds N]
+//        [--seconds N] [--rounds N] [--sizes "2 KB,64 KB,1 MB"]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,7 @@ const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 
 const BIN = arg('--bin', 'build/headroom');
 const BASE = arg('--baseline-bin');
 const SECONDS = Number(arg('--seconds', '4'));
+const ROUNDS = Number(arg('--rounds', '3'));
 if (!BASE) throw new Error('--baseline-bin is required');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-parse-once-'));
 
@@ -43,14 +44,16 @@ function measure(arm, file) {
 }
 
 const results = {};
-for (const [label, bytes] of [['2 KB', 2048], ['64 KB', 64 << 10], ['1 MB', 1 << 20]]) {
+const SIZES = { '2 KB': 2048, '64 KB': 64 << 10, '1 MB': 1 << 20 };
+const only = arg('--sizes'); // e.g. "2 KB,1 MB"
+for (const [label, bytes] of Object.entries(SIZES).filter(([k]) => !only || only.split(',').includes(k))) {
   const file = bodyOfSize(bytes, tmp);
   for (const arm of ['direct', 'baseline', 'this']) measure(arm, file); // warm up (first sight)
   const runs = { direct: [], baseline: [], this: [] };
-  for (let round = 0; round < 3; round++)
+  for (let round = 0; round < ROUNDS; round++)
     for (const arm of Object.keys(runs)) runs[arm].push(measure(arm, file));
   const best = (xs) => xs.reduce((a, b) => (b.p50 < a.p50 ? b : a));
-  const cpu = (xs) => xs.map((x) => x.proxy_cpu_us).sort((a, b) => a - b)[1]; // median of 3
+  const cpu = (xs) => xs.map((x) => x.proxy_cpu_us).sort((a, b) => a - b)[xs.length >> 1]; // median
   results[label] = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, { p50: best(v).p50, cpu_us: cpu(v), errors: v.map((x) => x.errors).filter(Boolean).join('; ') }]));
 }
 

@@ -4,25 +4,13 @@
 #include "json/edits.h"
 
 #include "json/json.h"
+#include "sys/vec.h"
 
 #include <stdlib.h>
 
-static int grow(hr_json_edits *l)
-{
-    if (l->n < l->cap)
-        return 0;
-    size_t cap = l->cap ? l->cap * 2 : 8;
-    hr_json_edits_item *v = realloc(l->item, cap * sizeof *v);
-    if (!v)
-        return -1;
-    l->item = v;
-    l->cap = cap;
-    return 0;
-}
-
 int hr_json_edits_take(hr_json_edits *l, size_t start, size_t end, hr_buf *data)
 {
-    if (grow(l) != 0) {
+    if (HR_VEC_RESERVE(l->item, l->cap, l->n + 1) != 0) {
         hr_buf_free(data);
         return -1;
     }

@@ -10,7 +10,6 @@
 #include "proxy/usage.h"
 
 #include <string.h>
-#include <strings.h>
 
 static void table_lookup(void **state)
 {
@@ -90,35 +89,6 @@ static void response_headers_are_bounded(void **state)
     assert_string_equal(res.content_type, "text/plain");
     assert_int_equal(res.status, 201);
     hr_response_free(&res);
-}
-
-/* Header lookup over a NULL-terminated name/value list, for hr_api_from_headers. */
-static const char *pair_header(void *user, const char *name)
-{
-    for (const char *const *h = user; *h; h += 2)
-        if (!strcasecmp(h[0], name))
-            return h[1];
-    return NULL;
-}
-
-static void provider_choice(void **state)
-{
-    (void)state;
-    const char *key[] = {"x-api-key", "k", NULL};
-    const char *version[] = {"anthropic-version", "2023-06-01", NULL};
-    const char *ant[] = {"Authorization", "Bearer sk-ant-x", NULL};
-    const char *proj[] = {"Authorization", "Bearer sk-proj-x", NULL};
-    const char *none[] = {NULL};
-    assert_ptr_equal(hr_api_from_headers(pair_header, key), &hr_api_anthropic_messages);
-    assert_ptr_equal(hr_api_from_headers(pair_header, version), &hr_api_anthropic_messages);
-    assert_ptr_equal(hr_api_from_headers(pair_header, ant), &hr_api_anthropic_messages);
-    assert_ptr_equal(hr_api_from_headers(pair_header, proj), &hr_api_openai_chat);
-    assert_ptr_equal(hr_api_from_headers(pair_header, none), &hr_api_openai_chat);
-    /* paths that name their API win over headers */
-    assert_ptr_equal(hr_api_for_path("/v1/messages/count_tokens"), &hr_api_anthropic_messages);
-    assert_ptr_equal(hr_api_for_path("/v1/responses/abc"), &hr_api_openai_responses);
-    assert_ptr_equal(hr_api_for_path("/v1/chat/completions"), &hr_api_openai_chat);
-    assert_null(hr_api_for_path("/v1/models"));
 }
 
 static void usage_from_each_shape(void **state)
@@ -211,7 +181,6 @@ int main(void)
         cmocka_unit_test(request_helpers),
         cmocka_unit_test(error_shapes),
         cmocka_unit_test(response_headers_are_bounded),
-        cmocka_unit_test(provider_choice),
         cmocka_unit_test(usage_from_each_shape),
         cmocka_unit_test(include_usage_splice),
     };
