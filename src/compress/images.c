@@ -1,7 +1,8 @@
 /* images.c: the image stage of images.h.
  *
- * One pass over the parsed request collects edits (replace a string, insert a member),
- * then hr_json_splice writes the new body; every byte outside an edit is the client's.
+ * One pass over the caller's parse of the request collects edits (replace a string, insert
+ * a member) into the caller's list, which the caller splices with the other stages' edits
+ * once; every byte outside an edit is the client's.
  * The router runs once per request (one question), through a process-wide encoder session
  * opened lazily on first use: shared, idle-unloaded and capped like every ML session.
  */

@@ -18,7 +18,8 @@
  * fixed order, libjpeg-turbo's integer DCT; no markers). Fail open: an image that cannot be
  * decoded, exceeds a cap, or comes after the deadline is forwarded unchanged.
  *
- * Ownership: the result's body is an hr_buf the caller frees (hr_images_result_free).
+ * Ownership: the stage reads the caller's parse and appends its edits (with their bytes) to
+ * the caller's edit list; the result is plain data.
  */
 #ifndef HR_COMPRESS_IMAGES_H
 #define HR_COMPRESS_IMAGES_H

@@ -68,7 +68,7 @@ static void check_bytes_outside_spans(const hr_pipeline_config *c, const hr_pipe
         abort(); /* a body that does not parse is never modified */
     hr_policy_scan scan;
     memset(&scan, 0, sizeof scan);
-    if (hr_policy_find_spans(&d, in->shape, c, &scan) != 0)
+    if (hr_policy_find_spans(&d, in->api, c, &scan) != 0)
         abort();
     size_t i = 0, j = 0, replaced = 0;
     for (size_t k = 0; k < scan.n; k++) { /* spans come in document order */
