@@ -150,6 +150,16 @@ static void prepared_free(prepared *p)
         hr_pipeline_result_free(&p->pr);
 }
 
+/* The parse and the edits are spent once the body is spliced: they are released before the
+ * upstream round trip rather than held through it (a body of many small values parses into
+ * a node array several times its size). */
+static void release_parse(prepared *p)
+{
+    hr_json_doc_free(&p->doc);
+    if (p->pipeline_ran)
+        hr_json_edits_free(&p->pr.edits);
+}
+
 /* Parses a JSON body into d (the caller frees it) and reads model and stream from it.
  * 0 ok, -1 not JSON (err filled), -2 not an object. */
 static int inspect_body(const char *body, size_t len, hr_req_ctx *ctx, int *stream,
@@ -741,6 +751,7 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
         prepared_free(&p);
         return;
     }
+    release_parse(&p);
     log_message_body(ctx, &p);
     outgoing o = {0};
     if (build_outgoing(req, ex, p.decoded, &o) != 0) {
