@@ -3,9 +3,9 @@
  * Linears are int8 weights with uint8 activations (hr_linear_u8), the attention output
  * projections included (unlike BERT in encoder.c: here uint8 moved node.ml_vision's min
  * cosine vs ORT fp32 from 0.99926 to 0.99937, and saved ~4% of the tower); the head's
- * single-row linears stay int16 (hr_linear_q8); LayerNorm
- * and attention fp32 through the shared kernels; GELU is the tanh form SigLIP uses (hr_gelu_tanh, vectorised). The
- * head's single-query attention is small (heads x patches x head_dim) and runs in plain C.
+ * single-row linears stay int16 (hr_linear_q8); LayerNorm and attention fp32 through the
+ * shared kernels; GELU is the tanh form SigLIP uses (hr_gelu_tanh, vectorised). The head's
+ * single-query attention is small (heads x patches x head_dim) and runs in plain C.
  */
 #include "ml/vision.h"
 
