@@ -26,6 +26,10 @@ void hr_sha256_update(hr_sha256_ctx *h, const void *data, size_t len);
 void hr_sha256_final(hr_sha256_ctx *h, uint8_t out[32]);
 void hr_sha256(const void *data, size_t len, uint8_t out[32]);
 
+/* SHA-1, only for protocols that require it (the WebSocket handshake's
+ * Sec-WebSocket-Accept, RFC 6455 4.2.2); never for identity or integrity. */
+void hr_sha1(const void *data, size_t len, uint8_t out[20]);
+
 /* Writes 24 hex chars and a NUL into out (25 bytes). */
 void hr_content_hash(const void *data, size_t len, char out[HR_CONTENT_HASH_HEX + 1]);
 
