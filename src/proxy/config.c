@@ -30,6 +30,9 @@ static const option OPTIONS[] = {
      "OpenAI upstream (https://api.openai.com)"},
     {"--anthropic-api-url", "ANTHROPIC_TARGET_API_URL", T_URL, OFF(anthropic_url),
      SZ(anthropic_url), "Anthropic upstream (https://api.anthropic.com)"},
+    {"--chatgpt-backend-url", "HEADROOM_CHATGPT_BACKEND_URL", T_URL, OFF(chatgpt_url),
+     SZ(chatgpt_url), "where Responses requests carrying chatgpt-account-id go (Codex signed "
+     "in with ChatGPT) (https://chatgpt.com/backend-api/codex)"},
     {"--max-body-bytes", "HEADROOM_MAX_BODY_BYTES", T_SIZE, OFF(max_body_bytes), 0,
      "largest request body, after decoding (104857600)"},
     {"--max-inflight-body-mb", "HEADROOM_MAX_INFLIGHT_BODY_MB", T_INT, OFF(max_inflight_body_mb), 0,
@@ -91,6 +94,7 @@ void hr_proxy_config_defaults(hr_proxy_config *c)
     c->port = 8787;
     strcpy(c->openai_url, "https://api.openai.com");
     strcpy(c->anthropic_url, "https://api.anthropic.com");
+    strcpy(c->chatgpt_url, "https://chatgpt.com/backend-api/codex");
     c->max_body_bytes = (size_t)100 << 20;
     c->max_inflight_body_mb = 512;
     c->max_decode_ratio = 1000;

@@ -19,6 +19,7 @@ typedef struct hr_proxy_config {
     int port;
     char openai_url[1024];      /* normalized: no trailing '/' or "/v1" */
     char anthropic_url[1024];
+    char chatgpt_url[1024];     /* ChatGPT's Codex backend (codex.h), same normalization */
     size_t max_body_bytes;
     long memory_budget_mb;      /* --memory-budget-mb: 0 = none (backpressure.h) */
     int low_memory;             /* the low-memory profile set the defaults (low_memory.h) */

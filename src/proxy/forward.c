@@ -22,6 +22,7 @@
 #include "json/json.h"
 #include "proxy/cache_watch.h"
 #include "proxy/ccr_glue.h"
+#include "proxy/codex.h"
 #include "proxy/config.h"
 #include "sys/budget.h"
 #include "sys/buf.h"
@@ -51,6 +52,10 @@ static route_info classify_route(const char *method, const char *path)
         return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_ANTHROPIC_MESSAGES, "messages"};
     if (post && !strcmp(path, "/v1/responses"))
         return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_OPENAI_RESPONSES, "responses"};
+    if (post && hr_codex_is_responses(path)) /* Codex's aliases (codex.h) */
+        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_OPENAI_RESPONSES, "codex_responses"};
+    if (hr_codex_is_alias(path))
+        return (route_info){KIND_PASSTHROUGH, 0, "codex"};
     if (!strcmp(path, "/v1/messages/count_tokens"))
         return (route_info){KIND_PASSTHROUGH, 0, "count_tokens"};
     if (!strncmp(path, "/v1/models", 10))
@@ -105,8 +110,7 @@ static int is_hop_by_hop(const char *name, const char *connection_value)
 
 /* Request headers that go upstream: all but hop-by-hop, host, content-length,
  * accept-encoding, x-headroom-*, and content-encoding when the body was decoded. */
-static int forward_request_header(const char *name, const char *connection_value,
-                                  int body_decoded)
+int hr_forward_request_header(const char *name, const char *connection_value, int body_decoded)
 {
     if (is_hop_by_hop(name, connection_value) || !strcasecmp(name, "host") ||
         !strcasecmp(name, "content-length") || !strcasecmp(name, "accept-encoding") ||
@@ -318,7 +322,9 @@ static int build_outgoing(const hr_request *req, hr_http_exchange *ex, int body_
                       check.reason, NULL);
         return -1;
     }
-    if (hr_buf_puts(&o->url, base) != 0 || hr_buf_puts(&o->url, target) != 0)
+    int codex = hr_codex_upstream_url(target, hr_request_header(req, "chatgpt-account-id"), &o->url);
+    if (codex < 0 || (codex == 0 && (hr_buf_puts(&o->url, base) != 0 ||
+                                      hr_buf_puts(&o->url, target) != 0)))
         return -1;
     o->headers = malloc((req->n_headers ? req->n_headers : 1) * 2 * sizeof *o->headers);
     if (!o->headers)
@@ -326,7 +332,7 @@ static int build_outgoing(const hr_request *req, hr_http_exchange *ex, int body_
     const char *conn = hr_request_header(req, "connection");
     for (size_t i = 0; i < req->n_headers; i++) {
         const char *name = req->headers[2 * i];
-        if (!forward_request_header(name, conn, body_decoded))
+        if (!hr_forward_request_header(name, conn, body_decoded))
             continue;
         o->headers[2 * o->n] = name;
         o->headers[2 * o->n + 1] = req->headers[2 * i + 1];

@@ -11,6 +11,7 @@
 #include "http/decode.h"
 #include "http/upstream.h"
 #include "proxy/cache_watch.h"
+#include "proxy/codex.h"
 #include "proxy/backpressure.h"
 #include "proxy/housekeeping.h"
 #include "proxy/low_memory.h"
@@ -136,7 +137,8 @@ static hr_provider provider_for(const char *path, const hr_http_exchange *ex)
 {
     if (!strncmp(path, "/v1/messages", 12))
         return HR_PROVIDER_ANTHROPIC;
-    if (!strcmp(path, "/v1/chat/completions") || !strncmp(path, "/v1/responses", 13))
+    if (!strcmp(path, "/v1/chat/completions") || !strncmp(path, "/v1/responses", 13) ||
+        hr_codex_is_alias(path))
         return HR_PROVIDER_OPENAI;
     return hr_provider_from_headers(hr_http_header(ex, "x-api-key"),
                                     hr_http_header(ex, "anthropic-version"),
@@ -299,7 +301,9 @@ static void on_request(hr_http_exchange *ex, void *user)
     if (decode_body(ex, ctx, &req, &decoded) == 0) {
         int path_matched = 0;
         const hr_route *route = hr_route_find(req.method, path, &path_matched);
-        if (route) {
+        if (hr_ws_relay_handle(ex, ctx, &req)) {
+            /* a WebSocket: refused or relayed until it closed */
+        } else if (route) {
             run_local_route(ex, ctx, route, &req);
         } else if (path_matched || !strncmp(path, "/debug/", 7)) {
             ctx->rec.route = "local";

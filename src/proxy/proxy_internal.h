@@ -41,6 +41,15 @@ double hr_now_ms(void);
 void hr_record_usage(hr_request_record *r, const hr_usage *u);
 void hr_relay_stats_release(hr_relay_stats *s);
 
+/* 1 when a client request header goes upstream as it is (forward.c): not hop-by-hop
+ * (connection_value: the request's Connection header), host, content-length,
+ * accept-encoding, x-headroom-*, nor content-encoding of a body we decoded. */
+int hr_forward_request_header(const char *name, const char *connection_value, int body_decoded);
+
+/* A WebSocket upgrade request (ws_relay.c): answered here (refused, or upgraded and relayed
+ * until either side closes) and 1 returned; 0 when req is no upgrade request. */
+int hr_ws_relay_handle(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req);
+
 /* Forwards req upstream and answers the exchange (forward.c). route is the log label. */
 void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req);
 

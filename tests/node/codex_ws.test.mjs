@@ -1,0 +1,278 @@
+// codex_ws.test.mjs: the Responses API over WebSocket (what Codex speaks), with the `ws`
+// npm client against a fake WebSocket upstream (lib/fake_ws_upstream.mjs) that records the
+// exact bytes of every message: tool outputs in response.create compressed, every other
+// message byte-identical both ways, ping/pong, large fragmented messages, the close
+// handshake both ways, bad handshakes refused, an upstream refusal handed back, oversize
+// frames closed with 1009, and the ChatGPT-backend routing of the Codex aliases.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import crypto from 'node:crypto';
+import WebSocket from 'ws';
+import { startProxy, requestLogLines } from './lib/proxy.mjs';
+import { startFakeWsUpstream, responsesWsEvents } from './lib/fake_ws_upstream.mjs';
+import { dbRows, pytestLog, markersIn } from './lib/e2e_fixtures.mjs';
+
+function wsUrl(proxy, path = '/v1/responses') { return proxy.url.replace('http://', 'ws://') + path; }
+
+/** Opens a ws client; collects every message as a Buffer and the close code. */
+function connect(url, opts = {}) {
+  const ws = new WebSocket(url, { perMessageDeflate: false, ...opts });
+  const got = { messages: [], pongs: [], close: null, ws, unexpected: null };
+  ws.on('message', (d, isBinary) => got.messages.push({ data: Buffer.from(d), isBinary }));
+  ws.on('pong', (d) => got.pongs.push(Buffer.from(d)));
+  ws.on('close', (code, reason) => { got.close = { code, reason: reason.toString() }; });
+  ws.on('unexpected-response', (req, res) => {
+    const chunks = [];
+    res.on('data', (c) => chunks.push(c));
+    res.on('end', () => { got.unexpected = { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }; });
+  });
+  ws.on('error', () => {});
+  got.opened = new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('close', () => reject(new Error('closed before open'))); });
+  got.opened.catch(() => {});
+  return got;
+}
+
+async function until(cond, ms = 8000, what = 'condition') {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function createEvent(outputs, extra = {}) {
+  return {
+    type: 'response.create', model: 'gpt-5-codex', instructions: 'You are Codex.',
+    input: [
+      { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'why did the tests fail?' }] },
+      ...outputs.flatMap((o, i) => [
+        { type: 'function_call', call_id: `call_${i}`, name: 'shell', arguments: '{"cmd":["pytest"]}' },
+        { type: 'function_call_output', call_id: `call_${i}`, output: o },
+      ]),
+    ],
+    tools: [], store: false, stream: true, ...extra,
+  };
+}
+
+async function setup(args = []) {
+  const up = await startFakeWsUpstream();
+  const proxy = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, args: ['--chatgpt-backend-url', `${up.url}/backend-api/codex`, ...args] });
+  return { up, proxy, async done() { await proxy.stop(); await up.close(); } };
+}
+
+test('response.create: tool outputs compressed, everything else the same, events relayed byte for byte', async () => {
+  const { up, proxy, done } = await setup();
+  try {
+    const log = pytestLog(600).text;
+    const rows = dbRows(200).text;
+    const ev = createEvent([log, rows]);
+    const c = connect(wsUrl(proxy), { headers: { authorization: 'Bearer sk-test-ws', 'openai-beta': 'responses_websockets=2026-02-06' } });
+    await c.opened;
+    c.ws.send(JSON.stringify(ev));
+    await until(() => c.messages.length === 3, 8000, 'three events');
+    // what the upstream got: the same event with shorter tool outputs and nothing else changed
+    const conn = up.connections[0];
+    assert.equal(conn.url, '/v1/responses');
+    assert.equal(conn.headers.authorization, 'Bearer sk-test-ws');
+    assert.equal(conn.headers['openai-beta'], 'responses_websockets=2026-02-06');
+    const sent = JSON.parse(conn.messages[0].data.toString());
+    assert.equal(conn.messages[0].isBinary, false);
+    const outs = sent.input.filter((i) => i.type === 'function_call_output');
+    assert.equal(outs.length, 2);
+    assert.ok(outs[0].output.length < log.length * 0.5, `log ${log.length} -> ${outs[0].output.length}`);
+    assert.ok(outs[1].output.length < rows.length * 0.5, `rows ${rows.length} -> ${outs[1].output.length}`);
+    assert.ok(markersIn(outs[0].output).length + markersIn(outs[1].output).length >= 1, 'CCR markers present');
+    const strip = (e) => ({ ...e, input: e.input.map((i) => (i.type === 'function_call_output' ? { ...i, output: '' } : i)) });
+    assert.deepEqual(strip(sent), strip(ev));
+    assert.ok(!JSON.stringify(sent.tools).includes('headroom_retrieve'), 'the retrieve tool is not offered over WebSocket');
+    // what the client got: the upstream's events, exactly
+    assert.deepEqual(c.messages.map((m) => m.data.toString()), responsesWsEvents('gpt-5-codex'));
+    c.ws.close(1000, 'bye');
+    await until(() => c.close && conn.close, 5000, 'close both ways');
+    assert.equal(conn.close.code, 1000);
+    assert.equal(conn.close.reason, 'bye');
+    assert.equal(c.close.code, 1000);
+    await until(() => requestLogLines(proxy.logs()).some((l) => l.route === 'responses_ws'), 5000, 'log line');
+    const line = requestLogLines(proxy.logs()).find((l) => l.route === 'responses_ws');
+    assert.equal(line.status, '101');
+    assert.ok(!proxy.logs().includes('sk-test-ws'), 'credentials never logged');
+  } finally { await done(); }
+});
+
+test('other messages and small or non-create events pass byte-identical; binary too', async () => {
+  const { up, proxy, done } = await setup();
+  try {
+    const c = connect(wsUrl(proxy));
+    await c.opened;
+    up.onMessage = (ws, data, isBinary) => ws.send(data, { binary: isBinary }); // echo
+    const small = JSON.stringify(createEvent(['short output']));
+    const other = '{"type":"session.update","x":  1 ,"y":"\\u00e9"}';
+    const notJson = 'not json at all {';
+    const bin = crypto.randomBytes(70000);
+    c.ws.send(small);
+    c.ws.send(other);
+    c.ws.send(notJson);
+    c.ws.send(bin);
+    await until(() => c.messages.length === 4, 8000, 'four echoes');
+    const conn = up.connections[0];
+    assert.deepEqual(conn.messages[0].data, Buffer.from(small));
+    assert.deepEqual(conn.messages[1].data, Buffer.from(other));
+    assert.deepEqual(conn.messages[2].data, Buffer.from(notJson));
+    assert.equal(conn.messages[3].isBinary, true);
+    assert.deepEqual(conn.messages[3].data, bin);
+    assert.deepEqual(c.messages.map((m) => m.data), [Buffer.from(small), Buffer.from(other), Buffer.from(notJson), bin]);
+    c.ws.terminate();
+    await until(() => conn.close, 5000, 'upstream closed after the client vanished');
+    assert.equal(conn.close.code, 1001);
+  } finally { await done(); }
+});
+
+test('ping/pong: a client ping reaches the upstream and its pong comes back', async () => {
+  const { up, proxy, done } = await setup();
+  try {
+    const c = connect(wsUrl(proxy));
+    await c.opened;
+    c.ws.ping(Buffer.from('are-you-there'));
+    await until(() => c.pongs.length === 1, 5000, 'pong');
+    assert.deepEqual(up.connections[0].pings, [Buffer.from('are-you-there')]);
+    assert.deepEqual(c.pongs[0], Buffer.from('are-you-there'));
+    c.ws.close();
+    await until(() => c.close, 5000, 'close');
+  } finally { await done(); }
+});
+
+test('large fragmented messages both ways: a 3 MB create in 64 KB fragments is compressed; a fragmented upstream message arrives whole', async () => {
+  const { up, proxy, done } = await setup();
+  try {
+    const big = pytestLog(30000).text;
+    assert.ok(big.length > 2_000_000, `fixture is ${big.length} bytes`);
+    const text = JSON.stringify(createEvent([big]));
+    const c = connect(wsUrl(proxy));
+    await c.opened;
+    const reply = 'Z'.repeat(300000);
+    up.onMessage = (ws) => {
+      // three fragments of one text message
+      ws.send(reply.slice(0, 100000), { fin: false });
+      ws.send(reply.slice(100000, 200000), { fin: false });
+      ws.send(reply.slice(200000), { fin: true });
+    };
+    for (let i = 0; i < text.length; i += 65536)
+      c.ws.send(text.slice(i, i + 65536), { fin: i + 65536 >= text.length });
+    await until(() => c.messages.length === 1, 20000, 'reply');
+    const sent = JSON.parse(up.connections[0].messages[0].data.toString());
+    const out = sent.input.find((i) => i.type === 'function_call_output').output;
+    assert.ok(out.length < big.length / 4, `${big.length} -> ${out.length}`);
+    assert.equal(c.messages[0].data.toString(), reply);
+    c.ws.close(4000, 'app close');
+    await until(() => up.connections[0].close, 5000, 'upstream close');
+    assert.equal(up.connections[0].close.code, 4000);
+  } finally { await done(); }
+});
+
+test('the upstream closing: its close code reaches the client, and a vanished upstream becomes 1011', async () => {
+  const { up, proxy, done } = await setup();
+  try {
+    const c = connect(wsUrl(proxy));
+    await c.opened;
+    await up.until(() => up.connections.length === 1);
+    up.connections[0].ws.close(4321, 'upstream says bye');
+    await until(() => c.close, 5000, 'client close');
+    assert.equal(c.close.code, 4321);
+    assert.equal(c.close.reason, 'upstream says bye');
+
+    const d = connect(wsUrl(proxy));
+    await d.opened;
+    await up.until(() => up.connections.length === 2);
+    up.connections[1].ws.terminate();
+    await until(() => d.close, 5000, 'client close after reset');
+    assert.equal(d.close.code, 1011);
+  } finally { await done(); }
+});
+
+test('oversize frames are refused with 1009 before they are buffered', async () => {
+  const { up, proxy, done } = await setup(['--max-body-bytes', '100000']);
+  try {
+    const c = connect(wsUrl(proxy), { maxPayload: 0 });
+    await c.opened;
+    c.ws.send(Buffer.alloc(200000, 0x61), { binary: false });
+    await until(() => c.close, 5000, 'close');
+    assert.equal(c.close.code, 1009);
+    await up.until(() => up.connections[0].close, 5000, 'upstream close');
+    assert.equal(up.connections[0].close.code, 1001);
+    assert.equal(up.connections[0].messages.length, 0);
+    // fragments that add up past the limit: 1009 as well
+    const d = connect(wsUrl(proxy));
+    await d.opened;
+    for (let i = 0; i < 3; i++) d.ws.send('b'.repeat(40000), { fin: i === 2 });
+    await until(() => d.close, 5000, 'close of fragmented');
+    assert.equal(d.close.code, 1009);
+  } finally { await done(); }
+});
+
+/** Sends a raw upgrade request and returns the status line and body. */
+function rawUpgrade(port, path, headers) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let buf = '';
+    s.on('data', (d) => { buf += d.toString('latin1'); });
+    s.on('end', () => resolve(buf));
+    s.on('close', () => resolve(buf));
+    s.on('error', reject);
+    const lines = [`GET ${path} HTTP/1.1`, `Host: 127.0.0.1:${port}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), 'Connection: close', '', ''];
+    s.write(lines.join('\r\n'));
+    setTimeout(() => s.destroy(), 3000);
+  });
+}
+
+test('bad handshakes are refused in the provider error shape, and none reaches the upstream', async () => {
+  const { up, proxy, done } = await setup();
+  try {
+    const key = crypto.randomBytes(16).toString('base64');
+    const badVersion = await rawUpgrade(proxy.port, '/v1/responses', { Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Key': key, 'Sec-WebSocket-Version': '8' });
+    assert.match(badVersion, /^HTTP\/1\.1 426/);
+    assert.match(badVersion, /Sec-WebSocket-Version: 13/i);
+    assert.match(badVersion, /"error":\{/);
+    const badKey = await rawUpgrade(proxy.port, '/v1/responses', { Upgrade: 'websocket', 'Sec-WebSocket-Key': 'short', 'Sec-WebSocket-Version': '13' });
+    assert.match(badKey, /^HTTP\/1\.1 400/);
+    assert.match(badKey, /bad_websocket_handshake/);
+    const wrongPath = await rawUpgrade(proxy.port, '/v1/chat/completions', { Upgrade: 'websocket', 'Sec-WebSocket-Key': key, 'Sec-WebSocket-Version': '13' });
+    assert.match(wrongPath, /^HTTP\/1\.1 404/);
+    assert.equal(up.upgrades.length, 0);
+  } finally { await done(); }
+});
+
+test('an upstream refusal (401) is handed to the client as it came', async () => {
+  const { up, proxy, done } = await setup();
+  try {
+    up.refuse = { status: 401, json: { error: { message: 'bad key', type: 'invalid_request_error', code: 'invalid_api_key' } } };
+    const c = connect(wsUrl(proxy), { headers: { authorization: 'Bearer nope' } });
+    await until(() => c.unexpected, 5000, 'refusal');
+    assert.equal(c.unexpected.status, 401);
+    assert.deepEqual(JSON.parse(c.unexpected.body), up.refuse.json);
+  } finally { await done(); }
+});
+
+test('Codex aliases over WebSocket; chatgpt-account-id goes to the ChatGPT backend', async () => {
+  const { up, proxy, done } = await setup();
+  try {
+    const cases = [
+      ['/backend-api/codex/responses', {}, '/v1/responses'],
+      ['/v1/codex/responses', {}, '/v1/responses'],
+      ['/backend-api/codex/responses', { 'chatgpt-account-id': 'acct-123' }, '/backend-api/codex/responses'],
+      ['/v1/responses?x=1', { 'chatgpt-account-id': 'acct-123' }, '/backend-api/codex/responses?x=1'],
+    ];
+    for (const [i, [path, headers, want]] of cases.entries()) {
+      const c = connect(wsUrl(proxy, path), { headers });
+      await c.opened;
+      c.ws.send(JSON.stringify(createEvent([pytestLog(600).text])));
+      await until(() => c.messages.length === 3, 8000, `events via ${path}`);
+      assert.equal(up.connections[i].url, want, path);
+      if (headers['chatgpt-account-id']) assert.equal(up.connections[i].headers['chatgpt-account-id'], 'acct-123');
+      const sent = JSON.parse(up.connections[i].messages[0].data.toString());
+      assert.ok(sent.input[2].output.length < pytestLog(600).text.length / 2, `compressed via ${path}`);
+      c.ws.close();
+      await until(() => c.close, 5000, 'close');
+    }
+  } finally { await done(); }
+});
