@@ -276,3 +276,43 @@ test('Codex aliases over WebSocket; chatgpt-account-id goes to the ChatGPT backe
     }
   } finally { await done(); }
 });
+
+test('TLS upstream: the handshake and frames go through curl_easy_send/recv; without the CA it is refused (502)', async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { spawnSync } = await import('node:child_process');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-wss-'));
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')]);
+  assert.equal(r.status, 0, r.stderr?.toString());
+  const up = await startFakeWsUpstream({ tls: { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) } });
+  const proxy = await startProxy({ openaiUrl: up.url, args: ['--upstream-ca-file', path.join(dir, 'cert.pem')] });
+  const bare = await startProxy({ openaiUrl: up.url });
+  try {
+    up.onMessage = (ws, data, isBinary) => ws.send(data, { binary: isBinary });
+    const c = connect(wsUrl(proxy));
+    await c.opened;
+    const big = crypto.randomBytes(1 << 20);
+    c.ws.send(big);
+    c.ws.send('{"type":"hello"}');
+    await until(() => c.messages.length === 2, 10000, 'echoes over TLS');
+    assert.deepEqual(c.messages[0].data, big);
+    assert.equal(c.messages[1].data.toString(), '{"type":"hello"}');
+    c.ws.close(1000);
+    await until(() => c.close, 5000, 'close');
+    assert.equal(c.close.code, 1000);
+
+    const d = connect(wsUrl(bare));
+    await until(() => d.unexpected, 10000, 'refusal without the CA');
+    assert.equal(d.unexpected.status, 502);
+    const err = JSON.parse(d.unexpected.body).error;
+    assert.equal(err.code, 'upstream_unreachable');
+    assert.match(err.message, /certificate|SSL/i);
+  } finally {
+    await proxy.stop();
+    await bare.stop();
+    await up.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -10,10 +10,12 @@
 //   ... point the proxy at up.url ...
 //   up.connections[0].messages[0].data  // Buffer, what the proxy sent
 //   await up.close();
+// With {tls: {key, cert}} it serves wss over TLS (https URL).
 //
 // The default reply to a `response.create` event is responsesWsEvents(model), one text
 // message per event, so a test can compare what the client got byte for byte.
 import http from 'node:http';
+import https from 'node:https';
 import { WebSocketServer } from 'ws';
 
 export function responsesWsEvents(model = 'gpt-5-codex') {
@@ -29,11 +31,12 @@ export function responsesWsEvents(model = 'gpt-5-codex') {
   ].map((e) => JSON.stringify(e));
 }
 
-export async function startFakeWsUpstream({ maxPayload = 256 << 20 } = {}) {
+export async function startFakeWsUpstream({ maxPayload = 256 << 20, tls = null } = {}) {
   const connections = [];
   const upgrades = [];
   const sockets = new Set();
-  const server = http.createServer((req, res) => { res.writeHead(426); res.end(); });
+  const plain = (req, res) => { res.writeHead(426); res.end(); };
+  const server = tls ? https.createServer(tls, plain) : http.createServer(plain);
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload });
   const fake = {
     connections, upgrades, refuse: null, onMessage: null,
@@ -52,7 +55,7 @@ export async function startFakeWsUpstream({ maxPayload = 256 << 20 } = {}) {
       }
     },
   };
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on(tls ? 'secureConnection' : 'connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
   server.on('upgrade', (req, socket, head) => {
     upgrades.push({ url: req.url, headers: req.headers });
     if (fake.refuse) {
@@ -78,6 +81,6 @@ export async function startFakeWsUpstream({ maxPayload = 256 << 20 } = {}) {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   fake.port = server.address().port;
-  fake.url = `http://127.0.0.1:${fake.port}`;
+  fake.url = `${tls ? 'https' : 'http'}://127.0.0.1:${fake.port}`;
   return fake;
 }
