@@ -15,12 +15,10 @@
  * and a client text message that is not compressed is sent as the frames it came in.
  * Compression fails open: any error sends the original frames.
  *
- * Not done here: the headroom_retrieve tool loop. Over HTTP the proxy offers the tool and
- * answers the model's calls with more upstream rounds (ccr_glue.h); over WebSocket that
- * would mean holding back the upstream's function_call events and sending our own
- * response.create with the function_call_output, which this relay does not do, so it never
- * offers the tool either (a client must not see calls to a tool it does not know).
- * Compressed outputs stay retrievable by the MCP server and /v1/retrieve.
+ * headroom_retrieve: a compressed response.create that carries markers is offered the tool,
+ * and the model's calls to it are answered on the same WebSocket (ws_ccr.h): while such a
+ * turn is live, upstream text messages are assembled and go through the same Responses
+ * stream rewriter as HTTP streams, the rest still passes as it came.
  *
  * Limits: a frame or an assembled client text message longer than --max-body-bytes closes
  * the connection with 1009; every byte buffered (frames being read, the message, the
@@ -43,6 +41,7 @@
 #include "proxy/backpressure.h"
 #include "proxy/codex.h"
 #include "proxy/config.h"
+#include "proxy/ws_ccr.h"
 #include "sys/budget.h"
 #include "sys/buf.h"
 #include "sys/log.h"
@@ -77,6 +76,9 @@ typedef struct ws_session {
     int msg_text;                 /* ...it is a text message being assembled */
     hr_buf msg;                   /* its payload, unmasked */
     hr_buf raw;                   /* its frames as they came */
+    hr_ws_ccr *turn;              /* a response.create we offered headroom_retrieve to */
+    int umsg_opcode;              /* an upstream text message assembled for the turn */
+    hr_buf umsg;                  /* ...its payload */
     hr_budget_lease lease;
     uint64_t max_message;
     long send_timeout_ms;
@@ -190,7 +192,7 @@ static void fail_session(ws_session *s, int code, const char *reason)
 
 static size_t held_bytes(const ws_session *s)
 {
-    return s->c.in.len + s->u.in.len + s->msg.len + s->raw.len;
+    return s->c.in.len + s->u.in.len + s->msg.len + s->raw.len + s->umsg.len;
 }
 
 /* Reserves room for extra more bytes than are buffered now. */
@@ -199,7 +201,7 @@ static int reserve(ws_session *s, size_t extra)
     return hr_budget_lease_cover(&s->lease, held_bytes(s) + extra);
 }
 
-/* ---- compression of response.create ------------------------------------------------------- */
+/* ---- compression of response.create, and the tool offer ----------------------------------- */
 
 static int is_response_create(const char *p, size_t n)
 {
@@ -233,32 +235,97 @@ static void record_compression(ws_session *s, const hr_pipeline_result *pr)
         snprintf(s->ctx->compressors, sizeof s->ctx->compressors, "%.63s", pr->transforms);
 }
 
-/* A whole client text message: compressed and sent as one frame when it is a
- * response.create the pipeline changed; otherwise its original frames. */
+/* A whole client text message. A response.create is compressed (when the pipeline changes
+ * it) and offered headroom_retrieve (when it carries markers; ws_ccr.h), then sent as one
+ * frame; anything else goes as the frames it came in. */
 static int finish_text_message(ws_session *s)
 {
-    int sent = 0, rc = 0;
-    if (hr_backpressure_allow_compression() && is_response_create(s->msg.data, s->msg.len) &&
-        reserve(s, s->msg.len * 2) == 0) {
+    int create = is_response_create(s->msg.data, s->msg.len);
+    const char *body = NULL; /* NULL: the original frames */
+    size_t blen = 0;
+    hr_pipeline_result pr;
+    int ran = 0;
+    if (create && hr_backpressure_allow_compression() && reserve(s, s->msg.len * 2) == 0) {
         hr_pipeline_input in = {HR_SHAPE_OPENAI_RESPONSES, s->msg.data, s->msg.len,
                                 s->session_id[0] ? s->session_id : NULL, s->tenant,
                                 s->request_id};
-        hr_pipeline_result pr;
         hr_pipeline_run(&in, &pr);
+        ran = 1;
         record_compression(s, &pr);
         if (pr.modified && pr.body.len <= s->max_message) {
-            rc = send_frame(s, &s->u, HR_WS_OP_TEXT, pr.body.data, pr.body.len);
-            sent = 1;
+            body = pr.body.data;
+            blen = pr.body.len;
             s->messages_compressed++;
         }
-        hr_pipeline_result_free(&pr);
     }
-    if (!sent)
-        rc = send_all(s, &s->u, s->raw.data, s->raw.len);
+    hr_buf with_tool = HR_BUF_INIT;
+    if (create && !s->turn) {
+        s->turn = hr_ws_ccr_begin(body ? body : s->msg.data, body ? blen : s->msg.len, s->tenant,
+                                  hr_proxy_config_current()->max_answer_bytes, &with_tool);
+        if (s->turn) {
+            body = with_tool.data;
+            blen = with_tool.len;
+        }
+    }
+    int rc = body ? send_frame(s, &s->u, HR_WS_OP_TEXT, body, blen)
+                  : send_all(s, &s->u, s->raw.data, s->raw.len);
+    hr_buf_free(&with_tool);
+    if (ran)
+        hr_pipeline_result_free(&pr);
     hr_buf_reset(&s->msg);
     hr_buf_reset(&s->raw);
     s->msg_opcode = 0;
     return rc;
+}
+
+/* ---- upstream messages during a headroom_retrieve turn ------------------------------------ */
+
+static int emit_to_client(void *arg, const char *msg, size_t len)
+{
+    ws_session *s = arg;
+    return send_frame(s, &s->c, HR_WS_OP_TEXT, msg, len);
+}
+
+static int turn_message(ws_session *s)
+{
+    hr_buf followup = HR_BUF_INIT;
+    int r = hr_ws_ccr_message(s->turn, s->umsg.data, s->umsg.len, emit_to_client, s, &followup);
+    int rc = 0;
+    if (r == HR_WS_CCR_FOLLOWUP) {
+        rc = send_frame(s, &s->u, HR_WS_OP_TEXT, followup.data, followup.len);
+    } else if (r != HR_WS_CCR_GOING) {
+        hr_ws_ccr_free(s->turn);
+        s->turn = NULL;
+        if (r < 0) {
+            fail_session(s, HR_WS_CLOSE_INTERNAL, "headroom_retrieve could not be answered");
+            rc = -1;
+        }
+    }
+    hr_buf_free(&followup);
+    hr_buf_reset(&s->umsg);
+    s->umsg_opcode = 0;
+    return rc;
+}
+
+/* An upstream data frame while a turn is live: text messages are assembled and go through
+ * the rewriter; a binary message, or one begun before the turn, passes as it came. */
+static int upstream_data_frame(ws_session *s, const hr_ws_head *h, const uint8_t *frame)
+{
+    size_t total = h->head_len + (size_t)h->payload_len;
+    int starts_text = h->opcode == HR_WS_OP_TEXT;
+    if (!starts_text && !(h->opcode == HR_WS_OP_CONT && s->umsg_opcode))
+        return send_all(s, &s->c, frame, total);
+    if (s->umsg.len + h->payload_len > s->max_message) {
+        fail_session(s, HR_WS_CLOSE_TOO_BIG, "upstream message larger than --max-body-bytes");
+        return -1;
+    }
+    if (reserve(s, (size_t)h->payload_len) != 0 ||
+        hr_buf_append(&s->umsg, frame + h->head_len, (size_t)h->payload_len) != 0) {
+        fail_session(s, CLOSE_TRY_LATER, "the proxy's in-flight budget is full");
+        return -1;
+    }
+    s->umsg_opcode = HR_WS_OP_TEXT;
+    return h->fin ? turn_message(s) : 0;
 }
 
 /* ---- frames read from the client ---------------------------------------------------------- */
@@ -313,6 +380,8 @@ static int on_frame(ws_session *s, ws_side *from, const hr_ws_head *h, const uin
     }
     if (from == &s->c && h->opcode < HR_WS_OP_CLOSE)
         return client_data_frame(s, h, frame);
+    if (from == &s->u && h->opcode < HR_WS_OP_CLOSE && (s->turn || s->umsg_opcode))
+        return upstream_data_frame(s, h, frame);
     return send_all(s, to, frame, total); /* pings, pongs, everything from upstream */
 }
 
@@ -428,6 +497,8 @@ static void session_free(void *arg)
     hr_buf_free(&s->u.in);
     hr_buf_free(&s->msg);
     hr_buf_free(&s->raw);
+    hr_buf_free(&s->umsg);
+    hr_ws_ccr_free(s->turn);
     hr_budget_lease_end(&s->lease);
     free(s);
 }

@@ -83,9 +83,10 @@ test('response.create: tool outputs compressed, everything else the same, events
     assert.ok(outs[0].output.length < log.length * 0.5, `log ${log.length} -> ${outs[0].output.length}`);
     assert.ok(outs[1].output.length < rows.length * 0.5, `rows ${rows.length} -> ${outs[1].output.length}`);
     assert.ok(markersIn(outs[0].output).length + markersIn(outs[1].output).length >= 1, 'CCR markers present');
-    const strip = (e) => ({ ...e, input: e.input.map((i) => (i.type === 'function_call_output' ? { ...i, output: '' } : i)) });
+    const strip = (e) => ({ ...e, tools: e.tools.filter((t) => t.name !== 'headroom_retrieve'),
+      input: e.input.map((i) => (i.type === 'function_call_output' ? { ...i, output: '' } : i)) });
     assert.deepEqual(strip(sent), strip(ev));
-    assert.ok(!JSON.stringify(sent.tools).includes('headroom_retrieve'), 'the retrieve tool is not offered over WebSocket');
+    assert.deepEqual(sent.tools.map((t) => t.name), ['headroom_retrieve'], 'the retrieve tool is offered with the markers');
     // what the client got: the upstream's events, exactly
     assert.deepEqual(c.messages.map((m) => m.data.toString()), responsesWsEvents('gpt-5-codex'));
     c.ws.close(1000, 'bye');
@@ -315,4 +316,66 @@ test('TLS upstream: the handshake and frames go through curl_easy_send/recv; wit
     await up.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('headroom_retrieve over WebSocket: offered with the markers, the model\'s call answered upstream, the client sees one response', async () => {
+  const { up, proxy, done } = await setup();
+  try {
+    const log = pytestLog(600).text;
+    const reasoning = { type: 'reasoning', id: 'rs_1', summary: [] };
+    const message = { type: 'message', id: 'msg_9', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Test 2 failed.', annotations: [] }] };
+    const resp = (id, status, output, usage) => ({ id, object: 'response', created_at: 1, status, model: 'gpt-5-codex', output, usage });
+    let hash = null;
+    up.onMessage = (ws, data) => {
+      const ev = JSON.parse(data.toString());
+      assert.equal(ev.type, 'response.create');
+      const send = (e) => ws.send(JSON.stringify(e));
+      if (ev.input.at(-1).type !== 'function_call_output' || ev.input.at(-1).call_id !== 'call_r') {
+        // round 1: the model asks for the original behind the marker
+        hash = markersIn(ev.input.find((i) => i.type === 'function_call_output').output)[0].hash;
+        const call = { type: 'function_call', id: 'fc_1', call_id: 'call_r', name: 'headroom_retrieve', arguments: JSON.stringify({ hash }), status: 'completed' };
+        send({ type: 'response.created', sequence_number: 0, response: resp('resp_1', 'in_progress', [], null) });
+        send({ type: 'response.output_item.added', sequence_number: 1, output_index: 0, item: reasoning });
+        send({ type: 'response.output_item.done', sequence_number: 2, output_index: 0, item: reasoning });
+        send({ type: 'response.output_item.added', sequence_number: 3, output_index: 1, item: { ...call, arguments: '', status: 'in_progress' } });
+        send({ type: 'response.function_call_arguments.delta', sequence_number: 4, output_index: 1, item_id: 'fc_1', delta: call.arguments });
+        send({ type: 'response.output_item.done', sequence_number: 5, output_index: 1, item: call });
+        send({ type: 'response.completed', sequence_number: 6, response: resp('resp_1', 'completed', [reasoning, call], { input_tokens: 100, output_tokens: 20, total_tokens: 120 }) });
+      } else {
+        send({ type: 'response.created', sequence_number: 0, response: resp('resp_2', 'in_progress', [], null) });
+        send({ type: 'response.output_item.added', sequence_number: 1, output_index: 0, item: { ...message, status: 'in_progress', content: [] } });
+        send({ type: 'response.output_text.delta', sequence_number: 2, output_index: 0, item_id: 'msg_9', content_index: 0, delta: 'Test 2 failed.' });
+        send({ type: 'response.output_item.done', sequence_number: 3, output_index: 0, item: message });
+        send({ type: 'response.completed', sequence_number: 4, response: resp('resp_2', 'completed', [message], { input_tokens: 150, output_tokens: 10, total_tokens: 160 }) });
+      }
+    };
+    const c = connect(wsUrl(proxy), { headers: { authorization: 'Bearer sk-ret' } });
+    await c.opened;
+    c.ws.send(JSON.stringify(createEvent([log])));
+    await until(() => c.messages.some((m) => JSON.parse(m.data).type === 'response.completed'), 10000, 'final response.completed');
+    const conn = up.connections[0];
+    assert.equal(conn.messages.length, 2, 'the first create and our follow-up');
+    const first = JSON.parse(conn.messages[0].data);
+    assert.ok(first.tools.some((t) => t.name === 'headroom_retrieve'), 'tool offered upstream');
+    const followup = JSON.parse(conn.messages[1].data);
+    assert.equal(followup.type, 'response.create');
+    assert.deepEqual(followup.input.at(-1), { type: 'function_call_output', call_id: 'call_r', output: log });
+    const events = c.messages.map((m) => JSON.parse(m.data));
+    assert.ok(!c.messages.some((m) => m.data.toString().includes('headroom_retrieve')), 'the client never sees the tool');
+    const final = events.at(-1);
+    assert.equal(final.type, 'response.completed');
+    assert.equal(final.response.id, 'resp_1');
+    assert.deepEqual(final.response.output.map((o) => o.type), ['reasoning', 'message']);
+    assert.deepEqual(final.response.usage, { input_tokens: 250, output_tokens: 30, total_tokens: 280 });
+    const seq = events.map((e) => e.sequence_number);
+    assert.deepEqual(seq, [...seq].sort((a, b) => a - b), 'sequence numbers keep increasing');
+    assert.equal(events.filter((e) => e.type === 'response.created').length, 1);
+    // a second turn on the same socket: passes through the same way
+    up.onMessage = null;
+    c.ws.send(JSON.stringify(createEvent(['small'])));
+    await until(() => c.messages.length === events.length + 3, 8000, 'second turn');
+    assert.deepEqual(c.messages.slice(-3).map((m) => m.data.toString()), responsesWsEvents('gpt-5-codex'));
+    c.ws.close();
+    await until(() => c.close, 5000, 'close');
+  } finally { await done(); }
 });
