@@ -25,7 +25,8 @@
  * compression copies) is first reserved on the in-flight budget (sys/budget.h), and a
  * refusal closes with 1013 (try again later). The close handshake is relayed: a close from
  * either side goes to the other; an end of stream without one becomes a close (1001 to
- * the upstream, 1011 to the client), and the server stopping closes both with 1001.
+ * the upstream, 1011 to the client), and a proxy shutting down (SIGTERM: draining) closes
+ * both with 1001 at once rather than waiting out the graceful-shutdown timeout.
  *
  * Ownership: the session (ws_session) is created by hr_ws_relay_handle, run and freed by
  * the server's upgrade callbacks (server.h); it owns the upstream connection, its buffers
@@ -41,6 +42,7 @@
 #include "proxy/backpressure.h"
 #include "proxy/codex.h"
 #include "proxy/config.h"
+#include "proxy/proxy.h"
 #include "proxy/ws_ccr.h"
 #include "sys/budget.h"
 #include "sys/buf.h"
@@ -469,7 +471,8 @@ static void run_session(void *arg, const hr_http_upgraded *io)
                           drain_frames(s, &s->c) != 0))
         s->done = 1;
     while (!s->done) {
-        if (atomic_load(s->stopping)) {
+        if (atomic_load(s->stopping) || hr_proxy_draining()) { /* SIGTERM: a WebSocket may
+                                                                   * live for hours */
             send_close(s, &s->c, HR_WS_CLOSE_GOING_AWAY, "the proxy is shutting down");
             send_close(s, &s->u, HR_WS_CLOSE_GOING_AWAY, "the proxy is shutting down");
             break;

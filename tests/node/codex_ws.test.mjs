@@ -379,3 +379,19 @@ test('headroom_retrieve over WebSocket: offered with the markers, the model\'s c
     await until(() => c.close, 5000, 'close');
   } finally { await done(); }
 });
+
+test('SIGTERM: open WebSockets are closed with 1001 at once, both ways, and the proxy exits', async () => {
+  const { up, proxy, done } = await setup();
+  try {
+    const c = connect(wsUrl(proxy));
+    await c.opened;
+    await up.until(() => up.connections.length === 1);
+    const t0 = Date.now();
+    const code = await proxy.stop('SIGTERM');
+    assert.equal(code, 0);
+    assert.ok(Date.now() - t0 < 5000, `exit took ${Date.now() - t0} ms`);
+    await until(() => c.close && up.connections[0].close, 5000, 'closes');
+    assert.equal(c.close.code, 1001);
+    assert.equal(up.connections[0].close.code, 1001);
+  } finally { await done(); }
+});
