@@ -2,6 +2,7 @@
  * ws_upstream.h). Owns the curl handle, the handshake and the answer's head. */
 #include "http/ws_upstream.h"
 
+#include "http/reqcheck.h"
 #include "http/upstream.h"
 #include "http/ws_frame.h"
 #include "sys/base64.h"
@@ -223,26 +224,6 @@ static int read_head(hr_ws_upstream *u, double deadline, char *err, size_t errle
     }
 }
 
-/* 1 when the comma-separated list holds token (case-insensitive). */
-static int list_has(const char *list, const char *token)
-{
-    size_t n = strlen(token);
-    for (const char *p = list; p && *p;) {
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        const char *t = e;
-        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
-            t--;
-        if ((size_t)(t - p) == n && !strncasecmp(p, token, n))
-            return 1;
-        p = e;
-    }
-    return 0;
-}
-
 /* RFC 6455 4.1: what a client must check in a 101 before it uses the connection. */
 static int check_switch(const hr_ws_upstream *u, const char *key, char *err, size_t errlen)
 {
@@ -251,7 +232,7 @@ static int check_switch(const hr_ws_upstream *u, const char *key, char *err, siz
     const char *acc = hr_ws_upstream_header(u, "sec-websocket-accept");
     char want[HR_WS_ACCEPT_LEN + 1];
     hr_ws_accept(key, want);
-    if (!up || strcasecmp(up, "websocket") != 0 || !list_has(conn, "upgrade")) {
+    if (!up || strcasecmp(up, "websocket") != 0 || !hr_http_list_has(conn, "upgrade")) {
         snprintf(err, errlen, "the upstream's 101 lacks Upgrade: websocket / Connection: Upgrade");
         return -1;
     }

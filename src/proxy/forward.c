@@ -84,28 +84,12 @@ static const char *const HOP_BY_HOP[] = {
     "te", "trailer", "trailers", "transfer-encoding", "upgrade",
 };
 
-static int in_token_list(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = list; p && *p;) {
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-        const char *end = p;
-        while (*end && *end != ',' && *end != ' ' && *end != '\t')
-            end++;
-        if ((size_t)(end - p) == n && strncasecmp(p, name, n) == 0)
-            return 1;
-        p = end;
-    }
-    return 0;
-}
-
 static int is_hop_by_hop(const char *name, const char *connection_value)
 {
     for (size_t i = 0; i < sizeof HOP_BY_HOP / sizeof HOP_BY_HOP[0]; i++)
         if (!strcasecmp(name, HOP_BY_HOP[i]))
             return 1;
-    return in_token_list(connection_value, name);
+    return hr_http_list_has(connection_value, name);
 }
 
 /* Request headers that go upstream: all but hop-by-hop, host, content-length,

@@ -50,7 +50,7 @@ static int emit_sse(const hr_buf *sse, hr_ws_ccr_emit emit, void *arg)
     return 0;
 }
 
-static int ends_turn(const char *msg, size_t len)
+int hr_ws_event_is(const char *msg, size_t len, const char *types)
 {
     hr_json_doc d;
     hr_json_error err;
@@ -58,13 +58,16 @@ static int ends_turn(const char *msg, size_t len)
     lim.max_string = len ? len : 1;
     if (hr_json_parse(&d, msg, len, &lim, &err) != 0)
         return 0;
-    uint32_t type = hr_json_get(&d, 0, "type");
-    int end = hr_json_string_eq(&d, type, "response.completed") ||
-              hr_json_string_eq(&d, type, "response.incomplete") ||
-              hr_json_string_eq(&d, type, "response.failed") || hr_json_string_eq(&d, type, "error");
+    int yes = 0;
+    uint32_t type = hr_json_at(&d, 0)->type == HR_JSON_OBJECT ? hr_json_get(&d, 0, "type") : HR_JSON_NONE;
+    for (const char *t = types; type != HR_JSON_NONE && *t && !yes; t += strlen(t) + 1)
+        yes = hr_json_string_eq(&d, type, t);
     hr_json_doc_free(&d);
-    return end;
+    return yes;
 }
+
+/* The events that end a response (and so a headroom_retrieve round). */
+static const char TURN_ENDS[] = "response.completed\0response.incomplete\0response.failed\0error\0";
 
 /* The turn cannot be resolved: the client gets an error event instead of a tool it does
  * not know. */
@@ -88,7 +91,7 @@ int hr_ws_ccr_message(hr_ws_ccr *t, char *msg, size_t len, hr_ws_ccr_emit emit, 
             msg[i] = ' ';
     hr_buf out = HR_BUF_INIT;
     int rc = hr_ccr_stream_event(t->rewriter, NULL, msg, len, &out);
-    int end = rc == 0 && ends_turn(msg, len);
+    int end = rc == 0 && hr_ws_event_is(msg, len, TURN_ENDS);
     if (rc == 0)
         rc = emit_sse(&out, emit, arg);
     else if (rc == -2)

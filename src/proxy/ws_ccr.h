@@ -44,4 +44,8 @@ int hr_ws_ccr_message(hr_ws_ccr *t, char *msg, size_t len, hr_ws_ccr_emit emit, 
 
 void hr_ws_ccr_free(hr_ws_ccr *t);
 
+/* 1 when msg is a JSON object whose "type" is one of types: NUL-separated names ending in
+ * an empty one: "a\0b\0", and "a\0" for one (the literal adds the final NUL). */
+int hr_ws_event_is(const char *msg, size_t len, const char *types);
+
 #endif

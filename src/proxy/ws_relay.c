@@ -36,6 +36,7 @@
 #include "proxy/proxy_internal.h"
 
 #include "compress/pipeline.h"
+#include "http/reqcheck.h"
 #include "http/ws_frame.h"
 #include "http/ws_upstream.h"
 #include "json/json.h"
@@ -205,26 +206,6 @@ static int reserve(ws_session *s, size_t extra)
 
 /* ---- compression of response.create, and the tool offer ----------------------------------- */
 
-static int is_response_create(const char *p, size_t n)
-{
-    hr_json_doc d;
-    hr_json_error err;
-    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
-    lim.max_string = n ? n : 1;
-    if (hr_json_parse(&d, p, n, &lim, &err) != 0)
-        return 0;
-    int yes = 0;
-    if (hr_json_at(&d, 0)->type == HR_JSON_OBJECT) {
-        hr_buf type = HR_BUF_INIT;
-        uint32_t t = hr_json_get(&d, 0, "type");
-        yes = t != HR_JSON_NONE && hr_json_string(&d, t, &type) == 0 && type.data &&
-              !strcmp(type.data, "response.create");
-        hr_buf_free(&type);
-    }
-    hr_json_doc_free(&d);
-    return yes;
-}
-
 static void record_compression(ws_session *s, const hr_pipeline_result *pr)
 {
     hr_request_record *r = &s->ctx->rec;
@@ -242,7 +223,7 @@ static void record_compression(ws_session *s, const hr_pipeline_result *pr)
  * frame; anything else goes as the frames it came in. */
 static int finish_text_message(ws_session *s)
 {
-    int create = is_response_create(s->msg.data, s->msg.len);
+    int create = hr_ws_event_is(s->msg.data, s->msg.len, "response.create\0");
     const char *body = NULL; /* NULL: the original frames */
     size_t blen = 0;
     hr_pipeline_result pr;
@@ -508,19 +489,9 @@ static void session_free(void *arg)
 
 /* ---- the opening handshake ---------------------------------------------------------------- */
 
-static int token_in(const char *list, const char *token)
-{
-    size_t n = strlen(token);
-    for (const char *p = list; p && *p; p++)
-        if (!strncasecmp(p, token, n) && (p == list || p[-1] == ' ' || p[-1] == ',') &&
-            (p[n] == 0 || p[n] == ',' || p[n] == ' '))
-            return 1;
-    return 0;
-}
-
 static int is_upgrade_request(const hr_request *req)
 {
-    return !strcmp(req->method, "GET") && token_in(hr_request_header(req, "upgrade"), "websocket");
+    return !strcmp(req->method, "GET") && hr_http_list_has(hr_request_header(req, "upgrade"), "websocket");
 }
 
 /* The client's half of RFC 6455 4.2.1. 0 ok; else answered with the error. */
@@ -537,7 +508,7 @@ static int check_client_handshake(hr_http_exchange *ex, hr_req_ctx *ctx, const h
         return -1;
     }
     if (!hr_ws_key_valid(hr_request_header(req, "sec-websocket-key")) ||
-        !token_in(hr_request_header(req, "connection"), "upgrade")) {
+        !hr_http_list_has(hr_request_header(req, "connection"), "upgrade")) {
         hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "bad_websocket_handshake",
                       "a WebSocket upgrade needs Connection: Upgrade and a Sec-WebSocket-Key of "
                       "16 base64-encoded bytes");
