@@ -70,7 +70,7 @@ static int header_true(const char *v)
     return v && (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes"));
 }
 
-static int is_bypass(const hr_request *req)
+int hr_request_bypass(const hr_request *req)
 {
     const char *mode = hr_request_header(req, "x-headroom-mode");
     return header_true(hr_request_header(req, "x-headroom-bypass")) ||
@@ -674,7 +674,7 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
 {
     const hr_proxy_config *cfg = hr_proxy_config_current();
     route_info ri = classify_route(req->method, req->path);
-    int bypass = is_bypass(req);
+    int bypass = hr_request_bypass(req);
     ctx->rec.route = ri.label;
     ctx->rec.provider = hr_provider_name(req->provider);
     ctx->rec.bypass = bypass;

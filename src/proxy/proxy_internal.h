@@ -46,6 +46,10 @@ void hr_relay_stats_release(hr_relay_stats *s);
  * accept-encoding, x-headroom-*, nor content-encoding of a body we decoded. */
 int hr_forward_request_header(const char *name, const char *connection_value, int body_decoded);
 
+/* 1 when the client asked for no modification (x-headroom-bypass: true, or
+ * x-headroom-mode: passthrough) (forward.c). */
+int hr_request_bypass(const hr_request *req);
+
 /* A WebSocket upgrade request (ws_relay.c): answered here (refused, or upgraded and relayed
  * until either side closes) and 1 returned; 0 when req is no upgrade request. */
 int hr_ws_relay_handle(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req);

@@ -90,6 +90,7 @@ typedef struct ws_session {
     char tenant[HR_CCR_TENANT_MAX + 1];
     char request_id[24];
     int done;
+    int bypass;                   /* x-headroom-bypass / passthrough: relay only */
     unsigned long messages_compressed;
 } ws_session;
 
@@ -223,7 +224,7 @@ static void record_compression(ws_session *s, const hr_pipeline_result *pr)
  * frame; anything else goes as the frames it came in. */
 static int finish_text_message(ws_session *s)
 {
-    int create = hr_ws_event_is(s->msg.data, s->msg.len, "response.create\0");
+    int create = !s->bypass && hr_ws_event_is(s->msg.data, s->msg.len, "response.create\0");
     const char *body = NULL; /* NULL: the original frames */
     size_t blen = 0;
     hr_pipeline_result pr;
@@ -605,6 +606,8 @@ static ws_session *session_new(hr_req_ctx *ctx, const hr_request *req, hr_ws_ups
     s->max_message = cfg->max_body_bytes;
     s->send_timeout_ms = cfg->upstream_timeout_ms;
     s->ctx = ctx;
+    s->bypass = hr_request_bypass(req);
+    ctx->rec.bypass = s->bypass;
     const char *sid = hr_request_header(req, "x-headroom-session-id");
     snprintf(s->session_id, sizeof s->session_id, "%s", sid ? sid : "");
     snprintf(s->tenant, sizeof s->tenant, "%s", req->tenant);

@@ -395,3 +395,18 @@ test('SIGTERM: open WebSockets are closed with 1001 at once, both ways, and the 
     assert.equal(up.connections[0].close.code, 1001);
   } finally { await done(); }
 });
+
+test('x-headroom-bypass: a response.create with big tool outputs goes byte for byte, no tool offered', async () => {
+  const { up, proxy, done } = await setup();
+  try {
+    const text = JSON.stringify(createEvent([pytestLog(600).text]));
+    const c = connect(wsUrl(proxy), { headers: { 'x-headroom-bypass': 'true' } });
+    await c.opened;
+    c.ws.send(text);
+    await until(() => c.messages.length === 3, 8000, 'events');
+    assert.deepEqual(up.connections[0].messages[0].data, Buffer.from(text));
+    assert.equal(up.connections[0].headers['x-headroom-bypass'], undefined, 'x-headroom-* not forwarded');
+    c.ws.close();
+    await until(() => c.close, 5000, 'close');
+  } finally { await done(); }
+});
