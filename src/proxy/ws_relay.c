@@ -199,6 +199,15 @@ static size_t held_bytes(const ws_session *s)
     return s->c.in.len + s->u.in.len + s->msg.len + s->raw.len + s->umsg.len;
 }
 
+/* A buffer emptied after a large frame or message gives its memory back: a WebSocket may
+ * stay open for hours after one big response.create. */
+#define KEEP_EMPTY_CAP (4 * READ_CHUNK)
+static void trim(hr_buf *b)
+{
+    if (b->len == 0 && b->cap > KEEP_EMPTY_CAP)
+        hr_buf_free(b);
+}
+
 /* Reserves room for extra more bytes than are buffered now. */
 static int reserve(ws_session *s, size_t extra)
 {
@@ -258,6 +267,8 @@ static int finish_text_message(ws_session *s)
         hr_pipeline_result_free(&pr);
     hr_buf_reset(&s->msg);
     hr_buf_reset(&s->raw);
+    trim(&s->msg);
+    trim(&s->raw);
     s->msg_opcode = 0;
     return rc;
 }
@@ -287,6 +298,7 @@ static int turn_message(ws_session *s)
     }
     hr_buf_free(&followup);
     hr_buf_reset(&s->umsg);
+    trim(&s->umsg);
     s->umsg_opcode = 0;
     return rc;
 }
@@ -394,8 +406,11 @@ static int drain_frames(ws_session *s, ws_side *from)
         }
         at += (size_t)hl + (size_t)h.payload_len;
     }
-    memmove(from->in.data, from->in.data + at, from->in.len - at);
-    from->in.len -= at;
+    if (at) {
+        memmove(from->in.data, from->in.data + at, from->in.len - at);
+        from->in.len -= at;
+        trim(&from->in);
+    }
     return rc;
 }
 
