@@ -7,6 +7,7 @@
 #include "http/ws_frame.h"
 #include "sys/base64.h"
 #include "sys/buf.h"
+#include "sys/clock.h"
 
 #include <curl/curl.h>
 
@@ -16,7 +17,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
-#include <time.h>
 
 #define MAX_ANSWER_HEADERS 64
 
@@ -33,18 +33,11 @@ struct hr_ws_upstream {
     hr_buf body;                       /* a refusal's body */
 };
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* Waits until fd is ready for events or the deadline passes. 1 ready, 0 timed out. */
 static int wait_fd(curl_socket_t fd, short events, double deadline)
 {
     for (;;) {
-        double left = deadline - now_ms();
+        double left = deadline - hr_now_ms();
         if (left <= 0)
             return 0;
         struct pollfd p = {.fd = fd, .events = events};
@@ -310,7 +303,7 @@ hr_ws_upstream *hr_ws_upstream_connect(const hr_ws_upstream_request *r, char *er
     }
     if (build_request(r, key, &req, err, errlen) != 0 || curl_connect(u, r, err, errlen) != 0)
         goto done;
-    double deadline = now_ms() + (double)r->handshake_timeout_ms;
+    double deadline = hr_now_ms() + (double)r->handshake_timeout_ms;
     if (send_all(u, req.data, req.len, deadline) != 0) {
         snprintf(err, errlen, "cannot send the upgrade request to the upstream");
         goto done;
