@@ -7,7 +7,9 @@
 #include "http/ws_frame.h"
 #include "sys/base64.h"
 #include "sys/buf.h"
+#include "sys/ascii.h"
 #include "sys/clock.h"
+#include "sys/parse.h"
 
 #include <curl/curl.h>
 
@@ -152,9 +154,10 @@ done:
 static int parse_head(hr_ws_upstream *u)
 {
     char *p = u->head.data;
-    if (strncmp(p, "HTTP/1.", 7) != 0 || strlen(p) < 12)
+    if (strncmp(p, "HTTP/1.", 7) != 0 || strlen(p) < 12 || !hr_is_digit(p[9]) ||
+        !hr_is_digit(p[10]) || !hr_is_digit(p[11]))
         return -1;
-    u->status = atoi(p + 9);
+    u->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
     char *line = strstr(p, "\r\n");
     while (line && line[2] && u->n_headers < MAX_ANSWER_HEADERS) {
         *line = 0;
@@ -244,9 +247,10 @@ static int check_switch(const hr_ws_upstream *u, const char *key, char *err, siz
 static void read_refusal_body(hr_ws_upstream *u, double deadline)
 {
     const char *cl = hr_ws_upstream_header(u, "content-length");
-    size_t want = cl ? strtoul(cl, NULL, 10) : HR_WS_UPSTREAM_MAX_ANSWER;
-    if (want > HR_WS_UPSTREAM_MAX_ANSWER)
-        want = HR_WS_UPSTREAM_MAX_ANSWER;
+    uint64_t declared;
+    size_t want = HR_WS_UPSTREAM_MAX_ANSWER; /* no length: what comes before the close */
+    if (cl && hr_parse_u64(cl, UINT64_MAX, &declared) == 0 && declared < want)
+        want = (size_t)declared;
     char chunk[4096];
     while (u->body.len < want) {
         size_t room = want - u->body.len;
