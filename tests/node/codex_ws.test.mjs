@@ -58,7 +58,11 @@ function createEvent(outputs, extra = {}) {
 async function setup(args = []) {
   const up = await startFakeWsUpstream();
   const proxy = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, args: ['--chatgpt-backend-url', `${up.url}/backend-api/codex`, ...args] });
-  return { up, proxy, async done() { await proxy.stop(); await up.close(); } };
+  return { up, proxy, async done() {
+    const code = await proxy.stop();
+    await up.close();
+    assert.equal(code, 0, `the proxy exits cleanly (sanitizer builds: no leak report)\n${proxy.logs().slice(-3000)}`);
+  } };
 }
 
 test('response.create: tool outputs compressed, everything else the same, events relayed byte for byte', async () => {
