@@ -1,6 +1,7 @@
 /* codex.c: Codex's route aliases and the ChatGPT-backend choice (see codex.h). */
 #include "proxy/codex.h"
 
+#include "api/api.h"
 #include "proxy/config.h"
 
 #include <string.h>
@@ -30,8 +31,8 @@ int hr_codex_is_alias(const char *path) { return after_alias(path) != NULL; }
 
 int hr_codex_is_responses(const char *path)
 {
-    const char *rest = after_alias(path);
-    return !strcmp(path, "/v1/responses") || (rest && !strcmp(rest, "/responses"));
+    const hr_api *a = hr_api_for_route("POST", path); /* the rows own the paths */
+    return a == &hr_api_openai_responses || a == &hr_api_codex_responses;
 }
 
 int hr_codex_upstream_url(const char *target, const char *account_id, hr_buf *url)

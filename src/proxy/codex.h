@@ -15,7 +15,10 @@
  *   /backend-api/codex/X, /v1/codex/X   present              <chatgpt>/X
  *
  * <chatgpt> is --chatgpt-backend-url (tests point it at a fake). Prefixes are matched on
- * the raw target, so a percent-encoded spelling is never taken for an alias.
+ * the raw target, so a percent-encoded spelling is never taken for an alias. What is
+ * compressed and how is the API rows' business: POST .../responses on an alias is Codex's
+ * row (hr_api_codex_responses, the Responses hooks); this file only says where requests go,
+ * which depends on the proxy's settings and so is no row hook.
  */
 #ifndef HR_PROXY_CODEX_H
 #define HR_PROXY_CODEX_H

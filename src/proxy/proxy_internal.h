@@ -50,6 +50,11 @@ int hr_forward_request_header(const char *name, const char *connection_value, in
  * x-headroom-mode: passthrough) (forward.c). */
 int hr_request_bypass(const hr_request *req);
 
+/* Appends the upstream URL for a request target (forward.c): Codex's routing first
+ * (codex.h: aliases, the ChatGPT backend for an account id), else the request's API row
+ * (its upstream_url hook, or its provider's base + target). 0 ok, -1 failed (logged). */
+int hr_upstream_url_for(const hr_request *req, const char *target, hr_buf *url);
+
 /* A WebSocket upgrade request (ws_relay.c): answered here (refused, or upgraded and relayed
  * until either side closes) and 1 returned; 0 when req is no upgrade request. */
 int hr_ws_relay_handle(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req);
@@ -65,8 +70,8 @@ int hr_read_whole_answer(hr_http_exchange *ex, hr_upstream *u, hr_buf *body);
 
 /* Answers ex with res (request id header added); used for local routes and errors. */
 void hr_send_response(hr_http_exchange *ex, hr_req_ctx *ctx, hr_response *res);
-/* Answers with a provider-shaped error. */
-void hr_send_error(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, int status,
+/* Answers with an error in the shape of p (the request's API row). */
+void hr_send_error(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_api *p, int status,
                    const char *type, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
 

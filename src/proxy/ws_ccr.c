@@ -12,18 +12,21 @@
 #include <string.h>
 
 struct hr_ws_ccr {
+    const hr_api *api;
     hr_ccr_stream *rewriter;
     char tenant[HR_CCR_TENANT_MAX + 1];
 };
 
-hr_ws_ccr *hr_ws_ccr_begin(const char *body, size_t len, const char *tenant, size_t max_held,
-                           hr_buf *out)
+hr_ws_ccr *hr_ws_ccr_begin(const hr_api *api, const char *body, size_t len, const char *tenant,
+                           size_t max_held, hr_buf *out)
 {
-    if (hr_ccrw_offer_tool(HR_SHAPE_OPENAI_RESPONSES, body, len, out) != 1)
+    if (hr_ccrw_offer_tool(api, body, len, out) != 1)
         return NULL;
     hr_ws_ccr *t = calloc(1, sizeof *t);
-    if (t)
-        t->rewriter = hr_ccr_stream_new(HR_CCR_API_RESPONSES, out->data, out->len);
+    if (t) {
+        t->api = api;
+        t->rewriter = hr_ccr_stream_new(api, out->data, out->len);
+    }
     if (!t || !t->rewriter) {
         free(t);
         hr_buf_reset(out);
@@ -78,7 +81,7 @@ static int refuse(hr_ws_ccr *t, hr_ws_ccr_emit emit, void *arg)
     hr_log_fields(HR_LOG_WARN, "headroom_retrieve over websocket refused", "reason",
                   hr_ccr_stream_refusal(t->rewriter), (const char *)NULL);
     hr_buf ev = HR_BUF_INIT;
-    int rc = hr_ccrw_error_event(HR_SHAPE_OPENAI_RESPONSES, m, &ev) == 0 ? emit_sse(&ev, emit, arg) : -1;
+    int rc = hr_ccrw_error_event(t->api, m, &ev) == 0 ? emit_sse(&ev, emit, arg) : -1;
     hr_buf_free(&ev);
     return rc;
 }

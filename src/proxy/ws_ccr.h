@@ -19,17 +19,18 @@
 #ifndef HR_PROXY_WS_CCR_H
 #define HR_PROXY_WS_CCR_H
 
+#include "api/api.h"
 #include "sys/buf.h"
 
 #include <stddef.h>
 
 typedef struct hr_ws_ccr hr_ws_ccr;
 
-/* For a response.create message about to go upstream: when the tool is offered (markers,
+/* For a response.create message about to go upstream (api: the Responses row of its path): when the tool is offered (markers,
  * a store, no headroom_retrieve of the client's, --no-ccr-inject-tool off), writes the
  * message with the tool into out and returns the turn; NULL: send body as it is. */
-hr_ws_ccr *hr_ws_ccr_begin(const char *body, size_t len, const char *tenant, size_t max_held,
-                           hr_buf *out);
+hr_ws_ccr *hr_ws_ccr_begin(const hr_api *api, const char *body, size_t len, const char *tenant,
+                           size_t max_held, hr_buf *out);
 
 /* Called with each message for the client the rewriter lets through. */
 typedef int (*hr_ws_ccr_emit)(void *arg, const char *msg, size_t len);

@@ -89,6 +89,7 @@ typedef struct ws_session {
     char session_id[64];
     char tenant[HR_CCR_TENANT_MAX + 1];
     char request_id[24];
+    const hr_api *api;            /* the Responses API's row (or Codex's) for this path */
     int done;
     int bypass;                   /* x-headroom-bypass / passthrough: relay only */
     unsigned long messages_compressed;
@@ -239,7 +240,7 @@ static int finish_text_message(ws_session *s)
     hr_pipeline_result pr;
     int ran = 0;
     if (create && hr_backpressure_allow_compression() && reserve(s, s->msg.len * 2) == 0) {
-        hr_pipeline_input in = {HR_SHAPE_OPENAI_RESPONSES, s->msg.data, s->msg.len,
+        hr_pipeline_input in = {s->api, s->msg.data, s->msg.len,
                                 s->session_id[0] ? s->session_id : NULL, s->tenant,
                                 s->request_id};
         hr_pipeline_run(&in, &pr);
@@ -253,7 +254,7 @@ static int finish_text_message(ws_session *s)
     }
     hr_buf with_tool = HR_BUF_INIT;
     if (create && !s->turn) {
-        s->turn = hr_ws_ccr_begin(body ? body : s->msg.data, body ? blen : s->msg.len, s->tenant,
+        s->turn = hr_ws_ccr_begin(s->api, body ? body : s->msg.data, body ? blen : s->msg.len, s->tenant,
                                   hr_proxy_config_current()->max_answer_bytes, &with_tool);
         if (s->turn) {
             body = with_tool.data;
@@ -516,7 +517,7 @@ static int check_client_handshake(hr_http_exchange *ex, hr_req_ctx *ctx, const h
     const char *version = hr_request_header(req, "sec-websocket-version");
     if (!version || strcmp(version, "13") != 0) {
         hr_response res = HR_RESPONSE_INIT;
-        hr_response_error(&res, req->provider, 426, "invalid_request_error", "websocket_version",
+        hr_response_error(&res, req->api, 426, "invalid_request_error", "websocket_version",
                           "only WebSocket version 13 is served (Sec-WebSocket-Version: 13)");
         hr_response_header(&res, "Sec-WebSocket-Version", "13");
         hr_send_response(ex, ctx, &res);
@@ -525,7 +526,7 @@ static int check_client_handshake(hr_http_exchange *ex, hr_req_ctx *ctx, const h
     }
     if (!hr_ws_key_valid(hr_request_header(req, "sec-websocket-key")) ||
         !hr_http_list_has(hr_request_header(req, "connection"), "upgrade")) {
-        hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "bad_websocket_handshake",
+        hr_send_error(ex, ctx, req->api, 400, "invalid_request_error", "bad_websocket_handshake",
                       "a WebSocket upgrade needs Connection: Upgrade and a Sec-WebSocket-Key of "
                       "16 base64-encoded bytes");
         return -1;
@@ -552,18 +553,6 @@ static size_t upstream_headers(const hr_request *req, const char **out)
     return n;
 }
 
-static int upstream_url(const hr_request *req, hr_http_exchange *ex, hr_buf *url)
-{
-    const char *target = hr_http_target(ex);
-    int rc = hr_codex_upstream_url(target, hr_request_header(req, "chatgpt-account-id"), url);
-    if (rc != 0)
-        return rc < 0 ? -1 : 0;
-    return hr_buf_puts(url, hr_proxy_config_current()->openai_url) == 0 &&
-                   hr_buf_puts(url, target) == 0
-               ? 0
-               : -1;
-}
-
 static hr_ws_upstream *open_upstream(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
 {
     const hr_proxy_config *cfg = hr_proxy_config_current();
@@ -571,7 +560,7 @@ static hr_ws_upstream *open_upstream(hr_http_exchange *ex, hr_req_ctx *ctx, cons
     const char **h = malloc((req->n_headers ? req->n_headers : 1) * 2 * sizeof *h);
     hr_ws_upstream *up = NULL;
     char err[256] = "out of memory";
-    if (h && upstream_url(req, ex, &url) == 0) {
+    if (h && hr_upstream_url_for(req, hr_http_target(ex), &url) == 0) {
         hr_ws_upstream_request ur = {url.data, h, upstream_headers(req, h), cfg->connect_timeout_ms,
                                      cfg->upstream_timeout_ms};
         double t0 = hr_now_ms();
@@ -580,7 +569,7 @@ static hr_ws_upstream *open_upstream(hr_http_exchange *ex, hr_req_ctx *ctx, cons
     }
     if (!up) {
         hr_buf shown = HR_BUF_INIT;
-        hr_send_error(ex, ctx, req->provider, 502, "api_error", "upstream_unreachable",
+        hr_send_error(ex, ctx, req->api, 502, "api_error", "upstream_unreachable",
                       "the WebSocket to the upstream could not be opened: %s",
                       hr_log_redact(err, &shown) == 0 && shown.data ? shown.data : "");
         hr_buf_free(&shown);
@@ -622,6 +611,7 @@ static ws_session *session_new(hr_req_ctx *ctx, const hr_request *req, hr_ws_ups
     s->send_timeout_ms = cfg->upstream_timeout_ms;
     s->ctx = ctx;
     s->bypass = hr_request_bypass(req);
+    s->api = req->api;
     ctx->rec.bypass = s->bypass;
     const char *sid = hr_request_header(req, "x-headroom-session-id");
     snprintf(s->session_id, sizeof s->session_id, "%s", sid ? sid : "");
@@ -638,7 +628,7 @@ int hr_ws_relay_handle(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *
     ctx->rec.route = "responses_ws";
     ctx->rec.provider = hr_request_header(req, "chatgpt-account-id") ? "chatgpt" : "openai";
     if (!hr_codex_is_responses(req->path)) {
-        hr_send_error(ex, ctx, req->provider, 404, "not_found_error", "not_found",
+        hr_send_error(ex, ctx, req->api, 404, "not_found_error", "not_found",
                       "WebSocket is served on the Responses paths only (/v1/responses, "
                       "/backend-api/codex/responses, /v1/codex/responses), not %s", req->path);
         return 1;
@@ -646,7 +636,7 @@ int hr_ws_relay_handle(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *
     if (check_client_handshake(ex, ctx, req) != 0)
         return 1;
     if (!hr_backpressure_admit()) {
-        hr_send_error(ex, ctx, req->provider, 503, "server_error", "memory_budget_exceeded",
+        hr_send_error(ex, ctx, req->api, 503, "server_error", "memory_budget_exceeded",
                       "the proxy is near its memory budget; retry shortly");
         return 1;
     }
