@@ -6,6 +6,7 @@
 #include "json/json.h"
 #include "proxy/ccr_glue.h"
 #include "sys/log.h"
+#include "sys/tenant.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 struct hr_ws_ccr {
     const hr_api *api;
     hr_ccr_stream *rewriter;
-    char tenant[HR_CCR_TENANT_MAX + 1];
+    char tenant[HR_TENANT_MAX + 1];
 };
 
 hr_ws_ccr *hr_ws_ccr_begin(const hr_api *api, const char *body, size_t len, const char *tenant,

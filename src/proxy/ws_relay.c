@@ -48,6 +48,7 @@
 #include "sys/budget.h"
 #include "sys/buf.h"
 #include "sys/log.h"
+#include "sys/tenant.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -87,7 +88,7 @@ typedef struct ws_session {
     long send_timeout_ms;
     hr_req_ctx *ctx;              /* valid for the whole session (freed after it) */
     char session_id[64];
-    char tenant[HR_CCR_TENANT_MAX + 1];
+    char tenant[HR_TENANT_MAX + 1];
     char request_id[24];
     const hr_api *api;            /* the Responses API's row (or Codex's) for this path */
     int done;
