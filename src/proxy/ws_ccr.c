@@ -3,6 +3,7 @@
 
 #include "ccr/store.h"
 #include "ccr/tool_stream.h"
+#include "json/edits.h"
 #include "json/json.h"
 #include "proxy/ccr_glue.h"
 #include "sys/log.h"
@@ -18,11 +19,35 @@ struct hr_ws_ccr {
     char tenant[HR_TENANT_MAX + 1];
 };
 
+/* A message parsed with limits that never refuse a valid body for its strings. */
+static int parse_message(const char *msg, size_t len, hr_json_doc *d)
+{
+    hr_json_error err;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    lim.max_string = len ? len : 1;
+    return hr_json_parse(d, msg, len, &lim, &err);
+}
+
+/* body with the tool offered (api's edit, spliced) in out: 1; 0 no tool. */
+static int offer_tool(const hr_api *api, const char *body, size_t len, hr_buf *out)
+{
+    hr_json_doc d;
+    if (parse_message(body, len, &d) != 0)
+        return 0;
+    hr_json_edits e = HR_JSON_EDITS_INIT;
+    int offered = hr_ccrw_offer_tool(api, &d, &e) == 1 && hr_json_edits_apply(&e, body, len, out) == 0;
+    hr_json_edits_free(&e);
+    hr_json_doc_free(&d);
+    return offered;
+}
+
 hr_ws_ccr *hr_ws_ccr_begin(const hr_api *api, const char *body, size_t len, const char *tenant,
                            size_t max_held, hr_buf *out)
 {
-    if (hr_ccrw_offer_tool(api, body, len, out) != 1)
+    if (!offer_tool(api, body, len, out)) {
+        hr_buf_reset(out);
         return NULL;
+    }
     hr_ws_ccr *t = calloc(1, sizeof *t);
     if (t) {
         t->api = api;
@@ -57,10 +82,7 @@ static int emit_sse(const hr_buf *sse, hr_ws_ccr_emit emit, void *arg)
 int hr_ws_event_is(const char *msg, size_t len, const char *types)
 {
     hr_json_doc d;
-    hr_json_error err;
-    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
-    lim.max_string = len ? len : 1;
-    if (hr_json_parse(&d, msg, len, &lim, &err) != 0)
+    if (parse_message(msg, len, &d) != 0)
         return 0;
     int yes = 0;
     uint32_t type = hr_json_at(&d, 0)->type == HR_JSON_OBJECT ? hr_json_get(&d, 0, "type") : HR_JSON_NONE;

@@ -243,7 +243,7 @@ static int finish_text_message(ws_session *s)
     if (create && hr_backpressure_allow_compression() && reserve(s, s->msg.len * 2) == 0) {
         hr_pipeline_input in = {s->api, s->msg.data, s->msg.len,
                                 s->session_id[0] ? s->session_id : NULL, s->tenant,
-                                s->request_id};
+                                s->request_id, NULL /* the pipeline parses and splices */};
         hr_pipeline_run(&in, &pr);
         ran = 1;
         record_compression(s, &pr);
