@@ -434,6 +434,38 @@ static void walk_responses(walker *w, uint32_t input)
     }
 }
 
+/* Bedrock Converse: content blocks are keyed by kind, not typed: {"text"}, {"toolUse":
+ * {toolUseId, name, input}}, {"toolResult": {toolUseId, content: [{"text"} | {"json"} |
+ * {"image"} ...]}}. Only the text parts of a tool result are spans. */
+static void walk_converse(walker *w, uint32_t messages)
+{
+    const hr_json_doc *d = w->d;
+    uint32_t i = 0;
+    for (uint32_t m = d->nodes[messages].first_child; m != HR_JSON_NONE;
+         m = d->nodes[m].next, i++) {
+        uint32_t content = get(d, m, "content");
+        int user = member_is(d, m, "role", "user");
+        if (!is_type(d, content, HR_JSON_ARRAY))
+            continue;
+        for (uint32_t b = d->nodes[content].first_child; b != HR_JSON_NONE;
+             b = d->nodes[b].next) {
+            uint32_t use = get(d, b, "toolUse"), result = get(d, b, "toolResult");
+            if (use != HR_JSON_NONE)
+                remember_tool(w, get(d, use, "toolUseId"), get(d, use, "name"));
+            else if (user && is_type(d, get(d, b, "text"), HR_JSON_STRING))
+                w->query = get(d, b, "text");
+            else if (is_type(d, result, HR_JSON_OBJECT)) {
+                uint32_t parts = get(d, result, "content");
+                int excluded = excluded_call(w, get(d, result, "toolUseId"));
+                if (is_type(d, parts, HR_JSON_ARRAY))
+                    for (uint32_t p = d->nodes[parts].first_child; p != HR_JSON_NONE;
+                         p = d->nodes[p].next)
+                        add_span(w, get(d, p, "text"), i, excluded);
+            }
+        }
+    }
+}
+
 int hr_policy_find_spans(const hr_json_doc *d, hr_shape shape, const hr_pipeline_config *c,
                          hr_policy_scan *out)
 {
@@ -457,6 +489,8 @@ int hr_policy_find_spans(const hr_json_doc *d, hr_shape shape, const hr_pipeline
         if (is_type(d, list, HR_JSON_ARRAY)) {
             if (shape == HR_SHAPE_ANTHROPIC_MESSAGES)
                 walk_anthropic(&w, list);
+            else if (shape == HR_SHAPE_BEDROCK_CONVERSE)
+                walk_converse(&w, list);
             else
                 walk_openai_chat(&w, list);
         }

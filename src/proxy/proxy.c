@@ -12,6 +12,7 @@
 #include "http/upstream.h"
 #include "proxy/cache_watch.h"
 #include "proxy/backpressure.h"
+#include "proxy/bedrock.h"
 #include "proxy/housekeeping.h"
 #include "proxy/low_memory.h"
 #include "proxy/proxy_internal.h"
@@ -134,6 +135,8 @@ static void ctx_free(void *arg)
 
 static hr_provider provider_for(const char *path, const hr_http_exchange *ex)
 {
+    if (hr_bedrock_owns_path(path))
+        return HR_PROVIDER_BEDROCK;
     if (!strncmp(path, "/v1/messages", 12))
         return HR_PROVIDER_ANTHROPIC;
     if (!strcmp(path, "/v1/chat/completions") || !strncmp(path, "/v1/responses", 13))
@@ -496,8 +499,15 @@ int hr_proxy_run(const hr_proxy_config *cfg)
     /* say at start whether prose goes through the model (and why not) */
     hr_log_fields(HR_LOG_INFO, "kompress", "status", hr_pipeline_kompress_note(hr_pipeline_process()),
                   NULL);
-    hr_savings_start(cfg->ccr.data_dir, cfg->ccr.backend != HR_CCR_BACKEND_MEMORY);
     char err[256];
+    if (hr_bedrock_setup(cfg->bedrock_url, cfg->bedrock_region, cfg->bedrock_profile, err,
+                         sizeof err) != 0) {
+        hr_log_fields(HR_LOG_ERROR, "cannot start", "error", err, NULL);
+        hr_pipeline_process_close();
+        hr_upstream_global_cleanup();
+        return 1;
+    }
+    hr_savings_start(cfg->ccr.data_dir, cfg->ccr.backend != HR_CCR_BACKEND_MEMORY);
     hr_budget_init(hr_budget_process(), (size_t)cfg->max_inflight_body_mb << 20);
     hr_backpressure_configure((size_t)cfg->memory_budget_mb << 20);
     hr_http_server_opts opts = {

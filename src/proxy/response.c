@@ -4,6 +4,7 @@
 #include "proxy/routes.h"
 
 #include "json/json.h"
+#include "proxy/bedrock.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -14,7 +15,7 @@
 
 const char *hr_provider_name(hr_provider p)
 {
-    return p == HR_PROVIDER_ANTHROPIC ? "anthropic" : "openai";
+    return p == HR_PROVIDER_ANTHROPIC ? "anthropic" : p == HR_PROVIDER_BEDROCK ? "bedrock" : "openai";
 }
 
 const char *hr_request_header(const hr_request *req, const char *name)
@@ -122,6 +123,8 @@ int hr_error_json(hr_buf *out, hr_provider provider, const char *type, const cha
                   const char *msg)
 {
     int rc = 0;
+    if (provider == HR_PROVIDER_BEDROCK)
+        return hr_bedrock_error_json(out, msg);
     if (provider == HR_PROVIDER_ANTHROPIC) {
         rc |= hr_buf_puts(out, "{\"type\":\"error\",\"error\":{\"type\":");
         rc |= hr_json_write_string(out, type, strlen(type));
@@ -155,6 +158,8 @@ int hr_response_error(hr_response *res, hr_provider provider, int status, const 
         rc = hr_error_json(&body, provider, type, code, msg.data ? msg.data : "");
     if (rc == 0)
         rc = hr_response_json(res, status, body.data, body.len);
+    if (rc == 0 && provider == HR_PROVIDER_BEDROCK) /* the AWS SDKs read the type from here */
+        rc = hr_response_header(res, "x-amzn-errortype", hr_bedrock_error_type(status));
     hr_buf_free(&msg);
     hr_buf_free(&body);
     return rc;

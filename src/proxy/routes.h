@@ -40,9 +40,10 @@
 typedef enum {
     HR_PROVIDER_OPENAI = 0,
     HR_PROVIDER_ANTHROPIC = 1,
+    HR_PROVIDER_BEDROCK = 2, /* paths under /model/ (proxy/bedrock.h) */
 } hr_provider;
 
-const char *hr_provider_name(hr_provider p); /* "openai" / "anthropic" */
+const char *hr_provider_name(hr_provider p); /* "openai" / "anthropic" / "bedrock" */
 
 typedef struct hr_request {
     const char *method;      /* "GET", "POST", ... */
@@ -94,6 +95,8 @@ int hr_response_header(hr_response *res, const char *name, const char *value);
 /* An error in the provider's own JSON shape:
  *   OpenAI:    {"error":{"message":msg,"type":type,"code":code}}
  *   Anthropic: {"type":"error","error":{"type":type,"message":msg}}
+ *   Bedrock:   {"message":msg} and an x-amzn-errortype header naming the exception (from
+ *              the status: ValidationException, ThrottlingException, ...)
  * type is e.g. "invalid_request_error", "not_found_error", "api_error"; code (OpenAI only)
  * may be NULL (written as null). msg is printf-formatted and should say what was wrong. */
 int hr_response_error(hr_response *res, hr_provider provider, int status, const char *type,
