@@ -53,12 +53,12 @@ static size_t model_len(const char *path, const char *suffix)
 
 hr_bedrock_op hr_bedrock_op_for(const char *method, const char *path)
 {
-    if (strcmp(method, "POST") != 0)
+    if (!hr_bedrock_owns_path(path))
         return HR_BEDROCK_NONE;
-    for (size_t i = 0; i < sizeof OPS / sizeof OPS[0]; i++)
+    for (size_t i = 0; strcmp(method, "POST") == 0 && i < sizeof OPS / sizeof OPS[0]; i++)
         if (model_len(path, OPS[i].suffix))
             return OPS[i].op;
-    return HR_BEDROCK_NONE;
+    return HR_BEDROCK_OTHER;
 }
 
 const char *hr_bedrock_label(hr_bedrock_op op)

@@ -43,9 +43,11 @@ typedef enum {
     HR_BEDROCK_INVOKE_STREAM,
     HR_BEDROCK_CONVERSE,
     HR_BEDROCK_CONVERSE_STREAM,
+    HR_BEDROCK_OTHER, /* any other /model/... request: signed or passed through, not compressed */
 } hr_bedrock_op;
 
-/* The operation of method + path (the decoded path), or HR_BEDROCK_NONE. */
+/* The operation of method + path (the decoded path), or HR_BEDROCK_NONE when the path is
+ * not under /model/. */
 hr_bedrock_op hr_bedrock_op_for(const char *method, const char *path);
 /* Log / metrics label of op ("bedrock_invoke", ...). */
 const char *hr_bedrock_label(hr_bedrock_op op);

@@ -48,6 +48,8 @@ static route_info classify_route(const char *method, const char *path)
 {
     int post = strcmp(method, "POST") == 0;
     hr_bedrock_op op = hr_bedrock_op_for(method, path);
+    if (op == HR_BEDROCK_OTHER)
+        return (route_info){KIND_PASSTHROUGH, 0, "bedrock", op};
     if (op != HR_BEDROCK_NONE)
         return (route_info){KIND_COMPRESSIBLE,
                             op == HR_BEDROCK_CONVERSE || op == HR_BEDROCK_CONVERSE_STREAM

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   BedrockRuntimeClient, InvokeModelCommand, InvokeModelWithResponseStreamCommand, ConverseCommand,
-  ConverseStreamCommand,
+  ConverseStreamCommand, CountTokensCommand,
 } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import {
@@ -280,4 +280,16 @@ test('credentials from a profile file (--bedrock-profile), as the AWS CLI reads 
   await c.send(new InvokeModelCommand({ modelId: MODEL, body: JSON.stringify(anthropicBody(dbRows().text)) }));
   assert.ok(lastRequest().body.length < 8000);
   assert.equal(c.lastHeaders['x-headroom-bedrock'], 'signed');
+});
+
+test('other /model/ operations (CountTokens) are signed and forwarded unchanged, never compressed', async () => {
+  br.reset();
+  const body = anthropicBody(dbRows().text);
+  br.script(`/model/${encodeURIComponent(MODEL)}/count-tokens`, { json: { inputTokens: 4242 } });
+  const out = await client.send(new CountTokensCommand({ modelId: MODEL, input: { invokeModel: { body: JSON.stringify(body) } } }));
+  assert.equal(out.inputTokens, 4242);
+  const rec = lastRequest();
+  assert.equal(rec.path, `/model/${encodeURIComponent(MODEL)}/count-tokens`);
+  assert.ok(rec.body.length > 10000, 'not compressed');
+  assert.equal(client.lastHeaders['x-headroom-bedrock'], 'signed');
 });
