@@ -83,18 +83,33 @@ void hr_bedrock_model_id(const char *path, char *out, size_t cap)
 
 /* ---- settings ----------------------------------------------------------------------------- */
 
+static int region_name(const char *r)
+{
+    for (const char *p = r; *p; p++) /* it becomes part of a host name */
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+            return 0;
+    return *r != '\0';
+}
+
+/* Bedrock is optional: a profile that is not there or a region that is not one must not
+ * stop the proxy for everyone else, so they are logged and Bedrock passes through. */
 int hr_bedrock_setup(const char *url, const char *region, const char *profile, char *err,
                      size_t errlen)
 {
-    if (hr_aws_credentials_load(&g_creds, profile, region, err, errlen) != 0)
-        return -1;
-    if (g_creds.region[0])
+    char why[300];
+    if (hr_aws_credentials_load(&g_creds, profile, region, why, sizeof why) != 0) {
+        hr_log_fields(HR_LOG_WARN, "bedrock credentials unusable, Bedrock passes through",
+                      "error", why, (const char *)NULL);
+        memset(&g_creds, 0, sizeof g_creds);
+        snprintf(g_creds.source, sizeof g_creds.source, "none");
+    }
+    if (g_creds.region[0] && region_name(g_creds.region))
         snprintf(g_region, sizeof g_region, "%s", g_creds.region);
-    for (const char *p = g_region; *p; p++) /* it becomes part of a host name */
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')) {
-            snprintf(err, errlen, "Bedrock region '%s' is not a region name", g_region);
-            return -1;
-        }
+    else if (g_creds.region[0])
+        hr_log_fields(HR_LOG_WARN, "bedrock region is not a region name, using us-east-1",
+                      "region", g_creds.region, (const char *)NULL);
+    (void)err;
+    (void)errlen;
     if (url && *url)
         snprintf(g_url, sizeof g_url, "%s", url);
     else

@@ -57,8 +57,10 @@ int hr_bedrock_owns_path(const char *path);
 void hr_bedrock_model_id(const char *path, char *out, size_t cap);
 
 /* Loads credentials and settles region and URL. url may be "" (the AWS endpoint of the
- * region). 0 ok (with or without credentials), -1 with err filled (an explicit profile
- * missing, a bad URL). Logs where the credentials came from, never what they are. */
+ * region; a given one was checked by the config). Returns 0: a profile that is missing or
+ * a region that is not one is logged as a warning and Bedrock then passes through (it must
+ * not stop the proxy's other routes); err is for a future hard failure. Logs where the
+ * credentials came from, never what they are. */
 int hr_bedrock_setup(const char *url, const char *region, const char *profile, char *err,
                      size_t errlen);
 /* 1 when the proxy holds credentials to sign with. */

@@ -26,7 +26,7 @@ const CREDS = { accessKeyId: 'AKIAHEADROOMFAKE01', secretAccessKey: 'fake/secret
 const MODEL = 'anthropic.claude-3-5-sonnet-20240620-v1:0';
 const REGION = 'us-west-2';
 // The proxy must never read the tester's own AWS files.
-const NO_AWS_FILES = { AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials', AWS_CONFIG_FILE: '/nonexistent/config', AWS_PROFILE: '' };
+const NO_AWS_FILES = { AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials', AWS_CONFIG_FILE: '/nonexistent/config', AWS_PROFILE: '', AWS_REGION: '', AWS_DEFAULT_REGION: '' };
 const cleanups = [];
 let br, proxy, client;
 
@@ -251,6 +251,9 @@ test('without credentials: byte-for-byte passthrough, the client\'s signature in
   });
   t.after(async () => { await bare.stop(); fs.rmSync(home, { recursive: true }); });
   assert.match(bare.logs(), /bedrock .*credentials=none .*mode=passthrough/);
+  const health = await (await fetch(`${bare.url}/health`)).json();
+  assert.deepEqual(health.bedrock, { mode: 'passthrough', region: 'us-east-1' });
+  assert.equal(health.upstreams.bedrock, br.url);
   br.reset();
   const c = bedrockClient(bare.url);
   const sent = JSON.stringify(anthropicBody(dbRows().text));
@@ -274,6 +277,9 @@ test('credentials from a profile file (--bedrock-profile), as the AWS CLI reads 
   });
   t.after(async () => { await p.stop(); fs.rmSync(dir, { recursive: true }); });
   assert.match(p.logs(), /credentials="?profile bedrock-test/);
+  const health = await (await fetch(`${p.url}/health`)).json();
+  assert.deepEqual(health.bedrock, { mode: 'signed', region: REGION });
+  assert.doesNotMatch(JSON.stringify(health), /AKIA|secret/i);
   assert.doesNotMatch(p.logs(), new RegExp(CREDS.secretAccessKey.replace(/[/+]/g, '.')), 'the secret is never logged');
   br.reset();
   const c = bedrockClient(p.url);
