@@ -392,9 +392,13 @@ static void on_message(void *user, const hr_es_message *m)
         hr_usage_from_json((const char *)m->payload, m->payload_len, s->usage);
 }
 
+/* Bedrock's frames are deltas of a few hundred bytes; a frame past this is relayed but not
+ * read (usage is optional), so each stream holds at most this much besides the relay. */
+#define OBSERVED_FRAME_MAX (1u << 20)
+
 void hr_bedrock_stream_init(hr_bedrock_stream *s, hr_usage *usage)
 {
-    hr_es_decoder_init(&s->es, on_message, s, 0);
+    hr_es_decoder_init(&s->es, on_message, s, OBSERVED_FRAME_MAX);
     s->usage = usage;
 }
 

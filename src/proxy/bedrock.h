@@ -106,7 +106,8 @@ const char *hr_bedrock_error_type(int status);
 int hr_bedrock_error_json(hr_buf *out, const char *msg);
 
 /* Reads usage from an event stream while it is relayed: invoke's chunk events (the
- * Anthropic events inside "bytes") and converse-stream's metadata event. */
+ * Anthropic events inside "bytes") and converse-stream's metadata event; a frame over 1 MiB
+ * stops the reading (not the relay), so a stream holds at most that much here. */
 typedef struct hr_bedrock_stream {
     hr_es_decoder es;
     hr_usage *usage;
