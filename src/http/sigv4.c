@@ -2,6 +2,7 @@
  * function below in the order the AWS documentation gives them. */
 #include "http/sigv4.h"
 
+#include "sys/ascii.h"
 #include "sys/hash.h"
 
 #include <stdint.h>
@@ -27,8 +28,7 @@ void hr_sigv4_payload_hash(const void *data, size_t len, char out[65])
 
 static int unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '~';
+    return hr_is_alnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
 }
 
 /* RFC 3986 strict encoding as AWS wants it: unreserved bytes as they are, every other byte
@@ -50,17 +50,6 @@ static int uri_encode(hr_buf *out, const char *s, size_t n)
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s[0..n) into out. -1 on a malformed escape. */
 static int percent_decode(hr_buf *out, const char *s, size_t n)
 {
@@ -69,7 +58,7 @@ static int percent_decode(hr_buf *out, const char *s, size_t n)
         if (c == '%') {
             if (i + 2 >= n)
                 return -1;
-            int a = hexval(s[i + 1]), b = hexval(s[i + 2]);
+            int a = hr_hex_val(s[i + 1]), b = hr_hex_val(s[i + 2]);
             if (a < 0 || b < 0)
                 return -1;
             c = (char)(a << 4 | b);
@@ -218,23 +207,17 @@ static int hentry_cmp(const void *a, const void *b)
 
 static int tchar(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-static int is_ws(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+    return hr_is_alnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
 /* The value trimmed, each run of whitespace inside it one space. */
 static int put_trimmed(hr_buf *out, const char *v)
 {
-    while (is_ws(*v))
+    while (hr_is_space(*v))
         v++;
     int gap = 0;
     for (; *v; v++) {
-        if (is_ws(*v)) {
+        if (hr_is_space(*v)) {
             gap = 1;
             continue;
         }
@@ -260,7 +243,7 @@ static hentry *sorted_headers(const hr_sigv4_input *in)
         for (size_t j = 0; ok && j <= k; j++) {
             unsigned char c = (unsigned char)name[j];
             ok = j == k || tchar(c);
-            h[i].name[j] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            h[i].name[j] = (char)hr_to_lower(c);
         }
         if (!ok) {
             for (size_t j = 0; j <= i; j++)

@@ -8,6 +8,7 @@
 #include "http/sigv4.h"
 #include "json/json.h"
 #include "proxy/config.h"
+#include "sys/ascii.h"
 #include "sys/base64.h"
 #include "sys/log.h"
 
@@ -86,7 +87,7 @@ void hr_bedrock_model_id(const char *path, char *out, size_t cap)
 static int region_name(const char *r)
 {
     for (const char *p = r; *p; p++) /* it becomes part of a host name */
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+        if (!(hr_is_lower(*p) || hr_is_digit(*p) || *p == '-'))
             return 0;
     return *r != '\0';
 }
