@@ -1,7 +1,7 @@
-/* bedrock.c: Amazon Bedrock Runtime; see bedrock.h for the routes, the signing rule and
- * the passthrough rule. The forwarding core (forward.c) asks this file four things: which
- * operation a path is, which headers go upstream (signed or untouched), what an error
- * looks like, and what the event stream coming back says about usage. */
+/* bedrock.c: Amazon Bedrock Runtime; see bedrock.h for the signing rule and the
+ * passthrough rule. The forwarding core (forward.c) asks this file three things: whether a
+ * client may have its request signed, which headers go upstream (signed or untouched), and
+ * what the event stream coming back says about usage (and how to end it on a break). */
 #include "proxy/bedrock.h"
 
 #include "http/aws_credentials.h"
@@ -24,62 +24,29 @@ static char g_region[64] = "us-east-1";
 
 /* ---- routes ------------------------------------------------------------------------------- */
 
-static const struct {
-    const char *suffix;
-    hr_bedrock_op op;
-    const char *label;
-} OPS[] = {
-    {"/invoke", HR_BEDROCK_INVOKE, "bedrock_invoke"},
-    {"/invoke-with-response-stream", HR_BEDROCK_INVOKE_STREAM, "bedrock_invoke_stream"},
-    {"/converse", HR_BEDROCK_CONVERSE, "bedrock_converse"},
-    {"/converse-stream", HR_BEDROCK_CONVERSE_STREAM, "bedrock_converse_stream"},
-};
-
 #define MODEL_PREFIX "/model/"
 
-int hr_bedrock_owns_path(const char *path)
+int hr_bedrock_is_api(const hr_api *api)
 {
-    return strncmp(path, MODEL_PREFIX, sizeof MODEL_PREFIX - 1) == 0;
+    return api && !strcmp(api->provider, "bedrock");
 }
 
-/* Length of the model id when path is /model/{id}{suffix} with a non-empty id; else 0.
- * The path is decoded, so an ARN model id may itself hold '/': the suffix decides. */
-static size_t model_len(const char *path, const char *suffix)
+int hr_bedrock_streams(const char *path)
 {
-    size_t n = strlen(path), k = strlen(suffix), p = sizeof MODEL_PREFIX - 1;
-    if (!hr_bedrock_owns_path(path) || n <= p + k || strcmp(path + n - k, suffix) != 0)
-        return 0;
-    return n - p - k;
+    size_t n = strlen(path);
+    return n > 7 && !strcmp(path + n - 7, "-stream");
 }
 
-hr_bedrock_op hr_bedrock_op_for(const char *method, const char *path)
-{
-    if (!hr_bedrock_owns_path(path))
-        return HR_BEDROCK_NONE;
-    for (size_t i = 0; strcmp(method, "POST") == 0 && i < sizeof OPS / sizeof OPS[0]; i++)
-        if (model_len(path, OPS[i].suffix))
-            return OPS[i].op;
-    return HR_BEDROCK_OTHER;
-}
-
-const char *hr_bedrock_label(hr_bedrock_op op)
-{
-    for (size_t i = 0; i < sizeof OPS / sizeof OPS[0]; i++)
-        if (OPS[i].op == op)
-            return OPS[i].label;
-    return "bedrock";
-}
-
+/* The id sits between /model/ and the last segment (the operation); an ARN id may itself
+ * hold '/' once decoded, so the last segment is what is cut. */
 void hr_bedrock_model_id(const char *path, char *out, size_t cap)
 {
     out[0] = '\0';
-    for (size_t i = 0; i < sizeof OPS / sizeof OPS[0]; i++) {
-        size_t n = model_len(path, OPS[i].suffix);
-        if (n) {
-            snprintf(out, cap, "%.*s", (int)n, path + sizeof MODEL_PREFIX - 1);
-            return;
-        }
-    }
+    size_t p = sizeof MODEL_PREFIX - 1;
+    const char *op = strrchr(path, '/');
+    if (strncmp(path, MODEL_PREFIX, p) != 0 || !op || op <= path + p)
+        return;
+    snprintf(out, cap, "%.*s", (int)(op - path - p), path + p);
 }
 
 /* ---- settings ----------------------------------------------------------------------------- */
@@ -335,28 +302,6 @@ void hr_bedrock_signed_free(hr_bedrock_signed *s)
     memset(s, 0, sizeof *s);
 }
 
-/* ---- errors ------------------------------------------------------------------------------- */
-
-const char *hr_bedrock_error_type(int status)
-{
-    switch (status) {
-    case 403: return "AccessDeniedException";
-    case 404: return "ResourceNotFoundException";
-    case 408: case 504: return "ModelTimeoutException";
-    case 429: return "ThrottlingException";
-    case 503: return "ServiceUnavailableException";
-    default: return status >= 500 ? "InternalServerException" : "ValidationException";
-    }
-}
-
-int hr_bedrock_error_json(hr_buf *out, const char *msg)
-{
-    int rc = hr_buf_puts(out, "{\"message\":");
-    rc |= hr_json_write_string(out, msg, strlen(msg));
-    rc |= hr_buf_putc(out, '}');
-    return rc ? -1 : 0;
-}
-
 /* ---- the event stream coming back --------------------------------------------------------- */
 
 /* invoke-with-response-stream: {"bytes":"<base64 of an Anthropic event>"}; the event is
@@ -424,7 +369,8 @@ int hr_bedrock_exception_frame(hr_buf *out, const char *msg)
     const hr_es_string_header h[] = {{":message-type", "exception"},
                                      {":exception-type", "internalServerException"},
                                      {":content-type", "application/json"}};
-    int rc = hr_bedrock_error_json(&payload, msg);
+    int rc = hr_buf_puts(&payload, "{\"message\":") | hr_json_write_string(&payload, msg, strlen(msg)) |
+             hr_buf_putc(&payload, '}');
     if (rc == 0)
         rc = hr_es_encode(out, h, 3, payload.data, payload.len);
     hr_buf_free(&payload);

@@ -21,7 +21,9 @@
  * Upstream: --bedrock-api-url (BEDROCK_TARGET_API_URL), else
  * https://bedrock-runtime.{region}.amazonaws.com with the region of --bedrock-region,
  * AWS_REGION, AWS_DEFAULT_REGION or the profile (us-east-1 when none is set).
- * Errors: {"message": "..."} with x-amzn-errortype naming the exception, as Bedrock answers.
+ * The routes, body shapes, error shape and usage fields are the two API rows in
+ * src/api/bedrock.c; this file is what needs more than JSON: credentials, signatures and
+ * the event stream.
  *
  * Ownership: the settings are set once by hr_bedrock_setup before serving and only read
  * afterwards; hr_bedrock_signed and hr_bedrock_stream are owned by the caller (their
@@ -30,6 +32,7 @@
 #ifndef HR_PROXY_BEDROCK_H
 #define HR_PROXY_BEDROCK_H
 
+#include "api/api.h"
 #include "http/eventstream.h"
 #include "proxy/usage.h"
 #include "sys/buf.h"
@@ -37,23 +40,13 @@
 #include <stddef.h>
 #include <time.h>
 
-typedef enum {
-    HR_BEDROCK_NONE = 0,
-    HR_BEDROCK_INVOKE,
-    HR_BEDROCK_INVOKE_STREAM,
-    HR_BEDROCK_CONVERSE,
-    HR_BEDROCK_CONVERSE_STREAM,
-    HR_BEDROCK_OTHER, /* any other /model/... request: signed or passed through, not compressed */
-} hr_bedrock_op;
-
-/* The operation of method + path (the decoded path), or HR_BEDROCK_NONE when the path is
- * not under /model/. */
-hr_bedrock_op hr_bedrock_op_for(const char *method, const char *path);
-/* Log / metrics label of op ("bedrock_invoke", ...). */
-const char *hr_bedrock_label(hr_bedrock_op op);
-/* 1 when path is under /model/ (Bedrock's errors apply), 0 otherwise. */
-int hr_bedrock_owns_path(const char *path);
-/* The model id of a /model/{id}/... path (already decoded) into out. */
+/* 1 when api is one of the Bedrock rows (api/bedrock.c): requests are signed or passed
+ * through as below. */
+int hr_bedrock_is_api(const hr_api *api);
+/* 1 when the operation of path streams its answer (invoke-with-response-stream,
+ * converse-stream). */
+int hr_bedrock_streams(const char *path);
+/* The model id of a /model/{id}/{operation} path (already decoded) into out ("" if none). */
 void hr_bedrock_model_id(const char *path, char *out, size_t cap);
 
 /* Loads credentials and settles region and URL. url may be "" (the AWS endpoint of the
@@ -99,11 +92,6 @@ int hr_bedrock_sign(const char *method, const char *target, const char *const *f
 void hr_bedrock_signed_free(hr_bedrock_signed *s);
 
 /* ---- answers ---------------------------------------------------------------------------- */
-
-/* The exception name for an error status (ValidationException, ThrottlingException, ...). */
-const char *hr_bedrock_error_type(int status);
-/* Appends {"message": msg}. */
-int hr_bedrock_error_json(hr_buf *out, const char *msg);
 
 /* Reads usage from an event stream while it is relayed: invoke's chunk events (the
  * Anthropic events inside "bytes") and converse-stream's metadata event; a frame over 1 MiB

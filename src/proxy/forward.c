@@ -28,6 +28,7 @@
 #include "sys/buf.h"
 #include "sys/log.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,35 +40,24 @@ typedef enum { KIND_PASSTHROUGH = 0, KIND_COMPRESSIBLE } route_kind;
 
 typedef struct route_info {
     route_kind kind;
-    hr_shape shape;
+    const hr_api *api; /* compressible routes: the API row whose route this is */
     const char *label;
-    hr_bedrock_op bedrock;   /* a Bedrock operation (bedrock.h), else HR_BEDROCK_NONE */
 } route_info;
 
+/* The compressible routes are the API rows' (api/api.h); the rest are passed through and
+ * only labelled here for logs and metrics. */
 static route_info classify_route(const char *method, const char *path)
 {
-    int post = strcmp(method, "POST") == 0;
-    hr_bedrock_op op = hr_bedrock_op_for(method, path);
-    if (op == HR_BEDROCK_OTHER)
-        return (route_info){KIND_PASSTHROUGH, 0, "bedrock", op};
-    if (op != HR_BEDROCK_NONE)
-        return (route_info){KIND_COMPRESSIBLE,
-                            op == HR_BEDROCK_CONVERSE || op == HR_BEDROCK_CONVERSE_STREAM
-                                ? HR_SHAPE_BEDROCK_CONVERSE : HR_SHAPE_ANTHROPIC_MESSAGES,
-                            hr_bedrock_label(op), op};
-    if (post && !strcmp(path, "/v1/chat/completions"))
-        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_OPENAI_CHAT, "chat_completions", HR_BEDROCK_NONE};
-    if (post && !strcmp(path, "/v1/messages"))
-        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_ANTHROPIC_MESSAGES, "messages", HR_BEDROCK_NONE};
-    if (post && !strcmp(path, "/v1/responses"))
-        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_OPENAI_RESPONSES, "responses", HR_BEDROCK_NONE};
+    const hr_api *api = hr_api_for_route(method, path);
+    if (api)
+        return (route_info){KIND_COMPRESSIBLE, api, api->label};
     if (!strcmp(path, "/v1/messages/count_tokens"))
-        return (route_info){KIND_PASSTHROUGH, 0, "count_tokens", HR_BEDROCK_NONE};
+        return (route_info){KIND_PASSTHROUGH, NULL, "count_tokens"};
     if (!strncmp(path, "/v1/models", 10))
-        return (route_info){KIND_PASSTHROUGH, 0, "models", HR_BEDROCK_NONE};
+        return (route_info){KIND_PASSTHROUGH, NULL, "models"};
     if (!strcmp(path, "/v1/embeddings"))
-        return (route_info){KIND_PASSTHROUGH, 0, "embeddings", HR_BEDROCK_NONE};
-    return (route_info){KIND_PASSTHROUGH, 0, "passthrough", HR_BEDROCK_NONE};
+        return (route_info){KIND_PASSTHROUGH, NULL, "embeddings"};
+    return (route_info){KIND_PASSTHROUGH, NULL, "passthrough"};
 }
 
 static int header_true(const char *v)
@@ -185,13 +175,12 @@ static int inspect_body(const char *body, size_t len, hr_req_ctx *ctx, int *stre
 }
 
 /* Bedrock names the model and whether it streams in the path, not the body. */
-static void bedrock_request_facts(route_info ri, const hr_request *req, hr_req_ctx *ctx,
-                                  prepared *p)
+static void bedrock_request_facts(const hr_request *req, hr_req_ctx *ctx, prepared *p)
 {
-    if (!ri.bedrock)
+    if (!hr_bedrock_is_api(req->api))
         return;
     hr_bedrock_model_id(req->path, ctx->model, sizeof ctx->model);
-    p->stream = ri.bedrock == HR_BEDROCK_INVOKE_STREAM || ri.bedrock == HR_BEDROCK_CONVERSE_STREAM;
+    p->stream = hr_bedrock_streams(req->path);
 }
 
 /* Fills p; on a client error answers ex and returns -1. */
@@ -209,7 +198,7 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
         hr_json_error err;
         if (req->body_len <= BYPASS_INSPECT_MAX)
             inspect_body(req->body, req->body_len, ctx, &p->stream, &err);
-        bedrock_request_facts(ri, req, ctx, p);
+        bedrock_request_facts(req, ctx, p);
         return 0;
     }
     if (req->body != raw) { /* the dispatcher decoded it */
@@ -224,26 +213,26 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
     if (rc == -1 && err.kind == HR_JSON_ERR_LIMIT) { /* valid so far, past a parser limit
                                                       * (in practice nesting: strings are
                                                       * bounded by the body) */
-        hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "json_limit_exceeded",
+        hr_send_error(ex, ctx, req->api, 400, "invalid_request_error", "json_limit_exceeded",
                       "request body is beyond what the proxy parses: %s", err.msg);
         return -1;
     }
     if (rc == -1 && err.kind == HR_JSON_ERR_NOMEM) {
-        hr_send_error(ex, ctx, req->provider, 503, "api_error", "out_of_memory",
+        hr_send_error(ex, ctx, req->api, 503, "api_error", "out_of_memory",
                       "the proxy ran out of memory reading the request body; retry shortly");
         return -1;
     }
     if (rc == -1) {
-        hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "invalid_json",
+        hr_send_error(ex, ctx, req->api, 400, "invalid_request_error", "invalid_json",
                       "request body is not valid JSON: %s", err.msg);
         return -1;
     }
     if (rc == -2) {
-        hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "invalid_json",
+        hr_send_error(ex, ctx, req->api, 400, "invalid_request_error", "invalid_json",
                       "request body must be a JSON object");
         return -1;
     }
-    bedrock_request_facts(ri, req, ctx, p);
+    bedrock_request_facts(req, ctx, p);
     /* Compression makes up to two more copies of the body (the compressed body, then the
      * one with the tool offered): reserved first, or the original is forwarded (fail open:
      * under memory pressure the request still goes, uncompressed). */
@@ -257,7 +246,7 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
         ctx->rec.failed_open = 1;
         return 0;
     }
-    hr_pipeline_input in = {ri.shape, p->body, p->len, hr_request_header(req, "x-headroom-session-id"),
+    hr_pipeline_input in = {ri.api, p->body, p->len, hr_request_header(req, "x-headroom-session-id"),
                             req->tenant, req->request_id};
     hr_pipeline_run(&in, &p->pr);
     p->pipeline_ran = 1;
@@ -273,16 +262,13 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
         p->len = p->pr.body.len;
     }
     ctx->rec.cache_bust = hr_cache_watch_turn(ctx->session, ctx->id, req->body, req->body_len, p->body, p->len);
-    /* Not on Bedrock: each retrieve round would be one more request to sign, and its
-     * streams are event-stream frames the CCR stream does not read. */
-    if (!ri.bedrock && hr_ccrw_offer_tool(ri.shape, p->body, p->len, &p->with_tool) == 1) {
+    if (hr_ccrw_offer_tool(ri.api, p->body, p->len, &p->with_tool) == 1) {
         p->body = p->with_tool.data;
         p->len = p->with_tool.len;
         p->tool_offered = 1;
     }
-    if (ri.shape == HR_SHAPE_OPENAI_CHAT && p->stream) {
-        int changed = 0;
-        if (hr_ensure_include_usage(p->body, p->len, &p->spliced, &changed) == 0 && changed) {
+    if (ri.api->stream_request && p->stream) { /* e.g. OpenAI chat's include_usage */
+        if (ri.api->stream_request(p->body, p->len, &p->spliced) == 1) {
             p->body = p->spliced.data;
             p->len = p->spliced.len;
         }
@@ -330,13 +316,34 @@ typedef struct outgoing {
  * request target, which the server admitted only in origin-form ('/' path, RFC 3986 bytes,
  * no dot-segments; http/reqcheck.h): so the client can never change the scheme, host, port
  * or user of the upstream. The check is repeated here because a wrong URL would be silent. */
+/* Each provider's configured upstream base URL (hr_api.provider names the provider). */
+static const char *upstream_base(const hr_proxy_config *cfg, const hr_api *api)
+{
+    if (hr_bedrock_is_api(api)) /* the configured URL, else the region's endpoint */
+        return hr_bedrock_url();
+    static const struct {
+        const char *provider;
+        size_t offset; /* of the char[] setting in hr_proxy_config */
+    } BASES[] = {
+        {"openai", offsetof(hr_proxy_config, openai_url)},
+        {"anthropic", offsetof(hr_proxy_config, anthropic_url)},
+    };
+    for (size_t i = 0; i < sizeof BASES / sizeof BASES[0]; i++)
+        if (!strcmp(BASES[i].provider, api->provider))
+            return (const char *)cfg + BASES[i].offset;
+    return NULL;
+}
+
+static const char *request_header(void *req, const char *name)
+{
+    return hr_request_header(req, name);
+}
+
 static int build_outgoing(const hr_request *req, hr_http_exchange *ex, int body_decoded,
                           outgoing *o)
 {
     const hr_proxy_config *cfg = hr_proxy_config_current();
-    const char *base = req->provider == HR_PROVIDER_BEDROCK     ? hr_bedrock_url()
-                       : req->provider == HR_PROVIDER_ANTHROPIC ? cfg->anthropic_url
-                                                                : cfg->openai_url;
+    const char *base = upstream_base(cfg, req->api);
     const char *target = hr_http_target(ex);
     hr_reqcheck_result check;
     if (hr_reqcheck_target(target, &check) != 0) {
@@ -344,7 +351,14 @@ static int build_outgoing(const hr_request *req, hr_http_exchange *ex, int body_
                       check.reason, NULL);
         return -1;
     }
-    if (hr_buf_puts(&o->url, base) != 0 || hr_buf_puts(&o->url, target) != 0)
+    if (!base) {
+        hr_log_fields(HR_LOG_ERROR, "no upstream for provider", "provider", req->api->provider,
+                      NULL);
+        return -1;
+    }
+    if (req->api->upstream_url
+            ? req->api->upstream_url(base, target, request_header, (void *)req, &o->url) != 0
+            : hr_buf_puts(&o->url, base) != 0 || hr_buf_puts(&o->url, target) != 0)
         return -1;
     /* + 1: the client's Host, which a Bedrock passthrough keeps (bedrock_outgoing) */
     o->headers = malloc((req->n_headers + 1) * 2 * sizeof *o->headers);
@@ -395,8 +409,8 @@ static int bedrock_outgoing(const hr_request *req, hr_http_exchange *ex, int sig
 
 /* Bedrock's rule before anything is read: without credentials (or on request) the request
  * passes through untouched; with them the client must have signed with the same
- * credentials (bedrock.h). Returns the x-headroom-bedrock value, or NULL after answering
- * a refusal. *bypass is set for a passthrough. */
+ * credentials (proxy/bedrock.h). Returns the x-headroom-bedrock value, or NULL after
+ * answering a refusal. *bypass is set for a passthrough. */
 static const char *bedrock_admit(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req,
                                  int *bypass)
 {
@@ -411,7 +425,7 @@ static const char *bedrock_admit(hr_http_exchange *ex, hr_req_ctx *ctx, const hr
     char why[160];
     if (hr_bedrock_verify_client(req->method, hr_http_target(ex), req->headers, req->n_headers,
                                  raw, len, time(NULL), why, sizeof why) != 0) {
-        hr_send_error(ex, ctx, req->provider, 403, "permission_error", "signature_refused",
+        hr_send_error(ex, ctx, req->api, 403, "permission_error", "signature_refused",
                       "headroom signs Bedrock requests with its own AWS credentials only for "
                       "clients that hold them: %s", why);
         return NULL;
@@ -462,26 +476,26 @@ static void answer_upstream_failure(hr_http_exchange *ex, hr_req_ctx *ctx, const
                                     hr_up_error err, const char *raw_detail)
 {
     const hr_proxy_config *cfg = hr_proxy_config_current();
-    const char *which = hr_provider_name(req->provider);
+    const char *which = req->api->provider;
     hr_buf shown = HR_BUF_INIT; /* libcurl's words may quote the URL, credentials and all */
     const char *detail = hr_log_redact(raw_detail, &shown) == 0 && shown.data ? shown.data : "";
     switch (err) {
     case HR_UP_CONNECT:
-        hr_send_error(ex, ctx, req->provider, 502, "api_error", "upstream_unreachable",
+        hr_send_error(ex, ctx, req->api, 502, "api_error", "upstream_unreachable",
                       "the %s upstream could not be reached after %d attempt(s): %s", which,
                       ctx->rec.attempts, detail);
         break;
     case HR_UP_TIMEOUT:
-        hr_send_error(ex, ctx, req->provider, 504, "timeout_error", "upstream_timeout",
+        hr_send_error(ex, ctx, req->api, 504, "timeout_error", "upstream_timeout",
                       "the %s upstream sent nothing for %.1f s", which,
                       cfg->upstream_timeout_ms / 1000.0);
         break;
     case HR_UP_CANCELLED:
-        hr_send_error(ex, ctx, req->provider, 499, "api_error", "client_closed",
+        hr_send_error(ex, ctx, req->api, 499, "api_error", "client_closed",
                       "the client closed the connection");
         break;
     default:
-        hr_send_error(ex, ctx, req->provider, 502, "api_error", "upstream_error",
+        hr_send_error(ex, ctx, req->api, 502, "api_error", "upstream_error",
                       "the %s upstream failed: %s", which,
                       *detail ? detail : "the transfer failed without a reason");
         break;
@@ -535,7 +549,7 @@ typedef struct relay {
     hr_bedrock_stream *es; /* a Bedrock event stream: read for usage, ended by an exception */
     hr_relay_stats *stats;
     int error_event;       /* a provider SSE stream: a broken upstream ends it with an event */
-    hr_shape shape;        /* whose event */
+    const hr_api *api;     /* whose error event */
     char id[24];           /* the request's, for the log (the context may be gone by then) */
     char last[4];          /* the last bytes sent, to tell whether an event is left open */
     hr_buf tail;           /* after a break: the error event, then a clean end */
@@ -589,7 +603,7 @@ static int start_error_tail(relay *r, hr_up_error e)
             hr_bedrock_exception_frame(&r->tail, message) != 0)
             return -1;
     } else if ((event_left_open(r) && hr_buf_append(&r->tail, "\n\n", 2) != 0) ||
-               hr_ccrw_error_event(r->shape, message, &r->tail) != 0)
+               hr_ccrw_error_event(r->api, message, &r->tail) != 0)
         return -1;
     hr_log_fields(HR_LOG_WARN, "upstream stream broke", "id", r->id, "reason", hr_up_error_name(e),
                   "ended_with", "provider error event", (const char *)NULL);
@@ -674,7 +688,7 @@ static void answer_streamed(hr_http_exchange *ex, hr_req_ctx *ctx, hr_upstream *
     if (es)
         hr_bedrock_stream_init(es, &st->usage);
     r->es = es;
-    r->shape = ri.shape;
+    r->api = ri.api;
     snprintf(r->id, sizeof r->id, "%s", ctx->id);
     hr_sse_init(&r->sse, on_sse_event, r, 0);
     ctx->relay = st;
@@ -713,13 +727,13 @@ static void answer_buffered(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_requ
     if (rc == -2 || rc == -3) { /* nothing of the answer was sent: one clean error */
         hr_buf_free(&body);
         if (rc == -2)
-            hr_send_error(ex, ctx, req->provider, 502, "api_error", "upstream_answer_too_large",
+            hr_send_error(ex, ctx, req->api, 502, "api_error", "upstream_answer_too_large",
                           "the %s upstream's answer is larger than %zu bytes (--max-answer-bytes)",
-                          hr_provider_name(req->provider), hr_proxy_config_current()->max_answer_bytes);
+                          req->api->provider, hr_proxy_config_current()->max_answer_bytes);
         else
-            hr_send_error(ex, ctx, req->provider, 503, "api_error", "memory_budget_exceeded",
+            hr_send_error(ex, ctx, req->api, 503, "api_error", "memory_budget_exceeded",
                           "the %s upstream's answer does not fit the proxy's in-flight budget "
-                          "(--max-inflight-body-mb); retry shortly", hr_provider_name(req->provider));
+                          "(--max-inflight-body-mb); retry shortly", req->api->provider);
         return;
     }
     if (rc < 0) {
@@ -783,10 +797,11 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
     const hr_proxy_config *cfg = hr_proxy_config_current();
     route_info ri = classify_route(req->method, req->path);
     int bypass = is_bypass(req);
-    if (ri.bedrock && !(ctx->bedrock_mode = bedrock_admit(ex, ctx, req, &bypass)))
+    int bedrock = hr_bedrock_is_api(req->api); /* its auth covers the body: sign or pass */
+    if (bedrock && !(ctx->bedrock_mode = bedrock_admit(ex, ctx, req, &bypass)))
         return; /* refused, answered */
     ctx->rec.route = ri.label;
-    ctx->rec.provider = hr_provider_name(req->provider);
+    ctx->rec.provider = req->api->provider;
     ctx->rec.bypass = bypass;
     prepared p = {0};
     if (prepare_body(ex, ctx, req, ri, bypass, &p) != 0) {
@@ -797,7 +812,7 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
     outgoing o = {0};
     hr_bedrock_signed sig = {0};
     if (build_outgoing(req, ex, p.decoded, &o) != 0 ||
-        (ri.bedrock && bedrock_outgoing(req, ex, !bypass, &p, &o, &sig) != 0)) {
+        (bedrock && bedrock_outgoing(req, ex, !bypass, &p, &o, &sig) != 0)) {
         hr_bedrock_signed_free(&sig);
         outgoing_free(&o);
         prepared_free(&p);
@@ -811,13 +826,13 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
     hr_buf detail = HR_BUF_INIT;
     hr_upstream *u = connect_with_retries(ex, ctx, &ur, &err, &upstream_ms, &detail);
     ctx->rec.upstream_ms = upstream_ms;
-    hr_ccrw_origin ccr = {ri.shape, req->tenant, &ur, ccr_connect, ex, ctx};
+    hr_ccrw_origin ccr = {ri.api, req->tenant, &ur, ccr_connect, ex, ctx};
     if (!u) {
         answer_upstream_failure(ex, ctx, req, err, detail.data ? detail.data : "");
     } else {
         const char *ct = hr_upstream_header(u, "content-type");
         int is_sse = ct && strncasecmp(ct, "text/event-stream", 17) == 0;
-        int is_es = ri.bedrock && ct && strncasecmp(ct, "application/vnd.amazon.eventstream", 34) == 0;
+        int is_es = bedrock && ct && strncasecmp(ct, "application/vnd.amazon.eventstream", 34) == 0;
         if (is_sse || is_es || ri.kind != KIND_COMPRESSIBLE) {
             answer_streamed(ex, ctx, u, is_sse, is_es, ri, p.tool_offered ? &ccr : NULL); /* owns u */
         } else {

@@ -130,8 +130,8 @@ test('InvokeModelWithResponseStream: frames relayed unchanged, usage read from t
   const rec = lastRequest();
   assert.ok(rec.body.length < sent.length, 'compressed');
   assertOnlyToolOutputsChanged(sent, rec.body, [log.text]);
-  const line = requestLogLines(await waitForLogs(proxy, (t) => / route=bedrock_invoke_stream /.test(t)))
-    .find((l) => l.route === 'bedrock_invoke_stream');
+  const line = requestLogLines(await waitForLogs(proxy, (t) => / route=bedrock_invoke .*stream=true/.test(t)))
+    .find((l) => l.route === 'bedrock_invoke' && l.stream === 'true');
   assert.equal(line.stream, 'true');
   assert.equal(line.input_tokens, '31');
   assert.equal(line.output_tokens, '9');
@@ -183,8 +183,8 @@ test('ConverseStream: events relayed, usage from the metadata event', async () =
   assert.deepEqual(got.map((e) => Object.keys(e)[0]), events.map(([t]) => t));
   assert.deepEqual(got.filter((e) => e.contentBlockDelta).map((e) => e.contentBlockDelta.delta.text), ['a', 'b', 'c']);
   lastRequest();
-  const line = requestLogLines(await waitForLogs(proxy, (t) => / route=bedrock_converse_stream /.test(t)))
-    .find((l) => l.route === 'bedrock_converse_stream');
+  const line = requestLogLines(await waitForLogs(proxy, (t) => / route=bedrock_converse .*stream=true/.test(t)))
+    .find((l) => l.route === 'bedrock_converse' && l.stream === 'true');
   assert.equal(line.input_tokens, '57');
   assert.equal(line.output_tokens, '11');
 });
