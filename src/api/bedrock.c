@@ -123,36 +123,29 @@ static const hr_api_usage_field CONVERSE_USAGE[] = {
     {"cacheWriteInputTokens", offsetof(hr_api_usage, cache_creation)},
     {NULL, 0}};
 
+/* What both rows share: provider, error shape, where the conversation lives. */
+#define BEDROCK_ROW                                                                        \
+    .provider = "bedrock", .error_json = error_json, .error_header = "x-amzn-errortype",  \
+    .error_header_value = error_type, .overloaded_type = "ServiceUnavailableException",   \
+    .too_large_type = "ValidationException", .conversation_key = "messages",              \
+    .system_key = "system"
+
 const hr_api hr_api_bedrock_invoke = {
+    BEDROCK_ROW,
     .name = "bedrock",
     .label = "bedrock_invoke",
-    .provider = "bedrock",
     .match = match_invoke,
     .owns_prefix = MODEL_PREFIX,
-    .error_json = error_json,
-    .error_header = "x-amzn-errortype",
-    .error_header_value = error_type,
-    .overloaded_type = "ServiceUnavailableException",
-    .too_large_type = "ValidationException",
-    .conversation_key = "messages",
-    .system_key = "system",
     .walk = walk_invoke,
     .image_part = image_invoke,
     .usage_fields = INVOKE_USAGE,
 };
 
 const hr_api hr_api_bedrock_converse = {
+    BEDROCK_ROW,
     .name = "bedrock-converse",
     .label = "bedrock_converse",
-    .provider = "bedrock",
     .match = match_converse,
-    .error_json = error_json,
-    .error_header = "x-amzn-errortype",
-    .error_header_value = error_type,
-    .overloaded_type = "ServiceUnavailableException",
-    .too_large_type = "ValidationException",
-    .conversation_key = "messages",
-    .system_key = "system",
     .walk = walk_converse,
     .usage_fields = CONVERSE_USAGE,
 };
