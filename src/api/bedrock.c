@@ -11,10 +11,12 @@
  *
  * Errors: {"message": "..."} with x-amzn-errortype naming the exception, which the AWS SDKs
  * read. Streams are AWS event streams, not SSE: no error_event here; the proxy ends a
- * broken stream with an exception frame (proxy/bedrock.h). No headroom_retrieve tool: the
- * client's SigV4 signature covers the body, and each retrieve round would be another
- * request for the proxy to sign. The signing itself, the credentials and the event-stream
- * reading live in src/proxy/bedrock.c and src/http (this layer is JSON only).
+ * broken stream with an exception frame (proxy/bedrock.h). headroom_retrieve is offered on
+ * invoke in Anthropic's format, and answered in non-streaming answers only (each round is
+ * a new body the proxy signs again; the event-stream answers have no rewriter, so the
+ * proxy does not offer the tool on them). Converse has no tool hooks yet. The signing, the
+ * credentials and the event-stream reading live in src/proxy/bedrock.c and src/http (this
+ * layer is JSON only).
  */
 #include "api/api.h"
 
@@ -75,6 +77,28 @@ static void walk_invoke(const hr_json_doc *d, uint32_t list, const hr_api_visito
 static hr_api_image image_invoke(const hr_json_doc *d, uint32_t part)
 {
     return hr_api_anthropic_messages.image_part(d, part);
+}
+
+/* headroom_retrieve on invoke: Anthropic's tool format, calls and follow-up turns. */
+static int tool_definition_invoke(hr_buf *out)
+{
+    return hr_api_anthropic_messages.tool_definition(out);
+}
+
+static uint32_t tool_name_invoke(const hr_json_doc *d, uint32_t tool)
+{
+    return hr_api_anthropic_messages.tool_name(d, tool);
+}
+
+static int find_calls_invoke(const hr_json_doc *resp, hr_api_calls *calls)
+{
+    return hr_api_anthropic_messages.find_calls(resp, calls);
+}
+
+static int followup_invoke(const hr_json_doc *resp, const hr_api_calls *calls,
+                           const hr_buf *results, hr_buf *out)
+{
+    return hr_api_anthropic_messages.followup_items(resp, calls, results, out);
 }
 
 static void walk_converse(const hr_json_doc *d, uint32_t messages, const hr_api_visitor *v)
@@ -138,6 +162,10 @@ const hr_api hr_api_bedrock_invoke = {
     .owns_prefix = MODEL_PREFIX,
     .walk = walk_invoke,
     .image_part = image_invoke,
+    .tool_definition = tool_definition_invoke,
+    .tool_name = tool_name_invoke,
+    .find_calls = find_calls_invoke,
+    .followup_items = followup_invoke,
     .usage_fields = INVOKE_USAGE,
 };
 

@@ -262,7 +262,9 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
         p->len = p->pr.body.len;
     }
     ctx->rec.cache_bust = hr_cache_watch_turn(ctx->session, ctx->id, req->body, req->body_len, p->body, p->len);
-    if (hr_ccrw_offer_tool(ri.api, p->body, p->len, &p->with_tool) == 1) {
+    /* not on a Bedrock event stream: its calls could not be answered inside it */
+    if (!(p->stream && hr_bedrock_is_api(req->api)) &&
+        hr_ccrw_offer_tool(ri.api, p->body, p->len, &p->with_tool) == 1) {
         p->body = p->with_tool.data;
         p->len = p->with_tool.len;
         p->tool_offered = 1;
@@ -777,7 +779,20 @@ static hr_upstream *ccr_connect(hr_http_exchange *ex, hr_req_ctx *ctx,
 {
     hr_up_error err;
     hr_buf detail = HR_BUF_INIT;
+    hr_bedrock_signed sig = {0};
+    hr_upstream_request again;
+    if (ctx->bedrock_mode && !strcmp(ctx->bedrock_mode, "signed")) {
+        /* a new body needs a new signature: the previous one covered the last round's */
+        if (hr_bedrock_sign(ur->method, hr_http_target(ex), ur->headers, ur->n_headers, ur->body,
+                            ur->body_len, time(NULL), &sig) != 0)
+            return NULL;
+        again = *ur;
+        again.headers = sig.headers;
+        again.n_headers = sig.n;
+        ur = &again;
+    }
     hr_upstream *u = connect_with_retries(ex, ctx, ur, &err, upstream_ms, &detail);
+    hr_bedrock_signed_free(&sig);
     hr_buf_free(&detail);
     return u;
 }

@@ -92,7 +92,7 @@ test('InvokeModel: tool_result compressed, everything else byte-identical, re-si
   assert.ok(got.length < sent.length / 2, `compressed: ${sent.length} -> ${got.length} bytes`);
   const { replaced, injected } = assertOnlyToolOutputsChanged(sent, got, [rows.text]);
   assert.equal(replaced, 1);
-  assert.equal(injected, false, 'no headroom_retrieve tool on Bedrock');
+  assert.equal(injected, true, 'headroom_retrieve offered (Anthropic format) on a non-streaming invoke');
   assert.equal(markersIn(JSON.parse(got).messages[2].content[0].content).length, 1);
   assert.equal(client.lastHeaders['x-headroom-bedrock'], 'signed');
   assert.ok(Number(client.lastHeaders['x-headroom-tokens-saved']) > 0);
@@ -102,6 +102,40 @@ test('InvokeModel: tool_result compressed, everything else byte-identical, re-si
   assert.equal(line.model, MODEL);
   assert.equal(line.input_tokens, '31');
   assert.equal(line.output_tokens, '9');
+});
+
+test('InvokeModel: a headroom_retrieve call is answered by the proxy; each round is signed again', async () => {
+  br.reset();
+  const rows = dbRows(250, 7);
+  const sent = JSON.stringify(anthropicBody(rows.text));
+  const final = anthropicMessage(MODEL, 'Row 480031 was rejected.');
+  const path = `/model/${encodeURIComponent(MODEL)}/invoke`;
+  br.script(path, {
+    reply: (rec) => {
+      const [m] = markersIn(JSON.parse(rec.body).messages[2].content[0].content);
+      return { json: { ...anthropicMessage(MODEL, ''), stop_reason: 'tool_use',
+        content: [{ type: 'tool_use', id: 'toolu_r', name: 'headroom_retrieve', input: { hash: m.hash } }] } };
+    },
+  }, { json: final });
+  const out = await client.send(new InvokeModelCommand({ modelId: MODEL, body: sent }));
+  const got = JSON.parse(Buffer.from(out.body).toString());
+  // the client sees only the final answer, its usage the sum of both rounds (as on /v1/messages)
+  assert.deepEqual(got, { ...final, usage: { input_tokens: 62, output_tokens: 18 } });
+  assert.equal(br.requests.length, 2);
+  for (const rec of br.requests) assert.equal(rec.signature.ok, true, `round signed: ${rec.signature.reason}`);
+  const second = JSON.parse(br.requests[1].body);
+  const result = second.messages.at(-1).content[0];
+  assert.equal(result.type, 'tool_result');
+  assert.equal(result.tool_use_id, 'toolu_r');
+  assert.ok(result.content.includes('"id": 480031') || result.content.includes('"id":480031'), 'the original came back');
+  assert.ok(br.requests[1].headers['x-amz-date'] >= br.requests[0].headers['x-amz-date']);
+});
+
+test('InvokeModelWithResponseStream: headroom_retrieve is not offered (its calls could not be answered in the stream)', async () => {
+  br.reset();
+  const out = await client.send(new InvokeModelWithResponseStreamCommand({ modelId: MODEL, body: JSON.stringify(anthropicBody(dbRows().text)) }));
+  for await (const ev of out.body) assert.ok(ev.chunk);
+  assert.ok(!lastRequest().body.toString().includes('headroom_retrieve'));
 });
 
 test('InvokeModel: a small request is re-signed and forwarded byte for byte', async () => {

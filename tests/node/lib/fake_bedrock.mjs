@@ -13,6 +13,7 @@
 //   const br = await startFakeBedrock({ credentials: { accessKeyId, secretAccessKey, sessionToken } });
 //   br.script('/model/m/invoke', { status: 429, errorType: 'ThrottlingException', message: '...' });
 //   br.script('/model/m/invoke-with-response-stream', { frames: [...], resetAfter: 2 });
+//   br.script(path, { reply: (rec) => ({ json: ... }) })  // a reply computed from the request
 //   br.requests[0].signature  // { ok: true } or { ok: false, reason }
 import http from 'node:http';
 import { createHash } from 'node:crypto';
@@ -150,7 +151,8 @@ export async function startFakeBedrock({ credentials }) {
         return;
       }
       const queue = scripts.get(rec.path);
-      const spec = queue && queue.length ? queue.shift() : cannedReply(rec.path);
+      let spec = queue && queue.length ? queue.shift() : cannedReply(rec.path);
+      if (spec.reply) spec = spec.reply(rec); // computed from what arrived
       play(spec, req, res).catch(() => req.socket.destroy());
     });
   });
