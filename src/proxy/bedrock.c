@@ -61,23 +61,23 @@ static int region_name(const char *r)
 
 /* Bedrock is optional: a profile that is not there or a region that is not one must not
  * stop the proxy for everyone else, so they are logged and Bedrock passes through. */
-int hr_bedrock_setup(const char *url, const char *region, const char *profile, char *err,
-                     size_t errlen)
+void hr_bedrock_setup(const char *url, const char *region, const char *profile)
 {
     char why[300];
     if (hr_aws_credentials_load(&g_creds, profile, region, why, sizeof why) != 0) {
         hr_log_fields(HR_LOG_WARN, "bedrock credentials unusable, Bedrock passes through",
                       "error", why, (const char *)NULL);
+        char keep[sizeof g_creds.region]; /* the region found before the failure stays */
+        snprintf(keep, sizeof keep, "%s", g_creds.region);
         memset(&g_creds, 0, sizeof g_creds);
         snprintf(g_creds.source, sizeof g_creds.source, "none");
+        memcpy(g_creds.region, keep, sizeof keep);
     }
     if (g_creds.region[0] && region_name(g_creds.region))
         snprintf(g_region, sizeof g_region, "%s", g_creds.region);
     else if (g_creds.region[0])
         hr_log_fields(HR_LOG_WARN, "bedrock region is not a region name, using us-east-1",
                       "region", g_creds.region, (const char *)NULL);
-    (void)err;
-    (void)errlen;
     if (url && *url)
         snprintf(g_url, sizeof g_url, "%s", url);
     else
@@ -85,7 +85,6 @@ int hr_bedrock_setup(const char *url, const char *region, const char *profile, c
     hr_log_fields(HR_LOG_INFO, "bedrock", "credentials", g_creds.source, "region", g_region,
                   "mode", g_creds.present ? "compress and re-sign" : "passthrough",
                   (const char *)NULL);
-    return 0;
 }
 
 int hr_bedrock_can_sign(void) { return g_creds.present; }

@@ -49,13 +49,12 @@ int hr_bedrock_streams(const char *path);
 /* The model id of a /model/{id}/{operation} path (already decoded) into out ("" if none). */
 void hr_bedrock_model_id(const char *path, char *out, size_t cap);
 
-/* Loads credentials and settles region and URL. url may be "" (the AWS endpoint of the
- * region; a given one was checked by the config). Returns 0: a profile that is missing or
- * a region that is not one is logged as a warning and Bedrock then passes through (it must
- * not stop the proxy's other routes); err is for a future hard failure. Logs where the
+/* Loads credentials and settles region and URL, before serving. url may be "" (the AWS
+ * endpoint of the region; a given one was checked by the config). Cannot fail: a profile
+ * that is missing or a region that is not one is logged as a warning and Bedrock then
+ * passes through (Bedrock must not stop the proxy's other routes). Logs where the
  * credentials came from, never what they are. */
-int hr_bedrock_setup(const char *url, const char *region, const char *profile, char *err,
-                     size_t errlen);
+void hr_bedrock_setup(const char *url, const char *region, const char *profile);
 /* 1 when the proxy holds credentials to sign with. */
 int hr_bedrock_can_sign(void);
 /* The upstream base URL (no trailing '/'). */

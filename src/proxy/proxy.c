@@ -493,13 +493,7 @@ int hr_proxy_run(const hr_proxy_config *cfg)
     hr_log_fields(HR_LOG_INFO, "kompress", "status", hr_pipeline_kompress_note(hr_pipeline_process()),
                   NULL);
     char err[256];
-    if (hr_bedrock_setup(cfg->bedrock_url, cfg->bedrock_region, cfg->bedrock_profile, err,
-                         sizeof err) != 0) {
-        hr_log_fields(HR_LOG_ERROR, "cannot start", "error", err, NULL);
-        hr_pipeline_process_close();
-        hr_upstream_global_cleanup();
-        return 1;
-    }
+    hr_bedrock_setup(cfg->bedrock_url, cfg->bedrock_region, cfg->bedrock_profile);
     hr_savings_start(cfg->ccr.data_dir, cfg->ccr.backend != HR_CCR_BACKEND_MEMORY);
     hr_budget_init(hr_budget_process(), (size_t)cfg->max_inflight_body_mb << 20);
     hr_backpressure_configure((size_t)cfg->memory_budget_mb << 20);
