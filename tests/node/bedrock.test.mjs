@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -136,6 +137,25 @@ test('InvokeModelWithResponseStream: headroom_retrieve is not offered (its calls
   const out = await client.send(new InvokeModelWithResponseStreamCommand({ modelId: MODEL, body: JSON.stringify(anthropicBody(dbRows().text)) }));
   for await (const ev of out.body) assert.ok(ev.chunk);
   assert.ok(!lastRequest().body.toString().includes('headroom_retrieve'));
+});
+
+test('a gzip body: the client signed the gzip bytes, the proxy checks those, then compresses and signs the decoded body', async () => {
+  br.reset();
+  const rows = dbRows();
+  const sent = JSON.stringify(anthropicBody(rows.text));
+  const c = bedrockClient(proxy.url);
+  // before signing (build step), as a client that compresses its uploads would
+  c.middlewareStack.add((next) => (args) => {
+    args.request.body = zlib.gzipSync(Buffer.from(args.request.body));
+    args.request.headers['content-encoding'] = 'gzip';
+    args.request.headers['content-length'] = String(args.request.body.length);
+    return next(args);
+  }, { step: 'build', name: 'gzip', priority: 'low' });
+  await c.send(new InvokeModelCommand({ modelId: MODEL, body: sent }));
+  const rec = lastRequest();
+  assert.equal(rec.headers['content-encoding'], undefined, 'forwarded decoded');
+  assertOnlyToolOutputsChanged(sent, rec.body, [rows.text]);
+  assert.ok(rec.body.length < sent.length / 2);
 });
 
 test('InvokeModel: a small request is re-signed and forwarded byte for byte', async () => {
