@@ -35,6 +35,14 @@ static const option OPTIONS[] = {
     {"--chatgpt-backend-url", "HEADROOM_CHATGPT_BACKEND_URL", T_URL, OFF(chatgpt_url),
      SZ(chatgpt_url), "where Responses requests carrying chatgpt-account-id go (Codex signed "
      "in with ChatGPT) (https://chatgpt.com/backend-api/codex)"},
+    {"--bedrock-api-url", "BEDROCK_TARGET_API_URL", T_URL, OFF(bedrock_url), SZ(bedrock_url),
+     "Bedrock Runtime upstream (https://bedrock-runtime.REGION.amazonaws.com)"},
+    {"--bedrock-region", "HEADROOM_BEDROCK_REGION", T_STR, OFF(bedrock_region),
+     SZ(bedrock_region), "AWS region Bedrock requests are signed for (AWS_REGION, "
+     "AWS_DEFAULT_REGION, the profile's; us-east-1)"},
+    {"--bedrock-profile", "HEADROOM_BEDROCK_PROFILE", T_STR, OFF(bedrock_profile),
+     SZ(bedrock_profile), "AWS profile to sign Bedrock requests with (the environment's "
+     "AWS_ACCESS_KEY_ID..., else AWS_PROFILE or default; none: Bedrock passes through)"},
     {"--max-body-bytes", "HEADROOM_MAX_BODY_BYTES", T_SIZE, OFF(max_body_bytes), 0,
      "largest request body, after decoding (104857600)"},
     {"--max-inflight-body-mb", "HEADROOM_MAX_INFLIGHT_BODY_MB", T_INT, OFF(max_inflight_body_mb), 0,

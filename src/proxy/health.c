@@ -7,6 +7,7 @@
 #include "json/json.h"
 #include "ml/session.h"
 #include "proxy/backpressure.h"
+#include "proxy/bedrock.h"
 #include "proxy/config.h"
 #include "proxy/low_memory.h"
 #include "proxy/memory_report.h"
@@ -93,6 +94,11 @@ int hr_route_health(const hr_request *req, hr_response *res)
                            HEADROOM_VERSION, hr_metrics_uptime_s(), hr_proxy_in_flight());
     rc |= put_kv_url(&b, "openai", c->openai_url, 0);
     rc |= put_kv_url(&b, "anthropic", c->anthropic_url, 1);
+    rc |= put_kv_url(&b, "bedrock", hr_bedrock_url(), 1);
+    /* whether Bedrock is signed or passed through, never where the keys came from */
+    rc |= hr_buf_printf(&b, "},\"bedrock\":{\"mode\":\"%s\"",
+                        hr_bedrock_can_sign() ? "signed" : "passthrough");
+    rc |= put_kv_string(&b, "region", hr_bedrock_region(), 1);
     rc |= hr_buf_puts(&b, "},\"config\":{");
     rc |= put_kv_string(&b, "host", c->host, 0);
     rc |= hr_buf_printf(&b, ",\"port\":%d,\"max_body_bytes\":%zu,\"log_format\":\"%s\","

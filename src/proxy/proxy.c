@@ -13,6 +13,7 @@
 #include "proxy/cache_watch.h"
 #include "proxy/codex.h"
 #include "proxy/backpressure.h"
+#include "proxy/bedrock.h"
 #include "proxy/housekeeping.h"
 #include "proxy/low_memory.h"
 #include "proxy/proxy_internal.h"
@@ -496,8 +497,9 @@ int hr_proxy_run(const hr_proxy_config *cfg)
     /* say at start whether prose goes through the model (and why not) */
     hr_log_fields(HR_LOG_INFO, "kompress", "status", hr_pipeline_kompress_note(hr_pipeline_process()),
                   NULL);
-    hr_savings_start(cfg->ccr.data_dir, cfg->ccr.backend != HR_CCR_BACKEND_MEMORY);
     char err[256];
+    hr_bedrock_setup(cfg->bedrock_url, cfg->bedrock_region, cfg->bedrock_profile);
+    hr_savings_start(cfg->ccr.data_dir, cfg->ccr.backend != HR_CCR_BACKEND_MEMORY);
     hr_budget_init(hr_budget_process(), (size_t)cfg->max_inflight_body_mb << 20);
     hr_backpressure_configure((size_t)cfg->memory_budget_mb << 20);
     hr_http_server_opts opts = {

@@ -34,6 +34,7 @@ typedef struct hr_req_ctx {
     char compressors[64];  /* what the pipeline applied (copied: its result is freed early) */
     char session[64];      /* x-headroom-session-id, "" when none */
     hr_relay_stats *relay; /* set when the answer is streamed */
+    const char *bedrock_mode; /* x-headroom-bedrock of a Bedrock answer (static), or NULL */
     int counted;           /* in the in-flight count */
 } hr_req_ctx;
 

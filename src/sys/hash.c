@@ -1,4 +1,4 @@
-/* hash.c: SHA-256 (FIPS 180-4) and the content hash; see hash.h. */
+/* hash.c: SHA-256 (FIPS 180-4), HMAC-SHA256 (RFC 2104) and the content hash; see hash.h. */
 #include "sys/hash.h"
 
 #include <string.h>
@@ -95,6 +95,29 @@ void hr_sha256(const void *data, size_t len, uint8_t out[32])
     hr_sha256_ctx h;
     hr_sha256_init(&h);
     hr_sha256_update(&h, data, len);
+    hr_sha256_final(&h, out);
+}
+
+void hr_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
+                    uint8_t out[32])
+{
+    uint8_t k[64] = {0}, pad[64], inner[32];
+    if (key_len > sizeof k) /* longer keys are hashed first (RFC 2104 section 2) */
+        hr_sha256(key, key_len, k);
+    else
+        memcpy(k, key, key_len);
+    hr_sha256_ctx h;
+    for (int i = 0; i < 64; i++)
+        pad[i] = k[i] ^ 0x36;
+    hr_sha256_init(&h);
+    hr_sha256_update(&h, pad, sizeof pad);
+    hr_sha256_update(&h, msg, msg_len);
+    hr_sha256_final(&h, inner);
+    for (int i = 0; i < 64; i++)
+        pad[i] = k[i] ^ 0x5c;
+    hr_sha256_init(&h);
+    hr_sha256_update(&h, pad, sizeof pad);
+    hr_sha256_update(&h, inner, sizeof inner);
     hr_sha256_final(&h, out);
 }
 
