@@ -7,6 +7,7 @@
 
 #include "json/json.h"
 #include "sys/hash.h"
+#include "sys/hybrid.h"
 #include "sys/relevance.h"
 
 #include <stdint.h>
@@ -130,9 +131,32 @@ static int by_index(const void *a, const void *b)
     return x->index < y->index ? -1 : (x->index > y->index);
 }
 
-/* BM25 scores of all items (relevance.h, the items as documents); fills sc (n entries). */
+/* The hybrid score (sys/hybrid.h) in place of BM25 when an embedder is installed; the
+ * scores stay BM25 when none is or it fails open. */
+static void rescore_hybrid(const char *text, const span *items, size_t n, const char *query,
+                           size_t query_len, scored *sc)
+{
+    if (!hr_hybrid_installed())
+        return;
+    hr_hybrid_doc *docs = malloc((n + 1) * sizeof *docs);
+    double *v = malloc((n + 1) * sizeof *v);
+    if (docs && v) {
+        for (size_t i = 0; i < n; i++) {
+            docs[i] = (hr_hybrid_doc){text + items[i].start, items[i].end - items[i].start};
+            v[i] = sc[i].score;
+        }
+        if (hr_hybrid_rescore(query, query_len, docs, n, v))
+            for (size_t i = 0; i < n; i++)
+                sc[i].score = v[i];
+    }
+    free(docs);
+    free(v);
+}
+
+/* BM25 scores of all items (relevance.h, the items as documents), hybrid with an embedder;
+ * fills sc (n entries). */
 static int score_items(const char *text, const span *items, size_t n, const hr_rel_terms *q,
-                       scored *sc)
+                       const char *query, size_t query_len, scored *sc)
 {
     size_t nt = q->n;
     uint32_t *tf = calloc(n * nt + 1, sizeof *tf);
@@ -157,6 +181,7 @@ static int score_items(const char *text, const span *items, size_t n, const hr_r
         sc[i] = (scored){i, hr_bm25_score(&m, tf + i * nt, dl[i])};
     free(tf);
     free(dl);
+    rescore_hybrid(text, items, n, query, query_len, sc);
     return 0;
 }
 
@@ -193,7 +218,7 @@ int hr_ccr_select(const char *text, size_t len, const char *query, size_t query_
     if (json < 0)
         return -1;
     scored *sc = calloc(n + 1, sizeof *sc);
-    if (!sc || score_items(text, items, n, &q, sc) < 0) {
+    if (!sc || score_items(text, items, n, &q, query, query_len, sc) < 0) {
         free(sc);
         free(items);
         return -1;

@@ -1,6 +1,7 @@
 /* health.c: the local status routes of routes.def: /livez, /readyz, /health, /metrics,
  * /stats and /debug/memory. Each reads the proxy state, config and metrics singletons;
  * none changes anything. */
+#include "compress/embed_relevance.h"
 #include "compress/kompress.h"
 #include "compress/pipeline_instance.h"
 #include "json/json.h"
@@ -61,6 +62,24 @@ static int append_kompress_health(hr_buf *b)
     return rc | hr_buf_puts(b, "}}");
 }
 
+/* Whether relevance blends embeddings (the hybrid scorer) or stays lexical, and the
+ * embedder session's state; replaces the closing '}' of the health object. */
+static int append_embedder_health(hr_buf *b)
+{
+    hr_pipeline *p = hr_pipeline_process();
+    hr_embed_rel *e = hr_pipeline_embedder(p);
+    b->len--;
+    int rc = hr_buf_printf(b, ",\"embedder\":{\"enabled\":%s", e ? "true" : "false");
+    rc |= put_kv_string(b, "status", hr_pipeline_embedder_note(p), 1);
+    if (e) {
+        hr_ml_session_status st;
+        hr_ml_session_status_get(hr_embed_rel_session(e), &st);
+        rc |= put_kv_string(b, "model", hr_embed_rel_model_path(e), 1);
+        rc |= put_kv_string(b, "state", hr_ml_state_name(st.state), 1);
+    }
+    return rc | hr_buf_puts(b, "}}");
+}
+
 /* The memory budget and the low-memory profile's values (or false): an operator sees at
  * once which it runs. */
 static int append_memory_health(hr_buf *b, const hr_proxy_config *c)
@@ -103,6 +122,7 @@ int hr_route_health(const hr_request *req, hr_response *res)
                         c->upstream_timeout_ms / 1000.0, c->connect_timeout_ms / 1000.0,
                         c->retry_attempts, c->max_connections, hr_compress_mode_name(c->pipeline.mode));
     rc |= append_kompress_health(&b);
+    rc |= append_embedder_health(&b);
     rc |= append_memory_health(&b, c);
     if (rc == 0)
         rc = hr_response_json(res, 200, b.data, b.len);
@@ -204,6 +224,35 @@ static int append_kompress_metrics(hr_buf *b)
         (unsigned long long)s.words_kept);
 }
 
+/* The hybrid scorer's embedder: rankings blended, texts embedded, rankings left lexical by
+ * reason; zeros without a model so the series always exist. */
+static int append_embedder_metrics(hr_buf *b)
+{
+    hr_embed_rel_stats s;
+    hr_embed_rel *e = hr_pipeline_embedder(hr_pipeline_process());
+    hr_embed_rel_stats_get(e, &s);
+    return hr_buf_printf(
+        b,
+        "# HELP headroom_embedder_enabled 1 when an embedding model is configured (hybrid relevance).\n"
+        "# TYPE headroom_embedder_enabled gauge\n"
+        "headroom_embedder_enabled %d\n"
+        "# HELP headroom_embedder_rankings_total Rankings that blended embedding similarity with the lexical score.\n"
+        "# TYPE headroom_embedder_rankings_total counter\n"
+        "headroom_embedder_rankings_total %llu\n"
+        "# HELP headroom_embedder_texts_total Texts embedded (questions and documents).\n"
+        "# TYPE headroom_embedder_texts_total counter\n"
+        "headroom_embedder_texts_total %llu\n"
+        "# HELP headroom_embedder_failed_open_total Rankings left lexical, by reason.\n"
+        "# TYPE headroom_embedder_failed_open_total counter\n"
+        "headroom_embedder_failed_open_total{reason=\"busy\"} %llu\n"
+        "headroom_embedder_failed_open_total{reason=\"paused\"} %llu\n"
+        "headroom_embedder_failed_open_total{reason=\"deadline\"} %llu\n"
+        "headroom_embedder_failed_open_total{reason=\"error\"} %llu\n",
+        e != NULL, (unsigned long long)s.rankings, (unsigned long long)s.texts,
+        (unsigned long long)s.busy, (unsigned long long)s.paused, (unsigned long long)s.deadline,
+        (unsigned long long)s.errors);
+}
+
 /* The connection guard's counters (http/guard.h): slow or hostile clients. */
 static int append_client_guard_metrics(hr_buf *b)
 {
@@ -228,6 +277,8 @@ int hr_route_metrics(const hr_request *req, hr_response *res)
     if (rc == 0)
         rc = append_kompress_metrics(&b);
     if (rc == 0)
+        rc = append_embedder_metrics(&b);
+    if (rc == 0)
         rc = append_client_guard_metrics(&b);
     if (rc == 0)
         rc = hr_response_body(res, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
@@ -249,6 +300,9 @@ int hr_route_stats(const hr_request *req, hr_response *res)
         hr_kompress *k = hr_pipeline_kompress(hr_pipeline_process());
         rc |= hr_buf_puts(&b, ",\"kompress\":");
         rc |= k ? hr_kompress_stats_json(k, &b) : hr_buf_puts(&b, "null");
+        hr_embed_rel *e = hr_pipeline_embedder(hr_pipeline_process());
+        rc |= hr_buf_puts(&b, ",\"embedder\":");
+        rc |= e ? hr_embed_rel_stats_json(e, &b) : hr_buf_puts(&b, "null");
         rc |= hr_savings_json(&b, 1); /* persistent savings, dollars, prompt cache, memory */
         rc |= hr_buf_putc(&b, '}');
     }
