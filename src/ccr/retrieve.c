@@ -207,6 +207,30 @@ static int write_selection(const char *text, const span *items, const scored *to
     return rc;
 }
 
+int hr_ccr_scores(const char *text, size_t len, const char *query, size_t query_len,
+                  double **scores, size_t *n)
+{
+    hr_rel_terms q;
+    hr_rel_terms_parse(&q, query, query_len);
+    span *items = NULL;
+    *scores = NULL;
+    *n = 0;
+    if (split_items(text, len, &items, n) < 0)
+        return -1;
+    scored *sc = calloc(*n + 1, sizeof *sc);
+    double *v = calloc(*n + 1, sizeof *v);
+    int rc = sc && v ? score_items(text, items, *n, &q, query, query_len, sc) : -1;
+    for (size_t i = 0; rc == 0 && i < *n; i++)
+        v[sc[i].index] = sc[i].score;
+    free(sc);
+    free(items);
+    if (rc != 0)
+        free(v);
+    else
+        *scores = v;
+    return rc;
+}
+
 int hr_ccr_select(const char *text, size_t len, const char *query, size_t query_len,
                   size_t top_k, hr_ccr_retrieval *out)
 {

@@ -5,12 +5,15 @@
  */
 #include "cli/commands.h"
 
+#include "ccr/retrieve.h"
+#include "compress/embed_relevance.h"
 #include "json/json.h"
 #include "ml/classifier.h"
 #include "image/image.h"
 #include "ml/session.h"
 #include "ml/vision.h"
 #include "sys/buf.h"
+#include "sys/hybrid.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,10 @@ static void embed_usage(FILE *out)
                  "--classify (models with a classification head, e.g. the technique router):\n"
                  "  {\"index\":0,\"tokens\":7,\"label\":\"preserve\",\"confidence\":0.8,\n"
                  "   \"logits\":[...],\"probs\":[...]}\n"
+                 "--rank QUESTION: stdin is one original (a JSON document or lines), split into\n"
+                 "  items as CCR retrieval does; prints every item's lexical (BM25) and hybrid\n"
+                 "  score: {\"alpha\":0.5,\"embedded\":N,\"lexical\":[...],\"hybrid\":[...]}\n"
+                 "  (HEADROOM_EMBED_MAX_ITEMS items embedded, best lexical first)\n"
                  "FILE is a model written by 'headroom model import' (default:\n"
                  "$HEADROOM_EMBED_MODEL). Vectors are mean-pooled and unit length.\n");
 }
@@ -55,6 +62,14 @@ static int write_floats(hr_buf *b, const char *key, const float *v, int n)
         if (hr_buf_printf(b, d ? ",%.9g" : "%.9g", (double)v[d]))
             return -1;
     return hr_buf_putc(b, ']');
+}
+
+static int write_doubles(hr_buf *b, const char *key, const double *v, size_t n)
+{
+    int rc = hr_buf_printf(b, "\"%s\":[", key);
+    for (size_t i = 0; i < n; i++)
+        rc |= hr_buf_printf(b, i ? ",%.9g" : "%.9g", v[i]);
+    return rc | hr_buf_putc(b, ']');
 }
 
 /* One line through the classification head as one JSON line (the label is escaped: the
@@ -214,9 +229,60 @@ static int embed_lines(hr_ml_session *s)
     return rc;
 }
 
+/* --rank QUESTION: stdin is one original as CCR retrieval splits it (JSON items or lines);
+ * prints {"alpha":a,"lexical":[...],"hybrid":[...]}: every item's score without and with
+ * the embedder installed as the hybrid scorer, exactly as the proxy's rankers see them. */
+static int rank_stdin(const char *model, const char *question, int max_seq)
+{
+    hr_buf in = HR_BUF_INIT, b = HR_BUF_INIT;
+    char chunk[65536];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+        if (hr_buf_append(&in, chunk, got) != 0)
+            return 1;
+    const char *text = in.data ? in.data : "";
+    size_t qlen = strlen(question), n = 0, n2 = 0;
+    double *lex = NULL, *hyb = NULL;
+    const char *ms = getenv("HEADROOM_EMBED_MAX_ITEMS"), *dl = getenv("HEADROOM_EMBED_DEADLINE_MS");
+    hr_embed_rel_config ec = {model, ms ? strtoul(ms, NULL, 10) : 32, dl ? atol(dl) : 60000, max_seq};
+    hr_ml_error err;
+    hr_embed_rel *e = hr_embed_rel_open(&ec, &err);
+    int rc = e ? 0 : 1;
+    if (!e)
+        fprintf(stderr, "headroom embed: %s\n", err.msg);
+    if (rc == 0)
+        rc = hr_ccr_scores(text, in.len, question, qlen, &lex, &n) != 0;
+    if (rc == 0) {
+        hr_embed_rel_install(e);
+        rc = hr_ccr_scores(text, in.len, question, qlen, &hyb, &n2) != 0 || n2 != n;
+    }
+    hr_embed_rel_stats st;
+    hr_embed_rel_stats_get(e, &st);
+    if (rc == 0 && st.rankings != 1) {
+        fprintf(stderr, "headroom embed: the ranking stayed lexical (busy, deadline or error)\n");
+        rc = 1;
+    }
+    if (rc == 0) {
+        rc |= hr_buf_printf(&b, "{\"alpha\":%.6f,\"embedded\":%llu,", hr_hybrid_alpha(question, qlen),
+                            (unsigned long long)st.texts - 1);
+        rc |= write_doubles(&b, "lexical", lex, n);
+        rc |= hr_buf_putc(&b, ',');
+        rc |= write_doubles(&b, "hybrid", hyb, n);
+        rc |= hr_buf_puts(&b, "}\n");
+        rc |= fwrite(b.data, 1, b.len, stdout) != b.len;
+    }
+    hr_embed_rel_close(e);
+    free(lex);
+    free(hyb);
+    hr_buf_free(&in);
+    hr_buf_free(&b);
+    return rc ? 1 : 0;
+}
+
 int hr_cmd_embed(int argc, char **argv)
 {
     const char *model = getenv("HEADROOM_EMBED_MODEL");
+    const char *rank = NULL;
     int max_seq = 0, threads = 0, classify = 0, vision = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -232,6 +298,8 @@ int hr_cmd_embed(int argc, char **argv)
             classify = 1;
         } else if (!strcmp(argv[i], "--vision")) {
             vision = 1;
+        } else if (!strcmp(argv[i], "--rank") && i + 1 < argc) {
+            rank = argv[++i];
         } else {
             embed_usage(stderr);
             return 2;
@@ -241,6 +309,8 @@ int hr_cmd_embed(int argc, char **argv)
         embed_usage(stderr);
         return 2;
     }
+    if (rank)
+        return rank_stdin(model, rank, max_seq);
     hr_ml_session_config cfg;
     hr_ml_session_config_init(&cfg, vision ? "image_encoder" : "embedder",
                               vision ? &hr_ml_kind_vision : &hr_ml_kind_encoder, model);
