@@ -2,6 +2,7 @@
  * /stats and /debug/memory. Each reads the proxy state, config and metrics singletons;
  * none changes anything. */
 #include "compress/embed_relevance.h"
+#include "compress/image_signals.h"
 #include "compress/kompress.h"
 #include "compress/pipeline_instance.h"
 #include "json/json.h"
@@ -253,6 +254,27 @@ static int append_embedder_metrics(hr_buf *b)
         (unsigned long long)s.errors);
 }
 
+/* The image signals (compress/image_signals.h): images scored, left unscored, and the
+ * confidence adjustments they made. */
+static int append_image_signal_metrics(hr_buf *b)
+{
+    hr_image_signal_stats s;
+    hr_image_signal_stats_get(&s);
+    return hr_buf_printf(
+        b,
+        "# HELP headroom_image_signals_total Images whose SigLIP signals were computed, or left without (fail open).\n"
+        "# TYPE headroom_image_signals_total counter\n"
+        "headroom_image_signals_total{outcome=\"analysed\"} %llu\n"
+        "headroom_image_signals_total{outcome=\"failed_open\"} %llu\n"
+        "# HELP headroom_image_confidence_adjustments_total Router confidence adjustments by the image signals.\n"
+        "# TYPE headroom_image_confidence_adjustments_total counter\n"
+        "headroom_image_confidence_adjustments_total{adjust=\"lowered\"} %llu\n"
+        "headroom_image_confidence_adjustments_total{adjust=\"raised\"} %llu\n"
+        "headroom_image_confidence_adjustments_total{adjust=\"noted\"} %llu\n",
+        (unsigned long long)s.analysed, (unsigned long long)s.failed_open,
+        (unsigned long long)s.lowered, (unsigned long long)s.raised, (unsigned long long)s.noted);
+}
+
 /* The connection guard's counters (http/guard.h): slow or hostile clients. */
 static int append_client_guard_metrics(hr_buf *b)
 {
@@ -278,6 +300,8 @@ int hr_route_metrics(const hr_request *req, hr_response *res)
         rc = append_kompress_metrics(&b);
     if (rc == 0)
         rc = append_embedder_metrics(&b);
+    if (rc == 0)
+        rc = append_image_signal_metrics(&b);
     if (rc == 0)
         rc = append_client_guard_metrics(&b);
     if (rc == 0)
