@@ -8,7 +8,9 @@
 //   2. a proxy with --embed-model answers CCR query retrieval with the hybrid top 20, the
 //      same bytes after a restart; without a model, and with an unreadable one (fail open,
 //      counted), the answer is the lexical one, byte for byte;
-//   3. the embedder is an ML session (in /debug/memory) and counted in /stats and /metrics.
+//   3. the embedder is an ML session (in /debug/memory) and counted in /stats and /metrics;
+//   4. SmartCrusher through POST /v1/compress blends (rankings counted) and gives the same
+//      bytes after a restart.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -209,4 +211,26 @@ test('proxy: CCR retrieval ranks by the hybrid score, deterministic across resta
     const health = await (await fetch(`${p.url}/health`)).json();
     assert.match(health.embedder.status, /not readable/);
   });
+});
+
+test('SmartCrusher with the embedder: rankings blended, same bytes after a restart', async () => {
+  const rows = Array.from({ length: 300 }, (_, i) => ({ id: 1000 + i, level: i % 7 ? 'info' : 'warn',
+    msg: RECORDS[i % RECORDS.length], host: `web-${i % 9}` }));
+  const body = JSON.stringify({ model: 'gpt-4o', messages: [
+    { role: 'user', content: 'why is the storage full on volume 7' },
+    { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'q', arguments: '{}' } }] },
+    { role: 'tool', tool_call_id: 'c1', content: JSON.stringify(rows) }] });
+  const dataDir = path.join(work, 'data-crush');
+  fs.mkdirSync(dataDir);
+  const run = () => withProxy(dataDir, ['--embed-model', modelFile], async (p) => {
+    const r = await fetch(`${p.url}/v1/compress`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body });
+    assert.equal(r.status, 200);
+    const out = await r.text();
+    const st = await (await fetch(`${p.url}/stats`)).json();
+    return { out, rankings: st.embedder.rankings };
+  });
+  const a = await run(), b = await run();
+  assert.ok(a.rankings >= 1, `SmartCrusher ranked through the embedder (${a.rankings})`);
+  assert.ok(JSON.parse(a.out).tokens_saved > 0, 'the array was crushed');
+  assert.equal(b.out, a.out, 'same bytes after a restart');
 });
