@@ -3,13 +3,13 @@
  * cosine = dot product (hr_ml_embed L2-normalises). */
 #include "compress/embed_relevance.h"
 
+#include "sys/clock.h"
 #include "sys/hybrid.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define EMBED_DIM_MAX 4096 /* floats per embedding we accept (MiniLM: 384) */
 #define EMBED_MAX_SEQ 256  /* the original's embedder */
@@ -21,13 +21,6 @@ struct hr_embed_rel {
     _Atomic uint64_t rankings, texts, busy, paused, deadline, errors;
     int installed;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* One text's embedding into out (dim floats); counts the failure reason. 0 ok, -1 not. */
 static int embed_one(hr_embed_rel *e, const char *s, size_t len, float *out, int *dim)
@@ -51,7 +44,7 @@ static int score_docs(void *ctx, const char *q, size_t qlen, const hr_hybrid_doc
                       float *cos)
 {
     hr_embed_rel *e = ctx;
-    int64_t until = now_ms() + e->cfg.deadline_ms;
+    int64_t until = hr_now_ms64() + e->cfg.deadline_ms;
     float *qv = malloc(2 * EMBED_DIM_MAX * sizeof *qv);
     if (!qv) {
         atomic_fetch_add(&e->errors, 1);
@@ -60,7 +53,7 @@ static int score_docs(void *ctx, const char *q, size_t qlen, const hr_hybrid_doc
     float *dv = qv + EMBED_DIM_MAX;
     int dim = 0, rc = embed_one(e, q, qlen, qv, &dim);
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (now_ms() > until) {
+        if (hr_now_ms64() > until) {
             atomic_fetch_add(&e->deadline, 1);
             rc = -1;
             break;
@@ -71,7 +64,7 @@ static int score_docs(void *ctx, const char *q, size_t qlen, const hr_hybrid_doc
             dot += (double)qv[k] * dv[k];
         cos[i] = (float)dot;
     }
-    if (rc == 0 && now_ms() > until) {
+    if (rc == 0 && hr_now_ms64() > until) {
         atomic_fetch_add(&e->deadline, 1);
         rc = -1;
     }

@@ -14,6 +14,7 @@
 #include "ml/classifier.h"
 #include "ml/session.h"
 #include "sys/base64.h"
+#include "sys/clock.h"
 #include "sys/log.h"
 
 #include <math.h>
@@ -204,13 +205,6 @@ typedef struct image_run {
     hr_images_result *out;
 } image_run;
 
-static double mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static int str_eq(const image_run *r, uint32_t obj, const char *key, const char *want)
 {
     return hr_json_string_eq(&r->doc, hr_json_get(&r->doc, obj, key), want);
@@ -256,7 +250,7 @@ static int data_url_size(image_run *r, uint32_t url, int *w, int *h)
 static void analyse(image_run *r)
 {
     if (!r->c->router_model[0] || !r->c->encoder_model[0] || !hr_image_needs_signals(r->technique) ||
-        mono_ms() > r->deadline)
+        hr_now_ms() > r->deadline)
         return;
     hr_image_signals sg;
     if (hr_image_signals_of(r->c->encoder_model, (const uint8_t *)r->raw.data, r->raw.len,
@@ -332,7 +326,7 @@ static int anthropic_resize(image_run *r, uint32_t source)
         return 0;
     }
     hr_image img, small;
-    if (mono_ms() > r->deadline ||
+    if (hr_now_ms() > r->deadline ||
         hr_image_decode_scaled((const uint8_t *)r->raw.data, r->raw.len, r->c->max_pixels,
                                r->c->max_side, &img, &err) != 0) {
         r->out->tokens_after += before;

@@ -1,22 +1,16 @@
 /* hybrid.c: adaptive alpha, the blend and the installed embedder (see hybrid.h). */
 #include "sys/hybrid.h"
 
+#include "sys/ascii.h"
+
 #include <stdatomic.h>
 #include <stdlib.h>
 
 /* ---- alpha: does the question need exact matching? ----------------------------------- */
 
-static int is_alnum(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-static int is_hex(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
 /* a regex \w byte (ASCII letters, digits, '_') */
-static int is_w(unsigned char c) { return is_alnum(c) || c == '_'; }
-static int is_host_byte(unsigned char c) { return is_alnum(c) || c == '-'; }
+static int is_w(unsigned char c) { return hr_is_alnum(c) || c == '_'; }
+static int is_host_byte(unsigned char c) { return hr_is_alnum(c) || c == '-'; }
 
 /* 8-4-4-4-12 hex digits with dashes, anywhere (the original's pattern has no boundaries). */
 static int uuid_at(const unsigned char *s, size_t len, size_t i)
@@ -26,7 +20,7 @@ static int uuid_at(const unsigned char *s, size_t len, size_t i)
         if (g && (i >= len || s[i++] != '-'))
             return 0;
         for (unsigned k = 0; k < groups[g]; k++)
-            if (i >= len || !is_hex(s[i++]))
+            if (i >= len || !hr_is_xdigit(s[i++]))
                 return 0;
     }
     return 1;
@@ -52,7 +46,7 @@ static unsigned numeric_ids(const unsigned char *s, size_t len)
         size_t b = i;
         int digits = 1;
         for (; i < len && is_w(s[i]); i++)
-            digits &= s[i] >= '0' && s[i] <= '9';
+            digits &= hr_is_digit(s[i]);
         n += digits && i - b >= 4;
     }
     return n;
@@ -63,14 +57,14 @@ static unsigned numeric_ids(const unsigned char *s, size_t len)
  * (Its e-mail pattern needs such a domain too, so it adds nothing here.) */
 static int host_dot(const unsigned char *s, size_t len, size_t dot)
 {
-    if (dot == 0 || dot + 1 >= len || !is_host_byte(s[dot - 1]) || !is_alnum(s[dot + 1]))
+    if (dot == 0 || dot + 1 >= len || !is_host_byte(s[dot - 1]) || !hr_is_alnum(s[dot + 1]))
         return 0;
     size_t r = dot;
     while (r > 0 && is_host_byte(s[r - 1]))
         r--;
     int left = 0;
     for (size_t k = r; k < dot && !left; k++)
-        left = is_alnum(s[k]) && (k == 0 ? 1 : k == r ? !is_w(s[k - 1]) : s[k - 1] == '-');
+        left = hr_is_alnum(s[k]) && (k == 0 ? 1 : k == r ? !is_w(s[k - 1]) : s[k - 1] == '-');
     if (!left)
         return 0;
     size_t e = dot + 1;
