@@ -14,15 +14,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BUILD_DIR, PYTHON, exportOnnx, generateModel, loadTokenizer, ortEmbed, ortSession, referenceIds } from './lib/ml_reference.mjs';
+import { BUILD_DIR, exportOnnx, generateModel, loadTokenizer, ortEmbed, ortSession, referenceIds } from './lib/ml_reference.mjs';
 import { HEADROOM_BIN, startProxy } from './lib/proxy.mjs';
+import { seedSqlite, tenantOf } from './lib/ccr_seed.mjs';
 
 const KEY = 'sk-ant-hybrid-test';
-const sha = (s) => crypto.createHash('sha256').update(s).digest('hex');
 
 // The original's HybridScorer._compute_alpha, its patterns verbatim.
 function originalAlpha(q) {
@@ -128,23 +127,7 @@ test('only the max-items best lexical items are embedded; the rest keep alpha * 
 });
 
 // Stores text as (tenant of KEY, hash) with Python's sqlite3, an independent writer.
-function seedSqlite(dataDir, text) {
-  try {
-    execFileSync(HEADROOM_BIN, ['retrieve', '0'.repeat(24), '--data-dir', dataDir], { stdio: 'ignore' });
-  } catch { /* a miss: the schema exists now */ }
-  const script = `
-import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1])
-data = sys.stdin.buffer.read()
-db.execute("INSERT INTO ccr_entries(tenant,hash,data,size,expires_at,last_used) VALUES(?,?,?,?,?,0)",
-           (sys.argv[2], sys.argv[3], data, len(data), int(time.time()*1000) + 600000))
-db.commit()
-`;
-  const hash = sha(text).slice(0, 24);
-  execFileSync(PYTHON, ['-c', script, path.join(dataDir, 'ccr.sqlite3'), sha(`headroom-tenant:${KEY}`).slice(0, 16), hash],
-    { input: Buffer.from(text, 'utf8') });
-  return hash;
-}
+const seed = (dataDir, text) => seedSqlite(HEADROOM_BIN, dataDir, tenantOf(KEY), text);
 
 async function retrieveAll(proxy, hash) {
   const out = [];
@@ -173,7 +156,7 @@ function expectedItems(scores) {
 test('proxy: CCR retrieval ranks by the hybrid score, deterministic across restarts; lexical without a model or when it fails open', async () => {
   const dataDir = path.join(work, 'data');
   fs.mkdirSync(dataDir);
-  const hash = seedSqlite(dataDir, ORIGINAL);
+  const hash = seed(dataDir, ORIGINAL);
 
   const lexical = await withProxy(dataDir, ['--embed-model', 'off'], (p) => retrieveAll(p, hash));
   let stats, metrics, memory;
