@@ -46,40 +46,34 @@ static int put_kv_string(hr_buf *b, const char *key, const char *value, int comm
     return rc | hr_json_write_string(b, value, strlen(value));
 }
 
-/* Whether prose goes through Kompress, why not, and its session's state; replaces the
- * closing '}' of the health object. */
-static int append_kompress_health(hr_buf *b)
+/* One ML component's health member ("kompress", "embedder"): whether a model is set, the
+ * one-line status, and its session's state; replaces the closing '}' of the health object. */
+static int append_ml_health(hr_buf *b, const char *key, const char *note, const char *model,
+                            hr_ml_session *s)
 {
-    hr_pipeline *p = hr_pipeline_process();
-    hr_kompress *k = hr_pipeline_kompress(p);
     b->len--; /* the object's '}' */
-    int rc = hr_buf_printf(b, ",\"kompress\":{\"enabled\":%s", k ? "true" : "false");
-    rc |= put_kv_string(b, "status", hr_pipeline_kompress_note(p), 1);
-    if (k) {
+    int rc = hr_buf_printf(b, ",\"%s\":{\"enabled\":%s", key, model ? "true" : "false");
+    rc |= put_kv_string(b, "status", note, 1);
+    if (model) {
         hr_ml_session_status st;
-        hr_ml_session_status_get(hr_kompress_session(k), &st);
-        rc |= put_kv_string(b, "model", hr_kompress_model_path(k), 1);
+        hr_ml_session_status_get(s, &st);
+        rc |= put_kv_string(b, "model", model, 1);
         rc |= put_kv_string(b, "state", hr_ml_state_name(st.state), 1);
     }
     return rc | hr_buf_puts(b, "}}");
 }
 
-/* Whether relevance blends embeddings (the hybrid scorer) or stays lexical, and the
- * embedder session's state; replaces the closing '}' of the health object. */
-static int append_embedder_health(hr_buf *b)
+/* Whether prose goes through Kompress (and why not); whether relevance blends embeddings
+ * (the hybrid scorer) or stays lexical. */
+static int append_ml_components_health(hr_buf *b)
 {
     hr_pipeline *p = hr_pipeline_process();
+    hr_kompress *k = hr_pipeline_kompress(p);
     hr_embed_rel *e = hr_pipeline_embedder(p);
-    b->len--;
-    int rc = hr_buf_printf(b, ",\"embedder\":{\"enabled\":%s", e ? "true" : "false");
-    rc |= put_kv_string(b, "status", hr_pipeline_embedder_note(p), 1);
-    if (e) {
-        hr_ml_session_status st;
-        hr_ml_session_status_get(hr_embed_rel_session(e), &st);
-        rc |= put_kv_string(b, "model", hr_embed_rel_model_path(e), 1);
-        rc |= put_kv_string(b, "state", hr_ml_state_name(st.state), 1);
-    }
-    return rc | hr_buf_puts(b, "}}");
+    return append_ml_health(b, "kompress", hr_pipeline_kompress_note(p), hr_kompress_model_path(k),
+                            hr_kompress_session(k)) |
+           append_ml_health(b, "embedder", hr_pipeline_embedder_note(p), hr_embed_rel_model_path(e),
+                            hr_embed_rel_session(e));
 }
 
 /* The memory budget and the low-memory profile's values (or false): an operator sees at
@@ -123,8 +117,7 @@ int hr_route_health(const hr_request *req, hr_response *res)
                         c->log_messages ? "true" : "false", c->graceful_shutdown_timeout_s,
                         c->upstream_timeout_ms / 1000.0, c->connect_timeout_ms / 1000.0,
                         c->retry_attempts, c->max_connections, hr_compress_mode_name(c->pipeline.mode));
-    rc |= append_kompress_health(&b);
-    rc |= append_embedder_health(&b);
+    rc |= append_ml_components_health(&b);
     rc |= append_memory_health(&b, c);
     if (rc == 0)
         rc = hr_response_json(res, 200, b.data, b.len);

@@ -17,7 +17,7 @@ import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { startFakeUpstream, anthropicMessage } from './lib/fake_upstream.mjs';
 import { startProxy, HEADROOM_BIN } from './lib/proxy.mjs';
-import { BUILD_DIR, PYTHON, exportOnnx, generateModel, makeCorpus, ortSession } from './lib/ml_reference.mjs';
+import { BUILD_DIR, PYTHON, exportOnnx, generateModel, makeCorpus, ortSession, ortVisionEmbed } from './lib/ml_reference.mjs';
 
 const IM = '/usr/bin/convert';
 const S = 64; // the tiny tower's image size (tools/gen_siglip.py)
@@ -81,15 +81,7 @@ function ourSignals(model, list = files) {
   return r.stdout.trim().split('\n').map((l) => JSON.parse(l).signals);
 }
 
-async function ortEmbedding(session, file) {
-  const ort = await import('onnxruntime-node');
-  const raw = execFileSync(IM, [file, '-depth', '8', 'rgb:-']);
-  const px = new Float32Array(3 * S * S);
-  for (let i = 0; i < S * S; i++)
-    for (let c = 0; c < 3; c++) px[c * S * S + i] = raw[i * 3 + c] / 255 * 2 - 1;
-  const out = await session.run({ pixel_values: new ort.Tensor('float32', px, [1, 3, S, S]) });
-  return Array.from(out.pooler_output.data);
-}
+const ortEmbedding = (session, file) => ortVisionEmbed(session, file, S);
 
 // The original's arithmetic: embeds / ||embeds||, then per signal sigmoid(5 * max(rows @ e)).
 function referenceSignals(emb, rows) {
