@@ -139,8 +139,11 @@ async function retrieveAll(proxy, hash) {
   return out;
 }
 
+// A generous ranking deadline: past it a ranking stays lexical (by design), which on a
+// sanitizer build or a loaded machine would make the same request come out differently.
 async function withProxy(dataDir, args, fn) {
-  const proxy = await startProxy({ args, env: { HEADROOM_DATA_DIR: dataDir, HEADROOM_EMBED_MAX_ITEMS: '32' } });
+  const proxy = await startProxy({ args, env: { HEADROOM_DATA_DIR: dataDir, HEADROOM_EMBED_MAX_ITEMS: '32',
+    HEADROOM_EMBED_DEADLINE_MS: '60000', HEADROOM_COMPRESSION_DEADLINE_MS: '60000' } });
   try {
     return await fn(proxy);
   } finally {
