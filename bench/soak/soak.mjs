@@ -177,7 +177,17 @@ export async function runSoak({ bin, seconds = 60, calibrate = 15, connections =
     const idle = anonBytes(proxy.proc.pid).anon;
     const samples = [];
     const t0 = Date.now();
+    // the session cache's bytes every 30 s (/debug/memory): the one owner that fills
+    // toward its cap over a long run, to tell filling from a leak
+    const cache = [];
+    const cachePoll = setInterval(async () => {
+      try {
+        const d = await (await fetch(`${proxy.url}/debug/memory`)).json();
+        cache.push({ t: Date.now() - t0, bytes: d.accounting.owners.session_cache });
+      } catch { /* busy */ }
+    }, 30000);
     const work = await drive(proxy, seconds, connections, tools, (s) => samples.push({ t: Date.now() - t0, ...s }));
+    clearInterval(cachePoll);
     const m = await (await fetch(`${proxy.url}/metrics`)).text();
     const mlUse = ml ? await mlFigures(proxy, m) : null;
     await sleep(2500);
@@ -192,12 +202,17 @@ export async function runSoak({ bin, seconds = 60, calibrate = 15, connections =
     const firstWin = win(end / 3, end / 3 + 5000);
     const lastWin = win(end - 5000, end);
     const budget = budgetMb * 1048576;
+    // per-minute means over the last two thirds (a long run's shape, not one number)
+    const minutes = [];
+    for (let t = end / 3; t < end; t += 60000) minutes.push(Math.round(win(t, Math.min(t + 60000, end))));
+    const cacheIn = cache.filter((c) => c.t >= end / 3);
     return {
       seconds, connections, budgetMb, steadyCalibrated: steady, idle, after,
       peakAnon: Math.max(...samples.map((s) => s.anon)), vmHwm: Math.max(...samples.map((s) => s.hwm)),
       lastTwoThirds: { min: Math.min(...last.map((s) => s.anon)), max: Math.max(...last.map((s) => s.anon)),
         mean: last.reduce((a, s) => a + s.anon, 0) / last.length, firstWindowMean: firstWin, lastWindowMean: lastWin,
-        windowDrift: lastWin - firstWin, trend: trend(last) },
+        windowDrift: lastWin - firstWin, trend: trend(last), minuteMeans: minutes,
+        sessionCache: cacheIn.length ? { first: cacheIn[0].bytes, last: cacheIn[cacheIn.length - 1].bytes } : null },
       budgetExceeded: samples.some((s) => s.anon > budget),
       stages: {
         mlUnloads: metric(m, 'headroom_memory_backpressure_total{action="ml_unload"}'),
@@ -229,6 +244,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
 | VmHWM | ${mb(r.vmHwm)} MB |
 | last two thirds: min-max (mean) | ${mb(r.lastTwoThirds.min)}-${mb(r.lastTwoThirds.max)} (${mb(r.lastTwoThirds.mean)}) MB |
 | last two thirds: first 5 s mean -> last 5 s mean; least-squares trend over the span | ${mb(r.lastTwoThirds.firstWindowMean)} -> ${mb(r.lastTwoThirds.lastWindowMean)} MB; ${mb(r.lastTwoThirds.trend)} MB |
+| last two thirds: per-minute means | ${r.lastTwoThirds.minuteMeans.map(mb).join(', ')} MB |
+| session cache over the last two thirds (first -> last reading) | ${r.lastTwoThirds.sessionCache ? `${mb(r.lastTwoThirds.sessionCache.first)} -> ${mb(r.lastTwoThirds.sessionCache.last)} MB` : 'not read'} |
 | budget exceeded by a sample | ${r.budgetExceeded} |
 | requests / failed / refused (503) | ${r.sent} / ${r.failed} / ${r.refused} |
 | budget stages: ML unloads / ML fail-opens / compressions skipped | ${r.stages.mlUnloads} / ${r.stages.mlFailOpen} / ${r.stages.compressionSkipped} |`);
