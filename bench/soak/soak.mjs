@@ -16,7 +16,7 @@
 // sections compressed, fail-opens by reason).
 //
 //   node bench/soak/soak.mjs --bin build/headroom [--seconds 60] [--calibrate 15]
-//        [--connections 64] [--no-ml] [--json]
+//        [--connections 64] [--sessions 997] [--no-ml] [--json]
 // Exported runSoak() is what tests/node/membudget_soak.test.mjs runs (the CI variant).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -78,7 +78,7 @@ function request(i, tools, baseUrl) {
 
 const metric = (text, name) => Number((text.split('\n').find((l) => l.startsWith(name + ' ')) || ' NaN').split(' ')[1]);
 
-async function drive(proxy, seconds, connections, tools, onSample) {
+async function drive(proxy, seconds, connections, tools, onSample, sessions) {
   const deadline = Date.now() + seconds * 1000;
   let next = 0, sent = 0, failed = 0, refused = 0;
   const bodies = new Map(); // the JSON text of each request kind, made once
@@ -91,7 +91,8 @@ async function drive(proxy, seconds, connections, tools, onSample) {
       if (!bodies.has(key)) bodies.set(key, JSON.stringify(r.body));
       try {
         const res = await fetch(r.url, { method: 'POST', body: bodies.get(key),
-          headers: { 'content-type': 'application/json', 'x-headroom-session-id': `soak-${i % 997}`, ...r.headers } });
+          headers: { 'content-type': 'application/json', ...r.headers,
+            ...(sessions ? { 'x-headroom-session-id': `soak-${i % sessions}` } : {}) } });
         await res.arrayBuffer();
         sent++;
         if (res.status === 503) refused++;
@@ -146,7 +147,10 @@ async function mlFigures(proxy, m) {
       busy: emb('busy'), paused: emb('paused'), deadline: emb('deadline'), error: emb('error') } };
 }
 
-export async function runSoak({ bin, seconds = 60, calibrate = 15, connections = 64, ml = true, log = () => {} } = {}) {
+// sessions: how many x-headroom-session-id values requests cycle through (0: none, so the
+// session is the model's and decisions replay after the first sight of each output).
+export async function runSoak({ bin, seconds = 60, calibrate = 15, connections = 64, ml = true, sessions = 997,
+  log = () => {} } = {}) {
   const tools = outputs();
   const up = await startFakeUpstream();
   const dirs = [];
@@ -162,7 +166,7 @@ export async function runSoak({ bin, seconds = 60, calibrate = 15, connections =
     const poll = setInterval(async () => {
       try { inflight = metric(await (await fetch(`${cal.url}/metrics`)).text(), 'headroom_inflight_bytes'); } catch { /* busy */ }
     }, 250);
-    await drive(cal, calibrate, connections, tools, (s) => calSamples.push(s.anon + inflight));
+    await drive(cal, calibrate, connections, tools, (s) => calSamples.push(s.anon + inflight), sessions);
     clearInterval(poll);
     await cal.stop();
     up.reset();
@@ -186,7 +190,7 @@ export async function runSoak({ bin, seconds = 60, calibrate = 15, connections =
         cache.push({ t: Date.now() - t0, bytes: d.accounting.owners.session_cache });
       } catch { /* busy */ }
     }, 30000);
-    const work = await drive(proxy, seconds, connections, tools, (s) => samples.push({ t: Date.now() - t0, ...s }));
+    const work = await drive(proxy, seconds, connections, tools, (s) => samples.push({ t: Date.now() - t0, ...s }), sessions);
     clearInterval(cachePoll);
     const m = await (await fetch(`${proxy.url}/metrics`)).text();
     const mlUse = ml ? await mlFigures(proxy, m) : null;
@@ -234,6 +238,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const opt = (n, d) => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1] : d; };
   const r = await runSoak({ bin: path.resolve(opt('bin', 'build/headroom')), seconds: Number(opt('seconds', 60)),
     calibrate: Number(opt('calibrate', 15)), connections: Number(opt('connections', 64)), ml: !argv.includes('--no-ml'),
+    sessions: Number(opt('sessions', 997)),
     log: console.log });
   const mb = (b) => (b / 1048576).toFixed(1);
   if (argv.includes('--json')) console.log(JSON.stringify(r));
