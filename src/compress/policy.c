@@ -119,12 +119,12 @@ static int apply_setting(hr_pipeline_config *c, const char *name, const char *v,
             return 0;
         }
     } else if (!strcmp(name, "embed-max-items")) {
-        if (parse_ulong(v, 4096, &u) == 0 && u > 0) {
+        if (hr_parse_u64(v, 4096, &u) == 0 && u > 0) {
             c->embed_max_items = u;
             return 0;
         }
     } else if (!strcmp(name, "embed-deadline-ms")) {
-        if (parse_ulong(v, 60000, &u) == 0 && u > 0) {
+        if (hr_parse_u64(v, 60000, &u) == 0 && u > 0) {
             c->embed_deadline_ms = (long)u;
             return 0;
         }
