@@ -289,7 +289,10 @@ void hr_proxy_config_usage(FILE *out)
                  "Kompress, the ModernBERT prose compressor (docs/compressors.md):\n"
                  "  --kompress-model PATH|off (HEADROOM_KOMPRESS_MODEL; <data dir>/models/kompress.hrm\n"
                  "      when present), --kompress-min-bytes N (2048), --kompress-code on|off (off),\n"
-                 "  --kompress-ratio R (0 = the model's 0.5 threshold)\n");
+                 "  --kompress-ratio R (0 = the model's 0.5 threshold)\n"
+                 "Hybrid relevance (SmartCrusher, search, CCR queries; docs/configuration.md):\n"
+                 "  --embed-model PATH|off (HEADROOM_EMBED_MODEL; none = lexical BM25 only),\n"
+                 "  --embed-max-items N (32), --embed-deadline-ms MS (300) per ranking\n");
     fprintf(out, "\nCCR store options (docs/ccr.md; originals behind markers):\n"
                  "  --ccr-backend sqlite|memory|redis (HEADROOM_CCR_BACKEND; sqlite)\n"
                  "  --data-dir DIR (HEADROOM_DATA_DIR; $XDG_DATA_HOME/headroom, else ~/.headroom;\n"

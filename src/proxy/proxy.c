@@ -497,6 +497,8 @@ int hr_proxy_run(const hr_proxy_config *cfg)
     /* say at start whether prose goes through the model (and why not) */
     hr_log_fields(HR_LOG_INFO, "kompress", "status", hr_pipeline_kompress_note(hr_pipeline_process()),
                   NULL);
+    hr_log_fields(HR_LOG_INFO, "embedder", "status",
+                  hr_pipeline_embedder_note(hr_pipeline_process()), NULL);
     char err[256];
     hr_bedrock_setup(cfg->bedrock_url, cfg->bedrock_region, cfg->bedrock_profile);
     hr_savings_start(cfg->ccr.data_dir, cfg->ccr.backend != HR_CCR_BACKEND_MEMORY);
