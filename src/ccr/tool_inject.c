@@ -99,8 +99,8 @@ static int tool_choice_forces_ours(const hr_json_doc *d)
 
 int hr_ccr_inject_tool(hr_ccr_api api, const char *body, size_t len, hr_buf *out)
 {
-    if (!hr_marker_present(body, len))
-        return 0;
+    if (api == HR_CCR_API_GEMINI || !hr_marker_present(body, len))
+        return 0; /* Gemini: not offered yet (its tool loop is not written) */
     hr_json_doc d = {0};
     hr_json_error err;
     hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;

@@ -24,6 +24,7 @@ typedef enum {
     HR_CCR_API_OPENAI_CHAT = 0, /* POST /v1/chat/completions */
     HR_CCR_API_ANTHROPIC = 1,   /* POST /v1/messages */
     HR_CCR_API_RESPONSES = 2,   /* POST /v1/responses */
+    HR_CCR_API_GEMINI = 3,      /* POST .../models/{m}:generateContent */
 } hr_ccr_api;
 
 #define HR_CCR_TOOL_NAME "headroom_retrieve"

@@ -18,6 +18,7 @@ typedef enum {
     HR_SHAPE_OPENAI_CHAT = 0,  /* POST /v1/chat/completions */
     HR_SHAPE_ANTHROPIC_MESSAGES, /* POST /v1/messages */
     HR_SHAPE_OPENAI_RESPONSES,   /* POST /v1/responses */
+    HR_SHAPE_GEMINI,             /* POST .../models/{m}:generateContent (Google AI, Vertex) */
 } hr_shape;
 
 typedef struct hr_pipeline_input {

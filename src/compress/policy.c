@@ -434,6 +434,64 @@ static void walk_responses(walker *w, uint32_t input)
     }
 }
 
+/* 1 if the tool called `name` (a string node) is excluded or protected by name. */
+static int excluded_name(walker *w, uint32_t name)
+{
+    if (!is_type(w->d, name, HR_JSON_STRING))
+        return 0;
+    hr_buf_reset(&w->scratch);
+    if (hr_json_string(w->d, name, &w->scratch) != 0 || !w->scratch.data)
+        return 0;
+    return hr_policy_tool_excluded(w->c->exclude_tools, w->scratch.data, w->scratch.len) ||
+           hr_policy_tool_excluded(w->c->protect_tools, w->scratch.data, w->scratch.len);
+}
+
+/* A Gemini functionResponse: its "response" is a JSON object the client fills as it likes
+ * (google.protobuf.Struct). The text a tool returned sits in its string members ("output",
+ * "result", "content", "error", ...; Google's docs and SDKs use these) or in an MCP-style
+ * "content" array of {"type":"text","text":...} items: those strings are the spans. Other
+ * values (numbers, nested objects) are left as they are. Gemini ids are optional, so
+ * exclusion goes by the tool's name, which every functionResponse carries. */
+static void add_function_response(walker *w, uint32_t fr, uint32_t message)
+{
+    const hr_json_doc *d = w->d;
+    int excluded = excluded_name(w, get(d, fr, "name"));
+    uint32_t resp = get(d, fr, "response");
+    if (!is_type(d, resp, HR_JSON_OBJECT))
+        return;
+    for (uint32_t v = d->nodes[resp].first_child; v != HR_JSON_NONE; v = d->nodes[v].next) {
+        if (is_type(d, v, HR_JSON_STRING))
+            add_span(w, v, message, excluded);
+        else if (is_type(d, v, HR_JSON_ARRAY) && hr_json_key_eq(d, v, "content"))
+            add_content_spans(w, v, message, excluded);
+    }
+}
+
+/* Gemini generateContent: contents[] of {role: "user" | "model", parts: [...]}; a part is
+ * {text}, {functionCall}, {functionResponse}, {inlineData}, ... Only functionResponse parts
+ * are tool outputs; the latest user text part is the query. */
+static void walk_gemini(walker *w, uint32_t contents)
+{
+    const hr_json_doc *d = w->d;
+    uint32_t i = 0;
+    for (uint32_t c = d->nodes[contents].first_child; c != HR_JSON_NONE;
+         c = d->nodes[c].next, i++) {
+        uint32_t parts = get(d, c, "parts");
+        if (!is_type(d, parts, HR_JSON_ARRAY))
+            continue;
+        int user = !member_is(d, c, "role", "model");
+        for (uint32_t p = d->nodes[parts].first_child; p != HR_JSON_NONE; p = d->nodes[p].next) {
+            uint32_t fr = get(d, p, "functionResponse");
+            uint32_t text = get(d, p, "text");
+            if (is_type(d, fr, HR_JSON_OBJECT))
+                add_function_response(w, fr, i);
+            else if (user && is_type(d, text, HR_JSON_STRING) &&
+                     d->nodes[text].end - d->nodes[text].start > 2)
+                w->query = text;
+        }
+    }
+}
+
 int hr_policy_find_spans(const hr_json_doc *d, hr_shape shape, const hr_pipeline_config *c,
                          hr_policy_scan *out)
 {
@@ -445,7 +503,12 @@ int hr_policy_find_spans(const hr_json_doc *d, hr_shape shape, const hr_pipeline
     uint32_t model = get(d, 0, "model");
     out->model = is_type(d, model, HR_JSON_STRING) ? model : HR_JSON_NONE;
     uint32_t list = HR_JSON_NONE;
-    if (shape == HR_SHAPE_OPENAI_RESPONSES) {
+    if (shape == HR_SHAPE_GEMINI) {
+        out->system = get(d, 0, "systemInstruction");
+        list = get(d, 0, "contents");
+        if (is_type(d, list, HR_JSON_ARRAY))
+            walk_gemini(&w, list);
+    } else if (shape == HR_SHAPE_OPENAI_RESPONSES) {
         out->system = get(d, 0, "instructions");
         list = get(d, 0, "input");
         if (is_type(d, list, HR_JSON_ARRAY))

@@ -37,6 +37,8 @@ static hr_ccr_api api_of(hr_shape shape)
         return HR_CCR_API_ANTHROPIC;
     case HR_SHAPE_OPENAI_RESPONSES:
         return HR_CCR_API_RESPONSES;
+    case HR_SHAPE_GEMINI:
+        return HR_CCR_API_GEMINI;
     default:
         return HR_CCR_API_OPENAI_CHAT;
     }
@@ -243,6 +245,11 @@ int hr_ccrw_error_event(hr_shape shape, const char *message, hr_buf *out)
         rc = hr_buf_printf(out,
                            "event: error\ndata: {\"type\":\"error\",\"code\":\"upstream_error\","
                            "\"message\":%s,\"param\":null}\n\n", m);
+        break;
+    case HR_CCR_API_GEMINI: /* Google ends a broken stream with its error object as data */
+        rc = hr_buf_printf(out,
+                           "data: {\"error\":{\"code\":502,\"message\":%s,\"status\":"
+                           "\"UNAVAILABLE\"}}\n\n", m);
         break;
     default:
         rc = hr_buf_printf(out,

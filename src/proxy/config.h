@@ -19,6 +19,11 @@ typedef struct hr_proxy_config {
     int port;
     char openai_url[1024];      /* normalized: no trailing '/' or "/v1" */
     char anthropic_url[1024];
+    char gemini_url[1024];      /* Gemini API (generativelanguage.googleapis.com) */
+    char vertex_url[1024];      /* "" = from the request's locations/{l} (proxy/api_paths.h) */
+    char azure_url[1024];       /* "" = none configured: Azure paths answer 502 */
+    char allow_base_urls[2048]; /* origins x-headroom-base-url may name (http/base_url.h);
+                                   "" = none */
     size_t max_body_bytes;
     long memory_budget_mb;      /* --memory-budget-mb: 0 = none (backpressure.h) */
     int low_memory;             /* the low-memory profile set the defaults (low_memory.h) */

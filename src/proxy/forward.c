@@ -13,6 +13,9 @@
  */
 #include "proxy/proxy_internal.h"
 
+#include "http/base_url.h"
+#include "proxy/api_paths.h"
+
 #include "compress/pipeline.h"
 #include "proxy/backpressure.h"
 #include "http/decode.h"
@@ -40,24 +43,41 @@ typedef struct route_info {
     route_kind kind;
     hr_shape shape;
     const char *label;
+    hr_upstream_base base;  /* where it goes (api_paths.h) */
+    int stream_path;        /* the path asks for a stream (Gemini's streamGenerateContent) */
 } route_info;
 
-static route_info classify_route(const char *method, const char *path)
+static route_info classify_route(const char *method, const char *path, hr_provider provider)
 {
+    hr_api_path ap;
+    if (hr_api_path_match(method, path, &ap))
+        return (route_info){ap.compressible ? KIND_COMPRESSIBLE : KIND_PASSTHROUGH, ap.shape,
+                            ap.label, ap.base, strstr(path, ":stream") != NULL};
+    hr_upstream_base base = provider == HR_PROVIDER_ANTHROPIC ? HR_BASE_ANTHROPIC : HR_BASE_OPENAI;
     int post = strcmp(method, "POST") == 0;
     if (post && !strcmp(path, "/v1/chat/completions"))
-        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_OPENAI_CHAT, "chat_completions"};
+        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_OPENAI_CHAT, "chat_completions", base, 0};
     if (post && !strcmp(path, "/v1/messages"))
-        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_ANTHROPIC_MESSAGES, "messages"};
+        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_ANTHROPIC_MESSAGES, "messages", base, 0};
     if (post && !strcmp(path, "/v1/responses"))
-        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_OPENAI_RESPONSES, "responses"};
+        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_OPENAI_RESPONSES, "responses", base, 0};
     if (!strcmp(path, "/v1/messages/count_tokens"))
-        return (route_info){KIND_PASSTHROUGH, 0, "count_tokens"};
+        return (route_info){KIND_PASSTHROUGH, 0, "count_tokens", base, 0};
     if (!strncmp(path, "/v1/models", 10))
-        return (route_info){KIND_PASSTHROUGH, 0, "models"};
+        return (route_info){KIND_PASSTHROUGH, 0, "models", base, 0};
     if (!strcmp(path, "/v1/embeddings"))
-        return (route_info){KIND_PASSTHROUGH, 0, "embeddings"};
-    return (route_info){KIND_PASSTHROUGH, 0, "passthrough"};
+        return (route_info){KIND_PASSTHROUGH, 0, "embeddings", base, 0};
+    return (route_info){KIND_PASSTHROUGH, 0, "passthrough", base, 0};
+}
+
+/* Google's paths name the model (".../models/{m}:method"), their bodies do not: the log
+ * line's model comes from the path then (a body "model" still wins). */
+static void model_from_path(const char *path, hr_req_ctx *ctx)
+{
+    const char *m = strstr(path, "/models/");
+    const char *colon = m ? strchr(m + 8, ':') : NULL;
+    if (colon && colon > m + 8)
+        snprintf(ctx->model, sizeof ctx->model, "%.*s", (int)(colon - m - 8), m + 8);
 }
 
 static int header_true(const char *v)
@@ -302,15 +322,36 @@ typedef struct outgoing {
     hr_buf url;
 } outgoing;
 
-/* The upstream URL is the configured base (scheme, authority, no query) followed by the
+/* The upstream base: the one named by x-headroom-base-url when its origin is on the
+ * operator's allowlist (http/base_url.h), else the route's configured upstream
+ * (api_paths.h). -1 with *status and *reason when there is none to use: a refused
+ * per-request base is an error, never a quiet fall-back to the default upstream (the
+ * client's credentials were meant for the host it named). */
+static int pick_base(const hr_request *req, route_info ri, char *out, size_t outlen,
+                     int *status, const char **reason)
+{
+    const char *named = hr_request_header(req, "x-headroom-base-url");
+    if (named) {
+        *status = 403;
+        if (hr_base_url_allowed(hr_proxy_config_current()->allow_base_urls, named, reason) != 0)
+            return -1;
+        if (hr_normalize_upstream_url(named, out, outlen) != 0) {
+            *reason = "x-headroom-base-url is not a usable base URL";
+            return -1;
+        }
+        return 0;
+    }
+    *status = 502;
+    return hr_api_base_url(ri.base, req->path, out, outlen, reason);
+}
+
+/* The upstream URL is the base (scheme, authority, no query; pick_base) followed by the
  * request target, which the server admitted only in origin-form ('/' path, RFC 3986 bytes,
  * no dot-segments; http/reqcheck.h): so the client can never change the scheme, host, port
  * or user of the upstream. The check is repeated here because a wrong URL would be silent. */
 static int build_outgoing(const hr_request *req, hr_http_exchange *ex, int body_decoded,
-                          outgoing *o)
+                          const char *base, outgoing *o)
 {
-    const hr_proxy_config *cfg = hr_proxy_config_current();
-    const char *base = req->provider == HR_PROVIDER_ANTHROPIC ? cfg->anthropic_url : cfg->openai_url;
     const char *target = hr_http_target(ex);
     hr_reqcheck_result check;
     if (hr_reqcheck_target(target, &check) != 0) {
@@ -683,11 +724,23 @@ static void log_message_body(const hr_req_ctx *ctx, const prepared *p)
 void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
 {
     const hr_proxy_config *cfg = hr_proxy_config_current();
-    route_info ri = classify_route(req->method, req->path);
+    route_info ri = classify_route(req->method, req->path, req->provider);
     int bypass = is_bypass(req);
     ctx->rec.route = ri.label;
-    ctx->rec.provider = hr_provider_name(req->provider);
+    ctx->rec.provider = hr_upstream_base_name(ri.base);
     ctx->rec.bypass = bypass;
+    if (ri.base == HR_BASE_GEMINI || ri.base == HR_BASE_VERTEX)
+        model_from_path(req->path, ctx);
+    char base[1024];
+    int base_status;
+    const char *base_reason = NULL;
+    if (pick_base(req, ri, base, sizeof base, &base_status, &base_reason) != 0) {
+        hr_send_error(ex, ctx, req->provider, base_status,
+                      base_status == 403 ? "permission_error" : "api_error",
+                      base_status == 403 ? "base_url_not_allowed" : "no_upstream", "%s",
+                      base_reason);
+        return;
+    }
     prepared p = {0};
     if (prepare_body(ex, ctx, req, ri, bypass, &p) != 0) {
         prepared_free(&p);
@@ -695,7 +748,7 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
     }
     log_message_body(ctx, &p);
     outgoing o = {0};
-    if (build_outgoing(req, ex, p.decoded, &o) != 0) {
+    if (build_outgoing(req, ex, p.decoded, base, &o) != 0) {
         outgoing_free(&o);
         prepared_free(&p);
         return; /* server answers 500 */

@@ -15,6 +15,8 @@
 #include "proxy/housekeeping.h"
 #include "proxy/low_memory.h"
 #include "proxy/proxy_internal.h"
+
+#include "proxy/api_paths.h"
 #include "proxy/savings.h"
 #include "sys/budget.h"
 #include "sys/hash.h"
@@ -132,8 +134,11 @@ static void ctx_free(void *arg)
     free(ctx);
 }
 
-static hr_provider provider_for(const char *path, const hr_http_exchange *ex)
+static hr_provider provider_for(const char *method, const char *path, const hr_http_exchange *ex)
 {
+    hr_api_path ap;
+    if (hr_api_path_match(method, path, &ap))
+        return ap.errors;
     if (!strncmp(path, "/v1/messages", 12))
         return HR_PROVIDER_ANTHROPIC;
     if (!strcmp(path, "/v1/chat/completions") || !strncmp(path, "/v1/responses", 13))
@@ -261,12 +266,16 @@ static void on_request(hr_http_exchange *ex, void *user)
     const char *cred = hr_http_header(ex, "x-api-key");
     if (!cred)
         cred = hr_http_header(ex, "authorization");
+    if (!cred) /* Gemini API keys, then Azure's */
+        cred = hr_http_header(ex, "x-goog-api-key");
+    if (!cred)
+        cred = hr_http_header(ex, "api-key");
     hr_ccr_tenant_for_header(cred, ctx->tenant);
     size_t n_pairs;
     const char *const *headers = hr_http_headers(ex, &n_pairs);
     hr_request req = {hr_http_method(ex), path, hr_http_query(ex), "", 0,
                       hr_http_client_addr(ex), hr_http_client_is_loopback(ex), ctx->id,
-                      ctx->tenant, provider_for(path, ex), headers, n_pairs};
+                      ctx->tenant, provider_for(hr_http_method(ex), path, ex), headers, n_pairs};
     size_t raw_len;
     hr_http_body(ex, &raw_len);
     ctx->rec.bytes_in = raw_len;

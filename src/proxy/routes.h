@@ -40,9 +40,10 @@
 typedef enum {
     HR_PROVIDER_OPENAI = 0,
     HR_PROVIDER_ANTHROPIC = 1,
+    HR_PROVIDER_GEMINI = 2,    /* Google's APIs (Gemini, Vertex): Google's error shape */
 } hr_provider;
 
-const char *hr_provider_name(hr_provider p); /* "openai" / "anthropic" */
+const char *hr_provider_name(hr_provider p); /* "openai" / "anthropic" / "gemini" */
 
 typedef struct hr_request {
     const char *method;      /* "GET", "POST", ... */
@@ -54,8 +55,9 @@ typedef struct hr_request {
     int client_is_loopback;  /* 1 for 127.0.0.0/8, ::1, ::ffff:127.x */
     const char *request_id;  /* "hr-" + 16 hex; also sent as x-headroom-request-id */
     const char *tenant;      /* 16 hex of SHA-256("headroom-tenant:" + credential), where the
-                                credential is x-api-key or Authorization ("anonymous" when
-                                neither); never the credential itself */
+                                credential is x-api-key, Authorization, x-goog-api-key or
+                                api-key, the first present ("anonymous" when none); never
+                                the credential itself */
     hr_provider provider;    /* from the path, else from the auth headers (see
                                 hr_provider_from_headers); selects the error shape */
     const char *const *headers; /* n_headers name/value pairs: headers[2i] is a name (as the
@@ -94,6 +96,7 @@ int hr_response_header(hr_response *res, const char *name, const char *value);
 /* An error in the provider's own JSON shape:
  *   OpenAI:    {"error":{"message":msg,"type":type,"code":code}}
  *   Anthropic: {"type":"error","error":{"type":type,"message":msg}}
+ *   Google:    {"error":{"code":status,"message":msg,"status":"INVALID_ARGUMENT"|...}}
  * type is e.g. "invalid_request_error", "not_found_error", "api_error"; code (OpenAI only)
  * may be NULL (written as null). msg is printf-formatted and should say what was wrong. */
 int hr_response_error(hr_response *res, hr_provider provider, int status, const char *type,
