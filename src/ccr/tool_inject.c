@@ -22,9 +22,20 @@
     "\"description\":\"optional: what to look for; returns only matching items\"}},"       \
     "\"required\":[\"hash\"]}"
 
+/* Gemini's Schema is an OpenAPI subset whose types are the enum names (OBJECT, STRING). */
+#define GEMINI_SCHEMA                                                                      \
+    "{\"type\":\"OBJECT\",\"properties\":{\"hash\":{\"type\":\"STRING\",\"description\":" \
+    "\"the 24 hex characters after hash= in the marker\"},\"query\":{\"type\":\"STRING\"," \
+    "\"description\":\"optional: what to look for; returns only matching items\"}},"       \
+    "\"required\":[\"hash\"]}"
+
 int hr_ccr_tool_definition(hr_ccr_api api, hr_buf *out)
 {
     switch (api) {
+    case HR_CCR_API_GEMINI: /* one more Tool in tools[], holding our one declaration */
+        return hr_buf_puts(out, "{\"functionDeclarations\":[{\"name\":\"" HR_CCR_TOOL_NAME
+                                "\",\"description\":\"" TOOL_DESCRIPTION "\",\"parameters\":"
+                                GEMINI_SCHEMA "}]}");
     case HR_CCR_API_ANTHROPIC:
         return hr_buf_puts(out, "{\"name\":\"" HR_CCR_TOOL_NAME "\",\"description\":\""
                                 TOOL_DESCRIPTION "\",\"input_schema\":" TOOL_SCHEMA "}");
@@ -51,10 +62,25 @@ static uint32_t tool_name_node(hr_ccr_api api, const hr_json_doc *d, uint32_t to
     return hr_json_get(d, tool, "name");
 }
 
+/* Gemini: tools[] holds Tool objects, each with a functionDeclarations[] list. */
+static int gemini_declares_retrieve(const hr_json_doc *d, uint32_t tool)
+{
+    uint32_t decls = d->nodes[tool].type == HR_JSON_OBJECT
+                         ? hr_json_get(d, tool, "functionDeclarations") : HR_JSON_NONE;
+    if (decls == HR_JSON_NONE || d->nodes[decls].type != HR_JSON_ARRAY)
+        return 0;
+    for (uint32_t f = d->nodes[decls].first_child; f != HR_JSON_NONE; f = d->nodes[f].next)
+        if (d->nodes[f].type == HR_JSON_OBJECT &&
+            hr_json_string_eq(d, hr_json_get(d, f, "name"), HR_CCR_TOOL_NAME))
+            return 1;
+    return 0;
+}
+
 static int defines_retrieve_tool(hr_ccr_api api, const hr_json_doc *d, uint32_t tools)
 {
     for (uint32_t t = d->nodes[tools].first_child; t != HR_JSON_NONE; t = d->nodes[t].next)
-        if (hr_json_string_eq(d, tool_name_node(api, d, t), HR_CCR_TOOL_NAME))
+        if (api == HR_CCR_API_GEMINI ? gemini_declares_retrieve(d, t)
+                                     : hr_json_string_eq(d, tool_name_node(api, d, t), HR_CCR_TOOL_NAME))
             return 1;
     return 0;
 }
@@ -85,6 +111,11 @@ static uint32_t chosen_tool_name(const hr_json_doc *d, uint32_t tc)
  * lists (ours is not in them) leave the model free not to call ours. */
 static int tool_choice_forces_ours(const hr_json_doc *d)
 {
+    /* Gemini: toolConfig.functionCallingConfig.mode ANY forces a call (allowedFunctionNames
+     * would not name ours, but the follow-up rounds would still be forced) */
+    uint32_t fcc = hr_json_get(d, hr_json_get(d, 0, "toolConfig"), "functionCallingConfig");
+    if (fcc != HR_JSON_NONE && hr_json_string_eq(d, hr_json_get(d, fcc, "mode"), "ANY"))
+        return 1;
     uint32_t tc = hr_json_get(d, 0, "tool_choice");
     if (tc == HR_JSON_NONE)
         return 0;
@@ -99,8 +130,8 @@ static int tool_choice_forces_ours(const hr_json_doc *d)
 
 int hr_ccr_inject_tool(hr_ccr_api api, const char *body, size_t len, hr_buf *out)
 {
-    if (api == HR_CCR_API_GEMINI || !hr_marker_present(body, len))
-        return 0; /* Gemini: not offered yet (its tool loop is not written) */
+    if (!hr_marker_present(body, len))
+        return 0;
     hr_json_doc d = {0};
     hr_json_error err;
     hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;

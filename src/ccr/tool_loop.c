@@ -135,6 +135,38 @@ static int find_responses(const hr_json_doc *d, hr_ccr_calls *calls)
     return 1;
 }
 
+/* Gemini: candidates[0].content.parts[] with functionCall {name, args, id?}. Gemini call
+ * ids are optional (the API matches results by name and order), so a call without one is
+ * kept with an empty id and its result carries none. */
+static int find_gemini(const hr_json_doc *d, hr_ccr_calls *calls)
+{
+    uint32_t cands = hr_json_get(d, 0, "candidates");
+    uint32_t cand = hr_json_index(d, cands, 0);
+    if (cand == HR_JSON_NONE || hr_json_index(d, cands, 1) != HR_JSON_NONE)
+        return 0; /* several candidates: leave it to the client */
+    uint32_t parts = hr_json_get(d, hr_json_get(d, cand, "content"), "parts");
+    if (parts == HR_JSON_NONE || d->nodes[parts].type != HR_JSON_ARRAY)
+        return 0;
+    for (uint32_t p = d->nodes[parts].first_child; p != HR_JSON_NONE; p = d->nodes[p].next) {
+        uint32_t fc = hr_json_get(d, p, "functionCall");
+        if (fc == HR_JSON_NONE)
+            continue;
+        if (!hr_json_string_eq(d, hr_json_get(d, fc, "name"), HR_CCR_TOOL_NAME)) {
+            calls->other++;
+            continue;
+        }
+        if (calls->n == HR_CCR_MAX_CALLS)
+            return 0;
+        hr_ccr_call *c = &calls->call[calls->n++];
+        memset(c, 0, sizeof *c);
+        uint32_t id = hr_json_get(d, fc, "id");
+        if (id != HR_JSON_NONE && copy_string(d, id, c->id, sizeof c->id) < 0)
+            return 0;
+        c->args_ok = read_args_object(d, hr_json_get(d, fc, "args"), c) == 0;
+    }
+    return 1;
+}
+
 int hr_ccr_find_calls(hr_ccr_api api, const char *response, size_t len, hr_ccr_calls *calls)
 {
     memset(calls, 0, sizeof *calls);
@@ -148,6 +180,8 @@ int hr_ccr_find_calls(hr_ccr_api api, const char *response, size_t len, hr_ccr_c
             ok = find_anthropic(&d, calls);
         else if (api == HR_CCR_API_RESPONSES)
             ok = find_responses(&d, calls);
+        else if (api == HR_CCR_API_GEMINI)
+            ok = find_gemini(&d, calls);
         else
             ok = find_chat(&d, calls);
     }
@@ -183,11 +217,36 @@ static int result_text(hr_buf *out, const hr_buf *r)
     return hr_json_write_string(out, r->data ? r->data : "", r->len);
 }
 
+/* Gemini: the candidate's content (role "model") as it came, then one user turn with a
+ * functionResponse per call; the text goes in response.output, as Google's docs show. */
+static int gemini_followup(const hr_json_doc *resp, const hr_ccr_calls *calls,
+                           const hr_buf *results, hr_buf *ins)
+{
+    uint32_t cand = hr_json_index(resp, hr_json_get(resp, 0, "candidates"), 0);
+    int rc = hr_json_write_raw(ins, resp, hr_json_get(resp, cand, "content"));
+    rc |= hr_buf_puts(ins, ",{\"role\":\"user\",\"parts\":[");
+    for (size_t i = 0; i < calls->n; i++) {
+        rc |= hr_buf_puts(ins, i ? ",{\"functionResponse\":{" : "{\"functionResponse\":{");
+        if (calls->call[i].id[0]) {
+            rc |= hr_buf_puts(ins, "\"id\":");
+            rc |= write_str(ins, calls->call[i].id);
+            rc |= hr_buf_putc(ins, ',');
+        }
+        rc |= hr_buf_puts(ins, "\"name\":\"" HR_CCR_TOOL_NAME "\",\"response\":{\"output\":");
+        rc |= result_text(ins, &results[i]);
+        rc |= hr_buf_puts(ins, "}}}");
+    }
+    rc |= hr_buf_puts(ins, "]}");
+    return rc ? -1 : 0;
+}
+
 /* The model's turn and the results, in the request's format, to append to the list. */
 static int followup_items(hr_ccr_api api, const hr_json_doc *resp, const hr_ccr_calls *calls,
                           const hr_buf *results, hr_buf *ins)
 {
     int rc = 0;
+    if (api == HR_CCR_API_GEMINI)
+        return gemini_followup(resp, calls, results, ins);
     if (api == HR_CCR_API_OPENAI_CHAT) {
         uint32_t msg = hr_json_get(resp, hr_json_index(resp, hr_json_get(resp, 0, "choices"), 0), "message");
         uint32_t content = hr_json_get(resp, msg, "content");
@@ -250,7 +309,9 @@ int hr_ccr_build_followup(hr_ccr_api api, const char *request, size_t req_len,
         hr_json_parse(&resp, response, resp_len, &LIMITS, &err) != 0 ||
         req.nodes[0].type != HR_JSON_OBJECT)
         goto done;
-    uint32_t list = hr_json_get(&req, 0, api == HR_CCR_API_RESPONSES ? "input" : "messages");
+    uint32_t list = hr_json_get(&req, 0, api == HR_CCR_API_RESPONSES ? "input"
+                                         : api == HR_CCR_API_GEMINI  ? "contents"
+                                                                     : "messages");
     if (list == HR_JSON_NONE)
         goto done;
     hr_json_edit e;
@@ -303,11 +364,27 @@ static const usage_field RESPONSES_FIELDS[] = {
     {"total_tokens", offsetof(hr_ccr_usage, total)},
     {NULL, 0}};
 
+static const usage_field GEMINI_FIELDS[] = {
+    {"promptTokenCount", offsetof(hr_ccr_usage, input)},
+    {"candidatesTokenCount", offsetof(hr_ccr_usage, output)},
+    {"totalTokenCount", offsetof(hr_ccr_usage, total)},
+    {"cachedContentTokenCount", offsetof(hr_ccr_usage, cache_read)},
+    {NULL, 0}};
+
 static const usage_field *fields_of(hr_ccr_api api)
 {
     return api == HR_CCR_API_ANTHROPIC ? ANTHROPIC_FIELDS
            : api == HR_CCR_API_RESPONSES ? RESPONSES_FIELDS
+           : api == HR_CCR_API_GEMINI    ? GEMINI_FIELDS
                                          : CHAT_FIELDS;
+}
+
+/* The object holding the usage numbers: "usage", Gemini's "usageMetadata". */
+static uint32_t usage_node(hr_ccr_api api, const hr_json_doc *d)
+{
+    if (d->nodes[0].type != HR_JSON_OBJECT)
+        return HR_JSON_NONE;
+    return hr_json_get(d, 0, api == HR_CCR_API_GEMINI ? "usageMetadata" : "usage");
 }
 
 static long long *field_ptr(hr_ccr_usage *u, const usage_field *f)
@@ -321,7 +398,7 @@ int hr_ccr_read_usage(hr_ccr_api api, const char *response, size_t len, hr_ccr_u
     hr_json_error err;
     if (hr_json_parse(&d, response, len, &LIMITS, &err) != 0)
         return -1;
-    uint32_t usage = d.nodes[0].type == HR_JSON_OBJECT ? hr_json_get(&d, 0, "usage") : HR_JSON_NONE;
+    uint32_t usage = usage_node(api, &d);
     for (const usage_field *f = fields_of(api); usage != HR_JSON_NONE && f->key; f++) {
         int64_t v;
         if (hr_json_int64(&d, hr_json_get(&d, usage, f->key), &v) == 0)
@@ -338,7 +415,7 @@ int hr_ccr_merge_usage(hr_ccr_api api, const char *response, size_t len,
     hr_json_error err;
     if (hr_json_parse(&d, response, len, &LIMITS, &err) != 0)
         return -1;
-    uint32_t usage = d.nodes[0].type == HR_JSON_OBJECT ? hr_json_get(&d, 0, "usage") : HR_JSON_NONE;
+    uint32_t usage = usage_node(api, &d);
     hr_json_edit edits[4];
     char nums[4][24];
     size_t n = 0;

@@ -44,8 +44,8 @@ int hr_ccr_build_followup(hr_ccr_api api, const char *request, size_t req_len,
                           const hr_buf *results, hr_buf *out);
 
 typedef struct hr_ccr_usage {
-    long long input, output, total;          /* total only for OpenAI shapes */
-    long long cache_read, cache_creation;    /* Anthropic */
+    long long input, output, total;          /* total only for OpenAI shapes and Gemini */
+    long long cache_read, cache_creation;    /* Anthropic (cache_read: Gemini too) */
 } hr_ccr_usage;
 
 /* Adds the usage of a response body to acc. 0 ok (missing usage adds nothing). */

@@ -271,7 +271,11 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
         p->len = p->pr.body.len;
     }
     ctx->rec.cache_bust = hr_cache_watch_turn(ctx->session, ctx->id, req->body, req->body_len, p->body, p->len);
-    if (hr_ccrw_offer_tool(ri.shape, p->body, p->len, &p->with_tool) == 1) {
+    /* Gemini streams: the stream rewriter that answers headroom_retrieve inside a stream
+     * (ccr/tool_stream.h) speaks the three OpenAI/Anthropic grammars only, so the tool is
+     * not offered there (the originals stay retrievable by route, CLI and MCP). */
+    int can_resolve = !(ri.shape == HR_SHAPE_GEMINI && ri.stream_path);
+    if (can_resolve && hr_ccrw_offer_tool(ri.shape, p->body, p->len, &p->with_tool) == 1) {
         p->body = p->with_tool.data;
         p->len = p->with_tool.len;
         p->tool_offered = 1;

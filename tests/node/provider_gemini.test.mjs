@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { GoogleGenAI } from '@google/genai';
 import { startFakeUpstream } from './lib/fake_upstream.mjs';
-import { geminiResponse, geminiStreamEvents, googleError, GEMINI_USAGE } from './lib/fake_google.mjs';
+import { geminiResponse, geminiFunctionCall, geminiStreamEvents, googleError, GEMINI_USAGE } from './lib/fake_google.mjs';
 import { startProxy, requestLogLines, waitForLogs } from './lib/proxy.mjs';
 import * as fx from './lib/e2e_fixtures.mjs';
 
@@ -159,4 +159,48 @@ test('a stream the upstream breaks ends with a Google error event, not a silent 
   assert.equal(events[0].candidates[0].content.parts[0].text, 'a');
   assert.equal(events[2].error.status, 'UNAVAILABLE');
   assert.match(events[2].error.message, /broke/);
+});
+
+test('headroom_retrieve: offered as a functionDeclaration, the model\'s call answered by the proxy', async () => {
+  up.reset();
+  up.script(GEN, { json: geminiResponse('first') });
+  await client().models.generateContent(params());
+  const fwd = JSON.parse(up.requests[0].body);
+  const decl = fwd.tools.at(-1).functionDeclarations[0];
+  assert.equal(decl.name, 'headroom_retrieve', 'the tool is offered in Gemini\'s own format');
+  assert.deepEqual(decl.parameters.required, ['hash']);
+  const log = fwd.contents[2].parts[1].functionResponse.response.result;
+  const { hash } = fx.markersIn(log)[0];
+  up.reset();
+  up.script(GEN,
+    { json: geminiFunctionCall('headroom_retrieve', { hash, query: 'FAILED' }, { promptTokenCount: 1000, candidatesTokenCount: 10, totalTokenCount: 1010 }) },
+    { json: geminiResponse('Tests 211 and 498 failed.', { promptTokenCount: 1300, candidatesTokenCount: 12, totalTokenCount: 1312 }) });
+  const res = await client().models.generateContent(params());
+  assert.equal(res.text, 'Tests 211 and 498 failed.', 'the client sees only the final answer');
+  assert.equal(up.requests.length, 2, 'the proxy continued upstream itself');
+  assert.equal(up.requests[1].path, GEN);
+  assert.equal(up.requests[1].headers['x-goog-api-key'], 'AIza-test-key');
+  const next = JSON.parse(up.requests[1].body);
+  assert.equal(next.contents.length, 5);
+  assert.equal(next.contents[3].role, 'model');
+  assert.equal(next.contents[3].parts[0].functionCall.name, 'headroom_retrieve');
+  const answer = next.contents[4].parts[0].functionResponse;
+  assert.equal(answer.name, 'headroom_retrieve');
+  assert.ok(answer.response.output.includes(' FAILED'), 'the retrieved lines went back to the model');
+  assert.ok(!answer.response.output.includes(' PASSED '), 'only the lines the query asked for');
+  assert.deepEqual(res.usageMetadata, { promptTokenCount: 2300, candidatesTokenCount: 22, totalTokenCount: 2322 }, 'usage summed over both rounds');
+  // the follow-up keeps the first round's request as its prefix (prompt caches)
+  const first = up.requests[0].body.toString('latin1');
+  const cut = first.indexOf('],"systemInstruction"'); // the end of contents
+  assert.ok(cut > 0);
+  assert.ok(up.requests[1].body.toString('latin1').startsWith(first.slice(0, cut)), 'same bytes up to the appended turns');
+});
+
+test('streams are not offered headroom_retrieve (no stream rewriter for Gemini yet)', async () => {
+  up.reset();
+  up.script(STREAM, { sse: geminiStreamEvents(['ok']) });
+  for await (const _ of await client().models.generateContentStream(params())) { /* drain */ }
+  const fwd = JSON.parse(up.requests[0].body);
+  assert.equal(fwd.tools, undefined);
+  assert.ok(fx.markersIn(JSON.stringify(fwd.contents)).length >= 1, 'compressed all the same');
 });
