@@ -1,6 +1,6 @@
 /* cmd_compress.c: `headroom compress`: the proxy's compression on stdin, result on stdout.
  *
- * Input is either a request body (a JSON object with "messages" or "input"; its shape is
+ * Input is either a request body (a JSON object with "messages", "input" or "contents"; its shape is
  * guessed or given with --shape) that goes through the same pipeline as a proxied request,
  * or a raw tool output that goes through the same routing and rules as one span. Originals
  * go to the CCR store (--ccr-backend etc., as `headroom retrieve` reads them), so every
@@ -43,7 +43,7 @@ static void usage(FILE *out)
             "read from stdin, exactly as the proxy would, and writes the result to stdout.\n\n"
             "  --stats               token counts and compressors used, on stderr\n"
             "  --format F            auto (default) | messages | raw\n"
-            "  --shape S             openai | anthropic | responses (default: guessed)\n"
+            "  --shape S             openai | anthropic | responses | gemini (default: guessed)\n"
             "  --model M             token counter for raw input (default: estimate)\n"
             "  --query Q             what the user asked (raw input; relevance and anchors)\n"
             "  --session ID          session id (as x-headroom-session-id)\n"
@@ -60,6 +60,8 @@ static int parse_shape(const char *s, hr_shape *out)
         *out = HR_SHAPE_ANTHROPIC_MESSAGES;
     else if (!strcmp(s, "responses"))
         *out = HR_SHAPE_OPENAI_RESPONSES;
+    else if (!strcmp(s, "gemini"))
+        *out = HR_SHAPE_GEMINI;
     else
         return -1;
     return 0;
@@ -116,7 +118,7 @@ static int parse_args(compress_args *a, int argc, char **argv)
             }
         } else if (!strcmp(o, "--shape")) {
             if (parse_shape(v, &a->shape) != 0) {
-                fprintf(stderr, "headroom compress: --shape must be openai, anthropic or responses\n");
+                fprintf(stderr, "headroom compress: --shape must be openai, anthropic, responses or gemini\n");
                 return 2;
             }
             a->shape_given = 1;
@@ -159,7 +161,7 @@ static void print_stats(long long before, long long after, const char *transform
             failed_open ? " failed_open=1" : "");
 }
 
-/* 1 when the input is a request body (an object holding a messages/input array). */
+/* 1 when the input is a request body (an object holding a messages/input/contents array). */
 static int is_request_body(const hr_buf *in, hr_shape *guessed)
 {
     hr_json_doc d;
@@ -169,7 +171,8 @@ static int is_request_body(const hr_buf *in, hr_shape *guessed)
         return 0;
     int yes = d.nodes[0].type == HR_JSON_OBJECT &&
               (hr_json_get(&d, 0, "messages") != HR_JSON_NONE ||
-               hr_json_get(&d, 0, "input") != HR_JSON_NONE);
+               hr_json_get(&d, 0, "input") != HR_JSON_NONE ||
+               hr_json_get(&d, 0, "contents") != HR_JSON_NONE);
     *guessed = hr_policy_guess_shape(&d);
     hr_json_doc_free(&d);
     return yes;

@@ -579,6 +579,8 @@ hr_shape hr_policy_guess_shape(const hr_json_doc *d)
     if (!d->n || d->nodes[0].type != HR_JSON_OBJECT)
         return HR_SHAPE_OPENAI_CHAT;
     uint32_t messages = get(d, 0, "messages");
+    if (!is_type(d, messages, HR_JSON_ARRAY) && is_type(d, get(d, 0, "contents"), HR_JSON_ARRAY))
+        return HR_SHAPE_GEMINI;
     if (!is_type(d, messages, HR_JSON_ARRAY))
         return get(d, 0, "input") != HR_JSON_NONE ? HR_SHAPE_OPENAI_RESPONSES
                                                   : HR_SHAPE_OPENAI_CHAT;

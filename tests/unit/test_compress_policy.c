@@ -236,6 +236,7 @@ static void guesses_shapes(void **state)
         {"{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"t\"}]}]}",
          HR_SHAPE_OPENAI_CHAT},
         {"{\"input\":[]}", HR_SHAPE_OPENAI_RESPONSES},
+        {"{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}]}", HR_SHAPE_GEMINI},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         hr_json_doc d;
