@@ -282,6 +282,18 @@ static void remember_tool(walker *w, uint32_t id, uint32_t name)
     w->tools[w->n_tools++] = (tool_ref){id, name};
 }
 
+/* 1 if the tool called `name` (a string node) is excluded or protected by name. */
+static int excluded_name(walker *w, uint32_t name)
+{
+    if (!is_type(w->d, name, HR_JSON_STRING))
+        return 0;
+    hr_buf_reset(&w->scratch);
+    if (hr_json_string(w->d, name, &w->scratch) != 0 || !w->scratch.data)
+        return 0;
+    return hr_policy_tool_excluded(w->c->exclude_tools, w->scratch.data, w->scratch.len) ||
+           hr_policy_tool_excluded(w->c->protect_tools, w->scratch.data, w->scratch.len);
+}
+
 /* 1 if the tool output answering call id `id` came from an excluded tool. */
 static int excluded_call(walker *w, uint32_t id)
 {
@@ -293,11 +305,7 @@ static int excluded_call(walker *w, uint32_t id)
     for (size_t i = w->n_tools; i-- > 0;) {
         if (!hr_json_string_eq(w->d, w->tools[i].id, w->scratch.data))
             continue;
-        hr_buf_reset(&w->scratch);
-        if (hr_json_string(w->d, w->tools[i].name, &w->scratch) != 0 || !w->scratch.data)
-            return 0;
-        return hr_policy_tool_excluded(w->c->exclude_tools, w->scratch.data, w->scratch.len) ||
-               hr_policy_tool_excluded(w->c->protect_tools, w->scratch.data, w->scratch.len);
+        return excluded_name(w, w->tools[i].name);
     }
     return 0;
 }
@@ -432,18 +440,6 @@ static void walk_responses(walker *w, uint32_t input)
                  w->out->system == HR_JSON_NONE)
             w->out->system = get(d, it, "content");
     }
-}
-
-/* 1 if the tool called `name` (a string node) is excluded or protected by name. */
-static int excluded_name(walker *w, uint32_t name)
-{
-    if (!is_type(w->d, name, HR_JSON_STRING))
-        return 0;
-    hr_buf_reset(&w->scratch);
-    if (hr_json_string(w->d, name, &w->scratch) != 0 || !w->scratch.data)
-        return 0;
-    return hr_policy_tool_excluded(w->c->exclude_tools, w->scratch.data, w->scratch.len) ||
-           hr_policy_tool_excluded(w->c->protect_tools, w->scratch.data, w->scratch.len);
 }
 
 /* A Gemini functionResponse: its "response" is a JSON object the client fills as it likes
