@@ -50,6 +50,8 @@ struct hr_ccr_stream {
     unsigned items_base, items_seen; /* output_index shift; items the client has seen added */
     hr_buf prev_items, round_items;  /* client-visible output items (JSON, comma-joined) */
     hr_buf completed;                /* the round's response.completed "response" object */
+    /* Gemini: the round's model parts as they came (JSON, comma-joined) */
+    hr_buf gem_parts;
     size_t limit;                    /* most bytes kept to replay a turn; 0 = no cap */
     const char *refusal;             /* why a held turn was refused */
 };
@@ -91,6 +93,7 @@ static void clear_blocks(hr_ccr_stream *s)
     s->n_blocks = 0;
     hr_buf_reset(&s->chat_text);
     s->chat_has_text = 0;
+    hr_buf_reset(&s->gem_parts);
 }
 
 void hr_ccr_stream_free(hr_ccr_stream *s)
@@ -104,6 +107,7 @@ void hr_ccr_stream_free(hr_ccr_stream *s)
     hr_buf_free(&s->prev_items);
     hr_buf_free(&s->round_items);
     hr_buf_free(&s->completed);
+    hr_buf_free(&s->gem_parts);
     free(s);
 }
 
@@ -495,13 +499,69 @@ static int responses_event(hr_ccr_stream *s, const char *event, const char *data
     return rc;
 }
 
+/* ---- Gemini events ------------------------------------------------------------------ */
+
+/* streamGenerateContent?alt=sse: every event is a whole GenerateContentResponse chunk
+ * (no event names, no indices): the parts of candidates[0] are kept to replay the turn,
+ * a functionCall of headroom_retrieve starts holding, and on continuation rounds the
+ * cumulative usageMetadata counts get the earlier rounds added. */
+static int gemini_event(hr_ccr_stream *s, const char *event, const char *data, size_t len,
+                        hr_buf *out)
+{
+    hr_json_doc d;
+    if (!parse_object(data, len, &d))
+        return emit(s, out, event, data, len);
+    uint32_t cands = hr_json_get(&d, 0, "candidates");
+    if (cands != HR_JSON_NONE && d.nodes[cands].count > 1)
+        s->untrackable = 1; /* several candidates: not one turn to replay */
+    uint32_t parts = hr_json_get(&d, hr_json_get(&d, hr_json_index(&d, cands, 0), "content"), "parts");
+    for (uint32_t p = parts != HR_JSON_NONE ? d.nodes[parts].first_child : HR_JSON_NONE;
+         p != HR_JSON_NONE; p = d.nodes[p].next) {
+        if ((s->gem_parts.len && hr_buf_putc(&s->gem_parts, ',') < 0) ||
+            hr_json_write_raw(&s->gem_parts, &d, p) < 0)
+            s->untrackable = 1;
+        uint32_t fc = hr_json_get(&d, p, "functionCall");
+        if (fc != HR_JSON_NONE && hr_json_string_eq(&d, hr_json_get(&d, fc, "name"), HR_CCR_TOOL_NAME))
+            s->holding = 1;
+    }
+    hr_json_edit e[3];
+    char nums[3][24];
+    size_t n = 0;
+    uint32_t usage = hr_json_get(&d, 0, "usageMetadata");
+    static const char *const keys[3] = {"promptTokenCount", "candidatesTokenCount", "totalTokenCount"};
+    long long add[3] = {s->in_prev, s->out_prev, s->in_prev + s->out_prev};
+    int64_t v[3] = {0, 0, 0};
+    for (int k = 0; usage != HR_JSON_NONE && k < 3; k++) {
+        uint32_t node = hr_json_get(&d, usage, keys[k]);
+        if (hr_json_int64(&d, node, &v[k]) != 0)
+            continue;
+        if (s->round) {
+            int w = snprintf(nums[n], sizeof nums[n], "%lld", (long long)v[k] + add[k]);
+            e[n] = (hr_json_edit){d.nodes[node].start, d.nodes[node].end, nums[n], (size_t)w};
+            n++;
+        }
+    }
+    if (usage != HR_JSON_NONE) { /* cumulative within the round: the latest counts */
+        s->in_round = v[0];
+        s->out_round = v[1];
+    }
+    hr_buf tmp = HR_BUF_INIT;
+    int rc = hr_json_splice(data, len, e, n, &tmp);
+    if (rc == 0)
+        rc = emit(s, out, event, tmp.data, tmp.len);
+    hr_buf_free(&tmp);
+    hr_json_doc_free(&d);
+    return rc;
+}
+
 void hr_ccr_stream_set_limit(hr_ccr_stream *s, size_t max_bytes) { s->limit = max_bytes; }
 const char *hr_ccr_stream_refusal(const hr_ccr_stream *s) { return s->refusal ? s->refusal : ""; }
 
 /* Bytes kept to replay the current turn. */
 static size_t kept_bytes(const hr_ccr_stream *s)
 {
-    size_t n = s->held.cap + s->chat_text.cap + s->round_items.cap + s->completed.cap;
+    size_t n = s->held.cap + s->chat_text.cap + s->round_items.cap + s->completed.cap +
+               s->gem_parts.cap;
     for (unsigned i = 0; i < s->n_blocks; i++)
         n += s->blocks[i].text.cap + s->blocks[i].signature.cap + s->blocks[i].start.cap;
     return n;
@@ -542,6 +602,8 @@ int hr_ccr_stream_event(hr_ccr_stream *s, const char *event, const char *data, s
         rc = responses_event(s, event, data, len, out);
     else if (s->api == HR_CCR_API_ANTHROPIC)
         rc = anthropic_event(s, event, data, len, out);
+    else if (s->api == HR_CCR_API_GEMINI)
+        rc = gemini_event(s, event, data, len, out);
     else
         rc = chat_event(s, event, data, len, out);
     return rc != 0 ? rc : enforce_limit(s);
@@ -590,6 +652,12 @@ static int synthetic_response(const hr_ccr_stream *s, hr_buf *out)
         return synthetic_chat_response(s, out);
     if (s->api == HR_CCR_API_RESPONSES) /* response.completed carries the whole turn */
         return s->completed.len ? hr_buf_append(out, s->completed.data, s->completed.len) : -1;
+    if (s->api == HR_CCR_API_GEMINI) /* the parts as they came, as one candidate */
+        return hr_buf_puts(out, "{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[") ||
+                       hr_buf_append(out, s->gem_parts.data ? s->gem_parts.data : "", s->gem_parts.len) ||
+                       hr_buf_puts(out, "]}}]}")
+                   ? -1
+                   : 0;
     int rc = hr_buf_puts(out, "{\"type\":\"message\",\"role\":\"assistant\",\"stop_reason\":");
     rc |= hr_json_write_string(out, s->stop_reason, strlen(s->stop_reason));
     rc |= hr_buf_puts(out, ",\"content\":[");

@@ -44,7 +44,6 @@ typedef struct route_info {
     hr_shape shape;
     const char *label;
     hr_upstream_base base;  /* where it goes (api_paths.h) */
-    int stream_path;        /* the path asks for a stream (Gemini's streamGenerateContent) */
 } route_info;
 
 static route_info classify_route(const char *method, const char *path, hr_provider provider)
@@ -52,22 +51,22 @@ static route_info classify_route(const char *method, const char *path, hr_provid
     hr_api_path ap;
     if (hr_api_path_match(method, path, &ap))
         return (route_info){ap.compressible ? KIND_COMPRESSIBLE : KIND_PASSTHROUGH, ap.shape,
-                            ap.label, ap.base, strstr(path, ":stream") != NULL};
+                            ap.label, ap.base};
     hr_upstream_base base = provider == HR_PROVIDER_ANTHROPIC ? HR_BASE_ANTHROPIC : HR_BASE_OPENAI;
     int post = strcmp(method, "POST") == 0;
     if (post && !strcmp(path, "/v1/chat/completions"))
-        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_OPENAI_CHAT, "chat_completions", base, 0};
+        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_OPENAI_CHAT, "chat_completions", base};
     if (post && !strcmp(path, "/v1/messages"))
-        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_ANTHROPIC_MESSAGES, "messages", base, 0};
+        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_ANTHROPIC_MESSAGES, "messages", base};
     if (post && !strcmp(path, "/v1/responses"))
-        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_OPENAI_RESPONSES, "responses", base, 0};
+        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_OPENAI_RESPONSES, "responses", base};
     if (!strcmp(path, "/v1/messages/count_tokens"))
-        return (route_info){KIND_PASSTHROUGH, 0, "count_tokens", base, 0};
+        return (route_info){KIND_PASSTHROUGH, 0, "count_tokens", base};
     if (!strncmp(path, "/v1/models", 10))
-        return (route_info){KIND_PASSTHROUGH, 0, "models", base, 0};
+        return (route_info){KIND_PASSTHROUGH, 0, "models", base};
     if (!strcmp(path, "/v1/embeddings"))
-        return (route_info){KIND_PASSTHROUGH, 0, "embeddings", base, 0};
-    return (route_info){KIND_PASSTHROUGH, 0, "passthrough", base, 0};
+        return (route_info){KIND_PASSTHROUGH, 0, "embeddings", base};
+    return (route_info){KIND_PASSTHROUGH, 0, "passthrough", base};
 }
 
 /* Google's paths name the model (".../models/{m}:method"), their bodies do not: the log
@@ -271,11 +270,7 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
         p->len = p->pr.body.len;
     }
     ctx->rec.cache_bust = hr_cache_watch_turn(ctx->session, ctx->id, req->body, req->body_len, p->body, p->len);
-    /* Gemini streams: the stream rewriter that answers headroom_retrieve inside a stream
-     * (ccr/tool_stream.h) speaks the three OpenAI/Anthropic grammars only, so the tool is
-     * not offered there (the originals stay retrievable by route, CLI and MCP). */
-    int can_resolve = !(ri.shape == HR_SHAPE_GEMINI && ri.stream_path);
-    if (can_resolve && hr_ccrw_offer_tool(ri.shape, p->body, p->len, &p->with_tool) == 1) {
+    if (hr_ccrw_offer_tool(ri.shape, p->body, p->len, &p->with_tool) == 1) {
         p->body = p->with_tool.data;
         p->len = p->with_tool.len;
         p->tool_offered = 1;

@@ -196,11 +196,31 @@ test('headroom_retrieve: offered as a functionDeclaration, the model\'s call ans
   assert.ok(up.requests[1].body.toString('latin1').startsWith(first.slice(0, cut)), 'same bytes up to the appended turns');
 });
 
-test('streams are not offered headroom_retrieve (no stream rewriter for Gemini yet)', async () => {
+test('stream: a headroom_retrieve call is answered inside one coherent stream', async () => {
   up.reset();
   up.script(STREAM, { sse: geminiStreamEvents(['ok']) });
   for await (const _ of await client().models.generateContentStream(params())) { /* drain */ }
   const fwd = JSON.parse(up.requests[0].body);
-  assert.equal(fwd.tools, undefined);
-  assert.ok(fx.markersIn(JSON.stringify(fwd.contents)).length >= 1, 'compressed all the same');
+  assert.equal(fwd.tools.at(-1).functionDeclarations[0].name, 'headroom_retrieve', 'offered on streams too');
+  const { hash } = fx.markersIn(fwd.contents[2].parts[1].functionResponse.response.result)[0];
+  up.reset();
+  const call = { candidates: [{ content: { role: 'model', parts: [{ functionCall: { name: 'headroom_retrieve', args: { hash, query: 'FAILED' } } }] }, finishReason: 'STOP', index: 0 }],
+    usageMetadata: { promptTokenCount: 1000, candidatesTokenCount: 10, totalTokenCount: 1010 } };
+  up.script(STREAM,
+    { sse: [...geminiStreamEvents(['Let me check. '], { promptTokenCount: 1000, candidatesTokenCount: 4, totalTokenCount: 1004 }), { data: call }], intervalMs: 10 },
+    { sse: geminiStreamEvents(['Tests 211 ', 'and 498 failed.'], { promptTokenCount: 1300, candidatesTokenCount: 12, totalTokenCount: 1312 }), intervalMs: 10 });
+  const texts = [];
+  let last;
+  for await (const chunk of await client().models.generateContentStream(params())) {
+    assert.ok(!JSON.stringify(chunk).includes('headroom_retrieve'), 'the client never sees the tool call');
+    if (chunk.text) texts.push(chunk.text);
+    last = chunk;
+  }
+  assert.deepEqual(texts, ['Let me check. ', 'Tests 211 ', 'and 498 failed.'], 'one stream: the first round\'s text, then the answer');
+  assert.equal(up.requests.length, 2, 'the proxy continued upstream itself');
+  assert.match(up.requests[1].url, /:streamGenerateContent\?alt=sse$/);
+  const next = JSON.parse(up.requests[1].body);
+  assert.deepEqual(next.contents[3].parts.map((p) => Object.keys(p)[0]), ['text', 'functionCall'], 'the model turn replayed as it streamed');
+  assert.ok(next.contents[4].parts[0].functionResponse.response.output.includes(' FAILED'));
+  assert.deepEqual(last.usageMetadata, { promptTokenCount: 2300, candidatesTokenCount: 22, totalTokenCount: 2322 }, 'usage over both rounds');
 });
