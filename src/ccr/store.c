@@ -5,6 +5,7 @@
 #include "ccr/store.h"
 
 #include "ccr/store_backend.h"
+#include "sys/clock.h"
 #include "sys/hash.h"
 #include "sys/log.h"
 
@@ -189,18 +190,11 @@ void hr_ccr_store_close(hr_ccr_store *s)
     free(s);
 }
 
-static long long monotonic_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec;
-}
-
 /* Failures can come once per request while a disk is full or Redis is down; one line a
  * minute says so without flooding the log. The message never holds keys or content. */
 static void log_failure(hr_ccr_store *s, const char *op, const char *why)
 {
-    long long now = monotonic_seconds();
+    long long now = hr_now_ms64() / 1000;
     long long last = atomic_load(&s->last_log);
     if (now - last < 60 || !atomic_compare_exchange_strong(&s->last_log, &last, now))
         return;

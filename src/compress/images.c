@@ -13,6 +13,7 @@
 #include "ml/classifier.h"
 #include "ml/session.h"
 #include "sys/base64.h"
+#include "sys/clock.h"
 #include "sys/log.h"
 
 #include <math.h>
@@ -196,13 +197,6 @@ typedef struct image_run {
     hr_images_result *out;
 } image_run;
 
-static double mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static int str_eq(const image_run *r, uint32_t obj, const char *key, const char *want)
 {
     return hr_json_string_eq(&r->doc, hr_json_get(&r->doc, obj, key), want);
@@ -310,7 +304,7 @@ static int resize_base64(image_run *r, uint32_t data, uint32_t media, int max_si
         return 0;
     }
     hr_image img, small;
-    if (mono_ms() > r->deadline ||
+    if (hr_now_ms() > r->deadline ||
         hr_image_decode_scaled((const uint8_t *)r->raw.data, r->raw.len, r->c->max_pixels,
                                max_side, &img, &err) != 0) {
         r->out->tokens_after += before;

@@ -3,6 +3,8 @@
  * the body, and a body of an unexpected structure yields no spans rather than an error. */
 #include "compress/policy.h"
 
+#include "compress/compressors.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,7 +126,8 @@ static int apply_setting(hr_pipeline_config *c, const char *name, const char *v,
         if (parse_ratio(v, &c->kompress_ratio) == 0 && c->kompress_ratio < 1)
             return 0;
     } else if (!strcmp(name, "max-items")) {
-        if (parse_ulong(v, 100000, &u) == 0 && u > 0) {
+        const hr_compressor_limit *l = hr_compressor_limit_find("max_items"); /* its row */
+        if (parse_ulong(v, l->max, &u) == 0 && u >= l->min) {
             c->opts.max_items = (unsigned)u;
             return 0;
         }

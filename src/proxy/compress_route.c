@@ -17,6 +17,7 @@
 #include "proxy/routes.h"
 
 #include "ccr/marker.h"
+#include "compress/compressors.h"
 #include "compress/pipeline_instance.h"
 #include "compress/policy.h"
 #include "json/json.h"
@@ -32,8 +33,9 @@ static int apply_overrides(const hr_json_doc *d, uint32_t cfg, hr_pipeline_confi
     double r;
     uint32_t n;
     if ((n = hr_json_get(d, cfg, "max_items")) != HR_JSON_NONE) {
-        if (hr_json_int64(d, n, &v) != 0 || v < 1 || v > 100000)
-            return snprintf(err, errlen, "config.max_items must be 1..100000"), -1;
+        const hr_compressor_limit *l = hr_compressor_limit_find("max_items"); /* its row */
+        if (hr_json_int64(d, n, &v) != 0 || v < l->min || v > l->max)
+            return snprintf(err, errlen, "config.max_items must be %u..%u", l->min, l->max), -1;
         c->opts.max_items = (unsigned)v;
     }
     if ((n = hr_json_get(d, cfg, "min_bytes")) != HR_JSON_NONE) {
