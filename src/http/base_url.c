@@ -3,6 +3,8 @@
  * entry by entry at each check (a handful of entries: cheaper than keeping state). */
 #include "http/base_url.h"
 
+#include "sys/ascii.h"
+
 #include <curl/curl.h>
 
 #include <stdio.h>
@@ -17,19 +19,9 @@ typedef struct origin {
     unsigned port;
 } origin;
 
-static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
+static int is_name_char(char c) { return hr_is_alnum(c) || c == '.' || c == '-'; }
 
-static int is_name_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '-';
-}
-
-static int is_ipv6_char(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-           c == ':' || c == '.';
-}
+static int is_ipv6_char(char c) { return hr_is_xdigit(c) || c == ':' || c == '.'; }
 
 /* Parses "host[:port]" (n bytes, no user info) into o. 0 ok, -1 refused. */
 static int parse_authority(const char *a, size_t n, origin *o)
@@ -54,7 +46,7 @@ static int parse_authority(const char *a, size_t n, origin *o)
     if (i > HOST_MAX)
         return -1;
     for (h = 0; h < i; h++)
-        o->host[h] = lower(a[h]);
+        o->host[h] = (char)hr_to_lower(a[h]);
     o->host[h] = 0;
     if (i == n)
         return 0;
@@ -62,7 +54,7 @@ static int parse_authority(const char *a, size_t n, origin *o)
         return -1;
     unsigned port = 0;
     for (i++; i < n; i++) {
-        if (a[i] < '0' || a[i] > '9')
+        if (!hr_is_digit(a[i]))
             return -1;
         port = port * 10 + (unsigned)(a[i] - '0');
     }
@@ -174,7 +166,7 @@ static int matches(const origin *o, void *user)
 static int path_ok(const char *p)
 {
     for (; *p; p++) {
-        unsigned char c = (unsigned char)*p;
+        unsigned char c = (unsigned char)*p; /* printable ASCII is 0x21..0x7e */
         if (c <= 0x20 || c >= 0x7f || c == '?' || c == '#' || c == '%' || c == '\\')
             return 0;
     }

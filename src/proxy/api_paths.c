@@ -2,6 +2,7 @@
 #include "proxy/api_paths.h"
 
 #include "proxy/config.h"
+#include "sys/ascii.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -113,7 +114,7 @@ static int vertex_location(const char *path, char *loc, size_t cap)
     size_t n = 0;
     while (p[n] && p[n] != '/') {
         char c = p[n];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') || n + 1 >= cap ||
+        if (!(hr_is_lower(c) || hr_is_digit(c) || c == '-') || n + 1 >= cap ||
             n >= 63)
             return -1;
         loc[n] = c;
