@@ -15,7 +15,7 @@ import path from 'node:path';
 import { AnthropicVertex } from '@anthropic-ai/vertex-sdk';
 import { GoogleGenAI } from '@google/genai';
 import OpenAI, { AzureOpenAI } from 'openai';
-import { startFakeUpstream, anthropicMessage, anthropicEvents, openaiChatCompletion } from './lib/fake_upstream.mjs';
+import { startFakeUpstream, anthropicMessage, anthropicEvents, openaiChatCompletion, openaiChatChunks } from './lib/fake_upstream.mjs';
 import { geminiResponse, GEMINI_USAGE } from './lib/fake_google.mjs';
 import { startProxy, requestLogLines, waitForLogs } from './lib/proxy.mjs';
 import * as fx from './lib/e2e_fixtures.mjs';
@@ -172,6 +172,38 @@ test('azure: deployment path, api-version and api-key pass through; tool outputs
   const line = requestLogLines(await waitForLogs(proxy, (t) => / route=azure_chat_completions /.test(t))).find((l) => l.route === 'azure_chat_completions');
   assert.equal(line.provider, 'azure');
   assert.equal(Number(line.input_tokens), 42);
+});
+
+test('azure stream: relayed, include_usage added, a headroom_retrieve call answered inside the stream', async () => {
+  up.reset();
+  const p = '/openai/deployments/gpt4o-prod/chat/completions';
+  const client = new AzureOpenAI({ endpoint: proxy.url, apiKey: 'azure-key-1', apiVersion: '2024-10-21', deployment: 'gpt4o-prod', maxRetries: 0 });
+  const params = { model: 'gpt-4o', messages: [{ role: 'user', content: 'which tests failed?' }, { role: 'tool', tool_call_id: 'c1', content: LOG }] };
+  up.script(p, { json: openaiChatCompletion() });
+  await client.chat.completions.create(params);
+  const { hash } = fx.markersIn(JSON.parse(up.requests[0].body).messages[1].content)[0];
+  up.reset();
+  const base = { id: 'chatcmpl-az', object: 'chat.completion.chunk', created: 1700000000, model: 'gpt-4o' };
+  const round1 = [
+    { data: { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'headroom_retrieve', arguments: JSON.stringify({ hash, query: 'FAILED' }) } }] }, finish_reason: null }] } },
+    { data: { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] } },
+    { data: { ...base, choices: [], usage: { prompt_tokens: 50, completion_tokens: 5, total_tokens: 55 } } },
+    { data: '[DONE]' },
+  ];
+  up.script(p, { sse: round1 }, { sse: openaiChatChunks('gpt-4o', ['211 and ', '498 failed.']) });
+  let text = '';
+  let usage = null;
+  for await (const c of await client.chat.completions.create({ ...params, stream: true })) {
+    assert.equal(c.choices[0]?.delta?.tool_calls, undefined, 'no tool call reaches the client');
+    text += c.choices[0]?.delta?.content ?? '';
+    if (c.usage) usage = c.usage;
+  }
+  assert.equal(text, '211 and 498 failed.');
+  assert.equal(up.requests.length, 2);
+  assert.equal(up.requests[1].path, p);
+  assert.match(up.requests[1].url, /api-version=2024-10-21/);
+  assert.equal(JSON.parse(up.requests[0].body).stream_options.include_usage, true, 'usage asked for, as on OpenAI');
+  assert.equal(usage.prompt_tokens, 92, 'usage over both rounds (50 + 42)');
 });
 
 test('azure /openai/v1: chat compressed, an upstream error reaches the client in OpenAI shape', async () => {
