@@ -183,7 +183,7 @@ static const char *choose_technique(const hr_image_config *c, const char *q, siz
 
 typedef struct image_run {
     const hr_image_config *c;
-    hr_shape shape;
+    const hr_api *api;
     hr_json_doc doc;
     double deadline;
     hr_json_edit edits[MAX_EDITS];
@@ -344,30 +344,13 @@ static int anthropic_resize(image_run *r, uint32_t source)
                          hr_image_tokens_anthropic);
 }
 
-/* Gemini inlineData (REST camelCase) or inline_data (the snake_case the API also takes):
- * fit to 768 px, Gemini's tile size, so the image costs at most one tile. */
+/* Gemini inlineData / inline_data (the row's image_part): fit to 768 px, Gemini's tile
+ * size, so the image costs at most one tile. */
 #define GEMINI_MAX_SIDE 768
 
-static uint32_t gemini_inline(const image_run *r, uint32_t part, const char **mime_key)
+/* in: the inlineData object; mime: its image MIME type node (the row checked it). */
+static int gemini_resize(image_run *r, uint32_t in, uint32_t mime)
 {
-    uint32_t in = hr_json_get(&r->doc, part, "inlineData");
-    *mime_key = "mimeType";
-    if (in == HR_JSON_NONE) {
-        in = hr_json_get(&r->doc, part, "inline_data");
-        *mime_key = "mime_type";
-    }
-    return in;
-}
-
-static int gemini_resize(image_run *r, uint32_t in, const char *mime_key)
-{
-    uint32_t mime = hr_json_get(&r->doc, in, mime_key);
-    hr_buf m = HR_BUF_INIT;
-    int image = mime != HR_JSON_NONE && hr_json_string(&r->doc, mime, &m) == 0 && m.data &&
-                !strncmp(m.data, "image/", 6);
-    hr_buf_free(&m);
-    if (!image)
-        return 0; /* audio, video, PDF: not ours */
     return resize_base64(r, hr_json_get(&r->doc, in, "data"), mime, GEMINI_MAX_SIDE, tokens_gemini);
 }
 
@@ -379,27 +362,22 @@ static int visit_part(image_run *r, uint32_t part, int depth)
     const hr_json_node *p = hr_json_at(&r->doc, part);
     if (!p || p->type != HR_JSON_OBJECT)
         return 0;
-    if (r->shape == HR_SHAPE_OPENAI_CHAT && str_eq(r, part, "type", "image_url")) {
-        uint32_t iu = hr_json_get(&r->doc, part, "image_url");
-        const hr_json_node *n = hr_json_at(&r->doc, iu);
+    hr_api_image im = r->api->image_part ? r->api->image_part(&r->doc, part)
+                                         : (hr_api_image){HR_API_IMAGE_NONE, 0, 0};
+    if (im.kind == HR_API_IMAGE_URL) {
+        const hr_json_node *n = hr_json_at(&r->doc, im.holder);
         r->out->images++;
         return !r->counting && n && n->type == HR_JSON_OBJECT && n->count
-                   ? openai_low(r, iu, hr_json_get(&r->doc, iu, "url"))
+                   ? openai_low(r, im.holder, im.url)
                    : 0;
     }
-    if (r->shape == HR_SHAPE_OPENAI_RESPONSES && str_eq(r, part, "type", "input_image")) {
+    if (im.kind == HR_API_IMAGE_SOURCE) {
         r->out->images++;
-        return r->counting ? 0 : openai_low(r, part, hr_json_get(&r->doc, part, "image_url"));
+        return r->counting ? 0 : anthropic_resize(r, im.holder);
     }
-    if (r->shape == HR_SHAPE_ANTHROPIC_MESSAGES && str_eq(r, part, "type", "image")) {
+    if (im.kind == HR_API_IMAGE_INLINE) {
         r->out->images++;
-        return r->counting ? 0 : anthropic_resize(r, hr_json_get(&r->doc, part, "source"));
-    }
-    const char *mime_key = NULL;
-    uint32_t in = r->shape == HR_SHAPE_GEMINI ? gemini_inline(r, part, &mime_key) : HR_JSON_NONE;
-    if (in != HR_JSON_NONE) {
-        r->out->images++;
-        return r->counting ? 0 : gemini_resize(r, in, mime_key);
+        return r->counting ? 0 : gemini_resize(r, im.holder, im.url);
     }
     /* tool results (Anthropic) and nested content carry images too */
     return depth < 2 ? walk_parts(r, hr_json_get(&r->doc, part, "content"), depth + 1) : 0;
@@ -416,24 +394,22 @@ static int walk_parts(image_run *r, uint32_t content, int depth)
     return 0;
 }
 
-/* The messages (chat, Anthropic), input items (Responses) or contents (Gemini) array. */
+/* The messages (chat, Anthropic) or input items (Responses) array. */
 static uint32_t message_list(const image_run *r)
 {
-    return hr_json_get(&r->doc, 0, r->shape == HR_SHAPE_OPENAI_RESPONSES ? "input"
-                                    : r->shape == HR_SHAPE_GEMINI        ? "contents"
-                                                                         : "messages");
+    return hr_json_get(&r->doc, 0, r->api->conversation_key);
 }
 
-/* A message's parts: "content" everywhere but Gemini's "parts". */
+/* A message's parts: "content", or the row's parts_key (Gemini's "parts"). */
 static uint32_t message_parts(const image_run *r, uint32_t msg)
 {
-    return hr_json_get(&r->doc, msg, r->shape == HR_SHAPE_GEMINI ? "parts" : "content");
+    return hr_json_get(&r->doc, msg, r->api->parts_key ? r->api->parts_key : "content");
 }
 
 /* The user's words in a message: Gemini's text parts carry no "type". */
 static int user_text(const image_run *r, uint32_t parts, hr_buf *q)
 {
-    if (r->shape != HR_SHAPE_GEMINI)
+    if (!r->api->parts_key)
         return hr_policy_user_text(&r->doc, parts, q);
     const hr_json_node *a = hr_json_at(&r->doc, parts);
     if (!a || a->type != HR_JSON_ARRAY)
@@ -448,6 +424,7 @@ static int user_text(const image_run *r, uint32_t parts, hr_buf *q)
     }
     return 0;
 }
+
 
 /* The technique for question q, asking the router only when q differs from the previous
  * question asked (a conversation's images mostly share one). NULL router result: leave
@@ -520,7 +497,7 @@ static int run_images(image_run *r, const char *body, size_t len)
     return 0;
 }
 
-int hr_images_run(const hr_image_config *c, hr_shape shape, const char *body, size_t len,
+int hr_images_run(const hr_image_config *c, const hr_api *api, const char *body, size_t len,
                   double deadline_ms, hr_images_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -532,7 +509,7 @@ int hr_images_run(const hr_image_config *c, hr_shape shape, const char *body, si
         return 0;
     }
     r->c = c;
-    r->shape = shape;
+    r->api = api;
     r->deadline = deadline_ms;
     r->out = out;
     if (run_images(r, body, len) != 0) {

@@ -20,7 +20,7 @@ typedef struct hr_proxy_config {
     char openai_url[1024];      /* normalized: no trailing '/' or "/v1" */
     char anthropic_url[1024];
     char gemini_url[1024];      /* Gemini API (generativelanguage.googleapis.com) */
-    char vertex_url[1024];      /* "" = from the request's locations/{l} (proxy/api_paths.h) */
+    char vertex_url[1024];      /* "" = from the request's locations/{l} (proxy/upstream_base.h) */
     char azure_url[1024];       /* "" = none configured: Azure paths answer 502 */
     char allow_base_urls[2048]; /* origins x-headroom-base-url may name (http/base_url.h);
                                    "" = none */

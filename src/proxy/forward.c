@@ -14,7 +14,7 @@
 #include "proxy/proxy_internal.h"
 
 #include "http/base_url.h"
-#include "proxy/api_paths.h"
+#include "proxy/upstream_base.h"
 
 #include "compress/pipeline.h"
 #include "proxy/backpressure.h"
@@ -30,6 +30,7 @@
 #include "sys/buf.h"
 #include "sys/log.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,42 +42,24 @@ typedef enum { KIND_PASSTHROUGH = 0, KIND_COMPRESSIBLE } route_kind;
 
 typedef struct route_info {
     route_kind kind;
-    hr_shape shape;
+    const hr_api *api; /* compressible routes: the API row whose route this is */
     const char *label;
-    hr_upstream_base base;  /* where it goes (api_paths.h) */
 } route_info;
 
-static route_info classify_route(const char *method, const char *path, hr_provider provider)
+/* The compressible routes are the API rows' (api/api.h); the rest are passed through and
+ * only labelled here for logs and metrics. */
+static route_info classify_route(const char *method, const char *path)
 {
-    hr_api_path ap;
-    if (hr_api_path_match(method, path, &ap))
-        return (route_info){ap.compressible ? KIND_COMPRESSIBLE : KIND_PASSTHROUGH, ap.shape,
-                            ap.label, ap.base};
-    hr_upstream_base base = provider == HR_PROVIDER_ANTHROPIC ? HR_BASE_ANTHROPIC : HR_BASE_OPENAI;
-    int post = strcmp(method, "POST") == 0;
-    if (post && !strcmp(path, "/v1/chat/completions"))
-        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_OPENAI_CHAT, "chat_completions", base};
-    if (post && !strcmp(path, "/v1/messages"))
-        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_ANTHROPIC_MESSAGES, "messages", base};
-    if (post && !strcmp(path, "/v1/responses"))
-        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_OPENAI_RESPONSES, "responses", base};
+    const hr_api *api = hr_api_for_route(method, path);
+    if (api)
+        return (route_info){KIND_COMPRESSIBLE, api, api->label};
     if (!strcmp(path, "/v1/messages/count_tokens"))
-        return (route_info){KIND_PASSTHROUGH, 0, "count_tokens", base};
+        return (route_info){KIND_PASSTHROUGH, NULL, "count_tokens"};
     if (!strncmp(path, "/v1/models", 10))
-        return (route_info){KIND_PASSTHROUGH, 0, "models", base};
+        return (route_info){KIND_PASSTHROUGH, NULL, "models"};
     if (!strcmp(path, "/v1/embeddings"))
-        return (route_info){KIND_PASSTHROUGH, 0, "embeddings", base};
-    return (route_info){KIND_PASSTHROUGH, 0, "passthrough", base};
-}
-
-/* Google's paths name the model (".../models/{m}:method"), their bodies do not: the log
- * line's model comes from the path then (a body "model" still wins). */
-static void model_from_path(const char *path, hr_req_ctx *ctx)
-{
-    const char *m = strstr(path, "/models/");
-    const char *colon = m ? strchr(m + 8, ':') : NULL;
-    if (colon && colon > m + 8)
-        snprintf(ctx->model, sizeof ctx->model, "%.*s", (int)(colon - m - 8), m + 8);
+        return (route_info){KIND_PASSTHROUGH, NULL, "embeddings"};
+    return (route_info){KIND_PASSTHROUGH, NULL, "passthrough"};
 }
 
 static int header_true(const char *v)
@@ -222,22 +205,22 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
     if (rc == -1 && err.kind == HR_JSON_ERR_LIMIT) { /* valid so far, past a parser limit
                                                       * (in practice nesting: strings are
                                                       * bounded by the body) */
-        hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "json_limit_exceeded",
+        hr_send_error(ex, ctx, req->api, 400, "invalid_request_error", "json_limit_exceeded",
                       "request body is beyond what the proxy parses: %s", err.msg);
         return -1;
     }
     if (rc == -1 && err.kind == HR_JSON_ERR_NOMEM) {
-        hr_send_error(ex, ctx, req->provider, 503, "api_error", "out_of_memory",
+        hr_send_error(ex, ctx, req->api, 503, "api_error", "out_of_memory",
                       "the proxy ran out of memory reading the request body; retry shortly");
         return -1;
     }
     if (rc == -1) {
-        hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "invalid_json",
+        hr_send_error(ex, ctx, req->api, 400, "invalid_request_error", "invalid_json",
                       "request body is not valid JSON: %s", err.msg);
         return -1;
     }
     if (rc == -2) {
-        hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "invalid_json",
+        hr_send_error(ex, ctx, req->api, 400, "invalid_request_error", "invalid_json",
                       "request body must be a JSON object");
         return -1;
     }
@@ -254,7 +237,7 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
         ctx->rec.failed_open = 1;
         return 0;
     }
-    hr_pipeline_input in = {ri.shape, p->body, p->len, hr_request_header(req, "x-headroom-session-id"),
+    hr_pipeline_input in = {ri.api, p->body, p->len, hr_request_header(req, "x-headroom-session-id"),
                             req->tenant, req->request_id};
     hr_pipeline_run(&in, &p->pr);
     p->pipeline_ran = 1;
@@ -270,14 +253,13 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
         p->len = p->pr.body.len;
     }
     ctx->rec.cache_bust = hr_cache_watch_turn(ctx->session, ctx->id, req->body, req->body_len, p->body, p->len);
-    if (hr_ccrw_offer_tool(ri.shape, p->body, p->len, &p->with_tool) == 1) {
+    if (hr_ccrw_offer_tool(ri.api, p->body, p->len, &p->with_tool) == 1) {
         p->body = p->with_tool.data;
         p->len = p->with_tool.len;
         p->tool_offered = 1;
     }
-    if (ri.shape == HR_SHAPE_OPENAI_CHAT && p->stream) {
-        int changed = 0;
-        if (hr_ensure_include_usage(p->body, p->len, &p->spliced, &changed) == 0 && changed) {
+    if (ri.api->stream_request && p->stream) { /* e.g. OpenAI chat's include_usage */
+        if (ri.api->stream_request(p->body, p->len, &p->spliced) == 1) {
             p->body = p->spliced.data;
             p->len = p->spliced.len;
         }
@@ -322,12 +304,12 @@ typedef struct outgoing {
 } outgoing;
 
 /* The upstream base: the one named by x-headroom-base-url when its origin is on the
- * operator's allowlist (http/base_url.h), else the route's configured upstream
- * (api_paths.h). -1 with *status and *reason when there is none to use: a refused
+ * operator's allowlist (http/base_url.h), else the API's provider's configured upstream
+ * (upstream_base.h). -1 with *status and *reason when there is none to use: a refused
  * per-request base is an error, never a quiet fall-back to the default upstream (the
  * client's credentials were meant for the host it named). */
-static int pick_base(const hr_request *req, route_info ri, char *out, size_t outlen,
-                     int *status, const char **reason)
+static int pick_base(const hr_request *req, char *out, size_t outlen, int *status,
+                     const char **reason)
 {
     const char *named = hr_request_header(req, "x-headroom-base-url");
     if (named) {
@@ -341,7 +323,22 @@ static int pick_base(const hr_request *req, route_info ri, char *out, size_t out
         return 0;
     }
     *status = 502;
-    return hr_api_base_url(ri.base, req->path, out, outlen, reason);
+    return hr_upstream_base_url(req->api->provider, req->path, out, outlen, reason);
+}
+
+/* Google's paths name the model (".../models/{m}:method"), their bodies do not: the log
+ * line's model comes from the path then (a body "model" still wins). */
+static void model_from_path(const char *path, hr_req_ctx *ctx)
+{
+    const char *m = strstr(path, "/models/");
+    const char *colon = m ? strchr(m + 8, ':') : NULL;
+    if (colon && colon > m + 8)
+        snprintf(ctx->model, sizeof ctx->model, "%.*s", (int)(colon - m - 8), m + 8);
+}
+
+static const char *request_header(void *req, const char *name)
+{
+    return hr_request_header(req, name);
 }
 
 /* The upstream URL is the base (scheme, authority, no query; pick_base) followed by the
@@ -358,7 +355,9 @@ static int build_outgoing(const hr_request *req, hr_http_exchange *ex, int body_
                       check.reason, NULL);
         return -1;
     }
-    if (hr_buf_puts(&o->url, base) != 0 || hr_buf_puts(&o->url, target) != 0)
+    if (req->api->upstream_url
+            ? req->api->upstream_url(base, target, request_header, (void *)req, &o->url) != 0
+            : hr_buf_puts(&o->url, base) != 0 || hr_buf_puts(&o->url, target) != 0)
         return -1;
     o->headers = malloc((req->n_headers ? req->n_headers : 1) * 2 * sizeof *o->headers);
     if (!o->headers)
@@ -424,26 +423,26 @@ static void answer_upstream_failure(hr_http_exchange *ex, hr_req_ctx *ctx, const
                                     hr_up_error err, const char *raw_detail)
 {
     const hr_proxy_config *cfg = hr_proxy_config_current();
-    const char *which = hr_provider_name(req->provider);
+    const char *which = req->api->provider;
     hr_buf shown = HR_BUF_INIT; /* libcurl's words may quote the URL, credentials and all */
     const char *detail = hr_log_redact(raw_detail, &shown) == 0 && shown.data ? shown.data : "";
     switch (err) {
     case HR_UP_CONNECT:
-        hr_send_error(ex, ctx, req->provider, 502, "api_error", "upstream_unreachable",
+        hr_send_error(ex, ctx, req->api, 502, "api_error", "upstream_unreachable",
                       "the %s upstream could not be reached after %d attempt(s): %s", which,
                       ctx->rec.attempts, detail);
         break;
     case HR_UP_TIMEOUT:
-        hr_send_error(ex, ctx, req->provider, 504, "timeout_error", "upstream_timeout",
+        hr_send_error(ex, ctx, req->api, 504, "timeout_error", "upstream_timeout",
                       "the %s upstream sent nothing for %.1f s", which,
                       cfg->upstream_timeout_ms / 1000.0);
         break;
     case HR_UP_CANCELLED:
-        hr_send_error(ex, ctx, req->provider, 499, "api_error", "client_closed",
+        hr_send_error(ex, ctx, req->api, 499, "api_error", "client_closed",
                       "the client closed the connection");
         break;
     default:
-        hr_send_error(ex, ctx, req->provider, 502, "api_error", "upstream_error",
+        hr_send_error(ex, ctx, req->api, 502, "api_error", "upstream_error",
                       "the %s upstream failed: %s", which,
                       *detail ? detail : "the transfer failed without a reason");
         break;
@@ -491,7 +490,7 @@ typedef struct relay {
     int parse_sse;
     hr_relay_stats *stats;
     int error_event;       /* a provider SSE stream: a broken upstream ends it with an event */
-    hr_shape shape;        /* whose event */
+    const hr_api *api;     /* whose error event */
     char id[24];           /* the request's, for the log (the context may be gone by then) */
     char last[4];          /* the last bytes sent, to tell whether an event is left open */
     hr_buf tail;           /* after a break: the error event, then a clean end */
@@ -541,7 +540,7 @@ static int start_error_tail(relay *r, hr_up_error e)
     char message[128];
     snprintf(message, sizeof message, "headroom: the upstream stream broke: %s", reason);
     if ((event_left_open(r) && hr_buf_append(&r->tail, "\n\n", 2) != 0) ||
-        hr_ccrw_error_event(r->shape, message, &r->tail) != 0)
+        hr_ccrw_error_event(r->api, message, &r->tail) != 0)
         return -1;
     hr_log_fields(HR_LOG_WARN, "upstream stream broke", "id", r->id, "reason", hr_up_error_name(e),
                   "ended_with", "provider error event", (const char *)NULL);
@@ -616,7 +615,7 @@ static void answer_streamed(hr_http_exchange *ex, hr_req_ctx *ctx, hr_upstream *
     r->stats = st;
     r->parse_sse = is_sse;
     r->error_event = is_sse && ri.kind == KIND_COMPRESSIBLE && hr_upstream_status(u) == 200;
-    r->shape = ri.shape;
+    r->api = ri.api;
     snprintf(r->id, sizeof r->id, "%s", ctx->id);
     hr_sse_init(&r->sse, on_sse_event, r, 0);
     ctx->relay = st;
@@ -655,13 +654,13 @@ static void answer_buffered(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_requ
     if (rc == -2 || rc == -3) { /* nothing of the answer was sent: one clean error */
         hr_buf_free(&body);
         if (rc == -2)
-            hr_send_error(ex, ctx, req->provider, 502, "api_error", "upstream_answer_too_large",
+            hr_send_error(ex, ctx, req->api, 502, "api_error", "upstream_answer_too_large",
                           "the %s upstream's answer is larger than %zu bytes (--max-answer-bytes)",
-                          hr_provider_name(req->provider), hr_proxy_config_current()->max_answer_bytes);
+                          req->api->provider, hr_proxy_config_current()->max_answer_bytes);
         else
-            hr_send_error(ex, ctx, req->provider, 503, "api_error", "memory_budget_exceeded",
+            hr_send_error(ex, ctx, req->api, 503, "api_error", "memory_budget_exceeded",
                           "the %s upstream's answer does not fit the proxy's in-flight budget "
-                          "(--max-inflight-body-mb); retry shortly", hr_provider_name(req->provider));
+                          "(--max-inflight-body-mb); retry shortly", req->api->provider);
         return;
     }
     if (rc < 0) {
@@ -723,18 +722,18 @@ static void log_message_body(const hr_req_ctx *ctx, const prepared *p)
 void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
 {
     const hr_proxy_config *cfg = hr_proxy_config_current();
-    route_info ri = classify_route(req->method, req->path, req->provider);
+    route_info ri = classify_route(req->method, req->path);
     int bypass = is_bypass(req);
     ctx->rec.route = ri.label;
-    ctx->rec.provider = hr_upstream_base_name(ri.base);
+    ctx->rec.provider = req->api->provider;
     ctx->rec.bypass = bypass;
-    if (ri.base == HR_BASE_GEMINI || ri.base == HR_BASE_VERTEX)
+    if (!strcmp(req->api->provider, "gemini") || !strcmp(req->api->provider, "vertex"))
         model_from_path(req->path, ctx);
     char base[1024];
     int base_status;
     const char *base_reason = NULL;
-    if (pick_base(req, ri, base, sizeof base, &base_status, &base_reason) != 0) {
-        hr_send_error(ex, ctx, req->provider, base_status,
+    if (pick_base(req, base, sizeof base, &base_status, &base_reason) != 0) {
+        hr_send_error(ex, ctx, req->api, base_status,
                       base_status == 403 ? "permission_error" : "api_error",
                       base_status == 403 ? "base_url_not_allowed" : "no_upstream", "%s",
                       base_reason);
@@ -760,7 +759,7 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
     hr_buf detail = HR_BUF_INIT;
     hr_upstream *u = connect_with_retries(ex, ctx, &ur, &err, &upstream_ms, &detail);
     ctx->rec.upstream_ms = upstream_ms;
-    hr_ccrw_origin ccr = {ri.shape, req->tenant, &ur, ccr_connect, ex, ctx};
+    hr_ccrw_origin ccr = {ri.api, req->tenant, &ur, ccr_connect, ex, ctx};
     if (!u) {
         answer_upstream_failure(ex, ctx, req, err, detail.data ? detail.data : "");
     } else {

@@ -1,6 +1,6 @@
 /* response.c: the request/response helpers of routes.h: header and query lookup on an
- * hr_request, building an hr_response, and the two providers' error JSON shapes. Plain
- * data and hr_buf only, so handlers are testable without a server. */
+ * hr_request, building an hr_response. Plain data and hr_buf only, so handlers are
+ * testable without a server. Error bodies are the API row's (api/api.h). */
 #include "proxy/routes.h"
 
 #include "json/json.h"
@@ -11,11 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-const char *hr_provider_name(hr_provider p)
-{
-    return p == HR_PROVIDER_ANTHROPIC ? "anthropic" : p == HR_PROVIDER_GEMINI ? "gemini" : "openai";
-}
 
 const char *hr_request_header(const hr_request *req, const char *name)
 {
@@ -118,77 +113,7 @@ int hr_response_header(hr_response *res, const char *name, const char *value)
     return 0;
 }
 
-/* Google's canonical codes (google.rpc.Code) by HTTP status, as Google's APIs pair them. */
-static const char *google_status(int status)
-{
-    switch (status) {
-    case 400: return "INVALID_ARGUMENT";
-    case 401: return "UNAUTHENTICATED";
-    case 403: return "PERMISSION_DENIED";
-    case 404: return "NOT_FOUND";
-    case 405: return "UNIMPLEMENTED";
-    case 408:
-    case 504: return "DEADLINE_EXCEEDED";
-    case 409: return "ABORTED";
-    case 413: return "INVALID_ARGUMENT";
-    case 429: return "RESOURCE_EXHAUSTED";
-    case 499: return "CANCELLED";
-    case 501: return "UNIMPLEMENTED";
-    case 503: return "UNAVAILABLE";
-    default: return status >= 400 && status < 500 ? "FAILED_PRECONDITION" : "INTERNAL";
-    }
-}
-
-/* Without a status (hr_error_json): the one the type stands for. */
-static int status_of_type(const char *type)
-{
-    if (!strcmp(type, "invalid_request_error") || !strcmp(type, "request_too_large"))
-        return 400;
-    if (!strcmp(type, "not_found_error"))
-        return 404;
-    if (!strcmp(type, "timeout_error"))
-        return 504;
-    if (!strcmp(type, "overloaded_error") || !strcmp(type, "server_error"))
-        return 503;
-    return 500;
-}
-
-static int error_json(hr_buf *out, hr_provider provider, int status, const char *type,
-                      const char *code, const char *msg)
-{
-    int rc = 0;
-    if (provider == HR_PROVIDER_GEMINI) {
-        rc |= hr_buf_printf(out, "{\"error\":{\"code\":%d,\"message\":", status);
-        rc |= hr_json_write_string(out, msg, strlen(msg));
-        rc |= hr_buf_printf(out, ",\"status\":\"%s\"}}", google_status(status));
-    } else if (provider == HR_PROVIDER_ANTHROPIC) {
-        rc |= hr_buf_puts(out, "{\"type\":\"error\",\"error\":{\"type\":");
-        rc |= hr_json_write_string(out, type, strlen(type));
-        rc |= hr_buf_puts(out, ",\"message\":");
-        rc |= hr_json_write_string(out, msg, strlen(msg));
-        rc |= hr_buf_puts(out, "}}");
-    } else {
-        rc |= hr_buf_puts(out, "{\"error\":{\"message\":");
-        rc |= hr_json_write_string(out, msg, strlen(msg));
-        rc |= hr_buf_puts(out, ",\"type\":");
-        rc |= hr_json_write_string(out, type, strlen(type));
-        rc |= hr_buf_puts(out, ",\"code\":");
-        if (code)
-            rc |= hr_json_write_string(out, code, strlen(code));
-        else
-            rc |= hr_buf_puts(out, "null");
-        rc |= hr_buf_puts(out, "}}");
-    }
-    return rc ? -1 : 0;
-}
-
-int hr_error_json(hr_buf *out, hr_provider provider, const char *type, const char *code,
-                  const char *msg)
-{
-    return error_json(out, provider, status_of_type(type), type, code, msg);
-}
-
-int hr_response_error(hr_response *res, hr_provider provider, int status, const char *type,
+int hr_response_error(hr_response *res, const hr_api *api, int status, const char *type,
                       const char *code, const char *fmt, ...)
 {
     hr_buf msg = HR_BUF_INIT, body = HR_BUF_INIT;
@@ -197,7 +122,7 @@ int hr_response_error(hr_response *res, hr_provider provider, int status, const 
     int rc = hr_buf_vprintf(&msg, fmt, ap);
     va_end(ap);
     if (rc == 0)
-        rc = error_json(&body, provider, status, type, code, msg.data ? msg.data : "");
+        rc = api->error_json(&body, status, type, code, msg.data ? msg.data : "");
     if (rc == 0)
         rc = hr_response_json(res, status, body.data, body.len);
     hr_buf_free(&msg);
@@ -214,14 +139,4 @@ void hr_response_free(hr_response *res)
         free(res->header_values[i]);
     }
     memset(res, 0, sizeof *res);
-}
-
-hr_provider hr_provider_from_headers(const char *x_api_key, const char *anthropic_version,
-                                     const char *authorization)
-{
-    if (x_api_key || anthropic_version)
-        return HR_PROVIDER_ANTHROPIC;
-    if (authorization && strncasecmp(authorization, "Bearer sk-ant-", 14) == 0)
-        return HR_PROVIDER_ANTHROPIC;
-    return HR_PROVIDER_OPENAI;
 }

@@ -107,8 +107,9 @@ test('streamGenerateContent (alt=sse): relayed event by event, body compressed t
   assert.match(got.url, /[?&]alt=sse/);
   const { replaced } = fx.assertOnlyToolOutputsChanged(Buffer.from(bypassBody), got.body, [ROWS, LOG]);
   assert.equal(replaced, 2);
-  const text = await waitForLogs(proxy, (t) => requestLogLines(t).some((l) => l.route === 'stream_generate_content'));
-  const line = requestLogLines(text).find((l) => l.route === 'stream_generate_content');
+  const streamed = (l) => l.route === 'generate_content' && l.stream === 'true';
+  const text = await waitForLogs(proxy, (t) => requestLogLines(t).some(streamed));
+  const line = requestLogLines(text).find(streamed);
   assert.equal(line.provider, 'gemini');
   assert.equal(line.stream, 'true');
   assert.equal(Number(line.output_tokens), GEMINI_USAGE.candidatesTokenCount, 'usage read from the last event');

@@ -6,12 +6,14 @@
 #include <cmocka.h>
 
 #include "json/json.h"
-#include "proxy/api_paths.h"
+#include "api/api.h"
+#include "proxy/upstream_base.h"
 #include "proxy/config.h"
 #include "proxy/routes.h"
 #include "proxy/usage.h"
 
 #include <string.h>
+#include <strings.h>
 
 static void table_lookup(void **state)
 {
@@ -37,7 +39,7 @@ static void request_helpers(void **state)
     (void)state;
     const char *headers[] = {"X-Api-Key", "k1", "Content-Type", "application/json"};
     hr_request req = {"GET", "/v1/retrieve/abc", "query=a%20b+c&empty&x=1", "", 0, "127.0.0.1", 1,
-                      "hr-1", "0123456789abcdef", HR_PROVIDER_ANTHROPIC, headers, 2};
+                      "hr-1", "0123456789abcdef", &hr_api_anthropic_messages, headers, 2};
     assert_string_equal(hr_request_header(&req, "x-api-key"), "k1");
     assert_null(hr_request_header(&req, "authorization"));
     hr_buf v = HR_BUF_INIT;
@@ -54,7 +56,7 @@ static void error_shapes(void **state)
 {
     (void)state;
     hr_response res = HR_RESPONSE_INIT;
-    assert_int_equal(hr_response_error(&res, HR_PROVIDER_OPENAI, 400, "invalid_request_error",
+    assert_int_equal(hr_response_error(&res, &hr_api_openai_chat, 400, "invalid_request_error",
                                        "invalid_json", "bad \"json\" at byte %d", 7), 0);
     assert_int_equal(res.status, 400);
     hr_json_doc d;
@@ -68,7 +70,7 @@ static void error_shapes(void **state)
     hr_json_doc_free(&d);
     hr_response_free(&res);
 
-    assert_int_equal(hr_response_error(&res, HR_PROVIDER_ANTHROPIC, 413, "request_too_large",
+    assert_int_equal(hr_response_error(&res, &hr_api_anthropic_messages, 413, "request_too_large",
                                        "ignored", "too big"), 0);
     assert_int_equal(hr_json_parse(&d, res.body.data, res.body.len, &lim, &err), 0);
     assert_true(hr_json_string_eq(&d, hr_json_get(&d, 0, "type"), "error"));
@@ -93,14 +95,33 @@ static void response_headers_are_bounded(void **state)
     hr_response_free(&res);
 }
 
+/* Header lookup over a NULL-terminated name/value list, for hr_api_from_headers. */
+static const char *pair_header(void *user, const char *name)
+{
+    for (const char *const *h = user; *h; h += 2)
+        if (!strcasecmp(h[0], name))
+            return h[1];
+    return NULL;
+}
+
 static void provider_choice(void **state)
 {
     (void)state;
-    assert_int_equal(hr_provider_from_headers("k", NULL, NULL), HR_PROVIDER_ANTHROPIC);
-    assert_int_equal(hr_provider_from_headers(NULL, "2023-06-01", NULL), HR_PROVIDER_ANTHROPIC);
-    assert_int_equal(hr_provider_from_headers(NULL, NULL, "Bearer sk-ant-x"), HR_PROVIDER_ANTHROPIC);
-    assert_int_equal(hr_provider_from_headers(NULL, NULL, "Bearer sk-proj-x"), HR_PROVIDER_OPENAI);
-    assert_int_equal(hr_provider_from_headers(NULL, NULL, NULL), HR_PROVIDER_OPENAI);
+    const char *key[] = {"x-api-key", "k", NULL};
+    const char *version[] = {"anthropic-version", "2023-06-01", NULL};
+    const char *ant[] = {"Authorization", "Bearer sk-ant-x", NULL};
+    const char *proj[] = {"Authorization", "Bearer sk-proj-x", NULL};
+    const char *none[] = {NULL};
+    assert_ptr_equal(hr_api_from_headers(pair_header, key), &hr_api_anthropic_messages);
+    assert_ptr_equal(hr_api_from_headers(pair_header, version), &hr_api_anthropic_messages);
+    assert_ptr_equal(hr_api_from_headers(pair_header, ant), &hr_api_anthropic_messages);
+    assert_ptr_equal(hr_api_from_headers(pair_header, proj), &hr_api_openai_chat);
+    assert_ptr_equal(hr_api_from_headers(pair_header, none), &hr_api_openai_chat);
+    /* paths that name their API win over headers */
+    assert_ptr_equal(hr_api_for_path("/v1/messages/count_tokens"), &hr_api_anthropic_messages);
+    assert_ptr_equal(hr_api_for_path("/v1/responses/abc"), &hr_api_openai_responses);
+    assert_ptr_equal(hr_api_for_path("/v1/chat/completions"), &hr_api_openai_chat);
+    assert_null(hr_api_for_path("/v1/models"));
 }
 
 static void usage_from_each_shape(void **state)
@@ -154,22 +175,22 @@ static void include_usage_splice(void **state)
         {"{\"stream_options\":{\"x\":1},\"stream\":true}", "{\"stream_options\":{\"include_usage\":true,\"x\":1},\"stream\":true}"},
         {"{\"stream_options\":null,\"stream\":true}", "{\"stream_options\":{\"include_usage\":true},\"stream\":true}"},
     };
+    int (*edit)(const char *, size_t, hr_buf *) = hr_api_openai_chat.stream_request;
     for (size_t i = 0; i < 4; i++) {
         hr_buf out = HR_BUF_INIT;
-        int changed = 0;
-        assert_int_equal(hr_ensure_include_usage(cases[i].in, strlen(cases[i].in), &out, &changed), 0);
-        assert_int_equal(changed, 1);
+        assert_int_equal(edit(cases[i].in, strlen(cases[i].in), &out), 1);
         assert_string_equal(out.data, cases[i].out);
         hr_buf_free(&out);
     }
     const char *explicit_false = "{\"stream\":true,\"stream_options\":{\"include_usage\":false}}";
     hr_buf out = HR_BUF_INIT;
-    int changed = 1;
-    assert_int_equal(hr_ensure_include_usage(explicit_false, strlen(explicit_false), &out, &changed), 0);
-    assert_int_equal(changed, 0);
+    assert_int_equal(edit(explicit_false, strlen(explicit_false), &out), 0);
     assert_int_equal(out.len, 0);
-    assert_int_equal(hr_ensure_include_usage("{", 1, &out, &changed), -1);
+    assert_int_equal(edit("{", 1, &out), -1);
     hr_buf_free(&out);
+    /* only chat streams need it */
+    assert_null(hr_api_anthropic_messages.stream_request);
+    assert_null(hr_api_openai_responses.stream_request);
 }
 
 /* Google's error shape (google.rpc.Status), its code and status paired by HTTP status. */
@@ -177,14 +198,14 @@ static void google_error_shape(void **state)
 {
     (void)state;
     hr_response res = HR_RESPONSE_INIT;
-    assert_int_equal(hr_response_error(&res, HR_PROVIDER_GEMINI, 404, "not_found_error", "x",
+    assert_int_equal(hr_response_error(&res, &hr_api_gemini, 404, "not_found_error", "x",
                                        "no model %s", "m"), 0);
     assert_int_equal(res.status, 404);
     assert_string_equal(res.body.data,
                         "{\"error\":{\"code\":404,\"message\":\"no model m\",\"status\":\"NOT_FOUND\"}}");
     hr_response_free(&res);
     hr_buf b = HR_BUF_INIT;
-    assert_int_equal(hr_error_json(&b, HR_PROVIDER_GEMINI, "invalid_request_error", NULL, "bad"), 0);
+    assert_int_equal(hr_api_gemini.error_json(&b, 400, "invalid_request_error", NULL, "bad"), 0);
     assert_string_equal(b.data, "{\"error\":{\"code\":400,\"message\":\"bad\",\"status\":\"INVALID_ARGUMENT\"}}");
     hr_buf_free(&b);
     hr_usage u = HR_USAGE_INIT; /* Gemini usage: cached prompt tokens apart, thoughts as output */
@@ -200,42 +221,34 @@ static void google_error_shape(void **state)
 static void api_paths(void **state)
 {
     (void)state;
-    hr_api_path ap;
-    assert_int_equal(hr_api_path_match("POST", "/v1beta/models/gemini-2.0-flash:generateContent", &ap), 1);
-    assert_true(ap.compressible && ap.shape == HR_SHAPE_GEMINI && ap.base == HR_BASE_GEMINI &&
-                ap.errors == HR_PROVIDER_GEMINI);
-    assert_int_equal(hr_api_path_match("GET", "/v1beta/models/gemini-2.0-flash:generateContent", &ap), 1);
-    assert_false(ap.compressible);
-    assert_int_equal(hr_api_path_match("POST", "/v1beta/models/g:countTokens", &ap), 1);
-    assert_false(ap.compressible);
-    assert_int_equal(hr_api_path_match("POST", "/v1/models/ft:gpt-4o:org:x", &ap), 0); /* OpenAI's */
-    assert_int_equal(hr_api_path_match("GET", "/v1/models", &ap), 0);
-    assert_int_equal(hr_api_path_match("POST", "/v1/projects/p/locations/us-east5/publishers/anthropic/models/"
-                                               "claude:streamRawPredict", &ap), 1);
-    assert_true(ap.compressible && ap.shape == HR_SHAPE_ANTHROPIC_MESSAGES && ap.base == HR_BASE_VERTEX &&
-                ap.errors == HR_PROVIDER_ANTHROPIC);
-    assert_int_equal(hr_api_path_match("POST", "/v1beta1/projects/p/locations/global/publishers/google/models/"
-                                               "g:generateContent", &ap), 1);
-    assert_true(ap.compressible && ap.shape == HR_SHAPE_GEMINI && ap.base == HR_BASE_VERTEX);
-    assert_int_equal(hr_api_path_match("POST", "/openai/deployments/d1/chat/completions", &ap), 1);
-    assert_true(ap.compressible && ap.shape == HR_SHAPE_OPENAI_CHAT && ap.base == HR_BASE_AZURE &&
-                ap.errors == HR_PROVIDER_OPENAI);
-    assert_int_equal(hr_api_path_match("POST", "/openai/v1/responses", &ap), 1);
-    assert_true(ap.compressible && ap.shape == HR_SHAPE_OPENAI_RESPONSES);
-    assert_int_equal(hr_api_path_match("POST", "/openai/deployments//chat/completions", &ap), 1);
-    assert_false(ap.compressible);
-    assert_int_equal(hr_api_path_match("POST", "/v1/chat/completions", &ap), 0);
+    const hr_api *a = hr_api_for_route("POST", "/v1beta/models/gemini-2.0-flash:generateContent");
+    assert_ptr_equal(a, &hr_api_gemini);
+    assert_ptr_equal(hr_api_for_route("POST", "/v1beta/models/g:streamGenerateContent"), &hr_api_gemini);
+    assert_null(hr_api_for_route("GET", "/v1beta/models/gemini-2.0-flash:generateContent"));
+    assert_null(hr_api_for_route("POST", "/v1beta/models/g:countTokens"));
+    assert_ptr_equal(hr_api_for_path("/v1beta/models/g:countTokens"), &hr_api_gemini);
+    assert_null(hr_api_for_route("POST", "/v1/models/ft:gpt-4o:org:x")); /* OpenAI's */
+    assert_ptr_equal(hr_api_for_route("POST", "/v1/projects/p/locations/us-east5/publishers/anthropic/"
+                                              "models/claude:streamRawPredict"), &hr_api_vertex_anthropic);
+    assert_ptr_equal(hr_api_for_route("POST", "/v1beta1/projects/p/locations/global/publishers/google/"
+                                              "models/g:generateContent"), &hr_api_vertex_gemini);
+    assert_ptr_equal(hr_api_for_path("/v1/projects/p/locations/l/operations/x"), &hr_api_vertex_gemini);
+    assert_ptr_equal(hr_api_for_route("POST", "/openai/deployments/d1/chat/completions"), &hr_api_azure_chat);
+    assert_ptr_equal(hr_api_for_route("POST", "/openai/v1/responses"), &hr_api_azure_responses);
+    assert_null(hr_api_for_route("POST", "/openai/deployments//chat/completions"));
+    assert_ptr_equal(hr_api_for_path("/openai/deployments//chat/completions"), &hr_api_azure_chat);
+    assert_ptr_equal(hr_api_for_route("POST", "/v1/chat/completions"), &hr_api_openai_chat);
 
     hr_proxy_config c;
     hr_proxy_config_defaults(&c);
     hr_proxy_config_set_current(&c);
     char url[256];
     const char *why = NULL;
-    assert_int_equal(hr_api_base_url(HR_BASE_VERTEX, "/v1/projects/p/locations/us-east5/x", url, sizeof url, &why), 0);
+    assert_int_equal(hr_upstream_base_url("vertex", "/v1/projects/p/locations/us-east5/x", url, sizeof url, &why), 0);
     assert_string_equal(url, "https://us-east5-aiplatform.googleapis.com");
-    assert_int_equal(hr_api_base_url(HR_BASE_VERTEX, "/v1/projects/p/locations/global/x", url, sizeof url, &why), 0);
+    assert_int_equal(hr_upstream_base_url("vertex", "/v1/projects/p/locations/global/x", url, sizeof url, &why), 0);
     assert_string_equal(url, "https://aiplatform.googleapis.com");
-    assert_int_equal(hr_api_base_url(HR_BASE_VERTEX, "/v1/projects/p/locations/eu/x", url, sizeof url, &why), 0);
+    assert_int_equal(hr_upstream_base_url("vertex", "/v1/projects/p/locations/eu/x", url, sizeof url, &why), 0);
     assert_string_equal(url, "https://aiplatform.eu.rep.googleapis.com");
     /* a location that is not a region name never becomes part of a host */
     const char *bad[] = {"/v1/projects/p/locations/evil.com%2f/x", "/v1/projects/p/locations/a.b/x",
@@ -243,17 +256,17 @@ static void api_paths(void **state)
                          "/v1/projects/p/locations/x@y/x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         why = NULL;
-        if (hr_api_base_url(HR_BASE_VERTEX, bad[i], url, sizeof url, &why) == 0)
+        if (hr_upstream_base_url("vertex", bad[i], url, sizeof url, &why) == 0)
             fail_msg("derived %s from %s", url, bad[i]);
         assert_non_null(why);
     }
-    assert_int_equal(hr_api_base_url(HR_BASE_AZURE, "/openai/v1/responses", url, sizeof url, &why), -1);
+    assert_int_equal(hr_upstream_base_url("azure", "/openai/v1/responses", url, sizeof url, &why), -1);
     assert_non_null(strstr(why, "--azure-api-url"));
-    assert_int_equal(hr_api_base_url(HR_BASE_GEMINI, "/v1beta/x", url, sizeof url, &why), 0);
+    assert_int_equal(hr_upstream_base_url("gemini", "/v1beta/x", url, sizeof url, &why), 0);
     assert_string_equal(url, "https://generativelanguage.googleapis.com");
     strcpy(c.vertex_url, "https://proxy.example");
     hr_proxy_config_set_current(&c);
-    assert_int_equal(hr_api_base_url(HR_BASE_VERTEX, "/v1/projects/p/locations/us-east5/x", url, sizeof url, &why), 0);
+    assert_int_equal(hr_upstream_base_url("vertex", "/v1/projects/p/locations/us-east5/x", url, sizeof url, &why), 0);
     assert_string_equal(url, "https://proxy.example");
 }
 
