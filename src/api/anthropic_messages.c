@@ -122,6 +122,22 @@ static const hr_api_usage_field USAGE[] = {
 
 static const char *const AUTH_HEADERS[] = {"x-api-key", "anthropic-version", NULL};
 
+/* What the rows of this API share (all but route and provider). */
+#define MESSAGES_HOOKS \
+    .error_json = error_json, \
+    .error_event = error_event, \
+    .overloaded_type = "overloaded_error", \
+    .too_large_type = "request_too_large", \
+    .conversation_key = "messages", \
+    .system_key = "system", \
+    .walk = walk, \
+    .image_part = image_part, \
+    .tool_definition = tool_definition, \
+    .tool_name = tool_name, \
+    .find_calls = find_calls, \
+    .followup_items = followup_items, \
+    .usage_fields = USAGE
+
 const hr_api hr_api_anthropic_messages = {
     .name = "anthropic",
     .label = "messages",
@@ -131,19 +147,7 @@ const hr_api hr_api_anthropic_messages = {
     .owns_prefix = "/v1/messages",
     .auth_headers = AUTH_HEADERS,
     .bearer_prefix = "sk-ant-",
-    .error_json = error_json,
-    .error_event = error_event,
-    .overloaded_type = "overloaded_error",
-    .too_large_type = "request_too_large",
-    .conversation_key = "messages",
-    .system_key = "system",
-    .walk = walk,
-    .image_part = image_part,
-    .tool_definition = tool_definition,
-    .tool_name = tool_name,
-    .find_calls = find_calls,
-    .followup_items = followup_items,
-    .usage_fields = USAGE,
+    MESSAGES_HOOKS,
 };
 
 static int match_vertex(const char *method, const char *path)
@@ -162,17 +166,5 @@ const hr_api hr_api_vertex_anthropic = {
     .provider = "vertex",
     .method = "POST",
     .match = match_vertex,
-    .error_json = error_json,
-    .error_event = error_event,
-    .overloaded_type = "overloaded_error",
-    .too_large_type = "request_too_large",
-    .conversation_key = "messages",
-    .system_key = "system",
-    .walk = walk,
-    .image_part = image_part,
-    .tool_definition = tool_definition,
-    .tool_name = tool_name,
-    .find_calls = find_calls,
-    .followup_items = followup_items,
-    .usage_fields = USAGE,
+    MESSAGES_HOOKS,
 };

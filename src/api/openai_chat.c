@@ -170,26 +170,30 @@ static const hr_api_usage_field USAGE[] = {
     {"total_tokens", offsetof(hr_api_usage, total)},
     {NULL, 0}};
 
+/* What the rows of this API share (all but route and provider). */
+#define CHAT_HOOKS \
+    .error_json = hr_api_openai_error_json, \
+    .error_event = error_event, \
+    .overloaded_type = "server_error", \
+    .too_large_type = "invalid_request_error", \
+    .conversation_key = "messages", \
+    .walk = walk, \
+    .image_part = image_part, \
+    .stream_request = stream_request, \
+    .tool_definition = tool_definition, \
+    .tool_name = tool_name, \
+    .tool_offer_blocked = tool_offer_blocked, \
+    .find_calls = find_calls, \
+    .followup_items = followup_items, \
+    .usage_fields = USAGE
+
 const hr_api hr_api_openai_chat = {
     .name = "openai",
     .label = "chat_completions",
     .provider = "openai",
     .method = "POST",
     .path = "/v1/chat/completions",
-    .error_json = hr_api_openai_error_json,
-    .error_event = error_event,
-    .overloaded_type = "server_error",
-    .too_large_type = "invalid_request_error",
-    .conversation_key = "messages",
-    .walk = walk,
-    .image_part = image_part,
-    .stream_request = stream_request,
-    .tool_definition = tool_definition,
-    .tool_name = tool_name,
-    .tool_offer_blocked = tool_offer_blocked,
-    .find_calls = find_calls,
-    .followup_items = followup_items,
-    .usage_fields = USAGE,
+    CHAT_HOOKS,
 };
 
 static int match_azure(const char *method, const char *path)
@@ -205,18 +209,5 @@ const hr_api hr_api_azure_chat = {
     .method = "POST",
     .match = match_azure,
     .owns_prefix = "/openai/",
-    .error_json = hr_api_openai_error_json,
-    .error_event = error_event,
-    .overloaded_type = "server_error",
-    .too_large_type = "invalid_request_error",
-    .conversation_key = "messages",
-    .walk = walk,
-    .image_part = image_part,
-    .stream_request = stream_request,
-    .tool_definition = tool_definition,
-    .tool_name = tool_name,
-    .tool_offer_blocked = tool_offer_blocked,
-    .find_calls = find_calls,
-    .followup_items = followup_items,
-    .usage_fields = USAGE,
+    CHAT_HOOKS,
 };

@@ -108,6 +108,23 @@ static const hr_api_usage_field USAGE[] = {
     {"total_tokens", offsetof(hr_api_usage, total)},
     {NULL, 0}};
 
+/* What the rows of this API share (all but route and provider). */
+#define RESPONSES_HOOKS \
+    .error_json = hr_api_openai_error_json, \
+    .error_event = error_event, \
+    .overloaded_type = "server_error", \
+    .too_large_type = "invalid_request_error", \
+    .conversation_key = "input", \
+    .system_key = "instructions", \
+    .conversation_may_be_string = 1, \
+    .walk = walk, \
+    .image_part = image_part, \
+    .tool_definition = tool_definition, \
+    .tool_name = tool_name, \
+    .find_calls = find_calls, \
+    .followup_items = followup_items, \
+    .usage_fields = USAGE
+
 const hr_api hr_api_openai_responses = {
     .name = "responses",
     .label = "responses",
@@ -115,20 +132,7 @@ const hr_api hr_api_openai_responses = {
     .method = "POST",
     .path = "/v1/responses",
     .owns_prefix = "/v1/responses",
-    .error_json = hr_api_openai_error_json,
-    .error_event = error_event,
-    .overloaded_type = "server_error",
-    .too_large_type = "invalid_request_error",
-    .conversation_key = "input",
-    .system_key = "instructions",
-    .conversation_may_be_string = 1,
-    .walk = walk,
-    .image_part = image_part,
-    .tool_definition = tool_definition,
-    .tool_name = tool_name,
-    .find_calls = find_calls,
-    .followup_items = followup_items,
-    .usage_fields = USAGE,
+    RESPONSES_HOOKS,
 };
 
 /* Azure OpenAI's Responses: /openai/v1/responses, /openai/deployments/{d}/responses (the
@@ -145,18 +149,5 @@ const hr_api hr_api_azure_responses = {
     .provider = "azure",
     .method = "POST",
     .match = match_azure,
-    .error_json = hr_api_openai_error_json,
-    .error_event = error_event,
-    .overloaded_type = "server_error",
-    .too_large_type = "invalid_request_error",
-    .conversation_key = "input",
-    .system_key = "instructions",
-    .conversation_may_be_string = 1,
-    .walk = walk,
-    .image_part = image_part,
-    .tool_definition = tool_definition,
-    .tool_name = tool_name,
-    .find_calls = find_calls,
-    .followup_items = followup_items,
-    .usage_fields = USAGE,
+    RESPONSES_HOOKS,
 };
