@@ -298,6 +298,30 @@ static int anthropic_event(hr_ccr_stream *s, const char *event, const char *data
 /* Tool calls reuse the block slots by tool_calls index: start = id, signature = function
  * name, text = the arguments as streamed. */
 
+/* A stream's usage object (keys: input, output, total; cumulative within a round): on
+ * continuation rounds each number gets the earlier rounds added (edits into e, their text
+ * in nums); the round's input and output are remembered. Returns the edits written. */
+static size_t summed_usage(hr_ccr_stream *s, const hr_json_doc *d, uint32_t usage,
+                           const char *const keys[3], hr_json_edit *e, char nums[][24])
+{
+    if (usage == HR_JSON_NONE || d->nodes[usage].type != HR_JSON_OBJECT)
+        return 0;
+    long long add[3] = {s->in_prev, s->out_prev, s->in_prev + s->out_prev};
+    int64_t v[3] = {0, 0, 0};
+    size_t n = 0;
+    for (int k = 0; k < 3; k++) {
+        uint32_t node = hr_json_get(d, usage, keys[k]);
+        if (hr_json_int64(d, node, &v[k]) != 0 || !s->round)
+            continue;
+        int w = snprintf(nums[n], 24, "%lld", (long long)v[k] + add[k]);
+        e[n] = (hr_json_edit){d->nodes[node].start, d->nodes[node].end, nums[n], (size_t)w};
+        n++;
+    }
+    s->in_round = v[0];
+    s->out_round = v[1];
+    return n;
+}
+
 static int chat_event(hr_ccr_stream *s, const char *event, const char *data, size_t len,
                       hr_buf *out)
 {
@@ -363,23 +387,8 @@ static int chat_event(hr_ccr_stream *s, const char *event, const char *data, siz
     if (s->round && id != HR_JSON_NONE && s->chat_id[0] &&
         hr_json_write_string(&quoted_id, s->chat_id, strlen(s->chat_id)) == 0)
         e[n++] = (hr_json_edit){d.nodes[id].start, d.nodes[id].end, quoted_id.data, quoted_id.len};
-    uint32_t usage = hr_json_get(&d, 0, "usage");
-    if (usage != HR_JSON_NONE && d.nodes[usage].type == HR_JSON_OBJECT) {
-        static const char *const keys[3] = {"prompt_tokens", "completion_tokens", "total_tokens"};
-        long long add[3] = {s->in_prev, s->out_prev, s->in_prev + s->out_prev};
-        int64_t v[3] = {0, 0, 0};
-        for (int k = 0; k < 3; k++) {
-            uint32_t node = hr_json_get(&d, usage, keys[k]);
-            if (hr_json_int64(&d, node, &v[k]) != 0)
-                continue;
-            if (s->round) {
-                int w = snprintf(nums[k], sizeof nums[k], "%lld", (long long)v[k] + add[k]);
-                e[n++] = (hr_json_edit){d.nodes[node].start, d.nodes[node].end, nums[k], (size_t)w};
-            }
-        }
-        s->in_round = v[0];
-        s->out_round = v[1];
-    }
+    static const char *const keys[3] = {"prompt_tokens", "completion_tokens", "total_tokens"};
+    n += summed_usage(s, &d, hr_json_get(&d, 0, "usage"), keys, e + n, nums);
     hr_buf tmp = HR_BUF_INIT;
     int rc = hr_json_splice(data, len, e, n, &tmp);
     if (rc == 0)
@@ -542,25 +551,8 @@ static int gemini_event(hr_ccr_stream *s, const char *event, const char *data, s
     }
     hr_json_edit e[3];
     char nums[3][24];
-    size_t n = 0;
-    uint32_t usage = hr_json_get(&d, 0, "usageMetadata");
     static const char *const keys[3] = {"promptTokenCount", "candidatesTokenCount", "totalTokenCount"};
-    long long add[3] = {s->in_prev, s->out_prev, s->in_prev + s->out_prev};
-    int64_t v[3] = {0, 0, 0};
-    for (int k = 0; usage != HR_JSON_NONE && k < 3; k++) {
-        uint32_t node = hr_json_get(&d, usage, keys[k]);
-        if (hr_json_int64(&d, node, &v[k]) != 0)
-            continue;
-        if (s->round) {
-            int w = snprintf(nums[n], sizeof nums[n], "%lld", (long long)v[k] + add[k]);
-            e[n] = (hr_json_edit){d.nodes[node].start, d.nodes[node].end, nums[n], (size_t)w};
-            n++;
-        }
-    }
-    if (usage != HR_JSON_NONE) { /* cumulative within the round: the latest counts */
-        s->in_round = v[0];
-        s->out_round = v[1];
-    }
+    size_t n = summed_usage(s, &d, hr_json_get(&d, 0, "usageMetadata"), keys, e, nums);
     hr_buf tmp = HR_BUF_INIT;
     int rc = hr_json_splice(data, len, e, n, &tmp);
     if (rc == 0)
