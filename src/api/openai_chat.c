@@ -56,8 +56,7 @@ static void walk(const hr_json_doc *d, uint32_t messages, const hr_api_visitor *
         else if (hr_api_member_is(d, m, "role", "assistant")) {
             uint32_t calls = hr_json_get(d, m, "tool_calls");
             if (calls != HR_JSON_NONE && d->nodes[calls].type == HR_JSON_ARRAY)
-                for (uint32_t t = d->nodes[calls].first_child; t != HR_JSON_NONE;
-                     t = d->nodes[t].next)
+                HR_JSON_FOREACH(d, calls, t)
                     v->tool_call(v->user, hr_json_get(d, t, "id"),
                                  hr_json_get(d, hr_json_get(d, t, "function"), "name"));
         } else if (hr_api_member_is(d, m, "role", "tool")) {
@@ -137,7 +136,7 @@ static int find_calls(const hr_json_doc *d, hr_api_calls *calls)
     uint32_t tcs = msg != HR_JSON_NONE ? hr_json_get(d, msg, "tool_calls") : HR_JSON_NONE;
     if (tcs == HR_JSON_NONE || d->nodes[tcs].type != HR_JSON_ARRAY)
         return 0;
-    for (uint32_t t = d->nodes[tcs].first_child; t != HR_JSON_NONE; t = d->nodes[t].next) {
+    HR_JSON_FOREACH(d, tcs, t) {
         uint32_t fn = hr_json_get(d, t, "function");
         if (fn != HR_JSON_NONE && hr_json_string_eq(d, hr_json_get(d, fn, "name"), HR_API_TOOL_NAME)) {
             if (hr_api_add_call(calls, d, hr_json_get(d, t, "id"), hr_json_get(d, fn, "arguments"), 1) < 0)

@@ -8,6 +8,7 @@
 #include "sys/clock.h"
 #include "sys/hash.h"
 #include "sys/log.h"
+#include "sys/parse.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -57,23 +58,10 @@ const char *hr_ccr_backend_name(hr_ccr_backend b)
     }
 }
 
-static int parse_unsigned(const char *s, unsigned long long max, unsigned long long *out)
-{
-    if (!s || !*s || *s == '-')
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int set_option(hr_ccr_config *c, const char *name, const char *val, char *err,
                       size_t errlen)
 {
-    unsigned long long v;
+    uint64_t v;
     if (!strcmp(name, "ccr-backend")) {
         if (hr_ccr_backend_parse(val, &c->backend) == 0)
             return 0;
@@ -81,7 +69,7 @@ static int set_option(hr_ccr_config *c, const char *name, const char *val, char 
         return -1;
     }
     if (!strcmp(name, "ccr-ttl")) {
-        if (parse_unsigned(val, 30ULL * 24 * 3600, &v) == 0 && v > 0) {
+        if (hr_parse_u64(val, 30ULL * 24 * 3600, &v) == 0 && v > 0) {
             c->ttl_seconds = (unsigned)v;
             return 0;
         }
@@ -89,7 +77,7 @@ static int set_option(hr_ccr_config *c, const char *name, const char *val, char 
         return -1;
     }
     if (!strcmp(name, "ccr-max-bytes")) {
-        if (parse_unsigned(val, (unsigned long long)SIZE_MAX, &v) == 0 && v >= 4096) {
+        if (hr_parse_u64(val, SIZE_MAX, &v) == 0 && v >= 4096) {
             c->max_bytes = (size_t)v;
             return 0;
         }
@@ -209,7 +197,7 @@ int hr_ccr_put(hr_ccr_store *s, const char *tenant, const char *hash, const void
                size_t len, unsigned ttl_seconds)
 {
     atomic_fetch_add(&s->puts, 1);
-    if (!hr_ccr_tenant_valid(tenant) || !hash ||
+    if (!hr_tenant_valid(tenant) || !hash ||
         !hr_content_hash_valid(hash, strlen(hash)) || (!data && len)) {
         atomic_fetch_add(&s->put_failures, 1);
         return -1;
@@ -230,7 +218,7 @@ unsigned hr_ccr_store_ttl(const hr_ccr_store *s) { return s->ttl_seconds; }
 hr_ccr_status hr_ccr_get(hr_ccr_store *s, const char *tenant, const char *hash, hr_buf *out)
 {
     atomic_fetch_add(&s->gets, 1);
-    if (!hash || !hr_content_hash_valid(hash, strlen(hash)) || !hr_ccr_tenant_valid(tenant))
+    if (!hash || !hr_content_hash_valid(hash, strlen(hash)) || !hr_tenant_valid(tenant))
         return HR_CCR_INVALID;
     char err[160] = "";
     hr_ccr_status st = s->ops->get(s->self, tenant, hash, out, err, sizeof err);
@@ -274,46 +262,7 @@ int hr_ccr_stats_json(const hr_ccr_stats *st, hr_buf *out)
                          (long long)st->bytes);
 }
 
-void hr_ccr_tenant_derive(const char *credential, size_t len, char out[HR_CCR_TENANT_MAX + 1])
-{
-    /* The prefix separates tenant keys from any other SHA-256 of the same credential. */
-    static const char domain[] = "headroom-tenant:";
-    if (!credential || !len) {
-        credential = HR_CCR_NO_CREDENTIAL;
-        len = sizeof HR_CCR_NO_CREDENTIAL - 1;
-    }
-    hr_sha256_ctx h;
-    uint8_t digest[32];
-    hr_sha256_init(&h);
-    hr_sha256_update(&h, domain, sizeof domain - 1);
-    hr_sha256_update(&h, credential, len);
-    hr_sha256_final(&h, digest);
-    hr_hex(digest, HR_CCR_TENANT_DERIVED_HEX / 2, out);
-}
-
-void hr_ccr_tenant_for_header(const char *value, char out[HR_CCR_TENANT_MAX + 1])
-{
-    if (value && !strncasecmp(value, "bearer", 6) && (value[6] == ' ' || value[6] == '\t')) {
-        const char *key = value + 6;
-        while (*key == ' ' || *key == '\t')
-            key++;
-        if (hr_ccr_tenant_for_key(key, 1, out) == 0)
-            return;
-    }
-    hr_ccr_tenant_derive(value, value ? strlen(value) : 0, out);
-}
-
-int hr_ccr_tenant_for_key(const char *key, int as_bearer, char out[HR_CCR_TENANT_MAX + 1])
-{
-    char header[4096 + 8];
-    int n = snprintf(header, sizeof header, "%s%s", as_bearer ? "Bearer " : "", key);
-    if (n < 0 || (size_t)n >= sizeof header)
-        return -1;
-    hr_ccr_tenant_derive(header, (size_t)n, out);
-    return 0;
-}
-
-int hr_ccr_tenant_arg(int argc, char **argv, int *i, char out[HR_CCR_TENANT_MAX + 1],
+int hr_ccr_tenant_arg(int argc, char **argv, int *i, char out[HR_TENANT_MAX + 1],
                       char *err, size_t errlen)
 {
     const char *a = argv[*i];
@@ -328,11 +277,11 @@ int hr_ccr_tenant_arg(int argc, char **argv, int *i, char out[HR_CCR_TENANT_MAX 
     const char *v = argv[*i + 1];
     *i += 1;
     if (tenant) {
-        if (!hr_ccr_tenant_valid(v)) {
+        if (!hr_tenant_valid(v)) {
             snprintf(err, errlen, "--tenant must be 1-64 characters of [0-9a-z]");
             return -1;
         }
-        snprintf(out, HR_CCR_TENANT_MAX + 1, "%s", v);
+        snprintf(out, HR_TENANT_MAX + 1, "%s", v);
         return 1;
     }
     const char *secret = getenv(v);
@@ -340,22 +289,10 @@ int hr_ccr_tenant_arg(int argc, char **argv, int *i, char out[HR_CCR_TENANT_MAX 
         snprintf(err, errlen, "%s: environment variable %s is empty or unset", a, v);
         return -1;
     }
-    if (hr_ccr_tenant_for_key(secret, bearer, out) < 0) {
+    if (hr_tenant_for_key(secret, bearer, out) < 0) {
         snprintf(err, errlen, "%s: the key in %s is too long", a, v);
         return -1;
     }
     return 1;
 }
 
-int hr_ccr_tenant_valid(const char *s)
-{
-    if (!s)
-        return 0;
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char ch = s[n];
-        if (n >= HR_CCR_TENANT_MAX || !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z')))
-            return 0;
-    }
-    return n > 0;
-}

@@ -12,7 +12,7 @@
 
 static int defines_retrieve_tool(const hr_api *api, const hr_json_doc *d, uint32_t tools)
 {
-    for (uint32_t t = d->nodes[tools].first_child; t != HR_JSON_NONE; t = d->nodes[t].next)
+    HR_JSON_FOREACH(d, tools, t)
         if (hr_json_string_eq(d, api->tool_name(d, t), HR_CCR_TOOL_NAME))
             return 1;
     return 0;
@@ -24,7 +24,7 @@ static int defines_retrieve_tool(const hr_api *api, const hr_json_doc *d, uint32
 static uint32_t chosen_tool_name(const hr_json_doc *d, uint32_t tc)
 {
     uint32_t fn = hr_json_get(d, tc, "function");
-    if (fn != HR_JSON_NONE && d->nodes[fn].type == HR_JSON_OBJECT)
+    if (hr_json_is(d, fn, HR_JSON_OBJECT))
         return hr_json_get(d, fn, "name");
     return hr_json_get(d, tc, "name");
 }

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/conf_edit.h"
 #include "cli/proxy_ctl.h"
+#include "sys/parse.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -46,9 +47,8 @@ static void usage(FILE *out, const char *cmd)
 
 static int parse_port(const char *s, int *out)
 {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < 1 || v > 65535)
+    long v;
+    if (hr_parse_long(s, 1, 65535, &v) != 0)
         return -1;
     *out = (int)v;
     return 0;

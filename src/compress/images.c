@@ -15,6 +15,7 @@
 #include "sys/base64.h"
 #include "sys/clock.h"
 #include "sys/log.h"
+#include "sys/parse.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -37,17 +38,10 @@ void hr_image_config_default(hr_image_config *c)
 
 static int env_long(const char *name, long lo, long hi, long *v, char *err, size_t errlen)
 {
-    const char *s = getenv(name);
-    if (!s || !*s)
-        return 0;
-    char *end;
-    long x = strtol(s, &end, 10);
-    if (*end || x < lo || x > hi) {
-        snprintf(err, errlen, "%s=%s: expected an integer in %ld..%ld", name, s, lo, hi);
-        return -1;
-    }
-    *v = x;
-    return 1;
+    int rc = hr_env_long(name, lo, hi, v);
+    if (rc < 0)
+        snprintf(err, errlen, "%s=%s: expected an integer in %ld..%ld", name, getenv(name), lo, hi);
+    return rc;
 }
 
 int hr_image_config_from_env(hr_image_config *c, char *err, size_t errlen)

@@ -146,16 +146,6 @@ static hr_ccr_store *pipeline_store(hr_pipeline *p)
     return p->store_choice == HR_PIPELINE_STORE_GIVEN ? p->store : hr_ccr_process_store();
 }
 
-/* The tenant originals are stored under: the request's, or for none the tenant the routes
- * derive for a request without a credential. Writes into out (HR_CCR_TENANT_MAX + 1). */
-static const char *effective_tenant(const char *tenant, char *out)
-{
-    if (tenant && *tenant)
-        return tenant;
-    hr_ccr_tenant_derive(NULL, 0, out);
-    return out;
-}
-
 /* Stores the original of a compressed span under its content hash. -1 when no store is
  * available or the put fails: the caller then forwards the original. */
 static int store_original(hr_pipeline *p, const char *tenant, const char *hash,
@@ -164,8 +154,8 @@ static int store_original(hr_pipeline *p, const char *tenant, const char *hash,
     hr_ccr_store *s = pipeline_store(p);
     if (!s)
         return -1;
-    char derived[HR_CCR_TENANT_MAX + 1];
-    return hr_ccr_put(s, effective_tenant(tenant, derived), hash, data, len, 0);
+    char derived[HR_TENANT_MAX + 1];
+    return hr_ccr_put(s, hr_tenant_or_anonymous(tenant, derived), hash, data, len, 0);
 }
 
 /* ---- one text ------------------------------------------------------------------------- */
@@ -302,7 +292,7 @@ typedef struct request_run {
     hr_json_doc doc;
     hr_policy_scan scan;
     char model[128];
-    char tenant[HR_CCR_TENANT_MAX + 1];   /* effective tenant (see effective_tenant) */
+    char tenant[HR_TENANT_MAX + 1];   /* effective tenant (hr_tenant_or_anonymous) */
     char session[HR_SESSION_KEY_MAX + 1];
     uint32_t prefix;
     double deadline;
@@ -489,8 +479,8 @@ static int run_request(request_run *r)
         snprintf(r->model, sizeof r->model, "%s", m.data);
     hr_buf_free(&m);
     count_tokens(r->model, "", 0, &r->out->counter); /* names the counter even on replays */
-    char derived[HR_CCR_TENANT_MAX + 1];
-    snprintf(r->tenant, sizeof r->tenant, "%s", effective_tenant(r->in->tenant, derived));
+    char derived[HR_TENANT_MAX + 1];
+    snprintf(r->tenant, sizeof r->tenant, "%s", hr_tenant_or_anonymous(r->in->tenant, derived));
     if (session_key(r) != 0)
         return -1;
     int cache_mode = r->p->cfg.mode == HR_MODE_CACHE;

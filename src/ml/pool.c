@@ -8,7 +8,11 @@
  */
 #include "ml/pool.h"
 
+#include "sys/assert.h"
+#include "sys/parse.h"
+
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -58,13 +62,8 @@ static size_t page_size(void)
 
 int hr_ml_pool_env_threads(void)
 {
-    const char *s = getenv("HEADROOM_ML_THREADS");
-    if (!s || !*s)
-        return 1;
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v < 1)
+    long v;
+    if (hr_env_long("HEADROOM_ML_THREADS", 1, LONG_MAX, &v) != 1)
         return 1;
     return v > HR_ML_POOL_MAX_THREADS ? HR_ML_POOL_MAX_THREADS : (int)v;
 }
@@ -86,6 +85,7 @@ static void run_range(hr_ml_range_fn fn, void *ctx, size_t begin, size_t end)
  * returns with it held. */
 static void drain_job_locked(void)
 {
+    HR_ASSERT_HELD(&g_pool.lock);
     while (g_pool.busy && g_pool.job.next_chunk < g_pool.job.nchunks) {
         pool_job j = g_pool.job;
         size_t c = g_pool.job.next_chunk++;

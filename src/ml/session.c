@@ -13,10 +13,13 @@
 #include "ml/encoder.h"
 #include "ml/pool.h"
 #include "ml/wordpiece.h"
+#include "sys/assert.h"
 #include "sys/clock.h"
 #include "sys/log.h"
+#include "sys/parse.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -71,15 +74,8 @@ static struct timespec mono_deadline(int64_t at_ms)
 
 static long env_long(const char *name, long dflt)
 {
-    const char *s = getenv(name);
-    if (!s || !*s)
-        return dflt;
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v < 0)
-        return dflt;
-    return v;
+    long v;
+    return hr_env_long(name, 0, LONG_MAX, &v) == 1 ? v : dflt;
 }
 
 static int init_mono_cond(pthread_cond_t *cv)
@@ -147,6 +143,7 @@ static void unload_if_idle(hr_ml_session *s)
  * *next_ms = earliest future deadline; *watching = some session needs the reaper. */
 static hr_ml_session *reaper_scan_locked(int64_t now, int64_t *next_ms, int *watching)
 {
+    HR_ASSERT_HELD(&g_reg.lock);
     *next_ms = INT64_MAX;
     *watching = 0;
     for (hr_ml_session *s = g_reg.head; s; s = s->next) {
@@ -220,6 +217,7 @@ static void reaper_kick(void)
 
 static int any_session_loaded_locked(void)
 {
+    HR_ASSERT_HELD(&g_reg.lock);
     for (hr_ml_session *s = g_reg.head; s; s = s->next) {
         pthread_mutex_lock(&s->lock);
         int loaded = s->state != HR_ML_UNLOADED;
@@ -414,6 +412,7 @@ void hr_ml_session_close(hr_ml_session *s)
  * forever. 0 on success, -1 on timeout. */
 static int claim_locked(hr_ml_session *s, int64_t deadline_ms)
 {
+    HR_ASSERT_HELD(&s->lock);
     while (s->in_use) {
         if (deadline_ms < 0) {
             pthread_cond_wait(&s->cv, &s->lock);
@@ -430,6 +429,7 @@ static int claim_locked(hr_ml_session *s, int64_t deadline_ms)
 
 static void release_locked(hr_ml_session *s)
 {
+    HR_ASSERT_HELD(&s->lock);
     s->in_use = 0;
     pthread_cond_broadcast(&s->cv);
 }

@@ -68,7 +68,7 @@ int hr_ccrw_resolve_buffered(const hr_ccrw_origin *o, hr_buf *body, int *status,
                              double *upstream_ms)
 {
     hr_ccr_store *store = hr_ccr_process_store();
-    if (*status != 200 || !body->data || !store)
+    if (*status != 200 || !body->len || !store)
         return 0;
     buffered_round br = {o, upstream_ms};
     hr_buf final = HR_BUF_INIT;
@@ -107,7 +107,7 @@ struct hr_ccrw_stream {
     int refused;      /* the rewriter refused a held turn: end with the error event */
     hr_ccr_store *store; /* the process's; open until after the drain, so for every read */
     const hr_api *api; /* also for the error event */
-    char tenant[HR_CCR_TENANT_MAX + 1];
+    char tenant[HR_TENANT_MAX + 1];
     hr_ccrw_connect_fn connect;
     hr_http_exchange *ex;
     hr_req_ctx *ctx;

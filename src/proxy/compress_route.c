@@ -153,7 +153,7 @@ int hr_route_compress(const hr_request *req, hr_response *res)
     }
     hr_pipeline *proc = hr_pipeline_process(), *p = proc;
     uint32_t cfg = hr_json_get(&d, 0, "config");
-    if (cfg != HR_JSON_NONE && d.nodes[cfg].type == HR_JSON_OBJECT && proc) {
+    if (hr_json_is(&d, cfg, HR_JSON_OBJECT) && proc) {
         hr_pipeline_config c;
         char err[160];
         hr_pipeline_config_of(proc, &c);

@@ -3,6 +3,7 @@
 #include "proxy/config.h"
 
 #include "http/base_url.h"
+#include "sys/parse.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -150,28 +151,6 @@ int hr_normalize_upstream_url(const char *url, char *out, size_t outlen)
     return 0;
 }
 
-static int parse_long(const char *s, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_bool(const char *s, int *out)
-{
-    if (!strcasecmp(s, "1") || !strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on"))
-        *out = 1;
-    else if (!strcasecmp(s, "0") || !strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off"))
-        *out = 0;
-    else
-        return -1;
-    return 0;
-}
-
 static int apply(hr_proxy_config *c, const option *o, const char *v, const char *source,
                  char *err, size_t errlen)
 {
@@ -196,7 +175,7 @@ static int apply(hr_proxy_config *c, const option *o, const char *v, const char 
         strcpy(field, v);
         return 0;
     case T_INT:
-        ok = parse_long(v, 0, 1000000000L, &n) == 0;
+        ok = hr_parse_long(v, 0, 1000000000L, &n) == 0;
         if (ok && o->offset == OFF(port))
             ok = n <= 65535;
         if (ok && o->offset == OFF(retry_attempts))
@@ -216,24 +195,21 @@ static int apply(hr_proxy_config *c, const option *o, const char *v, const char 
         }
         break;
     case T_SECONDS_MS: {
-        char *end;
-        double s = strtod(v, &end);
-        ok = end != v && !*end && s > 0 && s <= 86400;
+        double s;
+        ok = hr_parse_double(v, &s) == 0 && s > 0 && s <= 86400;
         if (ok)
             *(long *)field = (long)(s * 1000.0 + 0.5);
         break;
     }
     case T_SIZE: {
-        char *end;
-        errno = 0;
-        unsigned long long s = strtoull(v, &end, 10);
-        ok = !errno && end != v && !*end && s > 0 && *v != '-';
+        uint64_t s;
+        ok = hr_parse_u64(v, SIZE_MAX, &s) == 0 && s > 0;
         if (ok)
             *(size_t *)field = (size_t)s;
         break;
     }
     case T_BOOL:
-        ok = parse_bool(v, (int *)field) == 0;
+        ok = hr_parse_bool(v, (int *)field) == 0;
         break;
     case T_LOGFMT:
         ok = hr_log_format_parse(v, (hr_log_format *)field) == 0;

@@ -10,6 +10,7 @@
 #include "proxy/stats_store.h"
 #include "sys/log.h"
 #include "sys/mem.h"
+#include "sys/parse.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -31,14 +32,12 @@ static struct {
 
 static int env_int(const char *name, int def, int lo, int hi)
 {
-    const char *v = getenv(name);
-    char *end;
-    long n = v && *v ? strtol(v, &end, 10) : def;
-    if (v && *v && (*end || n < lo || n > hi)) {
-        hr_log_fields(HR_LOG_WARN, "ignoring invalid setting", "name", name, "value", v, NULL);
-        return def;
-    }
-    return (int)n;
+    long n;
+    int rc = hr_env_long(name, lo, hi, &n);
+    if (rc < 0)
+        hr_log_fields(HR_LOG_WARN, "ignoring invalid setting", "name", name, "value", getenv(name),
+                      NULL);
+    return rc == 1 ? (int)n : def;
 }
 
 void hr_savings_start(const char *data_dir, int persist)
