@@ -166,7 +166,7 @@ int hr_route_compress(const hr_request *req, hr_response *res)
     }
     hr_pipeline_input in = {hr_api_guess(&d), req->body, req->body_len,
                             hr_request_header(req, "x-headroom-session-id"), req->tenant,
-                            req->request_id};
+                            req->request_id, NULL};
     hr_json_doc_free(&d);
     hr_pipeline_result pr;
     hr_pipeline_run_on(p, &in, &pr); /* p NULL (no memory): unchanged, as fail-open wants */
