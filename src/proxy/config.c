@@ -2,6 +2,7 @@
  * option is one row of OPTIONS, so flag parsing, env parsing and --help stay in step. */
 #include "proxy/config.h"
 
+#include "http/base_url.h"
 #include "sys/parse.h"
 
 #include <errno.h>
@@ -11,7 +12,7 @@
 
 static hr_proxy_config g_current;
 
-typedef enum { T_STR, T_INT, T_SIZE, T_BOOL, T_URL, T_LOGFMT, T_LOGLVL, T_SECONDS_MS } opt_type;
+typedef enum { T_STR, T_INT, T_SIZE, T_BOOL, T_URL, T_LOGFMT, T_LOGLVL, T_SECONDS_MS, T_ORIGINS } opt_type;
 
 typedef struct option {
     const char *flag;
@@ -43,6 +44,18 @@ static const option OPTIONS[] = {
     {"--bedrock-profile", "HEADROOM_BEDROCK_PROFILE", T_STR, OFF(bedrock_profile),
      SZ(bedrock_profile), "AWS profile to sign Bedrock requests with (the environment's "
      "AWS_ACCESS_KEY_ID..., else AWS_PROFILE or default; none: Bedrock passes through)"},
+    {"--gemini-api-url", "GEMINI_TARGET_API_URL", T_URL, OFF(gemini_url), SZ(gemini_url),
+     "Gemini API upstream (https://generativelanguage.googleapis.com)"},
+    {"--vertex-api-url", "VERTEX_TARGET_API_URL", T_URL, OFF(vertex_url), SZ(vertex_url),
+     "Vertex AI upstream (unset: https://{location}-aiplatform.googleapis.com from the "
+     "request path's locations/{location})"},
+    {"--azure-api-url", "AZURE_TARGET_API_URL", T_URL, OFF(azure_url), SZ(azure_url),
+     "Azure OpenAI resource, e.g. https://NAME.openai.azure.com (unset: /openai/... "
+     "requests get 502)"},
+    {"--allow-base-url", "HEADROOM_ALLOW_BASE_URLS", T_ORIGINS, OFF(allow_base_urls),
+     SZ(allow_base_urls),
+     "comma-separated origins (https://host[:port]) a request may name in "
+     "x-headroom-base-url as its upstream (none)"},
     {"--max-body-bytes", "HEADROOM_MAX_BODY_BYTES", T_SIZE, OFF(max_body_bytes), 0,
      "largest request body, after decoding (104857600)"},
     {"--max-inflight-body-mb", "HEADROOM_MAX_INFLIGHT_BODY_MB", T_INT, OFF(max_inflight_body_mb), 0,
@@ -105,6 +118,7 @@ void hr_proxy_config_defaults(hr_proxy_config *c)
     strcpy(c->openai_url, "https://api.openai.com");
     strcpy(c->anthropic_url, "https://api.anthropic.com");
     strcpy(c->chatgpt_url, "https://chatgpt.com/backend-api/codex");
+    strcpy(c->gemini_url, "https://generativelanguage.googleapis.com");
     c->max_body_bytes = (size_t)100 << 20;
     c->max_inflight_body_mb = 512;
     c->max_decode_ratio = 1000;
@@ -164,6 +178,14 @@ static int apply(hr_proxy_config *c, const option *o, const char *v, const char 
     case T_URL:
         ok = hr_normalize_upstream_url(v, field, o->size) == 0;
         break;
+    case T_ORIGINS: /* its own error names the bad entry */
+        if (strlen(v) >= o->size || hr_base_url_allowlist_check(v, err, errlen) != 0) {
+            if (strlen(v) >= o->size)
+                snprintf(err, errlen, "%s: the list is longer than %zu bytes", source, o->size - 1);
+            return -1;
+        }
+        strcpy(field, v);
+        return 0;
     case T_INT:
         ok = hr_parse_long(v, 0, 1000000000L, &n) == 0;
         if (ok && o->offset == OFF(port))
