@@ -8,6 +8,7 @@
  */
 #include "compress/images.h"
 
+#include "compress/image_signals.h"
 #include "compress/policy.h"
 #include "image/image.h"
 #include "json/json.h"
@@ -83,6 +84,8 @@ int hr_image_config_from_env(hr_image_config *c, char *err, size_t errlen)
         n.quality = (int)v;
     if ((s = getenv("HEADROOM_IMAGE_ROUTER_MODEL")))
         snprintf(n.router_model, sizeof n.router_model, "%s", s);
+    if ((s = getenv("HEADROOM_IMAGE_ENCODER_MODEL")))
+        snprintf(n.encoder_model, sizeof n.encoder_model, "%s", s);
     *c = n;
     return 0;
 }
@@ -154,11 +157,14 @@ static hr_ml_session *router_session(const char *path)
     return s;
 }
 
-/* The technique for this question: the router's label, or the configured default when no
- * router is set. NULL = the router failed (fail open: leave the images). */
-static const char *choose_technique(const hr_image_config *c, const char *q, size_t qlen)
+/* The technique for this question: the router's label (its confidence in *conf), or the
+ * configured default when no router is set (confidence 1). NULL = the router failed (fail
+ * open: leave the images). */
+static const char *choose_technique(const hr_image_config *c, const char *q, size_t qlen,
+                                    float *conf)
 {
     static const char *const known[] = {"full_low", "preserve", "crop", "transcode"};
+    *conf = 1.0f;
     if (!c->router_model[0])
         return c->default_preserve ? "preserve" : "full_low";
     hr_ml_session *s = router_session(c->router_model);
@@ -166,6 +172,7 @@ static const char *choose_technique(const hr_image_config *c, const char *q, siz
     hr_ml_error err;
     if (!s || hr_ml_classify(s, q ? q : "", qlen, &r, &err) != HR_ML_OK)
         return NULL;
+    *conf = r.confidence;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (!strcmp(r.label, known[i]))
             return known[i];
@@ -186,6 +193,7 @@ typedef struct image_run {
     size_t n_edits;
     hr_buf question;    /* the question the current technique was chosen for */
     const char *technique; /* NULL until the first user message */
+    float confidence;   /* the router's for technique */
     int counting;       /* first pass: only count image parts (no decoding) */
     int did_low, did_resize;
     hr_buf raw, enc;
@@ -232,12 +240,37 @@ static int data_url_size(image_run *r, uint32_t url, int *w, int *h)
     return ok;
 }
 
+/* The image in r->raw, when it needs a decision (image_signals.h): its signals adjust the
+ * router's confidence for this question. Never changes the edit; failures only count. */
+static void analyse(image_run *r)
+{
+    if (!r->c->router_model[0] || !r->c->encoder_model[0] || !hr_image_needs_signals(r->technique) ||
+        hr_now_ms() > r->deadline)
+        return;
+    hr_image_signals sg;
+    if (hr_image_signals_of(r->c->encoder_model, (const uint8_t *)r->raw.data, r->raw.len,
+                            r->c->max_pixels, &sg) != 0)
+        return;
+    float conf = r->confidence;
+    const char *note = hr_image_adjust_confidence(r->technique, &sg, &conf);
+    hr_image_signal_count_adjustment(note);
+    r->out->analysed++;
+    r->out->confidence = conf;
+    r->out->note = note;
+    hr_logf(HR_LOG_DEBUG, "image signals: technique=%s has_text=%.3f is_document=%.3f "
+                          "is_complex=%.3f has_small_details=%.3f confidence=%.3f->%.3f%s%s",
+            r->technique, sg.score[0], sg.score[1], sg.score[2], sg.score[3], r->confidence,
+            conf, note ? " note=" : "", note ? note : "");
+}
+
 /* OpenAI: set "detail":"low" on obj (chat's image_url object, or a Responses part). */
 static int openai_low(image_run *r, uint32_t obj, uint32_t url)
 {
     const hr_json_node *o = hr_json_at(&r->doc, obj);
     int w = 0, h = 0;
     int known = url != HR_JSON_NONE && data_url_size(r, url, &w, &h);
+    if (known)
+        analyse(r);
     uint32_t d = hr_json_get(&r->doc, obj, "detail");
     int already = d != HR_JSON_NONE && hr_json_string_eq(&r->doc, d, "low");
     long long before = known ? hr_image_tokens_openai(w, h, already) : 0;
@@ -256,14 +289,26 @@ static int openai_low(image_run *r, uint32_t obj, uint32_t url)
     return rc;
 }
 
-/* Anthropic base64 source: decode, fit to max_side, JPEG; edits data and media_type. */
-static int anthropic_resize(image_run *r, uint32_t source)
+typedef long long (*tokens_fn)(int w, int h);
+
+/* Gemini: images up to 384 px on both sides cost 258 tokens; larger ones are cut into
+ * 768x768 tiles of 258 tokens each (Google's "Image understanding" token rules). */
+static long long tokens_gemini(int w, int h)
 {
-    uint32_t data = hr_json_get(&r->doc, source, "data");
-    uint32_t media = hr_json_get(&r->doc, source, "media_type");
+    if (w <= 384 && h <= 384)
+        return 258;
+    return (long long)((w + 767) / 768) * ((h + 767) / 768) * 258;
+}
+
+/* A base64 image in a JSON string node `data` with its MIME type in the string node
+ * `media`: decode, fit to max_side, re-encode as JPEG; edits both. An image that already
+ * fits, or a technique other than full_low, is left byte for byte. */
+static int resize_base64(image_run *r, uint32_t data, uint32_t media, int max_side, tokens_fn tokens)
+{
     const hr_json_node *dn = hr_json_at(&r->doc, data);
-    if (!str_eq(r, source, "type", "base64") || !dn || dn->type != HR_JSON_STRING || media == HR_JSON_NONE)
-        return 0; /* URL and file sources are never fetched */
+    const hr_json_node *mn = hr_json_at(&r->doc, media);
+    if (!dn || dn->type != HR_JSON_STRING || !mn || mn->type != HR_JSON_STRING)
+        return 0;
     if ((size_t)(dn->end - dn->start) > r->c->max_bytes / 3 * 4 + 6) {
         r->out->failed_open = 1;
         return 0;
@@ -278,18 +323,19 @@ static int anthropic_resize(image_run *r, uint32_t source)
         r->out->failed_open = 1;
         return 0;
     }
+    analyse(r);
     int w = info.orientation >= 5 ? info.h : info.w, h = info.orientation >= 5 ? info.w : info.h;
     int tw, th;
-    long long before = hr_image_tokens_anthropic(w, h);
+    long long before = tokens(w, h);
     r->out->tokens_before += before;
-    if (!hr_image_fit_size(w, h, r->c->max_side, &tw, &th) || strcmp(r->technique, "full_low")) {
+    if (!hr_image_fit_size(w, h, max_side, &tw, &th) || strcmp(r->technique, "full_low")) {
         r->out->tokens_after += before;
         return 0;
     }
     hr_image img, small;
     if (hr_now_ms() > r->deadline ||
         hr_image_decode_scaled((const uint8_t *)r->raw.data, r->raw.len, r->c->max_pixels,
-                               r->c->max_side, &img, &err) != 0) {
+                               max_side, &img, &err) != 0) {
         r->out->tokens_after += before;
         r->out->failed_open = 1;
         return 0;
@@ -306,16 +352,35 @@ static int anthropic_resize(image_run *r, uint32_t source)
     hr_buf_free(&jpeg);
     static const char jpeg_type[] = "\"image/jpeg\"";
     if (rc != 0 || add_edit(r, dn->start, dn->end, r->enc.data, r->enc.len) != 0 ||
-        add_edit(r, r->doc.nodes[media].start, r->doc.nodes[media].end, jpeg_type,
-                 sizeof jpeg_type - 1) != 0) {
+        add_edit(r, mn->start, mn->end, jpeg_type, sizeof jpeg_type - 1) != 0) {
         r->out->tokens_after += before;
         r->out->failed_open = 1;
         return -1;
     }
-    r->out->tokens_after += hr_image_tokens_anthropic(tw, th);
+    r->out->tokens_after += tokens(tw, th);
     r->out->edited++;
     r->did_resize = 1;
     return 0;
+}
+
+/* Anthropic base64 source: fit to max_side (URL and file sources are never fetched). */
+static int anthropic_resize(image_run *r, uint32_t source)
+{
+    if (!str_eq(r, source, "type", "base64"))
+        return 0;
+    return resize_base64(r, hr_json_get(&r->doc, source, "data"),
+                         hr_json_get(&r->doc, source, "media_type"), r->c->max_side,
+                         hr_image_tokens_anthropic);
+}
+
+/* Gemini inlineData / inline_data (the row's image_part): fit to 768 px, Gemini's tile
+ * size, so the image costs at most one tile. */
+#define GEMINI_MAX_SIDE 768
+
+/* in: the inlineData object; mime: its image MIME type node (the row checked it). */
+static int gemini_resize(image_run *r, uint32_t in, uint32_t mime)
+{
+    return resize_base64(r, hr_json_get(&r->doc, in, "data"), mime, GEMINI_MAX_SIDE, tokens_gemini);
 }
 
 static int walk_parts(image_run *r, uint32_t content, int depth);
@@ -339,6 +404,10 @@ static int visit_part(image_run *r, uint32_t part, int depth)
         r->out->images++;
         return r->counting ? 0 : anthropic_resize(r, im.holder);
     }
+    if (im.kind == HR_API_IMAGE_INLINE) {
+        r->out->images++;
+        return r->counting ? 0 : gemini_resize(r, im.holder, im.url);
+    }
     /* tool results (Anthropic) and nested content carry images too */
     return depth < 2 ? walk_parts(r, hr_json_get(&r->doc, part, "content"), depth + 1) : 0;
 }
@@ -360,6 +429,32 @@ static uint32_t message_list(const image_run *r)
     return hr_json_get(&r->doc, 0, r->api->conversation_key);
 }
 
+/* A message's parts: "content", or the row's parts_key (Gemini's "parts"). */
+static uint32_t message_parts(const image_run *r, uint32_t msg)
+{
+    return hr_json_get(&r->doc, msg, r->api->parts_key ? r->api->parts_key : "content");
+}
+
+/* The user's words in a message: Gemini's text parts carry no "type". */
+static int user_text(const image_run *r, uint32_t parts, hr_buf *q)
+{
+    if (!r->api->parts_key)
+        return hr_policy_user_text(&r->doc, parts, q);
+    const hr_json_node *a = hr_json_at(&r->doc, parts);
+    if (!a || a->type != HR_JSON_ARRAY)
+        return 0;
+    for (uint32_t p = a->first_child; p != HR_JSON_NONE; p = r->doc.nodes[p].next) {
+        uint32_t t = hr_json_get(&r->doc, p, "text");
+        const hr_json_node *tn = hr_json_at(&r->doc, t);
+        if (!tn || tn->type != HR_JSON_STRING)
+            continue;
+        if ((q->len && hr_buf_putc(q, '\n') != 0) || hr_json_string(&r->doc, t, q) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+
 /* The technique for question q, asking the router only when q differs from the previous
  * question asked (a conversation's images mostly share one). NULL router result: leave
  * the images (fail open). */
@@ -371,12 +466,13 @@ static void set_question(image_run *r, const hr_buf *q)
     hr_buf_reset(&r->question);
     if (q->len)
         hr_buf_append(&r->question, q->data, q->len);
-    r->technique = choose_technique(r->c, q->data, q->len);
+    r->technique = choose_technique(r->c, q->data, q->len, &r->confidence);
     if (!r->technique) {
         r->technique = "preserve";
         r->out->failed_open = 1;
     }
     r->out->technique = r->technique;
+    r->out->confidence = r->confidence;
 }
 
 /* Each image is decided by the question asked with it: the text of the latest user message
@@ -390,10 +486,10 @@ static int walk_messages(image_run *r, uint32_t msgs)
     hr_buf q = HR_BUF_INIT;
     int rc = 0;
     for (uint32_t i = m->first_child; rc == 0 && i != HR_JSON_NONE; i = r->doc.nodes[i].next) {
-        uint32_t content = hr_json_get(&r->doc, i, "content");
+        uint32_t content = message_parts(r, i);
         if (!r->counting && str_eq(r, i, "role", "user")) {
             hr_buf_reset(&q);
-            if (hr_policy_user_text(&r->doc, content, &q) != 0)
+            if (user_text(r, content, &q) != 0)
                 rc = -1;
             else if (q.len || !r->technique)
                 set_question(r, &q);

@@ -28,6 +28,8 @@ void hr_pipeline_config_default(hr_pipeline_config *c)
     c->max_cache_bytes = (size_t)64 << 20;
     hr_compress_opts_default(&c->opts);
     c->kompress_min_bytes = 2048;
+    c->embed_max_items = 32;
+    c->embed_deadline_ms = 300;
 }
 
 int hr_compress_mode_parse(const char *s, hr_compress_mode *out)
@@ -111,6 +113,21 @@ static int apply_setting(hr_pipeline_config *c, const char *name, const char *v,
         }
         if (parse_ratio(v, &c->kompress_ratio) == 0 && c->kompress_ratio < 1)
             return 0;
+    } else if (!strcmp(name, "embed-model")) {
+        if (strlen(v) < sizeof c->embed_model) {
+            snprintf(c->embed_model, sizeof c->embed_model, "%s", v);
+            return 0;
+        }
+    } else if (!strcmp(name, "embed-max-items")) {
+        if (hr_parse_u64(v, 4096, &u) == 0 && u > 0) {
+            c->embed_max_items = u;
+            return 0;
+        }
+    } else if (!strcmp(name, "embed-deadline-ms")) {
+        if (hr_parse_u64(v, 60000, &u) == 0 && u > 0) {
+            c->embed_deadline_ms = (long)u;
+            return 0;
+        }
     } else if (!strcmp(name, "max-items")) {
         const hr_compressor_limit *l = hr_compressor_limit_find("max_items"); /* its row */
         if (hr_parse_u64(v, l->max, &u) == 0 && u >= l->min) {
@@ -135,7 +152,10 @@ int hr_pipeline_config_from_env(hr_pipeline_config *c, char *err, size_t errlen)
                                          {"HEADROOM_KOMPRESS_MODEL", "kompress-model"},
                                          {"HEADROOM_KOMPRESS_MIN_BYTES", "kompress-min-bytes"},
                                          {"HEADROOM_KOMPRESS_CODE", "kompress-code"},
-                                         {"HEADROOM_KOMPRESS_RATIO", "kompress-ratio"}};
+                                         {"HEADROOM_KOMPRESS_RATIO", "kompress-ratio"},
+                                         {"HEADROOM_EMBED_MODEL", "embed-model"},
+                                         {"HEADROOM_EMBED_MAX_ITEMS", "embed-max-items"},
+                                         {"HEADROOM_EMBED_DEADLINE_MS", "embed-deadline-ms"}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         const char *v = getenv(map[i][0]);
         if (v && *v && apply_setting(c, map[i][1], v, err, errlen) != 0)
@@ -152,7 +172,8 @@ int hr_pipeline_config_arg(hr_pipeline_config *c, int argc, char **argv, int *i,
                                         "min-bytes",     "max-ratio",
                                         "max-items",     "kompress-model",
                                         "kompress-min-bytes", "kompress-code",
-                                        "kompress-ratio"};
+                                        "kompress-ratio", "embed-model",
+                                        "embed-max-items", "embed-deadline-ms"};
     const char *a = argv[*i];
     if (strncmp(a, "--", 2) != 0)
         return 0;

@@ -2,6 +2,7 @@
  * option is one row of OPTIONS, so flag parsing, env parsing and --help stay in step. */
 #include "proxy/config.h"
 
+#include "http/base_url.h"
 #include "sys/parse.h"
 
 #include <errno.h>
@@ -11,7 +12,7 @@
 
 static hr_proxy_config g_current;
 
-typedef enum { T_STR, T_INT, T_SIZE, T_BOOL, T_URL, T_LOGFMT, T_LOGLVL, T_SECONDS_MS } opt_type;
+typedef enum { T_STR, T_INT, T_SIZE, T_BOOL, T_URL, T_LOGFMT, T_LOGLVL, T_SECONDS_MS, T_ORIGINS } opt_type;
 
 typedef struct option {
     const char *flag;
@@ -32,6 +33,29 @@ static const option OPTIONS[] = {
      "OpenAI upstream (https://api.openai.com)"},
     {"--anthropic-api-url", "ANTHROPIC_TARGET_API_URL", T_URL, OFF(anthropic_url),
      SZ(anthropic_url), "Anthropic upstream (https://api.anthropic.com)"},
+    {"--chatgpt-backend-url", "HEADROOM_CHATGPT_BACKEND_URL", T_URL, OFF(chatgpt_url),
+     SZ(chatgpt_url), "where Responses requests carrying chatgpt-account-id go (Codex signed "
+     "in with ChatGPT) (https://chatgpt.com/backend-api/codex)"},
+    {"--bedrock-api-url", "BEDROCK_TARGET_API_URL", T_URL, OFF(bedrock_url), SZ(bedrock_url),
+     "Bedrock Runtime upstream (https://bedrock-runtime.REGION.amazonaws.com)"},
+    {"--bedrock-region", "HEADROOM_BEDROCK_REGION", T_STR, OFF(bedrock_region),
+     SZ(bedrock_region), "AWS region Bedrock requests are signed for (AWS_REGION, "
+     "AWS_DEFAULT_REGION, the profile's; us-east-1)"},
+    {"--bedrock-profile", "HEADROOM_BEDROCK_PROFILE", T_STR, OFF(bedrock_profile),
+     SZ(bedrock_profile), "AWS profile to sign Bedrock requests with (the environment's "
+     "AWS_ACCESS_KEY_ID..., else AWS_PROFILE or default; none: Bedrock passes through)"},
+    {"--gemini-api-url", "GEMINI_TARGET_API_URL", T_URL, OFF(gemini_url), SZ(gemini_url),
+     "Gemini API upstream (https://generativelanguage.googleapis.com)"},
+    {"--vertex-api-url", "VERTEX_TARGET_API_URL", T_URL, OFF(vertex_url), SZ(vertex_url),
+     "Vertex AI upstream (unset: https://{location}-aiplatform.googleapis.com from the "
+     "request path's locations/{location})"},
+    {"--azure-api-url", "AZURE_TARGET_API_URL", T_URL, OFF(azure_url), SZ(azure_url),
+     "Azure OpenAI resource, e.g. https://NAME.openai.azure.com (unset: /openai/... "
+     "requests get 502)"},
+    {"--allow-base-url", "HEADROOM_ALLOW_BASE_URLS", T_ORIGINS, OFF(allow_base_urls),
+     SZ(allow_base_urls),
+     "comma-separated origins (https://host[:port]) a request may name in "
+     "x-headroom-base-url as its upstream (none)"},
     {"--max-body-bytes", "HEADROOM_MAX_BODY_BYTES", T_SIZE, OFF(max_body_bytes), 0,
      "largest request body, after decoding (104857600)"},
     {"--max-inflight-body-mb", "HEADROOM_MAX_INFLIGHT_BODY_MB", T_INT, OFF(max_inflight_body_mb), 0,
@@ -93,6 +117,8 @@ void hr_proxy_config_defaults(hr_proxy_config *c)
     c->port = 8787;
     strcpy(c->openai_url, "https://api.openai.com");
     strcpy(c->anthropic_url, "https://api.anthropic.com");
+    strcpy(c->chatgpt_url, "https://chatgpt.com/backend-api/codex");
+    strcpy(c->gemini_url, "https://generativelanguage.googleapis.com");
     c->max_body_bytes = (size_t)100 << 20;
     c->max_inflight_body_mb = 512;
     c->max_decode_ratio = 1000;
@@ -152,6 +178,14 @@ static int apply(hr_proxy_config *c, const option *o, const char *v, const char 
     case T_URL:
         ok = hr_normalize_upstream_url(v, field, o->size) == 0;
         break;
+    case T_ORIGINS: /* its own error names the bad entry */
+        if (strlen(v) >= o->size || hr_base_url_allowlist_check(v, err, errlen) != 0) {
+            if (strlen(v) >= o->size)
+                snprintf(err, errlen, "%s: the list is longer than %zu bytes", source, o->size - 1);
+            return -1;
+        }
+        strcpy(field, v);
+        return 0;
     case T_INT:
         ok = hr_parse_long(v, 0, 1000000000L, &n) == 0;
         if (ok && o->offset == OFF(port))
@@ -277,7 +311,10 @@ void hr_proxy_config_usage(FILE *out)
                  "Kompress, the ModernBERT prose compressor (docs/compressors.md):\n"
                  "  --kompress-model PATH|off (HEADROOM_KOMPRESS_MODEL; <data dir>/models/kompress.hrm\n"
                  "      when present), --kompress-min-bytes N (2048), --kompress-code on|off (off),\n"
-                 "  --kompress-ratio R (0 = the model's 0.5 threshold)\n");
+                 "  --kompress-ratio R (0 = the model's 0.5 threshold)\n"
+                 "Hybrid relevance (SmartCrusher, search, CCR queries; docs/configuration.md):\n"
+                 "  --embed-model PATH|off (HEADROOM_EMBED_MODEL; none = lexical BM25 only),\n"
+                 "  --embed-max-items N (32), --embed-deadline-ms MS (300) per ranking\n");
     fprintf(out, "\nCCR store options (docs/ccr.md; originals behind markers):\n"
                  "  --ccr-backend sqlite|memory|redis (HEADROOM_CCR_BACKEND; sqlite)\n"
                  "  --data-dir DIR (HEADROOM_DATA_DIR; $XDG_DATA_HOME/headroom, else ~/.headroom;\n"

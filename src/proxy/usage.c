@@ -30,11 +30,14 @@ static int read_usage_object(const hr_json_doc *d, uint32_t usage, hr_usage *u)
         in = int_member(d, usage, "input_tokens");
         details = hr_json_get(d, usage, "input_tokens_details"); /* Responses API */
     }
+    int camel = in < 0; /* Bedrock Converse: inputTokens, cacheReadInputTokens, ... */
+    if (camel)
+        in = int_member(d, usage, "inputTokens");
     if (in >= 0) {
         /* OpenAI counts cached tokens inside the prompt; Anthropic reports them beside it. */
         long long openai_cached = details != HR_JSON_NONE ? int_member(d, details, "cached_tokens") : -1;
-        long long cache_read = int_member(d, usage, "cache_read_input_tokens");
-        long long cache_create = int_member(d, usage, "cache_creation_input_tokens");
+        long long cache_read = int_member(d, usage, camel ? "cacheReadInputTokens" : "cache_read_input_tokens");
+        long long cache_create = int_member(d, usage, camel ? "cacheWriteInputTokens" : "cache_creation_input_tokens");
         if (openai_cached >= 0 && openai_cached <= in) {
             in -= openai_cached;
             cache_read = openai_cached;
@@ -49,8 +52,37 @@ static int read_usage_object(const hr_json_doc *d, uint32_t usage, hr_usage *u)
     long long out = int_member(d, usage, "completion_tokens");
     if (out < 0)
         out = int_member(d, usage, "output_tokens");
+    if (out < 0)
+        out = int_member(d, usage, "outputTokens");
     if (out >= 0) {
         u->output_tokens = out;
+        found = 1;
+    }
+    return found;
+}
+
+/* Gemini's usageMetadata: promptTokenCount includes cachedContentTokenCount (billed at the
+ * cache rate, so kept apart as for OpenAI); thoughts are billed as output. */
+static int read_usage_metadata(const hr_json_doc *d, uint32_t meta, hr_usage *u)
+{
+    const hr_json_node *n = hr_json_at(d, meta);
+    if (!n || n->type != HR_JSON_OBJECT)
+        return 0;
+    int found = 0;
+    long long prompt = int_member(d, meta, "promptTokenCount");
+    long long cached = int_member(d, meta, "cachedContentTokenCount");
+    if (prompt >= 0) {
+        if (cached >= 0 && cached <= prompt) {
+            prompt -= cached;
+            u->cache_read_tokens = cached;
+        }
+        u->input_tokens = prompt;
+        found = 1;
+    }
+    long long out = int_member(d, meta, "candidatesTokenCount");
+    long long thoughts = int_member(d, meta, "thoughtsTokenCount");
+    if (out >= 0 || thoughts >= 0) {
+        u->output_tokens = (out > 0 ? out : 0) + (thoughts > 0 ? thoughts : 0);
         found = 1;
     }
     return found;
@@ -69,6 +101,7 @@ int hr_usage_from_json(const char *json, size_t len, hr_usage *u)
     const hr_json_node *root = hr_json_at(&d, 0);
     if (root && root->type == HR_JSON_OBJECT) {
         found |= read_usage_object(&d, hr_json_get(&d, 0, "usage"), u);
+        found |= read_usage_metadata(&d, hr_json_get(&d, 0, "usageMetadata"), u);
         const char *wrappers[] = {"message", "response"};
         for (int i = 0; i < 2; i++) {
             uint32_t w = hr_json_get(&d, 0, wrappers[i]);
