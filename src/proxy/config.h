@@ -1,5 +1,8 @@
 /* config.h: the proxy's settings, from defaults, then environment, then command-line flags
- * (later wins). docs/configuration.md lists every one; hr_proxy_config_usage prints them.
+ * (later wins). Each setting is one row (sys/conf.h): the proxy's own in config.c, the
+ * pipeline's in compress/policy.c, the CCR store's in ccr/store.c; defaults, variables,
+ * flags, hr_proxy_config_usage (--help) and the docs/configuration.md tables (checked by
+ * tests/unit/test_proxy_config.c) all come from those rows.
  *
  * The running proxy keeps one read-only copy (hr_proxy_config_current, set by hr_proxy_run)
  * so handlers can read settings without a global they could write.
@@ -9,6 +12,7 @@
 
 #include "ccr/store.h"
 #include "compress/policy.h"
+#include "sys/conf.h"
 #include "sys/log.h"
 
 #include <stddef.h>
@@ -52,6 +56,10 @@ typedef struct hr_proxy_config {
                                    its strings are borrowed from argv / the environment */
 } hr_proxy_config;
 
+/* The proxy's own settings, one row each (config.c); the pipeline's and the CCR store's
+ * are their own tables (hr_pipeline_conf_table, hr_ccr_conf_table). */
+extern const hr_conf_table hr_proxy_conf_table;
+
 void hr_proxy_config_defaults(hr_proxy_config *c);
 /* Applies HEADROOM_HOST, HEADROOM_PORT, OPENAI_TARGET_API_URL, ANTHROPIC_TARGET_API_URL,
  * HEADROOM_MAX_BODY_BYTES, HEADROOM_MAX_INFLIGHT_BODY_MB, HEADROOM_MAX_DECODE_RATIO,
@@ -82,6 +90,9 @@ int hr_normalize_upstream_url(const char *url, char *out, size_t outlen);
 long hr_retry_delay_ms(const hr_proxy_config *c, int n, double u);
 
 const hr_proxy_config *hr_proxy_config_current(void);
-void hr_proxy_config_set_current(const hr_proxy_config *c); /* copies; before serving */
+/* Copies c; called once by hr_proxy_run before any handler thread starts. Handlers read the
+ * copy without a lock, so it is never written again while serving (the port the system
+ * chose for --port 0 is hr_proxy_port(), proxy.h). */
+void hr_proxy_config_set_current(const hr_proxy_config *c);
 
 #endif

@@ -72,7 +72,7 @@ static const compat_row ROWS[] = {
      "merged with the defaults, case-insensitive, glob patterns"},
     {"--protect-tool-results", NULL, "HEADROOM_PROTECT_TOOL_RESULTS", "--protect-tool-results",
      NULL, 1, 1, "these tools' outputs are never compressed"},
-    {NULL, NULL, "HEADROOM_MAX_ITEMS", "--max-items", NULL, 1, 0,
+    {NULL, NULL, "HEADROOM_MAX_ITEMS", "--max-items", NULL, 1, 1,
      "items SmartCrusher keeps from a JSON array"},
     {NULL, NULL, "HEADROOM_MIN_TOKENS", NULL, NULL, 1, 0,
      "threshold in tokens; ours is --min-bytes (HEADROOM_MIN_BYTES)"},

@@ -1,5 +1,7 @@
 /* Unit tests for src/proxy/config.c: defaults, environment, flags (flags win), URL
- * normalisation, invalid values, retry backoff bounds. */
+ * normalisation, invalid values, retry backoff bounds; the setting rows (sys/conf.h) of the
+ * proxy, the pipeline and the CCR store: complete, unique, in --help and in
+ * docs/configuration.md. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -186,6 +188,176 @@ static void backoff_doubles_caps_and_jitters(void **state)
     assert_int_equal(hr_retry_delay_ms(&c, 50, 0.0), 15000);
 }
 
+/* ---- the rows (sys/conf.h) ------------------------------------------------------------- */
+
+static const hr_conf_table *tables(size_t *n)
+{
+    static hr_conf_table t[3];
+    t[0] = hr_proxy_conf_table;
+    t[1] = hr_pipeline_conf_table;
+    t[2] = hr_ccr_conf_table;
+    *n = 3;
+    return t;
+}
+
+/* Every setting has a variable and a help line; names, flags and variables are unique across
+ * the proxy, the pipeline and the CCR store (one parser sees all three); every default
+ * parses through the row's own parser. */
+static void rows_are_complete_and_unique(void **state)
+{
+    (void)state;
+    size_t nt;
+    const hr_conf_table *t = tables(&nt);
+    char err[256];
+    for (size_t a = 0; a < nt; a++) {
+        char base[8192] = {0}; /* larger than each table's struct */
+        assert_true(sizeof(hr_proxy_config) <= sizeof base);
+        assert_int_equal(hr_conf_defaults(&t[a], base, err, sizeof err), 0);
+        for (size_t i = 0; i < t[a].n; i++) {
+            const hr_conf_row *r = &t[a].rows[i];
+            assert_non_null(r->env);
+            assert_non_null(r->help);
+            assert_true(r->flag && !strncmp(r->flag, "--", 2));
+            for (size_t b = 0; b < nt; b++)
+                for (size_t k = 0; k < t[b].n; k++) {
+                    const hr_conf_row *o = &t[b].rows[k];
+                    if (o == r)
+                        continue;
+                    assert_string_not_equal(r->name, o->name);
+                    assert_string_not_equal(r->flag, o->flag);
+                    assert_string_not_equal(r->env, o->env);
+                }
+        }
+    }
+}
+
+static char *read_docs(void)
+{
+    const char *src = getenv("HEADROOM_SOURCE_DIR");
+    assert_non_null(src);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/docs/configuration.md", src);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char text[256 * 1024];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    /* the settings tables come before the original's name table (its own test) */
+    char *end = strstr(text, "## The original's flags and variables");
+    assert_non_null(end);
+    *end = 0;
+    return text;
+}
+
+/* docs/configuration.md has one table line per row: `| `FLAG` | `VARIABLE` | default |`,
+ * whose default cell holds the row's default (`512`, or plainly: off); and no table line names a flag and variable
+ * that is not a row. */
+static void docs_tables_match_the_rows(void **state)
+{
+    (void)state;
+    size_t nt;
+    const hr_conf_table *t = tables(&nt);
+    char *docs = read_docs();
+    for (size_t a = 0; a < nt; a++)
+        for (size_t i = 0; i < t[a].n; i++) {
+            const hr_conf_row *r = &t[a].rows[i];
+            char head[256];
+            snprintf(head, sizeof head, "\n| `%s` | `%s` | ", r->flag, r->env);
+            const char *line = strstr(docs, head);
+            if (!line)
+                fail_msg("docs/configuration.md has no table line for %s / %s", r->flag, r->env);
+            const char *cell = line + strlen(head);
+            const char *cell_end = strstr(cell, " |");
+            assert_non_null(cell_end);
+            if (r->dflt && *r->dflt) {
+                char want[128];
+                snprintf(want, sizeof want, "`%s`", r->dflt);
+                char *found = strstr(cell, want);
+                size_t dl = strlen(r->dflt); /* or said plainly: "off" */
+                int plain = !strncmp(cell, r->dflt, dl) && (cell[dl] == ' ' || cell[dl] == '|');
+                if (!plain && (!found || found > cell_end))
+                    fail_msg("%s: docs default cell '%.*s' lacks %s", r->flag,
+                             (int)(cell_end - cell), cell, want);
+            }
+        }
+    /* the reverse: each "| `--flag` | `VARIABLE` |" line is a row */
+    for (const char *p = docs; (p = strstr(p, "\n| `--")); p++) {
+        char flag[128], env[128];
+        if (sscanf(p, "\n| `%127[^`]` | `%127[A-Z_]` |", flag, env) != 2)
+            continue;
+        int known = 0;
+        for (size_t a = 0; a < nt && !known; a++)
+            for (size_t i = 0; i < t[a].n && !known; i++)
+                known = !strcmp(t[a].rows[i].flag, flag) && !strcmp(t[a].rows[i].env, env);
+        if (!known)
+            fail_msg("docs/configuration.md documents %s / %s, which is no row", flag, env);
+    }
+}
+
+/* The row machinery through the proxy's parser: a switch alone means on, an on/off setting
+ * takes its value, bounds come from the row, errors name the flag or variable, and the
+ * settings that had a flag only now have a variable too. */
+static void rows_parse_flags_and_variables(void **state)
+{
+    (void)state;
+    hr_proxy_config c;
+    char err[256];
+    hr_proxy_config_defaults(&c);
+    char *argv[] = {"proxy", "--no-ccr-inject-tool", "--kompress-code", "on", "--max-items=40",
+                    "--ccr-ttl", "60", NULL};
+    assert_int_equal(hr_proxy_config_from_args(&c, 7, argv, err, sizeof err), 0);
+    assert_int_equal(c.no_ccr_tool, 1);
+    assert_int_equal(c.pipeline.kompress_code, 1);
+    assert_int_equal(c.pipeline.opts.max_items, 40);
+    assert_int_equal(c.ccr.ttl_seconds, 60);
+    char *bad[] = {"proxy", "--max-items", "100001", NULL};
+    assert_int_equal(hr_proxy_config_from_args(&c, 3, bad, err, sizeof err), -1);
+    assert_string_equal(err, "invalid value '100001' for --max-items");
+    char *dangling[] = {"proxy", "--kompress-code", NULL};
+    assert_int_equal(hr_proxy_config_from_args(&c, 2, dangling, err, sizeof err), -1);
+    assert_string_equal(err, "--kompress-code needs a value");
+
+    hr_proxy_config_defaults(&c);
+    setenv("HEADROOM_MAX_ITEMS", "7", 1);
+    setenv("HEADROOM_CCR_MAX_BYTES", "8192", 1);
+    assert_int_equal(hr_proxy_config_from_env(&c, err, sizeof err), 0);
+    assert_int_equal(c.pipeline.opts.max_items, 7);
+    assert_int_equal(c.ccr.max_bytes, 8192);
+    setenv("HEADROOM_CCR_MAX_BYTES", "100", 1);
+    assert_int_equal(hr_proxy_config_from_env(&c, err, sizeof err), -1);
+    assert_string_equal(err, "invalid value '100' for HEADROOM_CCR_MAX_BYTES");
+    unsetenv("HEADROOM_MAX_ITEMS");
+    unsetenv("HEADROOM_CCR_MAX_BYTES");
+    setenv("HEADROOM_CCR_BACKEND", "disk", 1);
+    assert_int_equal(hr_proxy_config_from_env(&c, err, sizeof err), -1);
+    assert_string_equal(err, "unknown CCR backend 'disk' (sqlite, memory, redis)");
+    unsetenv("HEADROOM_CCR_BACKEND");
+}
+
+/* --help prints one entry per row of each table. */
+static void help_lists_every_row(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    hr_proxy_config_usage(f);
+    fclose(f);
+    size_t nt;
+    const hr_conf_table *t = tables(&nt);
+    for (size_t a = 0; a < nt; a++)
+        for (size_t i = 0; i < t[a].n; i++) {
+            char entry[256];
+            snprintf(entry, sizeof entry, "  %-30s %-36s\n      %s\n", t[a].rows[i].flag,
+                     t[a].rows[i].env, t[a].rows[i].help);
+            if (!strstr(text, entry))
+                fail_msg("--help lacks %s", t[a].rows[i].flag);
+        }
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +368,10 @@ int main(void)
         cmocka_unit_test(url_normalisation),
         cmocka_unit_test(client_limits),
         cmocka_unit_test(backoff_doubles_caps_and_jitters),
+        cmocka_unit_test(rows_are_complete_and_unique),
+        cmocka_unit_test(docs_tables_match_the_rows),
+        cmocka_unit_test(rows_parse_flags_and_variables),
+        cmocka_unit_test(help_lists_every_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,195 @@
+/* conf.c: the machinery behind setting rows (see conf.h): one parser per type, shared by
+ * defaults, environment, flags and per-request overrides. */
+#include "sys/conf.h"
+
+#include "sys/buf.h"
+#include "sys/log.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static int parse_bool(const char *s, int *out)
+{
+    static const char *const on[] = {"1", "true", "yes", "on"};
+    static const char *const off[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (!strcasecmp(s, on[i]))
+            return *out = 1, 0;
+        if (!strcasecmp(s, off[i]))
+            return *out = 0, 0;
+    }
+    return -1;
+}
+
+static int parse_int(const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Integer fields are 4 bytes (int, unsigned) or 8 (long, size_t); bounds are non-negative
+ * in every table, so one bit pattern serves the signed and the unsigned kind. */
+static int store_int(void *field, size_t size, long long v)
+{
+    if (size == sizeof(int32_t)) {
+        int32_t x = (int32_t)v;
+        memcpy(field, &x, sizeof x);
+    } else if (size == sizeof(int64_t)) {
+        int64_t x = (int64_t)v;
+        memcpy(field, &x, sizeof x);
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_seconds_ms(const char *s, long long max_s, long *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v > 0 && v <= (double)max_s))
+        return -1;
+    *out = (long)(v * 1000.0 + 0.5);
+    return 0;
+}
+
+static int parse_value(const hr_conf_row *r, void *field, const char *v, char *err,
+                       size_t errlen)
+{
+    long long n;
+    switch (r->type) {
+    case HR_CONF_STRING:
+        if (strlen(v) >= r->size || (long long)strlen(v) < r->min)
+            return -1;
+        memcpy(field, v, strlen(v) + 1);
+        return 0;
+    case HR_CONF_BORROW:
+        *(const char **)field = v;
+        return 0;
+    case HR_CONF_INT:
+        if (parse_int(v, r->min, r->max, &n) != 0)
+            return -1;
+        return store_int(field, r->size, n);
+    case HR_CONF_SECONDS_MS:
+        return parse_seconds_ms(v, r->max, (long *)field);
+    case HR_CONF_SWITCH:
+    case HR_CONF_ONOFF:
+        return parse_bool(v, (int *)field);
+    case HR_CONF_CUSTOM:
+        return r->parse(v, field, r->size, err, errlen);
+    }
+    return -1;
+}
+
+int hr_conf_set(const hr_conf_row *r, void *base, const char *v, const char *source, char *err,
+                size_t errlen)
+{
+    if (errlen)
+        err[0] = 0;
+    if (parse_value(r, (char *)base + r->offset, v, err, errlen) == 0)
+        return 0;
+    if (errlen && err[0])
+        return -1; /* the row's parser said why */
+    /* the value may be a URL with credentials: shown masked, like everywhere */
+    hr_buf shown = HR_BUF_INIT;
+    int masked = hr_log_redact(v, &shown) == 0 && shown.data;
+    snprintf(err, errlen, "invalid value '%s' for %s", masked ? shown.data : "(not shown)",
+             source);
+    hr_buf_free(&shown);
+    return -1;
+}
+
+int hr_conf_defaults(const hr_conf_table *t, void *base, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->rows[i].dflt &&
+            hr_conf_set(&t->rows[i], base, t->rows[i].dflt, t->rows[i].env, err, errlen) != 0)
+            return -1;
+    return 0;
+}
+
+int hr_conf_from_env(const hr_conf_table *t, void *base, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const char *v = getenv(t->rows[i].env);
+        if (v && *v && hr_conf_set(&t->rows[i], base, v, t->rows[i].env, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The row whose flag arg is ("--flag" or "--flag=..."); *value set after the '='. */
+static const hr_conf_row *match_flag(const hr_conf_table *t, const char *arg, const char **value)
+{
+    for (size_t k = 0; k < t->n; k++) {
+        const char *flag = t->rows[k].flag;
+        size_t fl = flag ? strlen(flag) : 0;
+        if (!fl || strncmp(arg, flag, fl) != 0)
+            continue;
+        if (arg[fl] == '=') {
+            *value = arg + fl + 1;
+            return &t->rows[k];
+        }
+        if (arg[fl] == 0) {
+            *value = NULL;
+            return &t->rows[k];
+        }
+    }
+    return NULL;
+}
+
+int hr_conf_arg(const hr_conf_table *t, void *base, int argc, char **argv, int *i, char *err,
+                size_t errlen)
+{
+    const char *value;
+    const hr_conf_row *r = match_flag(t, argv[*i], &value);
+    if (!r)
+        return 0;
+    if (!value && r->type == HR_CONF_SWITCH) {
+        value = "true";
+    } else if (!value) {
+        if (*i + 1 >= argc) {
+            snprintf(err, errlen, "%s needs a value", r->flag);
+            return -1;
+        }
+        value = argv[++*i];
+    }
+    return hr_conf_set(r, base, value, r->flag, err, errlen) == 0 ? 1 : -1;
+}
+
+const hr_conf_row *hr_conf_find(const hr_conf_table *t, const char *name)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (!strcmp(t->rows[i].name, name))
+            return &t->rows[i];
+    return NULL;
+}
+
+void hr_conf_range(const hr_conf_row *r, char *out, size_t outlen)
+{
+    if (r->range)
+        snprintf(out, outlen, "%s", r->range);
+    else if (r->type == HR_CONF_INT)
+        snprintf(out, outlen, "%lld..%lld", r->min, r->max);
+    else if (r->type == HR_CONF_SWITCH || r->type == HR_CONF_ONOFF)
+        snprintf(out, outlen, "on or off");
+    else
+        snprintf(out, outlen, "valid");
+}
+
+void hr_conf_usage(const hr_conf_table *t, FILE *out)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const hr_conf_row *r = &t->rows[i];
+        fprintf(out, "  %-30s %-36s\n      %s\n", r->flag ? r->flag : r->env, r->flag ? r->env : "",
+                r->help);
+    }
+}
