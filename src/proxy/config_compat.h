@@ -5,7 +5,9 @@
  * One row per original name (config_compat.c): the flag, its short or paired form, its
  * variable, and what it becomes here: our own flag of the same name (same), another of our
  * flags (mapped, optionally with a fixed value), or nothing (accepted; one warning at start
- * names every such flag and variable; never a failed start). docs/configuration.md embeds
+ * names every such flag and variable; never a failed start). A variable that one of our
+ * setting rows (sys/conf.h: proxy, pipeline, CCR store) reads under the same name is left
+ * to that row; the others become flags. docs/configuration.md embeds
  * the table hr_proxy_compat_table prints, and a test checks the two agree.
  *
  * hr_proxy_compat_args rewrites argv before hr_proxy_config_from_args sees it:
