@@ -29,7 +29,7 @@ void hr_ccr_config_default(hr_ccr_config *c)
 {
     char err[256];
     memset(c, 0, sizeof *c); /* max_bytes 0: the backend's own default, resolved at open */
-    if (hr_conf_defaults(&hr_ccr_conf_table, c, err, sizeof err) != 0)
+    if (hr_settings_defaults(&hr_ccr_settings, c, err, sizeof err) != 0)
         abort(); /* a default that does not parse is a bug in ROWS (tests check every row) */
     c->max_entries = 65536;
     c->redis_timeout_ms = 250;
@@ -57,7 +57,7 @@ const char *hr_ccr_backend_name(hr_ccr_backend b)
     }
 }
 
-/* ---- settings: one row each (sys/conf.h) ----------------------------------------------- */
+/* ---- settings: one row each (sys/settings.h) ------------------------------------------- */
 
 static int parse_backend(const char *v, void *field, size_t size, char *err, size_t errlen)
 {
@@ -76,33 +76,33 @@ static int parse_backend(const char *v, void *field, size_t size, char *err, siz
 #define STR(x) STR_(x)
 
 /* docs/configuration.md ("CCR store") has a line per row; a test checks. */
-static const hr_conf_row ROWS[] = {
-    {"ccr_backend", "--ccr-backend", "HEADROOM_CCR_BACKEND", HR_CONF_CUSTOM, OFF(backend),
+static const hr_setting_row ROWS[] = {
+    {"ccr_backend", "--ccr-backend", "HEADROOM_CCR_BACKEND", HR_SETTING_CUSTOM, OFF(backend),
      SZ(backend), 0, 0, "sqlite", "where originals are kept: sqlite | memory | redis (sqlite)",
      parse_backend, "sqlite, memory or redis", 0},
-    ROW("data_dir", "--data-dir", "HEADROOM_DATA_DIR", HR_CONF_BORROW, data_dir, 0, 0, NULL,
+    ROW("data_dir", "--data-dir", "HEADROOM_DATA_DIR", HR_SETTING_BORROW, data_dir, 0, 0, NULL,
         "the data directory ($XDG_DATA_HOME/headroom, else ~/.headroom; also where the token "
         "counter finds its rank files)"),
-    ROW("ccr_ttl", "--ccr-ttl", "HEADROOM_CCR_TTL", HR_CONF_INT, ttl_seconds, 1, 30LL * 24 * 3600,
+    ROW("ccr_ttl", "--ccr-ttl", "HEADROOM_CCR_TTL", HR_SETTING_INT, ttl_seconds, 1, 30LL * 24 * 3600,
         STR(HR_CCR_DEFAULT_TTL), "seconds an original is kept (1800)"),
-    ROW("ccr_max_bytes", "--ccr-max-bytes", "HEADROOM_CCR_MAX_BYTES", HR_CONF_INT, max_bytes,
+    ROW("ccr_max_bytes", "--ccr-max-bytes", "HEADROOM_CCR_MAX_BYTES", HR_SETTING_INT, max_bytes,
         4096, LLONG_MAX, NULL, "size cap of the originals, LRU beyond it (512 MiB sqlite, 64 MiB "
         "memory)"),
-    ROW("redis_url", "--redis-url", "HEADROOM_REDIS_URL", HR_CONF_BORROW, redis_url, 0, 0, NULL,
+    ROW("redis_url", "--redis-url", "HEADROOM_REDIS_URL", HR_SETTING_BORROW, redis_url, 0, 0, NULL,
         "the redis backend's server (redis://127.0.0.1:6379/0)"),
 };
 
-const hr_conf_table hr_ccr_conf_table = HR_CONF_TABLE(ROWS);
+const hr_setting_table hr_ccr_settings = HR_SETTING_TABLE(ROWS);
 
 int hr_ccr_config_from_env(hr_ccr_config *c, char *err, size_t errlen)
 {
-    return hr_conf_from_env(&hr_ccr_conf_table, c, err, errlen);
+    return hr_settings_from_env(&hr_ccr_settings, c, err, errlen);
 }
 
 int hr_ccr_config_arg(hr_ccr_config *c, int argc, char **argv, int *i, char *err,
                       size_t errlen)
 {
-    return hr_conf_arg(&hr_ccr_conf_table, c, argc, argv, i, err, errlen);
+    return hr_settings_arg(&hr_ccr_settings, c, argc, argv, i, err, errlen);
 }
 
 hr_ccr_store *hr_ccr_store_open(const hr_ccr_config *c, char *err, size_t errlen)

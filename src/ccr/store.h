@@ -19,7 +19,7 @@
 #define HR_CCR_STORE_H
 
 #include "sys/buf.h"
-#include "sys/conf.h"
+#include "sys/settings.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -50,7 +50,7 @@ typedef struct hr_ccr_config {
  * Redis timeout 250 ms. */
 void hr_ccr_config_default(hr_ccr_config *c);
 /* The store's settings, one row each (store.c). */
-extern const hr_conf_table hr_ccr_conf_table;
+extern const hr_setting_table hr_ccr_settings;
 
 /* Applies the rows' variables: HEADROOM_CCR_BACKEND, HEADROOM_DATA_DIR, HEADROOM_CCR_TTL,
  * HEADROOM_CCR_MAX_BYTES, HEADROOM_REDIS_URL. The strings stay owned by the environment. 0 ok, -1 with err filled on a bad value. */

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/conf_edit.h"
 #include "cli/proxy_ctl.h"
+#include "proxy/config.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -44,16 +45,6 @@ static void usage(FILE *out, const char *cmd)
                   "`headroom mcp serve` with the agent where it reads MCP servers.");
 }
 
-static int parse_port(const char *s, int *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < 1 || v > 65535)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 /* The original's wrap options with no meaning here (its rtk / lean-ctx context tools,
  * memory, learning and backends): accepted so its users' command lines keep working.
  * 1 when argv[*i] is one (*i moved past its value, left on the option for the warning). */
@@ -81,10 +72,9 @@ static int parse(int argc, char **argv, wrap_opts *o)
     const char *cmd = argv[0];
     memset(o, 0, sizeof *o);
     o->mcp = 1;
-    o->port = 8787;
-    const char *env_port = getenv("HEADROOM_PORT");
-    if (env_port && *env_port && parse_port(env_port, &o->port) != 0) {
-        fprintf(stderr, "headroom %s: invalid HEADROOM_PORT '%s'\n", cmd, env_port);
+    char err[256];
+    if (hr_proxy_port_of(NULL, &o->port, err, sizeof err) != 0) {
+        fprintf(stderr, "headroom %s: %s\n", cmd, err);
         return 2;
     }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -102,8 +92,8 @@ static int parse(int argc, char **argv, wrap_opts *o)
             i++;
             break;
         } else if ((!strcmp(argv[i], "--port") || !strcmp(argv[i], "-p")) && i + 1 < argc) {
-            if (parse_port(argv[++i], &o->port) != 0) {
-                fprintf(stderr, "headroom %s: invalid port '%s'\n", cmd, argv[i]);
+            if (hr_proxy_port_of(argv[++i], &o->port, err, sizeof err) != 0) {
+                fprintf(stderr, "headroom %s: %s\n", cmd, err);
                 return 2;
             }
         } else if (!strcmp(argv[i], "--no-mcp")) {

@@ -14,7 +14,7 @@ void hr_pipeline_config_default(hr_pipeline_config *c)
     char err[256];
     memset(c, 0, sizeof *c);
     hr_compress_opts_default(&c->opts);
-    if (hr_conf_defaults(&hr_pipeline_conf_table, c, err, sizeof err) != 0)
+    if (hr_settings_defaults(&hr_pipeline_settings, c, err, sizeof err) != 0)
         abort(); /* a default that does not parse is a bug in ROWS (tests check every row) */
     /* memory bounds of the session cache: not settings (the low-memory profile sets them) */
     c->max_sessions = 256;
@@ -44,7 +44,7 @@ const char *hr_compress_mode_name(hr_compress_mode m)
 
 static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
 
-/* ---- settings: one row each (sys/conf.h) ----------------------------------------------- */
+/* ---- settings: one row each (sys/settings.h) ------------------------------------------- */
 
 static int parse_mode(const char *v, void *field, size_t size, char *err, size_t errlen)
 {
@@ -97,55 +97,55 @@ static int parse_kompress_ratio(const char *v, void *field, size_t size, char *e
 #define ROW(name, flag, env, type, f, min, max, dflt, help, flags)                                \
     {name, flag, env, type, OFF(f), SZ(f), min, max, dflt, help, NULL, NULL, flags}
 #define CUSTOM(name, flag, env, parse, range, f, dflt, help, flags)                               \
-    {name, flag, env, HR_CONF_CUSTOM, OFF(f), SZ(f), 0, 0, dflt, help, parse, range, flags}
+    {name, flag, env, HR_SETTING_CUSTOM, OFF(f), SZ(f), 0, 0, dflt, help, parse, range, flags}
 #define GIB (1LL << 30)
 
 /* docs/configuration.md ("Compression", "Kompress") has a line per row; a test checks.
- * HR_CONF_OVERRIDE rows may be set per request by /v1/compress's "config". */
-static const hr_conf_row ROWS[] = {
+ * HR_SETTING_OVERRIDE rows may be set per request by /v1/compress's "config". */
+static const hr_setting_row ROWS[] = {
     CUSTOM("mode", "--mode", "HEADROOM_MODE", parse_mode, "token or cache", mode, "token",
            "token | cache (token; the original's legacy names too)", 0),
     ROW("compression_deadline_ms", "--compression-deadline-ms",
-        "HEADROOM_COMPRESSION_DEADLINE_MS", HR_CONF_INT, deadline_ms, 0, 600000, "2000",
+        "HEADROOM_COMPRESSION_DEADLINE_MS", HR_SETTING_INT, deadline_ms, 0, 600000, "2000",
         "per request; past it the remaining tool outputs pass as they are (2000)", 0),
     CUSTOM("exclude_tools", "--exclude-tools", "HEADROOM_EXCLUDE_TOOLS", parse_exclude,
            "a list of tool names", exclude_tools, "",
            "tools whose outputs are never compressed, merged with Read,Glob,Grep,Write,Edit,... "
            "(globs)", 0),
     ROW("protect_tool_results", "--protect-tool-results", "HEADROOM_PROTECT_TOOL_RESULTS",
-        HR_CONF_STRING, protect_tools, 0, 0, NULL, "more tools whose outputs are never compressed",
+        HR_SETTING_STRING, protect_tools, 0, 0, NULL, "more tools whose outputs are never compressed",
         0),
-    ROW("min_bytes", "--min-bytes", "HEADROOM_MIN_BYTES", HR_CONF_INT, min_bytes, 0, GIB, "512",
-        "tool outputs shorter than this are left alone (512)", HR_CONF_OVERRIDE),
+    ROW("min_bytes", "--min-bytes", "HEADROOM_MIN_BYTES", HR_SETTING_INT, min_bytes, 0, GIB, "512",
+        "tool outputs shorter than this are left alone (512)", HR_SETTING_OVERRIDE),
     CUSTOM("max_ratio", "--max-ratio", "HEADROOM_MAX_RATIO", parse_max_ratio, "in (0, 1]",
            max_ratio, "0.85", "keep a result only if tokens after <= ratio x before (0.85)",
-           HR_CONF_OVERRIDE),
-    ROW("max_items", "--max-items", "HEADROOM_MAX_ITEMS", HR_CONF_INT, opts.max_items, 1, 100000,
-        NULL, "items SmartCrusher keeps from a JSON array (15)", HR_CONF_OVERRIDE),
-    ROW("kompress_model", "--kompress-model", "HEADROOM_KOMPRESS_MODEL", HR_CONF_STRING,
+           HR_SETTING_OVERRIDE),
+    ROW("max_items", "--max-items", "HEADROOM_MAX_ITEMS", HR_SETTING_INT, opts.max_items, 1, 100000,
+        NULL, "items SmartCrusher keeps from a JSON array (15)", HR_SETTING_OVERRIDE),
+    ROW("kompress_model", "--kompress-model", "HEADROOM_KOMPRESS_MODEL", HR_SETTING_STRING,
         kompress_model, 0, 0, NULL,
         "Kompress model file, or off (<data dir>/models/kompress.hrm when present)", 0),
-    ROW("kompress_min_bytes", "--kompress-min-bytes", "HEADROOM_KOMPRESS_MIN_BYTES", HR_CONF_INT,
+    ROW("kompress_min_bytes", "--kompress-min-bytes", "HEADROOM_KOMPRESS_MIN_BYTES", HR_SETTING_INT,
         kompress_min_bytes, 0, GIB, "2048",
         "prose sections shorter than this go to the text compressor (2048)", 0),
-    ROW("kompress_code", "--kompress-code", "HEADROOM_KOMPRESS_CODE", HR_CONF_ONOFF,
+    ROW("kompress_code", "--kompress-code", "HEADROOM_KOMPRESS_CODE", HR_SETTING_ONOFF,
         kompress_code, 0, 1, "off", "on: code sections go to Kompress too (off)", 0),
     CUSTOM("kompress_ratio", "--kompress-ratio", "HEADROOM_KOMPRESS_RATIO", parse_kompress_ratio,
            "0 or in (0, 1)", kompress_ratio, "0",
            "share of each chunk's words Kompress keeps (0 = the model's 0.5 threshold)", 0),
 };
 
-const hr_conf_table hr_pipeline_conf_table = HR_CONF_TABLE(ROWS);
+const hr_setting_table hr_pipeline_settings = HR_SETTING_TABLE(ROWS);
 
 int hr_pipeline_config_from_env(hr_pipeline_config *c, char *err, size_t errlen)
 {
-    return hr_conf_from_env(&hr_pipeline_conf_table, c, err, errlen);
+    return hr_settings_from_env(&hr_pipeline_settings, c, err, errlen);
 }
 
 int hr_pipeline_config_arg(hr_pipeline_config *c, int argc, char **argv, int *i, char *err,
                            size_t errlen)
 {
-    return hr_conf_arg(&hr_pipeline_conf_table, c, argc, argv, i, err, errlen);
+    return hr_settings_arg(&hr_pipeline_settings, c, argc, argv, i, err, errlen);
 }
 
 /* Glob match of pattern[0..plen) against name[0..nlen), ASCII case-insensitive; '*' is

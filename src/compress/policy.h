@@ -23,7 +23,7 @@
 #include "compress/pipeline.h"
 #include "json/json.h"
 #include "sys/buf.h"
-#include "sys/conf.h"
+#include "sys/settings.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -69,8 +69,8 @@ typedef struct hr_pipeline_config {
 void hr_pipeline_config_default(hr_pipeline_config *c);
 
 /* The pipeline's settings, one row each (policy.c): flag, variable, bounds, default, help;
- * rows marked HR_CONF_OVERRIDE may be set per request by /v1/compress. */
-extern const hr_conf_table hr_pipeline_conf_table;
+ * rows marked HR_SETTING_OVERRIDE may be set per request by /v1/compress. */
+extern const hr_setting_table hr_pipeline_settings;
 
 /* Applies the rows' variables (HEADROOM_MODE, HEADROOM_MIN_BYTES, ...). 0 ok, -1 with err
  * filled on a bad value. */

@@ -26,7 +26,7 @@
 
 /* One numeric override through its setting row (compress/policy.c): the row's parser and
  * bounds, so a value accepted here is one the flag would accept. 0 ok, -1 with err. */
-static int apply_row(const hr_json_doc *d, uint32_t n, const hr_conf_row *r, hr_pipeline_config *c,
+static int apply_row(const hr_json_doc *d, uint32_t n, const hr_setting_row *r, hr_pipeline_config *c,
                      char *err, size_t errlen)
 {
     char text[64], source[48], range[48];
@@ -36,15 +36,15 @@ static int apply_row(const hr_json_doc *d, uint32_t n, const hr_conf_row *r, hr_
     if (v->type == HR_JSON_NUMBER && len < sizeof text) {
         memcpy(text, d->src + v->start, len);
         text[len] = 0;
-        if (hr_conf_set(r, c, text, source, err, errlen) == 0)
+        if (hr_setting_set(r, c, text, source, err, errlen) == 0)
             return 0;
     }
-    hr_conf_range(r, range, sizeof range);
+    hr_setting_range(r, range, sizeof range);
     snprintf(err, errlen, "%s must be %s", source, range);
     return -1;
 }
 
-/* Applies the "config" object's overrides: the pipeline rows marked HR_CONF_OVERRIDE
+/* Applies the "config" object's overrides: the pipeline rows marked HR_SETTING_OVERRIDE
  * (min_bytes, max_ratio, max_items), and exclude_tools, which here replaces the list (a
  * caller asking per request says exactly which tools to leave alone). 0 ok, -1 with a
  * reason in err. */
@@ -52,9 +52,9 @@ static int apply_overrides(const hr_json_doc *d, uint32_t cfg, hr_pipeline_confi
                            size_t errlen)
 {
     uint32_t n;
-    const hr_conf_table *t = &hr_pipeline_conf_table;
+    const hr_setting_table *t = &hr_pipeline_settings;
     for (size_t i = 0; i < t->n; i++)
-        if ((t->rows[i].flags & HR_CONF_OVERRIDE) &&
+        if ((t->rows[i].flags & HR_SETTING_OVERRIDE) &&
             (n = hr_json_get(d, cfg, t->rows[i].name)) != HR_JSON_NONE &&
             apply_row(d, n, &t->rows[i], c, err, errlen) != 0)
             return -1;

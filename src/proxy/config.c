@@ -1,5 +1,5 @@
 /* config.c: defaults, environment and flags for hr_proxy_config (see config.h). Every
- * setting is one row of ROWS (sys/conf.h), so defaults, flag parsing, env parsing, --help
+ * setting is one row of ROWS (sys/settings.h), so defaults, flag parsing, env parsing, --help
  * and the docs table stay in step. */
 #include "proxy/config.h"
 
@@ -35,40 +35,40 @@ static int parse_log_level(const char *v, void *field, size_t size, char *err, s
 #define ROW(name, flag, env, type, f, min, max, dflt, help)                                       \
     {name, flag, env, type, OFF(f), SZ(f), min, max, dflt, help, NULL, NULL, 0}
 #define CUSTOM(name, flag, env, parse, f, dflt, help)                                             \
-    {name, flag, env, HR_CONF_CUSTOM, OFF(f), SZ(f), 0, 0, dflt, help, parse, NULL, 0}
+    {name, flag, env, HR_SETTING_CUSTOM, OFF(f), SZ(f), 0, 0, dflt, help, parse, NULL, 0}
 #define BIG 1000000000LL /* the largest plain count or MB a flag takes */
 
 /* The order is --help's. docs/configuration.md ("Proxy") has a line per row; a test checks. */
-static const hr_conf_row ROWS[] = {
-    ROW("host", "--host", "HEADROOM_HOST", HR_CONF_STRING, host, 1, 0, "127.0.0.1",
+static const hr_setting_row ROWS[] = {
+    ROW("host", "--host", "HEADROOM_HOST", HR_SETTING_STRING, host, 1, 0, "127.0.0.1",
         "listen address (127.0.0.1)"),
-    ROW("port", "--port", "HEADROOM_PORT", HR_CONF_INT, port, 0, 65535, "8787",
+    ROW("port", "--port", "HEADROOM_PORT", HR_SETTING_INT, port, 0, 65535, "8787",
         "listen port (8787; 0 = any free port)"),
     CUSTOM("openai_url", "--openai-api-url", "OPENAI_TARGET_API_URL", parse_url, openai_url,
            "https://api.openai.com", "OpenAI upstream (https://api.openai.com)"),
     CUSTOM("anthropic_url", "--anthropic-api-url", "ANTHROPIC_TARGET_API_URL", parse_url,
            anthropic_url, "https://api.anthropic.com",
            "Anthropic upstream (https://api.anthropic.com)"),
-    ROW("max_body_bytes", "--max-body-bytes", "HEADROOM_MAX_BODY_BYTES", HR_CONF_INT,
+    ROW("max_body_bytes", "--max-body-bytes", "HEADROOM_MAX_BODY_BYTES", HR_SETTING_INT,
         max_body_bytes, 1, LLONG_MAX, "104857600",
         "largest request body, after decoding (104857600)"),
     ROW("max_inflight_body_mb", "--max-inflight-body-mb", "HEADROOM_MAX_INFLIGHT_BODY_MB",
-        HR_CONF_INT, max_inflight_body_mb, 0, BIG, "512",
+        HR_SETTING_INT, max_inflight_body_mb, 0, BIG, "512",
         "MB of request bodies, decoded bodies and held answers in flight, all requests "
         "together; past it 503 (512; 0 = unlimited)"),
-    ROW("memory_budget_mb", "--memory-budget-mb", "HEADROOM_MEMORY_BUDGET_MB", HR_CONF_INT,
+    ROW("memory_budget_mb", "--memory-budget-mb", "HEADROOM_MEMORY_BUDGET_MB", HR_SETTING_INT,
         memory_budget_mb, 0, BIG, "0",
         "MB the proxy promises to stay under (RssAnon + request bytes held); before it: ML "
         "off at 70 %, compression skipped at 85 %, 503 + Retry-After at 95 % (0 = none)"),
-    ROW("low_memory", "--low-memory", "HEADROOM_LOW_MEMORY", HR_CONF_SWITCH, low_memory, 0, 1,
+    ROW("low_memory", "--low-memory", "HEADROOM_LOW_MEMORY", HR_SETTING_SWITCH, low_memory, 0, 1,
         "off",
         "the low-memory profile: smaller limits, caches and stores, one ML thread, one malloc "
         "arena, a 256 MB budget, each still settable (docs/deployment.md) (off)"),
-    ROW("max_decode_ratio", "--max-decode-ratio", "HEADROOM_MAX_DECODE_RATIO", HR_CONF_INT,
+    ROW("max_decode_ratio", "--max-decode-ratio", "HEADROOM_MAX_DECODE_RATIO", HR_SETTING_INT,
         max_decode_ratio, 0, BIG, "1000",
         "largest decoded/encoded ratio of a compressed body past 1 MiB decoded; past it 413 "
         "(1000; 0 = off)"),
-    ROW("max_answer_bytes", "--max-answer-bytes", "HEADROOM_MAX_ANSWER_BYTES", HR_CONF_INT,
+    ROW("max_answer_bytes", "--max-answer-bytes", "HEADROOM_MAX_ANSWER_BYTES", HR_SETTING_INT,
         max_answer_bytes, 1, LLONG_MAX, "67108864",
         "largest upstream answer held whole (non-streaming answers, tool calls a stream "
         "holds back); past it 502 or the stream's error event (67108864)"),
@@ -76,54 +76,55 @@ static const hr_conf_row ROWS[] = {
            "text", "text | json (text)"),
     CUSTOM("log_level", "--log-level", "HEADROOM_LOG_LEVEL", parse_log_level, log_level, "info",
            "debug | info | warn | error (info)"),
-    ROW("log_file", "--log-file", "HEADROOM_LOG_FILE", HR_CONF_STRING, log_file, 1, 0, NULL,
+    ROW("log_file", "--log-file", "HEADROOM_LOG_FILE", HR_SETTING_STRING, log_file, 1, 0, NULL,
         "append the log lines to this file instead of stderr"),
-    ROW("log_messages", "--log-messages", "HEADROOM_LOG_MESSAGES", HR_CONF_SWITCH, log_messages,
+    ROW("log_messages", "--log-messages", "HEADROOM_LOG_MESSAGES", HR_SETTING_SWITCH, log_messages,
         0, 1, "off", "also log request bodies (off; never headers or credentials)"),
     ROW("graceful_shutdown_timeout_s", "--graceful-shutdown-timeout",
-        "HEADROOM_GRACEFUL_SHUTDOWN_TIMEOUT", HR_CONF_INT, graceful_shutdown_timeout_s, 0, BIG,
+        "HEADROOM_GRACEFUL_SHUTDOWN_TIMEOUT", HR_SETTING_INT, graceful_shutdown_timeout_s, 0, BIG,
         "30", "seconds to finish in-flight requests on SIGTERM (30)"),
     ROW("upstream_timeout", "--upstream-timeout", "HEADROOM_UPSTREAM_TIMEOUT",
-        HR_CONF_SECONDS_MS, upstream_timeout_ms, 0, 86400, "600",
+        HR_SETTING_SECONDS_MS, upstream_timeout_ms, 0, 86400, "600",
         "seconds without a byte from upstream before giving up: 504 (600)"),
-    ROW("connect_timeout", "--connect-timeout", "HEADROOM_CONNECT_TIMEOUT", HR_CONF_SECONDS_MS,
+    ROW("connect_timeout", "--connect-timeout", "HEADROOM_CONNECT_TIMEOUT", HR_SETTING_SECONDS_MS,
         connect_timeout_ms, 0, 86400, "10", "seconds to connect upstream before 502 (10)"),
-    ROW("retry_attempts", "--retry-attempts", "HEADROOM_RETRY_ATTEMPTS", HR_CONF_INT,
+    ROW("retry_attempts", "--retry-attempts", "HEADROOM_RETRY_ATTEMPTS", HR_SETTING_INT,
         retry_attempts, 1, 20, "3", "attempts on connect errors and 5xx, never 4xx (3)"),
-    ROW("retry_base_ms", "--retry-base-ms", "HEADROOM_RETRY_BASE_MS", HR_CONF_INT, retry_base_ms,
+    ROW("retry_base_ms", "--retry-base-ms", "HEADROOM_RETRY_BASE_MS", HR_SETTING_INT, retry_base_ms,
         0, BIG, "1000", "first backoff; doubles, capped at 30000, jittered x U(0.5,1.5) (1000)"),
-    ROW("limit_concurrency", "--limit-concurrency", "HEADROOM_LIMIT_CONCURRENCY", HR_CONF_INT,
+    ROW("limit_concurrency", "--limit-concurrency", "HEADROOM_LIMIT_CONCURRENCY", HR_SETTING_INT,
         max_connections, 1, BIG, "4096",
         "simultaneous client connections; more get 503 at once (4096)"),
-    ROW("idle_timeout_s", "--idle-timeout", "HEADROOM_IDLE_TIMEOUT", HR_CONF_INT, idle_timeout_s,
+    ROW("idle_timeout_s", "--idle-timeout", "HEADROOM_IDLE_TIMEOUT", HR_SETTING_INT, idle_timeout_s,
         0, BIG, "300", "seconds before an idle keep-alive connection is closed (300)"),
     ROW("max_connections_per_address", "--max-connections-per-address",
-        "HEADROOM_MAX_CONNECTIONS_PER_ADDRESS", HR_CONF_INT, max_connections_per_address, 0, BIG,
+        "HEADROOM_MAX_CONNECTIONS_PER_ADDRESS", HR_SETTING_INT, max_connections_per_address, 0, BIG,
         "1024", "open connections from one client address; more get 429 at once (1024; 0 = no limit)"),
     ROW("client_header_timeout", "--client-header-timeout", "HEADROOM_CLIENT_HEADER_TIMEOUT",
-        HR_CONF_SECONDS_MS, client_header_timeout_ms, 0, 86400, "10",
+        HR_SETTING_SECONDS_MS, client_header_timeout_ms, 0, 86400, "10",
         "seconds for a whole request head, from its first byte, before 408 (10)"),
     ROW("client_body_timeout", "--client-body-timeout", "HEADROOM_CLIENT_BODY_TIMEOUT",
-        HR_CONF_SECONDS_MS, client_body_timeout_ms, 0, 86400, "120",
+        HR_SETTING_SECONDS_MS, client_body_timeout_ms, 0, 86400, "120",
         "seconds for a whole request body before 408 (120)"),
     ROW("no_ccr_inject_tool", "--no-ccr-inject-tool", "HEADROOM_NO_CCR_INJECT_TOOL",
-        HR_CONF_SWITCH, no_ccr_tool, 0, 1, "off",
+        HR_SETTING_SWITCH, no_ccr_tool, 0, 1, "off",
         "never offer the headroom_retrieve tool: compression only (the original's flag)"),
-    ROW("upstream_ca_file", "--upstream-ca-file", "HEADROOM_UPSTREAM_CA_FILE", HR_CONF_STRING,
+    ROW("upstream_ca_file", "--upstream-ca-file", "HEADROOM_UPSTREAM_CA_FILE", HR_SETTING_STRING,
         upstream_ca_file, 1, 0, NULL, "PEM CA bundle to verify upstream TLS with (system bundle)"),
 };
 
-const hr_conf_table hr_proxy_conf_table = HR_CONF_TABLE(ROWS);
+const hr_setting_table hr_proxy_settings = HR_SETTING_TABLE(ROWS);
 
 void hr_proxy_config_defaults(hr_proxy_config *c)
 {
     char err[256];
     memset(c, 0, sizeof *c);
-    if (hr_conf_defaults(&hr_proxy_conf_table, c, err, sizeof err) != 0)
+    if (hr_settings_defaults(&hr_proxy_settings, c, err, sizeof err) != 0)
         abort(); /* a default that does not parse is a bug in ROWS (tests check every row) */
     c->retry_max_ms = 30000; /* fixed: the cap named in --retry-base-ms's help */
     hr_pipeline_config_default(&c->pipeline);
     hr_ccr_config_default(&c->ccr);
+    hr_savings_config_default(&c->savings);
 }
 
 int hr_normalize_upstream_url(const char *url, char *out, size_t outlen)
@@ -151,11 +152,13 @@ int hr_normalize_upstream_url(const char *url, char *out, size_t outlen)
 
 int hr_proxy_config_from_env(hr_proxy_config *c, char *err, size_t errlen)
 {
-    if (hr_conf_from_env(&hr_proxy_conf_table, c, err, errlen) != 0)
+    if (hr_settings_from_env(&hr_proxy_settings, c, err, errlen) != 0)
         return -1;
     if (hr_pipeline_config_from_env(&c->pipeline, err, errlen) != 0)
         return -1;
-    return hr_ccr_config_from_env(&c->ccr, err, errlen);
+    if (hr_ccr_config_from_env(&c->ccr, err, errlen) != 0)
+        return -1;
+    return hr_settings_from_env(&hr_savings_settings, &c->savings, err, errlen);
 }
 
 int hr_proxy_config_from_args(hr_proxy_config *c, int argc, char **argv, char *err,
@@ -166,7 +169,7 @@ int hr_proxy_config_from_args(hr_proxy_config *c, int argc, char **argv, char *e
         if (!strcmp(a, "--help") || !strcmp(a, "-h"))
             return 1;
         /* the proxy's rows, then the compression settings', then the CCR store's */
-        int rc = hr_conf_arg(&hr_proxy_conf_table, c, argc, argv, &i, err, errlen);
+        int rc = hr_settings_arg(&hr_proxy_settings, c, argc, argv, &i, err, errlen);
         if (rc == 0)
             rc = hr_pipeline_config_arg(&c->pipeline, argc, argv, &i, err, errlen);
         if (rc == 0)
@@ -184,20 +187,34 @@ void hr_proxy_config_usage(FILE *out)
 {
     fprintf(out, "usage: headroom proxy [options]\n\n"
                  "Runs the compression proxy. Options (flag, environment variable):\n");
-    hr_conf_usage(&hr_proxy_conf_table, out);
+    hr_settings_usage(&hr_proxy_settings, out);
     fprintf(out, "  %-30s\n      this help\n\n", "--help");
     fprintf(out, "Compression options (docs/compression.md; Kompress, the ModernBERT prose "
                  "compressor: docs/compressors.md):\n");
-    hr_conf_usage(&hr_pipeline_conf_table, out);
+    hr_settings_usage(&hr_pipeline_settings, out);
     fprintf(out, "\nCCR store options (docs/ccr.md; originals behind markers):\n");
-    hr_conf_usage(&hr_ccr_conf_table, out);
-    fprintf(out, "\nSavings statistics (docs/stats.md; kept in <data dir>/stats.sqlite3):\n"
-                 "  HEADROOM_STATS_FLUSH_S (10), HEADROOM_STATS_RETENTION_DAYS (30),\n"
-                 "  HEADROOM_PRICING_FILE (your prices, before data/pricing.tsv),\n"
-                 "  HEADROOM_DASHBOARD_PUBLIC=1 (/dashboard beyond loopback clients)\n");
+    hr_settings_usage(&hr_ccr_settings, out);
+    fprintf(out, "\nSavings statistics (docs/stats.md; kept in <data dir>/stats.sqlite3):\n");
+    hr_settings_usage(&hr_savings_settings, out);
     fprintf(out, "\nThe Python original's flags and variables are accepted too: mapped to the\n"
                  "above or, without a meaning here, named in one warning (docs/configuration.md;\n"
                  "`headroom proxy --compat-table` prints the table).\n");
+}
+
+int hr_proxy_port_of(const char *flag_value, int *port, char *err, size_t errlen)
+{
+    const hr_setting_row *r = hr_settings_find(&hr_proxy_settings, "port");
+    const char *env = getenv(r->env);
+    const char *v = flag_value ? flag_value : env && *env ? env : r->dflt;
+    hr_proxy_config c;
+    if (hr_setting_set(r, &c, v, flag_value ? r->flag : r->env, err, errlen) != 0)
+        return -1;
+    if (c.port == 0) { /* "any free port" is for listening; a client needs the real one */
+        snprintf(err, errlen, "invalid value '0' for %s", flag_value ? r->flag : r->env);
+        return -1;
+    }
+    *port = c.port;
+    return 0;
 }
 
 long hr_retry_delay_ms(const hr_proxy_config *c, int n, double u)

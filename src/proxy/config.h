@@ -1,5 +1,5 @@
 /* config.h: the proxy's settings, from defaults, then environment, then command-line flags
- * (later wins). Each setting is one row (sys/conf.h): the proxy's own in config.c, the
+ * (later wins). Each setting is one row (sys/settings.h): the proxy's own in config.c, the
  * pipeline's in compress/policy.c, the CCR store's in ccr/store.c; defaults, variables,
  * flags, hr_proxy_config_usage (--help) and the docs/configuration.md tables (checked by
  * tests/unit/test_proxy_config.c) all come from those rows.
@@ -12,8 +12,9 @@
 
 #include "ccr/store.h"
 #include "compress/policy.h"
-#include "sys/conf.h"
+#include "proxy/savings.h"
 #include "sys/log.h"
+#include "sys/settings.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -54,11 +55,12 @@ typedef struct hr_proxy_config {
     hr_ccr_config ccr;          /* CCR store settings (--ccr-backend, --data-dir, ...;
                                    ccr/store.h), opened by hr_proxy_run before serving;
                                    its strings are borrowed from argv / the environment */
+    hr_savings_config savings;  /* statistics and dashboard (variables only; savings.h) */
 } hr_proxy_config;
 
 /* The proxy's own settings, one row each (config.c); the pipeline's and the CCR store's
- * are their own tables (hr_pipeline_conf_table, hr_ccr_conf_table). */
-extern const hr_conf_table hr_proxy_conf_table;
+ * are their own tables (hr_pipeline_settings, hr_ccr_settings). */
+extern const hr_setting_table hr_proxy_settings;
 
 void hr_proxy_config_defaults(hr_proxy_config *c);
 /* Applies HEADROOM_HOST, HEADROOM_PORT, OPENAI_TARGET_API_URL, ANTHROPIC_TARGET_API_URL,
@@ -85,6 +87,12 @@ void hr_proxy_config_usage(FILE *out);
  * targets are appended to it), or is too long. User info (user:password@) is kept and
  * used; it is masked wherever the URL is shown (hr_log_redact). */
 int hr_normalize_upstream_url(const char *url, char *out, size_t outlen);
+
+/* For the commands that talk to a running proxy (stats, wrap, install, probe): its port, read
+ * through the proxy's own port row: flag_value (their --port) when not NULL, else
+ * HEADROOM_PORT, else the default; 0 is refused (a client needs the real port).
+ * 0 ok, -1 with err naming the flag or variable. */
+int hr_proxy_port_of(const char *flag_value, int *port, char *err, size_t errlen);
 
 /* Backoff before retry number n (0 for the first retry), given u in [0, 1). */
 long hr_retry_delay_ms(const hr_proxy_config *c, int n, double u);

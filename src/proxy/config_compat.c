@@ -243,8 +243,8 @@ static void note_ignored(builder *b, const char *name)
 /* 1 when one of our setting rows reads env under this very name already. */
 static int ours_reads(const char *env)
 {
-    const hr_conf_table *tables[] = {&hr_proxy_conf_table, &hr_pipeline_conf_table,
-                                     &hr_ccr_conf_table};
+    const hr_setting_table *tables[] = {&hr_proxy_settings, &hr_pipeline_settings,
+                                     &hr_ccr_settings};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (size_t i = 0; i < tables[t]->n; i++)
             if (!strcmp(tables[t]->rows[i].env, env))

@@ -6,7 +6,7 @@
  * variable, and what it becomes here: our own flag of the same name (same), another of our
  * flags (mapped, optionally with a fixed value), or nothing (accepted; one warning at start
  * names every such flag and variable; never a failed start). A variable that one of our
- * setting rows (sys/conf.h: proxy, pipeline, CCR store) reads under the same name is left
+ * setting rows (sys/settings.h: proxy, pipeline, CCR store) reads under the same name is left
  * to that row; the others become flags. docs/configuration.md embeds
  * the table hr_proxy_compat_table prints, and a test checks the two agree.
  *

@@ -498,7 +498,7 @@ int hr_proxy_run(const hr_proxy_config *cfg)
     /* say at start whether prose goes through the model (and why not) */
     hr_log_fields(HR_LOG_INFO, "kompress", "status", hr_pipeline_kompress_note(hr_pipeline_process()),
                   NULL);
-    hr_savings_start(cfg->ccr.data_dir, cfg->ccr.backend != HR_CCR_BACKEND_MEMORY);
+    hr_savings_start(cfg->ccr.data_dir, cfg->ccr.backend != HR_CCR_BACKEND_MEMORY, &cfg->savings);
     char err[256];
     hr_budget_init(hr_budget_process(), (size_t)cfg->max_inflight_body_mb << 20);
     hr_backpressure_configure((size_t)cfg->memory_budget_mb << 20);

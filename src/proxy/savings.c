@@ -29,27 +29,40 @@ static struct {
     size_t n_mem, i_mem;
 } V = {.mu = PTHREAD_MUTEX_INITIALIZER, .flush_period_s = 10};
 
-static int env_int(const char *name, int def, int lo, int hi)
+#define OFF(f) offsetof(hr_savings_config, f)
+#define SZ(f) sizeof(((hr_savings_config *)0)->f)
+#define ROW(name, env, type, f, min, max, dflt, help)                                             \
+    {name, NULL, env, type, OFF(f), SZ(f), min, max, dflt, help, NULL, NULL, 0}
+
+/* docs/configuration.md ("Savings statistics") has a line per row; a test checks. */
+static const hr_setting_row ROWS[] = {
+    ROW("stats_flush_s", "HEADROOM_STATS_FLUSH_S", HR_SETTING_INT, flush_s, 1, 3600, "10",
+        "seconds between writes of the persistent counters (10)"),
+    ROW("stats_retention_days", "HEADROOM_STATS_RETENTION_DAYS", HR_SETTING_INT, retention_days, 1,
+        3650, "30", "days of hourly savings kept (30)"),
+    ROW("pricing_file", "HEADROOM_PRICING_FILE", HR_SETTING_BORROW, pricing_file, 0, 0, NULL,
+        "your prices, read before data/pricing.tsv"),
+    ROW("dashboard_public", "HEADROOM_DASHBOARD_PUBLIC", HR_SETTING_SWITCH, dashboard_public, 0, 1,
+        "off", "serve /dashboard beyond loopback clients (off)"),
+};
+
+const hr_setting_table hr_savings_settings = HR_SETTING_TABLE(ROWS);
+
+void hr_savings_config_default(hr_savings_config *c)
 {
-    const char *v = getenv(name);
-    char *end;
-    long n = v && *v ? strtol(v, &end, 10) : def;
-    if (v && *v && (*end || n < lo || n > hi)) {
-        hr_log_fields(HR_LOG_WARN, "ignoring invalid setting", "name", name, "value", v, NULL);
-        return def;
-    }
-    return (int)n;
+    char err[256];
+    memset(c, 0, sizeof *c);
+    if (hr_settings_defaults(&hr_savings_settings, c, err, sizeof err) != 0)
+        abort(); /* a default that does not parse is a bug in ROWS (tests check every row) */
 }
 
-void hr_savings_start(const char *data_dir, int persist)
+void hr_savings_start(const char *data_dir, int persist, const hr_savings_config *c)
 {
     char err[512];
-    int retention_days = env_int("HEADROOM_STATS_RETENTION_DAYS", 30, 1, 3650);
-    const char *pricing_file = getenv("HEADROOM_PRICING_FILE");
-    V.flush_period_s = env_int("HEADROOM_STATS_FLUSH_S", 10, 1, 3600);
-    if (persist && hr_stats_store_open(data_dir, retention_days, err, sizeof err) != 0)
+    V.flush_period_s = c->flush_s;
+    if (persist && hr_stats_store_open(data_dir, c->retention_days, err, sizeof err) != 0)
         hr_log_fields(HR_LOG_WARN, "persistent stats off: counting in memory", "error", err, NULL);
-    if (hr_pricing_load(pricing_file, err, sizeof err) != 0)
+    if (hr_pricing_load(c->pricing_file, err, sizeof err) != 0)
         hr_log_fields(HR_LOG_WARN, "pricing table", "error", err, NULL);
 }
 

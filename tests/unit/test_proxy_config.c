@@ -1,5 +1,5 @@
 /* Unit tests for src/proxy/config.c: defaults, environment, flags (flags win), URL
- * normalisation, invalid values, retry backoff bounds; the setting rows (sys/conf.h) of the
+ * normalisation, invalid values, retry backoff bounds; the setting rows (sys/settings.h) of the
  * proxy, the pipeline and the CCR store: complete, unique, in --help and in
  * docs/configuration.md. */
 #include <setjmp.h>
@@ -188,43 +188,44 @@ static void backoff_doubles_caps_and_jitters(void **state)
     assert_int_equal(hr_retry_delay_ms(&c, 50, 0.0), 15000);
 }
 
-/* ---- the rows (sys/conf.h) ------------------------------------------------------------- */
+/* ---- the rows (sys/settings.h) ------------------------------------------------------------- */
 
-static const hr_conf_table *tables(size_t *n)
+static const hr_setting_table *tables(size_t *n)
 {
-    static hr_conf_table t[3];
-    t[0] = hr_proxy_conf_table;
-    t[1] = hr_pipeline_conf_table;
-    t[2] = hr_ccr_conf_table;
-    *n = 3;
+    static hr_setting_table t[4];
+    t[0] = hr_proxy_settings;
+    t[1] = hr_pipeline_settings;
+    t[2] = hr_ccr_settings;
+    t[3] = hr_savings_settings;
+    *n = 4;
     return t;
 }
 
 /* Every setting has a variable and a help line; names, flags and variables are unique across
- * the proxy, the pipeline and the CCR store (one parser sees all three); every default
- * parses through the row's own parser. */
+ * the proxy's tables (proxy, pipeline, CCR store, statistics: one parser sees them all);
+ * every default parses through the row's own parser. */
 static void rows_are_complete_and_unique(void **state)
 {
     (void)state;
     size_t nt;
-    const hr_conf_table *t = tables(&nt);
+    const hr_setting_table *t = tables(&nt);
     char err[256];
     for (size_t a = 0; a < nt; a++) {
         char base[8192] = {0}; /* larger than each table's struct */
         assert_true(sizeof(hr_proxy_config) <= sizeof base);
-        assert_int_equal(hr_conf_defaults(&t[a], base, err, sizeof err), 0);
+        assert_int_equal(hr_settings_defaults(&t[a], base, err, sizeof err), 0);
         for (size_t i = 0; i < t[a].n; i++) {
-            const hr_conf_row *r = &t[a].rows[i];
+            const hr_setting_row *r = &t[a].rows[i];
             assert_non_null(r->env);
             assert_non_null(r->help);
-            assert_true(r->flag && !strncmp(r->flag, "--", 2));
+            assert_true(!r->flag || !strncmp(r->flag, "--", 2)); /* NULL: variable only */
             for (size_t b = 0; b < nt; b++)
                 for (size_t k = 0; k < t[b].n; k++) {
-                    const hr_conf_row *o = &t[b].rows[k];
+                    const hr_setting_row *o = &t[b].rows[k];
                     if (o == r)
                         continue;
                     assert_string_not_equal(r->name, o->name);
-                    assert_string_not_equal(r->flag, o->flag);
+                    assert_false(r->flag && o->flag && !strcmp(r->flag, o->flag));
                     assert_string_not_equal(r->env, o->env);
                 }
         }
@@ -243,10 +244,12 @@ static char *read_docs(void)
     size_t n = fread(text, 1, sizeof text - 1, f);
     fclose(f);
     text[n] = 0;
-    /* the settings tables come before the original's name table (its own test) */
-    char *end = strstr(text, "## The original's flags and variables");
-    assert_non_null(end);
-    *end = 0;
+    /* without the original's name table (dropin_flags checks it): its rows look alike */
+    char *from = strstr(text, "## The original's flags and variables");
+    assert_non_null(from);
+    char *to = strstr(from + 1, "\n## ");
+    assert_non_null(to);
+    memmove(from, to, strlen(to) + 1);
     return text;
 }
 
@@ -257,16 +260,19 @@ static void docs_tables_match_the_rows(void **state)
 {
     (void)state;
     size_t nt;
-    const hr_conf_table *t = tables(&nt);
+    const hr_setting_table *t = tables(&nt);
     char *docs = read_docs();
     for (size_t a = 0; a < nt; a++)
         for (size_t i = 0; i < t[a].n; i++) {
-            const hr_conf_row *r = &t[a].rows[i];
+            const hr_setting_row *r = &t[a].rows[i];
             char head[256];
-            snprintf(head, sizeof head, "\n| `%s` | `%s` | ", r->flag, r->env);
+            if (r->flag)
+                snprintf(head, sizeof head, "\n| `%s` | `%s` | ", r->flag, r->env);
+            else /* a variable-only table: | variable | default | meaning | */
+                snprintf(head, sizeof head, "\n| `%s` | ", r->env);
             const char *line = strstr(docs, head);
             if (!line)
-                fail_msg("docs/configuration.md has no table line for %s / %s", r->flag, r->env);
+                fail_msg("docs/configuration.md has no table line for %s", r->env);
             const char *cell = line + strlen(head);
             const char *cell_end = strstr(cell, " |");
             assert_non_null(cell_end);
@@ -289,7 +295,8 @@ static void docs_tables_match_the_rows(void **state)
         int known = 0;
         for (size_t a = 0; a < nt && !known; a++)
             for (size_t i = 0; i < t[a].n && !known; i++)
-                known = !strcmp(t[a].rows[i].flag, flag) && !strcmp(t[a].rows[i].env, env);
+                known = t[a].rows[i].flag && !strcmp(t[a].rows[i].flag, flag) &&
+                        !strcmp(t[a].rows[i].env, env);
         if (!known)
             fail_msg("docs/configuration.md documents %s / %s, which is no row", flag, env);
     }
@@ -346,16 +353,44 @@ static void help_lists_every_row(void **state)
     hr_proxy_config_usage(f);
     fclose(f);
     size_t nt;
-    const hr_conf_table *t = tables(&nt);
+    const hr_setting_table *t = tables(&nt);
     for (size_t a = 0; a < nt; a++)
         for (size_t i = 0; i < t[a].n; i++) {
+            const hr_setting_row *r = &t[a].rows[i];
             char entry[256];
-            snprintf(entry, sizeof entry, "  %-30s %-36s\n      %s\n", t[a].rows[i].flag,
-                     t[a].rows[i].env, t[a].rows[i].help);
+            if (r->flag)
+                snprintf(entry, sizeof entry, "  %-30s %-36s\n      %s\n", r->flag, r->env,
+                         r->help);
+            else
+                snprintf(entry, sizeof entry, "  %s\n      %s\n", r->env, r->help);
             if (!strstr(text, entry))
-                fail_msg("--help lacks %s", t[a].rows[i].flag);
+                fail_msg("--help lacks %s", r->env);
         }
     free(text);
+}
+
+/* The client commands' port (stats, wrap, install, probe) goes through the proxy's row:
+ * --port, else HEADROOM_PORT, else 8787; junk and 0 are refused, naming the source. */
+static void client_port_reads_the_port_row(void **state)
+{
+    (void)state;
+    int port = -1;
+    char err[256];
+    unsetenv("HEADROOM_PORT");
+    assert_int_equal(hr_proxy_port_of(NULL, &port, err, sizeof err), 0);
+    assert_int_equal(port, 8787);
+    setenv("HEADROOM_PORT", "9123", 1);
+    assert_int_equal(hr_proxy_port_of(NULL, &port, err, sizeof err), 0);
+    assert_int_equal(port, 9123);
+    assert_int_equal(hr_proxy_port_of("9200", &port, err, sizeof err), 0);
+    assert_int_equal(port, 9200);
+    assert_int_equal(hr_proxy_port_of("0", &port, err, sizeof err), -1);
+    assert_string_equal(err, "invalid value '0' for --port");
+    setenv("HEADROOM_PORT", "80x", 1);
+    assert_int_equal(hr_proxy_port_of(NULL, &port, err, sizeof err), -1);
+    assert_string_equal(err, "invalid value '80x' for HEADROOM_PORT");
+    unsetenv("HEADROOM_PORT");
+    assert_int_equal(port, 9200); /* untouched by the refusals */
 }
 
 int main(void)
@@ -372,6 +407,7 @@ int main(void)
         cmocka_unit_test(docs_tables_match_the_rows),
         cmocka_unit_test(rows_parse_flags_and_variables),
         cmocka_unit_test(help_lists_every_row),
+        cmocka_unit_test(client_port_reads_the_port_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

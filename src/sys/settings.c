@@ -1,6 +1,6 @@
-/* conf.c: the machinery behind setting rows (see conf.h): one parser per type, shared by
+/* settings.c: the machinery behind setting rows (see settings.h): one parser per type, shared by
  * defaults, environment, flags and per-request overrides. */
-#include "sys/conf.h"
+#include "sys/settings.h"
 
 #include "sys/buf.h"
 #include "sys/log.h"
@@ -61,35 +61,35 @@ static int parse_seconds_ms(const char *s, long long max_s, long *out)
     return 0;
 }
 
-static int parse_value(const hr_conf_row *r, void *field, const char *v, char *err,
+static int parse_value(const hr_setting_row *r, void *field, const char *v, char *err,
                        size_t errlen)
 {
     long long n;
     switch (r->type) {
-    case HR_CONF_STRING:
+    case HR_SETTING_STRING:
         if (strlen(v) >= r->size || (long long)strlen(v) < r->min)
             return -1;
         memcpy(field, v, strlen(v) + 1);
         return 0;
-    case HR_CONF_BORROW:
+    case HR_SETTING_BORROW:
         *(const char **)field = v;
         return 0;
-    case HR_CONF_INT:
+    case HR_SETTING_INT:
         if (parse_int(v, r->min, r->max, &n) != 0)
             return -1;
         return store_int(field, r->size, n);
-    case HR_CONF_SECONDS_MS:
+    case HR_SETTING_SECONDS_MS:
         return parse_seconds_ms(v, r->max, (long *)field);
-    case HR_CONF_SWITCH:
-    case HR_CONF_ONOFF:
+    case HR_SETTING_SWITCH:
+    case HR_SETTING_ONOFF:
         return parse_bool(v, (int *)field);
-    case HR_CONF_CUSTOM:
+    case HR_SETTING_CUSTOM:
         return r->parse(v, field, r->size, err, errlen);
     }
     return -1;
 }
 
-int hr_conf_set(const hr_conf_row *r, void *base, const char *v, const char *source, char *err,
+int hr_setting_set(const hr_setting_row *r, void *base, const char *v, const char *source, char *err,
                 size_t errlen)
 {
     if (errlen)
@@ -107,27 +107,27 @@ int hr_conf_set(const hr_conf_row *r, void *base, const char *v, const char *sou
     return -1;
 }
 
-int hr_conf_defaults(const hr_conf_table *t, void *base, char *err, size_t errlen)
+int hr_settings_defaults(const hr_setting_table *t, void *base, char *err, size_t errlen)
 {
     for (size_t i = 0; i < t->n; i++)
         if (t->rows[i].dflt &&
-            hr_conf_set(&t->rows[i], base, t->rows[i].dflt, t->rows[i].env, err, errlen) != 0)
+            hr_setting_set(&t->rows[i], base, t->rows[i].dflt, t->rows[i].env, err, errlen) != 0)
             return -1;
     return 0;
 }
 
-int hr_conf_from_env(const hr_conf_table *t, void *base, char *err, size_t errlen)
+int hr_settings_from_env(const hr_setting_table *t, void *base, char *err, size_t errlen)
 {
     for (size_t i = 0; i < t->n; i++) {
         const char *v = getenv(t->rows[i].env);
-        if (v && *v && hr_conf_set(&t->rows[i], base, v, t->rows[i].env, err, errlen) != 0)
+        if (v && *v && hr_setting_set(&t->rows[i], base, v, t->rows[i].env, err, errlen) != 0)
             return -1;
     }
     return 0;
 }
 
 /* The row whose flag arg is ("--flag" or "--flag=..."); *value set after the '='. */
-static const hr_conf_row *match_flag(const hr_conf_table *t, const char *arg, const char **value)
+static const hr_setting_row *match_flag(const hr_setting_table *t, const char *arg, const char **value)
 {
     for (size_t k = 0; k < t->n; k++) {
         const char *flag = t->rows[k].flag;
@@ -146,14 +146,14 @@ static const hr_conf_row *match_flag(const hr_conf_table *t, const char *arg, co
     return NULL;
 }
 
-int hr_conf_arg(const hr_conf_table *t, void *base, int argc, char **argv, int *i, char *err,
+int hr_settings_arg(const hr_setting_table *t, void *base, int argc, char **argv, int *i, char *err,
                 size_t errlen)
 {
     const char *value;
-    const hr_conf_row *r = match_flag(t, argv[*i], &value);
+    const hr_setting_row *r = match_flag(t, argv[*i], &value);
     if (!r)
         return 0;
-    if (!value && r->type == HR_CONF_SWITCH) {
+    if (!value && r->type == HR_SETTING_SWITCH) {
         value = "true";
     } else if (!value) {
         if (*i + 1 >= argc) {
@@ -162,10 +162,10 @@ int hr_conf_arg(const hr_conf_table *t, void *base, int argc, char **argv, int *
         }
         value = argv[++*i];
     }
-    return hr_conf_set(r, base, value, r->flag, err, errlen) == 0 ? 1 : -1;
+    return hr_setting_set(r, base, value, r->flag, err, errlen) == 0 ? 1 : -1;
 }
 
-const hr_conf_row *hr_conf_find(const hr_conf_table *t, const char *name)
+const hr_setting_row *hr_settings_find(const hr_setting_table *t, const char *name)
 {
     for (size_t i = 0; i < t->n; i++)
         if (!strcmp(t->rows[i].name, name))
@@ -173,23 +173,25 @@ const hr_conf_row *hr_conf_find(const hr_conf_table *t, const char *name)
     return NULL;
 }
 
-void hr_conf_range(const hr_conf_row *r, char *out, size_t outlen)
+void hr_setting_range(const hr_setting_row *r, char *out, size_t outlen)
 {
     if (r->range)
         snprintf(out, outlen, "%s", r->range);
-    else if (r->type == HR_CONF_INT)
+    else if (r->type == HR_SETTING_INT)
         snprintf(out, outlen, "%lld..%lld", r->min, r->max);
-    else if (r->type == HR_CONF_SWITCH || r->type == HR_CONF_ONOFF)
+    else if (r->type == HR_SETTING_SWITCH || r->type == HR_SETTING_ONOFF)
         snprintf(out, outlen, "on or off");
     else
         snprintf(out, outlen, "valid");
 }
 
-void hr_conf_usage(const hr_conf_table *t, FILE *out)
+void hr_settings_usage(const hr_setting_table *t, FILE *out)
 {
     for (size_t i = 0; i < t->n; i++) {
-        const hr_conf_row *r = &t->rows[i];
-        fprintf(out, "  %-30s %-36s\n      %s\n", r->flag ? r->flag : r->env, r->flag ? r->env : "",
-                r->help);
+        const hr_setting_row *r = &t->rows[i];
+        if (r->flag)
+            fprintf(out, "  %-30s %-36s\n      %s\n", r->flag, r->env, r->help);
+        else
+            fprintf(out, "  %s\n      %s\n", r->env, r->help);
     }
 }

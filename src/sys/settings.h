@@ -1,4 +1,4 @@
-/* conf.h: settings declared as rows (the way Redis's config.c declares each setting once).
+/* settings.h: settings declared as rows (the way Redis's config.c declares each setting once).
  *
  * Why: a setting used to live in four places (a default in code, a getenv, a flag parser,
  * a line of --help) and each subsystem (proxy, pipeline, CCR store, CLI commands) had its
@@ -10,83 +10,83 @@
  *
  * A table is an array of rows over one struct (the row holds the field's offset and size);
  * a subsystem owns its table and its struct, this file owns only the machinery.
- * Precedence is the caller's order: defaults, then hr_conf_from_env, then hr_conf_arg
+ * Precedence is the caller's order: defaults, then hr_settings_from_env, then hr_settings_arg
  * (later wins).
  */
-#ifndef HR_SYS_CONF_H
-#define HR_SYS_CONF_H
+#ifndef HR_SYS_SETTINGS_H
+#define HR_SYS_SETTINGS_H
 
 #include <stddef.h>
 #include <stdio.h>
 
 typedef enum {
-    HR_CONF_STRING,     /* char[size]; min = shortest length accepted (1: not empty) */
-    HR_CONF_BORROW,     /* const char *: points at the argv / environment string itself */
-    HR_CONF_INT,        /* integer in [min, max]; the field is 4 (int, unsigned) or 8 bytes
+    HR_SETTING_STRING,     /* char[size]; min = shortest length accepted (1: not empty) */
+    HR_SETTING_BORROW,     /* const char *: points at the argv / environment string itself */
+    HR_SETTING_INT,        /* integer in [min, max]; the field is 4 (int, unsigned) or 8 bytes
                            (long, size_t) wide */
-    HR_CONF_SECONDS_MS, /* seconds, fractions allowed, in (0, max]; the field is long ms */
-    HR_CONF_SWITCH,     /* int 0/1; the flag alone means on; 1/true/yes/on, 0/false/no/off */
-    HR_CONF_ONOFF,      /* as SWITCH, but the flag always takes its value (--x on) */
-    HR_CONF_CUSTOM,     /* parsed by the row's parse function */
-} hr_conf_type;
+    HR_SETTING_SECONDS_MS, /* seconds, fractions allowed, in (0, max]; the field is long ms */
+    HR_SETTING_SWITCH,     /* int 0/1; the flag alone means on; 1/true/yes/on, 0/false/no/off */
+    HR_SETTING_ONOFF,      /* as SWITCH, but the flag always takes its value (--x on) */
+    HR_SETTING_CUSTOM,     /* parsed by the row's parse function */
+} hr_setting_type;
 
 /* Row flags */
-#define HR_CONF_OVERRIDE 1u /* may be overridden per request (/v1/compress "config") */
+#define HR_SETTING_OVERRIDE 1u /* may be overridden per request (/v1/compress "config") */
 
 /* A custom parser: 0 ok (field written), -1 refused. It may write its own message into err
  * (else the generic "invalid value" one is used). */
-typedef int (*hr_conf_parse_fn)(const char *v, void *field, size_t size, char *err,
+typedef int (*hr_setting_parse_fn)(const char *v, void *field, size_t size, char *err,
                                 size_t errlen);
 
-typedef struct hr_conf_row {
+typedef struct hr_setting_row {
     const char *name;   /* snake_case: /health keys, /v1/compress "config" keys */
     const char *flag;   /* "--port", or NULL for a setting read from its variable only */
     const char *env;    /* never NULL: no setting without an environment variable */
-    hr_conf_type type;
+    hr_setting_type type;
     size_t offset;      /* of the field in the table's struct */
     size_t size;        /* of the field */
     long long min, max; /* bounds of INT (SECONDS_MS: max seconds; STRING: min length) */
     const char *dflt;   /* the default, as text parsed like a given value; NULL: zero */
     const char *help;   /* one line for --help; the docs table says more */
-    hr_conf_parse_fn parse; /* HR_CONF_CUSTOM */
+    hr_setting_parse_fn parse; /* HR_SETTING_CUSTOM */
     const char *range;  /* how bounds are said in errors when not min..max ("(0, 1]") */
-    unsigned flags;     /* HR_CONF_OVERRIDE */
-} hr_conf_row;
+    unsigned flags;     /* HR_SETTING_OVERRIDE */
+} hr_setting_row;
 
-typedef struct hr_conf_table {
-    const hr_conf_row *rows;
+typedef struct hr_setting_table {
+    const hr_setting_row *rows;
     size_t n;
-} hr_conf_table;
+} hr_setting_table;
 
-#define HR_CONF_TABLE(rows) {(rows), sizeof(rows) / sizeof((rows)[0])}
+#define HR_SETTING_TABLE(rows) {(rows), sizeof(rows) / sizeof((rows)[0])}
 
 /* Sets every row's default into base. 0 ok, -1 (err filled) when a default does not parse:
  * a bug in the table, which the tests check for every table. */
-int hr_conf_defaults(const hr_conf_table *t, void *base, char *err, size_t errlen);
+int hr_settings_defaults(const hr_setting_table *t, void *base, char *err, size_t errlen);
 
 /* Applies every row whose variable is set and not empty. 0 ok, -1 with err naming the
  * variable when a value is invalid. */
-int hr_conf_from_env(const hr_conf_table *t, void *base, char *err, size_t errlen);
+int hr_settings_from_env(const hr_setting_table *t, void *base, char *err, size_t errlen);
 
 /* Consumes one option at argv[*i] (--flag VALUE, --flag=VALUE, or a SWITCH alone).
  * 1 consumed (*i on the last argument used), 0 not one of the table's, -1 error (err). */
-int hr_conf_arg(const hr_conf_table *t, void *base, int argc, char **argv, int *i, char *err,
+int hr_settings_arg(const hr_setting_table *t, void *base, int argc, char **argv, int *i, char *err,
                 size_t errlen);
 
 /* Parses v into the row's field. source names the value in the error ("--port",
  * "HEADROOM_PORT", "config.max_items"). A refused value is shown with any URL credentials
  * masked. 0 ok, -1 error. */
-int hr_conf_set(const hr_conf_row *r, void *base, const char *v, const char *source, char *err,
+int hr_setting_set(const hr_setting_row *r, void *base, const char *v, const char *source, char *err,
                 size_t errlen);
 
 /* The row named name (snake_case), or NULL. */
-const hr_conf_row *hr_conf_find(const hr_conf_table *t, const char *name);
+const hr_setting_row *hr_settings_find(const hr_setting_table *t, const char *name);
 
 /* The accepted values of a row, for messages: "1..100000", or the row's range text. */
-void hr_conf_range(const hr_conf_row *r, char *out, size_t outlen);
+void hr_setting_range(const hr_setting_row *r, char *out, size_t outlen);
 
-/* One entry per row: "  FLAG  VARIABLE\n      help\n" (a variable-only row shows its
- * variable in the flag column). */
-void hr_conf_usage(const hr_conf_table *t, FILE *out);
+/* One entry per row: "  FLAG  VARIABLE\n      help\n" ("  VARIABLE\n      help\n" for a
+ * row without a flag). */
+void hr_settings_usage(const hr_setting_table *t, FILE *out);
 
 #endif
