@@ -8,6 +8,8 @@
  */
 #include "ml/pool.h"
 
+#include "ml/settings.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -58,15 +60,7 @@ static size_t page_size(void)
 
 int hr_ml_pool_env_threads(void)
 {
-    const char *s = getenv("HEADROOM_ML_THREADS");
-    if (!s || !*s)
-        return 1;
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v < 1)
-        return 1;
-    return v > HR_ML_POOL_MAX_THREADS ? HR_ML_POOL_MAX_THREADS : (int)v;
+    return hr_ml_config_process().threads;
 }
 
 static void chunk_range(const pool_job *j, size_t c, size_t *begin, size_t *end)

@@ -12,6 +12,7 @@
 
 #include "ccr/store.h"
 #include "compress/policy.h"
+#include "ml/settings.h"
 #include "proxy/savings.h"
 #include "sys/log.h"
 #include "sys/settings.h"
@@ -56,6 +57,8 @@ typedef struct hr_proxy_config {
                                    ccr/store.h), opened by hr_proxy_run before serving;
                                    its strings are borrowed from argv / the environment */
     hr_savings_config savings;  /* statistics and dashboard (variables only; savings.h) */
+    hr_ml_config ml;            /* the ML runtime (variables only; ml/settings.h), set for
+                                   the process by hr_proxy_run before any thread */
 } hr_proxy_config;
 
 /* The proxy's own settings, one row each (config.c); the pipeline's and the CCR store's

@@ -192,17 +192,18 @@ static void backoff_doubles_caps_and_jitters(void **state)
 
 static const hr_setting_table *tables(size_t *n)
 {
-    static hr_setting_table t[4];
+    static hr_setting_table t[5];
     t[0] = hr_proxy_settings;
     t[1] = hr_pipeline_settings;
     t[2] = hr_ccr_settings;
     t[3] = hr_savings_settings;
-    *n = 4;
+    t[4] = hr_ml_settings;
+    *n = 5;
     return t;
 }
 
 /* Every setting has a variable and a help line; names, flags and variables are unique across
- * the proxy's tables (proxy, pipeline, CCR store, statistics: one parser sees them all);
+ * the proxy's tables (proxy, pipeline, CCR store, statistics, ML: one parser sees them all);
  * every default parses through the row's own parser. */
 static void rows_are_complete_and_unique(void **state)
 {
