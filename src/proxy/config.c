@@ -125,6 +125,7 @@ void hr_proxy_config_defaults(hr_proxy_config *c)
     hr_pipeline_config_default(&c->pipeline);
     hr_ccr_config_default(&c->ccr);
     hr_savings_config_default(&c->savings);
+    hr_image_config_default(&c->images);
     hr_ml_config_default(&c->ml);
 }
 
@@ -160,6 +161,8 @@ int hr_proxy_config_from_env(hr_proxy_config *c, char *err, size_t errlen)
     if (hr_ccr_config_from_env(&c->ccr, err, errlen) != 0)
         return -1;
     if (hr_settings_from_env(&hr_savings_settings, &c->savings, err, errlen) != 0)
+        return -1;
+    if (hr_image_config_from_env(&c->images, err, errlen) != 0)
         return -1;
     return hr_ml_config_from_env(&c->ml, err, errlen);
 }
@@ -199,6 +202,8 @@ void hr_proxy_config_usage(FILE *out)
     hr_settings_usage(&hr_ccr_settings, out);
     fprintf(out, "\nSavings statistics (docs/stats.md; kept in <data dir>/stats.sqlite3):\n");
     hr_settings_usage(&hr_savings_settings, out);
+    fprintf(out, "\nImages (docs/images.md):\n");
+    hr_settings_usage(&hr_image_settings, out);
     fprintf(out, "\nML runtime (docs/ml-runtime.md; Kompress and the image models):\n");
     hr_settings_usage(&hr_ml_settings, out);
     fprintf(out, "\nThe Python original's flags and variables are accepted too: mapped to the\n"

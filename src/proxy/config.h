@@ -11,6 +11,7 @@
 #define HR_PROXY_CONFIG_H
 
 #include "ccr/store.h"
+#include "compress/images.h"
 #include "compress/policy.h"
 #include "ml/settings.h"
 #include "proxy/savings.h"
@@ -57,6 +58,8 @@ typedef struct hr_proxy_config {
                                    ccr/store.h), opened by hr_proxy_run before serving;
                                    its strings are borrowed from argv / the environment */
     hr_savings_config savings;  /* statistics and dashboard (variables only; savings.h) */
+    hr_image_config images;     /* the image stage (variables only; compress/images.h), set
+                                   for the process by hr_proxy_run before serving */
     hr_ml_config ml;            /* the ML runtime (variables only; ml/settings.h), set for
                                    the process by hr_proxy_run before any thread */
 } hr_proxy_config;

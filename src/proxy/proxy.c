@@ -472,6 +472,7 @@ int hr_proxy_run(const hr_proxy_config *cfg)
 {
     hr_proxy_config_set_current(cfg);
     hr_ml_configure(&cfg->ml); /* before any ML thread or session */
+    hr_image_configure(&cfg->images);
     hr_log_configure(cfg->log_level, cfg->log_format);
     cap_malloc_arenas(hr_low_memory_apply_process(cfg)); /* before any thread */
     hr_housekeeping hk;

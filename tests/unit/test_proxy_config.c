@@ -192,18 +192,20 @@ static void backoff_doubles_caps_and_jitters(void **state)
 
 static const hr_setting_table *tables(size_t *n)
 {
-    static hr_setting_table t[5];
+    static hr_setting_table t[6];
     t[0] = hr_proxy_settings;
     t[1] = hr_pipeline_settings;
     t[2] = hr_ccr_settings;
     t[3] = hr_savings_settings;
     t[4] = hr_ml_settings;
-    *n = 5;
+    t[5] = hr_image_settings;
+    *n = 6;
     return t;
 }
 
 /* Every setting has a variable and a help line; names, flags and variables are unique across
- * the proxy's tables (proxy, pipeline, CCR store, statistics, ML: one parser sees them all);
+ * the proxy's tables (proxy, pipeline, CCR store, statistics, ML, images: one parser sees them
+ * all);
  * every default parses through the row's own parser. */
 static void rows_are_complete_and_unique(void **state)
 {
@@ -212,7 +214,8 @@ static void rows_are_complete_and_unique(void **state)
     const hr_setting_table *t = tables(&nt);
     char err[256];
     for (size_t a = 0; a < nt; a++) {
-        char base[8192] = {0}; /* larger than each table's struct */
+        static char base[32768]; /* larger than each table's struct */
+        memset(base, 0, sizeof base);
         assert_true(sizeof(hr_proxy_config) <= sizeof base);
         assert_int_equal(hr_settings_defaults(&t[a], base, err, sizeof err), 0);
         for (size_t i = 0; i < t[a].n; i++) {
