@@ -4,17 +4,32 @@
 
 #include <string.h>
 
+/* "[N unit omitted" or "[N unit compressed to M": what a marker and its note share. */
+static int write_head(hr_buf *out, unsigned long long total, const char *unit,
+                      unsigned long long kept, int gap)
+{
+    return gap ? hr_buf_printf(out, "[%llu %s omitted", total, unit)
+               : hr_buf_printf(out, "[%llu %s compressed to %llu", total, unit, kept);
+}
+
 int hr_marker_write(hr_buf *out, unsigned long long total, const char *unit,
                     unsigned long long kept, const char *hash)
 {
-    return hr_buf_printf(out, "[%llu %s compressed to %llu. Retrieve more: hash=%s]", total,
-                         unit, kept, hash);
+    return write_head(out, total, unit, kept, 0) != 0 ? -1
+           : hr_buf_printf(out, ". Retrieve more: hash=%s]", hash);
 }
 
 int hr_marker_write_gap(hr_buf *out, unsigned long long omitted, const char *unit,
                         const char *hash)
 {
-    return hr_buf_printf(out, "[%llu %s omitted. Retrieve more: hash=%s]", omitted, unit, hash);
+    return write_head(out, omitted, unit, 0, 1) != 0 ? -1
+           : hr_buf_printf(out, ". Retrieve more: hash=%s]", hash);
+}
+
+int hr_marker_write_note(hr_buf *out, unsigned long long total, const char *unit,
+                         unsigned long long kept, int gap)
+{
+    return write_head(out, total, unit, kept, gap) != 0 ? -1 : hr_buf_putc(out, ']');
 }
 
 /* Reads decimal digits at *p; returns 0 if none or overflow. */

@@ -38,6 +38,14 @@ int hr_marker_write(hr_buf *out, unsigned long long total, const char *unit,
 int hr_marker_write_gap(hr_buf *out, unsigned long long omitted, const char *unit,
                         const char *hash);
 
+/* Appends the plain note of a marker (no newline): the same words without the retrieval
+ * part, "[N unit omitted]" (gap) or "[N unit compressed to M]". A note stands where a
+ * marker's hash would not be stored (a section inside a compressed span, a container's
+ * later cuts, a compressor's own count of lines it dropped); the parser never takes it for
+ * a marker. 0 ok, -1 on allocation failure. */
+int hr_marker_write_note(hr_buf *out, unsigned long long total, const char *unit,
+                         unsigned long long kept, int gap);
+
 /* Finds the first well-formed marker at or after text+from. 1 found (m filled), 0 none. */
 int hr_marker_find(const char *text, size_t len, size_t from, hr_marker *m);
 

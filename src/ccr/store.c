@@ -5,6 +5,7 @@
 #include "ccr/store.h"
 
 #include "ccr/store_backend.h"
+#include "sys/clock.h"
 #include "sys/hash.h"
 #include "sys/log.h"
 
@@ -70,16 +71,18 @@ static int parse_backend(const char *v, void *field, size_t size, char *err, siz
 
 #define OFF(f) offsetof(hr_ccr_config, f)
 #define SZ(f) sizeof(((hr_ccr_config *)0)->f)
-#define ROW(name, flag, env, type, f, min, max, dflt, help)                                       \
-    {name, flag, env, type, OFF(f), SZ(f), min, max, dflt, help, NULL, NULL, 0}
+#define ROW(name_, flag_, env_, type_, f, min_, max_, dflt_, help_)                                \
+    {.name = name_, .flag = flag_, .env = env_, .type = type_, .offset = OFF(f), .size = SZ(f),   \
+     .min = min_, .max = max_, .dflt = dflt_, .help = help_}
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
 /* docs/configuration.md ("CCR store") has a line per row; a test checks. */
 static const hr_setting_row ROWS[] = {
-    {"ccr_backend", "--ccr-backend", "HEADROOM_CCR_BACKEND", HR_SETTING_CUSTOM, OFF(backend),
-     SZ(backend), 0, 0, "sqlite", "where originals are kept: sqlite | memory | redis (sqlite)",
-     parse_backend, "sqlite, memory or redis", 0},
+    {.name = "ccr_backend", .flag = "--ccr-backend", .env = "HEADROOM_CCR_BACKEND",
+     .type = HR_SETTING_CUSTOM, .offset = OFF(backend), .size = SZ(backend), .dflt = "sqlite",
+     .help = "where originals are kept: sqlite | memory | redis (sqlite)", .parse = parse_backend,
+     .range = "sqlite, memory or redis"},
     ROW("data_dir", "--data-dir", "HEADROOM_DATA_DIR", HR_SETTING_BORROW, data_dir, 0, 0, NULL,
         "the data directory ($XDG_DATA_HOME/headroom, else ~/.headroom; also where the token "
         "counter finds its rank files)"),
@@ -143,18 +146,11 @@ void hr_ccr_store_close(hr_ccr_store *s)
     free(s);
 }
 
-static long long monotonic_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec;
-}
-
 /* Failures can come once per request while a disk is full or Redis is down; one line a
  * minute says so without flooding the log. The message never holds keys or content. */
 static void log_failure(hr_ccr_store *s, const char *op, const char *why)
 {
-    long long now = monotonic_seconds();
+    long long now = hr_now_ms64() / 1000;
     long long last = atomic_load(&s->last_log);
     if (now - last < 60 || !atomic_compare_exchange_strong(&s->last_log, &last, now))
         return;

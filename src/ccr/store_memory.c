@@ -8,6 +8,7 @@
  */
 #include "ccr/store_backend.h"
 
+#include "sys/clock.h"
 #include "sys/hash.h"
 
 #include <pthread.h>
@@ -35,13 +36,6 @@ typedef struct mem_store {
     size_t max_bytes, max_entries;
     uint64_t evictions;
 } mem_store;
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void make_key(char *key, size_t cap, const char *tenant, const char *hash)
 {
@@ -142,7 +136,7 @@ static int mem_put(void *self, const char *tenant, const char *hash, const void 
     fresh->key_hash = hr_hash64(fresh->key, strlen(fresh->key));
     fresh->len = len;
     memcpy(fresh->data, data, len);
-    long long expires = now_ms() + (long long)ttl_seconds * 1000;
+    long long expires = hr_now_ms64() + (long long)ttl_seconds * 1000;
 
     pthread_mutex_lock(&m->lock);
     mem_entry *old = find(m, fresh->key, fresh->key_hash);
@@ -176,7 +170,7 @@ static hr_ccr_status mem_get(void *self, const char *tenant, const char *hash, h
     hr_ccr_status st = HR_CCR_NOT_FOUND;
     pthread_mutex_lock(&m->lock);
     mem_entry *e = find(m, key, h);
-    if (e && e->expires_ms <= now_ms()) {
+    if (e && e->expires_ms <= hr_now_ms64()) {
         remove_entry(m, e);
         e = NULL;
     }

@@ -10,6 +10,7 @@
  * The URL may carry a password; it is kept in memory for AUTH and never logged.
  */
 #include "ccr/store_backend.h"
+#include "sys/clock.h"
 
 #include <hiredis/hiredis.h>
 #include <pthread.h>
@@ -33,13 +34,6 @@ typedef struct redis_store {
     char user[128];
     char password[256];
 } redis_store;
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* redis://[[user]:password@]host[:port][/db] */
 static int parse_url(redis_store *r, const char *url, char *err, size_t errlen)
@@ -121,7 +115,7 @@ static void drop_connection(redis_store *r)
     if (r->ctx)
         redisFree(r->ctx);
     r->ctx = NULL;
-    r->next_dial_ms = mono_ms() + REDIAL_BACKOFF_MS;
+    r->next_dial_ms = hr_now_ms64() + REDIAL_BACKOFF_MS;
 }
 
 /* Sends one command and checks the reply type; drops the connection on I/O errors. */
@@ -148,7 +142,7 @@ static int ensure_connected(redis_store *r, char *err, size_t errlen)
 {
     if (r->ctx)
         return 0;
-    if (mono_ms() < r->next_dial_ms) {
+    if (hr_now_ms64() < r->next_dial_ms) {
         snprintf(err, errlen, "redis unavailable (retrying shortly)");
         return -1;
     }

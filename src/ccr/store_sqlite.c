@@ -21,6 +21,7 @@
  * forwards originals, until space returns.
  */
 #include "ccr/store_backend.h"
+#include "sys/clock.h"
 #include "sys/datadir.h"
 #include "sys/hash.h"
 #include "sys/log.h"
@@ -89,13 +90,6 @@ typedef struct sqlite_store {
     touch pending[PENDING_TOUCHES]; /* ring, in the order of the hits */
     unsigned pending_start, pending_n;
 } sqlite_store;
-
-static long long wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void restrict_side_files(const char *db_path)
 {
@@ -295,7 +289,7 @@ static void flush_touches_locked(sqlite_store *s)
 static int put_locked(sqlite_store *s, const char *tenant, const char *hash, const void *data,
                       size_t len, unsigned ttl_seconds)
 {
-    long long now = wall_ms();
+    long long now = hr_wall_ms();
     sqlite3_int64 tick;
     sqlite3_bind_int64(s->st[ST_PURGE], 1, now);
     if (step_done(s->st[ST_PURGE]) < 0 || next_tick(s, &tick) < 0)
@@ -347,7 +341,7 @@ static hr_ccr_status get_locked(sqlite_store *s, const char *tenant, const char 
     int rc = sqlite3_step(st);
     hr_ccr_status res = HR_CCR_NOT_FOUND;
     if (rc == SQLITE_ROW) {
-        if (sqlite3_column_int64(st, 1) > wall_ms()) {
+        if (sqlite3_column_int64(st, 1) > hr_wall_ms()) {
             const void *p = sqlite3_column_blob(st, 0);
             int n = sqlite3_column_bytes(st, 0);
             res = hr_buf_append(out, p ? p : "", (size_t)n) == 0 ? HR_CCR_FOUND : HR_CCR_ERROR;

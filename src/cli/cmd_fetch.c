@@ -12,6 +12,7 @@
 
 #include "http/download.h"
 #include "ml/import.h"
+#include "sys/clock.h"
 #include "tokens/tokens.h"
 
 #include <curl/curl.h>
@@ -155,13 +156,6 @@ typedef struct progress {
     double last_draw;    /* bar: monotonic seconds of the last redraw */
 } progress;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void on_progress(void *ud, uint64_t done, uint64_t total)
 {
     progress *p = ud;
@@ -169,7 +163,7 @@ static void on_progress(void *ud, uint64_t done, uint64_t total)
         return;
     int pct = (int)(done * 100 / total);
     if (p->tty) {
-        double t = now_s();
+        double t = hr_now_s();
         if (t - p->last_draw < 0.1 && done < total)
             return;
         p->last_draw = t;

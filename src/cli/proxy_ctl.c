@@ -4,6 +4,7 @@
 #include "cli/proxy_ctl.h"
 
 #include "cli/conf_edit.h"
+#include "sys/clock.h"
 #include "tokens/tokens.h"
 
 #include <arpa/inet.h>
@@ -37,13 +38,6 @@ int hr_self_exe(char *out, size_t n)
     return 0;
 }
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 int hr_proxy_probe(int port, const char *path, int timeout_ms)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -51,7 +45,7 @@ int hr_proxy_probe(int port, const char *path, int timeout_ms)
         return -1;
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    long deadline = now_ms() + timeout_ms;
+    long deadline = hr_now_ms64() + timeout_ms;
     int status = -1;
     struct pollfd p = {fd, POLLOUT, 0};
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS)
@@ -65,7 +59,7 @@ int hr_proxy_probe(int port, const char *path, int timeout_ms)
     char resp[64] = {0};
     size_t got = 0;
     while (got < sizeof resp - 1) {
-        long left = deadline - now_ms();
+        long left = deadline - hr_now_ms64();
         p.events = POLLIN;
         if (left <= 0 || poll(&p, 1, (int)left) != 1)
             break;
@@ -186,8 +180,8 @@ int hr_proxy_ensure(int port, char *const *extra_args, int timeout_s, int *start
         fprintf(pf, "%ld\n", (long)pid);
         fclose(pf);
     }
-    long deadline = now_ms() + timeout_s * 1000L;
-    while (now_ms() < deadline) {
+    long deadline = hr_now_ms64() + timeout_s * 1000L;
+    while (hr_now_ms64() < deadline) {
         if (hr_proxy_probe(port, "/readyz", 500) == 200) {
             *started = 1;
             return 0;
@@ -218,8 +212,8 @@ int hr_proxy_stop_detached(int port, int timeout_s)
         return 0;
     }
     kill(pid, SIGTERM);
-    long deadline = now_ms() + timeout_s * 1000L;
-    while (kill(pid, 0) == 0 && now_ms() < deadline) {
+    long deadline = hr_now_ms64() + timeout_s * 1000L;
+    while (kill(pid, 0) == 0 && hr_now_ms64() < deadline) {
         usleep(50 * 1000);
     }
     if (kill(pid, 0) == 0)

@@ -1,8 +1,8 @@
 /* detect.c: content detection and routing (see detect.h).
  *
  * Two passes. The structural pass walks lines and cuts out what has a hard shape: fenced
- * blocks, diffs (consumed by their hunk counts), JSON values spanning lines (checked by a
- * small allocation-free validator). Between them lies plain text, which the vote pass cuts
+ * blocks, diffs (consumed by their hunk counts), JSON values spanning lines (checked by the
+ * JSON layer's validate-only mode). Between them lies plain text, which the vote pass cuts
  * into runs of search results and the rest, typed listing / log / code / prose by the share of lines
  * carrying each signature. A tidy-up merges blank and tiny pieces into their neighbours.
  * Per-line work is bounded (signatures look at the first bytes of a line), so a 10 MB line
@@ -11,13 +11,16 @@
 #include "compress/detect.h"
 
 #include "ccr/marker.h"
+#include "compress/compressors.h"
 #include "compress/diff.h"
 #include "compress/kompress.h"
 #include "compress/listing.h"
-#include "compress/rows.h"
 #include "compress/logs.h"
+#include "compress/rows.h"
 #include "compress/search.h"
 #include "compress/text.h"
+#include "json/json.h"
+#include "sys/ascii.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -49,133 +52,19 @@ const char *hr_content_type_name(hr_content_type t)
 
 static size_t skip_ws(const char *s, size_t n, size_t i)
 {
-    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+    while (i < n && hr_is_json_ws(s[i]))
         i++;
     return i;
 }
 
-/* Past the closing quote of the string opening at s[i], or 0. */
-static size_t json_string_end(const char *s, size_t n, size_t i)
-{
-    for (i++; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"')
-            return i + 1;
-        if (c < 0x20)
-            return 0;
-        if (c == '\\') {
-            if (++i >= n || !strchr("\"\\/bfnrtu", s[i]) || s[i] == '\0')
-                return 0;
-        }
-    }
-    return 0;
-}
-
-static size_t json_number_end(const char *s, size_t n, size_t i)
-{
-    size_t j = i;
-    if (j < n && s[j] == '-')
-        j++;
-    size_t d = j;
-    while (j < n && s[j] >= '0' && s[j] <= '9')
-        j++;
-    if (j == d)
-        return 0;
-    if (j < n && s[j] == '.') {
-        size_t f = ++j;
-        while (j < n && s[j] >= '0' && s[j] <= '9')
-            j++;
-        if (j == f)
-            return 0;
-    }
-    if (j < n && (s[j] == 'e' || s[j] == 'E')) {
-        j++;
-        if (j < n && (s[j] == '+' || s[j] == '-'))
-            j++;
-        size_t e = j;
-        while (j < n && s[j] >= '0' && s[j] <= '9')
-            j++;
-        if (j == e)
-            return 0;
-    }
-    return j;
-}
-
-static size_t json_literal_end(const char *s, size_t n, size_t i)
-{
-    static const char *const lits[] = {"true", "false", "null"};
-    for (size_t k = 0; k < 3; k++) {
-        size_t m = strlen(lits[k]);
-        if (n - i >= m && memcmp(s + i, lits[k], m) == 0)
-            return i + m;
-    }
-    return 0;
-}
-
-/* Object key and colon at s[i] (after ws); returns the offset after ':' or 0. */
-static size_t json_key_colon(const char *s, size_t n, size_t i)
-{
-    i = skip_ws(s, n, i);
-    if (i >= n || s[i] != '"' || !(i = json_string_end(s, n, i)))
-        return 0;
-    i = skip_ws(s, n, i);
-    return (i < n && s[i] == ':') ? i + 1 : 0;
-}
-
 /* Offset just past the JSON value that starts at s[i] (no leading ws), or 0 if s[i..n)
- * does not begin with a valid value. Containers are tracked in a bit stack. */
+ * does not begin with a valid value. The JSON layer's validate-only mode: the same grammar
+ * the proxy parses with, stopping at the value's end, allocating only its container stack. */
 static size_t json_value_end(const char *s, size_t n, size_t i)
 {
-    uint8_t stack[JSON_MAX_DEPTH / 8];
-    size_t depth = 0;
-    int want_value = 1;
-    for (;;) {
-        if (!want_value && depth == 0)
-            return i;
-        i = skip_ws(s, n, i);
-        if (i >= n)
-            return 0;
-        if (want_value) {
-            char c = s[i];
-            if (c == '{' || c == '[') {
-                if (depth == JSON_MAX_DEPTH)
-                    return 0;
-                int obj = c == '{';
-                stack[depth / 8] = (uint8_t)((stack[depth / 8] & ~(1u << (depth % 8))) |
-                                             ((unsigned)obj << (depth % 8)));
-                depth++;
-                i = skip_ws(s, n, i + 1);
-                if (i < n && s[i] == (obj ? '}' : ']')) {
-                    depth--;
-                    i++;
-                    want_value = 0;
-                } else if (obj && !(i = json_key_colon(s, n, i))) {
-                    return 0;
-                }
-                continue;
-            }
-            size_t e = c == '"' ? json_string_end(s, n, i)
-                       : (c == '-' || (c >= '0' && c <= '9')) ? json_number_end(s, n, i)
-                                                              : json_literal_end(s, n, i);
-            if (!e)
-                return 0;
-            i = e;
-            want_value = 0;
-            continue;
-        }
-        int obj = (stack[(depth - 1) / 8] >> ((depth - 1) % 8)) & 1;
-        if (s[i] == ',') {
-            i++;
-            if (obj && !(i = json_key_colon(s, n, i)))
-                return 0;
-            want_value = 1;
-        } else if (s[i] == (obj ? '}' : ']')) {
-            i++;
-            depth--;
-        } else {
-            return 0;
-        }
-    }
+    hr_json_limits lim = {JSON_MAX_DEPTH, SIZE_MAX, SIZE_MAX, 0};
+    size_t end;
+    return hr_json_validate(s + i, n - i, &lim, &end, NULL) == 0 ? i + end : 0;
 }
 
 /* ---- line facts --------------------------------------------------------------------- */
@@ -822,31 +711,12 @@ hr_content_type hr_detect(const char *in, size_t len)
     return best;
 }
 
-/* ---- routing ------------------------------------------------------------------------ */
+/* ---- routing: the compressor table's types (compressors.h) ------------------------- */
 
 hr_compressor_fn hr_detect_compressor(hr_content_type t)
 {
-    switch (t) {
-    case HR_CT_LOG:
-        return hr_compress_logs;
-    case HR_CT_SEARCH:
-        return hr_compress_search;
-    case HR_CT_DIFF:
-        return hr_compress_diff;
-    case HR_CT_LISTING:
-        return hr_compress_listing;
-    case HR_CT_TABLE:
-        return hr_compress_table;
-    case HR_CT_PROGRESS:
-        return hr_compress_progress;
-    case HR_CT_GITSTAT:
-        return hr_compress_gitstat;
-    case HR_CT_CODE:
-    case HR_CT_PROSE:
-        return hr_compress_text;
-    default:
-        return NULL;
-    }
+    const hr_compressor *r = t == HR_CT_JSON ? NULL : hr_compressor_for_type(t);
+    return r ? r->fn : NULL;
 }
 
 hr_compressor_fn hr_detect_pick(const char *in, size_t len, hr_content_type *type)
@@ -861,15 +731,12 @@ hr_compressor_fn hr_detect_pick(const char *in, size_t len, hr_content_type *typ
 static int compress_one(const char *in, size_t len, hr_content_type t, const hr_compress_opts *o,
                         hr_compressor_fn json_fn, hr_compress_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->unit = "lines";
-    res->compressor = "none"; /* names stay valid when nothing applies */
-    hr_compressor_fn fn = t == HR_CT_JSON ? json_fn : hr_detect_compressor(t);
-    /* prose above the size threshold goes to Kompress when a model is configured (code
-     * only when asked); whatever it leaves falls back to the text compressor below */
-    if ((t == HR_CT_PROSE || t == HR_CT_CODE) && o &&
-        hr_kompress_wants(o->kompress, t == HR_CT_CODE, len))
-        fn = hr_compress_kompress;
+    hr_compress_name(HR_COMPRESSOR_NONE, res); /* names stay valid when nothing applies */
+    /* the table routes (prose above Kompress's size threshold goes to it when a model is
+     * configured, code only when asked); whatever a compressor leaves falls back to the
+     * text compressor below */
+    const hr_compressor *row = hr_compressor_route(t, o, len);
+    hr_compressor_fn fn = t == HR_CT_JSON ? json_fn : row ? row->fn : NULL;
     if (fn && fn(in, len, o, res) != 0)
         hr_compress_result_free(res);
     if (res->compressed || t == HR_CT_JSON || t == HR_CT_BINARY || t == HR_CT_EMPTY ||
@@ -888,8 +755,7 @@ static int append_inner(hr_buf *out, const hr_compress_result *r, int newline)
     size_t from = 0;
     while (hr_marker_find(r->out.data, r->out.len, from, &m)) {
         int rc = hr_buf_append(out, r->out.data + from, m.start - from);
-        rc |= m.gap ? hr_buf_printf(out, "[%llu %s omitted]", m.total, m.unit)
-                    : hr_buf_printf(out, "[%llu %s compressed to %llu]", m.total, m.unit, m.kept);
+        rc |= hr_marker_write_note(out, m.total, m.unit, m.kept, m.gap);
         if (rc != 0)
             return -1;
         from = m.end;
@@ -935,16 +801,16 @@ static int compress_sections(const char *in, size_t len, const hr_sections *s,
         return 0;
     }
     unsigned long long kept = count_lines(res->out.data, res->out.len);
-    return hr_text_finish(in, len, res, count_lines(in, len), kept, "lines", "mixed");
+    const hr_compressor *mixed = hr_compressor_row(HR_COMPRESSOR_MIXED);
+    res->unit = mixed->unit;
+    res->compressor = mixed->name;
+    return hr_compress_finish(in, len, res, count_lines(in, len), kept);
 }
 
 int hr_compress_detected(const char *in, size_t len, const hr_compress_opts *opts,
                          hr_compressor_fn json_fn, hr_compress_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->unit = "lines";
-    res->compressor = "none";
-    if (!in || len == 0 || hr_marker_present(in, len))
+    if (!hr_compress_begin(HR_COMPRESSOR_NONE, in, len, opts, NULL, res))
         return 0;
     hr_sections s;
     if (hr_detect_sections(in, len, &s) != 0)
@@ -955,7 +821,5 @@ int hr_compress_detected(const char *in, size_t len, const hr_compress_opts *opt
     else
         rc = compress_sections(in, len, &s, opts, json_fn, res);
     hr_sections_free(&s);
-    if (rc != 0)
-        hr_compress_result_free(res);
-    return rc;
+    return hr_compress_end(res, rc);
 }

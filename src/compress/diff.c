@@ -10,7 +10,7 @@
  */
 #include "compress/diff.h"
 
-#include "ccr/marker.h"
+#include "compress/compressors.h"
 #include "compress/text.h"
 #include "sys/relevance.h"
 
@@ -490,31 +490,12 @@ static void choose_files(diff_doc *x, const hr_compress_opts *o)
     }
 }
 
-static void fill_opts(hr_compress_opts *o, const hr_compress_opts *given)
-{
-    hr_compress_opts_default(o);
-    if (!given)
-        return;
-    o->query = given->query;
-    o->query_len = given->query_len;
-    if (given->diff_context)
-        o->diff_context = given->diff_context;
-    if (given->diff_hunks_per_file)
-        o->diff_hunks_per_file = given->diff_hunks_per_file;
-    if (given->diff_files)
-        o->diff_files = given->diff_files;
-}
-
 int hr_compress_diff(const char *in, size_t len, const hr_compress_opts *opts,
                      hr_compress_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->unit = "hunks";
-    res->compressor = "diff";
-    if (!in || len == 0 || hr_marker_present(in, len))
-        return 0;
     hr_compress_opts o;
-    fill_opts(&o, opts);
+    if (!hr_compress_begin(HR_COMPRESSOR_DIFF, in, len, opts, &o, res))
+        return 0;
     diff_doc x = {in, {0, NULL}, NULL, 0, 0, NULL};
     if (hr_lines_split(in, len, &x.l) != 0)
         return -1;
@@ -533,13 +514,11 @@ int hr_compress_diff(const char *in, size_t len, const hr_compress_opts *opts,
             choose(&x, &o, &kept);
             rc = write_kept(&x, &o, &res->out);
             if (rc == 0)
-                rc = hr_text_finish(in, len, res, x.hunks, kept, "hunks", "diff");
+                rc = hr_compress_finish(in, len, res, x.hunks, kept);
         }
     }
     free(x.f);
     free(x.d);
     hr_lines_free(&x.l);
-    if (rc != 0)
-        hr_compress_result_free(res);
-    return rc;
+    return hr_compress_end(res, rc);
 }

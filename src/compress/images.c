@@ -13,6 +13,7 @@
 #include "ml/classifier.h"
 #include "ml/session.h"
 #include "sys/base64.h"
+#include "sys/clock.h"
 #include "sys/log.h"
 
 #include <math.h>
@@ -35,16 +36,18 @@ static int parse_default(const char *v, void *field, size_t size, char *err, siz
 
 #define OFF(f) offsetof(hr_image_config, f)
 #define SZ(f) sizeof(((hr_image_config *)0)->f)
-#define ROW(name, env, type, f, min, max, dflt, help)                                             \
-    {name, NULL, env, type, OFF(f), SZ(f), min, max, dflt, help, NULL, NULL, 0}
+#define ROW(name_, env_, type_, f, min_, max_, dflt_, help_)                                      \
+    {.name = name_, .env = env_, .type = type_, .offset = OFF(f), .size = SZ(f), .min = min_,     \
+     .max = max_, .dflt = dflt_, .help = help_}
 
 /* docs/configuration.md ("Images") has a line per row; a test checks. */
 static const hr_setting_row ROWS[] = {
     ROW("images", "HEADROOM_IMAGES", HR_SETTING_ONOFF, enabled, 0, 1, "on",
         "the image stage: on | off (on)"),
-    {"image_default", NULL, "HEADROOM_IMAGE_DEFAULT", HR_SETTING_CUSTOM, OFF(default_preserve),
-     SZ(default_preserve), 0, 0, "full_low", "technique without a router: full_low | preserve",
-     parse_default, "full_low or preserve", 0},
+    {.name = "image_default", .env = "HEADROOM_IMAGE_DEFAULT", .type = HR_SETTING_CUSTOM,
+     .offset = OFF(default_preserve), .size = SZ(default_preserve), .dflt = "full_low",
+     .help = "technique without a router: full_low | preserve", .parse = parse_default,
+     .range = "full_low or preserve"},
     ROW("image_router_model", "HEADROOM_IMAGE_ROUTER_MODEL", HR_SETTING_STRING, router_model, 0,
         0, NULL, "router model file (unset: the default technique)"),
     ROW("image_max_pixels", "HEADROOM_IMAGE_MAX_PIXELS", HR_SETTING_INT, max_pixels, 1,
@@ -190,13 +193,6 @@ typedef struct image_run {
     hr_images_result *out;
 } image_run;
 
-static double mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static int str_eq(const image_run *r, uint32_t obj, const char *key, const char *want)
 {
     return hr_json_string_eq(&r->doc, hr_json_get(&r->doc, obj, key), want);
@@ -292,7 +288,7 @@ static int anthropic_resize(image_run *r, uint32_t source)
         return 0;
     }
     hr_image img, small;
-    if (mono_ms() > r->deadline ||
+    if (hr_now_ms() > r->deadline ||
         hr_image_decode_scaled((const uint8_t *)r->raw.data, r->raw.len, r->c->max_pixels,
                                r->c->max_side, &img, &err) != 0) {
         r->out->tokens_after += before;

@@ -9,10 +9,11 @@
  */
 #include "compress/kompress.h"
 
-#include "ccr/marker.h"
+#include "compress/compressors.h"
 #include "compress/text.h"
 #include "json/json.h"
 #include "ml/encoder.h"
+#include "sys/clock.h"
 #include "sys/log.h"
 
 #if defined(__has_include)
@@ -527,13 +528,6 @@ int hr_kompress_stats_json(hr_kompress *k, hr_buf *out)
     return rc | hr_buf_putc(out, '}') ? -1 : 0;
 }
 
-static double mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 typedef enum { SCORED = 0, FAIL_ERROR, FAIL_BUSY, FAIL_DEADLINE } score_outcome;
 
 /* Ratio rule on one chunk: keep the top max(1, n * ratio) words by score (ties: earlier
@@ -573,7 +567,7 @@ static void note_chunk_ms(hr_kompress *k, double ms)
  * forwarded unchanged either way. */
 static int fits(hr_kompress *k, size_t chunks, double deadline_ms)
 {
-    return deadline_ms <= 0 || mono_ms() + (double)chunks * chunk_ms(k) < deadline_ms;
+    return deadline_ms <= 0 || hr_now_ms() + (double)chunks * chunk_ms(k) < deadline_ms;
 }
 
 /* Scores every word chunk by chunk; with keep, applies the keep rule per chunk. */
@@ -591,13 +585,13 @@ static score_outcome score_all(hr_kompress *k, const char *in, const hr_kwords *
         if (!fits(k, 1, deadline_ms))
             return FAIL_DEADLINE;
         chunk_job j = {k->cfg.tok, in, w->v, w->n, from, scores, 0};
-        double t0 = mono_ms();
+        double t0 = hr_now_ms();
         hr_ml_rc rc = hr_ml_session_run(k->s, chunk_work, &j, err);
         if (rc == HR_ML_BUSY)
             return FAIL_BUSY;
         if (rc != HR_ML_OK)
             return FAIL_ERROR;
-        note_chunk_ms(k, mono_ms() - t0);
+        note_chunk_ms(k, hr_now_ms() - t0);
         (*chunks)++;
         if (keep && k->cfg.ratio > 0)
             keep_top(scores, from, j.consumed, k->cfg.ratio, keep);
@@ -690,7 +684,7 @@ static int compress_words(hr_kompress *k, const char *in, size_t len, const hr_k
         for (size_t i = 0; i < w->n; i++)
             kept += (keep[i] |= w->v[i].must);
         if (kept < w->n && (rc = hr_kompress_render(in, len, w, keep, &res->out)) == 0)
-            rc = hr_text_finish(in, len, res, w->n, kept, "words", "kompress");
+            rc = hr_compress_finish(in, len, res, w->n, kept);
     }
     account(k, o, res->compressed, w, kept, chunks, &err);
     free(scores);
@@ -701,10 +695,7 @@ static int compress_words(hr_kompress *k, const char *in, size_t len, const hr_k
 int hr_kompress_compress(hr_kompress *k, const char *in, size_t len, double deadline_ms,
                          hr_compress_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->unit = "words";
-    res->compressor = "kompress";
-    if (!k || !in || len == 0 || hr_marker_present(in, len))
+    if (!hr_compress_begin(HR_COMPRESSOR_KOMPRESS, in, len, NULL, NULL, res) || !k)
         return 0;
     hr_kwords w;
     if (hr_kompress_split(in, len, &w) != 0)
@@ -715,9 +706,7 @@ int hr_kompress_compress(hr_kompress *k, const char *in, size_t len, double dead
     else
         rc = compress_words(k, in, len, &w, deadline_ms, res);
     hr_kwords_free(&w);
-    if (rc != 0)
-        hr_compress_result_free(res);
-    return rc;
+    return hr_compress_end(res, rc);
 }
 
 int hr_compress_kompress(const char *in, size_t len, const hr_compress_opts *opts,

@@ -9,7 +9,7 @@
  */
 #include "compress/listing.h"
 
-#include "ccr/marker.h"
+#include "compress/compressors.h"
 #include "compress/text.h"
 #include "sys/relevance.h"
 
@@ -567,10 +567,7 @@ static int listing_shaped(const listing *L)
 int hr_compress_listing(const char *in, size_t len, const hr_compress_opts *opts,
                         hr_compress_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->unit = "lines";
-    res->compressor = "listing";
-    if (!in || len == 0 || memchr(in, '\0', len) || hr_marker_present(in, len))
+    if (!hr_compress_begin(HR_COMPRESSOR_LISTING, in, len, opts, NULL, res) || memchr(in, '\0', len))
         return 0;
     listing L;
     memset(&L, 0, sizeof L);
@@ -599,13 +596,11 @@ int hr_compress_listing(const char *in, size_t len, const hr_compress_opts *opts
         if (rc == 0 && ng > 0)
             rc = write_out(&L, &g, &res->out, &lines_out);
         if (rc == 0 && ng > 0)
-            rc = hr_text_finish(in, len, res, L.l.n, lines_out, "lines", "listing");
+            rc = hr_compress_finish(in, len, res, L.l.n, lines_out);
     }
     groups_free(&g);
     free(L.e);
     hr_buf_free(&L.dirs);
     hr_lines_free(&L.l);
-    if (rc != 0)
-        hr_compress_result_free(res);
-    return rc;
+    return hr_compress_end(res, rc);
 }

@@ -8,6 +8,7 @@
 #include "compress/logs.h"
 
 #include "ccr/marker.h"
+#include "compress/compressors.h"
 #include "compress/rows.h"
 #include "compress/text.h"
 #include "sys/relevance.h"
@@ -528,7 +529,7 @@ static int write_kept(const char *in, const hr_lines *l, const log_scan *sc, hr_
         size_t j = i;
         while (j < l->n && !sc->keep[j])
             counts[sc->level[j++]]++;
-        if (hr_buf_printf(out, "[%zu lines omitted]\n", j - i) != 0)
+        if (hr_marker_write_note(out, j - i, "lines", 0, 1) != 0 || hr_buf_putc(out, '\n') != 0)
             return -1;
         i = j;
     }
@@ -538,16 +539,13 @@ static int write_kept(const char *in, const hr_lines *l, const log_scan *sc, hr_
 int hr_compress_logs(const char *in, size_t len, const hr_compress_opts *opts,
                      hr_compress_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->unit = "lines";
-    res->compressor = "logs";
-    unsigned min_lines = opts && opts->log_min_lines ? opts->log_min_lines : 50;
-    if (!in || len == 0 || hr_marker_present(in, len))
+    hr_compress_opts o;
+    if (!hr_compress_begin(HR_COMPRESSOR_LOGS, in, len, opts, &o, res))
         return 0;
     hr_lines l;
     if (hr_lines_split(in, len, &l) != 0)
         return -1;
-    if (l.n < min_lines) {
+    if (l.n < o.log_min_lines) {
         hr_lines_free(&l);
         return 0;
     }
@@ -563,7 +561,7 @@ int hr_compress_logs(const char *in, size_t len, const hr_compress_opts *opts,
                                omitted, hr_log_format_name(in, len), counts[HR_LOG_LEVEL_ERROR],
                                counts[HR_LOG_LEVEL_WARN], counts[HR_LOG_LEVEL_OTHER]);
             if (rc == 0)
-                rc = hr_text_finish(in, len, res, l.n, kept, "lines", "logs");
+                rc = hr_compress_finish(in, len, res, l.n, kept);
         } else {
             hr_buf_free(&res->out);
         }
@@ -571,7 +569,5 @@ int hr_compress_logs(const char *in, size_t len, const hr_compress_opts *opts,
     free(sc.keep);
     free(sc.level);
     hr_lines_free(&l);
-    if (rc != 0)
-        hr_compress_result_free(res);
-    return rc;
+    return hr_compress_end(res, rc);
 }

@@ -16,6 +16,7 @@
 #include "compress/session_cache.h"
 #include "compress/smart_crusher.h"
 #include "json/json.h"
+#include "sys/clock.h"
 #include "sys/log.h"
 #include "tokens/tokens.h"
 
@@ -132,13 +133,6 @@ void hr_pipeline_free(hr_pipeline *p)
 }
 
 void hr_pipeline_config_of(const hr_pipeline *p, hr_pipeline_config *out) { *out = p->cfg; }
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* ---- originals ------------------------------------------------------------------------ */
 
@@ -281,7 +275,7 @@ int hr_pipeline_compress_text(hr_pipeline *p, const char *text, size_t len, cons
     hr_compress_opts opts = p->cfg.opts;
     opts.query = query;
     opts.query_len = query ? query_len : 0;
-    opts.deadline_ms = now_ms() + p->cfg.deadline_ms;
+    opts.deadline_ms = hr_now_ms() + p->cfg.deadline_ms;
     hr_span_decision dec;
     text_outcome outcome;
     text_job job = {text, len, NULL, model, &opts, tenant};
@@ -411,7 +405,7 @@ static int compress_new_span(request_run *r, const hr_policy_span *sp, const cha
         r->delta.store_failures++;
         r->out->failed_open = 1; /* not remembered: a later request may store it */
     } else if (hr_session_cache_put(p->cache, r->session, hash, dec, res.out.data,
-                                    res.out.len, (long long)now_ms()) != 0) {
+                                    res.out.len, (long long)hr_now_ms()) != 0) {
         rc = -1;
     }
     if (rc == 0 && dec->compressed && hr_buf_append(&r->comp, res.out.data, res.out.len) != 0)
@@ -429,7 +423,7 @@ static int refresh_replayed_original(request_run *r, const char *hash, long long
     hr_ccr_store *s = pipeline_store(r->p);
     if (!s)
         return -1;
-    long long now = (long long)now_ms();
+    long long now = (long long)hr_now_ms();
     long long ttl_ms = (long long)hr_ccr_store_ttl(s) * 1000;
     if (now - stored_ms < ttl_ms / REPLAY_REFRESH_FRACTION)
         return 0;
@@ -465,7 +459,7 @@ static int run_span(request_run *r, const hr_policy_span *sp)
         r->delta.spans_replayed += dec.compressed;
     } else if (r->p->cfg.mode == HR_MODE_CACHE && sp->message < r->prefix) {
         leave_span(r, &dec); /* frozen prefix: the provider saw these bytes as they are */
-    } else if (now_ms() > r->deadline) {
+    } else if (hr_now_ms() > r->deadline) {
         leave_span(r, &dec);
         r->delta.deadline_exceeded += !r->out->failed_open;
         r->out->failed_open = 1;
@@ -571,7 +565,7 @@ static void run_image_stage(request_run *r)
     out->tokens_before += img.tokens_before;
     out->tokens_after += img.tokens_after;
     if (img.images)
-        add_compressor(&r->delta, "image", (uint64_t)img.edited, img.tokens_before, img.tokens_after);
+        add_compressor(&r->delta, hr_compressor_row(HR_COMPRESSOR_IMAGE)->name, (uint64_t)img.edited, img.tokens_before, img.tokens_after);
     if (!img.modified)
         return;
     hr_buf_free(&out->body);
@@ -592,7 +586,7 @@ int hr_pipeline_run_on(hr_pipeline *p, const hr_pipeline_input *in, hr_pipeline_
     r.in = in;
     r.out = out;
     r.query_node = HR_JSON_NONE;
-    r.deadline = now_ms() + p->cfg.deadline_ms;
+    r.deadline = hr_now_ms() + p->cfg.deadline_ms;
     if (run_request(&r) != 0) {
         hr_buf_free(&out->body);
         out->modified = 0;

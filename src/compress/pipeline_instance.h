@@ -18,6 +18,7 @@
 #define HR_COMPRESS_PIPELINE_INSTANCE_H
 
 #include "ccr/store.h"
+#include "compress/compressors.h"
 #include "compress/pipeline.h"
 #include "compress/policy.h"
 #include "sys/buf.h"
@@ -62,7 +63,8 @@ hr_pipeline *hr_pipeline_process(void);
 size_t hr_pipeline_cache_bytes(hr_pipeline *p);
 void hr_pipeline_process_close(void); /* at shutdown, after the last request */
 
-#define HR_PIPELINE_MAX_COMPRESSORS 8
+/* Room for every row of the compressor table (compressors.h): no name is ever dropped. */
+#define HR_PIPELINE_MAX_COMPRESSORS HR_COMPRESSOR_COUNT
 
 typedef struct hr_pipeline_stats {
     uint64_t requests, requests_modified;

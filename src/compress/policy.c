@@ -3,6 +3,8 @@
  * the body, and a body of an unexpected structure yields no spans rather than an error. */
 #include "compress/policy.h"
 
+#include "compress/compressors.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,12 +94,24 @@ static int parse_kompress_ratio(const char *v, void *field, size_t size, char *e
     return *(double *)field = r, 0;
 }
 
+/* max_items's bounds are SmartCrusher's limit row's (compress/compressors.c), its default
+ * too (hr_compress_opts_default): the row names no numbers of its own. */
+static void max_items_bounds(long long *min, long long *max)
+{
+    const hr_compressor_limit *l = hr_compressor_limit_find("max_items");
+    *min = l->min;
+    *max = l->max;
+}
+
 #define OFF(f) offsetof(hr_pipeline_config, f)
 #define SZ(f) sizeof(((hr_pipeline_config *)0)->f)
-#define ROW(name, flag, env, type, f, min, max, dflt, help, flags)                                \
-    {name, flag, env, type, OFF(f), SZ(f), min, max, dflt, help, NULL, NULL, flags}
-#define CUSTOM(name, flag, env, parse, range, f, dflt, help, flags)                               \
-    {name, flag, env, HR_SETTING_CUSTOM, OFF(f), SZ(f), 0, 0, dflt, help, parse, range, flags}
+#define ROW(name_, flag_, env_, type_, f, min_, max_, dflt_, help_, flags_)                       \
+    {.name = name_, .flag = flag_, .env = env_, .type = type_, .offset = OFF(f), .size = SZ(f),   \
+     .min = min_, .max = max_, .dflt = dflt_, .help = help_, .flags = flags_}
+#define CUSTOM(name_, flag_, env_, parse_, range_, f, dflt_, help_, flags_)                       \
+    {.name = name_, .flag = flag_, .env = env_, .type = HR_SETTING_CUSTOM, .offset = OFF(f),      \
+     .size = SZ(f), .dflt = dflt_, .help = help_, .parse = parse_, .range = range_,               \
+     .flags = flags_}
 #define GIB (1LL << 30)
 
 /* docs/configuration.md ("Compression", "Kompress") has a line per row; a test checks.
@@ -120,8 +134,10 @@ static const hr_setting_row ROWS[] = {
     CUSTOM("max_ratio", "--max-ratio", "HEADROOM_MAX_RATIO", parse_max_ratio, "in (0, 1]",
            max_ratio, "0.85", "keep a result only if tokens after <= ratio x before (0.85)",
            HR_SETTING_OVERRIDE),
-    ROW("max_items", "--max-items", "HEADROOM_MAX_ITEMS", HR_SETTING_INT, opts.max_items, 1, 100000,
-        NULL, "items SmartCrusher keeps from a JSON array (15)", HR_SETTING_OVERRIDE),
+    {.name = "max_items", .flag = "--max-items", .env = "HEADROOM_MAX_ITEMS",
+     .type = HR_SETTING_INT, .offset = OFF(opts.max_items), .size = SZ(opts.max_items),
+     .bounds = max_items_bounds, .help = "items SmartCrusher keeps from a JSON array (15)",
+     .flags = HR_SETTING_OVERRIDE},
     ROW("kompress_model", "--kompress-model", "HEADROOM_KOMPRESS_MODEL", HR_SETTING_STRING,
         kompress_model, 0, 0, NULL,
         "Kompress model file, or off (<data dir>/models/kompress.hrm when present)", 0),

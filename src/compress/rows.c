@@ -7,6 +7,8 @@
  */
 #include "compress/rows.h"
 
+#include "ccr/marker.h"
+#include "compress/compressors.h"
 #include "compress/logs.h"
 #include "compress/text.h"
 #include "sys/relevance.h"
@@ -697,7 +699,7 @@ static int progress_note(const rows *r, hr_buf *out, size_t a, size_t b)
     return rc | hr_buf_puts(out, "]\n");
 }
 
-static int write_rows(rows *r, hr_compress_result *res, const char *name)
+static int write_rows(rows *r, hr_compress_result *res)
 {
     int rc = 0;
     size_t kept = 0, omitted = 0;
@@ -717,7 +719,8 @@ static int write_rows(rows *r, hr_compress_result *res, const char *name)
             continue;
         }
         if (r->mode == ROWS_TABLE)
-            rc |= hr_buf_printf(&res->out, "[%zu rows omitted]\n", e - i);
+            rc |= hr_marker_write_note(&res->out, e - i, "rows", 0, 1) != 0 ||
+                  hr_buf_putc(&res->out, '\n') != 0;
         else if (r->mode == ROWS_STAT)
             rc |= hr_buf_printf(&res->out, "[%zu more file%s]\n", recs, recs == 1 ? "" : "s");
         else
@@ -731,7 +734,7 @@ static int write_rows(rows *r, hr_compress_result *res, const char *name)
         rc |= table_summary(r, &res->out, omitted);
     if (rc)
         return -1;
-    return hr_text_finish(r->in, r->len, res, r->l.n, kept, "lines", name);
+    return hr_compress_finish(r->in, r->len, res, r->l.n, kept);
 }
 
 /* Whether the text has this mode's shape; sets first / header for tables. */
@@ -760,10 +763,9 @@ static int rows_shaped(rows *r)
 static int compress_rows(const char *in, size_t len, const hr_compress_opts *opts,
                          hr_compress_result *res, rows_mode mode)
 {
-    static const char *const names[] = {"table", "progress", "gitstat"};
-    memset(res, 0, sizeof *res);
-    res->unit = "lines";
-    res->compressor = names[mode];
+    static const hr_compressor_id ids[] = {HR_COMPRESSOR_TABLE, HR_COMPRESSOR_PROGRESS,
+                                           HR_COMPRESSOR_GITSTAT};
+    hr_compress_name(ids[mode], res);
     rows r;
     int rc = rows_init(&r, in, len);
     r.mode = mode;
@@ -782,11 +784,9 @@ static int compress_rows(const char *in, size_t len, const hr_compress_opts *opt
             keep_rare_kinds(&r);
     }
     if (rc == 0)
-        rc = write_rows(&r, res, res->compressor);
+        rc = write_rows(&r, res);
     rows_free(&r);
-    if (rc != 0)
-        hr_compress_result_free(res);
-    return rc;
+    return hr_compress_end(res, rc);
 }
 
 int hr_compress_table(const char *in, size_t len, const hr_compress_opts *opts,

@@ -9,7 +9,7 @@
  */
 #include "compress/search.h"
 
-#include "ccr/marker.h"
+#include "compress/compressors.h"
 #include "compress/logs.h"
 #include "compress/text.h"
 #include "sys/relevance.h"
@@ -583,23 +583,9 @@ static int doc_init(search_doc *d, const char *in, size_t len)
 int hr_compress_search(const char *in, size_t len, const hr_compress_opts *opts,
                        hr_compress_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->unit = "matches";
-    res->compressor = "search";
-    if (!in || len == 0 || hr_marker_present(in, len))
-        return 0;
     hr_compress_opts o;
-    hr_compress_opts_default(&o);
-    if (opts) {
-        o = *opts;
-        if (!o.search_per_file || !o.search_total || !o.search_files) {
-            hr_compress_opts def;
-            hr_compress_opts_default(&def);
-            o.search_per_file = o.search_per_file ? o.search_per_file : def.search_per_file;
-            o.search_total = o.search_total ? o.search_total : def.search_total;
-            o.search_files = o.search_files ? o.search_files : def.search_files;
-        }
-    }
+    if (!hr_compress_begin(HR_COMPRESSOR_SEARCH, in, len, opts, &o, res))
+        return 0;
     search_doc d;
     int rc = doc_init(&d, in, len);
     if (rc == 0)
@@ -613,11 +599,9 @@ int hr_compress_search(const char *in, size_t len, const hr_compress_opts *opts,
         if (rc == 0 && kept < d.nmatches) {
             rc = write_kept(&d, &res->out);
             if (rc == 0)
-                rc = hr_text_finish(in, len, res, d.nmatches, kept, "matches", "search");
+                rc = hr_compress_finish(in, len, res, d.nmatches, kept);
         }
     }
     doc_free(&d);
-    if (rc != 0)
-        hr_compress_result_free(res);
-    return rc;
+    return hr_compress_end(res, rc);
 }

@@ -12,6 +12,7 @@
 #include "compress/smart_crusher.h"
 
 #include "ccr/marker.h"
+#include "compress/compressors.h"
 #include "compress/json_table.h"
 #include "compress/query.h"
 #include "json/json.h"
@@ -976,7 +977,7 @@ static int write_gap(void *p, uint32_t omitted)
     if (v->gaps++ == 0)
         rc |= hr_marker_write_gap(out, omitted, "items", v->cx->hash);
     else
-        rc |= hr_buf_printf(out, "[%u items omitted]", omitted);
+        rc |= hr_marker_write_note(out, omitted, "items", 0, 1);
     if (rc != 0 || hr_buf_putc(out, '"') != 0)
         return -1;
     return v->in_map ? hr_buf_puts(out, ":null") : 0;
@@ -1175,9 +1176,7 @@ int hr_compress_smart_crusher(const char *in, size_t len, const hr_compress_opts
 int hr_compress_smart_crusher_hashed(const char *in, size_t len, const char *hash,
                                      const hr_compress_opts *opts, hr_compress_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->unit = "items";
-    res->compressor = "smart_crusher";
+    hr_compress_name(HR_COMPRESSOR_SMART_CRUSHER, res);
     if (!hr_smart_crusher_looks_json(in, len))
         return 0;
     hr_json_doc doc;

@@ -12,7 +12,7 @@
  */
 #include "compress/text.h"
 
-#include "ccr/marker.h"
+#include "compress/compressors.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -133,29 +133,6 @@ uint64_t hr_line_shape_hash(const char *s, size_t n, size_t *letters)
     }
     *letters = nl;
     return h;
-}
-
-int hr_text_finish(const char *in, size_t len, hr_compress_result *res,
-                   unsigned long long total, unsigned long long kept, const char *unit,
-                   const char *name)
-{
-    hr_content_hash(in, len, res->hash);
-    res->units_total = total;
-    res->units_kept = kept;
-    res->unit = unit;
-    res->compressor = name;
-    int rc = 0;
-    if (res->out.len && res->out.data[res->out.len - 1] != '\n' &&
-        res->out.data[res->out.len - 1] != ' ')
-        rc |= hr_buf_putc(&res->out, '\n');
-    rc |= hr_marker_write(&res->out, total, unit, kept, res->hash);
-    if (rc != 0 || res->out.len >= len) {
-        hr_buf_free(&res->out);
-        res->compressed = 0;
-        return rc ? -1 : 0;
-    }
-    res->compressed = 1;
-    return 0;
 }
 
 /* Per-line facts the run finder compares. */
@@ -295,11 +272,7 @@ static int collapse_lines(const char *in, const hr_lines *l, const line_info *li
 int hr_compress_text(const char *in, size_t len, const hr_compress_opts *opts,
                      hr_compress_result *res)
 {
-    (void)opts;
-    memset(res, 0, sizeof *res);
-    res->unit = "lines";
-    res->compressor = "text";
-    if (!in || len == 0 || hr_marker_present(in, len))
+    if (!hr_compress_begin(HR_COMPRESSOR_TEXT, in, len, opts, NULL, res))
         return 0;
     hr_lines l;
     if (hr_lines_split(in, len, &l) != 0)
@@ -312,12 +285,10 @@ int hr_compress_text(const char *in, size_t len, const hr_compress_opts *opts,
     size_t kept = 0, omitted = 0;
     int rc = collapse_lines(in, &l, li, &res->out, &kept, &omitted);
     if (rc == 0 && omitted > 0)
-        rc = hr_text_finish(in, len, res, l.n, kept, "lines", "text");
+        rc = hr_compress_finish(in, len, res, l.n, kept);
     else
         hr_buf_free(&res->out);
     free(li);
     hr_lines_free(&l);
-    if (rc != 0)
-        hr_compress_result_free(res);
-    return rc;
+    return hr_compress_end(res, rc);
 }

@@ -51,15 +51,6 @@ int hr_lines_append(hr_buf *out, const char *in, const hr_lines *l, size_t i);
  * survive. */
 uint64_t hr_line_shape_hash(const char *s, size_t n, size_t *letters);
 
-/* Finishes a line-based compressor's result: appends "\n" unless out ends with a newline
- * or a space (a caller's lead-in text on the marker line), then the marker for
- * in[0..len), fills hash, counts, unit and name. Marks the result compressed only if it is
- * smaller than the input; otherwise empties it (the caller forwards the original).
- * 0 ok, -1 no memory (result emptied). */
-int hr_text_finish(const char *in, size_t len, hr_compress_result *res,
-                   unsigned long long total, unsigned long long kept, const char *unit,
-                   const char *name);
-
 /* Compressor contract (compressor.h). */
 int hr_compress_text(const char *in, size_t len, const hr_compress_opts *opts,
                      hr_compress_result *res);

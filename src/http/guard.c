@@ -4,6 +4,7 @@
  * request, so a mutex and linear scans are enough. */
 #include "http/guard.h"
 
+#include "sys/clock.h"
 #include "sys/log.h"
 
 #include <netinet/in.h>
@@ -55,13 +56,6 @@ struct hr_guard {
     unsigned ticks;
     double reported_at_ms;
 };
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* ---- answers written on the socket -------------------------------------------------------
  * The connection's own thread is blocked reading (HEADERS, BODY) and writes nothing, so a
@@ -166,7 +160,7 @@ static void report_locked(hr_guard *g, double now)
 
 static void tick_locked(hr_guard *g)
 {
-    double now = now_ms();
+    double now = hr_now_ms();
     report_locked(g, now);
     int poll_idle = g->opts.header_timeout_ms && ++g->ticks % IDLE_POLL_TICKS == 0;
     for (hr_guard_conn *c = g->head; c; c = c->next) {
@@ -256,7 +250,7 @@ static void refuse_locked(hr_guard *g, hr_guard_conn *c, int status, const char 
     write_answer(c->fd, status, reason, code, message);
     shutdown(c->fd, SHUT_WR);
     c->phase = HR_GUARD_BUSY;
-    c->deadline_ms = now_ms() + REFUSED_GRACE_MS;
+    c->deadline_ms = hr_now_ms() + REFUSED_GRACE_MS;
 }
 
 hr_guard_conn *hr_guard_open(hr_guard *g, int fd, const struct sockaddr *addr, int *refused)
@@ -268,7 +262,7 @@ hr_guard_conn *hr_guard_open(hr_guard *g, int fd, const struct sockaddr *addr, i
     c->fd = fd;
     c->has_addr = addr_key(addr, c->addr);
     pthread_mutex_lock(&g->mu);
-    double now = now_ms();
+    double now = hr_now_ms();
     if (g->opts.total_limit && g->served >= g->opts.total_limit) {
         refuse_locked(g, c, 503, "Service Unavailable", "server_busy",
                       "the proxy serves its maximum number of connections (--limit-concurrency)");
@@ -313,7 +307,7 @@ void hr_guard_set_phase(hr_guard *g, hr_guard_conn *c, hr_guard_phase phase)
         return;
     pthread_mutex_lock(&g->mu);
     if (!c->refused && !c->cut)
-        set_phase_locked(g, c, phase, now_ms());
+        set_phase_locked(g, c, phase, hr_now_ms());
     pthread_mutex_unlock(&g->mu);
 }
 

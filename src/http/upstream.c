@@ -5,6 +5,7 @@
 #include "http/upstream.h"
 
 #include "sys/buf.h"
+#include "sys/clock.h"
 
 #include <curl/curl.h>
 
@@ -126,13 +127,6 @@ struct hr_upstream {
     void *cancel_arg;
 };
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 const char *hr_up_error_name(hr_up_error e)
 {
     switch (e) {
@@ -234,7 +228,7 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *arg)
 {
     hr_upstream *u = arg;
     size_t len = size * nitems;
-    u->last_activity_ms = now_ms();
+    u->last_activity_ms = hr_now_ms();
     if (u->headers_done)
         return len; /* trailers: not forwarded */
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -249,7 +243,7 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *arg)
         if (u->status >= 200) {
             u->headers_done = 1;
             if (u->ttfb_ms == 0)
-                u->ttfb_ms = now_ms() - u->start_ms;
+                u->ttfb_ms = hr_now_ms() - u->start_ms;
         }
         return size * nitems;
     }
@@ -281,7 +275,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
     if (hr_buf_append(&u->pending, data, len) != 0)
         return 0; /* out of memory: curl fails the transfer */
     u->headers_done = 1;
-    u->last_activity_ms = now_ms();
+    u->last_activity_ms = hr_now_ms();
     if (u->ttfb_ms == 0)
         u->ttfb_ms = u->last_activity_ms - u->start_ms;
     return len;
@@ -357,7 +351,7 @@ hr_upstream *hr_upstream_start(const hr_upstream_request *req)
     u->idle_timeout_ms = req->idle_timeout_ms > 0 ? req->idle_timeout_ms : 600000;
     u->cancelled = req->cancelled;
     u->cancel_arg = req->cancel_arg;
-    u->start_ms = u->last_activity_ms = now_ms();
+    u->start_ms = u->last_activity_ms = hr_now_ms();
     handle_pair hp;
     if (pool_take(&hp) != 0) {
         free(u);
@@ -461,7 +455,7 @@ static void pump(hr_upstream *u, int (*ready)(const hr_upstream *))
             finish_with(u, HR_UP_CANCELLED, "cancelled");
             break;
         }
-        if (now_ms() - u->last_activity_ms > (double)u->idle_timeout_ms) {
+        if (hr_now_ms() - u->last_activity_ms > (double)u->idle_timeout_ms) {
             finish_with(u, HR_UP_TIMEOUT, "upstream idle timeout");
             break;
         }

@@ -6,6 +6,8 @@
  * order and linked by index, which keeps a node at 36 bytes and makes freeing one call.
  */
 #include "json/json.h"
+#include "sys/ascii.h"
+#include "sys/jsonesc.h"
 
 #include <errno.h>
 #include <math.h>
@@ -19,6 +21,7 @@
 typedef struct frame {
     uint32_t node;       /* the open container */
     uint32_t last_child; /* HR_JSON_NONE until its first child */
+    int is_obj;          /* kept here so validate-only mode needs no node array */
 } frame;
 
 typedef struct parser {
@@ -31,6 +34,8 @@ typedef struct parser {
     frame *stack;
     uint32_t depth;
     uint32_t stack_cap;
+    int validate_only; /* count values, store none (hr_json_validate) */
+    int stop_after;    /* end at the first complete value, trailing bytes allowed */
 } parser;
 
 static int fail(parser *ps, size_t at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -69,12 +74,8 @@ static int fail_unexpected(parser *ps, const char *wanted)
 
 static void skip_ws(parser *ps)
 {
-    while (ps->p < ps->len) {
-        unsigned char c = ps->s[ps->p];
-        if (c != ' ' && c != '\n' && c != '\r' && c != '\t')
-            return;
+    while (ps->p < ps->len && hr_is_json_ws(ps->s[ps->p]))
         ps->p++;
-    }
 }
 
 static int new_node(parser *ps, hr_json_type type, size_t start, size_t key_s, size_t key_e,
@@ -84,6 +85,10 @@ static int new_node(parser *ps, hr_json_type type, size_t start, size_t key_s, s
     if (d->n >= ps->lim.max_nodes || d->n == HR_JSON_NONE - 1)
         return kind(ps, HR_JSON_ERR_LIMIT, fail(ps, start, "too many JSON values (limit %zu) at byte %zu",
                                                 ps->lim.max_nodes, start));
+    if (ps->validate_only) {
+        *out = d->n++;
+        return 0;
+    }
     if (d->n == d->cap) {
         uint32_t cap = d->cap ? d->cap : 64;
         cap = cap > UINT32_MAX / 2 ? UINT32_MAX - 1 : cap * 2;
@@ -119,6 +124,19 @@ static int new_node(parser *ps, hr_json_type type, size_t start, size_t key_s, s
     return 0;
 }
 
+/* Node writes go through these so validate-only mode (no node array) can skip them. */
+static void set_end(parser *ps, uint32_t idx, size_t end)
+{
+    if (!ps->validate_only)
+        ps->doc->nodes[idx].end = (uint32_t)end;
+}
+
+static void set_flags(parser *ps, uint32_t idx, uint8_t flags)
+{
+    if (!ps->validate_only)
+        ps->doc->nodes[idx].flags = flags;
+}
+
 /* Length of a valid UTF-8 sequence starting at s[0] (1..4), or 0 if invalid. */
 static size_t utf8_seq_len(const unsigned char *s, size_t avail)
 {
@@ -147,18 +165,13 @@ static size_t utf8_seq_len(const unsigned char *s, size_t avail)
     return n;
 }
 
-static int is_hex(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 static unsigned hex_value(const char *s);
 
 /* 1 if s starts with a well-formed \uXXXX escape. */
 static int is_u_escape(const unsigned char *s, size_t avail)
 {
-    return avail >= 6 && s[0] == '\\' && s[1] == 'u' && is_hex(s[2]) && is_hex(s[3]) &&
-           is_hex(s[4]) && is_hex(s[5]);
+    return avail >= 6 && s[0] == '\\' && s[1] == 'u' && hr_is_xdigit(s[2]) && hr_is_xdigit(s[3]) &&
+           hr_is_xdigit(s[4]) && hr_is_xdigit(s[5]);
 }
 
 /* Invalid UTF-8 bytes or an unpaired surrogate escape: flag the string (the UTF-8 policy of
@@ -285,7 +298,7 @@ static int scan_literal(parser *ps, const char *word)
     return 0;
 }
 
-static int push_frame(parser *ps, uint32_t node)
+static int push_frame(parser *ps, uint32_t node, int is_obj)
 {
     if (ps->depth >= ps->lim.max_depth)
         return kind(ps, HR_JSON_ERR_LIMIT, fail(ps, ps->p, "nesting deeper than %u levels at byte %zu",
@@ -300,6 +313,7 @@ static int push_frame(parser *ps, uint32_t node)
     }
     ps->stack[ps->depth].node = node;
     ps->stack[ps->depth].last_child = HR_JSON_NONE;
+    ps->stack[ps->depth].is_obj = is_obj;
     ps->depth++;
     return 0;
 }
@@ -319,7 +333,7 @@ static int begin_value(parser *ps, size_t key_s, size_t key_e, int *opened)
     case '{':
     case '[':
         type = c == '{' ? HR_JSON_OBJECT : HR_JSON_ARRAY;
-        if (new_node(ps, type, start, key_s, key_e, &idx) || push_frame(ps, idx))
+        if (new_node(ps, type, start, key_s, key_e, &idx) || push_frame(ps, idx, c == '{'))
             return -1;
         ps->p++;
         *opened = 1;
@@ -328,7 +342,7 @@ static int begin_value(parser *ps, size_t key_s, size_t key_e, int *opened)
         uint8_t flags;
         if (scan_string(ps, &flags) || new_node(ps, HR_JSON_STRING, start, key_s, key_e, &idx))
             return -1;
-        ps->doc->nodes[idx].flags = flags;
+        set_flags(ps, idx, flags);
         break;
     }
     case 't':
@@ -350,7 +364,7 @@ static int begin_value(parser *ps, size_t key_s, size_t key_e, int *opened)
             return -1;
         break;
     }
-    ps->doc->nodes[idx].end = (uint32_t)ps->p;
+    set_end(ps, idx, ps->p);
     return 0;
 }
 
@@ -383,10 +397,10 @@ static int run_parser(parser *ps)
         if (opened) {
             /* Just opened a container: it is empty, or its first member follows. */
             frame *f = &ps->stack[ps->depth - 1];
-            int is_obj = ps->doc->nodes[f->node].type == HR_JSON_OBJECT;
+            int is_obj = f->is_obj;
             skip_ws(ps);
             if (ps->p < ps->len && ps->s[ps->p] == (is_obj ? '}' : ']')) {
-                ps->doc->nodes[f->node].end = (uint32_t)++ps->p;
+                set_end(ps, f->node, ++ps->p);
                 ps->depth--;
             } else {
                 key_s = key_e = 0;
@@ -402,7 +416,7 @@ static int run_parser(parser *ps)
         if (ps->depth == 0)
             break;
         frame *f = &ps->stack[ps->depth - 1];
-        int is_obj = ps->doc->nodes[f->node].type == HR_JSON_OBJECT;
+        int is_obj = f->is_obj;
         skip_ws(ps);
         if (ps->p < ps->len && ps->s[ps->p] == ',') {
             ps->p++;
@@ -415,39 +429,64 @@ static int run_parser(parser *ps)
             continue;
         }
         if (ps->p < ps->len && ps->s[ps->p] == (is_obj ? '}' : ']')) {
-            ps->doc->nodes[f->node].end = (uint32_t)++ps->p;
+            set_end(ps, f->node, ++ps->p);
             ps->depth--;
             continue;
         }
         return fail_unexpected(ps, is_obj ? "',' or '}'" : "',' or ']'");
     }
+    if (ps->stop_after)
+        return 0; /* ps->p is just past the value */
     skip_ws(ps);
     if (ps->p != ps->len)
         return fail(ps, ps->p, "unexpected data after the JSON value at byte %zu", ps->p);
     return 0;
 }
 
-int hr_json_parse(hr_json_doc *doc, const char *src, size_t len, const hr_json_limits *limits,
-                  hr_json_error *err)
+/* Sets up ps over src with the limits (0 fields take the defaults) and runs it. */
+static int parse_with(parser *ps, hr_json_doc *doc, const char *src, size_t len,
+                      const hr_json_limits *limits, hr_json_error *err)
 {
     static const hr_json_limits defaults = HR_JSON_LIMITS_DEFAULT;
     memset(doc, 0, sizeof *doc);
     doc->src = src;
     doc->len = len;
-    parser ps = {.doc = doc, .s = (const unsigned char *)src, .len = len,
-                 .lim = limits ? *limits : defaults, .err = err};
-    if (ps.lim.max_depth == 0)
-        ps.lim.max_depth = defaults.max_depth;
-    if (ps.lim.max_string == 0)
-        ps.lim.max_string = defaults.max_string;
-    if (ps.lim.max_nodes == 0)
-        ps.lim.max_nodes = defaults.max_nodes;
+    ps->doc = doc;
+    ps->s = (const unsigned char *)src;
+    ps->len = len;
+    ps->lim = limits ? *limits : defaults;
+    ps->err = err;
+    if (ps->lim.max_depth == 0)
+        ps->lim.max_depth = defaults.max_depth;
+    if (ps->lim.max_string == 0)
+        ps->lim.max_string = defaults.max_string;
+    if (ps->lim.max_nodes == 0)
+        ps->lim.max_nodes = defaults.max_nodes;
     int rc;
     if (len >= UINT32_MAX)
-        rc = kind(&ps, HR_JSON_ERR_LIMIT, fail(&ps, 0, "document of %zu bytes is too large (limit 4 GiB)", len));
+        rc = kind(ps, HR_JSON_ERR_LIMIT, fail(ps, 0, "document of %zu bytes is too large (limit 4 GiB)", len));
     else
-        rc = run_parser(&ps);
-    free(ps.stack);
+        rc = run_parser(ps);
+    free(ps->stack);
+    return rc;
+}
+
+int hr_json_validate(const char *src, size_t len, const hr_json_limits *limits, size_t *end,
+                     hr_json_error *err)
+{
+    hr_json_doc counts; /* holds the value count and bad_utf8; never a node array */
+    parser ps = {.validate_only = 1, .stop_after = end != NULL};
+    int rc = parse_with(&ps, &counts, src, len, limits, err);
+    if (rc == 0 && end)
+        *end = ps.p;
+    return rc;
+}
+
+int hr_json_parse(hr_json_doc *doc, const char *src, size_t len, const hr_json_limits *limits,
+                  hr_json_error *err)
+{
+    parser ps = {0};
+    int rc = parse_with(&ps, doc, src, len, limits, err);
     if (rc != 0) {
         hr_json_doc_free(doc);
         doc->src = src;
@@ -487,6 +526,12 @@ uint32_t hr_json_get(const hr_json_doc *d, uint32_t obj, const char *key)
         if (literal_eq(d->src, d->nodes[c].key_start, d->nodes[c].key_end, key))
             found = c;
     return found;
+}
+
+uint32_t hr_json_get_typed(const hr_json_doc *d, uint32_t obj, const char *key, hr_json_type t)
+{
+    uint32_t m = hr_json_get(d, obj, key);
+    return hr_json_is(d, m, t) ? m : HR_JSON_NONE;
 }
 
 uint32_t hr_json_index(const hr_json_doc *d, uint32_t arr, uint32_t i)
@@ -577,10 +622,8 @@ int hr_json_is_true(const hr_json_doc *d, uint32_t node)
 static unsigned hex_value(const char *s)
 {
     unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = s[i];
-        v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-    }
+    for (int i = 0; i < 4; i++)
+        v = v * 16 + (unsigned)hr_hex_val((unsigned char)s[i]);
     return v;
 }
 
@@ -667,38 +710,7 @@ int hr_json_unescape(const char *s, size_t len, hr_buf *out)
 
 int hr_json_write_string(hr_buf *out, const char *s, size_t len)
 {
-    if (hr_buf_reserve(out, len + 2) != 0 || hr_buf_putc(out, '"') != 0)
-        return -1;
-    size_t i = 0;
-    while (i < len) {
-        size_t run = i;
-        while (run < len) {
-            unsigned char c = (unsigned char)s[run];
-            if (c == '"' || c == '\\' || c < 0x20)
-                break;
-            run++;
-        }
-        if (hr_buf_append(out, s + i, run - i) != 0)
-            return -1;
-        if (run >= len)
-            break;
-        unsigned char c = (unsigned char)s[run];
-        int rc;
-        switch (c) {
-        case '"': rc = hr_buf_append(out, "\\\"", 2); break;
-        case '\\': rc = hr_buf_append(out, "\\\\", 2); break;
-        case '\n': rc = hr_buf_append(out, "\\n", 2); break;
-        case '\r': rc = hr_buf_append(out, "\\r", 2); break;
-        case '\t': rc = hr_buf_append(out, "\\t", 2); break;
-        case '\b': rc = hr_buf_append(out, "\\b", 2); break;
-        case '\f': rc = hr_buf_append(out, "\\f", 2); break;
-        default: rc = hr_buf_printf(out, "\\u%04x", c); break;
-        }
-        if (rc != 0)
-            return -1;
-        i = run + 1;
-    }
-    return hr_buf_putc(out, '"');
+    return hr_json_escape(out, s, len);
 }
 
 int hr_json_write_raw(hr_buf *out, const hr_json_doc *d, uint32_t node)

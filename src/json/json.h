@@ -89,9 +89,79 @@ int hr_json_parse(hr_json_doc *doc, const char *src, size_t len, const hr_json_l
                   hr_json_error *err);
 void hr_json_doc_free(hr_json_doc *doc);
 
+/* Validate-only mode: the same grammar, limits and errors as hr_json_parse, without building
+ * nodes (no allocation beyond the container stack). With end == NULL, src[0..len) must be
+ * one JSON value; with end != NULL, it must begin with one (after white space) and scanning
+ * stops right after it: *end is the offset past the value and the bytes after it are not
+ * read, which is how detection finds a JSON value inside other text. 0 ok, -1 err filled. */
+int hr_json_validate(const char *src, size_t len, const hr_json_limits *limits, size_t *end,
+                     hr_json_error *err);
+
 static inline const hr_json_node *hr_json_at(const hr_json_doc *d, uint32_t i)
 {
     return i == HR_JSON_NONE ? NULL : &d->nodes[i];
+}
+
+/* ---- NULL-safe navigation --------------------------------------------------------------
+ * Every accessor below accepts HR_JSON_NONE (and any index past the doc) and answers
+ * "absent" (HR_JSON_NONE, 0, or -1 for a type), so lookups chain without a check between
+ * steps: hr_json_get_arr(d, hr_json_get_obj(d, root, "a"), "b") is NONE if any step is
+ * missing or has another type. O(1) unless noted. */
+
+/* The node's hr_json_type, or -1 for HR_JSON_NONE. */
+static inline int hr_json_type_of(const hr_json_doc *d, uint32_t i)
+{
+    return i < d->n ? d->nodes[i].type : -1;
+}
+static inline int hr_json_is(const hr_json_doc *d, uint32_t i, hr_json_type t)
+{
+    return hr_json_type_of(d, i) == (int)t;
+}
+/* Children of an array or object; 0 for anything else. */
+static inline uint32_t hr_json_len(const hr_json_doc *d, uint32_t i)
+{
+    int t = hr_json_type_of(d, i);
+    return t == HR_JSON_ARRAY || t == HR_JSON_OBJECT ? d->nodes[i].count : 0;
+}
+/* First child of a container / next sibling; HR_JSON_NONE at the end. */
+static inline uint32_t hr_json_first(const hr_json_doc *d, uint32_t i)
+{
+    return i < d->n ? d->nodes[i].first_child : HR_JSON_NONE;
+}
+static inline uint32_t hr_json_next(const hr_json_doc *d, uint32_t i)
+{
+    return i < d->n ? d->nodes[i].next : HR_JSON_NONE;
+}
+
+/* Iterates it (a new uint32_t) over the children of parent in document order; no pass for
+ * NONE or a scalar. The _ARR / _OBJ forms also make no pass when parent has the other
+ * type. An object's children are its member values (hr_json_key_eq / hr_json_key read the
+ * key). O(1) per step. */
+#define HR_JSON_FOREACH(d, parent, it)                                                    \
+    for (uint32_t it = hr_json_first((d), (parent)); it != HR_JSON_NONE;                  \
+         it = hr_json_next((d), it))
+#define HR_JSON_ARR_FOREACH(d, arr, it)                                                   \
+    for (uint32_t it = hr_json_is((d), (arr), HR_JSON_ARRAY) ? hr_json_first((d), (arr))  \
+                                                             : HR_JSON_NONE;              \
+         it != HR_JSON_NONE; it = hr_json_next((d), it))
+#define HR_JSON_OBJ_FOREACH(d, obj, it)                                                   \
+    for (uint32_t it = hr_json_is((d), (obj), HR_JSON_OBJECT) ? hr_json_first((d), (obj)) \
+                                                              : HR_JSON_NONE;             \
+         it != HR_JSON_NONE; it = hr_json_next((d), it))
+
+/* Object member by key, only when it has type t; HR_JSON_NONE otherwise. O(members). */
+uint32_t hr_json_get_typed(const hr_json_doc *d, uint32_t obj, const char *key, hr_json_type t);
+static inline uint32_t hr_json_get_str(const hr_json_doc *d, uint32_t obj, const char *key)
+{
+    return hr_json_get_typed(d, obj, key, HR_JSON_STRING);
+}
+static inline uint32_t hr_json_get_arr(const hr_json_doc *d, uint32_t obj, const char *key)
+{
+    return hr_json_get_typed(d, obj, key, HR_JSON_ARRAY);
+}
+static inline uint32_t hr_json_get_obj(const hr_json_doc *d, uint32_t obj, const char *key)
+{
+    return hr_json_get_typed(d, obj, key, HR_JSON_OBJECT);
 }
 
 /* Object member lookup by (unescaped) key; HR_JSON_NONE if absent or not an object.

@@ -14,6 +14,7 @@
 #include "ml/pool.h"
 #include "ml/settings.h"
 #include "ml/wordpiece.h"
+#include "sys/clock.h"
 #include "sys/log.h"
 
 #include <errno.h>
@@ -60,16 +61,6 @@ struct hr_ml_session {
 };
 
 /* ---- clocks and env ------------------------------------------------------------------ */
-
-static int64_t clock_ms(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
-static int64_t unix_ms(void) { return clock_ms(CLOCK_REALTIME); }
 
 static struct timespec mono_deadline(int64_t at_ms)
 {
@@ -129,7 +120,7 @@ static void unload_if_idle(hr_ml_session *s)
 {
     pthread_mutex_lock(&s->lock);
     int due = s->state == HR_ML_READY && !s->in_use && s->cfg.idle_unload_ms > 0 &&
-              mono_ms() - s->last_use_mono_ms >= s->cfg.idle_unload_ms;
+              hr_now_ms64() - s->last_use_mono_ms >= s->cfg.idle_unload_ms;
     if (!due) {
         pthread_mutex_unlock(&s->lock);
         return;
@@ -172,7 +163,7 @@ static void *reaper_main(void *arg)
     while (!g_reg.stop) {
         int64_t next;
         int watching;
-        hr_ml_session *victim = reaper_scan_locked(mono_ms(), &next, &watching);
+        hr_ml_session *victim = reaper_scan_locked(hr_now_ms64(), &next, &watching);
         if (victim) {
             victim->pins++;
             pthread_mutex_unlock(&g_reg.lock);
@@ -266,7 +257,7 @@ int hr_ml_reap_idle(void)
     for (;;) {
         int64_t next;
         int watching;
-        hr_ml_session *victim = reaper_scan_locked(mono_ms(), &next, &watching);
+        hr_ml_session *victim = reaper_scan_locked(hr_now_ms64(), &next, &watching);
         if (!victim)
             break;
         victim->pins++;
@@ -416,7 +407,7 @@ static int claim_locked(hr_ml_session *s, int64_t deadline_ms)
             pthread_cond_wait(&s->cv, &s->lock);
             continue;
         }
-        if (mono_ms() >= deadline_ms)
+        if (hr_now_ms64() >= deadline_ms)
             return -1;
         struct timespec ts = mono_deadline(deadline_ms);
         pthread_cond_timedwait(&s->cv, &s->lock, &ts);
@@ -468,17 +459,16 @@ static int load_claimed(hr_ml_session *s, hr_ml_error *err)
 {
     s->state = HR_ML_LOADING;
     pthread_mutex_unlock(&s->lock);
-    struct timespec c0, c1;
-    clock_gettime(CLOCK_MONOTONIC, &c0);
+    double t0 = hr_now_ms();
     hr_ml_loaded l;
     size_t mapped = 0;
     int rc = load_resources(&s->cfg, &l, &mapped, err);
-    clock_gettime(CLOCK_MONOTONIC, &c1);
+    double t1 = hr_now_ms();
     pthread_mutex_lock(&s->lock);
     if (rc != 0) {
         s->state = HR_ML_UNLOADED;
         s->errors++;
-        s->failed_at_mono_ms = mono_ms();
+        s->failed_at_mono_ms = hr_now_ms64();
         snprintf(s->last_error, sizeof s->last_error, "%s", err->msg);
         return -1;
     }
@@ -491,8 +481,8 @@ static int load_claimed(hr_ml_session *s, hr_ml_error *err)
     s->loads++;
     s->failed_at_mono_ms = 0;
     s->last_error[0] = '\0';
-    s->last_load_ms = (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e6;
-    s->last_use_mono_ms = mono_ms(); /* idle time counts from the load */
+    s->last_load_ms = t1 - t0;
+    s->last_use_mono_ms = hr_now_ms64(); /* idle time counts from the load */
     return 0;
 }
 
@@ -625,7 +615,7 @@ hr_ml_rc hr_ml_session_run(hr_ml_session *s, hr_ml_work_fn fn, void *arg, hr_ml_
         return HR_ML_BUSY;
     }
     pthread_mutex_lock(&s->lock);
-    int64_t now = mono_ms();
+    int64_t now = hr_now_ms64();
     if (s->state == HR_ML_UNLOADED && s->failed_at_mono_ms &&
         now - s->failed_at_mono_ms < s->cfg.retry_ms) {
         /* a load failed recently: fail fast instead of retrying it on every request */
@@ -657,8 +647,8 @@ hr_ml_rc hr_ml_session_run(hr_ml_session *s, hr_ml_work_fn fn, void *arg, hr_ml_
     int rc = fn(&l, arg, err);
 
     pthread_mutex_lock(&s->lock);
-    s->last_use_mono_ms = mono_ms();
-    s->last_use_unix_ms = unix_ms();
+    s->last_use_mono_ms = hr_now_ms64();
+    s->last_use_unix_ms = hr_wall_ms();
     if (rc == 0) {
         s->inferences++;
     } else {
@@ -699,7 +689,7 @@ void hr_ml_session_status_get(hr_ml_session *s, hr_ml_session_status *o)
     o->idle_unloads = s->idle_unloads;
     o->last_load_ms = s->last_load_ms;
     o->last_use_unix_ms = s->last_use_unix_ms;
-    o->idle_ms = s->state == HR_ML_READY ? mono_ms() - s->last_use_mono_ms : -1;
+    o->idle_ms = s->state == HR_ML_READY ? hr_now_ms64() - s->last_use_mono_ms : -1;
     o->idle_unload_ms = s->cfg.idle_unload_ms;
     o->queue_ms = s->cfg.queue_ms;
     o->has_trim = s->has_trim;

@@ -24,15 +24,16 @@ static int parse_threads(const char *v, void *field, size_t size, char *err, siz
 
 /* docs/configuration.md ("ML runtime") has a line per row; a test checks. */
 static const hr_setting_row ROWS[] = {
-    {"ml_threads", NULL, "HEADROOM_ML_THREADS", HR_SETTING_CUSTOM, OFF(threads), SZ(threads), 0,
-     0, "1", "compute threads for all ML work, the caller included (1)", parse_threads,
-     "a count of 1 or more", 0},
-    {"ml_idle_unload_s", NULL, "HEADROOM_ML_IDLE_UNLOAD_S", HR_SETTING_INT, OFF(idle_unload_s),
-     SZ(idle_unload_s), 0, 1000000000LL, "300",
-     "seconds before an idle model is unloaded (300; 0 = never)", NULL, NULL, 0},
-    {"ml_queue_ms", NULL, "HEADROOM_ML_QUEUE_MS", HR_SETTING_INT, OFF(queue_ms), SZ(queue_ms), 0,
-     1000000000LL, "25", "ms a call waits for a busy model before it fails open (25)", NULL,
-     NULL, 0},
+    {.name = "ml_threads", .env = "HEADROOM_ML_THREADS", .type = HR_SETTING_CUSTOM,
+     .offset = OFF(threads), .size = SZ(threads), .dflt = "1",
+     .help = "compute threads for all ML work, the caller included (1)", .parse = parse_threads,
+     .range = "a count of 1 or more"},
+    {.name = "ml_idle_unload_s", .env = "HEADROOM_ML_IDLE_UNLOAD_S", .type = HR_SETTING_INT,
+     .offset = OFF(idle_unload_s), .size = SZ(idle_unload_s), .max = 1000000000LL, .dflt = "300",
+     .help = "seconds before an idle model is unloaded (300; 0 = never)"},
+    {.name = "ml_queue_ms", .env = "HEADROOM_ML_QUEUE_MS", .type = HR_SETTING_INT,
+     .offset = OFF(queue_ms), .size = SZ(queue_ms), .max = 1000000000LL, .dflt = "25",
+     .help = "ms a call waits for a busy model before it fails open (25)"},
 };
 
 const hr_setting_table hr_ml_settings = HR_SETTING_TABLE(ROWS);

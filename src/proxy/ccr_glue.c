@@ -18,6 +18,7 @@
 #include "http/sse.h"
 #include "json/json.h"
 #include "proxy/config.h"
+#include "sys/clock.h"
 #include "sys/log.h"
 
 #include <stdio.h>

@@ -17,6 +17,7 @@
 #include "proxy/routes.h"
 
 #include "ccr/marker.h"
+#include "compress/compressors.h"
 #include "compress/pipeline_instance.h"
 #include "compress/policy.h"
 #include "json/json.h"

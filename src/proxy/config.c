@@ -32,10 +32,12 @@ static int parse_log_level(const char *v, void *field, size_t size, char *err, s
 #define OFF(f) offsetof(hr_proxy_config, f)
 #define SZ(f) sizeof(((hr_proxy_config *)0)->f)
 /* name, flag, variable, type, field, bounds, default, help */
-#define ROW(name, flag, env, type, f, min, max, dflt, help)                                       \
-    {name, flag, env, type, OFF(f), SZ(f), min, max, dflt, help, NULL, NULL, 0}
-#define CUSTOM(name, flag, env, parse, f, dflt, help)                                             \
-    {name, flag, env, HR_SETTING_CUSTOM, OFF(f), SZ(f), 0, 0, dflt, help, parse, NULL, 0}
+#define ROW(name_, flag_, env_, type_, f, min_, max_, dflt_, help_)                                \
+    {.name = name_, .flag = flag_, .env = env_, .type = type_, .offset = OFF(f), .size = SZ(f),   \
+     .min = min_, .max = max_, .dflt = dflt_, .help = help_}
+#define CUSTOM(name_, flag_, env_, parse_, f, dflt_, help_)                                       \
+    {.name = name_, .flag = flag_, .env = env_, .type = HR_SETTING_CUSTOM, .offset = OFF(f),      \
+     .size = SZ(f), .dflt = dflt_, .help = help_, .parse = parse_}
 #define BIG 1000000000LL /* the largest plain count or MB a flag takes */
 
 /* The order is --help's. docs/configuration.md ("Proxy") has a line per row; a test checks. */

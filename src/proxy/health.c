@@ -1,6 +1,7 @@
 /* health.c: the local status routes of routes.def: /livez, /readyz, /health, /metrics,
  * /stats and /debug/memory. Each reads the proxy state, config and metrics singletons;
  * none changes anything. */
+#include "compress/compressors.h"
 #include "compress/kompress.h"
 #include "compress/pipeline_instance.h"
 #include "json/json.h"
@@ -110,13 +111,23 @@ int hr_route_health(const hr_request *req, hr_response *res)
     return rc;
 }
 
-/* Savings per compressor from the compression pipeline's counters: the ten built-in
- * compressors always (0 before their first use, so dashboards see every series), then any
- * other name the pipeline counted. */
+/* 1 if name is a /metrics series from the start (a listed row of the compressor table). */
+static int listed_compressor(const char *name)
+{
+    const hr_compressor *r = hr_compressor_by_name(name);
+    return r && r->listed;
+}
+
+/* Savings per compressor from the compression pipeline's counters: the listed rows of the
+ * compressor table always (0 before their first use, so dashboards see every series), then
+ * any other name the pipeline counted. */
 static int append_compressor_metrics(hr_buf *b)
 {
-    static const char *const known[] = {"smart_crusher", "logs",  "search",   "diff",    "text",
-                                        "listing",       "table", "progress", "gitstat", "kompress"};
+    const char *known[HR_COMPRESSOR_COUNT];
+    size_t n_known = 0;
+    for (int id = 0; id < HR_COMPRESSOR_COUNT; id++)
+        if (hr_compressor_row((hr_compressor_id)id)->listed)
+            known[n_known++] = hr_compressor_row((hr_compressor_id)id)->name;
     hr_pipeline *p = hr_pipeline_process();
     hr_pipeline_stats s;
     memset(&s, 0, sizeof s);
@@ -126,16 +137,12 @@ static int append_compressor_metrics(hr_buf *b)
                             "# TYPE headroom_compressor_spans_total counter\n"
                             "# HELP headroom_compressor_tokens_total Tokens of those outputs before and after, and saved.\n"
                             "# TYPE headroom_compressor_tokens_total counter\n");
-    size_t n_known = sizeof known / sizeof known[0];
     for (size_t i = 0; rc == 0 && i < n_known + s.n_compressors; i++) {
         const char *name = i < n_known ? known[i] : s.compressors[i - n_known].name;
         size_t k = 0;
         while (k < s.n_compressors && strcmp(s.compressors[k].name, name) != 0)
             k++;
-        int is_known = 0;
-        for (size_t j = 0; j < n_known; j++)
-            is_known |= strcmp(known[j], name) == 0;
-        if (i >= n_known && is_known)
+        if (i >= n_known && listed_compressor(name))
             continue; /* already written among the built-in ones */
         unsigned long long spans = k < s.n_compressors ? s.compressors[k].spans : 0;
         long long before = k < s.n_compressors ? s.compressors[k].tokens_before : 0;

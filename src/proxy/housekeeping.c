@@ -4,6 +4,7 @@
 #include "http/upstream.h"
 #include "ml/session.h"
 #include "proxy/backpressure.h"
+#include "sys/clock.h"
 #include "sys/log.h"
 #include "sys/mem.h"
 
@@ -25,13 +26,6 @@ int hr_housekeeping_add_hook(hr_housekeeping *h, hr_housekeeping_hook fn, void *
     h->hooks[h->n_hooks] = fn;
     h->hook_args[h->n_hooks++] = arg;
     return 0;
-}
-
-static double mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }
 
 /* After a burst, the curl handle pool (one pair per peak concurrent transfer) and glibc's
@@ -70,5 +64,5 @@ void hr_housekeeping_tick(hr_housekeeping *h, unsigned long long finished, int i
     trim_after_burst(h, finished, in_flight);
     for (int i = 0; i < h->n_hooks; i++)
         h->hooks[i](h->hook_args[i]);
-    hr_backpressure_log(mono_ms(), PRESSURE_LOG_PERIOD_MS);
+    hr_backpressure_log(hr_now_ms(), PRESSURE_LOG_PERIOD_MS);
 }

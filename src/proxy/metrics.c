@@ -5,6 +5,7 @@
 #include "proxy/backpressure.h"
 
 #include "sys/budget.h"
+#include "sys/clock.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -37,7 +38,7 @@ static struct {
     model_count models[MAX_MODELS];
     size_t n_models;
     int ready;
-    struct timespec start;
+    double start_ms; /* hr_now_ms at init */
     series s[MAX_SERIES];
     size_t n_series;
     unsigned long long dropped_series;
@@ -60,7 +61,7 @@ void hr_metrics_init(void)
 {
     pthread_mutex_lock(&M.mu);
     if (!M.ready) {
-        clock_gettime(CLOCK_MONOTONIC, &M.start);
+        M.start_ms = hr_now_ms();
         M.ready = 1;
     }
     pthread_mutex_unlock(&M.mu);
@@ -68,9 +69,7 @@ void hr_metrics_init(void)
 
 double hr_metrics_uptime_s(void)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - M.start.tv_sec) + (now.tv_nsec - M.start.tv_nsec) / 1e9;
+    return (hr_now_ms() - M.start_ms) / 1e3;
 }
 
 static void ring_push(double *ring, size_t *n, size_t *i, double v)

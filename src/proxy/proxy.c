@@ -53,13 +53,6 @@ void hr_proxy_client_guard_counts(unsigned long *cut, unsigned long *refused)
     *refused = S.server ? hr_http_server_refusals(S.server) : 0;
 }
 
-double hr_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 void hr_relay_stats_release(hr_relay_stats *s)
 {
     if (s && atomic_fetch_sub(&s->refs, 1) == 1)

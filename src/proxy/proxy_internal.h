@@ -9,6 +9,7 @@
 #include "proxy/metrics.h"
 #include "proxy/routes.h"
 #include "proxy/usage.h"
+#include "sys/clock.h"
 
 #include <stdatomic.h>
 
@@ -36,7 +37,6 @@ typedef struct hr_req_ctx {
     int counted;           /* in the in-flight count */
 } hr_req_ctx;
 
-double hr_now_ms(void);
 /* Copies the usage fields that were seen (> 0) into the record (usage.c). */
 void hr_record_usage(hr_request_record *r, const hr_usage *u);
 void hr_relay_stats_release(hr_relay_stats *s);

@@ -31,8 +31,9 @@ static struct {
 
 #define OFF(f) offsetof(hr_savings_config, f)
 #define SZ(f) sizeof(((hr_savings_config *)0)->f)
-#define ROW(name, env, type, f, min, max, dflt, help)                                             \
-    {name, NULL, env, type, OFF(f), SZ(f), min, max, dflt, help, NULL, NULL, 0}
+#define ROW(name_, env_, type_, f, min_, max_, dflt_, help_)                                      \
+    {.name = name_, .env = env_, .type = type_, .offset = OFF(f), .size = SZ(f), .min = min_,     \
+     .max = max_, .dflt = dflt_, .help = help_}
 
 /* docs/configuration.md ("Savings statistics") has a line per row; a test checks. */
 static const hr_setting_row ROWS[] = {

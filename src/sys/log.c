@@ -2,6 +2,7 @@
 #include "sys/log.h"
 
 #include "sys/buf.h"
+#include "sys/jsonesc.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -98,21 +99,7 @@ static const char *redacted(const char *s, hr_buf *tmp)
     return hr_log_redact(s, tmp) == 0 && tmp->data ? tmp->data : "[redacted]";
 }
 
-static void put_json_string(hr_buf *b, const char *s)
-{
-    hr_buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            hr_buf_putc(b, '\\');
-            hr_buf_putc(b, (char)*p);
-        } else if (*p < 0x20) {
-            hr_buf_printf(b, "\\u%04x", *p);
-        } else {
-            hr_buf_putc(b, (char)*p);
-        }
-    }
-    hr_buf_putc(b, '"');
-}
+static void put_json_string(hr_buf *b, const char *s) { hr_json_escape(b, s, strlen(s)); }
 
 /* Text values with spaces or quotes are quoted so a line stays machine-splittable. */
 static void put_text_value(hr_buf *b, const char *s)

@@ -61,10 +61,18 @@ static int parse_seconds_ms(const char *s, long long max_s, long *out)
     return 0;
 }
 
+static void bounds(const hr_setting_row *r, long long *lo, long long *hi)
+{
+    *lo = r->min;
+    *hi = r->max;
+    if (r->bounds)
+        r->bounds(lo, hi);
+}
+
 static int parse_value(const hr_setting_row *r, void *field, const char *v, char *err,
                        size_t errlen)
 {
-    long long n;
+    long long n, lo, hi;
     switch (r->type) {
     case HR_SETTING_STRING:
         if (strlen(v) >= r->size || (long long)strlen(v) < r->min)
@@ -75,7 +83,8 @@ static int parse_value(const hr_setting_row *r, void *field, const char *v, char
         *(const char **)field = v;
         return 0;
     case HR_SETTING_INT:
-        if (parse_int(v, r->min, r->max, &n) != 0)
+        bounds(r, &lo, &hi);
+        if (parse_int(v, lo, hi, &n) != 0)
             return -1;
         return store_int(field, r->size, n);
     case HR_SETTING_SECONDS_MS:
@@ -177,8 +186,11 @@ void hr_setting_range(const hr_setting_row *r, char *out, size_t outlen)
 {
     if (r->range)
         snprintf(out, outlen, "%s", r->range);
-    else if (r->type == HR_SETTING_INT)
-        snprintf(out, outlen, "%lld..%lld", r->min, r->max);
+    else if (r->type == HR_SETTING_INT) {
+        long long lo, hi;
+        bounds(r, &lo, &hi);
+        snprintf(out, outlen, "%lld..%lld", lo, hi);
+    }
     else if (r->type == HR_SETTING_SWITCH || r->type == HR_SETTING_ONOFF)
         snprintf(out, outlen, "on or off");
     else

@@ -51,7 +51,11 @@ typedef struct hr_setting_row {
     hr_setting_parse_fn parse; /* HR_SETTING_CUSTOM */
     const char *range;  /* how bounds are said in errors when not min..max ("(0, 1]") */
     unsigned flags;     /* HR_SETTING_OVERRIDE */
+    /* INT bounds owned elsewhere (a compressor's limit row): replaces min and max */
+    void (*bounds)(long long *min, long long *max);
 } hr_setting_row;
+
+/* Rows are written with designated fields (the row macros of each table). */
 
 typedef struct hr_setting_table {
     const hr_setting_row *rows;

@@ -1,5 +1,6 @@
-/* libFuzzer target: the JSON scanner must never crash, and whatever it accepts must
- * minify to a document it accepts again with the same shape. */
+/* libFuzzer target: the JSON scanner must never crash, validate-only mode must give the
+ * parser's verdict (and, stopping after the first value, end where the root ends), and
+ * whatever it accepts must minify to a document it accepts again with the same shape. */
 #include "json/json.h"
 
 #include <stdint.h>
@@ -12,8 +13,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lim.max_depth = 64;
     hr_json_doc d;
     hr_json_error e;
-    if (hr_json_parse(&d, (const char *)data, size, &lim, &e) != 0)
+    int parsed = hr_json_parse(&d, (const char *)data, size, &lim, &e) == 0;
+    size_t end = 0;
+    if ((hr_json_validate((const char *)data, size, &lim, NULL, &e) == 0) != parsed)
+        abort();
+    if (!parsed)
         return 0;
+    if (hr_json_validate((const char *)data, size, &lim, &end, &e) != 0 || end != d.nodes[0].end)
+        abort();
     hr_buf min = HR_BUF_INIT;
     if (hr_json_write_minified(&min, &d, 0) != 0)
         abort();

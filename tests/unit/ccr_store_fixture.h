@@ -1,6 +1,7 @@
 /* ccr_store_fixture.h: a temporary data dir for the CCR store tests (test_ccr_store.c,
  * test_ccr_fulldisk.c): mkdtemp'd by setup, removed with everything in it by teardown,
- * and an open that fails the test with the store's reason. */
+ * and an open that fails the test with the store's reason; and an in-memory store for the
+ * tests that only need somewhere to keep originals (the pipeline's). */
 #ifndef CCR_STORE_FIXTURE_H
 #define CCR_STORE_FIXTURE_H
 
@@ -67,6 +68,20 @@ static inline hr_ccr_store *open_store(fixture *f)
     hr_ccr_store *s = hr_ccr_store_open(&f->cfg, err, sizeof err);
     if (!s)
         fail_msg("open: %s", err);
+    return s;
+}
+
+/* A memory-backed store with default limits (nothing on disk); fails the test if it
+ * cannot open. */
+static inline hr_ccr_store *memory_store(void)
+{
+    hr_ccr_config c;
+    hr_ccr_config_default(&c);
+    c.backend = HR_CCR_BACKEND_MEMORY;
+    char err[200] = "";
+    hr_ccr_store *s = hr_ccr_store_open(&c, err, sizeof err);
+    if (!s)
+        fail_msg("memory store: %s", err);
     return s;
 }
 

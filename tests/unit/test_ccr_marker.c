@@ -51,6 +51,37 @@ static void gap_form_round_trips(void **state)
     hr_buf_free(&b);
 }
 
+/* A note is its marker without the retrieval part, in both forms, and never parses as one:
+ * a found marker written back as a note gives the same words (what detection does to the
+ * markers of the sections inside a span). */
+static void notes_are_markers_without_the_way_back(void **state)
+{
+    (void)state;
+    static const char *const hash = "0123456789abcdef01234567";
+    hr_buf b = HR_BUF_INIT, note = HR_BUF_INIT;
+    assert_int_equal(hr_marker_write_note(&b, 300, "lines", 41, 0), 0);
+    assert_string_equal(b.data, "[300 lines compressed to 41]");
+    hr_buf_reset(&b);
+    assert_int_equal(hr_marker_write_note(&b, 37, "items", 0, 1), 0);
+    assert_string_equal(b.data, "[37 items omitted]");
+    hr_marker m;
+    assert_int_equal(hr_marker_find(b.data, b.len, 0, &m), 0);
+    for (int gap = 0; gap <= 1; gap++) {
+        hr_buf_reset(&b);
+        hr_buf_reset(&note);
+        int rc = gap ? hr_marker_write_gap(&b, 9, "hunks", hash) : hr_marker_write(&b, 9, "hunks", 4, hash);
+        assert_int_equal(rc, 0);
+        assert_int_equal(hr_marker_find(b.data, b.len, 0, &m), 1);
+        assert_int_equal(hr_marker_write_note(&note, m.total, m.unit, m.kept, m.gap), 0);
+        size_t head = strlen(note.data) - 1; /* the note without its ']' */
+        assert_memory_equal(note.data, b.data, head);
+        assert_string_equal(b.data + head, ". Retrieve more: hash=0123456789abcdef01234567]");
+        assert_int_equal(hr_marker_find(note.data, note.len, 0, &m), 0);
+    }
+    hr_buf_free(&b);
+    hr_buf_free(&note);
+}
+
 static void near_misses_are_not_markers(void **state)
 {
     (void)state;
@@ -87,6 +118,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(write_then_find_round_trips),
         cmocka_unit_test(gap_form_round_trips),
+        cmocka_unit_test(notes_are_markers_without_the_way_back),
         cmocka_unit_test(near_misses_are_not_markers),
         cmocka_unit_test(finds_every_unit_after_noise),
     };

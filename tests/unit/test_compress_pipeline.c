@@ -13,6 +13,7 @@
 
 #include "ccr/marker.h"
 #include "ccr/store.h"
+#include "ccr_store_fixture.h"
 #include "compress/pipeline_instance.h"
 #include "compress_scenarios.h"
 #include "json/json.h"
@@ -25,17 +26,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static hr_ccr_store *memory_store(void)
-{
-    hr_ccr_config c;
-    hr_ccr_config_default(&c);
-    c.backend = HR_CCR_BACKEND_MEMORY;
-    char err[200];
-    hr_ccr_store *s = hr_ccr_store_open(&c, err, sizeof err);
-    assert_non_null(s);
-    return s;
-}
 
 static hr_pipeline *pipeline_with(hr_ccr_store *store, hr_compress_mode mode)
 {

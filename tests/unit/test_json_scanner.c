@@ -1,4 +1,5 @@
-/* JSON layer: validation (RFC 8259), spans, accessors, limits, writer, splice. */
+/* JSON layer: validation (RFC 8259), validate-only mode, spans, accessors and foreach,
+ * limits, writer, splice. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -283,6 +284,92 @@ static void truncations_of_a_valid_body_all_fail_cleanly(void **state)
     hr_json_doc_free(&d);
 }
 
+/* Validate-only mode answers as the parser does on every document above, and with an end
+ * pointer stops right after the first value. */
+static int validates(const char *s)
+{
+    hr_json_error e = {0};
+    int rc = hr_json_validate(s, strlen(s), NULL, NULL, &e);
+    if (rc != 0)
+        assert_true(strlen(e.msg) > 0);
+    return rc == 0;
+}
+
+static void validate_only_agrees_with_parse(void **state)
+{
+    (void)state;
+    const char *docs[] = {
+        "0", "[1,[2,[3]],{\"a\":{\"b\":[]}}]", "\"\\ud800\"", "{\"a\":1,}", "[1]x",
+        "\"\\u12g4\"", "\"\xff\"", "\xef\xbb\xbf{}", "", " {\"k\" : [ true , null ] }\n",
+        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
+        assert_int_equal(validates(docs[i]), parses(docs[i]));
+    /* limits apply the same way: depth 3 refuses four levels, with the limit's kind */
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    lim.max_depth = 3;
+    hr_json_error e;
+    assert_int_equal(hr_json_validate("[[[1]]]", 7, &lim, NULL, &e), 0);
+    assert_int_equal(hr_json_validate("[[[[1]]]]", 9, &lim, NULL, &e), -1);
+    assert_int_equal(e.kind, HR_JSON_ERR_LIMIT);
+}
+
+static void validate_stops_after_the_first_value(void **state)
+{
+    (void)state;
+    size_t end = 0;
+    const char *a = "{\"a\":[1,\"}\"]} and then prose";
+    assert_int_equal(hr_json_validate(a, strlen(a), NULL, &end, NULL), 0);
+    assert_int_equal(end, strlen("{\"a\":[1,\"}\"]}"));
+    const char *b = "  [1, 2]\n{not json";
+    assert_int_equal(hr_json_validate(b, strlen(b), NULL, &end, NULL), 0);
+    assert_int_equal(end, 8);
+    const char *c = "[1, 2\n] trailing";
+    assert_int_equal(hr_json_validate(c, 5, NULL, &end, NULL), -1); /* cut before the ] */
+    assert_int_equal(hr_json_validate(c, strlen(c), NULL, NULL, NULL), -1); /* whole: no */
+    const char *d = "{\"a\" 1} x";
+    assert_int_equal(hr_json_validate(d, strlen(d), NULL, &end, NULL), -1);
+}
+
+static void foreach_and_typed_accessors(void **state)
+{
+    (void)state;
+    const char *s = "{\"n\":3,\"list\":[10,\"x\",{\"k\":\"v\"}],\"obj\":{\"a\":1,\"b\":2},\"s\":\"t\"}";
+    hr_json_doc d;
+    assert_int_equal(hr_json_parse(&d, s, strlen(s), NULL, NULL), 0);
+    uint32_t list = hr_json_get_arr(&d, 0, "list");
+    assert_int_not_equal(list, HR_JSON_NONE);
+    assert_int_equal(hr_json_len(&d, list), 3);
+    uint32_t i = 0;
+    HR_JSON_ARR_FOREACH(&d, list, it) {
+        assert_int_equal(it, hr_json_index(&d, list, i));
+        i++;
+    }
+    assert_int_equal(i, 3);
+    const char *keys[] = {"a", "b"};
+    i = 0;
+    HR_JSON_OBJ_FOREACH(&d, hr_json_get_obj(&d, 0, "obj"), m)
+        assert_true(hr_json_key_eq(&d, m, keys[i++]));
+    assert_int_equal(i, 2);
+    /* the typed forms make no pass over the other container type, NONE or a scalar */
+    HR_JSON_OBJ_FOREACH(&d, list, it) fail();
+    HR_JSON_ARR_FOREACH(&d, HR_JSON_NONE, it) fail();
+    HR_JSON_FOREACH(&d, hr_json_get(&d, 0, "n"), it) fail();
+    /* typed lookups: the wrong type and a missing link are both NONE, and chain */
+    assert_int_equal(hr_json_get_str(&d, 0, "n"), HR_JSON_NONE);
+    assert_int_equal(hr_json_get_arr(&d, 0, "obj"), HR_JSON_NONE);
+    assert_true(hr_json_string_eq(&d, hr_json_get_str(&d, 0, "s"), "t"));
+    assert_int_equal(hr_json_get_str(&d, hr_json_get_obj(&d, 0, "missing"), "k"), HR_JSON_NONE);
+    uint32_t inner = hr_json_index(&d, list, 2);
+    assert_true(hr_json_string_eq(&d, hr_json_get_str(&d, inner, "k"), "v"));
+    assert_int_equal(hr_json_type_of(&d, HR_JSON_NONE), -1);
+    assert_int_equal(hr_json_type_of(&d, d.n), -1);
+    assert_int_equal(hr_json_len(&d, hr_json_get(&d, 0, "n")), 0);
+    assert_int_equal(hr_json_len(&d, HR_JSON_NONE), 0);
+    assert_true(hr_json_is(&d, 0, HR_JSON_OBJECT));
+    hr_json_doc_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +387,9 @@ int main(void)
         cmocka_unit_test(minified_keeps_strings_intact),
         cmocka_unit_test(splice_replaces_only_the_spans),
         cmocka_unit_test(truncations_of_a_valid_body_all_fail_cleanly),
+        cmocka_unit_test(validate_only_agrees_with_parse),
+        cmocka_unit_test(validate_stops_after_the_first_value),
+        cmocka_unit_test(foreach_and_typed_accessors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
