@@ -9,9 +9,12 @@
 #include "ml/classifier.h"
 #include "image/image.h"
 #include "ml/session.h"
+#include "ml/settings.h"
 #include "ml/vision.h"
 #include "sys/buf.h"
+#include "sys/settings.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,20 +217,46 @@ static int embed_lines(hr_ml_session *s)
     return rc;
 }
 
+/* The command's setting: the model file (--model, HEADROOM_EMBED_MODEL). --threads is the
+ * ML runtime's HEADROOM_ML_THREADS row under this command's name. */
+typedef struct embed_settings {
+    const char *model;
+} embed_settings;
+
+static const hr_setting_row ROWS[] = {
+    {.name = "embed_model", .flag = "--model", .env = "HEADROOM_EMBED_MODEL",
+     .type = HR_SETTING_BORROW, .offset = offsetof(embed_settings, model),
+     .size = sizeof(const char *), .help = "headroom model file to embed with"},
+};
+static const hr_setting_table SETTINGS = HR_SETTING_TABLE(ROWS);
+
 int hr_cmd_embed(int argc, char **argv)
 {
-    const char *model = getenv("HEADROOM_EMBED_MODEL");
-    int max_seq = 0, threads = 0, classify = 0, vision = 0;
+    embed_settings es = {0};
+    hr_ml_config ml;
+    char msg[256];
+    int max_seq = 0, classify = 0, vision = 0;
+    hr_ml_config_default(&ml);
+    if (hr_settings_from_env(&SETTINGS, &es, msg, sizeof msg) != 0 ||
+        hr_ml_config_from_env(&ml, msg, sizeof msg) != 0) {
+        fprintf(stderr, "headroom embed: %s\n", msg);
+        return 2;
+    }
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        int rc = hr_settings_arg(&SETTINGS, &es, argc, argv, &i, msg, sizeof msg);
+        if (rc == 0)
+            rc = hr_settings_alias(&hr_ml_settings, "ml_threads", "--threads", &ml, argc, argv, &i,
+                                   msg, sizeof msg);
+        if (rc < 0) {
+            fprintf(stderr, "headroom embed: %s\n", msg);
+            return 2;
+        } else if (rc == 1) {
+            continue;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             embed_usage(stdout);
             return 0;
-        } else if (!strcmp(argv[i], "--model") && i + 1 < argc) {
-            model = argv[++i];
         } else if (!strcmp(argv[i], "--max-seq") && i + 1 < argc) {
             max_seq = atoi(argv[++i]);
-        } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
-            threads = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--classify")) {
             classify = 1;
         } else if (!strcmp(argv[i], "--vision")) {
@@ -237,7 +266,8 @@ int hr_cmd_embed(int argc, char **argv)
             return 2;
         }
     }
-    if (!model || !*model || max_seq < 0 || threads < 0) {
+    const char *model = es.model;
+    if (!model || !*model || max_seq < 0) {
         embed_usage(stderr);
         return 2;
     }
@@ -245,7 +275,7 @@ int hr_cmd_embed(int argc, char **argv)
     hr_ml_session_config_init(&cfg, vision ? "image_encoder" : "embedder",
                               vision ? &hr_ml_kind_vision : &hr_ml_kind_encoder, model);
     cfg.max_seq = max_seq;
-    cfg.threads = threads;
+    cfg.threads = ml.threads;
     cfg.idle_unload_ms = 0; /* a one-shot command: no reaper thread */
     hr_ml_error err;
     hr_ml_session *s = hr_ml_session_open(&cfg, &err);

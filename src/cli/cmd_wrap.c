@@ -14,6 +14,7 @@
 #include "cli/conf_edit.h"
 #include "cli/proxy_ctl.h"
 #include "proxy/config.h"
+#include "sys/settings.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -118,11 +119,24 @@ static int state_path(const hr_agent *a, char *out, size_t n)
     return hr_data_path(rel, out, n);
 }
 
+/* Seconds to wait for the proxy wrap starts to be ready (HEADROOM_WRAP_PROXY_TIMEOUT). */
+static const hr_setting_row ROWS[] = {
+    {.name = "wrap_proxy_timeout", .env = "HEADROOM_WRAP_PROXY_TIMEOUT", .type = HR_SETTING_INT,
+     .offset = 0, .size = sizeof(int), .min = 1, .max = 86400, .dflt = "45",
+     .help = "seconds wrap waits for the proxy it starts to be ready (45)"},
+};
+static const hr_setting_table SETTINGS = HR_SETTING_TABLE(ROWS);
+
 static int wrap_timeout(void)
 {
-    const char *v = getenv("HEADROOM_WRAP_PROXY_TIMEOUT");
-    int t = v ? atoi(v) : 0;
-    return t > 0 ? t : 45;
+    int t;
+    char err[256];
+    if (hr_settings_defaults(&SETTINGS, &t, err, sizeof err) != 0 ||
+        hr_settings_from_env(&SETTINGS, &t, err, sizeof err) != 0) {
+        fprintf(stderr, "headroom wrap: %s; waiting 45 s\n", err);
+        t = 45;
+    }
+    return t;
 }
 
 static int register_mcp(const wrap_opts *o)

@@ -155,6 +155,22 @@ static const hr_setting_row *match_flag(const hr_setting_table *t, const char *a
     return NULL;
 }
 
+/* The value of flag at argv[*i] (inline after '=', else the next argument) into r. */
+static int take_value(const hr_setting_row *r, const char *flag, const char *value, void *base,
+                      int argc, char **argv, int *i, char *err, size_t errlen)
+{
+    if (!value && r->type == HR_SETTING_SWITCH) {
+        value = "true";
+    } else if (!value) {
+        if (*i + 1 >= argc) {
+            snprintf(err, errlen, "%s needs a value", flag);
+            return -1;
+        }
+        value = argv[++*i];
+    }
+    return hr_setting_set(r, base, value, flag, err, errlen) == 0 ? 1 : -1;
+}
+
 int hr_settings_arg(const hr_setting_table *t, void *base, int argc, char **argv, int *i, char *err,
                 size_t errlen)
 {
@@ -162,16 +178,22 @@ int hr_settings_arg(const hr_setting_table *t, void *base, int argc, char **argv
     const hr_setting_row *r = match_flag(t, argv[*i], &value);
     if (!r)
         return 0;
-    if (!value && r->type == HR_SETTING_SWITCH) {
-        value = "true";
-    } else if (!value) {
-        if (*i + 1 >= argc) {
-            snprintf(err, errlen, "%s needs a value", r->flag);
-            return -1;
-        }
-        value = argv[++*i];
+    return take_value(r, r->flag, value, base, argc, argv, i, err, errlen);
+}
+
+int hr_settings_alias(const hr_setting_table *t, const char *name, const char *flag, void *base,
+                      int argc, char **argv, int *i, char *err, size_t errlen)
+{
+    size_t fl = strlen(flag);
+    const char *a = argv[*i];
+    if (strncmp(a, flag, fl) != 0 || (a[fl] != 0 && a[fl] != '='))
+        return 0;
+    const hr_setting_row *r = hr_settings_find(t, name);
+    if (!r) {
+        snprintf(err, errlen, "%s: no setting %s", flag, name);
+        return -1;
     }
-    return hr_setting_set(r, base, value, r->flag, err, errlen) == 0 ? 1 : -1;
+    return take_value(r, flag, a[fl] ? a + fl + 1 : NULL, base, argc, argv, i, err, errlen);
 }
 
 const hr_setting_row *hr_settings_find(const hr_setting_table *t, const char *name)

@@ -77,6 +77,12 @@ int hr_settings_from_env(const hr_setting_table *t, void *base, char *err, size_
 int hr_settings_arg(const hr_setting_table *t, void *base, int argc, char **argv, int *i, char *err,
                 size_t errlen);
 
+/* A command's own spelling of a shared setting (`headroom kompress --model` for
+ * --kompress-model): when argv[*i] is flag (or flag=VALUE), the value goes through the row
+ * named name. 1 consumed (*i on the last argument used), 0 not it, -1 error (err). */
+int hr_settings_alias(const hr_setting_table *t, const char *name, const char *flag, void *base,
+                      int argc, char **argv, int *i, char *err, size_t errlen);
+
 /* Parses v into the row's field. source names the value in the error ("--port",
  * "HEADROOM_PORT", "config.max_items"). A refused value is shown with any URL credentials
  * masked. 0 ok, -1 error. */
