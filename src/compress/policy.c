@@ -4,6 +4,7 @@
 #include "compress/policy.h"
 
 #include "compress/compressors.h"
+#include "sys/parse.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -67,9 +68,8 @@ static int parse_exclude(const char *v, void *field, size_t size, char *err, siz
 
 static int parse_ratio(const char *s, double *out)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (!*s || *end || !(v > 0 && v <= 1))
+    double v;
+    if (hr_parse_double(s, &v) != 0 || !(v > 0 && v <= 1))
         return -1;
     *out = v;
     return 0;

@@ -2,7 +2,9 @@
 #include "ml/settings.h"
 
 #include "ml/pool.h"
+#include "sys/parse.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +13,8 @@
 static int parse_threads(const char *v, void *field, size_t size, char *err, size_t errlen)
 {
     (void)size, (void)err, (void)errlen;
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (!*v || *end || n < 1)
+    long n;
+    if (hr_parse_long(v, 1, LONG_MAX, &n) != 0)
         return -1;
     *(int *)field = n > HR_ML_POOL_MAX_THREADS ? HR_ML_POOL_MAX_THREADS : (int)n;
     return 0;

@@ -1,43 +1,19 @@
-/* settings.c: the machinery behind setting rows (see settings.h): one parser per type, shared by
- * defaults, environment, flags and per-request overrides. */
+/* settings.c: the machinery behind setting rows (see settings.h): one parser per type, shared
+ * by defaults, environment, flags and per-request overrides; the numbers and booleans
+ * themselves are sys/parse.h's. */
 #include "sys/settings.h"
 
 #include "sys/buf.h"
 #include "sys/log.h"
+#include "sys/parse.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-static int parse_bool(const char *s, int *out)
-{
-    static const char *const on[] = {"1", "true", "yes", "on"};
-    static const char *const off[] = {"0", "false", "no", "off"};
-    for (size_t i = 0; i < 4; i++) {
-        if (!strcasecmp(s, on[i]))
-            return *out = 1, 0;
-        if (!strcasecmp(s, off[i]))
-            return *out = 0, 0;
-    }
-    return -1;
-}
-
-static int parse_int(const char *s, long long min, long long max, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 /* Integer fields are 4 bytes (int, unsigned) or 8 (long, size_t); bounds are non-negative
  * in every table, so one bit pattern serves the signed and the unsigned kind. */
-static int store_int(void *field, size_t size, long long v)
+static int store_int(void *field, size_t size, long v)
 {
     if (size == sizeof(int32_t)) {
         int32_t x = (int32_t)v;
@@ -53,9 +29,8 @@ static int store_int(void *field, size_t size, long long v)
 
 static int parse_seconds_ms(const char *s, long long max_s, long *out)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !(v > 0 && v <= (double)max_s))
+    double v;
+    if (hr_parse_double(s, &v) != 0 || !(v > 0 && v <= (double)max_s))
         return -1;
     *out = (long)(v * 1000.0 + 0.5);
     return 0;
@@ -72,7 +47,8 @@ static void bounds(const hr_setting_row *r, long long *lo, long long *hi)
 static int parse_value(const hr_setting_row *r, void *field, const char *v, char *err,
                        size_t errlen)
 {
-    long long n, lo, hi;
+    long n;
+    long long lo, hi;
     switch (r->type) {
     case HR_SETTING_STRING:
         if (strlen(v) >= r->size || (long long)strlen(v) < r->min)
@@ -84,14 +60,14 @@ static int parse_value(const hr_setting_row *r, void *field, const char *v, char
         return 0;
     case HR_SETTING_INT:
         bounds(r, &lo, &hi);
-        if (parse_int(v, lo, hi, &n) != 0)
+        if (hr_parse_long(v, (long)lo, (long)hi, &n) != 0)
             return -1;
         return store_int(field, r->size, n);
     case HR_SETTING_SECONDS_MS:
         return parse_seconds_ms(v, r->max, (long *)field);
     case HR_SETTING_SWITCH:
     case HR_SETTING_ONOFF:
-        return parse_bool(v, (int *)field);
+        return hr_parse_bool(v, (int *)field);
     case HR_SETTING_CUSTOM:
         return r->parse(v, field, r->size, err, errlen);
     }
