@@ -28,10 +28,8 @@ struct hr_ccr_store {
 
 void hr_ccr_config_default(hr_ccr_config *c)
 {
-    char err[256];
-    memset(c, 0, sizeof *c); /* max_bytes 0: the backend's own default, resolved at open */
-    if (hr_settings_defaults(&hr_ccr_settings, c, err, sizeof err) != 0)
-        abort(); /* a default that does not parse is a bug in ROWS (tests check every row) */
+    hr_settings_init(&hr_ccr_settings, c, sizeof *c); /* max_bytes 0: the backend's own
+                                                           default, resolved at open */
     c->max_entries = 65536;
     c->redis_timeout_ms = 250;
 }
@@ -69,20 +67,15 @@ static int parse_backend(const char *v, void *field, size_t size, char *err, siz
     return -1;
 }
 
-#define OFF(f) offsetof(hr_ccr_config, f)
-#define SZ(f) sizeof(((hr_ccr_config *)0)->f)
-#define ROW(name_, flag_, env_, type_, f, min_, max_, dflt_, help_)                                \
-    {.name = name_, .flag = flag_, .env = env_, .type = type_, .offset = OFF(f), .size = SZ(f),   \
-     .min = min_, .max = max_, .dflt = dflt_, .help = help_}
+#define ROW(...) HR_SETTING_ROW(hr_ccr_config, __VA_ARGS__, 0)
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
 /* docs/configuration.md ("CCR store") has a line per row; a test checks. */
 static const hr_setting_row ROWS[] = {
-    {.name = "ccr_backend", .flag = "--ccr-backend", .env = "HEADROOM_CCR_BACKEND",
-     .type = HR_SETTING_CUSTOM, .offset = OFF(backend), .size = SZ(backend), .dflt = "sqlite",
-     .help = "where originals are kept: sqlite | memory | redis (sqlite)", .parse = parse_backend,
-     .range = "sqlite, memory or redis"},
+    HR_SETTING_CUSTOM(hr_ccr_config, "ccr_backend", "--ccr-backend", "HEADROOM_CCR_BACKEND",
+                      parse_backend, "sqlite, memory or redis", backend, "sqlite",
+                      "where originals are kept: sqlite | memory | redis (sqlite)", 0),
     ROW("data_dir", "--data-dir", "HEADROOM_DATA_DIR", HR_SETTING_BORROW, data_dir, 0, 0, NULL,
         "the data directory ($XDG_DATA_HOME/headroom, else ~/.headroom; also where the token "
         "counter finds its rank files)"),

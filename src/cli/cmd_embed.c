@@ -224,9 +224,8 @@ typedef struct embed_settings {
 } embed_settings;
 
 static const hr_setting_row ROWS[] = {
-    {.name = "embed_model", .flag = "--model", .env = "HEADROOM_EMBED_MODEL",
-     .type = HR_SETTING_BORROW, .offset = offsetof(embed_settings, model),
-     .size = sizeof(const char *), .help = "headroom model file to embed with"},
+    HR_SETTING_ROW(embed_settings, "embed_model", "--model", "HEADROOM_EMBED_MODEL",
+                   HR_SETTING_BORROW, model, 0, 0, NULL, "headroom model file to embed with", 0),
 };
 static const hr_setting_table SETTINGS = HR_SETTING_TABLE(ROWS);
 

@@ -233,16 +233,16 @@ static void remove_downloads(const pin *pins, size_t n, const char *dir)
 
 /* The command's setting: the Hub or a mirror (--base-url, HEADROOM_HF_BASE_URL). */
 static const hr_setting_row ROWS[] = {
-    {.name = "hf_base_url", .flag = "--base-url", .env = "HEADROOM_HF_BASE_URL",
-     .type = HR_SETTING_BORROW, .offset = offsetof(fetch_opts, base_url),
-     .size = sizeof(const char *), .dflt = DEFAULT_HF_BASE,
-     .help = "the Hub or a mirror files are fetched from"},
+    HR_SETTING_ROW(fetch_opts, "hf_base_url", "--base-url", "HEADROOM_HF_BASE_URL",
+                   HR_SETTING_BORROW, base_url, 0, 0, DEFAULT_HF_BASE,
+                   "the Hub or a mirror files are fetched from", 0),
 };
 static const hr_setting_table SETTINGS = HR_SETTING_TABLE(ROWS);
 
 static int parse_fetch_args(int argc, char **argv, fetch_opts *o)
 {
     char err[256];
+    o->base_url = NULL; /* the row's default below; o's other fields are the caller's */
     if (hr_settings_defaults(&SETTINGS, o, err, sizeof err) != 0 ||
         hr_settings_from_env(&SETTINGS, o, err, sizeof err) != 0)
         return -1;

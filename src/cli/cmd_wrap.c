@@ -119,24 +119,28 @@ static int state_path(const hr_agent *a, char *out, size_t n)
     return hr_data_path(rel, out, n);
 }
 
-/* Seconds to wait for the proxy wrap starts to be ready (HEADROOM_WRAP_PROXY_TIMEOUT). */
+/* The command's setting: seconds to wait for the proxy it starts to be ready. */
+typedef struct wrap_settings {
+    int proxy_timeout_s;
+} wrap_settings;
+
 static const hr_setting_row ROWS[] = {
-    {.name = "wrap_proxy_timeout", .env = "HEADROOM_WRAP_PROXY_TIMEOUT", .type = HR_SETTING_INT,
-     .offset = 0, .size = sizeof(int), .min = 1, .max = 86400, .dflt = "45",
-     .help = "seconds wrap waits for the proxy it starts to be ready (45)"},
+    HR_SETTING_ROW(wrap_settings, "wrap_proxy_timeout", NULL, "HEADROOM_WRAP_PROXY_TIMEOUT",
+                   HR_SETTING_INT, proxy_timeout_s, 1, 86400, "45",
+                   "seconds wrap waits for the proxy it starts to be ready (45)", 0),
 };
 static const hr_setting_table SETTINGS = HR_SETTING_TABLE(ROWS);
 
 static int wrap_timeout(void)
 {
-    int t;
+    wrap_settings w;
     char err[256];
-    if (hr_settings_defaults(&SETTINGS, &t, err, sizeof err) != 0 ||
-        hr_settings_from_env(&SETTINGS, &t, err, sizeof err) != 0) {
-        fprintf(stderr, "headroom wrap: %s; waiting 45 s\n", err);
-        t = 45;
+    hr_settings_init(&SETTINGS, &w, sizeof w);
+    if (hr_settings_from_env(&SETTINGS, &w, err, sizeof err) != 0) {
+        fprintf(stderr, "headroom wrap: %s; using the default\n", err);
+        hr_settings_init(&SETTINGS, &w, sizeof w);
     }
-    return t;
+    return w.proxy_timeout_s;
 }
 
 static int register_mcp(const wrap_opts *o)

@@ -14,11 +14,8 @@
 
 void hr_pipeline_config_default(hr_pipeline_config *c)
 {
-    char err[256];
-    memset(c, 0, sizeof *c);
-    hr_compress_opts_default(&c->opts);
-    if (hr_settings_defaults(&hr_pipeline_settings, c, err, sizeof err) != 0)
-        abort(); /* a default that does not parse is a bug in ROWS (tests check every row) */
+    hr_settings_init(&hr_pipeline_settings, c, sizeof *c);
+    hr_compress_opts_default(&c->opts); /* max_items's default is SmartCrusher's row's */
     /* memory bounds of the session cache: not settings (the low-memory profile sets them) */
     c->max_sessions = 256;
     c->max_entries = 2048;
@@ -103,15 +100,8 @@ static void max_items_bounds(long long *min, long long *max)
     *max = l->max;
 }
 
-#define OFF(f) offsetof(hr_pipeline_config, f)
-#define SZ(f) sizeof(((hr_pipeline_config *)0)->f)
-#define ROW(name_, flag_, env_, type_, f, min_, max_, dflt_, help_, flags_)                       \
-    {.name = name_, .flag = flag_, .env = env_, .type = type_, .offset = OFF(f), .size = SZ(f),   \
-     .min = min_, .max = max_, .dflt = dflt_, .help = help_, .flags = flags_}
-#define CUSTOM(name_, flag_, env_, parse_, range_, f, dflt_, help_, flags_)                       \
-    {.name = name_, .flag = flag_, .env = env_, .type = HR_SETTING_CUSTOM, .offset = OFF(f),      \
-     .size = SZ(f), .dflt = dflt_, .help = help_, .parse = parse_, .range = range_,               \
-     .flags = flags_}
+#define ROW(...) HR_SETTING_ROW(hr_pipeline_config, __VA_ARGS__)
+#define CUSTOM(...) HR_SETTING_CUSTOM(hr_pipeline_config, __VA_ARGS__)
 #define GIB (1LL << 30)
 
 /* docs/configuration.md ("Compression", "Kompress") has a line per row; a test checks.
@@ -135,7 +125,7 @@ static const hr_setting_row ROWS[] = {
            max_ratio, "0.85", "keep a result only if tokens after <= ratio x before (0.85)",
            HR_SETTING_OVERRIDE),
     {.name = "max_items", .flag = "--max-items", .env = "HEADROOM_MAX_ITEMS",
-     .type = HR_SETTING_INT, .offset = OFF(opts.max_items), .size = SZ(opts.max_items),
+     .type = HR_SETTING_INT, HR_SETTING_FIELD(hr_pipeline_config, opts.max_items),
      .bounds = max_items_bounds, .help = "items SmartCrusher keeps from a JSON array (15)",
      .flags = HR_SETTING_OVERRIDE},
     ROW("kompress_model", "--kompress-model", "HEADROOM_KOMPRESS_MODEL", HR_SETTING_STRING,

@@ -20,31 +20,24 @@ static int parse_threads(const char *v, void *field, size_t size, char *err, siz
     return 0;
 }
 
-#define OFF(f) offsetof(hr_ml_config, f)
-#define SZ(f) sizeof(((hr_ml_config *)0)->f)
+#define ROW(name, ...) HR_SETTING_ROW(hr_ml_config, name, NULL, __VA_ARGS__, 0)
 
 /* docs/configuration.md ("ML runtime") has a line per row; a test checks. */
 static const hr_setting_row ROWS[] = {
-    {.name = "ml_threads", .env = "HEADROOM_ML_THREADS", .type = HR_SETTING_CUSTOM,
-     .offset = OFF(threads), .size = SZ(threads), .dflt = "1",
-     .help = "compute threads for all ML work, the caller included (1)", .parse = parse_threads,
-     .range = "a count of 1 or more"},
-    {.name = "ml_idle_unload_s", .env = "HEADROOM_ML_IDLE_UNLOAD_S", .type = HR_SETTING_INT,
-     .offset = OFF(idle_unload_s), .size = SZ(idle_unload_s), .max = 1000000000LL, .dflt = "300",
-     .help = "seconds before an idle model is unloaded (300; 0 = never)"},
-    {.name = "ml_queue_ms", .env = "HEADROOM_ML_QUEUE_MS", .type = HR_SETTING_INT,
-     .offset = OFF(queue_ms), .size = SZ(queue_ms), .max = 1000000000LL, .dflt = "25",
-     .help = "ms a call waits for a busy model before it fails open (25)"},
+    HR_SETTING_CUSTOM(hr_ml_config, "ml_threads", NULL, "HEADROOM_ML_THREADS", parse_threads,
+                      "a count of 1 or more", threads, "1",
+                      "compute threads for all ML work, the caller included (1)", 0),
+    ROW("ml_idle_unload_s", "HEADROOM_ML_IDLE_UNLOAD_S", HR_SETTING_INT, idle_unload_s, 0,
+        1000000000LL, "300", "seconds before an idle model is unloaded (300; 0 = never)"),
+    ROW("ml_queue_ms", "HEADROOM_ML_QUEUE_MS", HR_SETTING_INT, queue_ms, 0, 1000000000LL, "25",
+        "ms a call waits for a busy model before it fails open (25)"),
 };
 
 const hr_setting_table hr_ml_settings = HR_SETTING_TABLE(ROWS);
 
 void hr_ml_config_default(hr_ml_config *c)
 {
-    char err[256];
-    memset(c, 0, sizeof *c);
-    if (hr_settings_defaults(&hr_ml_settings, c, err, sizeof err) != 0)
-        abort(); /* a default that does not parse is a bug in ROWS (tests check every row) */
+    hr_settings_init(&hr_ml_settings, c, sizeof *c);
 }
 
 int hr_ml_config_from_env(hr_ml_config *c, char *err, size_t errlen)

@@ -101,6 +101,16 @@ int hr_settings_defaults(const hr_setting_table *t, void *base, char *err, size_
     return 0;
 }
 
+void hr_settings_init(const hr_setting_table *t, void *base, size_t size)
+{
+    char err[256];
+    memset(base, 0, size);
+    if (hr_settings_defaults(t, base, err, sizeof err) != 0) {
+        fprintf(stderr, "headroom: bad default in a setting row: %s\n", err);
+        abort();
+    }
+}
+
 int hr_settings_from_env(const hr_setting_table *t, void *base, char *err, size_t errlen)
 {
     for (size_t i = 0; i < t->n; i++) {

@@ -55,7 +55,16 @@ typedef struct hr_setting_row {
     void (*bounds)(long long *min, long long *max);
 } hr_setting_row;
 
-/* Rows are written with designated fields (the row macros of each table). */
+/* Rows are written with designated fields, through these macros over the table's struct T:
+ * a plain row (any type but CUSTOM) and a row with its own parser. flags: HR_SETTING_*. */
+#define HR_SETTING_FIELD(T, f) .offset = offsetof(T, f), .size = sizeof(((T *)0)->f)
+#define HR_SETTING_ROW(T, name_, flag_, env_, type_, f, min_, max_, dflt_, help_, flags_)         \
+    {.name = name_, .flag = flag_, .env = env_, .type = type_, HR_SETTING_FIELD(T, f),            \
+     .min = min_, .max = max_, .dflt = dflt_, .help = help_, .flags = flags_}
+#define HR_SETTING_CUSTOM(T, name_, flag_, env_, parse_, range_, f, dflt_, help_, flags_)         \
+    {.name = name_, .flag = flag_, .env = env_, .type = HR_SETTING_CUSTOM,                        \
+     HR_SETTING_FIELD(T, f), .dflt = dflt_, .help = help_, .parse = parse_, .range = range_,      \
+     .flags = flags_}
 
 typedef struct hr_setting_table {
     const hr_setting_row *rows;
@@ -63,6 +72,11 @@ typedef struct hr_setting_table {
 } hr_setting_table;
 
 #define HR_SETTING_TABLE(rows) {(rows), sizeof(rows) / sizeof((rows)[0])}
+
+/* Zeroes base (size bytes), then sets every row's default: the start of each subsystem's
+ * *_default function. A default that does not parse is a bug in the table; it aborts
+ * (the tests run every table's defaults). */
+void hr_settings_init(const hr_setting_table *t, void *base, size_t size);
 
 /* Sets every row's default into base. 0 ok, -1 (err filled) when a default does not parse:
  * a bug in the table, which the tests check for every table. */
