@@ -74,8 +74,8 @@ static int parse_value(const hr_setting_row *r, void *field, const char *v, char
     return -1;
 }
 
-int hr_setting_set(const hr_setting_row *r, void *base, const char *v, const char *source, char *err,
-                size_t errlen)
+int hr_setting_set(const hr_setting_row *r, void *base, const char *v, const char *source,
+                   char *err, size_t errlen)
 {
     if (errlen)
         err[0] = 0;
@@ -157,8 +157,8 @@ static int take_value(const hr_setting_row *r, const char *flag, const char *val
     return hr_setting_set(r, base, value, flag, err, errlen) == 0 ? 1 : -1;
 }
 
-int hr_settings_arg(const hr_setting_table *t, void *base, int argc, char **argv, int *i, char *err,
-                size_t errlen)
+int hr_settings_arg(const hr_setting_table *t, void *base, int argc, char **argv, int *i,
+                    char *err, size_t errlen)
 {
     const char *value;
     const hr_setting_row *r = match_flag(t, argv[*i], &value);

@@ -22,8 +22,8 @@
 typedef enum {
     HR_SETTING_STRING,     /* char[size]; min = shortest length accepted (1: not empty) */
     HR_SETTING_BORROW,     /* const char *: points at the argv / environment string itself */
-    HR_SETTING_INT,        /* integer in [min, max]; the field is 4 (int, unsigned) or 8 bytes
-                           (long, size_t) wide */
+    HR_SETTING_INT,        /* integer in [min, max]; the field is 4 (int, unsigned) or 8
+                              bytes (long, size_t) wide */
     HR_SETTING_SECONDS_MS, /* seconds, fractions allowed, in (0, max]; the field is long ms */
     HR_SETTING_SWITCH,     /* int 0/1; the flag alone means on; 1/true/yes/on, 0/false/no/off */
     HR_SETTING_ONOFF,      /* as SWITCH, but the flag always takes its value (--x on) */
@@ -36,10 +36,10 @@ typedef enum {
 /* A custom parser: 0 ok (field written), -1 refused. It may write its own message into err
  * (else the generic "invalid value" one is used). */
 typedef int (*hr_setting_parse_fn)(const char *v, void *field, size_t size, char *err,
-                                size_t errlen);
+                                   size_t errlen);
 
 typedef struct hr_setting_row {
-    const char *name;   /* snake_case: /health keys, /v1/compress "config" keys */
+    const char *name;   /* snake_case, unique: /v1/compress "config" keys, lookups */
     const char *flag;   /* "--port", or NULL for a setting read from its variable only */
     const char *env;    /* never NULL: no setting without an environment variable */
     hr_setting_type type;
@@ -88,8 +88,8 @@ int hr_settings_from_env(const hr_setting_table *t, void *base, char *err, size_
 
 /* Consumes one option at argv[*i] (--flag VALUE, --flag=VALUE, or a SWITCH alone).
  * 1 consumed (*i on the last argument used), 0 not one of the table's, -1 error (err). */
-int hr_settings_arg(const hr_setting_table *t, void *base, int argc, char **argv, int *i, char *err,
-                size_t errlen);
+int hr_settings_arg(const hr_setting_table *t, void *base, int argc, char **argv, int *i,
+                    char *err, size_t errlen);
 
 /* A command's own spelling of a shared setting (`headroom kompress --model` for
  * --kompress-model): when argv[*i] is flag (or flag=VALUE), the value goes through the row
@@ -100,8 +100,8 @@ int hr_settings_alias(const hr_setting_table *t, const char *name, const char *f
 /* Parses v into the row's field. source names the value in the error ("--port",
  * "HEADROOM_PORT", "config.max_items"). A refused value is shown with any URL credentials
  * masked. 0 ok, -1 error. */
-int hr_setting_set(const hr_setting_row *r, void *base, const char *v, const char *source, char *err,
-                size_t errlen);
+int hr_setting_set(const hr_setting_row *r, void *base, const char *v, const char *source,
+                   char *err, size_t errlen);
 
 /* The row named name (snake_case), or NULL. */
 const hr_setting_row *hr_settings_find(const hr_setting_table *t, const char *name);
