@@ -209,7 +209,7 @@ int main(int argc, char **argv)
            "|---|---:|---:|---:|---:|---|\n");
     int all_kept = 1;
     for (int i = 0; i < 4; i++) {
-        hr_pipeline_input in = {HR_SHAPE_OPENAI_CHAT, sc[i].body.data, sc[i].body.len, NULL, NULL,
+        hr_pipeline_input in = {&hr_api_openai_chat, sc[i].body.data, sc[i].body.len, NULL, NULL,
                                 "bench"};
         hr_pipeline_result r;
         hr_pipeline_run_on(p, &in, &r);

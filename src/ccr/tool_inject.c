@@ -1,7 +1,7 @@
-/* tool_inject.c: see tool_inject.h. One tool description and schema for all three
- * provider formats, so the model sees the same words whichever API the agent speaks, and
- * the rules for when offering it would change what the client asked for (legacy
- * `functions`, a forced tool call): then nothing is injected.
+/* tool_inject.c: see tool_inject.h. Where the tool goes and the rules for when offering it
+ * would change what the client asked for (a forced tool call; an API's own blocker, such
+ * as OpenAI's legacy `functions`): then nothing is injected. The tool's words and format
+ * are the API row's (api/api.h: one description and schema for every API).
  */
 #include "ccr/tool_inject.h"
 
@@ -10,60 +10,12 @@
 
 #include <string.h>
 
-#define TOOL_DESCRIPTION                                                                   \
-    "Retrieve original content that was compressed to save context. Compressed content "   \
-    "ends with a marker like [100 items compressed to 12. Retrieve more: hash=abc...]. "   \
-    "Call this with that hash to get the full original, or add a query to get only the " \
-    "most relevant items or lines."
-
-#define TOOL_SCHEMA                                                                        \
-    "{\"type\":\"object\",\"properties\":{\"hash\":{\"type\":\"string\",\"description\":" \
-    "\"the 24 hex characters after hash= in the marker\"},\"query\":{\"type\":\"string\"," \
-    "\"description\":\"optional: what to look for; returns only matching items\"}},"       \
-    "\"required\":[\"hash\"]}"
-
-int hr_ccr_tool_definition(hr_ccr_api api, hr_buf *out)
-{
-    switch (api) {
-    case HR_CCR_API_ANTHROPIC:
-        return hr_buf_puts(out, "{\"name\":\"" HR_CCR_TOOL_NAME "\",\"description\":\""
-                                TOOL_DESCRIPTION "\",\"input_schema\":" TOOL_SCHEMA "}");
-    case HR_CCR_API_RESPONSES:
-        return hr_buf_puts(out, "{\"type\":\"function\",\"name\":\"" HR_CCR_TOOL_NAME
-                                "\",\"description\":\"" TOOL_DESCRIPTION "\",\"parameters\":"
-                                TOOL_SCHEMA ",\"strict\":false}");
-    default:
-        return hr_buf_puts(out, "{\"type\":\"function\",\"function\":{\"name\":\""
-                                HR_CCR_TOOL_NAME "\",\"description\":\"" TOOL_DESCRIPTION
-                                "\",\"parameters\":" TOOL_SCHEMA "}}");
-    }
-}
-
-/* The name of a tools[] element: function.name (chat) or name (Anthropic, Responses). */
-static uint32_t tool_name_node(hr_ccr_api api, const hr_json_doc *d, uint32_t tool)
-{
-    if (d->nodes[tool].type != HR_JSON_OBJECT)
-        return HR_JSON_NONE;
-    if (api == HR_CCR_API_OPENAI_CHAT) {
-        uint32_t fn = hr_json_get(d, tool, "function");
-        return fn == HR_JSON_NONE ? HR_JSON_NONE : hr_json_get(d, fn, "name");
-    }
-    return hr_json_get(d, tool, "name");
-}
-
-static int defines_retrieve_tool(hr_ccr_api api, const hr_json_doc *d, uint32_t tools)
+static int defines_retrieve_tool(const hr_api *api, const hr_json_doc *d, uint32_t tools)
 {
     for (uint32_t t = d->nodes[tools].first_child; t != HR_JSON_NONE; t = d->nodes[t].next)
-        if (hr_json_string_eq(d, tool_name_node(api, d, t), HR_CCR_TOOL_NAME))
+        if (hr_json_string_eq(d, api->tool_name(d, t), HR_CCR_TOOL_NAME))
             return 1;
     return 0;
-}
-
-/* An OpenAI chat request on the legacy `functions` array: OpenAI rejects a request with
- * both `functions` and `tools`, so adding ours would break the client's request. */
-static int uses_legacy_functions(hr_ccr_api api, const hr_json_doc *d)
-{
-    return api == HR_CCR_API_OPENAI_CHAT && hr_json_get(d, 0, "functions") != HR_JSON_NONE;
 }
 
 /* The tool a tool_choice object names, in any of the three formats: chat
@@ -97,9 +49,9 @@ static int tool_choice_forces_ours(const hr_json_doc *d)
            hr_json_string_eq(d, chosen_tool_name(d, tc), HR_CCR_TOOL_NAME);
 }
 
-int hr_ccr_inject_tool(hr_ccr_api api, const char *body, size_t len, hr_buf *out)
+int hr_ccr_inject_tool(const hr_api *api, const char *body, size_t len, hr_buf *out)
 {
-    if (!hr_marker_present(body, len))
+    if (!api->tool_definition || !hr_marker_present(body, len))
         return 0;
     hr_json_doc d = {0};
     hr_json_error err;
@@ -111,7 +63,7 @@ int hr_ccr_inject_tool(hr_ccr_api api, const char *body, size_t len, hr_buf *out
     const hr_json_node *root = &d.nodes[0];
     if (root->type != HR_JSON_OBJECT)
         goto done;
-    if (uses_legacy_functions(api, &d) || tool_choice_forces_ours(&d)) {
+    if ((api->tool_offer_blocked && api->tool_offer_blocked(&d)) || tool_choice_forces_ours(&d)) {
         rc = 0; /* the original stays retrievable through the routes, CLI and MCP */
         goto done;
     }
@@ -125,12 +77,12 @@ int hr_ccr_inject_tool(hr_ccr_api api, const char *body, size_t len, hr_buf *out
         at = d.nodes[tools].end - 1; /* before ']' */
         if (d.nodes[tools].count && hr_buf_putc(&insert, ',') < 0)
             goto done;
-        if (hr_ccr_tool_definition(api, &insert) < 0)
+        if (api->tool_definition(&insert) < 0)
             goto done;
     } else {
         at = root->end - 1; /* before the root's '}' */
         if ((root->count && hr_buf_putc(&insert, ',') < 0) ||
-            hr_buf_puts(&insert, "\"tools\":[") < 0 || hr_ccr_tool_definition(api, &insert) < 0 ||
+            hr_buf_puts(&insert, "\"tools\":[") < 0 || api->tool_definition(&insert) < 0 ||
             hr_buf_putc(&insert, ']') < 0)
             goto done;
     }

@@ -9,27 +9,20 @@
  * prefix is untouched, and the tool goes at the end of the tools array (a stable position:
  * the same request always gets the same bytes).
  *
- * The API values match compress/pipeline.h's hr_shape (the proxy may cast one to the
- * other); ccr cannot include that header (compress depends on ccr).
+ * Every API difference (the tool's format, where a tool's name is, what blocks the offer) is
+ * a hook of the API's row (api/api.h); an API without tool_definition is never offered it.
  */
 #ifndef HR_CCR_TOOL_INJECT_H
 #define HR_CCR_TOOL_INJECT_H
 
+#include "api/api.h"
 #include "sys/buf.h"
 #include "sys/hash.h"
 
 #include <stddef.h>
 
-typedef enum {
-    HR_CCR_API_OPENAI_CHAT = 0, /* POST /v1/chat/completions */
-    HR_CCR_API_ANTHROPIC = 1,   /* POST /v1/messages */
-    HR_CCR_API_RESPONSES = 2,   /* POST /v1/responses */
-} hr_ccr_api;
+#define HR_CCR_TOOL_NAME HR_API_TOOL_NAME
 
-#define HR_CCR_TOOL_NAME "headroom_retrieve"
-
-/* Appends the tool definition for api to out (minified JSON object). */
-int hr_ccr_tool_definition(hr_ccr_api api, hr_buf *out);
 
 /* If body (a request of api) contains a marker and does not already define a tool named
  * headroom_retrieve, writes the body with the tool appended to "tools" (created when
@@ -37,7 +30,8 @@ int hr_ccr_tool_definition(hr_ccr_api api, hr_buf *out);
  * tool would change the request's meaning: an OpenAI chat request on the legacy
  * "functions" array (OpenAI rejects functions + tools), or a tool_choice that forces a
  * tool call ("required", {"type":"any"}) or names headroom_retrieve (docs/ccr.md).
+ * 0 too when api has no tool_definition.
  * -1: not a JSON object or no memory (forward the body as it is). */
-int hr_ccr_inject_tool(hr_ccr_api api, const char *body, size_t len, hr_buf *out);
+int hr_ccr_inject_tool(const hr_api *api, const char *body, size_t len, hr_buf *out);
 
 #endif

@@ -1,6 +1,6 @@
-/* tool_loop.c: see tool_loop.h. Reads the three response formats, writes the follow-up in
- * the request's own format by splicing into the forwarded body (the conversation prefix
- * stays byte-identical, so provider prompt caches still hit on the next round), and sums
+/* tool_loop.c: see tool_loop.h. Reads a response through its API row's find_calls, writes
+ * the follow-up in the request's own format (the row's followup_items) by splicing into the
+ * forwarded body (the conversation prefix stays byte-identical, so provider prompt caches still hit on the next round), and sums
  * usage by replacing the final response's usage numbers in place.
  */
 #include "ccr/tool_loop.h"
@@ -14,128 +14,7 @@
 
 static const hr_json_limits LIMITS = HR_JSON_LIMITS_DEFAULT;
 
-/* Copies a string node into a fixed buffer; 0 ok, -1 not a string or too long. */
-static int copy_string(const hr_json_doc *d, uint32_t n, char *out, size_t cap)
-{
-    if (n == HR_JSON_NONE || d->nodes[n].type != HR_JSON_STRING)
-        return -1;
-    hr_buf b = HR_BUF_INIT;
-    int rc = hr_json_string(d, n, &b);
-    if (rc == 0 && b.len < cap) {
-        memcpy(out, b.data ? b.data : "", b.len);
-        out[b.len] = '\0';
-    } else
-        rc = -1;
-    hr_buf_free(&b);
-    return rc;
-}
-
-/* {hash, query?} from an arguments object node. */
-static int read_args_object(const hr_json_doc *d, uint32_t obj, hr_ccr_call *c)
-{
-    if (obj == HR_JSON_NONE || d->nodes[obj].type != HR_JSON_OBJECT)
-        return -1;
-    if (copy_string(d, hr_json_get(d, obj, "hash"), c->hash, sizeof c->hash) < 0)
-        return -1;
-    uint32_t q = hr_json_get(d, obj, "query");
-    if (q != HR_JSON_NONE && d->nodes[q].type != HR_JSON_NULL &&
-        copy_string(d, q, c->query, sizeof c->query) < 0)
-        return -1;
-    return 0;
-}
-
-/* OpenAI-style arguments: a string holding a JSON object. */
-static int read_args_string(const hr_json_doc *d, uint32_t s, hr_ccr_call *c)
-{
-    hr_buf text = HR_BUF_INIT;
-    int rc = -1;
-    if (s != HR_JSON_NONE && hr_json_string(d, s, &text) == 0) {
-        hr_json_doc inner = {0};
-        hr_json_error err;
-        if (hr_json_parse(&inner, text.data ? text.data : "", text.len, &LIMITS, &err) == 0) {
-            rc = read_args_object(&inner, 0, c);
-            hr_json_doc_free(&inner);
-        }
-    }
-    hr_buf_free(&text);
-    return rc;
-}
-
-static int add_call(hr_ccr_calls *calls, const hr_json_doc *d, uint32_t id, uint32_t args,
-                    int args_are_string)
-{
-    if (calls->n == HR_CCR_MAX_CALLS)
-        return -1;
-    hr_ccr_call *c = &calls->call[calls->n];
-    memset(c, 0, sizeof *c);
-    if (copy_string(d, id, c->id, sizeof c->id) < 0)
-        return -1; /* without an id the result cannot be matched to the call */
-    c->args_ok = (args_are_string ? read_args_string(d, args, c) : read_args_object(d, args, c)) == 0;
-    calls->n++;
-    return 0;
-}
-
-static int find_chat(const hr_json_doc *d, hr_ccr_calls *calls)
-{
-    uint32_t choice = hr_json_index(d, hr_json_get(d, 0, "choices"), 0);
-    if (choice == HR_JSON_NONE || hr_json_index(d, hr_json_get(d, 0, "choices"), 1) != HR_JSON_NONE)
-        return 0; /* n > 1 choices: leave it to the client */
-    uint32_t msg = hr_json_get(d, choice, "message");
-    uint32_t tcs = msg != HR_JSON_NONE ? hr_json_get(d, msg, "tool_calls") : HR_JSON_NONE;
-    if (tcs == HR_JSON_NONE || d->nodes[tcs].type != HR_JSON_ARRAY)
-        return 0;
-    for (uint32_t t = d->nodes[tcs].first_child; t != HR_JSON_NONE; t = d->nodes[t].next) {
-        uint32_t fn = hr_json_get(d, t, "function");
-        if (fn != HR_JSON_NONE && hr_json_string_eq(d, hr_json_get(d, fn, "name"), HR_CCR_TOOL_NAME)) {
-            if (add_call(calls, d, hr_json_get(d, t, "id"), hr_json_get(d, fn, "arguments"), 1) < 0)
-                return 0;
-        } else
-            calls->other++;
-    }
-    return 1;
-}
-
-static int find_anthropic(const hr_json_doc *d, hr_ccr_calls *calls)
-{
-    if (!hr_json_string_eq(d, hr_json_get(d, 0, "stop_reason"), "tool_use"))
-        return 0;
-    uint32_t content = hr_json_get(d, 0, "content");
-    if (content == HR_JSON_NONE || d->nodes[content].type != HR_JSON_ARRAY)
-        return 0;
-    for (uint32_t b = d->nodes[content].first_child; b != HR_JSON_NONE; b = d->nodes[b].next) {
-        if (!hr_json_string_eq(d, hr_json_get(d, b, "type"), "tool_use"))
-            continue;
-        if (hr_json_string_eq(d, hr_json_get(d, b, "name"), HR_CCR_TOOL_NAME)) {
-            if (add_call(calls, d, hr_json_get(d, b, "id"), hr_json_get(d, b, "input"), 0) < 0)
-                return 0;
-        } else
-            calls->other++;
-    }
-    return 1;
-}
-
-static int find_responses(const hr_json_doc *d, hr_ccr_calls *calls)
-{
-    uint32_t output = hr_json_get(d, 0, "output");
-    if (output == HR_JSON_NONE || d->nodes[output].type != HR_JSON_ARRAY)
-        return 0;
-    for (uint32_t it = d->nodes[output].first_child; it != HR_JSON_NONE; it = d->nodes[it].next) {
-        if (!hr_json_string_eq(d, hr_json_get(d, it, "type"), "function_call")) {
-            if (!hr_json_string_eq(d, hr_json_get(d, it, "type"), "reasoning") &&
-                !hr_json_string_eq(d, hr_json_get(d, it, "type"), "message"))
-                calls->other++; /* built-in tools (web search, ...) end the turn too */
-            continue;
-        }
-        if (hr_json_string_eq(d, hr_json_get(d, it, "name"), HR_CCR_TOOL_NAME)) {
-            if (add_call(calls, d, hr_json_get(d, it, "call_id"), hr_json_get(d, it, "arguments"), 1) < 0)
-                return 0;
-        } else
-            calls->other++;
-    }
-    return 1;
-}
-
-int hr_ccr_find_calls(hr_ccr_api api, const char *response, size_t len, hr_ccr_calls *calls)
+int hr_ccr_find_calls(const hr_api *api, const char *response, size_t len, hr_ccr_calls *calls)
 {
     memset(calls, 0, sizeof *calls);
     hr_json_doc d = {0};
@@ -143,14 +22,8 @@ int hr_ccr_find_calls(hr_ccr_api api, const char *response, size_t len, hr_ccr_c
     if (hr_json_parse(&d, response, len, &LIMITS, &err) != 0)
         return 0;
     int ok = 0;
-    if (d.nodes[0].type == HR_JSON_OBJECT) {
-        if (api == HR_CCR_API_ANTHROPIC)
-            ok = find_anthropic(&d, calls);
-        else if (api == HR_CCR_API_RESPONSES)
-            ok = find_responses(&d, calls);
-        else
-            ok = find_chat(&d, calls);
-    }
+    if (d.nodes[0].type == HR_JSON_OBJECT && api->find_calls)
+        ok = api->find_calls(&d, calls);
     hr_json_doc_free(&d);
     return ok && calls->n > 0 && calls->other == 0;
 }
@@ -176,69 +49,7 @@ int hr_ccr_answer_calls(hr_ccr_store *store, const char *tenant, const hr_ccr_ca
 
 /* ---- follow-up request ------------------------------------------------------------ */
 
-static int write_str(hr_buf *out, const char *s) { return hr_json_write_string(out, s, strlen(s)); }
-
-static int result_text(hr_buf *out, const hr_buf *r)
-{
-    return hr_json_write_string(out, r->data ? r->data : "", r->len);
-}
-
-/* The model's turn and the results, in the request's format, to append to the list. */
-static int followup_items(hr_ccr_api api, const hr_json_doc *resp, const hr_ccr_calls *calls,
-                          const hr_buf *results, hr_buf *ins)
-{
-    int rc = 0;
-    if (api == HR_CCR_API_OPENAI_CHAT) {
-        uint32_t msg = hr_json_get(resp, hr_json_index(resp, hr_json_get(resp, 0, "choices"), 0), "message");
-        uint32_t content = hr_json_get(resp, msg, "content");
-        rc |= hr_buf_puts(ins, "{\"role\":\"assistant\",\"content\":");
-        rc |= content != HR_JSON_NONE ? hr_json_write_raw(ins, resp, content) : hr_buf_puts(ins, "null");
-        rc |= hr_buf_puts(ins, ",\"tool_calls\":");
-        rc |= hr_json_write_raw(ins, resp, hr_json_get(resp, msg, "tool_calls"));
-        rc |= hr_buf_putc(ins, '}');
-        for (size_t i = 0; i < calls->n; i++) {
-            rc |= hr_buf_puts(ins, ",{\"role\":\"tool\",\"tool_call_id\":");
-            rc |= write_str(ins, calls->call[i].id);
-            rc |= hr_buf_puts(ins, ",\"content\":");
-            rc |= result_text(ins, &results[i]);
-            rc |= hr_buf_putc(ins, '}');
-        }
-    } else if (api == HR_CCR_API_ANTHROPIC) {
-        rc |= hr_buf_puts(ins, "{\"role\":\"assistant\",\"content\":");
-        rc |= hr_json_write_raw(ins, resp, hr_json_get(resp, 0, "content"));
-        rc |= hr_buf_puts(ins, "},{\"role\":\"user\",\"content\":[");
-        for (size_t i = 0; i < calls->n; i++) {
-            rc |= hr_buf_puts(ins, i ? ",{\"type\":\"tool_result\",\"tool_use_id\":"
-                                     : "{\"type\":\"tool_result\",\"tool_use_id\":");
-            rc |= write_str(ins, calls->call[i].id);
-            rc |= hr_buf_puts(ins, ",\"content\":");
-            rc |= result_text(ins, &results[i]);
-            rc |= hr_buf_putc(ins, '}');
-        }
-        rc |= hr_buf_puts(ins, "]}");
-    } else {
-        uint32_t output = hr_json_get(resp, 0, "output");
-        int first = 1;
-        for (uint32_t it = resp->nodes[output].first_child; it != HR_JSON_NONE; it = resp->nodes[it].next) {
-            if (!first)
-                rc |= hr_buf_putc(ins, ',');
-            rc |= hr_json_write_raw(ins, resp, it);
-            first = 0;
-        }
-        for (size_t i = 0; i < calls->n; i++) {
-            rc |= hr_buf_puts(ins, first ? "" : ",");
-            rc |= hr_buf_puts(ins, "{\"type\":\"function_call_output\",\"call_id\":");
-            rc |= write_str(ins, calls->call[i].id);
-            rc |= hr_buf_puts(ins, ",\"output\":");
-            rc |= result_text(ins, &results[i]);
-            rc |= hr_buf_putc(ins, '}');
-            first = 0;
-        }
-    }
-    return rc ? -1 : 0;
-}
-
-int hr_ccr_build_followup(hr_ccr_api api, const char *request, size_t req_len,
+int hr_ccr_build_followup(const hr_api *api, const char *request, size_t req_len,
                           const char *response, size_t resp_len, const hr_ccr_calls *calls,
                           const hr_buf *results, hr_buf *out)
 {
@@ -250,21 +61,21 @@ int hr_ccr_build_followup(hr_ccr_api api, const char *request, size_t req_len,
         hr_json_parse(&resp, response, resp_len, &LIMITS, &err) != 0 ||
         req.nodes[0].type != HR_JSON_OBJECT)
         goto done;
-    uint32_t list = hr_json_get(&req, 0, api == HR_CCR_API_RESPONSES ? "input" : "messages");
-    if (list == HR_JSON_NONE)
+    uint32_t list = hr_json_get(&req, 0, api->conversation_key);
+    if (list == HR_JSON_NONE || !api->followup_items)
         goto done;
     hr_json_edit e;
     if (req.nodes[list].type == HR_JSON_ARRAY) {
         if (req.nodes[list].count && hr_buf_putc(&ins, ',') < 0)
             goto done;
-        if (followup_items(api, &resp, calls, results, &ins) < 0)
+        if (api->followup_items(&resp, calls, results, &ins) < 0)
             goto done;
         e = (hr_json_edit){req.nodes[list].end - 1, req.nodes[list].end - 1, NULL, 0};
-    } else if (api == HR_CCR_API_RESPONSES && req.nodes[list].type == HR_JSON_STRING) {
+    } else if (api->conversation_may_be_string && req.nodes[list].type == HR_JSON_STRING) {
         /* input given as one string: it becomes the first user message of a list */
         if (hr_buf_puts(&ins, "[{\"role\":\"user\",\"content\":") < 0 ||
             hr_json_write_raw(&ins, &req, list) < 0 || hr_buf_puts(&ins, "},") < 0 ||
-            followup_items(api, &resp, calls, results, &ins) < 0 || hr_buf_putc(&ins, ']') < 0)
+            api->followup_items(&resp, calls, results, &ins) < 0 || hr_buf_putc(&ins, ']') < 0)
             goto done;
         e = (hr_json_edit){req.nodes[list].start, req.nodes[list].end, NULL, 0};
     } else
@@ -281,48 +92,19 @@ done:
 
 /* ---- usage ------------------------------------------------------------------------- */
 
-typedef struct usage_field {
-    const char *key;
-    size_t offset; /* into hr_ccr_usage */
-} usage_field;
-
-static const usage_field CHAT_FIELDS[] = {
-    {"prompt_tokens", offsetof(hr_ccr_usage, input)},
-    {"completion_tokens", offsetof(hr_ccr_usage, output)},
-    {"total_tokens", offsetof(hr_ccr_usage, total)},
-    {NULL, 0}};
-static const usage_field ANTHROPIC_FIELDS[] = {
-    {"input_tokens", offsetof(hr_ccr_usage, input)},
-    {"output_tokens", offsetof(hr_ccr_usage, output)},
-    {"cache_read_input_tokens", offsetof(hr_ccr_usage, cache_read)},
-    {"cache_creation_input_tokens", offsetof(hr_ccr_usage, cache_creation)},
-    {NULL, 0}};
-static const usage_field RESPONSES_FIELDS[] = {
-    {"input_tokens", offsetof(hr_ccr_usage, input)},
-    {"output_tokens", offsetof(hr_ccr_usage, output)},
-    {"total_tokens", offsetof(hr_ccr_usage, total)},
-    {NULL, 0}};
-
-static const usage_field *fields_of(hr_ccr_api api)
-{
-    return api == HR_CCR_API_ANTHROPIC ? ANTHROPIC_FIELDS
-           : api == HR_CCR_API_RESPONSES ? RESPONSES_FIELDS
-                                         : CHAT_FIELDS;
-}
-
-static long long *field_ptr(hr_ccr_usage *u, const usage_field *f)
+static long long *field_ptr(hr_ccr_usage *u, const hr_api_usage_field *f)
 {
     return (long long *)((char *)u + f->offset);
 }
 
-int hr_ccr_read_usage(hr_ccr_api api, const char *response, size_t len, hr_ccr_usage *acc)
+int hr_ccr_read_usage(const hr_api *api, const char *response, size_t len, hr_ccr_usage *acc)
 {
     hr_json_doc d = {0};
     hr_json_error err;
     if (hr_json_parse(&d, response, len, &LIMITS, &err) != 0)
         return -1;
     uint32_t usage = d.nodes[0].type == HR_JSON_OBJECT ? hr_json_get(&d, 0, "usage") : HR_JSON_NONE;
-    for (const usage_field *f = fields_of(api); usage != HR_JSON_NONE && f->key; f++) {
+    for (const hr_api_usage_field *f = api->usage_fields; usage != HR_JSON_NONE && f && f->key; f++) {
         int64_t v;
         if (hr_json_int64(&d, hr_json_get(&d, usage, f->key), &v) == 0)
             *field_ptr(acc, f) += v;
@@ -331,7 +113,7 @@ int hr_ccr_read_usage(hr_ccr_api api, const char *response, size_t len, hr_ccr_u
     return 0;
 }
 
-int hr_ccr_merge_usage(hr_ccr_api api, const char *response, size_t len,
+int hr_ccr_merge_usage(const hr_api *api, const char *response, size_t len,
                        const hr_ccr_usage *earlier, hr_buf *out)
 {
     hr_json_doc d = {0};
@@ -342,7 +124,7 @@ int hr_ccr_merge_usage(hr_ccr_api api, const char *response, size_t len,
     hr_json_edit edits[4];
     char nums[4][24];
     size_t n = 0;
-    for (const usage_field *f = fields_of(api); usage != HR_JSON_NONE && f->key; f++) {
+    for (const hr_api_usage_field *f = api->usage_fields; usage != HR_JSON_NONE && f && f->key && n < 4; f++) {
         uint32_t node = hr_json_get(&d, usage, f->key);
         int64_t v;
         if (hr_json_int64(&d, node, &v) != 0)
@@ -359,7 +141,7 @@ int hr_ccr_merge_usage(hr_ccr_api api, const char *response, size_t len,
 
 /* ---- the driver --------------------------------------------------------------------- */
 
-int hr_ccr_tool_loop(hr_ccr_api api, hr_ccr_store *store, const char *tenant,
+int hr_ccr_tool_loop(const hr_api *api, hr_ccr_store *store, const char *tenant,
                      const char *request, size_t req_len, const char *response,
                      size_t resp_len, hr_ccr_send_fn send, void *user, hr_buf *final,
                      int *final_status)

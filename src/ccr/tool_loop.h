@@ -15,44 +15,32 @@
 #include "ccr/store.h"
 #include "ccr/tool_inject.h"
 
-#define HR_CCR_MAX_CALLS 16
+#define HR_CCR_MAX_CALLS HR_API_MAX_CALLS
 #define HR_CCR_MAX_ROUNDS 3
 
-typedef struct hr_ccr_call {
-    char id[128];   /* tool_call id / tool_use id / call_id */
-    char hash[HR_CONTENT_HASH_HEX + 8]; /* as given by the model (validated later) */
-    char query[512];
-    int args_ok;    /* the arguments parsed as {hash: string, query?: string} */
-} hr_ccr_call;
-
-typedef struct hr_ccr_calls {
-    size_t n;            /* headroom_retrieve calls found */
-    size_t other;        /* calls of any other tool */
-    hr_ccr_call call[HR_CCR_MAX_CALLS];
-} hr_ccr_calls;
+/* The calls of one turn (api/api.h: each API's find_calls hook fills them). */
+typedef hr_api_call hr_ccr_call;
+typedef hr_api_calls hr_ccr_calls;
 
 /* Reads a non-streaming response body of api. Returns 1 when the model's turn ends in tool
  * calls that are all headroom_retrieve (calls filled), 0 otherwise (no calls, other tools
  * mixed in, not a tool-call ending, unparseable), -1 no memory. */
-int hr_ccr_find_calls(hr_ccr_api api, const char *response, size_t len, hr_ccr_calls *calls);
+int hr_ccr_find_calls(const hr_api *api, const char *response, size_t len, hr_ccr_calls *calls);
 
 /* Writes the next request: request with the model's turn (from response) and one tool
  * result per call (results[i], the text for calls->call[i]) appended to the conversation.
  * 0 ok, -1 malformed input or no memory. */
-int hr_ccr_build_followup(hr_ccr_api api, const char *request, size_t req_len,
+int hr_ccr_build_followup(const hr_api *api, const char *request, size_t req_len,
                           const char *response, size_t resp_len, const hr_ccr_calls *calls,
                           const hr_buf *results, hr_buf *out);
 
-typedef struct hr_ccr_usage {
-    long long input, output, total;          /* total only for OpenAI shapes */
-    long long cache_read, cache_creation;    /* Anthropic */
-} hr_ccr_usage;
+typedef hr_api_usage hr_ccr_usage; /* which numbers: the API row's usage_fields */
 
 /* Adds the usage of a response body to acc. 0 ok (missing usage adds nothing). */
-int hr_ccr_read_usage(hr_ccr_api api, const char *response, size_t len, hr_ccr_usage *acc);
+int hr_ccr_read_usage(const hr_api *api, const char *response, size_t len, hr_ccr_usage *acc);
 /* Writes response with its usage numbers replaced by (its own + earlier). 0 ok, -1 error
  * (then forward the response as it is). */
-int hr_ccr_merge_usage(hr_ccr_api api, const char *response, size_t len,
+int hr_ccr_merge_usage(const hr_api *api, const char *response, size_t len,
                        const hr_ccr_usage *earlier, hr_buf *out);
 
 /* Answers every call from the store (retrieve.h; tenant-scoped): results[i] receives the
@@ -72,7 +60,7 @@ typedef int (*hr_ccr_send_fn)(void *user, const char *body, size_t len, hr_buf *
  * the answer to give the client instead (the last round's body with usage summed over all
  * rounds, or a failed round's error), 0 when the first response needs no resolution (or
  * could not be resolved: return it as it is). */
-int hr_ccr_tool_loop(hr_ccr_api api, hr_ccr_store *store, const char *tenant,
+int hr_ccr_tool_loop(const hr_api *api, hr_ccr_store *store, const char *tenant,
                      const char *request, size_t req_len, const char *response,
                      size_t resp_len, hr_ccr_send_fn send, void *user, hr_buf *final,
                      int *final_status);

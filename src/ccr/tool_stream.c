@@ -26,8 +26,20 @@ typedef struct block {
     hr_buf start;     /* raw content_block of content_block_start (other kinds, tool ids) */
 } block;
 
+/* Each API whose streamed headroom_retrieve turns can be resolved: its event rewriter and
+ * how a held turn is replayed as the buffered response its row's find_calls reads. The
+ * rewriters keep state in hr_ccr_stream (block texts, ids, numbering), which is CCR's, so
+ * they live here rather than in the API rows; an API missing from GRAMMARS (below) is
+ * relayed plainly. */
+typedef struct grammar {
+    const hr_api *api;
+    int (*event)(hr_ccr_stream *s, const char *event, const char *data, size_t len, hr_buf *out);
+    int (*synthetic_response)(const hr_ccr_stream *s, hr_buf *out);
+} grammar;
+
 struct hr_ccr_stream {
-    hr_ccr_api api;
+    const hr_api *api;
+    const grammar *g;       /* the API's event rewriter (GRAMMARS below) */
     hr_buf request;         /* the request of the current round */
     int round;
     int holding;            /* a headroom_retrieve block started: hold everything */
@@ -67,12 +79,16 @@ static int parse_object(const char *data, size_t len, hr_json_doc *d)
     return 0;
 }
 
-hr_ccr_stream *hr_ccr_stream_new(hr_ccr_api api, const char *request, size_t len)
+static const grammar *grammar_of(const hr_api *api);
+
+hr_ccr_stream *hr_ccr_stream_new(const hr_api *api, const char *request, size_t len)
 {
-    hr_ccr_stream *s = calloc(1, sizeof *s);
+    const grammar *g = grammar_of(api);
+    hr_ccr_stream *s = g ? calloc(1, sizeof *s) : NULL;
     if (!s)
         return NULL;
     s->api = api;
+    s->g = g;
     if (hr_buf_append(&s->request, request, len) < 0) {
         free(s);
         return NULL;
@@ -537,13 +553,7 @@ static int enforce_limit(hr_ccr_stream *s)
 int hr_ccr_stream_event(hr_ccr_stream *s, const char *event, const char *data, size_t len,
                         hr_buf *out)
 {
-    int rc;
-    if (s->api == HR_CCR_API_RESPONSES)
-        rc = responses_event(s, event, data, len, out);
-    else if (s->api == HR_CCR_API_ANTHROPIC)
-        rc = anthropic_event(s, event, data, len, out);
-    else
-        rc = chat_event(s, event, data, len, out);
+    int rc = s->g->event(s, event, data, len, out);
     return rc != 0 ? rc : enforce_limit(s);
 }
 
@@ -583,13 +593,15 @@ static int json_object_text(const char *t, size_t len)
     return ok;
 }
 
-/* The round's turn as a non-streaming Messages response, for find_calls/build_followup. */
-static int synthetic_response(const hr_ccr_stream *s, hr_buf *out)
+/* Responses: response.completed carries the whole turn. */
+static int synthetic_responses_response(const hr_ccr_stream *s, hr_buf *out)
 {
-    if (s->api == HR_CCR_API_OPENAI_CHAT)
-        return synthetic_chat_response(s, out);
-    if (s->api == HR_CCR_API_RESPONSES) /* response.completed carries the whole turn */
-        return s->completed.len ? hr_buf_append(out, s->completed.data, s->completed.len) : -1;
+    return s->completed.len ? hr_buf_append(out, s->completed.data, s->completed.len) : -1;
+}
+
+/* The round's turn as a non-streaming Messages response, for find_calls/build_followup. */
+static int synthetic_anthropic_response(const hr_ccr_stream *s, hr_buf *out)
+{
     int rc = hr_buf_puts(out, "{\"type\":\"message\",\"role\":\"assistant\",\"stop_reason\":");
     rc |= hr_json_write_string(out, s->stop_reason, strlen(s->stop_reason));
     rc |= hr_buf_puts(out, ",\"content\":[");
@@ -642,6 +654,22 @@ static int synthetic_response(const hr_ccr_stream *s, hr_buf *out)
     return rc ? -1 : 0;
 }
 
+/* ---- the stream grammars ------------------------------------------------------------ */
+
+static const grammar GRAMMARS[] = {
+    {&hr_api_anthropic_messages, anthropic_event, synthetic_anthropic_response},
+    {&hr_api_openai_chat, chat_event, synthetic_chat_response},
+    {&hr_api_openai_responses, responses_event, synthetic_responses_response},
+};
+
+static const grammar *grammar_of(const hr_api *api)
+{
+    for (size_t i = 0; i < sizeof GRAMMARS / sizeof GRAMMARS[0]; i++)
+        if (GRAMMARS[i].api == api)
+            return &GRAMMARS[i];
+    return NULL;
+}
+
 int hr_ccr_stream_end(hr_ccr_stream *s, hr_ccr_store *store, const char *tenant,
                       hr_buf *followup, hr_buf *out)
 {
@@ -658,7 +686,7 @@ int hr_ccr_stream_end(hr_ccr_stream *s, hr_ccr_store *store, const char *tenant,
     for (size_t i = 0; i < HR_CCR_MAX_CALLS; i++)
         results[i] = (hr_buf)HR_BUF_INIT;
     hr_ccr_calls *calls = calloc(1, sizeof *calls); /* n = 0 until find_calls fills it */
-    int found = calls && synthetic_response(s, &resp) == 0
+    int found = calls && s->g->synthetic_response(s, &resp) == 0
                     ? hr_ccr_find_calls(s->api, resp.data, resp.len, calls) : -1;
     int resolved = found == 1 && hr_ccr_answer_calls(store, tenant, calls, results) == 0 &&
                    hr_ccr_build_followup(s->api, s->request.data, s->request.len,

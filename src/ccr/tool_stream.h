@@ -37,7 +37,9 @@
 
 typedef struct hr_ccr_stream hr_ccr_stream;
 
-hr_ccr_stream *hr_ccr_stream_new(hr_ccr_api api, const char *request, size_t len);
+/* NULL when out of memory or when api's stream grammar is not known here (see the
+ * GRAMMARS table in tool_stream.c): the caller then relays the stream as it is. */
+hr_ccr_stream *hr_ccr_stream_new(const hr_api *api, const char *request, size_t len);
 void hr_ccr_stream_free(hr_ccr_stream *s);
 
 /* Most bytes kept to replay a turn (0 = no cap; the default). */

@@ -27,7 +27,7 @@ typedef struct compress_args {
     int stats;
     input_format format;
     int shape_given;
-    hr_shape shape;
+    const hr_api *shape;
     const char *model;
     const char *query;
     const char *session;
@@ -52,16 +52,13 @@ static void usage(FILE *out)
             "  --ccr-backend B       --ccr-ttl S   --data-dir DIR   --redis-url URL\n");
 }
 
-static int parse_shape(const char *s, hr_shape *out)
+/* --shape names an API row (api/api.h: hr_api.name). */
+static int parse_shape(const char *s, const hr_api **out)
 {
-    if (!strcmp(s, "openai"))
-        *out = HR_SHAPE_OPENAI_CHAT;
-    else if (!strcmp(s, "anthropic"))
-        *out = HR_SHAPE_ANTHROPIC_MESSAGES;
-    else if (!strcmp(s, "responses"))
-        *out = HR_SHAPE_OPENAI_RESPONSES;
-    else
+    const hr_api *api = hr_api_by_name(s);
+    if (!api)
         return -1;
+    *out = api;
     return 0;
 }
 
@@ -160,7 +157,7 @@ static void print_stats(long long before, long long after, const char *transform
 }
 
 /* 1 when the input is a request body (an object holding a messages/input array). */
-static int is_request_body(const hr_buf *in, hr_shape *guessed)
+static int is_request_body(const hr_buf *in, const hr_api **guessed)
 {
     hr_json_doc d;
     hr_json_error e;
@@ -170,12 +167,12 @@ static int is_request_body(const hr_buf *in, hr_shape *guessed)
     int yes = d.nodes[0].type == HR_JSON_OBJECT &&
               (hr_json_get(&d, 0, "messages") != HR_JSON_NONE ||
                hr_json_get(&d, 0, "input") != HR_JSON_NONE);
-    *guessed = hr_policy_guess_shape(&d);
+    *guessed = hr_api_guess(&d);
     hr_json_doc_free(&d);
     return yes;
 }
 
-static int run_messages(hr_pipeline *p, const compress_args *a, const hr_buf *in, hr_shape shape)
+static int run_messages(hr_pipeline *p, const compress_args *a, const hr_buf *in, const hr_api *shape)
 {
     hr_pipeline_input pin = {shape, in->data, in->len, a->session, NULL, "cli"};
     hr_pipeline_result r;
@@ -240,7 +237,7 @@ int hr_cmd_compress(int argc, char **argv)
         hr_buf_free(&in);
         return 1;
     }
-    hr_shape shape = HR_SHAPE_OPENAI_CHAT;
+    const hr_api *shape = hr_api_default();
     int looks_like_body = is_request_body(&in, &shape);
     int body = a.format == FMT_MESSAGES || (a.format == FMT_AUTO && looks_like_body);
     if (a.shape_given)

@@ -171,7 +171,7 @@ static const char *choose_technique(const hr_image_config *c, const char *q, siz
 
 typedef struct image_run {
     const hr_image_config *c;
-    hr_shape shape;
+    const hr_api *api;
     hr_json_doc doc;
     double deadline;
     hr_json_edit edits[MAX_EDITS];
@@ -319,21 +319,18 @@ static int visit_part(image_run *r, uint32_t part, int depth)
     const hr_json_node *p = hr_json_at(&r->doc, part);
     if (!p || p->type != HR_JSON_OBJECT)
         return 0;
-    if (r->shape == HR_SHAPE_OPENAI_CHAT && str_eq(r, part, "type", "image_url")) {
-        uint32_t iu = hr_json_get(&r->doc, part, "image_url");
-        const hr_json_node *n = hr_json_at(&r->doc, iu);
+    hr_api_image im = r->api->image_part ? r->api->image_part(&r->doc, part)
+                                         : (hr_api_image){HR_API_IMAGE_NONE, 0, 0};
+    if (im.kind == HR_API_IMAGE_URL) {
+        const hr_json_node *n = hr_json_at(&r->doc, im.holder);
         r->out->images++;
         return !r->counting && n && n->type == HR_JSON_OBJECT && n->count
-                   ? openai_low(r, iu, hr_json_get(&r->doc, iu, "url"))
+                   ? openai_low(r, im.holder, im.url)
                    : 0;
     }
-    if (r->shape == HR_SHAPE_OPENAI_RESPONSES && str_eq(r, part, "type", "input_image")) {
+    if (im.kind == HR_API_IMAGE_SOURCE) {
         r->out->images++;
-        return r->counting ? 0 : openai_low(r, part, hr_json_get(&r->doc, part, "image_url"));
-    }
-    if (r->shape == HR_SHAPE_ANTHROPIC_MESSAGES && str_eq(r, part, "type", "image")) {
-        r->out->images++;
-        return r->counting ? 0 : anthropic_resize(r, hr_json_get(&r->doc, part, "source"));
+        return r->counting ? 0 : anthropic_resize(r, im.holder);
     }
     /* tool results (Anthropic) and nested content carry images too */
     return depth < 2 ? walk_parts(r, hr_json_get(&r->doc, part, "content"), depth + 1) : 0;
@@ -353,7 +350,7 @@ static int walk_parts(image_run *r, uint32_t content, int depth)
 /* The messages (chat, Anthropic) or input items (Responses) array. */
 static uint32_t message_list(const image_run *r)
 {
-    return hr_json_get(&r->doc, 0, r->shape == HR_SHAPE_OPENAI_RESPONSES ? "input" : "messages");
+    return hr_json_get(&r->doc, 0, r->api->conversation_key);
 }
 
 /* The technique for question q, asking the router only when q differs from the previous
@@ -427,7 +424,7 @@ static int run_images(image_run *r, const char *body, size_t len)
     return 0;
 }
 
-int hr_images_run(const hr_image_config *c, hr_shape shape, const char *body, size_t len,
+int hr_images_run(const hr_image_config *c, const hr_api *api, const char *body, size_t len,
                   double deadline_ms, hr_images_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -439,7 +436,7 @@ int hr_images_run(const hr_image_config *c, hr_shape shape, const char *body, si
         return 0;
     }
     r->c = c;
-    r->shape = shape;
+    r->api = api;
     r->deadline = deadline_ms;
     r->out = out;
     if (run_images(r, body, len) != 0) {

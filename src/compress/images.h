@@ -62,9 +62,9 @@ typedef struct hr_images_result {
     const char *transform;     /* "image_low" / "image_resize" / both as "image" (static) */
 } hr_images_result;
 
-/* Runs the stage over body (shape as the route says). deadline_ms: CLOCK_MONOTONIC ms
+/* Runs the stage over body (the route's API row says where image parts are). deadline_ms: CLOCK_MONOTONIC ms
  * past which remaining images are left. 0 always (errors mean "left unchanged"). */
-int hr_images_run(const hr_image_config *c, hr_shape shape, const char *body, size_t len,
+int hr_images_run(const hr_image_config *c, const hr_api *api, const char *body, size_t len,
                   double deadline_ms, hr_images_result *out);
 void hr_images_result_free(hr_images_result *r);
 

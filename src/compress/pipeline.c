@@ -482,7 +482,7 @@ static int run_request(request_run *r)
     hr_json_error jerr;
     if (hr_json_parse(&r->doc, in->body, in->len, &lim, &jerr) != 0)
         return 0; /* not ours to judge: forwarded as is, the provider answers */
-    if (hr_policy_find_spans(&r->doc, in->shape, &r->p->cfg, &r->scan) != 0)
+    if (hr_policy_find_spans(&r->doc, in->api, &r->p->cfg, &r->scan) != 0)
         return -1;
     hr_buf m = HR_BUF_INIT;
     if (r->scan.model != HR_JSON_NONE && hr_json_string(&r->doc, r->scan.model, &m) == 0 && m.data)
@@ -560,7 +560,7 @@ static void run_image_stage(request_run *r)
     hr_images_result img;
     const char *body = out->modified ? out->body.data : r->in->body;
     size_t len = out->modified ? out->body.len : r->in->len;
-    hr_images_run(hr_image_config_process(), r->in->shape, body, len, r->deadline, &img);
+    hr_images_run(hr_image_config_process(), r->in->api, body, len, r->deadline, &img);
     out->failed_open |= img.failed_open;
     out->tokens_before += img.tokens_before;
     out->tokens_after += img.tokens_after;

@@ -10,18 +10,13 @@
 #ifndef HR_COMPRESS_PIPELINE_H
 #define HR_COMPRESS_PIPELINE_H
 
+#include "api/api.h"
 #include "sys/buf.h"
 
 #include <stddef.h>
 
-typedef enum {
-    HR_SHAPE_OPENAI_CHAT = 0,  /* POST /v1/chat/completions */
-    HR_SHAPE_ANTHROPIC_MESSAGES, /* POST /v1/messages */
-    HR_SHAPE_OPENAI_RESPONSES,   /* POST /v1/responses */
-} hr_shape;
-
 typedef struct hr_pipeline_input {
-    hr_shape shape;
+    const hr_api *api;       /* the route's API (api/api.h): where the tool outputs are */
     const char *body;        /* request body, already decoded (gzip/zstd) */
     size_t len;
     const char *session_id;  /* x-headroom-session-id, or NULL */

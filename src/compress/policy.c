@@ -1,5 +1,5 @@
-/* policy.c: settings of the pipeline and the walk that finds candidate spans in the three
- * request shapes (see policy.h). The walk reads the scanner's tree only; it never copies
+/* policy.c: settings of the pipeline and what to do with the candidate spans an API's
+ * conversation walk reports (api/api.h; see policy.h). The walk reads the scanner's tree only; it never copies
  * the body, and a body of an unexpected structure yields no spans rather than an error. */
 #include "compress/policy.h"
 
@@ -226,12 +226,6 @@ static int is_type(const hr_json_doc *d, uint32_t node, hr_json_type t)
     return node != HR_JSON_NONE && d->nodes[node].type == t;
 }
 
-static int member_is(const hr_json_doc *d, uint32_t obj, const char *key, const char *value)
-{
-    uint32_t v = get(d, obj, key);
-    return v != HR_JSON_NONE && hr_json_string_eq(d, v, value);
-}
-
 static void remember_tool(walker *w, uint32_t id, uint32_t name)
 {
     if (!is_type(w->d, id, HR_JSON_STRING) || !is_type(w->d, name, HR_JSON_STRING))
@@ -312,96 +306,37 @@ static void add_content_spans(walker *w, uint32_t content, uint32_t message, int
     if (!is_type(d, content, HR_JSON_ARRAY))
         return;
     for (uint32_t p = d->nodes[content].first_child; p != HR_JSON_NONE; p = d->nodes[p].next)
-        if (member_is(d, p, "type", "text") || member_is(d, p, "type", "input_text") ||
-            member_is(d, p, "type", "output_text"))
+        if (hr_api_member_is(d, p, "type", "text") || hr_api_member_is(d, p, "type", "input_text") ||
+            hr_api_member_is(d, p, "type", "output_text"))
             add_span(w, get(d, p, "text"), message, excluded);
 }
 
-static int has_user_text(const hr_json_doc *d, uint32_t content)
+/* ---- the visitor of the API's conversation walk (api/api.h) ---------------------------- */
+
+static void on_tool_call(void *user, uint32_t id, uint32_t name)
 {
-    if (is_type(d, content, HR_JSON_STRING))
-        return d->nodes[content].end - d->nodes[content].start > 2;
-    if (!is_type(d, content, HR_JSON_ARRAY))
-        return 0;
-    for (uint32_t p = d->nodes[content].first_child; p != HR_JSON_NONE; p = d->nodes[p].next)
-        if (member_is(d, p, "type", "text") || member_is(d, p, "type", "input_text"))
-            return 1;
-    return 0;
+    remember_tool(user, id, name);
 }
 
-static void walk_openai_chat(walker *w, uint32_t messages)
+static void on_tool_output(void *user, uint32_t content, uint32_t message, uint32_t call_id)
 {
-    const hr_json_doc *d = w->d;
-    uint32_t i = 0;
-    for (uint32_t m = d->nodes[messages].first_child; m != HR_JSON_NONE;
-         m = d->nodes[m].next, i++) {
-        uint32_t content = get(d, m, "content");
-        if ((member_is(d, m, "role", "system") || member_is(d, m, "role", "developer")) &&
-            w->out->system == HR_JSON_NONE)
-            w->out->system = content;
-        else if (member_is(d, m, "role", "user") && has_user_text(d, content))
-            w->query = content;
-        else if (member_is(d, m, "role", "assistant")) {
-            uint32_t calls = get(d, m, "tool_calls");
-            if (is_type(d, calls, HR_JSON_ARRAY))
-                for (uint32_t t = d->nodes[calls].first_child; t != HR_JSON_NONE;
-                     t = d->nodes[t].next)
-                    remember_tool(w, get(d, t, "id"), get(d, get(d, t, "function"), "name"));
-        } else if (member_is(d, m, "role", "tool")) {
-            add_content_spans(w, content, i, excluded_call(w, get(d, m, "tool_call_id")));
-        }
-    }
+    walker *w = user;
+    add_content_spans(w, content, message, excluded_call(w, call_id));
 }
 
-static void walk_anthropic(walker *w, uint32_t messages)
+static void on_user_text(void *user, uint32_t content)
 {
-    const hr_json_doc *d = w->d;
-    uint32_t i = 0;
-    for (uint32_t m = d->nodes[messages].first_child; m != HR_JSON_NONE;
-         m = d->nodes[m].next, i++) {
-        uint32_t content = get(d, m, "content");
-        int user = member_is(d, m, "role", "user");
-        if (user && is_type(d, content, HR_JSON_STRING)) {
-            w->query = content;
-            continue;
-        }
-        if (!is_type(d, content, HR_JSON_ARRAY))
-            continue;
-        for (uint32_t b = d->nodes[content].first_child; b != HR_JSON_NONE;
-             b = d->nodes[b].next) {
-            if (member_is(d, b, "type", "tool_use"))
-                remember_tool(w, get(d, b, "id"), get(d, b, "name"));
-            else if (user && member_is(d, b, "type", "text"))
-                w->query = content;
-            else if (member_is(d, b, "type", "tool_result"))
-                add_content_spans(w, get(d, b, "content"), i,
-                                  excluded_call(w, get(d, b, "tool_use_id")));
-        }
-    }
+    ((walker *)user)->query = content;
 }
 
-static void walk_responses(walker *w, uint32_t input)
+static void on_system(void *user, uint32_t content)
 {
-    const hr_json_doc *d = w->d;
-    uint32_t i = 0;
-    for (uint32_t it = d->nodes[input].first_child; it != HR_JSON_NONE;
-         it = d->nodes[it].next, i++) {
-        if (member_is(d, it, "type", "function_call") ||
-            member_is(d, it, "type", "custom_tool_call"))
-            remember_tool(w, get(d, it, "call_id"), get(d, it, "name"));
-        else if (member_is(d, it, "type", "function_call_output") ||
-                 member_is(d, it, "type", "custom_tool_call_output"))
-            add_content_spans(w, get(d, it, "output"), i,
-                              excluded_call(w, get(d, it, "call_id")));
-        else if (member_is(d, it, "role", "user") && has_user_text(d, get(d, it, "content")))
-            w->query = get(d, it, "content");
-        else if ((member_is(d, it, "role", "system") || member_is(d, it, "role", "developer")) &&
-                 w->out->system == HR_JSON_NONE)
-            w->out->system = get(d, it, "content");
-    }
+    walker *w = user;
+    if (w->out->system == HR_JSON_NONE) /* the first system message is the prompt */
+        w->out->system = content;
 }
 
-int hr_policy_find_spans(const hr_json_doc *d, hr_shape shape, const hr_pipeline_config *c,
+int hr_policy_find_spans(const hr_json_doc *d, const hr_api *api, const hr_pipeline_config *c,
                          hr_policy_scan *out)
 {
     memset(out, 0, sizeof *out);
@@ -411,23 +346,12 @@ int hr_policy_find_spans(const hr_json_doc *d, hr_shape shape, const hr_pipeline
     walker w = {.d = d, .c = c, .out = out, .query = HR_JSON_NONE};
     uint32_t model = get(d, 0, "model");
     out->model = is_type(d, model, HR_JSON_STRING) ? model : HR_JSON_NONE;
-    uint32_t list = HR_JSON_NONE;
-    if (shape == HR_SHAPE_OPENAI_RESPONSES) {
-        out->system = get(d, 0, "instructions");
-        list = get(d, 0, "input");
-        if (is_type(d, list, HR_JSON_ARRAY))
-            walk_responses(&w, list);
-    } else {
-        if (shape == HR_SHAPE_ANTHROPIC_MESSAGES)
-            out->system = get(d, 0, "system");
-        list = get(d, 0, "messages");
-        if (is_type(d, list, HR_JSON_ARRAY)) {
-            if (shape == HR_SHAPE_ANTHROPIC_MESSAGES)
-                walk_anthropic(&w, list);
-            else
-                walk_openai_chat(&w, list);
-        }
-    }
+    if (api->system_key)
+        out->system = get(d, 0, api->system_key);
+    uint32_t list = get(d, 0, api->conversation_key);
+    hr_api_visitor v = {&w, on_tool_call, on_tool_output, on_user_text, on_system};
+    if (api->walk && is_type(d, list, HR_JSON_ARRAY))
+        api->walk(d, list, &v);
     out->n_messages = is_type(d, list, HR_JSON_ARRAY) ? d->nodes[list].count : 0;
     free(w.tools);
     hr_buf_free(&w.scratch);
@@ -454,7 +378,7 @@ int hr_policy_user_text(const hr_json_doc *d, uint32_t content, hr_buf *out)
     int first = 1;
     for (uint32_t p = d->nodes[content].first_child; p != HR_JSON_NONE; p = d->nodes[p].next) {
         uint32_t text = get(d, p, "text");
-        if (!(member_is(d, p, "type", "text") || member_is(d, p, "type", "input_text")) ||
+        if (!(hr_api_member_is(d, p, "type", "text") || hr_api_member_is(d, p, "type", "input_text")) ||
             !is_type(d, text, HR_JSON_STRING))
             continue;
         if ((!first && hr_buf_putc(out, '\n') != 0) || hr_json_string(d, text, out) != 0)
@@ -462,31 +386,4 @@ int hr_policy_user_text(const hr_json_doc *d, uint32_t content, hr_buf *out)
         first = 0;
     }
     return 0;
-}
-
-static int has_anthropic_block(const hr_json_doc *d, uint32_t messages)
-{
-    for (uint32_t m = d->nodes[messages].first_child; m != HR_JSON_NONE; m = d->nodes[m].next) {
-        uint32_t content = get(d, m, "content");
-        if (!is_type(d, content, HR_JSON_ARRAY))
-            continue;
-        for (uint32_t b = d->nodes[content].first_child; b != HR_JSON_NONE; b = d->nodes[b].next)
-            if (member_is(d, b, "type", "tool_use") || member_is(d, b, "type", "tool_result") ||
-                member_is(d, b, "type", "thinking"))
-                return 1;
-    }
-    return 0;
-}
-
-hr_shape hr_policy_guess_shape(const hr_json_doc *d)
-{
-    if (!d->n || d->nodes[0].type != HR_JSON_OBJECT)
-        return HR_SHAPE_OPENAI_CHAT;
-    uint32_t messages = get(d, 0, "messages");
-    if (!is_type(d, messages, HR_JSON_ARRAY))
-        return get(d, 0, "input") != HR_JSON_NONE ? HR_SHAPE_OPENAI_RESPONSES
-                                                  : HR_SHAPE_OPENAI_CHAT;
-    if (get(d, 0, "system") != HR_JSON_NONE || has_anthropic_block(d, messages))
-        return HR_SHAPE_ANTHROPIC_MESSAGES;
-    return HR_SHAPE_OPENAI_CHAT;
 }

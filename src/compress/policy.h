@@ -108,16 +108,12 @@ typedef struct hr_policy_scan {
     size_t skipped_small, skipped_excluded, skipped_bad_utf8;
 } hr_policy_scan;
 
-/* Finds the candidate spans of a parsed body of the given shape. 0 ok (possibly none),
+/* Finds the candidate spans of a parsed body of the given API (its row's walk says where
+ * the tool outputs are; an API without one yields no spans). 0 ok (possibly none),
  * -1 out of memory. A body of an unexpected structure simply yields no spans. */
-int hr_policy_find_spans(const hr_json_doc *d, hr_shape shape, const hr_pipeline_config *c,
+int hr_policy_find_spans(const hr_json_doc *d, const hr_api *api, const hr_pipeline_config *c,
                          hr_policy_scan *out);
 void hr_policy_scan_free(hr_policy_scan *s);
-
-/* The shape of a body that does not come with a route (CLI, POST /v1/compress): "input"
- * without "messages" is Responses; a top-level "system", or any tool_use, tool_result or
- * thinking content block, is Anthropic; anything else OpenAI chat. */
-hr_shape hr_policy_guess_shape(const hr_json_doc *d);
 
 /* Appends the user-typed text of a message content node (a string, or the text of its
  * text / input_text parts, joined by '\n') to out. 0 ok, -1 out of memory. */

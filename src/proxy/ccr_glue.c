@@ -31,23 +31,11 @@
  * above any provider event (response.completed repeats the whole output). */
 #define CCRW_MAX_EVENT ((size_t)64 << 20)
 
-static hr_ccr_api api_of(hr_shape shape)
-{
-    switch (shape) {
-    case HR_SHAPE_ANTHROPIC_MESSAGES:
-        return HR_CCR_API_ANTHROPIC;
-    case HR_SHAPE_OPENAI_RESPONSES:
-        return HR_CCR_API_RESPONSES;
-    default:
-        return HR_CCR_API_OPENAI_CHAT;
-    }
-}
-
-int hr_ccrw_offer_tool(hr_shape shape, const char *body, size_t len, hr_buf *out)
+int hr_ccrw_offer_tool(const hr_api *api, const char *body, size_t len, hr_buf *out)
 {
     if (!hr_ccr_process_store() || hr_proxy_config_current()->no_ccr_tool)
         return 0; /* no way to answer the calls, or --no-ccr-inject-tool: do not offer it */
-    return hr_ccr_inject_tool(api_of(shape), body, len, out) == 1;
+    return hr_ccr_inject_tool(api, body, len, out) == 1;
 }
 
 /* ---- buffered ---------------------------------------------------------------------------- */
@@ -85,7 +73,7 @@ int hr_ccrw_resolve_buffered(const hr_ccrw_origin *o, hr_buf *body, int *status,
     buffered_round br = {o, upstream_ms};
     hr_buf final = HR_BUF_INIT;
     int final_status = 0;
-    int rc = hr_ccr_tool_loop(api_of(o->shape), store, o->tenant, o->ur->body, o->ur->body_len,
+    int rc = hr_ccr_tool_loop(o->api, store, o->tenant, o->ur->body, o->ur->body_len,
                               body->data, body->len, send_buffered, &br, &final, &final_status);
     if (rc != 1) {
         hr_buf_free(&final);
@@ -118,8 +106,7 @@ struct hr_ccrw_stream {
     hr_ccr_stream *rewriter;
     int refused;      /* the rewriter refused a held turn: end with the error event */
     hr_ccr_store *store; /* the process's; open until after the drain, so for every read */
-    hr_ccr_api api;
-    hr_shape shape;   /* for the provider's error event */
+    const hr_api *api; /* also for the error event */
     char tenant[HR_CCR_TENANT_MAX + 1];
     hr_ccrw_connect_fn connect;
     hr_http_exchange *ex;
@@ -193,8 +180,7 @@ hr_ccrw_stream *hr_ccrw_stream_new(const hr_ccrw_origin *o, hr_upstream *first)
     if (!s)
         return NULL;
     s->store = store;
-    s->api = api_of(o->shape);
-    s->shape = o->shape;
+    s->api = o->api;
     snprintf(s->tenant, sizeof s->tenant, "%s", o->tenant ? o->tenant : "");
     s->connect = o->connect;
     s->ex = o->ex;
@@ -225,41 +211,16 @@ void hr_ccrw_stream_free(hr_ccrw_stream *s)
 
 hr_up_error hr_ccrw_stream_error(const hr_ccrw_stream *s) { return s->error; }
 
-int hr_ccrw_error_event(hr_shape shape, const char *message, hr_buf *out)
+int hr_ccrw_error_event(const hr_api *api, const char *message, hr_buf *out)
 {
-    hr_buf msg = HR_BUF_INIT;
-    if (hr_json_write_string(&msg, message, strlen(message)) != 0) {
-        hr_buf_free(&msg);
-        return -1;
-    }
-    const char *m = msg.data;
-    int rc;
-    switch (api_of(shape)) {
-    case HR_CCR_API_ANTHROPIC:
-        rc = hr_buf_printf(out,
-                           "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
-                           "\"api_error\",\"message\":%s}}\n\n", m);
-        break;
-    case HR_CCR_API_RESPONSES:
-        rc = hr_buf_printf(out,
-                           "event: error\ndata: {\"type\":\"error\",\"code\":\"upstream_error\","
-                           "\"message\":%s,\"param\":null}\n\n", m);
-        break;
-    default:
-        rc = hr_buf_printf(out,
-                           "data: {\"error\":{\"message\":%s,\"type\":\"api_error\","
-                           "\"code\":\"upstream_error\"}}\n\n", m);
-        break;
-    }
-    hr_buf_free(&msg);
-    return rc == 0 ? 0 : -1;
+    return api->error_event(out, message);
 }
 
 /* Ends the client's stream with the provider's error event: a continuation could not be
  * had, and a stream that just stops would read as a complete (but cut) answer. */
 static void append_error_event(hr_ccrw_stream *s, const char *message)
 {
-    (void)hr_ccrw_error_event(s->shape, message, &s->pending);
+    (void)hr_ccrw_error_event(s->api, message, &s->pending);
 }
 
 static int is_event_stream(hr_upstream *u)

@@ -27,7 +27,7 @@ typedef hr_upstream *(*hr_ccrw_connect_fn)(hr_http_exchange *ex, hr_req_ctx *ctx
                                            const hr_upstream_request *ur, double *upstream_ms);
 
 typedef struct hr_ccrw_origin {
-    hr_shape shape;                /* the route's API */
+    const hr_api *api;             /* the route's API */
     const char *tenant;            /* whose originals the tool may read */
     const hr_upstream_request *ur; /* the first round as sent: URL, headers, timeouts, cancel,
                                       and the forwarded body (with the tool) */
@@ -36,11 +36,11 @@ typedef struct hr_ccrw_origin {
     hr_req_ctx *ctx;
 } hr_ccrw_origin;
 
-/* Step 2. When body (to be forwarded on a route of shape) holds a marker, the process has
+/* Step 2. When body (to be forwarded on a route of api) holds a marker, the process has
  * a store, and the client defines no headroom_retrieve of its own, writes the body with the
  * tool appended into out and returns 1 (forward out, then resolve the answer below).
  * 0: forward body as it is. Deterministic: the same body always gets the same bytes. */
-int hr_ccrw_offer_tool(hr_shape shape, const char *body, size_t len, hr_buf *out);
+int hr_ccrw_offer_tool(const hr_api *api, const char *body, size_t len, hr_buf *out);
 
 /* Step 3. body/status: the first buffered answer. When it is a turn of headroom_retrieve
  * calls only, answers them and runs the follow-up rounds (at most HR_CCR_MAX_ROUNDS);
@@ -63,10 +63,10 @@ ssize_t hr_ccrw_stream_read(hr_ccrw_stream *s, char *buf, size_t max);
 hr_up_error hr_ccrw_stream_error(const hr_ccrw_stream *s);
 void hr_ccrw_stream_free(hr_ccrw_stream *s);
 
-/* Appends to out the SSE error event of shape's provider carrying message (JSON-escaped
+/* Appends to out the SSE error event of api (its row's error_event) carrying message (JSON-escaped
  * here), the one format for every stream headroom has to end in an error: a failed
  * headroom_retrieve continuation above, and an upstream that breaks a relayed stream
  * (forward.c). 0 ok, -1 out of memory (out may hold part of it). */
-int hr_ccrw_error_event(hr_shape shape, const char *message, hr_buf *out);
+int hr_ccrw_error_event(const hr_api *api, const char *message, hr_buf *out);
 
 #endif

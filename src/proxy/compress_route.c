@@ -150,16 +150,16 @@ int hr_route_compress(const hr_request *req, hr_response *res)
     lim.max_string = req->body_len ? req->body_len : 1; /* bounded by --max-body-bytes */
     if (hr_json_parse(&d, req->body, req->body_len, &lim, &e) != 0)
         return e.kind == HR_JSON_ERR_SYNTAX
-                   ? hr_response_error(res, req->provider, 400, "invalid_request_error",
+                   ? hr_response_error(res, req->api, 400, "invalid_request_error",
                                        "invalid_json", "request body is not valid JSON: %s", e.msg)
-                   : hr_response_error(res, req->provider, 400, "invalid_request_error",
+                   : hr_response_error(res, req->api, 400, "invalid_request_error",
                                        "json_limit_exceeded",
                                        "request body is beyond what the proxy parses: %s", e.msg);
     uint32_t msgs = hr_json_get(&d, 0, "messages");
     if (d.nodes[0].type != HR_JSON_OBJECT || msgs == HR_JSON_NONE ||
         d.nodes[msgs].type != HR_JSON_ARRAY) {
         hr_json_doc_free(&d);
-        return hr_response_error(res, req->provider, 400, "invalid_request_error", NULL,
+        return hr_response_error(res, req->api, 400, "invalid_request_error", NULL,
                                  "expected {\"messages\": [...], \"model\"?: ..., \"config\"?: {...}}");
     }
     hr_pipeline *proc = hr_pipeline_process(), *p = proc;
@@ -170,12 +170,12 @@ int hr_route_compress(const hr_request *req, hr_response *res)
         hr_pipeline_config_of(proc, &c);
         if (apply_overrides(&d, cfg, &c, err, sizeof err) != 0) {
             hr_json_doc_free(&d);
-            return hr_response_error(res, req->provider, 400, "invalid_request_error", NULL,
+            return hr_response_error(res, req->api, 400, "invalid_request_error", NULL,
                                      "%s", err);
         }
         p = hr_pipeline_new(&c, HR_PIPELINE_STORE_PROCESS, NULL);
     }
-    hr_pipeline_input in = {hr_policy_guess_shape(&d), req->body, req->body_len,
+    hr_pipeline_input in = {hr_api_guess(&d), req->body, req->body_len,
                             hr_request_header(req, "x-headroom-session-id"), req->tenant,
                             req->request_id};
     hr_json_doc_free(&d);

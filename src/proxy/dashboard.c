@@ -15,7 +15,7 @@ extern const size_t hr_asset_dashboard_html_len;
 int hr_route_dashboard(const hr_request *req, hr_response *res)
 {
     if (!req->client_is_loopback && !hr_proxy_config_current()->savings.dashboard_public)
-        return hr_response_error(res, req->provider, 404, "not_found_error", "not_found",
+        return hr_response_error(res, req->api, 404, "not_found_error", "not_found",
                                  "/dashboard is only served to loopback clients "
                                  "(HEADROOM_DASHBOARD_PUBLIC=1 opens it)");
     int rc = hr_response_body(res, 200, "text/html; charset=utf-8", (const char *)hr_asset_dashboard_html,

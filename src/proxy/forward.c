@@ -27,6 +27,7 @@
 #include "sys/buf.h"
 #include "sys/log.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,26 +39,24 @@ typedef enum { KIND_PASSTHROUGH = 0, KIND_COMPRESSIBLE } route_kind;
 
 typedef struct route_info {
     route_kind kind;
-    hr_shape shape;
+    const hr_api *api; /* compressible routes: the API row whose route this is */
     const char *label;
 } route_info;
 
+/* The compressible routes are the API rows' (api/api.h); the rest are passed through and
+ * only labelled here for logs and metrics. */
 static route_info classify_route(const char *method, const char *path)
 {
-    int post = strcmp(method, "POST") == 0;
-    if (post && !strcmp(path, "/v1/chat/completions"))
-        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_OPENAI_CHAT, "chat_completions"};
-    if (post && !strcmp(path, "/v1/messages"))
-        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_ANTHROPIC_MESSAGES, "messages"};
-    if (post && !strcmp(path, "/v1/responses"))
-        return (route_info){KIND_COMPRESSIBLE, HR_SHAPE_OPENAI_RESPONSES, "responses"};
+    const hr_api *api = hr_api_for_route(method, path);
+    if (api)
+        return (route_info){KIND_COMPRESSIBLE, api, api->label};
     if (!strcmp(path, "/v1/messages/count_tokens"))
-        return (route_info){KIND_PASSTHROUGH, 0, "count_tokens"};
+        return (route_info){KIND_PASSTHROUGH, NULL, "count_tokens"};
     if (!strncmp(path, "/v1/models", 10))
-        return (route_info){KIND_PASSTHROUGH, 0, "models"};
+        return (route_info){KIND_PASSTHROUGH, NULL, "models"};
     if (!strcmp(path, "/v1/embeddings"))
-        return (route_info){KIND_PASSTHROUGH, 0, "embeddings"};
-    return (route_info){KIND_PASSTHROUGH, 0, "passthrough"};
+        return (route_info){KIND_PASSTHROUGH, NULL, "embeddings"};
+    return (route_info){KIND_PASSTHROUGH, NULL, "passthrough"};
 }
 
 static int header_true(const char *v)
@@ -203,22 +202,22 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
     if (rc == -1 && err.kind == HR_JSON_ERR_LIMIT) { /* valid so far, past a parser limit
                                                       * (in practice nesting: strings are
                                                       * bounded by the body) */
-        hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "json_limit_exceeded",
+        hr_send_error(ex, ctx, req->api, 400, "invalid_request_error", "json_limit_exceeded",
                       "request body is beyond what the proxy parses: %s", err.msg);
         return -1;
     }
     if (rc == -1 && err.kind == HR_JSON_ERR_NOMEM) {
-        hr_send_error(ex, ctx, req->provider, 503, "api_error", "out_of_memory",
+        hr_send_error(ex, ctx, req->api, 503, "api_error", "out_of_memory",
                       "the proxy ran out of memory reading the request body; retry shortly");
         return -1;
     }
     if (rc == -1) {
-        hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "invalid_json",
+        hr_send_error(ex, ctx, req->api, 400, "invalid_request_error", "invalid_json",
                       "request body is not valid JSON: %s", err.msg);
         return -1;
     }
     if (rc == -2) {
-        hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "invalid_json",
+        hr_send_error(ex, ctx, req->api, 400, "invalid_request_error", "invalid_json",
                       "request body must be a JSON object");
         return -1;
     }
@@ -235,7 +234,7 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
         ctx->rec.failed_open = 1;
         return 0;
     }
-    hr_pipeline_input in = {ri.shape, p->body, p->len, hr_request_header(req, "x-headroom-session-id"),
+    hr_pipeline_input in = {ri.api, p->body, p->len, hr_request_header(req, "x-headroom-session-id"),
                             req->tenant, req->request_id};
     hr_pipeline_run(&in, &p->pr);
     p->pipeline_ran = 1;
@@ -251,14 +250,13 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
         p->len = p->pr.body.len;
     }
     ctx->rec.cache_bust = hr_cache_watch_turn(ctx->session, ctx->id, req->body, req->body_len, p->body, p->len);
-    if (hr_ccrw_offer_tool(ri.shape, p->body, p->len, &p->with_tool) == 1) {
+    if (hr_ccrw_offer_tool(ri.api, p->body, p->len, &p->with_tool) == 1) {
         p->body = p->with_tool.data;
         p->len = p->with_tool.len;
         p->tool_offered = 1;
     }
-    if (ri.shape == HR_SHAPE_OPENAI_CHAT && p->stream) {
-        int changed = 0;
-        if (hr_ensure_include_usage(p->body, p->len, &p->spliced, &changed) == 0 && changed) {
+    if (ri.api->stream_request && p->stream) { /* e.g. OpenAI chat's include_usage */
+        if (ri.api->stream_request(p->body, p->len, &p->spliced) == 1) {
             p->body = p->spliced.data;
             p->len = p->spliced.len;
         }
@@ -306,11 +304,32 @@ typedef struct outgoing {
  * request target, which the server admitted only in origin-form ('/' path, RFC 3986 bytes,
  * no dot-segments; http/reqcheck.h): so the client can never change the scheme, host, port
  * or user of the upstream. The check is repeated here because a wrong URL would be silent. */
+/* Each provider's configured upstream base URL (hr_api.provider names the provider). */
+static const char *upstream_base(const hr_proxy_config *cfg, const hr_api *api)
+{
+    static const struct {
+        const char *provider;
+        size_t offset; /* of the char[] setting in hr_proxy_config */
+    } BASES[] = {
+        {"openai", offsetof(hr_proxy_config, openai_url)},
+        {"anthropic", offsetof(hr_proxy_config, anthropic_url)},
+    };
+    for (size_t i = 0; i < sizeof BASES / sizeof BASES[0]; i++)
+        if (!strcmp(BASES[i].provider, api->provider))
+            return (const char *)cfg + BASES[i].offset;
+    return NULL;
+}
+
+static const char *request_header(void *req, const char *name)
+{
+    return hr_request_header(req, name);
+}
+
 static int build_outgoing(const hr_request *req, hr_http_exchange *ex, int body_decoded,
                           outgoing *o)
 {
     const hr_proxy_config *cfg = hr_proxy_config_current();
-    const char *base = req->provider == HR_PROVIDER_ANTHROPIC ? cfg->anthropic_url : cfg->openai_url;
+    const char *base = upstream_base(cfg, req->api);
     const char *target = hr_http_target(ex);
     hr_reqcheck_result check;
     if (hr_reqcheck_target(target, &check) != 0) {
@@ -318,7 +337,14 @@ static int build_outgoing(const hr_request *req, hr_http_exchange *ex, int body_
                       check.reason, NULL);
         return -1;
     }
-    if (hr_buf_puts(&o->url, base) != 0 || hr_buf_puts(&o->url, target) != 0)
+    if (!base) {
+        hr_log_fields(HR_LOG_ERROR, "no upstream for provider", "provider", req->api->provider,
+                      NULL);
+        return -1;
+    }
+    if (req->api->upstream_url
+            ? req->api->upstream_url(base, target, request_header, (void *)req, &o->url) != 0
+            : hr_buf_puts(&o->url, base) != 0 || hr_buf_puts(&o->url, target) != 0)
         return -1;
     o->headers = malloc((req->n_headers ? req->n_headers : 1) * 2 * sizeof *o->headers);
     if (!o->headers)
@@ -384,26 +410,26 @@ static void answer_upstream_failure(hr_http_exchange *ex, hr_req_ctx *ctx, const
                                     hr_up_error err, const char *raw_detail)
 {
     const hr_proxy_config *cfg = hr_proxy_config_current();
-    const char *which = hr_provider_name(req->provider);
+    const char *which = req->api->provider;
     hr_buf shown = HR_BUF_INIT; /* libcurl's words may quote the URL, credentials and all */
     const char *detail = hr_log_redact(raw_detail, &shown) == 0 && shown.data ? shown.data : "";
     switch (err) {
     case HR_UP_CONNECT:
-        hr_send_error(ex, ctx, req->provider, 502, "api_error", "upstream_unreachable",
+        hr_send_error(ex, ctx, req->api, 502, "api_error", "upstream_unreachable",
                       "the %s upstream could not be reached after %d attempt(s): %s", which,
                       ctx->rec.attempts, detail);
         break;
     case HR_UP_TIMEOUT:
-        hr_send_error(ex, ctx, req->provider, 504, "timeout_error", "upstream_timeout",
+        hr_send_error(ex, ctx, req->api, 504, "timeout_error", "upstream_timeout",
                       "the %s upstream sent nothing for %.1f s", which,
                       cfg->upstream_timeout_ms / 1000.0);
         break;
     case HR_UP_CANCELLED:
-        hr_send_error(ex, ctx, req->provider, 499, "api_error", "client_closed",
+        hr_send_error(ex, ctx, req->api, 499, "api_error", "client_closed",
                       "the client closed the connection");
         break;
     default:
-        hr_send_error(ex, ctx, req->provider, 502, "api_error", "upstream_error",
+        hr_send_error(ex, ctx, req->api, 502, "api_error", "upstream_error",
                       "the %s upstream failed: %s", which,
                       *detail ? detail : "the transfer failed without a reason");
         break;
@@ -451,7 +477,7 @@ typedef struct relay {
     int parse_sse;
     hr_relay_stats *stats;
     int error_event;       /* a provider SSE stream: a broken upstream ends it with an event */
-    hr_shape shape;        /* whose event */
+    const hr_api *api;     /* whose error event */
     char id[24];           /* the request's, for the log (the context may be gone by then) */
     char last[4];          /* the last bytes sent, to tell whether an event is left open */
     hr_buf tail;           /* after a break: the error event, then a clean end */
@@ -501,7 +527,7 @@ static int start_error_tail(relay *r, hr_up_error e)
     char message[128];
     snprintf(message, sizeof message, "headroom: the upstream stream broke: %s", reason);
     if ((event_left_open(r) && hr_buf_append(&r->tail, "\n\n", 2) != 0) ||
-        hr_ccrw_error_event(r->shape, message, &r->tail) != 0)
+        hr_ccrw_error_event(r->api, message, &r->tail) != 0)
         return -1;
     hr_log_fields(HR_LOG_WARN, "upstream stream broke", "id", r->id, "reason", hr_up_error_name(e),
                   "ended_with", "provider error event", (const char *)NULL);
@@ -576,7 +602,7 @@ static void answer_streamed(hr_http_exchange *ex, hr_req_ctx *ctx, hr_upstream *
     r->stats = st;
     r->parse_sse = is_sse;
     r->error_event = is_sse && ri.kind == KIND_COMPRESSIBLE && hr_upstream_status(u) == 200;
-    r->shape = ri.shape;
+    r->api = ri.api;
     snprintf(r->id, sizeof r->id, "%s", ctx->id);
     hr_sse_init(&r->sse, on_sse_event, r, 0);
     ctx->relay = st;
@@ -615,13 +641,13 @@ static void answer_buffered(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_requ
     if (rc == -2 || rc == -3) { /* nothing of the answer was sent: one clean error */
         hr_buf_free(&body);
         if (rc == -2)
-            hr_send_error(ex, ctx, req->provider, 502, "api_error", "upstream_answer_too_large",
+            hr_send_error(ex, ctx, req->api, 502, "api_error", "upstream_answer_too_large",
                           "the %s upstream's answer is larger than %zu bytes (--max-answer-bytes)",
-                          hr_provider_name(req->provider), hr_proxy_config_current()->max_answer_bytes);
+                          req->api->provider, hr_proxy_config_current()->max_answer_bytes);
         else
-            hr_send_error(ex, ctx, req->provider, 503, "api_error", "memory_budget_exceeded",
+            hr_send_error(ex, ctx, req->api, 503, "api_error", "memory_budget_exceeded",
                           "the %s upstream's answer does not fit the proxy's in-flight budget "
-                          "(--max-inflight-body-mb); retry shortly", hr_provider_name(req->provider));
+                          "(--max-inflight-body-mb); retry shortly", req->api->provider);
         return;
     }
     if (rc < 0) {
@@ -686,7 +712,7 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
     route_info ri = classify_route(req->method, req->path);
     int bypass = is_bypass(req);
     ctx->rec.route = ri.label;
-    ctx->rec.provider = hr_provider_name(req->provider);
+    ctx->rec.provider = req->api->provider;
     ctx->rec.bypass = bypass;
     prepared p = {0};
     if (prepare_body(ex, ctx, req, ri, bypass, &p) != 0) {
@@ -708,7 +734,7 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
     hr_buf detail = HR_BUF_INIT;
     hr_upstream *u = connect_with_retries(ex, ctx, &ur, &err, &upstream_ms, &detail);
     ctx->rec.upstream_ms = upstream_ms;
-    hr_ccrw_origin ccr = {ri.shape, req->tenant, &ur, ccr_connect, ex, ctx};
+    hr_ccrw_origin ccr = {ri.api, req->tenant, &ur, ccr_connect, ex, ctx};
     if (!u) {
         answer_upstream_failure(ex, ctx, req, err, detail.data ? detail.data : "");
     } else {

@@ -270,7 +270,7 @@ int hr_route_debug_memory(const hr_request *req, hr_response *res)
     (void)req;
     hr_mem_snapshot m;
     if (hr_mem_read(0, &m) != 0)
-        return hr_response_error(res, req->provider, 500, "api_error", "no_proc",
+        return hr_response_error(res, req->api, 500, "api_error", "no_proc",
                                  "/proc/self/status is not readable");
     hr_buf b = HR_BUF_INIT;
     int rc = hr_buf_printf(&b, "{\"vm_rss\":%zu,\"rss_anon\":%zu,\"rss_file\":%zu,\"rss_shmem\":%zu,"

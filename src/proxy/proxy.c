@@ -82,7 +82,7 @@ void hr_send_response(hr_http_exchange *ex, hr_req_ctx *ctx, hr_response *res)
 }
 
 /* A provider-shaped error, with a Retry-After header when retry_after is given. */
-static void send_error_v(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, int status,
+static void send_error_v(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_api *p, int status,
                          const char *type, const char *code, const char *retry_after,
                          const char *fmt, va_list ap)
 {
@@ -97,7 +97,7 @@ static void send_error_v(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, i
     hr_buf_free(&msg);
 }
 
-void hr_send_error(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, int status,
+void hr_send_error(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_api *p, int status,
                    const char *type, const char *code, const char *fmt, ...)
 {
     va_list ap;
@@ -127,15 +127,17 @@ static void ctx_free(void *arg)
     free(ctx);
 }
 
-static hr_provider provider_for(const char *path, const hr_http_exchange *ex)
+static const char *exchange_header(void *ex, const char *name)
 {
-    if (!strncmp(path, "/v1/messages", 12))
-        return HR_PROVIDER_ANTHROPIC;
-    if (!strcmp(path, "/v1/chat/completions") || !strncmp(path, "/v1/responses", 13))
-        return HR_PROVIDER_OPENAI;
-    return hr_provider_from_headers(hr_http_header(ex, "x-api-key"),
-                                    hr_http_header(ex, "anthropic-version"),
-                                    hr_http_header(ex, "authorization"));
+    return hr_http_header(ex, name);
+}
+
+/* The API whose errors and upstream a request gets: the one owning its path, else the one
+ * its auth headers name (api/api.h). */
+static const hr_api *api_for(const char *path, const hr_http_exchange *ex)
+{
+    const hr_api *a = hr_api_for_path(path);
+    return a ? a : hr_api_from_headers(exchange_header, (void *)ex);
 }
 
 /* Seconds a client is told to wait after a 503 for memory: about one housekeeping tick
@@ -144,19 +146,19 @@ static hr_provider provider_for(const char *path, const hr_http_exchange *ex)
 
 /* 503 with Retry-After in the provider's error shape: nothing is wrong with the request,
  * the proxy is short of memory now, so the client may retry. */
-static void send_overloaded(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, const char *fmt, ...)
+static void send_overloaded(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_api *p, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static void send_overloaded(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, const char *fmt, ...)
+static void send_overloaded(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_api *p, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    send_error_v(ex, ctx, p, 503, p == HR_PROVIDER_ANTHROPIC ? "overloaded_error" : "server_error",
+    send_error_v(ex, ctx, p, 503, p->overloaded_type,
                  "memory_budget_exceeded", OVERLOAD_RETRY_AFTER, fmt, ap);
     va_end(ap);
 }
 
 /* The answer when the in-flight budget cannot hold a request's bytes. */
-static void send_over_budget(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, const char *what)
+static void send_over_budget(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_api *p, const char *what)
 {
     send_overloaded(ex, ctx, p, "the proxy is holding too many request bytes to take %s now "
                     "(--max-inflight-body-mb %ld, --memory-budget-mb %ld); retry shortly", what,
@@ -164,10 +166,10 @@ static void send_over_budget(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider 
                     hr_proxy_config_current()->memory_budget_mb);
 }
 
-static void send_too_large(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, const char *fmt,
+static void send_too_large(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_api *p, const char *fmt,
                            unsigned long long limit)
 {
-    hr_send_error(ex, ctx, p, 413, p == HR_PROVIDER_ANTHROPIC ? "request_too_large" : "invalid_request_error",
+    hr_send_error(ex, ctx, p, 413, p->too_large_type,
                   "request_too_large", fmt, limit);
 }
 
@@ -200,22 +202,22 @@ static int decode_body(hr_http_exchange *ex, hr_req_ctx *ctx, hr_request *req, h
     case HR_DECODE_UNSUPPORTED:
         return 0;
     case HR_DECODE_TOO_LARGE:
-        send_too_large(ex, ctx, req->provider,
+        send_too_large(ex, ctx, req->api,
                        "request body decodes to more than %llu bytes (--max-body-bytes)",
                        (unsigned long long)cfg->max_body_bytes);
         return -1;
     case HR_DECODE_RATIO:
-        send_too_large(ex, ctx, req->provider,
+        send_too_large(ex, ctx, req->api,
                        "request body decodes to more than %llu times its encoded size "
                        "(--max-decode-ratio)", (unsigned long long)cfg->max_decode_ratio);
         return -1;
     case HR_DECODE_BUDGET:
-        send_over_budget(ex, ctx, req->provider, "its decoded body");
+        send_over_budget(ex, ctx, req->api, "its decoded body");
         return -1;
     default:
         if (passthrough)
             return 0; /* forwarded as it came; the provider judges it */
-        hr_send_error(ex, ctx, req->provider, 400, "invalid_request_error", "invalid_encoding",
+        hr_send_error(ex, ctx, req->api, 400, "invalid_request_error", "invalid_encoding",
                       "request body is not valid %s data", enc);
         return -1;
     }
@@ -229,7 +231,7 @@ static void run_local_route(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_rout
     ctx->rec.provider = "local";
     if (route->handler(req, &res) != 0 || res.status == 0) {
         hr_response_free(&res);
-        hr_response_error(&res, req->provider, 500, "api_error", "internal_error",
+        hr_response_error(&res, req->api, 500, "api_error", "internal_error",
                           "%s failed", route->name);
     }
     hr_send_response(ex, ctx, &res);
@@ -261,7 +263,7 @@ static void on_request(hr_http_exchange *ex, void *user)
     const char *const *headers = hr_http_headers(ex, &n_pairs);
     hr_request req = {hr_http_method(ex), path, hr_http_query(ex), "", 0,
                       hr_http_client_addr(ex), hr_http_client_is_loopback(ex), ctx->id,
-                      ctx->tenant, provider_for(path, ex), headers, n_pairs};
+                      ctx->tenant, api_for(path, ex), headers, n_pairs};
     size_t raw_len;
     hr_http_body(ex, &raw_len);
     ctx->rec.bytes_in = raw_len;
@@ -269,24 +271,24 @@ static void on_request(hr_http_exchange *ex, void *user)
     int rejected = hr_http_rejected(ex, &why);
     if (rejected) {
         ctx->rec.route = "rejected";
-        hr_send_error(ex, ctx, req.provider, rejected, "invalid_request_error",
+        hr_send_error(ex, ctx, req.api, rejected, "invalid_request_error",
                       rejected == 501 ? "not_implemented" : "bad_request", "%s", why);
         return;
     }
     if (hr_http_body_too_large(ex)) {
         ctx->rec.route = "too_large";
-        send_too_large(ex, ctx, req.provider, "request body is larger than %llu bytes (--max-body-bytes)",
+        send_too_large(ex, ctx, req.api, "request body is larger than %llu bytes (--max-body-bytes)",
                        (unsigned long long)hr_proxy_config_current()->max_body_bytes);
         return;
     }
     if (hr_http_body_refused(ex)) {
         ctx->rec.route = "over_budget";
-        send_over_budget(ex, ctx, req.provider, "its body");
+        send_over_budget(ex, ctx, req.api, "its body");
         return;
     }
     if (!strncmp(path, "/debug/", 7) && !req.client_is_loopback) {
         ctx->rec.route = "debug";
-        hr_send_error(ex, ctx, req.provider, 404, "not_found_error", "not_found",
+        hr_send_error(ex, ctx, req.api, 404, "not_found_error", "not_found",
                       "%s is only served to loopback clients", path);
         return;
     }
@@ -298,13 +300,13 @@ static void on_request(hr_http_exchange *ex, void *user)
             run_local_route(ex, ctx, route, &req);
         } else if (path_matched || !strncmp(path, "/debug/", 7)) {
             ctx->rec.route = "local";
-            hr_send_error(ex, ctx, req.provider, path_matched ? 405 : 404,
+            hr_send_error(ex, ctx, req.api, path_matched ? 405 : 404,
                           path_matched ? "invalid_request_error" : "not_found_error",
                           path_matched ? "method_not_allowed" : "not_found",
                           "%s %s is not served here", req.method, path);
         } else if (!hr_backpressure_admit()) {
             ctx->rec.route = "over_budget"; /* stage 3: refused before any work, never later */
-            send_overloaded(ex, ctx, req.provider, "the proxy is near its memory budget "
+            send_overloaded(ex, ctx, req.api, "the proxy is near its memory budget "
                             "(--memory-budget-mb %ld); retry shortly",
                             hr_proxy_config_current()->memory_budget_mb);
         } else {

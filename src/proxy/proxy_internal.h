@@ -52,8 +52,8 @@ int hr_read_whole_answer(hr_http_exchange *ex, hr_upstream *u, hr_buf *body);
 
 /* Answers ex with res (request id header added); used for local routes and errors. */
 void hr_send_response(hr_http_exchange *ex, hr_req_ctx *ctx, hr_response *res);
-/* Answers with a provider-shaped error. */
-void hr_send_error(hr_http_exchange *ex, hr_req_ctx *ctx, hr_provider p, int status,
+/* Answers with an error in the shape of p (the request's API row). */
+void hr_send_error(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_api *p, int status,
                    const char *type, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
 

@@ -1,6 +1,6 @@
 /* response.c: the request/response helpers of routes.h: header and query lookup on an
- * hr_request, building an hr_response, and the two providers' error JSON shapes. Plain
- * data and hr_buf only, so handlers are testable without a server. */
+ * hr_request, building an hr_response. Plain data and hr_buf only, so handlers are
+ * testable without a server. Error bodies are the API row's (api/api.h). */
 #include "proxy/routes.h"
 
 #include "json/json.h"
@@ -11,11 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-const char *hr_provider_name(hr_provider p)
-{
-    return p == HR_PROVIDER_ANTHROPIC ? "anthropic" : "openai";
-}
 
 const char *hr_request_header(const hr_request *req, const char *name)
 {
@@ -118,32 +113,7 @@ int hr_response_header(hr_response *res, const char *name, const char *value)
     return 0;
 }
 
-int hr_error_json(hr_buf *out, hr_provider provider, const char *type, const char *code,
-                  const char *msg)
-{
-    int rc = 0;
-    if (provider == HR_PROVIDER_ANTHROPIC) {
-        rc |= hr_buf_puts(out, "{\"type\":\"error\",\"error\":{\"type\":");
-        rc |= hr_json_write_string(out, type, strlen(type));
-        rc |= hr_buf_puts(out, ",\"message\":");
-        rc |= hr_json_write_string(out, msg, strlen(msg));
-        rc |= hr_buf_puts(out, "}}");
-    } else {
-        rc |= hr_buf_puts(out, "{\"error\":{\"message\":");
-        rc |= hr_json_write_string(out, msg, strlen(msg));
-        rc |= hr_buf_puts(out, ",\"type\":");
-        rc |= hr_json_write_string(out, type, strlen(type));
-        rc |= hr_buf_puts(out, ",\"code\":");
-        if (code)
-            rc |= hr_json_write_string(out, code, strlen(code));
-        else
-            rc |= hr_buf_puts(out, "null");
-        rc |= hr_buf_puts(out, "}}");
-    }
-    return rc ? -1 : 0;
-}
-
-int hr_response_error(hr_response *res, hr_provider provider, int status, const char *type,
+int hr_response_error(hr_response *res, const hr_api *api, int status, const char *type,
                       const char *code, const char *fmt, ...)
 {
     hr_buf msg = HR_BUF_INIT, body = HR_BUF_INIT;
@@ -152,7 +122,7 @@ int hr_response_error(hr_response *res, hr_provider provider, int status, const 
     int rc = hr_buf_vprintf(&msg, fmt, ap);
     va_end(ap);
     if (rc == 0)
-        rc = hr_error_json(&body, provider, type, code, msg.data ? msg.data : "");
+        rc = api->error_json(&body, status, type, code, msg.data ? msg.data : "");
     if (rc == 0)
         rc = hr_response_json(res, status, body.data, body.len);
     hr_buf_free(&msg);
@@ -169,14 +139,4 @@ void hr_response_free(hr_response *res)
         free(res->header_values[i]);
     }
     memset(res, 0, sizeof *res);
-}
-
-hr_provider hr_provider_from_headers(const char *x_api_key, const char *anthropic_version,
-                                     const char *authorization)
-{
-    if (x_api_key || anthropic_version)
-        return HR_PROVIDER_ANTHROPIC;
-    if (authorization && strncasecmp(authorization, "Bearer sk-ant-", 14) == 0)
-        return HR_PROVIDER_ANTHROPIC;
-    return HR_PROVIDER_OPENAI;
 }

@@ -23,7 +23,7 @@ static int answer(const hr_request *req, hr_response *res, const char *hash, siz
 {
     hr_ccr_store *store = hr_ccr_process_store();
     if (!store)
-        return hr_response_error(res, req->provider, 503, "api_error", NULL,
+        return hr_response_error(res, req->api, 503, "api_error", NULL,
                                  "the CCR store is unavailable");
     char anonymous[HR_CCR_TENANT_MAX + 1];
     const char *tenant = req->tenant;
@@ -44,15 +44,15 @@ static int answer(const hr_request *req, hr_response *res, const char *hash, siz
             rc = hr_response_json(res, 200, body.data, body.len);
         hr_buf_free(&body);
     } else if (st == HR_CCR_NOT_FOUND)
-        rc = hr_response_error(res, req->provider, 404, "not_found_error", "ccr_not_found",
+        rc = hr_response_error(res, req->api, 404, "not_found_error", "ccr_not_found",
                                "no original stored for hash %.24s: unknown or expired "
                                "(originals are kept for the CCR TTL)", hash);
     else if (st == HR_CCR_INVALID)
-        rc = hr_response_error(res, req->provider, 400, "invalid_request_error",
+        rc = hr_response_error(res, req->api, 400, "invalid_request_error",
                                "ccr_invalid_hash", "malformed hash: expected 24 lowercase hex "
                                "characters, as after hash= in a marker");
     else
-        rc = hr_response_error(res, req->provider, 503, "api_error", NULL,
+        rc = hr_response_error(res, req->api, 503, "api_error", NULL,
                                "the CCR store failed to read; try again");
     hr_ccr_retrieval_free(&r);
     return rc;
@@ -67,7 +67,7 @@ static int parse_body(const hr_request *req, hr_response *res, hr_json_doc *d, i
     memset(d, 0, sizeof *d);
     if (hr_json_parse(d, req->body, req->body_len, &lim, &err) == 0)
         return 0;
-    *rc = hr_response_error(res, req->provider, 400, "invalid_request_error", NULL,
+    *rc = hr_response_error(res, req->api, 400, "invalid_request_error", NULL,
                             "body is not JSON: %s", err.msg);
     return 1;
 }
@@ -88,7 +88,7 @@ int hr_route_retrieve_post(const hr_request *req, hr_response *res)
         hr_json_string(&d, hash, &h) < 0 ||
         (query != HR_JSON_NONE && d.nodes[query].type != HR_JSON_NULL &&
          (d.nodes[query].type != HR_JSON_STRING || hr_json_string(&d, query, &q) < 0)))
-        rc = hr_response_error(res, req->provider, 400, "invalid_request_error", NULL,
+        rc = hr_response_error(res, req->api, 400, "invalid_request_error", NULL,
                                "expected {\"hash\": string, \"query\"?: string}");
     else
         rc = answer(req, res, h.data ? h.data : "", h.len, q.data, q.len);
@@ -116,7 +116,7 @@ int hr_route_retrieve_stats(const hr_request *req, hr_response *res)
 {
     hr_ccr_store *store = hr_ccr_process_store();
     if (!store)
-        return hr_response_error(res, req->provider, 503, "api_error", NULL,
+        return hr_response_error(res, req->api, 503, "api_error", NULL,
                                  "the CCR store is unavailable");
     hr_ccr_stats st;
     hr_ccr_store_stats(store, &st);
@@ -232,7 +232,7 @@ int hr_route_retrieve_tool_call(const hr_request *req, hr_response *res)
     int rc;
     if (parse_tool_call(&d, obj ? hr_json_get(&d, 0, "tool_call") : HR_JSON_NONE, &c) != 0 ||
         !c.hash.data) {
-        rc = hr_response_error(res, req->provider, 400, "invalid_request_error", NULL,
+        rc = hr_response_error(res, req->api, 400, "invalid_request_error", NULL,
                                "Invalid tool call or not a headroom_retrieve call");
     } else {
         hr_buf data = HR_BUF_INIT, out = HR_BUF_INIT;

@@ -1,12 +1,8 @@
-/* route_table.c: expands routes.def into handler prototypes and the route table, and finds
+/* route_table.c: expands routes.def into the route table (routes.h declares the handlers), and finds
  * the route for a request. The table is static data; nothing here allocates. */
 #include "proxy/routes.h"
 
 #include <string.h>
-
-#define HR_ROUTE(method, path, match, handler) int handler(const hr_request *, hr_response *);
-#include "proxy/routes.def"
-#undef HR_ROUTE
 
 static const hr_route ROUTES[] = {
 #define HR_ROUTE(method, path, match, handler) {method, path, match, handler, #handler},

@@ -14,8 +14,8 @@
  *     (include this header);
  *   - add ONE line to src/proxy/routes.def:
  *         HR_ROUTE("POST", "/v1/foo", HR_MATCH_EXACT, hr_route_foo)
- *     routes.def is an X-macro list: route_table.c expands it into the prototypes and the
- *     table, so that one line is the whole registration.
+ *     routes.def is an X-macro list: this header expands it into the prototypes and
+ *     route_table.c into the table, so that one line is the whole registration.
  *   Match kinds: HR_MATCH_EXACT (path equal), HR_MATCH_PREFIX (path starts with; e.g.
  *   "/v1/retrieve/" gets "/v1/retrieve/<hash>"). Method "*" matches any method; a path that
  *   matches with another method gets a 405 in the provider's error shape.
@@ -33,16 +33,10 @@
 #ifndef HR_PROXY_ROUTES_H
 #define HR_PROXY_ROUTES_H
 
+#include "api/api.h"
 #include "sys/buf.h"
 
 #include <stddef.h>
-
-typedef enum {
-    HR_PROVIDER_OPENAI = 0,
-    HR_PROVIDER_ANTHROPIC = 1,
-} hr_provider;
-
-const char *hr_provider_name(hr_provider p); /* "openai" / "anthropic" */
 
 typedef struct hr_request {
     const char *method;      /* "GET", "POST", ... */
@@ -56,8 +50,9 @@ typedef struct hr_request {
     const char *tenant;      /* 16 hex of SHA-256("headroom-tenant:" + credential), where the
                                 credential is x-api-key or Authorization ("anonymous" when
                                 neither); never the credential itself */
-    hr_provider provider;    /* from the path, else from the auth headers (see
-                                hr_provider_from_headers); selects the error shape */
+    const hr_api *api;       /* the API row owning the path, else the one the auth headers
+                                name (hr_api_for_path, hr_api_from_headers); never NULL:
+                                selects the error shape and the upstream */
     const char *const *headers; /* n_headers name/value pairs: headers[2i] is a name (as the
                                 client sent it), headers[2i+1] its value */
     size_t n_headers;
@@ -91,26 +86,16 @@ int hr_response_body(hr_response *res, int status, const char *content_type,
                      const char *data, size_t len);
 /* Adds a response header (copied). -1 when full or out of memory. */
 int hr_response_header(hr_response *res, const char *name, const char *value);
-/* An error in the provider's own JSON shape:
+/* An error in the API's own JSON shape (its row's error_json), e.g.
  *   OpenAI:    {"error":{"message":msg,"type":type,"code":code}}
  *   Anthropic: {"type":"error","error":{"type":type,"message":msg}}
  * type is e.g. "invalid_request_error", "not_found_error", "api_error"; code (OpenAI only)
  * may be NULL (written as null). msg is printf-formatted and should say what was wrong. */
-int hr_response_error(hr_response *res, hr_provider provider, int status, const char *type,
+int hr_response_error(hr_response *res, const hr_api *api, int status, const char *type,
                       const char *code, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 void hr_response_free(hr_response *res);
 
-/* Appends an error body of the provider's shape to out (used by the core for upstream
- * errors too). */
-int hr_error_json(hr_buf *out, hr_provider provider, const char *type, const char *code,
-                  const char *msg);
-
-/* Provider choice for paths that do not name one, as the original does: x-api-key, or
- * anthropic-version, or "Authorization: Bearer sk-ant-..." means Anthropic; else OpenAI.
- * Arguments are the header values or NULL. */
-hr_provider hr_provider_from_headers(const char *x_api_key, const char *anthropic_version,
-                                     const char *authorization);
 
 /* ---- the table ------------------------------------------------------------------------ */
 
@@ -125,6 +110,12 @@ typedef struct hr_route {
     hr_route_handler handler;
     const char *name;         /* label in logs and metrics (the handler's name) */
 } hr_route;
+
+/* The prototype of every handler in routes.def, so each handler's definition is checked
+ * against it (the file defining it includes this header). */
+#define HR_ROUTE(method, path, match, handler) int handler(const hr_request *req, hr_response *res);
+#include "proxy/routes.def"
+#undef HR_ROUTE
 
 /* The table expanded from routes.def; n_out receives its length. */
 const hr_route *hr_routes(size_t *n_out);

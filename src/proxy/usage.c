@@ -81,41 +81,6 @@ int hr_usage_from_json(const char *json, size_t len, hr_usage *u)
     return found;
 }
 
-/* OpenAI chat streams carry usage only when stream_options.include_usage is true; add it
- * when the client did not say (an explicit false is respected). Splices into body. */
-int hr_ensure_include_usage(const char *body, size_t len, hr_buf *out, int *changed)
-{
-    *changed = 0;
-    hr_json_doc d;
-    hr_json_error err;
-    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
-    if (hr_json_parse(&d, body, len, &lim, &err) != 0)
-        return -1;
-    const hr_json_node *root = hr_json_at(&d, 0);
-    hr_json_edit edit = {0};
-    char text[64];
-    uint32_t so = hr_json_get(&d, 0, "stream_options");
-    const hr_json_node *son = hr_json_at(&d, so);
-    if (!son) {
-        snprintf(text, sizeof text, "\"stream_options\":{\"include_usage\":true}%s",
-                 root->count ? "," : "");
-        edit = (hr_json_edit){root->start + 1, root->start + 1, text, strlen(text)};
-    } else if (son->type != HR_JSON_OBJECT) {
-        snprintf(text, sizeof text, "{\"include_usage\":true}");
-        edit = (hr_json_edit){son->start, son->end, text, strlen(text)};
-    } else if (hr_json_get(&d, so, "include_usage") == HR_JSON_NONE) {
-        snprintf(text, sizeof text, "\"include_usage\":true%s", son->count ? "," : "");
-        edit = (hr_json_edit){son->start + 1, son->start + 1, text, strlen(text)};
-    }
-    int rc = 0;
-    if (edit.data) {
-        rc = hr_json_splice(body, len, &edit, 1, out);
-        *changed = rc == 0;
-    }
-    hr_json_doc_free(&d);
-    return rc;
-}
-
 
 void hr_record_usage(hr_request_record *r, const hr_usage *u)
 {

@@ -29,12 +29,4 @@ typedef struct hr_usage {
 /* 1 if usage was found in json (len bytes), 0 if not, -1 if json is not valid JSON. */
 int hr_usage_from_json(const char *json, size_t len, hr_usage *u);
 
-#include "sys/buf.h"
-
-/* OpenAI chat streams report usage only with stream_options.include_usage; this adds it
- * when the client did not say (an explicit value, even false, is kept). On a change the
- * spliced body is written to out and *changed = 1; every other byte stays as it was.
- * 0 ok (changed or not), -1 body is not JSON. */
-int hr_ensure_include_usage(const char *body, size_t len, hr_buf *out, int *changed);
-
 #endif

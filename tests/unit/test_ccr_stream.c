@@ -95,7 +95,7 @@ static void resolves_and_continues_one_message(void **state)
 
     const char *request = "{\"model\":\"claude\",\"stream\":true,\"max_tokens\":100,\"messages\":"
                           "[{\"role\":\"user\",\"content\":\"why?\"}],\"tools\":[]}";
-    hr_ccr_stream *s = hr_ccr_stream_new(HR_CCR_API_ANTHROPIC, request, strlen(request));
+    hr_ccr_stream *s = hr_ccr_stream_new(&hr_api_anthropic_messages, request, strlen(request));
     hr_buf client = HR_BUF_INIT, followup = HR_BUF_INIT;
     round1_calls_tool(s, hash, NULL, &client);
     assert_null(strstr(client.data, "headroom_retrieve"));
@@ -155,7 +155,7 @@ static void mixed_turn_is_refused_and_never_shows_the_tool(void **state)
     (void)state;
     hr_ccr_store *store = memory_store();
     const char *request = "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
-    hr_ccr_stream *s = hr_ccr_stream_new(HR_CCR_API_ANTHROPIC, request, strlen(request));
+    hr_ccr_stream *s = hr_ccr_stream_new(&hr_api_anthropic_messages, request, strlen(request));
     hr_buf client = HR_BUF_INIT, followup = HR_BUF_INIT;
     round1_calls_tool(s, "0123456789abcdef01234567", "Bash", &client);
     assert_int_equal(hr_ccr_stream_end(s, store, "abc123", &followup, &client), -1);
@@ -168,7 +168,7 @@ static void mixed_turn_is_refused_and_never_shows_the_tool(void **state)
     hr_ccr_stream_free(s);
 
     /* Events without a tool call pass through byte for byte. */
-    s = hr_ccr_stream_new(HR_CCR_API_RESPONSES, request, strlen(request));
+    s = hr_ccr_stream_new(&hr_api_openai_responses, request, strlen(request));
     feed(s, "response.output_text.delta", "{\"type\":\"response.output_text.delta\",\"delta\":\"hi\"}", &client);
     assert_string_equal(client.data, "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"hi\"}\n\n");
     assert_int_equal(hr_ccr_stream_end(s, store, "abc123", &followup, &client), 0);
@@ -189,7 +189,7 @@ static void chat_stream_resolves_with_one_id_and_summed_usage(void **state)
     hr_content_hash(original, strlen(original), hash);
     assert_int_equal(hr_ccr_put(store, "abc123", hash, original, strlen(original), 0), 0);
     const char *request = "{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"which crashed?\"}]}";
-    hr_ccr_stream *s = hr_ccr_stream_new(HR_CCR_API_OPENAI_CHAT, request, strlen(request));
+    hr_ccr_stream *s = hr_ccr_stream_new(&hr_api_openai_chat, request, strlen(request));
     hr_buf client = HR_BUF_INIT, followup = HR_BUF_INIT;
     feed(s, NULL, "{\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}", &client);
     snprintf(buf, sizeof buf, "{\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
@@ -232,7 +232,7 @@ static void responses_stream_continues_the_first_response(void **state)
     hr_content_hash(original, strlen(original), hash);
     assert_int_equal(hr_ccr_put(store, "abc123", hash, original, strlen(original), 0), 0);
     const char *request = "{\"model\":\"gpt-4o\",\"stream\":true,\"input\":\"what timed out?\"}";
-    hr_ccr_stream *s = hr_ccr_stream_new(HR_CCR_API_RESPONSES, request, strlen(request));
+    hr_ccr_stream *s = hr_ccr_stream_new(&hr_api_openai_responses, request, strlen(request));
     hr_buf client = HR_BUF_INIT, followup = HR_BUF_INIT;
     const char *reasoning = "{\"type\":\"reasoning\",\"id\":\"rs_1\",\"summary\":[]}";
     char call[256];
@@ -291,7 +291,7 @@ static void malformed_call_is_answered_with_an_error_result(void **state)
     (void)state;
     hr_ccr_store *store = memory_store();
     const char *request = "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
-    hr_ccr_stream *s = hr_ccr_stream_new(HR_CCR_API_ANTHROPIC, request, strlen(request));
+    hr_ccr_stream *s = hr_ccr_stream_new(&hr_api_anthropic_messages, request, strlen(request));
     hr_buf client = HR_BUF_INIT, followup = HR_BUF_INIT;
     feed(s, "message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"usage\":{\"input_tokens\":5}}}", &client);
     feed(s, "content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\","
@@ -344,7 +344,7 @@ static void held_turn_over_the_cap_is_refused_at_once(void **state)
 {
     (void)state;
     const char *request = "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
-    hr_ccr_stream *s = hr_ccr_stream_new(HR_CCR_API_OPENAI_CHAT, request, strlen(request));
+    hr_ccr_stream *s = hr_ccr_stream_new(&hr_api_openai_chat, request, strlen(request));
     hr_ccr_stream_set_limit(s, 256 * 1024);
     hr_buf client = HR_BUF_INIT;
     assert_int_equal(stream_big_call(s, "headroom_retrieve", 4096, &client), -2); /* 4 MB offered */
@@ -359,7 +359,7 @@ static void ordinary_turn_over_the_cap_passes_untracked(void **state)
     (void)state;
     hr_ccr_store *store = memory_store();
     const char *request = "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
-    hr_ccr_stream *s = hr_ccr_stream_new(HR_CCR_API_OPENAI_CHAT, request, strlen(request));
+    hr_ccr_stream *s = hr_ccr_stream_new(&hr_api_openai_chat, request, strlen(request));
     hr_ccr_stream_set_limit(s, 256 * 1024);
     hr_buf client = HR_BUF_INIT, followup = HR_BUF_INIT;
     assert_int_equal(stream_big_call(s, "Bash", 2048, &client), 0); /* the client's own tool */
@@ -409,9 +409,9 @@ static int relay_main(int argc, char **argv)
 {
     if (argc != 7)
         return 2;
-    hr_ccr_api api = !strcmp(argv[2], "anthropic") ? HR_CCR_API_ANTHROPIC
-                     : !strcmp(argv[2], "responses") ? HR_CCR_API_RESPONSES
-                                                     : HR_CCR_API_OPENAI_CHAT;
+    const hr_api *api = !strcmp(argv[2], "anthropic") ? &hr_api_anthropic_messages
+                     : !strcmp(argv[2], "responses") ? &hr_api_openai_responses
+                                                     : &hr_api_openai_chat;
     hr_buf r1 = HR_BUF_INIT, r2 = HR_BUF_INIT, orig = HR_BUF_INIT, client = HR_BUF_INIT,
            followup = HR_BUF_INIT;
     if (read_file(argv[3], &r1) || read_file(argv[4], &r2) || read_file(argv[5], &orig))
@@ -423,7 +423,7 @@ static int relay_main(int argc, char **argv)
     hr_ccr_store *store = hr_ccr_store_open(&c, err, sizeof err);
     hr_content_hash(orig.data ? orig.data : "", orig.len, hash);
     hr_ccr_put(store, "abc", hash, orig.data ? orig.data : "", orig.len, 0);
-    const char *request = api == HR_CCR_API_RESPONSES
+    const char *request = api == &hr_api_openai_responses
                               ? "{\"model\":\"gpt-4o\",\"stream\":true,\"input\":\"q\"}"
                               : "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}";
     hr_ccr_stream *s = hr_ccr_stream_new(api, request, strlen(request));

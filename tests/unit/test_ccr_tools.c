@@ -29,14 +29,14 @@ static hr_json_doc parse_ok(const char *s, size_t n)
 static void injects_in_each_format(void **state)
 {
     (void)state;
-    struct { hr_ccr_api api; const char *body; const char *name_path; } cases[] = {
-        {HR_CCR_API_OPENAI_CHAT,
+    struct { const hr_api *api; const char *body; const char *name_path; } cases[] = {
+        {&hr_api_openai_chat,
          "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"[1]\\n" MARK "\"}]}",
          "function"},
-        {HR_CCR_API_ANTHROPIC,
+        {&hr_api_anthropic_messages,
          "{\"model\":\"claude\",\"max_tokens\":10,\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t\",\"content\":\"" MARK "\"}]}]}",
          "name"},
-        {HR_CCR_API_RESPONSES,
+        {&hr_api_openai_responses,
          "{\"model\":\"gpt-4o\",\"input\":[{\"type\":\"function_call_output\",\"call_id\":\"c\",\"output\":\"" MARK "\"}]}",
          "name"},
     };
@@ -53,13 +53,13 @@ static void injects_in_each_format(void **state)
         uint32_t tools = hr_json_get(&d, 0, "tools");
         assert_int_equal(d.nodes[tools].count, 1);
         uint32_t t = hr_json_index(&d, tools, 0);
-        uint32_t name = cases[k].api == HR_CCR_API_OPENAI_CHAT
+        uint32_t name = cases[k].api == &hr_api_openai_chat
                             ? hr_json_get(&d, hr_json_get(&d, t, "function"), "name")
                             : hr_json_get(&d, t, "name");
         assert_true(hr_json_string_eq(&d, name, "headroom_retrieve"));
-        uint32_t schema = cases[k].api == HR_CCR_API_ANTHROPIC
+        uint32_t schema = cases[k].api == &hr_api_anthropic_messages
                               ? hr_json_get(&d, t, "input_schema")
-                              : cases[k].api == HR_CCR_API_RESPONSES
+                              : cases[k].api == &hr_api_openai_responses
                                     ? hr_json_get(&d, t, "parameters")
                                     : hr_json_get(&d, hr_json_get(&d, t, "function"), "parameters");
         uint32_t req = hr_json_get(&d, schema, "required");
@@ -77,7 +77,7 @@ static void appends_after_client_tools_and_respects_theirs(void **state)
     const char *body = "{\"tools\":[{\"name\":\"Read\",\"input_schema\":{\"type\":\"object\"}}],"
                        "\"messages\":[{\"role\":\"user\",\"content\":\"" MARK "\"}]}";
     hr_buf out = HR_BUF_INIT;
-    assert_int_equal(hr_ccr_inject_tool(HR_CCR_API_ANTHROPIC, body, strlen(body), &out), 1);
+    assert_int_equal(hr_ccr_inject_tool(&hr_api_anthropic_messages, body, strlen(body), &out), 1);
     const char *close = strstr(body, "}]") + 1; /* end of the client's tools array */
     size_t prefix = (size_t)(close - body);
     assert_memory_equal(out.data, body, prefix);
@@ -89,10 +89,10 @@ static void appends_after_client_tools_and_respects_theirs(void **state)
 
     const char *theirs = "{\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"headroom_retrieve\"}}],"
                          "\"messages\":[{\"role\":\"tool\",\"content\":\"" MARK "\"}]}";
-    assert_int_equal(hr_ccr_inject_tool(HR_CCR_API_OPENAI_CHAT, theirs, strlen(theirs), &out), 0);
+    assert_int_equal(hr_ccr_inject_tool(&hr_api_openai_chat, theirs, strlen(theirs), &out), 0);
     const char *plain = "{\"messages\":[{\"role\":\"user\",\"content\":\"hash=0123456789abcdef01234567\"}]}";
-    assert_int_equal(hr_ccr_inject_tool(HR_CCR_API_OPENAI_CHAT, plain, strlen(plain), &out), 0);
-    assert_int_equal(hr_ccr_inject_tool(HR_CCR_API_OPENAI_CHAT, "[" MARK, 76, &out), -1);
+    assert_int_equal(hr_ccr_inject_tool(&hr_api_openai_chat, plain, strlen(plain), &out), 0);
+    assert_int_equal(hr_ccr_inject_tool(&hr_api_openai_chat, "[" MARK, 76, &out), -1);
     assert_int_equal(out.len, 0);
 }
 
@@ -102,43 +102,43 @@ static void appends_after_client_tools_and_respects_theirs(void **state)
 static void skips_legacy_functions_and_forced_tool_choice(void **state)
 {
     (void)state;
-    struct { hr_ccr_api api; const char *body; int want; } cases[] = {
-        {HR_CCR_API_OPENAI_CHAT,
+    struct { const hr_api *api; const char *body; int want; } cases[] = {
+        {&hr_api_openai_chat,
          "{\"model\":\"gpt-4o\",\"functions\":[{\"name\":\"q\",\"parameters\":{}}],"
          "\"messages\":[{\"role\":\"function\",\"name\":\"q\",\"content\":\"" MARK "\"}]}", 0},
-        {HR_CCR_API_OPENAI_CHAT, /* legacy functions with function_call forced */
+        {&hr_api_openai_chat, /* legacy functions with function_call forced */
          "{\"functions\":[{\"name\":\"q\"}],\"function_call\":{\"name\":\"q\"},"
          "\"messages\":[{\"role\":\"user\",\"content\":\"" MARK "\"}]}", 0},
-        {HR_CCR_API_OPENAI_CHAT,
+        {&hr_api_openai_chat,
          "{\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"q\"}}],\"tool_choice\":"
          "\"required\",\"messages\":[{\"role\":\"tool\",\"content\":\"" MARK "\"}]}", 0},
-        {HR_CCR_API_RESPONSES,
+        {&hr_api_openai_responses,
          "{\"tools\":[{\"type\":\"function\",\"name\":\"q\"}],\"tool_choice\":\"required\","
          "\"input\":[{\"type\":\"function_call_output\",\"output\":\"" MARK "\"}]}", 0},
-        {HR_CCR_API_ANTHROPIC,
+        {&hr_api_anthropic_messages,
          "{\"tools\":[{\"name\":\"Read\",\"input_schema\":{}}],\"tool_choice\":{\"type\":\"any\"},"
          "\"messages\":[{\"role\":\"user\",\"content\":\"" MARK "\"}]}", 0},
-        {HR_CCR_API_ANTHROPIC, /* forcing ours without defining it */
+        {&hr_api_anthropic_messages, /* forcing ours without defining it */
          "{\"tool_choice\":{\"type\":\"tool\",\"name\":\"headroom_retrieve\"},"
          "\"messages\":[{\"role\":\"user\",\"content\":\"" MARK "\"}]}", 0},
-        {HR_CCR_API_OPENAI_CHAT,
+        {&hr_api_openai_chat,
          "{\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"headroom_retrieve\"}},"
          "\"messages\":[{\"role\":\"tool\",\"content\":\"" MARK "\"}]}", 0},
         /* the model stays free not to call ours: injected */
-        {HR_CCR_API_OPENAI_CHAT,
+        {&hr_api_openai_chat,
          "{\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"q\"}}],\"tool_choice\":"
          "\"auto\",\"messages\":[{\"role\":\"tool\",\"content\":\"" MARK "\"}]}", 1},
-        {HR_CCR_API_OPENAI_CHAT,
+        {&hr_api_openai_chat,
          "{\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"q\"}}],\"tool_choice\":"
          "\"none\",\"messages\":[{\"role\":\"tool\",\"content\":\"" MARK "\"}]}", 1},
-        {HR_CCR_API_OPENAI_CHAT,
+        {&hr_api_openai_chat,
          "{\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"q\"}}],\"tool_choice\":"
          "{\"type\":\"function\",\"function\":{\"name\":\"q\"}},\"messages\":[{\"role\":\"tool\","
          "\"content\":\"" MARK "\"}]}", 1},
-        {HR_CCR_API_ANTHROPIC,
+        {&hr_api_anthropic_messages,
          "{\"tools\":[{\"name\":\"Read\",\"input_schema\":{}}],\"tool_choice\":{\"type\":\"tool\","
          "\"name\":\"Read\"},\"messages\":[{\"role\":\"user\",\"content\":\"" MARK "\"}]}", 1},
-        {HR_CCR_API_ANTHROPIC, /* `functions` means nothing to Anthropic */
+        {&hr_api_anthropic_messages, /* `functions` means nothing to Anthropic */
          "{\"functions\":[],\"messages\":[{\"role\":\"user\",\"content\":\"" MARK "\"}]}", 1},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
@@ -152,7 +152,7 @@ static void skips_legacy_functions_and_forced_tool_choice(void **state)
             hr_json_doc d = parse_ok(out.data, out.len);
             uint32_t tools = hr_json_get(&d, 0, "tools");
             uint32_t last = hr_json_index(&d, tools, d.nodes[tools].count - 1);
-            uint32_t name = cases[k].api == HR_CCR_API_OPENAI_CHAT
+            uint32_t name = cases[k].api == &hr_api_openai_chat
                                 ? hr_json_get(&d, hr_json_get(&d, last, "function"), "name")
                                 : hr_json_get(&d, last, "name");
             assert_true(hr_json_string_eq(&d, name, "headroom_retrieve"));
@@ -174,7 +174,7 @@ static void finds_calls_in_each_format(void **state)
     hr_ccr_calls calls;
     char chat[1024];
     snprintf(chat, sizeof chat, CHAT_CALL, "0123456789abcdef01234567");
-    assert_int_equal(hr_ccr_find_calls(HR_CCR_API_OPENAI_CHAT, chat, strlen(chat), &calls), 1);
+    assert_int_equal(hr_ccr_find_calls(&hr_api_openai_chat, chat, strlen(chat), &calls), 1);
     assert_int_equal(calls.n, 1);
     assert_string_equal(calls.call[0].id, "call_1");
     assert_string_equal(calls.call[0].hash, "0123456789abcdef01234567");
@@ -183,7 +183,7 @@ static void finds_calls_in_each_format(void **state)
     const char *anth = "{\"type\":\"message\",\"stop_reason\":\"tool_use\",\"content\":[{\"type\":\"text\","
                        "\"text\":\"let me look\"},{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":"
                        "\"headroom_retrieve\",\"input\":{\"hash\":\"aa\"}}]}";
-    assert_int_equal(hr_ccr_find_calls(HR_CCR_API_ANTHROPIC, anth, strlen(anth), &calls), 1);
+    assert_int_equal(hr_ccr_find_calls(&hr_api_anthropic_messages, anth, strlen(anth), &calls), 1);
     assert_string_equal(calls.call[0].id, "toolu_1");
     assert_string_equal(calls.call[0].hash, "aa");
     assert_string_equal(calls.call[0].query, "");
@@ -191,16 +191,16 @@ static void finds_calls_in_each_format(void **state)
     const char *mixed = "{\"stop_reason\":\"tool_use\",\"content\":[{\"type\":\"tool_use\",\"id\":\"a\","
                         "\"name\":\"headroom_retrieve\",\"input\":{\"hash\":\"aa\"}},{\"type\":\"tool_use\","
                         "\"id\":\"b\",\"name\":\"Bash\",\"input\":{}}]}";
-    assert_int_equal(hr_ccr_find_calls(HR_CCR_API_ANTHROPIC, mixed, strlen(mixed), &calls), 0);
+    assert_int_equal(hr_ccr_find_calls(&hr_api_anthropic_messages, mixed, strlen(mixed), &calls), 0);
     assert_int_equal(calls.other, 1);
 
     const char *resp = "{\"output\":[{\"type\":\"reasoning\",\"id\":\"rs_1\",\"summary\":[]},{\"type\":"
                        "\"function_call\",\"id\":\"fc_1\",\"call_id\":\"call_9\",\"name\":\"headroom_retrieve\","
                        "\"arguments\":\"{\\\"hash\\\":\\\"bb\\\"}\"}]}";
-    assert_int_equal(hr_ccr_find_calls(HR_CCR_API_RESPONSES, resp, strlen(resp), &calls), 1);
+    assert_int_equal(hr_ccr_find_calls(&hr_api_openai_responses, resp, strlen(resp), &calls), 1);
     assert_string_equal(calls.call[0].id, "call_9");
     const char *text = "{\"stop_reason\":\"end_turn\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"}]}";
-    assert_int_equal(hr_ccr_find_calls(HR_CCR_API_ANTHROPIC, text, strlen(text), &calls), 0);
+    assert_int_equal(hr_ccr_find_calls(&hr_api_anthropic_messages, text, strlen(text), &calls), 0);
 }
 
 /* ---- the loop against a scripted upstream ---------------------------------------- */
@@ -264,7 +264,7 @@ static void loop_answers_and_sums_usage(void **state)
              "\"usage\":{\"input_tokens\":400,\"output_tokens\":20,\"cache_read_input_tokens\":5}}", u.hash);
     hr_buf final = HR_BUF_INIT;
     int status = 0;
-    assert_int_equal(hr_ccr_tool_loop(HR_CCR_API_ANTHROPIC, s, "abcdef", request, strlen(request),
+    assert_int_equal(hr_ccr_tool_loop(&hr_api_anthropic_messages, s, "abcdef", request, strlen(request),
                                       first, strlen(first), anthropic_upstream, &u, &final, &status), 1);
     assert_int_equal(u.calls, 1);
     assert_true(u.saw_original);
@@ -287,7 +287,7 @@ static void loop_answers_and_sums_usage(void **state)
     hr_buf_free(&u.last_request);
     u = (upstream){0};
     hr_content_hash(original, strlen(original), u.hash);
-    assert_int_equal(hr_ccr_tool_loop(HR_CCR_API_ANTHROPIC, s, "fedcba", request, strlen(request),
+    assert_int_equal(hr_ccr_tool_loop(&hr_api_anthropic_messages, s, "fedcba", request, strlen(request),
                                       first, strlen(first), anthropic_upstream, &u, &final, &status), 1);
     assert_false(u.saw_original);
     assert_non_null(strstr(u.last_request.data, "unknown or expired"));
@@ -297,7 +297,7 @@ static void loop_answers_and_sums_usage(void **state)
     u = (upstream){0};
     u.always_call = 1;
     hr_content_hash(original, strlen(original), u.hash);
-    assert_int_equal(hr_ccr_tool_loop(HR_CCR_API_ANTHROPIC, s, "abcdef", request, strlen(request),
+    assert_int_equal(hr_ccr_tool_loop(&hr_api_anthropic_messages, s, "abcdef", request, strlen(request),
                                       first, strlen(first), anthropic_upstream, &u, &final, &status), 1);
     assert_int_equal(u.calls, HR_CCR_MAX_ROUNDS);
     hr_buf_free(&u.last_request);
@@ -311,12 +311,12 @@ static void followup_in_chat_and_responses_formats(void **state)
     char resp[1024];
     snprintf(resp, sizeof resp, CHAT_CALL, "0123456789abcdef01234567");
     hr_ccr_calls calls;
-    assert_int_equal(hr_ccr_find_calls(HR_CCR_API_OPENAI_CHAT, resp, strlen(resp), &calls), 1);
+    assert_int_equal(hr_ccr_find_calls(&hr_api_openai_chat, resp, strlen(resp), &calls), 1);
     hr_buf results[1] = {HR_BUF_INIT};
     hr_buf_puts(&results[0], "the \"original\"");
     const char *req = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
     hr_buf out = HR_BUF_INIT;
-    assert_int_equal(hr_ccr_build_followup(HR_CCR_API_OPENAI_CHAT, req, strlen(req), resp, strlen(resp),
+    assert_int_equal(hr_ccr_build_followup(&hr_api_openai_chat, req, strlen(req), resp, strlen(resp),
                                            &calls, results, &out), 0);
     hr_json_doc d = parse_ok(out.data, out.len);
     uint32_t msgs = hr_json_get(&d, 0, "messages");
@@ -330,10 +330,10 @@ static void followup_in_chat_and_responses_formats(void **state)
 
     const char *rresp = "{\"output\":[{\"type\":\"function_call\",\"call_id\":\"c7\",\"name\":\"headroom_retrieve\","
                         "\"arguments\":\"{\\\"hash\\\":\\\"bb\\\"}\"}],\"usage\":{\"input_tokens\":3,\"output_tokens\":4,\"total_tokens\":7}}";
-    assert_int_equal(hr_ccr_find_calls(HR_CCR_API_RESPONSES, rresp, strlen(rresp), &calls), 1);
+    assert_int_equal(hr_ccr_find_calls(&hr_api_openai_responses, rresp, strlen(rresp), &calls), 1);
     const char *rreq = "{\"model\":\"gpt-4o\",\"input\":\"summarise\"}";
     hr_buf_reset(&out);
-    assert_int_equal(hr_ccr_build_followup(HR_CCR_API_RESPONSES, rreq, strlen(rreq), rresp, strlen(rresp),
+    assert_int_equal(hr_ccr_build_followup(&hr_api_openai_responses, rreq, strlen(rreq), rresp, strlen(rresp),
                                            &calls, results, &out), 0);
     d = parse_ok(out.data, out.len);
     uint32_t input = hr_json_get(&d, 0, "input");
@@ -344,9 +344,9 @@ static void followup_in_chat_and_responses_formats(void **state)
     hr_json_doc_free(&d);
 
     hr_ccr_usage earlier = {0};
-    assert_int_equal(hr_ccr_read_usage(HR_CCR_API_RESPONSES, rresp, strlen(rresp), &earlier), 0);
+    assert_int_equal(hr_ccr_read_usage(&hr_api_openai_responses, rresp, strlen(rresp), &earlier), 0);
     hr_buf_reset(&out);
-    assert_int_equal(hr_ccr_merge_usage(HR_CCR_API_RESPONSES, rresp, strlen(rresp), &earlier, &out), 0);
+    assert_int_equal(hr_ccr_merge_usage(&hr_api_openai_responses, rresp, strlen(rresp), &earlier, &out), 0);
     assert_non_null(strstr(out.data, "\"usage\":{\"input_tokens\":6,\"output_tokens\":8,\"total_tokens\":14}"));
     hr_buf_free(&out);
     hr_buf_free(&results[0]);

@@ -70,7 +70,7 @@ static void anthropic_body(hr_buf *b, hr_buf *rows, hr_buf *file)
                    "{\"role\":\"user\",\"content\":\"and the failed one?\"}]}");
 }
 
-static hr_pipeline_result run(hr_pipeline *p, hr_shape shape, const hr_buf *body,
+static hr_pipeline_result run(hr_pipeline *p, const hr_api *shape, const hr_buf *body,
                               const char *session)
 {
     hr_pipeline_input in = {shape, body->data, body->len, session, "0123456789abcdef", "hr-t"};
@@ -104,7 +104,7 @@ static void anthropic_only_tool_output_changes(void **state)
     hr_pipeline *p = pipeline_with(st, HR_MODE_TOKEN);
     hr_buf body = HR_BUF_INIT, rows = HR_BUF_INIT, file = HR_BUF_INIT, esc = HR_BUF_INIT;
     anthropic_body(&body, &rows, &file);
-    hr_pipeline_result r = run(p, HR_SHAPE_ANTHROPIC_MESSAGES, &body, NULL);
+    hr_pipeline_result r = run(p, &hr_api_anthropic_messages, &body, NULL);
     assert_true(r.modified);
     assert_false(r.failed_open);
     assert_string_equal(r.transforms, "smart_crusher");
@@ -163,7 +163,7 @@ static void openai_chat_and_responses_shapes(void **state)
     hr_buf_puts(&body, "},{\"role\":\"tool\",\"tool_call_id\":\"call_2\",\"content\":[{\"type\":\"text\",\"text\":");
     put_json_string(&body, &out2);
     hr_buf_puts(&body, "}]}]}");
-    hr_pipeline_result r = run(p, HR_SHAPE_OPENAI_CHAT, &body, NULL);
+    hr_pipeline_result r = run(p, &hr_api_openai_chat, &body, NULL);
     assert_true(r.modified);
     assert_non_null(memmem(r.body.data, r.body.len, "validate_refresh_token(", 23));
     assert_non_null(memmem(r.body.data, r.body.len, "\"content\":\"be brief\"", 20));
@@ -186,12 +186,12 @@ static void openai_chat_and_responses_shapes(void **state)
                        "{\"type\":\"function_call_output\",\"call_id\":\"fc_1\",\"output\":");
     put_json_string(&body, &out1);
     hr_buf_puts(&body, "}]}");
-    r = run(p, HR_SHAPE_OPENAI_RESPONSES, &body, NULL);
+    r = run(p, &hr_api_openai_responses, &body, NULL);
     assert_true(r.modified);
     assert_true(r.tokens_after * 2 < r.tokens_before);
     hr_pipeline_result_free(&r);
     /* the same body as chat shape has no tool messages: nothing changes */
-    r = run(p, HR_SHAPE_OPENAI_CHAT, &body, NULL);
+    r = run(p, &hr_api_openai_chat, &body, NULL);
     assert_false(r.modified);
     hr_pipeline_result_free(&r);
     hr_buf_free(&out1);
@@ -234,7 +234,7 @@ static void replay_turns(hr_compress_mode mode, int turns)
         hr_buf_reset(&body);
         hr_buf_append(&body, msgs.data, msgs.len);
         hr_buf_puts(&body, "]}");
-        hr_pipeline_result r = run(p, HR_SHAPE_OPENAI_CHAT, &body, NULL);
+        hr_pipeline_result r = run(p, &hr_api_openai_chat, &body, NULL);
         assert_true(r.modified);
         const hr_buf *fwd = &r.body;
         if (prev.len) {
@@ -295,7 +295,7 @@ static void cache_mode_never_compresses_old_content(void **state)
     append_turn(&msgs, 0);
     hr_buf_append(&body, msgs.data, msgs.len);
     hr_buf_puts(&body, "]}");
-    hr_pipeline_result r = run(p, HR_SHAPE_OPENAI_CHAT, &body, "sess-1");
+    hr_pipeline_result r = run(p, &hr_api_openai_chat, &body, "sess-1");
     assert_true(r.modified); /* new session: everything is new */
     hr_pipeline_result_free(&r);
     /* a different session id whose previous request had the same messages */
@@ -303,10 +303,10 @@ static void cache_mode_never_compresses_old_content(void **state)
     hr_buf_puts(&small, "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"system\",\"content\":\"s\"},"
                         "{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"user\",\"content\":\"b\"},"
                         "{\"role\":\"user\",\"content\":\"c\"}]}");
-    r = run(p, HR_SHAPE_OPENAI_CHAT, &small, "sess-2");
+    r = run(p, &hr_api_openai_chat, &small, "sess-2");
     assert_false(r.modified);
     hr_pipeline_result_free(&r);
-    r = run(p, HR_SHAPE_OPENAI_CHAT, &body, "sess-2"); /* its tool output sits at index 3 */
+    r = run(p, &hr_api_openai_chat, &body, "sess-2"); /* its tool output sits at index 3 */
     assert_false(r.modified);
     assert_int_equal(r.tokens_before, r.tokens_after);
     hr_pipeline_result_free(&r);
@@ -329,7 +329,7 @@ static void deterministic_across_processes(void **state)
     if (pid == 0) {
         hr_ccr_store *st = memory_store();
         hr_pipeline *p = pipeline_with(st, HR_MODE_TOKEN);
-        hr_pipeline_result r = run(p, HR_SHAPE_ANTHROPIC_MESSAGES, &body, NULL);
+        hr_pipeline_result r = run(p, &hr_api_anthropic_messages, &body, NULL);
         size_t off = 0;
         while (off < r.body.len) {
             ssize_t w = write(fds[1], r.body.data + off, r.body.len - off);
@@ -351,7 +351,7 @@ static void deterministic_across_processes(void **state)
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     hr_ccr_store *st = memory_store();
     hr_pipeline *p = pipeline_with(st, HR_MODE_TOKEN);
-    hr_pipeline_result r = run(p, HR_SHAPE_ANTHROPIC_MESSAGES, &body, NULL);
+    hr_pipeline_result r = run(p, &hr_api_anthropic_messages, &body, NULL);
     assert_true(r.modified);
     assert_int_equal(child.len, r.body.len);
     assert_memory_equal(child.data, r.body.data, r.body.len);
@@ -371,7 +371,7 @@ static void fails_open(void **state)
     anthropic_body(&body, &rows, &file);
     /* no store: nothing may be omitted */
     hr_pipeline *p = pipeline_with(NULL, HR_MODE_TOKEN);
-    hr_pipeline_result r = run(p, HR_SHAPE_ANTHROPIC_MESSAGES, &body, NULL);
+    hr_pipeline_result r = run(p, &hr_api_anthropic_messages, &body, NULL);
     assert_false(r.modified);
     assert_true(r.failed_open);
     hr_pipeline_result_free(&r);
@@ -384,7 +384,7 @@ static void fails_open(void **state)
     p = pipeline_with(st, HR_MODE_TOKEN);
     hr_buf cut = HR_BUF_INIT;
     hr_buf_append(&cut, body.data, body.len / 2);
-    r = run(p, HR_SHAPE_ANTHROPIC_MESSAGES, &cut, NULL);
+    r = run(p, &hr_api_anthropic_messages, &cut, NULL);
     assert_false(r.modified);
     hr_pipeline_result_free(&r);
     hr_pipeline_free(p);
@@ -393,7 +393,7 @@ static void fails_open(void **state)
     hr_pipeline_config_default(&c);
     c.deadline_ms = 0;
     p = hr_pipeline_new(&c, HR_PIPELINE_STORE_GIVEN, st);
-    r = run(p, HR_SHAPE_ANTHROPIC_MESSAGES, &body, NULL);
+    r = run(p, &hr_api_anthropic_messages, &body, NULL);
     /* the deadline is taken before the parse, so it has passed at the first span */
     assert_false(r.modified);
     assert_true(r.failed_open);
@@ -410,7 +410,7 @@ static void fails_open(void **state)
     put_json_string(&b2, &m);
     hr_buf_puts(&b2, "}]}");
     p = pipeline_with(st, HR_MODE_TOKEN);
-    r = run(p, HR_SHAPE_OPENAI_CHAT, &b2, NULL);
+    r = run(p, &hr_api_openai_chat, &b2, NULL);
     assert_false(r.modified);
     assert_true(r.tokens_before > 0 && r.tokens_before == r.tokens_after);
     hr_pipeline_result_free(&r);
@@ -429,7 +429,7 @@ static void fails_open(void **state)
 static hr_pipeline_result run_as(hr_pipeline *p, const hr_buf *body, const char *session,
                                  const char *tenant)
 {
-    hr_pipeline_input in = {HR_SHAPE_ANTHROPIC_MESSAGES, body->data, body->len, session, tenant,
+    hr_pipeline_input in = {&hr_api_anthropic_messages, body->data, body->len, session, tenant,
                             "hr-t"};
     hr_pipeline_result out;
     assert_int_equal(hr_pipeline_run_on(p, &in, &out), 0);
@@ -627,7 +627,7 @@ static void bad_request_bodies(void **state)
     for (int i = 0; i < 100000; i++)
         hr_buf_putc(&b, ']');
     hr_buf_puts(&b, "}]}");
-    hr_pipeline_result r = run(p, HR_SHAPE_OPENAI_CHAT, &b, NULL);
+    hr_pipeline_result r = run(p, &hr_api_openai_chat, &b, NULL);
     assert_false(r.modified);
     hr_pipeline_result_free(&r);
     /* invalid UTF-8 in a large tool output: never compressed */
@@ -639,7 +639,7 @@ static void bad_request_bodies(void **state)
         if (rows.data[i] != '"')
             hr_buf_putc(&b, rows.data[i]);
     hr_buf_puts(&b, "\"}]}");
-    r = run(p, HR_SHAPE_OPENAI_CHAT, &b, NULL);
+    r = run(p, &hr_api_openai_chat, &b, NULL);
     assert_false(r.modified);
     hr_pipeline_result_free(&r);
     /* duplicate "messages" (the last one counts, as providers parse it) and a huge number
@@ -649,7 +649,7 @@ static void bad_request_bodies(void **state)
                     "\"messages\":[{\"role\":\"tool\",\"tool_call_id\":\"x\",\"content\":");
     put_json_string(&b, &rows);
     hr_buf_puts(&b, "}],\"n\":-0.000e-00}");
-    r = run(p, HR_SHAPE_OPENAI_CHAT, &b, NULL);
+    r = run(p, &hr_api_openai_chat, &b, NULL);
     assert_true(r.modified);
     size_t in_end, out_end, a = single_changed_span(&b, &r.body, &in_end, &out_end);
     assert_true(a > strlen("{\"model\":\"gpt-4o\",\"seed\":12345678901234567890123,\"messages\":[],"));
@@ -665,7 +665,7 @@ static void bad_request_bodies(void **state)
     for (size_t i = 0; i < big; i += 64)
         hr_buf_puts(&b, "2026-11-27 INFO worker heartbeat ok, queue depth 3, lag 12ms\\n");
     hr_buf_puts(&b, "\"}]}");
-    r = run(p, HR_SHAPE_OPENAI_CHAT, &b, NULL);
+    r = run(p, &hr_api_openai_chat, &b, NULL);
     if (r.modified) {
         hr_json_doc d;
         hr_json_error e;

@@ -29,7 +29,7 @@ typedef struct parsed {
     hr_policy_scan scan;
 } parsed;
 
-static void scan_body(parsed *p, const hr_buf *body, hr_shape shape, const char *exclude)
+static void scan_body(parsed *p, const hr_buf *body, const hr_api *shape, const char *exclude)
 {
     hr_json_error e;
     hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
@@ -86,7 +86,7 @@ static void anthropic_only_tool_results(void **state)
                          "{\"role\":\"user\",\"content\":\"later question\"}]}",
                   out1.data, out2.data, out3.data);
     parsed p;
-    scan_body(&p, &body, HR_SHAPE_ANTHROPIC_MESSAGES, NULL);
+    scan_body(&p, &body, &hr_api_anthropic_messages, NULL);
     assert_int_equal(p.scan.n, 2);
     assert_true(span_starts(&p, 0, "OUT1"));
     assert_true(span_starts(&p, 1, "OUT3"));
@@ -102,7 +102,7 @@ static void anthropic_only_tool_results(void **state)
     assert_true(query_is(&p, 0, expect.data));
     parsed_free(&p);
     /* with search excluded too (a glob, case-insensitive), only the Bash output is left */
-    scan_body(&p, &body, HR_SHAPE_ANTHROPIC_MESSAGES, "Read, SEA*");
+    scan_body(&p, &body, &hr_api_anthropic_messages, "Read, SEA*");
     assert_int_equal(p.scan.n, 1);
     assert_true(span_starts(&p, 0, "OUT1"));
     parsed_free(&p);
@@ -125,7 +125,7 @@ static void openai_chat_and_responses(void **state)
                          "{\"role\":\"tool\",\"tool_call_id\":\"b\",\"content\":[{\"type\":\"text\",\"text\":%s}]}]}",
                   sys.data, user.data, args.data, out1.data, out2.data);
     parsed p;
-    scan_body(&p, &body, HR_SHAPE_OPENAI_CHAT, NULL);
+    scan_body(&p, &body, &hr_api_openai_chat, NULL);
     assert_int_equal(p.scan.n, 1); /* edit_file is excluded by default */
     assert_true(span_starts(&p, 0, "OUT2"));
     assert_int_equal(p.scan.skipped_excluded, 1);
@@ -135,7 +135,7 @@ static void openai_chat_and_responses(void **state)
     assert_true(strncmp(p.doc.src + sn->start + 1, "SYS", 3) == 0);
     /* the same body read as Anthropic or Responses finds no tool outputs */
     parsed q;
-    scan_body(&q, &body, HR_SHAPE_OPENAI_RESPONSES, NULL);
+    scan_body(&q, &body, &hr_api_openai_responses, NULL);
     assert_int_equal(q.scan.n, 0);
     parsed_free(&q);
     parsed_free(&p);
@@ -147,12 +147,12 @@ static void openai_chat_and_responses(void **state)
                          "{\"type\":\"function_call\",\"call_id\":\"c2\",\"name\":\"apply_patch\",\"arguments\":\"{}\"},"
                          "{\"type\":\"function_call_output\",\"call_id\":\"c2\",\"output\":%s}]}",
                   sys.data, args.data, out1.data, out2.data);
-    scan_body(&p, &body, HR_SHAPE_OPENAI_RESPONSES, NULL);
+    scan_body(&p, &body, &hr_api_openai_responses, NULL);
     assert_int_equal(p.scan.n, 1);
     assert_true(span_starts(&p, 0, "OUT1"));
     assert_true(query_is(&p, 0, "find it"));
     assert_int_equal(p.scan.skipped_excluded, 1);
-    assert_int_equal(hr_policy_guess_shape(&p.doc), HR_SHAPE_OPENAI_RESPONSES);
+    assert_int_equal(hr_api_guess(&p.doc), &hr_api_openai_responses);
     parsed_free(&p);
     hr_buf *all[] = {&sys, &user, &args, &out1, &out2, &body};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
@@ -175,9 +175,11 @@ static void unexpected_structures_yield_nothing(void **state)
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
         hr_buf b = HR_BUF_INIT;
         hr_buf_puts(&b, bodies[i]);
-        for (int shape = 0; shape < 3; shape++) {
+        size_t n_apis;
+        const hr_api *const *apis = hr_api_all(&n_apis);
+        for (size_t k = 0; k < n_apis; k++) {
             parsed p;
-            scan_body(&p, &b, (hr_shape)shape, NULL);
+            scan_body(&p, &b, apis[k], NULL);
             assert_int_equal(p.scan.n, 0);
             parsed_free(&p);
         }
@@ -190,21 +192,21 @@ static void guesses_shapes(void **state)
     (void)state;
     const struct {
         const char *body;
-        hr_shape shape;
+        const hr_api *shape;
     } cases[] = {
-        {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", HR_SHAPE_OPENAI_CHAT},
-        {"{\"system\":\"s\",\"messages\":[]}", HR_SHAPE_ANTHROPIC_MESSAGES},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", &hr_api_openai_chat},
+        {"{\"system\":\"s\",\"messages\":[]}", &hr_api_anthropic_messages},
         {"{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"x\",\"content\":\"c\"}]}]}",
-         HR_SHAPE_ANTHROPIC_MESSAGES},
+         &hr_api_anthropic_messages},
         {"{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"t\"}]}]}",
-         HR_SHAPE_OPENAI_CHAT},
-        {"{\"input\":[]}", HR_SHAPE_OPENAI_RESPONSES},
+         &hr_api_openai_chat},
+        {"{\"input\":[]}", &hr_api_openai_responses},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         hr_json_doc d;
         hr_json_error e;
         assert_int_equal(hr_json_parse(&d, cases[i].body, strlen(cases[i].body), NULL, &e), 0);
-        assert_int_equal(hr_policy_guess_shape(&d), cases[i].shape);
+        assert_int_equal(hr_api_guess(&d), cases[i].shape);
         hr_json_doc_free(&d);
     }
 }

@@ -10,6 +10,7 @@
 #include "proxy/usage.h"
 
 #include <string.h>
+#include <strings.h>
 
 static void table_lookup(void **state)
 {
@@ -35,7 +36,7 @@ static void request_helpers(void **state)
     (void)state;
     const char *headers[] = {"X-Api-Key", "k1", "Content-Type", "application/json"};
     hr_request req = {"GET", "/v1/retrieve/abc", "query=a%20b+c&empty&x=1", "", 0, "127.0.0.1", 1,
-                      "hr-1", "0123456789abcdef", HR_PROVIDER_ANTHROPIC, headers, 2};
+                      "hr-1", "0123456789abcdef", &hr_api_anthropic_messages, headers, 2};
     assert_string_equal(hr_request_header(&req, "x-api-key"), "k1");
     assert_null(hr_request_header(&req, "authorization"));
     hr_buf v = HR_BUF_INIT;
@@ -52,7 +53,7 @@ static void error_shapes(void **state)
 {
     (void)state;
     hr_response res = HR_RESPONSE_INIT;
-    assert_int_equal(hr_response_error(&res, HR_PROVIDER_OPENAI, 400, "invalid_request_error",
+    assert_int_equal(hr_response_error(&res, &hr_api_openai_chat, 400, "invalid_request_error",
                                        "invalid_json", "bad \"json\" at byte %d", 7), 0);
     assert_int_equal(res.status, 400);
     hr_json_doc d;
@@ -66,7 +67,7 @@ static void error_shapes(void **state)
     hr_json_doc_free(&d);
     hr_response_free(&res);
 
-    assert_int_equal(hr_response_error(&res, HR_PROVIDER_ANTHROPIC, 413, "request_too_large",
+    assert_int_equal(hr_response_error(&res, &hr_api_anthropic_messages, 413, "request_too_large",
                                        "ignored", "too big"), 0);
     assert_int_equal(hr_json_parse(&d, res.body.data, res.body.len, &lim, &err), 0);
     assert_true(hr_json_string_eq(&d, hr_json_get(&d, 0, "type"), "error"));
@@ -91,14 +92,33 @@ static void response_headers_are_bounded(void **state)
     hr_response_free(&res);
 }
 
+/* Header lookup over a NULL-terminated name/value list, for hr_api_from_headers. */
+static const char *pair_header(void *user, const char *name)
+{
+    for (const char *const *h = user; *h; h += 2)
+        if (!strcasecmp(h[0], name))
+            return h[1];
+    return NULL;
+}
+
 static void provider_choice(void **state)
 {
     (void)state;
-    assert_int_equal(hr_provider_from_headers("k", NULL, NULL), HR_PROVIDER_ANTHROPIC);
-    assert_int_equal(hr_provider_from_headers(NULL, "2023-06-01", NULL), HR_PROVIDER_ANTHROPIC);
-    assert_int_equal(hr_provider_from_headers(NULL, NULL, "Bearer sk-ant-x"), HR_PROVIDER_ANTHROPIC);
-    assert_int_equal(hr_provider_from_headers(NULL, NULL, "Bearer sk-proj-x"), HR_PROVIDER_OPENAI);
-    assert_int_equal(hr_provider_from_headers(NULL, NULL, NULL), HR_PROVIDER_OPENAI);
+    const char *key[] = {"x-api-key", "k", NULL};
+    const char *version[] = {"anthropic-version", "2023-06-01", NULL};
+    const char *ant[] = {"Authorization", "Bearer sk-ant-x", NULL};
+    const char *proj[] = {"Authorization", "Bearer sk-proj-x", NULL};
+    const char *none[] = {NULL};
+    assert_ptr_equal(hr_api_from_headers(pair_header, key), &hr_api_anthropic_messages);
+    assert_ptr_equal(hr_api_from_headers(pair_header, version), &hr_api_anthropic_messages);
+    assert_ptr_equal(hr_api_from_headers(pair_header, ant), &hr_api_anthropic_messages);
+    assert_ptr_equal(hr_api_from_headers(pair_header, proj), &hr_api_openai_chat);
+    assert_ptr_equal(hr_api_from_headers(pair_header, none), &hr_api_openai_chat);
+    /* paths that name their API win over headers */
+    assert_ptr_equal(hr_api_for_path("/v1/messages/count_tokens"), &hr_api_anthropic_messages);
+    assert_ptr_equal(hr_api_for_path("/v1/responses/abc"), &hr_api_openai_responses);
+    assert_ptr_equal(hr_api_for_path("/v1/chat/completions"), &hr_api_openai_chat);
+    assert_null(hr_api_for_path("/v1/models"));
 }
 
 static void usage_from_each_shape(void **state)
@@ -152,22 +172,22 @@ static void include_usage_splice(void **state)
         {"{\"stream_options\":{\"x\":1},\"stream\":true}", "{\"stream_options\":{\"include_usage\":true,\"x\":1},\"stream\":true}"},
         {"{\"stream_options\":null,\"stream\":true}", "{\"stream_options\":{\"include_usage\":true},\"stream\":true}"},
     };
+    int (*edit)(const char *, size_t, hr_buf *) = hr_api_openai_chat.stream_request;
     for (size_t i = 0; i < 4; i++) {
         hr_buf out = HR_BUF_INIT;
-        int changed = 0;
-        assert_int_equal(hr_ensure_include_usage(cases[i].in, strlen(cases[i].in), &out, &changed), 0);
-        assert_int_equal(changed, 1);
+        assert_int_equal(edit(cases[i].in, strlen(cases[i].in), &out), 1);
         assert_string_equal(out.data, cases[i].out);
         hr_buf_free(&out);
     }
     const char *explicit_false = "{\"stream\":true,\"stream_options\":{\"include_usage\":false}}";
     hr_buf out = HR_BUF_INIT;
-    int changed = 1;
-    assert_int_equal(hr_ensure_include_usage(explicit_false, strlen(explicit_false), &out, &changed), 0);
-    assert_int_equal(changed, 0);
+    assert_int_equal(edit(explicit_false, strlen(explicit_false), &out), 0);
     assert_int_equal(out.len, 0);
-    assert_int_equal(hr_ensure_include_usage("{", 1, &out, &changed), -1);
+    assert_int_equal(edit("{", 1, &out), -1);
     hr_buf_free(&out);
+    /* only chat streams need it */
+    assert_null(hr_api_anthropic_messages.stream_request);
+    assert_null(hr_api_openai_responses.stream_request);
 }
 
 int main(void)

@@ -289,7 +289,7 @@ static void configure_from_env(void)
 static void dashboard_is_loopback_only_unless_enabled(void **state)
 {
     (void)state;
-    hr_request req = {"GET", "/dashboard", "", "", 0, "192.0.2.7", 0, "hr-0", "0", HR_PROVIDER_OPENAI, NULL, 0};
+    hr_request req = {"GET", "/dashboard", "", "", 0, "192.0.2.7", 0, "hr-0", "0", &hr_api_openai_chat, NULL, 0};
     hr_response res = HR_RESPONSE_INIT;
     unsetenv("HEADROOM_DASHBOARD_PUBLIC");
     configure_from_env();

@@ -27,7 +27,11 @@ export async function startProxy({ openaiUrl, anthropicUrl, args = [], env = {},
   if (anthropicUrl) argv.push('--anthropic-api-url', anthropicUrl);
   argv.push(...args);
   const proc = spawn(bin, argv, {
-    env: { ...process.env, HEADROOM_LOG_FORMAT: 'text', ...env },
+    // The compression deadline (2 s by default) makes a slow compression fail open; on a
+    // loaded CI machine under ASan a 40K-token request can take longer, and a test about
+    // what compression produced would then see the original. Tests of the deadline itself
+    // pass --compression-deadline-ms, which wins over this variable.
+    env: { ...process.env, HEADROOM_LOG_FORMAT: 'text', HEADROOM_COMPRESSION_DEADLINE_MS: '60000', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

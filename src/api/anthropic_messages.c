@@ -1,0 +1,143 @@
+/* anthropic_messages.c: the Anthropic Messages row (POST /v1/messages; the provider also
+ * owns /v1/messages/count_tokens and is chosen by x-api-key, anthropic-version or an
+ * "sk-ant-" bearer token on paths that name no provider).
+ *
+ * Conversation: "messages" with a top-level "system"; content is a string or blocks. Tool
+ * calls are assistant tool_use blocks (id, name, input object); tool outputs are user
+ * tool_result blocks answering a tool_use_id. Tools: {"name","description","input_schema"}.
+ * Errors: {"type":"error","error":{"type","message"}}; in a stream, "event: error".
+ */
+#include "api/api.h"
+
+#include <string.h>
+
+static int error_json(hr_buf *out, int status, const char *type, const char *code,
+                      const char *msg)
+{
+    (void)status;
+    (void)code; /* Anthropic's shape has no code */
+    int rc = 0;
+    rc |= hr_buf_puts(out, "{\"type\":\"error\",\"error\":{\"type\":");
+    rc |= hr_json_write_string(out, type, strlen(type));
+    rc |= hr_buf_puts(out, ",\"message\":");
+    rc |= hr_json_write_string(out, msg, strlen(msg));
+    rc |= hr_buf_puts(out, "}}");
+    return rc ? -1 : 0;
+}
+
+static int error_event(hr_buf *out, const char *msg)
+{
+    return hr_api_sse_error(out, "error",
+                            "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":%s}}",
+                            msg);
+}
+
+static void walk(const hr_json_doc *d, uint32_t messages, const hr_api_visitor *v)
+{
+    uint32_t i = 0;
+    for (uint32_t m = d->nodes[messages].first_child; m != HR_JSON_NONE;
+         m = d->nodes[m].next, i++) {
+        uint32_t content = hr_json_get(d, m, "content");
+        int user = hr_api_member_is(d, m, "role", "user");
+        if (user && content != HR_JSON_NONE && d->nodes[content].type == HR_JSON_STRING) {
+            v->user_text(v->user, content);
+            continue;
+        }
+        if (content == HR_JSON_NONE || d->nodes[content].type != HR_JSON_ARRAY)
+            continue;
+        for (uint32_t b = d->nodes[content].first_child; b != HR_JSON_NONE;
+             b = d->nodes[b].next) {
+            if (hr_api_member_is(d, b, "type", "tool_use"))
+                v->tool_call(v->user, hr_json_get(d, b, "id"), hr_json_get(d, b, "name"));
+            else if (user && hr_api_member_is(d, b, "type", "text"))
+                v->user_text(v->user, content);
+            else if (hr_api_member_is(d, b, "type", "tool_result"))
+                v->tool_output(v->user, hr_json_get(d, b, "content"), i,
+                               hr_json_get(d, b, "tool_use_id"));
+        }
+    }
+}
+
+static hr_api_image image_part(const hr_json_doc *d, uint32_t part)
+{
+    if (!hr_api_member_is(d, part, "type", "image"))
+        return (hr_api_image){HR_API_IMAGE_NONE, HR_JSON_NONE, HR_JSON_NONE};
+    return (hr_api_image){HR_API_IMAGE_SOURCE, hr_json_get(d, part, "source"), HR_JSON_NONE};
+}
+
+static int tool_definition(hr_buf *out)
+{
+    return hr_buf_puts(out, "{\"name\":\"" HR_API_TOOL_NAME "\",\"description\":\""
+                            HR_API_TOOL_DESCRIPTION "\",\"input_schema\":" HR_API_TOOL_SCHEMA "}");
+}
+
+static uint32_t tool_name(const hr_json_doc *d, uint32_t tool)
+{
+    return d->nodes[tool].type == HR_JSON_OBJECT ? hr_json_get(d, tool, "name") : HR_JSON_NONE;
+}
+
+static int find_calls(const hr_json_doc *d, hr_api_calls *calls)
+{
+    if (!hr_json_string_eq(d, hr_json_get(d, 0, "stop_reason"), "tool_use"))
+        return 0;
+    uint32_t content = hr_json_get(d, 0, "content");
+    if (content == HR_JSON_NONE || d->nodes[content].type != HR_JSON_ARRAY)
+        return 0;
+    for (uint32_t b = d->nodes[content].first_child; b != HR_JSON_NONE; b = d->nodes[b].next) {
+        if (!hr_json_string_eq(d, hr_json_get(d, b, "type"), "tool_use"))
+            continue;
+        if (hr_json_string_eq(d, hr_json_get(d, b, "name"), HR_API_TOOL_NAME)) {
+            if (hr_api_add_call(calls, d, hr_json_get(d, b, "id"), hr_json_get(d, b, "input"), 0) < 0)
+                return 0;
+        } else
+            calls->other++;
+    }
+    return 1;
+}
+
+static int followup_items(const hr_json_doc *resp, const hr_api_calls *calls,
+                          const hr_buf *results, hr_buf *ins)
+{
+    int rc = hr_buf_puts(ins, "{\"role\":\"assistant\",\"content\":");
+    rc |= hr_json_write_raw(ins, resp, hr_json_get(resp, 0, "content"));
+    rc |= hr_buf_puts(ins, "},{\"role\":\"user\",\"content\":[");
+    for (size_t i = 0; i < calls->n; i++)
+        rc |= hr_api_tool_result(ins, i ? ",{\"type\":\"tool_result\",\"tool_use_id\":"
+                                        : "{\"type\":\"tool_result\",\"tool_use_id\":",
+                                 calls->call[i].id, "content", &results[i]);
+    rc |= hr_buf_puts(ins, "]}");
+    return rc ? -1 : 0;
+}
+
+static const hr_api_usage_field USAGE[] = {
+    {"input_tokens", offsetof(hr_api_usage, input)},
+    {"output_tokens", offsetof(hr_api_usage, output)},
+    {"cache_read_input_tokens", offsetof(hr_api_usage, cache_read)},
+    {"cache_creation_input_tokens", offsetof(hr_api_usage, cache_creation)},
+    {NULL, 0}};
+
+static const char *const AUTH_HEADERS[] = {"x-api-key", "anthropic-version", NULL};
+
+const hr_api hr_api_anthropic_messages = {
+    .name = "anthropic",
+    .label = "messages",
+    .provider = "anthropic",
+    .method = "POST",
+    .path = "/v1/messages",
+    .owns_prefix = "/v1/messages",
+    .auth_headers = AUTH_HEADERS,
+    .bearer_prefix = "sk-ant-",
+    .error_json = error_json,
+    .error_event = error_event,
+    .overloaded_type = "overloaded_error",
+    .too_large_type = "request_too_large",
+    .conversation_key = "messages",
+    .system_key = "system",
+    .walk = walk,
+    .image_part = image_part,
+    .tool_definition = tool_definition,
+    .tool_name = tool_name,
+    .find_calls = find_calls,
+    .followup_items = followup_items,
+    .usage_fields = USAGE,
+};

@@ -1,0 +1,227 @@
+/* api.c: the registry of API rows (see api.h) and the lookups every caller uses to find a
+ * row: by route, by path, by auth headers, by name, or by guessing from a body. Also the
+ * few helpers several rows share (reading a headroom_retrieve call's arguments, user text,
+ * SSE error events), so no row file repeats them.
+ */
+#include "api/api.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* The registry: one line per API. Order is the auth-header precedence (api.h). */
+static const hr_api *const REGISTRY[] = {
+    &hr_api_openai_chat,
+    &hr_api_anthropic_messages,
+    &hr_api_openai_responses,
+};
+
+#define N_REGISTRY (sizeof REGISTRY / sizeof REGISTRY[0])
+
+const hr_api *const *hr_api_all(size_t *n_out)
+{
+    *n_out = N_REGISTRY;
+    return REGISTRY;
+}
+
+const hr_api *hr_api_default(void) { return &hr_api_openai_chat; }
+
+static int route_matches(const hr_api *a, const char *method, const char *path)
+{
+    if (a->match)
+        return a->match(method, path);
+    return a->path && !strcmp(a->method, method) && !strcmp(a->path, path);
+}
+
+const hr_api *hr_api_for_route(const char *method, const char *path)
+{
+    for (size_t i = 0; i < N_REGISTRY; i++)
+        if (route_matches(REGISTRY[i], method, path))
+            return REGISTRY[i];
+    return NULL;
+}
+
+const hr_api *hr_api_for_path(const char *path)
+{
+    for (size_t i = 0; i < N_REGISTRY; i++) {
+        const hr_api *a = REGISTRY[i];
+        const char *pre = a->owns_prefix;
+        if ((a->path && !strcmp(a->path, path)) || (a->match && a->match("POST", path)) ||
+            (pre && !strncmp(path, pre, strlen(pre))))
+            return a;
+    }
+    return NULL;
+}
+
+static int claims_headers(const hr_api *a, hr_api_header_fn header, void *user)
+{
+    for (const char *const *h = a->auth_headers; h && *h; h++)
+        if (header(user, *h))
+            return 1;
+    if (!a->bearer_prefix)
+        return 0;
+    const char *auth = header(user, "authorization");
+    size_t n = strlen(a->bearer_prefix);
+    return auth && !strncasecmp(auth, "Bearer ", 7) && !strncasecmp(auth + 7, a->bearer_prefix, n);
+}
+
+const hr_api *hr_api_from_headers(hr_api_header_fn header, void *user)
+{
+    for (size_t i = 0; i < N_REGISTRY; i++)
+        if (claims_headers(REGISTRY[i], header, user))
+            return REGISTRY[i];
+    return hr_api_default();
+}
+
+const hr_api *hr_api_by_name(const char *name)
+{
+    for (size_t i = 0; i < N_REGISTRY; i++)
+        if (!strcmp(REGISTRY[i]->name, name))
+            return REGISTRY[i];
+    return NULL;
+}
+
+/* ---- guessing ------------------------------------------------------------------------------ */
+
+static int is_type(const hr_json_doc *d, uint32_t n, hr_json_type t)
+{
+    return n != HR_JSON_NONE && d->nodes[n].type == t;
+}
+
+static int has_anthropic_block(const hr_json_doc *d, uint32_t messages)
+{
+    for (uint32_t m = d->nodes[messages].first_child; m != HR_JSON_NONE; m = d->nodes[m].next) {
+        uint32_t content = hr_json_get(d, m, "content");
+        if (!is_type(d, content, HR_JSON_ARRAY))
+            continue;
+        for (uint32_t b = d->nodes[content].first_child; b != HR_JSON_NONE; b = d->nodes[b].next)
+            if (hr_api_member_is(d, b, "type", "tool_use") ||
+                hr_api_member_is(d, b, "type", "tool_result") ||
+                hr_api_member_is(d, b, "type", "thinking"))
+                return 1;
+    }
+    return 0;
+}
+
+const hr_api *hr_api_guess(const hr_json_doc *d)
+{
+    if (!d->n || d->nodes[0].type != HR_JSON_OBJECT)
+        return &hr_api_openai_chat;
+    uint32_t messages = hr_json_get(d, 0, "messages");
+    if (!is_type(d, messages, HR_JSON_ARRAY))
+        return hr_json_get(d, 0, "input") != HR_JSON_NONE ? &hr_api_openai_responses
+                                                         : &hr_api_openai_chat;
+    if (hr_json_get(d, 0, "system") != HR_JSON_NONE || has_anthropic_block(d, messages))
+        return &hr_api_anthropic_messages;
+    return &hr_api_openai_chat;
+}
+
+/* ---- shared helpers ------------------------------------------------------------------------ */
+
+int hr_api_member_is(const hr_json_doc *d, uint32_t obj, const char *key, const char *value)
+{
+    return obj != HR_JSON_NONE && d->nodes[obj].type == HR_JSON_OBJECT &&
+           hr_json_string_eq(d, hr_json_get(d, obj, key), value);
+}
+
+int hr_api_has_user_text(const hr_json_doc *d, uint32_t content)
+{
+    if (is_type(d, content, HR_JSON_STRING))
+        return d->nodes[content].end - d->nodes[content].start > 2;
+    if (!is_type(d, content, HR_JSON_ARRAY))
+        return 0;
+    for (uint32_t p = d->nodes[content].first_child; p != HR_JSON_NONE; p = d->nodes[p].next)
+        if (hr_api_member_is(d, p, "type", "text") || hr_api_member_is(d, p, "type", "input_text"))
+            return 1;
+    return 0;
+}
+
+static const hr_json_limits LIMITS = HR_JSON_LIMITS_DEFAULT;
+
+/* Copies a string node into a fixed buffer; 0 ok, -1 not a string or too long. */
+static int copy_string(const hr_json_doc *d, uint32_t n, char *out, size_t cap)
+{
+    if (n == HR_JSON_NONE || d->nodes[n].type != HR_JSON_STRING)
+        return -1;
+    hr_buf b = HR_BUF_INIT;
+    int rc = hr_json_string(d, n, &b);
+    if (rc == 0 && b.len < cap) {
+        memcpy(out, b.data ? b.data : "", b.len);
+        out[b.len] = '\0';
+    } else
+        rc = -1;
+    hr_buf_free(&b);
+    return rc;
+}
+
+/* {hash, query?} from an arguments object node. */
+static int read_args_object(const hr_json_doc *d, uint32_t obj, hr_api_call *c)
+{
+    if (obj == HR_JSON_NONE || d->nodes[obj].type != HR_JSON_OBJECT)
+        return -1;
+    if (copy_string(d, hr_json_get(d, obj, "hash"), c->hash, sizeof c->hash) < 0)
+        return -1;
+    uint32_t q = hr_json_get(d, obj, "query");
+    if (q != HR_JSON_NONE && d->nodes[q].type != HR_JSON_NULL &&
+        copy_string(d, q, c->query, sizeof c->query) < 0)
+        return -1;
+    return 0;
+}
+
+/* OpenAI-style arguments: a string holding a JSON object. */
+static int read_args_string(const hr_json_doc *d, uint32_t s, hr_api_call *c)
+{
+    hr_buf text = HR_BUF_INIT;
+    int rc = -1;
+    if (s != HR_JSON_NONE && hr_json_string(d, s, &text) == 0) {
+        hr_json_doc inner = {0};
+        hr_json_error err;
+        if (hr_json_parse(&inner, text.data ? text.data : "", text.len, &LIMITS, &err) == 0) {
+            rc = read_args_object(&inner, 0, c);
+            hr_json_doc_free(&inner);
+        }
+    }
+    hr_buf_free(&text);
+    return rc;
+}
+
+int hr_api_add_call(hr_api_calls *calls, const hr_json_doc *d, uint32_t id, uint32_t args,
+                    int args_are_string)
+{
+    if (calls->n == HR_API_MAX_CALLS)
+        return -1;
+    hr_api_call *c = &calls->call[calls->n];
+    memset(c, 0, sizeof *c);
+    if (copy_string(d, id, c->id, sizeof c->id) < 0)
+        return -1; /* without an id the result cannot be matched to the call */
+    c->args_ok = (args_are_string ? read_args_string(d, args, c) : read_args_object(d, args, c)) == 0;
+    calls->n++;
+    return 0;
+}
+
+int hr_api_sse_error(hr_buf *out, const char *event, const char *fmt, const char *msg)
+{
+    hr_buf m = HR_BUF_INIT;
+    int rc = hr_json_write_string(&m, msg, strlen(msg));
+    if (rc == 0 && event)
+        rc = hr_buf_printf(out, "event: %s\n", event);
+    if (rc == 0)
+        rc = hr_buf_puts(out, "data: ");
+    if (rc == 0)
+        rc = hr_buf_printf(out, fmt, m.data);
+    if (rc == 0)
+        rc = hr_buf_puts(out, "\n\n");
+    hr_buf_free(&m);
+    return rc ? -1 : 0;
+}
+
+int hr_api_tool_result(hr_buf *out, const char *open, const char *id, const char *key,
+                       const hr_buf *result)
+{
+    int rc = hr_buf_puts(out, open);
+    rc |= hr_json_write_string(out, id, strlen(id));
+    rc |= hr_buf_printf(out, ",\"%s\":", key);
+    rc |= hr_json_write_string(out, result->data ? result->data : "", result->len);
+    rc |= hr_buf_putc(out, '}');
+    return rc ? -1 : 0;
+}

@@ -1,0 +1,230 @@
+/* api.h: one row per API shape (OpenAI chat, Anthropic Messages, OpenAI Responses, ...),
+ * the way curl describes each protocol with one scheme row and one table of hooks. Everything
+ * that differs between the APIs a client may speak lives in that API's row and its file
+ * (src/api/<name>.c): the path it is served on, its provider (upstream and error shape), the
+ * auth headers that name the provider on paths that do not, where the conversation and its
+ * tool outputs live, how the headroom_retrieve tool is offered and its calls answered, how
+ * usage is reported, and its error shapes. The proxy, the pipeline and CCR never ask "which
+ * API?": they take a `const hr_api *` and call its hooks.
+ *
+ * Layering: src/api depends on json and sys only, so ccr, compress and proxy can all use
+ * the rows (the include graph stays acyclic). What needs more than JSON (the CCR store, the
+ * compressors, the proxy config) stays in its subsystem and is reached from there.
+ *
+ * ADDING AN API (the checklist; also in docs/design.md):
+ *   1. Write src/api/<name>.c defining `const hr_api hr_api_<name> = {...};` with the
+ *      designated initialisers below (copy the closest existing file). Hooks marked
+ *      "optional" may stay NULL: the feature is then off for that API (e.g. no
+ *      tool_definition: the proxy never offers headroom_retrieve on it; no walk: nothing
+ *      in it is compressed, the body is forwarded as sent).
+ *   2. Declare it below (`extern const hr_api hr_api_<name>;`) and add `&hr_api_<name>` to
+ *      the registry in src/api/api.c. Order matters only for hr_api_from_headers (first
+ *      row whose auth headers are present wins).
+ *   3. A new provider (not openai / anthropic) also needs its upstream base URL setting and
+ *      its line in src/proxy/forward.c's upstream_base table.
+ *   4. Tests: tests/unit/test_api_rows.c checks every registered row for the invariants
+ *      (names unique, error JSON parses, the tool definition parses, ...) automatically;
+ *      add the API's own request/response examples there and a node test with its SDK.
+ *
+ * Ownership: rows are static and immutable; hooks borrow their arguments for the call and
+ * write only into the hr_buf / structs they are given. All hooks are pure functions of
+ * their input (no I/O, no globals), so outputs are deterministic.
+ */
+#ifndef HR_API_API_H
+#define HR_API_API_H
+
+#include "json/json.h"
+#include "sys/buf.h"
+#include "sys/hash.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HR_API_TOOL_NAME "headroom_retrieve"
+
+/* ---- what the hooks exchange ------------------------------------------------------------ */
+
+#define HR_API_MAX_CALLS 16
+
+/* One headroom_retrieve call found in a model's turn. */
+typedef struct hr_api_call {
+    char id[128];   /* tool_call id / tool_use id / call_id */
+    char hash[HR_CONTENT_HASH_HEX + 8]; /* as given by the model (validated later) */
+    char query[512];
+    int args_ok;    /* the arguments parsed as {hash: string, query?: string} */
+} hr_api_call;
+
+typedef struct hr_api_calls {
+    size_t n;            /* headroom_retrieve calls found */
+    size_t other;        /* calls of any other tool */
+    hr_api_call call[HR_API_MAX_CALLS];
+} hr_api_calls;
+
+/* Token usage summed over rounds (CCR) or read from one answer. */
+typedef struct hr_api_usage {
+    long long input, output, total;          /* total only where the API reports one */
+    long long cache_read, cache_creation;    /* Anthropic */
+} hr_api_usage;
+
+/* One usage number of a response's "usage" object: its key and where it goes. */
+typedef struct hr_api_usage_field {
+    const char *key;
+    size_t offset; /* into hr_api_usage */
+} hr_api_usage_field;
+
+/* What a request's conversation walk reports (compress/policy.c is the visitor). Node
+ * indices are into the parsed request; HR_JSON_NONE when absent. */
+typedef struct hr_api_visitor {
+    void *user;
+    /* a tool call made by the model earlier in the conversation (id and name nodes) */
+    void (*tool_call)(void *user, uint32_t id, uint32_t name);
+    /* a tool output: its content node (a string, or an array of text parts), the index of
+     * the message / input item holding it, and the id of the call it answers */
+    void (*tool_output)(void *user, uint32_t content, uint32_t message, uint32_t call_id);
+    /* a user-typed message's content (the latest one before a tool output is its query) */
+    void (*user_text)(void *user, uint32_t content);
+    /* a system / developer message's content (in the conversation itself) */
+    void (*system)(void *user, uint32_t content);
+} hr_api_visitor;
+
+/* An image content part, as images.c edits it. */
+typedef enum {
+    HR_API_IMAGE_NONE = 0,
+    HR_API_IMAGE_URL,    /* OpenAI: holder is the object that gets "detail", url its URL */
+    HR_API_IMAGE_SOURCE, /* Anthropic: holder is the "source" object (base64 data) */
+} hr_api_image_kind;
+
+typedef struct hr_api_image {
+    hr_api_image_kind kind;
+    uint32_t holder;
+    uint32_t url;
+} hr_api_image;
+
+/* Header lookup the proxy gives hooks that read request headers: value or NULL. */
+typedef const char *(*hr_api_header_fn)(void *user, const char *name);
+
+/* ---- the row ---------------------------------------------------------------------------- */
+
+typedef struct hr_api {
+    /* identity */
+    const char *name;      /* "openai", "anthropic", "responses": `headroom compress --shape` */
+    const char *label;     /* route label in logs and metrics: "chat_completions", ... */
+    const char *provider;  /* "openai", "anthropic": upstream base URL and log field */
+
+    /* routing: the compressible route. match (optional) decides instead of method + path
+     * when the path carries parameters (e.g. /v1beta/models/{model}:generateContent). */
+    const char *method;
+    const char *path;
+    int (*match)(const char *method, const char *path);
+    /* Other paths under this prefix are this provider's too (their errors take its shape),
+     * e.g. "/v1/messages" also claims /v1/messages/count_tokens. NULL: none. */
+    const char *owns_prefix;
+
+    /* auth: on paths no row claims, the provider is the first row's whose auth header is
+     * present (NULL-terminated names) or whose "Authorization: Bearer" value starts with
+     * bearer_prefix. Both NULL: never chosen from headers (hr_api_default is the fallback). */
+    const char *const *auth_headers;
+    const char *bearer_prefix;
+    /* optional: the upstream URL when it is not the configured base + the request target
+     * (per-request deployments). Must not let the client choose scheme, host or port. */
+    int (*upstream_url)(const char *base, const char *target, hr_api_header_fn header,
+                        void *user, hr_buf *out);
+
+    /* errors */
+    /* Appends a JSON error body of this API's shape. type is the generic kind
+     * ("invalid_request_error", "api_error", "not_found_error", "timeout_error", ...), code
+     * a machine-readable detail or NULL, status the HTTP status it goes with. 0 / -1. */
+    int (*error_json)(hr_buf *out, int status, const char *type, const char *code,
+                      const char *msg);
+    /* Appends the SSE event that ends a stream of this API in an error (msg unescaped). */
+    int (*error_event)(hr_buf *out, const char *msg);
+    const char *overloaded_type; /* error type of a 503 for memory ("overloaded_error") */
+    const char *too_large_type;  /* error type of a 413 */
+
+    /* the request: where the conversation lives */
+    const char *conversation_key; /* "messages" / "input": the list tool results go into */
+    const char *system_key;       /* top-level system prompt member, or NULL */
+    int conversation_may_be_string; /* "input":"text" is a one-message conversation */
+    /* optional: walks the conversation list (conversation_key's array) reporting tool
+     * calls, tool outputs, user text and system messages in order. */
+    void (*walk)(const hr_json_doc *d, uint32_t list, const hr_api_visitor *v);
+    /* optional: classifies a content part as an image (kind NONE when it is not one). */
+    hr_api_image (*image_part)(const hr_json_doc *d, uint32_t part);
+    /* optional: the edit a streamed request needs to report usage (OpenAI chat:
+     * stream_options.include_usage). 1 out holds the new body, 0 nothing to do, -1 bad. */
+    int (*stream_request)(const char *body, size_t len, hr_buf *out);
+
+    /* the model's way back (CCR): all optional together (tool_definition NULL = off) */
+    int (*tool_definition)(hr_buf *out);  /* headroom_retrieve in this API's tools format */
+    uint32_t (*tool_name)(const hr_json_doc *d, uint32_t tool); /* a tools[] element's name */
+    /* 1 when offering a tool would change the request's meaning (e.g. legacy functions) */
+    int (*tool_offer_blocked)(const hr_json_doc *d);
+    /* Reads a buffered response's final turn: 1 when it ends in tool calls (calls filled:
+     * ours in call[], others counted), 0 not a tool-call ending. */
+    int (*find_calls)(const hr_json_doc *resp, hr_api_calls *calls);
+    /* Appends the model's turn (from resp) and one tool result per call (results[i]) as
+     * conversation items, comma-separated, without the enclosing brackets. */
+    int (*followup_items)(const hr_json_doc *resp, const hr_api_calls *calls,
+                          const hr_buf *results, hr_buf *out);
+    const hr_api_usage_field *usage_fields; /* the response's "usage" numbers; {NULL} ends */
+} hr_api;
+
+/* ---- the registry ----------------------------------------------------------------------- */
+
+extern const hr_api hr_api_openai_chat;
+extern const hr_api hr_api_anthropic_messages;
+extern const hr_api hr_api_openai_responses;
+
+/* Every registered row, in registry order; n_out receives the count. */
+const hr_api *const *hr_api_all(size_t *n_out);
+/* The fallback when nothing names a provider (OpenAI chat, as the original does). */
+const hr_api *hr_api_default(void);
+
+/* The row whose compressible route is method + path, or NULL (passthrough). */
+const hr_api *hr_api_for_route(const char *method, const char *path);
+/* The row that owns path (its route or its owns_prefix), or NULL. */
+const hr_api *hr_api_for_path(const char *path);
+/* The row chosen from the auth headers (see auth_headers above); hr_api_default() when no
+ * row's headers are present. */
+const hr_api *hr_api_from_headers(hr_api_header_fn header, void *user);
+/* The row named name (hr_api.name), or NULL. */
+const hr_api *hr_api_by_name(const char *name);
+/* The API of a body that comes without a route (CLI, POST /v1/compress): "input" without
+ * "messages" is Responses; a top-level "system", or any tool_use, tool_result or thinking
+ * block is Anthropic; anything else OpenAI chat. */
+const hr_api *hr_api_guess(const hr_json_doc *d);
+
+/* ---- helpers shared by the rows (api.c) --------------------------------------------------- */
+
+/* Adds a headroom_retrieve call: id node, arguments node (an object, or when
+ * args_are_string a string holding one). -1 when full or the id is not a string. */
+int hr_api_add_call(hr_api_calls *calls, const hr_json_doc *d, uint32_t id, uint32_t args,
+                    int args_are_string);
+/* 1 when a message content (a string, or parts with type text/input_text) has user text. */
+int hr_api_has_user_text(const hr_json_doc *d, uint32_t content);
+/* 1 when node is an object member key == value (string). */
+int hr_api_member_is(const hr_json_doc *d, uint32_t obj, const char *key, const char *value);
+/* Appends "data: <json>\n\n" (with "event: name\n" first when name is not NULL) where
+ * json is fmt with %s replaced by msg as a JSON string. Helper for error_event hooks. */
+int hr_api_sse_error(hr_buf *out, const char *event, const char *fmt, const char *msg);
+/* Appends `open` + id as a JSON string + `,"<key>":` + result as a JSON string + `}`: one
+ * tool result item of a follow-up (open is e.g. `{"role":"tool","tool_call_id":`). */
+int hr_api_tool_result(hr_buf *out, const char *open, const char *id, const char *key,
+                       const hr_buf *result);
+/* The OpenAI error body {"error":{"message","type","code"}} (openai_chat.c), shared by the
+ * provider's rows. */
+int hr_api_openai_error_json(hr_buf *out, int status, const char *type, const char *code,
+                             const char *msg);
+/* The tool description and JSON schema shared by every API's tool_definition. */
+#define HR_API_TOOL_DESCRIPTION                                                            \
+    "Retrieve original content that was compressed to save context. Compressed content "   \
+    "ends with a marker like [100 items compressed to 12. Retrieve more: hash=abc...]. "   \
+    "Call this with that hash to get the full original, or add a query to get only the " \
+    "most relevant items or lines."
+#define HR_API_TOOL_SCHEMA                                                                 \
+    "{\"type\":\"object\",\"properties\":{\"hash\":{\"type\":\"string\",\"description\":" \
+    "\"the 24 hex characters after hash= in the marker\"},\"query\":{\"type\":\"string\"," \
+    "\"description\":\"optional: what to look for; returns only matching items\"}},"       \
+    "\"required\":[\"hash\"]}"
+
+#endif

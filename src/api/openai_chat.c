@@ -1,0 +1,190 @@
+/* openai_chat.c: the OpenAI Chat Completions row (POST /v1/chat/completions).
+ *
+ * Conversation: "messages"; tool calls are assistant messages' tool_calls[] (id,
+ * function.name, function.arguments as a JSON string); tool outputs are role "tool"
+ * messages answering a tool_call_id. Tools: {"type":"function","function":{...}}; the legacy
+ * "functions" array cannot be combined with "tools", so no tool is offered beside it.
+ * Streams report usage only with stream_options.include_usage, which the proxy adds.
+ * Errors: {"error":{"message","type","code"}}; in a stream, a data-only error chunk (chat
+ * clients reject named events).
+ */
+#include "api/api.h"
+
+#include <stdio.h>
+#include <string.h>
+
+
+int hr_api_openai_error_json(hr_buf *out, int status, const char *type, const char *code,
+                             const char *msg)
+{
+    (void)status;
+    int rc = 0;
+    rc |= hr_buf_puts(out, "{\"error\":{\"message\":");
+    rc |= hr_json_write_string(out, msg, strlen(msg));
+    rc |= hr_buf_puts(out, ",\"type\":");
+    rc |= hr_json_write_string(out, type, strlen(type));
+    rc |= hr_buf_puts(out, ",\"code\":");
+    if (code)
+        rc |= hr_json_write_string(out, code, strlen(code));
+    else
+        rc |= hr_buf_puts(out, "null");
+    rc |= hr_buf_puts(out, "}}");
+    return rc ? -1 : 0;
+}
+
+static int error_event(hr_buf *out, const char *msg)
+{
+    return hr_api_sse_error(out, NULL,
+                            "{\"error\":{\"message\":%s,\"type\":\"api_error\","
+                            "\"code\":\"upstream_error\"}}",
+                            msg);
+}
+
+static void walk(const hr_json_doc *d, uint32_t messages, const hr_api_visitor *v)
+{
+    uint32_t i = 0;
+    for (uint32_t m = d->nodes[messages].first_child; m != HR_JSON_NONE;
+         m = d->nodes[m].next, i++) {
+        uint32_t content = hr_json_get(d, m, "content");
+        if (hr_api_member_is(d, m, "role", "system") || hr_api_member_is(d, m, "role", "developer"))
+            v->system(v->user, content);
+        else if (hr_api_member_is(d, m, "role", "user") && hr_api_has_user_text(d, content))
+            v->user_text(v->user, content);
+        else if (hr_api_member_is(d, m, "role", "assistant")) {
+            uint32_t calls = hr_json_get(d, m, "tool_calls");
+            if (calls != HR_JSON_NONE && d->nodes[calls].type == HR_JSON_ARRAY)
+                for (uint32_t t = d->nodes[calls].first_child; t != HR_JSON_NONE;
+                     t = d->nodes[t].next)
+                    v->tool_call(v->user, hr_json_get(d, t, "id"),
+                                 hr_json_get(d, hr_json_get(d, t, "function"), "name"));
+        } else if (hr_api_member_is(d, m, "role", "tool")) {
+            v->tool_output(v->user, content, i, hr_json_get(d, m, "tool_call_id"));
+        }
+    }
+}
+
+static hr_api_image image_part(const hr_json_doc *d, uint32_t part)
+{
+    if (!hr_api_member_is(d, part, "type", "image_url"))
+        return (hr_api_image){HR_API_IMAGE_NONE, HR_JSON_NONE, HR_JSON_NONE};
+    uint32_t iu = hr_json_get(d, part, "image_url");
+    return (hr_api_image){HR_API_IMAGE_URL, iu,
+                          iu != HR_JSON_NONE ? hr_json_get(d, iu, "url") : HR_JSON_NONE};
+}
+
+/* Adds stream_options.include_usage:true unless the client said (an explicit false is
+ * respected). Every other byte stays as it was. */
+static int stream_request(const char *body, size_t len, hr_buf *out)
+{
+    hr_json_doc d;
+    hr_json_error err;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    if (hr_json_parse(&d, body, len, &lim, &err) != 0)
+        return -1;
+    const hr_json_node *root = hr_json_at(&d, 0);
+    hr_json_edit edit = {0};
+    char text[64];
+    uint32_t so = hr_json_get(&d, 0, "stream_options");
+    const hr_json_node *son = hr_json_at(&d, so);
+    if (!son) {
+        snprintf(text, sizeof text, "\"stream_options\":{\"include_usage\":true}%s",
+                 root->count ? "," : "");
+        edit = (hr_json_edit){root->start + 1, root->start + 1, text, strlen(text)};
+    } else if (son->type != HR_JSON_OBJECT) {
+        snprintf(text, sizeof text, "{\"include_usage\":true}");
+        edit = (hr_json_edit){son->start, son->end, text, strlen(text)};
+    } else if (hr_json_get(&d, so, "include_usage") == HR_JSON_NONE) {
+        snprintf(text, sizeof text, "\"include_usage\":true%s", son->count ? "," : "");
+        edit = (hr_json_edit){son->start + 1, son->start + 1, text, strlen(text)};
+    }
+    int rc = 0;
+    if (edit.data)
+        rc = hr_json_splice(body, len, &edit, 1, out) == 0 ? 1 : -1;
+    hr_json_doc_free(&d);
+    return rc;
+}
+
+static int tool_definition(hr_buf *out)
+{
+    return hr_buf_puts(out, "{\"type\":\"function\",\"function\":{\"name\":\"" HR_API_TOOL_NAME
+                            "\",\"description\":\"" HR_API_TOOL_DESCRIPTION
+                            "\",\"parameters\":" HR_API_TOOL_SCHEMA "}}");
+}
+
+static uint32_t tool_name(const hr_json_doc *d, uint32_t tool)
+{
+    if (d->nodes[tool].type != HR_JSON_OBJECT)
+        return HR_JSON_NONE;
+    uint32_t fn = hr_json_get(d, tool, "function");
+    return fn == HR_JSON_NONE ? HR_JSON_NONE : hr_json_get(d, fn, "name");
+}
+
+/* OpenAI rejects a request with both `functions` and `tools`. */
+static int tool_offer_blocked(const hr_json_doc *d)
+{
+    return hr_json_get(d, 0, "functions") != HR_JSON_NONE;
+}
+
+static int find_calls(const hr_json_doc *d, hr_api_calls *calls)
+{
+    uint32_t choice = hr_json_index(d, hr_json_get(d, 0, "choices"), 0);
+    if (choice == HR_JSON_NONE || hr_json_index(d, hr_json_get(d, 0, "choices"), 1) != HR_JSON_NONE)
+        return 0; /* n > 1 choices: leave it to the client */
+    uint32_t msg = hr_json_get(d, choice, "message");
+    uint32_t tcs = msg != HR_JSON_NONE ? hr_json_get(d, msg, "tool_calls") : HR_JSON_NONE;
+    if (tcs == HR_JSON_NONE || d->nodes[tcs].type != HR_JSON_ARRAY)
+        return 0;
+    for (uint32_t t = d->nodes[tcs].first_child; t != HR_JSON_NONE; t = d->nodes[t].next) {
+        uint32_t fn = hr_json_get(d, t, "function");
+        if (fn != HR_JSON_NONE && hr_json_string_eq(d, hr_json_get(d, fn, "name"), HR_API_TOOL_NAME)) {
+            if (hr_api_add_call(calls, d, hr_json_get(d, t, "id"), hr_json_get(d, fn, "arguments"), 1) < 0)
+                return 0;
+        } else
+            calls->other++;
+    }
+    return 1;
+}
+
+static int followup_items(const hr_json_doc *resp, const hr_api_calls *calls,
+                          const hr_buf *results, hr_buf *ins)
+{
+    uint32_t msg = hr_json_get(resp, hr_json_index(resp, hr_json_get(resp, 0, "choices"), 0), "message");
+    uint32_t content = hr_json_get(resp, msg, "content");
+    int rc = hr_buf_puts(ins, "{\"role\":\"assistant\",\"content\":");
+    rc |= content != HR_JSON_NONE ? hr_json_write_raw(ins, resp, content) : hr_buf_puts(ins, "null");
+    rc |= hr_buf_puts(ins, ",\"tool_calls\":");
+    rc |= hr_json_write_raw(ins, resp, hr_json_get(resp, msg, "tool_calls"));
+    rc |= hr_buf_putc(ins, '}');
+    for (size_t i = 0; i < calls->n; i++)
+        rc |= hr_api_tool_result(ins, ",{\"role\":\"tool\",\"tool_call_id\":", calls->call[i].id,
+                                 "content", &results[i]);
+    return rc ? -1 : 0;
+}
+
+static const hr_api_usage_field USAGE[] = {
+    {"prompt_tokens", offsetof(hr_api_usage, input)},
+    {"completion_tokens", offsetof(hr_api_usage, output)},
+    {"total_tokens", offsetof(hr_api_usage, total)},
+    {NULL, 0}};
+
+const hr_api hr_api_openai_chat = {
+    .name = "openai",
+    .label = "chat_completions",
+    .provider = "openai",
+    .method = "POST",
+    .path = "/v1/chat/completions",
+    .error_json = hr_api_openai_error_json,
+    .error_event = error_event,
+    .overloaded_type = "server_error",
+    .too_large_type = "invalid_request_error",
+    .conversation_key = "messages",
+    .walk = walk,
+    .image_part = image_part,
+    .stream_request = stream_request,
+    .tool_definition = tool_definition,
+    .tool_name = tool_name,
+    .tool_offer_blocked = tool_offer_blocked,
+    .find_calls = find_calls,
+    .followup_items = followup_items,
+    .usage_fields = USAGE,
+};

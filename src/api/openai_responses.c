@@ -1,0 +1,132 @@
+/* openai_responses.c: the OpenAI Responses row (POST /v1/responses; the provider also owns
+ * /v1/responses/...).
+ *
+ * Conversation: "input" (a string is a one-message conversation) with top-level
+ * "instructions"; items are messages or typed items. Tool calls are function_call /
+ * custom_tool_call items (call_id, name); tool outputs are *_output items answering a
+ * call_id. Tools: {"type":"function","name",...}. Usage: input_tokens / output_tokens /
+ * total_tokens. Errors: the OpenAI body; in a stream, "event: error" with a flat object.
+ */
+#include "api/api.h"
+
+#include <string.h>
+
+
+static int error_event(hr_buf *out, const char *msg)
+{
+    return hr_api_sse_error(out, "error",
+                            "{\"type\":\"error\",\"code\":\"upstream_error\",\"message\":%s,"
+                            "\"param\":null}",
+                            msg);
+}
+
+static void walk(const hr_json_doc *d, uint32_t input, const hr_api_visitor *v)
+{
+    uint32_t i = 0;
+    for (uint32_t it = d->nodes[input].first_child; it != HR_JSON_NONE;
+         it = d->nodes[it].next, i++) {
+        if (hr_api_member_is(d, it, "type", "function_call") ||
+            hr_api_member_is(d, it, "type", "custom_tool_call"))
+            v->tool_call(v->user, hr_json_get(d, it, "call_id"), hr_json_get(d, it, "name"));
+        else if (hr_api_member_is(d, it, "type", "function_call_output") ||
+                 hr_api_member_is(d, it, "type", "custom_tool_call_output"))
+            v->tool_output(v->user, hr_json_get(d, it, "output"), i, hr_json_get(d, it, "call_id"));
+        else if (hr_api_member_is(d, it, "role", "user") &&
+                 hr_api_has_user_text(d, hr_json_get(d, it, "content")))
+            v->user_text(v->user, hr_json_get(d, it, "content"));
+        else if (hr_api_member_is(d, it, "role", "system") ||
+                 hr_api_member_is(d, it, "role", "developer"))
+            v->system(v->user, hr_json_get(d, it, "content"));
+    }
+}
+
+static hr_api_image image_part(const hr_json_doc *d, uint32_t part)
+{
+    if (!hr_api_member_is(d, part, "type", "input_image"))
+        return (hr_api_image){HR_API_IMAGE_NONE, HR_JSON_NONE, HR_JSON_NONE};
+    return (hr_api_image){HR_API_IMAGE_URL, part, hr_json_get(d, part, "image_url")};
+}
+
+static int tool_definition(hr_buf *out)
+{
+    return hr_buf_puts(out, "{\"type\":\"function\",\"name\":\"" HR_API_TOOL_NAME
+                            "\",\"description\":\"" HR_API_TOOL_DESCRIPTION "\",\"parameters\":"
+                            HR_API_TOOL_SCHEMA ",\"strict\":false}");
+}
+
+static uint32_t tool_name(const hr_json_doc *d, uint32_t tool)
+{
+    return d->nodes[tool].type == HR_JSON_OBJECT ? hr_json_get(d, tool, "name") : HR_JSON_NONE;
+}
+
+static int find_calls(const hr_json_doc *d, hr_api_calls *calls)
+{
+    uint32_t output = hr_json_get(d, 0, "output");
+    if (output == HR_JSON_NONE || d->nodes[output].type != HR_JSON_ARRAY)
+        return 0;
+    for (uint32_t it = d->nodes[output].first_child; it != HR_JSON_NONE; it = d->nodes[it].next) {
+        if (!hr_json_string_eq(d, hr_json_get(d, it, "type"), "function_call")) {
+            if (!hr_json_string_eq(d, hr_json_get(d, it, "type"), "reasoning") &&
+                !hr_json_string_eq(d, hr_json_get(d, it, "type"), "message"))
+                calls->other++; /* built-in tools (web search, ...) end the turn too */
+            continue;
+        }
+        if (hr_json_string_eq(d, hr_json_get(d, it, "name"), HR_API_TOOL_NAME)) {
+            if (hr_api_add_call(calls, d, hr_json_get(d, it, "call_id"), hr_json_get(d, it, "arguments"), 1) < 0)
+                return 0;
+        } else
+            calls->other++;
+    }
+    return 1;
+}
+
+/* The response's output items as they are (reasoning, message, function_call), then one
+ * function_call_output per call. */
+static int followup_items(const hr_json_doc *resp, const hr_api_calls *calls,
+                          const hr_buf *results, hr_buf *ins)
+{
+    int rc = 0, first = 1;
+    uint32_t output = hr_json_get(resp, 0, "output");
+    for (uint32_t it = resp->nodes[output].first_child; it != HR_JSON_NONE; it = resp->nodes[it].next) {
+        if (!first)
+            rc |= hr_buf_putc(ins, ',');
+        rc |= hr_json_write_raw(ins, resp, it);
+        first = 0;
+    }
+    for (size_t i = 0; i < calls->n; i++) {
+        rc |= hr_api_tool_result(ins, first ? "{\"type\":\"function_call_output\",\"call_id\":"
+                                            : ",{\"type\":\"function_call_output\",\"call_id\":",
+                                 calls->call[i].id, "output", &results[i]);
+        first = 0;
+    }
+    return rc ? -1 : 0;
+}
+
+static const hr_api_usage_field USAGE[] = {
+    {"input_tokens", offsetof(hr_api_usage, input)},
+    {"output_tokens", offsetof(hr_api_usage, output)},
+    {"total_tokens", offsetof(hr_api_usage, total)},
+    {NULL, 0}};
+
+const hr_api hr_api_openai_responses = {
+    .name = "responses",
+    .label = "responses",
+    .provider = "openai",
+    .method = "POST",
+    .path = "/v1/responses",
+    .owns_prefix = "/v1/responses",
+    .error_json = hr_api_openai_error_json,
+    .error_event = error_event,
+    .overloaded_type = "server_error",
+    .too_large_type = "invalid_request_error",
+    .conversation_key = "input",
+    .system_key = "instructions",
+    .conversation_may_be_string = 1,
+    .walk = walk,
+    .image_part = image_part,
+    .tool_definition = tool_definition,
+    .tool_name = tool_name,
+    .find_calls = find_calls,
+    .followup_items = followup_items,
+    .usage_fields = USAGE,
+};
