@@ -42,17 +42,18 @@ static const hr_setting_row ROWS[] = {
         "the image stage: on | off (on)"),
     HR_SETTING_CUSTOM(hr_image_config, "image_default", NULL, "HEADROOM_IMAGE_DEFAULT",
                       parse_default, "full_low or preserve", default_preserve, "full_low",
-                      "technique without a router: full_low | preserve", 0),
+                      "technique without a router: full_low | preserve (full_low)", 0),
     ROW("image_router_model", "HEADROOM_IMAGE_ROUTER_MODEL", HR_SETTING_STRING, router_model, 0,
         0, NULL, "router model file (unset: the default technique)"),
     ROW("image_max_pixels", "HEADROOM_IMAGE_MAX_PIXELS", HR_SETTING_INT, max_pixels, 1,
-        1000000000LL, "40000000", "decoded width x height cap, checked before any pixel memory"),
+        1000000000LL, "40000000",
+        "decoded width x height cap, checked before any pixel memory (40000000)"),
     ROW("image_max_bytes", "HEADROOM_IMAGE_MAX_BYTES", HR_SETTING_INT, max_bytes, 1, 1LL << 30,
-        "20971520", "largest encoded image decoded"),
+        "20971520", "largest encoded image decoded (20971520)"),
     ROW("image_max_side", "HEADROOM_IMAGE_MAX_SIDE", HR_SETTING_INT, max_side, 16, 8192, "512",
-        "long side an Anthropic image is resized to"),
+        "long side an Anthropic image is resized to (512)"),
     ROW("image_jpeg_quality", "HEADROOM_IMAGE_JPEG_QUALITY", HR_SETTING_INT, quality, 1, 100, "85",
-        "JPEG quality of a resized image"),
+        "JPEG quality of a resized image (85)"),
 };
 
 const hr_setting_table hr_image_settings = HR_SETTING_TABLE(ROWS);
