@@ -112,6 +112,28 @@ static const hr_setting_row ROWS[] = {
 
 const hr_setting_table hr_proxy_settings = HR_SETTING_TABLE(ROWS);
 
+const hr_setting_table *const *hr_proxy_setting_tables(size_t *n)
+{
+    static const hr_setting_table *const tables[] = {
+        &hr_proxy_settings, &hr_pipeline_settings, &hr_ccr_settings,
+        &hr_savings_settings, &hr_image_settings, &hr_ml_settings};
+    *n = sizeof tables / sizeof tables[0];
+    return tables;
+}
+
+const hr_setting_row *hr_proxy_setting_named(const char *name)
+{
+    size_t n;
+    const hr_setting_table *const *t = hr_proxy_setting_tables(&n);
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < t[k]->n; i++) {
+            const hr_setting_row *r = &t[k]->rows[i];
+            if ((r->flag && !strcmp(r->flag, name)) || !strcmp(r->env, name))
+                return r;
+        }
+    return NULL;
+}
+
 void hr_proxy_config_defaults(hr_proxy_config *c)
 {
     hr_settings_init(&hr_proxy_settings, c, sizeof *c);

@@ -68,6 +68,12 @@ typedef struct hr_proxy_config {
  * are their own tables (hr_pipeline_settings, hr_ccr_settings). */
 extern const hr_setting_table hr_proxy_settings;
 
+/* Every table `headroom proxy` reads, in --help's order: its own, the pipeline's, the CCR
+ * store's, the statistics', the images', the ML runtime's. */
+const hr_setting_table *const *hr_proxy_setting_tables(size_t *n);
+/* The row of any of those tables whose flag or variable is name; NULL if none. */
+const hr_setting_row *hr_proxy_setting_named(const char *name);
+
 void hr_proxy_config_defaults(hr_proxy_config *c);
 /* Applies HEADROOM_HOST, HEADROOM_PORT, OPENAI_TARGET_API_URL, ANTHROPIC_TARGET_API_URL,
  * HEADROOM_MAX_BODY_BYTES, HEADROOM_MAX_INFLIGHT_BODY_MB, HEADROOM_MAX_DECODE_RATIO,

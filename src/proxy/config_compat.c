@@ -243,12 +243,20 @@ static void note_ignored(builder *b, const char *name)
 /* 1 when one of our setting rows reads env under this very name already. */
 static int ours_reads(const char *env)
 {
-    const hr_setting_table *tables[] = {&hr_proxy_settings, &hr_pipeline_settings,
-                                     &hr_ccr_settings};
-    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
-        for (size_t i = 0; i < tables[t]->n; i++)
-            if (!strcmp(tables[t]->rows[i].env, env))
-                return 1;
+    const hr_setting_row *r = hr_proxy_setting_named(env);
+    return r && !strcmp(r->env, env);
+}
+
+int hr_proxy_compat_check(char *err, size_t errlen)
+{
+    for (size_t i = 0; i < N_ROWS; i++) {
+        const hr_setting_row *r = ROWS[i].ours ? hr_proxy_setting_named(ROWS[i].ours) : NULL;
+        if (ROWS[i].ours && !(r && r->flag && !strcmp(r->flag, ROWS[i].ours))) {
+            snprintf(err, errlen, "%s maps to %s, which is no setting's flag",
+                     ROWS[i].flag ? ROWS[i].flag : ROWS[i].env, ROWS[i].ours);
+            return -1;
+        }
+    }
     return 0;
 }
 

@@ -31,6 +31,10 @@ typedef struct hr_compat_args {
 int hr_proxy_compat_args(int argc, char **argv, hr_compat_args *out, char *err, size_t errlen);
 void hr_proxy_compat_free(hr_compat_args *a);
 
+/* 0 when every original name that maps to one of our flags names a flag of a setting row
+ * (hr_proxy_setting_named); -1 naming the first that does not (a renamed row). */
+int hr_proxy_compat_check(char *err, size_t errlen);
+
 /* The markdown table for docs/configuration.md: original name | ours | status. */
 void hr_proxy_compat_table(FILE *out);
 

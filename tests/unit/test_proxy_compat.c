@@ -89,6 +89,17 @@ static void variables_our_rows_read_are_left_to_them(void **state)
     unsetenv("HEADROOM_RETRY_MAX_ATTEMPTS");
 }
 
+/* The "ours" column names rows of the setting tables, so renaming a flag breaks here. */
+static void every_mapped_name_is_a_setting_row(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    if (hr_proxy_compat_check(err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_null(hr_proxy_setting_named("--no-such-flag"));
+    assert_non_null(hr_proxy_setting_named("HEADROOM_MAX_ITEMS"));
+}
+
 static void a_value_flag_without_its_value_is_an_error(void **state)
 {
     (void)state;
@@ -123,6 +134,7 @@ int main(void)
         cmocka_unit_test(flags_are_rewritten),
         cmocka_unit_test(variables_come_first_and_switched_off_booleans_are_quiet),
         cmocka_unit_test(variables_our_rows_read_are_left_to_them),
+        cmocka_unit_test(every_mapped_name_is_a_setting_row),
         cmocka_unit_test(a_value_flag_without_its_value_is_an_error),
         cmocka_unit_test(unknown_flags_are_left_for_our_parser),
     };

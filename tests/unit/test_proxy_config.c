@@ -192,14 +192,11 @@ static void backoff_doubles_caps_and_jitters(void **state)
 
 static const hr_setting_table *tables(size_t *n)
 {
-    static hr_setting_table t[6];
-    t[0] = hr_proxy_settings;
-    t[1] = hr_pipeline_settings;
-    t[2] = hr_ccr_settings;
-    t[3] = hr_savings_settings;
-    t[4] = hr_ml_settings;
-    t[5] = hr_image_settings;
-    *n = 6;
+    static hr_setting_table t[8];
+    const hr_setting_table *const *all = hr_proxy_setting_tables(n);
+    assert_true(*n <= 8);
+    for (size_t i = 0; i < *n; i++)
+        t[i] = *all[i];
     return t;
 }
 
