@@ -9,6 +9,11 @@
  * Every compressed output ends with exactly one marker (ccr/marker.h) naming res->hash, the
  * content hash of in[0..len): the pipeline stores in[0..len) under that hash before it
  * forwards the output (nothing is omitted without a way back).
+ *
+ * Each compressor is a row of the compressor table (compressors.h: name, unit, defaults of
+ * its options) and shares one opening and closing: hr_compress_begin (name, unit, options
+ * with defaults; empty or already-marked input turned away), hr_compress_finish (the
+ * marker, line-based ones) and hr_compress_end (emptied on error).
  */
 #ifndef HR_COMPRESS_COMPRESSOR_H
 #define HR_COMPRESS_COMPRESSOR_H

@@ -1,14 +1,15 @@
 /* compressors.h: the compressor table, one row per compressor (the way ggml keeps per-type
  * facts in one designated-initializer table). Everything that needs to know which
  * compressors exist reads it: detection routing (which content types go where), the
- * shared preamble of every compressor (its name, marker unit and option defaults:
- * compressor.h), policy and /v1/compress (the bounds of the settings that reach a
+ * shared opening and closing of every compressor (its name, marker unit and option
+ * defaults; declared below, written in compressor.c), policy and /v1/compress (the bounds of the settings that reach a
  * compressor), /stats (room for one counter per row), /metrics (the series listed before
  * first use) and docs/compressors.md ("The compressor table", checked against the rows by
  * tests/unit/test_compress_table.c).
  *
  * A new compressor = its own file with an hr_compressor_fn, one id here and one row in
- * compressors.c; routing, stats, metrics and the docs check pick it up from the row.
+ * compressors.c; routing, stats and metrics pick it up from the row, and the docs table
+ * needs its line (unit.compress_table fails until it has one).
  *
  * The rows are static and read-only: no ownership questions, safe from any thread.
  */

@@ -7,7 +7,8 @@
  * join it, since those compressors keep foreign lines verbatim. Detection is a pure,
  * allocation-light scan over the bytes (no regex), deterministic, and bounded per line.
  *
- * Routing: JSON goes to the caller's JSON compressor (SmartCrusher lives in the pipeline's
+ * Routing reads the compressor table (compressors.h: each row names the content types it
+ * takes): JSON goes to the caller's JSON compressor (SmartCrusher lives in the pipeline's
  * part of src/compress), logs / search / diff / listings to their compressors, code and prose to the
  * text compressor; a compressor that finds nothing to do falls back to the text one. With a
  * Kompress model (opts->kompress), prose sections above its size threshold go to Kompress
