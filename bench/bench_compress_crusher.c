@@ -148,7 +148,7 @@ static void latency(int iters)
         t0 = now_ms();
         hr_content_hash(tool.data, tool.len, h);
         sha[i] = now_ms() - t0;
-        hr_pipeline_input in = {&hr_api_openai_chat, body.data, body.len, sid, NULL, "bench"};
+        hr_pipeline_input in = {&hr_api_openai_chat, body.data, body.len, sid, NULL, "bench", NULL};
         hr_pipeline_result r;
         double t = now_ms(), c = cpu_ms();
         hr_pipeline_run_on(p, &in, &r);

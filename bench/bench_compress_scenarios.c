@@ -210,7 +210,7 @@ int main(int argc, char **argv)
     int all_kept = 1;
     for (int i = 0; i < 4; i++) {
         hr_pipeline_input in = {&hr_api_openai_chat, sc[i].body.data, sc[i].body.len, NULL, NULL,
-                                "bench"};
+                                "bench", NULL};
         hr_pipeline_result r;
         hr_pipeline_run_on(p, &in, &r);
         const char *out = r.modified ? r.body.data : sc[i].body.data;

@@ -45,8 +45,7 @@ static void walk(const hr_json_doc *d, uint32_t messages, const hr_api_visitor *
         }
         if (content == HR_JSON_NONE || d->nodes[content].type != HR_JSON_ARRAY)
             continue;
-        for (uint32_t b = d->nodes[content].first_child; b != HR_JSON_NONE;
-             b = d->nodes[b].next) {
+        HR_JSON_FOREACH(d, content, b) {
             if (hr_api_member_is(d, b, "type", "tool_use"))
                 v->tool_call(v->user, hr_json_get(d, b, "id"), hr_json_get(d, b, "name"));
             else if (user && hr_api_member_is(d, b, "type", "text"))
@@ -83,7 +82,7 @@ static int find_calls(const hr_json_doc *d, hr_api_calls *calls)
     uint32_t content = hr_json_get(d, 0, "content");
     if (content == HR_JSON_NONE || d->nodes[content].type != HR_JSON_ARRAY)
         return 0;
-    for (uint32_t b = d->nodes[content].first_child; b != HR_JSON_NONE; b = d->nodes[b].next) {
+    HR_JSON_FOREACH(d, content, b) {
         if (!hr_json_string_eq(d, hr_json_get(d, b, "type"), "tool_use"))
             continue;
         if (hr_json_string_eq(d, hr_json_get(d, b, "name"), HR_API_TOOL_NAME)) {

@@ -90,11 +90,11 @@ static int is_type(const hr_json_doc *d, uint32_t n, hr_json_type t)
 
 static int has_anthropic_block(const hr_json_doc *d, uint32_t messages)
 {
-    for (uint32_t m = d->nodes[messages].first_child; m != HR_JSON_NONE; m = d->nodes[m].next) {
+    HR_JSON_FOREACH(d, messages, m) {
         uint32_t content = hr_json_get(d, m, "content");
         if (!is_type(d, content, HR_JSON_ARRAY))
             continue;
-        for (uint32_t b = d->nodes[content].first_child; b != HR_JSON_NONE; b = d->nodes[b].next)
+        HR_JSON_FOREACH(d, content, b)
             if (hr_api_member_is(d, b, "type", "tool_use") ||
                 hr_api_member_is(d, b, "type", "tool_result") ||
                 hr_api_member_is(d, b, "type", "thinking"))
@@ -130,7 +130,7 @@ int hr_api_has_user_text(const hr_json_doc *d, uint32_t content)
         return d->nodes[content].end - d->nodes[content].start > 2;
     if (!is_type(d, content, HR_JSON_ARRAY))
         return 0;
-    for (uint32_t p = d->nodes[content].first_child; p != HR_JSON_NONE; p = d->nodes[p].next)
+    HR_JSON_FOREACH(d, content, p)
         if (hr_api_member_is(d, p, "type", "text") || hr_api_member_is(d, p, "type", "input_text"))
             return 1;
     return 0;

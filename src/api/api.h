@@ -33,6 +33,7 @@
 #ifndef HR_API_API_H
 #define HR_API_API_H
 
+#include "json/edits.h"
 #include "json/json.h"
 #include "sys/buf.h"
 #include "sys/hash.h"
@@ -151,8 +152,9 @@ typedef struct hr_api {
     /* optional: classifies a content part as an image (kind NONE when it is not one). */
     hr_api_image (*image_part)(const hr_json_doc *d, uint32_t part);
     /* optional: the edit a streamed request needs to report usage (OpenAI chat:
-     * stream_options.include_usage). 1 out holds the new body, 0 nothing to do, -1 bad. */
-    int (*stream_request)(const char *body, size_t len, hr_buf *out);
+     * stream_options.include_usage), appended to edits over d's source. 1 added, 0 nothing
+     * to do, -1 no memory. */
+    int (*stream_request)(const hr_json_doc *d, hr_json_edits *edits);
 
     /* the model's way back (CCR): all optional together (tool_definition NULL = off) */
     int (*tool_definition)(hr_buf *out);  /* headroom_retrieve in this API's tools format */

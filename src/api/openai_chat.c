@@ -53,8 +53,7 @@ static void walk(const hr_json_doc *d, uint32_t messages, const hr_api_visitor *
         else if (hr_api_member_is(d, m, "role", "assistant")) {
             uint32_t calls = hr_json_get(d, m, "tool_calls");
             if (calls != HR_JSON_NONE && d->nodes[calls].type == HR_JSON_ARRAY)
-                for (uint32_t t = d->nodes[calls].first_child; t != HR_JSON_NONE;
-                     t = d->nodes[t].next)
+                HR_JSON_FOREACH(d, calls, t)
                     v->tool_call(v->user, hr_json_get(d, t, "id"),
                                  hr_json_get(d, hr_json_get(d, t, "function"), "name"));
         } else if (hr_api_member_is(d, m, "role", "tool")) {
@@ -74,34 +73,30 @@ static hr_api_image image_part(const hr_json_doc *d, uint32_t part)
 
 /* Adds stream_options.include_usage:true unless the client said (an explicit false is
  * respected). Every other byte stays as it was. */
-static int stream_request(const char *body, size_t len, hr_buf *out)
+static int stream_request(const hr_json_doc *d, hr_json_edits *edits)
 {
-    hr_json_doc d;
-    hr_json_error err;
-    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
-    if (hr_json_parse(&d, body, len, &lim, &err) != 0)
-        return -1;
-    const hr_json_node *root = hr_json_at(&d, 0);
-    hr_json_edit edit = {0};
+    const hr_json_node *root = hr_json_at(d, 0);
+    if (!root || root->type != HR_JSON_OBJECT)
+        return 0;
     char text[64];
-    uint32_t so = hr_json_get(&d, 0, "stream_options");
-    const hr_json_node *son = hr_json_at(&d, so);
+    size_t at, end;
+    uint32_t so = hr_json_get(d, 0, "stream_options");
+    const hr_json_node *son = hr_json_at(d, so);
     if (!son) {
         snprintf(text, sizeof text, "\"stream_options\":{\"include_usage\":true}%s",
                  root->count ? "," : "");
-        edit = (hr_json_edit){root->start + 1, root->start + 1, text, strlen(text)};
+        at = end = root->start + 1;
     } else if (son->type != HR_JSON_OBJECT) {
         snprintf(text, sizeof text, "{\"include_usage\":true}");
-        edit = (hr_json_edit){son->start, son->end, text, strlen(text)};
-    } else if (hr_json_get(&d, so, "include_usage") == HR_JSON_NONE) {
+        at = son->start;
+        end = son->end;
+    } else if (hr_json_get(d, so, "include_usage") == HR_JSON_NONE) {
         snprintf(text, sizeof text, "\"include_usage\":true%s", son->count ? "," : "");
-        edit = (hr_json_edit){son->start + 1, son->start + 1, text, strlen(text)};
+        at = end = son->start + 1;
+    } else {
+        return 0;
     }
-    int rc = 0;
-    if (edit.data)
-        rc = hr_json_splice(body, len, &edit, 1, out) == 0 ? 1 : -1;
-    hr_json_doc_free(&d);
-    return rc;
+    return hr_json_edits_add(edits, at, end, text, strlen(text)) == 0 ? 1 : -1;
 }
 
 static int tool_definition(hr_buf *out)
@@ -134,7 +129,7 @@ static int find_calls(const hr_json_doc *d, hr_api_calls *calls)
     uint32_t tcs = msg != HR_JSON_NONE ? hr_json_get(d, msg, "tool_calls") : HR_JSON_NONE;
     if (tcs == HR_JSON_NONE || d->nodes[tcs].type != HR_JSON_ARRAY)
         return 0;
-    for (uint32_t t = d->nodes[tcs].first_child; t != HR_JSON_NONE; t = d->nodes[t].next) {
+    HR_JSON_FOREACH(d, tcs, t) {
         uint32_t fn = hr_json_get(d, t, "function");
         if (fn != HR_JSON_NONE && hr_json_string_eq(d, hr_json_get(d, fn, "name"), HR_API_TOOL_NAME)) {
             if (hr_api_add_call(calls, d, hr_json_get(d, t, "id"), hr_json_get(d, fn, "arguments"), 1) < 0)

@@ -64,7 +64,7 @@ static int find_calls(const hr_json_doc *d, hr_api_calls *calls)
     uint32_t output = hr_json_get(d, 0, "output");
     if (output == HR_JSON_NONE || d->nodes[output].type != HR_JSON_ARRAY)
         return 0;
-    for (uint32_t it = d->nodes[output].first_child; it != HR_JSON_NONE; it = d->nodes[it].next) {
+    HR_JSON_FOREACH(d, output, it) {
         if (!hr_json_string_eq(d, hr_json_get(d, it, "type"), "function_call")) {
             if (!hr_json_string_eq(d, hr_json_get(d, it, "type"), "reasoning") &&
                 !hr_json_string_eq(d, hr_json_get(d, it, "type"), "message"))
@@ -87,7 +87,7 @@ static int followup_items(const hr_json_doc *resp, const hr_api_calls *calls,
 {
     int rc = 0, first = 1;
     uint32_t output = hr_json_get(resp, 0, "output");
-    for (uint32_t it = resp->nodes[output].first_child; it != HR_JSON_NONE; it = resp->nodes[it].next) {
+    HR_JSON_FOREACH(resp, output, it) {
         if (!first)
             rc |= hr_buf_putc(ins, ',');
         rc |= hr_json_write_raw(ins, resp, it);

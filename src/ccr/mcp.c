@@ -266,7 +266,7 @@ static int dispatch(hr_mcp_server *srv, const hr_json_doc *d, hr_buf *out)
     uint32_t id = hr_json_get(d, 0, "id");
     uint32_t method = hr_json_get(d, 0, "method");
     uint32_t params = hr_json_get(d, 0, "params");
-    if (method == HR_JSON_NONE || d->nodes[method].type != HR_JSON_STRING)
+    if (!hr_json_is(d, method, HR_JSON_STRING))
         return id == HR_JSON_NONE ? 0 /* a response to us: we send no requests */
                                   : respond_error(out, d, id, JSONRPC_INVALID_REQUEST,
                                                   "missing method");

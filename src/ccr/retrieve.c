@@ -8,6 +8,7 @@
 #include "json/json.h"
 #include "sys/hash.h"
 #include "sys/relevance.h"
+#include "sys/vec.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,14 +21,8 @@ typedef struct span {
 
 static int push_span(span **v, size_t *n, size_t *cap, size_t start, size_t end, int member)
 {
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 64;
-        span *nv = realloc(*v, nc * sizeof *nv);
-        if (!nv)
-            return -1;
-        *v = nv;
-        *cap = nc;
-    }
+    if (HR_VEC_RESERVE(*v, *cap, *n + 1) != 0)
+        return -1;
     (*v)[(*n)++] = (span){start, end, member};
     return 0;
 }
@@ -38,7 +33,7 @@ static int is_map(const hr_json_doc *d, uint32_t obj)
 {
     if (d->nodes[obj].count < 2)
         return 0;
-    for (uint32_t c = d->nodes[obj].first_child; c != HR_JSON_NONE; c = d->nodes[c].next)
+    HR_JSON_FOREACH(d, obj, c)
         if (d->nodes[c].type != HR_JSON_OBJECT)
             return 0;
     return 1;

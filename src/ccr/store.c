@@ -158,7 +158,7 @@ int hr_ccr_put(hr_ccr_store *s, const char *tenant, const char *hash, const void
                size_t len, unsigned ttl_seconds)
 {
     atomic_fetch_add(&s->puts, 1);
-    if (!hr_ccr_tenant_valid(tenant) || !hash ||
+    if (!hr_tenant_valid(tenant) || !hash ||
         !hr_content_hash_valid(hash, strlen(hash)) || (!data && len)) {
         atomic_fetch_add(&s->put_failures, 1);
         return -1;
@@ -179,7 +179,7 @@ unsigned hr_ccr_store_ttl(const hr_ccr_store *s) { return s->ttl_seconds; }
 hr_ccr_status hr_ccr_get(hr_ccr_store *s, const char *tenant, const char *hash, hr_buf *out)
 {
     atomic_fetch_add(&s->gets, 1);
-    if (!hash || !hr_content_hash_valid(hash, strlen(hash)) || !hr_ccr_tenant_valid(tenant))
+    if (!hash || !hr_content_hash_valid(hash, strlen(hash)) || !hr_tenant_valid(tenant))
         return HR_CCR_INVALID;
     char err[160] = "";
     hr_ccr_status st = s->ops->get(s->self, tenant, hash, out, err, sizeof err);
@@ -223,46 +223,7 @@ int hr_ccr_stats_json(const hr_ccr_stats *st, hr_buf *out)
                          (long long)st->bytes);
 }
 
-void hr_ccr_tenant_derive(const char *credential, size_t len, char out[HR_CCR_TENANT_MAX + 1])
-{
-    /* The prefix separates tenant keys from any other SHA-256 of the same credential. */
-    static const char domain[] = "headroom-tenant:";
-    if (!credential || !len) {
-        credential = HR_CCR_NO_CREDENTIAL;
-        len = sizeof HR_CCR_NO_CREDENTIAL - 1;
-    }
-    hr_sha256_ctx h;
-    uint8_t digest[32];
-    hr_sha256_init(&h);
-    hr_sha256_update(&h, domain, sizeof domain - 1);
-    hr_sha256_update(&h, credential, len);
-    hr_sha256_final(&h, digest);
-    hr_hex(digest, HR_CCR_TENANT_DERIVED_HEX / 2, out);
-}
-
-void hr_ccr_tenant_for_header(const char *value, char out[HR_CCR_TENANT_MAX + 1])
-{
-    if (value && !strncasecmp(value, "bearer", 6) && (value[6] == ' ' || value[6] == '\t')) {
-        const char *key = value + 6;
-        while (*key == ' ' || *key == '\t')
-            key++;
-        if (hr_ccr_tenant_for_key(key, 1, out) == 0)
-            return;
-    }
-    hr_ccr_tenant_derive(value, value ? strlen(value) : 0, out);
-}
-
-int hr_ccr_tenant_for_key(const char *key, int as_bearer, char out[HR_CCR_TENANT_MAX + 1])
-{
-    char header[4096 + 8];
-    int n = snprintf(header, sizeof header, "%s%s", as_bearer ? "Bearer " : "", key);
-    if (n < 0 || (size_t)n >= sizeof header)
-        return -1;
-    hr_ccr_tenant_derive(header, (size_t)n, out);
-    return 0;
-}
-
-int hr_ccr_tenant_arg(int argc, char **argv, int *i, char out[HR_CCR_TENANT_MAX + 1],
+int hr_ccr_tenant_arg(int argc, char **argv, int *i, char out[HR_TENANT_MAX + 1],
                       char *err, size_t errlen)
 {
     const char *a = argv[*i];
@@ -277,11 +238,11 @@ int hr_ccr_tenant_arg(int argc, char **argv, int *i, char out[HR_CCR_TENANT_MAX 
     const char *v = argv[*i + 1];
     *i += 1;
     if (tenant) {
-        if (!hr_ccr_tenant_valid(v)) {
+        if (!hr_tenant_valid(v)) {
             snprintf(err, errlen, "--tenant must be 1-64 characters of [0-9a-z]");
             return -1;
         }
-        snprintf(out, HR_CCR_TENANT_MAX + 1, "%s", v);
+        snprintf(out, HR_TENANT_MAX + 1, "%s", v);
         return 1;
     }
     const char *secret = getenv(v);
@@ -289,22 +250,10 @@ int hr_ccr_tenant_arg(int argc, char **argv, int *i, char out[HR_CCR_TENANT_MAX 
         snprintf(err, errlen, "%s: environment variable %s is empty or unset", a, v);
         return -1;
     }
-    if (hr_ccr_tenant_for_key(secret, bearer, out) < 0) {
+    if (hr_tenant_for_key(secret, bearer, out) < 0) {
         snprintf(err, errlen, "%s: the key in %s is too long", a, v);
         return -1;
     }
     return 1;
 }
 
-int hr_ccr_tenant_valid(const char *s)
-{
-    if (!s)
-        return 0;
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char ch = s[n];
-        if (n >= HR_CCR_TENANT_MAX || !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z')))
-            return 0;
-    }
-    return n > 0;
-}

@@ -8,7 +8,7 @@
  *   redis            hiredis; SET .. EX (value and TTL set atomically) so a fleet shares it;
  *                    short timeouts and reconnect so a dead Redis fails fast, never hangs.
  * Entries are scoped by tenant: a hex key derived from the client's credential
- * (hr_ccr_tenant_derive), never the credential itself. Keys are (tenant, content hash).
+ * (hr_tenant_derive), never the credential itself. Keys are (tenant, content hash).
  *
  * Errors: put/get return them; the caller decides (the pipeline forwards the original on
  * a failed put). Every failure is counted in the stats and logged at most once a minute.
@@ -20,13 +20,11 @@
 
 #include "sys/buf.h"
 #include "sys/settings.h"
+#include "sys/tenant.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define HR_CCR_TENANT_MAX 64          /* longest tenant key */
-#define HR_CCR_TENANT_DERIVED_HEX 16  /* hex length hr_ccr_tenant_derive writes */
-#define HR_CCR_NO_CREDENTIAL "anonymous" /* hashed as the credential when there is none */
 #define HR_CCR_DEFAULT_TTL 1800       /* seconds (--ccr-ttl) */
 
 typedef enum {
@@ -113,28 +111,11 @@ int hr_ccr_process_configure(const hr_ccr_config *c, char *err, size_t errlen);
 hr_ccr_store *hr_ccr_process_store(void);
 void hr_ccr_process_close(void); /* at shutdown, after the last request */
 
-/* Tenant key for a credential (the x-api-key or Authorization header value): the first
- * 16 hex chars of SHA-256("headroom-tenant:" + credential), the derivation proxy/routes.h
- * documents for hr_request.tenant, so a key names a client without revealing its
- * credential. A NULL or empty credential is taken as "anonymous", as the proxy does; that
- * tenant is the CLI and MCP default. out needs HR_CCR_TENANT_MAX + 1 bytes. */
-void hr_ccr_tenant_derive(const char *credential, size_t len, char out[HR_CCR_TENANT_MAX + 1]);
-/* The tenant of a request's credential header value (x-api-key, or Authorization). The
- * auth scheme is case-insensitive (RFC 9110 11.1) and separated by any run of blanks, so
- * "bearer  KEY" and "Bearer KEY" are one tenant: written as "Bearer KEY" before hashing,
- * the form hr_ccr_tenant_for_key hashes. NULL = anonymous. */
-void hr_ccr_tenant_for_header(const char *value, char out[HR_CCR_TENANT_MAX + 1]);
-/* The tenant of an API key as a client sends it: "x-api-key: KEY" (Anthropic clients) or
- * "Authorization: Bearer KEY" (OpenAI clients), for the CLI's --api-key-env options.
- * 0 ok, -1 key too long (over 4 KiB). */
-int hr_ccr_tenant_for_key(const char *key, int as_bearer, char out[HR_CCR_TENANT_MAX + 1]);
 /* Consumes a tenant option at argv[*i] for the CLI: --tenant KEY (a tenant key as the proxy
  * logs it), --api-key-env VAR (the key in $VAR, sent as x-api-key) or --bearer-env VAR (sent
  * as Authorization: Bearer). Fills out. 1 consumed (*i left on the value), 0 not a tenant
  * option, -1 error (err). */
-int hr_ccr_tenant_arg(int argc, char **argv, int *i, char out[HR_CCR_TENANT_MAX + 1],
+int hr_ccr_tenant_arg(int argc, char **argv, int *i, char out[HR_TENANT_MAX + 1],
                       char *err, size_t errlen);
-/* 1 if s is 1..64 characters of [0-9a-z]. */
-int hr_ccr_tenant_valid(const char *s);
 
 #endif

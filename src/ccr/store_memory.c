@@ -23,7 +23,7 @@ typedef struct mem_entry {
     uint64_t key_hash;
     long long expires_ms;
     size_t len;
-    char key[HR_CCR_TENANT_MAX + 1 + HR_CONTENT_HASH_HEX + 1];
+    char key[HR_TENANT_MAX + 1 + HR_CONTENT_HASH_HEX + 1];
     unsigned char data[]; /* len bytes */
 } mem_entry;
 

@@ -21,6 +21,7 @@
  * forwards originals, until space returns.
  */
 #include "ccr/store_backend.h"
+#include "sys/assert.h"
 #include "sys/clock.h"
 #include "sys/datadir.h"
 #include "sys/hash.h"
@@ -77,7 +78,7 @@ static const char SCHEMA[] =
     " UPDATE ccr_meta SET v=v-1 WHERE k='entries'; END;";
 
 typedef struct touch {
-    char tenant[HR_CCR_TENANT_MAX + 1];
+    char tenant[HR_TENANT_MAX + 1];
     char hash[HR_CONTENT_HASH_HEX + 1];
 } touch;
 
@@ -250,6 +251,7 @@ static int evict_to_cap(sqlite_store *s)
 /* Notes a hit for the next write (never writes itself). Caller holds the lock. */
 static void note_touch_locked(sqlite_store *s, const char *tenant, const char *hash)
 {
+    HR_ASSERT_HELD(&s->lock);
     if (s->pending_n == PENDING_TOUCHES) { /* full: the oldest hit loses its stamp */
         s->pending_start = (s->pending_start + 1) % PENDING_TOUCHES;
         s->pending_n--;
@@ -264,6 +266,7 @@ static void note_touch_locked(sqlite_store *s, const char *tenant, const char *h
  * on any failure they are rolled back and forgotten (recency is a hint, not data). */
 static void flush_touches_locked(sqlite_store *s)
 {
+    HR_ASSERT_HELD(&s->lock);
     if (!s->pending_n)
         return;
     int ok = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
@@ -289,6 +292,7 @@ static void flush_touches_locked(sqlite_store *s)
 static int put_locked(sqlite_store *s, const char *tenant, const char *hash, const void *data,
                       size_t len, unsigned ttl_seconds)
 {
+    HR_ASSERT_HELD(&s->lock);
     long long now = hr_wall_ms();
     sqlite3_int64 tick;
     sqlite3_bind_int64(s->st[ST_PURGE], 1, now);
@@ -335,6 +339,7 @@ static int sqlite_put(void *self, const char *tenant, const char *hash, const vo
 static hr_ccr_status get_locked(sqlite_store *s, const char *tenant, const char *hash,
                                 hr_buf *out)
 {
+    HR_ASSERT_HELD(&s->lock);
     sqlite3_stmt *st = s->st[ST_GET];
     sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
@@ -363,9 +368,7 @@ static hr_ccr_status sqlite_get(void *self, const char *tenant, const char *hash
     hr_ccr_status res = get_locked(s, tenant, hash, out);
     if (res == HR_CCR_ERROR) {
         fail_db(s, "get", err, errlen);
-        out->len = mark; /* nothing half-appended */
-        if (out->data)
-            out->data[mark] = '\0';
+        hr_buf_truncate(out, mark); /* nothing half-appended */
     }
     pthread_mutex_unlock(&s->lock);
     return res;

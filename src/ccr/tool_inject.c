@@ -12,7 +12,7 @@
 
 static int defines_retrieve_tool(const hr_api *api, const hr_json_doc *d, uint32_t tools)
 {
-    for (uint32_t t = d->nodes[tools].first_child; t != HR_JSON_NONE; t = d->nodes[t].next)
+    HR_JSON_FOREACH(d, tools, t)
         if (hr_json_string_eq(d, api->tool_name(d, t), HR_CCR_TOOL_NAME))
             return 1;
     return 0;
@@ -24,7 +24,7 @@ static int defines_retrieve_tool(const hr_api *api, const hr_json_doc *d, uint32
 static uint32_t chosen_tool_name(const hr_json_doc *d, uint32_t tc)
 {
     uint32_t fn = hr_json_get(d, tc, "function");
-    if (fn != HR_JSON_NONE && d->nodes[fn].type == HR_JSON_OBJECT)
+    if (hr_json_is(d, fn, HR_JSON_OBJECT))
         return hr_json_get(d, fn, "name");
     return hr_json_get(d, tc, "name");
 }
@@ -49,6 +49,40 @@ static int tool_choice_forces_ours(const hr_json_doc *d)
            hr_json_string_eq(d, chosen_tool_name(d, tc), HR_CCR_TOOL_NAME);
 }
 
+int hr_ccr_tool_edit(const hr_api *api, const hr_json_doc *d, hr_json_edits *edits)
+{
+    const hr_json_node *root = hr_json_at(d, 0);
+    if (!root || root->type != HR_JSON_OBJECT)
+        return -1;
+    if (!api->tool_definition || (api->tool_offer_blocked && api->tool_offer_blocked(d)) ||
+        tool_choice_forces_ours(d))
+        return 0; /* the original stays retrievable through the routes, CLI and MCP */
+    uint32_t tools = hr_json_get(d, 0, "tools");
+    hr_buf insert = HR_BUF_INIT;
+    size_t at;
+    int rc = 0;
+    if (tools != HR_JSON_NONE) {
+        if (d->nodes[tools].type != HR_JSON_ARRAY || defines_retrieve_tool(api, d, tools))
+            return 0; /* the client's own tool (or a tools value we do not understand) wins */
+        at = d->nodes[tools].end - 1; /* before ']' */
+        if (d->nodes[tools].count)
+            rc |= hr_buf_putc(&insert, ',');
+        rc |= api->tool_definition(&insert);
+    } else {
+        at = root->end - 1; /* before the root's '}' */
+        if (root->count)
+            rc |= hr_buf_putc(&insert, ',');
+        rc |= hr_buf_puts(&insert, "\"tools\":[");
+        rc |= api->tool_definition(&insert);
+        rc |= hr_buf_putc(&insert, ']');
+    }
+    if (rc) {
+        hr_buf_free(&insert);
+        return -1;
+    }
+    return hr_json_edits_take(edits, at, at, &insert) == 0 ? 1 : -1;
+}
+
 int hr_ccr_inject_tool(const hr_api *api, const char *body, size_t len, hr_buf *out)
 {
     if (!api->tool_definition || !hr_marker_present(body, len))
@@ -58,38 +92,11 @@ int hr_ccr_inject_tool(const hr_api *api, const char *body, size_t len, hr_buf *
     hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
     if (hr_json_parse(&d, body, len, &lim, &err) != 0)
         return -1;
-    int rc = -1;
-    hr_buf insert = HR_BUF_INIT;
-    const hr_json_node *root = &d.nodes[0];
-    if (root->type != HR_JSON_OBJECT)
-        goto done;
-    if ((api->tool_offer_blocked && api->tool_offer_blocked(&d)) || tool_choice_forces_ours(&d)) {
-        rc = 0; /* the original stays retrievable through the routes, CLI and MCP */
-        goto done;
-    }
-    uint32_t tools = hr_json_get(&d, 0, "tools");
-    size_t at;
-    if (tools != HR_JSON_NONE) {
-        if (d.nodes[tools].type != HR_JSON_ARRAY || defines_retrieve_tool(api, &d, tools)) {
-            rc = 0; /* the client's own tool (or a tools value we do not understand) wins */
-            goto done;
-        }
-        at = d.nodes[tools].end - 1; /* before ']' */
-        if (d.nodes[tools].count && hr_buf_putc(&insert, ',') < 0)
-            goto done;
-        if (api->tool_definition(&insert) < 0)
-            goto done;
-    } else {
-        at = root->end - 1; /* before the root's '}' */
-        if ((root->count && hr_buf_putc(&insert, ',') < 0) ||
-            hr_buf_puts(&insert, "\"tools\":[") < 0 || api->tool_definition(&insert) < 0 ||
-            hr_buf_putc(&insert, ']') < 0)
-            goto done;
-    }
-    hr_json_edit e = {at, at, insert.data, insert.len};
-    rc = hr_json_splice(body, len, &e, 1, out) == 0 ? 1 : -1;
-done:
-    hr_buf_free(&insert);
+    hr_json_edits edits = HR_JSON_EDITS_INIT;
+    int rc = hr_ccr_tool_edit(api, &d, &edits);
+    if (rc == 1 && hr_json_edits_apply(&edits, body, len, out) != 0)
+        rc = -1;
+    hr_json_edits_free(&edits);
     hr_json_doc_free(&d);
     return rc;
 }

@@ -16,6 +16,7 @@
 #define HR_CCR_TOOL_INJECT_H
 
 #include "api/api.h"
+#include "json/edits.h"
 #include "sys/buf.h"
 #include "sys/hash.h"
 
@@ -33,5 +34,11 @@
  * 0 too when api has no tool_definition.
  * -1: not a JSON object or no memory (forward the body as it is). */
 int hr_ccr_inject_tool(const hr_api *api, const char *body, size_t len, hr_buf *out);
+
+/* The same decision and edit on a parsed request, for a caller that applies all its edits
+ * with one splice: the caller has checked that the body it forwards holds a marker. 1 the
+ * tool's edit was appended to edits (over d's source), 0 nothing to do (see above), -1
+ * not an object or no memory. */
+int hr_ccr_tool_edit(const hr_api *api, const hr_json_doc *d, hr_json_edits *edits);
 
 #endif

@@ -314,7 +314,7 @@ static int chat_event(hr_ccr_stream *s, const char *event, const char *data, siz
     uint32_t delta = choice != HR_JSON_NONE ? hr_json_get(&d, choice, "delta") : HR_JSON_NONE;
     if (delta != HR_JSON_NONE) {
         uint32_t content = hr_json_get(&d, delta, "content");
-        if (content != HR_JSON_NONE && d.nodes[content].type == HR_JSON_STRING) {
+        if (hr_json_is(&d, content, HR_JSON_STRING)) {
             hr_json_string(&d, content, &s->chat_text);
             s->chat_has_text = 1;
         }
@@ -332,21 +332,21 @@ static int chat_event(hr_ccr_stream *s, const char *event, const char *data, siz
             b->kind = B_TOOL_USE;
             uint32_t fn = hr_json_get(&d, tc, "function");
             uint32_t tid = hr_json_get(&d, tc, "id");
-            if (tid != HR_JSON_NONE && d.nodes[tid].type == HR_JSON_STRING)
+            if (hr_json_is(&d, tid, HR_JSON_STRING))
                 hr_json_string(&d, tid, &b->start);
             uint32_t name = fn != HR_JSON_NONE ? hr_json_get(&d, fn, "name") : HR_JSON_NONE;
-            if (name != HR_JSON_NONE && d.nodes[name].type == HR_JSON_STRING) {
+            if (hr_json_is(&d, name, HR_JSON_STRING)) {
                 hr_json_string(&d, name, &b->signature);
                 if (hr_json_string_eq(&d, name, HR_CCR_TOOL_NAME))
                     s->holding = 1;
             }
             uint32_t args = fn != HR_JSON_NONE ? hr_json_get(&d, fn, "arguments") : HR_JSON_NONE;
-            if (args != HR_JSON_NONE && d.nodes[args].type == HR_JSON_STRING)
+            if (hr_json_is(&d, args, HR_JSON_STRING))
                 hr_json_string(&d, args, &b->text);
         }
         uint32_t fr = hr_json_get(&d, choice, "finish_reason");
         hr_buf v = HR_BUF_INIT;
-        if (fr != HR_JSON_NONE && d.nodes[fr].type == HR_JSON_STRING &&
+        if (hr_json_is(&d, fr, HR_JSON_STRING) &&
             hr_json_string(&d, fr, &v) == 0 && v.len < sizeof s->stop_reason)
             memcpy(s->stop_reason, v.data ? v.data : "", v.len + 1);
         hr_buf_free(&v);
@@ -360,7 +360,7 @@ static int chat_event(hr_ccr_stream *s, const char *event, const char *data, siz
         hr_json_write_string(&quoted_id, s->chat_id, strlen(s->chat_id)) == 0)
         e[n++] = (hr_json_edit){d.nodes[id].start, d.nodes[id].end, quoted_id.data, quoted_id.len};
     uint32_t usage = hr_json_get(&d, 0, "usage");
-    if (usage != HR_JSON_NONE && d.nodes[usage].type == HR_JSON_OBJECT) {
+    if (hr_json_is(&d, usage, HR_JSON_OBJECT)) {
         static const char *const keys[3] = {"prompt_tokens", "completion_tokens", "total_tokens"};
         long long add[3] = {s->in_prev, s->out_prev, s->in_prev + s->out_prev};
         int64_t v[3] = {0, 0, 0};
@@ -408,10 +408,10 @@ static int continued_response(hr_ccr_stream *s, const hr_json_doc *d, uint32_t r
         e[(*n)++] = (hr_json_edit){d->nodes[id].start, d->nodes[id].end, id_buf->data, id_buf->len};
     }
     uint32_t output = hr_json_get(d, resp, "output");
-    if (output != HR_JSON_NONE && d->nodes[output].type == HR_JSON_ARRAY) {
+    if (hr_json_is(d, output, HR_JSON_ARRAY)) {
         int rc = hr_buf_putc(items, '[');
         rc |= hr_buf_append(items, s->prev_items.data ? s->prev_items.data : "", s->prev_items.len);
-        for (uint32_t it = d->nodes[output].first_child; it != HR_JSON_NONE; it = d->nodes[it].next) {
+        HR_JSON_FOREACH(d, output, it) {
             if (s->prev_items.len || it != d->nodes[output].first_child)
                 rc |= hr_buf_putc(items, ',');
             rc |= hr_json_write_raw(items, d, it);

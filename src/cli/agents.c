@@ -225,7 +225,7 @@ int hr_agent_mcp_registered(const hr_agent *a)
         if (hr_json_parse(&d, s, len, &lim, &je) == 0) {
             uint32_t box = d.nodes[0].type == HR_JSON_OBJECT ? hr_json_get(&d, 0, "mcpServers")
                                                              : HR_JSON_NONE;
-            found = box != HR_JSON_NONE && d.nodes[box].type == HR_JSON_OBJECT &&
+            found = hr_json_is(&d, box, HR_JSON_OBJECT) &&
                     hr_json_get(&d, box, "headroom") != HR_JSON_NONE;
             hr_json_doc_free(&d);
         }
@@ -295,7 +295,7 @@ static void adjust_opencode(int port, const char *base, const char *v1)
         hr_buf_puts(&b, ",\"mcp\",\"serve\"],\"enabled\":true}}");
     }
     hr_buf_putc(&b, '}');
-    if (b.data)
+    if (!hr_buf_failed(&b))
         set("OPENCODE_CONFIG_CONTENT", b.data);
     hr_buf_free(&b);
 }

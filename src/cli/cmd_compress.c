@@ -174,7 +174,7 @@ static int is_request_body(const hr_buf *in, const hr_api **guessed)
 
 static int run_messages(hr_pipeline *p, const compress_args *a, const hr_buf *in, const hr_api *shape)
 {
-    hr_pipeline_input pin = {shape, in->data, in->len, a->session, NULL, "cli"};
+    hr_pipeline_input pin = {shape, in->data, in->len, a->session, NULL, "cli", NULL};
     hr_pipeline_result r;
     hr_pipeline_run_on(p, &pin, &r);
     int rc = r.modified ? write_all(r.body.data, r.body.len) : write_all(in->data, in->len);

@@ -56,8 +56,8 @@ int hr_cmd_mcp(int argc, char **argv)
         fprintf(stderr, "headroom mcp: %s\n", err);
         return 2;
     }
-    char tenant[HR_CCR_TENANT_MAX + 1];
-    hr_ccr_tenant_derive(NULL, 0, tenant);
+    char tenant[HR_TENANT_MAX + 1];
+    hr_tenant_derive(NULL, 0, tenant);
     for (int i = 1; i < argc; i++) {
         int r = hr_ccr_config_arg(&cfg, argc, argv, &i, err, sizeof err);
         if (r == 0)

@@ -38,8 +38,8 @@ int hr_cmd_retrieve(int argc, char **argv)
         return 2;
     }
     const char *hash = NULL, *query = NULL;
-    char tenant[HR_CCR_TENANT_MAX + 1];
-    hr_ccr_tenant_derive(NULL, 0, tenant);
+    char tenant[HR_TENANT_MAX + 1];
+    hr_tenant_derive(NULL, 0, tenant);
     int json = 0;
     for (int i = 1; i < argc; i++) {
         int r = hr_ccr_config_arg(&cfg, argc, argv, &i, err, sizeof err);

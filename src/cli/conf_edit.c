@@ -4,6 +4,7 @@
 
 #include "json/json.h"
 #include "sys/buf.h"
+#include "sys/vec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,14 +70,8 @@ static int add_edit(hr_conf_state *st, int kind, int created, size_t offset, con
 {
     if (!st)
         return 0;
-    if (st->n == st->cap) {
-        size_t cap = st->cap ? st->cap * 2 : 8;
-        hr_conf_edit *e = realloc(st->edits, cap * sizeof *e);
-        if (!e)
-            return -1;
-        st->edits = e;
-        st->cap = cap;
-    }
+    if (HR_VEC_RESERVE(st->edits, st->cap, st->n + 1) != 0)
+        return -1;
     hr_conf_edit *e = &st->edits[st->n];
     e->kind = kind;
     e->created = created;
@@ -249,7 +244,7 @@ static int member_span(const char *src, size_t len, const char *container, const
     int rc = -1;
     uint32_t box = hr_json_at(&d, 0) && d.nodes[0].type == HR_JSON_OBJECT
                        ? hr_json_get(&d, 0, container) : HR_JSON_NONE;
-    uint32_t m = box != HR_JSON_NONE && d.nodes[box].type == HR_JSON_OBJECT
+    uint32_t m = hr_json_is(&d, box, HR_JSON_OBJECT)
                      ? hr_json_get(&d, box, name) : HR_JSON_NONE;
     if (m != HR_JSON_NONE) {
         size_t a = d.nodes[m].key_start, b = d.nodes[m].end;

@@ -21,6 +21,7 @@
 #include "compress/text.h"
 #include "json/json.h"
 #include "sys/ascii.h"
+#include "sys/vec.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -189,14 +190,8 @@ static int push(det *d, size_t a_line, size_t b_line, hr_content_type t)
 {
     if (a_line >= b_line)
         return 0;
-    if (d->out.n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 16;
-        hr_section *v = realloc(d->out.v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        d->out.v = v;
-        d->cap = cap;
-    }
+    if (HR_VEC_RESERVE(d->out.v, d->cap, d->out.n + 1) != 0)
+        return -1;
     d->out.v[d->out.n++] = (hr_section){d->l.start[a_line], d->l.start[b_line], t};
     return 0;
 }

@@ -1,7 +1,8 @@
 /* images.c: the image stage of images.h.
  *
- * One pass over the parsed request collects edits (replace a string, insert a member),
- * then hr_json_splice writes the new body; every byte outside an edit is the client's.
+ * One pass over the caller's parse of the request collects edits (replace a string, insert
+ * a member) into the caller's list, which the caller splices with the other stages' edits
+ * once; every byte outside an edit is the client's.
  * The router runs once per request (one question), through a process-wide encoder session
  * opened lazily on first use: shared, idle-unloaded and capped like every ML session.
  */
@@ -403,12 +404,8 @@ static int walk_messages(image_run *r, uint32_t msgs)
     return rc;
 }
 
-static int run_images(image_run *r, const char *body, size_t len)
+static int run_images(image_run *r, hr_json_edits *edits)
 {
-    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
-    hr_json_error jerr;
-    if (hr_json_parse(&r->doc, body, len, &lim, &jerr) != 0)
-        return 0; /* not ours to judge: the text stage forwards it as is too */
     uint32_t msgs = message_list(r);
     r->counting = 1;
     walk_messages(r, msgs);
@@ -418,18 +415,20 @@ static int run_images(image_run *r, const char *body, size_t len)
     r->out->images = 0;
     if (walk_messages(r, msgs) != 0 || !r->n_edits)
         return r->n_edits ? -1 : 0;
-    if (hr_json_splice(body, len, r->edits, r->n_edits, &r->out->body) != 0)
-        return -1;
+    for (size_t i = 0; i < r->n_edits; i++)
+        if (hr_json_edits_take(edits, r->edits[i].start, r->edits[i].end, &r->reps[i]) != 0)
+            return -1;
     r->out->modified = 1;
     r->out->transform = r->did_low && r->did_resize ? "image" : r->did_low ? "image_low" : "image_resize";
     return 0;
 }
 
-int hr_images_run(const hr_image_config *c, const hr_api *api, const char *body, size_t len,
-                  double deadline_ms, hr_images_result *out)
+int hr_images_run(const hr_image_config *c, const hr_api *api, const hr_json_doc *doc,
+                  double deadline_ms, hr_images_result *out, hr_json_edits *edits)
 {
     memset(out, 0, sizeof *out);
-    if (!c->enabled || !body || !memmem(body, len, "image", 5))
+    const hr_json_node *root = hr_json_at(doc, 0);
+    if (!c->enabled || !root || !memmem(doc->src + root->start, root->end - root->start, "image", 5))
         return 0; /* no image part can exist without the word in a type */
     image_run *r = calloc(1, sizeof *r);
     if (!r) {
@@ -438,10 +437,12 @@ int hr_images_run(const hr_image_config *c, const hr_api *api, const char *body,
     }
     r->c = c;
     r->api = api;
+    r->doc = *doc; /* a borrowed view of the caller's parse: never freed here */
     r->deadline = deadline_ms;
     r->out = out;
-    if (run_images(r, body, len) != 0) {
-        hr_buf_free(&out->body);
+    size_t had = edits->n;
+    if (run_images(r, edits) != 0) {
+        hr_json_edits_truncate(edits, had);
         out->modified = 0;
         out->failed_open = 1;
         out->tokens_after = out->tokens_before;
@@ -451,9 +452,6 @@ int hr_images_run(const hr_image_config *c, const hr_api *api, const char *body,
     hr_buf_free(&r->raw);
     hr_buf_free(&r->enc);
     hr_buf_free(&r->question);
-    hr_json_doc_free(&r->doc);
     free(r);
     return 0;
 }
-
-void hr_images_result_free(hr_images_result *r) { hr_buf_free(&r->body); }

@@ -18,12 +18,14 @@
  * fixed order, libjpeg-turbo's integer DCT; no markers). Fail open: an image that cannot be
  * decoded, exceeds a cap, or comes after the deadline is forwarded unchanged.
  *
- * Ownership: the result's body is an hr_buf the caller frees (hr_images_result_free).
+ * Ownership: the stage reads the caller's parse and appends its edits (with their bytes) to
+ * the caller's edit list; the result is plain data.
  */
 #ifndef HR_COMPRESS_IMAGES_H
 #define HR_COMPRESS_IMAGES_H
 
 #include "compress/pipeline.h"
+#include "json/edits.h"
 #include "sys/buf.h"
 #include "sys/settings.h"
 
@@ -53,8 +55,7 @@ void hr_image_configure(const hr_image_config *c);
 const hr_image_config *hr_image_config_process(void);
 
 typedef struct hr_images_result {
-    int modified;              /* body holds the new request */
-    hr_buf body;
+    int modified;              /* edits were added */
     int images, edited;        /* image parts seen / changed */
     int failed_open;           /* some image was left because of an error or the deadline */
     long long tokens_before, tokens_after; /* estimated vision tokens of images with known size */
@@ -62,11 +63,12 @@ typedef struct hr_images_result {
     const char *transform;     /* "image_low" / "image_resize" / both as "image" (static) */
 } hr_images_result;
 
-/* Runs the stage over body (the route's API row says where image parts are). deadline_ms: CLOCK_MONOTONIC ms
- * past which remaining images are left. 0 always (errors mean "left unchanged"). */
-int hr_images_run(const hr_image_config *c, const hr_api *api, const char *body, size_t len,
-                  double deadline_ms, hr_images_result *out);
-void hr_images_result_free(hr_images_result *r);
+/* Runs the stage over a parsed request (the route's API row says where image parts are)
+ * and appends its edits (over doc's source) to edits. deadline_ms: CLOCK_MONOTONIC ms past
+ * which remaining images are left. 0 always (errors mean "left unchanged": the edits it
+ * added are taken back). */
+int hr_images_run(const hr_image_config *c, const hr_api *api, const hr_json_doc *doc,
+                  double deadline_ms, hr_images_result *out, hr_json_edits *edits);
 
 /* Vision-token estimates used for the savings (docs/images.md). */
 long long hr_image_tokens_openai(int w, int h, int low_detail);

@@ -18,7 +18,7 @@ static const char MEMBER_KEY[] = "\"[key]\"";
 static uint64_t key_shape(const hr_json_doc *d, uint32_t obj)
 {
     uint64_t h = 0x84222325cbf29ce4ULL ^ d->nodes[obj].count;
-    for (uint32_t c = d->nodes[obj].first_child; c != HR_JSON_NONE; c = d->nodes[c].next) {
+    HR_JSON_FOREACH(d, obj, c) {
         const hr_json_node *n = &d->nodes[c];
         h = (h ^ hr_hash64(d->src + n->key_start, n->key_end - n->key_start)) *
             0x100000001b3ULL;
@@ -43,7 +43,7 @@ static int same_keys(const hr_json_doc *d, uint32_t a, uint32_t b)
 static size_t key_bytes(const hr_json_doc *d, uint32_t obj)
 {
     size_t b = 0;
-    for (uint32_t c = d->nodes[obj].first_child; c != HR_JSON_NONE; c = d->nodes[c].next)
+    HR_JSON_FOREACH(d, obj, c)
         b += d->nodes[c].key_end - d->nodes[c].key_start + 1; /* "key": */
     return b;
 }
@@ -95,7 +95,7 @@ static int is_nested(const hr_json_table *t, uint32_t header_node)
 static size_t nested_key_bytes(const hr_json_doc *d, const hr_json_table *t, uint32_t obj)
 {
     size_t b = key_bytes(d, obj);
-    for (uint32_t c = d->nodes[obj].first_child; c != HR_JSON_NONE; c = d->nodes[c].next)
+    HR_JSON_FOREACH(d, obj, c)
         if (is_nested(t, c))
             b += nested_key_bytes(d, t, c);
     return b;
@@ -183,7 +183,7 @@ static int write_keys(hr_buf *out, const hr_json_doc *d, const hr_json_table *t,
                       int comma_first)
 {
     int rc = 0;
-    for (uint32_t c = d->nodes[obj].first_child; c != HR_JSON_NONE; c = d->nodes[c].next) {
+    HR_JSON_FOREACH(d, obj, c) {
         if (comma_first || c != d->nodes[obj].first_child)
             rc |= hr_buf_putc(out, ',');
         int nested = is_nested(t, c);
@@ -392,7 +392,7 @@ static int expand_table(hr_buf *out, const hr_json_doc *d, uint32_t node)
     int is_map = c0 != HR_JSON_NONE && hr_json_string_eq(d, c0, "[key]");
     if (hr_buf_putc(out, is_map ? '{' : '['))
         return -1;
-    for (uint32_t r = d->nodes[rows].first_child; r != HR_JSON_NONE; r = d->nodes[r].next) {
+    HR_JSON_FOREACH(d, rows, r) {
         const hr_json_node *rn = &d->nodes[r];
         if (r != d->nodes[rows].first_child && hr_buf_putc(out, ','))
             return -1;

@@ -13,17 +13,18 @@
 #include "compress/text.h"
 #include "json/json.h"
 #include "ml/encoder.h"
+#include "sys/ascii.h"
 #include "sys/clock.h"
 #include "sys/log.h"
 
 #if defined(__has_include)
 #if __has_include("ml/bytebpe.h")
 #include "ml/bytebpe.h"
+#include "sys/vec.h"
 #define HR_KOMPRESS_HAVE_BYTEBPE 1
 #endif
 #endif
 
-#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,11 +32,6 @@
 #include <time.h>
 
 /* ---- words and must-keeps ------------------------------------------------------------ */
-
-static int is_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
 
 /* Words that carry the outcome of what a tool did, and negations (dropping "not" inverts
  * a sentence). Prefixes: "fail" covers failed, failure, failing. */
@@ -55,7 +51,7 @@ static int lower_equal(const char *w, size_t n, const char *lit)
     if (m != n)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (tolower((unsigned char)w[i]) != lit[i])
+        if (hr_to_lower((unsigned char)w[i]) != lit[i])
             return 0;
     return 1;
 }
@@ -90,7 +86,7 @@ static void word_core(const char **w, size_t *n)
 static int has_inner(const char *w, size_t n, char c)
 {
     for (size_t i = 1; i + 1 < n; i++)
-        if (w[i] == c && isalnum((unsigned char)w[i - 1]) && isalnum((unsigned char)w[i + 1]))
+        if (w[i] == c && hr_is_alnum((unsigned char)w[i - 1]) && hr_is_alnum((unsigned char)w[i + 1]))
             return 1;
     return 0;
 }
@@ -101,20 +97,20 @@ static int is_technical(const char *w, size_t n)
     int upper = 0, lower = 0, camel = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)w[i];
-        if (isdigit(c) || c == '/' || c == '\\' || c == '=' || c == '(' || c == '@' ||
+        if (hr_is_digit(c) || c == '/' || c == '\\' || c == '=' || c == '(' || c == '@' ||
             c == '#' || c == '$' || c == '%' || c == '<' || c == '>' || c == '|')
             return 1;
         if (c == ':' && i + 1 < n && (w[i + 1] == ':' || w[i + 1] == '/'))
             return 1; /* a::b, scheme:// */
         if (c == '-' && i + 1 < n && w[i + 1] == '>')
             return 1;
-        camel |= i > 0 && isupper(c) && islower((unsigned char)w[i - 1]);
-        upper += isupper(c) != 0;
-        lower += islower(c) != 0;
+        camel |= i > 0 && hr_is_upper(c) && hr_is_lower((unsigned char)w[i - 1]);
+        upper += hr_is_upper(c) != 0;
+        lower += hr_is_lower(c) != 0;
     }
     if (camel || (upper >= 2 && lower == 0))
         return 1; /* CamelCase, ALLCAPS */
-    if (n >= 2 && w[0] == '-' && (isalpha((unsigned char)w[1]) || w[1] == '-'))
+    if (n >= 2 && w[0] == '-' && (hr_is_alpha((unsigned char)w[1]) || w[1] == '-'))
         return 1; /* --flag, -f */
     return w[0] == '~' || has_inner(w, n, '.') || has_inner(w, n, '_');
 }
@@ -181,22 +177,16 @@ int hr_kompress_split(const char *in, size_t len, hr_kwords *out)
     size_t cap = 0;
     uint32_t line = 0;
     for (size_t i = 0; i < len;) {
-        if (is_space((unsigned char)in[i])) {
+        if (hr_is_space((unsigned char)in[i])) {
             line += in[i++] == '\n';
             continue;
         }
         size_t s = i;
-        while (i < len && !is_space((unsigned char)in[i]))
+        while (i < len && !hr_is_space((unsigned char)in[i]))
             i++;
-        if (out->n == cap) {
-            size_t nc = cap ? cap * 2 : 256;
-            hr_kword *v = realloc(out->v, nc * sizeof *v);
-            if (!v) {
-                hr_kwords_free(out);
-                return -1;
-            }
-            out->v = v;
-            cap = nc;
+        if (HR_VEC_RESERVE(out->v, cap, out->n + 1) != 0) {
+            hr_kwords_free(out);
+            return -1;
         }
         out->v[out->n++] = (hr_kword){s, i - s, line, (uint8_t)hr_kompress_must_keep(in + s, i - s)};
     }

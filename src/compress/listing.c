@@ -11,6 +11,7 @@
 
 #include "compress/compressors.h"
 #include "compress/text.h"
+#include "sys/ascii.h"
 #include "sys/relevance.h"
 
 #include <stdint.h>
@@ -46,7 +47,6 @@ typedef struct listing {
     int ls_r;    /* ls -R: every directory has its own header line */
 } listing;
 
-static int lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 static int is_word(int c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
@@ -269,7 +269,7 @@ static int lowered_path(const listing *L, const entry *e, hr_buf *scratch)
     size_t lens[2] = {e->dir_len, e->name_len};
     for (int p = 0; p < 2; p++) {
         for (size_t k = 0; k < lens[p]; k++)
-            scratch->data[scratch->len++] = (char)lower((unsigned char)parts[p][k]);
+            scratch->data[scratch->len++] = (char)hr_to_lower((unsigned char)parts[p][k]);
         if (p == 0)
             scratch->data[scratch->len++] = '/';
     }
@@ -289,7 +289,7 @@ static int choose(listing *L, const hr_compress_opts *o)
     hr_buf question = HR_BUF_INIT, path = HR_BUF_INIT;
     int rc = hr_buf_reserve(&question, qn + 1);
     for (size_t i = 0; rc == 0 && i < qn; i++)
-        question.data[question.len++] = (char)lower((unsigned char)qt[i]);
+        question.data[question.len++] = (char)hr_to_lower((unsigned char)qt[i]);
     hr_rel_docs d = {0};
     size_t entries = 0, errorish_n = 0;
     for (size_t i = 0; rc == 0 && i < L->l.n; i++) {

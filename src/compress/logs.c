@@ -11,6 +11,7 @@
 #include "compress/compressors.h"
 #include "compress/rows.h"
 #include "compress/text.h"
+#include "sys/ascii.h"
 #include "sys/relevance.h"
 
 #include <stdint.h>
@@ -29,11 +30,6 @@ enum {
     SCAN_PREFIX = 160, /* signatures live at the start of a line */
 };
 
-static int lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
-static int is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
-static int is_upper(int c) { return c >= 'A' && c <= 'Z'; }
-static int is_lowerc(int c) { return c >= 'a' && c <= 'z'; }
 
 static int starts(const char *s, size_t n, const char *lit)
 {
@@ -64,7 +60,7 @@ static int eq_ci_at(const char *s, size_t n, size_t i, const char *w, size_t k)
     if (n - i < k)
         return 0;
     for (size_t j = 0; j < k; j++)
-        if (lower((unsigned char)s[i + j]) != w[j])
+        if (hr_to_lower((unsigned char)s[i + j]) != w[j])
             return 0;
     return 1;
 }
@@ -78,19 +74,19 @@ static int word_start(const char *s, size_t i)
         return 1;
     int p = (unsigned char)s[i - 1], c = (unsigned char)s[i];
     if (p == '_')
-        return i >= 2 && is_upper(c) && is_upper((unsigned char)s[i - 2]);
-    if (!is_alpha(p))
+        return i >= 2 && hr_is_upper(c) && hr_is_upper((unsigned char)s[i - 2]);
+    if (!hr_is_alpha(p))
         return 1;
-    return is_upper(c) && is_lowerc(p);
+    return hr_is_upper(c) && hr_is_lower(p);
 }
 
 /* Negated counts: "0 failed", "no errors". */
 static int negated(const char *s, size_t i)
 {
-    if (i >= 2 && s[i - 1] == ' ' && s[i - 2] == '0' && (i == 2 || !is_digit((unsigned char)s[i - 3])))
+    if (i >= 2 && s[i - 1] == ' ' && s[i - 2] == '0' && (i == 2 || !hr_is_digit((unsigned char)s[i - 3])))
         return 1;
-    return i >= 3 && s[i - 1] == ' ' && lower((unsigned char)s[i - 2]) == 'o' &&
-           lower((unsigned char)s[i - 3]) == 'n' && (i == 3 || !is_alpha((unsigned char)s[i - 4]));
+    return i >= 3 && s[i - 1] == ' ' && hr_to_lower((unsigned char)s[i - 2]) == 'o' &&
+           hr_to_lower((unsigned char)s[i - 3]) == 'n' && (i == 3 || !hr_is_alpha((unsigned char)s[i - 4]));
 }
 
 /* A word list: lowercase words matched as word-start prefixes ("fail" finds "FAILED"). */
@@ -115,7 +111,7 @@ static int has_any_word(const char *s, size_t n, const word *words)
     for (const word *w = words; w->w; w++)
         firsts |= 1u << (w->w[0] - 'a');
     for (size_t i = 0; i < n;) {
-        int c = lower((unsigned char)s[i]);
+        int c = hr_to_lower((unsigned char)s[i]);
         if (c < 'a' || c > 'z') {
             i++;
             continue;
@@ -126,7 +122,7 @@ static int has_any_word(const char *s, size_t n, const word *words)
                     return 1;
         /* No word starts inside a lowercase run: skip to its end (an uppercase letter may
          * start a CamelCase part, anything else ends the word). */
-        for (i++; i < n && is_lowerc((unsigned char)s[i]); i++)
+        for (i++; i < n && hr_is_lower((unsigned char)s[i]); i++)
             ;
     }
     return 0;
@@ -173,7 +169,7 @@ static int digits_then(const char *s, size_t n, size_t i, size_t k, char sep)
     if (n - i < k + (sep ? 1 : 0))
         return 0;
     for (size_t j = 0; j < k; j++)
-        if (!is_digit((unsigned char)s[i + j]))
+        if (!hr_is_digit((unsigned char)s[i + j]))
             return 0;
     return !sep || s[i + k] == sep;
 }
@@ -195,7 +191,7 @@ static int leading_timestamp(const char *s, size_t n)
                                          "Jul ", "Aug ", "Sep ", "Oct ", "Nov ", "Dec ", NULL};
     for (const char *const *m = months; *m; m++)
         if (starts(s + i, n - i, *m) && n - i > 6 &&
-            (is_digit((unsigned char)s[i + 4]) || s[i + 4] == ' '))
+            (hr_is_digit((unsigned char)s[i + 4]) || s[i + 4] == ' '))
             return 1;
     if (contains(s, n, " Test #") && contains(s, n, "sec"))
         return 1; /* ctest: "3/7 Test #10: unit.x ....   Passed    0.25 sec" */
@@ -204,7 +200,7 @@ static int leading_timestamp(const char *s, size_t n)
         return 1; /* glog / klog: I0312 10:00:00.123456 */
     if (s[0] == '[') { /* dmesg: [   12.345678] */
         size_t j = skip_ws(s, n, 1), d = 0;
-        while (j < n && is_digit((unsigned char)s[j]))
+        while (j < n && hr_is_digit((unsigned char)s[j]))
             j++, d++;
         if (d && j < n && s[j] == '.')
             return 1;
@@ -218,12 +214,12 @@ static int level_token(const char *s, size_t n)
     static const char *const levels[] = {"INFO", "WARN", "WARNING", "ERROR", "DEBUG",
                                          "TRACE", "FATAL", "CRITICAL", "NOTICE", NULL};
     for (size_t i = 0; i < n; i++) {
-        if (!is_upper((unsigned char)s[i]) || (i && is_alpha((unsigned char)s[i - 1])))
+        if (!hr_is_upper((unsigned char)s[i]) || (i && hr_is_alpha((unsigned char)s[i - 1])))
             continue;
         for (const char *const *l = levels; *l; l++) {
             size_t k = strlen(*l);
             if (n - i >= k && memcmp(s + i, *l, k) == 0 &&
-                (i + k == n || !is_alpha((unsigned char)s[i + k])))
+                (i + k == n || !hr_is_alpha((unsigned char)s[i + k])))
                 return 1;
         }
     }
@@ -252,16 +248,16 @@ static int runner_shape(const char *s, size_t n)
     for (const char *const *p = prefixes; *p; p++)
         if (starts(t, m, *p)) {
             if ((*p)[0] == '#') /* buildkit "#5 [2/4] RUN ...", not a comment */
-                return m > 2 && is_digit((unsigned char)t[1]);
+                return m > 2 && hr_is_digit((unsigned char)t[1]);
             if ((*p)[0] == '-' && (*p)[1] == '-' && (*p)[2] == ' ') /* cmake "-- Configuring" */
-                return m > 3 && is_upper((unsigned char)t[3]);
+                return m > 3 && hr_is_upper((unsigned char)t[3]);
             return 1;
         }
     if (starts(t, m, "at ") && i > 0)
         return 1; /* JS / Java frame */
-    if (t[0] == '[' && m > 4 && (is_digit((unsigned char)t[1]) || t[1] == ' ')) {
+    if (t[0] == '[' && m > 4 && (hr_is_digit((unsigned char)t[1]) || t[1] == ' ')) {
         size_t j = 1;
-        while (j < m && (is_digit((unsigned char)t[j]) || t[j] == ' '))
+        while (j < m && (hr_is_digit((unsigned char)t[j]) || t[j] == ' '))
             j++;
         if (j < m && (t[j] == '/' || t[j] == '%'))
             return 1; /* ninja [3/20], make/cmake [ 50%] */
@@ -283,7 +279,7 @@ static int runner_shape(const char *s, size_t n)
 static const char *skip_job_prefix(const char *s, size_t *n)
 {
     size_t i = 0;
-    while (i < *n && i < 6 && is_digit((unsigned char)s[i]))
+    while (i < *n && i < 6 && hr_is_digit((unsigned char)s[i]))
         i++;
     if (i > 0 && i + 1 < *n && s[i] == ':' && s[i + 1] == ' ') {
         *n -= i + 2;
@@ -312,10 +308,10 @@ static int count_phrase(const char *s, size_t n)
                                         NULL};
     for (size_t i = 0; i < n; i++) {
         unsigned char p = i ? (unsigned char)s[i - 1] : ' ';
-        if (!is_digit((unsigned char)s[i]) || is_alpha(p) || is_digit(p) || p == '_' || p == '.')
+        if (!hr_is_digit((unsigned char)s[i]) || hr_is_alpha(p) || hr_is_digit(p) || p == '_' || p == '.')
             continue;
         size_t j = i;
-        while (j < n && is_digit((unsigned char)s[j]))
+        while (j < n && hr_is_digit((unsigned char)s[j]))
             j++;
         if (j < n && s[j] == ' ') { /* result words are lowercase: "2 failed", not "0 PASSED" */
             for (const char *const *w = words; *w; w++) {

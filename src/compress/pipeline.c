@@ -146,16 +146,6 @@ static hr_ccr_store *pipeline_store(hr_pipeline *p)
     return p->store_choice == HR_PIPELINE_STORE_GIVEN ? p->store : hr_ccr_process_store();
 }
 
-/* The tenant originals are stored under: the request's, or for none the tenant the routes
- * derive for a request without a credential. Writes into out (HR_CCR_TENANT_MAX + 1). */
-static const char *effective_tenant(const char *tenant, char *out)
-{
-    if (tenant && *tenant)
-        return tenant;
-    hr_ccr_tenant_derive(NULL, 0, out);
-    return out;
-}
-
 /* Stores the original of a compressed span under its content hash. -1 when no store is
  * available or the put fails: the caller then forwards the original. */
 static int store_original(hr_pipeline *p, const char *tenant, const char *hash,
@@ -164,8 +154,8 @@ static int store_original(hr_pipeline *p, const char *tenant, const char *hash,
     hr_ccr_store *s = pipeline_store(p);
     if (!s)
         return -1;
-    char derived[HR_CCR_TENANT_MAX + 1];
-    return hr_ccr_put(s, effective_tenant(tenant, derived), hash, data, len, 0);
+    char derived[HR_TENANT_MAX + 1];
+    return hr_ccr_put(s, hr_tenant_or_anonymous(tenant, derived), hash, data, len, 0);
 }
 
 /* ---- one text ------------------------------------------------------------------------- */
@@ -299,19 +289,17 @@ int hr_pipeline_compress_text(hr_pipeline *p, const char *text, size_t len, cons
 typedef struct request_run {
     hr_pipeline *p;
     const hr_pipeline_input *in;
-    hr_json_doc doc;
+    const hr_json_doc *doc; /* in->doc, or own_doc when the pipeline parsed the body */
+    hr_json_doc own_doc;
     hr_policy_scan scan;
     char model[128];
-    char tenant[HR_CCR_TENANT_MAX + 1];   /* effective tenant (see effective_tenant) */
+    char tenant[HR_TENANT_MAX + 1];   /* effective tenant (hr_tenant_or_anonymous) */
     char session[HR_SESSION_KEY_MAX + 1];
     uint32_t prefix;
     double deadline;
     hr_buf text, query, comp;
     uint32_t query_node;   /* node query holds the text of */
-    hr_json_edit *edits;
-    hr_buf *reps;          /* escaped replacements, one per edit */
-    size_t n_edits;
-    hr_pipeline_result *out;
+    hr_pipeline_result *out; /* out->edits: the text and image stages' edits */
     hr_pipeline_stats delta;
 } request_run;
 
@@ -329,9 +317,9 @@ static int session_key(request_run *r)
     if (by_id) {
         ok = ok && hr_buf_puts(&b, sid) == 0;
     } else {
-        const hr_json_node *sys = hr_json_at(&r->doc, r->scan.system);
+        const hr_json_node *sys = hr_json_at(r->doc, r->scan.system);
         ok = ok && hr_buf_append(&b, r->model, strlen(r->model) + 1) == 0 &&
-             (!sys || hr_buf_append(&b, r->doc.src + sys->start, sys->end - sys->start) == 0);
+             (!sys || hr_buf_append(&b, r->doc->src + sys->start, sys->end - sys->start) == 0);
     }
     char h[HR_CONTENT_HASH_HEX + 1];
     if (ok)
@@ -356,14 +344,15 @@ static void note_transform(hr_pipeline_result *out, const char *name)
                  name);
 }
 
+/* Queues "replace the string node nd with text" (JSON-escaped here). */
 static int add_edit(request_run *r, const hr_json_node *nd, const char *text, size_t len)
 {
-    hr_buf *rep = &r->reps[r->n_edits];
-    *rep = (hr_buf)HR_BUF_INIT;
-    if (hr_json_write_string(rep, text, len) != 0)
+    hr_buf rep = HR_BUF_INIT;
+    if (hr_json_write_string(&rep, text, len) != 0) {
+        hr_buf_free(&rep);
         return -1;
-    r->edits[r->n_edits++] = (hr_json_edit){nd->start, nd->end, rep->data, rep->len};
-    return 0;
+    }
+    return hr_json_edits_take(&r->out->edits, nd->start, nd->end, &rep);
 }
 
 static int span_query(request_run *r, const hr_policy_span *sp)
@@ -372,7 +361,7 @@ static int span_query(request_run *r, const hr_policy_span *sp)
         return 0;
     hr_buf_reset(&r->query);
     r->query_node = sp->query;
-    return sp->query == HR_JSON_NONE ? 0 : hr_policy_user_text(&r->doc, sp->query, &r->query);
+    return sp->query == HR_JSON_NONE ? 0 : hr_policy_user_text(r->doc, sp->query, &r->query);
 }
 
 /* A span forwarded as it is: its tokens count on both sides. */
@@ -439,7 +428,7 @@ static int run_span(request_run *r, const hr_policy_span *sp)
 {
     hr_buf_reset(&r->text);
     hr_buf_reset(&r->comp);
-    if (hr_json_string(&r->doc, sp->node, &r->text) != 0)
+    if (hr_json_string(r->doc, sp->node, &r->text) != 0)
         return -1;
     char hash[HR_CONTENT_HASH_HEX + 1];
     hr_content_hash(r->text.data, r->text.len, hash);
@@ -472,7 +461,7 @@ static int run_span(request_run *r, const hr_policy_span *sp)
     if (!dec.compressed)
         return 0;
     note_transform(r->out, dec.compressor);
-    return add_edit(r, &r->doc.nodes[sp->node], r->comp.data ? r->comp.data : "", r->comp.len);
+    return add_edit(r, &r->doc->nodes[sp->node], r->comp.data ? r->comp.data : "", r->comp.len);
 }
 
 static int run_request(request_run *r)
@@ -480,17 +469,22 @@ static int run_request(request_run *r)
     const hr_pipeline_input *in = r->in;
     hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
     hr_json_error jerr;
-    if (hr_json_parse(&r->doc, in->body, in->len, &lim, &jerr) != 0)
-        return 0; /* not ours to judge: forwarded as is, the provider answers */
-    if (hr_policy_find_spans(&r->doc, in->api, &r->p->cfg, &r->scan) != 0)
+    if (in->doc) {
+        r->doc = in->doc; /* the caller's one parse of the body */
+    } else {
+        if (hr_json_parse(&r->own_doc, in->body, in->len, &lim, &jerr) != 0)
+            return 0; /* not ours to judge: forwarded as is, the provider answers */
+        r->doc = &r->own_doc;
+    }
+    if (hr_policy_find_spans(r->doc, in->api, &r->p->cfg, &r->scan) != 0)
         return -1;
     hr_buf m = HR_BUF_INIT;
-    if (r->scan.model != HR_JSON_NONE && hr_json_string(&r->doc, r->scan.model, &m) == 0 && m.data)
+    if (r->scan.model != HR_JSON_NONE && hr_json_string(r->doc, r->scan.model, &m) == 0 && m.data)
         snprintf(r->model, sizeof r->model, "%s", m.data);
     hr_buf_free(&m);
     count_tokens(r->model, "", 0, &r->out->counter); /* names the counter even on replays */
-    char derived[HR_CCR_TENANT_MAX + 1];
-    snprintf(r->tenant, sizeof r->tenant, "%s", effective_tenant(r->in->tenant, derived));
+    char derived[HR_TENANT_MAX + 1];
+    snprintf(r->tenant, sizeof r->tenant, "%s", hr_tenant_or_anonymous(r->in->tenant, derived));
     if (session_key(r) != 0)
         return -1;
     int cache_mode = r->p->cfg.mode == HR_MODE_CACHE;
@@ -502,34 +496,21 @@ static int run_request(request_run *r)
     r->prefix = cache_mode ? hr_session_cache_prefix(r->p->cache, r->session) : 0;
     if (r->prefix > r->scan.n_messages)
         r->prefix = 0; /* history shrank or was rewritten: a new conversation */
-    r->edits = calloc(r->scan.n, sizeof *r->edits);
-    r->reps = calloc(r->scan.n, sizeof *r->reps);
-    if (!r->edits || !r->reps)
-        return -1;
     for (size_t i = 0; i < r->scan.n; i++)
         if (run_span(r, &r->scan.spans[i]) != 0)
             return -1;
     if (cache_mode)
         hr_session_cache_set_prefix(r->p->cache, r->session, r->scan.n_messages);
-    if (!r->n_edits)
-        return 0;
-    if (hr_json_splice(in->body, in->len, r->edits, r->n_edits, &r->out->body) != 0)
-        return -1;
-    r->out->modified = 1;
     return 0;
 }
 
 static void request_free(request_run *r)
 {
-    for (size_t i = 0; i < r->n_edits; i++)
-        hr_buf_free(&r->reps[i]);
-    free(r->reps);
-    free(r->edits);
     hr_buf_free(&r->text);
     hr_buf_free(&r->query);
     hr_buf_free(&r->comp);
     hr_policy_scan_free(&r->scan);
-    hr_json_doc_free(&r->doc);
+    hr_json_doc_free(&r->own_doc);
 }
 
 static void merge_stats(hr_pipeline *p, const request_run *r, int modified)
@@ -552,26 +533,39 @@ static void merge_stats(hr_pipeline *p, const request_run *r, int modified)
     pthread_mutex_unlock(&p->mu);
 }
 
-/* The image stage (images.h) on the text stage's output: its edits, tokens and transform
- * join the result; on any error it changes nothing (fail open). */
+/* The image stage (images.h) on the same parse: its edits join the text stage's, its tokens
+ * and transform join the result; on any error it adds nothing (fail open). */
 static void run_image_stage(request_run *r)
 {
     hr_pipeline_result *out = r->out;
+    if (!r->doc)
+        return; /* the body did not parse: nothing to do */
     hr_images_result img;
-    const char *body = out->modified ? out->body.data : r->in->body;
-    size_t len = out->modified ? out->body.len : r->in->len;
-    hr_images_run(hr_image_config_process(), r->in->api, body, len, r->deadline, &img);
+    hr_images_run(hr_image_config_process(), r->in->api, r->doc, r->deadline, &img, &out->edits);
     out->failed_open |= img.failed_open;
     out->tokens_before += img.tokens_before;
     out->tokens_after += img.tokens_after;
     if (img.images)
-        add_compressor(&r->delta, hr_compressor_row(HR_COMPRESSOR_IMAGE)->name, (uint64_t)img.edited, img.tokens_before, img.tokens_after);
-    if (!img.modified)
+        add_compressor(&r->delta, "image", (uint64_t)img.edited, img.tokens_before, img.tokens_after);
+    if (img.modified)
+        note_transform(out, img.transform);
+}
+
+/* The one splice when the pipeline parsed the body itself (a caller that passed its parse
+ * applies out->edits with its own edits instead). */
+static void splice_result(request_run *r)
+{
+    hr_pipeline_result *out = r->out;
+    out->modified = out->edits.n > 0;
+    if (!out->modified || r->in->doc)
         return;
-    hr_buf_free(&out->body);
-    out->body = img.body; /* moved */
-    out->modified = 1;
-    note_transform(out, img.transform);
+    if (hr_json_edits_apply(&out->edits, r->in->body, r->in->len, &out->body) != 0) {
+        hr_buf_free(&out->body);
+        hr_json_edits_truncate(&out->edits, 0);
+        out->modified = 0;
+        out->failed_open = 1;
+        out->transforms[0] = '\0';
+    }
 }
 
 int hr_pipeline_run_on(hr_pipeline *p, const hr_pipeline_input *in, hr_pipeline_result *out)
@@ -588,12 +582,12 @@ int hr_pipeline_run_on(hr_pipeline *p, const hr_pipeline_input *in, hr_pipeline_
     r.query_node = HR_JSON_NONE;
     r.deadline = hr_now_ms() + p->cfg.deadline_ms;
     if (run_request(&r) != 0) {
-        hr_buf_free(&out->body);
-        out->modified = 0;
+        hr_json_edits_truncate(&out->edits, 0);
         out->failed_open = 1;
         out->transforms[0] = '\0';
     }
     run_image_stage(&r);
+    splice_result(&r);
     merge_stats(p, &r, out->modified);
     request_free(&r);
     return 0;
@@ -648,7 +642,11 @@ int hr_pipeline_run(const hr_pipeline_input *in, hr_pipeline_result *out)
     return hr_pipeline_run_on(hr_pipeline_process(), in, out);
 }
 
-void hr_pipeline_result_free(hr_pipeline_result *r) { hr_buf_free(&r->body); }
+void hr_pipeline_result_free(hr_pipeline_result *r)
+{
+    hr_buf_free(&r->body);
+    hr_json_edits_free(&r->edits);
+}
 
 /* ---- stats ---------------------------------------------------------------------------- */
 

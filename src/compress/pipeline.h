@@ -11,6 +11,8 @@
 #define HR_COMPRESS_PIPELINE_H
 
 #include "api/api.h"
+#include "json/edits.h"
+#include "json/json.h"
 #include "sys/buf.h"
 
 #include <stddef.h>
@@ -22,11 +24,16 @@ typedef struct hr_pipeline_input {
     const char *session_id;  /* x-headroom-session-id, or NULL */
     const char *tenant;      /* hex key derived from the credential (never the credential) */
     const char *request_id;
+    const hr_json_doc *doc;  /* optional: body already parsed (the proxy's one parse). Then
+                                the result holds edits only (out->edits over this doc) and
+                                the caller splices them with its own; NULL: the pipeline
+                                parses body and splices out->body itself */
 } hr_pipeline_input;
 
 typedef struct hr_pipeline_result {
     int modified;            /* 1: forward body; 0: forward the original bytes */
-    hr_buf body;
+    hr_buf body;             /* the new body (only when in->doc was NULL) */
+    hr_json_edits edits;     /* the edits body is made of, over the parsed input */
     long long tokens_before; /* of the whole request's compressible content */
     long long tokens_after;
     const char *counter;     /* token counter that answered (static string) */

@@ -4,7 +4,9 @@
 #include "compress/policy.h"
 
 #include "compress/compressors.h"
+#include "sys/ascii.h"
 #include "sys/parse.h"
+#include "sys/vec.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -41,8 +43,6 @@ const char *hr_compress_mode_name(hr_compress_mode m)
 {
     return m == HR_MODE_CACHE ? "cache" : "token";
 }
-
-static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
 
 /* ---- settings: one row each (sys/settings.h) ------------------------------------------- */
 
@@ -164,7 +164,7 @@ static int glob_match(const char *pat, size_t plen, const char *name, size_t nle
         if (p < plen && pat[p] == '*') {
             star = p++;
             mark = n;
-        } else if (p < plen && (pat[p] == '?' || lower(pat[p]) == lower(name[n]))) {
+        } else if (p < plen && (pat[p] == '?' || hr_to_lower((unsigned char)pat[p]) == hr_to_lower((unsigned char)name[n]))) {
             p++;
             n++;
         } else if (star != (size_t)-1) {
@@ -217,29 +217,18 @@ typedef struct walker {
 
 static uint32_t get(const hr_json_doc *d, uint32_t obj, const char *key)
 {
-    if (obj == HR_JSON_NONE || d->nodes[obj].type != HR_JSON_OBJECT)
+    if (!hr_json_is(d, obj, HR_JSON_OBJECT))
         return HR_JSON_NONE;
     return hr_json_get(d, obj, key);
 }
 
-static int is_type(const hr_json_doc *d, uint32_t node, hr_json_type t)
-{
-    return node != HR_JSON_NONE && d->nodes[node].type == t;
-}
-
 static void remember_tool(walker *w, uint32_t id, uint32_t name)
 {
-    if (!is_type(w->d, id, HR_JSON_STRING) || !is_type(w->d, name, HR_JSON_STRING))
+    if (!hr_json_is(w->d, id, HR_JSON_STRING) || !hr_json_is(w->d, name, HR_JSON_STRING))
         return;
-    if (w->n_tools == w->cap_tools) {
-        size_t cap = w->cap_tools ? w->cap_tools * 2 : 16;
-        tool_ref *t = realloc(w->tools, cap * sizeof *t);
-        if (!t) {
-            w->oom = 1;
-            return;
-        }
-        w->tools = t;
-        w->cap_tools = cap;
+    if (HR_VEC_RESERVE(w->tools, w->cap_tools, w->n_tools + 1) != 0) {
+        w->oom = 1;
+        return;
     }
     w->tools[w->n_tools++] = (tool_ref){id, name};
 }
@@ -247,7 +236,7 @@ static void remember_tool(walker *w, uint32_t id, uint32_t name)
 /* 1 if the tool output answering call id `id` came from an excluded tool. */
 static int excluded_call(walker *w, uint32_t id)
 {
-    if (!is_type(w->d, id, HR_JSON_STRING))
+    if (!hr_json_is(w->d, id, HR_JSON_STRING))
         return 0;
     hr_buf_reset(&w->scratch);
     if (hr_json_string(w->d, id, &w->scratch) != 0 || !w->scratch.data)
@@ -266,7 +255,7 @@ static int excluded_call(walker *w, uint32_t id)
 
 static void add_span(walker *w, uint32_t node, uint32_t message, int excluded)
 {
-    if (!is_type(w->d, node, HR_JSON_STRING)) /* absent ("text" missing) or not a string */
+    if (!hr_json_is(w->d, node, HR_JSON_STRING)) /* absent ("text" missing) or not a string */
         return;
     const hr_json_node *nd = &w->d->nodes[node];
     hr_policy_scan *s = w->out;
@@ -282,15 +271,9 @@ static void add_span(walker *w, uint32_t node, uint32_t message, int excluded)
         s->skipped_small++;
         return;
     }
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        hr_policy_span *v = realloc(s->spans, cap * sizeof *v);
-        if (!v) {
-            w->oom = 1;
-            return;
-        }
-        s->spans = v;
-        s->cap = cap;
+    if (HR_VEC_RESERVE(s->spans, s->cap, s->n + 1) != 0) {
+        w->oom = 1;
+        return;
     }
     s->spans[s->n++] = (hr_policy_span){node, message, w->query};
 }
@@ -300,13 +283,13 @@ static void add_span(walker *w, uint32_t node, uint32_t message, int excluded)
 static void add_content_spans(walker *w, uint32_t content, uint32_t message, int excluded)
 {
     const hr_json_doc *d = w->d;
-    if (is_type(d, content, HR_JSON_STRING)) {
+    if (hr_json_is(d, content, HR_JSON_STRING)) {
         add_span(w, content, message, excluded);
         return;
     }
-    if (!is_type(d, content, HR_JSON_ARRAY))
+    if (!hr_json_is(d, content, HR_JSON_ARRAY))
         return;
-    for (uint32_t p = d->nodes[content].first_child; p != HR_JSON_NONE; p = d->nodes[p].next)
+    HR_JSON_FOREACH(d, content, p)
         if (hr_api_member_is(d, p, "type", "text") || hr_api_member_is(d, p, "type", "input_text") ||
             hr_api_member_is(d, p, "type", "output_text"))
             add_span(w, get(d, p, "text"), message, excluded);
@@ -346,14 +329,14 @@ int hr_policy_find_spans(const hr_json_doc *d, const hr_api *api, const hr_pipel
         return 0;
     walker w = {.d = d, .c = c, .out = out, .query = HR_JSON_NONE};
     uint32_t model = get(d, 0, "model");
-    out->model = is_type(d, model, HR_JSON_STRING) ? model : HR_JSON_NONE;
+    out->model = hr_json_is(d, model, HR_JSON_STRING) ? model : HR_JSON_NONE;
     if (api->system_key)
         out->system = get(d, 0, api->system_key);
     uint32_t list = get(d, 0, api->conversation_key);
     hr_api_visitor v = {&w, on_tool_call, on_tool_output, on_user_text, on_system};
-    if (api->walk && is_type(d, list, HR_JSON_ARRAY))
+    if (api->walk && hr_json_is(d, list, HR_JSON_ARRAY))
         api->walk(d, list, &v);
-    out->n_messages = is_type(d, list, HR_JSON_ARRAY) ? d->nodes[list].count : 0;
+    out->n_messages = hr_json_is(d, list, HR_JSON_ARRAY) ? d->nodes[list].count : 0;
     free(w.tools);
     hr_buf_free(&w.scratch);
     if (w.oom) {
@@ -372,15 +355,15 @@ void hr_policy_scan_free(hr_policy_scan *s)
 
 int hr_policy_user_text(const hr_json_doc *d, uint32_t content, hr_buf *out)
 {
-    if (is_type(d, content, HR_JSON_STRING))
+    if (hr_json_is(d, content, HR_JSON_STRING))
         return hr_json_string(d, content, out);
-    if (!is_type(d, content, HR_JSON_ARRAY))
+    if (!hr_json_is(d, content, HR_JSON_ARRAY))
         return 0;
     int first = 1;
-    for (uint32_t p = d->nodes[content].first_child; p != HR_JSON_NONE; p = d->nodes[p].next) {
+    HR_JSON_FOREACH(d, content, p) {
         uint32_t text = get(d, p, "text");
         if (!(hr_api_member_is(d, p, "type", "text") || hr_api_member_is(d, p, "type", "input_text")) ||
-            !is_type(d, text, HR_JSON_STRING))
+            !hr_json_is(d, text, HR_JSON_STRING))
             continue;
         if ((!first && hr_buf_putc(out, '\n') != 0) || hr_json_string(d, text, out) != 0)
             return -1;

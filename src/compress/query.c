@@ -2,15 +2,10 @@
  * recognisers, no regex engine: deterministic, allocation-free, linear in the message. */
 #include "compress/query.h"
 
+#include "sys/ascii.h"
+
 #include <string.h>
 
-static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-static int is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-static int is_hex(unsigned char c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
 static void add_anchor(hr_query *q, hr_anchor_kind kind, const char *s, size_t n)
 {
@@ -29,7 +24,7 @@ static void add_anchor(hr_query *q, hr_anchor_kind kind, const char *s, size_t n
 /* A "token" for anchor purposes: a run of [A-Za-z0-9._@-]. */
 static int is_token_byte(unsigned char c)
 {
-    return is_alpha(c) || is_digit(c) || c == '.' || c == '_' || c == '@' || c == '-';
+    return hr_is_alpha(c) || hr_is_digit(c) || c == '.' || c == '_' || c == '@' || c == '-';
 }
 
 static int looks_uuid(const char *s, size_t n)
@@ -40,7 +35,7 @@ static int looks_uuid(const char *s, size_t n)
     size_t p = 0;
     for (int g = 0; g < 5; g++) {
         for (size_t k = 0; k < groups[g]; k++, p++)
-            if (!is_hex((unsigned char)s[p]))
+            if (!hr_is_xdigit((unsigned char)s[p]))
                 return 0;
         if (g < 4 && s[p++] != '-')
             return 0;
@@ -69,14 +64,14 @@ static int looks_host(const char *s, size_t n)
         last--;
     int alpha_tld = 1, dots = 0, all_digits_dots = 1;
     for (size_t i = last; i < n; i++)
-        if (!is_alpha((unsigned char)s[i]))
+        if (!hr_is_alpha((unsigned char)s[i]))
             alpha_tld = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '.') {
             dots++;
             if (i + 1 < n && s[i + 1] == '.')
                 return 0;
-        } else if (!is_digit((unsigned char)s[i])) {
+        } else if (!hr_is_digit((unsigned char)s[i])) {
             all_digits_dots = 0;
         }
     }
@@ -109,12 +104,12 @@ static void scan_tokens_for_anchors(hr_query *q, const char *s, size_t len)
             add_anchor(q, HR_ANCHOR_HOST, t, n);
         /* digit runs of 4+ inside the token (ORD-12345, build 9876) */
         for (size_t k = 0; k < n;) {
-            if (!is_digit((unsigned char)t[k])) {
+            if (!hr_is_digit((unsigned char)t[k])) {
                 k++;
                 continue;
             }
             size_t d = k;
-            while (k < n && is_digit((unsigned char)t[k]))
+            while (k < n && hr_is_digit((unsigned char)t[k]))
                 k++;
             if (k - d >= 4 && (looks_uuid(t, n) == 0))
                 add_anchor(q, HR_ANCHOR_ID, t + d, k - d);
@@ -129,7 +124,7 @@ static void scan_quoted(hr_query *q, const char *s, size_t len)
         if (c != '"' && c != '`' && c != '\'')
             continue;
         /* an apostrophe inside a word (don't) is not a quote */
-        if (c == '\'' && i > 0 && is_alpha((unsigned char)s[i - 1]))
+        if (c == '\'' && i > 0 && hr_is_alpha((unsigned char)s[i - 1]))
             continue;
         const char *close = memchr(s + i + 1, c, len - i - 1);
         if (!close)
@@ -154,7 +149,7 @@ void hr_query_parse(hr_query *q, const char *text, size_t len)
 static int ci_equal(const char *a, const char *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+        if (hr_to_lower((unsigned char)a[i]) != hr_to_lower((unsigned char)b[i]))
             return 0;
     return 1;
 }
@@ -163,9 +158,9 @@ static int find_ci(const char *text, size_t len, const hr_query_anchor *a)
 {
     if (a->len > len)
         return 0;
-    unsigned char f = lower((unsigned char)a->text[0]);
+    unsigned char f = hr_to_lower((unsigned char)a->text[0]);
     for (size_t i = 0; i + a->len <= len; i++)
-        if (lower((unsigned char)text[i]) == f && ci_equal(text + i, a->text, a->len))
+        if (hr_to_lower((unsigned char)text[i]) == f && ci_equal(text + i, a->text, a->len))
             return 1;
     return 0;
 }
@@ -178,8 +173,8 @@ static int find_id(const char *text, size_t len, const hr_query_anchor *a)
         if (!p)
             return 0;
         size_t at = (size_t)(p - text);
-        int left_ok = at == 0 || !is_digit((unsigned char)text[at - 1]);
-        int right_ok = at + a->len >= len || !is_digit((unsigned char)text[at + a->len]);
+        int left_ok = at == 0 || !hr_is_digit((unsigned char)text[at - 1]);
+        int right_ok = at + a->len >= len || !hr_is_digit((unsigned char)text[at + a->len]);
         if (left_ok && right_ok)
             return 1;
         from = at + 1;

@@ -11,6 +11,7 @@
 #include "compress/compressors.h"
 #include "compress/logs.h"
 #include "compress/text.h"
+#include "sys/ascii.h"
 #include "sys/relevance.h"
 
 #include <stdint.h>
@@ -41,9 +42,6 @@ static const char *const LS_COLS[] = {"mode", "links", "owner", "group", "size",
 /* ---- line shapes ---------------------------------------------------------------------- */
 
 static int is_space(int c) { return c == ' ' || c == '\t' || c == '\r'; }
-static int is_upper(int c) { return c >= 'A' && c <= 'Z'; }
-static int is_lower(int c) { return c >= 'a' && c <= 'z'; }
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
 
 int hr_rows_ls_line(const char *s, size_t n)
 {
@@ -60,7 +58,7 @@ int hr_rows_ls_line(const char *s, size_t n)
         return 0;
     while (i < n && s[i] == ' ')
         i++;
-    return i < n && is_digit((unsigned char)s[i]);
+    return i < n && hr_is_digit((unsigned char)s[i]);
 }
 
 int hr_rows_stat_line(const char *s, size_t n)
@@ -81,7 +79,7 @@ int hr_rows_stat_line(const char *s, size_t n)
     if (i + 3 <= n && !memcmp(s + i, "Bin", 3))
         return 1;
     size_t d = i;
-    while (i < n && is_digit((unsigned char)s[i]))
+    while (i < n && hr_is_digit((unsigned char)s[i]))
         i++;
     if (i == d)
         return 0;
@@ -154,9 +152,9 @@ static int header_line(const char *s, size_t n)
         return 0;
     size_t letters = 0;
     for (size_t i = 0; i < n; i++) {
-        if (is_lower((unsigned char)s[i]))
+        if (hr_is_lower((unsigned char)s[i]))
             return 0;
-        letters += is_upper((unsigned char)s[i]);
+        letters += hr_is_upper((unsigned char)s[i]);
     }
     return letters >= 2 * k;
 }
@@ -164,7 +162,7 @@ static int header_line(const char *s, size_t n)
 static int all_lower(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!is_lower((unsigned char)s[i]))
+        if (!hr_is_lower((unsigned char)s[i]))
             return 0;
     return 1;
 }
@@ -182,7 +180,7 @@ static uint64_t line_kind(const char *s, size_t n, size_t *shown)
         i++;
     size_t indent = i;
     /* Leading timestamps ("2026-12-03 09:07:13 install ...") are not the kind. */
-    for (int t = 0; t < 3 && i < n && is_digit((unsigned char)s[i]); t++) {
+    for (int t = 0; t < 3 && i < n && hr_is_digit((unsigned char)s[i]); t++) {
         while (i < n && !is_space((unsigned char)s[i]))
             i++;
         while (i < n && is_space((unsigned char)s[i]))
@@ -192,7 +190,7 @@ static uint64_t line_kind(const char *s, size_t n, size_t *shown)
     /* Deep indents and lines that start with punctuation (code, JSON members) are never a
      * progress kind: kind 0. */
     unsigned char c0 = i < n ? (unsigned char)s[i] : 0, c1 = i + 1 < n ? (unsigned char)s[i + 1] : 0;
-    int wordy = is_upper(c0) || is_lower(c0) || (c0 == '(' && (is_upper(c1) || is_lower(c1)));
+    int wordy = hr_is_upper(c0) || hr_is_lower(c0) || (c0 == '(' && (hr_is_upper(c1) || hr_is_lower(c1)));
     if (indent > 2 || !wordy) {
         *shown = i;
         return 0;
@@ -208,8 +206,8 @@ static uint64_t line_kind(const char *s, size_t n, size_t *shown)
             h = (h ^ ' ') * 1099511628211ULL;
             continue;
         }
-        if (is_digit(c)) {
-            while (i < n && is_digit((unsigned char)s[i]))
+        if (hr_is_digit(c)) {
+            while (i < n && hr_is_digit((unsigned char)s[i]))
                 i++;
             c = '0';
         } else
@@ -533,7 +531,7 @@ static int parse_number(const char *s, size_t n, unsigned long long *v)
         return 0;
     *v = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!is_digit((unsigned char)s[i]))
+        if (!hr_is_digit((unsigned char)s[i]))
             return 0;
         *v = *v * 10 + (unsigned)(s[i] - '0');
     }

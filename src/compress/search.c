@@ -12,7 +12,9 @@
 #include "compress/compressors.h"
 #include "compress/logs.h"
 #include "compress/text.h"
+#include "sys/ascii.h"
 #include "sys/relevance.h"
+#include "sys/vec.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,13 +23,11 @@
 enum { K_OTHER = 0, K_MATCH, K_CONTEXT, K_HEADING, K_SEP, K_BLANK };
 enum { NO_FILE = -1, NEIGHBOUR_LINES = 3 };
 
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
-static int is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 /* "C:\" or "C:/": a Windows drive prefix, whose colon is part of the path. */
 static size_t drive_prefix(const char *s, size_t n)
 {
-    return (n > 3 && is_alpha((unsigned char)s[0]) && s[1] == ':' && (s[2] == '\\' || s[2] == '/'))
+    return (n > 3 && hr_is_alpha((unsigned char)s[0]) && s[1] == ':' && (s[2] == '\\' || s[2] == '/'))
                ? 2
                : 0;
 }
@@ -44,7 +44,7 @@ int hr_search_is_path(const char *s, size_t n)
             lowers++;
             continue;
         }
-        if (is_digit(c) || c == '_' || c == '-')
+        if (hr_is_digit(c) || c == '_' || c == '-')
             continue;
         if (c >= 'A' && c <= 'Z') {
             letters++;
@@ -54,7 +54,7 @@ int hr_search_is_path(const char *s, size_t n)
             return 0;
         plain = 0;
         sep |= c == '/' || c == '\\';
-        if (c == '.' && i + 1 < n && is_alpha((unsigned char)s[i + 1]))
+        if (c == '.' && i + 1 < n && hr_is_alpha((unsigned char)s[i + 1]))
             dot_ext = 1;
     }
     letters += lowers;
@@ -64,7 +64,7 @@ int hr_search_is_path(const char *s, size_t n)
         return 1;
     /* A bare name (Makefile, Dockerfile) must start with a letter and not be a level
      * word or a date ("ERROR", "2024-01-01T12"). */
-    return plain && is_alpha((unsigned char)s[0]) && lowers > 0;
+    return plain && hr_is_alpha((unsigned char)s[0]) && lowers > 0;
 }
 
 /* Digits at s[*i] followed by ':' (or '-' when dash is set). */
@@ -72,7 +72,7 @@ static int read_num(const char *s, size_t n, size_t *i, unsigned long *v, char t
 {
     size_t j = *i;
     unsigned long x = 0;
-    while (j < n && is_digit((unsigned char)s[j]) && j - *i < 10)
+    while (j < n && hr_is_digit((unsigned char)s[j]) && j - *i < 10)
         x = x * 10 + (unsigned long)(s[j++] - '0');
     if (j == *i || j >= n || s[j] != term)
         return 0;
@@ -88,7 +88,7 @@ static size_t rev_prefix(const char *s, size_t n)
     size_t i = 0;
     while (i < n && i < 64 && s[i] != ':') {
         unsigned char c = (unsigned char)s[i];
-        if (!(is_alpha(c) || is_digit(c) || c == '~' || c == '^' || c == '.' || c == '-' ||
+        if (!(hr_is_alpha(c) || hr_is_digit(c) || c == '~' || c == '^' || c == '.' || c == '-' ||
               c == '_'))
             return 0;
         i++;
@@ -187,14 +187,8 @@ static int file_index(search_doc *d, const char *p, size_t n)
             return d->table[slot];
         slot = (slot + 1) & (d->tcap - 1);
     }
-    if (d->nfiles == d->capfiles) {
-        size_t cap = d->capfiles ? d->capfiles * 2 : 16;
-        file_rec *f = realloc(d->files, cap * sizeof *f);
-        if (!f)
-            return -1;
-        d->files = f;
-        d->capfiles = cap;
-    }
+    if (HR_VEC_RESERVE(d->files, d->capfiles, d->nfiles + 1) != 0)
+        return -1;
     file_rec *f = &d->files[d->nfiles];
     memset(f, 0, sizeof *f);
     f->path_off = (size_t)(p - d->in);

@@ -4,6 +4,8 @@
  * keys costs microseconds and keeps the structure obvious. */
 #include "compress/session_cache.h"
 
+#include "sys/vec.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,16 +182,10 @@ int hr_session_cache_put(hr_session_cache *c, const char *session_key, const cha
     } else {
         while (s->n >= c->max_entries)
             evict_lru_entry(c, s);
-        if (s->n == s->cap) {
-            size_t cap = s->cap ? s->cap * 2 : 16;
-            entry *v = realloc(s->entries, cap * sizeof *v);
-            if (!v) {
-                rc = -1;
-                free(copy);
-                goto out;
-            }
-            s->entries = v;
-            s->cap = cap;
+        if (HR_VEC_RESERVE(s->entries, s->cap, s->n + 1) != 0) {
+            rc = -1;
+            free(copy);
+            goto out;
         }
         e = &s->entries[s->n++];
         memcpy(e->hash, hash, HR_CONTENT_HASH_HEX);

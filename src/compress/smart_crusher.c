@@ -16,6 +16,7 @@
 #include "compress/json_table.h"
 #include "compress/query.h"
 #include "json/json.h"
+#include "sys/ascii.h"
 #include "sys/relevance.h"
 
 #include <math.h>
@@ -100,7 +101,6 @@ int hr_smart_crusher_looks_json(const char *in, size_t len)
 
 /* ---- words: error words, SimHash, BM25 term counts ----------------------------------- */
 
-static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
 typedef struct word_lit {
     const char *s;
@@ -114,7 +114,7 @@ static int starts_with_ci(const char *w, size_t n, const word_lit *stem)
     if (n < stem->n)
         return 0;
     for (size_t i = 0; i < stem->n; i++)
-        if (lower((unsigned char)w[i]) != (unsigned char)stem->s[i])
+        if (hr_to_lower((unsigned char)w[i]) != (unsigned char)stem->s[i])
             return 0;
     return 1;
 }
@@ -134,7 +134,7 @@ static int part_is_error_word(const char *w, size_t n)
 {
     if (n < 4)
         return 0;
-    unsigned char f = lower((unsigned char)w[0]);
+    unsigned char f = hr_to_lower((unsigned char)w[0]);
     if (f != 'e' && f != 'f' && f != 'c' && f != 'p' && f != 'a' && f != 't' && f != 'd' &&
         f != 'r')
         return 0; /* cheap first-letter filter: most words stop here */
@@ -149,8 +149,8 @@ static int word_has_error(const char *w, size_t n)
 {
     size_t b = 0;
     for (size_t i = 1; i <= n; i++) {
-        int split = i == n || (lower((unsigned char)w[i]) != (unsigned char)w[i] &&
-                               lower((unsigned char)w[i - 1]) == (unsigned char)w[i - 1] &&
+        int split = i == n || (hr_to_lower((unsigned char)w[i]) != (unsigned char)w[i] &&
+                               hr_to_lower((unsigned char)w[i - 1]) == (unsigned char)w[i - 1] &&
                                w[i - 1] >= 'a' && w[i - 1] <= 'z');
         if (split) {
             if (part_is_error_word(w + b, i - b))
@@ -876,7 +876,7 @@ static int map_eligible(const hr_json_doc *d, uint32_t obj, unsigned min_items)
     for (uint32_t c = o->first_child; c != HR_JSON_NONE; c = d->nodes[c].next) {
         if (d->nodes[c].type != HR_JSON_OBJECT)
             return 0;
-        for (uint32_t k = d->nodes[c].first_child; k != HR_JSON_NONE; k = d->nodes[k].next) {
+        HR_JSON_FOREACH(d, c, k) {
             uint64_t h = hr_hash64(d->src + d->nodes[k].key_start,
                                    d->nodes[k].key_end - d->nodes[k].key_start);
             int at = 0;
@@ -917,7 +917,7 @@ static int select_items(array_sel *sel, const hr_json_doc *d, uint32_t arr, cons
             return -1;
     }
     uint32_t i = 0;
-    for (uint32_t c = d->nodes[arr].first_child; c != HR_JSON_NONE; c = d->nodes[c].next)
+    HR_JSON_FOREACH(d, arr, c)
         sel->items[i++].node = c;
     uint32_t errors = 0;
     for (i = 0; i < sel->n; i++) {
@@ -1054,7 +1054,7 @@ static int merge_parallel(crush_ctx *cx, uint32_t node, array_sel *sel)
     if (d->nodes[node].type != HR_JSON_ARRAY || parent == HR_JSON_NONE)
         return 1;
     int siblings = 0;
-    for (uint32_t c = d->nodes[parent].first_child; c != HR_JSON_NONE; c = d->nodes[c].next) {
+    HR_JSON_FOREACH(d, parent, c) {
         if (c == node || d->nodes[c].type != HR_JSON_ARRAY || d->nodes[c].count != n)
             continue;
         if (d->nodes[parent].type == HR_JSON_ARRAY || ++siblings > MAX_PARALLEL ||

@@ -13,6 +13,7 @@
 #include "compress/text.h"
 
 #include "compress/compressors.h"
+#include "sys/ascii.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -76,11 +77,6 @@ static int is_bar_char(unsigned char c)
            c == '|' || c == '\t' || c == '_' || c == '~' || c >= 0x80;
 }
 
-static int is_hex(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 #define FNV_OFFSET 1469598103934665603ULL
 #define FNV_PRIME 1099511628211ULL
 
@@ -91,7 +87,7 @@ static size_t hex_id_len(const char *s, size_t n)
 {
     size_t k = 0;
     int digit = 0;
-    while (k < n && is_hex((unsigned char)s[k])) {
+    while (k < n && hr_is_xdigit((unsigned char)s[k])) {
         digit |= s[k] >= '0' && s[k] <= '9';
         k++;
     }
@@ -105,7 +101,7 @@ uint64_t hr_line_shape_hash(const char *s, size_t n, size_t *letters)
     unsigned char prev = 0;
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
-        size_t hx = (i == 0 || !is_hex((unsigned char)s[i - 1])) ? hex_id_len(s + i, n - i) : 0;
+        size_t hx = (i == 0 || !hr_is_xdigit((unsigned char)s[i - 1])) ? hex_id_len(s + i, n - i) : 0;
         if (hx || (c >= '0' && c <= '9')) {
             if (!hx)
                 while (i < n && s[i] >= '0' && s[i] <= '9')

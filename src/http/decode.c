@@ -51,7 +51,7 @@ static hr_decode_result finish(decode_run *r, hr_decode_result res)
 {
     if (res != HR_DECODE_OK)
         r->out->len = r->base;
-    if (r->out->data)
+    if (r->out->cap) /* zlib / zstd write in place: the NUL is ours to put back */
         r->out->data[r->out->len] = 0;
     return res;
 }

@@ -4,6 +4,7 @@
  * request, so a mutex and linear scans are enough. */
 #include "http/guard.h"
 
+#include "sys/assert.h"
 #include "sys/clock.h"
 #include "sys/log.h"
 
@@ -98,6 +99,7 @@ static int addr_key(const struct sockaddr *sa, unsigned char out[16])
 
 static unsigned count_address_locked(const hr_guard *g, const unsigned char key[16])
 {
+    HR_ASSERT_HELD((pthread_mutex_t *)&g->mu);
     unsigned n = 0;
     for (const hr_guard_conn *c = g->head; c; c = c->next)
         if (c->has_addr && !c->refused && memcmp(c->addr, key, 16) == 0)
@@ -109,6 +111,7 @@ static unsigned count_address_locked(const hr_guard *g, const unsigned char key[
 
 static void set_phase_locked(hr_guard *g, hr_guard_conn *c, hr_guard_phase p, double start)
 {
+    HR_ASSERT_HELD(&g->mu);
     c->phase = p;
     c->phase_start_ms = start;
     unsigned limit = p == HR_GUARD_HEADERS ? g->opts.header_timeout_ms
@@ -121,6 +124,7 @@ static void set_phase_locked(hr_guard *g, hr_guard_conn *c, hr_guard_phase p, do
  * at the time of the latest byte (the kernel keeps no earlier one). */
 static void notice_new_request_locked(hr_guard *g, hr_guard_conn *c, double now)
 {
+    HR_ASSERT_HELD(&g->mu);
     struct tcp_info ti;
     socklen_t len = sizeof ti;
     if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
@@ -132,6 +136,7 @@ static void notice_new_request_locked(hr_guard *g, hr_guard_conn *c, double now)
 
 static void cut_locked(hr_guard *g, hr_guard_conn *c)
 {
+    HR_ASSERT_HELD(&g->mu);
     c->cut = 1;
     if (!c->refused) {
         g->timeouts++;
@@ -145,6 +150,7 @@ static void cut_locked(hr_guard *g, hr_guard_conn *c)
 
 static void report_locked(hr_guard *g, double now)
 {
+    HR_ASSERT_HELD(&g->mu);
     if ((g->timeouts == g->reported_timeouts && g->refusals == g->reported_refusals) ||
         (g->reported_at_ms && now - g->reported_at_ms < REPORT_EVERY_MS))
         return;
@@ -160,6 +166,7 @@ static void report_locked(hr_guard *g, double now)
 
 static void tick_locked(hr_guard *g)
 {
+    HR_ASSERT_HELD(&g->mu);
     double now = hr_now_ms();
     report_locked(g, now);
     int poll_idle = g->opts.header_timeout_ms && ++g->ticks % IDLE_POLL_TICKS == 0;
@@ -245,6 +252,7 @@ void hr_guard_stop(hr_guard *g)
 static void refuse_locked(hr_guard *g, hr_guard_conn *c, int status, const char *reason,
                           const char *code, const char *message)
 {
+    HR_ASSERT_HELD(&g->mu);
     c->refused = 1;
     g->refusals++;
     write_answer(c->fd, status, reason, code, message);

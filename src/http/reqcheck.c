@@ -2,6 +2,8 @@
  * Each check names the rule it enforces; the reasons go to the client verbatim. */
 #include "http/reqcheck.h"
 
+#include "sys/ascii.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,16 +24,6 @@ static int refuse(hr_reqcheck_result *r, int status, const char *fmt, ...)
 }
 
 /* ---- target ----------------------------------------------------------------------------- */
-
-static int is_hex(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static int hex_val(unsigned char c)
-{
-    return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-}
 
 /* RFC 3986 pchar without '%' (unreserved, sub-delims, ':' '@'); the query adds '/' '?'. */
 static int is_pchar(unsigned char c)
@@ -96,11 +88,11 @@ static int check_component(const char *s, size_t n, int in_path, hr_reqcheck_res
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
-            if (i + 2 >= n || !is_hex((unsigned char)s[i + 1]) || !is_hex((unsigned char)s[i + 2]))
+            if (i + 2 >= n || !hr_is_xdigit((unsigned char)s[i + 1]) || !hr_is_xdigit((unsigned char)s[i + 2]))
                 return refuse(r, 400, "the request %s has a '%%' not followed by two hex digits",
                               what);
-            c = (unsigned char)(hex_val((unsigned char)s[i + 1]) * 16 +
-                                hex_val((unsigned char)s[i + 2]));
+            c = (unsigned char)(hr_hex_val((unsigned char)s[i + 1]) * 16 +
+                                hr_hex_val((unsigned char)s[i + 2]));
             i += 2;
             if (c < 0x20 || c == 0x7F)
                 return refuse(r, 400, "the request %s encodes a control byte (%%%02X)", what, c);

@@ -9,7 +9,6 @@
 
 #include <curl/curl.h>
 
-#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

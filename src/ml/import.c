@@ -254,7 +254,7 @@ static uint32_t normalizer_flags(const hr_json_doc *d, uint32_t norm, hr_ml_erro
 static int64_t max_id_in(const hr_json_doc *d, uint32_t obj)
 {
     int64_t mx = -1, id;
-    for (uint32_t c = d->nodes[obj].first_child; c != HR_JSON_NONE; c = d->nodes[c].next)
+    HR_JSON_FOREACH(d, obj, c)
         if (hr_json_int64(d, c, &id) == 0 && id > mx)
             mx = id;
     return mx;
@@ -333,7 +333,7 @@ static int read_tokenizer_json(const json_file *jf, hr_model_vocab *meta, char *
     uint32_t vocab = hr_json_get(d, model, "vocab");
     uint32_t type = hr_json_get(d, model, "type");
     int wordpiece = hr_json_string_eq(d, type, "WordPiece"), bpe = hr_json_string_eq(d, type, "BPE");
-    if ((!wordpiece && !bpe) || vocab == HR_JSON_NONE || d->nodes[vocab].type != HR_JSON_OBJECT ||
+    if ((!wordpiece && !bpe) || !hr_json_is(d, vocab, HR_JSON_OBJECT) ||
         d->nodes[vocab].count == 0) {
         hr_ml_error_set(err, "tokenizer.json: model is not WordPiece or BPE with a vocab object");
         return -1;

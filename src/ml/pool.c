@@ -9,6 +9,7 @@
 #include "ml/pool.h"
 
 #include "ml/settings.h"
+#include "sys/assert.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -80,6 +81,7 @@ static void run_range(hr_ml_range_fn fn, void *ctx, size_t begin, size_t end)
  * returns with it held. */
 static void drain_job_locked(void)
 {
+    HR_ASSERT_HELD(&g_pool.lock);
     while (g_pool.busy && g_pool.job.next_chunk < g_pool.job.nchunks) {
         pool_job j = g_pool.job;
         size_t c = g_pool.job.next_chunk++;

@@ -14,6 +14,7 @@
 #include "ml/pool.h"
 #include "ml/settings.h"
 #include "ml/wordpiece.h"
+#include "sys/assert.h"
 #include "sys/clock.h"
 #include "sys/log.h"
 
@@ -133,6 +134,7 @@ static void unload_if_idle(hr_ml_session *s)
  * *next_ms = earliest future deadline; *watching = some session needs the reaper. */
 static hr_ml_session *reaper_scan_locked(int64_t now, int64_t *next_ms, int *watching)
 {
+    HR_ASSERT_HELD(&g_reg.lock);
     *next_ms = INT64_MAX;
     *watching = 0;
     for (hr_ml_session *s = g_reg.head; s; s = s->next) {
@@ -206,6 +208,7 @@ static void reaper_kick(void)
 
 static int any_session_loaded_locked(void)
 {
+    HR_ASSERT_HELD(&g_reg.lock);
     for (hr_ml_session *s = g_reg.head; s; s = s->next) {
         pthread_mutex_lock(&s->lock);
         int loaded = s->state != HR_ML_UNLOADED;
@@ -402,6 +405,7 @@ void hr_ml_session_close(hr_ml_session *s)
  * forever. 0 on success, -1 on timeout. */
 static int claim_locked(hr_ml_session *s, int64_t deadline_ms)
 {
+    HR_ASSERT_HELD(&s->lock);
     while (s->in_use) {
         if (deadline_ms < 0) {
             pthread_cond_wait(&s->cv, &s->lock);
@@ -418,6 +422,7 @@ static int claim_locked(hr_ml_session *s, int64_t deadline_ms)
 
 static void release_locked(hr_ml_session *s)
 {
+    HR_ASSERT_HELD(&s->lock);
     s->in_use = 0;
     pthread_cond_broadcast(&s->cv);
 }

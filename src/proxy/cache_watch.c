@@ -3,6 +3,7 @@
 #include "proxy/cache_watch.h"
 
 #include "json/json.h"
+#include "sys/assert.h"
 #include "sys/hash.h"
 #include "sys/log.h"
 
@@ -33,6 +34,7 @@ static struct {
 /* The session's slot (created, or the least recently used one reused); NULL on OOM. */
 static session *find_locked(const char *id)
 {
+    HR_ASSERT_HELD(&W.mu);
     size_t lru = 0;
     for (size_t i = 0; i < MAX_SESSIONS; i++) {
         if (W.s[i] && !strcmp(W.s[i]->id, id)) {

@@ -11,6 +11,7 @@
  */
 #include "proxy/ccr_glue.h"
 
+#include "ccr/marker.h"
 #include "ccr/store.h"
 #include "ccr/tool_inject.h"
 #include "ccr/tool_loop.h"
@@ -31,11 +32,23 @@
  * above any provider event (response.completed repeats the whole output). */
 #define CCRW_MAX_EVENT ((size_t)64 << 20)
 
-int hr_ccrw_offer_tool(const hr_api *api, const char *body, size_t len, hr_buf *out)
+/* 1 when the body as it will be forwarded holds a marker: the client's own bytes (markers
+ * of earlier turns) or a replacement made by the edits (this turn's compression). */
+static int forwarded_marker(const hr_json_doc *d, const hr_json_edits *edits)
+{
+    if (hr_marker_present(d->src, d->len))
+        return 1;
+    for (size_t i = 0; i < edits->n; i++)
+        if (edits->item[i].data.data && hr_marker_present(edits->item[i].data.data, edits->item[i].data.len))
+            return 1;
+    return 0;
+}
+
+int hr_ccrw_offer_tool(const hr_api *api, const hr_json_doc *d, hr_json_edits *edits)
 {
     if (!hr_ccr_process_store() || hr_proxy_config_current()->no_ccr_tool)
         return 0; /* no way to answer the calls, or --no-ccr-inject-tool: do not offer it */
-    return hr_ccr_inject_tool(api, body, len, out) == 1;
+    return forwarded_marker(d, edits) && hr_ccr_tool_edit(api, d, edits) == 1;
 }
 
 /* ---- buffered ---------------------------------------------------------------------------- */
@@ -68,7 +81,7 @@ int hr_ccrw_resolve_buffered(const hr_ccrw_origin *o, hr_buf *body, int *status,
                              double *upstream_ms)
 {
     hr_ccr_store *store = hr_ccr_process_store();
-    if (*status != 200 || !body->data || !store)
+    if (*status != 200 || !body->len || !store)
         return 0;
     buffered_round br = {o, upstream_ms};
     hr_buf final = HR_BUF_INIT;
@@ -107,7 +120,7 @@ struct hr_ccrw_stream {
     int refused;      /* the rewriter refused a held turn: end with the error event */
     hr_ccr_store *store; /* the process's; open until after the drain, so for every read */
     const hr_api *api; /* also for the error event */
-    char tenant[HR_CCR_TENANT_MAX + 1];
+    char tenant[HR_TENANT_MAX + 1];
     hr_ccrw_connect_fn connect;
     hr_http_exchange *ex;
     hr_req_ctx *ctx;

@@ -14,6 +14,8 @@
 #define HR_PROXY_CCR_GLUE_H
 
 #include "compress/pipeline.h"
+#include "json/edits.h"
+#include "json/json.h"
 #include "http/upstream.h"
 #include "proxy/proxy_internal.h"
 #include "sys/buf.h"
@@ -36,11 +38,12 @@ typedef struct hr_ccrw_origin {
     hr_req_ctx *ctx;
 } hr_ccrw_origin;
 
-/* Step 2. When body (to be forwarded on a route of api) holds a marker, the process has
- * a store, and the client defines no headroom_retrieve of its own, writes the body with the
- * tool appended into out and returns 1 (forward out, then resolve the answer below).
- * 0: forward body as it is. Deterministic: the same body always gets the same bytes. */
-int hr_ccrw_offer_tool(const hr_api *api, const char *body, size_t len, hr_buf *out);
+/* Step 2. When the body to be forwarded on a route of api (d, the one parse of the
+ * client's body, with edits applied) holds a marker, the process has a store, and the
+ * client defines no headroom_retrieve of its own, appends the tool's edit to edits and
+ * returns 1 (forward the spliced body, then resolve the answer below). 0: no tool.
+ * Deterministic: the same body always gets the same bytes. */
+int hr_ccrw_offer_tool(const hr_api *api, const hr_json_doc *d, hr_json_edits *edits);
 
 /* Step 3. body/status: the first buffered answer. When it is a turn of headroom_retrieve
  * calls only, answers them and runs the follow-up rounds (at most HR_CCR_MAX_ROUNDS);

@@ -164,7 +164,7 @@ int hr_route_compress(const hr_request *req, hr_response *res)
     }
     hr_pipeline *proc = hr_pipeline_process(), *p = proc;
     uint32_t cfg = hr_json_get(&d, 0, "config");
-    if (cfg != HR_JSON_NONE && d.nodes[cfg].type == HR_JSON_OBJECT && proc) {
+    if (hr_json_is(&d, cfg, HR_JSON_OBJECT) && proc) {
         hr_pipeline_config c;
         char err[160];
         hr_pipeline_config_of(proc, &c);
@@ -177,7 +177,7 @@ int hr_route_compress(const hr_request *req, hr_response *res)
     }
     hr_pipeline_input in = {hr_api_guess(&d), req->body, req->body_len,
                             hr_request_header(req, "x-headroom-session-id"), req->tenant,
-                            req->request_id};
+                            req->request_id, NULL};
     hr_json_doc_free(&d);
     hr_pipeline_result pr;
     hr_pipeline_run_on(p, &in, &pr); /* p NULL (no memory): unchanged, as fail-open wants */

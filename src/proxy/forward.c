@@ -1,5 +1,7 @@
 /* forward.c: the forwarding core. For one client request it prepares the body (decode,
- * JSON check, compression pipeline, stream_options.include_usage), picks the upstream,
+ * JSON check, compression pipeline, the headroom_retrieve tool, the API's stream edit such as
+ * stream_options.include_usage: all on one parse of the body, their edits applied with one
+ * splice), picks the upstream,
  * filters headers, runs the upstream transfer with retries, and answers either buffered
  * (compressible routes, non-SSE: usage read, x-headroom-tokens-* headers) or as a relay
  * that hands each upstream chunk to the client as it arrives (SSE and passthrough).
@@ -132,10 +134,10 @@ typedef struct prepared {
     int decoded;             /* Content-Encoding removed */
     int stream;              /* the client asked for a stream */
     hr_buf decoded_buf;
-    hr_buf spliced;
-    hr_buf with_tool;        /* the body with headroom_retrieve offered */
+    hr_json_doc doc;         /* the one parse of the body (compressible routes) */
+    hr_buf spliced;          /* the body with every edit applied: the one splice */
     int tool_offered;        /* only then are headroom_retrieve turns resolved */
-    hr_pipeline_result pr;
+    hr_pipeline_result pr;   /* pr.edits: compression's, then the tool's and include_usage's */
     int pipeline_ran;
 } prepared;
 
@@ -143,14 +145,25 @@ static void prepared_free(prepared *p)
 {
     hr_buf_free(&p->decoded_buf);
     hr_buf_free(&p->spliced);
-    hr_buf_free(&p->with_tool);
+    hr_json_doc_free(&p->doc);
     if (p->pipeline_ran)
         hr_pipeline_result_free(&p->pr);
 }
 
-/* Reads model and stream from a JSON body. 0 ok, -1 not JSON (err filled), -2 not an object. */
+/* The parse and the edits are spent once the body is spliced: they are released before the
+ * upstream round trip rather than held through it (a body of many small values parses into
+ * a node array several times its size). */
+static void release_parse(prepared *p)
+{
+    hr_json_doc_free(&p->doc);
+    if (p->pipeline_ran)
+        hr_json_edits_free(&p->pr.edits);
+}
+
+/* Parses a JSON body into d (the caller frees it) and reads model and stream from it.
+ * 0 ok, -1 not JSON (err filled), -2 not an object. */
 static int inspect_body(const char *body, size_t len, hr_req_ctx *ctx, int *stream,
-                        hr_json_error *err)
+                        hr_json_doc *d_out, hr_json_error *err)
 {
     hr_json_doc d;
     hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
@@ -158,19 +171,57 @@ static int inspect_body(const char *body, size_t len, hr_req_ctx *ctx, int *stre
                                        --max-body-bytes: a long valid string is forwarded */
     if (hr_json_parse(&d, body, len, &lim, err) != 0)
         return -1;
+    *d_out = d;
     const hr_json_node *root = hr_json_at(&d, 0);
-    if (root->type != HR_JSON_OBJECT) {
-        hr_json_doc_free(&d);
+    if (root->type != HR_JSON_OBJECT)
         return -2;
-    }
     hr_buf model = HR_BUF_INIT;
     uint32_t m = hr_json_get(&d, 0, "model");
     if (m != HR_JSON_NONE && hr_json_string(&d, m, &model) == 0 && model.data)
         snprintf(ctx->model, sizeof ctx->model, "%s", model.data);
     hr_buf_free(&model);
     *stream = hr_json_is_true(&d, hr_json_get(&d, 0, "stream"));
-    hr_json_doc_free(&d);
     return 0;
+}
+
+/* Compression on the one parse: its edits stay in p->pr.edits (no copy of the body yet). */
+static void run_pipeline(hr_req_ctx *ctx, const hr_request *req, route_info ri, prepared *p)
+{
+    const char *session = hr_request_header(req, "x-headroom-session-id");
+    hr_pipeline_input in = {ri.api, p->body, p->len, session, req->tenant, req->request_id,
+                            &p->doc};
+    hr_pipeline_run(&in, &p->pr);
+    p->pipeline_ran = 1;
+    ctx->rec.tokens_before = p->pr.tokens_before;
+    ctx->rec.tokens_after = p->pr.tokens_after;
+    ctx->rec.token_counter = p->pr.counter;
+    ctx->rec.failed_open = p->pr.failed_open;
+    snprintf(ctx->compressors, sizeof ctx->compressors, "%.63s", p->pr.transforms);
+    snprintf(ctx->session, sizeof ctx->session, "%s", session ? session : "");
+}
+
+/* The later edits on the same parse (the headroom_retrieve tool when the forwarded body
+ * will hold a marker; the API's stream edit such as include_usage), then the one splice of
+ * all edits. A result past max_len, or a failed splice, forwards the client's bytes. */
+static void edit_and_splice(hr_req_ctx *ctx, route_info ri, prepared *p, size_t max_len)
+{
+    hr_json_edits *edits = &p->pr.edits;
+    if (p->pr.modified && hr_json_edits_result_len(edits, p->len) > max_len)
+        hr_json_edits_truncate(edits, 0); /* compression made it larger than allowed */
+    p->pr.modified = edits->n > 0;
+    p->tool_offered = hr_ccrw_offer_tool(ri.api, &p->doc, edits) == 1;
+    if (ri.api->stream_request && p->stream) /* e.g. OpenAI chat's include_usage */
+        ri.api->stream_request(&p->doc, edits);
+    if (!edits->n)
+        return;
+    if (hr_json_edits_apply(edits, p->body, p->len, &p->spliced) != 0) {
+        hr_buf_free(&p->spliced);
+        p->pr.modified = p->tool_offered = 0;
+        ctx->rec.failed_open = 1;
+        return;
+    }
+    p->body = p->spliced.data;
+    p->len = p->spliced.len;
 }
 
 /* Fills p; on a client error answers ex and returns -1. */
@@ -187,7 +238,7 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
                    * of the proxy's time on the bypass path) */
         hr_json_error err;
         if (req->body_len <= BYPASS_INSPECT_MAX)
-            inspect_body(req->body, req->body_len, ctx, &p->stream, &err);
+            inspect_body(req->body, req->body_len, ctx, &p->stream, &p->doc, &err);
         return 0;
     }
     if (req->body != raw) { /* the dispatcher decoded it */
@@ -198,7 +249,7 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
     if (ri.kind != KIND_COMPRESSIBLE)
         return 0;
     hr_json_error err = {0};
-    int rc = inspect_body(p->body, p->len, ctx, &p->stream, &err);
+    int rc = inspect_body(p->body, p->len, ctx, &p->stream, &p->doc, &err);
     if (rc == -1 && err.kind == HR_JSON_ERR_LIMIT) { /* valid so far, past a parser limit
                                                       * (in practice nesting: strings are
                                                       * bounded by the body) */
@@ -221,9 +272,10 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
                       "request body must be a JSON object");
         return -1;
     }
-    /* Compression makes up to two more copies of the body (the compressed body, then the
-     * one with the tool offered): reserved first, or the original is forwarded (fail open:
-     * under memory pressure the request still goes, uncompressed). */
+    /* Compression makes one more copy of the body (all its edits, the tool's and
+     * include_usage's applied in one splice), reserved first with room for growth, or the
+     * original is forwarded (fail open: under memory pressure the request still goes,
+     * uncompressed). */
     if (!hr_backpressure_allow_compression()) {
         ctx->rec.failed_open = 1; /* stage 2: forwarded as sent (counted, logged per minute) */
         return 0;
@@ -234,33 +286,13 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
         ctx->rec.failed_open = 1;
         return 0;
     }
-    hr_pipeline_input in = {ri.api, p->body, p->len, hr_request_header(req, "x-headroom-session-id"),
-                            req->tenant, req->request_id};
-    hr_pipeline_run(&in, &p->pr);
-    p->pipeline_ran = 1;
-    ctx->rec.tokens_before = p->pr.tokens_before;
-    ctx->rec.tokens_after = p->pr.tokens_after;
-    ctx->rec.token_counter = p->pr.counter;
-    ctx->rec.failed_open = p->pr.failed_open;
-    snprintf(ctx->compressors, sizeof ctx->compressors, "%.63s", p->pr.transforms);
-    const char *session = hr_request_header(req, "x-headroom-session-id");
-    snprintf(ctx->session, sizeof ctx->session, "%s", session ? session : "");
-    if (p->pr.modified && p->pr.body.len <= cfg->max_body_bytes * 2) {
-        p->body = p->pr.body.data;
-        p->len = p->pr.body.len;
-    }
-    ctx->rec.cache_bust = hr_cache_watch_turn(ctx->session, ctx->id, req->body, req->body_len, p->body, p->len);
-    if (hr_ccrw_offer_tool(ri.api, p->body, p->len, &p->with_tool) == 1) {
-        p->body = p->with_tool.data;
-        p->len = p->with_tool.len;
-        p->tool_offered = 1;
-    }
-    if (ri.api->stream_request && p->stream) { /* e.g. OpenAI chat's include_usage */
-        if (ri.api->stream_request(p->body, p->len, &p->spliced) == 1) {
-            p->body = p->spliced.data;
-            p->len = p->spliced.len;
-        }
-    }
+    run_pipeline(ctx, req, ri, p);
+    edit_and_splice(ctx, ri, p, cfg->max_body_bytes * 2);
+    /* only messages matter to the cache watch, and the tool and include_usage edits leave
+     * them as they are: without compression edits the client's bytes stand for them */
+    ctx->rec.cache_bust = hr_cache_watch_turn(ctx->session, ctx->id, req->body, req->body_len,
+                                              p->pr.modified ? p->body : req->body,
+                                              p->pr.modified ? p->len : req->body_len);
     return 0;
 }
 
@@ -719,6 +751,7 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
         prepared_free(&p);
         return;
     }
+    release_parse(&p);
     log_message_body(ctx, &p);
     outgoing o = {0};
     if (build_outgoing(req, ex, p.decoded, &o) != 0) {

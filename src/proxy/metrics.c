@@ -4,6 +4,7 @@
 #include "json/json.h"
 #include "proxy/backpressure.h"
 
+#include "sys/assert.h"
 #include "sys/budget.h"
 #include "sys/clock.h"
 
@@ -190,14 +191,13 @@ double hr_percentile(double *v, size_t n, double p)
 
 int hr_metrics_prometheus(hr_buf *o)
 {
-    int rc = 0;
     pthread_mutex_lock(&M.mu);
-    rc |= hr_buf_puts(o, "# HELP headroom_requests_total Requests answered, by route, provider and status.\n"
-                         "# TYPE headroom_requests_total counter\n");
+    hr_buf_puts(o, "# HELP headroom_requests_total Requests answered, by route, provider and status.\n"
+                   "# TYPE headroom_requests_total counter\n");
     for (size_t i = 0; i < M.n_series; i++)
-        rc |= hr_buf_printf(o, "headroom_requests_total{route=\"%s\",provider=\"%s\",status=\"%d\"} %llu\n",
-                            M.s[i].route, M.s[i].provider, M.s[i].status, M.s[i].count);
-    rc |= hr_buf_printf(o,
+        hr_buf_printf(o, "headroom_requests_total{route=\"%s\",provider=\"%s\",status=\"%d\"} %llu\n",
+                      M.s[i].route, M.s[i].provider, M.s[i].status, M.s[i].count);
+    hr_buf_printf(o,
         "# HELP headroom_request_bytes_total Request body bytes received from clients.\n"
         "# TYPE headroom_request_bytes_total counter\nheadroom_request_bytes_total %llu\n"
         "# HELP headroom_response_bytes_total Response body bytes sent to clients.\n"
@@ -224,15 +224,15 @@ int hr_metrics_prometheus(hr_buf *o)
     unsigned long long cum = 0;
     for (size_t b = 0; b < N_BUCKETS; b++) {
         cum += M.hist[b];
-        rc |= hr_buf_printf(o, "headroom_upstream_latency_seconds_bucket{le=\"%g\"} %llu\n", BUCKETS_S[b], cum);
+        hr_buf_printf(o, "headroom_upstream_latency_seconds_bucket{le=\"%g\"} %llu\n", BUCKETS_S[b], cum);
     }
     cum += M.hist[N_BUCKETS];
-    rc |= hr_buf_printf(o, "headroom_upstream_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
-                           "headroom_upstream_latency_seconds_sum %.6f\n"
-                           "headroom_upstream_latency_seconds_count %llu\n",
-                        cum, M.hist_sum, M.hist_count);
+    hr_buf_printf(o, "headroom_upstream_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
+                     "headroom_upstream_latency_seconds_sum %.6f\n"
+                     "headroom_upstream_latency_seconds_count %llu\n",
+                  cum, M.hist_sum, M.hist_count);
     const hr_budget *bud = hr_budget_process();
-    rc |= hr_buf_printf(o,
+    hr_buf_printf(o,
         "# HELP headroom_inflight_bytes Request bytes held now (bodies, decoded bodies, answers).\n"
         "# TYPE headroom_inflight_bytes gauge\nheadroom_inflight_bytes %zu\n"
         "# HELP headroom_inflight_limit_bytes --max-inflight-body-mb in bytes (0 = unlimited).\n"
@@ -240,16 +240,16 @@ int hr_metrics_prometheus(hr_buf *o)
         "# HELP headroom_inflight_refused_total Reservations refused by the in-flight budget.\n"
         "# TYPE headroom_inflight_refused_total counter\nheadroom_inflight_refused_total %llu\n",
         hr_budget_used(bud), bud->limit, hr_budget_refused(bud));
-    rc |= hr_backpressure_prometheus(o);
+    hr_backpressure_prometheus(o);
     pthread_mutex_unlock(&M.mu);
-    return rc ? -1 : 0;
+    return hr_buf_failed(o) ? -1 : 0;
 }
 
 static int put_percentiles(hr_buf *o, const char *name, const double *ring, size_t n)
 {
     double *v = malloc((n ? n : 1) * sizeof *v);
     if (!v)
-        return -1;
+        return hr_buf_fail(o);
     memcpy(v, ring, n * sizeof *v);
     double p50 = hr_percentile(v, n, 50), p90 = hr_percentile(v, n, 90), p99 = hr_percentile(v, n, 99);
     free(v);
@@ -262,6 +262,7 @@ static int put_percentiles(hr_buf *o, const char *name, const double *ring, size
  * "latency" / "overhead" objects (average, min, max in ms). */
 static int put_breakdown_locked(hr_buf *o)
 {
+    HR_ASSERT_HELD(&M.mu);
     double n = M.timed ? (double)M.timed : 1;
     return hr_buf_printf(o,
         "\"time_breakdown_ms\":{\"requests\":%llu,\"total\":%.3f,\"upstream\":%.3f,"
@@ -275,7 +276,8 @@ static int put_breakdown_locked(hr_buf *o)
 /* The original proxy's requests.by_provider / by_model maps: {"name": count, ...}. */
 static int put_request_maps_locked(hr_buf *o)
 {
-    int rc = hr_buf_puts(o, ",\"by_provider\":{");
+    HR_ASSERT_HELD(&M.mu);
+    hr_buf_puts(o, ",\"by_provider\":{");
     const char *names[MAX_SERIES];
     unsigned long long counts[MAX_SERIES];
     size_t n = 0;
@@ -292,29 +294,29 @@ static int put_request_maps_locked(hr_buf *o)
         counts[k] += M.s[i].count;
     }
     for (size_t k = 0; k < n; k++)
-        rc |= hr_buf_printf(o, "%s\"%s\":%llu", k ? "," : "", names[k], counts[k]);
-    rc |= hr_buf_puts(o, "},\"by_model\":{");
+        hr_buf_printf(o, "%s\"%s\":%llu", k ? "," : "", names[k], counts[k]);
+    hr_buf_puts(o, "},\"by_model\":{");
     for (size_t i = 0; i < M.n_models; i++) {
-        rc |= hr_buf_puts(o, i ? "," : "");
-        rc |= hr_json_write_string(o, M.models[i].name, strlen(M.models[i].name));
-        rc |= hr_buf_printf(o, ":%llu", M.models[i].count);
+        hr_buf_puts(o, i ? "," : "");
+        hr_json_write_string(o, M.models[i].name, strlen(M.models[i].name));
+        hr_buf_printf(o, ":%llu", M.models[i].count);
     }
-    return rc | hr_buf_putc(o, '}');
+    hr_buf_putc(o, '}');
+    return hr_buf_failed(o) ? -1 : 0;
 }
 
 int hr_metrics_stats_json(hr_buf *o)
 {
-    int rc = 0;
     pthread_mutex_lock(&M.mu);
     long long saved = M.tokens_before - M.tokens_after;
-    rc |= hr_buf_printf(o,
+    hr_buf_printf(o,
         "{\"uptime_s\":%.3f,\"requests\":{\"total\":%llu,\"streams\":%llu,\"bypassed\":%llu,"
         "\"failed_open\":%llu,\"errors_5xx\":%llu,\"cached\":0,\"rate_limited\":%llu,"
         "\"failed\":%llu",
         hr_metrics_uptime_s(), M.requests, M.streams, M.bypassed, M.failed_open, M.errors,
         M.rate_limited, M.errors);
-    rc |= put_request_maps_locked(o);
-    rc |= hr_buf_printf(o, "},\"bytes\":{\"in\":%llu,\"out\":%llu},"
+    put_request_maps_locked(o);
+    hr_buf_printf(o, "},\"bytes\":{\"in\":%llu,\"out\":%llu},"
         "\"tokens\":{\"input\":%lld,\"output\":%lld,\"cache_read\":%lld,\"cache_write\":%lld,"
         "\"before_compression\":%lld,\"after_compression\":%lld,\"saved\":%lld,"
         "\"total_before_compression\":%lld,\"savings_percent\":%.2f},"
@@ -322,18 +324,18 @@ int hr_metrics_stats_json(hr_buf *o)
         M.bytes_in, M.bytes_out, M.input_tokens, M.output_tokens,
         M.cache_read, M.cache_write, M.tokens_before, M.tokens_after, saved, M.tokens_before,
         M.tokens_before > 0 ? 100.0 * (double)saved / (double)M.tokens_before : 0.0, M.connections);
-    rc |= put_percentiles(o, "total", M.lat, M.n_lat);
-    rc |= hr_buf_putc(o, ',');
-    rc |= put_percentiles(o, "upstream", M.ups, M.n_ups);
-    rc |= hr_buf_putc(o, ',');
-    rc |= put_percentiles(o, "proxy_overhead", M.ovh, M.n_ovh);
-    rc |= hr_buf_puts(o, "},");
-    rc |= put_breakdown_locked(o);
-    rc |= hr_buf_puts(o, ",\"by_route\":[");
+    put_percentiles(o, "total", M.lat, M.n_lat);
+    hr_buf_putc(o, ',');
+    put_percentiles(o, "upstream", M.ups, M.n_ups);
+    hr_buf_putc(o, ',');
+    put_percentiles(o, "proxy_overhead", M.ovh, M.n_ovh);
+    hr_buf_puts(o, "},");
+    put_breakdown_locked(o);
+    hr_buf_puts(o, ",\"by_route\":[");
     for (size_t i = 0; i < M.n_series; i++)
-        rc |= hr_buf_printf(o, "%s{\"route\":\"%s\",\"provider\":\"%s\",\"status\":%d,\"count\":%llu}",
-                            i ? "," : "", M.s[i].route, M.s[i].provider, M.s[i].status, M.s[i].count);
-    rc |= hr_buf_puts(o, "]}");
+        hr_buf_printf(o, "%s{\"route\":\"%s\",\"provider\":\"%s\",\"status\":%d,\"count\":%llu}",
+                      i ? "," : "", M.s[i].route, M.s[i].provider, M.s[i].status, M.s[i].count);
+    hr_buf_puts(o, "]}");
     pthread_mutex_unlock(&M.mu);
-    return rc ? -1 : 0;
+    return hr_buf_failed(o) ? -1 : 0;
 }

@@ -2,6 +2,8 @@
  * and a cap keeps a hostile or mistaken user file from growing memory. */
 #include "proxy/pricing.h"
 
+#include "sys/parse.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +30,8 @@ static int parse_price(const char *s, double *out)
         *out = -1;
         return 0;
     }
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= 0) || v > 1e6)
+    double v;
+    if (hr_parse_double(s, &v) != 0 || !(v >= 0) || v > 1e6)
         return -1;
     *out = v;
     return 0;

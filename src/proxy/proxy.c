@@ -258,7 +258,7 @@ static void on_request(hr_http_exchange *ex, void *user)
     const char *cred = hr_http_header(ex, "x-api-key");
     if (!cred)
         cred = hr_http_header(ex, "authorization");
-    hr_ccr_tenant_for_header(cred, ctx->tenant);
+    hr_tenant_for_header(cred, ctx->tenant);
     size_t n_pairs;
     const char *const *headers = hr_http_headers(ex, &n_pairs);
     hr_request req = {hr_http_method(ex), path, hr_http_query(ex), "", 0,

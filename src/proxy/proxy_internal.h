@@ -26,7 +26,7 @@ typedef struct hr_relay_stats {
 
 typedef struct hr_req_ctx {
     char id[24];          /* "hr-" + 16 hex */
-    char tenant[HR_CCR_TENANT_MAX + 1];
+    char tenant[HR_TENANT_MAX + 1];
     double t_start_ms;
     double t_handler_end_ms; /* hr_forward returned: the rest is relaying and sending; 0 = local */
     hr_request_record rec;

@@ -4,8 +4,8 @@
 #include "proxy/routes.h"
 
 #include "json/json.h"
+#include "sys/ascii.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,14 +20,6 @@ const char *hr_request_header(const hr_request *req, const char *name)
     return NULL;
 }
 
-static int hex_value(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-}
-
 /* Appends the URL-decoded form (+ is a space, %XX a byte) of s[0..n). */
 static int url_decode_append(hr_buf *out, const char *s, size_t n)
 {
@@ -38,8 +30,8 @@ static int url_decode_append(hr_buf *out, const char *s, size_t n)
         if (c == '+') {
             c = ' ';
         } else if (c == '%' && i + 2 < n) {
-            int hi = hex_value((unsigned char)s[i + 1]);
-            int lo = hex_value((unsigned char)s[i + 2]);
+            int hi = hr_hex_val((unsigned char)s[i + 1]);
+            int lo = hr_hex_val((unsigned char)s[i + 2]);
             if (hi >= 0 && lo >= 0) {
                 c = hi * 16 + lo;
                 i += 2;

@@ -25,12 +25,8 @@ static int answer(const hr_request *req, hr_response *res, const char *hash, siz
     if (!store)
         return hr_response_error(res, req->api, 503, "api_error", NULL,
                                  "the CCR store is unavailable");
-    char anonymous[HR_CCR_TENANT_MAX + 1];
-    const char *tenant = req->tenant;
-    if (!tenant || !*tenant) {
-        hr_ccr_tenant_derive(NULL, 0, anonymous);
-        tenant = anonymous;
-    }
+    char anonymous[HR_TENANT_MAX + 1];
+    const char *tenant = hr_tenant_or_anonymous(req->tenant, anonymous);
     hr_ccr_retrieval r;
     hr_ccr_status st = hr_ccr_retrieve(store, tenant, hash, hash_len, query, query_len, &r);
     int rc;
@@ -84,7 +80,7 @@ int hr_route_retrieve_post(const hr_request *req, hr_response *res)
                                                        : HR_JSON_NONE;
     hr_buf h = HR_BUF_INIT, q = HR_BUF_INIT;
     int rc;
-    if (hash == HR_JSON_NONE || d.nodes[hash].type != HR_JSON_STRING ||
+    if (!hr_json_is(&d, hash, HR_JSON_STRING) ||
         hr_json_string(&d, hash, &h) < 0 ||
         (query != HR_JSON_NONE && d.nodes[query].type != HR_JSON_NULL &&
          (d.nodes[query].type != HR_JSON_STRING || hr_json_string(&d, query, &q) < 0)))
@@ -145,22 +141,22 @@ typedef struct tool_call {
 /* Reads hash/query from an arguments object. 0 ok (hash present). */
 static int call_args(const hr_json_doc *d, uint32_t args, tool_call *c)
 {
-    if (args == HR_JSON_NONE || d->nodes[args].type != HR_JSON_OBJECT)
+    if (!hr_json_is(d, args, HR_JSON_OBJECT))
         return -1;
     uint32_t h = hr_json_get(d, args, "hash"), q = hr_json_get(d, args, "query");
-    if (h == HR_JSON_NONE || d->nodes[h].type != HR_JSON_STRING || hr_json_string(d, h, &c->hash))
+    if (!hr_json_is(d, h, HR_JSON_STRING) || hr_json_string(d, h, &c->hash))
         return -1;
-    if (q != HR_JSON_NONE && d->nodes[q].type == HR_JSON_STRING && hr_json_string(d, q, &c->query))
+    if (hr_json_is(d, q, HR_JSON_STRING) && hr_json_string(d, q, &c->query))
         return -1;
     return 0;
 }
 
 static int parse_tool_call(const hr_json_doc *d, uint32_t call, tool_call *c)
 {
-    if (call == HR_JSON_NONE || d->nodes[call].type != HR_JSON_OBJECT)
+    if (!hr_json_is(d, call, HR_JSON_OBJECT))
         return -1;
     uint32_t id = hr_json_get(d, call, "id");
-    if (id != HR_JSON_NONE && d->nodes[id].type == HR_JSON_STRING && hr_json_string(d, id, &c->id))
+    if (hr_json_is(d, id, HR_JSON_STRING) && hr_json_string(d, id, &c->id))
         return -1;
     uint32_t fn = hr_json_get(d, call, "function");
     if (fn == HR_JSON_NONE) /* Anthropic tool_use */
@@ -170,14 +166,14 @@ static int parse_tool_call(const hr_json_doc *d, uint32_t call, tool_call *c)
         !hr_json_string_eq(d, hr_json_get(d, fn, "name"), "headroom_retrieve"))
         return -1;
     uint32_t a = hr_json_get(d, fn, "arguments");
-    if (a != HR_JSON_NONE && d->nodes[a].type == HR_JSON_OBJECT)
+    if (hr_json_is(d, a, HR_JSON_OBJECT))
         return call_args(d, a, c);
     hr_buf text = HR_BUF_INIT;
     hr_json_doc ad;
     hr_json_error e;
     hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
     int rc = -1;
-    if (a != HR_JSON_NONE && d->nodes[a].type == HR_JSON_STRING && !hr_json_string(d, a, &text) &&
+    if (hr_json_is(d, a, HR_JSON_STRING) && !hr_json_string(d, a, &text) &&
         text.data && hr_json_parse(&ad, text.data, text.len, &lim, &e) == 0) {
         rc = call_args(&ad, 0, c);
         hr_json_doc_free(&ad);
@@ -190,12 +186,8 @@ static int parse_tool_call(const hr_json_doc *d, uint32_t call, tool_call *c)
 static int tool_call_data(const hr_request *req, const tool_call *c, hr_buf *data)
 {
     hr_ccr_store *store = hr_ccr_process_store();
-    char anonymous[HR_CCR_TENANT_MAX + 1];
-    const char *tenant = req->tenant && *req->tenant ? req->tenant : NULL;
-    if (!tenant) {
-        hr_ccr_tenant_derive(NULL, 0, anonymous);
-        tenant = anonymous;
-    }
+    char anonymous[HR_TENANT_MAX + 1];
+    const char *tenant = hr_tenant_or_anonymous(req->tenant, anonymous);
     hr_ccr_retrieval r;
     hr_ccr_status st = store ? hr_ccr_retrieve(store, tenant, c->hash.data, c->hash.len,
                                                c->query.data, c->query.len, &r)
@@ -231,7 +223,7 @@ int hr_route_retrieve_tool_call(const hr_request *req, hr_response *res)
     tool_call c = {HR_BUF_INIT, HR_BUF_INIT, HR_BUF_INIT};
     int rc;
     if (parse_tool_call(&d, obj ? hr_json_get(&d, 0, "tool_call") : HR_JSON_NONE, &c) != 0 ||
-        !c.hash.data) {
+        !c.hash.len) {
         rc = hr_response_error(res, req->api, 400, "invalid_request_error", NULL,
                                "Invalid tool call or not a headroom_retrieve call");
     } else {

@@ -8,6 +8,7 @@
  * several readers may use it at once. */
 #include "proxy/stats_store.h"
 
+#include "sys/assert.h"
 #include "sys/datadir.h"
 #include "sys/hash.h"
 #include "sys/log.h"
@@ -67,6 +68,7 @@ static size_t key_slot(const hr_stat_key *k)
  * The table is at most half full (MAX_PENDING rows, 2 x MAX_PENDING slots). */
 static size_t find_locked(const hr_stat_key *k, size_t *slot)
 {
+    HR_ASSERT_HELD(&S.mu);
     size_t j = key_slot(k);
     while (S.slots[j] && !same_key(&S.rows[S.slots[j] - 1].k, k))
         j = (j + 1) % (2 * MAX_PENDING);
@@ -102,6 +104,7 @@ void hr_stats_store_add(const hr_stat_key *k, const hr_stat_counts *c)
 
 static void forget_pending_locked(void)
 {
+    HR_ASSERT_HELD(&S.mu);
     S.n = 0;
     memset(S.slots, 0, sizeof S.slots);
 }
@@ -116,28 +119,29 @@ static int exec_sql(const char *sql)
 /* "CREATE TABLE ..." and the upsert, written from HR_STAT_FIELDS. */
 static int build_sql(hr_buf *create, hr_buf *upsert)
 {
-    int rc = hr_buf_puts(create, "CREATE TABLE IF NOT EXISTS stats_hourly(hour INTEGER NOT NULL, "
-                                 "model TEXT NOT NULL, provider TEXT NOT NULL, compressor TEXT NOT NULL, "
-                                 "tenant TEXT NOT NULL");
-    rc |= hr_buf_puts(upsert, "INSERT INTO stats_hourly(hour,model,provider,compressor,tenant");
+    hr_buf_puts(create, "CREATE TABLE IF NOT EXISTS stats_hourly(hour INTEGER NOT NULL, "
+                        "model TEXT NOT NULL, provider TEXT NOT NULL, compressor TEXT NOT NULL, "
+                        "tenant TEXT NOT NULL");
+    hr_buf_puts(upsert, "INSERT INTO stats_hourly(hour,model,provider,compressor,tenant");
     for (int f = 0; f < HR_STAT_N; f++) {
-        rc |= hr_buf_printf(create, ", %s INTEGER NOT NULL DEFAULT 0", HR_STAT_NAMES[f]);
-        rc |= hr_buf_printf(upsert, ",%s", HR_STAT_NAMES[f]);
+        hr_buf_printf(create, ", %s INTEGER NOT NULL DEFAULT 0", HR_STAT_NAMES[f]);
+        hr_buf_printf(upsert, ",%s", HR_STAT_NAMES[f]);
     }
-    rc |= hr_buf_puts(create, ", PRIMARY KEY(hour,model,provider,compressor,tenant));"
-                              "CREATE INDEX IF NOT EXISTS stats_hourly_hour ON stats_hourly(hour);");
-    rc |= hr_buf_puts(upsert, ") VALUES(?,?,?,?,?");
+    hr_buf_puts(create, ", PRIMARY KEY(hour,model,provider,compressor,tenant));"
+                        "CREATE INDEX IF NOT EXISTS stats_hourly_hour ON stats_hourly(hour);");
+    hr_buf_puts(upsert, ") VALUES(?,?,?,?,?");
     for (int f = 0; f < HR_STAT_N; f++)
-        rc |= hr_buf_puts(upsert, ",?");
-    rc |= hr_buf_puts(upsert, ") ON CONFLICT(hour,model,provider,compressor,tenant) DO UPDATE SET ");
+        hr_buf_puts(upsert, ",?");
+    hr_buf_puts(upsert, ") ON CONFLICT(hour,model,provider,compressor,tenant) DO UPDATE SET ");
     for (int f = 0; f < HR_STAT_N; f++)
-        rc |= hr_buf_printf(upsert, "%s%s=%s+excluded.%s", f ? "," : "", HR_STAT_NAMES[f],
-                            HR_STAT_NAMES[f], HR_STAT_NAMES[f]);
-    return rc;
+        hr_buf_printf(upsert, "%s%s=%s+excluded.%s", f ? "," : "", HR_STAT_NAMES[f],
+                      HR_STAT_NAMES[f], HR_STAT_NAMES[f]);
+    return hr_buf_failed(create) || hr_buf_failed(upsert) ? -1 : 0;
 }
 
 static void close_db_locked(void)
 {
+    HR_ASSERT_RW_HELD(&S.file);
     if (S.db)
         sqlite3_close(S.db);
     S.db = NULL;
@@ -196,6 +200,7 @@ static int write_rows(sqlite3_stmt *st, const pending_row *rows, size_t n)
 
 static int prune_locked(void) /* caller holds `file` */
 {
+    HR_ASSERT_RW_HELD(&S.file);
     sqlite3_stmt *st = NULL;
     long long oldest = (long long)time(NULL) / 3600 - (long long)S.retention_days * 24;
     int rc = sqlite3_prepare_v2(S.db, "DELETE FROM stats_hourly WHERE hour < ?", -1, &st, NULL);
@@ -266,13 +271,14 @@ static void copy_text(char *dst, size_t cap, const unsigned char *src)
 
 static int each_stored_locked(hr_stat_row_fn fn, void *user)
 {
+    HR_ASSERT_RW_HELD(&S.file);
     hr_buf sql = HR_BUF_INIT;
-    int rc = hr_buf_puts(&sql, "SELECT hour,model,provider,compressor,tenant");
+    hr_buf_puts(&sql, "SELECT hour,model,provider,compressor,tenant");
     for (int f = 0; f < HR_STAT_N; f++)
-        rc |= hr_buf_printf(&sql, ",%s", HR_STAT_NAMES[f]);
-    rc |= hr_buf_puts(&sql, " FROM stats_hourly ORDER BY hour");
+        hr_buf_printf(&sql, ",%s", HR_STAT_NAMES[f]);
+    hr_buf_puts(&sql, " FROM stats_hourly ORDER BY hour");
     sqlite3_stmt *st = NULL;
-    if (rc != 0 || sqlite3_prepare_v2(S.db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+    if (hr_buf_failed(&sql) || sqlite3_prepare_v2(S.db, sql.data, -1, &st, NULL) != SQLITE_OK) {
         hr_buf_free(&sql);
         return -1;
     }

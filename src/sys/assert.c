@@ -22,3 +22,12 @@ int hr_mutex_held(pthread_mutex_t *mu)
     }
     return rc == EBUSY;
 }
+
+int hr_rwlock_held(pthread_rwlock_t *rw)
+{
+    /* A write trylock fails while anyone holds it, reader or writer. */
+    if (pthread_rwlock_trywrlock(rw) != 0)
+        return 1;
+    pthread_rwlock_unlock(rw);
+    return 0;
+}

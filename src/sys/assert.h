@@ -23,8 +23,10 @@
 
 _Noreturn void hr_assert_fail(const char *cond, const char *file, int line, const char *func);
 
-/* 1 if the mutex is locked (by anyone), 0 if it was free. Only for assertions. */
+/* 1 if the mutex / rwlock is locked (by anyone, in any mode), 0 if it was free. Only for
+ * assertions. */
 int hr_mutex_held(pthread_mutex_t *mu);
+int hr_rwlock_held(pthread_rwlock_t *rw);
 
 #if HR_ASSERTS_ON
 #define HR_ASSERT(cond) ((cond) ? (void)0 : hr_assert_fail(#cond, __FILE__, __LINE__, __func__))
@@ -33,5 +35,6 @@ int hr_mutex_held(pthread_mutex_t *mu);
 #endif
 
 #define HR_ASSERT_HELD(mu) HR_ASSERT(hr_mutex_held(mu))
+#define HR_ASSERT_RW_HELD(rw) HR_ASSERT(hr_rwlock_held(rw))
 
 #endif

@@ -1,23 +1,41 @@
-/* buf.c: growable byte buffer; see buf.h for the ownership rules. */
+/* buf.c: growable byte buffer; see buf.h for the ownership rules and invariants. */
 #include "sys/buf.h"
+
+#include "sys/assert.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+char hr_buf_empty_[1];
+
+/* Latches the failure (buf.h) and returns the -1 the caller passes on. */
+static int latch(hr_buf *b)
+{
+    b->failed = 1;
+    return -1;
+}
+
+int hr_buf_fail(hr_buf *b) { return latch(b); }
+
 int hr_buf_reserve(hr_buf *b, size_t extra)
 {
-    if (extra > (size_t)-1 - b->len - 1)
+    HR_ASSERT(b->cap == 0 || b->data != hr_buf_empty_);
+    if (b->failed)
         return -1;
+    if (extra > (size_t)-1 - b->len - 1)
+        return latch(b);
     size_t need = b->len + extra + 1; /* +1 keeps room for the terminating NUL */
     if (need <= b->cap)
         return 0;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap = cap > ((size_t)-1) / 2 ? need : cap * 2;
-    char *p = realloc(b->data, cap);
+    char *p = realloc(b->cap ? b->data : NULL, cap);
     if (!p)
-        return -1;
+        return latch(b);
+    if (!b->cap)
+        p[0] = '\0'; /* len is 0 here: an unallocated buffer holds nothing */
     b->data = p;
     b->cap = cap;
     return 0;
@@ -40,11 +58,15 @@ int hr_buf_putc(hr_buf *b, char c) { return hr_buf_append(b, &c, 1); }
 
 int hr_buf_vprintf(hr_buf *b, const char *fmt, va_list ap)
 {
+    if (b->failed)
+        return -1;
     va_list ap2;
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap2);
     va_end(ap2);
-    if (n < 0 || hr_buf_reserve(b, (size_t)n) != 0)
+    if (n < 0)
+        return latch(b);
+    if (hr_buf_reserve(b, (size_t)n) != 0)
         return -1;
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     b->len += (size_t)n;
@@ -60,26 +82,36 @@ int hr_buf_printf(hr_buf *b, const char *fmt, ...)
     return rc;
 }
 
+void hr_buf_truncate(hr_buf *b, size_t len)
+{
+    if (len >= b->len)
+        return;
+    b->len = len;
+    b->data[len] = '\0'; /* len < old len, so the buffer is allocated */
+}
+
 void hr_buf_reset(hr_buf *b)
 {
     b->len = 0;
-    if (b->data)
+    b->failed = 0;
+    if (b->cap)
         b->data[0] = '\0';
+    else
+        b->data = hr_buf_empty_;
 }
 
 void hr_buf_free(hr_buf *b)
 {
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
+    if (b->cap)
+        free(b->data);
+    *b = (hr_buf)HR_BUF_INIT;
 }
 
 char *hr_buf_steal(hr_buf *b, size_t *len)
 {
-    char *p = b->data;
+    char *p = b->cap ? b->data : calloc(1, 1);
     if (len)
-        *len = b->len;
-    b->data = NULL;
-    b->len = b->cap = 0;
+        *len = p ? b->len : 0;
+    *b = (hr_buf)HR_BUF_INIT;
     return p;
 }

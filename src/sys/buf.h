@@ -1,9 +1,18 @@
 /* buf.h: the growable byte buffer every subsystem builds output in.
  *
- * Owner: whoever declares the hr_buf; hr_buf_free releases it. Appends never fail
- * silently: on allocation failure they return -1 and leave the buffer as it was, so callers
- * can fail open (forward the original) instead of crashing. data is always NUL-terminated
- * when len > 0 or after any successful append, so it can be handed to C string APIs.
+ * Owner: whoever declares the hr_buf; hr_buf_free releases it.
+ *
+ * Invariants (checked by HR_ASSERT in debug builds):
+ * - data is never NULL for a buffer made with HR_BUF_INIT, and never NULL after any hr_buf_*
+ *   call: an empty buffer points at a shared "" (cap 0, not owned), so data can always be
+ *   handed to C string APIs and memcmp without a NULL check. (A zero-filled hr_buf, e.g.
+ *   inside a calloc'd struct, is a valid empty buffer too: its data is NULL until the first
+ *   call on it.) data[len] is '\0' whenever data is not NULL.
+ * - The first failure latches (the way SQLite's StrAccum does): an append that cannot grow
+ *   the buffer returns -1, leaves the contents as they were and marks the buffer failed;
+ *   every later append and reserve does nothing and returns -1. So a builder can append
+ *   freely and check hr_buf_failed once at the end, then fail open (forward the original).
+ *   hr_buf_reset and hr_buf_free clear the latch.
  */
 #ifndef HR_SYS_BUF_H
 #define HR_SYS_BUF_H
@@ -12,12 +21,17 @@
 #include <stddef.h>
 
 typedef struct hr_buf {
-    char *data;
+    char *data;  /* never NULL once initialised; "" (not owned) while cap == 0 */
     size_t len;
-    size_t cap;
+    size_t cap;  /* bytes owned at data; 0 = nothing allocated */
+    int failed;  /* latched: an append failed, later appends do nothing */
 } hr_buf;
 
-#define HR_BUF_INIT {NULL, 0, 0}
+/* The shared empty string an unallocated buffer points at. Never written (cap 0 means no
+ * writes: every write path allocates first). */
+extern char hr_buf_empty_[1];
+
+#define HR_BUF_INIT {hr_buf_empty_, 0, 0, 0}
 
 int hr_buf_reserve(hr_buf *b, size_t extra);
 int hr_buf_append(hr_buf *b, const void *p, size_t n);
@@ -25,8 +39,16 @@ int hr_buf_puts(hr_buf *b, const char *s);
 int hr_buf_putc(hr_buf *b, char c);
 int hr_buf_printf(hr_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int hr_buf_vprintf(hr_buf *b, const char *fmt, va_list ap);
-void hr_buf_reset(hr_buf *b);          /* len = 0, keeps the allocation */
-void hr_buf_free(hr_buf *b);           /* releases and zeroes */
-char *hr_buf_steal(hr_buf *b, size_t *len); /* caller owns the result (free()) */
+/* 1 if an append or reserve failed since the last reset (the latch above). */
+static inline int hr_buf_failed(const hr_buf *b) { return b->failed; }
+/* Latches a failure met while building (a malloc beside the buffer, say) so the one check
+ * at the end sees it too. Returns -1. */
+int hr_buf_fail(hr_buf *b);
+void hr_buf_truncate(hr_buf *b, size_t len); /* len = min(len, b->len), NUL kept */
+void hr_buf_reset(hr_buf *b);          /* len = 0, keeps the allocation, clears the latch */
+void hr_buf_free(hr_buf *b);           /* releases; the buffer is then empty and reusable */
+/* Caller owns the result (free()); never NULL for a buffer that holds bytes; for an empty
+ * one, a fresh "" (NULL only when that allocation fails). The buffer is then empty. */
+char *hr_buf_steal(hr_buf *b, size_t *len);
 
 #endif

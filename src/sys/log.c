@@ -146,7 +146,7 @@ static void emit(hr_log_level level, const char *msg, va_list fields)
         }
         hr_buf_putc(&b, '\n');
     }
-    if (b.data) {
+    if (!hr_buf_failed(&b)) {
         ssize_t w = write(STDERR_FILENO, b.data, b.len);
         (void)w;
     }

@@ -2,11 +2,12 @@
  * relevance.h). Pure functions over caller memory: no allocation, no global state. */
 #include "sys/relevance.h"
 
+#include "sys/ascii.h"
+#include "sys/vec.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
 int hr_rel_is_word_byte(unsigned char c)
 {
@@ -36,7 +37,7 @@ uint64_t hr_rel_hash(const char *w, size_t n)
 {
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < n; i++) {
-        h ^= lower((unsigned char)w[i]);
+        h ^= hr_to_lower((unsigned char)w[i]);
         h *= 1099511628211ULL;
     }
     return h;
@@ -45,7 +46,7 @@ uint64_t hr_rel_hash(const char *w, size_t n)
 static int ci_equal_lower(const char *w, const char *lowered, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (lower((unsigned char)w[i]) != (unsigned char)lowered[i])
+        if (hr_to_lower((unsigned char)w[i]) != (unsigned char)lowered[i])
             return 0;
     return 1;
 }
@@ -98,7 +99,7 @@ void hr_rel_terms_parse(hr_rel_terms *q, const char *text, size_t len)
         t->hash = h;
         t->len = (uint8_t)n;
         for (size_t i = 0; i < n; i++)
-            t->text[i] = (char)lower((unsigned char)w[i]);
+            t->text[i] = (char)hr_to_lower((unsigned char)w[i]);
         t->text[n] = '\0';
     }
 }
@@ -149,9 +150,9 @@ static int text_matches(const char *t, size_t tlen, const word_parts *wp)
 /* "lib" + a name of HR_REL_PREFIX_MIN+ letters, not "library"/"libre...": the name. */
 static size_t lib_prefix(const char *w, size_t n)
 {
-    if (n < 3 + HR_REL_PREFIX_MIN || lower((unsigned char)w[0]) != 'l' ||
-        lower((unsigned char)w[1]) != 'i' || lower((unsigned char)w[2]) != 'b' ||
-        lower((unsigned char)w[3]) == 'r')
+    if (n < 3 + HR_REL_PREFIX_MIN || hr_to_lower((unsigned char)w[0]) != 'l' ||
+        hr_to_lower((unsigned char)w[1]) != 'i' || hr_to_lower((unsigned char)w[2]) != 'b' ||
+        hr_to_lower((unsigned char)w[3]) == 'r')
         return 0;
     return 3;
 }
@@ -249,14 +250,8 @@ int hr_rel_docs_add(hr_rel_docs *d, const hr_rel_terms *q, size_t id, const char
     }
     if (!any)
         return 0;
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 64;
-        hr_rel_doc *v = realloc(d->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        d->v = v;
-        d->cap = cap;
-    }
+    if (HR_VEC_RESERVE(d->v, d->cap, d->n + 1) != 0)
+        return -1;
     hr_rel_doc *doc = &d->v[d->n++];
     doc->id = id;
     doc->dl = dl;

@@ -6,9 +6,9 @@
  */
 #include "tokens/tokens.h"
 #include "tokens/bpe.h"
+#include "sys/ascii.h"
 #include "sys/datadir.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +35,7 @@ static int prefix_matches(const char *model, const char *prefix)
     size_t n = strlen(prefix);
     if (strncasecmp(model, prefix, n) != 0)
         return 0;
-    return prefix[n - 1] == '-' || !isalnum((unsigned char)model[n]);
+    return prefix[n - 1] == '-' || !hr_is_alnum((unsigned char)model[n]);
 }
 
 /* Strips routing prefixes such as "openai/gpt-4o" or "azure/gpt-4" to the model name. */

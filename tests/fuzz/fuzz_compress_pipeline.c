@@ -68,7 +68,7 @@ static void check_bytes_outside_spans(const hr_pipeline_config *c, const hr_pipe
         abort(); /* a body that does not parse is never modified */
     hr_policy_scan scan;
     memset(&scan, 0, sizeof scan);
-    if (hr_policy_find_spans(&d, in->shape, c, &scan) != 0)
+    if (hr_policy_find_spans(&d, in->api, c, &scan) != 0)
         abort();
     size_t i = 0, j = 0, replaced = 0;
     for (size_t k = 0; k < scan.n; k++) { /* spans come in document order */
@@ -153,7 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c.min_bytes = 16; /* small inputs reach the compressors */
     c.opts.min_items = 3;
     hr_pipeline_input in = {fuzz_api(data[0]), (const char *)data + 1, size - 1, "fuzz",
-                            NULL, "fuzz"};
+                            NULL, "fuzz", NULL};
     hr_pipeline *a = hr_pipeline_new(&c, HR_PIPELINE_STORE_GIVEN, store());
     hr_pipeline *b = hr_pipeline_new(&c, HR_PIPELINE_STORE_GIVEN, store());
     if (!a || !b)

@@ -158,10 +158,16 @@ static void lookups(void **state)
     (void)state;
     const char *ant[] = {"X-Api-Key", "k", NULL};
     const char *bearer[] = {"authorization", "bearer SK-ANT-abc", NULL};
+    const char *version[] = {"anthropic-version", "2023-06-01", NULL};
     const char *openai[] = {"authorization", "Bearer sk-proj-abc", NULL};
+    const char *none[] = {NULL};
     assert_ptr_equal(hr_api_from_headers(lookup, ant), &hr_api_anthropic_messages);
     assert_ptr_equal(hr_api_from_headers(lookup, bearer), &hr_api_anthropic_messages);
+    assert_ptr_equal(hr_api_from_headers(lookup, version), &hr_api_anthropic_messages);
     assert_ptr_equal(hr_api_from_headers(lookup, openai), hr_api_default());
+    assert_ptr_equal(hr_api_from_headers(lookup, none), &hr_api_openai_chat);
+    assert_ptr_equal(hr_api_for_path("/v1/responses/abc"), &hr_api_openai_responses);
+    assert_null(hr_api_for_path("/v1/models"));
     assert_ptr_equal(hr_api_for_path("/v1/messages/count_tokens"), &hr_api_anthropic_messages);
     assert_null(hr_api_for_path("/v1/chat/completions/x")); /* chat owns its exact path only */
     struct {

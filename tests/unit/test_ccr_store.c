@@ -387,17 +387,17 @@ static void config_options_and_env(void **state)
 static void tenant_keys_hide_the_credential(void **state)
 {
     (void)state;
-    char a[HR_CCR_TENANT_MAX + 1], b[HR_CCR_TENANT_MAX + 1], none[HR_CCR_TENANT_MAX + 1];
-    hr_ccr_tenant_derive("sk-ant-key-one", 14, a);
-    hr_ccr_tenant_derive("sk-ant-key-two", 14, b);
-    hr_ccr_tenant_derive(NULL, 0, none);
+    char a[HR_TENANT_MAX + 1], b[HR_TENANT_MAX + 1], none[HR_TENANT_MAX + 1];
+    hr_tenant_derive("sk-ant-key-one", 14, a);
+    hr_tenant_derive("sk-ant-key-two", 14, b);
+    hr_tenant_derive(NULL, 0, none);
     assert_int_equal(strlen(a), 16);
-    assert_true(hr_ccr_tenant_valid(a));
+    assert_true(hr_tenant_valid(a));
     assert_string_not_equal(a, b);
-    char anon[HR_CCR_TENANT_MAX + 1];
-    hr_ccr_tenant_derive("anonymous", 9, anon);
+    char anon[HR_TENANT_MAX + 1];
+    hr_tenant_derive("anonymous", 9, anon);
     assert_string_equal(none, anon); /* what the proxy uses without a credential */
-    assert_true(hr_ccr_tenant_valid(none));
+    assert_true(hr_tenant_valid(none));
     assert_null(strstr(a, "sk-ant"));
     /* The documented derivation: first 16 hex of SHA-256("headroom-tenant:" + key), not the
      * plain SHA-256 of the key. */
@@ -410,15 +410,15 @@ static void tenant_keys_hide_the_credential(void **state)
     hr_hex(d, 8, plain);
     assert_string_not_equal(a, plain);
     /* Keys as clients send them: x-api-key is the key itself; Bearer is the header value. */
-    char k[HR_CCR_TENANT_MAX + 1], bearer[HR_CCR_TENANT_MAX + 1], want[HR_CCR_TENANT_MAX + 1];
-    assert_int_equal(hr_ccr_tenant_for_key("sk-ant-key-one", 0, k), 0);
+    char k[HR_TENANT_MAX + 1], bearer[HR_TENANT_MAX + 1], want[HR_TENANT_MAX + 1];
+    assert_int_equal(hr_tenant_for_key("sk-ant-key-one", 0, k), 0);
     assert_string_equal(k, a);
-    assert_int_equal(hr_ccr_tenant_for_key("sk-ant-key-one", 1, bearer), 0);
-    hr_ccr_tenant_derive("Bearer sk-ant-key-one", 21, want);
+    assert_int_equal(hr_tenant_for_key("sk-ant-key-one", 1, bearer), 0);
+    hr_tenant_derive("Bearer sk-ant-key-one", 21, want);
     assert_string_equal(bearer, want);
     setenv("HR_TEST_KEY", "sk-ant-key-one", 1);
     char *argv[] = {"x", "--bearer-env", "HR_TEST_KEY", "--tenant", "BAD", "--api-key-env", "HR_UNSET_X"};
-    char out[HR_CCR_TENANT_MAX + 1], err[128];
+    char out[HR_TENANT_MAX + 1], err[128];
     int i = 1;
     assert_int_equal(hr_ccr_tenant_arg(7, argv, &i, out, err, sizeof err), 1);
     assert_int_equal(i, 2); /* left on the value */
@@ -430,9 +430,9 @@ static void tenant_keys_hide_the_credential(void **state)
     assert_non_null(strstr(err, "HR_UNSET_X"));
     assert_null(strstr(err, "sk-ant")); /* never echo a credential */
     unsetenv("HR_TEST_KEY");
-    assert_false(hr_ccr_tenant_valid(""));
-    assert_false(hr_ccr_tenant_valid("ABC"));
-    assert_false(hr_ccr_tenant_valid("a:b"));
+    assert_false(hr_tenant_valid(""));
+    assert_false(hr_tenant_valid("ABC"));
+    assert_false(hr_tenant_valid("a:b"));
 }
 
 /* The auth scheme is case-insensitive and any run of blanks separates it from the key:
@@ -441,25 +441,25 @@ static void tenant_keys_hide_the_credential(void **state)
 static void bearer_scheme_is_case_insensitive(void **state)
 {
     (void)state;
-    char want[HR_CCR_TENANT_MAX + 1], got[HR_CCR_TENANT_MAX + 1];
-    assert_int_equal(hr_ccr_tenant_for_key("sk-Key-1", 1, want), 0);
+    char want[HR_TENANT_MAX + 1], got[HR_TENANT_MAX + 1];
+    assert_int_equal(hr_tenant_for_key("sk-Key-1", 1, want), 0);
     static const char *const same[] = {"Bearer sk-Key-1", "bearer sk-Key-1", "BEARER sk-Key-1",
                                        "Bearer  sk-Key-1", "bEaReR\tsk-Key-1"};
     for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
-        hr_ccr_tenant_for_header(same[i], got);
+        hr_tenant_for_header(same[i], got);
         assert_string_equal(got, want);
     }
-    hr_ccr_tenant_for_header("bearer sk-key-1", got); /* another key */
+    hr_tenant_for_header("bearer sk-key-1", got); /* another key */
     assert_string_not_equal(got, want);
-    hr_ccr_tenant_for_header("Basic c2s6MQ==", got);
-    char basic[HR_CCR_TENANT_MAX + 1];
-    hr_ccr_tenant_derive("Basic c2s6MQ==", 14, basic);
+    hr_tenant_for_header("Basic c2s6MQ==", got);
+    char basic[HR_TENANT_MAX + 1];
+    hr_tenant_derive("Basic c2s6MQ==", 14, basic);
     assert_string_equal(got, basic);
-    hr_ccr_tenant_for_header("sk-Key-1", got); /* x-api-key */
-    assert_int_equal(hr_ccr_tenant_for_key("sk-Key-1", 0, want), 0);
+    hr_tenant_for_header("sk-Key-1", got); /* x-api-key */
+    assert_int_equal(hr_tenant_for_key("sk-Key-1", 0, want), 0);
     assert_string_equal(got, want);
-    hr_ccr_tenant_for_header(NULL, got);
-    hr_ccr_tenant_derive(NULL, 0, want);
+    hr_tenant_for_header(NULL, got);
+    hr_tenant_derive(NULL, 0, want);
     assert_string_equal(got, want);
 }
 

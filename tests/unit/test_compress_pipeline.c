@@ -73,7 +73,7 @@ static void anthropic_body(hr_buf *b, hr_buf *rows, hr_buf *file)
 static hr_pipeline_result run(hr_pipeline *p, const hr_api *shape, const hr_buf *body,
                               const char *session)
 {
-    hr_pipeline_input in = {shape, body->data, body->len, session, "0123456789abcdef", "hr-t"};
+    hr_pipeline_input in = {shape, body->data, body->len, session, "0123456789abcdef", "hr-t", NULL};
     hr_pipeline_result out;
     assert_int_equal(hr_pipeline_run_on(p, &in, &out), 0);
     return out;
@@ -430,7 +430,7 @@ static hr_pipeline_result run_as(hr_pipeline *p, const hr_buf *body, const char 
                                  const char *tenant)
 {
     hr_pipeline_input in = {&hr_api_anthropic_messages, body->data, body->len, session, tenant,
-                            "hr-t"};
+                            "hr-t", NULL};
     hr_pipeline_result out;
     assert_int_equal(hr_pipeline_run_on(p, &in, &out), 0);
     return out;
@@ -708,10 +708,55 @@ static void config_from_args(void **state)
     assert_int_equal(hr_pipeline_config_arg(&c, 9, argv, &i, err, sizeof err), 0);
 }
 
+/* The proxy's mode: it passes its one parse of the body and gets edits, which it splices
+ * together with its own. Spliced, they are the same bytes as the body the pipeline writes
+ * when it parses the body itself, and no body is written. Fresh pipelines each, so both
+ * runs see a first sight. */
+static void edits_on_the_callers_parse(void **state)
+{
+    (void)state;
+    hr_buf body = HR_BUF_INIT, rows = HR_BUF_INIT, file = HR_BUF_INIT, spliced = HR_BUF_INIT;
+    anthropic_body(&body, &rows, &file);
+    hr_ccr_store *st1 = memory_store(), *st2 = memory_store();
+    hr_pipeline *own = pipeline_with(st1, HR_MODE_TOKEN);
+    hr_pipeline_result whole = run(own, &hr_api_anthropic_messages, &body, NULL);
+    assert_true(whole.modified);
+    hr_json_doc d;
+    hr_json_error err;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    assert_int_equal(hr_json_parse(&d, body.data, body.len, &lim, &err), 0);
+    hr_pipeline *given = pipeline_with(st2, HR_MODE_TOKEN);
+    hr_pipeline_input in = {&hr_api_anthropic_messages, body.data, body.len, NULL,
+                            "0123456789abcdef", "hr-t", &d};
+    hr_pipeline_result parts;
+    assert_int_equal(hr_pipeline_run_on(given, &in, &parts), 0);
+    assert_true(parts.modified);
+    assert_int_equal(parts.body.len, 0); /* the caller splices */
+    assert_true(parts.edits.n > 0);
+    assert_int_equal(hr_json_edits_apply(&parts.edits, body.data, body.len, &spliced), 0);
+    assert_int_equal(spliced.len, whole.body.len);
+    assert_memory_equal(spliced.data, whole.body.data, spliced.len);
+    assert_int_equal(hr_json_edits_result_len(&parts.edits, body.len), whole.body.len);
+    assert_string_equal(parts.transforms, whole.transforms);
+    assert_int_equal(parts.tokens_after, whole.tokens_after);
+    hr_pipeline_result_free(&whole);
+    hr_pipeline_result_free(&parts);
+    hr_json_doc_free(&d);
+    hr_pipeline_free(own);
+    hr_pipeline_free(given);
+    hr_ccr_store_close(st1);
+    hr_ccr_store_close(st2);
+    hr_buf_free(&body);
+    hr_buf_free(&rows);
+    hr_buf_free(&file);
+    hr_buf_free(&spliced);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(anthropic_only_tool_output_changes),
+        cmocka_unit_test(edits_on_the_callers_parse),
         cmocka_unit_test(openai_chat_and_responses_shapes),
         cmocka_unit_test(token_mode_replay_30_turns),
         cmocka_unit_test(cache_mode_keeps_frozen_prefix),

@@ -56,9 +56,66 @@ static void buf_grows_and_formats(void **state)
     size_t n;
     char *p = hr_buf_steal(&b, &n);
     assert_non_null(p);
-    assert_null(b.data);
+    assert_string_equal(b.data, ""); /* emptied, and still never NULL */
+    assert_int_equal(b.len, 0);
     assert_int_equal(n, strlen(p));
     free(p);
+}
+
+/* data is never NULL: fresh, reset, freed and stolen buffers all read as "" */
+static void buf_data_never_null(void **state)
+{
+    (void)state;
+    hr_buf b = HR_BUF_INIT;
+    assert_string_equal(b.data, "");
+    hr_buf_reset(&b);
+    assert_string_equal(b.data, "");
+    char *p = hr_buf_steal(&b, NULL); /* empty: a fresh "" the caller frees */
+    assert_non_null(p);
+    assert_string_equal(p, "");
+    free(p);
+    assert_int_equal(hr_buf_puts(&b, "abc"), 0);
+    hr_buf_truncate(&b, 1);
+    assert_string_equal(b.data, "a");
+    hr_buf_truncate(&b, 5); /* longer than the contents: no change */
+    assert_int_equal(b.len, 1);
+    hr_buf_free(&b);
+    assert_string_equal(b.data, "");
+    assert_int_equal(b.len, 0);
+    hr_buf z = {0}; /* zero-filled, as inside a calloc'd struct: a valid empty buffer */
+    assert_int_equal(hr_buf_putc(&z, 'x'), 0);
+    assert_string_equal(z.data, "x");
+    hr_buf_free(&z);
+    assert_non_null(z.data);
+}
+
+/* The first failure latches: later appends do nothing and say so, the contents stay as
+ * they were, and one check at the end sees it; reset starts afresh. */
+static void buf_latches_first_error(void **state)
+{
+    (void)state;
+    hr_buf b = HR_BUF_INIT;
+    assert_int_equal(hr_buf_puts(&b, "kept"), 0);
+    assert_false(hr_buf_failed(&b));
+    assert_int_equal(hr_buf_reserve(&b, (size_t)-1), -1); /* cannot be satisfied */
+    assert_true(hr_buf_failed(&b));
+    assert_int_equal(hr_buf_puts(&b, "more"), -1);
+    assert_int_equal(hr_buf_putc(&b, '!'), -1);
+    assert_int_equal(hr_buf_printf(&b, "%d", 42), -1);
+    assert_int_equal(hr_buf_reserve(&b, 1), -1);
+    assert_string_equal(b.data, "kept");
+    assert_int_equal(b.len, 4);
+    hr_buf_reset(&b);
+    assert_false(hr_buf_failed(&b));
+    assert_int_equal(hr_buf_puts(&b, "again"), 0);
+    assert_string_equal(b.data, "again");
+    /* a failure beside the buffer latches the same way */
+    assert_int_equal(hr_buf_fail(&b), -1);
+    assert_true(hr_buf_failed(&b));
+    assert_int_equal(hr_buf_puts(&b, "x"), -1);
+    assert_string_equal(b.data, "again");
+    hr_buf_free(&b);
+    assert_false(hr_buf_failed(&b));
 }
 
 static void mem_snapshot_reads_proc(void **state)
@@ -120,6 +177,8 @@ int main(void)
         cmocka_unit_test(sha256_known_vectors),
         cmocka_unit_test(content_hash_is_24_hex_prefix),
         cmocka_unit_test(buf_grows_and_formats),
+        cmocka_unit_test(buf_data_never_null),
+        cmocka_unit_test(buf_latches_first_error),
         cmocka_unit_test(mem_snapshot_reads_proc),
         cmocka_unit_test(trim_reports_an_outcome),
         cmocka_unit_test(trim_outcomes_follow_the_primitive),

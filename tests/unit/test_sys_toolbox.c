@@ -1,5 +1,5 @@
 /* Unit tests for the src/sys toolbox: clock, number parsing, ASCII classes, growable array,
- * JSON string escaping, HR_ASSERT and the lock-held probe. */
+ * JSON string escaping, HR_ASSERT and the lock-held probe, tenant keys. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +10,7 @@
 #include "sys/clock.h"
 #include "sys/jsonesc.h"
 #include "sys/parse.h"
+#include "sys/tenant.h"
 #include "sys/vec.h"
 
 #include <ctype.h>
@@ -215,6 +216,28 @@ static void assert_aborts_when_on(void **state)
         assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* A request without a credential reads and writes as the tenant of the word "anonymous";
+ * a set tenant passes through untouched (the same pointer). */
+static void tenant_or_anonymous(void **state)
+{
+    (void)state;
+    char out[HR_TENANT_MAX + 1], want[HR_TENANT_MAX + 1];
+    hr_tenant_derive(HR_TENANT_NO_CREDENTIAL, strlen(HR_TENANT_NO_CREDENTIAL), want);
+    assert_string_equal(hr_tenant_or_anonymous(NULL, out), want);
+    assert_string_equal(hr_tenant_or_anonymous("", out), want);
+    assert_int_equal(strlen(want), HR_TENANT_DERIVED_HEX);
+    assert_true(hr_tenant_valid(want));
+    const char *mine = "abc123";
+    assert_ptr_equal(hr_tenant_or_anonymous(mine, out), mine);
+    /* Bearer scheme is case-insensitive and blank runs fold: one tenant */
+    char a[HR_TENANT_MAX + 1], b[HR_TENANT_MAX + 1];
+    hr_tenant_for_header("Bearer sk-1", a);
+    hr_tenant_for_header("bearer \t sk-1", b);
+    assert_string_equal(a, b);
+    hr_tenant_for_header("sk-1", b); /* x-api-key form differs */
+    assert_string_not_equal(a, b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +251,7 @@ int main(void)
         cmocka_unit_test(json_escape_short_forms_and_controls),
         cmocka_unit_test(mutex_held_probe),
         cmocka_unit_test(assert_aborts_when_on),
+        cmocka_unit_test(tenant_or_anonymous),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
