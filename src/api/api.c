@@ -14,6 +14,9 @@ static const hr_api *const REGISTRY[] = {
     &hr_api_openai_chat,
     &hr_api_anthropic_messages,
     &hr_api_openai_responses,
+    &hr_api_codex_responses,
+    &hr_api_bedrock_converse,
+    &hr_api_bedrock_invoke, /* owns the rest of /model/ */
 };
 
 #define N_REGISTRY (sizeof REGISTRY / sizeof REGISTRY[0])

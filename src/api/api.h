@@ -137,8 +137,15 @@ typedef struct hr_api {
      * a machine-readable detail or NULL, status the HTTP status it goes with. 0 / -1. */
     int (*error_json)(hr_buf *out, int status, const char *type, const char *code,
                       const char *msg);
-    /* Appends the SSE event that ends a stream of this API in an error (msg unescaped). */
+    /* Appends the SSE event that ends a stream of this API in an error (msg unescaped).
+     * NULL for an API whose streams are not SSE (Bedrock's AWS event streams end in
+     * proxy/bedrock.c). */
     int (*error_event)(hr_buf *out, const char *msg);
+    /* optional: a header every error answer of this API carries besides the body, and its
+     * value for a status (Bedrock: x-amzn-errortype, which the AWS SDKs read the exception
+     * name from). */
+    const char *error_header;
+    const char *(*error_header_value)(int status);
     const char *overloaded_type; /* error type of a 503 for memory ("overloaded_error") */
     const char *too_large_type;  /* error type of a 413 */
 
@@ -176,6 +183,9 @@ typedef struct hr_api {
 extern const hr_api hr_api_openai_chat;
 extern const hr_api hr_api_anthropic_messages;
 extern const hr_api hr_api_openai_responses;
+extern const hr_api hr_api_codex_responses; /* Codex's aliases (openai_responses.c) */
+extern const hr_api hr_api_bedrock_converse;
+extern const hr_api hr_api_bedrock_invoke;
 
 /* Every registered row, in registry order; n_out receives the count. */
 const hr_api *const *hr_api_all(size_t *n_out);

@@ -1,5 +1,9 @@
 /* openai_responses.c: the OpenAI Responses row (POST /v1/responses; the provider also owns
- * /v1/responses/...).
+ * /v1/responses/...), and Codex's row: the same API on Codex's alias paths
+ * (POST /backend-api/codex/responses and /v1/codex/responses; docs/codex.md), so both rows
+ * share every hook below and differ in paths and label only. Where a Codex request goes
+ * upstream (the aliases, the ChatGPT backend for a chatgpt-account-id) depends on the
+ * proxy's settings and is decided in src/proxy/codex.c for both rows.
  *
  * Conversation: "input" (a string is a one-message conversation) with top-level
  * "instructions"; items are messages or typed items. Tool calls are function_call /
@@ -108,6 +112,15 @@ static const hr_api_usage_field USAGE[] = {
     {"total_tokens", offsetof(hr_api_usage, total)},
     {NULL, 0}};
 
+/* Everything but identity and paths, shared by the Responses row and Codex's. */
+#define RESPONSES_API_HOOKS                                                                \
+    .error_json = hr_api_openai_error_json, .error_event = error_event,                    \
+    .overloaded_type = "server_error", .too_large_type = "invalid_request_error",          \
+    .conversation_key = "input", .system_key = "instructions",                             \
+    .conversation_may_be_string = 1, .walk = walk, .image_part = image_part,               \
+    .tool_definition = tool_definition, .tool_name = tool_name, .find_calls = find_calls,  \
+    .followup_items = followup_items, .usage_fields = USAGE
+
 const hr_api hr_api_openai_responses = {
     .name = "responses",
     .label = "responses",
@@ -115,18 +128,21 @@ const hr_api hr_api_openai_responses = {
     .method = "POST",
     .path = "/v1/responses",
     .owns_prefix = "/v1/responses",
-    .error_json = hr_api_openai_error_json,
-    .error_event = error_event,
-    .overloaded_type = "server_error",
-    .too_large_type = "invalid_request_error",
-    .conversation_key = "input",
-    .system_key = "instructions",
-    .conversation_may_be_string = 1,
-    .walk = walk,
-    .image_part = image_part,
-    .tool_definition = tool_definition,
-    .tool_name = tool_name,
-    .find_calls = find_calls,
-    .followup_items = followup_items,
-    .usage_fields = USAGE,
+    RESPONSES_API_HOOKS,
+};
+
+static int codex_match(const char *method, const char *path)
+{
+    return !strcmp(method, "POST") &&
+           (!strcmp(path, "/backend-api/codex/responses") || !strcmp(path, "/v1/codex/responses"));
+}
+
+const hr_api hr_api_codex_responses = {
+    .name = "codex",
+    .label = "codex_responses",
+    .provider = "openai",
+    .method = "POST",
+    .match = codex_match,
+    .owns_prefix = "/backend-api/codex",
+    RESPONSES_API_HOOKS,
 };

@@ -7,6 +7,7 @@
 
 #include "json/json.h"
 #include "sys/hash.h"
+#include "sys/hybrid.h"
 #include "sys/relevance.h"
 #include "sys/vec.h"
 
@@ -125,9 +126,32 @@ static int by_index(const void *a, const void *b)
     return x->index < y->index ? -1 : (x->index > y->index);
 }
 
-/* BM25 scores of all items (relevance.h, the items as documents); fills sc (n entries). */
+/* The hybrid score (sys/hybrid.h) in place of BM25 when an embedder is installed; the
+ * scores stay BM25 when none is or it fails open. */
+static void rescore_hybrid(const char *text, const span *items, size_t n, const char *query,
+                           size_t query_len, scored *sc)
+{
+    if (!hr_hybrid_installed())
+        return;
+    hr_hybrid_doc *docs = malloc((n + 1) * sizeof *docs);
+    double *v = malloc((n + 1) * sizeof *v);
+    if (docs && v) {
+        for (size_t i = 0; i < n; i++) {
+            docs[i] = (hr_hybrid_doc){text + items[i].start, items[i].end - items[i].start};
+            v[i] = sc[i].score;
+        }
+        if (hr_hybrid_rescore(query, query_len, docs, n, v))
+            for (size_t i = 0; i < n; i++)
+                sc[i].score = v[i];
+    }
+    free(docs);
+    free(v);
+}
+
+/* BM25 scores of all items (relevance.h, the items as documents), hybrid with an embedder;
+ * fills sc (n entries). */
 static int score_items(const char *text, const span *items, size_t n, const hr_rel_terms *q,
-                       scored *sc)
+                       const char *query, size_t query_len, scored *sc)
 {
     size_t nt = q->n;
     uint32_t *tf = calloc(n * nt + 1, sizeof *tf);
@@ -152,6 +176,7 @@ static int score_items(const char *text, const span *items, size_t n, const hr_r
         sc[i] = (scored){i, hr_bm25_score(&m, tf + i * nt, dl[i])};
     free(tf);
     free(dl);
+    rescore_hybrid(text, items, n, query, query_len, sc);
     return 0;
 }
 
@@ -177,6 +202,30 @@ static int write_selection(const char *text, const span *items, const scored *to
     return rc;
 }
 
+int hr_ccr_scores(const char *text, size_t len, const char *query, size_t query_len,
+                  double **scores, size_t *n)
+{
+    hr_rel_terms q;
+    hr_rel_terms_parse(&q, query, query_len);
+    span *items = NULL;
+    *scores = NULL;
+    *n = 0;
+    if (split_items(text, len, &items, n) < 0)
+        return -1;
+    scored *sc = calloc(*n + 1, sizeof *sc);
+    double *v = calloc(*n + 1, sizeof *v);
+    int rc = sc && v ? score_items(text, items, *n, &q, query, query_len, sc) : -1;
+    for (size_t i = 0; rc == 0 && i < *n; i++)
+        v[sc[i].index] = sc[i].score;
+    free(sc);
+    free(items);
+    if (rc != 0)
+        free(v);
+    else
+        *scores = v;
+    return rc;
+}
+
 int hr_ccr_select(const char *text, size_t len, const char *query, size_t query_len,
                   size_t top_k, hr_ccr_retrieval *out)
 {
@@ -188,7 +237,7 @@ int hr_ccr_select(const char *text, size_t len, const char *query, size_t query_
     if (json < 0)
         return -1;
     scored *sc = calloc(n + 1, sizeof *sc);
-    if (!sc || score_items(text, items, n, &q, sc) < 0) {
+    if (!sc || score_items(text, items, n, &q, query, query_len, sc) < 0) {
         free(sc);
         free(items);
         return -1;

@@ -8,7 +8,8 @@
  * "packages", a CycloneDX document's "components" and "dependencies"; else its lines),
  * scored with
  * BM25 with the question's terms, both as src/sys/relevance.h defines them (its words,
- * stopwords, prefix matching and constants), and the best 20 items with a
+ * stopwords, prefix matching and constants) - or, with an embedder installed, the hybrid
+ * score of src/sys/hybrid.h - and the best 20 items with a
  * positive score are returned in their original order: a JSON array of the items' exact
  * source text (a map member as a one-member object, {"key": value}), or the lines joined
  * with '\n'.
@@ -24,6 +25,12 @@
 #include <stddef.h>
 
 #define HR_CCR_TOP_K 20
+
+/* The score of every item of text for query, in item order, as retrieval ranks them (BM25,
+ * or hybrid when an embedder is installed): *scores is malloc'd (the caller frees it),
+ * *n its length. For `headroom embed --rank` and tests. 0 ok, -1 out of memory. */
+int hr_ccr_scores(const char *text, size_t len, const char *query, size_t query_len,
+                  double **scores, size_t *n);
 
 typedef struct hr_ccr_retrieval {
     hr_ccr_status status;

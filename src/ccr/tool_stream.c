@@ -660,6 +660,7 @@ static const grammar GRAMMARS[] = {
     {&hr_api_anthropic_messages, anthropic_event, synthetic_anthropic_response},
     {&hr_api_openai_chat, chat_event, synthetic_chat_response},
     {&hr_api_openai_responses, responses_event, synthetic_responses_response},
+    {&hr_api_codex_responses, responses_event, synthetic_responses_response},
 };
 
 static const grammar *grammar_of(const hr_api *api)

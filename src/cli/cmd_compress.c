@@ -43,7 +43,8 @@ static void usage(FILE *out)
             "read from stdin, exactly as the proxy would, and writes the result to stdout.\n\n"
             "  --stats               token counts and compressors used, on stderr\n"
             "  --format F            auto (default) | messages | raw\n"
-            "  --shape S             openai | anthropic | responses (default: guessed)\n"
+            "  --shape S             openai | anthropic | responses | bedrock | bedrock-converse\n"
+            "                        (default: guessed)\n"
             "  --model M             token counter for raw input (default: estimate)\n"
             "  --query Q             what the user asked (raw input; relevance and anchors)\n"
             "  --session ID          session id (as x-headroom-session-id)\n"
@@ -113,7 +114,8 @@ static int parse_args(compress_args *a, int argc, char **argv)
             }
         } else if (!strcmp(o, "--shape")) {
             if (parse_shape(v, &a->shape) != 0) {
-                fprintf(stderr, "headroom compress: --shape must be openai, anthropic or responses\n");
+                fprintf(stderr, "headroom compress: --shape must be openai, anthropic, responses, bedrock or "
+                                "bedrock-converse\n");
                 return 2;
             }
             a->shape_given = 1;

@@ -5,6 +5,9 @@
  */
 #include "cli/commands.h"
 
+#include "ccr/retrieve.h"
+#include "compress/embed_relevance.h"
+#include "compress/policy.h"
 #include "json/json.h"
 #include "ml/classifier.h"
 #include "image/image.h"
@@ -12,6 +15,7 @@
 #include "ml/settings.h"
 #include "ml/vision.h"
 #include "sys/buf.h"
+#include "sys/hybrid.h"
 #include "sys/settings.h"
 
 #include <stddef.h>
@@ -27,9 +31,16 @@ static void embed_usage(FILE *out)
                  "--vision (SigLIP vision models): each line is an image FILE (JPEG, PNG, WebP),\n"
                  "  resized to the model's input (Lanczos), pixels to [-1, 1]:\n"
                  "  {\"index\":0,\"file\":\"x.png\",\"embedding\":[...]} (the pooled output)\n"
+                 "--signals (vision models imported with text_embeddings.npz): the four image\n"
+                 "  signals instead of the embedding: {\"index\":0,\"file\":..,\"signals\":\n"
+                 "  {\"has_text\":..,\"is_document\":..,\"is_complex\":..,\"has_small_details\":..}}\n"
                  "--classify (models with a classification head, e.g. the technique router):\n"
                  "  {\"index\":0,\"tokens\":7,\"label\":\"preserve\",\"confidence\":0.8,\n"
                  "   \"logits\":[...],\"probs\":[...]}\n"
+                 "--rank QUESTION: stdin is one original (a JSON document or lines), split into\n"
+                 "  items as CCR retrieval does; prints every item's lexical (BM25) and hybrid\n"
+                 "  score: {\"alpha\":0.5,\"embedded\":N,\"lexical\":[...],\"hybrid\":[...]}\n"
+                 "  (HEADROOM_EMBED_MAX_ITEMS items embedded, best lexical first)\n"
                  "FILE is a model written by 'headroom model import' (default:\n"
                  "$HEADROOM_EMBED_MODEL). Vectors are mean-pooled and unit length.\n");
 }
@@ -58,6 +69,14 @@ static int write_floats(hr_buf *b, const char *key, const float *v, int n)
         if (hr_buf_printf(b, d ? ",%.9g" : "%.9g", (double)v[d]))
             return -1;
     return hr_buf_putc(b, ']');
+}
+
+static int write_doubles(hr_buf *b, const char *key, const double *v, size_t n)
+{
+    int rc = hr_buf_printf(b, "\"%s\":[", key);
+    for (size_t i = 0; i < n; i++)
+        rc |= hr_buf_printf(b, i ? ",%.9g" : "%.9g", v[i]);
+    return rc | hr_buf_putc(b, ']');
 }
 
 /* One line through the classification head as one JSON line (the label is escaped: the
@@ -122,24 +141,25 @@ static int image_pixels(const char *path, int S, float *px, hr_ml_error *err)
     while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && hr_buf_append(&data, chunk, got) == 0)
         ;
     fclose(f);
-    hr_image img = {0}, fit = {0};
     hr_image_error ierr;
-    int rc = hr_image_decode((const uint8_t *)data.data, data.len, 100000000ull, &img, &ierr);
-    if (rc == 0 && (img.w != S || img.h != S))
-        rc = hr_image_resize(&img, S, S, &fit, &ierr);
-    const hr_image *use = fit.rgb ? &fit : &img;
-    for (int i = 0; rc == 0 && i < S * S; i++)
-        for (int c = 0; c < 3; c++)
-            px[(size_t)c * S * S + i] = use->rgb[(size_t)i * 3 + c] / 255.0f * 2.0f - 1.0f;
+    int rc = hr_image_model_input((const uint8_t *)data.data, data.len, 100000000ull, S, px, &ierr);
     if (rc != 0)
         hr_ml_error_set(err, "%s: %s", path, ierr.msg);
-    hr_image_free(&img);
-    hr_image_free(&fit);
     hr_buf_free(&data);
     return rc;
 }
 
-static int vision_lines(hr_ml_session *s, const char *model)
+/* The image signals as a JSON member: ,"signals":{"has_text":0.5,...}. */
+static int write_signals(hr_buf *b, const hr_image_signals *sg)
+{
+    int rc = hr_buf_puts(b, ",\"signals\":{");
+    for (int i = 0; i < HR_SIG_COUNT; i++)
+        rc |= hr_buf_printf(b, "%s\"%s\":%.9g", i ? "," : "", hr_vit_signal_names[i],
+                            (double)sg->score[i]);
+    return rc | hr_buf_putc(b, '}');
+}
+
+static int vision_lines(hr_ml_session *s, const char *model, int signals)
 {
     hr_model_file *mf;
     hr_ml_error err;
@@ -167,15 +187,18 @@ static int vision_lines(hr_ml_session *s, const char *model)
         line[len] = '\0';
         int dim = 0;
         hr_ml_rc r = HR_ML_ERROR;
+        hr_image_signals sg;
         if (image_pixels(line, S, px, &err) == 0)
-            r = hr_ml_embed_pixels(s, px, (size_t)3 * S * S, vec, EMBED_DIM_MAX, &dim, &err);
+            r = signals ? hr_ml_image_signals(s, px, (size_t)3 * S * S, &sg, &err)
+                        : hr_ml_embed_pixels(s, px, (size_t)3 * S * S, vec, EMBED_DIM_MAX, &dim, &err);
         b.len = 0;
         if (r != HR_ML_OK) {
             fprintf(stderr, "headroom embed: line %zu: %s\n", index + 1,
                     r == HR_ML_BUSY ? "session busy" : err.msg);
             rc = 1;
         } else if (hr_buf_printf(&b, "{\"index\":%zu,\"file\":", index++) ||
-                   hr_json_write_string(&b, line, len) || write_floats(&b, "embedding", vec, dim) ||
+                   hr_json_write_string(&b, line, len) ||
+                   (signals ? write_signals(&b, &sg) : write_floats(&b, "embedding", vec, dim)) ||
                    hr_buf_puts(&b, "}\n") || fwrite(b.data, 1, b.len, stdout) != b.len) {
             rc = 1;
         }
@@ -217,32 +240,78 @@ static int embed_lines(hr_ml_session *s)
     return rc;
 }
 
-/* The command's setting: the model file (--model, HEADROOM_EMBED_MODEL). --threads is the
- * ML runtime's HEADROOM_ML_THREADS row under this command's name. */
-typedef struct embed_settings {
-    const char *model;
-} embed_settings;
+/* --rank QUESTION: stdin is one original as CCR retrieval splits it (JSON items or lines);
+ * prints {"alpha":a,"lexical":[...],"hybrid":[...]}: every item's score without and with
+ * the embedder installed as the hybrid scorer, exactly as the proxy's rankers see them. */
+static int rank_stdin(const hr_pipeline_config *pc, const char *question, int max_seq)
+{
+    hr_buf in = HR_BUF_INIT, b = HR_BUF_INIT;
+    char chunk[65536];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+        if (hr_buf_append(&in, chunk, got) != 0)
+            return 1;
+    const char *text = in.data ? in.data : "";
+    size_t qlen = strlen(question), n = 0, n2 = 0;
+    double *lex = NULL, *hyb = NULL;
+    hr_embed_rel_config ec = {pc->embed_model, pc->embed_max_items, pc->embed_deadline_ms,
+                              max_seq};
+    hr_ml_error err;
+    hr_embed_rel *e = hr_embed_rel_open(&ec, &err);
+    int rc = e ? 0 : 1;
+    if (!e)
+        fprintf(stderr, "headroom embed: %s\n", err.msg);
+    if (rc == 0)
+        rc = hr_ccr_scores(text, in.len, question, qlen, &lex, &n) != 0;
+    if (rc == 0) {
+        hr_embed_rel_install(e);
+        rc = hr_ccr_scores(text, in.len, question, qlen, &hyb, &n2) != 0 || n2 != n;
+    }
+    hr_embed_rel_stats st;
+    hr_embed_rel_stats_get(e, &st);
+    if (rc == 0 && st.rankings != 1) {
+        fprintf(stderr, "headroom embed: the ranking stayed lexical (busy, deadline or error)\n");
+        rc = 1;
+    }
+    if (rc == 0) {
+        rc |= hr_buf_printf(&b, "{\"alpha\":%.6f,\"embedded\":%llu,", hr_hybrid_alpha(question, qlen),
+                            (unsigned long long)st.texts - 1);
+        rc |= write_doubles(&b, "lexical", lex, n);
+        rc |= hr_buf_putc(&b, ',');
+        rc |= write_doubles(&b, "hybrid", hyb, n);
+        rc |= hr_buf_puts(&b, "}\n");
+        rc |= fwrite(b.data, 1, b.len, stdout) != b.len;
+    }
+    hr_embed_rel_close(e);
+    free(lex);
+    free(hyb);
+    hr_buf_free(&in);
+    hr_buf_free(&b);
+    return rc ? 1 : 0;
+}
 
-static const hr_setting_row ROWS[] = {
-    HR_SETTING_ROW(embed_settings, "embed_model", "--model", "HEADROOM_EMBED_MODEL",
-                   HR_SETTING_BORROW, model, 0, 0, NULL, "headroom model file to embed with", 0),
-};
-static const hr_setting_table SETTINGS = HR_SETTING_TABLE(ROWS);
-
+/* --model is the proxy's embed_model row under this command's name (HEADROOM_EMBED_MODEL
+ * from the environment first); --rank reads HEADROOM_EMBED_MAX_ITEMS and
+ * HEADROOM_EMBED_DEADLINE_MS through the same rows. --threads is the ML runtime's
+ * HEADROOM_ML_THREADS row. */
 int hr_cmd_embed(int argc, char **argv)
 {
-    embed_settings es = {0};
+    hr_pipeline_config pc;
     hr_ml_config ml;
     char msg[256];
-    int max_seq = 0, classify = 0, vision = 0;
+    const char *rank = NULL;
+    int max_seq = 0, classify = 0, vision = 0, signals = 0;
+    hr_pipeline_config_default(&pc);
+    pc.embed_deadline_ms = 60000; /* a one-shot command waits for the model (the variable wins) */
     hr_ml_config_default(&ml);
-    if (hr_settings_from_env(&SETTINGS, &es, msg, sizeof msg) != 0 ||
+    if (hr_pipeline_config_from_env(&pc, msg, sizeof msg) != 0 ||
         hr_ml_config_from_env(&ml, msg, sizeof msg) != 0) {
         fprintf(stderr, "headroom embed: %s\n", msg);
         return 2;
     }
     for (int i = 1; i < argc; i++) {
-        int rc = hr_settings_arg(&SETTINGS, &es, argc, argv, &i, msg, sizeof msg);
+        int rc = hr_settings_alias(&hr_pipeline_settings, "embed_model", "--model", &pc, argc,
+                                   argv, &i, msg, sizeof msg);
         if (rc == 0)
             rc = hr_settings_alias(&hr_ml_settings, "ml_threads", "--threads", &ml, argc, argv, &i,
                                    msg, sizeof msg);
@@ -260,16 +329,22 @@ int hr_cmd_embed(int argc, char **argv)
             classify = 1;
         } else if (!strcmp(argv[i], "--vision")) {
             vision = 1;
+        } else if (!strcmp(argv[i], "--signals")) {
+            vision = signals = 1;
+        } else if (!strcmp(argv[i], "--rank") && i + 1 < argc) {
+            rank = argv[++i];
         } else {
             embed_usage(stderr);
             return 2;
         }
     }
-    const char *model = es.model;
-    if (!model || !*model || max_seq < 0) {
+    const char *model = pc.embed_model;
+    if (!*model || max_seq < 0) {
         embed_usage(stderr);
         return 2;
     }
+    if (rank)
+        return rank_stdin(&pc, rank, max_seq);
     hr_ml_session_config cfg;
     hr_ml_session_config_init(&cfg, vision ? "image_encoder" : "embedder",
                               vision ? &hr_ml_kind_vision : &hr_ml_kind_encoder, model);
@@ -282,7 +357,7 @@ int hr_cmd_embed(int argc, char **argv)
         fprintf(stderr, "headroom embed: %s\n", err.msg);
         return 1;
     }
-    int rc = vision ? vision_lines(s, model) : classify ? classify_lines(s) : embed_lines(s);
+    int rc = vision ? vision_lines(s, model, signals) : classify ? classify_lines(s) : embed_lines(s);
     hr_ml_session_close(s);
     return rc;
 }

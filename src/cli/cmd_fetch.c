@@ -62,6 +62,9 @@ static const pin ROUTER_PINS[] = {
 static const pin SIGLIP_PINS[] = {
     {"chopratejas/siglip-image-encoder-onnx", "" /* TODO pin */, "config.json", ""},
     {"chopratejas/siglip-image-encoder-onnx", "" /* TODO pin */, "model.safetensors", ""},
+    /* the image signals' text embeddings, published as data beside the encoder (the
+     * original loads this file); import copies them into the model file */
+    {"chopratejas/siglip-image-encoder-onnx", "" /* TODO pin */, "text_embeddings.npz", ""},
 };
 
 /* One row per fetchable model: its name on the command line, files, output file name. */

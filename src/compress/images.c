@@ -8,6 +8,7 @@
  */
 #include "compress/images.h"
 
+#include "compress/image_signals.h"
 #include "compress/policy.h"
 #include "image/image.h"
 #include "json/json.h"
@@ -46,6 +47,8 @@ static const hr_setting_row ROWS[] = {
                       "technique without a router: full_low | preserve (full_low)", 0),
     ROW("image_router_model", "HEADROOM_IMAGE_ROUTER_MODEL", HR_SETTING_STRING, router_model, 0,
         0, NULL, "router model file (unset: the default technique)"),
+    ROW("image_encoder_model", "HEADROOM_IMAGE_ENCODER_MODEL", HR_SETTING_STRING, encoder_model,
+        0, 0, NULL, "SigLIP encoder with signal text embeddings (unset: no image signals)"),
     ROW("image_max_pixels", "HEADROOM_IMAGE_MAX_PIXELS", HR_SETTING_INT, max_pixels, 1,
         1000000000LL, "40000000",
         "decoded width x height cap, checked before any pixel memory (40000000)"),
@@ -149,11 +152,14 @@ static hr_ml_session *router_session(const char *path)
     return s;
 }
 
-/* The technique for this question: the router's label, or the configured default when no
- * router is set. NULL = the router failed (fail open: leave the images). */
-static const char *choose_technique(const hr_image_config *c, const char *q, size_t qlen)
+/* The technique for this question: the router's label (its confidence in *conf), or the
+ * configured default when no router is set (confidence 1). NULL = the router failed (fail
+ * open: leave the images). */
+static const char *choose_technique(const hr_image_config *c, const char *q, size_t qlen,
+                                    float *conf)
 {
     static const char *const known[] = {"full_low", "preserve", "crop", "transcode"};
+    *conf = 1.0f;
     if (!c->router_model[0])
         return c->default_preserve ? "preserve" : "full_low";
     hr_ml_session *s = router_session(c->router_model);
@@ -161,6 +167,7 @@ static const char *choose_technique(const hr_image_config *c, const char *q, siz
     hr_ml_error err;
     if (!s || hr_ml_classify(s, q ? q : "", qlen, &r, &err) != HR_ML_OK)
         return NULL;
+    *conf = r.confidence;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (!strcmp(r.label, known[i]))
             return known[i];
@@ -181,6 +188,7 @@ typedef struct image_run {
     size_t n_edits;
     hr_buf question;    /* the question the current technique was chosen for */
     const char *technique; /* NULL until the first user message */
+    float confidence;   /* the router's for technique */
     int counting;       /* first pass: only count image parts (no decoding) */
     int did_low, did_resize;
     hr_buf raw, enc;
@@ -227,12 +235,37 @@ static int data_url_size(image_run *r, uint32_t url, int *w, int *h)
     return ok;
 }
 
+/* The image in r->raw, when it needs a decision (image_signals.h): its signals adjust the
+ * router's confidence for this question. Never changes the edit; failures only count. */
+static void analyse(image_run *r)
+{
+    if (!r->c->router_model[0] || !r->c->encoder_model[0] || !hr_image_needs_signals(r->technique) ||
+        hr_now_ms() > r->deadline)
+        return;
+    hr_image_signals sg;
+    if (hr_image_signals_of(r->c->encoder_model, (const uint8_t *)r->raw.data, r->raw.len,
+                            r->c->max_pixels, &sg) != 0)
+        return;
+    float conf = r->confidence;
+    const char *note = hr_image_adjust_confidence(r->technique, &sg, &conf);
+    hr_image_signal_count_adjustment(note);
+    r->out->analysed++;
+    r->out->confidence = conf;
+    r->out->note = note;
+    hr_logf(HR_LOG_DEBUG, "image signals: technique=%s has_text=%.3f is_document=%.3f "
+                          "is_complex=%.3f has_small_details=%.3f confidence=%.3f->%.3f%s%s",
+            r->technique, sg.score[0], sg.score[1], sg.score[2], sg.score[3], r->confidence,
+            conf, note ? " note=" : "", note ? note : "");
+}
+
 /* OpenAI: set "detail":"low" on obj (chat's image_url object, or a Responses part). */
 static int openai_low(image_run *r, uint32_t obj, uint32_t url)
 {
     const hr_json_node *o = hr_json_at(&r->doc, obj);
     int w = 0, h = 0;
     int known = url != HR_JSON_NONE && data_url_size(r, url, &w, &h);
+    if (known)
+        analyse(r);
     uint32_t d = hr_json_get(&r->doc, obj, "detail");
     int already = d != HR_JSON_NONE && hr_json_string_eq(&r->doc, d, "low");
     long long before = known ? hr_image_tokens_openai(w, h, already) : 0;
@@ -273,6 +306,7 @@ static int anthropic_resize(image_run *r, uint32_t source)
         r->out->failed_open = 1;
         return 0;
     }
+    analyse(r);
     int w = info.orientation >= 5 ? info.h : info.w, h = info.orientation >= 5 ? info.w : info.h;
     int tw, th;
     long long before = hr_image_tokens_anthropic(w, h);
@@ -366,12 +400,13 @@ static void set_question(image_run *r, const hr_buf *q)
     hr_buf_reset(&r->question);
     if (q->len)
         hr_buf_append(&r->question, q->data, q->len);
-    r->technique = choose_technique(r->c, q->data, q->len);
+    r->technique = choose_technique(r->c, q->data, q->len, &r->confidence);
     if (!r->technique) {
         r->technique = "preserve";
         r->out->failed_open = 1;
     }
     r->out->technique = r->technique;
+    r->out->confidence = r->confidence;
 }
 
 /* Each image is decided by the question asked with it: the text of the latest user message

@@ -12,7 +12,9 @@
  * text of the latest user message at or before the image, so an image's bytes depend only
  * on the conversation up to it): full_low applies the edit; preserve, crop and transcode leave
  * the image as it is (no model here does crops or transcodes yet). Without a router the
- * default technique applies (full_low unless HEADROOM_IMAGE_DEFAULT=preserve).
+ * default technique applies (full_low unless HEADROOM_IMAGE_DEFAULT=preserve). With an
+ * image encoder configured too, each base64 image's SigLIP signals adjust the router's
+ * confidence (image_signals.h; the technique stays the question's).
  *
  * Determinism: same image + same question -> same bytes (fixed decoder paths, Lanczos in a
  * fixed order, libjpeg-turbo's integer DCT; no markers). Fail open: an image that cannot be
@@ -40,6 +42,8 @@ typedef struct hr_image_config {
     int quality;            /* HEADROOM_IMAGE_JPEG_QUALITY (85) */
     int default_preserve;   /* HEADROOM_IMAGE_DEFAULT full_low|preserve (full_low) */
     char router_model[512]; /* HEADROOM_IMAGE_ROUTER_MODEL: router model file; "" = none */
+    char encoder_model[512]; /* HEADROOM_IMAGE_ENCODER_MODEL: SigLIP encoder with signal
+                              * embeddings (image_signals.h); "" = none */
 } hr_image_config;
 
 /* The image stage's settings, one row each (images.c; variables only). */
@@ -61,6 +65,9 @@ typedef struct hr_images_result {
     long long tokens_before, tokens_after; /* estimated vision tokens of images with known size */
     const char *technique;     /* "full_low", "preserve", ... (static); NULL when no image */
     const char *transform;     /* "image_low" / "image_resize" / both as "image" (static) */
+    float confidence;          /* the router's, adjusted by the last analysed image's signals */
+    int analysed;              /* images whose signals were computed */
+    const char *note;          /* the last adjustment's note (static) or NULL */
 } hr_images_result;
 
 /* Runs the stage over a parsed request (the route's API row says where image parts are)

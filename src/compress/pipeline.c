@@ -11,6 +11,7 @@
 
 #include "ccr/marker.h"
 #include "compress/detect.h"
+#include "compress/embed_relevance.h"
 #include "compress/images.h"
 #include "compress/kompress.h"
 #include "compress/session_cache.h"
@@ -38,6 +39,8 @@ struct hr_pipeline {
     hr_kompress *kompress;     /* NULL without a model (kompress_note says why) */
     int kompress_owned;        /* 0: borrowed from the config (see open_kompress) */
     char kompress_note[320];
+    hr_embed_rel *embed;       /* NULL without an embedding model (lexical ranking) */
+    char embed_note[320];
 };
 
 /* ---- Kompress -------------------------------------------------------------------------- */
@@ -97,6 +100,44 @@ static void open_kompress(hr_pipeline *p)
         snprintf(p->kompress_note, sizeof p->kompress_note, "model %.256s (loads on first use)", path);
 }
 
+/* ---- the embedder (hybrid relevance) ---------------------------------------------------- */
+
+/* Opens the embedder when a model is configured. Only the process instance has one and
+ * installs it as the hybrid scorer (hr_pipeline_configure / hr_pipeline_process); other
+ * instances (/v1/compress overrides, the CLI) open none: an installed one serves every
+ * ranking in the process. */
+static void open_embedder(hr_pipeline *p)
+{
+    const char *path = p->cfg.embed_model;
+    if (!path[0] || !strcmp(path, "off")) {
+        snprintf(p->embed_note, sizeof p->embed_note, "no model: relevance is lexical (BM25)");
+        return;
+    }
+    hr_embed_rel_config ec = {path, p->cfg.embed_max_items, p->cfg.embed_deadline_ms, 0};
+    hr_ml_error err;
+    if (!(p->embed = hr_embed_rel_open(&ec, &err))) {
+        snprintf(p->embed_note, sizeof p->embed_note, "%.256s", err.msg);
+        return;
+    }
+    if (access(path, R_OK) != 0)
+        snprintf(p->embed_note, sizeof p->embed_note, "model %.200s is not readable yet: "
+                 "relevance stays lexical until it is", path);
+    else
+        snprintf(p->embed_note, sizeof p->embed_note, "model %.256s (loads on first use)", path);
+}
+
+static void install_embedder(hr_pipeline *p)
+{
+    if (!p)
+        return;
+    open_embedder(p);
+    if (p->embed)
+        hr_embed_rel_install(p->embed);
+}
+
+hr_embed_rel *hr_pipeline_embedder(hr_pipeline *p) { return p ? p->embed : NULL; }
+const char *hr_pipeline_embedder_note(const hr_pipeline *p) { return p ? p->embed_note : ""; }
+
 hr_kompress *hr_pipeline_kompress(hr_pipeline *p) { return p ? p->kompress : NULL; }
 const char *hr_pipeline_kompress_note(const hr_pipeline *p) { return p ? p->kompress_note : ""; }
 
@@ -128,6 +169,7 @@ void hr_pipeline_free(hr_pipeline *p)
     hr_session_cache_free(p->cache);
     if (p->kompress_owned)
         hr_kompress_close(p->kompress);
+    hr_embed_rel_close(p->embed);
     pthread_mutex_destroy(&p->mu);
     free(p);
 }
@@ -608,6 +650,7 @@ int hr_pipeline_configure(const hr_pipeline_config *c)
     g_proc = p;
     pthread_mutex_unlock(&g_proc_mu);
     hr_pipeline_free(old); /* configure happens before serving: no request holds it */
+    install_embedder(p);
     return 0;
 }
 
@@ -623,6 +666,7 @@ hr_pipeline *hr_pipeline_process(void)
             hr_pipeline_config_default(&c);
         }
         g_proc = hr_pipeline_new(&c, HR_PIPELINE_STORE_PROCESS, NULL);
+        install_embedder(g_proc);
     }
     hr_pipeline *p = g_proc;
     pthread_mutex_unlock(&g_proc_mu);

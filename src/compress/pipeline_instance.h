@@ -45,6 +45,11 @@ void hr_pipeline_config_of(const hr_pipeline *p, hr_pipeline_config *out);
 struct hr_kompress *hr_pipeline_kompress(hr_pipeline *p);
 const char *hr_pipeline_kompress_note(const hr_pipeline *p);
 
+/* The instance's embedder for hybrid relevance (compress/embed_relevance.h), NULL without
+ * a model or for any instance but the process's; and its one-line state. */
+struct hr_embed_rel *hr_pipeline_embedder(hr_pipeline *p);
+const char *hr_pipeline_embedder_note(const hr_pipeline *p);
+
 /* hr_pipeline_run on this instance. */
 int hr_pipeline_run_on(hr_pipeline *p, const hr_pipeline_input *in, hr_pipeline_result *out);
 

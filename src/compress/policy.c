@@ -140,6 +140,14 @@ static const hr_setting_row ROWS[] = {
     CUSTOM("kompress_ratio", "--kompress-ratio", "HEADROOM_KOMPRESS_RATIO", parse_kompress_ratio,
            "0 or in (0, 1)", kompress_ratio, "0",
            "share of each chunk's words Kompress keeps (0 = the model's 0.5 threshold)", 0),
+    ROW("embed_model", "--embed-model", "HEADROOM_EMBED_MODEL", HR_SETTING_STRING, embed_model, 0,
+        0, NULL, "sentence-encoder model file for hybrid relevance, or off (none: BM25 only)", 0),
+    ROW("embed_max_items", "--embed-max-items", "HEADROOM_EMBED_MAX_ITEMS", HR_SETTING_INT,
+        embed_max_items, 1, 4096, "32", "items embedded per ranking, the best lexical first (32)",
+        0),
+    ROW("embed_deadline_ms", "--embed-deadline-ms", "HEADROOM_EMBED_DEADLINE_MS", HR_SETTING_INT,
+        embed_deadline_ms, 1, 60000, "300",
+        "a ranking not embedded within this many ms stays lexical (300)", 0),
 };
 
 const hr_setting_table hr_pipeline_settings = HR_SETTING_TABLE(ROWS);

@@ -58,6 +58,12 @@ typedef struct hr_pipeline_config {
     size_t kompress_min_bytes; /* 2048 */
     int kompress_code;         /* 0 */
     double kompress_ratio;     /* 0 */
+    /* The embedder for hybrid relevance (compress/embed_relevance.h, sys/hybrid.h): model
+     * file, "" or "off" = none (lexical ranking only). Per ranking at most embed_max_items
+     * documents are embedded within embed_deadline_ms, else the ranking stays lexical. */
+    char embed_model[1024];
+    size_t embed_max_items;    /* 32 */
+    long embed_deadline_ms;    /* 300 */
 } hr_pipeline_config;
 
 /* Defaults as documented on each field; exclude_tools is HR_POLICY_DEFAULT_EXCLUDE. */
@@ -80,7 +86,8 @@ int hr_pipeline_config_from_env(hr_pipeline_config *c, char *err, size_t errlen)
  * token_mode, token_savings, token_headroom, cache_mode, cost_savings),
  * --compression-deadline-ms MS, --exclude-tools LIST, --protect-tool-results LIST,
  * --min-bytes N, --max-ratio R, --max-items N, --kompress-model PATH,
- * --kompress-min-bytes N, --kompress-code on|off, --kompress-ratio R (also --opt=value).
+ * --kompress-min-bytes N, --kompress-code on|off, --kompress-ratio R, --embed-model PATH,
+ * --embed-max-items N, --embed-deadline-ms MS (also --opt=value).
  * 1 consumed (*i left on the last argument consumed), 0 not ours, -1 bad value (err). */
 int hr_pipeline_config_arg(hr_pipeline_config *c, int argc, char **argv, int *i, char *err,
                            size_t errlen);

@@ -13,9 +13,11 @@
 #include "compress/logs.h"
 #include "compress/text.h"
 #include "sys/ascii.h"
+#include "sys/hybrid.h"
 #include "sys/relevance.h"
 #include "sys/vec.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -448,6 +450,35 @@ static int by_score(const void *a, const void *b)
     return x->line < y->line ? -1 : x->line > y->line;
 }
 
+/* With an embedder installed (sys/hybrid.h) the match scores become hybrid ones: the
+ * lexical score above counts as the BM25 part, each match line (first 4096 bytes) is the
+ * document, and the blend is kept as an integer in hundredths (levels for rank_files).
+ * Without one, or when it fails open, the scores stay as they are. */
+#define HYBRID_LEVELS 100
+
+static void rescore_hybrid(search_doc *d, const hr_compress_opts *o)
+{
+    if (!hr_hybrid_installed() || !d->nmatches)
+        return;
+    size_t *at = malloc(d->nmatches * sizeof *at);
+    hr_hybrid_doc *docs = malloc(d->nmatches * sizeof *docs);
+    double *v = malloc(d->nmatches * sizeof *v);
+    size_t m = 0;
+    for (size_t i = 0; at && docs && v && i < d->l.n && m < d->nmatches; i++) {
+        if (d->lines[i].kind != K_MATCH)
+            continue;
+        docs[m] = (hr_hybrid_doc){d->in + d->l.start[i], capped(hr_line_len(d->in, &d->l, i))};
+        v[m] = d->lines[i].score;
+        at[m++] = i;
+    }
+    if (at && docs && v && hr_hybrid_rescore(o->query, o->query_len, docs, m, v))
+        for (size_t k = 0; k < m; k++)
+            d->lines[at[k]].score = (int)lround(v[k] * HYBRID_LEVELS);
+    free(at);
+    free(docs);
+    free(v);
+}
+
 static int choose(search_doc *d, const hr_compress_opts *o)
 {
     relevance rv;
@@ -456,11 +487,15 @@ static int choose(search_doc *d, const hr_compress_opts *o)
     if (!sc)
         return -1;
     size_t ns = 0;
+    for (size_t i = 0; i < d->l.n; i++)
+        if (d->lines[i].kind == K_MATCH)
+            d->lines[i].score = match_score(&rv, d, i);
+    if (rv.q.n)
+        rescore_hybrid(d, o);
     for (size_t i = 0; i < d->l.n; i++) {
         line_rec *r = &d->lines[i];
         if (r->kind != K_MATCH)
             continue;
-        r->score = match_score(&rv, d, i);
         file_rec *f = &d->files[r->file];
         if (r->score > f->best_score)
             f->best_score = r->score;

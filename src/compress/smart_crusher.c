@@ -17,6 +17,7 @@
 #include "compress/query.h"
 #include "json/json.h"
 #include "sys/ascii.h"
+#include "sys/hybrid.h"
 #include "sys/relevance.h"
 
 #include <math.h>
@@ -77,6 +78,7 @@ typedef struct array_sel {
     int n_cols;
     uint32_t clusters;
     hr_bm25 bm25;     /* this array's BM25 model (score_bm25) */
+    const hr_compress_opts *opts; /* the question's text, for the hybrid rescore */
 } array_sel;
 
 typedef struct crush_ctx {
@@ -502,6 +504,29 @@ static int mark_column_keeps(array_sel *sel)
     return 0;
 }
 
+/* With an embedder installed (sys/hybrid.h), the items' BM25 scores become the hybrid
+ * score of each item's JSON text; otherwise (or when it fails open) they stay as they are. */
+static void rescore_hybrid(array_sel *sel)
+{
+    const hr_compress_opts *o = sel->opts;
+    if (!hr_hybrid_installed() || !o || !o->query || !o->query_len)
+        return;
+    hr_hybrid_doc *docs = malloc(sel->n * sizeof *docs);
+    double *sc = malloc(sel->n * sizeof *sc);
+    if (docs && sc) {
+        for (uint32_t i = 0; i < sel->n; i++) {
+            const hr_json_node *nd = &sel->doc->nodes[sel->items[i].node];
+            docs[i] = (hr_hybrid_doc){sel->doc->src + nd->start, nd->end - nd->start};
+            sc[i] = sel->items[i].score;
+        }
+        if (hr_hybrid_rescore(o->query, o->query_len, docs, sel->n, sc))
+            for (uint32_t i = 0; i < sel->n; i++)
+                sel->items[i].score = sc[i];
+    }
+    free(docs);
+    free(sc);
+}
+
 /* BM25 (relevance.h) with the items of this array as the documents. A term most items
  * share says nothing about which one is meant: it gets no weight here, so an array where
  * every item names the queried service is not "all relevant" (which would turn the
@@ -525,6 +550,7 @@ static void score_bm25(array_sel *sel)
             m->idf[t] = 0;
     for (uint32_t i = 0; i < sel->n; i++)
         sel->items[i].score = hr_bm25_score(m, sel->tf + (size_t)i * nq, sel->items[i].tokens);
+    rescore_hybrid(sel);
 }
 
 /* A question naming several things ("numpy, cryptography and PyYAML") is answered by one
@@ -900,11 +926,13 @@ static int container_eligible(const hr_json_doc *d, uint32_t node, unsigned min_
 
 /* Fills sel with the items of arr and their keep flags. 0 ok, -1 out of memory. */
 static int select_items(array_sel *sel, const hr_json_doc *d, uint32_t arr, const hr_query *q,
-                        unsigned max_items)
+                        const hr_compress_opts *opts)
 {
+    unsigned max_items = opts->max_items;
     memset(sel, 0, sizeof *sel);
     sel->doc = d;
     sel->q = q;
+    sel->opts = opts;
     sel->n = d->nodes[arr].count;
     if (sel->n == 0)
         return -1; /* callers check eligibility first; this keeps the edges below in range */
@@ -1061,7 +1089,7 @@ static int merge_parallel(crush_ctx *cx, uint32_t node, array_sel *sel)
             !may_cut(d, c, cx->opts->min_items))
             return 0;
         array_sel other;
-        int rc = select_items(&other, d, c, cx->q, cx->opts->max_items);
+        int rc = select_items(&other, d, c, cx->q, cx->opts);
         for (uint32_t i = 0; rc == 0 && i < n; i++)
             sel->items[i].keep |= other.items[i].keep & ~KEEP_BUDGET;
         sel_free(&other);
@@ -1102,7 +1130,7 @@ static int emit_selection(crush_ctx *cx, uint32_t node, unsigned depth, const ar
 static int try_crush(crush_ctx *cx, uint32_t node, unsigned depth)
 {
     array_sel sel;
-    int rc = select_items(&sel, cx->doc, node, cx->q, cx->opts->max_items);
+    int rc = select_items(&sel, cx->doc, node, cx->q, cx->opts);
     if (rc == 0)
         rc = merge_parallel(cx, node, &sel);
     if (rc == 1) {

@@ -235,3 +235,19 @@ int hr_reqcheck_framing_verdict(const hr_reqcheck_framing *f, hr_reqcheck_result
         return refuse(r, 501, "only Transfer-Encoding: chunked is implemented");
     return 0;
 }
+
+int hr_http_list_has(const char *list, const char *token)
+{
+    size_t n = strlen(token);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        const char *end = p;
+        while (*end && *end != ',' && *end != ' ' && *end != '\t')
+            end++;
+        if ((size_t)(end - p) == n && strncasecmp(p, token, n) == 0)
+            return 1;
+        p = end;
+    }
+    return 0;
+}

@@ -58,4 +58,9 @@ void hr_reqcheck_framing_add(hr_reqcheck_framing *f, const char *name, const cha
 /* 0 ok, else the status (r filled). */
 int hr_reqcheck_framing_verdict(const hr_reqcheck_framing *f, hr_reqcheck_result *r);
 
+/* 1 when a header value that is a list of tokens (Connection, Upgrade; separated by commas
+ * or blanks) holds token, compared case-insensitively; 0 for a NULL list. The one reader
+ * of such lists for the proxy's header rules and both sides of the WebSocket handshake. */
+int hr_http_list_has(const char *list, const char *token);
+
 #endif

@@ -53,7 +53,11 @@ struct hr_http_exchange {
     int loopback;
     void *data;
     void (*free_data)(void *);
+    struct upgrade_adapter *upgrade; /* owned: a 101 answer's session (freed here, after it
+                                        ran, or unrun when the 101 never went out) */
 };
+
+static void upgrade_adapter_free(struct upgrade_adapter *ua);
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
@@ -84,6 +88,8 @@ static void format_addr(const struct sockaddr *sa, char *out, size_t n)
 
 static void exchange_free(hr_http_exchange *ex)
 {
+    if (ex->upgrade)
+        upgrade_adapter_free(ex->upgrade);
     if (ex->data && ex->free_data)
         ex->free_data(ex->data);
     free(ex->headers);
@@ -395,7 +401,7 @@ hr_http_server *hr_http_server_start(const hr_http_server_opts *opts, char *err,
         return NULL;
     }
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+                     MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     srv->daemon = MHD_start_daemon(
@@ -590,4 +596,56 @@ int hr_http_respond_stream(hr_http_exchange *ex, int status, const char *const *
     }
     add_headers(r, headers, n_pairs);
     return queue(ex, status, r);
+}
+
+/* ---- protocol switch (101) -------------------------------------------------------------- */
+
+typedef struct upgrade_adapter {
+    hr_http_upgrade_fn run;
+    void *ctx;
+    void (*free_ctx)(void *);
+    hr_http_server *srv;
+} upgrade_adapter;
+
+static void upgrade_adapter_free(upgrade_adapter *ua)
+{
+    if (ua->free_ctx)
+        ua->free_ctx(ua->ctx);
+    free(ua);
+}
+
+/* MHD calls this on the connection's thread once the 101 is out (MHD 0.9.75 runs it from
+ * the connection's state machine, before the completion callback); in thread-per-connection
+ * mode it may block, so the whole upgraded session runs here. The adapter stays with the
+ * exchange, freed with it. */
+static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls,
+                        const char *extra_in, size_t extra_in_size, MHD_socket sock,
+                        struct MHD_UpgradeResponseHandle *urh)
+{
+    (void)conn;
+    (void)con_cls;
+    upgrade_adapter *ua = cls;
+    hr_http_upgraded io = {sock, extra_in, extra_in_size, &ua->srv->stopping};
+    ua->run(ua->ctx, &io);
+    MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+int hr_http_respond_upgrade(hr_http_exchange *ex, const char *const *headers, size_t n_pairs,
+                            hr_http_upgrade_fn run, void *ctx, void (*free_ctx)(void *))
+{
+    upgrade_adapter *ua = ex->responded ? NULL : calloc(1, sizeof *ua);
+    if (!ua) {
+        if (free_ctx)
+            free_ctx(ctx);
+        return -1;
+    }
+    *ua = (upgrade_adapter){run, ctx, free_ctx, ex->srv};
+    struct MHD_Response *r = MHD_create_response_for_upgrade(on_upgraded, ua);
+    if (!r) {
+        upgrade_adapter_free(ua);
+        return -1;
+    }
+    add_headers(r, headers, n_pairs);
+    ex->upgrade = ua;
+    return queue(ex, MHD_HTTP_SWITCHING_PROTOCOLS, r);
 }

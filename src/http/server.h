@@ -35,6 +35,7 @@
 
 #include "sys/budget.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -119,6 +120,24 @@ typedef ssize_t (*hr_http_reader)(void *ctx, char *buf, size_t max);
 int hr_http_respond_stream(hr_http_exchange *ex, int status, const char *const *headers,
                            size_t n_pairs, hr_http_reader read, void *ctx,
                            void (*free_ctx)(void *));
+
+/* Protocol switch (101), e.g. to a WebSocket. headers must include Upgrade (and whatever
+ * the protocol needs, Sec-WebSocket-Accept); MHD adds Connection: Upgrade. Once the 101 is
+ * out, run(ctx, &io) is called on the connection's thread and may block for the life of
+ * the upgraded connection (thread per connection): io.fd is the client socket
+ * (non-blocking; never close it), io.extra the bytes the client sent after its request
+ * head. When run returns the socket is closed; then done runs (so it sees what the session
+ * recorded), then free_ctx(ctx) as the exchange is freed. If the 101 could not be sent, run
+ * is never called; free_ctx always is. 0 queued, -1 failed. */
+typedef struct hr_http_upgraded {
+    int fd;
+    const char *extra;
+    size_t extra_len;
+    const atomic_int *stopping; /* becomes 1 when the server stops: end the session */
+} hr_http_upgraded;
+typedef void (*hr_http_upgrade_fn)(void *ctx, const hr_http_upgraded *io);
+int hr_http_respond_upgrade(hr_http_exchange *ex, const char *const *headers, size_t n_pairs,
+                            hr_http_upgrade_fn run, void *ctx, void (*free_ctx)(void *));
 
 /* 1 if addr (numeric IPv4/IPv6 text) is a loopback address. */
 int hr_http_addr_is_loopback(const char *addr);

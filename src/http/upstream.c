@@ -172,6 +172,8 @@ int hr_upstream_global_init(const char *ca_file)
     return 0;
 }
 
+const char *hr_upstream_ca_file(void) { return g_ca_file; }
+
 void hr_upstream_global_cleanup(void)
 {
     pool_drain();

@@ -52,6 +52,9 @@ typedef struct hr_upstream hr_upstream;
  * hr_upstream_global_cleanup. 0 ok, -1 failed. */
 int hr_upstream_global_init(const char *ca_file);
 void hr_upstream_global_cleanup(void);
+/* The CA bundle given to hr_upstream_global_init, or NULL for the system's (also used by
+ * the WebSocket upstream client, ws_upstream.h). */
+const char *hr_upstream_ca_file(void);
 
 hr_upstream *hr_upstream_start(const hr_upstream_request *req);
 /* Runs the transfer until the final response status and headers are in (or it failed).

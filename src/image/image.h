@@ -82,6 +82,12 @@ int hr_image_encode_jpeg(const hr_image *img, int quality, hr_buf *out, hr_image
 /* Rotates/flips img by EXIF orientation 2..8 into a new buffer (1 or invalid: no-op). */
 int hr_image_orient(hr_image *img, int orientation, hr_image_error *err);
 
+/* A vision model's input from encoded bytes: decode (cap max_pixels), Lanczos-resize to
+ * S x S (aspect not kept, as the original's PIL resize), RGB scaled to [-1, 1] as CHW floats
+ * into px (3 x S x S). The SigLIP preprocessing of the original's image analysis. 0 or -1. */
+int hr_image_model_input(const uint8_t *data, size_t len, uint64_t max_pixels, int S, float *px,
+                         hr_image_error *err);
+
 void hr_image_free(hr_image *img);
 
 #endif

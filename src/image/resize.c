@@ -188,3 +188,23 @@ int hr_image_orient(hr_image *img, int o, hr_image_error *err)
     img->h = dh;
     return 0;
 }
+
+int hr_image_model_input(const uint8_t *data, size_t len, uint64_t max_pixels, int S, float *px,
+                         hr_image_error *err)
+{
+    hr_image img = {0}, fit = {0};
+    if (S < 1 || S > 4096) {
+        snprintf(err->msg, sizeof err->msg, "model input: invalid side %d", S);
+        return -1;
+    }
+    int rc = hr_image_decode(data, len, max_pixels, &img, err);
+    if (rc == 0 && (img.w != S || img.h != S))
+        rc = hr_image_resize(&img, S, S, &fit, err);
+    const hr_image *use = fit.rgb ? &fit : &img;
+    for (size_t i = 0; rc == 0 && i < (size_t)S * S; i++)
+        for (int c = 0; c < 3; c++)
+            px[(size_t)c * S * S + i] = use->rgb[i * 3 + c] / 255.0f * 2.0f - 1.0f;
+    hr_image_free(&img);
+    hr_image_free(&fit);
+    return rc;
+}

@@ -76,4 +76,10 @@ int hr_import_fuse_qkv(hr_weight_src *s, hr_model_writer *w, const char *fmt,
 int hr_import_siglip(const char *dir, const hr_json_doc *cfg_doc, const char *out_path,
                      hr_ml_error *err);
 
+/* dir/text_embeddings.npz (the image signals' text embeddings, import_npz.c) into w as
+ * "signal.<name>" tensors; *added = how many signals. 0 ok (also when the file is absent),
+ * -1 with err when it is present but unusable. */
+int hr_import_signal_npz(const char *dir, hr_model_writer *w, uint32_t hidden, int *added,
+                         hr_ml_error *err);
+
 #endif

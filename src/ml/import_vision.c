@@ -6,7 +6,8 @@
  * 1 with a one-token tokenizer section (the format requires one; a vision model has no
  * text). The patch convolution is stored as an int8 linear [H, C*P*P] over flattened
  * patches (c, ky, kx order), q/k/v fused as in BERT, the attention-pooling head's in_proj
- * split into its query row and a fused k|v linear.
+ * split into its query row and a fused k|v linear. When the directory holds
+ * text_embeddings.npz (the image signals' text embeddings, import_npz.c) they go in too.
  */
 #include "ml/import.h"
 #include "ml/import_internal.h"
@@ -217,7 +218,9 @@ int hr_import_siglip(const char *dir, const hr_json_doc *cfg_doc, const char *ou
     if (hr_weight_src_open(dir, "embeddings.patch_embedding.weight", &src, err) != 0)
         goto out;
     have_src = 1;
-    if (import_siglip_weights(&src, w, &cfg, err) == 0 && hr_weight_src_finish(&src, err) == 0)
+    int signals = 0;
+    if (import_siglip_weights(&src, w, &cfg, err) == 0 && hr_weight_src_finish(&src, err) == 0 &&
+        hr_import_signal_npz(dir, w, cfg.hidden, &signals, err) == 0)
         rc = hr_model_writer_write(w, out_path, err);
 out:
     if (have_src)

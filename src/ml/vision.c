@@ -27,6 +27,8 @@ struct hr_vit {
     const float *pos, *post_w, *post_b;
     const float *probe, *hq_w, *hq_b, *hn_w, *hn_b;
     hr_qlinear hkv, hout, hup, hdown;
+    const float *sig[HR_SIG_COUNT]; /* text embeddings per signal (NULL: absent) */
+    uint32_t sig_rows[HR_SIG_COUNT];
     vit_layer layers[];
 };
 
@@ -106,6 +108,60 @@ static int bind(hr_vit *v, hr_ml_error *err)
                : 0;
 }
 
+const char *const hr_vit_signal_names[HR_SIG_COUNT] = {"has_text", "is_document", "is_complex",
+                                                        "has_small_details"};
+
+/* The optional signal embeddings: absent is fine, present but malformed is an error. */
+static int bind_signals(hr_vit *v, hr_ml_error *err)
+{
+    for (int i = 0; i < HR_SIG_COUNT; i++) {
+        char name[HR_MODEL_NAME_MAX];
+        hr_tensor t;
+        snprintf(name, sizeof name, "signal.%s", hr_vit_signal_names[i]);
+        if (hr_model_tensor(v->file, name, &t) != 0)
+            continue;
+        if (t.dtype != HR_DT_F32 || t.ndim != 2 || t.shape[1] != v->cfg.hidden || !t.shape[0]) {
+            hr_ml_error_set(err, "vision model: malformed '%s'", name);
+            return -1;
+        }
+        v->sig[i] = t.data;
+        v->sig_rows[i] = t.shape[0];
+    }
+    return 0;
+}
+
+int hr_vit_has_signals(const hr_vit *v)
+{
+    for (int i = 0; i < HR_SIG_COUNT; i++)
+        if (v->sig[i])
+            return 1;
+    return 0;
+}
+
+void hr_vit_signals(const hr_vit *v, const float *e, hr_image_signals *out)
+{
+    const uint32_t H = v->cfg.hidden;
+    double norm = 0;
+    for (uint32_t k = 0; k < H; k++)
+        norm += (double)e[k] * e[k];
+    norm = norm > 0 ? sqrt(norm) : 1;
+    for (int i = 0; i < HR_SIG_COUNT; i++) {
+        if (!v->sig[i]) {
+            out->score[i] = 0.5f;
+            continue;
+        }
+        double best = -INFINITY;
+        for (uint32_t r = 0; r < v->sig_rows[i]; r++) {
+            const float *row = v->sig[i] + (size_t)r * H;
+            double dot = 0;
+            for (uint32_t k = 0; k < H; k++)
+                dot += (double)e[k] * row[k];
+            best = fmax(best, dot / norm);
+        }
+        out->score[i] = (float)(1.0 / (1.0 + exp(-5.0 * best)));
+    }
+}
+
 int hr_vit_open(const char *path, unsigned flags, hr_vit **out, hr_ml_error *err)
 {
     *out = NULL;
@@ -133,7 +189,7 @@ int hr_vit_open(const char *path, unsigned flags, hr_vit **out, hr_ml_error *err
     v->N = (int)c->max_positions;
     v->CPP = (int)(3 * P * P);
     hr_ml_error inner;
-    if (bind(v, &inner) != 0) {
+    if (bind(v, &inner) != 0 || bind_signals(v, &inner) != 0) {
         hr_ml_error_set(err, "%s: %s", path, inner.msg);
         hr_vit_close(v);
         return -1;
@@ -367,4 +423,41 @@ hr_ml_rc hr_ml_embed_pixels(hr_ml_session *s, const float *pixels, size_t n_pixe
     if (dim)
         *dim = j.dim;
     return rc;
+}
+
+typedef struct signal_job {
+    const float *pixels;
+    size_t n;
+    hr_image_signals *out;
+} signal_job;
+
+static int signal_work(const hr_ml_loaded *l, void *arg, hr_ml_error *err)
+{
+    signal_job *j = arg;
+    const hr_vit *v = l->model;
+    if (!hr_vit_has_signals(v)) {
+        hr_ml_error_set(err, "ml vision: the model file has no signal text embeddings "
+                             "(import it with text_embeddings.npz beside the weights)");
+        return -1;
+    }
+    float *emb = malloc(v->cfg.hidden * sizeof *emb);
+    pixel_job pj = {j->pixels, j->n, emb, v->cfg.hidden, 0};
+    int rc = emb ? pixel_work(l, &pj, err) : -1;
+    if (!emb)
+        hr_ml_error_set(err, "out of memory");
+    if (rc == 0)
+        hr_vit_signals(v, emb, j->out);
+    free(emb);
+    return rc;
+}
+
+hr_ml_rc hr_ml_image_signals(hr_ml_session *s, const float *pixels, size_t n_pixels,
+                             hr_image_signals *out, hr_ml_error *err)
+{
+    if (hr_ml_session_kind(s) != &hr_ml_kind_vision) {
+        hr_ml_error_set(err, "ml vision: not a vision session");
+        return HR_ML_ERROR;
+    }
+    signal_job j = {pixels, n_pixels, out};
+    return hr_ml_session_run(s, signal_work, &j, err);
 }

@@ -12,6 +12,14 @@
  * hr_ml_kind_vision puts it under the session helper (lazy, shared, idle-unloaded, thread
  * cap, fail open).
  *
+ * Image signals (the original's SigLIP analysis): a model file may carry the four signals'
+ * text embeddings (tensors "signal.has_text", "signal.is_document", "signal.is_complex",
+ * "signal.has_small_details", each F32 [k, hidden]: k prompt embeddings, as the original's
+ * published text_embeddings.npz ships them; `headroom model import` reads that file). A
+ * signal's score is sigmoid(5 x max over its rows of cos(image embedding, row)) with the
+ * image embedding L2-normalised and the rows used as stored (the original's arithmetic);
+ * a signal the file lacks scores 0.5 (the original's default).
+ *
  * Ownership: hr_vit_open allocates the handle; hr_vit_close unmaps and frees it.
  */
 #ifndef HR_ML_VISION_H
@@ -37,11 +45,29 @@ size_t hr_vit_scratch_bytes(const hr_vit *v);
 int hr_vit_embed(const hr_vit *v, const float *pixels, void *scratch, size_t scratch_bytes,
                  float *out);
 
+/* The four signals, in this order everywhere (names as the tensors and the original). */
+enum { HR_SIG_HAS_TEXT, HR_SIG_IS_DOCUMENT, HR_SIG_IS_COMPLEX, HR_SIG_SMALL_DETAILS, HR_SIG_COUNT };
+extern const char *const hr_vit_signal_names[HR_SIG_COUNT]; /* "has_text", ... */
+
+typedef struct hr_image_signals {
+    float score[HR_SIG_COUNT];
+} hr_image_signals;
+
+/* 1 when the file carries at least one signal's text embeddings. */
+int hr_vit_has_signals(const hr_vit *v);
+/* Signals of one image embedding (hr_vit_dim floats, any norm); see above. */
+void hr_vit_signals(const hr_vit *v, const float *embedding, hr_image_signals *out);
+
 extern const hr_ml_kind hr_ml_kind_vision;
 
 /* The embedding of one image through a vision session (pixels as for hr_vit_embed; n_pixels
  * must be 3 x S x S of the loaded model). HR_ML_OK, HR_ML_BUSY or HR_ML_ERROR. */
 hr_ml_rc hr_ml_embed_pixels(hr_ml_session *s, const float *pixels, size_t n_pixels, float *out,
                             size_t out_cap, int *dim, hr_ml_error *err);
+
+/* The signals of one image through a vision session, in one exclusive run. HR_ML_ERROR when
+ * the model carries no signal embeddings. */
+hr_ml_rc hr_ml_image_signals(hr_ml_session *s, const float *pixels, size_t n_pixels,
+                             hr_image_signals *out, hr_ml_error *err);
 
 #endif

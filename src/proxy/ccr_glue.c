@@ -226,7 +226,7 @@ hr_up_error hr_ccrw_stream_error(const hr_ccrw_stream *s) { return s->error; }
 
 int hr_ccrw_error_event(const hr_api *api, const char *message, hr_buf *out)
 {
-    return api->error_event(out, message);
+    return api->error_event ? api->error_event(out, message) : -1; /* not SSE: no event */
 }
 
 /* Ends the client's stream with the provider's error event: a continuation could not be

@@ -46,6 +46,20 @@ static const hr_setting_row ROWS[] = {
     CUSTOM("anthropic_url", "--anthropic-api-url", "ANTHROPIC_TARGET_API_URL", parse_url,
            anthropic_url, "https://api.anthropic.com",
            "Anthropic upstream (https://api.anthropic.com)"),
+    CUSTOM("chatgpt_url", "--chatgpt-backend-url", "HEADROOM_CHATGPT_BACKEND_URL", parse_url,
+           chatgpt_url, "https://chatgpt.com/backend-api/codex",
+           "where Responses requests carrying chatgpt-account-id go (Codex signed in with "
+           "ChatGPT) (https://chatgpt.com/backend-api/codex)"),
+    CUSTOM("bedrock_url", "--bedrock-api-url", "BEDROCK_TARGET_API_URL", parse_url, bedrock_url,
+           NULL, "Bedrock Runtime upstream (https://bedrock-runtime.REGION.amazonaws.com)"),
+    ROW("bedrock_region", "--bedrock-region", "HEADROOM_BEDROCK_REGION", HR_SETTING_STRING,
+        bedrock_region, 1, 0, NULL,
+        "AWS region Bedrock requests are signed for (AWS_REGION, AWS_DEFAULT_REGION, the "
+        "profile's; us-east-1)"),
+    ROW("bedrock_profile", "--bedrock-profile", "HEADROOM_BEDROCK_PROFILE", HR_SETTING_STRING,
+        bedrock_profile, 1, 0, NULL,
+        "AWS profile to sign Bedrock requests with (the environment's AWS_ACCESS_KEY_ID..., "
+        "else AWS_PROFILE or default; none: Bedrock passes through)"),
     ROW("max_body_bytes", "--max-body-bytes", "HEADROOM_MAX_BODY_BYTES", HR_SETTING_INT,
         max_body_bytes, 1, LLONG_MAX, "104857600",
         "largest request body, after decoding (104857600)"),

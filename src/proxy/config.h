@@ -26,6 +26,10 @@ typedef struct hr_proxy_config {
     int port;
     char openai_url[1024];      /* normalized: no trailing '/' or "/v1" */
     char anthropic_url[1024];
+    char chatgpt_url[1024];     /* ChatGPT's Codex backend (codex.h), same normalization */
+    char bedrock_url[1024];     /* "" = https://bedrock-runtime.{region}.amazonaws.com */
+    char bedrock_region[64];    /* "" = AWS_REGION, AWS_DEFAULT_REGION, the profile's */
+    char bedrock_profile[128];  /* "" = the environment's credentials, else AWS_PROFILE */
     size_t max_body_bytes;
     long memory_budget_mb;      /* --memory-budget-mb: 0 = none (backpressure.h) */
     int low_memory;             /* the low-memory profile set the defaults (low_memory.h) */

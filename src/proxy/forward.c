@@ -17,6 +17,7 @@
 
 #include "compress/pipeline.h"
 #include "proxy/backpressure.h"
+#include "proxy/bedrock.h"
 #include "http/decode.h"
 #include "http/reqcheck.h"
 #include "http/sse.h"
@@ -24,6 +25,7 @@
 #include "json/json.h"
 #include "proxy/cache_watch.h"
 #include "proxy/ccr_glue.h"
+#include "proxy/codex.h"
 #include "proxy/config.h"
 #include "sys/budget.h"
 #include "sys/buf.h"
@@ -52,6 +54,8 @@ static route_info classify_route(const char *method, const char *path)
     const hr_api *api = hr_api_for_route(method, path);
     if (api)
         return (route_info){KIND_COMPRESSIBLE, api, api->label};
+    if (hr_codex_is_alias(path)) /* other paths under Codex's aliases (codex.h) */
+        return (route_info){KIND_PASSTHROUGH, NULL, "codex"};
     if (!strcmp(path, "/v1/messages/count_tokens"))
         return (route_info){KIND_PASSTHROUGH, NULL, "count_tokens"};
     if (!strncmp(path, "/v1/models", 10))
@@ -66,7 +70,7 @@ static int header_true(const char *v)
     return v && (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes"));
 }
 
-static int is_bypass(const hr_request *req)
+int hr_request_bypass(const hr_request *req)
 {
     const char *mode = hr_request_header(req, "x-headroom-mode");
     return header_true(hr_request_header(req, "x-headroom-bypass")) ||
@@ -80,34 +84,17 @@ static const char *const HOP_BY_HOP[] = {
     "te", "trailer", "trailers", "transfer-encoding", "upgrade",
 };
 
-static int in_token_list(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = list; p && *p;) {
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-        const char *end = p;
-        while (*end && *end != ',' && *end != ' ' && *end != '\t')
-            end++;
-        if ((size_t)(end - p) == n && strncasecmp(p, name, n) == 0)
-            return 1;
-        p = end;
-    }
-    return 0;
-}
-
 static int is_hop_by_hop(const char *name, const char *connection_value)
 {
     for (size_t i = 0; i < sizeof HOP_BY_HOP / sizeof HOP_BY_HOP[0]; i++)
         if (!strcasecmp(name, HOP_BY_HOP[i]))
             return 1;
-    return in_token_list(connection_value, name);
+    return hr_http_list_has(connection_value, name);
 }
 
 /* Request headers that go upstream: all but hop-by-hop, host, content-length,
  * accept-encoding, x-headroom-*, and content-encoding when the body was decoded. */
-static int forward_request_header(const char *name, const char *connection_value,
-                                  int body_decoded)
+int hr_forward_request_header(const char *name, const char *connection_value, int body_decoded)
 {
     if (is_hop_by_hop(name, connection_value) || !strcasecmp(name, "host") ||
         !strcasecmp(name, "content-length") || !strcasecmp(name, "accept-encoding") ||
@@ -184,6 +171,15 @@ static int inspect_body(const char *body, size_t len, hr_req_ctx *ctx, int *stre
     return 0;
 }
 
+/* Bedrock names the model and whether it streams in the path, not the body. */
+static void bedrock_request_facts(const hr_request *req, hr_req_ctx *ctx, prepared *p)
+{
+    if (!hr_bedrock_is_api(req->api))
+        return;
+    hr_bedrock_model_id(req->path, ctx->model, sizeof ctx->model);
+    p->stream = hr_bedrock_streams(req->path);
+}
+
 /* Compression on the one parse: its edits stay in p->pr.edits (no copy of the body yet). */
 static void run_pipeline(hr_req_ctx *ctx, const hr_request *req, route_info ri, prepared *p)
 {
@@ -209,7 +205,9 @@ static void edit_and_splice(hr_req_ctx *ctx, route_info ri, prepared *p, size_t 
     if (p->pr.modified && hr_json_edits_result_len(edits, p->len) > max_len)
         hr_json_edits_truncate(edits, 0); /* compression made it larger than allowed */
     p->pr.modified = edits->n > 0;
-    p->tool_offered = hr_ccrw_offer_tool(ri.api, &p->doc, edits) == 1;
+    /* not on a Bedrock event stream: its calls could not be answered inside it */
+    p->tool_offered = !(p->stream && hr_bedrock_is_api(ri.api)) &&
+                      hr_ccrw_offer_tool(ri.api, &p->doc, edits) == 1;
     if (ri.api->stream_request && p->stream) /* e.g. OpenAI chat's include_usage */
         ri.api->stream_request(&p->doc, edits);
     if (!edits->n)
@@ -239,6 +237,7 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
         hr_json_error err;
         if (req->body_len <= BYPASS_INSPECT_MAX)
             inspect_body(req->body, req->body_len, ctx, &p->stream, &p->doc, &err);
+        bedrock_request_facts(req, ctx, p);
         return 0;
     }
     if (req->body != raw) { /* the dispatcher decoded it */
@@ -272,6 +271,7 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
                       "request body must be a JSON object");
         return -1;
     }
+    bedrock_request_facts(req, ctx, p);
     /* Compression makes one more copy of the body (all its edits, the tool's and
      * include_usage's applied in one splice), reserved first with room for growth, or the
      * original is forwarded (fail open: under memory pressure the request still goes,
@@ -339,6 +339,8 @@ typedef struct outgoing {
 /* Each provider's configured upstream base URL (hr_api.provider names the provider). */
 static const char *upstream_base(const hr_proxy_config *cfg, const hr_api *api)
 {
+    if (hr_bedrock_is_api(api)) /* the configured URL, else the region's endpoint */
+        return hr_bedrock_url();
     static const struct {
         const char *provider;
         size_t offset; /* of the char[] setting in hr_proxy_config */
@@ -357,11 +359,25 @@ static const char *request_header(void *req, const char *name)
     return hr_request_header(req, name);
 }
 
+int hr_upstream_url_for(const hr_request *req, const char *target, hr_buf *url)
+{
+    int codex = hr_codex_upstream_url(target, hr_request_header(req, "chatgpt-account-id"), url);
+    if (codex != 0)
+        return codex < 0 ? -1 : 0;
+    const char *base = upstream_base(hr_proxy_config_current(), req->api);
+    if (!base) {
+        hr_log_fields(HR_LOG_ERROR, "no upstream for provider", "provider", req->api->provider,
+                      NULL);
+        return -1;
+    }
+    if (req->api->upstream_url)
+        return req->api->upstream_url(base, target, request_header, (void *)req, url) != 0 ? -1 : 0;
+    return hr_buf_puts(url, base) != 0 || hr_buf_puts(url, target) != 0 ? -1 : 0;
+}
+
 static int build_outgoing(const hr_request *req, hr_http_exchange *ex, int body_decoded,
                           outgoing *o)
 {
-    const hr_proxy_config *cfg = hr_proxy_config_current();
-    const char *base = upstream_base(cfg, req->api);
     const char *target = hr_http_target(ex);
     hr_reqcheck_result check;
     if (hr_reqcheck_target(target, &check) != 0) {
@@ -369,22 +385,16 @@ static int build_outgoing(const hr_request *req, hr_http_exchange *ex, int body_
                       check.reason, NULL);
         return -1;
     }
-    if (!base) {
-        hr_log_fields(HR_LOG_ERROR, "no upstream for provider", "provider", req->api->provider,
-                      NULL);
+    if (hr_upstream_url_for(req, target, &o->url) != 0)
         return -1;
-    }
-    if (req->api->upstream_url
-            ? req->api->upstream_url(base, target, request_header, (void *)req, &o->url) != 0
-            : hr_buf_puts(&o->url, base) != 0 || hr_buf_puts(&o->url, target) != 0)
-        return -1;
-    o->headers = malloc((req->n_headers ? req->n_headers : 1) * 2 * sizeof *o->headers);
+    /* + 1: the client's Host, which a Bedrock passthrough keeps (bedrock_outgoing) */
+    o->headers = malloc((req->n_headers + 1) * 2 * sizeof *o->headers);
     if (!o->headers)
         return -1;
     const char *conn = hr_request_header(req, "connection");
     for (size_t i = 0; i < req->n_headers; i++) {
         const char *name = req->headers[2 * i];
-        if (!forward_request_header(name, conn, body_decoded))
+        if (!hr_forward_request_header(name, conn, body_decoded))
             continue;
         o->headers[2 * o->n] = name;
         o->headers[2 * o->n + 1] = req->headers[2 * i + 1];
@@ -397,6 +407,57 @@ static void outgoing_free(outgoing *o)
 {
     free(o->headers);
     hr_buf_free(&o->url);
+}
+
+/* Bedrock: the headers are re-signed for the upstream host over the body that goes (the
+ * client's signature covered its own body and the proxy's host); in a passthrough the
+ * client's Host goes along so its own signature stays valid. -1: cannot sign. */
+static int bedrock_outgoing(const hr_request *req, hr_http_exchange *ex, int sign,
+                            const prepared *p, outgoing *o, hr_bedrock_signed *sig)
+{
+    if (!sign) {
+        const char *host = hr_request_header(req, "host");
+        if (host) {
+            o->headers[2 * o->n] = "host";
+            o->headers[2 * o->n + 1] = host;
+            o->n++;
+        }
+        return 0;
+    }
+    if (hr_bedrock_sign(req->method, hr_http_target(ex), o->headers, o->n, p->body, p->len,
+                        time(NULL), sig) != 0)
+        return -1;
+    free(o->headers);
+    o->headers = sig->headers; /* the signed list; sig keeps the strings it added */
+    o->n = sig->n;
+    sig->headers = NULL;
+    return 0;
+}
+
+/* Bedrock's rule before anything is read: without credentials (or on request) the request
+ * passes through untouched; with them the client must have signed with the same
+ * credentials (proxy/bedrock.h). Returns the x-headroom-bedrock value, or NULL after
+ * answering a refusal. *bypass is set for a passthrough. */
+static const char *bedrock_admit(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req,
+                                 int *bypass)
+{
+    if (*bypass)
+        return "passthrough; reason=bypass";
+    if (!hr_bedrock_can_sign()) {
+        *bypass = 1;
+        return "passthrough; reason=no-credentials";
+    }
+    size_t len;
+    const char *raw = hr_http_body(ex, &len);
+    char why[160];
+    if (hr_bedrock_verify_client(req->method, hr_http_target(ex), req->headers, req->n_headers,
+                                 raw, len, time(NULL), why, sizeof why) != 0) {
+        hr_send_error(ex, ctx, req->api, 403, "permission_error", "signature_refused",
+                      "headroom signs Bedrock requests with its own AWS credentials only for "
+                      "clients that hold them: %s", why);
+        return NULL;
+    }
+    return "signed";
 }
 
 /* Runs attempts until a response (status + headers) is in or the retry budget is spent.
@@ -479,7 +540,7 @@ static size_t response_headers(hr_upstream *u, hr_req_ctx *ctx, const char **out
         const char *name = hr_upstream_header_name(u, i);
         if (!forward_response_header(name, conn))
             continue;
-        if (n + 1 >= max) {
+        if (n + 2 >= max) { /* room for ours below */
             dropped++;
             continue;
         }
@@ -491,10 +552,15 @@ static size_t response_headers(hr_upstream *u, hr_req_ctx *ctx, const char **out
         char k[24];
         snprintf(k, sizeof k, "%zu", dropped);
         hr_log_fields(HR_LOG_WARN, "upstream response headers dropped", "id", ctx->id, "dropped",
-                      k, "kept", "127", NULL);
+                      k, "kept", "126", NULL);
     }
     out[2 * n] = "x-headroom-request-id";
     out[2 * n + 1] = ctx->id;
+    if (ctx->bedrock_mode) {
+        n++;
+        out[2 * n] = "x-headroom-bedrock";
+        out[2 * n + 1] = ctx->bedrock_mode;
+    }
     return n + 1;
 }
 
@@ -507,6 +573,7 @@ typedef struct relay {
     hr_ccrw_stream *ccr;   /* instead of u: a stream whose headroom_retrieve turns we resolve */
     hr_sse_parser sse;
     int parse_sse;
+    hr_bedrock_stream *es; /* a Bedrock event stream: read for usage, ended by an exception */
     hr_relay_stats *stats;
     int error_event;       /* a provider SSE stream: a broken upstream ends it with an event */
     const hr_api *api;     /* whose error event */
@@ -558,8 +625,12 @@ static int start_error_tail(relay *r, hr_up_error e)
     const char *reason = break_reason(e);
     char message[128];
     snprintf(message, sizeof message, "headroom: the upstream stream broke: %s", reason);
-    if ((event_left_open(r) && hr_buf_append(&r->tail, "\n\n", 2) != 0) ||
-        hr_ccrw_error_event(r->api, message, &r->tail) != 0)
+    if (r->es) { /* a binary frame can only follow a whole one: mid-frame, cut */
+        if (!hr_bedrock_stream_at_boundary(r->es) ||
+            hr_bedrock_exception_frame(&r->tail, message) != 0)
+            return -1;
+    } else if ((event_left_open(r) && hr_buf_append(&r->tail, "\n\n", 2) != 0) ||
+               hr_ccrw_error_event(r->api, message, &r->tail) != 0)
         return -1;
     hr_log_fields(HR_LOG_WARN, "upstream stream broke", "id", r->id, "reason", hr_up_error_name(e),
                   "ended_with", "provider error event", (const char *)NULL);
@@ -588,6 +659,8 @@ static ssize_t relay_read(void *arg, char *buf, size_t max)
     if (n > 0) {
         if (r->parse_sse)
             hr_sse_feed(&r->sse, buf, (size_t)n);
+        if (r->es)
+            hr_bedrock_stream_feed(r->es, buf, (size_t)n);
         remember_last_bytes(r, buf, (size_t)n);
         atomic_fetch_add(&r->stats->bytes_out, (size_t)n);
         return n;
@@ -608,19 +681,24 @@ static void relay_free(void *arg)
     hr_upstream_free(r->u);
     hr_ccrw_stream_free(r->ccr);
     hr_sse_free(&r->sse);
+    if (r->es)
+        hr_bedrock_stream_free(r->es);
+    free(r->es);
     hr_buf_free(&r->tail);
     hr_relay_stats_release(r->stats);
     free(r);
 }
 
 static void answer_streamed(hr_http_exchange *ex, hr_req_ctx *ctx, hr_upstream *u, int is_sse,
-                            route_info ri, const hr_ccrw_origin *ccr)
+                            int is_es, route_info ri, const hr_ccrw_origin *ccr)
 {
     relay *r = calloc(1, sizeof *r);
     hr_relay_stats *st = calloc(1, sizeof *st);
-    if (!r || !st) {
+    hr_bedrock_stream *es = is_es ? calloc(1, sizeof *es) : NULL;
+    if (!r || !st || (is_es && !es)) {
         free(r);
         free(st);
+        free(es);
         hr_upstream_free(u);
         return; /* the server answers 500 */
     }
@@ -633,12 +711,15 @@ static void answer_streamed(hr_http_exchange *ex, hr_req_ctx *ctx, hr_upstream *
         r->u = NULL; /* the CCR stream owns the transfer now */
     r->stats = st;
     r->parse_sse = is_sse;
-    r->error_event = is_sse && ri.kind == KIND_COMPRESSIBLE && hr_upstream_status(u) == 200;
+    r->error_event = (is_sse || is_es) && ri.kind == KIND_COMPRESSIBLE && hr_upstream_status(u) == 200;
+    if (es)
+        hr_bedrock_stream_init(es, &st->usage);
+    r->es = es;
     r->api = ri.api;
     snprintf(r->id, sizeof r->id, "%s", ctx->id);
     hr_sse_init(&r->sse, on_sse_event, r, 0);
     ctx->relay = st;
-    ctx->rec.stream = is_sse;
+    ctx->rec.stream = is_sse || is_es;
     ctx->rec.status = hr_upstream_status(u);
     const char *h[2 * MAX_RESPONSE_HEADERS];
     size_t n = response_headers(u, ctx, h, MAX_RESPONSE_HEADERS);
@@ -723,7 +804,20 @@ static hr_upstream *ccr_connect(hr_http_exchange *ex, hr_req_ctx *ctx,
 {
     hr_up_error err;
     hr_buf detail = HR_BUF_INIT;
+    hr_bedrock_signed sig = {0};
+    hr_upstream_request again;
+    if (ctx->bedrock_mode && !strcmp(ctx->bedrock_mode, "signed")) {
+        /* a new body needs a new signature: the previous one covered the last round's */
+        if (hr_bedrock_sign(ur->method, hr_http_target(ex), ur->headers, ur->n_headers, ur->body,
+                            ur->body_len, time(NULL), &sig) != 0)
+            return NULL;
+        again = *ur;
+        again.headers = sig.headers;
+        again.n_headers = sig.n;
+        ur = &again;
+    }
     hr_upstream *u = connect_with_retries(ex, ctx, ur, &err, upstream_ms, &detail);
+    hr_bedrock_signed_free(&sig);
     hr_buf_free(&detail);
     return u;
 }
@@ -742,7 +836,10 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
 {
     const hr_proxy_config *cfg = hr_proxy_config_current();
     route_info ri = classify_route(req->method, req->path);
-    int bypass = is_bypass(req);
+    int bypass = hr_request_bypass(req);
+    int bedrock = hr_bedrock_is_api(req->api); /* its auth covers the body: sign or pass */
+    if (bedrock && !(ctx->bedrock_mode = bedrock_admit(ex, ctx, req, &bypass)))
+        return; /* refused, answered */
     ctx->rec.route = ri.label;
     ctx->rec.provider = req->api->provider;
     ctx->rec.bypass = bypass;
@@ -754,7 +851,10 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
     release_parse(&p);
     log_message_body(ctx, &p);
     outgoing o = {0};
-    if (build_outgoing(req, ex, p.decoded, &o) != 0) {
+    hr_bedrock_signed sig = {0};
+    if (build_outgoing(req, ex, p.decoded, &o) != 0 ||
+        (bedrock && bedrock_outgoing(req, ex, !bypass, &p, &o, &sig) != 0)) {
+        hr_bedrock_signed_free(&sig);
         outgoing_free(&o);
         prepared_free(&p);
         return; /* server answers 500 */
@@ -773,8 +873,9 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
     } else {
         const char *ct = hr_upstream_header(u, "content-type");
         int is_sse = ct && strncasecmp(ct, "text/event-stream", 17) == 0;
-        if (is_sse || ri.kind != KIND_COMPRESSIBLE) {
-            answer_streamed(ex, ctx, u, is_sse, ri, p.tool_offered ? &ccr : NULL); /* owns u now */
+        int is_es = bedrock && ct && strncasecmp(ct, "application/vnd.amazon.eventstream", 34) == 0;
+        if (is_sse || is_es || ri.kind != KIND_COMPRESSIBLE) {
+            answer_streamed(ex, ctx, u, is_sse, is_es, ri, p.tool_offered ? &ccr : NULL); /* owns u */
         } else {
             answer_buffered(ex, ctx, req, u, &upstream_ms, p.tool_offered ? &ccr : NULL);
             ctx->rec.upstream_ms = upstream_ms; /* the whole answer, retrieve rounds included */
@@ -786,5 +887,6 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
     ctx->t_handler_end_ms = hr_now_ms();
     hr_buf_free(&detail);
     outgoing_free(&o);
+    hr_bedrock_signed_free(&sig);
     prepared_free(&p);
 }

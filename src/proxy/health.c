@@ -2,11 +2,14 @@
  * /stats and /debug/memory. Each reads the proxy state, config and metrics singletons;
  * none changes anything. */
 #include "compress/compressors.h"
+#include "compress/embed_relevance.h"
+#include "compress/image_signals.h"
 #include "compress/kompress.h"
 #include "compress/pipeline_instance.h"
 #include "json/json.h"
 #include "ml/session.h"
 #include "proxy/backpressure.h"
+#include "proxy/bedrock.h"
 #include "proxy/config.h"
 #include "proxy/low_memory.h"
 #include "proxy/memory_report.h"
@@ -44,22 +47,34 @@ static int put_kv_string(hr_buf *b, const char *key, const char *value, int comm
     return rc | hr_json_write_string(b, value, strlen(value));
 }
 
-/* Whether prose goes through Kompress, why not, and its session's state; replaces the
- * closing '}' of the health object. */
-static int append_kompress_health(hr_buf *b)
+/* One ML component's health member ("kompress", "embedder"): whether a model is set, the
+ * one-line status, and its session's state; replaces the closing '}' of the health object. */
+static int append_ml_health(hr_buf *b, const char *key, const char *note, const char *model,
+                            hr_ml_session *s)
 {
-    hr_pipeline *p = hr_pipeline_process();
-    hr_kompress *k = hr_pipeline_kompress(p);
     b->len--; /* the object's '}' */
-    int rc = hr_buf_printf(b, ",\"kompress\":{\"enabled\":%s", k ? "true" : "false");
-    rc |= put_kv_string(b, "status", hr_pipeline_kompress_note(p), 1);
-    if (k) {
+    int rc = hr_buf_printf(b, ",\"%s\":{\"enabled\":%s", key, model ? "true" : "false");
+    rc |= put_kv_string(b, "status", note, 1);
+    if (model) {
         hr_ml_session_status st;
-        hr_ml_session_status_get(hr_kompress_session(k), &st);
-        rc |= put_kv_string(b, "model", hr_kompress_model_path(k), 1);
+        hr_ml_session_status_get(s, &st);
+        rc |= put_kv_string(b, "model", model, 1);
         rc |= put_kv_string(b, "state", hr_ml_state_name(st.state), 1);
     }
     return rc | hr_buf_puts(b, "}}");
+}
+
+/* Whether prose goes through Kompress (and why not); whether relevance blends embeddings
+ * (the hybrid scorer) or stays lexical. */
+static int append_ml_components_health(hr_buf *b)
+{
+    hr_pipeline *p = hr_pipeline_process();
+    hr_kompress *k = hr_pipeline_kompress(p);
+    hr_embed_rel *e = hr_pipeline_embedder(p);
+    return append_ml_health(b, "kompress", hr_pipeline_kompress_note(p), hr_kompress_model_path(k),
+                            hr_kompress_session(k)) |
+           append_ml_health(b, "embedder", hr_pipeline_embedder_note(p), hr_embed_rel_model_path(e),
+                            hr_embed_rel_session(e));
 }
 
 /* The memory budget and the low-memory profile's values (or false): an operator sees at
@@ -93,6 +108,11 @@ int hr_route_health(const hr_request *req, hr_response *res)
                            HEADROOM_VERSION, hr_metrics_uptime_s(), hr_proxy_in_flight());
     rc |= put_kv_url(&b, "openai", c->openai_url, 0);
     rc |= put_kv_url(&b, "anthropic", c->anthropic_url, 1);
+    rc |= put_kv_url(&b, "bedrock", hr_bedrock_url(), 1);
+    /* whether Bedrock is signed or passed through, never where the keys came from */
+    rc |= hr_buf_printf(&b, "},\"bedrock\":{\"mode\":\"%s\"",
+                        hr_bedrock_can_sign() ? "signed" : "passthrough");
+    rc |= put_kv_string(&b, "region", hr_bedrock_region(), 1);
     rc |= hr_buf_puts(&b, "},\"config\":{");
     rc |= put_kv_string(&b, "host", c->host, 0);
     rc |= hr_buf_printf(&b, ",\"port\":%d,\"max_body_bytes\":%zu,\"log_format\":\"%s\","
@@ -103,7 +123,7 @@ int hr_route_health(const hr_request *req, hr_response *res)
                         c->log_messages ? "true" : "false", c->graceful_shutdown_timeout_s,
                         c->upstream_timeout_ms / 1000.0, c->connect_timeout_ms / 1000.0,
                         c->retry_attempts, c->max_connections, hr_compress_mode_name(c->pipeline.mode));
-    rc |= append_kompress_health(&b);
+    rc |= append_ml_components_health(&b);
     rc |= append_memory_health(&b, c);
     if (rc == 0)
         rc = hr_response_json(res, 200, b.data, b.len);
@@ -211,6 +231,56 @@ static int append_kompress_metrics(hr_buf *b)
         (unsigned long long)s.words_kept);
 }
 
+/* The hybrid scorer's embedder: rankings blended, texts embedded, rankings left lexical by
+ * reason; zeros without a model so the series always exist. */
+static int append_embedder_metrics(hr_buf *b)
+{
+    hr_embed_rel_stats s;
+    hr_embed_rel *e = hr_pipeline_embedder(hr_pipeline_process());
+    hr_embed_rel_stats_get(e, &s);
+    return hr_buf_printf(
+        b,
+        "# HELP headroom_embedder_enabled 1 when an embedding model is configured (hybrid relevance).\n"
+        "# TYPE headroom_embedder_enabled gauge\n"
+        "headroom_embedder_enabled %d\n"
+        "# HELP headroom_embedder_rankings_total Rankings that blended embedding similarity with the lexical score.\n"
+        "# TYPE headroom_embedder_rankings_total counter\n"
+        "headroom_embedder_rankings_total %llu\n"
+        "# HELP headroom_embedder_texts_total Texts embedded (questions and documents).\n"
+        "# TYPE headroom_embedder_texts_total counter\n"
+        "headroom_embedder_texts_total %llu\n"
+        "# HELP headroom_embedder_failed_open_total Rankings left lexical, by reason.\n"
+        "# TYPE headroom_embedder_failed_open_total counter\n"
+        "headroom_embedder_failed_open_total{reason=\"busy\"} %llu\n"
+        "headroom_embedder_failed_open_total{reason=\"paused\"} %llu\n"
+        "headroom_embedder_failed_open_total{reason=\"deadline\"} %llu\n"
+        "headroom_embedder_failed_open_total{reason=\"error\"} %llu\n",
+        e != NULL, (unsigned long long)s.rankings, (unsigned long long)s.texts,
+        (unsigned long long)s.busy, (unsigned long long)s.paused, (unsigned long long)s.deadline,
+        (unsigned long long)s.errors);
+}
+
+/* The image signals (compress/image_signals.h): images scored, left unscored, and the
+ * confidence adjustments they made. */
+static int append_image_signal_metrics(hr_buf *b)
+{
+    hr_image_signal_stats s;
+    hr_image_signal_stats_get(&s);
+    return hr_buf_printf(
+        b,
+        "# HELP headroom_image_signals_total Images whose SigLIP signals were computed, or left without (fail open).\n"
+        "# TYPE headroom_image_signals_total counter\n"
+        "headroom_image_signals_total{outcome=\"analysed\"} %llu\n"
+        "headroom_image_signals_total{outcome=\"failed_open\"} %llu\n"
+        "# HELP headroom_image_confidence_adjustments_total Router confidence adjustments by the image signals.\n"
+        "# TYPE headroom_image_confidence_adjustments_total counter\n"
+        "headroom_image_confidence_adjustments_total{adjust=\"lowered\"} %llu\n"
+        "headroom_image_confidence_adjustments_total{adjust=\"raised\"} %llu\n"
+        "headroom_image_confidence_adjustments_total{adjust=\"noted\"} %llu\n",
+        (unsigned long long)s.analysed, (unsigned long long)s.failed_open,
+        (unsigned long long)s.lowered, (unsigned long long)s.raised, (unsigned long long)s.noted);
+}
+
 /* The connection guard's counters (http/guard.h): slow or hostile clients. */
 static int append_client_guard_metrics(hr_buf *b)
 {
@@ -235,6 +305,10 @@ int hr_route_metrics(const hr_request *req, hr_response *res)
     if (rc == 0)
         rc = append_kompress_metrics(&b);
     if (rc == 0)
+        rc = append_embedder_metrics(&b);
+    if (rc == 0)
+        rc = append_image_signal_metrics(&b);
+    if (rc == 0)
         rc = append_client_guard_metrics(&b);
     if (rc == 0)
         rc = hr_response_body(res, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
@@ -256,6 +330,9 @@ int hr_route_stats(const hr_request *req, hr_response *res)
         hr_kompress *k = hr_pipeline_kompress(hr_pipeline_process());
         rc |= hr_buf_puts(&b, ",\"kompress\":");
         rc |= k ? hr_kompress_stats_json(k, &b) : hr_buf_puts(&b, "null");
+        hr_embed_rel *e = hr_pipeline_embedder(hr_pipeline_process());
+        rc |= hr_buf_puts(&b, ",\"embedder\":");
+        rc |= e ? hr_embed_rel_stats_json(e, &b) : hr_buf_puts(&b, "null");
         rc |= hr_savings_json(&b, 1); /* persistent savings, dollars, prompt cache, memory */
         rc |= hr_buf_putc(&b, '}');
     }

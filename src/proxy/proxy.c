@@ -11,7 +11,9 @@
 #include "http/decode.h"
 #include "http/upstream.h"
 #include "proxy/cache_watch.h"
+#include "proxy/codex.h"
 #include "proxy/backpressure.h"
+#include "proxy/bedrock.h"
 #include "proxy/housekeeping.h"
 #include "proxy/low_memory.h"
 #include "proxy/proxy_internal.h"
@@ -137,6 +139,8 @@ static const char *exchange_header(void *ex, const char *name)
 static const hr_api *api_for(const char *path, const hr_http_exchange *ex)
 {
     const hr_api *a = hr_api_for_path(path);
+    if (!a && hr_codex_is_alias(path)) /* /v1/codex/... (the row owns /backend-api/codex) */
+        a = &hr_api_codex_responses;
     return a ? a : hr_api_from_headers(exchange_header, (void *)ex);
 }
 
@@ -296,7 +300,9 @@ static void on_request(hr_http_exchange *ex, void *user)
     if (decode_body(ex, ctx, &req, &decoded) == 0) {
         int path_matched = 0;
         const hr_route *route = hr_route_find(req.method, path, &path_matched);
-        if (route) {
+        if (hr_ws_relay_handle(ex, ctx, &req)) {
+            /* a WebSocket: refused or relayed until it closed */
+        } else if (route) {
             run_local_route(ex, ctx, route, &req);
         } else if (path_matched || !strncmp(path, "/debug/", 7)) {
             ctx->rec.route = "local";
@@ -495,8 +501,11 @@ int hr_proxy_run(const hr_proxy_config *cfg)
     /* say at start whether prose goes through the model (and why not) */
     hr_log_fields(HR_LOG_INFO, "kompress", "status", hr_pipeline_kompress_note(hr_pipeline_process()),
                   NULL);
-    hr_savings_start(cfg->ccr.data_dir, cfg->ccr.backend != HR_CCR_BACKEND_MEMORY, &cfg->savings);
+    hr_log_fields(HR_LOG_INFO, "embedder", "status",
+                  hr_pipeline_embedder_note(hr_pipeline_process()), NULL);
     char err[256];
+    hr_bedrock_setup(cfg->bedrock_url, cfg->bedrock_region, cfg->bedrock_profile);
+    hr_savings_start(cfg->ccr.data_dir, cfg->ccr.backend != HR_CCR_BACKEND_MEMORY, &cfg->savings);
     hr_budget_init(hr_budget_process(), (size_t)cfg->max_inflight_body_mb << 20);
     hr_backpressure_configure((size_t)cfg->memory_budget_mb << 20);
     hr_http_server_opts opts = {

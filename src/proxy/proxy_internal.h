@@ -34,12 +34,31 @@ typedef struct hr_req_ctx {
     char compressors[64];  /* what the pipeline applied (copied: its result is freed early) */
     char session[64];      /* x-headroom-session-id, "" when none */
     hr_relay_stats *relay; /* set when the answer is streamed */
+    const char *bedrock_mode; /* x-headroom-bedrock of a Bedrock answer (static), or NULL */
     int counted;           /* in the in-flight count */
 } hr_req_ctx;
 
 /* Copies the usage fields that were seen (> 0) into the record (usage.c). */
 void hr_record_usage(hr_request_record *r, const hr_usage *u);
 void hr_relay_stats_release(hr_relay_stats *s);
+
+/* 1 when a client request header goes upstream as it is (forward.c): not hop-by-hop
+ * (connection_value: the request's Connection header), host, content-length,
+ * accept-encoding, x-headroom-*, nor content-encoding of a body we decoded. */
+int hr_forward_request_header(const char *name, const char *connection_value, int body_decoded);
+
+/* 1 when the client asked for no modification (x-headroom-bypass: true, or
+ * x-headroom-mode: passthrough) (forward.c). */
+int hr_request_bypass(const hr_request *req);
+
+/* Appends the upstream URL for a request target (forward.c): Codex's routing first
+ * (codex.h: aliases, the ChatGPT backend for an account id), else the request's API row
+ * (its upstream_url hook, or its provider's base + target). 0 ok, -1 failed (logged). */
+int hr_upstream_url_for(const hr_request *req, const char *target, hr_buf *url);
+
+/* A WebSocket upgrade request (ws_relay.c): answered here (refused, or upgraded and relayed
+ * until either side closes) and 1 returned; 0 when req is no upgrade request. */
+int hr_ws_relay_handle(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req);
 
 /* Forwards req upstream and answers the exchange (forward.c). route is the log label. */
 void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req);

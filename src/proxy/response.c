@@ -117,6 +117,8 @@ int hr_response_error(hr_response *res, const hr_api *api, int status, const cha
         rc = api->error_json(&body, status, type, code, msg.data ? msg.data : "");
     if (rc == 0)
         rc = hr_response_json(res, status, body.data, body.len);
+    if (rc == 0 && api->error_header)
+        rc = hr_response_header(res, api->error_header, api->error_header_value(status));
     hr_buf_free(&msg);
     hr_buf_free(&body);
     return rc;

@@ -30,11 +30,14 @@ static int read_usage_object(const hr_json_doc *d, uint32_t usage, hr_usage *u)
         in = int_member(d, usage, "input_tokens");
         details = hr_json_get(d, usage, "input_tokens_details"); /* Responses API */
     }
+    int camel = in < 0; /* Bedrock Converse: inputTokens, cacheReadInputTokens, ... */
+    if (camel)
+        in = int_member(d, usage, "inputTokens");
     if (in >= 0) {
         /* OpenAI counts cached tokens inside the prompt; Anthropic reports them beside it. */
         long long openai_cached = details != HR_JSON_NONE ? int_member(d, details, "cached_tokens") : -1;
-        long long cache_read = int_member(d, usage, "cache_read_input_tokens");
-        long long cache_create = int_member(d, usage, "cache_creation_input_tokens");
+        long long cache_read = int_member(d, usage, camel ? "cacheReadInputTokens" : "cache_read_input_tokens");
+        long long cache_create = int_member(d, usage, camel ? "cacheWriteInputTokens" : "cache_creation_input_tokens");
         if (openai_cached >= 0 && openai_cached <= in) {
             in -= openai_cached;
             cache_read = openai_cached;
@@ -49,6 +52,8 @@ static int read_usage_object(const hr_json_doc *d, uint32_t usage, hr_usage *u)
     long long out = int_member(d, usage, "completion_tokens");
     if (out < 0)
         out = int_member(d, usage, "output_tokens");
+    if (out < 0)
+        out = int_member(d, usage, "outputTokens");
     if (out >= 0) {
         u->output_tokens = out;
         found = 1;

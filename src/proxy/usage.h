@@ -6,6 +6,8 @@
  *   Anthropic:          message_start {"message":{"usage":{"input_tokens","output_tokens"}}},
  *                       message_delta {"usage":{"output_tokens"}} (cumulative), and
  *                       non-streaming root usage.
+ *   Bedrock Converse:   {"usage":{"inputTokens","outputTokens","cacheReadInputTokens",
+ *                       "cacheWriteInputTokens"}} (converse-stream's metadata event too)
  * Prompt-cache tokens are kept apart from input, so each can be priced at its own rate:
  *   input_tokens          tokens billed at the full input price (Anthropic "input_tokens";
  *                         OpenAI prompt_tokens minus prompt_tokens_details.cached_tokens)

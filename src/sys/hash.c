@@ -1,4 +1,4 @@
-/* hash.c: SHA-256 (FIPS 180-4) and the content hash; see hash.h. */
+/* hash.c: SHA-256 (FIPS 180-4), HMAC-SHA256 (RFC 2104) and the content hash; see hash.h. */
 #include "sys/hash.h"
 
 #include <string.h>
@@ -98,6 +98,29 @@ void hr_sha256(const void *data, size_t len, uint8_t out[32])
     hr_sha256_final(&h, out);
 }
 
+void hr_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
+                    uint8_t out[32])
+{
+    uint8_t k[64] = {0}, pad[64], inner[32];
+    if (key_len > sizeof k) /* longer keys are hashed first (RFC 2104 section 2) */
+        hr_sha256(key, key_len, k);
+    else
+        memcpy(k, key, key_len);
+    hr_sha256_ctx h;
+    for (int i = 0; i < 64; i++)
+        pad[i] = k[i] ^ 0x36;
+    hr_sha256_init(&h);
+    hr_sha256_update(&h, pad, sizeof pad);
+    hr_sha256_update(&h, msg, msg_len);
+    hr_sha256_final(&h, inner);
+    for (int i = 0; i < 64; i++)
+        pad[i] = k[i] ^ 0x5c;
+    hr_sha256_init(&h);
+    hr_sha256_update(&h, pad, sizeof pad);
+    hr_sha256_update(&h, inner, sizeof inner);
+    hr_sha256_final(&h, out);
+}
+
 void hr_hex(const uint8_t *in, size_t n, char *out)
 {
     static const char digits[] = "0123456789abcdef";
@@ -136,4 +159,68 @@ uint64_t hr_hash64(const void *data, size_t len)
         h *= 1099511628211ULL;
     }
     return h;
+}
+
+/* SHA-1 (FIPS 180-4), one shot: the WebSocket handshake hashes a 60-byte string, so no
+ * streaming interface is needed. */
+static uint32_t rol32(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
+
+static void sha1_block(uint32_t h[5], const uint8_t *p)
+{
+    uint32_t w[80];
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (int i = 16; i < 80; i++)
+        w[i] = rol32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+    for (int i = 0; i < 80; i++) {
+        uint32_t f, k;
+        if (i < 20) {
+            f = (b & c) | (~b & d);
+            k = 0x5A827999;
+        } else if (i < 40) {
+            f = b ^ c ^ d;
+            k = 0x6ED9EBA1;
+        } else if (i < 60) {
+            f = (b & c) | (b & d) | (c & d);
+            k = 0x8F1BBCDC;
+        } else {
+            f = b ^ c ^ d;
+            k = 0xCA62C1D6;
+        }
+        uint32_t t = rol32(a, 5) + f + e + k + w[i];
+        e = d;
+        d = c;
+        c = rol32(b, 30);
+        b = a;
+        a = t;
+    }
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+}
+
+void hr_sha1(const void *data, size_t len, uint8_t out[20])
+{
+    uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
+    const uint8_t *p = data;
+    size_t full = len / 64 * 64;
+    for (size_t i = 0; i < full; i += 64)
+        sha1_block(h, p + i);
+    uint8_t tail[128] = {0};
+    size_t rest = len - full;
+    memcpy(tail, p + full, rest);
+    tail[rest] = 0x80;
+    size_t tlen = rest + 1 + 8 <= 64 ? 64 : 128;
+    uint64_t bits = (uint64_t)len * 8;
+    for (int i = 0; i < 8; i++)
+        tail[tlen - 1 - i] = (uint8_t)(bits >> (8 * i));
+    for (size_t i = 0; i < tlen; i += 64)
+        sha1_block(h, tail + i);
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 4; j++)
+            out[4 * i + j] = (uint8_t)(h[i] >> (24 - 8 * j));
 }

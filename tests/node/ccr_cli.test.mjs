@@ -8,25 +8,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { seedSqlite } from './lib/ccr_seed.mjs';
 
 const BIN = process.env.HEADROOM_BIN;
-const PY = process.env.HEADROOM_PYTHON || '/usr/bin/python3';
 const sha = (s) => crypto.createHash('sha256').update(s).digest('hex');
 
-function seed(dir, tenant, bytes) {
-  spawnSync(BIN, ['retrieve', '0'.repeat(24), '--data-dir', dir]); // creates the schema
-  const script = `
-import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1])
-data = sys.stdin.buffer.read()
-db.execute("INSERT INTO ccr_entries(tenant,hash,data,size,expires_at,last_used) VALUES(?,?,?,?,?,0)",
-           (sys.argv[2], sys.argv[3], data, len(data), int(time.time()*1000) + 600000))
-db.commit()
-`;
-  const hash = sha(bytes).slice(0, 24);
-  execFileSync(PY, ['-c', script, path.join(dir, 'ccr.sqlite3'), tenant, hash], { input: bytes });
-  return hash;
-}
+const seed = (dir, tenant, bytes) => seedSqlite(BIN, dir, tenant, bytes);
 
 test('headroom retrieve: bytes, query, json, tenant, exit codes', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-cli-'));

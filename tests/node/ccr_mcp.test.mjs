@@ -6,37 +6,19 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { seedSqlite } from './lib/ccr_seed.mjs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 
 const BIN = process.env.HEADROOM_BIN;
-const PY = process.env.HEADROOM_PYTHON || '/usr/bin/python3';
 const TENANT = '0123456789abcdef';
 let dir;
 
-const contentHash = (s) => crypto.createHash('sha256').update(s).digest('hex').slice(0, 24);
 
-function seed(tenant, text) {
-  // Creates the schema through headroom itself (a miss), then inserts like a proxy would.
-  try {
-    execFileSync(BIN, ['retrieve', '0'.repeat(24), '--data-dir', dir], { stdio: 'ignore' });
-  } catch { /* exit 1: not found, schema now exists */ }
-  const script = `
-import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1])
-data = sys.stdin.buffer.read()
-db.execute("INSERT INTO ccr_entries(tenant,hash,data,size,expires_at,last_used) VALUES(?,?,?,?,?,0)",
-           (sys.argv[2], sys.argv[3], data, len(data), int(time.time()*1000) + 600000))
-db.commit()
-`;
-  execFileSync(PY, ['-c', script, path.join(dir, 'ccr.sqlite3'), tenant, contentHash(text)],
-    { input: Buffer.from(text, 'utf8') });
-  return contentHash(text);
-}
+const seed = (tenant, text) => seedSqlite(BIN, dir, tenant, text);
 
 async function connect(extra = []) {
   const transport = new StdioClientTransport({

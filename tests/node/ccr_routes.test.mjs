@@ -7,22 +7,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { havePrograms, needs } from './lib/deps.mjs';
 import { assertAnthropicErrorShape } from './lib/provider_errors.mjs';
+import { contentHash, seedSqlite, tenantOf } from './lib/ccr_seed.mjs';
 
 const BIN = process.env.HEADROOM_BIN;
-const PY = process.env.HEADROOM_PYTHON || '/usr/bin/python3';
 const KEY_A = 'sk-ant-test-key-a';
 const KEY_B = 'sk-ant-test-key-b';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const sha = (s) => crypto.createHash('sha256').update(s).digest('hex');
-const contentHash = (s) => sha(s).slice(0, 24);
-const tenantOf = (credential) => sha(`headroom-tenant:${credential}`).slice(0, 16);
 
 let dir;
 const procs = [];
@@ -61,22 +57,7 @@ async function stopProxy(proc) {
   assert.equal(await stop(proc), 0, 'the proxy exits 0 on SIGTERM (no sanitizer report)');
 }
 
-function seedSqlite(credential, text) {
-  try {
-    execFileSync(BIN, ['retrieve', '0'.repeat(24), '--data-dir', dir], { stdio: 'ignore' });
-  } catch { /* a miss: the schema exists now */ }
-  const script = `
-import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1])
-data = sys.stdin.buffer.read()
-db.execute("INSERT INTO ccr_entries(tenant,hash,data,size,expires_at,last_used) VALUES(?,?,?,?,?,0)",
-           (sys.argv[2], sys.argv[3], data, len(data), int(time.time()*1000) + 600000))
-db.commit()
-`;
-  execFileSync(PY, ['-c', script, path.join(dir, 'ccr.sqlite3'), tenantOf(credential), contentHash(text)],
-    { input: Buffer.from(text, 'utf8') });
-  return contentHash(text);
-}
+const seed = (credential, text) => seedSqlite(BIN, dir, tenantOf(credential), text);
 
 const get = (url, key, extra = {}) => fetch(url, { headers: { 'x-api-key': key, ...extra } });
 
@@ -90,7 +71,7 @@ test('retrieve routes on the SQLite store: whole, query, POST, tenants, errors, 
   const lines = Array.from({ length: 200 }, (_, i) =>
     i % 50 === 7 ? `src/db/pool.c:${i}: error: connection refused` : `src/app/main.c:${i}: ok`);
   const original = lines.join('\n') + '\n';
-  const hash = seedSqlite(KEY_A, original);
+  const hash = seed(KEY_A, original);
   const proxy = await startProxy({ HEADROOM_DATA_DIR: dir });
 
   let r = await get(`${proxy.url}/v1/retrieve/${hash}`, KEY_A);

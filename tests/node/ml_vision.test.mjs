@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BUILD_DIR, cosine, exportOnnx, generateModel, ortSession } from './lib/ml_reference.mjs';
+import { BUILD_DIR, cosine, exportOnnx, generateModel, ortSession, ortVisionEmbed } from './lib/ml_reference.mjs';
 
 const BIN = process.env.HEADROOM_BIN ?? path.join(BUILD_DIR, 'headroom');
 const IM = '/usr/bin/convert';
@@ -34,15 +34,7 @@ function ours(files, mdl = model) {
   return { status: r.status, stderr: r.stderr, rows: r.stdout.trim() ? r.stdout.trim().split('\n').map((l) => JSON.parse(l)) : [] };
 }
 
-async function ortEmbed(session, file) {
-  const ort = await import('onnxruntime-node');
-  const raw = execFileSync(IM, [file, '-depth', '8', 'rgb:-']);
-  const px = new Float32Array(3 * S * S);
-  for (let i = 0; i < S * S; i++)
-    for (let c = 0; c < 3; c++) px[c * S * S + i] = raw[i * 3 + c] / 255 * 2 - 1;
-  const out = await session.run({ pixel_values: new ort.Tensor('float32', px, [1, 3, S, S]) });
-  return Array.from(out.pooler_output.data);
-}
+const ortEmbed = (session, file) => ortVisionEmbed(session, file, S);
 
 test('vision embeddings match ONNX Runtime fp32 (cosine >= 0.999)', async () => {
   const files = [

@@ -47,7 +47,9 @@ static void names_unique_and_routes_find_their_row(void **state)
         assert_non_null(a->label);
         assert_non_null(a->provider);
         assert_non_null(a->error_json);
-        assert_non_null(a->error_event);
+        /* error_event is for SSE streams; an API without one (Bedrock's event streams)
+         * names its errors in a header instead */
+        assert_true(a->error_event || (a->error_header && a->error_header_value));
         assert_non_null(a->overloaded_type);
         assert_non_null(a->too_large_type);
         assert_non_null(a->conversation_key);
@@ -81,6 +83,17 @@ static void error_bodies_and_events_are_json(void **state)
         assert_int_equal(all[i]->error_json(&body, 400, "invalid_request_error", "bad_thing", msg), 0);
         hr_json_doc d;
         assert_true(parses(body.data, body.len, &d));
+        if (all[i]->error_header) { /* Bedrock: {"message"}, the exception in the header */
+            const char *path[] = {"message", NULL};
+            assert_string_equal(string_at(&d, path, &v), msg);
+            assert_string_equal(all[i]->error_header_value(400), "ValidationException");
+            assert_string_equal(all[i]->error_header_value(429), "ThrottlingException");
+            assert_string_equal(all[i]->error_header_value(502), "InternalServerException");
+            hr_json_doc_free(&d);
+            hr_buf_free(&body);
+            hr_buf_free(&v);
+            continue;
+        }
         const char *path[] = {"error", "message", NULL};
         assert_string_equal(string_at(&d, path, &v), msg);
         const char *type[] = {"error", "type", NULL};
@@ -170,6 +183,23 @@ static void lookups(void **state)
     assert_null(hr_api_for_path("/v1/models"));
     assert_ptr_equal(hr_api_for_path("/v1/messages/count_tokens"), &hr_api_anthropic_messages);
     assert_null(hr_api_for_path("/v1/chat/completions/x")); /* chat owns its exact path only */
+    /* Codex's row: the Responses API on its alias paths (docs/codex.md) */
+    assert_ptr_equal(hr_api_for_route("POST", "/backend-api/codex/responses"), &hr_api_codex_responses);
+    assert_ptr_equal(hr_api_for_route("POST", "/v1/codex/responses"), &hr_api_codex_responses);
+    assert_null(hr_api_for_route("GET", "/v1/codex/responses"));
+    assert_null(hr_api_for_route("POST", "/backend-api/codex/models"));
+    assert_ptr_equal(hr_api_for_path("/backend-api/codex/models"), &hr_api_codex_responses);
+    assert_ptr_equal(hr_api_for_route("POST", "/v1/responses"), &hr_api_openai_responses);
+    /* Bedrock: the model id is in the path; every other /model/ path is Bedrock's too */
+    assert_ptr_equal(hr_api_for_route("POST", "/model/anthropic.claude-v1:0/invoke"), &hr_api_bedrock_invoke);
+    assert_ptr_equal(hr_api_for_route("POST", "/model/m/invoke-with-response-stream"), &hr_api_bedrock_invoke);
+    assert_ptr_equal(hr_api_for_route("POST", "/model/arn:aws:bedrock:us-east-1:1:inference-profile/x/converse"),
+                     &hr_api_bedrock_converse);
+    assert_ptr_equal(hr_api_for_route("POST", "/model/m/converse-stream"), &hr_api_bedrock_converse);
+    assert_null(hr_api_for_route("GET", "/model/m/invoke"));
+    assert_null(hr_api_for_route("POST", "/model//invoke"));
+    assert_null(hr_api_for_route("POST", "/model/m/count-tokens"));
+    assert_ptr_equal(hr_api_for_path("/model/m/count-tokens"), &hr_api_bedrock_invoke);
     struct {
         const char *body;
         const hr_api *want;
@@ -252,6 +282,17 @@ static void walks_find_tool_outputs(void **state)
          "{\"input\":[{\"role\":\"user\",\"content\":\"find it\"},{\"type\":\"function_call\","
          "\"call_id\":\"f1\",\"name\":\"grep\",\"arguments\":\"{}\"},{\"type\":"
          "\"function_call_output\",\"call_id\":\"f1\",\"output\":\"out\"}]}"},
+        {&hr_api_bedrock_invoke,
+         "{\"anthropic_version\":\"bedrock-2023-05-31\",\"messages\":[{\"role\":\"user\","
+         "\"content\":\"find it\"},{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\","
+         "\"id\":\"t1\",\"name\":\"grep\",\"input\":{}}]},{\"role\":\"user\",\"content\":[{"
+         "\"type\":\"tool_result\",\"tool_use_id\":\"t1\",\"content\":\"out\"}]}]}"},
+        /* Converse: blocks keyed by kind; a json part of the result is not an output */
+        {&hr_api_bedrock_converse,
+         "{\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":\"find it\"}]},{\"role\":"
+         "\"assistant\",\"content\":[{\"toolUse\":{\"toolUseId\":\"u1\",\"name\":\"grep\","
+         "\"input\":{}}}]},{\"role\":\"user\",\"content\":[{\"toolResult\":{\"toolUseId\":"
+         "\"u1\",\"content\":[{\"text\":\"out\"},{\"json\":{\"n\":1}}]}}]}]}"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         hr_json_doc d;

@@ -165,6 +165,21 @@ static void url_credentials_are_masked(void **state)
     redact("", "");
 }
 
+/* Token lists as Connection and Upgrade carry them (RFC 9110 5.6.1): commas, optional blanks,
+ * case-insensitive; a token is never matched inside a longer one. */
+static void token_lists(void **state)
+{
+    (void)state;
+    assert_true(hr_http_list_has("Upgrade", "upgrade"));
+    assert_true(hr_http_list_has("keep-alive, Upgrade", "upgrade"));
+    assert_true(hr_http_list_has("keep-alive,upgrade ,close", "UPGRADE"));
+    assert_true(hr_http_list_has("websocket", "websocket"));
+    assert_false(hr_http_list_has("upgraded", "upgrade"));
+    assert_false(hr_http_list_has("x-upgrade", "upgrade"));
+    assert_false(hr_http_list_has("", "upgrade"));
+    assert_false(hr_http_list_has(NULL, "upgrade"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +190,7 @@ int main(void)
         cmocka_unit_test(field_bytes),
         cmocka_unit_test(framing_rules),
         cmocka_unit_test(url_credentials_are_masked),
+        cmocka_unit_test(token_lists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

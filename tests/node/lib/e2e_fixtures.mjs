@@ -188,3 +188,25 @@ export function assertNeedles(text, needles, what) {
   const view = readable(text);
   for (const n of needles) assert.ok(text.includes(n) || view.includes(n), `${what}: needle ${JSON.stringify(n)} survived`);
 }
+
+// Prose an agent might read (a man page / changelog register), with must-keep words: what
+// detection types as prose and sends to Kompress (kompress_proxy, the soak).
+export function manPageProse(paragraphs, seed = 1) {
+  let s = seed;
+  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const pick = (a) => a[Math.floor(rnd() * a.length)];
+  const subj = ['The server', 'This option', 'The default behaviour', 'A later release', 'The cache', 'Each worker'];
+  const verb = ['now rejects', 'quietly ignores', 'no longer writes', 'carefully checks', 'usually retries', 'always logs'];
+  const obj = ['requests that arrive after the shutdown signal', 'any file listed in --exclude',
+    'the value of HEADROOM_PORT when it is set', 'entries older than the configured limit',
+    'connections that stay idle for a long while', 'the final summary at the end of the run'];
+  const tail = ['as described in docs/config.md.', 'since version 2.4.1.', 'unless ERROR is raised first.',
+    'which was a frequent source of confusion for users.', 'and this is what most people want in practice.'];
+  const out = [];
+  for (let p = 0; p < paragraphs; p++) {
+    const lines = [];
+    for (let l = 0; l < 4; l++) lines.push(`${p % 3 ? '    ' : ''}${pick(subj)} ${pick(verb)} ${pick(obj)} ${pick(tail)}`);
+    out.push(lines.join('\n'));
+  }
+  return out.join('\n\n') + '\n';
+}

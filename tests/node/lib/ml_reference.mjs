@@ -120,6 +120,18 @@ export async function ortEmbed(session, ids) {
   return { embedding: out.sentence_embedding.data, hidden: out.last_hidden_state.data };
 }
 
+// A SigLIP tower's pooled embedding of an S x S image file under ONNX Runtime: pixels read
+// back by ImageMagick (no resize: the file must be S x S), scaled to [-1, 1], CHW.
+export async function ortVisionEmbed(session, file, S) {
+  const ort = await import('onnxruntime-node');
+  const raw = execFileSync('/usr/bin/convert', [file, '-depth', '8', 'rgb:-']);
+  const px = new Float32Array(3 * S * S);
+  for (let i = 0; i < S * S; i++)
+    for (let c = 0; c < 3; c++) px[c * S * S + i] = raw[i * 3 + c] / 255 * 2 - 1;
+  const out = await session.run({ pixel_values: new ort.Tensor('float32', px, [1, 3, S, S]) });
+  return Array.from(out.pooler_output.data);
+}
+
 export function cosine(a, b) {
   let dot = 0, na = 0, nb = 0;
   for (let i = 0; i < a.length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }

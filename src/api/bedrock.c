@@ -1,0 +1,179 @@
+/* bedrock.c: the two Amazon Bedrock Runtime rows (provider "bedrock").
+ *
+ *   bedrock_invoke    POST /model/{id}/invoke and /invoke-with-response-stream: the body is
+ *                     Anthropic Messages (anthropic_version instead of model), so the
+ *                     conversation, images and usage are the Anthropic row's; the row also
+ *                     owns every other /model/ path (their errors take Bedrock's shape).
+ *   bedrock_converse  POST /model/{id}/converse and /converse-stream: Converse blocks are
+ *                     keyed by kind, not typed: {"text"}, {"toolUse": {toolUseId, name,
+ *                     input}}, {"toolResult": {toolUseId, content: [{"text"} | {"json"} |
+ *                     {"image"} ...]}}; only the text parts of a tool result are outputs.
+ *
+ * Errors: {"message": "..."} with x-amzn-errortype naming the exception, which the AWS SDKs
+ * read. Streams are AWS event streams, not SSE: no error_event here; the proxy ends a
+ * broken stream with an exception frame (proxy/bedrock.h). headroom_retrieve is offered on
+ * invoke in Anthropic's format, and answered in non-streaming answers only (each round is
+ * a new body the proxy signs again; the event-stream answers have no rewriter, so the
+ * proxy does not offer the tool on them). Converse has no tool hooks yet. The signing, the
+ * credentials and the event-stream reading live in src/proxy/bedrock.c and src/http (this
+ * layer is JSON only).
+ */
+#include "api/api.h"
+
+#include <string.h>
+
+#define MODEL_PREFIX "/model/"
+
+/* /model/{id}{suffix}, POST, with a non-empty id (the path is decoded: an ARN id may hold
+ * '/', the suffix decides). */
+static int model_route(const char *method, const char *path, const char *suffix)
+{
+    size_t n = strlen(path), k = strlen(suffix), p = sizeof MODEL_PREFIX - 1;
+    return !strcmp(method, "POST") && !strncmp(path, MODEL_PREFIX, p) && n > p + k &&
+           !strcmp(path + n - k, suffix);
+}
+
+static int match_invoke(const char *method, const char *path)
+{
+    return model_route(method, path, "/invoke") ||
+           model_route(method, path, "/invoke-with-response-stream");
+}
+
+static int match_converse(const char *method, const char *path)
+{
+    return model_route(method, path, "/converse") || model_route(method, path, "/converse-stream");
+}
+
+static int error_json(hr_buf *out, int status, const char *type, const char *code,
+                      const char *msg)
+{
+    (void)status;
+    (void)type; /* the type travels in x-amzn-errortype */
+    (void)code;
+    int rc = hr_buf_puts(out, "{\"message\":");
+    rc |= hr_json_write_string(out, msg, strlen(msg));
+    rc |= hr_buf_putc(out, '}');
+    return rc ? -1 : 0;
+}
+
+static const char *error_type(int status)
+{
+    switch (status) {
+    case 403: return "AccessDeniedException";
+    case 404: return "ResourceNotFoundException";
+    case 408: case 504: return "ModelTimeoutException";
+    case 429: return "ThrottlingException";
+    case 503: return "ServiceUnavailableException";
+    default: return status >= 500 ? "InternalServerException" : "ValidationException";
+    }
+}
+
+/* Invoke's body is the Anthropic one: its walk and image parts. */
+static void walk_invoke(const hr_json_doc *d, uint32_t list, const hr_api_visitor *v)
+{
+    hr_api_anthropic_messages.walk(d, list, v);
+}
+
+static hr_api_image image_invoke(const hr_json_doc *d, uint32_t part)
+{
+    return hr_api_anthropic_messages.image_part(d, part);
+}
+
+/* headroom_retrieve on invoke: Anthropic's tool format, calls and follow-up turns. */
+static int tool_definition_invoke(hr_buf *out)
+{
+    return hr_api_anthropic_messages.tool_definition(out);
+}
+
+static uint32_t tool_name_invoke(const hr_json_doc *d, uint32_t tool)
+{
+    return hr_api_anthropic_messages.tool_name(d, tool);
+}
+
+static int find_calls_invoke(const hr_json_doc *resp, hr_api_calls *calls)
+{
+    return hr_api_anthropic_messages.find_calls(resp, calls);
+}
+
+static int followup_invoke(const hr_json_doc *resp, const hr_api_calls *calls,
+                           const hr_buf *results, hr_buf *out)
+{
+    return hr_api_anthropic_messages.followup_items(resp, calls, results, out);
+}
+
+static void walk_converse(const hr_json_doc *d, uint32_t messages, const hr_api_visitor *v)
+{
+    uint32_t i = 0;
+    for (uint32_t m = d->nodes[messages].first_child; m != HR_JSON_NONE;
+         m = d->nodes[m].next, i++) {
+        uint32_t content = hr_json_get(d, m, "content");
+        int user = hr_api_member_is(d, m, "role", "user");
+        if (content == HR_JSON_NONE || d->nodes[content].type != HR_JSON_ARRAY)
+            continue;
+        for (uint32_t b = d->nodes[content].first_child; b != HR_JSON_NONE;
+             b = d->nodes[b].next) {
+            if (d->nodes[b].type != HR_JSON_OBJECT)
+                continue;
+            uint32_t use = hr_json_get(d, b, "toolUse"), result = hr_json_get(d, b, "toolResult");
+            uint32_t text = hr_json_get(d, b, "text");
+            if (use != HR_JSON_NONE && d->nodes[use].type == HR_JSON_OBJECT)
+                v->tool_call(v->user, hr_json_get(d, use, "toolUseId"), hr_json_get(d, use, "name"));
+            else if (user && text != HR_JSON_NONE && d->nodes[text].type == HR_JSON_STRING)
+                v->user_text(v->user, text);
+            else if (result != HR_JSON_NONE && d->nodes[result].type == HR_JSON_OBJECT) {
+                uint32_t parts = hr_json_get(d, result, "content"), id = hr_json_get(d, result, "toolUseId");
+                if (parts == HR_JSON_NONE || d->nodes[parts].type != HR_JSON_ARRAY)
+                    continue;
+                for (uint32_t p = d->nodes[parts].first_child; p != HR_JSON_NONE; p = d->nodes[p].next)
+                    if (d->nodes[p].type == HR_JSON_OBJECT && hr_json_get(d, p, "text") != HR_JSON_NONE)
+                        v->tool_output(v->user, hr_json_get(d, p, "text"), i, id);
+            }
+        }
+    }
+}
+
+static const hr_api_usage_field INVOKE_USAGE[] = {
+    {"input_tokens", offsetof(hr_api_usage, input)},
+    {"output_tokens", offsetof(hr_api_usage, output)},
+    {"cache_read_input_tokens", offsetof(hr_api_usage, cache_read)},
+    {"cache_creation_input_tokens", offsetof(hr_api_usage, cache_creation)},
+    {NULL, 0}};
+
+static const hr_api_usage_field CONVERSE_USAGE[] = {
+    {"inputTokens", offsetof(hr_api_usage, input)},
+    {"outputTokens", offsetof(hr_api_usage, output)},
+    {"totalTokens", offsetof(hr_api_usage, total)},
+    {"cacheReadInputTokens", offsetof(hr_api_usage, cache_read)},
+    {"cacheWriteInputTokens", offsetof(hr_api_usage, cache_creation)},
+    {NULL, 0}};
+
+/* What both rows share: provider, error shape, where the conversation lives. */
+#define BEDROCK_ROW                                                                        \
+    .provider = "bedrock", .error_json = error_json, .error_header = "x-amzn-errortype",  \
+    .error_header_value = error_type, .overloaded_type = "ServiceUnavailableException",   \
+    .too_large_type = "ValidationException", .conversation_key = "messages",              \
+    .system_key = "system"
+
+const hr_api hr_api_bedrock_invoke = {
+    BEDROCK_ROW,
+    .name = "bedrock",
+    .label = "bedrock_invoke",
+    .match = match_invoke,
+    .owns_prefix = MODEL_PREFIX,
+    .walk = walk_invoke,
+    .image_part = image_invoke,
+    .tool_definition = tool_definition_invoke,
+    .tool_name = tool_name_invoke,
+    .find_calls = find_calls_invoke,
+    .followup_items = followup_invoke,
+    .usage_fields = INVOKE_USAGE,
+};
+
+const hr_api hr_api_bedrock_converse = {
+    BEDROCK_ROW,
+    .name = "bedrock-converse",
+    .label = "bedrock_converse",
+    .match = match_converse,
+    .walk = walk_converse,
+    .usage_fields = CONVERSE_USAGE,
+};
