@@ -6,6 +6,10 @@
  * calls are assistant tool_use blocks (id, name, input object); tool outputs are user
  * tool_result blocks answering a tool_use_id. Tools: {"name","description","input_schema"}.
  * Errors: {"type":"error","error":{"type","message"}}; in a stream, "event: error".
+ * Vertex AI serves the same API for Anthropic's models at /v1/projects/{p}/locations/{l}/
+ * publishers/anthropic/models/{m}:rawPredict (and :streamRawPredict; also /v1beta1/): the
+ * model in the path, "anthropic_version" in the body, Google's bearer token passed through;
+ * its row differs only in route and provider ("vertex").
  */
 #include "api/api.h"
 
@@ -117,6 +121,22 @@ static const hr_api_usage_field USAGE[] = {
 
 static const char *const AUTH_HEADERS[] = {"x-api-key", "anthropic-version", NULL};
 
+/* What the rows of this API share (all but route and provider). */
+#define MESSAGES_HOOKS \
+    .error_json = error_json, \
+    .error_event = error_event, \
+    .overloaded_type = "overloaded_error", \
+    .too_large_type = "request_too_large", \
+    .conversation_key = "messages", \
+    .system_key = "system", \
+    .walk = walk, \
+    .image_part = image_part, \
+    .tool_definition = tool_definition, \
+    .tool_name = tool_name, \
+    .find_calls = find_calls, \
+    .followup_items = followup_items, \
+    .usage_fields = USAGE
+
 const hr_api hr_api_anthropic_messages = {
     .name = "anthropic",
     .label = "messages",
@@ -126,17 +146,24 @@ const hr_api hr_api_anthropic_messages = {
     .owns_prefix = "/v1/messages",
     .auth_headers = AUTH_HEADERS,
     .bearer_prefix = "sk-ant-",
-    .error_json = error_json,
-    .error_event = error_event,
-    .overloaded_type = "overloaded_error",
-    .too_large_type = "request_too_large",
-    .conversation_key = "messages",
-    .system_key = "system",
-    .walk = walk,
-    .image_part = image_part,
-    .tool_definition = tool_definition,
-    .tool_name = tool_name,
-    .find_calls = find_calls,
-    .followup_items = followup_items,
-    .usage_fields = USAGE,
+    MESSAGES_HOOKS,
+};
+
+static int match_vertex(const char *method, const char *path)
+{
+    size_t n = strlen(path);
+    int raw = (n > 11 && !strcmp(path + n - 11, ":rawPredict")) ||
+              (n > 17 && !strcmp(path + n - 17, ":streamRawPredict"));
+    return !strcmp(method, "POST") && raw &&
+           (!strncmp(path, "/v1/projects/", 13) || !strncmp(path, "/v1beta1/projects/", 18)) &&
+           strstr(path, "/publishers/anthropic/models/") != NULL;
+}
+
+const hr_api hr_api_vertex_anthropic = {
+    .name = "vertex_anthropic",
+    .label = "raw_predict",
+    .provider = "vertex",
+    .method = "POST",
+    .match = match_vertex,
+    MESSAGES_HOOKS,
 };

@@ -17,6 +17,13 @@ static const hr_api *const REGISTRY[] = {
     &hr_api_codex_responses,
     &hr_api_bedrock_converse,
     &hr_api_bedrock_invoke, /* owns the rest of /model/ */
+    /* path-only rows (no auth headers of their own); Vertex's Anthropic row before its
+     * Google one, whose /v1/projects/ prefix would claim rawPredict too */
+    &hr_api_vertex_anthropic,
+    &hr_api_vertex_gemini,
+    &hr_api_gemini,
+    &hr_api_azure_chat,
+    &hr_api_azure_responses,
 };
 
 #define N_REGISTRY (sizeof REGISTRY / sizeof REGISTRY[0])
@@ -28,6 +35,8 @@ const hr_api *const *hr_api_all(size_t *n_out)
 }
 
 const hr_api *hr_api_default(void) { return &hr_api_openai_chat; }
+
+const char *hr_api_usage_key(const hr_api *api) { return api->usage_key ? api->usage_key : "usage"; }
 
 static int route_matches(const hr_api *a, const char *method, const char *path)
 {
@@ -111,6 +120,8 @@ const hr_api *hr_api_guess(const hr_json_doc *d)
     if (!d->n || d->nodes[0].type != HR_JSON_OBJECT)
         return &hr_api_openai_chat;
     uint32_t messages = hr_json_get(d, 0, "messages");
+    if (!is_type(d, messages, HR_JSON_ARRAY) && is_type(d, hr_json_get(d, 0, "contents"), HR_JSON_ARRAY))
+        return &hr_api_gemini;
     if (!is_type(d, messages, HR_JSON_ARRAY))
         return hr_json_get(d, 0, "input") != HR_JSON_NONE ? &hr_api_openai_responses
                                                          : &hr_api_openai_chat;
@@ -195,7 +206,7 @@ int hr_api_add_call(hr_api_calls *calls, const hr_json_doc *d, uint32_t id, uint
         return -1;
     hr_api_call *c = &calls->call[calls->n];
     memset(c, 0, sizeof *c);
-    if (copy_string(d, id, c->id, sizeof c->id) < 0)
+    if (id != HR_API_NO_ID && copy_string(d, id, c->id, sizeof c->id) < 0)
         return -1; /* without an id the result cannot be matched to the call */
     c->args_ok = (args_are_string ? read_args_string(d, args, c) : read_args_object(d, args, c)) == 0;
     calls->n++;
@@ -227,4 +238,14 @@ int hr_api_tool_result(hr_buf *out, const char *open, const char *id, const char
     rc |= hr_json_write_string(out, result->data ? result->data : "", result->len);
     rc |= hr_buf_putc(out, '}');
     return rc ? -1 : 0;
+}
+
+const char *hr_api_azure_operation(const char *path)
+{
+    if (!strncmp(path, "/openai/v1/", 11))
+        return path + 11;
+    if (strncmp(path, "/openai/deployments/", 20) != 0)
+        return NULL;
+    const char *slash = strchr(path + 20, '/');
+    return slash && slash > path + 20 ? slash + 1 : NULL;
 }

@@ -21,7 +21,7 @@
  *      the registry in src/api/api.c. Order matters only for hr_api_from_headers (first
  *      row whose auth headers are present wins).
  *   3. A new provider (not openai / anthropic) also needs its upstream base URL setting and
- *      its line in src/proxy/forward.c's upstream_base table.
+ *      its line in src/proxy/upstream_base.c's BASES table.
  *   4. Tests: tests/unit/test_api_rows.c checks every registered row for the invariants
  *      (names unique, error JSON parses, the tool definition parses, ...) automatically;
  *      add the API's own request/response examples there and a node test with its SDK.
@@ -93,6 +93,8 @@ typedef enum {
     HR_API_IMAGE_NONE = 0,
     HR_API_IMAGE_URL,    /* OpenAI: holder is the object that gets "detail", url its URL */
     HR_API_IMAGE_SOURCE, /* Anthropic: holder is the "source" object (base64 data) */
+    HR_API_IMAGE_INLINE, /* Gemini: holder is the inlineData / inline_data object, url its
+                            MIME type node */
 } hr_api_image_kind;
 
 typedef struct hr_api_image {
@@ -176,6 +178,9 @@ typedef struct hr_api {
     int (*followup_items)(const hr_json_doc *resp, const hr_api_calls *calls,
                           const hr_buf *results, hr_buf *out);
     const hr_api_usage_field *usage_fields; /* the response's "usage" numbers; {NULL} ends */
+    const char *usage_key;                  /* the object holding them; NULL = "usage" */
+    /* the message member holding a message's parts; NULL = "content" (Gemini: "parts") */
+    const char *parts_key;
 } hr_api;
 
 /* ---- the registry ----------------------------------------------------------------------- */
@@ -186,6 +191,14 @@ extern const hr_api hr_api_openai_responses;
 extern const hr_api hr_api_codex_responses; /* Codex's aliases (openai_responses.c) */
 extern const hr_api hr_api_bedrock_converse;
 extern const hr_api hr_api_bedrock_invoke;
+extern const hr_api hr_api_gemini;           /* src/api/gemini.c */
+extern const hr_api hr_api_vertex_gemini;    /* src/api/gemini.c: Google models on Vertex */
+extern const hr_api hr_api_vertex_anthropic; /* src/api/anthropic_messages.c: rawPredict */
+extern const hr_api hr_api_azure_chat;       /* src/api/openai_chat.c: Azure deployments */
+extern const hr_api hr_api_azure_responses;  /* src/api/openai_responses.c */
+
+/* "usage" or the row's usage_key. */
+const char *hr_api_usage_key(const hr_api *api);
 
 /* Every registered row, in registry order; n_out receives the count. */
 const hr_api *const *hr_api_all(size_t *n_out);
@@ -209,7 +222,10 @@ const hr_api *hr_api_guess(const hr_json_doc *d);
 /* ---- helpers shared by the rows (api.c) --------------------------------------------------- */
 
 /* Adds a headroom_retrieve call: id node, arguments node (an object, or when
- * args_are_string a string holding one). -1 when full or the id is not a string. */
+ * args_are_string a string holding one). -1 when full or the id is not a string. id
+ * HR_API_NO_ID: an API whose calls may come without ids (Gemini matches results by name
+ * and order); the call's id stays "". */
+#define HR_API_NO_ID (HR_JSON_NONE - 1)
 int hr_api_add_call(hr_api_calls *calls, const hr_json_doc *d, uint32_t id, uint32_t args,
                     int args_are_string);
 /* 1 when a message content (a string, or parts with type text/input_text) has user text. */
@@ -227,6 +243,9 @@ int hr_api_tool_result(hr_buf *out, const char *open, const char *id, const char
  * provider's rows. */
 int hr_api_openai_error_json(hr_buf *out, int status, const char *type, const char *code,
                              const char *msg);
+/* Azure OpenAI paths: what follows /openai/deployments/{d}/ or /openai/v1/ ("chat/
+ * completions", "responses", ...), or NULL for other paths. */
+const char *hr_api_azure_operation(const char *path);
 /* The tool description and JSON schema shared by every API's tool_definition. */
 #define HR_API_TOOL_DESCRIPTION                                                            \
     "Retrieve original content that was compressed to save context. Compressed content "   \

@@ -7,6 +7,9 @@
  * Streams report usage only with stream_options.include_usage, which the proxy adds.
  * Errors: {"error":{"message","type","code"}}; in a stream, a data-only error chunk (chat
  * clients reject named events).
+ * Azure OpenAI's row is the same API on its deployment paths (/openai/deployments/{d}/chat/
+ * completions?api-version=..., /openai/v1/chat/completions; the api-key header passes
+ * through like any other); the provider "azure" owns /openai/.
  */
 #include "api/api.h"
 
@@ -162,24 +165,44 @@ static const hr_api_usage_field USAGE[] = {
     {"total_tokens", offsetof(hr_api_usage, total)},
     {NULL, 0}};
 
+/* What the rows of this API share (all but route and provider). */
+#define CHAT_HOOKS \
+    .error_json = hr_api_openai_error_json, \
+    .error_event = error_event, \
+    .overloaded_type = "server_error", \
+    .too_large_type = "invalid_request_error", \
+    .conversation_key = "messages", \
+    .walk = walk, \
+    .image_part = image_part, \
+    .stream_request = stream_request, \
+    .tool_definition = tool_definition, \
+    .tool_name = tool_name, \
+    .tool_offer_blocked = tool_offer_blocked, \
+    .find_calls = find_calls, \
+    .followup_items = followup_items, \
+    .usage_fields = USAGE
+
 const hr_api hr_api_openai_chat = {
     .name = "openai",
     .label = "chat_completions",
     .provider = "openai",
     .method = "POST",
     .path = "/v1/chat/completions",
-    .error_json = hr_api_openai_error_json,
-    .error_event = error_event,
-    .overloaded_type = "server_error",
-    .too_large_type = "invalid_request_error",
-    .conversation_key = "messages",
-    .walk = walk,
-    .image_part = image_part,
-    .stream_request = stream_request,
-    .tool_definition = tool_definition,
-    .tool_name = tool_name,
-    .tool_offer_blocked = tool_offer_blocked,
-    .find_calls = find_calls,
-    .followup_items = followup_items,
-    .usage_fields = USAGE,
+    CHAT_HOOKS,
+};
+
+static int match_azure(const char *method, const char *path)
+{
+    const char *op = hr_api_azure_operation(path);
+    return !strcmp(method, "POST") && op && !strcmp(op, "chat/completions");
+}
+
+const hr_api hr_api_azure_chat = {
+    .name = "azure_chat",
+    .label = "azure_chat_completions",
+    .provider = "azure",
+    .method = "POST",
+    .match = match_azure,
+    .owns_prefix = "/openai/",
+    CHAT_HOOKS,
 };

@@ -146,3 +146,20 @@ const hr_api hr_api_codex_responses = {
     .owns_prefix = "/backend-api/codex",
     RESPONSES_API_HOOKS,
 };
+
+/* Azure OpenAI's Responses: /openai/v1/responses, /openai/deployments/{d}/responses (the
+ * /openai/ prefix is owned by the Azure chat row, same provider). */
+static int match_azure(const char *method, const char *path)
+{
+    const char *op = hr_api_azure_operation(path);
+    return !strcmp(method, "POST") && op && !strcmp(op, "responses");
+}
+
+const hr_api hr_api_azure_responses = {
+    .name = "azure_responses",
+    .label = "azure_responses",
+    .provider = "azure",
+    .method = "POST",
+    .match = match_azure,
+    RESPONSES_API_HOOKS,
+};

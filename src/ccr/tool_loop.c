@@ -103,7 +103,8 @@ int hr_ccr_read_usage(const hr_api *api, const char *response, size_t len, hr_cc
     hr_json_error err;
     if (hr_json_parse(&d, response, len, &LIMITS, &err) != 0)
         return -1;
-    uint32_t usage = d.nodes[0].type == HR_JSON_OBJECT ? hr_json_get(&d, 0, "usage") : HR_JSON_NONE;
+    uint32_t usage = d.nodes[0].type == HR_JSON_OBJECT ? hr_json_get(&d, 0, hr_api_usage_key(api))
+                                                       : HR_JSON_NONE;
     for (const hr_api_usage_field *f = api->usage_fields; usage != HR_JSON_NONE && f && f->key; f++) {
         int64_t v;
         if (hr_json_int64(&d, hr_json_get(&d, usage, f->key), &v) == 0)
@@ -120,7 +121,8 @@ int hr_ccr_merge_usage(const hr_api *api, const char *response, size_t len,
     hr_json_error err;
     if (hr_json_parse(&d, response, len, &LIMITS, &err) != 0)
         return -1;
-    uint32_t usage = d.nodes[0].type == HR_JSON_OBJECT ? hr_json_get(&d, 0, "usage") : HR_JSON_NONE;
+    uint32_t usage = d.nodes[0].type == HR_JSON_OBJECT ? hr_json_get(&d, 0, hr_api_usage_key(api))
+                                                       : HR_JSON_NONE;
     hr_json_edit edits[4];
     char nums[4][24];
     size_t n = 0;

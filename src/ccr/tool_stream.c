@@ -62,6 +62,8 @@ struct hr_ccr_stream {
     unsigned items_base, items_seen; /* output_index shift; items the client has seen added */
     hr_buf prev_items, round_items;  /* client-visible output items (JSON, comma-joined) */
     hr_buf completed;                /* the round's response.completed "response" object */
+    /* Gemini: the round's model parts as they came (JSON, comma-joined) */
+    hr_buf gem_parts;
     size_t limit;                    /* most bytes kept to replay a turn; 0 = no cap */
     const char *refusal;             /* why a held turn was refused */
 };
@@ -107,6 +109,7 @@ static void clear_blocks(hr_ccr_stream *s)
     s->n_blocks = 0;
     hr_buf_reset(&s->chat_text);
     s->chat_has_text = 0;
+    hr_buf_reset(&s->gem_parts);
 }
 
 void hr_ccr_stream_free(hr_ccr_stream *s)
@@ -120,6 +123,7 @@ void hr_ccr_stream_free(hr_ccr_stream *s)
     hr_buf_free(&s->prev_items);
     hr_buf_free(&s->round_items);
     hr_buf_free(&s->completed);
+    hr_buf_free(&s->gem_parts);
     free(s);
 }
 
@@ -294,6 +298,30 @@ static int anthropic_event(hr_ccr_stream *s, const char *event, const char *data
 /* Tool calls reuse the block slots by tool_calls index: start = id, signature = function
  * name, text = the arguments as streamed. */
 
+/* A stream's usage object (keys: input, output, total; cumulative within a round): on
+ * continuation rounds each number gets the earlier rounds added (edits into e, their text
+ * in nums); the round's input and output are remembered. Returns the edits written. */
+static size_t summed_usage(hr_ccr_stream *s, const hr_json_doc *d, uint32_t usage,
+                           const char *const keys[3], hr_json_edit *e, char nums[][24])
+{
+    if (!hr_json_is(d, usage, HR_JSON_OBJECT))
+        return 0;
+    long long add[3] = {s->in_prev, s->out_prev, s->in_prev + s->out_prev};
+    int64_t v[3] = {0, 0, 0};
+    size_t n = 0;
+    for (int k = 0; k < 3; k++) {
+        uint32_t node = hr_json_get(d, usage, keys[k]);
+        if (hr_json_int64(d, node, &v[k]) != 0 || !s->round)
+            continue;
+        int w = snprintf(nums[n], 24, "%lld", (long long)v[k] + add[k]);
+        e[n] = (hr_json_edit){d->nodes[node].start, d->nodes[node].end, nums[n], (size_t)w};
+        n++;
+    }
+    s->in_round = v[0];
+    s->out_round = v[1];
+    return n;
+}
+
 static int chat_event(hr_ccr_stream *s, const char *event, const char *data, size_t len,
                       hr_buf *out)
 {
@@ -359,23 +387,8 @@ static int chat_event(hr_ccr_stream *s, const char *event, const char *data, siz
     if (s->round && id != HR_JSON_NONE && s->chat_id[0] &&
         hr_json_write_string(&quoted_id, s->chat_id, strlen(s->chat_id)) == 0)
         e[n++] = (hr_json_edit){d.nodes[id].start, d.nodes[id].end, quoted_id.data, quoted_id.len};
-    uint32_t usage = hr_json_get(&d, 0, "usage");
-    if (hr_json_is(&d, usage, HR_JSON_OBJECT)) {
-        static const char *const keys[3] = {"prompt_tokens", "completion_tokens", "total_tokens"};
-        long long add[3] = {s->in_prev, s->out_prev, s->in_prev + s->out_prev};
-        int64_t v[3] = {0, 0, 0};
-        for (int k = 0; k < 3; k++) {
-            uint32_t node = hr_json_get(&d, usage, keys[k]);
-            if (hr_json_int64(&d, node, &v[k]) != 0)
-                continue;
-            if (s->round) {
-                int w = snprintf(nums[k], sizeof nums[k], "%lld", (long long)v[k] + add[k]);
-                e[n++] = (hr_json_edit){d.nodes[node].start, d.nodes[node].end, nums[k], (size_t)w};
-            }
-        }
-        s->in_round = v[0];
-        s->out_round = v[1];
-    }
+    static const char *const keys[3] = {"prompt_tokens", "completion_tokens", "total_tokens"};
+    n += summed_usage(s, &d, hr_json_get(&d, 0, "usage"), keys, e + n, nums);
     hr_buf tmp = HR_BUF_INIT;
     int rc = hr_json_splice(data, len, e, n, &tmp);
     if (rc == 0)
@@ -511,13 +524,52 @@ static int responses_event(hr_ccr_stream *s, const char *event, const char *data
     return rc;
 }
 
+/* ---- Gemini events ------------------------------------------------------------------ */
+
+/* streamGenerateContent?alt=sse: every event is a whole GenerateContentResponse chunk
+ * (no event names, no indices): the parts of candidates[0] are kept to replay the turn,
+ * a functionCall of headroom_retrieve starts holding, and on continuation rounds the
+ * cumulative usageMetadata counts get the earlier rounds added. */
+static int gemini_event(hr_ccr_stream *s, const char *event, const char *data, size_t len,
+                        hr_buf *out)
+{
+    hr_json_doc d;
+    if (!parse_object(data, len, &d))
+        return emit(s, out, event, data, len);
+    uint32_t cands = hr_json_get(&d, 0, "candidates");
+    if (cands != HR_JSON_NONE && d.nodes[cands].count > 1)
+        s->untrackable = 1; /* several candidates: not one turn to replay */
+    uint32_t parts = hr_json_get(&d, hr_json_get(&d, hr_json_index(&d, cands, 0), "content"), "parts");
+    for (uint32_t p = parts != HR_JSON_NONE ? d.nodes[parts].first_child : HR_JSON_NONE;
+         p != HR_JSON_NONE; p = d.nodes[p].next) {
+        if ((s->gem_parts.len && hr_buf_putc(&s->gem_parts, ',') < 0) ||
+            hr_json_write_raw(&s->gem_parts, &d, p) < 0)
+            s->untrackable = 1;
+        uint32_t fc = hr_json_get(&d, p, "functionCall");
+        if (fc != HR_JSON_NONE && hr_json_string_eq(&d, hr_json_get(&d, fc, "name"), HR_CCR_TOOL_NAME))
+            s->holding = 1;
+    }
+    hr_json_edit e[3];
+    char nums[3][24];
+    static const char *const keys[3] = {"promptTokenCount", "candidatesTokenCount", "totalTokenCount"};
+    size_t n = summed_usage(s, &d, hr_json_get(&d, 0, "usageMetadata"), keys, e, nums);
+    hr_buf tmp = HR_BUF_INIT;
+    int rc = hr_json_splice(data, len, e, n, &tmp);
+    if (rc == 0)
+        rc = emit(s, out, event, tmp.data, tmp.len);
+    hr_buf_free(&tmp);
+    hr_json_doc_free(&d);
+    return rc;
+}
+
 void hr_ccr_stream_set_limit(hr_ccr_stream *s, size_t max_bytes) { s->limit = max_bytes; }
 const char *hr_ccr_stream_refusal(const hr_ccr_stream *s) { return s->refusal ? s->refusal : ""; }
 
 /* Bytes kept to replay the current turn. */
 static size_t kept_bytes(const hr_ccr_stream *s)
 {
-    size_t n = s->held.cap + s->chat_text.cap + s->round_items.cap + s->completed.cap;
+    size_t n = s->held.cap + s->chat_text.cap + s->round_items.cap + s->completed.cap +
+               s->gem_parts.cap;
     for (unsigned i = 0; i < s->n_blocks; i++)
         n += s->blocks[i].text.cap + s->blocks[i].signature.cap + s->blocks[i].start.cap;
     return n;
@@ -654,6 +706,15 @@ static int synthetic_anthropic_response(const hr_ccr_stream *s, hr_buf *out)
     return rc ? -1 : 0;
 }
 
+/* Gemini: the parts as they came, as one candidate. */
+static int synthetic_gemini_response(const hr_ccr_stream *s, hr_buf *out)
+{
+    int rc = hr_buf_puts(out, "{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[");
+    rc |= hr_buf_append(out, s->gem_parts.data ? s->gem_parts.data : "", s->gem_parts.len);
+    rc |= hr_buf_puts(out, "]}}]}");
+    return rc ? -1 : 0;
+}
+
 /* ---- the stream grammars ------------------------------------------------------------ */
 
 static const grammar GRAMMARS[] = {
@@ -661,6 +722,11 @@ static const grammar GRAMMARS[] = {
     {&hr_api_openai_chat, chat_event, synthetic_chat_response},
     {&hr_api_openai_responses, responses_event, synthetic_responses_response},
     {&hr_api_codex_responses, responses_event, synthetic_responses_response},
+    {&hr_api_vertex_anthropic, anthropic_event, synthetic_anthropic_response},
+    {&hr_api_azure_chat, chat_event, synthetic_chat_response},
+    {&hr_api_azure_responses, responses_event, synthetic_responses_response},
+    {&hr_api_gemini, gemini_event, synthetic_gemini_response},
+    {&hr_api_vertex_gemini, gemini_event, synthetic_gemini_response},
 };
 
 static const grammar *grammar_of(const hr_api *api)

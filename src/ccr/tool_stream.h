@@ -23,11 +23,13 @@
  * (hr_ccr_stream_set_limit). Past the cap an ordinary turn is simply no longer tracked
  * (its events pass through; tracking is only needed for headroom_retrieve), while a held
  * headroom_retrieve turn is refused at once: hr_ccr_stream_event returns -2.
- * All three APIs: Anthropic Messages (block indices continue, message_delta usage summed),
+ * All four APIs: Anthropic Messages (block indices continue, message_delta usage summed),
  * OpenAI chat (continuation chunks keep the first round's id, the usage chunk sums all
  * rounds, one [DONE]) and Responses (continuation events keep counting sequence_number and
  * output_index; response.completed carries the first response's id, every output item the
- * client saw, and usage over all rounds).
+ * client saw, and usage over all rounds) and Gemini's streamGenerateContent?alt=sse (each
+ * event a whole chunk: the model's parts kept for the replay, cumulative usageMetadata with
+ * earlier rounds added on continuations).
  * Ownership: hr_ccr_stream_new copies the request; hr_ccr_stream_free releases everything.
  */
 #ifndef HR_CCR_TOOL_STREAM_H

@@ -1,6 +1,6 @@
 /* cmd_compress.c: `headroom compress`: the proxy's compression on stdin, result on stdout.
  *
- * Input is either a request body (a JSON object with "messages" or "input"; its shape is
+ * Input is either a request body (a JSON object with "messages", "input" or "contents"; its shape is
  * guessed or given with --shape) that goes through the same pipeline as a proxied request,
  * or a raw tool output that goes through the same routing and rules as one span. Originals
  * go to the CCR store (--ccr-backend etc., as `headroom retrieve` reads them), so every
@@ -43,8 +43,8 @@ static void usage(FILE *out)
             "read from stdin, exactly as the proxy would, and writes the result to stdout.\n\n"
             "  --stats               token counts and compressors used, on stderr\n"
             "  --format F            auto (default) | messages | raw\n"
-            "  --shape S             openai | anthropic | responses | bedrock | bedrock-converse\n"
-            "                        (default: guessed)\n"
+            "  --shape S             openai | anthropic | responses | gemini | bedrock |\n"
+            "                        bedrock-converse (default: guessed)\n"
             "  --model M             token counter for raw input (default: estimate)\n"
             "  --query Q             what the user asked (raw input; relevance and anchors)\n"
             "  --session ID          session id (as x-headroom-session-id)\n"
@@ -114,8 +114,8 @@ static int parse_args(compress_args *a, int argc, char **argv)
             }
         } else if (!strcmp(o, "--shape")) {
             if (parse_shape(v, &a->shape) != 0) {
-                fprintf(stderr, "headroom compress: --shape must be openai, anthropic, responses, bedrock or "
-                                "bedrock-converse\n");
+                fprintf(stderr, "headroom compress: --shape must be openai, anthropic, responses, gemini, "
+                                "bedrock or bedrock-converse\n");
                 return 2;
             }
             a->shape_given = 1;
@@ -168,7 +168,8 @@ static int is_request_body(const hr_buf *in, const hr_api **guessed)
         return 0;
     int yes = d.nodes[0].type == HR_JSON_OBJECT &&
               (hr_json_get(&d, 0, "messages") != HR_JSON_NONE ||
-               hr_json_get(&d, 0, "input") != HR_JSON_NONE);
+               hr_json_get(&d, 0, "input") != HR_JSON_NONE ||
+               hr_json_get(&d, 0, "contents") != HR_JSON_NONE);
     *guessed = hr_api_guess(&d);
     hr_json_doc_free(&d);
     return yes;

@@ -284,14 +284,26 @@ static int openai_low(image_run *r, uint32_t obj, uint32_t url)
     return rc;
 }
 
-/* Anthropic base64 source: decode, fit to max_side, JPEG; edits data and media_type. */
-static int anthropic_resize(image_run *r, uint32_t source)
+typedef long long (*tokens_fn)(int w, int h);
+
+/* Gemini: images up to 384 px on both sides cost 258 tokens; larger ones are cut into
+ * 768x768 tiles of 258 tokens each (Google's "Image understanding" token rules). */
+static long long tokens_gemini(int w, int h)
 {
-    uint32_t data = hr_json_get(&r->doc, source, "data");
-    uint32_t media = hr_json_get(&r->doc, source, "media_type");
+    if (w <= 384 && h <= 384)
+        return 258;
+    return (long long)((w + 767) / 768) * ((h + 767) / 768) * 258;
+}
+
+/* A base64 image in a JSON string node `data` with its MIME type in the string node
+ * `media`: decode, fit to max_side, re-encode as JPEG; edits both. An image that already
+ * fits, or a technique other than full_low, is left byte for byte. */
+static int resize_base64(image_run *r, uint32_t data, uint32_t media, int max_side, tokens_fn tokens)
+{
     const hr_json_node *dn = hr_json_at(&r->doc, data);
-    if (!str_eq(r, source, "type", "base64") || !dn || dn->type != HR_JSON_STRING || media == HR_JSON_NONE)
-        return 0; /* URL and file sources are never fetched */
+    const hr_json_node *mn = hr_json_at(&r->doc, media);
+    if (!dn || dn->type != HR_JSON_STRING || !mn || mn->type != HR_JSON_STRING)
+        return 0;
     if ((size_t)(dn->end - dn->start) > r->c->max_bytes / 3 * 4 + 6) {
         r->out->failed_open = 1;
         return 0;
@@ -309,16 +321,16 @@ static int anthropic_resize(image_run *r, uint32_t source)
     analyse(r);
     int w = info.orientation >= 5 ? info.h : info.w, h = info.orientation >= 5 ? info.w : info.h;
     int tw, th;
-    long long before = hr_image_tokens_anthropic(w, h);
+    long long before = tokens(w, h);
     r->out->tokens_before += before;
-    if (!hr_image_fit_size(w, h, r->c->max_side, &tw, &th) || strcmp(r->technique, "full_low")) {
+    if (!hr_image_fit_size(w, h, max_side, &tw, &th) || strcmp(r->technique, "full_low")) {
         r->out->tokens_after += before;
         return 0;
     }
     hr_image img, small;
     if (hr_now_ms() > r->deadline ||
         hr_image_decode_scaled((const uint8_t *)r->raw.data, r->raw.len, r->c->max_pixels,
-                               r->c->max_side, &img, &err) != 0) {
+                               max_side, &img, &err) != 0) {
         r->out->tokens_after += before;
         r->out->failed_open = 1;
         return 0;
@@ -335,16 +347,35 @@ static int anthropic_resize(image_run *r, uint32_t source)
     hr_buf_free(&jpeg);
     static const char jpeg_type[] = "\"image/jpeg\"";
     if (rc != 0 || add_edit(r, dn->start, dn->end, r->enc.data, r->enc.len) != 0 ||
-        add_edit(r, r->doc.nodes[media].start, r->doc.nodes[media].end, jpeg_type,
-                 sizeof jpeg_type - 1) != 0) {
+        add_edit(r, mn->start, mn->end, jpeg_type, sizeof jpeg_type - 1) != 0) {
         r->out->tokens_after += before;
         r->out->failed_open = 1;
         return -1;
     }
-    r->out->tokens_after += hr_image_tokens_anthropic(tw, th);
+    r->out->tokens_after += tokens(tw, th);
     r->out->edited++;
     r->did_resize = 1;
     return 0;
+}
+
+/* Anthropic base64 source: fit to max_side (URL and file sources are never fetched). */
+static int anthropic_resize(image_run *r, uint32_t source)
+{
+    if (!str_eq(r, source, "type", "base64"))
+        return 0;
+    return resize_base64(r, hr_json_get(&r->doc, source, "data"),
+                         hr_json_get(&r->doc, source, "media_type"), r->c->max_side,
+                         hr_image_tokens_anthropic);
+}
+
+/* Gemini inlineData / inline_data (the row's image_part): fit to 768 px, Gemini's tile
+ * size, so the image costs at most one tile. */
+#define GEMINI_MAX_SIDE 768
+
+/* in: the inlineData object; mime: its image MIME type node (the row checked it). */
+static int gemini_resize(image_run *r, uint32_t in, uint32_t mime)
+{
+    return resize_base64(r, hr_json_get(&r->doc, in, "data"), mime, GEMINI_MAX_SIDE, tokens_gemini);
 }
 
 static int walk_parts(image_run *r, uint32_t content, int depth);
@@ -368,6 +399,10 @@ static int visit_part(image_run *r, uint32_t part, int depth)
         r->out->images++;
         return r->counting ? 0 : anthropic_resize(r, im.holder);
     }
+    if (im.kind == HR_API_IMAGE_INLINE) {
+        r->out->images++;
+        return r->counting ? 0 : gemini_resize(r, im.holder, im.url);
+    }
     /* tool results (Anthropic) and nested content carry images too */
     return depth < 2 ? walk_parts(r, hr_json_get(&r->doc, part, "content"), depth + 1) : 0;
 }
@@ -388,6 +423,32 @@ static uint32_t message_list(const image_run *r)
 {
     return hr_json_get(&r->doc, 0, r->api->conversation_key);
 }
+
+/* A message's parts: "content", or the row's parts_key (Gemini's "parts"). */
+static uint32_t message_parts(const image_run *r, uint32_t msg)
+{
+    return hr_json_get(&r->doc, msg, r->api->parts_key ? r->api->parts_key : "content");
+}
+
+/* The user's words in a message: Gemini's text parts carry no "type". */
+static int user_text(const image_run *r, uint32_t parts, hr_buf *q)
+{
+    if (!r->api->parts_key)
+        return hr_policy_user_text(&r->doc, parts, q);
+    const hr_json_node *a = hr_json_at(&r->doc, parts);
+    if (!a || a->type != HR_JSON_ARRAY)
+        return 0;
+    for (uint32_t p = a->first_child; p != HR_JSON_NONE; p = r->doc.nodes[p].next) {
+        uint32_t t = hr_json_get(&r->doc, p, "text");
+        const hr_json_node *tn = hr_json_at(&r->doc, t);
+        if (!tn || tn->type != HR_JSON_STRING)
+            continue;
+        if ((q->len && hr_buf_putc(q, '\n') != 0) || hr_json_string(&r->doc, t, q) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 
 /* The technique for question q, asking the router only when q differs from the previous
  * question asked (a conversation's images mostly share one). NULL router result: leave
@@ -420,10 +481,10 @@ static int walk_messages(image_run *r, uint32_t msgs)
     hr_buf q = HR_BUF_INIT;
     int rc = 0;
     for (uint32_t i = m->first_child; rc == 0 && i != HR_JSON_NONE; i = r->doc.nodes[i].next) {
-        uint32_t content = hr_json_get(&r->doc, i, "content");
+        uint32_t content = message_parts(r, i);
         if (!r->counting && str_eq(r, i, "role", "user")) {
             hr_buf_reset(&q);
-            if (hr_policy_user_text(&r->doc, content, &q) != 0)
+            if (user_text(r, content, &q) != 0)
                 rc = -1;
             else if (q.len || !r->technique)
                 set_question(r, &q);

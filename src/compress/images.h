@@ -7,7 +7,9 @@
  *   Anthropic     {"type":"image","source":{"type":"base64","media_type":..,"data":..}},
  *                 also inside tool_result content -> resized to <= max_side (512) on the
  *                 long side, re-encoded as JPEG quality 85; URL sources are left (never
- *                 fetched), as are images that already fit.
+ *                 fetched), as are images that already fit;
+ *   Gemini        part {"inlineData":{"mimeType":"image/..","data":..}} (or inline_data /
+ *                 mime_type) -> resized to <= 768 px (one Gemini tile), JPEG the same way.
  * The technique comes from the router model when one is configured (the question = the
  * text of the latest user message at or before the image, so an image's bytes depend only
  * on the conversation up to it): full_low applies the edit; preserve, crop and transcode leave

@@ -371,6 +371,10 @@ hr_upstream *hr_upstream_start(const hr_upstream_request *req)
     curl_easy_setopt(e, CURLOPT_SHARE, g_share);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+    /* Only http(s), and a redirect is the client's to see, never followed here: a base URL
+     * a request named (x-headroom-base-url, http/base_url.h) must not lead elsewhere. */
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     if (g_ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, g_ca_file);

@@ -3,6 +3,8 @@
  * and the docs table stay in step. */
 #include "proxy/config.h"
 
+#include "http/base_url.h"
+
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,16 @@ static int parse_log_level(const char *v, void *field, size_t size, char *err, s
 {
     (void)size, (void)err, (void)errlen;
     return hr_log_level_parse(v, field);
+}
+
+/* The origins x-headroom-base-url may name (http/base_url.h): every entry must parse; the
+ * check's own error names the bad entry. */
+static int parse_origins(const char *v, void *field, size_t size, char *err, size_t errlen)
+{
+    if (strlen(v) >= size || hr_base_url_allowlist_check(v, err, errlen) != 0)
+        return -1; /* too long: the generic message */
+    memcpy(field, v, strlen(v) + 1);
+    return 0;
 }
 
 /* name, flag, variable, type, field, bounds, default, help */
@@ -60,6 +72,19 @@ static const hr_setting_row ROWS[] = {
         bedrock_profile, 1, 0, NULL,
         "AWS profile to sign Bedrock requests with (the environment's AWS_ACCESS_KEY_ID..., "
         "else AWS_PROFILE or default; none: Bedrock passes through)"),
+    CUSTOM("gemini_url", "--gemini-api-url", "GEMINI_TARGET_API_URL", parse_url, gemini_url,
+           "https://generativelanguage.googleapis.com",
+           "Gemini API upstream (https://generativelanguage.googleapis.com)"),
+    CUSTOM("vertex_url", "--vertex-api-url", "VERTEX_TARGET_API_URL", parse_url, vertex_url, NULL,
+           "Vertex AI upstream (unset: https://{location}-aiplatform.googleapis.com from the "
+           "request path's locations/{location})"),
+    CUSTOM("azure_url", "--azure-api-url", "AZURE_TARGET_API_URL", parse_url, azure_url, NULL,
+           "Azure OpenAI resource, e.g. https://NAME.openai.azure.com (unset: /openai/... "
+           "requests get 502)"),
+    CUSTOM("allow_base_urls", "--allow-base-url", "HEADROOM_ALLOW_BASE_URLS", parse_origins,
+           allow_base_urls, NULL,
+           "comma-separated origins (https://host[:port]) a request may name in "
+           "x-headroom-base-url as its upstream (none)"),
     ROW("max_body_bytes", "--max-body-bytes", "HEADROOM_MAX_BODY_BYTES", HR_SETTING_INT,
         max_body_bytes, 1, LLONG_MAX, "104857600",
         "largest request body, after decoding (104857600)"),

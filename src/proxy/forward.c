@@ -15,6 +15,9 @@
  */
 #include "proxy/proxy_internal.h"
 
+#include "http/base_url.h"
+#include "proxy/upstream_base.h"
+
 #include "compress/pipeline.h"
 #include "proxy/backpressure.h"
 #include "proxy/bedrock.h"
@@ -332,26 +335,44 @@ typedef struct outgoing {
     hr_buf url;
 } outgoing;
 
-/* The upstream URL is the configured base (scheme, authority, no query) followed by the
- * request target, which the server admitted only in origin-form ('/' path, RFC 3986 bytes,
- * no dot-segments; http/reqcheck.h): so the client can never change the scheme, host, port
- * or user of the upstream. The check is repeated here because a wrong URL would be silent. */
-/* Each provider's configured upstream base URL (hr_api.provider names the provider). */
-static const char *upstream_base(const hr_proxy_config *cfg, const hr_api *api)
+/* The upstream base: the one named by x-headroom-base-url when its origin is on the
+ * operator's allowlist (http/base_url.h), else the API's provider's configured upstream
+ * (upstream_base.h). -1 with *status and *reason when there is none to use: a refused
+ * per-request base is an error, never a quiet fall-back to the default upstream (the
+ * client's credentials were meant for the host it named). */
+static int pick_base(const hr_request *req, char *out, size_t outlen, int *status,
+                     const char **reason)
 {
-    if (hr_bedrock_is_api(api)) /* the configured URL, else the region's endpoint */
-        return hr_bedrock_url();
-    static const struct {
-        const char *provider;
-        size_t offset; /* of the char[] setting in hr_proxy_config */
-    } BASES[] = {
-        {"openai", offsetof(hr_proxy_config, openai_url)},
-        {"anthropic", offsetof(hr_proxy_config, anthropic_url)},
-    };
-    for (size_t i = 0; i < sizeof BASES / sizeof BASES[0]; i++)
-        if (!strcmp(BASES[i].provider, api->provider))
-            return (const char *)cfg + BASES[i].offset;
-    return NULL;
+    const char *named = hr_request_header(req, "x-headroom-base-url");
+    if (named) {
+        *status = 403;
+        if (hr_base_url_allowed(hr_proxy_config_current()->allow_base_urls, named, reason) != 0)
+            return -1;
+        if (hr_normalize_upstream_url(named, out, outlen) != 0) {
+            *reason = "x-headroom-base-url is not a usable base URL";
+            return -1;
+        }
+        return 0;
+    }
+    *status = 502;
+    if (hr_bedrock_is_api(req->api)) { /* the configured URL, else the region's endpoint */
+        int n = snprintf(out, outlen, "%s", hr_bedrock_url());
+        if (n > 0 && (size_t)n < outlen)
+            return 0;
+        *reason = "the Bedrock upstream URL is too long";
+        return -1;
+    }
+    return hr_upstream_base_url(req->api->provider, req->path, out, outlen, reason);
+}
+
+/* Google's paths name the model (".../models/{m}:method"), their bodies do not: the log
+ * line's model comes from the path then (a body "model" still wins). */
+static void model_from_path(const char *path, hr_req_ctx *ctx)
+{
+    const char *m = strstr(path, "/models/");
+    const char *colon = m ? strchr(m + 8, ':') : NULL;
+    if (colon && colon > m + 8)
+        snprintf(ctx->model, sizeof ctx->model, "%.*s", (int)(colon - m - 8), m + 8);
 }
 
 static const char *request_header(void *req, const char *name)
@@ -359,24 +380,35 @@ static const char *request_header(void *req, const char *name)
     return hr_request_header(req, name);
 }
 
-int hr_upstream_url_for(const hr_request *req, const char *target, hr_buf *url)
+/* The upstream URL is the base (scheme, authority, no query; pick_base) followed by the
+ * request target, which the server admitted only in origin-form ('/' path, RFC 3986 bytes,
+ * no dot-segments; http/reqcheck.h): so the client can never change the scheme, host, port
+ * or user of the upstream. Codex requests signed in with ChatGPT go to its backend. */
+static int url_on_base(const hr_request *req, const char *target, const char *base, hr_buf *url)
 {
     int codex = hr_codex_upstream_url(target, hr_request_header(req, "chatgpt-account-id"), url);
     if (codex != 0)
         return codex < 0 ? -1 : 0;
-    const char *base = upstream_base(hr_proxy_config_current(), req->api);
-    if (!base) {
-        hr_log_fields(HR_LOG_ERROR, "no upstream for provider", "provider", req->api->provider,
-                      NULL);
-        return -1;
-    }
     if (req->api->upstream_url)
         return req->api->upstream_url(base, target, request_header, (void *)req, url) != 0 ? -1 : 0;
     return hr_buf_puts(url, base) != 0 || hr_buf_puts(url, target) != 0 ? -1 : 0;
 }
 
+int hr_upstream_url_for(const hr_request *req, const char *target, hr_buf *url)
+{
+    char base[1024];
+    int status;
+    const char *reason = NULL;
+    if (pick_base(req, base, sizeof base, &status, &reason) != 0) {
+        hr_log_fields(HR_LOG_ERROR, "no upstream for this request", "provider",
+                      req->api->provider, "reason", reason, NULL);
+        return -1;
+    }
+    return url_on_base(req, target, base, url);
+}
+
 static int build_outgoing(const hr_request *req, hr_http_exchange *ex, int body_decoded,
-                          outgoing *o)
+                          const char *base, outgoing *o)
 {
     const char *target = hr_http_target(ex);
     hr_reqcheck_result check;
@@ -385,7 +417,7 @@ static int build_outgoing(const hr_request *req, hr_http_exchange *ex, int body_
                       check.reason, NULL);
         return -1;
     }
-    if (hr_upstream_url_for(req, target, &o->url) != 0)
+    if (url_on_base(req, target, base, &o->url) != 0)
         return -1;
     /* + 1: the client's Host, which a Bedrock passthrough keeps (bedrock_outgoing) */
     o->headers = malloc((req->n_headers + 1) * 2 * sizeof *o->headers);
@@ -843,6 +875,18 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
     ctx->rec.route = ri.label;
     ctx->rec.provider = req->api->provider;
     ctx->rec.bypass = bypass;
+    if (!strcmp(req->api->provider, "gemini") || !strcmp(req->api->provider, "vertex"))
+        model_from_path(req->path, ctx);
+    char base[1024];
+    int base_status;
+    const char *base_reason = NULL;
+    if (pick_base(req, base, sizeof base, &base_status, &base_reason) != 0) {
+        hr_send_error(ex, ctx, req->api, base_status,
+                      base_status == 403 ? "permission_error" : "api_error",
+                      base_status == 403 ? "base_url_not_allowed" : "no_upstream", "%s",
+                      base_reason);
+        return;
+    }
     prepared p = {0};
     if (prepare_body(ex, ctx, req, ri, bypass, &p) != 0) {
         prepared_free(&p);
@@ -852,7 +896,7 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
     log_message_body(ctx, &p);
     outgoing o = {0};
     hr_bedrock_signed sig = {0};
-    if (build_outgoing(req, ex, p.decoded, &o) != 0 ||
+    if (build_outgoing(req, ex, p.decoded, base, &o) != 0 ||
         (bedrock && bedrock_outgoing(req, ex, !bypass, &p, &o, &sig) != 0)) {
         hr_bedrock_signed_free(&sig);
         outgoing_free(&o);

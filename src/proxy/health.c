@@ -90,6 +90,8 @@ static int append_memory_health(hr_buf *b, const hr_proxy_config *c)
 /* An upstream URL as any client may see it: credentials in it masked. */
 static int put_kv_url(hr_buf *b, const char *key, const char *url, int comma)
 {
+    if (!*url) /* not configured */
+        return put_kv_string(b, key, "", comma);
     hr_buf shown = HR_BUF_INIT;
     int rc = hr_log_redact(url, &shown);
     rc |= put_kv_string(b, key, rc == 0 && shown.data ? shown.data : "[redacted]", comma);
@@ -108,6 +110,9 @@ int hr_route_health(const hr_request *req, hr_response *res)
                            HEADROOM_VERSION, hr_metrics_uptime_s(), hr_proxy_in_flight());
     rc |= put_kv_url(&b, "openai", c->openai_url, 0);
     rc |= put_kv_url(&b, "anthropic", c->anthropic_url, 1);
+    rc |= put_kv_url(&b, "gemini", c->gemini_url, 1);
+    rc |= put_kv_url(&b, "vertex", c->vertex_url, 1);  /* "": from the request's region */
+    rc |= put_kv_url(&b, "azure", c->azure_url, 1);    /* "": none */
     rc |= put_kv_url(&b, "bedrock", hr_bedrock_url(), 1);
     /* whether Bedrock is signed or passed through, never where the keys came from */
     rc |= hr_buf_printf(&b, "},\"bedrock\":{\"mode\":\"%s\"",

@@ -262,6 +262,10 @@ static void on_request(hr_http_exchange *ex, void *user)
     const char *cred = hr_http_header(ex, "x-api-key");
     if (!cred)
         cred = hr_http_header(ex, "authorization");
+    if (!cred) /* Gemini API keys, then Azure's */
+        cred = hr_http_header(ex, "x-goog-api-key");
+    if (!cred)
+        cred = hr_http_header(ex, "api-key");
     hr_tenant_for_header(cred, ctx->tenant);
     size_t n_pairs;
     const char *const *headers = hr_http_headers(ex, &n_pairs);

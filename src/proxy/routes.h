@@ -48,8 +48,9 @@ typedef struct hr_request {
     int client_is_loopback;  /* 1 for 127.0.0.0/8, ::1, ::ffff:127.x */
     const char *request_id;  /* "hr-" + 16 hex; also sent as x-headroom-request-id */
     const char *tenant;      /* 16 hex of SHA-256("headroom-tenant:" + credential), where the
-                                credential is x-api-key or Authorization ("anonymous" when
-                                neither); never the credential itself */
+                                credential is x-api-key, Authorization, x-goog-api-key or
+                                api-key, the first present ("anonymous" when none); never
+                                the credential itself */
     const hr_api *api;       /* the API row owning the path, else the one the auth headers
                                 name (hr_api_for_path, hr_api_from_headers); never NULL:
                                 selects the error shape and the upstream */

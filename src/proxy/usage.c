@@ -61,6 +61,33 @@ static int read_usage_object(const hr_json_doc *d, uint32_t usage, hr_usage *u)
     return found;
 }
 
+/* Gemini's usageMetadata: promptTokenCount includes cachedContentTokenCount (billed at the
+ * cache rate, so kept apart as for OpenAI); thoughts are billed as output. */
+static int read_usage_metadata(const hr_json_doc *d, uint32_t meta, hr_usage *u)
+{
+    const hr_json_node *n = hr_json_at(d, meta);
+    if (!n || n->type != HR_JSON_OBJECT)
+        return 0;
+    int found = 0;
+    long long prompt = int_member(d, meta, "promptTokenCount");
+    long long cached = int_member(d, meta, "cachedContentTokenCount");
+    if (prompt >= 0) {
+        if (cached >= 0 && cached <= prompt) {
+            prompt -= cached;
+            u->cache_read_tokens = cached;
+        }
+        u->input_tokens = prompt;
+        found = 1;
+    }
+    long long out = int_member(d, meta, "candidatesTokenCount");
+    long long thoughts = int_member(d, meta, "thoughtsTokenCount");
+    if (out >= 0 || thoughts >= 0) {
+        u->output_tokens = (out > 0 ? out : 0) + (thoughts > 0 ? thoughts : 0);
+        found = 1;
+    }
+    return found;
+}
+
 int hr_usage_from_json(const char *json, size_t len, hr_usage *u)
 {
     if (!memmem(json, len, "usage", 5))
@@ -74,6 +101,7 @@ int hr_usage_from_json(const char *json, size_t len, hr_usage *u)
     const hr_json_node *root = hr_json_at(&d, 0);
     if (root && root->type == HR_JSON_OBJECT) {
         found |= read_usage_object(&d, hr_json_get(&d, 0, "usage"), u);
+        found |= read_usage_metadata(&d, hr_json_get(&d, 0, "usageMetadata"), u);
         const char *wrappers[] = {"message", "response"};
         for (int i = 0; i < 2; i++) {
             uint32_t w = hr_json_get(&d, 0, wrappers[i]);

@@ -8,6 +8,9 @@
  *                       non-streaming root usage.
  *   Bedrock Converse:   {"usage":{"inputTokens","outputTokens","cacheReadInputTokens",
  *                       "cacheWriteInputTokens"}} (converse-stream's metadata event too)
+ *   Gemini:             {"usageMetadata":{"promptTokenCount","candidatesTokenCount",
+ *                       "cachedContentTokenCount","thoughtsTokenCount"}} (every stream
+ *                       chunk: the last one holds the totals)
  * Prompt-cache tokens are kept apart from input, so each can be priced at its own rate:
  *   input_tokens          tokens billed at the full input price (Anthropic "input_tokens";
  *                         OpenAI prompt_tokens minus prompt_tokens_details.cached_tokens)

@@ -6,6 +6,8 @@
 //     512 and the orientation applied (checked with ImageMagick's identify); small,
 //     truncated and over-cap images and URL sources pass byte for byte; nothing else in the
 //     body changes; the same request twice gives the same bytes.
+//   - Gemini (@google/genai): inlineData images larger than 768 px come out as JPEG with the
+//     long side 768; small, truncated, non-image and fileData parts pass byte for byte.
 //   - OpenAI chat and Responses: image parts get "detail":"low" (data: and http URLs; URLs
 //     are never fetched); the token headers show the saving.
 //   - The router: with HEADROOM_IMAGE_ROUTER_MODEL the proxy edits exactly when
@@ -229,4 +231,41 @@ test('router decides: edits exactly when the question is labelled full_low; defa
       anthropicImage('terminal.png'), { type: 'text', text: 'hi' }] }] });
     assert.equal(JSON.parse(up.requests[0].body).messages[0].content[0].source.data, img['terminal.png']);
   });
+});
+
+test('gemini SDK: inlineData images resized to 768 px JPEG (one Gemini tile), the rest byte-identical', async () => {
+  const { GoogleGenAI } = await import('@google/genai');
+  const proxy = await startProxy({ args: ['--gemini-api-url', up.url], env: { HEADROOM_COMPRESSION_DEADLINE_MS: '60000' } });
+  try {
+    up.reset();
+    const path_ = '/v1beta/models/gemini-2.0-flash:generateContent';
+    const reply = { candidates: [{ content: { role: 'model', parts: [{ text: 'ok' }] }, finishReason: 'STOP' }], usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 1, totalTokenCount: 10 } };
+    for (let i = 0; i < 2; i++) up.script(path_, { json: reply });
+    const files = ['terminal.png', 'text.webp', 'rotated.jpg', 'small.png', 'truncated.jpg'];
+    const params = {
+      model: 'gemini-2.0-flash',
+      contents: [{ role: 'user', parts: [...files.map((f) => ({ inlineData: { mimeType: mediaType[f.split('.')[1]], data: img[f] } })),
+        { inlineData: { mimeType: 'application/pdf', data: img['terminal.png'] } },
+        { fileData: { mimeType: 'image/png', fileUri: 'gs://bucket/cat.png' } },
+        { text: 'What is in these pictures?' }] }],
+    };
+    const mk = (headers) => new GoogleGenAI({ apiKey: 'k', httpOptions: { baseUrl: proxy.url, headers } });
+    await mk({ 'x-headroom-bypass': 'true' }).models.generateContent(params);
+    await mk({}).models.generateContent(params);
+    const sent = JSON.parse(up.requests[0].body);
+    const got = JSON.parse(up.requests[1].body);
+    const want = { 'terminal.png': [768, 432], 'text.webp': [768, 384], 'rotated.jpg': [512, 768] };
+    const parts = got.contents[0].parts;
+    files.forEach((f, i) => {
+      if (want[f]) {
+        assert.equal(parts[i].inlineData.mimeType, 'image/jpeg', f);
+        const id = identify(Buffer.from(parts[i].inlineData.data, 'base64'));
+        assert.deepEqual([id.format, id.w, id.h, id.quality], ['JPEG', ...want[f], 85], f);
+        parts[i].inlineData = sent.contents[0].parts[i].inlineData = 'X';
+      }
+    });
+    assert.deepEqual(got, sent, 'small, truncated, non-image and fileData parts and everything else unchanged');
+  } finally {
+    assert.equal(await proxy.stop(), 0);
+  }
 });

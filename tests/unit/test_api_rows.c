@@ -71,7 +71,8 @@ static void names_unique_and_routes_find_their_row(void **state)
 }
 
 /* Each error body is JSON carrying the message, in the row's shape: OpenAI rows
- * error.message/error.type/error.code, Anthropic type "error" with error.type/message. */
+ * error.message/error.type/error.code, Anthropic type "error" with error.type/message,
+ * Google error.code/message/status. */
 static void error_bodies_and_events_are_json(void **state)
 {
     (void)state;
@@ -97,7 +98,11 @@ static void error_bodies_and_events_are_json(void **state)
         const char *path[] = {"error", "message", NULL};
         assert_string_equal(string_at(&d, path, &v), msg);
         const char *type[] = {"error", "type", NULL};
-        assert_string_equal(string_at(&d, type, &v), "invalid_request_error");
+        const char *status[] = {"error", "status", NULL};
+        if (all[i]->error_json == hr_api_gemini.error_json) /* Google: the canonical status */
+            assert_string_equal(string_at(&d, status, &v), "INVALID_ARGUMENT");
+        else
+            assert_string_equal(string_at(&d, type, &v), "invalid_request_error");
         hr_json_doc_free(&d);
         /* the stream's error event: one SSE event whose data line is JSON with the message */
         assert_int_equal(all[i]->error_event(&ev, msg), 0);
@@ -293,6 +298,10 @@ static void walks_find_tool_outputs(void **state)
          "\"assistant\",\"content\":[{\"toolUse\":{\"toolUseId\":\"u1\",\"name\":\"grep\","
          "\"input\":{}}}]},{\"role\":\"user\",\"content\":[{\"toolResult\":{\"toolUseId\":"
          "\"u1\",\"content\":[{\"text\":\"out\"},{\"json\":{\"n\":1}}]}}]}]}"},
+        {&hr_api_gemini, /* the call is known by its name */
+         "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"find it\"}]},{\"role\":\"model\","
+         "\"parts\":[{\"functionCall\":{\"name\":\"grep\",\"args\":{}}}]},{\"role\":\"user\","
+         "\"parts\":[{\"functionResponse\":{\"name\":\"grep\",\"response\":{\"output\":\"out\"}}}]}]}"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         hr_json_doc d;

@@ -1,7 +1,7 @@
 /* Streaming resolution (tool_stream.c): a turn that ends in headroom_retrieve is held back,
  * answered from the store, continued with the follow-up request, and the client receives
  * one coherent message (one message_start, one message_stop, contiguous block indices,
- * summed usage, no headroom_retrieve), for Anthropic, OpenAI chat and Responses streams.
+ * summed usage, no headroom_retrieve), for Anthropic, OpenAI chat, Responses and Gemini streams.
  * A turn that also calls another tool, or outgrows the cap, is refused without the tool
  * ever reaching the client; a malformed call is answered with an error result.
  *
@@ -286,6 +286,55 @@ static void responses_stream_continues_the_first_response(void **state)
 
 /* A headroom_retrieve call whose streamed input is not JSON: answered with an error
  * result to the model (the turn replayed with input {}), the conversation goes on. */
+/* Gemini alt=sse: the chunk holding the headroom_retrieve functionCall is held back, the
+ * follow-up replays the model's parts as they streamed, and the continuation's cumulative
+ * usageMetadata gets the first round added. */
+static void gemini_stream_resolves_with_summed_usage(void **state)
+{
+    (void)state;
+    hr_ccr_store *store = memory_store();
+    char hash[HR_CONTENT_HASH_HEX + 1], buf[512];
+    const char *original = "line 1 ok\nline 2 disk full\n";
+    hr_content_hash(original, strlen(original), hash);
+    assert_int_equal(hr_ccr_put(store, "abc123", hash, original, strlen(original), 0), 0);
+    const char *request = "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"why?\"}]}]}";
+    hr_ccr_stream *s = hr_ccr_stream_new(&hr_api_gemini, request, strlen(request));
+    hr_buf client = HR_BUF_INIT, followup = HR_BUF_INIT;
+    feed(s, NULL, "{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"Checking. \"}]}}],"
+                  "\"usageMetadata\":{\"promptTokenCount\":100,\"totalTokenCount\":100}}", &client);
+    snprintf(buf, sizeof buf, "{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"functionCall\":"
+             "{\"name\":\"headroom_retrieve\",\"args\":{\"hash\":\"%s\"}}}]},\"finishReason\":\"STOP\"}],"
+             "\"usageMetadata\":{\"promptTokenCount\":100,\"candidatesTokenCount\":8,\"totalTokenCount\":108}}", hash);
+    feed(s, NULL, buf, &client);
+    assert_non_null(strstr(client.data, "Checking. "));
+    assert_null(strstr(client.data, "headroom_retrieve"));
+    assert_int_equal(hr_ccr_stream_end(s, store, "abc123", &followup, &client), 1);
+    hr_json_doc d;
+    hr_json_error err;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    assert_int_equal(hr_json_parse(&d, followup.data, followup.len, &lim, &err), 0);
+    uint32_t contents = hr_json_get(&d, 0, "contents");
+    assert_int_equal(d.nodes[contents].count, 3);
+    uint32_t model_parts = hr_json_get(&d, hr_json_index(&d, contents, 1), "parts");
+    assert_int_equal(d.nodes[model_parts].count, 2); /* the text and the call, as streamed */
+    uint32_t fr = hr_json_get(&d, hr_json_index(&d, hr_json_get(&d, hr_json_index(&d, contents, 2), "parts"), 0),
+                              "functionResponse");
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, hr_json_get(&d, fr, "response"), "output"), original));
+    hr_json_doc_free(&d);
+    feed(s, NULL, "{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"Disk full.\"}]},"
+                  "\"finishReason\":\"STOP\"}],\"usageMetadata\":{\"promptTokenCount\":150,\"candidatesTokenCount\":3,"
+                  "\"totalTokenCount\":153}}", &client);
+    assert_int_equal(hr_ccr_stream_end(s, store, "abc123", &followup, &client), 0);
+    assert_non_null(strstr(client.data, "Disk full."));
+    assert_non_null(strstr(client.data, "\"usageMetadata\":{\"promptTokenCount\":250,\"candidatesTokenCount\":11,"
+                                        "\"totalTokenCount\":261}"));
+    assert_null(strstr(client.data, "headroom_retrieve"));
+    hr_buf_free(&client);
+    hr_buf_free(&followup);
+    hr_ccr_stream_free(s);
+    hr_ccr_store_close(store);
+}
+
 static void malformed_call_is_answered_with_an_error_result(void **state)
 {
     (void)state;
@@ -462,6 +511,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(ordinary_turn_over_the_cap_passes_untracked),
         cmocka_unit_test(chat_stream_resolves_with_one_id_and_summed_usage),
         cmocka_unit_test(responses_stream_continues_the_first_response),
+        cmocka_unit_test(gemini_stream_resolves_with_summed_usage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -352,6 +352,80 @@ static void followup_in_chat_and_responses_formats(void **state)
     hr_buf_free(&results[0]);
 }
 
+/* Gemini: the tool as one more Tool of functionDeclarations (not when the client declares
+ * it or toolConfig forces a call), calls read from candidates[0].content.parts, the
+ * follow-up appended to contents (model turn as it came + functionResponse), usage in
+ * usageMetadata summed. */
+static void gemini_format(void **state)
+{
+    (void)state;
+    const char *body = "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"functionResponse\":{\"name\":\"f\","
+                       "\"response\":{\"output\":\"" MARK "\"}}}]}],\"tools\":[{\"functionDeclarations\":[{\"name\":\"f\"}]}]}";
+    hr_buf out = HR_BUF_INIT;
+    assert_int_equal(hr_ccr_inject_tool(&hr_api_gemini, body, strlen(body), &out), 1);
+    const char *tail = strstr(body, "]}]}") + 2; /* the tools array's closing bracket */
+    size_t head = (size_t)(tail - body);
+    assert_memory_equal(out.data, body, head); /* every byte before the edit unchanged */
+    assert_memory_equal(out.data + out.len - 2, "]}", 2);
+    hr_json_doc d = parse_ok(out.data, out.len);
+    uint32_t tools = hr_json_get(&d, 0, "tools");
+    assert_int_equal(d.nodes[tools].count, 2);
+    uint32_t decl = hr_json_index(&d, hr_json_get(&d, hr_json_index(&d, tools, 1), "functionDeclarations"), 0);
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, decl, "name"), "headroom_retrieve"));
+    uint32_t params = hr_json_get(&d, decl, "parameters");
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, params, "type"), "OBJECT"));
+    hr_json_doc_free(&d);
+    /* declared by the client already, or a forced call: nothing */
+    hr_buf again = HR_BUF_INIT;
+    assert_int_equal(hr_ccr_inject_tool(&hr_api_gemini, out.data, out.len, &again), 0);
+    const char *forced = "{\"contents\":[{\"parts\":[{\"text\":\"" MARK "\"}]}],\"toolConfig\":"
+                         "{\"functionCallingConfig\":{\"mode\":\"ANY\"}}}";
+    assert_int_equal(hr_ccr_inject_tool(&hr_api_gemini, forced, strlen(forced), &again), 0);
+    hr_buf_free(&again);
+
+    const char *resp = "{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"functionCall\":"
+                       "{\"name\":\"headroom_retrieve\",\"args\":{\"hash\":\"0123456789abcdef01234567\",\"query\":\"disk\"}}}]},"
+                       "\"finishReason\":\"STOP\"}],\"usageMetadata\":{\"promptTokenCount\":100,"
+                       "\"candidatesTokenCount\":5,\"totalTokenCount\":105}}";
+    hr_ccr_calls calls;
+    assert_int_equal(hr_ccr_find_calls(&hr_api_gemini, resp, strlen(resp), &calls), 1);
+    assert_int_equal(calls.n, 1);
+    assert_true(calls.call[0].args_ok);
+    assert_string_equal(calls.call[0].hash, "0123456789abcdef01234567");
+    assert_string_equal(calls.call[0].query, "disk");
+    const char *mixed = "{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{\"name\":\"headroom_retrieve\","
+                        "\"args\":{\"hash\":\"a\"}}},{\"functionCall\":{\"name\":\"other\",\"args\":{}}}]}}]}";
+    hr_ccr_calls c2;
+    assert_int_equal(hr_ccr_find_calls(&hr_api_gemini, mixed, strlen(mixed), &c2), 0);
+
+    hr_buf results[1] = {HR_BUF_INIT};
+    hr_buf_puts(&results[0], "line 2 disk full");
+    hr_buf next = HR_BUF_INIT;
+    assert_int_equal(hr_ccr_build_followup(&hr_api_gemini, out.data, out.len, resp, strlen(resp),
+                                           &calls, results, &next), 0);
+    d = parse_ok(next.data, next.len);
+    uint32_t contents = hr_json_get(&d, 0, "contents");
+    assert_int_equal(d.nodes[contents].count, 3);
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, hr_json_index(&d, contents, 1), "role"), "model"));
+    uint32_t fr = hr_json_get(&d, hr_json_index(&d, hr_json_get(&d, hr_json_index(&d, contents, 2), "parts"), 0),
+                              "functionResponse");
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, fr, "name"), "headroom_retrieve"));
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, hr_json_get(&d, fr, "response"), "output"), "line 2 disk full"));
+    assert_int_equal(hr_json_get(&d, fr, "id"), HR_JSON_NONE); /* the call had none */
+    hr_json_doc_free(&d);
+
+    hr_ccr_usage earlier = {0};
+    assert_int_equal(hr_ccr_read_usage(&hr_api_gemini, resp, strlen(resp), &earlier), 0);
+    hr_buf merged = HR_BUF_INIT;
+    assert_int_equal(hr_ccr_merge_usage(&hr_api_gemini, resp, strlen(resp), &earlier, &merged), 0);
+    assert_non_null(strstr(merged.data, "\"usageMetadata\":{\"promptTokenCount\":200,"
+                                        "\"candidatesTokenCount\":10,\"totalTokenCount\":210}"));
+    hr_buf_free(&merged);
+    hr_buf_free(&next);
+    hr_buf_free(&results[0]);
+    hr_buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +435,7 @@ int main(void)
         cmocka_unit_test(finds_calls_in_each_format),
         cmocka_unit_test(loop_answers_and_sums_usage),
         cmocka_unit_test(followup_in_chat_and_responses_formats),
+        cmocka_unit_test(gemini_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

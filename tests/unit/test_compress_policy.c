@@ -111,6 +111,43 @@ static void anthropic_only_tool_results(void **state)
         hr_buf_free(all[i]);
 }
 
+/* Gemini: only functionResponse parts' text (string members of "response", MCP "content"
+ * text items); model text, functionCall args, systemInstruction and user text stay. */
+static void gemini_function_responses(void **state)
+{
+    (void)state;
+    hr_buf sys = big_text("SYS"), user = big_text("USER"), args = big_text("ARGS"),
+           said = big_text("SAID"), out1 = big_text("OUT1"), out2 = big_text("OUT2"),
+           out3 = big_text("OUT3"), body = HR_BUF_INIT;
+    hr_buf_printf(&body, "{\"systemInstruction\":{\"parts\":[{\"text\":%s}]},"
+                         "\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":%s}]},"
+                         "{\"role\":\"model\",\"parts\":[{\"text\":%s},"
+                         "{\"functionCall\":{\"name\":\"run\",\"args\":{\"cmd\":%s}}}]},",
+                  sys.data, user.data, said.data, args.data);
+    hr_buf_printf(&body, "{\"role\":\"user\",\"parts\":[{\"functionResponse\":{\"name\":\"run\","
+                         "\"response\":{\"output\":%s,\"exit\":0,\"meta\":{\"x\":%s}}}},"
+                         "{\"functionResponse\":{\"name\":\"Read\",\"response\":{\"result\":%s}}},"
+                         "{\"functionResponse\":{\"name\":\"mcp\",\"response\":{\"content\":"
+                         "[{\"type\":\"text\",\"text\":%s}]}}}]}]}",
+                  out1.data, said.data, out2.data, out3.data);
+    parsed p;
+    scan_body(&p, &body, &hr_api_gemini, "Read");
+    assert_int_equal(p.scan.n, 2);
+    assert_true(span_starts(&p, 0, "OUT1"));
+    assert_true(span_starts(&p, 1, "OUT3"));
+    assert_int_equal(p.scan.skipped_excluded, 1); /* Read, by name */
+    assert_int_equal(p.scan.spans[0].message, 2);
+    assert_int_equal(p.scan.n_messages, 3);
+    assert_true(hr_json_at(&p.doc, p.scan.system) != NULL);
+    hr_buf expect = HR_BUF_INIT;
+    hr_buf_append(&expect, user.data + 1, user.len - 2);
+    assert_true(query_is(&p, 0, expect.data));
+    parsed_free(&p);
+    hr_buf *all[] = {&sys, &user, &args, &said, &out1, &out2, &out3, &body, &expect};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        hr_buf_free(all[i]);
+}
+
 static void openai_chat_and_responses(void **state)
 {
     (void)state;
@@ -201,6 +238,7 @@ static void guesses_shapes(void **state)
         {"{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"t\"}]}]}",
          &hr_api_openai_chat},
         {"{\"input\":[]}", &hr_api_openai_responses},
+        {"{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}]}", &hr_api_gemini},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         hr_json_doc d;
@@ -216,6 +254,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(anthropic_only_tool_results),
         cmocka_unit_test(openai_chat_and_responses),
+        cmocka_unit_test(gemini_function_responses),
         cmocka_unit_test(unexpected_structures_yield_nothing),
         cmocka_unit_test(guesses_shapes),
     };

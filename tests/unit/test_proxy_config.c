@@ -341,6 +341,27 @@ static void rows_parse_flags_and_variables(void **state)
     assert_int_equal(hr_proxy_config_from_env(&c, err, sizeof err), -1);
     assert_string_equal(err, "unknown CCR backend 'disk' (sqlite, memory, redis)");
     unsetenv("HEADROOM_CCR_BACKEND");
+
+    /* the provider and embedder rows that came from main: defaults, bounds, own errors */
+    hr_proxy_config_defaults(&c);
+    assert_string_equal(c.gemini_url, "https://generativelanguage.googleapis.com");
+    assert_string_equal(c.vertex_url, "");
+    assert_string_equal(c.allow_base_urls, "");
+    assert_int_equal(c.pipeline.embed_max_items, 32);
+    assert_int_equal(c.pipeline.embed_deadline_ms, 300);
+    char *prov[] = {"proxy", "--azure-api-url", "https://r.openai.azure.com/", "--allow-base-url",
+                    "https://gw.example.com, 10.0.0.1:8080", "--embed-max-items=64", NULL};
+    assert_int_equal(hr_proxy_config_from_args(&c, 6, prov, err, sizeof err), 0);
+    assert_string_equal(c.azure_url, "https://r.openai.azure.com");
+    assert_string_equal(c.allow_base_urls, "https://gw.example.com, 10.0.0.1:8080");
+    assert_int_equal(c.pipeline.embed_max_items, 64);
+    char *origin[] = {"proxy", "--allow-base-url", "https://u@h", NULL};
+    assert_int_equal(hr_proxy_config_from_args(&c, 3, origin, err, sizeof err), -1);
+    assert_non_null(strstr(err, "--allow-base-url: 'https://u@h' is not an origin"));
+    setenv("HEADROOM_EMBED_DEADLINE_MS", "60001", 1);
+    assert_int_equal(hr_proxy_config_from_env(&c, err, sizeof err), -1);
+    assert_string_equal(err, "invalid value '60001' for HEADROOM_EMBED_DEADLINE_MS");
+    unsetenv("HEADROOM_EMBED_DEADLINE_MS");
 }
 
 /* --help prints one entry per row of each table. */

@@ -6,6 +6,9 @@
 #include <cmocka.h>
 
 #include "json/json.h"
+#include "api/api.h"
+#include "proxy/upstream_base.h"
+#include "proxy/config.h"
 #include "proxy/routes.h"
 #include "proxy/usage.h"
 
@@ -174,6 +177,83 @@ static void include_usage_splice(void **state)
     assert_null(hr_api_openai_responses.stream_request);
 }
 
+/* Google's error shape (google.rpc.Status), its code and status paired by HTTP status. */
+static void google_error_shape(void **state)
+{
+    (void)state;
+    hr_response res = HR_RESPONSE_INIT;
+    assert_int_equal(hr_response_error(&res, &hr_api_gemini, 404, "not_found_error", "x",
+                                       "no model %s", "m"), 0);
+    assert_int_equal(res.status, 404);
+    assert_string_equal(res.body.data,
+                        "{\"error\":{\"code\":404,\"message\":\"no model m\",\"status\":\"NOT_FOUND\"}}");
+    hr_response_free(&res);
+    hr_buf b = HR_BUF_INIT;
+    assert_int_equal(hr_api_gemini.error_json(&b, 400, "invalid_request_error", NULL, "bad"), 0);
+    assert_string_equal(b.data, "{\"error\":{\"code\":400,\"message\":\"bad\",\"status\":\"INVALID_ARGUMENT\"}}");
+    hr_buf_free(&b);
+    hr_usage u = HR_USAGE_INIT; /* Gemini usage: cached prompt tokens apart, thoughts as output */
+    const char *g = "{\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":100,\"cachedContentTokenCount\":60,"
+                    "\"candidatesTokenCount\":7,\"thoughtsTokenCount\":3,\"totalTokenCount\":110}}";
+    assert_int_equal(hr_usage_from_json(g, strlen(g), &u), 1);
+    assert_int_equal(u.input_tokens, 40);
+    assert_int_equal(u.cache_read_tokens, 60);
+    assert_int_equal(u.output_tokens, 10);
+}
+
+/* Which row a path belongs to; Vertex's endpoint from the path's location. */
+static void api_paths(void **state)
+{
+    (void)state;
+    const hr_api *a = hr_api_for_route("POST", "/v1beta/models/gemini-2.0-flash:generateContent");
+    assert_ptr_equal(a, &hr_api_gemini);
+    assert_ptr_equal(hr_api_for_route("POST", "/v1beta/models/g:streamGenerateContent"), &hr_api_gemini);
+    assert_null(hr_api_for_route("GET", "/v1beta/models/gemini-2.0-flash:generateContent"));
+    assert_null(hr_api_for_route("POST", "/v1beta/models/g:countTokens"));
+    assert_ptr_equal(hr_api_for_path("/v1beta/models/g:countTokens"), &hr_api_gemini);
+    assert_null(hr_api_for_route("POST", "/v1/models/ft:gpt-4o:org:x")); /* OpenAI's */
+    assert_ptr_equal(hr_api_for_route("POST", "/v1/projects/p/locations/us-east5/publishers/anthropic/"
+                                              "models/claude:streamRawPredict"), &hr_api_vertex_anthropic);
+    assert_ptr_equal(hr_api_for_route("POST", "/v1beta1/projects/p/locations/global/publishers/google/"
+                                              "models/g:generateContent"), &hr_api_vertex_gemini);
+    assert_ptr_equal(hr_api_for_path("/v1/projects/p/locations/l/operations/x"), &hr_api_vertex_gemini);
+    assert_ptr_equal(hr_api_for_route("POST", "/openai/deployments/d1/chat/completions"), &hr_api_azure_chat);
+    assert_ptr_equal(hr_api_for_route("POST", "/openai/v1/responses"), &hr_api_azure_responses);
+    assert_null(hr_api_for_route("POST", "/openai/deployments//chat/completions"));
+    assert_ptr_equal(hr_api_for_path("/openai/deployments//chat/completions"), &hr_api_azure_chat);
+    assert_ptr_equal(hr_api_for_route("POST", "/v1/chat/completions"), &hr_api_openai_chat);
+
+    hr_proxy_config c;
+    hr_proxy_config_defaults(&c);
+    hr_proxy_config_set_current(&c);
+    char url[256];
+    const char *why = NULL;
+    assert_int_equal(hr_upstream_base_url("vertex", "/v1/projects/p/locations/us-east5/x", url, sizeof url, &why), 0);
+    assert_string_equal(url, "https://us-east5-aiplatform.googleapis.com");
+    assert_int_equal(hr_upstream_base_url("vertex", "/v1/projects/p/locations/global/x", url, sizeof url, &why), 0);
+    assert_string_equal(url, "https://aiplatform.googleapis.com");
+    assert_int_equal(hr_upstream_base_url("vertex", "/v1/projects/p/locations/eu/x", url, sizeof url, &why), 0);
+    assert_string_equal(url, "https://aiplatform.eu.rep.googleapis.com");
+    /* a location that is not a region name never becomes part of a host */
+    const char *bad[] = {"/v1/projects/p/locations/evil.com%2f/x", "/v1/projects/p/locations/a.b/x",
+                         "/v1/projects/p/locations/A/x", "/v1/projects/p/locations//x", "/v1/projects/p/x",
+                         "/v1/projects/p/locations/x@y/x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        why = NULL;
+        if (hr_upstream_base_url("vertex", bad[i], url, sizeof url, &why) == 0)
+            fail_msg("derived %s from %s", url, bad[i]);
+        assert_non_null(why);
+    }
+    assert_int_equal(hr_upstream_base_url("azure", "/openai/v1/responses", url, sizeof url, &why), -1);
+    assert_non_null(strstr(why, "--azure-api-url"));
+    assert_int_equal(hr_upstream_base_url("gemini", "/v1beta/x", url, sizeof url, &why), 0);
+    assert_string_equal(url, "https://generativelanguage.googleapis.com");
+    strcpy(c.vertex_url, "https://proxy.example");
+    hr_proxy_config_set_current(&c);
+    assert_int_equal(hr_upstream_base_url("vertex", "/v1/projects/p/locations/us-east5/x", url, sizeof url, &why), 0);
+    assert_string_equal(url, "https://proxy.example");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +263,8 @@ int main(void)
         cmocka_unit_test(response_headers_are_bounded),
         cmocka_unit_test(usage_from_each_shape),
         cmocka_unit_test(include_usage_splice),
+        cmocka_unit_test(google_error_shape),
+        cmocka_unit_test(api_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

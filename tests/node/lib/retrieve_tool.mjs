@@ -4,8 +4,9 @@
 // the upstream body with this removed, so the check stays byte-strict everywhere else.
 import assert from 'node:assert/strict';
 
-// Most specific first: the Anthropic form also occurs inside the chat form.
+// Most specific first: the Anthropic form also occurs inside the chat and Gemini forms.
 const STARTS = [
+  '{"functionDeclarations":[{"name":"headroom_retrieve"', // Gemini
   '{"type":"function","function":{"name":"headroom_retrieve"', // OpenAI chat
   '{"type":"function","name":"headroom_retrieve"',         // Responses
   '{"name":"headroom_retrieve"',                           // Anthropic
