@@ -8,9 +8,9 @@
 #include "sys/clock.h"
 #include "sys/hash.h"
 #include "sys/log.h"
-#include "sys/parse.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +28,8 @@ struct hr_ccr_store {
 
 void hr_ccr_config_default(hr_ccr_config *c)
 {
-    memset(c, 0, sizeof *c);
-    c->backend = HR_CCR_BACKEND_SQLITE;
-    c->ttl_seconds = HR_CCR_DEFAULT_TTL;
-    c->max_bytes = 0; /* per-backend default, resolved at open */
+    hr_settings_init(&hr_ccr_settings, c, sizeof *c); /* max_bytes 0: the backend's own
+                                                           default, resolved at open */
     c->max_entries = 65536;
     c->redis_timeout_ms = 250;
 }
@@ -58,86 +56,49 @@ const char *hr_ccr_backend_name(hr_ccr_backend b)
     }
 }
 
-static int set_option(hr_ccr_config *c, const char *name, const char *val, char *err,
-                      size_t errlen)
+/* ---- settings: one row each (sys/settings.h) ------------------------------------------- */
+
+static int parse_backend(const char *v, void *field, size_t size, char *err, size_t errlen)
 {
-    uint64_t v;
-    if (!strcmp(name, "ccr-backend")) {
-        if (hr_ccr_backend_parse(val, &c->backend) == 0)
-            return 0;
-        snprintf(err, errlen, "unknown CCR backend '%s' (sqlite, memory, redis)", val);
-        return -1;
-    }
-    if (!strcmp(name, "ccr-ttl")) {
-        if (hr_parse_u64(val, 30ULL * 24 * 3600, &v) == 0 && v > 0) {
-            c->ttl_seconds = (unsigned)v;
-            return 0;
-        }
-        snprintf(err, errlen, "bad CCR TTL '%s' (seconds, 1..2592000)", val);
-        return -1;
-    }
-    if (!strcmp(name, "ccr-max-bytes")) {
-        if (hr_parse_u64(val, SIZE_MAX, &v) == 0 && v >= 4096) {
-            c->max_bytes = (size_t)v;
-            return 0;
-        }
-        snprintf(err, errlen, "bad CCR size cap '%s' (bytes, >= 4096)", val);
-        return -1;
-    }
-    if (!strcmp(name, "data-dir")) {
-        c->data_dir = val;
+    (void)size;
+    if (hr_ccr_backend_parse(v, field) == 0)
         return 0;
-    }
-    if (!strcmp(name, "redis-url")) {
-        c->redis_url = val;
-        return 0;
-    }
-    return 1;
+    snprintf(err, errlen, "unknown CCR backend '%s' (sqlite, memory, redis)", v);
+    return -1;
 }
+
+#define ROW(...) HR_SETTING_ROW(hr_ccr_config, __VA_ARGS__, 0)
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* docs/configuration.md ("CCR store") has a line per row; a test checks. */
+static const hr_setting_row ROWS[] = {
+    HR_SETTING_CUSTOM(hr_ccr_config, "ccr_backend", "--ccr-backend", "HEADROOM_CCR_BACKEND",
+                      parse_backend, "sqlite, memory or redis", backend, "sqlite",
+                      "where originals are kept: sqlite | memory | redis (sqlite)", 0),
+    ROW("data_dir", "--data-dir", "HEADROOM_DATA_DIR", HR_SETTING_BORROW, data_dir, 0, 0, NULL,
+        "the data directory ($XDG_DATA_HOME/headroom, else ~/.headroom; also where the token "
+        "counter finds its rank files)"),
+    ROW("ccr_ttl", "--ccr-ttl", "HEADROOM_CCR_TTL", HR_SETTING_INT, ttl_seconds, 1, 30LL * 24 * 3600,
+        STR(HR_CCR_DEFAULT_TTL), "seconds an original is kept (1800)"),
+    ROW("ccr_max_bytes", "--ccr-max-bytes", "HEADROOM_CCR_MAX_BYTES", HR_SETTING_INT, max_bytes,
+        4096, LLONG_MAX, NULL, "size cap of the originals, LRU beyond it (512 MiB sqlite, 64 MiB "
+        "memory)"),
+    ROW("redis_url", "--redis-url", "HEADROOM_REDIS_URL", HR_SETTING_BORROW, redis_url, 0, 0, NULL,
+        "the redis backend's server (redis://127.0.0.1:6379/0)"),
+};
+
+const hr_setting_table hr_ccr_settings = HR_SETTING_TABLE(ROWS);
 
 int hr_ccr_config_from_env(hr_ccr_config *c, char *err, size_t errlen)
 {
-    static const struct { const char *env, *opt; } map[] = {
-        {"HEADROOM_CCR_BACKEND", "ccr-backend"},
-        {"HEADROOM_CCR_TTL", "ccr-ttl"},
-        {"HEADROOM_DATA_DIR", "data-dir"},
-        {"HEADROOM_REDIS_URL", "redis-url"},
-    };
-    for (size_t k = 0; k < sizeof map / sizeof map[0]; k++) {
-        const char *v = getenv(map[k].env);
-        if (v && *v && set_option(c, map[k].opt, v, err, errlen) < 0)
-            return -1;
-    }
-    return 0;
+    return hr_settings_from_env(&hr_ccr_settings, c, err, errlen);
 }
 
 int hr_ccr_config_arg(hr_ccr_config *c, int argc, char **argv, int *i, char *err,
                       size_t errlen)
 {
-    static const char *const names[] = {"ccr-backend", "ccr-ttl", "ccr-max-bytes", "data-dir",
-                                        "redis-url"};
-    const char *a = argv[*i];
-    if (strncmp(a, "--", 2) != 0)
-        return 0;
-    a += 2;
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-        size_t n = strlen(names[k]);
-        if (strncmp(a, names[k], n) != 0 || (a[n] != '\0' && a[n] != '='))
-            continue;
-        const char *val;
-        if (a[n] == '=') {
-            val = a + n + 1;
-        } else {
-            if (*i + 1 >= argc) {
-                snprintf(err, errlen, "--%s needs a value", names[k]);
-                return -1;
-            }
-            val = argv[*i + 1];
-            *i += 1;
-        }
-        return set_option(c, names[k], val, err, errlen) < 0 ? -1 : 1;
-    }
-    return 0;
+    return hr_settings_arg(&hr_ccr_settings, c, argc, argv, i, err, errlen);
 }
 
 hr_ccr_store *hr_ccr_store_open(const hr_ccr_config *c, char *err, size_t errlen)

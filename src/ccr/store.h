@@ -19,6 +19,7 @@
 #define HR_CCR_STORE_H
 
 #include "sys/buf.h"
+#include "sys/settings.h"
 #include "sys/tenant.h"
 
 #include <stddef.h>
@@ -46,8 +47,11 @@ typedef struct hr_ccr_config {
 /* Defaults: sqlite, TTL 1800 s, 512 MiB (sqlite) / 64 MiB and 65536 entries (memory),
  * Redis timeout 250 ms. */
 void hr_ccr_config_default(hr_ccr_config *c);
-/* Applies HEADROOM_CCR_BACKEND, HEADROOM_REDIS_URL, HEADROOM_DATA_DIR, HEADROOM_CCR_TTL.
- * The strings stay owned by the environment. 0 ok, -1 with err filled on a bad value. */
+/* The store's settings, one row each (store.c). */
+extern const hr_setting_table hr_ccr_settings;
+
+/* Applies the rows' variables: HEADROOM_CCR_BACKEND, HEADROOM_DATA_DIR, HEADROOM_CCR_TTL,
+ * HEADROOM_CCR_MAX_BYTES, HEADROOM_REDIS_URL. The strings stay owned by the environment. 0 ok, -1 with err filled on a bad value. */
 int hr_ccr_config_from_env(hr_ccr_config *c, char *err, size_t errlen);
 /* Consumes one command-line option at argv[*i] if it is one of --ccr-backend B,
  * --ccr-ttl SECONDS, --ccr-max-bytes N, --data-dir DIR, --redis-url URL (also --opt=value).

@@ -97,9 +97,7 @@ void *hr_ccr_redis_open(const hr_ccr_config *c, char *err, size_t errlen)
         return NULL;
     }
     const char *url = c->redis_url;
-    if (!url || !*url)
-        url = getenv("HEADROOM_REDIS_URL");
-    if (!url || !*url)
+    if (!url || !*url) /* HEADROOM_REDIS_URL is its setting row's (store.c), read by callers */
         url = REDIS_DEFAULT_URL;
     if (parse_url(r, url, err, errlen) < 0) {
         free(r);

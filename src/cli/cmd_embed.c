@@ -7,14 +7,18 @@
 
 #include "ccr/retrieve.h"
 #include "compress/embed_relevance.h"
+#include "compress/policy.h"
 #include "json/json.h"
 #include "ml/classifier.h"
 #include "image/image.h"
 #include "ml/session.h"
+#include "ml/settings.h"
 #include "ml/vision.h"
 #include "sys/buf.h"
 #include "sys/hybrid.h"
+#include "sys/settings.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,7 +243,7 @@ static int embed_lines(hr_ml_session *s)
 /* --rank QUESTION: stdin is one original as CCR retrieval splits it (JSON items or lines);
  * prints {"alpha":a,"lexical":[...],"hybrid":[...]}: every item's score without and with
  * the embedder installed as the hybrid scorer, exactly as the proxy's rankers see them. */
-static int rank_stdin(const char *model, const char *question, int max_seq)
+static int rank_stdin(const hr_pipeline_config *pc, const char *question, int max_seq)
 {
     hr_buf in = HR_BUF_INIT, b = HR_BUF_INIT;
     char chunk[65536];
@@ -250,8 +254,8 @@ static int rank_stdin(const char *model, const char *question, int max_seq)
     const char *text = in.data ? in.data : "";
     size_t qlen = strlen(question), n = 0, n2 = 0;
     double *lex = NULL, *hyb = NULL;
-    const char *ms = getenv("HEADROOM_EMBED_MAX_ITEMS"), *dl = getenv("HEADROOM_EMBED_DEADLINE_MS");
-    hr_embed_rel_config ec = {model, ms ? strtoul(ms, NULL, 10) : 32, dl ? atol(dl) : 60000, max_seq};
+    hr_embed_rel_config ec = {pc->embed_model, pc->embed_max_items, pc->embed_deadline_ms,
+                              max_seq};
     hr_ml_error err;
     hr_embed_rel *e = hr_embed_rel_open(&ec, &err);
     int rc = e ? 0 : 1;
@@ -286,21 +290,41 @@ static int rank_stdin(const char *model, const char *question, int max_seq)
     return rc ? 1 : 0;
 }
 
+/* --model is the proxy's embed_model row under this command's name (HEADROOM_EMBED_MODEL
+ * from the environment first); --rank reads HEADROOM_EMBED_MAX_ITEMS and
+ * HEADROOM_EMBED_DEADLINE_MS through the same rows. --threads is the ML runtime's
+ * HEADROOM_ML_THREADS row. */
 int hr_cmd_embed(int argc, char **argv)
 {
-    const char *model = getenv("HEADROOM_EMBED_MODEL");
+    hr_pipeline_config pc;
+    hr_ml_config ml;
+    char msg[256];
     const char *rank = NULL;
-    int max_seq = 0, threads = 0, classify = 0, vision = 0, signals = 0;
+    int max_seq = 0, classify = 0, vision = 0, signals = 0;
+    hr_pipeline_config_default(&pc);
+    pc.embed_deadline_ms = 60000; /* a one-shot command waits for the model (the variable wins) */
+    hr_ml_config_default(&ml);
+    if (hr_pipeline_config_from_env(&pc, msg, sizeof msg) != 0 ||
+        hr_ml_config_from_env(&ml, msg, sizeof msg) != 0) {
+        fprintf(stderr, "headroom embed: %s\n", msg);
+        return 2;
+    }
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        int rc = hr_settings_alias(&hr_pipeline_settings, "embed_model", "--model", &pc, argc,
+                                   argv, &i, msg, sizeof msg);
+        if (rc == 0)
+            rc = hr_settings_alias(&hr_ml_settings, "ml_threads", "--threads", &ml, argc, argv, &i,
+                                   msg, sizeof msg);
+        if (rc < 0) {
+            fprintf(stderr, "headroom embed: %s\n", msg);
+            return 2;
+        } else if (rc == 1) {
+            continue;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             embed_usage(stdout);
             return 0;
-        } else if (!strcmp(argv[i], "--model") && i + 1 < argc) {
-            model = argv[++i];
         } else if (!strcmp(argv[i], "--max-seq") && i + 1 < argc) {
             max_seq = atoi(argv[++i]);
-        } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
-            threads = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--classify")) {
             classify = 1;
         } else if (!strcmp(argv[i], "--vision")) {
@@ -314,17 +338,18 @@ int hr_cmd_embed(int argc, char **argv)
             return 2;
         }
     }
-    if (!model || !*model || max_seq < 0 || threads < 0) {
+    const char *model = pc.embed_model;
+    if (!*model || max_seq < 0) {
         embed_usage(stderr);
         return 2;
     }
     if (rank)
-        return rank_stdin(model, rank, max_seq);
+        return rank_stdin(&pc, rank, max_seq);
     hr_ml_session_config cfg;
     hr_ml_session_config_init(&cfg, vision ? "image_encoder" : "embedder",
                               vision ? &hr_ml_kind_vision : &hr_ml_kind_encoder, model);
     cfg.max_seq = max_seq;
-    cfg.threads = threads;
+    cfg.threads = ml.threads;
     cfg.idle_unload_ms = 0; /* a one-shot command: no reaper thread */
     hr_ml_error err;
     hr_ml_session *s = hr_ml_session_open(&cfg, &err);

@@ -13,10 +13,12 @@
 #include "http/download.h"
 #include "ml/import.h"
 #include "sys/clock.h"
+#include "sys/settings.h"
 #include "tokens/tokens.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,10 +234,21 @@ static void remove_downloads(const pin *pins, size_t n, const char *dir)
     rmdir(dir);
 }
 
+/* The command's setting: the Hub or a mirror (--base-url, HEADROOM_HF_BASE_URL). */
+static const hr_setting_row ROWS[] = {
+    HR_SETTING_ROW(fetch_opts, "hf_base_url", "--base-url", "HEADROOM_HF_BASE_URL",
+                   HR_SETTING_BORROW, base_url, 0, 0, DEFAULT_HF_BASE,
+                   "the Hub or a mirror files are fetched from", 0),
+};
+static const hr_setting_table SETTINGS = HR_SETTING_TABLE(ROWS);
+
 static int parse_fetch_args(int argc, char **argv, fetch_opts *o)
 {
-    const char *env = getenv("HEADROOM_HF_BASE_URL");
-    o->base_url = env && *env ? env : DEFAULT_HF_BASE;
+    char err[256];
+    o->base_url = NULL; /* the row's default below; o's other fields are the caller's */
+    if (hr_settings_defaults(&SETTINGS, o, err, sizeof err) != 0 ||
+        hr_settings_from_env(&SETTINGS, o, err, sizeof err) != 0)
+        return -1;
     for (size_t m = 0; argc >= 2 && m < sizeof MODELS / sizeof MODELS[0]; m++)
         if (!strcmp(argv[1], MODELS[m].name))
             o->model = &MODELS[m];
@@ -247,8 +260,8 @@ static int parse_fetch_args(int argc, char **argv, fetch_opts *o)
             o->out = argv[++i];
         else if (!strcmp(argv[i], "--data-dir") && more)
             hr_tokens_set_data_dir(argv[++i]);
-        else if (!strcmp(argv[i], "--base-url") && more)
-            o->base_url = argv[++i];
+        else if (hr_settings_arg(&SETTINGS, o, argc, argv, &i, err, sizeof err) == 1)
+            continue;
         else if (!strcmp(argv[i], "--pins") && more)
             o->pins_file = argv[++i];
         else if (!strcmp(argv[i], "--max-seq") && more && (o->import.max_seq = atoi(argv[++i])) > 0)

@@ -12,6 +12,7 @@
 #include "cli/agents.h"
 #include "cli/commands.h"
 #include "cli/proxy_ctl.h"
+#include "proxy/config.h"
 #include "tokens/tokens.h"
 
 #include <dirent.h>
@@ -35,10 +36,11 @@ static int parse(int argc, char **argv, install_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->system = geteuid() == 0;
-    o->port = 8787;
-    const char *p = getenv("HEADROOM_PORT");
-    if (p && *p)
-        o->port = atoi(p);
+    char err[256];
+    if (hr_proxy_port_of(NULL, &o->port, err, sizeof err) != 0) {
+        fprintf(stderr, "headroom %s: %s\n", argv[0], err);
+        return 2;
+    }
     o->first_proxy_arg = argc;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--")) {
@@ -49,7 +51,10 @@ static int parse(int argc, char **argv, install_opts *o)
         } else if (!strcmp(argv[i], "--user")) {
             o->system = 0;
         } else if ((!strcmp(argv[i], "--port") || !strcmp(argv[i], "-p")) && i + 1 < argc) {
-            o->port = atoi(argv[++i]);
+            if (hr_proxy_port_of(argv[++i], &o->port, err, sizeof err) != 0) {
+                fprintf(stderr, "headroom %s: %s\n", argv[0], err);
+                return 2;
+            }
         } else if (!strcmp(argv[i], "--unit-dir") && i + 1 < argc) {
             o->unit_dir = argv[++i];
         } else {
@@ -61,10 +66,6 @@ static int parse(int argc, char **argv, install_opts *o)
                     argv[0], strcmp(argv[0], "install") ? "" : " [-- proxy flags]");
             return out == stdout ? 1 : 2;
         }
-    }
-    if (o->port < 1 || o->port > 65535) {
-        fprintf(stderr, "headroom %s: invalid port\n", argv[0]);
-        return 2;
     }
     return 0;
 }
@@ -271,14 +272,19 @@ int hr_cmd_status(int argc, char **argv)
 int hr_cmd_probe(int argc, char **argv)
 {
     const char *path = "/livez";
-    int port = 8787;
-    const char *p = getenv("HEADROOM_PORT");
-    if (p && *p)
-        port = atoi(p);
+    int port;
+    char err[256];
+    if (hr_proxy_port_of(NULL, &port, err, sizeof err) != 0) {
+        fprintf(stderr, "headroom probe: %s\n", err);
+        return 2;
+    }
     for (int i = 1; i < argc; i++) {
-        if ((!strcmp(argv[i], "--port") || !strcmp(argv[i], "-p")) && i + 1 < argc)
-            port = atoi(argv[++i]);
-        else if (argv[i][0] == '/')
+        if ((!strcmp(argv[i], "--port") || !strcmp(argv[i], "-p")) && i + 1 < argc) {
+            if (hr_proxy_port_of(argv[++i], &port, err, sizeof err) != 0) {
+                fprintf(stderr, "headroom probe: %s\n", err);
+                return 2;
+            }
+        } else if (argv[i][0] == '/')
             path = argv[i];
         else {
             fprintf(stderr, "usage: headroom probe [/PATH] [--port N]\n");

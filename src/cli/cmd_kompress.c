@@ -7,6 +7,8 @@
 #include "cli/commands.h"
 
 #include "compress/kompress.h"
+#include "compress/policy.h"
+#include "ml/settings.h"
 #include "sys/buf.h"
 
 #include <stdio.h>
@@ -81,32 +83,60 @@ static int write_compressed(hr_kompress *k, const hr_buf *in)
     return rc;
 }
 
-int hr_cmd_kompress(int argc, char **argv)
+/* --model, --ratio and --threads are the proxy's settings under this command's names:
+ * parsed by the same rows (HEADROOM_KOMPRESS_MODEL, HEADROOM_KOMPRESS_RATIO,
+ * HEADROOM_ML_THREADS from the environment first). 0 ok, 1 --help, 2 usage error. */
+static int parse_args(int argc, char **argv, hr_pipeline_config *pc, hr_ml_config *ml,
+                      int *scores)
 {
-    const char *model = getenv("HEADROOM_KOMPRESS_MODEL");
-    int scores = 0;
-    double ratio = 0;
+    char err[256];
+    hr_pipeline_config_default(pc);
+    hr_ml_config_default(ml);
+    if (hr_pipeline_config_from_env(pc, err, sizeof err) != 0 ||
+        hr_ml_config_from_env(ml, err, sizeof err) != 0) {
+        fprintf(stderr, "headroom kompress: %s\n", err);
+        return 2;
+    }
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--model") && i + 1 < argc)
-            model = argv[++i];
-        else if (!strcmp(argv[i], "--scores"))
-            scores = 1;
-        else if (!strcmp(argv[i], "--ratio") && i + 1 < argc)
-            ratio = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
-            setenv("HEADROOM_ML_THREADS", argv[++i], 1);
-        else {
+        int rc = hr_settings_alias(&hr_pipeline_settings, "kompress_model", "--model", pc, argc,
+                                   argv, &i, err, sizeof err);
+        if (rc == 0)
+            rc = hr_settings_alias(&hr_pipeline_settings, "kompress_ratio", "--ratio", pc, argc,
+                                   argv, &i, err, sizeof err);
+        if (rc == 0)
+            rc = hr_settings_alias(&hr_ml_settings, "ml_threads", "--threads", ml, argc, argv, &i,
+                                   err, sizeof err);
+        if (rc < 0) {
+            fprintf(stderr, "headroom kompress: %s\n", err);
+            return 2;
+        }
+        if (rc == 0 && !strcmp(argv[i], "--scores"))
+            *scores = 1;
+        else if (rc == 0) {
             kompress_usage(strcmp(argv[i], "--help") ? stderr : stdout);
-            return strcmp(argv[i], "--help") ? 2 : 0;
+            return strcmp(argv[i], "--help") ? 2 : 1;
         }
     }
-    if (!model || !*model) {
+    if (!pc->kompress_model[0] || !strcmp(pc->kompress_model, "off")) {
         kompress_usage(stderr);
         return 2;
     }
+    return 0;
+}
+
+int hr_cmd_kompress(int argc, char **argv)
+{
+    hr_pipeline_config pc;
+    hr_ml_config ml;
+    int scores = 0;
+    int prc = parse_args(argc, argv, &pc, &ml, &scores);
+    if (prc != 0)
+        return prc == 1 ? 0 : prc;
+    hr_ml_configure(&ml); /* the thread cap, before the session starts any thread */
+    const char *model = pc.kompress_model;
     hr_kompress_config c;
     hr_kompress_config_init(&c, model);
-    c.ratio = ratio;
+    c.ratio = pc.kompress_ratio;
     c.idle_unload_ms = 0;
     c.queue_ms = 60000;
     hr_ml_error err;

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 
 #include "json/json.h"
+#include "proxy/config.h"
 #include "proxy/pricing.h"
 #include "proxy/savings.h"
 #include "proxy/stats_store.h"
@@ -80,7 +81,10 @@ static int read_data_dir(const char *dir, hr_buf *out)
         fprintf(stderr, "headroom stats: %s\n", err);
         return -1;
     }
-    if (hr_pricing_load(getenv("HEADROOM_PRICING_FILE"), err, sizeof err) != 0)
+    hr_savings_config sc; /* the proxy's statistics settings: HEADROOM_PRICING_FILE */
+    hr_savings_config_default(&sc);
+    if (hr_settings_from_env(&hr_savings_settings, &sc, err, sizeof err) != 0 ||
+        hr_pricing_load(sc.pricing_file, err, sizeof err) != 0)
         fprintf(stderr, "headroom stats: %s\n", err);
     int rc = hr_buf_puts(out, "{\"source\":\"data_dir\"");
     rc |= hr_savings_json(out, 0);
@@ -180,9 +184,13 @@ int hr_cmd_stats(int argc, char **argv)
             return 2;
         }
     }
-    char default_url[64];
-    const char *port = getenv("HEADROOM_PORT");
-    snprintf(default_url, sizeof default_url, "http://127.0.0.1:%s", port && *port ? port : "8787");
+    char default_url[64], err[256];
+    int port;
+    if (hr_proxy_port_of(NULL, &port, err, sizeof err) != 0) {
+        fprintf(stderr, "headroom stats: %s\n", err);
+        return 2;
+    }
+    snprintf(default_url, sizeof default_url, "http://127.0.0.1:%d", port);
     hr_buf body = HR_BUF_INIT;
     const char *source = url ? url : default_url;
     int got = -1;

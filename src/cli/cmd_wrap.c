@@ -13,7 +13,8 @@
 #include "cli/commands.h"
 #include "cli/conf_edit.h"
 #include "cli/proxy_ctl.h"
-#include "sys/parse.h"
+#include "proxy/config.h"
+#include "sys/settings.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -45,15 +46,6 @@ static void usage(FILE *out, const char *cmd)
                   "`headroom mcp serve` with the agent where it reads MCP servers.");
 }
 
-static int parse_port(const char *s, int *out)
-{
-    long v;
-    if (hr_parse_long(s, 1, 65535, &v) != 0)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 /* The original's wrap options with no meaning here (its rtk / lean-ctx context tools,
  * memory, learning and backends): accepted so its users' command lines keep working.
  * 1 when argv[*i] is one (*i moved past its value, left on the option for the warning). */
@@ -81,10 +73,9 @@ static int parse(int argc, char **argv, wrap_opts *o)
     const char *cmd = argv[0];
     memset(o, 0, sizeof *o);
     o->mcp = 1;
-    o->port = 8787;
-    const char *env_port = getenv("HEADROOM_PORT");
-    if (env_port && *env_port && parse_port(env_port, &o->port) != 0) {
-        fprintf(stderr, "headroom %s: invalid HEADROOM_PORT '%s'\n", cmd, env_port);
+    char err[256];
+    if (hr_proxy_port_of(NULL, &o->port, err, sizeof err) != 0) {
+        fprintf(stderr, "headroom %s: %s\n", cmd, err);
         return 2;
     }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -102,8 +93,8 @@ static int parse(int argc, char **argv, wrap_opts *o)
             i++;
             break;
         } else if ((!strcmp(argv[i], "--port") || !strcmp(argv[i], "-p")) && i + 1 < argc) {
-            if (parse_port(argv[++i], &o->port) != 0) {
-                fprintf(stderr, "headroom %s: invalid port '%s'\n", cmd, argv[i]);
+            if (hr_proxy_port_of(argv[++i], &o->port, err, sizeof err) != 0) {
+                fprintf(stderr, "headroom %s: %s\n", cmd, err);
                 return 2;
             }
         } else if (!strcmp(argv[i], "--no-mcp")) {
@@ -128,11 +119,28 @@ static int state_path(const hr_agent *a, char *out, size_t n)
     return hr_data_path(rel, out, n);
 }
 
+/* The command's setting: seconds to wait for the proxy it starts to be ready. */
+typedef struct wrap_settings {
+    int proxy_timeout_s;
+} wrap_settings;
+
+static const hr_setting_row ROWS[] = {
+    HR_SETTING_ROW(wrap_settings, "wrap_proxy_timeout", NULL, "HEADROOM_WRAP_PROXY_TIMEOUT",
+                   HR_SETTING_INT, proxy_timeout_s, 1, 86400, "45",
+                   "seconds wrap waits for the proxy it starts to be ready (45)", 0),
+};
+static const hr_setting_table SETTINGS = HR_SETTING_TABLE(ROWS);
+
 static int wrap_timeout(void)
 {
-    const char *v = getenv("HEADROOM_WRAP_PROXY_TIMEOUT");
-    int t = v ? atoi(v) : 0;
-    return t > 0 ? t : 45;
+    wrap_settings w;
+    char err[256];
+    hr_settings_init(&SETTINGS, &w, sizeof w);
+    if (hr_settings_from_env(&SETTINGS, &w, err, sizeof err) != 0) {
+        fprintf(stderr, "headroom wrap: %s; using the default\n", err);
+        hr_settings_init(&SETTINGS, &w, sizeof w);
+    }
+    return w.proxy_timeout_s;
 }
 
 static int register_mcp(const wrap_opts *o)

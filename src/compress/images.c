@@ -17,7 +17,6 @@
 #include "sys/base64.h"
 #include "sys/clock.h"
 #include "sys/log.h"
-#include "sys/parse.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -28,77 +27,73 @@
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
-void hr_image_config_default(hr_image_config *c)
+static int parse_default(const char *v, void *field, size_t size, char *err, size_t errlen)
 {
-    memset(c, 0, sizeof *c);
-    c->enabled = 1;
-    c->max_pixels = 40000000ull;
-    c->max_bytes = (size_t)20 << 20;
-    c->max_side = 512;
-    c->quality = 85;
+    (void)size, (void)err, (void)errlen;
+    if (strcmp(v, "full_low") && strcmp(v, "preserve"))
+        return -1;
+    *(int *)field = !strcmp(v, "preserve");
+    return 0;
 }
 
-static int env_long(const char *name, long lo, long hi, long *v, char *err, size_t errlen)
+#define ROW(name, ...) HR_SETTING_ROW(hr_image_config, name, NULL, __VA_ARGS__, 0)
+
+/* docs/configuration.md ("Images") has a line per row; a test checks. */
+static const hr_setting_row ROWS[] = {
+    ROW("images", "HEADROOM_IMAGES", HR_SETTING_ONOFF, enabled, 0, 1, "on",
+        "the image stage: on | off (on)"),
+    HR_SETTING_CUSTOM(hr_image_config, "image_default", NULL, "HEADROOM_IMAGE_DEFAULT",
+                      parse_default, "full_low or preserve", default_preserve, "full_low",
+                      "technique without a router: full_low | preserve (full_low)", 0),
+    ROW("image_router_model", "HEADROOM_IMAGE_ROUTER_MODEL", HR_SETTING_STRING, router_model, 0,
+        0, NULL, "router model file (unset: the default technique)"),
+    ROW("image_encoder_model", "HEADROOM_IMAGE_ENCODER_MODEL", HR_SETTING_STRING, encoder_model,
+        0, 0, NULL, "SigLIP encoder with signal text embeddings (unset: no image signals)"),
+    ROW("image_max_pixels", "HEADROOM_IMAGE_MAX_PIXELS", HR_SETTING_INT, max_pixels, 1,
+        1000000000LL, "40000000",
+        "decoded width x height cap, checked before any pixel memory (40000000)"),
+    ROW("image_max_bytes", "HEADROOM_IMAGE_MAX_BYTES", HR_SETTING_INT, max_bytes, 1, 1LL << 30,
+        "20971520", "largest encoded image decoded (20971520)"),
+    ROW("image_max_side", "HEADROOM_IMAGE_MAX_SIDE", HR_SETTING_INT, max_side, 16, 8192, "512",
+        "long side an Anthropic image is resized to (512)"),
+    ROW("image_jpeg_quality", "HEADROOM_IMAGE_JPEG_QUALITY", HR_SETTING_INT, quality, 1, 100, "85",
+        "JPEG quality of a resized image (85)"),
+};
+
+const hr_setting_table hr_image_settings = HR_SETTING_TABLE(ROWS);
+
+void hr_image_config_default(hr_image_config *c)
 {
-    int rc = hr_env_long(name, lo, hi, v);
-    if (rc < 0)
-        snprintf(err, errlen, "%s=%s: expected an integer in %ld..%ld", name, getenv(name), lo, hi);
-    return rc;
+    hr_settings_init(&hr_image_settings, c, sizeof *c);
 }
 
 int hr_image_config_from_env(hr_image_config *c, char *err, size_t errlen)
 {
-    hr_image_config n = *c;
-    long v;
-    const char *s = getenv("HEADROOM_IMAGES");
-    if (s && *s) {
-        if (strcmp(s, "on") && strcmp(s, "off")) {
-            snprintf(err, errlen, "HEADROOM_IMAGES=%s: expected on or off", s);
-            return -1;
-        }
-        n.enabled = !strcmp(s, "on");
-    }
-    if ((s = getenv("HEADROOM_IMAGE_DEFAULT")) && *s) {
-        if (strcmp(s, "full_low") && strcmp(s, "preserve")) {
-            snprintf(err, errlen, "HEADROOM_IMAGE_DEFAULT=%s: expected full_low or preserve", s);
-            return -1;
-        }
-        n.default_preserve = !strcmp(s, "preserve");
-    }
-    int rc;
-    if ((rc = env_long("HEADROOM_IMAGE_MAX_PIXELS", 1, 1000000000L, &v, err, errlen)) < 0)
+    hr_image_config n = *c; /* all or nothing */
+    if (hr_settings_from_env(&hr_image_settings, &n, err, errlen) != 0)
         return -1;
-    if (rc)
-        n.max_pixels = (uint64_t)v;
-    if ((rc = env_long("HEADROOM_IMAGE_MAX_BYTES", 1, 1L << 30, &v, err, errlen)) < 0)
-        return -1;
-    if (rc)
-        n.max_bytes = (size_t)v;
-    if ((rc = env_long("HEADROOM_IMAGE_MAX_SIDE", 16, 8192, &v, err, errlen)) < 0)
-        return -1;
-    if (rc)
-        n.max_side = (int)v;
-    if ((rc = env_long("HEADROOM_IMAGE_JPEG_QUALITY", 1, 100, &v, err, errlen)) < 0)
-        return -1;
-    if (rc)
-        n.quality = (int)v;
-    if ((s = getenv("HEADROOM_IMAGE_ROUTER_MODEL")))
-        snprintf(n.router_model, sizeof n.router_model, "%s", s);
-    if ((s = getenv("HEADROOM_IMAGE_ENCODER_MODEL")))
-        snprintf(n.encoder_model, sizeof n.encoder_model, "%s", s);
     *c = n;
     return 0;
 }
 
 static pthread_once_t g_cfg_once = PTHREAD_ONCE_INIT;
 static hr_image_config g_cfg;
+static int g_configured; /* hr_image_configure ran (before any thread) */
 
 static void cfg_init(void)
 {
     char err[200];
+    if (g_configured)
+        return;
     hr_image_config_default(&g_cfg);
     if (hr_image_config_from_env(&g_cfg, err, sizeof err) != 0)
         hr_logf(HR_LOG_WARN, "image settings: %s; using defaults", err);
+}
+
+void hr_image_configure(const hr_image_config *c)
+{
+    g_cfg = *c;
+    g_configured = 1;
 }
 
 const hr_image_config *hr_image_config_process(void)

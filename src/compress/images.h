@@ -31,6 +31,7 @@
 #include "compress/pipeline.h"
 #include "json/edits.h"
 #include "sys/buf.h"
+#include "sys/settings.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -47,10 +48,16 @@ typedef struct hr_image_config {
                               * embeddings (image_signals.h); "" = none */
 } hr_image_config;
 
+/* The image stage's settings, one row each (images.c; variables only). */
+extern const hr_setting_table hr_image_settings;
+
 void hr_image_config_default(hr_image_config *c);
 /* 0 ok; -1 with err filled on a bad value (c keeps its previous values). */
 int hr_image_config_from_env(hr_image_config *c, char *err, size_t errlen);
-/* The process's settings: defaults + environment, read once. */
+/* Sets the process's settings (the proxy, from its configuration, before any thread);
+ * without it the first hr_image_config_process reads defaults + environment. */
+void hr_image_configure(const hr_image_config *c);
+/* The process's settings. */
 const hr_image_config *hr_image_config_process(void);
 
 typedef struct hr_images_result {

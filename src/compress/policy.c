@@ -16,20 +16,13 @@
 
 void hr_pipeline_config_default(hr_pipeline_config *c)
 {
-    memset(c, 0, sizeof *c);
-    c->mode = HR_MODE_TOKEN;
-    c->min_bytes = 512;
-    c->max_ratio = 0.85;
-    c->deadline_ms = 2000;
-    snprintf(c->exclude_tools, sizeof c->exclude_tools, "%s", HR_POLICY_DEFAULT_EXCLUDE);
+    hr_settings_init(&hr_pipeline_settings, c, sizeof *c);
+    hr_compress_opts_default(&c->opts); /* max_items's default is SmartCrusher's row's */
+    /* memory bounds of the session cache: not settings (the low-memory profile sets them) */
     c->max_sessions = 256;
     c->max_entries = 2048;
     c->max_session_bytes = (size_t)8 << 20;
     c->max_cache_bytes = (size_t)64 << 20;
-    hr_compress_opts_default(&c->opts);
-    c->kompress_min_bytes = 2048;
-    c->embed_max_items = 32;
-    c->embed_deadline_ms = 300;
 }
 
 int hr_compress_mode_parse(const char *s, hr_compress_mode *out)
@@ -51,6 +44,25 @@ const char *hr_compress_mode_name(hr_compress_mode m)
     return m == HR_MODE_CACHE ? "cache" : "token";
 }
 
+/* ---- settings: one row each (sys/settings.h) ------------------------------------------- */
+
+static int parse_mode(const char *v, void *field, size_t size, char *err, size_t errlen)
+{
+    (void)size, (void)err, (void)errlen;
+    return hr_compress_mode_parse(v, field);
+}
+
+/* Merged with the defaults, as the original does; a later list replaces an earlier one. */
+static int parse_exclude(const char *v, void *field, size_t size, char *err, size_t errlen)
+{
+    (void)err, (void)errlen;
+    int n = snprintf(field, size, "%s%s%s", HR_POLICY_DEFAULT_EXCLUDE, *v ? "," : "", v);
+    if (n >= 0 && (size_t)n < size)
+        return 0;
+    snprintf(field, size, "%s", HR_POLICY_DEFAULT_EXCLUDE);
+    return -1;
+}
+
 static int parse_ratio(const char *s, double *out)
 {
     double v;
@@ -60,141 +72,95 @@ static int parse_ratio(const char *s, double *out)
     return 0;
 }
 
-/* Applies one setting by name; shared by the environment and the command line. */
-static int apply_setting(hr_pipeline_config *c, const char *name, const char *v, char *err,
-                         size_t errlen)
+static int parse_max_ratio(const char *v, void *field, size_t size, char *err, size_t errlen)
 {
-    uint64_t u;
-    if (!strcmp(name, "mode")) {
-        if (hr_compress_mode_parse(v, &c->mode) == 0)
-            return 0;
-    } else if (!strcmp(name, "compression-deadline-ms")) {
-        if (hr_parse_u64(v, 600000, &u) == 0) {
-            c->deadline_ms = (unsigned)u;
-            return 0;
-        }
-    } else if (!strcmp(name, "exclude-tools")) {
-        /* merged with the defaults, as the original does; a later list replaces an earlier */
-        int n = snprintf(c->exclude_tools, sizeof c->exclude_tools, "%s%s%s",
-                         HR_POLICY_DEFAULT_EXCLUDE, *v ? "," : "", v);
-        if (n >= 0 && (size_t)n < sizeof c->exclude_tools)
-            return 0;
-        snprintf(c->exclude_tools, sizeof c->exclude_tools, "%s", HR_POLICY_DEFAULT_EXCLUDE);
-    } else if (!strcmp(name, "protect-tool-results")) {
-        if (strlen(v) < sizeof c->protect_tools) {
-            snprintf(c->protect_tools, sizeof c->protect_tools, "%s", v);
-            return 0;
-        }
-    } else if (!strcmp(name, "min-bytes")) {
-        if (hr_parse_u64(v, (uint64_t)1 << 30, &u) == 0) {
-            c->min_bytes = u;
-            return 0;
-        }
-    } else if (!strcmp(name, "max-ratio")) {
-        if (parse_ratio(v, &c->max_ratio) == 0)
-            return 0;
-    } else if (!strcmp(name, "kompress-model")) {
-        if (strlen(v) < sizeof c->kompress_model) {
-            snprintf(c->kompress_model, sizeof c->kompress_model, "%s", v);
-            return 0;
-        }
-    } else if (!strcmp(name, "kompress-min-bytes")) {
-        if (hr_parse_u64(v, (uint64_t)1 << 30, &u) == 0) {
-            c->kompress_min_bytes = u;
-            return 0;
-        }
-    } else if (!strcmp(name, "kompress-code")) {
-        if (hr_parse_bool(v, &c->kompress_code) == 0)
-            return 0;
-    } else if (!strcmp(name, "kompress-ratio")) {
-        if (!strcmp(v, "0")) {
-            c->kompress_ratio = 0;
-            return 0;
-        }
-        if (parse_ratio(v, &c->kompress_ratio) == 0 && c->kompress_ratio < 1)
-            return 0;
-    } else if (!strcmp(name, "embed-model")) {
-        if (strlen(v) < sizeof c->embed_model) {
-            snprintf(c->embed_model, sizeof c->embed_model, "%s", v);
-            return 0;
-        }
-    } else if (!strcmp(name, "embed-max-items")) {
-        if (hr_parse_u64(v, 4096, &u) == 0 && u > 0) {
-            c->embed_max_items = u;
-            return 0;
-        }
-    } else if (!strcmp(name, "embed-deadline-ms")) {
-        if (hr_parse_u64(v, 60000, &u) == 0 && u > 0) {
-            c->embed_deadline_ms = (long)u;
-            return 0;
-        }
-    } else if (!strcmp(name, "max-items")) {
-        const hr_compressor_limit *l = hr_compressor_limit_find("max_items"); /* its row */
-        if (hr_parse_u64(v, l->max, &u) == 0 && u >= l->min) {
-            c->opts.max_items = (unsigned)u;
-            return 0;
-        }
-    }
-    snprintf(err, errlen, "invalid value for %s: '%s'", name, v);
-    return -1;
+    (void)size, (void)err, (void)errlen;
+    return parse_ratio(v, field);
 }
+
+/* "0" (the model's own threshold) or a share in (0, 1). */
+static int parse_kompress_ratio(const char *v, void *field, size_t size, char *err,
+                                size_t errlen)
+{
+    (void)size, (void)err, (void)errlen;
+    double r;
+    if (!strcmp(v, "0"))
+        return *(double *)field = 0, 0;
+    if (parse_ratio(v, &r) != 0 || r >= 1)
+        return -1;
+    return *(double *)field = r, 0;
+}
+
+/* max_items's bounds are SmartCrusher's limit row's (compress/compressors.c), its default
+ * too (hr_compress_opts_default): the row names no numbers of its own. */
+static void max_items_bounds(long long *min, long long *max)
+{
+    const hr_compressor_limit *l = hr_compressor_limit_find("max_items");
+    *min = l->min;
+    *max = l->max;
+}
+
+#define ROW(...) HR_SETTING_ROW(hr_pipeline_config, __VA_ARGS__)
+#define CUSTOM(...) HR_SETTING_CUSTOM(hr_pipeline_config, __VA_ARGS__)
+#define GIB (1LL << 30)
+
+/* docs/configuration.md ("Compression", "Kompress") has a line per row; a test checks.
+ * HR_SETTING_OVERRIDE rows may be set per request by /v1/compress's "config". */
+static const hr_setting_row ROWS[] = {
+    CUSTOM("mode", "--mode", "HEADROOM_MODE", parse_mode, "token or cache", mode, "token",
+           "token | cache (token; the original's legacy names too)", 0),
+    ROW("compression_deadline_ms", "--compression-deadline-ms",
+        "HEADROOM_COMPRESSION_DEADLINE_MS", HR_SETTING_INT, deadline_ms, 0, 600000, "2000",
+        "per request; past it the remaining tool outputs pass as they are (2000)", 0),
+    CUSTOM("exclude_tools", "--exclude-tools", "HEADROOM_EXCLUDE_TOOLS", parse_exclude,
+           "a list of tool names", exclude_tools, "",
+           "tools whose outputs are never compressed, merged with Read,Glob,Grep,Write,Edit,... "
+           "(globs)", 0),
+    ROW("protect_tool_results", "--protect-tool-results", "HEADROOM_PROTECT_TOOL_RESULTS",
+        HR_SETTING_STRING, protect_tools, 0, 0, NULL, "more tools whose outputs are never compressed",
+        0),
+    ROW("min_bytes", "--min-bytes", "HEADROOM_MIN_BYTES", HR_SETTING_INT, min_bytes, 0, GIB, "512",
+        "tool outputs shorter than this are left alone (512)", HR_SETTING_OVERRIDE),
+    CUSTOM("max_ratio", "--max-ratio", "HEADROOM_MAX_RATIO", parse_max_ratio, "in (0, 1]",
+           max_ratio, "0.85", "keep a result only if tokens after <= ratio x before (0.85)",
+           HR_SETTING_OVERRIDE),
+    {.name = "max_items", .flag = "--max-items", .env = "HEADROOM_MAX_ITEMS",
+     .type = HR_SETTING_INT, HR_SETTING_FIELD(hr_pipeline_config, opts.max_items),
+     .bounds = max_items_bounds,
+     .help = "items SmartCrusher keeps from a JSON array (its compressor row's default)",
+     .flags = HR_SETTING_OVERRIDE},
+    ROW("kompress_model", "--kompress-model", "HEADROOM_KOMPRESS_MODEL", HR_SETTING_STRING,
+        kompress_model, 0, 0, NULL,
+        "Kompress model file, or off (<data dir>/models/kompress.hrm when present)", 0),
+    ROW("kompress_min_bytes", "--kompress-min-bytes", "HEADROOM_KOMPRESS_MIN_BYTES", HR_SETTING_INT,
+        kompress_min_bytes, 0, GIB, "2048",
+        "prose sections shorter than this go to the text compressor (2048)", 0),
+    ROW("kompress_code", "--kompress-code", "HEADROOM_KOMPRESS_CODE", HR_SETTING_ONOFF,
+        kompress_code, 0, 1, "off", "on: code sections go to Kompress too (off)", 0),
+    CUSTOM("kompress_ratio", "--kompress-ratio", "HEADROOM_KOMPRESS_RATIO", parse_kompress_ratio,
+           "0 or in (0, 1)", kompress_ratio, "0",
+           "share of each chunk's words Kompress keeps (0 = the model's 0.5 threshold)", 0),
+    ROW("embed_model", "--embed-model", "HEADROOM_EMBED_MODEL", HR_SETTING_STRING, embed_model, 0,
+        0, NULL, "sentence-encoder model file for hybrid relevance, or off (none: BM25 only)", 0),
+    ROW("embed_max_items", "--embed-max-items", "HEADROOM_EMBED_MAX_ITEMS", HR_SETTING_INT,
+        embed_max_items, 1, 4096, "32", "items embedded per ranking, the best lexical first (32)",
+        0),
+    ROW("embed_deadline_ms", "--embed-deadline-ms", "HEADROOM_EMBED_DEADLINE_MS", HR_SETTING_INT,
+        embed_deadline_ms, 1, 60000, "300",
+        "a ranking not embedded within this many ms stays lexical (300)", 0),
+};
+
+const hr_setting_table hr_pipeline_settings = HR_SETTING_TABLE(ROWS);
 
 int hr_pipeline_config_from_env(hr_pipeline_config *c, char *err, size_t errlen)
 {
-    static const char *const map[][2] = {{"HEADROOM_MODE", "mode"},
-                                         {"HEADROOM_COMPRESSION_DEADLINE_MS",
-                                          "compression-deadline-ms"},
-                                         {"HEADROOM_EXCLUDE_TOOLS", "exclude-tools"},
-                                         {"HEADROOM_PROTECT_TOOL_RESULTS",
-                                          "protect-tool-results"},
-                                         {"HEADROOM_MIN_BYTES", "min-bytes"},
-                                         {"HEADROOM_MAX_RATIO", "max-ratio"},
-                                         {"HEADROOM_KOMPRESS_MODEL", "kompress-model"},
-                                         {"HEADROOM_KOMPRESS_MIN_BYTES", "kompress-min-bytes"},
-                                         {"HEADROOM_KOMPRESS_CODE", "kompress-code"},
-                                         {"HEADROOM_KOMPRESS_RATIO", "kompress-ratio"},
-                                         {"HEADROOM_EMBED_MODEL", "embed-model"},
-                                         {"HEADROOM_EMBED_MAX_ITEMS", "embed-max-items"},
-                                         {"HEADROOM_EMBED_DEADLINE_MS", "embed-deadline-ms"}};
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-        const char *v = getenv(map[i][0]);
-        if (v && *v && apply_setting(c, map[i][1], v, err, errlen) != 0)
-            return -1;
-    }
-    return 0;
+    return hr_settings_from_env(&hr_pipeline_settings, c, err, errlen);
 }
 
 int hr_pipeline_config_arg(hr_pipeline_config *c, int argc, char **argv, int *i, char *err,
                            size_t errlen)
 {
-    static const char *const names[] = {"mode",          "compression-deadline-ms",
-                                        "exclude-tools", "protect-tool-results",
-                                        "min-bytes",     "max-ratio",
-                                        "max-items",     "kompress-model",
-                                        "kompress-min-bytes", "kompress-code",
-                                        "kompress-ratio", "embed-model",
-                                        "embed-max-items", "embed-deadline-ms"};
-    const char *a = argv[*i];
-    if (strncmp(a, "--", 2) != 0)
-        return 0;
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-        size_t n = strlen(names[k]);
-        if (strncmp(a + 2, names[k], n) != 0)
-            continue;
-        if (a[2 + n] == '=')
-            return apply_setting(c, names[k], a + 3 + n, err, errlen) == 0 ? 1 : -1;
-        if (a[2 + n] != '\0')
-            continue;
-        if (*i + 1 >= argc) {
-            snprintf(err, errlen, "--%s needs a value", names[k]);
-            return -1;
-        }
-        if (apply_setting(c, names[k], argv[*i + 1], err, errlen) != 0)
-            return -1;
-        *i += 1;
-        return 1;
-    }
-    return 0;
+    return hr_settings_arg(&hr_pipeline_settings, c, argc, argv, i, err, errlen);
 }
 
 /* Glob match of pattern[0..plen) against name[0..nlen), ASCII case-insensitive; '*' is

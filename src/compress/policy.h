@@ -23,6 +23,7 @@
 #include "compress/pipeline.h"
 #include "json/json.h"
 #include "sys/buf.h"
+#include "sys/settings.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -73,10 +74,12 @@ typedef struct hr_pipeline_config {
     "str_replace_based_edit_tool,apply_patch,read_file,write_file,edit_file,headroom_retrieve"
 void hr_pipeline_config_default(hr_pipeline_config *c);
 
-/* Applies HEADROOM_MODE, HEADROOM_COMPRESSION_DEADLINE_MS, HEADROOM_EXCLUDE_TOOLS,
- * HEADROOM_PROTECT_TOOL_RESULTS, HEADROOM_MIN_BYTES, HEADROOM_MAX_RATIO,
- * HEADROOM_KOMPRESS_MODEL, HEADROOM_KOMPRESS_MIN_BYTES, HEADROOM_KOMPRESS_CODE,
- * HEADROOM_KOMPRESS_RATIO. 0 ok, -1 with err filled on a bad value. */
+/* The pipeline's settings, one row each (policy.c): flag, variable, bounds, default, help;
+ * rows marked HR_SETTING_OVERRIDE may be set per request by /v1/compress. */
+extern const hr_setting_table hr_pipeline_settings;
+
+/* Applies the rows' variables (HEADROOM_MODE, HEADROOM_MIN_BYTES, ...). 0 ok, -1 with err
+ * filled on a bad value. */
 int hr_pipeline_config_from_env(hr_pipeline_config *c, char *err, size_t errlen);
 
 /* Consumes one option at argv[*i]: --mode token|cache (also the original's legacy names

@@ -8,11 +8,10 @@
  */
 #include "ml/pool.h"
 
+#include "ml/settings.h"
 #include "sys/assert.h"
-#include "sys/parse.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -62,10 +61,7 @@ static size_t page_size(void)
 
 int hr_ml_pool_env_threads(void)
 {
-    long v;
-    if (hr_env_long("HEADROOM_ML_THREADS", 1, LONG_MAX, &v) != 1)
-        return 1;
-    return v > HR_ML_POOL_MAX_THREADS ? HR_ML_POOL_MAX_THREADS : (int)v;
+    return hr_ml_config_process().threads;
 }
 
 static void chunk_range(const pool_job *j, size_t c, size_t *begin, size_t *end)

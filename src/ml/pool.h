@@ -41,7 +41,8 @@ void hr_ml_pool_release(void);
 
 #define HR_ML_POOL_MAX_THREADS 64
 
-/* HEADROOM_ML_THREADS parsed and clamped (default 1). */
+/* The process's thread cap: HEADROOM_ML_THREADS through its row (ml/settings.h), clamped to
+ * HR_ML_POOL_MAX_THREADS (default 1). */
 int hr_ml_pool_env_threads(void);
 
 /* The ML runtime's threads (pool workers and the session helper's idle reaper) start

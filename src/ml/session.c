@@ -12,14 +12,13 @@
 #include "json/json.h"
 #include "ml/encoder.h"
 #include "ml/pool.h"
+#include "ml/settings.h"
 #include "ml/wordpiece.h"
 #include "sys/assert.h"
 #include "sys/clock.h"
 #include "sys/log.h"
-#include "sys/parse.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -29,8 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_IDLE_UNLOAD_S 300
-#define DEFAULT_QUEUE_MS 25
 #define DEFAULT_RETRY_MS 30000
 #define REAPER_STACK_BYTES (64u * 1024u)
 
@@ -70,12 +67,6 @@ static struct timespec mono_deadline(int64_t at_ms)
 {
     struct timespec ts = {.tv_sec = at_ms / 1000, .tv_nsec = (long)(at_ms % 1000) * 1000000L};
     return ts;
-}
-
-static long env_long(const char *name, long dflt)
-{
-    long v;
-    return hr_env_long(name, 0, LONG_MAX, &v) == 1 ? v : dflt;
 }
 
 static int init_mono_cond(pthread_cond_t *cv)
@@ -327,16 +318,18 @@ void hr_ml_session_config_init(hr_ml_session_config *cfg, const char *name,
     cfg->retry_ms = DEFAULT_RETRY_MS;
 }
 
+/* HR_ML_FROM_ENV and 0 threads: the process's ML settings (ml/settings.h). */
 static void resolve_env(hr_ml_session_config *c)
 {
+    hr_ml_config p = hr_ml_config_process();
     if (c->idle_unload_ms < 0)
-        c->idle_unload_ms = env_long("HEADROOM_ML_IDLE_UNLOAD_S", DEFAULT_IDLE_UNLOAD_S) * 1000;
+        c->idle_unload_ms = p.idle_unload_s * 1000;
     if (c->queue_ms < 0)
-        c->queue_ms = env_long("HEADROOM_ML_QUEUE_MS", DEFAULT_QUEUE_MS);
+        c->queue_ms = p.queue_ms;
     if (c->retry_ms < 0)
         c->retry_ms = DEFAULT_RETRY_MS;
     if (c->threads <= 0)
-        c->threads = hr_ml_pool_env_threads();
+        c->threads = p.threads;
 }
 
 static int kind_valid(const hr_ml_kind *k)

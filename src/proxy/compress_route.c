@@ -25,29 +25,40 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Applies the "config" object's overrides. 0 ok, -1 with a reason in err. */
+/* One numeric override through its setting row (compress/policy.c): the row's parser and
+ * bounds, so a value accepted here is one the flag would accept. 0 ok, -1 with err. */
+static int apply_row(const hr_json_doc *d, uint32_t n, const hr_setting_row *r, hr_pipeline_config *c,
+                     char *err, size_t errlen)
+{
+    char text[64], source[48], range[48];
+    const hr_json_node *v = &d->nodes[n];
+    size_t len = v->end - v->start;
+    snprintf(source, sizeof source, "config.%s", r->name);
+    if (v->type == HR_JSON_NUMBER && len < sizeof text) {
+        memcpy(text, d->src + v->start, len);
+        text[len] = 0;
+        if (hr_setting_set(r, c, text, source, err, errlen) == 0)
+            return 0;
+    }
+    hr_setting_range(r, range, sizeof range);
+    snprintf(err, errlen, "%s must be %s", source, range);
+    return -1;
+}
+
+/* Applies the "config" object's overrides: the pipeline rows marked HR_SETTING_OVERRIDE
+ * (min_bytes, max_ratio, max_items), and exclude_tools, which here replaces the list (a
+ * caller asking per request says exactly which tools to leave alone). 0 ok, -1 with a
+ * reason in err. */
 static int apply_overrides(const hr_json_doc *d, uint32_t cfg, hr_pipeline_config *c, char *err,
                            size_t errlen)
 {
-    int64_t v;
-    double r;
     uint32_t n;
-    if ((n = hr_json_get(d, cfg, "max_items")) != HR_JSON_NONE) {
-        const hr_compressor_limit *l = hr_compressor_limit_find("max_items"); /* its row */
-        if (hr_json_int64(d, n, &v) != 0 || v < l->min || v > l->max)
-            return snprintf(err, errlen, "config.max_items must be %u..%u", l->min, l->max), -1;
-        c->opts.max_items = (unsigned)v;
-    }
-    if ((n = hr_json_get(d, cfg, "min_bytes")) != HR_JSON_NONE) {
-        if (hr_json_int64(d, n, &v) != 0 || v < 0 || v > (1 << 30))
-            return snprintf(err, errlen, "config.min_bytes must be 0..2^30"), -1;
-        c->min_bytes = (size_t)v;
-    }
-    if ((n = hr_json_get(d, cfg, "max_ratio")) != HR_JSON_NONE) {
-        if (hr_json_double(d, n, &r) != 0 || !(r > 0 && r <= 1))
-            return snprintf(err, errlen, "config.max_ratio must be in (0, 1]"), -1;
-        c->max_ratio = r;
-    }
+    const hr_setting_table *t = &hr_pipeline_settings;
+    for (size_t i = 0; i < t->n; i++)
+        if ((t->rows[i].flags & HR_SETTING_OVERRIDE) &&
+            (n = hr_json_get(d, cfg, t->rows[i].name)) != HR_JSON_NONE &&
+            apply_row(d, n, &t->rows[i], c, err, errlen) != 0)
+            return -1;
     if ((n = hr_json_get(d, cfg, "exclude_tools")) != HR_JSON_NONE) {
         hr_buf list = HR_BUF_INIT;
         int ok = 1;

@@ -1,5 +1,8 @@
 /* config.h: the proxy's settings, from defaults, then environment, then command-line flags
- * (later wins). docs/configuration.md lists every one; hr_proxy_config_usage prints them.
+ * (later wins). Each setting is one row (sys/settings.h): the proxy's own in config.c, the
+ * pipeline's in compress/policy.c, the CCR store's in ccr/store.c; defaults, variables,
+ * flags, hr_proxy_config_usage (--help) and the docs/configuration.md tables (checked by
+ * tests/unit/test_proxy_config.c) all come from those rows.
  *
  * The running proxy keeps one read-only copy (hr_proxy_config_current, set by hr_proxy_run)
  * so handlers can read settings without a global they could write.
@@ -8,8 +11,12 @@
 #define HR_PROXY_CONFIG_H
 
 #include "ccr/store.h"
+#include "compress/images.h"
 #include "compress/policy.h"
+#include "ml/settings.h"
+#include "proxy/savings.h"
 #include "sys/log.h"
+#include "sys/settings.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -59,7 +66,22 @@ typedef struct hr_proxy_config {
     hr_ccr_config ccr;          /* CCR store settings (--ccr-backend, --data-dir, ...;
                                    ccr/store.h), opened by hr_proxy_run before serving;
                                    its strings are borrowed from argv / the environment */
+    hr_savings_config savings;  /* statistics and dashboard (variables only; savings.h) */
+    hr_image_config images;     /* the image stage (variables only; compress/images.h), set
+                                   for the process by hr_proxy_run before serving */
+    hr_ml_config ml;            /* the ML runtime (variables only; ml/settings.h), set for
+                                   the process by hr_proxy_run before any thread */
 } hr_proxy_config;
+
+/* The proxy's own settings, one row each (config.c); the pipeline's and the CCR store's
+ * are their own tables (hr_pipeline_settings, hr_ccr_settings). */
+extern const hr_setting_table hr_proxy_settings;
+
+/* Every table `headroom proxy` reads, in --help's order: its own, the pipeline's, the CCR
+ * store's, the statistics', the images', the ML runtime's. */
+const hr_setting_table *const *hr_proxy_setting_tables(size_t *n);
+/* The row of any of those tables whose flag or variable is name; NULL if none. */
+const hr_setting_row *hr_proxy_setting_named(const char *name);
 
 void hr_proxy_config_defaults(hr_proxy_config *c);
 /* Applies HEADROOM_HOST, HEADROOM_PORT, OPENAI_TARGET_API_URL, ANTHROPIC_TARGET_API_URL,
@@ -87,10 +109,19 @@ void hr_proxy_config_usage(FILE *out);
  * used; it is masked wherever the URL is shown (hr_log_redact). */
 int hr_normalize_upstream_url(const char *url, char *out, size_t outlen);
 
+/* For the commands that talk to a running proxy (stats, wrap, install, probe): its port, read
+ * through the proxy's own port row: flag_value (their --port) when not NULL, else
+ * HEADROOM_PORT, else the default; 0 is refused (a client needs the real port).
+ * 0 ok, -1 with err naming the flag or variable. */
+int hr_proxy_port_of(const char *flag_value, int *port, char *err, size_t errlen);
+
 /* Backoff before retry number n (0 for the first retry), given u in [0, 1). */
 long hr_retry_delay_ms(const hr_proxy_config *c, int n, double u);
 
 const hr_proxy_config *hr_proxy_config_current(void);
-void hr_proxy_config_set_current(const hr_proxy_config *c); /* copies; before serving */
+/* Copies c; called once by hr_proxy_run before any handler thread starts. Handlers read the
+ * copy without a lock, so it is never written again while serving (the port the system
+ * chose for --port 0 is hr_proxy_port(), proxy.h). */
+void hr_proxy_config_set_current(const hr_proxy_config *c);
 
 #endif

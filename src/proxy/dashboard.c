@@ -3,6 +3,7 @@
  * /stats and draws from it. Like /debug/memory it answers only loopback clients, unless
  * HEADROOM_DASHBOARD_PUBLIC=1 opens it (the numbers reveal traffic volume and models, not
  * content or credentials). */
+#include "proxy/config.h"
 #include "proxy/routes.h"
 
 #include <stdlib.h>
@@ -11,15 +12,9 @@
 extern const unsigned char hr_asset_dashboard_html[];
 extern const size_t hr_asset_dashboard_html_len;
 
-static int dashboard_public(void)
-{
-    const char *v = getenv("HEADROOM_DASHBOARD_PUBLIC");
-    return v && (!strcmp(v, "1") || !strcmp(v, "true"));
-}
-
 int hr_route_dashboard(const hr_request *req, hr_response *res)
 {
-    if (!req->client_is_loopback && !dashboard_public())
+    if (!req->client_is_loopback && !hr_proxy_config_current()->savings.dashboard_public)
         return hr_response_error(res, req->api, 404, "not_found_error", "not_found",
                                  "/dashboard is only served to loopback clients "
                                  "(HEADROOM_DASHBOARD_PUBLIC=1 opens it)");

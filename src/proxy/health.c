@@ -124,7 +124,7 @@ int hr_route_health(const hr_request *req, hr_response *res)
                             "\"log_messages\":%s,\"graceful_shutdown_timeout_s\":%d,"
                             "\"upstream_timeout_s\":%.3f,\"connect_timeout_s\":%.3f,"
                             "\"retry_attempts\":%d,\"max_connections\":%u,\"mode\":\"%s\"}}",
-                        c->port, c->max_body_bytes, c->log_format == HR_LOG_JSON ? "json" : "text",
+                        hr_proxy_port(), c->max_body_bytes, c->log_format == HR_LOG_JSON ? "json" : "text",
                         c->log_messages ? "true" : "false", c->graceful_shutdown_timeout_s,
                         c->upstream_timeout_ms / 1000.0, c->connect_timeout_ms / 1000.0,
                         c->retry_attempts, c->max_connections, hr_compress_mode_name(c->pipeline.mode));

@@ -22,19 +22,25 @@ static const struct {
 };
 #define N_PROFILE (sizeof PROFILE / sizeof PROFILE[0])
 
-static int truthy(const char *v)
-{
-    return v && (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") ||
-                 !strcasecmp(v, "on"));
-}
-
+/* --low-memory's own row parses both the variable and a --low-memory=VALUE flag. */
 int hr_low_memory_requested(int argc, char **argv)
 {
+    const hr_setting_row *r = hr_settings_find(&hr_proxy_settings, "low_memory");
+    hr_proxy_config c;
+    char err[256];
+    size_t fl = strlen(r->flag);
+    c.low_memory = 0;
+    const char *env = getenv(r->env);
+    if (env && *env && hr_setting_set(r, &c, env, r->env, err, sizeof err) != 0)
+        c.low_memory = 0; /* the full parse reports it */
     for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--low-memory") || !strcmp(argv[i], "--low-memory=true") ||
-            !strcmp(argv[i], "--low-memory=1"))
+        if (!strcmp(argv[i], r->flag))
             return 1;
-    return truthy(getenv("HEADROOM_LOW_MEMORY"));
+        else if (!strncmp(argv[i], r->flag, fl) && argv[i][fl] == '=' &&
+                 hr_setting_set(r, &c, argv[i] + fl + 1, r->flag, err, sizeof err) == 0 &&
+                 c.low_memory)
+            return 1;
+    return c.low_memory;
 }
 
 void hr_low_memory_apply_defaults(hr_proxy_config *c)
@@ -49,6 +55,8 @@ void hr_low_memory_apply_defaults(hr_proxy_config *c)
     c->pipeline.max_session_bytes = 2 * MIB;
     c->pipeline.max_cache_bytes = 16 * MIB;
     c->ccr.max_entries = 8192;
+    c->ml.threads = 1;
+    c->ml.idle_unload_s = 30;
 }
 
 void hr_low_memory_finish(hr_proxy_config *c)
@@ -60,11 +68,8 @@ void hr_low_memory_finish(hr_proxy_config *c)
 
 int hr_low_memory_apply_process(const hr_proxy_config *c)
 {
-    if (!c->low_memory)
-        return 0;
-    setenv("HEADROOM_ML_THREADS", "1", 0); /* 0: an explicit value wins */
-    setenv("HEADROOM_ML_IDLE_UNLOAD_S", "30", 0);
-    return HR_LOW_MEMORY_ARENA_MAX;
+    /* the ML values are defaults of cfg->ml, set by hr_low_memory_apply_defaults */
+    return c->low_memory ? HR_LOW_MEMORY_ARENA_MAX : 0;
 }
 
 int hr_low_memory_describe(hr_buf *out)

@@ -23,8 +23,7 @@ void hr_low_memory_apply_defaults(hr_proxy_config *cfg);
 /* After the environment and the flags: values that depend on them (the memory CCR
  * store's size, when that backend was chosen and no size given). */
 void hr_low_memory_finish(hr_proxy_config *cfg);
-/* At start-up, before any thread: the ML and allocator values, through their environment
- * variables (an explicit one wins). Returns the malloc arena cap to use (0 = the normal). */
+/* At start-up, before any thread: the malloc arena cap to use (0 = the normal). */
 int hr_low_memory_apply_process(const hr_proxy_config *cfg);
 /* "name=value ..." for the start-up line; JSON object for /health. 0 or -1 (no memory). */
 int hr_low_memory_describe(hr_buf *out);

@@ -39,12 +39,14 @@ static struct {
     atomic_int draining;
     atomic_int in_flight;
     atomic_ullong finished;
+    atomic_int port; /* the port listened on: the configured one, or the system's for 0 */
     hr_http_server *server;
 } S;
 
 int hr_proxy_ready(void) { return atomic_load(&S.ready) && !atomic_load(&S.draining); }
 int hr_proxy_draining(void) { return atomic_load(&S.draining); }
 int hr_proxy_in_flight(void) { return atomic_load(&S.in_flight); }
+int hr_proxy_port(void) { return atomic_load(&S.port); }
 unsigned hr_proxy_connections(void) { return S.server ? hr_http_server_connections(S.server) : 0; }
 
 void hr_proxy_client_guard_counts(unsigned long *cut, unsigned long *refused)
@@ -474,6 +476,8 @@ static void drain(const hr_proxy_config *cfg)
 int hr_proxy_run(const hr_proxy_config *cfg)
 {
     hr_proxy_config_set_current(cfg);
+    hr_ml_configure(&cfg->ml); /* before any ML thread or session */
+    hr_image_configure(&cfg->images);
     hr_log_configure(cfg->log_level, cfg->log_format);
     cap_malloc_arenas(hr_low_memory_apply_process(cfg)); /* before any thread */
     hr_housekeeping hk;
@@ -505,7 +509,7 @@ int hr_proxy_run(const hr_proxy_config *cfg)
                   hr_pipeline_embedder_note(hr_pipeline_process()), NULL);
     char err[256];
     hr_bedrock_setup(cfg->bedrock_url, cfg->bedrock_region, cfg->bedrock_profile);
-    hr_savings_start(cfg->ccr.data_dir, cfg->ccr.backend != HR_CCR_BACKEND_MEMORY);
+    hr_savings_start(cfg->ccr.data_dir, cfg->ccr.backend != HR_CCR_BACKEND_MEMORY, &cfg->savings);
     hr_budget_init(hr_budget_process(), (size_t)cfg->max_inflight_body_mb << 20);
     hr_backpressure_configure((size_t)cfg->memory_budget_mb << 20);
     hr_http_server_opts opts = {
@@ -523,11 +527,11 @@ int hr_proxy_run(const hr_proxy_config *cfg)
         hr_upstream_global_cleanup();
         return 1;
     }
-    hr_proxy_config actual = *cfg; /* port 0 means "any": report the one we got */
-    actual.port = hr_http_server_port(S.server);
-    hr_proxy_config_set_current(&actual);
+    /* port 0 means "any": the one we got is kept beside the configuration, which handler
+     * threads read without a lock and which is therefore never written once serving */
+    atomic_store(&S.port, hr_http_server_port(S.server));
     char port[16];
-    snprintf(port, sizeof port, "%d", actual.port);
+    snprintf(port, sizeof port, "%d", hr_proxy_port());
     atomic_store(&S.ready, 1);
     char budget[24];
     snprintf(budget, sizeof budget, "%ld", cfg->memory_budget_mb);

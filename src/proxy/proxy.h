@@ -16,6 +16,8 @@ int hr_proxy_run(const hr_proxy_config *cfg);
 int hr_proxy_ready(void);      /* serving and not draining */
 int hr_proxy_draining(void);
 int hr_proxy_in_flight(void);  /* requests received and not yet finished */
+int hr_proxy_port(void);       /* the port listened on (the system's choice for --port 0);
+                                  0 before the server listens */
 unsigned hr_proxy_connections(void); /* open client connections (0 when not serving) */
 /* Client connections cut at a header/body deadline (408) and refused over the per-address
  * limit (429) since start (0 when not serving). */

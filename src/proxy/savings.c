@@ -10,7 +10,6 @@
 #include "proxy/stats_store.h"
 #include "sys/log.h"
 #include "sys/mem.h"
-#include "sys/parse.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -30,25 +29,34 @@ static struct {
     size_t n_mem, i_mem;
 } V = {.mu = PTHREAD_MUTEX_INITIALIZER, .flush_period_s = 10};
 
-static int env_int(const char *name, int def, int lo, int hi)
+#define ROW(name, ...) HR_SETTING_ROW(hr_savings_config, name, NULL, __VA_ARGS__, 0)
+
+/* docs/configuration.md ("Savings statistics") has a line per row; a test checks. */
+static const hr_setting_row ROWS[] = {
+    ROW("stats_flush_s", "HEADROOM_STATS_FLUSH_S", HR_SETTING_INT, flush_s, 1, 3600, "10",
+        "seconds between writes of the persistent counters (10)"),
+    ROW("stats_retention_days", "HEADROOM_STATS_RETENTION_DAYS", HR_SETTING_INT, retention_days, 1,
+        3650, "30", "days of hourly savings kept (30)"),
+    ROW("pricing_file", "HEADROOM_PRICING_FILE", HR_SETTING_BORROW, pricing_file, 0, 0, NULL,
+        "your prices, read before data/pricing.tsv"),
+    ROW("dashboard_public", "HEADROOM_DASHBOARD_PUBLIC", HR_SETTING_SWITCH, dashboard_public, 0, 1,
+        "off", "serve /dashboard beyond loopback clients (off)"),
+};
+
+const hr_setting_table hr_savings_settings = HR_SETTING_TABLE(ROWS);
+
+void hr_savings_config_default(hr_savings_config *c)
 {
-    long n;
-    int rc = hr_env_long(name, lo, hi, &n);
-    if (rc < 0)
-        hr_log_fields(HR_LOG_WARN, "ignoring invalid setting", "name", name, "value", getenv(name),
-                      NULL);
-    return rc == 1 ? (int)n : def;
+    hr_settings_init(&hr_savings_settings, c, sizeof *c);
 }
 
-void hr_savings_start(const char *data_dir, int persist)
+void hr_savings_start(const char *data_dir, int persist, const hr_savings_config *c)
 {
     char err[512];
-    int retention_days = env_int("HEADROOM_STATS_RETENTION_DAYS", 30, 1, 3650);
-    const char *pricing_file = getenv("HEADROOM_PRICING_FILE");
-    V.flush_period_s = env_int("HEADROOM_STATS_FLUSH_S", 10, 1, 3600);
-    if (persist && hr_stats_store_open(data_dir, retention_days, err, sizeof err) != 0)
+    V.flush_period_s = c->flush_s;
+    if (persist && hr_stats_store_open(data_dir, c->retention_days, err, sizeof err) != 0)
         hr_log_fields(HR_LOG_WARN, "persistent stats off: counting in memory", "error", err, NULL);
-    if (hr_pricing_load(pricing_file, err, sizeof err) != 0)
+    if (hr_pricing_load(c->pricing_file, err, sizeof err) != 0)
         hr_log_fields(HR_LOG_WARN, "pricing table", "error", err, NULL);
 }
 

@@ -9,15 +9,27 @@
 
 #include "proxy/metrics.h"
 #include "sys/buf.h"
+#include "sys/settings.h"
+
+/* The statistics' settings, one row each (savings.c; variables only): HEADROOM_STATS_FLUSH_S
+ * (10), HEADROOM_STATS_RETENTION_DAYS (30), HEADROOM_PRICING_FILE (the user's prices, read
+ * before the shipped ones), HEADROOM_DASHBOARD_PUBLIC (off: /dashboard for loopback clients
+ * only). Part of the proxy's configuration (hr_proxy_config.savings). */
+typedef struct hr_savings_config {
+    int flush_s;
+    int retention_days;
+    const char *pricing_file; /* borrowed from the environment; NULL = none */
+    int dashboard_public;
+} hr_savings_config;
+
+extern const hr_setting_table hr_savings_settings;
+void hr_savings_config_default(hr_savings_config *c);
 
 /* Opens the stats file in data_dir (NULL: the default lookup) when persist is set, and
  * loads the price table. Without persist (--ccr-backend memory, which --stateless selects:
- * nothing on disk) the counters live in memory only.
- * Settings from the environment (docs/configuration.md): HEADROOM_PRICING_FILE (the user's
- * prices, read before the shipped ones), HEADROOM_STATS_RETENTION_DAYS (30),
- * HEADROOM_STATS_FLUSH_S (10). Failures are logged and the proxy serves on: counters then
- * live in memory only / models go unpriced. */
-void hr_savings_start(const char *data_dir, int persist);
+ * nothing on disk) the counters live in memory only. Failures are logged and the proxy
+ * serves on: counters then live in memory only / models go unpriced. */
+void hr_savings_start(const char *data_dir, int persist, const hr_savings_config *c);
 void hr_savings_stop(void); /* final flush */
 
 void hr_savings_record(const hr_request_record *r);

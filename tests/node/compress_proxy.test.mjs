@@ -138,6 +138,17 @@ test('POST /v1/compress answers {messages, tokens_*, compression_ratio, transfor
   assert.equal(bad.status, 400);
   const notJson = await fetch(`${proxy.url}/v1/compress`, { method: 'POST', body: '{"messages": [' });
   assert.equal(notJson.status, 400);
+  // overrides are checked against the same bounds as --max-items / --max-ratio / --min-bytes
+  for (const [config, said] of [[{ max_items: 0 }, 'config.max_items must be 1..100000'],
+    [{ max_items: 2.5 }, 'config.max_items must be 1..100000'],
+    [{ max_ratio: 1.5 }, 'config.max_ratio must be in (0, 1]'],
+    [{ min_bytes: '512' }, 'config.min_bytes must be 0..1073741824']]) {
+    const r3 = await fetch(`${proxy.url}/v1/compress`, { method: 'POST', body: JSON.stringify({ ...req, config }) });
+    assert.equal(r3.status, 400, JSON.stringify(config));
+    assert.equal((await r3.json()).error.message, said);
+  }
+  const r4 = await fetch(`${proxy.url}/v1/compress`, { method: 'POST', body: JSON.stringify({ ...req, config: { max_items: 100000, max_ratio: 1 } }) });
+  assert.equal(r4.status, 200);
 });
 
 test('token mode through the proxy: 30 turns, each upstream body extends the previous one byte for byte', async () => {

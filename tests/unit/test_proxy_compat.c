@@ -68,6 +68,38 @@ static void variables_come_first_and_switched_off_booleans_are_quiet(void **stat
     unsetenv("HEADROOM_RPM");
 }
 
+/* A variable one of our setting rows reads under the same name (HEADROOM_PORT, and
+ * HEADROOM_MAX_ITEMS since it became --max-items's variable) is left to that row: it is not
+ * turned into a flag, which would beat the environment's place under the flags. */
+static void variables_our_rows_read_are_left_to_them(void **state)
+{
+    (void)state;
+    setenv("HEADROOM_PORT", "9001", 1);
+    setenv("HEADROOM_MAX_ITEMS", "5", 1);
+    setenv("HEADROOM_RETRY_MAX_ATTEMPTS", "2", 1); /* the original's only: mapped */
+    char *argv[] = {"proxy", "--max-items", "6"};
+    hr_compat_args a;
+    char err[128];
+    assert_int_equal(hr_proxy_compat_args(3, argv, &a, err, sizeof err), 0);
+    const char *want[] = {"proxy", "--retry-attempts", "2", "--max-items", "6"};
+    assert_argv(&a, want, 5);
+    hr_proxy_compat_free(&a);
+    unsetenv("HEADROOM_PORT");
+    unsetenv("HEADROOM_MAX_ITEMS");
+    unsetenv("HEADROOM_RETRY_MAX_ATTEMPTS");
+}
+
+/* The "ours" column names rows of the setting tables, so renaming a flag breaks here. */
+static void every_mapped_name_is_a_setting_row(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    if (hr_proxy_compat_check(err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_null(hr_proxy_setting_named("--no-such-flag"));
+    assert_non_null(hr_proxy_setting_named("HEADROOM_MAX_ITEMS"));
+}
+
 static void a_value_flag_without_its_value_is_an_error(void **state)
 {
     (void)state;
@@ -101,6 +133,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(flags_are_rewritten),
         cmocka_unit_test(variables_come_first_and_switched_off_booleans_are_quiet),
+        cmocka_unit_test(variables_our_rows_read_are_left_to_them),
+        cmocka_unit_test(every_mapped_name_is_a_setting_row),
         cmocka_unit_test(a_value_flag_without_its_value_is_an_error),
         cmocka_unit_test(unknown_flags_are_left_for_our_parser),
     };

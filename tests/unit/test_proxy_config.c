@@ -1,5 +1,7 @@
 /* Unit tests for src/proxy/config.c: defaults, environment, flags (flags win), URL
- * normalisation, invalid values, retry backoff bounds. */
+ * normalisation, invalid values, retry backoff bounds; the setting rows (sys/settings.h) of the
+ * proxy, the pipeline and the CCR store: complete, unique, in --help and in
+ * docs/configuration.md. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -186,6 +188,233 @@ static void backoff_doubles_caps_and_jitters(void **state)
     assert_int_equal(hr_retry_delay_ms(&c, 50, 0.0), 15000);
 }
 
+/* ---- the rows (sys/settings.h) ------------------------------------------------------------- */
+
+static const hr_setting_table *tables(size_t *n)
+{
+    static hr_setting_table t[8];
+    const hr_setting_table *const *all = hr_proxy_setting_tables(n);
+    assert_true(*n <= 8);
+    for (size_t i = 0; i < *n; i++)
+        t[i] = *all[i];
+    return t;
+}
+
+/* Every setting has a variable and a help line; names, flags and variables are unique across
+ * the proxy's tables (proxy, pipeline, CCR store, statistics, ML, images: one parser sees them
+ * all);
+ * every default parses through the row's own parser. */
+static void rows_are_complete_and_unique(void **state)
+{
+    (void)state;
+    size_t nt;
+    const hr_setting_table *t = tables(&nt);
+    char err[256];
+    for (size_t a = 0; a < nt; a++) {
+        static char base[32768]; /* larger than each table's struct */
+        memset(base, 0, sizeof base);
+        assert_true(sizeof(hr_proxy_config) <= sizeof base);
+        assert_int_equal(hr_settings_defaults(&t[a], base, err, sizeof err), 0);
+        for (size_t i = 0; i < t[a].n; i++) {
+            const hr_setting_row *r = &t[a].rows[i];
+            assert_non_null(r->env);
+            assert_non_null(r->help);
+            assert_true(!r->flag || !strncmp(r->flag, "--", 2)); /* NULL: variable only */
+            for (size_t b = 0; b < nt; b++)
+                for (size_t k = 0; k < t[b].n; k++) {
+                    const hr_setting_row *o = &t[b].rows[k];
+                    if (o == r)
+                        continue;
+                    assert_string_not_equal(r->name, o->name);
+                    assert_false(r->flag && o->flag && !strcmp(r->flag, o->flag));
+                    assert_string_not_equal(r->env, o->env);
+                }
+        }
+    }
+}
+
+static char *read_docs(void)
+{
+    const char *src = getenv("HEADROOM_SOURCE_DIR");
+    assert_non_null(src);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/docs/configuration.md", src);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char text[256 * 1024];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    /* without the original's name table (dropin_flags checks it): its rows look alike */
+    char *from = strstr(text, "## The original's flags and variables");
+    assert_non_null(from);
+    char *to = strstr(from + 1, "\n## ");
+    assert_non_null(to);
+    memmove(from, to, strlen(to) + 1);
+    return text;
+}
+
+/* docs/configuration.md has one table line per row: `| `FLAG` | `VARIABLE` | default |`,
+ * whose default cell holds the row's default (`512`, or plainly: off); and no table line names a flag and variable
+ * that is not a row. */
+static void docs_tables_match_the_rows(void **state)
+{
+    (void)state;
+    size_t nt;
+    const hr_setting_table *t = tables(&nt);
+    char *docs = read_docs();
+    for (size_t a = 0; a < nt; a++)
+        for (size_t i = 0; i < t[a].n; i++) {
+            const hr_setting_row *r = &t[a].rows[i];
+            char head[256];
+            if (r->flag)
+                snprintf(head, sizeof head, "\n| `%s` | `%s` | ", r->flag, r->env);
+            else /* a variable-only table: | variable | default | meaning | */
+                snprintf(head, sizeof head, "\n| `%s` | ", r->env);
+            const char *line = strstr(docs, head);
+            if (!line)
+                fail_msg("docs/configuration.md has no table line for %s", r->env);
+            const char *cell = line + strlen(head);
+            const char *cell_end = strstr(cell, " |");
+            assert_non_null(cell_end);
+            if (r->dflt && *r->dflt) {
+                char want[128];
+                snprintf(want, sizeof want, "`%s`", r->dflt);
+                char *found = strstr(cell, want);
+                size_t dl = strlen(r->dflt); /* or said plainly: "off" */
+                int plain = !strncmp(cell, r->dflt, dl) && (cell[dl] == ' ' || cell[dl] == '|');
+                if (!plain && (!found || found > cell_end))
+                    fail_msg("%s: docs default cell '%.*s' lacks %s", r->flag,
+                             (int)(cell_end - cell), cell, want);
+            }
+        }
+    /* the reverse: each "| `--flag` | `VARIABLE` |" line is a row */
+    for (const char *p = docs; (p = strstr(p, "\n| `--")); p++) {
+        char flag[128], env[128];
+        if (sscanf(p, "\n| `%127[^`]` | `%127[A-Z_]` |", flag, env) != 2)
+            continue;
+        int known = 0;
+        for (size_t a = 0; a < nt && !known; a++)
+            for (size_t i = 0; i < t[a].n && !known; i++)
+                known = t[a].rows[i].flag && !strcmp(t[a].rows[i].flag, flag) &&
+                        !strcmp(t[a].rows[i].env, env);
+        if (!known)
+            fail_msg("docs/configuration.md documents %s / %s, which is no row", flag, env);
+    }
+}
+
+/* The row machinery through the proxy's parser: a switch alone means on, an on/off setting
+ * takes its value, bounds come from the row, errors name the flag or variable, and the
+ * settings that had a flag only now have a variable too. */
+static void rows_parse_flags_and_variables(void **state)
+{
+    (void)state;
+    hr_proxy_config c;
+    char err[256];
+    hr_proxy_config_defaults(&c);
+    char *argv[] = {"proxy", "--no-ccr-inject-tool", "--kompress-code", "on", "--max-items=40",
+                    "--ccr-ttl", "60", NULL};
+    assert_int_equal(hr_proxy_config_from_args(&c, 7, argv, err, sizeof err), 0);
+    assert_int_equal(c.no_ccr_tool, 1);
+    assert_int_equal(c.pipeline.kompress_code, 1);
+    assert_int_equal(c.pipeline.opts.max_items, 40);
+    assert_int_equal(c.ccr.ttl_seconds, 60);
+    char *bad[] = {"proxy", "--max-items", "100001", NULL};
+    assert_int_equal(hr_proxy_config_from_args(&c, 3, bad, err, sizeof err), -1);
+    assert_string_equal(err, "invalid value '100001' for --max-items");
+    char *dangling[] = {"proxy", "--kompress-code", NULL};
+    assert_int_equal(hr_proxy_config_from_args(&c, 2, dangling, err, sizeof err), -1);
+    assert_string_equal(err, "--kompress-code needs a value");
+
+    hr_proxy_config_defaults(&c);
+    setenv("HEADROOM_MAX_ITEMS", "7", 1);
+    setenv("HEADROOM_CCR_MAX_BYTES", "8192", 1);
+    assert_int_equal(hr_proxy_config_from_env(&c, err, sizeof err), 0);
+    assert_int_equal(c.pipeline.opts.max_items, 7);
+    assert_int_equal(c.ccr.max_bytes, 8192);
+    setenv("HEADROOM_CCR_MAX_BYTES", "100", 1);
+    assert_int_equal(hr_proxy_config_from_env(&c, err, sizeof err), -1);
+    assert_string_equal(err, "invalid value '100' for HEADROOM_CCR_MAX_BYTES");
+    unsetenv("HEADROOM_MAX_ITEMS");
+    unsetenv("HEADROOM_CCR_MAX_BYTES");
+    setenv("HEADROOM_CCR_BACKEND", "disk", 1);
+    assert_int_equal(hr_proxy_config_from_env(&c, err, sizeof err), -1);
+    assert_string_equal(err, "unknown CCR backend 'disk' (sqlite, memory, redis)");
+    unsetenv("HEADROOM_CCR_BACKEND");
+
+    /* the provider and embedder rows that came from main: defaults, bounds, own errors */
+    hr_proxy_config_defaults(&c);
+    assert_string_equal(c.gemini_url, "https://generativelanguage.googleapis.com");
+    assert_string_equal(c.vertex_url, "");
+    assert_string_equal(c.allow_base_urls, "");
+    assert_int_equal(c.pipeline.embed_max_items, 32);
+    assert_int_equal(c.pipeline.embed_deadline_ms, 300);
+    char *prov[] = {"proxy", "--azure-api-url", "https://r.openai.azure.com/", "--allow-base-url",
+                    "https://gw.example.com, 10.0.0.1:8080", "--embed-max-items=64", NULL};
+    assert_int_equal(hr_proxy_config_from_args(&c, 6, prov, err, sizeof err), 0);
+    assert_string_equal(c.azure_url, "https://r.openai.azure.com");
+    assert_string_equal(c.allow_base_urls, "https://gw.example.com, 10.0.0.1:8080");
+    assert_int_equal(c.pipeline.embed_max_items, 64);
+    char *origin[] = {"proxy", "--allow-base-url", "https://u@h", NULL};
+    assert_int_equal(hr_proxy_config_from_args(&c, 3, origin, err, sizeof err), -1);
+    assert_non_null(strstr(err, "--allow-base-url: 'https://u@h' is not an origin"));
+    setenv("HEADROOM_EMBED_DEADLINE_MS", "60001", 1);
+    assert_int_equal(hr_proxy_config_from_env(&c, err, sizeof err), -1);
+    assert_string_equal(err, "invalid value '60001' for HEADROOM_EMBED_DEADLINE_MS");
+    unsetenv("HEADROOM_EMBED_DEADLINE_MS");
+}
+
+/* --help prints one entry per row of each table. */
+static void help_lists_every_row(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    hr_proxy_config_usage(f);
+    fclose(f);
+    size_t nt;
+    const hr_setting_table *t = tables(&nt);
+    for (size_t a = 0; a < nt; a++)
+        for (size_t i = 0; i < t[a].n; i++) {
+            const hr_setting_row *r = &t[a].rows[i];
+            char entry[256];
+            if (r->flag)
+                snprintf(entry, sizeof entry, "  %-30s %-36s\n      %s\n", r->flag, r->env,
+                         r->help);
+            else
+                snprintf(entry, sizeof entry, "  %s\n      %s\n", r->env, r->help);
+            if (!strstr(text, entry))
+                fail_msg("--help lacks %s", r->env);
+        }
+    free(text);
+}
+
+/* The client commands' port (stats, wrap, install, probe) goes through the proxy's row:
+ * --port, else HEADROOM_PORT, else 8787; junk and 0 are refused, naming the source. */
+static void client_port_reads_the_port_row(void **state)
+{
+    (void)state;
+    int port = -1;
+    char err[256];
+    unsetenv("HEADROOM_PORT");
+    assert_int_equal(hr_proxy_port_of(NULL, &port, err, sizeof err), 0);
+    assert_int_equal(port, 8787);
+    setenv("HEADROOM_PORT", "9123", 1);
+    assert_int_equal(hr_proxy_port_of(NULL, &port, err, sizeof err), 0);
+    assert_int_equal(port, 9123);
+    assert_int_equal(hr_proxy_port_of("9200", &port, err, sizeof err), 0);
+    assert_int_equal(port, 9200);
+    assert_int_equal(hr_proxy_port_of("0", &port, err, sizeof err), -1);
+    assert_string_equal(err, "invalid value '0' for --port");
+    setenv("HEADROOM_PORT", "80x", 1);
+    assert_int_equal(hr_proxy_port_of(NULL, &port, err, sizeof err), -1);
+    assert_string_equal(err, "invalid value '80x' for HEADROOM_PORT");
+    unsetenv("HEADROOM_PORT");
+    assert_int_equal(port, 9200); /* untouched by the refusals */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +425,11 @@ int main(void)
         cmocka_unit_test(url_normalisation),
         cmocka_unit_test(client_limits),
         cmocka_unit_test(backoff_doubles_caps_and_jitters),
+        cmocka_unit_test(rows_are_complete_and_unique),
+        cmocka_unit_test(docs_tables_match_the_rows),
+        cmocka_unit_test(rows_parse_flags_and_variables),
+        cmocka_unit_test(help_lists_every_row),
+        cmocka_unit_test(client_port_reads_the_port_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /* Unit tests for src/proxy/low_memory: how the profile is asked for, that it sets the
  * config's defaults to exactly the values it reports (start-up line and /health), that the
  * environment and flags still win over it, the memory CCR store's size, and the ML
- * variables it sets without overriding explicit ones. */
+ * settings it defaults without overriding explicit ones. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -101,19 +101,31 @@ static void memory_store_gets_its_cap_only_when_chosen(void **state)
     assert_int_equal(c.ccr.max_bytes, 12345);
 }
 
-static void ml_variables_set_unless_given(void **state)
+/* The profile's ML values are defaults of the config's ML settings: the environment still
+ * wins, nothing is written into the environment, and hr_ml_configure makes them the
+ * process's (what the sessions and the pool read). */
+static void ml_settings_defaulted_unless_given(void **state)
 {
     (void)state;
     hr_proxy_config c;
+    char err[256];
     hr_proxy_config_defaults(&c);
     unsetenv("HEADROOM_ML_THREADS");
     setenv("HEADROOM_ML_IDLE_UNLOAD_S", "5", 1);
     assert_int_equal(hr_low_memory_apply_process(&c), 0); /* profile off: nothing */
-    assert_null(getenv("HEADROOM_ML_THREADS"));
     hr_low_memory_apply_defaults(&c);
+    assert_int_equal(c.ml.threads, 1);
+    assert_int_equal(c.ml.idle_unload_s, 30);
+    assert_int_equal(hr_proxy_config_from_env(&c, err, sizeof err), 0);
+    assert_int_equal(c.ml.idle_unload_s, 5); /* the explicit variable wins */
     assert_int_equal(hr_low_memory_apply_process(&c), HR_LOW_MEMORY_ARENA_MAX);
-    assert_string_equal(getenv("HEADROOM_ML_THREADS"), "1");
-    assert_string_equal(getenv("HEADROOM_ML_IDLE_UNLOAD_S"), "5");
+    assert_null(getenv("HEADROOM_ML_THREADS")); /* the environment is left alone */
+    c.ml.threads = 3;
+    hr_ml_configure(&c.ml);
+    unsetenv("HEADROOM_ML_IDLE_UNLOAD_S");
+    hr_ml_config p = hr_ml_config_process();
+    assert_int_equal(p.threads, 3);
+    assert_int_equal(p.idle_unload_s, 5);
 }
 
 int main(void)
@@ -123,7 +135,7 @@ int main(void)
         cmocka_unit_test(reported_values_are_the_applied_ones),
         cmocka_unit_test(environment_and_flags_win),
         cmocka_unit_test(memory_store_gets_its_cap_only_when_chosen),
-        cmocka_unit_test(ml_variables_set_unless_given),
+        cmocka_unit_test(ml_settings_defaulted_unless_given),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

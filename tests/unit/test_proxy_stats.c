@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "proxy/cache_watch.h"
+#include "proxy/config.h"
 #include "proxy/pricing.h"
 #include "proxy/routes.h"
 #include "proxy/stats_store.h"
@@ -273,6 +274,16 @@ static void a_cache_bust_we_caused_is_counted_once_with_its_reason(void **state)
 
 int hr_route_dashboard(const hr_request *req, hr_response *res);
 
+/* The configuration as `headroom proxy` reads it from the environment, made current. */
+static void configure_from_env(void)
+{
+    hr_proxy_config c;
+    char err[256];
+    hr_proxy_config_defaults(&c);
+    assert_int_equal(hr_proxy_config_from_env(&c, err, sizeof err), 0);
+    hr_proxy_config_set_current(&c);
+}
+
 /* The page answers loopback clients only, unless HEADROOM_DASHBOARD_PUBLIC=1 (tests never
  * send traffic to a non-loopback address, so the handler is called here directly). */
 static void dashboard_is_loopback_only_unless_enabled(void **state)
@@ -281,11 +292,13 @@ static void dashboard_is_loopback_only_unless_enabled(void **state)
     hr_request req = {"GET", "/dashboard", "", "", 0, "192.0.2.7", 0, "hr-0", "0", &hr_api_openai_chat, NULL, 0};
     hr_response res = HR_RESPONSE_INIT;
     unsetenv("HEADROOM_DASHBOARD_PUBLIC");
+    configure_from_env();
     assert_int_equal(hr_route_dashboard(&req, &res), 0);
     assert_int_equal(res.status, 404);
     assert_non_null(strstr(res.body.data, "only served to loopback clients"));
     hr_response_free(&res);
     setenv("HEADROOM_DASHBOARD_PUBLIC", "1", 1);
+    configure_from_env();
     res = (hr_response)HR_RESPONSE_INIT;
     assert_int_equal(hr_route_dashboard(&req, &res), 0);
     assert_int_equal(res.status, 200);
@@ -294,6 +307,7 @@ static void dashboard_is_loopback_only_unless_enabled(void **state)
     assert_null(strstr(res.body.data, "https://"));
     hr_response_free(&res);
     unsetenv("HEADROOM_DASHBOARD_PUBLIC");
+    configure_from_env();
     req.client_is_loopback = 1;
     res = (hr_response)HR_RESPONSE_INIT;
     assert_int_equal(hr_route_dashboard(&req, &res), 0);
