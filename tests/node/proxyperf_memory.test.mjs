@@ -84,16 +84,20 @@ test('RssAnon rises in a 500-request burst of 64 clients and returns near its pr
     const before = rssAnon(pid);
     let firstAfter = 0;
     for (let round = 1; round <= 2; round++) {
-      const statuses = await burst(proxy.url, 500, CLIENTS, body);
+      // the peak is sampled during the burst: on a loaded machine the housekeeping tick
+      // may already have trimmed by the time the last answer is read
+      let peak = rssAnon(pid);
+      const sampler = setInterval(() => { peak = Math.max(peak, rssAnon(pid)); }, 50);
+      const statuses = await burst(proxy.url, 500, CLIENTS, body).finally(() => clearInterval(sampler));
+      peak = Math.max(peak, rssAnon(pid));
       assert.ok(statuses.every((s) => s === 200), `round ${round}: every request answered 200`);
       const upstreamOpen = up.openConnections();
       assert.ok(upstreamOpen > CLIENTS / 2, `round ${round}: the burst held many upstream connections (${upstreamOpen})`);
-      const peak = rssAnon(pid);
       // otherwise the limit below proves nothing: the burst must have used more than it allows
       assert.ok(peak > before + ALLOWED, `round ${round}: the burst raised RssAnon past the allowance (${before} -> ${peak} B)`);
-      const left = await upstreamSettlesTo(up, POOL_KEEP, 8000);
+      const left = await upstreamSettlesTo(up, POOL_KEEP, 20000);
       assert.ok(left <= POOL_KEEP, `round ${round}: idle maintenance closed the burst's upstream handles (${upstreamOpen} -> ${left} open)`);
-      const after = await settlesTo(pid, before + ALLOWED, 8000);
+      const after = await settlesTo(pid, before + ALLOWED, 20000);
       t.diagnostic(`round ${round}: RssAnon before ${before} B, peak ${peak} B, after idle ${after} B`);
       assert.ok(after <= before + ALLOWED,
         `round ${round}: RssAnon ${after} B after idle vs ${before} B before the burst (peak ${peak} B): more than ${ALLOWED / MB} MB kept`);
