@@ -62,6 +62,18 @@ async function stats(proxy) {
   return r.json();
 }
 
+// A request is recorded when its exchange completes, which can be a moment after the client
+// has read the last byte (seen under ASan on a loaded machine): wait until /stats counts
+// `n` requests (or 5 s), then return it.
+async function statsCounting(proxy, n) {
+  let s;
+  for (const end = Date.now() + 5000; ;) {
+    s = await stats(proxy);
+    if (s.persistent.totals.requests >= n || Date.now() > end) return s;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const start = () => startProxy({
   openaiUrl: up.url, anthropicUrl: up.url,
   env: { HEADROOM_DATA_DIR: dataDir, HEADROOM_PRICING_FILE: priceFile, HEADROOM_STATS_FLUSH_S: '1' },
@@ -90,7 +102,7 @@ test('priced savings, cache tokens and a time breakdown that adds up', async () 
     savedPriced += await send(proxy, 'test-model', 2);
     savedUnpriced += await send(proxy, 'no-such-model', 3);
     assert.ok(savedPriced > 0 && savedUnpriced > 0, 'the tool outputs were compressed');
-    const s = await stats(proxy);
+    const s = await statsCounting(proxy, 3);
     const t = s.persistent.totals;
     assert.equal(t.requests, 3);
     assert.equal(t.tokens_saved, savedPriced + savedUnpriced);
