@@ -119,7 +119,7 @@ function trend(samples) {
 
 // Generated tiny models (random weights) for Kompress and the embedder, imported into dir;
 // returns the proxy flags that turn both on.
-function mlArgs(bin, dir) {
+function mlArgs(bin, dir, compressionDeadlineMs) {
   const build = path.dirname(bin);
   const kdir = generateModel({ arch: 'modernbert', size: 'tiny', seed: 8, dir: path.join(build, 'kompress-proxy-tiny') });
   const edir = generateModel({ size: 'tiny', seed: 5, dir: path.join(build, 'ml-embed-tiny') });
@@ -128,7 +128,7 @@ function mlArgs(bin, dir) {
   execFileSync(bin, ['model', 'import', edir, '--out', e], { stdio: 'pipe' });
   // deadlines long enough that the models run on a saturated 2-core machine rather than
   // failing open on nearly every request (they still do under the budget's ML stage)
-  return ['--kompress-model', k, '--embed-model', e, '--compression-deadline-ms', '10000',
+  return ['--kompress-model', k, '--embed-model', e, '--compression-deadline-ms', String(compressionDeadlineMs),
     '--embed-deadline-ms', '2000'];
 }
 
@@ -150,13 +150,14 @@ async function mlFigures(proxy, m) {
 // sessions: how many x-headroom-session-id values requests cycle through (0: none, so the
 // session is the model's and decisions replay after the first sight of each output).
 export async function runSoak({ bin, seconds = 60, calibrate = 15, connections = 64, ml = true, sessions = 997,
+  compressionDeadlineMs = 10000,
   log = () => {} } = {}) {
   const tools = outputs();
   const up = await startFakeUpstream();
   const dirs = [];
   const dataDir = () => { const d = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-soak-')); dirs.push(d); return d; };
   try {
-    const extra = ml ? mlArgs(bin, dataDir()) : [];
+    const extra = ml ? mlArgs(bin, dataDir(), compressionDeadlineMs) : [];
     // calibration: the steady state without a budget
     const cal = await startProxy({ bin, openaiUrl: up.url, anthropicUrl: up.url, args: extra, env: { HEADROOM_DATA_DIR: dataDir() } });
     // what the budget measures: RssAnon plus the request bytes reserved (an upper bound:
