@@ -219,6 +219,36 @@ static inline __mmask16 tail_mask(int left) { return left >= 16 ? 0xffff : (__mm
  * registers. */
 #define HR_UNROLL4 _Pragma("GCC unroll 4")
 
+/* Scores of the 4 pre-scaled query rows qs against C (1-4, a constant after inlining) x 16
+ * keys from kt (K^T, row stride seq; left = keys from kt on, the last chunk masked), into
+ * p[r] + jb: 4 x C accumulators, each K^T load feeding 4 rows. */
+VNNI static inline __attribute__((always_inline)) void
+scores_4xc(const int C, const float (*qs)[ATT512_DIM_MAX], const float *kt, int seq, int dim,
+           int left, float *const p[4], int jb)
+{
+    __mmask16 mk[4];
+    HR_UNROLL4 for (int c = 0; c < C; c++)
+        mk[c] = tail_mask(left - 16 * c > 0 ? left - 16 * c : 0);
+    __m512 a[4][4];
+    HR_UNROLL4 for (int r = 0; r < 4; r++)
+        HR_UNROLL4 for (int c = 0; c < C; c++)
+            a[r][c] = _mm512_setzero_ps();
+    for (int t = 0; t < dim; t++) {
+        const float *kr = kt + (size_t)t * seq;
+        __m512 kv[4];
+        HR_UNROLL4 for (int c = 0; c < C; c++)
+            kv[c] = _mm512_maskz_loadu_ps(mk[c], kr + 16 * c);
+        HR_UNROLL4 for (int r = 0; r < 4; r++) {
+            __m512 qt = _mm512_set1_ps(qs[r][t]);
+            HR_UNROLL4 for (int c = 0; c < C; c++)
+                a[r][c] = _mm512_fmadd_ps(qt, kv[c], a[r][c]);
+        }
+    }
+    HR_UNROLL4 for (int r = 0; r < 4; r++)
+        HR_UNROLL4 for (int c = 0; c < C; c++)
+            _mm512_mask_storeu_ps(p[r] + jb + 16 * c, mk[c], a[r][c]);
+}
+
 /* Rows i0 .. i0+3 of one head (rows past seq repeat the last one and are not stored):
  * scores against the keys [lo, hi) the 4 rows may see (all keys in global layers; the union
  * of the rows' bands in sliding-window ones: nothing outside the band is computed), 64 at
@@ -238,37 +268,28 @@ VNNI static void attention_rows4(const float *q_of, int stride, int seq, int win
     for (int r = 0; r < 4; r++) {
         const int i = i0 + (r < rows ? r : rows - 1);
         const float *q = q_of + (size_t)i * stride;
-        for (int t = 0; t < dim; t++)
-            qs[r][t] = q[t] * scale;
+        for (int t = 0; t < dim; t += 16)
+            _mm512_store_ps(&qs[r][t], _mm512_mul_ps(_mm512_loadu_ps(q + t), _mm512_set1_ps(scale)));
         hr_attention_range(i, seq, window, &rlo[r], &rhi[r]);
         p[r] = pb + (size_t)r * seq;
+        /* the next block's rows: qkv rows are 3H apart and mostly out of L2 by now (the
+         * q loads stalled for ~15% of attention at seq 196) */
+        if (i0 + 4 + r < seq)
+            for (int t = 0; t < dim; t += 16)
+                _mm_prefetch((const char *)(q_of + (size_t)(i0 + 4 + r) * stride + t), _MM_HINT_T0);
     }
     lo = rlo[0]; /* bands only move right with i */
     hi = rhi[3];
     const int nk = hi - lo;
-    for (int jb = 0; jb < nk; jb += 64) {
-        __mmask16 mk[4];
-        for (int c = 0; c < 4; c++)
-            mk[c] = tail_mask(nk - jb - 16 * c > 0 ? nk - jb - 16 * c : 0);
-        __m512 a[4][4];
-        HR_UNROLL4 for (int r = 0; r < 4; r++)
-            HR_UNROLL4 for (int c = 0; c < 4; c++)
-                a[r][c] = _mm512_setzero_ps();
-        for (int t = 0; t < dim; t++) {
-            const float *kr = kt + (size_t)t * seq + lo + jb;
-            __m512 k0 = _mm512_maskz_loadu_ps(mk[0], kr), k1 = _mm512_maskz_loadu_ps(mk[1], kr + 16);
-            __m512 k2 = _mm512_maskz_loadu_ps(mk[2], kr + 32), k3 = _mm512_maskz_loadu_ps(mk[3], kr + 48);
-            HR_UNROLL4 for (int r = 0; r < 4; r++) {
-                __m512 qt = _mm512_set1_ps(qs[r][t]);
-                a[r][0] = _mm512_fmadd_ps(qt, k0, a[r][0]);
-                a[r][1] = _mm512_fmadd_ps(qt, k1, a[r][1]);
-                a[r][2] = _mm512_fmadd_ps(qt, k2, a[r][2]);
-                a[r][3] = _mm512_fmadd_ps(qt, k3, a[r][3]);
-            }
-        }
-        HR_UNROLL4 for (int r = 0; r < 4; r++)
-            HR_UNROLL4 for (int c = 0; c < 4; c++)
-                _mm512_mask_storeu_ps(p[r] + jb + 16 * c, mk[c], a[r][c]);
+    int jb = 0;
+    for (; jb + 48 < nk; jb += 64)
+        scores_4xc(4, qs, kt + lo + jb, seq, dim, nk - jb, p, jb);
+    /* the last keys with only the 16-lane chunks they need (196 keys: 13 chunks, not 16) */
+    switch ((nk - jb + 15) / 16) {
+    case 3: scores_4xc(3, qs, kt + lo + jb, seq, dim, nk - jb, p, jb); break;
+    case 2: scores_4xc(2, qs, kt + lo + jb, seq, dim, nk - jb, p, jb); break;
+    case 1: scores_4xc(1, qs, kt + lo + jb, seq, dim, nk - jb, p, jb); break;
+    default: break;
     }
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     float inv[4];

@@ -399,7 +399,10 @@ static void test_u8_paths_shapes(void **state)
                                     {35, 1536, 36}, {3, 16448, 5},
                                     /* ModernBERT-base's qkv and mlp down inputs (packed
                                      * panels up to k = 1152), and just past that bound */
-                                    {73, 768, 40}, {65, 1152, 33}, {66, 1156, 8}};
+                                    {73, 768, 40}, {65, 1152, 33}, {66, 1156, 8},
+                                    /* SigLIP's 196 patches: 8-row tiles, one 4-row tile;
+                                     * and 4-row tile + single rows */
+                                    {196, 768, 40}, {103, 384, 36}};
     hr_isa list[3];
     int ni = isas(list);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
