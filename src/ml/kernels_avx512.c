@@ -5,7 +5,8 @@
  *   needs madd + add for 16), 4 x 4 tiles over a widened 4-feature panel;
  * - uint8-activation matmul (vpdpbusd: 64 multiply-adds per instruction against the int8
  *   weights as stored): row-dot 4 x 4 tiles straight from the mapping for short inputs and
- *   k = 1536, packed [k/4][32] panels with vertical accumulation for >= 64 rows and k <= 1152;
+ *   k past the panel bound, packed [k/4][32] panels with vertical accumulation for >= 64
+ *   rows and k <= 3072 (SigLIP-base's MLP down projection), the tile loops in asm;
  * - GELU and the attention head without a key mask (global or sliding window) at 16 lanes.
  *
  * Matmul sums are exact, so results stay bit-identical to the scalar and AVX2 paths
@@ -459,7 +460,9 @@ VNNI static void tile_u8_4x4(const uint8_t *xu, const int32_t *zp, int m, int r,
  * cost the row-dot kernel above about a third of its time at k = 384. The gather is paid
  * once per panel and reused by every activation row. */
 #define PK_COLS 32
-#define PK_K_MAX 1152 /* ModernBERT-base mlp Wo; at k = 1536 the row-dot sums are amortised */
+#define PK_K_MAX 3072 /* SigLIP-base's MLP down projection: 96 KB of stack, of which only
+                         * the k / 4 x 128 bytes in use are touched; packed beat row-dot
+                         * there by ~10% once the tile loops were asm */
 #define PK_MIN_ROWS 64 /* and below ~64 rows the gather does not pay for itself */
 
 /* In-register transpose of a 16 x 16 block of int32: r[i] holds row i on entry and

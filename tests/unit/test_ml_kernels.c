@@ -397,9 +397,11 @@ static void test_u8_paths_shapes(void **state)
     (void)state;
     static const int shapes[][3] = {{70, 64, 50}, {67, 384, 20}, {64, 512, 100}, {7, 200, 9},
                                     {35, 1536, 36}, {3, 16448, 5},
-                                    /* ModernBERT-base's qkv and mlp down inputs (packed
-                                     * panels up to k = 1152), and just past that bound */
+                                    /* ModernBERT-base's qkv and mlp down inputs, SigLIP-
+                                     * base's MLP down (packed panels up to k = 3072), and
+                                     * just past that bound */
                                     {73, 768, 40}, {65, 1152, 33}, {66, 1156, 8},
+                                    {70, 3072, 40}, {64, 3076, 8},
                                     /* SigLIP's 196 patches: 8-row tiles, one 4-row tile;
                                      * and 4-row tile + single rows */
                                     {196, 768, 40}, {103, 384, 36}};
