@@ -67,11 +67,32 @@ typedef struct hr_api_usage {
     long long cache_read, cache_creation;    /* Anthropic */
 } hr_api_usage;
 
-/* One usage number of a response's "usage" object: its key and where it goes. */
+/* How a usage number is counted (hr_api_read_usage). */
+typedef enum {
+    HR_API_USAGE_AS_IS = 0,       /* the number as reported */
+    HR_API_USAGE_CACHED_IN_INPUT, /* cache reads the provider counts inside the input number
+                                     (OpenAI's cached_tokens, Gemini's cachedContentTokenCount):
+                                     moved out of input into offset (cache_read), so each is
+                                     priced at its own rate */
+    HR_API_USAGE_PLUS_OUTPUT,     /* billed as output besides it (Gemini's thoughtsTokenCount) */
+} hr_api_usage_kind;
+
+/* One usage number of a response's usage object: its key and where it goes. */
 typedef struct hr_api_usage_field {
     const char *key;
-    size_t offset; /* into hr_api_usage */
+    size_t offset;          /* into hr_api_usage */
+    hr_api_usage_kind kind; /* AS_IS unless said */
+    const char *within;     /* the member object of the usage object holding key
+                               ("prompt_tokens_details"); NULL: the usage object itself */
 } hr_api_usage_field;
+
+/* A row's usage number: its key and the hr_api_usage member it goes to (AS_IS, at the top
+ * of the usage object); HR_API_USAGE_COUNTED adds how it counts and where it sits.
+ * {.key = NULL} ends a list. */
+#define HR_API_USAGE_NUMBER(key_, member_)                                                 \
+    {.key = key_, .offset = offsetof(hr_api_usage, member_)}
+#define HR_API_USAGE_COUNTED(key_, member_, kind_, within_)                                \
+    {.key = key_, .offset = offsetof(hr_api_usage, member_), .kind = kind_, .within = within_}
 
 /* What a request's conversation walk reports (compress/policy.c is the visitor). Node
  * indices are into the parsed request; HR_JSON_NONE when absent. */
@@ -177,8 +198,13 @@ typedef struct hr_api {
      * conversation items, comma-separated, without the enclosing brackets. */
     int (*followup_items)(const hr_json_doc *resp, const hr_api_calls *calls,
                           const hr_buf *results, hr_buf *out);
-    const hr_api_usage_field *usage_fields; /* the response's "usage" numbers; {NULL} ends */
-    const char *usage_key;                  /* the object holding them; NULL = "usage" */
+    /* usage: the numbers of the response's usage object ({NULL} ends), the object's key
+     * (NULL = "usage") and the root members that may hold that object instead (NULL-ended,
+     * e.g. Anthropic's message_start event {"message":{"usage":...}}). Read by
+     * hr_api_read_usage for the proxy's statistics and summed over rounds by CCR. */
+    const hr_api_usage_field *usage_fields;
+    const char *usage_key;
+    const char *const *usage_wrappers;
     /* the message member holding a message's parts; NULL = "content" (Gemini: "parts") */
     const char *parts_key;
 } hr_api;
@@ -199,6 +225,15 @@ extern const hr_api hr_api_azure_responses;  /* src/api/openai_responses.c */
 
 /* "usage" or the row's usage_key. */
 const char *hr_api_usage_key(const hr_api *api);
+/* Reads the usage one response body or stream event (d, parsed) reports in api's shape:
+ * every usage object found (the root's, then each wrapper's) sets the numbers it holds in
+ * u; the others keep their values (start them at -1 for "not seen"). Cache numbers count
+ * only beside an input number (a delta event reporting output alone leaves them). 1 found,
+ * 0 none. */
+int hr_api_read_usage(const hr_api *api, const hr_json_doc *d, hr_api_usage *u);
+/* 1 when field f is one of the numbers the response reports as such at the usage object's
+ * top (what CCR sums over rounds and rewrites in the final answer). */
+int hr_api_usage_field_summable(const hr_api_usage_field *f);
 
 /* Every registered row, in registry order; n_out receives the count. */
 const hr_api *const *hr_api_all(size_t *n_out);
@@ -239,6 +274,10 @@ int hr_api_sse_error(hr_buf *out, const char *event, const char *fmt, const char
  * tool result item of a follow-up (open is e.g. `{"role":"tool","tool_call_id":`). */
 int hr_api_tool_result(hr_buf *out, const char *open, const char *id, const char *key,
                        const hr_buf *result);
+/* Anthropic's usage numbers and the event member holding them, shared by the rows that
+ * speak Anthropic's bodies (anthropic_messages.c; Bedrock invoke). */
+extern const hr_api_usage_field hr_api_anthropic_usage[];
+extern const char *const hr_api_anthropic_usage_wrappers[];
 /* The OpenAI error body {"error":{"message","type","code"}} (openai_chat.c), shared by the
  * provider's rows. */
 int hr_api_openai_error_json(hr_buf *out, int status, const char *type, const char *code,

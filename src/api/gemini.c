@@ -235,11 +235,12 @@ static int followup_items(const hr_json_doc *resp, const hr_api_calls *calls,
 }
 
 static const hr_api_usage_field USAGE[] = {
-    {"promptTokenCount", offsetof(hr_api_usage, input)},
-    {"candidatesTokenCount", offsetof(hr_api_usage, output)},
-    {"totalTokenCount", offsetof(hr_api_usage, total)},
-    {"cachedContentTokenCount", offsetof(hr_api_usage, cache_read)},
-    {NULL, 0}};
+    HR_API_USAGE_NUMBER("promptTokenCount", input),
+    HR_API_USAGE_NUMBER("candidatesTokenCount", output),
+    HR_API_USAGE_NUMBER("totalTokenCount", total),
+    HR_API_USAGE_COUNTED("cachedContentTokenCount", cache_read, HR_API_USAGE_CACHED_IN_INPUT, NULL),
+    HR_API_USAGE_COUNTED("thoughtsTokenCount", output, HR_API_USAGE_PLUS_OUTPUT, NULL),
+    {.key = NULL}};
 
 #define GEMINI_HOOKS                                                                       \
     .method = "POST", .error_json = error_json, .error_event = error_event,                \

@@ -99,15 +99,15 @@ static void usage_from_each_shape(void **state)
     (void)state;
     hr_usage u = HR_USAGE_INIT;
     const char *openai = "{\"choices\":[],\"usage\":{\"prompt_tokens\":42,\"completion_tokens\":7}}";
-    assert_int_equal(hr_usage_from_json(openai, strlen(openai), &u), 1);
+    assert_int_equal(hr_usage_from_json(&hr_api_openai_chat, openai, strlen(openai), &u), 1);
     assert_int_equal(u.input_tokens, 42);
     assert_int_equal(u.output_tokens, 7);
     u = (hr_usage)HR_USAGE_INIT;
     const char *start = "{\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":10,"
                         "\"cache_read_input_tokens\":5,\"output_tokens\":1}}}";
     const char *delta = "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}";
-    assert_int_equal(hr_usage_from_json(start, strlen(start), &u), 1);
-    assert_int_equal(hr_usage_from_json(delta, strlen(delta), &u), 1);
+    assert_int_equal(hr_usage_from_json(&hr_api_anthropic_messages, start, strlen(start), &u), 1);
+    assert_int_equal(hr_usage_from_json(&hr_api_anthropic_messages, delta, strlen(delta), &u), 1);
     assert_int_equal(u.input_tokens, 10); /* cache reads are counted apart, not as input */
     assert_int_equal(u.cache_read_tokens, 5);
     assert_int_equal(u.cache_creation_tokens, -1);
@@ -115,24 +115,52 @@ static void usage_from_each_shape(void **state)
     u = (hr_usage)HR_USAGE_INIT;
     const char *cached = "{\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":2,"
                          "\"prompt_tokens_details\":{\"cached_tokens\":64}}}";
-    assert_int_equal(hr_usage_from_json(cached, strlen(cached), &u), 1);
+    assert_int_equal(hr_usage_from_json(&hr_api_openai_chat, cached, strlen(cached), &u), 1);
     assert_int_equal(u.input_tokens, 36);
     assert_int_equal(u.cache_read_tokens, 64);
     u = (hr_usage)HR_USAGE_INIT;
     const char *write = "{\"usage\":{\"input_tokens\":7,\"cache_creation_input_tokens\":900,"
                         "\"output_tokens\":1}}";
-    assert_int_equal(hr_usage_from_json(write, strlen(write), &u), 1);
+    assert_int_equal(hr_usage_from_json(&hr_api_anthropic_messages, write, strlen(write), &u), 1);
     assert_int_equal(u.input_tokens, 7);
     assert_int_equal(u.cache_creation_tokens, 900);
     u = (hr_usage)HR_USAGE_INIT;
     const char *resp = "{\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":4}}}";
-    assert_int_equal(hr_usage_from_json(resp, strlen(resp), &u), 1);
+    assert_int_equal(hr_usage_from_json(&hr_api_openai_responses, resp, strlen(resp), &u), 1);
     assert_int_equal(u.input_tokens, 3);
     assert_int_equal(u.output_tokens, 4);
+    u = (hr_usage)HR_USAGE_INIT; /* Responses: cached tokens inside input_tokens */
+    const char *rc = "{\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":50,"
+                     "\"input_tokens_details\":{\"cached_tokens\":20},\"output_tokens\":5}}}";
+    assert_int_equal(hr_usage_from_json(&hr_api_openai_responses, rc, strlen(rc), &u), 1);
+    assert_int_equal(u.input_tokens, 30);
+    assert_int_equal(u.cache_read_tokens, 20);
+    assert_int_equal(u.output_tokens, 5);
+    u = (hr_usage)HR_USAGE_INIT; /* Bedrock Converse (and converse-stream's metadata event) */
+    const char *cv = "{\"usage\":{\"inputTokens\":11,\"outputTokens\":4,\"totalTokens\":15,"
+                     "\"cacheReadInputTokens\":8,\"cacheWriteInputTokens\":2},\"metrics\":{}}";
+    assert_int_equal(hr_usage_from_json(&hr_api_bedrock_converse, cv, strlen(cv), &u), 1);
+    assert_int_equal(u.input_tokens, 11);
+    assert_int_equal(u.output_tokens, 4);
+    assert_int_equal(u.cache_read_tokens, 8);
+    assert_int_equal(u.cache_creation_tokens, 2);
+    u = (hr_usage)HR_USAGE_INIT; /* Bedrock invoke: Anthropic's events */
+    assert_int_equal(hr_usage_from_json(&hr_api_bedrock_invoke, start, strlen(start), &u), 1);
+    assert_int_equal(u.input_tokens, 10);
+    assert_int_equal(u.cache_read_tokens, 5);
+    u = (hr_usage)HR_USAGE_INIT; /* a delta's cache number without input is not read */
+    const char *cd = "{\"usage\":{\"output_tokens\":3,\"cache_read_input_tokens\":99}}";
+    assert_int_equal(hr_usage_from_json(&hr_api_anthropic_messages, cd, strlen(cd), &u), 1);
+    assert_int_equal(u.output_tokens, 3);
+    assert_int_equal(u.cache_read_tokens, -1);
+    /* each row reads its own shape only: an OpenAI report is nothing to Gemini's row */
     u = (hr_usage)HR_USAGE_INIT;
-    assert_int_equal(hr_usage_from_json("{\"usage\":null}", 14, &u), 0);
-    assert_int_equal(hr_usage_from_json("[DONE]", 6, &u), 0);
-    assert_int_equal(hr_usage_from_json("{\"usage\":", 9, &u), -1);
+    assert_int_equal(hr_usage_from_json(&hr_api_gemini, openai, strlen(openai), &u), 0);
+    assert_int_equal(u.input_tokens, -1);
+    u = (hr_usage)HR_USAGE_INIT;
+    assert_int_equal(hr_usage_from_json(&hr_api_openai_chat, "{\"usage\":null}", 14, &u), 0);
+    assert_int_equal(hr_usage_from_json(&hr_api_openai_chat, "[DONE]", 6, &u), 0);
+    assert_int_equal(hr_usage_from_json(&hr_api_openai_chat, "{\"usage\":", 9, &u), -1);
     assert_int_equal(u.input_tokens, -1);
 }
 
@@ -195,7 +223,7 @@ static void google_error_shape(void **state)
     hr_usage u = HR_USAGE_INIT; /* Gemini usage: cached prompt tokens apart, thoughts as output */
     const char *g = "{\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":100,\"cachedContentTokenCount\":60,"
                     "\"candidatesTokenCount\":7,\"thoughtsTokenCount\":3,\"totalTokenCount\":110}}";
-    assert_int_equal(hr_usage_from_json(g, strlen(g), &u), 1);
+    assert_int_equal(hr_usage_from_json(&hr_api_gemini, g, strlen(g), &u), 1);
     assert_int_equal(u.input_tokens, 40);
     assert_int_equal(u.cache_read_tokens, 60);
     assert_int_equal(u.output_tokens, 10);
