@@ -5,6 +5,8 @@
  */
 #include "api/api.h"
 
+#include "sys/ascii.h"
+
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -207,6 +209,41 @@ const hr_api *hr_api_guess(const hr_json_doc *d)
 }
 
 /* ---- shared helpers ------------------------------------------------------------------------ */
+
+/* The location of a Vertex path, checked to be a Google region name. 0 ok (copied to loc),
+ * -1 absent or not a region name. */
+static int vertex_location(const char *path, char *loc, size_t cap)
+{
+    const char *p = strstr(path, "/locations/");
+    if (!p)
+        return -1;
+    p += strlen("/locations/");
+    size_t n = 0;
+    while (p[n] && p[n] != '/') {
+        char c = p[n];
+        if (!(hr_is_lower(c) || hr_is_digit(c) || c == '-') || n + 1 >= cap || n >= 63)
+            return -1;
+        loc[n] = c;
+        n++;
+    }
+    loc[n] = 0;
+    return n ? 0 : -1;
+}
+
+int hr_api_vertex_base(const char *path, char *out, size_t outlen)
+{
+    char loc[64];
+    if (vertex_location(path, loc, sizeof loc) != 0)
+        return -1;
+    int n;
+    if (!strcmp(loc, "global"))
+        n = snprintf(out, outlen, "https://aiplatform.googleapis.com");
+    else if (!strcmp(loc, "us") || !strcmp(loc, "eu"))
+        n = snprintf(out, outlen, "https://aiplatform.%s.rep.googleapis.com", loc);
+    else
+        n = snprintf(out, outlen, "https://%s-aiplatform.googleapis.com", loc);
+    return n > 0 && (size_t)n < outlen ? 0 : -1;
+}
 
 int hr_api_member_is(const hr_json_doc *d, uint32_t obj, const char *key, const char *value)
 {

@@ -20,8 +20,8 @@
  *   2. Declare it below (`extern const hr_api hr_api_<name>;`) and add `&hr_api_<name>` to
  *      the registry in src/api/api.c. Order matters only for hr_api_from_headers (first
  *      row whose auth headers are present wins).
- *   3. A new provider (not openai / anthropic) also needs its upstream base URL setting and
- *      its line in src/proxy/upstream_base.c's BASES table.
+ *   3. A new provider also needs its upstream base URL setting (src/proxy/config.c), named
+ *      by the row's upstream_setting.
  *   4. Tests: tests/unit/test_api_rows.c checks every registered row for the invariants
  *      (names unique, error JSON parses, the tool definition parses, ...) automatically;
  *      add the API's own request/response examples there and a node test with its SDK.
@@ -149,6 +149,14 @@ typedef struct hr_api {
      * bearer_prefix. Both NULL: never chosen from headers (hr_api_default is the fallback). */
     const char *const *auth_headers;
     const char *bearer_prefix;
+    /* upstream: the proxy setting holding this provider's base URL (the snake_case name of
+     * its row in proxy/config.c, e.g. "openai_url"); NULL: the proxy picks the base itself
+     * (Bedrock: proxy/bedrock.c). When that setting is empty, default_base (optional)
+     * derives the base from the path; without one the request is refused with
+     * upstream_missing (a static message naming the flag to set). */
+    const char *upstream_setting;
+    int (*default_base)(const char *path, char *out, size_t outlen);
+    const char *upstream_missing;
     /* optional: the upstream URL when it is not the configured base + the request target
      * (per-request deployments). Must not let the client choose scheme, host or port. */
     int (*upstream_url)(const char *base, const char *target, hr_api_header_fn header,
@@ -282,6 +290,18 @@ extern const char *const hr_api_anthropic_usage_wrappers[];
  * provider's rows. */
 int hr_api_openai_error_json(hr_buf *out, int status, const char *type, const char *code,
                              const char *msg);
+/* Vertex AI's own endpoint for a path's ".../locations/{l}/..." (a checked Google region
+ * name: 1..63 of [a-z0-9-], so the client picks a region, never a host), as Google's SDKs
+ * build it: the default_base of the Vertex rows. 0 ok, -1 no location or not a region. */
+int hr_api_vertex_base(const char *path, char *out, size_t outlen);
+#define HR_API_VERTEX_UPSTREAM                                                             \
+    .upstream_setting = "vertex_url", .default_base = hr_api_vertex_base,                  \
+    .upstream_missing = "the Vertex path names no location (.../locations/{region}/...) "  \
+                        "and no --vertex-api-url is set"
+/* The Azure rows' upstream: only the configured resource (no default). */
+#define HR_API_AZURE_UPSTREAM                                                              \
+    .upstream_setting = "azure_url",                                                       \
+    .upstream_missing = "no Azure OpenAI upstream is configured on this proxy (--azure-api-url)"
 /* Azure OpenAI paths: what follows /openai/deployments/{d}/ or /openai/v1/ ("chat/
  * completions", "responses", ...), or NULL for other paths. */
 const char *hr_api_azure_operation(const char *path);

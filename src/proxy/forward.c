@@ -362,7 +362,7 @@ static int pick_base(const hr_request *req, char *out, size_t outlen, int *statu
         *reason = "the Bedrock upstream URL is too long";
         return -1;
     }
-    return hr_upstream_base_url(req->api->provider, req->path, out, outlen, reason);
+    return hr_upstream_base_url(req->api, req->path, out, outlen, reason);
 }
 
 /* Google's paths name the model (".../models/{m}:method"), their bodies do not: the log
