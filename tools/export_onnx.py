@@ -49,8 +49,11 @@ class GraphBuilder:
     the module scope ("/bert/encoder/layer.0/attention/self/query/MatMul")."""
 
     def __init__(self, quantize, torch_name=None):
+        global LAST_GRAPH
         self.nodes, self.inits, self.quantize, self.n = [], [], quantize, 0
         self.torch = torch_name
+        self.origin = {}  # initializer -> (builder-local checkpoint name, first row or None)
+        LAST_GRAPH = self  # read by export() for --dequantized-out
 
     def name(self, base):
         self.n += 1
@@ -69,6 +72,7 @@ class GraphBuilder:
             return self.const(local, array)
         name = self.torch(local)
         self.inits.append(numpy_helper.from_array(np.asarray(array), name))
+        self.origin[name] = (local, None)
         return name
 
     def op(self, op_type, inputs, base=None, n_out=1, node_name=None, **attrs):
@@ -85,13 +89,16 @@ class GraphBuilder:
         self.seen[(scope, op_type)] = k + 1
         return "%s/%s%s" % (scope, op_type, "_%d" % k if k else "")
 
-    def linear(self, x, weight, bias, base, anonymous_bias=False):
+    def linear(self, x, weight, bias, base, anonymous_bias=False, origin=None):
         """x @ weight.T (+ bias), with weight in PyTorch layout [out, in]; base is the
-        builder-local module path ("encoder.layer.0.attention.self.query")."""
+        builder-local module path ("encoder.layer.0.attention.self.query"); origin
+        (checkpoint name, first row) when weight is a slice of another tensor."""
         w = np.ascontiguousarray(weight.T.astype(np.float32))  # [in, out]
         scope = "/" + self.torch(base).replace(".", "/") if self.torch else None
         if self.torch:
-            y = self.op("MatMul", [x, self.const("MatMul", w)], node_name=self.scoped(scope, "MatMul"))
+            wname = self.const("MatMul", w)
+            self.origin[wname] = origin or (base + ".weight", 0)
+            y = self.op("MatMul", [x, wname], node_name=self.scoped(scope, "MatMul"))
         elif not self.quantize:
             y = self.op("MatMul", [x, self.const(base + ".weight", w)], base + "_matmul")
         else:
@@ -400,8 +407,10 @@ def build_siglip_graph(t, cfg, quantize, torch_style=False):
     # nn.MultiheadAttention with key is value: torch projects the query and the packed
     # key|value separately (two products under the "head.attention" scope), biases sliced
     # from in_proj_bias (anonymous constants once exported)
-    q = g.linear(probe, wi[:h], bi[:h], "head.attention", anonymous_bias=True)
-    kv = g.linear(x, wi[h:], bi[h:], "head.attention", anonymous_bias=True)
+    q = g.linear(probe, wi[:h], bi[:h], "head.attention", anonymous_bias=True,
+                 origin=("head.attention.in_proj_weight", 0))
+    kv = g.linear(x, wi[h:], bi[h:], "head.attention", anonymous_bias=True,
+                  origin=("head.attention.in_proj_weight", h))
     k, v = g.op("Split", [kv, g.const("kv_split", np.array([h, h], dtype=np.int64))], n_out=2, axis=-1)
     o = g.linear(mha(g, q, k, v, nh, hd, h), t["head.attention.out_proj.weight"],
                  t["head.attention.out_proj.bias"], "head.attention.out_proj")
@@ -452,10 +461,17 @@ def quantize_like_ort(model, dtype="int8", per_channel=False, gather=False, weig
     g = model.graph
     inits = {i.name: i for i in g.initializer}
     new_nodes, drop = [], set()
+    model_dequantized.clear()
 
     def qinit(wname, axis):
         w = numpy_helper.to_array(inits[wname]).astype(np.float32)
         q, sc, zp = quantize_weight(w, dtype, axis)
+        shape = [1] * w.ndim
+        if axis is not None:
+            shape[axis] = -1
+        # what DequantizeLinear gives back: (q - zero point) * scale in fp32
+        model_dequantized[wname] = ((q.astype(np.float32) - zp.reshape(shape).astype(np.float32))
+                                    * sc.reshape(shape)).astype(np.float32)
         if axis is None:
             sc, zp = sc.reshape(()), zp.reshape(())
         g.initializer.extend([numpy_helper.from_array(q, wname + "_quantized"),
@@ -512,11 +528,37 @@ def quantize_like_ort(model, dtype="int8", per_channel=False, gather=False, weig
     return model
 
 
+model_dequantized = {}  # initializer -> its dequantised values, from the last quantize_like_ort
+LAST_GRAPH = None
+
+
+def write_dequantized(model_dir, t, source_key, out_dir):
+    """The checkpoint directory whose weights are the quantised graph's dequantised values:
+    importing it must give the same model file as importing the int8 graph (the importer's
+    dequantisation is exact and its graph mapping right)."""
+    import shutil
+    from gen_model import write_safetensors
+    os.makedirs(out_dir, exist_ok=True)
+    for f in os.listdir(model_dir):
+        if f.endswith(".json") or f.endswith(".txt"):
+            shutil.copyfile(os.path.join(model_dir, f), os.path.join(out_dir, f))
+    t = {k: v.copy() for k, v in t.items()}
+    for name, deq in model_dequantized.items():
+        local, row = LAST_GRAPH.origin[name]
+        key = source_key(local)
+        if row is None:
+            t[key] = deq.reshape(t[key].shape)
+        else:
+            t[key][row:row + deq.shape[1]] = deq.T
+    write_safetensors(os.path.join(out_dir, "model.safetensors"), t)
+
+
 BUILDERS = {"bert": build_graph, "modernbert": build_modernbert_graph,
             "siglip_vision_model": build_siglip_graph}
 
 
-def export(model_dir, out, int8_out=None, style="headroom", quant="int8", gather=False):
+def export(model_dir, out, int8_out=None, style="headroom", quant="int8", gather=False,
+           dequantized_out=None):
     """style "torch" names the graph as torch.onnx.export does and quantises the int8 file
     with quantize_like_ort (quant: int8, uint8, int8-channel or weight-only); "headroom"
     keeps this tool's own names and inline int8 pattern (what the benches compare)."""
@@ -541,6 +583,10 @@ def export(model_dir, out, int8_out=None, style="headroom", quant="int8", gather
         onnx.save(model, path)
         os.chmod(path, 0o600)
         written.append(path)
+        if quantize and style == "torch" and dequantized_out:
+            source_key = (lambda local: local) if cfg["model_type"] == "modernbert" else LAST_GRAPH.torch
+            write_dequantized(model_dir, t, source_key, dequantized_out)
+            written.append(os.path.join(dequantized_out, "model.safetensors"))
     return written
 
 
@@ -555,8 +601,10 @@ def main(argv):
                     help="with --style torch: the quantize_dynamic variant of --int8-out")
     ap.add_argument("--quant-gather", action="store_true",
                     help="with --style torch: quantise the embedding tables (Gather) too")
+    ap.add_argument("--dequantized-out", help="with --style torch: a checkpoint directory holding "
+                    "the int8 graph's dequantised weights (what an exact importer recovers)")
     a = ap.parse_args(argv)
-    for p in export(a.model, a.out, a.int8_out, a.style, a.quant, a.quant_gather):
+    for p in export(a.model, a.out, a.int8_out, a.style, a.quant, a.quant_gather, a.dequantized_out):
         print("export_onnx: wrote %s (%d bytes)" % (p, os.path.getsize(p)))
     return 0
 
