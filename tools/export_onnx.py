@@ -454,7 +454,7 @@ def quantize_like_ort(model, dtype="int8", per_channel=False, gather=False, weig
     way onnxruntime.quantization.quantize_dynamic does, names included: the weight becomes
     "<w>_quantized" with "<w>_scale" and "<w>_zero_point"; MatMul -> DynamicQuantizeLinear
     on the activation + MatMulInteger ("<node>_quant") + Cast + Mul by (activation scale x
-    weight scale); Conv -> ConvInteger likewise, its bias added after; Gather -> Gather on
+    weight scale); Conv -> ConvInteger likewise (uint8 only), its bias added after; Gather -> Gather on
     the int8 table + DequantizeLinear. weight_only=True writes the QDQ weight-only form
     instead (DequantizeLinear on the weight feeding the float MatMul), as int8
     "weight-only" exports are made."""
@@ -508,7 +508,10 @@ def quantize_like_ort(model, dtype="int8", per_channel=False, gather=False, weig
                                                   name=node.name))
             else:
                 dynamic(node, "MatMulInteger", w, 1 if per_channel else None)
-        elif node.op_type == "Conv" and w in inits and not weight_only:
+        elif node.op_type == "Conv" and w in inits and not weight_only and dtype == "uint8":
+            # ONNX Runtime's CPU ConvInteger takes uint8 weights only, so a runnable int8
+            # export keeps its convolutions fp32 (quantize_dynamic's output otherwise fails
+            # to load); uint8 exports get ConvInteger
             dynamic(node, "ConvInteger", w, None, node.input[2] if len(node.input) > 2 else None)
         elif node.op_type == "Gather" and gather and node.input[0] in inits and len(inits[node.input[0]].dims) == 2:
             qw, sc, zp = qinit(node.input[0], None)
