@@ -582,10 +582,15 @@ const char *hr_onnx_weights_name(const hr_onnx_weights *w, uint32_t i)
 static float *read_init(const hr_onnx_weights *w, int32_t i, uint64_t *count, hr_ml_error *err)
 {
     const hr_onnx_tensor *t = hr_onnx_init_at(w->m, (uint32_t)i);
-    float *v = t && t->count < ((uint64_t)1 << 32) ? malloc((size_t)(t->count ? t->count : 1) * sizeof *v)
-                                                   : NULL;
+    if (!t || !hr_onnx_tensor_fits(t)) {
+        hr_ml_error_set(err, "tensor '%s': its data does not hold its %llu elements (or the "
+                             "type is not a number)", t ? t->name : "?",
+                        t ? (unsigned long long)t->count : 0ULL);
+        return NULL;
+    }
+    float *v = malloc((size_t)(t->count ? t->count : 1) * sizeof *v);
     if (!v) {
-        hr_ml_error_set(err, "tensor '%s': too large to read", t ? t->name : "?");
+        hr_ml_error_set(err, "tensor '%s': out of memory", t->name);
         return NULL;
     }
     if (hr_onnx_tensor_f32(t, v, err) != 0) {

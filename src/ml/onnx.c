@@ -771,6 +771,17 @@ bad:
     return -1;
 }
 
+int hr_onnx_tensor_fits(const hr_onnx_tensor *t)
+{
+    size_t es = raw_size(t->dtype);
+    if (!es)
+        return 0;
+    if (t->field == 5 || t->field == 7) /* varints: at least one byte each */
+        return t->count <= t->len;
+    size_t want = t->field == 4 ? 4 : t->field == 10 ? 8 : es;
+    return t->data && t->count <= t->len / want && t->len == t->count * want;
+}
+
 int hr_onnx_tensor_f32(const hr_onnx_tensor *t, float *out, hr_ml_error *err)
 {
     size_t es = raw_size(t->dtype);

@@ -79,6 +79,10 @@ const hr_onnx_tensor *hr_onnx_init_at(const hr_onnx_model *m, uint32_t i);
 /* The integer attribute name of node n, or dflt when absent. */
 int64_t hr_onnx_attr_int(const hr_onnx_node *n, const char *name, int64_t dflt);
 
+/* 1 when t's data can hold its count elements of its (convertible) type: check before
+ * allocating count floats for a tensor whose dims a hostile file may have inflated. */
+int hr_onnx_tensor_fits(const hr_onnx_tensor *t);
+
 /* t's elements converted to fp32 (integers exactly, as values) into out[0..t->count).
  * -1 with err when the dtype is not convertible or the data does not hold count elements. */
 int hr_onnx_tensor_f32(const hr_onnx_tensor *t, float *out, hr_ml_error *err);

@@ -16,8 +16,8 @@ static void convert_all(const hr_onnx_model *m)
 {
     for (uint32_t i = 0; i < hr_onnx_n_inits(m); i++) {
         const hr_onnx_tensor *t = hr_onnx_init_at(m, i);
-        if (t->count > (1u << 20))
-            continue;
+        if (!hr_onnx_tensor_fits(t))
+            continue; /* hr_onnx_tensor_f32 refuses it; no point allocating count floats */
         float *v = malloc((size_t)(t->count ? t->count : 1) * sizeof *v);
         hr_ml_error err;
         if (v && hr_onnx_tensor_f32(t, v, &err) == 0) {
