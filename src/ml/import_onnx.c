@@ -520,24 +520,18 @@ static int map_graph(hr_onnx_weights *w, hr_ml_error *err)
 
 int hr_onnx_weights_open(const char *path, hr_onnx_weights **out, hr_ml_error *err)
 {
+    hr_onnx_model *m;
     *out = NULL;
-    hr_onnx_weights *w = calloc(1, sizeof *w);
-    if (!w) {
-        hr_ml_error_set(err, "out of memory");
-        return -1;
+    if (hr_onnx_open(path, &m, err) == 0 && hr_onnx_weights_from_model(m, out, err) == 0) {
+        snprintf((*out)->path, sizeof (*out)->path, "%s", path);
+        return 0;
     }
-    snprintf(w->path, sizeof w->path, "%s", path);
-    if (hr_onnx_open(path, &w->m, err) != 0 || map_graph(w, err) != 0) {
-        if (err) {
-            char msg[sizeof err->msg];
-            snprintf(msg, sizeof msg, "%s", err->msg);
-            hr_ml_error_set(err, "%s: %s", path, msg);
-        }
-        hr_onnx_weights_close(w);
-        return -1;
+    if (err) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        hr_ml_error_set(err, "%s: %s", path, msg);
     }
-    *out = w;
-    return 0;
+    return -1;
 }
 
 int hr_onnx_weights_from_model(hr_onnx_model *m, hr_onnx_weights **out, hr_ml_error *err)
@@ -550,6 +544,7 @@ int hr_onnx_weights_from_model(hr_onnx_model *m, hr_onnx_weights **out, hr_ml_er
         return -1;
     }
     w->m = m;
+    snprintf(w->path, sizeof w->path, "the ONNX graph");
     if (map_graph(w, err) != 0) {
         hr_onnx_weights_close(w);
         return -1;

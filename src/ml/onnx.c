@@ -543,15 +543,19 @@ void hr_onnx_free(hr_onnx_model *m)
     free(m);
 }
 
+static hr_onnx_model *new_model(hr_ml_error *err)
+{
+    hr_onnx_model *m = calloc(1, sizeof *m);
+    if (!m)
+        hr_ml_error_set(err, "out of memory");
+    return m;
+}
+
 int hr_onnx_parse(const uint8_t *bytes, size_t size, hr_onnx_model **out, hr_ml_error *err)
 {
+    hr_onnx_model *m = new_model(err);
     *out = NULL;
-    hr_onnx_model *m = calloc(1, sizeof *m);
-    if (!m) {
-        hr_ml_error_set(err, "out of memory");
-        return -1;
-    }
-    if (parse_model(m, bytes, size, err) != 0) {
+    if (!m || parse_model(m, bytes, size, err) != 0) {
         hr_onnx_free(m);
         return -1;
     }
@@ -642,14 +646,10 @@ static int resolve_external(hr_onnx_model *m, const char *model_path, hr_ml_erro
 
 int hr_onnx_open(const char *path, hr_onnx_model **out, hr_ml_error *err)
 {
+    hr_onnx_model *m = new_model(err);
     *out = NULL;
-    hr_onnx_model *m = calloc(1, sizeof *m);
-    if (!m) {
-        hr_ml_error_set(err, "out of memory");
-        return -1;
-    }
-    if (!(m->map = map_path(path, &m->size, err)) || parse_model(m, m->map, m->size, err) != 0 ||
-        resolve_external(m, path, err) != 0) {
+    if (!m || !(m->map = map_path(path, &m->size, err)) ||
+        parse_model(m, m->map, m->size, err) != 0 || resolve_external(m, path, err) != 0) {
         hr_onnx_free(m);
         return -1;
     }
