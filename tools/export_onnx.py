@@ -389,8 +389,12 @@ def build_siglip_graph(t, cfg, quantize, torch_style=False):
                       g.param("embeddings.patch_embedding.bias", t["embeddings.patch_embedding.bias"])],
              kernel_shape=[p, p], strides=[p, p])                      # [B, H, S/P, S/P]
     e = g.op("Reshape", [e, g.const("flat", np.array([0, h, -1], dtype=np.int64))])
-    x = g.op("Add", [g.op("Transpose", [e], perm=[0, 2, 1]),
-                     g.param("embeddings.position_embedding.weight", t["embeddings.position_embedding.weight"])])
+    pos = t["embeddings.position_embedding.weight"]
+    if g.torch:  # HF looks the table up with a constant position_ids: torch folds it to [1, N, H]
+        x = g.op("Add", [g.op("Transpose", [e], perm=[0, 2, 1]), g.const("Add", pos[None])],
+                 node_name="/vision_model/embeddings/Add")
+    else:
+        x = g.op("Add", [g.op("Transpose", [e], perm=[0, 2, 1]), g.param("embeddings.position_embedding.weight", pos)])
     for i in range(cfg["num_hidden_layers"]):
         L = "encoder.layers.%d." % i
         a = ln(x, L + "layer_norm1")

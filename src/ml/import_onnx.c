@@ -22,6 +22,8 @@
  *     the Cast/Mul of a quantised product) holds "<module>.bias", so the weight is
  *     "<module>.weight"; without a named bias (ModernBERT has none), by the node's scope,
  *     which torch writes as the module path ("/encoder/layers.0/attn/Wqkv/MatMul");
+ *   - an anonymous table added under an "embeddings" scope is SigLIP's position table
+ *     (folded from its constant position_ids lookup);
  *   - two or three products under one nn.MultiheadAttention scope (SigLIP's pooling head:
  *     torch projects the query and the packed key|value separately) are concatenated in
  *     graph order into "<scope>.in_proj_weight" / "in_proj_bias", the checkpoint's names.
@@ -378,6 +380,23 @@ static int refused_op(const hr_onnx_node *n, hr_ml_error *err)
     return 0;
 }
 
+/* SigLIP's position table: HF looks it up with a constant position_ids buffer, so torch's
+ * constant folding turns the Gather into an anonymous [1, N, H] constant added to the patch
+ * embeddings, under the embeddings scope. */
+static int position_table(hr_onnx_weights *w, uint32_t at, const hr_onnx_node *n, hr_ml_error *err)
+{
+    char scope[512], name[560];
+    for (uint32_t k = 0; k < 2; k++) {
+        wref r = {init_of(w, n->in[k]), -1, -1, -1, 0};
+        if (r.q < 0 || !anonymous(n->in[k]) || hr_onnx_init_at(w->m, (uint32_t)r.q)->ndim < 2 ||
+            scope_of(n, scope, sizeof scope) != 0 || !ends_with(scope, "embeddings"))
+            continue;
+        snprintf(name, sizeof name, "%s.position_embedding.weight", scope);
+        return add_entry(w, name, &r, at, err);
+    }
+    return 0;
+}
+
 /* One node's weight, if the node consumes one. */
 static int scan_node(hr_onnx_weights *w, uint32_t at, hr_ml_error *err)
 {
@@ -424,6 +443,8 @@ static int scan_node(hr_onnx_weights *w, uint32_t at, hr_ml_error *err)
         }
         return add_product(w, at, n, out, &r, integer ? NULL : input(n, 2), err);
     }
+    if (is_op(n, "Add") && n->n_in == 2)
+        return position_table(w, at, n, err);
     if (is_op(n, "Gather") && (r.q = init_of(w, input(n, 0))) >= 0) {
         const hr_onnx_node *dq = sole_consumer(w, out);
         if (is_op(dq, "DequantizeLinear") && !strcmp(input(dq, 0), out)) {
