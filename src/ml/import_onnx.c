@@ -319,7 +319,7 @@ static int weight_of(const hr_onnx_weights *w, const char *name, wref *r)
 static int32_t integer_scale(const hr_onnx_weights *w, const hr_onnx_node *n)
 {
     const hr_onnx_node *cast = n->n_out ? sole_consumer(w, n->out[0]) : NULL;
-    const hr_onnx_node *mul = is_op(cast, "Cast") ? sole_consumer(w, cast->out[0]) : NULL;
+    const hr_onnx_node *mul = is_op(cast, "Cast") && cast->n_out ? sole_consumer(w, cast->out[0]) : NULL;
     if (!is_op(mul, "Mul") || mul->n_in != 2)
         return -1;
     const char *f = !strcmp(mul->in[0], cast->out[0]) ? mul->in[1] : mul->in[0];

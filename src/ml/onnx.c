@@ -123,7 +123,7 @@ static int pb_next(pb *c, pb_field *f)
 
 static pb sub(const pb_field *f)
 {
-    pb c = {f->data, f->data + f->len};
+    pb c = {f->data, f->data ? f->data + f->len : NULL}; /* only wire type 2 has data */
     return c;
 }
 
@@ -174,6 +174,10 @@ static int read_dims(hr_onnx_tensor *t, const pb_field *f, hr_ml_error *err)
 {
     if (f->type == 0)
         return add_dim(t, f->v, err);
+    if (f->type != 2) {
+        hr_ml_error_set(err, "malformed tensor dims");
+        return -1;
+    }
     pb c = sub(f);
     while (c.p < c.end) {
         uint64_t d;
