@@ -33,6 +33,7 @@ enum {
     COL_VALUES = 4,            /* a column with at most this many values is listed */
     OUTLIER_MAX_COL_VALUES = 8,/* outliers come from columns this small */
     NOTE_KINDS = 3,            /* kinds named in a progress note */
+    STANZA_MAX = 12,           /* a blank-separated block this short is one record's stanza */
     SCAN_MAX = 4096,           /* bytes of a line looked at for fields and kinds */
 };
 
@@ -471,6 +472,27 @@ static void keep_rare_kinds(rows *r)
             r->keep[i] = 1;
 }
 
+/* apt's history.log and similar logs write one stanza per event (Start-Date, Commandline,
+ * Install, End-Date, then a blank line): a kept line of a short stanza keeps the stanza's
+ * first line, or "apt-get install nodejs" would stand without the date it ran. */
+static void keep_stanza_heads(rows *r)
+{
+    size_t head = r->first;
+    for (size_t i = r->first; i <= r->l.n; i++) {
+        size_t n = 0;
+        const char *s = i < r->l.n ? line_at(r, i, &n) : NULL;
+        if (s && !hr_line_is_blank(s, n))
+            continue;
+        /* [head, i) is one block */
+        int kept = 0;
+        for (size_t k = head + 1; k < i; k++)
+            kept |= r->keep[k];
+        if (kept && i - head <= STANZA_MAX)
+            r->keep[head] = 1;
+        head = i + 1;
+    }
+}
+
 int hr_rows_mark(const char *in, size_t len, const hr_compress_opts *opts, unsigned char *keep)
 {
     rows r;
@@ -818,8 +840,10 @@ static int compress_rows(const char *in, size_t len, const hr_compress_opts *opt
         if (mode == ROWS_TABLE) {
             keep_outlier_rows(&r);
             keep_column_peaks(&r);
-        } else
+        } else {
             keep_rare_kinds(&r);
+            keep_stanza_heads(&r);
+        }
     }
     if (rc == 0)
         rc = write_rows(&r, res);

@@ -209,6 +209,27 @@ static void table_keeps_numeric_peaks(void **state)
     hr_buf_free(&in);
 }
 
+/* apt's history.log: one stanza per run. The question's Commandline keeps its stanza's
+ * Start-Date ("when was nodejs installed?"); before, the date was cut. */
+static void progress_stanza_keeps_its_head(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    for (unsigned i = 0; i < 30; i++) {
+        FX(&in, "\nStart-Date: 2026-05-%02u  1%u:0%u:2%u\n", 1 + i % 28, i % 10, i % 7, i % 9);
+        FX(&in, "Commandline: apt-get install -y pkg%u\n", i);
+        FX(&in, "Install: pkg%u:amd64 (1.%u-1)\n", i, i);
+        FX(&in, "End-Date: 2026-05-%02u  1%u:0%u:3%u\n", 1 + i % 28, i % 10, i % 7, i % 9);
+    }
+    assert_int_equal(hr_detect(in.data, in.len), HR_CT_PROGRESS);
+    hr_compress_result r = run(hr_compress_progress, &in, "when was pkg17 installed?");
+    assert_true(r.compressed);
+    assert_non_null(strstr(r.out.data, "Start-Date: 2026-05-18  17:03:28\nCommandline: apt-get install -y pkg17\n"));
+    assert_false(has(&r.out, "Start-Date: 2026-05-17  16:02:27"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 /* git log --stat: every commit header, message and summary stays; of the stat lines only
  * the question's file; the others are counted per commit. */
 static void git_log_stat_keeps_messages_and_asked_file(void **state)
@@ -246,6 +267,7 @@ int main(void)
         cmocka_unit_test(other_text_passes),
         cmocka_unit_test(ps_header_table),
         cmocka_unit_test(table_keeps_numeric_peaks),
+        cmocka_unit_test(progress_stanza_keeps_its_head),
         cmocka_unit_test(git_log_stat_keeps_messages_and_asked_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
