@@ -168,10 +168,46 @@ static int all_lower(const char *s, size_t n)
     return 1;
 }
 
+/* A date token, "2025-06-24" or "2025-06-24T14:36:53": digits and '-' with two dashes. */
+static int date_token(const char *s, size_t n)
+{
+    size_t dashes = 0, i = 0;
+    for (; i < n && !is_space((unsigned char)s[i]); i++) {
+        if (s[i] == '-')
+            dashes++;
+        else if (!hr_is_digit((unsigned char)s[i]) && dashes < 2)
+            return 0;
+    }
+    return dashes >= 2 && hr_is_digit((unsigned char)s[0]);
+}
+
+/* Where the text after "name DATE TIME:" starts when the line at i opens that way (a tool
+ * naming itself before each timestamp, name in lower case); i otherwise. */
+static size_t skip_named_timestamp(const char *s, size_t n, size_t i)
+{
+    size_t k = i;
+    while (k < n && (hr_is_lower((unsigned char)s[k]) || s[k] == '-' || s[k] == '_'))
+        k++; /* a program's name; "Start-Date:" is a field label, its date the value */
+    if (k == i || k >= n || !is_space((unsigned char)s[k]))
+        return i;
+    while (k < n && is_space((unsigned char)s[k]))
+        k++;
+    if (k >= n || !date_token(s + k, n - k))
+        return i;
+    for (int t = 0; t < 2 && k < n && hr_is_digit((unsigned char)s[k]); t++) {
+        while (k < n && !is_space((unsigned char)s[k]))
+            k++;
+        while (k < n && is_space((unsigned char)s[k]))
+            k++;
+    }
+    return k;
+}
+
 /* Kind of a log line: its first word after any leading timestamp (two words when the first
  * is a short lower-case tool name such as "npm" or "pip"), digit runs counted as one digit; 0 for lines that
- * are indented or start with punctuation. *shown gets the end of the bytes a note shows. */
-static uint64_t line_kind(const char *s, size_t n, size_t *shown)
+ * are indented or start with punctuation. s[*from, *shown) are the bytes a note shows: the
+ * kind's own words, never the timestamp or pid of the one line they were read from. */
+static uint64_t line_kind(const char *s, size_t n, size_t *from, size_t *shown)
 {
     size_t i = 0, words = 0;
     uint64_t h = 1469598103934665603ULL;
@@ -187,7 +223,11 @@ static uint64_t line_kind(const char *s, size_t n, size_t *shown)
         while (i < n && is_space((unsigned char)s[i]))
             i++;
     }
+    /* "update-alternatives 2025-06-24 14:36:53: run with ...": a program's name before the
+     * timestamp is not the kind either */
+    i = skip_named_timestamp(s, n, i);
     size_t word_start = i;
+    *from = i;
     /* Deep indents and lines that start with punctuation (code, JSON members) are never a
      * progress kind: kind 0. */
     unsigned char c0 = i < n ? (unsigned char)s[i] : 0, c1 = i + 1 < n ? (unsigned char)s[i + 1] : 0;
@@ -304,11 +344,11 @@ static void count_kinds(rows *r)
 {
     r->records = 0;
     for (size_t i = r->first; i < r->l.n; i++) {
-        size_t n, shown;
+        size_t n, from, shown;
         const char *s = line_at(r, i, &n);
         if (hr_line_is_blank(s, n))
             continue;
-        r->kind[i] = line_kind(s, n, &shown);
+        r->kind[i] = line_kind(s, n, &from, &shown);
         r->sorted[r->records++] = r->kind[i];
     }
     qsort(r->sorted, r->records, sizeof *r->sorted, cmp_u64);
@@ -745,13 +785,10 @@ static int progress_note(const rows *r, hr_buf *out, size_t a, size_t b)
     }
     int rc = hr_buf_printf(out, "[%zu lines omitted:", total);
     for (size_t k = 0; k < nk; k++) {
-        size_t n, shown;
+        size_t n, from, shown;
         const char *s = line_at(r, shown_line[k], &n);
-        line_kind(s, n, &shown);
-        size_t lead = 0;
-        while (lead < shown && is_space((unsigned char)s[lead]))
-            lead++;
-        rc |= hr_buf_printf(out, "%s %zu %.*s", k ? "," : "", count[k], (int)(shown - lead), s + lead);
+        line_kind(s, n, &from, &shown);
+        rc |= hr_buf_printf(out, "%s %zu %.*s", k ? "," : "", count[k], (int)(shown - from), s + from);
     }
     if (other)
         rc |= hr_buf_printf(out, ", %zu other", other);

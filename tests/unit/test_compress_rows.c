@@ -230,6 +230,32 @@ static void progress_stanza_keeps_its_head(void **state)
     hr_buf_free(&in);
 }
 
+/* alternatives.log names its tool before each timestamp: the kinds are what follows
+ * ("run with", "link group"), so it is a progress log (before, one kind: passed whole),
+ * and a note names kinds without the timestamp of the one line it read them from. */
+static void progress_named_timestamps(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    for (unsigned i = 0; i < 40; i++) {
+        FX(&in, "update-alternatives 2025-06-24 14:%02u:%02u: run with --install /usr/bin/t%u t%u /usr/lib/t%u 50\n",
+           i / 60, i % 60, i, i, i);
+        FX(&in, "update-alternatives 2025-06-24 14:%02u:%02u: link group t%u updated to point to /usr/lib/t%u\n",
+           i / 60, i % 60, i, i);
+    }
+    assert_int_equal(hr_detect(in.data, in.len), HR_CT_PROGRESS);
+    hr_compress_result r = run(hr_compress_progress, &in, "where does t17 point?");
+    assert_true(r.compressed);
+    assert_true(has(&r.out, "update-alternatives 2025-06-24 14:00:17: link group t17 updated to point to /usr/lib/t17"));
+    const char *note = strstr(r.out.data, " lines omitted: ");
+    assert_non_null(note);
+    assert_true(strncmp(strchr(note, ':') + 2, "2025", 4) != 0);
+    assert_non_null(strstr(note, " run with"));
+    assert_non_null(strstr(note, " link group"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 /* git log --stat: every commit header, message and summary stays; of the stat lines only
  * the question's file; the others are counted per commit. */
 static void git_log_stat_keeps_messages_and_asked_file(void **state)
@@ -268,6 +294,7 @@ int main(void)
         cmocka_unit_test(ps_header_table),
         cmocka_unit_test(table_keeps_numeric_peaks),
         cmocka_unit_test(progress_stanza_keeps_its_head),
+        cmocka_unit_test(progress_named_timestamps),
         cmocka_unit_test(git_log_stat_keeps_messages_and_asked_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
