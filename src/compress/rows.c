@@ -34,6 +34,8 @@ enum {
     OUTLIER_MAX_COL_VALUES = 8,/* outliers come from columns this small */
     NOTE_KINDS = 3,            /* kinds named in a progress note */
     STANZA_MAX = 12,           /* a blank-separated block this short is one record's stanza */
+    COMMITS_HEAD = 10,         /* a commit list keeps its newest this many commits */
+    COMMITS_SHARE = 90,        /* percent of a commit list's lines that are commits or graph */
     SCAN_MAX = 4096,           /* bytes of a line looked at for fields and kinds */
 };
 
@@ -259,6 +261,40 @@ static uint64_t line_kind(const char *s, size_t n, size_t *from, size_t *shown)
     return h;
 }
 
+/* ---- commit lists (git log --oneline [--graph]) --------------------------------------- */
+
+static int graph_char(int c)
+{
+    return c == '*' || c == '|' || c == '/' || c == '\\' || c == '_' || c == ' ' || c == '.' ||
+           c == '-';
+}
+
+/* 1 for "| * 1a2b3c4 message" or "1a2b3c4 message": graph characters, an abbreviated (7-12)
+ * or full (40) hex id, a space and a message. */
+static int commit_list_line(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && graph_char((unsigned char)s[i]))
+        i++;
+    if (i && !memchr(s, '*', i))
+        return 0; /* a graph's commit line has its '*' */
+    size_t h = i;
+    while (i < n && (hr_is_digit((unsigned char)s[i]) || (s[i] >= 'a' && s[i] <= 'f')))
+        i++;
+    size_t k = i - h;
+    /* "8e3a45f7 (Author 2026-11-27 ... 12) code" is git blame, whose lines are the file's */
+    return ((k >= 7 && k <= 12) || k == 40) && i + 1 < n && s[i] == ' ' && s[i + 1] != ' ' &&
+           s[i + 1] != '(';
+}
+
+static int graph_only_line(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && graph_char((unsigned char)s[i]))
+        i++;
+    return i == n && n > 0;
+}
+
 /* ---- state ---------------------------------------------------------------------------- */
 
 typedef enum { ROWS_TABLE, ROWS_PROGRESS, ROWS_STAT } rows_mode;
@@ -274,6 +310,7 @@ typedef struct rows {
     unsigned char *keep;
     uint64_t *kind;        /* progress logs: per line */
     uint64_t *sorted;      /* sorted kinds of the records, for counting */
+    int commits;           /* progress mode over `git log --oneline [--graph]` */
 } rows;
 
 static const char *line_at(const rows *r, size_t i, size_t *n)
@@ -352,6 +389,24 @@ static void count_kinds(rows *r)
         r->sorted[r->records++] = r->kind[i];
     }
     qsort(r->sorted, r->records, sizeof *r->sorted, cmp_u64);
+}
+
+static int commits_like(const rows *r)
+{
+    size_t nonblank = 0, commits = 0, graph = 0;
+    for (size_t i = 0; i < r->l.n; i++) {
+        size_t n = hr_line_len(r->in, &r->l, i);
+        const char *s = r->in + r->l.start[i];
+        if (hr_line_is_blank(s, n))
+            continue;
+        nonblank++;
+        if (commit_list_line(s, n))
+            commits++;
+        else
+            graph += graph_only_line(s, n);
+    }
+    return nonblank >= PROGRESS_MIN_LINES && (commits + graph) * 100 >= nonblank * COMMITS_SHARE &&
+           commits * 2 >= nonblank;
 }
 
 /* ---- detection ------------------------------------------------------------------------ */
@@ -437,6 +492,14 @@ int hr_rows_is_progress(const char *in, size_t len)
     return yes;
 }
 
+int hr_rows_is_commits(const char *in, size_t len)
+{
+    rows r;
+    int yes = rows_init(&r, in, len) == 0 && commits_like(&r);
+    rows_free(&r);
+    return yes;
+}
+
 /* ---- selection ------------------------------------------------------------------------ */
 
 /* The best ROWS_MAX_RELEVANT records for the question by BM25 (sys/relevance, one pass),
@@ -490,11 +553,11 @@ static void keep_rare_signals(rows *r)
         }
 }
 
-/* The first ROWS_HEAD and last ROWS_TAIL records. */
+/* The first ROWS_HEAD (a commit list: COMMITS_HEAD, the newest) and last ROWS_TAIL records. */
 static void keep_ends(rows *r)
 {
-    size_t seen = 0;
-    for (size_t i = r->first; i < r->l.n && seen < ROWS_HEAD; i++)
+    size_t seen = 0, head = r->commits ? COMMITS_HEAD : ROWS_HEAD;
+    for (size_t i = r->first; i < r->l.n && seen < head; i++)
         if (is_record(r, i))
             r->keep[i] = 1, seen++;
     seen = 0;
@@ -761,8 +824,30 @@ static int table_summary(const rows *r, hr_buf *out, size_t omitted)
 /* ---- writing -------------------------------------------------------------------------- */
 
 /* "[N lines omitted: 310 Unpacking, 305 Setting up]" for lines [a, b) of a progress log. */
+/* "[N lines omitted: 120 commits, 14 graph lines]" for lines [a, b) of a commit list. */
+static int commits_note(const rows *r, hr_buf *out, size_t a, size_t b)
+{
+    size_t commits = 0, other = 0;
+    for (size_t i = a; i < b; i++) {
+        size_t n;
+        const char *s = line_at(r, i, &n);
+        if (commit_list_line(s, n))
+            commits++;
+        else if (!hr_line_is_blank(s, n))
+            other++;
+    }
+    int rc = hr_buf_printf(out, "[%zu lines omitted:", b - a);
+    if (commits)
+        rc |= hr_buf_printf(out, " %zu commit%s%s", commits, commits == 1 ? "" : "s", other ? "," : "");
+    if (other)
+        rc |= hr_buf_printf(out, " %zu graph line%s", other, other == 1 ? "" : "s");
+    return rc | hr_buf_puts(out, "]\n");
+}
+
 static int progress_note(const rows *r, hr_buf *out, size_t a, size_t b)
 {
+    if (r->commits)
+        return commits_note(r, out, a, b);
     uint64_t kinds[NOTE_KINDS];
     size_t count[NOTE_KINDS] = {0}, shown_line[NOTE_KINDS], nk = 0, other = 0, total = 0;
     for (size_t i = a; i < b; i++) {
@@ -844,6 +929,10 @@ static int rows_shaped(rows *r)
         count_kinds(r); /* the record count */
         return 1;
     case ROWS_PROGRESS:
+        if (commits_like(r)) {
+            count_kinds(r); /* the record count */
+            return r->commits = 1;
+        }
         return progress_like(r);
     default:
         if (!hr_rows_is_gitstat(r->in, r->len))
@@ -872,12 +961,13 @@ static int compress_rows(const char *in, size_t len, const hr_compress_opts *opt
     if (rc == 0)
         rc = keep_relevant(&r, opts);
     if (rc == 0 && mode != ROWS_STAT) {
-        keep_rare_signals(&r);
+        if (!r.commits) /* "fail" in a commit message reports no failure */
+            keep_rare_signals(&r);
         keep_ends(&r);
         if (mode == ROWS_TABLE) {
             keep_outlier_rows(&r);
             keep_column_peaks(&r);
-        } else {
+        } else if (!r.commits) { /* a commit list's kinds are its messages' first words */
             keep_rare_kinds(&r);
             keep_stanza_heads(&r);
         }

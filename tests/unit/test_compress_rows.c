@@ -256,6 +256,41 @@ static void progress_named_timestamps(void **state)
     hr_buf_free(&in);
 }
 
+/* git log --oneline --graph: a commit list (before, prose passed whole). The newest 10
+ * commits, the asked one and the oldest stay; cuts count commits and graph lines; a
+ * commit message's "fail" is no signal. git blame's "hash (Author ...)" lines are no
+ * commit list. */
+static void commit_list(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT, blame = HR_BUF_INIT;
+    for (unsigned i = 0; i < 120; i++) {
+        FX(&in, "%s %07x %s change %u of the %s module\n", i % 10 == 5 ? "| *" : "*", 0x1a2b3c0u + i * 977u,
+           i % 4 ? "tests:" : "docs:", i, i == 77 ? "retry budget" : i % 3 ? "fail-open" : "parser");
+        if (i % 10 == 5)
+            FX(&in, "|/\n");
+        FX(&blame, "%08x (Seed maintainers 2026-11-27 03:55:41 +0000 %3u)     int v%u = %u;\n", 0x8e3a45f7u, i + 1, i, i);
+    }
+    assert_true(hr_rows_is_commits(in.data, in.len));
+    assert_false(hr_rows_is_commits(blame.data, blame.len));
+    assert_int_equal(hr_detect(in.data, in.len), HR_CT_PROGRESS);
+    hr_compress_result r = run(hr_compress_progress, &in, "which commit touched the retry budget?");
+    assert_true(r.compressed);
+    char line[128];
+    snprintf(line, sizeof line, "* %07x tests: change 77 of the retry budget module", 0x1a2b3c0u + 77 * 977u);
+    assert_true(has(&r.out, line));
+    snprintf(line, sizeof line, "* %07x docs: change 8 of the fail-open module", 0x1a2b3c0u + 8 * 977u);
+    assert_true(has(&r.out, line)); /* the tenth line (a graph line among them) */
+    snprintf(line, sizeof line, "* %07x tests: change 50 of the fail-open module", 0x1a2b3c0u + 50 * 977u);
+    assert_false(has(&r.out, line));
+    assert_non_null(strstr(r.out.data, " commits, "));
+    assert_non_null(strstr(r.out.data, " graph line"));
+    assert_true(r.out.len < in.len / 3);
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+    hr_buf_free(&blame);
+}
+
 /* git log --stat: every commit header, message and summary stays; of the stat lines only
  * the question's file; the others are counted per commit. */
 static void git_log_stat_keeps_messages_and_asked_file(void **state)
@@ -295,6 +330,7 @@ int main(void)
         cmocka_unit_test(table_keeps_numeric_peaks),
         cmocka_unit_test(progress_stanza_keeps_its_head),
         cmocka_unit_test(progress_named_timestamps),
+        cmocka_unit_test(commit_list),
         cmocka_unit_test(git_log_stat_keeps_messages_and_asked_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
