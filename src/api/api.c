@@ -326,6 +326,18 @@ int hr_api_add_call(hr_api_calls *calls, const hr_json_doc *d, uint32_t id, uint
     return 0;
 }
 
+int hr_api_take_call(hr_api_calls *calls, const hr_json_doc *d, uint32_t call,
+                     hr_api_retrieve_call_fn retrieve_call)
+{
+    uint32_t id, args;
+    int args_string;
+    if (!retrieve_call(d, call, &id, &args, &args_string)) {
+        calls->other++;
+        return 0;
+    }
+    return hr_api_add_call(calls, d, id, args, args_string);
+}
+
 int hr_api_sse_error(hr_buf *out, const char *event, const char *fmt, const char *msg)
 {
     hr_buf m = HR_BUF_INIT;

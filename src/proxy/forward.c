@@ -293,9 +293,9 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
     edit_and_splice(ctx, ri, p, cfg->max_body_bytes * 2);
     /* only messages matter to the cache watch, and the tool and include_usage edits leave
      * them as they are: without compression edits the client's bytes stand for them */
-    ctx->rec.cache_bust = hr_cache_watch_turn(ctx->session, ctx->id, req->body, req->body_len,
-                                              p->pr.modified ? p->body : req->body,
-                                              p->pr.modified ? p->len : req->body_len);
+    ctx->rec.cache_bust = hr_cache_watch_turn(
+        ctx->session, ctx->id, &p->doc, hr_json_get(&p->doc, 0, ri.api->conversation_key),
+        p->pr.modified ? &p->pr.edits : NULL, p->body, p->len);
     return 0;
 }
 
