@@ -14,8 +14,10 @@
 #include "ml/session.h"
 #include "ml/settings.h"
 #include "ml/vision.h"
+#include "proxy/command_settings.h"
 #include "sys/buf.h"
 #include "sys/hybrid.h"
+#include "sys/parse.h"
 #include "sys/settings.h"
 
 #include <stddef.h>
@@ -324,7 +326,13 @@ int hr_cmd_embed(int argc, char **argv)
             embed_usage(stdout);
             return 0;
         } else if (!strcmp(argv[i], "--max-seq") && i + 1 < argc) {
-            max_seq = atoi(argv[++i]);
+            long v; /* this run's truncation, not a setting: no variable */
+            if (hr_parse_long(argv[++i], 1, HR_COMMAND_MAX_SEQ_MAX, &v) != 0) {
+                fprintf(stderr, "headroom embed: invalid --max-seq '%s' (expected 1..%d)\n",
+                        argv[i], HR_COMMAND_MAX_SEQ_MAX);
+                return 2;
+            }
+            max_seq = (int)v;
         } else if (!strcmp(argv[i], "--classify")) {
             classify = 1;
         } else if (!strcmp(argv[i], "--vision")) {
@@ -339,7 +347,7 @@ int hr_cmd_embed(int argc, char **argv)
         }
     }
     const char *model = pc.embed_model;
-    if (!*model || max_seq < 0) {
+    if (!*model) {
         embed_usage(stderr);
         return 2;
     }

@@ -4,11 +4,13 @@
 
 #include "json/json.h"
 #include "sys/buf.h"
+#include "sys/parse.h"
 #include "sys/vec.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,10 +387,14 @@ static int load_line(hr_conf_state *st, char *line)
         path = get_hex(f[1], strlen(f[1]));
         rc = path ? add_edit(st, HR_CONF_DIR, 1, 0, path, NULL) : -1;
     } else if (n == 5 && !strcmp(f[0], "file")) {
+        long created; /* a damaged line is refused, not read as 0 */
+        uint64_t offset;
         path = get_hex(f[3], strlen(f[3]));
         text = get_hex(f[4], strlen(f[4]));
-        rc = path && text ? add_edit(st, HR_CONF_FILE, atoi(f[1]), strtoull(f[2], NULL, 10),
-                                     path, text) : -1;
+        rc = path && text && hr_parse_long(f[1], 0, 1, &created) == 0 &&
+                     hr_parse_u64(f[2], SIZE_MAX, &offset) == 0
+                 ? add_edit(st, HR_CONF_FILE, (int)created, (size_t)offset, path, text)
+                 : -1;
     }
     free(path);
     free(text);
