@@ -134,15 +134,17 @@ static int image_pixels(const char *path, int S, float *px, hr_ml_error *err)
 {
     FILE *f = fopen(path, "rb");
     hr_buf data = HR_BUF_INIT;
-    char chunk[65536];
-    size_t got;
     if (!f) {
         hr_ml_error_set(err, "%s: cannot open", path);
         return -1;
     }
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && hr_buf_append(&data, chunk, got) == 0)
-        ;
+    int unread = hr_buf_read_stream(&data, f, 0) != 0;
     fclose(f);
+    if (unread) {
+        hr_ml_error_set(err, "%s: cannot read", path);
+        hr_buf_free(&data);
+        return -1;
+    }
     hr_image_error ierr;
     int rc = hr_image_model_input((const uint8_t *)data.data, data.len, 100000000ull, S, px, &ierr);
     if (rc != 0)
@@ -248,11 +250,10 @@ static int embed_lines(hr_ml_session *s)
 static int rank_stdin(const hr_pipeline_config *pc, const char *question, int max_seq)
 {
     hr_buf in = HR_BUF_INIT, b = HR_BUF_INIT;
-    char chunk[65536];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, stdin)) > 0)
-        if (hr_buf_append(&in, chunk, got) != 0)
-            return 1;
+    if (hr_buf_read_stream(&in, stdin, 0) != 0) {
+        hr_buf_free(&in);
+        return 1;
+    }
     const char *text = in.data ? in.data : "";
     size_t qlen = strlen(question), n = 0, n2 = 0;
     double *lex = NULL, *hyb = NULL;

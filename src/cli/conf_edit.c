@@ -23,12 +23,7 @@ char *hr_conf_read_file(const char *path, size_t *len)
     if (!f)
         return NULL;
     hr_buf b = HR_BUF_INIT;
-    char chunk[8192];
-    size_t n;
-    int bad = 0;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        bad |= hr_buf_append(&b, chunk, n);
-    bad |= ferror(f);
+    int bad = hr_buf_read_stream(&b, f, 0) != 0;
     fclose(f);
     if (bad || hr_buf_putc(&b, 0) != 0) {
         hr_buf_free(&b);

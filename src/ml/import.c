@@ -26,12 +26,7 @@ static char *read_file(const char *dir, const char *name, size_t *len)
     if (!f)
         return NULL;
     hr_buf b = HR_BUF_INIT;
-    char chunk[65536];
-    size_t k;
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (hr_buf_append(&b, chunk, k) != 0)
-            break;
-    int bad = ferror(f) || !feof(f);
+    int bad = hr_buf_read_stream(&b, f, 0) != 0;
     fclose(f);
     if (bad) {
         hr_buf_free(&b);

@@ -115,3 +115,13 @@ char *hr_buf_steal(hr_buf *b, size_t *len)
     *b = (hr_buf)HR_BUF_INIT;
     return p;
 }
+
+int hr_buf_read_stream(hr_buf *b, FILE *f, size_t max)
+{
+    char chunk[1 << 16];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if ((max && b->len + n > max) || hr_buf_append(b, chunk, n) != 0)
+            return -1;
+    return ferror(f) ? -1 : 0;
+}
