@@ -17,24 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-char *hr_conf_read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    hr_buf b = HR_BUF_INIT;
-    int bad = hr_buf_read_stream(&b, f, 0) != 0;
-    fclose(f);
-    if (bad || hr_buf_putc(&b, 0) != 0) {
-        hr_buf_free(&b);
-        errno = EIO;
-        return NULL;
-    }
-    if (len)
-        *len = b.len - 1;
-    return hr_buf_steal(&b, NULL);
-}
-
 /* Writes data to path through a temporary file and rename, keeping the old mode. A
  * symlinked config (dotfiles kept in a repository) is written through to its target, so
  * the link stays a link. */
@@ -153,7 +135,7 @@ int hr_conf_json_add(hr_conf_state *st, const char *path, const char *container,
                      const char *name, const char *value_json, char *err, size_t errlen)
 {
     size_t len = 0;
-    char *old = hr_conf_read_file(path, &len);
+    char *old = hr_buf_read_file(path, &len);
     hr_buf text = HR_BUF_INIT;
     int rc = -1;
     if (!old || only_space(old)) {
@@ -199,7 +181,7 @@ int hr_conf_text_append(hr_conf_state *st, const char *path, const char *block,
                         const char *present, char *err, size_t errlen)
 {
     size_t len = 0;
-    char *old = hr_conf_read_file(path, &len);
+    char *old = hr_buf_read_file(path, &len);
     if (old && strstr(old, present)) {
         free(old);
         return 0;
@@ -269,7 +251,7 @@ static int undo_file(const hr_conf_edit *e, const char *fb_container, const char
                      char *err, size_t errlen)
 {
     size_t len = 0;
-    char *cur = hr_conf_read_file(e->path, &len);
+    char *cur = hr_buf_read_file(e->path, &len);
     if (!cur)
         return 0; /* gone already: nothing of ours left */
     size_t tl = strlen(e->text), from = 0, to = 0;
@@ -399,7 +381,7 @@ static int load_line(hr_conf_state *st, char *line)
 int hr_conf_state_load(hr_conf_state *st, const char *path)
 {
     memset(st, 0, sizeof *st);
-    char *data = hr_conf_read_file(path, NULL);
+    char *data = hr_buf_read_file(path, NULL);
     if (!data)
         return errno == ENOENT ? 0 : -1;
     int rc = 0;

@@ -55,5 +55,9 @@ char *hr_buf_steal(hr_buf *b, size_t *len);
 /* Appends everything stream f yields, to its end (f stays open). 0 ok; -1 when f reports a
  * read error, the buffer cannot grow, or b would pass max bytes (0: no limit). */
 int hr_buf_read_stream(hr_buf *b, FILE *f, size_t max);
+/* The whole file at path as a malloc'd NUL-terminated string (*len, when given: its bytes,
+ * the NUL not counted; the caller frees). NULL with errno set: fopen's, or EIO when reading
+ * fails or memory runs out. */
+char *hr_buf_read_file(const char *path, size_t *len);
 
 #endif
