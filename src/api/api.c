@@ -230,6 +230,16 @@ static int vertex_location(const char *path, char *loc, size_t cap)
     return n ? 0 : -1;
 }
 
+int hr_api_google_path_model(const char *path, char *out, size_t outlen)
+{
+    const char *m = strstr(path, "/models/");
+    const char *colon = m ? strchr(m + 8, ':') : NULL;
+    if (!colon || colon == m + 8)
+        return 0;
+    snprintf(out, outlen, "%.*s", (int)(colon - m - 8), m + 8);
+    return 1;
+}
+
 int hr_api_vertex_base(const char *path, char *out, size_t outlen)
 {
     char loc[64];

@@ -165,6 +165,9 @@ typedef struct hr_api {
     const char *upstream_setting;
     int (*default_base)(const char *path, char *out, size_t outlen);
     const char *upstream_missing;
+    /* optional: the model a path names, for the log line when the body names none (Google's
+     * .../models/{m}:method). Writes it (truncated to outlen) and returns 1, else 0. */
+    int (*path_model)(const char *path, char *out, size_t outlen);
     /* optional: the upstream URL when it is not the configured base + the request target
      * (per-request deployments). Must not let the client choose scheme, host or port. */
     int (*upstream_url)(const char *base, const char *target, hr_api_header_fn header,
@@ -329,7 +332,11 @@ int hr_api_openai_error_json(hr_buf *out, int status, const char *type, const ch
  * name: 1..63 of [a-z0-9-], so the client picks a region, never a host), as Google's SDKs
  * build it: the default_base of the Vertex rows. 0 ok, -1 no location or not a region. */
 int hr_api_vertex_base(const char *path, char *out, size_t outlen);
+/* Google's paths name the model: ".../models/{m}:method" (the path_model of the Gemini
+ * and Vertex rows). */
+int hr_api_google_path_model(const char *path, char *out, size_t outlen);
 #define HR_API_VERTEX_UPSTREAM                                                             \
+    .path_model = hr_api_google_path_model,                                                \
     .upstream_setting = "vertex_url", .default_base = hr_api_vertex_base,                  \
     .upstream_missing = "the Vertex path names no location (.../locations/{region}/...) "  \
                         "and no --vertex-api-url is set"

@@ -273,6 +273,7 @@ const hr_api hr_api_gemini = {
     .label = "generate_content",
     .provider = "gemini",
     .upstream_setting = "gemini_url",
+    .path_model = hr_api_google_path_model,
     .match = match_gemini,
     .owns_prefix = "/v1beta/",
     GEMINI_HOOKS,
