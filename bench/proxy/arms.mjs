@@ -26,9 +26,15 @@ const MEM_CONNS = Number(arg('--conns', '1000'));
 const NGINX = arg('--nginx', '/usr/sbin/nginx');
 // Server models to run (each a headroom process); 'threads' is the default model.
 const MODELS = arg('--models', 'threads').split(',');
-// The event-driven floor on our libraries (bench/bench_http_relayfloor.c): MHD epoll + curl
-// multi on one loop, no proxy logic. Skipped when not built.
-const FLOOR = arg('--floor', path.join(path.dirname(BIN), 'bench_http_relayfloor'));
+// The event-driven floors: the same bare relay (no proxy logic) on one loop with curl multi
+// for the upstream side, the client side on libmicrohttpd's epoll mode
+// (bench/bench_http_relayfloor.c) or on libevent's evhttp (bench_http_relayfloorev.c).
+// Each is skipped when not built (cmake --build build --target <name>).
+// floor-mhd-8k: MHD's per-connection memory pool at 8 KiB instead of its 32 KiB default
+// (the pool is the floor of MHD's memory per connection; it also caps a request head).
+const FLOORS = [['floor-mhd', 'bench_http_relayfloor', []], ['floor-mhd-8k', 'bench_http_relayfloor', ['8192']],
+  ['floor-libevent', 'bench_http_relayfloorev', []]]
+  .map(([name, exe, extra]) => [name, path.join(path.dirname(BIN), exe), extra]).filter(([, bin]) => fs.existsSync(bin));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-arms-'));
 
 function tokenHeavyBody(bytes) {
@@ -153,7 +159,8 @@ for (const model of MODELS) {
     '--max-connections', '20000', '--max-connections-per-address', '0'], /listening.*port=(\d+)/, path.join(tmp, `hr-${model}.log`));
   hr[model] = { ...h, url: `http://127.0.0.1:${h.port}` };
 }
-const floor = fs.existsSync(FLOOR) ? await start(FLOOR, [String(up.port)], /port=(\d+)/, path.join(tmp, 'floor.log')) : null;
+const floors = {};
+for (const [name, bin, extra] of FLOORS) floors[name] = await start(bin, [String(up.port), ...extra], /port=(\d+)/, path.join(tmp, `${name}.log`));
 await sleep(500);
 const result = { date: new Date().toISOString(), machine: `${os.cpus().length} cores, ${os.cpus()[0].model}`, seconds: SECONDS, rounds: ROUNDS,
   load_before: os.loadavg().map((x) => +x.toFixed(2)) };
@@ -164,7 +171,7 @@ const arms = [
   ['direct', upUrl, small, {}, up.p.pid],
   ['nginx', `http://127.0.0.1:${ng.port}`, small, {}, ng.worker],
 ];
-if (floor) arms.push(['floor (MHD epoll + curl multi)', `http://127.0.0.1:${floor.port}`, small, {}, floor.p.pid]);
+for (const [name, f] of Object.entries(floors)) arms.push([name, `http://127.0.0.1:${f.port}`, small, {}, f.p.pid]);
 for (const model of MODELS) {
   const pid = hr[model].p.pid;
   arms.push([`headroom-${model} bypass`, hr[model].url, small, { bypass: true }, pid]);
@@ -195,11 +202,11 @@ for (const [k] of arms) result.throughput_32[k].vs_nginx = +(result.throughput_3
 result.load_after_throughput = os.loadavg().map((x) => +x.toFixed(2));
 
 // added p50 at 2 KB, one request at a time; arms interleaved, best of the rounds
-const lat = { direct: [], nginx: [], ...(floor ? { floor: [] } : {}), ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, []])) };
+const lat = { direct: [], nginx: [], ...Object.fromEntries(Object.keys(floors).map((k) => [k, []])), ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, []])) };
 for (let round = 0; round < 2; round++) {
   lat.direct.push(wrk1(upUrl, small));
   lat.nginx.push(wrk1(`http://127.0.0.1:${ng.port}`, small));
-  if (floor) lat.floor.push(wrk1(`http://127.0.0.1:${floor.port}`, small));
+  for (const [name, f] of Object.entries(floors)) lat[name].push(wrk1(`http://127.0.0.1:${f.port}`, small));
   for (const model of MODELS) lat[`headroom-${model}`].push(wrk1(hr[model].url, small));
 }
 result.p50_ms_1conn = Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, Math.min(...v)]));
@@ -209,8 +216,8 @@ result.added_p50_ms = Object.fromEntries(Object.entries(result.p50_ms_1conn).fil
 // memory: per idle keep-alive connection and per open stream
 await sleep(3000);
 result.memory = {};
-const targets = { nginx: ng.worker, ...(floor ? { floor: floor.p.pid } : {}), ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, hr[m].p.pid])) };
-const ports = { nginx: ng.port, ...(floor ? { floor: floor.port } : {}), ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, hr[m].port])) };
+const targets = { nginx: ng.worker, ...Object.fromEntries(Object.entries(floors).map(([k, f]) => [k, f.p.pid])), ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, hr[m].p.pid])) };
+const ports = { nginx: ng.port, ...Object.fromEntries(Object.entries(floors).map(([k, f]) => [k, f.port])), ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, hr[m].port])) };
 for (const [k, pid] of Object.entries(targets)) {
   const idle0 = rssAnonKB(pid);
   const closeIdle = await openIdle(ports[k], MEM_CONNS);
@@ -220,7 +227,7 @@ for (const [k, pid] of Object.entries(targets)) {
   await sleep(3000);
   const mid = rssAnonKB(pid);
   let streamsHeld = mid;
-  if (k !== 'floor') { // the floor buffers answers whole: an endless stream is never answered
+  if (!floors[k]) { // a floor buffers answers whole: an endless stream is never answered
     const closeStreams = await openStreams(ports[k], MEM_CONNS);
     await sleep(1500);
     streamsHeld = rssAnonKB(pid);
@@ -229,12 +236,12 @@ for (const [k, pid] of Object.entries(targets)) {
   }
   const end = rssAnonKB(pid);
   result.memory[k] = { rss_anon_idle_kb: idle0, per_idle_connection_kb: +((idleHeld - idle0) / MEM_CONNS).toFixed(1),
-    per_open_stream_kb: k === 'floor' ? null : +((streamsHeld - mid) / MEM_CONNS).toFixed(1), rss_anon_after_load_kb: end, back_within_kb: end - idle0 };
+    per_open_stream_kb: floors[k] ? null : +((streamsHeld - mid) / MEM_CONNS).toFixed(1), rss_anon_after_load_kb: end, back_within_kb: end - idle0 };
 }
 
 for (const h of Object.values(hr)) h.p.kill('SIGTERM');
 ng.p.kill('SIGTERM');
-if (floor) floor.p.kill('SIGTERM');
+for (const f of Object.values(floors)) f.p.kill('SIGTERM');
 up.p.kill('SIGTERM');
 await sleep(500);
 fs.rmSync(tmp, { recursive: true, force: true });
