@@ -30,9 +30,9 @@ const MODELS = arg('--models', 'threads').split(',');
 // for the upstream side, the client side on libmicrohttpd's epoll mode
 // (bench/bench_http_relayfloor.c) or on libevent's evhttp (bench_http_relayfloorev.c).
 // Each is skipped when not built (cmake --build build --target <name>).
-// floor-mhd-8k: MHD's per-connection memory pool at 8 KiB instead of its 32 KiB default
+// floor-mhd-16k / -8k: MHD's per-connection memory pool at 16 / 8 KiB instead of 32 KiB
 // (the pool is the floor of MHD's memory per connection; it also caps a request head).
-const FLOORS = [['floor-mhd', 'bench_http_relayfloor', []], ['floor-mhd-8k', 'bench_http_relayfloor', ['8192']],
+const FLOORS = [['floor-mhd', 'bench_http_relayfloor', []], ['floor-mhd-16k', 'bench_http_relayfloor', ['16384']], ['floor-mhd-8k', 'bench_http_relayfloor', ['8192']],
   ['floor-libevent', 'bench_http_relayfloorev', []]]
   .map(([name, exe, extra]) => [name, path.join(path.dirname(BIN), exe), extra]).filter(([, bin]) => fs.existsSync(bin));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-arms-'));
