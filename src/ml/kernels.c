@@ -236,7 +236,6 @@ static void build_avx512_table(void)
     g_ops_avx512.matmul_u8_cols = hr_matmul_u8_cols_avx512vnni;
     g_ops_avx512.gelu = hr_gelu_avx512;
     g_ops_avx512.gelu_tanh = hr_gelu_tanh_avx512;
-    g_ops_avx512.quantize_row_u8 = hr_quantize_row_u8_avx512;
     g_ops_avx512.attention_head = hr_attention_head_avx512;
 }
 #endif

@@ -2,8 +2,8 @@
  *
  * kernels.c holds the scalar table and the dispatch; kernels_avx2.c the AVX2+FMA table,
  * compiled with target attributes so the rest of the build stays baseline x86-64;
- * kernels_avx512.c the AVX-512 VNNI matmuls (int16 and uint8 activations), uint8
- * quantisation, GELU and attention head that replace the AVX2 ones where available. Each
+ * kernels_avx512.c the AVX-512 VNNI matmuls (int16 and uint8 activations), GELU and
+ * attention head that replace the AVX2 ones where available. Each
  * entry works on a slice the caller chose (rows, a range of output features, one head), so
  * the splitting over the pool is written once, in kernels.c.
  */
@@ -44,8 +44,6 @@ void hr_matmul_cols_avx512vnni(const int16_t *xq, const float *xs, int m, const 
                                int n0, int n1, float *y);
 void hr_matmul_u8_cols_avx512vnni(const uint8_t *xu, const int32_t *zp, const float *xs, int m,
                                   const hr_qlinear *W, int n0, int n1, float *y);
-/* per-row uint8 quantisation at 16 lanes (same bits as the scalar and AVX2 rows) */
-void hr_quantize_row_u8_avx512(const float *x, int k, uint8_t *q, int32_t *zp, float *scale);
 /* fp32 ops at 512 bits (kernels_avx512.c): GELU, and the attention head without a key mask */
 void hr_gelu_avx512(float *x, size_t n);
 void hr_gelu_tanh_avx512(float *x, size_t n);
