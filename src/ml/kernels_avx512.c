@@ -581,6 +581,12 @@ VNNI static inline __m512i bcast_quad(const uint8_t *p)
     "vpdpbusd %%zmm30, %%zmm" #bc ", %%zmm" #c0 "\n\t"                                     \
     "vpdpbusd %%zmm31, %%zmm" #bc ", %%zmm" #c1 "\n\t"
 #define HR_PK_STORE2(a, b) "vmovdqu64 %%zmm" #a ", " #a "*64(%[c])\n\tvmovdqu64 %%zmm" #b ", " #b "*64(%[c])\n\t"
+/* rows 0-3 from x (both tiles) */
+#define HR_PK_ROWS0_3                                                                   \
+    HR_PK_ROW("(%[x])", 22, 0, 1)                                                          \
+    HR_PK_ROW("(%[x],%[k])", 23, 2, 3)                                                     \
+    HR_PK_ROW("(%[x],%[k],2)", 24, 4, 5)                                                   \
+    HR_PK_ROW("(%[x],%[k3])", 25, 6, 7)
 
 VNNI static inline void panel_loop8(const uint8_t *x, size_t k, const int32_t *panel, size_t kq,
                                     __m512i c[16])
@@ -589,11 +595,7 @@ VNNI static inline void panel_loop8(const uint8_t *x, size_t k, const int32_t *p
     const uint8_t *x4 = x + 4 * k;
     __asm__ volatile(HR_PK_ZERO2(0, 1) HR_PK_ZERO2(2, 3) HR_PK_ZERO2(4, 5) HR_PK_ZERO2(6, 7)
                      HR_PK_ZERO2(8, 9) HR_PK_ZERO2(10, 11) HR_PK_ZERO2(12, 13) HR_PK_ZERO2(14, 15)
-                     "1:\n\t" HR_PK_LOAD
-                     HR_PK_ROW("(%[x])", 22, 0, 1)
-                     HR_PK_ROW("(%[x],%[k])", 23, 2, 3)
-                     HR_PK_ROW("(%[x],%[k],2)", 24, 4, 5)
-                     HR_PK_ROW("(%[x],%[k3])", 25, 6, 7)
+                     "1:\n\t" HR_PK_LOAD HR_PK_ROWS0_3
                      HR_PK_ROW("(%[x4])", 26, 8, 9)
                      HR_PK_ROW("(%[x4],%[k])", 27, 10, 11)
                      HR_PK_ROW("(%[x4],%[k],2)", 28, 12, 13)
@@ -620,11 +622,7 @@ VNNI static inline void panel_loop4(const uint8_t *x, size_t k, const int32_t *p
 {
     const size_t k3 = 3 * k;
     __asm__ volatile(HR_PK_ZERO2(0, 1) HR_PK_ZERO2(2, 3) HR_PK_ZERO2(4, 5) HR_PK_ZERO2(6, 7)
-                     "1:\n\t" HR_PK_LOAD
-                     HR_PK_ROW("(%[x])", 22, 0, 1)
-                     HR_PK_ROW("(%[x],%[k])", 23, 2, 3)
-                     HR_PK_ROW("(%[x],%[k],2)", 24, 4, 5)
-                     HR_PK_ROW("(%[x],%[k3])", 25, 6, 7)
+                     "1:\n\t" HR_PK_LOAD HR_PK_ROWS0_3
                      "add $4, %[x]\n\t"
                      "sub $-128, %[p]\n\t"
                      "dec %[n]\n\t"
@@ -638,6 +636,7 @@ VNNI static inline void panel_loop4(const uint8_t *x, size_t k, const int32_t *p
 #undef HR_PK_ZERO2
 #undef HR_PK_LOAD
 #undef HR_PK_ROW
+#undef HR_PK_ROWS0_3
 #undef HR_PK_STORE2
 
 /* R (8 or 4) rows from r against the panel (kq >= 1 quads). */
