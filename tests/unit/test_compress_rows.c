@@ -258,8 +258,8 @@ static void progress_named_timestamps(void **state)
 
 /* git log --oneline --graph: a commit list (before, prose passed whole). The newest 10
  * commits, the asked one and the oldest stay; cuts count commits and graph lines; a
- * commit message's "fail" is no signal. git blame's "hash (Author ...)" lines are no
- * commit list. */
+ * commit message's "fail" is no signal. git blame (also prose before) keeps the asked
+ * line and names the commits of each cut. */
 static void commit_list(void **state)
 {
     (void)state;
@@ -269,10 +269,19 @@ static void commit_list(void **state)
            i % 4 ? "tests:" : "docs:", i, i == 77 ? "retry budget" : i % 3 ? "fail-open" : "parser");
         if (i % 10 == 5)
             FX(&in, "|/\n");
-        FX(&blame, "%08x (Seed maintainers 2026-11-27 03:55:41 +0000 %3u)     int v%u = %u;\n", 0x8e3a45f7u, i + 1, i, i);
+        FX(&blame, "%08x (Seed maintainers 2026-11-27 03:55:41 +0000 %3u)     int v%u = %u;\n",
+           i % 5 ? 0x8e3a45f7u : 0x0e8fc375u, i + 1, i, i);
     }
     assert_true(hr_rows_is_commits(in.data, in.len));
-    assert_false(hr_rows_is_commits(blame.data, blame.len));
+    assert_true(hr_rows_is_commits(blame.data, blame.len));
+    assert_int_equal(hr_detect(blame.data, blame.len), HR_CT_PROGRESS);
+    hr_compress_result b = run(hr_compress_progress, &blame, "who set v63?");
+    assert_true(b.compressed);
+    assert_true(has(&b.out, "8e3a45f7 (Seed maintainers 2026-11-27 03:55:41 +0000  64)     int v63 = 63;"));
+    assert_false(has(&b.out, "8e3a45f7 (Seed maintainers 2026-11-27 03:55:41 +0000  50)     int v49 = 49;"));
+    assert_non_null(strstr(b.out.data, " from 8e3a45f7, "));
+    assert_non_null(strstr(b.out.data, " from 0e8fc375"));
+    hr_compress_result_free(&b);
     assert_int_equal(hr_detect(in.data, in.len), HR_CT_PROGRESS);
     hr_compress_result r = run(hr_compress_progress, &in, "which commit touched the retry budget?");
     assert_true(r.compressed);
