@@ -25,6 +25,15 @@ static hr_compress_result run(hr_compressor_fn fn, const hr_buf *in, const char 
 
 static int has(const hr_buf *b, const char *line) { return fx_has_line(b->data, b->len, line, strlen(line)); }
 
+/* Detection routes in to type t and fn compresses it (for the question). */
+static hr_compress_result routed(hr_content_type t, hr_compressor_fn fn, const hr_buf *in, const char *query)
+{
+    assert_int_equal(hr_detect(in->data, in->len), t);
+    hr_compress_result r = run(fn, in, query);
+    assert_true(r.compressed);
+    return r;
+}
+
 /* ls -la of a library directory: n files, every 3rd a symlink, one directory. */
 static void gen_ls(hr_buf *b, unsigned n)
 {
@@ -221,9 +230,7 @@ static void progress_stanza_keeps_its_head(void **state)
         FX(&in, "Install: pkg%u:amd64 (1.%u-1)\n", i, i);
         FX(&in, "End-Date: 2026-05-%02u  1%u:0%u:3%u\n", 1 + i % 28, i % 10, i % 7, i % 9);
     }
-    assert_int_equal(hr_detect(in.data, in.len), HR_CT_PROGRESS);
-    hr_compress_result r = run(hr_compress_progress, &in, "when was pkg17 installed?");
-    assert_true(r.compressed);
+    hr_compress_result r = routed(HR_CT_PROGRESS, hr_compress_progress, &in, "when was pkg17 installed?");
     assert_non_null(strstr(r.out.data, "Start-Date: 2026-05-18  17:03:28\nCommandline: apt-get install -y pkg17\n"));
     assert_false(has(&r.out, "Start-Date: 2026-05-17  16:02:27"));
     hr_compress_result_free(&r);
@@ -243,9 +250,7 @@ static void progress_named_timestamps(void **state)
         FX(&in, "update-alternatives 2025-06-24 14:%02u:%02u: link group t%u updated to point to /usr/lib/t%u\n",
            i / 60, i % 60, i, i);
     }
-    assert_int_equal(hr_detect(in.data, in.len), HR_CT_PROGRESS);
-    hr_compress_result r = run(hr_compress_progress, &in, "where does t17 point?");
-    assert_true(r.compressed);
+    hr_compress_result r = routed(HR_CT_PROGRESS, hr_compress_progress, &in, "where does t17 point?");
     assert_true(has(&r.out, "update-alternatives 2025-06-24 14:00:17: link group t17 updated to point to /usr/lib/t17"));
     const char *note = strstr(r.out.data, " lines omitted: ");
     assert_non_null(note);
@@ -274,17 +279,13 @@ static void commit_list(void **state)
     }
     assert_true(hr_rows_is_commits(in.data, in.len));
     assert_true(hr_rows_is_commits(blame.data, blame.len));
-    assert_int_equal(hr_detect(blame.data, blame.len), HR_CT_PROGRESS);
-    hr_compress_result b = run(hr_compress_progress, &blame, "who set v63?");
-    assert_true(b.compressed);
+    hr_compress_result b = routed(HR_CT_PROGRESS, hr_compress_progress, &blame, "who set v63?");
     assert_true(has(&b.out, "8e3a45f7 (Seed maintainers 2026-11-27 03:55:41 +0000  64)     int v63 = 63;"));
     assert_false(has(&b.out, "8e3a45f7 (Seed maintainers 2026-11-27 03:55:41 +0000  50)     int v49 = 49;"));
     assert_non_null(strstr(b.out.data, " from 8e3a45f7, "));
     assert_non_null(strstr(b.out.data, " from 0e8fc375"));
     hr_compress_result_free(&b);
-    assert_int_equal(hr_detect(in.data, in.len), HR_CT_PROGRESS);
-    hr_compress_result r = run(hr_compress_progress, &in, "which commit touched the retry budget?");
-    assert_true(r.compressed);
+    hr_compress_result r = routed(HR_CT_PROGRESS, hr_compress_progress, &in, "which commit touched the retry budget?");
     char line[128];
     snprintf(line, sizeof line, "* %07x tests: change 77 of the retry budget module", 0x1a2b3c0u + 77 * 977u);
     assert_true(has(&r.out, line));
