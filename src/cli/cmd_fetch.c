@@ -12,6 +12,7 @@
 
 #include "http/download.h"
 #include "ml/import.h"
+#include "proxy/command_settings.h"
 #include "sys/clock.h"
 #include "sys/settings.h"
 #include "tokens/tokens.h"
@@ -25,7 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_HF_BASE "https://huggingface.co"
 #define MAX_PINS 16
 
 typedef struct pin {
@@ -244,38 +244,34 @@ static void remove_downloads(const pin *pins, size_t n, const char *dir)
     rmdir(dir);
 }
 
-/* The command's setting: the Hub or a mirror (--base-url, HEADROOM_HF_BASE_URL). */
-static const hr_setting_row ROWS[] = {
-    HR_SETTING_ROW(fetch_opts, "hf_base_url", "--base-url", "HEADROOM_HF_BASE_URL",
-                   HR_SETTING_BORROW, base_url, 0, 0, DEFAULT_HF_BASE,
-                   "the Hub or a mirror files are fetched from", 0),
-};
-static const hr_setting_table SETTINGS = HR_SETTING_TABLE(ROWS);
-
+/* --base-url and --max-seq are rows of the commands' table (proxy/command_settings.h). 0 ok;
+ * -1 usage error; -2 a refused value (said on stderr). */
 static int parse_fetch_args(int argc, char **argv, fetch_opts *o)
 {
     char err[256];
-    o->base_url = NULL; /* the row's default below; o's other fields are the caller's */
-    if (hr_settings_defaults(&SETTINGS, o, err, sizeof err) != 0 ||
-        hr_settings_from_env(&SETTINGS, o, err, sizeof err) != 0)
-        return -1;
+    hr_command_config cc;
+    if (hr_command_config_load(&cc, err, sizeof err) != 0) {
+        fprintf(stderr, "headroom model fetch: %s\n", err);
+        return -2;
+    }
     for (size_t m = 0; argc >= 2 && m < sizeof MODELS / sizeof MODELS[0]; m++)
         if (!strcmp(argv[1], MODELS[m].name))
             o->model = &MODELS[m];
     if (!o->model)
         return -1;
     for (int i = 2; i < argc; i++) {
-        int more = i + 1 < argc;
+        int more = i + 1 < argc, rc;
         if (!strcmp(argv[i], "--out") && more)
             o->out = argv[++i];
         else if (!strcmp(argv[i], "--data-dir") && more)
             hr_tokens_set_data_dir(argv[++i]);
-        else if (hr_settings_arg(&SETTINGS, o, argc, argv, &i, err, sizeof err) == 1)
-            continue;
-        else if (!strcmp(argv[i], "--pins") && more)
+        else if ((rc = hr_settings_arg(&hr_command_settings, &cc, argc, argv, &i, err, sizeof err)) != 0) {
+            if (rc < 0) {
+                fprintf(stderr, "headroom model fetch: %s\n", err);
+                return -2;
+            }
+        } else if (!strcmp(argv[i], "--pins") && more)
             o->pins_file = argv[++i];
-        else if (!strcmp(argv[i], "--max-seq") && more && (o->import.max_seq = atoi(argv[++i])) > 0)
-            continue;
         else if (!strcmp(argv[i], "--trust-unpinned"))
             o->trust_unpinned = 1;
         else if (!strcmp(argv[i], "--keep-download"))
@@ -283,14 +279,18 @@ static int parse_fetch_args(int argc, char **argv, fetch_opts *o)
         else
             return -1;
     }
+    o->base_url = cc.hf_base_url;
+    o->import.max_seq = cc.model_max_seq;
     return 0;
 }
 
 int hr_cmd_model_fetch(int argc, char **argv)
 {
     fetch_opts o = {0};
-    if (parse_fetch_args(argc, argv, &o) != 0) {
-        fetch_usage(stderr);
+    int parsed = parse_fetch_args(argc, argv, &o);
+    if (parsed != 0) {
+        if (parsed == -1)
+            fetch_usage(stderr);
         return 2;
     }
     pin pins[MAX_PINS];

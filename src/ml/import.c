@@ -22,27 +22,7 @@ static char *read_file(const char *dir, const char *name, size_t *len)
     char path[4096];
     if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
         return NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    hr_buf b = HR_BUF_INIT;
-    char chunk[65536];
-    size_t k;
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (hr_buf_append(&b, chunk, k) != 0)
-            break;
-    int bad = ferror(f) || !feof(f);
-    fclose(f);
-    if (bad) {
-        hr_buf_free(&b);
-        return NULL;
-    }
-    if (hr_buf_reserve(&b, 1) != 0) {
-        hr_buf_free(&b);
-        return NULL;
-    }
-    b.data[b.len] = '\0';
-    return hr_buf_steal(&b, len);
+    return hr_buf_read_file(path, len);
 }
 
 int hr_import_load_json(const char *dir, const char *name, json_file *jf, hr_ml_error *err)
