@@ -745,6 +745,11 @@ static void table_add_row(const rows *r, table *t, size_t i)
     for (size_t j = 0; j < k && r->header != SIZE_MAX && j + 1 < t->ncols; j++)
         if (fs[j] >= t->hstart[j + 1] || (j && fe[j] <= t->hstart[j - 1] + t->col[j - 1].name_len))
             t->aligned = 0;
+    /* The last column takes the rest of the row. Starting left of its (left-aligned) header
+     * it holds words of an earlier column whose values have spaces (ps -o lstart's
+     * "Thu Dec  3 08:58:54 2026"): that column's first word is not its value. */
+    if (r->header != SIZE_MAX && k == t->ncols && fs[k - 1] + 1 < t->hstart[k - 1])
+        t->aligned = 0;
     for (size_t j = 0; j < k; j++)
         column_add(&t->col[j], s + fs[j], fe[j] - fs[j]);
 }

@@ -218,6 +218,25 @@ static void table_keeps_numeric_peaks(void **state)
     hr_buf_free(&in);
 }
 
+/* ps -o lstart: the STARTED values have spaces, so the words of a row do not fall into
+ * the header's columns; the summary names no column rather than "STARTED: Thu x150"
+ * (the first word of a date called the column's value). */
+static void table_spaced_values_no_column_summary(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    FX(&in, "  PID  PPID USER     STAT   RSS                  STARTED COMMAND\n");
+    for (unsigned i = 0; i < 150; i++)
+        FX(&in, "%5u     2 root     I<    %4u Thu Dec  3 08:%02u:%02u 2026 kworker/q%u\n", 100 + i,
+           1000 + i, i / 60, i % 60, i);
+    hr_compress_result r = routed(HR_CT_TABLE, hr_compress_table, &in, "which worker is q77?");
+    assert_true(has(&r.out, "  177     2 root     I<    1077 Thu Dec  3 08:01:17 2026 kworker/q77"));
+    assert_null(strstr(r.out.data, "STARTED: Thu"));
+    assert_non_null(strstr(r.out.data, " rows omitted]"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 /* apt's history.log: one stanza per run. The question's Commandline keeps its stanza's
  * Start-Date ("when was nodejs installed?"); before, the date was cut. */
 static void progress_stanza_keeps_its_head(void **state)
@@ -338,6 +357,7 @@ int main(void)
         cmocka_unit_test(other_text_passes),
         cmocka_unit_test(ps_header_table),
         cmocka_unit_test(table_keeps_numeric_peaks),
+        cmocka_unit_test(table_spaced_values_no_column_summary),
         cmocka_unit_test(progress_stanza_keeps_its_head),
         cmocka_unit_test(progress_named_timestamps),
         cmocka_unit_test(commit_list),
