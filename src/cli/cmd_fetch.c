@@ -34,7 +34,7 @@ typedef struct pin {
 
 /* The files the Kompress model is built from. The Kompress revision is the one pinned in
  * the team's model notes (modernbert.md). NEEDS PUBLISHED VALUES: each file's SHA-256 at
- * its revision (the Hub shows it per file) and a revision of answerdotai/ModernBERT-base.
+ * its revision (the Hub shows it per file).
  * They could not be looked up when this table was written (no network), and invented
  * values would be worse than none; until they are filled in, fetching from the real Hub
  * needs --trust-unpinned, which prints each file's SHA-256 so it can be pinned here. The
@@ -45,26 +45,36 @@ static const pin KOMPRESS_PINS[] = {
      "model.safetensors", "" /* TODO published SHA-256 */},
     {"chopratejas/kompress-v2-base", "b1563631b35bfdcee37587ad530147497d820d4c",
      "adapter_config.json", "" /* TODO published SHA-256 */},
-    {"answerdotai/ModernBERT-base", "" /* TODO pin a revision */, "config.json", ""},
-    {"answerdotai/ModernBERT-base", "" /* TODO pin a revision */, "tokenizer.json", ""},
+    /* the revision the original pins (headroom/onnx_runtime.py) */
+    {"answerdotai/ModernBERT-base", "8949b909ec900327062f0ebf497f51aef5e6f0c8", "config.json", ""},
+    {"answerdotai/ModernBERT-base", "8949b909ec900327062f0ebf497f51aef5e6f0c8", "tokenizer.json", ""},
 };
 
-/* The image models (docs/images.md). Same state as above: no revision or hash could be
- * looked up offline. The published repositories hold ONNX graphs; our importer reads
- * safetensors, so these rows name the files it needs (config.json with id2label / the
- * vision config, tokenizer.json, model.safetensors): a fetch from a repository without
- * them fails with the Hub's 404 for that file, and --pins can point at one that has them. */
+/* The image models (docs/images.md), the files the original loads, at the revisions its
+ * source pins (headroom/onnx_runtime.py _PINNED_REVISIONS): the router's int8 ONNX graph
+ * with its config.json (id2label) and tokenizer.json; the encoder's int8 ONNX graph and the
+ * image signals' text embeddings. The encoder repository ships no config.json (the
+ * original hard-codes 224 px inputs), so the vision config is google/siglip-base-patch16-224's,
+ * the model it was exported from, at the revision the original pins. `model import` reads
+ * the .onnx through the graph (src/ml/import_onnx.c). NEEDS PUBLISHED VALUES: the files'
+ * SHA-256 (see the Kompress rows). */
 static const pin ROUTER_PINS[] = {
-    {"chopratejas/technique-router-onnx", "" /* TODO pin */, "config.json", ""},
-    {"chopratejas/technique-router-onnx", "" /* TODO pin */, "tokenizer.json", ""},
-    {"chopratejas/technique-router-onnx", "" /* TODO pin */, "model.safetensors", ""},
+    {"chopratejas/technique-router-onnx", "27b0b4bfa510a1cff66d888072c0b807082721a8",
+     "config.json", "" /* TODO published SHA-256 */},
+    {"chopratejas/technique-router-onnx", "27b0b4bfa510a1cff66d888072c0b807082721a8",
+     "tokenizer.json", "" /* TODO published SHA-256 */},
+    {"chopratejas/technique-router-onnx", "27b0b4bfa510a1cff66d888072c0b807082721a8",
+     "model_quantized.onnx", "" /* TODO published SHA-256 */},
 };
 static const pin SIGLIP_PINS[] = {
-    {"chopratejas/siglip-image-encoder-onnx", "" /* TODO pin */, "config.json", ""},
-    {"chopratejas/siglip-image-encoder-onnx", "" /* TODO pin */, "model.safetensors", ""},
+    {"google/siglip-base-patch16-224", "7fd15f0689c79d79e38b1c2e2e2370a7bf2761ed", "config.json",
+     "" /* TODO published SHA-256 */},
+    {"chopratejas/siglip-image-encoder-onnx", "d0a9fbd66d4bd8c761bff592d44831f7c2ae184e",
+     "image_encoder_int8.onnx", "" /* TODO published SHA-256 */},
     /* the image signals' text embeddings, published as data beside the encoder (the
      * original loads this file); import copies them into the model file */
-    {"chopratejas/siglip-image-encoder-onnx", "" /* TODO pin */, "text_embeddings.npz", ""},
+    {"chopratejas/siglip-image-encoder-onnx", "d0a9fbd66d4bd8c761bff592d44831f7c2ae184e",
+     "text_embeddings.npz", "" /* TODO published SHA-256 */},
 };
 
 /* One row per fetchable model: its name on the command line, files, output file name. */
@@ -310,8 +320,17 @@ int hr_cmd_model_fetch(int argc, char **argv)
     curl_global_cleanup();
     if (rc != 0)
         return 1;
+    /* a row naming an .onnx graph is what gets imported; otherwise the directory */
+    char src[4600];
+    snprintf(src, sizeof src, "%s", dir);
+    for (size_t i = 0; i < n; i++) {
+        size_t pl = strlen(pins[i].path);
+        const char *base = strrchr(pins[i].path, '/') ? strrchr(pins[i].path, '/') + 1 : pins[i].path;
+        if (pl > 5 && !strcmp(pins[i].path + pl - 5, ".onnx"))
+            snprintf(src, sizeof src, "%s/%s", dir, base);
+    }
     hr_ml_error err;
-    if (hr_model_import(dir, out, &o.import, &err) != 0) {
+    if (hr_model_import(src, out, &o.import, &err) != 0) {
         fprintf(stderr, "headroom model fetch: import of %s failed: %s\n", dir, err.msg);
         return 1;
     }
