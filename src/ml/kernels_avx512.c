@@ -589,7 +589,7 @@ VNNI static inline __m512i bcast_quad(const uint8_t *p)
     HR_PK_ROW("(%[x],%[k3])", 25, 6, 7)
 
 VNNI static inline void panel_loop8(const uint8_t *x, size_t k, const int32_t *panel, size_t kq,
-                                    __m512i c[16])
+                                    const char *pf, size_t pfs, __m512i c[16])
 {
     const size_t k3 = 3 * k;
     const uint8_t *x4 = x + 4 * k;
@@ -600,6 +600,8 @@ VNNI static inline void panel_loop8(const uint8_t *x, size_t k, const int32_t *p
                      HR_PK_ROW("(%[x4],%[k])", 27, 10, 11)
                      HR_PK_ROW("(%[x4],%[k],2)", 28, 12, 13)
                      HR_PK_ROW("(%[x4],%[k3])", 29, 14, 15)
+                     "prefetcht0 (%[pf])\n\t"
+                     "add %[pfs], %[pf]\n\t"
                      "add $4, %[x]\n\t"
                      "add $4, %[x4]\n\t"
                      "sub $-128, %[p]\n\t"
@@ -608,8 +610,8 @@ VNNI static inline void panel_loop8(const uint8_t *x, size_t k, const int32_t *p
                      HR_PK_STORE2(0, 1) HR_PK_STORE2(2, 3) HR_PK_STORE2(4, 5) HR_PK_STORE2(6, 7)
                      HR_PK_STORE2(8, 9) HR_PK_STORE2(10, 11) HR_PK_STORE2(12, 13)
                      HR_PK_STORE2(14, 15)
-                     : [x] "+r"(x), [x4] "+r"(x4), [p] "+r"(panel), [n] "+r"(kq)
-                     : [k] "r"(k), [k3] "r"(k3), [c] "r"(c)
+                     : [x] "+r"(x), [x4] "+r"(x4), [p] "+r"(panel), [n] "+r"(kq), [pf] "+r"(pf)
+                     : [k] "r"(k), [k3] "r"(k3), [c] "r"(c), [pfs] "r"(pfs)
                      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
                        "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm22",
                        "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30",
@@ -642,11 +644,12 @@ VNNI static inline void panel_loop4(const uint8_t *x, size_t k, const int32_t *p
 /* R (8 or 4) rows from r against the panel (kq >= 1 quads). */
 VNNI static void panel_tile(int R, const uint8_t *xu, const int32_t *zp, const float *xs, int r,
                             int k, const int32_t *panel, __m512i ws0, __m512i ws1,
-                            const hr_qlinear *W, int n, int cols, float *y)
+                            const hr_qlinear *W, int n, int cols, const char *pf, size_t pfs,
+                            float *y)
 {
     __m512i c[16];
     if (R == 8)
-        panel_loop8(xu + (size_t)r * k, (size_t)k, panel, (size_t)k / 4, c);
+        panel_loop8(xu + (size_t)r * k, (size_t)k, panel, (size_t)k / 4, pf, pfs, c);
     else
         panel_loop4(xu + (size_t)r * k, (size_t)k, panel, (size_t)k / 4, c);
     for (int q = 0; q < R; q++)
@@ -693,21 +696,20 @@ VNNI static void matmul_u8_packed(const uint8_t *xu, const int32_t *zp, const fl
             ws0 = _mm512_dpbusd_epi32(ws0, ones, _mm512_load_si512(panel + (size_t)i * PK_COLS));
             ws1 = _mm512_dpbusd_epi32(ws1, ones, _mm512_load_si512(panel + (size_t)i * PK_COLS + 16));
         }
-        /* the next panel's weights (contiguous rows) are fetched into L2 while this one
-         * computes, a share per tile: the model's weights do not stay in cache between
-         * calls, and packing stalled on each line otherwise */
+        /* the next panel's weights (contiguous rows) are prefetched while this one
+         * computes, a share per 8-row tile, one prefetch per step of its inner loop: the
+         * model's weights do not stay in cache between calls, and packing stalled on each
+         * line otherwise */
         const int next = n1 - n - PK_COLS < 0 ? 0 : n1 - n - PK_COLS > PK_COLS ? PK_COLS : n1 - n - PK_COLS;
         const char *pf = (const char *)(W->w + (size_t)(n + PK_COLS) * k);
-        const size_t pf_lines = ((size_t)next * k + 63) / 64, pf_per = pf_lines / (size_t)(m / 8 + 1) + 1;
-        size_t pf_done = 0;
+        const size_t per_tile = ((size_t)next * k + (size_t)(m / 8) - 1) / (size_t)(m / 8 > 0 ? m / 8 : 1);
+        const size_t pfs = next ? (per_tile + (size_t)kq - 1) / (size_t)kq : 0;
         int r = 0;
-        for (; r + 8 <= m; r += 8) {
-            for (size_t e = pf_done + pf_per; pf_done < e && pf_done < pf_lines; pf_done++)
-                _mm_prefetch(pf + 64 * pf_done, _MM_HINT_T1);
-            panel_tile(8, xu, zp, xs, r, k, panel, ws0, ws1, W, n, cols, y);
-        }
+        for (; r + 8 <= m; r += 8)
+            panel_tile(8, xu, zp, xs, r, k, panel, ws0, ws1, W, n, cols,
+                       next ? pf + (size_t)(r / 8) * per_tile : (const char *)panel, pfs, y);
         if (r + 4 <= m) {
-            panel_tile(4, xu, zp, xs, r, k, panel, ws0, ws1, W, n, cols, y);
+            panel_tile(4, xu, zp, xs, r, k, panel, ws0, ws1, W, n, cols, NULL, 0, y);
             r += 4;
         }
         for (; r < m; r++)
