@@ -573,7 +573,8 @@ VNNI static inline __m512i bcast_quad(const uint8_t *p)
  * operands would exceed asm's 30). Per activation quad: the two panel halves into
  * zmm30/31, one broadcast quad per row, two vpdpbusd per row (AT&T order: weights,
  * activations, accumulator). x points at row 0's first quad, k is the row stride; rows
- * 4-7 are addressed from x + 4k. */
+ * 4-7 are addressed from x + 4k. The 8-row loop also prefetches from pf, pfs bytes further
+ * each step (the next panel's weights; a step of 0 re-touches one line). */
 #define HR_PK_ZERO2(a, b) "vpxord %%zmm" #a ", %%zmm" #a ", %%zmm" #a "\n\tvpxord %%zmm" #b ", %%zmm" #b ", %%zmm" #b "\n\t"
 #define HR_PK_LOAD "vmovdqa64 (%[p]), %%zmm30\n\tvmovdqa64 64(%[p]), %%zmm31\n\t"
 #define HR_PK_ROW(src, bc, c0, c1)                                                       \
