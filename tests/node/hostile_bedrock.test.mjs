@@ -16,6 +16,8 @@ import { startProxy, runCleanups } from './lib/proxy.mjs';
 
 const CREDS = { accessKeyId: 'AKIAHEADROOMFAKE02', secretAccessKey: 'hostile/secret+key/for-tests' };
 const REGION = 'us-west-2';
+const TOKEN = 'IQoJb3JpZ2luX2VjHOSTILE//session-token==';
+const signatures = []; // every Signature= value a client sent
 const NO_AWS_FILES = { AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials', AWS_CONFIG_FILE: '/nonexistent/config', AWS_PROFILE: '', AWS_REGION: '', AWS_DEFAULT_REGION: '' };
 const PATH = '/model/anthropic.claude-v2/invoke';
 const BODY = JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
@@ -26,8 +28,8 @@ before(async () => {
   br = await startFakeBedrock({ credentials: CREDS });
   cleanups.push(() => br.close());
   proxy = await startProxy({
-    args: ['--bedrock-api-url', br.url, '--bedrock-region', REGION],
-    env: { ...NO_AWS_FILES, AWS_ACCESS_KEY_ID: CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey },
+    args: ['--bedrock-api-url', br.url, '--bedrock-region', REGION, '--log-level', 'debug', '--log-messages'],
+    env: { ...NO_AWS_FILES, AWS_ACCESS_KEY_ID: CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey, AWS_SESSION_TOKEN: TOKEN },
   });
   cleanups.push(async () => assert.equal(await proxy.stop(), 0, 'clean exit (no sanitizer report)'));
   port = Number(new URL(proxy.url).port);
@@ -43,6 +45,7 @@ async function send({ service = 'bedrock', unsign = [], signingDate, extraSigned
     headers: { host: `127.0.0.1:${port}`, 'content-type': 'application/json', ...extraSigned } };
   const signed = await signer.sign(req, { unsignableHeaders: new Set(unsign), signingDate });
   const headers = { ...signed.headers, ...after };
+  signatures.push(headers.authorization.match(/Signature=([0-9a-f]+)/)[1]);
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
     const r = http.request({ host: '127.0.0.1', port, path: PATH, method: 'POST', headers }, (res) => {
@@ -117,4 +120,16 @@ test('stale and future-dated, forged and foreign-key signatures: 403 at once, no
   });
   assertRefused(r, /signature does not match/);
   assert.equal(br.requests.length, before);
+});
+
+test('credentials never logged, even at debug with --log-messages: secret, session token, signatures', async () => {
+  const logs = proxy.logs();
+  assert.match(logs, /request id=/, 'the requests above were logged');
+  for (const secret of [CREDS.secretAccessKey, TOKEN, ...signatures])
+    assert.ok(!logs.includes(secret), `the log shows ${secret.slice(0, 12)}...`);
+  // the signatures the proxy made for the upstream, too
+  for (const rec of br.requests) {
+    const sig = rec.headers.authorization.match(/Signature=([0-9a-f]+)/)[1];
+    assert.ok(!logs.includes(sig), 'the proxy\'s own signature is not logged');
+  }
 });
