@@ -9,16 +9,21 @@ import net from 'node:net';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { startFakeWsUpstream } from './lib/fake_ws_upstream.mjs';
-import { startProxy } from './lib/proxy.mjs';
+import { startProxy, sanitizerBuild } from './lib/proxy.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const BUDGET_MB = 64;
 const PER_ADDRESS = 8;
+// ASan's redzones and quarantine show in RSS: a smaller quarantine and a wider allowance
+// there (the budget claim itself is checked through 1013 and /metrics either way)
+const ASAN = sanitizerBuild();
+const ASAN_ENV = ASAN ? { ASAN_OPTIONS: 'quarantine_size_mb=8:allocator_release_to_os_interval_ms=100:detect_leaks=1' } : {};
+const OVERHEAD_MB = ASAN ? 160 : 40;
 let up, proxy, port;
 
 before(async () => {
   up = await startFakeWsUpstream();
-  proxy = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url,
+  proxy = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, env: ASAN_ENV,
     args: ['--max-inflight-body-mb', String(BUDGET_MB), '--max-connections-per-address', String(PER_ADDRESS)] });
   port = Number(new URL(proxy.url).port);
 });
@@ -102,6 +107,25 @@ async function until(cond, ms, what) {
   }
 }
 
+test(`the per-address limit covers WebSockets: past ${PER_ADDRESS} open sessions, 429 at once`, async () => {
+  const conns = [];
+  for (let i = 0; i < PER_ADDRESS + 2; i++) conns.push(await open());
+  const statuses = conns.map((c) => c.status);
+  // this process's own idle keep-alive connection (fetch of /metrics) may hold one slot
+  const opened = statuses.filter((x) => x === 101).length;
+  assert.ok(opened >= PER_ADDRESS - 1 && opened <= PER_ADDRESS, `${statuses}`);
+  assert.deepEqual(statuses.slice(opened), Array(statuses.length - opened).fill(429), `${statuses}`);
+  for (const c of conns) c.s.destroy();
+  // the slots come back once the sessions have seen their clients go (the next tests need them)
+  for (let i = 0; ; i++) {
+    const c = await open();
+    c.s.destroy();
+    if (c.status === 101) break;
+    assert.ok(i < 50, 'a slot is free again within 5 s');
+    await sleep(100);
+  }
+});
+
 test('close frames the RFC forbids (1-byte body, reserved codes) end with 1002 and never reach the upstream', async () => {
   const bad = [Buffer.from([0x03]), Buffer.from([0x03, 0xed]), Buffer.from([0x03, 0xee]),
     Buffer.from([0x03, 0xf7]), Buffer.from([0x13, 0x88]), Buffer.from([0x00, 0x00])];
@@ -172,7 +196,7 @@ test(`unfinished text messages on many connections stay within the in-flight bud
   const codes = conns.map(closeCode);
   assert.ok(codes.filter((x) => x === 1013).length >= 4, `most are refused with 1013: ${codes}`);
   // the budget (plus the relays' 64 KiB read buffers and malloc slack), not 6 x 60 MB
-  assert.ok(peak - rss0 < (BUDGET_MB + 40) * 1024, `peak grew ${Math.round((peak - rss0) / 1024)} MB`);
+  assert.ok(peak - rss0 < (BUDGET_MB + OVERHEAD_MB) * 1024, `peak grew ${Math.round((peak - rss0) / 1024)} MB`);
   for (const c of conns) c.s.destroy();
   // the budget is whole again: /metrics shows nothing in flight
   await until(() => inflight === 0, 5000, 'the in-flight bytes back to 0');
@@ -196,14 +220,3 @@ test('a ping flood is relayed without piling up (pongs come back, memory flat)',
   c.s.destroy();
 });
 
-test(`the per-address limit covers WebSockets: past ${PER_ADDRESS} open sessions, 429 at once`, async () => {
-  await sleep(300); // sessions of the tests above are gone
-  const conns = [];
-  for (let i = 0; i < PER_ADDRESS + 2; i++) conns.push(await open());
-  const statuses = conns.map((c) => c.status);
-  // this process's own idle keep-alive connection (fetch of /metrics) may hold one slot
-  const opened = statuses.filter((x) => x === 101).length;
-  assert.ok(opened >= PER_ADDRESS - 1 && opened <= PER_ADDRESS, `${statuses}`);
-  assert.deepEqual(statuses.slice(opened), Array(statuses.length - opened).fill(429), `${statuses}`);
-  for (const c of conns) c.s.destroy();
-});
