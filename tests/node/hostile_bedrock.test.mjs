@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
-import { startFakeBedrock } from './lib/fake_bedrock.mjs';
+import fs from 'node:fs';
+import { startFakeBedrock, invokeStreamFrames, frame } from './lib/fake_bedrock.mjs';
 import { anthropicMessage } from './lib/fake_upstream.mjs';
 import { startProxy, runCleanups } from './lib/proxy.mjs';
 
@@ -39,7 +40,7 @@ after(() => runCleanups(cleanups));
 
 /** Signs a POST of BODY with opts ({service, unsign, signingDate, extraSigned}) and sends
  *  it with `after` headers added once signed. Resolves {status, json, headers, ms}. */
-async function send({ service = 'bedrock', unsign = [], signingDate, extraSigned = {}, after = {}, credentials = CREDS } = {}) {
+async function send({ service = 'bedrock', unsign = [], signingDate, extraSigned = {}, after = {}, credentials = CREDS, path: PATH = '/model/anthropic.claude-v2/invoke' } = {}) {
   const signer = new SignatureV4({ credentials, region: REGION, service, sha256: Sha256, uriEscapePath: true });
   const req = { method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port, path: PATH, body: BODY,
     headers: { host: `127.0.0.1:${port}`, 'content-type': 'application/json', ...extraSigned } };
@@ -50,11 +51,12 @@ async function send({ service = 'bedrock', unsign = [], signingDate, extraSigned
   return new Promise((resolve, reject) => {
     const r = http.request({ host: '127.0.0.1', port, path: PATH, method: 'POST', headers }, (res) => {
       let b = '';
+      res.setEncoding('latin1');
       res.on('data', (d) => { b += d; });
       res.on('end', () => {
         let json = null;
         try { json = JSON.parse(b); } catch { /* asserted below */ }
-        resolve({ status: res.statusCode, json, headers: res.headers, ms: Date.now() - t0 });
+        resolve({ status: res.statusCode, json, headers: res.headers, ms: Date.now() - t0, raw: b });
       });
     });
     r.on('error', reject);
@@ -120,6 +122,25 @@ test('stale and future-dated, forged and foreign-key signatures: 403 at once, no
   });
   assertRefused(r, /signature does not match/);
   assert.equal(br.requests.length, before);
+});
+
+test('a hostile event stream (a 4 MB frame, a bad CRC, garbage) is relayed byte for byte, memory flat', async () => {
+  const STREAM = '/model/anthropic.claude-v2/invoke-with-response-stream';
+  const good = invokeStreamFrames();
+  const huge = frame({ ':event-type': 'chunk', ':content-type': 'application/json', ':message-type': 'event' },
+    JSON.stringify({ bytes: Buffer.alloc(3 << 20, 0x41).toString('base64') }));
+  const badCrc = Buffer.from(good[1]);
+  badCrc[badCrc.length - 1] ^= 0xff;
+  const garbage = Buffer.alloc(1 << 20, 0xff); // a prelude claiming 4 GiB, then more of it
+  const frames = [good[0], huge, good[1], badCrc, garbage, ...good.slice(2)];
+  br.script(STREAM, { frames });
+  const rss0 = Number(fs.readFileSync(`/proc/${proxy.proc.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
+  const r = await send({ path: STREAM });
+  const rss1 = Number(fs.readFileSync(`/proc/${proxy.proc.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['content-type'], 'application/vnd.amazon.eventstream');
+  assert.ok(Buffer.from(r.raw, 'latin1').equals(Buffer.concat(frames)), 'every byte relayed as the upstream sent it');
+  assert.ok(rss1 - rss0 < 32 * 1024, `memory flat: +${rss1 - rss0} KB`);
 });
 
 test('credentials never logged, even at debug with --log-messages: secret, session token, signatures', async () => {
