@@ -82,11 +82,16 @@ void hr_layernorm(float *x, int m, int n, const float *gamma, const float *beta,
  * operations per element as the separate calls, so the same bits.
  * hr_residual_norm_u8: per row x += d (d NULL: none), t = LayerNorm(x), then t quantised
  * as hr_quantize_act_u8 (t may be d: each row of d is read before its t row is written).
- * hr_gelu_tanh_quantize_u8: per row x = gelu_tanh(x) in place, then hr_quantize_act_u8. */
+ * hr_matmul_u8_gelu_tanh: y = gelu_tanh(hr_matmul_u8(...)), the GELU applied to each
+ * 256-column slice of y right after it is computed, while it is still in L2 (a
+ * separate pass over SigLIP's [196, 3072] MLP activations read and wrote them in L3). The
+ * same GELU per element, so the same bits as hr_matmul_u8 then hr_gelu_tanh over each row
+ * wherever the ISA's GELU is lane-independent (every path when W->rows is a multiple of 16). */
 void hr_residual_norm_u8(float *x, const float *d, int m, int n, const float *gamma,
                          const float *beta, float eps, float *t, uint8_t *xu, int32_t *zp,
                          float *xs);
-void hr_gelu_tanh_quantize_u8(float *x, int m, int k, uint8_t *xu, int32_t *zp, float *xs);
+void hr_matmul_u8_gelu_tanh(const uint8_t *xu, const int32_t *zp, const float *xs, int m,
+                            const hr_qlinear *W, float *y);
 
 /* In place: x = 0.5 x (1 + erf(x / sqrt 2)), the exact GELU. */
 void hr_gelu_erf(float *x, size_t n);

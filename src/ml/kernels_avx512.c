@@ -700,8 +700,11 @@ VNNI static void matmul_u8_packed(const uint8_t *xu, const int32_t *zp, const fl
         /* the next panel's weights (contiguous rows) are prefetched while this one
          * computes, a share per 8-row tile, one prefetch per step of its inner loop: the
          * model's weights do not stay in cache between calls, and packing stalled on each
-         * line otherwise */
-        const int next = n1 - n - PK_COLS < 0 ? 0 : n1 - n - PK_COLS > PK_COLS ? PK_COLS : n1 - n - PK_COLS;
+         * line otherwise. The next panel may lie past n1 (a caller's column slice, or
+         * another thread's): prefetching it costs nothing there and hides its first
+         * lines when this thread goes on to it (hr_matmul_u8_gelu_tanh's slices) */
+        const int left = W->rows - n - PK_COLS;
+        const int next = left < 0 ? 0 : left > PK_COLS ? PK_COLS : left;
         const char *pf = (const char *)(W->w + (size_t)(n + PK_COLS) * k);
         const size_t per_tile = ((size_t)next * k + (size_t)(m / 8) - 1) / (size_t)(m / 8 > 0 ? m / 8 : 1);
         const size_t pfs = next ? (per_tile + (size_t)kq - 1) / (size_t)kq : 0;

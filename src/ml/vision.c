@@ -279,7 +279,8 @@ static void lin_u8(const float *x, int n, const hr_qlinear *W, const vit_plan *p
 /* One pre-norm layer. The residual add of the previous layer's MLP output (left in p->tmp;
  * first: none) is done here, fused with LayerNorm 1, so each row of x is read once for both;
  * the caller adds the last layer's. Matmuls take their quantised inputs from the fused
- * row passes of kernels.h (same bits as separate add / LayerNorm / GELU / quantise). */
+ * row passes of kernels.h, and the MLP's GELU runs inside the up projection on each column
+ * slice while it is in L2 (same bits as separate add / LayerNorm / GELU / quantise). */
 static void layer_forward(const hr_vit *v, const vit_layer *L, const vit_plan *p, int first)
 {
     const int N = v->N, H = (int)v->cfg.hidden;
@@ -291,8 +292,8 @@ static void layer_forward(const hr_vit *v, const vit_layer *L, const vit_plan *p
     lin_u8(p->ctx, N, &L->out, p, p->tmp);
     hr_residual_norm_u8(p->x, p->tmp, N, H, L->ln2_w, L->ln2_b, v->cfg.norm_eps, p->tmp, xu,
                         p->zp, p->xs);
-    hr_matmul_u8(xu, p->zp, p->xs, N, &L->up, p->wide);
-    hr_gelu_tanh_quantize_u8(p->wide, N, (int)v->cfg.intermediate, xu, p->zp, p->xs);
+    hr_matmul_u8_gelu_tanh(xu, p->zp, p->xs, N, &L->up, p->wide);
+    hr_quantize_act_u8(p->wide, N, (int)v->cfg.intermediate, xu, p->zp, p->xs);
     hr_matmul_u8(xu, p->zp, p->xs, N, &L->down, p->tmp);
 }
 

@@ -465,8 +465,8 @@ static void test_attention_all_masked(void **state)
     free(scratch);
 }
 
-/* The fused row passes (hr_residual_norm_u8, hr_gelu_tanh_quantize_u8) give the bits of
- * the separate calls they replace, on every ISA: with and without the residual, and with
+/* The fused row pass hr_residual_norm_u8 gives the bits of the separate calls it
+ * replaces, on every ISA: with and without the residual, and with
  * t aliasing d as the vision tower calls it. */
 static void test_fused_row_passes(void **state)
 {
@@ -503,17 +503,55 @@ static void test_fused_row_passes(void **state)
             assert_memory_equal(za, zb, sizeof za);
             assert_memory_equal(sa, sb, sizeof sa);
         }
-        float xa[M * N], xb[M * N], sa[M], sb[M];
-        uint8_t qa[M * N], qb[M * N];
-        int32_t za[M], zb[M];
-        memcpy(xa, x0, sizeof xa), memcpy(xb, x0, sizeof xb);
-        hr_gelu_tanh(xa, (size_t)M * N);
-        hr_quantize_act_u8(xa, M, N, qa, za, sa);
-        hr_gelu_tanh_quantize_u8(xb, M, N, qb, zb, sb);
-        assert_memory_equal(xa, xb, sizeof xa);
-        assert_memory_equal(qa, qb, sizeof qa);
-        assert_memory_equal(za, zb, sizeof za);
-        assert_memory_equal(sa, sb, sizeof sa);
+    }
+    hr_kernels_select(HR_ISA_AUTO);
+}
+
+/* hr_matmul_u8_gelu_tanh (GELU per column slice, right after each slice's matmul) gives
+ * the bits of hr_matmul_u8 then hr_gelu_tanh on every ISA and split over 2 threads: the
+ * packed path (m >= 64) with several slices and a short last one, and the row-dot path. */
+static void test_matmul_gelu_fused(void **state)
+{
+    (void)state;
+    static const int shapes[][3] = {{70, 128, 592}, {196, 64, 320}, {9, 96, 48}};
+    hr_isa list[3];
+    int ni = isas(list);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int m = shapes[s][0], k = shapes[s][1], n = shapes[s][2];
+        float *x = malloc((size_t)m * k * sizeof *x), *ws = malloc((size_t)n * sizeof *ws);
+        float *ya = malloc((size_t)m * n * sizeof *ya), *yb = malloc((size_t)m * n * sizeof *yb);
+        float *xs = malloc((size_t)m * sizeof *xs);
+        int8_t *w = malloc((size_t)n * k);
+        uint8_t *xu = malloc((size_t)m * k);
+        int32_t *zp = malloc((size_t)m * sizeof *zp);
+        assert_true(x && ws && ya && yb && xs && w && xu && zp);
+        uint32_t r = 4242u + (uint32_t)s;
+        for (size_t i = 0; i < (size_t)m * k; i++) {
+            r = r * 1664525u + 1013904223u;
+            x[i] = (float)(r >> 8) / 8388608.0f - 1.0f;
+        }
+        for (size_t i = 0; i < (size_t)n * k; i++) {
+            r = r * 1664525u + 1013904223u;
+            w[i] = (int8_t)((int)(r >> 24) % 255 - 127);
+        }
+        for (int i = 0; i < n; i++)
+            ws[i] = 0.002f + 0.0001f * (float)(i % 17);
+        hr_qlinear W = {w, ws, NULL, n, k};
+        hr_quantize_act_u8(x, m, k, xu, zp, xs);
+        for (int i = 0; i <= ni; i++) { /* each ISA, then AUTO over 2 threads */
+            hr_kernels_select(i < ni ? list[i] : HR_ISA_AUTO);
+            if (i == ni)
+                assert_int_equal(hr_ml_pool_acquire(2), 0);
+            hr_matmul_u8(xu, zp, xs, m, &W, ya);
+            hr_gelu_tanh(ya, (size_t)m * n);
+            memset(yb, 0, (size_t)m * n * sizeof *yb);
+            hr_matmul_u8_gelu_tanh(xu, zp, xs, m, &W, yb);
+            if (memcmp(ya, yb, (size_t)m * n * sizeof *ya))
+                fail_msg("[%d x %d] x [%d x %d]^T + GELU: %s fused differs", m, k, n, k,
+                         i < ni ? hr_isa_name(list[i]) : "2 threads");
+        }
+        hr_ml_pool_release();
+        free(x), free(ws), free(ya), free(yb), free(xs), free(w), free(xu), free(zp);
     }
     hr_kernels_select(HR_ISA_AUTO);
 }
@@ -527,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_quantize_edges),
         cmocka_unit_test(test_quantize_u8_edges),
         cmocka_unit_test(test_u8_paths_shapes),
+        cmocka_unit_test(test_matmul_gelu_fused),
         cmocka_unit_test(test_attention_all_masked),
         cmocka_unit_test(test_fused_row_passes),
     };
