@@ -60,7 +60,7 @@ function pngBomb(w, h) {
 
 const rssKb = () => Number(fs.readFileSync(`/proc/${proxy.proc.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
 
-test(`8 concurrent ${SIDE}x${SIDE} PNG bombs (Anthropic and Gemini shapes): memory within the ${BUDGET_MB} MB budget, all answered, none half-edited`, async () => {
+test(`8 concurrent ${SIDE}x${SIDE} PNG bombs (Anthropic and Gemini shapes): memory within the ${BUDGET_MB} MB budget, all answered, none half-edited`, async (t) => {
   const png = pngBomb(SIDE, SIDE);
   assert.ok(png.length < 100000, `a small body: ${png.length} bytes`);
   const b64 = png.toString('base64');
@@ -77,6 +77,7 @@ test(`8 concurrent ${SIDE}x${SIDE} PNG bombs (Anthropic and Gemini shapes): memo
     headers: { 'content-type': 'application/json', 'x-goog-api-key': 'k' },
     body: JSON.stringify({ contents: [{ role: 'user', parts: [{ inlineData: { mimeType: 'image/png', data: b64 } }, { text: 'What is this?' }] }] }) });
   const rss0 = rssKb();
+  const t0 = Date.now();
   let peak = rss0;
   const sampler = setInterval(() => { peak = Math.max(peak, rssKb()); }, 10);
   const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? gemini : anthropic)()));
@@ -84,6 +85,7 @@ test(`8 concurrent ${SIDE}x${SIDE} PNG bombs (Anthropic and Gemini shapes): memo
   for (const a of answers) assert.equal(a.status, 200, await a.text());
   // one decode at a time fits (112 MB of 128); 8 at once would be ~900 MB
   const grewMb = (peak - rss0) / 1024;
+  t.diagnostic(`peak RSS ${(peak / 1024).toFixed(1)} MB (+${grewMb.toFixed(1)}), ${Date.now() - t0} ms to the last answer, resized ${up.requests.filter((r) => !r.body.includes(b64.slice(0, 64))).length} of 8`);
   assert.ok(grewMb < BUDGET_MB + 48, `peak grew ${grewMb.toFixed(0)} MB`);
   assert.equal(up.requests.length, 8);
   let resized = 0;
