@@ -10,9 +10,15 @@
  * the choice of libraries for the events server model rests on a number. It is a benchmark
  * program, never part of the proxy.
  *
- * Bounds: a request body up to 16 MiB and an upstream answer up to 1 MiB (buffered whole:
- * the floor measures short answers; streams are out of its scope); beyond either the client
- * gets 502/413.
+ * Answers: a JSON answer is buffered whole (up to 1 MiB, else 502) and sent with its length;
+ * an event stream (Content-Type text/event-stream) is relayed as it arrives through one
+ * bounded buffer of STREAM_BUF bytes with backpressure both ways: a full buffer pauses the
+ * curl transfer (CURL_WRITEFUNC_PAUSE, so the upstream socket is no longer read and TCP
+ * slows the upstream), an empty one suspends the client connection inside MHD's content
+ * reader until curl delivers more. A request body is capped at 16 MiB (413).
+ * Not handled (a real server model must): a client that leaves while its connection is
+ * suspended is not noticed (MHD does not watch suspended sockets), and stopping with
+ * suspended connections is left to process exit.
  * usage: bench_http_relayfloor UPSTREAM_PORT [MHD_CONNECTION_MEMORY_BYTES]
  *        prints "port=N" once listening on 127.0.0.1 (an ephemeral port). */
 #include <curl/curl.h>
@@ -32,6 +38,7 @@
 
 #define MAX_BODY ((size_t)16 << 20)
 #define MAX_ANSWER ((size_t)1 << 20)
+#define STREAM_BUF ((size_t)16 << 10)
 #define MHD_TAG UINT64_MAX /* epoll data of MHD's own epoll fd; curl sockets carry their fd */
 
 typedef struct bytes {
@@ -45,9 +52,15 @@ typedef struct relay {
     CURL *easy;             /* while the upstream transfer runs */
     struct curl_slist *hdrs;
     bytes body, answer;
+    size_t answer_off;      /* stream: bytes of answer already given to MHD */
     char content_type[128];
     long status;
     int started, done, failed, too_large;
+    int stream;             /* the answer is an event stream, relayed as it arrives */
+    int headers_in;         /* the upstream's final headers arrived */
+    int suspended;          /* the client connection waits (for the answer or for bytes) */
+    int paused;             /* curl is paused: the stream buffer is full */
+    int queued;             /* the stream response is queued */
 } relay;
 
 static CURLM *g_multi;
@@ -115,18 +128,47 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp)
     return 0;
 }
 
+static void wake(relay *r)
+{
+    if (!r->suspended)
+        return;
+    r->suspended = 0;
+    MHD_resume_connection(r->conn);
+    g_mhd_due = 1;
+}
+
 static size_t on_up_body(char *p, size_t sz, size_t n, void *ud)
 {
     relay *r = ud;
-    if (bytes_add(&r->answer, p, sz * n, MAX_ANSWER) != 0)
-        return 0; /* aborts the transfer: 502 */
-    return sz * n;
+    size_t len = sz * n;
+    if (!r->stream)
+        return bytes_add(&r->answer, p, len, MAX_ANSWER) == 0 ? len : 0; /* 0 aborts: 502 */
+    if (r->answer_off == r->answer.len) /* all given out: reuse the buffer from its start */
+        r->answer.len = r->answer_off = 0;
+    if (r->answer.len + len > STREAM_BUF) {
+        r->paused = 1; /* curl keeps these bytes and offers them again after the unpause */
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    if (bytes_add(&r->answer, p, len, STREAM_BUF) != 0)
+        return 0;
+    wake(r);
+    return len;
 }
 
 static size_t on_up_header(char *p, size_t sz, size_t n, void *ud)
 {
     relay *r = ud;
     size_t len = sz * n;
+    if (len <= 2 && (p[0] == '\r' || p[0] == '\n')) { /* end of a header block */
+        curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+        if (r->status >= 200) {
+            r->headers_in = 1;
+            r->stream = !strncasecmp(r->content_type, "text/event-stream", 17);
+            if (r->stream)
+                wake(r); /* the access handler queues the streamed response */
+        }
+        return len;
+    }
     static const char ct[] = "content-type:";
     if (len > sizeof ct && !strncasecmp(p, ct, sizeof ct - 1)) {
         const char *v = p + sizeof ct - 1;
@@ -207,12 +249,48 @@ static void collect_done(void)
         end_upstream(r);
         r->failed = rc != CURLE_OK;
         r->done = 1;
-        MHD_resume_connection(r->conn);
-        g_mhd_due = 1;
+        wake(r);
     }
 }
 
 /* ---- MHD side ----------------------------------------------------------------------- */
+
+/* MHD asks for the next stream bytes: what the buffer holds, or the end, or (nothing yet)
+ * suspend the connection until curl delivers; a drained buffer lets a paused curl go on. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    relay *r = cls;
+    size_t avail = r->answer.len - r->answer_off;
+    if (avail) {
+        size_t k = avail < max ? avail : max;
+        memcpy(buf, r->answer.data + r->answer_off, k);
+        r->answer_off += k;
+        if (r->answer_off == r->answer.len && r->paused && r->easy) {
+            r->paused = 0;
+            curl_easy_pause(r->easy, CURLPAUSE_CONT); /* may deliver at once, into the buffer */
+        }
+        return (ssize_t)k;
+    }
+    if (r->done)
+        return r->failed ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
+    r->suspended = 1;
+    MHD_suspend_connection(r->conn);
+    return 0;
+}
+
+static enum MHD_Result answer_stream(relay *r)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, r, NULL);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", r->content_type);
+    r->queued = 1;
+    enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
 
 static enum MHD_Result answer(relay *r)
 {
@@ -262,7 +340,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         *upload_size = 0;
         return MHD_YES;
     }
-    if (r->done || r->too_large)
+    if (r->stream && !r->queued)
+        return answer_stream(r);
+    if ((r->done && !r->stream) || r->too_large)
         return answer(r);
     if (r->started)
         return MHD_YES;
@@ -273,6 +353,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         r->failed = 1;
         return answer(r);
     }
+    r->suspended = 1;
     MHD_suspend_connection(c);
     return MHD_YES;
 }

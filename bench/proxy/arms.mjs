@@ -22,7 +22,11 @@ const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 
 const BIN = arg('--bin', process.env.HEADROOM_BIN || path.join(root, 'build', 'headroom'));
 const SECONDS = Number(arg('--seconds', '5'));
 const ROUNDS = Number(arg('--rounds', '3'));
-const MEM_CONNS = Number(arg('--conns', '1000'));
+const MEM_COUNTS = arg('--conns', '1000').split(',').map(Number);
+const MEMORY_ONLY = process.argv.includes('--memory-only'); // skip throughput and latency
+// A relayed stream holds two descriptors in the relay (client + upstream): N streams need 2N
+// under the hard RLIMIT_NOFILE (`ulimit -Hn`, 20,000 in our sandbox), so they are capped.
+const MAX_STREAMS = Number(arg('--max-streams', '9500'));
 const NGINX = arg('--nginx', '/usr/sbin/nginx');
 // Server models to run (each a headroom process); 'threads' is the default model.
 const MODELS = arg('--models', 'threads').split(',');
@@ -32,9 +36,12 @@ const MODELS = arg('--models', 'threads').split(',');
 // Each is skipped when not built (cmake --build build --target <name>).
 // floor-mhd-16k / -8k: MHD's per-connection memory pool at 16 / 8 KiB instead of 32 KiB
 // (the pool is the floor of MHD's memory per connection; it also caps a request head).
+// The MHD floor relays event streams (bounded buffer, backpressure both ways); the libevent
+// one buffers answers, so its open-stream memory is not measured.
 const FLOORS = [['floor-mhd', 'bench_http_relayfloor', []], ['floor-mhd-16k', 'bench_http_relayfloor', ['16384']], ['floor-mhd-8k', 'bench_http_relayfloor', ['8192']],
   ['floor-libevent', 'bench_http_relayfloorev', []]]
   .map(([name, exe, extra]) => [name, path.join(path.dirname(BIN), exe), extra]).filter(([, bin]) => fs.existsSync(bin));
+const bufferingOnly = (name) => name === 'floor-libevent';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-arms-'));
 
 function tokenHeavyBody(bytes) {
@@ -186,57 +193,64 @@ function measured(url, file, o, pid) {
   const r = wrk(url, file, o);
   return { ...r, cpu_us: +((cpuSeconds(pid) - c0) * 1e6 / r.requests).toFixed(1) };
 }
-for (const [, url, file, o] of arms) wrk(url, file, o); // warm-up pass, not recorded
-const runs = Object.fromEntries(arms.map(([k]) => [k, []]));
-for (let round = 0; round < ROUNDS; round++)
-  for (const [k, url, file, o, pid] of arms) runs[k].push(measured(url, file, o, pid));
-result.throughput_32 = {};
-for (const [k] of arms) {
-  const best = runs[k].reduce((a, b) => (b.rps > a.rps ? b : a));
-  const cpu = runs[k].map((x) => x.cpu_us).sort((a, b) => a - b);
-  result.throughput_32[k] = { rps: best.rps, all_rps: runs[k].map((x) => x.rps), p50_ms: best.p50, errors: best.errors,
-    cpu_us_per_req_median: cpu[cpu.length >> 1], all_cpu_us: runs[k].map((x) => x.cpu_us) };
-}
-const ngRps = result.throughput_32.nginx.rps;
-for (const [k] of arms) result.throughput_32[k].vs_nginx = +(result.throughput_32[k].rps / ngRps).toFixed(3);
-result.load_after_throughput = os.loadavg().map((x) => +x.toFixed(2));
+if (!MEMORY_ONLY) {
+  for (const [, url, file, o] of arms) wrk(url, file, o); // warm-up pass, not recorded
+  const runs = Object.fromEntries(arms.map(([k]) => [k, []]));
+  for (let round = 0; round < ROUNDS; round++)
+    for (const [k, url, file, o, pid] of arms) runs[k].push(measured(url, file, o, pid));
+  result.throughput_32 = {};
+  for (const [k] of arms) {
+    const best = runs[k].reduce((a, b) => (b.rps > a.rps ? b : a));
+    const cpu = runs[k].map((x) => x.cpu_us).sort((a, b) => a - b);
+    result.throughput_32[k] = { rps: best.rps, all_rps: runs[k].map((x) => x.rps), p50_ms: best.p50, errors: best.errors,
+      cpu_us_per_req_median: cpu[cpu.length >> 1], all_cpu_us: runs[k].map((x) => x.cpu_us) };
+  }
+  const ngRps = result.throughput_32.nginx.rps;
+  for (const [k] of arms) result.throughput_32[k].vs_nginx = +(result.throughput_32[k].rps / ngRps).toFixed(3);
+  result.load_after_throughput = os.loadavg().map((x) => +x.toFixed(2));
 
-// added p50 at 2 KB, one request at a time; arms interleaved, best of the rounds
-const lat = { direct: [], nginx: [], ...Object.fromEntries(Object.keys(floors).map((k) => [k, []])), ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, []])) };
-for (let round = 0; round < 2; round++) {
-  lat.direct.push(wrk1(upUrl, small));
-  lat.nginx.push(wrk1(`http://127.0.0.1:${ng.port}`, small));
-  for (const [name, f] of Object.entries(floors)) lat[name].push(wrk1(`http://127.0.0.1:${f.port}`, small));
-  for (const model of MODELS) lat[`headroom-${model}`].push(wrk1(hr[model].url, small));
+  // added p50 at 2 KB, one request at a time; arms interleaved, best of the rounds
+  const lat = { direct: [], nginx: [], ...Object.fromEntries(Object.keys(floors).map((k) => [k, []])), ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, []])) };
+  for (let round = 0; round < 2; round++) {
+    lat.direct.push(wrk1(upUrl, small));
+    lat.nginx.push(wrk1(`http://127.0.0.1:${ng.port}`, small));
+    for (const [name, f] of Object.entries(floors)) lat[name].push(wrk1(`http://127.0.0.1:${f.port}`, small));
+    for (const model of MODELS) lat[`headroom-${model}`].push(wrk1(hr[model].url, small));
+  }
+  result.p50_ms_1conn = Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, Math.min(...v)]));
+  result.added_p50_ms = Object.fromEntries(Object.entries(result.p50_ms_1conn).filter(([k]) => k !== 'direct')
+    .map(([k, v]) => [k, +(v - result.p50_ms_1conn.direct).toFixed(3)]));
 }
-result.p50_ms_1conn = Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, Math.min(...v)]));
-result.added_p50_ms = Object.fromEntries(Object.entries(result.p50_ms_1conn).filter(([k]) => k !== 'direct')
-  .map(([k, v]) => [k, +(v - result.p50_ms_1conn.direct).toFixed(3)]));
 
 // memory: per idle keep-alive connection and per open stream
 await sleep(3000);
 result.memory = {};
 const targets = { nginx: ng.worker, ...Object.fromEntries(Object.entries(floors).map(([k, f]) => [k, f.p.pid])), ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, hr[m].p.pid])) };
 const ports = { nginx: ng.port, ...Object.fromEntries(Object.entries(floors).map(([k, f]) => [k, f.port])), ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, hr[m].port])) };
-for (const [k, pid] of Object.entries(targets)) {
-  const idle0 = rssAnonKB(pid);
-  const closeIdle = await openIdle(ports[k], MEM_CONNS);
-  await sleep(1500);
-  const idleHeld = rssAnonKB(pid);
-  closeIdle();
-  await sleep(3000);
-  const mid = rssAnonKB(pid);
-  let streamsHeld = mid;
-  if (!floors[k]) { // a floor buffers answers whole: an endless stream is never answered
-    const closeStreams = await openStreams(ports[k], MEM_CONNS);
+// Each count in --conns (e.g. 1000,10000): N idle keep-alive connections, then N open
+// streams, each reading taken 1.5 s after the last one opened.
+for (const n of MEM_COUNTS) {
+  for (const [k, pid] of Object.entries(targets)) {
+    const idle0 = rssAnonKB(pid);
+    const closeIdle = await openIdle(ports[k], n);
     await sleep(1500);
-    streamsHeld = rssAnonKB(pid);
-    closeStreams();
-    await sleep(4000);
+    const idleHeld = rssAnonKB(pid);
+    closeIdle();
+    await sleep(3000);
+    const mid = rssAnonKB(pid);
+    let streamsHeld = mid;
+    const ns = Math.min(n, MAX_STREAMS);
+    if (!bufferingOnly(k)) { // buffering whole, an endless stream is never answered
+      const closeStreams = await openStreams(ports[k], ns);
+      await sleep(1500);
+      streamsHeld = rssAnonKB(pid);
+      closeStreams();
+      await sleep(4000);
+    }
+    const end = rssAnonKB(pid);
+    (result.memory[k] ||= {})[n] = { rss_anon_idle_kb: idle0, per_idle_connection_kb: +((idleHeld - idle0) / n).toFixed(1),
+      open_streams: ns, per_open_stream_kb: bufferingOnly(k) ? null : +((streamsHeld - mid) / ns).toFixed(1), rss_anon_after_load_kb: end, back_within_kb: end - idle0 };
   }
-  const end = rssAnonKB(pid);
-  result.memory[k] = { rss_anon_idle_kb: idle0, per_idle_connection_kb: +((idleHeld - idle0) / MEM_CONNS).toFixed(1),
-    per_open_stream_kb: floors[k] ? null : +((streamsHeld - mid) / MEM_CONNS).toFixed(1), rss_anon_after_load_kb: end, back_within_kb: end - idle0 };
 }
 
 for (const h of Object.values(hr)) h.p.kill('SIGTERM');
@@ -247,10 +261,13 @@ await sleep(500);
 fs.rmSync(tmp, { recursive: true, force: true });
 
 console.log(JSON.stringify(result, null, 2));
-console.log('\n| arm | req/s (best of rounds) | vs nginx | p50 at 32 clients | CPU µs per request (median) |\n|---|---:|---:|---:|---:|');
-for (const [k, v] of Object.entries(result.throughput_32)) console.log(`| ${k} | ${v.rps} | ${v.vs_nginx} | ${v.p50_ms} ms | ${v.cpu_us_per_req_median} |`);
-console.log(`\nadded p50 at 2 KB, one connection: ${Object.entries(result.added_p50_ms).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
-console.log('\n| process | per idle connection | per open stream | RssAnon idle | after the load |\n|---|---:|---:|---:|---:|');
-for (const [k, v] of Object.entries(result.memory))
-  console.log(`| ${k} | ${v.per_idle_connection_kb} KB | ${v.per_open_stream_kb} KB | ${v.rss_anon_idle_kb} KB | ${v.rss_anon_after_load_kb} KB (+${v.back_within_kb}) |`);
-console.log(`load average before ${result.load_before.join(' ')}, after the throughput runs ${result.load_after_throughput.join(' ')}`);
+if (!MEMORY_ONLY) {
+  console.log('\n| arm | req/s (best of rounds) | vs nginx | p50 at 32 clients | CPU µs per request (median) |\n|---|---:|---:|---:|---:|');
+  for (const [k, v] of Object.entries(result.throughput_32)) console.log(`| ${k} | ${v.rps} | ${v.vs_nginx} | ${v.p50_ms} ms | ${v.cpu_us_per_req_median} |`);
+  console.log(`\nadded p50 at 2 KB, one connection: ${Object.entries(result.added_p50_ms).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
+}
+console.log('\n| process | idle connections | per idle connection | open streams | per open stream | RssAnon idle | after the load |\n|---|---:|---:|---:|---:|---:|---:|');
+for (const [k, byN] of Object.entries(result.memory))
+  for (const [n, v] of Object.entries(byN))
+    console.log(`| ${k} | ${n} | ${v.per_idle_connection_kb} KB | ${v.open_streams} | ${v.per_open_stream_kb ?? '–'} KB | ${v.rss_anon_idle_kb} KB | ${v.rss_anon_after_load_kb} KB (+${v.back_within_kb}) |`);
+console.log(`load average before ${result.load_before.join(' ')}, at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
