@@ -21,6 +21,8 @@
  * suspended connections is left to process exit.
  * usage: bench_http_relayfloor UPSTREAM_PORT [MHD_CONNECTION_MEMORY_BYTES]
  *        prints "port=N" once listening on 127.0.0.1 (an ephemeral port). */
+#include "relayfloor.h"
+
 #include <curl/curl.h>
 #include <microhttpd.h>
 
@@ -69,11 +71,6 @@ static char g_upstream[64];
 static long long g_curl_deadline_ms = -1; /* absolute, CLOCK_MONOTONIC; -1 = none */
 static int g_mhd_due;                      /* a connection was resumed: run MHD */
 static volatile sig_atomic_t g_stop;
-/* Finished easy handles kept for the next transfer (as the proxy's pool does): init and
- * cleanup per request would be measured otherwise. */
-#define SPARE_MAX 256
-static CURL *g_spare[SPARE_MAX];
-static int g_n_spare;
 
 static long long now_ms(void)
 {
@@ -169,19 +166,7 @@ static size_t on_up_header(char *p, size_t sz, size_t n, void *ud)
         }
         return len;
     }
-    static const char ct[] = "content-type:";
-    if (len > sizeof ct && !strncasecmp(p, ct, sizeof ct - 1)) {
-        const char *v = p + sizeof ct - 1;
-        size_t k = len - (sizeof ct - 1);
-        while (k && (*v == ' ' || *v == '\t'))
-            v++, k--;
-        while (k && (v[k - 1] == '\r' || v[k - 1] == '\n'))
-            k--;
-        if (k >= sizeof r->content_type)
-            k = sizeof r->content_type - 1;
-        memcpy(r->content_type, v, k);
-        r->content_type[k] = 0;
-    }
+    floor_content_type(p, len, r->content_type, sizeof r->content_type);
     return len;
 }
 
@@ -190,28 +175,11 @@ static int start_upstream(relay *r, const char *url, const char *auth, const cha
     char full[2048];
     if (snprintf(full, sizeof full, "%s%s", g_upstream, url) >= (int)sizeof full)
         return -1;
-    CURL *e = g_n_spare ? g_spare[--g_n_spare] : curl_easy_init();
+    CURL *e = floor_easy_take();
     if (!e)
         return -1;
-    char line[1024];
-    snprintf(line, sizeof line, "Content-Type: %s", ctype ? ctype : "application/json");
-    r->hdrs = curl_slist_append(r->hdrs, line);
-    if (auth) {
-        snprintf(line, sizeof line, "Authorization: %s", auth);
-        r->hdrs = curl_slist_append(r->hdrs, line);
-    }
-    r->hdrs = curl_slist_append(r->hdrs, "Expect:");
-    curl_easy_setopt(e, CURLOPT_URL, full);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body.len);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data ? r->body.data : "");
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_up_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_up_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    r->hdrs = floor_headers(ctype, auth);
+    floor_easy_setup(e, full, r->hdrs, r->body.data, r->body.len, on_up_body, on_up_header, r);
     if (curl_multi_add_handle(g_multi, e) != CURLM_OK) {
         curl_easy_cleanup(e);
         return -1;
@@ -225,12 +193,7 @@ static void end_upstream(relay *r)
     if (!r->easy)
         return;
     curl_multi_remove_handle(g_multi, r->easy);
-    if (g_n_spare < SPARE_MAX) {
-        curl_easy_reset(r->easy);
-        g_spare[g_n_spare++] = r->easy;
-    } else {
-        curl_easy_cleanup(r->easy);
-    }
+    floor_easy_give(r->easy);
     r->easy = NULL;
 }
 
@@ -466,8 +429,7 @@ int main(int argc, char **argv)
     fflush(stdout);
     run_loop(d);
     MHD_stop_daemon(d);
-    while (g_n_spare)
-        curl_easy_cleanup(g_spare[--g_n_spare]);
+    floor_easy_drain();
     curl_multi_cleanup(g_multi);
     curl_global_cleanup();
     return 0;
