@@ -197,23 +197,15 @@ static void end_upstream(relay *r)
     r->easy = NULL;
 }
 
-/* Finished transfers: record the outcome and hand the connection back to MHD. */
-static void collect_done(void)
+/* A finished transfer: record the outcome and hand the connection back to MHD. */
+static void on_done(void *arg, CURLcode rc)
 {
-    CURLMsg *m;
-    int left;
-    while ((m = curl_multi_info_read(g_multi, &left))) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        relay *r = NULL;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-        CURLcode rc = m->data.result;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &r->status);
-        end_upstream(r);
-        r->failed = rc != CURLE_OK;
-        r->done = 1;
-        wake(r);
-    }
+    relay *r = arg;
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+    end_upstream(r);
+    r->failed = rc != CURLE_OK;
+    r->done = 1;
+    wake(r);
 }
 
 /* ---- MHD side ----------------------------------------------------------------------- */
@@ -376,7 +368,7 @@ static void run_loop(struct MHD_Daemon *d)
             g_curl_deadline_ms = -1;
             curl_multi_socket_action(g_multi, CURL_SOCKET_TIMEOUT, 0, &running);
         }
-        collect_done();
+        floor_each_done(g_multi, on_done);
         mhd_ready |= g_mhd_due || n == 0; /* resumed connections, or MHD's own timeouts */
         g_mhd_due = 0;
         if (mhd_ready)

@@ -139,8 +139,9 @@ static void relay_free(relay *r)
     free(r);
 }
 
-static void finish(relay *r, CURLcode rc)
+static void finish(void *arg, CURLcode rc)
 {
+    relay *r = arg;
     long status = 502;
     if (rc == CURLE_OK)
         curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -154,18 +155,7 @@ static void finish(relay *r, CURLcode rc)
     relay_free(r);
 }
 
-static void collect_done(void)
-{
-    CURLMsg *m;
-    int left;
-    while ((m = curl_multi_info_read(g_multi, &left))) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        relay *r = NULL;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-        finish(r, m->data.result);
-    }
-}
+static void collect_done(void) { floor_each_done(g_multi, finish); }
 
 /* ---- evhttp side ----------------------------------------------------------------------- */
 

@@ -69,6 +69,20 @@ static void floor_easy_setup(CURL *e, const char *url, struct curl_slist *hdrs, 
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
 }
 
+/* Each finished transfer of multi, with the r given to floor_easy_setup and curl's result. */
+static void floor_each_done(CURLM *multi, void (*done)(void *r, CURLcode rc))
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        void *r = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+        done(r, m->data.result);
+    }
+}
+
 /* If the header line p[0..len) is Content-Type, its value (trimmed, cut to outlen - 1). */
 static void floor_content_type(const char *p, size_t len, char *out, size_t outlen)
 {
