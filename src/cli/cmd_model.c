@@ -6,6 +6,7 @@
 
 #include "ml/import.h"
 #include "ml/model_file.h"
+#include "proxy/command_settings.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,15 +29,22 @@ static int cmd_import(int argc, char **argv)
 {
     const char *dir = NULL, *out = NULL;
     hr_import_opts opts = {0};
+    hr_command_config cc; /* --max-seq: the commands' row (proxy/command_settings.h) */
+    char msg[256];
+    if (hr_command_config_load(&cc, msg, sizeof msg) != 0) {
+        fprintf(stderr, "headroom model import: %s\n", msg);
+        return 2;
+    }
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+        int rc = hr_settings_alias(&hr_command_settings, "model_max_seq", "--max-seq", &cc,
+                                   argc, argv, &i, msg, sizeof msg);
+        if (rc < 0) {
+            fprintf(stderr, "headroom model import: %s\n", msg);
+            return 2;
+        } else if (rc == 1) {
+            continue;
+        } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
             out = argv[++i];
-        } else if (!strcmp(argv[i], "--max-seq") && i + 1 < argc) {
-            opts.max_seq = atoi(argv[++i]);
-            if (opts.max_seq <= 0) {
-                fprintf(stderr, "headroom model import: --max-seq must be positive\n");
-                return 2;
-            }
         } else if (argv[i][0] != '-' && !dir) {
             dir = argv[i];
         } else {
@@ -48,6 +56,7 @@ static int cmd_import(int argc, char **argv)
         model_usage(stderr);
         return 2;
     }
+    opts.max_seq = cc.model_max_seq;
     hr_ml_error err;
     if (hr_model_import(dir, out, &opts, &err) != 0) {
         fprintf(stderr, "headroom model import: %s\n", err.msg);
