@@ -26,7 +26,7 @@ const MEM_COUNTS = arg('--conns', '1000').split(',').map(Number);
 const MEMORY_ONLY = process.argv.includes('--memory-only'); // skip throughput and latency
 // A relayed stream holds two descriptors in the relay (client + upstream): N streams need 2N
 // under the hard RLIMIT_NOFILE (`ulimit -Hn`, 20,000 in our sandbox), so they are capped.
-const MAX_STREAMS = Number(arg('--max-streams', '9500'));
+const MAX_STREAMS = Number(arg('--max-streams', '9000'));
 const NGINX = arg('--nginx', '/usr/sbin/nginx');
 // Server models to run (each a headroom process); 'threads' is the default model.
 const MODELS = arg('--models', 'threads').split(',');
@@ -143,18 +143,28 @@ async function openIdle(port, n) {
   return () => { for (const s of socks) s.destroy(); };
 }
 
+// Opens n streams (100 at a time), each counted once its first event arrives (a 200 with
+// text/event-stream); gives up on a batch after 30 s so a relay that stalls near its limits
+// ends the reading instead of hanging it. Returns {close, opened}.
 async function openStreams(port, n) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: n + 10 });
   const reqs = [];
-  for (let i = 0; i < n; i += 100)
-    await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => new Promise((resolve, reject) => {
+  let opened = 0;
+  for (let i = 0; i < n; i += 100) {
+    const batch = Array.from({ length: Math.min(100, n - i) }, () => new Promise((resolve) => {
       const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/chat/completions', agent,
-        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' } }, (res) => res.once('data', () => resolve()));
-      req.on('error', reject);
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' } }, (res) => res.once('data', () => {
+        if (res.statusCode === 200 && /event-stream/.test(res.headers['content-type'] || '')) opened++;
+        resolve();
+      }));
+      req.on('error', () => resolve());
       req.end('{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}');
       reqs.push(req);
-    })));
-  return () => { for (const r of reqs) r.destroy(); agent.destroy(); };
+    }));
+    const stalled = await Promise.race([Promise.all(batch).then(() => false), sleep(30000).then(() => true)]);
+    if (stalled) break;
+  }
+  return { close: () => { for (const r of reqs) r.destroy(); agent.destroy(); }, opened };
 }
 
 const up = await start('node', [path.join(here, 'upstream.mjs')], /port=(\d+)/, path.join(tmp, 'upstream.log'));
@@ -238,18 +248,19 @@ for (const n of MEM_COUNTS) {
     closeIdle();
     await sleep(3000);
     const mid = rssAnonKB(pid);
-    let streamsHeld = mid;
+    let streamsHeld = mid, opened = 0;
     const ns = Math.min(n, MAX_STREAMS);
     if (!bufferingOnly(k)) { // buffering whole, an endless stream is never answered
-      const closeStreams = await openStreams(ports[k], ns);
+      const streams = await openStreams(ports[k], ns);
+      opened = streams.opened;
       await sleep(1500);
       streamsHeld = rssAnonKB(pid);
-      closeStreams();
+      streams.close();
       await sleep(4000);
     }
     const end = rssAnonKB(pid);
     (result.memory[k] ||= {})[n] = { rss_anon_idle_kb: idle0, per_idle_connection_kb: +((idleHeld - idle0) / n).toFixed(1),
-      open_streams: ns, per_open_stream_kb: bufferingOnly(k) ? null : +((streamsHeld - mid) / ns).toFixed(1), rss_anon_after_load_kb: end, back_within_kb: end - idle0 };
+      open_streams: opened, per_open_stream_kb: bufferingOnly(k) || !opened ? null : +((streamsHeld - mid) / opened).toFixed(1), rss_anon_after_load_kb: end, back_within_kb: end - idle0 };
   }
 }
 
