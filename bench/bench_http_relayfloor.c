@@ -16,9 +16,9 @@
  * curl transfer (CURL_WRITEFUNC_PAUSE, so the upstream socket is no longer read and TCP
  * slows the upstream), an empty one suspends the client connection inside MHD's content
  * reader until curl delivers more. A request body is capped at 16 MiB (413).
- * Not handled (a real server model must): a client that leaves while its connection is
- * suspended is not noticed (MHD does not watch suspended sockets), and stopping with
- * suspended connections is left to process exit.
+ * A client that leaves while its connection is suspended is noticed through our own epoll
+ * (MHD does not watch a suspended socket) and ends its upstream transfer. Not handled:
+ * stopping with suspended connections is left to process exit.
  * usage: bench_http_relayfloor UPSTREAM_PORT [MHD_CONNECTION_MEMORY_BYTES]
  *        prints "port=N" once listening on 127.0.0.1 (an ephemeral port). */
 #include "relayfloor.h"
@@ -41,7 +41,11 @@
 #define MAX_BODY ((size_t)16 << 20)
 #define MAX_ANSWER ((size_t)1 << 20)
 #define STREAM_BUF ((size_t)16 << 10)
-#define MHD_TAG UINT64_MAX /* epoll data of MHD's own epoll fd; curl sockets carry their fd */
+/* What an epoll event's data says: MHD's own epoll fd (MHD_TAG), a suspended client's socket
+ * (the relay's address with CLIENT_TAG set; user-space addresses stay below bit 62), or a
+ * curl socket (its fd). */
+#define MHD_TAG UINT64_MAX
+#define CLIENT_TAG ((uint64_t)1 << 62)
 
 typedef struct bytes {
     char *data;
@@ -63,6 +67,8 @@ typedef struct relay {
     int suspended;          /* the client connection waits (for the answer or for bytes) */
     int paused;             /* curl is paused: the stream buffer is full */
     int queued;             /* the stream response is queued */
+    int client_fd;          /* watched in our epoll while suspended: MHD does not */
+    int client_gone;        /* the client hung up while suspended: end the exchange */
 } relay;
 
 static CURLM *g_multi;
@@ -125,11 +131,23 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp)
     return 0;
 }
 
+/* Suspends the client connection; its socket goes into our epoll for EPOLLRDHUP, since MHD
+ * stops watching a suspended socket and a client that leaves must end its upstream transfer
+ * (woken, MHD reads the close and completes the request, which ends the transfer). */
+static void suspend(relay *r)
+{
+    r->suspended = 1;
+    MHD_suspend_connection(r->conn);
+    struct epoll_event ev = {.events = EPOLLRDHUP, .data.u64 = (uint64_t)(uintptr_t)r | CLIENT_TAG};
+    epoll_ctl(g_epoll, EPOLL_CTL_ADD, r->client_fd, &ev);
+}
+
 static void wake(relay *r)
 {
     if (!r->suspended)
         return;
     r->suspended = 0;
+    epoll_ctl(g_epoll, EPOLL_CTL_DEL, r->client_fd, NULL);
     MHD_resume_connection(r->conn);
     g_mhd_due = 1;
 }
@@ -216,6 +234,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     relay *r = cls;
+    if (r->client_gone)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
     size_t avail = r->answer.len - r->answer_off;
     if (avail) {
         size_t k = avail < max ? avail : max;
@@ -229,8 +249,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     }
     if (r->done)
         return r->failed ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
-    r->suspended = 1;
-    MHD_suspend_connection(r->conn);
+    suspend(r);
     return 0;
 }
 
@@ -286,9 +305,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         if (!r)
             return MHD_NO;
         r->conn = c;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        r->client_fd = ci ? ci->connect_fd : -1;
         *con_cls = r;
         return MHD_YES;
     }
+    if (r->client_gone)
+        return MHD_NO; /* closes the connection; on_completed ends the transfer */
     if (*upload_size) {
         if (bytes_add(&r->body, upload, *upload_size, MAX_BODY) != 0)
             r->too_large = 1;
@@ -308,8 +331,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         r->failed = 1;
         return answer(r);
     }
-    r->suspended = 1;
-    MHD_suspend_connection(c);
+    suspend(r);
     return MHD_YES;
 }
 
@@ -357,6 +379,12 @@ static void run_loop(struct MHD_Daemon *d)
         for (int i = 0; i < n; i++) {
             if (evs[i].data.u64 == MHD_TAG) {
                 mhd_ready = 1;
+                continue;
+            }
+            if (evs[i].data.u64 != MHD_TAG && (evs[i].data.u64 & CLIENT_TAG)) {
+                relay *r = (relay *)(uintptr_t)(evs[i].data.u64 & ~CLIENT_TAG);
+                r->client_gone = 1; /* MHD, resumed, is told to close (reader or handler) */
+                wake(r);
                 continue;
             }
             int flags = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |

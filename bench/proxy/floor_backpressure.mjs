@@ -3,7 +3,8 @@
 // as its socket drains; the client reads 1 KiB per 10 ms for 3 s, then at full speed. The
 // relay's RssAnon must stay within 1 MiB of its start while the client lags (a slow client
 // slows the upstream read, never grows a buffer), and every byte must arrive, in order.
-// Exits 1 on a failed check. Usage: node bench/proxy/floor_backpressure.mjs [BIN]
+// Then a client that leaves a quiet stream (its connection suspended in the relay) must end
+// the upstream transfer within 1 s. Exits 1 on a failed check. Usage: node bench/proxy/floor_backpressure.mjs [BIN]
 import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,8 +16,14 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const BIN = process.argv[2] || path.join(here, '../../build/bench_http_relayfloor');
 const TOTAL = 64 << 20;
 const event = (i) => `data: ${String(i).padStart(10, '0')}${'x'.repeat(1005)}\n\n`; // 1,025 B
-let sent = 0, events = 0;
+let sent = 0, events = 0, quietClosedAt = 0;
 const up = http.createServer((req, res) => {
+  if (req.url.includes('quiet')) { // one event, then silence until the relay hangs up
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('data: hello\n\n');
+    res.on('close', () => { quietClosedAt = Date.now(); });
+    return;
+  }
   req.resume();
   req.on('end', () => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -63,6 +70,16 @@ const expected = Array.from({ length: events }, (_, i) => event(i)).join('');
 if (slowMax - r0 > 1024) { ok = false; console.log(`FAIL: RssAnon grew ${slowMax - r0} KB while the client lagged`); }
 if (got !== expected) { ok = false; console.log(`FAIL: received ${got.length} B, expected ${expected.length} B in order`); }
 else console.log(`all ${events} events (${got.length} B) arrived in order`);
+
+// client gone: open a quiet stream, read its first event, leave, time the upstream's close
+const leftAt = await new Promise((resolve) => {
+  const req = http.request({ host: '127.0.0.1', port: f.port, method: 'POST', path: '/v1/quiet',
+    headers: { 'content-type': 'application/json' } }, (res) => res.once('data', () => { req.destroy(); resolve(Date.now()); }));
+  req.end('{"stream":true}');
+});
+for (let i = 0; i < 100 && !quietClosedAt; i++) await new Promise((r) => setTimeout(r, 20));
+if (!quietClosedAt || quietClosedAt - leftAt > 1000) { ok = false; console.log('FAIL: the upstream transfer outlived its client by more than 1 s'); }
+else console.log(`client gone: the upstream connection closed ${quietClosedAt - leftAt} ms after the client left`);
 f.p.kill('SIGTERM');
 up.close();
 fs.rmSync(tmp, { recursive: true, force: true });
