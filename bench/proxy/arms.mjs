@@ -131,16 +131,20 @@ function wrk1(url, bodyFile) { // one connection, one request at a time: latency
   return m ? Number(m[1]) / (m[2] === 'us' ? 1000 : m[2] === 's' ? 0.001 : 1) : NaN;
 }
 
+// Opens n keep-alive connections (100 at a time), each left idle after one answered bypass
+// request; a connection the relay refuses or closes is not counted. Returns {close, opened}.
 async function openIdle(port, n) {
   const socks = [];
   for (let i = 0; i < n; i += 100)
-    socks.push(...await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => new Promise((resolve, reject) => {
+    socks.push(...await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => new Promise((resolve) => {
       const s = net.connect(port, '127.0.0.1');
-      s.once('data', () => resolve(s));
-      s.on('error', reject);
+      s.once('data', (d) => resolve(/^HTTP\/1\.1 200/.test(d.toString('latin1')) ? s : (s.destroy(), null)));
+      s.on('error', () => resolve(null));
+      s.on('close', () => resolve(null));
       s.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nx-headroom-bypass: true\r\nContent-Length: 2\r\n\r\n{}');
     }))));
-  return () => { for (const s of socks) s.destroy(); };
+  const open = socks.filter(Boolean);
+  return { close: () => { for (const s of open) s.destroy(); }, opened: open.length };
 }
 
 // Opens n streams (100 at a time), each counted once its first event arrives (a 200 with
@@ -242,10 +246,10 @@ const ports = { nginx: ng.port, ...Object.fromEntries(Object.entries(floors).map
 for (const n of MEM_COUNTS) {
   for (const [k, pid] of Object.entries(targets)) {
     const idle0 = rssAnonKB(pid);
-    const closeIdle = await openIdle(ports[k], n);
+    const idle = await openIdle(ports[k], n);
     await sleep(1500);
     const idleHeld = rssAnonKB(pid);
-    closeIdle();
+    idle.close();
     await sleep(3000);
     const mid = rssAnonKB(pid);
     let streamsHeld = mid, opened = 0;
@@ -259,7 +263,8 @@ for (const n of MEM_COUNTS) {
       await sleep(4000);
     }
     const end = rssAnonKB(pid);
-    (result.memory[k] ||= {})[n] = { rss_anon_idle_kb: idle0, per_idle_connection_kb: +((idleHeld - idle0) / n).toFixed(1),
+    (result.memory[k] ||= {})[n] = { rss_anon_idle_kb: idle0, idle_opened: idle.opened,
+      per_idle_connection_kb: idle.opened ? +((idleHeld - idle0) / idle.opened).toFixed(1) : null,
       open_streams: opened, per_open_stream_kb: bufferingOnly(k) || !opened ? null : +((streamsHeld - mid) / opened).toFixed(1), rss_anon_after_load_kb: end, back_within_kb: end - idle0 };
   }
 }
