@@ -1,5 +1,5 @@
-/* cmd_model.c: `headroom model import DIR --out FILE` and `headroom model info FILE`.
- * import converts a HuggingFace directory into our model file (ml/import.h); info maps a
+/* cmd_model.c: `headroom model import DIR|FILE.onnx --out FILE` and `headroom model info FILE`.
+ * import converts a HuggingFace directory or an exported ONNX graph into our model file (ml/import.h); info maps a
  * model file, verifies its checksum and prints config, tokenizer and tensor table.
  */
 #include "cli/commands.h"
@@ -14,12 +14,13 @@
 
 static void model_usage(FILE *out)
 {
-    fprintf(out, "usage: headroom model import DIR --out FILE [--max-seq N]\n"
+    fprintf(out, "usage: headroom model import DIR|FILE.onnx --out FILE [--max-seq N]\n"
                  "       headroom model info FILE [--tensors]\n"
                  "       headroom model fetch kompress|router|siglip [--out FILE] [options]\n\n"
                  "import  convert a HuggingFace model directory (config.json, model.safetensors,\n"
-                 "        tokenizer.json or vocab.txt) into a headroom model file: int8 linear\n"
-                 "        weights, mmap-ready (docs/model-format.md)\n"
+                 "        tokenizer.json or vocab.txt), or an exported ONNX graph (fp32 or int8;\n"
+                 "        config and tokenizer from its directory), into a headroom model file:\n"
+                 "        int8 linear weights, mmap-ready (docs/model-format.md)\n"
                  "info    verify a model file and print what is inside\n"
                  "fetch   download the pinned Kompress checkpoint, verify and import it\n"
                  "        (headroom model fetch --help)\n");
