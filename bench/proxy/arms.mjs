@@ -27,6 +27,8 @@ const MEMORY_ONLY = process.argv.includes('--memory-only'); // skip throughput a
 // A relayed stream holds two descriptors in the relay (client + upstream): N streams need 2N
 // under the hard RLIMIT_NOFILE (`ulimit -Hn`, 20,000 in our sandbox), so they are capped.
 const MAX_STREAMS = Number(arg('--max-streams', '9000'));
+// Memory readings only for these processes (comma list of names as printed), default all.
+const MEM_TARGETS = arg('--mem-targets', '');
 const NGINX = arg('--nginx', '/usr/sbin/nginx');
 // Server models to run (each a headroom process); 'threads' is the default model.
 const MODELS = arg('--models', 'threads').split(',');
@@ -177,7 +179,7 @@ const ng = await startNginx(up.port);
 const hr = {};
 for (const model of MODELS) {
   const h = await start(BIN, ['proxy', '--port', '0', '--openai-api-url', upUrl, ...(model === 'threads' ? [] : ['--server-model', model]),
-    '--max-connections', '20000', '--max-connections-per-address', '0'], /listening.*port=(\d+)/, path.join(tmp, `hr-${model}.log`));
+    '--limit-concurrency', '20000', '--max-connections-per-address', '0'], /listening.*port=(\d+)/, path.join(tmp, `hr-${model}.log`));
   hr[model] = { ...h, url: `http://127.0.0.1:${h.port}` };
 }
 const floors = {};
@@ -245,6 +247,7 @@ const ports = { nginx: ng.port, ...Object.fromEntries(Object.entries(floors).map
 // streams, each reading taken 1.5 s after the last one opened.
 for (const n of MEM_COUNTS) {
   for (const [k, pid] of Object.entries(targets)) {
+    if (MEM_TARGETS && !MEM_TARGETS.split(',').includes(k)) continue;
     const idle0 = rssAnonKB(pid);
     const idle = await openIdle(ports[k], n);
     await sleep(1500);
