@@ -43,6 +43,8 @@ function anonBytes(pid) {
   return { anon: kb('RssAnon'), hwm: kb('VmHWM') };
 }
 
+const procThreads = (pid) => Number(/^Threads:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+
 // 8 distinct tool outputs of each kind, made once: ~1 MB JSON rows, test log, grep output,
 // progress-heavy prose and man-page prose for Kompress, and a ~4 KB prose page (a Kompress
 // section that can fit the compression deadline on a loaded machine; the 1.3 MB ones mostly
@@ -98,13 +100,13 @@ async function drive(proxy, seconds, connections, tools, onSample, sessions, st)
         const res = await fetch(r.url, { method: 'POST', body: st.bodies.get(key),
           headers: { 'content-type': 'application/json', ...r.headers,
             ...(sessions ? { 'x-headroom-session-id': `soak-${i % sessions}` } : {}) } });
-        await res.arrayBuffer();
+        const text = await res.text();
         st.sent++;
         if (res.status === 503) st.refused++;
-        else if (res.status !== 200) st.failed++;
-      } catch {
+        else if (res.status !== 200) fail(st, `status ${res.status}: ${text.slice(0, 160)}`);
+      } catch (e) {
         st.sent++;
-        st.failed++;
+        fail(st, `${e.message}${e.cause ? `: ${e.cause.code || e.cause.message}` : ''}`);
       }
     }
   }));
@@ -112,20 +114,28 @@ async function drive(proxy, seconds, connections, tools, onSample, sessions, st)
   return st;
 }
 
-const newDriveState = () => ({ next: 0, sent: 0, failed: 0, refused: 0, bodies: new Map() });
+const newDriveState = () => ({ next: 0, sent: 0, failed: 0, refused: 0, failures: {}, bodies: new Map() });
+const fail = (st, why) => { st.failed++; st.failures[why] = (st.failures[why] || 0) + 1; };
 
-// The same state after every cycle: no request in flight, the housekeeping tick has
-// trimmed after the burst (it does so on the first quiet tick, ~1-2 s) and RssAnon has
-// stopped moving (two reads 500 ms apart within 64 KiB). What is resident then is what
-// the proxy keeps between bursts: caches, pools, stacks, heap it could not give back.
+// The same state after every cycle: no request in flight, the clients' idle keep-alive
+// connections closed (Node's fetch closes them after 4 s; each holds a proxy thread and its
+// stack), the housekeeping tick has trimmed after the burst (on the first quiet tick) and
+// RssAnon has stopped moving (two reads 500 ms apart within 64 KiB). What is resident then
+// is what the proxy keeps between bursts: caches, pools, heap it could not give back.
 async function settle(proxy) {
-  const end = Date.now() + 20000;
+  const end = Date.now() + 30000;
   for (;;) {
     const d = await (await fetch(`${proxy.url}/debug/memory`)).json();
     if (d.inflight.used === 0 || Date.now() > end) break;
     await sleep(250);
   }
-  await sleep(2500);
+  await sleep(5000);
+  for (let threads = Infinity; Date.now() < end;) { // until no more connection threads exit
+    const now = procThreads(proxy.proc.pid);
+    if (now >= threads) break;
+    threads = now;
+    await sleep(500);
+  }
   let prev = anonBytes(proxy.proc.pid).anon;
   while (Date.now() < end) {
     await sleep(500);
@@ -224,6 +234,8 @@ export async function runSoak({ bin, seconds = 60, calibrate = 15, connections =
     await sleep(2500);
     const after = anonBytes(proxy.proc.pid).anon;
     await proxy.stop();
+    // the proxy's own account of anything that went wrong (warnings and errors, first 20)
+    const warnings = proxy.logs().split('\n').filter((l) => /^\S+ (warn|error)/.test(l)).slice(0, 20);
 
     // while traffic runs: samples from a third of the time to the end
     const last = samples.filter((x) => x.t >= end / 3);
@@ -256,7 +268,7 @@ export async function runSoak({ bin, seconds = 60, calibrate = 15, connections =
         refused: metric(m, 'headroom_memory_backpressure_total{action="refused"}') + metric(m, 'headroom_inflight_refused_total'),
       },
       ml: mlUse,
-      sent: st.sent, failed: st.failed, refused: st.refused,
+      sent: st.sent, failed: st.failed, refused: st.refused, failures: st.failures, warnings,
     };
   } finally {
     await up.close();
@@ -292,8 +304,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
 | last two thirds, under traffic: least-squares trend over the span; per-minute means | ${mb(r.lastTwoThirds.trend)} MB; ${r.lastTwoThirds.minuteMeans.map(mb).join(', ')} MB |
 ${settledRows(r.lastTwoThirds.settled, r.cycleSeconds)}
 | budget exceeded by a sample | ${r.budgetExceeded} |
-| requests / failed / refused (503) | ${r.sent} / ${r.failed} / ${r.refused} |
+| requests / failed / refused (503) | ${r.sent} / ${r.failed}${r.failed ? ` (${JSON.stringify(r.failures)})` : ''} / ${r.refused} |
 | budget stages: ML unloads / ML fail-opens / compressions skipped | ${r.stages.mlUnloads} / ${r.stages.mlFailOpen} / ${r.stages.compressionSkipped} |`);
+  if (r.failed) console.log(r.warnings.join('\n'));
   if (r.ml) {
     const s = (n) => r.ml.sessions[n] ? `${r.ml.sessions[n].loads} / ${r.ml.sessions[n].unloads} / ${r.ml.sessions[n].inferences}` : 'not opened';
     console.log(`| Kompress session loads / unloads / inferences | ${s('kompress')} |
