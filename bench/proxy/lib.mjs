@@ -24,7 +24,8 @@ export function bodyOfSize(bytes, dir) {
   return file;
 }
 
-// Starts a process; its output goes to logFile (never accumulated here) and is polled for re.
+// Starts a process; its output goes to logFile (never accumulated here) and is polled for re
+// (re = null resolves at once with port 0: a process whose port the caller chose).
 export function start(cmd, args, re, logFile) {
   const fd = fs.openSync(logFile, 'w');
   const p = spawn(cmd, args, { stdio: ['ignore', fd, fd] });
@@ -32,7 +33,7 @@ export function start(cmd, args, re, logFile) {
   const out = () => fs.readFileSync(logFile, 'utf8').slice(0, 4096);
   return new Promise((resolve, reject) => {
     const t = setInterval(() => {
-      const m = out().match(re);
+      const m = re ? out().match(re) : [null, 0]; // null: the caller chose the port
       if (m) { clearInterval(t); resolve({ p, port: Number(m[1]) }); }
       if (p.exitCode !== null) { clearInterval(t); reject(new Error(`${cmd} exited: ${out()}`)); }
     }, 20);

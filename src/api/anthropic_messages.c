@@ -112,12 +112,15 @@ static int followup_items(const hr_json_doc *resp, const hr_api_calls *calls,
     return rc ? -1 : 0;
 }
 
-static const hr_api_usage_field USAGE[] = {
-    {"input_tokens", offsetof(hr_api_usage, input)},
-    {"output_tokens", offsetof(hr_api_usage, output)},
-    {"cache_read_input_tokens", offsetof(hr_api_usage, cache_read)},
-    {"cache_creation_input_tokens", offsetof(hr_api_usage, cache_creation)},
-    {NULL, 0}};
+const hr_api_usage_field hr_api_anthropic_usage[] = {
+    HR_API_USAGE_NUMBER("input_tokens", input),
+    HR_API_USAGE_NUMBER("output_tokens", output),
+    HR_API_USAGE_NUMBER("cache_read_input_tokens", cache_read),
+    HR_API_USAGE_NUMBER("cache_creation_input_tokens", cache_creation),
+    {.key = NULL}};
+
+/* message_start: {"message":{"usage":...}}; message_delta and whole answers: root usage */
+const char *const hr_api_anthropic_usage_wrappers[] = {"message", NULL};
 
 static const char *const AUTH_HEADERS[] = {"x-api-key", "anthropic-version", NULL};
 
@@ -135,12 +138,14 @@ static const char *const AUTH_HEADERS[] = {"x-api-key", "anthropic-version", NUL
     .tool_name = tool_name, \
     .find_calls = find_calls, \
     .followup_items = followup_items, \
-    .usage_fields = USAGE
+    .usage_fields = hr_api_anthropic_usage, \
+    .usage_wrappers = hr_api_anthropic_usage_wrappers
 
 const hr_api hr_api_anthropic_messages = {
     .name = "anthropic",
     .label = "messages",
     .provider = "anthropic",
+    .upstream_setting = "anthropic_url",
     .method = "POST",
     .path = "/v1/messages",
     .owns_prefix = "/v1/messages",
@@ -163,6 +168,7 @@ const hr_api hr_api_vertex_anthropic = {
     .name = "vertex_anthropic",
     .label = "raw_predict",
     .provider = "vertex",
+    HR_API_VERTEX_UPSTREAM,
     .method = "POST",
     .match = match_vertex,
     MESSAGES_HOOKS,

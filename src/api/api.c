@@ -5,6 +5,9 @@
  */
 #include "api/api.h"
 
+#include "sys/ascii.h"
+
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -37,6 +40,81 @@ const hr_api *const *hr_api_all(size_t *n_out)
 const hr_api *hr_api_default(void) { return &hr_api_openai_chat; }
 
 const char *hr_api_usage_key(const hr_api *api) { return api->usage_key ? api->usage_key : "usage"; }
+
+/* ---- usage --------------------------------------------------------------------------------- */
+
+int hr_api_usage_field_summable(const hr_api_usage_field *f)
+{
+    return !f->within && f->kind != HR_API_USAGE_PLUS_OUTPUT;
+}
+
+/* Field f's number in the usage object, or -1 when absent or not a non-negative integer. */
+static long long usage_number(const hr_json_doc *d, uint32_t usage, const hr_api_usage_field *f)
+{
+    uint32_t obj = f->within ? hr_json_get(d, usage, f->within) : usage;
+    int64_t v;
+    if (!hr_json_is(d, obj, HR_JSON_OBJECT) || hr_json_int64(d, hr_json_get(d, obj, f->key), &v) != 0)
+        return -1;
+    return v < 0 ? -1 : v;
+}
+
+#define USAGE_SLOTS (sizeof(hr_api_usage) / sizeof(long long))
+#define SLOT(member) (offsetof(hr_api_usage, member) / sizeof(long long))
+
+/* One usage object: the row's numbers, then cache reads moved out of input and extra output
+ * added, as the kinds say. */
+static int read_usage_object(const hr_api *api, const hr_json_doc *d, uint32_t usage,
+                             hr_api_usage *u)
+{
+    if (!hr_json_is(d, usage, HR_JSON_OBJECT))
+        return 0;
+    long long as_is[USAGE_SLOTS], cached = -1, extra = -1;
+    for (size_t i = 0; i < USAGE_SLOTS; i++)
+        as_is[i] = -1;
+    for (const hr_api_usage_field *f = api->usage_fields; f && f->key; f++) {
+        long long v = usage_number(d, usage, f);
+        if (v < 0)
+            continue;
+        if (f->kind == HR_API_USAGE_CACHED_IN_INPUT)
+            cached = v;
+        else if (f->kind == HR_API_USAGE_PLUS_OUTPUT)
+            extra = v;
+        else
+            as_is[f->offset / sizeof(long long)] = v;
+    }
+    int found = 0;
+    if (as_is[SLOT(input)] >= 0) {
+        long long input = as_is[SLOT(input)], cache_read = as_is[SLOT(cache_read)];
+        if (cached >= 0 && cached <= input) {
+            input -= cached;
+            cache_read = cached;
+        }
+        u->input = input;
+        if (cache_read >= 0)
+            u->cache_read = cache_read;
+        if (as_is[SLOT(cache_creation)] >= 0)
+            u->cache_creation = as_is[SLOT(cache_creation)];
+        found = 1;
+    }
+    if (as_is[SLOT(output)] >= 0 || extra >= 0) {
+        u->output = (as_is[SLOT(output)] > 0 ? as_is[SLOT(output)] : 0) + (extra > 0 ? extra : 0);
+        found = 1;
+    }
+    if (as_is[SLOT(total)] >= 0)
+        u->total = as_is[SLOT(total)];
+    return found;
+}
+
+int hr_api_read_usage(const hr_api *api, const hr_json_doc *d, hr_api_usage *u)
+{
+    if (!d->n || d->nodes[0].type != HR_JSON_OBJECT)
+        return 0;
+    const char *key = hr_api_usage_key(api);
+    int found = read_usage_object(api, d, hr_json_get(d, 0, key), u);
+    for (const char *const *w = api->usage_wrappers; w && *w; w++)
+        found |= read_usage_object(api, d, hr_json_get(d, hr_json_get(d, 0, *w), key), u);
+    return found;
+}
 
 static int route_matches(const hr_api *a, const char *method, const char *path)
 {
@@ -131,6 +209,41 @@ const hr_api *hr_api_guess(const hr_json_doc *d)
 }
 
 /* ---- shared helpers ------------------------------------------------------------------------ */
+
+/* The location of a Vertex path, checked to be a Google region name. 0 ok (copied to loc),
+ * -1 absent or not a region name. */
+static int vertex_location(const char *path, char *loc, size_t cap)
+{
+    const char *p = strstr(path, "/locations/");
+    if (!p)
+        return -1;
+    p += strlen("/locations/");
+    size_t n = 0;
+    while (p[n] && p[n] != '/') {
+        char c = p[n];
+        if (!(hr_is_lower(c) || hr_is_digit(c) || c == '-') || n + 1 >= cap || n >= 63)
+            return -1;
+        loc[n] = c;
+        n++;
+    }
+    loc[n] = 0;
+    return n ? 0 : -1;
+}
+
+int hr_api_vertex_base(const char *path, char *out, size_t outlen)
+{
+    char loc[64];
+    if (vertex_location(path, loc, sizeof loc) != 0)
+        return -1;
+    int n;
+    if (!strcmp(loc, "global"))
+        n = snprintf(out, outlen, "https://aiplatform.googleapis.com");
+    else if (!strcmp(loc, "us") || !strcmp(loc, "eu"))
+        n = snprintf(out, outlen, "https://aiplatform.%s.rep.googleapis.com", loc);
+    else
+        n = snprintf(out, outlen, "https://%s-aiplatform.googleapis.com", loc);
+    return n > 0 && (size_t)n < outlen ? 0 : -1;
+}
 
 int hr_api_member_is(const hr_json_doc *d, uint32_t obj, const char *key, const char *value)
 {

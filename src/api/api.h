@@ -20,8 +20,8 @@
  *   2. Declare it below (`extern const hr_api hr_api_<name>;`) and add `&hr_api_<name>` to
  *      the registry in src/api/api.c. Order matters only for hr_api_from_headers (first
  *      row whose auth headers are present wins).
- *   3. A new provider (not openai / anthropic) also needs its upstream base URL setting and
- *      its line in src/proxy/upstream_base.c's BASES table.
+ *   3. A new provider also needs its upstream base URL setting (src/proxy/config.c), named
+ *      by the row's upstream_setting.
  *   4. Tests: tests/unit/test_api_rows.c checks every registered row for the invariants
  *      (names unique, error JSON parses, the tool definition parses, ...) automatically;
  *      add the API's own request/response examples there and a node test with its SDK.
@@ -67,11 +67,32 @@ typedef struct hr_api_usage {
     long long cache_read, cache_creation;    /* Anthropic */
 } hr_api_usage;
 
-/* One usage number of a response's "usage" object: its key and where it goes. */
+/* How a usage number is counted (hr_api_read_usage). */
+typedef enum {
+    HR_API_USAGE_AS_IS = 0,       /* the number as reported */
+    HR_API_USAGE_CACHED_IN_INPUT, /* cache reads the provider counts inside the input number
+                                     (OpenAI's cached_tokens, Gemini's cachedContentTokenCount):
+                                     moved out of input into offset (cache_read), so each is
+                                     priced at its own rate */
+    HR_API_USAGE_PLUS_OUTPUT,     /* billed as output besides it (Gemini's thoughtsTokenCount) */
+} hr_api_usage_kind;
+
+/* One usage number of a response's usage object: its key and where it goes. */
 typedef struct hr_api_usage_field {
     const char *key;
-    size_t offset; /* into hr_api_usage */
+    size_t offset;          /* into hr_api_usage */
+    hr_api_usage_kind kind; /* AS_IS unless said */
+    const char *within;     /* the member object of the usage object holding key
+                               ("prompt_tokens_details"); NULL: the usage object itself */
 } hr_api_usage_field;
+
+/* A row's usage number: its key and the hr_api_usage member it goes to (AS_IS, at the top
+ * of the usage object); HR_API_USAGE_COUNTED adds how it counts and where it sits.
+ * {.key = NULL} ends a list. */
+#define HR_API_USAGE_NUMBER(key_, member_)                                                 \
+    {.key = key_, .offset = offsetof(hr_api_usage, member_)}
+#define HR_API_USAGE_COUNTED(key_, member_, kind_, within_)                                \
+    {.key = key_, .offset = offsetof(hr_api_usage, member_), .kind = kind_, .within = within_}
 
 /* What a request's conversation walk reports (compress/policy.c is the visitor). Node
  * indices are into the parsed request; HR_JSON_NONE when absent. */
@@ -128,6 +149,14 @@ typedef struct hr_api {
      * bearer_prefix. Both NULL: never chosen from headers (hr_api_default is the fallback). */
     const char *const *auth_headers;
     const char *bearer_prefix;
+    /* upstream: the proxy setting holding this provider's base URL (the snake_case name of
+     * its row in proxy/config.c, e.g. "openai_url"); NULL: the proxy picks the base itself
+     * (Bedrock: proxy/bedrock.c). When that setting is empty, default_base (optional)
+     * derives the base from the path; without one the request is refused with
+     * upstream_missing (a static message naming the flag to set). */
+    const char *upstream_setting;
+    int (*default_base)(const char *path, char *out, size_t outlen);
+    const char *upstream_missing;
     /* optional: the upstream URL when it is not the configured base + the request target
      * (per-request deployments). Must not let the client choose scheme, host or port. */
     int (*upstream_url)(const char *base, const char *target, hr_api_header_fn header,
@@ -177,8 +206,13 @@ typedef struct hr_api {
      * conversation items, comma-separated, without the enclosing brackets. */
     int (*followup_items)(const hr_json_doc *resp, const hr_api_calls *calls,
                           const hr_buf *results, hr_buf *out);
-    const hr_api_usage_field *usage_fields; /* the response's "usage" numbers; {NULL} ends */
-    const char *usage_key;                  /* the object holding them; NULL = "usage" */
+    /* usage: the numbers of the response's usage object ({NULL} ends), the object's key
+     * (NULL = "usage") and the root members that may hold that object instead (NULL-ended,
+     * e.g. Anthropic's message_start event {"message":{"usage":...}}). Read by
+     * hr_api_read_usage for the proxy's statistics and summed over rounds by CCR. */
+    const hr_api_usage_field *usage_fields;
+    const char *usage_key;
+    const char *const *usage_wrappers;
     /* the message member holding a message's parts; NULL = "content" (Gemini: "parts") */
     const char *parts_key;
 } hr_api;
@@ -199,6 +233,15 @@ extern const hr_api hr_api_azure_responses;  /* src/api/openai_responses.c */
 
 /* "usage" or the row's usage_key. */
 const char *hr_api_usage_key(const hr_api *api);
+/* Reads the usage one response body or stream event (d, parsed) reports in api's shape:
+ * every usage object found (the root's, then each wrapper's) sets the numbers it holds in
+ * u; the others keep their values (start them at -1 for "not seen"). Cache numbers count
+ * only beside an input number (a delta event reporting output alone leaves them). 1 found,
+ * 0 none. */
+int hr_api_read_usage(const hr_api *api, const hr_json_doc *d, hr_api_usage *u);
+/* 1 when field f is one of the numbers the response reports as such at the usage object's
+ * top (what CCR sums over rounds and rewrites in the final answer). */
+int hr_api_usage_field_summable(const hr_api_usage_field *f);
 
 /* Every registered row, in registry order; n_out receives the count. */
 const hr_api *const *hr_api_all(size_t *n_out);
@@ -239,10 +282,26 @@ int hr_api_sse_error(hr_buf *out, const char *event, const char *fmt, const char
  * tool result item of a follow-up (open is e.g. `{"role":"tool","tool_call_id":`). */
 int hr_api_tool_result(hr_buf *out, const char *open, const char *id, const char *key,
                        const hr_buf *result);
+/* Anthropic's usage numbers and the event member holding them, shared by the rows that
+ * speak Anthropic's bodies (anthropic_messages.c; Bedrock invoke). */
+extern const hr_api_usage_field hr_api_anthropic_usage[];
+extern const char *const hr_api_anthropic_usage_wrappers[];
 /* The OpenAI error body {"error":{"message","type","code"}} (openai_chat.c), shared by the
  * provider's rows. */
 int hr_api_openai_error_json(hr_buf *out, int status, const char *type, const char *code,
                              const char *msg);
+/* Vertex AI's own endpoint for a path's ".../locations/{l}/..." (a checked Google region
+ * name: 1..63 of [a-z0-9-], so the client picks a region, never a host), as Google's SDKs
+ * build it: the default_base of the Vertex rows. 0 ok, -1 no location or not a region. */
+int hr_api_vertex_base(const char *path, char *out, size_t outlen);
+#define HR_API_VERTEX_UPSTREAM                                                             \
+    .upstream_setting = "vertex_url", .default_base = hr_api_vertex_base,                  \
+    .upstream_missing = "the Vertex path names no location (.../locations/{region}/...) "  \
+                        "and no --vertex-api-url is set"
+/* The Azure rows' upstream: only the configured resource (no default). */
+#define HR_API_AZURE_UPSTREAM                                                              \
+    .upstream_setting = "azure_url",                                                       \
+    .upstream_missing = "no Azure OpenAI upstream is configured on this proxy (--azure-api-url)"
 /* Azure OpenAI paths: what follows /openai/deployments/{d}/ or /openai/v1/ ("chat/
  * completions", "responses", ...), or NULL for other paths. */
 const char *hr_api_azure_operation(const char *path);

@@ -132,20 +132,13 @@ static void walk_converse(const hr_json_doc *d, uint32_t messages, const hr_api_
     }
 }
 
-static const hr_api_usage_field INVOKE_USAGE[] = {
-    {"input_tokens", offsetof(hr_api_usage, input)},
-    {"output_tokens", offsetof(hr_api_usage, output)},
-    {"cache_read_input_tokens", offsetof(hr_api_usage, cache_read)},
-    {"cache_creation_input_tokens", offsetof(hr_api_usage, cache_creation)},
-    {NULL, 0}};
-
 static const hr_api_usage_field CONVERSE_USAGE[] = {
-    {"inputTokens", offsetof(hr_api_usage, input)},
-    {"outputTokens", offsetof(hr_api_usage, output)},
-    {"totalTokens", offsetof(hr_api_usage, total)},
-    {"cacheReadInputTokens", offsetof(hr_api_usage, cache_read)},
-    {"cacheWriteInputTokens", offsetof(hr_api_usage, cache_creation)},
-    {NULL, 0}};
+    HR_API_USAGE_NUMBER("inputTokens", input),
+    HR_API_USAGE_NUMBER("outputTokens", output),
+    HR_API_USAGE_NUMBER("totalTokens", total),
+    HR_API_USAGE_NUMBER("cacheReadInputTokens", cache_read),
+    HR_API_USAGE_NUMBER("cacheWriteInputTokens", cache_creation),
+    {.key = NULL}};
 
 /* What both rows share: provider, error shape, where the conversation lives. */
 #define BEDROCK_ROW                                                                        \
@@ -166,7 +159,8 @@ const hr_api hr_api_bedrock_invoke = {
     .tool_name = tool_name_invoke,
     .find_calls = find_calls_invoke,
     .followup_items = followup_invoke,
-    .usage_fields = INVOKE_USAGE,
+    .usage_fields = hr_api_anthropic_usage, /* Anthropic's bodies and stream events */
+    .usage_wrappers = hr_api_anthropic_usage_wrappers,
 };
 
 const hr_api hr_api_bedrock_converse = {

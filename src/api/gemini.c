@@ -235,11 +235,12 @@ static int followup_items(const hr_json_doc *resp, const hr_api_calls *calls,
 }
 
 static const hr_api_usage_field USAGE[] = {
-    {"promptTokenCount", offsetof(hr_api_usage, input)},
-    {"candidatesTokenCount", offsetof(hr_api_usage, output)},
-    {"totalTokenCount", offsetof(hr_api_usage, total)},
-    {"cachedContentTokenCount", offsetof(hr_api_usage, cache_read)},
-    {NULL, 0}};
+    HR_API_USAGE_NUMBER("promptTokenCount", input),
+    HR_API_USAGE_NUMBER("candidatesTokenCount", output),
+    HR_API_USAGE_NUMBER("totalTokenCount", total),
+    HR_API_USAGE_COUNTED("cachedContentTokenCount", cache_read, HR_API_USAGE_CACHED_IN_INPUT, NULL),
+    HR_API_USAGE_COUNTED("thoughtsTokenCount", output, HR_API_USAGE_PLUS_OUTPUT, NULL),
+    {.key = NULL}};
 
 #define GEMINI_HOOKS                                                                       \
     .method = "POST", .error_json = error_json, .error_event = error_event,                \
@@ -254,6 +255,7 @@ const hr_api hr_api_gemini = {
     .name = "gemini",
     .label = "generate_content",
     .provider = "gemini",
+    .upstream_setting = "gemini_url",
     .match = match_gemini,
     .owns_prefix = "/v1beta/",
     GEMINI_HOOKS,
@@ -263,6 +265,7 @@ const hr_api hr_api_vertex_gemini = {
     .name = "vertex_gemini",
     .label = "vertex_generate_content",
     .provider = "vertex",
+    HR_API_VERTEX_UPSTREAM,
     .match = match_vertex,
     .owns_prefix = "/v1/projects/",
     GEMINI_HOOKS,

@@ -160,10 +160,12 @@ static int followup_items(const hr_json_doc *resp, const hr_api_calls *calls,
 }
 
 static const hr_api_usage_field USAGE[] = {
-    {"prompt_tokens", offsetof(hr_api_usage, input)},
-    {"completion_tokens", offsetof(hr_api_usage, output)},
-    {"total_tokens", offsetof(hr_api_usage, total)},
-    {NULL, 0}};
+    HR_API_USAGE_NUMBER("prompt_tokens", input),
+    HR_API_USAGE_NUMBER("completion_tokens", output),
+    HR_API_USAGE_NUMBER("total_tokens", total),
+    HR_API_USAGE_COUNTED("cached_tokens", cache_read, HR_API_USAGE_CACHED_IN_INPUT,
+                         "prompt_tokens_details"),
+    {.key = NULL}};
 
 /* What the rows of this API share (all but route and provider). */
 #define CHAT_HOOKS \
@@ -186,6 +188,7 @@ const hr_api hr_api_openai_chat = {
     .name = "openai",
     .label = "chat_completions",
     .provider = "openai",
+    .upstream_setting = "openai_url",
     .method = "POST",
     .path = "/v1/chat/completions",
     CHAT_HOOKS,
@@ -201,6 +204,7 @@ const hr_api hr_api_azure_chat = {
     .name = "azure_chat",
     .label = "azure_chat_completions",
     .provider = "azure",
+    HR_API_AZURE_UPSTREAM,
     .method = "POST",
     .match = match_azure,
     .owns_prefix = "/openai/",

@@ -107,10 +107,15 @@ static int followup_items(const hr_json_doc *resp, const hr_api_calls *calls,
 }
 
 static const hr_api_usage_field USAGE[] = {
-    {"input_tokens", offsetof(hr_api_usage, input)},
-    {"output_tokens", offsetof(hr_api_usage, output)},
-    {"total_tokens", offsetof(hr_api_usage, total)},
-    {NULL, 0}};
+    HR_API_USAGE_NUMBER("input_tokens", input),
+    HR_API_USAGE_NUMBER("output_tokens", output),
+    HR_API_USAGE_NUMBER("total_tokens", total),
+    HR_API_USAGE_COUNTED("cached_tokens", cache_read, HR_API_USAGE_CACHED_IN_INPUT,
+                         "input_tokens_details"),
+    {.key = NULL}};
+
+/* response.completed and the other response.* events carry {"response":{"usage":...}} */
+static const char *const USAGE_WRAPPERS[] = {"response", NULL};
 
 /* Everything but identity and paths, shared by the Responses row and Codex's. */
 #define RESPONSES_API_HOOKS                                                                \
@@ -119,12 +124,13 @@ static const hr_api_usage_field USAGE[] = {
     .conversation_key = "input", .system_key = "instructions",                             \
     .conversation_may_be_string = 1, .walk = walk, .image_part = image_part,               \
     .tool_definition = tool_definition, .tool_name = tool_name, .find_calls = find_calls,  \
-    .followup_items = followup_items, .usage_fields = USAGE
+    .followup_items = followup_items, .usage_fields = USAGE, .usage_wrappers = USAGE_WRAPPERS
 
 const hr_api hr_api_openai_responses = {
     .name = "responses",
     .label = "responses",
     .provider = "openai",
+    .upstream_setting = "openai_url",
     .method = "POST",
     .path = "/v1/responses",
     .owns_prefix = "/v1/responses",
@@ -141,6 +147,7 @@ const hr_api hr_api_codex_responses = {
     .name = "codex",
     .label = "codex_responses",
     .provider = "openai",
+    .upstream_setting = "openai_url",
     .method = "POST",
     .match = codex_match,
     .owns_prefix = "/backend-api/codex",
@@ -159,6 +166,7 @@ const hr_api hr_api_azure_responses = {
     .name = "azure_responses",
     .label = "azure_responses",
     .provider = "azure",
+    HR_API_AZURE_UPSTREAM,
     .method = "POST",
     .match = match_azure,
     RESPONSES_API_HOOKS,

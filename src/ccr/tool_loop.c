@@ -107,7 +107,7 @@ int hr_ccr_read_usage(const hr_api *api, const char *response, size_t len, hr_cc
                                                        : HR_JSON_NONE;
     for (const hr_api_usage_field *f = api->usage_fields; usage != HR_JSON_NONE && f && f->key; f++) {
         int64_t v;
-        if (hr_json_int64(&d, hr_json_get(&d, usage, f->key), &v) == 0)
+        if (hr_api_usage_field_summable(f) && hr_json_int64(&d, hr_json_get(&d, usage, f->key), &v) == 0)
             *field_ptr(acc, f) += v;
     }
     hr_json_doc_free(&d);
@@ -129,7 +129,7 @@ int hr_ccr_merge_usage(const hr_api *api, const char *response, size_t len,
     for (const hr_api_usage_field *f = api->usage_fields; usage != HR_JSON_NONE && f && f->key && n < 4; f++) {
         uint32_t node = hr_json_get(&d, usage, f->key);
         int64_t v;
-        if (hr_json_int64(&d, node, &v) != 0)
+        if (!hr_api_usage_field_summable(f) || hr_json_int64(&d, node, &v) != 0)
             continue;
         int w = snprintf(nums[n], sizeof nums[n], "%lld",
                          (long long)v + *field_ptr((hr_ccr_usage *)earlier, f));

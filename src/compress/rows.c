@@ -494,8 +494,10 @@ typedef struct column {
     const char *val[COL_VALUES + 1];
     size_t val_len[COL_VALUES + 1];
     size_t count[COL_VALUES + 1];
-    int numeric;                  /* every value so far is a plain number */
-    unsigned long long min, max;
+    int numeric;                  /* every value so far is a plain decimal number */
+    double min, max;
+    const char *min_s, *max_s;    /* their text, shown as written ("0.0..34.1") */
+    size_t min_n, max_n;
 } column;
 
 typedef struct table {
@@ -522,28 +524,40 @@ static void table_columns(const rows *r, table *t)
         t->hstart[t->ncols] = SIZE_MAX;
     }
     for (size_t k = 0; k < t->ncols; k++)
-        t->col[k].numeric = 1, t->col[k].min = ~0ULL;
+        t->col[k].numeric = 1;
 }
 
-static int parse_number(const char *s, size_t n, unsigned long long *v)
+/* A plain decimal number, "13648" or "34.1" (ps's %CPU, df's sizes): 1 and *v. Signs,
+ * exponents and units are not numbers here; a column holding them is summarised by value. */
+static int parse_number(const char *s, size_t n, double *v)
 {
-    if (!n || n > 18)
+    size_t i = 0, dot = 0;
+    double x = 0, scale = 1;
+    if (!n || n > 18 || !hr_is_digit((unsigned char)s[0]))
         return 0;
-    *v = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (; i < n; i++) {
+        if (s[i] == '.' && !dot && i + 1 < n) {
+            dot = 1;
+            continue;
+        }
         if (!hr_is_digit((unsigned char)s[i]))
             return 0;
-        *v = *v * 10 + (unsigned)(s[i] - '0');
+        x = x * 10 + (s[i] - '0');
+        if (dot)
+            scale *= 10;
     }
+    *v = x / scale;
     return 1;
 }
 
 static void column_add(column *c, const char *v, size_t n)
 {
-    unsigned long long x;
+    double x;
     if (c->numeric && parse_number(v, n, &x)) {
-        c->min = x < c->min ? x : c->min;
-        c->max = x > c->max ? x : c->max;
+        if (!c->min_s || x < c->min)
+            c->min = x, c->min_s = v, c->min_n = n;
+        if (!c->max_s || x > c->max)
+            c->max = x, c->max_s = v, c->max_n = n;
     } else {
         c->numeric = 0;
     }
@@ -633,6 +647,31 @@ static void keep_outlier_rows(rows *r)
     }
 }
 
+/* The first row holding each numeric column's largest value: "which process uses the
+ * most CPU", "the biggest file" are asked of ps and ls, and a summary's range alone does
+ * not say which row it was. The last column (free text) is no number column. */
+static void keep_column_peaks(rows *r)
+{
+    table t;
+    table_columns(r, &t);
+    for (size_t c = 0; c + 1 < t.ncols; c++) {
+        size_t peak = SIZE_MAX;
+        double best = 0, x;
+        const char *v;
+        size_t vn;
+        int numeric = 1, varies = 0;
+        for (size_t i = r->first; i < r->l.n && numeric; i++) {
+            if (!cell(r, i, t.ncols, c, &v, &vn) || !(numeric = parse_number(v, vn, &x)))
+                continue;
+            varies |= peak != SIZE_MAX && x != best;
+            if (peak == SIZE_MAX || x > best)
+                best = x, peak = i;
+        }
+        if (numeric && varies && peak != SIZE_MAX)
+            r->keep[peak] = 1;
+    }
+}
+
 /* "[1150 rows omitted; owner: root x1150; size: 0..9811552]" for a table's cut rows. */
 static int table_summary(const rows *r, hr_buf *out, size_t omitted)
 {
@@ -645,8 +684,8 @@ static int table_summary(const rows *r, hr_buf *out, size_t omitted)
     for (size_t c = 0; t.aligned && c + 1 < t.ncols; c++) {
         const column *col = &t.col[c];
         if (col->numeric && col->nvals > COL_VALUES) {
-            rc |= hr_buf_printf(out, "; %.*s: %llu..%llu", (int)col->name_len, col->name, col->min,
-                                col->max);
+            rc |= hr_buf_printf(out, "; %.*s: %.*s..%.*s", (int)col->name_len, col->name,
+                                (int)col->min_n, col->min_s, (int)col->max_n, col->max_s);
         } else if (col->nvals <= COL_VALUES) {
             rc |= hr_buf_printf(out, "; %.*s:", (int)col->name_len, col->name);
             for (size_t v = 0; v < col->nvals; v++)
@@ -776,9 +815,10 @@ static int compress_rows(const char *in, size_t len, const hr_compress_opts *opt
     if (rc == 0 && mode != ROWS_STAT) {
         keep_rare_signals(&r);
         keep_ends(&r);
-        if (mode == ROWS_TABLE)
+        if (mode == ROWS_TABLE) {
             keep_outlier_rows(&r);
-        else
+            keep_column_peaks(&r);
+        } else
             keep_rare_kinds(&r);
     }
     if (rc == 0)

@@ -317,7 +317,7 @@ static void read_chunk(hr_bedrock_stream *s, const hr_es_message *m)
     uint32_t bytes = d.nodes[0].type == HR_JSON_OBJECT ? hr_json_get(&d, 0, "bytes") : HR_JSON_NONE;
     if (bytes != HR_JSON_NONE && hr_json_string(&d, bytes, &b64) == 0 && b64.data &&
         hr_base64_decode(b64.data, b64.len, &event) == 0 && event.data)
-        hr_usage_from_json(event.data, event.len, s->usage);
+        hr_usage_from_json(&hr_api_bedrock_invoke, event.data, event.len, s->usage);
     hr_buf_free(&b64);
     hr_buf_free(&event);
     hr_json_doc_free(&d);
@@ -334,7 +334,8 @@ static void on_message(void *user, const hr_es_message *m)
     if (e == 5 && !memcmp(event, "chunk", 5))
         read_chunk(s, m);
     else if (e == 8 && !memcmp(event, "metadata", 8)) /* converse-stream's usage */
-        hr_usage_from_json((const char *)m->payload, m->payload_len, s->usage);
+        hr_usage_from_json(&hr_api_bedrock_converse, (const char *)m->payload, m->payload_len,
+                           s->usage);
 }
 
 /* Bedrock's frames are deltas of a few hundred bytes; a frame past this is relayed but not

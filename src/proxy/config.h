@@ -31,7 +31,7 @@ typedef struct hr_proxy_config {
     char bedrock_region[64];    /* "" = AWS_REGION, AWS_DEFAULT_REGION, the profile's */
     char bedrock_profile[128];  /* "" = the environment's credentials, else AWS_PROFILE */
     char gemini_url[1024];      /* Gemini API (generativelanguage.googleapis.com) */
-    char vertex_url[1024];      /* "" = from the request's locations/{l} (proxy/upstream_base.h) */
+    char vertex_url[1024];      /* "" = from the request's locations/{l} (hr_api_vertex_base) */
     char azure_url[1024];       /* "" = none configured: Azure paths answer 502 */
     char allow_base_urls[2048]; /* origins x-headroom-base-url may name (http/base_url.h);
                                    "" = none */

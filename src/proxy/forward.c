@@ -362,7 +362,7 @@ static int pick_base(const hr_request *req, char *out, size_t outlen, int *statu
         *reason = "the Bedrock upstream URL is too long";
         return -1;
     }
-    return hr_upstream_base_url(req->api->provider, req->path, out, outlen, reason);
+    return hr_upstream_base_url(req->api, req->path, out, outlen, reason);
 }
 
 /* Google's paths name the model (".../models/{m}:method"), their bodies do not: the log
@@ -609,6 +609,7 @@ typedef struct relay {
     hr_relay_stats *stats;
     int error_event;       /* a provider SSE stream: a broken upstream ends it with an event */
     const hr_api *api;     /* whose error event */
+    const hr_api *shape;   /* whose usage reports the events carry */
     char id[24];           /* the request's, for the log (the context may be gone by then) */
     char last[4];          /* the last bytes sent, to tell whether an event is left open */
     hr_buf tail;           /* after a break: the error event, then a clean end */
@@ -620,7 +621,7 @@ static void on_sse_event(void *user, const char *event, const char *data, size_t
 {
     (void)event;
     relay *r = user;
-    hr_usage_from_json(data, len, &r->stats->usage);
+    hr_usage_from_json(r->shape, data, len, &r->stats->usage);
 }
 
 static void remember_last_bytes(relay *r, const char *buf, size_t n)
@@ -722,7 +723,8 @@ static void relay_free(void *arg)
 }
 
 static void answer_streamed(hr_http_exchange *ex, hr_req_ctx *ctx, hr_upstream *u, int is_sse,
-                            int is_es, route_info ri, const hr_ccrw_origin *ccr)
+                            int is_es, route_info ri, const hr_api *shape,
+                            const hr_ccrw_origin *ccr)
 {
     relay *r = calloc(1, sizeof *r);
     hr_relay_stats *st = calloc(1, sizeof *st);
@@ -748,6 +750,7 @@ static void answer_streamed(hr_http_exchange *ex, hr_req_ctx *ctx, hr_upstream *
         hr_bedrock_stream_init(es, &st->usage);
     r->es = es;
     r->api = ri.api;
+    r->shape = shape;
     snprintf(r->id, sizeof r->id, "%s", ctx->id);
     hr_sse_init(&r->sse, on_sse_event, r, 0);
     ctx->relay = st;
@@ -777,7 +780,8 @@ int hr_read_whole_answer(hr_http_exchange *ex, hr_upstream *u, hr_buf *body)
 }
 
 static void answer_buffered(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req,
-                            hr_upstream *u, double *upstream_ms, const hr_ccrw_origin *ccr)
+                            hr_upstream *u, const hr_api *shape, double *upstream_ms,
+                            const hr_ccrw_origin *ccr)
 {
     hr_buf body = HR_BUF_INIT;
     double t0 = hr_now_ms();
@@ -808,7 +812,7 @@ static void answer_buffered(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_requ
         hr_ccrw_resolve_buffered(ccr, &body, &status, upstream_ms);
     hr_usage usage = HR_USAGE_INIT;
     if (status < 300 && body.len)
-        hr_usage_from_json(body.data, body.len, &usage);
+        hr_usage_from_json(shape, body.data, body.len, &usage);
     hr_record_usage(&ctx->rec, &usage);
     char before[24], after[24], saved[24];
     snprintf(before, sizeof before, "%lld", ctx->rec.tokens_before);
@@ -912,6 +916,7 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
     hr_upstream *u = connect_with_retries(ex, ctx, &ur, &err, &upstream_ms, &detail);
     ctx->rec.upstream_ms = upstream_ms;
     hr_ccrw_origin ccr = {ri.api, req->tenant, &ur, ccr_connect, ex, ctx};
+    const hr_api *shape = ri.api ? ri.api : req->api; /* whose usage reports the answer has */
     if (!u) {
         answer_upstream_failure(ex, ctx, req, err, detail.data ? detail.data : "");
     } else {
@@ -919,9 +924,9 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
         int is_sse = ct && strncasecmp(ct, "text/event-stream", 17) == 0;
         int is_es = bedrock && ct && strncasecmp(ct, "application/vnd.amazon.eventstream", 34) == 0;
         if (is_sse || is_es || ri.kind != KIND_COMPRESSIBLE) {
-            answer_streamed(ex, ctx, u, is_sse, is_es, ri, p.tool_offered ? &ccr : NULL); /* owns u */
+            answer_streamed(ex, ctx, u, is_sse, is_es, ri, shape, p.tool_offered ? &ccr : NULL); /* owns u */
         } else {
-            answer_buffered(ex, ctx, req, u, &upstream_ms, p.tool_offered ? &ccr : NULL);
+            answer_buffered(ex, ctx, req, u, shape, &upstream_ms, p.tool_offered ? &ccr : NULL);
             ctx->rec.upstream_ms = upstream_ms; /* the whole answer, retrieve rounds included */
             hr_upstream_free(u);
         }

@@ -1,16 +1,11 @@
 /* usage.h: token usage as providers report it, read from a response body or SSE event.
  *
- * Shapes understood (fields found are set; others left as they were):
- *   OpenAI chat:        {"usage":{"prompt_tokens","completion_tokens"}} (final chunk too)
- *   OpenAI responses:   {"response":{"usage":{"input_tokens","output_tokens"}}} or root usage
- *   Anthropic:          message_start {"message":{"usage":{"input_tokens","output_tokens"}}},
- *                       message_delta {"usage":{"output_tokens"}} (cumulative), and
- *                       non-streaming root usage.
- *   Bedrock Converse:   {"usage":{"inputTokens","outputTokens","cacheReadInputTokens",
- *                       "cacheWriteInputTokens"}} (converse-stream's metadata event too)
- *   Gemini:             {"usageMetadata":{"promptTokenCount","candidatesTokenCount",
- *                       "cachedContentTokenCount","thoughtsTokenCount"}} (every stream
- *                       chunk: the last one holds the totals)
+ * The shape of each provider's report is on its API row (api/api.h: usage_fields,
+ * usage_key, usage_wrappers), e.g. OpenAI chat {"usage":{"prompt_tokens",...}}, Anthropic's
+ * message_start {"message":{"usage":...}} and cumulative message_delta, Responses'
+ * {"response":{"usage":...}}, Bedrock Converse's camelCase numbers, Gemini's usageMetadata
+ * (every stream chunk; the last one holds the totals). Fields found are set; others are
+ * left as they were.
  * Prompt-cache tokens are kept apart from input, so each can be priced at its own rate:
  *   input_tokens          tokens billed at the full input price (Anthropic "input_tokens";
  *                         OpenAI prompt_tokens minus prompt_tokens_details.cached_tokens)
@@ -19,6 +14,8 @@
  */
 #ifndef HR_PROXY_USAGE_H
 #define HR_PROXY_USAGE_H
+
+#include "api/api.h"
 
 #include <stddef.h>
 
@@ -31,7 +28,8 @@ typedef struct hr_usage {
 
 #define HR_USAGE_INIT {-1, -1, -1, -1}
 
-/* 1 if usage was found in json (len bytes), 0 if not, -1 if json is not valid JSON. */
-int hr_usage_from_json(const char *json, size_t len, hr_usage *u);
+/* Reads json (len bytes) as api reports usage. 1 if usage was found, 0 if not, -1 if json
+ * is not valid JSON. */
+int hr_usage_from_json(const hr_api *api, const char *json, size_t len, hr_usage *u);
 
 #endif

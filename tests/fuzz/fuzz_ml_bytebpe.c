@@ -5,6 +5,7 @@
  * are the input, for whole texts and for the input taken as one pre-split word (whose
  * needed count must not depend on the room given). */
 #include "ml/bytebpe.h"
+#include "unit/gpt2_bytes.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,25 +27,6 @@ static size_t g_blen[N_TOK];
 static char g_blob[N_TOK * 32];
 static uint32_t g_offsets[N_TOK + 1], g_merges[3 * N_MERGES], g_added[2 * N_ADDED];
 
-static size_t mapped(uint8_t b, char *out) /* GPT-2's bytes_to_unicode */
-{
-    int keep = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
-    int cp = b;
-    if (!keep) {
-        int n = 0;
-        for (int x = 0; x < b; x++)
-            n += !((x >= '!' && x <= '~') || (x >= 0xA1 && x <= 0xAC) || x >= 0xAE);
-        cp = 256 + n;
-    }
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    out[0] = (char)(0xC0 | (cp >> 6));
-    out[1] = (char)(0x80 | (cp & 0x3F));
-    return 2;
-}
-
 static hr_model_vocab build(void)
 {
     for (int b = 0; b < 256; b++)
@@ -61,7 +43,7 @@ static hr_model_vocab build(void)
         g_offsets[id] = (uint32_t)pos;
         if (id < 256 + N_MERGES) {
             for (size_t k = 0; k < g_blen[id]; k++)
-                pos += mapped((uint8_t)g_bytes[id][k], g_blob + pos);
+                pos += gpt2_byte_utf8((uint8_t)g_bytes[id][k], g_blob + pos);
         } else {
             const char *a = ADDED[id - 256 - N_MERGES];
             g_blen[id] = strlen(a);

@@ -115,14 +115,19 @@ test('holds 200 concurrent streams', async () => {
       req.end('{"model":"m","stream":true,"messages":[]}');
     });
     const t0 = Date.now();
-    const results = await Promise.all(Array.from({ length: 200 }, one));
+    let held = 0; // the most streams the upstream saw open at once
+    const sampler = setInterval(() => { held = Math.max(held, up.openConnections()); }, 20);
+    const results = await Promise.all(Array.from({ length: 200 }, one)).finally(() => clearInterval(sampler));
     const elapsed = Date.now() - t0;
     for (const [status, body] of results) {
       assert.equal(status, 200);
       assert.equal(body, expected);
     }
-    // they overlapped: one stream takes ~1 s (10 events, 100 ms apart); 200 in sequence ~200 s
-    assert.ok(elapsed < 10000, `200 streams took ${elapsed} ms`);
+    // they overlapped: one stream takes ~1 s (10 events, 100 ms apart), so the upstream saw
+    // most of them open at once; the time bound only rules out running them in sequence (~200 s)
+    // and leaves room for a loaded CI machine (13.7 s seen under load 31)
+    assert.ok(held >= 150, `at most ${held} streams were open at once`);
+    assert.ok(elapsed < 60000, `200 streams took ${elapsed} ms`);
     let lines = [];
     for (let i = 0; i < 100 && lines.length < 200; i++) { // log lines follow the last byte
       lines = requestLogLines(proxy.logs()).filter((l) => l.route === 'messages');

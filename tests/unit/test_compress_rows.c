@@ -184,6 +184,31 @@ static void ps_header_table(void **state)
     hr_buf_free(&in);
 }
 
+/* ps -eo: "which process uses the most CPU / memory" names no word of the row; each number
+ * column's peak row stays, and decimal columns (%CPU) are summarised by their range as
+ * written. Before, both rows were cut and %CPU had no summary. */
+static void table_keeps_numeric_peaks(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    FX(&in, "  PID  PPID USER     STAT %%CPU %%MEM   RSS COMMAND\n");
+    for (unsigned i = 0; i < 150; i++)
+        FX(&in, "%5u     2 root     S     %u.%u  0.%u  %4u kworker/q%u\n", 100 + i, i % 3, i % 7,
+           i % 10, 1000 + i, i);
+    FX(&in, "%5u     2 root     S    38.8  0.2 61716 node\n", 18420);
+    FX(&in, "%5u     2 root     S    14.2  1.0 255080 node\n", 18503);
+    for (unsigned i = 0; i < 30; i++)
+        FX(&in, "%5u     2 root     S     0.0  0.%u  2956 bash\n", 20000 + i, i % 10);
+    hr_compress_result r = run(hr_compress_table, &in, "which process uses the most CPU?");
+    assert_true(r.compressed);
+    assert_true(has(&r.out, "18420     2 root     S    38.8  0.2 61716 node"));
+    assert_true(has(&r.out, "18503     2 root     S    14.2  1.0 255080 node"));
+    assert_false(has(&r.out, "  170     2 root     S     1.0  0.0  1070 kworker/q70"));
+    assert_non_null(strstr(r.out.data, "; %CPU: 0.0..2.6;"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 /* git log --stat: every commit header, message and summary stays; of the stat lines only
  * the question's file; the others are counted per commit. */
 static void git_log_stat_keeps_messages_and_asked_file(void **state)
@@ -220,6 +245,7 @@ int main(void)
         cmocka_unit_test(progress_log_keeps_rare_lines),
         cmocka_unit_test(other_text_passes),
         cmocka_unit_test(ps_header_table),
+        cmocka_unit_test(table_keeps_numeric_peaks),
         cmocka_unit_test(git_log_stat_keeps_messages_and_asked_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

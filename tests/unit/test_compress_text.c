@@ -8,10 +8,12 @@
 
 static int has(const hr_buf *b, const char *line) { return fx_has_line(b->data, b->len, line, strlen(line)); }
 
-static hr_compress_result run(const hr_buf *in)
+static hr_compress_result run_asked(const hr_buf *in, const char *query)
 {
     hr_compress_opts o;
     hr_compress_opts_default(&o);
+    o.query = query;
+    o.query_len = query ? strlen(query) : 0;
     hr_compress_result r = fx_check_contract(hr_compress_text, in->data, in->len, &o);
     if (r.compressed) {
         assert_string_equal(r.unit, "lines");
@@ -20,6 +22,8 @@ static hr_compress_result run(const hr_buf *in)
     }
     return r;
 }
+
+static hr_compress_result run(const hr_buf *in) { return run_asked(in, NULL); }
 
 static void progress_bar_keeps_first_and_last(void **state)
 {
@@ -165,10 +169,41 @@ static void shape_ignores_numbers_and_bars(void **state)
     assert_true(l1 >= 10);
 }
 
+/* A CSV of 600 alike rows: the row the question names by its rare value (a hex input)
+ * stays where it stands, between two notes; a question word in every row ("float32")
+ * changes nothing. Before, the asked row was folded into "[N similar lines omitted]". */
+static void question_breaks_similar_runs(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    FX(&in, "dtype,input,output,ulperrortol\n");
+    for (unsigned i = 0; i < 600; i++)
+        FX(&in, "np.float32,0x%08x,0x%08x,3\n", 0x3e000000u + i * 7919u, 0xbf000000u + i * 104729u);
+    char row[64];
+    snprintf(row, sizeof row, "np.float32,0x%08x,0x%08x,3", 0x3e000000u + 300 * 7919u, 0xbf000000u + 300 * 104729u);
+    char query[96];
+    snprintf(query, sizeof query, "expected log2 for float32 input 0x%08x?", 0x3e000000u + 300 * 7919u);
+    hr_compress_result plain = run(&in);
+    assert_true(plain.compressed);
+    assert_false(has(&plain.out, row));
+    hr_compress_result asked = run_asked(&in, query);
+    assert_true(asked.compressed);
+    assert_true(has(&asked.out, row));
+    assert_true(asked.out.len < in.len / 10);
+    hr_compress_result common = run_asked(&in, "which float32 rows are there?");
+    assert_int_equal(common.out.len, plain.out.len);
+    assert_memory_equal(common.out.data, plain.out.data, plain.out.len);
+    hr_compress_result_free(&plain);
+    hr_compress_result_free(&asked);
+    hr_compress_result_free(&common);
+    hr_buf_free(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(progress_bar_keeps_first_and_last),
+        cmocka_unit_test(question_breaks_similar_runs),
         cmocka_unit_test(identical_lines_and_blank_runs),
         cmocka_unit_test(recursive_stack_frames),
         cmocka_unit_test(nothing_repeated_passes),

@@ -19,6 +19,7 @@
 
 #include "ml/bytebpe.h"
 #include "ml/model_file.h"
+#include "unit/gpt2_bytes.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,32 +40,10 @@ static char g_blob[N_TOK * 16];
 static uint32_t g_merges[5 * 3];
 static uint32_t g_added[8 * 2];
 
-/* GPT-2's map written from its definition: printable Latin-1 stays, the rest become
- * U+0100 + index in byte order. */
-static void byte_string(int b, char *out)
-{
-    int keep = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
-    int cp = b;
-    if (!keep) {
-        int n = 0;
-        for (int x = 0; x < b; x++)
-            n += !((x >= '!' && x <= '~') || (x >= 0xA1 && x <= 0xAC) || x >= 0xAE);
-        cp = 256 + n;
-    }
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        out[1] = 0;
-    } else {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        out[2] = 0;
-    }
-}
-
 static hr_model_vocab make_vocab(uint32_t bpe_flags)
 {
     for (int b = 0; b < 256; b++)
-        byte_string(b, g_strings[b]);
+        g_strings[b][gpt2_byte_utf8((uint8_t)b, g_strings[b])] = 0;
     static const char *const rest[] = {"ab", "abc", "bc", "\xc4\xa0" "a", "aa", "[UNK]", "[CLS]",
                                        "[SEP]", "[PAD]", "[MASK]", "<sw>", "  ", "<r>"};
     for (int i = 0; i < N_TOK - 256; i++)

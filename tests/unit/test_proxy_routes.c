@@ -8,6 +8,7 @@
 #include "json/json.h"
 #include "api/api.h"
 #include "proxy/upstream_base.h"
+#include "proxy/bedrock.h"
 #include "proxy/config.h"
 #include "proxy/routes.h"
 #include "proxy/usage.h"
@@ -99,15 +100,15 @@ static void usage_from_each_shape(void **state)
     (void)state;
     hr_usage u = HR_USAGE_INIT;
     const char *openai = "{\"choices\":[],\"usage\":{\"prompt_tokens\":42,\"completion_tokens\":7}}";
-    assert_int_equal(hr_usage_from_json(openai, strlen(openai), &u), 1);
+    assert_int_equal(hr_usage_from_json(&hr_api_openai_chat, openai, strlen(openai), &u), 1);
     assert_int_equal(u.input_tokens, 42);
     assert_int_equal(u.output_tokens, 7);
     u = (hr_usage)HR_USAGE_INIT;
     const char *start = "{\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":10,"
                         "\"cache_read_input_tokens\":5,\"output_tokens\":1}}}";
     const char *delta = "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}";
-    assert_int_equal(hr_usage_from_json(start, strlen(start), &u), 1);
-    assert_int_equal(hr_usage_from_json(delta, strlen(delta), &u), 1);
+    assert_int_equal(hr_usage_from_json(&hr_api_anthropic_messages, start, strlen(start), &u), 1);
+    assert_int_equal(hr_usage_from_json(&hr_api_anthropic_messages, delta, strlen(delta), &u), 1);
     assert_int_equal(u.input_tokens, 10); /* cache reads are counted apart, not as input */
     assert_int_equal(u.cache_read_tokens, 5);
     assert_int_equal(u.cache_creation_tokens, -1);
@@ -115,24 +116,52 @@ static void usage_from_each_shape(void **state)
     u = (hr_usage)HR_USAGE_INIT;
     const char *cached = "{\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":2,"
                          "\"prompt_tokens_details\":{\"cached_tokens\":64}}}";
-    assert_int_equal(hr_usage_from_json(cached, strlen(cached), &u), 1);
+    assert_int_equal(hr_usage_from_json(&hr_api_openai_chat, cached, strlen(cached), &u), 1);
     assert_int_equal(u.input_tokens, 36);
     assert_int_equal(u.cache_read_tokens, 64);
     u = (hr_usage)HR_USAGE_INIT;
     const char *write = "{\"usage\":{\"input_tokens\":7,\"cache_creation_input_tokens\":900,"
                         "\"output_tokens\":1}}";
-    assert_int_equal(hr_usage_from_json(write, strlen(write), &u), 1);
+    assert_int_equal(hr_usage_from_json(&hr_api_anthropic_messages, write, strlen(write), &u), 1);
     assert_int_equal(u.input_tokens, 7);
     assert_int_equal(u.cache_creation_tokens, 900);
     u = (hr_usage)HR_USAGE_INIT;
     const char *resp = "{\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":4}}}";
-    assert_int_equal(hr_usage_from_json(resp, strlen(resp), &u), 1);
+    assert_int_equal(hr_usage_from_json(&hr_api_openai_responses, resp, strlen(resp), &u), 1);
     assert_int_equal(u.input_tokens, 3);
     assert_int_equal(u.output_tokens, 4);
+    u = (hr_usage)HR_USAGE_INIT; /* Responses: cached tokens inside input_tokens */
+    const char *rc = "{\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":50,"
+                     "\"input_tokens_details\":{\"cached_tokens\":20},\"output_tokens\":5}}}";
+    assert_int_equal(hr_usage_from_json(&hr_api_openai_responses, rc, strlen(rc), &u), 1);
+    assert_int_equal(u.input_tokens, 30);
+    assert_int_equal(u.cache_read_tokens, 20);
+    assert_int_equal(u.output_tokens, 5);
+    u = (hr_usage)HR_USAGE_INIT; /* Bedrock Converse (and converse-stream's metadata event) */
+    const char *cv = "{\"usage\":{\"inputTokens\":11,\"outputTokens\":4,\"totalTokens\":15,"
+                     "\"cacheReadInputTokens\":8,\"cacheWriteInputTokens\":2},\"metrics\":{}}";
+    assert_int_equal(hr_usage_from_json(&hr_api_bedrock_converse, cv, strlen(cv), &u), 1);
+    assert_int_equal(u.input_tokens, 11);
+    assert_int_equal(u.output_tokens, 4);
+    assert_int_equal(u.cache_read_tokens, 8);
+    assert_int_equal(u.cache_creation_tokens, 2);
+    u = (hr_usage)HR_USAGE_INIT; /* Bedrock invoke: Anthropic's events */
+    assert_int_equal(hr_usage_from_json(&hr_api_bedrock_invoke, start, strlen(start), &u), 1);
+    assert_int_equal(u.input_tokens, 10);
+    assert_int_equal(u.cache_read_tokens, 5);
+    u = (hr_usage)HR_USAGE_INIT; /* a delta's cache number without input is not read */
+    const char *cd = "{\"usage\":{\"output_tokens\":3,\"cache_read_input_tokens\":99}}";
+    assert_int_equal(hr_usage_from_json(&hr_api_anthropic_messages, cd, strlen(cd), &u), 1);
+    assert_int_equal(u.output_tokens, 3);
+    assert_int_equal(u.cache_read_tokens, -1);
+    /* each row reads its own shape only: an OpenAI report is nothing to Gemini's row */
     u = (hr_usage)HR_USAGE_INIT;
-    assert_int_equal(hr_usage_from_json("{\"usage\":null}", 14, &u), 0);
-    assert_int_equal(hr_usage_from_json("[DONE]", 6, &u), 0);
-    assert_int_equal(hr_usage_from_json("{\"usage\":", 9, &u), -1);
+    assert_int_equal(hr_usage_from_json(&hr_api_gemini, openai, strlen(openai), &u), 0);
+    assert_int_equal(u.input_tokens, -1);
+    u = (hr_usage)HR_USAGE_INIT;
+    assert_int_equal(hr_usage_from_json(&hr_api_openai_chat, "{\"usage\":null}", 14, &u), 0);
+    assert_int_equal(hr_usage_from_json(&hr_api_openai_chat, "[DONE]", 6, &u), 0);
+    assert_int_equal(hr_usage_from_json(&hr_api_openai_chat, "{\"usage\":", 9, &u), -1);
     assert_int_equal(u.input_tokens, -1);
 }
 
@@ -195,7 +224,7 @@ static void google_error_shape(void **state)
     hr_usage u = HR_USAGE_INIT; /* Gemini usage: cached prompt tokens apart, thoughts as output */
     const char *g = "{\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":100,\"cachedContentTokenCount\":60,"
                     "\"candidatesTokenCount\":7,\"thoughtsTokenCount\":3,\"totalTokenCount\":110}}";
-    assert_int_equal(hr_usage_from_json(g, strlen(g), &u), 1);
+    assert_int_equal(hr_usage_from_json(&hr_api_gemini, g, strlen(g), &u), 1);
     assert_int_equal(u.input_tokens, 40);
     assert_int_equal(u.cache_read_tokens, 60);
     assert_int_equal(u.output_tokens, 10);
@@ -228,11 +257,11 @@ static void api_paths(void **state)
     hr_proxy_config_set_current(&c);
     char url[256];
     const char *why = NULL;
-    assert_int_equal(hr_upstream_base_url("vertex", "/v1/projects/p/locations/us-east5/x", url, sizeof url, &why), 0);
+    assert_int_equal(hr_upstream_base_url(&hr_api_vertex_gemini, "/v1/projects/p/locations/us-east5/x", url, sizeof url, &why), 0);
     assert_string_equal(url, "https://us-east5-aiplatform.googleapis.com");
-    assert_int_equal(hr_upstream_base_url("vertex", "/v1/projects/p/locations/global/x", url, sizeof url, &why), 0);
+    assert_int_equal(hr_upstream_base_url(&hr_api_vertex_anthropic, "/v1/projects/p/locations/global/x", url, sizeof url, &why), 0);
     assert_string_equal(url, "https://aiplatform.googleapis.com");
-    assert_int_equal(hr_upstream_base_url("vertex", "/v1/projects/p/locations/eu/x", url, sizeof url, &why), 0);
+    assert_int_equal(hr_upstream_base_url(&hr_api_vertex_anthropic, "/v1/projects/p/locations/eu/x", url, sizeof url, &why), 0);
     assert_string_equal(url, "https://aiplatform.eu.rep.googleapis.com");
     /* a location that is not a region name never becomes part of a host */
     const char *bad[] = {"/v1/projects/p/locations/evil.com%2f/x", "/v1/projects/p/locations/a.b/x",
@@ -240,18 +269,58 @@ static void api_paths(void **state)
                          "/v1/projects/p/locations/x@y/x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         why = NULL;
-        if (hr_upstream_base_url("vertex", bad[i], url, sizeof url, &why) == 0)
+        if (hr_upstream_base_url(&hr_api_vertex_anthropic, bad[i], url, sizeof url, &why) == 0)
             fail_msg("derived %s from %s", url, bad[i]);
         assert_non_null(why);
     }
-    assert_int_equal(hr_upstream_base_url("azure", "/openai/v1/responses", url, sizeof url, &why), -1);
+    assert_int_equal(hr_upstream_base_url(&hr_api_azure_chat, "/openai/v1/responses", url, sizeof url, &why), -1);
     assert_non_null(strstr(why, "--azure-api-url"));
-    assert_int_equal(hr_upstream_base_url("gemini", "/v1beta/x", url, sizeof url, &why), 0);
+    assert_int_equal(hr_upstream_base_url(&hr_api_gemini, "/v1beta/x", url, sizeof url, &why), 0);
     assert_string_equal(url, "https://generativelanguage.googleapis.com");
+    assert_int_equal(hr_upstream_base_url(&hr_api_azure_responses, "/openai/v1/responses", url, sizeof url, &why), -1);
+    assert_int_equal(hr_upstream_base_url(&hr_api_openai_responses, "/v1/responses", url, sizeof url, &why), 0);
+    assert_string_equal(url, c.openai_url);
+    assert_int_equal(hr_upstream_base_url(&hr_api_anthropic_messages, "/v1/messages", url, sizeof url, &why), 0);
+    assert_string_equal(url, c.anthropic_url);
+    /* Bedrock's base is the proxy's own choice (proxy/bedrock.c), named by no setting */
+    assert_int_equal(hr_upstream_base_url(&hr_api_bedrock_invoke, "/model/m/invoke", url, sizeof url, &why), -1);
+    strcpy(c.azure_url, "https://res.openai.azure.com");
     strcpy(c.vertex_url, "https://proxy.example");
     hr_proxy_config_set_current(&c);
-    assert_int_equal(hr_upstream_base_url("vertex", "/v1/projects/p/locations/us-east5/x", url, sizeof url, &why), 0);
+    assert_int_equal(hr_upstream_base_url(&hr_api_azure_chat, "/openai/v1/chat/completions", url, sizeof url, &why), 0);
+    assert_string_equal(url, "https://res.openai.azure.com");
+    assert_int_equal(hr_upstream_base_url(&hr_api_vertex_anthropic, "/v1/projects/p/locations/us-east5/x", url, sizeof url, &why), 0);
     assert_string_equal(url, "https://proxy.example");
+}
+
+/* Every API row names the proxy setting of its upstream (a URL row of proxy/config.c), so a
+ * new provider needs no edit in upstream_base.c; only Bedrock's rows leave the base to
+ * proxy/bedrock.c. Rows of one provider share the setting. */
+static void rows_name_their_upstream_setting(void **state)
+{
+    (void)state;
+    size_t n;
+    const hr_api *const *all = hr_api_all(&n);
+    for (size_t i = 0; i < n; i++) {
+        const hr_api *a = all[i];
+        if (hr_bedrock_is_api(a)) {
+            assert_null(a->upstream_setting);
+            continue;
+        }
+        const hr_setting_row *r = hr_settings_find(&hr_proxy_settings, a->upstream_setting);
+        if (!r)
+            fail_msg("%s: upstream_setting %s is no proxy setting", a->name,
+                     a->upstream_setting ? a->upstream_setting : "(none)");
+        size_t fl = strlen(r->flag);
+        assert_true(fl > 4 && !strcmp(r->flag + fl - 4, "-url"));
+        assert_true(r->size > 1);
+        for (size_t k = 0; k < n; k++)
+            if (!strcmp(all[k]->provider, a->provider) && all[k]->upstream_setting)
+                assert_string_equal(all[k]->upstream_setting, a->upstream_setting);
+        /* a setting without a default needs a default_base or a message saying what to set */
+        if (!r->dflt)
+            assert_true(a->default_base || (a->upstream_missing && strstr(a->upstream_missing, r->flag)));
+    }
 }
 
 int main(void)
@@ -265,6 +334,7 @@ int main(void)
         cmocka_unit_test(include_usage_splice),
         cmocka_unit_test(google_error_shape),
         cmocka_unit_test(api_paths),
+        cmocka_unit_test(rows_name_their_upstream_setting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

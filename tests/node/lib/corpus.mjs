@@ -2,7 +2,9 @@
 // shared by the corpus test and the corpus benchmark so both judge a sample the same way.
 //
 // A sample is tests/corpus/<name>.txt (the exact bytes a program printed) and
-// <name>.meta.json {command, question, facts: [exact substrings], tool}. A run builds the
+// <name>.meta.json {command, question, facts: [exact substrings], tool, questions?}, where
+// the optional `questions` holds more [{question, facts}] asked of the same output (an
+// answer in the middle, a rare line, a number). A run builds the
 // request an agent would send (the question as the user's message, the tool call, the
 // output as its result) in the Anthropic or OpenAI chat shape, compresses it with
 // `headroom compress` (the same pipeline as the proxy, originals stored in a CCR store in
@@ -24,6 +26,16 @@ export function loadCorpus(dir = CORPUS_DIR) {
     const bytes = fs.readFileSync(path.join(dir, `${name}.txt`));
     return { name, meta, bytes, text: bytes.toString('utf8') };
   });
+}
+
+/** Every question asked of a sample, the main one first: [{question, facts}]. */
+export function questionsOf(sample) {
+  return [{ question: sample.meta.question, facts: sample.meta.facts }, ...(sample.meta.questions ?? [])];
+}
+
+/** The sample as asked one of its questions (the request and the facts follow it). */
+export function askedAs(sample, q) {
+  return { ...sample, meta: { ...sample.meta, question: q.question, facts: q.facts } };
 }
 
 /** The request an agent sends after running the sample's command. */

@@ -1,0 +1,227 @@
+// arms.mjs: headroom beside nginx, side by side in one run against the same upstream
+// (bench/proxy/upstream.mjs, its own process), with the same wrk. Arms: direct (wrk to the
+// upstream), nginx (Debian package, one worker, keepalive upstream, configuration written
+// here), headroom on each server model (threads, events), passthrough (bypass) and with
+// compression on. Rounds are interleaved (each arm once per round) so a change in the
+// machine's load hits every arm alike; the best round of each arm is reported.
+// Then memory: RssAnon per idle keep-alive connection and per open stream (N of each) for
+// each headroom model and nginx, and RssAnon back at idle after the load.
+// Usage: node bench/proxy/arms.mjs [--bin PATH] [--seconds N] [--rounds N] [--conns N]
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sleep, start } from './lib.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : def; };
+const BIN = arg('--bin', process.env.HEADROOM_BIN || path.join(root, 'build', 'headroom'));
+const SECONDS = Number(arg('--seconds', '5'));
+const ROUNDS = Number(arg('--rounds', '3'));
+const MEM_CONNS = Number(arg('--conns', '1000'));
+const NGINX = arg('--nginx', '/usr/sbin/nginx');
+// Server models to run (each a headroom process); 'threads' is the default model.
+const MODELS = arg('--models', 'threads').split(',');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-arms-'));
+
+function tokenHeavyBody(bytes) {
+  const rows = [];
+  for (let i = 0; JSON.stringify(rows).length < bytes; i++)
+    rows.push({ id: i, name: `item-${i}`, status: i % 7 ? 'ok' : 'failed', region: 'eu-west-1', latency_ms: 10 + (i % 13) });
+  const body = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Which items failed?' },
+    { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'list', arguments: '{}' } }] },
+    { role: 'tool', tool_call_id: 'call_1', content: JSON.stringify(rows) }] };
+  const file = path.join(tmp, `tool-${bytes}.json`);
+  fs.writeFileSync(file, JSON.stringify(body));
+  return file;
+}
+
+function plainBody(bytes) {
+  const base = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: '' }] };
+  base.messages[0].content = 'x'.repeat(bytes - JSON.stringify(base).length);
+  const file = path.join(tmp, `plain-${bytes}.json`);
+  fs.writeFileSync(file, JSON.stringify(base));
+  return file;
+}
+
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+// One worker, keep-alive to the upstream (HTTP/1.1, Connection cleared), access log off like
+// a tuned gateway would have it; buffers large enough for a 100 KB body to stay in memory.
+async function startNginx(upPort) {
+  const port = await freePort();
+  const conf = path.join(tmp, 'nginx.conf');
+  fs.writeFileSync(conf, `worker_processes 1;
+daemon off;
+master_process on;
+pid ${tmp}/nginx.pid;
+error_log ${tmp}/nginx-error.log warn;
+worker_rlimit_nofile 65536;
+events { worker_connections 30000; }
+http {
+  access_log off;
+  client_body_temp_path ${tmp}/nginx-body;
+  proxy_temp_path ${tmp}/nginx-proxy;
+  client_max_body_size 100m;
+  client_body_buffer_size 256k;
+  upstream up { server 127.0.0.1:${upPort}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://up;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }
+  }
+}
+`);
+  const n = await start(NGINX, ['-c', conf, '-e', `${tmp}/nginx-error.log`], null, path.join(tmp, 'nginx.log'));
+  await sleep(300);
+  const worker = Number(spawnSync('pgrep', ['-P', String(n.p.pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0]);
+  return { p: n.p, port, worker };
+}
+
+function rssAnonKB(pid) {
+  const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(s.match(/RssAnon:\s+(\d+)/)[1]);
+}
+
+function wrk(url, bodyFile, { bypass = false } = {}) {
+  const r = spawnSync('wrk', ['-t2', '-c32', `-d${SECONDS}s`, '--latency', '-s', path.join(here, 'post.lua'), url],
+    { env: { ...process.env, BODY_FILE: bodyFile, BYPASS: bypass ? '1' : '0', DELAY_MS: '0' }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
+  const rps = Number((r.stdout.match(/Requests\/sec:\s+([\d.]+)/) || [0, NaN])[1]);
+  const m = r.stdout.match(/\s50%\s+([\d.]+)(us|ms|s)/);
+  const p50 = m ? Number(m[1]) / (m[2] === 'us' ? 1000 : m[2] === 's' ? 0.001 : 1) : NaN;
+  const errors = (r.stdout.match(/(Non-2xx.*|Socket errors.*)/g) || []).join('; ');
+  return { rps, p50, errors };
+}
+
+function wrk1(url, bodyFile) { // one connection, one request at a time: latency
+  const r = spawnSync('wrk', ['-t1', '-c1', `-d${SECONDS}s`, '--latency', '-s', path.join(here, 'post.lua'), url],
+    { env: { ...process.env, BODY_FILE: bodyFile, BYPASS: '0', DELAY_MS: '0' }, encoding: 'utf8' });
+  const m = r.stdout.match(/\s50%\s+([\d.]+)(us|ms|s)/);
+  return m ? Number(m[1]) / (m[2] === 'us' ? 1000 : m[2] === 's' ? 0.001 : 1) : NaN;
+}
+
+async function openIdle(port, n) {
+  const socks = [];
+  for (let i = 0; i < n; i += 100)
+    socks.push(...await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => new Promise((resolve, reject) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('data', () => resolve(s));
+      s.on('error', reject);
+      s.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nx-headroom-bypass: true\r\nContent-Length: 2\r\n\r\n{}');
+    }))));
+  return () => { for (const s of socks) s.destroy(); };
+}
+
+async function openStreams(port, n) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: n + 10 });
+  const reqs = [];
+  for (let i = 0; i < n; i += 100)
+    await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/chat/completions', agent,
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' } }, (res) => res.once('data', () => resolve()));
+      req.on('error', reject);
+      req.end('{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}');
+      reqs.push(req);
+    })));
+  return () => { for (const r of reqs) r.destroy(); agent.destroy(); };
+}
+
+const up = await start('node', [path.join(here, 'upstream.mjs')], /port=(\d+)/, path.join(tmp, 'upstream.log'));
+const upUrl = `http://127.0.0.1:${up.port}`;
+const ng = await startNginx(up.port);
+const hr = {};
+for (const model of MODELS) {
+  const h = await start(BIN, ['proxy', '--port', '0', '--openai-api-url', upUrl, ...(model === 'threads' ? [] : ['--server-model', model]),
+    '--max-connections', '20000', '--max-connections-per-address', '0'], /listening.*port=(\d+)/, path.join(tmp, `hr-${model}.log`));
+  hr[model] = { ...h, url: `http://127.0.0.1:${h.port}` };
+}
+await sleep(500);
+const result = { date: new Date().toISOString(), machine: `${os.cpus().length} cores, ${os.cpus()[0].model}`, seconds: SECONDS, rounds: ROUNDS,
+  load_before: os.loadavg().map((x) => +x.toFixed(2)) };
+const small = plainBody(2048), tool2k = tokenHeavyBody(2048), tool100k = tokenHeavyBody(100 * 1024);
+
+const arms = [
+  ['direct', upUrl, small, {}],
+  ['nginx', `http://127.0.0.1:${ng.port}`, small, {}],
+];
+for (const model of MODELS) {
+  arms.push([`headroom-${model} bypass`, hr[model].url, small, { bypass: true }]);
+  arms.push([`headroom-${model} 2KB`, hr[model].url, small, {}]);
+  arms.push([`headroom-${model} tool 2KB`, hr[model].url, tool2k, {}]);
+  arms.push([`headroom-${model} tool 100KB`, hr[model].url, tool100k, {}]);
+}
+for (const [, url, file, o] of arms) wrk(url, file, o); // warm-up pass, not recorded
+const runs = Object.fromEntries(arms.map(([k]) => [k, []]));
+for (let round = 0; round < ROUNDS; round++)
+  for (const [k, url, file, o] of arms) runs[k].push(wrk(url, file, o));
+result.throughput_32 = {};
+for (const [k] of arms) {
+  const best = runs[k].reduce((a, b) => (b.rps > a.rps ? b : a));
+  result.throughput_32[k] = { rps: best.rps, all_rps: runs[k].map((x) => x.rps), p50_ms: best.p50, errors: best.errors };
+}
+const ngRps = result.throughput_32.nginx.rps;
+for (const [k] of arms) result.throughput_32[k].vs_nginx = +(result.throughput_32[k].rps / ngRps).toFixed(3);
+result.load_after_throughput = os.loadavg().map((x) => +x.toFixed(2));
+
+// added p50 at 2 KB, one request at a time; arms interleaved, best of the rounds
+const lat = { direct: [], nginx: [], ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, []])) };
+for (let round = 0; round < 2; round++) {
+  lat.direct.push(wrk1(upUrl, small));
+  lat.nginx.push(wrk1(`http://127.0.0.1:${ng.port}`, small));
+  for (const model of MODELS) lat[`headroom-${model}`].push(wrk1(hr[model].url, small));
+}
+result.p50_ms_1conn = Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, Math.min(...v)]));
+result.added_p50_ms = Object.fromEntries(Object.entries(result.p50_ms_1conn).filter(([k]) => k !== 'direct')
+  .map(([k, v]) => [k, +(v - result.p50_ms_1conn.direct).toFixed(3)]));
+
+// memory: per idle keep-alive connection and per open stream
+await sleep(3000);
+result.memory = {};
+const targets = { nginx: ng.worker, ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, hr[m].p.pid])) };
+const ports = { nginx: ng.port, ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, hr[m].port])) };
+for (const [k, pid] of Object.entries(targets)) {
+  const idle0 = rssAnonKB(pid);
+  const closeIdle = await openIdle(ports[k], MEM_CONNS);
+  await sleep(1500);
+  const idleHeld = rssAnonKB(pid);
+  closeIdle();
+  await sleep(3000);
+  const mid = rssAnonKB(pid);
+  const closeStreams = await openStreams(ports[k], MEM_CONNS);
+  await sleep(1500);
+  const streamsHeld = rssAnonKB(pid);
+  closeStreams();
+  await sleep(4000);
+  const end = rssAnonKB(pid);
+  result.memory[k] = { rss_anon_idle_kb: idle0, per_idle_connection_kb: +((idleHeld - idle0) / MEM_CONNS).toFixed(1),
+    per_open_stream_kb: +((streamsHeld - mid) / MEM_CONNS).toFixed(1), rss_anon_after_load_kb: end, back_within_kb: end - idle0 };
+}
+
+for (const h of Object.values(hr)) h.p.kill('SIGTERM');
+ng.p.kill('SIGTERM');
+up.p.kill('SIGTERM');
+await sleep(500);
+fs.rmSync(tmp, { recursive: true, force: true });
+
+console.log(JSON.stringify(result, null, 2));
+console.log('\n| arm | req/s (best of rounds) | vs nginx | p50 at 32 clients |\n|---|---:|---:|---:|');
+for (const [k, v] of Object.entries(result.throughput_32)) console.log(`| ${k} | ${v.rps} | ${v.vs_nginx} | ${v.p50} ms |`.replace(`${v.p50} ms`, `${v.p50_ms} ms`));
+console.log(`\nadded p50 at 2 KB, one connection: ${Object.entries(result.added_p50_ms).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
+console.log('\n| process | per idle connection | per open stream | RssAnon idle | after the load |\n|---|---:|---:|---:|---:|');
+for (const [k, v] of Object.entries(result.memory))
+  console.log(`| ${k} | ${v.per_idle_connection_kb} KB | ${v.per_open_stream_kb} KB | ${v.rss_anon_idle_kb} KB | ${v.rss_anon_after_load_kb} KB (+${v.back_within_kb}) |`);
+console.log(`load average before ${result.load_before.join(' ')}, after the throughput runs ${result.load_after_throughput.join(' ')}`);
