@@ -18,7 +18,7 @@ pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev li
       ca-certificates)
 if [ $want_test -eq 1 ]; then
   pkgs+=(libcmocka-dev redis-server python3 python3-numpy python3-onnx clang
-         libclang-rt-14-dev zstd curl wrk systemd openssl nginx-light imagemagick fonts-dejavu-core
+         libclang-rt-14-dev zstd curl wrk systemd openssl nginx-light libevent-dev imagemagick fonts-dejavu-core
          libjemalloc2 libmimalloc2.0
          chromium) # headless browser for tests/node/dashboard.test.mjs (~350 MB installed;
                    # --no-install-recommends keeps it to the browser and its libraries)

@@ -42,13 +42,23 @@ OPSET = 17
 
 class GraphBuilder:
     """Collects nodes and initializers with unique names; quantize=True rewrites weight
-    MatMuls into ORT's dynamic-quantisation pattern."""
+    MatMuls into ORT's dynamic-quantisation pattern. With torch_name (a function from a
+    builder-local module path to the checkpoint's name) the graph is named the way
+    torch.onnx.export names it instead: parameters keep their checkpoint names, each
+    Linear's transposed weight is an anonymous "onnx::MatMul_N" initializer, nodes carry
+    the module scope ("/bert/encoder/layer.0/attention/self/query/MatMul")."""
 
-    def __init__(self, quantize):
+    def __init__(self, quantize, torch_name=None):
+        global LAST_GRAPH
         self.nodes, self.inits, self.quantize, self.n = [], [], quantize, 0
+        self.torch = torch_name
+        self.origin = {}  # initializer -> (builder-local checkpoint name, first row or None)
+        LAST_GRAPH = self  # read by export() for --dequantized-out
 
     def name(self, base):
         self.n += 1
+        if self.torch:
+            return "onnx::%s_%d" % (base.replace(".", "_"), self.n)
         return "%s_%d" % (base, self.n)
 
     def const(self, base, array):
@@ -56,22 +66,48 @@ class GraphBuilder:
         self.inits.append(numpy_helper.from_array(np.asarray(array), name))
         return name
 
-    def op(self, op_type, inputs, base=None, n_out=1, **attrs):
+    def param(self, local, array):
+        """A checkpoint parameter (norms, biases, tables): torch keeps its name."""
+        if not self.torch:
+            return self.const(local, array)
+        name = self.torch(local)
+        self.inits.append(numpy_helper.from_array(np.asarray(array), name))
+        self.origin[name] = (local, None)
+        return name
+
+    def op(self, op_type, inputs, base=None, n_out=1, node_name=None, **attrs):
         outs = [self.name(base or op_type) for _ in range(n_out)]
-        self.nodes.append(helper.make_node(op_type, inputs, outs, name=self.name(op_type + "_node"),
-                                           **attrs))
+        self.n += 1
+        name = node_name or ("/%s_%d" % (op_type, self.n) if self.torch else "%s_node_%d" % (op_type, self.n))
+        self.nodes.append(helper.make_node(op_type, inputs, outs, name=name, **attrs))
         return outs[0] if n_out == 1 else outs
 
-    def linear(self, x, weight, bias, base):
-        """x @ weight.T (+ bias), with weight in PyTorch layout [out, in]."""
+    def scoped(self, scope, op_type):
+        """torch's node name: scope + op, "_1", "_2" ... on repeats."""
+        self.seen = getattr(self, "seen", {})
+        k = self.seen.get((scope, op_type), 0)
+        self.seen[(scope, op_type)] = k + 1
+        return "%s/%s%s" % (scope, op_type, "_%d" % k if k else "")
+
+    def linear(self, x, weight, bias, base, anonymous_bias=False, origin=None):
+        """x @ weight.T (+ bias), with weight in PyTorch layout [out, in]; base is the
+        builder-local module path ("encoder.layer.0.attention.self.query"); origin
+        (checkpoint name, first row) when weight is a slice of another tensor."""
         w = np.ascontiguousarray(weight.T.astype(np.float32))  # [in, out]
-        if not self.quantize:
+        scope = "/" + self.torch(base).replace(".", "/") if self.torch else None
+        if self.torch:
+            wname = self.const("MatMul", w)
+            self.origin[wname] = origin or (base + ".weight", 0)
+            y = self.op("MatMul", [x, wname], node_name=self.scoped(scope, "MatMul"))
+        elif not self.quantize:
             y = self.op("MatMul", [x, self.const(base + ".weight", w)], base + "_matmul")
         else:
             y = self.quantized_matmul(x, w, base)
         if bias is None:
             return y
-        return self.op("Add", [y, self.const(base + ".bias", bias.astype(np.float32))], base)
+        b = bias.astype(np.float32)
+        bname = self.const("Add", b) if anonymous_bias or not self.torch else self.param(base + ".bias", b)
+        return self.op("Add", [y, bname], base, node_name=self.scoped(scope, "Add") if scope else None)
 
     def quantized_matmul(self, x, w, base):
         # Symmetric per-tensor int8 weights, as quantize_dynamic(QInt8) without reduce_range.
@@ -97,8 +133,8 @@ def finish_model(g, name, inputs, outputs):
 
 
 def layer_norm(g, x, t, prefix, eps):
-    return g.op("LayerNormalization", [x, g.const(prefix + ".weight", t[prefix + ".weight"]),
-                                       g.const(prefix + ".bias", t[prefix + ".bias"])],
+    return g.op("LayerNormalization", [x, g.param(prefix + ".weight", t[prefix + ".weight"]),
+                                       g.param(prefix + ".bias", t[prefix + ".bias"])],
                 prefix, axis=-1, epsilon=eps)
 
 
@@ -117,7 +153,7 @@ def attention(g, x, mask_add, t, p, cfg):
 
     def proj(part, perm):
         y = g.linear(x, t[p + "attention.self.%s.weight" % part],
-                     t[p + "attention.self.%s.bias" % part], p + part)
+                     t[p + "attention.self.%s.bias" % part], p + "attention.self." + part)
         return g.op("Transpose", [g.op("Reshape", [y, heads_shape])], perm=perm)
 
     q = proj("query", [0, 2, 1, 3])   # [B, nh, S, hd]
@@ -128,13 +164,13 @@ def attention(g, x, mask_add, t, p, cfg):
     ctx = g.op("Transpose", [g.op("MatMul", [probs, v])], perm=[0, 2, 1, 3])
     ctx = g.op("Reshape", [ctx, merged_shape])
     return g.linear(ctx, t[p + "attention.output.dense.weight"],
-                    t[p + "attention.output.dense.bias"], p + "attn_out")
+                    t[p + "attention.output.dense.bias"], p + "attention.output.dense")
 
 
 def classifier_logits(g, x, t):
     """BertForSequenceClassification's head: logits = W_c tanh(W_p h[:, 0] + b_p) + b_c."""
     cls = g.op("Gather", [x, g.const("cls_idx", np.int64(0))], axis=1)  # [B, H]
-    pooled = g.op("Tanh", [g.linear(cls, t["pooler.dense.weight"], t["pooler.dense.bias"], "pooler")])
+    pooled = g.op("Tanh", [g.linear(cls, t["pooler.dense.weight"], t["pooler.dense.bias"], "pooler.dense")])
     y = g.linear(pooled, t["classifier.weight"], t["classifier.bias"], "classifier")
     g.nodes.append(helper.make_node("Identity", [y], ["logits"], name="logits_node"))
 
@@ -145,9 +181,11 @@ def strip_bert_prefix(t):
     return {k[5:] if k.startswith("bert.") else k: v for k, v in t.items()}
 
 
-def build_graph(t, cfg, quantize):
+def build_graph(t, cfg, quantize, torch_style=False):
+    prefixed = any(k.startswith("bert.") for k in t)
     t = strip_bert_prefix(t)
-    g = GraphBuilder(quantize)
+    g = GraphBuilder(quantize, (lambda local: local if local.startswith("classifier") or not prefixed
+                                else "bert." + local) if torch_style else None)
     eps = float(cfg["layer_norm_eps"])
     ids, mask, types = "input_ids", "attention_mask", "token_type_ids"
 
@@ -155,9 +193,9 @@ def build_graph(t, cfg, quantize):
     seq_len = g.op("Gather", [g.op("Shape", [ids]), g.const("one_idx", np.int64(1))], axis=0)
     positions = g.op("Range", [g.const("zero64", np.int64(0)), seq_len, g.const("one64", np.int64(1))])
     positions = g.op("Unsqueeze", [positions, g.const("axes0", np.array([0], dtype=np.int64))])
-    word = g.op("Gather", [g.const("embeddings.word_embeddings.weight", t["embeddings.word_embeddings.weight"]), ids])
-    pos = g.op("Gather", [g.const("embeddings.position_embeddings.weight", t["embeddings.position_embeddings.weight"]), positions])
-    typ = g.op("Gather", [g.const("embeddings.token_type_embeddings.weight", t["embeddings.token_type_embeddings.weight"]), types])
+    word = g.op("Gather", [g.param("embeddings.word_embeddings.weight", t["embeddings.word_embeddings.weight"]), ids])
+    pos = g.op("Gather", [g.param("embeddings.position_embeddings.weight", t["embeddings.position_embeddings.weight"]), positions])
+    typ = g.op("Gather", [g.param("embeddings.token_type_embeddings.weight", t["embeddings.token_type_embeddings.weight"]), types])
     x = layer_norm(g, g.op("Add", [g.op("Add", [word, pos]), typ]), t, "embeddings.LayerNorm", eps)
 
     # Additive mask [B, 1, 1, S]: 0 where attended, a large negative where padded.
@@ -170,8 +208,8 @@ def build_graph(t, cfg, quantize):
         p = "encoder.layer.%d." % i
         a = attention(g, x, mask_add, t, p, cfg)
         x = layer_norm(g, g.op("Add", [a, x]), t, p + "attention.output.LayerNorm", eps)
-        h = g.linear(x, t[p + "intermediate.dense.weight"], t[p + "intermediate.dense.bias"], p + "inter")
-        o = g.linear(gelu_erf(g, h, p + "gelu"), t[p + "output.dense.weight"], t[p + "output.dense.bias"], p + "out")
+        h = g.linear(x, t[p + "intermediate.dense.weight"], t[p + "intermediate.dense.bias"], p + "intermediate.dense")
+        o = g.linear(gelu_erf(g, h, p + "gelu"), t[p + "output.dense.weight"], t[p + "output.dense.bias"], p + "output.dense")
         x = layer_norm(g, g.op("Add", [o, x]), t, p + "output.LayerNorm", eps)
     g.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"], name="last_hidden_state_node"))
 
@@ -217,15 +255,27 @@ def apply_rope(g, x, cos, sin, hd):
     return g.op("Add", [g.op("Mul", [x, cos]), g.op("Mul", [rot, sin])])
 
 
-def build_modernbert_graph(t, cfg, quantize):
-    g = GraphBuilder(quantize)
+KOMPRESS_HEADS = {"kompress.token_head": "token_head", "kompress.span_conv1": "span_conv.0",
+                  "kompress.span_conv2": "span_conv.2"}
+
+
+def kompress_name(local):
+    """HeadroomCompressorModel's names: the encoder under "encoder.", heads beside it."""
+    for ours, theirs in KOMPRESS_HEADS.items():
+        if local.startswith(ours):
+            return theirs + local[len(ours):]
+    return "encoder." + local
+
+
+def build_modernbert_graph(t, cfg, quantize, torch_style=False):
+    g = GraphBuilder(quantize, kompress_name if torch_style else None)
     eps = float(cfg["norm_eps"])
     h, nh, inter = cfg["hidden_size"], cfg["num_attention_heads"], cfg["intermediate_size"]
     hd = h // nh
     ids, mask = "input_ids", "attention_mask"
 
     def norm(x, name):  # LayerNorm with weight, no bias
-        return g.op("LayerNormalization", [x, g.const(name, t[name])], name, axis=-1, epsilon=eps)
+        return g.op("LayerNormalization", [x, g.param(name, t[name])], name, axis=-1, epsilon=eps)
 
     seq = g.op("Unsqueeze", [g.op("Gather", [g.op("Shape", [ids]), g.const("one_idx", np.int64(1))], axis=0),
                              g.const("axes0", np.array([0], dtype=np.int64))])  # [1]: S
@@ -248,7 +298,7 @@ def build_modernbert_graph(t, cfg, quantize):
                            g.const("mask_neg", np.float32(-1e9))])
     local_add = g.op("Add", [pad_add, window_add])
 
-    x = norm(g.op("Gather", [g.const("embeddings.tok_embeddings.weight", t["embeddings.tok_embeddings.weight"]), ids]),
+    x = norm(g.op("Gather", [g.param("embeddings.tok_embeddings.weight", t["embeddings.tok_embeddings.weight"]), ids]),
              "embeddings.norm.weight")
     qkv_shape = g.const("qkv_shape", np.array([0, 0, 3, nh, hd], dtype=np.int64))
     merged = g.const("merged_shape", np.array([0, 0, h], dtype=np.int64))
@@ -258,7 +308,7 @@ def build_modernbert_graph(t, cfg, quantize):
         is_global = i % cfg["global_attn_every_n_layers"] == 0
         theta = cfg["global_rope_theta"] if is_global else cfg["local_rope_theta"]
         hn = x if i == 0 else norm(x, p + "attn_norm.weight")
-        qkv = g.op("Reshape", [g.linear(hn, t[p + "attn.Wqkv.weight"], None, p + "Wqkv"), qkv_shape])
+        qkv = g.op("Reshape", [g.linear(hn, t[p + "attn.Wqkv.weight"], None, p + "attn.Wqkv"), qkv_shape])
 
         def part(j, perm):
             y = g.op("Gather", [qkv, g.const("qkv_idx", np.int64(j))], axis=2)  # [B, S, nh, hd]
@@ -272,22 +322,22 @@ def build_modernbert_graph(t, cfg, quantize):
                               g.const("attn_scale", np.float32(1.0 / np.sqrt(hd)))])
         probs = g.op("Softmax", [g.op("Add", [scores, pad_add if is_global else local_add])], axis=-1)
         ctx = g.op("Reshape", [g.op("Transpose", [g.op("MatMul", [probs, v])], perm=[0, 2, 1, 3]), merged])
-        x = g.op("Add", [x, g.linear(ctx, t[p + "attn.Wo.weight"], None, p + "Wo")])
-        wi = g.linear(norm(x, p + "mlp_norm.weight"), t[p + "mlp.Wi.weight"], None, p + "Wi")
+        x = g.op("Add", [x, g.linear(ctx, t[p + "attn.Wo.weight"], None, p + "attn.Wo")])
+        wi = g.linear(norm(x, p + "mlp_norm.weight"), t[p + "mlp.Wi.weight"], None, p + "mlp.Wi")
         inp, gate = g.op("Split", [wi, split_mlp], p + "geglu", n_out=2, axis=-1)
         act = g.op("Mul", [gelu_erf(g, inp, p + "gelu"), gate])
-        x = g.op("Add", [x, g.linear(act, t[p + "mlp.Wo.weight"], None, p + "mlp_Wo")])
+        x = g.op("Add", [x, g.linear(act, t[p + "mlp.Wo.weight"], None, p + "mlp.Wo")])
     hidden = norm(x, "final_norm.weight")
     g.nodes.append(helper.make_node("Identity", [hidden], ["last_hidden_state"], name="last_hidden_state_node"))
 
     # Kompress heads: p_keep from the token head, span from two convolutions along the sequence.
-    logits = g.linear(hidden, t["kompress.token_head.weight"], t["kompress.token_head.bias"], "token_head")
+    logits = g.linear(hidden, t["kompress.token_head.weight"], t["kompress.token_head.bias"], "kompress.token_head")
     p_keep = g.op("Gather", [g.op("Softmax", [logits], axis=-1), g.const("keep_idx", np.int64(1))], axis=2)
     hs = g.op("Transpose", [hidden], perm=[0, 2, 1])  # [B, H, S]
-    c1 = g.op("Conv", [hs, g.const("span_conv1.w", t["kompress.span_conv1.weight"]),
-                       g.const("span_conv1.b", t["kompress.span_conv1.bias"])], pads=[2, 2])
-    c2 = g.op("Conv", [gelu_erf(g, c1, "span_gelu"), g.const("span_conv2.w", t["kompress.span_conv2.weight"]),
-                       g.const("span_conv2.b", t["kompress.span_conv2.bias"])], pads=[1, 1])
+    c1 = g.op("Conv", [hs, g.param("kompress.span_conv1.weight", t["kompress.span_conv1.weight"]),
+                       g.param("kompress.span_conv1.bias", t["kompress.span_conv1.bias"])], pads=[2, 2])
+    c2 = g.op("Conv", [gelu_erf(g, c1, "span_gelu"), g.param("kompress.span_conv2.weight", t["kompress.span_conv2.weight"]),
+                       g.param("kompress.span_conv2.bias", t["kompress.span_conv2.bias"])], pads=[1, 1])
     span = g.op("Squeeze", [g.op("Sigmoid", [c2]), g.const("axes1", np.array([1], dtype=np.int64))])
     half = g.const("half_f", np.float32(0.5))
     g.nodes.append(helper.make_node("Mul", [p_keep, g.op("Add", [half, g.op("Mul", [half, span])])],
@@ -322,25 +372,29 @@ def mha(g, q, k, v, nh, hd, h):
     return g.op("Reshape", [ctx, g.const("merged_shape", np.array([0, -1, h], dtype=np.int64))])
 
 
-def build_siglip_graph(t, cfg, quantize):
-    g = GraphBuilder(quantize)
+def build_siglip_graph(t, cfg, quantize, torch_style=False):
+    g = GraphBuilder(quantize, (lambda local: "vision_model." + local) if torch_style else None)
     t = {k[len("vision_model."):] if k.startswith("vision_model.") else k: v for k, v in t.items()}
     h, nh, eps = cfg["hidden_size"], cfg["num_attention_heads"], float(cfg["layer_norm_eps"])
     hd, p = h // nh, cfg["patch_size"]
 
     def ln(x, name):
-        return g.op("LayerNormalization", [x, g.const(name + ".weight", t[name + ".weight"]),
-                                           g.const(name + ".bias", t[name + ".bias"])], name, axis=-1, epsilon=eps)
+        return g.op("LayerNormalization", [x, g.param(name + ".weight", t[name + ".weight"]),
+                                           g.param(name + ".bias", t[name + ".bias"])], name, axis=-1, epsilon=eps)
 
     def lin(x, name):
         return g.linear(x, t[name + ".weight"], t[name + ".bias"], name)
 
-    e = g.op("Conv", ["pixel_values", g.const("patch.w", t["embeddings.patch_embedding.weight"]),
-                      g.const("patch.b", t["embeddings.patch_embedding.bias"])],
+    e = g.op("Conv", ["pixel_values", g.param("embeddings.patch_embedding.weight", t["embeddings.patch_embedding.weight"]),
+                      g.param("embeddings.patch_embedding.bias", t["embeddings.patch_embedding.bias"])],
              kernel_shape=[p, p], strides=[p, p])                      # [B, H, S/P, S/P]
     e = g.op("Reshape", [e, g.const("flat", np.array([0, h, -1], dtype=np.int64))])
-    x = g.op("Add", [g.op("Transpose", [e], perm=[0, 2, 1]),
-                     g.const("pos", t["embeddings.position_embedding.weight"])])
+    pos = t["embeddings.position_embedding.weight"]
+    if g.torch:  # HF looks the table up with a constant position_ids: torch folds it to [1, N, H]
+        x = g.op("Add", [g.op("Transpose", [e], perm=[0, 2, 1]), g.const("Add", pos[None])],
+                 node_name="/vision_model/embeddings/Add")
+    else:
+        x = g.op("Add", [g.op("Transpose", [e], perm=[0, 2, 1]), g.param("embeddings.position_embedding.weight", pos)])
     for i in range(cfg["num_hidden_layers"]):
         L = "encoder.layers.%d." % i
         a = ln(x, L + "layer_norm1")
@@ -353,12 +407,17 @@ def build_siglip_graph(t, cfg, quantize):
     g.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"], name="last_hidden_state_node"))
     # attention-pooling head: the probe attends over every patch
     wi, bi = t["head.attention.in_proj_weight"], t["head.attention.in_proj_bias"]
-    probe = g.const("probe", t["head.probe"])
-    q = g.linear(probe, wi[:h], bi[:h], "head.q")
-    k = g.linear(x, wi[h:2 * h], bi[h:2 * h], "head.k")
-    v = g.linear(x, wi[2 * h:], bi[2 * h:], "head.v")
+    probe = g.param("head.probe", t["head.probe"])
+    # nn.MultiheadAttention with key is value: torch projects the query and the packed
+    # key|value separately (two products under the "head.attention" scope), biases sliced
+    # from in_proj_bias (anonymous constants once exported)
+    q = g.linear(probe, wi[:h], bi[:h], "head.attention", anonymous_bias=True,
+                 origin=("head.attention.in_proj_weight", 0))
+    kv = g.linear(x, wi[h:], bi[h:], "head.attention", anonymous_bias=True,
+                  origin=("head.attention.in_proj_weight", h))
+    k, v = g.op("Split", [kv, g.const("kv_split", np.array([h, h], dtype=np.int64))], n_out=2, axis=-1)
     o = g.linear(mha(g, q, k, v, nh, hd, h), t["head.attention.out_proj.weight"],
-                 t["head.attention.out_proj.bias"], "head.out")
+                 t["head.attention.out_proj.bias"], "head.attention.out_proj")
     o = g.op("Add", [o, lin(gelu_tanh(g, lin(ln(o, "head.layernorm"), "head.mlp.fc1"), "head.gelu"), "head.mlp.fc2")])
     pooled = g.op("Squeeze", [o, g.const("axes1", np.array([1], dtype=np.int64))])
     g.nodes.append(helper.make_node("Identity", [pooled], ["pooler_output"], name="pooler_output_node"))
@@ -369,20 +428,172 @@ def build_siglip_graph(t, cfg, quantize):
     return finish_model(g, "headroom_siglip" + ("_int8" if quantize else ""), inputs, outputs)
 
 
-def export(model_dir, out, int8_out=None):
+# ---- ONNX Runtime's quantize_dynamic, rewritten for a graph in memory ------------------
+
+def quantize_weight(w, dtype, axis=None):
+    """quantize_dynamic's weight quantisation: int8 symmetric (scale = max|w| / 127, zero
+    point 0, q in [-127, 127]) or uint8 asymmetric over [min(w, 0), max(w, 0)]; per tensor
+    or per channel along axis. Returns q, scale, zero point."""
+    red = None if axis is None else tuple(d for d in range(w.ndim) if d != axis)
+    if dtype == "int8":
+        amax = np.maximum(np.abs(w).max(axis=red), 1e-8).astype(np.float32)
+        scale = (amax / np.float32(127.0)).astype(np.float32)
+        zp = np.zeros_like(scale, dtype=np.int8)
+        lo, hi, qt = -127, 127, np.int8
+    else:
+        rmin = np.minimum(w.min(axis=red), 0).astype(np.float32)
+        rmax = np.maximum(w.max(axis=red), 0).astype(np.float32)
+        scale = np.maximum((rmax - rmin) / np.float32(255.0), np.float32(1e-8)).astype(np.float32)
+        zp = np.clip(np.rint(-rmin / scale), 0, 255).astype(np.uint8)
+        lo, hi, qt = 0, 255, np.uint8
+    shape = [1] * w.ndim
+    if axis is not None:
+        shape[axis] = -1
+    q = np.clip(np.rint(w / scale.reshape(shape)) + zp.reshape(shape).astype(np.float32), lo, hi)
+    return q.astype(qt), scale, zp
+
+
+def quantize_like_ort(model, dtype="int8", per_channel=False, gather=False, weight_only=False):
+    """Rewrites each weight MatMul (and Conv, and with gather=True each embedding Gather) the
+    way onnxruntime.quantization.quantize_dynamic does, names included: the weight becomes
+    "<w>_quantized" with "<w>_scale" and "<w>_zero_point"; MatMul -> DynamicQuantizeLinear
+    on the activation + MatMulInteger ("<node>_quant") + Cast + Mul by (activation scale x
+    weight scale); Conv -> ConvInteger likewise (uint8 only), its bias added after; Gather -> Gather on
+    the int8 table + DequantizeLinear. weight_only=True writes the QDQ weight-only form
+    instead (DequantizeLinear on the weight feeding the float MatMul), as int8
+    "weight-only" exports are made."""
+    g = model.graph
+    inits = {i.name: i for i in g.initializer}
+    new_nodes, drop = [], set()
+    model_dequantized.clear()
+
+    def qinit(wname, axis):
+        w = numpy_helper.to_array(inits[wname]).astype(np.float32)
+        q, sc, zp = quantize_weight(w, dtype, axis)
+        shape = [1] * w.ndim
+        if axis is not None:
+            shape[axis] = -1
+        # what DequantizeLinear gives back: (q - zero point) * scale in fp32
+        model_dequantized[wname] = ((q.astype(np.float32) - zp.reshape(shape).astype(np.float32))
+                                    * sc.reshape(shape)).astype(np.float32)
+        if axis is None:
+            sc, zp = sc.reshape(()), zp.reshape(())
+        g.initializer.extend([numpy_helper.from_array(q, wname + "_quantized"),
+                              numpy_helper.from_array(sc, wname + "_scale"),
+                              numpy_helper.from_array(zp, wname + "_zero_point")])
+        drop.add(wname)
+        return wname + "_quantized", wname + "_scale", wname + "_zero_point"
+
+    def dynamic(node, integer_op, w, axis, extra=None):
+        x, y = node.input[0], node.output[0]
+        qw, sc, zp = qinit(w, axis)
+        xq, xs, xz = y + "_xq", y + "_xs", y + "_xz"
+        new_nodes.append(helper.make_node("DynamicQuantizeLinear", [x], [xq, xs, xz], name=node.name + "_input_quant"))
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        new_nodes.append(helper.make_node(integer_op, [xq, qw, xz, zp], [y + "_int"], name=node.name + "_quant", **attrs))
+        new_nodes.append(helper.make_node("Cast", [y + "_int"], [y + "_cast"], name=node.name + "_quant_cast", to=TensorProto.FLOAT))
+        new_nodes.append(helper.make_node("Mul", [xs, sc], [y + "_scales"], name=node.name + "_quant_scales_mul"))
+        out = y if extra is None else y + "_nobias"
+        new_nodes.append(helper.make_node("Mul", [y + "_cast", y + "_scales"], [out], name=node.name + "_quant_output_scale_mul"))
+        if extra is not None:  # ConvInteger has no bias input: reshape and add it
+            shape = y + "_bias_shape"
+            g.initializer.append(numpy_helper.from_array(np.array([1, -1, 1, 1], dtype=np.int64), shape))
+            new_nodes.append(helper.make_node("Reshape", [extra, shape], [y + "_bias"], name=node.name + "_bias_reshape"))
+            new_nodes.append(helper.make_node("Add", [out, y + "_bias"], [y], name=node.name + "_bias_add"))
+
+    for node in g.node:
+        w = node.input[1] if len(node.input) > 1 else None
+        if node.op_type == "MatMul" and w in inits and len(inits[w].dims) == 2:
+            if weight_only:
+                qw, sc, zp = qinit(w, 1 if per_channel else None)
+                new_nodes.append(helper.make_node("DequantizeLinear", [qw, sc, zp], [w + "_dequantized"],
+                                                  name=node.name + "_weight_dq", axis=1))
+                new_nodes.append(helper.make_node("MatMul", [node.input[0], w + "_dequantized"], list(node.output),
+                                                  name=node.name))
+            else:
+                dynamic(node, "MatMulInteger", w, 1 if per_channel else None)
+        elif node.op_type == "Conv" and w in inits and not weight_only and dtype == "uint8":
+            # ONNX Runtime's CPU ConvInteger takes uint8 weights only, so a runnable int8
+            # export keeps its convolutions fp32 (quantize_dynamic's output otherwise fails
+            # to load); uint8 exports get ConvInteger
+            dynamic(node, "ConvInteger", w, None, node.input[2] if len(node.input) > 2 else None)
+        elif node.op_type == "Gather" and gather and node.input[0] in inits and len(inits[node.input[0]].dims) == 2:
+            qw, sc, zp = qinit(node.input[0], None)
+            y = node.output[0]
+            attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+            new_nodes.append(helper.make_node("Gather", [qw, node.input[1]], [y + "_quantized"], name=node.name, **attrs))
+            new_nodes.append(helper.make_node("DequantizeLinear", [y + "_quantized", sc, zp], [y],
+                                              name=node.name + "_DequantizeLinear"))
+        else:
+            new_nodes.append(node)
+    keep = [i for i in g.initializer if i.name not in drop]
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    del g.node[:]
+    g.node.extend(new_nodes)
+    onnx.checker.check_model(model)
+    return model
+
+
+model_dequantized = {}  # initializer -> its dequantised values, from the last quantize_like_ort
+LAST_GRAPH = None
+
+
+def write_dequantized(model_dir, t, source_key, out_dir):
+    """The checkpoint directory whose weights are the quantised graph's dequantised values:
+    importing it must give the same model file as importing the int8 graph (the importer's
+    dequantisation is exact and its graph mapping right)."""
+    import shutil
+    from gen_model import write_safetensors
+    os.makedirs(out_dir, exist_ok=True)
+    for f in os.listdir(model_dir):
+        if f.endswith(".json") or f.endswith(".txt"):
+            shutil.copyfile(os.path.join(model_dir, f), os.path.join(out_dir, f))
+    t = {k: v.copy() for k, v in t.items()}
+    for name, deq in model_dequantized.items():
+        local, row = LAST_GRAPH.origin[name]
+        key = source_key(local)
+        if row is None:
+            t[key] = deq.reshape(t[key].shape)
+        else:
+            t[key][row:row + deq.shape[1]] = deq.T
+    write_safetensors(os.path.join(out_dir, "model.safetensors"), t)
+
+
+BUILDERS = {"bert": build_graph, "modernbert": build_modernbert_graph,
+            "siglip_vision_model": build_siglip_graph}
+
+
+def export(model_dir, out, int8_out=None, style="headroom", quant="int8", gather=False,
+           dequantized_out=None):
+    """style "torch" names the graph as torch.onnx.export does and quantises the int8 file
+    with quantize_like_ort (quant: int8, uint8, int8-channel or weight-only); "headroom"
+    keeps this tool's own names and inline int8 pattern (what the benches compare)."""
     with open(os.path.join(model_dir, "config.json")) as f:
         cfg = json.load(f)
-    builders = {"bert": build_graph, "modernbert": build_modernbert_graph,
-                "siglip_vision_model": build_siglip_graph}
-    if cfg.get("model_type") not in builders:
+    if cfg.get("model_type") not in BUILDERS:
         raise SystemExit("export_onnx: model_type %r is not exported" % cfg.get("model_type"))
     t = read_safetensors(os.path.join(model_dir, "model.safetensors"))
+    build = BUILDERS[cfg["model_type"]]
     written = []
     for path, quantize in ((out, False), (int8_out, True)):
-        if path:
-            onnx.save(builders[cfg["model_type"]](t, cfg, quantize), path)
-            os.chmod(path, 0o600)
-            written.append(path)
+        if not path:
+            continue
+        if style == "torch":
+            model = build(t, cfg, False, torch_style=True)
+            if quantize:
+                model = quantize_like_ort(model, "uint8" if quant == "uint8" else "int8",
+                                          per_channel=quant == "int8-channel", gather=gather,
+                                          weight_only=quant == "weight-only")
+        else:
+            model = build(t, cfg, quantize)
+        onnx.save(model, path)
+        os.chmod(path, 0o600)
+        written.append(path)
+        if quantize and style == "torch" and dequantized_out:
+            source_key = (lambda local: local) if cfg["model_type"] == "modernbert" else LAST_GRAPH.torch
+            write_dequantized(model_dir, t, source_key, dequantized_out)
+            written.append(os.path.join(dequantized_out, "model.safetensors"))
     return written
 
 
@@ -391,8 +602,16 @@ def main(argv):
     ap.add_argument("--model", required=True, help="directory written by tools/gen_model.py")
     ap.add_argument("--out", required=True, help="fp32 ONNX file")
     ap.add_argument("--int8-out", help="int8 (dynamic quantisation layout) ONNX file")
+    ap.add_argument("--style", choices=["headroom", "torch"], default="headroom",
+                    help="torch: names and quantisation as the published exports have them")
+    ap.add_argument("--quant", choices=["int8", "uint8", "int8-channel", "weight-only"], default="int8",
+                    help="with --style torch: the quantize_dynamic variant of --int8-out")
+    ap.add_argument("--quant-gather", action="store_true",
+                    help="with --style torch: quantise the embedding tables (Gather) too")
+    ap.add_argument("--dequantized-out", help="with --style torch: a checkpoint directory holding "
+                    "the int8 graph's dequantised weights (what an exact importer recovers)")
     a = ap.parse_args(argv)
-    for p in export(a.model, a.out, a.int8_out):
+    for p in export(a.model, a.out, a.int8_out, a.style, a.quant, a.quant_gather, a.dequantized_out):
         print("export_onnx: wrote %s (%d bytes)" % (p, os.path.getsize(p)))
     return 0
 

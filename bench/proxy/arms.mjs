@@ -14,7 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sleep, start } from './lib.mjs';
+import { cpuSeconds, sleep, start } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -26,6 +26,15 @@ const MEM_CONNS = Number(arg('--conns', '1000'));
 const NGINX = arg('--nginx', '/usr/sbin/nginx');
 // Server models to run (each a headroom process); 'threads' is the default model.
 const MODELS = arg('--models', 'threads').split(',');
+// The event-driven floors: the same bare relay (no proxy logic) on one loop with curl multi
+// for the upstream side, the client side on libmicrohttpd's epoll mode
+// (bench/bench_http_relayfloor.c) or on libevent's evhttp (bench_http_relayfloorev.c).
+// Each is skipped when not built (cmake --build build --target <name>).
+// floor-mhd-16k / -8k: MHD's per-connection memory pool at 16 / 8 KiB instead of 32 KiB
+// (the pool is the floor of MHD's memory per connection; it also caps a request head).
+const FLOORS = [['floor-mhd', 'bench_http_relayfloor', []], ['floor-mhd-16k', 'bench_http_relayfloor', ['16384']], ['floor-mhd-8k', 'bench_http_relayfloor', ['8192']],
+  ['floor-libevent', 'bench_http_relayfloorev', []]]
+  .map(([name, exe, extra]) => [name, path.join(path.dirname(BIN), exe), extra]).filter(([, bin]) => fs.existsSync(bin));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-arms-'));
 
 function tokenHeavyBody(bytes) {
@@ -104,7 +113,8 @@ function wrk(url, bodyFile, { bypass = false } = {}) {
   const m = r.stdout.match(/\s50%\s+([\d.]+)(us|ms|s)/);
   const p50 = m ? Number(m[1]) / (m[2] === 'us' ? 1000 : m[2] === 's' ? 0.001 : 1) : NaN;
   const errors = (r.stdout.match(/(Non-2xx.*|Socket errors.*)/g) || []).join('; ');
-  return { rps, p50, errors };
+  const requests = Number((r.stdout.match(/(\d+) requests in/) || [0, NaN])[1]);
+  return { rps, p50, errors, requests };
 }
 
 function wrk1(url, bodyFile) { // one connection, one request at a time: latency
@@ -149,39 +159,54 @@ for (const model of MODELS) {
     '--max-connections', '20000', '--max-connections-per-address', '0'], /listening.*port=(\d+)/, path.join(tmp, `hr-${model}.log`));
   hr[model] = { ...h, url: `http://127.0.0.1:${h.port}` };
 }
+const floors = {};
+for (const [name, bin, extra] of FLOORS) floors[name] = await start(bin, [String(up.port), ...extra], /port=(\d+)/, path.join(tmp, `${name}.log`));
 await sleep(500);
 const result = { date: new Date().toISOString(), machine: `${os.cpus().length} cores, ${os.cpus()[0].model}`, seconds: SECONDS, rounds: ROUNDS,
   load_before: os.loadavg().map((x) => +x.toFixed(2)) };
 const small = plainBody(2048), tool2k = tokenHeavyBody(2048), tool100k = tokenHeavyBody(100 * 1024);
 
+// [name, url, body file, wrk options, pid of the process serving it (its CPU per request)]
 const arms = [
-  ['direct', upUrl, small, {}],
-  ['nginx', `http://127.0.0.1:${ng.port}`, small, {}],
+  ['direct', upUrl, small, {}, up.p.pid],
+  ['nginx', `http://127.0.0.1:${ng.port}`, small, {}, ng.worker],
 ];
+for (const [name, f] of Object.entries(floors)) arms.push([name, `http://127.0.0.1:${f.port}`, small, {}, f.p.pid]);
 for (const model of MODELS) {
-  arms.push([`headroom-${model} bypass`, hr[model].url, small, { bypass: true }]);
-  arms.push([`headroom-${model} 2KB`, hr[model].url, small, {}]);
-  arms.push([`headroom-${model} tool 2KB`, hr[model].url, tool2k, {}]);
-  arms.push([`headroom-${model} tool 100KB`, hr[model].url, tool100k, {}]);
+  const pid = hr[model].p.pid;
+  arms.push([`headroom-${model} bypass`, hr[model].url, small, { bypass: true }, pid]);
+  arms.push([`headroom-${model} 2KB`, hr[model].url, small, {}, pid]);
+  arms.push([`headroom-${model} tool 2KB`, hr[model].url, tool2k, {}, pid]);
+  arms.push([`headroom-${model} tool 100KB`, hr[model].url, tool100k, {}, pid]);
+}
+// One wrk run with the CPU (user + system) the serving process spent per request: steadier
+// than req/s on a machine other work shares.
+function measured(url, file, o, pid) {
+  const c0 = cpuSeconds(pid);
+  const r = wrk(url, file, o);
+  return { ...r, cpu_us: +((cpuSeconds(pid) - c0) * 1e6 / r.requests).toFixed(1) };
 }
 for (const [, url, file, o] of arms) wrk(url, file, o); // warm-up pass, not recorded
 const runs = Object.fromEntries(arms.map(([k]) => [k, []]));
 for (let round = 0; round < ROUNDS; round++)
-  for (const [k, url, file, o] of arms) runs[k].push(wrk(url, file, o));
+  for (const [k, url, file, o, pid] of arms) runs[k].push(measured(url, file, o, pid));
 result.throughput_32 = {};
 for (const [k] of arms) {
   const best = runs[k].reduce((a, b) => (b.rps > a.rps ? b : a));
-  result.throughput_32[k] = { rps: best.rps, all_rps: runs[k].map((x) => x.rps), p50_ms: best.p50, errors: best.errors };
+  const cpu = runs[k].map((x) => x.cpu_us).sort((a, b) => a - b);
+  result.throughput_32[k] = { rps: best.rps, all_rps: runs[k].map((x) => x.rps), p50_ms: best.p50, errors: best.errors,
+    cpu_us_per_req_median: cpu[cpu.length >> 1], all_cpu_us: runs[k].map((x) => x.cpu_us) };
 }
 const ngRps = result.throughput_32.nginx.rps;
 for (const [k] of arms) result.throughput_32[k].vs_nginx = +(result.throughput_32[k].rps / ngRps).toFixed(3);
 result.load_after_throughput = os.loadavg().map((x) => +x.toFixed(2));
 
 // added p50 at 2 KB, one request at a time; arms interleaved, best of the rounds
-const lat = { direct: [], nginx: [], ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, []])) };
+const lat = { direct: [], nginx: [], ...Object.fromEntries(Object.keys(floors).map((k) => [k, []])), ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, []])) };
 for (let round = 0; round < 2; round++) {
   lat.direct.push(wrk1(upUrl, small));
   lat.nginx.push(wrk1(`http://127.0.0.1:${ng.port}`, small));
+  for (const [name, f] of Object.entries(floors)) lat[name].push(wrk1(`http://127.0.0.1:${f.port}`, small));
   for (const model of MODELS) lat[`headroom-${model}`].push(wrk1(hr[model].url, small));
 }
 result.p50_ms_1conn = Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, Math.min(...v)]));
@@ -191,8 +216,8 @@ result.added_p50_ms = Object.fromEntries(Object.entries(result.p50_ms_1conn).fil
 // memory: per idle keep-alive connection and per open stream
 await sleep(3000);
 result.memory = {};
-const targets = { nginx: ng.worker, ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, hr[m].p.pid])) };
-const ports = { nginx: ng.port, ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, hr[m].port])) };
+const targets = { nginx: ng.worker, ...Object.fromEntries(Object.entries(floors).map(([k, f]) => [k, f.p.pid])), ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, hr[m].p.pid])) };
+const ports = { nginx: ng.port, ...Object.fromEntries(Object.entries(floors).map(([k, f]) => [k, f.port])), ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, hr[m].port])) };
 for (const [k, pid] of Object.entries(targets)) {
   const idle0 = rssAnonKB(pid);
   const closeIdle = await openIdle(ports[k], MEM_CONNS);
@@ -201,25 +226,29 @@ for (const [k, pid] of Object.entries(targets)) {
   closeIdle();
   await sleep(3000);
   const mid = rssAnonKB(pid);
-  const closeStreams = await openStreams(ports[k], MEM_CONNS);
-  await sleep(1500);
-  const streamsHeld = rssAnonKB(pid);
-  closeStreams();
-  await sleep(4000);
+  let streamsHeld = mid;
+  if (!floors[k]) { // a floor buffers answers whole: an endless stream is never answered
+    const closeStreams = await openStreams(ports[k], MEM_CONNS);
+    await sleep(1500);
+    streamsHeld = rssAnonKB(pid);
+    closeStreams();
+    await sleep(4000);
+  }
   const end = rssAnonKB(pid);
   result.memory[k] = { rss_anon_idle_kb: idle0, per_idle_connection_kb: +((idleHeld - idle0) / MEM_CONNS).toFixed(1),
-    per_open_stream_kb: +((streamsHeld - mid) / MEM_CONNS).toFixed(1), rss_anon_after_load_kb: end, back_within_kb: end - idle0 };
+    per_open_stream_kb: floors[k] ? null : +((streamsHeld - mid) / MEM_CONNS).toFixed(1), rss_anon_after_load_kb: end, back_within_kb: end - idle0 };
 }
 
 for (const h of Object.values(hr)) h.p.kill('SIGTERM');
 ng.p.kill('SIGTERM');
+for (const f of Object.values(floors)) f.p.kill('SIGTERM');
 up.p.kill('SIGTERM');
 await sleep(500);
 fs.rmSync(tmp, { recursive: true, force: true });
 
 console.log(JSON.stringify(result, null, 2));
-console.log('\n| arm | req/s (best of rounds) | vs nginx | p50 at 32 clients |\n|---|---:|---:|---:|');
-for (const [k, v] of Object.entries(result.throughput_32)) console.log(`| ${k} | ${v.rps} | ${v.vs_nginx} | ${v.p50} ms |`.replace(`${v.p50} ms`, `${v.p50_ms} ms`));
+console.log('\n| arm | req/s (best of rounds) | vs nginx | p50 at 32 clients | CPU µs per request (median) |\n|---|---:|---:|---:|---:|');
+for (const [k, v] of Object.entries(result.throughput_32)) console.log(`| ${k} | ${v.rps} | ${v.vs_nginx} | ${v.p50_ms} ms | ${v.cpu_us_per_req_median} |`);
 console.log(`\nadded p50 at 2 KB, one connection: ${Object.entries(result.added_p50_ms).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
 console.log('\n| process | per idle connection | per open stream | RssAnon idle | after the load |\n|---|---:|---:|---:|---:|');
 for (const [k, v] of Object.entries(result.memory))

@@ -36,7 +36,7 @@ static int error_event(hr_buf *out, const char *msg)
                             msg);
 }
 
-static void walk(const hr_json_doc *d, uint32_t messages, const hr_api_visitor *v)
+void hr_api_anthropic_walk(const hr_json_doc *d, uint32_t messages, const hr_api_visitor *v)
 {
     uint32_t i = 0;
     for (uint32_t m = d->nodes[messages].first_child; m != HR_JSON_NONE;
@@ -61,25 +61,43 @@ static void walk(const hr_json_doc *d, uint32_t messages, const hr_api_visitor *
     }
 }
 
-static hr_api_image image_part(const hr_json_doc *d, uint32_t part)
+hr_api_image hr_api_anthropic_image_part(const hr_json_doc *d, uint32_t part)
 {
     if (!hr_api_member_is(d, part, "type", "image"))
         return (hr_api_image){HR_API_IMAGE_NONE, HR_JSON_NONE, HR_JSON_NONE};
     return (hr_api_image){HR_API_IMAGE_SOURCE, hr_json_get(d, part, "source"), HR_JSON_NONE};
 }
 
-static int tool_definition(hr_buf *out)
+int hr_api_anthropic_tool_definition(hr_buf *out)
 {
     return hr_buf_puts(out, "{\"name\":\"" HR_API_TOOL_NAME "\",\"description\":\""
                             HR_API_TOOL_DESCRIPTION "\",\"input_schema\":" HR_API_TOOL_SCHEMA "}");
 }
 
-static uint32_t tool_name(const hr_json_doc *d, uint32_t tool)
+uint32_t hr_api_anthropic_tool_name(const hr_json_doc *d, uint32_t tool)
 {
     return d->nodes[tool].type == HR_JSON_OBJECT ? hr_json_get(d, tool, "name") : HR_JSON_NONE;
 }
 
-static int find_calls(const hr_json_doc *d, hr_api_calls *calls)
+/* A tool_use block {id, name, input} (its type checked by the caller). */
+int hr_api_anthropic_retrieve_call(const hr_json_doc *d, uint32_t block, uint32_t *id,
+                                   uint32_t *args, int *args_string)
+{
+    if (!hr_json_string_eq(d, hr_json_get(d, block, "name"), HR_API_TOOL_NAME))
+        return 0;
+    *id = hr_json_get(d, block, "id");
+    *args = hr_json_get(d, block, "input");
+    *args_string = 0;
+    return 1;
+}
+
+int hr_api_anthropic_tool_result(hr_buf *out, const char *id, const hr_buf *result)
+{
+    return hr_api_tool_result(out, "{\"type\":\"tool_result\",\"tool_use_id\":", id, "content",
+                              result);
+}
+
+int hr_api_anthropic_find_calls(const hr_json_doc *d, hr_api_calls *calls)
 {
     if (!hr_json_string_eq(d, hr_json_get(d, 0, "stop_reason"), "tool_use"))
         return 0;
@@ -89,25 +107,23 @@ static int find_calls(const hr_json_doc *d, hr_api_calls *calls)
     HR_JSON_FOREACH(d, content, b) {
         if (!hr_json_string_eq(d, hr_json_get(d, b, "type"), "tool_use"))
             continue;
-        if (hr_json_string_eq(d, hr_json_get(d, b, "name"), HR_API_TOOL_NAME)) {
-            if (hr_api_add_call(calls, d, hr_json_get(d, b, "id"), hr_json_get(d, b, "input"), 0) < 0)
-                return 0;
-        } else
-            calls->other++;
+        if (hr_api_take_call(calls, d, b, hr_api_anthropic_retrieve_call) < 0)
+            return 0;
     }
     return 1;
 }
 
-static int followup_items(const hr_json_doc *resp, const hr_api_calls *calls,
-                          const hr_buf *results, hr_buf *ins)
+int hr_api_anthropic_followup_items(const hr_json_doc *resp, const hr_api_calls *calls,
+                                    const hr_buf *results, hr_buf *ins)
 {
     int rc = hr_buf_puts(ins, "{\"role\":\"assistant\",\"content\":");
     rc |= hr_json_write_raw(ins, resp, hr_json_get(resp, 0, "content"));
     rc |= hr_buf_puts(ins, "},{\"role\":\"user\",\"content\":[");
-    for (size_t i = 0; i < calls->n; i++)
-        rc |= hr_api_tool_result(ins, i ? ",{\"type\":\"tool_result\",\"tool_use_id\":"
-                                        : "{\"type\":\"tool_result\",\"tool_use_id\":",
-                                 calls->call[i].id, "content", &results[i]);
+    for (size_t i = 0; i < calls->n; i++) {
+        if (i)
+            rc |= hr_buf_putc(ins, ',');
+        rc |= hr_api_anthropic_tool_result(ins, calls->call[i].id, &results[i]);
+    }
     rc |= hr_buf_puts(ins, "]}");
     return rc ? -1 : 0;
 }
@@ -132,14 +148,7 @@ static const char *const AUTH_HEADERS[] = {"x-api-key", "anthropic-version", NUL
     .too_large_type = "request_too_large", \
     .conversation_key = "messages", \
     .system_key = "system", \
-    .walk = walk, \
-    .image_part = image_part, \
-    .tool_definition = tool_definition, \
-    .tool_name = tool_name, \
-    .find_calls = find_calls, \
-    .followup_items = followup_items, \
-    .usage_fields = hr_api_anthropic_usage, \
-    .usage_wrappers = hr_api_anthropic_usage_wrappers
+    HR_API_ANTHROPIC_BODY
 
 const hr_api hr_api_anthropic_messages = {
     .name = "anthropic",

@@ -230,6 +230,16 @@ static int vertex_location(const char *path, char *loc, size_t cap)
     return n ? 0 : -1;
 }
 
+int hr_api_google_path_model(const char *path, char *out, size_t outlen)
+{
+    const char *m = strstr(path, "/models/");
+    const char *colon = m ? strchr(m + 8, ':') : NULL;
+    if (!colon || colon == m + 8)
+        return 0;
+    snprintf(out, outlen, "%.*s", (int)(colon - m - 8), m + 8);
+    return 1;
+}
+
 int hr_api_vertex_base(const char *path, char *out, size_t outlen)
 {
     char loc[64];
@@ -324,6 +334,18 @@ int hr_api_add_call(hr_api_calls *calls, const hr_json_doc *d, uint32_t id, uint
     c->args_ok = (args_are_string ? read_args_string(d, args, c) : read_args_object(d, args, c)) == 0;
     calls->n++;
     return 0;
+}
+
+int hr_api_take_call(hr_api_calls *calls, const hr_json_doc *d, uint32_t call,
+                     hr_api_retrieve_call_fn retrieve_call)
+{
+    uint32_t id, args;
+    int args_string;
+    if (!retrieve_call(d, call, &id, &args, &args_string)) {
+        calls->other++;
+        return 0;
+    }
+    return hr_api_add_call(calls, d, id, args, args_string);
 }
 
 int hr_api_sse_error(hr_buf *out, const char *event, const char *fmt, const char *msg)

@@ -124,6 +124,14 @@ typedef struct hr_api_image {
     uint32_t url;
 } hr_api_image;
 
+/* One tool call element in an API's form (a tool_use block, a tool_calls entry, a
+ * function_call item, a functionCall object): 1 when it calls headroom_retrieve, with *id
+ * its id node (HR_JSON_NONE when absent; HR_API_NO_ID for an API whose calls may have
+ * none), *args its arguments node and *args_string 1 when the API sends arguments as a
+ * string holding JSON; 0 for another tool. The caller checks the element's type. */
+typedef int (*hr_api_retrieve_call_fn)(const hr_json_doc *d, uint32_t call, uint32_t *id,
+                                       uint32_t *args, int *args_string);
+
 /* Header lookup the proxy gives hooks that read request headers: value or NULL. */
 typedef const char *(*hr_api_header_fn)(void *user, const char *name);
 
@@ -157,6 +165,9 @@ typedef struct hr_api {
     const char *upstream_setting;
     int (*default_base)(const char *path, char *out, size_t outlen);
     const char *upstream_missing;
+    /* optional: the model a path names, for the log line when the body names none (Google's
+     * .../models/{m}:method). Writes it (truncated to outlen) and returns 1, else 0. */
+    int (*path_model)(const char *path, char *out, size_t outlen);
     /* optional: the upstream URL when it is not the configured base + the request target
      * (per-request deployments). Must not let the client choose scheme, host or port. */
     int (*upstream_url)(const char *base, const char *target, hr_api_header_fn header,
@@ -206,6 +217,11 @@ typedef struct hr_api {
      * conversation items, comma-separated, without the enclosing brackets. */
     int (*followup_items)(const hr_json_doc *resp, const hr_api_calls *calls,
                           const hr_buf *results, hr_buf *out);
+    /* One call element read (find_calls uses it; so does POST /v1/retrieve/tool_call). */
+    hr_api_retrieve_call_fn retrieve_call;
+    /* Appends one tool result item answering call id ("" when the call had none) with
+     * result as its text. */
+    int (*tool_result)(hr_buf *out, const char *id, const hr_buf *result);
     /* usage: the numbers of the response's usage object ({NULL} ends), the object's key
      * (NULL = "usage") and the root members that may hold that object instead (NULL-ended,
      * e.g. Anthropic's message_start event {"message":{"usage":...}}). Read by
@@ -271,6 +287,10 @@ const hr_api *hr_api_guess(const hr_json_doc *d);
 #define HR_API_NO_ID (HR_JSON_NONE - 1)
 int hr_api_add_call(hr_api_calls *calls, const hr_json_doc *d, uint32_t id, uint32_t args,
                     int args_are_string);
+/* One call element of a response through the row's retrieve_call: ours is added
+ * (hr_api_add_call), another tool's counted in calls->other. 0 ok, -1 as hr_api_add_call. */
+int hr_api_take_call(hr_api_calls *calls, const hr_json_doc *d, uint32_t call,
+                     hr_api_retrieve_call_fn retrieve_call);
 /* 1 when a message content (a string, or parts with type text/input_text) has user text. */
 int hr_api_has_user_text(const hr_json_doc *d, uint32_t content);
 /* 1 when node is an object member key == value (string). */
@@ -282,10 +302,28 @@ int hr_api_sse_error(hr_buf *out, const char *event, const char *fmt, const char
  * tool result item of a follow-up (open is e.g. `{"role":"tool","tool_call_id":`). */
 int hr_api_tool_result(hr_buf *out, const char *open, const char *id, const char *key,
                        const hr_buf *result);
-/* Anthropic's usage numbers and the event member holding them, shared by the rows that
- * speak Anthropic's bodies (anthropic_messages.c; Bedrock invoke). */
+/* Anthropic's body hooks (anthropic_messages.c), shared by the rows that speak Anthropic's
+ * bodies: the Messages API, Vertex's rawPredict and Bedrock's invoke. */
+void hr_api_anthropic_walk(const hr_json_doc *d, uint32_t messages, const hr_api_visitor *v);
+hr_api_image hr_api_anthropic_image_part(const hr_json_doc *d, uint32_t part);
+int hr_api_anthropic_tool_definition(hr_buf *out);
+uint32_t hr_api_anthropic_tool_name(const hr_json_doc *d, uint32_t tool);
+int hr_api_anthropic_find_calls(const hr_json_doc *d, hr_api_calls *calls);
+int hr_api_anthropic_followup_items(const hr_json_doc *resp, const hr_api_calls *calls,
+                                    const hr_buf *results, hr_buf *out);
+int hr_api_anthropic_retrieve_call(const hr_json_doc *d, uint32_t block, uint32_t *id,
+                                   uint32_t *args, int *args_string);
+int hr_api_anthropic_tool_result(hr_buf *out, const char *id, const hr_buf *result);
 extern const hr_api_usage_field hr_api_anthropic_usage[];
 extern const char *const hr_api_anthropic_usage_wrappers[];
+#define HR_API_ANTHROPIC_BODY                                                              \
+    .walk = hr_api_anthropic_walk, .image_part = hr_api_anthropic_image_part,              \
+    .tool_definition = hr_api_anthropic_tool_definition,                                   \
+    .tool_name = hr_api_anthropic_tool_name, .find_calls = hr_api_anthropic_find_calls,    \
+    .followup_items = hr_api_anthropic_followup_items,                                     \
+    .retrieve_call = hr_api_anthropic_retrieve_call,                                       \
+    .tool_result = hr_api_anthropic_tool_result, .usage_fields = hr_api_anthropic_usage,   \
+    .usage_wrappers = hr_api_anthropic_usage_wrappers
 /* The OpenAI error body {"error":{"message","type","code"}} (openai_chat.c), shared by the
  * provider's rows. */
 int hr_api_openai_error_json(hr_buf *out, int status, const char *type, const char *code,
@@ -294,7 +332,11 @@ int hr_api_openai_error_json(hr_buf *out, int status, const char *type, const ch
  * name: 1..63 of [a-z0-9-], so the client picks a region, never a host), as Google's SDKs
  * build it: the default_base of the Vertex rows. 0 ok, -1 no location or not a region. */
 int hr_api_vertex_base(const char *path, char *out, size_t outlen);
+/* Google's paths name the model: ".../models/{m}:method" (the path_model of the Gemini
+ * and Vertex rows). */
+int hr_api_google_path_model(const char *path, char *out, size_t outlen);
 #define HR_API_VERTEX_UPSTREAM                                                             \
+    .path_model = hr_api_google_path_model,                                                \
     .upstream_setting = "vertex_url", .default_base = hr_api_vertex_base,                  \
     .upstream_missing = "the Vertex path names no location (.../locations/{region}/...) "  \
                         "and no --vertex-api-url is set"

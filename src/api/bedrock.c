@@ -68,39 +68,6 @@ static const char *error_type(int status)
     }
 }
 
-/* Invoke's body is the Anthropic one: its walk and image parts. */
-static void walk_invoke(const hr_json_doc *d, uint32_t list, const hr_api_visitor *v)
-{
-    hr_api_anthropic_messages.walk(d, list, v);
-}
-
-static hr_api_image image_invoke(const hr_json_doc *d, uint32_t part)
-{
-    return hr_api_anthropic_messages.image_part(d, part);
-}
-
-/* headroom_retrieve on invoke: Anthropic's tool format, calls and follow-up turns. */
-static int tool_definition_invoke(hr_buf *out)
-{
-    return hr_api_anthropic_messages.tool_definition(out);
-}
-
-static uint32_t tool_name_invoke(const hr_json_doc *d, uint32_t tool)
-{
-    return hr_api_anthropic_messages.tool_name(d, tool);
-}
-
-static int find_calls_invoke(const hr_json_doc *resp, hr_api_calls *calls)
-{
-    return hr_api_anthropic_messages.find_calls(resp, calls);
-}
-
-static int followup_invoke(const hr_json_doc *resp, const hr_api_calls *calls,
-                           const hr_buf *results, hr_buf *out)
-{
-    return hr_api_anthropic_messages.followup_items(resp, calls, results, out);
-}
-
 static void walk_converse(const hr_json_doc *d, uint32_t messages, const hr_api_visitor *v)
 {
     uint32_t i = 0;
@@ -153,14 +120,7 @@ const hr_api hr_api_bedrock_invoke = {
     .label = "bedrock_invoke",
     .match = match_invoke,
     .owns_prefix = MODEL_PREFIX,
-    .walk = walk_invoke,
-    .image_part = image_invoke,
-    .tool_definition = tool_definition_invoke,
-    .tool_name = tool_name_invoke,
-    .find_calls = find_calls_invoke,
-    .followup_items = followup_invoke,
-    .usage_fields = hr_api_anthropic_usage, /* Anthropic's bodies and stream events */
-    .usage_wrappers = hr_api_anthropic_usage_wrappers,
+    HR_API_ANTHROPIC_BODY, /* invoke's bodies and stream events are Anthropic's */
 };
 
 const hr_api hr_api_bedrock_converse = {

@@ -184,8 +184,38 @@ static int tool_offer_blocked(const hr_json_doc *d)
     return fcc != HR_JSON_NONE && hr_json_string_eq(d, hr_json_get(d, fcc, "mode"), "ANY");
 }
 
-/* candidates[0].content.parts[] with functionCall {name, args, id?}; a call without an id
- * is kept with an empty one (its result then carries none). */
+/* A functionCall object {name, args, id?}; a call without an id is kept with an empty one
+ * (its result then carries none). */
+static int retrieve_call(const hr_json_doc *d, uint32_t fc, uint32_t *id, uint32_t *args,
+                         int *args_string)
+{
+    if (!hr_json_string_eq(d, hr_json_get(d, fc, "name"), HR_API_TOOL_NAME))
+        return 0;
+    *id = hr_json_get(d, fc, "id");
+    if (*id == HR_JSON_NONE)
+        *id = HR_API_NO_ID;
+    *args = hr_json_get(d, fc, "args");
+    *args_string = 0;
+    return 1;
+}
+
+/* {"functionResponse":{"id"?,"name","response":{"output": text}}}: the text goes in
+ * response.output, as Google's docs show. */
+static int tool_result(hr_buf *out, const char *id, const hr_buf *result)
+{
+    int rc = hr_buf_puts(out, "{\"functionResponse\":{");
+    if (id[0]) {
+        rc |= hr_buf_puts(out, "\"id\":");
+        rc |= hr_json_write_string(out, id, strlen(id));
+        rc |= hr_buf_putc(out, ',');
+    }
+    rc |= hr_buf_puts(out, "\"name\":\"" HR_API_TOOL_NAME "\",\"response\":{\"output\":");
+    rc |= hr_json_write_string(out, result->data ? result->data : "", result->len);
+    rc |= hr_buf_puts(out, "}}}");
+    return rc ? -1 : 0;
+}
+
+/* candidates[0].content.parts[] with functionCall parts. */
 static int find_calls(const hr_json_doc *d, hr_api_calls *calls)
 {
     uint32_t cands = hr_json_get(d, 0, "candidates");
@@ -197,22 +227,14 @@ static int find_calls(const hr_json_doc *d, hr_api_calls *calls)
         return 0;
     for (uint32_t p = d->nodes[parts].first_child; p != HR_JSON_NONE; p = d->nodes[p].next) {
         uint32_t fc = hr_json_get(d, p, "functionCall");
-        if (fc == HR_JSON_NONE)
-            continue;
-        if (!hr_json_string_eq(d, hr_json_get(d, fc, "name"), HR_API_TOOL_NAME)) {
-            calls->other++;
-            continue;
-        }
-        uint32_t id = hr_json_get(d, fc, "id");
-        if (hr_api_add_call(calls, d, id != HR_JSON_NONE ? id : HR_API_NO_ID,
-                            hr_json_get(d, fc, "args"), 0) < 0)
+        if (fc != HR_JSON_NONE && hr_api_take_call(calls, d, fc, retrieve_call) < 0)
             return 0;
     }
     return 1;
 }
 
 /* The candidate's content as it came (role "model"), then one user turn with a
- * functionResponse per call; the text goes in response.output, as Google's docs show. */
+ * functionResponse per call. */
 static int followup_items(const hr_json_doc *resp, const hr_api_calls *calls,
                           const hr_buf *results, hr_buf *ins)
 {
@@ -220,15 +242,9 @@ static int followup_items(const hr_json_doc *resp, const hr_api_calls *calls,
     int rc = hr_json_write_raw(ins, resp, hr_json_get(resp, cand, "content"));
     rc |= hr_buf_puts(ins, ",{\"role\":\"user\",\"parts\":[");
     for (size_t i = 0; i < calls->n; i++) {
-        rc |= hr_buf_puts(ins, i ? ",{\"functionResponse\":{" : "{\"functionResponse\":{");
-        if (calls->call[i].id[0]) {
-            rc |= hr_buf_puts(ins, "\"id\":");
-            rc |= hr_json_write_string(ins, calls->call[i].id, strlen(calls->call[i].id));
+        if (i)
             rc |= hr_buf_putc(ins, ',');
-        }
-        rc |= hr_buf_puts(ins, "\"name\":\"" HR_API_TOOL_NAME "\",\"response\":{\"output\":");
-        rc |= hr_json_write_string(ins, results[i].data ? results[i].data : "", results[i].len);
-        rc |= hr_buf_puts(ins, "}}}");
+        rc |= tool_result(ins, calls->call[i].id, &results[i]);
     }
     rc |= hr_buf_puts(ins, "]}");
     return rc ? -1 : 0;
@@ -248,6 +264,7 @@ static const hr_api_usage_field USAGE[] = {
     .conversation_key = "contents", .system_key = "systemInstruction", .walk = walk,       \
     .image_part = image_part, .tool_definition = tool_definition, .tool_name = tool_name,  \
     .tool_offer_blocked = tool_offer_blocked, .find_calls = find_calls,                    \
+    .retrieve_call = retrieve_call, .tool_result = tool_result,                            \
     .followup_items = followup_items, .usage_fields = USAGE,                               \
     .usage_key = "usageMetadata", .parts_key = "parts"
 
@@ -256,6 +273,7 @@ const hr_api hr_api_gemini = {
     .label = "generate_content",
     .provider = "gemini",
     .upstream_setting = "gemini_url",
+    .path_model = hr_api_google_path_model,
     .match = match_gemini,
     .owns_prefix = "/v1beta/",
     GEMINI_HOOKS,

@@ -123,6 +123,24 @@ static int tool_offer_blocked(const hr_json_doc *d)
     return hr_json_get(d, 0, "functions") != HR_JSON_NONE;
 }
 
+/* A tool_calls entry {id, function: {name, arguments: "<JSON>"}}. */
+static int retrieve_call(const hr_json_doc *d, uint32_t call, uint32_t *id, uint32_t *args,
+                         int *args_string)
+{
+    uint32_t fn = hr_json_get(d, call, "function");
+    if (!hr_json_string_eq(d, hr_json_get(d, fn, "name"), HR_API_TOOL_NAME))
+        return 0;
+    *id = hr_json_get(d, call, "id");
+    *args = hr_json_get(d, fn, "arguments");
+    *args_string = 1;
+    return 1;
+}
+
+static int tool_result(hr_buf *out, const char *id, const hr_buf *result)
+{
+    return hr_api_tool_result(out, "{\"role\":\"tool\",\"tool_call_id\":", id, "content", result);
+}
+
 static int find_calls(const hr_json_doc *d, hr_api_calls *calls)
 {
     uint32_t choice = hr_json_index(d, hr_json_get(d, 0, "choices"), 0);
@@ -132,14 +150,9 @@ static int find_calls(const hr_json_doc *d, hr_api_calls *calls)
     uint32_t tcs = msg != HR_JSON_NONE ? hr_json_get(d, msg, "tool_calls") : HR_JSON_NONE;
     if (tcs == HR_JSON_NONE || d->nodes[tcs].type != HR_JSON_ARRAY)
         return 0;
-    HR_JSON_FOREACH(d, tcs, t) {
-        uint32_t fn = hr_json_get(d, t, "function");
-        if (fn != HR_JSON_NONE && hr_json_string_eq(d, hr_json_get(d, fn, "name"), HR_API_TOOL_NAME)) {
-            if (hr_api_add_call(calls, d, hr_json_get(d, t, "id"), hr_json_get(d, fn, "arguments"), 1) < 0)
-                return 0;
-        } else
-            calls->other++;
-    }
+    HR_JSON_FOREACH(d, tcs, t)
+        if (hr_api_take_call(calls, d, t, retrieve_call) < 0)
+            return 0;
     return 1;
 }
 
@@ -153,9 +166,10 @@ static int followup_items(const hr_json_doc *resp, const hr_api_calls *calls,
     rc |= hr_buf_puts(ins, ",\"tool_calls\":");
     rc |= hr_json_write_raw(ins, resp, hr_json_get(resp, msg, "tool_calls"));
     rc |= hr_buf_putc(ins, '}');
-    for (size_t i = 0; i < calls->n; i++)
-        rc |= hr_api_tool_result(ins, ",{\"role\":\"tool\",\"tool_call_id\":", calls->call[i].id,
-                                 "content", &results[i]);
+    for (size_t i = 0; i < calls->n; i++) {
+        rc |= hr_buf_putc(ins, ',');
+        rc |= tool_result(ins, calls->call[i].id, &results[i]);
+    }
     return rc ? -1 : 0;
 }
 
@@ -182,6 +196,8 @@ static const hr_api_usage_field USAGE[] = {
     .tool_offer_blocked = tool_offer_blocked, \
     .find_calls = find_calls, \
     .followup_items = followup_items, \
+    .retrieve_call = retrieve_call, \
+    .tool_result = tool_result, \
     .usage_fields = USAGE
 
 const hr_api hr_api_openai_chat = {

@@ -63,6 +63,25 @@ static uint32_t tool_name(const hr_json_doc *d, uint32_t tool)
     return d->nodes[tool].type == HR_JSON_OBJECT ? hr_json_get(d, tool, "name") : HR_JSON_NONE;
 }
 
+/* A function_call item {call_id, name, arguments: "<JSON>"} (its type checked by the
+ * caller). */
+static int retrieve_call(const hr_json_doc *d, uint32_t item, uint32_t *id, uint32_t *args,
+                         int *args_string)
+{
+    if (!hr_json_string_eq(d, hr_json_get(d, item, "name"), HR_API_TOOL_NAME))
+        return 0;
+    *id = hr_json_get(d, item, "call_id");
+    *args = hr_json_get(d, item, "arguments");
+    *args_string = 1;
+    return 1;
+}
+
+static int tool_result(hr_buf *out, const char *id, const hr_buf *result)
+{
+    return hr_api_tool_result(out, "{\"type\":\"function_call_output\",\"call_id\":", id,
+                              "output", result);
+}
+
 static int find_calls(const hr_json_doc *d, hr_api_calls *calls)
 {
     uint32_t output = hr_json_get(d, 0, "output");
@@ -75,11 +94,8 @@ static int find_calls(const hr_json_doc *d, hr_api_calls *calls)
                 calls->other++; /* built-in tools (web search, ...) end the turn too */
             continue;
         }
-        if (hr_json_string_eq(d, hr_json_get(d, it, "name"), HR_API_TOOL_NAME)) {
-            if (hr_api_add_call(calls, d, hr_json_get(d, it, "call_id"), hr_json_get(d, it, "arguments"), 1) < 0)
-                return 0;
-        } else
-            calls->other++;
+        if (hr_api_take_call(calls, d, it, retrieve_call) < 0)
+            return 0;
     }
     return 1;
 }
@@ -98,9 +114,9 @@ static int followup_items(const hr_json_doc *resp, const hr_api_calls *calls,
         first = 0;
     }
     for (size_t i = 0; i < calls->n; i++) {
-        rc |= hr_api_tool_result(ins, first ? "{\"type\":\"function_call_output\",\"call_id\":"
-                                            : ",{\"type\":\"function_call_output\",\"call_id\":",
-                                 calls->call[i].id, "output", &results[i]);
+        if (!first)
+            rc |= hr_buf_putc(ins, ',');
+        rc |= tool_result(ins, calls->call[i].id, &results[i]);
         first = 0;
     }
     return rc ? -1 : 0;
@@ -124,6 +140,7 @@ static const char *const USAGE_WRAPPERS[] = {"response", NULL};
     .conversation_key = "input", .system_key = "instructions",                             \
     .conversation_may_be_string = 1, .walk = walk, .image_part = image_part,               \
     .tool_definition = tool_definition, .tool_name = tool_name, .find_calls = find_calls,  \
+    .retrieve_call = retrieve_call, .tool_result = tool_result,                            \
     .followup_items = followup_items, .usage_fields = USAGE, .usage_wrappers = USAGE_WRAPPERS
 
 const hr_api hr_api_openai_responses = {

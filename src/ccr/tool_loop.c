@@ -97,14 +97,25 @@ static long long *field_ptr(hr_ccr_usage *u, const hr_api_usage_field *f)
     return (long long *)((char *)u + f->offset);
 }
 
+/* Parses response into d; its usage object (HR_JSON_NONE when absent). -1 not JSON. */
+static int parse_usage(const hr_api *api, const char *response, size_t len, hr_json_doc *d,
+                       uint32_t *usage)
+{
+    hr_json_error err;
+    memset(d, 0, sizeof *d);
+    if (hr_json_parse(d, response, len, &LIMITS, &err) != 0)
+        return -1;
+    *usage = d->nodes[0].type == HR_JSON_OBJECT ? hr_json_get(d, 0, hr_api_usage_key(api))
+                                                : HR_JSON_NONE;
+    return 0;
+}
+
 int hr_ccr_read_usage(const hr_api *api, const char *response, size_t len, hr_ccr_usage *acc)
 {
-    hr_json_doc d = {0};
-    hr_json_error err;
-    if (hr_json_parse(&d, response, len, &LIMITS, &err) != 0)
+    hr_json_doc d;
+    uint32_t usage;
+    if (parse_usage(api, response, len, &d, &usage) != 0)
         return -1;
-    uint32_t usage = d.nodes[0].type == HR_JSON_OBJECT ? hr_json_get(&d, 0, hr_api_usage_key(api))
-                                                       : HR_JSON_NONE;
     for (const hr_api_usage_field *f = api->usage_fields; usage != HR_JSON_NONE && f && f->key; f++) {
         int64_t v;
         if (hr_api_usage_field_summable(f) && hr_json_int64(&d, hr_json_get(&d, usage, f->key), &v) == 0)
@@ -117,12 +128,10 @@ int hr_ccr_read_usage(const hr_api *api, const char *response, size_t len, hr_cc
 int hr_ccr_merge_usage(const hr_api *api, const char *response, size_t len,
                        const hr_ccr_usage *earlier, hr_buf *out)
 {
-    hr_json_doc d = {0};
-    hr_json_error err;
-    if (hr_json_parse(&d, response, len, &LIMITS, &err) != 0)
+    hr_json_doc d;
+    uint32_t usage;
+    if (parse_usage(api, response, len, &d, &usage) != 0)
         return -1;
-    uint32_t usage = d.nodes[0].type == HR_JSON_OBJECT ? hr_json_get(&d, 0, hr_api_usage_key(api))
-                                                       : HR_JSON_NONE;
     hr_json_edit edits[4];
     char nums[4][24];
     size_t n = 0;

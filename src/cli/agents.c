@@ -216,7 +216,7 @@ int hr_agent_mcp_registered(const hr_agent *a)
     if (a->mcp == HR_MCP_NONE || hr_agent_mcp_path(a, path, sizeof path) != 0)
         return 0;
     size_t len = 0;
-    char *s = hr_conf_read_file(path, &len);
+    char *s = hr_buf_read_file(path, &len);
     int found = 0;
     if (s && a->mcp == HR_MCP_JSON) {
         hr_json_doc d;

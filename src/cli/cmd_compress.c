@@ -130,17 +130,6 @@ static int parse_args(compress_args *a, int argc, char **argv)
     return 0;
 }
 
-static int read_all(FILE *f, hr_buf *out)
-{
-    char chunk[1 << 16];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (out->len + n > MAX_INPUT || hr_buf_append(out, chunk, n) != 0)
-            return -1;
-    }
-    return ferror(f) ? -1 : 0;
-}
-
 static int write_all(const char *p, size_t n)
 {
     return fwrite(p, 1, n, stdout) == n && fflush(stdout) == 0 ? 0 : -1;
@@ -226,7 +215,7 @@ int hr_cmd_compress(int argc, char **argv)
         return 2;
     }
     hr_buf in = HR_BUF_INIT;
-    if (read_all(stdin, &in) != 0) {
+    if (hr_buf_read_stream(&in, stdin, MAX_INPUT) != 0) {
         fprintf(stderr, "headroom compress: cannot read stdin (limit %zu MiB)\n", MAX_INPUT >> 20);
         hr_buf_free(&in);
         return 1;

@@ -14,8 +14,10 @@
 #include "ml/session.h"
 #include "ml/settings.h"
 #include "ml/vision.h"
+#include "proxy/command_settings.h"
 #include "sys/buf.h"
 #include "sys/hybrid.h"
+#include "sys/parse.h"
 #include "sys/settings.h"
 
 #include <stddef.h>
@@ -132,15 +134,17 @@ static int image_pixels(const char *path, int S, float *px, hr_ml_error *err)
 {
     FILE *f = fopen(path, "rb");
     hr_buf data = HR_BUF_INIT;
-    char chunk[65536];
-    size_t got;
     if (!f) {
         hr_ml_error_set(err, "%s: cannot open", path);
         return -1;
     }
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && hr_buf_append(&data, chunk, got) == 0)
-        ;
+    int unread = hr_buf_read_stream(&data, f, 0) != 0;
     fclose(f);
+    if (unread) {
+        hr_ml_error_set(err, "%s: cannot read", path);
+        hr_buf_free(&data);
+        return -1;
+    }
     hr_image_error ierr;
     int rc = hr_image_model_input((const uint8_t *)data.data, data.len, 100000000ull, S, px, &ierr);
     if (rc != 0)
@@ -246,11 +250,10 @@ static int embed_lines(hr_ml_session *s)
 static int rank_stdin(const hr_pipeline_config *pc, const char *question, int max_seq)
 {
     hr_buf in = HR_BUF_INIT, b = HR_BUF_INIT;
-    char chunk[65536];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, stdin)) > 0)
-        if (hr_buf_append(&in, chunk, got) != 0)
-            return 1;
+    if (hr_buf_read_stream(&in, stdin, 0) != 0) {
+        hr_buf_free(&in);
+        return 1;
+    }
     const char *text = in.data ? in.data : "";
     size_t qlen = strlen(question), n = 0, n2 = 0;
     double *lex = NULL, *hyb = NULL;
@@ -324,7 +327,13 @@ int hr_cmd_embed(int argc, char **argv)
             embed_usage(stdout);
             return 0;
         } else if (!strcmp(argv[i], "--max-seq") && i + 1 < argc) {
-            max_seq = atoi(argv[++i]);
+            long v; /* this run's truncation, not a setting: no variable */
+            if (hr_parse_long(argv[++i], 1, HR_COMMAND_MAX_SEQ_MAX, &v) != 0) {
+                fprintf(stderr, "headroom embed: invalid --max-seq '%s' (expected 1..%d)\n",
+                        argv[i], HR_COMMAND_MAX_SEQ_MAX);
+                return 2;
+            }
+            max_seq = (int)v;
         } else if (!strcmp(argv[i], "--classify")) {
             classify = 1;
         } else if (!strcmp(argv[i], "--vision")) {
@@ -339,7 +348,7 @@ int hr_cmd_embed(int argc, char **argv)
         }
     }
     const char *model = pc.embed_model;
-    if (!*model || max_seq < 0) {
+    if (!*model) {
         embed_usage(stderr);
         return 2;
     }

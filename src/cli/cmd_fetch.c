@@ -12,6 +12,7 @@
 
 #include "http/download.h"
 #include "ml/import.h"
+#include "proxy/command_settings.h"
 #include "sys/clock.h"
 #include "sys/settings.h"
 #include "tokens/tokens.h"
@@ -25,7 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_HF_BASE "https://huggingface.co"
 #define MAX_PINS 16
 
 typedef struct pin {
@@ -34,7 +34,7 @@ typedef struct pin {
 
 /* The files the Kompress model is built from. The Kompress revision is the one pinned in
  * the team's model notes (modernbert.md). NEEDS PUBLISHED VALUES: each file's SHA-256 at
- * its revision (the Hub shows it per file) and a revision of answerdotai/ModernBERT-base.
+ * its revision (the Hub shows it per file).
  * They could not be looked up when this table was written (no network), and invented
  * values would be worse than none; until they are filled in, fetching from the real Hub
  * needs --trust-unpinned, which prints each file's SHA-256 so it can be pinned here. The
@@ -45,26 +45,36 @@ static const pin KOMPRESS_PINS[] = {
      "model.safetensors", "" /* TODO published SHA-256 */},
     {"chopratejas/kompress-v2-base", "b1563631b35bfdcee37587ad530147497d820d4c",
      "adapter_config.json", "" /* TODO published SHA-256 */},
-    {"answerdotai/ModernBERT-base", "" /* TODO pin a revision */, "config.json", ""},
-    {"answerdotai/ModernBERT-base", "" /* TODO pin a revision */, "tokenizer.json", ""},
+    /* the revision the original pins (headroom/onnx_runtime.py) */
+    {"answerdotai/ModernBERT-base", "8949b909ec900327062f0ebf497f51aef5e6f0c8", "config.json", ""},
+    {"answerdotai/ModernBERT-base", "8949b909ec900327062f0ebf497f51aef5e6f0c8", "tokenizer.json", ""},
 };
 
-/* The image models (docs/images.md). Same state as above: no revision or hash could be
- * looked up offline. The published repositories hold ONNX graphs; our importer reads
- * safetensors, so these rows name the files it needs (config.json with id2label / the
- * vision config, tokenizer.json, model.safetensors): a fetch from a repository without
- * them fails with the Hub's 404 for that file, and --pins can point at one that has them. */
+/* The image models (docs/images.md), the files the original loads, at the revisions its
+ * source pins (headroom/onnx_runtime.py _PINNED_REVISIONS): the router's int8 ONNX graph
+ * with its config.json (id2label) and tokenizer.json; the encoder's int8 ONNX graph and the
+ * image signals' text embeddings. The encoder repository ships no config.json (the
+ * original hard-codes 224 px inputs), so the vision config is google/siglip-base-patch16-224's,
+ * the model it was exported from, at the revision the original pins. `model import` reads
+ * the .onnx through the graph (src/ml/import_onnx.c). NEEDS PUBLISHED VALUES: the files'
+ * SHA-256 (see the Kompress rows). */
 static const pin ROUTER_PINS[] = {
-    {"chopratejas/technique-router-onnx", "" /* TODO pin */, "config.json", ""},
-    {"chopratejas/technique-router-onnx", "" /* TODO pin */, "tokenizer.json", ""},
-    {"chopratejas/technique-router-onnx", "" /* TODO pin */, "model.safetensors", ""},
+    {"chopratejas/technique-router-onnx", "27b0b4bfa510a1cff66d888072c0b807082721a8",
+     "config.json", "" /* TODO published SHA-256 */},
+    {"chopratejas/technique-router-onnx", "27b0b4bfa510a1cff66d888072c0b807082721a8",
+     "tokenizer.json", "" /* TODO published SHA-256 */},
+    {"chopratejas/technique-router-onnx", "27b0b4bfa510a1cff66d888072c0b807082721a8",
+     "model_quantized.onnx", "" /* TODO published SHA-256 */},
 };
 static const pin SIGLIP_PINS[] = {
-    {"chopratejas/siglip-image-encoder-onnx", "" /* TODO pin */, "config.json", ""},
-    {"chopratejas/siglip-image-encoder-onnx", "" /* TODO pin */, "model.safetensors", ""},
+    {"google/siglip-base-patch16-224", "7fd15f0689c79d79e38b1c2e2e2370a7bf2761ed", "config.json",
+     "" /* TODO published SHA-256 */},
+    {"chopratejas/siglip-image-encoder-onnx", "d0a9fbd66d4bd8c761bff592d44831f7c2ae184e",
+     "image_encoder_int8.onnx", "" /* TODO published SHA-256 */},
     /* the image signals' text embeddings, published as data beside the encoder (the
      * original loads this file); import copies them into the model file */
-    {"chopratejas/siglip-image-encoder-onnx", "" /* TODO pin */, "text_embeddings.npz", ""},
+    {"chopratejas/siglip-image-encoder-onnx", "d0a9fbd66d4bd8c761bff592d44831f7c2ae184e",
+     "text_embeddings.npz", "" /* TODO published SHA-256 */},
 };
 
 /* One row per fetchable model: its name on the command line, files, output file name. */
@@ -234,38 +244,34 @@ static void remove_downloads(const pin *pins, size_t n, const char *dir)
     rmdir(dir);
 }
 
-/* The command's setting: the Hub or a mirror (--base-url, HEADROOM_HF_BASE_URL). */
-static const hr_setting_row ROWS[] = {
-    HR_SETTING_ROW(fetch_opts, "hf_base_url", "--base-url", "HEADROOM_HF_BASE_URL",
-                   HR_SETTING_BORROW, base_url, 0, 0, DEFAULT_HF_BASE,
-                   "the Hub or a mirror files are fetched from", 0),
-};
-static const hr_setting_table SETTINGS = HR_SETTING_TABLE(ROWS);
-
+/* --base-url and --max-seq are rows of the commands' table (proxy/command_settings.h). 0 ok;
+ * -1 usage error; -2 a refused value (said on stderr). */
 static int parse_fetch_args(int argc, char **argv, fetch_opts *o)
 {
     char err[256];
-    o->base_url = NULL; /* the row's default below; o's other fields are the caller's */
-    if (hr_settings_defaults(&SETTINGS, o, err, sizeof err) != 0 ||
-        hr_settings_from_env(&SETTINGS, o, err, sizeof err) != 0)
-        return -1;
+    hr_command_config cc;
+    if (hr_command_config_load(&cc, err, sizeof err) != 0) {
+        fprintf(stderr, "headroom model fetch: %s\n", err);
+        return -2;
+    }
     for (size_t m = 0; argc >= 2 && m < sizeof MODELS / sizeof MODELS[0]; m++)
         if (!strcmp(argv[1], MODELS[m].name))
             o->model = &MODELS[m];
     if (!o->model)
         return -1;
     for (int i = 2; i < argc; i++) {
-        int more = i + 1 < argc;
+        int more = i + 1 < argc, rc;
         if (!strcmp(argv[i], "--out") && more)
             o->out = argv[++i];
         else if (!strcmp(argv[i], "--data-dir") && more)
             hr_tokens_set_data_dir(argv[++i]);
-        else if (hr_settings_arg(&SETTINGS, o, argc, argv, &i, err, sizeof err) == 1)
-            continue;
-        else if (!strcmp(argv[i], "--pins") && more)
+        else if ((rc = hr_settings_arg(&hr_command_settings, &cc, argc, argv, &i, err, sizeof err)) != 0) {
+            if (rc < 0) {
+                fprintf(stderr, "headroom model fetch: %s\n", err);
+                return -2;
+            }
+        } else if (!strcmp(argv[i], "--pins") && more)
             o->pins_file = argv[++i];
-        else if (!strcmp(argv[i], "--max-seq") && more && (o->import.max_seq = atoi(argv[++i])) > 0)
-            continue;
         else if (!strcmp(argv[i], "--trust-unpinned"))
             o->trust_unpinned = 1;
         else if (!strcmp(argv[i], "--keep-download"))
@@ -273,14 +279,18 @@ static int parse_fetch_args(int argc, char **argv, fetch_opts *o)
         else
             return -1;
     }
+    o->base_url = cc.hf_base_url;
+    o->import.max_seq = cc.model_max_seq;
     return 0;
 }
 
 int hr_cmd_model_fetch(int argc, char **argv)
 {
     fetch_opts o = {0};
-    if (parse_fetch_args(argc, argv, &o) != 0) {
-        fetch_usage(stderr);
+    int parsed = parse_fetch_args(argc, argv, &o);
+    if (parsed != 0) {
+        if (parsed == -1)
+            fetch_usage(stderr);
         return 2;
     }
     pin pins[MAX_PINS];
@@ -310,8 +320,17 @@ int hr_cmd_model_fetch(int argc, char **argv)
     curl_global_cleanup();
     if (rc != 0)
         return 1;
+    /* a row naming an .onnx graph is what gets imported; otherwise the directory */
+    char src[4600];
+    snprintf(src, sizeof src, "%s", dir);
+    for (size_t i = 0; i < n; i++) {
+        size_t pl = strlen(pins[i].path);
+        const char *base = strrchr(pins[i].path, '/') ? strrchr(pins[i].path, '/') + 1 : pins[i].path;
+        if (pl > 5 && !strcmp(pins[i].path + pl - 5, ".onnx"))
+            snprintf(src, sizeof src, "%s/%s", dir, base);
+    }
     hr_ml_error err;
-    if (hr_model_import(dir, out, &o.import, &err) != 0) {
+    if (hr_model_import(src, out, &o.import, &err) != 0) {
         fprintf(stderr, "headroom model fetch: import of %s failed: %s\n", dir, err.msg);
         return 1;
     }

@@ -26,16 +26,6 @@ static void kompress_usage(FILE *out)
                  "  --threads N  ML compute threads (HEADROOM_ML_THREADS)\n");
 }
 
-static int read_stdin(hr_buf *in)
-{
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
-        if (hr_buf_append(in, chunk, n) != 0)
-            return -1;
-    return ferror(stdin) ? -1 : 0;
-}
-
 static int write_scores(hr_kompress *k, const hr_buf *in)
 {
     size_t n = 0;
@@ -146,7 +136,7 @@ int hr_cmd_kompress(int argc, char **argv)
         return 2;
     }
     hr_buf in = HR_BUF_INIT;
-    int rc = read_stdin(&in) == 0 ? 0 : -1;
+    int rc = hr_buf_read_stream(&in, stdin, 0) == 0 ? 0 : -1;
     if (rc == 0)
         rc = scores ? write_scores(k, &in) : write_compressed(k, &in);
     if (rc != 0)

@@ -1,11 +1,12 @@
-/* cmd_model.c: `headroom model import DIR --out FILE` and `headroom model info FILE`.
- * import converts a HuggingFace directory into our model file (ml/import.h); info maps a
+/* cmd_model.c: `headroom model import DIR|FILE.onnx --out FILE` and `headroom model info FILE`.
+ * import converts a HuggingFace directory or an exported ONNX graph into our model file (ml/import.h); info maps a
  * model file, verifies its checksum and prints config, tokenizer and tensor table.
  */
 #include "cli/commands.h"
 
 #include "ml/import.h"
 #include "ml/model_file.h"
+#include "proxy/command_settings.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +14,13 @@
 
 static void model_usage(FILE *out)
 {
-    fprintf(out, "usage: headroom model import DIR --out FILE [--max-seq N]\n"
+    fprintf(out, "usage: headroom model import DIR|FILE.onnx --out FILE [--max-seq N]\n"
                  "       headroom model info FILE [--tensors]\n"
                  "       headroom model fetch kompress|router|siglip [--out FILE] [options]\n\n"
                  "import  convert a HuggingFace model directory (config.json, model.safetensors,\n"
-                 "        tokenizer.json or vocab.txt) into a headroom model file: int8 linear\n"
-                 "        weights, mmap-ready (docs/model-format.md)\n"
+                 "        tokenizer.json or vocab.txt), or an exported ONNX graph (fp32 or int8;\n"
+                 "        config and tokenizer from its directory), into a headroom model file:\n"
+                 "        int8 linear weights, mmap-ready (docs/model-format.md)\n"
                  "info    verify a model file and print what is inside\n"
                  "fetch   download the pinned Kompress checkpoint, verify and import it\n"
                  "        (headroom model fetch --help)\n");
@@ -28,15 +30,22 @@ static int cmd_import(int argc, char **argv)
 {
     const char *dir = NULL, *out = NULL;
     hr_import_opts opts = {0};
+    hr_command_config cc; /* --max-seq: the commands' row (proxy/command_settings.h) */
+    char msg[256];
+    if (hr_command_config_load(&cc, msg, sizeof msg) != 0) {
+        fprintf(stderr, "headroom model import: %s\n", msg);
+        return 2;
+    }
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+        int rc = hr_settings_alias(&hr_command_settings, "model_max_seq", "--max-seq", &cc,
+                                   argc, argv, &i, msg, sizeof msg);
+        if (rc < 0) {
+            fprintf(stderr, "headroom model import: %s\n", msg);
+            return 2;
+        } else if (rc == 1) {
+            continue;
+        } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
             out = argv[++i];
-        } else if (!strcmp(argv[i], "--max-seq") && i + 1 < argc) {
-            opts.max_seq = atoi(argv[++i]);
-            if (opts.max_seq <= 0) {
-                fprintf(stderr, "headroom model import: --max-seq must be positive\n");
-                return 2;
-            }
         } else if (argv[i][0] != '-' && !dir) {
             dir = argv[i];
         } else {
@@ -48,6 +57,7 @@ static int cmd_import(int argc, char **argv)
         model_usage(stderr);
         return 2;
     }
+    opts.max_seq = cc.model_max_seq;
     hr_ml_error err;
     if (hr_model_import(dir, out, &opts, &err) != 0) {
         fprintf(stderr, "headroom model import: %s\n", err.msg);

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/conf_edit.h"
 #include "cli/proxy_ctl.h"
+#include "proxy/command_settings.h"
 #include "proxy/config.h"
 #include "sys/settings.h"
 
@@ -119,28 +120,15 @@ static int state_path(const hr_agent *a, char *out, size_t n)
     return hr_data_path(rel, out, n);
 }
 
-/* The command's setting: seconds to wait for the proxy it starts to be ready. */
-typedef struct wrap_settings {
-    int proxy_timeout_s;
-} wrap_settings;
-
-static const hr_setting_row ROWS[] = {
-    HR_SETTING_ROW(wrap_settings, "wrap_proxy_timeout", NULL, "HEADROOM_WRAP_PROXY_TIMEOUT",
-                   HR_SETTING_INT, proxy_timeout_s, 1, 86400, "45",
-                   "seconds wrap waits for the proxy it starts to be ready (45)", 0),
-};
-static const hr_setting_table SETTINGS = HR_SETTING_TABLE(ROWS);
-
+/* Seconds to wait for the proxy it starts: the commands' row (proxy/command_settings.h); a
+ * bad variable is said and the default used (wrap still runs the agent). */
 static int wrap_timeout(void)
 {
-    wrap_settings w;
+    hr_command_config cc;
     char err[256];
-    hr_settings_init(&SETTINGS, &w, sizeof w);
-    if (hr_settings_from_env(&SETTINGS, &w, err, sizeof err) != 0) {
+    if (hr_command_config_load(&cc, err, sizeof err) != 0)
         fprintf(stderr, "headroom wrap: %s; using the default\n", err);
-        hr_settings_init(&SETTINGS, &w, sizeof w);
-    }
-    return w.proxy_timeout_s;
+    return cc.wrap_proxy_timeout_s;
 }
 
 static int register_mcp(const wrap_opts *o)

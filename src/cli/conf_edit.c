@@ -4,39 +4,18 @@
 
 #include "json/json.h"
 #include "sys/buf.h"
+#include "sys/parse.h"
 #include "sys/vec.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-char *hr_conf_read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    hr_buf b = HR_BUF_INIT;
-    char chunk[8192];
-    size_t n;
-    int bad = 0;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        bad |= hr_buf_append(&b, chunk, n);
-    bad |= ferror(f);
-    fclose(f);
-    if (bad || hr_buf_putc(&b, 0) != 0) {
-        hr_buf_free(&b);
-        errno = EIO;
-        return NULL;
-    }
-    if (len)
-        *len = b.len - 1;
-    return hr_buf_steal(&b, NULL);
-}
 
 /* Writes data to path through a temporary file and rename, keeping the old mode. A
  * symlinked config (dotfiles kept in a repository) is written through to its target, so
@@ -156,7 +135,7 @@ int hr_conf_json_add(hr_conf_state *st, const char *path, const char *container,
                      const char *name, const char *value_json, char *err, size_t errlen)
 {
     size_t len = 0;
-    char *old = hr_conf_read_file(path, &len);
+    char *old = hr_buf_read_file(path, &len);
     hr_buf text = HR_BUF_INIT;
     int rc = -1;
     if (!old || only_space(old)) {
@@ -202,7 +181,7 @@ int hr_conf_text_append(hr_conf_state *st, const char *path, const char *block,
                         const char *present, char *err, size_t errlen)
 {
     size_t len = 0;
-    char *old = hr_conf_read_file(path, &len);
+    char *old = hr_buf_read_file(path, &len);
     if (old && strstr(old, present)) {
         free(old);
         return 0;
@@ -272,7 +251,7 @@ static int undo_file(const hr_conf_edit *e, const char *fb_container, const char
                      char *err, size_t errlen)
 {
     size_t len = 0;
-    char *cur = hr_conf_read_file(e->path, &len);
+    char *cur = hr_buf_read_file(e->path, &len);
     if (!cur)
         return 0; /* gone already: nothing of ours left */
     size_t tl = strlen(e->text), from = 0, to = 0;
@@ -385,10 +364,14 @@ static int load_line(hr_conf_state *st, char *line)
         path = get_hex(f[1], strlen(f[1]));
         rc = path ? add_edit(st, HR_CONF_DIR, 1, 0, path, NULL) : -1;
     } else if (n == 5 && !strcmp(f[0], "file")) {
+        long created; /* a damaged line is refused, not read as 0 */
+        uint64_t offset;
         path = get_hex(f[3], strlen(f[3]));
         text = get_hex(f[4], strlen(f[4]));
-        rc = path && text ? add_edit(st, HR_CONF_FILE, atoi(f[1]), strtoull(f[2], NULL, 10),
-                                     path, text) : -1;
+        rc = path && text && hr_parse_long(f[1], 0, 1, &created) == 0 &&
+                     hr_parse_u64(f[2], SIZE_MAX, &offset) == 0
+                 ? add_edit(st, HR_CONF_FILE, (int)created, (size_t)offset, path, text)
+                 : -1;
     }
     free(path);
     free(text);
@@ -398,7 +381,7 @@ static int load_line(hr_conf_state *st, char *line)
 int hr_conf_state_load(hr_conf_state *st, const char *path)
 {
     memset(st, 0, sizeof *st);
-    char *data = hr_conf_read_file(path, NULL);
+    char *data = hr_buf_read_file(path, NULL);
     if (!data)
         return errno == ENOENT ? 0 : -1;
     int rc = 0;

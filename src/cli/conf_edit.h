@@ -63,7 +63,4 @@ void hr_conf_state_free(hr_conf_state *st);
 /* mkdir -p, recording each directory it creates in st (NULL: not recorded). 0 ok. */
 int hr_conf_mkdirs(hr_conf_state *st, const char *dir);
 
-/* Reads a whole file into a NUL-terminated malloc'd buffer. NULL when absent (errno). */
-char *hr_conf_read_file(const char *path, size_t *len);
-
 #endif

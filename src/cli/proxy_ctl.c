@@ -4,6 +4,7 @@
 #include "cli/proxy_ctl.h"
 
 #include "cli/conf_edit.h"
+#include "sys/buf.h"
 #include "sys/clock.h"
 #include "tokens/tokens.h"
 
@@ -89,7 +90,7 @@ pid_t hr_proxy_detached_pid(int port)
     char path[4096];
     if (pid_path(port, path, sizeof path) != 0)
         return 0;
-    char *s = hr_conf_read_file(path, NULL);
+    char *s = hr_buf_read_file(path, NULL);
     long pid = s ? strtol(s, NULL, 10) : 0;
     free(s);
     return pid > 0 && kill((pid_t)pid, 0) == 0 ? (pid_t)pid : 0;
@@ -144,7 +145,7 @@ static pid_t spawn_detached(const char *exe, int port, char *const *extra, int l
 static void log_tail(const char *log, char *out, size_t n)
 {
     size_t len = 0;
-    char *s = hr_conf_read_file(log, &len);
+    char *s = hr_buf_read_file(log, &len);
     const char *t = s ? (len > 600 ? s + len - 600 : s) : "(no log)";
     snprintf(out, n, "%s", t);
     free(s);

@@ -222,6 +222,8 @@ static hr_content_type vote_type(const det *d, size_t a, size_t b)
         return HR_CT_TABLE;
     if (hr_rows_is_gitstat(block, block_len))
         return HR_CT_GITSTAT;
+    if (hr_rows_is_commits(block, block_len)) /* git log --oneline: before the log vote */
+        return HR_CT_PROGRESS;
     if ((counts[V_LOG] + counts[V_SEARCH]) * 100 >= nonblank * LOG_SHARE)
         return HR_CT_LOG;
     if (counts[V_CODE] * 100 >= nonblank * CODE_SHARE)

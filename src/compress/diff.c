@@ -5,8 +5,10 @@
  * counts in their header, so a removed line that reads "--- x" is not mistaken for a file
  * header; headers without counts fall back to prefix rules. Choosing is then simple: the
  * first N files, the first K hunks of each, and context within diff_context of a change.
- * An omitted context stretch of 3+ lines gets a note; shorter ones are cut silently (the
- * kept hunk header still states the original ranges).
+ * An omitted context stretch of 3+ lines gets a note. A shorter gap between two kept lines
+ * of a hunk is kept: cut silently it would join lines that were apart ("if (!colon)" then
+ * "size_t plen = ...", its "return 0;" gone), and a note would cost as much as the lines.
+ * Only a short stretch at a hunk's end, before the next header, is cut without a note.
  */
 #include "compress/diff.h"
 
@@ -194,6 +196,21 @@ static void parse_diff(diff_doc *x)
     }
 }
 
+/* Keeps every run of fewer than NOTE_MIN_CONTEXT unkept lines between two kept lines of
+ * the hunk body [a, b) (see the header). */
+static void keep_short_gaps(diff_doc *x, size_t a, size_t b)
+{
+    size_t last = SIZE_MAX; /* the last kept line seen */
+    for (size_t i = a; i < b; i++) {
+        if (!x->d[i].keep)
+            continue;
+        if (last != SIZE_MAX && i - last - 1 > 0 && i - last - 1 < NOTE_MIN_CONTEXT)
+            for (size_t k = last + 1; k < i; k++)
+                x->d[k].keep = 1;
+        last = i;
+    }
+}
+
 /* Marks context lines within ctx lines of a change in the hunk body [a, b). */
 static void keep_near_changes(diff_doc *x, size_t a, size_t b, size_t ctx)
 {
@@ -210,6 +227,7 @@ static void keep_near_changes(diff_doc *x, size_t a, size_t b, size_t ctx)
             if (x->d[i + k].role == R_CTX)
                 x->d[i + k].keep = 1;
     }
+    keep_short_gaps(x, a, b);
 }
 
 static void choose(diff_doc *x, const hr_compress_opts *o, size_t *kept_hunks)

@@ -27,6 +27,9 @@ enum {
     MAX_EXTS = 4,              /* extensions named in a note */
     EXT_SLOTS = 64,            /* distinct extensions counted per group */
     EXT_TABLES_MAX = 256,      /* groups whose extension tables are filled in one pass */
+    PREFIX_MAX_FIELDS = 4,     /* du / find -printf / wc -l: fields before the path */
+    PREFIX_HEX_MIN = 32,       /* sha256sum / md5sum: a digest before the path */
+    NUMBERED_ENDS = 3,         /* numbered listings keep this many first and last entries */
 };
 
 enum { E_KEEP = 0, E_FILE, E_DIR };
@@ -43,8 +46,9 @@ typedef struct listing {
     const char *in;
     hr_lines l;
     entry *e;
-    hr_buf dirs; /* owned: every entry's directory */
-    int ls_r;    /* ls -R: every directory has its own header line */
+    hr_buf dirs;  /* owned: every entry's directory */
+    int ls_r;     /* ls -R: every directory has its own header line */
+    int numbered; /* entries carry numbers before the path (du, find -printf): often sorted */
 } listing;
 
 static int is_word(int c)
@@ -109,6 +113,40 @@ static int plain_path(const char *s, size_t n)
     return sep || ext;
 }
 
+/* One field before a path: a number-ish token (size "4.0K", count, date, time) or a
+ * digest. */
+static int prefix_field(const char *s, size_t n)
+{
+    if (n && s[0] >= '0' && s[0] <= '9')
+        return 1;
+    size_t k = 0;
+    while (k < n && hr_is_xdigit((unsigned char)s[k]))
+        k++;
+    return k == n && n >= PREFIX_HEX_MIN;
+}
+
+/* "263M\t/usr/lib/fpc" (du), "99408\t2023-02-20\t/usr/share/doc/x/changelog.gz"
+ * (find -printf), "  42 src/a.c" (wc -l), "<sha256>  ./pkg.tar" (sha256sum): up to
+ * PREFIX_MAX_FIELDS number-ish fields, then a path holding a '/'. Returns where the path
+ * starts, 0 when the line is not one. */
+static size_t prefixed_path(const char *s, size_t n)
+{
+    size_t i = 0, fields = 0;
+    while (i < n && fields <= PREFIX_MAX_FIELDS) {
+        while (i < n && (s[i] == ' ' || s[i] == '\t'))
+            i++;
+        size_t a = i;
+        while (i < n && s[i] != ' ' && s[i] != '\t')
+            i++;
+        if (i >= n) /* the last field: the path */
+            return fields && plain_path(s + a, n - a) && memchr(s + a, '/', n - a) ? a : 0;
+        if (!prefix_field(s + a, i - a))
+            return 0;
+        fields++;
+    }
+    return 0;
+}
+
 /* "./src/ui:" (ls -R header). */
 static int ls_header(const char *s, size_t n)
 {
@@ -118,7 +156,7 @@ static int ls_header(const char *s, size_t n)
 int hr_listing_line(const char *s, size_t n)
 {
     size_t name;
-    return plain_path(s, n) || tree_line(s, n, &name) || ls_header(s, n);
+    return plain_path(s, n) || tree_line(s, n, &name) || ls_header(s, n) || prefixed_path(s, n);
 }
 
 /* ---- parse -------------------------------------------------------------------------- */
@@ -208,6 +246,9 @@ static int parse(listing *L)
             const char *p = strip_dot_slash(s, &m);
             cur_off = (size_t)(p - L->in);
             cur_len = m == 1 && p[0] == '.' ? 0 : m;
+        } else if (!cur_len && (name = prefixed_path(s, n)) != 0) {
+            L->numbered = 1;
+            rc = parse_plain(L, i, s + name, n - name);
         } else if (plain_path(s, n) || (cur_len && n && !memchr(s, ' ', n) && !memchr(s, ':', n))) {
             if (cur_len && !memchr(s, '/', n)) { /* ls -R: a name in the current directory */
                 e->kind = E_FILE;
@@ -276,6 +317,21 @@ static int lowered_path(const listing *L, const entry *e, hr_buf *scratch)
     return 0;
 }
 
+/* du | sort -h, wc -l | sort -n: a listing with numbers is often sorted by them, so its
+ * first and last entries are the extremes asked about ("the biggest directory"), and du's
+ * last line is the total. */
+static void keep_numbered_ends(listing *L)
+{
+    for (int end = 0; end < 2; end++)
+        for (size_t k = 0, seen = 0; k < L->l.n && seen < NUMBERED_ENDS; k++) {
+            entry *e = &L->e[end ? L->l.n - 1 - k : k];
+            if (e->kind != E_KEEP) {
+                e->keep = 1;
+                seen++;
+            }
+        }
+}
+
 /* Keeps error-ish names (while rare), the top level, lines that are not entries, and the
  * LISTING_MAX_RELEVANT paths that best match the question: BM25 over the words of each
  * path (sys/relevance, one pass) plus NAMED_BONUS when the question names the file
@@ -310,7 +366,7 @@ static int choose(listing *L, const hr_compress_opts *o)
         e->keep = (unsigned char)(e->kind == E_KEEP || e->dir_len == 0 || (errorish_rare && e->keep));
     }
     if (rc == 0) {
-        hr_rel_docs_rank(&d, &q, 0);
+        hr_rel_docs_rank(&d, &q, 1);
         for (size_t k = 0, kept = 0; k < d.n && kept < LISTING_MAX_RELEVANT; k++)
             if (d.v[k].score > 0 && !L->e[d.v[k].id].keep) {
                 L->e[d.v[k].id].keep = 1;
@@ -320,6 +376,8 @@ static int choose(listing *L, const hr_compress_opts *o)
     hr_rel_docs_free(&d);
     hr_buf_free(&path);
     hr_buf_free(&question);
+    if (rc == 0 && L->numbered)
+        keep_numbered_ends(L);
     return rc;
 }
 
@@ -504,8 +562,11 @@ static int write_note(const listing *L, const groups *g, size_t k, ext_table *t,
     if (rc == 0 && g->dirs[k])
         rc = hr_buf_printf(out, "%zu dir%s%s", g->dirs[k], g->dirs[k] == 1 ? "" : "s",
                            g->files[k] ? ", " : "");
+    /* du lists directories, find -printf both: a numbered entry is no known file */
+    const char *what = L->numbered ? (g->files[k] == 1 ? "entry" : "entries")
+                                   : (g->files[k] == 1 ? "file" : "files");
     if (rc == 0 && g->files[k])
-        rc = hr_buf_printf(out, "%zu file%s", g->files[k], g->files[k] == 1 ? "" : "s");
+        rc = hr_buf_printf(out, "%zu %s", g->files[k], what);
     for (size_t j = 0; rc == 0 && j < ntop; j++)
         rc = hr_buf_printf(out, "%s%zu %.*s", j ? ", " : ": ", top[j].count,
                            top[j].n ? (int)top[j].n : 7, top[j].n ? top[j].s : "no ext.");

@@ -33,6 +33,9 @@ enum {
     COL_VALUES = 4,            /* a column with at most this many values is listed */
     OUTLIER_MAX_COL_VALUES = 8,/* outliers come from columns this small */
     NOTE_KINDS = 3,            /* kinds named in a progress note */
+    STANZA_MAX = 12,           /* a blank-separated block this short is one record's stanza */
+    COMMITS_HEAD = 10,         /* a commit list keeps its newest this many commits */
+    COMMITS_SHARE = 90,        /* percent of a commit list's lines that are commits or graph */
     SCAN_MAX = 4096,           /* bytes of a line looked at for fields and kinds */
 };
 
@@ -167,10 +170,46 @@ static int all_lower(const char *s, size_t n)
     return 1;
 }
 
+/* A date token, "2025-06-24" or "2025-06-24T14:36:53": digits and '-' with two dashes. */
+static int date_token(const char *s, size_t n)
+{
+    size_t dashes = 0, i = 0;
+    for (; i < n && !is_space((unsigned char)s[i]); i++) {
+        if (s[i] == '-')
+            dashes++;
+        else if (!hr_is_digit((unsigned char)s[i]) && dashes < 2)
+            return 0;
+    }
+    return dashes >= 2 && hr_is_digit((unsigned char)s[0]);
+}
+
+/* Where the text after "name DATE TIME:" starts when the line at i opens that way (a tool
+ * naming itself before each timestamp, name in lower case); i otherwise. */
+static size_t skip_named_timestamp(const char *s, size_t n, size_t i)
+{
+    size_t k = i;
+    while (k < n && (hr_is_lower((unsigned char)s[k]) || s[k] == '-' || s[k] == '_'))
+        k++; /* a program's name; "Start-Date:" is a field label, its date the value */
+    if (k == i || k >= n || !is_space((unsigned char)s[k]))
+        return i;
+    while (k < n && is_space((unsigned char)s[k]))
+        k++;
+    if (k >= n || !date_token(s + k, n - k))
+        return i;
+    for (int t = 0; t < 2 && k < n && hr_is_digit((unsigned char)s[k]); t++) {
+        while (k < n && !is_space((unsigned char)s[k]))
+            k++;
+        while (k < n && is_space((unsigned char)s[k]))
+            k++;
+    }
+    return k;
+}
+
 /* Kind of a log line: its first word after any leading timestamp (two words when the first
  * is a short lower-case tool name such as "npm" or "pip"), digit runs counted as one digit; 0 for lines that
- * are indented or start with punctuation. *shown gets the end of the bytes a note shows. */
-static uint64_t line_kind(const char *s, size_t n, size_t *shown)
+ * are indented or start with punctuation. s[*from, *shown) are the bytes a note shows: the
+ * kind's own words, never the timestamp or pid of the one line they were read from. */
+static uint64_t line_kind(const char *s, size_t n, size_t *from, size_t *shown)
 {
     size_t i = 0, words = 0;
     uint64_t h = 1469598103934665603ULL;
@@ -186,7 +225,11 @@ static uint64_t line_kind(const char *s, size_t n, size_t *shown)
         while (i < n && is_space((unsigned char)s[i]))
             i++;
     }
+    /* "update-alternatives 2025-06-24 14:36:53: run with ...": a program's name before the
+     * timestamp is not the kind either */
+    i = skip_named_timestamp(s, n, i);
     size_t word_start = i;
+    *from = i;
     /* Deep indents and lines that start with punctuation (code, JSON members) are never a
      * progress kind: kind 0. */
     unsigned char c0 = i < n ? (unsigned char)s[i] : 0, c1 = i + 1 < n ? (unsigned char)s[i + 1] : 0;
@@ -218,6 +261,40 @@ static uint64_t line_kind(const char *s, size_t n, size_t *shown)
     return h;
 }
 
+/* ---- commit lists (git log --oneline [--graph]) --------------------------------------- */
+
+static int graph_char(int c)
+{
+    return c == '*' || c == '|' || c == '/' || c == '\\' || c == '_' || c == ' ' || c == '.' ||
+           c == '-';
+}
+
+/* 1 for "| * 1a2b3c4 message" or "1a2b3c4 message": graph characters, an abbreviated (7-12)
+ * or full (40) hex id, a space and a message. */
+static int commit_list_line(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && graph_char((unsigned char)s[i]))
+        i++;
+    if (i && !memchr(s, '*', i))
+        return 0; /* a graph's commit line has its '*' */
+    size_t h = i;
+    while (i < n && (hr_is_digit((unsigned char)s[i]) || (s[i] >= 'a' && s[i] <= 'f')))
+        i++;
+    size_t k = i - h;
+    /* "8e3a45f7 (Author 2026-11-27 ... 12) code" is git blame, whose lines are the file's */
+    return ((k >= 7 && k <= 12) || k == 40) && i + 1 < n && s[i] == ' ' && s[i + 1] != ' ' &&
+           s[i + 1] != '(';
+}
+
+static int graph_only_line(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && graph_char((unsigned char)s[i]))
+        i++;
+    return i == n && n > 0;
+}
+
 /* ---- state ---------------------------------------------------------------------------- */
 
 typedef enum { ROWS_TABLE, ROWS_PROGRESS, ROWS_STAT } rows_mode;
@@ -233,6 +310,7 @@ typedef struct rows {
     unsigned char *keep;
     uint64_t *kind;        /* progress logs: per line */
     uint64_t *sorted;      /* sorted kinds of the records, for counting */
+    int commits;           /* progress mode over `git log --oneline [--graph]` */
 } rows;
 
 static const char *line_at(const rows *r, size_t i, size_t *n)
@@ -303,14 +381,32 @@ static void count_kinds(rows *r)
 {
     r->records = 0;
     for (size_t i = r->first; i < r->l.n; i++) {
-        size_t n, shown;
+        size_t n, from, shown;
         const char *s = line_at(r, i, &n);
         if (hr_line_is_blank(s, n))
             continue;
-        r->kind[i] = line_kind(s, n, &shown);
+        r->kind[i] = line_kind(s, n, &from, &shown);
         r->sorted[r->records++] = r->kind[i];
     }
     qsort(r->sorted, r->records, sizeof *r->sorted, cmp_u64);
+}
+
+static int commits_like(const rows *r)
+{
+    size_t nonblank = 0, commits = 0, graph = 0;
+    for (size_t i = 0; i < r->l.n; i++) {
+        size_t n = hr_line_len(r->in, &r->l, i);
+        const char *s = r->in + r->l.start[i];
+        if (hr_line_is_blank(s, n))
+            continue;
+        nonblank++;
+        if (commit_list_line(s, n))
+            commits++;
+        else
+            graph += graph_only_line(s, n);
+    }
+    return nonblank >= PROGRESS_MIN_LINES && (commits + graph) * 100 >= nonblank * COMMITS_SHARE &&
+           commits * 2 >= nonblank;
 }
 
 /* ---- detection ------------------------------------------------------------------------ */
@@ -396,6 +492,14 @@ int hr_rows_is_progress(const char *in, size_t len)
     return yes;
 }
 
+int hr_rows_is_commits(const char *in, size_t len)
+{
+    rows r;
+    int yes = rows_init(&r, in, len) == 0 && commits_like(&r);
+    rows_free(&r);
+    return yes;
+}
+
 /* ---- selection ------------------------------------------------------------------------ */
 
 /* The best ROWS_MAX_RELEVANT records for the question by BM25 (sys/relevance, one pass),
@@ -449,11 +553,11 @@ static void keep_rare_signals(rows *r)
         }
 }
 
-/* The first ROWS_HEAD and last ROWS_TAIL records. */
+/* The first ROWS_HEAD (a commit list: COMMITS_HEAD, the newest) and last ROWS_TAIL records. */
 static void keep_ends(rows *r)
 {
-    size_t seen = 0;
-    for (size_t i = r->first; i < r->l.n && seen < ROWS_HEAD; i++)
+    size_t seen = 0, head = r->commits ? COMMITS_HEAD : ROWS_HEAD;
+    for (size_t i = r->first; i < r->l.n && seen < head; i++)
         if (is_record(r, i))
             r->keep[i] = 1, seen++;
     seen = 0;
@@ -469,6 +573,27 @@ static void keep_rare_kinds(rows *r)
     for (size_t i = r->first; i < r->l.n; i++)
         if (is_record(r, i) && kind_count(r, r->kind[i]) <= rare)
             r->keep[i] = 1;
+}
+
+/* apt's history.log and similar logs write one stanza per event (Start-Date, Commandline,
+ * Install, End-Date, then a blank line): a kept line of a short stanza keeps the stanza's
+ * first line, or "apt-get install nodejs" would stand without the date it ran. */
+static void keep_stanza_heads(rows *r)
+{
+    size_t head = r->first;
+    for (size_t i = r->first; i <= r->l.n; i++) {
+        size_t n = 0;
+        const char *s = i < r->l.n ? line_at(r, i, &n) : NULL;
+        if (s && !hr_line_is_blank(s, n))
+            continue;
+        /* [head, i) is one block */
+        int kept = 0;
+        for (size_t k = head + 1; k < i; k++)
+            kept |= r->keep[k];
+        if (kept && i - head <= STANZA_MAX)
+            r->keep[head] = 1;
+        head = i + 1;
+    }
 }
 
 int hr_rows_mark(const char *in, size_t len, const hr_compress_opts *opts, unsigned char *keep)
@@ -699,8 +824,30 @@ static int table_summary(const rows *r, hr_buf *out, size_t omitted)
 /* ---- writing -------------------------------------------------------------------------- */
 
 /* "[N lines omitted: 310 Unpacking, 305 Setting up]" for lines [a, b) of a progress log. */
+/* "[N lines omitted: 120 commits, 14 graph lines]" for lines [a, b) of a commit list. */
+static int commits_note(const rows *r, hr_buf *out, size_t a, size_t b)
+{
+    size_t commits = 0, other = 0;
+    for (size_t i = a; i < b; i++) {
+        size_t n;
+        const char *s = line_at(r, i, &n);
+        if (commit_list_line(s, n))
+            commits++;
+        else if (!hr_line_is_blank(s, n))
+            other++;
+    }
+    int rc = hr_buf_printf(out, "[%zu lines omitted:", b - a);
+    if (commits)
+        rc |= hr_buf_printf(out, " %zu commit%s%s", commits, commits == 1 ? "" : "s", other ? "," : "");
+    if (other)
+        rc |= hr_buf_printf(out, " %zu graph line%s", other, other == 1 ? "" : "s");
+    return rc | hr_buf_puts(out, "]\n");
+}
+
 static int progress_note(const rows *r, hr_buf *out, size_t a, size_t b)
 {
+    if (r->commits)
+        return commits_note(r, out, a, b);
     uint64_t kinds[NOTE_KINDS];
     size_t count[NOTE_KINDS] = {0}, shown_line[NOTE_KINDS], nk = 0, other = 0, total = 0;
     for (size_t i = a; i < b; i++) {
@@ -723,13 +870,10 @@ static int progress_note(const rows *r, hr_buf *out, size_t a, size_t b)
     }
     int rc = hr_buf_printf(out, "[%zu lines omitted:", total);
     for (size_t k = 0; k < nk; k++) {
-        size_t n, shown;
+        size_t n, from, shown;
         const char *s = line_at(r, shown_line[k], &n);
-        line_kind(s, n, &shown);
-        size_t lead = 0;
-        while (lead < shown && is_space((unsigned char)s[lead]))
-            lead++;
-        rc |= hr_buf_printf(out, "%s %zu %.*s", k ? "," : "", count[k], (int)(shown - lead), s + lead);
+        line_kind(s, n, &from, &shown);
+        rc |= hr_buf_printf(out, "%s %zu %.*s", k ? "," : "", count[k], (int)(shown - from), s + from);
     }
     if (other)
         rc |= hr_buf_printf(out, ", %zu other", other);
@@ -785,6 +929,10 @@ static int rows_shaped(rows *r)
         count_kinds(r); /* the record count */
         return 1;
     case ROWS_PROGRESS:
+        if (commits_like(r)) {
+            count_kinds(r); /* the record count */
+            return r->commits = 1;
+        }
         return progress_like(r);
     default:
         if (!hr_rows_is_gitstat(r->in, r->len))
@@ -813,13 +961,16 @@ static int compress_rows(const char *in, size_t len, const hr_compress_opts *opt
     if (rc == 0)
         rc = keep_relevant(&r, opts);
     if (rc == 0 && mode != ROWS_STAT) {
-        keep_rare_signals(&r);
+        if (!r.commits) /* "fail" in a commit message reports no failure */
+            keep_rare_signals(&r);
         keep_ends(&r);
         if (mode == ROWS_TABLE) {
             keep_outlier_rows(&r);
             keep_column_peaks(&r);
-        } else
+        } else if (!r.commits) { /* a commit list's kinds are its messages' first words */
             keep_rare_kinds(&r);
+            keep_stanza_heads(&r);
+        }
     }
     if (rc == 0)
         rc = write_rows(&r, res);

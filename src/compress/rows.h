@@ -45,6 +45,12 @@ int hr_rows_is_table(const char *in, size_t len);
  * line kinds make up at least 70%, the second commonest at least 10%. */
 int hr_rows_is_progress(const char *in, size_t len);
 
+/* 1 if in[0..len) reads as `git log --oneline` (with or without `--graph`): 40+ non-blank
+ * lines, 90% of them commit lines (graph characters, then a 7-12 or 40 digit hex id and a
+ * message) or graph-only lines, at least half commit lines. Compressed as a progress log:
+ * the question's commits, the 10 newest and the oldest 3 stay, the rest are counted. */
+int hr_rows_is_commits(const char *in, size_t len);
+
 /* For other line compressors (logs): sets keep[i] for the lines these rules pick in
  * in[0..len): the best matches for opts->query, and, when the text is dominated by a few
  * line kinds (hr_rows_is_progress), every line whose kind is rare there (dpkg.log's five

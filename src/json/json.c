@@ -250,6 +250,22 @@ static int scan_string(parser *ps, uint8_t *flags)
     }
 }
 
+/* Past the marker byte at *p ('.', 'e', or an exponent's sign): one or more digits, *p
+ * moved past them; else the error naming what was expected. */
+static int scan_digits(parser *ps, size_t *p, const char *what)
+{
+    const unsigned char *s = ps->s;
+    size_t q = *p + 1;
+    if (q >= ps->len || !(s[q] >= '0' && s[q] <= '9')) {
+        ps->p = q;
+        return fail_unexpected(ps, what);
+    }
+    while (q < ps->len && s[q] >= '0' && s[q] <= '9')
+        q++;
+    *p = q;
+    return 0;
+}
+
 static int scan_number(parser *ps)
 {
     const unsigned char *s = ps->s;
@@ -265,25 +281,13 @@ static int scan_number(parser *ps)
     else
         while (p < ps->len && s[p] >= '0' && s[p] <= '9')
             p++;
-    if (p < ps->len && s[p] == '.') {
-        p++;
-        if (p >= ps->len || !(s[p] >= '0' && s[p] <= '9')) {
-            ps->p = p;
-            return fail_unexpected(ps, "a digit after the decimal point");
-        }
-        while (p < ps->len && s[p] >= '0' && s[p] <= '9')
-            p++;
-    }
+    if (p < ps->len && s[p] == '.' && scan_digits(ps, &p, "a digit after the decimal point") != 0)
+        return -1;
     if (p < ps->len && (s[p] == 'e' || s[p] == 'E')) {
-        p++;
-        if (p < ps->len && (s[p] == '+' || s[p] == '-'))
+        if (p + 1 < ps->len && (s[p + 1] == '+' || s[p + 1] == '-'))
             p++;
-        if (p >= ps->len || !(s[p] >= '0' && s[p] <= '9')) {
-            ps->p = p;
-            return fail_unexpected(ps, "a digit in the exponent");
-        }
-        while (p < ps->len && s[p] >= '0' && s[p] <= '9')
-            p++;
+        if (scan_digits(ps, &p, "a digit in the exponent") != 0)
+            return -1;
     }
     ps->p = p;
     return 0;

@@ -22,27 +22,7 @@ static char *read_file(const char *dir, const char *name, size_t *len)
     char path[4096];
     if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
         return NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    hr_buf b = HR_BUF_INIT;
-    char chunk[65536];
-    size_t k;
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (hr_buf_append(&b, chunk, k) != 0)
-            break;
-    int bad = ferror(f) || !feof(f);
-    fclose(f);
-    if (bad) {
-        hr_buf_free(&b);
-        return NULL;
-    }
-    if (hr_buf_reserve(&b, 1) != 0) {
-        hr_buf_free(&b);
-        return NULL;
-    }
-    b.data[b.len] = '\0';
-    return hr_buf_steal(&b, len);
+    return hr_buf_read_file(path, len);
 }
 
 int hr_import_load_json(const char *dir, const char *name, json_file *jf, hr_ml_error *err)
@@ -770,9 +750,31 @@ static int import_modernbert_weights(weight_src *s, hr_model_writer *w,
     return import_kompress_heads(s, w, H, err);
 }
 
-int hr_model_import(const char *dir, const char *out_path, const hr_import_opts *opts,
+/* `import X.onnx`: the weights from the graph, everything else (config.json, tokenizer)
+ * from the directory it sits in. */
+static int split_onnx(const char *arg, char *dir, size_t cap, const char **onnx)
+{
+    size_t n = strlen(arg);
+    *onnx = NULL;
+    if (n < 5 || strcmp(arg + n - 5, ".onnx")) {
+        snprintf(dir, cap, "%s", arg);
+        return 0;
+    }
+    *onnx = arg;
+    const char *slash = strrchr(arg, '/');
+    if (!slash)
+        snprintf(dir, cap, ".");
+    else
+        snprintf(dir, cap, "%.*s", slash == arg ? 1 : (int)(slash - arg), arg);
+    return 0;
+}
+
+int hr_model_import(const char *arg, const char *out_path, const hr_import_opts *opts,
                     hr_ml_error *err)
 {
+    char dir[4096];
+    const char *onnx;
+    split_onnx(arg, dir, sizeof dir, &onnx);
     json_file cfg_json;
     int have = hr_import_load_json(dir, "config.json", &cfg_json, err);
     if (have <= 0) {
@@ -784,8 +786,17 @@ int hr_model_import(const char *dir, const char *out_path, const hr_import_opts 
     memset(&cfg, 0, sizeof cfg);
     uint32_t mt = hr_json_get(&cfg_json.doc, 0, "model_type");
     int modern = hr_json_string_eq(&cfg_json.doc, mt, "modernbert");
-    if (hr_json_string_eq(&cfg_json.doc, mt, "siglip_vision_model")) {
-        int vrc = hr_import_siglip(dir, &cfg_json.doc, out_path, err);
+    uint32_t vision = hr_json_string_eq(&cfg_json.doc, mt, "siglip_vision_model") ? 0
+                      : hr_json_string_eq(&cfg_json.doc, mt, "siglip")
+                          ? hr_json_get(&cfg_json.doc, 0, "vision_config") /* SiglipConfig */
+                          : HR_JSON_NONE;
+    if (hr_json_string_eq(&cfg_json.doc, mt, "siglip") && vision == HR_JSON_NONE) {
+        hr_ml_error_set(err, "config.json: a SiglipConfig without vision_config");
+        hr_import_free_json(&cfg_json);
+        return -1;
+    }
+    if (vision != HR_JSON_NONE) {
+        int vrc = hr_import_siglip(dir, onnx, &cfg_json.doc, vision, out_path, err);
         hr_import_free_json(&cfg_json);
         return vrc;
     }
@@ -793,8 +804,8 @@ int hr_model_import(const char *dir, const char *out_path, const hr_import_opts 
     hr_model_writer *w = NULL;
     weight_src src = {0};
     if (mt != HR_JSON_NONE && !modern && !hr_json_string_eq(&cfg_json.doc, mt, "bert")) {
-        hr_ml_error_set(err, "config.json: model_type must be \"bert\", \"modernbert\" or "
-                             "\"siglip_vision_model\"");
+        hr_ml_error_set(err, "config.json: model_type must be \"bert\", \"modernbert\", "
+                             "\"siglip_vision_model\" or \"siglip\"");
         goto out;
     }
     if ((modern ? read_modernbert_config : read_bert_config)(&cfg_json.doc, &cfg, err) != 0)
@@ -808,8 +819,8 @@ int hr_model_import(const char *dir, const char *out_path, const hr_import_opts 
         goto out;
     }
     if (import_tokenizer(dir, w, &cfg, err) != 0 ||
-        hr_weight_src_open(dir, modern ? "embeddings.tok_embeddings.weight"
-                                       : "embeddings.word_embeddings.weight", &src, err) != 0)
+        hr_weight_src_open(dir, onnx, modern ? "embeddings.tok_embeddings.weight"
+                                             : "embeddings.word_embeddings.weight", &src, err) != 0)
         goto out;
     if ((modern ? import_modernbert_weights : import_bert_weights)(&src, w, &cfg, err) != 0 ||
         (!modern && import_classifier_head(&cfg_json.doc, &src, w, &cfg, err) != 0) ||

@@ -37,10 +37,31 @@ void hr_import_free_json(json_file *jf);
 int hr_import_bpe(const hr_json_doc *d, char **tokens, uint32_t n, hr_model_vocab *meta,
                   uint32_t **owned_merges, uint32_t **owned_added, hr_ml_error *err);
 
+/* ---- ONNX weights (import_onnx.c) ------------------------------------------------------ */
+
+/* An exported graph's weights under their checkpoint names ("bert.encoder.layer.0.
+ * attention.self.query.weight"), found through the graph and dequantised, in the
+ * checkpoint's layout (Linear weights [out, in]). */
+typedef struct hr_onnx_weights hr_onnx_weights;
+struct hr_onnx_model;
+
+/* Opens and maps an .onnx file. 0 ok; -1 with err naming the file and the problem. */
+int hr_onnx_weights_open(const char *path, hr_onnx_weights **out, hr_ml_error *err);
+/* The same over an already parsed model, which it takes over (freed on error too). */
+int hr_onnx_weights_from_model(struct hr_onnx_model *m, hr_onnx_weights **out, hr_ml_error *err);
+void hr_onnx_weights_close(hr_onnx_weights *w);
+int hr_onnx_weights_has(const hr_onnx_weights *w, const char *name);
+uint32_t hr_onnx_weights_count(const hr_onnx_weights *w);
+const char *hr_onnx_weights_name(const hr_onnx_weights *w, uint32_t i);
+/* fp32 copy (caller frees) of weight name; info gets its shape (dtype "F32"). */
+int hr_onnx_weights_read(const hr_onnx_weights *w, const char *name, float **out,
+                         hr_st_info *info, hr_ml_error *err);
+
 /* ---- weights (import_weights.c) ---------------------------------------------------------- */
 
 typedef struct hr_weight_src {
-    hr_safetensors *st; /* owned */
+    hr_safetensors *st; /* owned; NULL when the weights come from an ONNX graph */
+    hr_onnx_weights *onnx; /* owned, or NULL */
     char root[24];      /* "" or "base_model.model." (PEFT) */
     char enc[32];       /* encoder prefix under root: "", "model.", "encoder.", "bert.",
                          * "encoder.base_model.model." (PEFT on the encoder only) */
@@ -51,10 +72,12 @@ typedef struct hr_weight_src {
     uint32_t merged;    /* LoRA pairs merged by hr_weight_read so far */
 } hr_weight_src;
 
-/* Opens dir/model.safetensors (+ adapter_config.json when present) and detects the layout
- * by probe, an encoder-relative name every checkpoint of the architecture has. 0 ok; -1
- * with err naming what is wrong (nothing to close then). */
-int hr_weight_src_open(const char *dir, const char *probe, hr_weight_src *s, hr_ml_error *err);
+/* Opens dir/model.safetensors (+ adapter_config.json when present), or the ONNX file onnx
+ * when it is not NULL, and detects the layout by probe, an encoder-relative name every
+ * checkpoint of the architecture has. 0 ok; -1 with err naming what is wrong (nothing to
+ * close then). */
+int hr_weight_src_open(const char *dir, const char *onnx, const char *probe, hr_weight_src *s,
+                       hr_ml_error *err);
 /* fp32 copy (caller frees) of the tensor named logically: encoder-relative
  * ("layers.0.attn.Wqkv.weight") or a Kompress head ("kompress.token_head.weight"), with its
  * LoRA pair merged in when the module is a target. info (optional) gets its shape. */
@@ -72,9 +95,10 @@ int hr_import_fuse_qkv(hr_weight_src *s, hr_model_writer *w, const char *fmt,
 
 /* ---- SigLIP vision (import_vision.c) -------------------------------------------------------- */
 
-/* Imports a SiglipVisionModel directory whose config.json is cfg_doc. 0 / -1 with err. */
-int hr_import_siglip(const char *dir, const hr_json_doc *cfg_doc, const char *out_path,
-                     hr_ml_error *err);
+/* Imports a SiglipVisionModel directory (weights from onnx when not NULL) whose vision
+ * config is node cfg_node of cfg_doc (the root, or a SiglipConfig's vision_config). */
+int hr_import_siglip(const char *dir, const char *onnx, const hr_json_doc *cfg_doc,
+                     uint32_t cfg_node, const char *out_path, hr_ml_error *err);
 
 /* dir/text_embeddings.npz (the image signals' text embeddings, import_npz.c) into w as
  * "signal.<name>" tensors; *added = how many signals. 0 ok (also when the file is absent),

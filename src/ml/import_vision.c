@@ -19,38 +19,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-static long pos_int(const hr_json_doc *d, const char *key)
+static long pos_int(const hr_json_doc *d, uint32_t root, const char *key)
 {
     int64_t v;
-    uint32_t n = hr_json_get(d, 0, key);
+    uint32_t n = hr_json_get(d, root, key);
     if (n == HR_JSON_NONE || hr_json_int64(d, n, &v) != 0 || v <= 0 || v > (1 << 20))
         return -1;
     return (long)v;
 }
 
-static int read_siglip_config(const hr_json_doc *d, hr_model_config *c, hr_ml_error *err)
+static int read_siglip_config(const hr_json_doc *d, uint32_t root, hr_model_config *c,
+                              hr_ml_error *err)
 {
+    /* absent keys take SiglipVisionConfig's defaults, as transformers does (the base
+     * model's SiglipConfig spells out almost nothing in its vision_config) */
     static const char *const keys[] = {"hidden_size", "num_hidden_layers", "num_attention_heads",
                                        "intermediate_size", "image_size", "patch_size"};
+    static const long dflt[] = {768, 12, 12, 3072, 224, 16};
     long v[6];
-    for (int i = 0; i < 6; i++)
-        if ((v[i] = pos_int(d, keys[i])) < 0) {
-            hr_ml_error_set(err, "config.json: missing or invalid \"%s\"", keys[i]);
+    for (int i = 0; i < 6; i++) {
+        v[i] = hr_json_get(d, root, keys[i]) == HR_JSON_NONE ? dflt[i] : pos_int(d, root, keys[i]);
+        if (v[i] < 0) {
+            hr_ml_error_set(err, "config.json: invalid \"%s\"", keys[i]);
             return -1;
         }
-    long ch = pos_int(d, "num_channels");
+    }
+    long ch = pos_int(d, root, "num_channels");
     if ((ch > 0 && ch != 3) || v[4] % v[5] || v[0] % v[2]) {
         hr_ml_error_set(err, "config.json: need 3 channels, image_size a multiple of patch_size "
                              "and hidden a multiple of the heads");
         return -1;
     }
-    uint32_t act = hr_json_get(d, 0, "hidden_act");
+    uint32_t act = hr_json_get(d, root, "hidden_act");
     if (act != HR_JSON_NONE && !hr_json_string_eq(d, act, "gelu_pytorch_tanh")) {
         hr_ml_error_set(err, "config.json: hidden_act must be \"gelu_pytorch_tanh\"");
         return -1;
     }
     double eps = 1e-6;
-    uint32_t n = hr_json_get(d, 0, "layer_norm_eps");
+    uint32_t n = hr_json_get(d, root, "layer_norm_eps");
     if (n != HR_JSON_NONE && hr_json_double(d, n, &eps) != 0) {
         hr_ml_error_set(err, "config.json: invalid layer_norm_eps");
         return -1;
@@ -191,12 +197,12 @@ static int import_siglip_weights(hr_weight_src *s, hr_model_writer *w, const hr_
                : 0;
 }
 
-int hr_import_siglip(const char *dir, const hr_json_doc *cfg_doc, const char *out_path,
-                     hr_ml_error *err)
+int hr_import_siglip(const char *dir, const char *onnx, const hr_json_doc *cfg_doc,
+                     uint32_t cfg_node, const char *out_path, hr_ml_error *err)
 {
     hr_model_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    if (read_siglip_config(cfg_doc, &cfg, err) != 0)
+    if (read_siglip_config(cfg_doc, cfg_node, &cfg, err) != 0)
         return -1;
     hr_model_writer *w = hr_model_writer_new(&cfg);
     hr_weight_src src;
@@ -215,7 +221,7 @@ int hr_import_siglip(const char *dir, const hr_json_doc *cfg_doc, const char *ou
         hr_ml_error_set(err, "out of memory");
         goto out;
     }
-    if (hr_weight_src_open(dir, "embeddings.patch_embedding.weight", &src, err) != 0)
+    if (hr_weight_src_open(dir, onnx, "embeddings.patch_embedding.weight", &src, err) != 0)
         goto out;
     have_src = 1;
     int signals = 0;

@@ -32,10 +32,29 @@
 
 #define PEFT_ROOT "base_model.model."
 
-static int has(const hr_safetensors *st, const char *name)
+/* The stored tensors, from whichever file the source holds. */
+static int has(const hr_weight_src *s, const char *name)
 {
     hr_st_info info;
-    return hr_safetensors_info(st, name, &info, NULL) == 0;
+    return s->onnx ? hr_onnx_weights_has(s->onnx, name)
+                   : hr_safetensors_info(s->st, name, &info, NULL) == 0;
+}
+
+static int read_f32(const hr_weight_src *s, const char *name, float **out, hr_st_info *info,
+                    hr_ml_error *err)
+{
+    return s->onnx ? hr_onnx_weights_read(s->onnx, name, out, info, err)
+                   : hr_safetensors_read_f32(s->st, name, out, info, err);
+}
+
+static uint32_t n_stored(const hr_weight_src *s)
+{
+    return s->onnx ? hr_onnx_weights_count(s->onnx) : hr_safetensors_count(s->st);
+}
+
+static const char *stored_at(const hr_weight_src *s, uint32_t i)
+{
+    return s->onnx ? hr_onnx_weights_name(s->onnx, i) : hr_safetensors_name(s->st, i);
 }
 
 /* Our head names and the original's: kompress.token_head / span_conv1 / span_conv2 are
@@ -77,14 +96,14 @@ static int stored_name(const hr_weight_src *s, const char *full, char *out, size
     if (dot) {
         int m = (int)(dot - full);
         snprintf(out, cap, "%.*s.modules_to_save.default%s", m, full, dot);
-        if (has(s->st, out))
+        if (has(s, out))
             return 0;
         snprintf(out, cap, "%.*s.base_layer%s", m, full, dot);
-        if (has(s->st, out))
+        if (has(s, out))
             return 0;
     }
     snprintf(out, cap, "%s", full);
-    return has(s->st, out) ? 0 : -1;
+    return has(s, out) ? 0 : -1;
 }
 
 /* Heads live beside the encoder, not under its prefix: Kompress's and a sequence
@@ -126,11 +145,11 @@ static float *read_factor(const hr_weight_src *s, const char *module, const char
     char name[320];
     float *out = NULL;
     snprintf(name, sizeof name, "%s.%s.default.weight", module, which);
-    if (!has(s->st, name))
+    if (!has(s, name))
         snprintf(name, sizeof name, "%s.%s.weight", module, which);
-    if (!has(s->st, name))
+    if (!has(s, name))
         return NULL;
-    if (hr_safetensors_read_f32(s->st, name, &out, info, err) != 0)
+    if (read_f32(s, name, &out, info, err) != 0)
         return NULL;
     return out;
 }
@@ -178,11 +197,12 @@ int hr_weight_read(hr_weight_src *s, const char *logical, float **out, hr_st_inf
     if (!info)
         info = &local;
     if (resolve(s, logical, full, sizeof full, stored, sizeof stored) != 0) {
-        hr_ml_error_set(err, "model.safetensors: no tensor '%s' (looked for %s%s%s)", logical,
-                        s->root, is_head(logical) ? "" : s->enc, logical);
+        hr_ml_error_set(err, "%s: no tensor '%s' (looked for %s%s%s)",
+                        s->onnx ? "the ONNX graph" : "model.safetensors", logical, s->root,
+                        is_head(logical) ? "" : s->enc, logical);
         return -1;
     }
-    if (hr_safetensors_read_f32(s->st, stored, out, info, err) != 0)
+    if (read_f32(s, stored, out, info, err) != 0)
         return -1;
     size_t fl = strlen(full);
     if (s->n_targets && fl > 7 && !strcmp(full + fl - 7, ".weight")) {
@@ -198,11 +218,11 @@ int hr_weight_read(hr_weight_src *s, const char *logical, float **out, hr_st_inf
 
 /* ---- layout detection ---------------------------------------------------------------- */
 
-static int count_lora(const hr_safetensors *st)
+static int count_lora(const hr_weight_src *s)
 {
     int n = 0;
-    for (uint32_t i = 0; i < hr_safetensors_count(st); i++)
-        n += strstr(hr_safetensors_name(st, i), ".lora_A.") != NULL;
+    for (uint32_t i = 0; i < n_stored(s); i++)
+        n += strstr(stored_at(s, i), ".lora_A.") != NULL;
     return n;
 }
 
@@ -277,19 +297,48 @@ static const char *encoder_prefix(const hr_weight_src *s, const char *probe)
     return NULL;
 }
 
-int hr_weight_src_open(const char *dir, const char *probe, hr_weight_src *s, hr_ml_error *err)
+/* An exported graph may sit under any wrapper module ("model.vision_model.", ...): the
+ * prefix of the first weight named "<prefix><probe>". */
+static int onnx_prefix(hr_weight_src *s, const char *probe)
+{
+    size_t pl = strlen(probe);
+    for (uint32_t i = 0; i < n_stored(s); i++) {
+        const char *n = stored_at(s, i);
+        size_t nl = strlen(n);
+        if (nl >= pl && !strcmp(n + nl - pl, probe) && (nl == pl || n[nl - pl - 1] == '.') &&
+            nl - pl < sizeof s->enc) {
+            snprintf(s->enc, sizeof s->enc, "%.*s", (int)(nl - pl), n);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int hr_weight_src_open(const char *dir, const char *onnx, const char *probe, hr_weight_src *s,
+                       hr_ml_error *err)
 {
     memset(s, 0, sizeof *s);
+    if (onnx) {
+        if (hr_onnx_weights_open(onnx, &s->onnx, err) != 0)
+            return -1;
+        if (onnx_prefix(s, probe) != 0) {
+            hr_ml_error_set(err, "%s: no weight named '%s' under any module (not an export of "
+                                 "this architecture?)", onnx, probe);
+            hr_weight_src_close(s);
+            return -1;
+        }
+        return 0;
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     if (hr_safetensors_open(path, &s->st, err) != 0) {
-        hr_ml_error_set(err, "%s/model.safetensors: cannot open it (PyTorch .pt/.bin and ONNX "
-                             "checkpoints are not imported: give the safetensors layout)", dir);
+        hr_ml_error_set(err, "%s/model.safetensors: cannot open it (PyTorch .pt/.bin checkpoints "
+                             "are not imported: give the safetensors layout or an .onnx file)", dir);
         return -1;
     }
     json_file ac;
     int have = hr_import_load_json(dir, "adapter_config.json", &ac, err);
-    int n_lora = count_lora(s->st);
+    int n_lora = count_lora(s);
     if (have < 0)
         goto fail;
     if (have) {
@@ -307,8 +356,8 @@ int hr_weight_src_open(const char *dir, const char *probe, hr_weight_src *s, hr_
                              "(r, lora_alpha, target_modules) is missing", n_lora, dir);
         goto fail;
     }
-    for (uint32_t i = 0; i < hr_safetensors_count(s->st) && !s->root[0]; i++)
-        if (!strncmp(hr_safetensors_name(s->st, i), PEFT_ROOT, strlen(PEFT_ROOT)))
+    for (uint32_t i = 0; i < n_stored(s) && !s->root[0]; i++)
+        if (!strncmp(stored_at(s, i), PEFT_ROOT, strlen(PEFT_ROOT)))
             snprintf(s->root, sizeof s->root, "%s", PEFT_ROOT);
     const char *enc = encoder_prefix(s, probe);
     if (!enc) {
@@ -339,5 +388,7 @@ void hr_weight_src_close(hr_weight_src *s)
 {
     hr_safetensors_close(s->st);
     s->st = NULL;
+    hr_onnx_weights_close(s->onnx);
+    s->onnx = NULL;
     free_targets(s);
 }

@@ -52,40 +52,63 @@ static session *find_locked(const char *id)
     return W.s[lru];
 }
 
-/* Hashes of each element of the body's "messages" (or Responses "input") array. */
-static size_t message_hashes(const char *body, size_t len, uint64_t *out)
+/* Where the span [*start, *end) of d's source lies in the forwarded body: moved by the
+ * edits before it, resized by those inside it. -1 when an edit crosses one of its edges
+ * (or inserts right at its start, which could be read as either side). */
+static int forwarded_span(const hr_json_edits *edits, size_t *start, size_t *end)
 {
-    hr_json_doc d;
-    hr_json_error err;
-    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
-    if (hr_json_parse(&d, body, len, &lim, &err) != 0)
-        return 0;
-    uint32_t arr = hr_json_get(&d, 0, "messages");
-    if (arr == HR_JSON_NONE)
-        arr = hr_json_get(&d, 0, "input");
-    const hr_json_node *a = hr_json_at(&d, arr);
+    size_t s = *start, e = *end;
+    long long shift = 0, grow = 0;
+    for (size_t i = 0; edits && i < edits->n; i++) {
+        const hr_json_edits_item *it = &edits->item[i];
+        long long delta = (long long)it->data.len - (long long)(it->end - it->start);
+        if (it->start >= e)
+            continue; /* after it */
+        if (it->end <= s && it->start < s)
+            shift += delta;
+        else if (it->start >= s && it->end <= e && !(it->start == s && it->end == s))
+            grow += delta;
+        else
+            return -1;
+    }
+    *start = (size_t)((long long)s + shift);
+    *end = (size_t)((long long)e + shift + grow);
+    return 0;
+}
+
+/* Hashes of each element of the messages array as sent (sent[]) and as forwarded (fwd[]).
+ * The count, or 0 when the turn cannot be compared. */
+static size_t message_hashes(const hr_json_doc *d, uint32_t messages, const hr_json_edits *edits,
+                             const char *fwd, size_t fwd_len, uint64_t *sent, uint64_t *fwds)
+{
     size_t n = 0;
-    if (a && a->type == HR_JSON_ARRAY)
-        for (uint32_t c = a->first_child; c != HR_JSON_NONE && n < MAX_MESSAGES; c = hr_json_at(&d, c)->next) {
-            const hr_json_node *m = hr_json_at(&d, c);
-            out[n++] = hr_hash64(body + m->start, m->end - m->start);
-        }
-    hr_json_doc_free(&d);
+    HR_JSON_FOREACH(d, messages, c) {
+        if (n == MAX_MESSAGES)
+            break;
+        size_t start = d->nodes[c].start, end = d->nodes[c].end;
+        sent[n] = hr_hash64(d->src + start, end - start);
+        if (forwarded_span(edits, &start, &end) != 0 || end > fwd_len)
+            return 0;
+        fwds[n++] = hr_hash64(fwd + start, end - start);
+    }
     return n;
 }
 
-int hr_cache_watch_turn(const char *id, const char *request_id, const char *sent, size_t sent_len,
-                        const char *fwd, size_t fwd_len)
+int hr_cache_watch_turn(const char *id, const char *request_id, const hr_json_doc *d,
+                        uint32_t messages, const hr_json_edits *edits, const char *fwd,
+                        size_t fwd_len)
 {
     if (!id || !*id)
         return 0;
     uint64_t *h = malloc(2 * MAX_MESSAGES * sizeof *h);
     if (!h)
         return 0;
-    size_t ns = message_hashes(sent, sent_len, h);
-    size_t nf = fwd == sent ? ns : message_hashes(fwd, fwd_len, h + MAX_MESSAGES);
-    if (fwd == sent)
-        memcpy(h + MAX_MESSAGES, h, ns * sizeof *h);
+    if (!edits) { /* forwarded as sent */
+        fwd = d->src;
+        fwd_len = d->len;
+    }
+    size_t ns = message_hashes(d, messages, edits, fwd, fwd_len, h, h + MAX_MESSAGES);
+    size_t nf = ns;
     int bust = 0;
     char reason[96] = "";
     pthread_mutex_lock(&W.mu);

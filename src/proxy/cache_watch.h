@@ -11,16 +11,24 @@
 #ifndef HR_PROXY_CACHE_WATCH_H
 #define HR_PROXY_CACHE_WATCH_H
 
+#include "json/edits.h"
+#include "json/json.h"
 #include "proxy/metrics.h"
 #include "sys/buf.h"
 
 #include <stddef.h>
 
-/* One turn of session: the body as the client sent it and as forwarded. Returns 1 when our
- * compression changed bytes of a message the previous turn also sent (a bust we caused),
- * else 0. No session, or bodies without a message array: 0. */
-int hr_cache_watch_turn(const char *session, const char *request_id, const char *sent, size_t sent_len,
-                        const char *fwd, size_t fwd_len);
+/* One turn of session, read from the request's one parse (nothing is parsed again): d is
+ * the body as the client sent it, messages its conversation array (the API row's
+ * conversation_key; HR_JSON_NONE when absent), and the forwarded body is fwd (fwd_len
+ * bytes), d's source with edits applied — edits NULL when it went as sent. A message's
+ * forwarded bytes are its span moved by the edits before it and resized by those inside
+ * it; a turn where an edit crosses a message's edge (none of ours does) is not compared.
+ * Returns 1 when our compression changed bytes of a message the previous turn also sent
+ * (a bust we caused), else 0. No session, or no message array: 0. */
+int hr_cache_watch_turn(const char *session, const char *request_id, const hr_json_doc *d,
+                        uint32_t messages, const hr_json_edits *edits, const char *fwd,
+                        size_t fwd_len);
 
 /* Adds the finished request's usage (cache read, creation, input tokens) to its session. */
 void hr_cache_watch_usage(const char *session, const hr_request_record *r);

@@ -293,9 +293,9 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
     edit_and_splice(ctx, ri, p, cfg->max_body_bytes * 2);
     /* only messages matter to the cache watch, and the tool and include_usage edits leave
      * them as they are: without compression edits the client's bytes stand for them */
-    ctx->rec.cache_bust = hr_cache_watch_turn(ctx->session, ctx->id, req->body, req->body_len,
-                                              p->pr.modified ? p->body : req->body,
-                                              p->pr.modified ? p->len : req->body_len);
+    ctx->rec.cache_bust = hr_cache_watch_turn(
+        ctx->session, ctx->id, &p->doc, hr_json_get(&p->doc, 0, ri.api->conversation_key),
+        p->pr.modified ? &p->pr.edits : NULL, p->body, p->len);
     return 0;
 }
 
@@ -363,16 +363,6 @@ static int pick_base(const hr_request *req, char *out, size_t outlen, int *statu
         return -1;
     }
     return hr_upstream_base_url(req->api, req->path, out, outlen, reason);
-}
-
-/* Google's paths name the model (".../models/{m}:method"), their bodies do not: the log
- * line's model comes from the path then (a body "model" still wins). */
-static void model_from_path(const char *path, hr_req_ctx *ctx)
-{
-    const char *m = strstr(path, "/models/");
-    const char *colon = m ? strchr(m + 8, ':') : NULL;
-    if (colon && colon > m + 8)
-        snprintf(ctx->model, sizeof ctx->model, "%.*s", (int)(colon - m - 8), m + 8);
 }
 
 static const char *request_header(void *req, const char *name)
@@ -879,8 +869,8 @@ void hr_forward(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request *req)
     ctx->rec.route = ri.label;
     ctx->rec.provider = req->api->provider;
     ctx->rec.bypass = bypass;
-    if (!strcmp(req->api->provider, "gemini") || !strcmp(req->api->provider, "vertex"))
-        model_from_path(req->path, ctx);
+    if (req->api->path_model) /* e.g. Google's: their bodies name none (a body "model" wins) */
+        req->api->path_model(req->path, ctx->model, sizeof ctx->model);
     char base[1024];
     int base_status;
     const char *base_reason = NULL;

@@ -130,9 +130,12 @@ int hr_route_retrieve_stats(const hr_request *req, hr_response *res)
  *    "provider": "anthropic"}                       (the default provider)
  *   {"tool_call": {"id", "function": {"name", "arguments": "{\"hash\": ...}"}},
  *    "provider": "openai"}
- * answers 200 {"tool_result": <the provider's tool-result block/message, its content the
- * data as JSON text>, "success": bool, "data": <the retrieval, or {"error", "hash"}>};
- * 400 when the body is not a headroom_retrieve call. */
+ * "provider" is an API row's name (api/api.h); the call is read in that row's form
+ * (retrieve_call), else in any row's (the original took OpenAI's and Anthropic's forms
+ * whatever the provider). Answers 200 {"tool_result": <the row's tool result item, its
+ * text the data as JSON>, "success": bool, "data": <the retrieval, or {"error", "hash"}>};
+ * a provider no row answers gets {"tool_call_id", "content"}. 400 when the body is not a
+ * headroom_retrieve call. */
 
 typedef struct tool_call {
     hr_buf id, hash, query;
@@ -151,21 +154,28 @@ static int call_args(const hr_json_doc *d, uint32_t args, tool_call *c)
     return 0;
 }
 
-static int parse_tool_call(const hr_json_doc *d, uint32_t call, tool_call *c)
+/* The call's id and arguments nodes: read in api's form first, then in any row's. 1 found. */
+static int find_call(const hr_api *api, const hr_json_doc *d, uint32_t call, uint32_t *id,
+                     uint32_t *args)
 {
-    if (!hr_json_is(d, call, HR_JSON_OBJECT))
+    int args_string; /* the node's own type decides below, as the original's route did */
+    if (api && api->retrieve_call && api->retrieve_call(d, call, id, args, &args_string))
+        return 1;
+    size_t n;
+    const hr_api *const *all = hr_api_all(&n);
+    for (size_t i = 0; i < n; i++)
+        if (all[i]->retrieve_call && all[i]->retrieve_call(d, call, id, args, &args_string))
+            return 1;
+    return 0;
+}
+
+static int parse_tool_call(const hr_api *api, const hr_json_doc *d, uint32_t call, tool_call *c)
+{
+    uint32_t id, a;
+    if (!hr_json_is(d, call, HR_JSON_OBJECT) || !find_call(api, d, call, &id, &a))
         return -1;
-    uint32_t id = hr_json_get(d, call, "id");
     if (hr_json_is(d, id, HR_JSON_STRING) && hr_json_string(d, id, &c->id))
         return -1;
-    uint32_t fn = hr_json_get(d, call, "function");
-    if (fn == HR_JSON_NONE) /* Anthropic tool_use */
-        return hr_json_string_eq(d, hr_json_get(d, call, "name"), "headroom_retrieve")
-                   ? call_args(d, hr_json_get(d, call, "input"), c) : -1;
-    if (d->nodes[fn].type != HR_JSON_OBJECT ||
-        !hr_json_string_eq(d, hr_json_get(d, fn, "name"), "headroom_retrieve"))
-        return -1;
-    uint32_t a = hr_json_get(d, fn, "arguments");
     if (hr_json_is(d, a, HR_JSON_OBJECT))
         return call_args(d, a, c);
     hr_buf text = HR_BUF_INIT;
@@ -180,6 +190,20 @@ static int parse_tool_call(const hr_json_doc *d, uint32_t call, tool_call *c)
     }
     hr_buf_free(&text);
     return rc;
+}
+
+/* The row "provider" names (Anthropic's when absent, as the original's default), or NULL. */
+static const hr_api *provider_row(const hr_json_doc *d, uint32_t prov)
+{
+    if (prov == HR_JSON_NONE)
+        return &hr_api_anthropic_messages;
+    hr_buf name = HR_BUF_INIT;
+    const hr_api *api = NULL;
+    if (hr_json_is(d, prov, HR_JSON_STRING) && hr_json_string(d, prov, &name) == 0 && name.data &&
+        strlen(name.data) == name.len)
+        api = hr_api_by_name(name.data);
+    hr_buf_free(&name);
+    return api;
 }
 
 /* data: the retrieval as /v1/retrieve answers it, or {"error", "hash"}. 1 found, 0 not. */
@@ -217,12 +241,10 @@ int hr_route_retrieve_tool_call(const hr_request *req, hr_response *res)
     if (parse_body(req, res, &d, &bad))
         return bad;
     int obj = d.nodes[0].type == HR_JSON_OBJECT;
-    uint32_t prov = obj ? hr_json_get(&d, 0, "provider") : HR_JSON_NONE;
-    int openai = hr_json_string_eq(&d, prov, "openai");
-    int anthropic = prov == HR_JSON_NONE || hr_json_string_eq(&d, prov, "anthropic");
+    const hr_api *api = provider_row(&d, obj ? hr_json_get(&d, 0, "provider") : HR_JSON_NONE);
     tool_call c = {HR_BUF_INIT, HR_BUF_INIT, HR_BUF_INIT};
     int rc;
-    if (parse_tool_call(&d, obj ? hr_json_get(&d, 0, "tool_call") : HR_JSON_NONE, &c) != 0 ||
+    if (parse_tool_call(api, &d, obj ? hr_json_get(&d, 0, "tool_call") : HR_JSON_NONE, &c) != 0 ||
         !c.hash.len) {
         rc = hr_response_error(res, req->api, 400, "invalid_request_error", NULL,
                                "Invalid tool call or not a headroom_retrieve call");
@@ -230,13 +252,10 @@ int hr_route_retrieve_tool_call(const hr_request *req, hr_response *res)
         hr_buf data = HR_BUF_INIT, out = HR_BUF_INIT;
         int found = tool_call_data(req, &c, &data);
         const char *id = c.id.data ? c.id.data : "";
-        rc = hr_buf_puts(&out, anthropic ? "{\"tool_result\":{\"type\":\"tool_result\",\"tool_use_id\":"
-                               : openai  ? "{\"tool_result\":{\"role\":\"tool\",\"tool_call_id\":"
-                                         : "{\"tool_result\":{\"tool_call_id\":");
-        rc |= hr_json_write_string(&out, id, strlen(id));
-        rc |= hr_buf_puts(&out, ",\"content\":");
-        rc |= hr_json_write_string(&out, data.data ? data.data : "", data.len);
-        rc |= hr_buf_printf(&out, "},\"success\":%s,\"data\":", found ? "true" : "false");
+        rc = hr_buf_puts(&out, "{\"tool_result\":");
+        rc |= api && api->tool_result ? api->tool_result(&out, id, &data)
+                                      : hr_api_tool_result(&out, "{\"tool_call_id\":", id, "content", &data);
+        rc |= hr_buf_printf(&out, ",\"success\":%s,\"data\":", found ? "true" : "false");
         rc |= hr_buf_append(&out, data.data ? data.data : "{}", data.data ? data.len : 2);
         rc |= hr_buf_putc(&out, '}');
         if (rc == 0)

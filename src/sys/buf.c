@@ -3,6 +3,7 @@
 
 #include "sys/assert.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,4 +115,30 @@ char *hr_buf_steal(hr_buf *b, size_t *len)
         *len = p ? b->len : 0;
     *b = (hr_buf)HR_BUF_INIT;
     return p;
+}
+
+int hr_buf_read_stream(hr_buf *b, FILE *f, size_t max)
+{
+    char chunk[1 << 16];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if ((max && b->len + n > max) || hr_buf_append(b, chunk, n) != 0)
+            return -1;
+    return ferror(f) ? -1 : 0;
+}
+
+char *hr_buf_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    hr_buf b = HR_BUF_INIT;
+    int bad = hr_buf_read_stream(&b, f, 0) != 0;
+    fclose(f);
+    char *text = bad ? NULL : hr_buf_steal(&b, len);
+    if (!text) {
+        hr_buf_free(&b);
+        errno = EIO;
+    }
+    return text;
 }

@@ -19,6 +19,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct hr_buf {
     char *data;  /* never NULL once initialised; "" (not owned) while cap == 0 */
@@ -50,5 +51,13 @@ void hr_buf_free(hr_buf *b);           /* releases; the buffer is then empty and
 /* Caller owns the result (free()); never NULL for a buffer that holds bytes; for an empty
  * one, a fresh "" (NULL only when that allocation fails). The buffer is then empty. */
 char *hr_buf_steal(hr_buf *b, size_t *len);
+
+/* Appends everything stream f yields, to its end (f stays open). 0 ok; -1 when f reports a
+ * read error, the buffer cannot grow, or b would pass max bytes (0: no limit). */
+int hr_buf_read_stream(hr_buf *b, FILE *f, size_t max);
+/* The whole file at path as a malloc'd NUL-terminated string (*len, when given: its bytes,
+ * the NUL not counted; the caller frees). NULL with errno set: fopen's, or EIO when reading
+ * fails or memory runs out. */
+char *hr_buf_read_file(const char *path, size_t *len);
 
 #endif

@@ -75,6 +75,32 @@ test('/v1/retrieve/tool_call: Anthropic and OpenAI tool calls get their tool res
   assert.equal(other.json.success, false);
 });
 
+test('/v1/retrieve/tool_call: any API row by name answers in its own form; an unknown provider in the plain form', async () => {
+  // Responses: a function_call item, answered by a function_call_output for its call_id
+  const r = await post('/v1/retrieve/tool_call', { tool_call: { type: 'function_call', id: 'fc_1', call_id: 'call_r', name: 'headroom_retrieve', arguments: JSON.stringify({ hash }) }, provider: 'responses' });
+  assert.equal(r.status, 200);
+  assert.deepEqual(Object.keys(r.json.tool_result), ['type', 'call_id', 'output']);
+  assert.equal(r.json.tool_result.type, 'function_call_output');
+  assert.equal(r.json.tool_result.call_id, 'call_r');
+  assert.equal(JSON.parse(r.json.tool_result.output).original_content, rows);
+  // Gemini: a functionCall object, answered by a functionResponse
+  const g = await post('/v1/retrieve/tool_call', { tool_call: { name: 'headroom_retrieve', args: { hash } }, provider: 'gemini' });
+  assert.equal(g.json.success, true);
+  assert.equal(g.json.tool_result.functionResponse.name, 'headroom_retrieve');
+  assert.equal(g.json.tool_result.functionResponse.id, undefined, 'no id given, none answered');
+  assert.equal(JSON.parse(g.json.tool_result.functionResponse.response.output).original_content, rows);
+  // a provider no row is named: either known form is read, the result is the plain one
+  const u = await post('/v1/retrieve/tool_call', { tool_call: { id: 'c1', function: { name: 'headroom_retrieve', arguments: { hash } } }, provider: 'someone' });
+  assert.equal(u.json.success, true);
+  assert.deepEqual(Object.keys(u.json.tool_result), ['tool_call_id', 'content']);
+  assert.equal(u.json.tool_result.tool_call_id, 'c1');
+  // a provider's form need not match its name (the original read both whatever the provider)
+  const x = await post('/v1/retrieve/tool_call', { tool_call: { id: 'toolu_2', name: 'headroom_retrieve', input: { hash } }, provider: 'openai' });
+  assert.equal(x.json.success, true);
+  assert.equal(x.json.tool_result.role, 'tool');
+  assert.equal(x.json.tool_result.tool_call_id, 'toolu_2');
+});
+
 test('/v1/retrieve/tool_call: anything but a headroom_retrieve call is a 400 in the provider error shape', async () => {
   for (const b of [{}, { tool_call: { id: 'x', name: 'Bash', input: { hash } } }, { tool_call: { function: { name: 'headroom_retrieve', arguments: 'not json' } } }, { tool_call: { name: 'headroom_retrieve', input: {} } }]) {
     const r = await post('/v1/retrieve/tool_call', b);

@@ -48,8 +48,12 @@ function check(acc, status, label) {
   // smaps a moment apart, and this test reads status again later, while bodies arrive
   assert.ok(Math.abs(acc.mappings.anon_total - acc.rss_anon) <= Math.max(0.1 * acc.rss_anon, 4 * 1024 * 1024),
     `${label}: smaps anon ${acc.mappings.anon_total} vs RssAnon ${acc.rss_anon}`);
-  assert.ok(Math.abs(acc.rss_anon - status.anon) <= Math.max(0.5 * status.anon, 16 * 1024 * 1024),
-    `${label}: the proxy's RssAnon ${acc.rss_anon} vs /proc read from outside ${status.anon}`);
+  // the proxy's reading lies between what /proc said just before and just after the report
+  // (memory moves by tens of MB within a report on a loaded machine: 58.8 vs 38.6 MB was seen)
+  const lo = Math.min(status.before.anon, status.after.anon), hi = Math.max(status.before.anon, status.after.anon);
+  const slack = Math.max(0.25 * hi, 8 * 1024 * 1024);
+  assert.ok(acc.rss_anon >= lo - slack && acc.rss_anon <= hi + slack,
+    `${label}: the proxy's RssAnon ${acc.rss_anon} vs /proc read from outside ${status.before.anon}..${status.after.anon}`);
   if (!ASAN)
     assert.ok(acc.explained_ratio >= 0.95, `${label}: explained ${acc.explained_ratio} of RssAnon: ${JSON.stringify(acc)}`);
 }
@@ -64,17 +68,17 @@ test('/debug/memory explains >= 95 % of RssAnon by owner under load and after', 
     const pending = Array.from({ length: 32 }, (_, i) =>
       rawPost(proxy.port, '/v1/chat/completions', { headers: { ...HEADERS, 'x-headroom-session-id': `s${i % 4}` }, body: body(i) }));
     // bodies in, compressed, held by the upstream (polled: on a loaded machine they take a while)
-    let during, statusDuring;
+    let during;
     for (const end = Date.now() + 4000; ;) {
       during = await (await fetch(`${proxy.url}/debug/memory`)).json();
-      statusDuring = memOf(proxy.proc.pid);
       if (during.accounting.owners.request_buffers > 8 * 1024 * 1024 || Date.now() > end) break;
       await sleep(200);
     }
     // then once more when every body is in (the upstream holds them 5 s): a steady moment
     await sleep(700);
+    const statusBefore = memOf(proxy.proc.pid);
     during = await memoryReport(proxy.url);
-    statusDuring = memOf(proxy.proc.pid);
+    const statusDuring = { before: statusBefore, after: memOf(proxy.proc.pid) };
     const acc = during.accounting;
     assert.ok(acc.owners.request_buffers > 8 * 1024 * 1024, `request buffers held: ${acc.owners.request_buffers}: ${JSON.stringify(acc)}`);
     assert.ok(acc.owners.thread_stacks > 0 && acc.mappings.stack_count >= 32, `stacks: ${acc.mappings.stack_count}`);
@@ -84,9 +88,10 @@ test('/debug/memory explains >= 95 % of RssAnon by owner under load and after', 
     const results = await Promise.all(pending);
     assert.ok(results.every((r) => r.status === 200), 'every request answered');
     await sleep(300);
+    const statusBefore2 = memOf(proxy.proc.pid);
     const after = await memoryReport(proxy.url);
     assert.equal(after.accounting.owners.request_buffers, 0, 'nothing held once answered');
-    check(after.accounting, memOf(proxy.proc.pid), 'after load');
+    check(after.accounting, { before: statusBefore2, after: memOf(proxy.proc.pid) }, 'after load');
     t.diagnostic(`after: RssAnon ${after.accounting.rss_anon}, explained ${after.accounting.explained_ratio}`);
   } finally {
     for (const s of idle) s.destroy();

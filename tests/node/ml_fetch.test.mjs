@@ -131,13 +131,14 @@ test('unpinned built-in entries are refused before any request; --trust-unpinned
   assert.equal(r.code, 1);
   assert.match(r.stderr, /has no pinned SHA-256/);
   assert.equal(srv.log.length, 0, 'no request made');
-  // Trusting: the real Kompress revision is served here, ModernBERT-base as "main" is not.
+  // Trusting: the real Kompress revision is served here, ModernBERT-base at the revision the
+  // built-in table pins (the original's) is not.
   const t = await run(['model', 'fetch', 'kompress', '--data-dir', data, '--base-url', srv.url, '--trust-unpinned']);
   srv.close();
   assert.equal(t.code, 1);
   assert.match(t.stderr, new RegExp(`WARNING ${KOMPRESS}/model.safetensors is not pinned; its SHA-256 is ${sha(content['model.safetensors'])}`));
   assert.match(t.stderr, /config\.json: HTTP 404/);
-  assert.ok(srv.log.some((l) => l.url === `/${BASE}/resolve/main/config.json`));
+  assert.ok(srv.log.some((l) => l.url === `/${BASE}/resolve/8949b909ec900327062f0ebf497f51aef5e6f0c8/config.json`));
 });
 
 test('progress: plain lines off a terminal, a redrawn bar on one', async () => {

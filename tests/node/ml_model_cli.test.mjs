@@ -130,6 +130,27 @@ test('embed: one unit vector per line, deterministic, empty lines included', () 
   assert.equal(JSON.parse(t.out).tokens, 16);
 });
 
+test('--max-seq: import takes the row (flag, then HEADROOM_MODEL_MAX_SEQ) with bounds; junk is refused by name', () => {
+  const out = path.join(WORK, 'tiny-seq.hrm');
+  let r = run(['model', 'import', dir, '--out', out, '--max-seq', '32']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(run(['model', 'info', out]).out, /max_seq\W+32\b/);
+  for (const bad of ['0', 'abc', '9x', '70000']) {
+    r = run(['model', 'import', dir, '--out', out, `--max-seq=${bad}`]);
+    assert.equal(r.code, 2, bad);
+    assert.match(r.err, /invalid value .* for --max-seq/, bad);
+  }
+  const env = { ...process.env, HEADROOM_MODEL_MAX_SEQ: 'x' };
+  const e = spawnSync(BIN, ['model', 'import', dir, '--out', out], { env, encoding: 'utf8' });
+  assert.equal(e.status, 2);
+  assert.match(e.stderr, /HEADROOM_MODEL_MAX_SEQ/);
+  for (const bad of ['0', '16x']) {
+    r = run(['embed', '--model', model, '--max-seq', bad], 'x\n');
+    assert.equal(r.code, 2, bad);
+    assert.match(r.err, /invalid --max-seq/);
+  }
+});
+
 test('embed: usage and model errors', () => {
   let r = run(['embed', '--model', path.join(WORK, 'missing.hrm')], 'x\n');
   assert.equal(r.code, 1);

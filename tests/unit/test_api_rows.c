@@ -143,8 +143,10 @@ static void tool_hooks_read_back_their_definition(void **state)
     const hr_api *const *all = hr_api_all(&n);
     for (size_t i = 0; i < n; i++) {
         const hr_api *a = all[i];
-        int some = a->tool_definition || a->tool_name || a->find_calls || a->followup_items;
-        int every = a->tool_definition && a->tool_name && a->find_calls && a->followup_items;
+        int some = a->tool_definition || a->tool_name || a->find_calls || a->followup_items ||
+                   a->retrieve_call || a->tool_result;
+        int every = a->tool_definition && a->tool_name && a->find_calls && a->followup_items &&
+                    a->retrieve_call && a->tool_result;
         assert_int_equal(some, every);
         if (!every)
             continue;
@@ -160,6 +162,17 @@ static void tool_hooks_read_back_their_definition(void **state)
         assert_true(hr_json_string_eq(&d, a->tool_name(&d, tool), HR_API_TOOL_NAME));
         hr_json_doc_free(&d);
         hr_buf_free(&tools);
+        /* a tool result item is one JSON object carrying the call's id and the text */
+        hr_buf item = HR_BUF_INIT, text = HR_BUF_INIT;
+        hr_buf_puts(&text, "line \"one\"");
+        assert_int_equal(a->tool_result(&item, "call_7", &text), 0);
+        assert_true(parses(item.data, item.len, &d));
+        assert_int_equal(d.nodes[0].type, HR_JSON_OBJECT);
+        hr_json_doc_free(&d);
+        assert_non_null(strstr(item.data, "\"call_7\""));
+        assert_non_null(strstr(item.data, "\"line \\\"one\\\"\""));
+        hr_buf_free(&item);
+        hr_buf_free(&text);
     }
 }
 

@@ -47,6 +47,29 @@ static void changes_and_headers_survive_context_shrinks(void **state)
     hr_buf_free(&in);
 }
 
+/* Two changes 5 context lines apart (2 kept after the first, 2 before the second): the
+ * one line between them stays. Cut without a note it joined "if (!colon)" to the
+ * declaration after its "return 0;", a meaning the file never had. */
+static void short_context_gap_is_kept(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    FX(&in, "--- a/s.c\n+++ b/s.c\n@@ -1,20 +1,20 @@\n");
+    for (unsigned i = 0; i < 6; i++)
+        FX(&in, "     int a%u = %u;\n", i, i);
+    FX(&in, "-    x = 1;\n+    x = 2;\n");
+    FX(&in, "     if (!colon)\n     y = 0;\n         return 0;\n     size_t plen = 3;\n     int z = 4;\n");
+    FX(&in, "-    w = 1;\n+    w = 2;\n");
+    for (unsigned i = 0; i < 6; i++)
+        FX(&in, "     int b%u = %u;\n", i, i);
+    hr_compress_result r = run(&in, NULL);
+    assert_true(r.compressed);
+    assert_non_null(strstr(r.out.data, "     if (!colon)\n     y = 0;\n         return 0;\n     size_t plen = 3;\n"));
+    assert_false(has(&r.out, "     int a1 = 1;"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 static void hunk_and_file_caps(void **state)
 {
     (void)state;
@@ -256,6 +279,7 @@ int main(void)
         cmocka_unit_test(nothing_to_cut_passes),
         cmocka_unit_test(crlf_and_bad_input),
         cmocka_unit_test(hunk_header_parser),
+        cmocka_unit_test(short_context_gap_is_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

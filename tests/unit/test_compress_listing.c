@@ -227,6 +227,43 @@ static void detection_routes_listings(void **state)
     hr_buf_free(&in);
 }
 
+static int has_line(const hr_buf *b, const char *line) { return fx_has_line(b->data, b->len, line, strlen(line)); }
+
+/* du -h | sort -h and find -printf: numbers before each path. They are listings (before,
+ * they passed whole as prose); sorted by size, the last lines are the biggest and du's
+ * total, and stay; a question word in every path ("usr") picks out none of them; notes count
+ * "entries" (du lists directories, not files). */
+static void numbered_listings(void **state)
+{
+    (void)state;
+    hr_buf du = HR_BUF_INIT;
+    for (unsigned i = 0; i < 300; i++)
+        FX(&du, "%uK\t/usr/lib/%s/%s/m%u\n", 4 + i, SERVICES[i % 6], DIRS[(i / 6) % 5], i);
+    FX(&du, "263M\t/usr/lib/fpc\n1.1G\t/usr/lib\n");
+    assert_int_equal(hr_detect(du.data, du.len), HR_CT_LISTING);
+    hr_compress_result r = run(&du, "which directory under /usr/lib takes the most space?");
+    assert_true(r.compressed);
+    assert_true(has_line(&r.out, "263M\t/usr/lib/fpc"));
+    assert_true(has_line(&r.out, "1.1G\t/usr/lib"));
+    assert_false(has_line(&r.out, "24K\t/usr/lib/orders/config/m20"));
+    assert_non_null(strstr(r.out.data, " entries"));
+    assert_null(strstr(r.out.data, " files"));
+    assert_true(r.out.len < du.len / 5);
+    hr_compress_result_free(&r);
+
+    hr_buf find = HR_BUF_INIT;
+    for (unsigned i = 0; i < 400; i++)
+        FX(&find, "%u\t2023-02-%02u\t/usr/share/doc/%s/%s/f%u.%s\n", 100 + i * 13, 1 + i % 28,
+           SERVICES[i % 6], DIRS[(i / 6) % 5], i, EXT[i % 6]);
+    assert_int_equal(hr_detect(find.data, find.len), HR_CT_LISTING);
+    r = run(&find, "how big is f233.json and when was it changed?");
+    assert_true(r.compressed);
+    assert_true(has_line(&r.out, "3129\t2023-02-10\t/usr/share/doc/gateway/config/f233.json"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&find);
+    hr_buf_free(&du);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,6 +274,7 @@ int main(void)
         cmocka_unit_test(short_or_not_a_listing_passes),
         cmocka_unit_test(bad_input),
         cmocka_unit_test(detection_routes_listings),
+        cmocka_unit_test(numbered_listings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

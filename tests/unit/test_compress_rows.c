@@ -209,6 +209,88 @@ static void table_keeps_numeric_peaks(void **state)
     hr_buf_free(&in);
 }
 
+/* apt's history.log: one stanza per run. The question's Commandline keeps its stanza's
+ * Start-Date ("when was nodejs installed?"); before, the date was cut. */
+static void progress_stanza_keeps_its_head(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    for (unsigned i = 0; i < 30; i++) {
+        FX(&in, "\nStart-Date: 2026-05-%02u  1%u:0%u:2%u\n", 1 + i % 28, i % 10, i % 7, i % 9);
+        FX(&in, "Commandline: apt-get install -y pkg%u\n", i);
+        FX(&in, "Install: pkg%u:amd64 (1.%u-1)\n", i, i);
+        FX(&in, "End-Date: 2026-05-%02u  1%u:0%u:3%u\n", 1 + i % 28, i % 10, i % 7, i % 9);
+    }
+    assert_int_equal(hr_detect(in.data, in.len), HR_CT_PROGRESS);
+    hr_compress_result r = run(hr_compress_progress, &in, "when was pkg17 installed?");
+    assert_true(r.compressed);
+    assert_non_null(strstr(r.out.data, "Start-Date: 2026-05-18  17:03:28\nCommandline: apt-get install -y pkg17\n"));
+    assert_false(has(&r.out, "Start-Date: 2026-05-17  16:02:27"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+/* alternatives.log names its tool before each timestamp: the kinds are what follows
+ * ("run with", "link group"), so it is a progress log (before, one kind: passed whole),
+ * and a note names kinds without the timestamp of the one line it read them from. */
+static void progress_named_timestamps(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    for (unsigned i = 0; i < 40; i++) {
+        FX(&in, "update-alternatives 2025-06-24 14:%02u:%02u: run with --install /usr/bin/t%u t%u /usr/lib/t%u 50\n",
+           i / 60, i % 60, i, i, i);
+        FX(&in, "update-alternatives 2025-06-24 14:%02u:%02u: link group t%u updated to point to /usr/lib/t%u\n",
+           i / 60, i % 60, i, i);
+    }
+    assert_int_equal(hr_detect(in.data, in.len), HR_CT_PROGRESS);
+    hr_compress_result r = run(hr_compress_progress, &in, "where does t17 point?");
+    assert_true(r.compressed);
+    assert_true(has(&r.out, "update-alternatives 2025-06-24 14:00:17: link group t17 updated to point to /usr/lib/t17"));
+    const char *note = strstr(r.out.data, " lines omitted: ");
+    assert_non_null(note);
+    assert_true(strncmp(strchr(note, ':') + 2, "2025", 4) != 0);
+    assert_non_null(strstr(note, " run with"));
+    assert_non_null(strstr(note, " link group"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+/* git log --oneline --graph: a commit list (before, prose passed whole). The newest 10
+ * commits, the asked one and the oldest stay; cuts count commits and graph lines; a
+ * commit message's "fail" is no signal. git blame's "hash (Author ...)" lines are no
+ * commit list. */
+static void commit_list(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT, blame = HR_BUF_INIT;
+    for (unsigned i = 0; i < 120; i++) {
+        FX(&in, "%s %07x %s change %u of the %s module\n", i % 10 == 5 ? "| *" : "*", 0x1a2b3c0u + i * 977u,
+           i % 4 ? "tests:" : "docs:", i, i == 77 ? "retry budget" : i % 3 ? "fail-open" : "parser");
+        if (i % 10 == 5)
+            FX(&in, "|/\n");
+        FX(&blame, "%08x (Seed maintainers 2026-11-27 03:55:41 +0000 %3u)     int v%u = %u;\n", 0x8e3a45f7u, i + 1, i, i);
+    }
+    assert_true(hr_rows_is_commits(in.data, in.len));
+    assert_false(hr_rows_is_commits(blame.data, blame.len));
+    assert_int_equal(hr_detect(in.data, in.len), HR_CT_PROGRESS);
+    hr_compress_result r = run(hr_compress_progress, &in, "which commit touched the retry budget?");
+    assert_true(r.compressed);
+    char line[128];
+    snprintf(line, sizeof line, "* %07x tests: change 77 of the retry budget module", 0x1a2b3c0u + 77 * 977u);
+    assert_true(has(&r.out, line));
+    snprintf(line, sizeof line, "* %07x docs: change 8 of the fail-open module", 0x1a2b3c0u + 8 * 977u);
+    assert_true(has(&r.out, line)); /* the tenth line (a graph line among them) */
+    snprintf(line, sizeof line, "* %07x tests: change 50 of the fail-open module", 0x1a2b3c0u + 50 * 977u);
+    assert_false(has(&r.out, line));
+    assert_non_null(strstr(r.out.data, " commits, "));
+    assert_non_null(strstr(r.out.data, " graph line"));
+    assert_true(r.out.len < in.len / 3);
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+    hr_buf_free(&blame);
+}
+
 /* git log --stat: every commit header, message and summary stays; of the stat lines only
  * the question's file; the others are counted per commit. */
 static void git_log_stat_keeps_messages_and_asked_file(void **state)
@@ -246,6 +328,9 @@ int main(void)
         cmocka_unit_test(other_text_passes),
         cmocka_unit_test(ps_header_table),
         cmocka_unit_test(table_keeps_numeric_peaks),
+        cmocka_unit_test(progress_stanza_keeps_its_head),
+        cmocka_unit_test(progress_named_timestamps),
+        cmocka_unit_test(commit_list),
         cmocka_unit_test(git_log_stat_keeps_messages_and_asked_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

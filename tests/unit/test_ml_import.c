@@ -132,13 +132,13 @@ static void test_peft_merge_equals_numpy(void **state)
     hr_safetensors *numpy;
     hr_ml_error err;
     path_of(dir, sizeof dir, "peft");
-    assert_int_equal(hr_weight_src_open(dir, "embeddings.tok_embeddings.weight", &peft, &err), 0);
+    assert_int_equal(hr_weight_src_open(dir, NULL, "embeddings.tok_embeddings.weight", &peft, &err), 0);
     assert_string_equal(peft.root, "base_model.model.");
     assert_string_equal(peft.enc, "encoder.");
     assert_int_equal(peft.r, 8);
     assert_true(fabs(peft.scale - 2.0) < 1e-12); /* lora_alpha 16 / r 8 */
     path_of(dir, sizeof dir, "hf");
-    assert_int_equal(hr_weight_src_open(dir, "embeddings.tok_embeddings.weight", &hf, &err), 0);
+    assert_int_equal(hr_weight_src_open(dir, NULL, "embeddings.tok_embeddings.weight", &hf, &err), 0);
     path_of(npath, sizeof npath, "numpy/model.safetensors");
     assert_int_equal(hr_safetensors_open(npath, &numpy, &err), 0);
     for (int l = 0; l < 4; l++) {

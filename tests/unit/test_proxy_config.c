@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "proxy/command_settings.h"
 #include "proxy/config.h"
 
 #include <stdlib.h>
@@ -200,15 +201,27 @@ static const hr_setting_table *tables(size_t *n)
     return t;
 }
 
+/* The proxy's tables and the other commands' (proxy/command_settings.h): one set of names,
+ * flags and variables, all in docs/configuration.md. */
+static const hr_setting_table *all_tables(size_t *n)
+{
+    static hr_setting_table t[9];
+    const hr_setting_table *p = tables(n);
+    for (size_t i = 0; i < *n; i++)
+        t[i] = p[i];
+    t[(*n)++] = hr_command_settings;
+    return t;
+}
+
 /* Every setting has a variable and a help line; names, flags and variables are unique across
  * the proxy's tables (proxy, pipeline, CCR store, statistics, ML, images: one parser sees them
- * all);
+ * all) and the other commands' table;
  * every default parses through the row's own parser. */
 static void rows_are_complete_and_unique(void **state)
 {
     (void)state;
     size_t nt;
-    const hr_setting_table *t = tables(&nt);
+    const hr_setting_table *t = all_tables(&nt);
     char err[256];
     for (size_t a = 0; a < nt; a++) {
         static char base[32768]; /* larger than each table's struct */
@@ -261,7 +274,7 @@ static void docs_tables_match_the_rows(void **state)
 {
     (void)state;
     size_t nt;
-    const hr_setting_table *t = tables(&nt);
+    const hr_setting_table *t = all_tables(&nt);
     char *docs = read_docs();
     for (size_t a = 0; a < nt; a++)
         for (size_t i = 0; i < t[a].n; i++) {
@@ -284,7 +297,7 @@ static void docs_tables_match_the_rows(void **state)
                 size_t dl = strlen(r->dflt); /* or said plainly: "off" */
                 int plain = !strncmp(cell, r->dflt, dl) && (cell[dl] == ' ' || cell[dl] == '|');
                 if (!plain && (!found || found > cell_end))
-                    fail_msg("%s: docs default cell '%.*s' lacks %s", r->flag,
+                    fail_msg("%s: docs default cell '%.*s' lacks %s", r->flag ? r->flag : r->env,
                              (int)(cell_end - cell), cell, want);
             }
         }
@@ -415,6 +428,54 @@ static void client_port_reads_the_port_row(void **state)
     assert_int_equal(port, 9200); /* untouched by the refusals */
 }
 
+/* The other commands' rows (model import/fetch --max-seq, fetch --base-url, wrap's
+ * timeout): defaults, variables, flags, and numbers out of bounds or not numbers refused
+ * with a message naming the flag or variable (atoi read "abc" as 0 and "9x" as 9). */
+static void command_rows_bound_their_values(void **state)
+{
+    (void)state;
+    hr_command_config c;
+    char err[256];
+    unsetenv("HEADROOM_MODEL_MAX_SEQ");
+    unsetenv("HEADROOM_HF_BASE_URL");
+    unsetenv("HEADROOM_WRAP_PROXY_TIMEOUT");
+    assert_int_equal(hr_command_config_load(&c, err, sizeof err), 0);
+    assert_int_equal(c.model_max_seq, 0); /* the model directory's */
+    assert_string_equal(c.hf_base_url, "https://huggingface.co");
+    assert_int_equal(c.wrap_proxy_timeout_s, 45);
+    setenv("HEADROOM_MODEL_MAX_SEQ", "1024", 1);
+    setenv("HEADROOM_HF_BASE_URL", "http://127.0.0.1:9/hub", 1);
+    assert_int_equal(hr_command_config_load(&c, err, sizeof err), 0);
+    assert_int_equal(c.model_max_seq, 1024);
+    assert_string_equal(c.hf_base_url, "http://127.0.0.1:9/hub");
+    const char *bad[] = {"0", "-3", "9x", "abc", "65537", " "};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("HEADROOM_MODEL_MAX_SEQ", bad[i], 1);
+        err[0] = 0;
+        if (hr_command_config_load(&c, err, sizeof err) == 0 && strcmp(bad[i], " "))
+            fail_msg("HEADROOM_MODEL_MAX_SEQ=%s accepted", bad[i]);
+    }
+    setenv("HEADROOM_MODEL_MAX_SEQ", "abc", 1);
+    assert_int_equal(hr_command_config_load(&c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "HEADROOM_MODEL_MAX_SEQ"));
+    assert_int_equal(c.wrap_proxy_timeout_s, 45); /* the defaults stand after a refusal */
+    unsetenv("HEADROOM_MODEL_MAX_SEQ");
+    unsetenv("HEADROOM_HF_BASE_URL");
+    assert_int_equal(hr_command_config_load(&c, err, sizeof err), 0);
+    char *argv[] = {"import", "--max-seq", "0", "--max-seq=300", "--max-seq", "x1"};
+    int i = 1;
+    assert_int_equal(hr_settings_alias(&hr_command_settings, "model_max_seq", "--max-seq", &c, 6,
+                                       argv, &i, err, sizeof err), -1);
+    assert_non_null(strstr(err, "--max-seq"));
+    i = 3;
+    assert_int_equal(hr_settings_alias(&hr_command_settings, "model_max_seq", "--max-seq", &c, 6,
+                                       argv, &i, err, sizeof err), 1);
+    assert_int_equal(c.model_max_seq, 300);
+    i = 4;
+    assert_int_equal(hr_settings_alias(&hr_command_settings, "model_max_seq", "--max-seq", &c, 6,
+                                       argv, &i, err, sizeof err), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +491,7 @@ int main(void)
         cmocka_unit_test(rows_parse_flags_and_variables),
         cmocka_unit_test(help_lists_every_row),
         cmocka_unit_test(client_port_reads_the_port_row),
+        cmocka_unit_test(command_rows_bound_their_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -252,6 +252,19 @@ static void api_paths(void **state)
     assert_ptr_equal(hr_api_for_path("/openai/deployments//chat/completions"), &hr_api_azure_chat);
     assert_ptr_equal(hr_api_for_route("POST", "/v1/chat/completions"), &hr_api_openai_chat);
 
+    /* Google's paths name the model; the log line takes it from there */
+    char model[64];
+    assert_int_equal(hr_api_gemini.path_model("/v1beta/models/gemini-2.0-flash:generateContent",
+                                              model, sizeof model), 1);
+    assert_string_equal(model, "gemini-2.0-flash");
+    assert_int_equal(hr_api_vertex_anthropic.path_model("/v1/projects/p/locations/l/publishers/"
+                                                        "anthropic/models/claude-x:rawPredict",
+                                                        model, sizeof model), 1);
+    assert_string_equal(model, "claude-x");
+    assert_int_equal(hr_api_vertex_gemini.path_model("/v1/projects/p/locations/l/models/:x", model,
+                                                     sizeof model), 0);
+    assert_null(hr_api_openai_chat.path_model);
+
     hr_proxy_config c;
     hr_proxy_config_defaults(&c);
     hr_proxy_config_set_current(&c);

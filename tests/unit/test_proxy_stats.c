@@ -244,30 +244,71 @@ static const char *turn(const char *m2)
     return b;
 }
 
+/* One turn through the cache watch as the proxy makes it: the body parsed once, the last
+ * message's content replaced by `forwarded` (NULL: forwarded as sent) and a "tools" member
+ * added at the front (an edit outside the messages, as the headroom_retrieve tool is). */
+static int watch_turn(const char *session, const char *sent, const char *forwarded)
+{
+    hr_json_doc d;
+    hr_json_error err;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    assert_int_equal(hr_json_parse(&d, sent, strlen(sent), &lim, &err), 0);
+    uint32_t messages = hr_json_get(&d, 0, "messages");
+    hr_json_edits edits = HR_JSON_EDITS_INIT;
+    hr_buf fwd = HR_BUF_INIT;
+    if (forwarded) {
+        uint32_t last = hr_json_index(&d, messages, hr_json_len(&d, messages) - 1);
+        uint32_t content = hr_json_get(&d, last, "content");
+        assert_int_equal(hr_json_edits_add(&edits, 1, 1, "\"tools\":[],", 11), 0);
+        assert_int_equal(hr_json_edits_add(&edits, d.nodes[content].start, d.nodes[content].end,
+                                           forwarded, strlen(forwarded)), 0);
+        assert_int_equal(hr_json_edits_apply(&edits, sent, strlen(sent), &fwd), 0);
+    }
+    int bust = hr_cache_watch_turn(session, "r", &d, messages, forwarded ? &edits : NULL,
+                                   fwd.data, fwd.len);
+    hr_buf_free(&fwd);
+    hr_json_edits_free(&edits);
+    hr_json_doc_free(&d);
+    return bust;
+}
+
 static void a_cache_bust_we_caused_is_counted_once_with_its_reason(void **state)
 {
     (void)state;
     hr_cache_watch_reset();
-    char sent1[512], fwd1[512], sent2[512], fwd2[512];
+    char sent1[512];
     snprintf(sent1, sizeof sent1, "%s", turn("{\"role\":\"tool\",\"content\":\"LONG OUTPUT\"}"));
-    snprintf(fwd1, sizeof fwd1, "%s", turn("{\"role\":\"tool\",\"content\":\"SHORT A\"}"));
-    assert_int_equal(hr_cache_watch_turn("s1", "r1", sent1, strlen(sent1), fwd1, strlen(fwd1)), 0);
+    assert_int_equal(watch_turn("s1", sent1, "\"SHORT A\""), 0);
     /* same turn again, compressed the same way: a cache hit, no bust */
-    assert_int_equal(hr_cache_watch_turn("s1", "r2", sent1, strlen(sent1), fwd1, strlen(fwd1)), 0);
+    assert_int_equal(watch_turn("s1", sent1, "\"SHORT A\""), 0);
     /* the client re-sends message 1 unchanged, but we forward different bytes for it */
-    snprintf(sent2, sizeof sent2, "%s", sent1);
-    snprintf(fwd2, sizeof fwd2, "%s", turn("{\"role\":\"tool\",\"content\":\"SHORT B\"}"));
-    assert_int_equal(hr_cache_watch_turn("s1", "r3", sent2, strlen(sent2), fwd2, strlen(fwd2)), 1);
+    assert_int_equal(watch_turn("s1", sent1, "\"SHORT B\""), 1);
     /* the client edits message 1 itself: their change, not a bust of ours */
     char sent3[512];
     snprintf(sent3, sizeof sent3, "%s", turn("{\"role\":\"tool\",\"content\":\"EDITED\"}"));
-    assert_int_equal(hr_cache_watch_turn("s1", "r4", sent3, strlen(sent3), sent3, strlen(sent3)), 0);
+    assert_int_equal(watch_turn("s1", sent3, NULL), 0);
     /* no session: nothing tracked */
-    assert_int_equal(hr_cache_watch_turn(NULL, "r5", sent1, strlen(sent1), fwd2, strlen(fwd2)), 0);
+    assert_int_equal(watch_turn(NULL, sent1, "\"SHORT B\""), 0);
+    /* an edit crossing a message's edge is not compared (no bust, even though message 1's
+     * bytes differ from the last turn's) */
+    hr_json_doc d;
+    hr_json_error err;
+    hr_json_limits lim = HR_JSON_LIMITS_DEFAULT;
+    assert_int_equal(hr_json_parse(&d, sent1, strlen(sent1), &lim, &err), 0);
+    uint32_t messages = hr_json_get(&d, 0, "messages");
+    uint32_t m1 = hr_json_index(&d, messages, 1);
+    hr_json_edits edits = HR_JSON_EDITS_INIT;
+    assert_int_equal(hr_json_edits_add(&edits, d.nodes[m1].start - 1, d.nodes[m1].start + 1, "X", 1), 0);
+    hr_buf fwd = HR_BUF_INIT;
+    assert_int_equal(hr_json_edits_apply(&edits, sent1, strlen(sent1), &fwd), 0);
+    assert_int_equal(hr_cache_watch_turn("s1", "r", &d, messages, &edits, fwd.data, fwd.len), 0);
+    hr_buf_free(&fwd);
+    hr_json_edits_free(&edits);
+    hr_json_doc_free(&d);
     hr_buf o = HR_BUF_INIT;
     assert_int_equal(hr_cache_watch_json(&o), 0);
     assert_non_null(strstr(o.data, "\"busts\":1,\"sessions\""));
-    assert_non_null(strstr(o.data, "\"turns\":4"));
+    assert_non_null(strstr(o.data, "\"turns\":5"));
     assert_non_null(strstr(o.data, "message 1 compressed differently than last turn"));
     hr_buf_free(&o);
 }

@@ -7,6 +7,7 @@
 
 #include "sys/ascii.h"
 #include "sys/assert.h"
+#include "sys/buf.h"
 #include "sys/clock.h"
 #include "sys/jsonesc.h"
 #include "sys/parse.h"
@@ -14,6 +15,8 @@
 #include "sys/vec.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <locale.h>
@@ -238,6 +241,55 @@ static void tenant_or_anonymous(void **state)
     assert_string_not_equal(a, b);
 }
 
+/* Whole streams and files into buffers: every byte (across the 64 KiB reads), the cap
+ * refused, a missing file NULL with fopen's errno, an empty file "". */
+static void read_stream_and_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/hr_toolbox_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    size_t n = 200000;
+    char *data = malloc(n);
+    assert_non_null(data);
+    for (size_t i = 0; i < n; i++)
+        data[i] = (char)(i * 7 + i / 251);
+    assert_int_equal(write(fd, data, n), (ssize_t)n);
+    close(fd);
+    size_t len = 0;
+    char *text = hr_buf_read_file(path, &len);
+    assert_non_null(text);
+    assert_int_equal(len, n);
+    assert_memory_equal(text, data, n);
+    assert_int_equal(text[n], 0);
+    free(text);
+    FILE *f = fopen(path, "rb");
+    hr_buf b = HR_BUF_INIT;
+    hr_buf_puts(&b, "x"); /* appends after what is there */
+    assert_int_equal(hr_buf_read_stream(&b, f, 0), 0);
+    assert_int_equal(b.len, n + 1);
+    assert_memory_equal(b.data + 1, data, n);
+    rewind(f);
+    hr_buf_reset(&b);
+    assert_int_equal(hr_buf_read_stream(&b, f, n - 1), -1); /* one byte past the cap */
+    rewind(f);
+    hr_buf_reset(&b);
+    assert_int_equal(hr_buf_read_stream(&b, f, n), 0);
+    fclose(f);
+    hr_buf_free(&b);
+    assert_int_equal(truncate(path, 0), 0);
+    text = hr_buf_read_file(path, &len);
+    assert_non_null(text);
+    assert_int_equal(len, 0);
+    assert_string_equal(text, "");
+    free(text);
+    unlink(path);
+    errno = 0;
+    assert_null(hr_buf_read_file(path, &len));
+    assert_int_equal(errno, ENOENT);
+    free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +304,7 @@ int main(void)
         cmocka_unit_test(mutex_held_probe),
         cmocka_unit_test(assert_aborts_when_on),
         cmocka_unit_test(tenant_or_anonymous),
+        cmocka_unit_test(read_stream_and_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
