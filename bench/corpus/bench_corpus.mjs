@@ -3,8 +3,9 @@
 // main and the build under test). Each sample goes through `headroom compress` as an
 // Anthropic request (question, tool call, tool_result), exactly as the corpus test sends it.
 //
-// Per sample and binary: exact o200k_base tokens of the tool output before and after
-// (js-tiktoken, the reference tokenizer), the facts the question needs visible in the
+// Per sample and binary: exact o200k_base tokens of the tool output before and after, for
+// the sample's main question (js-tiktoken, the reference tokenizer), the facts every question
+// asked of it needs (each question compressed on its own) visible in the
 // output / only back through `headroom retrieve HASH --query QUESTION` / lost, and
 // throughput: MB of tool output per second, from the fastest of --runs POST /v1/compress
 // round trips on a running proxy of that binary (in-memory CCR store; the time includes
@@ -17,7 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCorpus, buildRequest, compressSample, checkFacts } from '../../tests/node/lib/corpus.mjs';
+import { loadCorpus, buildRequest, compressSample, checkFacts, questionsOf, askedAs } from '../../tests/node/lib/corpus.mjs';
 import { startProxy } from '../../tests/node/lib/proxy.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -60,7 +61,11 @@ async function benchBinary(bin, samples, runs) {
   try {
     for (const s of samples) {
       const out = compressSample(bin, s, 'anthropic', dir);
-      const facts = checkFacts(bin, s, out, dir);
+      /* tokens and speed for the main question; facts for every question asked of it */
+      const facts = questionsOf(s).flatMap((q, i) => {
+        const asked = askedAs(s, q);
+        return checkFacts(bin, asked, i ? compressSample(bin, asked, 'anthropic', dir) : out, dir);
+      });
       const ms = await fastestRun(proxy.url, buildRequest(s, 'anthropic'), runs);
       rows.push({
         name: s.name, bytes: s.bytes.length,

@@ -12,7 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
-/* The registry: one line per API. Order is the auth-header precedence (api.h). */
+/* The registry: one line per API. Order is the auth-header precedence (api.h), and the
+ * order /health lists the providers' upstreams in. */
 static const hr_api *const REGISTRY[] = {
     &hr_api_openai_chat,
     &hr_api_anthropic_messages,
@@ -20,11 +21,11 @@ static const hr_api *const REGISTRY[] = {
     &hr_api_codex_responses,
     &hr_api_bedrock_converse,
     &hr_api_bedrock_invoke, /* owns the rest of /model/ */
+    &hr_api_gemini,
     /* path-only rows (no auth headers of their own); Vertex's Anthropic row before its
      * Google one, whose /v1/projects/ prefix would claim rawPredict too */
     &hr_api_vertex_anthropic,
     &hr_api_vertex_gemini,
-    &hr_api_gemini,
     &hr_api_azure_chat,
     &hr_api_azure_responses,
 };

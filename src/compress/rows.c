@@ -39,6 +39,8 @@ enum {
     SCAN_MAX = 4096,           /* bytes of a line looked at for fields and kinds */
 };
 
+enum { NO_COMMITS = 0, COMMIT_LIST, BLAME }; /* rows.commits */
+
 static const char *const LS_COLS[] = {"mode", "links", "owner", "group", "size",
                                       "month", "day", "time", "name"};
 
@@ -287,6 +289,19 @@ static int commit_list_line(const char *s, size_t n)
            s[i + 1] != '(';
 }
 
+/* "8e3a45f7 (Author 2026-11-27 03:55:41 +0000 12) code" (git blame; '^' marks a boundary
+ * commit): 1 and *id_end, the end of the commit id. */
+static int blame_line(const char *s, size_t n, size_t *id_end)
+{
+    size_t i = n && s[0] == '^';
+    while (i < n && (hr_is_digit((unsigned char)s[i]) || (s[i] >= 'a' && s[i] <= 'f')))
+        i++;
+    if (i < 8 || i + 2 >= n || s[i] != ' ' || s[i + 1] != '(' || !memchr(s + i, ')', n - i))
+        return 0;
+    *id_end = i;
+    return 1;
+}
+
 static int graph_only_line(const char *s, size_t n)
 {
     size_t i = 0;
@@ -310,7 +325,7 @@ typedef struct rows {
     unsigned char *keep;
     uint64_t *kind;        /* progress logs: per line */
     uint64_t *sorted;      /* sorted kinds of the records, for counting */
-    int commits;           /* progress mode over `git log --oneline [--graph]` */
+    int commits;           /* progress mode over git log --oneline (COMMIT_LIST) or blame */
 } rows;
 
 static const char *line_at(const rows *r, size_t i, size_t *n)
@@ -376,6 +391,19 @@ static void rows_free(rows *r)
     free(r->sorted);
 }
 
+/* A record's kind: git blame's are their commits ("[18 lines omitted: 15 from 8e3a45f7, 3
+ * from 0e8fc375]"), the rest line_kind's. */
+static uint64_t record_kind(const rows *r, const char *s, size_t n, size_t *from, size_t *shown)
+{
+    size_t id;
+    if (r->commits == BLAME && blame_line(s, n, &id)) {
+        *from = 0;
+        *shown = id;
+        return hr_hash64(s, id) | 1; /* never 0, the kind of no kind */
+    }
+    return line_kind(s, n, from, shown);
+}
+
 /* Kinds of every record and their sorted copy. */
 static void count_kinds(rows *r)
 {
@@ -385,15 +413,16 @@ static void count_kinds(rows *r)
         const char *s = line_at(r, i, &n);
         if (hr_line_is_blank(s, n))
             continue;
-        r->kind[i] = line_kind(s, n, &from, &shown);
+        r->kind[i] = record_kind(r, s, n, &from, &shown);
         r->sorted[r->records++] = r->kind[i];
     }
     qsort(r->sorted, r->records, sizeof *r->sorted, cmp_u64);
 }
 
+/* COMMIT_LIST for git log --oneline [--graph], BLAME for git blame, else NO_COMMITS. */
 static int commits_like(const rows *r)
 {
-    size_t nonblank = 0, commits = 0, graph = 0;
+    size_t nonblank = 0, commits = 0, graph = 0, blame = 0, id;
     for (size_t i = 0; i < r->l.n; i++) {
         size_t n = hr_line_len(r->in, &r->l, i);
         const char *s = r->in + r->l.start[i];
@@ -402,11 +431,18 @@ static int commits_like(const rows *r)
         nonblank++;
         if (commit_list_line(s, n))
             commits++;
+        else if (blame_line(s, n, &id))
+            blame++;
         else
             graph += graph_only_line(s, n);
     }
-    return nonblank >= PROGRESS_MIN_LINES && (commits + graph) * 100 >= nonblank * COMMITS_SHARE &&
-           commits * 2 >= nonblank;
+    if (nonblank < PROGRESS_MIN_LINES)
+        return NO_COMMITS;
+    if (blame * 100 >= nonblank * COMMITS_SHARE)
+        return BLAME;
+    return (commits + graph) * 100 >= nonblank * COMMITS_SHARE && commits * 2 >= nonblank
+               ? COMMIT_LIST
+               : NO_COMMITS;
 }
 
 /* ---- detection ------------------------------------------------------------------------ */
@@ -495,7 +531,7 @@ int hr_rows_is_progress(const char *in, size_t len)
 int hr_rows_is_commits(const char *in, size_t len)
 {
     rows r;
-    int yes = rows_init(&r, in, len) == 0 && commits_like(&r);
+    int yes = rows_init(&r, in, len) == 0 && commits_like(&r) != NO_COMMITS;
     rows_free(&r);
     return yes;
 }
@@ -556,7 +592,7 @@ static void keep_rare_signals(rows *r)
 /* The first ROWS_HEAD (a commit list: COMMITS_HEAD, the newest) and last ROWS_TAIL records. */
 static void keep_ends(rows *r)
 {
-    size_t seen = 0, head = r->commits ? COMMITS_HEAD : ROWS_HEAD;
+    size_t seen = 0, head = r->commits == COMMIT_LIST ? COMMITS_HEAD : ROWS_HEAD;
     for (size_t i = r->first; i < r->l.n && seen < head; i++)
         if (is_record(r, i))
             r->keep[i] = 1, seen++;
@@ -709,6 +745,11 @@ static void table_add_row(const rows *r, table *t, size_t i)
     for (size_t j = 0; j < k && r->header != SIZE_MAX && j + 1 < t->ncols; j++)
         if (fs[j] >= t->hstart[j + 1] || (j && fe[j] <= t->hstart[j - 1] + t->col[j - 1].name_len))
             t->aligned = 0;
+    /* The last column takes the rest of the row. Starting left of its (left-aligned) header
+     * it holds words of an earlier column whose values have spaces (ps -o lstart's
+     * "Thu Dec  3 08:58:54 2026"): that column's first word is not its value. */
+    if (r->header != SIZE_MAX && k == t->ncols && fs[k - 1] + 1 < t->hstart[k - 1])
+        t->aligned = 0;
     for (size_t j = 0; j < k; j++)
         column_add(&t->col[j], s + fs[j], fe[j] - fs[j]);
 }
@@ -846,7 +887,7 @@ static int commits_note(const rows *r, hr_buf *out, size_t a, size_t b)
 
 static int progress_note(const rows *r, hr_buf *out, size_t a, size_t b)
 {
-    if (r->commits)
+    if (r->commits == COMMIT_LIST)
         return commits_note(r, out, a, b);
     uint64_t kinds[NOTE_KINDS];
     size_t count[NOTE_KINDS] = {0}, shown_line[NOTE_KINDS], nk = 0, other = 0, total = 0;
@@ -872,8 +913,9 @@ static int progress_note(const rows *r, hr_buf *out, size_t a, size_t b)
     for (size_t k = 0; k < nk; k++) {
         size_t n, from, shown;
         const char *s = line_at(r, shown_line[k], &n);
-        line_kind(s, n, &from, &shown);
-        rc |= hr_buf_printf(out, "%s %zu %.*s", k ? "," : "", count[k], (int)(shown - from), s + from);
+        record_kind(r, s, n, &from, &shown);
+        rc |= hr_buf_printf(out, "%s %zu %s%.*s", k ? "," : "", count[k],
+                            r->commits == BLAME ? "from " : "", (int)(shown - from), s + from);
     }
     if (other)
         rc |= hr_buf_printf(out, ", %zu other", other);
@@ -929,9 +971,9 @@ static int rows_shaped(rows *r)
         count_kinds(r); /* the record count */
         return 1;
     case ROWS_PROGRESS:
-        if (commits_like(r)) {
-            count_kinds(r); /* the record count */
-            return r->commits = 1;
+        if ((r->commits = commits_like(r)) != NO_COMMITS) {
+            count_kinds(r); /* the record count; blame: its lines' commits */
+            return 1;
         }
         return progress_like(r);
     default:
@@ -961,7 +1003,7 @@ static int compress_rows(const char *in, size_t len, const hr_compress_opts *opt
     if (rc == 0)
         rc = keep_relevant(&r, opts);
     if (rc == 0 && mode != ROWS_STAT) {
-        if (!r.commits) /* "fail" in a commit message reports no failure */
+        if (!r.commits) /* "fail" in a commit message or blamed code reports no failure */
             keep_rare_signals(&r);
         keep_ends(&r);
         if (mode == ROWS_TABLE) {

@@ -47,8 +47,10 @@ int hr_rows_is_progress(const char *in, size_t len);
 
 /* 1 if in[0..len) reads as `git log --oneline` (with or without `--graph`): 40+ non-blank
  * lines, 90% of them commit lines (graph characters, then a 7-12 or 40 digit hex id and a
- * message) or graph-only lines, at least half commit lines. Compressed as a progress log:
- * the question's commits, the 10 newest and the oldest 3 stay, the rest are counted. */
+ * message) or graph-only lines, at least half commit lines; or as `git blame` (90% of 40+
+ * lines "id (Author date n) code"). Compressed as a progress log: the question's lines,
+ * the 10 newest commits (blame: the first 2 lines) and the last 3 stay; cuts count commits
+ * and graph lines, or for blame name the commits of the cut lines. */
 int hr_rows_is_commits(const char *in, size_t len);
 
 /* For other line compressors (logs): sets keep[i] for the lines these rules pick in

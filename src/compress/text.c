@@ -229,33 +229,31 @@ static int emit_run(hr_buf *out, const char *in, const hr_lines *l, size_t i, ru
     return rc ? -1 : 0;
 }
 
-/* Marks the lines that hold a rare word of the question (see the header). Two passes:
- * the lines each term occurs in, then the lines holding a term that is rare. -1 no memory. */
-static int mark_asked(const char *in, const hr_lines *l, line_info *li, const hr_compress_opts *o)
+/* Marks the lines that hold a rare word of the question (see the header). Two passes over
+ * the lines, counting each line's terms afresh: the lines each term occurs in, then the
+ * lines holding a term that is rare (no per-line table: a 10 MB input costs no memory). */
+static void mark_asked(const char *in, const hr_lines *l, line_info *li, const hr_compress_opts *o)
 {
     hr_rel_terms q;
     hr_rel_terms_parse(&q, o ? o->query : NULL, o ? o->query_len : 0);
     if (!q.n)
-        return 0;
-    uint32_t *tf = calloc(l->n ? l->n * q.n : 1, sizeof *tf);
-    if (!tf)
-        return -1;
-    uint32_t df[HR_REL_MAX_TERMS] = {0};
+        return;
+    uint32_t df[HR_REL_MAX_TERMS] = {0}, tf[HR_REL_MAX_TERMS];
     size_t lines = 0;
-    for (size_t i = 0; i < l->n; i++) {
-        if (li[i].blank)
-            continue;
-        lines++;
-        hr_rel_count(&q, in + l->start[i], hr_line_len(in, l, i), tf + i * q.n);
-        for (size_t k = 0; k < q.n; k++)
-            df[k] += tf[i * q.n + k] > 0;
-    }
-    for (size_t i = 0; i < l->n; i++)
-        for (size_t k = 0; k < q.n && !li[i].blank; k++)
-            if (tf[i * q.n + k] && df[k] <= ASKED_MAX_LINES && hr_rel_is_rare(df[k], lines))
-                li[i].asked = 1;
-    free(tf);
-    return 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < l->n; i++) {
+            if (li[i].blank)
+                continue;
+            memset(tf, 0, sizeof tf);
+            hr_rel_count(&q, in + l->start[i], hr_line_len(in, l, i), tf);
+            lines += pass == 0;
+            for (size_t k = 0; k < q.n; k++) {
+                if (pass == 0)
+                    df[k] += tf[k] > 0;
+                else if (tf[k] && df[k] <= ASKED_MAX_LINES && hr_rel_is_rare(df[k], lines))
+                    li[i].asked = 1;
+            }
+        }
 }
 
 static line_info *describe_lines(const char *in, const hr_lines *l, const hr_compress_opts *o)
@@ -271,10 +269,7 @@ static line_info *describe_lines(const char *in, const hr_lines *l, const hr_com
         li[i].blank = (unsigned)hr_line_is_blank(s, n);
         li[i].wordy = letters >= MIN_SHAPE_LETTERS;
     }
-    if (mark_asked(in, l, li, o) != 0) {
-        free(li);
-        return NULL;
-    }
+    mark_asked(in, l, li, o);
     return li;
 }
 

@@ -390,9 +390,18 @@ static int read_member_key(parser *ps, size_t *key_s, size_t *key_e)
     return 0;
 }
 
-static int run_parser(parser *ps)
+/* The next item of the open container: an object's member (key, ':', then its value) or an
+ * array's element. */
+static int begin_item(parser *ps, int is_obj, int *opened)
 {
     size_t key_s = 0, key_e = 0;
+    if (is_obj && read_member_key(ps, &key_s, &key_e))
+        return -1;
+    return begin_value(ps, key_s, key_e, opened);
+}
+
+static int run_parser(parser *ps)
+{
     int opened;
     skip_ws(ps);
     if (begin_value(ps, 0, 0, &opened))
@@ -407,10 +416,7 @@ static int run_parser(parser *ps)
                 set_end(ps, f->node, ++ps->p);
                 ps->depth--;
             } else {
-                key_s = key_e = 0;
-                if (is_obj && read_member_key(ps, &key_s, &key_e))
-                    return -1;
-                if (begin_value(ps, key_s, key_e, &opened))
+                if (begin_item(ps, is_obj, &opened))
                     return -1;
                 continue;
             }
@@ -425,10 +431,7 @@ static int run_parser(parser *ps)
         if (ps->p < ps->len && ps->s[ps->p] == ',') {
             ps->p++;
             skip_ws(ps);
-            key_s = key_e = 0;
-            if (is_obj && read_member_key(ps, &key_s, &key_e))
-                return -1;
-            if (begin_value(ps, key_s, key_e, &opened))
+            if (begin_item(ps, is_obj, &opened))
                 return -1;
             continue;
         }

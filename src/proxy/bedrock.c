@@ -146,6 +146,49 @@ static long long skew_seconds(const char *amz_date, time_t now)
 
 #define MAX_SKEW_S (15 * 60) /* AWS refuses signatures older or newer than 15 minutes */
 
+/* 1 when the client's SignedHeaders list names name (len bytes). */
+static int client_signed(const hr_sigv4_parsed *a, const char *name, size_t len)
+{
+    const char *p = a->signed_headers, *end = p + a->signed_headers_len;
+    while (p < end) {
+        const char *semi = memchr(p, ';', (size_t)(end - p));
+        size_t n = (size_t)((semi ? semi : end) - p);
+        if (n == len && !strncasecmp(p, name, len))
+            return 1;
+        p += n + 1;
+    }
+    return 0;
+}
+
+/* What AWS itself demands of a signature's coverage, so a partial one cannot borrow the
+ * proxy's: the scope is Bedrock's (a signature made for another service with the same key
+ * is not one for this), Host is signed, and so is every x-amz- / x-amzn- header sent
+ * (x-amzn-trace-id aside, which AWS leaves unsigned). Without this, headers nobody signed
+ * would reach Bedrock under the proxy's own signature. 0 ok, else -1 with why. */
+static int coverage_ok(const hr_sigv4_parsed *a, const char *const *h, size_t n, char *why,
+                       size_t whylen)
+{
+    if (a->service_len != 7 || memcmp(a->service, "bedrock", 7) != 0) {
+        snprintf(why, whylen, "its credential scope names service '%.*s', not bedrock",
+                 (int)(a->service_len > 32 ? 32 : a->service_len), a->service);
+        return -1;
+    }
+    if (!client_signed(a, "host", 4)) {
+        snprintf(why, whylen, "Host is not among its signed headers");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *name = h[2 * i];
+        if (strncasecmp(name, "x-amz-", 6) != 0 && strncasecmp(name, "x-amzn-", 7) != 0)
+            continue;
+        if (strcasecmp(name, "x-amzn-trace-id") != 0 && !client_signed(a, name, strlen(name))) {
+            snprintf(why, whylen, "header %.64s is sent but not signed", name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int hr_bedrock_verify_client(const char *method, const char *target,
                              const char *const *h, size_t n, const char *body, size_t len,
                              time_t now, char *why, size_t whylen)
@@ -161,6 +204,8 @@ int hr_bedrock_verify_client(const char *method, const char *target,
         snprintf(why, whylen, "it is signed with another access key than the proxy's");
         return -1;
     }
+    if (coverage_ok(&a, h, n, why, whylen) != 0)
+        return -1;
     const char *date = header_of(h, n, "x-amz-date", 10);
     long long skew = skew_seconds(date, now);
     if (skew < 0 || skew > MAX_SKEW_S || memcmp(date, a.date, 8) != 0) {

@@ -16,7 +16,9 @@
  * Before lending its credentials the proxy checks the client's own signature with them:
  * only a client holding the same secret (normally the same ~/.aws files or environment)
  * gets its requests signed; anything else is refused with 403 in Bedrock's shape, so the
- * proxy is never a way to use credentials the caller does not have.
+ * proxy is never a way to use credentials the caller does not have. The signature must
+ * also cover what AWS demands (scope service bedrock, Host, every x-amz-/x-amzn- header
+ * but x-amzn-trace-id): the proxy never signs a header the client left unsigned there.
  *
  * Upstream: --bedrock-api-url (BEDROCK_TARGET_API_URL), else
  * https://bedrock-runtime.{region}.amazonaws.com with the region of --bedrock-region,

@@ -17,6 +17,7 @@
 #include "proxy/proxy.h"
 #include "proxy/routes.h"
 #include "proxy/savings.h"
+#include "proxy/upstream_base.h"
 #include "sys/budget.h"
 #include "sys/log.h"
 #include "sys/mem.h"
@@ -99,6 +100,25 @@ static int put_kv_url(hr_buf *b, const char *key, const char *url, int comma)
     return rc;
 }
 
+/* Each provider's configured upstream once, in registry order (the rows name its setting),
+ * then Bedrock's (proxy/bedrock.c: configured, else the region's endpoint). */
+static int put_upstreams(hr_buf *b)
+{
+    size_t n;
+    const hr_api *const *all = hr_api_all(&n);
+    int rc = 0, listed = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *url = hr_upstream_setting_value(all[i]);
+        int seen = 0;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = !strcmp(all[k]->provider, all[i]->provider);
+        if (!url || seen)
+            continue;
+        rc |= put_kv_url(b, all[i]->provider, url, listed++ > 0);
+    }
+    return rc | put_kv_url(b, "bedrock", hr_bedrock_url(), listed > 0);
+}
+
 int hr_route_health(const hr_request *req, hr_response *res)
 {
     (void)req;
@@ -108,12 +128,7 @@ int hr_route_health(const hr_request *req, hr_response *res)
                                "\"in_flight\":%d,\"upstreams\":{",
                            hr_proxy_ready() ? "ok" : hr_proxy_draining() ? "draining" : "starting",
                            HEADROOM_VERSION, hr_metrics_uptime_s(), hr_proxy_in_flight());
-    rc |= put_kv_url(&b, "openai", c->openai_url, 0);
-    rc |= put_kv_url(&b, "anthropic", c->anthropic_url, 1);
-    rc |= put_kv_url(&b, "gemini", c->gemini_url, 1);
-    rc |= put_kv_url(&b, "vertex", c->vertex_url, 1);  /* "": from the request's region */
-    rc |= put_kv_url(&b, "azure", c->azure_url, 1);    /* "": none */
-    rc |= put_kv_url(&b, "bedrock", hr_bedrock_url(), 1);
+    rc |= put_upstreams(&b); /* vertex "": from the request's region; azure "": none */
     /* whether Bedrock is signed or passed through, never where the keys came from */
     rc |= hr_buf_printf(&b, "},\"bedrock\":{\"mode\":\"%s\"",
                         hr_bedrock_can_sign() ? "signed" : "passthrough");

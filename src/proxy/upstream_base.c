@@ -5,10 +5,10 @@
 
 #include <string.h>
 
-/* The configured value of the string setting named name, or NULL when there is no such
- * row (the tests check every row names one). */
-static const char *setting_text(const char *name)
+/* The tests check every row names a URL setting. */
+const char *hr_upstream_setting_value(const hr_api *api)
 {
+    const char *name = api->upstream_setting;
     const hr_setting_row *row = name ? hr_settings_find(&hr_proxy_settings, name) : NULL;
     if (!row || row->type == HR_SETTING_BORROW || row->size == 0)
         return NULL;
@@ -18,7 +18,7 @@ static const char *setting_text(const char *name)
 int hr_upstream_base_url(const hr_api *api, const char *path, char *out, size_t outlen,
                          const char **reason)
 {
-    const char *url = setting_text(api->upstream_setting);
+    const char *url = hr_upstream_setting_value(api);
     if (!url) {
         *reason = "no upstream is known for this API's provider";
         return -1;

@@ -16,5 +16,8 @@
  * naming no setting). */
 int hr_upstream_base_url(const hr_api *api, const char *path, char *out, size_t outlen,
                          const char **reason);
+/* The configured value of the setting api names ("" when unset), or NULL when it names
+ * none (Bedrock's rows). */
+const char *hr_upstream_setting_value(const hr_api *api);
 
 #endif

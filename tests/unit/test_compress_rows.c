@@ -25,6 +25,15 @@ static hr_compress_result run(hr_compressor_fn fn, const hr_buf *in, const char 
 
 static int has(const hr_buf *b, const char *line) { return fx_has_line(b->data, b->len, line, strlen(line)); }
 
+/* Detection routes in to type t and fn compresses it (for the question). */
+static hr_compress_result routed(hr_content_type t, hr_compressor_fn fn, const hr_buf *in, const char *query)
+{
+    assert_int_equal(hr_detect(in->data, in->len), t);
+    hr_compress_result r = run(fn, in, query);
+    assert_true(r.compressed);
+    return r;
+}
+
 /* ls -la of a library directory: n files, every 3rd a symlink, one directory. */
 static void gen_ls(hr_buf *b, unsigned n)
 {
@@ -209,6 +218,25 @@ static void table_keeps_numeric_peaks(void **state)
     hr_buf_free(&in);
 }
 
+/* ps -o lstart: the STARTED values have spaces, so the words of a row do not fall into
+ * the header's columns; the summary names no column rather than "STARTED: Thu x150"
+ * (the first word of a date called the column's value). */
+static void table_spaced_values_no_column_summary(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    FX(&in, "  PID  PPID USER     STAT   RSS                  STARTED COMMAND\n");
+    for (unsigned i = 0; i < 150; i++)
+        FX(&in, "%5u     2 root     I<    %4u Thu Dec  3 08:%02u:%02u 2026 kworker/q%u\n", 100 + i,
+           1000 + i, i / 60, i % 60, i);
+    hr_compress_result r = routed(HR_CT_TABLE, hr_compress_table, &in, "which worker is q77?");
+    assert_true(has(&r.out, "  177     2 root     I<    1077 Thu Dec  3 08:01:17 2026 kworker/q77"));
+    assert_null(strstr(r.out.data, "STARTED: Thu"));
+    assert_non_null(strstr(r.out.data, " rows omitted]"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 /* apt's history.log: one stanza per run. The question's Commandline keeps its stanza's
  * Start-Date ("when was nodejs installed?"); before, the date was cut. */
 static void progress_stanza_keeps_its_head(void **state)
@@ -221,9 +249,7 @@ static void progress_stanza_keeps_its_head(void **state)
         FX(&in, "Install: pkg%u:amd64 (1.%u-1)\n", i, i);
         FX(&in, "End-Date: 2026-05-%02u  1%u:0%u:3%u\n", 1 + i % 28, i % 10, i % 7, i % 9);
     }
-    assert_int_equal(hr_detect(in.data, in.len), HR_CT_PROGRESS);
-    hr_compress_result r = run(hr_compress_progress, &in, "when was pkg17 installed?");
-    assert_true(r.compressed);
+    hr_compress_result r = routed(HR_CT_PROGRESS, hr_compress_progress, &in, "when was pkg17 installed?");
     assert_non_null(strstr(r.out.data, "Start-Date: 2026-05-18  17:03:28\nCommandline: apt-get install -y pkg17\n"));
     assert_false(has(&r.out, "Start-Date: 2026-05-17  16:02:27"));
     hr_compress_result_free(&r);
@@ -243,9 +269,7 @@ static void progress_named_timestamps(void **state)
         FX(&in, "update-alternatives 2025-06-24 14:%02u:%02u: link group t%u updated to point to /usr/lib/t%u\n",
            i / 60, i % 60, i, i);
     }
-    assert_int_equal(hr_detect(in.data, in.len), HR_CT_PROGRESS);
-    hr_compress_result r = run(hr_compress_progress, &in, "where does t17 point?");
-    assert_true(r.compressed);
+    hr_compress_result r = routed(HR_CT_PROGRESS, hr_compress_progress, &in, "where does t17 point?");
     assert_true(has(&r.out, "update-alternatives 2025-06-24 14:00:17: link group t17 updated to point to /usr/lib/t17"));
     const char *note = strstr(r.out.data, " lines omitted: ");
     assert_non_null(note);
@@ -258,8 +282,8 @@ static void progress_named_timestamps(void **state)
 
 /* git log --oneline --graph: a commit list (before, prose passed whole). The newest 10
  * commits, the asked one and the oldest stay; cuts count commits and graph lines; a
- * commit message's "fail" is no signal. git blame's "hash (Author ...)" lines are no
- * commit list. */
+ * commit message's "fail" is no signal. git blame (also prose before) keeps the asked
+ * line and names the commits of each cut. */
 static void commit_list(void **state)
 {
     (void)state;
@@ -269,13 +293,18 @@ static void commit_list(void **state)
            i % 4 ? "tests:" : "docs:", i, i == 77 ? "retry budget" : i % 3 ? "fail-open" : "parser");
         if (i % 10 == 5)
             FX(&in, "|/\n");
-        FX(&blame, "%08x (Seed maintainers 2026-11-27 03:55:41 +0000 %3u)     int v%u = %u;\n", 0x8e3a45f7u, i + 1, i, i);
+        FX(&blame, "%08x (Seed maintainers 2026-11-27 03:55:41 +0000 %3u)     int v%u = %u;\n",
+           i % 5 ? 0x8e3a45f7u : 0x0e8fc375u, i + 1, i, i);
     }
     assert_true(hr_rows_is_commits(in.data, in.len));
-    assert_false(hr_rows_is_commits(blame.data, blame.len));
-    assert_int_equal(hr_detect(in.data, in.len), HR_CT_PROGRESS);
-    hr_compress_result r = run(hr_compress_progress, &in, "which commit touched the retry budget?");
-    assert_true(r.compressed);
+    assert_true(hr_rows_is_commits(blame.data, blame.len));
+    hr_compress_result b = routed(HR_CT_PROGRESS, hr_compress_progress, &blame, "who set v63?");
+    assert_true(has(&b.out, "8e3a45f7 (Seed maintainers 2026-11-27 03:55:41 +0000  64)     int v63 = 63;"));
+    assert_false(has(&b.out, "8e3a45f7 (Seed maintainers 2026-11-27 03:55:41 +0000  50)     int v49 = 49;"));
+    assert_non_null(strstr(b.out.data, " from 8e3a45f7, "));
+    assert_non_null(strstr(b.out.data, " from 0e8fc375"));
+    hr_compress_result_free(&b);
+    hr_compress_result r = routed(HR_CT_PROGRESS, hr_compress_progress, &in, "which commit touched the retry budget?");
     char line[128];
     snprintf(line, sizeof line, "* %07x tests: change 77 of the retry budget module", 0x1a2b3c0u + 77 * 977u);
     assert_true(has(&r.out, line));
@@ -328,6 +357,7 @@ int main(void)
         cmocka_unit_test(other_text_passes),
         cmocka_unit_test(ps_header_table),
         cmocka_unit_test(table_keeps_numeric_peaks),
+        cmocka_unit_test(table_spaced_values_no_column_summary),
         cmocka_unit_test(progress_stanza_keeps_its_head),
         cmocka_unit_test(progress_named_timestamps),
         cmocka_unit_test(commit_list),
