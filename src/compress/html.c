@@ -24,7 +24,13 @@
 
 #include <string.h>
 
-enum { NAME_MAX_LEN = 32, DATA_URI_HEAD_MAX = 80 };
+enum {
+    NAME_MAX_LEN = 32,
+    DATA_URI_HEAD_MAX = 80,
+    RUN_MIN = 60,  /* a run of list items / table rows longer than this is cut */
+    RUN_HEAD = 20, /* items kept at the start of a cut run (the order and the first entries) */
+    RUN_TAIL = 5,  /* and at its end */
+};
 
 typedef struct html {
     const char *in;
@@ -348,6 +354,78 @@ static void rewrite(html *h)
     }
 }
 
+/* ---- long lists and tables ----------------------------------------------------------
+ * A directory index or a data table is hundreds of lines of one shape: "<li><a href=...>"
+ * or "<tr><td>...". After the rewrite such a run keeps its first RUN_HEAD and last
+ * RUN_TAIL lines and every line naming a word of the question; each stretch between kept
+ * lines becomes one "[N items omitted]" line where it stood (the final marker brings the
+ * page back). The other lines are untouched. */
+
+/* The item kind of a rewritten line: 1 list item, 2 table row, 0 neither. */
+static int item_kind(const char *s, size_t n)
+{
+    if (n >= 4 && s[0] == '<' && (s[3] == '>' || s[3] == ' ')) {
+        if (s[1] == 'l' && s[2] == 'i')
+            return 1;
+        if (s[1] == 't' && s[2] == 'r')
+            return 2;
+    }
+    return 0;
+}
+
+/* End of the line starting at s[a] (past its '\n', or n). */
+static size_t line_end(const char *s, size_t n, size_t a)
+{
+    const char *nl = memchr(s + a, '\n', n - a);
+    return nl ? (size_t)(nl - s) + 1 : n;
+}
+
+/* Copies the run of `count` lines from s[a] into out, cut as above. Returns its end. */
+static size_t put_run(html *h, hr_buf *out, const char *s, size_t n, size_t a, size_t count)
+{
+    size_t omitted = 0, last = 0; /* last: start of the latest omitted line */
+    for (size_t k = 0; k < count; k++) {
+        size_t e = line_end(s, n, a);
+        int keep = count <= RUN_MIN || k < RUN_HEAD || k + RUN_TAIL >= count ||
+                   hr_rel_mentions(&h->q, s + a, e - a);
+        if (keep && omitted == 1) /* a note would cost what one line costs */
+            h->rc |= hr_buf_append(out, s + last, a - last);
+        else if (keep && omitted) {
+            h->rc |= hr_marker_write_note(out, omitted, "items", 0, 1);
+            h->rc |= hr_buf_putc(out, '\n');
+        }
+        if (keep) {
+            h->rc |= hr_buf_append(out, s + a, e - a);
+            omitted = 0;
+        } else {
+            omitted++;
+            last = a;
+        }
+        a = e;
+    }
+    return a;
+}
+
+/* Cuts the long runs of h->out's lines into out. */
+static void cut_runs(html *h, hr_buf *out)
+{
+    const char *s = h->out->data;
+    size_t n = h->out->len;
+    for (size_t a = 0; a < n;) {
+        size_t e = line_end(s, n, a);
+        int kind = item_kind(s + a, e - a);
+        if (!kind) {
+            h->rc |= hr_buf_append(out, s + a, e - a);
+            a = e;
+            continue;
+        }
+        size_t count = 0;
+        for (size_t b = a; b < n && item_kind(s + b, n - b) == kind; b = line_end(s, n, b))
+            count++;
+        a = put_run(h, out, s, n, a, count);
+    }
+}
+
 int hr_compress_html(const char *in, size_t len, const hr_compress_opts *opts,
                      hr_compress_result *res)
 {
@@ -356,6 +434,11 @@ int hr_compress_html(const char *in, size_t len, const hr_compress_opts *opts,
     html h = {.in = in, .len = len, .out = &res->out};
     hr_rel_terms_parse(&h.q, opts ? opts->query : NULL, opts ? opts->query_len : 0);
     rewrite(&h);
+    hr_buf cut = HR_BUF_INIT;
+    if (!h.rc)
+        cut_runs(&h, &cut);
+    hr_buf_free(&res->out);
+    res->out = cut;
     if (h.rc)
         return hr_compress_end(res, -1);
     unsigned long long kept = res->out.len;

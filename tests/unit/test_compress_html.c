@@ -179,6 +179,33 @@ static void long_data_uri_keeps_its_type(void **state)
     hr_buf_free(&payload);
 }
 
+/* A directory index: 500 list items keep the first 20, the last 5 and the one asked for,
+ * each stretch between named where it stood; a short list and prose stay whole. */
+static void long_lists_keep_ends_and_the_asked(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    hr_buf_puts(&in, "<!DOCTYPE HTML>\n<html>\n<body>\n<h1>Directory listing for /</h1>\n<ul>\n");
+    for (int i = 0; i < 500; i++)
+        hr_buf_printf(&in, "<li><a href=\"pkg%03d/\">pkg%03d/</a></li>\n", i, i);
+    hr_buf_puts(&in, "</ul>\n<ol><li>one</li>\n<li>two</li>\n</ol>\n"
+                     "<table><tr><td>a</td></tr>\n<tr><td>b</td></tr>\n</table>\n</body>\n</html>\n");
+    hr_compress_result r = run(in.data, "is pkg250 in the listing?");
+    assert_true(r.compressed);
+    assert_true(has(&r, "<li><a href=\"pkg019/\">pkg019/</a></li>\n[230 items omitted]\n"
+                        "<li><a href=\"pkg250/\">pkg250/</a></li>\n[244 items omitted]\n"
+                        "<li><a href=\"pkg495/\">pkg495/</a></li>"));
+    assert_true(has(&r, "<li><a href=\"pkg000/\">pkg000/</a></li>"));
+    assert_true(has(&r, "<li><a href=\"pkg499/\">pkg499/</a></li>\n</ul>\n<ol><li>one</li>\n<li>two</li>"));
+    assert_true(has(&r, "<tr><td>a</td></tr>\n<tr><td>b</td></tr>"));
+    hr_compress_result_free(&r);
+    /* one item between two asked ones is kept itself: a note would cost as much */
+    r = run(in.data, "pkg100 pkg102");
+    assert_true(has(&r, "pkg100/</a></li>\n<li><a href=\"pkg101/\">pkg101/</a></li>\n<li><a href=\"pkg102/"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 /* Malformed HTML: whatever cannot be read without guessing is copied verbatim. */
 static void malformed_fails_open(void **state)
 {
@@ -373,6 +400,7 @@ int main(void)
         cmocka_unit_test(meaning_stays),
         cmocka_unit_test(question_keeps_what_it_names),
         cmocka_unit_test(long_data_uri_keeps_its_type),
+        cmocka_unit_test(long_lists_keep_ends_and_the_asked),
         cmocka_unit_test(malformed_fails_open),
         cmocka_unit_test(deep_and_huge_are_bounded),
         cmocka_unit_test(detection_routes_html_documents),
