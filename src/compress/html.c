@@ -187,7 +187,8 @@ static int parse_attr(const html *h, size_t i, attr *a)
     size_t j = i;
     while (j < h->len && hr_is_space((unsigned char)s[j]))
         j++;
-    if (j >= h->len || s[j] != '=' || a->name_end - a->name == 1) {
+    int stray = a->name_end - a->name == 1 && (s[a->name] == '=' || s[a->name] == '/');
+    if (j >= h->len || s[j] != '=' || stray) {
         a->end = i;
         return 0;
     }
@@ -269,8 +270,11 @@ static size_t attributes(html *h, size_t i, int closing, int *self_closing)
         attr a;
         if (parse_attr(h, i, &a) != 0)
             return 0;
-        int keep = !closing && (!dropped_attr(h->in + a.name, a.name_end - a.name) ||
-                                hr_rel_mentions(&h->q, h->in + a.val, a.val_end - a.val));
+        char c = h->in[a.name];
+        int stray = a.name_end - a.name == 1 && (c == '/' || c == '=');
+        int keep = !closing && !stray &&
+                   (!dropped_attr(h->in + a.name, a.name_end - a.name) ||
+                    hr_rel_mentions(&h->q, h->in + a.val, a.val_end - a.val));
         if (keep)
             put_attr(h, &a);
         i = a.end;

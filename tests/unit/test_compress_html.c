@@ -72,6 +72,7 @@ static void page(hr_buf *b, const char *extra)
                    "  <ul><li>first step</li><li>second step</li></ul>\n"
                    "  <pre class=\"code\">int  x  =  1;\n    return   x;</pre>\n"
                    "  <p>Inline <code>a   b</code> and <textarea name=\"notes\">  keep\n  this </textarea></p>\n");
+    hr_buf_puts(b, "  <p><a x=\"1 > 2\" href=\"/q\" / >quoted</a> <br / ></p>\n");
     hr_buf_puts(b, extra);
     hr_buf_puts(b, "</body>\n</html>\n");
 }
@@ -130,6 +131,7 @@ static void meaning_stays(void **state)
         "<form action=\"/login\" method=\"post\">",
         "<html lang=\"en\">",
         "<!DOCTYPE html>",
+        "<a x=\"1 > 2\" href=\"/q\">quoted</a> <br></p>", /* one-letter names, stray '/' */
     };
     for (size_t k = 0; k < sizeof kept / sizeof kept[0]; k++)
         if (!has(&r, kept[k]))
