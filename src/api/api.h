@@ -107,6 +107,12 @@ typedef struct hr_api_visitor {
     void (*user_text)(void *user, uint32_t content);
     /* a system / developer message's content (in the conversation itself) */
     void (*system)(void *user, uint32_t content);
+    /* optional (walks check for NULL): a tool output the client sent as structure, a JSON
+     * object or array (Converse's toolResult json parts, the non-string members of
+     * Gemini's functionResponse.response). Its JSON text is the span; once compressed it
+     * goes back as a JSON string in the value's place, which both APIs accept there (a
+     * Converse json part is any JSON document, a Struct member any Value). */
+    void (*tool_json)(void *user, uint32_t value, uint32_t message, uint32_t call_id);
 } hr_api_visitor;
 
 /* An image content part, as images.c edits it. */

@@ -7,7 +7,7 @@
  *   bedrock_converse  POST /model/{id}/converse and /converse-stream: Converse blocks are
  *                     keyed by kind, not typed: {"text"}, {"toolUse": {toolUseId, name,
  *                     input}}, {"toolResult": {toolUseId, content: [{"text"} | {"json"} |
- *                     {"image"} ...]}}; only the text parts of a tool result are outputs.
+ *                     {"image"} ...]}}; its text and json parts are outputs.
  *
  * Errors: {"message": "..."} with x-amzn-errortype naming the exception, which the AWS SDKs
  * read. Streams are AWS event streams, not SSE: no error_event here; the proxy ends a
@@ -68,6 +68,23 @@ static const char *error_type(int status)
     }
 }
 
+/* A toolResult's content parts: {"text"} parts are text outputs, {"json"} parts JSON
+ * values (their document compresses like any JSON tool output and goes back as a string,
+ * which a json part may hold); images and documents are left alone. */
+static void tool_result_parts(const hr_json_doc *d, uint32_t parts, uint32_t message,
+                              uint32_t id, const hr_api_visitor *v)
+{
+    for (uint32_t p = d->nodes[parts].first_child; p != HR_JSON_NONE; p = d->nodes[p].next) {
+        if (d->nodes[p].type != HR_JSON_OBJECT)
+            continue;
+        uint32_t text = hr_json_get(d, p, "text"), json = hr_json_get(d, p, "json");
+        if (text != HR_JSON_NONE)
+            v->tool_output(v->user, text, message, id);
+        else if (json != HR_JSON_NONE && v->tool_json)
+            v->tool_json(v->user, json, message, id);
+    }
+}
+
 static void walk_converse(const hr_json_doc *d, uint32_t messages, const hr_api_visitor *v)
 {
     uint32_t i = 0;
@@ -91,9 +108,7 @@ static void walk_converse(const hr_json_doc *d, uint32_t messages, const hr_api_
                 uint32_t parts = hr_json_get(d, result, "content"), id = hr_json_get(d, result, "toolUseId");
                 if (parts == HR_JSON_NONE || d->nodes[parts].type != HR_JSON_ARRAY)
                     continue;
-                for (uint32_t p = d->nodes[parts].first_child; p != HR_JSON_NONE; p = d->nodes[p].next)
-                    if (d->nodes[p].type == HR_JSON_OBJECT && hr_json_get(d, p, "text") != HR_JSON_NONE)
-                        v->tool_output(v->user, hr_json_get(d, p, "text"), i, id);
+                tool_result_parts(d, parts, i, id, v);
             }
         }
     }

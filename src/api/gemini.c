@@ -9,7 +9,8 @@
  * outputs are functionResponse parts. Their "response" is a JSON object the client fills as
  * it likes (google.protobuf.Struct): the text sits in its string members ("output",
  * "result", "content", "error", ...) or in an MCP-style "content" array of text items, and
- * those are the spans (numbers and nested objects stay as they are). Gemini call ids are
+ * those are the text spans; its object and array members are JSON spans (numbers and
+ * booleans stay as they are). Gemini call ids are
  * optional, so a tool is known by its name: the walk reports the name as the call's id.
  * Tools: [{"functionDeclarations":[{name, description, parameters}]}]; headroom_retrieve is
  * offered as one more Tool (types are Schema enum names: OBJECT, STRING);
@@ -92,7 +93,9 @@ static int match_vertex(const char *method, const char *path)
 
 /* ---- the conversation ---------------------------------------------------------------------- */
 
-/* One functionResponse: its string members and MCP "content" arrays are tool outputs. */
+/* One functionResponse: its string members and MCP "content" arrays are text outputs, its
+ * other object and array members JSON outputs ({"result": {...}}: a compressed one becomes
+ * a string member, which a Struct allows, so the response stays an object). */
 static void function_response(const hr_json_doc *d, uint32_t fr, uint32_t message,
                               const hr_api_visitor *v)
 {
@@ -101,10 +104,13 @@ static void function_response(const hr_json_doc *d, uint32_t fr, uint32_t messag
     if (resp == HR_JSON_NONE || d->nodes[resp].type != HR_JSON_OBJECT)
         return;
     v->tool_call(v->user, name, name); /* ids are optional: the name stands for the call */
-    for (uint32_t m = d->nodes[resp].first_child; m != HR_JSON_NONE; m = d->nodes[m].next)
-        if (d->nodes[m].type == HR_JSON_STRING ||
-            (d->nodes[m].type == HR_JSON_ARRAY && hr_json_key_eq(d, m, "content")))
+    for (uint32_t m = d->nodes[resp].first_child; m != HR_JSON_NONE; m = d->nodes[m].next) {
+        int type = d->nodes[m].type;
+        if (type == HR_JSON_STRING || (type == HR_JSON_ARRAY && hr_json_key_eq(d, m, "content")))
             v->tool_output(v->user, m, message, name);
+        else if ((type == HR_JSON_OBJECT || type == HR_JSON_ARRAY) && v->tool_json)
+            v->tool_json(v->user, m, message, name);
+    }
 }
 
 static void walk(const hr_json_doc *d, uint32_t contents, const hr_api_visitor *v)

@@ -386,7 +386,8 @@ static void note_transform(hr_pipeline_result *out, const char *name)
                  name);
 }
 
-/* Queues "replace the string node nd with text" (JSON-escaped here). */
+/* Queues "replace the node nd with text" as a JSON string (escaped here): a string span's
+ * new content, or the string standing for a json span's object / array. */
 static int add_edit(request_run *r, const hr_json_node *nd, const char *text, size_t len)
 {
     hr_buf rep = HR_BUF_INIT;
@@ -470,7 +471,7 @@ static int run_span(request_run *r, const hr_policy_span *sp)
 {
     hr_buf_reset(&r->text);
     hr_buf_reset(&r->comp);
-    if (hr_json_string(r->doc, sp->node, &r->text) != 0)
+    if (hr_policy_span_text(r->doc, sp, &r->text) != 0)
         return -1;
     char hash[HR_CONTENT_HASH_HEX + 1];
     hr_content_hash(r->text.data, r->text.len, hash);

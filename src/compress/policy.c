@@ -261,10 +261,9 @@ static int excluded_call(walker *w, uint32_t id)
     return 0;
 }
 
-static void add_span(walker *w, uint32_t node, uint32_t message, int excluded)
+/* A candidate: a string node, or with json an object / array node (its source text). */
+static void add_value_span(walker *w, uint32_t node, uint32_t message, int excluded, int json)
 {
-    if (!hr_json_is(w->d, node, HR_JSON_STRING)) /* absent ("text" missing) or not a string */
-        return;
     const hr_json_node *nd = &w->d->nodes[node];
     hr_policy_scan *s = w->out;
     if (excluded) {
@@ -283,7 +282,13 @@ static void add_span(walker *w, uint32_t node, uint32_t message, int excluded)
         w->oom = 1;
         return;
     }
-    s->spans[s->n++] = (hr_policy_span){node, message, w->query};
+    s->spans[s->n++] = (hr_policy_span){node, message, w->query, json};
+}
+
+static void add_span(walker *w, uint32_t node, uint32_t message, int excluded)
+{
+    if (hr_json_is(w->d, node, HR_JSON_STRING)) /* absent ("text" missing) or not a string */
+        add_value_span(w, node, message, excluded, 0);
 }
 
 /* A tool output's content: a string, or an array of parts whose "text" strings are the
@@ -316,6 +321,13 @@ static void on_tool_output(void *user, uint32_t content, uint32_t message, uint3
     add_content_spans(w, content, message, excluded_call(w, call_id));
 }
 
+static void on_tool_json(void *user, uint32_t value, uint32_t message, uint32_t call_id)
+{
+    walker *w = user;
+    if (hr_json_is(w->d, value, HR_JSON_OBJECT) || hr_json_is(w->d, value, HR_JSON_ARRAY))
+        add_value_span(w, value, message, excluded_call(w, call_id), 1);
+}
+
 static void on_user_text(void *user, uint32_t content)
 {
     ((walker *)user)->query = content;
@@ -341,7 +353,7 @@ int hr_policy_find_spans(const hr_json_doc *d, const hr_api *api, const hr_pipel
     if (api->system_key)
         out->system = get(d, 0, api->system_key);
     uint32_t list = get(d, 0, api->conversation_key);
-    hr_api_visitor v = {&w, on_tool_call, on_tool_output, on_user_text, on_system};
+    hr_api_visitor v = {&w, on_tool_call, on_tool_output, on_user_text, on_system, on_tool_json};
     if (api->walk && hr_json_is(d, list, HR_JSON_ARRAY))
         api->walk(d, list, &v);
     out->n_messages = hr_json_is(d, list, HR_JSON_ARRAY) ? d->nodes[list].count : 0;
@@ -359,6 +371,14 @@ void hr_policy_scan_free(hr_policy_scan *s)
     free(s->spans);
     s->spans = NULL;
     s->n = s->cap = 0;
+}
+
+int hr_policy_span_text(const hr_json_doc *d, const hr_policy_span *sp, hr_buf *out)
+{
+    if (!sp->json)
+        return hr_json_string(d, sp->node, out);
+    const hr_json_node *nd = &d->nodes[sp->node];
+    return hr_buf_append(out, d->src + nd->start, nd->end - nd->start);
 }
 
 int hr_policy_user_text(const hr_json_doc *d, uint32_t content, hr_buf *out)

@@ -3,8 +3,10 @@
  *
  * Candidates are tool outputs only: OpenAI chat role:"tool" messages (string content or
  * text parts), Anthropic tool_result blocks (string content or text blocks), Responses
- * function_call_output items (string output or text parts). User-typed text, system
- * prompts, tool_use / tool_calls and thinking blocks are never candidates. A candidate is
+ * function_call_output items (string output or text parts), and tool outputs sent as JSON
+ * values (Converse json parts, Gemini functionResponse members): their JSON text.
+ * User-typed text, system prompts, tool_use / tool_calls and thinking blocks are never
+ * candidates. A candidate is
  * dropped when it is shorter than min_bytes, holds invalid UTF-8, or is the output of an
  * excluded tool (the agent edits that exact text; the tool name is found through the
  * matching tool_use / tool_call id).
@@ -100,9 +102,11 @@ const char *hr_compress_mode_name(hr_compress_mode m);
 int hr_policy_tool_excluded(const char *list, const char *name, size_t len);
 
 typedef struct hr_policy_span {
-    uint32_t node;     /* the string node whose content may be replaced */
+    uint32_t node;     /* the string node whose content may be replaced, or with json
+                          the object / array node replaced whole by a string */
     uint32_t message;  /* index of its message / input item (cache mode's frozen prefix) */
     uint32_t query;    /* content node of the latest user-typed message before it, or NONE */
+    int json;          /* node is a JSON value whose source text is the span (tool_json) */
 } hr_policy_span;
 
 typedef struct hr_policy_scan {
@@ -121,6 +125,11 @@ typedef struct hr_policy_scan {
 int hr_policy_find_spans(const hr_json_doc *d, const hr_api *api, const hr_pipeline_config *c,
                          hr_policy_scan *out);
 void hr_policy_scan_free(hr_policy_scan *s);
+
+/* Appends a span's text to out: a string span's decoded content, a json span's source
+ * bytes as the client sent them (so the same value hashes and compresses the same way on
+ * every turn). 0 ok, -1 out of memory. */
+int hr_policy_span_text(const hr_json_doc *d, const hr_policy_span *sp, hr_buf *out);
 
 /* Appends the user-typed text of a message content node (a string, or the text of its
  * text / input_text parts, joined by '\n') to out. 0 ok, -1 out of memory. */

@@ -35,6 +35,20 @@ int hr_usage_from_json(const hr_api *api, const char *json, size_t len, hr_usage
     return rc;
 }
 
+static void add_seen(long long *a, long long b)
+{
+    if (b >= 0)
+        *a = (*a > 0 ? *a : 0) + b;
+}
+
+void hr_usage_add(hr_usage *a, const hr_usage *b)
+{
+    add_seen(&a->input_tokens, b->input_tokens);
+    add_seen(&a->output_tokens, b->output_tokens);
+    add_seen(&a->cache_read_tokens, b->cache_read_tokens);
+    add_seen(&a->cache_creation_tokens, b->cache_creation_tokens);
+}
+
 void hr_record_usage(hr_request_record *r, const hr_usage *u)
 {
     if (u->input_tokens > 0)

@@ -32,4 +32,8 @@ typedef struct hr_usage {
  * is not valid JSON. */
 int hr_usage_from_json(const hr_api *api, const char *json, size_t len, hr_usage *u);
 
+/* Adds the numbers b has seen to a (a's unseen ones count from 0): the usage of several
+ * turns on one connection (a Responses WebSocket). */
+void hr_usage_add(hr_usage *a, const hr_usage *b);
+
 #endif

@@ -28,6 +28,10 @@
  * the upstream, 1011 to the client), and a proxy shutting down (SIGTERM: draining) closes
  * both with 1001 at once rather than waiting out the graceful-shutdown timeout.
  *
+ * Usage: each turn's response.completed is read through the Responses row's usage reader
+ * as over HTTP, and the session's request record (log line, /stats, /metrics, savings)
+ * counts the sum over its turns.
+ *
  * Ownership: the session (ws_session) is created by hr_ws_relay_handle, run and freed by
  * the server's upgrade callbacks (server.h); it owns the upstream connection, its buffers
  * and its budget lease. It writes the request record of its exchange (tokens, bytes),
@@ -44,6 +48,7 @@
 #include "proxy/codex.h"
 #include "proxy/config.h"
 #include "proxy/proxy.h"
+#include "proxy/usage.h"
 #include "proxy/ws_ccr.h"
 #include "sys/budget.h"
 #include "sys/buf.h"
@@ -83,6 +88,9 @@ typedef struct ws_session {
     hr_ws_ccr *turn;              /* a response.create we offered headroom_retrieve to */
     int umsg_opcode;              /* an upstream text message assembled for the turn */
     hr_buf umsg;                  /* ...its payload */
+    int uwatch;                   /* a fragmented upstream text message passing through:
+                                     UWATCH_* (its copy in uusage, read for usage) */
+    hr_buf uusage;
     hr_budget_lease lease;
     uint64_t max_message;
     long send_timeout_ms;
@@ -198,7 +206,7 @@ static void fail_session(ws_session *s, int code, const char *reason)
 
 static size_t held_bytes(const ws_session *s)
 {
-    return s->c.in.len + s->u.in.len + s->msg.len + s->raw.len + s->umsg.len;
+    return s->c.in.len + s->u.in.len + s->msg.len + s->raw.len + s->umsg.len + s->uusage.len;
 }
 
 /* A buffer emptied after a large frame or message gives its memory back: a WebSocket may
@@ -275,11 +283,58 @@ static int finish_text_message(ws_session *s)
     return rc;
 }
 
+/* ---- usage: what each turn's response.completed reports ----------------------------------- */
+
+/* One socket carries many turns, each ended by a response.completed (or .incomplete /
+ * .failed) holding that turn's usage, read through the row as over HTTP. The session's
+ * request record counts the sum of its turns; events without usage (deltas, "usage":null
+ * of response.created) add nothing. */
+static void add_event_usage(ws_session *s, const char *msg, size_t len)
+{
+    hr_usage u = HR_USAGE_INIT;
+    if (hr_usage_from_json(s->api, msg, len, &u) == 1)
+        hr_usage_add(&s->ctx->relay->usage, &u);
+}
+
+enum { UWATCH_NONE = 0, UWATCH_COPYING, UWATCH_SKIPPING };
+
+/* An upstream data frame passing through as it came: a whole text message is read in
+ * place; a fragmented one is copied (budget and --max-body-bytes permitting, else its usage
+ * is not counted: statistics never cost the relay) and read at its last fragment. */
+static void watch_upstream_frame(ws_session *s, const hr_ws_head *h, const uint8_t *frame)
+{
+    const char *payload = (const char *)frame + h->head_len;
+    size_t n = (size_t)h->payload_len;
+    if (h->opcode == HR_WS_OP_TEXT && h->fin) {
+        add_event_usage(s, payload, n);
+        return;
+    }
+    if (h->opcode == HR_WS_OP_TEXT)
+        s->uwatch = UWATCH_COPYING;
+    else if (h->opcode != HR_WS_OP_CONT || s->uwatch == UWATCH_NONE)
+        return; /* binary */
+    if (s->uwatch == UWATCH_COPYING &&
+        (s->uusage.len + n > s->max_message || reserve(s, n) != 0 ||
+         hr_buf_append(&s->uusage, payload, n) != 0))
+        s->uwatch = UWATCH_SKIPPING;
+    if (h->fin && s->uwatch == UWATCH_COPYING)
+        add_event_usage(s, s->uusage.data, s->uusage.len);
+    if (h->fin || s->uwatch == UWATCH_SKIPPING) {
+        hr_buf_reset(&s->uusage);
+        trim(&s->uusage);
+    }
+    if (h->fin)
+        s->uwatch = UWATCH_NONE;
+}
+
 /* ---- upstream messages during a headroom_retrieve turn ------------------------------------ */
 
+/* The rewriter's messages: the turn's final response.completed carries the usage of all
+ * its rounds (as CCR sums it over HTTP), so usage is read here, not from the upstream's. */
 static int emit_to_client(void *arg, const char *msg, size_t len)
 {
     ws_session *s = arg;
+    add_event_usage(s, msg, len);
     return send_frame(s, &s->c, HR_WS_OP_TEXT, msg, len);
 }
 
@@ -364,12 +419,27 @@ static int client_data_frame(ws_session *s, const hr_ws_head *h, const uint8_t *
     return h->fin ? finish_text_message(s) : 0;
 }
 
+/* A close frame is relayed as it came, so it is checked first: a bad one (a 1-byte body, a
+ * reserved code) would make the other side fail the connection over bytes we sent it. */
+static int close_payload_ok(const hr_ws_head *h, const uint8_t *frame)
+{
+    uint8_t p[HR_WS_MAX_CONTROL]; /* control frames are at most this long (ws_frame.c) */
+    size_t n = (size_t)h->payload_len;
+    memcpy(p, frame + h->head_len, n);
+    hr_ws_mask(p, n, h->mask, 0); /* the mask is zero for the upstream's frames */
+    return hr_ws_close_payload_valid(p, n);
+}
+
 /* One whole frame read from side: relayed to the other side (or assembled). */
 static int on_frame(ws_session *s, ws_side *from, const hr_ws_head *h, const uint8_t *frame)
 {
     ws_side *to = from == &s->c ? &s->u : &s->c;
     size_t total = h->head_len + (size_t)h->payload_len;
     if (h->opcode == HR_WS_OP_CLOSE) {
+        if (!close_payload_ok(h, frame)) {
+            fail_session(s, HR_WS_CLOSE_PROTOCOL, "invalid close frame");
+            return -1;
+        }
         from->close_seen = 1;
         if (to->close_sent)
             return 0; /* the reply to a close we sent on the proxy's behalf */
@@ -380,6 +450,8 @@ static int on_frame(ws_session *s, ws_side *from, const hr_ws_head *h, const uin
         return client_data_frame(s, h, frame);
     if (from == &s->u && h->opcode < HR_WS_OP_CLOSE && (s->turn || s->umsg_opcode))
         return upstream_data_frame(s, h, frame);
+    if (from == &s->u && h->opcode < HR_WS_OP_CLOSE)
+        watch_upstream_frame(s, h, frame);
     return send_all(s, to, frame, total); /* pings, pongs, everything from upstream */
 }
 
@@ -500,6 +572,7 @@ static void session_free(void *arg)
     hr_buf_free(&s->msg);
     hr_buf_free(&s->raw);
     hr_buf_free(&s->umsg);
+    hr_buf_free(&s->uusage);
     hr_ws_ccr_free(s->turn);
     hr_budget_lease_end(&s->lease);
     free(s);

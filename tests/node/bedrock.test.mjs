@@ -21,7 +21,7 @@ import {
 } from './lib/fake_bedrock.mjs';
 import { anthropicMessage, anthropicEvents } from './lib/fake_upstream.mjs';
 import { startProxy, requestLogLines, waitForLogs, runCleanups } from './lib/proxy.mjs';
-import { dbRows, pytestLog, markersIn, assertOnlyToolOutputsChanged } from './lib/e2e_fixtures.mjs';
+import { dbRows, pytestLog, markersIn, assertOnlyToolOutputsChanged, assertNeedles } from './lib/e2e_fixtures.mjs';
 
 const CREDS = { accessKeyId: 'AKIAHEADROOMFAKE01', secretAccessKey: 'fake/secret+key/for-tests', sessionToken: 'IQoJb3JpZ2luX2VjEFAKE//token==' };
 const MODEL = 'anthropic.claude-3-5-sonnet-20240620-v1:0';
@@ -225,6 +225,38 @@ test('Converse: toolResult text compressed, toolUse and the rest unchanged; usag
     .find((l) => l.route === 'bedrock_converse');
   assert.equal(line.input_tokens, '57');
   assert.equal(line.output_tokens, '11');
+});
+
+test('Converse: a toolResult json part is compressed as JSON into a string json document; small ones and the rest unchanged', async () => {
+  br.reset();
+  const rows = dbRows(300, 5);
+  const doc = { table: 'tx', rows: JSON.parse(rows.text) };
+  const input = {
+    modelId: MODEL,
+    messages: [
+      { role: 'user', content: [{ text: rows.query }] },
+      { role: 'assistant', content: [{ toolUse: { toolUseId: 'tu_j', name: 'query_db', input: { table: 'tx' } } }] },
+      { role: 'user', content: [{ toolResult: { toolUseId: 'tu_j', content: [{ json: doc }, { json: { rows: 300 } }], status: 'success' } }] },
+    ],
+    inferenceConfig: { maxTokens: 128 },
+  };
+  br.script(`/model/${encodeURIComponent(MODEL)}/converse`, { json: converseResponse('Deadlock.') });
+  const out = await client.send(new ConverseCommand(input));
+  assert.equal(out.output.message.content[0].text, 'Deadlock.');
+  const rec = lastRequest(); // the fake verified the proxy's new signature
+  assert.equal(client.lastHeaders['x-headroom-bedrock'], 'signed');
+  const got = JSON.parse(rec.body);
+  const parts = got.messages[2].content[0].toolResult.content;
+  assert.equal(typeof parts[0].json, 'string', 'the document became a JSON string (a json part may hold any document)');
+  const sentSize = JSON.stringify(doc).length;
+  assert.ok(parts[0].json.length < sentSize / 2, `compressed: ${sentSize} -> ${parts[0].json.length}`);
+  assert.equal(markersIn(parts[0].json).length, 1);
+  assertNeedles(parts[0].json, rows.needles, 'converse json part');
+  assert.deepEqual(parts[1], { json: { rows: 300 } }, 'a small document is left as sent');
+  // everything but that one document arrives as the SDK wrote it
+  const { replaced } = assertOnlyToolOutputsChanged(rec.body.toString().replace(JSON.stringify(parts[0].json), JSON.stringify(doc)), rec.body, [doc]);
+  assert.equal(replaced, 1);
+  assert.ok(Number(client.lastHeaders['x-headroom-tokens-saved']) > 0);
 });
 
 test('ConverseStream: events relayed, usage from the metadata event', async () => {

@@ -381,6 +381,50 @@ test('headroom_retrieve over WebSocket: offered with the markers, the model\'s c
     assert.deepEqual(c.messages.slice(-3).map((m) => m.data.toString()), responsesWsEvents('gpt-5-codex'));
     c.ws.close();
     await until(() => c.close, 5000, 'close');
+    // usage counted once per turn: both retrieve rounds (250 / 30, as the client saw it), then 120 / 4
+    await until(() => requestLogLines(proxy.logs()).some((l) => l.route === 'responses_ws'), 5000, 'log line');
+    const line = requestLogLines(proxy.logs()).find((l) => l.route === 'responses_ws');
+    assert.equal(line.input_tokens, '370');
+    assert.equal(line.output_tokens, '34');
+  } finally { await done(); }
+});
+
+test('usage: each turn\'s response.completed is read, whole or fragmented, and the session counts their sum in the log and /stats', async () => {
+  const { up, proxy, done } = await setup();
+  try {
+    const before = await (await fetch(`${proxy.url}/stats`)).json();
+    const cached = { type: 'response.completed', response: { id: 'resp_3', object: 'response', status: 'completed', model: 'gpt-5-codex', output: [],
+      usage: { input_tokens: 300, input_tokens_details: { cached_tokens: 100 }, output_tokens: 7, total_tokens: 307 } } };
+    let turn = 0;
+    up.onMessage = (ws) => {
+      turn++;
+      const events = responsesWsEvents('gpt-5-codex'); // usage 120 in, 4 out
+      if (turn < 3) { for (const e of events) ws.send(e); return; }
+      // the third turn: its response.completed in three fragments, a ping between them
+      const text = JSON.stringify(cached);
+      ws.send(events[0]);
+      ws.send(text.slice(0, 40), { fin: false });
+      ws.ping('p');
+      ws.send(text.slice(40, 90), { fin: false });
+      ws.send(text.slice(90), { fin: true });
+    };
+    const c = connect(wsUrl(proxy), { headers: { authorization: 'Bearer sk-usage' } });
+    await c.opened;
+    for (let i = 0; i < 3; i++) {
+      c.ws.send(JSON.stringify(createEvent(['small'])));
+      await until(() => c.messages.length === [3, 6, 8][i], 8000, `turn ${i + 1}`);
+    }
+    assert.deepEqual(JSON.parse(c.messages.at(-1).data), cached, 'the fragmented event arrives whole and unchanged');
+    c.ws.close(1000);
+    await until(() => requestLogLines(proxy.logs()).some((l) => l.route === 'responses_ws'), 5000, 'log line');
+    const line = requestLogLines(proxy.logs()).find((l) => l.route === 'responses_ws');
+    // 120 + 120 + (300 - 100 cached, kept apart as OpenAI's cached_tokens are over HTTP)
+    assert.equal(line.input_tokens, '440');
+    assert.equal(line.output_tokens, '15');
+    const after = await (await fetch(`${proxy.url}/stats`)).json();
+    assert.equal(after.tokens.input - before.tokens.input, 440);
+    assert.equal(after.tokens.output - before.tokens.output, 15);
+    assert.equal(after.tokens.cache_read - before.tokens.cache_read, 100);
   } finally { await done(); }
 });
 

@@ -225,3 +225,42 @@ test('stream: a headroom_retrieve call is answered inside one coherent stream', 
   assert.ok(next.contents[4].parts[0].functionResponse.response.output.includes(' FAILED'));
   assert.deepEqual(last.usageMetadata, { promptTokenCount: 2300, candidatesTokenCount: 22, totalTokenCount: 2322 }, 'usage over both rounds');
 });
+
+test('functionResponse: an object member is compressed as JSON into a string member; the original comes back through headroom_retrieve', async () => {
+  const rows = fx.dbRows(250, 13);
+  const result = { table: 'orders', rows: JSON.parse(rows.text) };
+  const jsonParams = () => ({
+    model: MODEL,
+    contents: [
+      { role: 'user', parts: [{ text: rows.query }] },
+      { role: 'model', parts: [{ functionCall: { name: 'query_db', args: { sql: 'SELECT *' } } }] },
+      { role: 'user', parts: [{ functionResponse: { name: 'query_db', response: { result, count: 250, meta: { db: 'main' } } } }] },
+    ],
+  });
+  // the SDK's own bytes, forwarded untouched with x-headroom-bypass, then the same call compressed
+  up.reset();
+  up.script(GEN, { json: geminiResponse('done') }, { json: geminiResponse('done') });
+  const bypass = new GoogleGenAI({ apiKey: 'AIza-test-key', httpOptions: { baseUrl: proxy.url, headers: { 'x-headroom-bypass': 'true' } } });
+  await bypass.models.generateContent(jsonParams());
+  await client().models.generateContent(jsonParams());
+  const sent = up.requests[0].body.toString('utf8');
+  const got = up.requests[1].body.toString('utf8');
+  const resp = JSON.parse(got).contents[2].parts[0].functionResponse.response;
+  assert.equal(typeof resp.result, 'string', 'the object became a string member: response is still a Struct');
+  const sentSize = JSON.stringify(result).length;
+  assert.ok(resp.result.length < sentSize / 2, `compressed: ${sentSize} -> ${resp.result.length}`);
+  fx.assertNeedles(resp.result, rows.needles, 'functionResponse.response.result');
+  assert.equal(resp.count, 250, 'numbers untouched');
+  assert.deepEqual(resp.meta, { db: 'main' }, 'a small object is left as sent');
+  const { replaced, injected } = fx.assertOnlyToolOutputsChanged(sent, got, [result]);
+  assert.equal(injected, true, 'headroom_retrieve offered for the marker');
+  assert.equal(replaced, 1);
+  const [{ hash }] = fx.markersIn(resp.result);
+  // the model asks for the original: the proxy answers with the object's JSON as it was sent
+  up.reset();
+  up.script(GEN, { json: geminiFunctionCall('headroom_retrieve', { hash }) }, { json: geminiResponse('Row 480031 is there.') });
+  const res = await client().models.generateContent(jsonParams());
+  assert.equal(res.text, 'Row 480031 is there.');
+  const answer = JSON.parse(up.requests[1].body).contents[4].parts[0].functionResponse.response.output;
+  assert.deepEqual(JSON.parse(answer), result, 'the whole original document');
+});

@@ -241,8 +241,8 @@ static void lookups(void **state)
  * call it answers (so tool exclusion by name works), and the user text before it. */
 typedef struct seen {
     const hr_json_doc *d;
-    int calls, outputs, users;
-    int output_matches_call;
+    int calls, outputs, users, jsons;
+    int output_matches_call, json_matches_call;
     uint32_t call_id;
 } seen;
 
@@ -254,18 +254,36 @@ static void on_call(void *u, uint32_t id, uint32_t name)
     s->call_id = id;
 }
 
+/* 1 when string nodes a and b hold the same text (an output names its call by value). */
+static int same_string(const hr_json_doc *d, uint32_t a, uint32_t b)
+{
+    hr_buf x = HR_BUF_INIT, y = HR_BUF_INIT;
+    hr_json_string(d, a, &x);
+    hr_json_string(d, b, &y);
+    int same = x.data && y.data && !strcmp(x.data, y.data);
+    hr_buf_free(&x);
+    hr_buf_free(&y);
+    return same;
+}
+
 static void on_output(void *u, uint32_t content, uint32_t message, uint32_t call_id)
 {
     seen *s = u;
     (void)message;
     s->outputs++;
-    hr_buf a = HR_BUF_INIT, b = HR_BUF_INIT;
-    hr_json_string(s->d, call_id, &a);
-    hr_json_string(s->d, s->call_id, &b);
-    s->output_matches_call = a.data && b.data && !strcmp(a.data, b.data) &&
+    s->output_matches_call = same_string(s->d, call_id, s->call_id) &&
                              hr_json_at(s->d, content) != NULL;
-    hr_buf_free(&a);
-    hr_buf_free(&b);
+}
+
+/* A JSON output: an object or array node, answering the call seen last. */
+static void on_json(void *u, uint32_t value, uint32_t message, uint32_t call_id)
+{
+    seen *s = u;
+    (void)message;
+    s->jsons++;
+    const hr_json_node *n = hr_json_at(s->d, value);
+    s->json_matches_call = n && (n->type == HR_JSON_OBJECT || n->type == HR_JSON_ARRAY) &&
+                           same_string(s->d, call_id, s->call_id);
 }
 
 static void on_user(void *u, uint32_t content)
@@ -286,46 +304,51 @@ static void walks_find_tool_outputs(void **state)
     struct {
         const hr_api *api;
         const char *body;
+        int jsons; /* tool outputs sent as JSON values */
     } cases[] = {
         {&hr_api_openai_chat,
          "{\"messages\":[{\"role\":\"user\",\"content\":\"find it\"},{\"role\":\"assistant\","
          "\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"grep\","
-         "\"arguments\":\"{}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"out\"}]}"},
+         "\"arguments\":\"{}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"out\"}]}", 0},
         {&hr_api_anthropic_messages,
          "{\"messages\":[{\"role\":\"user\",\"content\":\"find it\"},{\"role\":\"assistant\","
          "\"content\":[{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"grep\",\"input\":{}}]},"
          "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t1\","
-         "\"content\":\"out\"}]}]}"},
+         "\"content\":\"out\"}]}]}", 0},
         {&hr_api_openai_responses,
          "{\"input\":[{\"role\":\"user\",\"content\":\"find it\"},{\"type\":\"function_call\","
          "\"call_id\":\"f1\",\"name\":\"grep\",\"arguments\":\"{}\"},{\"type\":"
-         "\"function_call_output\",\"call_id\":\"f1\",\"output\":\"out\"}]}"},
+         "\"function_call_output\",\"call_id\":\"f1\",\"output\":\"out\"}]}", 0},
         {&hr_api_bedrock_invoke,
          "{\"anthropic_version\":\"bedrock-2023-05-31\",\"messages\":[{\"role\":\"user\","
          "\"content\":\"find it\"},{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\","
          "\"id\":\"t1\",\"name\":\"grep\",\"input\":{}}]},{\"role\":\"user\",\"content\":[{"
-         "\"type\":\"tool_result\",\"tool_use_id\":\"t1\",\"content\":\"out\"}]}]}"},
-        /* Converse: blocks keyed by kind; a json part of the result is not an output */
+         "\"type\":\"tool_result\",\"tool_use_id\":\"t1\",\"content\":\"out\"}]}]}", 0},
+        /* Converse: blocks keyed by kind; a json part of the result is a JSON output */
         {&hr_api_bedrock_converse,
          "{\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":\"find it\"}]},{\"role\":"
          "\"assistant\",\"content\":[{\"toolUse\":{\"toolUseId\":\"u1\",\"name\":\"grep\","
          "\"input\":{}}}]},{\"role\":\"user\",\"content\":[{\"toolResult\":{\"toolUseId\":"
-         "\"u1\",\"content\":[{\"text\":\"out\"},{\"json\":{\"n\":1}}]}}]}]}"},
+         "\"u1\",\"content\":[{\"text\":\"out\"},{\"json\":{\"n\":1}}]}}]}]}", 1},
         {&hr_api_gemini, /* the call is known by its name */
          "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"find it\"}]},{\"role\":\"model\","
          "\"parts\":[{\"functionCall\":{\"name\":\"grep\",\"args\":{}}}]},{\"role\":\"user\","
-         "\"parts\":[{\"functionResponse\":{\"name\":\"grep\",\"response\":{\"output\":\"out\"}}}]}]}"},
+         "\"parts\":[{\"functionResponse\":{\"name\":\"grep\",\"response\":{\"output\":\"out\","
+         "\"n\":3,\"matches\":[{\"line\":1}]}}}]}]}", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         hr_json_doc d;
         assert_true(parses(cases[i].body, strlen(cases[i].body), &d));
         seen s = {.d = &d};
-        hr_api_visitor v = {&s, on_call, on_output, on_user, on_system};
+        hr_api_visitor v = {&s, on_call, on_output, on_user, on_system, on_json};
         cases[i].api->walk(&d, hr_json_get(&d, 0, cases[i].api->conversation_key), &v);
         assert_int_equal(s.calls, 1);
         assert_int_equal(s.outputs, 1);
         assert_int_equal(s.users, 1);
         assert_true(s.output_matches_call);
+        assert_int_equal(s.jsons, cases[i].jsons);
+        if (s.jsons)
+            assert_true(s.json_matches_call);
         hr_json_doc_free(&d);
     }
 }

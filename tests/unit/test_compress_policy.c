@@ -112,7 +112,8 @@ static void anthropic_only_tool_results(void **state)
 }
 
 /* Gemini: only functionResponse parts' text (string members of "response", MCP "content"
- * text items); model text, functionCall args, systemInstruction and user text stay. */
+ * text items) and its object / array members as JSON spans (their source text, exactly);
+ * numbers, model text, functionCall args, systemInstruction and user text stay. */
 static void gemini_function_responses(void **state)
 {
     (void)state;
@@ -132,9 +133,18 @@ static void gemini_function_responses(void **state)
                   out1.data, said.data, out2.data, out3.data);
     parsed p;
     scan_body(&p, &body, &hr_api_gemini, "Read");
-    assert_int_equal(p.scan.n, 2);
+    assert_int_equal(p.scan.n, 3);
     assert_true(span_starts(&p, 0, "OUT1"));
-    assert_true(span_starts(&p, 1, "OUT3"));
+    assert_false(p.scan.spans[0].json);
+    assert_true(p.scan.spans[1].json); /* "meta":{"x":SAID}, the object's bytes as sent */
+    hr_buf text = HR_BUF_INIT, meta = HR_BUF_INIT;
+    hr_buf_printf(&meta, "{\"x\":%s}", said.data);
+    assert_int_equal(hr_policy_span_text(&p.doc, &p.scan.spans[1], &text), 0);
+    assert_int_equal(text.len, meta.len);
+    assert_memory_equal(text.data, meta.data, meta.len);
+    hr_buf_free(&text);
+    hr_buf_free(&meta);
+    assert_true(span_starts(&p, 2, "OUT3"));
     assert_int_equal(p.scan.skipped_excluded, 1); /* Read, by name */
     assert_int_equal(p.scan.spans[0].message, 2);
     assert_int_equal(p.scan.n_messages, 3);
