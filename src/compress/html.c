@@ -30,6 +30,7 @@ enum {
     RUN_MIN = 60,  /* a run of list items / table rows longer than this is cut */
     RUN_HEAD = 20, /* items kept at the start of a cut run (the order and the first entries) */
     RUN_TAIL = 5,  /* and at its end */
+    ASKED_MAX_LINES = 40, /* a question word in more lines of a run picks out none of them */
 };
 
 typedef struct html {
@@ -361,7 +362,7 @@ static void rewrite(html *h)
 /* ---- long lists and tables ----------------------------------------------------------
  * A directory index or a data table is hundreds of lines of one shape: "<li><a href=...>"
  * or "<tr><td>...". After the rewrite such a run keeps its first RUN_HEAD and last
- * RUN_TAIL lines and every line naming a word of the question; each stretch between kept
+ * RUN_TAIL lines and every line naming a word of the question that is rare in the run; each stretch between kept
  * lines becomes one "[N items omitted]" line where it stood (the final marker brings the
  * page back). The other lines are untouched. */
 
@@ -384,14 +385,47 @@ static size_t line_end(const char *s, size_t n, size_t a)
     return nl ? (size_t)(nl - s) + 1 : n;
 }
 
+/* Which terms of the question pick out lines of a run: those in at most ASKED_MAX_LINES of
+ * its lines and rare there (sys/relevance.h): "dev" in a third of a directory index picks
+ * out nothing, "openssl" in five lines picks those five. */
+static void asked_terms(const html *h, const char *s, size_t n, size_t a, size_t count,
+                        int *asked)
+{
+    uint32_t df[HR_REL_MAX_TERMS] = {0}, tf[HR_REL_MAX_TERMS];
+    for (size_t k = 0; k < count; k++) {
+        size_t e = line_end(s, n, a);
+        memset(tf, 0, sizeof tf);
+        hr_rel_count(&h->q, s + a, e - a, tf);
+        for (size_t t = 0; t < h->q.n; t++)
+            df[t] += tf[t] > 0;
+        a = e;
+    }
+    for (size_t t = 0; t < h->q.n; t++)
+        asked[t] = df[t] && df[t] <= ASKED_MAX_LINES && hr_rel_is_rare(df[t], count);
+}
+
+/* 1 if the line s[0..n) holds a term marked in asked. */
+static int asks(const html *h, const int *asked, const char *s, size_t n)
+{
+    uint32_t tf[HR_REL_MAX_TERMS] = {0};
+    hr_rel_count(&h->q, s, n, tf);
+    for (size_t t = 0; t < h->q.n; t++)
+        if (asked[t] && tf[t])
+            return 1;
+    return 0;
+}
+
 /* Copies the run of `count` lines from s[a] into out, cut as above. Returns its end. */
 static size_t put_run(html *h, hr_buf *out, const char *s, size_t n, size_t a, size_t count)
 {
+    int asked[HR_REL_MAX_TERMS] = {0};
+    if (count > RUN_MIN)
+        asked_terms(h, s, n, a, count, asked);
     size_t omitted = 0, last = 0; /* last: start of the latest omitted line */
     for (size_t k = 0; k < count; k++) {
         size_t e = line_end(s, n, a);
         int keep = count <= RUN_MIN || k < RUN_HEAD || k + RUN_TAIL >= count ||
-                   hr_rel_mentions(&h->q, s + a, e - a);
+                   asks(h, asked, s + a, e - a);
         if (keep && omitted == 1) /* a note would cost what one line costs */
             h->rc |= hr_buf_append(out, s + last, a - last);
         else if (keep && omitted) {
