@@ -22,6 +22,7 @@
 #include "sys/ascii.h"
 #include "sys/relevance.h"
 
+#include <stdint.h>
 #include <string.h>
 
 enum {
@@ -39,6 +40,8 @@ typedef struct html {
     hr_buf *out;
     hr_rel_terms q;
     unsigned raw; /* open <pre>, <textarea>, <code>: whitespace is kept there */
+    unsigned spans;     /* open <span> elements */
+    uint64_t span_gone; /* bit d: the <span> opened at depth d (< 64) was dropped */
     int rc;       /* first append error (sticky) */
 } html;
 
@@ -282,6 +285,24 @@ static size_t attributes(html *h, size_t i, int closing, int *self_closing)
     }
 }
 
+/* A <span> left without attributes is only a styling hook: it and its closing tag go.
+ * Returns 1 when the tag just written (bare: nothing kept after its name) is dropped.
+ * Depth is tracked in 64 bits; deeper spans are kept, open and close alike. */
+static int span(html *h, int closing, int bare)
+{
+    if (!closing) {
+        unsigned d = h->spans++;
+        if (d >= 64)
+            return 0;
+        h->span_gone = bare ? h->span_gone | (1ull << d) : h->span_gone & ~(1ull << d);
+        return bare;
+    }
+    if (!h->spans)
+        return 0;
+    unsigned d = --h->spans;
+    return d < 64 && (h->span_gone >> d & 1u);
+}
+
 /* A tag at i ('<' then a letter, or "</" then a letter). Returns the offset after what it
  * consumed (the tag, and a cut body after a script / style / svg), or 0 if the input ends
  * inside the tag. */
@@ -302,6 +323,8 @@ static size_t tag(html *h, size_t i)
         h->out->len = out_mark < h->out->len ? out_mark : h->out->len; /* drop the partial tag */
         return 0;
     }
+    if (!strcmp(name, "span") && !self_closing && span(h, closing, h->out->len == out_mark + (b - i) + 1))
+        h->out->len = out_mark;
     if (raw_element(name) && !self_closing) {
         if (!closing)
             h->raw++;

@@ -72,6 +72,7 @@ static void page(hr_buf *b, const char *extra)
                    "  <ul><li>first step</li><li>second step</li></ul>\n"
                    "  <pre class=\"code\">int  x  =  1;\n    return   x;</pre>\n"
                    "  <p>Inline <code>a   b</code> and <textarea name=\"notes\">  keep\n  this </textarea></p>\n");
+    hr_buf_puts(b, "  <p><span class=\"k\">Ctrl</span>+<span id=\"key-f\">F</span> <span><span>x</span></span></p>\n");
     hr_buf_puts(b, "  <p><a x=\"1 > 2\" href=\"/q\" / >quoted</a> <br / ></p>\n");
     hr_buf_puts(b, extra);
     hr_buf_puts(b, "</body>\n</html>\n");
@@ -132,6 +133,7 @@ static void meaning_stays(void **state)
         "<html lang=\"en\">",
         "<!DOCTYPE html>",
         "<a x=\"1 > 2\" href=\"/q\">quoted</a> <br></p>", /* one-letter names, stray '/' */
+        "<p>Ctrl+<span id=\"key-f\">F</span> x</p>", /* bare spans go, an id keeps its span */
     };
     for (size_t k = 0; k < sizeof kept / sizeof kept[0]; k++)
         if (!has(&r, kept[k]))
@@ -255,6 +257,28 @@ static void deep_and_huge_are_bounded(void **state)
     assert_true(has(&r, "<div><pre><div><pre>deep text"));
     hr_compress_result_free(&r);
     hr_buf_free(&in);
+    /* 100 nested bare spans: the 64 the depth bits cover go, the deeper ones stay, each
+     * with its own closing tag */
+    hr_buf sp = HR_BUF_INIT;
+    hr_buf_puts(&sp, "<html><body>\n");
+    for (int i = 0; i < 100; i++)
+        hr_buf_puts(&sp, "<span>");
+    hr_buf_puts(&sp, "inner");
+    for (int i = 0; i < 100; i++)
+        hr_buf_puts(&sp, "</span>");
+    hr_buf_puts(&sp, "\n</body></html>\n");
+    r = run(sp.data, NULL);
+    assert_true(r.compressed);
+    size_t opens = 0, closes = 0;
+    for (const char *p = r.out.data; (p = memmem(p, r.out.len - (size_t)(p - r.out.data), "<span>", 6)); p++)
+        opens++;
+    for (const char *p = r.out.data; (p = memmem(p, r.out.len - (size_t)(p - r.out.data), "</span>", 7)); p++)
+        closes++;
+    assert_int_equal(opens, 36);
+    assert_int_equal(closes, 36);
+    assert_true(has(&r, "<span>inner</span>"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&sp);
 }
 
 static void detection_routes_html_documents(void **state)
