@@ -151,6 +151,8 @@ CASES = [
     ("attention", "att_long", (130, 2, 64, 0, 0)),          # several 16-row and 64-key blocks
     ("attention", "att_window_band", (150, 2, 64, 20, 0)),  # ModernBERT local: in-band keys only
     ("attention", "att_window_wide", (203, 2, 32, 40, 0)),  # bands wider than a 64-key block
+    ("attention", "att_vit", (196, 2, 64, 0, 0)),           # SigLIP's 196 patches: a last block of 4 keys
+    ("attention", "att_tail3", (179, 1, 32, 0, 0)),         # last 51 keys: 4 chunks, the 4th partial
     ("geglu", "geglu", (5, 1152)),
     ("rope", "rope_global", (300, 2, 64, 160000)),          # ModernBERT global layers
     ("rope", "rope_local", (40, 3, 16, 10000)),

@@ -10,6 +10,7 @@
 #include "ccr/tool_stream.h"
 
 #include "json/json.h"
+#include "sys/budget.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,7 @@ struct hr_ccr_stream {
     /* Gemini: the round's model parts as they came (JSON, comma-joined) */
     hr_buf gem_parts;
     size_t limit;                    /* most bytes kept to replay a turn; 0 = no cap */
+    hr_budget_lease lease;           /* those bytes, on the process in-flight budget */
     const char *refusal;             /* why a held turn was refused */
 };
 
@@ -91,6 +93,7 @@ hr_ccr_stream *hr_ccr_stream_new(const hr_api *api, const char *request, size_t 
         return NULL;
     s->api = api;
     s->g = g;
+    s->lease = (hr_budget_lease)HR_BUDGET_LEASE_INIT(hr_budget_process());
     if (hr_buf_append(&s->request, request, len) < 0) {
         free(s);
         return NULL;
@@ -117,6 +120,7 @@ void hr_ccr_stream_free(hr_ccr_stream *s)
     if (!s)
         return;
     clear_blocks(s);
+    hr_budget_lease_end(&s->lease);
     hr_buf_free(&s->request);
     hr_buf_free(&s->held);
     hr_buf_free(&s->chat_text);
@@ -583,23 +587,33 @@ static void drop_held(hr_ccr_stream *s, const char *why)
     s->refusal = why;
 }
 
-/* Past the cap: an ordinary turn stops being tracked (its events already went out), a held
- * headroom_retrieve turn is refused. */
+/* Past the cap, or past what the process in-flight budget (sys/budget.h) can hold: an
+ * ordinary turn stops being tracked (its events already went out), a held headroom_retrieve
+ * turn is refused. The kept bytes are on the budget because every stream offered the tool
+ * keeps its turn: without it N concurrent streams would hold N x --max-answer-bytes. */
 static int enforce_limit(hr_ccr_stream *s)
 {
-    if (!s->limit || kept_bytes(s) <= s->limit)
+    size_t kept = kept_bytes(s);
+    int over = s->limit && kept > s->limit;
+    if (!over && hr_budget_lease_cover(&s->lease, kept) == 0)
         return 0;
-    if (s->holding) {
-        clear_blocks(s);
-        drop_held(s, "the model's headroom_retrieve turn is larger than --max-answer-bytes");
-        s->untrackable = 1;
-        return -2;
-    }
+    int rc = 0;
     clear_blocks(s);
-    hr_buf_free(&s->round_items);
-    hr_buf_free(&s->completed);
+    hr_buf_free(&s->chat_text); /* clear_blocks keeps their memory for the next round */
+    hr_buf_free(&s->gem_parts);
+    if (s->holding) {
+        drop_held(s, over ? "the model's headroom_retrieve turn is larger than --max-answer-bytes"
+                          : "the model's headroom_retrieve turn does not fit the proxy's "
+                            "in-flight budget (--max-inflight-body-mb)");
+        rc = -2;
+    } else {
+        hr_buf_free(&s->round_items);
+        hr_buf_free(&s->completed);
+    }
     s->untrackable = 1;
-    return 0;
+    hr_budget_lease_end(&s->lease); /* what is left is small: held again as it stands */
+    (void)hr_budget_lease_cover(&s->lease, kept_bytes(s));
+    return rc;
 }
 
 int hr_ccr_stream_event(hr_ccr_stream *s, const char *event, const char *data, size_t len,

@@ -7,6 +7,7 @@
 #include "compress/compressors.h"
 
 #include "compress/diff.h"
+#include "compress/html.h"
 #include "compress/kompress.h"
 #include "compress/listing.h"
 #include "compress/logs.h"
@@ -59,6 +60,8 @@ static const hr_compressor k_rows[HR_COMPRESSOR_COUNT] = {
                                 .types = TYPE(PROGRESS), .listed = 1},
     [HR_COMPRESSOR_GITSTAT] = {.name = "gitstat", .unit = "lines", .fn = hr_compress_gitstat,
                                .types = TYPE(GITSTAT), .listed = 1},
+    [HR_COMPRESSOR_HTML] = {.name = "html", .unit = "bytes", .fn = hr_compress_html,
+                            .types = TYPE(HTML), .listed = 1},
     [HR_COMPRESSOR_KOMPRESS] = {.name = "kompress", .unit = "words", .fn = hr_compress_kompress,
                                 .types = TYPE(CODE) | TYPE(PROSE), .wants = kompress_wants,
                                 .listed = 1},

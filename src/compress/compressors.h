@@ -32,6 +32,7 @@ typedef enum {
     HR_COMPRESSOR_TABLE,
     HR_COMPRESSOR_PROGRESS,
     HR_COMPRESSOR_GITSTAT,
+    HR_COMPRESSOR_HTML,
     HR_COMPRESSOR_KOMPRESS,
     HR_COMPRESSOR_MIXED, /* detection's join of several compressed sections (detect.h) */
     HR_COMPRESSOR_IMAGE, /* the image stage (images.h): counted in stats, not a text fn */

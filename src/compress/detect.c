@@ -13,6 +13,7 @@
 #include "ccr/marker.h"
 #include "compress/compressors.h"
 #include "compress/diff.h"
+#include "compress/html.h"
 #include "compress/kompress.h"
 #include "compress/listing.h"
 #include "compress/logs.h"
@@ -45,7 +46,7 @@ const char *hr_content_type_name(hr_content_type t)
 {
     static const char *const names[] = {"empty", "binary", "json",    "log",
                                         "search", "diff",  "listing", "table",
-                                        "progress", "gitstat", "code", "prose"};
+                                        "progress", "gitstat", "html", "code", "prose"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "unknown";
 }
 
@@ -480,6 +481,19 @@ static size_t fence_close(const det *d, size_t i)
     return 0;
 }
 
+/* The line after the HTML document that starts at line i: past the line holding "</html>",
+ * or the end of the input (a page cut short is still HTML to its end). */
+static size_t html_end(const det *d, size_t i)
+{
+    for (size_t k = i; k < d->l.n; k++) {
+        size_t n;
+        const char *s = line(d, k, &n);
+        if (hr_html_ends(s, n))
+            return k + 1;
+    }
+    return d->l.n;
+}
+
 /* Type of a fenced block's inside, taken whole. */
 static hr_content_type inner_type(det *d, size_t a, size_t b)
 {
@@ -510,8 +524,16 @@ static int structural_pass(det *d)
         size_t n, e;
         const char *s = line(d, i, &n);
         char c = lead_byte(s, n);
-        if (c != '`' && c != '~' && c != 'd' && c != '-' && c != '@' && c != '{' && c != '[') {
+        if (c != '`' && c != '~' && c != 'd' && c != '-' && c != '@' && c != '{' && c != '[' &&
+            c != '<') {
             i++;
+            continue;
+        }
+        if (c == '<' && hr_html_starts(s, n)) {
+            e = html_end(d, i);
+            if (split_plain(d, plain, i) != 0 || push(d, i, e, HR_CT_HTML) != 0)
+                return -1;
+            plain = i = e;
             continue;
         }
         if (is_fence(s, n) && (e = fence_close(d, i)) > 0) {

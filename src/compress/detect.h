@@ -32,6 +32,7 @@ typedef enum {
     HR_CT_TABLE,     /* column tables: ls -l, dpkg -l, ps, docker ps, kubectl get */
     HR_CT_PROGRESS,  /* progress logs: apt term.log, npm install (few line kinds) */
     HR_CT_GITSTAT,   /* git log --stat */
+    HR_CT_HTML,      /* an HTML document: <!DOCTYPE html> or <html> to </html> */
     HR_CT_CODE,
     HR_CT_PROSE,
 } hr_content_type;

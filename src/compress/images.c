@@ -15,6 +15,7 @@
 #include "ml/classifier.h"
 #include "ml/session.h"
 #include "sys/base64.h"
+#include "sys/budget.h"
 #include "sys/clock.h"
 #include "sys/log.h"
 
@@ -235,16 +236,32 @@ static int data_url_size(image_run *r, uint32_t url, int *w, int *h)
     return ok;
 }
 
+/* The most a decode of info's image holds at once: the codec's RGBA (PNG, WebP; a JPEG's
+ * scaled decode holds less), its RGB copy, and a rotated copy when the orientation asks.
+ * A 100 KB PNG can declare 40 Mpx, so a decode is charged to the process budget
+ * (sys/budget.h) before it starts: N concurrent requests cannot multiply memory by the
+ * compression ratio of their images, and a refusal leaves the image as it came. */
+static size_t decode_bytes(const hr_image_info *info)
+{
+    size_t px = (size_t)info->w * (size_t)info->h;
+    return px * 7 + (info->orientation > 1 ? px * 3 : 0);
+}
+
 /* The image in r->raw, when it needs a decision (image_signals.h): its signals adjust the
  * router's confidence for this question. Never changes the edit; failures only count. */
-static void analyse(image_run *r)
+static void analyse(image_run *r, const hr_image_info *info)
 {
     if (!r->c->router_model[0] || !r->c->encoder_model[0] || !hr_image_needs_signals(r->technique) ||
         hr_now_ms() > r->deadline)
         return;
     hr_image_signals sg;
-    if (hr_image_signals_of(r->c->encoder_model, (const uint8_t *)r->raw.data, r->raw.len,
-                            r->c->max_pixels, &sg) != 0)
+    size_t need = decode_bytes(info);
+    if (hr_budget_reserve(hr_budget_process(), need) != 0)
+        return;
+    int rc = hr_image_signals_of(r->c->encoder_model, (const uint8_t *)r->raw.data, r->raw.len,
+                                 r->c->max_pixels, &sg);
+    hr_budget_release(hr_budget_process(), need);
+    if (rc != 0)
         return;
     float conf = r->confidence;
     const char *note = hr_image_adjust_confidence(r->technique, &sg, &conf);
@@ -264,8 +281,10 @@ static int openai_low(image_run *r, uint32_t obj, uint32_t url)
     const hr_json_node *o = hr_json_at(&r->doc, obj);
     int w = 0, h = 0;
     int known = url != HR_JSON_NONE && data_url_size(r, url, &w, &h);
-    if (known)
-        analyse(r);
+    if (known) {
+        hr_image_info info = {.w = w, .h = h, .orientation = 8}; /* a rotation: the most */
+        analyse(r, &info);
+    }
     uint32_t d = hr_json_get(&r->doc, obj, "detail");
     int already = d != HR_JSON_NONE && hr_json_string_eq(&r->doc, d, "low");
     long long before = known ? hr_image_tokens_openai(w, h, already) : 0;
@@ -318,7 +337,7 @@ static int resize_base64(image_run *r, uint32_t data, uint32_t media, int max_si
         r->out->failed_open = 1;
         return 0;
     }
-    analyse(r);
+    analyse(r, &info);
     int w = info.orientation >= 5 ? info.h : info.w, h = info.orientation >= 5 ? info.w : info.h;
     int tw, th;
     long long before = tokens(w, h);
@@ -328,9 +347,12 @@ static int resize_base64(image_run *r, uint32_t data, uint32_t media, int max_si
         return 0;
     }
     hr_image img, small;
-    if (hr_now_ms() > r->deadline ||
-        hr_image_decode_scaled((const uint8_t *)r->raw.data, r->raw.len, r->c->max_pixels,
-                               max_side, &img, &err) != 0) {
+    size_t need = decode_bytes(&info);
+    int reserved = hr_now_ms() <= r->deadline && hr_budget_reserve(hr_budget_process(), need) == 0;
+    if (!reserved || hr_image_decode_scaled((const uint8_t *)r->raw.data, r->raw.len,
+                                            r->c->max_pixels, max_side, &img, &err) != 0) {
+        if (reserved)
+            hr_budget_release(hr_budget_process(), need);
         r->out->tokens_after += before;
         r->out->failed_open = 1;
         return 0;
@@ -341,6 +363,7 @@ static int resize_base64(image_run *r, uint32_t data, uint32_t media, int max_si
     if (rc == 0)
         rc = hr_image_encode_jpeg(&small, r->c->quality, &jpeg, &err);
     hr_image_free(&small);
+    hr_budget_release(hr_budget_process(), need);
     if (rc == 0)
         rc = hr_buf_putc(&r->enc, '"') || hr_base64_encode(jpeg.data, jpeg.len, &r->enc) ||
              hr_buf_putc(&r->enc, '"');

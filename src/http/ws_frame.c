@@ -136,3 +136,18 @@ int hr_ws_close_code(const uint8_t *payload, size_t len)
 {
     return len < 2 ? 1005 : (payload[0] << 8 | payload[1]);
 }
+
+/* Codes an endpoint may put in a close frame: 1004-1006 and 1015 are reserved for local
+ * use (no code, abnormal end, TLS failure); 1016-2999 are unassigned to extensions. */
+static int close_code_sendable(int code)
+{
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
+int hr_ws_close_payload_valid(const uint8_t *payload, size_t len)
+{
+    if (len == 0)
+        return 1;
+    return len >= 2 && close_code_sendable(hr_ws_close_code(payload, len));
+}

@@ -74,4 +74,10 @@ void hr_ws_accept(const char *key, char out[HR_WS_ACCEPT_LEN + 1]);
  * 2 bytes. */
 int hr_ws_close_code(const uint8_t *payload, size_t len);
 
+/* 1 when a close frame's (unmasked) payload is one RFC 6455 allows (5.5.1, 7.4): empty, or
+ * a code that may be sent on the wire (1000-1003, 1007-1014, 3000-4999) and a reason (its
+ * UTF-8 is not checked here). A relay checks this before passing a close on: the peer would fail the
+ * connection on a bad one, as an answer to bytes the proxy sent. */
+int hr_ws_close_payload_valid(const uint8_t *payload, size_t len);
+
 #endif

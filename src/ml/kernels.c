@@ -415,6 +415,30 @@ void hr_layernorm(float *x, int m, int n, const float *gamma, const float *beta,
         o->layernorm_row(x + (size_t)r * n, n, gamma, beta, eps);
 }
 
+void hr_residual_norm_u8(float *x, const float *d, int m, int n, const float *gamma,
+                         const float *beta, float eps, float *t, uint8_t *xu, int32_t *zp,
+                         float *xs)
+{
+    const hr_kernel_ops *o = ops();
+    for (int r = 0; r < m; r++) {
+        float *xr = x + (size_t)r * n, *tr = t + (size_t)r * n;
+        if (d)
+            o->add(xr, d + (size_t)r * n, (size_t)n);
+        memcpy(tr, xr, (size_t)n * sizeof *tr);
+        o->layernorm_row(tr, n, gamma, beta, eps);
+        o->quantize_row_u8(tr, n, xu + (size_t)r * n, &zp[r], &xs[r]);
+    }
+}
+
+void hr_gelu_tanh_quantize_u8(float *x, int m, int k, uint8_t *xu, int32_t *zp, float *xs)
+{
+    const hr_kernel_ops *o = ops();
+    for (int r = 0; r < m; r++) {
+        o->gelu_tanh(x + (size_t)r * k, (size_t)k);
+        o->quantize_row_u8(x + (size_t)r * k, k, xu + (size_t)r * k, &zp[r], &xs[r]);
+    }
+}
+
 void hr_gelu_erf(float *x, size_t n) { ops()->gelu(x, n); }
 
 void hr_gelu_tanh(float *x, size_t n) { ops()->gelu_tanh(x, n); }

@@ -77,6 +77,17 @@ void hr_linear_u8(const float *x, int m, const hr_qlinear *W, uint8_t *xu, int32
  * NULL: no bias, as in ModernBERT). */
 void hr_layernorm(float *x, int m, int n, const float *gamma, const float *beta, float eps);
 
+/* Fused row passes of a pre-norm block (each row done while it is in L1: the whole
+ * [m, n] buffers of a 196-patch tower did not stay in L2 between separate passes). Same
+ * operations per element as the separate calls, so the same bits.
+ * hr_residual_norm_u8: per row x += d (d NULL: none), t = LayerNorm(x), then t quantised
+ * as hr_quantize_act_u8 (t may be d: each row of d is read before its t row is written).
+ * hr_gelu_tanh_quantize_u8: per row x = gelu_tanh(x) in place, then hr_quantize_act_u8. */
+void hr_residual_norm_u8(float *x, const float *d, int m, int n, const float *gamma,
+                         const float *beta, float eps, float *t, uint8_t *xu, int32_t *zp,
+                         float *xs);
+void hr_gelu_tanh_quantize_u8(float *x, int m, int k, uint8_t *xu, int32_t *zp, float *xs);
+
 /* In place: x = 0.5 x (1 + erf(x / sqrt 2)), the exact GELU. */
 void hr_gelu_erf(float *x, size_t n);
 

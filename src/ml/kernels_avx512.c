@@ -5,8 +5,11 @@
  *   needs madd + add for 16), 4 x 4 tiles over a widened 4-feature panel;
  * - uint8-activation matmul (vpdpbusd: 64 multiply-adds per instruction against the int8
  *   weights as stored): row-dot 4 x 4 tiles straight from the mapping for short inputs and
- *   k = 1536, packed [k/4][32] panels with vertical accumulation for >= 64 rows and k <= 1152;
- * - GELU and the attention head without a key mask (global or sliding window) at 16 lanes.
+ *   k past the panel bound, packed [k/4][32] panels with vertical accumulation for >= 64
+ *   rows and k <= 3072 (SigLIP-base's MLP down projection), the tile loops in asm;
+ * - GELU and the attention head without a key mask (global or sliding window) at 16 lanes
+ *   (a 16-lane uint8 quantisation was measured slower than the AVX2 one: 124 vs 113 ns per
+ *   768-value row, its narrowing and masked byte stores).
  *
  * Matmul sums are exact, so results stay bit-identical to the scalar and AVX2 paths
  * (tests/unit/test_ml_kernels.c). Compiled with target attributes; called only after
@@ -133,6 +136,37 @@ VNNI void hr_matmul_cols_avx512vnni(const int16_t *xq, const float *xs, int m, c
         hr_kernel_ops_avx2.matmul_cols(xq, xs, m, W, n4, n1, y);
 }
 
+/* In-register transpose of a 16 x 16 block of 32-bit values: r[i] holds row i on entry
+ * and column i on exit (unpack 32 and 64, then two 128-bit lane shuffles: 64 shuffles).
+ * Packs the uint8 panels (where 16 gathers were ~10 cycles each plus a stall per missed
+ * line) and K^T for attention. */
+VNNI static inline __attribute__((always_inline)) void transpose16x16_epi32(__m512i r[16])
+{
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    /* r[4b + c] now holds, in 128-bit lane L, column 4L + c of rows 4b .. 4b+3: the lane
+     * shuffles put lane L of r[c], r[4 + c], r[8 + c], r[12 + c] together as column 4L + c */
+    for (int c = 0; c < 4; c++) {
+        __m512i a = _mm512_shuffle_i32x4(r[c], r[4 + c], 0x88), b = _mm512_shuffle_i32x4(r[c], r[4 + c], 0xdd);
+        __m512i d = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0x88), e = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0xdd);
+        t[c] = _mm512_shuffle_i32x4(a, d, 0x88);
+        t[8 + c] = _mm512_shuffle_i32x4(a, d, 0xdd);
+        t[4 + c] = _mm512_shuffle_i32x4(b, e, 0x88);
+        t[12 + c] = _mm512_shuffle_i32x4(b, e, 0xdd);
+    }
+    for (int i = 0; i < 16; i++)
+        r[i] = t[i];
+}
+
 /* ---- fp32 ops at 512 bits: attention (BERT case) and GELU ------------------------------ */
 
 /* exp256 of kernels_avx2.c at 16 lanes (Cephes expf, same constants), with the final
@@ -219,6 +253,36 @@ static inline __mmask16 tail_mask(int left) { return left >= 16 ? 0xffff : (__mm
  * registers. */
 #define HR_UNROLL4 _Pragma("GCC unroll 4")
 
+/* Scores of the 4 pre-scaled query rows qs against C (1-4, a constant after inlining) x 16
+ * keys from kt (K^T, row stride seq; left = keys from kt on, the last chunk masked), into
+ * p[r] + jb: 4 x C accumulators, each K^T load feeding 4 rows. */
+VNNI static inline __attribute__((always_inline)) void
+scores_4xc(const int C, const float (*qs)[ATT512_DIM_MAX], const float *kt, int seq, int dim,
+           int left, float *const p[4], int jb)
+{
+    __mmask16 mk[4];
+    HR_UNROLL4 for (int c = 0; c < C; c++)
+        mk[c] = tail_mask(left - 16 * c > 0 ? left - 16 * c : 0);
+    __m512 a[4][4];
+    HR_UNROLL4 for (int r = 0; r < 4; r++)
+        HR_UNROLL4 for (int c = 0; c < C; c++)
+            a[r][c] = _mm512_setzero_ps();
+    for (int t = 0; t < dim; t++) {
+        const float *kr = kt + (size_t)t * seq;
+        __m512 kv[4];
+        HR_UNROLL4 for (int c = 0; c < C; c++)
+            kv[c] = _mm512_maskz_loadu_ps(mk[c], kr + 16 * c);
+        HR_UNROLL4 for (int r = 0; r < 4; r++) {
+            __m512 qt = _mm512_set1_ps(qs[r][t]);
+            HR_UNROLL4 for (int c = 0; c < C; c++)
+                a[r][c] = _mm512_fmadd_ps(qt, kv[c], a[r][c]);
+        }
+    }
+    HR_UNROLL4 for (int r = 0; r < 4; r++)
+        HR_UNROLL4 for (int c = 0; c < C; c++)
+            _mm512_mask_storeu_ps(p[r] + jb + 16 * c, mk[c], a[r][c]);
+}
+
 /* Rows i0 .. i0+3 of one head (rows past seq repeat the last one and are not stored):
  * scores against the keys [lo, hi) the 4 rows may see (all keys in global layers; the union
  * of the rows' bands in sliding-window ones: nothing outside the band is computed), 64 at
@@ -238,37 +302,28 @@ VNNI static void attention_rows4(const float *q_of, int stride, int seq, int win
     for (int r = 0; r < 4; r++) {
         const int i = i0 + (r < rows ? r : rows - 1);
         const float *q = q_of + (size_t)i * stride;
-        for (int t = 0; t < dim; t++)
-            qs[r][t] = q[t] * scale;
+        for (int t = 0; t < dim; t += 16)
+            _mm512_store_ps(&qs[r][t], _mm512_mul_ps(_mm512_loadu_ps(q + t), _mm512_set1_ps(scale)));
         hr_attention_range(i, seq, window, &rlo[r], &rhi[r]);
         p[r] = pb + (size_t)r * seq;
+        /* the next block's rows: qkv rows are 3H apart and mostly out of L2 by now (the
+         * q loads stalled for ~15% of attention at seq 196) */
+        if (i0 + 4 + r < seq)
+            for (int t = 0; t < dim; t += 16)
+                _mm_prefetch((const char *)(q_of + (size_t)(i0 + 4 + r) * stride + t), _MM_HINT_T0);
     }
     lo = rlo[0]; /* bands only move right with i */
     hi = rhi[3];
     const int nk = hi - lo;
-    for (int jb = 0; jb < nk; jb += 64) {
-        __mmask16 mk[4];
-        for (int c = 0; c < 4; c++)
-            mk[c] = tail_mask(nk - jb - 16 * c > 0 ? nk - jb - 16 * c : 0);
-        __m512 a[4][4];
-        HR_UNROLL4 for (int r = 0; r < 4; r++)
-            HR_UNROLL4 for (int c = 0; c < 4; c++)
-                a[r][c] = _mm512_setzero_ps();
-        for (int t = 0; t < dim; t++) {
-            const float *kr = kt + (size_t)t * seq + lo + jb;
-            __m512 k0 = _mm512_maskz_loadu_ps(mk[0], kr), k1 = _mm512_maskz_loadu_ps(mk[1], kr + 16);
-            __m512 k2 = _mm512_maskz_loadu_ps(mk[2], kr + 32), k3 = _mm512_maskz_loadu_ps(mk[3], kr + 48);
-            HR_UNROLL4 for (int r = 0; r < 4; r++) {
-                __m512 qt = _mm512_set1_ps(qs[r][t]);
-                a[r][0] = _mm512_fmadd_ps(qt, k0, a[r][0]);
-                a[r][1] = _mm512_fmadd_ps(qt, k1, a[r][1]);
-                a[r][2] = _mm512_fmadd_ps(qt, k2, a[r][2]);
-                a[r][3] = _mm512_fmadd_ps(qt, k3, a[r][3]);
-            }
-        }
-        HR_UNROLL4 for (int r = 0; r < 4; r++)
-            HR_UNROLL4 for (int c = 0; c < 4; c++)
-                _mm512_mask_storeu_ps(p[r] + jb + 16 * c, mk[c], a[r][c]);
+    int jb = 0;
+    for (; jb + 48 < nk; jb += 64)
+        scores_4xc(4, qs, kt + lo + jb, seq, dim, nk - jb, p, jb);
+    /* the last keys with only the 16-lane chunks they need (196 keys: 13 chunks, not 16) */
+    switch ((nk - jb + 15) / 16) {
+    case 3: scores_4xc(3, qs, kt + lo + jb, seq, dim, nk - jb, p, jb); break;
+    case 2: scores_4xc(2, qs, kt + lo + jb, seq, dim, nk - jb, p, jb); break;
+    case 1: scores_4xc(1, qs, kt + lo + jb, seq, dim, nk - jb, p, jb); break;
+    default: break;
     }
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     float inv[4];
@@ -329,12 +384,24 @@ VNNI void hr_attention_head_avx512(const float *qkv, int seq, int n_heads, int h
     const int H = n_heads * head_dim, stride = 3 * H;
     const float scale = 1.0f / sqrtf((float)head_dim);
     float *kt = scratch, *pb = scratch + (size_t)head_dim * seq, *vp = pb + (size_t)16 * seq;
-    for (int j = 0; j < seq; j++) {
-        const float *kv = qkv + (size_t)j * stride + H + h * head_dim;
+    /* K^T by 16 x 16 blocks in registers (the scalar scatter was ~2% of the SigLIP tower),
+     * the rows past the last multiple of 16 one value at a time; V copied row by row */
+    const int seq16 = seq / 16 * 16;
+    for (int j = 0; j < seq16; j += 16)
+        for (int t = 0; t < head_dim; t += 16) {
+            __m512i r[16];
+            for (int u = 0; u < 16; u++)
+                r[u] = _mm512_loadu_si512(qkv + (size_t)(j + u) * stride + H + h * head_dim + t);
+            transpose16x16_epi32(r);
+            for (int u = 0; u < 16; u++)
+                _mm512_storeu_si512(kt + (size_t)(t + u) * seq + j, r[u]);
+        }
+    for (int j = seq16; j < seq; j++)
         for (int t = 0; t < head_dim; t++)
-            kt[(size_t)t * seq + j] = kv[t];
-        memcpy(vp + (size_t)j * head_dim, kv + H, (size_t)head_dim * sizeof *vp);
-    }
+            kt[(size_t)t * seq + j] = qkv[(size_t)j * stride + H + h * head_dim + t];
+    for (int j = 0; j < seq; j++)
+        memcpy(vp + (size_t)j * head_dim, qkv + (size_t)j * stride + 2 * H + h * head_dim,
+               (size_t)head_dim * sizeof *vp);
     for (int i0 = 0; i0 < seq; i0 += 4)
         attention_rows4(qkv + h * head_dim, stride, seq, window, i0, head_dim, scale, kt, vp, pb,
                         out + h * head_dim, H);
@@ -438,24 +505,35 @@ VNNI static void tile_u8_4x4(const uint8_t *xu, const int32_t *zp, int m, int r,
  * cost the row-dot kernel above about a third of its time at k = 384. The gather is paid
  * once per panel and reused by every activation row. */
 #define PK_COLS 32
-#define PK_K_MAX 1152 /* ModernBERT-base mlp Wo; at k = 1536 the row-dot sums are amortised */
+#define PK_K_MAX 3072 /* SigLIP-base's MLP down projection: 96 KB of stack, of which only
+                         * the k / 4 x 128 bytes in use are touched; packed beat row-dot
+                         * there by ~10% once the tile loops were asm */
 #define PK_MIN_ROWS 64 /* and below ~64 rows the gather does not pay for itself */
 
-/* Panel of features n .. n+cols (cols <= 32; the rest zero) for k a multiple of 4. */
+/* Panel of features n .. n+cols (cols <= 32; the rest zero) for k a multiple of 4: 16
+ * features x 16 quads at a time, contiguous row loads (which the prefetchers follow) and
+ * an in-register transpose; the quads past the last multiple of 16 one by one. */
 VNNI static void pack_panel(const int8_t *w0, int k, int cols, int32_t *panel)
 {
-    const int kq = k / 4;
-    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
-                                                             12, 13, 14, 15),
-                                           _mm512_set1_epi32(kq));
-    const __mmask16 m0 = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
-    const __mmask16 m1 = cols >= 32 ? 0xffff : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
-    const int32_t *b0 = (const int32_t *)(const void *)w0, *b1 = b0 + (size_t)16 * kq;
-    const __m512i z = _mm512_setzero_si512();
-    for (int q = 0; q < kq; q++) {
-        _mm512_store_si512(panel + (size_t)q * PK_COLS, _mm512_mask_i32gather_epi32(z, m0, idx, b0 + q, 4));
-        _mm512_store_si512(panel + (size_t)q * PK_COLS + 16,
-                           m1 ? _mm512_mask_i32gather_epi32(z, m1, idx, b1 + q, 4) : z);
+    const int kq = k / 4, kq16 = kq / 16 * 16;
+    for (int h = 0; h < 2; h++) {
+        const int fc = cols - 16 * h < 0 ? 0 : cols - 16 * h > 16 ? 16 : cols - 16 * h;
+        const int8_t *b = w0 + (size_t)16 * h * k;
+        for (int q = 0; q < kq16; q += 16) {
+            __m512i r[16];
+            for (int f = 0; f < 16; f++)
+                r[f] = f < fc ? _mm512_loadu_si512(b + (size_t)f * k + 4 * q) : _mm512_setzero_si512();
+            transpose16x16_epi32(r);
+            for (int i = 0; i < 16; i++)
+                _mm512_store_si512(panel + (size_t)(q + i) * PK_COLS + 16 * h, r[i]);
+        }
+        for (int q = kq16; q < kq; q++)
+            for (int f = 0; f < 16; f++) {
+                int32_t *dst = panel + (size_t)q * PK_COLS + 16 * h + f;
+                *dst = 0;
+                if (f < fc)
+                    memcpy(dst, b + (size_t)f * k + 4 * q, 4);
+            }
     }
 }
 
@@ -488,50 +566,99 @@ VNNI static inline __m512i bcast_quad(const uint8_t *p)
     return _mm512_set1_epi32(quad);
 }
 
-/* 8 rows from r against the panel: 16 accumulators. */
-VNNI static void panel_tile8(const uint8_t *xu, const int32_t *zp, const float *xs, int r, int k,
-                             const int32_t *panel, __m512i ws0, __m512i ws1, const hr_qlinear *W,
-                             int n, int cols, float *y)
+/* The inner loops of the panel tiles, each one asm statement over all of k: with the
+ * loop in C, GCC 12 kept one of the 16 accumulators on the stack (a load and a store per
+ * iteration) and moved others between registers. Accumulators are zmm0-15 (row q: features
+ * 0-15 in zmm 2q, 16-31 in zmm 2q+1), zeroed here and stored to c at the end (in-out
+ * operands would exceed asm's 30). Per activation quad: the two panel halves into
+ * zmm30/31, one broadcast quad per row, two vpdpbusd per row (AT&T order: weights,
+ * activations, accumulator). x points at row 0's first quad, k is the row stride; rows
+ * 4-7 are addressed from x + 4k. The 8-row loop also prefetches from pf, pfs bytes further
+ * each step (the next panel's weights; a step of 0 re-touches one line). */
+#define HR_PK_ZERO2(a, b) "vpxord %%zmm" #a ", %%zmm" #a ", %%zmm" #a "\n\tvpxord %%zmm" #b ", %%zmm" #b ", %%zmm" #b "\n\t"
+#define HR_PK_LOAD "vmovdqa64 (%[p]), %%zmm30\n\tvmovdqa64 64(%[p]), %%zmm31\n\t"
+#define HR_PK_ROW(src, bc, c0, c1)                                                       \
+    "vpbroadcastd " src ", %%zmm" #bc "\n\t"                                              \
+    "vpdpbusd %%zmm30, %%zmm" #bc ", %%zmm" #c0 "\n\t"                                     \
+    "vpdpbusd %%zmm31, %%zmm" #bc ", %%zmm" #c1 "\n\t"
+#define HR_PK_STORE2(a, b) "vmovdqu64 %%zmm" #a ", " #a "*64(%[c])\n\tvmovdqu64 %%zmm" #b ", " #b "*64(%[c])\n\t"
+/* rows 0-3 from x (both tiles) */
+#define HR_PK_ROWS0_3                                                                   \
+    HR_PK_ROW("(%[x])", 22, 0, 1)                                                          \
+    HR_PK_ROW("(%[x],%[k])", 23, 2, 3)                                                     \
+    HR_PK_ROW("(%[x],%[k],2)", 24, 4, 5)                                                   \
+    HR_PK_ROW("(%[x],%[k3])", 25, 6, 7)
+
+VNNI static inline void panel_loop8(const uint8_t *x, size_t k, const int32_t *panel, size_t kq,
+                                    const char *pf, size_t pfs, __m512i c[16])
 {
-    const int kq = k / 4;
-    const uint8_t *x0 = xu + (size_t)r * k;
-    __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-            c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00,
-            c61 = c00, c70 = c00, c71 = c00;
-    for (int i = 0; i < kq; i++) {
-        const __m512i p0 = _mm512_load_si512(panel + (size_t)i * PK_COLS);
-        const __m512i p1 = _mm512_load_si512(panel + (size_t)i * PK_COLS + 16);
-        const uint8_t *xi = x0 + 4 * i;
-        __m512i a0 = bcast_quad(xi), a1 = bcast_quad(xi + k), a2 = bcast_quad(xi + 2 * (size_t)k),
-                a3 = bcast_quad(xi + 3 * (size_t)k);
-        /* asm for the same reason as tile_4x4: activations (unsigned) broadcast, weights
-         * (signed) from the panel */
-#define HR_DPBUSD_4ROWS(ca0, ca1, cb0, cb1, cc0, cc1, cd0, cd1, xa, xb, xc, xd)             \
-        __asm__("vpdpbusd %[p0], %[a], %[a0]\n\t"                                          \
-                "vpdpbusd %[p1], %[a], %[a1]\n\t"                                          \
-                "vpdpbusd %[p0], %[b], %[b0]\n\t"                                          \
-                "vpdpbusd %[p1], %[b], %[b1]\n\t"                                          \
-                "vpdpbusd %[p0], %[c], %[c0]\n\t"                                          \
-                "vpdpbusd %[p1], %[c], %[c1]\n\t"                                          \
-                "vpdpbusd %[p0], %[d], %[d0]\n\t"                                          \
-                "vpdpbusd %[p1], %[d], %[d1]"                                              \
-                : [a0] "+v"(ca0), [a1] "+v"(ca1), [b0] "+v"(cb0), [b1] "+v"(cb1),            \
-                  [c0] "+v"(cc0), [c1] "+v"(cc1), [d0] "+v"(cd0), [d1] "+v"(cd1)             \
-                : [p0] "v"(p0), [p1] "v"(p1), [a] "v"(xa), [b] "v"(xb), [c] "v"(xc), [d] "v"(xd))
-        HR_DPBUSD_4ROWS(c00, c01, c10, c11, c20, c21, c30, c31, a0, a1, a2, a3);
-        a0 = bcast_quad(xi + 4 * (size_t)k), a1 = bcast_quad(xi + 5 * (size_t)k);
-        a2 = bcast_quad(xi + 6 * (size_t)k), a3 = bcast_quad(xi + 7 * (size_t)k);
-        HR_DPBUSD_4ROWS(c40, c41, c50, c51, c60, c61, c70, c71, a0, a1, a2, a3);
-#undef HR_DPBUSD_4ROWS
-    }
-    const __m512i acc[8][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
-                               {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
-    for (int q = 0; q < 8; q++)
-        panel_finish(acc[q][0], acc[q][1], zp[r + q], xs[r + q], ws0, ws1, W, n, cols,
+    const size_t k3 = 3 * k;
+    const uint8_t *x4 = x + 4 * k;
+    __asm__ volatile(HR_PK_ZERO2(0, 1) HR_PK_ZERO2(2, 3) HR_PK_ZERO2(4, 5) HR_PK_ZERO2(6, 7)
+                     HR_PK_ZERO2(8, 9) HR_PK_ZERO2(10, 11) HR_PK_ZERO2(12, 13) HR_PK_ZERO2(14, 15)
+                     "1:\n\t" HR_PK_LOAD HR_PK_ROWS0_3
+                     HR_PK_ROW("(%[x4])", 26, 8, 9)
+                     HR_PK_ROW("(%[x4],%[k])", 27, 10, 11)
+                     HR_PK_ROW("(%[x4],%[k],2)", 28, 12, 13)
+                     HR_PK_ROW("(%[x4],%[k3])", 29, 14, 15)
+                     "prefetcht0 (%[pf])\n\t"
+                     "add %[pfs], %[pf]\n\t"
+                     "add $4, %[x]\n\t"
+                     "add $4, %[x4]\n\t"
+                     "sub $-128, %[p]\n\t"
+                     "dec %[n]\n\t"
+                     "jnz 1b\n\t"
+                     HR_PK_STORE2(0, 1) HR_PK_STORE2(2, 3) HR_PK_STORE2(4, 5) HR_PK_STORE2(6, 7)
+                     HR_PK_STORE2(8, 9) HR_PK_STORE2(10, 11) HR_PK_STORE2(12, 13)
+                     HR_PK_STORE2(14, 15)
+                     : [x] "+r"(x), [x4] "+r"(x4), [p] "+r"(panel), [n] "+r"(kq), [pf] "+r"(pf)
+                     : [k] "r"(k), [k3] "r"(k3), [c] "r"(c), [pfs] "r"(pfs)
+                     : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+                       "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm22",
+                       "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30",
+                       "xmm31", "cc", "memory");
+}
+
+/* The same for 4 rows (the leftover of 196 patches after the 8-row tiles). */
+VNNI static inline void panel_loop4(const uint8_t *x, size_t k, const int32_t *panel, size_t kq,
+                                    __m512i c[8])
+{
+    const size_t k3 = 3 * k;
+    __asm__ volatile(HR_PK_ZERO2(0, 1) HR_PK_ZERO2(2, 3) HR_PK_ZERO2(4, 5) HR_PK_ZERO2(6, 7)
+                     "1:\n\t" HR_PK_LOAD HR_PK_ROWS0_3
+                     "add $4, %[x]\n\t"
+                     "sub $-128, %[p]\n\t"
+                     "dec %[n]\n\t"
+                     "jnz 1b\n\t"
+                     HR_PK_STORE2(0, 1) HR_PK_STORE2(2, 3) HR_PK_STORE2(4, 5) HR_PK_STORE2(6, 7)
+                     : [x] "+r"(x), [p] "+r"(panel), [n] "+r"(kq)
+                     : [k] "r"(k), [k3] "r"(k3), [c] "r"(c)
+                     : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm22",
+                       "xmm23", "xmm24", "xmm25", "xmm30", "xmm31", "cc", "memory");
+}
+#undef HR_PK_ZERO2
+#undef HR_PK_LOAD
+#undef HR_PK_ROW
+#undef HR_PK_ROWS0_3
+#undef HR_PK_STORE2
+
+/* R (8 or 4) rows from r against the panel (kq >= 1 quads). */
+VNNI static void panel_tile(int R, const uint8_t *xu, const int32_t *zp, const float *xs, int r,
+                            int k, const int32_t *panel, __m512i ws0, __m512i ws1,
+                            const hr_qlinear *W, int n, int cols, const char *pf, size_t pfs,
+                            float *y)
+{
+    __m512i c[16];
+    if (R == 8)
+        panel_loop8(xu + (size_t)r * k, (size_t)k, panel, (size_t)k / 4, pf, pfs, c);
+    else
+        panel_loop4(xu + (size_t)r * k, (size_t)k, panel, (size_t)k / 4, c);
+    for (int q = 0; q < R; q++)
+        panel_finish(c[2 * q], c[2 * q + 1], zp[r + q], xs[r + q], ws0, ws1, W, n, cols,
                      y + (size_t)(r + q) * W->rows + n);
 }
 
-/* One row against the panel (the rows left over after the 8-row tiles). */
+/* One row against the panel (the rows left over after the 8- and 4-row tiles). */
 VNNI static void panel_row(const uint8_t *xu, const int32_t *zp, const float *xs, int r, int k,
                            const int32_t *panel, __m512i ws0, __m512i ws1, const hr_qlinear *W,
                            int n, int cols, float *y)
@@ -570,9 +697,22 @@ VNNI static void matmul_u8_packed(const uint8_t *xu, const int32_t *zp, const fl
             ws0 = _mm512_dpbusd_epi32(ws0, ones, _mm512_load_si512(panel + (size_t)i * PK_COLS));
             ws1 = _mm512_dpbusd_epi32(ws1, ones, _mm512_load_si512(panel + (size_t)i * PK_COLS + 16));
         }
+        /* the next panel's weights (contiguous rows) are prefetched while this one
+         * computes, a share per 8-row tile, one prefetch per step of its inner loop: the
+         * model's weights do not stay in cache between calls, and packing stalled on each
+         * line otherwise */
+        const int next = n1 - n - PK_COLS < 0 ? 0 : n1 - n - PK_COLS > PK_COLS ? PK_COLS : n1 - n - PK_COLS;
+        const char *pf = (const char *)(W->w + (size_t)(n + PK_COLS) * k);
+        const size_t per_tile = ((size_t)next * k + (size_t)(m / 8) - 1) / (size_t)(m / 8 > 0 ? m / 8 : 1);
+        const size_t pfs = next ? (per_tile + (size_t)kq - 1) / (size_t)kq : 0;
         int r = 0;
         for (; r + 8 <= m; r += 8)
-            panel_tile8(xu, zp, xs, r, k, panel, ws0, ws1, W, n, cols, y);
+            panel_tile(8, xu, zp, xs, r, k, panel, ws0, ws1, W, n, cols,
+                       next ? pf + (size_t)(r / 8) * per_tile : (const char *)panel, pfs, y);
+        if (r + 4 <= m) {
+            panel_tile(4, xu, zp, xs, r, k, panel, ws0, ws1, W, n, cols, NULL, 0, y);
+            r += 4;
+        }
         for (; r < m; r++)
             panel_row(xu, zp, xs, r, k, panel, ws0, ws1, W, n, cols, y);
     }

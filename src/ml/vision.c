@@ -276,22 +276,24 @@ static void lin_u8(const float *x, int n, const hr_qlinear *W, const vit_plan *p
     hr_linear_u8(x, n, W, (uint8_t *)(void *)p->xq, p->zp, p->xs, y);
 }
 
-static void layer_forward(const hr_vit *v, const vit_layer *L, const vit_plan *p)
+/* One pre-norm layer. The residual add of the previous layer's MLP output (left in p->tmp;
+ * first: none) is done here, fused with LayerNorm 1, so each row of x is read once for both;
+ * the caller adds the last layer's. Matmuls take their quantised inputs from the fused
+ * row passes of kernels.h (same bits as separate add / LayerNorm / GELU / quantise). */
+static void layer_forward(const hr_vit *v, const vit_layer *L, const vit_plan *p, int first)
 {
     const int N = v->N, H = (int)v->cfg.hidden;
-    const size_t count = (size_t)N * H;
-    memcpy(p->tmp, p->x, count * sizeof *p->x);
-    hr_layernorm(p->tmp, N, H, L->ln1_w, L->ln1_b, v->cfg.norm_eps);
-    lin_u8(p->tmp, N, &L->qkv, p, p->wide);
+    uint8_t *xu = (uint8_t *)(void *)p->xq;
+    hr_residual_norm_u8(p->x, first ? NULL : p->tmp, N, H, L->ln1_w, L->ln1_b, v->cfg.norm_eps,
+                        p->tmp, xu, p->zp, p->xs);
+    hr_matmul_u8(xu, p->zp, p->xs, N, &L->qkv, p->wide);
     hr_attention(p->wide, N, (int)v->cfg.n_heads, (int)v->cfg.head_dim, NULL, 0, p->att, p->ctx);
     lin_u8(p->ctx, N, &L->out, p, p->tmp);
-    hr_add_inplace(p->x, p->tmp, count);
-    memcpy(p->tmp, p->x, count * sizeof *p->x);
-    hr_layernorm(p->tmp, N, H, L->ln2_w, L->ln2_b, v->cfg.norm_eps);
-    lin_u8(p->tmp, N, &L->up, p, p->wide);
-    hr_gelu_tanh(p->wide, (size_t)N * v->cfg.intermediate);
-    lin_u8(p->wide, N, &L->down, p, p->tmp);
-    hr_add_inplace(p->x, p->tmp, count);
+    hr_residual_norm_u8(p->x, p->tmp, N, H, L->ln2_w, L->ln2_b, v->cfg.norm_eps, p->tmp, xu,
+                        p->zp, p->xs);
+    hr_matmul_u8(xu, p->zp, p->xs, N, &L->up, p->wide);
+    hr_gelu_tanh_quantize_u8(p->wide, N, (int)v->cfg.intermediate, xu, p->zp, p->xs);
+    hr_matmul_u8(xu, p->zp, p->xs, N, &L->down, p->tmp);
 }
 
 /* The attention-pooling head on the post-norm states p->x: one learned query. */
@@ -350,7 +352,9 @@ int hr_vit_embed(const hr_vit *v, const float *pixels, void *scratch, size_t scr
     lin_u8(p.wide, N, &v->patch, &p, p.x);
     hr_add_inplace(p.x, v->pos, (size_t)N * H);
     for (uint32_t l = 0; l < v->cfg.n_layers; l++)
-        layer_forward(v, &v->layers[l], &p);
+        layer_forward(v, &v->layers[l], &p, l == 0);
+    if (v->cfg.n_layers)
+        hr_add_inplace(p.x, p.tmp, (size_t)N * H);
     hr_layernorm(p.x, N, H, v->post_w, v->post_b, v->cfg.norm_eps);
     head_forward(v, &p, out);
     return 0;

@@ -419,12 +419,27 @@ static int client_data_frame(ws_session *s, const hr_ws_head *h, const uint8_t *
     return h->fin ? finish_text_message(s) : 0;
 }
 
+/* A close frame is relayed as it came, so it is checked first: a bad one (a 1-byte body, a
+ * reserved code) would make the other side fail the connection over bytes we sent it. */
+static int close_payload_ok(const hr_ws_head *h, const uint8_t *frame)
+{
+    uint8_t p[HR_WS_MAX_CONTROL]; /* control frames are at most this long (ws_frame.c) */
+    size_t n = (size_t)h->payload_len;
+    memcpy(p, frame + h->head_len, n);
+    hr_ws_mask(p, n, h->mask, 0); /* the mask is zero for the upstream's frames */
+    return hr_ws_close_payload_valid(p, n);
+}
+
 /* One whole frame read from side: relayed to the other side (or assembled). */
 static int on_frame(ws_session *s, ws_side *from, const hr_ws_head *h, const uint8_t *frame)
 {
     ws_side *to = from == &s->c ? &s->u : &s->c;
     size_t total = h->head_len + (size_t)h->payload_len;
     if (h->opcode == HR_WS_OP_CLOSE) {
+        if (!close_payload_ok(h, frame)) {
+            fail_session(s, HR_WS_CLOSE_PROTOCOL, "invalid close frame");
+            return -1;
+        }
         from->close_seen = 1;
         if (to->close_sent)
             return 0; /* the reply to a close we sent on the proxy's behalf */

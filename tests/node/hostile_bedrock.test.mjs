@@ -10,12 +10,15 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
-import { startFakeBedrock } from './lib/fake_bedrock.mjs';
+import fs from 'node:fs';
+import { startFakeBedrock, invokeStreamFrames, frame } from './lib/fake_bedrock.mjs';
 import { anthropicMessage } from './lib/fake_upstream.mjs';
 import { startProxy, runCleanups } from './lib/proxy.mjs';
 
 const CREDS = { accessKeyId: 'AKIAHEADROOMFAKE02', secretAccessKey: 'hostile/secret+key/for-tests' };
 const REGION = 'us-west-2';
+const TOKEN = 'IQoJb3JpZ2luX2VjHOSTILE//session-token==';
+const signatures = []; // every Signature= value a client sent
 const NO_AWS_FILES = { AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials', AWS_CONFIG_FILE: '/nonexistent/config', AWS_PROFILE: '', AWS_REGION: '', AWS_DEFAULT_REGION: '' };
 const PATH = '/model/anthropic.claude-v2/invoke';
 const BODY = JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
@@ -26,8 +29,8 @@ before(async () => {
   br = await startFakeBedrock({ credentials: CREDS });
   cleanups.push(() => br.close());
   proxy = await startProxy({
-    args: ['--bedrock-api-url', br.url, '--bedrock-region', REGION],
-    env: { ...NO_AWS_FILES, AWS_ACCESS_KEY_ID: CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey },
+    args: ['--bedrock-api-url', br.url, '--bedrock-region', REGION, '--log-level', 'debug', '--log-messages'],
+    env: { ...NO_AWS_FILES, AWS_ACCESS_KEY_ID: CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey, AWS_SESSION_TOKEN: TOKEN },
   });
   cleanups.push(async () => assert.equal(await proxy.stop(), 0, 'clean exit (no sanitizer report)'));
   port = Number(new URL(proxy.url).port);
@@ -37,21 +40,23 @@ after(() => runCleanups(cleanups));
 
 /** Signs a POST of BODY with opts ({service, unsign, signingDate, extraSigned}) and sends
  *  it with `after` headers added once signed. Resolves {status, json, headers, ms}. */
-async function send({ service = 'bedrock', unsign = [], signingDate, extraSigned = {}, after = {}, credentials = CREDS } = {}) {
+async function send({ service = 'bedrock', unsign = [], signingDate, extraSigned = {}, after = {}, credentials = CREDS, path: PATH = '/model/anthropic.claude-v2/invoke' } = {}) {
   const signer = new SignatureV4({ credentials, region: REGION, service, sha256: Sha256, uriEscapePath: true });
   const req = { method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port, path: PATH, body: BODY,
     headers: { host: `127.0.0.1:${port}`, 'content-type': 'application/json', ...extraSigned } };
   const signed = await signer.sign(req, { unsignableHeaders: new Set(unsign), signingDate });
   const headers = { ...signed.headers, ...after };
+  signatures.push(headers.authorization.match(/Signature=([0-9a-f]+)/)[1]);
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
     const r = http.request({ host: '127.0.0.1', port, path: PATH, method: 'POST', headers }, (res) => {
       let b = '';
+      res.setEncoding('latin1');
       res.on('data', (d) => { b += d; });
       res.on('end', () => {
         let json = null;
         try { json = JSON.parse(b); } catch { /* asserted below */ }
-        resolve({ status: res.statusCode, json, headers: res.headers, ms: Date.now() - t0 });
+        resolve({ status: res.statusCode, json, headers: res.headers, ms: Date.now() - t0, raw: b });
       });
     });
     r.on('error', reject);
@@ -117,4 +122,35 @@ test('stale and future-dated, forged and foreign-key signatures: 403 at once, no
   });
   assertRefused(r, /signature does not match/);
   assert.equal(br.requests.length, before);
+});
+
+test('a hostile event stream (a 4 MB frame, a bad CRC, garbage) is relayed byte for byte, memory flat', async () => {
+  const STREAM = '/model/anthropic.claude-v2/invoke-with-response-stream';
+  const good = invokeStreamFrames();
+  const huge = frame({ ':event-type': 'chunk', ':content-type': 'application/json', ':message-type': 'event' },
+    JSON.stringify({ bytes: Buffer.alloc(3 << 20, 0x41).toString('base64') }));
+  const badCrc = Buffer.from(good[1]);
+  badCrc[badCrc.length - 1] ^= 0xff;
+  const garbage = Buffer.alloc(1 << 20, 0xff); // a prelude claiming 4 GiB, then more of it
+  const frames = [good[0], huge, good[1], badCrc, garbage, ...good.slice(2)];
+  br.script(STREAM, { frames });
+  const rss0 = Number(fs.readFileSync(`/proc/${proxy.proc.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
+  const r = await send({ path: STREAM });
+  const rss1 = Number(fs.readFileSync(`/proc/${proxy.proc.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['content-type'], 'application/vnd.amazon.eventstream');
+  assert.ok(Buffer.from(r.raw, 'latin1').equals(Buffer.concat(frames)), 'every byte relayed as the upstream sent it');
+  assert.ok(rss1 - rss0 < 32 * 1024, `memory flat: +${rss1 - rss0} KB`);
+});
+
+test('credentials never logged, even at debug with --log-messages: secret, session token, signatures', async () => {
+  const logs = proxy.logs();
+  assert.match(logs, /request id=/, 'the requests above were logged');
+  for (const secret of [CREDS.secretAccessKey, TOKEN, ...signatures])
+    assert.ok(!logs.includes(secret), `the log shows ${secret.slice(0, 12)}...`);
+  // the signatures the proxy made for the upstream, too
+  for (const rec of br.requests) {
+    const sig = rec.headers.authorization.match(/Signature=([0-9a-f]+)/)[1];
+    assert.ok(!logs.includes(sig), 'the proxy\'s own signature is not logged');
+  }
 });

@@ -193,6 +193,37 @@ static void close_code_read(void **state)
     assert_int_equal(hr_ws_close_code(p, 1), 1005);
 }
 
+/* RFC 6455 5.5.1 / 7.4: what a close body may be (the relay refuses the rest with 1002). */
+static void close_payload_rules(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t b[4];
+        size_t len;
+        int ok;
+        const char *why;
+    } cases[] = {
+        {{0}, 0, 1, "empty"},
+        {{0x03}, 1, 0, "one byte: a code cut in half"},
+        {{0x03, 0xe8}, 2, 1, "1000"},
+        {{0x03, 0xeb, 'o', 'k'}, 4, 1, "1003 with a reason"},
+        {{0x03, 0xec}, 2, 0, "1004 reserved"},
+        {{0x03, 0xed}, 2, 0, "1005: no code, never sent"},
+        {{0x03, 0xee}, 2, 0, "1006: abnormal end, never sent"},
+        {{0x03, 0xef}, 2, 1, "1007"},
+        {{0x03, 0xf6}, 2, 1, "1014"},
+        {{0x03, 0xf7}, 2, 0, "1015: TLS failure, never sent"},
+        {{0x03, 0xe7}, 2, 0, "999"},
+        {{0x0b, 0xb8}, 2, 1, "3000"},
+        {{0x13, 0x87}, 2, 1, "4999"},
+        {{0x13, 0x88}, 2, 0, "5000"},
+        {{0xff, 0xff}, 2, 0, "65535"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (hr_ws_close_payload_valid(cases[i].b, cases[i].len) != cases[i].ok)
+            fail_msg("%s: expected %d", cases[i].why, cases[i].ok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +234,7 @@ int main(void)
         cmocka_unit_test(violations_are_refused),
         cmocka_unit_test(handshake_values),
         cmocka_unit_test(close_code_read),
+        cmocka_unit_test(close_payload_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -397,9 +397,14 @@ static void test_u8_paths_shapes(void **state)
     (void)state;
     static const int shapes[][3] = {{70, 64, 50}, {67, 384, 20}, {64, 512, 100}, {7, 200, 9},
                                     {35, 1536, 36}, {3, 16448, 5},
-                                    /* ModernBERT-base's qkv and mlp down inputs (packed
-                                     * panels up to k = 1152), and just past that bound */
-                                    {73, 768, 40}, {65, 1152, 33}, {66, 1156, 8}};
+                                    /* ModernBERT-base's qkv and mlp down inputs, SigLIP-
+                                     * base's MLP down (packed panels up to k = 3072), and
+                                     * just past that bound */
+                                    {73, 768, 40}, {65, 1152, 33}, {66, 1156, 8},
+                                    {70, 3072, 40}, {64, 3076, 8},
+                                    /* SigLIP's 196 patches: 8-row tiles, one 4-row tile;
+                                     * and 4-row tile + single rows */
+                                    {196, 768, 40}, {103, 384, 36}};
     hr_isa list[3];
     int ni = isas(list);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -460,6 +465,59 @@ static void test_attention_all_masked(void **state)
     free(scratch);
 }
 
+/* The fused row passes (hr_residual_norm_u8, hr_gelu_tanh_quantize_u8) give the bits of
+ * the separate calls they replace, on every ISA: with and without the residual, and with
+ * t aliasing d as the vision tower calls it. */
+static void test_fused_row_passes(void **state)
+{
+    (void)state;
+    enum { M = 5, N = 200 }; /* 200: vector bodies and scalar tails on every ISA */
+    float x0[M * N], d0[M * N], g[N], b[N];
+    uint32_t r = 777u;
+    for (int i = 0; i < M * N; i++) {
+        r = r * 1664525u + 1013904223u;
+        x0[i] = (float)(r >> 8) / 1048576.0f - 8.0f;
+        r = r * 1664525u + 1013904223u;
+        d0[i] = (float)(r >> 8) / 4194304.0f - 2.0f;
+    }
+    for (int i = 0; i < N; i++)
+        g[i] = 0.5f + 0.01f * (float)i, b[i] = 0.1f * (float)(i % 7) - 0.3f;
+    hr_isa list[3];
+    int ni = isas(list);
+    for (int i = 0; i < ni; i++) {
+        hr_kernels_select(list[i]);
+        for (int with_d = 0; with_d < 2; with_d++) {
+            float xa[M * N], xb[M * N], ta[M * N], tb[M * N], sa[M], sb[M];
+            uint8_t qa[M * N], qb[M * N];
+            int32_t za[M], zb[M];
+            memcpy(xa, x0, sizeof xa), memcpy(xb, x0, sizeof xb), memcpy(tb, d0, sizeof tb);
+            if (with_d) /* separate: add, copy, LayerNorm, quantise */
+                hr_add_inplace(xa, d0, (size_t)M * N);
+            memcpy(ta, xa, sizeof ta);
+            hr_layernorm(ta, M, N, g, b, 1e-6f);
+            hr_quantize_act_u8(ta, M, N, qa, za, sa);
+            hr_residual_norm_u8(xb, with_d ? tb : NULL, M, N, g, b, 1e-6f, tb, qb, zb, sb);
+            assert_memory_equal(xa, xb, sizeof xa);
+            assert_memory_equal(ta, tb, sizeof ta);
+            assert_memory_equal(qa, qb, sizeof qa);
+            assert_memory_equal(za, zb, sizeof za);
+            assert_memory_equal(sa, sb, sizeof sa);
+        }
+        float xa[M * N], xb[M * N], sa[M], sb[M];
+        uint8_t qa[M * N], qb[M * N];
+        int32_t za[M], zb[M];
+        memcpy(xa, x0, sizeof xa), memcpy(xb, x0, sizeof xb);
+        hr_gelu_tanh(xa, (size_t)M * N);
+        hr_quantize_act_u8(xa, M, N, qa, za, sa);
+        hr_gelu_tanh_quantize_u8(xb, M, N, qb, zb, sb);
+        assert_memory_equal(xa, xb, sizeof xa);
+        assert_memory_equal(qa, qb, sizeof qa);
+        assert_memory_equal(za, zb, sizeof za);
+        assert_memory_equal(sa, sb, sizeof sa);
+    }
+    hr_kernels_select(HR_ISA_AUTO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -470,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_quantize_u8_edges),
         cmocka_unit_test(test_u8_paths_shapes),
         cmocka_unit_test(test_attention_all_masked),
+        cmocka_unit_test(test_fused_row_passes),
     };
     return cmocka_run_group_tests(tests, prepare_refs, NULL);
 }

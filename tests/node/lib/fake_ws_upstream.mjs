@@ -65,7 +65,9 @@ export async function startFakeWsUpstream({ maxPayload = 256 << 20, tls = null }
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = { url: req.url, headers: req.headers, messages: [], pings: [], close: null, ws };
+      const conn = { url: req.url, headers: req.headers, messages: [], pings: [], close: null, error: null, ws };
+      // a frame the proxy should never have sent (hostile tests): recorded, not thrown
+      ws.on('error', (e) => { conn.error = e; });
       connections.push(conn);
       ws.on('message', (data, isBinary) => {
         conn.messages.push({ data: Buffer.from(data), isBinary });
