@@ -10,11 +10,19 @@
  * the choice of libraries for the events server model rests on a number. It is a benchmark
  * program, never part of the proxy.
  *
- * Bounds: a request body up to 16 MiB and an upstream answer up to 1 MiB (buffered whole:
- * the floor measures short answers; streams are out of its scope); beyond either the client
- * gets 502/413.
+ * Answers: a JSON answer is buffered whole (up to 1 MiB, else 502) and sent with its length;
+ * an event stream (Content-Type text/event-stream) is relayed as it arrives through one
+ * bounded buffer of STREAM_BUF bytes with backpressure both ways: a full buffer pauses the
+ * curl transfer (CURL_WRITEFUNC_PAUSE, so the upstream socket is no longer read and TCP
+ * slows the upstream), an empty one suspends the client connection inside MHD's content
+ * reader until curl delivers more. A request body is capped at 16 MiB (413).
+ * A client that leaves while its connection is suspended is noticed through our own epoll
+ * (MHD does not watch a suspended socket) and ends its upstream transfer. Not handled:
+ * stopping with suspended connections (MHD_stop_daemon would abort) is left to exit.
  * usage: bench_http_relayfloor UPSTREAM_PORT [MHD_CONNECTION_MEMORY_BYTES]
  *        prints "port=N" once listening on 127.0.0.1 (an ephemeral port). */
+#include "relayfloor.h"
+
 #include <curl/curl.h>
 #include <microhttpd.h>
 
@@ -32,7 +40,12 @@
 
 #define MAX_BODY ((size_t)16 << 20)
 #define MAX_ANSWER ((size_t)1 << 20)
-#define MHD_TAG UINT64_MAX /* epoll data of MHD's own epoll fd; curl sockets carry their fd */
+#define STREAM_BUF ((size_t)16 << 10)
+/* What an epoll event's data says: MHD's own epoll fd (MHD_TAG), a suspended client's socket
+ * (the relay's address with CLIENT_TAG set; user-space addresses stay below bit 62), or a
+ * curl socket (its fd). */
+#define MHD_TAG UINT64_MAX
+#define CLIENT_TAG ((uint64_t)1 << 62)
 
 typedef struct bytes {
     char *data;
@@ -45,9 +58,17 @@ typedef struct relay {
     CURL *easy;             /* while the upstream transfer runs */
     struct curl_slist *hdrs;
     bytes body, answer;
+    size_t answer_off;      /* stream: bytes of answer already given to MHD */
     char content_type[128];
     long status;
     int started, done, failed, too_large;
+    int stream;             /* the answer is an event stream, relayed as it arrives */
+    int headers_in;         /* the upstream's final headers arrived */
+    int suspended;          /* the client connection waits (for the answer or for bytes) */
+    int paused;             /* curl is paused: the stream buffer is full */
+    int queued;             /* the stream response is queued */
+    int client_fd;          /* watched in our epoll while suspended: MHD does not */
+    int client_gone;        /* the client hung up while suspended: end the exchange */
 } relay;
 
 static CURLM *g_multi;
@@ -56,11 +77,6 @@ static char g_upstream[64];
 static long long g_curl_deadline_ms = -1; /* absolute, CLOCK_MONOTONIC; -1 = none */
 static int g_mhd_due;                      /* a connection was resumed: run MHD */
 static volatile sig_atomic_t g_stop;
-/* Finished easy handles kept for the next transfer (as the proxy's pool does): init and
- * cleanup per request would be measured otherwise. */
-#define SPARE_MAX 256
-static CURL *g_spare[SPARE_MAX];
-static int g_n_spare;
 
 static long long now_ms(void)
 {
@@ -115,31 +131,60 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp)
     return 0;
 }
 
+/* Suspends the client connection; its socket goes into our epoll for EPOLLRDHUP, since MHD
+ * stops watching a suspended socket and a client that leaves must end its upstream transfer
+ * (woken, MHD reads the close and completes the request, which ends the transfer). */
+static void suspend(relay *r)
+{
+    r->suspended = 1;
+    MHD_suspend_connection(r->conn);
+    struct epoll_event ev = {.events = EPOLLRDHUP, .data.u64 = (uint64_t)(uintptr_t)r | CLIENT_TAG};
+    epoll_ctl(g_epoll, EPOLL_CTL_ADD, r->client_fd, &ev);
+}
+
+static void wake(relay *r)
+{
+    if (!r->suspended)
+        return;
+    r->suspended = 0;
+    epoll_ctl(g_epoll, EPOLL_CTL_DEL, r->client_fd, NULL);
+    MHD_resume_connection(r->conn);
+    g_mhd_due = 1;
+}
+
 static size_t on_up_body(char *p, size_t sz, size_t n, void *ud)
 {
     relay *r = ud;
-    if (bytes_add(&r->answer, p, sz * n, MAX_ANSWER) != 0)
-        return 0; /* aborts the transfer: 502 */
-    return sz * n;
+    size_t len = sz * n;
+    if (!r->stream)
+        return bytes_add(&r->answer, p, len, MAX_ANSWER) == 0 ? len : 0; /* 0 aborts: 502 */
+    if (r->answer_off == r->answer.len) /* all given out: reuse the buffer from its start */
+        r->answer.len = r->answer_off = 0;
+    if (r->answer.len + len > STREAM_BUF) {
+        r->paused = 1; /* curl keeps these bytes and offers them again after the unpause */
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    if (bytes_add(&r->answer, p, len, STREAM_BUF) != 0)
+        return 0;
+    wake(r);
+    return len;
 }
 
 static size_t on_up_header(char *p, size_t sz, size_t n, void *ud)
 {
     relay *r = ud;
     size_t len = sz * n;
-    static const char ct[] = "content-type:";
-    if (len > sizeof ct && !strncasecmp(p, ct, sizeof ct - 1)) {
-        const char *v = p + sizeof ct - 1;
-        size_t k = len - (sizeof ct - 1);
-        while (k && (*v == ' ' || *v == '\t'))
-            v++, k--;
-        while (k && (v[k - 1] == '\r' || v[k - 1] == '\n'))
-            k--;
-        if (k >= sizeof r->content_type)
-            k = sizeof r->content_type - 1;
-        memcpy(r->content_type, v, k);
-        r->content_type[k] = 0;
+    if (len <= 2 && (p[0] == '\r' || p[0] == '\n')) { /* end of a header block */
+        curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+        if (r->status >= 200) {
+            r->headers_in = 1;
+            r->stream = !strncasecmp(r->content_type, "text/event-stream", 17);
+            if (r->stream)
+                wake(r); /* the access handler queues the streamed response */
+        }
+        return len;
     }
+    floor_content_type(p, len, r->content_type, sizeof r->content_type);
     return len;
 }
 
@@ -148,28 +193,11 @@ static int start_upstream(relay *r, const char *url, const char *auth, const cha
     char full[2048];
     if (snprintf(full, sizeof full, "%s%s", g_upstream, url) >= (int)sizeof full)
         return -1;
-    CURL *e = g_n_spare ? g_spare[--g_n_spare] : curl_easy_init();
+    CURL *e = floor_easy_take();
     if (!e)
         return -1;
-    char line[1024];
-    snprintf(line, sizeof line, "Content-Type: %s", ctype ? ctype : "application/json");
-    r->hdrs = curl_slist_append(r->hdrs, line);
-    if (auth) {
-        snprintf(line, sizeof line, "Authorization: %s", auth);
-        r->hdrs = curl_slist_append(r->hdrs, line);
-    }
-    r->hdrs = curl_slist_append(r->hdrs, "Expect:");
-    curl_easy_setopt(e, CURLOPT_URL, full);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body.len);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data ? r->body.data : "");
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_up_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_up_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    r->hdrs = floor_headers(ctype, auth);
+    floor_easy_setup(e, full, r->hdrs, r->body.data, r->body.len, on_up_body, on_up_header, r);
     if (curl_multi_add_handle(g_multi, e) != CURLM_OK) {
         curl_easy_cleanup(e);
         return -1;
@@ -183,36 +211,60 @@ static void end_upstream(relay *r)
     if (!r->easy)
         return;
     curl_multi_remove_handle(g_multi, r->easy);
-    if (g_n_spare < SPARE_MAX) {
-        curl_easy_reset(r->easy);
-        g_spare[g_n_spare++] = r->easy;
-    } else {
-        curl_easy_cleanup(r->easy);
-    }
+    floor_easy_give(r->easy);
     r->easy = NULL;
 }
 
-/* Finished transfers: record the outcome and hand the connection back to MHD. */
-static void collect_done(void)
+/* A finished transfer: record the outcome and hand the connection back to MHD. */
+static void on_done(void *arg, CURLcode rc)
 {
-    CURLMsg *m;
-    int left;
-    while ((m = curl_multi_info_read(g_multi, &left))) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        relay *r = NULL;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-        CURLcode rc = m->data.result;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &r->status);
-        end_upstream(r);
-        r->failed = rc != CURLE_OK;
-        r->done = 1;
-        MHD_resume_connection(r->conn);
-        g_mhd_due = 1;
-    }
+    relay *r = arg;
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+    end_upstream(r);
+    r->failed = rc != CURLE_OK;
+    r->done = 1;
+    wake(r);
 }
 
 /* ---- MHD side ----------------------------------------------------------------------- */
+
+/* MHD asks for the next stream bytes: what the buffer holds, or the end, or (nothing yet)
+ * suspend the connection until curl delivers; a drained buffer lets a paused curl go on. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    relay *r = cls;
+    if (r->client_gone)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    size_t avail = r->answer.len - r->answer_off;
+    if (avail) {
+        size_t k = avail < max ? avail : max;
+        memcpy(buf, r->answer.data + r->answer_off, k);
+        r->answer_off += k;
+        if (r->answer_off == r->answer.len && r->paused && r->easy) {
+            r->paused = 0;
+            curl_easy_pause(r->easy, CURLPAUSE_CONT); /* may deliver at once, into the buffer */
+        }
+        return (ssize_t)k;
+    }
+    if (r->done)
+        return r->failed ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
+    suspend(r);
+    return 0;
+}
+
+static enum MHD_Result answer_stream(relay *r)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, r, NULL);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", r->content_type);
+    r->queued = 1;
+    enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
 
 static enum MHD_Result answer(relay *r)
 {
@@ -253,16 +305,22 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         if (!r)
             return MHD_NO;
         r->conn = c;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        r->client_fd = ci ? ci->connect_fd : -1;
         *con_cls = r;
         return MHD_YES;
     }
+    if (r->client_gone)
+        return MHD_NO; /* closes the connection; on_completed ends the transfer */
     if (*upload_size) {
         if (bytes_add(&r->body, upload, *upload_size, MAX_BODY) != 0)
             r->too_large = 1;
         *upload_size = 0;
         return MHD_YES;
     }
-    if (r->done || r->too_large)
+    if (r->stream && !r->queued)
+        return answer_stream(r);
+    if ((r->done && !r->stream) || r->too_large)
         return answer(r);
     if (r->started)
         return MHD_YES;
@@ -273,7 +331,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         r->failed = 1;
         return answer(r);
     }
-    MHD_suspend_connection(c);
+    suspend(r);
     return MHD_YES;
 }
 
@@ -323,6 +381,12 @@ static void run_loop(struct MHD_Daemon *d)
                 mhd_ready = 1;
                 continue;
             }
+            if (evs[i].data.u64 != MHD_TAG && (evs[i].data.u64 & CLIENT_TAG)) {
+                relay *r = (relay *)(uintptr_t)(evs[i].data.u64 & ~CLIENT_TAG);
+                r->client_gone = 1; /* MHD, resumed, is told to close (reader or handler) */
+                wake(r);
+                continue;
+            }
             int flags = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
                         (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
                         (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
@@ -332,7 +396,7 @@ static void run_loop(struct MHD_Daemon *d)
             g_curl_deadline_ms = -1;
             curl_multi_socket_action(g_multi, CURL_SOCKET_TIMEOUT, 0, &running);
         }
-        collect_done();
+        floor_each_done(g_multi, on_done);
         mhd_ready |= g_mhd_due || n == 0; /* resumed connections, or MHD's own timeouts */
         g_mhd_due = 0;
         if (mhd_ready)
@@ -384,9 +448,10 @@ int main(int argc, char **argv)
     printf("port=%u\n", (unsigned)pi->port);
     fflush(stdout);
     run_loop(d);
-    MHD_stop_daemon(d);
-    while (g_n_spare)
-        curl_easy_cleanup(g_spare[--g_n_spare]);
+    /* No MHD_stop_daemon: with connections still suspended it is an API violation (MHD
+     * aborts); process exit releases everything. */
+    (void)d;
+    floor_easy_drain();
     curl_multi_cleanup(g_multi);
     curl_global_cleanup();
     return 0;

@@ -10,6 +10,8 @@
  * A benchmark program, never part of the proxy; a client that leaves before its answer is
  * not handled (wrk and the memory bench never do).
  * usage: bench_http_relayfloorev UPSTREAM_PORT   prints "port=N" (127.0.0.1, ephemeral) */
+#include "relayfloor.h"
+
 #include <curl/curl.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -27,7 +29,6 @@
 #include <sys/socket.h>
 
 #define MAX_ANSWER ((size_t)1 << 20)
-#define SPARE_MAX 256
 
 typedef struct relay {
     struct evhttp_request *req;
@@ -45,8 +46,6 @@ static struct event_base *g_base;
 static CURLM *g_multi;
 static struct event *g_timer;
 static char g_upstream[64];
-static CURL *g_spare[SPARE_MAX];
-static int g_n_spare;
 
 /* ---- curl on the event_base ----------------------------------------------------------- */
 
@@ -124,19 +123,7 @@ static size_t on_up_header(char *p, size_t sz, size_t n, void *ud)
 {
     relay *r = ud;
     size_t len = sz * n;
-    static const char ct[] = "content-type:";
-    if (len > sizeof ct && !strncasecmp(p, ct, sizeof ct - 1)) {
-        const char *v = p + sizeof ct - 1;
-        size_t k = len - (sizeof ct - 1);
-        while (k && (*v == ' ' || *v == '\t'))
-            v++, k--;
-        while (k && (v[k - 1] == '\r' || v[k - 1] == '\n'))
-            k--;
-        if (k >= sizeof r->content_type)
-            k = sizeof r->content_type - 1;
-        memcpy(r->content_type, v, k);
-        r->content_type[k] = 0;
-    }
+    floor_content_type(p, len, r->content_type, sizeof r->content_type);
     return len;
 }
 
@@ -144,12 +131,7 @@ static void relay_free(relay *r)
 {
     if (r->easy) {
         curl_multi_remove_handle(g_multi, r->easy);
-        if (g_n_spare < SPARE_MAX) {
-            curl_easy_reset(r->easy);
-            g_spare[g_n_spare++] = r->easy;
-        } else {
-            curl_easy_cleanup(r->easy);
-        }
+        floor_easy_give(r->easy);
     }
     curl_slist_free_all(r->hdrs);
     if (r->answer)
@@ -157,8 +139,9 @@ static void relay_free(relay *r)
     free(r);
 }
 
-static void finish(relay *r, CURLcode rc)
+static void finish(void *arg, CURLcode rc)
 {
+    relay *r = arg;
     long status = 502;
     if (rc == CURLE_OK)
         curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -172,18 +155,7 @@ static void finish(relay *r, CURLcode rc)
     relay_free(r);
 }
 
-static void collect_done(void)
-{
-    CURLMsg *m;
-    int left;
-    while ((m = curl_multi_info_read(g_multi, &left))) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        relay *r = NULL;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-        finish(r, m->data.result);
-    }
-}
+static void collect_done(void) { floor_each_done(g_multi, finish); }
 
 /* ---- evhttp side ----------------------------------------------------------------------- */
 
@@ -200,36 +172,19 @@ static void on_request(struct evhttp_request *req, void *arg)
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     const char *auth = evhttp_find_header(in, "Authorization");
     const char *ctype = evhttp_find_header(in, "Content-Type");
-    char line[1024];
-    snprintf(line, sizeof line, "Content-Type: %s", ctype ? ctype : "application/json");
-    r->hdrs = curl_slist_append(r->hdrs, line);
-    if (auth) {
-        snprintf(line, sizeof line, "Authorization: %s", auth);
-        r->hdrs = curl_slist_append(r->hdrs, line);
-    }
-    r->hdrs = curl_slist_append(r->hdrs, "Expect:");
+    r->hdrs = floor_headers(ctype, auth);
     struct evbuffer *body = evhttp_request_get_input_buffer(req);
     size_t blen = evbuffer_get_length(body);
     const char *bdata = (const char *)evbuffer_pullup(body, -1); /* valid until the reply */
     char url[2048];
     snprintf(url, sizeof url, "%s%s", g_upstream, evhttp_request_get_uri(req));
-    CURL *e = g_n_spare ? g_spare[--g_n_spare] : curl_easy_init();
+    CURL *e = floor_easy_take();
     r->easy = e;
     if (!e) {
         finish(r, CURLE_FAILED_INIT);
         return;
     }
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, bdata ? bdata : "");
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_up_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_up_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    floor_easy_setup(e, url, r->hdrs, bdata, blen, on_up_body, on_up_header, r);
     if (curl_multi_add_handle(g_multi, e) != CURLM_OK) {
         curl_easy_cleanup(e);
         r->easy = NULL;
@@ -277,8 +232,7 @@ int main(int argc, char **argv)
     evhttp_free(http);
     event_free(term);
     event_free(g_timer);
-    while (g_n_spare)
-        curl_easy_cleanup(g_spare[--g_n_spare]);
+    floor_easy_drain();
     curl_multi_cleanup(g_multi);
     event_base_free(g_base);
     curl_global_cleanup();

@@ -22,7 +22,13 @@ const arg = (name, def) => { const i = process.argv.indexOf(name); return i > 0 
 const BIN = arg('--bin', process.env.HEADROOM_BIN || path.join(root, 'build', 'headroom'));
 const SECONDS = Number(arg('--seconds', '5'));
 const ROUNDS = Number(arg('--rounds', '3'));
-const MEM_CONNS = Number(arg('--conns', '1000'));
+const MEM_COUNTS = arg('--conns', '1000').split(',').map(Number);
+const MEMORY_ONLY = process.argv.includes('--memory-only'); // skip throughput and latency
+// A relayed stream holds two descriptors in the relay (client + upstream): N streams need 2N
+// under the hard RLIMIT_NOFILE (`ulimit -Hn`, 20,000 in our sandbox), so they are capped.
+const MAX_STREAMS = Number(arg('--max-streams', '9000'));
+// Memory readings only for these processes (comma list of names as printed), default all.
+const MEM_TARGETS = arg('--mem-targets', '');
 const NGINX = arg('--nginx', '/usr/sbin/nginx');
 // Server models to run (each a headroom process); 'threads' is the default model.
 const MODELS = arg('--models', 'threads').split(',');
@@ -32,9 +38,12 @@ const MODELS = arg('--models', 'threads').split(',');
 // Each is skipped when not built (cmake --build build --target <name>).
 // floor-mhd-16k / -8k: MHD's per-connection memory pool at 16 / 8 KiB instead of 32 KiB
 // (the pool is the floor of MHD's memory per connection; it also caps a request head).
+// The MHD floor relays event streams (bounded buffer, backpressure both ways); the libevent
+// one buffers answers, so its open-stream memory is not measured.
 const FLOORS = [['floor-mhd', 'bench_http_relayfloor', []], ['floor-mhd-16k', 'bench_http_relayfloor', ['16384']], ['floor-mhd-8k', 'bench_http_relayfloor', ['8192']],
   ['floor-libevent', 'bench_http_relayfloorev', []]]
   .map(([name, exe, extra]) => [name, path.join(path.dirname(BIN), exe), extra]).filter(([, bin]) => fs.existsSync(bin));
+const bufferingOnly = (name) => name === 'floor-libevent';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-arms-'));
 
 function tokenHeavyBody(bytes) {
@@ -124,30 +133,44 @@ function wrk1(url, bodyFile) { // one connection, one request at a time: latency
   return m ? Number(m[1]) / (m[2] === 'us' ? 1000 : m[2] === 's' ? 0.001 : 1) : NaN;
 }
 
+// Opens n keep-alive connections (100 at a time), each left idle after one answered bypass
+// request; a connection the relay refuses or closes is not counted. Returns {close, opened}.
 async function openIdle(port, n) {
   const socks = [];
   for (let i = 0; i < n; i += 100)
-    socks.push(...await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => new Promise((resolve, reject) => {
+    socks.push(...await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => new Promise((resolve) => {
       const s = net.connect(port, '127.0.0.1');
-      s.once('data', () => resolve(s));
-      s.on('error', reject);
+      s.once('data', (d) => resolve(/^HTTP\/1\.1 200/.test(d.toString('latin1')) ? s : (s.destroy(), null)));
+      s.on('error', () => resolve(null));
+      s.on('close', () => resolve(null));
       s.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nx-headroom-bypass: true\r\nContent-Length: 2\r\n\r\n{}');
     }))));
-  return () => { for (const s of socks) s.destroy(); };
+  const open = socks.filter(Boolean);
+  return { close: () => { for (const s of open) s.destroy(); }, opened: open.length };
 }
 
+// Opens n streams (100 at a time), each counted once its first event arrives (a 200 with
+// text/event-stream); gives up on a batch after 30 s so a relay that stalls near its limits
+// ends the reading instead of hanging it. Returns {close, opened}.
 async function openStreams(port, n) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: n + 10 });
   const reqs = [];
-  for (let i = 0; i < n; i += 100)
-    await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => new Promise((resolve, reject) => {
+  let opened = 0;
+  for (let i = 0; i < n; i += 100) {
+    const batch = Array.from({ length: Math.min(100, n - i) }, () => new Promise((resolve) => {
       const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/chat/completions', agent,
-        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' } }, (res) => res.once('data', () => resolve()));
-      req.on('error', reject);
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' } }, (res) => res.once('data', () => {
+        if (res.statusCode === 200 && /event-stream/.test(res.headers['content-type'] || '')) opened++;
+        resolve();
+      }));
+      req.on('error', () => resolve());
       req.end('{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}');
       reqs.push(req);
-    })));
-  return () => { for (const r of reqs) r.destroy(); agent.destroy(); };
+    }));
+    const stalled = await Promise.race([Promise.all(batch).then(() => false), sleep(30000).then(() => true)]);
+    if (stalled) break;
+  }
+  return { close: () => { for (const r of reqs) r.destroy(); agent.destroy(); }, opened };
 }
 
 const up = await start('node', [path.join(here, 'upstream.mjs')], /port=(\d+)/, path.join(tmp, 'upstream.log'));
@@ -156,7 +179,7 @@ const ng = await startNginx(up.port);
 const hr = {};
 for (const model of MODELS) {
   const h = await start(BIN, ['proxy', '--port', '0', '--openai-api-url', upUrl, ...(model === 'threads' ? [] : ['--server-model', model]),
-    '--max-connections', '20000', '--max-connections-per-address', '0'], /listening.*port=(\d+)/, path.join(tmp, `hr-${model}.log`));
+    '--limit-concurrency', '20000', '--max-connections-per-address', '0'], /listening.*port=(\d+)/, path.join(tmp, `hr-${model}.log`));
   hr[model] = { ...h, url: `http://127.0.0.1:${h.port}` };
 }
 const floors = {};
@@ -186,57 +209,67 @@ function measured(url, file, o, pid) {
   const r = wrk(url, file, o);
   return { ...r, cpu_us: +((cpuSeconds(pid) - c0) * 1e6 / r.requests).toFixed(1) };
 }
-for (const [, url, file, o] of arms) wrk(url, file, o); // warm-up pass, not recorded
-const runs = Object.fromEntries(arms.map(([k]) => [k, []]));
-for (let round = 0; round < ROUNDS; round++)
-  for (const [k, url, file, o, pid] of arms) runs[k].push(measured(url, file, o, pid));
-result.throughput_32 = {};
-for (const [k] of arms) {
-  const best = runs[k].reduce((a, b) => (b.rps > a.rps ? b : a));
-  const cpu = runs[k].map((x) => x.cpu_us).sort((a, b) => a - b);
-  result.throughput_32[k] = { rps: best.rps, all_rps: runs[k].map((x) => x.rps), p50_ms: best.p50, errors: best.errors,
-    cpu_us_per_req_median: cpu[cpu.length >> 1], all_cpu_us: runs[k].map((x) => x.cpu_us) };
-}
-const ngRps = result.throughput_32.nginx.rps;
-for (const [k] of arms) result.throughput_32[k].vs_nginx = +(result.throughput_32[k].rps / ngRps).toFixed(3);
-result.load_after_throughput = os.loadavg().map((x) => +x.toFixed(2));
+if (!MEMORY_ONLY) {
+  for (const [, url, file, o] of arms) wrk(url, file, o); // warm-up pass, not recorded
+  const runs = Object.fromEntries(arms.map(([k]) => [k, []]));
+  for (let round = 0; round < ROUNDS; round++)
+    for (const [k, url, file, o, pid] of arms) runs[k].push(measured(url, file, o, pid));
+  result.throughput_32 = {};
+  for (const [k] of arms) {
+    const best = runs[k].reduce((a, b) => (b.rps > a.rps ? b : a));
+    const cpu = runs[k].map((x) => x.cpu_us).sort((a, b) => a - b);
+    result.throughput_32[k] = { rps: best.rps, all_rps: runs[k].map((x) => x.rps), p50_ms: best.p50, errors: best.errors,
+      cpu_us_per_req_median: cpu[cpu.length >> 1], all_cpu_us: runs[k].map((x) => x.cpu_us) };
+  }
+  const ngRps = result.throughput_32.nginx.rps;
+  for (const [k] of arms) result.throughput_32[k].vs_nginx = +(result.throughput_32[k].rps / ngRps).toFixed(3);
+  result.load_after_throughput = os.loadavg().map((x) => +x.toFixed(2));
 
-// added p50 at 2 KB, one request at a time; arms interleaved, best of the rounds
-const lat = { direct: [], nginx: [], ...Object.fromEntries(Object.keys(floors).map((k) => [k, []])), ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, []])) };
-for (let round = 0; round < 2; round++) {
-  lat.direct.push(wrk1(upUrl, small));
-  lat.nginx.push(wrk1(`http://127.0.0.1:${ng.port}`, small));
-  for (const [name, f] of Object.entries(floors)) lat[name].push(wrk1(`http://127.0.0.1:${f.port}`, small));
-  for (const model of MODELS) lat[`headroom-${model}`].push(wrk1(hr[model].url, small));
+  // added p50 at 2 KB, one request at a time; arms interleaved, best of the rounds
+  const lat = { direct: [], nginx: [], ...Object.fromEntries(Object.keys(floors).map((k) => [k, []])), ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, []])) };
+  for (let round = 0; round < 2; round++) {
+    lat.direct.push(wrk1(upUrl, small));
+    lat.nginx.push(wrk1(`http://127.0.0.1:${ng.port}`, small));
+    for (const [name, f] of Object.entries(floors)) lat[name].push(wrk1(`http://127.0.0.1:${f.port}`, small));
+    for (const model of MODELS) lat[`headroom-${model}`].push(wrk1(hr[model].url, small));
+  }
+  result.p50_ms_1conn = Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, Math.min(...v)]));
+  result.added_p50_ms = Object.fromEntries(Object.entries(result.p50_ms_1conn).filter(([k]) => k !== 'direct')
+    .map(([k, v]) => [k, +(v - result.p50_ms_1conn.direct).toFixed(3)]));
 }
-result.p50_ms_1conn = Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, Math.min(...v)]));
-result.added_p50_ms = Object.fromEntries(Object.entries(result.p50_ms_1conn).filter(([k]) => k !== 'direct')
-  .map(([k, v]) => [k, +(v - result.p50_ms_1conn.direct).toFixed(3)]));
 
 // memory: per idle keep-alive connection and per open stream
 await sleep(3000);
 result.memory = {};
 const targets = { nginx: ng.worker, ...Object.fromEntries(Object.entries(floors).map(([k, f]) => [k, f.p.pid])), ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, hr[m].p.pid])) };
 const ports = { nginx: ng.port, ...Object.fromEntries(Object.entries(floors).map(([k, f]) => [k, f.port])), ...Object.fromEntries(MODELS.map((m) => [`headroom-${m}`, hr[m].port])) };
-for (const [k, pid] of Object.entries(targets)) {
-  const idle0 = rssAnonKB(pid);
-  const closeIdle = await openIdle(ports[k], MEM_CONNS);
-  await sleep(1500);
-  const idleHeld = rssAnonKB(pid);
-  closeIdle();
-  await sleep(3000);
-  const mid = rssAnonKB(pid);
-  let streamsHeld = mid;
-  if (!floors[k]) { // a floor buffers answers whole: an endless stream is never answered
-    const closeStreams = await openStreams(ports[k], MEM_CONNS);
+// Each count in --conns (e.g. 1000,10000): N idle keep-alive connections, then N open
+// streams, each reading taken 1.5 s after the last one opened.
+for (const n of MEM_COUNTS) {
+  for (const [k, pid] of Object.entries(targets)) {
+    if (MEM_TARGETS && !MEM_TARGETS.split(',').includes(k)) continue;
+    const idle0 = rssAnonKB(pid);
+    const idle = await openIdle(ports[k], n);
     await sleep(1500);
-    streamsHeld = rssAnonKB(pid);
-    closeStreams();
-    await sleep(4000);
+    const idleHeld = rssAnonKB(pid);
+    idle.close();
+    await sleep(3000);
+    const mid = rssAnonKB(pid);
+    let streamsHeld = mid, opened = 0;
+    const ns = Math.min(n, MAX_STREAMS);
+    if (!bufferingOnly(k)) { // buffering whole, an endless stream is never answered
+      const streams = await openStreams(ports[k], ns);
+      opened = streams.opened;
+      await sleep(1500);
+      streamsHeld = rssAnonKB(pid);
+      streams.close();
+      await sleep(4000);
+    }
+    const end = rssAnonKB(pid);
+    (result.memory[k] ||= {})[n] = { rss_anon_idle_kb: idle0, idle_opened: idle.opened,
+      per_idle_connection_kb: idle.opened ? +((idleHeld - idle0) / idle.opened).toFixed(1) : null,
+      open_streams: opened, per_open_stream_kb: bufferingOnly(k) || !opened ? null : +((streamsHeld - mid) / opened).toFixed(1), rss_anon_after_load_kb: end, back_within_kb: end - idle0 };
   }
-  const end = rssAnonKB(pid);
-  result.memory[k] = { rss_anon_idle_kb: idle0, per_idle_connection_kb: +((idleHeld - idle0) / MEM_CONNS).toFixed(1),
-    per_open_stream_kb: floors[k] ? null : +((streamsHeld - mid) / MEM_CONNS).toFixed(1), rss_anon_after_load_kb: end, back_within_kb: end - idle0 };
 }
 
 for (const h of Object.values(hr)) h.p.kill('SIGTERM');
@@ -247,10 +280,13 @@ await sleep(500);
 fs.rmSync(tmp, { recursive: true, force: true });
 
 console.log(JSON.stringify(result, null, 2));
-console.log('\n| arm | req/s (best of rounds) | vs nginx | p50 at 32 clients | CPU µs per request (median) |\n|---|---:|---:|---:|---:|');
-for (const [k, v] of Object.entries(result.throughput_32)) console.log(`| ${k} | ${v.rps} | ${v.vs_nginx} | ${v.p50_ms} ms | ${v.cpu_us_per_req_median} |`);
-console.log(`\nadded p50 at 2 KB, one connection: ${Object.entries(result.added_p50_ms).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
-console.log('\n| process | per idle connection | per open stream | RssAnon idle | after the load |\n|---|---:|---:|---:|---:|');
-for (const [k, v] of Object.entries(result.memory))
-  console.log(`| ${k} | ${v.per_idle_connection_kb} KB | ${v.per_open_stream_kb} KB | ${v.rss_anon_idle_kb} KB | ${v.rss_anon_after_load_kb} KB (+${v.back_within_kb}) |`);
-console.log(`load average before ${result.load_before.join(' ')}, after the throughput runs ${result.load_after_throughput.join(' ')}`);
+if (!MEMORY_ONLY) {
+  console.log('\n| arm | req/s (best of rounds) | vs nginx | p50 at 32 clients | CPU µs per request (median) |\n|---|---:|---:|---:|---:|');
+  for (const [k, v] of Object.entries(result.throughput_32)) console.log(`| ${k} | ${v.rps} | ${v.vs_nginx} | ${v.p50_ms} ms | ${v.cpu_us_per_req_median} |`);
+  console.log(`\nadded p50 at 2 KB, one connection: ${Object.entries(result.added_p50_ms).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
+}
+console.log('\n| process | idle connections | per idle connection | open streams | per open stream | RssAnon idle | after the load |\n|---|---:|---:|---:|---:|---:|---:|');
+for (const [k, byN] of Object.entries(result.memory))
+  for (const [n, v] of Object.entries(byN))
+    console.log(`| ${k} | ${n} | ${v.per_idle_connection_kb} KB | ${v.open_streams} | ${v.per_open_stream_kb ?? '–'} KB | ${v.rss_anon_idle_kb} KB | ${v.rss_anon_after_load_kb} KB (+${v.back_within_kb}) |`);
+console.log(`load average before ${result.load_before.join(' ')}, at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
