@@ -29,7 +29,7 @@ after(async () => {
 
 const rssKb = () => Number(fs.readFileSync(`/proc/${proxy.proc.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
 
-test(`${STREAMS} concurrent ${STREAM_MB} MB streams offered headroom_retrieve stay within the ${BUDGET_MB} MB budget, every byte relayed`, async () => {
+test(`${STREAMS} concurrent ${STREAM_MB} MB streams offered headroom_retrieve stay within the ${BUDGET_MB} MB budget, every byte relayed`, async (t) => {
   const log = fx.pytestLog(500, 9).text; // compressed: its marker makes the proxy offer the tool
   const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 128, stream: true, messages: [
     { role: 'user', content: 'which tests failed?' },
@@ -40,6 +40,7 @@ test(`${STREAMS} concurrent ${STREAM_MB} MB streams offered headroom_retrieve st
   up.reset();
   for (let i = 0; i < STREAMS; i++) up.script('/v1/messages', { sse: events });
   const rss0 = rssKb();
+  const t0 = Date.now();
   let peak = rss0;
   const sampler = setInterval(() => { peak = Math.max(peak, rssKb()); }, 20);
   const got = await Promise.all(Array.from({ length: STREAMS }, async () => {
@@ -60,5 +61,6 @@ test(`${STREAMS} concurrent ${STREAM_MB} MB streams offered headroom_retrieve st
     assert.ok(g.n >= STREAM_MB * 1024 * 1024, `the whole stream reached the client (${g.n} bytes)`);
   }
   const grewMb = (peak - rss0) / 1024;
+  t.diagnostic(`peak RSS ${(peak / 1024).toFixed(1)} MB (+${grewMb.toFixed(1)}), ${Date.now() - t0} ms to the last byte`);
   assert.ok(grewMb < BUDGET_MB + OVERHEAD_MB, `peak grew ${grewMb.toFixed(0)} MB (${STREAMS} x ${STREAM_MB} MB kept would be ${STREAMS * STREAM_MB})`);
 });

@@ -176,7 +176,7 @@ test('framing violations: 1002 at once (control frame over 125 bytes, unmasked, 
   }
 });
 
-test(`unfinished text messages on many connections stay within the in-flight budget (${BUDGET_MB} MB): 1013, memory returns`, async () => {
+test(`unfinished text messages on many connections stay within the in-flight budget (${BUDGET_MB} MB): 1013, memory returns`, async (t) => {
   const rss0 = rssKb();
   const conns = [];
   for (let i = 0; i < 6; i++) conns.push(await open());
@@ -193,6 +193,7 @@ test(`unfinished text messages on many connections stay within the in-flight bud
   }));
   await sleep(500);
   clearInterval(sampler);
+  t.diagnostic(`peak RSS ${(peak / 1024).toFixed(1)} MB (+${((peak - rss0) / 1024).toFixed(1)}), close codes ${conns.map(closeCode)}`);
   const codes = conns.map(closeCode);
   assert.ok(codes.filter((x) => x === 1013).length >= 4, `most are refused with 1013: ${codes}`);
   // the budget (plus the relays' 64 KiB read buffers and malloc slack), not 6 x 60 MB
