@@ -22,9 +22,17 @@
 #include "sys/ascii.h"
 #include "sys/relevance.h"
 
+#include <stdint.h>
 #include <string.h>
 
-enum { NAME_MAX_LEN = 32, DATA_URI_HEAD_MAX = 80 };
+enum {
+    NAME_MAX_LEN = 32,
+    DATA_URI_HEAD_MAX = 80,
+    RUN_MIN = 60,  /* a run of list items / table rows longer than this is cut */
+    RUN_HEAD = 20, /* items kept at the start of a cut run (the order and the first entries) */
+    RUN_TAIL = 5,  /* and at its end */
+    ASKED_MAX_LINES = 40, /* a question word in more lines of a run picks out none of them */
+};
 
 typedef struct html {
     const char *in;
@@ -32,6 +40,8 @@ typedef struct html {
     hr_buf *out;
     hr_rel_terms q;
     unsigned raw; /* open <pre>, <textarea>, <code>: whitespace is kept there */
+    unsigned spans;     /* open <span> elements */
+    uint64_t span_gone; /* bit d: the <span> opened at depth d (< 64) was dropped */
     int rc;       /* first append error (sticky) */
 } html;
 
@@ -181,7 +191,8 @@ static int parse_attr(const html *h, size_t i, attr *a)
     size_t j = i;
     while (j < h->len && hr_is_space((unsigned char)s[j]))
         j++;
-    if (j >= h->len || s[j] != '=' || a->name_end - a->name == 1) {
+    int stray = a->name_end - a->name == 1 && (s[a->name] == '=' || s[a->name] == '/');
+    if (j >= h->len || s[j] != '=' || stray) {
         a->end = i;
         return 0;
     }
@@ -263,12 +274,33 @@ static size_t attributes(html *h, size_t i, int closing, int *self_closing)
         attr a;
         if (parse_attr(h, i, &a) != 0)
             return 0;
-        int keep = !closing && (!dropped_attr(h->in + a.name, a.name_end - a.name) ||
-                                hr_rel_mentions(&h->q, h->in + a.val, a.val_end - a.val));
+        char c = h->in[a.name];
+        int stray = a.name_end - a.name == 1 && (c == '/' || c == '=');
+        int keep = !closing && !stray &&
+                   (!dropped_attr(h->in + a.name, a.name_end - a.name) ||
+                    hr_rel_mentions(&h->q, h->in + a.val, a.val_end - a.val));
         if (keep)
             put_attr(h, &a);
         i = a.end;
     }
+}
+
+/* A <span> left without attributes is only a styling hook: it and its closing tag go.
+ * Returns 1 when the tag just written (bare: nothing kept after its name) is dropped.
+ * Depth is tracked in 64 bits; deeper spans are kept, open and close alike. */
+static int span(html *h, int closing, int bare)
+{
+    if (!closing) {
+        unsigned d = h->spans++;
+        if (d >= 64)
+            return 0;
+        h->span_gone = bare ? h->span_gone | (1ull << d) : h->span_gone & ~(1ull << d);
+        return bare;
+    }
+    if (!h->spans)
+        return 0;
+    unsigned d = --h->spans;
+    return d < 64 && (h->span_gone >> d & 1u);
 }
 
 /* A tag at i ('<' then a letter, or "</" then a letter). Returns the offset after what it
@@ -291,6 +323,8 @@ static size_t tag(html *h, size_t i)
         h->out->len = out_mark < h->out->len ? out_mark : h->out->len; /* drop the partial tag */
         return 0;
     }
+    if (!strcmp(name, "span") && !self_closing && span(h, closing, h->out->len == out_mark + (b - i) + 1))
+        h->out->len = out_mark;
     if (raw_element(name) && !self_closing) {
         if (!closing)
             h->raw++;
@@ -348,6 +382,111 @@ static void rewrite(html *h)
     }
 }
 
+/* ---- long lists and tables ----------------------------------------------------------
+ * A directory index or a data table is hundreds of lines of one shape: "<li><a href=...>"
+ * or "<tr><td>...". After the rewrite such a run keeps its first RUN_HEAD and last
+ * RUN_TAIL lines and every line naming a word of the question that is rare in the run; each stretch between kept
+ * lines becomes one "[N items omitted]" line where it stood (the final marker brings the
+ * page back). The other lines are untouched. */
+
+/* The item kind of a rewritten line: 1 list item, 2 table row, 0 neither. */
+static int item_kind(const char *s, size_t n)
+{
+    if (n >= 4 && s[0] == '<' && (s[3] == '>' || s[3] == ' ')) {
+        if (s[1] == 'l' && s[2] == 'i')
+            return 1;
+        if (s[1] == 't' && s[2] == 'r')
+            return 2;
+    }
+    return 0;
+}
+
+/* End of the line starting at s[a] (past its '\n', or n). */
+static size_t line_end(const char *s, size_t n, size_t a)
+{
+    const char *nl = memchr(s + a, '\n', n - a);
+    return nl ? (size_t)(nl - s) + 1 : n;
+}
+
+/* Which terms of the question pick out lines of a run: those in at most ASKED_MAX_LINES of
+ * its lines and rare there (sys/relevance.h): "dev" in a third of a directory index picks
+ * out nothing, "openssl" in five lines picks those five. */
+static void asked_terms(const html *h, const char *s, size_t n, size_t a, size_t count,
+                        int *asked)
+{
+    uint32_t df[HR_REL_MAX_TERMS] = {0}, tf[HR_REL_MAX_TERMS];
+    for (size_t k = 0; k < count; k++) {
+        size_t e = line_end(s, n, a);
+        memset(tf, 0, sizeof tf);
+        hr_rel_count(&h->q, s + a, e - a, tf);
+        for (size_t t = 0; t < h->q.n; t++)
+            df[t] += tf[t] > 0;
+        a = e;
+    }
+    for (size_t t = 0; t < h->q.n; t++)
+        asked[t] = df[t] && df[t] <= ASKED_MAX_LINES && hr_rel_is_rare(df[t], count);
+}
+
+/* 1 if the line s[0..n) holds a term marked in asked. */
+static int asks(const html *h, const int *asked, const char *s, size_t n)
+{
+    uint32_t tf[HR_REL_MAX_TERMS] = {0};
+    hr_rel_count(&h->q, s, n, tf);
+    for (size_t t = 0; t < h->q.n; t++)
+        if (asked[t] && tf[t])
+            return 1;
+    return 0;
+}
+
+/* Copies the run of `count` lines from s[a] into out, cut as above. Returns its end. */
+static size_t put_run(html *h, hr_buf *out, const char *s, size_t n, size_t a, size_t count)
+{
+    int asked[HR_REL_MAX_TERMS] = {0};
+    if (count > RUN_MIN)
+        asked_terms(h, s, n, a, count, asked);
+    size_t omitted = 0, last = 0; /* last: start of the latest omitted line */
+    for (size_t k = 0; k < count; k++) {
+        size_t e = line_end(s, n, a);
+        int keep = count <= RUN_MIN || k < RUN_HEAD || k + RUN_TAIL >= count ||
+                   asks(h, asked, s + a, e - a);
+        if (keep && omitted == 1) /* a note would cost what one line costs */
+            h->rc |= hr_buf_append(out, s + last, a - last);
+        else if (keep && omitted) {
+            h->rc |= hr_marker_write_note(out, omitted, "items", 0, 1);
+            h->rc |= hr_buf_putc(out, '\n');
+        }
+        if (keep) {
+            h->rc |= hr_buf_append(out, s + a, e - a);
+            omitted = 0;
+        } else {
+            omitted++;
+            last = a;
+        }
+        a = e;
+    }
+    return a;
+}
+
+/* Cuts the long runs of h->out's lines into out. */
+static void cut_runs(html *h, hr_buf *out)
+{
+    const char *s = h->out->data;
+    size_t n = h->out->len;
+    for (size_t a = 0; a < n;) {
+        size_t e = line_end(s, n, a);
+        int kind = item_kind(s + a, e - a);
+        if (!kind) {
+            h->rc |= hr_buf_append(out, s + a, e - a);
+            a = e;
+            continue;
+        }
+        size_t count = 0;
+        for (size_t b = a; b < n && item_kind(s + b, n - b) == kind; b = line_end(s, n, b))
+            count++;
+        a = put_run(h, out, s, n, a, count);
+    }
+}
+
 int hr_compress_html(const char *in, size_t len, const hr_compress_opts *opts,
                      hr_compress_result *res)
 {
@@ -356,6 +495,11 @@ int hr_compress_html(const char *in, size_t len, const hr_compress_opts *opts,
     html h = {.in = in, .len = len, .out = &res->out};
     hr_rel_terms_parse(&h.q, opts ? opts->query : NULL, opts ? opts->query_len : 0);
     rewrite(&h);
+    hr_buf cut = HR_BUF_INIT;
+    if (!h.rc)
+        cut_runs(&h, &cut);
+    hr_buf_free(&res->out);
+    res->out = cut;
     if (h.rc)
         return hr_compress_end(res, -1);
     unsigned long long kept = res->out.len;

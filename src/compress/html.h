@@ -6,7 +6,8 @@
  *     (the opening tag stays, so a script's src and the kind of block are visible);
  *   - comments become "<!--[N bytes omitted]-->";
  *   - class, style, on* handlers and presentational attributes (width, align, bgcolor...)
- *     are dropped; a data: URI longer than HR_HTML_DATA_URI_MAX keeps its media type and
+ *     are dropped, and a <span> left with no attribute goes with its closing tag (a styling
+ *     hook, no meaning); a data: URI longer than HR_HTML_DATA_URI_MAX keeps its media type and
  *     becomes "data:image/png;base64,[N bytes omitted]";
  *   - whitespace runs collapse where HTML itself collapses them: a run holding a newline
  *     becomes one newline, any other run one space; never inside <pre>, <textarea>,

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -42,6 +43,7 @@ struct hr_guard_conn {
     double deadline_ms;      /* 0 = none */
     int refused;
     int cut;                 /* the deadline fired: shut down once */
+    int graced;              /* this phase's deadline was extended once for unread bytes */
 };
 
 struct hr_guard {
@@ -54,6 +56,11 @@ struct hr_guard {
     unsigned served;         /* open connections that were not refused */
     unsigned long timeouts, refusals;
     unsigned long reported_timeouts, reported_refusals;
+    /* head-phase cuts with bytes the client sent still unread in the socket: the proxy's
+     * thread, not the client, was late (e.g. a starved machine); reported beside the cuts */
+    unsigned long cut_unread, reported_cut_unread;
+    /* deadlines extended once because the client's bytes sat unread in the socket */
+    unsigned long graces, reported_graces;
     unsigned ticks;
     double reported_at_ms;
 };
@@ -118,6 +125,7 @@ static void set_phase_locked(hr_guard *g, hr_guard_conn *c, hr_guard_phase p, do
                    : p == HR_GUARD_BODY    ? g->opts.body_timeout_ms
                                            : 0;
     c->deadline_ms = limit ? start + limit : 0;
+    c->graced = 0;
 }
 
 /* IDLE: has a byte arrived since the phase began? Then the next request's head has started,
@@ -134,12 +142,35 @@ static void notice_new_request_locked(hr_guard *g, hr_guard_conn *c, double now)
         set_phase_locked(g, c, HR_GUARD_HEADERS, last_data);
 }
 
+/* A head or body phase past its deadline while the client's bytes wait unread in the socket:
+ * the connection's thread, not the client, is late (a starved machine: the soak saw its own
+ * requests cut at load 30). Such a phase gets its limit once more, then is cut like any
+ * other; a client dribbling bytes finds the socket drained at its deadline, and one timing a
+ * byte to land there gains at most one more limit. */
+static int grace_for_unread_locked(hr_guard *g, hr_guard_conn *c, double now)
+{
+    HR_ASSERT_HELD(&g->mu);
+    if (c->refused || c->graced || (c->phase != HR_GUARD_HEADERS && c->phase != HR_GUARD_BODY))
+        return 0;
+    int unread = 0;
+    if (ioctl(c->fd, FIONREAD, &unread) != 0 || unread <= 0)
+        return 0;
+    c->graced = 1;
+    c->deadline_ms = now + (c->phase == HR_GUARD_HEADERS ? g->opts.header_timeout_ms
+                                                          : g->opts.body_timeout_ms);
+    g->graces++;
+    return 1;
+}
+
 static void cut_locked(hr_guard *g, hr_guard_conn *c)
 {
     HR_ASSERT_HELD(&g->mu);
     c->cut = 1;
     if (!c->refused) {
         g->timeouts++;
+        int unread = 0;
+        if (c->phase == HR_GUARD_HEADERS && ioctl(c->fd, FIONREAD, &unread) == 0 && unread > 0)
+            g->cut_unread++;
         write_answer(c->fd, 408, "Request Timeout", "request_timeout",
                      c->phase == HR_GUARD_HEADERS
                          ? "the request head did not arrive within the client header timeout"
@@ -151,15 +182,21 @@ static void cut_locked(hr_guard *g, hr_guard_conn *c)
 static void report_locked(hr_guard *g, double now)
 {
     HR_ASSERT_HELD(&g->mu);
-    if ((g->timeouts == g->reported_timeouts && g->refusals == g->reported_refusals) ||
+    if ((g->timeouts == g->reported_timeouts && g->refusals == g->reported_refusals &&
+         g->graces == g->reported_graces) ||
         (g->reported_at_ms && now - g->reported_at_ms < REPORT_EVERY_MS))
         return;
-    char t[24], r[24];
+    char t[24], r[24], u[24], gr[24];
     snprintf(t, sizeof t, "%lu", g->timeouts - g->reported_timeouts);
+    snprintf(u, sizeof u, "%lu", g->cut_unread - g->reported_cut_unread);
     snprintf(r, sizeof r, "%lu", g->refusals - g->reported_refusals);
+    snprintf(gr, sizeof gr, "%lu", g->graces - g->reported_graces);
     hr_log_fields(HR_LOG_WARN, "hostile or slow clients", "cut_at_deadline", t,
-                  "refused_over_limits", r, NULL);
+                  "refused_over_limits", r, "cut_with_head_unread", u,
+                  "extended_for_unread", gr, NULL);
+    g->reported_graces = g->graces;
     g->reported_timeouts = g->timeouts;
+    g->reported_cut_unread = g->cut_unread;
     g->reported_refusals = g->refusals;
     g->reported_at_ms = now;
 }
@@ -175,7 +212,7 @@ static void tick_locked(hr_guard *g)
             continue;
         if (c->phase == HR_GUARD_IDLE && poll_idle)
             notice_new_request_locked(g, c, now);
-        if (c->deadline_ms && now >= c->deadline_ms)
+        if (c->deadline_ms && now >= c->deadline_ms && !grace_for_unread_locked(g, c, now))
             cut_locked(g, c);
     }
 }
@@ -341,6 +378,14 @@ unsigned long hr_guard_refusals(hr_guard *g)
 {
     pthread_mutex_lock(&g->mu);
     unsigned long n = g->refusals;
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
+
+unsigned long hr_guard_graces(hr_guard *g)
+{
+    pthread_mutex_lock(&g->mu);
+    unsigned long n = g->graces;
     pthread_mutex_unlock(&g->mu);
     return n;
 }

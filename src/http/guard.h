@@ -13,6 +13,8 @@
  *     keep-alive requests: the server's idle timeout governs) have no guard deadline.
  * A connection past its deadline gets "408 Request Timeout" (JSON error body) written on
  * its socket and the socket shut down, which makes the connection's own thread close it.
+ * A phase whose deadline passes while the client's bytes wait unread in the socket (the
+ * connection's thread was starved, not the client slow) gets its limit once more first.
  * A connection over the per-address limit gets "429 Too Many Requests" the same way at
  * accept, and one over the total limit "503 Service Unavailable" (rather than the reset the
  * library gives at its own limit); the caller also refuses any request it manages to send.
@@ -61,5 +63,8 @@ int hr_guard_refused(hr_guard *g, const hr_guard_conn *c);
  * (per-address or total limit). */
 unsigned long hr_guard_timeouts(hr_guard *g);
 unsigned long hr_guard_refusals(hr_guard *g);
+/* How many head or body deadlines were extended (once each) because the client's bytes sat
+ * unread in the socket: the proxy's thread, not the client, was late. */
+unsigned long hr_guard_graces(hr_guard *g);
 
 #endif

@@ -917,8 +917,10 @@ int hr_ml_runtime_json(hr_buf *out)
         running = g_reg.running;
         pthread_mutex_unlock(&g_reg.lock);
     }
-    int rc = hr_buf_printf(out, "{\"pool_workers\":%d,\"pool_holders\":%d,\"reaper_running\":%s,\"sessions\":",
-                           hr_ml_pool_workers(), hr_ml_pool_holders(), running ? "true" : "false");
+    int rc = hr_buf_printf(out, "{\"pool_workers\":%d,\"pool_holders\":%d,\"reaper_running\":%s,"
+                                "\"paused\":%s,\"sessions\":",
+                           hr_ml_pool_workers(), hr_ml_pool_holders(), running ? "true" : "false",
+                           hr_ml_paused() ? "true" : "false");
     rc |= hr_ml_sessions_json(out);
     rc |= hr_buf_putc(out, '}');
     return rc ? -1 : 0;

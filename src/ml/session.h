@@ -137,7 +137,8 @@ const char *hr_ml_state_name(hr_ml_state st);
  * to out; 0 or -1 on allocation failure. */
 int hr_ml_session_status_json(hr_ml_session *s, hr_buf *out);
 int hr_ml_sessions_json(hr_buf *out);
-/* {"pool_workers":N,"pool_holders":N,"reaper_running":bool,"sessions":[...]} */
+/* {"pool_workers":N,"pool_holders":N,"reaper_running":bool,"paused":bool,"sessions":[...]}
+ * (paused: the memory budget's ML stage, hr_ml_set_paused) */
 int hr_ml_runtime_json(hr_buf *out);
 
 /* ---- encoder kinds (BERT family now; ModernBERT through the same encoder.h) ----------

@@ -100,23 +100,22 @@ static int put_kv_url(hr_buf *b, const char *key, const char *url, int comma)
     return rc;
 }
 
-/* Each provider's configured upstream once, in registry order (the rows name its setting),
- * then Bedrock's (proxy/bedrock.c: configured, else the region's endpoint). */
+typedef struct upstream_list {
+    hr_buf *b;
+    int listed;
+} upstream_list;
+
+static int put_upstream(void *user, const char *provider, const char *url)
+{
+    upstream_list *l = user;
+    return put_kv_url(l->b, provider, url, l->listed++ > 0) ? -1 : 0;
+}
+
+/* Each provider's upstream once (upstream_base.h). */
 static int put_upstreams(hr_buf *b)
 {
-    size_t n;
-    const hr_api *const *all = hr_api_all(&n);
-    int rc = 0, listed = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *url = hr_upstream_setting_value(all[i]);
-        int seen = 0;
-        for (size_t k = 0; k < i && !seen; k++)
-            seen = !strcmp(all[k]->provider, all[i]->provider);
-        if (!url || seen)
-            continue;
-        rc |= put_kv_url(b, all[i]->provider, url, listed++ > 0);
-    }
-    return rc | put_kv_url(b, "bedrock", hr_bedrock_url(), listed > 0);
+    upstream_list l = {b, 0};
+    return hr_upstream_each(put_upstream, &l);
 }
 
 int hr_route_health(const hr_request *req, hr_response *res)

@@ -18,6 +18,7 @@
 #include "proxy/low_memory.h"
 #include "proxy/proxy_internal.h"
 #include "proxy/savings.h"
+#include "proxy/upstream_base.h"
 #include "sys/budget.h"
 #include "sys/hash.h"
 #include "sys/log.h"
@@ -473,6 +474,14 @@ static void drain(const hr_proxy_config *cfg)
     }
 }
 
+/* One "provider=URL" of the start-up line's upstreams (space-separated; "-" when unset:
+ * Vertex then takes the request's region, Azure refuses). The logger masks URL credentials. */
+static int describe_upstream(void *user, const char *provider, const char *url)
+{
+    hr_buf *b = user;
+    return hr_buf_printf(b, "%s%s=%s", b->len ? " " : "", provider, *url ? url : "-") ? -1 : 0;
+}
+
 int hr_proxy_run(const hr_proxy_config *cfg)
 {
     hr_proxy_config_set_current(cfg);
@@ -538,11 +547,14 @@ int hr_proxy_run(const hr_proxy_config *cfg)
     hr_buf profile = HR_BUF_INIT;
     if (cfg->low_memory)
         hr_low_memory_describe(&profile);
+    hr_buf upstreams = HR_BUF_INIT;
+    hr_upstream_each(describe_upstream, &upstreams);
     hr_log_fields(HR_LOG_INFO, "listening", "host", cfg->host, "port", port, "version",
-                  HEADROOM_VERSION, "openai", cfg->openai_url, "anthropic", cfg->anthropic_url,
+                  HEADROOM_VERSION, "upstreams", upstreams.data ? upstreams.data : "",
                   "memory_budget_mb", budget, "low_memory", cfg->low_memory ? "on" : "off",
                   cfg->low_memory ? "low_memory_profile" : NULL, profile.data ? profile.data : "",
                   NULL);
+    hr_buf_free(&upstreams);
     hr_buf_free(&profile);
     int sig = wait_for_signal(&set, &hk);
     hr_log_fields(HR_LOG_INFO, "shutting down", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);

@@ -1,6 +1,7 @@
 /* upstream_base.c: see upstream_base.h. The rows say which setting; this file reads it. */
 #include "proxy/upstream_base.h"
 
+#include "proxy/bedrock.h"
 #include "proxy/config.h"
 
 #include <string.h>
@@ -36,4 +37,20 @@ int hr_upstream_base_url(const hr_api *api, const char *path, char *out, size_t 
     }
     strcpy(out, url);
     return 0;
+}
+
+int hr_upstream_each(hr_upstream_visit fn, void *user)
+{
+    size_t n;
+    const hr_api *const *all = hr_api_all(&n);
+    for (size_t i = 0; i < n; i++) {
+        const char *url = hr_upstream_setting_value(all[i]);
+        int seen = 0;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = !strcmp(all[k]->provider, all[i]->provider);
+        int rc = url && !seen ? fn(user, all[i]->provider, url) : 0;
+        if (rc)
+            return rc;
+    }
+    return fn(user, "bedrock", hr_bedrock_url());
 }

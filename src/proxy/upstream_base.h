@@ -20,4 +20,12 @@ int hr_upstream_base_url(const hr_api *api, const char *path, char *out, size_t 
  * none (Bedrock's rows). */
 const char *hr_upstream_setting_value(const hr_api *api);
 
+/* Calls fn once per provider with its configured upstream ("" when unset: Vertex then
+ * derives it from the request's region, Azure has none), in registry order (a provider
+ * whose rows share one setting once), then Bedrock's (proxy/bedrock.c: configured, else
+ * the region's endpoint). /health and the start-up line list the upstreams this way. Stops
+ * at fn's first non-zero return, which it returns; 0 when all were visited. */
+typedef int (*hr_upstream_visit)(void *user, const char *provider, const char *url);
+int hr_upstream_each(hr_upstream_visit fn, void *user);
+
 #endif

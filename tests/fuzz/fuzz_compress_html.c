@@ -1,24 +1,27 @@
 /* libFuzzer target: the HTML compressor never crashes, is deterministic, and whatever it
  * compresses ends with one marker naming the input's content hash (textcomp_fuzz.h). It
- * also invents nothing: the output, with its "[N bytes omitted]" notes and the marker
+ * also invents nothing: the output, with its "[N bytes|items omitted]" notes and the marker
  * taken out, is a subsequence of the input once whitespace is ignored (cuts and
  * collapsed whitespace only remove bytes). */
 #include "compress/html.h"
 #include "fuzz/textcomp_fuzz.h"
 #include "sys/ascii.h"
 
-/* Length of a "[N bytes omitted]" note at s, or 0. */
+/* Length of a "[N bytes omitted]" or "[N items omitted]" note at s, or 0. */
 static size_t note_len(const char *s, size_t n)
 {
-    static const char tail[] = " bytes omitted]";
+    static const char *const tails[] = {" bytes omitted]", " items omitted]"};
     size_t i = 1;
     if (n < 2 || s[0] != '[')
         return 0;
     while (i < n && hr_is_digit((unsigned char)s[i]))
         i++;
-    if (i == 1 || n - i < sizeof tail - 1 || memcmp(s + i, tail, sizeof tail - 1) != 0)
-        return 0;
-    return i + sizeof tail - 1;
+    for (size_t k = 0; i > 1 && k < 2; k++) {
+        size_t t = strlen(tails[k]);
+        if (n - i >= t && memcmp(s + i, tails[k], t) == 0)
+            return i + t;
+    }
+    return 0;
 }
 
 static void check_subsequence(const char *in, size_t len, const hr_compress_result *r)

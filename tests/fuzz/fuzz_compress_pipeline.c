@@ -1,9 +1,9 @@
 /* libFuzzer target: the request pipeline on arbitrary bodies (first byte picks the shape).
  * It must never crash; when it changes a body, the result parses as JSON, is the same in a
  * fresh pipeline (determinism) and again in the same session (token-mode replay), and
- * every byte outside the candidate tool-output literals is the input's own: each of those
- * spans is either unchanged or one new JSON string literal (whitespace, escapes and line
- * ends around it stay as sent). The headroom_retrieve tool the proxy then adds is checked
+ * every byte outside the candidate tool outputs is the input's own: each of those spans
+ * (string literals, or JSON values such as Converse json parts) is either unchanged or one
+ * new JSON string literal (whitespace, escapes and line ends around it stay as sent). The headroom_retrieve tool the proxy then adds is checked
  * separately: one insertion into the compressed body, every other byte kept. */
 #include "ccr/store.h"
 #include "ccr/tool_inject.h"
@@ -56,8 +56,9 @@ static void check_same(const char *a, const char *b, size_t n)
         abort(); /* a byte outside the tool outputs changed */
 }
 
-/* out equals in except that candidate spans (the policy's tool-output string nodes) may
- * each have become another string literal; at least one did. */
+/* out equals in except that candidate spans (the policy's tool-output string nodes, and
+ * tool outputs sent as JSON values) may each have become another string literal; at least
+ * one did. */
 static void check_bytes_outside_spans(const hr_pipeline_config *c, const hr_pipeline_input *in,
                                       const hr_buf *out)
 {
@@ -77,9 +78,13 @@ static void check_bytes_outside_spans(const hr_pipeline_config *c, const hr_pipe
             abort();
         check_same(in->body + i, out->data + j, nd->start - i);
         j += nd->start - i;
-        size_t end = literal_end(out->data, out->len, j);
+        size_t end = literal_end(out->data, out->len, j), n = nd->end - nd->start;
+        if (!end && scan.spans[k].json && j + n <= out->len) {
+            check_same(in->body + nd->start, out->data + j, n); /* a JSON value left as sent */
+            end = j + n;
+        }
         if (!end)
-            abort(); /* the span did not stay a string literal */
+            abort(); /* the span did not stay a string literal (or its JSON value) */
         replaced += end - j != nd->end - nd->start || memcmp(out->data + j, in->body + nd->start, end - j);
         i = nd->end;
         j = end;

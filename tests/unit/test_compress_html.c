@@ -72,6 +72,8 @@ static void page(hr_buf *b, const char *extra)
                    "  <ul><li>first step</li><li>second step</li></ul>\n"
                    "  <pre class=\"code\">int  x  =  1;\n    return   x;</pre>\n"
                    "  <p>Inline <code>a   b</code> and <textarea name=\"notes\">  keep\n  this </textarea></p>\n");
+    hr_buf_puts(b, "  <p><span class=\"k\">Ctrl</span>+<span id=\"key-f\">F</span> <span><span>x</span></span></p>\n");
+    hr_buf_puts(b, "  <p><a x=\"1 > 2\" href=\"/q\" / >quoted</a> <br / ></p>\n");
     hr_buf_puts(b, extra);
     hr_buf_puts(b, "</body>\n</html>\n");
 }
@@ -130,6 +132,8 @@ static void meaning_stays(void **state)
         "<form action=\"/login\" method=\"post\">",
         "<html lang=\"en\">",
         "<!DOCTYPE html>",
+        "<a x=\"1 > 2\" href=\"/q\">quoted</a> <br></p>", /* one-letter names, stray '/' */
+        "<p>Ctrl+<span id=\"key-f\">F</span> x</p>", /* bare spans go, an id keeps its span */
     };
     for (size_t k = 0; k < sizeof kept / sizeof kept[0]; k++)
         if (!has(&r, kept[k]))
@@ -179,6 +183,37 @@ static void long_data_uri_keeps_its_type(void **state)
     hr_buf_free(&payload);
 }
 
+/* A directory index: 500 list items keep the first 20, the last 5 and the one asked for,
+ * each stretch between named where it stood; a short list and prose stay whole. */
+static void long_lists_keep_ends_and_the_asked(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    hr_buf_puts(&in, "<!DOCTYPE HTML>\n<html>\n<body>\n<h1>Directory listing for /</h1>\n<ul>\n");
+    for (int i = 0; i < 500; i++)
+        hr_buf_printf(&in, "<li><a href=\"pkg%03d/\">pkg%03d/</a></li>\n", i, i);
+    hr_buf_puts(&in, "</ul>\n<ol><li>one</li>\n<li>two</li>\n</ol>\n"
+                     "<table><tr><td>a</td></tr>\n<tr><td>b</td></tr>\n</table>\n</body>\n</html>\n");
+    hr_compress_result r = run(in.data, "is pkg250 in the listing?");
+    assert_true(r.compressed);
+    assert_true(has(&r, "<li><a href=\"pkg019/\">pkg019/</a></li>\n[230 items omitted]\n"
+                        "<li><a href=\"pkg250/\">pkg250/</a></li>\n[244 items omitted]\n"
+                        "<li><a href=\"pkg495/\">pkg495/</a></li>"));
+    assert_true(has(&r, "<li><a href=\"pkg000/\">pkg000/</a></li>"));
+    assert_true(has(&r, "<li><a href=\"pkg499/\">pkg499/</a></li>\n</ul>\n<ol><li>one</li>\n<li>two</li>"));
+    assert_true(has(&r, "<tr><td>a</td></tr>\n<tr><td>b</td></tr>"));
+    hr_compress_result_free(&r);
+    /* a question word in every item ("href") picks out none: the rare one decides */
+    r = run(in.data, "what href does pkg250 have?");
+    assert_true(has(&r, "[230 items omitted]\n<li><a href=\"pkg250/\">pkg250/</a></li>\n[244 items omitted]"));
+    hr_compress_result_free(&r);
+    /* one item between two asked ones is kept itself: a note would cost as much */
+    r = run(in.data, "pkg100 pkg102");
+    assert_true(has(&r, "pkg100/</a></li>\n<li><a href=\"pkg101/\">pkg101/</a></li>\n<li><a href=\"pkg102/"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 /* Malformed HTML: whatever cannot be read without guessing is copied verbatim. */
 static void malformed_fails_open(void **state)
 {
@@ -222,6 +257,28 @@ static void deep_and_huge_are_bounded(void **state)
     assert_true(has(&r, "<div><pre><div><pre>deep text"));
     hr_compress_result_free(&r);
     hr_buf_free(&in);
+    /* 100 nested bare spans: the 64 the depth bits cover go, the deeper ones stay, each
+     * with its own closing tag */
+    hr_buf sp = HR_BUF_INIT;
+    hr_buf_puts(&sp, "<html><body>\n");
+    for (int i = 0; i < 100; i++)
+        hr_buf_puts(&sp, "<span>");
+    hr_buf_puts(&sp, "inner");
+    for (int i = 0; i < 100; i++)
+        hr_buf_puts(&sp, "</span>");
+    hr_buf_puts(&sp, "\n</body></html>\n");
+    r = run(sp.data, NULL);
+    assert_true(r.compressed);
+    size_t opens = 0, closes = 0;
+    for (const char *p = r.out.data; (p = memmem(p, r.out.len - (size_t)(p - r.out.data), "<span>", 6)); p++)
+        opens++;
+    for (const char *p = r.out.data; (p = memmem(p, r.out.len - (size_t)(p - r.out.data), "</span>", 7)); p++)
+        closes++;
+    assert_int_equal(opens, 36);
+    assert_int_equal(closes, 36);
+    assert_true(has(&r, "<span>inner</span>"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&sp);
 }
 
 static void detection_routes_html_documents(void **state)
@@ -373,6 +430,7 @@ int main(void)
         cmocka_unit_test(meaning_stays),
         cmocka_unit_test(question_keeps_what_it_names),
         cmocka_unit_test(long_data_uri_keeps_its_type),
+        cmocka_unit_test(long_lists_keep_ends_and_the_asked),
         cmocka_unit_test(malformed_fails_open),
         cmocka_unit_test(deep_and_huge_are_bounded),
         cmocka_unit_test(detection_routes_html_documents),
