@@ -309,10 +309,7 @@ static void read_path(const char *path, hr_buf *out)
 {
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        hr_buf_append(out, chunk, n);
+    assert_int_equal(hr_buf_read_stream(out, f, 0), 0);
     fclose(f);
 }
 

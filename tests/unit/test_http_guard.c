@@ -64,35 +64,43 @@ static hr_guard *start(void)
     return g;
 }
 
+/* A guarded connection: its HEADERS phase (and deadline) starts now. */
+static hr_guard_conn *open_guarded(hr_guard *g, int *client, int *server)
+{
+    int refused = 0;
+    tcp_pair(client, server);
+    hr_guard_conn *c = hr_guard_open(g, *server, NULL, &refused);
+    assert_non_null(c);
+    assert_int_equal(refused, 0);
+    return c;
+}
+
+static void close_guarded(hr_guard *g, hr_guard_conn *c, int client, int server)
+{
+    close_guarded(g, c, client, server);
+}
+
 static void missing_head_is_cut_without_grace(void **state)
 {
     (void)state;
     hr_guard *g = start();
-    int client, server, refused = 0;
-    tcp_pair(&client, &server);
-    hr_guard_conn *c = hr_guard_open(g, server, NULL, &refused);
-    assert_non_null(c);
-    assert_int_equal(refused, 0);
+    int client, server;
+    hr_guard_conn *c = open_guarded(g, &client, &server);
     char buf[512];
     wait_answer(client, buf, sizeof buf);
     assert_non_null(strstr(buf, "408 Request Timeout"));
     assert_int_equal(hr_guard_timeouts(g), 1);
     assert_int_equal(hr_guard_graces(g), 0);
-    hr_guard_close(g, c);
-    hr_guard_stop(g);
-    close(client);
-    close(server);
+    close_guarded(g, c, client, server);
 }
 
 static void unread_head_gets_its_limit_once_more(void **state)
 {
     (void)state;
     hr_guard *g = start();
-    int client, server, refused = 0;
-    tcp_pair(&client, &server);
+    int client, server;
     double t0 = hr_now_ms();
-    hr_guard_conn *c = hr_guard_open(g, server, NULL, &refused);
-    assert_non_null(c);
+    hr_guard_conn *c = open_guarded(g, &client, &server);
     /* the client sends a head; the "proxy" (this test) never reads it */
     const char head[] = "GET /livez HTTP/1.1\r\nHost: x\r\n";
     assert_int_equal(send(client, head, sizeof head - 1, 0), (ssize_t)(sizeof head - 1));
@@ -109,10 +117,7 @@ static void unread_head_gets_its_limit_once_more(void **state)
     assert_non_null(strstr(buf, "408 Request Timeout"));
     assert_int_equal(hr_guard_graces(g), 1);
     assert_int_equal(hr_guard_timeouts(g), 1);
-    hr_guard_close(g, c);
-    hr_guard_stop(g);
-    close(client);
-    close(server);
+    close_guarded(g, c, client, server);
 }
 
 int main(void)
