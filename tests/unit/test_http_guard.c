@@ -77,7 +77,10 @@ static hr_guard_conn *open_guarded(hr_guard *g, int *client, int *server)
 
 static void close_guarded(hr_guard *g, hr_guard_conn *c, int client, int server)
 {
-    close_guarded(g, c, client, server);
+    hr_guard_close(g, c);
+    hr_guard_stop(g);
+    close(client);
+    close(server);
 }
 
 static void missing_head_is_cut_without_grace(void **state)
