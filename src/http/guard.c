@@ -366,6 +366,18 @@ int hr_guard_refused(hr_guard *g, const hr_guard_conn *c)
     return r;
 }
 
+void hr_guard_cut(hr_guard *g, hr_guard_conn *c, hr_guard_phase phase)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&g->mu);
+    if (!c->refused && !c->cut) {
+        c->phase = phase;
+        cut_locked(g, c);
+    }
+    pthread_mutex_unlock(&g->mu);
+}
+
 unsigned long hr_guard_timeouts(hr_guard *g)
 {
     pthread_mutex_lock(&g->mu);

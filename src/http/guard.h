@@ -58,6 +58,10 @@ hr_guard_conn *hr_guard_open(hr_guard *g, int fd, const struct sockaddr *addr, i
 void hr_guard_close(hr_guard *g, hr_guard_conn *c);
 void hr_guard_set_phase(hr_guard *g, hr_guard_conn *c, hr_guard_phase phase);
 int hr_guard_refused(hr_guard *g, const hr_guard_conn *c);
+/* Cuts c now as if phase's deadline had passed: 408 written, socket shut down, counted and
+ * reported like the watchdog's own cuts. For a server that keeps the deadlines on its own
+ * loop (the events model, evserver.c) and starts the guard with no deadlines. */
+void hr_guard_cut(hr_guard *g, hr_guard_conn *c, hr_guard_phase phase);
 
 /* How many times the guard cut a connection at a deadline, and refused one at accept
  * (per-address or total limit). */

@@ -1,9 +1,9 @@
-/* server.c: hr_http_server over libmicrohttpd (see server.h). Owns the MHD daemon, the
- * per-request hr_http_exchange (created by MHD's URI callback so the raw query is kept,
+/* server.c: hr_mhd_server over libmicrohttpd (see server.h). Owns the MHD daemon, the
+ * per-request hr_mhd_exchange (created by MHD's URI callback so the raw query is kept,
  * freed in the completion callback), the adapters between MHD callbacks and ours, and the
  * wiring of the request-head checks (reqcheck.h) and the connection guard (guard.h) into
  * MHD's callbacks. */
-#include "http/server.h"
+#include "http/server_impl.h"
 
 #include "http/guard.h"
 #include "http/reqcheck.h"
@@ -24,7 +24,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-struct hr_http_server {
+struct hr_mhd_server {
+    int impl; /* HR_HTTP_IMPL_THREADS: first, read by the dispatch (server_impl.h) */
     struct MHD_Daemon *daemon;
     hr_http_server_opts opts;
     int port;
@@ -33,8 +34,9 @@ struct hr_http_server {
     hr_guard *guard;
 };
 
-struct hr_http_exchange {
-    hr_http_server *srv;
+struct hr_mhd_exchange {
+    int impl; /* HR_HTTP_IMPL_THREADS: first, read by the dispatch (server_impl.h) */
+    hr_mhd_server *srv;
     struct MHD_Connection *conn;
     char *raw_uri;          /* owned: as received, path + '?' + query */
     const char *method;     /* MHD-owned */
@@ -86,7 +88,7 @@ static void format_addr(const struct sockaddr *sa, char *out, size_t n)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)n);
 }
 
-static void exchange_free(hr_http_exchange *ex)
+static void exchange_free(hr_mhd_exchange *ex)
 {
     if (ex->upgrade)
         upgrade_adapter_free(ex->upgrade);
@@ -103,9 +105,10 @@ static void exchange_free(hr_http_exchange *ex)
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    hr_http_exchange *ex = calloc(1, sizeof *ex);
+    hr_mhd_exchange *ex = calloc(1, sizeof *ex);
     if (!ex)
         return NULL;
+    ex->impl = HR_HTTP_IMPL_THREADS;
     ex->srv = cls;
     ex->conn = conn;
     ex->fd = -1;
@@ -157,7 +160,7 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 }
 
 /* The request head against reqcheck.h; a refusal is kept in ex->rejected. */
-static void check_head(hr_http_exchange *ex, const header_collect *hc, const char *version)
+static void check_head(hr_mhd_exchange *ex, const header_collect *hc, const char *version)
 {
     if (ex->rejected.status)
         return;
@@ -168,7 +171,7 @@ static void check_head(hr_http_exchange *ex, const header_collect *hc, const cha
 }
 
 /* Fills what the handler reads, on the first call for a request. */
-static int exchange_begin(hr_http_exchange *ex, const char *url, const char *method,
+static int exchange_begin(hr_mhd_exchange *ex, const char *url, const char *method,
                           const char *version)
 {
     ex->started = 1;
@@ -185,7 +188,7 @@ static int exchange_begin(hr_http_exchange *ex, const char *url, const char *met
     ex->loopback = hr_http_addr_is_loopback(ex->client_addr);
     ci = MHD_get_connection_info(ex->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     ex->fd = ci ? ci->connect_fd : -1;
-    const char *cl = hr_http_header(ex, "content-length");
+    const char *cl = hr_mhd_header(ex, "content-length");
     if (cl && !ex->rejected.status) {
         char *end;
         unsigned long long n = strtoull(cl, &end, 10);
@@ -199,19 +202,19 @@ static int exchange_begin(hr_http_exchange *ex, const char *url, const char *met
     return hc.failed ? -1 : 0;
 }
 
-static int expects_continue(const hr_http_exchange *ex)
+static int expects_continue(const hr_mhd_exchange *ex)
 {
-    const char *e = hr_http_header(ex, "expect");
+    const char *e = hr_mhd_header(ex, "expect");
     return e && !strcasecmp(e, "100-continue");
 }
 
-static void respond_internal_error(hr_http_exchange *ex)
+static void respond_internal_error(hr_mhd_exchange *ex)
 {
     static const char body[] =
         "{\"error\":{\"message\":\"the proxy failed to produce an answer\","
         "\"type\":\"api_error\",\"code\":\"internal_error\"}}";
     const char *h[] = {"Content-Type", "application/json"};
-    hr_http_respond(ex, 500, h, 1, body, sizeof body - 1);
+    hr_mhd_respond(ex, 500, h, 1, body, sizeof body - 1);
 }
 
 static hr_guard_conn *guard_record(struct MHD_Connection *conn)
@@ -221,11 +224,11 @@ static hr_guard_conn *guard_record(struct MHD_Connection *conn)
     return ci ? ci->socket_context : NULL;
 }
 
-static void dispatch(hr_http_exchange *ex)
+static void dispatch(hr_mhd_exchange *ex)
 {
     ex->handled = 1;
     hr_guard_set_phase(ex->srv->guard, ex->guarded, HR_GUARD_BUSY);
-    ex->srv->opts.handler(ex, ex->srv->opts.user);
+    ex->srv->opts.handler((hr_http_exchange *)ex, ex->srv->opts.user);
     if (!ex->responded)
         respond_internal_error(ex);
 }
@@ -233,7 +236,7 @@ static void dispatch(hr_http_exchange *ex)
 /* The first call, when the head is complete: refuse a connection over its address limit,
  * answer a refused head or a declared oversize body at once, else wait for the body (a
  * body the budget refused is dropped as it comes, see below). */
-static enum MHD_Result on_head(hr_http_exchange *ex, const char *url, const char *method,
+static enum MHD_Result on_head(hr_mhd_exchange *ex, const char *url, const char *method,
                                const char *version)
 {
     ex->guarded = guard_record(ex->conn);
@@ -249,9 +252,9 @@ static enum MHD_Result on_head(hr_http_exchange *ex, const char *url, const char
         dispatch(ex);
         return MHD_YES;
     }
-    int body_follows = hr_http_header(ex, "transfer-encoding") ||
-                       (hr_http_header(ex, "content-length") &&
-                        strcmp(hr_http_header(ex, "content-length"), "0") != 0);
+    int body_follows = hr_mhd_header(ex, "transfer-encoding") ||
+                       (hr_mhd_header(ex, "content-length") &&
+                        strcmp(hr_mhd_header(ex, "content-length"), "0") != 0);
     hr_guard_set_phase(ex->srv->guard, ex->guarded, body_follows ? HR_GUARD_BODY : HR_GUARD_BUSY);
     return MHD_YES;
 }
@@ -262,7 +265,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   void **con_cls)
 {
     (void)cls;
-    hr_http_exchange *ex = *con_cls;
+    hr_mhd_exchange *ex = *con_cls;
     if (!ex)
         return MHD_NO; /* out of memory in on_uri: drop the connection */
     ex->conn = conn;
@@ -306,15 +309,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    hr_http_server *srv = cls;
-    hr_http_exchange *ex = *con_cls;
+    hr_mhd_server *srv = cls;
+    hr_mhd_exchange *ex = *con_cls;
     *con_cls = NULL;
     if (!ex)
         return;
     ex->completed_ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
     hr_guard_set_phase(srv->guard, guard_record(conn), HR_GUARD_IDLE);
     if (ex->handled && srv->opts.done)
-        srv->opts.done(ex, srv->opts.user);
+        srv->opts.done((hr_http_exchange *)ex, srv->opts.user);
     exchange_free(ex);
 }
 
@@ -323,7 +326,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
-    hr_http_server *srv = cls;
+    hr_mhd_server *srv = cls;
     if (code != MHD_CONNECTION_NOTIFY_STARTED) {
         hr_guard_close(srv->guard, *socket_context);
         *socket_context = NULL;
@@ -377,13 +380,14 @@ static int resolve_listen_address(const char *host, int port, struct sockaddr_st
     return 0;
 }
 
-hr_http_server *hr_http_server_start(const hr_http_server_opts *opts, char *err, size_t errlen)
+hr_mhd_server *hr_mhd_server_start(const hr_http_server_opts *opts, char *err, size_t errlen)
 {
-    hr_http_server *srv = calloc(1, sizeof *srv);
+    hr_mhd_server *srv = calloc(1, sizeof *srv);
     if (!srv) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    srv->impl = HR_HTTP_IMPL_THREADS;
     srv->opts = *opts;
     struct sockaddr_storage ss;
     if (resolve_listen_address(opts->host ? opts->host : "127.0.0.1", opts->port, &ss, err,
@@ -429,24 +433,24 @@ hr_http_server *hr_http_server_start(const hr_http_server_opts *opts, char *err,
     return srv;
 }
 
-int hr_http_server_port(const hr_http_server *srv) { return srv->port; }
+int hr_mhd_server_port(const hr_mhd_server *srv) { return srv->port; }
 
-void hr_http_server_quiesce(hr_http_server *srv)
+void hr_mhd_server_quiesce(hr_mhd_server *srv)
 {
     MHD_socket s = MHD_quiesce_daemon(srv->daemon);
     if (s != MHD_INVALID_SOCKET)
         close(s);
 }
 
-unsigned hr_http_server_connections(const hr_http_server *srv)
+unsigned hr_mhd_server_connections(const hr_mhd_server *srv)
 {
-    return atomic_load(&((hr_http_server *)srv)->connections);
+    return atomic_load(&((hr_mhd_server *)srv)->connections);
 }
 
-unsigned long hr_http_server_timeouts(const hr_http_server *srv) { return hr_guard_timeouts(srv->guard); }
-unsigned long hr_http_server_refusals(const hr_http_server *srv) { return hr_guard_refusals(srv->guard); }
+unsigned long hr_mhd_server_timeouts(const hr_mhd_server *srv) { return hr_guard_timeouts(srv->guard); }
+unsigned long hr_mhd_server_refusals(const hr_mhd_server *srv) { return hr_guard_refusals(srv->guard); }
 
-void hr_http_server_stop(hr_http_server *srv)
+void hr_mhd_server_stop(hr_mhd_server *srv)
 {
     if (!srv)
         return;
@@ -458,12 +462,12 @@ void hr_http_server_stop(hr_http_server *srv)
 
 /* ---- exchange accessors ----------------------------------------------------------------- */
 
-const char *hr_http_method(const hr_http_exchange *ex) { return ex->method; }
-const char *hr_http_path(const hr_http_exchange *ex) { return ex->path; }
-const char *hr_http_query(const hr_http_exchange *ex) { return ex->query; }
-const char *hr_http_target(const hr_http_exchange *ex) { return ex->raw_uri; }
+const char *hr_mhd_method(const hr_mhd_exchange *ex) { return ex->method; }
+const char *hr_mhd_path(const hr_mhd_exchange *ex) { return ex->path; }
+const char *hr_mhd_query(const hr_mhd_exchange *ex) { return ex->query; }
+const char *hr_mhd_target(const hr_mhd_exchange *ex) { return ex->raw_uri; }
 
-const char *hr_http_header(const hr_http_exchange *ex, const char *name)
+const char *hr_mhd_header(const hr_mhd_exchange *ex, const char *name)
 {
     for (size_t i = 0; i < ex->n_headers; i++)
         if (strcasecmp(ex->headers[2 * i], name) == 0)
@@ -471,34 +475,34 @@ const char *hr_http_header(const hr_http_exchange *ex, const char *name)
     return NULL;
 }
 
-const char *const *hr_http_headers(const hr_http_exchange *ex, size_t *n_pairs)
+const char *const *hr_mhd_headers(const hr_mhd_exchange *ex, size_t *n_pairs)
 {
     *n_pairs = ex->n_headers;
     return ex->headers;
 }
 
-const char *hr_http_body(const hr_http_exchange *ex, size_t *len)
+const char *hr_mhd_body(const hr_mhd_exchange *ex, size_t *len)
 {
     *len = ex->body.len;
     return ex->body.data ? ex->body.data : "";
 }
 
-int hr_http_body_too_large(const hr_http_exchange *ex) { return ex->too_large; }
-int hr_http_body_refused(const hr_http_exchange *ex) { return ex->refused; }
-hr_budget_lease *hr_http_lease(hr_http_exchange *ex) { return &ex->lease; }
+int hr_mhd_body_too_large(const hr_mhd_exchange *ex) { return ex->too_large; }
+int hr_mhd_body_refused(const hr_mhd_exchange *ex) { return ex->refused; }
+hr_budget_lease *hr_mhd_lease(hr_mhd_exchange *ex) { return &ex->lease; }
 
-int hr_http_rejected(const hr_http_exchange *ex, const char **reason)
+int hr_mhd_rejected(const hr_mhd_exchange *ex, const char **reason)
 {
     if (reason)
         *reason = ex->rejected.reason;
     return ex->rejected.status;
 }
-const char *hr_http_client_addr(const hr_http_exchange *ex) { return ex->client_addr; }
-int hr_http_client_is_loopback(const hr_http_exchange *ex) { return ex->loopback; }
-int hr_http_completed_ok(const hr_http_exchange *ex) { return ex->completed_ok; }
-int hr_http_stopping(const hr_http_exchange *ex) { return atomic_load(&ex->srv->stopping); }
+const char *hr_mhd_client_addr(const hr_mhd_exchange *ex) { return ex->client_addr; }
+int hr_mhd_client_is_loopback(const hr_mhd_exchange *ex) { return ex->loopback; }
+int hr_mhd_completed_ok(const hr_mhd_exchange *ex) { return ex->completed_ok; }
+int hr_mhd_stopping(const hr_mhd_exchange *ex) { return atomic_load(&ex->srv->stopping); }
 
-int hr_http_client_gone(const hr_http_exchange *ex)
+int hr_mhd_client_gone(const hr_mhd_exchange *ex)
 {
     if (ex->fd < 0)
         return 0;
@@ -508,13 +512,13 @@ int hr_http_client_gone(const hr_http_exchange *ex)
     return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
-void hr_http_set_data(hr_http_exchange *ex, void *data, void (*free_fn)(void *))
+void hr_mhd_set_data(hr_mhd_exchange *ex, void *data, void (*free_fn)(void *))
 {
     ex->data = data;
     ex->free_data = free_fn;
 }
 
-void *hr_http_data(const hr_http_exchange *ex) { return ex->data; }
+void *hr_mhd_data(const hr_mhd_exchange *ex) { return ex->data; }
 
 /* ---- answers ---------------------------------------------------------------------------- */
 
@@ -526,7 +530,7 @@ static int add_headers(struct MHD_Response *r, const char *const *h, size_t n)
     return 0;
 }
 
-static int queue(hr_http_exchange *ex, int status, struct MHD_Response *r)
+static int queue(hr_mhd_exchange *ex, int status, struct MHD_Response *r)
 {
     enum MHD_Result rc = MHD_queue_response(ex->conn, (unsigned)status, r);
     MHD_destroy_response(r);
@@ -536,7 +540,7 @@ static int queue(hr_http_exchange *ex, int status, struct MHD_Response *r)
     return 0;
 }
 
-int hr_http_respond(hr_http_exchange *ex, int status, const char *const *headers,
+int hr_mhd_respond(hr_mhd_exchange *ex, int status, const char *const *headers,
                     size_t n_pairs, const char *body, size_t len)
 {
     if (ex->responded)
@@ -575,7 +579,7 @@ static void stream_free(void *cls)
     free(sa);
 }
 
-int hr_http_respond_stream(hr_http_exchange *ex, int status, const char *const *headers,
+int hr_mhd_respond_stream(hr_mhd_exchange *ex, int status, const char *const *headers,
                            size_t n_pairs, hr_http_reader read, void *ctx,
                            void (*free_ctx)(void *))
 {
@@ -604,7 +608,7 @@ typedef struct upgrade_adapter {
     hr_http_upgrade_fn run;
     void *ctx;
     void (*free_ctx)(void *);
-    hr_http_server *srv;
+    hr_mhd_server *srv;
 } upgrade_adapter;
 
 static void upgrade_adapter_free(upgrade_adapter *ua)
@@ -630,7 +634,7 @@ static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls,
     MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 }
 
-int hr_http_respond_upgrade(hr_http_exchange *ex, const char *const *headers, size_t n_pairs,
+int hr_mhd_respond_upgrade(hr_mhd_exchange *ex, const char *const *headers, size_t n_pairs,
                             hr_http_upgrade_fn run, void *ctx, void (*free_ctx)(void *))
 {
     upgrade_adapter *ua = ex->responded ? NULL : calloc(1, sizeof *ua);

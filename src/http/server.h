@@ -44,7 +44,11 @@ typedef struct hr_http_exchange hr_http_exchange;
 
 typedef void (*hr_http_handler)(hr_http_exchange *ex, void *user);
 
+/* Which implementation serves (server_impl.h): see the header comment. */
+typedef enum { HR_HTTP_MODEL_THREADS = 0, HR_HTTP_MODEL_EVENTS } hr_http_model;
+
 typedef struct hr_http_server_opts {
+    hr_http_model model;        /* threads (default) or events */
     const char *host;           /* numeric or name; "127.0.0.1" by default */
     int port;                   /* 0 = any free port (see hr_http_server_port) */
     unsigned max_connections;   /* simultaneous connections served; beyond: 503 at accept */

@@ -25,6 +25,19 @@ static int parse_log_format(const char *v, void *field, size_t size, char *err, 
     return hr_log_format_parse(v, field);
 }
 
+static int parse_server_model(const char *v, void *field, size_t size, char *err, size_t errlen)
+{
+    (void)size, (void)err, (void)errlen;
+    hr_http_model *m = field;
+    if (strcasecmp(v, "threads") == 0)
+        *m = HR_HTTP_MODEL_THREADS;
+    else if (strcasecmp(v, "events") == 0)
+        *m = HR_HTTP_MODEL_EVENTS;
+    else
+        return -1;
+    return 0;
+}
+
 static int parse_log_level(const char *v, void *field, size_t size, char *err, size_t errlen)
 {
     (void)size, (void)err, (void)errlen;
@@ -131,6 +144,10 @@ static const hr_setting_row ROWS[] = {
     ROW("limit_concurrency", "--limit-concurrency", "HEADROOM_LIMIT_CONCURRENCY", HR_SETTING_INT,
         max_connections, 1, BIG, "4096",
         "simultaneous client connections; more get 503 at once (4096)"),
+    CUSTOM("server_model", "--server-model", "HEADROOM_SERVER_MODEL", parse_server_model,
+           server_model, "threads",
+           "threads (a thread per connection) | events (one event loop, a worker per request "
+           "in flight; docs/design.md) (threads)"),
     ROW("idle_timeout_s", "--idle-timeout", "HEADROOM_IDLE_TIMEOUT", HR_SETTING_INT, idle_timeout_s,
         0, BIG, "300", "seconds before an idle keep-alive connection is closed (300)"),
     ROW("max_connections_per_address", "--max-connections-per-address",

@@ -13,6 +13,7 @@
 #include "ccr/store.h"
 #include "compress/images.h"
 #include "compress/policy.h"
+#include "http/server.h"
 #include "ml/settings.h"
 #include "proxy/savings.h"
 #include "sys/log.h"
@@ -56,6 +57,7 @@ typedef struct hr_proxy_config {
     long retry_base_ms;         /* backoff: min(base * 2^n, max) * U(0.5, 1.5) */
     long retry_max_ms;
     unsigned max_connections;
+    hr_http_model server_model; /* threads (default) or events (http/server.h) */
     unsigned idle_timeout_s;    /* keep-alive connections idle this long are closed */
     unsigned max_connections_per_address; /* 0 = no limit */
     long client_header_timeout_ms; /* the whole request head, from its first byte */

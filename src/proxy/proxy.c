@@ -522,6 +522,7 @@ int hr_proxy_run(const hr_proxy_config *cfg)
     hr_budget_init(hr_budget_process(), (size_t)cfg->max_inflight_body_mb << 20);
     hr_backpressure_configure((size_t)cfg->memory_budget_mb << 20);
     hr_http_server_opts opts = {
+        .model = cfg->server_model,
         .host = cfg->host, .port = cfg->port, .max_connections = cfg->max_connections,
         .max_body_bytes = cfg->max_body_bytes, .budget = hr_budget_process(),
         .thread_stack_bytes = CONNECTION_STACK_BYTES, .idle_timeout_s = cfg->idle_timeout_s,

@@ -1,0 +1,162 @@
+/* server_dispatch.c: the public names of server.h, each passing the call to the model the
+ * server or exchange belongs to (server_impl.h): server.c for "threads", evserver.c for
+ * "events". Generated once by hand from server.h's list; keep the two in step. */
+#include "http/server_impl.h"
+
+#include <stddef.h>
+
+/* The tag both implementations put first in their server and exchange structs. */
+static int is_events(const void *p) { return *(const int *)p == HR_HTTP_IMPL_EVENTS; }
+
+hr_http_server *hr_http_server_start(const hr_http_server_opts *opts, char *err, size_t errlen)
+{
+    if (opts->model == HR_HTTP_MODEL_EVENTS)
+        return (hr_http_server *)hr_ev_server_start(opts, err, errlen);
+    return (hr_http_server *)hr_mhd_server_start(opts, err, errlen);
+}
+
+void hr_http_server_stop(hr_http_server *srv)
+{
+    if (!srv)
+        return;
+    if (is_events(srv))
+        hr_ev_server_stop((hr_ev_server *)srv);
+    else
+        hr_mhd_server_stop((hr_mhd_server *)srv);
+}
+
+int hr_http_server_port(const hr_http_server *srv)
+{
+    return is_events(srv) ? hr_ev_server_port((const hr_ev_server *)srv) : hr_mhd_server_port((const hr_mhd_server *)srv);
+}
+
+void hr_http_server_quiesce(hr_http_server *srv)
+{
+    if (is_events(srv))
+        hr_ev_server_quiesce((hr_ev_server *)srv);
+    else
+        hr_mhd_server_quiesce((hr_mhd_server *)srv);
+}
+
+unsigned hr_http_server_connections(const hr_http_server *srv)
+{
+    return is_events(srv) ? hr_ev_server_connections((const hr_ev_server *)srv) : hr_mhd_server_connections((const hr_mhd_server *)srv);
+}
+
+unsigned long hr_http_server_timeouts(const hr_http_server *srv)
+{
+    return is_events(srv) ? hr_ev_server_timeouts((const hr_ev_server *)srv) : hr_mhd_server_timeouts((const hr_mhd_server *)srv);
+}
+
+unsigned long hr_http_server_refusals(const hr_http_server *srv)
+{
+    return is_events(srv) ? hr_ev_server_refusals((const hr_ev_server *)srv) : hr_mhd_server_refusals((const hr_mhd_server *)srv);
+}
+
+const char *hr_http_method(const hr_http_exchange *ex)
+{
+    return is_events(ex) ? hr_ev_method((const hr_ev_exchange *)ex) : hr_mhd_method((const hr_mhd_exchange *)ex);
+}
+
+const char *hr_http_path(const hr_http_exchange *ex)
+{
+    return is_events(ex) ? hr_ev_path((const hr_ev_exchange *)ex) : hr_mhd_path((const hr_mhd_exchange *)ex);
+}
+
+const char *hr_http_query(const hr_http_exchange *ex)
+{
+    return is_events(ex) ? hr_ev_query((const hr_ev_exchange *)ex) : hr_mhd_query((const hr_mhd_exchange *)ex);
+}
+
+const char *hr_http_target(const hr_http_exchange *ex)
+{
+    return is_events(ex) ? hr_ev_target((const hr_ev_exchange *)ex) : hr_mhd_target((const hr_mhd_exchange *)ex);
+}
+
+const char *hr_http_header(const hr_http_exchange *ex, const char *name)
+{
+    return is_events(ex) ? hr_ev_header((const hr_ev_exchange *)ex, name) : hr_mhd_header((const hr_mhd_exchange *)ex, name);
+}
+
+const char *const *hr_http_headers(const hr_http_exchange *ex, size_t *n_pairs)
+{
+    return is_events(ex) ? hr_ev_headers((const hr_ev_exchange *)ex, n_pairs) : hr_mhd_headers((const hr_mhd_exchange *)ex, n_pairs);
+}
+
+const char *hr_http_body(const hr_http_exchange *ex, size_t *len)
+{
+    return is_events(ex) ? hr_ev_body((const hr_ev_exchange *)ex, len) : hr_mhd_body((const hr_mhd_exchange *)ex, len);
+}
+
+int hr_http_body_too_large(const hr_http_exchange *ex)
+{
+    return is_events(ex) ? hr_ev_body_too_large((const hr_ev_exchange *)ex) : hr_mhd_body_too_large((const hr_mhd_exchange *)ex);
+}
+
+int hr_http_body_refused(const hr_http_exchange *ex)
+{
+    return is_events(ex) ? hr_ev_body_refused((const hr_ev_exchange *)ex) : hr_mhd_body_refused((const hr_mhd_exchange *)ex);
+}
+
+hr_budget_lease *hr_http_lease(hr_http_exchange *ex)
+{
+    return is_events(ex) ? hr_ev_lease((hr_ev_exchange *)ex) : hr_mhd_lease((hr_mhd_exchange *)ex);
+}
+
+int hr_http_rejected(const hr_http_exchange *ex, const char **reason)
+{
+    return is_events(ex) ? hr_ev_rejected((const hr_ev_exchange *)ex, reason) : hr_mhd_rejected((const hr_mhd_exchange *)ex, reason);
+}
+
+const char *hr_http_client_addr(const hr_http_exchange *ex)
+{
+    return is_events(ex) ? hr_ev_client_addr((const hr_ev_exchange *)ex) : hr_mhd_client_addr((const hr_mhd_exchange *)ex);
+}
+
+int hr_http_client_is_loopback(const hr_http_exchange *ex)
+{
+    return is_events(ex) ? hr_ev_client_is_loopback((const hr_ev_exchange *)ex) : hr_mhd_client_is_loopback((const hr_mhd_exchange *)ex);
+}
+
+int hr_http_client_gone(const hr_http_exchange *ex)
+{
+    return is_events(ex) ? hr_ev_client_gone((const hr_ev_exchange *)ex) : hr_mhd_client_gone((const hr_mhd_exchange *)ex);
+}
+
+int hr_http_stopping(const hr_http_exchange *ex)
+{
+    return is_events(ex) ? hr_ev_stopping((const hr_ev_exchange *)ex) : hr_mhd_stopping((const hr_mhd_exchange *)ex);
+}
+
+int hr_http_completed_ok(const hr_http_exchange *ex)
+{
+    return is_events(ex) ? hr_ev_completed_ok((const hr_ev_exchange *)ex) : hr_mhd_completed_ok((const hr_mhd_exchange *)ex);
+}
+
+void hr_http_set_data(hr_http_exchange *ex, void *data, void (*free_fn)(void *))
+{
+    if (is_events(ex))
+        hr_ev_set_data((hr_ev_exchange *)ex, data, free_fn);
+    else
+        hr_mhd_set_data((hr_mhd_exchange *)ex, data, free_fn);
+}
+
+void *hr_http_data(const hr_http_exchange *ex)
+{
+    return is_events(ex) ? hr_ev_data((const hr_ev_exchange *)ex) : hr_mhd_data((const hr_mhd_exchange *)ex);
+}
+
+int hr_http_respond(hr_http_exchange *ex, int status, const char *const *headers, size_t n_pairs, const char *body, size_t len)
+{
+    return is_events(ex) ? hr_ev_respond((hr_ev_exchange *)ex, status, headers, n_pairs, body, len) : hr_mhd_respond((hr_mhd_exchange *)ex, status, headers, n_pairs, body, len);
+}
+
+int hr_http_respond_stream(hr_http_exchange *ex, int status, const char *const *headers, size_t n_pairs, hr_http_reader read, void *ctx, void (*free_ctx)(void *))
+{
+    return is_events(ex) ? hr_ev_respond_stream((hr_ev_exchange *)ex, status, headers, n_pairs, read, ctx, free_ctx) : hr_mhd_respond_stream((hr_mhd_exchange *)ex, status, headers, n_pairs, read, ctx, free_ctx);
+}
+
+int hr_http_respond_upgrade(hr_http_exchange *ex, const char *const *headers, size_t n_pairs, hr_http_upgrade_fn run, void *ctx, void (*free_ctx)(void *))
+{
+    return is_events(ex) ? hr_ev_respond_upgrade((hr_ev_exchange *)ex, headers, n_pairs, run, ctx, free_ctx) : hr_mhd_respond_upgrade((hr_mhd_exchange *)ex, headers, n_pairs, run, ctx, free_ctx);
+}

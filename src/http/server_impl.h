@@ -1,0 +1,58 @@
+/* server_impl.h: the two implementations of server.h, for server_dispatch.c only.
+ *
+ * "threads" (server.c, libmicrohttpd, a thread per connection) and "events" (evserver.c,
+ * our own epoll loop and a worker pool) each implement the whole contract of server.h under
+ * their own prefix (hr_mhd_*, hr_ev_*). server_dispatch.c defines the public hr_http_*
+ * names and picks the implementation from the first member of the server or exchange, an
+ * int tag both implementations put first in their structs (C allows reading a struct's
+ * first member through a pointer to the struct). One tag read per call; no table.
+ */
+#ifndef HR_HTTP_SERVER_IMPL_H
+#define HR_HTTP_SERVER_IMPL_H
+
+#include "http/server.h"
+
+enum { HR_HTTP_IMPL_THREADS = 0x7468, HR_HTTP_IMPL_EVENTS = 0x6576 };
+
+#define HR_HTTP_IMPL_DECLARE(P, S, E)                                                         \
+    S *P##_server_start(const hr_http_server_opts *opts, char *err, size_t errlen);         \
+    int P##_server_port(const S *srv);                                                        \
+    void P##_server_quiesce(S *srv);                                                          \
+    unsigned P##_server_connections(const S *srv);                                            \
+    unsigned long P##_server_timeouts(const S *srv);                                          \
+    unsigned long P##_server_refusals(const S *srv);                                          \
+    void P##_server_stop(S *srv);                                                             \
+    const char *P##_method(const E *ex);                                                      \
+    const char *P##_path(const E *ex);                                                        \
+    const char *P##_query(const E *ex);                                                       \
+    const char *P##_target(const E *ex);                                                      \
+    const char *P##_header(const E *ex, const char *name);                                    \
+    const char *const *P##_headers(const E *ex, size_t *n_pairs);                             \
+    const char *P##_body(const E *ex, size_t *len);                                           \
+    int P##_body_too_large(const E *ex);                                                      \
+    int P##_body_refused(const E *ex);                                                        \
+    hr_budget_lease *P##_lease(E *ex);                                                        \
+    int P##_rejected(const E *ex, const char **reason);                                       \
+    const char *P##_client_addr(const E *ex);                                                 \
+    int P##_client_is_loopback(const E *ex);                                                  \
+    int P##_client_gone(const E *ex);                                                         \
+    int P##_stopping(const E *ex);                                                            \
+    int P##_completed_ok(const E *ex);                                                        \
+    void P##_set_data(E *ex, void *data, void (*free_fn)(void *));                            \
+    void *P##_data(const E *ex);                                                              \
+    int P##_respond(E *ex, int status, const char *const *headers, size_t n_pairs,            \
+                    const char *body, size_t len);                                            \
+    int P##_respond_stream(E *ex, int status, const char *const *headers, size_t n_pairs,     \
+                           hr_http_reader read, void *ctx, void (*free_ctx)(void *));         \
+    int P##_respond_upgrade(E *ex, const char *const *headers, size_t n_pairs,                \
+                            hr_http_upgrade_fn run, void *ctx, void (*free_ctx)(void *));
+
+typedef struct hr_mhd_server hr_mhd_server;
+typedef struct hr_mhd_exchange hr_mhd_exchange;
+typedef struct hr_ev_server hr_ev_server;
+typedef struct hr_ev_exchange hr_ev_exchange;
+
+HR_HTTP_IMPL_DECLARE(hr_mhd, hr_mhd_server, hr_mhd_exchange)
+HR_HTTP_IMPL_DECLARE(hr_ev, hr_ev_server, hr_ev_exchange)
+
+#endif
