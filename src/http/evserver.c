@@ -360,6 +360,8 @@ static int conn_reserve_input(ev_conn *c, size_t want)
     size_t cap = c->in_cap ? c->in_cap : HEAD_FIRST_ALLOC;
     while (cap < want)
         cap *= 2;
+    if (want <= HEAD_MAX + 1 && cap > HEAD_MAX + 1)
+        cap = HEAD_MAX + 1; /* a head never needs more: the next read shows it too long */
     char *p = realloc(c->in, cap);
     if (!p)
         return -1;
@@ -427,6 +429,9 @@ static void run_exchange(void *arg);
 
 static void dispatch(ev_conn *c)
 {
+    hr_ev_exchange *ex = c->ex;
+    if (ex->too_large || ex->refused || ex->rejected.status)
+        ex->close_after = 1; /* a refused request's connection is not reused */
     conn_unwatch(c);
     c->state = C_WORKER;
     c->deadline_ms = 0;
@@ -497,8 +502,6 @@ static void start_body(ev_conn *c)
         }
     }
     int body_follows = ex->chunked || ex->declared > 0;
-    if (ex->too_large || ex->refused || ex->rejected.status)
-        ex->close_after = 1; /* the body is not read: the connection cannot be reused */
     /* A refused body is answered before it is read only when the client waits for 100
      * Continue (see server.h); a too-large declared body or a refused head at once. */
     if (ex->too_large || ex->rejected.status || (ex->refused && expects_continue(ex)) ||

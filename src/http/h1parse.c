@@ -39,13 +39,13 @@ size_t hr_h1_head_end(const char *buf, size_t len)
 }
 
 /* Cuts the line at p (CRLF-terminated, inside [p, end)) and returns the next line's start,
- * or NULL when the line ends in a bare LF, holds a bare CR, or does not end. */
+ * or NULL when the line ends in a bare LF or does not end. A bare CR inside the line is
+ * left for the checks after: the request line's target scan stops at it, and reqcheck
+ * refuses it in a field value with its own reason. */
 static char *cut_line(char *p, char *end)
 {
     char *lf = memchr(p, '\n', (size_t)(end - p));
     if (!lf || lf == p || lf[-1] != '\r')
-        return NULL;
-    if (memchr(p, '\r', (size_t)(lf - 1 - p)))
         return NULL;
     lf[-1] = 0;
     return lf + 1;
@@ -95,7 +95,8 @@ static int parse_field(char *line, char *line_end, hr_h1_head *h, const char **r
     while (is_tchar((unsigned char)*p))
         p++;
     if (p == line || *p != ':') {
-        *reason = "malformed header field";
+        *reason = "a header field name has a byte not allowed in a token (or a blank before "
+                  "its colon)";
         return 400;
     }
     *p++ = 0;
@@ -128,14 +129,14 @@ int hr_h1_parse_head(char *buf, size_t len, hr_h1_head *out, const char **reason
     out->value_lens = (size_t *)(void *)(out->fields + 2 * lines);
     char *next = cut_line(p, end);
     if (!next) {
-        *reason = "request line not ended by CRLF";
+        *reason = "the request line ends in a bare LF";
         return 400;
     }
     int st = parse_request_line(p, out, reason);
     for (p = next; !st; p = next) {
         next = cut_line(p, end);
         if (!next) {
-            *reason = "header line not ended by CRLF";
+            *reason = "a header line ends in a bare LF";
             return 400;
         }
         if (!*p)
