@@ -1,6 +1,6 @@
 /* fuzz_http_request: raw request bytes through the real HTTP server (libmicrohttpd with our
  * request-head checks and connection guard), started once in-process on 127.0.0.1 with
- * short deadlines. Each input is written on a fresh connection whose write side is then
+ * short deadlines (the threads model, or the events model with HEADROOM_SERVER_MODEL=events). Each input is written on a fresh connection whose write side is then
  * closed; the answer is read until the server closes.
  * Invariants: no crash or sanitizer report; the server closes within a bound (it never holds
  * a connection); whatever comes back is empty or starts with a valid HTTP/1.1 status line;
@@ -72,6 +72,10 @@ static int start_server(void)
         .idle_timeout_s = 2, .per_address_limit = 0, .header_timeout_ms = 500,
         .body_timeout_ms = 500, .handler = handler,
     };
+    /* HEADROOM_SERVER_MODEL=events fuzzes the events model (evserver.c) the same way */
+    const char *model = getenv("HEADROOM_SERVER_MODEL");
+    if (model && !strcmp(model, "events"))
+        o.model = HR_HTTP_MODEL_EVENTS;
     char err[256];
     g_srv = hr_http_server_start(&o, err, sizeof err);
     if (!g_srv) {
