@@ -30,8 +30,9 @@ const MAX_STREAMS = Number(arg('--max-streams', '9000'));
 // Memory readings only for these processes (comma list of names as printed), default all.
 const MEM_TARGETS = arg('--mem-targets', '');
 const NGINX = arg('--nginx', '/usr/sbin/nginx');
-// Server models to run (each a headroom process); 'threads' is the default model.
-const MODELS = arg('--models', 'threads').split(',');
+// Server models to run (each a headroom process: arms headroom-threads, headroom-events);
+// 'threads' is the proxy's default model.
+const MODELS = arg('--models', 'threads,events').split(',');
 // The event-driven floors: the same bare relay (no proxy logic) on one loop with curl multi
 // for the upstream side, the client side on libmicrohttpd's epoll mode
 // (bench/bench_http_relayfloor.c) or on libevent's evhttp (bench_http_relayfloorev.c).

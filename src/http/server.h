@@ -1,9 +1,21 @@
-/* server.h: the HTTP server (libmicrohttpd), independent of what the requests mean.
+/* server.h: the HTTP server, independent of what the requests mean.
  *
- * One thread per connection (MHD_USE_THREAD_PER_CONNECTION over poll, so descriptors above
- * FD_SETSIZE work and 1,000+ keep-alive connections are fine). That choice lets a handler
- * block: it may run a whole upstream transfer on the connection's thread, and a streaming
- * reader may wait for the next upstream chunk. No request state is shared between threads.
+ * Two implementations of this one contract, chosen per server by opts.model (the proxy's
+ * --server-model; server_impl.h dispatches the names below):
+ *   - threads (default; server.c, libmicrohttpd): one thread per connection
+ *     (MHD_USE_THREAD_PER_CONNECTION over poll, so descriptors above FD_SETSIZE work). An
+ *     idle keep-alive connection costs its thread (~64 KB RssAnon measured).
+ *   - events (evserver.c): one epoll loop thread accepts, parses (h1parse.h, strict) and
+ *     reads every request head and body and keeps every deadline; a complete request runs
+ *     on a worker thread (workers.h: grown on demand up to max_connections, shrunk after
+ *     10 s idle) that also writes the answer, streams included, on the non-blocking socket
+ *     (poll for writability: a slow client slows the reader, never grows a buffer). An idle
+ *     keep-alive connection holds no thread and no buffer, a few hundred bytes of state.
+ *     Phase B (not done): streams on the loop too, the upstream side on curl multi, so an
+ *     open stream holds no thread either.
+ * In both, a handler may block: it may run a whole upstream transfer on its thread, and a
+ * streaming reader may wait for the next upstream chunk. No request state is shared
+ * between threads.
  *
  * Lifecycle of one request (an hr_http_exchange):
  *   - the server collects method, path, raw query, headers, client address and the body
@@ -19,16 +31,18 @@
  *     framing) reaches the handler at once with hr_http_rejected() != 0: it must answer
  *     with that status and reason; the connection then closes;
  *   - deadlines for the whole head and the whole body and a per-address connection limit
- *     are enforced by the connection guard (guard.h), outside any handler;
- *   - handler(ex, user) is called once on the connection's thread; it answers with exactly
- *     one hr_http_respond or hr_http_respond_stream (no answer = 500);
+ *     are enforced outside any handler: by the connection guard (guard.h) in threads, by
+ *     the loop (with the guard's limits, refusals and 408s) in events;
+ *   - handler(ex, user) is called once on the connection's thread (threads) or a worker
+ *     (events); it answers with exactly one hr_http_respond or hr_http_respond_stream (no
+ *     answer = 500);
  *   - done(ex, user) is called once when the exchange ends (sent, failed or client gone),
  *     e.g. to log and count it; then the exchange and its attached data are freed.
  *
  * Ownership: the server owns every hr_http_exchange and the strings it hands out (valid
  * until done returns). hr_http_set_data attaches caller data freed by the given function
- * after done. A stream reader's ctx is freed by its free function when MHD releases the
- * response (after the last byte, or when the client went away).
+ * after done. A stream reader's ctx is freed by its free function when the response is
+ * released (after the last byte, or when the client went away).
  */
 #ifndef HR_HTTP_SERVER_H
 #define HR_HTTP_SERVER_H
@@ -55,7 +69,8 @@ typedef struct hr_http_server_opts {
     size_t max_body_bytes;      /* request bodies beyond this go to the handler early */
     hr_budget *budget;          /* optional: every body's bytes are reserved here first and
                                    released when the exchange ends */
-    size_t thread_stack_bytes;  /* per-connection thread stack; 0 = library default */
+    size_t thread_stack_bytes;  /* per-connection (threads) or per-worker (events) thread
+                                   stack; 0 = library default */
     unsigned idle_timeout_s;    /* close keep-alive connections idle this long; 0 = never */
     unsigned per_address_limit; /* open connections per client address; 0 = no limit */
     unsigned header_timeout_ms; /* whole request head, from its first byte; 0 = none */

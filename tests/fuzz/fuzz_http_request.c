@@ -1,7 +1,8 @@
 /* fuzz_http_request: raw request bytes through the real HTTP server (libmicrohttpd with our
  * request-head checks and connection guard), started once in-process on 127.0.0.1 with
- * short deadlines (the threads model, or the events model with HEADROOM_SERVER_MODEL=events). Each input is written on a fresh connection whose write side is then
- * closed; the answer is read until the server closes.
+ * short deadlines (the threads model, or the events model with HEADROOM_SERVER_MODEL=events).
+ * Each input is written on a fresh connection whose write side is then closed; the answer
+ * is read until the server closes.
  * Invariants: no crash or sanitizer report; the server closes within a bound (it never holds
  * a connection); whatever comes back is empty or starts with a valid HTTP/1.1 status line;
  * every request that reaches the handler as accepted has an origin-form target that passes
