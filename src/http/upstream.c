@@ -441,6 +441,23 @@ static void finish_with(hr_upstream *u, hr_up_error err, const char *detail)
     strncpy(u->errbuf, detail, sizeof u->errbuf - 1);
 }
 
+/* The transfer has ended (every body byte is in u->pending, or it failed): its handle pair
+ * goes back to the pool at once, not when the caller frees u after the client has the last
+ * byte. A client that sends its next request as soon as it has that byte, on another
+ * connection, then finds the pair (and the upstream connection or HTTP/2 session it keeps)
+ * in the pool instead of opening a second one. Removing an unfinished transfer (cancelled,
+ * idle timeout) closes its connection: an aborted upstream request really stops. */
+static void release_pair(hr_upstream *u)
+{
+    if (!u->easy)
+        return;
+    curl_multi_remove_handle(u->multi, u->easy);
+    pool_give((handle_pair){u->easy, u->multi});
+    u->easy = NULL;
+    u->multi = NULL;
+    u->paused = 0;
+}
+
 static int headers_ready(const hr_upstream *u) { return u->headers_done; }
 static int body_ready(const hr_upstream *u) { return u->pending.len > u->pending_off; }
 
@@ -466,6 +483,8 @@ static void pump(hr_upstream *u, int (*ready)(const hr_upstream *))
         }
         curl_multi_poll(u->multi, NULL, 0, POLL_SLICE_MS, NULL);
     }
+    if (u->done)
+        release_pair(u);
 }
 
 hr_up_error hr_upstream_wait_headers(hr_upstream *u)
@@ -512,10 +531,7 @@ void hr_upstream_free(hr_upstream *u)
 {
     if (!u)
         return;
-    /* Removing an unfinished transfer closes its connection: an aborted upstream request
-     * really stops. */
-    curl_multi_remove_handle(u->multi, u->easy);
-    pool_give((handle_pair){u->easy, u->multi});
+    release_pair(u); /* unless the transfer's end released it already */
     curl_slist_free_all(u->send_headers);
     clear_headers(u);
     free(u->names);
