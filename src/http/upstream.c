@@ -95,6 +95,11 @@ size_t hr_upstream_pool_shrink(size_t keep)
     return n_dropped;
 }
 
+size_t hr_upstream_pool_fds_max(void)
+{
+    return (size_t)POOL_MAX * (2 + HR_UPSTREAM_MAX_IDLE_CONNECTIONS);
+}
+
 static void pool_drain(void)
 {
     pthread_mutex_lock(&g_pool_mu);
