@@ -72,9 +72,6 @@
  * close before its socket is closed (closing with unread input resets, destroying the
  * answer the client has not read yet). */
 #define LINGER_MS 1000
-/* Open connections beyond max_connections kept only to read their 503 (as the threads
- * model's REFUSAL_SLOTS); past them new connections are closed unanswered. */
-#define REFUSAL_SLOTS 64
 /* A streamed answer's reader fills this much per chunk. */
 #define STREAM_BLOCK 16384
 
@@ -137,6 +134,7 @@ struct hr_ev_server {
     atomic_int stopping;
     atomic_uint connections;
     unsigned open;                /* loop-owned: every open connection, refused ones too */
+    int accept_paused;            /* loop-owned: the listener is out of the set for a tick */
     pthread_t loop;
     hr_guard *guard;
     hr_workers *workers;
@@ -715,6 +713,22 @@ static void accept_one(hr_ev_server *srv, int fd, const struct sockaddr_storage 
     conn_watch(c);
 }
 
+/* Out of descriptors or memory: stop watching the listener for a tick; the pending
+ * clients wait in the backlog instead of the loop spinning on an accept that fails. */
+static void accept_pause(hr_ev_server *srv)
+{
+    epoll_ctl(srv->ep, EPOLL_CTL_DEL, srv->listen_fd, NULL);
+    srv->accept_paused = 1;
+}
+
+static void accept_resume(hr_ev_server *srv)
+{
+    struct epoll_event le = {.events = EPOLLIN, .data.ptr = &srv->listen_fd};
+    if (srv->accept_paused && srv->listen_fd >= 0)
+        epoll_ctl(srv->ep, EPOLL_CTL_ADD, srv->listen_fd, &le);
+    srv->accept_paused = 0;
+}
+
 static void on_accept(hr_ev_server *srv)
 {
     unsigned limit = srv->opts.max_connections ? srv->opts.max_connections : 4096;
@@ -722,10 +736,14 @@ static void on_accept(hr_ev_server *srv)
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         int fd = accept4(srv->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                accept_pause(srv); /* else the level-triggered listener spins the loop */
             return;
-        if (srv->open >= limit + REFUSAL_SLOTS) {
-            close(fd); /* far over the limit: not even a refusal */
+        }
+        /* past the refusal slots (server.h) not even a 503: closed unanswered */
+        if (srv->open >= limit + HR_HTTP_REFUSAL_SLOTS) {
+            close(fd);
             continue;
         }
         accept_one(srv, fd, &ss);
@@ -743,7 +761,8 @@ static void take_back(hr_ev_server *srv)
     ev_conn *list = srv->back;
     srv->back = NULL;
     if (srv->quiesce_req && srv->listen_fd >= 0) {
-        epoll_ctl(srv->ep, EPOLL_CTL_DEL, srv->listen_fd, NULL);
+        if (!srv->accept_paused)
+            epoll_ctl(srv->ep, EPOLL_CTL_DEL, srv->listen_fd, NULL);
         close(srv->listen_fd);
         srv->listen_fd = -1;
         pthread_cond_broadcast(&srv->cv);
@@ -804,6 +823,7 @@ static void *loop_main(void *arg)
         if (now - last_tick >= TICK_MS) {
             last_tick = now;
             check_deadlines(srv);
+            accept_resume(srv);
         }
     }
     return NULL;

@@ -61,6 +61,13 @@ typedef void (*hr_http_handler)(hr_http_exchange *ex, void *user);
 /* Which implementation serves (server_impl.h): see the header comment. */
 typedef enum { HR_HTTP_MODEL_THREADS = 0, HR_HTTP_MODEL_EVENTS } hr_http_model;
 
+/* Connections accepted beyond max_connections only to be told 503 (each for at most the
+ * guard's one-second grace); past these libmicrohttpd itself closes new connections
+ * unanswered. Each holds a descriptor and a thread while it lasts. 64 let 658 of 10,000
+ * clients arriving 100 at a time be cut unanswered on a loaded 2-core machine (the refused
+ * connections' threads ran late); 256 cost 192 descriptors more. */
+#define HR_HTTP_REFUSAL_SLOTS 256
+
 typedef struct hr_http_server_opts {
     hr_http_model model;        /* threads (default) or events */
     const char *host;           /* numeric or name; "127.0.0.1" by default */
