@@ -1007,7 +1007,7 @@ static int start_parts(hr_ev_server *srv, char *err, size_t errlen)
     unsigned limit = srv->opts.max_connections ? srv->opts.max_connections : 4096;
     hr_guard_opts go = {limit, srv->opts.per_address_limit, 0, 0}; /* deadlines: the loop's */
     hr_workers_opts wo = {.min_threads = 0, .max_threads = limit, .max_queued = limit,
-                          .idle_ms = 10000, .stack_bytes = srv->opts.thread_stack_bytes};
+                          .idle_ms = 2000, .stack_bytes = srv->opts.thread_stack_bytes};
     srv->guard = hr_guard_start(&go);
     srv->workers = hr_workers_start(&wo);
     srv->scratch = malloc(SCRATCH_BYTES);

@@ -36,8 +36,16 @@ static void trim_after_burst(hr_housekeeping *h, unsigned long long finished, in
 {
     int quiet = finished == h->finished_last_tick;
     h->finished_last_tick = finished;
-    if (!quiet || finished == h->finished_at_last_trim || in_flight > 0)
+    if (!quiet || in_flight > 0)
         return;
+    /* Threads that exit after the trim (the events server's idle workers, a few seconds
+     * after a burst) hand their caches back to the arenas then: once more after they left. */
+    hr_mem_snapshot m;
+    int threads = hr_mem_read(0, &m) == 0 ? m.threads : 0;
+    int threads_left = threads > 0 && threads < h->threads_at_last_trim;
+    if (finished == h->finished_at_last_trim && !threads_left)
+        return;
+    h->threads_at_last_trim = threads;
     h->finished_at_last_trim = finished;
     size_t closed = hr_upstream_pool_shrink(h->pool_keep);
     long released = 0;

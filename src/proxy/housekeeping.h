@@ -30,6 +30,7 @@ typedef void (*hr_housekeeping_hook)(void *arg);
 typedef struct hr_housekeeping {
     unsigned long long finished_at_last_trim;
     unsigned long long finished_last_tick;
+    int threads_at_last_trim; /* the process's threads when it last trimmed */
     size_t pool_keep; /* upstream handle pairs kept warm across an idle period */
     hr_housekeeping_hook hooks[HR_HOUSEKEEPING_MAX_HOOKS];
     void *hook_args[HR_HOUSEKEEPING_MAX_HOOKS];
