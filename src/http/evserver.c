@@ -36,6 +36,7 @@
 #include "http/reqcheck.h"
 #include "http/workers.h"
 
+#include "sys/ascii.h"
 #include "sys/buf.h"
 #include "sys/clock.h"
 #include "sys/log.h"
@@ -160,14 +161,6 @@ static void wake_loop(hr_ev_server *srv)
     (void)!write(srv->wake_fd, &one, sizeof one);
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* The path part of target, percent-decoded (reqcheck has refused bad escapes first; a bad
  * one left here is copied as is). */
 static char *decode_path(const char *target)
@@ -178,8 +171,9 @@ static char *decode_path(const char *target)
         return NULL;
     for (size_t i = 0; i < n; i++) {
         int hi, lo;
-        if (target[i] == '%' && i + 2 < n + 1 && (hi = hex_digit(target[i + 1])) >= 0 &&
-            (lo = hex_digit(target[i + 2])) >= 0) {
+        if (target[i] == '%' && i + 2 < n &&
+            (hi = hr_hex_val((unsigned char)target[i + 1])) >= 0 &&
+            (lo = hr_hex_val((unsigned char)target[i + 2])) >= 0) {
             *o++ = (char)(hi * 16 + lo);
             i += 2;
         } else {
@@ -271,22 +265,6 @@ static int send_all(hr_ev_server *srv, int fd, struct iovec *iov, int cnt)
     return 0;
 }
 
-/* A small error answer the loop writes itself (a head that could not be parsed, a bad
- * chunk): the generic error shape, since no provider is known. One non-blocking send into
- * the empty send buffer. */
-static void write_direct_error(int fd, int status, const char *code, const char *message)
-{
-    char body[320], msg[640];
-    int bl = snprintf(body, sizeof body,
-                      "{\"error\":{\"message\":\"%s\",\"type\":\"invalid_request_error\","
-                      "\"code\":\"%s\"}}", message, code);
-    int ml = snprintf(msg, sizeof msg,
-                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                      "Content-Length: %d\r\n\r\n%s", status, status_phrase(status), bl, body);
-    if (ml > 0 && ml < (int)sizeof msg)
-        (void)!send(fd, msg, (size_t)ml, MSG_NOSIGNAL | MSG_DONTWAIT);
-}
-
 /* ---- connections (loop thread) ---------------------------------------------------------- */
 
 static void conn_watch(ev_conn *c)
@@ -341,7 +319,7 @@ static void conn_linger(ev_conn *c)
 
 static void conn_fail(ev_conn *c, int status, const char *code, const char *message)
 {
-    write_direct_error(c->fd, status, code, message);
+    hr_guard_write_answer(c->fd, status, status_phrase(status), code, message);
     conn_linger(c);
 }
 

@@ -70,8 +70,8 @@ struct hr_guard {
  * small answer fits the empty send buffer in one non-blocking send. The body is the generic
  * error shape: no request head was parsed, so the provider is unknown. */
 
-static void write_answer(int fd, int status, const char *reason, const char *code,
-                         const char *message)
+void hr_guard_write_answer(int fd, int status, const char *reason, const char *code,
+                           const char *message)
 {
     char body[256], msg[512];
     int bl = snprintf(body, sizeof body,
@@ -80,7 +80,7 @@ static void write_answer(int fd, int status, const char *reason, const char *cod
     int ml = snprintf(msg, sizeof msg,
                       "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
                       "%sContent-Length: %d\r\n\r\n%s", status, reason,
-                      status == 408 ? "" : "Retry-After: 1\r\n", bl, body);
+                      status == 429 || status == 503 ? "Retry-After: 1\r\n" : "", bl, body);
     if (ml > 0 && ml < (int)sizeof msg)
         (void)!send(fd, msg, (size_t)ml, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
@@ -171,7 +171,7 @@ static void cut_locked(hr_guard *g, hr_guard_conn *c)
         int unread = 0;
         if (c->phase == HR_GUARD_HEADERS && ioctl(c->fd, FIONREAD, &unread) == 0 && unread > 0)
             g->cut_unread++;
-        write_answer(c->fd, 408, "Request Timeout", "request_timeout",
+        hr_guard_write_answer(c->fd, 408, "Request Timeout", "request_timeout",
                      c->phase == HR_GUARD_HEADERS
                          ? "the request head did not arrive within the client header timeout"
                          : "the request body did not arrive within the client body timeout");
@@ -292,7 +292,7 @@ static void refuse_locked(hr_guard *g, hr_guard_conn *c, int status, const char 
     HR_ASSERT_HELD(&g->mu);
     c->refused = 1;
     g->refusals++;
-    write_answer(c->fd, status, reason, code, message);
+    hr_guard_write_answer(c->fd, status, reason, code, message);
     shutdown(c->fd, SHUT_WR);
     c->phase = HR_GUARD_BUSY;
     c->deadline_ms = hr_now_ms() + REFUSED_GRACE_MS;

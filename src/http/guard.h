@@ -63,6 +63,13 @@ int hr_guard_refused(hr_guard *g, const hr_guard_conn *c);
  * loop (the events model, evserver.c) and starts the guard with no deadlines. */
 void hr_guard_cut(hr_guard *g, hr_guard_conn *c, hr_guard_phase phase);
 
+/* A small JSON error answer (the generic error shape: no request head was parsed, so the
+ * provider is unknown) with Connection: close, in one non-blocking send into the empty send
+ * buffer; Retry-After: 1 on 429 and 503. For the guard's own refusals and cuts, and the
+ * events server's answers to heads it cannot parse. */
+void hr_guard_write_answer(int fd, int status, const char *reason, const char *code,
+                           const char *message);
+
 /* How many times the guard cut a connection at a deadline, and refused one at accept
  * (per-address or total limit). */
 unsigned long hr_guard_timeouts(hr_guard *g);

@@ -3,6 +3,8 @@
  * head, delimited first by hr_h1_head_end). */
 #include "http/h1parse.h"
 
+#include "sys/ascii.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,17 +160,6 @@ void hr_h1_head_free(hr_h1_head *h)
 enum { C_SIZE = 0, C_EXT, C_SIZE_LF, C_DATA, C_DATA_CR, C_DATA_LF, C_TRAILER_START, C_TRAILER,
        C_TRAILER_LF, C_END_LF, C_DONE };
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* One framing byte (not chunk data). 0 ok, -1 bad. */
 static int framing_byte(hr_h1_chunked *c, unsigned char b)
 {
@@ -176,7 +167,7 @@ static int framing_byte(hr_h1_chunked *c, unsigned char b)
         return -1;
     switch (c->state) {
     case C_SIZE: {
-        int v = hex_value(b);
+        int v = hr_hex_val(b);
         if (v >= 0) {
             if (c->left > (CHUNK_SIZE_MAX >> 4))
                 return -1;
