@@ -2,7 +2,7 @@
 // Each headroom binary given (--bin, and --baseline for a build to compare in the same run)
 // relays N endless streams from the same upstream (bench/proxy/upstream.mjs); RssAnon is
 // read before and after, with /debug/memory's split by mapping (thread stacks, heap arenas,
-// other anonymous mappings) and /proc/PID/smaps for the stacks' resident pages. Rounds are
+// other anonymous mappings), and again --after-ms after the streams closed. Rounds are
 // interleaved (each binary once per round); each round restarts the proxies so both start
 // from the same state. Usage:
 //   node bench/proxy/stream_memory.mjs [--bin PATH] [--baseline PATH] [--streams N] [--rounds N]
@@ -20,6 +20,7 @@ const BINS = [['new', arg('--bin', path.join(root, 'build', 'headroom'))]];
 if (arg('--baseline', '')) BINS.unshift(['baseline', arg('--baseline', '')]);
 const N = Number(arg('--streams', '1000'));
 const ROUNDS = Number(arg('--rounds', '2'));
+const AFTER_MS = Number(arg('--after-ms', '15000')); // when RssAnon after the load is read
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hr-stream-mem-'));
 
 function getJson(port, p) {
@@ -71,7 +72,10 @@ for (let round = 0; round < ROUNDS; round++) {
     const held = await reading(h.port);
     s.close();
     const per = (f) => +((held[f] - before[f]) / 1024 / s.opened).toFixed(1);
-    rows[k].push({ opened: s.opened, per_stream_kb: per('rss_anon'), stacks_kb: per('stacks'), heap_kb: per('heap'), mmaps_kb: per('mmaps') });
+    await sleep(AFTER_MS); // the streams' threads exit; the housekeeping tick trims the heap
+    const after = await reading(h.port);
+    rows[k].push({ opened: s.opened, per_stream_kb: per('rss_anon'), stacks_kb: per('stacks'), heap_kb: per('heap'), mmaps_kb: per('mmaps'),
+      after_kb: Math.round((after.rss_anon - before.rss_anon) / 1024) });
     h.p.kill('SIGTERM');
     await sleep(1000);
   }
@@ -79,6 +83,6 @@ for (let round = 0; round < ROUNDS; round++) {
 up.p.kill('SIGTERM');
 fs.rmSync(tmp, { recursive: true, force: true });
 console.log(JSON.stringify({ date: new Date().toISOString(), machine: `${os.cpus().length} cores`, streams: N, rows }, null, 2));
-console.log('\n| build | round | streams | RssAnon per stream | thread stacks | heap arenas | other anon mmaps |\n|---|---:|---:|---:|---:|---:|---:|');
+console.log('\n| build | round | streams | RssAnon per stream | thread stacks | heap arenas | other anon mmaps | RssAnon after the load, vs before |\n|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const [k, rs] of Object.entries(rows))
-  rs.forEach((r, i) => console.log(`| ${k} | ${i + 1} | ${r.opened} | ${r.per_stream_kb} KB | ${r.stacks_kb} KB | ${r.heap_kb} KB | ${r.mmaps_kb} KB |`));
+  rs.forEach((r, i) => console.log(`| ${k} | ${i + 1} | ${r.opened} | ${r.per_stream_kb} KB | ${r.stacks_kb} KB | ${r.heap_kb} KB | ${r.mmaps_kb} KB | ${r.after_kb >= 0 ? '+' : ''}${r.after_kb} KB |`));
