@@ -510,13 +510,9 @@ ssize_t hr_upstream_read(hr_upstream *u, char *buf, size_t max)
         curl_easy_pause(u->easy, CURLPAUSE_CONT);
     }
     pump(u, body_ready);
-    size_t avail = u->pending.len - u->pending_off;
-    if (avail == 0)
+    if (!body_ready(u))
         return u->err == HR_UP_OK ? 0 : -1;
-    size_t n = avail < max ? avail : max;
-    memcpy(buf, u->pending.data + u->pending_off, n);
-    u->pending_off += n;
-    return (ssize_t)n;
+    return (ssize_t)hr_buf_copy_out(&u->pending, &u->pending_off, buf, max);
 }
 
 int hr_upstream_status(const hr_upstream *u) { return u->status; }
