@@ -31,8 +31,13 @@ function getJson(port, p) {
   }).on('error', reject));
 }
 
+const pidOf = {};
 async function reading(port) {
   const m = await getJson(port, '/debug/memory');
+  if (!m.accounting) { // /debug/memory could not split the mappings: RssAnon from /proc
+    const kb = Number(fs.readFileSync(`/proc/${pidOf[port]}/status`, 'utf8').match(/RssAnon:\s+(\d+)/)[1]);
+    return { rss_anon: kb * 1024, stacks: NaN, heap: NaN, mmaps: NaN, threads: NaN };
+  }
   const a = m.accounting;
   return { rss_anon: m.rss_anon, stacks: a.mappings.thread_stacks, heap: a.mappings.heap_arenas, mmaps: a.mappings.anon_mmaps, threads: m.threads };
 }
@@ -62,6 +67,7 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const [k, bin] of BINS) {
     const h = await start(bin, ['proxy', '--port', '0', '--openai-api-url', `http://127.0.0.1:${up.port}`, '--max-connections-per-address', '0'],
       /listening.*port=(\d+)/, path.join(tmp, `hr-${k}.log`));
+    pidOf[h.port] = h.p.pid;
     await sleep(500);
     // a few streams first, so the pool, arenas and glibc's stack cache are past their start
     (await openStreams(h.port, 20)).close();
