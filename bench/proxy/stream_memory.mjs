@@ -61,13 +61,17 @@ async function openStreams(port, n) {
   return { opened, close: () => { for (const r of reqs) r.destroy(); agent.destroy(); } };
 }
 
+const children = new Set(); // killed on any exit, a failed reading included
+process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
 const up = await start('node', [path.join(here, 'upstream.mjs')], /port=(\d+)/, path.join(tmp, 'upstream.log'));
+children.add(up.p);
 const rows = Object.fromEntries(BINS.map(([k]) => [k, []]));
 for (let round = 0; round < ROUNDS; round++) {
   for (const [k, bin] of BINS) {
     const h = await start(bin, ['proxy', '--port', '0', '--openai-api-url', `http://127.0.0.1:${up.port}`, '--max-connections-per-address', '0'],
       /listening.*port=(\d+)/, path.join(tmp, `hr-${k}.log`));
     pidOf[h.port] = h.p.pid;
+    children.add(h.p);
     await sleep(500);
     // a few streams first, so the pool, arenas and glibc's stack cache are past their start
     (await openStreams(h.port, 20)).close();
