@@ -334,6 +334,15 @@ static void conn_idle(ev_conn *c)
     c->deadline_ms = deadline_in(idle_ms(c->srv));
 }
 
+/* The head phase: from accept or the next request's first byte, header_timeout_ms for the
+ * whole head (the idle timeout when there is none). */
+static void conn_head(ev_conn *c)
+{
+    unsigned ht = c->srv->opts.header_timeout_ms;
+    c->state = C_HEAD;
+    c->deadline_ms = deadline_in(ht ? ht : idle_ms(c->srv));
+}
+
 static int conn_reserve_input(ev_conn *c, size_t want)
 {
     if (c->in_cap >= want)
@@ -645,12 +654,8 @@ static void on_conn_event(ev_conn *c, uint32_t events)
         }
         if (rc == 0)
             return;
-        if (c->state == C_IDLE) { /* the next request's first byte: its head deadline */
-            c->state = C_HEAD;
-            c->deadline_ms = deadline_in(c->srv->opts.header_timeout_ms
-                                             ? c->srv->opts.header_timeout_ms
-                                             : idle_ms(c->srv));
-        }
+        if (c->state == C_IDLE) /* the next request's first byte: its head deadline */
+            conn_head(c);
         head_progress(c);
         return;
     }
@@ -689,9 +694,7 @@ static void accept_one(hr_ev_server *srv, int fd, const struct sockaddr_storage 
         c->state = C_LINGER;
         c->deadline_ms = hr_now_ms() + LINGER_MS;
     } else {
-        c->state = C_HEAD;
-        c->deadline_ms = deadline_in(srv->opts.header_timeout_ms ? srv->opts.header_timeout_ms
-                                                                 : idle_ms(srv));
+        conn_head(c);
     }
     conn_watch(c);
 }
@@ -763,11 +766,13 @@ static void take_back(hr_ev_server *srv)
             conn_linger(c);
             continue;
         }
-        conn_idle(c);
-        if (c->in_len) /* a pipelined request is already here */
+        if (c->in_len) { /* a pipelined request is already here: its head phase began */
+            conn_head(c);
             head_progress(c);
-        else
+        } else {
+            conn_idle(c);
             conn_drop_input(c); /* idle: no buffer */
+        }
     }
 }
 
