@@ -216,6 +216,9 @@ typedef struct hr_api {
     uint32_t (*tool_name)(const hr_json_doc *d, uint32_t tool); /* a tools[] element's name */
     /* 1 when offering a tool would change the request's meaning (e.g. legacy functions) */
     int (*tool_offer_blocked)(const hr_json_doc *d);
+    /* optional: the root member that holds the "tools" array (Converse: "toolConfig", which
+     * also holds its toolChoice), created when absent; NULL: "tools" is a root member. */
+    const char *tools_holder;
     /* Reads a buffered response's final turn: 1 when it ends in tool calls (calls filled:
      * ours in call[], others counted), 0 not a tool-call ending. */
     int (*find_calls)(const hr_json_doc *resp, hr_api_calls *calls);

@@ -663,12 +663,8 @@ static int start_error_tail(relay *r, hr_up_error e)
 
 static ssize_t drain_tail(relay *r, char *buf, size_t max)
 {
-    size_t k = r->tail.len - r->tail_sent;
-    if (k > max)
-        k = max;
-    memcpy(buf, r->tail.data + r->tail_sent, k);
-    r->tail_sent += k;
-    return (ssize_t)k; /* 0 once drained: the chunked body ends cleanly */
+    /* 0 once drained: the chunked body ends cleanly */
+    return (ssize_t)hr_buf_copy_out(&r->tail, &r->tail_sent, buf, max);
 }
 
 static ssize_t relay_read(void *arg, char *buf, size_t max)

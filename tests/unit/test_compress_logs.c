@@ -4,6 +4,7 @@
  * the original. Fixtures are generated in textcomp_fixtures.h. */
 #include "unit/textcomp_fixtures.h"
 
+#include "compress/detect.h"
 #include "compress/logs.h"
 
 static int is_error(const char *s, size_t n) { return hr_log_has_error_word(s, n); }
@@ -300,6 +301,38 @@ static void recognisers_stay_in_bounds(void **state)
     assert_true(hr_log_line_signature("3: [ RUN      ] case", 20));
 }
 
+/* A memcheck error heading of the corpus capture (pid 12468): the report's errors hold
+ * no error word, so they were cut like the library frames around them. */
+static int memcheck_heading(const char *s, size_t n)
+{
+    static const char pfx[] = "==12468== ";
+    size_t p = sizeof pfx - 1;
+    if (n <= p || memcmp(s, pfx, p) != 0)
+        return 0;
+    return (n - p > 8 && memcmp(s + p, "Invalid ", 8) == 0) ||
+           (n - p > 16 && memcmp(s + p, "Conditional jump", 16) == 0) ||
+           memmem(s, n, "are definitely lost", 19) != NULL;
+}
+
+/* valgrind --leak-check=full: the "==PID==" lines are a log; every error record stays
+ * whole (heading, frames, where the block was alloc'd or free'd), the still-reachable and
+ * indirectly-lost library stacks go. The capture was prose and passed whole (27K tokens). */
+static void valgrind_error_records_survive(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_read_corpus("valgrind_memcheck", &in);
+    assert_int_equal(hr_detect(in.data, in.len), HR_CT_LOG);
+    hr_compress_result r = compress_checked(&in, NULL);
+    assert_int_equal(fx_lines_survive(in.data, in.len, &r.out, memcheck_heading), 10); /* "10 contexts" */
+    /* the double free: both frees and the allocation, 4-9 lines below the heading */
+    assert_true(fx_has_line(r.out.data, r.out.len, "==12468==    by 0x109506: main (kvload.c:57)", 44));
+    assert_true(fx_has_line(r.out.data, r.out.len, "==12468==  Block was alloc'd at", 31));
+    assert_true(r.out.len * 5 < in.len);
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +348,7 @@ int main(void)
         cmocka_unit_test(bad_input_never_crashes_or_loses),
         cmocka_unit_test(error_words_are_words),
         cmocka_unit_test(recognisers_stay_in_bounds),
+        cmocka_unit_test(valgrind_error_records_survive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
