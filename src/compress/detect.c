@@ -509,6 +509,15 @@ static size_t html_fragment_at(det *d, size_t i)
     return end ? k : i;
 }
 
+/* The line after the HTML starting at line i (s, n): a document from its doctype or <html>,
+ * else a fragment; i when there is none. */
+static size_t html_at(det *d, size_t i, const char *s, size_t n)
+{
+    if (hr_html_starts(s, n))
+        return html_end(d, i);
+    return i >= d->html_from ? html_fragment_at(d, i) : i;
+}
+
 /* Type of a fenced block's inside, taken whole. */
 static hr_content_type inner_type(det *d, size_t a, size_t b)
 {
@@ -544,14 +553,7 @@ static int structural_pass(det *d)
             i++;
             continue;
         }
-        if (c == '<' && hr_html_starts(s, n)) {
-            e = html_end(d, i);
-            if (split_plain(d, plain, i) != 0 || push(d, i, e, HR_CT_HTML) != 0)
-                return -1;
-            plain = i = e;
-            continue;
-        }
-        if (c == '<' && i >= d->html_from && (e = html_fragment_at(d, i)) > i) {
+        if (c == '<' && (e = html_at(d, i, s, n)) > i) {
             if (split_plain(d, plain, i) != 0 || push(d, i, e, HR_CT_HTML) != 0)
                 return -1;
             plain = i = e;
