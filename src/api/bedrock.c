@@ -208,13 +208,8 @@ static int converse_followup_items(const hr_json_doc *resp, const hr_api_calls *
     if (msg == HR_JSON_NONE)
         return -1;
     int rc = hr_json_write_raw(ins, resp, msg);
-    rc |= hr_buf_puts(ins, ",{\"role\":\"user\",\"content\":[");
-    for (size_t i = 0; i < calls->n; i++) {
-        if (i)
-            rc |= hr_buf_putc(ins, ',');
-        rc |= converse_tool_result(ins, calls->call[i].id, &results[i]);
-    }
-    rc |= hr_buf_puts(ins, "]}");
+    rc |= hr_api_results_turn(ins, ",{\"role\":\"user\",\"content\":[", calls, results,
+                              converse_tool_result);
     return rc ? -1 : 0;
 }
 

@@ -137,6 +137,22 @@ static int jest_failure_heading(const char *s, size_t n)
     return starts(s + i, n - i, "\xe2\x97\x8f ") && !starts(s + i, n - i, "\xe2\x97\x8f Console");
 }
 
+/* A TAP result line ("ok 3 - name", "not ok 7 - name", indented in subtests: node --test,
+ * tap, prove): 2 for a failure, 1 for a pass, 0 for anything else. A failure holds no
+ * error word, yet names the failing test. */
+static int tap_result(const char *s, size_t n)
+{
+    size_t i = skip_ws(s, n, 0);
+    int failed = starts(s + i, n - i, "not ok ");
+    if (failed)
+        i += 7;
+    else if (starts(s + i, n - i, "ok "))
+        i += 3;
+    else
+        return 0;
+    return i < n && hr_is_digit((unsigned char)s[i]) ? 1 + failed : 0;
+}
+
 /* valgrind starts every line with "==PID== " (the tool's report) or "--PID-- " (its own
  * notes); the prefix's length, 0 if there is none. */
 static size_t valgrind_prefix(const char *s, size_t n)
@@ -184,7 +200,7 @@ int hr_log_has_warn_word(const char *s, size_t n) { return has_any_word(s, n, WA
 
 hr_log_line_level hr_log_level_of(const char *s, size_t n)
 {
-    if (hr_log_has_error_word(s, n) || memcheck_error(s, n))
+    if (hr_log_has_error_word(s, n) || memcheck_error(s, n) || tap_result(s, n) == 2)
         return HR_LOG_LEVEL_ERROR;
     if (hr_log_has_warn_word(s, n))
         return HR_LOG_LEVEL_WARN;
@@ -274,15 +290,18 @@ static int runner_shape(const char *s, size_t n)
         "Tests:", "Snapshots:", "Time:", "Ran ", "FAILED ", "ERROR ", "PASSED ", "panic:",
         "goroutine ", "thread '", "stack backtrace:", "In file included", "[ RUN ", "[       OK ]",
         "[  FAILED  ]", "[  PASSED  ]", "[  SKIPPED ]", "[  ERROR   ]", "[==========]",
-        "[----------]", "Test project ", "Test command:", "Total Test time", "-- ", "#", NULL};
+        "[----------]", "Test project ", "Test command:", "Total Test time", "-- ",
+        "TAP version", "# Subtest:", "#", NULL};
     size_t i = skip_ws(s, n, 0);
     const char *t = s + i;
     size_t m = n - i;
     if (m == 0)
         return 0;
+    if (tap_result(s, n))
+        return 1;
     for (const char *const *p = prefixes; *p; p++)
         if (starts(t, m, *p)) {
-            if ((*p)[0] == '#') /* buildkit "#5 [2/4] RUN ...", not a comment */
+            if ((*p)[0] == '#' && !(*p)[1]) /* buildkit "#5 [2/4] RUN ...", not a comment */
                 return m > 2 && hr_is_digit((unsigned char)t[1]);
             if ((*p)[0] == '-' && (*p)[1] == '-' && (*p)[2] == ' ') /* cmake "-- Configuring" */
                 return m > 3 && hr_is_upper((unsigned char)t[3]);
@@ -459,19 +478,23 @@ static int is_frame_line(const char *s, size_t n)
 }
 
 /* End (exclusive) of the context kept after error line i: ERROR_CONTEXT lines, or a
- * memcheck record to its blank "==PID==" line (at most TRACE_LINES): the frames in the
- * program's code and the "Address ... alloc'd / free'd at" stack say where the bug is. */
+ * memcheck record to its blank "==PID==" line, or a TAP failure's YAML block to its "..."
+ * (at most TRACE_LINES): the frames in the program's code, where the block was alloc'd or
+ * free'd, a test's location, error and stack say where the bug is. */
 static size_t error_context_end(const char *in, const hr_lines *l, size_t i)
 {
     size_t end = i + ERROR_CONTEXT + 1;
-    if (!memcheck_error(in + l->start[i], hr_line_len(in, l, i)))
+    int memcheck = memcheck_error(in + l->start[i], hr_line_len(in, l, i));
+    if (!memcheck && tap_result(in + l->start[i], hr_line_len(in, l, i)) != 2)
         return end;
     size_t cap = l->n - i < TRACE_LINES ? l->n : i + TRACE_LINES, k = i + 1;
     for (; k < cap; k++) {
         const char *t = in + l->start[k];
-        size_t m = hr_line_len(in, l, k), p = valgrind_prefix(t, m);
-        if (!p || hr_line_is_blank(t + p, m - p))
+        size_t m = hr_line_len(in, l, k), p = memcheck ? valgrind_prefix(t, m) : skip_ws(t, m, 0);
+        if (memcheck ? !p || hr_line_is_blank(t + p, m - p) : starts(t + p, m - p, "...")) {
+            k += !memcheck; /* the YAML block's closing "..." stays with it */
             break;
+        }
     }
     return k > end ? k : end;
 }

@@ -168,17 +168,26 @@ static const char CHAT_CALL[] =
     "\"function\":{\"name\":\"headroom_retrieve\",\"arguments\":\"{\\\"hash\\\":\\\"%s\\\",\\\"query\\\":\\\"disk\\\"}\"}}]}}],"
     "\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":10,\"total_tokens\":110}}";
 
+/* resp (a response of api) ends in exactly one headroom_retrieve call with these values. */
+static void finds_one_call(const hr_api *api, const char *resp, const char *id, const char *hash,
+                           const char *query)
+{
+    hr_ccr_calls calls;
+    assert_int_equal(hr_ccr_find_calls(api, resp, strlen(resp), &calls), 1);
+    assert_int_equal(calls.n, 1);
+    assert_true(calls.call[0].args_ok);
+    assert_string_equal(calls.call[0].id, id);
+    assert_string_equal(calls.call[0].hash, hash);
+    assert_string_equal(calls.call[0].query, query);
+}
+
 static void finds_calls_in_each_format(void **state)
 {
     (void)state;
     hr_ccr_calls calls;
     char chat[1024];
     snprintf(chat, sizeof chat, CHAT_CALL, "0123456789abcdef01234567");
-    assert_int_equal(hr_ccr_find_calls(&hr_api_openai_chat, chat, strlen(chat), &calls), 1);
-    assert_int_equal(calls.n, 1);
-    assert_string_equal(calls.call[0].id, "call_1");
-    assert_string_equal(calls.call[0].hash, "0123456789abcdef01234567");
-    assert_string_equal(calls.call[0].query, "disk");
+    finds_one_call(&hr_api_openai_chat, chat, "call_1", "0123456789abcdef01234567", "disk");
 
     const char *anth = "{\"type\":\"message\",\"stop_reason\":\"tool_use\",\"content\":[{\"type\":\"text\","
                        "\"text\":\"let me look\"},{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":"
@@ -352,6 +361,19 @@ static void followup_in_chat_and_responses_formats(void **state)
     hr_buf_free(&results[0]);
 }
 
+/* A response's usage read as an earlier round's and merged into the same response: each
+ * summed number doubles; expect is the usage member the merged answer must hold. */
+static void usage_doubles(const hr_api *api, const char *resp, const char *expect)
+{
+    hr_ccr_usage earlier = {0};
+    assert_int_equal(hr_ccr_read_usage(api, resp, strlen(resp), &earlier), 0);
+    hr_buf merged = HR_BUF_INIT;
+    assert_int_equal(hr_ccr_merge_usage(api, resp, strlen(resp), &earlier, &merged), 0);
+    if (!strstr(merged.data, expect))
+        fail_msg("merged usage: %s", merged.data);
+    hr_buf_free(&merged);
+}
+
 /* Gemini: the tool as one more Tool of functionDeclarations (not when the client declares
  * it or toolConfig forces a call), calls read from candidates[0].content.parts, the
  * follow-up appended to contents (model turn as it came + functionResponse), usage in
@@ -414,13 +436,8 @@ static void gemini_format(void **state)
     assert_int_equal(hr_json_get(&d, fr, "id"), HR_JSON_NONE); /* the call had none */
     hr_json_doc_free(&d);
 
-    hr_ccr_usage earlier = {0};
-    assert_int_equal(hr_ccr_read_usage(&hr_api_gemini, resp, strlen(resp), &earlier), 0);
-    hr_buf merged = HR_BUF_INIT;
-    assert_int_equal(hr_ccr_merge_usage(&hr_api_gemini, resp, strlen(resp), &earlier, &merged), 0);
-    assert_non_null(strstr(merged.data, "\"usageMetadata\":{\"promptTokenCount\":200,"
-                                        "\"candidatesTokenCount\":10,\"totalTokenCount\":210}"));
-    hr_buf_free(&merged);
+    usage_doubles(&hr_api_gemini, resp, "\"usageMetadata\":{\"promptTokenCount\":200,"
+                                       "\"candidatesTokenCount\":10,\"totalTokenCount\":210}");
     hr_buf_free(&next);
     hr_buf_free(&results[0]);
     hr_buf_free(&out);
@@ -502,12 +519,9 @@ static void converse_calls_and_followup(void **state)
 {
     (void)state;
     const char *resp = CONVERSE_CALL;
+    finds_one_call(&hr_api_bedrock_converse, resp, "tooluse_1", "0123456789abcdef01234567", "disk");
     hr_ccr_calls calls;
     assert_int_equal(hr_ccr_find_calls(&hr_api_bedrock_converse, resp, strlen(resp), &calls), 1);
-    assert_int_equal(calls.n, 1);
-    assert_string_equal(calls.call[0].id, "tooluse_1");
-    assert_string_equal(calls.call[0].hash, "0123456789abcdef01234567");
-    assert_string_equal(calls.call[0].query, "disk");
     const char *mixed = "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"toolUse\":{\"toolUseId\":\"a\","
                         "\"name\":\"headroom_retrieve\",\"input\":{\"hash\":\"x\"}}},{\"toolUse\":{\"toolUseId\":\"b\","
                         "\"name\":\"ls\",\"input\":{}}}]}},\"stopReason\":\"tool_use\"}";
@@ -538,13 +552,9 @@ static void converse_calls_and_followup(void **state)
     assert_true(hr_json_string_eq(&d, text, "line 2 \"disk\" full"));
     hr_json_doc_free(&d);
 
-    hr_ccr_usage earlier = {0};
-    assert_int_equal(hr_ccr_read_usage(&hr_api_bedrock_converse, resp, strlen(resp), &earlier), 0);
-    hr_buf merged = HR_BUF_INIT;
-    assert_int_equal(hr_ccr_merge_usage(&hr_api_bedrock_converse, resp, strlen(resp), &earlier, &merged), 0);
-    assert_non_null(strstr(merged.data, "\"usage\":{\"inputTokens\":200,\"outputTokens\":10,\"totalTokens\":210,"
-                                        "\"cacheReadInputTokens\":6,\"cacheWriteInputTokens\":4}"));
-    hr_buf_free(&merged);
+    usage_doubles(&hr_api_bedrock_converse, resp,
+                  "\"usage\":{\"inputTokens\":200,\"outputTokens\":10,\"totalTokens\":210,"
+                  "\"cacheReadInputTokens\":6,\"cacheWriteInputTokens\":4}");
     hr_buf_free(&next);
     hr_buf_free(&results[0]);
 }

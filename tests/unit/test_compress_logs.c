@@ -10,6 +10,11 @@
 static int is_error(const char *s, size_t n) { return hr_log_has_error_word(s, n); }
 static int is_summary(const char *s, size_t n) { return hr_log_is_summary(s, n); }
 
+static int has_line(const hr_buf *b, const char *line)
+{
+    return fx_has_line(b->data, b->len, line, strlen(line));
+}
+
 static size_t count_occurrences(const hr_buf *b, const char *needle)
 {
     size_t c = 0, k = strlen(needle);
@@ -326,9 +331,36 @@ static void valgrind_error_records_survive(void **state)
     hr_compress_result r = compress_checked(&in, NULL);
     assert_int_equal(fx_lines_survive(in.data, in.len, &r.out, memcheck_heading), 10); /* "10 contexts" */
     /* the double free: both frees and the allocation, 4-9 lines below the heading */
-    assert_true(fx_has_line(r.out.data, r.out.len, "==12468==    by 0x109506: main (kvload.c:57)", 44));
-    assert_true(fx_has_line(r.out.data, r.out.len, "==12468==  Block was alloc'd at", 31));
+    assert_true(has_line(&r.out, "==12468==    by 0x109506: main (kvload.c:57)"));
+    assert_true(has_line(&r.out, "==12468==  Block was alloc'd at"));
     assert_true(r.out.len * 5 < in.len);
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+static int tap_failure(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && s[i] == ' ')
+        i++;
+    return n - i > 7 && memcmp(s + i, "not ok ", 7) == 0;
+}
+
+/* node --test's TAP output: the "not ok N - name" lines hold no error word; each stays,
+ * with its YAML block (location, error, stack) up to "...". A capture of 68 tests, 5
+ * failing, was prose and passed whole; the failure names were cut when read as a log. */
+static void tap_failures_survive_with_their_block(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_read_corpus("node_test_fail", &in);
+    assert_int_equal(hr_detect(in.data, in.len), HR_CT_LOG);
+    hr_compress_result r = compress_checked(&in, NULL);
+    assert_int_equal(fx_lines_survive(in.data, in.len, &r.out, tap_failure), 9); /* 5 tests, 4 suites */
+    assert_true(has_line(&r.out, "      location: '/tmp/qa4cap/nt/semver.test.mjs:16:5'"));
+    assert_true(has_line(&r.out, "        TestContext.<anonymous> (file:///tmp/qa4cap/nt/semver.test.mjs:16:56)"));
+    assert_false(has_line(&r.out, "    ok 11 - compare(0.1.1, 1.0.0) === -compare(1.0.0, 0.1.1)"));
+    assert_true(r.out.len * 2 < in.len);
     hr_compress_result_free(&r);
     hr_buf_free(&in);
 }
@@ -349,6 +381,7 @@ int main(void)
         cmocka_unit_test(error_words_are_words),
         cmocka_unit_test(recognisers_stay_in_bounds),
         cmocka_unit_test(valgrind_error_records_survive),
+        cmocka_unit_test(tap_failures_survive_with_their_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
