@@ -120,7 +120,8 @@ static void code_with_tags_keeps_its_route(void **state)
 {
     (void)state;
     static const char *const names[] = {"component.tsx", "plain_markup.jsx", "widget.vue",
-                                        "pom.xml", "feed.xml", "readme_inline_tags.md",
+                                        "pom.xml", "feed.xml", "schema.xml",
+                                        "readme_inline_tags.md",
                                         "html_in_string.py", "html_file.diff",
                                         "grep_rn_html.txt"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
