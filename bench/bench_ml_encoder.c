@@ -73,7 +73,7 @@ static double linear_gmacs(int m, int k, int n, int reps, int u8)
         w[i] = (int8_t)((i * 31) % 255 - 127);
     for (int i = 0; i < n; i++)
         ws[i] = 0.01f;
-    hr_qlinear W = {w, ws, NULL, n, k};
+    hr_qlinear W = {w, ws, NULL, n, k, NULL};
     int32_t *zp = malloc((size_t)m * sizeof *zp);
     double t0 = 0;
     for (int r = -1; r < reps; r++) { /* r = -1 warms up */

@@ -154,6 +154,25 @@ static int fuse_qkv(hr_weight_src *s, hr_model_writer *w, uint32_t l, uint32_t H
     return hr_import_fuse_qkv(s, w, "encoder.layers.%d.self_attn.%s", part, (int)l, H, err);
 }
 
+/* The linears that run on all patches (the uint8 panel kernel's inputs) also in its panel
+ * layout (format version 3), read in place by the AVX-512 VNNI kernel instead of packed
+ * on every call. Not the pooling head's single-row linears, which never use panels. */
+static int add_tower_panels(hr_model_writer *w, const hr_model_config *c, hr_ml_error *err)
+{
+    static const char *const per_layer[] = {"attn.qkv.w", "attn.out.w", "mlp.up.w", "mlp.down.w"};
+    if (hr_model_writer_add_panels(w, "patch.w", err) < 0 ||
+        hr_model_writer_add_panels(w, "head.kv.w", err) < 0)
+        return -1;
+    for (uint32_t l = 0; l < c->n_layers; l++)
+        for (size_t i = 0; i < sizeof per_layer / sizeof per_layer[0]; i++) {
+            char name[HR_MODEL_NAME_MAX];
+            snprintf(name, sizeof name, "layer.%u.%s", l, per_layer[i]);
+            if (hr_model_writer_add_panels(w, name, err) < 0)
+                return -1;
+        }
+    return 0;
+}
+
 static int import_siglip_weights(hr_weight_src *s, hr_model_writer *w, const hr_model_config *c,
                                  hr_ml_error *err)
 {
@@ -192,7 +211,8 @@ static int import_siglip_weights(hr_weight_src *s, hr_model_writer *w, const hr_
                    copy_lin(s, w, "head.attention.out_proj", "head.out", H, H, err) ||
                    copy_norm2(s, w, "head.layernorm", "head.norm", H, err) ||
                    copy_lin(s, w, "head.mlp.fc1", "head.mlp.up", I, H, err) ||
-                   copy_lin(s, w, "head.mlp.fc2", "head.mlp.down", H, I, err)
+                   copy_lin(s, w, "head.mlp.fc2", "head.mlp.down", H, I, err) ||
+                   add_tower_panels(w, c, err)
                ? -1
                : 0;
 }

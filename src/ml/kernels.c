@@ -311,6 +311,22 @@ const char *hr_isa_name(hr_isa isa)
 
 /* ---- public entry points ----------------------------------------------------------------- */
 
+int hr_u8_panels_fit(int rows, int cols)
+{
+    return rows > 0 && rows % HR_PANEL_COLS == 0 && cols > 0 && cols % 4 == 0 &&
+           cols <= HR_PANEL_K_MAX;
+}
+
+void hr_pack_u8_panels(const int8_t *w, int rows, int cols, int8_t *out)
+{
+    const size_t kq = (size_t)cols / 4;
+    for (int n = 0; n < rows; n++) {
+        const size_t p = (size_t)n / HR_PANEL_COLS, f = (size_t)n % HR_PANEL_COLS;
+        for (size_t q = 0; q < kq; q++)
+            memcpy(out + ((p * kq + q) * HR_PANEL_COLS + f) * 4, w + (size_t)n * cols + 4 * q, 4);
+    }
+}
+
 int hr_act_qmax(int k)
 {
     long lim = 2147483647L / (127L * (k > 0 ? k : 1));

@@ -33,7 +33,23 @@ typedef struct hr_qlinear {
     const float *bias;    /* [rows] or NULL */
     int rows;             /* output features */
     int cols;             /* input features */
+    /* The same weights in the uint8 kernels' panel layout (hr_pack_u8_panels), or NULL.
+     * Written by the importer (docs/model-format.md, dtype 3) and mapped with the model:
+     * the AVX-512 VNNI kernel then reads them as stored (64-byte aligned) instead of
+     * packing a panel per call; the other paths use w. */
+    const int8_t *panels;
 } hr_qlinear;
+
+/* The panel layout of the uint8-activation matmul: output features in panels of
+ * HR_PANEL_COLS; in panel p, input quad q (inputs 4q .. 4q+3) and feature f, the 4 int8
+ * weights W[p * HR_PANEL_COLS + f][4q .. 4q+3] at byte ((p * cols / 4 + q) * HR_PANEL_COLS
+ * + f) * 4. One broadcast activation quad against a 64-byte row of it accumulates 16
+ * features at once. Same size as W. hr_u8_panels_fit says whether W's shape has this form
+ * (rows a multiple of HR_PANEL_COLS, cols of 4, cols <= HR_PANEL_K_MAX); out [rows * cols]. */
+#define HR_PANEL_COLS 32
+#define HR_PANEL_K_MAX 3072
+int hr_u8_panels_fit(int rows, int cols);
+void hr_pack_u8_panels(const int8_t *w, int rows, int cols, int8_t *out);
 
 typedef enum { HR_ISA_AUTO = 0, HR_ISA_SCALAR = 1, HR_ISA_AVX2 = 2, HR_ISA_AVX512VNNI = 3 } hr_isa;
 

@@ -6,7 +6,8 @@
  * - uint8-activation matmul (vpdpbusd: 64 multiply-adds per instruction against the int8
  *   weights as stored): row-dot 4 x 4 tiles straight from the mapping for short inputs and
  *   k past the panel bound, packed [k/4][32] panels with vertical accumulation for >= 64
- *   rows and k <= 3072 (SigLIP-base's MLP down projection), the tile loops in asm;
+ *   rows and k <= 3072 (SigLIP-base's MLP down projection), the tile loops in asm; the
+ *   panels are read in place when the model file stores them (hr_qlinear.panels);
  * - GELU and the attention head without a key mask (global or sliding window) at 16 lanes
  *   (a 16-lane uint8 quantisation was measured slower than the AVX2 one: 124 vs 113 ns per
  *   768-value row, its narrowing and masked byte stores).
@@ -504,10 +505,10 @@ VNNI static void tile_u8_4x4(const uint8_t *xu, const int32_t *zp, int m, int r,
  * row accumulates 16 features at once, vertically: no horizontal sums at the end, which
  * cost the row-dot kernel above about a third of its time at k = 384. The gather is paid
  * once per panel and reused by every activation row. */
-#define PK_COLS 32
-#define PK_K_MAX 3072 /* SigLIP-base's MLP down projection: 96 KB of stack, of which only
-                         * the k / 4 x 128 bytes in use are touched; packed beat row-dot
-                         * there by ~10% once the tile loops were asm */
+#define PK_COLS HR_PANEL_COLS
+#define PK_K_MAX HR_PANEL_K_MAX /* SigLIP-base's MLP down projection: 96 KB of stack, of
+                         * which only the k / 4 x 128 bytes in use are touched; packed
+                         * beat row-dot there by ~10% once the tile loops were asm */
 #define PK_MIN_ROWS 64 /* and below ~64 rows the gather does not pay for itself */
 
 /* Panel of features n .. n+cols (cols <= 32; the rest zero) for k a multiple of 4: 16
@@ -643,12 +644,20 @@ VNNI static inline void panel_loop4(const uint8_t *x, size_t k, const int32_t *p
 #undef HR_PK_STORE2
 
 /* R (8 or 4) rows from r against the panel (kq >= 1 quads). */
-VNNI static void panel_tile(int R, const uint8_t *xu, const int32_t *zp, const float *xs, int r,
+VNNI static inline __attribute__((always_inline)) void panel_tile(int R, const uint8_t *xu, const int32_t *zp, const float *xs, int r,
                             int k, const int32_t *panel, __m512i ws0, __m512i ws1,
                             const hr_qlinear *W, int n, int cols, const char *pf, size_t pfs,
                             float *y)
 {
     __m512i c[16];
+    /* the tile's output lines (R rows x up to 128 bytes), fetched while the loop runs:
+     * rows of y are W->rows floats apart, too far for the hardware prefetchers, and the
+     * stores below otherwise waited on each line (~9% of the panel kernel's samples) */
+    for (int q = 0; q < R; q++) {
+        const char *o = (const char *)(y + (size_t)(r + q) * W->rows + n);
+        _mm_prefetch(o, _MM_HINT_T0);
+        _mm_prefetch(o + 64, _MM_HINT_T0);
+    }
     if (R == 8)
         panel_loop8(xu + (size_t)r * k, (size_t)k, panel, (size_t)k / 4, pf, pfs, c);
     else
@@ -689,13 +698,24 @@ VNNI static void matmul_u8_packed(const uint8_t *xu, const int32_t *zp, const fl
     const int k = W->cols, kq = k / 4;
     _Alignas(64) int32_t panel[PK_K_MAX / 4 * PK_COLS];
     const __m512i ones = _mm512_set1_epi8(1);
+    /* weights pre-packed by the importer (hr_pack_u8_panels: the layout pack_panel
+     * builds, panel p at byte p x 32 k) are read in place: no packing, and the weight
+     * stream is one sequential read of the mapping (64-byte aligned, as model files
+     * store tensors: the panel loads are aligned) */
+    const int8_t *packed =
+        W->panels && n0 % PK_COLS == 0 && (uintptr_t)W->panels % 64 == 0 ? W->panels : NULL;
+    const int8_t *src = packed ? packed : W->w;
     for (int n = n0; n < n1; n += PK_COLS) {
         const int cols = n1 - n < PK_COLS ? n1 - n : PK_COLS;
-        pack_panel(W->w + (size_t)n * k, k, cols, panel);
+        const int32_t *pp = panel;
+        if (packed)
+            pp = (const int32_t *)(const void *)(packed + (size_t)n * k);
+        else
+            pack_panel(W->w + (size_t)n * k, k, cols, panel);
         __m512i ws0 = _mm512_setzero_si512(), ws1 = ws0; /* sum of each feature's weights */
         for (int i = 0; i < kq; i++) {
-            ws0 = _mm512_dpbusd_epi32(ws0, ones, _mm512_load_si512(panel + (size_t)i * PK_COLS));
-            ws1 = _mm512_dpbusd_epi32(ws1, ones, _mm512_load_si512(panel + (size_t)i * PK_COLS + 16));
+            ws0 = _mm512_dpbusd_epi32(ws0, ones, _mm512_load_si512(pp + (size_t)i * PK_COLS));
+            ws1 = _mm512_dpbusd_epi32(ws1, ones, _mm512_load_si512(pp + (size_t)i * PK_COLS + 16));
         }
         /* the next panel's weights (contiguous rows) are prefetched while this one
          * computes, a share per 8-row tile, one prefetch per step of its inner loop: the
@@ -705,19 +725,19 @@ VNNI static void matmul_u8_packed(const uint8_t *xu, const int32_t *zp, const fl
          * lines when this thread goes on to it (hr_matmul_u8_gelu_tanh's slices) */
         const int left = W->rows - n - PK_COLS;
         const int next = left < 0 ? 0 : left > PK_COLS ? PK_COLS : left;
-        const char *pf = (const char *)(W->w + (size_t)(n + PK_COLS) * k);
+        const char *pf = (const char *)(src + (size_t)(n + PK_COLS) * k);
         const size_t per_tile = ((size_t)next * k + (size_t)(m / 8) - 1) / (size_t)(m / 8 > 0 ? m / 8 : 1);
         const size_t pfs = next ? (per_tile + (size_t)kq - 1) / (size_t)kq : 0;
         int r = 0;
         for (; r + 8 <= m; r += 8)
-            panel_tile(8, xu, zp, xs, r, k, panel, ws0, ws1, W, n, cols,
-                       next ? pf + (size_t)(r / 8) * per_tile : (const char *)panel, pfs, y);
+            panel_tile(8, xu, zp, xs, r, k, pp, ws0, ws1, W, n, cols,
+                       next ? pf + (size_t)(r / 8) * per_tile : (const char *)pp, pfs, y);
         if (r + 4 <= m) {
-            panel_tile(4, xu, zp, xs, r, k, panel, ws0, ws1, W, n, cols, NULL, 0, y);
+            panel_tile(4, xu, zp, xs, r, k, pp, ws0, ws1, W, n, cols, NULL, 0, y);
             r += 4;
         }
         for (; r < m; r++)
-            panel_row(xu, zp, xs, r, k, panel, ws0, ws1, W, n, cols, y);
+            panel_row(xu, zp, xs, r, k, pp, ws0, ws1, W, n, cols, y);
     }
 }
 

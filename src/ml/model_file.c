@@ -7,6 +7,8 @@
  */
 #include "ml/model_file.h"
 
+#include "ml/kernels.h"
+
 #include "sys/hash.h"
 
 #include <errno.h>
@@ -79,6 +81,35 @@ void hr_ml_error_set(hr_ml_error *err, const char *fmt, ...)
     va_end(ap);
 }
 
+int hr_ml_map_readonly(const char *path, hr_ml_map_accept accept, void **map, size_t *size,
+                       hr_ml_error *err)
+{
+    *map = NULL;
+    *size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        hr_ml_error_set(err, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    int known = fstat(fd, &st) == 0;
+    int regular = known && S_ISREG(st.st_mode);
+    size_t len = known && st.st_size > 0 ? (size_t)st.st_size : 0;
+    if (accept(path, regular, len, err) != 0) {
+        close(fd);
+        return -1;
+    }
+    void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd); /* the mapping keeps the file referenced */
+    if (m == MAP_FAILED) {
+        hr_ml_error_set(err, "cannot map %s: %s", path, strerror(errno));
+        return -1;
+    }
+    *map = m;
+    *size = len;
+    return 0;
+}
+
 static uint32_t rd32(const uint8_t *p)
 {
     uint32_t v;
@@ -110,6 +141,7 @@ const char *hr_dtype_name(uint32_t dtype)
     case HR_DT_F32: return "f32";
     case HR_DT_F16: return "f16";
     case HR_DT_I8: return "i8";
+    case HR_DT_I8P: return "i8panels";
     default: return "?";
     }
 }
@@ -120,6 +152,7 @@ size_t hr_dtype_size(uint32_t dtype)
     case HR_DT_F32: return 4;
     case HR_DT_F16: return 2;
     case HR_DT_I8: return 1;
+    case HR_DT_I8P: return 1;
     default: return 0;
     }
 }
@@ -384,6 +417,11 @@ static int parse_entry(const hr_model_file *mf, uint32_t i, const uint8_t *data,
             return -1;
         }
         t->scales = (const float *)(const void *)(data + soff);
+    } else if (t->dtype == HR_DT_I8P && (mf->version < 3 || t->ndim != 2 ||
+                                         !hr_u8_panels_fit((int)t->shape[0], (int)t->shape[1]))) {
+        hr_ml_error_set(err, "tensor '%s': int8 panels of shape [%u, %u] in a version %u file",
+                        t->name, t->shape[0], t->shape[1], mf->version);
+        return -1;
     } else if (t->scale_kind != HR_SCALE_NONE) {
         hr_ml_error_set(err, "tensor '%s': scales on a float tensor", t->name);
         return -1;
@@ -486,32 +524,26 @@ int hr_model_tensor(const hr_model_file *mf, const char *name, hr_tensor *out)
     return -1;
 }
 
+static int accept_model_file(const char *path, int regular, size_t size, hr_ml_error *err)
+{
+    if (!regular) {
+        hr_ml_error_set(err, "%s is not a regular file", path);
+        return -1;
+    }
+    if (size < HDR_BYTES) {
+        hr_ml_error_set(err, "%s: %zu bytes is too short for a model file", path, size);
+        return -1;
+    }
+    return 0;
+}
+
 int hr_model_file_open(const char *path, unsigned flags, hr_model_file **out, hr_ml_error *err)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        hr_ml_error_set(err, "cannot open %s: %s", path, strerror(errno));
+    void *map;
+    size_t size;
+    if (hr_ml_map_readonly(path, accept_model_file, &map, &size, err) != 0)
         return -1;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        hr_ml_error_set(err, "%s is not a regular file", path);
-        close(fd);
-        return -1;
-    }
-    size_t size = (size_t)st.st_size;
-    if (size < HDR_BYTES) {
-        hr_ml_error_set(err, "%s: %zu bytes is too short for a model file", path, size);
-        close(fd);
-        return -1;
-    }
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd); /* the mapping keeps the file referenced */
-    if (map == MAP_FAILED) {
-        hr_ml_error_set(err, "cannot map %s: %s", path, strerror(errno));
-        return -1;
-    }
     hr_model_file *mf = malloc(sizeof *mf);
     if (!mf) {
         munmap(map, size);
@@ -662,23 +694,31 @@ int hr_model_writer_set_bpe(hr_model_writer *w, const hr_model_vocab *meta)
     return 0;
 }
 
+/* Room for one more tensor. 0 / -1 (out of memory). */
+static int grow(hr_model_writer *w)
+{
+    if (w->n < w->cap)
+        return 0;
+    uint32_t cap = w->cap ? w->cap * 2 : 64;
+    wtensor *t = realloc(w->t, cap * sizeof *t);
+    if (!t)
+        return -1;
+    w->t = t;
+    w->cap = cap;
+    return 0;
+}
+
 int hr_model_writer_add(hr_model_writer *w, const char *name, uint32_t dtype, uint32_t ndim,
                         const uint32_t *shape, const float *data, hr_ml_error *err)
 {
     if (strlen(name) >= HR_MODEL_NAME_MAX || ndim < 1 || ndim > 4 || !hr_dtype_size(dtype) ||
-        (dtype == HR_DT_I8 && ndim != 2)) {
+        dtype == HR_DT_I8P || (dtype == HR_DT_I8 && ndim != 2)) {
         hr_ml_error_set(err, "tensor '%s': cannot store rank %u as %s", name, ndim,
                         hr_dtype_name(dtype));
         return -1;
     }
-    if (w->n == w->cap) {
-        uint32_t cap = w->cap ? w->cap * 2 : 64;
-        wtensor *t = realloc(w->t, cap * sizeof *t);
-        if (!t)
-            goto oom;
-        w->t = t;
-        w->cap = cap;
-    }
+    if (grow(w) != 0)
+        goto oom;
     wtensor *t = &w->t[w->n];
     memset(t, 0, sizeof *t);
     snprintf(t->name, sizeof t->name, "%s", name);
@@ -715,6 +755,40 @@ int hr_model_writer_add(hr_model_writer *w, const char *name, uint32_t dtype, ui
 oom:
     hr_ml_error_set(err, "out of memory adding tensor '%s'", name);
     return -1;
+}
+
+int hr_model_writer_add_panels(hr_model_writer *w, const char *name, hr_ml_error *err)
+{
+    uint32_t src = w->n;
+    for (uint32_t i = 0; i < w->n && src == w->n; i++)
+        if (!strcmp(w->t[i].name, name) && w->t[i].dtype == HR_DT_I8)
+            src = i;
+    char pname[HR_MODEL_NAME_MAX];
+    if (src == w->n || snprintf(pname, sizeof pname, "%s.panels", name) >= (int)sizeof pname) {
+        hr_ml_error_set(err, "tensor '%s': no int8 tensor to store as panels", name);
+        return -1;
+    }
+    const uint32_t rows = w->t[src].shape[0], cols = w->t[src].shape[1];
+    const size_t nbytes = w->t[src].nbytes;
+    if (!hr_u8_panels_fit((int)rows, (int)cols))
+        return 1;
+    int8_t *packed = malloc(nbytes);
+    if (!packed || grow(w) != 0) {
+        free(packed);
+        hr_ml_error_set(err, "out of memory adding tensor '%s'", pname);
+        return -1;
+    }
+    hr_pack_u8_panels((const int8_t *)w->t[src].bytes, (int)rows, (int)cols, packed);
+    wtensor *t = &w->t[w->n++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", pname);
+    t->dtype = HR_DT_I8P;
+    t->ndim = 2;
+    t->shape[0] = rows;
+    t->shape[1] = cols;
+    t->bytes = (uint8_t *)packed;
+    t->nbytes = nbytes;
+    return 0;
 }
 
 /* Lays out sections and tensors; returns the file size. */

@@ -18,7 +18,8 @@
 #include <stdint.h>
 
 #define HR_MODEL_MAGIC "HRMODEL\0"
-#define HR_MODEL_VERSION 2u     /* written; version 1 files (no BPE merges) still load */
+#define HR_MODEL_VERSION 3u     /* written; versions 1 (no BPE merges) and 2 (no weight
+                                 * panels) still load */
 #define HR_MODEL_VERSION_MIN 1u
 #define HR_MODEL_ALIGN 64u
 #define HR_MODEL_NAME_MAX 64 /* tensor names, NUL included */
@@ -32,9 +33,23 @@ typedef struct hr_ml_error {
 
 void hr_ml_error_set(hr_ml_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* What a caller of hr_ml_map_readonly accepts, asked after fstat and before mmap: regular
+ * is 0 for anything else (or when fstat failed, size 0 then). Returns 0 to map, or -1
+ * having set err with the caller's own message (each format states its own minimum). */
+typedef int (*hr_ml_map_accept)(const char *path, int regular, size_t size, hr_ml_error *err);
+/* The one open + fstat + read-only private mmap for model, safetensors and ONNX files.
+ * 0: map and size hold the mapping, which the caller owns (munmap(map, size)); the file
+ * descriptor is already closed (the mapping keeps the file referenced). -1: err set
+ * ("cannot open", accept's refusal, "cannot map"), map NULL, nothing held. */
+int hr_ml_map_readonly(const char *path, hr_ml_map_accept accept, void **map, size_t *size,
+                       hr_ml_error *err);
+
 typedef enum { HR_ARCH_BERT = 1, HR_ARCH_MODERNBERT = 2, HR_ARCH_SIGLIP = 3 } hr_model_arch;
 typedef enum { HR_POOL_NONE = 0, HR_POOL_MEAN = 1, HR_POOL_CLS = 2 } hr_model_pooling;
-typedef enum { HR_DT_F32 = 0, HR_DT_F16 = 1, HR_DT_I8 = 2 } hr_dtype;
+/* HR_DT_I8P (version 3): an int8 tensor's weights in the uint8 kernels' panel layout
+ * (kernels.h, hr_pack_u8_panels), stored beside it as "<name>.panels" with its shape and no
+ * scales of its own. */
+typedef enum { HR_DT_F32 = 0, HR_DT_F16 = 1, HR_DT_I8 = 2, HR_DT_I8P = 3 } hr_dtype;
 typedef enum { HR_SCALE_NONE = 0, HR_SCALE_ROW = 1 } hr_scale_kind;
 
 /* Tokenizer kinds and normalizer flags (BERT WordPiece: BertNormalizer options). */
@@ -117,7 +132,7 @@ typedef struct hr_tensor {
 typedef struct hr_model_file {
     const uint8_t *map;       /* the whole file, PROT_READ */
     size_t size;
-    uint32_t version;         /* format version of this file (1 or 2) */
+    uint32_t version;         /* format version of this file (1 to 3) */
     hr_model_config config;
     hr_model_vocab vocab;
     uint32_t n_tensors;
@@ -166,6 +181,10 @@ int hr_model_writer_set_bpe(hr_model_writer *w, const hr_model_vocab *meta);
  * HR_DT_I8 (symmetric per-row int8 with fp32 scales; 2-D only). Copies the data. */
 int hr_model_writer_add(hr_model_writer *w, const char *name, uint32_t dtype, uint32_t ndim,
                         const uint32_t *shape, const float *data, hr_ml_error *err);
+/* Adds "<name>.panels" (HR_DT_I8P): the int8 tensor name, added before, in the panel
+ * layout. 0; 1 when its shape has no panel form (hr_u8_panels_fit; nothing added); -1 with
+ * err (no such int8 tensor, out of memory). */
+int hr_model_writer_add_panels(hr_model_writer *w, const char *name, hr_ml_error *err);
 int hr_model_writer_write(hr_model_writer *w, const char *path, hr_ml_error *err);
 
 /* Symmetric per-row int8 quantisation: scale[r] = max|row|/127, q = round(x/scale). */

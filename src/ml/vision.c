@@ -63,6 +63,17 @@ static int lin(const hr_model_file *f, const char *base, uint32_t out, uint32_t 
     q->w_scale = t.scales;
     q->rows = (int)out;
     q->cols = (int)in;
+    /* the same weights pre-packed (format version 3; older files have none: the kernel
+     * packs per call) */
+    snprintf(name, sizeof name, "%s.w.panels", base);
+    q->panels = NULL;
+    if (hr_model_tensor(f, name, &t) == 0) {
+        if (t.dtype != HR_DT_I8P || t.shape[0] != out || t.shape[1] != in) {
+            hr_ml_error_set(err, "vision model: malformed '%s'", name);
+            return -1;
+        }
+        q->panels = t.data;
+    }
     snprintf(name, sizeof name, "%s.b", base);
     return (q->bias = f32(f, name, out, 0, err)) ? 0 : -1;
 }

@@ -131,7 +131,7 @@ static void run_linear(const ref_case *c, float *y)
     float *ws = malloc((size_t)n * sizeof *ws), *xs = malloc((size_t)m * sizeof *xs);
     assert_true(wq && xq && zp && ws && xs);
     hr_quantize_rows_i8(w, (size_t)n, (size_t)k, wq, ws);
-    hr_qlinear W = {wq, ws, b, n, k};
+    hr_qlinear W = {wq, ws, b, n, k, NULL};
     if (c->p[4]) /* uint8 activations; their codes need half of xq */
         hr_linear_u8(x, m, &W, (uint8_t *)xq, zp, xs, y);
     else
@@ -314,7 +314,7 @@ static void test_quantize_edges(void **state)
     }
     float xs, ws = 1.0f, y;
     hr_quantize_act(xs_in, 1, K, xq, &xs);
-    hr_qlinear W = {w, &ws, NULL, 1, K};
+    hr_qlinear W = {w, &ws, NULL, 1, K, NULL};
     for (int i = 0; i < ni; i++) {
         hr_kernels_select(list[i]);
         hr_matmul_q8(xq, &xs, 1, &W, &y);
@@ -352,7 +352,7 @@ static void test_quantize_u8_edges(void **state)
         w[K + j] = (int8_t)(j % 2 ? -127 : 127);
     }
     float ws[2] = {1.0f, 1.0f};
-    hr_qlinear W = {w, ws, NULL, 2, K};
+    hr_qlinear W = {w, ws, NULL, 2, K, NULL};
     float first[6];
     for (int i = 0; i < ni; i++) {
         hr_kernels_select(list[i]);
@@ -391,7 +391,8 @@ static void test_quantize_u8_edges(void **state)
  * partial last panel and leftover rows at k up to the panel bound, row-dot tiles with k
  * and n tails, the int16
  * chunks of the AVX2 and scalar kernels, and rows wider than a chunk): every ISA, and a
- * 2-thread pool, bit-identical to scalar. */
+ * 2-thread pool, bit-identical to scalar; where the shape has a panel form, also with the
+ * weights pre-packed (hr_pack_u8_panels, as a version-3 model file stores them). */
 static void test_u8_paths_shapes(void **state)
 {
     (void)state;
@@ -404,7 +405,9 @@ static void test_u8_paths_shapes(void **state)
                                     {70, 3072, 40}, {64, 3076, 8},
                                     /* SigLIP's 196 patches: 8-row tiles, one 4-row tile;
                                      * and 4-row tile + single rows */
-                                    {196, 768, 40}, {103, 384, 36}};
+                                    {196, 768, 40}, {103, 384, 36},
+                                    /* whole panels: SigLIP's qkv, MLP down, and k = 384 */
+                                    {196, 768, 96}, {70, 3072, 32}, {100, 384, 64}};
     hr_isa list[3];
     int ni = isas(list);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -429,20 +432,31 @@ static void test_u8_paths_shapes(void **state)
             ws[i] = 0.01f + 0.001f * (float)i;
             b[i] = (float)i * 0.5f;
         }
-        hr_qlinear W = {w, ws, b, n, k};
-        for (int i = 0; i < ni; i++) {
-            hr_kernels_select(list[i]);
-            hr_linear_u8(x, m, &W, xu, zp, xs, i ? y : y0);
-            if (i && memcmp(y0, y, (size_t)m * n * sizeof *y))
-                fail_msg("[%d x %d] x [%d x %d]^T: %s differs from scalar", m, k, n, k,
-                         hr_isa_name(list[i]));
+        hr_qlinear W = {w, ws, b, n, k, NULL};
+        int8_t *panels = NULL;
+        if (hr_u8_panels_fit(n, k)) {
+            assert_non_null(panels = aligned_alloc(64, (size_t)n * k)); /* as in a model file */
+            hr_pack_u8_panels(w, n, k, panels);
         }
-        hr_kernels_select(HR_ISA_AUTO); /* and split over a 2-thread pool */
-        assert_int_equal(hr_ml_pool_acquire(2), 0);
-        hr_linear_u8(x, m, &W, xu, zp, xs, y);
-        hr_ml_pool_release();
-        if (memcmp(y0, y, (size_t)m * n * sizeof *y))
-            fail_msg("[%d x %d] x [%d x %d]^T: 2 threads differ from scalar", m, k, n, k);
+        for (int pre = 0; pre <= (panels != NULL); pre++) {
+            W.panels = pre ? panels : NULL;
+            for (int i = 0; i < ni; i++) {
+                hr_kernels_select(list[i]);
+                hr_linear_u8(x, m, &W, xu, zp, xs, i || pre ? y : y0);
+                if ((i || pre) && memcmp(y0, y, (size_t)m * n * sizeof *y))
+                    fail_msg("[%d x %d] x [%d x %d]^T: %s%s differs from scalar", m, k, n, k,
+                             hr_isa_name(list[i]), pre ? " with panels" : "");
+            }
+            hr_kernels_select(HR_ISA_AUTO); /* and split over a 2-thread pool */
+            assert_int_equal(hr_ml_pool_acquire(2), 0);
+            memset(y, 0, (size_t)m * n * sizeof *y);
+            hr_linear_u8(x, m, &W, xu, zp, xs, y);
+            hr_ml_pool_release();
+            if (memcmp(y0, y, (size_t)m * n * sizeof *y))
+                fail_msg("[%d x %d] x [%d x %d]^T: 2 threads%s differ from scalar", m, k, n, k,
+                         pre ? " with panels" : "");
+        }
+        free(panels);
         free(x), free(ws), free(b), free(xs), free(y0), free(y), free(w), free(xu), free(zp);
     }
     hr_kernels_select(HR_ISA_AUTO);
@@ -536,7 +550,7 @@ static void test_matmul_gelu_fused(void **state)
         }
         for (int i = 0; i < n; i++)
             ws[i] = 0.002f + 0.0001f * (float)(i % 17);
-        hr_qlinear W = {w, ws, NULL, n, k};
+        hr_qlinear W = {w, ws, NULL, n, k, NULL};
         hr_quantize_act_u8(x, m, k, xu, zp, xs);
         for (int i = 0; i <= ni; i++) { /* each ISA, then AUTO over 2 threads */
             hr_kernels_select(i < ni ? list[i] : HR_ISA_AUTO);

@@ -8,8 +8,13 @@
  *   - format version 2's byte-level BPE part (merges, options, added tokens) round trip, its
  *     corruptions, and version 1 files still loading (a v1 BPE file has no merges: the
  *     tokenizer refuses it with "re-import");
+ *   - format version 3's weight panels: the stored bytes follow the documented layout,
+ *     shapes without a panel form are skipped, a version 2 file with panels is refused and
+ *     one without them still loads;
  *   - import of a generated HF directory (tools/gen_model.py): sizes, tokenizer, fused QKV
- *     whose dequantised rows match the safetensors originals; malformed safetensors.
+ *     whose dequantised rows match the safetensors originals; malformed safetensors;
+ *   - the one read-only mapping helper (hr_ml_map_readonly): what it asks the caller, what
+ *     it maps, and each opener keeping its own refusal (model, safetensors, ONNX).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +24,9 @@
 #include "ml_test_files.h"
 #include "ml/bytebpe.h"
 #include "ml/import.h"
+#include "ml/kernels.h"
 #include "ml/model_file.h"
+#include "ml/onnx.h"
 #include "ml/safetensors.h"
 #include "sys/hash.h"
 
@@ -28,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -317,7 +325,7 @@ static void test_specific_corruptions(void **state)
     uint64_t table_off;
     memcpy(&table_off, img + 56, 8);
     const corruption cases[] = {
-        {"version", "version 3", 8, 4, 3},
+        {"version", "version 4", 8, 4, 4},
         {"magic", "not a headroom model", 0, 4, 0x4c4d5248},
         {"file size", "header says", 16, 8, 1u << 30},
         {"config offset", "config section", 24, 8, 1u << 30},
@@ -373,7 +381,7 @@ static void test_bpe_part_round_trip(void **state)
     hr_ml_error err;
     assert_int_equal(hr_model_file_open(path, HR_MODEL_OPEN_VERIFY, &mf, &err), 0);
     const hr_model_vocab *v = &mf->vocab;
-    assert_int_equal(mf->version, 2);
+    assert_int_equal(mf->version, HR_MODEL_VERSION);
     assert_int_equal(v->kind, HR_TOK_BPE);
     assert_int_equal(v->bpe_flags, HR_BPEF_IGNORE_MERGES);
     assert_int_equal(v->n_merges, 1);
@@ -459,6 +467,75 @@ static void test_version1_still_loads(void **state)
         }
         free(img);
     }
+}
+
+/* Version 3: "<name>.panels" holds the int8 weights in the layout docs/model-format.md
+ * gives (checked byte by byte against that formula, not against the packer). */
+static void test_panels(void **state)
+{
+    (void)state;
+    enum { R = 64, K = 12 };
+    static float wf[R * K];
+    for (int i = 0; i < R * K; i++)
+        wf[i] = sinf((float)i * 0.71f) * (float)(1 + i % 7);
+    hr_model_config c = small_config();
+    hr_model_writer *w = hr_model_writer_new(&c);
+    assert_non_null(w);
+    hr_model_vocab meta = {0};
+    meta.kind = HR_TOK_WORDPIECE;
+    meta.unk_id = 1, meta.cls_id = 2, meta.sep_id = 3, meta.pad_id = 0, meta.mask_id = 4;
+    meta.max_chars_per_word = 100;
+    assert_int_equal(hr_model_writer_set_vocab(w, &meta, k_tokens, T_VOCAB), 0);
+    hr_ml_error err;
+    uint32_t s_w[2] = {R, K}, s_odd[2] = {T_H, T_H};
+    assert_int_equal(hr_model_writer_add(w, "a.w", HR_DT_I8, 2, s_w, wf, &err), 0);
+    assert_int_equal(hr_model_writer_add(w, "b.w", HR_DT_I8, 2, s_odd, wf, &err), 0);
+    assert_int_equal(hr_model_writer_add(w, "c", HR_DT_F32, 2, s_w, wf, &err), 0);
+    assert_int_equal(hr_model_writer_add_panels(w, "a.w", &err), 0);
+    assert_int_equal(hr_model_writer_add_panels(w, "b.w", &err), 1); /* 8 rows: no panel */
+    assert_int_equal(hr_model_writer_add_panels(w, "c", &err), -1);  /* not int8 */
+    assert_int_equal(hr_model_writer_add_panels(w, "nope", &err), -1);
+    assert_int_equal(hr_model_writer_add(w, "d", HR_DT_I8P, 2, s_w, wf, &err), -1);
+    char path[600];
+    path_of(path, sizeof path, "panels.hrm");
+    assert_int_equal(hr_model_writer_write(w, path, &err), 0);
+    hr_model_writer_free(w);
+
+    size_t len;
+    uint8_t *img = read_all(path, &len);
+    hr_model_file mf;
+    assert_int_equal(hr_model_file_parse(img, len, HR_MODEL_OPEN_VERIFY, &mf, &err), 0);
+    assert_int_equal(mf.version, 3);
+    hr_tensor t, p;
+    assert_int_equal(hr_model_tensor(&mf, "a.w", &t), 0);
+    assert_int_equal(hr_model_tensor(&mf, "a.w.panels", &p), 0);
+    assert_int_equal(hr_model_tensor(&mf, "b.w.panels", &p) == -1, 1);
+    assert_int_equal(hr_model_tensor(&mf, "a.w.panels", &p), 0);
+    assert_int_equal(p.dtype, HR_DT_I8P);
+    assert_true(p.ndim == 2 && p.shape[0] == R && p.shape[1] == K && p.scales == NULL);
+    assert_int_equal(((const uint8_t *)p.data - img) % 64, 0);
+    const int8_t *q = t.data, *pk = p.data;
+    for (int n = 0; n < R; n++)
+        for (int i = 0; i < K; i++) {
+            const int pan = n / 32, f = n % 32, quad = i / 4, j = i % 4;
+            if (pk[((pan * (K / 4) + quad) * 32 + f) * 4 + j] != q[n * K + i])
+                fail_msg("panel byte of weight [%d][%d] differs", n, i);
+        }
+    /* the same file marked version 2: panels are a version 3 dtype */
+    put32(img + 8, 2);
+    resign(img, len);
+    assert_int_equal(hr_model_file_parse(img, len, HR_MODEL_OPEN_VERIFY, &mf, &err), -1);
+    assert_non_null(strstr(err.msg, "panels"));
+    free(img);
+    /* a version 2 file without panels still loads */
+    path_of(path, sizeof path, "small.hrm");
+    write_small(path);
+    img = read_all(path, &len);
+    put32(img + 8, 2);
+    resign(img, len);
+    assert_int_equal(hr_model_file_parse(img, len, HR_MODEL_OPEN_VERIFY, &mf, &err), 0);
+    assert_int_equal(mf.version, 2);
+    free(img);
 }
 
 static void test_f16(void **state)
@@ -614,6 +691,79 @@ static void test_safetensors_malformed(void **state)
     hr_safetensors_close(st);
 }
 
+/* ---- the shared read-only mapping ------------------------------------------------------ */
+
+static int g_seen_regular;
+static size_t g_seen_size;
+
+static int accept_at_least_4(const char *path, int regular, size_t size, hr_ml_error *err)
+{
+    g_seen_regular = regular;
+    g_seen_size = size;
+    if (!regular || size < 4) {
+        hr_ml_error_set(err, "%s: the caller's own refusal", path);
+        return -1;
+    }
+    return 0;
+}
+
+static void test_map_readonly(void **state)
+{
+    (void)state;
+    char path[700];
+    path_of(path, sizeof path, "mapped.bin");
+    write_file(path, "abcdefg", 7);
+    void *map = (void *)1;
+    size_t size = 99;
+    hr_ml_error err = {{0}};
+    assert_int_equal(hr_ml_map_readonly(path, accept_at_least_4, &map, &size, &err), 0);
+    assert_int_equal(g_seen_regular, 1);
+    assert_int_equal(g_seen_size, 7);
+    assert_int_equal(size, 7);
+    assert_memory_equal(map, "abcdefg", 7);
+    munmap(map, size);
+
+    /* refused by the caller: its message, nothing held */
+    write_file(path, "abc", 3);
+    assert_int_equal(hr_ml_map_readonly(path, accept_at_least_4, &map, &size, &err), -1);
+    assert_null(map);
+    assert_non_null(strstr(err.msg, "the caller's own refusal"));
+    /* a directory is not regular; a missing file cannot be opened */
+    assert_int_equal(hr_ml_map_readonly(g_dir, accept_at_least_4, &map, &size, &err), -1);
+    assert_int_equal(g_seen_regular, 0);
+    path_of(path, sizeof path, "no-such-file.bin");
+    assert_int_equal(hr_ml_map_readonly(path, accept_at_least_4, &map, &size, &err), -1);
+    assert_non_null(strstr(err.msg, "cannot open"));
+    assert_null(map);
+}
+
+/* Each opener keeps its own size check and message on top of the shared mapping. */
+static void test_openers_keep_their_refusals(void **state)
+{
+    (void)state;
+    char path[700];
+    path_of(path, sizeof path, "tiny.bin");
+    write_file(path, "abc", 3);
+    hr_ml_error err = {{0}};
+    hr_model_file *mf = NULL;
+    assert_int_equal(hr_model_file_open(path, 0, &mf, &err), -1);
+    assert_non_null(strstr(err.msg, "3 bytes is too short for a model file"));
+    assert_int_equal(hr_model_file_open(g_dir, 0, &mf, &err), -1);
+    assert_non_null(strstr(err.msg, "is not a regular file"));
+    hr_safetensors *st = NULL;
+    assert_int_equal(hr_safetensors_open(path, &st, &err), -1);
+    assert_non_null(strstr(err.msg, "too short for safetensors"));
+    write_file(path, "", 0);
+    hr_onnx_model *om = NULL;
+    assert_int_equal(hr_onnx_open(path, &om, &err), -1);
+    assert_non_null(strstr(err.msg, "not a non-empty regular file"));
+    assert_int_equal(hr_onnx_open(g_dir, &om, &err), -1);
+    assert_non_null(strstr(err.msg, "not a non-empty regular file"));
+    assert_null(mf);
+    assert_null(st);
+    assert_null(om);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -624,9 +774,12 @@ int main(void)
         cmocka_unit_test(test_bpe_part_round_trip),
         cmocka_unit_test(test_bpe_part_corruptions),
         cmocka_unit_test(test_version1_still_loads),
+        cmocka_unit_test(test_panels),
         cmocka_unit_test(test_f16),
         cmocka_unit_test(test_import_generated),
         cmocka_unit_test(test_safetensors_malformed),
+        cmocka_unit_test(test_map_readonly),
+        cmocka_unit_test(test_openers_keep_their_refusals),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
