@@ -170,7 +170,9 @@ static int diagnostic(const char *s, size_t n, const hr_search_hit *h)
     while (m && *t == ' ')
         t++, m--;
     return starts(t, m, "error") || starts(t, m, "warning") || starts(t, m, "note:") ||
-           starts(t, m, "fatal error") || starts(t, m, "In function");
+           starts(t, m, "fatal error") || starts(t, m, "In function") ||
+           starts(t, m, "style:") || starts(t, m, "performance:") || /* cppcheck */
+           starts(t, m, "portability:") || starts(t, m, "information:");
 }
 
 static vote line_vote(const char *s, size_t n)
@@ -181,8 +183,8 @@ static vote line_vote(const char *s, size_t n)
     if (hr_line_is_blank(s, n))
         return V_BLANK;
     hr_search_hit h;
-    if (hr_search_parse_match(s, n, &h) && !diagnostic(s, n, &h))
-        return V_SEARCH;
+    if (hr_search_parse_match(s, n, &h))
+        return diagnostic(s, n, &h) ? V_LOG : V_SEARCH;
     if (hr_listing_line(s, n))
         return V_LISTING;
     if (hr_log_line_signature(s, n))
