@@ -150,27 +150,34 @@ async function openIdle(port, n) {
 }
 
 // Opens n streams (100 at a time), each counted once its first event arrives (a 200 with
-// text/event-stream); gives up on a batch after 30 s so a relay that stalls near its limits
-// ends the reading instead of hanging it. Returns {close, opened}.
+// text/event-stream), or as refused (any other status: a 503 past the relay's limit) or
+// failed (the connection cut unanswered); gives up on a batch after 30 s so a relay that
+// stalls near its limits ends the reading instead of hanging it (the batch's unanswered
+// clients are counted as stalled). Returns {close, opened, refused, failed, stalled, ms}.
 async function openStreams(port, n) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: n + 10 });
   const reqs = [];
-  let opened = 0;
+  let opened = 0, refused = 0, failed = 0, stalled = 0;
+  const t0 = Date.now();
   for (let i = 0; i < n; i += 100) {
-    const batch = Array.from({ length: Math.min(100, n - i) }, () => new Promise((resolve) => {
+    let answered = 0;
+    const size = Math.min(100, n - i);
+    const batch = Array.from({ length: size }, () => new Promise((resolve) => {
       const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/chat/completions', agent,
         headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' } }, (res) => res.once('data', () => {
         if (res.statusCode === 200 && /event-stream/.test(res.headers['content-type'] || '')) opened++;
+        else refused++;
+        answered++;
         resolve();
       }));
-      req.on('error', () => resolve());
+      req.on('error', () => { failed++; answered++; resolve(); });
       req.end('{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}');
       reqs.push(req);
     }));
-    const stalled = await Promise.race([Promise.all(batch).then(() => false), sleep(30000).then(() => true)]);
-    if (stalled) break;
+    const late = await Promise.race([Promise.all(batch).then(() => false), sleep(30000).then(() => true)]);
+    if (late) { stalled = size - answered; break; }
   }
-  return { close: () => { for (const r of reqs) r.destroy(); agent.destroy(); }, opened };
+  return { close: () => { for (const r of reqs) r.destroy(); agent.destroy(); }, opened, refused, failed, stalled, ms: Date.now() - t0 };
 }
 
 const up = await start('node', [path.join(here, 'upstream.mjs')], /port=(\d+)/, path.join(tmp, 'upstream.log'));
@@ -255,11 +262,12 @@ for (const n of MEM_COUNTS) {
     idle.close();
     await sleep(3000);
     const mid = rssAnonKB(pid);
-    let streamsHeld = mid, opened = 0;
+    let streamsHeld = mid, opened = 0, outcome = null;
     const ns = Math.min(n, MAX_STREAMS);
     if (!bufferingOnly(k)) { // buffering whole, an endless stream is never answered
       const streams = await openStreams(ports[k], ns);
       opened = streams.opened;
+      outcome = { refused: streams.refused, failed: streams.failed, stalled: streams.stalled, ms: streams.ms };
       await sleep(1500);
       streamsHeld = rssAnonKB(pid);
       streams.close();
@@ -268,7 +276,7 @@ for (const n of MEM_COUNTS) {
     const end = rssAnonKB(pid);
     (result.memory[k] ||= {})[n] = { rss_anon_idle_kb: idle0, idle_opened: idle.opened,
       per_idle_connection_kb: idle.opened ? +((idleHeld - idle0) / idle.opened).toFixed(1) : null,
-      open_streams: opened, per_open_stream_kb: bufferingOnly(k) || !opened ? null : +((streamsHeld - mid) / opened).toFixed(1), rss_anon_after_load_kb: end, back_within_kb: end - idle0 };
+      open_streams: opened, streams_outcome: outcome, per_open_stream_kb: bufferingOnly(k) || !opened ? null : +((streamsHeld - mid) / opened).toFixed(1), rss_anon_after_load_kb: end, back_within_kb: end - idle0 };
   }
 }
 
@@ -285,8 +293,11 @@ if (!MEMORY_ONLY) {
   for (const [k, v] of Object.entries(result.throughput_32)) console.log(`| ${k} | ${v.rps} | ${v.vs_nginx} | ${v.p50_ms} ms | ${v.cpu_us_per_req_median} |`);
   console.log(`\nadded p50 at 2 KB, one connection: ${Object.entries(result.added_p50_ms).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
 }
-console.log('\n| process | idle connections | per idle connection | open streams | per open stream | RssAnon idle | after the load |\n|---|---:|---:|---:|---:|---:|---:|');
+console.log('\n| process | clients | idle opened | per idle connection | streams open / refused / cut / stalled (s) | per open stream | RssAnon idle | after the load |\n|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const [k, byN] of Object.entries(result.memory))
-  for (const [n, v] of Object.entries(byN))
-    console.log(`| ${k} | ${n} | ${v.per_idle_connection_kb} KB | ${v.open_streams} | ${v.per_open_stream_kb ?? '–'} KB | ${v.rss_anon_idle_kb} KB | ${v.rss_anon_after_load_kb} KB (+${v.back_within_kb}) |`);
+  for (const [n, v] of Object.entries(byN)) {
+    const o = v.streams_outcome;
+    const streams = o ? `${v.open_streams} / ${o.refused} / ${o.failed} / ${o.stalled} (${(o.ms / 1000).toFixed(1)} s)` : '–';
+    console.log(`| ${k} | ${n} | ${v.idle_opened} | ${v.per_idle_connection_kb} KB | ${streams} | ${v.per_open_stream_kb ?? '–'} KB | ${v.rss_anon_idle_kb} KB | ${v.rss_anon_after_load_kb} KB (+${v.back_within_kb}) |`);
+  }
 console.log(`load average before ${result.load_before.join(' ')}, at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);

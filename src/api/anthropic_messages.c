@@ -118,13 +118,8 @@ int hr_api_anthropic_followup_items(const hr_json_doc *resp, const hr_api_calls 
 {
     int rc = hr_buf_puts(ins, "{\"role\":\"assistant\",\"content\":");
     rc |= hr_json_write_raw(ins, resp, hr_json_get(resp, 0, "content"));
-    rc |= hr_buf_puts(ins, "},{\"role\":\"user\",\"content\":[");
-    for (size_t i = 0; i < calls->n; i++) {
-        if (i)
-            rc |= hr_buf_putc(ins, ',');
-        rc |= hr_api_anthropic_tool_result(ins, calls->call[i].id, &results[i]);
-    }
-    rc |= hr_buf_puts(ins, "]}");
+    rc |= hr_api_results_turn(ins, "},{\"role\":\"user\",\"content\":[", calls, results,
+                              hr_api_anthropic_tool_result);
     return rc ? -1 : 0;
 }
 

@@ -376,6 +376,20 @@ int hr_api_tool_result(hr_buf *out, const char *open, const char *id, const char
     return rc ? -1 : 0;
 }
 
+int hr_api_results_turn(hr_buf *out, const char *open, const hr_api_calls *calls,
+                        const hr_buf *results,
+                        int (*tool_result)(hr_buf *, const char *, const hr_buf *))
+{
+    int rc = hr_buf_puts(out, open);
+    for (size_t i = 0; i < calls->n; i++) {
+        if (i)
+            rc |= hr_buf_putc(out, ',');
+        rc |= tool_result(out, calls->call[i].id, &results[i]);
+    }
+    rc |= hr_buf_puts(out, "]}");
+    return rc ? -1 : 0;
+}
+
 const char *hr_api_azure_operation(const char *path)
 {
     if (!strncmp(path, "/openai/v1/", 11))

@@ -216,6 +216,9 @@ typedef struct hr_api {
     uint32_t (*tool_name)(const hr_json_doc *d, uint32_t tool); /* a tools[] element's name */
     /* 1 when offering a tool would change the request's meaning (e.g. legacy functions) */
     int (*tool_offer_blocked)(const hr_json_doc *d);
+    /* optional: the root member that holds the "tools" array (Converse: "toolConfig", which
+     * also holds its toolChoice), created when absent; NULL: "tools" is a root member. */
+    const char *tools_holder;
     /* Reads a buffered response's final turn: 1 when it ends in tool calls (calls filled:
      * ours in call[], others counted), 0 not a tool-call ending. */
     int (*find_calls)(const hr_json_doc *resp, hr_api_calls *calls);
@@ -308,6 +311,12 @@ int hr_api_sse_error(hr_buf *out, const char *event, const char *fmt, const char
  * tool result item of a follow-up (open is e.g. `{"role":"tool","tool_call_id":`). */
 int hr_api_tool_result(hr_buf *out, const char *open, const char *id, const char *key,
                        const hr_buf *result);
+/* Appends the user turn answering calls: `open` (e.g. `{"role":"user","content":[`), one
+ * tool_result item per call (results[i] answering call i), comma-joined, then `]}`. The
+ * second half of the followup_items of the APIs that answer in one user message. */
+int hr_api_results_turn(hr_buf *out, const char *open, const hr_api_calls *calls,
+                        const hr_buf *results,
+                        int (*tool_result)(hr_buf *, const char *, const hr_buf *));
 /* Anthropic's body hooks (anthropic_messages.c), shared by the rows that speak Anthropic's
  * bodies: the Messages API, Vertex's rawPredict and Bedrock's invoke. */
 void hr_api_anthropic_walk(const hr_json_doc *d, uint32_t messages, const hr_api_visitor *v);

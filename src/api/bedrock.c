@@ -12,11 +12,12 @@
  * Errors: {"message": "..."} with x-amzn-errortype naming the exception, which the AWS SDKs
  * read. Streams are AWS event streams, not SSE: no error_event here; the proxy ends a
  * broken stream with an exception frame (proxy/bedrock.h). headroom_retrieve is offered on
- * invoke in Anthropic's format, and answered in non-streaming answers only (each round is
- * a new body the proxy signs again; the event-stream answers have no rewriter, so the
- * proxy does not offer the tool on them). Converse has no tool hooks yet. The signing, the
- * credentials and the event-stream reading live in src/proxy/bedrock.c and src/http (this
- * layer is JSON only).
+ * invoke in Anthropic's format and on Converse in its own (toolConfig.tools[].toolSpec,
+ * calls as toolUse blocks, stopReason "tool_use", results as toolResult blocks), and
+ * answered in non-streaming answers only (each round is a new body the proxy signs again;
+ * the event-stream answers have no rewriter, so the proxy does not offer the tool on
+ * them). The signing, the credentials and the event-stream reading live in
+ * src/proxy/bedrock.c and src/http (this layer is JSON only).
  */
 #include "api/api.h"
 
@@ -114,6 +115,104 @@ static void walk_converse(const hr_json_doc *d, uint32_t messages, const hr_api_
     }
 }
 
+/* ---- Converse's headroom_retrieve ------------------------------------------------------- */
+
+static int converse_tool_definition(hr_buf *out)
+{
+    return hr_buf_puts(out, "{\"toolSpec\":{\"name\":\"" HR_API_TOOL_NAME "\",\"description\":\""
+                            HR_API_TOOL_DESCRIPTION "\",\"inputSchema\":{\"json\":"
+                            HR_API_TOOL_SCHEMA "}}}");
+}
+
+/* A toolConfig.tools element: {"toolSpec": {name, ...}} (or a cachePoint: no name). */
+static uint32_t converse_tool_name(const hr_json_doc *d, uint32_t tool)
+{
+    uint32_t spec = hr_json_is(d, tool, HR_JSON_OBJECT) ? hr_json_get(d, tool, "toolSpec")
+                                                         : HR_JSON_NONE;
+    return hr_json_is(d, spec, HR_JSON_OBJECT) ? hr_json_get(d, spec, "name") : HR_JSON_NONE;
+}
+
+/* toolConfig.toolChoice {"any": {}} makes the model call some tool (ours would do), and
+ * {"tool": {"name": "headroom_retrieve"}} would force ours: either way no offer.
+ * {"auto": {}} and a client tool by name leave the model free not to call ours. */
+static int converse_tool_offer_blocked(const hr_json_doc *d)
+{
+    uint32_t cfg = hr_json_get(d, 0, "toolConfig");
+    uint32_t choice = hr_json_is(d, cfg, HR_JSON_OBJECT) ? hr_json_get(d, cfg, "toolChoice")
+                                                         : HR_JSON_NONE;
+    if (!hr_json_is(d, choice, HR_JSON_OBJECT))
+        return 0;
+    uint32_t tool = hr_json_get(d, choice, "tool");
+    return hr_json_get(d, choice, "any") != HR_JSON_NONE ||
+           (hr_json_is(d, tool, HR_JSON_OBJECT) &&
+            hr_json_string_eq(d, hr_json_get(d, tool, "name"), HR_API_TOOL_NAME));
+}
+
+/* A content block {"toolUse": {toolUseId, name, input}}: 1 when it calls ours. */
+static int converse_retrieve_call(const hr_json_doc *d, uint32_t block, uint32_t *id,
+                                  uint32_t *args, int *args_string)
+{
+    uint32_t use = hr_json_get(d, block, "toolUse");
+    if (!hr_json_is(d, use, HR_JSON_OBJECT) ||
+        !hr_json_string_eq(d, hr_json_get(d, use, "name"), HR_API_TOOL_NAME))
+        return 0;
+    *id = hr_json_get(d, use, "toolUseId");
+    *args = hr_json_get(d, use, "input");
+    *args_string = 0;
+    return 1;
+}
+
+/* The answer's message: {"output": {"message": {"role": "assistant", "content": [...]}}}. */
+static uint32_t converse_answer_message(const hr_json_doc *d)
+{
+    uint32_t output = hr_json_get(d, 0, "output");
+    uint32_t msg = hr_json_is(d, output, HR_JSON_OBJECT) ? hr_json_get(d, output, "message")
+                                                         : HR_JSON_NONE;
+    return hr_json_is(d, msg, HR_JSON_OBJECT) ? msg : HR_JSON_NONE;
+}
+
+static int converse_find_calls(const hr_json_doc *d, hr_api_calls *calls)
+{
+    if (!hr_json_string_eq(d, hr_json_get(d, 0, "stopReason"), "tool_use"))
+        return 0;
+    uint32_t msg = converse_answer_message(d);
+    uint32_t content = msg != HR_JSON_NONE ? hr_json_get(d, msg, "content") : HR_JSON_NONE;
+    if (!hr_json_is(d, content, HR_JSON_ARRAY))
+        return 0;
+    HR_JSON_FOREACH(d, content, b) {
+        if (!hr_json_is(d, hr_json_get(d, b, "toolUse"), HR_JSON_OBJECT))
+            continue;
+        if (hr_api_take_call(calls, d, b, converse_retrieve_call) < 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* {"toolResult": {"toolUseId": id, "content": [{"text": result}]}} */
+static int converse_tool_result(hr_buf *out, const char *id, const hr_buf *result)
+{
+    int rc = hr_buf_puts(out, "{\"toolResult\":{\"toolUseId\":");
+    rc |= hr_json_write_string(out, id, strlen(id));
+    rc |= hr_buf_puts(out, ",\"content\":[{\"text\":");
+    rc |= hr_json_write_string(out, result->data ? result->data : "", result->len);
+    rc |= hr_buf_puts(out, "}]}}");
+    return rc ? -1 : 0;
+}
+
+/* The model's message as it came (role and content), then one user message with a
+ * toolResult block per call, as Converse pairs them. */
+static int converse_followup_items(const hr_json_doc *resp, const hr_api_calls *calls,
+                                   const hr_buf *results, hr_buf *ins)
+{
+    uint32_t msg = converse_answer_message(resp);
+    if (msg == HR_JSON_NONE)
+        return -1;
+    int rc = hr_json_write_raw(ins, resp, msg);
+    rc |= hr_api_results_turn(ins, ",{\"role\":\"user\",\"content\":[", calls, results,
+                              converse_tool_result);
+    return rc ? -1 : 0;
+}
+
 static const hr_api_usage_field CONVERSE_USAGE[] = {
     HR_API_USAGE_NUMBER("inputTokens", input),
     HR_API_USAGE_NUMBER("outputTokens", output),
@@ -144,5 +243,13 @@ const hr_api hr_api_bedrock_converse = {
     .label = "bedrock_converse",
     .match = match_converse,
     .walk = walk_converse,
+    .tool_definition = converse_tool_definition,
+    .tool_name = converse_tool_name,
+    .tool_offer_blocked = converse_tool_offer_blocked,
+    .tools_holder = "toolConfig",
+    .find_calls = converse_find_calls,
+    .followup_items = converse_followup_items,
+    .retrieve_call = converse_retrieve_call,
+    .tool_result = converse_tool_result,
     .usage_fields = CONVERSE_USAGE,
 };

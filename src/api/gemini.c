@@ -246,13 +246,7 @@ static int followup_items(const hr_json_doc *resp, const hr_api_calls *calls,
 {
     uint32_t cand = hr_json_index(resp, hr_json_get(resp, 0, "candidates"), 0);
     int rc = hr_json_write_raw(ins, resp, hr_json_get(resp, cand, "content"));
-    rc |= hr_buf_puts(ins, ",{\"role\":\"user\",\"parts\":[");
-    for (size_t i = 0; i < calls->n; i++) {
-        if (i)
-            rc |= hr_buf_putc(ins, ',');
-        rc |= tool_result(ins, calls->call[i].id, &results[i]);
-    }
-    rc |= hr_buf_puts(ins, "]}");
+    rc |= hr_api_results_turn(ins, ",{\"role\":\"user\",\"parts\":[", calls, results, tool_result);
     return rc ? -1 : 0;
 }
 

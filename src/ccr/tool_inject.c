@@ -1,4 +1,5 @@
-/* tool_inject.c: see tool_inject.h. Where the tool goes and the rules for when offering it
+/* tool_inject.c: see tool_inject.h. Where the tool goes (the end of "tools", at the root
+ * or in the row's tools_holder, either created when absent) and the rules for when offering it
  * would change what the client asked for (a forced tool call; an API's own blocker, such
  * as OpenAI's legacy `functions`): then nothing is injected. The tool's words and format
  * are the API row's (api/api.h: one description and schema for every API).
@@ -49,6 +50,40 @@ static int tool_choice_forces_ours(const hr_json_doc *d)
            hr_json_string_eq(d, chosen_tool_name(d, tc), HR_CCR_TOOL_NAME);
 }
 
+/* `"tools":[<ours>]` as the last member of object obj, inside `"<holder>":{...}` when
+ * holder is not NULL (the holder the API keeps its tools in is missing). */
+static int new_tools_member(const hr_api *api, const hr_json_doc *d, uint32_t obj,
+                            const char *holder, hr_buf *insert, size_t *at)
+{
+    int rc = 0;
+    *at = d->nodes[obj].end - 1; /* before the object's '}' */
+    if (d->nodes[obj].count)
+        rc |= hr_buf_putc(insert, ',');
+    if (holder)
+        rc |= hr_buf_printf(insert, "\"%s\":{", holder);
+    rc |= hr_buf_puts(insert, "\"tools\":[");
+    rc |= api->tool_definition(insert);
+    rc |= hr_buf_putc(insert, ']');
+    if (holder)
+        rc |= hr_buf_putc(insert, '}');
+    return rc ? -1 : 0;
+}
+
+/* The object holding "tools": the root, or the row's tools_holder member (*missing set
+ * when there is none yet). HR_JSON_NONE: a holder that is not an object (left alone). */
+static uint32_t tools_object(const hr_api *api, const hr_json_doc *d, int *missing)
+{
+    *missing = 0;
+    if (!api->tools_holder)
+        return 0;
+    uint32_t h = hr_json_get(d, 0, api->tools_holder);
+    if (h == HR_JSON_NONE) {
+        *missing = 1;
+        return 0;
+    }
+    return d->nodes[h].type == HR_JSON_OBJECT ? h : HR_JSON_NONE;
+}
+
 int hr_ccr_tool_edit(const hr_api *api, const hr_json_doc *d, hr_json_edits *edits)
 {
     const hr_json_node *root = hr_json_at(d, 0);
@@ -57,7 +92,11 @@ int hr_ccr_tool_edit(const hr_api *api, const hr_json_doc *d, hr_json_edits *edi
     if (!api->tool_definition || (api->tool_offer_blocked && api->tool_offer_blocked(d)) ||
         tool_choice_forces_ours(d))
         return 0; /* the original stays retrievable through the routes, CLI and MCP */
-    uint32_t tools = hr_json_get(d, 0, "tools");
+    int missing;
+    uint32_t holder = tools_object(api, d, &missing);
+    if (holder == HR_JSON_NONE)
+        return 0; /* a tools holder we do not understand */
+    uint32_t tools = missing ? HR_JSON_NONE : hr_json_get(d, holder, "tools");
     hr_buf insert = HR_BUF_INIT;
     size_t at;
     int rc = 0;
@@ -68,14 +107,8 @@ int hr_ccr_tool_edit(const hr_api *api, const hr_json_doc *d, hr_json_edits *edi
         if (d->nodes[tools].count)
             rc |= hr_buf_putc(&insert, ',');
         rc |= api->tool_definition(&insert);
-    } else {
-        at = root->end - 1; /* before the root's '}' */
-        if (root->count)
-            rc |= hr_buf_putc(&insert, ',');
-        rc |= hr_buf_puts(&insert, "\"tools\":[");
-        rc |= api->tool_definition(&insert);
-        rc |= hr_buf_putc(&insert, ']');
-    }
+    } else
+        rc = new_tools_member(api, d, holder, missing ? api->tools_holder : NULL, &insert, &at);
     if (rc) {
         hr_buf_free(&insert);
         return -1;

@@ -132,10 +132,12 @@ int hr_ccr_merge_usage(const hr_api *api, const char *response, size_t len,
     uint32_t usage;
     if (parse_usage(api, response, len, &d, &usage) != 0)
         return -1;
-    hr_json_edit edits[4];
-    char nums[4][24];
+    enum { MAX_SUMMED = 8 }; /* more than any row's usage numbers (Converse has five) */
+    hr_json_edit edits[MAX_SUMMED];
+    char nums[MAX_SUMMED][24];
     size_t n = 0;
-    for (const hr_api_usage_field *f = api->usage_fields; usage != HR_JSON_NONE && f && f->key && n < 4; f++) {
+    for (const hr_api_usage_field *f = api->usage_fields;
+         usage != HR_JSON_NONE && f && f->key && n < MAX_SUMMED; f++) {
         uint32_t node = hr_json_get(&d, usage, f->key);
         int64_t v;
         if (!hr_api_usage_field_summable(f) || hr_json_int64(&d, node, &v) != 0)

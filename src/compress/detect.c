@@ -14,6 +14,7 @@
 #include "compress/compressors.h"
 #include "compress/diff.h"
 #include "compress/html.h"
+#include "compress/html_fragment.h"
 #include "compress/kompress.h"
 #include "compress/listing.h"
 #include "compress/logs.h"
@@ -78,6 +79,7 @@ typedef struct det {
     hr_sections out;
     size_t cap;
     size_t json_budget; /* bytes the JSON validator may still scan (keeps detection linear) */
+    size_t html_from;   /* first line that may start an HTML fragment (past rejected blocks) */
 } det;
 
 static const char *line(const det *d, size_t i, size_t *n)
@@ -494,6 +496,19 @@ static size_t html_end(const det *d, size_t i)
     return d->l.n;
 }
 
+/* The line after the HTML fragment (html_fragment.h) that starts at line i, or i when the
+ * block there is not one. A rejected block's lines start no fragment of their own (the <ul>
+ * inside a JSX component is not HTML either), which also keeps detection linear. */
+static size_t html_fragment_at(det *d, size_t i)
+{
+    size_t scanned, end = hr_html_fragment_end(d->in, d->len, d->l.start[i], &scanned);
+    size_t stop = end ? end : scanned, k = i;
+    while (k < d->l.n && d->l.start[k] < stop)
+        k++;
+    d->html_from = k;
+    return end ? k : i;
+}
+
 /* Type of a fenced block's inside, taken whole. */
 static hr_content_type inner_type(det *d, size_t a, size_t b)
 {
@@ -531,6 +546,12 @@ static int structural_pass(det *d)
         }
         if (c == '<' && hr_html_starts(s, n)) {
             e = html_end(d, i);
+            if (split_plain(d, plain, i) != 0 || push(d, i, e, HR_CT_HTML) != 0)
+                return -1;
+            plain = i = e;
+            continue;
+        }
+        if (c == '<' && i >= d->html_from && (e = html_fragment_at(d, i)) > i) {
             if (split_plain(d, plain, i) != 0 || push(d, i, e, HR_CT_HTML) != 0)
                 return -1;
             plain = i = e;
@@ -693,7 +714,7 @@ int hr_detect_sections(const char *in, size_t len, hr_sections *out)
         return single(out, len, HR_CT_EMPTY);
     if (binary(in, len))
         return single(out, len, HR_CT_BINARY);
-    det d = {in, len, {0, NULL}, {NULL, 0}, 0, 2 * len + 4096};
+    det d = {in, len, {0, NULL}, {NULL, 0}, 0, 2 * len + 4096, 0};
     if (hr_lines_split(in, len, &d.l) != 0)
         return -1;
     int rc = structural_pass(&d);

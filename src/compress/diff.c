@@ -9,6 +9,8 @@
  * of a hunk is kept: cut silently it would join lines that were apart ("if (!colon)" then
  * "size_t plen = ...", its "return 0;" gone), and a note would cost as much as the lines.
  * Only a short stretch at a hunk's end, before the next header, is cut without a note.
+ * A merge's combined diff ("@@@" headers) has one column per parent; a line is context only
+ * when all of them are blank.
  */
 #include "compress/diff.h"
 
@@ -118,11 +120,41 @@ static int starts_file_at(const diff_doc *x, size_t i)
     return hr_diff_file_start(s, n, next, m);
 }
 
-/* Role of a body line by its first byte; -1 if it cannot be part of a hunk body. */
-static int body_role(const char *s, size_t n)
+/* Columns of a hunk's body lines: 1, or one per parent in a merge's combined diff, whose
+ * hunk headers open with one '@' more than it has parents ("@@@ -a,b -c,d +e,f @@@"). */
+static size_t hunk_columns(const char *s, size_t n)
+{
+    size_t ats = 0;
+    while (ats < n && s[ats] == '@')
+        ats++;
+    return ats > 2 ? ats - 1 : 1;
+}
+
+/* Role of a combined-diff body line: a change if any column has '+' or '-' (" +x" is a
+ * line added against the first parent, not context), context only if all are blank. */
+static int combined_role(const char *s, size_t n, size_t cols)
+{
+    int add = 0, del = 0;
+    for (size_t c = 0; c < cols; c++) {
+        char ch = c < n ? s[c] : ' ';
+        if (ch == '+')
+            add = 1;
+        else if (ch == '-')
+            del = 1;
+        else if (ch != ' ')
+            return -1;
+    }
+    return add ? R_ADD : del ? R_DEL : R_CTX;
+}
+
+/* Role of a body line by its first byte (its first cols bytes in a combined diff); -1 if
+ * it cannot be part of a hunk body. */
+static int body_role(const char *s, size_t n, size_t cols)
 {
     if (n == 0)
         return R_CTX; /* some tools strip the space of empty context lines */
+    if (cols > 1 && s[0] != '\\')
+        return combined_role(s, n, cols);
     switch (s[0]) {
     case ' ':
         return R_CTX;
@@ -144,11 +176,12 @@ static size_t parse_hunk(diff_doc *x, size_t h, size_t file, size_t hunk)
     const char *s = line_at(x, h, &n);
     unsigned long old_n = 0, new_n = 0;
     int counted = hr_diff_hunk_header(s, n, &old_n, &new_n);
+    size_t cols = hunk_columns(s, n);
     x->d[h] = (diff_line){R_HHDR, 0, file, hunk};
     size_t i = h + 1;
     for (; i < x->l.n; i++) {
         s = line_at(x, i, &n);
-        int role = body_role(s, n);
+        int role = body_role(s, n, cols);
         if (counted && old_n == 0 && new_n == 0 && role != R_NONL)
             break;
         if (role < 0 || (!counted && (starts_file_at(x, i) || starts(s, n, "@@"))))

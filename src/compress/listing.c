@@ -23,6 +23,7 @@ enum {
     LISTING_MAX_RELEVANT = 40, /* query-matching paths kept, best first */
     LISTING_MAX_GROUPS = 40,   /* collapsed-directory notes before grouping coarser */
     TREE_MAX_DEPTH = 64,
+    TREE_INFO_MAX = 64,        /* longest "[perms user group size date]" before a tree name */
     TOP_TREE_DIR_DEPTH = 2,    /* tree directory entries kept down to this depth */
     MAX_EXTS = 4,              /* extensions named in a note */
     EXT_SLOTS = 64,            /* distinct extensions counted per group */
@@ -82,6 +83,18 @@ static size_t tree_indent(const char *s, size_t n)
     return 0;
 }
 
+/* The file info tree -s / -h / -p / -u / -D prints before a name, "[4.0K]  " or
+ * "[-rw-r--r-- root  35K]  ": bytes consumed, 0 none. It is no part of the path. */
+static size_t tree_info(const char *s, size_t n)
+{
+    if (n < 4 || s[0] != '[')
+        return 0;
+    for (size_t i = 1; i + 2 < n && i < TREE_INFO_MAX; i++)
+        if (s[i] == ']')
+            return s[i + 1] == ' ' && s[i + 2] == ' ' && i + 3 < n ? i + 3 : 0;
+    return 0;
+}
+
 /* Depth of a tree line (1 = child of the root) and where its name starts; 0 if none. */
 static unsigned tree_line(const char *s, size_t n, size_t *name)
 {
@@ -91,7 +104,7 @@ static unsigned tree_line(const char *s, size_t n, size_t *name)
         i += k, depth++;
     if ((k = tree_branch(s + i, n - i)) == 0 || i + k >= n)
         return 0;
-    *name = i + k;
+    *name = i + k + tree_info(s + i + k, n - i - k);
     return depth + 1;
 }
 

@@ -137,6 +137,57 @@ static int jest_failure_heading(const char *s, size_t n)
     return starts(s + i, n - i, "\xe2\x97\x8f ") && !starts(s + i, n - i, "\xe2\x97\x8f Console");
 }
 
+/* A TAP result line ("ok 3 - name", "not ok 7 - name", indented in subtests: node --test,
+ * tap, prove): 2 for a failure, 1 for a pass, 0 for anything else. A failure holds no
+ * error word, yet names the failing test. */
+static int tap_result(const char *s, size_t n)
+{
+    size_t i = skip_ws(s, n, 0);
+    int failed = starts(s + i, n - i, "not ok ");
+    if (failed)
+        i += 7;
+    else if (starts(s + i, n - i, "ok "))
+        i += 3;
+    else
+        return 0;
+    return i < n && hr_is_digit((unsigned char)s[i]) ? 1 + failed : 0;
+}
+
+/* valgrind starts every line with "==PID== " (the tool's report) or "--PID-- " (its own
+ * notes); the prefix's length, 0 if there is none. */
+static size_t valgrind_prefix(const char *s, size_t n)
+{
+    if (n < 5 || s[0] != s[1] || (s[0] != '=' && s[0] != '-'))
+        return 0;
+    size_t i = 2;
+    while (i < n && i < 12 && hr_is_digit((unsigned char)s[i]))
+        i++;
+    if (i == 2 || i + 2 > n || s[i] != s[0] || s[i + 1] != s[0])
+        return 0;
+    i += 2;
+    return i < n && s[i] == ' ' ? i + 1 : i;
+}
+
+/* The heading of a memcheck error record ("Invalid read of size 1", "Conditional jump ...",
+ * a definitely or possibly lost block): the report's errors hold no error word. Frames and
+ * "Address ..." lines are indented under it; still reachable and indirectly lost blocks
+ * are no error. */
+static int memcheck_error(const char *s, size_t n)
+{
+    static const char *const heads[] = {
+        "Invalid ", "Conditional jump", "Use of uninitialised", "Syscall param",
+        "Mismatched free", "Source and destination overlap", "Argument '", "Process terminating",
+        NULL};
+    size_t p = valgrind_prefix(s, n);
+    if (!p || p >= n || s[p] == ' ' || s[0] != '=')
+        return 0;
+    for (const char *const *h = heads; *h; h++)
+        if (starts(s + p, n - p, *h))
+            return 1;
+    return contains(s + p, n - p, " are definitely lost") ||
+           contains(s + p, n - p, " are possibly lost");
+}
+
 int hr_log_has_error_word(const char *s, size_t n)
 {
     if (contains(s, n, "\xe2\x9c\x95") || contains(s, n, "\xe2\x9c\x97") ||
@@ -149,7 +200,7 @@ int hr_log_has_warn_word(const char *s, size_t n) { return has_any_word(s, n, WA
 
 hr_log_line_level hr_log_level_of(const char *s, size_t n)
 {
-    if (hr_log_has_error_word(s, n))
+    if (hr_log_has_error_word(s, n) || memcheck_error(s, n) || tap_result(s, n) == 2)
         return HR_LOG_LEVEL_ERROR;
     if (hr_log_has_warn_word(s, n))
         return HR_LOG_LEVEL_WARN;
@@ -239,15 +290,18 @@ static int runner_shape(const char *s, size_t n)
         "Tests:", "Snapshots:", "Time:", "Ran ", "FAILED ", "ERROR ", "PASSED ", "panic:",
         "goroutine ", "thread '", "stack backtrace:", "In file included", "[ RUN ", "[       OK ]",
         "[  FAILED  ]", "[  PASSED  ]", "[  SKIPPED ]", "[  ERROR   ]", "[==========]",
-        "[----------]", "Test project ", "Test command:", "Total Test time", "-- ", "#", NULL};
+        "[----------]", "Test project ", "Test command:", "Total Test time", "-- ",
+        "TAP version", "# Subtest:", "#", NULL};
     size_t i = skip_ws(s, n, 0);
     const char *t = s + i;
     size_t m = n - i;
     if (m == 0)
         return 0;
+    if (tap_result(s, n))
+        return 1;
     for (const char *const *p = prefixes; *p; p++)
         if (starts(t, m, *p)) {
-            if ((*p)[0] == '#') /* buildkit "#5 [2/4] RUN ...", not a comment */
+            if ((*p)[0] == '#' && !(*p)[1]) /* buildkit "#5 [2/4] RUN ...", not a comment */
                 return m > 2 && hr_is_digit((unsigned char)t[1]);
             if ((*p)[0] == '-' && (*p)[1] == '-' && (*p)[2] == ' ') /* cmake "-- Configuring" */
                 return m > 3 && hr_is_upper((unsigned char)t[3]);
@@ -295,7 +349,7 @@ int hr_log_line_signature(const char *s, size_t n)
     s = skip_job_prefix(s, &n);
     if (n == 0)
         return 0;
-    return leading_timestamp(s, n) || runner_shape(s, n) || level_token(s, n) ||
+    return valgrind_prefix(s, n) > 0 || leading_timestamp(s, n) || runner_shape(s, n) || level_token(s, n) ||
            hr_log_is_summary(s, n);
 }
 
@@ -423,6 +477,28 @@ static int is_frame_line(const char *s, size_t n)
     return (i > 0 && i < n) || starts(s, n, "Caused by") || starts(s, n, "... ");
 }
 
+/* End (exclusive) of the context kept after error line i: ERROR_CONTEXT lines, or a
+ * memcheck record to its blank "==PID==" line, or a TAP failure's YAML block to its "..."
+ * (at most TRACE_LINES): the frames in the program's code, where the block was alloc'd or
+ * free'd, a test's location, error and stack say where the bug is. */
+static size_t error_context_end(const char *in, const hr_lines *l, size_t i)
+{
+    size_t end = i + ERROR_CONTEXT + 1;
+    int memcheck = memcheck_error(in + l->start[i], hr_line_len(in, l, i));
+    if (!memcheck && tap_result(in + l->start[i], hr_line_len(in, l, i)) != 2)
+        return end;
+    size_t cap = l->n - i < TRACE_LINES ? l->n : i + TRACE_LINES, k = i + 1;
+    for (; k < cap; k++) {
+        const char *t = in + l->start[k];
+        size_t m = hr_line_len(in, l, k), p = memcheck ? valgrind_prefix(t, m) : skip_ws(t, m, 0);
+        if (memcheck ? !p || hr_line_is_blank(t + p, m - p) : starts(t + p, m - p, "...")) {
+            k += !memcheck; /* the YAML block's closing "..." stays with it */
+            break;
+        }
+    }
+    return k > end ? k : end;
+}
+
 /* End (exclusive, at most TRACE_LINES after i) of a stack trace starting at line i, or i
  * if no trace starts there. */
 static size_t trace_end(const char *in, const hr_lines *l, size_t i)
@@ -486,7 +562,7 @@ static void select_lines(const char *in, const hr_lines *l, log_scan *sc)
         size_t len = hr_line_len(in, l, i);
         if (sc->level[i] == HR_LOG_LEVEL_ERROR && (rare || seen++ < ERRORS_WITH_CONTEXT))
             keep_range(sc->keep, n, i >= ERROR_CONTEXT ? i - ERROR_CONTEXT : 0,
-                       i + ERROR_CONTEXT + 1);
+                       error_context_end(in, l, i));
         else if (sc->level[i] == HR_LOG_LEVEL_ERROR)
             sc->keep[i] = 1;
         if (hr_log_is_summary(s, len))

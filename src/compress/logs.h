@@ -6,7 +6,9 @@
  * comparison), every summary line ("5 passed, 2 failed", "test result:", "make: ***"),
  * and the head and tail. Omitted stretches become "[N lines omitted]"; the last line says
  * how many lines of each level were omitted and ends with the marker (unit "lines").
- * Recognised formats: pytest, jest, cargo, go test, npm, make/gcc, generic timestamped.
+ * Recognised formats: pytest, jest, cargo, go test, npm, make/gcc, generic timestamped,
+ * valgrind ("==PID==" lines; a memcheck error record is an error line kept whole), TAP
+ * (node --test: a "not ok" line is an error line kept with its YAML block).
  * Contract: compress/compressor.h.
  */
 #ifndef HR_COMPRESS_LOGS_H

@@ -354,10 +354,6 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
-/* Connections accepted beyond max_connections only to be told 503 (each for at most the
- * guard's one-second grace); past these MHD itself closes new connections unanswered. */
-#define REFUSAL_SLOTS 64
-
 static int resolve_listen_address(const char *host, int port, struct sockaddr_storage *ss,
                                   char *err, size_t errlen)
 {
@@ -411,7 +407,7 @@ hr_http_server *hr_http_server_start(const hr_http_server_opts *opts, char *err,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
         /* room above our limit so the guard answers 503 there instead of MHD resetting */
-        MHD_OPTION_CONNECTION_LIMIT, limit + REFUSAL_SLOTS,
+        MHD_OPTION_CONNECTION_LIMIT, limit + HR_HTTP_REFUSAL_SLOTS,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opts->idle_timeout_s,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t)opts->thread_stack_bytes,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,

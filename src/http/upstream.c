@@ -95,6 +95,11 @@ size_t hr_upstream_pool_shrink(size_t keep)
     return n_dropped;
 }
 
+size_t hr_upstream_pool_fds_max(void)
+{
+    return (size_t)POOL_MAX * (2 + HR_UPSTREAM_MAX_IDLE_CONNECTIONS);
+}
+
 static void pool_drain(void)
 {
     pthread_mutex_lock(&g_pool_mu);
@@ -441,6 +446,23 @@ static void finish_with(hr_upstream *u, hr_up_error err, const char *detail)
     strncpy(u->errbuf, detail, sizeof u->errbuf - 1);
 }
 
+/* The transfer has ended (every body byte is in u->pending, or it failed): its handle pair
+ * goes back to the pool at once, not when the caller frees u after the client has the last
+ * byte. A client that sends its next request as soon as it has that byte, on another
+ * connection, then finds the pair (and the upstream connection or HTTP/2 session it keeps)
+ * in the pool instead of opening a second one. Removing an unfinished transfer (cancelled,
+ * idle timeout) closes its connection: an aborted upstream request really stops. */
+static void release_pair(hr_upstream *u)
+{
+    if (!u->easy)
+        return;
+    curl_multi_remove_handle(u->multi, u->easy);
+    pool_give((handle_pair){u->easy, u->multi});
+    u->easy = NULL;
+    u->multi = NULL;
+    u->paused = 0;
+}
+
 static int headers_ready(const hr_upstream *u) { return u->headers_done; }
 static int body_ready(const hr_upstream *u) { return u->pending.len > u->pending_off; }
 
@@ -466,6 +488,8 @@ static void pump(hr_upstream *u, int (*ready)(const hr_upstream *))
         }
         curl_multi_poll(u->multi, NULL, 0, POLL_SLICE_MS, NULL);
     }
+    if (u->done)
+        release_pair(u);
 }
 
 hr_up_error hr_upstream_wait_headers(hr_upstream *u)
@@ -483,13 +507,9 @@ ssize_t hr_upstream_read(hr_upstream *u, char *buf, size_t max)
         curl_easy_pause(u->easy, CURLPAUSE_CONT);
     }
     pump(u, body_ready);
-    size_t avail = u->pending.len - u->pending_off;
-    if (avail == 0)
+    if (!body_ready(u))
         return u->err == HR_UP_OK ? 0 : -1;
-    size_t n = avail < max ? avail : max;
-    memcpy(buf, u->pending.data + u->pending_off, n);
-    u->pending_off += n;
-    return (ssize_t)n;
+    return (ssize_t)hr_buf_copy_out(&u->pending, &u->pending_off, buf, max);
 }
 
 int hr_upstream_status(const hr_upstream *u) { return u->status; }
@@ -512,10 +532,7 @@ void hr_upstream_free(hr_upstream *u)
 {
     if (!u)
         return;
-    /* Removing an unfinished transfer closes its connection: an aborted upstream request
-     * really stops. */
-    curl_multi_remove_handle(u->multi, u->easy);
-    pool_give((handle_pair){u->easy, u->multi});
+    release_pair(u); /* unless the transfer's end released it already */
     curl_slist_free_all(u->send_headers);
     clear_headers(u);
     free(u->names);

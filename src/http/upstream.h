@@ -78,6 +78,13 @@ double hr_upstream_ttfb_ms(const hr_upstream *u);
  * holds one handle pair (~60 KB, spread over per-thread malloc arenas) per peak concurrent
  * transfer, which keeps those arenas from being trimmed. Returns how many were closed. */
 size_t hr_upstream_pool_shrink(size_t keep);
+/* Descriptors one transfer holds: its upstream connection and its multi handle's wakeup
+ * socketpair (libcurl 7.88 makes one per multi handle). With the client's own descriptor, a
+ * relayed stream costs four: the connection limit is sized to RLIMIT_NOFILE with these. */
+#define HR_UPSTREAM_FDS_PER_TRANSFER 3
+/* The most descriptors the pool's idle pairs can hold (each its socketpair and its idle
+ * upstream connections). */
+size_t hr_upstream_pool_fds_max(void);
 /* Aborts and frees (closes the upstream connection if the body was not read to the end). */
 void hr_upstream_free(hr_upstream *u);
 

@@ -60,14 +60,8 @@ ssize_t hr_ws_upstream_send(hr_ws_upstream *u, const void *buf, size_t n)
 
 ssize_t hr_ws_upstream_recv(hr_ws_upstream *u, void *buf, size_t n)
 {
-    if (u->pending_off < u->pending.len) {
-        size_t k = u->pending.len - u->pending_off;
-        if (k > n)
-            k = n;
-        memcpy(buf, u->pending.data + u->pending_off, k);
-        u->pending_off += k;
-        return (ssize_t)k;
-    }
+    if (u->pending_off < u->pending.len)
+        return (ssize_t)hr_buf_copy_out(&u->pending, &u->pending_off, buf, n);
     size_t got = 0;
     CURLcode rc = curl_easy_recv(u->e, buf, n, &got);
     if (rc == CURLE_AGAIN)

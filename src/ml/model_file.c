@@ -81,6 +81,35 @@ void hr_ml_error_set(hr_ml_error *err, const char *fmt, ...)
     va_end(ap);
 }
 
+int hr_ml_map_readonly(const char *path, hr_ml_map_accept accept, void **map, size_t *size,
+                       hr_ml_error *err)
+{
+    *map = NULL;
+    *size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        hr_ml_error_set(err, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    int known = fstat(fd, &st) == 0;
+    int regular = known && S_ISREG(st.st_mode);
+    size_t len = known && st.st_size > 0 ? (size_t)st.st_size : 0;
+    if (accept(path, regular, len, err) != 0) {
+        close(fd);
+        return -1;
+    }
+    void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd); /* the mapping keeps the file referenced */
+    if (m == MAP_FAILED) {
+        hr_ml_error_set(err, "cannot map %s: %s", path, strerror(errno));
+        return -1;
+    }
+    *map = m;
+    *size = len;
+    return 0;
+}
+
 static uint32_t rd32(const uint8_t *p)
 {
     uint32_t v;
@@ -495,32 +524,26 @@ int hr_model_tensor(const hr_model_file *mf, const char *name, hr_tensor *out)
     return -1;
 }
 
+static int accept_model_file(const char *path, int regular, size_t size, hr_ml_error *err)
+{
+    if (!regular) {
+        hr_ml_error_set(err, "%s is not a regular file", path);
+        return -1;
+    }
+    if (size < HDR_BYTES) {
+        hr_ml_error_set(err, "%s: %zu bytes is too short for a model file", path, size);
+        return -1;
+    }
+    return 0;
+}
+
 int hr_model_file_open(const char *path, unsigned flags, hr_model_file **out, hr_ml_error *err)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        hr_ml_error_set(err, "cannot open %s: %s", path, strerror(errno));
+    void *map;
+    size_t size;
+    if (hr_ml_map_readonly(path, accept_model_file, &map, &size, err) != 0)
         return -1;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        hr_ml_error_set(err, "%s is not a regular file", path);
-        close(fd);
-        return -1;
-    }
-    size_t size = (size_t)st.st_size;
-    if (size < HDR_BYTES) {
-        hr_ml_error_set(err, "%s: %zu bytes is too short for a model file", path, size);
-        close(fd);
-        return -1;
-    }
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd); /* the mapping keeps the file referenced */
-    if (map == MAP_FAILED) {
-        hr_ml_error_set(err, "cannot map %s: %s", path, strerror(errno));
-        return -1;
-    }
     hr_model_file *mf = malloc(sizeof *mf);
     if (!mf) {
         munmap(map, size);

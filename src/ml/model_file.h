@@ -33,6 +33,17 @@ typedef struct hr_ml_error {
 
 void hr_ml_error_set(hr_ml_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* What a caller of hr_ml_map_readonly accepts, asked after fstat and before mmap: regular
+ * is 0 for anything else (or when fstat failed, size 0 then). Returns 0 to map, or -1
+ * having set err with the caller's own message (each format states its own minimum). */
+typedef int (*hr_ml_map_accept)(const char *path, int regular, size_t size, hr_ml_error *err);
+/* The one open + fstat + read-only private mmap for model, safetensors and ONNX files.
+ * 0: map and size hold the mapping, which the caller owns (munmap(map, size)); the file
+ * descriptor is already closed (the mapping keeps the file referenced). -1: err set
+ * ("cannot open", accept's refusal, "cannot map"), map NULL, nothing held. */
+int hr_ml_map_readonly(const char *path, hr_ml_map_accept accept, void **map, size_t *size,
+                       hr_ml_error *err);
+
 typedef enum { HR_ARCH_BERT = 1, HR_ARCH_MODERNBERT = 2, HR_ARCH_SIGLIP = 3 } hr_model_arch;
 typedef enum { HR_POOL_NONE = 0, HR_POOL_MEAN = 1, HR_POOL_CLS = 2 } hr_model_pooling;
 /* HR_DT_I8P (version 3): an int8 tensor's weights in the uint8 kernels' panel layout

@@ -9,14 +9,11 @@
 #include "ml/onnx.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define MAX_NODES (1u << 18)  /* BERT-base exports have ~1k nodes, Kompress ~2k */
 #define MAX_INITS (1u << 16)
@@ -573,27 +570,19 @@ int hr_onnx_parse(const uint8_t *bytes, size_t size, hr_onnx_model **out, hr_ml_
     return 0;
 }
 
+static int accept_onnx_file(const char *path, int regular, size_t size, hr_ml_error *err)
+{
+    if (!regular || size == 0) {
+        hr_ml_error_set(err, "%s: not a non-empty regular file", path);
+        return -1;
+    }
+    return 0;
+}
+
 static uint8_t *map_path(const char *path, size_t *size, hr_ml_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        hr_ml_error_set(err, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0) {
-        hr_ml_error_set(err, "%s: not a non-empty regular file", path);
-        close(fd);
-        return NULL;
-    }
-    void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) {
-        hr_ml_error_set(err, "cannot map %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    *size = (size_t)sb.st_size;
-    return p;
+    void *p;
+    return hr_ml_map_readonly(path, accept_onnx_file, &p, size, err) == 0 ? p : NULL;
 }
 
 /* External data lives in files named relative to the model's directory; a location that

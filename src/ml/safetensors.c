@@ -6,13 +6,9 @@
 
 #include "json/json.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define MAX_HEADER ((uint64_t)100 << 20) /* the format's own limit is 100 MB */
 
@@ -40,26 +36,21 @@ void hr_safetensors_close(hr_safetensors *st)
     free(st);
 }
 
+static int accept_safetensors(const char *path, int regular, size_t size, hr_ml_error *err)
+{
+    (void)regular; /* anything else fails at mmap, with its own reason */
+    if (size < 8) {
+        hr_ml_error_set(err, "%s: too short for safetensors", path);
+        return -1;
+    }
+    return 0;
+}
+
 static int map_file(const char *path, hr_safetensors *st, hr_ml_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        hr_ml_error_set(err, "cannot open %s: %s", path, strerror(errno));
+    void *m;
+    if (hr_ml_map_readonly(path, accept_safetensors, &m, &st->size, err) != 0)
         return -1;
-    }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || sb.st_size < 8) {
-        hr_ml_error_set(err, "%s: too short for safetensors", path);
-        close(fd);
-        return -1;
-    }
-    st->size = (size_t)sb.st_size;
-    void *m = mmap(NULL, st->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (m == MAP_FAILED) {
-        hr_ml_error_set(err, "cannot map %s: %s", path, strerror(errno));
-        return -1;
-    }
     st->map = m;
     return 0;
 }

@@ -13,6 +13,7 @@
 static struct {
     atomic_size_t budget;
     atomic_int tick_stage; /* stage seen at the last tick */
+    atomic_size_t rss_at_tick; /* RssAnon the last tick read: the floor of measured_bytes */
     atomic_ullong ml_unloads, compression_skipped, refused;
     atomic_ullong entries[4];
     unsigned long long logged[4]; /* main thread only: counts at the last log line */
@@ -22,6 +23,7 @@ static struct {
 void hr_backpressure_configure(size_t budget_bytes)
 {
     atomic_store(&B.budget, budget_bytes);
+    atomic_store(&B.rss_at_tick, 0); /* nothing measured under this budget yet */
     if (budget_bytes)
         hr_budget_init(hr_budget_process(), budget_bytes);
 }
@@ -58,6 +60,7 @@ hr_bp_stage hr_backpressure_update(size_t rss_anon)
         return HR_BP_NONE;
     hr_budget *b = hr_budget_process();
     size_t used = hr_budget_used(b);
+    atomic_store(&B.rss_at_tick, rss_anon);
     /* request buffers are already in RssAnon as far as they were touched: charge the rest */
     hr_budget_set_external(b, rss_anon > used ? rss_anon - used : 0);
     hr_bp_stage st = hr_backpressure_stage();
@@ -99,10 +102,16 @@ void hr_backpressure_counts(hr_bp_counts *out)
         out->stage_entries[i] = atomic_load(&B.entries[i]);
 }
 
+/* The tick charges RssAnon less the bytes reserved then; when reservations exceed RssAnon
+ * (a body reserved from its Content-Length before its bytes arrive) that charge is 0, and
+ * once the request ends used + external would read 0 for a live process until the next
+ * tick. What the tick read stays the floor: it is the last real measurement. */
 static size_t measured_bytes(void)
 {
     hr_budget *b = hr_budget_process();
-    return hr_budget_used(b) + atomic_load(&b->external);
+    size_t live = hr_budget_used(b) + atomic_load(&b->external);
+    size_t floor = atomic_load(&B.rss_at_tick);
+    return live > floor ? live : floor;
 }
 
 int hr_backpressure_prometheus(hr_buf *o)
@@ -112,7 +121,7 @@ int hr_backpressure_prometheus(hr_buf *o)
     return hr_buf_printf(o,
         "# HELP headroom_memory_budget_bytes --memory-budget-mb in bytes (0 = none).\n"
         "# TYPE headroom_memory_budget_bytes gauge\nheadroom_memory_budget_bytes %zu\n"
-        "# HELP headroom_memory_measured_bytes RssAnon at the last tick plus request bytes reserved since.\n"
+        "# HELP headroom_memory_measured_bytes RssAnon at the last tick plus request bytes reserved since (never below that RssAnon).\n"
         "# TYPE headroom_memory_measured_bytes gauge\nheadroom_memory_measured_bytes %zu\n"
         "# HELP headroom_memory_stage Backpressure stage now: 0 none, 1 ml_off, 2 skip_compression, 3 refuse.\n"
         "# TYPE headroom_memory_stage gauge\nheadroom_memory_stage %d\n"

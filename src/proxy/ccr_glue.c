@@ -310,11 +310,7 @@ ssize_t hr_ccrw_stream_read(hr_ccrw_stream *s, char *buf, size_t max)
 {
     for (;;) {
         if (s->sent < s->pending.len) {
-            size_t k = s->pending.len - s->sent;
-            if (k > max)
-                k = max;
-            memcpy(buf, s->pending.data + s->sent, k);
-            s->sent += k;
+            size_t k = hr_buf_copy_out(&s->pending, &s->sent, buf, max);
             if (s->sent == s->pending.len) {
                 hr_buf_reset(&s->pending);
                 s->sent = 0;

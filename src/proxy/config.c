@@ -142,6 +142,10 @@ static const hr_setting_row ROWS[] = {
     ROW("client_body_timeout", "--client-body-timeout", "HEADROOM_CLIENT_BODY_TIMEOUT",
         HR_SETTING_SECONDS_MS, client_body_timeout_ms, 0, 86400, "120",
         "seconds for a whole request body before 408 (120)"),
+    ROW("ws_idle_timeout", "--ws-idle-timeout", "HEADROOM_WS_IDLE_TIMEOUT", HR_SETTING_SECONDS_MS,
+        ws_idle_timeout_ms, 0, 86400, "600",
+        "seconds a WebSocket session may pass with no frame either way before both sides get "
+        "a 1001 close (600)"),
     ROW("no_ccr_inject_tool", "--no-ccr-inject-tool", "HEADROOM_NO_CCR_INJECT_TOOL",
         HR_SETTING_SWITCH, no_ccr_tool, 0, 1, "off",
         "never offer the headroom_retrieve tool: compression only (the original's flag)"),

@@ -60,6 +60,8 @@ typedef struct hr_proxy_config {
     unsigned max_connections_per_address; /* 0 = no limit */
     long client_header_timeout_ms; /* the whole request head, from its first byte */
     long client_body_timeout_ms;   /* the whole request body, after the head */
+    long ws_idle_timeout_ms;       /* a WebSocket session with no frame either way this long
+                                      is closed (1001) */
     char upstream_ca_file[1024]; /* PEM CA bundle for upstream TLS; "" = the system's */
     hr_pipeline_config pipeline; /* compression settings (--mode, ...; compress/policy.h),
                                     handed to hr_pipeline_configure before serving */

@@ -201,8 +201,12 @@ static void run_pipeline(hr_req_ctx *ctx, const hr_request *req, route_info ri, 
 
 /* The later edits on the same parse (the headroom_retrieve tool when the forwarded body
  * will hold a marker; the API's stream edit such as include_usage), then the one splice of
- * all edits. A result past max_len, or a failed splice, forwards the client's bytes. */
-static void edit_and_splice(hr_req_ctx *ctx, route_info ri, prepared *p, size_t max_len)
+ * all edits. The splice is the one copy of the body compression makes: its exact size is
+ * known from the edits, so that (and no guess) is reserved on the exchange's lease before
+ * it is built. A result past max_len, a refused reservation (fail open under memory
+ * pressure) or a failed splice forwards the client's bytes. */
+static void edit_and_splice(hr_req_ctx *ctx, route_info ri, prepared *p, size_t max_len,
+                            hr_budget_lease *lease)
 {
     hr_json_edits *edits = &p->pr.edits;
     if (p->pr.modified && hr_json_edits_result_len(edits, p->len) > max_len)
@@ -215,6 +219,13 @@ static void edit_and_splice(hr_req_ctx *ctx, route_info ri, prepared *p, size_t 
         ri.api->stream_request(&p->doc, edits);
     if (!edits->n)
         return;
+    if (hr_budget_lease_add(lease, hr_json_edits_result_len(edits, p->len) + 1) != 0) {
+        hr_log_fields(HR_LOG_WARN, "compression skipped", "id", ctx->id, "reason",
+                      "memory budget", (const char *)NULL);
+        p->pr.modified = p->tool_offered = 0;
+        ctx->rec.failed_open = 1;
+        return;
+    }
     if (hr_json_edits_apply(edits, p->body, p->len, &p->spliced) != 0) {
         hr_buf_free(&p->spliced);
         p->pr.modified = p->tool_offered = 0;
@@ -276,21 +287,15 @@ static int prepare_body(hr_http_exchange *ex, hr_req_ctx *ctx, const hr_request 
     }
     bedrock_request_facts(req, ctx, p);
     /* Compression makes one more copy of the body (all its edits, the tool's and
-     * include_usage's applied in one splice), reserved first with room for growth, or the
-     * original is forwarded (fail open: under memory pressure the request still goes,
-     * uncompressed). */
+     * include_usage's applied in one splice), reserved at its exact size when the edits are
+     * known (edit_and_splice), or the original is forwarded (fail open: under memory
+     * pressure the request still goes, uncompressed). */
     if (!hr_backpressure_allow_compression()) {
         ctx->rec.failed_open = 1; /* stage 2: forwarded as sent (counted, logged per minute) */
         return 0;
     }
-    if (hr_budget_lease_add(hr_http_lease(ex), p->len * 2) != 0) {
-        hr_log_fields(HR_LOG_WARN, "compression skipped", "id", ctx->id, "reason",
-                      "memory budget", (const char *)NULL);
-        ctx->rec.failed_open = 1;
-        return 0;
-    }
     run_pipeline(ctx, req, ri, p);
-    edit_and_splice(ctx, ri, p, cfg->max_body_bytes * 2);
+    edit_and_splice(ctx, ri, p, cfg->max_body_bytes * 2, hr_http_lease(ex));
     /* only messages matter to the cache watch, and the tool and include_usage edits leave
      * them as they are: without compression edits the client's bytes stand for them */
     ctx->rec.cache_bust = hr_cache_watch_turn(
@@ -663,12 +668,8 @@ static int start_error_tail(relay *r, hr_up_error e)
 
 static ssize_t drain_tail(relay *r, char *buf, size_t max)
 {
-    size_t k = r->tail.len - r->tail_sent;
-    if (k > max)
-        k = max;
-    memcpy(buf, r->tail.data + r->tail_sent, k);
-    r->tail_sent += k;
-    return (ssize_t)k; /* 0 once drained: the chunked body ends cleanly */
+    /* 0 once drained: the chunked body ends cleanly */
+    return (ssize_t)hr_buf_copy_out(&r->tail, &r->tail_sent, buf, max);
 }
 
 static ssize_t relay_read(void *arg, char *buf, size_t max)

@@ -53,7 +53,7 @@ static struct {
     /* the time breakdown of forwarded requests: sum_total = sum_upstream + sum_send + sum_ovh */
     unsigned long long timed;
     double sum_total, sum_upstream, sum_send, sum_ovh, min_ovh, max_ovh;
-    unsigned long long rate_limited, retrievals, cache_busts;
+    unsigned long long rate_limited, retrievals, cache_busts, ws_idle_closes;
     size_t n_lat, n_ovh, n_ups, i_lat, i_ovh, i_ups;
     unsigned connections;
 } M = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -173,6 +173,13 @@ void hr_metrics_set_connections(unsigned n)
     pthread_mutex_unlock(&M.mu);
 }
 
+void hr_metrics_count_ws_idle_close(void)
+{
+    pthread_mutex_lock(&M.mu);
+    M.ws_idle_closes++;
+    pthread_mutex_unlock(&M.mu);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -215,12 +222,14 @@ int hr_metrics_prometheus(hr_buf *o)
         "# TYPE headroom_retrievals_total counter\nheadroom_retrievals_total %llu\n"
         "# HELP headroom_cache_busts_total Turns whose earlier messages our compression changed (prompt cache busted).\n"
         "# TYPE headroom_cache_busts_total counter\nheadroom_cache_busts_total %llu\n"
+        "# HELP headroom_websocket_idle_closes_total WebSocket sessions closed after --ws-idle-timeout without traffic.\n"
+        "# TYPE headroom_websocket_idle_closes_total counter\nheadroom_websocket_idle_closes_total %llu\n"
         "# HELP headroom_active_connections Open client connections.\n"
         "# TYPE headroom_active_connections gauge\nheadroom_active_connections %u\n"
         "# HELP headroom_upstream_latency_seconds Time waiting on the upstream for the whole answer.\n"
         "# TYPE headroom_upstream_latency_seconds histogram\n",
         M.bytes_in, M.bytes_out, M.streams, M.input_tokens, M.output_tokens, M.tokens_before,
-        M.tokens_after, M.cache_read, M.cache_write, M.retrievals, M.cache_busts, M.connections);
+        M.tokens_after, M.cache_read, M.cache_write, M.retrievals, M.cache_busts, M.ws_idle_closes, M.connections);
     unsigned long long cum = 0;
     for (size_t b = 0; b < N_BUCKETS; b++) {
         cum += M.hist[b];

@@ -42,6 +42,7 @@ typedef struct hr_request_record {
 void hr_metrics_init(void);          /* sets the start time; idempotent */
 void hr_metrics_record(const hr_request_record *r);
 void hr_metrics_set_connections(unsigned n); /* gauge, refreshed by the server */
+void hr_metrics_count_ws_idle_close(void); /* a WebSocket session closed for idling */
 double hr_metrics_uptime_s(void);
 
 int hr_metrics_prometheus(hr_buf *out);

@@ -407,6 +407,38 @@ static void raise_fd_limit(void)
     }
 }
 
+/* Descriptors the process holds besides connections and upstream transfers: stdio, the
+ * listen socket, the SQLite stores with their WAL and shared-memory files, logs, model files,
+ * Redis, the signal and wakeup pipes. */
+#define FD_RESERVE 128
+
+/* Every served connection may relay a stream: its own descriptor plus an upstream transfer's
+ * (HR_UPSTREAM_FDS_PER_TRANSFER). A limit the open-file limit cannot back refuses nobody:
+ * past RLIMIT_NOFILE accept() fails, libmicrohttpd stops accepting until a connection
+ * closes, and new clients wait unanswered in the backlog (10,000 streams under a limit of
+ * 20,000 descriptors stalled at ~5,000 until their clients gave up). Capped to what the
+ * descriptors back, clients past it get the guard's 503 at once. Logged once, at start. */
+static unsigned connection_limit(unsigned configured)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return configured;
+    size_t fixed = FD_RESERVE + hr_upstream_pool_fds_max() + HR_HTTP_REFUSAL_SLOTS;
+    size_t per_stream = 1 + HR_UPSTREAM_FDS_PER_TRANSFER;
+    size_t cap = rl.rlim_cur > fixed + per_stream ? (rl.rlim_cur - fixed) / per_stream : 1;
+    if (configured <= cap)
+        return configured;
+    char want[24], got[24], nofile[24], per[8];
+    snprintf(want, sizeof want, "%u", configured);
+    snprintf(got, sizeof got, "%zu", cap);
+    snprintf(nofile, sizeof nofile, "%llu", (unsigned long long)rl.rlim_cur);
+    snprintf(per, sizeof per, "%zu", per_stream);
+    hr_log_fields(HR_LOG_WARN, "connection limit capped by the open-file limit", "configured",
+                  want, "capped_to", got, "rlimit_nofile", nofile, "descriptors_per_stream", per,
+                  "hint", "raise the hard limit (ulimit -Hn, LimitNOFILE=) to serve more", NULL);
+    return (unsigned)cap;
+}
+
 /* Upstream handle pairs kept warm across an idle period: enough for a few clients to
  * resume without reconnecting; the rest of a burst's pool is closed so its memory can go. */
 #define IDLE_POOL_KEEP 4
@@ -522,7 +554,7 @@ int hr_proxy_run(const hr_proxy_config *cfg)
     hr_budget_init(hr_budget_process(), (size_t)cfg->max_inflight_body_mb << 20);
     hr_backpressure_configure((size_t)cfg->memory_budget_mb << 20);
     hr_http_server_opts opts = {
-        .host = cfg->host, .port = cfg->port, .max_connections = cfg->max_connections,
+        .host = cfg->host, .port = cfg->port, .max_connections = connection_limit(cfg->max_connections),
         .max_body_bytes = cfg->max_body_bytes, .budget = hr_budget_process(),
         .thread_stack_bytes = CONNECTION_STACK_BYTES, .idle_timeout_s = cfg->idle_timeout_s,
         .per_address_limit = cfg->max_connections_per_address,

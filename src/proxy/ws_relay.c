@@ -28,6 +28,15 @@
  * the upstream, 1011 to the client), and a proxy shutting down (SIGTERM: draining) closes
  * both with 1001 at once rather than waiting out the graceful-shutdown timeout.
  *
+ * Idle timeout: a session that passes --ws-idle-timeout with no byte read from either side
+ * (pings and pongs are traffic too) holds a thread and two sockets for nothing, so the
+ * proxy closes both sides with 1001 (going away: the proxy, an endpoint for each side, is
+ * leaving this session; 1000 would tell the client its purpose was fulfilled, while 1001 is
+ * the code clients already treat as "open a new one", as on shutdown). It then waits up to
+ * CLOSE_GRACE_MS for the two close replies before dropping the sockets, and frames that
+ * arrive meanwhile are not relayed (nothing may follow a close frame). Logged at info
+ * ("websocket idle timeout") and counted in /metrics.
+ *
  * Usage: each turn's response.completed is read through the Responses row's usage reader
  * as over HTTP, and the session's request record (log line, /stats, /metrics, savings)
  * counts the sum over its turns.
@@ -47,11 +56,13 @@
 #include "proxy/backpressure.h"
 #include "proxy/codex.h"
 #include "proxy/config.h"
+#include "proxy/metrics.h"
 #include "proxy/proxy.h"
 #include "proxy/usage.h"
 #include "proxy/ws_ccr.h"
 #include "sys/budget.h"
 #include "sys/buf.h"
+#include "sys/clock.h"
 #include "sys/log.h"
 #include "sys/tenant.h"
 
@@ -67,6 +78,7 @@
 #define CLOSE_TRY_LATER 1013 /* RFC 6455 registry: the budget is full now */
 #define READ_CHUNK (64 * 1024)
 #define POLL_SLICE_MS 200
+#define CLOSE_GRACE_MS 5000 /* how long a close we sent waits for the peers' replies */
 
 typedef struct ws_side {
     int from_client;    /* frames read here are client frames (masked) */
@@ -94,6 +106,9 @@ typedef struct ws_session {
     hr_budget_lease lease;
     uint64_t max_message;
     long send_timeout_ms;
+    long idle_timeout_ms;         /* --ws-idle-timeout */
+    double last_traffic_ms;       /* hr_now_ms of the last byte read from either side */
+    double closing_until_ms;      /* the proxy closed both sides: give up waiting then */
     hr_req_ctx *ctx;              /* valid for the whole session (freed after it) */
     char session_id[64];
     char tenant[HR_TENANT_MAX + 1];
@@ -435,6 +450,8 @@ static int on_frame(ws_session *s, ws_side *from, const hr_ws_head *h, const uin
 {
     ws_side *to = from == &s->c ? &s->u : &s->c;
     size_t total = h->head_len + (size_t)h->payload_len;
+    if (h->opcode != HR_WS_OP_CLOSE && to->close_sent)
+        return 0; /* the proxy closed that side (idle, shutdown): nothing may follow */
     if (h->opcode == HR_WS_OP_CLOSE) {
         if (!close_payload_ok(h, frame)) {
             fail_session(s, HR_WS_CLOSE_PROTOCOL, "invalid close frame");
@@ -509,6 +526,7 @@ static int pump(ws_session *s, ws_side *side)
         return -1;
     }
     side->in.len += (size_t)n;
+    s->last_traffic_ms = hr_now_ms();
     if (side == &s->u)
         atomic_fetch_add(&s->ctx->relay->bytes_out, (size_t)n); /* the log's bytes_out */
     else
@@ -532,11 +550,36 @@ static void wait_readable(ws_session *s)
     poll(p, 2, POLL_SLICE_MS);
 }
 
+/* Nothing was read for --ws-idle-timeout: both sides get a 1001 close (see the header). */
+static void close_idle(ws_session *s, double now)
+{
+    char secs[32];
+    snprintf(secs, sizeof secs, "%g", s->idle_timeout_ms / 1000.0);
+    hr_log_fields(HR_LOG_INFO, "websocket idle timeout", "id", s->request_id, "idle_s", secs,
+                  (const char *)NULL);
+    hr_metrics_count_ws_idle_close();
+    send_close(s, &s->c, HR_WS_CLOSE_GOING_AWAY, "idle timeout");
+    send_close(s, &s->u, HR_WS_CLOSE_GOING_AWAY, "idle timeout");
+    s->closing_until_ms = now + CLOSE_GRACE_MS;
+}
+
+/* Called when neither side had anything: 1 when the session should end now. */
+static int idle_expired(ws_session *s)
+{
+    double now = hr_now_ms();
+    if (s->closing_until_ms > 0)
+        return now >= s->closing_until_ms;
+    if (now - s->last_traffic_ms >= (double)s->idle_timeout_ms)
+        close_idle(s, now);
+    return 0;
+}
+
 static void run_session(void *arg, const hr_http_upgraded *io)
 {
     ws_session *s = arg;
     s->fd = io->fd;
     s->stopping = io->stopping;
+    s->last_traffic_ms = hr_now_ms();
     if (io->extra_len && (reserve(s, io->extra_len) != 0 ||
                           hr_buf_append(&s->c.in, io->extra, io->extra_len) != 0 ||
                           drain_frames(s, &s->c) != 0))
@@ -554,6 +597,8 @@ static void run_session(void *arg, const hr_http_upgraded *io)
             on_eof(s);
             break;
         }
+        if (!a && !b && idle_expired(s))
+            break;
         if (!a && !b)
             wait_readable(s);
     }
@@ -683,6 +728,7 @@ static ws_session *session_new(hr_req_ctx *ctx, const hr_request *req, hr_ws_ups
     s->lease = (hr_budget_lease)HR_BUDGET_LEASE_INIT(hr_budget_process());
     s->max_message = cfg->max_body_bytes;
     s->send_timeout_ms = cfg->upstream_timeout_ms;
+    s->idle_timeout_ms = cfg->ws_idle_timeout_ms;
     s->ctx = ctx;
     s->bypass = hr_request_bypass(req);
     s->api = req->api;

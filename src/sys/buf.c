@@ -91,6 +91,18 @@ void hr_buf_truncate(hr_buf *b, size_t len)
     b->data[len] = '\0'; /* len < old len, so the buffer is allocated */
 }
 
+size_t hr_buf_copy_out(const hr_buf *b, size_t *off, void *dst, size_t max)
+{
+    HR_ASSERT(*off <= b->len);
+    size_t k = b->len - *off;
+    if (k > max)
+        k = max;
+    if (k)
+        memcpy(dst, b->data + *off, k);
+    *off += k;
+    return k;
+}
+
 void hr_buf_reset(hr_buf *b)
 {
     b->len = 0;

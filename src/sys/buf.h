@@ -46,6 +46,10 @@ static inline int hr_buf_failed(const hr_buf *b) { return b->failed; }
  * at the end sees it too. Returns -1. */
 int hr_buf_fail(hr_buf *b);
 void hr_buf_truncate(hr_buf *b, size_t len); /* len = min(len, b->len), NUL kept */
+/* Hands out pending bytes: copies b's bytes from *off on into dst, at most max, and
+ * advances *off. Returns the count, 0 once *off has reached b->len (or max is 0). The
+ * reader owns *off and decides when b is reset (after draining, or before the next fill). */
+size_t hr_buf_copy_out(const hr_buf *b, size_t *off, void *dst, size_t max);
 void hr_buf_reset(hr_buf *b);          /* len = 0, keeps the allocation, clears the latch */
 void hr_buf_free(hr_buf *b);           /* releases; the buffer is then empty and reusable */
 /* Caller owns the result (free()); never NULL for a buffer that holds bytes; for an empty

@@ -21,6 +21,7 @@ import {
 } from './lib/fake_bedrock.mjs';
 import { anthropicMessage, anthropicEvents } from './lib/fake_upstream.mjs';
 import { startProxy, requestLogLines, waitForLogs, runCleanups } from './lib/proxy.mjs';
+import { withoutRetrieveTool } from './lib/retrieve_tool.mjs';
 import { dbRows, pytestLog, markersIn, assertOnlyToolOutputsChanged, assertNeedles } from './lib/e2e_fixtures.mjs';
 
 const CREDS = { accessKeyId: 'AKIAHEADROOMFAKE01', secretAccessKey: 'fake/secret+key/for-tests', sessionToken: 'IQoJb3JpZ2luX2VjEFAKE//token==' };
@@ -216,11 +217,16 @@ test('Converse: toolResult text compressed, toolUse and the rest unchanged; usag
   assert.ok(text.length < rows.text.length / 2, 'the toolResult text was compressed');
   assert.equal(markersIn(text).length, 1);
   // what the SDK sent is what the proxy received, with the one text replaced
-  const { replaced } = assertOnlyToolOutputsChanged(rec.body.toString().replace(JSON.stringify(text), JSON.stringify(rows.text)), rec.body, [rows.text]);
+  const sentBack = withoutRetrieveTool(rec.body).body.toString().replace(JSON.stringify(text), JSON.stringify(rows.text));
+  const { replaced } = assertOnlyToolOutputsChanged(sentBack, rec.body, [rows.text]);
   assert.equal(replaced, 1);
   assert.deepEqual(got.messages[2].content[0].toolResult.content[1], { json: { rows: 300 } });
   assert.deepEqual(got.messages[1], input.messages[1]);
-  assert.deepEqual(got.toolConfig, input.toolConfig);
+  // the client's tools stay; headroom_retrieve is offered after them, in Converse's format
+  assert.deepEqual(got.toolConfig.tools[0], input.toolConfig.tools[0]);
+  assert.equal(got.toolConfig.tools.length, 2);
+  assert.equal(got.toolConfig.tools[1].toolSpec.name, 'headroom_retrieve');
+  assert.deepEqual(got.toolConfig.tools[1].toolSpec.inputSchema.json.required, ['hash']);
   const line = requestLogLines(await waitForLogs(proxy, (t) => / route=bedrock_converse /.test(t)))
     .find((l) => l.route === 'bedrock_converse');
   assert.equal(line.input_tokens, '57');
@@ -253,10 +259,87 @@ test('Converse: a toolResult json part is compressed as JSON into a string json 
   assert.equal(markersIn(parts[0].json).length, 1);
   assertNeedles(parts[0].json, rows.needles, 'converse json part');
   assert.deepEqual(parts[1], { json: { rows: 300 } }, 'a small document is left as sent');
+  // no toolConfig was sent: one holding only headroom_retrieve is added
+  assert.deepEqual(got.toolConfig.tools.map((t) => t.toolSpec.name), ['headroom_retrieve']);
   // everything but that one document arrives as the SDK wrote it
-  const { replaced } = assertOnlyToolOutputsChanged(rec.body.toString().replace(JSON.stringify(parts[0].json), JSON.stringify(doc)), rec.body, [doc]);
+  const sentBack = withoutRetrieveTool(rec.body).body.toString().replace(JSON.stringify(parts[0].json), JSON.stringify(doc));
+  const { replaced } = assertOnlyToolOutputsChanged(sentBack, rec.body, [doc]);
   assert.equal(replaced, 1);
   assert.ok(Number(client.lastHeaders['x-headroom-tokens-saved']) > 0);
+});
+
+test('Converse: a headroom_retrieve call is answered by the proxy; each round is signed again; toolConfig kept', async () => {
+  br.reset();
+  const rows = dbRows(250, 11);
+  const toolConfig = { tools: [{ toolSpec: { name: 'query_db', description: 'SQL', inputSchema: { json: { type: 'object' } } } }],
+    toolChoice: { auto: {} } };
+  const input = {
+    modelId: MODEL,
+    messages: [
+      { role: 'user', content: [{ text: 'why is transaction 480031 missing from the report?' }] },
+      { role: 'assistant', content: [{ toolUse: { toolUseId: 'tu_1', name: 'query_db', input: { table: 'tx' } } }] },
+      { role: 'user', content: [{ toolResult: { toolUseId: 'tu_1', content: [{ text: rows.text }] } }] },
+    ],
+    toolConfig,
+    inferenceConfig: { maxTokens: 128 },
+  };
+  const path = `/model/${encodeURIComponent(MODEL)}/converse`;
+  const call = { role: 'assistant', content: [{ text: 'Looking closer.' },
+    { toolUse: { toolUseId: 'tooluse_r1', name: 'headroom_retrieve', input: { hash: null, query: '480031' } } }] };
+  const final = converseResponse('Row 480031 was rejected by a deadlock.');
+  br.script(path, {
+    reply: (rec) => {
+      const [m] = markersIn(JSON.parse(rec.body).messages[2].content[0].toolResult.content[0].text);
+      call.content[1].toolUse.input.hash = m.hash;
+      return { json: { output: { message: call }, stopReason: 'tool_use',
+        usage: { inputTokens: 40, outputTokens: 6, totalTokens: 46 }, metrics: { latencyMs: 7 } } };
+    },
+  }, { json: final });
+  const out = await client.send(new ConverseCommand(input));
+  // the client sees only the final answer, its usage the sum of both rounds
+  assert.deepEqual(out.output, final.output);
+  assert.equal(out.stopReason, 'end_turn');
+  assert.deepEqual(out.usage, { inputTokens: 97, outputTokens: 17, totalTokens: 114 });
+  assert.equal(br.requests.length, 2);
+  for (const rec of br.requests) assert.equal(rec.signature.ok, true, `round signed: ${rec.signature.reason}`);
+  const [first, second] = br.requests.map((r) => JSON.parse(r.body));
+  for (const body of [first, second]) {
+    assert.deepEqual(body.toolConfig.toolChoice, { auto: {} }, 'the client\'s toolChoice kept');
+    assert.deepEqual(body.toolConfig.tools.map((t) => t.toolSpec.name), ['query_db', 'headroom_retrieve']);
+  }
+  // the follow-up: the first round's body, then the model's message as it came and the result
+  assert.equal(second.messages.length, 5);
+  assert.deepEqual(second.messages.slice(0, 3), first.messages);
+  // byte for byte, the follow-up is the first body with two messages spliced in before the
+  // messages' closing bracket (the prefix stays the same for the provider's prompt cache)
+  const [a, b] = br.requests.map((r) => r.body.toString());
+  const msgs = JSON.stringify(first.messages);
+  const cut = a.indexOf(msgs) + msgs.length - 1;
+  assert.ok(cut > 0, 'the messages found in the first body as sent');
+  assert.equal(b.slice(0, cut), a.slice(0, cut));
+  assert.equal(b.slice(b.length - (a.length - cut)), a.slice(cut));
+  assert.deepEqual(second.messages[3], call);
+  assert.equal(second.messages[4].role, 'user');
+  const result = second.messages[4].content[0].toolResult;
+  assert.equal(result.toolUseId, 'tooluse_r1');
+  assert.ok(result.content[0].text.includes('480031'), 'the original rows matching the query came back');
+  const line = requestLogLines(await waitForLogs(proxy, (t) => / route=bedrock_converse .*input_tokens=97 /.test(t)))
+    .find((l) => l.route === 'bedrock_converse' && l.input_tokens === '97');
+  assert.equal(line.output_tokens, '17', 'the request line counts both rounds');
+});
+
+test('ConverseStream: headroom_retrieve is not offered (its calls could not be answered in the stream)', async () => {
+  br.reset();
+  const rows = dbRows(250, 12);
+  const out = await client.send(new ConverseStreamCommand({ modelId: MODEL, messages: [
+    { role: 'user', content: [{ text: 'why?' }] },
+    { role: 'assistant', content: [{ toolUse: { toolUseId: 'tu_1', name: 'query_db', input: {} } }] },
+    { role: 'user', content: [{ toolResult: { toolUseId: 'tu_1', content: [{ text: rows.text }] } }] },
+  ], toolConfig: { tools: [{ toolSpec: { name: 'query_db', inputSchema: { json: { type: 'object' } } } }] } }));
+  for await (const ev of out.stream) assert.ok(ev);
+  const got = lastRequest().body.toString();
+  assert.equal(markersIn(JSON.parse(got).messages[2].content[0].toolResult.content[0].text).length, 1, 'compressed');
+  assert.ok(!got.includes('headroom_retrieve'));
 });
 
 test('ConverseStream: events relayed, usage from the metadata event', async () => {

@@ -458,3 +458,59 @@ test('x-headroom-bypass: a response.create with big tool outputs goes byte for b
     await until(() => c.close, 5000, 'close');
   } finally { await done(); }
 });
+
+// --ws-idle-timeout: a session with no frame either way is closed with 1001 on both sides;
+// traffic in either direction (pings from the client, messages from the upstream) keeps it.
+async function metric(proxy, name) {
+  const text = await (await fetch(`${proxy.url}/metrics`)).text();
+  const m = text.match(new RegExp(`^${name} (\\d+)$`, 'm'));
+  return m ? Number(m[1]) : null;
+}
+
+test('idle timeout: a silent session is closed with 1001 both ways at the timeout, logged and counted', async () => {
+  const { up, proxy, done } = await setup(['--ws-idle-timeout', '1.5']);
+  try {
+    assert.equal(await metric(proxy, 'headroom_websocket_idle_closes_total'), 0);
+    const t0 = Date.now(); // before the session starts: the close cannot come sooner than 1.5 s after
+    const c = connect(wsUrl(proxy));
+    await c.opened;
+    await up.until(() => up.connections.length === 1);
+    await until(() => c.close && up.connections[0].close, 10000, 'idle close both ways');
+    const took = Date.now() - t0;
+    assert.ok(took >= 1500, `closed after ${took} ms, before the 1.5 s timeout`);
+    assert.deepEqual(c.close, { code: 1001, reason: 'idle timeout' });
+    assert.deepEqual(up.connections[0].close, { code: 1001, reason: 'idle timeout' });
+    assert.equal(up.connections[0].error, null, 'the upstream saw a valid close');
+    await until(() => proxy.logs().includes('websocket idle timeout'), 5000, 'log line');
+    assert.equal(await metric(proxy, 'headroom_websocket_idle_closes_total'), 1);
+  } finally { await done(); }
+});
+
+test('idle timeout: pings from the client or messages from the upstream keep a session open past it', async () => {
+  const { up, proxy, done } = await setup(['--ws-idle-timeout', '1.5']);
+  try {
+    const c = connect(wsUrl(proxy));
+    await c.opened;
+    await up.until(() => up.connections.length === 1);
+    const conn = up.connections[0];
+    // 4 s of client pings every 250 ms (the upstream's pongs come back)
+    for (let i = 0; i < 16; i++) {
+      c.ws.ping(Buffer.from(`p${i}`));
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(c.close, null, 'pinged session still open');
+    assert.equal(conn.pings.length, 16);
+    // then 4 s of upstream messages only, one every 250 ms
+    for (let i = 0; i < 16; i++) {
+      conn.ws.send(`{"type":"keepalive","n":${i}}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await until(() => c.messages.length === 16, 5000, 'upstream messages');
+    assert.equal(c.close, null, 'session with upstream traffic still open');
+    assert.equal(conn.close, null);
+    c.ws.close(1000, 'done');
+    await until(() => c.close && conn.close, 5000, 'client close relayed');
+    assert.equal(conn.close.code, 1000, 'the client\'s own close, not an idle one');
+    assert.equal(await metric(proxy, 'headroom_websocket_idle_closes_total'), 0);
+  } finally { await done(); }
+});

@@ -89,6 +89,11 @@ test('/v1/retrieve/tool_call: any API row by name answers in its own form; an un
   assert.equal(g.json.tool_result.functionResponse.name, 'headroom_retrieve');
   assert.equal(g.json.tool_result.functionResponse.id, undefined, 'no id given, none answered');
   assert.equal(JSON.parse(g.json.tool_result.functionResponse.response.output).original_content, rows);
+  // Bedrock Converse: a toolUse content block, answered by a toolResult block
+  const b = await post('/v1/retrieve/tool_call', { tool_call: { toolUse: { toolUseId: 'tooluse_7', name: 'headroom_retrieve', input: { hash } } }, provider: 'bedrock-converse' });
+  assert.equal(b.json.success, true);
+  assert.equal(b.json.tool_result.toolResult.toolUseId, 'tooluse_7');
+  assert.equal(JSON.parse(b.json.tool_result.toolResult.content[0].text).original_content, rows);
   // a provider no row is named: either known form is read, the result is the plain one
   const u = await post('/v1/retrieve/tool_call', { tool_call: { id: 'c1', function: { name: 'headroom_retrieve', arguments: { hash } } }, provider: 'someone' });
   assert.equal(u.json.success, true);

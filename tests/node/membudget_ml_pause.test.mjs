@@ -27,11 +27,11 @@ import { importProxyModels } from './lib/proxy_models.mjs';
 
 const MB = 1024 * 1024;
 // Measured memory of the proxy after the warm-up is ~5 MB in a release build; each held
-// request adds ~2 MB (its ~0.9 MB body and what compressing it reserved), a fifth of the
-// ML stage's ~10 MB band (70-85 % of 64 MB), so stepping one request at a time lands inside
-// the band rather than jumping over it (~20 requests).
+// request adds ~1 MB (its ~0.9 MB body and the compressed copy, reserved at its size), a
+// tenth of the ML stage's ~10 MB band (70-85 % of 64 MB), so stepping one request at a time
+// lands inside the band rather than jumping over it (~45 requests).
 const BUDGET_MB = 64;
-const MAX_HELD = 40;
+const MAX_HELD = 64;
 const DEADLINE_MS = 60000; // generous: a loaded 2-core machine
 const HOLD_MODEL = 'gpt-4o-held';
 

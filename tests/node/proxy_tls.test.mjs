@@ -1,20 +1,21 @@
 // proxy_tls.test.mjs: a TLS upstream that offers HTTP/2 (Node http2, self-signed CA given to
 // the proxy with --upstream-ca-file): requests and SSE streams go over HTTP/2, the session
-// is reused, and without the CA the certificate is refused (502 saying why).
+// is reused (also by 200 back-to-back requests on fresh client connections), and without
+// the CA the certificate is refused (502 saying why).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import http2 from 'node:http2';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import OpenAI from 'openai';
 import { openaiChatCompletion, openaiChatChunks, sseBytes } from './lib/fake_upstream.mjs';
 import { startProxy } from './lib/proxy.mjs';
 import { assertOpenAIErrorShape } from './lib/provider_errors.mjs';
 
 let dir, server, port, sessions = 0;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const seen = [];
 
 before(async () => {
@@ -57,16 +58,10 @@ test('HTTP/2 over TLS: JSON and SSE relayed, one session reused', async () => {
     const { data, response } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
     assert.equal(data.choices[0].message.content, 'over h2');
     assert.equal(response.headers.get('x-ratelimit-remaining-tokens'), '5');
-    // The proxy returns its upstream handle pair (and the HTTP/2 session it holds) to the pool
-    // a moment after the client has the last byte; a request sent at once on another client
-    // connection can find the pool empty and open a second session (seen once in CI under
-    // load). The pause keeps the claim to what is promised: sequential requests share one.
-    await sleep(300);
     const s = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] });
     let text = '';
     for await (const c of s) text += c.choices[0]?.delta?.content || '';
     assert.equal(text, 'over h2');
-    await sleep(300);
     await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'again' }] });
     const mine = seen.slice(-3);
     assert.ok(mine.every((q) => q.httpVersion === '2.0'), JSON.stringify(mine.map((q) => q.httpVersion)));
@@ -74,6 +69,44 @@ test('HTTP/2 over TLS: JSON and SSE relayed, one session reused', async () => {
     assert.equal(mine[1].body.stream_options.include_usage, true);
     assert.equal(sessions - before, 1, 'the TLS/HTTP2 session is reused');
   } finally {
+    assert.equal(await proxy.stop(), 0, 'clean exit (no sanitizer report)');
+  }
+});
+
+// One request on a connection of its own (no keep-alive agent): the next request arrives on
+// another client connection, served by another proxy thread.
+function freshConnectionRequest(url, stream) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${url}/v1/chat/completions`, { method: 'POST', agent: false,
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-tls', connection: 'close' } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ model: 'gpt-4o-mini', stream, messages: [{ role: 'user', content: 'hi' }] }));
+  });
+}
+
+// The proxy returns the upstream handle pair (and the HTTP/2 session its multi keeps) to the
+// pool when the upstream transfer ends, before the client's last byte goes out: a request
+// sent the moment the previous answer is complete, on a fresh client connection, finds the
+// pair in the pool. Two busy processes load both cores meanwhile, so the proxy's threads are
+// preempted where a late return would show (it did, once in 200, before the fix under load).
+test('200 back-to-back requests on fresh client connections share one HTTP/2 session', async () => {
+  const proxy = await startProxy({ openaiUrl: `https://127.0.0.1:${port}/v1`, args: ['--upstream-ca-file', path.join(dir, 'cert.pem')] });
+  const burners = [0, 1].map(() => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  try {
+    const before = sessions;
+    for (let i = 0; i < 200; i++) {
+      const stream = i % 2 === 1; // a streamed answer, then a buffered one, alternately
+      const r = await freshConnectionRequest(proxy.url, stream);
+      assert.equal(r.status, 200, r.body);
+      assert.match(r.body, stream ? /data: \[DONE\]/ : /over h2/);
+    }
+    assert.equal(sessions - before, 1, `${sessions - before} upstream sessions for 200 sequential requests`);
+  } finally {
+    for (const b of burners) b.kill('SIGKILL');
     assert.equal(await proxy.stop(), 0, 'clean exit (no sanitizer report)');
   }
 });

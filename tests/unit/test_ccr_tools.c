@@ -168,17 +168,26 @@ static const char CHAT_CALL[] =
     "\"function\":{\"name\":\"headroom_retrieve\",\"arguments\":\"{\\\"hash\\\":\\\"%s\\\",\\\"query\\\":\\\"disk\\\"}\"}}]}}],"
     "\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":10,\"total_tokens\":110}}";
 
+/* resp (a response of api) ends in exactly one headroom_retrieve call with these values. */
+static void finds_one_call(const hr_api *api, const char *resp, const char *id, const char *hash,
+                           const char *query)
+{
+    hr_ccr_calls calls;
+    assert_int_equal(hr_ccr_find_calls(api, resp, strlen(resp), &calls), 1);
+    assert_int_equal(calls.n, 1);
+    assert_true(calls.call[0].args_ok);
+    assert_string_equal(calls.call[0].id, id);
+    assert_string_equal(calls.call[0].hash, hash);
+    assert_string_equal(calls.call[0].query, query);
+}
+
 static void finds_calls_in_each_format(void **state)
 {
     (void)state;
     hr_ccr_calls calls;
     char chat[1024];
     snprintf(chat, sizeof chat, CHAT_CALL, "0123456789abcdef01234567");
-    assert_int_equal(hr_ccr_find_calls(&hr_api_openai_chat, chat, strlen(chat), &calls), 1);
-    assert_int_equal(calls.n, 1);
-    assert_string_equal(calls.call[0].id, "call_1");
-    assert_string_equal(calls.call[0].hash, "0123456789abcdef01234567");
-    assert_string_equal(calls.call[0].query, "disk");
+    finds_one_call(&hr_api_openai_chat, chat, "call_1", "0123456789abcdef01234567", "disk");
 
     const char *anth = "{\"type\":\"message\",\"stop_reason\":\"tool_use\",\"content\":[{\"type\":\"text\","
                        "\"text\":\"let me look\"},{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":"
@@ -352,6 +361,19 @@ static void followup_in_chat_and_responses_formats(void **state)
     hr_buf_free(&results[0]);
 }
 
+/* A response's usage read as an earlier round's and merged into the same response: each
+ * summed number doubles; expect is the usage member the merged answer must hold. */
+static void usage_doubles(const hr_api *api, const char *resp, const char *expect)
+{
+    hr_ccr_usage earlier = {0};
+    assert_int_equal(hr_ccr_read_usage(api, resp, strlen(resp), &earlier), 0);
+    hr_buf merged = HR_BUF_INIT;
+    assert_int_equal(hr_ccr_merge_usage(api, resp, strlen(resp), &earlier, &merged), 0);
+    if (!strstr(merged.data, expect))
+        fail_msg("merged usage: %s", merged.data);
+    hr_buf_free(&merged);
+}
+
 /* Gemini: the tool as one more Tool of functionDeclarations (not when the client declares
  * it or toolConfig forces a call), calls read from candidates[0].content.parts, the
  * follow-up appended to contents (model turn as it came + functionResponse), usage in
@@ -414,16 +436,127 @@ static void gemini_format(void **state)
     assert_int_equal(hr_json_get(&d, fr, "id"), HR_JSON_NONE); /* the call had none */
     hr_json_doc_free(&d);
 
-    hr_ccr_usage earlier = {0};
-    assert_int_equal(hr_ccr_read_usage(&hr_api_gemini, resp, strlen(resp), &earlier), 0);
-    hr_buf merged = HR_BUF_INIT;
-    assert_int_equal(hr_ccr_merge_usage(&hr_api_gemini, resp, strlen(resp), &earlier, &merged), 0);
-    assert_non_null(strstr(merged.data, "\"usageMetadata\":{\"promptTokenCount\":200,"
-                                        "\"candidatesTokenCount\":10,\"totalTokenCount\":210}"));
-    hr_buf_free(&merged);
+    usage_doubles(&hr_api_gemini, resp, "\"usageMetadata\":{\"promptTokenCount\":200,"
+                                       "\"candidatesTokenCount\":10,\"totalTokenCount\":210}");
     hr_buf_free(&next);
     hr_buf_free(&results[0]);
     hr_buf_free(&out);
+}
+
+/* Bedrock Converse: the tool goes into toolConfig.tools as a toolSpec (toolConfig created
+ * when absent, tools created inside a toolConfig without them), not when the client
+ * defines it or toolChoice forces a call ("any", or ours by name); calls are toolUse
+ * blocks of output.message with stopReason "tool_use"; the follow-up appends the model's
+ * message as it came and a user message of toolResult blocks; all five usage numbers sum. */
+static uint32_t converse_tools(const hr_json_doc *d)
+{
+    return hr_json_get(d, hr_json_get(d, 0, "toolConfig"), "tools");
+}
+
+static void converse_offer(void **state)
+{
+    (void)state;
+    const char *bare = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"toolResult\":{\"toolUseId\":\"t1\","
+                       "\"content\":[{\"text\":\"" MARK "\"}]}}]}]}";
+    hr_buf out = HR_BUF_INIT;
+    assert_int_equal(hr_ccr_inject_tool(&hr_api_bedrock_converse, bare, strlen(bare), &out), 1);
+    assert_memory_equal(out.data, bare, strlen(bare) - 1); /* the rest is unchanged */
+    hr_json_doc d = parse_ok(out.data, out.len);
+    uint32_t tools = converse_tools(&d);
+    assert_int_equal(d.nodes[tools].count, 1);
+    uint32_t spec = hr_json_get(&d, hr_json_index(&d, tools, 0), "toolSpec");
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, spec, "name"), "headroom_retrieve"));
+    uint32_t schema = hr_json_get(&d, hr_json_get(&d, spec, "inputSchema"), "json");
+    assert_true(hr_json_string_eq(&d, hr_json_index(&d, hr_json_get(&d, schema, "required"), 0), "hash"));
+    hr_json_doc_free(&d);
+    /* the client's tools (a cache point last) and toolChoice stay; ours goes last */
+    const char *theirs = "{\"toolConfig\":{\"tools\":[{\"toolSpec\":{\"name\":\"ls\",\"inputSchema\":{\"json\":{}}}},"
+                         "{\"cachePoint\":{\"type\":\"default\"}}],\"toolChoice\":{\"tool\":{\"name\":\"ls\"}}},"
+                         "\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":\"" MARK "\"}]}]}";
+    hr_buf_reset(&out);
+    assert_int_equal(hr_ccr_inject_tool(&hr_api_bedrock_converse, theirs, strlen(theirs), &out), 1);
+    size_t head = (size_t)(strstr(theirs, "}}],") + 2 - theirs); /* up to the tools' ']' */
+    assert_memory_equal(out.data, theirs, head);
+    d = parse_ok(out.data, out.len);
+    tools = converse_tools(&d);
+    assert_int_equal(d.nodes[tools].count, 3);
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, hr_json_get(&d, hr_json_index(&d, tools, 2), "toolSpec"), "name"),
+                                  "headroom_retrieve"));
+    uint32_t choice = hr_json_get(&d, hr_json_get(&d, 0, "toolConfig"), "toolChoice");
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, hr_json_get(&d, choice, "tool"), "name"), "ls"));
+    hr_json_doc_free(&d);
+    /* a toolConfig without tools gets them inside it */
+    const char *no_tools = "{\"toolConfig\":{\"toolChoice\":{\"auto\":{}}},\"messages\":[{\"role\":\"user\","
+                           "\"content\":[{\"text\":\"" MARK "\"}]}]}";
+    hr_buf_reset(&out);
+    assert_int_equal(hr_ccr_inject_tool(&hr_api_bedrock_converse, no_tools, strlen(no_tools), &out), 1);
+    d = parse_ok(out.data, out.len);
+    assert_int_equal(d.nodes[converse_tools(&d)].count, 1);
+    assert_int_equal(d.nodes[hr_json_get(&d, 0, "toolConfig")].count, 2);
+    hr_json_doc_free(&d);
+    /* no offer: defined by the client, a forced call, ours forced, a toolConfig not an object */
+    const char *none[] = {
+        "{\"toolConfig\":{\"tools\":[{\"toolSpec\":{\"name\":\"headroom_retrieve\"}}]},\"messages\":[{\"content\":[{\"text\":\"" MARK "\"}]}]}",
+        "{\"toolConfig\":{\"tools\":[],\"toolChoice\":{\"any\":{}}},\"messages\":[{\"content\":[{\"text\":\"" MARK "\"}]}]}",
+        "{\"toolConfig\":{\"tools\":[],\"toolChoice\":{\"tool\":{\"name\":\"headroom_retrieve\"}}},\"messages\":[{\"content\":[{\"text\":\"" MARK "\"}]}]}",
+        "{\"toolConfig\":[],\"messages\":[{\"content\":[{\"text\":\"" MARK "\"}]}]}",
+    };
+    for (size_t k = 0; k < sizeof none / sizeof none[0]; k++) {
+        hr_buf_reset(&out);
+        assert_int_equal(hr_ccr_inject_tool(&hr_api_bedrock_converse, none[k], strlen(none[k]), &out), 0);
+    }
+    hr_buf_free(&out);
+}
+
+#define CONVERSE_CALL                                                                          \
+    "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"text\":\"Let me look.\"},"   \
+    "{\"toolUse\":{\"toolUseId\":\"tooluse_1\",\"name\":\"headroom_retrieve\",\"input\":"          \
+    "{\"hash\":\"0123456789abcdef01234567\",\"query\":\"disk\"}}}]}},\"stopReason\":\"tool_use\","  \
+    "\"usage\":{\"inputTokens\":100,\"outputTokens\":5,\"totalTokens\":105,"                       \
+    "\"cacheReadInputTokens\":3,\"cacheWriteInputTokens\":2},\"metrics\":{\"latencyMs\":9}}"
+
+static void converse_calls_and_followup(void **state)
+{
+    (void)state;
+    const char *resp = CONVERSE_CALL;
+    finds_one_call(&hr_api_bedrock_converse, resp, "tooluse_1", "0123456789abcdef01234567", "disk");
+    hr_ccr_calls calls;
+    assert_int_equal(hr_ccr_find_calls(&hr_api_bedrock_converse, resp, strlen(resp), &calls), 1);
+    const char *mixed = "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"toolUse\":{\"toolUseId\":\"a\","
+                        "\"name\":\"headroom_retrieve\",\"input\":{\"hash\":\"x\"}}},{\"toolUse\":{\"toolUseId\":\"b\","
+                        "\"name\":\"ls\",\"input\":{}}}]}},\"stopReason\":\"tool_use\"}";
+    hr_ccr_calls c2;
+    assert_int_equal(hr_ccr_find_calls(&hr_api_bedrock_converse, mixed, strlen(mixed), &c2), 0);
+    const char *done = "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"text\":\"hi\"}]}},\"stopReason\":\"end_turn\"}";
+    assert_int_equal(hr_ccr_find_calls(&hr_api_bedrock_converse, done, strlen(done), &c2), 0);
+
+    const char *req = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":\"why?\"}]}],\"toolConfig\":"
+                      "{\"tools\":[{\"toolSpec\":{\"name\":\"headroom_retrieve\"}}]}}";
+    hr_buf results[1] = {HR_BUF_INIT}, next = HR_BUF_INIT;
+    hr_buf_puts(&results[0], "line 2 \"disk\" full");
+    assert_int_equal(hr_ccr_build_followup(&hr_api_bedrock_converse, req, strlen(req), resp, strlen(resp),
+                                           &calls, results, &next), 0);
+    size_t head = (size_t)(strstr(req, "}]}]") + 3 - req); /* up to the messages' ']' */
+    assert_memory_equal(next.data, req, head);
+    hr_json_doc d = parse_ok(next.data, next.len);
+    uint32_t msgs = hr_json_get(&d, 0, "messages");
+    assert_int_equal(d.nodes[msgs].count, 3);
+    uint32_t model = hr_json_index(&d, msgs, 1);
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, model, "role"), "assistant"));
+    assert_int_equal(d.nodes[hr_json_get(&d, model, "content")].count, 2); /* as it came */
+    uint32_t user = hr_json_index(&d, msgs, 2);
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, user, "role"), "user"));
+    uint32_t tr = hr_json_get(&d, hr_json_index(&d, hr_json_get(&d, user, "content"), 0), "toolResult");
+    assert_true(hr_json_string_eq(&d, hr_json_get(&d, tr, "toolUseId"), "tooluse_1"));
+    uint32_t text = hr_json_get(&d, hr_json_index(&d, hr_json_get(&d, tr, "content"), 0), "text");
+    assert_true(hr_json_string_eq(&d, text, "line 2 \"disk\" full"));
+    hr_json_doc_free(&d);
+
+    usage_doubles(&hr_api_bedrock_converse, resp,
+                  "\"usage\":{\"inputTokens\":200,\"outputTokens\":10,\"totalTokens\":210,"
+                  "\"cacheReadInputTokens\":6,\"cacheWriteInputTokens\":4}");
+    hr_buf_free(&next);
+    hr_buf_free(&results[0]);
 }
 
 int main(void)
@@ -436,6 +569,8 @@ int main(void)
         cmocka_unit_test(loop_answers_and_sums_usage),
         cmocka_unit_test(followup_in_chat_and_responses_formats),
         cmocka_unit_test(gemini_format),
+        cmocka_unit_test(converse_offer),
+        cmocka_unit_test(converse_calls_and_followup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

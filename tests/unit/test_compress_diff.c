@@ -70,6 +70,42 @@ static void short_context_gap_is_kept(void **state)
     hr_buf_free(&in);
 }
 
+/* A merge's combined diff ("@@@", one column per parent): " +x" and "- x" are changes
+ * against one parent, not context. Read by the first column only, git show 99f92ab had
+ * codex.c (a file new to one side, all " +") cut as "[25 unchanged lines omitted]". */
+static int combined_change(const char *s, size_t n)
+{
+    int header = (n >= 4 && (memcmp(s, "--- ", 4) == 0 || memcmp(s, "+++ ", 4) == 0));
+    return !header && n >= 2 && (s[0] == '+' || s[0] == '-' || s[1] == '+' || s[1] == '-');
+}
+
+static void combined_diff_changes_survive(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_read_corpus("git_show_merge", &in);
+    hr_compress_result r = fx_check_contract(hr_compress_diff, in.data, in.len, NULL);
+    const hr_buf *o = r.compressed ? &r.out : &in;
+    assert_true(fx_lines_survive(in.data, in.len, o, combined_change) > 500);
+    assert_true(has(o, " +static const char *const ALIASES[] = {\"/backend-api/codex\", \"/v1/codex\"};"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+
+    /* context far from every column's change still goes, with a note */
+    FX(&in, "diff --cc s.c\nindex 1111111,2222222..3333333\n--- a/s.c\n+++ b/s.c\n"
+            "@@@ -1,12 -1,12 +1,13 @@@\n");
+    for (unsigned i = 0; i < 8; i++)
+        FX(&in, "      int a%u = %u;\n", i, i);
+    FX(&in, " +    x = 2;\n- y = 1;\n++    z = 3;\n      int b = 0;\n");
+    r = run(&in, NULL);
+    assert_true(r.compressed);
+    assert_true(has(&r.out, "[6 unchanged lines omitted]"));
+    assert_true(has(&r.out, "      int a6 = 6;"));
+    assert_true(has(&r.out, " +    x = 2;") && has(&r.out, "- y = 1;") && has(&r.out, "++    z = 3;"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 static void hunk_and_file_caps(void **state)
 {
     (void)state;
@@ -280,6 +316,7 @@ int main(void)
         cmocka_unit_test(crlf_and_bad_input),
         cmocka_unit_test(hunk_header_parser),
         cmocka_unit_test(short_context_gap_is_kept),
+        cmocka_unit_test(combined_diff_changes_survive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -264,6 +264,31 @@ static void numbered_listings(void **state)
     hr_buf_free(&du);
 }
 
+/* tree -s -h puts "[4.0K]  " before every name: file info, not part of the path. Read as
+ * part of it, the notes named "[[4.0K]  bench/[4.0K]  ccr/ (3 files ...)]". */
+static void tree_file_info_is_no_path(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_read_corpus("tree_repo", &in);
+    hr_compress_result r = run(&in, "How big is src/compress/rows.c?");
+    assert_true(r.compressed);
+    size_t notes = 0;
+    for (const char *p = r.out.data, *e = p + r.out.len; p < e;) {
+        const char *nl = memchr(p, '\n', (size_t)(e - p));
+        size_t m = (size_t)((nl ? nl : e) - p);
+        if (m > 2 && p[0] == '[' && p[m - 1] == ']' && memchr(p + 1, '/', m - 2)) {
+            notes++;
+            assert_null(memchr(p + 1, '[', m - 2)); /* "[src/api/ (7 files: ...)]" */
+        }
+        p = nl ? nl + 1 : e;
+    }
+    assert_true(notes >= 5);
+    assert_true(contains(&r.out, "\n[src/api/ ("));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +300,7 @@ int main(void)
         cmocka_unit_test(bad_input),
         cmocka_unit_test(detection_routes_listings),
         cmocka_unit_test(numbered_listings),
+        cmocka_unit_test(tree_file_info_is_no_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,10 +4,16 @@
  * the original. Fixtures are generated in textcomp_fixtures.h. */
 #include "unit/textcomp_fixtures.h"
 
+#include "compress/detect.h"
 #include "compress/logs.h"
 
 static int is_error(const char *s, size_t n) { return hr_log_has_error_word(s, n); }
 static int is_summary(const char *s, size_t n) { return hr_log_is_summary(s, n); }
+
+static int has_line(const hr_buf *b, const char *line)
+{
+    return fx_has_line(b->data, b->len, line, strlen(line));
+}
 
 static size_t count_occurrences(const hr_buf *b, const char *needle)
 {
@@ -300,6 +306,65 @@ static void recognisers_stay_in_bounds(void **state)
     assert_true(hr_log_line_signature("3: [ RUN      ] case", 20));
 }
 
+/* A memcheck error heading of the corpus capture (pid 12468): the report's errors hold
+ * no error word, so they were cut like the library frames around them. */
+static int memcheck_heading(const char *s, size_t n)
+{
+    static const char pfx[] = "==12468== ";
+    size_t p = sizeof pfx - 1;
+    if (n <= p || memcmp(s, pfx, p) != 0)
+        return 0;
+    return (n - p > 8 && memcmp(s + p, "Invalid ", 8) == 0) ||
+           (n - p > 16 && memcmp(s + p, "Conditional jump", 16) == 0) ||
+           memmem(s, n, "are definitely lost", 19) != NULL;
+}
+
+/* valgrind --leak-check=full: the "==PID==" lines are a log; every error record stays
+ * whole (heading, frames, where the block was alloc'd or free'd), the still-reachable and
+ * indirectly-lost library stacks go. The capture was prose and passed whole (27K tokens). */
+static void valgrind_error_records_survive(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_read_corpus("valgrind_memcheck", &in);
+    assert_int_equal(hr_detect(in.data, in.len), HR_CT_LOG);
+    hr_compress_result r = compress_checked(&in, NULL);
+    assert_int_equal(fx_lines_survive(in.data, in.len, &r.out, memcheck_heading), 10); /* "10 contexts" */
+    /* the double free: both frees and the allocation, 4-9 lines below the heading */
+    assert_true(has_line(&r.out, "==12468==    by 0x109506: main (kvload.c:57)"));
+    assert_true(has_line(&r.out, "==12468==  Block was alloc'd at"));
+    assert_true(r.out.len * 5 < in.len);
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
+static int tap_failure(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && s[i] == ' ')
+        i++;
+    return n - i > 7 && memcmp(s + i, "not ok ", 7) == 0;
+}
+
+/* node --test's TAP output: the "not ok N - name" lines hold no error word; each stays,
+ * with its YAML block (location, error, stack) up to "...". A capture of 68 tests, 5
+ * failing, was prose and passed whole; the failure names were cut when read as a log. */
+static void tap_failures_survive_with_their_block(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_read_corpus("node_test_fail", &in);
+    assert_int_equal(hr_detect(in.data, in.len), HR_CT_LOG);
+    hr_compress_result r = compress_checked(&in, NULL);
+    assert_int_equal(fx_lines_survive(in.data, in.len, &r.out, tap_failure), 9); /* 5 tests, 4 suites */
+    assert_true(has_line(&r.out, "      location: '/tmp/qa4cap/nt/semver.test.mjs:16:5'"));
+    assert_true(has_line(&r.out, "        TestContext.<anonymous> (file:///tmp/qa4cap/nt/semver.test.mjs:16:56)"));
+    assert_false(has_line(&r.out, "    ok 11 - compare(0.1.1, 1.0.0) === -compare(1.0.0, 0.1.1)"));
+    assert_true(r.out.len * 2 < in.len);
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +380,8 @@ int main(void)
         cmocka_unit_test(bad_input_never_crashes_or_loses),
         cmocka_unit_test(error_words_are_words),
         cmocka_unit_test(recognisers_stay_in_bounds),
+        cmocka_unit_test(valgrind_error_records_survive),
+        cmocka_unit_test(tap_failures_survive_with_their_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,9 @@
  *     shapes without a panel form are skipped, a version 2 file with panels is refused and
  *     one without them still loads;
  *   - import of a generated HF directory (tools/gen_model.py): sizes, tokenizer, fused QKV
- *     whose dequantised rows match the safetensors originals; malformed safetensors.
+ *     whose dequantised rows match the safetensors originals; malformed safetensors;
+ *   - the one read-only mapping helper (hr_ml_map_readonly): what it asks the caller, what
+ *     it maps, and each opener keeping its own refusal (model, safetensors, ONNX).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +26,7 @@
 #include "ml/import.h"
 #include "ml/kernels.h"
 #include "ml/model_file.h"
+#include "ml/onnx.h"
 #include "ml/safetensors.h"
 #include "sys/hash.h"
 
@@ -32,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -687,6 +691,79 @@ static void test_safetensors_malformed(void **state)
     hr_safetensors_close(st);
 }
 
+/* ---- the shared read-only mapping ------------------------------------------------------ */
+
+static int g_seen_regular;
+static size_t g_seen_size;
+
+static int accept_at_least_4(const char *path, int regular, size_t size, hr_ml_error *err)
+{
+    g_seen_regular = regular;
+    g_seen_size = size;
+    if (!regular || size < 4) {
+        hr_ml_error_set(err, "%s: the caller's own refusal", path);
+        return -1;
+    }
+    return 0;
+}
+
+static void test_map_readonly(void **state)
+{
+    (void)state;
+    char path[700];
+    path_of(path, sizeof path, "mapped.bin");
+    write_file(path, "abcdefg", 7);
+    void *map = (void *)1;
+    size_t size = 99;
+    hr_ml_error err = {{0}};
+    assert_int_equal(hr_ml_map_readonly(path, accept_at_least_4, &map, &size, &err), 0);
+    assert_int_equal(g_seen_regular, 1);
+    assert_int_equal(g_seen_size, 7);
+    assert_int_equal(size, 7);
+    assert_memory_equal(map, "abcdefg", 7);
+    munmap(map, size);
+
+    /* refused by the caller: its message, nothing held */
+    write_file(path, "abc", 3);
+    assert_int_equal(hr_ml_map_readonly(path, accept_at_least_4, &map, &size, &err), -1);
+    assert_null(map);
+    assert_non_null(strstr(err.msg, "the caller's own refusal"));
+    /* a directory is not regular; a missing file cannot be opened */
+    assert_int_equal(hr_ml_map_readonly(g_dir, accept_at_least_4, &map, &size, &err), -1);
+    assert_int_equal(g_seen_regular, 0);
+    path_of(path, sizeof path, "no-such-file.bin");
+    assert_int_equal(hr_ml_map_readonly(path, accept_at_least_4, &map, &size, &err), -1);
+    assert_non_null(strstr(err.msg, "cannot open"));
+    assert_null(map);
+}
+
+/* Each opener keeps its own size check and message on top of the shared mapping. */
+static void test_openers_keep_their_refusals(void **state)
+{
+    (void)state;
+    char path[700];
+    path_of(path, sizeof path, "tiny.bin");
+    write_file(path, "abc", 3);
+    hr_ml_error err = {{0}};
+    hr_model_file *mf = NULL;
+    assert_int_equal(hr_model_file_open(path, 0, &mf, &err), -1);
+    assert_non_null(strstr(err.msg, "3 bytes is too short for a model file"));
+    assert_int_equal(hr_model_file_open(g_dir, 0, &mf, &err), -1);
+    assert_non_null(strstr(err.msg, "is not a regular file"));
+    hr_safetensors *st = NULL;
+    assert_int_equal(hr_safetensors_open(path, &st, &err), -1);
+    assert_non_null(strstr(err.msg, "too short for safetensors"));
+    write_file(path, "", 0);
+    hr_onnx_model *om = NULL;
+    assert_int_equal(hr_onnx_open(path, &om, &err), -1);
+    assert_non_null(strstr(err.msg, "not a non-empty regular file"));
+    assert_int_equal(hr_onnx_open(g_dir, &om, &err), -1);
+    assert_non_null(strstr(err.msg, "not a non-empty regular file"));
+    assert_null(mf);
+    assert_null(st);
+    assert_null(om);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -701,6 +778,8 @@ int main(void)
         cmocka_unit_test(test_f16),
         cmocka_unit_test(test_import_generated),
         cmocka_unit_test(test_safetensors_malformed),
+        cmocka_unit_test(test_map_readonly),
+        cmocka_unit_test(test_openers_keep_their_refusals),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

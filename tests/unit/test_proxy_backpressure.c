@@ -13,8 +13,10 @@
 #include "proxy/backpressure.h"
 #include "proxy/housekeeping.h"
 #include "sys/budget.h"
+#include "sys/buf.h"
 #include "sys/mem.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define MB ((size_t)1 << 20)
@@ -139,6 +141,43 @@ static void tick_samples_real_rss_and_runs_hooks(void **state)
     hr_ml_use_external_reaper(0);
 }
 
+/* headroom_memory_measured_bytes as /metrics prints it. */
+static size_t metric_measured(void)
+{
+    hr_buf o = HR_BUF_INIT;
+    assert_int_equal(hr_backpressure_prometheus(&o), 0);
+    const char *line = strstr(o.data, "\nheadroom_memory_measured_bytes ");
+    assert_non_null(line);
+    size_t v = (size_t)strtoull(line + strlen("\nheadroom_memory_measured_bytes "), NULL, 10);
+    hr_buf_free(&o);
+    return v;
+}
+
+/* A body reserved from its Content-Length before its bytes arrive can hold more than the
+ * RssAnon the tick reads: the tick then charges nothing outside requests. When that request
+ * ends, the gauge must not fall to 0 (a live process has RssAnon) until the next tick: it
+ * stays at least what the tick measured. */
+static void measured_never_zero_after_a_large_release(void **state)
+{
+    (void)state;
+    hr_backpressure_configure(100 * MB);
+    hr_budget *b = hr_budget_process();
+    assert_int_equal(hr_budget_reserve(b, 40 * MB), 0); /* reserved, mostly not yet touched */
+    hr_backpressure_update(30 * MB);
+    assert_int_equal(metric_measured(), 40 * MB); /* the reservation exceeds RssAnon */
+    hr_budget_release(b, 40 * MB);                 /* the request ends before the next tick */
+    assert_int_equal(metric_measured(), 30 * MB);
+    assert_int_equal(hr_budget_reserve(b, 5 * MB), 0); /* reservations since still add */
+    hr_backpressure_update(12 * MB);                   /* the next tick re-measures */
+    assert_int_equal(metric_measured(), 12 * MB);
+    assert_int_equal(hr_budget_reserve(b, 8 * MB), 0);
+    assert_int_equal(metric_measured(), 20 * MB); /* 12 - 5 outside requests, 13 reserved */
+    hr_budget_release(b, 13 * MB);
+    assert_int_equal(metric_measured(), 12 * MB);
+    hr_budget_set_external(b, 0);
+    hr_backpressure_configure(0);
+}
+
 static void prometheus_and_json_name_every_action(void **state)
 {
     (void)state;
@@ -164,6 +203,7 @@ int main(void)
         cmocka_unit_test(stages_in_order_and_counted),
         cmocka_unit_test(reservations_between_ticks_raise_the_stage),
         cmocka_unit_test(tick_samples_real_rss_and_runs_hooks),
+        cmocka_unit_test(measured_never_zero_after_a_large_release),
         cmocka_unit_test(prometheus_and_json_name_every_action),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,4 @@
-/* Unit tests for src/sys: buffer, SHA-256 / content hash, memory snapshot, trim wrapper. */
+/* Unit tests for src/sys: buffer (growth, the latch, handing out pending bytes), SHA-256 / content hash, memory snapshot, trim wrapper. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -118,6 +118,33 @@ static void buf_latches_first_error(void **state)
     assert_false(hr_buf_failed(&b));
 }
 
+/* The pending-bytes reader: pieces of at most max, the offset advancing, 0 once drained;
+ * refilling after a reset starts from the new bytes. */
+static void buf_copy_out_hands_out_pending(void **state)
+{
+    (void)state;
+    hr_buf b = HR_BUF_INIT;
+    size_t off = 0;
+    char out[8];
+    assert_int_equal(hr_buf_copy_out(&b, &off, out, sizeof out), 0); /* empty, unallocated */
+    assert_int_equal(hr_buf_puts(&b, "0123456789"), 0);
+    assert_int_equal(hr_buf_copy_out(&b, &off, out, 4), 4);
+    assert_memory_equal(out, "0123", 4);
+    assert_int_equal(off, 4);
+    assert_int_equal(hr_buf_copy_out(&b, &off, out, 0), 0);
+    assert_int_equal(off, 4);
+    assert_int_equal(hr_buf_copy_out(&b, &off, out, sizeof out), 6);
+    assert_memory_equal(out, "456789", 6);
+    assert_int_equal(off, 10);
+    assert_int_equal(hr_buf_copy_out(&b, &off, out, sizeof out), 0);
+    hr_buf_reset(&b);
+    off = 0;
+    assert_int_equal(hr_buf_puts(&b, "ab"), 0);
+    assert_int_equal(hr_buf_copy_out(&b, &off, out, sizeof out), 2);
+    assert_memory_equal(out, "ab", 2);
+    hr_buf_free(&b);
+}
+
 static void mem_snapshot_reads_proc(void **state)
 {
     (void)state;
@@ -179,6 +206,7 @@ int main(void)
         cmocka_unit_test(buf_grows_and_formats),
         cmocka_unit_test(buf_data_never_null),
         cmocka_unit_test(buf_latches_first_error),
+        cmocka_unit_test(buf_copy_out_hands_out_pending),
         cmocka_unit_test(mem_snapshot_reads_proc),
         cmocka_unit_test(trim_reports_an_outcome),
         cmocka_unit_test(trim_outcomes_follow_the_primitive),

@@ -452,6 +452,21 @@ static inline hr_compress_result fx_check_contract(hr_compressor_fn fn, const ch
     return a;
 }
 
+/* Appends tests/corpus/<name>.txt (a real capture) to b; the source tree comes from
+ * HEADROOM_SOURCE_DIR, which ctest sets. */
+static inline void fx_read_corpus(const char *name, hr_buf *b)
+{
+    const char *src = getenv("HEADROOM_SOURCE_DIR");
+    assert_non_null(src);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/corpus/%s.txt", src, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    assert_int_equal(hr_buf_read_stream(b, f, 0), 0);
+    fclose(f);
+}
+
 /* 1 if line (no newline) appears in text as a whole line. */
 static inline int fx_has_line(const char *text, size_t len, const char *line, size_t n)
 {

@@ -4,7 +4,8 @@
 //
 //   const proxy = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, args: [...] });
 //   fetch(`${proxy.url}/v1/models`) ...
-//   (bin: another binary than HEADROOM_BIN, e.g. a baseline build for a benchmark)
+//   (bin: another binary than HEADROOM_BIN, e.g. a baseline build for a benchmark;
+//    prefix: a command the proxy runs under, e.g. ['prlimit', '--nofile=1000:1000', '--'])
 //   proxy.logs()                 // everything it wrote to stderr so far
 //   const code = await proxy.stop();   // SIGTERM, resolves with the exit code
 //
@@ -21,12 +22,12 @@ export const HEADROOM_BIN = process.env.HEADROOM_BIN || path.join(SOURCE_DIR, 'b
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export async function startProxy({ openaiUrl, anthropicUrl, args = [], env = {}, timeoutMs = 15000, bin = HEADROOM_BIN } = {}) {
+export async function startProxy({ openaiUrl, anthropicUrl, args = [], env = {}, timeoutMs = 15000, bin = HEADROOM_BIN, prefix = [] } = {}) {
   const argv = ['proxy', '--host', '127.0.0.1', '--port', '0'];
   if (openaiUrl) argv.push('--openai-api-url', openaiUrl);
   if (anthropicUrl) argv.push('--anthropic-api-url', anthropicUrl);
   argv.push(...args);
-  const proc = spawn(bin, argv, {
+  const proc = spawn(prefix.length ? prefix[0] : bin, prefix.length ? [...prefix.slice(1), bin, ...argv] : argv, {
     // The compression deadline (2 s by default) makes a slow compression fail open; on a
     // loaded CI machine under ASan a 40K-token request can take longer, and a test about
     // what compression produced would then see the original. Tests of the deadline itself

@@ -1,11 +1,12 @@
 // retrieve_tool.mjs: undo exactly what the proxy adds to a forwarded body when it holds
 // markers — the headroom_retrieve tool, appended at the end of `tools` (or as a new last
-// `tools` key). Tests that assert "every byte outside the tool outputs is identical" compare
+// `tools` key; Bedrock Converse: a new last `toolConfig` key holding it). Tests that assert "every byte outside the tool outputs is identical" compare
 // the upstream body with this removed, so the check stays byte-strict everywhere else.
 import assert from 'node:assert/strict';
 
 // Most specific first: the Anthropic form also occurs inside the chat and Gemini forms.
 const STARTS = [
+  '{"toolSpec":{"name":"headroom_retrieve"',               // Bedrock Converse
   '{"functionDeclarations":[{"name":"headroom_retrieve"', // Gemini
   '{"type":"function","function":{"name":"headroom_retrieve"', // OpenAI chat
   '{"type":"function","name":"headroom_retrieve"',         // Responses
@@ -36,6 +37,10 @@ export function withoutRetrieveTool(buf) {
   let from = start, to = end;
   if (s.slice(start - 9, start) === '"tools":[' && s.slice(end, end + 2) === ']}' && end + 2 === s.length) {
     from = start - 9; to = end + 1;              // the whole "tools":[...] key was added
+    if (s[from - 1] === ',') from--;
+  } else if (s.slice(start - 23, start) === '"toolConfig":{"tools":[' && s.slice(end, end + 3) === ']}}' &&
+             end + 3 === s.length) {
+    from = start - 23; to = end + 2;             // the whole "toolConfig" key was added
     if (s[from - 1] === ',') from--;
   } else if (s[start - 1] === ',' && s[end] === ']') {
     from = start - 1;                            // appended after the client's own tools

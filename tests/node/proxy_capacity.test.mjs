@@ -1,0 +1,134 @@
+// proxy_capacity.test.mjs: more open streams than the proxy can serve are refused at once,
+// never left waiting. Each relayed stream holds four descriptors on the threads model (the
+// client's, the upstream connection, the curl multi's wakeup pair); a connection limit above
+// what RLIMIT_NOFILE backs used to let accept() fail, after which libmicrohttpd stopped
+// accepting and new clients sat unanswered in the backlog (10,000 streams under 20,000
+// descriptors stalled at ~5,000). The proxy now caps its limit to the descriptors (logged
+// once) and answers the excess with a 503 in the provider's error shape. Both sides of a
+// limit: a low --limit-concurrency under the descriptor cap holds as configured.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { startProxy } from './lib/proxy.mjs';
+import { assertOpenAIErrorShape } from './lib/provider_errors.mjs';
+
+let upstream, upUrl;
+const held = new Set();
+
+// Every streamed answer sends one event and stays open until its client leaves.
+before(async () => {
+  upstream = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n');
+      held.add(res);
+      res.on('close', () => held.delete(res));
+    });
+  });
+  await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
+  upUrl = `http://127.0.0.1:${upstream.address().port}`;
+});
+
+after(async () => {
+  for (const r of held) r.destroy();
+  upstream.closeAllConnections();
+  await new Promise((r) => upstream.close(r));
+});
+
+// One streamed request on its own connection; resolves with its outcome once the first
+// event (or the whole refusal) arrives, or 'stalled' after ms.
+function openStream(url, ms) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => { req.destroy(); resolve({ kind: 'stalled' }); }, ms);
+    const req = http.request(`${url}/v1/chat/completions`, { method: 'POST', agent: false,
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-cap' } }, (res) => {
+      if (res.statusCode === 200) {
+        res.once('data', () => { clearTimeout(timer); resolve({ kind: 'open', req }); });
+        return;
+      }
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => { clearTimeout(timer); resolve({ kind: 'refused', status: res.statusCode, body: Buffer.concat(chunks).toString() }); });
+    });
+    req.on('error', (e) => { clearTimeout(timer); resolve({ kind: 'error', message: e.message }); });
+    req.end('{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}');
+  });
+}
+
+// n streams in batches of `batch` (like a fleet of agents arriving); every outcome within
+// the deadline, or the batch counts as stalled.
+async function openMany(url, n, batch = 50, ms = 10000) {
+  const out = [];
+  for (let i = 0; i < n; i += batch)
+    out.push(...await Promise.all(Array.from({ length: Math.min(batch, n - i) }, () => openStream(url, ms))));
+  return out;
+}
+
+function tally(outcomes) {
+  const t = { open: 0, refused: 0, stalled: 0, error: 0 };
+  for (const o of outcomes) t[o.kind]++;
+  return t;
+}
+
+function closeAll(outcomes) {
+  for (const o of outcomes) if (o.req) o.req.destroy();
+}
+
+function assertRefusals(outcomes) {
+  for (const o of outcomes.filter((x) => x.kind === 'refused')) {
+    assert.equal(o.status, 503, o.body);
+    assert.equal(assertOpenAIErrorShape(JSON.parse(o.body)).code, 'server_busy');
+  }
+}
+
+test('streams past what the open-file limit backs are refused at once with 503, none stall', async () => {
+  const NOFILE = 1000; // backs 250 streams at four descriptors each, less what the process holds
+  const N = 300;
+  const proxy = await startProxy({ openaiUrl: upUrl, prefix: ['prlimit', `--nofile=${NOFILE}:${NOFILE}`, '--'] });
+  let outcomes = [];
+  try {
+    const m = proxy.logs().match(/connection limit capped by the open-file limit .*capped_to=(\d+)/);
+    assert.ok(m, `the cap is logged at start:\n${proxy.logs()}`);
+    const cap = Number(m[1]);
+    assert.ok(cap > 0 && cap * 4 < NOFILE, `cap ${cap} leaves room for four descriptors per stream`);
+    const t0 = Date.now();
+    outcomes = await openMany(proxy.url, N);
+    const t = tally(outcomes);
+    assert.equal(t.stalled, 0, `no client left waiting: ${JSON.stringify(t)}`);
+    assert.equal(t.error, 0, `no connection cut unanswered: ${JSON.stringify(t)} ${outcomes.find((o) => o.kind === 'error')?.message}`);
+    assert.ok(t.open <= cap && t.open >= cap - 2, `served up to the cap (${cap}; the readiness probe may hold one): ${JSON.stringify(t)}`);
+    assert.equal(t.refused, N - t.open);
+    assertRefusals(outcomes);
+    assert.ok(Date.now() - t0 < 20000, 'answered promptly');
+    assert.equal((proxy.logs().match(/capped by the open-file limit/g) || []).length, 1, 'logged once');
+    // the refusals are counted, and the served streams still flow
+    closeAll(outcomes);
+    outcomes = [];
+    await new Promise((r) => setTimeout(r, 500));
+    const again = await openMany(proxy.url, 5);
+    outcomes = again;
+    assert.deepEqual(tally(again), { open: 5, refused: 0, stalled: 0, error: 0 }, 'served again once streams closed');
+  } finally {
+    closeAll(outcomes);
+    assert.equal(await proxy.stop(), 0, 'clean exit (no sanitizer report)');
+  }
+});
+
+test('a --limit-concurrency under the descriptor cap holds as configured: the excess gets 503 at once', async () => {
+  const LIMIT = 20, N = 30;
+  const proxy = await startProxy({ openaiUrl: upUrl, args: ['--limit-concurrency', String(LIMIT)] });
+  let outcomes = [];
+  try {
+    assert.doesNotMatch(proxy.logs(), /capped by the open-file limit/);
+    outcomes = await openMany(proxy.url, N, N);
+    const t = tally(outcomes);
+    assert.equal(t.stalled + t.error, 0, JSON.stringify(t));
+    assert.ok(t.open <= LIMIT && t.open >= LIMIT - 2, JSON.stringify(t));
+    assert.equal(t.refused, N - t.open);
+    assertRefusals(outcomes);
+  } finally {
+    closeAll(outcomes);
+    assert.equal(await proxy.stop(), 0, 'clean exit (no sanitizer report)');
+  }
+});
