@@ -385,9 +385,12 @@ hr_upstream *hr_upstream_start(const hr_upstream_request *req)
         curl_easy_setopt(e, CURLOPT_CAINFO, g_ca_file);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    /* curl's smallest buffers (16 KiB each): an open stream then costs ~35 KB of heap, not
-     * ~90 KB with the 64 KiB default upload buffer; throughput is the same on loopback. */
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 16384L);
+    /* Small buffers: 4 KiB to receive (an SSE event is far smaller; curl's minimum is 1 KiB),
+     * 16 KiB to send (curl's minimum): an open stream then costs ~30 KB of curl heap, not
+     * ~90 KB with the 64 KiB default upload buffer; the receive buffer lives as long as the
+     * stream (at 16 KiB, with MHD's response block at 16 KiB too, an open stream held 6 KB
+     * more resident: bench/proxy/stream_memory.mjs). */
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
     curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 10000L);

@@ -92,7 +92,7 @@ function freshConnectionRequest(url, stream) {
 // pool when the upstream transfer ends, before the client's last byte goes out: a request
 // sent the moment the previous answer is complete, on a fresh client connection, finds the
 // pair in the pool. Two busy processes load both cores meanwhile, so the proxy's threads are
-// preempted where a late return would show (it did, once in 200, before the fix under load).
+// preempted where a late return would show (before the fix: 2 sessions for the 200).
 test('200 back-to-back requests on fresh client connections share one HTTP/2 session', async () => {
   const proxy = await startProxy({ openaiUrl: `https://127.0.0.1:${port}/v1`, args: ['--upstream-ca-file', path.join(dir, 'cert.pem')] });
   const burners = [0, 1].map(() => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
