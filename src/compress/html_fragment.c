@@ -337,8 +337,8 @@ static int code_before(const frag *f, size_t at)
     if (e == 0)
         return 0;
     char c = s[e - 1];
-    if (c == '(' || c == '=' || c == '"' || c == '\'' || c == '`' || c == ',')
-        return 1;
+    if (c == '(' || c == '[' || c == '{' || c == '=' || c == '"' || c == '\'' || c == '`')
+        return 1; /* not ',': "Hi Bob," may open an e-mail's HTML */
     if (e >= 2 && s[e - 2] == '=' && c == '>')
         return 1; /* () => */
     return e >= 6 && !memcmp(s + e - 6, "return", 6) && (e == 6 || !hr_is_alnum((unsigned char)s[e - 7]));

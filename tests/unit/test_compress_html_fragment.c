@@ -194,6 +194,17 @@ static void each_rule_decides(void **state)
     assert_int_equal(hr_buf_puts(&comp, "</Card>\n"), 0);
     size_t start, bytes;
     assert_int_equal(html_sections(comp.data, comp.len, &start, &bytes), 0);
+    /* what comes before decides: a greeting ending in ',' opens an e-mail; '[' an array */
+    hr_buf mail = HR_BUF_INIT, arr = HR_BUF_INIT;
+    assert_int_equal(hr_buf_puts(&mail, "Hi Bob,\n\n"), 0);
+    assert_int_equal(hr_buf_append(&mail, jsx.data, jsx.len), 0);
+    assert_int_equal(hr_buf_puts(&arr, "const pages = [\n"), 0);
+    assert_int_equal(hr_buf_append(&arr, jsx.data, jsx.len), 0);
+    assert_int_equal(html_sections(mail.data, mail.len, &start, &bytes), 1);
+    assert_int_equal(bytes, jsx.len);
+    assert_int_equal(html_sections(arr.data, arr.len, &start, &bytes), 0);
+    hr_buf_free(&mail);
+    hr_buf_free(&arr);
     /* too small to be worth a section: the first list alone */
     hr_buf small = HR_BUF_INIT;
     cut_lines("plain_markup.jsx", "      <ul>", "      </ul>", &small);
