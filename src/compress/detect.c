@@ -23,6 +23,7 @@
 #include "compress/text.h"
 #include "json/json.h"
 #include "sys/ascii.h"
+#include "sys/relevance.h"
 #include "sys/vec.h"
 
 #include <stdint.h>
@@ -41,6 +42,10 @@ enum {
     SCAN = 200,            /* bytes of a line the signatures look at */
     LEADING_CONTEXT_MAX = 16, /* grep -B/-C lines looked past to find their match */
     VOTE_SAMPLE = 512,     /* lines a long plain block votes with */
+    STREAM_MIN_VALUES = 10, /* this many JSON values in a row are a stream (jq's output) */
+    STREAM_HEAD = 2,        /* a stream keeps its first values, ... */
+    STREAM_TAIL = 1,        /* ... its last, ... */
+    STREAM_RELEVANT = 10,   /* ... and the values that best match the question */
 };
 
 const char *hr_content_type_name(hr_content_type t)
@@ -165,7 +170,9 @@ static int diagnostic(const char *s, size_t n, const hr_search_hit *h)
     while (m && *t == ' ')
         t++, m--;
     return starts(t, m, "error") || starts(t, m, "warning") || starts(t, m, "note:") ||
-           starts(t, m, "fatal error") || starts(t, m, "In function");
+           starts(t, m, "fatal error") || starts(t, m, "In function") ||
+           starts(t, m, "style:") || starts(t, m, "performance:") || /* cppcheck */
+           starts(t, m, "portability:") || starts(t, m, "information:");
 }
 
 static vote line_vote(const char *s, size_t n)
@@ -176,8 +183,8 @@ static vote line_vote(const char *s, size_t n)
     if (hr_line_is_blank(s, n))
         return V_BLANK;
     hr_search_hit h;
-    if (hr_search_parse_match(s, n, &h) && !diagnostic(s, n, &h))
-        return V_SEARCH;
+    if (hr_search_parse_match(s, n, &h))
+        return diagnostic(s, n, &h) ? V_LOG : V_SEARCH;
     if (hr_listing_line(s, n))
         return V_LISTING;
     if (hr_log_line_signature(s, n))
@@ -509,6 +516,15 @@ static size_t html_fragment_at(det *d, size_t i)
     return end ? k : i;
 }
 
+/* The line after the HTML starting at line i (s, n): a document from its doctype or <html>,
+ * else a fragment; i when there is none. */
+static size_t html_at(det *d, size_t i, const char *s, size_t n)
+{
+    if (hr_html_starts(s, n))
+        return html_end(d, i);
+    return i >= d->html_from ? html_fragment_at(d, i) : i;
+}
+
 /* Type of a fenced block's inside, taken whole. */
 static hr_content_type inner_type(det *d, size_t a, size_t b)
 {
@@ -544,14 +560,7 @@ static int structural_pass(det *d)
             i++;
             continue;
         }
-        if (c == '<' && hr_html_starts(s, n)) {
-            e = html_end(d, i);
-            if (split_plain(d, plain, i) != 0 || push(d, i, e, HR_CT_HTML) != 0)
-                return -1;
-            plain = i = e;
-            continue;
-        }
-        if (c == '<' && i >= d->html_from && (e = html_fragment_at(d, i)) > i) {
+        if (c == '<' && (e = html_at(d, i, s, n)) > i) {
             if (split_plain(d, plain, i) != 0 || push(d, i, e, HR_CT_HTML) != 0)
                 return -1;
             plain = i = e;
@@ -815,6 +824,88 @@ static unsigned long long count_lines(const char *s, size_t n)
     return c;
 }
 
+/* The first section after a run of JSON sections starting at k. */
+static size_t json_run_end(const hr_sections *s, size_t k)
+{
+    size_t e = k;
+    while (e < s->n && s->v[e].type == HR_CT_JSON)
+        e++;
+    return e;
+}
+
+/* Marks the values of the stream [a, b) to keep: the ends and the best matches. */
+static int mark_stream(const char *in, const hr_sections *s, size_t a, size_t b,
+                       const hr_compress_opts *o, unsigned char *keep)
+{
+    for (size_t k = a; k < b; k++)
+        keep[k - a] = k - a < STREAM_HEAD || b - k <= STREAM_TAIL;
+    hr_rel_terms q;
+    hr_rel_terms_parse(&q, o->query, o->query_len);
+    if (!q.n)
+        return 0;
+    hr_rel_docs d = {0};
+    for (size_t k = a; k < b; k++)
+        if (hr_rel_docs_add(&d, &q, k - a, in + s->v[k].start, s->v[k].end - s->v[k].start, 0) != 0) {
+            hr_rel_docs_free(&d);
+            return -1;
+        }
+    hr_rel_docs_rank(&d, &q, 1);
+    for (size_t r = 0; r < d.n && r < STREAM_RELEVANT && d.v[r].score > 0; r++)
+        keep[d.v[r].id] = 1;
+    hr_rel_docs_free(&d);
+    return 0;
+}
+
+static int append_section(const char *in, const hr_section *sec, const hr_compress_opts *o,
+                          hr_compressor_fn json_fn, hr_buf *out, int *any);
+
+/* A stream of JSON values ([a, b), STREAM_MIN_VALUES+ of them: `jq '.[] | {...}'`) is
+ * cut like an array: whole values kept (each through json_fn, as a lone JSON section
+ * is), each run of cut ones a note in place. Each value alone is mostly too small for
+ * SmartCrusher, and together they are no one document. */
+static int compress_stream(const char *in, const hr_sections *s, size_t a, size_t b,
+                           const hr_compress_opts *o, hr_compressor_fn json_fn, hr_buf *out)
+{
+    unsigned char *keep = calloc(b - a, 1);
+    if (!keep || mark_stream(in, s, a, b, o, keep) != 0) {
+        free(keep);
+        return -1;
+    }
+    int rc = 0;
+    for (size_t k = a; k < b && rc == 0;) {
+        if (keep[k - a]) {
+            int any;
+            rc = append_section(in, &s->v[k], o, json_fn, out, &any);
+            k++;
+            continue;
+        }
+        size_t e = k;
+        while (e < b && !keep[e - a])
+            e++;
+        rc = hr_marker_write_note(out, e - k, "values", 0, 1) | hr_buf_putc(out, '\n');
+        k = e;
+    }
+    free(keep);
+    return rc;
+}
+
+/* Appends one section, compressed when its compressor finds something to cut (*any). */
+static int append_section(const char *in, const hr_section *sec, const hr_compress_opts *o,
+                          hr_compressor_fn json_fn, hr_buf *out, int *any)
+{
+    hr_compress_result r;
+    if (compress_one(in + sec->start, sec->end - sec->start, sec->type, o, json_fn, &r) != 0)
+        return -1;
+    int rc;
+    *any = r.compressed;
+    if (r.compressed)
+        rc = append_inner(out, &r, in[sec->end - 1] == '\n');
+    else
+        rc = hr_buf_append(out, in + sec->start, sec->end - sec->start);
+    hr_compress_result_free(&r);
+    return rc;
+}
+
 static int compress_sections(const char *in, size_t len, const hr_sections *s,
                              const hr_compress_opts *o, hr_compressor_fn json_fn,
                              hr_compress_result *res)
@@ -822,19 +913,18 @@ static int compress_sections(const char *in, size_t len, const hr_sections *s,
     int any = 0;
     for (size_t k = 0; k < s->n; k++) {
         const hr_section *sec = &s->v[k];
-        hr_compress_result r;
-        if (compress_one(in + sec->start, sec->end - sec->start, sec->type, o, json_fn, &r) != 0)
-            return -1;
-        int rc;
-        if (r.compressed) {
+        size_t run = json_run_end(s, k);
+        if (run - k >= STREAM_MIN_VALUES) {
+            if (compress_stream(in, s, k, run, o, json_fn, &res->out) != 0)
+                return -1;
             any = 1;
-            rc = append_inner(&res->out, &r, in[sec->end - 1] == '\n');
-        } else {
-            rc = hr_buf_append(&res->out, in + sec->start, sec->end - sec->start);
+            k = run - 1;
+            continue;
         }
-        hr_compress_result_free(&r);
-        if (rc != 0)
+        int compressed;
+        if (append_section(in, sec, o, json_fn, &res->out, &compressed) != 0)
             return -1;
+        any |= compressed;
     }
     if (!any) {
         hr_buf_free(&res->out);

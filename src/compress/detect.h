@@ -71,7 +71,8 @@ hr_compressor_fn hr_detect_pick(const char *in, size_t len, hr_content_type *typ
  * several sections are compressed one by one and joined, each inner marker replaced by a
  * plain note, with one marker (unit "lines": input lines compressed to output lines, notes
  * included) for the whole span. json_fn compresses JSON sections (may be NULL: JSON then
- * passes unchanged). */
+ * passes unchanged); a run of many JSON sections (jq's stream of values) is cut by whole
+ * values, the ends and the question's best matches kept, like an array. */
 int hr_compress_detected(const char *in, size_t len, const hr_compress_opts *opts,
                          hr_compressor_fn json_fn, hr_compress_result *res);
 

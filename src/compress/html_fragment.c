@@ -48,7 +48,7 @@ typedef struct frag {
 } frag;
 
 typedef struct tag_info {
-    char name[NAME_MAX_LEN + 1]; /* lowercase; "" when too long or mixed-case */
+    char name[NAME_MAX_LEN + 1]; /* lowercase; "" when longer than NAME_MAX_LEN */
     int closing, self_closing;
 } tag_info;
 
@@ -337,8 +337,8 @@ static int code_before(const frag *f, size_t at)
     if (e == 0)
         return 0;
     char c = s[e - 1];
-    if (c == '(' || c == '=' || c == '"' || c == '\'' || c == '`' || c == ',')
-        return 1;
+    if (c == '(' || c == '[' || c == '{' || c == '=' || c == '"' || c == '\'' || c == '`')
+        return 1; /* not ',': "Hi Bob," may open an e-mail's HTML */
     if (e >= 2 && s[e - 2] == '=' && c == '>')
         return 1; /* () => */
     return e >= 6 && !memcmp(s + e - 6, "return", 6) && (e == 6 || !hr_is_alnum((unsigned char)s[e - 7]));
@@ -376,16 +376,19 @@ size_t hr_html_fragment_end(const char *in, size_t len, size_t at, size_t *scann
      * so the HTML-looking elements inside it are not taken for a fragment of their own. */
     frag probe = f;
     tag_info root;
-    if (!read_tag(&probe, i, &root)) {
+    size_t e = read_tag(&probe, i, &root);
+    if (!e) {
         *scanned = len; /* a tag that never ends: nothing after it reads as HTML */
         return 0;
     }
-    if (!html_name(root.name) && !probe.signals)
+    if (!html_name(root.name) && !probe.signals) {
+        *scanned = e; /* the lines inside this tag start nothing: each is read once */
         return 0;
+    }
     f.server = !strcmp(root.name, "template"); /* Vue / Svelte single-file components */
     size_t end = i;
     while (tag_at(&f, i)) {
-        size_t e = element(&f, i);
+        e = element(&f, i);
         if (!e) {
             *scanned = len;
             return 0;

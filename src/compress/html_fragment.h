@@ -19,8 +19,8 @@
  *     (a README's centred logo block stays markdown; a text-heavy manual page is 11%
  *     markup, a page in one <pre> 5%);
  *   - it is not embedded in code: the line before it does not end like an expression
- *     waiting for a value ("return (", "=", "=>", ",", an opening quote) and the line after
- *     it does not close one (")", ";", "}", ",", a quote).
+ *     waiting for a value ("return (", "=", "=>", "[", "{", an opening quote) and the line
+ *     after it does not close one (")", ";", "}", ",", a quote).
  *
  * Bounds: one pass over the block, no stack (the depth of the block's root element is one
  * counter). The caller skips candidate starts inside a rejected block, so detection stays

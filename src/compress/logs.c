@@ -291,7 +291,7 @@ static int runner_shape(const char *s, size_t n)
         "goroutine ", "thread '", "stack backtrace:", "In file included", "[ RUN ", "[       OK ]",
         "[  FAILED  ]", "[  PASSED  ]", "[  SKIPPED ]", "[  ERROR   ]", "[==========]",
         "[----------]", "Test project ", "Test command:", "Total Test time", "-- ",
-        "TAP version", "# Subtest:", "#", NULL};
+        "TAP version", "# Subtest:", "Checking ", "#", NULL};
     size_t i = skip_ws(s, n, 0);
     const char *t = s + i;
     size_t m = n - i;

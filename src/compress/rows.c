@@ -172,6 +172,15 @@ static int all_lower(const char *s, size_t n)
     return 1;
 }
 
+/* A function or system call's name before its "(": "openat", "rt_sigaction", "wait4". */
+static int call_name(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!hr_is_lower((unsigned char)s[i]) && s[i] != '_' && (i == 0 || !hr_is_digit((unsigned char)s[i])))
+            return 0;
+    return n > 0;
+}
+
 /* A date token, "2025-06-24" or "2025-06-24T14:36:53": digits and '-' with two dashes. */
 static int date_token(const char *s, size_t n)
 {
@@ -242,6 +251,8 @@ static uint64_t line_kind(const char *s, size_t n, size_t *from, size_t *shown)
     }
     while (i < n && words < 2) {
         unsigned char c = (unsigned char)s[i];
+        if (c == '(' && words == 0 && call_name(s + word_start, i - word_start))
+            break; /* strace's "openat(AT_FDCWD, ...": the call is the kind, not its first argument */
         if (is_space(c)) {
             words++;
             if (words == 2 || i - word_start > 4 || !all_lower(s + word_start, i - word_start))
@@ -542,6 +553,28 @@ int hr_rows_is_commits(const char *in, size_t len)
  * at most ROWS_RELEVANT_BYTES of them. A question word in a large share of the records
  * (apt's "package") picks out none of them: like a signal word, it counts only where it
  * is rare. 0 ok, -1 no memory. */
+/* 1 if the line's kind is a call, "openat(" (strace, ltrace). */
+static int call_kind(const rows *r, size_t line)
+{
+    size_t n, from, shown;
+    const char *s = line_at(r, line, &n);
+    return r->kind[line] && record_kind(r, s, n, &from, &shown) && shown < n && s[shown] == '(';
+}
+
+/* In a trace of calls, a call kept for the question keeps the calls right before and
+ * after it of its own kind: a program trying paths in turn (openat "./headroom.toml",
+ * then "~/.config/headroom/config.toml", then "/etc/headroom/config.toml") reads as one
+ * answer, and the question names only some of them. */
+static void keep_same_kind_neighbours(rows *r, size_t line)
+{
+    if (r->mode != ROWS_PROGRESS || r->commits || !call_kind(r, line))
+        return;
+    if (line > r->first && is_record(r, line - 1) && r->kind[line - 1] == r->kind[line])
+        r->keep[line - 1] = 1;
+    if (line + 1 < r->l.n && is_record(r, line + 1) && r->kind[line + 1] == r->kind[line])
+        r->keep[line + 1] = 1;
+}
+
 static int keep_relevant(rows *r, const hr_compress_opts *o)
 {
     hr_rel_terms q;
@@ -564,6 +597,7 @@ static int keep_relevant(rows *r, const hr_compress_opts *o)
          k++) {
         size_t line = d.v[k].id;
         r->keep[line] = 1;
+        keep_same_kind_neighbours(r, line);
         bytes += r->l.start[line + 1] - r->l.start[line];
     }
     hr_rel_docs_free(&d);

@@ -708,6 +708,39 @@ static void bad_input_is_classified_safely(void **state)
     hr_buf_free(&deep);
 }
 
+/* jq '.packages | to_entries[] | {...}': 244 pretty-printed objects, one after another.
+ * Each was its own JSON section, too small to crush, so 9K tokens passed whole. As a
+ * stream they are cut like an array: the ends and the values the question matches stay
+ * whole, each run of cut values is a note in place. */
+static void json_stream_is_cut_by_whole_values(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_read_corpus("jq_lock_licenses", &in);
+    hr_compress_opts o;
+    hr_compress_opts_default(&o);
+    o.query = "Which version of ws is installed?";
+    o.query_len = strlen(o.query);
+    hr_compress_result r = fx_check_contract(detected_without_json, in.data, in.len, &o);
+    assert_true(r.compressed);
+    fx_kept_lines_verbatim(in.data, in.len, &r.out);
+    static const char ws[] = "{\n  \"name\": \"ws\",\n  \"version\": \"8.18.3\",\n"
+                             "  \"license\": \"MIT\",\n  \"dev\": false\n}\n";
+    static const char note[] = " values omitted]\n";
+    assert_non_null(memmem(r.out.data, r.out.len, ws, sizeof ws - 1));
+    assert_non_null(memmem(r.out.data, r.out.len, note, sizeof note - 1));
+    /* every kept value is whole: as many "{" lines as "}" lines */
+    size_t open = 0, close = 0;
+    for (const char *p = r.out.data, *e = p + r.out.len; p < e; p++)
+        if (p == r.out.data || p[-1] == '\n')
+            open += *p == '{' && p + 1 < e && p[1] == '\n', close += *p == '}';
+    assert_int_equal(open, close);
+    assert_true(open >= 4);
+    assert_true(r.out.len * 10 < in.len);
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -718,6 +751,7 @@ int main(void)
         cmocka_unit_test(mixed_content_one_marker),
         cmocka_unit_test(mixed_content_with_smart_crusher),
         cmocka_unit_test(bad_input_is_classified_safely),
+        cmocka_unit_test(json_stream_is_cut_by_whole_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -120,7 +120,8 @@ static void code_with_tags_keeps_its_route(void **state)
 {
     (void)state;
     static const char *const names[] = {"component.tsx", "plain_markup.jsx", "widget.vue",
-                                        "pom.xml", "feed.xml", "readme_inline_tags.md",
+                                        "pom.xml", "feed.xml", "schema.xml",
+                                        "readme_inline_tags.md",
                                         "html_in_string.py", "html_file.diff",
                                         "grep_rn_html.txt"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -193,6 +194,17 @@ static void each_rule_decides(void **state)
     assert_int_equal(hr_buf_puts(&comp, "</Card>\n"), 0);
     size_t start, bytes;
     assert_int_equal(html_sections(comp.data, comp.len, &start, &bytes), 0);
+    /* what comes before decides: a greeting ending in ',' opens an e-mail; '[' an array */
+    hr_buf mail = HR_BUF_INIT, arr = HR_BUF_INIT;
+    assert_int_equal(hr_buf_puts(&mail, "Hi Bob,\n\n"), 0);
+    assert_int_equal(hr_buf_append(&mail, jsx.data, jsx.len), 0);
+    assert_int_equal(hr_buf_puts(&arr, "const pages = [\n"), 0);
+    assert_int_equal(hr_buf_append(&arr, jsx.data, jsx.len), 0);
+    assert_int_equal(html_sections(mail.data, mail.len, &start, &bytes), 1);
+    assert_int_equal(bytes, jsx.len);
+    assert_int_equal(html_sections(arr.data, arr.len, &start, &bytes), 0);
+    hr_buf_free(&mail);
+    hr_buf_free(&arr);
     /* too small to be worth a section: the first list alone */
     hr_buf small = HR_BUF_INIT;
     cut_lines("plain_markup.jsx", "      <ul>", "      </ul>", &small);
@@ -207,22 +219,25 @@ static void each_rule_decides(void **state)
     hr_buf_free(&vue);
 }
 
-/* Detection stays linear with many lines starting with '<': unclosed component tags, tags
- * whose quote never ends, non-HTML tags. Quadratic would take minutes at this size. */
+/* Detection stays linear with many lines starting with '<': unclosed component tags, a
+ * quote that never ends, non-HTML tags, one tag spanning every line. Quadratic would take
+ * minutes at this size. */
 static void many_tag_lines_are_linear(void **state)
 {
     (void)state;
-    static const char *const lines[] = {"<Foo>\n", "<x a=\"\n", "<item>\n", "<b>x</b>\n"};
+    static const char *const lines[] = {"<Foo>\n", "<x a=\"\n", "<item>\n", "<x\n",
+                                        "<b>x</b>\n"};
     for (size_t k = 0; k < sizeof lines / sizeof lines[0]; k++) {
         hr_buf in = HR_BUF_INIT;
         assert_int_equal(hr_buf_puts(&in, "some text first\n"), 0);
         for (int i = 0; i < 200000; i++)
             assert_int_equal(hr_buf_puts(&in, lines[k]), 0);
+        assert_int_equal(hr_buf_puts(&in, ">\n"), 0); /* "<x" lines: one tag to here */
         clock_t t0 = clock();
         size_t start, bytes, n = html_sections(in.data, in.len, &start, &bytes);
         double s = (double)(clock() - t0) / CLOCKS_PER_SEC;
         assert_true(s < 5.0);
-        assert_int_equal(n, k == 3); /* only the run of <b> elements is HTML */
+        assert_int_equal(n, k == 4); /* only the run of <b> elements is HTML */
         hr_buf_free(&in);
     }
 }

@@ -365,6 +365,28 @@ static void tap_failures_survive_with_their_block(void **state)
     hr_buf_free(&in);
 }
 
+/* cppcheck: "Checking x.c ..." progress and "x.c:82:9: error: Memory leak: out [memleak]"
+ * findings (style / performance / portability severities too) are a log, not prose and
+ * not search matches; the capture passed whole. Every error and warning finding stays. */
+static int cppcheck_finding(const char *s, size_t n)
+{
+    return n > 4 && memcmp(s, "src/", 4) == 0 &&
+           (memmem(s, n, ": error: ", 9) || memmem(s, n, ": warning: ", 11));
+}
+
+static void cppcheck_is_a_log(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_read_corpus("cppcheck_src", &in);
+    assert_int_equal(hr_detect(in.data, in.len), HR_CT_LOG);
+    hr_compress_result r = compress_checked(&in, NULL);
+    assert_int_equal(fx_lines_survive(in.data, in.len, &r.out, cppcheck_finding), 12);
+    assert_true(r.out.len * 2 < in.len);
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +404,7 @@ int main(void)
         cmocka_unit_test(recognisers_stay_in_bounds),
         cmocka_unit_test(valgrind_error_records_survive),
         cmocka_unit_test(tap_failures_survive_with_their_block),
+        cmocka_unit_test(cppcheck_is_a_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -348,6 +348,25 @@ static void git_log_stat_keeps_messages_and_asked_file(void **state)
     hr_buf_free(&in);
 }
 
+/* strace -f of a Python script: a call's kind is its name ("openat"), not its first
+ * argument ("openat(AT_FDCWD,"), so the trace is a progress log of few kinds (it passed
+ * whole as prose: 39K tokens); a call kept for the question keeps its neighbours of the
+ * same call, the paths tried in turn, though the question names only two of them. */
+static void strace_calls_are_kinds_and_tries_stay_together(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_read_corpus("strace_f_python", &in);
+    hr_compress_result r = routed(HR_CT_PROGRESS, hr_compress_progress, &in,
+                                  "Which config file paths did app.py try to open?");
+    assert_true(has(&r.out, "10624 openat(AT_FDCWD, \"./headroom.toml\", O_RDONLY|O_CLOEXEC) = -1 ENOENT (No such file or directory)"));
+    assert_true(has(&r.out, "10624 openat(AT_FDCWD, \"/root/.config/headroom/config.toml\", O_RDONLY|O_CLOEXEC) = -1 ENOENT (No such file or directory)"));
+    assert_true(has(&r.out, "10624 openat(AT_FDCWD, \"/etc/headroom/config.toml\", O_RDONLY|O_CLOEXEC) = -1 ENOENT (No such file or directory)"));
+    assert_true(r.out.len * 4 < in.len);
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +381,7 @@ int main(void)
         cmocka_unit_test(progress_named_timestamps),
         cmocka_unit_test(commit_list),
         cmocka_unit_test(git_log_stat_keeps_messages_and_asked_file),
+        cmocka_unit_test(strace_calls_are_kinds_and_tries_stay_together),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
