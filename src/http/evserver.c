@@ -102,25 +102,18 @@ typedef struct ev_conn {
 typedef enum { ANS_NONE, ANS_BUFFER, ANS_STREAM, ANS_UPGRADE } answer_kind;
 
 struct hr_ev_exchange {
-    int impl; /* HR_HTTP_IMPL_EVENTS: first, read by the dispatch (server_impl.h) */
+    hr_http_exchange_core c; /* first: the tag and what both models hold (server_impl.h) */
     hr_ev_server *srv;
     ev_conn *conn;
     char *head;                   /* owned: the request head, parsed in place */
     hr_h1_head h;
     char *path;                   /* owned: decoded */
     const char *query;            /* into target (after '?'), or "" */
-    hr_buf body;
-    hr_budget_lease lease;
     unsigned long long declared;  /* Content-Length (0 when none) */
     int chunked;
     hr_h1_chunked chunks;
     size_t dropped;               /* body bytes dropped after the limit or the refusal */
-    int too_large, refused, handled, responded, completed_ok, close_after, is_head;
-    hr_reqcheck_result rejected;
-    char client_addr[INET6_ADDRSTRLEN + 8];
-    int loopback;
-    void *data;
-    void (*free_data)(void *);
+    int handled, responded, close_after, is_head;
     /* the answer, sent by the worker after the handler returns */
     answer_kind kind;
     int status;
@@ -368,20 +361,20 @@ static int body_bytes(void *arg, const char *p, size_t n)
 {
     hr_ev_exchange *ex = arg;
     size_t max = ex->srv->opts.max_body_bytes;
-    if (ex->too_large || ex->refused) {
+    if (ex->c.too_large || ex->c.refused) {
         ex->dropped += n;
         return ex->dropped <= max ? 0 : -1;
     }
-    if (ex->body.len + n > max || hr_budget_lease_cover(&ex->lease, ex->body.len + n + 1) != 0) {
-        if (ex->body.len + n > max)
-            ex->too_large = 1;
+    if (ex->c.body.len + n > max || hr_budget_lease_cover(&ex->c.lease, ex->c.body.len + n + 1) != 0) {
+        if (ex->c.body.len + n > max)
+            ex->c.too_large = 1;
         else
-            ex->refused = 1;
-        hr_buf_free(&ex->body);
-        hr_budget_lease_end(&ex->lease);
+            ex->c.refused = 1;
+        hr_buf_free(&ex->c.body);
+        hr_budget_lease_end(&ex->c.lease);
         return 0;
     }
-    return hr_buf_append(&ex->body, p, n);
+    return hr_buf_append(&ex->c.body, p, n);
 }
 
 /* Feeds in[0..len) to the current body. Returns bytes used, with *done set when the body
@@ -403,13 +396,13 @@ static ssize_t body_feed(ev_conn *c, const char *in, size_t len, int *done)
         *done = rc == HR_H1_DONE;
         return (ssize_t)used;
     }
-    size_t got = ex->body.len + ex->dropped;
+    size_t got = ex->c.body.len + ex->dropped;
     size_t n = len < ex->declared - got ? len : (size_t)(ex->declared - got);
     if (body_bytes(ex, in, n) != 0) {
         conn_close(c);
         return -1;
     }
-    *done = ex->body.len + ex->dropped == ex->declared;
+    *done = ex->c.body.len + ex->dropped == ex->declared;
     return (ssize_t)n;
 }
 
@@ -420,7 +413,7 @@ static void run_exchange(void *arg);
 static void dispatch(ev_conn *c)
 {
     hr_ev_exchange *ex = c->ex;
-    if (ex->too_large || ex->refused || ex->rejected.status)
+    if (ex->c.too_large || ex->c.refused || ex->c.rejected.status)
         ex->close_after = 1; /* a refused request's connection is not reused */
     conn_unwatch(c);
     c->state = C_WORKER;
@@ -461,16 +454,16 @@ static void check_head(hr_ev_exchange *ex)
     hr_reqcheck_framing f = {0};
     for (size_t i = 0; i < ex->h.n_fields; i++) {
         const char *name = ex->h.fields[2 * i], *value = ex->h.fields[2 * i + 1];
-        if (!ex->rejected.status) {
-            hr_reqcheck_field(name, value, ex->h.value_lens[i], &ex->rejected);
+        if (!ex->c.rejected.status) {
+            hr_reqcheck_field(name, value, ex->h.value_lens[i], &ex->c.rejected);
             hr_reqcheck_framing_add(&f, name, value);
         }
     }
-    if (ex->rejected.status)
+    if (ex->c.rejected.status)
         return;
     f.http11 = ex->h.http11;
-    if (hr_reqcheck_target(ex->h.target, &ex->rejected) == 0)
-        hr_reqcheck_framing_verdict(&f, &ex->rejected);
+    if (hr_reqcheck_target(ex->h.target, &ex->c.rejected) == 0)
+        hr_reqcheck_framing_verdict(&f, &ex->c.rejected);
 }
 
 /* Decides what the body is and whether the handler runs now (early answer), after the body,
@@ -479,14 +472,14 @@ static void start_body(ev_conn *c)
 {
     hr_ev_exchange *ex = c->ex;
     const char *cl = hr_ev_header(ex, "content-length");
-    ex->chunked = !ex->rejected.status && hr_ev_header(ex, "transfer-encoding") != NULL;
-    if (cl && !ex->rejected.status) {
+    ex->chunked = !ex->c.rejected.status && hr_ev_header(ex, "transfer-encoding") != NULL;
+    if (cl && !ex->c.rejected.status) {
         ex->declared = strtoull(cl, NULL, 10);
         if (ex->declared > ex->srv->opts.max_body_bytes)
-            ex->too_large = 1;
-        else if (ex->declared && hr_budget_lease_cover(&ex->lease, ex->declared + 1) != 0)
-            ex->refused = 1; /* before a byte is buffered */
-        else if (ex->declared && hr_buf_reserve(&ex->body, ex->declared) != 0) {
+            ex->c.too_large = 1;
+        else if (ex->declared && hr_budget_lease_cover(&ex->c.lease, ex->declared + 1) != 0)
+            ex->c.refused = 1; /* before a byte is buffered */
+        else if (ex->declared && hr_buf_reserve(&ex->c.body, ex->declared) != 0) {
             conn_close(c);
             return;
         }
@@ -494,7 +487,7 @@ static void start_body(ev_conn *c)
     int body_follows = ex->chunked || ex->declared > 0;
     /* A refused body is answered before it is read only when the client waits for 100
      * Continue (see server.h); a too-large declared body or a refused head at once. */
-    if (ex->too_large || ex->rejected.status || (ex->refused && expects_continue(ex)) ||
+    if (ex->c.too_large || ex->c.rejected.status || (ex->c.refused && expects_continue(ex)) ||
         !body_follows) {
         dispatch(c);
         return;
@@ -529,8 +522,9 @@ static void start_request(ev_conn *c, size_t head_len)
     memcpy(head, c->in, head_len);
     head[head_len] = 0;
     consume_input(c, head_len);
-    *ex = (hr_ev_exchange){.impl = HR_HTTP_IMPL_EVENTS, .srv = srv, .conn = c, .head = head,
-                           .lease = HR_BUDGET_LEASE_INIT(srv->opts.budget)};
+    *ex = (hr_ev_exchange){.c = {.impl = HR_HTTP_IMPL_EVENTS,
+                                 .lease = HR_BUDGET_LEASE_INIT(srv->opts.budget)},
+                           .srv = srv, .conn = c, .head = head};
     c->ex = ex;
     const char *reason = "malformed request head";
     int st = hr_h1_parse_head(head, head_len, &ex->h, &reason);
@@ -554,8 +548,8 @@ static void start_request(ev_conn *c, size_t head_len)
     const char *q = strchr(ex->h.target, '?');
     ex->query = q ? q + 1 : "";
     ex->is_head = !strcmp(ex->h.method, "HEAD");
-    format_addr(c->addr, ex->client_addr, sizeof ex->client_addr);
-    ex->loopback = hr_http_addr_is_loopback(ex->client_addr);
+    format_addr(c->addr, ex->c.client_addr, sizeof ex->c.client_addr);
+    ex->c.loopback = hr_http_addr_is_loopback(ex->c.client_addr);
     check_head(ex);
     ex->close_after = wants_close(ex);
     start_body(c); /* may dispatch, fail or close c */
@@ -922,12 +916,12 @@ static void run_exchange(void *arg)
     srv->opts.handler((hr_http_exchange *)ex, srv->opts.user);
     if (!ex->responded)
         respond_internal_error(ex);
-    ex->completed_ok = send_answer(ex) == 0;
-    back_kind back = ex->completed_ok && !ex->close_after && !atomic_load(&srv->stopping)
+    ex->c.completed_ok = send_answer(ex) == 0;
+    back_kind back = ex->c.completed_ok && !ex->close_after && !atomic_load(&srv->stopping)
                          ? BACK_KEEP
-                         : ex->completed_ok ? BACK_LINGER : BACK_CLOSE;
+                         : ex->c.completed_ok ? BACK_LINGER : BACK_CLOSE;
     if (ex->kind == ANS_UPGRADE) {
-        if (ex->completed_ok)
+        if (ex->c.completed_ok)
             run_upgrade(c);
         back = BACK_CLOSE;
     }
@@ -1085,15 +1079,15 @@ static void exchange_free(hr_ev_exchange *ex)
 {
     if (ex->free_ctx)
         ex->free_ctx(ex->ctx);
-    if (ex->data && ex->free_data)
-        ex->free_data(ex->data);
+    if (ex->c.data && ex->c.free_data)
+        ex->c.free_data(ex->c.data);
     hr_h1_head_free(&ex->h);
     free(ex->head);
     free(ex->path);
-    hr_buf_free(&ex->body);
+    hr_buf_free(&ex->c.body);
     hr_buf_free(&ex->out_head);
     hr_buf_free(&ex->out_body);
-    hr_budget_lease_end(&ex->lease);
+    hr_budget_lease_end(&ex->c.lease);
     free(ex);
 }
 
@@ -1116,26 +1110,9 @@ const char *const *hr_ev_headers(const hr_ev_exchange *ex, size_t *n_pairs)
     return ex->h.fields;
 }
 
-const char *hr_ev_body(const hr_ev_exchange *ex, size_t *len)
-{
-    *len = ex->body.len;
-    return ex->body.data ? ex->body.data : "";
-}
 
-int hr_ev_body_too_large(const hr_ev_exchange *ex) { return ex->too_large; }
-int hr_ev_body_refused(const hr_ev_exchange *ex) { return ex->refused; }
-hr_budget_lease *hr_ev_lease(hr_ev_exchange *ex) { return &ex->lease; }
 
-int hr_ev_rejected(const hr_ev_exchange *ex, const char **reason)
-{
-    if (reason)
-        *reason = ex->rejected.reason;
-    return ex->rejected.status;
-}
 
-const char *hr_ev_client_addr(const hr_ev_exchange *ex) { return ex->client_addr; }
-int hr_ev_client_is_loopback(const hr_ev_exchange *ex) { return ex->loopback; }
-int hr_ev_completed_ok(const hr_ev_exchange *ex) { return ex->completed_ok; }
 int hr_ev_stopping(const hr_ev_exchange *ex) { return atomic_load(&ex->srv->stopping); }
 
 int hr_ev_client_gone(const hr_ev_exchange *ex)
@@ -1149,13 +1126,7 @@ int hr_ev_client_gone(const hr_ev_exchange *ex)
     return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
-void hr_ev_set_data(hr_ev_exchange *ex, void *data, void (*free_fn)(void *))
-{
-    ex->data = data;
-    ex->free_data = free_fn;
-}
 
-void *hr_ev_data(const hr_ev_exchange *ex) { return ex->data; }
 
 /* ---- answers (on the worker, inside the handler) ---------------------------------------- */
 

@@ -36,7 +36,7 @@ struct hr_mhd_server {
 };
 
 struct hr_mhd_exchange {
-    int impl; /* HR_HTTP_IMPL_THREADS: first, read by the dispatch (server_impl.h) */
+    hr_http_exchange_core c; /* first: the tag and what both models hold (server_impl.h) */
     hr_mhd_server *srv;
     struct MHD_Connection *conn;
     char *raw_uri;          /* owned: as received, path + '?' + query */
@@ -45,17 +45,10 @@ struct hr_mhd_exchange {
     const char *query;      /* points into raw_uri, or "" */
     const char **headers;   /* owned array of MHD-owned strings */
     size_t n_headers;
-    hr_buf body;
-    hr_budget_lease lease;  /* the body's bytes and what the handler adds */
     size_t dropped;         /* body bytes dropped after the limit was passed or refused */
-    int started, handled, responded, too_large, refused, completed_ok;
-    hr_reqcheck_result rejected;  /* status 0 = the head passed reqcheck */
+    int started, handled, responded;
     hr_guard_conn *guarded;       /* the connection's guard record, or NULL */
     int fd;
-    char client_addr[INET6_ADDRSTRLEN + 8];
-    int loopback;
-    void *data;
-    void (*free_data)(void *);
     struct upgrade_adapter *upgrade; /* owned: a 101 answer's session (freed here, after it
                                         ran, or unrun when the 101 never went out) */
 };
@@ -93,12 +86,12 @@ static void exchange_free(hr_mhd_exchange *ex)
 {
     if (ex->upgrade)
         upgrade_adapter_free(ex->upgrade);
-    if (ex->data && ex->free_data)
-        ex->free_data(ex->data);
+    if (ex->c.data && ex->c.free_data)
+        ex->c.free_data(ex->c.data);
     free(ex->headers);
     free(ex->raw_uri);
-    hr_buf_free(&ex->body);
-    hr_budget_lease_end(&ex->lease);
+    hr_buf_free(&ex->c.body);
+    hr_budget_lease_end(&ex->c.lease);
     free(ex);
 }
 
@@ -109,11 +102,11 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     hr_mhd_exchange *ex = calloc(1, sizeof *ex);
     if (!ex)
         return NULL;
-    ex->impl = HR_HTTP_IMPL_THREADS;
+    ex->c.impl = HR_HTTP_IMPL_THREADS;
     ex->srv = cls;
     ex->conn = conn;
     ex->fd = -1;
-    ex->lease = (hr_budget_lease)HR_BUDGET_LEASE_INIT(ex->srv->opts.budget);
+    ex->c.lease = (hr_budget_lease)HR_BUDGET_LEASE_INIT(ex->srv->opts.budget);
     ex->raw_uri = strdup(uri ? uri : "/");
     if (!ex->raw_uri) {
         free(ex);
@@ -160,15 +153,15 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
-/* The request head against reqcheck.h; a refusal is kept in ex->rejected. */
+/* The request head against reqcheck.h; a refusal is kept in ex->c.rejected. */
 static void check_head(hr_mhd_exchange *ex, const header_collect *hc, const char *version)
 {
-    if (ex->rejected.status)
+    if (ex->c.rejected.status)
         return;
     hr_reqcheck_framing f = hc->framing;
     f.http11 = version && !strcmp(version, MHD_HTTP_VERSION_1_1);
-    if (hr_reqcheck_target(ex->raw_uri, &ex->rejected) == 0)
-        hr_reqcheck_framing_verdict(&f, &ex->rejected);
+    if (hr_reqcheck_target(ex->raw_uri, &ex->c.rejected) == 0)
+        hr_reqcheck_framing_verdict(&f, &ex->c.rejected);
 }
 
 /* Fills what the handler reads, on the first call for a request. */
@@ -178,26 +171,26 @@ static int exchange_begin(hr_mhd_exchange *ex, const char *url, const char *meth
     ex->started = 1;
     ex->method = method;
     ex->path = url;
-    header_collect hc = {.rejected = &ex->rejected};
+    header_collect hc = {.rejected = &ex->c.rejected};
     MHD_get_connection_values_n(ex->conn, MHD_HEADER_KIND, collect_header, &hc);
     ex->headers = hc.pairs;
     ex->n_headers = hc.n;
     check_head(ex, &hc, version);
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(ex->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    format_addr(ci ? ci->client_addr : NULL, ex->client_addr, sizeof ex->client_addr);
-    ex->loopback = hr_http_addr_is_loopback(ex->client_addr);
+    format_addr(ci ? ci->client_addr : NULL, ex->c.client_addr, sizeof ex->c.client_addr);
+    ex->c.loopback = hr_http_addr_is_loopback(ex->c.client_addr);
     ci = MHD_get_connection_info(ex->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     ex->fd = ci ? ci->connect_fd : -1;
     const char *cl = hr_mhd_header(ex, "content-length");
-    if (cl && !ex->rejected.status) {
+    if (cl && !ex->c.rejected.status) {
         char *end;
         unsigned long long n = strtoull(cl, &end, 10);
         if (end != cl && n > ex->srv->opts.max_body_bytes)
-            ex->too_large = 1;
-        else if (end != cl && n > 0 && hr_budget_lease_cover(&ex->lease, (size_t)n + 1) != 0)
-            ex->refused = 1; /* before a byte is buffered: refused at once */
-        else if (end != cl && n > 0 && hr_buf_reserve(&ex->body, (size_t)n) != 0)
+            ex->c.too_large = 1;
+        else if (end != cl && n > 0 && hr_budget_lease_cover(&ex->c.lease, (size_t)n + 1) != 0)
+            ex->c.refused = 1; /* before a byte is buffered: refused at once */
+        else if (end != cl && n > 0 && hr_buf_reserve(&ex->c.body, (size_t)n) != 0)
             return -1; /* the declared size at once: no realloc copies while it arrives */
     }
     return hc.failed ? -1 : 0;
@@ -249,7 +242,7 @@ static enum MHD_Result on_head(hr_mhd_exchange *ex, const char *url, const char 
      * for 100 Continue: a client already sending would have the answer destroyed by the
      * reset a close with unread bytes causes, so its body is read and dropped instead
      * (never buffered) and answered at its end. */
-    if (ex->too_large || ex->rejected.status || (ex->refused && expects_continue(ex))) {
+    if (ex->c.too_large || ex->c.rejected.status || (ex->c.refused && expects_continue(ex))) {
         dispatch(ex);
         return MHD_YES;
     }
@@ -277,30 +270,30 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         if (ex->handled)
             return MHD_YES; /* answered early: drop the rest */
-        if (ex->too_large || ex->refused) {
+        if (ex->c.too_large || ex->c.refused) {
             /* over the limit, or refused by the budget: drop the rest (never buffered) to
              * answer after it, but not for ever: past another max_body_bytes, close
              * without an answer */
             ex->dropped += n;
             return ex->dropped <= ex->srv->opts.max_body_bytes ? MHD_YES : MHD_NO;
         }
-        if (ex->body.len + n > ex->srv->opts.max_body_bytes) {
+        if (ex->c.body.len + n > ex->srv->opts.max_body_bytes) {
             /* MHD 0.9.75 cannot queue an answer while a body is arriving (only on the first
              * call or after the last byte): drop the rest, answer at the end; the body
              * deadline bounds how long that takes */
-            ex->too_large = 1;
-            hr_buf_free(&ex->body);
-            hr_budget_lease_end(&ex->lease);
+            ex->c.too_large = 1;
+            hr_buf_free(&ex->c.body);
+            hr_budget_lease_end(&ex->c.lease);
             return MHD_YES;
         }
-        if (hr_budget_lease_cover(&ex->lease, ex->body.len + n + 1) != 0) {
-            ex->refused = 1; /* a body without Content-Length outgrew the budget: the
+        if (hr_budget_lease_cover(&ex->c.lease, ex->c.body.len + n + 1) != 0) {
+            ex->c.refused = 1; /* a body without Content-Length outgrew the budget: the
                               * rest is dropped as it comes, the answer goes at its end */
-            hr_buf_free(&ex->body);
-            hr_budget_lease_end(&ex->lease);
+            hr_buf_free(&ex->c.body);
+            hr_budget_lease_end(&ex->c.lease);
             return MHD_YES;
         }
-        return hr_buf_append(&ex->body, upload_data, n) == 0 ? MHD_YES : MHD_NO;
+        return hr_buf_append(&ex->c.body, upload_data, n) == 0 ? MHD_YES : MHD_NO;
     }
     if (!ex->handled)
         dispatch(ex);
@@ -315,7 +308,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
     if (!ex)
         return;
-    ex->completed_ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    ex->c.completed_ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
     hr_guard_set_phase(srv->guard, guard_record(conn), HR_GUARD_IDLE);
     if (ex->handled && srv->opts.done)
         srv->opts.done((hr_http_exchange *)ex, srv->opts.user);
@@ -478,25 +471,8 @@ const char *const *hr_mhd_headers(const hr_mhd_exchange *ex, size_t *n_pairs)
     return ex->headers;
 }
 
-const char *hr_mhd_body(const hr_mhd_exchange *ex, size_t *len)
-{
-    *len = ex->body.len;
-    return ex->body.data ? ex->body.data : "";
-}
 
-int hr_mhd_body_too_large(const hr_mhd_exchange *ex) { return ex->too_large; }
-int hr_mhd_body_refused(const hr_mhd_exchange *ex) { return ex->refused; }
-hr_budget_lease *hr_mhd_lease(hr_mhd_exchange *ex) { return &ex->lease; }
 
-int hr_mhd_rejected(const hr_mhd_exchange *ex, const char **reason)
-{
-    if (reason)
-        *reason = ex->rejected.reason;
-    return ex->rejected.status;
-}
-const char *hr_mhd_client_addr(const hr_mhd_exchange *ex) { return ex->client_addr; }
-int hr_mhd_client_is_loopback(const hr_mhd_exchange *ex) { return ex->loopback; }
-int hr_mhd_completed_ok(const hr_mhd_exchange *ex) { return ex->completed_ok; }
 int hr_mhd_stopping(const hr_mhd_exchange *ex) { return atomic_load(&ex->srv->stopping); }
 
 int hr_mhd_client_gone(const hr_mhd_exchange *ex)
@@ -509,13 +485,7 @@ int hr_mhd_client_gone(const hr_mhd_exchange *ex)
     return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
-void hr_mhd_set_data(hr_mhd_exchange *ex, void *data, void (*free_fn)(void *))
-{
-    ex->data = data;
-    ex->free_data = free_fn;
-}
 
-void *hr_mhd_data(const hr_mhd_exchange *ex) { return ex->data; }
 
 /* ---- answers ---------------------------------------------------------------------------- */
 
@@ -547,7 +517,7 @@ int hr_mhd_respond(hr_mhd_exchange *ex, int status, const char *const *headers,
     if (!r)
         return -1;
     add_headers(r, headers, n_pairs);
-    if (ex->too_large || ex->refused || ex->rejected.status) /* not reused */
+    if (ex->c.too_large || ex->c.refused || ex->c.rejected.status) /* not reused */
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     return queue(ex, status, r);
 }

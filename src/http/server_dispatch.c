@@ -1,12 +1,19 @@
 /* server_dispatch.c: the public names of server.h, each passing the call to the model the
  * server or exchange belongs to (server_impl.h): server.c for "threads", evserver.c for
- * "events". Generated once by hand from server.h's list; keep the two in step. */
+ * "events"; what both exchanges hold alike (hr_http_exchange_core) is read here directly.
+ * Generated once by hand from server.h's list; keep the two in step. */
 #include "http/server_impl.h"
 
 #include <stddef.h>
 
 /* The tag both implementations put first in their server and exchange structs. */
 static int is_events(const void *p) { return *(const int *)p == HR_HTTP_IMPL_EVENTS; }
+
+/* Both exchange structs begin with the core (server_impl.h). */
+static const hr_http_exchange_core *core_of(const hr_http_exchange *ex)
+{
+    return (const hr_http_exchange_core *)ex;
+}
 
 hr_http_server *hr_http_server_start(const hr_http_server_opts *opts, char *err, size_t errlen)
 {
@@ -85,38 +92,28 @@ const char *const *hr_http_headers(const hr_http_exchange *ex, size_t *n_pairs)
 
 const char *hr_http_body(const hr_http_exchange *ex, size_t *len)
 {
-    return is_events(ex) ? hr_ev_body((const hr_ev_exchange *)ex, len) : hr_mhd_body((const hr_mhd_exchange *)ex, len);
+    const hr_http_exchange_core *c = core_of(ex);
+    *len = c->body.len;
+    return c->body.data ? c->body.data : "";
 }
 
-int hr_http_body_too_large(const hr_http_exchange *ex)
-{
-    return is_events(ex) ? hr_ev_body_too_large((const hr_ev_exchange *)ex) : hr_mhd_body_too_large((const hr_mhd_exchange *)ex);
-}
+int hr_http_body_too_large(const hr_http_exchange *ex) { return core_of(ex)->too_large; }
 
-int hr_http_body_refused(const hr_http_exchange *ex)
-{
-    return is_events(ex) ? hr_ev_body_refused((const hr_ev_exchange *)ex) : hr_mhd_body_refused((const hr_mhd_exchange *)ex);
-}
+int hr_http_body_refused(const hr_http_exchange *ex) { return core_of(ex)->refused; }
 
-hr_budget_lease *hr_http_lease(hr_http_exchange *ex)
-{
-    return is_events(ex) ? hr_ev_lease((hr_ev_exchange *)ex) : hr_mhd_lease((hr_mhd_exchange *)ex);
-}
+hr_budget_lease *hr_http_lease(hr_http_exchange *ex) { return &((hr_http_exchange_core *)ex)->lease; }
 
 int hr_http_rejected(const hr_http_exchange *ex, const char **reason)
 {
-    return is_events(ex) ? hr_ev_rejected((const hr_ev_exchange *)ex, reason) : hr_mhd_rejected((const hr_mhd_exchange *)ex, reason);
+    const hr_http_exchange_core *c = core_of(ex);
+    if (reason)
+        *reason = c->rejected.reason;
+    return c->rejected.status;
 }
 
-const char *hr_http_client_addr(const hr_http_exchange *ex)
-{
-    return is_events(ex) ? hr_ev_client_addr((const hr_ev_exchange *)ex) : hr_mhd_client_addr((const hr_mhd_exchange *)ex);
-}
+const char *hr_http_client_addr(const hr_http_exchange *ex) { return core_of(ex)->client_addr; }
 
-int hr_http_client_is_loopback(const hr_http_exchange *ex)
-{
-    return is_events(ex) ? hr_ev_client_is_loopback((const hr_ev_exchange *)ex) : hr_mhd_client_is_loopback((const hr_mhd_exchange *)ex);
-}
+int hr_http_client_is_loopback(const hr_http_exchange *ex) { return core_of(ex)->loopback; }
 
 int hr_http_client_gone(const hr_http_exchange *ex)
 {
@@ -128,23 +125,16 @@ int hr_http_stopping(const hr_http_exchange *ex)
     return is_events(ex) ? hr_ev_stopping((const hr_ev_exchange *)ex) : hr_mhd_stopping((const hr_mhd_exchange *)ex);
 }
 
-int hr_http_completed_ok(const hr_http_exchange *ex)
-{
-    return is_events(ex) ? hr_ev_completed_ok((const hr_ev_exchange *)ex) : hr_mhd_completed_ok((const hr_mhd_exchange *)ex);
-}
+int hr_http_completed_ok(const hr_http_exchange *ex) { return core_of(ex)->completed_ok; }
 
 void hr_http_set_data(hr_http_exchange *ex, void *data, void (*free_fn)(void *))
 {
-    if (is_events(ex))
-        hr_ev_set_data((hr_ev_exchange *)ex, data, free_fn);
-    else
-        hr_mhd_set_data((hr_mhd_exchange *)ex, data, free_fn);
+    hr_http_exchange_core *c = (hr_http_exchange_core *)ex;
+    c->data = data;
+    c->free_data = free_fn;
 }
 
-void *hr_http_data(const hr_http_exchange *ex)
-{
-    return is_events(ex) ? hr_ev_data((const hr_ev_exchange *)ex) : hr_mhd_data((const hr_mhd_exchange *)ex);
-}
+void *hr_http_data(const hr_http_exchange *ex) { return core_of(ex)->data; }
 
 int hr_http_respond(hr_http_exchange *ex, int status, const char *const *headers, size_t n_pairs, const char *body, size_t len)
 {

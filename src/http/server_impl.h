@@ -5,14 +5,36 @@
  * their own prefix (hr_mhd_*, hr_ev_*). server_dispatch.c defines the public hr_http_*
  * names and picks the implementation from the first member of the server or exchange, an
  * int tag both implementations put first in their structs (C allows reading a struct's
- * first member through a pointer to the struct). One tag read per call; no table.
+ * first member through a pointer to the struct). One tag read per call; no table. What an
+ * exchange holds whatever the model (body, lease, the head's verdict, the client's address,
+ * the caller's data) is the hr_http_exchange_core both exchange structs begin with, and its
+ * accessors are written once, in server_dispatch.c.
  */
 #ifndef HR_HTTP_SERVER_IMPL_H
 #define HR_HTTP_SERVER_IMPL_H
 
+#include "http/reqcheck.h"
 #include "http/server.h"
+#include "sys/buf.h"
+
+#include <arpa/inet.h>
 
 enum { HR_HTTP_IMPL_THREADS = 0x7468, HR_HTTP_IMPL_EVENTS = 0x6576 };
+
+/* The first member of both exchange structs. Each model fills it (the body as it is read,
+ * the head's verdict, the address at accept) and frees body, lease and data with its
+ * exchange. */
+typedef struct hr_http_exchange_core {
+    int impl;                    /* HR_HTTP_IMPL_*: first, read by the dispatch */
+    hr_buf body;
+    hr_budget_lease lease;       /* the body's bytes and what the handler adds */
+    int too_large, refused, completed_ok;
+    hr_reqcheck_result rejected; /* status 0 = the head passed reqcheck */
+    char client_addr[INET6_ADDRSTRLEN + 8];
+    int loopback;
+    void *data;
+    void (*free_data)(void *);
+} hr_http_exchange_core;
 
 #define HR_HTTP_IMPL_DECLARE(P, S, E)                                                         \
     S *P##_server_start(const hr_http_server_opts *opts, char *err, size_t errlen);         \
@@ -28,18 +50,8 @@ enum { HR_HTTP_IMPL_THREADS = 0x7468, HR_HTTP_IMPL_EVENTS = 0x6576 };
     const char *P##_target(const E *ex);                                                      \
     const char *P##_header(const E *ex, const char *name);                                    \
     const char *const *P##_headers(const E *ex, size_t *n_pairs);                             \
-    const char *P##_body(const E *ex, size_t *len);                                           \
-    int P##_body_too_large(const E *ex);                                                      \
-    int P##_body_refused(const E *ex);                                                        \
-    hr_budget_lease *P##_lease(E *ex);                                                        \
-    int P##_rejected(const E *ex, const char **reason);                                       \
-    const char *P##_client_addr(const E *ex);                                                 \
-    int P##_client_is_loopback(const E *ex);                                                  \
     int P##_client_gone(const E *ex);                                                         \
     int P##_stopping(const E *ex);                                                            \
-    int P##_completed_ok(const E *ex);                                                        \
-    void P##_set_data(E *ex, void *data, void (*free_fn)(void *));                            \
-    void *P##_data(const E *ex);                                                              \
     int P##_respond(E *ex, int status, const char *const *headers, size_t n_pairs,            \
                     const char *body, size_t len);                                            \
     int P##_respond_stream(E *ex, int status, const char *const *headers, size_t n_pairs,     \
