@@ -4,11 +4,26 @@
 
 #include <string.h>
 
+/* The unit's length as written for `total`: one of a plural unit reads singular ("1 line",
+ * "1 match", not "1 lines"); the parser takes any lowercase word, so both forms read back. */
+static int unit_len(unsigned long long total, const char *unit)
+{
+    size_t n = strlen(unit);
+    if (total != 1 || n < 2 || unit[n - 1] != 's')
+        return (int)n;
+    int es = n > 4 && unit[n - 2] == 'e' &&
+             (unit[n - 3] == 'x' || (unit[n - 3] == 'h' && strchr("cs", unit[n - 4])) ||
+              (unit[n - 3] == 's' && unit[n - 4] == 's'));
+    return (int)(n - 1 - (size_t)es);
+}
+
 /* "[N unit omitted" or "[N unit compressed to M": what a marker and its note share. */
 static int write_head(hr_buf *out, unsigned long long total, const char *unit,
                       unsigned long long kept, int gap)
 {
-    return gap ? hr_buf_printf(out, "[%llu %s omitted", total, unit)
+    /* Only the omitted forms read singular: the closing marker's unit names the
+     * compressor's unit (compressors.c), which readers match as written. */
+    return gap ? hr_buf_printf(out, "[%llu %.*s omitted", total, unit_len(total, unit), unit)
                : hr_buf_printf(out, "[%llu %s compressed to %llu", total, unit, kept);
 }
 
@@ -30,6 +45,21 @@ int hr_marker_write_note(hr_buf *out, unsigned long long total, const char *unit
                          unsigned long long kept, int gap)
 {
     return write_head(out, total, unit, kept, gap) != 0 ? -1 : hr_buf_putc(out, ']');
+}
+
+int hr_note_pays(size_t note, size_t removed)
+{
+    return note < removed;
+}
+
+int hr_note_settle(hr_buf *out, size_t mark, const char *content, size_t n)
+{
+    if (hr_buf_failed(out))
+        return -1;
+    if (hr_note_pays(out->len - mark, n))
+        return 0;
+    hr_buf_truncate(out, mark);
+    return hr_buf_append(out, content, n) != 0 ? -1 : 1;
 }
 
 /* Reads decimal digits at *p; returns 0 if none or overflow. */

@@ -882,7 +882,12 @@ static int compress_stream(const char *in, const hr_sections *s, size_t a, size_
         size_t e = k;
         while (e < b && !keep[e - a])
             e++;
+        size_t mark = out->len, from = s->v[k].start, to = s->v[e - 1].end;
         rc = hr_marker_write_note(out, e - k, "values", 0, 1) | hr_buf_putc(out, '\n');
+        int kept = rc ? -1 : hr_note_settle(out, mark, in + from, to - from);
+        if (kept == 1 && to > from && in[to - 1] != '\n') /* ends as the note did */
+            kept = hr_buf_putc(out, '\n');
+        rc = kept < 0 ? -1 : 0;
         k = e;
     }
     free(keep);

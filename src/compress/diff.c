@@ -320,10 +320,26 @@ static int note_files(const diff_doc *x, size_t a, size_t b, hr_buf *out)
     return rc | hr_buf_puts(out, "]\n");
 }
 
+/* "[N unchanged lines omitted]" for the run of `run` context lines ending at line `last`
+ * (none below NOTE_MIN_CONTEXT), or those lines when they are one stretch and the note
+ * would not be shorter (the rule of every cut, hr_note_pays). */
+static int note_context(const diff_doc *x, hr_buf *out, size_t run, size_t last)
+{
+    if (run < NOTE_MIN_CONTEXT)
+        return 0;
+    size_t mark = out->len, a = last + 1 - run;
+    if (hr_buf_printf(out, "[%zu unchanged lines omitted]\n", run) != 0)
+        return -1;
+    for (size_t k = a; k <= last; k++)
+        if (x->d[k].keep || x->d[k].role != R_CTX || x->d[k].file != x->d[last].file)
+            return 0; /* not one stretch: the note stands */
+    return hr_lines_cut_end(out, mark, x->in, &x->l, a, last + 1) < 0 ? -1 : 0;
+}
+
 static int write_kept(const diff_doc *x, const hr_compress_opts *o, hr_buf *out)
 {
     tally file_rest = {0, 0, 0, 0};
-    size_t ctx_run = 0, dropped_from = 0;
+    size_t ctx_run = 0, ctx_last = 0, dropped_from = 0;
     for (size_t i = 0; i < x->l.n; i++) {
         const diff_line *dl = &x->d[i];
         if (dl->file && !x->f[dl->file].keep) {
@@ -338,21 +354,20 @@ static int write_kept(const diff_doc *x, const hr_compress_opts *o, hr_buf *out)
             continue;
         }
         if (dl->keep) {
-            if (ctx_run >= NOTE_MIN_CONTEXT &&
-                hr_buf_printf(out, "[%zu unchanged lines omitted]\n", ctx_run) != 0)
+            if (note_context(x, out, ctx_run, ctx_last) != 0)
                 return -1;
             ctx_run = 0;
             if (hr_lines_append(out, x->in, &x->l, i) != 0)
                 return -1;
         } else if (dl->role == R_CTX && dl->hunk <= o->diff_hunks_per_file) {
             ctx_run++;
+            ctx_last = i;
         } else {
             count_line(dl, &file_rest);
         }
         int file_ends = i + 1 == x->l.n || x->d[i + 1].file != dl->file;
         if (dl->file && file_ends) {
-            if (ctx_run >= NOTE_MIN_CONTEXT &&
-                hr_buf_printf(out, "[%zu unchanged lines omitted]\n", ctx_run) != 0)
+            if (note_context(x, out, ctx_run, ctx_last) != 0)
                 return -1;
             ctx_run = 0;
             if (note_file_end(out, &file_rest) != 0)

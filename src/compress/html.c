@@ -50,9 +50,12 @@ static void put(html *h, const char *s, size_t n)
     h->rc |= hr_buf_append(h->out, s, n);
 }
 
-static void put_omitted(html *h, size_t n)
+/* The note for the n bytes at s, or those bytes when the note would not be shorter. */
+static void put_omitted(html *h, const char *s, size_t n)
 {
+    size_t mark = h->out->len;
     h->rc |= hr_marker_write_note(h->out, n, "bytes", 0, 1);
+    h->rc |= hr_note_settle(h->out, mark, s, n) < 0;
 }
 
 /* 1 if s[0..n) starts with lit, ASCII case-insensitively. */
@@ -115,7 +118,7 @@ static void block(html *h, size_t a, size_t b)
     if (k == n || hr_rel_mentions(&h->q, s, n))
         put(h, s, n);
     else
-        put_omitted(h, n);
+        put_omitted(h, s, n);
 }
 
 /* Text up to the next '<' from i; returns where it ends. Whitespace runs collapse outside
@@ -229,7 +232,7 @@ static void put_attr(html *h, const attr *a)
     const char *comma = memchr(s + a->val, ',', vn < DATA_URI_HEAD_MAX ? vn : DATA_URI_HEAD_MAX);
     size_t head = comma ? (size_t)(comma - s) + 1 : a->val + 5;
     put(h, s + a->name, head - a->name);
-    put_omitted(h, a->val_end - head);
+    put_omitted(h, s + head, a->val_end - head);
     put(h, s + a->val_end, a->end - a->val_end);
 }
 
@@ -444,7 +447,7 @@ static size_t put_run(html *h, hr_buf *out, const char *s, size_t n, size_t a, s
     int asked[HR_REL_MAX_TERMS] = {0};
     if (count > RUN_MIN)
         asked_terms(h, s, n, a, count, asked);
-    size_t omitted = 0, last = 0; /* last: start of the latest omitted line */
+    size_t omitted = 0, last = 0, from = 0; /* last, from: the latest, first omitted line */
     for (size_t k = 0; k < count; k++) {
         size_t e = line_end(s, n, a);
         int keep = count <= RUN_MIN || k < RUN_HEAD || k + RUN_TAIL >= count ||
@@ -452,14 +455,16 @@ static size_t put_run(html *h, hr_buf *out, const char *s, size_t n, size_t a, s
         if (keep && omitted == 1) /* a note would cost what one line costs */
             h->rc |= hr_buf_append(out, s + last, a - last);
         else if (keep && omitted) {
+            size_t mark = out->len;
             h->rc |= hr_marker_write_note(out, omitted, "items", 0, 1);
             h->rc |= hr_buf_putc(out, '\n');
+            h->rc |= hr_note_settle(out, mark, s + from, a - from) < 0;
         }
         if (keep) {
             h->rc |= hr_buf_append(out, s + a, e - a);
             omitted = 0;
         } else {
-            omitted++;
+            from = omitted++ ? from : a;
             last = a;
         }
         a = e;

@@ -600,9 +600,15 @@ static int write_kept(const char *in, const hr_lines *l, const log_scan *sc, hr_
         }
         size_t j = i;
         while (j < l->n && !sc->keep[j])
-            counts[sc->level[j++]]++;
-        if (hr_marker_write_note(out, j - i, "lines", 0, 1) != 0 || hr_buf_putc(out, '\n') != 0)
+            j++;
+        int cut = hr_lines_cut(out, in, l, i, j, "lines");
+        if (cut < 0)
             return -1;
+        if (cut == 1) /* a note would cost more than the lines: they stand as kept */
+            *kept += j - i;
+        else
+            while (i < j)
+                counts[sc->level[i++]]++;
         i = j;
     }
     return 0;

@@ -975,6 +975,7 @@ static int write_rows(rows *r, hr_compress_result *res)
                 rc |= hr_lines_append(&res->out, r->in, &r->l, i++), kept++;
             continue;
         }
+        size_t mark = res->out.len;
         if (r->mode == ROWS_TABLE)
             rc |= hr_marker_write_note(&res->out, e - i, "rows", 0, 1) != 0 ||
                   hr_buf_putc(&res->out, '\n') != 0;
@@ -982,6 +983,14 @@ static int write_rows(rows *r, hr_compress_result *res)
             rc |= hr_buf_printf(&res->out, "[%zu more file%s]\n", recs, recs == 1 ? "" : "s");
         else
             rc |= progress_note(r, &res->out, i, e);
+        int cut = rc ? -1 : hr_lines_cut_end(&res->out, mark, r->in, &r->l, i, e);
+        if (cut < 0)
+            return -1;
+        if (cut == 1) { /* the note cost as much as the lines: they stand */
+            kept += e - i;
+            i = e;
+            continue;
+        }
         for (size_t k = i; k < e; k++)
             omitted += is_record(r, k);
         kept++;

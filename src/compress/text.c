@@ -17,6 +17,7 @@
  */
 #include "compress/text.h"
 
+#include "ccr/marker.h"
 #include "compress/compressors.h"
 #include "sys/ascii.h"
 #include "sys/relevance.h"
@@ -79,6 +80,26 @@ int hr_lines_append(hr_buf *out, const char *in, const hr_lines *l, size_t i)
     if (b == a || in[b - 1] != '\n')
         return hr_buf_putc(out, '\n');
     return 0;
+}
+
+int hr_lines_cut_end(hr_buf *out, size_t mark, const char *in, const hr_lines *l, size_t a,
+                     size_t b)
+{
+    size_t from = l->start[a], to = l->start[b];
+    int kept = hr_note_settle(out, mark, in + from, to - from);
+    /* Kept lines end with a newline as the note did (the input's last line may lack one). */
+    if (kept == 1 && to > from && in[to - 1] != '\n' && hr_buf_putc(out, '\n') != 0)
+        return -1;
+    return kept;
+}
+
+int hr_lines_cut(hr_buf *out, const char *in, const hr_lines *l, size_t a, size_t b,
+                 const char *unit)
+{
+    size_t mark = out->len;
+    if (hr_marker_write_note(out, b - a, unit, 0, 1) != 0 || hr_buf_putc(out, '\n') != 0)
+        return -1;
+    return hr_lines_cut_end(out, mark, in, l, a, b);
 }
 
 /* Characters progress bars and rules are drawn with; a run of them counts as one. */

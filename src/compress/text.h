@@ -44,6 +44,18 @@ int hr_line_is_blank(const char *s, size_t n);
  * line had none, so every appended line ends with one. 0 ok, -1 no memory. */
 int hr_lines_append(hr_buf *out, const char *in, const hr_lines *l, size_t i);
 
+/* Cuts lines [a, b) of in: writes their note "[N unit omitted]\n" when that note is shorter
+ * than the lines (hr_note_pays, the rule for every cut), else the lines themselves.
+ * Returns 1 if the lines were kept, 0 if the note was written, -1 no memory. */
+int hr_lines_cut(hr_buf *out, const char *in, const hr_lines *l, size_t a, size_t b,
+                 const char *unit);
+
+/* The same rule for a note of the caller's own words: the caller wrote the note for lines
+ * [a, b) (its newline included) at out[mark..]; it stays if it pays, else it is replaced
+ * by the lines. Returns 1 if the lines were kept, 0 if the note stayed, -1 no memory. */
+int hr_lines_cut_end(hr_buf *out, size_t mark, const char *in, const hr_lines *l, size_t a,
+                     size_t b);
+
 /* Shape hash of a line for near-duplicate comparison: digit runs and hex ids count as one
  * '0'; a run of spaces and bar characters (= # - . * > | _ ~ and bytes >= 0x80, which
  * draw progress-bar blocks) counts as one separator. *letters receives the number of ASCII letters

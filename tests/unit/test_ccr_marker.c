@@ -113,6 +113,64 @@ static void finds_every_unit_after_noise(void **state)
     assert_int_equal(hr_marker_find(t, strlen(t), m.end, &m), 0);
 }
 
+/* A count of 1 reads singular in the omitted forms ("match", not "matche"); the one
+ * parser reads singular and plural alike, so a retrieval gap keeps working either way. */
+static void one_unit_reads_singular_and_parses(void **state)
+{
+    (void)state;
+    static const struct { unsigned long long n; const char *unit, *want; } cases[] = {
+        {1, "lines", "[1 line omitted]"},     {2, "lines", "[2 lines omitted]"},
+        {1, "matches", "[1 match omitted]"},  {1, "boxes", "[1 box omitted]"},
+        {1, "items", "[1 item omitted]"},     {0, "items", "[0 items omitted]"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hr_buf b = HR_BUF_INIT;
+        assert_int_equal(hr_marker_write_note(&b, cases[i].n, cases[i].unit, 0, 1), 0);
+        assert_string_equal(b.data, cases[i].want);
+        hr_buf_free(&b);
+    }
+    for (unsigned long long n = 1; n <= 2; n++) {
+        hr_buf b = HR_BUF_INIT;
+        assert_int_equal(hr_marker_write_gap(&b, n, "items", "0123456789abcdef01234567"), 0);
+        hr_marker m;
+        assert_int_equal(hr_marker_find(b.data, b.len, 0, &m), 1);
+        assert_int_equal(m.gap, 1);
+        assert_int_equal(m.total, n);
+        assert_string_equal(m.unit, n == 1 ? "item" : "items");
+        assert_int_equal(m.end, b.len);
+        hr_buf_free(&b);
+    }
+    /* the closing marker keeps the compressor's unit as written, whatever the count */
+    hr_buf b = HR_BUF_INIT;
+    assert_int_equal(hr_marker_write(&b, 1, "hunks", 1, "0123456789abcdef01234567"), 0);
+    hr_marker m;
+    assert_int_equal(hr_marker_find(b.data, b.len, 0, &m), 1);
+    assert_string_equal(m.unit, "hunks");
+    hr_buf_free(&b);
+}
+
+/* The one rule of every cut: a note stays only when shorter than what it stands for. */
+static void a_note_stays_only_when_shorter(void **state)
+{
+    (void)state;
+    assert_true(hr_note_pays(16, 17));
+    assert_false(hr_note_pays(17, 17));
+    assert_false(hr_note_pays(18, 3));
+    const char *content[] = {"ok\n", "a line long enough to cost more than its note\n"};
+    for (int i = 0; i < 2; i++) {
+        hr_buf b = HR_BUF_INIT;
+        hr_buf_puts(&b, "kept\n");
+        size_t mark = b.len;
+        hr_marker_write_note(&b, 1, "lines", 0, 1);
+        hr_buf_putc(&b, '\n');
+        size_t note = b.len - mark;
+        int kept = hr_note_settle(&b, mark, content[i], strlen(content[i]));
+        assert_int_equal(kept, note >= strlen(content[i]));
+        assert_string_equal(b.data + mark, kept ? content[i] : "[1 line omitted]\n");
+        hr_buf_free(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -121,6 +179,8 @@ int main(void)
         cmocka_unit_test(notes_are_markers_without_the_way_back),
         cmocka_unit_test(near_misses_are_not_markers),
         cmocka_unit_test(finds_every_unit_after_noise),
+        cmocka_unit_test(one_unit_reads_singular_and_parses),
+        cmocka_unit_test(a_note_stays_only_when_shorter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

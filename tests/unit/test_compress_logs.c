@@ -387,6 +387,34 @@ static void cppcheck_is_a_log(void **state)
     hr_buf_free(&in);
 }
 
+/* Two errors whose kept context leaves one line between them: a note for that line would
+ * cost more than the line, so the line stays; a long line between them gets its note, and
+ * the long run of plain lines before them still gets one. */
+static void a_cut_never_costs_more_than_its_lines(void **state)
+{
+    (void)state;
+    const char *gap_lines[] = {"ok", "2024-03-12 10:01:44 INFO request 104 served to the client"};
+    for (int g = 0; g < 2; g++) {
+        hr_buf in = HR_BUF_INIT;
+        for (unsigned i = 0; i < 200; i++) {
+            if (i == 100 || i == 108)
+                FX(&in, "2024-03-12 10:01:%02u ERROR payment %u failed\n", i % 60, i);
+            else if (i == 104)
+                FX(&in, "%s\n", gap_lines[g]);
+            else
+                FX(&in, "2024-03-12 10:01:%02u INFO request %u served\n", i % 60, i);
+        }
+        hr_compress_result r = compress_checked(&in, NULL);
+        /* head 0..4 and the context from 97 on are kept: lines 5..96 are one cut */
+        assert_int_equal(count_occurrences(&r.out, "[92 lines omitted]\n"), 1);
+        assert_int_equal(has_line(&r.out, gap_lines[g]), g == 0);
+        assert_int_equal(count_occurrences(&r.out, "[1 line omitted]\n"), g == 1);
+        assert_int_equal(count_occurrences(&r.out, "[1 lines omitted]"), 0);
+        hr_compress_result_free(&r);
+        hr_buf_free(&in);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -405,6 +433,7 @@ int main(void)
         cmocka_unit_test(valgrind_error_records_survive),
         cmocka_unit_test(tap_failures_survive_with_their_block),
         cmocka_unit_test(cppcheck_is_a_log),
+        cmocka_unit_test(a_cut_never_costs_more_than_its_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
