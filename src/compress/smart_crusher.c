@@ -45,6 +45,7 @@ enum {
     KEEP_ANCHOR = 16,
     KEEP_RELEVANT = 32,
     KEEP_BUDGET = 64,
+    KEEP_SHORT = 128, /* a cut whose note would not be shorter than the items (hr_note_pays) */
 };
 
 typedef enum { COL_UNSET = 0, COL_NUM, COL_STR, COL_MIXED } col_kind;
@@ -1075,8 +1076,9 @@ static int may_cut(const hr_json_doc *d, uint32_t node, unsigned min_items)
  * eight times the rows for nothing. 1 cut allowed, 0 leave whole (a sibling that may not be cut, too
  * many siblings, or arrays inside an array: the rows or columns of a table), -1 out of
  * memory. */
-static int merge_parallel(crush_ctx *cx, uint32_t node, array_sel *sel)
+static int merge_parallel(crush_ctx *cx, uint32_t node, array_sel *sel, int *alone)
 {
+    *alone = 1;
     const hr_json_doc *d = cx->doc;
     uint32_t parent = d->nodes[node].parent, n = d->nodes[node].count;
     if (d->nodes[node].type != HR_JSON_ARRAY || parent == HR_JSON_NONE)
@@ -1088,6 +1090,7 @@ static int merge_parallel(crush_ctx *cx, uint32_t node, array_sel *sel)
         if (d->nodes[parent].type == HR_JSON_ARRAY || ++siblings > MAX_PARALLEL ||
             !may_cut(d, c, cx->opts->min_items))
             return 0;
+        *alone = 0;
         array_sel other;
         int rc = select_items(&other, d, c, cx->q, cx->opts);
         for (uint32_t i = 0; rc == 0 && i < n; i++)
@@ -1126,13 +1129,50 @@ static int emit_selection(crush_ctx *cx, uint32_t node, unsigned depth, const ar
     return 0;
 }
 
+/* The rule of every cut (hr_note_pays): a run of dropped items whose note, as written
+ * where they stood ("[N items omitted]" as a string, its member value and separator),
+ * would not be shorter than their source text is kept. Sizes are the plain note's: the
+ * container's first gap carries the hash, and a run kept whole hands it to the next. Only
+ * for a container cut alone: parallel siblings must keep the same positions. */
+static int keep_short_cuts(const hr_json_doc *d, uint32_t node, array_sel *sel)
+{
+    int is_map = d->nodes[node].type == HR_JSON_OBJECT;
+    hr_buf note = HR_BUF_INIT;
+    for (uint32_t a = 0; a < sel->n;) {
+        if (sel->items[a].keep) {
+            a++;
+            continue;
+        }
+        uint32_t b = a;
+        size_t removed = 0;
+        for (; b < sel->n && !sel->items[b].keep; b++) {
+            const hr_json_node *it = &d->nodes[sel->items[b].node];
+            removed += it->end - it->start + 1 + (is_map ? it->key_end - it->key_start + 1 : 0);
+        }
+        hr_buf_truncate(&note, 0);
+        if (hr_marker_write_note(&note, b - a, "items", 0, 1) != 0) {
+            hr_buf_free(&note);
+            return -1;
+        }
+        if (!hr_note_pays(note.len + 3 + (is_map ? 5 : 0), removed))
+            for (uint32_t i = a; i < b; i++)
+                sel->items[i].keep |= KEEP_SHORT;
+        a = b;
+    }
+    hr_buf_free(&note);
+    return 0;
+}
+
 /* 1 crushed (written), 0 not worth it (nothing written), -1 out of memory. */
 static int try_crush(crush_ctx *cx, uint32_t node, unsigned depth)
 {
     array_sel sel;
+    int alone = 0;
     int rc = select_items(&sel, cx->doc, node, cx->q, cx->opts);
     if (rc == 0)
-        rc = merge_parallel(cx, node, &sel);
+        rc = merge_parallel(cx, node, &sel, &alone);
+    if (rc == 1 && alone && keep_short_cuts(cx->doc, node, &sel) != 0)
+        rc = -1;
     if (rc == 1) {
         uint32_t kept = 0;
         for (uint32_t i = 0; i < sel.n; i++)
