@@ -70,6 +70,37 @@ static void short_context_gap_is_kept(void **state)
     hr_buf_free(&in);
 }
 
+/* Three context lines cut between two changes: short ones ("  }") cost less than their
+ * note and stay; long ones get "[3 unchanged lines omitted]". */
+static void context_cut_never_costs_more_than_its_lines(void **state)
+{
+    (void)state;
+    const char *middle[] = {"  }", "    int a_long_enough_context_line = 0;"};
+    for (int g = 0; g < 2; g++) {
+        hr_buf in = HR_BUF_INIT;
+        FX(&in, "--- a/s.c\n+++ b/s.c\n@@ -1,20 +1,20 @@\n");
+        FX(&in, "-    x = 1;\n+    x = 2;\n");
+        for (unsigned i = 0; i < 2; i++) /* the default diff_context: kept */
+            FX(&in, "     int a%u = %u;\n", i, i);
+        for (unsigned i = 0; i < 3; i++)
+            FX(&in, " %s\n", middle[g]);
+        for (unsigned i = 0; i < 2; i++)
+            FX(&in, "     int b%u = %u;\n", i, i);
+        FX(&in, "-    w = 1;\n+    w = 2;\n");
+        for (unsigned i = 0; i < 12; i++)
+            FX(&in, "     int c%u = %u;\n", i, i);
+        hr_compress_result r = run(&in, NULL);
+        assert_true(r.compressed);
+        assert_int_equal(has(&r.out, "[3 unchanged lines omitted]"), g == 1);
+        char line[64];
+        snprintf(line, sizeof line, " %s", middle[g]);
+        assert_int_equal(has(&r.out, line), g == 0);
+        assert_true(has(&r.out, "     int a1 = 1;") && has(&r.out, "     int b0 = 0;"));
+        hr_compress_result_free(&r);
+        hr_buf_free(&in);
+    }
+}
+
 /* A merge's combined diff ("@@@", one column per parent): " +x" and "- x" are changes
  * against one parent, not context. Read by the first column only, git show 99f92ab had
  * codex.c (a file new to one side, all " +") cut as "[25 unchanged lines omitted]". */
@@ -316,6 +347,7 @@ int main(void)
         cmocka_unit_test(crlf_and_bad_input),
         cmocka_unit_test(hunk_header_parser),
         cmocka_unit_test(short_context_gap_is_kept),
+        cmocka_unit_test(context_cut_never_costs_more_than_its_lines),
         cmocka_unit_test(combined_diff_changes_survive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
