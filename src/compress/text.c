@@ -230,22 +230,30 @@ static int append_range(hr_buf *out, const char *in, const hr_lines *l, size_t a
     return 0;
 }
 
+/* The run's first period, then its note, then (similar lines) its last period. The note
+ * stands for lines [i + period, i + period + omitted) and follows the rule of every cut
+ * (hr_lines_cut_end): not shorter than those lines, it gives way to them. */
 static int emit_run(hr_buf *out, const char *in, const hr_lines *l, size_t i, run_choice r,
-                    size_t *kept)
+                    size_t *kept, size_t *omitted)
 {
-    int rc = append_range(out, in, l, i, i + r.period);
-    if (r.exact) {
-        size_t times = r.omitted / r.period;
-        if (r.period == 1)
-            rc |= hr_buf_printf(out, "[previous line repeated %zu more times]\n", times);
-        else
-            rc |= hr_buf_printf(out, "[previous %zu lines repeated %zu more times]\n", r.period,
-                                times);
-        *kept += r.period;
-    } else {
+    size_t a = i + r.period, b = a + r.omitted;
+    int rc = append_range(out, in, l, i, a);
+    size_t mark = out->len;
+    if (r.exact && r.period == 1)
+        rc |= hr_buf_printf(out, "[previous line repeated %zu more times]\n", r.omitted);
+    else if (r.exact)
+        rc |= hr_buf_printf(out, "[previous %zu lines repeated %zu more times]\n", r.period,
+                            r.omitted / r.period);
+    else
         rc |= hr_buf_printf(out, "[%zu similar lines omitted]\n", r.omitted);
-        rc |= append_range(out, in, l, r.end - r.period, r.end);
-        *kept += 2 * r.period;
+    int cut = rc ? -1 : hr_lines_cut_end(out, mark, in, l, a, b);
+    if (cut < 0)
+        return -1;
+    *kept += r.period + (cut == 1 ? r.omitted : 0);
+    *omitted += cut == 1 ? 0 : r.omitted;
+    if (!r.exact) {
+        rc |= append_range(out, in, l, b, r.end);
+        *kept += r.period;
     }
     return rc ? -1 : 0;
 }
@@ -312,9 +320,8 @@ static int collapse_lines(const char *in, const hr_lines *l, const line_info *li
         }
         run_choice r = best_run(in, l, li, i);
         if (r.omitted) {
-            if (emit_run(out, in, l, i, r, kept) != 0)
+            if (emit_run(out, in, l, i, r, kept, omitted) != 0)
                 return -1;
-            *omitted += r.omitted;
             i = r.end;
             continue;
         }

@@ -68,6 +68,27 @@ static void identical_lines_and_blank_runs(void **state)
     hr_buf_free(&in);
 }
 
+/* Four "  }" lines in a row: "[previous line repeated 3 more times]" would cost more than
+ * the three lines it stands for, so they stay; the long repeated run still collapses. */
+static void a_repeat_note_never_costs_more_than_its_lines(void **state)
+{
+    (void)state;
+    hr_buf in = HR_BUF_INIT;
+    fx_prose(&in, 2);
+    for (int i = 0; i < 4; i++)
+        FX(&in, "  }\n");
+    for (int i = 0; i < 50; i++)
+        FX(&in, "Retrying connection to db-primary:5432 ...\n");
+    FX(&in, "Connected.\n");
+    hr_compress_result r = run(&in);
+    assert_true(r.compressed);
+    assert_non_null(strstr(r.out.data, "\n  }\n  }\n  }\n  }\nRetrying"));
+    assert_false(has(&r.out, "[previous line repeated 3 more times]"));
+    assert_true(has(&r.out, "[previous line repeated 49 more times]"));
+    hr_compress_result_free(&r);
+    hr_buf_free(&in);
+}
+
 static void recursive_stack_frames(void **state)
 {
     (void)state;
@@ -207,6 +228,7 @@ int main(void)
         cmocka_unit_test(identical_lines_and_blank_runs),
         cmocka_unit_test(recursive_stack_frames),
         cmocka_unit_test(nothing_repeated_passes),
+        cmocka_unit_test(a_repeat_note_never_costs_more_than_its_lines),
         cmocka_unit_test(crlf_and_bad_input),
         cmocka_unit_test(shape_ignores_numbers_and_bars),
     };
