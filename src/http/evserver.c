@@ -132,6 +132,8 @@ struct hr_ev_server {
     int listen_fd, ep, wake_fd;
     atomic_int stopping;
     atomic_uint connections;
+    atomic_uint active;           /* exchanges dispatched to a worker and not yet ended */
+    atomic_ulong busy_refused;    /* requests answered 503 server_busy at the active cap */
     unsigned open;                /* loop-owned: every open connection, refused ones too */
     int accept_paused;            /* loop-owned: the listener is out of the set for a tick */
     pthread_t loop;
@@ -410,17 +412,52 @@ static ssize_t body_feed(ev_conn *c, const char *in, size_t len, int *done)
 
 static void run_exchange(void *arg);
 
+static unsigned active_limit(const hr_ev_server *srv)
+{
+    unsigned limit = srv->opts.max_connections ? srv->opts.max_connections : 4096;
+    return srv->opts.max_active && srv->opts.max_active < limit ? srv->opts.max_active : limit;
+}
+
+/* A slot for one more exchange in a worker, or 0 at the active cap. Only the loop takes
+ * slots (workers only give them back), so the check and the increment need no lock. */
+static int active_take(hr_ev_server *srv)
+{
+    if (atomic_load(&srv->active) >= active_limit(srv))
+        return 0;
+    atomic_fetch_add(&srv->active, 1);
+    return 1;
+}
+
+/* A request past the active cap is answered at once, never queued behind streams that may
+ * last minutes; counted with the guard's refusals, logged the first time only (a flood of
+ * them would flood the log). */
+static void refuse_busy(ev_conn *c)
+{
+    if (atomic_fetch_add(&c->srv->busy_refused, 1) == 0) {
+        char cap[16];
+        snprintf(cap, sizeof cap, "%u", active_limit(c->srv));
+        hr_log_fields(HR_LOG_WARN, "request refused: every active-request slot is taken (logged once)",
+                      "max_active", cap, NULL);
+    }
+    conn_fail(c, 503, "server_busy", "the proxy serves its maximum number of requests (--limit-concurrency)");
+}
+
 static void dispatch(ev_conn *c)
 {
     hr_ev_exchange *ex = c->ex;
     if (ex->c.too_large || ex->c.refused || ex->c.rejected.status)
         ex->close_after = 1; /* a refused request's connection is not reused */
+    if (!active_take(c->srv)) {
+        refuse_busy(c);
+        return;
+    }
     conn_unwatch(c);
     c->state = C_WORKER;
     c->deadline_ms = 0;
     if (hr_workers_submit(c->srv->workers, run_exchange, c) != 0) {
+        atomic_fetch_sub(&c->srv->active, 1);
         conn_watch(c);
-        conn_fail(c, 503, "server_busy", "the proxy has no worker free for this request");
+        refuse_busy(c);
     }
 }
 
@@ -929,6 +966,7 @@ static void run_exchange(void *arg)
         srv->opts.done((hr_http_exchange *)ex, srv->opts.user);
     exchange_free(ex);
     c->ex = NULL;
+    atomic_fetch_sub(&srv->active, 1);
     hand_back(c, back);
 }
 
@@ -990,7 +1028,7 @@ static int start_parts(hr_ev_server *srv, char *err, size_t errlen)
 {
     unsigned limit = srv->opts.max_connections ? srv->opts.max_connections : 4096;
     hr_guard_opts go = {limit, srv->opts.per_address_limit, 0, 0}; /* deadlines: the loop's */
-    hr_workers_opts wo = {.min_threads = 0, .max_threads = limit, .max_queued = limit,
+    hr_workers_opts wo = {.min_threads = 0, .max_threads = active_limit(srv), .max_queued = active_limit(srv),
                           .idle_ms = 2000, .stack_bytes = srv->opts.thread_stack_bytes};
     srv->guard = hr_guard_start(&go);
     srv->workers = hr_workers_start(&wo);
@@ -1051,7 +1089,10 @@ unsigned hr_ev_server_connections(const hr_ev_server *srv)
 }
 
 unsigned long hr_ev_server_timeouts(const hr_ev_server *srv) { return hr_guard_timeouts(srv->guard); }
-unsigned long hr_ev_server_refusals(const hr_ev_server *srv) { return hr_guard_refusals(srv->guard); }
+unsigned long hr_ev_server_refusals(const hr_ev_server *srv)
+{
+    return hr_guard_refusals(srv->guard) + atomic_load(&srv->busy_refused);
+}
 
 /* The loop stops first; then every connection a worker holds is shut down (its writes
  * fail, its stream ends with an error, an upgraded session sees stopping), the workers

@@ -73,6 +73,10 @@ typedef struct hr_http_server_opts {
     const char *host;           /* numeric or name; "127.0.0.1" by default */
     int port;                   /* 0 = any free port (see hr_http_server_port) */
     unsigned max_connections;   /* simultaneous connections served; beyond: 503 at accept */
+    unsigned max_active;        /* events: requests in a worker at once (each may hold an
+                                   upstream); beyond: 503 server_busy at once. 0 or above
+                                   max_connections = max_connections. Threads: unused (a
+                                   connection is its request's thread) */
     size_t max_body_bytes;      /* request bodies beyond this go to the handler early */
     hr_budget *budget;          /* optional: every body's bytes are reserved here first and
                                    released when the exchange ends */

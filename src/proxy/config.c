@@ -143,7 +143,7 @@ static const hr_setting_row ROWS[] = {
         0, BIG, "1000", "first backoff; doubles, capped at 30000, jittered x U(0.5,1.5) (1000)"),
     ROW("limit_concurrency", "--limit-concurrency", "HEADROOM_LIMIT_CONCURRENCY", HR_SETTING_INT,
         max_connections, 1, BIG, "4096",
-        "simultaneous client connections; more get 503 at once (4096)"),
+        "requests relayed at once (threads: client connections); more get 503 at once; capped by the open-file limit (4096)"),
     CUSTOM("server_model", "--server-model", "HEADROOM_SERVER_MODEL", parse_server_model,
            server_model, "threads",
            "threads (a thread per connection) | events (one event loop, a worker per request "

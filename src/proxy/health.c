@@ -137,11 +137,13 @@ int hr_route_health(const hr_request *req, hr_response *res)
     rc |= hr_buf_printf(&b, ",\"port\":%d,\"max_body_bytes\":%zu,\"log_format\":\"%s\","
                             "\"log_messages\":%s,\"graceful_shutdown_timeout_s\":%d,"
                             "\"upstream_timeout_s\":%.3f,\"connect_timeout_s\":%.3f,"
-                            "\"retry_attempts\":%d,\"max_connections\":%u,\"mode\":\"%s\"}}",
+                            "\"retry_attempts\":%d,\"max_connections\":%u,\"max_active\":%u,"
+                            "\"limit_concurrency\":%u,\"mode\":\"%s\"}}",
                         hr_proxy_port(), c->max_body_bytes, c->log_format == HR_LOG_JSON ? "json" : "text",
                         c->log_messages ? "true" : "false", c->graceful_shutdown_timeout_s,
                         c->upstream_timeout_ms / 1000.0, c->connect_timeout_ms / 1000.0,
-                        c->retry_attempts, c->max_connections, hr_compress_mode_name(c->pipeline.mode));
+                        c->retry_attempts, hr_proxy_max_connections(), hr_proxy_max_active(),
+                        c->max_connections, hr_compress_mode_name(c->pipeline.mode));
     rc |= append_ml_components_health(&b);
     rc |= append_memory_health(&b, c);
     if (rc == 0)
@@ -308,7 +310,7 @@ static int append_client_guard_metrics(hr_buf *b)
     return hr_buf_printf(b,
         "# HELP headroom_client_deadline_cuts_total Client connections cut (408) at the header or body deadline.\n"
         "# TYPE headroom_client_deadline_cuts_total counter\nheadroom_client_deadline_cuts_total %lu\n"
-        "# HELP headroom_connections_refused_total Client connections refused at accept: over the per-address limit (429) or --max-connections (503).\n"
+        "# HELP headroom_connections_refused_total Client connections refused at accept: over the per-address limit (429) or the connection limit (503); on the events model also requests past the active-request limit (503 server_busy).\n"
         "# TYPE headroom_connections_refused_total counter\nheadroom_connections_refused_total %lu\n",
         cut, refused);
 }

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,13 @@
 #include <sys/resource.h>
 #include <time.h>
 
+/* The effective limits, the one rule for both server models (set once before serving;
+ * read by /health; the rule is connection_limits() below). */
+typedef struct {
+    unsigned connections; /* client connections served at once; beyond: 503 at accept */
+    unsigned active;      /* requests relayed at once; beyond: 503 server_busy at once */
+} conn_limits;
+
 static struct {
     atomic_int ready;
     atomic_int draining;
@@ -42,12 +50,15 @@ static struct {
     atomic_ullong finished;
     atomic_int port; /* the port listened on: the configured one, or the system's for 0 */
     hr_http_server *server;
+    conn_limits limits; /* written once before serving starts */
 } S;
 
 int hr_proxy_ready(void) { return atomic_load(&S.ready) && !atomic_load(&S.draining); }
 int hr_proxy_draining(void) { return atomic_load(&S.draining); }
 int hr_proxy_in_flight(void) { return atomic_load(&S.in_flight); }
 int hr_proxy_port(void) { return atomic_load(&S.port); }
+unsigned hr_proxy_max_connections(void) { return S.limits.connections; }
+unsigned hr_proxy_max_active(void) { return S.limits.active; }
 unsigned hr_proxy_connections(void) { return S.server ? hr_http_server_connections(S.server) : 0; }
 
 void hr_proxy_client_guard_counts(unsigned long *cut, unsigned long *refused)
@@ -412,31 +423,52 @@ static void raise_fd_limit(void)
  * Redis, the signal and wakeup pipes. */
 #define FD_RESERVE 128
 
-/* Every served connection may relay a stream: its own descriptor plus an upstream transfer's
- * (HR_UPSTREAM_FDS_PER_TRANSFER). A limit the open-file limit cannot back refuses nobody:
- * past RLIMIT_NOFILE accept() fails, libmicrohttpd stops accepting until a connection
- * closes, and new clients wait unanswered in the backlog (10,000 streams under a limit of
- * 20,000 descriptors stalled at ~5,000 until their clients gave up). Capped to what the
- * descriptors back, clients past it get the guard's 503 at once. Logged once, at start. */
-static unsigned connection_limit(unsigned configured)
+/* A limit the open-file limit cannot back refuses nobody: past RLIMIT_NOFILE accept() fails,
+ * libmicrohttpd stops accepting until a connection closes, and new clients wait unanswered
+ * in the backlog (10,000 streams under a limit of 20,000 descriptors stalled at ~5,000 until
+ * their clients gave up). So every limit is capped to what the descriptors back, beyond a
+ * fixed reserve, and clients past it get a 503 at once:
+ * - an active request (a stream being relayed) holds its client's descriptor plus an
+ *   upstream transfer's (HR_UPSTREAM_FDS_PER_TRANSFER): at most (NOFILE - reserve) / 4, and
+ *   at most --limit-concurrency;
+ * - threads: a connection is its request's thread, so connections = active;
+ * - events: an idle keep-alive connection holds one descriptor and no thread, so
+ *   connections = NOFILE - reserve. Idle connections and active requests share the
+ *   descriptors: with both at their caps at once an upstream connect can fail (a 502 at
+ *   once, never a stall); sized this way 10,000 idle agents fit under 20,000 descriptors.
+ * Logged once, at start, when the configured limit is capped. */
+static conn_limits connection_limits(const hr_proxy_config *cfg)
 {
+    unsigned configured = cfg->max_connections;
+    conn_limits lim = {configured, configured};
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-        return configured;
+        return lim;
     size_t fixed = FD_RESERVE + hr_upstream_pool_fds_max() + HR_HTTP_REFUSAL_SLOTS;
     size_t per_stream = 1 + HR_UPSTREAM_FDS_PER_TRANSFER;
-    size_t cap = rl.rlim_cur > fixed + per_stream ? (rl.rlim_cur - fixed) / per_stream : 1;
-    if (configured <= cap)
-        return configured;
-    char want[24], got[24], nofile[24], per[8];
+    size_t usable = rl.rlim_cur > fixed + per_stream ? rl.rlim_cur - fixed : per_stream;
+    size_t cap = usable / per_stream;
+    if (cfg->server_model == HR_HTTP_MODEL_EVENTS)
+        lim.connections = usable < UINT_MAX / 2 ? (unsigned)usable : UINT_MAX / 2;
+    if (configured <= cap) {
+        if (cfg->server_model != HR_HTTP_MODEL_EVENTS)
+            lim.connections = configured;
+        return lim;
+    }
+    lim.active = (unsigned)cap;
+    if (cfg->server_model != HR_HTTP_MODEL_EVENTS)
+        lim.connections = lim.active;
+    char want[24], got[24], conns[24], nofile[24], per[8];
     snprintf(want, sizeof want, "%u", configured);
     snprintf(got, sizeof got, "%zu", cap);
+    snprintf(conns, sizeof conns, "%u", lim.connections);
     snprintf(nofile, sizeof nofile, "%llu", (unsigned long long)rl.rlim_cur);
     snprintf(per, sizeof per, "%zu", per_stream);
     hr_log_fields(HR_LOG_WARN, "connection limit capped by the open-file limit", "configured",
-                  want, "capped_to", got, "rlimit_nofile", nofile, "descriptors_per_stream", per,
+                  want, "capped_to", got, "max_connections", conns, "rlimit_nofile", nofile,
+                  "descriptors_per_stream", per,
                   "hint", "raise the hard limit (ulimit -Hn, LimitNOFILE=) to serve more", NULL);
-    return (unsigned)cap;
+    return lim;
 }
 
 /* Upstream handle pairs kept warm across an idle period: enough for a few clients to
@@ -553,9 +585,10 @@ int hr_proxy_run(const hr_proxy_config *cfg)
     hr_savings_start(cfg->ccr.data_dir, cfg->ccr.backend != HR_CCR_BACKEND_MEMORY, &cfg->savings);
     hr_budget_init(hr_budget_process(), (size_t)cfg->max_inflight_body_mb << 20);
     hr_backpressure_configure((size_t)cfg->memory_budget_mb << 20);
+    S.limits = connection_limits(cfg);
     hr_http_server_opts opts = {
         .model = cfg->server_model,
-        .host = cfg->host, .port = cfg->port, .max_connections = connection_limit(cfg->max_connections),
+        .host = cfg->host, .port = cfg->port, .max_connections = S.limits.connections, .max_active = S.limits.active,
         .max_body_bytes = cfg->max_body_bytes, .budget = hr_budget_process(),
         .thread_stack_bytes = CONNECTION_STACK_BYTES, .idle_timeout_s = cfg->idle_timeout_s,
         .per_address_limit = cfg->max_connections_per_address,

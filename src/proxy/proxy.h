@@ -19,6 +19,10 @@ int hr_proxy_in_flight(void);  /* requests received and not yet finished */
 int hr_proxy_port(void);       /* the port listened on (the system's choice for --port 0);
                                   0 before the server listens */
 unsigned hr_proxy_connections(void); /* open client connections (0 when not serving) */
+/* The effective limits (--limit-concurrency capped by the open-file limit, proxy.c
+ * connection_limits): client connections and requests relayed at once; 0 before serving. */
+unsigned hr_proxy_max_connections(void);
+unsigned hr_proxy_max_active(void);
 /* Client connections cut at a header/body deadline (408) and refused over the per-address
  * limit (429) since start (0 when not serving). */
 void hr_proxy_client_guard_counts(unsigned long *cut, unsigned long *refused);

@@ -320,8 +320,15 @@ test('slow clients cannot lock everyone out: per-address limit answers 429 at on
   }
 });
 
+// Full means four connections: on threads --limit-concurrency caps them; on events it caps
+// requests in workers only (a connection costs one descriptor and no thread), so the
+// connections are capped by the open-file limit: 772 descriptors leave 4 past the proxy's
+// reserve of 768 (proxy.c connection_limits).
+const FULL_AT_FOUR = process.env.HEADROOM_SERVER_MODEL === 'events'
+  ? { prefix: ['prlimit', '--nofile=772:772', '--'] } : {};
+
 test('a full proxy answers 503 at once instead of resetting, and serves again after the deadline', async () => {
-  const p = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url,
+  const p = await startProxy({ openaiUrl: up.url, anthropicUrl: up.url, ...FULL_AT_FOUR,
     args: ['--limit-concurrency', '4', '--client-header-timeout', '1'] });
   try {
     const slow = [];

@@ -9,6 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { startProxy } from './lib/proxy.mjs';
 import { assertOpenAIErrorShape } from './lib/provider_errors.mjs';
 
@@ -129,6 +130,83 @@ test('a --limit-concurrency under the descriptor cap holds as configured: the ex
     assertRefusals(outcomes);
   } finally {
     closeAll(outcomes);
+    assert.equal(await proxy.stop(), 0, 'clean exit (no sanitizer report)');
+  }
+});
+
+// One keep-alive connection that asks for /health once and then stays open, idle; resolves
+// with the socket once the whole answer arrived, or with the failure.
+function openIdle(port, ms) {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let got = '';
+    const timer = setTimeout(() => { sock.destroy(); resolve({ kind: 'stalled' }); }, ms);
+    sock.on('connect', () => sock.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n'));
+    sock.on('data', (d) => {
+      got += d;
+      const head = got.indexOf('\r\n\r\n');
+      const len = /content-length: *(\d+)/i.exec(got);
+      if (head < 0 || !len || got.length < head + 4 + Number(len[1])) return;
+      clearTimeout(timer);
+      resolve(got.startsWith('HTTP/1.1 200') ? { kind: 'open', sock } : { kind: 'refused', status: got.slice(0, 12), sock });
+    });
+    sock.on('error', (e) => { clearTimeout(timer); resolve({ kind: 'error', message: e.message }); });
+  });
+}
+
+test('events: idle connections past the threads cap are served; streams past the active cap get 503 at once', async () => {
+  const NOFILE = 1200; // threads: (1200 - reserve) / 4 connections; events: 1200 - reserve idle
+  const proxy = await startProxy({ openaiUrl: upUrl, args: ['--server-model', 'events'],
+    prefix: ['prlimit', `--nofile=${NOFILE}:${NOFILE}`, '--'] });
+  let outcomes = [];
+  try {
+    const m = proxy.logs().match(/connection limit capped by the open-file limit .*capped_to=(\d+) max_connections=(\d+)/);
+    assert.ok(m, `the cap is logged at start:\n${proxy.logs()}`);
+    const [active, conns] = [Number(m[1]), Number(m[2])];
+    assert.ok(active > 0 && active * 4 < NOFILE, `active cap ${active} leaves four descriptors per stream`);
+    assert.ok(conns > 3 * active && conns < NOFILE, `an idle connection costs one descriptor: ${conns}`);
+    const health = await (await fetch(`${proxy.url}/health`)).json();
+    assert.equal(health.config.max_active, active, '/health reports the effective active cap');
+    assert.equal(health.config.max_connections, conns, '/health reports the effective connection cap');
+    assert.equal(health.config.limit_concurrency, 4096, 'and the configured limit beside them');
+
+    // more idle keep-alive connections than the threads model's cap, each served once
+    const IDLE = 2 * active;
+    const port = Number(new URL(proxy.url).port);
+    outcomes = [];
+    for (let i = 0; i < IDLE; i += 50)
+      outcomes.push(...await Promise.all(Array.from({ length: Math.min(50, IDLE - i) }, () => openIdle(port, 10000))));
+    assert.deepEqual(tally(outcomes), { open: IDLE, refused: 0, stalled: 0, error: 0 }, `${IDLE} idle connections served`);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(outcomes.every((o) => !o.sock.destroyed), 'and still open (kept alive)');
+    for (const o of outcomes) o.sock.destroy();
+    outcomes = [];
+    await new Promise((r) => setTimeout(r, 500));
+
+    // more streams than the active cap: the excess refused at once, none stalled
+    const N = active + 40;
+    const t0 = Date.now();
+    outcomes = await openMany(proxy.url, N);
+    const t = tally(outcomes);
+    assert.equal(t.stalled, 0, `no client left waiting: ${JSON.stringify(t)}`);
+    assert.equal(t.error, 0, `no connection cut unanswered: ${JSON.stringify(t)} ${outcomes.find((o) => o.kind === 'error')?.message}`);
+    assert.ok(t.open <= active && t.open >= active - 2, `served up to the active cap (${active}): ${JSON.stringify(t)}`);
+    assert.equal(t.refused, N - t.open);
+    assertRefusals(outcomes);
+    assert.ok(Date.now() - t0 < 20000, 'answered promptly');
+    assert.equal((proxy.logs().match(/every active-request slot is taken/g) || []).length, 1, 'logged once');
+    closeAll(outcomes);
+    outcomes = [];
+    await new Promise((r) => setTimeout(r, 500));
+    const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
+    const refused = /^headroom_connections_refused_total (\d+)/m.exec(metrics);
+    assert.ok(refused && Number(refused[1]) >= t.refused, `refusals counted: ${refused && refused[0]}`);
+    const again = await openMany(proxy.url, 5);
+    outcomes = again;
+    assert.deepEqual(tally(again), { open: 5, refused: 0, stalled: 0, error: 0 }, 'served again once streams closed');
+  } finally {
+    closeAll(outcomes);
+    for (const o of outcomes) if (o.sock) o.sock.destroy();
     assert.equal(await proxy.stop(), 0, 'clean exit (no sanitizer report)');
   }
 });

@@ -1,7 +1,8 @@
 /* Unit tests for the events model of src/http/server.h (evserver.c), on a real loopback
  * server with a small handler: pipelined requests answered in order, chunked bodies and
  * 100 Continue, streamed answers in chunked framing, keep-alive reuse, the idle timeout,
- * a declared body over the limit, quiesce and stop with connections open. The expected
+ * a declared body over the limit, quiesce and stop with connections open, requests past the
+ * active cap refused at once while connections stay open. The expected
  * bytes follow RFC 9112 framing, not our output; the proxy-level behaviour on this model
  * is covered by the node_events.* suites. */
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +38,32 @@ static ssize_t stream_read(void *ctx, char *buf, size_t max)
     return n;
 }
 
+/* /hold blocks its worker until hold_release: a request that occupies an active slot. */
+static pthread_mutex_t hold_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hold_cv = PTHREAD_COND_INITIALIZER;
+static int hold_open, hold_entered;
+
+static void hold_release(void)
+{
+    pthread_mutex_lock(&hold_mu);
+    hold_open = 1;
+    pthread_cond_broadcast(&hold_cv);
+    pthread_mutex_unlock(&hold_mu);
+}
+
 static void handler(hr_http_exchange *ex, void *user)
 {
     (void)user;
     const char *h[] = {"Content-Type", "text/plain"};
     char out[512];
+    if (!strcmp(hr_http_path(ex), "/hold")) {
+        pthread_mutex_lock(&hold_mu);
+        hold_entered++;
+        pthread_cond_broadcast(&hold_cv);
+        while (!hold_open)
+            pthread_cond_wait(&hold_cv, &hold_mu);
+        pthread_mutex_unlock(&hold_mu);
+    }
     if (hr_http_body_too_large(ex)) {
         hr_http_respond(ex, 413, h, 1, "too large", 9);
         return;
@@ -58,10 +81,10 @@ static void handler(hr_http_exchange *ex, void *user)
     hr_http_respond(ex, 200, h, 1, out, (size_t)n);
 }
 
-static hr_http_server *start(unsigned idle_s)
+static hr_http_server *start_active(unsigned idle_s, unsigned max_active)
 {
     hr_http_server_opts o = {.model = HR_HTTP_MODEL_EVENTS, .host = "127.0.0.1", .port = 0,
-                             .max_connections = 64, .max_body_bytes = 1000,
+                             .max_connections = 64, .max_active = max_active, .max_body_bytes = 1000,
                              .idle_timeout_s = idle_s, .header_timeout_ms = 2000,
                              .body_timeout_ms = 2000, .handler = handler};
     char err[256];
@@ -70,6 +93,8 @@ static hr_http_server *start(unsigned idle_s)
         fail_msg("start: %s", err);
     return s;
 }
+
+static hr_http_server *start(unsigned idle_s) { return start_active(idle_s, 0); }
 
 /* ---- a raw client ---------------------------------------------------------------------- */
 
@@ -237,6 +262,55 @@ static void quiesce_refuses_new_connections_and_stop_frees_open_ones(void **stat
     close(partial);
 }
 
+/* Connections and active requests are counted apart: with two requests held in workers
+ * (max_active 2), a third connection still opens and its request is answered 503
+ * server_busy at once, counted as a refusal; an idle fourth connection is served once a
+ * slot is free again. */
+static void requests_past_the_active_cap_get_503_at_once_connections_stay_open(void **state)
+{
+    (void)state;
+    hold_open = 0;
+    hold_entered = 0;
+    hr_http_server *s = start_active(5, 2);
+    int held[2];
+    for (int i = 0; i < 2; i++) {
+        held[i] = dial(s);
+        put(held[i], "GET /hold HTTP/1.1\r\nHost: h\r\n\r\n");
+    }
+    pthread_mutex_lock(&hold_mu);
+    while (hold_entered < 2)
+        pthread_cond_wait(&hold_cv, &hold_mu);
+    pthread_mutex_unlock(&hold_mu);
+    int idle = dial(s);
+    int third = dial(s);
+    assert_true(idle >= 0 && third >= 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    put(third, "GET /x HTTP/1.1\r\nHost: h\r\n\r\n");
+    char buf[2048];
+    read_until(third, buf, sizeof buf, "server_busy");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_non_null(strstr(buf, "HTTP/1.1 503"));
+    assert_non_null(strstr(buf, "server_busy"));
+    double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+    assert_true(ms < 1000); /* at once, not after a held request ends */
+    assert_int_equal(hr_http_server_refusals(s), 1);
+    assert_true(closed_within(third, 2000));
+    hold_release();
+    for (int i = 0; i < 2; i++) {
+        read_until(held[i], buf, sizeof buf, "body=");
+        assert_non_null(strstr(buf, "HTTP/1.1 200"));
+        close(held[i]);
+    }
+    put(idle, "GET /after HTTP/1.1\r\nHost: h\r\n\r\n");
+    read_until(idle, buf, sizeof buf, "body=");
+    assert_non_null(strstr(buf, "HTTP/1.1 200"));
+    assert_non_null(strstr(buf, "GET /after"));
+    close(idle);
+    close(third);
+    hr_http_server_stop(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +320,7 @@ int main(void)
         cmocka_unit_test(idle_connections_close_after_the_idle_timeout),
         cmocka_unit_test(declared_body_over_the_limit_is_answered_and_closed),
         cmocka_unit_test(quiesce_refuses_new_connections_and_stop_frees_open_ones),
+        cmocka_unit_test(requests_past_the_active_cap_get_503_at_once_connections_stay_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
