@@ -7,8 +7,8 @@
  *     idle keep-alive connection costs its thread (~64 KB RssAnon measured).
  *   - events (evserver.c): one epoll loop thread accepts, parses (h1parse.h, strict) and
  *     reads every request head and body and keeps every deadline; a complete request runs
- *     on a worker thread (workers.h: grown on demand up to max_connections, shrunk after
- *     10 s idle) that also writes the answer, streams included, on the non-blocking socket
+ *     on a worker thread (workers.h: grown on demand up to max_active, shrunk after
+ *     2 s idle) that also writes the answer, streams included, on the non-blocking socket
  *     (poll for writability: a slow client slows the reader, never grows a buffer). An idle
  *     keep-alive connection holds no thread and no buffer, a few hundred bytes of state.
  *     Phase B (not done): streams on the loop too, the upstream side on curl multi, so an
