@@ -7,7 +7,7 @@
  * buffers and never blocks; the blocking work is elsewhere.
  *
  * A complete request goes to a worker thread (workers.h: started on demand up to the
- * connection limit, gone after 2 s idle). The worker owns the connection until the
+ * active-request cap, gone after 2 s idle). The worker owns the connection until the
  * exchange ends: it runs the handler (which may block on its upstream), then writes the
  * answer itself on the non-blocking socket, waiting in poll for writability, so a slow
  * client slows the stream's reader and never grows a buffer. A 101 runs the upgraded
