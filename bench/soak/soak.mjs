@@ -185,8 +185,12 @@ async function mlFigures(proxy, m) {
 
 // sessions: how many x-headroom-session-id values requests cycle through (0: none, so the
 // session is the model's and decisions replay after the first sight of each output).
+// steadyAt: which reading of the calibration's second half is "the steady state" the budget
+// is 1.5x of: 'median' (the 20-minute runs in docs/benchmarks.md) or 'peak' (the CI test: a
+// 10 s calibration's median can sit far below the bursts of the next minute, and the
+// budget now counts what is really held, so 1.5x the median was refused in a fresh chroot).
 export async function runSoak({ bin, seconds = 60, calibrate = 15, connections = 64, ml = true, sessions = 997,
-  compressionDeadlineMs = 10000, cycleSeconds = 30,
+  compressionDeadlineMs = 10000, cycleSeconds = 30, steadyAt = 'median',
   log = () => {} } = {}) {
   const tools = outputs();
   const up = await startFakeUpstream();
@@ -208,9 +212,9 @@ export async function runSoak({ bin, seconds = 60, calibrate = 15, connections =
     await cal.stop();
     up.reset();
     const tail = calSamples.slice(Math.floor(calSamples.length / 2)).sort((a, b) => a - b);
-    const steady = tail[Math.floor(tail.length / 2)];
+    const steady = steadyAt === 'peak' ? tail[tail.length - 1] : tail[Math.floor(tail.length / 2)];
     const budgetMb = Math.ceil((1.5 * steady) / (1 << 20));
-    log(`calibration: steady RssAnon + in-flight reservations ${(steady / 1048576).toFixed(1)} MB -> budget ${budgetMb} MB`);
+    log(`calibration: steady RssAnon + in-flight reservations (${steadyAt}) ${(steady / 1048576).toFixed(1)} MB -> budget ${budgetMb} MB`);
 
     const proxy = await startProxy({ bin, openaiUrl: up.url, anthropicUrl: up.url,
       args: ['--memory-budget-mb', String(budgetMb), ...extra], env: { HEADROOM_DATA_DIR: dataDir() } });

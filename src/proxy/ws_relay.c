@@ -79,6 +79,7 @@
 #define READ_CHUNK (64 * 1024)
 #define POLL_SLICE_MS 200
 #define CLOSE_GRACE_MS 5000 /* how long a close we sent waits for the peers' replies */
+#define LINGER_MS 1000      /* how long a refused client's late bytes are read and dropped */
 
 typedef struct ws_side {
     int from_client;    /* frames read here are client frames (masked) */
@@ -574,6 +575,29 @@ static int idle_expired(ws_session *s)
     return 0;
 }
 
+/* The proxy closed the client's side (a refusal, an error, an idle or shutdown close) and
+ * the client has not answered with its own close: it may still be sending, a large message
+ * in flight. Closing the socket with bytes unread makes the kernel answer with a reset,
+ * which throws away the close frame the client has not read yet, so it would never learn
+ * why (1013: try later). So the session sends nothing more (FIN after the close frame) and
+ * reads and drops what still comes until the client closes or LINGER_MS has passed. */
+static void linger_client(ws_session *s)
+{
+    if (!s->c.close_sent || s->c.close_seen || s->c.eof || s->fd < 0)
+        return;
+    shutdown(s->fd, SHUT_WR);
+    char sink[16384];
+    double until = hr_now_ms() + LINGER_MS;
+    for (double left; (left = until - hr_now_ms()) > 0 && !atomic_load(s->stopping);) {
+        struct pollfd p = {.fd = s->fd, .events = POLLIN};
+        if (poll(&p, 1, left < POLL_SLICE_MS ? (int)left + 1 : POLL_SLICE_MS) < 0 && errno != EINTR)
+            return;
+        ssize_t n = recv(s->fd, sink, sizeof sink, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            return;
+    }
+}
+
 static void run_session(void *arg, const hr_http_upgraded *io)
 {
     ws_session *s = arg;
@@ -602,6 +626,7 @@ static void run_session(void *arg, const hr_http_upgraded *io)
         if (!a && !b)
             wait_readable(s);
     }
+    linger_client(s);
     char n[24];
     snprintf(n, sizeof n, "%lu", s->messages_compressed);
     hr_log_fields(HR_LOG_DEBUG, "websocket ended", "id", s->request_id, "compressed_messages", n,

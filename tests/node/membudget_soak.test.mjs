@@ -1,7 +1,7 @@
 // membudget_soak.test.mjs: the CI variant of issue 12's soak (bench/soak/soak.mjs): 60 s
 // of mixed traffic (streaming and not, both providers, ~1 MB JSON / log / grep / prose
 // tool outputs) over 64 connections, against a proxy whose --memory-budget-mb is 1.5x the
-// steady state a 10 s calibration run measured, with Kompress and the hybrid-relevance
+// peak of the steady state a 10 s calibration run measured, with Kompress and the hybrid-relevance
 // embedder running (generated tiny models). Asserts: both models ran (Kompress compressed
 // sections, the embedder blended rankings), no request failed or was refused,
 // no RssAnon sample passed the budget, and RssAnon over the last two thirds does not grow:
@@ -24,6 +24,10 @@ test('60 s soak: budget held, nothing failed, no drift', { skip: sanitizerBuild(
   // Kompress section hit the bench's 10 s one, so "Kompress compressed" proved nothing
   const r = await runSoak({ bin: HEADROOM_BIN, seconds: 60, calibrate: 10, connections: 64, sessions: 0,
     compressionDeadlineMs: 30000, cycleSeconds: 0, // one stretch of traffic: a minute is too short for cycles
+    // the budget is 1.5x the calibration's peak, not its median: with the in-flight budget
+    // counting only what is held (not 2x every body), a 10 s median sat at 100 MB while the
+    // next minute's bursts reached 184 MB in a fresh Debian chroot, and the budget refused
+    steadyAt: 'peak',
     log: (s) => t.diagnostic(s) });
   t.diagnostic(JSON.stringify(r));
   assert.ok(r.sent > 64, `requests sent: ${r.sent}`);
