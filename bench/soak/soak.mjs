@@ -186,11 +186,11 @@ async function mlFigures(proxy, m) {
 // sessions: how many x-headroom-session-id values requests cycle through (0: none, so the
 // session is the model's and decisions replay after the first sight of each output).
 // steadyAt: which reading of the calibration's second half is "the steady state" the budget
-// is 1.5x of: 'median' (the 20-minute runs in docs/benchmarks.md) or 'peak' (the CI test: a
+// is budgetFactor (1.5) times: 'median' (the 20-minute runs in docs/benchmarks.md) or 'peak' (the CI test: a
 // 10 s calibration's median can sit far below the bursts of the next minute, and the
 // budget now counts what is really held, so 1.5x the median was refused in a fresh chroot).
 export async function runSoak({ bin, seconds = 60, calibrate = 15, connections = 64, ml = true, sessions = 997,
-  compressionDeadlineMs = 10000, cycleSeconds = 30, steadyAt = 'median',
+  compressionDeadlineMs = 10000, cycleSeconds = 30, steadyAt = 'median', budgetFactor = 1.5,
   log = () => {} } = {}) {
   const tools = outputs();
   const up = await startFakeUpstream();
@@ -213,7 +213,7 @@ export async function runSoak({ bin, seconds = 60, calibrate = 15, connections =
     up.reset();
     const tail = calSamples.slice(Math.floor(calSamples.length / 2)).sort((a, b) => a - b);
     const steady = steadyAt === 'peak' ? tail[tail.length - 1] : tail[Math.floor(tail.length / 2)];
-    const budgetMb = Math.ceil((1.5 * steady) / (1 << 20));
+    const budgetMb = Math.ceil((budgetFactor * steady) / (1 << 20));
     log(`calibration: steady RssAnon + in-flight reservations (${steadyAt}) ${(steady / 1048576).toFixed(1)} MB -> budget ${budgetMb} MB`);
 
     const proxy = await startProxy({ bin, openaiUrl: up.url, anthropicUrl: up.url,
