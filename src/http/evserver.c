@@ -184,15 +184,6 @@ static char *decode_path(const char *target)
     return out;
 }
 
-static void format_addr(const struct sockaddr_storage *ss, char *out, size_t n)
-{
-    out[0] = 0;
-    if (ss->ss_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, out, (socklen_t)n);
-    else if (ss->ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, out, (socklen_t)n);
-}
-
 static const char *status_phrase(int status)
 {
     switch (status) {
@@ -585,7 +576,7 @@ static void start_request(ev_conn *c, size_t head_len)
     const char *q = strchr(ex->h.target, '?');
     ex->query = q ? q + 1 : "";
     ex->is_head = !strcmp(ex->h.method, "HEAD");
-    format_addr(c->addr, ex->c.client_addr, sizeof ex->c.client_addr);
+    hr_http_format_addr((const struct sockaddr *)c->addr, ex->c.client_addr, sizeof ex->c.client_addr);
     ex->c.loopback = hr_http_addr_is_loopback(ex->c.client_addr);
     check_head(ex);
     ex->close_after = wants_close(ex);
@@ -975,30 +966,22 @@ static void run_exchange(void *arg)
 static int listen_on(hr_ev_server *srv, char *err, size_t errlen)
 {
     const char *host = srv->opts.host ? srv->opts.host : "127.0.0.1";
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE}, *res = NULL;
-    char port_s[16];
-    snprintf(port_s, sizeof port_s, "%d", srv->opts.port);
-    int rc = getaddrinfo(host, port_s, &hints, &res);
-    if (rc != 0 || !res) {
-        snprintf(err, errlen, "cannot resolve listen host '%s': %s", host, gai_strerror(rc));
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    if (hr_http_listen_address(host, srv->opts.port, &ss, &sl, err, errlen) != 0)
         return -1;
-    }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd >= 0)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+    if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0) {
         snprintf(err, errlen, "cannot listen on %s:%d (address in use, or not local?)", host,
                  srv->opts.port);
         if (fd >= 0)
             close(fd);
-        freeaddrinfo(res);
         return -1;
     }
-    freeaddrinfo(res);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
+    sl = sizeof ss;
     getsockname(fd, (struct sockaddr *)&ss, &sl);
     srv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                : ((struct sockaddr_in *)&ss)->sin_port);

@@ -57,31 +57,6 @@ static void upgrade_adapter_free(struct upgrade_adapter *ua);
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
-/* Parsed, not prefix-matched: "127.0.0.1.evil" or a hostname must never count as loopback. */
-int hr_http_addr_is_loopback(const char *a)
-{
-    struct in_addr v4;
-    struct in6_addr v6;
-    if (inet_pton(AF_INET, a, &v4) == 1)
-        return (ntohl(v4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, a, &v6) != 1)
-        return 0;
-    if (IN6_IS_ADDR_LOOPBACK(&v6))
-        return 1;
-    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
-}
-
-static void format_addr(const struct sockaddr *sa, char *out, size_t n)
-{
-    out[0] = 0;
-    if (!sa)
-        return;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)n);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)n);
-}
-
 static void exchange_free(hr_mhd_exchange *ex)
 {
     if (ex->upgrade)
@@ -178,7 +153,7 @@ static int exchange_begin(hr_mhd_exchange *ex, const char *url, const char *meth
     check_head(ex, &hc, version);
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(ex->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    format_addr(ci ? ci->client_addr : NULL, ex->c.client_addr, sizeof ex->c.client_addr);
+    hr_http_format_addr(ci ? ci->client_addr : NULL, ex->c.client_addr, sizeof ex->c.client_addr);
     ex->c.loopback = hr_http_addr_is_loopback(ex->c.client_addr);
     ci = MHD_get_connection_info(ex->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     ex->fd = ci ? ci->connect_fd : -1;
@@ -351,25 +326,6 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
-static int resolve_listen_address(const char *host, int port, struct sockaddr_storage *ss,
-                                  char *err, size_t errlen)
-{
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    char port_s[16];
-    snprintf(port_s, sizeof port_s, "%d", port);
-    int rc = getaddrinfo(host, port_s, &hints, &res);
-    if (rc != 0 || !res) {
-        snprintf(err, errlen, "cannot resolve listen host '%s': %s", host, gai_strerror(rc));
-        return -1;
-    }
-    memcpy(ss, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
-    return 0;
-}
-
 hr_mhd_server *hr_mhd_server_start(const hr_http_server_opts *opts, char *err, size_t errlen)
 {
     hr_mhd_server *srv = calloc(1, sizeof *srv);
@@ -380,8 +336,8 @@ hr_mhd_server *hr_mhd_server_start(const hr_http_server_opts *opts, char *err, s
     srv->impl = HR_HTTP_IMPL_THREADS;
     srv->opts = *opts;
     struct sockaddr_storage ss;
-    if (resolve_listen_address(opts->host ? opts->host : "127.0.0.1", opts->port, &ss, err,
-                               errlen) != 0) {
+    socklen_t ss_len;
+    if (hr_http_listen_address(opts->host, opts->port, &ss, &ss_len, err, errlen) != 0) {
         free(srv);
         return NULL;
     }

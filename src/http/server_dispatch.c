@@ -1,10 +1,15 @@
 /* server_dispatch.c: the public names of server.h, each passing the call to the model the
  * server or exchange belongs to (server_impl.h): server.c for "threads", evserver.c for
- * "events"; what both exchanges hold alike (hr_http_exchange_core) is read here directly.
+ * "events"; what both exchanges hold alike (hr_http_exchange_core) is read here directly,
+ * and what both models need around a socket (the listen address, an address's text, the
+ * loopback test) is written here once.
  * Generated once by hand from server.h's list; keep the two in step. */
 #include "http/server_impl.h"
 
+#include <netdb.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 /* The tag both implementations put first in their server and exchange structs. */
 static int is_events(const void *p) { return *(const int *)p == HR_HTTP_IMPL_EVENTS; }
@@ -149,4 +154,51 @@ int hr_http_respond_stream(hr_http_exchange *ex, int status, const char *const *
 int hr_http_respond_upgrade(hr_http_exchange *ex, const char *const *headers, size_t n_pairs, hr_http_upgrade_fn run, void *ctx, void (*free_ctx)(void *))
 {
     return is_events(ex) ? hr_ev_respond_upgrade((hr_ev_exchange *)ex, headers, n_pairs, run, ctx, free_ctx) : hr_mhd_respond_upgrade((hr_mhd_exchange *)ex, headers, n_pairs, run, ctx, free_ctx);
+}
+
+/* ---- shared by both models ---------------------------------------------------------------- */
+
+int hr_http_listen_address(const char *host, int port, struct sockaddr_storage *ss,
+                           socklen_t *len, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE}, *res = NULL;
+    char port_s[16];
+    if (!host)
+        host = "127.0.0.1";
+    snprintf(port_s, sizeof port_s, "%d", port);
+    int rc = getaddrinfo(host, port_s, &hints, &res);
+    if (rc != 0 || !res) {
+        snprintf(err, errlen, "cannot resolve listen host '%s': %s", host, gai_strerror(rc));
+        return -1;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+void hr_http_format_addr(const struct sockaddr *sa, char *out, size_t n)
+{
+    out[0] = 0;
+    if (!sa)
+        return;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)n);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)n);
+}
+
+/* Parsed, not prefix-matched: "127.0.0.1.evil" or a hostname must never count as loopback. */
+int hr_http_addr_is_loopback(const char *a)
+{
+    struct in_addr v4;
+    struct in6_addr v6;
+    if (inet_pton(AF_INET, a, &v4) == 1)
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, a, &v6) != 1)
+        return 0;
+    if (IN6_IS_ADDR_LOOPBACK(&v6))
+        return 1;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
 }

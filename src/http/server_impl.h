@@ -59,6 +59,13 @@ typedef struct hr_http_exchange_core {
     int P##_respond_upgrade(E *ex, const char *const *headers, size_t n_pairs,                \
                             hr_http_upgrade_fn run, void *ctx, void (*free_ctx)(void *));
 
+/* Shared by both models (server_dispatch.c). The listen address for host ("127.0.0.1" when
+ * NULL) and port: 0 with *ss and *len filled, -1 with err. */
+int hr_http_listen_address(const char *host, int port, struct sockaddr_storage *ss,
+                           socklen_t *len, char *err, size_t errlen);
+/* The numeric text of an IPv4/IPv6 address; "" for NULL or another family. */
+void hr_http_format_addr(const struct sockaddr *sa, char *out, size_t n);
+
 typedef struct hr_mhd_server hr_mhd_server;
 typedef struct hr_mhd_exchange hr_mhd_exchange;
 typedef struct hr_ev_server hr_ev_server;
