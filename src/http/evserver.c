@@ -74,12 +74,6 @@
  * close before its socket is closed (closing with unread input resets, destroying the
  * answer the client has not read yet). */
 #define LINGER_MS 1000
-/* A streamed answer's reader fills this much per chunk: an SSE event is usually far
- * smaller, and the block is held for as long as the stream lasts (as server.c's). */
-#define STREAM_BLOCK 4096
-/* A stream's worker drops its stack pages this far below the frame that reads the stream
- * (sys/stack.h; the same margin and reason as server.c's STREAM_STACK_MARGIN). */
-#define STREAM_STACK_MARGIN (4 * 1024)
 
 typedef enum { C_HEAD, C_BODY, C_WORKER, C_IDLE, C_LINGER } conn_state;
 typedef enum { BACK_KEEP, BACK_LINGER, BACK_CLOSE } back_kind;
@@ -879,14 +873,14 @@ static int send_stream(hr_ev_exchange *ex)
         return -1;
     if (ex->is_head)
         return 0;
-    char *buf = malloc(STREAM_BLOCK);
+    char *buf = malloc(HR_HTTP_STREAM_BLOCK);
     if (!buf)
         return -1;
-    hr_stack_release_below(STREAM_STACK_MARGIN); /* the handler's deep pages: a stream may
+    hr_stack_release_below(HR_HTTP_STREAM_STACK_MARGIN); /* the handler's deep pages: a stream may
                                                     stay open for minutes on this worker */
     int chunked = ex->h.http11, rc = -1;
     for (;;) {
-        ssize_t n = ex->read(ex->ctx, buf, STREAM_BLOCK);
+        ssize_t n = ex->read(ex->ctx, buf, HR_HTTP_STREAM_BLOCK);
         if (n < 0)
             break;
         if (n == 0) {

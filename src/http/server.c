@@ -485,15 +485,6 @@ typedef struct stream_adapter {
     int stack_trimmed;
 } stream_adapter;
 
-/* Kept below the frame where a stream's first block is read; the handler's deeper pages
- * (parsing, compression, logging) are dropped. Any margin is safe: nothing live lies below
- * the stack pointer, and a dropped page touched again is a fresh zero page (a page fault).
- * The margin only sets how much of the relay's own depth (curl's receive path, the SSE
- * parser) faults back in on the first read: measured, the rest of the stream stays within
- * it plus the one page more it touches (bench/proxy/stream_memory.mjs: 11.8 KB of stack per
- * open stream with 4 KiB, 15.7 KB with 8 KiB, 19.6 KB untrimmed). */
-#define STREAM_STACK_MARGIN (4 * 1024)
-
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
@@ -501,7 +492,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     if (!sa->stack_trimmed) {
         /* a stream may stay open for minutes on this connection's thread */
         sa->stack_trimmed = 1;
-        hr_stack_release_below(STREAM_STACK_MARGIN);
+        hr_stack_release_below(HR_HTTP_STREAM_STACK_MARGIN);
     }
     ssize_t n = sa->read(sa->ctx, buf, max);
     if (n > 0)
@@ -533,7 +524,8 @@ int hr_mhd_respond_stream(hr_mhd_exchange *ex, int status, const char *const *he
      * allocates a block per response, for as long as the stream lasts (at 16 KiB, with
      * curl's receive buffer at 16 KiB too, an open stream held 6 KB more resident). */
     struct MHD_Response *r =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4 * 1024, stream_read, sa, stream_free);
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HR_HTTP_STREAM_BLOCK, stream_read,
+                                          sa, stream_free);
     if (!r) {
         stream_free(sa);
         return -1;

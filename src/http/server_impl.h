@@ -59,6 +59,18 @@ typedef struct hr_http_exchange_core {
     int P##_respond_upgrade(E *ex, const char *const *headers, size_t n_pairs,                \
                             hr_http_upgrade_fn run, void *ctx, void (*free_ctx)(void *));
 
+/* A streamed answer is read in blocks of this size: an SSE event is usually far smaller,
+ * and the block is held for as long as the stream lasts. */
+#define HR_HTTP_STREAM_BLOCK 4096
+/* Kept below the frame where a stream's first block is read; the handler's deeper pages
+ * (parsing, compression, logging) are dropped. Any margin is safe: nothing live lies below
+ * the stack pointer, and a dropped page touched again is a fresh zero page (a page fault).
+ * The margin only sets how much of the relay's own depth (curl's receive path, the SSE
+ * parser) faults back in on the first read: measured, the rest of the stream stays within
+ * it plus the one page more it touches (bench/proxy/stream_memory.mjs: 11.8 KB of stack per
+ * open stream with 4 KiB, 15.7 KB with 8 KiB, 19.6 KB untrimmed). */
+#define HR_HTTP_STREAM_STACK_MARGIN (4 * 1024)
+
 /* Shared by both models (server_dispatch.c). The listen address for host ("127.0.0.1" when
  * NULL) and port: 0 with *ss and *len filled, -1 with err. */
 int hr_http_listen_address(const char *host, int port, struct sockaddr_storage *ss,
