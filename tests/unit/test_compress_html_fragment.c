@@ -16,15 +16,9 @@
 
 static void read_fixture(const char *name, hr_buf *out)
 {
-    const char *src = getenv("HEADROOM_SOURCE_DIR");
-    assert_non_null(src);
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/html_fragments/%s", src, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    assert_int_equal(hr_buf_read_stream(out, f, 0), 0);
-    fclose(f);
+    char rel[512];
+    snprintf(rel, sizeof rel, "tests/html_fragments/%s", name);
+    fx_read_source(rel, out);
 }
 
 /* The HTML sections of in: how many, and the first one's start (SIZE_MAX if none). */

@@ -452,19 +452,27 @@ static inline hr_compress_result fx_check_contract(hr_compressor_fn fn, const ch
     return a;
 }
 
-/* Appends tests/corpus/<name>.txt (a real capture) to b; the source tree comes from
+/* Appends the source tree's file at rel (tests/...) to b; the source tree comes from
  * HEADROOM_SOURCE_DIR, which ctest sets. */
-static inline void fx_read_corpus(const char *name, hr_buf *b)
+static inline void fx_read_source(const char *rel, hr_buf *b)
 {
     const char *src = getenv("HEADROOM_SOURCE_DIR");
     assert_non_null(src);
     char path[1024];
-    snprintf(path, sizeof path, "%s/tests/corpus/%s.txt", src, name);
+    snprintf(path, sizeof path, "%s/%s", src, rel);
     FILE *f = fopen(path, "rb");
     if (!f)
         fail_msg("cannot open %s", path);
     assert_int_equal(hr_buf_read_stream(b, f, 0), 0);
     fclose(f);
+}
+
+/* Appends tests/corpus/<name>.txt (a real capture) to b. */
+static inline void fx_read_corpus(const char *name, hr_buf *b)
+{
+    char rel[512];
+    snprintf(rel, sizeof rel, "tests/corpus/%s.txt", name);
+    fx_read_source(rel, b);
 }
 
 /* 1 if line (no newline) appears in text as a whole line. */
