@@ -1197,32 +1197,35 @@ int hr_ev_respond(hr_ev_exchange *ex, int status, const char *const *headers, si
     return build_head(ex, status, headers, n_pairs, bodyless ? NULL : "length", len);
 }
 
-int hr_ev_respond_stream(hr_ev_exchange *ex, int status, const char *const *headers,
-                         size_t n_pairs, hr_http_reader read, void *ctx, void (*free_ctx)(void *))
+/* A streamed or upgraded answer takes ownership of ctx: when the exchange has answered
+ * already, ctx is freed here and -1 returned. */
+static int take_answer(hr_ev_exchange *ex, answer_kind kind, void *ctx, void (*free_ctx)(void *))
 {
     if (ex->responded) {
         if (free_ctx)
             free_ctx(ctx);
         return -1;
     }
-    ex->kind = ANS_STREAM;
-    ex->read = read;
+    ex->kind = kind;
     ex->ctx = ctx;
     ex->free_ctx = free_ctx;
+    return 0;
+}
+
+int hr_ev_respond_stream(hr_ev_exchange *ex, int status, const char *const *headers,
+                         size_t n_pairs, hr_http_reader read, void *ctx, void (*free_ctx)(void *))
+{
+    if (take_answer(ex, ANS_STREAM, ctx, free_ctx) != 0)
+        return -1;
+    ex->read = read;
     return build_head(ex, status, headers, n_pairs, "chunked", 0);
 }
 
 int hr_ev_respond_upgrade(hr_ev_exchange *ex, const char *const *headers, size_t n_pairs,
                           hr_http_upgrade_fn run, void *ctx, void (*free_ctx)(void *))
 {
-    if (ex->responded) {
-        if (free_ctx)
-            free_ctx(ctx);
+    if (take_answer(ex, ANS_UPGRADE, ctx, free_ctx) != 0)
         return -1;
-    }
-    ex->kind = ANS_UPGRADE;
     ex->run = run;
-    ex->ctx = ctx;
-    ex->free_ctx = free_ctx;
     return build_head(ex, 101, headers, n_pairs, NULL, 0);
 }
